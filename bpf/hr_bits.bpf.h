@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small helpers shared by headroom's BPF programs. */
+#ifndef HEADROOM_BITS_BPF_H
+#define HEADROOM_BITS_BPF_H
+
+/* floor(log2(v)) for v >= 1, 0 for v == 0; branch-light so the verifier sees no loop. */
+static __always_inline __u32 hr_log2(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* Look a key up, inserting a zeroed value first if it is missing. */
+static __always_inline void *hr_lookup_or_init(void *map, const void *key, const void *zero)
+{
+	void *val = bpf_map_lookup_elem(map, key);
+
+	if (val)
+		return val;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void hr_count_drop(void *drops_map, __u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(drops_map, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+#endif
