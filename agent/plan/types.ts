@@ -1,0 +1,60 @@
+import type { Workload } from '../workloads/types.js';
+
+export type Mode = 'observe' | 'recommend' | 'enforce';
+export type WorkloadClass = 'critical' | 'normal' | 'best-effort';
+
+export interface CpuThrottleBounds {
+  /** never throttle below this many cores */
+  minCores: number;
+  /** the first step starts from here, or from the workload's own limit when that is lower */
+  maxCores: number;
+  stepCores: number;
+}
+
+export interface WorkloadSelector {
+  name: string;
+  /** glob over the cgroup path relative to its hierarchy root; `*` within a segment, `**` across */
+  match: string;
+  class: WorkloadClass;
+  objectives?: { runqueueP99Ms?: number };
+  cpu?: { throttle?: CpuThrottleBounds };
+  /** where in the policy file this selector was written (for messages) */
+  source?: { file: string; line: number };
+}
+
+export interface Policy {
+  file: string;
+  version: 1;
+  mode: Mode;
+  tickMs: number;
+  export: { prometheus: { enabled: boolean; host: string; port: number } };
+  probes: { sched: { slowWakeupMs: number; ringBytes: number } };
+  forecast: { model: 'ewma' | 'decaying-histogram'; halfLifeMs: number };
+  rules: {
+    protectLatency: {
+      /** throttle when P(forecast run-queue p99 > objective) is above this */
+      riskThreshold: number;
+      /** release one step when the risk is below this (hysteresis) */
+      releaseBelow: number;
+      horizonMs: number;
+      /** minimum time between two steps on one workload */
+      cooldownMs: number;
+    };
+  };
+  workloads: WorkloadSelector[];
+}
+
+export type Action = 'throttle' | 'release' | 'restore';
+
+/** One decision of the planner, with the reason a person reads. */
+export interface Decision {
+  id: string;
+  atMs: number;
+  rule: string;
+  action: Action;
+  workload: Workload;
+  resource: 'cpu';
+  /** cores allowed after the decision; null = unlimited (the original setting) */
+  cpuCores: number | null;
+  reason: string;
+}
