@@ -1,0 +1,71 @@
+// Test cgroups, always under a "headroom-test" subtree that the tests create and remove.
+// On hybrid hosts they live in the v1 cpu hierarchy (where the cpu controller is); on pure
+// cgroup v2 hosts in the unified tree, with the cpu controller enabled for the subtree.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const TEST_ROOT_NAME = 'headroom-test';
+
+function cpuHierarchyRoot(): { root: string; v2: boolean } {
+  for (const dir of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct']) {
+    if (existsSync(join(dir, 'cpu.shares'))) return { root: dir, v2: false };
+  }
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return { root: '/sys/fs/cgroup', v2: true };
+  throw new Error('no cgroup hierarchy with the cpu controller found under /sys/fs/cgroup');
+}
+
+export class TestCgroup {
+  /** path relative to the hierarchy root, e.g. "/headroom-test/batch" */
+  readonly path: string;
+  /** absolute directory */
+  readonly dir: string;
+  readonly v2: boolean;
+
+  constructor(name: string) {
+    const { root, v2 } = cpuHierarchyRoot();
+    this.v2 = v2;
+    const base = join(root, TEST_ROOT_NAME);
+    if (!existsSync(base)) mkdirSync(base);
+    if (v2) {
+      // Children of headroom-test need the cpu controller; ours to enable, we created it.
+      const ctl = readFileSync(join(base, 'cgroup.subtree_control'), 'utf8');
+      if (!ctl.includes('cpu')) writeFileSync(join(base, 'cgroup.subtree_control'), '+cpu');
+    }
+    this.path = `/${TEST_ROOT_NAME}/${name}`;
+    this.dir = join(base, name);
+    if (!existsSync(this.dir)) mkdirSync(this.dir);
+  }
+
+  addPid(pid: number): void {
+    writeFileSync(join(this.dir, 'cgroup.procs'), `${pid}\n`);
+  }
+
+  pids(): number[] {
+    return readFileSync(join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  }
+
+  read(file: string): string {
+    return readFileSync(join(this.dir, file), 'utf8').trim();
+  }
+
+  /** Kills what still runs inside, then removes the cgroup (and the test root when empty). */
+  async remove(): Promise<void> {
+    for (let i = 0; i < 50 && existsSync(this.dir); i++) {
+      for (const pid of this.pids()) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      try { rmdirSync(this.dir); } catch { await new Promise((r) => setTimeout(r, 50)); }
+    }
+    removeTestRootIfEmpty();
+  }
+}
+
+export function removeTestRootIfEmpty(): void {
+  const { root } = cpuHierarchyRoot();
+  const base = join(root, TEST_ROOT_NAME);
+  if (!existsSync(base)) return;
+  const children = readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory());
+  if (children.length === 0) {
+    try { rmdirSync(base); } catch { /* another test still uses it */ }
+  }
+}
