@@ -40,7 +40,7 @@ struct hr_sched_stats {
 struct hr_sched_config {
 	__u64 slow_wakeup_ns; /* emit an event for waits at or above this; 0 = every wait */
 	__u32 read_v1_cpu;    /* 1 on hybrid hosts: fill hr_cg_key.cpu_cgid */
-	__u32 wakeup_watermark; /* bytes queued in the ring before a submit wakes a reader; 0 = never */
+	__u32 pad;
 };
 
 enum hr_event_type {

@@ -16,7 +16,6 @@
 const volatile struct hr_sched_config sched_cfg = {
 	.slow_wakeup_ns = 10 * 1000 * 1000,
 	.read_v1_cpu = 0,
-	.wakeup_watermark = 0,
 };
 
 /* pid -> time it became runnable */
@@ -90,17 +89,6 @@ static __always_inline void mark_enqueued(struct task_struct *t)
 	bpf_map_update_elem(&sched_enqueued, &pid, &now, BPF_ANY);
 }
 
-static __always_inline __u64 submit_flags(void)
-{
-	__u32 mark = sched_cfg.wakeup_watermark;
-
-	/* A wakeup per record costs the traced task an IPI; the agent drains on a timer, so only
-	 * wake a reader once the ring is filling up (see README, "ring buffers"). */
-	if (mark && bpf_ringbuf_query(&sched_events, BPF_RB_AVAIL_DATA) >= mark)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void emit_slow_wakeup(struct task_struct *t, __u64 now, __u64 delay)
 {
 	struct hr_slow_wakeup *ev;
@@ -116,7 +104,9 @@ static __always_inline void emit_slow_wakeup(struct task_struct *t, __u64 now, _
 	task_cg_key(t, &ev->cg);
 	ev->delay_ns = delay;
 	BPF_CORE_READ_STR_INTO(&ev->comm, t, comm);
-	bpf_ringbuf_submit(ev, submit_flags());
+	/* No wakeup: the agent reads the mmap'd ring on a timer and never sleeps on it, while a
+	 * wakeup per record would cost the traced task an IPI (README, "Ring buffers"). */
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -165,11 +155,12 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 
 	s = stats_of(next);
 	if (s) {
-		__u32 slot = hr_log2(delay / 1000);
+		__u64 slot = hr_log2(delay / 1000);
 
 		if (slot >= HR_RUNQ_SLOTS)
 			slot = HR_RUNQ_SLOTS - 1;
-		s->runq_slots[slot]++;
+		barrier_var(slot); /* keep the mask below: the verifier does not see clang's clamp */
+		s->runq_slots[slot & (HR_RUNQ_SLOTS - 1)]++;
 		s->runq_count++;
 		s->runq_sum_ns += delay;
 	}

@@ -1,0 +1,279 @@
+// Typed handles over libbpf objects, programs, maps and links, each with an explicit close().
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BpfError, check } from './errors.js';
+import { lib, errno, isNull, view, decodeU32, type Pointer } from './libbpf.js';
+
+const BTF_KIND_DATASEC = 15;
+const PERCPU_MAP_TYPES = new Set([5 /* PERCPU_HASH */, 6 /* PERCPU_ARRAY */, 10 /* LRU_PERCPU_HASH */]);
+export const MAP_TYPE_RINGBUF = 27;
+const LOG_BUF_SIZE = 4 << 20;
+
+/** The verifier (or the loader) refused a program; the full log is in logPath. */
+export class VerifierError extends BpfError {
+  readonly program: string;
+  readonly logPath: string;
+
+  constructor(program: string, errnoValue: number, logPath: string) {
+    super(`loading BPF program '${program}'`, errnoValue, `verifier log written to ${logPath}`);
+    this.name = 'VerifierError';
+    this.program = program;
+    this.logPath = logPath;
+  }
+}
+
+export interface OpenOptions {
+  /** read-only globals ("const volatile") set before load: variable name -> its bytes */
+  rodata?: Record<string, Uint8Array>;
+  /** map name -> max_entries (bytes, for ring buffers), set before load */
+  maxEntries?: Record<string, number>;
+  /** where the verifier log goes when a program is rejected */
+  verifierLogPath: string;
+}
+
+export class BpfMap {
+  readonly name: string;
+  readonly fd: number;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** bytes one lookup returns: per-CPU maps return one 8-byte aligned slot per possible CPU */
+  readonly valueStride: number;
+  readonly perCpu: boolean;
+  readonly ncpus: number;
+  private batchWorks = true;
+
+  constructor(ptr: Pointer, ncpus: number) {
+    const f = lib();
+    this.name = f.map_name(ptr);
+    this.fd = f.map_fd(ptr);
+    this.type = f.map_type(ptr);
+    this.keySize = f.map_key_size(ptr);
+    this.valueSize = f.map_value_size(ptr);
+    this.maxEntries = f.map_max_entries(ptr);
+    this.perCpu = PERCPU_MAP_TYPES.has(this.type);
+    this.ncpus = ncpus;
+    this.valueStride = this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * ncpus : this.valueSize;
+  }
+
+  lookup(key: Uint8Array): Buffer | null {
+    const value = Buffer.alloc(this.valueStride);
+    const ret = lib().lookup_elem(this.fd, key, value);
+    if (ret === -2 /* ENOENT */) return null;
+    check(`reading map '${this.name}'`, ret);
+    return value;
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags = 0): void {
+    check(`updating map '${this.name}'`, lib().update_elem(this.fd, key, value, flags));
+  }
+
+  /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can. */
+  entries(): { key: Buffer; value: Buffer }[] {
+    if (this.batchWorks) {
+      try {
+        return this.entriesBatched();
+      } catch (err) {
+        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP')) throw err;
+        this.batchWorks = false; // old kernel or map type without batch ops
+      }
+    }
+    return this.entriesByKey();
+  }
+
+  /** Splits a per-CPU value into one view per CPU. */
+  perCpuValues(value: Buffer): Buffer[] {
+    const slot = this.valueStride / this.ncpus;
+    return Array.from({ length: this.ncpus }, (_, cpu) => value.subarray(cpu * slot, cpu * slot + this.valueSize));
+  }
+
+  private entriesBatched(): { key: Buffer; value: Buffer }[] {
+    const f = lib();
+    const chunk = Math.min(this.maxEntries, 4096);
+    const keys = Buffer.alloc(this.keySize * chunk);
+    const values = Buffer.alloc(this.valueStride * chunk);
+    const token = Buffer.alloc(Math.max(8, this.keySize));
+    const out: { key: Buffer; value: Buffer }[] = [];
+    let first = true;
+    for (;;) {
+      const count = [chunk];
+      const ret = f.lookup_batch(this.fd, first ? null : token, token, keys, values, count, null);
+      if (ret < 0 && ret !== -2) check(`batch-reading map '${this.name}'`, ret);
+      for (let i = 0; i < count[0]; i++) {
+        out.push({
+          key: Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)),
+          value: Buffer.from(values.subarray(i * this.valueStride, (i + 1) * this.valueStride)),
+        });
+      }
+      if (ret === -2 /* ENOENT: no more */) return out;
+      first = false;
+    }
+  }
+
+  private entriesByKey(): { key: Buffer; value: Buffer }[] {
+    const f = lib();
+    const out: { key: Buffer; value: Buffer }[] = [];
+    let prev: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.keySize);
+      const ret = f.get_next_key(this.fd, prev, next);
+      if (ret === -2) return out;
+      check(`iterating map '${this.name}'`, ret);
+      const value = this.lookup(next);
+      if (value) out.push({ key: next, value });
+      prev = next;
+    }
+  }
+}
+
+export class BpfLink {
+  private ptr: Pointer | null;
+  readonly program: string;
+
+  constructor(ptr: Pointer, program: string) {
+    this.ptr = ptr;
+    this.program = program;
+  }
+
+  close(): void {
+    if (this.ptr) lib().link_destroy(this.ptr);
+    this.ptr = null;
+  }
+}
+
+export class BpfObject {
+  private ptr: Pointer | null;
+  private links: BpfLink[] = [];
+  private maps = new Map<string, BpfMap>();
+  private loaded = false;
+  readonly path: string;
+  readonly ncpus: number;
+  private readonly verifierLogPath: string;
+
+  private constructor(ptr: Pointer, path: string, verifierLogPath: string) {
+    this.ptr = ptr;
+    this.path = path;
+    this.verifierLogPath = verifierLogPath;
+    this.ncpus = check('counting possible CPUs', lib().num_possible_cpus());
+  }
+
+  /** Opens an object file and applies load-time settings; nothing reaches the kernel yet. */
+  static open(path: string, opts: OpenOptions): BpfObject {
+    const ptr = lib().obj_open_file(path, null);
+    if (isNull(ptr)) throw new BpfError(`opening BPF object ${path}`, errno());
+    const obj = new BpfObject(ptr, path, opts.verifierLogPath);
+    try {
+      for (const [name, n] of Object.entries(opts.maxEntries ?? {})) obj.setMaxEntries(name, n);
+      for (const [name, bytes] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, bytes);
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+    return obj;
+  }
+
+  /** Loads every program into the kernel; a rejection writes the verifier log to a file. */
+  load(): void {
+    const f = lib();
+    const logs: { name: string; buf: Buffer }[] = [];
+    for (const prog of this.programs()) {
+      const buf = Buffer.alloc(LOG_BUF_SIZE);
+      check('setting a verifier log buffer', f.prog_set_log_buf(prog, buf, buf.length));
+      logs.push({ name: f.prog_name(prog), buf });
+    }
+    const ret = f.obj_load(this.ptr);
+    if (ret < 0) {
+      const failed = logs.find((l) => l.buf[0] !== 0);
+      const text = failed ? failed.buf.toString('utf8', 0, failed.buf.indexOf(0)) : '(no verifier log: the load failed before verification)';
+      mkdirSync(dirname(this.verifierLogPath), { recursive: true, mode: 0o700 });
+      writeFileSync(this.verifierLogPath, text);
+      throw new VerifierError(failed?.name ?? '(object)', -ret, this.verifierLogPath);
+    }
+    this.loaded = true;
+    for (const ptr of this.mapPointers()) {
+      const m = new BpfMap(ptr, this.ncpus);
+      this.maps.set(m.name, m);
+    }
+  }
+
+  /** Attaches every loaded program where its section says. */
+  attachAll(): void {
+    const f = lib();
+    for (const prog of this.programs()) {
+      const name = f.prog_name(prog);
+      if (f.prog_fd(prog) < 0) continue; // not loaded (autoload off)
+      const link = f.prog_attach(prog);
+      if (isNull(link)) throw new BpfError(`attaching BPF program '${name}'`, errno());
+      this.links.push(new BpfLink(link, name));
+    }
+  }
+
+  map(name: string): BpfMap {
+    if (!this.loaded) throw new Error(`map '${name}' read before ${this.path} was loaded`);
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`${this.path} has no map '${name}' (has: ${[...this.maps.keys()].join(', ')})`);
+    return m;
+  }
+
+  get attachedPrograms(): string[] {
+    return this.links.map((l) => l.program);
+  }
+
+  /** Detaches every link and frees the object; safe to call twice. */
+  close(): void {
+    for (const l of this.links.reverse()) l.close();
+    this.links = [];
+    if (this.ptr) lib().obj_close(this.ptr);
+    this.ptr = null;
+    this.maps.clear();
+  }
+
+  private *programs(): Generator<Pointer> {
+    const f = lib();
+    for (let p = f.obj_next_program(this.ptr, null); !isNull(p); p = f.obj_next_program(this.ptr, p)) yield p;
+  }
+
+  private *mapPointers(): Generator<Pointer> {
+    const f = lib();
+    for (let m = f.obj_next_map(this.ptr, null); !isNull(m); m = f.obj_next_map(this.ptr, m)) yield m;
+  }
+
+  private findMap(pred: (name: string) => boolean): Pointer | null {
+    for (const m of this.mapPointers()) if (pred(lib().map_name(m))) return m;
+    return null;
+  }
+
+  private setMaxEntries(name: string, n: number): void {
+    const m = this.findMap((mapName) => mapName === name);
+    if (!m) throw new Error(`${this.path} has no map '${name}' to size`);
+    check(`sizing map '${name}' to ${n}`, lib().map_set_max_entries(m, n));
+  }
+
+  /** Writes a const volatile global, located through the object's BTF (.rodata datasec). */
+  private setRodata(varName: string, bytes: Uint8Array): void {
+    const f = lib();
+    const btf = f.obj_btf(this.ptr);
+    if (isNull(btf)) throw new Error(`${this.path} has no BTF: cannot locate '${varName}'`);
+    const secId = f.btf_find_by_name_kind(btf, '.rodata', BTF_KIND_DATASEC);
+    if (secId < 0) throw new Error(`${this.path} has no .rodata section for '${varName}'`);
+    const sec = f.btf_type_by_id(btf, secId);
+    const vlen = decodeU32(sec, 4) & 0xffff;
+    for (let i = 0; i < vlen; i++) {
+      const base = 12 + i * 12; // struct btf_type (12 bytes), then btf_var_secinfo[i]
+      const varType = f.btf_type_by_id(btf, decodeU32(sec, base));
+      if (f.btf_name_by_offset(btf, decodeU32(varType, 0)) !== varName) continue;
+      const offset = decodeU32(sec, base + 4);
+      const size = decodeU32(sec, base + 8);
+      if (size !== bytes.length) throw new Error(`'${varName}' is ${size} bytes in ${this.path}, got ${bytes.length}`);
+      const map = this.findMap((n) => n.endsWith('.rodata'));
+      if (!map) throw new Error(`${this.path} has no .rodata map`);
+      const total = [0];
+      const data = f.map_initial_value(map, total);
+      if (isNull(data) || offset + size > Number(total[0])) throw new Error(`cannot write '${varName}' in ${this.path}`);
+      new Uint8Array(view(data, Number(total[0]))).set(bytes, offset);
+      return;
+    }
+    throw new Error(`${this.path} has no read-only global '${varName}'`);
+  }
+}

@@ -1,0 +1,94 @@
+// Decodes sched.bpf.c: its per-CPU stats map, its ring events and its load-time settings.
+// Layouts follow bpf/events.h field by field.
+import type { BpfMap } from '../kernel/index.js';
+import type { CgroupKey } from '../workloads/types.js';
+
+export const RUNQ_SLOTS = 32; // HR_RUNQ_SLOTS
+export const CG_KEY_SIZE = 16; // struct hr_cg_key
+export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 5) * 8; // struct hr_sched_stats
+export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
+export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
+export const EV_SLOW_WAKEUP = 1;
+export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
+
+/** Cumulative figures of one cgroup key since the program was loaded, summed over CPUs. */
+export interface SchedStats {
+  runqSlots: number[];
+  runqCount: number;
+  runqSumNs: number;
+  oncpuNs: number;
+  nvcsw: number;
+  nivcsw: number;
+}
+
+export interface SlowWakeup {
+  pid: number;
+  tsNs: bigint;
+  key: CgroupKey;
+  delayNs: number;
+  comm: string;
+}
+
+export function encodeSchedConfig(cfg: { slowWakeupNs: number; readV1Cpu: boolean }): Uint8Array {
+  const b = Buffer.alloc(SCHED_CONFIG_SIZE);
+  b.writeBigUInt64LE(BigInt(Math.round(cfg.slowWakeupNs)), 0);
+  b.writeUInt32LE(cfg.readV1Cpu ? 1 : 0, 8);
+  return b;
+}
+
+export function keyString(key: CgroupKey): string {
+  return `${key.cgid}:${key.cpuCgid}`;
+}
+
+function decodeKey(b: Buffer, off = 0): CgroupKey {
+  return { cgid: b.readBigUInt64LE(off), cpuCgid: b.readBigUInt64LE(off + 8) };
+}
+
+/** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
+export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats: SchedStats }> {
+  const out = new Map<string, { key: CgroupKey; stats: SchedStats }>();
+  for (const { key, value } of map.entries()) {
+    const k = decodeKey(key);
+    const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
+    for (const v of map.perCpuValues(value)) {
+      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += Number(v.readBigUInt64LE(i * 8));
+      const tail = RUNQ_SLOTS * 8;
+      s.runqCount += Number(v.readBigUInt64LE(tail));
+      s.runqSumNs += Number(v.readBigUInt64LE(tail + 8));
+      s.oncpuNs += Number(v.readBigUInt64LE(tail + 16));
+      s.nvcsw += Number(v.readBigUInt64LE(tail + 24));
+      s.nivcsw += Number(v.readBigUInt64LE(tail + 32));
+    }
+    out.set(keyString(k), { key: k, stats: s });
+  }
+  return out;
+}
+
+/** Sums a per-CPU drops array: [ring full, stats map full]. */
+export function readDrops(map: BpfMap): { ringFull: number; statsFull: number } {
+  const read = (reason: number): number => {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(reason);
+    const v = map.lookup(key);
+    return v ? map.perCpuValues(v).reduce((n, b) => n + Number(b.readBigUInt64LE(0)), 0) : 0;
+  };
+  return { ringFull: read(DROP_RING_FULL), statsFull: read(DROP_STATS_FULL) };
+}
+
+/** Decodes a struct hr_slow_wakeup; null for a record of another type or size. */
+export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWakeup | null {
+  if (len < SLOW_WAKEUP_SIZE || d.getUint32(off, true) !== EV_SLOW_WAKEUP) return null;
+  let comm = '';
+  for (let i = 0; i < 16; i++) {
+    const c = d.getUint8(off + 40 + i);
+    if (!c) break;
+    comm += String.fromCharCode(c);
+  }
+  return {
+    pid: d.getUint32(off + 4, true),
+    tsNs: d.getBigUint64(off + 8, true),
+    key: { cgid: d.getBigUint64(off + 16, true), cpuCgid: d.getBigUint64(off + 24, true) },
+    delayNs: Number(d.getBigUint64(off + 32, true)),
+    comm,
+  };
+}
