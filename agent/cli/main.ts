@@ -1,0 +1,25 @@
+// headroom's command line: thin commands over the rooms of agent/.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import run from './run.js';
+import top from './top.js';
+import policyCheck from './policy-check.js';
+import { ExitCode } from '../kernel/index.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('headroom')
+  .usage('$0 <command> [options]\n\neBPF observability and actuation agent: sees a shortage coming, makes room, explains every move.')
+  .command(run)
+  .command(top)
+  .command('policy', 'work with policy files', (y) => y.command(policyCheck).demandCommand(1, 'name a policy subcommand (check)'))
+  .demandCommand(1, 'name a command (run, top, policy)')
+  .strict()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`headroom: ${msg}\nRun 'headroom --help' for usage.\n`);
+    process.exit(ExitCode.USAGE);
+  })
+  .parseAsync();

@@ -1,0 +1,88 @@
+// `headroom run`: the agent. Observes, forecasts, decides and (in enforce mode) acts, as the
+// policy allows; exports to Prometheus; undoes every write when it stops.
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { loadPolicy } from '../plan/policy.js';
+import type { Mode } from '../plan/types.js';
+import { reconcile } from '../actuate/index.js';
+import { PrometheusEndpoint, decisionRecord, formatDecision } from '../../exporters/index.js';
+import type { Decision } from '../plan/types.js';
+import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
+import { renderTable } from './table.js';
+import { runSession } from './session.js';
+import { fail } from './fail.js';
+
+interface RunArgs {
+  policy: string;
+  mode?: Mode;
+  'state-dir': string;
+  listen?: string;
+  prometheus: boolean;
+  duration: number;
+  json: boolean;
+  table?: boolean;
+  'bpf-object': string;
+}
+
+function parseListen(s: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new Error(`--listen must be HOST:PORT with a port from 1 to 65535, got '${s}'`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+const run: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'run the agent with a policy: observe, forecast, decide and (enforce mode) act',
+  builder: (y) =>
+    y
+      .option('policy', { type: 'string', default: defaultPolicyPath, describe: 'policy YAML file' })
+      .option('mode', { choices: ['observe', 'recommend', 'enforce'] as const, describe: "override the policy's mode" })
+      .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'journal of writes and verifier logs' })
+      .option('listen', { type: 'string', describe: "Prometheus endpoint HOST:PORT (overrides the policy's)" })
+      .option('prometheus', { type: 'boolean', default: true, describe: 'serve the Prometheus endpoint (--no-prometheus to disable)' })
+      .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until SIGINT/SIGTERM)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print decisions as JSON lines instead of text' })
+      .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
+      .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true }),
+  handler: async (a) => {
+    try {
+      const policy = loadPolicy(a.policy);
+      const mode = a.mode ?? policy.mode;
+      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
+      const prom = policy.export.prometheus;
+      const listen = a.listen ? parseListen(a.listen) : { host: prom.host, port: prom.port };
+      const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
+      const table = a.table ?? (process.stdout.isTTY && !a.json);
+      const print = (d: Decision): void =>
+        void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
+
+      // A journal left by a killed agent: put the originals back before anything else.
+      const restored = reconcile(join(a['state-dir'], 'journal.jsonl'));
+      for (const line of restored.messages ?? []) log(line);
+
+      await runSession({
+        policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log,
+        intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
+        beforeStart: async (agent) => {
+          const url = endpoint ? (await endpoint.start()).url : null;
+          log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}`);
+        },
+        onReport: (r) => {
+          endpoint?.update(r);
+          if (table) process.stdout.write(`\x1b[H\x1b[2J${renderTable(r)}\n`);
+          for (const d of r.decisions) print(d);
+        },
+        onStop: (released) => released.forEach(print),
+        afterStop: async () => {
+          await endpoint?.shutdown();
+          log('stopped; every change made was undone');
+        },
+      });
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
+export default run;

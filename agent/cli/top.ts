@@ -1,0 +1,72 @@
+// `headroom top`: what each workload is doing with the CPU right now; observes only.
+import type { CommandModule } from 'yargs';
+import { loadPolicy } from '../plan/policy.js';
+import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
+import { renderTable, reportJson, type SortKey } from './table.js';
+import { runSession } from './session.js';
+import { fail } from './fail.js';
+
+interface TopArgs {
+  interval: number;
+  once: boolean;
+  count: number;
+  json: boolean;
+  sort: SortKey;
+  all: boolean;
+  'slow-wakeup-ms'?: number;
+  'ring-size'?: number;
+  'state-dir': string;
+  'bpf-object': string;
+}
+
+const top: CommandModule<object, TopArgs> = {
+  command: 'top',
+  describe: 'live table per workload: CPU, run-queue p50/p99, context switches (observes only)',
+  builder: (y) =>
+    y
+      .option('interval', { type: 'number', default: 1, describe: 'seconds between refreshes' })
+      .option('once', { type: 'boolean', default: false, describe: 'print one refresh (after one interval) and exit' })
+      .option('count', { type: 'number', default: 0, describe: 'exit after this many refreshes (0 = until Ctrl-C)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document per refresh, workloads keyed by cgroup path' })
+      .option('sort', { choices: ['cpu', 'p50', 'p99', 'switches', 'path'] as const, default: 'cpu' as SortKey, describe: 'table order' })
+      .option('all', { type: 'boolean', default: false, describe: 'include idle workloads in the table' })
+      .option('slow-wakeup-ms', { type: 'number', describe: 'ring event for run-queue waits at or above this (default: policy)' })
+      .option('ring-size', { type: 'number', describe: 'ring buffer bytes, a power of two >= 4096 (default: policy)' })
+      .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
+      .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
+      .check((a) => {
+        if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
+        if (a['ring-size'] !== undefined && (a['ring-size'] < 4096 || (a['ring-size'] & (a['ring-size'] - 1)) !== 0)) {
+          throw new Error('--ring-size must be a power of two of at least 4096 bytes');
+        }
+        return true;
+      }),
+  handler: async (a) => {
+    try {
+      const base = loadPolicy(defaultPolicyPath);
+      const policy = {
+        ...base,
+        probes: {
+          sched: {
+            slowWakeupMs: a['slow-wakeup-ms'] ?? base.probes.sched.slowWakeupMs,
+            ringBytes: a['ring-size'] ?? base.probes.sched.ringBytes,
+          },
+        },
+      };
+      const live = process.stdout.isTTY && !a.json && !a.once && a.count !== 1;
+      await runSession({
+        policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
+        intervalMs: a.interval * 1000, count: a.once ? 1 : a.count, durationMs: 0,
+        log: (m) => process.stderr.write(`headroom: ${m}\n`),
+        onReport: (r) => {
+          if (a.json) process.stdout.write(`${JSON.stringify(reportJson(r))}\n`);
+          else process.stdout.write(`${live ? '\x1b[H\x1b[2J' : ''}${renderTable(r, { sort: a.sort, all: a.all })}\n${live ? '' : '\n'}`);
+        },
+      });
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
+export default top;

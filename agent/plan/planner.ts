@@ -1,0 +1,116 @@
+// The protect-latency rule: when a critical workload's forecast run-queue p99 is likely to
+// break its objective, throttle best-effort CPU one bounded step; release step by step when the
+// risk has passed. Hysteresis (two thresholds) and a per-workload cool-down keep it from
+// flapping. The planner only decides: it never touches the system.
+import { randomUUID } from 'node:crypto';
+import type { Workload } from '../workloads/types.js';
+import type { CpuThrottleBounds, Decision, Policy, WorkloadSelector } from './types.js';
+
+export const RULE_PROTECT_LATENCY = 'protect_latency';
+
+/** What the planner sees of a critical workload this tick. */
+export interface RiskInput {
+  workload: Workload;
+  selector: WorkloadSelector;
+  objectiveMs: number;
+  /** P(run-queue p99 above objective within the horizon) */
+  pContention: number;
+  forecastP99Ms: number;
+  observedP99Ms: number | null;
+}
+
+/** What the planner sees of a best-effort workload this tick. */
+export interface DonorInput {
+  workload: Workload;
+  selector: WorkloadSelector;
+  bounds: CpuThrottleBounds;
+  /** cores it used over the last tick */
+  usedCores: number;
+}
+
+interface Hold {
+  workload: Workload;
+  cores: number;
+  lastStepMs: number;
+}
+
+const fmt = (n: number): string => n.toFixed(2);
+
+export class Planner {
+  private readonly rule: Policy['rules']['protectLatency'];
+  /** the ledger: throttles this planner holds, by workload id */
+  private readonly holds = new Map<string, Hold>();
+
+  constructor(policy: Policy) {
+    this.rule = policy.rules.protectLatency;
+  }
+
+  /** Cores currently held for a workload, or null when it is not throttled. */
+  heldCores(workloadId: string): number | null {
+    return this.holds.get(workloadId)?.cores ?? null;
+  }
+
+  decide(nowMs: number, risks: RiskInput[], donors: DonorInput[]): Decision[] {
+    const decisions: Decision[] = [];
+    const worst = risks.reduce<RiskInput | null>((w, r) => (!w || r.pContention > w.pContention ? r : w), null);
+    const risk = worst?.pContention ?? 0;
+    const present = new Set(donors.map((d) => d.workload.id));
+
+    // A held workload that vanished (cgroup removed): nothing left to release.
+    for (const id of [...this.holds.keys()]) if (!present.has(id)) this.holds.delete(id);
+
+    for (const donor of donors) {
+      const hold = this.holds.get(donor.workload.id);
+      if (hold && nowMs - hold.lastStepMs < this.rule.cooldownMs) continue;
+      if (worst && risk > this.rule.riskThreshold) {
+        const d = this.throttle(nowMs, donor, hold, worst);
+        if (d) decisions.push(d);
+      } else if (hold && risk < this.rule.releaseBelow) {
+        decisions.push(this.release(nowMs, donor, hold, worst));
+      }
+    }
+    return decisions;
+  }
+
+  /** The decisions that give back everything held (used when the agent stops). */
+  releaseAll(nowMs: number): Decision[] {
+    const out = [...this.holds.values()].map((h) =>
+      this.decision(nowMs, 'restore', h.workload, null, 'agent stopping: every throttle it holds is given back'),
+    );
+    this.holds.clear();
+    return out;
+  }
+
+  private throttle(nowMs: number, donor: DonorInput, hold: Hold | undefined, worst: RiskInput): Decision | null {
+    const { minCores, maxCores, stepCores } = donor.bounds;
+    // First step starts from what the donor really uses, so it bites at once.
+    const from = hold?.cores ?? Math.min(maxCores, Math.ceil(donor.usedCores / stepCores) * stepCores);
+    const to = Math.max(minCores, from - stepCores);
+    if (hold && to >= hold.cores) return null; // already at the floor
+    if (!hold && donor.usedCores <= to) return null; // it uses less than the step would allow
+    this.holds.set(donor.workload.id, { workload: donor.workload, cores: to, lastStepMs: nowMs });
+    const reason =
+      `P(run-queue p99 of ${worst.selector.name} > ${fmt(worst.objectiveMs)} ms within ${this.rule.horizonMs / 1000} s) = ` +
+      `${fmt(worst.pContention)} > ${fmt(this.rule.riskThreshold)} (forecast p99 ${fmt(worst.forecastP99Ms)} ms, ` +
+      `observed ${worst.observedP99Ms === null ? 'n/a' : `${fmt(worst.observedP99Ms)} ms`}): throttle ${donor.selector.name} ` +
+      `CPU one step ${hold ? fmt(from) : `${fmt(donor.usedCores)} used`} -> ${fmt(to)} cores (bounds ${fmt(minCores)}..${fmt(maxCores)})`;
+    return this.decision(nowMs, 'throttle', donor.workload, to, reason);
+  }
+
+  private release(nowMs: number, donor: DonorInput, hold: Hold, worst: RiskInput | null): Decision {
+    const next = hold.cores + donor.bounds.stepCores;
+    const why = worst
+      ? `P(run-queue p99 of ${worst.selector.name} > ${fmt(worst.objectiveMs)} ms) = ${fmt(worst.pContention)} < ${fmt(this.rule.releaseBelow)}`
+      : 'no critical workload at risk';
+    if (next >= donor.bounds.maxCores) {
+      this.holds.delete(donor.workload.id);
+      return this.decision(nowMs, 'restore', donor.workload, null, `${why}: ${donor.selector.name} CPU back to its original setting`);
+    }
+    this.holds.set(donor.workload.id, { ...hold, cores: next, lastStepMs: nowMs });
+    return this.decision(nowMs, 'release', donor.workload, next, `${why}: release ${donor.selector.name} CPU one step ${fmt(hold.cores)} -> ${fmt(next)} cores`);
+  }
+
+  private decision(nowMs: number, action: Decision['action'], workload: Workload, cpuCores: number | null, reason: string): Decision {
+    return { id: randomUUID(), atMs: nowMs, rule: RULE_PROTECT_LATENCY, action, workload, resource: 'cpu', cpuCores, reason };
+  }
+}

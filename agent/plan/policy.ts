@@ -1,0 +1,623 @@
+// Policy files: YAML text -> a validated Policy. Every problem is reported, each at the line and
+// column of the key or value at fault, so a person fixes the whole file in one pass.
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
+import schema from '../../policies/schema.json' with { type: 'json' };
+import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
+
+export interface PolicyProblem {
+  file: string;
+  /** 1-based; 0 when the problem concerns the whole file (it could not be read) */
+  line: number;
+  column: number;
+  /** dotted path of the key at fault, e.g. `workloads[1].cpu.throttle.min_cores`; '' for the file */
+  field: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  constructor(readonly problems: PolicyProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
+}
+
+/** `file:line:column: field: message`; the field is left out for the whole document, the place
+ * too for a file that could not be read. */
+export function formatProblem(p: PolicyProblem): string {
+  if (p.line === 0) return `${p.file}: ${p.message}`;
+  return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+export function loadPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ENOENT' ? 'no such file'
+      : e.code === 'EACCES' ? 'permission denied'
+      : e.code === 'EISDIR' ? 'is a directory, not a file'
+      : e.message;
+    throw new PolicyError([{ file, line: 0, column: 0, field: '', message: `cannot read policy: ${why}` }]);
+  }
+  return parsePolicy(text, file);
+}
+
+export function parsePolicy(text: string, file: string): Policy {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: we place errors ourselves and want one-line messages.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = new Locator(doc, lineCounter, file, text.trimEnd().length);
+
+  // One error can cascade into several at the same place; the first says it best.
+  const syntax = doc.errors
+    .map((e) => where.problemAtOffset(e.pos[0], e.message))
+    .filter((p, i, all) => all.findIndex((q) => q.line === p.line && q.column === p.column) === i);
+  if (syntax.length > 0) throw new PolicyError(syntax);
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new PolicyError([where.problem([], 'value', (err as Error).message)]);
+  }
+
+  const problems = schemaProblems(raw, where);
+  checkMeaning(raw, where, problems);
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new PolicyError(problems);
+  }
+  return toPolicy(raw as RawPolicy, file, where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)$/;
+const DURATION_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE = /^([0-9]+)(B|KiB|MiB|GiB)$/;
+const SIZE_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** "500ms", "1.5s", "2m" -> milliseconds. Throws on anything else. */
+export function parseDuration(text: string): number {
+  const m = DURATION.exec(text);
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return Number(m[1]) * DURATION_MS[m[2]!]!;
+}
+
+/** "256KiB" -> bytes. Throws on anything else. */
+export function parseSize(text: string): number {
+  const m = SIZE.exec(text);
+  if (!m) throw new Error(`not a size: ${JSON.stringify(text)}`);
+  return Number(m[1]) * SIZE_BYTES[m[2]!]!;
+}
+
+/** "127.0.0.1:9464", "[::1]:9464", "localhost:9464" -> host and port; a string says what is wrong. */
+export function parseListen(text: string): { host: string; port: number } | string {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$/.exec(text) ?? /^([A-Za-z0-9.-]+):([0-9]+)$/.exec(text);
+  if (!m) {
+    if (/^[0-9A-Fa-f:]*::?[0-9A-Fa-f:]*$/.test(text) && text.split(':').length > 2) {
+      return `an IPv6 host is written in brackets, e.g. "[::1]:9464" (got ${JSON.stringify(text)})`;
+    }
+    return `must be host:port, e.g. "127.0.0.1:9464" (got ${JSON.stringify(text)})`;
+  }
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `port must be 1..65535 (got ${m[2]})`;
+  return { host: m[1]!, port };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Globs over cgroup paths
+
+const globCache = new Map<string, RegExp>();
+
+/**
+ * Does a cgroup path ("/system.slice/nginx.service") match a glob? `*` matches within one path
+ * segment, `?` one character other than "/", `**` anything including "/"; `/**` standing as a
+ * whole segment also matches zero segments, so "/a/**" matches "/a" and "/a/**\/b" matches "/a/b".
+ */
+export function matchesGlob(glob: string, path: string): boolean {
+  let re = globCache.get(glob);
+  if (!re) {
+    re = globToRegExp(glob);
+    globCache.set(glob, re);
+  }
+  return re.test(path);
+}
+
+function globToRegExp(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; ) {
+    if (glob.startsWith('/**', i) && (i + 3 === glob.length || glob[i + 3] === '/')) {
+      out += '(?:/.*)?';
+      i += 3;
+    } else if (glob.startsWith('**', i)) {
+      out += '.*';
+      i += 2;
+    } else {
+      const c = glob[i]!;
+      out += c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+      i += 1;
+    }
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** Why a glob can never match a cgroup path, or null when it can. */
+function globNeverMatches(glob: string): string | null {
+  if (!glob.startsWith('/') && !glob.startsWith('**')) {
+    return `never matches: cgroup paths start with "/" (got ${JSON.stringify(glob)})`;
+  }
+  if (glob.includes('//')) return `never matches: cgroup paths have no empty segment ("//")`;
+  if (glob.length > 1 && glob.endsWith('/')) return `never matches: cgroup paths do not end with "/"`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Places in the YAML document
+
+type Path = (string | number)[];
+
+/** `workloads[1].cpu.throttle.min_cores` */
+function fieldOf(path: Path): string {
+  return path.reduce<string>(
+    (s, seg) => (typeof seg === 'number' ? `${s}[${seg}]` : s ? `${s}.${seg}` : seg),
+    '',
+  );
+}
+
+/** Finds the line and column of a key or value, by its path in the data. */
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    readonly file: string,
+    /** offset just after the last character that is not white space */
+    private readonly textEnd: number,
+  ) {}
+
+  /**
+   * A problem at `path`: at its key, or at its value (the key when the value is empty). When the
+   * path does not exist in full, the deepest part that does is pointed at.
+   */
+  problem(path: Path, at: 'key' | 'value', message: string): PolicyProblem {
+    const { line, column } = this.position(path, at);
+    return { file: this.file, line, column, field: fieldOf(path), message };
+  }
+
+  /** 1-based line of the node at `path` (for selectors' `source`). */
+  line(path: Path): number {
+    return this.position(path, 'value').line;
+  }
+
+  /** A YAML syntax error, named after the entry it falls in when that can be told. */
+  problemAtOffset(offset: number, message: string): PolicyProblem {
+    const path = pathAtOffset(this.doc.contents, offset);
+    // An error found only at the end of the text (an unclosed quote or bracket) is better shown
+    // where the unfinished value begins.
+    if (path && path.length > 0 && offset >= this.textEnd) {
+      const start = this.position(path, 'value');
+      return { file: this.file, ...start, field: fieldOf(path), message };
+    }
+    const { line, col } = this.lines.linePos(offset);
+    return { file: this.file, line, column: col, field: path ? fieldOf(path) : '(yaml)', message };
+  }
+
+  private position(path: Path, at: 'key' | 'value'): { line: number; column: number } {
+    let node: unknown = this.doc.contents;
+    let key: YamlNode | null = null;
+    let best: number | undefined = startOf(node);
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        if (!pair) break;
+        key = (pair.key as YamlNode | null) ?? null;
+        next = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        next = node.items[seg];
+        if (next === undefined) break;
+        key = null; // a list item has no key: its value is the place
+      } else {
+        break;
+      }
+      node = next;
+      const valueStart = isEmpty(next) ? undefined : startOf(next);
+      best = at === 'key' && key ? startOf(key) : (valueStart ?? startOf(key) ?? best);
+    }
+    if (best === undefined) return { line: 1, column: 1 };
+    const { line, col } = this.lines.linePos(best);
+    return { line, column: col };
+  }
+}
+
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function startOf(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range?.[0];
+}
+
+/** `tick:` with nothing after it: a null scalar of no width. */
+function isEmpty(node: unknown): boolean {
+  if (node === null || node === undefined) return true;
+  const range = (node as { range?: [number, number, number] }).range;
+  return isScalar(node) && node.value === null && !!range && range[0] === range[1];
+}
+
+/**
+ * Path of the deepest entry that spans `offset`, to name the field of a syntax error. Only plain
+ * one-word keys are followed: in a broken document anything else is likely debris of the error.
+ */
+function pathAtOffset(node: unknown, offset: number): Path | null {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const start = startOf(pair.key);
+      const end = endOf(pair.value) ?? endOf(pair.key);
+      if (start === undefined || end === undefined || offset < start || offset > end) continue;
+      const key = keyText(pair.key);
+      if (!isScalar(pair.key) || !/^[A-Za-z0-9_.-]+$/.test(key)) return null;
+      return [key, ...(pathAtOffset(pair.value, offset) ?? [])];
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const start = startOf(item);
+      const end = endOf(item);
+      if (start !== undefined && end !== undefined && start <= offset && offset <= end) {
+        return [i, ...(pathAtOffset(item, offset) ?? [])];
+      }
+    }
+  }
+  return null;
+}
+
+function endOf(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range?.[2];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema: shapes, types, enums, unknown keys
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const validate = ajv.compile(schema);
+
+function schemaProblems(raw: unknown, where: Locator): PolicyProblem[] {
+  if (validate(raw)) return [];
+  // A value of the wrong type also fails its enum or pattern; the type error says it best.
+  const errors = [...(validate.errors ?? [])].sort((a, b) => rank(a) - rank(b));
+  const seen = new Set<string>();
+  const problems: PolicyProblem[] = [];
+  for (const e of errors) {
+    const p = schemaProblem(e, where);
+    if (seen.has(p.field)) continue;
+    seen.add(p.field);
+    problems.push(p);
+  }
+  return problems;
+}
+
+function rank(e: ErrorObject): number {
+  return e.keyword === 'type' ? 0 : e.keyword === 'const' ? 1 : 2;
+}
+
+function schemaProblem(e: ErrorObject, where: Locator): PolicyProblem {
+  const path: Path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+  const got = describe(e.data);
+  const kind = e.schemaPath.startsWith('#/definitions/duration') ? 'duration'
+    : e.schemaPath.startsWith('#/definitions/size') ? 'size'
+    : null;
+  const params = e.params as Record<string, unknown>;
+
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      return where.problem([...path, name], 'key', `unknown key "${name}"${suggest(name, allowed)}`);
+    }
+    case 'required': {
+      const name = String(params.missingProperty);
+      const p = where.problem(path, 'key', `missing required key "${name}"`);
+      return { ...p, field: fieldOf([...path, name]) };
+    }
+    case 'type':
+      if (kind === 'duration') {
+        return where.problem(path, 'value', `a duration is a string with a unit, e.g. "500ms" or "2s" (got ${got})`);
+      }
+      if (kind === 'size') {
+        return where.problem(path, 'value', `a size is a string with a unit, e.g. "256KiB" (got ${got})`);
+      }
+      return where.problem(path, 'value', `must be ${article(String(params.type))} (got ${got})`);
+    case 'pattern':
+      if (kind === 'duration') {
+        return where.problem(path, 'value', `not a duration: ${got} (a number and a unit: us, ms, s, m or h, e.g. "500ms")`);
+      }
+      if (kind === 'size') {
+        return where.problem(path, 'value', `not a size: ${got} (a whole number and a unit: B, KiB, MiB or GiB, e.g. "256KiB")`);
+      }
+      if (path.at(-1) === 'name') {
+        return where.problem(path, 'value', `must be 1..63 letters, digits, "_", "." or "-", starting with a letter or digit (got ${got})`);
+      }
+      return where.problem(path, 'value', `must match ${String(params.pattern)} (got ${got})`);
+    case 'enum':
+      return where.problem(path, 'value', `must be one of ${(params.allowedValues as unknown[]).join(', ')} (got ${got})`);
+    case 'const':
+      return where.problem(path, 'value', `must be ${JSON.stringify(params.allowedValue)} (got ${got})`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return where.problem(path, 'value', `must be ${String(params.comparison)} ${String(params.limit)} (got ${got})`);
+    case 'minLength':
+    case 'minProperties':
+      return where.problem(path, 'value', 'must not be empty');
+    default:
+      return where.problem(path, 'value', e.message ?? `fails ${e.keyword}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { object: 'a map', array: 'a list', integer: 'an integer' };
+  return names[type] ?? `a ${type}`;
+}
+
+/** ` (did you mean "cooldown"?)` for a near miss, else the keys allowed here. */
+function suggest(name: string, allowed: string[]): string {
+  const near = allowed
+    .map((a) => ({ a, d: editDistance(name.toLowerCase(), a) }))
+    .filter((x) => x.d <= Math.max(1, Math.floor(x.a.length / 4)))
+    .sort((x, y) => x.d - y.d)[0];
+  if (near) return ` (did you mean "${near.a}"?)`;
+  return allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meaning: what the schema cannot say. Each check looks only at values of the right shape, so a
+// value the schema already refused is not blamed twice.
+
+interface RawThrottle { min_cores?: unknown; max_cores?: unknown; step_cores?: unknown }
+interface RawWorkload {
+  name?: unknown;
+  match?: unknown;
+  class?: unknown;
+  objectives?: { runqueue_p99?: unknown };
+  cpu?: { throttle?: RawThrottle };
+}
+interface RawPolicy {
+  version: 1;
+  mode?: Mode;
+  tick?: string;
+  export?: { prometheus?: { enabled?: boolean; listen?: string } };
+  probes?: { sched?: { slow_wakeup?: string; ring_size?: string } };
+  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string };
+  rules?: {
+    protect_latency?: { risk_threshold?: number; release_below?: number; horizon?: string; cooldown?: string };
+  };
+  workloads?: RawWorkload[];
+}
+
+const DEFAULTS = {
+  mode: 'observe' as Mode,
+  tick: '1s',
+  prometheusEnabled: true,
+  listen: '127.0.0.1:9464',
+  slowWakeup: '10ms',
+  ringSize: '256KiB',
+  model: 'ewma' as const,
+  halfLife: '10s',
+  riskThreshold: 0.5,
+  releaseBelow: 0.2,
+  horizon: '5s',
+  cooldown: '3s',
+};
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): void {
+  const blamed = new Set(problems.map((p) => p.field));
+  const report = (path: Path, at: 'key' | 'value', message: string): void => {
+    const p = where.problem(path, at, message);
+    if (blamed.has(p.field)) return;
+    blamed.add(p.field);
+    problems.push(p);
+  };
+  if (!isRecord(raw)) return;
+  const get = (...path: string[]): unknown =>
+    path.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), raw);
+
+  // A zero period or window would spin or divide by zero.
+  const positive: string[][] = [
+    ['tick'],
+    ['probes', 'sched', 'slow_wakeup'],
+    ['forecast', 'half_life'],
+    ['rules', 'protect_latency', 'horizon'],
+  ];
+  for (const path of positive) {
+    const v = get(...path);
+    if (typeof v === 'string' && DURATION.test(v) && parseDuration(v) === 0) {
+      report(path, 'value', 'must be more than 0');
+    }
+  }
+
+  const ring = get('probes', 'sched', 'ring_size');
+  if (typeof ring === 'string' && SIZE.test(ring)) {
+    const bytes = parseSize(ring);
+    // The kernel wants a power-of-two multiple of the page size for a BPF ring buffer.
+    if (bytes < 4096 || (bytes & (bytes - 1)) !== 0 || bytes > 1024 ** 3) {
+      report(['probes', 'sched', 'ring_size'], 'value', `must be a power of two from 4KiB to 1GiB (got "${ring}" = ${bytes} bytes)`);
+    }
+  }
+
+  const listen = get('export', 'prometheus', 'listen');
+  if (typeof listen === 'string' && listen !== '') {
+    const parsed = parseListen(listen);
+    if (typeof parsed === 'string') report(['export', 'prometheus', 'listen'], 'value', parsed);
+  }
+
+  // Hysteresis: releasing at or above the level that throttles would flap every tick.
+  const risk = get('rules', 'protect_latency', 'risk_threshold');
+  const release = get('rules', 'protect_latency', 'release_below');
+  const riskOk = risk === undefined || (typeof risk === 'number' && risk >= 0 && risk <= 1);
+  const releaseOk = release === undefined || (typeof release === 'number' && release >= 0 && release <= 1);
+  if (riskOk && releaseOk) {
+    const r = (risk as number | undefined) ?? DEFAULTS.riskThreshold;
+    const b = (release as number | undefined) ?? DEFAULTS.releaseBelow;
+    if (b >= r) {
+      if (release !== undefined) {
+        const of = risk === undefined ? `${r}, the default` : `${r}`;
+        report(['rules', 'protect_latency', 'release_below'], 'value', `must be below risk_threshold (${of}); got ${b}`);
+      } else {
+        report(['rules', 'protect_latency', 'risk_threshold'], 'value', `must be above release_below (${b}, the default); got ${r}`);
+      }
+    }
+  }
+
+  const workloads = get('workloads');
+  if (Array.isArray(workloads)) checkWorkloads(workloads, where, report);
+}
+
+function checkWorkloads(
+  workloads: unknown[],
+  where: Locator,
+  report: (path: Path, at: 'key' | 'value', message: string) => void,
+): void {
+  const firstByName = new Map<string, number>();
+  workloads.forEach((w, i) => {
+    if (!isRecord(w)) return;
+    const at = (...rest: string[]): Path => ['workloads', i, ...rest];
+
+    if (typeof w.name === 'string') {
+      const first = firstByName.get(w.name);
+      if (first === undefined) firstByName.set(w.name, i);
+      else report(at('name'), 'value', `duplicate workload name "${w.name}" (first at line ${where.line(['workloads', first, 'name'])})`);
+    }
+
+    if (typeof w.match === 'string' && w.match !== '') {
+      const why = globNeverMatches(w.match);
+      if (why) report(at('match'), 'value', why);
+    }
+
+    const cls = w.class;
+    const classOk = cls === 'critical' || cls === 'normal' || cls === 'best-effort';
+    if (classOk && w.objectives !== undefined && cls !== 'critical') {
+      report(at('objectives'), 'key', `only a critical workload has objectives (this one is ${cls})`);
+    }
+    const objective = isRecord(w.objectives) ? w.objectives.runqueue_p99 : undefined;
+    if (typeof objective === 'string' && DURATION.test(objective) && parseDuration(objective) === 0) {
+      report(at('objectives', 'runqueue_p99'), 'value', 'must be more than 0');
+    }
+
+    const throttle = isRecord(w.cpu) ? w.cpu.throttle : undefined;
+    if (classOk && throttle !== undefined && cls !== 'best-effort') {
+      report(at('cpu', 'throttle'), 'key', `only a best-effort workload may be throttled (this one is ${cls})`);
+    }
+    if (isRecord(throttle)) {
+      const { min_cores: min, max_cores: max } = throttle;
+      if (typeof min === 'number' && typeof max === 'number' && min > 0 && max > 0 && min > max) {
+        report(at('cpu', 'throttle', 'min_cores'), 'value', `must be at most max_cores (${max}); got ${min}`);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion of a valid document, defaults filled in
+
+function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
+  const prom = raw.export?.prometheus;
+  const listen = parseListen(prom?.listen ?? DEFAULTS.listen) as { host: string; port: number };
+  const sched = raw.probes?.sched;
+  const rule = raw.rules?.protect_latency;
+  return {
+    file,
+    version: 1,
+    mode: raw.mode ?? DEFAULTS.mode,
+    tickMs: parseDuration(raw.tick ?? DEFAULTS.tick),
+    export: { prometheus: { enabled: prom?.enabled ?? DEFAULTS.prometheusEnabled, ...listen } },
+    probes: {
+      sched: {
+        slowWakeupMs: parseDuration(sched?.slow_wakeup ?? DEFAULTS.slowWakeup),
+        ringBytes: parseSize(sched?.ring_size ?? DEFAULTS.ringSize),
+      },
+    },
+    forecast: {
+      model: raw.forecast?.model ?? DEFAULTS.model,
+      halfLifeMs: parseDuration(raw.forecast?.half_life ?? DEFAULTS.halfLife),
+    },
+    rules: {
+      protectLatency: {
+        riskThreshold: rule?.risk_threshold ?? DEFAULTS.riskThreshold,
+        releaseBelow: rule?.release_below ?? DEFAULTS.releaseBelow,
+        horizonMs: parseDuration(rule?.horizon ?? DEFAULTS.horizon),
+        cooldownMs: parseDuration(rule?.cooldown ?? DEFAULTS.cooldown),
+      },
+    },
+    workloads: (raw.workloads ?? []).map((w, i) => toSelector(w, file, where.line(['workloads', i]))),
+  };
+}
+
+function toSelector(w: RawWorkload, file: string, line: number): WorkloadSelector {
+  const selector: WorkloadSelector = {
+    name: w.name as string,
+    match: w.match as string,
+    class: w.class as WorkloadClass,
+    source: { file, line },
+  };
+  if (w.objectives) {
+    const p99 = w.objectives.runqueue_p99;
+    selector.objectives = typeof p99 === 'string' ? { runqueueP99Ms: parseDuration(p99) } : {};
+  }
+  const t = w.cpu?.throttle;
+  if (t) {
+    const throttle: CpuThrottleBounds = {
+      minCores: t.min_cores as number,
+      maxCores: t.max_cores as number,
+      stepCores: t.step_cores as number,
+    };
+    selector.cpu = { throttle };
+  } else if (w.cpu) {
+    selector.cpu = {};
+  }
+  return selector;
+}

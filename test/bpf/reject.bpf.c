@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* A program the verifier must refuse (reads past a map value): tests the rejection path. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} reject_values SEC(".maps");
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(hr_reject_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&reject_values, &zero);
+
+	if (!v)
+		return 0;
+	return *(v + (next->pid & 0xff)); /* out of bounds for every pid but multiples of 256 */
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,60 @@
+// Child processes for tests: the agent's CLI, and workloads started inside a test cgroup.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestCgroup } from './cgroups.js';
+
+export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export const headroomBin = resolve(projectRoot, 'bin/headroom');
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  done: Promise<Finished>;
+}
+
+/** Starts a command and collects its output; it is killed after `timeoutMs` at the latest. */
+export function start(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Running {
+  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const done = new Promise<Finished>((res) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      res({ code, signal, stdout: out, stderr: err });
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, done };
+}
+
+export function headroom(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Running {
+  return start(headroomBin, args, opts);
+}
+
+/** Starts `cmd` already inside `cg` (the shell joins the cgroup before exec, so every child does). */
+export function startIn(cg: TestCgroup, cmd: string, args: string[], timeoutMs = 60_000): Running {
+  const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return start('sh', ['-c', `echo $$ > '${cg.dir}/cgroup.procs' && exec ${quoted}`], { timeoutMs });
+}
+
+/** Waits until `pred` holds, polling; throws with `what` after `timeoutMs`. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await pred()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,158 @@
+// The whole loop on the real kernel: a critical cgroup and a best-effort one ramping up CPU
+// hogs. In enforce mode the agent throttles the best-effort cgroup (read back from its cgroup
+// file), releases it when the hogs stop and restores the original on exit; in recommend mode
+// the same decisions are exported and nothing changes; after kill -9 a restart restores.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { kernelTest } from '../helpers/host.js';
+import { TestCgroup } from '../helpers/cgroups.js';
+import { headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+interface Setup {
+  dir: string;
+  policy: string;
+  port: number;
+  crit: TestCgroup;
+  batch: TestCgroup;
+  limitFile: string;
+  original: string;
+}
+
+async function setup(t: ExecutionContext, mode: string, name: string): Promise<Setup> {
+  const crit = new TestCgroup(`${name}-critical`);
+  const batch = new TestCgroup(`${name}-batch`);
+  t.teardown(async () => { await crit.remove(); await batch.remove(); });
+  const dir = mkdtempSync(join(tmpdir(), `headroom-${name}-`));
+  const port = await freePort();
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1
+mode: ${mode}
+tick: 1s
+export:
+  prometheus: { enabled: true, listen: "127.0.0.1:${port}" }
+forecast: { model: ewma, half_life: 3s }
+rules:
+  protect_latency: { risk_threshold: 0.5, release_below: 0.2, horizon: 2s, cooldown: 1s }
+workloads:
+  - name: web
+    match: "${crit.path}"
+    class: critical
+    objectives: { runqueue_p99: 4ms }
+  - name: batch
+    match: "${batch.path}"
+    class: best-effort
+    cpu:
+      throttle: { min_cores: 0.25, max_cores: 2, step_cores: 0.5 }
+`);
+  const limitFile = join(batch.dir, batch.v2 ? 'cpu.max' : 'cpu.cfs_quota_us');
+  // A latency-sensitive service: two workers busy 40% of the time, waking often.
+  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--timeout', '120s', '--quiet'], 130_000);
+  t.teardown(() => svc.child.kill('SIGKILL'));
+  return { dir, policy, port, crit, batch, limitFile, original: readFileSync(limitFile, 'utf8') };
+}
+
+function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
+  const hogs = startIn(s.batch, 'stress-ng', ['--cpu', String(n), '--timeout', '90s', '--quiet'], 100_000);
+  t.teardown(() => hogs.child.kill('SIGKILL'));
+  return hogs;
+}
+
+const decisions = (out: string): { action: string; workload: string; cpuCores: number | null; reason: string }[] =>
+  out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+const cores = (s: Setup): number | null => {
+  const text = readFileSync(s.limitFile, 'utf8').trim();
+  const [quota, period] = s.batch.v2 ? text.split(' ') : [text, readFileSync(join(s.batch.dir, 'cpu.cfs_period_us'), 'utf8')];
+  return quota === 'max' || Number(quota) < 0 ? null : Number(quota) / Number(period);
+};
+
+kernelTest('enforce: throttles best-effort CPU under risk, releases when the hogs stop, restores on exit; Prometheus shows it', async (t) => {
+  const s = await setup(t, 'enforce', 'e2e');
+  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 150_000 });
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+  let hogs = startHogs(t, s, 2);
+  await sleep(2000);
+  startHogs(t, s, 2); // ramp: four hogs now
+
+  await waitFor(() => cores(s) !== null, 'a throttle written to the best-effort cgroup', 40_000);
+  const throttled = cores(s)!;
+  t.log(`throttled to ${throttled} cores; decisions so far:\n${agent.stdout()}`);
+  t.true(throttled >= 0.25 && throttled <= 2, 'within the policy bounds');
+  const first = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
+  t.truthy(first, 'a throttle decision was printed');
+  t.is(first.workload, `${s.batch.v2 ? 'v2' : 'v1-cpu'}:${s.batch.path}`);
+  t.regex(first.reason, /P\(run-queue p99 of web > 4\.00 ms/);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+  t.regex(metrics, /headroom_decisions_total\{[^}]*action="throttle"/);
+  t.regex(metrics, new RegExp(`headroom_workload_runqueue_latency_seconds_bucket\\{[^}]*path="${s.crit.path}"`));
+  t.regex(metrics, /headroom_contention_probability\{/);
+  t.regex(metrics, /headroom_workload_cpu_seconds_total\{/);
+
+  // Hogs stop: the risk passes and the throttle is released step by step, then removed.
+  for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
+  hogs = hogs; // (all hogs of the cgroup were killed above)
+  await waitFor(() => cores(s) === null, 'the throttle to be released', 60_000);
+  t.true(decisions(agent.stdout()).some((d) => d.action === 'restore'), 'a restore decision was printed');
+
+  // Throttle again, then stop the agent: the original comes back.
+  startHogs(t, s, 4);
+  await waitFor(() => cores(s) !== null, 'a second throttle', 40_000);
+  agent.child.kill('SIGTERM');
+  const end = await agent.done;
+  t.is(end.code, 0, end.stderr);
+  t.is(readFileSync(s.limitFile, 'utf8'), s.original, 'original limit restored on exit');
+});
+
+kernelTest('recommend: the same decisions are exported, no cgroup file changes', async (t) => {
+  const s = await setup(t, 'recommend', 'rec');
+  const files = ['cpu.shares', 'cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.max', 'cpu.weight'];
+  const snapshot = (): string => files.map((f) => { try { return readFileSync(join(s.batch.dir, f), 'utf8'); } catch { return '-'; } }).join('|');
+  const before = snapshot();
+  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 90_000 });
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+  startHogs(t, s, 4);
+  await waitFor(() => decisions(agent.stdout()).some((d) => d.action === 'throttle'), 'a recommended throttle', 40_000);
+  t.is(snapshot(), before, 'nothing written while recommending');
+  const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+  t.regex(metrics, /headroom_decisions_total\{[^}]*action="throttle"[^}]*mode="recommend"|headroom_decisions_total\{[^}]*mode="recommend"[^}]*action="throttle"/);
+  agent.child.kill('SIGTERM');
+  const end = await agent.done;
+  t.is(end.code, 0, end.stderr);
+  t.is(snapshot(), before, 'nothing written at exit either');
+});
+
+kernelTest('kill -9 while holding a throttle: the next start restores the original', async (t) => {
+  const s = await setup(t, 'enforce', 'kill9');
+  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir, '--no-prometheus'], { timeoutMs: 90_000 });
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  await waitFor(() => agent.stderr().includes('running in enforce mode'), 'the agent to start', 20_000);
+  startHogs(t, s, 4);
+  await waitFor(() => cores(s) !== null, 'a throttle', 40_000);
+  agent.child.kill('SIGKILL');
+  await agent.done;
+  t.not(readFileSync(s.limitFile, 'utf8'), s.original, 'the throttle outlives a kill -9');
+  t.true(readFileSync(join(s.dir, 'journal.jsonl'), 'utf8').length > 0, 'the journal holds it');
+
+  // Restart in observe mode for a moment: reconciling the journal comes first.
+  const again = await headroom(['run', '--policy', s.policy, '--mode', 'observe', '--duration', '1', '--state-dir', s.dir, '--no-prometheus'], { timeoutMs: 30_000 }).done;
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /restored/i);
+  t.is(readFileSync(s.limitFile, 'utf8'), s.original, 'original back after restart');
+});

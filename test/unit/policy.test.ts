@@ -1,0 +1,414 @@
+// Policy format: the shipped files load, every broken file is refused at the right place, globs.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkPolicyFile } from '../../agent/cli/policy-check.js';
+import {
+  loadPolicy,
+  matchesGlob,
+  parseDuration,
+  parsePolicy,
+  parseSize,
+  PolicyError,
+  type PolicyProblem,
+} from '../../agent/plan/policy.js';
+
+// dist/test/unit -> repository root
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const defaultFile = join(root, 'policies/default.yaml');
+const exampleFile = join(root, 'policies/examples/latency-critical.yaml');
+const cliFile = join(root, 'dist/agent/cli/policy-check.js');
+
+function problemsOf(text: string): PolicyProblem[] {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (err) {
+    if (err instanceof PolicyError) return err.problems;
+    throw err;
+  }
+  throw new Error('policy was accepted');
+}
+
+test('the default policy loads: observe only, every default, no workloads', (t) => {
+  const p = loadPolicy(defaultFile);
+  t.like(p, {
+    version: 1,
+    mode: 'observe',
+    tickMs: 1000,
+    export: { prometheus: { enabled: true, host: '127.0.0.1', port: 9464 } },
+    probes: { sched: { slowWakeupMs: 10, ringBytes: 256 * 1024 } },
+    forecast: { model: 'ewma', halfLifeMs: 10_000 },
+    rules: { protectLatency: { riskThreshold: 0.5, releaseBelow: 0.2, horizonMs: 5000, cooldownMs: 3000 } },
+  });
+  t.deepEqual(p.workloads, []);
+});
+
+test('a policy of only `version` gets the same defaults as the default file', (t) => {
+  const { file: _a, ...minimal } = parsePolicy('version: 1\n', 'min.yaml');
+  const { file: _b, ...shipped } = loadPolicy(defaultFile);
+  t.deepEqual(minimal, shipped);
+});
+
+test('the latency-critical example loads with its workloads, objective and bounds', (t) => {
+  const p = loadPolicy(exampleFile);
+  t.is(p.mode, 'enforce');
+  t.is(p.probes.sched.slowWakeupMs, 5);
+  t.deepEqual(
+    p.workloads.map((w) => [w.name, w.class]),
+    [['web', 'critical'], ['batch', 'best-effort'], ['backup', 'best-effort'], ['system', 'normal']],
+  );
+  const [web, batch] = p.workloads;
+  t.deepEqual(web!.objectives, { runqueueP99Ms: 5 });
+  t.is(web!.cpu, undefined);
+  t.deepEqual(batch!.cpu, { throttle: { minCores: 0.25, maxCores: 2, stepCores: 0.5 } });
+  t.is(web!.match, '/headroom-test/critical*');
+  t.is(web!.source?.file, exampleFile);
+  t.true(web!.source!.line > 1);
+});
+
+interface BrokenCase {
+  title: string;
+  yaml: string;
+  line: number;
+  column: number;
+  field: string;
+  message: string;
+}
+
+// Each file has exactly one problem; line and column are 1-based and point at the key or value.
+const broken: BrokenCase[] = [
+  {
+    title: 'YAML syntax error: unclosed quote, shown where the value begins',
+    yaml: 'version: 1\nworkloads:\n  - name: web\n    match: "/a\n',
+    line: 4, column: 12, field: 'workloads[0].match', message: 'Missing closing "quote',
+  },
+  {
+    title: 'YAML duplicate key',
+    yaml: 'version: 1\nmode: observe\nmode: enforce\n',
+    line: 3, column: 1, field: 'mode', message: 'Map keys must be unique',
+  },
+  {
+    title: 'missing version',
+    yaml: '# no version\nmode: observe\n',
+    line: 2, column: 1, field: 'version', message: 'missing required key "version"',
+  },
+  {
+    title: 'unknown version',
+    yaml: 'version: 2\n',
+    line: 1, column: 10, field: 'version', message: 'must be 1 (got 2)',
+  },
+  {
+    title: 'unknown key, with the near miss suggested',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    cooldwn: 3s\n',
+    line: 4, column: 5, field: 'rules.protect_latency.cooldwn', message: 'unknown key "cooldwn" (did you mean "cooldown"?)',
+  },
+  {
+    title: 'unknown key far from any, with the allowed keys listed',
+    yaml: 'version: 1\nprobes:\n  sched:\n    colour: blue\n',
+    line: 4, column: 5, field: 'probes.sched.colour', message: 'allowed here: slow_wakeup, ring_size',
+  },
+  {
+    title: 'wrong type: a string for a boolean',
+    yaml: 'version: 1\nexport:\n  prometheus:\n    enabled: "yes"\n',
+    line: 4, column: 14, field: 'export.prometheus.enabled', message: 'must be a boolean (got "yes")',
+  },
+  {
+    title: 'wrong type: a map for the workload list',
+    yaml: 'version: 1\nworkloads:\n  web: {}\n',
+    line: 3, column: 3, field: 'workloads', message: 'must be a list (got a map)',
+  },
+  {
+    title: 'bad enum',
+    yaml: 'version: 1\nmode: enforcing\n',
+    line: 2, column: 7, field: 'mode', message: 'must be one of observe, recommend, enforce (got "enforcing")',
+  },
+  {
+    title: 'bad duration: space before the unit',
+    yaml: 'version: 1\nforecast:\n  half_life: 10 sec\n',
+    line: 3, column: 14, field: 'forecast.half_life', message: 'not a duration: "10 sec"',
+  },
+  {
+    title: 'duration without a unit',
+    yaml: 'version: 1\ntick: 5\n',
+    line: 2, column: 7, field: 'tick', message: 'a duration is a string with a unit',
+  },
+  {
+    title: 'empty value points at its key',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    horizon:\n',
+    line: 4, column: 5, field: 'rules.protect_latency.horizon', message: '(got nothing)',
+  },
+  {
+    title: 'zero tick',
+    yaml: 'version: 1\ntick: 0s\n',
+    line: 2, column: 7, field: 'tick', message: 'must be more than 0',
+  },
+  {
+    title: 'ring size not a power of two',
+    yaml: 'version: 1\nprobes:\n  sched:\n    ring_size: 100KiB\n',
+    line: 4, column: 16, field: 'probes.sched.ring_size', message: 'must be a power of two',
+  },
+  {
+    title: 'risk threshold above 1',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    risk_threshold: 1.5\n    release_below: 0.1\n',
+    line: 4, column: 21, field: 'rules.protect_latency.risk_threshold', message: 'must be <= 1 (got 1.5)',
+  },
+  {
+    title: 'release_below equal to risk_threshold',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    risk_threshold: 0.4\n    release_below: 0.4\n',
+    line: 5, column: 20, field: 'rules.protect_latency.release_below', message: 'must be below risk_threshold (0.4)',
+  },
+  {
+    title: 'risk_threshold under the default release_below',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    risk_threshold: 0.1\n',
+    line: 4, column: 21, field: 'rules.protect_latency.risk_threshold', message: 'must be above release_below (0.2, the default)',
+  },
+  {
+    title: 'negative cores',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: batch',
+      '    match: /batch',
+      '    class: best-effort',
+      '    cpu:',
+      '      throttle: { min_cores: -1, max_cores: 2, step_cores: 0.5 }',
+      '',
+    ].join('\n'),
+    line: 7, column: 30, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be > 0 (got -1)',
+  },
+  {
+    title: 'min_cores above max_cores',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: batch',
+      '    match: /batch',
+      '    class: best-effort',
+      '    cpu:',
+      '      throttle:',
+      '        min_cores: 3',
+      '        max_cores: 2',
+      '        step_cores: 0.5',
+      '',
+    ].join('\n'),
+    line: 8, column: 20, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be at most max_cores (2); got 3',
+  },
+  {
+    title: 'throttle bounds incomplete',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: batch',
+      '    match: /batch',
+      '    class: best-effort',
+      '    cpu:',
+      '      throttle: { min_cores: 1, max_cores: 2 }',
+      '',
+    ].join('\n'),
+    line: 7, column: 7, field: 'workloads[0].cpu.throttle.step_cores', message: 'missing required key "step_cores"',
+  },
+  {
+    title: 'throttle on a critical workload',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: web',
+      '    match: /web',
+      '    class: critical',
+      '    cpu:',
+      '      throttle: { min_cores: 1, max_cores: 2, step_cores: 0.5 }',
+      '',
+    ].join('\n'),
+    line: 7, column: 7, field: 'workloads[0].cpu.throttle', message: 'only a best-effort workload may be throttled (this one is critical)',
+  },
+  {
+    title: 'objectives on a best-effort workload',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: batch',
+      '    match: /batch',
+      '    class: best-effort',
+      '    objectives:',
+      '      runqueue_p99: 5ms',
+      '',
+    ].join('\n'),
+    line: 6, column: 5, field: 'workloads[0].objectives', message: 'only a critical workload has objectives',
+  },
+  {
+    title: 'duplicate workload names',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: web',
+      '    match: /a',
+      '    class: normal',
+      '  - name: web',
+      '    match: /b',
+      '    class: normal',
+      '',
+    ].join('\n'),
+    line: 6, column: 11, field: 'workloads[1].name', message: 'duplicate workload name "web" (first at line 3)',
+  },
+  {
+    title: 'workload without a class',
+    yaml: 'version: 1\nworkloads:\n  - name: web\n    match: /a\n',
+    line: 3, column: 5, field: 'workloads[0].class', message: 'missing required key "class"',
+  },
+  {
+    title: 'glob that can never match',
+    yaml: 'version: 1\nworkloads:\n  - name: web\n    match: "headroom-test/*"\n    class: normal\n',
+    line: 4, column: 12, field: 'workloads[0].match', message: 'never matches: cgroup paths start with "/"',
+  },
+  {
+    title: 'listen without a port',
+    yaml: 'version: 1\nexport:\n  prometheus:\n    listen: 127.0.0.1\n',
+    line: 4, column: 13, field: 'export.prometheus.listen', message: 'must be host:port',
+  },
+  {
+    title: 'listen port out of range',
+    yaml: 'version: 1\nexport:\n  prometheus:\n    listen: "127.0.0.1:0"\n',
+    line: 4, column: 13, field: 'export.prometheus.listen', message: 'port must be 1..65535 (got 0)',
+  },
+  {
+    title: 'empty file',
+    yaml: '',
+    line: 1, column: 1, field: '', message: 'must be a map (got nothing)',
+  },
+];
+
+for (const c of broken) {
+  test(`refused: ${c.title}`, (t) => {
+    const problems = problemsOf(c.yaml);
+    t.is(problems.length, 1, JSON.stringify(problems));
+    const [p] = problems;
+    t.like(p, { file: 'p.yaml', line: c.line, column: c.column, field: c.field });
+    t.true(p!.message.includes(c.message), p!.message);
+  });
+}
+
+test('all problems are reported, in file order, one per line of the message', (t) => {
+  const yaml = [
+    'version: 1',
+    'mode: enforcee', // 2
+    'tik: 1s', // 3
+    'workloads:',
+    '  - name: web',
+    '    match: /web',
+    '    class: critical',
+    '    cpu:',
+    '      throttle: { min_cores: 3, max_cores: 2, step_cores: 0 }', // 9
+    '',
+  ].join('\n');
+  const err = t.throws(() => parsePolicy(yaml, 'many.yaml'), { instanceOf: PolicyError })!;
+  t.deepEqual(
+    err.problems.map((p) => `${p.line}:${p.column} ${p.field}`),
+    [
+      '2:7 mode',
+      '3:1 tik',
+      '9:7 workloads[0].cpu.throttle',
+      '9:30 workloads[0].cpu.throttle.min_cores',
+      '9:59 workloads[0].cpu.throttle.step_cores',
+    ],
+  );
+  const lines = err.message.split('\n');
+  t.is(lines.length, 5);
+  t.is(lines[0], 'many.yaml:2:7: mode: must be one of observe, recommend, enforce (got "enforcee")');
+  t.is(lines[1], 'many.yaml:3:1: tik: unknown key "tik" (did you mean "tick"?)');
+});
+
+test('a missing file is a PolicyError with a clear message', (t) => {
+  const err = t.throws(() => loadPolicy('/nonexistent/headroom.yaml'), { instanceOf: PolicyError })!;
+  t.is(err.message, '/nonexistent/headroom.yaml: cannot read policy: no such file');
+  t.like(err.problems[0], { line: 0, column: 0, field: '' });
+});
+
+test('IPv6 listen addresses are written in brackets', (t) => {
+  const p = parsePolicy('version: 1\nexport:\n  prometheus:\n    listen: "[::1]:9100"\n', 'v6.yaml');
+  t.deepEqual(p.export.prometheus, { enabled: true, host: '::1', port: 9100 });
+  const [problem] = problemsOf('version: 1\nexport:\n  prometheus:\n    listen: "::1:9100"\n');
+  t.true(problem!.message.includes('in brackets'));
+});
+
+test('durations and sizes', (t) => {
+  t.is(parseDuration('500ms'), 500);
+  t.is(parseDuration('1.5s'), 1500);
+  t.is(parseDuration('2m'), 120_000);
+  t.is(parseDuration('1h'), 3_600_000);
+  t.is(parseDuration('250us'), 0.25);
+  t.throws(() => parseDuration('5'), { message: /not a duration/ });
+  t.throws(() => parseDuration('-1s'), { message: /not a duration/ });
+  t.is(parseSize('4KiB'), 4096);
+  t.is(parseSize('1MiB'), 1024 * 1024);
+  t.is(parseSize('512B'), 512);
+  t.throws(() => parseSize('1.5KiB'), { message: /not a size/ });
+  t.throws(() => parseSize('4KB'), { message: /not a size/ });
+});
+
+const globs: [glob: string, path: string, matches: boolean][] = [
+  ['/headroom-test/critical*', '/headroom-test/critical', true],
+  ['/headroom-test/critical*', '/headroom-test/critical-1', true],
+  ['/headroom-test/critical*', '/headroom-test/critical-1/child', false],
+  ['/headroom-test/critical*', '/other/headroom-test/critical-1', false],
+  ['/headroom-test/*', '/headroom-test', false],
+  ['/a/?', '/a/b', true],
+  ['/a/?', '/a/bc', false],
+  ['/a?b', '/a/b', false],
+  ['/a/**', '/a', true],
+  ['/a/**', '/a/b/c/d', true],
+  ['/a/**', '/ab', false],
+  ['/a/**/z', '/a/z', true],
+  ['/a/**/z', '/a/b/c/z', true],
+  ['/a/**/z', '/a/bz', false],
+  ['/kubepods.slice/**/cri-containerd-*.scope', '/kubepods.slice/kubepods-burstable.slice/pod1/cri-containerd-ab12.scope', true],
+  ['/a/x**y', '/a/x/b/y', true],
+  ['/system.slice/nginx.service', '/system.slice/nginxXservice', false],
+  ['/a+b/(c)', '/a+b/(c)', true],
+  ['/**', '/', true],
+  ['**', '/anything/at/all', true],
+];
+
+test('matchesGlob', (t) => {
+  for (const [glob, path, expected] of globs) {
+    t.is(matchesGlob(glob, path), expected, `${glob} vs ${path}`);
+  }
+});
+
+test('policy check: valid file gives a one-line summary and exit 0', (t) => {
+  const out = checkPolicyFile(exampleFile);
+  t.is(out.exitCode, 0);
+  t.is(out.stderr, '');
+  t.is(out.stdout.trimEnd().split('\n').length, 1);
+  t.regex(out.stdout, /mode enforce; 4 workloads .*may throttle CPU of batch \(2 -> 0\.25 cores, 0\.5 a step\), backup .* to protect web/);
+  t.regex(checkPolicyFile(defaultFile).stdout, /mode observe; no workloads; observes only, actuates nothing/);
+  t.deepEqual(JSON.parse(checkPolicyFile(defaultFile, true).stdout), { ok: true, problems: [] });
+});
+
+test('policy check: invalid file exits 3, problems on stderr or as JSON', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'version: 1\nmode: enforcing\n');
+
+  const text = checkPolicyFile(file);
+  t.is(text.exitCode, 3);
+  t.is(text.stdout, '');
+  t.true(text.stderr.startsWith(`${file}:2:7: mode: must be one of`));
+
+  const json = checkPolicyFile(file, true);
+  t.is(json.exitCode, 3);
+  const parsed = JSON.parse(json.stdout) as { ok: boolean; problems: PolicyProblem[] };
+  t.false(parsed.ok);
+  t.like(parsed.problems[0], { file, line: 2, column: 7, field: 'mode' });
+
+  // The real process: exit status 3, no stack trace.
+  const run = spawnSync(process.execPath, [cliFile, 'policy', 'check', file], { encoding: 'utf8' });
+  t.is(run.status, 3);
+  t.regex(run.stderr, /:2:7: mode: /);
+  t.notRegex(run.stderr, /\n\s+at /);
+  const ok = spawnSync(process.execPath, [cliFile, 'policy', 'check', defaultFile], { encoding: 'utf8' });
+  t.is(ok.status, 0, ok.stderr);
+});
