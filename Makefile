@@ -56,7 +56,7 @@ $(OUT)/.ts-stamp: $(TS_SRC) tsconfig.json package-lock.json
 	@touch $@
 
 run: build
-	./bin/headroom run --policy policies/default.yaml
+	./bin/headroom run --policy policies/default.yaml --table
 
 test: build
 	@scripts/run-tests.sh

@@ -2,7 +2,7 @@
 // policy allows; exports to Prometheus; undoes every write when it stops.
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { loadPolicy } from '../plan/policy.js';
+import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
 import { reconcile } from '../actuate/index.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision } from '../../exporters/index.js';
@@ -24,11 +24,10 @@ interface RunArgs {
   'bpf-object': string;
 }
 
-function parseListen(s: string): { host: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`--listen must be HOST:PORT with a port from 1 to 65535, got '${s}'`);
-  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+function listenOption(s: string): { host: string; port: number } {
+  const parsed = parseListen(s);
+  if (typeof parsed === 'string') throw new Error(`--listen ${parsed}`);
+  return parsed;
 }
 
 const run: CommandModule<object, RunArgs> = {
@@ -51,7 +50,7 @@ const run: CommandModule<object, RunArgs> = {
       const mode = a.mode ?? policy.mode;
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       const prom = policy.export.prometheus;
-      const listen = a.listen ? parseListen(a.listen) : { host: prom.host, port: prom.port };
+      const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       const print = (d: Decision): void =>
@@ -70,7 +69,7 @@ const run: CommandModule<object, RunArgs> = {
         },
         onReport: (r) => {
           endpoint?.update(r);
-          if (table) process.stdout.write(`\x1b[H\x1b[2J${renderTable(r)}\n`);
+          if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
           for (const d of r.decisions) print(d);
         },
         onStop: (released) => released.forEach(print),

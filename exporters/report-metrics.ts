@@ -1,0 +1,159 @@
+// Per-workload metrics, built from the latest tick report at each scrape.
+//
+// Why a MetricProducer and not SDK instruments: with cumulative temporality (the only one the
+// Prometheus exporter uses) sdk-metrics 3.1 keeps every attribute set it has ever seen and
+// reports its last value forever, so a workload that ends would stay exported. And the SDK's
+// Histogram records single values, while the kernel hands us buckets already aggregated. A
+// producer emits exactly the workloads of the latest report, and the buckets as they are.
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type GaugeMetricData,
+  type Histogram,
+  type HistogramMetricData,
+  type MetricData,
+  type MetricDescriptor,
+  type MetricProducer,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
+import type { TickReport } from '../agent/report.js';
+import type { Workload } from '../agent/workloads/types.js';
+import { log2Histogram } from './log2-histogram.js';
+
+const SCOPE = { name: 'headroom' };
+
+/** The labels that name a workload on each of its series. */
+export function workloadLabels(w: Workload): Attributes {
+  const labels: Attributes = { workload: w.id, path: w.path, hierarchy: w.hierarchy };
+  if (w.containerId) labels.container_id = w.containerId;
+  if (w.podUid) labels.pod_uid = w.podUid;
+  return labels;
+}
+
+export function hrTimeOfMs(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  const ns = Math.min(999_999_999, Math.round((ms - s * 1000) * 1e6));
+  return [s, ns];
+}
+
+interface DecisionSeries {
+  workloadId: string;
+  attributes: Attributes;
+  value: number;
+  startTime: HrTime;
+}
+
+export class ReportMetricProducer implements MetricProducer {
+  private report: TickReport | null = null;
+  /** start time of each present workload's cumulative series */
+  private readonly firstSeen = new Map<string, HrTime>();
+  /** headroom_decisions_total, by its label set */
+  private readonly decisions = new Map<string, DecisionSeries>();
+
+  update(report: TickReport): void {
+    const at = hrTimeOfMs(report.atMs);
+    const present = new Set(report.workloads.map((w) => w.workload.id));
+    // A decision may name a workload this tick no longer lists (a restore at stop): keep it once.
+    for (const d of report.decisions) present.add(d.workload.id);
+    for (const id of present) if (!this.firstSeen.has(id)) this.firstSeen.set(id, at);
+
+    for (const d of report.decisions) {
+      const attributes = { action: d.action, rule: d.rule, workload: d.workload.id, mode: report.mode };
+      const key = JSON.stringify(attributes);
+      const series = this.decisions.get(key) ?? { workloadId: d.workload.id, attributes, value: 0, startTime: at };
+      series.value++;
+      this.decisions.set(key, series);
+    }
+
+    // Forget what left, so its series stop being exported.
+    for (const id of this.firstSeen.keys()) if (!present.has(id)) this.firstSeen.delete(id);
+    for (const [key, s] of this.decisions) if (!present.has(s.workloadId)) this.decisions.delete(key);
+    this.report = report;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const metrics = this.report ? this.build(this.report, hrTimeOfMs(Date.now())) : [];
+    // The exporter replaces this resource with the MeterProvider's own.
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: SCOPE, metrics }] }, errors: [] };
+  }
+
+  private build(report: TickReport, end: HrTime): MetricData[] {
+    const cpu: DataPoint<number>[] = [];
+    const switches: DataPoint<number>[] = [];
+    const runq: DataPoint<Histogram>[] = [];
+    const forecast: DataPoint<number>[] = [];
+    const contention: DataPoint<number>[] = [];
+    const confidence: DataPoint<number>[] = [];
+    const throttle: DataPoint<number>[] = [];
+
+    for (const w of report.workloads) {
+      const labels = workloadLabels(w.workload);
+      const startTime = this.firstSeen.get(w.workload.id) ?? end;
+      const point = <T>(value: T, extra: Attributes = {}): DataPoint<T> =>
+        ({ startTime, endTime: end, attributes: { ...labels, ...extra }, value });
+
+      cpu.push(point(w.cpu.seconds));
+      switches.push(point(w.switches.voluntary, { kind: 'voluntary' }), point(w.switches.involuntary, { kind: 'involuntary' }));
+      runq.push(point(log2Histogram(w.runq.slots, w.runq.sumSeconds)));
+      if (w.forecast) {
+        for (const [q, ms] of Object.entries(w.forecast.quantiles)) forecast.push(point(ms / 1000, { quantile: q }));
+        contention.push(point(w.forecast.pContention, { resource: 'cpu', metric: 'runqueue_p99' }));
+        confidence.push(point(w.forecast.confidence));
+      }
+      if (typeof w.throttleCores === 'number') throttle.push(point(w.throttleCores));
+    }
+    const decisions = [...this.decisions.values()].map(
+      (s): DataPoint<number> => ({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: s.value }),
+    );
+
+    const out: MetricData[] = [
+      counter('headroom_workload_cpu_seconds_total', 'CPU time used by the workload', 'seconds', cpu),
+      counter('headroom_workload_context_switches_total', 'Context switches of the workload, by kind', '', switches),
+      histogram('headroom_workload_runqueue_latency_seconds',
+        'Time runnable tasks of the workload waited for a CPU (kernel log2 buckets)', 'seconds', runq),
+      gauge('headroom_forecast_runqueue_p99_seconds',
+        'Forecast of the run-queue latency p99 over the horizon, by forecast quantile', 'seconds', forecast),
+      gauge('headroom_contention_probability', 'Probability that the metric exceeds its objective within the horizon', '', contention),
+      gauge('headroom_forecast_confidence', 'How much history the forecast stands on (0..1)', '', confidence),
+      gauge('headroom_throttle_cores', "CPU cores currently allowed by headroom's own throttle", '', throttle),
+      counter('headroom_decisions_total', 'Decisions taken by the planner', '', decisions),
+    ];
+    // A metric without points would still print its HELP and TYPE lines.
+    return out.filter((m) => m.dataPoints.length > 0);
+  }
+}
+
+const descriptor = (name: string, description: string, unit: string): MetricDescriptor =>
+  ({ name, description, unit, valueType: ValueType.DOUBLE });
+
+function counter(name: string, description: string, unit: string, dataPoints: DataPoint<number>[]): SumMetricData {
+  return {
+    descriptor: descriptor(name, description, unit),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: true,
+    dataPoints,
+  };
+}
+
+function gauge(name: string, description: string, unit: string, dataPoints: DataPoint<number>[]): GaugeMetricData {
+  return {
+    descriptor: descriptor(name, description, unit),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints,
+  };
+}
+
+function histogram(name: string, description: string, unit: string, dataPoints: DataPoint<Histogram>[]): HistogramMetricData {
+  return {
+    descriptor: descriptor(name, description, unit),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints,
+  };
+}

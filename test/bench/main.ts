@@ -1,0 +1,186 @@
+// `make bench`: ring drain, live ingestion, tracing overhead and the agent's idle footprint.
+// Every figure that could pass or fail is a ratio against a baseline measured in the same run
+// (wall-clock numbers differ from host to host); a report on stdout, build/bench.json for machines.
+//
+// Knobs (environment): HR_BENCH_ROUNDS (default 3), HR_BENCH_DRAIN_ROUNDS (7),
+// HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
+// HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
+// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_ONLY (comma list of: drain, live, overhead, footprint),
+// HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
+// (stress-ng not pinned to one CPU: much noisier on a small VM).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { resolve } from 'node:path';
+import { projectRoot } from '../helpers/proc.js';
+import { installCleanup, stopAll } from './children.js';
+import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, type LiveResult } from './ring.js';
+import { benchFootprint, benchOverhead, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
+import { fmt, fmtX, mega, progress, table } from './stats.js';
+
+const num = (name: string, dflt: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+
+const cfg = {
+  rounds: num('HR_BENCH_ROUNDS', 3),
+  drainRounds: num('HR_BENCH_DRAIN_ROUNDS', 7),
+  records: num('HR_BENCH_RECORDS', 400_000),
+  liveSeconds: num('HR_BENCH_LIVE_SECONDS', 1),
+  drainMs: num('HR_BENCH_DRAIN_MS', 25),
+  stressSeconds: num('HR_BENCH_STRESS_SECONDS', 5),
+  idleSeconds: num('HR_BENCH_IDLE_SECONDS', 10),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint').split(',').map((s) => s.trim())),
+};
+
+interface Report {
+  host: { kernel: string; cpus: number; node: string; date: string };
+  config: Omit<typeof cfg, 'only'> & { only: string[] };
+  drain?: DrainResult;
+  live?: LiveResult;
+  overhead?: OverheadResult;
+  footprint?: FootprintResult;
+  errors: string[];
+  seconds: number;
+}
+
+function preconditions(): string[] {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (loads BPF programs)');
+  if (!existsSync('/sys/kernel/btf/vmlinux')) missing.push('kernel BTF');
+  if (!existsSync(ringdrainBin)) missing.push(`${ringdrainBin} (make bpf)`);
+  if (!existsSync(floodObject)) missing.push(`${floodObject} (make bpf)`);
+  return missing;
+}
+
+async function section<T>(name: string, errors: string[], fn: () => Promise<T>): Promise<T | undefined> {
+  if (!cfg.only.has(name)) return undefined;
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = `${name}: ${(err as Error).stack ?? String(err)}`;
+    errors.push(msg);
+    progress(`${name} failed: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    await stopAll(); // nothing a section started outlives it
+  }
+}
+
+function printDrain(d: DrainResult): string {
+  const rows = [
+    ['reader', 'M records/s (median)', 'min', 'max', 'vs C'],
+    ['C ring_buffer__consume, counting callback', mega(d.c.median), mega(d.c.min), mega(d.c.max), '1.00x'],
+    ['JS RingReader, counting callback', mega(d.js.count.median), mega(d.js.count.min), mega(d.js.count.max), fmtX(d.ratio.count)],
+    ['JS RingReader, empty callback', mega(d.js.noop.median), mega(d.js.noop.min), mega(d.js.noop.max), fmtX(d.ratio.noop)],
+    ['JS RingReader, reads 2 fields', mega(d.js.decode.median), mega(d.js.decode.min), mega(d.js.decode.max), fmtX(d.ratio.decode)],
+  ];
+  return [
+    `Ring drain: pre-filled ${d.ringBytes >> 20} MiB ring, producer stopped, ${d.records} records of 32 bytes, ${d.rounds} rounds each, interleaved` +
+      (d.pinned ? '\n(readers on CPU 0; the ring filled by the same getppid() loop on CPU 1 for both)' : ''),
+    table(rows),
+    `goal: JS/C >= 1.00x  ->  ${d.ratio.count >= 1 ? 'met' : 'NOT met'} (counting callbacks on both sides: ${fmtX(d.ratio.count)})`,
+    `drops while filling: C ${d.drops.c}, JS ${d.drops.js}${d.notes.length ? `\nnotes: ${[...new Set(d.notes)].join('; ')}` : ''}`,
+  ].join('\n');
+}
+
+function printLive(l: LiveResult): string {
+  const rows = [['producer traced by ringflood', 'producer M calls/s', 'vs untraced', 'delivered M ev/s', 'drops', 'consumer CPU']];
+  for (const r of l.rows) {
+    const traced = r.config.consumer !== 'untraced' && r.config.consumer !== 'filtered';
+    rows.push([
+      r.config.name, mega(r.producerRate), fmtX(r.vsUntraced),
+      traced ? mega(r.deliveredRate) : '-', traced ? String(Math.round(r.drops)) : '-',
+      `${fmt(r.consumerCpu * 100, 0)}%`,
+    ]);
+  }
+  const get = (name: string) => l.rows.find((r) => r.config.name === name);
+  const js0 = get('JS timer, no-wakeup'), busy1 = get('C busy, default'), poll1 = get('C poll, default');
+  const lines = [
+    `Live ingestion: a tight getppid() loop for ${l.seconds}s, one record per call, ${l.rounds} rounds (medians; ratios per round)`,
+    table(rows),
+    ...l.rows.map((r) => `  ${r.config.name}: ${r.config.describe}`),
+  ];
+  if (js0 && busy1) lines.push(`agent's way (no-wakeup, ${l.drainIntervalMs} ms timer) vs busy C consumer with default flags: producer ${fmtX(js0.producerRate / busy1.producerRate)}, delivered ${fmtX(js0.deliveredRate / busy1.deliveredRate)}`);
+  if (js0 && poll1) lines.push(`agent's way vs ring_buffer__poll with default flags: producer ${fmtX(js0.producerRate / poll1.producerRate)}, delivered ${fmtX(js0.deliveredRate / poll1.deliveredRate)}`);
+  return lines.join('\n');
+}
+
+function printOverhead(o: OverheadResult): string {
+  const rows = [
+    ['tracer', 'bogo ops/s (median)', 'min', 'max', 'vs none (median of per-round ratios)'],
+    ...(['none', 'agent', 'runqlat'] as const).map((t) => [
+      t === 'agent' ? o.agent : t === 'runqlat' ? 'libbpf-tools runqlat' : 'no tracing',
+      fmt(o.opsPerSec[t].median, 0), fmt(o.opsPerSec[t].min, 0), fmt(o.opsPerSec[t].max, 0), fmtX(o.ratio[t].median, 3),
+    ]),
+  ];
+  const verdict = Number.isFinite(o.ratio.agent.median) && Number.isFinite(o.ratio.runqlat.median)
+    ? (o.ratio.agent.median >= o.ratio.runqlat.median ? 'met' : 'NOT met')
+    : 'n/a';
+  return [
+    `Overhead: stress-ng --switch 1 --timeout ${o.stressSeconds}s --metrics-brief, ${o.rounds} rounds interleaved` +
+      (o.stressCpu !== null ? `, stress-ng pinned to CPU ${o.stressCpu} (tracers free)` : ''),
+    table(rows),
+    `per-round ratios: agent ${o.ratio.agent.samples.map((x) => fmt(x, 3)).join(', ')}; runqlat ${o.ratio.runqlat.samples.map((x) => fmt(x, 3)).join(', ')}`,
+    `goal: the agent's slowdown no worse than runqlat's  ->  ${verdict}`,
+    ...o.errors.map((e) => `error: ${e}`),
+  ].join('\n');
+}
+
+function printFootprint(f: FootprintResult): string {
+  return [
+    `Agent idle footprint: ${f.agent}, idle host, ${fmt(f.windowSeconds, 1)} s window`,
+    table([
+      ['RSS MB (median)', 'RSS min', 'RSS max', 'peak RSS (VmHWM)', 'CPU % of one CPU', 'threads', 'start to 1st report'],
+      [fmt(f.rssMb.median, 1), fmt(f.rssMb.min, 1), fmt(f.rssMb.max, 1), fmt(f.peakRssMb, 1), fmt(f.cpuPercent, 2), String(f.threads), `${f.startupMs} ms`],
+    ]),
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  installCleanup();
+  const t0 = Date.now();
+  const missing = preconditions();
+  if (missing.length) {
+    process.stderr.write(`bench: this host lacks: ${missing.join(', ')}\n`);
+    return 1;
+  }
+  const errors: string[] = [];
+  const report: Report = {
+    host: { kernel: release(), cpus: cpus().length, node: process.version, date: new Date().toISOString() },
+    config: { ...cfg, only: [...cfg.only] },
+    errors,
+    seconds: 0,
+  };
+  report.drain = await section('drain', errors, () => benchDrain(cfg.records, cfg.drainRounds));
+  report.live = await section('live', errors, () => benchLive(cfg.liveSeconds, cfg.rounds, cfg.drainMs));
+  if (cfg.only.has('overhead') || cfg.only.has('footprint')) {
+    if (!process.env.HR_BENCH_AGENT && !existsSync(resolve(projectRoot, 'dist/agent/cli/main.js'))) errors.push(`the agent is not built (${headroomBin}): overhead and footprint skipped`);
+  }
+  report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
+  report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
+  report.seconds = (Date.now() - t0) / 1000;
+
+  const out: string[] = [`headroom bench: kernel ${report.host.kernel}, ${report.host.cpus} CPUs, Node ${report.host.node}`];
+  if (report.drain) out.push(printDrain(report.drain));
+  if (report.live) out.push(printLive(report.live));
+  if (report.overhead) out.push(printOverhead(report.overhead));
+  if (report.footprint) out.push(printFootprint(report.footprint));
+  if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
+  out.push(`(${fmt(report.seconds, 0)} s; machine-readable: build/bench.json)`);
+  process.stdout.write(`${out.join('\n\n')}\n`);
+  mkdirSync(resolve(projectRoot, 'build'), { recursive: true });
+  writeFileSync(resolve(projectRoot, 'build/bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return errors.length ? 1 : 0;
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    await stopAll();
+    process.exit(1);
+  });

@@ -1,0 +1,400 @@
+// Exporters: what a scrape of the Prometheus endpoint shows for synthetic tick reports, the
+// decision log, and one scrape by a real Prometheus server.
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Decision } from '../../agent/plan/types.js';
+import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
+import type { Workload } from '../../agent/workloads/types.js';
+import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
+import { testIf } from '../helpers/host.js';
+import { start, waitFor } from '../helpers/proc.js';
+
+const SLOTS = 32;
+const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
+
+// ---- synthetic reports ----
+
+function workload(path: string, extra: Partial<Workload> = {}): Workload {
+  return { id: `v2:${path}`, path, hierarchy: 'v2', cpuDir: `/sys/fs/cgroup${path}`, ...extra };
+}
+
+/** slots given sparsely: { slot: count } */
+function slots(sparse: Record<number, number>): number[] {
+  const out = new Array<number>(SLOTS).fill(0);
+  for (const [i, n] of Object.entries(sparse)) out[Number(i)] = n;
+  return out;
+}
+
+function workloadReport(w: Workload, extra: Partial<WorkloadReport> = {}): WorkloadReport {
+  return {
+    workload: w,
+    cpu: { seconds: 12.5, cores: 0.5 },
+    runq: { slots: slots({ 0: 3, 1: 5, 4: 2, 31: 1 }), count: 11, sumSeconds: 0.25, p50Ms: 0.003, p99Ms: 0.02 },
+    switches: { voluntary: 100, involuntary: 7, perSecond: 10 },
+    ...extra,
+  };
+}
+
+const health = (ticks: number): AgentHealth =>
+  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004 });
+
+function tick(ticks: number, workloads: WorkloadReport[], decisions: Decision[] = []): TickReport {
+  return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, health: health(ticks) };
+}
+
+function decision(w: Workload, action: Decision['action'], cpuCores: number | null): Decision {
+  return { id: `d-${action}-${cpuCores}`, atMs: 1_700_000_000_000, rule: 'protect-latency', action, workload: w, resource: 'cpu', cpuCores, reason: 'why not' };
+}
+
+// ---- the text exposition ----
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseExposition(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
+  }
+  return out;
+}
+
+const samplesOf = (all: Sample[], name: string, labels: Record<string, string> = {}): Sample[] =>
+  all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+
+function valueOf(t: ExecutionContext, all: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samplesOf(all, name, labels);
+  t.true(found.length <= 1, `one sample of ${name} ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+// ---- endpoints on free ports ----
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res, rej) => server.once('error', rej).listen(0, '127.0.0.1', res));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}
+
+async function endpoint(t: ExecutionContext): Promise<{ ep: PrometheusEndpoint; url: string }> {
+  const ep = new PrometheusEndpoint({ port: await freePort() });
+  t.teardown(() => ep.shutdown());
+  const { url } = await ep.start();
+  return { ep, url };
+}
+
+async function scrape(url: string): Promise<{ text: string; samples: Sample[] }> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  const text = await res.text();
+  return { text, samples: parseExposition(text) };
+}
+
+/** Resolves to the error code of a TCP connection attempt, or 'connected'. */
+function tryConnect(host: string, port: number): Promise<string> {
+  return new Promise((res) => {
+    const s = createConnection({ host, port, timeout: 2000 });
+    s.once('connect', () => {
+      s.destroy();
+      res('connected');
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      res('timeout');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => res(e.code ?? e.message));
+  });
+}
+
+// ---- tests ----
+
+test('log2 boundaries are 2^(i+1) microseconds in seconds, one fewer than the slots', (t) => {
+  const b = log2BoundariesSeconds(SLOTS);
+  t.is(b.length, SLOTS - 1);
+  t.is(b[0], 2e-6);
+  t.is(b[9], 1.024e-3);
+  t.is(b[30], 2 ** 31 / 1e6);
+});
+
+test('the run-queue histogram keeps the kernel buckets: le in seconds, cumulative, +Inf = _count', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const a = workload('/headroom-test/a');
+  ep.update(tick(1, [workloadReport(a)]));
+  const { text, samples } = await scrape(url);
+
+  t.regex(text, new RegExp(`^# TYPE ${RUNQ_METRIC} histogram$`, 'm'));
+  const buckets = samplesOf(samples, `${RUNQ_METRIC}_bucket`, { workload: a.id });
+  t.is(buckets.length, SLOTS, 'one bucket per kernel slot, the last one +Inf');
+  t.is(buckets[0].labels.le, '0.000002', 'the first bound is 2 us, rendered in seconds');
+  // every finite bound is 2^(i+1) us, in seconds, in order
+  t.deepEqual(buckets.slice(0, -1).map((b) => Number(b.labels.le)), log2BoundariesSeconds(SLOTS));
+  t.is(buckets.at(-1)!.labels.le, '+Inf');
+
+  const given = workloadReport(a).runq.slots;
+  let running = 0;
+  buckets.forEach((b, i) => {
+    running += given[i];
+    t.is(b.value, running, `bucket ${b.labels.le} is cumulative`);
+  });
+  for (let i = 1; i < buckets.length; i++) t.true(buckets[i].value >= buckets[i - 1].value, 'monotone');
+  t.is(buckets[0].value, 3);
+  t.is(buckets[1].value, 8);
+  t.is(buckets[4].value, 10);
+  t.is(buckets[30].value, 10, 'the last bounded bucket leaves out the unbounded slot');
+
+  const count = valueOf(t, samples, `${RUNQ_METRIC}_count`, { workload: a.id });
+  t.is(count, 11);
+  t.is(buckets.at(-1)!.value, count!, '+Inf equals _count');
+  t.is(valueOf(t, samples, `${RUNQ_METRIC}_sum`, { workload: a.id }), 0.25);
+});
+
+test('before the first report only target_info is served, naming the service', async (t) => {
+  const { url } = await endpoint(t);
+  const { text, samples } = await scrape(url);
+  t.is(samplesOf(samples, 'target_info', { service_name: 'headroom' }).length, 1);
+  t.false(/^headroom_/m.test(text));
+});
+
+test('counters, gauges and their labels', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const plain = workload('/headroom-test/plain');
+  const pod = workload('/kubepods/burstable/podabc/0123cafe', {
+    containerId: '0123cafe', podUid: 'abc', runtime: 'kubepods', hierarchy: 'v1-cpu', id: 'v1-cpu:/kubepods/burstable/podabc/0123cafe',
+  });
+  ep.update(tick(3, [
+    workloadReport(plain, { throttleCores: null }),
+    workloadReport(pod, {
+      cpu: { seconds: 99.25, cores: 2 },
+      throttleCores: 1.5,
+      forecast: {
+        metric: 'runqueue_p99_ms', horizonMs: 5000, quantiles: { '0.5': 2, '0.9': 4, '0.99': 8 },
+        objectiveMs: 5, pContention: 0.42, confidence: 0.75,
+      },
+    }),
+  ]));
+  const { text, samples } = await scrape(url);
+
+  // labels: the workload's identity, container and pod ids only where known
+  const [cpuPlain] = samplesOf(samples, 'headroom_workload_cpu_seconds_total', { workload: plain.id });
+  t.deepEqual(cpuPlain.labels, { workload: plain.id, path: plain.path, hierarchy: 'v2' });
+  t.is(cpuPlain.value, 12.5);
+  const [cpuPod] = samplesOf(samples, 'headroom_workload_cpu_seconds_total', { workload: pod.id });
+  t.deepEqual(cpuPod.labels, { workload: pod.id, path: pod.path, hierarchy: 'v1-cpu', container_id: '0123cafe', pod_uid: 'abc' });
+  t.is(cpuPod.value, 99.25);
+  t.regex(text, /^# TYPE headroom_workload_cpu_seconds_total counter$/m);
+
+  t.is(valueOf(t, samples, 'headroom_workload_context_switches_total', { workload: plain.id, kind: 'voluntary' }), 100);
+  t.is(valueOf(t, samples, 'headroom_workload_context_switches_total', { workload: plain.id, kind: 'involuntary' }), 7);
+  t.regex(text, /^# TYPE headroom_workload_context_switches_total counter$/m);
+
+  // forecast figures, in seconds, only for the workload that has a forecast
+  const q = (quantile: string): number | undefined =>
+    valueOf(t, samples, 'headroom_forecast_runqueue_p99_seconds', { workload: pod.id, quantile });
+  t.is(q('0.5'), 0.002);
+  t.is(q('0.9'), 0.004);
+  t.is(q('0.99'), 0.008);
+  t.regex(text, /^# TYPE headroom_forecast_runqueue_p99_seconds gauge$/m);
+  t.is(valueOf(t, samples, 'headroom_contention_probability', { workload: pod.id, resource: 'cpu', metric: 'runqueue_p99' }), 0.42);
+  t.is(valueOf(t, samples, 'headroom_forecast_confidence', { workload: pod.id }), 0.75);
+  for (const name of ['headroom_forecast_runqueue_p99_seconds', 'headroom_contention_probability', 'headroom_forecast_confidence']) {
+    t.is(samplesOf(samples, name, { workload: plain.id }).length, 0, `${name} only where there is a forecast`);
+  }
+
+  // throttle: only when headroom holds one
+  t.is(valueOf(t, samples, 'headroom_throttle_cores', { workload: pod.id }), 1.5);
+  t.is(samplesOf(samples, 'headroom_throttle_cores', { workload: plain.id }).length, 0);
+
+  // the agent's own health
+  t.is(valueOf(t, samples, 'headroom_ticks_total'), 3);
+  t.is(valueOf(t, samples, 'headroom_events_read_total'), 120);
+  t.is(valueOf(t, samples, 'headroom_ring_drops_total'), 2);
+  t.is(valueOf(t, samples, 'headroom_stats_drops_total'), 1);
+  t.is(valueOf(t, samples, 'headroom_tick_duration_seconds'), 0.004);
+  t.regex(text, /^# TYPE headroom_ticks_total counter$/m);
+  t.regex(text, /^# TYPE headroom_tick_duration_seconds gauge$/m);
+  t.is(samplesOf(samples, 'target_info', { service_name: 'headroom' }).length, 1);
+
+  // the health counters follow the next report
+  ep.update(tick(4, [workloadReport(plain)]));
+  const next = (await scrape(url)).samples;
+  t.is(valueOf(t, next, 'headroom_ticks_total'), 4);
+  t.is(valueOf(t, next, 'headroom_events_read_total'), 160);
+});
+
+test('decisions are counted once each, across reports', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const critical = workload('/headroom-test/critical');
+  const batch = workload('/headroom-test/batch');
+  const reports = [critical, batch].map((w) => workloadReport(w));
+
+  ep.update(tick(1, reports, [decision(batch, 'throttle', 2)]));
+  let { samples } = await scrape(url);
+  const throttles = { action: 'throttle', rule: 'protect-latency', workload: batch.id, mode: 'recommend' };
+  t.is(valueOf(t, samples, 'headroom_decisions_total', throttles), 1);
+
+  ep.update(tick(2, reports, [decision(batch, 'throttle', 1.5), decision(batch, 'release', 2)]));
+  ep.update(tick(3, reports, [])); // a report without decisions counts nothing
+  ({ samples } = await scrape(url));
+  t.is(valueOf(t, samples, 'headroom_decisions_total', throttles), 2);
+  t.is(valueOf(t, samples, 'headroom_decisions_total', { ...throttles, action: 'release' }), 1);
+  t.is(samplesOf(samples, 'headroom_decisions_total', { workload: critical.id }).length, 0);
+  const [one] = samplesOf(samples, 'headroom_decisions_total', throttles);
+  t.deepEqual(Object.keys(one.labels).sort(), ['action', 'mode', 'rule', 'workload']);
+});
+
+test("a workload that leaves the reports leaves the endpoint: all of its series", async (t) => {
+  const { ep, url } = await endpoint(t);
+  const stays = workload('/headroom-test/stays');
+  const goes = workload('/headroom-test/goes');
+  const forecast = {
+    metric: 'runqueue_p99_ms' as const, horizonMs: 5000, quantiles: { '0.99': 3 }, objectiveMs: 5, pContention: 0.1, confidence: 0.5,
+  };
+  ep.update(tick(1, [workloadReport(stays), workloadReport(goes, { forecast, throttleCores: 1 })], [decision(goes, 'throttle', 1)]));
+  const before = await scrape(url);
+  t.true(before.samples.filter((s) => s.labels.workload === goes.id).length > SLOTS, 'goes was exported');
+
+  ep.update(tick(2, [workloadReport(stays)]));
+  const after = await scrape(url);
+  t.false(after.text.includes(goes.path), 'no series names the workload that left');
+  t.is(samplesOf(after.samples, `${RUNQ_METRIC}_count`, { workload: stays.id }).length, 1);
+  t.is(samplesOf(after.samples, 'headroom_workload_cpu_seconds_total', { workload: stays.id }).length, 1);
+  // metrics left without any series are not even announced
+  t.false(/^# TYPE headroom_throttle_cores/m.test(after.text));
+
+  // and one that comes back starts its series again
+  ep.update(tick(3, [workloadReport(stays), workloadReport(goes)]));
+  const again = await scrape(url);
+  t.is(valueOf(t, again.samples, `${RUNQ_METRIC}_count`, { workload: goes.id }), 11);
+});
+
+test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
+  const { ep, url } = await endpoint(t);
+  t.is(ep.host, '127.0.0.1');
+  t.is(url, `http://127.0.0.1:${ep.port}/metrics`);
+  t.is(await tryConnect('127.0.0.1', ep.port), 'connected');
+  // 127.0.0.2 reaches this host through lo too: only a wildcard listener would answer there
+  t.is(await tryConnect('127.0.0.2', ep.port), 'ECONNREFUSED');
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  if (external) t.is(await tryConnect(external.address, ep.port), 'ECONNREFUSED', `not on ${external.address}`);
+
+  // the kernel's own view: one listening socket on this port, bound to 127.0.0.1
+  const portHex = ep.port.toString(16).toUpperCase().padStart(4, '0');
+  const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(`:${portHex}`) && f[3] === '0A');
+  t.deepEqual(listening.map((f) => f[1]), [`0100007F:${portHex}`]);
+  const tcp6 = readFileSync('/proc/net/tcp6', 'utf8');
+  t.false(new RegExp(`:${portHex} [0-9A-F]+:0000 0A `).test(tcp6), 'nothing on IPv6');
+});
+
+test('a port already taken is refused with a message naming host:port', async (t) => {
+  const port = await freePort();
+  const squatter = createServer();
+  await new Promise<void>((res) => squatter.listen(port, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => squatter.close(() => res())));
+
+  const ep = new PrometheusEndpoint({ host: '127.0.0.1', port });
+  const err = await t.throwsAsync(() => ep.start());
+  t.is(err?.message, `Prometheus endpoint cannot listen on 127.0.0.1:${port}: the port is already in use`);
+  await t.notThrowsAsync(() => ep.shutdown(), 'shutdown after a failed start is harmless');
+  t.throws(() => new PrometheusEndpoint({ port: 0 }), { message: /port must be 1\.\.65535, got 0/ });
+});
+
+test('decision log: one human line, and a JSON record', (t) => {
+  const w = workload('/a/b', { id: 'v1-cpu:/a/b', hierarchy: 'v1-cpu', containerId: 'c0ffee' });
+  const d: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5', atMs: Date.UTC(2024, 0, 2, 3, 4, 5) };
+  t.is(formatDecision(d, 'recommend'), '[recommend] throttle v1-cpu:/a/b cpu to 1.50 cores: P(p99 > 5 ms) = 0.9 > 0.5');
+  t.is(formatDecision({ ...d, action: 'restore', cpuCores: null }, 'enforce'),
+    '[enforce] restore v1-cpu:/a/b cpu to its original setting: P(p99 > 5 ms) = 0.9 > 0.5');
+
+  const rec = decisionRecord(d, 'enforce');
+  t.deepEqual(JSON.parse(JSON.stringify(rec)), {
+    type: 'decision', id: d.id, at: '2024-01-02T03:04:05.000Z', atMs: d.atMs, mode: 'enforce', rule: 'protect-latency',
+    action: 'throttle', resource: 'cpu', cpuCores: 1.5,
+    workload: { id: 'v1-cpu:/a/b', path: '/a/b', hierarchy: 'v1-cpu', containerId: 'c0ffee' },
+    reason: 'P(p99 > 5 ms) = 0.9 > 0.5',
+  });
+  t.is(decisionRecord({ ...d, cpuCores: null }, 'observe').cpuCores, null);
+});
+
+// ---- a real Prometheus server scrapes the endpoint ----
+
+const PROMETHEUS = '/usr/bin/prometheus';
+
+async function promQuery(base: string, query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as { status: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  if (body.status !== 'success' || !body.data) throw new Error(`query ${query}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+testIf(existsSync(PROMETHEUS), `the Prometheus server (${PROMETHEUS})`, 'a real Prometheus server scrapes the endpoint and reads the histogram', async (t) => {
+  const { ep } = await endpoint(t);
+  const w = workload('/headroom-test/prom');
+  ep.update(tick(1, [workloadReport(w)]));
+
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-prom-'));
+  const webPort = await freePort();
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 1s',
+    'scrape_configs:',
+    '  - job_name: headroom',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${ep.port}']`,
+    '',
+  ].join('\n'));
+  const server = start(PROMETHEUS, [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${webPort}`,
+    '--log.level=warn',
+  ], { timeoutMs: 90_000 }); // bounded even if a teardown never runs
+  t.teardown(async () => {
+    server.child.kill('SIGKILL');
+    await server.done;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const base = `http://127.0.0.1:${webPort}`;
+  const countQuery = `${RUNQ_METRIC}_count{workload="${w.id}"}`;
+  try {
+    await waitFor(async () => {
+      if (server.child.exitCode !== null) throw new Error(`prometheus exited: ${server.stderr()}`);
+      try {
+        return (await promQuery(base, countQuery)).length > 0;
+      } catch {
+        return false; // not up yet
+      }
+    }, 'a first scrape by prometheus', 45_000);
+  } catch (err) {
+    t.log(server.stderr());
+    throw err;
+  }
+
+  const [count] = await promQuery(base, countQuery);
+  t.is(count.value[1], '11');
+  t.like(count.metric, { job: 'headroom', instance: `127.0.0.1:${ep.port}`, workload: w.id, path: w.path, hierarchy: 'v2' });
+  const [up] = await promQuery(base, 'up{job="headroom"}');
+  t.is(up.value[1], '1', 'the scrape succeeded');
+  // Prometheus reads the buckets as a histogram: rank 5.5 of 11 lies in the [2 us, 4 us) bucket
+  // (3 below it, 5 in it), so the median interpolates to 2 + 2 * 2.5 / 5 = 3 us.
+  const [median] = await promQuery(base, `histogram_quantile(0.5, ${RUNQ_METRIC}_bucket{workload="${w.id}"})`);
+  t.true(Math.abs(Number(median.value[1]) - 3e-6) < 1e-12, `median ${median.value[1]}`);
+  const buckets = await promQuery(base, `${RUNQ_METRIC}_bucket{workload="${w.id}"}`);
+  t.is(buckets.length, SLOTS);
+});
