@@ -3,6 +3,11 @@
  * sched: run-queue latency (runnable -> running) as a log2 histogram, on-CPU time and
  * voluntary/involuntary switches, all per workload (struct hr_cg_key) in a per-CPU hash; a ring
  * event for every wait at or above a threshold set before load.
+ *
+ * sched_switch runs at every context switch, so it is kept lean: task fields are read with
+ * direct BTF loads (no helper call per hop), the workload key of the task on each CPU is
+ * computed once when it is switched in and reused when it is switched out, and enqueue times
+ * live in task storage (no hash insert and delete per wakeup).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,21 +23,28 @@ const volatile struct hr_sched_config sched_cfg = {
 	.read_v1_cpu = 0,
 };
 
-/* pid -> time it became runnable */
+/* per task: when it became runnable (0 = not waiting); freed with the task */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } sched_enqueued SEC(".maps");
 
-/* since when the current task of each CPU has been running */
+/* per CPU: the task running there, since when, and its workload key */
+struct oncpu {
+	__u64 since;
+	__u32 pid;
+	__u32 pad;
+	struct hr_cg_key key;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} sched_oncpu_since SEC(".maps");
+	__type(value, struct oncpu);
+} sched_oncpu SEC(".maps");
 
 /* LRU: on hosts with cgroup churn, stats of long-gone cgroups make room for new ones */
 struct {
@@ -56,41 +68,36 @@ struct {
 
 static const struct hr_sched_stats zero_stats;
 
+/* Direct loads through BTF pointers: the verifier turns each into one fault-safe load. */
 static __always_inline void task_cg_key(struct task_struct *t, struct hr_cg_key *key)
 {
-	key->cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	key->cgid = t->cgroups->dfl_cgrp->kn->id;
 	key->cpu_cgid = 0;
-	if (sched_cfg.read_v1_cpu) {
-		int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
-
-		key->cpu_cgid = BPF_CORE_READ(t, cgroups, subsys[cpu_id], cgroup, kn, id);
-	}
+	if (sched_cfg.read_v1_cpu)
+		key->cpu_cgid = t->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)]->cgroup->kn->id;
 }
 
-static __always_inline struct hr_sched_stats *stats_of(struct task_struct *t)
+static __always_inline struct hr_sched_stats *stats_for(const struct hr_cg_key *key)
 {
-	struct hr_cg_key key;
-	struct hr_sched_stats *s;
+	struct hr_sched_stats *s = hr_lookup_or_init(&sched_stats, key, &zero_stats);
 
-	task_cg_key(t, &key);
-	s = hr_lookup_or_init(&sched_stats, &key, &zero_stats);
 	if (!s)
 		hr_count_drop(&sched_drops, HR_DROP_STATS_FULL);
 	return s;
 }
 
-static __always_inline void mark_enqueued(struct task_struct *t)
+static __always_inline void mark_enqueued(struct task_struct *t, __u64 now)
 {
-	__u32 pid = BPF_CORE_READ(t, pid);
-	__u64 now;
+	__u64 *ts;
 
-	if (!pid)
+	if (!t->pid)
 		return;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&sched_enqueued, &pid, &now, BPF_ANY);
+	ts = bpf_task_storage_get(&sched_enqueued, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = now;
 }
 
-static __always_inline void emit_slow_wakeup(struct task_struct *t, __u64 now, __u64 delay)
+static __always_inline void emit_slow_wakeup(struct task_struct *t, const struct hr_cg_key *key, __u64 now, __u64 delay)
 {
 	struct hr_slow_wakeup *ev;
 
@@ -100,61 +107,78 @@ static __always_inline void emit_slow_wakeup(struct task_struct *t, __u64 now, _
 		return;
 	}
 	ev->type = HR_EV_SLOW_WAKEUP;
-	ev->pid = BPF_CORE_READ(t, pid);
+	ev->pid = t->pid;
 	ev->ts_ns = now;
-	task_cg_key(t, &ev->cg);
+	ev->cg = *key;
 	ev->delay_ns = delay;
 	BPF_CORE_READ_STR_INTO(&ev->comm, t, comm);
-	/* No wakeup: the agent reads the mmap'd ring on a timer and never sleeps on it, while a
-	 * wakeup per record would cost the traced task an IPI (README, "Ring buffers"). */
+	/* No wakeup: the agent reads the mmap'd ring on a timer and never sleeps on it, so a
+	 * wakeup would only cost the traced task an IPI (README, "Ring buffers"). */
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(hr_sched_wakeup, struct task_struct *p)
 {
-	mark_enqueued(p);
+	mark_enqueued(p, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 {
-	mark_enqueued(p);
+	mark_enqueued(p, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 zero = 0, prev_pid = BPF_CORE_READ(prev, pid), next_pid = BPF_CORE_READ(next, pid);
+	__u64 now = bpf_ktime_get_ns(), *enq, delay;
+	__u32 zero = 0, prev_pid = prev->pid, next_pid = next->pid;
 	struct hr_sched_stats *s;
-	__u64 *since, *enq;
+	struct hr_cg_key key;
+	struct oncpu *cur;
 
-	since = bpf_map_lookup_elem(&sched_oncpu_since, &zero);
-	if (prev_pid && (s = stats_of(prev))) {
-		if (since && *since && now > *since)
-			s->oncpu_ns += now - *since;
-		if (BPF_CORE_READ(prev, __state) == TASK_RUNNING) {
-			s->nivcsw++;
-			mark_enqueued(prev);
-		} else {
-			s->nvcsw++;
+	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
+	if (!cur)
+		return 0;
+
+	/* prev leaves the CPU: its time there, and why it left */
+	if (prev_pid) {
+		bool known = cur->pid == prev_pid && cur->since;
+		bool runnable = prev->__state == TASK_RUNNING;
+
+		if (known)
+			key = cur->key;
+		else
+			task_cg_key(prev, &key);
+		s = stats_for(&key);
+		if (s) {
+			if (known && now > cur->since)
+				s->oncpu_ns += now - cur->since;
+			if (runnable)
+				s->nivcsw++;
+			else
+				s->nvcsw++;
 		}
+		if (runnable) /* preempted: it waits in the run queue from now */
+			mark_enqueued(prev, now);
 	}
-	if (since)
-		*since = now;
 
+	/* next gets the CPU: how long it waited */
+	cur->since = now;
+	cur->pid = next_pid;
 	if (!next_pid)
 		return 0;
-	enq = bpf_map_lookup_elem(&sched_enqueued, &next_pid);
-	if (!enq)
+	task_cg_key(next, &cur->key);
+	enq = bpf_task_storage_get(&sched_enqueued, next, 0, 0);
+	if (!enq || !*enq)
 		return 0;
-	__u64 delay = now > *enq ? now - *enq : 0;
-	bpf_map_delete_elem(&sched_enqueued, &next_pid);
+	delay = now > *enq ? now - *enq : 0;
+	*enq = 0;
 
-	s = stats_of(next);
+	s = stats_for(&cur->key);
 	if (s) {
 		__u64 slot = hr_log2(delay / 1000);
 
@@ -166,16 +190,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		s->runq_sum_ns += delay;
 	}
 	if (delay >= sched_cfg.slow_wakeup_ns)
-		emit_slow_wakeup(next, now, delay);
-	return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(hr_sched_process_exit, struct task_struct *p)
-{
-	__u32 pid = BPF_CORE_READ(p, pid);
-
-	bpf_map_delete_elem(&sched_enqueued, &pid);
+		emit_slow_wakeup(next, &cur->key, now, delay);
 	return 0;
 }
 

@@ -68,9 +68,11 @@ export class SchedSource {
 
   /** Drains the ring into a bounded list; older entries beyond `keepRecent` are counted only. */
   drain(): void {
-    this.eventsRead += this.ring.drain((d, off, len) => {
-      const ev = decodeSlowWakeup(d, off, len);
-      if (ev) this.pending.push(ev);
+    this.eventsRead += this.ring.drain((d, offsets, lengths, n) => {
+      for (let i = 0; i < n; i++) {
+        const ev = decodeSlowWakeup(d, offsets[i], lengths[i]);
+        if (ev) this.pending.push(ev);
+      }
     });
     if (this.pending.length > this.keep) this.pending.splice(0, this.pending.length - this.keep);
   }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { BpfObject, RingReader, type RecordHandler } from '../../agent/kernel/index.js';
+import { BpfObject, RingReader, type BatchHandler } from '../../agent/kernel/index.js';
 import { projectRoot } from '../helpers/proc.js';
 import { jsonLines, run, start } from './children.js';
 import { median, progress, ratio, summarize, type Summary } from './stats.js';
@@ -129,10 +129,13 @@ export async function benchDrain(records: number, rounds: number): Promise<Drain
   if (!pinned) notes.push('one CPU: readers and producer not pinned apart');
 
   let counted = 0, acc = 0;
-  const callbacks: Record<JsCallback, RecordHandler> = {
-    count: () => { counted++; }, // what the C callback does
-    noop: () => {}, //              the least a caller can pass: drain() counts by itself
-    decode: (d, off) => { acc += d.getUint32(off + 8, true) + d.getUint32(off + 4, true); }, // reads two fields
+  const callbacks: Record<JsCallback, BatchHandler> = {
+    // what the C callback does: look at each record and count it
+    count: (_d, offsets, lengths, n) => { for (let i = 0; i < n; i++) if (lengths[i]) counted++; },
+    noop: () => {}, // the least a caller can pass: drain() counts by itself
+    decode: (d, offsets, _lengths, n) => { // reads two fields of every record
+      for (let i = 0; i < n; i++) acc += d.getUint32(offsets[i] + 8, true) + d.getUint32(offsets[i] + 4, true);
+    },
   };
   const cRates: number[] = [];
   const jsRates: Record<JsCallback, number[]> = { count: [], noop: [], decode: [] };
@@ -276,7 +279,7 @@ async function liveJs(cfg: LiveConfig, seconds: number, drainMs: number): Promis
   let timer: NodeJS.Timeout | null = null;
   try {
     let records = 0;
-    const onRecord: RecordHandler = () => { records++; }; // counts, like the C consumer
+    const onRecord: BatchHandler = (_d, _offsets, lengths, n) => { for (let i = 0; i < n; i++) if (lengths[i]) records++; }; // counts, like the C consumer
     let cpu0 = process.cpuUsage();
     const loop = await tracedLoop(flood, cfg.wakeup, seconds, 0, {
       during: () => {

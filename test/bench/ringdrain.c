@@ -18,7 +18,8 @@
  *       "self", from its own), stops the producer, then times one ring_buffer__consume() over
  *       the pre-filled ring.
  *
- * RINGDRAIN_OBJECT overrides the object path; RINGDRAIN_PRODUCER_CPU pins the getppid() loops. Every result is one JSON object per line on stdout; errors go to stderr with exit status 1.
+ * RINGDRAIN_OBJECT overrides the object path; RINGDRAIN_PRODUCER_CPU pins the getppid() loops.
+ * Every result is one JSON object per line on stdout; errors go to stderr with exit status 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>

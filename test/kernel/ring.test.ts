@@ -30,13 +30,17 @@ kernelTest('ring reader: every record once, in order, across wrap-arounds, no dr
   // records of 40 bytes), so the reader wraps around many times.
   for (let round = 0; round < 40; round++) {
     for (let i = 0; i < 1000; i++) statSync('/');
-    ring.drain((d, off, len) => {
-      if (len !== 32 || d.getUint32(off, true) !== 2) wrongSize++;
-      seqs.push(d.getBigUint64(off + 8, true));
+    ring.drain((d, offsets, lengths, n) => {
+      for (let i = 0; i < n; i++) {
+        if (lengths[i] !== 32 || d.getUint32(offsets[i], true) !== 2) wrongSize++;
+        seqs.push(d.getBigUint64(offsets[i] + 8, true));
+      }
     });
   }
   setTarget(obj, 0);
-  ring.drain((d, off) => void seqs.push(d.getBigUint64(off + 8, true)));
+  ring.drain((d, offsets, _lengths, n) => {
+    for (let i = 0; i < n; i++) seqs.push(d.getBigUint64(offsets[i] + 8, true));
+  });
   const dropsValue = obj.map('flood_drops').lookup(Buffer.alloc(4));
   const drops = dropsValue ? obj.map('flood_drops').perCpuValues(dropsValue).reduce((n, b) => n + Number(b.readBigUInt64LE(0)), 0) : -1;
   t.is(drops, 0);
