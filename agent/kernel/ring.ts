@@ -17,6 +17,32 @@ const MAP_FAILED = 0xffffffffffffffffn;
 export type BatchHandler = (data: DataView, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
 
 const BATCH = 4096;
+
+/**
+ * Walks committed record headers from `at`, at most `avail` bytes and BATCH records, noting
+ * each record's offset and length. Returns the count; `scanned[0]` gets the bytes walked.
+ * A small function of typed arrays and small integers only, so the JIT keeps it tight.
+ */
+function scanRecords(
+  words: Uint32Array, at: number, avail: number, mask: number,
+  offsets: Uint32Array, lengths: Uint32Array, scanned: Float64Array,
+): number {
+  let done = 0, n = 0;
+  while (done < avail && n < BATCH) {
+    const len = ORDERED_LOADS ? words[at >>> 2] : Atomics.load(words, at >>> 2);
+    if (len & BUSY_BIT) break; // reserved, not yet committed
+    const size = len & ~(BUSY_BIT | DISCARD_BIT);
+    if (!(len & DISCARD_BIT)) {
+      offsets[n] = at + HDR_SIZE;
+      lengths[n++] = size;
+    }
+    const step = (size + HDR_SIZE + 7) & ~7;
+    done += step;
+    at = (at + step) & mask;
+  }
+  scanned[0] = done;
+  return n;
+}
 // x86 keeps loads in order (TSO), so headers can be read with plain loads once producer_pos has
 // been read atomically; other architectures need an acquire load per header.
 const ORDERED_LOADS = process.arch === 'x64' || process.arch === 'ia32';
@@ -34,6 +60,7 @@ export class RingReader {
   private readonly mask: number;
   private readonly offsets = new Uint32Array(BATCH);
   private readonly lengths = new Uint32Array(BATCH);
+  private readonly scanned = new Float64Array(1);
 
   constructor(map: BpfMap) {
     if (map.type !== MAP_TYPE_RINGBUF) throw new Error(`map '${map.name}' is not a ring buffer`);
@@ -69,34 +96,20 @@ export class RingReader {
    */
   drain(onBatch: BatchHandler): number {
     if (!this.consPtr) throw new Error(`ring '${this.name}' read after close`);
-    const words = this.words, mask = this.mask, offsets = this.offsets, lengths = this.lengths;
-    let pos = Atomics.load(this.consPos, 0);
-    const avail = Number(Atomics.load(this.prodPos, 0) - pos);
-    let cons = Number(pos & BigInt(mask)); // offset within the (doubled) data area
-    let done = 0, released = 0, n = 0, records = 0;
+    const start = Atomics.load(this.consPos, 0);
+    const avail = Number(Atomics.load(this.prodPos, 0) - start);
+    let at = Number(start & BigInt(this.mask)); // offset within the (doubled) data area
+    let done = 0, records = 0;
     while (done < avail) {
-      const len = ORDERED_LOADS ? words[cons >>> 2] : Atomics.load(words, cons >>> 2);
-      if (len & BUSY_BIT) break; // reserved, not yet committed
-      const size = len & ~(BUSY_BIT | DISCARD_BIT);
-      if (!(len & DISCARD_BIT)) {
-        offsets[n] = cons + HDR_SIZE;
-        lengths[n++] = size;
-      }
-      const step = (size + HDR_SIZE + 7) & ~7;
-      done += step;
-      cons = (cons + step) & mask;
-      if (n === BATCH) {
-        onBatch(this.data, offsets, lengths, n);
-        records += n;
-        n = 0;
-        pos += BigInt(done - released);
-        released = done;
-        Atomics.store(this.consPos, 0, pos);
-      }
+      const n = scanRecords(this.words, at, avail - done, this.mask, this.offsets, this.lengths, this.scanned);
+      if (n) onBatch(this.data, this.offsets, this.lengths, n);
+      const bytes = this.scanned[0];
+      if (bytes === 0) break; // the next record is still being written
+      records += n;
+      done += bytes;
+      at = (at + bytes) & this.mask;
+      Atomics.store(this.consPos, 0, start + BigInt(done)); // release the batch's space
     }
-    if (n) onBatch(this.data, offsets, lengths, n);
-    records += n;
-    if (done > released) Atomics.store(this.consPos, 0, pos + BigInt(done - released));
     return records;
   }
 
