@@ -69,3 +69,45 @@ export function removeTestRootIfEmpty(): void {
     try { rmdirSync(base); } catch { /* another test still uses it */ }
   }
 }
+
+/** The cgroup2 (unified) tree: /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones. */
+export function unifiedRoot(): string {
+  for (const dir of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    if (existsSync(join(dir, 'cgroup.controllers'))) return dir;
+  }
+  throw new Error('no cgroup2 (unified) tree found under /sys/fs/cgroup');
+}
+
+/**
+ * A test cgroup in the unified tree, whatever holds the cpu controller (on hybrid hosts this is
+ * the tree that only names tasks). No controllers are enabled for it.
+ */
+export class UnifiedTestCgroup {
+  /** path relative to the unified root, e.g. "/headroom-test/ids" */
+  readonly path: string;
+  readonly dir: string;
+  private readonly base: string;
+
+  constructor(name: string) {
+    this.base = join(unifiedRoot(), TEST_ROOT_NAME);
+    if (!existsSync(this.base)) mkdirSync(this.base);
+    this.path = `/${TEST_ROOT_NAME}/${name}`;
+    this.dir = join(this.base, name);
+    if (!existsSync(this.dir)) mkdirSync(this.dir);
+  }
+
+  /** Kills what still runs inside, removes the cgroup, and the unified test root when empty. */
+  async remove(): Promise<void> {
+    for (let i = 0; i < 50 && existsSync(this.dir); i++) {
+      const pids = readFileSync(join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      try { rmdirSync(this.dir); } catch { await new Promise((r) => setTimeout(r, 50)); }
+    }
+    const left = existsSync(this.base) && readdirSync(this.base, { withFileTypes: true }).some((d) => d.isDirectory());
+    if (existsSync(this.base) && !left) {
+      try { rmdirSync(this.base); } catch { /* another test still uses it */ }
+    }
+  }
+}

@@ -1,0 +1,155 @@
+// cgroup id -> workload. The kernel reports, per task, the inode of its cgroup2 directory and
+// of its v1 cpu cgroup (0 on pure v2); this index walks both trees and maps inodes back to
+// paths. On hybrid hosts the cpu controller, and so CPU accounting and throttling, lives in
+// v1 (docker's cgroupfs driver places containers only there), so the v1 cpu cgroup names the
+// workload when there is one below the root; otherwise the cgroup2 one does.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseContainerInfo } from './container.js';
+import { detectCgroupLayout, type CgroupLayout } from './layout.js';
+import type { CgroupKey, Hierarchy, Workload } from './types.js';
+
+export { detectCgroupLayout, type CgroupLayout } from './layout.js';
+export { parseContainerInfo, type ContainerInfo } from './container.js';
+export type { CgroupKey, Hierarchy, Workload } from './types.js';
+
+export interface WorkloadIndexOptions {
+  /** least time between two refreshes triggered by an unknown id (ms); default 1000 */
+  lazyRefreshMs?: number;
+}
+
+/** One hierarchy's directories: inode <-> path relative to its mount point. */
+interface Tree {
+  root: string;
+  byIno: Map<bigint, string>;
+  byPath: Map<string, bigint>;
+  rootIno: bigint | null;
+}
+
+export class WorkloadIndex {
+  readonly layout: CgroupLayout;
+  private readonly lazyRefreshMs: number;
+  private readonly v2: Tree | null;
+  private readonly v1cpu: Tree | null;
+  /** built on first use, dropped at each refresh (cpu.max may have appeared meanwhile) */
+  private cache = new Map<string, Workload>();
+  private lastRefresh = -Infinity;
+
+  constructor(layout: CgroupLayout = detectCgroupLayout(), opts: WorkloadIndexOptions = {}) {
+    this.layout = layout;
+    this.lazyRefreshMs = opts.lazyRefreshMs ?? 1000;
+    this.v2 = layout.unifiedRoot ? emptyTree(layout.unifiedRoot) : null;
+    this.v1cpu = layout.cpuV1Root ? emptyTree(layout.cpuV1Root) : null;
+  }
+
+  /** Walks both trees again: new cgroups appear, removed ones are forgotten. */
+  refresh(): void {
+    if (this.v2) walk(this.v2);
+    if (this.v1cpu) walk(this.v1cpu);
+    this.cache.clear();
+    this.lastRefresh = performance.now();
+  }
+
+  resolve(key: CgroupKey): Workload {
+    if (this.lastRefresh === -Infinity) this.refresh(); // the v1 root's inode is needed below
+    const v1 = this.v1cpu;
+    if (v1 && key.cpuCgid !== 0n && key.cpuCgid !== (v1.rootIno ?? 1n)) {
+      const path = this.lookup(v1, key.cpuCgid);
+      return path === undefined ? unknown('v1-cpu', key.cpuCgid) : this.workload('v1-cpu', path);
+    }
+    // v1-only hosts mount no cgroup2: every task sits in its (invisible) root.
+    if (!this.v2) return this.workload('v2', '/');
+    const path = this.lookup(this.v2, key.cgid);
+    return path === undefined ? unknown('v2', key.cgid) : this.workload('v2', path);
+  }
+
+  /** Every cgroup known since the last refresh, in both hierarchies. */
+  list(): Workload[] {
+    const out: Workload[] = [];
+    if (this.v2) for (const path of this.v2.byPath.keys()) out.push(this.workload('v2', path));
+    if (this.v1cpu) for (const path of this.v1cpu.byPath.keys()) out.push(this.workload('v1-cpu', path));
+    return out;
+  }
+
+  findByPath(hierarchy: Hierarchy, path: string): Workload | undefined {
+    const tree = hierarchy === 'v2' ? this.v2 : this.v1cpu;
+    if (!tree) return undefined;
+    const p = normalise(path);
+    return tree.byPath.has(p) ? this.workload(hierarchy, p) : undefined;
+  }
+
+  /** Path of an inode; an unknown one (a cgroup newer than the walk) earns one rate-limited walk. */
+  private lookup(tree: Tree, ino: bigint): string | undefined {
+    const path = tree.byIno.get(ino);
+    if (path !== undefined || performance.now() - this.lastRefresh < this.lazyRefreshMs) return path;
+    this.refresh();
+    return tree.byIno.get(ino);
+  }
+
+  private workload(hierarchy: Hierarchy, path: string): Workload {
+    const id = `${hierarchy}:${path}`;
+    let w = this.cache.get(id);
+    if (!w) {
+      w = { id, path, hierarchy, cpuDir: this.cpuDir(hierarchy, path), ...parseContainerInfo(path) };
+      this.cache.set(id, w);
+    }
+    return w;
+  }
+
+  private cpuDir(hierarchy: Hierarchy, path: string): string | null {
+    if (hierarchy === 'v1-cpu') return join(this.v1cpu!.root, path);
+    // On hybrid hosts cgroup2 has no cpu controller: nothing to write there.
+    if (this.layout.kind !== 'v2') return null;
+    const dir = join(this.v2!.root, path);
+    return existsSync(join(dir, 'cpu.max')) ? dir : null;
+  }
+}
+
+function emptyTree(root: string): Tree {
+  return { root, byIno: new Map(), byPath: new Map(), rootIno: null };
+}
+
+function unknown(hierarchy: Hierarchy, ino: bigint): Workload {
+  const path = `?${ino}`;
+  return { id: `${hierarchy}:${path}`, path, hierarchy, cpuDir: null };
+}
+
+function normalise(path: string): string {
+  return '/' + path.split('/').filter(Boolean).join('/');
+}
+
+/**
+ * Rebuilds a tree's maps: one stat per cgroup, and a readdir for those with children.
+ * Every directory is stat'ed again, since a unit restarted between walks keeps its name but
+ * gets a new inode. A directory removed mid-walk is simply skipped.
+ */
+function walk(tree: Tree): void {
+  const byIno = new Map<bigint, string>();
+  const byPath = new Map<string, bigint>();
+  const visit = (dir: string, rel: string): void => {
+    let st;
+    try {
+      st = statSync(dir, { bigint: true });
+    } catch {
+      return;
+    }
+    byIno.set(st.ino, rel);
+    byPath.set(rel, st.ino);
+    // kernfs (like most filesystems) counts a directory's links as 2 + its subdirectories:
+    // a leaf cgroup, the common case, needs no readdir.
+    if (st.nlink === 2n) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) visit(join(dir, e.name), rel === '/' ? `/${e.name}` : `${rel}/${e.name}`);
+    }
+  };
+  visit(tree.root, '/');
+  tree.byIno = byIno;
+  tree.byPath = byPath;
+  tree.rootIno = byPath.get('/') ?? null;
+}

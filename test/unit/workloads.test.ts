@@ -1,0 +1,231 @@
+// agent/workloads: container ids from paths, the layout from mount tables, the index on a fake
+// tree (any user), then on real cgroups under headroom-test (kernelTest: root).
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
+import { WorkloadIndex } from '../../agent/workloads/index.js';
+import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
+import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
+import { kernelTest } from '../helpers/host.js';
+
+const ino = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
+
+// ---- parseContainerInfo ----
+
+const C = 'a3f1c0de'.repeat(8); // 64 hex
+const UID = '6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const UID_ = UID.replaceAll('-', '_');
+
+const shapes: [string, ContainerInfo][] = [
+  [`/docker/${C}`, { runtime: 'docker', containerId: C }],
+  [`/system.slice/docker-${C}.scope`, { runtime: 'docker', containerId: C }],
+  [`/system.slice/containerd.service/cri-containerd-${C}.scope`, { runtime: 'containerd', containerId: C }],
+  [`/machine.slice/crio-${C}.scope`, { runtime: 'cri-o', containerId: C }],
+  [`/machine.slice/libpod-${C}.scope`, { runtime: 'podman', containerId: C }],
+  [`/machine.slice/libpod-${C}.scope/container`, { runtime: 'podman', containerId: C }],
+  [`/kubepods/burstable/pod${UID}/${C}`, { runtime: 'kubepods', podUid: UID, containerId: C }],
+  [`/kubepods/pod${UID}/${C}`, { runtime: 'kubepods', podUid: UID, containerId: C }],
+  [`/kubepods/besteffort/pod${UID}`, { runtime: 'kubepods', podUid: UID }],
+  [
+    `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${C}.scope`,
+    { runtime: 'containerd', podUid: UID, containerId: C },
+  ],
+  [`/kubepods.slice/kubepods-pod${UID_}.slice/crio-${C}.scope`, { runtime: 'cri-o', podUid: UID, containerId: C }],
+  // conmon is cri-o's monitor beside the container: the pod, not the container
+  [
+    `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/crio-conmon-${C}.scope`,
+    { runtime: 'cri-o', podUid: UID },
+  ],
+  [`/kubepods.slice/kubepods-burstable.slice`, { runtime: 'kubepods' }],
+  [`/system.slice/sshd.service`, { runtime: 'systemd' }],
+  [`/user.slice/user-1000.slice/session-3.scope`, { runtime: 'systemd' }],
+  [`/system.slice`, { runtime: 'systemd' }],
+  // docker in docker: the inner container
+  [`/docker/${C}/docker/${'b'.repeat(64)}`, { runtime: 'docker', containerId: 'b'.repeat(64) }],
+  // negatives
+  ['/', {}],
+  ['/headroom-test/batch', {}],
+  ['/docker', {}],
+  ['/docker/not-a-container-id', {}],
+  [`/${C}`, {}],
+  [`/batch/pod${UID}/${C}`, {}], // "pod<uid>" outside kubepods is just a name
+  [`/system.slice/docker-xyz.scope`, { runtime: 'systemd' }], // not an id: a plain scope
+];
+
+for (const [path, want] of shapes) {
+  test(`parseContainerInfo ${path.replaceAll(C, '<C>').replaceAll(UID, '<uid>').replaceAll(UID_, '<uid_>')}`, (t) => {
+    t.deepEqual(parseContainerInfo(path), want);
+  });
+}
+
+// ---- layoutFromMounts ----
+
+const HYBRID = `\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`;
+
+test('layout: hybrid with cpu mounted alone', (t) => {
+  t.deepEqual(layoutFromMounts(HYBRID), {
+    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu',
+  });
+});
+
+test('layout: hybrid with cpu,cpuacct co-mounted (systemd symlinks beside it)', (t) => {
+  const text = `\
+25 24 0:22 / /sys/fs/cgroup/unified rw,nosuid shared:5 - cgroup2 cgroup2 rw,nsdelegate
+28 24 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct
+29 24 0:26 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid shared:10 - cgroup cgroup rw,net_cls,net_prio
+`;
+  t.deepEqual(layoutFromMounts(text), {
+    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct',
+  });
+});
+
+test('layout: pure v2; a bind mount of a subtree is not preferred', (t) => {
+  const text = `\
+30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+90 88 0:26 /system.slice/x.service /run/x/cgroup rw - cgroup2 cgroup2 rw
+`;
+  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null });
+});
+
+test('layout: v1 only, from /proc/mounts, escaped path', (t) => {
+  const text = `\
+tmpfs /cg tmpfs rw 0 0
+cgroup /cg/cpu\\040and\\040acct cgroup rw,relatime,cpuacct,cpu 0 0
+cgroup /cg/memory cgroup rw,relatime,memory 0 0
+`;
+  t.deepEqual(layoutFromMounts(text, { fsRoot: '/cg', format: 'mounts' }), {
+    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct',
+  });
+});
+
+test('layout: no cgroup filesystem is a clear error', (t) => {
+  const err = t.throws(() => layoutFromMounts('22 1 0:5 / /proc rw - proc proc rw\n'));
+  t.regex(err!.message, /no cgroup filesystem is mounted/);
+});
+
+// ---- WorkloadIndex on a fake tree: plain directories have inodes too ----
+
+function fakeTree(t: ExecutionContext): string {
+  const root = mkdtempSync(join(tmpdir(), 'headroom-workloads-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+test('index on a fake v2 tree: paths, cpuDir where cpu.max exists, container info, unknown ids', (t) => {
+  const root = fakeTree(t);
+  const svc = join(root, 'system.slice', `docker-${C}.scope`);
+  mkdirSync(svc, { recursive: true });
+  writeFileSync(join(svc, 'cpu.max'), 'max 100000\n');
+  const index = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 60_000 });
+  index.refresh();
+
+  const w = index.resolve({ cgid: ino(svc), cpuCgid: 0n });
+  t.like(w, { id: `v2:/system.slice/docker-${C}.scope`, hierarchy: 'v2', cpuDir: svc, runtime: 'docker', containerId: C });
+  t.like(index.resolve({ cgid: ino(root), cpuCgid: 0n }), { path: '/', cpuDir: null });
+  t.like(index.findByPath('v2', '/system.slice'), { path: '/system.slice', cpuDir: null, runtime: 'systemd' });
+  t.is(index.findByPath('v1-cpu', '/system.slice'), undefined);
+  t.deepEqual(index.list().map((x) => x.path).sort(), ['/', '/system.slice', `/system.slice/docker-${C}.scope`]);
+  t.deepEqual(index.resolve({ cgid: 999_999_999n, cpuCgid: 0n }), {
+    id: 'v2:?999999999', path: '?999999999', hierarchy: 'v2', cpuDir: null,
+  });
+});
+
+test('index on a fake hybrid tree: a v1 cpu cgroup names the workload, the v1 root does not', (t) => {
+  const uni = fakeTree(t);
+  const cpu = fakeTree(t);
+  mkdirSync(join(uni, 'system.slice', 'a.service'), { recursive: true });
+  mkdirSync(join(cpu, 'docker', C), { recursive: true });
+  const index = new WorkloadIndex({ kind: 'hybrid', unifiedRoot: uni, cpuV1Root: cpu });
+  index.refresh();
+  const v2Ino = ino(join(uni, 'system.slice', 'a.service'));
+
+  t.like(index.resolve({ cgid: v2Ino, cpuCgid: ino(join(cpu, 'docker', C)) }), {
+    id: `v1-cpu:/docker/${C}`, cpuDir: join(cpu, 'docker', C), runtime: 'docker', containerId: C,
+  });
+  t.like(index.resolve({ cgid: v2Ino, cpuCgid: ino(cpu) }), { id: 'v2:/system.slice/a.service', cpuDir: null });
+  t.like(index.resolve({ cgid: v2Ino, cpuCgid: 0n }), { id: 'v2:/system.slice/a.service' });
+});
+
+// ---- real cgroups (root) ----
+
+function testCgroup(t: ExecutionContext, name: string): TestCgroup {
+  const cg = new TestCgroup(name);
+  t.teardown(() => cg.remove());
+  return cg;
+}
+
+/** The key the kernel would report for a task in `cg`, a TestCgroup in the cpu-controller tree. */
+function keyOf(index: WorkloadIndex, cg: TestCgroup): { cgid: bigint; cpuCgid: bigint } {
+  return cg.v2 ? { cgid: ino(cg.dir), cpuCgid: 0n } : { cgid: ino(index.layout.unifiedRoot!), cpuCgid: ino(cg.dir) };
+}
+
+kernelTest('detectCgroupLayout matches this host', (t) => {
+  const layout = detectCgroupLayout();
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null });
+  } else {
+    t.is(layout.kind, 'hybrid');
+    t.is(layout.unifiedRoot, '/sys/fs/cgroup/unified');
+    t.true(existsSync(join(layout.cpuV1Root!, 'cpu.shares')));
+  }
+});
+
+kernelTest('a test cgroup in the cpu tree resolves to its path after refresh', (t) => {
+  const index = new WorkloadIndex();
+  const cg = testCgroup(t, 'wl-known');
+  index.refresh();
+  const w = index.resolve(keyOf(index, cg));
+  t.like(w, { path: cg.path, hierarchy: cg.v2 ? 'v2' : 'v1-cpu', cpuDir: cg.dir });
+  t.is(w.id, `${w.hierarchy}:${cg.path}`);
+  t.is(index.findByPath(w.hierarchy, cg.path), w);
+});
+
+kernelTest('a cgroup created after the first refresh resolves lazily, rate-limited', async (t) => {
+  const eager = new WorkloadIndex(undefined, { lazyRefreshMs: 0 });
+  const lazy = new WorkloadIndex(undefined, { lazyRefreshMs: 60_000 });
+  eager.refresh();
+  lazy.refresh();
+  const cg = testCgroup(t, 'wl-late');
+  t.is(eager.resolve(keyOf(eager, cg)).path, cg.path);
+  // within the rate limit no walk happens: unknown, then known after an explicit refresh
+  const key = keyOf(lazy, cg);
+  t.is(lazy.resolve(key).path, `?${cg.v2 ? key.cgid : key.cpuCgid}`);
+  lazy.refresh();
+  t.is(lazy.resolve(key).path, cg.path);
+});
+
+kernelTest('a removed cgroup is forgotten after refresh', async (t) => {
+  const index = new WorkloadIndex(undefined, { lazyRefreshMs: 60_000 });
+  const cg = testCgroup(t, 'wl-gone');
+  index.refresh();
+  const key = keyOf(index, cg);
+  const hierarchy = cg.v2 ? 'v2' : 'v1-cpu';
+  t.truthy(index.findByPath(hierarchy, cg.path));
+  await cg.remove();
+  index.refresh();
+  t.is(index.findByPath(hierarchy, cg.path), undefined);
+  t.true(index.resolve(key).path.startsWith('?'));
+  t.false(index.list().some((w) => w.path === cg.path));
+});
+
+kernelTest('cpuCgid of the v1 cpu root falls back to the cgroup2 path', async (t) => {
+  const index = new WorkloadIndex();
+  const cg = new UnifiedTestCgroup('wl-unified');
+  t.teardown(() => cg.remove());
+  index.refresh();
+  const cpuRoot = index.layout.cpuV1Root;
+  const w = index.resolve({ cgid: ino(cg.dir), cpuCgid: cpuRoot ? ino(cpuRoot) : 0n });
+  t.like(w, { id: `v2:${cg.path}`, hierarchy: 'v2' });
+  // hybrid: cgroup2 has no cpu controller here, so nowhere to write a quota
+  if (index.layout.kind === 'hybrid') t.is(w.cpuDir, null);
+  t.is(index.resolve({ cgid: ino(cg.dir), cpuCgid: 0n }).id, `v2:${cg.path}`);
+});
