@@ -37,7 +37,7 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/events.h bpf/vmlinux.h $(wildcard bpf/*.bpf.
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # Test-only programs (e.g. one the verifier must refuse).
-$(OUT)/bpf/%.bpf.o: test/bpf/%.bpf.c bpf/vmlinux.h
+$(OUT)/bpf/%.bpf.o: test/bpf/%.bpf.c bpf/events.h bpf/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* A program the verifier must refuse (reads past a map value): tests the rejection path. */
+/* Shaped like sched.bpf.c to the loader (same config global and ring), but with a program the
+ * verifier must refuse (it reads past a map value): tests the rejection path end to end. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "events.h"
+
+const volatile struct hr_sched_config sched_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} sched_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -17,7 +26,7 @@ int BPF_PROG(hr_reject_switch, bool preempt, struct task_struct *prev, struct ta
 	__u32 zero = 0;
 	__u64 *v = bpf_map_lookup_elem(&reject_values, &zero);
 
-	if (!v)
+	if (!v || sched_cfg.read_v1_cpu > 1)
 		return 0;
 	return *(v + (next->pid & 0xff)); /* out of bounds for every pid but multiples of 256 */
 }

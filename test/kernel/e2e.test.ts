@@ -71,7 +71,7 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
   return hogs;
 }
 
-const decisions = (out: string): { action: string; workload: string; cpuCores: number | null; reason: string }[] =>
+const decisions = (out: string): { action: string; workload: { id: string }; cpuCores: number | null; reason: string }[] =>
   out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 const cores = (s: Setup): number | null => {
@@ -85,7 +85,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 150_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
-  let hogs = startHogs(t, s, 2);
+  startHogs(t, s, 2);
   await sleep(2000);
   startHogs(t, s, 2); // ramp: four hogs now
 
@@ -95,7 +95,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   t.true(throttled >= 0.25 && throttled <= 2, 'within the policy bounds');
   const first = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   t.truthy(first, 'a throttle decision was printed');
-  t.is(first.workload, `${s.batch.v2 ? 'v2' : 'v1-cpu'}:${s.batch.path}`);
+  t.is(first.workload.id, `${s.batch.v2 ? 'v2' : 'v1-cpu'}:${s.batch.path}`);
   t.regex(first.reason, /P\(run-queue p99 of web > 4\.00 ms/);
 
   const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
@@ -106,7 +106,6 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
 
   // Hogs stop: the risk passes and the throttle is released step by step, then removed.
   for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
-  hogs = hogs; // (all hogs of the cgroup were killed above)
   await waitFor(() => cores(s) === null, 'the throttle to be released', 60_000);
   t.true(decisions(agent.stdout()).some((d) => d.action === 'restore'), 'a restore decision was printed');
 
