@@ -146,7 +146,7 @@ export class Agent {
           pContention: fc.exceedance(objectiveMs), confidence: fc.confidence,
         };
         risks.push({
-          workload: now.workload, selector, objectiveMs, pContention: report.forecast.pContention,
+          workload: now.workload, selector, objectiveMs, pContention: report.forecast.pContention, confidence: fc.confidence,
           forecastP99Ms: fc.quantile(0.99), observedP99Ms: report.runq.p99Ms,
         });
       }

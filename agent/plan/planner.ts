@@ -15,6 +15,8 @@ export interface RiskInput {
   objectiveMs: number;
   /** P(run-queue p99 above objective within the horizon) */
   pContention: number;
+  /** 0..1: how much history the forecast stands on */
+  confidence: number;
   forecastP99Ms: number;
   observedP99Ms: number | null;
 }
@@ -52,7 +54,9 @@ export class Planner {
 
   decide(nowMs: number, risks: RiskInput[], donors: DonorInput[]): Decision[] {
     const decisions: Decision[] = [];
-    const worst = risks.reduce<RiskInput | null>((w, r) => (!w || r.pContention > w.pContention ? r : w), null);
+    // A forecast with too little history behind it may release, never throttle.
+    const trusted = risks.filter((r) => r.confidence >= this.rule.minConfidence);
+    const worst = trusted.reduce<RiskInput | null>((w, r) => (!w || r.pContention > w.pContention ? r : w), null);
     const risk = worst?.pContention ?? 0;
     const present = new Set(donors.map((d) => d.workload.id));
 

@@ -430,7 +430,7 @@ interface RawPolicy {
   probes?: { sched?: { slow_wakeup?: string; ring_size?: string } };
   forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string };
   rules?: {
-    protect_latency?: { risk_threshold?: number; release_below?: number; horizon?: string; cooldown?: string };
+    protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
   };
   workloads?: RawWorkload[];
 }
@@ -446,6 +446,7 @@ const DEFAULTS = {
   halfLife: '10s',
   riskThreshold: 0.5,
   releaseBelow: 0.2,
+  minConfidence: 0.3,
   horizon: '5s',
   cooldown: '3s',
 };
@@ -589,6 +590,7 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
       protectLatency: {
         riskThreshold: rule?.risk_threshold ?? DEFAULTS.riskThreshold,
         releaseBelow: rule?.release_below ?? DEFAULTS.releaseBelow,
+        minConfidence: rule?.min_confidence ?? DEFAULTS.minConfidence,
         horizonMs: parseDuration(rule?.horizon ?? DEFAULTS.horizon),
         cooldownMs: parseDuration(rule?.cooldown ?? DEFAULTS.cooldown),
       },

@@ -36,6 +36,8 @@ export interface Policy {
       riskThreshold: number;
       /** release one step when the risk is below this (hysteresis) */
       releaseBelow: number;
+      /** throttle only on a forecast at least this confident (0..1) */
+      minConfidence: number;
       horizonMs: number;
       /** minimum time between two steps on one workload */
       cooldownMs: number;

@@ -21,7 +21,7 @@ workloads:
 `, 'test.yaml');
 
 const wl = (path: string): Workload => ({ id: `v1-cpu:${path}`, path, hierarchy: 'v1-cpu', cpuDir: `/sys/fs/cgroup/cpu${path}` });
-const risk = (p: number): RiskInput => ({ workload: wl('/web'), selector: policy.workloads[0], objectiveMs: 5, pContention: p, forecastP99Ms: 7, observedP99Ms: 6 });
+const risk = (p: number): RiskInput => ({ workload: wl('/web'), selector: policy.workloads[0], objectiveMs: 5, pContention: p, confidence: 0.8, forecastP99Ms: 7, observedP99Ms: 6 });
 const donor = (used: number): DonorInput => ({ workload: wl('/batch'), selector: policy.workloads[1], bounds: policy.workloads[1].cpu!.throttle!, usedCores: used });
 
 test('throttles from what the donor uses, one step at a time, down to the floor', (t) => {
@@ -77,4 +77,10 @@ test('releaseAll gives back every hold with a reason; a vanished donor is forgot
   p.decide(10_000, [risk(0.9)], [donor(2)]);
   p.decide(20_000, [risk(0.9)], []);
   t.is(p.heldCores('v1-cpu:/batch'), null);
+});
+
+test('a forecast with too little history never throttles', (t) => {
+  const p = new Planner(policy);
+  t.deepEqual(p.decide(0, [{ ...risk(0.99), confidence: 0.1 }], [donor(2)]), []);
+  t.is(p.decide(0, [{ ...risk(0.99), confidence: 0.3 }], [donor(2)]).length, 1);
 });
