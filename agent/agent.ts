@@ -6,7 +6,7 @@ import type { SchedStats } from './probes/sched.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex } from './workloads/index.js';
 import { detectCgroupLayout } from './workloads/layout.js';
-import type { Workload } from './workloads/types.js';
+import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
@@ -209,7 +209,7 @@ export class Agent {
   }
 
   /** Sums the kernel's per-key figures into per-workload totals. */
-  private totals(stats: Map<string, { key: import('./workloads/types.js').CgroupKey; stats: SchedStats }>): Map<string, Totals> {
+  private totals(stats: Map<string, { key: CgroupKey; stats: SchedStats }>): Map<string, Totals> {
     const out = new Map<string, Totals>();
     for (const { key, stats: s } of stats.values()) {
       const workload = this.index.resolve(key);

@@ -56,13 +56,11 @@ const run: CommandModule<object, RunArgs> = {
       const print = (d: Decision): void =>
         void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
 
-      // A journal left by a killed agent: put the originals back before anything else.
-      const restored = reconcile(join(a['state-dir'], 'journal.jsonl'));
-      for (const line of restored.messages ?? []) log(line);
-
       await runSession({
         policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log,
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
+        // A journal left by a killed agent: put the originals back before anything else.
+        beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}`);

@@ -14,12 +14,15 @@ export interface SessionOptions extends AgentOptions {
   onReport: (r: TickReport) => void | Promise<void>;
   /** decisions made when stopping (every throttle given back) */
   onStop?: (released: Decision[]) => void | Promise<void>;
+  /** after the host checks, before anything is loaded (e.g. reconciling a journal) */
+  beforeLoad?: () => void;
   beforeStart?: (agent: Agent) => void | Promise<void>;
   afterStop?: () => void | Promise<void>;
 }
 
 export async function runSession(opts: SessionOptions): Promise<void> {
   preflight(opts.log);
+  opts.beforeLoad?.();
   const agent = Agent.start(opts);
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
