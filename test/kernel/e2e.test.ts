@@ -89,7 +89,9 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   await sleep(2000);
   startHogs(t, s, 2); // ramp: four hogs now
 
-  await waitFor(() => cores(s) !== null, 'a throttle written to the best-effort cgroup', 40_000);
+  // The write comes first, its line a moment later: wait for both.
+  await waitFor(() => cores(s) !== null && decisions(agent.stdout()).some((d) => d.action === 'throttle'),
+    'a throttle written to the best-effort cgroup and printed', 40_000);
   const throttled = cores(s)!;
   t.log(`throttled to ${throttled} cores; decisions so far:\n${agent.stdout()}`);
   t.true(throttled >= 0.25 && throttled <= 2, 'within the policy bounds');
@@ -106,8 +108,8 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
 
   // Hogs stop: the risk passes and the throttle is released step by step, then removed.
   for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
-  await waitFor(() => cores(s) === null, 'the throttle to be released', 60_000);
-  t.true(decisions(agent.stdout()).some((d) => d.action === 'restore'), 'a restore decision was printed');
+  await waitFor(() => cores(s) === null && decisions(agent.stdout()).some((d) => d.action === 'restore'),
+    'the throttle to be released, and the restore printed', 60_000);
 
   // Throttle again, then stop the agent: the original comes back.
   startHogs(t, s, 4);
