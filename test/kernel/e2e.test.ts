@@ -51,7 +51,7 @@ workloads:
   - name: web
     match: "${crit.path}"
     class: critical
-    objectives: { runqueue_p99: 4ms }
+    objectives: { runqueue_p99: 2ms }
   - name: batch
     match: "${batch.path}"
     class: best-effort
@@ -59,8 +59,10 @@ workloads:
       throttle: { min_cores: 0.25, max_cores: 2, step_cores: 0.5 }
 `);
   const limitFile = join(batch.dir, batch.v2 ? 'cpu.max' : 'cpu.cfs_quota_us');
-  // A latency-sensitive service: two workers busy 40% of the time, waking often.
-  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--timeout', '120s', '--quiet'], 130_000);
+  // A latency-sensitive service: two workers busy 40% of the time in 2 ms slices, so they wake
+  // a few hundred times a second. Measured here: run-queue p99 about 0.1 ms alone, 4-5 ms
+  // beside four CPU hogs; the 2 ms objective lies well between the two.
+  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '120s', '--quiet'], 130_000);
   t.teardown(() => svc.child.kill('SIGKILL'));
   return { dir, policy, port, crit, batch, limitFile, original: readFileSync(limitFile, 'utf8') };
 }
@@ -98,7 +100,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   const first = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   t.truthy(first, 'a throttle decision was printed');
   t.is(first.workload.id, `${s.batch.v2 ? 'v2' : 'v1-cpu'}:${s.batch.path}`);
-  t.regex(first.reason, /P\(run-queue p99 of web > 4\.00 ms/);
+  t.regex(first.reason, /P\(run-queue p99 of web > 2\.00 ms/);
 
   const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
   t.regex(metrics, /headroom_decisions_total\{[^}]*action="throttle"/);
