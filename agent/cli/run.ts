@@ -5,7 +5,6 @@ import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
 import { reconcile } from '../actuate/index.js';
-import { PrometheusEndpoint, decisionRecord, formatDecision } from '../../exporters/index.js';
 import type { Decision } from '../plan/types.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
@@ -46,6 +45,8 @@ const run: CommandModule<object, RunArgs> = {
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true }),
   handler: async (a) => {
     try {
+      // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
+      const { PrometheusEndpoint, decisionRecord, formatDecision } = await import('../../exporters/index.js');
       const policy = loadPolicy(a.policy);
       const mode = a.mode ?? policy.mode;
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
