@@ -43,9 +43,13 @@ function addStats(into: SchedStats, s: SchedStats): void {
 const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
-/** A counter that went backwards was reset (its LRU entry evicted): count from zero. */
+/**
+ * What a cumulative figure gained since the last tick. A small step back is a read race (the
+ * running slice is read apart from the committed time): nothing gained. A large one is a reset
+ * (the LRU entry was evicted and started again): count from zero.
+ */
 const delta = (now: number, before: number | undefined): number =>
-  before === undefined ? now : now >= before ? now - before : now;
+  before === undefined ? now : now >= before ? now - before : now >= before / 2 ? 0 : now;
 
 export class Agent {
   readonly policy: Policy;

@@ -36,6 +36,16 @@ struct hr_sched_stats {
 	__u64 nivcsw;       /* involuntary switches: preempted while runnable */
 };
 
+/* Per CPU (BPF_MAP_TYPE_PERCPU_ARRAY "sched_oncpu", one slot): the task running there, since
+ * when (bpf_ktime_get_ns) and its workload key. The agent adds the running slice to that
+ * workload's on-CPU time, which the kernel side only commits when the task is switched out. */
+struct hr_oncpu {
+	__u64 since;
+	__u32 pid;
+	__u32 pad;
+	struct hr_cg_key key;
+};
+
 /* Load-time settings of sched.bpf.c (read-only global "sched_cfg", set before load). */
 struct hr_sched_config {
 	__u64 slow_wakeup_ns; /* emit an event for waits at or above this; 0 = every wait */

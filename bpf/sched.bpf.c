@@ -31,19 +31,12 @@ struct {
 	__type(value, __u64);
 } sched_enqueued SEC(".maps");
 
-/* per CPU: the task running there, since when, and its workload key */
-struct oncpu {
-	__u64 since;
-	__u32 pid;
-	__u32 pad;
-	struct hr_cg_key key;
-};
-
+/* per CPU: the task running there, since when, and its workload key (events.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct oncpu);
+	__type(value, struct hr_oncpu);
 } sched_oncpu SEC(".maps");
 
 /* LRU: on hosts with cgroup churn, stats of long-gone cgroups make room for new ones */
@@ -138,7 +131,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	__u32 zero = 0, prev_pid = prev->pid, next_pid = next->pid;
 	struct hr_sched_stats *s;
 	struct hr_cg_key key;
-	struct oncpu *cur;
+	struct hr_oncpu *cur;
 
 	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
 	if (!cur)

@@ -4,6 +4,8 @@ import { hideBin } from 'yargs/helpers';
 import run from './run.js';
 import top from './top.js';
 import policyCheck from './policy-check.js';
+import record from './record.js';
+import predict from './predict.js';
 import { ExitCode } from '../kernel/index.js';
 
 await yargs(hideBin(process.argv))
@@ -11,8 +13,10 @@ await yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\neBPF observability and actuation agent: sees a shortage coming, makes room, explains every move.')
   .command(run)
   .command(top)
+  .command(record)
+  .command(predict)
   .command('policy', 'work with policy files', (y) => y.command(policyCheck).demandCommand(1, 'name a policy subcommand (check)'))
-  .demandCommand(1, 'name a command (run, top, policy)')
+  .demandCommand(1, 'name a command (run, top, record, predict, policy)')
   .strict()
   .help()
   .alias('h', 'help')

@@ -3,7 +3,7 @@
 // and reads the stats map once per tick.
 import { BpfObject, RingReader } from '../kernel/index.js';
 import {
-  decodeSlowWakeup, encodeSchedConfig, readDrops, readSchedStats, type SchedStats, type SlowWakeup,
+  addRunningSlices, decodeSlowWakeup, encodeSchedConfig, readDrops, readSchedStats, type SchedStats, type SlowWakeup,
 } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
 
@@ -82,8 +82,10 @@ export class SchedSource {
     const drops = readDrops(this.obj.map('sched_drops'));
     const slowWakeups = this.pending;
     this.pending = [];
+    const stats = readSchedStats(this.obj.map('sched_stats'));
+    addRunningSlices(stats, this.obj.map('sched_oncpu'), process.hrtime.bigint());
     return {
-      stats: readSchedStats(this.obj.map('sched_stats')),
+      stats,
       slowWakeups,
       eventsRead: this.eventsRead,
       ringDrops: drops.ringFull,

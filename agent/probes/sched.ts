@@ -8,6 +8,7 @@ export const CG_KEY_SIZE = 16; // struct hr_cg_key
 export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 5) * 8; // struct hr_sched_stats
 export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
 export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
+export const ONCPU_SIZE = 32; // struct hr_oncpu
 export const EV_SLOW_WAKEUP = 1;
 export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
 
@@ -62,6 +63,33 @@ export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats
     out.set(keyString(k), { key: k, stats: s });
   }
   return out;
+}
+
+/**
+ * Adds each CPU's running slice (since its task was switched in, until `nowNs` on the
+ * CLOCK_MONOTONIC clock bpf_ktime_get_ns uses) to that task's workload: the kernel side commits
+ * on-CPU time only at switch-out, so a hog that keeps its CPU would otherwise show in bursts.
+ * Read the stats map first: a switch between the two reads then undercounts (made up at the
+ * next reading) instead of counting a slice twice.
+ */
+export function addRunningSlices(
+  stats: Map<string, { key: CgroupKey; stats: SchedStats }>, oncpu: BpfMap, nowNs: bigint,
+): void {
+  const value = oncpu.lookup(Buffer.alloc(4));
+  if (!value) return;
+  for (const v of oncpu.perCpuValues(value)) {
+    const since = v.readBigUInt64LE(0);
+    const pid = v.readUInt32LE(8);
+    if (!pid || !since || nowNs <= since) continue;
+    const key = decodeKey(v, 16);
+    const k = keyString(key);
+    let entry = stats.get(k);
+    if (!entry) {
+      entry = { key, stats: { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 } };
+      stats.set(k, entry);
+    }
+    entry.stats.oncpuNs += Number(nowNs - since);
+  }
 }
 
 /** Sums a per-CPU drops array: [ring full, stats map full]. */

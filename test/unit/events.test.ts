@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../helpers/proc.js';
 import {
-  CG_KEY_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP,
+  CG_KEY_SIZE, ONCPU_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP,
   decodeSlowWakeup, encodeSchedConfig,
 } from '../../agent/probes/sched.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
@@ -33,6 +33,9 @@ int main(void) {
   P("stats.runq_count", offsetof(struct hr_sched_stats, runq_count));
   P("stats.nivcsw", offsetof(struct hr_sched_stats, nivcsw));
   P("ev_slow", HR_EV_SLOW_WAKEUP);
+  P("oncpu", sizeof(struct hr_oncpu));
+  P("oncpu.pid", offsetof(struct hr_oncpu, pid));
+  P("oncpu.key", offsetof(struct hr_oncpu, key));
   return 0;
 }
 `);
@@ -56,6 +59,7 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.is(c['stats.runq_count'], RUNQ_SLOTS * 8);
   t.is(c['stats.nivcsw'], RUNQ_SLOTS * 8 + 32);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
+  t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key']], [ONCPU_SIZE, 8, 16]);
 });
 
 test('slow wakeup decodes field by field; other records are refused', (t) => {

@@ -1,0 +1,170 @@
+// `headroom predict --trace PATH`: replays recorded or public traces through the forecasters,
+// online, and prints per dataset and target how each model did (BASELINES.md's table shape).
+// Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DEFAULT_WARMUP, runBacktest, TARGETS, type BacktestReport, type DatasetTable, type Target, type TargetName } from '../predict/backtest.js';
+import { BASELINES, modelsByName } from '../predict/baselines.js';
+import { readTraces, type Series } from '../predict/traces/index.js';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+interface PredictArgs {
+  trace: string;
+  models?: string;
+  targets: string;
+  resources: string;
+  warmup: number;
+  'step-ms'?: number;
+  'half-life'?: number;
+  json: boolean;
+  progress: boolean;
+}
+
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** "h12max (1 h): max(y[t+1..t+12])" */
+function describeTarget(target: Target, stepSeconds: number): string {
+  const h = target.steps;
+  const what = target.kind === 'point' ? `y[t+${h}]` : `max(y[t+1..t+${h}])`;
+  return `${target.name} (${duration(h * stepSeconds)}): ${what}`;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** One dataset and target as a Markdown table, readable in a terminal and pasteable as is. */
+export function renderTable(t: DatasetTable): string {
+  const head = `### ${t.dataset} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
+  const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', 'best'];
+  const rows = t.rows.map((r) => [
+    r.label + (r.id === t.bestSingle ? ' **(best single)**' : ''),
+    r.nPL50.toFixed(3),
+    r.nPL90.toFixed(3),
+    pct(r.under90),
+    r.nSlack90.toFixed(3),
+    String(r.best),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [head, '', line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function renderReport(report: BacktestReport): string {
+  if (report.tables.length === 0) return 'no series with enough observed points to score\n';
+  return `${report.tables.map(renderTable).join('\n\n')}\n\n` +
+    'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
+    'slack p90 = mean of max(0, p90 - y) / mean |y|; best = series where the model has the lowest nPL90.\n';
+}
+
+/** The JSON document of `--json`: tables as printed, then every series' own scores keyed by model. */
+export function reportJson(report: BacktestReport, meta: { trace: string; warmup: number; readMs: number }): object {
+  const ids = report.tables[0]?.rows.map((r) => r.id) ?? [];
+  return {
+    trace: meta.trace,
+    warmup: meta.warmup,
+    tables: report.tables.map((t) => ({ ...t, target: t.target.name, targetKind: t.target.kind, steps: t.target.steps })),
+    series: report.series.map((s) => ({
+      ...s,
+      targets: Object.fromEntries(Object.entries(s.targets).map(([name, x]) => [
+        name, { points: x.points, scores: Object.fromEntries(x.scores.map((sc, i) => [ids[i] ?? String(i), sc])) },
+      ])),
+    })),
+    timings: { readMs: Math.round(meta.readMs), replayMs: Math.round(report.elapsedMs) },
+  };
+}
+
+/** A progress line: rewritten in place on a terminal, one line per series otherwise. */
+function progressWriter(tty: boolean): (done: number, total: number, s: Series) => void {
+  return (done, total, s) => {
+    const text = `headroom predict: ${done}/${total} series (${s.dataset} ${s.name} ${s.resource})`;
+    if (!tty) process.stderr.write(`${text}\n`);
+    else process.stderr.write(`\r\x1b[K${done === total ? '' : text}`);
+  };
+}
+
+class UsageError extends Error {}
+
+function parseTargets(s: string): Target[] {
+  return list(s).map((name) => {
+    if (!(name in TARGETS)) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: ${Object.keys(TARGETS).join(', ')}`);
+    return TARGETS[name as TargetName];
+  });
+}
+
+function parseResources(s: string): 'reference' | 'all' | string[] {
+  return s === 'reference' || s === 'all' ? s : list(s);
+}
+
+async function handler(a: PredictArgs): Promise<void> {
+  try {
+    const targets = parseTargets(a.targets);
+    let specs;
+    try {
+      specs = a.models === undefined ? [...BASELINES] : modelsByName(list(a.models), { halfLifeSeconds: a['half-life'] });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const readStart = performance.now();
+    const series = readTraces(a.trace, { resources: parseResources(a.resources), stepMs: a['step-ms'] });
+    const readMs = performance.now() - readStart;
+    if (series.length === 0) throw new Error(`${a.trace}: no trace series found (Bitbrains, Google, Alibaba or headroom JSON Lines)`);
+    // `predict ... | head`: a closed pipe ends the output, not with a stack trace
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+    const showProgress = a.progress || (process.stderr.isTTY === true && !a.json);
+    const report = runBacktest(series, specs, targets, {
+      warmup: a.warmup,
+      onProgress: showProgress ? progressWriter(process.stderr.isTTY === true) : undefined,
+    });
+    if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup, readMs }))}\n`);
+    else process.stdout.write(renderReport(report));
+    process.stderr.write(`headroom predict: ${series.length} series read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+  } catch (err) {
+    process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+const predict: CommandModule<object, PredictArgs> = {
+  command: 'predict',
+  describe: 'replay a trace (headroom JSON Lines, or Bitbrains / Google / Alibaba public traces) through the forecasters and score them',
+  builder: (y: Argv) =>
+    y
+      .option('trace', { type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
+      .option('models', { type: 'string', describe: `comma-separated: ${BASELINES.map((b) => b.id).join(', ')}, forecaster:<model> (default: the seven baselines)` })
+      .option('targets', { type: 'string', default: 'h1,h12,h12max', describe: 'comma-separated: h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12)' })
+      .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores), 'all', or comma-separated names" })
+      .option('warmup', { type: 'number', default: DEFAULT_WARMUP, describe: 'observed points per series before scoring starts' })
+      .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
+      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the tables and per-series scores as one JSON document' })
+      .option('progress', { type: 'boolean', default: false, describe: 'progress on stderr even when it is not a terminal' })
+      .check((x) => {
+        if (!(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
+        if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');
+        if (x['half-life'] !== undefined && !(x['half-life'] > 0)) throw new Error('--half-life must be a positive number of seconds');
+        return true;
+      }),
+  handler,
+};
+
+export default predict;
+
+// Runnable on its own (`node dist/agent/cli/predict.js predict --trace PATH`), without the
+// commands main.ts loads (the kernel ones need libbpf).
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().help().parseAsync();
+}

@@ -1,0 +1,83 @@
+// `headroom record`: writes the per-workload series the agent sees to a JSON Lines trace that
+// `headroom predict --trace` replays (format in agent/predict/traces/jsonl.ts). Observes only.
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { loadPolicy, matchesGlob } from '../plan/policy.js';
+import { TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
+import type { TickReport } from '../report.js';
+import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
+import { runSession } from './session.js';
+import { fail } from './fail.js';
+
+interface RecordArgs {
+  out: string;
+  duration: number;
+  interval: number;
+  match?: string;
+  'state-dir': string;
+  'bpf-object': string;
+}
+
+/** The samples one tick contributes: gauges and rates only, never cumulative counters. */
+export function samplesOf(r: TickReport, match?: string): TraceSample[] {
+  const out: TraceSample[] = [];
+  for (const w of r.workloads) {
+    if (match && !matchesGlob(match, w.workload.path)) continue;
+    const workload = w.workload.id;
+    out.push({ t: r.atMs, workload, resource: 'cpu_cores', value: w.cpu.cores });
+    out.push({ t: r.atMs, workload, resource: 'switches_per_s', value: w.switches.perSecond });
+    if (w.runq.p99Ms !== null) out.push({ t: r.atMs, workload, resource: 'runq_p99_ms', value: w.runq.p99Ms });
+  }
+  return out;
+}
+
+const record: CommandModule<object, RecordArgs> = {
+  command: 'record',
+  describe: 'record the per-workload series the agent sees to a JSON Lines trace (observes only)',
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', demandOption: true, describe: 'trace file to write (replaced if it exists)' })
+      .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until Ctrl-C)' })
+      .option('interval', { type: 'number', default: 1, describe: 'seconds between samples' })
+      .option('match', { type: 'string', describe: 'only cgroups whose path matches this glob' })
+      .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
+      .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
+      .check((a) => {
+        if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
+        if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
+        return true;
+      }),
+  handler: async (a) => {
+    try {
+      const policy = { ...loadPolicy(defaultPolicyPath), tickMs: a.interval * 1000 };
+      const fd = openSync(a.out, 'w');
+      writeSync(fd, `${JSON.stringify({ format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs })}\n`);
+      let samples = 0;
+      const started = Date.now();
+      const progress = process.stderr.isTTY;
+      await runSession({
+        policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
+        intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
+        log: (m) => process.stderr.write(`headroom: ${m}\n`),
+        onReport: (r) => {
+          const lines = samplesOf(r, a.match).map((s) => `${formatSample(s)}\n`).join('');
+          if (lines) writeSync(fd, lines);
+          samples += lines ? lines.split('\n').length - 1 : 0;
+          if (progress) {
+            const secs = ((Date.now() - started) / 1000).toFixed(0);
+            process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
+          }
+        },
+        afterStop: () => {
+          fsyncSync(fd);
+          closeSync(fd);
+          process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
+        },
+      });
+    } catch (err) {
+      fail(err);
+    }
+  },
+};
+
+export default record;

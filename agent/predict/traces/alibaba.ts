@@ -1,0 +1,83 @@
+// Alibaba cluster-trace-v2018 machine_usage: no header, one row per machine sample at irregular
+// times (median ~60 s apart, hours-long gaps), rows of many machines in one file. Each machine's
+// samples are averaged into grid step floor(t / 300 s) (BASELINES.md). net_in / net_out are
+// cumulative counters: they become the increase per 300 s step, from consecutive rows.
+import { parseNumber, readLines } from './lines.js';
+import { GridAccumulator, type Series } from './series.js';
+
+export const ALIBABA_STEP_SECONDS = 300;
+
+/** Percent columns: resource name -> column. -1 and 101 mark abnormal disk rows: out of range is dropped. */
+const PERCENT_COLUMNS: ReadonlyArray<[string, number]> = [
+  ['cpu_pct', 2],
+  ['mem_pct', 3],
+  ['disk_io_pct', 8],
+];
+
+/** Cumulative counters: resource name -> column. */
+const COUNTER_COLUMNS: ReadonlyArray<[string, number]> = [
+  ['net_in', 6],
+  ['net_out', 7],
+];
+
+/** A counter increment spanning more than this is not spread over the gap: it is dropped. */
+const MAX_COUNTER_GAP_SECONDS = 3 * ALIBABA_STEP_SECONDS;
+
+export function isAlibaba(line: string): boolean {
+  const f = line.split(',');
+  return f.length === 9 && /^m_\d+$/.test(f[0]!) && Number.isFinite(parseNumber(f[1]));
+}
+
+interface Machine {
+  grids: GridAccumulator[];
+  /** previous row's time and counter values, for differencing */
+  prevT: number;
+  prevCounters: number[];
+}
+
+export function readAlibaba(path: string): Series[] {
+  const machines = new Map<string, Machine>();
+  const resources = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([r]) => r);
+  for (const line of readLines(path)) {
+    if (line === '') continue;
+    const f = line.split(',');
+    const id = f[0]!;
+    let m = machines.get(id);
+    if (!m) {
+      m = { grids: resources.map(() => new GridAccumulator()), prevT: Number.NaN, prevCounters: COUNTER_COLUMNS.map(() => Number.NaN) };
+      machines.set(id, m);
+    }
+    const t = parseNumber(f[1]);
+    if (!Number.isFinite(t)) {
+      for (const g of m.grids) g.dropped++;
+      continue;
+    }
+    const step = Math.floor(t / ALIBABA_STEP_SECONDS);
+    PERCENT_COLUMNS.forEach(([, c], k) => {
+      const v = parseNumber(f[c]);
+      m.grids[k]!.add(step, v >= 0 && v <= 100 ? v : Number.NaN);
+    });
+    const dt = t - m.prevT;
+    COUNTER_COLUMNS.forEach(([, c], j) => {
+      const v = parseNumber(f[c]);
+      const dv = v - m.prevCounters[j]!;
+      // a reset (dv < 0), a first row or a long gap gives no increment; NaN still counts the row
+      const ok = dt > 0 && dt <= MAX_COUNTER_GAP_SECONDS && dv >= 0;
+      if (Number.isFinite(v)) m.prevCounters[j] = v;
+      else m.prevCounters[j] = Number.NaN;
+      if (Number.isFinite(m.prevT)) m.grids[PERCENT_COLUMNS.length + j]!.add(step, ok ? (dv / dt) * ALIBABA_STEP_SECONDS : Number.NaN);
+    });
+    m.prevT = t;
+  }
+  const out: Series[] = [];
+  for (const [name, m] of machines) {
+    resources.forEach((resource, k) => {
+      const g = m.grids[k]!;
+      out.push({
+        name, dataset: 'alibaba', resource, stepSeconds: ALIBABA_STEP_SECONDS,
+        startSeconds: g.firstStep * ALIBABA_STEP_SECONDS, values: g.build(), stats: g.stats,
+      });
+    });
+  }
+  return out;
+}

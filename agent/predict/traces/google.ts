@@ -1,0 +1,70 @@
+// Google ClusterData2019 instance_usage rows (CSV with a header, one row per instance and
+// 5-minute window). `time` is µs since the trace epoch and marks the END of the window, so a
+// window belongs to grid step ceil(time / 300 s); the short windows written around an instance
+// move land in the same step and are averaged in (BASELINES.md). Days-long gaps stay NaN.
+import { basename, dirname } from 'node:path';
+import { parseNumber, readLines } from './lines.js';
+import { GridAccumulator, type Series } from './series.js';
+
+export const GOOGLE_STEP_SECONDS = 300;
+const US_PER_STEP = GOOGLE_STEP_SECONDS * 1e6;
+
+/** resource name -> header column */
+const COLUMNS: ReadonlyArray<[string, string]> = [
+  ['avg_cpu', 'avg_cpu_usage'],
+  ['avg_mem', 'avg_memory_usage'],
+  ['max_cpu', 'max_cpu_usage'],
+  ['max_mem', 'max_memory_usage'],
+];
+
+export function isGoogle(line: string): boolean {
+  const cols = line.split(',');
+  return cols[0] === 'time' && cols.includes('avg_cpu_usage');
+}
+
+/**
+ * Reads one instance_usage CSV. Rows are grouped by instance (collection_id/instance_index);
+ * a file holding a single instance is named after its place (`113/159-….csv` -> `113/159`),
+ * as the per-instance files of the public samples are.
+ */
+export function readGoogle(path: string): Series[] {
+  const lines = readLines(path);
+  const header = lines.next();
+  if (header.done || !isGoogle(header.value)) throw new Error(`${path}: not a Google instance_usage CSV (no header with time, avg_cpu_usage)`);
+  const names = header.value.split(',');
+  const at = (col: string): number => names.indexOf(col);
+  const timeCol = at('time');
+  const jobCol = at('collection_id');
+  const instCol = at('instance_index');
+  const valueCols = COLUMNS.map(([, col]) => at(col));
+  const instances = new Map<string, GridAccumulator[]>();
+  let broken = 0;
+  for (const line of lines) {
+    if (line === '') continue;
+    const f = line.split(',');
+    const t = parseNumber(f[timeCol]);
+    if (!Number.isFinite(t)) {
+      broken++;
+      continue;
+    }
+    const key = `${f[jobCol] ?? ''}/${f[instCol] ?? ''}`;
+    let grids = instances.get(key);
+    if (!grids) instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
+    const step = Math.ceil(t / US_PER_STEP);
+    valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c])));
+  }
+  const single = `${basename(dirname(path))}/${basename(path).split(/[-.]/)[0]}`;
+  const out: Series[] = [];
+  for (const [key, grids] of instances) {
+    COLUMNS.forEach(([resource], k) => {
+      const g = grids[k]!;
+      const stats = g.stats;
+      stats.dropped += broken;
+      out.push({
+        name: instances.size === 1 ? single : key, dataset: 'google', resource, stepSeconds: GOOGLE_STEP_SECONDS,
+        startSeconds: g.firstStep * GOOGLE_STEP_SECONDS, values: g.build(), stats,
+      });
+    });
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+// Public trace readers: `readTraces(path)` reads a file or a folder of files, telling each
+// format from the file's first line, and returns every series on its 300 s (or recorded) grid.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlibaba, readAlibaba } from './alibaba.js';
+import { isBitbrains, readBitbrains } from './bitbrains.js';
+import { isGoogle, readGoogle } from './google.js';
+import { isJsonl, readJsonl } from './jsonl.js';
+import { firstLine } from './lines.js';
+import { REFERENCE_RESOURCES, type Dataset, type Series } from './series.js';
+
+export { REFERENCE_RESOURCES, observedCount, type Dataset, type Series, type SeriesStats } from './series.js';
+export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
+export { readAlibaba, readBitbrains, readGoogle, readJsonl };
+
+export interface ReadTracesOptions {
+  /**
+   * Which resources to keep: 'reference' (default: those BASELINES.md scores, every resource of
+   * recorded traces), 'all', or a list of resource names.
+   */
+  resources?: 'reference' | 'all' | readonly string[];
+  /** grid step for recorded traces without a header (default: inferred from the samples) */
+  stepMs?: number;
+}
+
+/** The format of one file from its first line, or undefined when none matches. */
+export function detectFormat(path: string): Dataset | undefined {
+  const line = firstLine(path);
+  if (isJsonl(line)) return 'headroom';
+  if (isGoogle(line)) return 'google';
+  if (isAlibaba(line)) return 'alibaba';
+  if (isBitbrains(line)) return 'bitbrains';
+  return undefined;
+}
+
+function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Series[] {
+  switch (format) {
+    case 'bitbrains':
+      return readBitbrains(path);
+    case 'google':
+      return readGoogle(path);
+    case 'alibaba':
+      return readAlibaba(path);
+    case 'headroom':
+      return readJsonl(path, { stepMs: opts.stepMs });
+  }
+}
+
+/** Data files under a folder, in a stable order; notes, sources and dot-files are not data. */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else if (e.isFile() && /\.(csv|jsonl|ndjson)$/i.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
+  if (which === 'all') return true;
+  if (which === undefined || which === 'reference') {
+    const ref = REFERENCE_RESOURCES[s.dataset];
+    return ref === 'all' || ref.includes(s.resource);
+  }
+  return which.includes(s.resource);
+}
+
+/**
+ * Reads a trace file, or every trace file under a folder (recursively; files of no known format
+ * are skipped there, but a single file of no known format is an error). Series come in file
+ * order, then in each reader's order.
+ */
+export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[] {
+  const isDir = statSync(path).isDirectory();
+  const files = isDir ? listFiles(path) : [path];
+  const out: Series[] = [];
+  for (const file of files) {
+    const format = detectFormat(file);
+    if (!format) {
+      if (isDir) continue;
+      throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
+    }
+    // a series with no value at all (every row abnormal) has nothing to replay
+    for (const s of readFile(file, format, opts)) if (s.values.length > 0 && keep(s, opts.resources)) out.push(s);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+// The common shape every trace reader produces: one resource of one workload on a regular grid,
+// so the backtest never has to know where a series came from.
+
+export type Dataset = 'bitbrains' | 'google' | 'alibaba' | 'headroom';
+
+export interface SeriesStats {
+  /** data rows that fed this series */
+  rows: number;
+  /** rows that landed in a grid step already holding one (averaged together) */
+  merged: number;
+  /** rows left out: unparsable, out of range, or going back in time */
+  dropped: number;
+}
+
+export interface Series {
+  /** workload within its dataset: a VM id, `job/instance`, a machine id, a cgroup path */
+  name: string;
+  dataset: Dataset;
+  /** what was measured, e.g. `cpu_mhz`, `avg_mem`, `cpu_pct` (see each reader) */
+  resource: string;
+  /** grid period */
+  stepSeconds: number;
+  /** time of grid step 0, in the trace's own clock (epoch or trace-relative seconds) */
+  startSeconds: number;
+  /** one value per grid step; NaN = nothing observed in that step */
+  values: Float64Array;
+  stats: SeriesStats;
+}
+
+/**
+ * The series BASELINES.md scores, per dataset: `headroom predict` uses these unless told
+ * otherwise, so its table is comparable with the reference one.
+ */
+export const REFERENCE_RESOURCES: Readonly<Record<Dataset, readonly string[] | 'all'>> = {
+  bitbrains: ['cpu_mhz', 'mem_kb', 'disk_write_kbps'],
+  google: ['avg_cpu', 'avg_mem'],
+  alibaba: ['cpu_pct', 'mem_pct'],
+  headroom: 'all',
+};
+
+/** Number of grid steps holding a value. */
+export function observedCount(values: Float64Array): number {
+  let n = 0;
+  for (const v of values) if (!Number.isNaN(v)) n++;
+  return n;
+}
+
+/**
+ * Collects (grid step, value) pairs in any order and averages those sharing a step.
+ * Steps are integers relative to any origin; build() shifts them so the first one is 0.
+ */
+export class GridAccumulator {
+  private readonly sums = new Map<number, number>();
+  private readonly counts = new Map<number, number>();
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+  rows = 0;
+  merged = 0;
+  dropped = 0;
+
+  add(step: number, value: number): void {
+    if (!Number.isFinite(value) || !Number.isInteger(step)) {
+      this.dropped++;
+      return;
+    }
+    this.rows++;
+    const n = this.counts.get(step) ?? 0;
+    if (n > 0) this.merged++;
+    this.counts.set(step, n + 1);
+    this.sums.set(step, (this.sums.get(step) ?? 0) + value);
+    if (step < this.lo) this.lo = step;
+    if (step > this.hi) this.hi = step;
+  }
+
+  /** Step number of grid index 0 (NaN while empty). */
+  get firstStep(): number {
+    return this.rows > 0 ? this.lo : Number.NaN;
+  }
+
+  build(): Float64Array {
+    if (this.rows === 0) return new Float64Array(0);
+    const values = new Float64Array(this.hi - this.lo + 1).fill(Number.NaN);
+    for (const [step, sum] of this.sums) values[step - this.lo] = sum / this.counts.get(step)!;
+    return values;
+  }
+
+  get stats(): SeriesStats {
+    return { rows: this.rows, merged: this.merged, dropped: this.dropped };
+  }
+}

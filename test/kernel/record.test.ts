@@ -1,0 +1,35 @@
+// `headroom record` writes what the agent sees as a trace that `headroom predict` replays.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelTest } from '../helpers/host.js';
+import { TestCgroup } from '../helpers/cgroups.js';
+import { headroom, startIn, waitFor } from '../helpers/proc.js';
+import { readTraces } from '../../agent/predict/traces/index.js';
+
+kernelTest('record: a one-core hog in a test cgroup is recorded at about one core and replays through predict', async (t) => {
+  const cg = new TestCgroup('record-hog');
+  t.teardown(() => cg.remove());
+  const hog = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '20s', '--quiet'], 30_000);
+  t.teardown(() => hog.child.kill('SIGKILL'));
+  await waitFor(() => cg.pids().length >= 2, 'the stress-ng worker');
+
+  const out = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'trace.jsonl');
+  const rec = await headroom(['record', '--out', out, '--duration', '4', '--interval', '0.5', '--match', '/headroom-test/**',
+    '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
+  t.is(rec.code, 0, rec.stderr);
+  t.regex(rec.stderr, /recorded \d+ samples/);
+
+  const series = readTraces(out, { resources: 'all' });
+  const cpu = series.find((s) => s.name === `${cg.v2 ? 'v2' : 'v1-cpu'}:${cg.path}` && s.resource === 'cpu_cores');
+  t.truthy(cpu, `cpu series recorded (got ${series.map((s) => `${s.name}/${s.resource}`).join(', ')})`);
+  t.is(cpu!.stepSeconds, 0.5);
+  const values = [...cpu!.values].filter((v) => Number.isFinite(v));
+  t.true(values.length >= 6, `${values.length} samples`);
+  const near = values.filter((v) => Math.abs(v - 1) < 0.15).length;
+  t.true(near >= values.length - 1, `cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
+
+  const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--json'], { timeoutMs: 30_000 }).done;
+  t.is(replay.code, 0, replay.stderr);
+  t.notThrows(() => JSON.parse(replay.stdout));
+});

@@ -1,0 +1,404 @@
+// agent/predict/traces and the backtest: each reader on a tiny file reproducing its dataset's
+// quirks, the scoring maths on hand-computed cases, the baselines' own rules, then the harness
+// on real public series (one per dataset) and on all of them against BASELINES.md.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
+} from '../../agent/predict/backtest.js';
+import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram } from '../../agent/predict/baselines.js';
+import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
+const node = process.execPath;
+
+const tmp = mkdtempSync(join(tmpdir(), 'headroom-traces-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
+function write(rel: string, text: string): string {
+  const p = join(tmp, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, text);
+  return p;
+}
+
+const one = (all: Series[], name: string, resource: string): Series => {
+  const s = all.find((x) => x.name === name && x.resource === resource);
+  if (!s) throw new Error(`no series ${name} ${resource}`);
+  return s;
+};
+
+const same = (a: ArrayLike<number>, b: number[]): boolean =>
+  a.length === b.length && b.every((v, i) => (Number.isNaN(v) ? Number.isNaN(a[i]!) : Math.abs(a[i]! - v) < 1e-9));
+
+// ---- Bitbrains ----
+
+const BB_HEADER = 'Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%];\t' +
+  'Memory capacity provisioned [KB];\tMemory usage [KB];\tDisk read throughput [KB/s];\tDisk write throughput [KB/s];\t' +
+  'Network received throughput [KB/s];\tNetwork transmitted throughput [KB/s]';
+
+function bbRow(t: number, cpu: number, diskWrite: number | '' = 1): string {
+  return [t, 2, 5200, cpu, cpu / 52, 4e6, 1000 + cpu, 0, diskWrite, 0, 0].join(';\t');
+}
+
+test('bitbrains: `;\\t` rows on a drifting clock keep their grid step; gaps stay empty, close rows merge', (t) => {
+  const t0 = 1372629804;
+  const rows = [BB_HEADER];
+  // the clock runs 1 s slow per 300 s step, with +-1 s jitter: 200 s late by the last row
+  const at = (i: number): number => t0 + 301 * i + (i % 2 === 0 ? 1 : -1);
+  for (let i = 0; i < 200; i++) {
+    if (i >= 50 && i <= 52) continue; // a 3-step outage
+    rows.push(bbRow(at(i), i * 10, i === 10 ? '' : 1));
+    if (i === 100) rows.push(bbRow(at(i) + 40, 2000)); // a second row 40 s later: same step
+  }
+  const all = readTraces(write('bb/2013-7/42.csv', `${rows.join('\n')}\n`), { resources: 'all' });
+  t.deepEqual([...new Set(all.map((s) => s.resource))], ['cpu_mhz', 'cpu_pct', 'mem_kb', 'disk_read_kbps', 'disk_write_kbps', 'net_rx_kbps', 'net_tx_kbps']);
+  const cpu = one(all, '42', 'cpu_mhz');
+  t.is(cpu.dataset, 'bitbrains');
+  t.is(cpu.stepSeconds, 300);
+  t.is(cpu.startSeconds, at(0));
+  // a wall-clock grid would have put the last row one step late
+  t.is(Math.round((at(199) - at(0)) / 300), 200);
+  t.is(cpu.values.length, 200);
+  t.is(cpu.values[199], 1990);
+  t.true([50, 51, 52].every((i) => Number.isNaN(cpu.values[i]!)));
+  t.is(cpu.values[53], 530);
+  t.is(cpu.values[100], (1000 + 2000) / 2);
+  t.deepEqual(cpu.stats, { rows: 198, merged: 1, dropped: 0 });
+  // an empty field is missing, not zero
+  const disk = one(all, '42', 'disk_write_kbps');
+  t.true(Number.isNaN(disk.values[10]!));
+  t.is(disk.values[11], 1);
+});
+
+test('bitbrains: timestamps that really are milliseconds are read as such', (t) => {
+  const t0 = 1372629804;
+  const text = [BB_HEADER, bbRow(t0 * 1000, 1), bbRow((t0 + 300) * 1000, 2), bbRow((t0 + 900) * 1000, 3)].join('\n');
+  const cpu = one(readTraces(write('bbms/7.csv', text)), '7', 'cpu_mhz');
+  t.is(cpu.startSeconds, t0);
+  t.true(same(cpu.values, [1, 2, NaN, 3]));
+});
+
+// ---- Google ----
+
+const GOOGLE_HEADER = 'time,unique_id,collection_id,instance_index,priority,scheduling_class,machine_id,alloc_collection_id,' +
+  'alloc_instance_index,collection_type,avg_cpu_usage,avg_memory_usage,max_cpu_usage,max_memory_usage,random_sample_cpu_usage,' +
+  'assigned_memory,sample_rate,p0_cpu_usage,p10_cpu_usage,p20_cpu_usage,p30_cpu_usage,p40_cpu_usage,p50_cpu_usage,p60_cpu_usage,' +
+  'p70_cpu_usage,p80_cpu_usage,p90_cpu_usage,p91_cpu_usage,p92_cpu_usage,p93_cpu_usage,p94_cpu_usage,p95_cpu_usage,p96_cpu_usage,' +
+  'p97_cpu_usage,p98_cpu_usage,p99_cpu_usage,memory_limit,cpu_limit,abstract_usage,abstract_limit';
+
+function googleRow(seconds: number, cpu: number, mem: number, instance = 159): string {
+  const cols = new Array<string | number>(40).fill(0);
+  cols[0] = seconds * 1e6;
+  cols[1] = `113-${instance}`;
+  cols[2] = 113;
+  cols[3] = instance;
+  cols[10] = cpu;
+  cols[11] = mem;
+  cols[12] = cpu * 2;
+  cols[13] = mem;
+  return cols.join(',');
+}
+
+test('google: windows binned by ceil(end / 300 s), short windows averaged in, gaps left empty', (t) => {
+  const rows = [GOOGLE_HEADER, googleRow(300, 1, 10), googleRow(597, 2, 10), googleRow(600, 4, 10), googleRow(900, 5, 10),
+    googleRow(2400, 6, 10), googleRow(2700, 7, 12)];
+  const path = write('google/113/159-300000000-2700000000.csv', `${rows.join('\n')}\n`);
+  t.is(detectFormat(path), 'google');
+  const all = readTraces(path, { resources: 'all' });
+  t.deepEqual(all.map((s) => s.resource), ['avg_cpu', 'avg_mem', 'max_cpu', 'max_mem']);
+  const cpu = one(all, '113/159', 'avg_cpu');
+  t.is(cpu.startSeconds, 300);
+  // steps 1..9: 300 | 597+600 | 900 | four empty | 2400 | 2700
+  t.true(same(cpu.values, [1, 3, 5, NaN, NaN, NaN, NaN, 6, 7]));
+  t.deepEqual(cpu.stats, { rows: 6, merged: 1, dropped: 0 });
+  t.true(same(one(all, '113/159', 'avg_mem').values, [10, 10, 10, NaN, NaN, NaN, NaN, 10, 12]));
+  // the reference set keeps avg cpu and memory only
+  t.deepEqual(readTraces(path).map((s) => s.resource), ['avg_cpu', 'avg_mem']);
+});
+
+test('google: a file holding several instances gives one series each, named by job/instance', (t) => {
+  const rows = [GOOGLE_HEADER, googleRow(300, 1, 1, 1), googleRow(300, 2, 2, 2), googleRow(600, 3, 3, 1)];
+  const all = readTraces(write('google-multi/usage.csv', rows.join('\n')));
+  t.deepEqual(all.map((s) => `${s.name} ${s.resource} ${s.values.length}`), ['113/1 avg_cpu 2', '113/1 avg_mem 2', '113/2 avg_cpu 1', '113/2 avg_mem 1']);
+});
+
+// ---- Alibaba ----
+
+test('alibaba: per-machine floor(t / 300 s) means; net counters differenced; abnormal disk rows dropped', (t) => {
+  const rows = [
+    'm_1,0,10,50,,,1.0,2.0,5',
+    'm_2,0,90,60,,,5.0,5.0,-1',
+    'm_1,60,20,50,,,1.6,2.0,7',
+    'm_2,60,80,60,,,5.0,5.0,101',
+    'm_1,290,30,50,,,2.0,2.6,9',
+    'm_1,310,40,52,80,3,2.5,2.6,11',
+    'm_1,1500,50,52,,,3.0,3.0,13', // after a 20-minute gap
+  ];
+  const path = write('alibaba/machine_usage.csv', `${rows.join('\n')}\n`);
+  t.is(detectFormat(path), 'alibaba');
+  const all = readTraces(path, { resources: 'all' });
+  t.true(same(one(all, 'm_1', 'cpu_pct').values, [20, 40, NaN, NaN, NaN, 50]));
+  t.true(same(one(all, 'm_1', 'mem_pct').values, [50, 52, NaN, NaN, NaN, 52]));
+  t.true(same(one(all, 'm_2', 'cpu_pct').values, [85]));
+  t.is(one(all, 'm_1', 'cpu_pct').stats.merged, 2);
+  // increments per 300 s: 0.6 over 60 s and 0.4 over 230 s in step 0, 0.5 over 20 s in step 1;
+  // none across the 1190 s gap
+  t.true(same(one(all, 'm_1', 'net_in').values, [(3 + (0.4 / 230) * 300) / 2, 7.5]));
+  t.true(same(one(all, 'm_1', 'net_out').values, [(0 + (0.6 / 230) * 300) / 2, 0]));
+  // -1 and 101 mark abnormal disk rows: m_2 has none left
+  t.true(same(one(all, 'm_1', 'disk_io_pct').values, [7, 11, NaN, NaN, NaN, 13]));
+  t.false(all.some((s) => s.name === 'm_2' && s.resource === 'disk_io_pct'));
+  t.deepEqual(readTraces(path).map((s) => `${s.name} ${s.resource}`), ['m_1 cpu_pct', 'm_1 mem_pct', 'm_2 cpu_pct', 'm_2 mem_pct']);
+});
+
+// ---- headroom JSON Lines ----
+
+test('jsonl: header step, any order, merged samples, a truncated last line skipped', (t) => {
+  const lines = [
+    '{"format":"headroom-trace","version":1,"stepMs":1000}',
+    '{"t":4000,"workload":"/a","resource":"cpu_cores","value":4}',
+    '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}',
+    '{"t":2000,"workload":"/a","resource":"cpu_cores","value":2}',
+    '{"t":2500,"workload":"/a","resource":"cpu_cores","value":3}',
+    '{"t":1000,"workload":"/b","resource":"mem_bytes","value":100}',
+    '{"t":5000,"workload":"/a","resou',
+  ];
+  const path = write('rec/run.jsonl', lines.join('\n'));
+  t.is(detectFormat(path), 'headroom');
+  const all = readTraces(path);
+  const a = one(all, '/a', 'cpu_cores');
+  t.is(a.dataset, 'headroom');
+  t.is(a.stepSeconds, 1);
+  t.is(a.startSeconds, 1);
+  t.true(same(a.values, [1, 2.5, NaN, 4]));
+  t.deepEqual(a.stats, { rows: 4, merged: 1, dropped: 1 });
+  t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
+});
+
+test('jsonl: without a header the step is the median spacing to two significant digits', (t) => {
+  const lines = [0, 1, 2, 3, 5].map((i) => JSON.stringify({ t: 1_000_000 + i * 5003, workload: 'w', resource: 'io_read_bps', value: i }));
+  const s = readTraces(write('rec/noheader.jsonl', lines.join('\n')))[0]!;
+  t.is(s.stepSeconds, 5);
+  t.true(same(s.values, [0, 1, 2, 3, NaN, 5]));
+});
+
+test('readTraces: a folder mixing every format, notes skipped; an unknown single file is an error', (t) => {
+  const dir = join(tmp, 'mixed');
+  write('mixed/bitbrains/1.csv', [BB_HEADER, bbRow(1000, 1), bbRow(1300, 2)].join('\n'));
+  write('mixed/google/7/3-0-1.csv', [GOOGLE_HEADER, googleRow(300, 1, 1)].join('\n'));
+  write('mixed/alibaba/machine_usage.csv', 'm_9,0,1,2,,,0,0,1\n');
+  write('mixed/rec.jsonl', '{"t":0,"workload":"w","resource":"cpu_cores","value":1}\n');
+  write('mixed/README.md', '# notes\n');
+  write('mixed/odd.csv', 'a,b,c\n1,2,3\n');
+  const all = readTraces(dir);
+  t.deepEqual([...new Set(all.map((s) => s.dataset))].sort(), ['alibaba', 'bitbrains', 'google', 'headroom']);
+  t.is(all.length, 3 + 2 + 2 + 1);
+  t.is(readTraces(dir, { resources: ['cpu_pct'] }).length, 2); // Bitbrains and Alibaba
+  t.is(readTraces(dir, { resources: 'all' }).length, 7 + 4 + 3 + 1); // m_9's net counters have no increment yet
+  t.throws(() => readTraces(join(dir, 'odd.csv')), { message: /unknown trace format/ });
+});
+
+// ---- scoring maths ----
+
+test('pinball loss by hand', (t) => {
+  t.is(pinball(10, 8, 0.9), 0.9 * 2);
+  t.true(Math.abs(pinball(8, 10, 0.9) - 0.1 * 2) < 1e-12);
+  t.is(pinball(8, 10, 0.5), 1);
+  t.is(pinball(5, 5, 0.9), 0);
+});
+
+test('target actuals: a point ahead, and a peak only when every step is observed', (t) => {
+  const y = Float64Array.from([1, 5, 2, NaN, 3]);
+  const point: Target = { name: 'p', kind: 'point', steps: 1 };
+  const peak: Target = { name: 'm', kind: 'peak', steps: 2 };
+  t.true(same(targetActuals(y, point), [5, 2, NaN, 3, NaN]));
+  t.true(same(targetActuals(y, peak), [5, NaN, NaN, NaN, NaN]));
+});
+
+/** A model that always answers the same pair. */
+const fixed = (id: string, p50: number, p90: number): ModelSpec => ({
+  id, label: id, create: (): OnlineModel => ({ observe() {}, predict: () => ({ p50, p90 }) }),
+});
+
+function series(values: number[], name = 's'): Series {
+  return {
+    name, dataset: 'headroom', resource: 'x', stepSeconds: 300, startSeconds: 0,
+    values: Float64Array.from(values), stats: { rows: values.length, merged: 0, dropped: 0 },
+  };
+}
+
+test('backtest: nPL50, nPL90, under and slack on a hand-computed case', (t) => {
+  // warm-up 2: origins t=2 and t=3 are scored for h1 (actuals 4 and 5); mean |y| = 3
+  const r = backtestSeries(series([1, 2, 3, 4, 5]), [fixed('three', 3, 3), BASELINES[0]!, fixed('high', 4.5, 4.5)], [TARGETS.h1], { warmup: 2 });
+  t.is(r.meanAbs, 3);
+  const { points, scores } = r.targets.h1!;
+  t.is(points, 2);
+  const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-12;
+  // constant 3: losses 0.9*1 and 0.9*2 at p90, 0.5 and 1 at p50; both actuals above
+  t.true(near(scores[0]!.nPL90, 1.35 / 3) && near(scores[0]!.nPL50, 0.75 / 3));
+  t.is(scores[0]!.under90, 1);
+  t.is(scores[0]!.nSlack90, 0);
+  // last value: 3 then 4, each 1 below
+  t.true(near(scores[1]!.nPL90, 0.9 / 3));
+  // constant 4.5: 0.1*0.5 over 4, 0.9*0.5 under 5; slack 0.5 once over two points
+  t.true(near(scores[2]!.nPL90, 0.25 / 3));
+  t.is(scores[2]!.under90, 0.5);
+  t.true(near(scores[2]!.nSlack90, 0.25 / 3));
+});
+
+test('summary: means over series, best counts, the best single model', (t) => {
+  const specs = [fixed('a', 1, 1), fixed('b', 2, 2)];
+  // series 1 (always 1): a is exact; series 2 (always 2): b is exact
+  const rep = runBacktest([series([1, 1, 1, 1], 'one'), series([2, 2, 2, 2], 'two')], specs, [TARGETS.h1], { warmup: 1 });
+  const table = rep.tables[0]!;
+  t.is(table.series, 2);
+  t.is(table.points, 4);
+  t.deepEqual(table.rows.map((r) => r.best), [1, 1]);
+  // a on series two: 0.9 * 1 / 2 per point; b on series one: 0.1 * 1 / 1
+  t.true(Math.abs(table.rows[0]!.nPL90 - 0.45 / 2) < 1e-12);
+  t.true(Math.abs(table.rows[1]!.nPL90 - 0.1 / 2) < 1e-12);
+  t.is(table.rows[0]!.under90, 0.5);
+  t.is(table.bestSingle, 'b');
+});
+
+// ---- the baselines' own rules ----
+
+test('quantiles interpolate like numpy; the sorted window forgets the oldest value', (t) => {
+  t.is(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
+  t.true(Math.abs(quantileSorted([1, 2, 3, 4], 0.9) - 3.7) < 1e-12);
+  const w = new SortedWindow(3);
+  for (const v of [5, 1, 9, 3]) w.push(v);
+  t.deepEqual(w.sorted, [1, 3, 9]);
+});
+
+test('VPA histogram: a percentile is the end of its bucket, newer samples weigh more', (t) => {
+  const h = new VpaHistogram(1, 1); // half-life of one sample: each weighs twice the one before
+  h.add(0.5); // bucket 0: [0, 1)
+  h.add(10); // bucket of 10
+  // weights 1 and 2: the median falls in the newer sample's bucket
+  const end = (b: number): number => (Math.pow(1.05, b) - 1) / 0.05;
+  const b10 = Math.floor(Math.log(10 * 0.05 + 1) / Math.log(1.05));
+  t.true(Math.abs(h.percentile(0.5) - end(b10 + 1)) < 1e-9);
+  t.true(Math.abs(h.percentile(0.3) - 1) < 1e-12); // end of bucket 0
+});
+
+test('selector: picks the candidate with the lower resolved p90 loss, and switches when the series does', (t) => {
+  const ctx = { stepSeconds: 300, startSeconds: 0, warmup: 1, dayPoints: 3, targets: [TARGETS.h1] };
+  const sel = selector(ctx, [fixed('high', 10, 10), fixed('low', 5, 5)]);
+  sel.observe(5, 0);
+  t.is(sel.predict(TARGETS.h1).p90, 10); // nothing resolved: a tie, the first candidate
+  sel.observe(5, 1);
+  t.is(sel.predict(TARGETS.h1).p90, 5); // high lost 0.1 * 5, low nothing
+  sel.observe(5, 2);
+  sel.observe(10, 3); // the series steps up: low now loses 0.9 * 5 a point
+  t.is(sel.predict(TARGETS.h1).p90, 10);
+});
+
+test('models by name: baselines, forecaster adapters, and a clear error otherwise', (t) => {
+  t.deepEqual(modelsByName(['last', 'selector']).map((m) => m.id), ['last', 'selector']);
+  const [ew] = modelsByName(['forecaster:ewma']);
+  const r = backtestSeries(series([1, 2, 3, 4, 5, 6]), [ew!], [TARGETS.h1], { warmup: 2 });
+  t.true(Number.isFinite(r.targets.h1!.scores[0]!.nPL90));
+  t.throws(() => modelsByName(['nope']), { instanceOf: RangeError, message: /unknown model "nope"/ });
+  t.throws(() => modelsByName(['forecaster:nope']), { instanceOf: RangeError });
+});
+
+// ---- the command ----
+
+test('headroom predict: table and --json on a recorded trace; usage errors exit 2', (t) => {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
+  for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));
+  const path = write('cli/rec.jsonl', lines.join('\n'));
+  const cli = resolve(root, 'dist/agent/cli/predict.js');
+  const text = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,win12', '--targets', 'h1,h12max'], { encoding: 'utf8' });
+  t.is(text.status, 0, text.stderr);
+  t.regex(text.stdout, /### headroom - h1 \(5 s\): y\[t\+1\]  \(1 series, 111 scored points\)/);
+  t.regex(text.stdout, /### headroom - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
+  t.regex(text.stdout, /\| 1 last +\| +[\d.]+ \| +[\d.]+ \| +[\d.]+% \|/);
+  const json = spawnSync(node, [cli, 'predict', '--trace', path, '--json', '--warmup', '100'], { encoding: 'utf8' });
+  t.is(json.status, 0, json.stderr);
+  const doc = JSON.parse(json.stdout) as { tables: Array<{ target: string; points: number; rows: Array<{ id: string }> }>; series: Array<{ targets: Record<string, { scores: Record<string, unknown> }> }> };
+  t.deepEqual(doc.tables.map((x) => x.target), ['h1', 'h12', 'h12max']);
+  t.is(doc.tables[0]!.points, 299);
+  t.is(doc.tables[0]!.rows.length, 7);
+  t.truthy(doc.series[0]!.targets.h12!.scores.selector);
+  const bad = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'nope'], { encoding: 'utf8' });
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /unknown model "nope"/);
+});
+
+// ---- real public traces ----
+
+const shared = existsSync(join(SHARED, 'BASELINES.md'));
+const real = shared ? test : test.skip;
+if (!shared) {
+  test('public traces present', (t) => {
+    t.log(`skipped the public-trace tests: no ${SHARED}`);
+    t.pass();
+  });
+}
+
+real('one real series per dataset: the baselines score sanely', (t) => {
+  const picks: Array<[string, string, string]> = [
+    ['bitbrains_rnd/2013-7/415.csv', '415', 'cpu_mhz'],
+    ['google_clusterdata_2019/113/159-300000000-2678700000000.csv', '113/159', 'avg_cpu'],
+    ['alibaba_clusterdata_2018/machine_usage.csv', 'm_1940', 'cpu_pct'],
+  ];
+  for (const [file, name, resource] of picks) {
+    const s = one(readTraces(join(SHARED, file)), name, resource);
+    const r = backtestSeries(s, BASELINES, Object.values(TARGETS));
+    const score = (target: string, id: string) => r.targets[target]!.scores[BASELINES.findIndex((b) => b.id === id)]!;
+    const label = `${name} ${resource}`;
+    for (const target of Object.keys(TARGETS)) {
+      t.true(r.targets[target]!.points > 1000, label);
+      for (const sc of r.targets[target]!.scores) t.true([sc.nPL50, sc.nPL90, sc.under90, sc.nSlack90].every(Number.isFinite), label);
+    }
+    // the last value is a coin toss at p90 a step or an hour ahead, and nearly always under the hour's peak
+    for (const target of ['h1', 'h12']) t.true(score(target, 'last').under90 > 0.35 && score(target, 'last').under90 < 0.55, `${label} ${target}`);
+    t.true(score('h12max', 'last').under90 > 0.75, label);
+    // a window max is a cautious p90 one step ahead
+    t.true(score('h1', 'win12').under90 < 0.2, label);
+    // the selector does about as well as the best candidate
+    const best = Math.min(...r.targets.h1!.scores.slice(0, 6).map((x) => x.nPL90));
+    t.true(score('h1', 'selector').nPL90 < best * 1.25, label);
+  }
+  const bb = backtestSeries(one(readTraces(join(SHARED, picks[0]![0])), '415', 'cpu_mhz'), BASELINES, [TARGETS.h1]);
+  t.is(bb.targets.h1!.points, 8339); // 8630 observed - 288 warm-up - 3 whose next step is missing
+});
+
+/** BASELINES.md's tables: dataset -> target -> model label -> [nPL50, nPL90, under]. */
+function referenceTables(): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let key = '';
+  for (const line of readFileSync(join(SHARED, 'BASELINES.md'), 'utf8').split('\n')) {
+    const head = /^### shared (\w+).* - h=(\d+) .*?: (max\()?/.exec(line);
+    if (head) key = `${head[1]!.toLowerCase()} ${head[3] ? 'h12max' : `h${head[2]}`}`;
+    const row = /^\| (\d [^|*]+?)(?: \*\*\(best single\)\*\*)? \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)% \|/.exec(line);
+    if (row && key) out.set(`${key} ${row[1]}`, [Number(row[2]), Number(row[3]), Number(row[4]) / 100]);
+  }
+  return out;
+}
+
+real('all shared traces: the harness reproduces BASELINES.md', (t) => {
+  const ref = referenceTables();
+  t.is(ref.size, 3 * 3 * 7);
+  const report = runBacktest(readTraces(SHARED), BASELINES, Object.values(TARGETS));
+  t.log(`replayed in ${(report.elapsedMs / 1000).toFixed(1)} s`);
+  for (const table of report.tables) {
+    for (const row of table.rows) {
+      const key = `${table.dataset} ${table.target.name} ${row.label}`;
+      const [pl50, pl90, under] = ref.get(key)!;
+      // models 1-6 land on the reference to its rounding; the selector differs slightly (its
+      // VPA candidate's warm-up forecasts: see the report)
+      const tol = row.id === 'selector' ? { pl: 0.002, under: 0.005 } : { pl: 0.0006, under: 0.0006 };
+      t.true(Math.abs(row.nPL50 - pl50!) <= tol.pl && Math.abs(row.nPL90 - pl90!) <= tol.pl && Math.abs(row.under90 - under!) <= tol.under,
+        `${key}: ${row.nPL50.toFixed(3)} ${row.nPL90.toFixed(3)} ${(row.under90 * 100).toFixed(1)}% vs ${pl50} ${pl90} ${(under! * 100).toFixed(1)}%`);
+    }
+  }
+});
