@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(clang llvm libbpf-dev bpftool iproute2 stress-ng fio iperf3 libbpf-tools
-  util-linux libcap2-bin make gcc libc6-dev)
+  util-linux libcap2-bin make gcc libc6-dev prometheus)
 
 missing=()
 for p in "${apt_packages[@]}"; do

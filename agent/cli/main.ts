@@ -6,6 +6,7 @@ import top from './top.js';
 import policyCheck from './policy-check.js';
 import record from './record.js';
 import predict from './predict.js';
+import profiles from './profiles.js';
 import { ExitCode } from '../kernel/index.js';
 
 await yargs(hideBin(process.argv))
@@ -15,8 +16,9 @@ await yargs(hideBin(process.argv))
   .command(top)
   .command(record)
   .command(predict)
+  .command(profiles)
   .command('policy', 'work with policy files', (y) => y.command(policyCheck).demandCommand(1, 'name a policy subcommand (check)'))
-  .demandCommand(1, 'name a command (run, top, record, predict, policy)')
+  .demandCommand(1, 'name a command (run, top, record, predict, profiles, policy)')
   .strict()
   .help()
   .alias('h', 'help')

@@ -1,7 +1,13 @@
 // The forecaster interface the agent programs against: feed it one value per tick, ask it for
-// quantiles and P(value > x) over a horizon. Two models sit behind it; the policy picks one.
+// quantiles and P(value > x) over a horizon. The models behind it are listed at ForecastModel.
 import { DecayingHistogramForecaster } from './decaying-histogram.js';
 import { EwmaForecaster } from './ewma.js';
+import { CalibratedForecaster } from './models/calibrated.js';
+import { HoltForecaster, HoltWintersForecaster } from './models/holt-winters.js';
+import { HorizonPeakForecaster } from './models/horizon-peak.js';
+import { SeasonalProfileForecaster } from './models/seasonal-profile.js';
+import { SelectorForecaster } from './models/selector.js';
+import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from './models/window-baselines.js';
 
 export interface Forecast {
   readonly mean: number;
@@ -23,7 +29,10 @@ export interface Forecast {
  *   time where the model can do so, otherwise as if taken at the newest time;
  * - with no samples, forecast() returns mean 0, quantiles 0, exceedance 0 and confidence 0;
  * - quantile(q) throws a RangeError outside (0, 1), exceedance(NaN) and forecast() with a
- *   negative or non-finite horizon likewise.
+ *   negative or non-finite horizon likewise;
+ * - models that count steps (trend, season, calibration, peak, selector) learn the step from
+ *   the first gaps between samples unless given stepMs; a horizon is rounded to whole steps, at
+ *   least one (horizon 0 asks for the next sample).
  */
 export interface Forecaster {
   readonly name: ForecastModel;
@@ -31,16 +40,81 @@ export interface Forecaster {
   forecast(horizonMs: number): Forecast;
 }
 
-export type ForecastModel = 'ewma' | 'decaying-histogram';
+/** Models that forecast the value at the horizon. */
+export const POINT_MODELS = ['ewma', 'decaying-histogram', 'last-value', 'window-peak', 'mean-sigma', 'holt', 'holt-winters', 'seasonal-profile'] as const;
+export type PointModel = (typeof POINT_MODELS)[number];
+
+/**
+ * - ewma, decaying-histogram: what the policy uses (unchanged);
+ * - last-value, window-peak (median, and the window's peak above p50), mean-sigma (normal of the
+ *   window): the production baselines; window = the half-life;
+ * - holt (linear trend), holt-winters (additive, season detected by autocorrelation; Holt when
+ *   none): constants fitted to recent history;
+ * - seasonal-profile: median of the same phase over past seasons (season detected, a day tried
+ *   first) plus an AR(1) deviation from it; the mean-reverting AR(1) alone without a season;
+ * - calibrated:<point model>: that model's centre with quantiles from its own recent errors at
+ *   the same horizon (conformal);
+ * - horizon-peak: forecast(h) is the distribution of the PEAK over the next h, not of the value
+ *   at h (calibrated realised peaks above a seasonal-profile reference);
+ * - selector: per horizon, the calibrated candidate with the lowest faded p90 pinball loss.
+ */
+export type ForecastModel = PointModel | `calibrated:${PointModel}` | 'horizon-peak' | 'selector';
+
+export const FORECAST_MODELS: readonly ForecastModel[] = [
+  ...POINT_MODELS,
+  ...POINT_MODELS.map((m) => `calibrated:${m}` as const),
+  'horizon-peak',
+  'selector',
+];
+
+export interface ForecasterOptions {
+  /** memory of the model: EWMA/histogram half-life, window of the window baselines, fading of errors and losses */
+  halfLifeMs: number;
+  /** sampling step for the models that count steps; learned from the first gaps when absent */
+  stepMs?: number;
+}
+
+/** Candidates of the 'selector' model, each calibrated. */
+export const SELECTOR_CANDIDATES: readonly PointModel[] = ['last-value', 'holt-winters', 'seasonal-profile', 'decaying-histogram'];
 
 /** Throws a RangeError for a half-life that is not a finite number > 0, or an unknown model. */
-export function createForecaster(model: ForecastModel, opts: { halfLifeMs: number }): Forecaster {
+export function createForecaster(model: ForecastModel, opts: ForecasterOptions): Forecaster {
+  if (typeof model === 'string' && model.startsWith('calibrated:')) {
+    const inner = model.slice('calibrated:'.length) as PointModel;
+    if ((POINT_MODELS as readonly string[]).includes(inner)) return new CalibratedForecaster(createPointForecaster(inner, opts), opts);
+  }
+  switch (model) {
+    case 'horizon-peak':
+      return new HorizonPeakForecaster(new SeasonalProfileForecaster(opts), opts);
+    case 'selector':
+      return new SelectorForecaster(
+        SELECTOR_CANDIDATES.map((m) => new CalibratedForecaster(createPointForecaster(m, opts), opts)),
+        opts,
+      );
+    default:
+      return createPointForecaster(model as PointModel, opts);
+  }
+}
+
+function createPointForecaster(model: PointModel, opts: ForecasterOptions): Forecaster {
   switch (model) {
     case 'ewma':
       return new EwmaForecaster(opts);
     case 'decaying-histogram':
       return new DecayingHistogramForecaster(opts);
+    case 'last-value':
+      return new LastValueForecaster(opts);
+    case 'window-peak':
+      return new WindowPeakForecaster(opts);
+    case 'mean-sigma':
+      return new MeanSigmaForecaster(opts);
+    case 'holt':
+      return new HoltForecaster(opts);
+    case 'holt-winters':
+      return new HoltWintersForecaster(opts);
+    case 'seasonal-profile':
+      return new SeasonalProfileForecaster(opts);
     default:
-      throw new RangeError(`unknown forecast model ${JSON.stringify(model)}; expected 'ewma' or 'decaying-histogram'`);
+      throw new RangeError(`unknown forecast model ${JSON.stringify(model)}; expected one of ${FORECAST_MODELS.join(', ')}`);
   }
 }

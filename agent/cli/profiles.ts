@@ -1,0 +1,222 @@
+// `headroom profiles list|show`: what the profile store (agent/predict/profiles.ts) has learned
+// about each task signature. Reads only: the store is opened read-only, so this is safe beside
+// a running agent and changes nothing (a corrupt file is reported, the agent quarantines it).
+// Exit codes: 0 shown (an empty store included), 1 no store there or no profile matches,
+// 2 an ambiguous or malformed id prefix.
+// Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
+import { existsSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import {
+  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
+} from '../predict/profiles.js';
+
+export const EXIT_OK = 0;
+export const EXIT_NOT_FOUND = 1;
+export const EXIT_USAGE = 2;
+
+export interface ProfilesOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+// ---- formatting ----
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 2 : 1)}${units[u]}`;
+}
+
+export function humanDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** UTC to the minute: the same on every host, short enough for a table. */
+const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
+
+const shortId = (sig: string): string => sig.slice(0, 12);
+
+/** Columns two spaces apart: text (`left`) left-aligned, numbers right-aligned. */
+function table(header: string[], rows: string[][], left: readonly number[] = [0]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (left.includes(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function commandLine(e: ProfileEntry, max = 60): string {
+  const t = e.profile.task;
+  if (!t) return '?';
+  const s = [t.exe, ...t.args].join(' ');
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}
+
+function problemLines(problems: StoreProblem[]): string {
+  return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind} ${p.file}: ${p.message}\n`).join('');
+}
+
+// ---- the two commands, without touching the process ----
+
+/** Opens the store read-only, or says why not. */
+function open(dir: string): { store: ProfileStore } | { outcome: ProfilesOutcome } {
+  if (!existsSync(dir)) {
+    return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile store at ${dir} (nothing recorded yet, or a wrong --dir)\n` } };
+  }
+  try {
+    return { store: new ProfileStore({ dir, readOnly: true }) };
+  } catch (err) {
+    return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: ${(err as Error).message}\n` } };
+  }
+}
+
+export function profilesList(dir: string, json = false): ProfilesOutcome {
+  const opened = open(dir);
+  if ('outcome' in opened) return opened.outcome;
+  const entries = opened.store.list();
+  const stderr = problemLines(opened.store.problems);
+  if (json) {
+    const doc = entries.map((e) => {
+      const f = forecastFromProfile(e.profile);
+      return {
+        signature: e.profile.signature,
+        exe: e.profile.task?.exe ?? null,
+        args: e.profile.task?.args ?? null,
+        runs: e.profile.runs,
+        durationMs: { mean: e.profile.durationMs.mean, min: e.profile.durationMs.min, max: e.profile.durationMs.max },
+        peakCpuCores: f.peak.cpuCores.mean,
+        peakMemBytes: f.peak.memPeakBytes.mean,
+        lastRunAtMs: e.profile.lastRunAtMs,
+        bytes: e.bytes,
+      };
+    });
+    return { exitCode: EXIT_OK, stdout: `${JSON.stringify(doc)}\n`, stderr };
+  }
+  if (entries.length === 0) return { exitCode: EXIT_OK, stdout: `no profiles in ${dir}\n`, stderr };
+  const rows = entries.map((e) => {
+    const f = forecastFromProfile(e.profile);
+    return [
+      shortId(e.profile.signature),
+      String(e.profile.runs),
+      humanDuration(e.profile.durationMs.mean),
+      f.peak.cpuCores.mean.toFixed(2),
+      humanBytes(f.peak.memPeakBytes.mean),
+      when(e.profile.lastRunAtMs),
+      commandLine(e),
+    ];
+  });
+  const out = table(['ID', 'RUNS', 'MEAN_DUR', 'PEAK_CPU', 'PEAK_MEM', 'LAST_SEEN', 'COMMAND'], rows, [0, 5, 6]);
+  return { exitCode: EXIT_OK, stdout: `${out}\n`, stderr };
+}
+
+export function profilesShow(dir: string, prefix: string, json = false): ProfilesOutcome {
+  if (!/^[0-9a-fA-F]{1,64}$/.test(prefix)) {
+    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is not a signature prefix (hex digits)\n` };
+  }
+  const opened = open(dir);
+  if ('outcome' in opened) return opened.outcome;
+  const { store } = opened;
+  const matches = store.find(prefix);
+  if (matches.length > 1) {
+    const some = matches.slice(0, 5).map(shortId).join(', ');
+    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` };
+  }
+  const profile = matches.length === 1 ? store.get(matches[0]!) : undefined;
+  const stderr = problemLines(store.problems);
+  if (!profile) return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `${stderr}headroom: no profile matches '${prefix}' in ${dir}\n` };
+  const f = forecastFromProfile(profile);
+  if (json) return { exitCode: EXIT_OK, stdout: `${JSON.stringify({ profile, forecast: f })}\n`, stderr };
+
+  const d = profile.durationMs;
+  const head = [
+    `signature   ${profile.signature}`,
+    `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
+    `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
+    `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
+    `confidence  ${f.confidence.toFixed(2)}`,
+    '',
+    `demand over the run (${BINS} slices of progress; mean, p90 in brackets, across runs)`,
+  ];
+  const c = f.curve;
+  const both = (m: number, p: number, fmt: (x: number) => string): string => `${fmt(m)} (${fmt(p)})`;
+  const cores = (x: number): string => x.toFixed(2);
+  const rate = (x: number): string => `${humanBytes(x)}/s`;
+  const rows = Array.from({ length: BINS }, (_, b) => [
+    `${(b * 100) / BINS}-${((b + 1) * 100) / BINS}%`,
+    humanDuration(b * f.binMs),
+    both(c.cpuCores.mean[b]!, c.cpuCores.p90[b]!, cores),
+    both(c.memPeakBytes.mean[b]!, c.memPeakBytes.p90[b]!, humanBytes),
+    both(c.memSustainedBytes.mean[b]!, c.memSustainedBytes.p90[b]!, humanBytes),
+    both(c.ioBytesPerSec.mean[b]!, c.ioBytesPerSec.p90[b]!, rate),
+    both(c.netBytesPerSec.mean[b]!, c.netBytesPerSec.p90[b]!, rate),
+  ]);
+  const body = table(['PROGRESS', 'FROM', 'CPU_CORES', 'MEM_PEAK', 'MEM_SUSTAINED', 'IO', 'NET'], rows);
+  return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n`, stderr };
+}
+
+// ---- yargs ----
+
+interface DirArgs {
+  dir: string;
+  json: boolean;
+}
+
+const withDir = <T>(y: Argv<T>) =>
+  y
+    .option('dir', { type: 'string', default: DEFAULT_PROFILE_DIR, describe: 'profile store directory' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+
+function emit(out: ProfilesOutcome): void {
+  process.stdout.write(out.stdout);
+  process.stderr.write(out.stderr);
+  process.exitCode = out.exitCode;
+}
+
+const listCommand: CommandModule<object, DirArgs> = {
+  command: 'list',
+  describe: 'one line per learned task signature: runs, mean duration, peak CPU and memory, last seen',
+  builder: (y) => withDir(y),
+  handler: (a) => emit(profilesList(a.dir, a.json)),
+};
+
+const showCommand: CommandModule<object, DirArgs & { id: string }> = {
+  command: 'show <id>',
+  describe: 'one profile: duration statistics and its demand curve over the run',
+  builder: (y) => withDir(y).positional('id', { type: 'string', demandOption: true, describe: 'signature or a unique prefix of it' }),
+  handler: (a) => emit(profilesShow(a.dir, String(a.id), a.json)),
+};
+
+/** `profiles list|show`: the default export, mounted at the top by main.ts. */
+const profiles: CommandModule = {
+  command: 'profiles',
+  describe: 'inspect learned task profiles (read-only)',
+  builder: (y: Argv) => y.command(listCommand).command(showCommand).demandCommand(1, 'name a profiles subcommand (list, show)'),
+  handler: () => {},
+};
+
+export default profiles;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  await yargs(hideBin(process.argv))
+    .scriptName('headroom')
+    .command(profiles)
+    .demandCommand(1)
+    .strict()
+    .fail((msg, err) => {
+      process.stderr.write(`headroom: ${msg ?? err?.message}\n`);
+      process.exit(EXIT_USAGE);
+    })
+    .parseAsync();
+}

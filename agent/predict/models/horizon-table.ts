@@ -1,0 +1,58 @@
+// Per-horizon state for the models that learn from their own past forecasts (calibration, the
+// peak forecaster, the selector): a horizon starts being tracked the first time someone asks
+// for it, and only the few most recently asked are kept, so memory and per-sample work stay
+// bounded whatever callers ask.
+
+/** Horizons tracked at once by default. */
+export const MAX_TRACKED_HORIZONS = 8;
+
+export class HorizonTable<S> {
+  private readonly states = new Map<number, S>();
+
+  constructor(
+    private readonly create: (steps: number) => S,
+    private readonly limit = MAX_TRACKED_HORIZONS,
+  ) {}
+
+  /** The state of a horizon in steps, created on first ask; the least recently asked beyond the limit is dropped. */
+  get(steps: number): S {
+    let s = this.states.get(steps);
+    if (s !== undefined) {
+      // most recently asked last: Map keeps insertion order
+      if (this.states.size > 1) {
+        this.states.delete(steps);
+        this.states.set(steps, s);
+      }
+      return s;
+    }
+    s = this.create(steps);
+    this.states.set(steps, s);
+    if (this.states.size > this.limit) this.states.delete(this.states.keys().next().value!);
+    return s;
+  }
+
+  values(): IterableIterator<S> {
+    return this.states.values();
+  }
+}
+
+/** Forecasts made and not yet resolved, oldest first (slots only grow). */
+export class PendingQueue<T extends { slot: number }> {
+  private items: T[] = [];
+  private head = 0;
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** Removes and returns the oldest item made at or before `slot`, if any. */
+  shiftUpTo(slot: number): T | undefined {
+    if (this.head >= this.items.length || this.items[this.head]!.slot > slot) return undefined;
+    const item = this.items[this.head++]!;
+    if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}

@@ -1,0 +1,190 @@
+// A seasonal profile with an AR(1) deviation around it: the value expected at a step is the
+// median of what it was at the same phase over the last few seasons (a robust "same time
+// yesterday", which keeps the spiky daily jobs that smoothing flattens), plus how far the
+// series currently sits from its profile, fading at the rate the deviations themselves fade.
+// Without a season (none detected yet, or none there) the profile is the long-run mean, and
+// the model is a mean-reverting AR(1). The season is detected from the data (season.ts), a day
+// being tried first where the history can hold three of them.
+// The spread is AR(1)'s: wrap it in calibrated:... for quantiles from its own errors.
+import type { Forecast, Forecaster } from '../forecaster.js';
+import { checkHalfLife, checkHorizon, EMPTY_FORECAST } from '../stats.js';
+import { normalForecast } from './distributions.js';
+import { HistoryWeight } from './history-weight.js';
+import { detectSeason } from './season.js';
+import { SlotHistory } from './slot-history.js';
+import { StepClock } from './step-clock.js';
+
+export interface SeasonalProfileOptions {
+  /** memory of the mean, of the deviation's persistence and of the error variance */
+  halfLifeMs: number;
+  /** sampling step; learned from the first gaps when absent */
+  stepMs?: number;
+  /** season length in steps; detected from the data when absent */
+  period?: number;
+  /** past seasons the profile's median spans (default 7) */
+  seasons?: number;
+  /** season lengths expected a priori, in ms, tried first (default: one day) */
+  preferredPeriodsMs?: readonly number[];
+  /** steps of history kept (default 4096: two weeks at 5 min, a day's seven copies fit) */
+  historySteps?: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Detection runs at these sample counts, then every last one of them. */
+const DETECT_AT = [64, 128, 256, 512, 1024];
+/** Steps read per past window by seasonalPeak. */
+const PEAK_POINTS = 64;
+/** Persistence is capped below 1 so the deviation always fades at long horizons. */
+const MAX_PERSISTENCE = 0.999;
+
+export class SeasonalProfileForecaster implements Forecaster {
+  readonly name = 'seasonal-profile' as const;
+  private readonly clock: StepClock;
+  private readonly history: SlotHistory;
+  private readonly weight: HistoryWeight;
+  private readonly halfLifeMs: number;
+  private readonly seasons: number;
+  private readonly fixedPeriod: number | undefined;
+  private seasonLength = 0;
+  private samples = 0;
+  private lastMs = Number.NEGATIVE_INFINITY;
+  /** time-decayed mean of the values: the profile when there is no season */
+  private meanSum = 0;
+  private meanWeight = 0;
+  /** deviation from the profile at the newest sample */
+  private deviation = Number.NaN;
+  /** time-decayed sums for the deviation's lag-1 regression, and of squared innovations */
+  private sxy = 0;
+  private sxx = 0;
+  private innovationSum = 0;
+  private innovationWeight = 0;
+  private readonly scratch: number[] = [];
+
+  constructor(private readonly opts: SeasonalProfileOptions) {
+    checkHalfLife(opts?.halfLifeMs);
+    this.halfLifeMs = opts.halfLifeMs;
+    this.clock = new StepClock(opts.stepMs);
+    this.history = new SlotHistory(opts.historySteps ?? 4096);
+    this.weight = new HistoryWeight(opts.halfLifeMs);
+    this.seasons = Math.max(1, Math.floor(opts.seasons ?? 7));
+    if (opts.period !== undefined && !(Number.isInteger(opts.period) && opts.period >= 2)) {
+      throw new RangeError(`seasonal profile period must be an integer >= 2; got ${String(opts.period)}`);
+    }
+    this.fixedPeriod = opts.period;
+    this.seasonLength = opts.period ?? 0;
+  }
+
+  /** Season length in use, in steps (0: none). */
+  get period(): number {
+    return this.seasonLength;
+  }
+
+  /** How much of the current deviation is left one step later. */
+  get persistence(): number {
+    return this.sxx > 0 ? Math.min(MAX_PERSISTENCE, Math.max(0, this.sxy / this.sxx)) : 0;
+  }
+
+  update(value: number, atMs: number): void {
+    if (!Number.isFinite(value) || !Number.isFinite(atMs)) return;
+    const x = Math.max(0, value);
+    const steps = this.clock.advance(atMs);
+    const slot = this.clock.slot;
+    const decay = this.samples > 0 ? Math.pow(2, -Math.max(0, atMs - this.lastMs) / this.halfLifeMs) : 1;
+    // the profile for this step comes from past seasons only, before the value joins them
+    const d = x - this.profileAt(slot);
+    if (!Number.isNaN(this.deviation)) {
+      const rho = this.persistence;
+      const innovation = d - Math.pow(rho, steps) * this.deviation;
+      this.innovationSum = this.innovationSum * decay + innovation * innovation;
+      this.innovationWeight = this.innovationWeight * decay + 1;
+      if (steps === 1) {
+        this.sxy = this.sxy * decay + d * this.deviation;
+        this.sxx = this.sxx * decay + this.deviation * this.deviation;
+      }
+    }
+    this.deviation = d;
+    this.history.set(slot, x);
+    this.weight.add(atMs);
+    this.meanSum = this.meanSum * decay + x;
+    this.meanWeight = this.meanWeight * decay + 1;
+    this.lastMs = Math.max(this.lastMs, atMs);
+    this.samples++;
+    if (this.fixedPeriod === undefined && this.detectDue()) this.detect();
+  }
+
+  forecast(horizonMs: number): Forecast {
+    checkHorizon(horizonMs);
+    if (this.samples === 0) return EMPTY_FORECAST;
+    const h = this.clock.stepsFor(horizonMs);
+    const rho = this.persistence;
+    const carried = Math.pow(rho, h);
+    const deviation = Number.isNaN(this.deviation) ? 0 : this.deviation;
+    const centre = this.profileAt(this.clock.slot + h) + carried * deviation;
+    const innovationVar = this.innovationWeight > 0 ? this.innovationSum / this.innovationWeight : 0;
+    // AR(1): the h-step error adds up h innovations, each faded by its distance to the target
+    const factor = rho < 1 ? (1 - carried * carried) / (1 - rho * rho) : h;
+    return normalForecast(centre, Math.sqrt(innovationVar * factor), this.weight.confidence);
+  }
+
+  /** Median of the value at the same phase over the past seasons held; the mean without them. */
+  private profileAt(slot: number): number {
+    const m = this.seasonLength;
+    const mean = this.meanWeight > 0 ? this.meanSum / this.meanWeight : 0;
+    if (m === 0) return mean;
+    const past = this.scratch;
+    past.length = 0;
+    for (let k = 1; k <= this.seasons; k++) {
+      const v = this.history.get(slot - k * m);
+      if (!Number.isNaN(v)) past.push(v);
+    }
+    return past.length > 0 ? median(past) : mean;
+  }
+
+  /**
+   * Median over the past seasons of the peak of the h steps that followed this phase (NaN
+   * without a season or its history): what the peak over the next h usually is at this time.
+   */
+  seasonalPeak(steps: number): number {
+    const m = this.seasonLength;
+    if (m === 0) return Number.NaN;
+    const slot = this.clock.slot;
+    // a long horizon is sampled (at most PEAK_POINTS steps per window): bounded work per call
+    const stride = Math.max(1, Math.ceil(steps / PEAK_POINTS));
+    const peaks = this.scratch;
+    peaks.length = 0;
+    for (let k = 1; k <= this.seasons; k++) {
+      let peak = Number.NaN;
+      for (let j = 1; j <= steps; j += stride) {
+        const v = this.history.get(slot + j - k * m);
+        if (!Number.isNaN(v) && !(v <= peak)) peak = v;
+      }
+      if (!Number.isNaN(peak)) peaks.push(peak);
+    }
+    if (peaks.length === 0) return Number.NaN;
+    return median(peaks);
+  }
+
+  private detectDue(): boolean {
+    const last = DETECT_AT[DETECT_AT.length - 1]!;
+    return DETECT_AT.includes(this.samples) || (this.samples > last && this.samples % last === 0);
+  }
+
+  private detect(): void {
+    const step = this.clock.stepMs;
+    const preferred = step > 0 ? (this.opts.preferredPeriodsMs ?? [DAY_MS]).map((ms) => Math.round(ms / step)) : [];
+    const found = detectSeason(this.history.values(), { preferred }).period;
+    if (found !== this.seasonLength) {
+      this.seasonLength = found;
+      // deviations were measured from another profile: start their statistics afresh
+      this.deviation = Number.NaN;
+      this.sxy = this.sxx = this.innovationSum = this.innovationWeight = 0;
+    }
+  }
+}
+
+/** Median of a few numbers (sorts them in place). */
+function median(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
+}

@@ -1,0 +1,597 @@
+// Profiles: what each task signature (agent/workloads/signature.ts) needed on its past runs, as
+// a resource curve over normalised run time, so its next run is forecast before it starts.
+//
+// A finished run is cut into BINS slices of its progress (0-5%, 5-10%, ...); per slice it gives
+// CPU cores, memory peak and sustained (mean), I/O and network bytes/s. Runs are merged with a
+// per-run decay (half-life in runs), keeping a weighted mean and variance per slice, so recent
+// runs weigh more and the spread between runs gives a p90.
+//
+// On disk: one JSON file per signature in one directory, each written atomically (temp file,
+// fsync, rename, directory fsync), so a crash leaves the old file or the new one, never half of
+// one. A budget bounds the directory's bytes: least-recently-used profiles (used = recorded or
+// forecast; the file's mtime carries it across restarts) are evicted first. A file that does
+// not parse is reported and moved to quarantine/, never fatal. One writer per directory (the
+// agent); readers (`headroom profiles`) open it read-only and change nothing.
+import {
+  closeSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
+  unlinkSync, utimesSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+export const DEFAULT_PROFILE_DIR = '/var/lib/headroom/profiles';
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_HALF_LIFE_RUNS = 4;
+export const PROFILE_FORMAT = 1;
+/** slices of run progress: 20 gives 5% steps, fine enough to place a peak, small on disk */
+export const BINS = 20;
+export const RESOURCES = ['cpuCores', 'memPeakBytes', 'memSustainedBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const;
+export type Resource = (typeof RESOURCES)[number];
+export const QUARANTINE = 'quarantine';
+
+/** z of the normal 0.9 quantile: p90 = mean + Z90 * sd */
+const Z90 = 1.2815515655446004;
+const SIGNATURE_RE = /^[0-9a-f]{64}$/;
+const PROFILE_FILE_RE = /^([0-9a-f]{64})\.json$/;
+const TEMP_FILE_RE = /^\.[0-9a-f]{64}\.json\.tmp-/;
+
+// ---- runs and curves ----
+
+/** One observation during a run; absent values count as 0 (nothing seen). */
+export interface RunSample {
+  /** ms since the run started */
+  atMs: number;
+  cpuCores?: number;
+  /** memory in use at this instant */
+  memBytes?: number;
+  /** highest memory since the previous sample (e.g. memory.peak); default memBytes */
+  memPeakBytes?: number;
+  ioBytesPerSec?: number;
+  netBytesPerSec?: number;
+}
+
+export interface TaskLabel {
+  exe: string;
+  args?: readonly string[];
+}
+
+export interface FinishedRun {
+  signature: string;
+  durationMs: number;
+  /** when it ended; default: the store's clock */
+  endedAtMs?: number;
+  /** at least one; more is better (one per tick) */
+  samples: readonly RunSample[];
+  /** what to show for the signature in `headroom profiles` */
+  task?: TaskLabel;
+}
+
+/** BINS values per resource */
+export type Curve = Record<Resource, number[]>;
+
+/**
+ * One run's curve: each sample falls in the slice of progress it was taken in; a slice with no
+ * sample is interpolated from its neighbours (runs shorter than BINS ticks have gaps).
+ */
+export function binRun(samples: readonly RunSample[], durationMs: number): Curve {
+  if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`run duration must be positive, got ${durationMs}`);
+  if (samples.length === 0) throw new RangeError('a run needs at least one sample');
+  const sums = RESOURCES.map(() => new Array<number>(BINS).fill(0));
+  const peaks = new Array<number>(BINS).fill(0);
+  const counts = new Array<number>(BINS).fill(0);
+  const cpu = 0, memPeak = 1, memSus = 2, io = 3, net = 4;
+  for (const s of samples) {
+    if (!Number.isFinite(s.atMs)) throw new RangeError(`sample time must be finite, got ${s.atMs}`);
+    const b = Math.min(BINS - 1, Math.max(0, Math.floor((s.atMs / durationMs) * BINS)));
+    counts[b]!++;
+    sums[cpu]![b]! += value(s.cpuCores);
+    sums[memSus]![b]! += value(s.memBytes);
+    sums[io]![b]! += value(s.ioBytesPerSec);
+    sums[net]![b]! += value(s.netBytesPerSec);
+    peaks[b] = Math.max(peaks[b]!, value(s.memPeakBytes ?? s.memBytes), value(s.memBytes));
+  }
+  const curve = {} as Curve;
+  RESOURCES.forEach((r, i) => {
+    const perBin = i === memPeak ? peaks : sums[i]!.map((x, b) => (counts[b]! > 0 ? x / counts[b]! : 0));
+    curve[r] = fillGaps(perBin, counts);
+  });
+  return curve;
+}
+
+function value(x: number | undefined): number {
+  return x !== undefined && Number.isFinite(x) && x > 0 ? x : 0;
+}
+
+/** Linear interpolation across empty bins; the ends take the nearest filled bin. */
+function fillGaps(v: number[], counts: number[]): number[] {
+  const filled = v.map((_, b) => b).filter((b) => counts[b]! > 0);
+  return v.map((x, b) => {
+    if (counts[b]! > 0) return x;
+    const after = filled.find((f) => f > b);
+    const before = filled.filter((f) => f < b).pop();
+    if (before === undefined) return v[after!]!;
+    if (after === undefined) return v[before]!;
+    return v[before]! + ((v[after]! - v[before]!) * (b - before)) / (after - before);
+  });
+}
+
+// ---- profiles: runs merged with decay ----
+
+export interface Moments {
+  mean: number;
+  /** weighted population variance */
+  var: number;
+}
+
+export interface Profile {
+  format: typeof PROFILE_FORMAT;
+  signature: string;
+  task?: { exe: string; args: string[] };
+  createdAtMs: number;
+  lastRunAtMs: number;
+  runs: number;
+  /** decayed run count: sum of decay^age over runs; the weight of what is known */
+  weight: number;
+  durationMs: Moments & { min: number; max: number; last: number };
+  curve: Record<Resource, { mean: number[]; var: number[] }>;
+}
+
+/** Moments after adding x with weight 1, older weight first multiplied by `decay`. */
+function merge(m: number, v: number, olderWeight: number, x: number): Moments {
+  const w = olderWeight + 1;
+  const mean = m + (x - m) / w;
+  const variance = (olderWeight * (v + (m - mean) ** 2) + (x - mean) ** 2) / w;
+  return { mean, var: Math.max(0, variance) };
+}
+
+/** The profile with one more run in it (a new object; `prev` is left as it was). */
+export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: number, nowMs: number): Profile {
+  const binned = binRun(run.samples, run.durationMs);
+  const at = run.endedAtMs ?? nowMs;
+  const older = prev ? prev.weight * decay : 0;
+  const d = merge(prev?.durationMs.mean ?? 0, prev?.durationMs.var ?? 0, older, run.durationMs);
+  const curve = {} as Profile['curve'];
+  for (const r of RESOURCES) {
+    const mean: number[] = [];
+    const vars: number[] = [];
+    for (let b = 0; b < BINS; b++) {
+      const m = merge(prev?.curve[r].mean[b] ?? 0, prev?.curve[r].var[b] ?? 0, older, binned[r][b]!);
+      mean.push(m.mean);
+      vars.push(m.var);
+    }
+    curve[r] = { mean, var: vars };
+  }
+  const task = run.task ? { exe: run.task.exe, args: [...(run.task.args ?? [])].slice(0, 64) } : prev?.task;
+  return {
+    format: PROFILE_FORMAT,
+    signature: run.signature,
+    ...(task ? { task } : {}),
+    createdAtMs: prev?.createdAtMs ?? at,
+    lastRunAtMs: Math.max(prev?.lastRunAtMs ?? at, at),
+    runs: (prev?.runs ?? 0) + 1,
+    weight: older + 1,
+    durationMs: {
+      ...d,
+      min: Math.min(prev?.durationMs.min ?? Infinity, run.durationMs),
+      max: Math.max(prev?.durationMs.max ?? 0, run.durationMs),
+      last: run.durationMs,
+    },
+    curve,
+  };
+}
+
+export interface RunForecast {
+  signature: string;
+  runs: number;
+  /**
+   * 0..1: grows with the weight of past runs (w / (w + 1)) and falls as their durations
+   * disagree (times 1 - coefficient of variation); a rough figure, not a probability.
+   */
+  confidence: number;
+  durationMs: { mean: number; p90: number };
+  /** length of one slice at the mean duration */
+  binMs: number;
+  /** per slice: mean and p90 across runs (normal approximation of the spread) */
+  curve: Record<Resource, { mean: number[]; p90: number[] }>;
+  /** highest slice of each curve */
+  peak: Record<Resource, { mean: number; p90: number }>;
+}
+
+/** What the next run of this profile's signature should need, slice by slice. */
+export function forecastFromProfile(p: Profile): RunForecast {
+  const p90 = (m: number, v: number): number => m + Z90 * Math.sqrt(v);
+  const curve = {} as RunForecast['curve'];
+  const peak = {} as RunForecast['peak'];
+  for (const r of RESOURCES) {
+    const c = { mean: p.curve[r].mean.slice(), p90: p.curve[r].mean.map((m, b) => p90(m, p.curve[r].var[b]!)) };
+    curve[r] = c;
+    peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
+  }
+  const d = p.durationMs;
+  const cv = d.mean > 0 ? Math.sqrt(d.var) / d.mean : 1;
+  return {
+    signature: p.signature,
+    runs: p.runs,
+    confidence: (p.weight / (p.weight + 1)) * Math.max(0, 1 - cv),
+    durationMs: { mean: d.mean, p90: p90(d.mean, d.var) },
+    binMs: d.mean / BINS,
+    curve,
+    peak,
+  };
+}
+
+/** Parses and checks a stored profile; throws with the reason when it is not one. */
+export function parseProfile(text: string, expectedSignature?: string): Profile {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`not JSON: ${(err as Error).message}`);
+  }
+  const p = x as Partial<Profile> | null;
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const bins = (v: unknown): boolean => Array.isArray(v) && v.length === BINS && v.every((e) => num(e) && e >= 0);
+  if (!p || typeof p !== 'object') throw new Error('not an object');
+  if (p.format !== PROFILE_FORMAT) throw new Error(`format ${String(p.format)}, expected ${PROFILE_FORMAT}`);
+  if (typeof p.signature !== 'string' || !SIGNATURE_RE.test(p.signature)) throw new Error('no valid signature');
+  if (expectedSignature !== undefined && p.signature !== expectedSignature) throw new Error(`holds signature ${p.signature.slice(0, 12)}, not the one its name says`);
+  if (!num(p.createdAtMs) || !num(p.lastRunAtMs) || !num(p.weight) || !(p.weight > 0)) throw new Error('bad timestamps or weight');
+  if (!Number.isInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
+  const d = p.durationMs;
+  if (!d || ![d.mean, d.var, d.min, d.max, d.last].every((v) => num(v) && v >= 0)) throw new Error('bad duration statistics');
+  for (const r of RESOURCES) {
+    const c = p.curve?.[r];
+    if (!c || !bins(c.mean) || !bins(c.var)) throw new Error(`bad curve for ${r}`);
+  }
+  if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !Array.isArray(p.task.args) || !p.task.args.every((a) => typeof a === 'string'))) {
+    throw new Error('bad task label');
+  }
+  return p as Profile;
+}
+
+// ---- the store ----
+
+export interface StoreProblem {
+  /** corrupt: a profile file that did not parse; stale-temp: a write a crash left behind;
+   *  write-failed: a profile kept in memory but not saved (disk full, permissions) */
+  kind: 'corrupt' | 'stale-temp' | 'write-failed';
+  file: string;
+  message: string;
+  /** where a corrupt file was moved to (absent when read-only or the move failed) */
+  movedTo?: string;
+}
+
+export interface ProfileStoreOptions {
+  /** default DEFAULT_PROFILE_DIR */
+  dir?: string;
+  /** budget for the profile files' bytes; default 16 MiB */
+  maxBytes?: number;
+  /** a run's weight halves after this many newer runs; default 4 */
+  halfLifeRuns?: number;
+  /** change nothing on disk (for inspection): no writes, no moves, no cleanup */
+  readOnly?: boolean;
+  /** called for each problem, as it is met (also kept in `problems`) */
+  onProblem?: (p: StoreProblem) => void;
+  /** quarantined files kept, oldest removed first; default 20 */
+  maxQuarantined?: number;
+  /** clock in ms (tests) */
+  now?: () => number;
+}
+
+export interface RecordOutcome {
+  profile: Profile;
+  /** false when the write failed: the profile is kept in memory, the old file left intact */
+  saved: boolean;
+  /** signatures evicted to stay within the budget */
+  evicted: string[];
+}
+
+export interface ProfileEntry {
+  profile: Profile;
+  file: string;
+  bytes: number;
+  /** last recorded or forecast (the file's mtime) */
+  usedAtMs: number;
+}
+
+export class ProfileStoreError extends Error {
+  override readonly name = 'ProfileStoreError';
+}
+
+interface IndexEntry {
+  bytes: number;
+  usedAtMs: number;
+}
+
+export class ProfileStore {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly readOnly: boolean;
+  readonly problems: StoreProblem[] = [];
+  /** whether the directory existed when the store was opened */
+  readonly existed: boolean;
+  private readonly decay: number;
+  private readonly maxQuarantined: number;
+  private readonly onProblem?: (p: StoreProblem) => void;
+  private readonly now: () => number;
+  private readonly index = new Map<string, IndexEntry>();
+  private readonly cache = new Map<string, Profile>();
+  private lastUse = 0;
+  private tempSeq = 0;
+
+  constructor(opts: ProfileStoreOptions = {}) {
+    this.dir = opts.dir ?? DEFAULT_PROFILE_DIR;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!(this.maxBytes >= 16 * 1024)) throw new ProfileStoreError(`profile budget must be at least 16 KiB, got ${this.maxBytes} bytes`);
+    const halfLife = opts.halfLifeRuns ?? DEFAULT_HALF_LIFE_RUNS;
+    if (!(halfLife > 0)) throw new ProfileStoreError(`half-life must be a positive number of runs, got ${halfLife}`);
+    this.decay = 0.5 ** (1 / halfLife);
+    this.readOnly = opts.readOnly ?? false;
+    this.maxQuarantined = opts.maxQuarantined ?? 20;
+    this.onProblem = opts.onProblem;
+    this.now = opts.now ?? Date.now;
+    this.existed = this.scan();
+  }
+
+  /** Bytes of the profile files (quarantine and temp files not counted). */
+  get bytes(): number {
+    let n = 0;
+    for (const e of this.index.values()) n += e.bytes;
+    return n;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  signatures(): string[] {
+    return [...this.index.keys()];
+  }
+
+  has(signature: string): boolean {
+    return this.index.has(signature) || this.cache.has(signature);
+  }
+
+  /** The stored profile, or undefined (none, or the file was corrupt and is now quarantined). */
+  get(signature: string): Profile | undefined {
+    const cached = this.cache.get(signature);
+    if (cached) return cached;
+    if (!this.index.has(signature)) return undefined;
+    const file = this.fileOf(signature);
+    let p: Profile;
+    try {
+      p = parseProfile(readFileSync(file, 'utf8'), signature);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
+      else this.quarantine(signature, (err as Error).message);
+      return undefined;
+    }
+    this.cache.set(signature, p);
+    return p;
+  }
+
+  /** Every readable profile, most recently run first (corrupt ones reported and skipped). */
+  list(): ProfileEntry[] {
+    const out: ProfileEntry[] = [];
+    for (const sig of [...this.index.keys()]) {
+      const profile = this.get(sig);
+      const e = this.index.get(sig);
+      if (profile && e) out.push({ profile, file: this.fileOf(sig), bytes: e.bytes, usedAtMs: e.usedAtMs });
+    }
+    return out.sort((a, b) => b.profile.lastRunAtMs - a.profile.lastRunAtMs || a.profile.signature.localeCompare(b.profile.signature));
+  }
+
+  /** Signatures that start with `prefix` (hex, any case). */
+  find(prefix: string): string[] {
+    const p = prefix.toLowerCase();
+    return [...this.index.keys()].filter((s) => s.startsWith(p)).sort();
+  }
+
+  /** Expected curve and duration of the next run, before it starts; undefined for a new task. */
+  forecastRun(signature: string): RunForecast | undefined {
+    const p = this.get(signature);
+    if (!p) return undefined;
+    this.touch(signature);
+    return forecastFromProfile(p);
+  }
+
+  /** Merges a finished run into its signature's profile and saves it. */
+  record(run: FinishedRun): RecordOutcome {
+    if (this.readOnly) throw new ProfileStoreError(`profile store ${this.dir} is open read-only`);
+    if (typeof run.signature !== 'string' || !SIGNATURE_RE.test(run.signature)) {
+      throw new ProfileStoreError(`not a task signature (64 hex digits): ${String(run.signature)}`);
+    }
+    const profile = mergeRun(this.get(run.signature), run, this.decay, this.now());
+    this.cache.set(run.signature, profile);
+    const usedAtMs = this.nextUse();
+    const text = `${JSON.stringify(profile)}\n`;
+    const bytes = Buffer.byteLength(text);
+    let evicted: string[] = [];
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      evicted = this.makeRoom(run.signature, bytes);
+      this.writeAtomic(this.fileOf(run.signature), text, usedAtMs);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.report({ kind: 'write-failed', file: this.fileOf(run.signature), message: `${e.code ?? 'error'}: ${e.message}` });
+      // Still known in memory; the next run's record tries again. The index follows what the
+      // file now is (the old one, or the new one when only the directory fsync failed).
+      try {
+        this.index.set(run.signature, { bytes: statSync(this.fileOf(run.signature)).size, usedAtMs });
+      } catch {
+        this.index.delete(run.signature);
+      }
+      return { profile, saved: false, evicted };
+    }
+    this.index.set(run.signature, { bytes, usedAtMs });
+    return { profile, saved: true, evicted };
+  }
+
+  // ---- disk ----
+
+  private fileOf(signature: string): string {
+    return join(this.dir, `${signature}.json`);
+  }
+
+  private report(p: StoreProblem): void {
+    this.problems.push(p);
+    this.onProblem?.(p);
+  }
+
+  /** Builds the index from the directory; returns whether it exists. */
+  private scan(): boolean {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new ProfileStoreError(`reading profile store ${this.dir}: ${(err as Error).message}`);
+    }
+    for (const name of names.sort()) {
+      const path = join(this.dir, name);
+      if (TEMP_FILE_RE.test(name)) {
+        // A write that never reached its rename: the profile it would have replaced is intact.
+        if (this.readOnly) continue;
+        try {
+          unlinkSync(path);
+          this.report({ kind: 'stale-temp', file: path, message: 'removed an unfinished write (the agent stopped mid-write)' });
+        } catch (err) {
+          this.report({ kind: 'stale-temp', file: path, message: `could not remove an unfinished write: ${(err as Error).message}` });
+        }
+        continue;
+      }
+      const m = PROFILE_FILE_RE.exec(name);
+      if (!m) continue; // quarantine/ and anything not ours
+      let st;
+      try {
+        st = statSync(path);
+      } catch {
+        continue; // gone meanwhile
+      }
+      this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs });
+      this.lastUse = Math.max(this.lastUse, st.mtimeMs);
+      if (!st.isFile()) this.quarantine(m[1]!, 'not a regular file');
+    }
+    return true;
+  }
+
+  /** A strictly increasing use time, so LRU order has no ties even within one millisecond. */
+  private nextUse(): number {
+    this.lastUse = Math.max(this.now(), this.lastUse + 1);
+    return this.lastUse;
+  }
+
+  /** Marks a profile used; its mtime keeps the order across restarts (best effort). */
+  private touch(signature: string): void {
+    const e = this.index.get(signature);
+    if (!e || this.readOnly) return;
+    e.usedAtMs = this.nextUse();
+    try {
+      utimesSync(this.fileOf(signature), e.usedAtMs / 1000, e.usedAtMs / 1000);
+    } catch {
+      // the order in memory still holds; only a restart would forget it
+    }
+  }
+
+  /** Evicts least-recently-used profiles (never `keep`) until `incoming` bytes for `keep` fit. */
+  private makeRoom(keep: string, incoming: number): string[] {
+    const evicted: string[] = [];
+    let total = this.bytes - (this.index.get(keep)?.bytes ?? 0) + incoming;
+    const byAge = [...this.index.entries()].filter(([s]) => s !== keep).sort((a, b) => a[1].usedAtMs - b[1].usedAtMs);
+    for (const [sig, e] of byAge) {
+      if (total <= this.maxBytes) break;
+      try {
+        unlinkSync(this.fileOf(sig));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      }
+      this.index.delete(sig);
+      this.cache.delete(sig);
+      total -= e.bytes;
+      evicted.push(sig);
+    }
+    return evicted;
+  }
+
+  /** temp file in the same directory, written and fsynced, renamed over, directory fsynced */
+  private writeAtomic(file: string, text: string, usedAtMs: number): void {
+    const base = file.slice(this.dir.length + 1);
+    const tmp = join(this.dir, `.${base}.tmp-${process.pid}-${this.tempSeq++}`);
+    try {
+      const fd = openSync(tmp, 'wx', 0o644);
+      try {
+        writeFileSync(fd, text);
+        futimesSync(fd, usedAtMs / 1000, usedAtMs / 1000);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never created, or already renamed
+      }
+      throw err;
+    }
+    fsyncDir(this.dir);
+  }
+
+  /** Moves a corrupt profile aside (read-only: only reports it) and forgets it. */
+  private quarantine(signature: string, why: string): void {
+    const file = this.fileOf(signature);
+    this.index.delete(signature);
+    this.cache.delete(signature);
+    if (this.readOnly) {
+      this.report({ kind: 'corrupt', file, message: `${why} (left in place: read-only)` });
+      return;
+    }
+    const qdir = join(this.dir, QUARANTINE);
+    const stamp = new Date(this.now()).toISOString().replace(/[:.]/g, '-');
+    let movedTo: string | undefined = join(qdir, `${signature}.json.${stamp}`);
+    try {
+      mkdirSync(qdir, { recursive: true });
+      for (let n = 1; exists(movedTo!); n++) movedTo = join(qdir, `${signature}.json.${stamp}.${n}`);
+      renameSync(file, movedTo!);
+      fsyncDir(this.dir);
+      this.pruneQuarantine(qdir);
+    } catch (err) {
+      why += ` (could not move it to ${qdir}: ${(err as Error).message})`;
+      movedTo = undefined;
+    }
+    this.report({ kind: 'corrupt', file, message: why, ...(movedTo ? { movedTo } : {}) });
+  }
+
+  /** Keeps quarantine/ bounded: the oldest files beyond maxQuarantined go. */
+  private pruneQuarantine(qdir: string): void {
+    const files = readdirSync(qdir)
+      .map((n) => ({ path: join(qdir, n), mtimeMs: statSync(join(qdir, n)).mtimeMs }))
+      .sort((a, b) => a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path));
+    for (const f of files.slice(0, Math.max(0, files.length - this.maxQuarantined))) {
+      try {
+        unlinkSync(f.path);
+      } catch {
+        // leave it: a bound missed by one file is not worth failing over
+      }
+    }
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes a rename or unlink in `dir` durable. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

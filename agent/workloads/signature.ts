@@ -1,0 +1,244 @@
+// Task signatures: one SHA-256 that names "the same task" across runs, so that what a task
+// needed last time (agent/predict/profiles.ts) can be forecast before it runs again.
+//
+// What goes in, and why:
+// - the executable's CONTENT (streamed through SHA-256, PATH lookups and symlinks resolved):
+//   a rebuilt binary may behave differently, while the same binary installed at another path
+//   behaves the same. The path itself stays out, but the name it was called by goes in:
+//   multi-call binaries (busybox, coreutils' single binary) choose what to do by argv[0].
+// - the arguments, verbatim and in order: they choose what the program does.
+// - for every argument that names an input on disk (the whole argument, or the value of an
+//   `--opt=value` form, resolved against cwd): its kind and size. A directory counts as its
+//   total bytes and entry count, walked in name order and bounded, so `.` or `/` stays cheap.
+//   An argument with a `/` that names nothing is recorded as missing. Size is what drives
+//   demand for most batch work; content hashing every input would cost as much as the task.
+//   Mtimes stay out: touching or copying an input must not make a new task.
+// - the environment variables the caller chooses (`envKeys`), set or unset: some change what
+//   a program does (OMP_NUM_THREADS), most (a shell's PWD, a terminal's size) do not.
+// What stays out: cwd (inputs are named relative to it, so the same job in another checkout
+// matches), the exe's directory, mtimes, unchosen environment, and the contents of input
+// files (so a script named as an argument, `python3 train.py`, is known by its size only).
+// Outputs: an argument after `-o`/`--output` (or `--output=`) is hashed as text only, since
+// the file it names appears after the first run and would otherwise split one task in two;
+// `outputs` names more of them.
+import { createHash } from 'node:crypto';
+import { createReadStream, constants as fsc } from 'node:fs';
+import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, delimiter, join, resolve } from 'node:path';
+
+/** Bumped whenever what goes into the hash changes, so old profiles are not matched by accident. */
+export const SIGNATURE_VERSION = 1;
+
+/** Flags whose next argument (or `=` value) names an output, not an input. */
+export const DEFAULT_OUTPUT_FLAGS: readonly string[] = ['-o', '--output', '--out', '--outfile', '--output-file'];
+
+export interface TaskSpec {
+  /** program name as typed: an absolute or relative path, or a bare name looked up in PATH */
+  exe: string;
+  /** arguments after the program name */
+  args?: readonly string[];
+  /** the task's environment (PATH for the lookup comes from here, else from this process) */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** the environment variables that belong to the signature; any other is ignored */
+  envKeys?: readonly string[];
+  /** directory relative paths are resolved against; default: this process's cwd */
+  cwd?: string;
+  /** paths (as named in args, resolved against cwd) that are outputs: hashed as text only */
+  outputs?: readonly string[];
+  /** flags whose value is an output; default DEFAULT_OUTPUT_FLAGS */
+  outputFlags?: readonly string[];
+  /** most directory entries counted under one argument; default 10000 */
+  maxDirEntries?: number;
+  /** deepest directory level walked below one argument; default 8 */
+  maxDirDepth?: number;
+}
+
+export type InputPart =
+  | { arg: number; name: string; kind: 'file'; bytes: number }
+  | { arg: number; name: string; kind: 'dir'; bytes: number; entries: number; truncated: boolean }
+  | { arg: number; name: string; kind: 'other' }
+  | { arg: number; name: string; kind: 'missing' };
+
+export interface SignatureParts {
+  version: number;
+  /** resolved path of the executable: shown to people, not hashed */
+  exePath: string;
+  /** last component of the name it was called by (argv[0]) */
+  exeName: string;
+  exeSha256: string;
+  exeBytes: number;
+  args: string[];
+  inputs: InputPart[];
+  /** chosen keys, sorted; null = unset (distinct from the empty string) */
+  env: Record<string, string | null>;
+}
+
+export interface TaskSignature {
+  /** hex SHA-256 of the canonical form of `parts` (exePath left out) */
+  id: string;
+  parts: SignatureParts;
+}
+
+export class SignatureError extends Error {
+  override readonly name = 'SignatureError';
+}
+
+export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
+  const cwd = spec.cwd ?? process.cwd();
+  const env = spec.env ?? process.env;
+  const args = [...(spec.args ?? [])];
+  const exePath = await resolveExecutable(spec.exe, cwd, env.PATH ?? process.env.PATH ?? '');
+  const { sha256, bytes } = await hashFile(exePath);
+  const inputs = await describeInputs(args, cwd, spec);
+
+  const chosen: Record<string, string | null> = {};
+  for (const key of [...new Set(spec.envKeys ?? [])].sort()) chosen[key] = env[key] ?? null;
+
+  const parts: SignatureParts = {
+    version: SIGNATURE_VERSION, exePath, exeName: basename(spec.exe), exeSha256: sha256, exeBytes: bytes, args, inputs, env: chosen,
+  };
+  return { id: signatureOf(parts), parts };
+}
+
+/** The hash of `parts` alone: recomputable from a stored signature's parts. */
+export function signatureOf(parts: SignatureParts): string {
+  // A fixed field order and JSON quoting make the encoding unambiguous ("a b" vs "a","b").
+  const canonical = JSON.stringify([
+    parts.version,
+    parts.exeName,
+    parts.exeSha256,
+    parts.exeBytes,
+    parts.args,
+    parts.inputs.map((i) => [i.arg, i.name, ...inputFacts(i)]),
+    Object.keys(parts.env).sort().map((k) => [k, parts.env[k]]),
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function inputFacts(i: InputPart): Array<string | number | boolean> {
+  switch (i.kind) {
+    case 'file': return ['file', i.bytes];
+    case 'dir': return ['dir', i.bytes, i.entries, i.truncated];
+    default: return [i.kind];
+  }
+}
+
+/** The file the kernel would run: a name with a `/` is a path, a bare one is looked up in PATH. */
+export async function resolveExecutable(exe: string, cwd: string, pathVar: string): Promise<string> {
+  if (exe === '') throw new SignatureError('no executable named');
+  const candidates = exe.includes('/')
+    ? [resolve(cwd, exe)]
+    : pathVar.split(delimiter).map((dir) => resolve(cwd, dir === '' ? '.' : dir, exe));
+  for (const c of candidates) {
+    try {
+      const st = await stat(c);
+      if (!st.isFile()) continue;
+      await access(c, fsc.X_OK);
+      return await realpath(c);
+    } catch {
+      // not here: try the next PATH entry
+    }
+  }
+  throw new SignatureError(exe.includes('/')
+    ? `${exe}: not an executable file`
+    : `${exe}: not found in PATH`);
+}
+
+/** SHA-256 and length of a file, streamed (executables can be hundreds of MB). */
+export async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const c of createReadStream(path) as AsyncIterable<Buffer>) {
+      bytes += c.length;
+      h.update(c);
+    }
+  } catch (err) {
+    throw new SignatureError(`reading ${path}: ${(err as Error).message}`);
+  }
+  return { sha256: h.digest('hex'), bytes };
+}
+
+/** The inputs the arguments name, in argument order, at most one per argument. */
+async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec): Promise<InputPart[]> {
+  const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
+  const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
+  const bounds = { entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8 };
+  const out: InputPart[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (i > 0 && outputFlags.has(args[i - 1]!)) continue;
+    // `--opt=value`: the value may be the path (the whole argument is tried first: a file
+    // can have `=` in its name).
+    const eq = arg.startsWith('-') ? arg.indexOf('=') : -1;
+    if (eq > 0 && outputFlags.has(arg.slice(0, eq))) continue;
+    const names = eq > 0 ? [arg, arg.slice(eq + 1)] : [arg];
+    let part: InputPart | undefined;
+    for (const name of names) {
+      if (name === '' || outputs.has(resolve(cwd, name))) continue;
+      part = await describePath(i, name, resolve(cwd, name), bounds);
+      if (part) break;
+    }
+    // Only something that reads as a path counts as missing: plain words are not inputs.
+    const last = names[names.length - 1]!;
+    if (!part && last.includes('/') && !outputs.has(resolve(cwd, last))) part = { arg: i, name: last, kind: 'missing' };
+    if (part) out.push(part);
+  }
+  return out;
+}
+
+async function describePath(
+  arg: number, name: string, path: string, bounds: { entries: number; depth: number },
+): Promise<InputPart | undefined> {
+  let st;
+  try {
+    st = await stat(path); // follows a symlink: the input is what it points at
+  } catch {
+    return undefined;
+  }
+  if (st.isFile()) return { arg, name, kind: 'file', bytes: st.size };
+  if (st.isDirectory()) return { arg, name, kind: 'dir', ...(await dirTotals(path, bounds)) };
+  return { arg, name, kind: 'other' }; // a device or fifo: its size says nothing
+}
+
+/**
+ * Total bytes of regular files and count of entries below `root`, visited in name order so
+ * the bounded walk sees the same entries each time. Symlinks count as entries but are not
+ * followed (no cycles, no escaping the tree); unreadable subdirectories count as empty.
+ */
+async function dirTotals(
+  root: string, bounds: { entries: number; depth: number },
+): Promise<{ bytes: number; entries: number; truncated: boolean }> {
+  let bytes = 0;
+  let entries = 0;
+  let truncated = false;
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (entries >= bounds.entries) {
+        truncated = true;
+        return;
+      }
+      const p = join(dir, n);
+      let st;
+      try {
+        st = await lstat(p);
+      } catch {
+        continue; // removed while walking
+      }
+      entries++;
+      if (st.isFile()) bytes += st.size;
+      else if (st.isDirectory()) {
+        if (depth + 1 >= bounds.depth) truncated = true;
+        else await visit(p, depth + 1);
+      }
+    }
+  };
+  await visit(root, 0);
+  return { bytes, entries, truncated };
+}

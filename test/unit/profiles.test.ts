@@ -1,0 +1,390 @@
+// Task signatures (what makes two runs "the same task") and the profile store (curves merged
+// across runs, persisted atomically, bounded, corrupt files quarantined), then the CLI on top.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { profilesList, profilesShow } from '../../agent/cli/profiles.js';
+import {
+  BINS, binRun, mergeRun, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
+} from '../../agent/predict/profiles.js';
+import { SignatureError, signatureOf, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
+import { isRoot, testIf } from '../helpers/host.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cliFile = join(root, 'dist/agent/cli/profiles.js');
+
+function scratch(t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-profiles-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A directory with an executable `tool`, an input file and an input directory. */
+function taskDir(t: { teardown: (fn: () => void) => void }): { dir: string; spec: TaskSpec } {
+  const dir = scratch(t);
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'bin/tool'), '#!/bin/sh\necho working\n');
+  chmodSync(join(dir, 'bin/tool'), 0o755);
+  writeFileSync(join(dir, 'input.csv'), 'a,b\n1,2\n');
+  mkdirSync(join(dir, 'shards/deep'), { recursive: true });
+  writeFileSync(join(dir, 'shards/one'), 'x'.repeat(100));
+  writeFileSync(join(dir, 'shards/deep/two'), 'y'.repeat(50));
+  return {
+    dir,
+    spec: {
+      exe: 'tool',
+      args: ['--threads', '4', 'input.csv', '--data=shards', '-o', 'result.out', 'plain-word'],
+      env: { PATH: `/nonexistent:${join(dir, 'bin')}`, OMP_NUM_THREADS: '4', TERM: 'xterm', HOME: '/root' },
+      envKeys: ['OMP_NUM_THREADS', 'MALLOC_ARENA_MAX'],
+      cwd: dir,
+    },
+  };
+}
+
+// ---- signatures ----
+
+test('signature: the same task gives the same id; its parts say what went in', async (t) => {
+  const { dir, spec } = taskDir(t);
+  const a = await taskSignature(spec);
+  const b = await taskSignature({ ...spec });
+  t.regex(a.id, /^[0-9a-f]{64}$/);
+  t.is(a.id, b.id);
+  t.is(a.id, signatureOf(a.parts), 'the id is recomputable from the parts');
+  t.is(a.parts.exePath, join(dir, 'bin/tool'), 'found through PATH');
+  t.is(a.parts.exeBytes, 23);
+  t.is(a.parts.exeName, 'tool');
+  t.deepEqual(a.parts.inputs, [
+    { arg: 2, name: 'input.csv', kind: 'file', bytes: 8 },
+    { arg: 3, name: 'shards', kind: 'dir', bytes: 150, entries: 3, truncated: false },
+  ]);
+  t.deepEqual(a.parts.env, { MALLOC_ARENA_MAX: null, OMP_NUM_THREADS: '4' });
+});
+
+test('signature: an input file of another size is another task; a touched one is not', async (t) => {
+  const { dir, spec } = taskDir(t);
+  const before = (await taskSignature(spec)).id;
+  utimesSync(join(dir, 'input.csv'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  t.is((await taskSignature(spec)).id, before, 'mtime stays out');
+  writeFileSync(join(dir, 'input.csv'), 'a,b\n1,2\n3,4\n');
+  t.not((await taskSignature(spec)).id, before);
+  writeFileSync(join(dir, 'input.csv'), 'a,b\n9,9\n');
+  t.is((await taskSignature(spec)).id, before, 'size, not content, of inputs');
+  writeFileSync(join(dir, 'shards/deep/three'), 'z');
+  t.not((await taskSignature(spec)).id, before, 'a directory input counts its entries and bytes');
+});
+
+test('signature: another binary is another task, wherever it is installed', async (t) => {
+  const { dir, spec } = taskDir(t);
+  const before = (await taskSignature(spec)).id;
+  mkdirSync(join(dir, 'elsewhere'));
+  writeFileSync(join(dir, 'elsewhere/tool'), readFileSync(join(dir, 'bin/tool')));
+  chmodSync(join(dir, 'elsewhere/tool'), 0o755);
+  t.is((await taskSignature({ ...spec, exe: './elsewhere/tool' })).id, before, 'same content, other path');
+  writeFileSync(join(dir, 'elsewhere/other'), readFileSync(join(dir, 'bin/tool')));
+  chmodSync(join(dir, 'elsewhere/other'), 0o755);
+  t.not((await taskSignature({ ...spec, exe: './elsewhere/other' })).id, before, 'the name it is called by counts (multi-call binaries)');
+  writeFileSync(join(dir, 'bin/tool'), '#!/bin/sh\necho rebuilt\n');
+  t.not((await taskSignature(spec)).id, before, 'same size, other content');
+});
+
+test('signature: only the chosen environment counts', async (t) => {
+  const { spec } = taskDir(t);
+  const before = (await taskSignature(spec)).id;
+  t.is((await taskSignature({ ...spec, env: { ...spec.env, TERM: 'dumb', EXTRA: '1' } })).id, before);
+  t.not((await taskSignature({ ...spec, env: { ...spec.env, OMP_NUM_THREADS: '8' } })).id, before);
+  t.not((await taskSignature({ ...spec, env: { ...spec.env, MALLOC_ARENA_MAX: '' } })).id, before, 'empty is not unset');
+  t.is((await taskSignature({ ...spec, envKeys: ['MALLOC_ARENA_MAX', 'OMP_NUM_THREADS', 'OMP_NUM_THREADS'] })).id, before, 'key order and repeats do not matter');
+});
+
+test('signature: arguments count verbatim; outputs and plain words are not inputs', async (t) => {
+  const { dir, spec } = taskDir(t);
+  const before = await taskSignature(spec);
+  writeFileSync(join(dir, 'result.out'), 'written by the first run');
+  t.is((await taskSignature(spec)).id, before.id, 'the -o file appearing after a run changes nothing');
+  t.not((await taskSignature({ ...spec, args: [...spec.args!.slice(0, 1), '8', ...spec.args!.slice(2)] })).id, before.id);
+  const missing = await taskSignature({ ...spec, args: ['./not/there', 'not-a-path'] });
+  t.deepEqual(missing.parts.inputs, [{ arg: 0, name: './not/there', kind: 'missing' }]);
+  const withOutputs = await taskSignature({ ...spec, args: ['input.csv'], outputs: ['input.csv'] });
+  t.deepEqual(withOutputs.parts.inputs, [], 'a path named in `outputs` is hashed as text only');
+});
+
+test('signature: a directory walk is bounded; an unknown program is a clear error', async (t) => {
+  const { spec } = taskDir(t);
+  const s = await taskSignature({ ...spec, maxDirEntries: 2 });
+  t.like(s.parts.inputs[1], { kind: 'dir', entries: 2, truncated: true });
+  const e = await t.throwsAsync(taskSignature({ ...spec, exe: 'no-such-tool' }), { instanceOf: SignatureError });
+  t.regex(e!.message, /no-such-tool: not found in PATH/);
+  await t.throwsAsync(taskSignature({ ...spec, exe: './input.csv' }), { instanceOf: SignatureError, message: /not an executable/ });
+});
+
+// ---- curves ----
+
+const SIG_A = 'a'.repeat(64);
+const SIG_B = 'b'.repeat(64);
+
+/** A run whose CPU ramps 0 -> cores over its length and whose memory is flat. */
+function run(signature: string, opts: { cores?: number; mem?: number; durationMs?: number; endedAtMs?: number; ticks?: number } = {}): FinishedRun {
+  const durationMs = opts.durationMs ?? 10_000;
+  const ticks = opts.ticks ?? 40;
+  const samples: RunSample[] = Array.from({ length: ticks }, (_, i) => {
+    const atMs = ((i + 0.5) / ticks) * durationMs;
+    return { atMs, cpuCores: ((opts.cores ?? 2) * atMs) / durationMs, memBytes: opts.mem ?? 1e8, ioBytesPerSec: 1000, netBytesPerSec: 10 };
+  });
+  return { signature, durationMs, samples, endedAtMs: opts.endedAtMs ?? 1_700_000_000_000, task: { exe: '/usr/bin/tool', args: ['--x', '1'] } };
+}
+
+test('curve: samples land in their slice of progress; empty slices are interpolated', (t) => {
+  const c = binRun([
+    { atMs: 0, cpuCores: 1, memBytes: 100, memPeakBytes: 150 },
+    { atMs: 500, cpuCores: 3, memBytes: 300 },
+    { atMs: 9_999, cpuCores: 5, memBytes: 200 },
+    { atMs: 12_000, cpuCores: 7, memBytes: 200 }, // past the end: the last slice
+  ], 10_000);
+  for (const r of RESOURCES) t.is(c[r].length, BINS);
+  t.is(c.cpuCores[0], 1);
+  t.is(c.cpuCores[1], 3);
+  t.is(c.cpuCores[19], 6);
+  t.is(c.cpuCores[10], 3 + ((6 - 3) * 9) / 18, 'linear between filled slices');
+  t.is(c.memPeakBytes[0], 150);
+  t.is(c.memSustainedBytes[0], 100);
+  t.is(c.ioBytesPerSec[5], 0, 'an absent value is 0');
+  t.throws(() => binRun([], 1000), { instanceOf: RangeError });
+  t.throws(() => binRun([{ atMs: 0 }], 0), { instanceOf: RangeError });
+});
+
+test('curve: runs merge with decay, so the recent one weighs more', (t) => {
+  const one = mergeRun(undefined, run(SIG_A, { cores: 1, durationMs: 10_000 }), 0.5, 0);
+  t.is(one.runs, 1);
+  t.is(one.durationMs.var, 0);
+  const two = mergeRun(one, run(SIG_A, { cores: 3, durationMs: 20_000 }), 0.5, 0);
+  t.is(two.runs, 2);
+  t.is(two.weight, 1.5);
+  // weights 0.5 (old) and 1 (new): 10 s * 1/3 + 20 s * 2/3
+  t.true(Math.abs(two.durationMs.mean - 50_000 / 3) < 1e-6);
+  t.true(two.durationMs.var > 0);
+  t.deepEqual([two.durationMs.min, two.durationMs.max, two.durationMs.last], [10_000, 20_000, 20_000]);
+  const last = BINS - 1;
+  t.true(two.curve.cpuCores.mean[last]! > (one.curve.cpuCores.mean[last]! + 3 * one.curve.cpuCores.mean[last]!) / 2);
+  t.is(one.curve.cpuCores.mean[last], binRun(run(SIG_A, { cores: 1 }).samples, 10_000).cpuCores[last]);
+});
+
+// ---- the store ----
+
+function storeAt(dir: string, extra: Partial<ConstructorParameters<typeof ProfileStore>[0]> = {}): { store: ProfileStore; problems: StoreProblem[] } {
+  const problems: StoreProblem[] = [];
+  const store = new ProfileStore({ dir, onProblem: (p) => problems.push(p), ...extra });
+  return { store, problems };
+}
+
+const filesIn = (dir: string): string[] => readdirSync(dir).sort();
+
+test('store: a recorded run is forecast before the next one starts, and survives a restart', (t) => {
+  const dir = join(scratch(t), 'profiles'); // not there yet: made on first write
+  const { store } = storeAt(dir);
+  t.false(store.existed);
+  t.is(store.forecastRun(SIG_A), undefined, 'nothing known about a new task');
+  const out = store.record(run(SIG_A, { cores: 2, mem: 5e8 }));
+  t.true(out.saved);
+  t.deepEqual(out.evicted, []);
+  store.record(run(SIG_A, { cores: 4, mem: 5e8, durationMs: 12_000 }));
+  const f = store.forecastRun(SIG_A)!;
+  t.is(f.runs, 2);
+  t.true(f.durationMs.mean > 10_000 && f.durationMs.mean < 12_000);
+  t.true(f.durationMs.p90 > f.durationMs.mean);
+  t.is(f.curve.cpuCores.mean.length, BINS);
+  t.true(f.peak.cpuCores.mean > 2 && f.peak.cpuCores.p90 >= f.peak.cpuCores.mean);
+  t.is(f.peak.memPeakBytes.mean, 5e8);
+  t.true(f.confidence > 0 && f.confidence < 1);
+  t.deepEqual(filesIn(dir), [`${SIG_A}.json`], 'one file per signature, no temp file left');
+
+  const { store: again, problems } = storeAt(dir);
+  t.true(again.existed);
+  t.deepEqual(again.get(SIG_A), store.get(SIG_A));
+  t.deepEqual(again.forecastRun(SIG_A), f);
+  t.deepEqual(problems, []);
+  again.record(run(SIG_A));
+  t.is(again.get(SIG_A)!.runs, 3);
+});
+
+test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A));
+  store.record(run(SIG_B));
+  writeFileSync(join(dir, `${SIG_B}.json`), '{"format":1,"signature":"bbbb'); // torn by hand
+  const wrongSig = 'c'.repeat(64);
+  writeFileSync(join(dir, `${wrongSig}.json`), readFileSync(join(dir, `${SIG_A}.json`))); // a copy under another name
+  writeFileSync(join(dir, 'notes.txt'), 'not ours');
+
+  const ro = storeAt(dir, { readOnly: true });
+  t.is(ro.store.list().length, 1);
+  t.is(ro.problems.length, 2);
+  t.true(ro.problems.every((p) => p.kind === 'corrupt' && p.movedTo === undefined));
+  t.true(existsSync(join(dir, `${SIG_B}.json`)), 'read-only leaves it in place');
+
+  const { store: rw, problems } = storeAt(dir);
+  t.is(rw.get(SIG_B), undefined);
+  t.is(rw.get(wrongSig), undefined);
+  t.is(rw.get(SIG_A)!.runs, 1, 'the good profile is untouched');
+  t.is(problems.length, 2);
+  const torn = problems.find((p) => p.file.endsWith(`${SIG_B}.json`))!;
+  t.regex(torn.message, /not JSON/);
+  t.regex(problems.find((p) => p.file.includes(wrongSig))!.message, /not the one its name says/);
+  t.true(torn.movedTo!.startsWith(join(dir, 'quarantine') + '/'));
+  t.is(readFileSync(torn.movedTo!, 'utf8'), '{"format":1,"signature":"bbbb');
+  t.false(existsSync(join(dir, `${SIG_B}.json`)));
+  t.deepEqual(filesIn(join(dir, 'quarantine')).length, 2);
+  t.deepEqual(rw.problems, problems);
+
+  rw.record(run(SIG_B));
+  t.is(rw.get(SIG_B)!.runs, 1, 'the signature starts afresh');
+});
+
+test('store: the byte budget evicts the least recently used profile', (t) => {
+  const dir = scratch(t);
+  const sigs = [...'0123456789abcdef'].map((c) => c.repeat(64));
+  let clock = 1_000_000;
+  const { store } = storeAt(dir, { maxBytes: 16 * 1024, now: () => (clock += 1000) });
+  store.record(run(sigs[0]!));
+  const each = store.bytes;
+  t.true(each > 1000 && each < 1600, `one profile is ${each} bytes`);
+  const fit = Math.floor((16 * 1024) / each);
+  for (let i = 1; i < fit; i++) store.record(run(sigs[i]!));
+  t.is(store.size, fit);
+  store.forecastRun(sigs[0]!); // the oldest is used again: now sigs[1] is the least recent
+  const out = store.record(run(sigs[fit]!));
+  t.deepEqual(out.evicted, [sigs[1]!]);
+  t.true(store.has(sigs[0]!));
+  t.true(store.bytes <= store.maxBytes);
+  const onDisk = filesIn(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  t.true(onDisk <= 16 * 1024, `${onDisk} bytes on disk`);
+
+  // The order survives a restart (file mtimes): the next eviction takes sigs[2].
+  const { store: again } = storeAt(dir, { maxBytes: 16 * 1024, now: () => (clock += 1000) });
+  t.deepEqual(again.record(run(sigs[fit + 1]!)).evicted, [sigs[2]!]);
+  t.true(again.has(sigs[0]!));
+});
+
+test('store: a write cut short before its rename leaves the old profile, and the leftover is cleaned', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A));
+  const good = readFileSync(join(dir, `${SIG_A}.json`), 'utf8');
+  // What a crash between write and rename leaves: a half-written temp file beside the old one.
+  const temp = `.${SIG_A}.json.tmp-99999-0`;
+  writeFileSync(join(dir, temp), good.slice(0, good.length / 2));
+
+  const ro = storeAt(dir, { readOnly: true });
+  t.is(ro.store.get(SIG_A)!.runs, 1, 'the reader sees the last complete write');
+  t.deepEqual(ro.problems, []);
+  t.true(existsSync(join(dir, temp)), 'a reader removes nothing');
+
+  const { store: rw, problems } = storeAt(dir);
+  t.deepEqual(problems.map((p) => [p.kind, p.file]), [['stale-temp', join(dir, temp)]]);
+  t.deepEqual(filesIn(dir), [`${SIG_A}.json`]);
+  t.is(rw.get(SIG_A)!.runs, 1);
+  rw.record(run(SIG_A));
+  t.deepEqual(filesIn(dir), [`${SIG_A}.json`]);
+  t.throws(() => ro.store.record(run(SIG_A)), { message: /read-only/ });
+  t.throws(() => rw.record(run('xyz')), { message: /not a task signature/ });
+});
+
+testIf(isRoot, 'root (to mount a small tmpfs)', 'store: a full disk fails the write, keeps the old file and the store', (t) => {
+  const dir = scratch(t);
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'headroom-test', dir]);
+  if (r.status !== 0) return t.fail(`mount tmpfs: ${r.stderr}`);
+  t.teardown(() => spawnSync('umount', [dir]));
+  const { store, problems } = storeAt(dir);
+  t.true(store.record(run(SIG_A)).saved);
+  // Fill what is left of the filesystem.
+  const filler = join(dir, 'filler');
+  try {
+    for (let i = 0; i < 64; i++) writeFileSync(filler, Buffer.alloc(4096), { flag: 'a' });
+  } catch (err) {
+    t.is((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  const out = store.record(run(SIG_A));
+  t.false(out.saved);
+  t.is(out.profile.runs, 2, 'kept in memory');
+  t.like(problems[0], { kind: 'write-failed', file: join(dir, `${SIG_A}.json`) });
+  t.regex(problems[0]!.message, /ENOSPC/);
+  t.deepEqual(filesIn(dir), [`${SIG_A}.json`, 'filler'], 'no temp file left');
+  t.is(storeAt(dir).store.get(SIG_A)!.runs, 1, 'the file on disk is the old, whole one');
+  rmSync(filler);
+  t.true(store.record(run(SIG_A)).saved, 'saved again once there is room');
+  t.is(storeAt(dir).store.get(SIG_A)!.runs, 3);
+});
+
+// ---- CLI ----
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliFile, 'profiles', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('cli: a missing store is one line and exit 1; an empty one is exit 0', (t) => {
+  const dir = scratch(t);
+  const missing = join(dir, 'nope');
+  for (const sub of [['list'], ['show', 'abc']]) {
+    const r = cli(...sub, '--dir', missing);
+    t.is(r.status, 1, sub.join(' '));
+    t.is(r.stdout, '');
+    t.is(r.stderr, `headroom: no profile store at ${missing} (nothing recorded yet, or a wrong --dir)\n`);
+  }
+  t.deepEqual(cli('list', '--dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' });
+  t.deepEqual(cli('list', '--dir', dir, '--json'), { status: 0, stdout: '[]\n', stderr: '' });
+  const show = cli('show', 'abc', '--dir', dir);
+  t.is(show.status, 1);
+  t.regex(show.stderr, /^headroom: no profile matches 'abc'/);
+  const usage = cli('show', '--dir', dir);
+  t.is(usage.status, 2);
+  t.regex(usage.stderr, /^headroom: /);
+  t.notRegex(usage.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('cli: list and show print the store', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
+  store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
+  const abSig = 'ab' + 'c'.repeat(62);
+  store.record(run(abSig, { endedAtMs: 1_600_000_000_000 }));
+
+  const list = cli('list', '--dir', dir);
+  t.is(list.status, 0);
+  const lines = list.stdout.trimEnd().split('\n');
+  t.is(lines.length, 3);
+  t.regex(lines[0]!, /^ID\s+RUNS\s+MEAN_DUR\s+PEAK_CPU\s+PEAK_MEM\s+LAST_SEEN\s+COMMAND$/);
+  t.regex(lines[1]!, /^aaaaaaaaaaaa\s+2\s+10\.0s\s+1\.95\s+3\.00MiB\s+2023-11-14 22:13Z\s+\/usr\/bin\/tool --x 1$/);
+  t.regex(lines[2]!, /^abcccccccccc\s+1\s/);
+  const json = JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; runs: number }>;
+  t.deepEqual(json.map((p) => [p.signature, p.runs]), [[SIG_A, 2], [abSig, 1]]);
+
+  const show = profilesShow(dir, 'AAAA');
+  t.is(show.exitCode, 0);
+  t.regex(show.stdout, new RegExp(`^signature   ${SIG_A}\n`));
+  t.regex(show.stdout, /\nPROGRESS\s+FROM\s+CPU_CORES\s+MEM_PEAK\s+MEM_SUSTAINED\s+IO\s+NET\n/);
+  t.regex(show.stdout, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+3\.00MiB \(3\.00MiB\)/);
+  t.regex(show.stdout, /\n95-100%\s+9\.50s\s+1\.95 \(1\.95\)/);
+  const doc = JSON.parse(profilesShow(dir, 'aaaa', true).stdout) as { profile: { runs: number }; forecast: { curve: { cpuCores: { mean: number[] } } } };
+  t.is(doc.profile.runs, 2);
+  t.is(doc.forecast.curve.cpuCores.mean.length, BINS);
+
+  t.like(profilesShow(dir, 'a'), { exitCode: 2, stdout: '' });
+  t.regex(profilesShow(dir, 'a').stderr, /^headroom: 'a' matches 2 profiles \(aaaaaaaaaaaa, abcccccccccc\): give more digits\n$/);
+  t.like(profilesShow(dir, 'zz'), { exitCode: 2 });
+  t.like(cli('show', 'ab', '--dir', dir), { status: 0 });
+
+  // A corrupt file is reported on stderr, the rest still listed, nothing moved.
+  writeFileSync(join(dir, `${abSig}.json`), 'garbage');
+  const withBad = profilesList(dir);
+  t.is(withBad.exitCode, 0);
+  t.regex(withBad.stderr, /^headroom: corrupt profile .*abc+\.json: not JSON/);
+  t.is(withBad.stdout.trimEnd().split('\n').length, 2);
+  t.true(existsSync(join(dir, `${abSig}.json`)));
+});
