@@ -3,6 +3,8 @@
 #ifndef HEADROOM_BITS_BPF_H
 #define HEADROOM_BITS_BPF_H
 
+#include <bpf/bpf_core_read.h>
+
 /* floor(log2(v)) for v >= 1, 0 for v == 0; branch-light so the verifier sees no loop. */
 static __always_inline __u32 hr_log2(__u64 v)
 {
@@ -26,6 +28,16 @@ static __always_inline void *hr_lookup_or_init(void *map, const void *key, const
 		return val;
 	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
 	return bpf_map_lookup_elem(map, key);
+}
+
+/* The workload key of a task (events.h, struct hr_cg_key): its cgroup2 id, and on hybrid hosts
+ * the kernfs id of its v1 cpu cgroup. Direct BTF loads: one fault-safe load per hop. */
+static __always_inline void hr_task_cg_key(struct task_struct *t, __u32 read_v1_cpu, struct hr_cg_key *key)
+{
+	key->cgid = t->cgroups->dfl_cgrp->kn->id;
+	key->cpu_cgid = 0;
+	if (read_v1_cpu)
+		key->cpu_cgid = t->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)]->cgroup->kn->id;
 }
 
 static __always_inline void hr_count_drop(void *drops_map, __u32 reason)

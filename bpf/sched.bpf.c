@@ -61,13 +61,9 @@ struct {
 
 static const struct hr_sched_stats zero_stats;
 
-/* Direct loads through BTF pointers: the verifier turns each into one fault-safe load. */
 static __always_inline void task_cg_key(struct task_struct *t, struct hr_cg_key *key)
 {
-	key->cgid = t->cgroups->dfl_cgrp->kn->id;
-	key->cpu_cgid = 0;
-	if (sched_cfg.read_v1_cpu)
-		key->cpu_cgid = t->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)]->cgroup->kn->id;
+	hr_task_cg_key(t, sched_cfg.read_v1_cpu, key);
 }
 
 static __always_inline struct hr_sched_stats *stats_for(const struct hr_cg_key *key)

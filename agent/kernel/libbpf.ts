@@ -26,6 +26,7 @@ function bind() {
     prog_name: bpf.func('const char *bpf_program__name(bpf_program *prog)'),
     prog_fd: bpf.func('int bpf_program__fd(bpf_program *prog)'),
     prog_attach: bpf.func('bpf_link *bpf_program__attach(bpf_program *prog)'),
+    prog_section_name: bpf.func('const char *bpf_program__section_name(bpf_program *prog)'),
     prog_set_autoload: bpf.func('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     prog_set_log_buf: bpf.func('int bpf_program__set_log_buf(bpf_program *prog, void *buf, size_t size)'),
     link_destroy: bpf.func('int bpf_link__destroy(bpf_link *link)'),

@@ -203,6 +203,9 @@ export class BpfObject {
     for (const prog of this.programs()) {
       const name = f.prog_name(prog);
       if (f.prog_fd(prog) < 0) continue; // not loaded (autoload off)
+      // perf_event programs have no target of their own: their probe opens the perf events
+      // and attaches them (attachPerfEvent)
+      if (String(f.prog_section_name(prog)).startsWith('perf_event')) continue;
       const link = f.prog_attach(prog);
       if (isNull(link)) throw new BpfError(`attaching BPF program '${name}'`, errno());
       this.links.push(new BpfLink(link, name));
