@@ -1,7 +1,7 @@
 // The tick, one way through: probes -> workloads -> predict -> plan -> actuate -> report.
 // Each stage reads only what the stage before it produced.
 import { join } from 'node:path';
-import { SchedSource } from './probes/sched-source.js';
+import { ProbeSet } from './probes/probe-set.js';
 import type { SchedStats } from './probes/sched.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex } from './workloads/index.js';
@@ -54,7 +54,7 @@ const delta = (now: number, before: number | undefined): number =>
 export class Agent {
   readonly policy: Policy;
   readonly mode: Mode;
-  private readonly source: SchedSource;
+  private readonly source: ProbeSet;
   private readonly index: WorkloadIndex;
   private readonly planner: Planner;
   private readonly actuator: Actuator;
@@ -65,7 +65,7 @@ export class Agent {
   private stopped = false;
   private readonly log: (msg: string) => void;
 
-  private constructor(opts: AgentOptions, source: SchedSource, index: WorkloadIndex, actuator: Actuator) {
+  private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
     this.policy = opts.policy;
     this.mode = opts.mode;
     this.source = source;
@@ -86,15 +86,17 @@ export class Agent {
       journalPath: join(opts.stateDir, 'journal.jsonl'),
       allow: (w) => selectorOf(selectors, w)?.class === 'best-effort' && !!selectorOf(selectors, w)?.cpu?.throttle,
     });
-    const source = SchedSource.open({
+    const source = ProbeSet.open({
       objectPath: opts.objectPath,
       verifierLogPath: join(opts.stateDir, 'verifier.log'),
-      slowWakeupMs: opts.policy.probes.sched.slowWakeupMs,
-      readV1Cpu: layout.kind === 'hybrid',
-      ringBytes: opts.policy.probes.sched.ringBytes,
+      sched: {
+        slowWakeupMs: opts.policy.probes.sched.slowWakeupMs,
+        readV1Cpu: layout.kind === 'hybrid',
+        ringBytes: opts.policy.probes.sched.ringBytes,
+      },
     });
     const agent = new Agent(opts, source, index, actuator);
-    agent.previous = agent.totals(source.read().stats);
+    agent.previous = agent.totals(source.read().sched.stats);
     agent.lastTickMs = Date.now();
     return agent;
   }
@@ -112,7 +114,7 @@ export class Agent {
 
     // probes -> workloads
     if (this.ticks % 5 === 0) this.index.refresh();
-    const reading = this.source.read();
+    const reading = this.source.read().sched;
     const totals = this.totals(reading.stats);
 
     const reports: WorkloadReport[] = [];

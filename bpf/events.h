@@ -56,6 +56,10 @@ struct hr_sched_config {
 enum hr_event_type {
 	HR_EV_SLOW_WAKEUP = 1,
 	HR_EV_FLOOD = 2,
+	HR_EV_OOM_KILL = 3,
+	HR_EV_SLOW_IO = 4,
+	HR_EV_TCP_CLOSE = 5,
+	HR_EV_TCP_RETRANSMIT = 6,
 };
 
 /* Ring event: a task waited at least slow_wakeup_ns between becoming runnable and running. */
@@ -73,6 +77,142 @@ enum hr_drop_reason {
 	HR_DROP_RING_FULL = 0,
 	HR_DROP_STATS_FULL = 1, /* stats map had no room for a new workload */
 	HR_DROP_REASONS = 2,
+};
+
+/* Runtime knobs of one probe (BPF_MAP_TYPE_ARRAY "<probe>_knobs", one entry), written by the
+ * agent's overhead control while the programs run: the load-time settings stay read-only. */
+struct hr_probe_knobs {
+	__u32 sample_shift; /* count 1 in 2^n of the probe's hottest event, weighted 2^n; 0 = all */
+	__u32 filter;       /* 1 = only tasks whose cgid or cpu_cgid is a key of "<probe>_filter" */
+};
+
+/* ---- fault.bpf.c: page faults, reclaim stalls, OOM kills ---- */
+
+/* Load-time settings (read-only global "fault_cfg"). */
+struct hr_fault_config {
+	__u32 read_v1_cpu;  /* 1 on hybrid hosts: fill hr_cg_key.cpu_cgid */
+	__u32 pad;
+};
+
+/* Per CPU and per hr_cg_key (BPF_MAP_TYPE_LRU_PERCPU_HASH "fault_stats"). */
+struct hr_fault_stats {
+	__u64 minor;            /* user page faults served without I/O */
+	__u64 major;            /* user page faults that waited for I/O */
+	__u64 reclaim_count;    /* direct or memcg reclaim passes a task of this workload stalled in */
+	__u64 reclaim_ns;       /* time stalled there */
+	__u64 reclaimed_pages;  /* pages those passes freed */
+	__u64 oom_kills;        /* OOM victims from this workload */
+};
+
+/* Ring event "fault_events": the OOM killer chose a victim. */
+struct hr_oom_kill {
+	__u32 type;          /* HR_EV_OOM_KILL */
+	__u32 pid;           /* victim */
+	__u64 ts_ns;
+	struct hr_cg_key cg; /* victim's workload */
+	__u64 mem_cgid;      /* victim's v1 memory cgroup (kernfs id) on hybrid hosts, else 0 */
+	__u64 rss_pages;     /* anon + file + shmem resident pages when chosen */
+	__u64 total_vm_pages;
+	char comm[HR_COMM_LEN];
+};
+
+/* ---- blockio.bpf.c: block I/O per workload and device ---- */
+
+/* Load-time settings (read-only global "blockio_cfg"). */
+struct hr_blockio_config {
+	__u64 slow_io_ns;   /* ring event for I/O at or above this (issue to completion); 0 = none */
+	__u32 read_v1_cpu;
+	__u32 pad;
+};
+
+/* Which workload submitted the I/O, to which device (the kernel's dev_t: major << 20 | minor). */
+struct hr_blk_key {
+	struct hr_cg_key cg;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* Per CPU and per hr_blk_key (BPF_MAP_TYPE_LRU_PERCPU_HASH "blockio_stats"). Latency slots are
+ * log2 microseconds like runqlat's and biolatency's. */
+struct hr_blk_stats {
+	__u64 lat_slots[HR_RUNQ_SLOTS];
+	__u64 lat_count;
+	__u64 lat_sum_ns;
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 read_ops;
+	__u64 write_ops;
+};
+
+enum hr_blk_op {
+	HR_BLK_READ = 0,
+	HR_BLK_WRITE = 1,
+	HR_BLK_OTHER = 2, /* flush, discard, ... */
+};
+
+/* Ring event "blockio_events": one I/O took at least slow_io_ns. */
+struct hr_slow_io {
+	__u32 type;          /* HR_EV_SLOW_IO */
+	__u32 pid;           /* submitter */
+	__u64 ts_ns;         /* completion */
+	struct hr_cg_key cg; /* submitter's workload */
+	__u64 latency_ns;    /* issue to completion */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;
+	__u32 op;            /* enum hr_blk_op */
+	__u32 pad;
+};
+
+/* ---- sock.bpf.c: TCP per workload ---- */
+
+/* Load-time settings (read-only global "sock_cfg"). */
+struct hr_sock_config {
+	__u32 read_v1_cpu;
+	__u32 pad;
+};
+
+/* Per CPU and per hr_cg_key (BPF_MAP_TYPE_LRU_PERCPU_HASH "sock_stats"). */
+struct hr_tcp_stats {
+	__u64 tx_bytes;     /* handed to TCP sockets by the workload's tasks */
+	__u64 rx_bytes;     /* read from TCP sockets by them */
+	__u64 retransmits;
+	__u64 opened;       /* connections established (active or passive) */
+	__u64 closed;
+};
+
+/* Addresses of one TCP connection: IPv4 in the first 4 bytes of each array. */
+struct hr_tcp_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;        /* host byte order */
+	__u16 dport;
+	__u16 family;       /* AF_INET or AF_INET6 */
+	__u16 state;        /* TCP state at the event */
+};
+
+/* Ring event "sock_events": a connection closed. Bytes as tcplife counts them. */
+struct hr_tcp_close {
+	__u32 type;          /* HR_EV_TCP_CLOSE */
+	__u32 pid;           /* the task that opened or first used it */
+	__u64 ts_ns;
+	struct hr_cg_key cg;
+	struct hr_tcp_tuple tuple;
+	__u64 tx_bytes;      /* tcp_sock.bytes_acked */
+	__u64 rx_bytes;      /* tcp_sock.bytes_received */
+	__u64 duration_ns;   /* first state change seen to close */
+	__u32 srtt_us;
+	__u32 pad;
+	char comm[HR_COMM_LEN];
+};
+
+/* Ring event "sock_events": a segment was retransmitted. */
+struct hr_tcp_retransmit {
+	__u32 type;          /* HR_EV_TCP_RETRANSMIT */
+	__u32 pid;           /* owner recorded for the socket, 0 if unknown */
+	__u64 ts_ns;
+	struct hr_cg_key cg;
+	struct hr_tcp_tuple tuple;
 };
 
 /* Test/bench producer (ringflood.bpf.c): one record per traced syscall of one process. */

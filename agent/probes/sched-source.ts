@@ -1,5 +1,5 @@
-// The sched probe as a running source: loads the linked object with its load-time settings,
-// attaches, drains the slow-wakeup ring on a timer (records are submitted without wakeups),
+// The sched probe as a running source over a loaded, attached object: its load-time settings,
+// drains the slow-wakeup ring on a timer (records are submitted without wakeups),
 // and reads the stats map once per tick.
 import { BpfObject, RingReader } from '../kernel/index.js';
 import {
@@ -8,8 +8,6 @@ import {
 import type { CgroupKey } from '../workloads/types.js';
 
 export interface SchedSourceOptions {
-  objectPath: string;
-  verifierLogPath: string;
   slowWakeupMs: number;
   /** hybrid hosts: also read each task's v1 cpu cgroup */
   readV1Cpu: boolean;
@@ -37,33 +35,36 @@ export class SchedSource {
   private eventsRead = 0;
   private readonly keep: number;
 
-  private constructor(obj: BpfObject, ring: RingReader, keep: number) {
-    this.obj = obj;
-    this.ring = ring;
-    this.keep = keep;
+  /** Load-time settings, for BpfObject.open's rodata. */
+  static rodata(opts: SchedSourceOptions): Record<string, Uint8Array> {
+    return { sched_cfg: encodeSchedConfig({ slowWakeupNs: opts.slowWakeupMs * 1e6, readV1Cpu: opts.readV1Cpu }) };
   }
 
-  static open(opts: SchedSourceOptions): SchedSource {
-    const obj = BpfObject.open(opts.objectPath, {
-      verifierLogPath: opts.verifierLogPath,
-      rodata: { sched_cfg: encodeSchedConfig({ slowWakeupNs: opts.slowWakeupMs * 1e6, readV1Cpu: opts.readV1Cpu }) },
-      maxEntries: { sched_events: opts.ringBytes },
-    });
+  /** Ring sizes, for BpfObject.open's maxEntries. */
+  static maxEntries(opts: SchedSourceOptions): Record<string, number> {
+    return { sched_events: opts.ringBytes };
+  }
+
+  /** Reads an object its caller has loaded (with rodata() and maxEntries()) and attached. */
+  constructor(obj: BpfObject, opts: SchedSourceOptions) {
+    this.obj = obj;
+    this.ring = new RingReader(obj.map('sched_events'));
+    this.keep = opts.keepRecent ?? 1000;
+    this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
+    this.timer.unref();
+  }
+
+  /** Opens, loads and attaches an object holding only this probe (tests, benches). */
+  static open(objectPath: string, verifierLogPath: string, opts: SchedSourceOptions): { obj: BpfObject; source: SchedSource } {
+    const obj = BpfObject.open(objectPath, { verifierLogPath, rodata: SchedSource.rodata(opts), maxEntries: SchedSource.maxEntries(opts) });
     try {
       obj.load();
       obj.attachAll();
-      const source = new SchedSource(obj, new RingReader(obj.map('sched_events')), opts.keepRecent ?? 1000);
-      source.timer = setInterval(() => source.drain(), opts.drainIntervalMs ?? 25);
-      source.timer.unref();
-      return source;
+      return { obj, source: new SchedSource(obj, opts) };
     } catch (err) {
       obj.close();
       throw err;
     }
-  }
-
-  get programs(): string[] {
-    return this.obj.attachedPrograms;
   }
 
   /** Drains the ring into a bounded list; older entries beyond `keepRecent` are counted only. */
@@ -93,10 +94,10 @@ export class SchedSource {
     };
   }
 
+  /** Stops draining and frees the ring reader; the object is its caller's to close. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.ring.close();
-    this.obj.close();
   }
 }
