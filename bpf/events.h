@@ -42,7 +42,7 @@ struct hr_sched_stats {
 struct hr_oncpu {
 	__u64 since;
 	__u32 pid;
-	__u32 pad;
+	__u32 counted;  /* 1 when its workload passes the "sched_knobs" filter */
 	struct hr_cg_key key;
 };
 
@@ -213,6 +213,8 @@ struct hr_tcp_retransmit {
 	__u64 ts_ns;
 	struct hr_cg_key cg;
 	struct hr_tcp_tuple tuple;
+	__u32 segs;          /* segments in the retransmitted skb (what RetransSegs counts) */
+	__u32 pad;
 };
 
 /* Test/bench producer (ringflood.bpf.c): one record per traced syscall of one process. */

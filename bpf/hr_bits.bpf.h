@@ -40,6 +40,33 @@ static __always_inline void hr_task_cg_key(struct task_struct *t, __u32 read_v1_
 		key->cpu_cgid = t->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)]->cgroup->kn->id;
 }
 
+/* The runtime knobs of a probe (events.h, struct hr_probe_knobs); all off when unreadable. */
+static __always_inline struct hr_probe_knobs hr_knobs(void *knobs_map)
+{
+	__u32 zero = 0;
+	struct hr_probe_knobs *k = bpf_map_lookup_elem(knobs_map, &zero), off = {};
+
+	return k ? *k : off;
+}
+
+/* Does a workload pass a probe's cgroup filter (a hash of cgroup ids, either of the key's)? */
+static __always_inline bool hr_filter_pass(const struct hr_probe_knobs *k, void *filter_map, const struct hr_cg_key *key)
+{
+	if (!k->filter)
+		return true;
+	if (bpf_map_lookup_elem(filter_map, &key->cgid))
+		return true;
+	return key->cpu_cgid && bpf_map_lookup_elem(filter_map, &key->cpu_cgid);
+}
+
+/* Sampling: true for 1 in 2^shift calls (always when shift is 0). */
+static __always_inline bool hr_sampled(__u32 shift)
+{
+	if (!shift)
+		return true;
+	return (bpf_get_prandom_u32() & ((1U << (shift & 31)) - 1)) == 0;
+}
+
 static __always_inline void hr_count_drop(void *drops_map, __u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(drops_map, &reason);

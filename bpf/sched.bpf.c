@@ -59,6 +59,23 @@ struct {
 	__type(value, __u64);
 } sched_drops SEC(".maps");
 
+/* Overhead control (events.h, struct hr_probe_knobs): sample_shift samples the run-queue waits
+ * (each counted one weighs 2^n); filter keeps stats only for the workloads in sched_filter.
+ * On-CPU time and switches stay exact for the workloads kept. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hr_probe_knobs);
+} sched_knobs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} sched_filter SEC(".maps");
+
 static const struct hr_sched_stats zero_stats;
 
 static __always_inline void task_cg_key(struct task_struct *t, struct hr_cg_key *key)
@@ -75,11 +92,11 @@ static __always_inline struct hr_sched_stats *stats_for(const struct hr_cg_key *
 	return s;
 }
 
-static __always_inline void mark_enqueued(struct task_struct *t, __u64 now)
+static __always_inline void mark_enqueued(struct task_struct *t, __u64 now, __u32 sample_shift)
 {
 	__u64 *ts;
 
-	if (!t->pid)
+	if (!t->pid || !hr_sampled(sample_shift))
 		return;
 	ts = bpf_task_storage_get(&sched_enqueued, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (ts)
@@ -109,14 +126,18 @@ static __always_inline void emit_slow_wakeup(struct task_struct *t, const struct
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(hr_sched_wakeup, struct task_struct *p)
 {
-	mark_enqueued(p, bpf_ktime_get_ns());
+	struct hr_probe_knobs k = hr_knobs(&sched_knobs);
+
+	mark_enqueued(p, bpf_ktime_get_ns(), k.sample_shift);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 {
-	mark_enqueued(p, bpf_ktime_get_ns());
+	struct hr_probe_knobs k = hr_knobs(&sched_knobs);
+
+	mark_enqueued(p, bpf_ktime_get_ns(), k.sample_shift);
 	return 0;
 }
 
@@ -128,21 +149,27 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	struct hr_sched_stats *s;
 	struct hr_cg_key key;
 	struct hr_oncpu *cur;
+	struct hr_probe_knobs k;
+	bool counted;
 
 	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
 	if (!cur)
 		return 0;
+	k = hr_knobs(&sched_knobs);
 
 	/* prev leaves the CPU: its time there, and why it left */
 	if (prev_pid) {
 		bool known = cur->pid == prev_pid && cur->since;
 		bool runnable = prev->__state == TASK_RUNNING;
 
-		if (known)
+		if (known) {
 			key = cur->key;
-		else
+			counted = cur->counted;
+		} else {
 			task_cg_key(prev, &key);
-		s = stats_for(&key);
+			counted = hr_filter_pass(&k, &sched_filter, &key);
+		}
+		s = counted ? stats_for(&key) : NULL;
 		if (s) {
 			if (known && now > cur->since)
 				s->oncpu_ns += now - cur->since;
@@ -152,7 +179,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 				s->nvcsw++;
 		}
 		if (runnable) /* preempted: it waits in the run queue from now */
-			mark_enqueued(prev, now);
+			mark_enqueued(prev, now, k.sample_shift);
 	}
 
 	/* next gets the CPU: how long it waited */
@@ -161,24 +188,26 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (!next_pid)
 		return 0;
 	task_cg_key(next, &cur->key);
+	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
 	enq = bpf_task_storage_get(&sched_enqueued, next, 0, 0);
 	if (!enq || !*enq)
 		return 0;
 	delay = now > *enq ? now - *enq : 0;
 	*enq = 0;
 
-	s = stats_for(&cur->key);
+	s = cur->counted ? stats_for(&cur->key) : NULL;
 	if (s) {
+		__u64 weight = 1ULL << (k.sample_shift & 31);
 		__u64 slot = hr_log2(delay / 1000);
 
 		if (slot >= HR_RUNQ_SLOTS)
 			slot = HR_RUNQ_SLOTS - 1;
 		barrier_var(slot); /* keep the mask below: the verifier does not see clang's clamp */
-		s->runq_slots[slot & (HR_RUNQ_SLOTS - 1)]++;
-		s->runq_count++;
-		s->runq_sum_ns += delay;
+		s->runq_slots[slot & (HR_RUNQ_SLOTS - 1)] += weight;
+		s->runq_count += weight;
+		s->runq_sum_ns += delay * weight;
 	}
-	if (delay >= sched_cfg.slow_wakeup_ns)
+	if (cur->counted && delay >= sched_cfg.slow_wakeup_ns)
 		emit_slow_wakeup(next, &cur->key, now, delay);
 	return 0;
 }

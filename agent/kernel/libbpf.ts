@@ -26,6 +26,7 @@ function bind() {
     prog_name: bpf.func('const char *bpf_program__name(bpf_program *prog)'),
     prog_fd: bpf.func('int bpf_program__fd(bpf_program *prog)'),
     prog_attach: bpf.func('bpf_link *bpf_program__attach(bpf_program *prog)'),
+    prog_attach_perf_event: bpf.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
     prog_section_name: bpf.func('const char *bpf_program__section_name(bpf_program *prog)'),
     prog_set_autoload: bpf.func('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     prog_set_log_buf: bpf.func('int bpf_program__set_log_buf(bpf_program *prog, void *buf, size_t size)'),
@@ -48,6 +49,7 @@ function bind() {
       'int bpf_map_lookup_batch(int fd, void *in_batch, _Out_ void *out_batch, _Out_ void *keys, _Out_ void *values, _Inout_ uint32_t *count, void *opts)',
     ),
     enable_stats: bpf.func('int bpf_enable_stats(int type)'),
+    obj_get_info_by_fd: bpf.func('int bpf_obj_get_info_by_fd(int fd, _Inout_ void *info, _Inout_ uint32_t *len)'),
 
     btf_find_by_name_kind: bpf.func('int btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),
     btf_type_by_id: bpf.func('const void *btf__type_by_id(btf *btf, uint32_t id)'),
@@ -56,6 +58,8 @@ function bind() {
     mmap: libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
     munmap: libc.func('int munmap(void *addr, size_t len)'),
     getpagesize: libc.func('int getpagesize()'),
+    close_fd: libc.func('int close(int fd)'),
+    dup_fd: libc.func('int dup(int fd)'),
   };
 }
 

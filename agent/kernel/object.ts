@@ -69,6 +69,14 @@ export class BpfMap {
     check(`updating map '${this.name}'`, lib().update_elem(this.fd, key, value, flags));
   }
 
+  /** Removes a key; true when it was there. */
+  delete(key: Uint8Array): boolean {
+    const ret = lib().delete_elem(this.fd, key);
+    if (ret === -2 /* ENOENT */) return false;
+    check(`deleting from map '${this.name}'`, ret);
+    return true;
+  }
+
   /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can. */
   entries(): { key: Buffer; value: Buffer }[] {
     if (this.batchWorks) {
@@ -212,11 +220,43 @@ export class BpfObject {
     }
   }
 
+  /**
+   * Attaches a loaded perf_event program to an open perf event (agent/kernel/perf.ts); close()
+   * detaches it. The link holds a duplicate of perfFd (libbpf closes the fd it holds when the
+   * link goes), so perfFd stays its opener's to close.
+   */
+  attachPerfEvent(programName: string, perfFd: number): void {
+    const f = lib();
+    let prog: Pointer | null = null;
+    for (const p of this.programs()) if (f.prog_name(p) === programName) prog = p;
+    if (!prog || f.prog_fd(prog) < 0) throw new Error(`${this.path} has no loaded program '${programName}'`);
+    const own = f.dup_fd(perfFd);
+    if (own < 0) throw new BpfError(`duplicating perf event fd ${perfFd} for '${programName}'`, errno());
+    const link = f.prog_attach_perf_event(prog, own);
+    if (isNull(link)) {
+      const e = errno();
+      f.close_fd(own);
+      throw new BpfError(`attaching BPF program '${programName}' to perf event fd ${perfFd}`, e);
+    }
+    this.links.push(new BpfLink(link, programName));
+  }
+
   map(name: string): BpfMap {
     if (!this.loaded) throw new Error(`map '${name}' read before ${this.path} was loaded`);
     const m = this.maps.get(name);
     if (!m) throw new Error(`${this.path} has no map '${name}' (has: ${[...this.maps.keys()].join(', ')})`);
     return m;
+  }
+
+  /** Each loaded program's name and fd (for its run-time statistics). */
+  get programFds(): { name: string; fd: number }[] {
+    const f = lib();
+    const out: { name: string; fd: number }[] = [];
+    for (const prog of this.programs()) {
+      const fd = f.prog_fd(prog);
+      if (fd >= 0) out.push({ name: f.prog_name(prog), fd });
+    }
+    return out;
   }
 
   get attachedPrograms(): string[] {

@@ -6,6 +6,7 @@ import {
   addRunningSlices, decodeSlowWakeup, encodeSchedConfig, readDrops, readSchedStats, type SchedStats, type SlowWakeup,
 } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
+import { writeFilter, writeKnobs, type ProbeKnobs } from './knobs.js';
 
 export interface SchedSourceOptions {
   slowWakeupMs: number;
@@ -92,6 +93,15 @@ export class SchedSource {
       ringDrops: drops.ringFull,
       statsDrops: drops.statsFull,
     };
+  }
+
+  /** Overhead control: sample the run-queue waits, or keep only the filtered workloads. */
+  setKnobs(k: ProbeKnobs): void {
+    writeKnobs(this.obj.map('sched_knobs'), k);
+  }
+
+  setFilter(ids: Iterable<bigint>): void {
+    writeFilter(this.obj.map('sched_filter'), ids);
   }
 
   /** Stops draining and frees the ring reader; the object is its caller's to close. */

@@ -1,0 +1,81 @@
+// Decodes fault.bpf.c: its per-CPU stats map, its OOM-kill ring events and its load-time
+// settings. Layouts follow bpf/events.h field by field.
+import type { BpfMap } from '../kernel/index.js';
+import type { CgroupKey } from '../workloads/types.js';
+import { keyString } from './sched.js';
+
+export const FAULT_CONFIG_SIZE = 8; // struct hr_fault_config
+export const FAULT_STATS_SIZE = 48; // struct hr_fault_stats
+export const OOM_KILL_SIZE = 72; // struct hr_oom_kill
+export const EV_OOM_KILL = 3; // HR_EV_OOM_KILL
+
+/** Cumulative figures of one workload key since the program was loaded, summed over CPUs. */
+export interface FaultStats {
+  /** estimates when minor faults are sampled (each sampled fault counts 2^sample_shift) */
+  minor: number;
+  major: number;
+  reclaimCount: number;
+  reclaimNs: number;
+  reclaimedPages: number;
+  oomKills: number;
+}
+
+export interface OomKill {
+  /** the victim process (tgid) */
+  pid: number;
+  tsNs: bigint;
+  /** the victim's workload */
+  key: CgroupKey;
+  /** its v1 memory cgroup's kernfs id (hybrid hosts), else 0 */
+  memCgid: bigint;
+  rssPages: number;
+  totalVmPages: number;
+  comm: string;
+}
+
+export function encodeFaultConfig(cfg: { readV1Cpu: boolean }): Uint8Array {
+  const b = Buffer.alloc(FAULT_CONFIG_SIZE);
+  b.writeUInt32LE(cfg.readV1Cpu ? 1 : 0, 0);
+  return b;
+}
+
+export const emptyFaultStats = (): FaultStats => ({ minor: 0, major: 0, reclaimCount: 0, reclaimNs: 0, reclaimedPages: 0, oomKills: 0 });
+
+/** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
+export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats: FaultStats }> {
+  const out = new Map<string, { key: CgroupKey; stats: FaultStats }>();
+  for (const { key, value } of map.entries()) {
+    const k: CgroupKey = { cgid: key.readBigUInt64LE(0), cpuCgid: key.readBigUInt64LE(8) };
+    const s = emptyFaultStats();
+    for (const v of map.perCpuValues(value)) {
+      s.minor += Number(v.readBigUInt64LE(0));
+      s.major += Number(v.readBigUInt64LE(8));
+      s.reclaimCount += Number(v.readBigUInt64LE(16));
+      s.reclaimNs += Number(v.readBigUInt64LE(24));
+      s.reclaimedPages += Number(v.readBigUInt64LE(32));
+      s.oomKills += Number(v.readBigUInt64LE(40));
+    }
+    out.set(keyString(k), { key: k, stats: s });
+  }
+  return out;
+}
+
+/** Decodes a struct hr_oom_kill; null for a record of another type or size. */
+export function decodeOomKill(d: DataView, off: number, len: number): OomKill | null {
+  if (len < OOM_KILL_SIZE || d.getUint32(off, true) !== EV_OOM_KILL) return null;
+  let comm = '';
+  for (let i = 0; i < 16; i++) {
+    const c = d.getUint8(off + 56 + i);
+    if (!c) break;
+    comm += String.fromCharCode(c);
+  }
+  return {
+    pid: d.getUint32(off + 4, true),
+    tsNs: d.getBigUint64(off + 8, true),
+    key: { cgid: d.getBigUint64(off + 16, true), cpuCgid: d.getBigUint64(off + 24, true) },
+    memCgid: d.getBigUint64(off + 32, true),
+    rssPages: Number(d.getBigUint64(off + 40, true)),
+    totalVmPages: Number(d.getBigUint64(off + 48, true)),
+    comm,
+  };
+}

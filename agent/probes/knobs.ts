@@ -1,0 +1,43 @@
+// The runtime knobs every probe has (bpf/events.h, struct hr_probe_knobs) and its cgroup filter
+// map: written by the overhead governor while the programs run.
+import type { BpfMap } from '../kernel/index.js';
+
+export const KNOBS_SIZE = 8; // struct hr_probe_knobs
+
+export interface ProbeKnobs {
+  /** count 1 in 2^n of the probe's hottest event, each weighted 2^n; 0 = every event */
+  sampleShift: number;
+  /** true: only workloads whose cgroup ids are in the filter map */
+  filter: boolean;
+}
+
+export const FULL: ProbeKnobs = { sampleShift: 0, filter: false };
+
+export function encodeKnobs(k: ProbeKnobs): Buffer {
+  if (!Number.isInteger(k.sampleShift) || k.sampleShift < 0 || k.sampleShift > 16) {
+    throw new RangeError(`sample shift must be an integer from 0 to 16 (got ${k.sampleShift})`);
+  }
+  const b = Buffer.alloc(KNOBS_SIZE);
+  b.writeUInt32LE(k.sampleShift, 0);
+  b.writeUInt32LE(k.filter ? 1 : 0, 4);
+  return b;
+}
+
+export function writeKnobs(map: BpfMap, k: ProbeKnobs): void {
+  map.update(Buffer.alloc(4), encodeKnobs(k));
+}
+
+/** Makes the filter map hold exactly these cgroup ids (cgroup2 ids and v1 cpu kernfs ids). */
+export function writeFilter(map: BpfMap, ids: Iterable<bigint>): void {
+  const want = new Set([...ids].map((id) => id.toString()));
+  for (const { key } of map.entries()) {
+    const id = key.readBigUInt64LE(0);
+    if (!want.has(id.toString())) map.delete(key);
+    else want.delete(id.toString());
+  }
+  for (const id of want) {
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(BigInt(id));
+    map.update(key, Buffer.from([1]));
+  }
+}

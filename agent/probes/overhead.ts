@@ -1,0 +1,179 @@
+// The agent bounds its own cost. Every check window it measures what it costs (each probe's BPF
+// run time, from the kernel's run-time statistics, plus the agent's own CPU) as a fraction of
+// one CPU; above the policy's budget it switches the hottest probe one step to a cheaper variant
+// (sampling, then filtering to the policy's workloads), and when the load falls so far that the
+// richer variant would fit again, it switches back. One step per window, with a reason each.
+import type { ProbeKnobs } from './knobs.js';
+
+export interface ProbeCounters {
+  /** cumulative run time of the probe's programs (ns) and how many times they ran */
+  runTimeNs: number;
+  runCount: number;
+}
+
+export interface OverheadChange {
+  atMs: number;
+  probe: string;
+  from: string;
+  to: string;
+  knobs: ProbeKnobs;
+  reason: string;
+}
+
+export interface OverheadReport {
+  budget: number;
+  /** fraction of one CPU over the last window: per probe, the agent's own, and in all */
+  probes: Record<string, { fraction: number; eventsPerSecond: number; variant: string }>;
+  agent: number;
+  total: number;
+  windowMs: number;
+}
+
+export interface Variant {
+  name: string;
+  knobs: ProbeKnobs;
+}
+
+export interface GovernorOptions {
+  /** fraction of one CPU, e.g. 0.01 */
+  budget: number;
+  /** each probe's variants, richest first */
+  probes: Record<string, Variant[]>;
+  windowMs?: number;
+  /** switch back only when the predicted cost is below this share of the budget */
+  headroom?: number;
+}
+
+interface ProbeState {
+  variants: Variant[];
+  level: number;
+  /** per-event cost (ns) last measured at each level */
+  nsPerEvent: (number | undefined)[];
+  last?: ProbeCounters;
+}
+
+const pct = (f: number): string => `${(f * 100).toFixed(2)}%`;
+
+export class OverheadGovernor {
+  readonly budget: number;
+  private readonly windowMs: number;
+  private readonly headroom: number;
+  private readonly probes = new Map<string, ProbeState>();
+  private windowStart: { atMs: number; agentCpuNs: number } | null = null;
+  /** probes switched down, most recent last: the first to switch back */
+  private readonly reduced: string[] = [];
+  private lastReport: OverheadReport | null = null;
+
+  constructor(opts: GovernorOptions) {
+    if (!(opts.budget > 0 && opts.budget <= 1)) throw new RangeError(`overhead budget must be in (0, 1] of one CPU (got ${opts.budget})`);
+    this.budget = opts.budget;
+    this.windowMs = opts.windowMs ?? 5000;
+    this.headroom = opts.headroom ?? 0.7;
+    for (const [name, variants] of Object.entries(opts.probes)) {
+      if (variants.length === 0) throw new Error(`probe ${name} has no variant`);
+      this.probes.set(name, { variants, level: 0, nsPerEvent: [] });
+    }
+  }
+
+  variant(probe: string): Variant | undefined {
+    const s = this.probes.get(probe);
+    return s?.variants[s.level];
+  }
+
+  /** The last complete window's figures (null before the first one ends). */
+  get report(): OverheadReport | null {
+    return this.lastReport;
+  }
+
+  /**
+   * Feeds cumulative counters; returns the switches to apply (at most one) when a window ends.
+   * agentCpuNs is the agent process's own CPU time (user + system).
+   */
+  observe(atMs: number, counters: Record<string, ProbeCounters>, agentCpuNs: number): OverheadChange[] {
+    if (!this.windowStart) {
+      this.windowStart = { atMs, agentCpuNs };
+      for (const [name, s] of this.probes) s.last = counters[name] ? { ...counters[name] } : { runTimeNs: 0, runCount: 0 };
+      return [];
+    }
+    const windowMs = atMs - this.windowStart.atMs;
+    if (windowMs < this.windowMs) return [];
+    const windowNs = windowMs * 1e6;
+
+    const report: OverheadReport = { budget: this.budget, probes: {}, agent: 0, total: 0, windowMs };
+    const rates = new Map<string, { fraction: number; perSecond: number }>();
+    for (const [name, s] of this.probes) {
+      const now = counters[name];
+      const before = s.last;
+      s.last = now && { ...now };
+      if (!now || !before) continue;
+      const dRun = Math.max(0, now.runTimeNs - before.runTimeNs);
+      const dCount = Math.max(0, now.runCount - before.runCount);
+      const fraction = dRun / windowNs;
+      if (dCount > 100) s.nsPerEvent[s.level] = dRun / dCount;
+      rates.set(name, { fraction, perSecond: (dCount * 1000) / windowMs });
+      report.probes[name] = { fraction, eventsPerSecond: (dCount * 1000) / windowMs, variant: s.variants[s.level].name };
+      report.total += fraction;
+    }
+    report.agent = Math.max(0, agentCpuNs - this.windowStart.agentCpuNs) / windowNs;
+    report.total += report.agent;
+    this.windowStart = { atMs, agentCpuNs };
+    this.lastReport = report;
+
+    const change = report.total > this.budget ? this.reduce(atMs, report, rates) : this.restore(atMs, report, rates);
+    if (change) report.probes[change.probe].variant = change.to;
+    return change ? [change] : [];
+  }
+
+  private reduce(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>): OverheadChange | null {
+    let hottest: string | null = null;
+    for (const [name, s] of this.probes) {
+      if (s.level >= s.variants.length - 1) continue;
+      if (!hottest || (rates.get(name)?.fraction ?? 0) > (rates.get(hottest)?.fraction ?? 0)) hottest = name;
+    }
+    if (!hottest) return null; // nothing cheaper left: the report still shows the excess
+    const s = this.probes.get(hottest)!;
+    const r = rates.get(hottest) ?? { fraction: 0, perSecond: 0 };
+    const from = s.variants[s.level];
+    s.level++;
+    const to = s.variants[s.level];
+    if (!this.reduced.includes(hottest)) this.reduced.push(hottest);
+    return {
+      atMs, probe: hottest, from: from.name, to: to.name, knobs: to.knobs,
+      reason: `own cost ${pct(report.total)} of one CPU over budget ${pct(this.budget)}; ${hottest} is the hottest probe ` +
+        `(${pct(r.fraction)}, ${Math.round(r.perSecond)} events/s): ${from.name} -> ${to.name}`,
+    };
+  }
+
+  private restore(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>): OverheadChange | null {
+    const name = this.reduced[this.reduced.length - 1];
+    if (!name) return null;
+    const s = this.probes.get(name)!;
+    const r = rates.get(name);
+    const richerCost = s.nsPerEvent[s.level - 1];
+    if (!r || richerCost === undefined) return null;
+    // What the richer variant would cost at today's event rate, with everything else as it is.
+    const predicted = report.total - r.fraction + (r.perSecond * richerCost) / 1e9;
+    if (predicted >= this.headroom * this.budget) return null;
+    const from = s.variants[s.level];
+    s.level--;
+    const to = s.variants[s.level];
+    if (s.level === 0) this.reduced.pop();
+    return {
+      atMs, probe: name, from: from.name, to: to.name, knobs: to.knobs,
+      reason: `load fell: ${name} at ${Math.round(r.perSecond)} events/s would cost about ${pct(predicted)} in all as ${to.name}, ` +
+        `under ${Math.round(this.headroom * 100)}% of the budget ${pct(this.budget)}: ${from.name} -> ${to.name}`,
+    };
+  }
+}
+
+/** The variants a probe steps through: every event, 1 in 8, 1 in 64, then (when the policy
+ *  selects workloads) only those, 1 in 64. */
+export function standardVariants(canFilter: boolean): Variant[] {
+  const v: Variant[] = [
+    { name: 'full', knobs: { sampleShift: 0, filter: false } },
+    { name: 'sampled-1/8', knobs: { sampleShift: 3, filter: false } },
+    { name: 'sampled-1/64', knobs: { sampleShift: 6, filter: false } },
+  ];
+  if (canFilter) v.push({ name: 'selected-only-1/64', knobs: { sampleShift: 6, filter: true } });
+  return v;
+}

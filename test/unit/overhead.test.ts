@@ -1,0 +1,78 @@
+// The overhead governor's decisions on made-up counters with known answers (the kernel side is
+// exercised in test/kernel/overhead.test.ts).
+import test from 'ava';
+import { OverheadGovernor, standardVariants, type ProbeCounters } from '../../agent/probes/overhead.js';
+import { encodeKnobs } from '../../agent/probes/knobs.js';
+
+/** Cumulative counters for probes that ran `perSecond` events of `ns` each for `ms`. */
+class Clock {
+  atMs = 0;
+  agentNs = 0;
+  counters: Record<string, ProbeCounters> = {};
+  advance(ms: number, load: Record<string, { perSecond: number; ns: number }>, agentFraction = 0): void {
+    this.atMs += ms;
+    this.agentNs += agentFraction * ms * 1e6;
+    for (const [name, { perSecond, ns }] of Object.entries(load)) {
+      const c = (this.counters[name] ??= { runTimeNs: 0, runCount: 0 });
+      const n = (perSecond * ms) / 1000;
+      c.runCount += n;
+      c.runTimeNs += n * ns;
+    }
+  }
+}
+
+test('over budget: the hottest probe steps down, one step per window, with a reason', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { sched: standardVariants(false), fault: standardVariants(false) } });
+  const c = new Clock();
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  // fault: 200k events/s x 300 ns = 6% of a CPU; sched 1k x 500 ns = 0.05%
+  c.advance(1000, { fault: { perSecond: 200_000, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.002);
+  const first = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(first.length, 1);
+  t.is(first[0].probe, 'fault');
+  t.is(first[0].from, 'full');
+  t.is(first[0].to, 'sampled-1/8');
+  t.is(first[0].knobs.sampleShift, 3);
+  t.regex(first[0].reason, /own cost 6\.25% of one CPU over budget 1\.00%; fault is the hottest probe \(6\.00%, 200000 events\/s\)/);
+  t.is(g.report!.probes.fault.variant, 'sampled-1/8');
+  t.true(Math.abs(g.report!.agent - 0.002) < 1e-9);
+  // Sampled: the program still runs for every event but returns early (40 ns): 0.8% + rest
+  c.advance(500, { fault: { perSecond: 200_000, ns: 40 }, sched: { perSecond: 1000, ns: 500 } }, 0.002);
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), [], 'no decision before the window ends');
+  c.advance(500, { fault: { perSecond: 200_000, ns: 40 }, sched: { perSecond: 1000, ns: 500 } }, 0.002);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/64', '1.05% is still over 1%: one more step');
+});
+
+test('back to the richer variant only when its predicted cost fits under the headroom', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, headroom: 0.7, probes: { fault: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }); // 3%
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0].to, 'sampled-1/8');
+  // storm continues but now cheap (0.4%): at full it would cost 3% -> stay
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 40 } });
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  // the storm is over: 1k events/s would cost 0.03% at full -> back to full
+  c.advance(1000, { fault: { perSecond: 1000, ns: 40 } });
+  const back = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(back[0]?.to, 'full');
+  t.regex(back[0].reason, /^load fell: fault at 1000 events\/s would cost about 0\.03% in all as full/);
+  t.is(g.variant('fault')?.name, 'full');
+});
+
+test('nothing cheaper left: no change, and the report still shows the excess', (t) => {
+  const g = new OverheadGovernor({ budget: 0.001, windowMs: 1000, probes: { sock: [{ name: 'full', knobs: { sampleShift: 0, filter: false } }] } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { sock: { perSecond: 10_000, ns: 1000 } });
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  t.true(g.report!.total > g.budget);
+});
+
+test('filtering is offered only when the policy selects workloads; budgets and knobs are checked', (t) => {
+  t.is(standardVariants(false).length, 3);
+  t.deepEqual(standardVariants(true).at(-1)?.knobs, { sampleShift: 6, filter: true });
+  t.throws(() => new OverheadGovernor({ budget: 0, probes: {} }), { message: /budget must be in \(0, 1\]/ });
+  t.throws(() => encodeKnobs({ sampleShift: 40, filter: false }), { message: /0 to 16/ });
+  t.deepEqual([...encodeKnobs({ sampleShift: 3, filter: true })], [3, 0, 0, 0, 1, 0, 0, 0]);
+});
