@@ -47,6 +47,7 @@ const top: CommandModule<object, TopArgs> = {
       const policy = {
         ...base,
         probes: {
+          ...base.probes,
           sched: {
             slowWakeupMs: a['slow-wakeup-ms'] ?? base.probes.sched.slowWakeupMs,
             ringBytes: a['ring-size'] ?? base.probes.sched.ringBytes,

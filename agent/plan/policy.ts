@@ -105,6 +105,15 @@ export function parseSize(text: string): number {
   return Number(m[1]) * SIZE_BYTES[m[2]!]!;
 }
 
+const PERCENT = /^([0-9]+(?:\.[0-9]+)?)%$/;
+
+/** "1%", "0.5%" -> a fraction (0.01, 0.005). Throws on anything else. */
+export function parsePercent(text: string): number {
+  const m = PERCENT.exec(text);
+  if (!m) throw new Error(`not a percentage: ${JSON.stringify(text)}`);
+  return Number(m[1]) / 100;
+}
+
 /** "127.0.0.1:9464", "[::1]:9464", "localhost:9464" -> host and port; a string says what is wrong. */
 export function parseListen(text: string): { host: string; port: number } | string {
   const m = /^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$/.exec(text) ?? /^([A-Za-z0-9.-]+):([0-9]+)$/.exec(text);
@@ -427,7 +436,13 @@ interface RawPolicy {
   mode?: Mode;
   tick?: string;
   export?: { prometheus?: { enabled?: boolean; listen?: string } };
-  probes?: { sched?: { slow_wakeup?: string; ring_size?: string } };
+  probes?: {
+    sched?: { slow_wakeup?: string; ring_size?: string };
+    fault?: { enabled?: boolean; ring_size?: string };
+    blockio?: { enabled?: boolean; slow_io?: string; ring_size?: string };
+    sock?: { enabled?: boolean; ring_size?: string };
+    overhead_budget?: string;
+  };
   forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
@@ -442,6 +457,9 @@ const DEFAULTS = {
   listen: '127.0.0.1:9464',
   slowWakeup: '10ms',
   ringSize: '256KiB',
+  faultRingSize: '64KiB',
+  slowIo: '100ms',
+  overheadBudget: '1%',
   model: 'ewma' as const,
   halfLife: '10s',
   riskThreshold: 0.5,
@@ -481,13 +499,21 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     }
   }
 
-  const ring = get('probes', 'sched', 'ring_size');
-  if (typeof ring === 'string' && SIZE.test(ring)) {
-    const bytes = parseSize(ring);
-    // The kernel wants a power-of-two multiple of the page size for a BPF ring buffer.
-    if (bytes < 4096 || (bytes & (bytes - 1)) !== 0 || bytes > 1024 ** 3) {
-      report(['probes', 'sched', 'ring_size'], 'value', `must be a power of two from 4KiB to 1GiB (got "${ring}" = ${bytes} bytes)`);
+  for (const probe of ['sched', 'fault', 'blockio', 'sock']) {
+    const ring = get('probes', probe, 'ring_size');
+    if (typeof ring === 'string' && SIZE.test(ring)) {
+      const bytes = parseSize(ring);
+      // The kernel wants a power-of-two multiple of the page size for a BPF ring buffer.
+      if (bytes < 4096 || (bytes & (bytes - 1)) !== 0 || bytes > 1024 ** 3) {
+        report(['probes', probe, 'ring_size'], 'value', `must be a power of two from 4KiB to 1GiB (got "${ring}" = ${bytes} bytes)`);
+      }
     }
+  }
+
+  const budget = get('probes', 'overhead_budget');
+  if (typeof budget === 'string' && PERCENT.test(budget)) {
+    const f = parsePercent(budget);
+    if (f <= 0 || f > 1) report(['probes', 'overhead_budget'], 'value', `must be more than 0% and at most 100% of one CPU (got "${budget}")`);
   }
 
   const listen = get('export', 'prometheus', 'listen');
@@ -569,6 +595,9 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
   const prom = raw.export?.prometheus;
   const listen = parseListen(prom?.listen ?? DEFAULTS.listen) as { host: string; port: number };
   const sched = raw.probes?.sched;
+  const fault = raw.probes?.fault;
+  const blockio = raw.probes?.blockio;
+  const sock = raw.probes?.sock;
   const rule = raw.rules?.protect_latency;
   return {
     file,
@@ -581,6 +610,14 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
         slowWakeupMs: parseDuration(sched?.slow_wakeup ?? DEFAULTS.slowWakeup),
         ringBytes: parseSize(sched?.ring_size ?? DEFAULTS.ringSize),
       },
+      fault: { enabled: fault?.enabled ?? true, ringBytes: parseSize(fault?.ring_size ?? DEFAULTS.faultRingSize) },
+      blockio: {
+        enabled: blockio?.enabled ?? true,
+        slowIoMs: parseDuration(blockio?.slow_io ?? DEFAULTS.slowIo),
+        ringBytes: parseSize(blockio?.ring_size ?? DEFAULTS.ringSize),
+      },
+      sock: { enabled: sock?.enabled ?? true, ringBytes: parseSize(sock?.ring_size ?? DEFAULTS.ringSize) },
+      overheadBudget: parsePercent(raw.probes?.overhead_budget ?? DEFAULTS.overheadBudget),
     },
     forecast: {
       model: raw.forecast?.model ?? DEFAULTS.model,

@@ -28,7 +28,14 @@ export interface Policy {
   mode: Mode;
   tickMs: number;
   export: { prometheus: { enabled: boolean; host: string; port: number } };
-  probes: { sched: { slowWakeupMs: number; ringBytes: number } };
+  probes: {
+    sched: { slowWakeupMs: number; ringBytes: number };
+    fault: { enabled: boolean; ringBytes: number };
+    blockio: { enabled: boolean; slowIoMs: number; ringBytes: number };
+    sock: { enabled: boolean; ringBytes: number };
+    /** fraction of one CPU the agent may cost (probes' BPF run time + its own CPU) */
+    overheadBudget: number;
+  };
   forecast: { model: 'ewma' | 'decaying-histogram'; halfLifeMs: number };
   rules: {
     protectLatency: {
