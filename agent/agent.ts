@@ -12,7 +12,8 @@ import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
-import type { TickReport, WorkloadReport } from './report.js';
+import type { KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
+import { OverheadGovernor, standardVariants } from './probes/overhead.js';
 
 export interface AgentOptions {
   policy: Policy;
@@ -59,6 +60,9 @@ export class Agent {
   private readonly planner: Planner;
   private readonly actuator: Actuator;
   private readonly forecasters = new Map<string, Forecaster>();
+  private readonly governor: OverheadGovernor | null;
+  /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
+  private selectedIds = new Set<bigint>();
   private previous = new Map<string, Totals>();
   private lastTickMs = 0;
   private ticks = 0;
@@ -73,6 +77,24 @@ export class Agent {
     this.actuator = actuator;
     this.planner = new Planner(opts.policy);
     this.log = opts.log ?? (() => {});
+    const canFilter = opts.policy.workloads.length > 0;
+    const probes = Object.fromEntries(Object.keys(source.tunables).map((p) => [p, standardVariants(canFilter)]));
+    this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes });
+    if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
+  }
+
+  /** Ticks the governor; applies and returns its switches (they go out as events). */
+  private governOverhead(nowMs: number): OverheadEvent[] {
+    if (!this.governor) return [];
+    const cpu = process.cpuUsage();
+    const changes = this.governor.observe(nowMs, this.source.counters(), (cpu.user + cpu.system) * 1000);
+    for (const c of changes) {
+      const probe = this.source.tunables[c.probe];
+      if (c.knobs.filter) probe.setFilter(this.selectedIds);
+      probe.setKnobs(c.knobs);
+      this.log(`overhead: ${c.reason}`);
+    }
+    return changes.map(({ atMs, probe, from, to, reason }) => ({ atMs, probe, from, to, reason }));
   }
 
   /** Loads the probes and takes the first reading (the baseline the first tick subtracts). */
@@ -116,6 +138,13 @@ export class Agent {
     if (this.ticks % 5 === 0) this.index.refresh();
     const reading = this.source.read().sched;
     const totals = this.totals(reading.stats);
+    const events: KernelEvent[] = reading.slowWakeups.slice(-100).map((e) => {
+      const w = this.index.resolve(e.key);
+      return {
+        kind: 'slow_wakeup', workload: { id: w.id, path: w.path }, pid: e.pid, comm: e.comm,
+        detail: { delayMs: e.delayNs / 1e6 },
+      };
+    });
 
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];
@@ -167,6 +196,8 @@ export class Agent {
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);
     for (const d of decisions) this.apply(d);
     for (const r of reports) r.throttleCores = this.planner.heldCores(r.workload.id);
+    const overheadChanges = this.governOverhead(nowMs);
+    const cost = this.governor?.report ?? null;
 
     return {
       atMs: nowMs,
@@ -174,12 +205,24 @@ export class Agent {
       mode: this.mode,
       workloads: reports,
       decisions,
+      events,
+      overheadChanges,
       health: {
         ticks: this.ticks,
         eventsRead: reading.eventsRead,
         ringDrops: reading.ringDrops,
         statsDrops: reading.statsDrops,
         lastTickSeconds: (performance.now() - started) / 1000,
+        probes: {
+          sched: {
+            eventsRead: reading.eventsRead, ringDrops: reading.ringDrops, statsDrops: reading.statsDrops,
+            variant: this.governor?.variant('sched')?.name ?? 'full',
+          },
+        },
+        overhead: cost && {
+          budget: cost.budget, total: cost.total, agent: cost.agent, windowMs: cost.windowMs,
+          probes: Object.fromEntries(Object.entries(cost.probes).map(([k, v]) => [k, { fraction: v.fraction, eventsPerSecond: v.eventsPerSecond }])),
+        },
       },
     };
   }
@@ -217,8 +260,10 @@ export class Agent {
   /** Sums the kernel's per-key figures into per-workload totals. */
   private totals(stats: Map<string, { key: CgroupKey; stats: SchedStats }>): Map<string, Totals> {
     const out = new Map<string, Totals>();
+    const selected = new Set<bigint>();
     for (const { key, stats: s } of stats.values()) {
       const workload = this.index.resolve(key);
+      if (selectorOf(this.policy.workloads, workload)) selected.add(workload.hierarchy === 'v1-cpu' ? key.cpuCgid : key.cgid);
       let t = out.get(workload.id);
       if (!t) {
         t = { workload, stats: emptyStats(s.runqSlots.length) };
@@ -226,6 +271,7 @@ export class Agent {
       }
       addStats(t.stats, s);
     }
+    this.selectedIds = selected;
     return out;
   }
 }

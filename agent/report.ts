@@ -25,22 +25,118 @@ export interface ForecastFigures {
   confidence: number;
 }
 
+/** Log2 latency histogram figures (slot i: [2^i, 2^(i+1)) microseconds), cumulative, with
+ *  percentiles over the last tick. */
+export interface LatencyFigures {
+  slots: number[];
+  count: number;
+  sumSeconds: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** fault probe: cumulative counts, and rates over the last tick */
+export interface MemoryFigures {
+  minorFaults: number;
+  majorFaults: number;
+  minorPerSecond: number;
+  majorPerSecond: number;
+  /** reclaim passes (direct or at the cgroup's limit) its tasks stalled in, and for how long */
+  reclaimStalls: number;
+  reclaimSeconds: number;
+  reclaimedPages: number;
+  /** ms stalled in reclaim per second of the tick: the memory-pressure signal */
+  reclaimMsPerSecond: number;
+  oomKills: number;
+}
+
+export interface IoDeviceFigures {
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+  latency: LatencyFigures;
+}
+
+/** blockio probe: all devices together, and each device ("major:minor") */
+export interface IoFigures extends IoDeviceFigures {
+  readBytesPerSecond: number;
+  writeBytesPerSecond: number;
+  opsPerSecond: number;
+  devices: Record<string, IoDeviceFigures>;
+}
+
+/** sock probe: TCP, cumulative counts and rates over the last tick */
+export interface NetFigures {
+  txBytes: number;
+  rxBytes: number;
+  retransmits: number;
+  opened: number;
+  closed: number;
+  txBytesPerSecond: number;
+  rxBytesPerSecond: number;
+  retransmitsPerSecond: number;
+}
+
 export interface WorkloadReport {
   workload: Workload;
   cpu: { seconds: number; cores: number };
   runq: RunqueueFigures;
   switches: { voluntary: number; involuntary: number; perSecond: number };
+  /** present when the probe is loaded */
+  memory?: MemoryFigures;
+  io?: IoFigures;
+  net?: NetFigures;
   forecast?: ForecastFigures;
   /** cores currently allowed by headroom's own throttle, null when none is held */
   throttleCores?: number | null;
 }
 
+export interface ProbeHealth {
+  eventsRead: number;
+  ringDrops: number;
+  statsDrops: number;
+  /** the variant the overhead governor runs it as ("full", "sampled-1/8", ...) */
+  variant: string;
+}
+
+/** What the agent costs, as fractions of one CPU over the governor's last window. */
+export interface OverheadFigures {
+  budget: number;
+  total: number;
+  agent: number;
+  probes: Record<string, { fraction: number; eventsPerSecond: number }>;
+  windowMs: number;
+}
+
 export interface AgentHealth {
   ticks: number;
+  /** all probes together */
   eventsRead: number;
   ringDrops: number;
   statsDrops: number;
   lastTickSeconds: number;
+  probes: Record<string, ProbeHealth>;
+  overhead: OverheadFigures | null;
+}
+
+/** A discrete kernel event of this tick, already attributed to its workload. */
+export interface KernelEvent {
+  kind: 'slow_wakeup' | 'oom_kill' | 'slow_io' | 'tcp_close' | 'tcp_retransmit';
+  workload: { id: string; path: string };
+  pid: number;
+  comm?: string;
+  /** everything else the event carries, in plain units (bytes, ms, addresses as text) */
+  detail: Record<string, string | number>;
+}
+
+/** The overhead governor switched a probe's variant. */
+export interface OverheadEvent {
+  atMs: number;
+  probe: string;
+  from: string;
+  to: string;
+  reason: string;
 }
 
 export interface TickReport {
@@ -50,5 +146,9 @@ export interface TickReport {
   workloads: WorkloadReport[];
   /** decisions taken in this tick (applied only in enforce mode) */
   decisions: Decision[];
+  /** kernel events drained in this tick (bounded per kind) */
+  events: KernelEvent[];
+  /** the governor's switches in this tick */
+  overheadChanges: OverheadEvent[];
   health: AgentHealth;
 }

@@ -1,6 +1,8 @@
-// Decisions as a person reads them (one line each) and as a machine reads them (--json lines).
+// Decisions, the overhead governor's switches and kernel events, as a person reads them (one
+// line each) and as a machine reads them (--json lines).
 import type { Decision, Mode } from '../agent/plan/types.js';
 import type { Hierarchy } from '../agent/workloads/types.js';
+import type { KernelEvent, OverheadEvent } from '../agent/report.js';
 
 /** What the decision leaves the workload with, in words. */
 function target(d: Decision): string {
@@ -58,4 +60,23 @@ export function decisionRecord(d: Decision, mode: Mode): DecisionRecord {
     },
     reason: d.reason,
   };
+}
+
+/** "[overhead] fault full -> sampled-1/8: <reason>" */
+export function formatOverhead(e: OverheadEvent): string {
+  return `[overhead] ${e.probe} ${e.from} -> ${e.to}: ${e.reason}`;
+}
+
+export function overheadRecord(e: OverheadEvent): object {
+  return { type: 'overhead', at: new Date(e.atMs).toISOString(), atMs: e.atMs, probe: e.probe, from: e.from, to: e.to, reason: e.reason };
+}
+
+/** "[oom_kill] v1-cpu:/a/b pid 123 (stress-ng) rssPages=16384 ..." */
+export function formatKernelEvent(e: KernelEvent): string {
+  const detail = Object.entries(e.detail).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(3) : v}`).join(' ');
+  return `[${e.kind}] ${e.workload.id} pid ${e.pid}${e.comm ? ` (${e.comm})` : ''} ${detail}`.trimEnd();
+}
+
+export function kernelEventRecord(e: KernelEvent, atMs: number): object {
+  return { type: 'event', kind: e.kind, at: new Date(atMs).toISOString(), atMs, workload: e.workload, pid: e.pid, ...(e.comm ? { comm: e.comm } : {}), ...e.detail };
 }

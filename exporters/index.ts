@@ -1,4 +1,6 @@
 // Public surface of the exporters: the Prometheus endpoint and the decision log.
 export { PrometheusEndpoint, type PrometheusEndpointOptions } from './prometheus.js';
-export { formatDecision, decisionRecord, type DecisionRecord } from './decision-log.js';
+export {
+  formatDecision, decisionRecord, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, type DecisionRecord,
+} from './decision-log.js';
 export { log2BoundariesSeconds } from './log2-histogram.js';

@@ -4,7 +4,7 @@ import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { AgentHealth, TickReport } from '../agent/report.js';
+import type { ProbeHealth, AgentHealth, TickReport } from '../agent/report.js';
 import { ReportMetricProducer } from './report-metrics.js';
 
 export interface PrometheusEndpointOptions {
@@ -82,6 +82,30 @@ export class PrometheusEndpoint {
         if (this.health) r.observe(read(this.health));
       });
     }
+    // Per probe: events, drops, the variant the overhead governor runs it as, and its cost.
+    const perProbe: [string, string, keyof ProbeHealth][] = [
+      ['headroom_probe_events_read_total', 'Events read from the probe\'s ring buffer', 'eventsRead'],
+      ['headroom_probe_ring_drops_total', 'Events the probe lost to a full ring buffer', 'ringDrops'],
+      ['headroom_probe_stats_drops_total', 'Samples the probe lost to a full stats map', 'statsDrops'],
+    ];
+    for (const [name, description, field] of perProbe) {
+      meter.createObservableCounter(name, { description }).addCallback((r) => {
+        for (const [probe, p] of Object.entries(this.health?.probes ?? {})) r.observe(p[field] as number, { probe });
+      });
+    }
+    meter.createObservableGauge('headroom_probe_variant', { description: 'The variant each probe runs as (1 for the current one)' }).addCallback((r) => {
+      for (const [probe, p] of Object.entries(this.health?.probes ?? {})) r.observe(1, { probe, variant: p.variant });
+    });
+    meter.createObservableGauge('headroom_overhead_cpu_ratio', { description: 'What headroom costs as a share of one CPU over the last window, by source (a probe\'s BPF run time, the agent process, all)' }).addCallback((r) => {
+      const o = this.health?.overhead;
+      if (!o) return;
+      for (const [probe, p] of Object.entries(o.probes)) r.observe(p.fraction, { source: probe });
+      r.observe(o.agent, { source: 'agent' });
+      r.observe(o.total, { source: 'total' });
+    });
+    meter.createObservableGauge('headroom_overhead_budget_ratio', { description: 'The policy\'s overhead budget as a share of one CPU' }).addCallback((r) => {
+      if (this.health?.overhead) r.observe(this.health.overhead.budget);
+    });
     meter
       .createObservableGauge('headroom_tick_duration_seconds', { description: 'Time the last tick took', unit: 'seconds' })
       .addCallback((r) => {

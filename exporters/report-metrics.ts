@@ -89,6 +89,16 @@ export class ReportMetricProducer implements MetricProducer {
     const contention: DataPoint<number>[] = [];
     const confidence: DataPoint<number>[] = [];
     const throttle: DataPoint<number>[] = [];
+    const faults: DataPoint<number>[] = [];
+    const reclaimSeconds: DataPoint<number>[] = [];
+    const reclaimStalls: DataPoint<number>[] = [];
+    const ooms: DataPoint<number>[] = [];
+    const ioBytes: DataPoint<number>[] = [];
+    const ioOps: DataPoint<number>[] = [];
+    const ioLatency: DataPoint<Histogram>[] = [];
+    const tcpBytes: DataPoint<number>[] = [];
+    const retransmits: DataPoint<number>[] = [];
+    const connections: DataPoint<number>[] = [];
 
     for (const w of report.workloads) {
       const labels = workloadLabels(w.workload);
@@ -105,6 +115,22 @@ export class ReportMetricProducer implements MetricProducer {
         confidence.push(point(w.forecast.confidence));
       }
       if (typeof w.throttleCores === 'number') throttle.push(point(w.throttleCores));
+      if (w.memory) {
+        faults.push(point(w.memory.minorFaults, { kind: 'minor' }), point(w.memory.majorFaults, { kind: 'major' }));
+        reclaimSeconds.push(point(w.memory.reclaimSeconds));
+        reclaimStalls.push(point(w.memory.reclaimStalls));
+        ooms.push(point(w.memory.oomKills));
+      }
+      for (const [device, d] of Object.entries(w.io?.devices ?? {})) {
+        ioBytes.push(point(d.readBytes, { device, direction: 'read' }), point(d.writeBytes, { device, direction: 'write' }));
+        ioOps.push(point(d.readOps, { device, direction: 'read' }), point(d.writeOps, { device, direction: 'write' }));
+        ioLatency.push(point(log2Histogram(d.latency.slots, d.latency.sumSeconds), { device }));
+      }
+      if (w.net) {
+        tcpBytes.push(point(w.net.txBytes, { direction: 'sent' }), point(w.net.rxBytes, { direction: 'received' }));
+        retransmits.push(point(w.net.retransmits));
+        connections.push(point(w.net.opened, { event: 'opened' }), point(w.net.closed, { event: 'closed' }));
+      }
     }
     const decisions = [...this.decisions.values()].map(
       (s): DataPoint<number> => ({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: s.value }),
@@ -121,6 +147,16 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_forecast_confidence', 'How much history the forecast stands on (0..1)', '', confidence),
       gauge('headroom_throttle_cores', "CPU cores currently allowed by headroom's own throttle", '', throttle),
       counter('headroom_decisions_total', 'Decisions taken by the planner', '', decisions),
+      counter('headroom_workload_page_faults_total', 'User page faults of the workload, by kind (major: waited for I/O)', '', faults),
+      counter('headroom_workload_reclaim_stall_seconds_total', 'Time its tasks stalled in direct or cgroup-limit memory reclaim', 'seconds', reclaimSeconds),
+      counter('headroom_workload_reclaim_stalls_total', 'Memory reclaim passes its tasks stalled in', '', reclaimStalls),
+      counter('headroom_workload_oom_kills_total', 'Tasks of the workload the OOM killer chose', '', ooms),
+      counter('headroom_workload_io_bytes_total', 'Block I/O bytes the workload submitted, by device and direction', 'bytes', ioBytes),
+      counter('headroom_workload_io_operations_total', 'Block I/O requests the workload submitted, by device and direction', '', ioOps),
+      histogram('headroom_workload_io_latency_seconds', 'Block I/O latency from issue to completion, by device (kernel log2 buckets)', 'seconds', ioLatency),
+      counter('headroom_workload_tcp_bytes_total', 'TCP payload bytes the workload sent and received', 'bytes', tcpBytes),
+      counter('headroom_workload_tcp_retransmits_total', 'TCP segments retransmitted on the workload\'s connections', '', retransmits),
+      counter('headroom_workload_tcp_connections_total', 'TCP connections of the workload, by event', '', connections),
     ];
     // A metric without points would still print its HELP and TYPE lines.
     return out.filter((m) => m.dataPoints.length > 0);

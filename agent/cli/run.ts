@@ -40,13 +40,19 @@ const run: CommandModule<object, RunArgs> = {
       .option('listen', { type: 'string', describe: "Prometheus endpoint HOST:PORT (overrides the policy's)" })
       .option('prometheus', { type: 'boolean', default: true, describe: 'serve the Prometheus endpoint (--no-prometheus to disable)' })
       .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until SIGINT/SIGTERM)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print decisions as JSON lines instead of text' })
+      .option('json', { type: 'boolean', default: false, describe: 'print decisions and events as JSON lines instead of text' })
+      .option('events', {
+        type: 'boolean', default: false,
+        describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits); OOM kills and overhead switches are always printed',
+      })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true }),
   handler: async (a) => {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
-      const { PrometheusEndpoint, decisionRecord, formatDecision } = await import('../../exporters/index.js');
+      const {
+        PrometheusEndpoint, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord,
+      } = await import('../../exporters/index.js');
       const policy = loadPolicy(a.policy);
       const mode = a.mode ?? policy.mode;
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
@@ -70,6 +76,10 @@ const run: CommandModule<object, RunArgs> = {
           endpoint?.update(r);
           if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
           for (const d of r.decisions) print(d);
+          for (const o of r.overheadChanges) process.stdout.write(`${a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o)}\n`);
+          for (const e of r.events) {
+            if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
+          }
         },
         onStop: (released) => released.forEach(print),
         afterStop: async () => {

@@ -39,10 +39,10 @@ function workloadReport(w: Workload, extra: Partial<WorkloadReport> = {}): Workl
 }
 
 const health = (ticks: number): AgentHealth =>
-  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004 });
+  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004, probes: {}, overhead: null });
 
 function tick(ticks: number, workloads: WorkloadReport[], decisions: Decision[] = []): TickReport {
-  return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, health: health(ticks) };
+  return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, events: [], overheadChanges: [], health: health(ticks) };
 }
 
 function decision(w: Workload, action: Decision['action'], cpuCores: number | null): Decision {
