@@ -13,7 +13,7 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 
 OUT       := build
 # Agent probes are linked into one object; test/bench programs stay apart.
-PROBES    := sched
+PROBES    := sched fault blockio sock
 PROBE_OBJS := $(PROBES:%=$(OUT)/bpf/%.bpf.o)
 TEST_OBJS := $(OUT)/bpf/ringflood.bpf.o $(OUT)/bpf/reject.bpf.o
 TS_SRC    := $(shell find agent exporters test -name '*.ts' 2>/dev/null)

@@ -1,8 +1,13 @@
 // The tick, one way through: probes -> workloads -> predict -> plan -> actuate -> report.
 // Each stage reads only what the stage before it produced.
 import { join } from 'node:path';
-import { ProbeSet } from './probes/probe-set.js';
+import { ProbeSet, type ProbeReading } from './probes/probe-set.js';
 import type { SchedStats } from './probes/sched.js';
+import { emptyFaultStats, type FaultStats } from './probes/fault.js';
+import { emptyTcpStats, type TcpStats } from './probes/sock.js';
+import {
+  addFault, addTcp, delta, ioByWorkload, ioFigures, memoryFigures, netFigures, sumByWorkload, type IoByDevice,
+} from './workload-figures.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex } from './workloads/index.js';
 import { detectCgroupLayout } from './workloads/layout.js';
@@ -12,7 +17,7 @@ import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
-import type { KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
+import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, standardVariants } from './probes/overhead.js';
 
 export interface AgentOptions {
@@ -44,13 +49,16 @@ function addStats(into: SchedStats, s: SchedStats): void {
 const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
-/**
- * What a cumulative figure gained since the last tick. A small step back is a read race (the
- * running slice is read apart from the committed time): nothing gained. A large one is a reset
- * (the LRU entry was evicted and started again): count from zero.
- */
-const delta = (now: number, before: number | undefined): number =>
-  before === undefined ? now : now >= before ? now - before : now >= before / 2 ? 0 : now;
+/** Kernel events kept per kind and tick: the rest are counted (health), not listed. */
+const EVENTS_PER_KIND = 100;
+
+/** Each probe's per-workload cumulative figures at one tick. */
+interface Snapshot {
+  sched: Map<string, Totals>;
+  fault: Map<string, { workload: Workload; stats: FaultStats }>;
+  io: Map<string, { workload: Workload; stats: IoByDevice }>;
+  net: Map<string, { workload: Workload; stats: TcpStats }>;
+}
 
 export class Agent {
   readonly policy: Policy;
@@ -63,7 +71,7 @@ export class Agent {
   private readonly governor: OverheadGovernor | null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
-  private previous = new Map<string, Totals>();
+  private previous: Snapshot = { sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
   private stopped = false;
@@ -108,17 +116,18 @@ export class Agent {
       journalPath: join(opts.stateDir, 'journal.jsonl'),
       allow: (w) => selectorOf(selectors, w)?.class === 'best-effort' && !!selectorOf(selectors, w)?.cpu?.throttle,
     });
+    const probes = opts.policy.probes;
+    const readV1Cpu = layout.kind === 'hybrid';
     const source = ProbeSet.open({
       objectPath: opts.objectPath,
       verifierLogPath: join(opts.stateDir, 'verifier.log'),
-      sched: {
-        slowWakeupMs: opts.policy.probes.sched.slowWakeupMs,
-        readV1Cpu: layout.kind === 'hybrid',
-        ringBytes: opts.policy.probes.sched.ringBytes,
-      },
+      sched: { slowWakeupMs: probes.sched.slowWakeupMs, readV1Cpu, ringBytes: probes.sched.ringBytes },
+      fault: probes.fault.enabled ? { readV1Cpu, ringBytes: probes.fault.ringBytes } : null,
+      blockio: probes.blockio.enabled ? { readV1Cpu, slowIoMs: probes.blockio.slowIoMs, ringBytes: probes.blockio.ringBytes } : null,
+      sock: probes.sock.enabled ? { readV1Cpu, ringBytes: probes.sock.ringBytes } : null,
     });
     const agent = new Agent(opts, source, index, actuator);
-    agent.previous = agent.totals(source.read().sched.stats);
+    agent.previous = agent.snapshot(source.read());
     agent.lastTickMs = Date.now();
     return agent;
   }
@@ -136,39 +145,42 @@ export class Agent {
 
     // probes -> workloads
     if (this.ticks % 5 === 0) this.index.refresh();
-    const reading = this.source.read().sched;
-    const totals = this.totals(reading.stats);
-    const events: KernelEvent[] = reading.slowWakeups.slice(-100).map((e) => {
-      const w = this.index.resolve(e.key);
-      return {
-        kind: 'slow_wakeup', workload: { id: w.id, path: w.path }, pid: e.pid, comm: e.comm,
-        detail: { delayMs: e.delayNs / 1e6 },
-      };
-    });
+    const reading = this.source.read();
+    const now = this.snapshot(reading);
+    const events = this.events(reading);
+    const before = this.previous;
+    const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);
 
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];
     const donors: DonorInput[] = [];
-    for (const [id, now] of totals) {
-      const before = this.previous.get(id)?.stats;
-      const tickSlots = subtractSlots(now.stats.runqSlots, before?.runqSlots);
-      const cores = delta(now.stats.oncpuNs, before?.oncpuNs) / 1e6 / intervalMs;
-      const switches = delta(now.stats.nvcsw, before?.nvcsw) + delta(now.stats.nivcsw, before?.nivcsw);
+    for (const id of ids) {
+      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))!.workload;
+      const sched = now.sched.get(id)?.stats ?? emptyStats(32);
+      const was = before.sched.get(id)?.stats;
+      const tickSlots = subtractSlots(sched.runqSlots, was?.runqSlots);
+      const cores = delta(sched.oncpuNs, was?.oncpuNs) / 1e6 / intervalMs;
+      const switches = delta(sched.nvcsw, was?.nvcsw) + delta(sched.nivcsw, was?.nivcsw);
       const report: WorkloadReport = {
-        workload: now.workload,
-        cpu: { seconds: now.stats.oncpuNs / 1e9, cores },
+        workload,
+        cpu: { seconds: sched.oncpuNs / 1e9, cores },
         runq: {
-          slots: now.stats.runqSlots,
-          count: now.stats.runqCount,
-          sumSeconds: now.stats.runqSumNs / 1e9,
+          slots: sched.runqSlots,
+          count: sched.runqCount,
+          sumSeconds: sched.runqSumNs / 1e9,
           p50Ms: percentileMs(tickSlots, 0.5),
           p99Ms: percentileMs(tickSlots, 0.99),
         },
-        switches: { voluntary: now.stats.nvcsw, involuntary: now.stats.nivcsw, perSecond: (switches * 1000) / intervalMs },
+        switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: (switches * 1000) / intervalMs },
       };
+      if (reading.fault) {
+        report.memory = memoryFigures(now.fault.get(id)?.stats ?? emptyFaultStats(), before.fault.get(id)?.stats, intervalMs);
+      }
+      if (reading.blockio) report.io = ioFigures(now.io.get(id)?.stats ?? new Map(), before.io.get(id)?.stats, intervalMs);
+      if (reading.sock) report.net = netFigures(now.net.get(id)?.stats ?? emptyTcpStats(), before.net.get(id)?.stats, intervalMs);
 
       // predict (only where the policy states an objective)
-      const selector = selectorOf(this.policy.workloads, now.workload);
+      const selector = selectorOf(this.policy.workloads, workload);
       const objectiveMs = selector?.class === 'critical' ? selector.objectives?.runqueueP99Ms : undefined;
       if (selector && objectiveMs !== undefined) {
         const f = this.forecasterFor(id);
@@ -181,16 +193,16 @@ export class Agent {
           pContention: fc.exceedance(objectiveMs), confidence: fc.confidence,
         };
         risks.push({
-          workload: now.workload, selector, objectiveMs, pContention: report.forecast.pContention, confidence: fc.confidence,
+          workload, selector, objectiveMs, pContention: report.forecast.pContention, confidence: fc.confidence,
           forecastP99Ms: fc.quantile(0.99), observedP99Ms: report.runq.p99Ms,
         });
       }
-      if (selector?.class === 'best-effort' && selector.cpu?.throttle && now.workload.cpuDir) {
-        donors.push({ workload: now.workload, selector, bounds: selector.cpu.throttle, usedCores: cores });
+      if (selector?.class === 'best-effort' && selector.cpu?.throttle && workload.cpuDir) {
+        donors.push({ workload, selector, bounds: selector.cpu.throttle, usedCores: cores });
       }
       reports.push(report);
     }
-    this.previous = totals;
+    this.previous = now;
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);
@@ -209,16 +221,8 @@ export class Agent {
       overheadChanges,
       health: {
         ticks: this.ticks,
-        eventsRead: reading.eventsRead,
-        ringDrops: reading.ringDrops,
-        statsDrops: reading.statsDrops,
+        ...this.probeHealth(reading),
         lastTickSeconds: (performance.now() - started) / 1000,
-        probes: {
-          sched: {
-            eventsRead: reading.eventsRead, ringDrops: reading.ringDrops, statsDrops: reading.statsDrops,
-            variant: this.governor?.variant('sched')?.name ?? 'full',
-          },
-        },
         overhead: cost && {
           budget: cost.budget, total: cost.total, agent: cost.agent, windowMs: cost.windowMs,
           probes: Object.fromEntries(Object.entries(cost.probes).map(([k, v]) => [k, { fraction: v.fraction, eventsPerSecond: v.eventsPerSecond }])),
@@ -255,6 +259,63 @@ export class Agent {
       this.forecasters.set(id, f);
     }
     return f;
+  }
+
+  /** Each probe's per-key counters summed into per-workload ones. */
+  private snapshot(r: ProbeReading): Snapshot {
+    const resolve = (k: CgroupKey): Workload => this.index.resolve(k);
+    return {
+      sched: this.totals(r.sched.stats),
+      fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
+      io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),
+      net: r.sock ? sumByWorkload(r.sock.stats.values(), resolve, emptyTcpStats, addTcp) : new Map(),
+    };
+  }
+
+  /** The discrete events of this tick, attributed; the newest EVENTS_PER_KIND of each kind. */
+  private events(r: ProbeReading): KernelEvent[] {
+    const at = (k: CgroupKey): { id: string; path: string } => {
+      const w = this.index.resolve(k);
+      return { id: w.id, path: w.path };
+    };
+    const last = <T>(list: T[] | undefined): T[] => (list ?? []).slice(-EVENTS_PER_KIND);
+    const tuple = (t: { saddr: string; sport: number; daddr: string; dport: number }) =>
+      ({ local: `${t.saddr}:${t.sport}`, remote: `${t.daddr}:${t.dport}` });
+    return [
+      ...last(r.fault?.oomKills).map((e): KernelEvent => ({
+        kind: 'oom_kill', workload: at(e.key), pid: e.pid, comm: e.comm,
+        detail: { rssPages: e.rssPages, totalVmPages: e.totalVmPages, memCgroupId: e.memCgid.toString() },
+      })),
+      ...last(r.sched.slowWakeups).map((e): KernelEvent => ({
+        kind: 'slow_wakeup', workload: at(e.key), pid: e.pid, comm: e.comm, detail: { delayMs: e.delayNs / 1e6 },
+      })),
+      ...last(r.blockio?.slowIos).map((e): KernelEvent => ({
+        kind: 'slow_io', workload: at(e.key), pid: e.pid,
+        detail: { latencyMs: e.latencyNs / 1e6, device: `${e.dev >>> 20}:${e.dev & 0xfffff}`, op: e.op, bytes: e.bytes, sector: e.sector.toString() },
+      })),
+      ...last(r.sock?.closes).map((e): KernelEvent => ({
+        kind: 'tcp_close', workload: at(e.key), pid: e.pid, comm: e.comm,
+        detail: { ...tuple(e.tuple), txBytes: e.txBytes, rxBytes: e.rxBytes, durationMs: e.durationNs / 1e6, srttMs: e.srttUs / 1000 },
+      })),
+      ...last(r.sock?.retransmits).map((e): KernelEvent => ({
+        kind: 'tcp_retransmit', workload: at(e.key), pid: e.pid, detail: { ...tuple(e.tuple), state: e.tuple.state },
+      })),
+    ];
+  }
+
+  private probeHealth(r: ProbeReading): Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'probes'> {
+    const out: Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'probes'> = { eventsRead: 0, ringDrops: 0, statsDrops: 0, probes: {} };
+    for (const [name, p] of Object.entries(r) as [string, ProbeReading[keyof ProbeReading]][]) {
+      if (!p) continue;
+      out.probes[name] = {
+        eventsRead: p.eventsRead, ringDrops: p.ringDrops, statsDrops: p.statsDrops,
+        variant: this.governor?.variant(name)?.name ?? 'full',
+      };
+      out.eventsRead += p.eventsRead;
+      out.ringDrops += p.ringDrops;
+      out.statsDrops += p.statsDrops;
+    }
+    return out;
   }
 
   /** Sums the kernel's per-key figures into per-workload totals. */

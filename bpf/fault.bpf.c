@@ -169,14 +169,14 @@ static __always_inline void reclaim_end(unsigned long nr_reclaimed)
 
 /* global: the whole machine (or a node) is short of memory */
 SEC("tp_btf/mm_vmscan_direct_reclaim_begin")
-int BPF_PROG(hr_direct_reclaim_begin, int order, gfp_t gfp_flags)
+int BPF_PROG(hr_fault_direct_reclaim_begin, int order, gfp_t gfp_flags)
 {
 	reclaim_begin();
 	return 0;
 }
 
 SEC("tp_btf/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(hr_direct_reclaim_end, unsigned long nr_reclaimed)
+int BPF_PROG(hr_fault_direct_reclaim_end, unsigned long nr_reclaimed)
 {
 	reclaim_end(nr_reclaimed);
 	return 0;
@@ -184,14 +184,14 @@ int BPF_PROG(hr_direct_reclaim_end, unsigned long nr_reclaimed)
 
 /* a memory cgroup at its limit (v1 limit_in_bytes, v2 memory.max/high) */
 SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(hr_memcg_reclaim_begin, int order, gfp_t gfp_flags)
+int BPF_PROG(hr_fault_memcg_reclaim_begin, int order, gfp_t gfp_flags)
 {
 	reclaim_begin();
 	return 0;
 }
 
 SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(hr_memcg_reclaim_end, unsigned long nr_reclaimed)
+int BPF_PROG(hr_fault_memcg_reclaim_end, unsigned long nr_reclaimed)
 {
 	reclaim_end(nr_reclaimed);
 	return 0;
@@ -205,7 +205,7 @@ int BPF_PROG(hr_memcg_reclaim_end, unsigned long nr_reclaimed)
  * the folded value (off by at most the per-CPU batch per CPU, a few hundred pages).
  */
 SEC("tp_btf/mark_victim")
-int BPF_PROG(hr_mark_victim, struct task_struct *task, uid_t uid)
+int BPF_PROG(hr_fault_oom_victim, struct task_struct *task, uid_t uid)
 {
 	struct mm_struct *mm = task->mm;
 	struct hr_fault_stats *s;

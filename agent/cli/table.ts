@@ -1,33 +1,64 @@
 // The live table `headroom top` and `headroom run` print: one row per workload.
-import type { TickReport, WorkloadReport } from '../report.js';
-
-export type SortKey = 'cpu' | 'p50' | 'p99' | 'switches' | 'path';
+import type { LatencyFigures, TickReport, WorkloadReport } from '../report.js';
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
-const sorters: Record<SortKey, (a: WorkloadReport, b: WorkloadReport) => number> = {
-  cpu: (a, b) => b.cpu.cores - a.cpu.cores,
-  p50: (a, b) => (b.runq.p50Ms ?? -1) - (a.runq.p50Ms ?? -1),
-  p99: (a, b) => (b.runq.p99Ms ?? -1) - (a.runq.p99Ms ?? -1),
-  switches: (a, b) => b.switches.perSecond - a.switches.perSecond,
-  path: (a, b) => a.workload.path.localeCompare(b.workload.path),
-};
+/** 1536 -> "1.5K", 3.2e6 -> "3.1M" (binary units), for rates per second. */
+export function bytes(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  const units = ['', 'K', 'M', 'G', 'T'];
+  let x = v;
+  let u = 0;
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  return u === 0 ? x.toFixed(0) : `${x.toFixed(1)}${units[u]}`;
+}
+
+/** Each column: its header, how it is shown, and the number it sorts by (descending). */
+const COLUMNS = {
+  cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores },
+  p50: { header: 'RUNQ_P50_MS', show: (w: WorkloadReport) => num(w.runq.p50Ms, 3), value: (w: WorkloadReport) => w.runq.p50Ms ?? -1 },
+  p99: { header: 'RUNQ_P99_MS', show: (w: WorkloadReport) => num(w.runq.p99Ms, 3), value: (w: WorkloadReport) => w.runq.p99Ms ?? -1 },
+  switches: { header: 'SWITCH/S', show: (w: WorkloadReport) => num(w.switches.perSecond, 0), value: (w: WorkloadReport) => w.switches.perSecond },
+  minflt: { header: 'MINFLT/S', show: (w: WorkloadReport) => num(w.memory?.minorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.minorPerSecond ?? -1 },
+  majflt: { header: 'MAJFLT/S', show: (w: WorkloadReport) => num(w.memory?.majorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.majorPerSecond ?? -1 },
+  'io-p99': { header: 'IO_P99_MS', show: (w: WorkloadReport) => num(w.io?.latency.p99Ms, 3), value: (w: WorkloadReport) => w.io?.latency.p99Ms ?? -1 },
+  'io-read': { header: 'IO_RD_B/S', show: (w: WorkloadReport) => bytes(w.io?.readBytesPerSecond), value: (w: WorkloadReport) => w.io?.readBytesPerSecond ?? -1 },
+  'io-write': { header: 'IO_WR_B/S', show: (w: WorkloadReport) => bytes(w.io?.writeBytesPerSecond), value: (w: WorkloadReport) => w.io?.writeBytesPerSecond ?? -1 },
+  'tcp-tx': { header: 'TCP_TX_B/S', show: (w: WorkloadReport) => bytes(w.net?.txBytesPerSecond), value: (w: WorkloadReport) => w.net?.txBytesPerSecond ?? -1 },
+  'tcp-rx': { header: 'TCP_RX_B/S', show: (w: WorkloadReport) => bytes(w.net?.rxBytesPerSecond), value: (w: WorkloadReport) => w.net?.rxBytesPerSecond ?? -1 },
+  retrans: { header: 'RETRANS/S', show: (w: WorkloadReport) => num(w.net?.retransmitsPerSecond, 0), value: (w: WorkloadReport) => w.net?.retransmitsPerSecond ?? -1 },
+} as const;
+
+export type SortKey = keyof typeof COLUMNS | 'path';
+export const SORT_KEYS = [...Object.keys(COLUMNS), 'path'] as SortKey[];
+
+function sorter(key: SortKey): (a: WorkloadReport, b: WorkloadReport) => number {
+  if (key === 'path') return (a, b) => a.workload.path.localeCompare(b.workload.path);
+  const value = COLUMNS[key].value;
+  return (a, b) => value(b) - value(a) || a.workload.path.localeCompare(b.workload.path);
+}
 
 /** Workloads that did something this tick (or hold a forecast or a throttle). */
 export function activeWorkloads(r: TickReport): WorkloadReport[] {
-  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.throttleCores != null);
+  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.throttleCores != null ||
+    (w.memory?.minorPerSecond ?? 0) > 0 || (w.io?.opsPerSecond ?? 0) > 0 || (w.net?.txBytesPerSecond ?? 0) + (w.net?.rxBytesPerSecond ?? 0) > 0);
 }
 
 export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } = {}): string {
-  const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorters[opts.sort ?? 'cpu']).slice(0, opts.limit ?? 40);
-  const header = ['WORKLOAD', 'HIER', 'CPU', 'RUNQ_P50_MS', 'RUNQ_P99_MS', 'SWITCH/S', 'FC_P99_MS', 'P(CONT)', 'THROTTLE'];
+  const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu')).slice(0, opts.limit ?? 40);
+  // A probe the policy turned off has no column.
+  const shown = Object.values(COLUMNS).filter((c) =>
+    !(['MINFLT/S', 'MAJFLT/S'].includes(c.header) && !r.health.probes.fault) &&
+    !(c.header.startsWith('IO_') && !r.health.probes.blockio) &&
+    !((c.header.startsWith('TCP_') || c.header === 'RETRANS/S') && !r.health.probes.sock));
+  const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'FC_P99_MS', 'P(CONT)', 'THROTTLE'];
   const lines = rows.map((w) => [
     w.workload.path + (w.workload.containerId ? ` [${w.workload.containerId.slice(0, 12)}]` : ''),
     w.workload.hierarchy,
-    num(w.cpu.cores),
-    num(w.runq.p50Ms, 3),
-    num(w.runq.p99Ms, 3),
-    num(w.switches.perSecond, 0),
+    ...shown.map((c) => c.show(w)),
     num(w.forecast?.quantiles['0.99']),
     num(w.forecast?.pContention),
     w.throttleCores == null ? '-' : `${num(w.throttleCores)}c`,
@@ -53,9 +84,21 @@ export function reportJson(r: TickReport): object {
       cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds },
       runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, slotsUs: w.runq.slots },
       switches: w.switches,
+      memory: w.memory ?? null,
+      io: w.io ? { ...w.io, latency: jsonLatency(w.io.latency), devices: mapValues(w.io.devices, (d) => ({ ...d, latency: jsonLatency(d.latency) })) } : null,
+      net: w.net ?? null,
       forecast: w.forecast ?? null,
       throttleCores: w.throttleCores ?? null,
     };
   }
-  return { atMs: r.atMs, intervalMs: r.intervalMs, mode: r.mode, health: r.health, workloads };
+  return { atMs: r.atMs, intervalMs: r.intervalMs, mode: r.mode, health: r.health, workloads, events: r.events, overheadChanges: r.overheadChanges };
+}
+
+/** Latency in --json: the kernel's slots as slotsUs, like runq's. */
+function jsonLatency(l: LatencyFigures): object {
+  return { p50Ms: l.p50Ms, p99Ms: l.p99Ms, count: l.count, sumSeconds: l.sumSeconds, slotsUs: l.slots };
+}
+
+function mapValues<A, B>(o: Record<string, A>, f: (a: A) => B): Record<string, B> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }

@@ -29,6 +29,8 @@ export interface OpenOptions {
   maxEntries?: Record<string, number>;
   /** where the verifier log goes when a program is rejected */
   verifierLogPath: string;
+  /** programs not to load (a probe the policy turns off); everything loads by default */
+  skipProgram?: (name: string) => boolean;
 }
 
 export class BpfMap {
@@ -174,11 +176,20 @@ export class BpfObject {
     try {
       for (const [name, n] of Object.entries(opts.maxEntries ?? {})) obj.setMaxEntries(name, n);
       for (const [name, bytes] of Object.entries(opts.rodata ?? {})) obj.setRodata(name, bytes);
+      if (opts.skipProgram) obj.skipPrograms(opts.skipProgram);
     } catch (err) {
       obj.close();
       throw err;
     }
     return obj;
+  }
+
+  private skipPrograms(skip: (name: string) => boolean): void {
+    const f = lib();
+    for (const prog of this.programs()) {
+      const name = f.prog_name(prog);
+      if (skip(name)) check(`turning off program '${name}'`, f.prog_set_autoload(prog, false));
+    }
   }
 
   /** Loads every program into the kernel; a rejection writes the verifier log to a file. */

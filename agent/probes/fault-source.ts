@@ -12,6 +12,8 @@ import type { CgroupKey } from '../workloads/types.js';
 export interface FaultSourceOptions {
   /** hybrid hosts: also read each task's v1 cpu cgroup (and an OOM victim's v1 memory cgroup) */
   readV1Cpu: boolean;
+  /** size of the OOM-kill ring (bytes, a power of two pages); default: the object's 64 KiB */
+  ringBytes?: number;
   /** how often the ring is drained (ms) */
   drainIntervalMs?: number;
   /** how many recent OOM kills to keep between readings */
@@ -49,7 +51,12 @@ export class FaultSource {
     return { fault_cfg: encodeFaultConfig({ readV1Cpu: opts.readV1Cpu }) };
   }
 
-  /** Reads an object its caller has loaded (with rodata()) and attached with attachAll(). */
+  /** Ring size, for BpfObject.open's maxEntries. */
+  static maxEntries(opts: FaultSourceOptions): Record<string, number> {
+    return opts.ringBytes ? { fault_events: opts.ringBytes } : {};
+  }
+
+  /** Reads an object its caller has loaded (with rodata() and maxEntries()) and attached with attachAll(). */
   constructor(obj: BpfObject, opts: FaultSourceOptions) {
     this.obj = obj;
     this.keep = opts.keepRecent ?? 1000;
@@ -71,7 +78,7 @@ export class FaultSource {
 
   /** Opens, loads and attaches an object holding only this probe (tests, benches). */
   static open(objectPath: string, verifierLogPath: string, opts: FaultSourceOptions): { obj: BpfObject; source: FaultSource } {
-    const obj = BpfObject.open(objectPath, { verifierLogPath, rodata: FaultSource.rodata(opts) });
+    const obj = BpfObject.open(objectPath, { verifierLogPath, rodata: FaultSource.rodata(opts), maxEntries: FaultSource.maxEntries(opts) });
     try {
       obj.load();
       obj.attachAll();

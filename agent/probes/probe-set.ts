@@ -1,19 +1,30 @@
 // All of headroom's kernel probes as one unit: the linked object (build/bpf/headroom.bpf.o) is
-// opened once with every probe's load-time settings, loaded, attached; each probe's source then
-// reads its own maps. Closing the set stops the sources, then detaches and frees the object.
+// opened once with every probe's load-time settings (the programs of a probe the policy turns
+// off are not loaded), loaded, attached; each probe's source then reads its own maps. Closing
+// the set stops the sources, then detaches and frees the object.
 import { BpfObject, RunTimeStats } from '../kernel/index.js';
 import type { ProbeKnobs } from './knobs.js';
 import type { ProbeCounters } from './overhead.js';
 import { SchedSource, type SchedReading, type SchedSourceOptions } from './sched-source.js';
+import { FaultSource, type FaultReading, type FaultSourceOptions } from './fault-source.js';
+import { BlockioSource, type BlockioReading, type BlockioSourceOptions } from './blockio-source.js';
+import { SockSource, type SockReading, type SockSourceOptions } from './sock-source.js';
 
 export interface ProbeSetOptions {
   objectPath: string;
   verifierLogPath: string;
   sched: SchedSourceOptions;
+  /** null: that probe is off */
+  fault: (FaultSourceOptions & { ringBytes: number }) | null;
+  blockio: BlockioSourceOptions | null;
+  sock: SockSourceOptions | null;
 }
 
 export interface ProbeReading {
   sched: SchedReading;
+  fault: FaultReading | null;
+  blockio: BlockioReading | null;
+  sock: SockReading | null;
 }
 
 /** Which probe a program belongs to, by its name (hr_<probe>_...). */
@@ -23,21 +34,36 @@ export function probeOfProgram(name: string): string | null {
 }
 
 /** What the overhead governor may turn on each probe. */
-interface Tunable {
+export interface Tunable {
   setKnobs(k: ProbeKnobs): void;
   setFilter(ids: Iterable<bigint>): void;
+  close(): void;
 }
 
 export class ProbeSet {
   private readonly obj: BpfObject;
   readonly sched: SchedSource;
+  readonly fault: FaultSource | null = null;
+  readonly blockio: BlockioSource | null = null;
+  readonly sock: SockSource | null = null;
   private stats: RunTimeStats | null = null;
   /** why run-time statistics are unavailable, when they are */
   readonly costUnavailable: string | null = null;
 
-  private constructor(obj: BpfObject, sched: SchedSource) {
+  private constructor(obj: BpfObject, opts: ProbeSetOptions) {
     this.obj = obj;
-    this.sched = sched;
+    // Each source that opens is closed if a later one fails.
+    const opened: Tunable[] = [];
+    try {
+      this.sched = new SchedSource(obj, opts.sched);
+      opened.push(this.sched);
+      if (opts.fault) opened.push((this.fault = new FaultSource(obj, opts.fault)));
+      if (opts.blockio) opened.push((this.blockio = new BlockioSource(obj, opts.blockio)));
+      if (opts.sock) opened.push((this.sock = new SockSource(obj, opts.sock)));
+    } catch (err) {
+      for (const s of opened) s.close();
+      throw err;
+    }
     try {
       this.stats = new RunTimeStats();
     } catch (err) {
@@ -45,9 +71,45 @@ export class ProbeSet {
     }
   }
 
+  static open(opts: ProbeSetOptions): ProbeSet {
+    const off = new Set(['fault', 'blockio', 'sock'].filter((p) => opts[p as 'fault' | 'blockio' | 'sock'] === null));
+    const obj = BpfObject.open(opts.objectPath, {
+      verifierLogPath: opts.verifierLogPath,
+      rodata: {
+        ...SchedSource.rodata(opts.sched),
+        ...(opts.fault ? FaultSource.rodata(opts.fault) : {}),
+        ...(opts.blockio ? BlockioSource.rodata(opts.blockio) : {}),
+        ...(opts.sock ? SockSource.rodata(opts.sock) : {}),
+      },
+      maxEntries: {
+        ...SchedSource.maxEntries(opts.sched),
+        ...(opts.fault ? { fault_events: opts.fault.ringBytes } : {}),
+        ...(opts.blockio ? BlockioSource.maxEntries(opts.blockio) : {}),
+        ...(opts.sock ? SockSource.maxEntries(opts.sock) : {}),
+      },
+      skipProgram: (name) => off.has(probeOfProgram(name) ?? ''),
+    });
+    try {
+      obj.load();
+      obj.attachAll();
+      return new ProbeSet(obj, opts);
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
+  get programs(): string[] {
+    return this.obj.attachedPrograms;
+  }
+
   /** The probes the governor can tune, by name. */
   get tunables(): Record<string, Tunable> {
-    return { sched: this.sched };
+    const out: Record<string, Tunable> = { sched: this.sched };
+    if (this.fault) out.fault = this.fault;
+    if (this.blockio) out.blockio = this.blockio;
+    if (this.sock) out.sock = this.sock;
+    return out;
   }
 
   /** Cumulative BPF run time and run count of each probe's programs (empty without statistics). */
@@ -65,34 +127,19 @@ export class ProbeSet {
     return out;
   }
 
-  static open(opts: ProbeSetOptions): ProbeSet {
-    const obj = BpfObject.open(opts.objectPath, {
-      verifierLogPath: opts.verifierLogPath,
-      rodata: { ...SchedSource.rodata(opts.sched) },
-      maxEntries: { ...SchedSource.maxEntries(opts.sched) },
-    });
-    try {
-      obj.load();
-      obj.attachAll();
-      return new ProbeSet(obj, new SchedSource(obj, opts.sched));
-    } catch (err) {
-      obj.close();
-      throw err;
-    }
-  }
-
-  get programs(): string[] {
-    return this.obj.attachedPrograms;
-  }
-
   read(): ProbeReading {
-    return { sched: this.sched.read() };
+    return {
+      sched: this.sched.read(),
+      fault: this.fault?.read() ?? null,
+      blockio: this.blockio?.read() ?? null,
+      sock: this.sock?.read() ?? null,
+    };
   }
 
   /** Safe to call twice. */
   close(): void {
     try {
-      this.sched.close();
+      for (const s of Object.values(this.tunables)) s.close();
     } finally {
       this.stats?.close();
       this.stats = null;
