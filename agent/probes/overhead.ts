@@ -52,6 +52,9 @@ interface ProbeState {
   last?: ProbeCounters;
 }
 
+/** A probe is worth switching only if it costs at least this share of the budget. */
+const MIN_SHARE = 0.1;
+
 const pct = (f: number): string => `${(f * 100).toFixed(2)}%`;
 
 export class OverheadGovernor {
@@ -128,6 +131,8 @@ export class OverheadGovernor {
     let hottest: string | null = null;
     for (const [name, s] of this.probes) {
       if (s.level >= s.variants.length - 1) continue;
+      // A probe that costs next to nothing cannot bring the total down: leave it whole.
+      if ((rates.get(name)?.fraction ?? 0) < MIN_SHARE * this.budget) continue;
       if (!hottest || (rates.get(name)?.fraction ?? 0) > (rates.get(hottest)?.fraction ?? 0)) hottest = name;
     }
     if (!hottest) return null; // nothing cheaper left: the report still shows the excess

@@ -24,7 +24,13 @@ interface Tree {
   byIno: Map<bigint, string>;
   byPath: Map<string, bigint>;
   rootIno: bigint | null;
+  /** cgroups gone since an earlier walk, and when they were last seen: an event about a task
+   *  of a removed cgroup (an OOM victim, a closed connection) still names its workload */
+  gone: Map<bigint, { path: string; atMs: number }>;
 }
+
+/** How long a removed cgroup's path is remembered. */
+const GONE_KEEP_MS = 120_000;
 
 export class WorkloadIndex {
   readonly layout: CgroupLayout;
@@ -80,7 +86,7 @@ export class WorkloadIndex {
 
   /** Path of an inode; an unknown one (a cgroup newer than the walk) earns one rate-limited walk. */
   private lookup(tree: Tree, ino: bigint): string | undefined {
-    const path = tree.byIno.get(ino);
+    const path = tree.byIno.get(ino) ?? tree.gone.get(ino)?.path;
     if (path !== undefined || performance.now() - this.lastRefresh < this.lazyRefreshMs) return path;
     this.refresh();
     return tree.byIno.get(ino);
@@ -106,7 +112,7 @@ export class WorkloadIndex {
 }
 
 function emptyTree(root: string): Tree {
-  return { root, byIno: new Map(), byPath: new Map(), rootIno: null };
+  return { root, byIno: new Map(), byPath: new Map(), rootIno: null, gone: new Map() };
 }
 
 function unknown(hierarchy: Hierarchy, ino: bigint): Workload {
@@ -149,6 +155,9 @@ function walk(tree: Tree): void {
     }
   };
   visit(tree.root, '/');
+  const now = Date.now();
+  for (const [ino, path] of tree.byIno) if (!byIno.has(ino)) tree.gone.set(ino, { path, atMs: now });
+  for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > GONE_KEEP_MS) tree.gone.delete(ino);
   tree.byIno = byIno;
   tree.byPath = byPath;
   tree.rootIno = byPath.get('/') ?? null;

@@ -76,3 +76,12 @@ test('filtering is offered only when the policy selects workloads; budgets and k
   t.throws(() => encodeKnobs({ sampleShift: 40, filter: false }), { message: /0 to 16/ });
   t.deepEqual([...encodeKnobs({ sampleShift: 3, filter: true })], [3, 0, 0, 0, 1, 0, 0, 0]);
 });
+
+test('the agent alone over budget: no probe is cheap-switched for nothing', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { sched: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { sched: { perSecond: 1000, ns: 500 } }, 0.02); // sched 0.05% < 10% of the budget
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  t.true(g.report!.total > 0.02);
+});

@@ -203,7 +203,7 @@ kernelTest('a cgroup created after the first refresh resolves lazily, rate-limit
   t.is(lazy.resolve(key).path, cg.path);
 });
 
-kernelTest('a removed cgroup is forgotten after refresh', async (t) => {
+kernelTest('a removed cgroup leaves the list at refresh, but a late event about it still names it', async (t) => {
   const index = new WorkloadIndex(undefined, { lazyRefreshMs: 60_000 });
   const cg = testCgroup(t, 'wl-gone');
   index.refresh();
@@ -213,8 +213,9 @@ kernelTest('a removed cgroup is forgotten after refresh', async (t) => {
   await cg.remove();
   index.refresh();
   t.is(index.findByPath(hierarchy, cg.path), undefined);
-  t.true(index.resolve(key).path.startsWith('?'));
   t.false(index.list().some((w) => w.path === cg.path));
+  // an OOM kill or a closed connection read after the cgroup went: still attributed
+  t.is(index.resolve(key).path, cg.path);
 });
 
 kernelTest('cpuCgid of the v1 cpu root falls back to the cgroup2 path', async (t) => {
