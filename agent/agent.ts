@@ -27,6 +27,8 @@ export interface AgentOptions {
   objectPath: string;
   /** journal and verifier logs live here */
   stateDir: string;
+  /** the overhead governor's measuring window (ms); default 5000 */
+  overheadWindowMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -87,7 +89,7 @@ export class Agent {
     this.log = opts.log ?? (() => {});
     const canFilter = opts.policy.workloads.length > 0;
     const probes = Object.fromEntries(Object.keys(source.tunables).map((p) => [p, standardVariants(canFilter)]));
-    this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes });
+    this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
   }
 

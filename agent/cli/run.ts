@@ -21,6 +21,8 @@ interface RunArgs {
   json: boolean;
   table?: boolean;
   'bpf-object': string;
+  'overhead-window': number;
+  events: boolean;
 }
 
 function listenOption(s: string): { host: string; port: number } {
@@ -46,7 +48,8 @@ const run: CommandModule<object, RunArgs> = {
         describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits); OOM kills and overhead switches are always printed',
       })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
-      .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true }),
+      .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
+      .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' }),
   handler: async (a) => {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
@@ -64,7 +67,7 @@ const run: CommandModule<object, RunArgs> = {
         void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
 
       await runSession({
-        policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log,
+        policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log, overheadWindowMs: a['overhead-window'] * 1000,
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         // A journal left by a killed agent: put the originals back before anything else.
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),

@@ -1,11 +1,13 @@
-// `make bench`: ring drain, live ingestion, tracing overhead and the agent's idle footprint.
+// `make bench`: ring drain, live ingestion, tracing overhead, the agent's idle footprint and its
+// footprint beside many cgroups.
 // Every figure that could pass or fail is a ratio against a baseline measured in the same run
 // (wall-clock numbers differ from host to host); a report on stdout, build/bench.json for machines.
 //
 // Knobs (environment): HR_BENCH_ROUNDS (default 3), HR_BENCH_DRAIN_ROUNDS (7),
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
-// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_ONLY (comma list of: drain, live, overhead, footprint),
+// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_ONLY (comma list of: drain, live,
+// overhead, footprint, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { installCleanup, stopAll } from './children.js';
 import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, type LiveResult } from './ring.js';
 import { benchFootprint, benchOverhead, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
 import { fmt, fmtX, mega, progress, table } from './stats.js';
+import { manyCgroups } from './cgroups.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -30,7 +33,8 @@ const cfg = {
   drainMs: num('HR_BENCH_DRAIN_MS', 25),
   stressSeconds: num('HR_BENCH_STRESS_SECONDS', 5),
   idleSeconds: num('HR_BENCH_IDLE_SECONDS', 10),
-  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint').split(',').map((s) => s.trim())),
+  manyCgroups: num('HR_BENCH_CGROUPS', 1000),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,many').split(',').map((s) => s.trim())),
 };
 
 interface Report {
@@ -40,6 +44,7 @@ interface Report {
   live?: LiveResult;
   overhead?: OverheadResult;
   footprint?: FootprintResult;
+  many?: { cgroups: number; workersCpuPercent: number; footprint: FootprintResult };
   errors: string[];
   seconds: number;
 }
@@ -127,6 +132,21 @@ function printOverhead(o: OverheadResult): string {
   ].join('\n');
 }
 
+function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undefined): string {
+  const f = m.footprint;
+  const cpuOk = f.cpuPercent < 2, rssOk = f.peakRssMb < 150;
+  return [
+    `Agent with ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second (workers: ${fmt(m.workersCpuPercent, 1)}% of one CPU in all), ${fmt(f.windowSeconds, 1)} s window`,
+    table([
+      ['', 'RSS MB (median)', 'peak RSS', 'CPU % of one CPU', 'start to 1st report'],
+      ...(idle ? [['idle host (same run)', fmt(idle.rssMb.median, 1), fmt(idle.peakRssMb, 1), fmt(idle.cpuPercent, 2), `${idle.startupMs} ms`]] : []),
+      [`${m.cgroups} cgroups`, fmt(f.rssMb.median, 1), fmt(f.peakRssMb, 1), fmt(f.cpuPercent, 2), `${f.startupMs} ms`],
+      ...(idle ? [['ratio', fmtX(f.rssMb.median / idle.rssMb.median), fmtX(f.peakRssMb / idle.peakRssMb), fmtX(f.cpuPercent / idle.cpuPercent), '']] : []),
+    ]),
+    `goal: under 2% of one CPU and 150 MB RSS  ->  CPU ${cpuOk ? 'met' : 'NOT met'}, RSS ${rssOk ? 'met' : 'NOT met'}`,
+  ].join('\n');
+}
+
 function printFootprint(f: FootprintResult): string {
   return [
     `Agent idle footprint: ${f.agent}, idle host, ${fmt(f.windowSeconds, 1)} s window`,
@@ -159,6 +179,14 @@ async function main(): Promise<number> {
   }
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
+  report.many = await section('many', errors, async () => {
+    const many = await manyCgroups(cfg.manyCgroups);
+    try {
+      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, footprint: await benchFootprint(cfg.idleSeconds) };
+    } finally {
+      await many.release();
+    }
+  });
   report.seconds = (Date.now() - t0) / 1000;
 
   const out: string[] = [`headroom bench: kernel ${report.host.kernel}, ${report.host.cpus} CPUs, Node ${report.host.node}`];
@@ -166,6 +194,7 @@ async function main(): Promise<number> {
   if (report.live) out.push(printLive(report.live));
   if (report.overhead) out.push(printOverhead(report.overhead));
   if (report.footprint) out.push(printFootprint(report.footprint));
+  if (report.many) out.push(printMany(report.many, report.footprint));
   if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
   out.push(`(${fmt(report.seconds, 0)} s; machine-readable: build/bench.json)`);
   process.stdout.write(`${out.join('\n\n')}\n`);
