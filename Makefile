@@ -15,7 +15,7 @@ OUT       := build
 # Agent probes are linked into one object; test/bench programs stay apart.
 PROBES    := sched fault blockio sock
 PROBE_OBJS := $(PROBES:%=$(OUT)/bpf/%.bpf.o)
-TEST_OBJS := $(OUT)/bpf/ringflood.bpf.o $(OUT)/bpf/reject.bpf.o
+TEST_OBJS := $(OUT)/bpf/ringflood.bpf.o $(OUT)/bpf/reject.bpf.o $(OUT)/bpf/headroom-reject.bpf.o
 TS_SRC    := $(shell find agent exporters test -name '*.ts' 2>/dev/null)
 
 .PHONY: all setup build bpf ts vmlinux run test bench clean
@@ -42,6 +42,10 @@ $(OUT)/bpf/%.bpf.o: test/bpf/%.bpf.c bpf/events.h bpf/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/bpf/headroom.bpf.o: $(PROBE_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+# The linked object with sched replaced by a program the verifier refuses (preflight test).
+$(OUT)/bpf/headroom-reject.bpf.o: $(OUT)/bpf/reject.bpf.o $(filter-out $(OUT)/bpf/sched.bpf.o,$(PROBE_OBJS))
 	$(BPFTOOL) gen object $@ $^
 
 # C consumer for the ring-drain benchmark (libbpf's ring_buffer__consume).

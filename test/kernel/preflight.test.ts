@@ -25,7 +25,7 @@ kernelTest('as an unprivileged user: says it is not root, exit 4', async (t) => 
 
 kernelTest('a program the verifier refuses: names the program and the log file, exit 7', async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'headroom-verifier-'));
-  const r = await headroom(['top', '--once', '--state-dir', state, '--bpf-object', resolve(projectRoot, 'build/bpf/reject.bpf.o')], { timeoutMs: 20_000 }).done;
+  const r = await headroom(['top', '--once', '--state-dir', state, '--bpf-object', resolve(projectRoot, 'build/bpf/headroom-reject.bpf.o')], { timeoutMs: 20_000 }).done;
   t.is(r.code, 7, r.stderr);
   const log = join(state, 'verifier.log');
   t.regex(r.stderr, new RegExp(`loading BPF program 'hr_reject_switch'.*verifier log written to ${log}`));
