@@ -88,7 +88,8 @@ export class Agent {
     this.planner = new Planner(opts.policy);
     this.log = opts.log ?? (() => {});
     const canFilter = opts.policy.workloads.length > 0;
-    const probes = Object.fromEntries(Object.keys(source.tunables).map((p) => [p, standardVariants(canFilter)]));
+    // The fault probe samples in perf (its sample period), the others in their programs.
+    const probes = Object.fromEntries(Object.keys(source.tunables).map((p) => [p, standardVariants(canFilter, p === 'fault')]));
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
   }

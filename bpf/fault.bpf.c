@@ -96,13 +96,16 @@ static __always_inline struct hr_fault_stats *stats_for(const struct hr_cg_key *
 	return s;
 }
 
-/* The hottest event: with knobs.sample_shift = n only 1 in 2^n faults is looked at (chosen at
- * random, so no workload aliases with a fixed period) and counted 2^n times. */
+/* The hottest event. The cheap variant samples in perf itself (the agent raises the event's
+ * sample_period with PERF_EVENT_IOC_PERIOD): the perf overflow path and this program then run
+ * once per period, not once per fault, and each run counts the period it stands for. A
+ * sample_shift in the knobs samples here as well (1 in 2^n runs, at random), weighted 2^n. */
 SEC("perf_event")
 int hr_fault_minor(struct bpf_perf_event_data *ctx)
 {
 	struct hr_probe_knobs *k = knobs();
 	__u32 shift = k ? k->sample_shift : 0;
+	__u64 period = ctx->sample_period ? ctx->sample_period : 1;
 	struct hr_fault_stats *s;
 	struct hr_cg_key key;
 
@@ -114,7 +117,7 @@ int hr_fault_minor(struct bpf_perf_event_data *ctx)
 		return 0;
 	s = stats_for(&key);
 	if (s)
-		s->minor += 1ULL << shift;
+		s->minor += period << shift;
 	return 0;
 }
 

@@ -14,6 +14,7 @@ export const PERF_COUNT_SW_PAGE_FAULTS_MAJ = 6;
  * take it as long as the fields they do not know are zero. */
 export const PERF_ATTR_SIZE = 136;
 const PERF_FLAG_FD_CLOEXEC = 8;
+const PERF_EVENT_IOC_PERIOD = 0x40082404; // _IOW('$', 4, __u64)
 const SYS_PERF_EVENT_OPEN: Partial<Record<NodeJS.Architecture, number>> = { x64: 298, arm64: 241 };
 
 export interface PerfEventSpec {
@@ -61,6 +62,7 @@ function bind() {
   return {
     syscall: libc.func('long syscall(long number, ...)'),
     close: libc.func('int close(int fd)'),
+    ioctl: libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint64_t *arg)'),
   };
 }
 let bound: ReturnType<typeof bind> | null = null;
@@ -97,6 +99,15 @@ export class PerfEventSet {
       fds.push(fd);
     }
     return new PerfEventSet(spec, cpus, fds);
+  }
+
+  /** Sets how many events make one sample (one overflow: one program run) on every CPU. */
+  setPeriod(period: number): void {
+    if (!Number.isInteger(period) || period < 1) throw new RangeError(`perf sample period must be a whole number >= 1 (got ${period})`);
+    for (const fd of this.fdList) {
+      const ret = libc().ioctl(fd, PERF_EVENT_IOC_PERIOD, [period]);
+      if (ret < 0) throw new BpfError(`setting the sample period of perf event type ${this.spec.type} config ${this.spec.config}`, koffi.errno());
+    }
   }
 
   get fds(): readonly number[] {

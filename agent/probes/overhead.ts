@@ -32,6 +32,9 @@ export interface OverheadReport {
 export interface Variant {
   name: string;
   knobs: ProbeKnobs;
+  /** true when the sampling happens before the program runs (a perf sample period): the program
+   *  then runs once per 2^sampleShift events, and its run count understates the event rate */
+  sampledAtSource?: boolean;
 }
 
 export interface GovernorOptions {
@@ -47,10 +50,13 @@ export interface GovernorOptions {
 interface ProbeState {
   variants: Variant[];
   level: number;
-  /** per-event cost (ns) last measured at each level */
-  nsPerEvent: (number | undefined)[];
+  /** cost of one program run (ns) last measured at each level */
+  nsPerRun: (number | undefined)[];
   last?: ProbeCounters;
 }
+
+/** How many program runs one event costs under a variant (below 1 when perf samples). */
+const runsPerEvent = (v: Variant): number => (v.sampledAtSource ? 2 ** -v.knobs.sampleShift : 1);
 
 /** A probe is worth switching only if it costs at least this share of the budget. */
 const MIN_SHARE = 0.1;
@@ -74,7 +80,7 @@ export class OverheadGovernor {
     this.headroom = opts.headroom ?? 0.7;
     for (const [name, variants] of Object.entries(opts.probes)) {
       if (variants.length === 0) throw new Error(`probe ${name} has no variant`);
-      this.probes.set(name, { variants, level: 0, nsPerEvent: [] });
+      this.probes.set(name, { variants, level: 0, nsPerRun: [] });
     }
   }
 
@@ -112,9 +118,10 @@ export class OverheadGovernor {
       const dRun = Math.max(0, now.runTimeNs - before.runTimeNs);
       const dCount = Math.max(0, now.runCount - before.runCount);
       const fraction = dRun / windowNs;
-      if (dCount > 100) s.nsPerEvent[s.level] = dRun / dCount;
-      rates.set(name, { fraction, perSecond: (dCount * 1000) / windowMs });
-      report.probes[name] = { fraction, eventsPerSecond: (dCount * 1000) / windowMs, variant: s.variants[s.level].name };
+      if (dCount > 100) s.nsPerRun[s.level] = dRun / dCount;
+      const perSecond = ((dCount * 1000) / windowMs) * runsPerEvent(s.variants[s.level]) ** -1;
+      rates.set(name, { fraction, perSecond });
+      report.probes[name] = { fraction, eventsPerSecond: perSecond, variant: s.variants[s.level].name };
       report.total += fraction;
     }
     report.agent = Math.max(0, agentCpuNs - this.windowStart.agentCpuNs) / windowNs;
@@ -154,10 +161,11 @@ export class OverheadGovernor {
     if (!name) return null;
     const s = this.probes.get(name)!;
     const r = rates.get(name);
-    const richerCost = s.nsPerEvent[s.level - 1];
-    if (!r || richerCost === undefined) return null;
+    const richer = s.variants[s.level - 1];
+    const nsPerRun = s.nsPerRun[s.level - 1];
+    if (!r || nsPerRun === undefined) return null;
     // What the richer variant would cost at today's event rate, with everything else as it is.
-    const predicted = report.total - r.fraction + (r.perSecond * richerCost) / 1e9;
+    const predicted = report.total - r.fraction + (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
     if (predicted >= this.headroom * this.budget) return null;
     const from = s.variants[s.level];
     s.level--;
@@ -172,13 +180,14 @@ export class OverheadGovernor {
 }
 
 /** The variants a probe steps through: every event, 1 in 8, 1 in 64, then (when the policy
- *  selects workloads) only those, 1 in 64. */
-export function standardVariants(canFilter: boolean): Variant[] {
+ *  selects workloads) only those, 1 in 64. sampledAtSource: the probe samples before its
+ *  program runs (the fault probe's perf sample period). */
+export function standardVariants(canFilter: boolean, sampledAtSource = false): Variant[] {
   const v: Variant[] = [
     { name: 'full', knobs: { sampleShift: 0, filter: false } },
-    { name: 'sampled-1/8', knobs: { sampleShift: 3, filter: false } },
-    { name: 'sampled-1/64', knobs: { sampleShift: 6, filter: false } },
+    { name: 'sampled-1/8', knobs: { sampleShift: 3, filter: false }, sampledAtSource },
+    { name: 'sampled-1/64', knobs: { sampleShift: 6, filter: false }, sampledAtSource },
   ];
-  if (canFilter) v.push({ name: 'selected-only-1/64', knobs: { sampleShift: 6, filter: true } });
+  if (canFilter) v.push({ name: 'selected-only-1/64', knobs: { sampleShift: 6, filter: true }, sampledAtSource });
   return v;
 }

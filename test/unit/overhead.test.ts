@@ -85,3 +85,17 @@ test('the agent alone over budget: no probe is cheap-switched for nothing', (t) 
   t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
   t.true(g.report!.total > 0.02);
 });
+
+test('sampled in perf: the run count is scaled back to the event rate before deciding', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, headroom: 0.7, probes: { fault: standardVariants(false, true) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }); // 3%
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0].to, 'sampled-1/8');
+  // the storm goes on: perf now runs the program for 1 fault in 8 (12,500 runs/s, 0.4%)
+  c.advance(1000, { fault: { perSecond: 12_500, ns: 300 } });
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), [], 'not back: at full it would cost 3% again');
+  t.is(Math.round(g.report!.probes.fault.eventsPerSecond), 100_000, 'the event rate, not the run rate');
+  c.advance(1000, { fault: { perSecond: 125, ns: 300 } }); // 1,000 faults/s
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'full');
+});
