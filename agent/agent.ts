@@ -301,7 +301,7 @@ export class Agent {
         detail: { ...tuple(e.tuple), txBytes: e.txBytes, rxBytes: e.rxBytes, durationMs: e.durationNs / 1e6, srttMs: e.srttUs / 1000 },
       })),
       ...last(r.sock?.retransmits).map((e): KernelEvent => ({
-        kind: 'tcp_retransmit', workload: at(e.key), pid: e.pid, detail: { ...tuple(e.tuple), state: e.tuple.state },
+        kind: 'tcp_retransmit', workload: at(e.key), pid: e.pid, detail: { ...tuple(e.tuple), state: e.tuple.state, segs: e.segs },
       })),
     ];
   }

@@ -188,7 +188,7 @@ struct hr_tcp_tuple {
 	__u16 sport;        /* host byte order */
 	__u16 dport;
 	__u16 family;       /* AF_INET or AF_INET6 */
-	__u16 state;        /* TCP state at the event */
+	__u16 state;        /* TCP state: at a retransmit the socket's, at a close the one it closed from */
 };
 
 /* Ring event "sock_events": a connection closed. Bytes as tcplife counts them. */
@@ -213,7 +213,7 @@ struct hr_tcp_retransmit {
 	__u64 ts_ns;
 	struct hr_cg_key cg;
 	struct hr_tcp_tuple tuple;
-	__u32 segs;          /* segments in the retransmitted skb (what RetransSegs counts) */
+	__u32 segs;          /* segments retransmitted (tcp_sock.total_retrans growth) since the last event */
 	__u32 pad;
 };
 

@@ -16,6 +16,8 @@
  *     cpu cgroup there, so cpu_cgid 0) and takes the first task that sends or reads on it;
  *     `opened` waits for that task, so opened and closed land on the same key.
  * `closed` is counted only for connections counted in `opened` (opened - closed = open now).
+ * Retransmits are the growth of each socket's tcp_sock.total_retrans, so they add up to what
+ * the kernel reports per connection (tcpi_total_retrans: iperf3, ss).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -45,6 +47,8 @@ struct sock_owner {
 	__u32 pid;
 	__u32 flags;
 	char comm[HR_COMM_LEN];
+	__u32 retrans_seen; /* tcp_sock.total_retrans already counted */
+	__u32 pad;
 };
 
 struct {
@@ -117,6 +121,12 @@ static __always_inline void socket_cg_key(const struct sock *sk, struct hr_cg_ke
 	key->cpu_cgid = 0;
 }
 
+/* Retransmitted segments as the kernel counts them (tcpi_total_retrans, RetransSegs). */
+static __always_inline __u32 total_retrans(const struct sock *sk)
+{
+	return BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+}
+
 static __always_inline void owner_from_task(struct sock_owner *o, struct task_struct *t, const struct hr_cg_key *key)
 {
 	o->cg = *key;
@@ -149,7 +159,8 @@ static __always_inline void fill_tuple(const struct sock *sk, struct hr_tcp_tupl
 		bpf_probe_read_kernel(t->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_probe_read_kernel(t->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-	t->sport = sk->__sk_common.skc_num;
+	/* not skc_num: closing unhashes the socket and zeroes it before the state changes */
+	t->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	t->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	t->family = family;
 	t->state = state;
@@ -175,8 +186,11 @@ static __always_inline void count_length(struct sock *sk, int ret, bool tx)
 	/* the first task seen on a socket whose owner is unknown becomes its owner */
 	o = bpf_sk_storage_get(&sock_owner, sk, 0, 0);
 	if (!o || !(o->flags & OWNER_TASK)) {
-		if (!o)
+		if (!o) {
 			o = bpf_sk_storage_get(&sock_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (o) /* a connection older than the probe: its past retransmits are not ours */
+				o->retrans_seen = total_retrans(sk);
+		}
 		if (o) {
 			owner_from_task(o, task, &key);
 			if (o->flags & OWNER_OPEN_LATE)
@@ -243,6 +257,7 @@ static __always_inline void on_close(struct sock *sk, int oldstate)
 	struct hr_probe_knobs k = hr_knobs(&sock_knobs);
 	struct hr_tcp_stats *s;
 	struct sock_owner *o;
+	__u32 late;
 
 	o = bpf_sk_storage_get(&sock_owner, sk, 0, 0);
 	if (!o)
@@ -250,10 +265,14 @@ static __always_inline void on_close(struct sock *sk, int oldstate)
 	if (o->flags & OWNER_OPEN_LATE) /* no task ever claimed it: opened and closed on its cgroup */
 		count_opened(o, &k);
 	if (hr_filter_pass(&k, &sock_filter, &o->cg)) {
-		if (o->flags & OWNER_OPENED) {
-			s = stats_for(&o->cg);
-			if (s)
+		/* retransmits counted where the tracepoint does not fire (a SYN-ACK of a fast-open
+		 * child) or missed (a program already running on that CPU) */
+		late = total_retrans(sk) - o->retrans_seen;
+		s = (o->flags & OWNER_OPENED) || late ? stats_for(&o->cg) : NULL;
+		if (s) {
+			if (o->flags & OWNER_OPENED)
 				s->closed++;
+			s->retransmits += late;
 		}
 		if (o->born_ns) /* listeners, and connections older than the probe, have no lifespan */
 			emit_close(sk, o, bpf_ktime_get_ns(), oldstate);
@@ -285,6 +304,7 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 		o->flags = 0;
 		owner_from_task(o, task, &key);
 		o->born_ns = newstate == TCP_SYN_SENT ? bpf_ktime_get_ns() : 0;
+		o->retrans_seen = total_retrans(sk);
 		return 0;
 	case TCP_SYN_RECV: /* a passive child, in softirq: its listener's record was cloned */
 		o = bpf_sk_storage_get(&sock_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -296,6 +316,7 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 			o->pid = 0;
 		}
 		o->born_ns = bpf_ktime_get_ns();
+		o->retrans_seen = 0; /* the child's count starts at its SYN-ACK retransmits */
 		return 0;
 	case TCP_ESTABLISHED:
 		o = bpf_sk_storage_get(&sock_owner, sk, 0, 0);
@@ -304,6 +325,7 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 			if (!o)
 				return 0;
 			socket_cg_key(sk, &o->cg);
+			o->retrans_seen = total_retrans(sk);
 		}
 		if (o->flags & (OWNER_OPENED | OWNER_OPEN_LATE))
 			return 0;
@@ -323,8 +345,15 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 
 /* ---- retransmits: timer or softirq context, so the socket's owner ---- */
 
+/*
+ * What is counted is what the kernel counted: the growth of tcp_sock.total_retrans since the
+ * socket was last seen (tcpi_total_retrans, what iperf3 and ss report; RetransSegs summed over
+ * sockets). The tracepoint alone does not say it: since 6.12 it fires also for retransmits
+ * given up before they were counted (err < 0), and a segment dropped by a local qdisc after it
+ * was counted comes back with err > 0.
+ */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(hr_tcp_retransmit, const struct sock *csk, const struct sk_buff *skb, int err)
+int BPF_PROG(hr_sock_retransmit, const struct sock *csk, const struct sk_buff *skb, int err)
 {
 	struct sock *sk = (struct sock *)csk;
 	struct hr_probe_knobs k;
@@ -332,41 +361,45 @@ int BPF_PROG(hr_tcp_retransmit, const struct sock *csk, const struct sk_buff *sk
 	struct hr_tcp_stats *s;
 	struct sock_owner *o;
 	struct hr_cg_key key;
-	__u32 pid = 0;
-	__u16 segs = 0;
+	__u32 now, segs;
 
-	/* Since 6.12 the tracepoint also fires for retransmits given up before they were counted
-	 * (err < 0: busy, no memory, no route). A positive err is a local qdisc's verdict (drop,
-	 * congestion) on a segment TCP has already counted as retransmitted (RetransSegs,
-	 * tcpi_total_retrans): counted here too. */
-	if (err < 0 || !is_tcp(sk))
+	if (!is_tcp(sk))
 		return 0;
+	now = total_retrans(sk);
 	o = bpf_sk_storage_get(&sock_owner, sk, 0, 0);
-	if (o) {
-		key = o->cg;
-		pid = o->pid;
-	} else {
-		socket_cg_key(sk, &key);
+	if (!o) { /* a connection older than the probe: from now on, on its socket's cgroup */
+		o = bpf_sk_storage_get(&sock_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!o)
+			return 0;
+		socket_cg_key(sk, &o->cg);
+		o->retrans_seen = now;
+		if (err >= 0) { /* this one: the segments of its skb (tcp_skb_pcount) */
+			__u16 pcount = 0;
+
+			bpf_probe_read_kernel(&pcount, sizeof(pcount),
+					      (void *)skb->cb + bpf_core_field_offset(struct tcp_skb_cb, tcp_gso_segs));
+			o->retrans_seen -= pcount ? pcount : 1;
+		}
 	}
+	segs = now - o->retrans_seen;
+	if (!segs)
+		return 0;
+	o->retrans_seen = now;
+	key = o->cg;
 	k = hr_knobs(&sock_knobs);
 	if (!hr_filter_pass(&k, &sock_filter, &key))
 		return 0;
 
-	/* a retransmitted skb may carry several segments: tcp_skb_pcount(), in skb->cb */
-	bpf_probe_read_kernel(&segs, sizeof(segs), (void *)skb->cb + bpf_core_field_offset(struct tcp_skb_cb, tcp_gso_segs));
-	if (!segs)
-		segs = 1;
 	s = stats_for(&key);
 	if (s)
 		s->retransmits += segs;
-
 	ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
 	if (!ev) {
 		hr_count_drop(&sock_drops, HR_DROP_RING_FULL);
 		return 0;
 	}
 	ev->type = HR_EV_TCP_RETRANSMIT;
-	ev->pid = pid;
+	ev->pid = o->pid;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->cg = key;
 	fill_tuple(sk, &ev->tuple, sk->__sk_common.skc_state);

@@ -67,7 +67,7 @@ export interface TcpRetransmit {
   tsNs: bigint;
   key: CgroupKey;
   tuple: TcpTuple;
-  /** segments in the retransmitted skb */
+  /** segments retransmitted since the previous event of this socket (normally those of one skb) */
   segs: number;
 }
 

@@ -6,8 +6,8 @@
 // Knobs (environment): HR_BENCH_ROUNDS (default 3), HR_BENCH_DRAIN_ROUNDS (7),
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
-// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_ONLY (comma list of: drain, live,
-// overhead, footprint, many),
+// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_NET_SECONDS (3), HR_BENCH_ONLY
+// (comma list of: drain, live, overhead, footprint, sock, blockio, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, typ
 import { benchFootprint, benchOverhead, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
 import { fmt, fmtX, mega, progress, table } from './stats.js';
 import { manyCgroups } from './cgroups.js';
+import { benchSock, formatSock } from './sock.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -34,7 +35,8 @@ const cfg = {
   stressSeconds: num('HR_BENCH_STRESS_SECONDS', 5),
   idleSeconds: num('HR_BENCH_IDLE_SECONDS', 10),
   manyCgroups: num('HR_BENCH_CGROUPS', 1000),
-  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,many').split(',').map((s) => s.trim())),
+  netSeconds: num('HR_BENCH_NET_SECONDS', 3),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,sock,many').split(',').map((s) => s.trim())),
 };
 
 interface Report {
@@ -45,6 +47,7 @@ interface Report {
   overhead?: OverheadResult;
   footprint?: FootprintResult;
   many?: { cgroups: number; workersCpuPercent: number; footprint: FootprintResult };
+  sock?: Awaited<ReturnType<typeof benchSock>>;
   errors: string[];
   seconds: number;
 }
@@ -179,6 +182,7 @@ async function main(): Promise<number> {
   }
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
+  report.sock = await section('sock', errors, () => benchSock({ seconds: cfg.netSeconds, rounds: cfg.rounds }));
   report.many = await section('many', errors, async () => {
     const many = await manyCgroups(cfg.manyCgroups);
     try {
@@ -194,6 +198,7 @@ async function main(): Promise<number> {
   if (report.live) out.push(printLive(report.live));
   if (report.overhead) out.push(printOverhead(report.overhead));
   if (report.footprint) out.push(printFootprint(report.footprint));
+  if (report.sock) out.push(formatSock(report.sock));
   if (report.many) out.push(printMany(report.many, report.footprint));
   if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
   out.push(`(${fmt(report.seconds, 0)} s; machine-readable: build/bench.json)`);
