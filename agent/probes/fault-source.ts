@@ -14,7 +14,7 @@ export interface FaultSourceOptions {
   readV1Cpu: boolean;
   /** size of the OOM-kill ring (bytes, a power of two pages); default: the object's 64 KiB */
   ringBytes?: number;
-  /** how often the ring is drained (ms) */
+  /** how often the ring is drained (ms); 0: never by itself, its owner calls drain() */
   drainIntervalMs?: number;
   /** how many recent OOM kills to keep between readings */
   keepRecent?: number;
@@ -73,8 +73,11 @@ export class FaultSource {
       this.close();
       throw err;
     }
-    this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
-    this.timer.unref();
+    // 0: the caller drains (ProbeSet runs one timer for every probe)
+    if (opts.drainIntervalMs !== 0) {
+      this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
+      this.timer.unref();
+    }
   }
 
   /** Opens, loads and attaches an object holding only this probe (tests, benches). */

@@ -13,7 +13,7 @@ export interface SchedSourceOptions {
   /** hybrid hosts: also read each task's v1 cpu cgroup */
   readV1Cpu: boolean;
   ringBytes: number;
-  /** how often the ring is drained (ms) */
+  /** how often the ring is drained (ms); 0: never by itself, its owner calls drain() */
   drainIntervalMs?: number;
   /** how many recent slow wakeups to keep for display */
   keepRecent?: number;
@@ -51,8 +51,11 @@ export class SchedSource {
     this.obj = obj;
     this.ring = new RingReader(obj.map('sched_events'));
     this.keep = opts.keepRecent ?? 1000;
-    this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
-    this.timer.unref();
+    // 0: the caller drains (ProbeSet runs one timer for every probe)
+    if (opts.drainIntervalMs !== 0) {
+      this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
+      this.timer.unref();
+    }
   }
 
   /** Opens, loads and attaches an object holding only this probe (tests, benches). */

@@ -11,7 +11,7 @@ export interface SockSourceOptions {
   /** hybrid hosts: also read each task's v1 cpu cgroup */
   readV1Cpu: boolean;
   ringBytes: number;
-  /** how often the ring is drained (ms) */
+  /** how often the ring is drained (ms); 0: never by itself, its owner calls drain() */
   drainIntervalMs?: number;
   /** how many recent events of each kind to keep between readings */
   keepRecent?: number;
@@ -53,8 +53,11 @@ export class SockSource {
     this.obj = obj;
     this.ring = new RingReader(obj.map('sock_events'));
     this.keep = opts.keepRecent ?? 1000;
-    this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
-    this.timer.unref();
+    // 0: the caller drains (ProbeSet runs one timer for every probe)
+    if (opts.drainIntervalMs !== 0) {
+      this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
+      this.timer.unref();
+    }
   }
 
   /** Opens, loads and attaches an object holding only this probe (tests, benches). */
