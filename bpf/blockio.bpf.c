@@ -36,21 +36,27 @@ const volatile struct hr_blockio_config blockio_cfg = {
 	.read_v1_cpu = 0,
 };
 
-/* One request between block_io_start and its last block_rq_complete. Kernel-only. */
+/* One request, from block_io_start to its last block_rq_complete. Kernel-only. */
 struct blk_inflight {
 	struct hr_cg_key cg; /* submitter's workload */
 	__u64 issue_ns;      /* block_rq_issue (the last one, if requeued); 0 = not issued yet */
 	__u64 bytes;         /* completed so far (partial completions add up) */
 	__u32 pid;           /* submitter */
-	__u32 weight;        /* 2^sample_shift when it was sampled */
+	__u32 weight;        /* 2^sample_shift when it was sampled; 0 = not tracked (done, merged,
+			      * sampled or filtered out) */
 };
 
-/* Preallocated: no allocation on the I/O path. An entry lives from block_io_start to the last
- * block_rq_complete, or to block_rq_merge for a request merged into another (freed without
- * completing). Request pointers come from fixed pools, so anything else left behind is
- * overwritten when its request is started again (BPF_ANY). */
+/* Keyed by the request pointer. Requests come from fixed pools and are reused all the time, so
+ * an entry is never deleted: when its request completes (or is merged into another) it is
+ * marked done, and the next block_io_start of the same request rewrites it in place. Lookups
+ * and in-place writes take no lock and allocate nothing, where an insert and a delete per I/O
+ * would take the bucket lock twice. LRU: entries of requests no longer used (a device gone, a
+ * pool shrunk) make room for new ones; only a host using more distinct requests than this at
+ * once could see an in-flight entry evicted (that request is then not counted). A completion
+ * the kernel never shows BPF (seen here, rarely: test/kernel/blockio.test.ts) leaves its entry
+ * marked live until the request is started again, which rewrites it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct blk_inflight);
@@ -110,24 +116,29 @@ static __always_inline __u32 rq_op(struct request *rq)
 
 /* The submitter's context: is this request traced (knobs), and by whom. */
 SEC("tp_btf/block_io_start")
-int BPF_PROG(hr_blk_io_start, struct request *rq)
+int BPF_PROG(hr_blockio_io_start, struct request *rq)
 {
 	struct hr_probe_knobs k = hr_knobs(&blockio_knobs);
+	struct blk_inflight *in, fresh = {};
 	struct task_struct *task;
-	struct blk_inflight in = {};
 	__u64 key = (__u64)rq;
 
-	/* sampled out: no entry, so issue and complete skip it too */
+	in = bpf_map_lookup_elem(&blockio_inflight, &key);
+	if (!in)
+		in = &fresh;
+	in->weight = 0;
+	/* sampled or filtered out: the entry stays marked not tracked, issue and complete skip it */
 	if (!hr_sampled(k.sample_shift))
 		return 0;
 	task = bpf_get_current_task_btf();
-	hr_task_cg_key(task, blockio_cfg.read_v1_cpu, &in.cg);
-	if (!hr_filter_pass(&k, &blockio_filter, &in.cg))
+	hr_task_cg_key(task, blockio_cfg.read_v1_cpu, &in->cg);
+	if (!hr_filter_pass(&k, &blockio_filter, &in->cg))
 		return 0;
-	in.pid = task->pid;
-	in.weight = 1U << (k.sample_shift & 31);
-	/* BPF_ANY: a request pointer is reused, and a stale entry of its last use goes */
-	if (bpf_map_update_elem(&blockio_inflight, &key, &in, BPF_ANY))
+	in->pid = task->pid;
+	in->issue_ns = 0;
+	in->bytes = 0;
+	in->weight = 1U << (k.sample_shift & 31);
+	if (in == &fresh && bpf_map_update_elem(&blockio_inflight, &key, &fresh, BPF_ANY))
 		hr_count_drop(&blockio_drops, HR_DROP_STATS_FULL);
 	return 0;
 }
@@ -135,21 +146,23 @@ int BPF_PROG(hr_blk_io_start, struct request *rq)
 /* rq was merged into another request and will be freed without completing: its bytes now
  * complete as part of the other one (charged to that one's submitter). */
 SEC("tp_btf/block_rq_merge")
-int BPF_PROG(hr_blk_rq_merge, struct request *rq)
-{
-	__u64 key = (__u64)rq;
-
-	bpf_map_delete_elem(&blockio_inflight, &key);
-	return 0;
-}
-
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(hr_blk_rq_issue, struct request *rq)
+int BPF_PROG(hr_blockio_rq_merge, struct request *rq)
 {
 	__u64 key = (__u64)rq;
 	struct blk_inflight *in = bpf_map_lookup_elem(&blockio_inflight, &key);
 
 	if (in)
+		in->weight = 0;
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(hr_blockio_rq_issue, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct blk_inflight *in = bpf_map_lookup_elem(&blockio_inflight, &key);
+
+	if (in && in->weight)
 		in->issue_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -182,7 +195,7 @@ static __always_inline void emit_slow_io(struct request *rq, const struct blk_in
  * complete in parts (blk_update_request per part): it is done when nr_bytes covers what it
  * still had outstanding (__data_len, advanced by the kernel after this tracepoint). */
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(hr_blk_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+int BPF_PROG(hr_blockio_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	__u64 key = (__u64)rq, now, lat = 0, w;
 	struct hr_blk_key bk = {};
@@ -191,7 +204,7 @@ int BPF_PROG(hr_blk_rq_complete, struct request *rq, blk_status_t error, unsigne
 	__u32 op;
 
 	in = bpf_map_lookup_elem(&blockio_inflight, &key);
-	if (!in)
+	if (!in || !in->weight)
 		return 0;
 	in->bytes += nr_bytes;
 	if (nr_bytes < rq->__data_len)
@@ -229,7 +242,7 @@ int BPF_PROG(hr_blk_rq_complete, struct request *rq, blk_status_t error, unsigne
 done:
 	if (lat && blockio_cfg.slow_io_ns && lat >= blockio_cfg.slow_io_ns)
 		emit_slow_io(rq, in, &bk, op, now, lat);
-	bpf_map_delete_elem(&blockio_inflight, &key);
+	in->weight = 0; /* done; the next block_io_start of this request reuses the entry */
 	return 0;
 }
 

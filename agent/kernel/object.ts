@@ -259,6 +259,12 @@ export class BpfObject {
     return m;
   }
 
+  /** Every program's name, loaded or not. */
+  get programNames(): string[] {
+    const f = lib();
+    return [...this.programs()].map((p) => f.prog_name(p) as string);
+  }
+
   /** Each loaded program's name and fd (for its run-time statistics). */
   get programFds(): { name: string; fd: number }[] {
     const f = lib();

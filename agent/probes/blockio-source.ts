@@ -14,7 +14,7 @@ export interface BlockioSourceOptions {
   readV1Cpu: boolean;
   /** ring size in bytes (a power of two, a multiple of the page size); default 256 KiB */
   ringBytes?: number;
-  /** how often the ring is drained (ms) */
+  /** how often the ring is drained (ms); 0: never by itself, its owner calls drain() */
   drainIntervalMs?: number;
   /** how many recent slow I/Os to keep between readings */
   keepRecent?: number;
@@ -55,8 +55,11 @@ export class BlockioSource {
     this.obj = obj;
     this.ring = new RingReader(obj.map('blockio_events'));
     this.keep = opts.keepRecent ?? 1000;
-    this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
-    this.timer.unref();
+    // 0: the caller drains (ProbeSet runs one timer for every probe)
+    if (opts.drainIntervalMs !== 0) {
+      this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
+      this.timer.unref();
+    }
   }
 
   /** Opens, loads and attaches an object holding only this probe (tests, benches). */

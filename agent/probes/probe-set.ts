@@ -29,6 +29,8 @@ export interface ProbeReading {
   sock: SockReading | null;
 }
 
+export const PROBES = ['sched', 'fault', 'blockio', 'sock'] as const;
+
 /** Which probe a program belongs to, by its name (hr_<probe>_...). */
 export function probeOfProgram(name: string): string | null {
   const m = /^hr_([a-z]+)_/.exec(name);

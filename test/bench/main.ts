@@ -20,6 +20,7 @@ import { benchFootprint, benchOverhead, headroomBin, type FootprintResult, type 
 import { fmt, fmtX, mega, progress, table } from './stats.js';
 import { manyCgroups } from './cgroups.js';
 import { benchSock, formatSock } from './sock.js';
+import { benchBlockio, printBlockio } from './blockio.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -36,7 +37,7 @@ const cfg = {
   idleSeconds: num('HR_BENCH_IDLE_SECONDS', 10),
   manyCgroups: num('HR_BENCH_CGROUPS', 1000),
   netSeconds: num('HR_BENCH_NET_SECONDS', 3),
-  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,sock,many').split(',').map((s) => s.trim())),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 
 interface Report {
@@ -48,6 +49,7 @@ interface Report {
   footprint?: FootprintResult;
   many?: { cgroups: number; workersCpuPercent: number; footprint: FootprintResult };
   sock?: Awaited<ReturnType<typeof benchSock>>;
+  blockio?: Awaited<ReturnType<typeof benchBlockio>>;
   errors: string[];
   seconds: number;
 }
@@ -182,6 +184,7 @@ async function main(): Promise<number> {
   }
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
+  report.blockio = await section('blockio', errors, () => benchBlockio({ rounds: cfg.rounds }));
   report.sock = await section('sock', errors, () => benchSock({ seconds: cfg.netSeconds, rounds: cfg.rounds }));
   report.many = await section('many', errors, async () => {
     const many = await manyCgroups(cfg.manyCgroups);
@@ -198,6 +201,7 @@ async function main(): Promise<number> {
   if (report.live) out.push(printLive(report.live));
   if (report.overhead) out.push(printOverhead(report.overhead));
   if (report.footprint) out.push(printFootprint(report.footprint));
+  if (report.blockio) out.push(printBlockio(report.blockio));
   if (report.sock) out.push(formatSock(report.sock));
   if (report.many) out.push(printMany(report.many, report.footprint));
   if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
