@@ -18,7 +18,7 @@ import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
-import { OverheadGovernor, standardVariants } from './probes/overhead.js';
+import { OverheadGovernor, variantsFor } from './probes/overhead.js';
 
 export interface AgentOptions {
   policy: Policy;
@@ -88,8 +88,11 @@ export class Agent {
     this.planner = new Planner(opts.policy);
     this.log = opts.log ?? (() => {});
     const canFilter = opts.policy.workloads.length > 0;
-    // The fault probe samples in perf (its sample period), the others in their programs.
-    const probes = Object.fromEntries(Object.keys(source.tunables).map((p) => [p, standardVariants(canFilter, p === 'fault')]));
+    // The fault probe samples in perf (its sample period), the others in their programs. The
+    // planner's objectives read run-queue latency: sched never samples the selected workloads.
+    const objectives = opts.policy.workloads.some((w) => w.objectives?.runqueueP99Ms !== undefined);
+    const probes = Object.fromEntries(Object.keys(source.tunables).map((p) =>
+      [p, variantsFor({ canFilter, sampledAtSource: p === 'fault', exactForSelected: p === 'sched' && objectives })]));
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
   }

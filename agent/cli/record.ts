@@ -27,6 +27,25 @@ export function samplesOf(r: TickReport, match?: string): TraceSample[] {
     out.push({ t: r.atMs, workload, resource: 'cpu_cores', value: w.cpu.cores });
     out.push({ t: r.atMs, workload, resource: 'switches_per_s', value: w.switches.perSecond });
     if (w.runq.p99Ms !== null) out.push({ t: r.atMs, workload, resource: 'runq_p99_ms', value: w.runq.p99Ms });
+    const add = (resource: string, value: number | null | undefined): void => {
+      if (value !== null && value !== undefined) out.push({ t: r.atMs, workload, resource, value });
+    };
+    if (w.memory) {
+      add('minor_faults_per_s', w.memory.minorPerSecond);
+      add('major_faults_per_s', w.memory.majorPerSecond);
+      add('reclaim_ms_per_s', w.memory.reclaimMsPerSecond);
+    }
+    if (w.io) {
+      add('io_read_bytes_per_s', w.io.readBytesPerSecond);
+      add('io_write_bytes_per_s', w.io.writeBytesPerSecond);
+      add('io_ops_per_s', w.io.opsPerSecond);
+      add('io_p99_ms', w.io.latency.p99Ms);
+    }
+    if (w.net) {
+      add('tcp_tx_bytes_per_s', w.net.txBytesPerSecond);
+      add('tcp_rx_bytes_per_s', w.net.rxBytesPerSecond);
+      add('tcp_retransmits_per_s', w.net.retransmitsPerSecond);
+    }
   }
   return out;
 }

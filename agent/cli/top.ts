@@ -21,7 +21,7 @@ interface TopArgs {
 
 const top: CommandModule<object, TopArgs> = {
   command: 'top',
-  describe: 'live table per workload: CPU, run-queue p50/p99, context switches (observes only)',
+  describe: 'live table per workload: CPU, run-queue p50/p99, switches, page faults, block I/O, TCP (observes only)',
   builder: (y) =>
     y
       .option('interval', { type: 'number', default: 1, describe: 'seconds between refreshes' })

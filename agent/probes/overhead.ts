@@ -183,6 +183,22 @@ export class OverheadGovernor {
  *  selects workloads) only those, 1 in 64. sampledAtSource: the probe samples before its
  *  program runs (the fault probe's perf sample period). */
 export function standardVariants(canFilter: boolean, sampledAtSource = false): Variant[] {
+  return variantsFor({ canFilter, sampledAtSource, exactForSelected: false });
+}
+
+/**
+ * The variants of one probe. exactForSelected: the policy's objectives are computed from this
+ * probe (run-queue latency), so its selected workloads must stay exact: the only cheaper
+ * variant is to keep those workloads, every event, and drop the rest.
+ */
+export function variantsFor(o: { canFilter: boolean; sampledAtSource: boolean; exactForSelected: boolean }): Variant[] {
+  const { canFilter, sampledAtSource } = o;
+  if (o.exactForSelected && canFilter) {
+    return [
+      { name: 'full', knobs: { sampleShift: 0, filter: false } },
+      { name: 'selected-only', knobs: { sampleShift: 0, filter: true } },
+    ];
+  }
   const v: Variant[] = [
     { name: 'full', knobs: { sampleShift: 0, filter: false } },
     { name: 'sampled-1/8', knobs: { sampleShift: 3, filter: false }, sampledAtSource },

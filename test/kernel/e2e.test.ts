@@ -110,8 +110,13 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
 
   // Hogs stop: the risk passes and the throttle is released step by step, then removed.
   for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
-  await waitFor(() => cores(s) === null && decisions(agent.stdout()).some((d) => d.action === 'restore'),
-    'the throttle to be released, and the restore printed', 60_000);
+  try {
+    await waitFor(() => cores(s) === null && decisions(agent.stdout()).some((d) => d.action === 'restore'),
+      'the throttle to be released, and the restore printed', 60_000);
+  } catch (err) {
+    t.log(`agent output:\n${agent.stdout()}\n${agent.stderr()}`);
+    throw err;
+  }
 
   // Throttle again, then stop the agent: the original comes back.
   startHogs(t, s, 4);

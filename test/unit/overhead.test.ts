@@ -1,7 +1,7 @@
 // The overhead governor's decisions on made-up counters with known answers (the kernel side is
 // exercised in test/kernel/overhead.test.ts).
 import test from 'ava';
-import { OverheadGovernor, standardVariants, type ProbeCounters } from '../../agent/probes/overhead.js';
+import { OverheadGovernor, standardVariants, variantsFor, type ProbeCounters } from '../../agent/probes/overhead.js';
 import { encodeKnobs } from '../../agent/probes/knobs.js';
 
 /** Cumulative counters for probes that ran `perSecond` events of `ns` each for `ms`. */
@@ -98,4 +98,12 @@ test('sampled in perf: the run count is scaled back to the event rate before dec
   t.is(Math.round(g.report!.probes.fault.eventsPerSecond), 100_000, 'the event rate, not the run rate');
   c.advance(1000, { fault: { perSecond: 125, ns: 300 } }); // 1,000 faults/s
   t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'full');
+});
+
+test('a probe the objectives read keeps the selected workloads exact: its only cheaper variant drops the rest', (t) => {
+  const v = variantsFor({ canFilter: true, sampledAtSource: false, exactForSelected: true });
+  t.deepEqual(v.map((x) => x.name), ['full', 'selected-only']);
+  t.deepEqual(v[1].knobs, { sampleShift: 0, filter: true });
+  // without selected workloads there is nothing to keep exact: sampling as usual
+  t.is(variantsFor({ canFilter: false, sampledAtSource: false, exactForSelected: true })[1].knobs.sampleShift, 3);
 });
