@@ -107,17 +107,6 @@ export function readBlockioStats(map: BpfMap): Map<string, { key: BlkKey; stats:
   return out;
 }
 
-/** Sums the per-CPU drops array: [ring full, stats or in-flight map full]. */
-export function readBlockioDrops(map: BpfMap): { ringFull: number; statsFull: number } {
-  const read = (reason: number): number => {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(reason);
-    const v = map.lookup(key);
-    return v ? map.perCpuValues(v).reduce((n, b) => n + Number(b.readBigUInt64LE(0)), 0) : 0;
-  };
-  return { ringFull: read(DROP_RING_FULL), statsFull: read(DROP_STATS_FULL) };
-}
-
 /** Decodes a struct hr_slow_io; null for a record of another type or size. */
 export function decodeSlowIo(d: DataView, off: number, len: number): SlowIo | null {
   if (len < SLOW_IO_SIZE || d.getUint32(off, true) !== EV_SLOW_IO) return null;

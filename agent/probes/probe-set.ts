@@ -17,7 +17,7 @@ export interface ProbeSetOptions {
   drainIntervalMs?: number;
   sched: SchedSourceOptions;
   /** null: that probe is off */
-  fault: (FaultSourceOptions & { ringBytes: number }) | null;
+  fault: FaultSourceOptions | null;
   blockio: BlockioSourceOptions | null;
   sock: SockSourceOptions | null;
 }
@@ -85,20 +85,16 @@ export class ProbeSet {
 
   static open(opts: ProbeSetOptions): ProbeSet {
     const off = new Set(['fault', 'blockio', 'sock'].filter((p) => opts[p as 'fault' | 'blockio' | 'sock'] === null));
+    const settings = [
+      SchedSource.settings(opts.sched),
+      ...(opts.fault ? [FaultSource.settings(opts.fault)] : []),
+      ...(opts.blockio ? [BlockioSource.settings(opts.blockio)] : []),
+      ...(opts.sock ? [SockSource.settings(opts.sock)] : []),
+    ];
     const obj = BpfObject.open(opts.objectPath, {
       verifierLogPath: opts.verifierLogPath,
-      rodata: {
-        ...SchedSource.rodata(opts.sched),
-        ...(opts.fault ? FaultSource.rodata(opts.fault) : {}),
-        ...(opts.blockio ? BlockioSource.rodata(opts.blockio) : {}),
-        ...(opts.sock ? SockSource.rodata(opts.sock) : {}),
-      },
-      maxEntries: {
-        ...SchedSource.maxEntries(opts.sched),
-        ...(opts.fault ? { fault_events: opts.fault.ringBytes } : {}),
-        ...(opts.blockio ? BlockioSource.maxEntries(opts.blockio) : {}),
-        ...(opts.sock ? SockSource.maxEntries(opts.sock) : {}),
-      },
+      rodata: Object.assign({}, ...settings.map((s) => s.rodata)),
+      maxEntries: Object.assign({}, ...settings.map((s) => s.maxEntries)),
       skipProgram: (name) => off.has(probeOfProgram(name) ?? ''),
     });
     try {

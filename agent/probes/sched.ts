@@ -92,17 +92,6 @@ export function addRunningSlices(
   }
 }
 
-/** Sums a per-CPU drops array: [ring full, stats map full]. */
-export function readDrops(map: BpfMap): { ringFull: number; statsFull: number } {
-  const read = (reason: number): number => {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(reason);
-    const v = map.lookup(key);
-    return v ? map.perCpuValues(v).reduce((n, b) => n + Number(b.readBigUInt64LE(0)), 0) : 0;
-  };
-  return { ringFull: read(DROP_RING_FULL), statsFull: read(DROP_STATS_FULL) };
-}
-
 /** Decodes a struct hr_slow_wakeup; null for a record of another type or size. */
 export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWakeup | null {
   if (len < SLOW_WAKEUP_SIZE || d.getUint32(off, true) !== EV_SLOW_WAKEUP) return null;
