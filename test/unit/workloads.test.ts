@@ -1,12 +1,13 @@
 // agent/workloads: container ids from paths, the layout from mount tables, the index on a fake
 // tree (any user), then on real cgroups under headroom-test (kernelTest: root).
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
+import { coresFromCpuMax, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 
@@ -73,7 +74,7 @@ const HYBRID = `\
 
 test('layout: hybrid with cpu mounted alone', (t) => {
   t.deepEqual(layoutFromMounts(HYBRID), {
-    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu',
+    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu', memoryV1Root: '/sys/fs/cgroup/memory',
   });
 });
 
@@ -84,7 +85,7 @@ test('layout: hybrid with cpu,cpuacct co-mounted (systemd symlinks beside it)', 
 29 24 0:26 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid shared:10 - cgroup cgroup rw,net_cls,net_prio
 `;
   t.deepEqual(layoutFromMounts(text), {
-    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct',
+    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct', memoryV1Root: null,
   });
 });
 
@@ -93,7 +94,7 @@ test('layout: pure v2; a bind mount of a subtree is not preferred', (t) => {
 30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 90 88 0:26 /system.slice/x.service /run/x/cgroup rw - cgroup2 cgroup2 rw
 `;
-  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null });
+  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null });
 });
 
 test('layout: v1 only, from /proc/mounts, escaped path', (t) => {
@@ -103,7 +104,7 @@ cgroup /cg/cpu\\040and\\040acct cgroup rw,relatime,cpuacct,cpu 0 0
 cgroup /cg/memory cgroup rw,relatime,memory 0 0
 `;
   t.deepEqual(layoutFromMounts(text, { fsRoot: '/cg', format: 'mounts' }), {
-    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct',
+    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct', memoryV1Root: '/cg/memory',
   });
 });
 
@@ -171,7 +172,7 @@ function keyOf(index: WorkloadIndex, cg: TestCgroup): { cgid: bigint; cpuCgid: b
 kernelTest('detectCgroupLayout matches this host', (t) => {
   const layout = detectCgroupLayout();
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null });
+    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null });
   } else {
     t.is(layout.kind, 'hybrid');
     t.is(layout.unifiedRoot, '/sys/fs/cgroup/unified');
@@ -229,4 +230,32 @@ kernelTest('cpuCgid of the v1 cpu root falls back to the cgroup2 path', async (t
   // hybrid: cgroup2 has no cpu controller here, so nowhere to write a quota
   if (index.layout.kind === 'hybrid') t.is(w.cpuDir, null);
   t.is(index.resolve({ cgid: ino(cg.dir), cpuCgid: 0n }).id, `v2:${cg.path}`);
+});
+
+test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
+  t.is(coresFromCpuMax('50000 100000'), 0.5);
+  t.is(coresFromCpuMax('max 100000'), null);
+  t.is(coresFromCpuMax(null), null);
+});
+
+kernelTest('usage: a test cgroup\'s memory in use, its memory limit and its CPU quota, from its cgroup files', async (t) => {
+  const layout = detectCgroupLayout();
+  const cg = testCgroup(t, 'wl-usage');
+  const index = new WorkloadIndex(layout);
+  index.refresh();
+  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  t.deepEqual(readUsage(layout, w).cpuLimitCores, null, 'no quota yet');
+  writeFileSync(join(cg.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '25000 100000' : '25000');
+  t.is(readUsage(layout, w).cpuLimitCores, 0.25);
+  if (!cg.v2 && layout.memoryV1Root) {
+    // the v1 memory cgroup of the same path, as docker's cgroupfs driver makes them
+    const mem = join(layout.memoryV1Root, cg.path);
+    mkdirSync(mem, { recursive: true });
+    t.teardown(() => { try { rmdirSync(mem); } catch { /* gone */ } try { rmdirSync(dirname(mem)); } catch { /* in use */ } });
+    t.is(readUsage(layout, w).memoryLimitBytes, null, 'unlimited');
+    writeFileSync(join(mem, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+    const u = readUsage(layout, w);
+    t.is(u.memoryLimitBytes, 64 * 1024 * 1024);
+    t.is(typeof u.memoryBytes, 'number');
+  }
 });
