@@ -1,12 +1,17 @@
 // `headroom predict --trace PATH`: replays recorded or public traces through the forecasters,
-// online, and prints per dataset and target how each model did (BASELINES.md's table shape).
+// online, and prints per dataset and target how each model did (BASELINES.md's table shape),
+// then the engine against the best reference baseline (issue 6's bar) and, per resource, its
+// saturation warnings (lead time and false alarms).
 // Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DEFAULT_WARMUP, runBacktest, TARGETS, type BacktestReport, type DatasetTable, type Target, type TargetName } from '../predict/backtest.js';
-import { BASELINES, modelsByName } from '../predict/baselines.js';
+import {
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
+  UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type Target, type TargetRow,
+} from '../predict/backtest.js';
+import { DEFAULT_MODELS, ENGINE, modelsByName } from '../predict/baselines.js';
 import { readTraces, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -16,8 +21,9 @@ interface PredictArgs {
   trace: string;
   models?: string;
   targets: string;
+  limit?: string[];
   resources: string;
-  warmup: number;
+  warmup?: number;
   'step-ms'?: number;
   'half-life'?: number;
   json: boolean;
@@ -44,7 +50,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 /** One dataset and target as a Markdown table, readable in a terminal and pasteable as is. */
 export function renderTable(t: DatasetTable): string {
-  const head = `### ${t.dataset} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
+  const head = `### ${t.group} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', 'best'];
   const rows = t.rows.map((r) => [
     r.label + (r.id === t.bestSingle ? ' **(best single)**' : ''),
@@ -60,16 +66,74 @@ export function renderTable(t: DatasetTable): string {
   return [head, '', line(header), rule, ...rows.map(line)].join('\n');
 }
 
-export function renderReport(report: BacktestReport): string {
-  if (report.tables.length === 0) return 'no series with enough observed points to score\n';
-  return `${report.tables.map(renderTable).join('\n\n')}\n\n` +
-    'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
-    'slack p90 = mean of max(0, p90 - y) / mean |y|; best = series where the model has the lowest nPL90.\n';
+/** Rows of cells as an aligned Markdown table (first column left-aligned). */
+function markdown(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-/** The JSON document of `--json`: tables as printed, then every series' own scores keyed by model. */
-export function reportJson(report: BacktestReport, meta: { trace: string; warmup: number; readMs: number }): object {
-  const ids = report.tables[0]?.rows.map((r) => r.id) ?? [];
+/** The engine against the best reference baseline, one row per group and target. */
+export function renderTargetTable(rows: readonly TargetRow[], label: string): string {
+  if (rows.length === 0) return '';
+  const cells = rows.map((r) => [
+    r.group,
+    describeTarget(r.target, r.stepSeconds),
+    `${r.bestLabel} ${r.bestNPL90.toFixed(4)}`,
+    r.nPL90.toFixed(4),
+    `${r.ratio.toFixed(3)}${r.lossMet ? '' : ' (short)'}`,
+    `${pct(r.under90)}${r.underMet ? '' : ' (off)'}`,
+  ]);
+  return `### ${label} against the best reference baseline\n\n` +
+    markdown(['dataset', 'target', 'best baseline nPL90', 'ours nPL90', 'ratio', 'under p90'], cells) +
+    `\n\nbar: ratio <= ${TARGET_RATIO} (p90 loss ${Math.round((1 - TARGET_RATIO) * 100)}% below the best single baseline) and under p90 in ` +
+    `${pct(UNDER_BAND[0])}..${pct(UNDER_BAND[1])}; (short) / (off) mark a miss.`;
+}
+
+const seconds = (s: number): string => (Number.isNaN(s) ? '-' : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+
+/** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
+export function renderSaturation(rows: readonly SaturationRow[], label: string): string {
+  if (rows.length === 0) return '';
+  const cells = rows.map((r) => [
+    `${r.group} ${r.name} ${r.resource}`,
+    r.target,
+    `${r.score.level.toPrecision(4)} (${r.score.levelFrom})`,
+    String(r.score.crossings),
+    `${r.warnedInTime}/${r.score.crossings}`,
+    seconds(r.medianLeadSeconds),
+    `${r.score.falseAlarms}/${r.score.quietOrigins}`,
+    Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE ? '' : ' (over)'}`,
+  ]);
+  return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
+    markdown(['series', 'target', 'level', 'crossings', `warned >= ${MIN_LEAD_SECONDS} s`, 'median lead', 'false alarms', 'false-alarm rate'], cells) +
+    '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon); ' +
+    `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.`;
+}
+
+export function renderReport(report: BacktestReport, specs: readonly ModelSpec[] = DEFAULT_MODELS): string {
+  if (report.tables.length === 0) return 'no series with enough observed points to score\n';
+  const parts = [
+    ...report.tables.map(renderTable),
+    'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
+      'slack p90 = mean of max(0, p90 - y) / mean |y|; best = series where the model has the lowest nPL90.',
+  ];
+  const judged = specs.find((s) => s.id === ENGINE.id);
+  if (judged) {
+    parts.push(renderTargetTable(targetTable(report, judged.id), judged.label));
+    parts.push(renderSaturation(saturationTable(report, specs, judged.id), judged.label));
+  }
+  return `${parts.filter((p) => p !== '').join('\n\n')}\n`;
+}
+
+/**
+ * The JSON document of `--json`: tables as printed, every series' own scores keyed by model,
+ * and for the engine (when run) the target table and its saturation warnings per resource.
+ */
+export function reportJson(report: BacktestReport, meta: { trace: string; warmup: number | 'auto'; readMs: number }, specs: readonly ModelSpec[] = DEFAULT_MODELS): object {
+  const ids = specs.map((s) => s.id);
+  const judged = specs.some((s) => s.id === ENGINE.id);
   return {
     trace: meta.trace,
     warmup: meta.warmup,
@@ -77,9 +141,17 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
     series: report.series.map((s) => ({
       ...s,
       targets: Object.fromEntries(Object.entries(s.targets).map(([name, x]) => [
-        name, { points: x.points, scores: Object.fromEntries(x.scores.map((sc, i) => [ids[i] ?? String(i), sc])) },
+        name, {
+          points: x.points, steps: x.steps, kind: x.kind,
+          scores: Object.fromEntries(x.scores.map((sc, i) => [ids[i] ?? String(i), sc])),
+          ...(x.saturation ? { saturation: Object.fromEntries(x.saturation.map((sc, i) => [ids[i] ?? String(i), sc])) } : {}),
+        },
       ])),
     })),
+    ...(judged ? {
+      targetTable: targetTable(report, ENGINE.id).map((r) => ({ ...r, target: r.target.name, steps: r.target.steps })),
+      saturation: saturationTable(report, specs, ENGINE.id),
+    } : {}),
     timings: { readMs: Math.round(meta.readMs), replayMs: Math.round(report.elapsedMs) },
   };
 }
@@ -95,11 +167,25 @@ function progressWriter(tty: boolean): (done: number, total: number, s: Series) 
 
 class UsageError extends Error {}
 
-function parseTargets(s: string): Target[] {
+function parseTargets(s: string): Target[] | 'auto' {
+  if (s.trim() === 'auto') return 'auto';
   return list(s).map((name) => {
-    if (!(name in TARGETS)) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: ${Object.keys(TARGETS).join(', ')}`);
-    return TARGETS[name as TargetName];
+    const t = ALL_TARGETS[name];
+    if (!t) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: auto, ${Object.keys(ALL_TARGETS).join(', ')}`);
+    return t;
   });
+}
+
+/** `--limit cpu_cores=2 --limit mem_bytes=1e9` (or comma-separated): saturation level per resource. */
+function parseLimits(items: readonly string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of (items ?? []).flatMap(list)) {
+    const m = /^([^=]+)=(.+)$/.exec(item);
+    const v = m ? Number(m[2]) : Number.NaN;
+    if (!m || !Number.isFinite(v)) throw new UsageError(`--limit wants RESOURCE=NUMBER; got ${JSON.stringify(item)}`);
+    out[m[1]!.trim()] = v;
+  }
+  return out;
 }
 
 function parseResources(s: string): 'reference' | 'all' | string[] {
@@ -109,9 +195,10 @@ function parseResources(s: string): 'reference' | 'all' | string[] {
 async function handler(a: PredictArgs): Promise<void> {
   try {
     const targets = parseTargets(a.targets);
+    const limits = parseLimits(a.limit);
     let specs;
     try {
-      specs = a.models === undefined ? [...BASELINES] : modelsByName(list(a.models), { halfLifeSeconds: a['half-life'] });
+      specs = a.models === undefined ? [...DEFAULT_MODELS] : modelsByName(list(a.models), { halfLifeSeconds: a['half-life'] });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -127,10 +214,11 @@ async function handler(a: PredictArgs): Promise<void> {
     const showProgress = a.progress || (process.stderr.isTTY === true && !a.json);
     const report = runBacktest(series, specs, targets, {
       warmup: a.warmup,
+      limits,
       onProgress: showProgress ? progressWriter(process.stderr.isTTY === true) : undefined,
     });
-    if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup, readMs }))}\n`);
-    else process.stdout.write(renderReport(report));
+    if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
+    else process.stdout.write(renderReport(report, specs));
     process.stderr.write(`headroom predict: ${series.length} series read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   } catch (err) {
     process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -144,16 +232,24 @@ const predict: CommandModule<object, PredictArgs> = {
   builder: (y: Argv) =>
     y
       .option('trace', { type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
-      .option('models', { type: 'string', describe: `comma-separated: ${BASELINES.map((b) => b.id).join(', ')}, forecaster:<model> (default: the seven baselines)` })
-      .option('targets', { type: 'string', default: 'h1,h12,h12max', describe: 'comma-separated: h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12)' })
+      .option('models', { type: 'string', describe: `comma-separated: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model> (default: the seven baselines and the engine)` })
+      .option('targets', {
+        type: 'string', default: 'auto',
+        describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +
+          'h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12), h5s, h60s (5 s, 60 s ahead), h60smax (peak over the next 60 s)',
+      })
+      .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings (default: the trace header\'s limit, else the warm-up\'s highest value)' })
       .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores), 'all', or comma-separated names" })
-      .option('warmup', { type: 'number', default: DEFAULT_WARMUP, describe: 'observed points per series before scoring starts' })
+      .option('warmup', {
+        type: 'number',
+        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones)`,
+      })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
       .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the tables and per-series scores as one JSON document' })
       .option('progress', { type: 'boolean', default: false, describe: 'progress on stderr even when it is not a terminal' })
       .check((x) => {
-        if (!(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
+        if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');
         if (x['half-life'] !== undefined && !(x['half-life'] > 0)) throw new Error('--half-life must be a positive number of seconds');
         return true;

@@ -2,6 +2,7 @@
 // the values up to that step, forecasts (p50, p90) for each target, and is scored when the
 // target is known. The method (warm-up, targets, normalisation, aggregation) is the one of
 // ../shared/traces/BASELINES.md, so plain baselines run here reproduce its reference table.
+import { basename } from 'node:path';
 import type { Forecaster } from './forecaster.js';
 import type { Dataset, Series } from './traces/series.js';
 
@@ -12,8 +13,11 @@ export interface Target {
   readonly name: string;
   readonly kind: TargetKind;
   readonly steps: number;
+  /** a horizon in time: `steps` is then worked out per series from its grid step (see resolveTarget) */
+  readonly seconds?: number;
 }
 
+/** The targets of BASELINES.md, on the public traces' 5-minute grid: 5 min, 1 h and the hour's peak. */
 export const TARGETS = {
   h1: { name: 'h1', kind: 'point', steps: 1 },
   h12: { name: 'h12', kind: 'point', steps: 12 },
@@ -21,6 +25,32 @@ export const TARGETS = {
 } as const satisfies Record<string, Target>;
 
 export type TargetName = keyof typeof TARGETS;
+
+/** The same three at the agent's horizons, for traces recorded at its tick: 5 s, 60 s and the peak over 60 s. */
+export const AGENT_TARGETS = {
+  h5s: { name: 'h5s', kind: 'point', steps: 5, seconds: 5 },
+  h60s: { name: 'h60s', kind: 'point', steps: 60, seconds: 60 },
+  h60smax: { name: 'h60smax', kind: 'peak', steps: 60, seconds: 60 },
+} as const satisfies Record<string, Target>;
+
+export type AgentTargetName = keyof typeof AGENT_TARGETS;
+
+/** Every target known by name (`--targets`). */
+export const ALL_TARGETS: Readonly<Record<string, Target>> = { ...TARGETS, ...AGENT_TARGETS };
+
+/** Grids at or above this step are scored at the public traces' targets, finer ones at the agent's. */
+export const AGENT_STEP_LIMIT_SECONDS = 60;
+
+/** The targets a series is scored at by default: BASELINES.md's on a coarse grid, the agent's on a fine one. */
+export function defaultTargets(stepSeconds: number): Target[] {
+  return Object.values(stepSeconds >= AGENT_STEP_LIMIT_SECONDS ? TARGETS : AGENT_TARGETS);
+}
+
+/** A target with its horizon in whole steps of this grid (at least one). */
+export function resolveTarget(target: Target, stepSeconds: number): Target {
+  if (target.seconds === undefined) return target;
+  return { ...target, steps: Math.max(1, Math.round(target.seconds / stepSeconds)) };
+}
 
 export interface QuantilePair {
   p50: number;
@@ -55,22 +85,43 @@ export interface ModelSpec {
   readonly label: string;
   /** true for models built from others (a selector, an ensemble): not a "single" model */
   readonly combines?: boolean;
+  /** true for the reference baselines of BASELINES.md: the yardstick the engine is compared with */
+  readonly reference?: boolean;
   create(ctx: ModelContext): OnlineModel;
 }
 
-/** Plugs any Forecaster in: grid step i is time startSeconds + i * step; both quantiles per horizon. */
-export function forecasterModel(id: string, label: string, make: (ctx: ModelContext) => Forecaster): ModelSpec {
+/**
+ * Plugs any Forecaster in: grid step i is time startSeconds + i * step; both quantiles per
+ * horizon. One forecaster per target, each fed every value from the first, so each keeps its
+ * own calibration: `make` gets the target (a peak target may get a direct peak forecaster).
+ */
+export function forecasterModel(id: string, label: string, make: (ctx: ModelContext, target: Target) => Forecaster): ModelSpec {
   return {
     id,
     label,
     create(ctx) {
-      const f = make(ctx);
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
+      const perTarget = new Map<string, { f: Forecaster; fed: number }>();
+      // every value seen, so a target first asked late is replayed from the start
+      const values: Array<[number, number]> = [];
+      const catchUp = (entry: { f: Forecaster; fed: number }): void => {
+        for (; entry.fed < values.length; entry.fed++) entry.f.update(values[entry.fed]![0], startMs + values[entry.fed]![1] * stepMs);
+      };
+      const forTarget = (target: Target): Forecaster => {
+        let entry = perTarget.get(target.name);
+        if (!entry) perTarget.set(target.name, (entry = { f: make(ctx, target), fed: 0 }));
+        catchUp(entry);
+        return entry.f;
+      };
+      for (const target of ctx.targets) forTarget(target);
       return {
-        observe: (value, index) => f.update(value, startMs + index * stepMs),
+        observe: (value, index) => {
+          values.push([value, index]);
+          for (const entry of perTarget.values()) catchUp(entry);
+        },
         predict: (target) => {
-          const fc = f.forecast(target.steps * stepMs);
+          const fc = forTarget(target).forecast(target.steps * stepMs);
           return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
         },
       };
@@ -117,28 +168,120 @@ export interface ModelScore {
   nSlack90: number;
 }
 
+/**
+ * Saturation warnings, scored on a peak target (horizon H steps) against a level L per series:
+ * - L: the limit given for the resource (`--limit`, or the recorded trace's header), else the
+ *   highest value of the warm-up (the question then is "will it go above anything seen so far");
+ * - a warning at origin t: the model's p90 of the peak over (t, t + H] is above L;
+ * - a crossing: a scored step c whose value is above L while the previous observed value was
+ *   not (a rise through L; one after the first scored origin, so a warning could have come);
+ * - lead time of a crossing: how long the warnings ran without a break up to c - 1, counted
+ *   from the first of them but never more than H steps before c (a warning sees only H ahead);
+ *   0 when origin c - 1 did not warn (missed). In seconds;
+ * - a false alarm: a warning at an origin whose next H steps (all observed) stay at or below
+ *   L; the false-alarm rate is false alarms / such quiet origins (the share of quiet ticks on
+ *   which the model cried wolf: what a steady workload sees).
+ */
+export interface SaturationScore {
+  level: number;
+  levelFrom: 'limit' | 'warm-up max';
+  crossings: number;
+  /** lead time of each crossing, seconds (0: missed) */
+  leadsSeconds: number[];
+  /** scored origins that warned, and those among them that were false */
+  warnings: number;
+  falseAlarms: number;
+  /** scored origins whose next H steps stay at or below the level */
+  quietOrigins: number;
+}
+
+export interface TargetScores {
+  points: number;
+  /** the target's horizon on this series' grid */
+  steps: number;
+  kind: TargetKind;
+  scores: ModelScore[];
+  /** peak targets: per model, its saturation warnings */
+  saturation?: SaturationScore[];
+}
+
 export interface SeriesResult {
   name: string;
   dataset: Dataset;
+  /** what it is tabulated under: the dataset, or `headroom <file>` for a recorded trace */
+  group: string;
   resource: string;
   stepSeconds: number;
   /** mean |y| over every observed step: the normaliser */
   meanAbs: number;
   /** per target name: scored points and one score per model (in the order of the specs) */
-  targets: Record<string, { points: number; scores: ModelScore[] }>;
+  targets: Record<string, TargetScores>;
 }
 
 export interface BacktestOptions {
-  /** observed points not scored at the start of each series (default 288) */
+  /** observed points not scored at the start of each series (default: defaultWarmup(its step)) */
   warmup?: number;
+  /** saturation level per resource name (overrides the trace's own limit) */
+  limits?: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_WARMUP = 288;
+/** Warm-up on a trace recorded at the agent's tick: two of its longest horizon (60 s). */
+export const AGENT_WARMUP_SECONDS = 120;
+
+/**
+ * Observed points not scored at the start of a series: BASELINES.md's 288 (a day of 5-minute
+ * steps) on the public traces' grids, two minutes on the agent's finer ones (its recordings last
+ * minutes, not days).
+ */
+export function defaultWarmup(stepSeconds: number): number {
+  return stepSeconds >= AGENT_STEP_LIMIT_SECONDS ? DEFAULT_WARMUP : Math.max(1, Math.round(AGENT_WARMUP_SECONDS / stepSeconds));
+}
+
+/** The table a series belongs to: its dataset, each recorded trace file on its own. */
+export function groupOf(series: Series): string {
+  return series.dataset === 'headroom' && series.source !== undefined ? `headroom ${basename(series.source)}` : series.dataset;
+}
+
+/** Saturation bookkeeping of one model on one peak target. */
+class SaturationTracker {
+  readonly score: SaturationScore;
+  /** grid index of the first origin of the current unbroken run of warnings, and of its last one */
+  private runStart = -1;
+  private runEnd = -2;
+
+  constructor(level: number, levelFrom: SaturationScore['levelFrom'], private readonly steps: number, private readonly stepSeconds: number) {
+    this.score = { level, levelFrom, crossings: 0, leadsSeconds: [], warnings: 0, falseAlarms: 0, quietOrigins: 0 };
+  }
+
+  /** A crossing at grid index c: its lead from the warnings that ran up to c - 1. */
+  crossing(c: number): void {
+    this.score.crossings++;
+    const lead = this.runEnd === c - 1 ? c - Math.max(this.runStart, c - this.steps) : 0;
+    this.score.leadsSeconds.push(lead * this.stepSeconds);
+  }
+
+  /** The forecast at origin t (every observed one after the warm-up); `actual` NaN when not scored. */
+  origin(t: number, p90: number, actual: number): void {
+    const warn = p90 > this.score.level;
+    if (warn) {
+      if (this.runEnd !== t - 1) this.runStart = t;
+      this.runEnd = t;
+    }
+    if (Number.isNaN(actual)) return;
+    if (warn) this.score.warnings++;
+    if (actual <= this.score.level) {
+      this.score.quietOrigins++;
+      if (warn) this.score.falseAlarms++;
+    }
+  }
+}
 
 /** Replays one series through every model, scoring every target. */
-export function backtestSeries(series: Series, specs: readonly ModelSpec[], targets: readonly Target[], opts: BacktestOptions = {}): SeriesResult {
+export function backtestSeries(series: Series, specs: readonly ModelSpec[], targetsIn: readonly Target[], opts: BacktestOptions = {}): SeriesResult {
   const y = series.values;
-  const warmup = opts.warmup ?? DEFAULT_WARMUP;
+  const warmup = opts.warmup ?? defaultWarmup(series.stepSeconds);
+  const targets = targetsIn.map((t) => resolveTarget(t, series.stepSeconds));
   const ctx: ModelContext = {
     stepSeconds: series.stepSeconds,
     startSeconds: series.startSeconds,
@@ -151,6 +294,12 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
   const m = specs.length;
   // per target, per model: sums of pinball losses, under count, slack
   const acc = targets.map(() => ({ points: 0, pl50: new Float64Array(m), pl90: new Float64Array(m), under: new Float64Array(m), slack: new Float64Array(m) }));
+  // saturation: the level, from a limit or from the warm-up's highest value
+  const given = opts.limits?.[series.resource] ?? series.limit;
+  let warmMax = Number.NEGATIVE_INFINITY;
+  let trackers: Array<SaturationTracker[] | undefined> | undefined;
+  let previous = Number.NaN;
+  let firstScored = -1;
   let observed = 0;
   let sumAbs = 0;
   for (let t = 0; t < y.length; t++) {
@@ -158,9 +307,25 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
     if (Number.isNaN(v)) continue;
     sumAbs += Math.abs(v);
     for (const model of models) model.observe(v, t);
-    if (++observed <= warmup) continue;
+    if (++observed <= warmup) {
+      warmMax = Math.max(warmMax, v);
+      previous = v;
+      continue;
+    }
+    if (trackers === undefined) {
+      const level = given ?? warmMax;
+      const from: SaturationScore['levelFrom'] = given !== undefined ? 'limit' : 'warm-up max';
+      trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, from, tg.steps, series.stepSeconds)) : undefined));
+      firstScored = t;
+    }
     for (let j = 0; j < targets.length; j++) {
       const actual = actuals[j]![t]!;
+      const sat = trackers[j];
+      if (sat) {
+        // a rise through the level at t, judged on the warnings made up to t - 1
+        if (t > firstScored && v > sat[0]!.score.level && !(previous > sat[0]!.score.level)) for (const tr of sat) tr.crossing(t);
+        for (let i = 0; i < m; i++) sat[i]!.origin(t, models[i]!.predict(targets[j]!).p90, actual);
+      }
       if (Number.isNaN(actual)) continue; // the harness knows; the models are not told
       const a = acc[j]!;
       a.points++;
@@ -172,9 +337,12 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
         else a.slack[i]! += f.p90 - actual;
       }
     }
+    previous = v;
   }
   const meanAbs = observed > 0 ? sumAbs / observed : Number.NaN;
-  const result: SeriesResult = { name: series.name, dataset: series.dataset, resource: series.resource, stepSeconds: series.stepSeconds, meanAbs, targets: {} };
+  const result: SeriesResult = {
+    name: series.name, dataset: series.dataset, group: groupOf(series), resource: series.resource, stepSeconds: series.stepSeconds, meanAbs, targets: {},
+  };
   targets.forEach((tg, j) => {
     const a = acc[j]!;
     const n = a.points;
@@ -184,7 +352,8 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
       under90: a.under[i]! / n,
       nSlack90: a.slack[i]! / n / meanAbs,
     }));
-    result.targets[tg.name] = { points: n, scores };
+    const saturation = trackers?.[j]?.map((tr) => tr.score);
+    result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}) };
   });
   return result;
 }
@@ -202,29 +371,34 @@ export interface TableRow {
 
 export interface DatasetTable {
   dataset: Dataset;
+  /** the dataset, or `headroom <file>` for a recorded trace */
+  group: string;
   target: Target;
-  /** the grid step of the dataset's series; NaN when they differ */
+  /** the grid step of the group's series; NaN when they differ */
   stepSeconds: number;
   /** series that had scored points and a non-zero mean (the others cannot be normalised) */
   series: number;
   points: number;
   rows: TableRow[];
-  /** id of the non-combining model with the lowest mean nPL90, if any */
+  /** id of the reference baseline (or, with none run, the non-combining model) with the lowest mean nPL90 */
   bestSingle?: string;
 }
 
-/** Means over each dataset's series, per target, as BASELINES.md tabulates them. */
-export function summarize(results: readonly SeriesResult[], specs: readonly ModelSpec[], targets: readonly Target[]): DatasetTable[] {
-  const datasets = [...new Set(results.map((r) => r.dataset))];
+/** Means over each group's series (a dataset, or one recorded trace), per target, as BASELINES.md tabulates them. */
+export function summarize(results: readonly SeriesResult[], specs: readonly ModelSpec[], targetsIn: readonly Target[]): DatasetTable[] {
+  const groups = [...new Set(results.map((r) => r.group ?? r.dataset))];
   const tables: DatasetTable[] = [];
-  for (const dataset of datasets) {
-    const members = results.filter((r) => r.dataset === dataset);
+  const yardstick = specs.some((s) => s.reference) ? (s: ModelSpec) => s.reference === true : (s: ModelSpec) => !s.combines;
+  for (const group of groups) {
+    const members = results.filter((r) => (r.group ?? r.dataset) === group);
     const steps = new Set(members.map((r) => r.stepSeconds));
     const stepSeconds = steps.size === 1 ? members[0]!.stepSeconds : Number.NaN;
-    for (const target of targets) {
+    // the targets these series were scored at (by name, in the order given)
+    for (const target of targetsIn) {
       const usable = members
         .map((r) => r.targets[target.name])
-        .filter((x): x is SeriesResult['targets'][string] => x !== undefined && x.points > 0 && x.scores.every((s) => Number.isFinite(s.nPL90)));
+        .filter((x): x is TargetScores => x !== undefined && x.points > 0 && x.scores.every((s) => Number.isFinite(s.nPL90)));
+      if (!members.some((r) => r.targets[target.name] !== undefined)) continue;
       const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, best: 0 }));
       let points = 0;
       for (const r of usable) {
@@ -243,12 +417,13 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
       let bestSingle: string | undefined;
       let bestLoss = Number.POSITIVE_INFINITY;
       specs.forEach((s, i) => {
-        if (!s.combines && usable.length > 0 && rows[i]!.nPL90 < bestLoss) {
+        if (yardstick(s) && usable.length > 0 && rows[i]!.nPL90 < bestLoss) {
           bestLoss = rows[i]!.nPL90;
           bestSingle = s.id;
         }
       });
-      tables.push({ dataset, target, stepSeconds, series: usable.length, points, rows, bestSingle });
+      const resolved = resolveTarget(target, Number.isNaN(stepSeconds) ? 1 : stepSeconds);
+      tables.push({ dataset: members[0]!.dataset, group, target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle });
     }
   }
   return tables;
@@ -261,18 +436,104 @@ export interface BacktestReport {
   elapsedMs: number;
 }
 
-/** Replays every series; `onProgress` is called after each one (for a progress line). */
+/**
+ * Replays every series; `onProgress` is called after each one (for a progress line). Targets
+ * 'auto': each series at defaultTargets(its step).
+ */
 export function runBacktest(
   series: readonly Series[],
   specs: readonly ModelSpec[],
-  targets: readonly Target[],
+  targets: readonly Target[] | 'auto',
   opts: BacktestOptions & { onProgress?: (done: number, total: number, last: Series) => void } = {},
 ): BacktestReport {
   const start = performance.now();
   const results: SeriesResult[] = [];
+  const used = new Map<string, Target>();
   series.forEach((s, k) => {
-    results.push(backtestSeries(s, specs, targets, opts));
+    const tg = targets === 'auto' ? defaultTargets(s.stepSeconds) : targets;
+    for (const t of tg) if (!used.has(t.name)) used.set(t.name, t);
+    results.push(backtestSeries(s, specs, tg, opts));
     opts.onProgress?.(k + 1, series.length, s);
   });
-  return { series: results, tables: summarize(results, specs, targets), elapsedMs: performance.now() - start };
+  return { series: results, tables: summarize(results, specs, [...used.values()]), elapsedMs: performance.now() - start };
+}
+
+// ---- the engine against the yardstick ----
+
+/** Issue 6's bar: the selected forecast's p90 loss this far below the best reference baseline's... */
+export const TARGET_RATIO = 0.8;
+/** ...with the share of actuals above its p90 in this band. */
+export const UNDER_BAND: readonly [number, number] = [0.07, 0.13];
+/** Saturation: a warning at least this long before the crossing... */
+export const MIN_LEAD_SECONDS = 5;
+/** ...and at most this share of quiet origins warned. */
+export const MAX_FALSE_ALARM_RATE = 0.05;
+
+export interface TargetRow {
+  group: string;
+  target: Target;
+  stepSeconds: number;
+  series: number;
+  points: number;
+  /** the best reference baseline on this group and target, and its mean nPL90 */
+  bestId: string;
+  bestLabel: string;
+  bestNPL90: number;
+  /** the model judged, its mean nPL90, ratio to the best, and mean under-prediction rate at p90 */
+  nPL90: number;
+  ratio: number;
+  under90: number;
+  lossMet: boolean;
+  underMet: boolean;
+}
+
+/** One row per group and target: the model `id` against the best reference baseline. */
+export function targetTable(report: BacktestReport, id: string): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const t of report.tables) {
+    const ours = t.rows.find((r) => r.id === id);
+    const best = t.rows.find((r) => r.id === t.bestSingle);
+    if (!ours || !best || t.series === 0) continue;
+    const ratio = ours.nPL90 / best.nPL90;
+    rows.push({
+      group: t.group, target: t.target, stepSeconds: t.stepSeconds, series: t.series, points: t.points,
+      bestId: best.id, bestLabel: best.label, bestNPL90: best.nPL90, nPL90: ours.nPL90, ratio, under90: ours.under90,
+      lossMet: ratio <= TARGET_RATIO, underMet: ours.under90 >= UNDER_BAND[0] && ours.under90 <= UNDER_BAND[1],
+    });
+  }
+  return rows;
+}
+
+export interface SaturationRow {
+  group: string;
+  name: string;
+  resource: string;
+  target: string;
+  stepSeconds: number;
+  score: SaturationScore;
+  /** crossings warned at least MIN_LEAD_SECONDS ahead */
+  warnedInTime: number;
+  medianLeadSeconds: number;
+  falseAlarmRate: number;
+}
+
+/** Per series (resource) and peak target: the saturation warnings of model `id`. */
+export function saturationTable(report: BacktestReport, specs: readonly ModelSpec[], id: string): SaturationRow[] {
+  const i = specs.findIndex((s) => s.id === id);
+  if (i < 0) return [];
+  const rows: SaturationRow[] = [];
+  for (const r of report.series) {
+    for (const [name, t] of Object.entries(r.targets)) {
+      const score = t.saturation?.[i];
+      if (!score) continue;
+      const leads = [...score.leadsSeconds].sort((a, b) => a - b);
+      rows.push({
+        group: r.group, name: r.name, resource: r.resource, target: name, stepSeconds: r.stepSeconds, score,
+        warnedInTime: leads.filter((l) => l >= MIN_LEAD_SECONDS).length,
+        medianLeadSeconds: leads.length > 0 ? leads[(leads.length - 1) >> 1]! : Number.NaN,
+        falseAlarmRate: score.quietOrigins > 0 ? score.falseAlarms / score.quietOrigins : Number.NaN,
+      });
+    }
+  }
+  return rows;
 }

@@ -4,18 +4,12 @@
 // lands on the reference figures; "a day" is 288 steps at 300 s (ctx.dayPoints in general).
 import { createForecaster, type ForecastModel } from './forecaster.js';
 import { forecasterModel, pinball, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
+import { ForecastEngine, type EngineOptions } from './models/engine.js';
+import { quantileSorted, VpaHistogram, vpaFirstBucket } from './models/vpa-histogram.js';
+
+export { quantileSorted, VpaHistogram, vpaFirstBucket };
 
 // ---- small online helpers ----
-
-/** Quantile of an ascending array, linear between closest ranks (numpy's default). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const pos = q * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}
 
 /** The last `size` values pushed, kept in arrival order and in sorted order. */
 export class SortedWindow {
@@ -143,73 +137,6 @@ function ewma(alpha = 0.3): OnlineModel {
     },
     () => ({ p50: mean, p90: mean + 1.2816 * Math.sqrt(variance) }),
   );
-}
-
-/** Upper bound on buckets: values beyond it share the last one. */
-const VPA_MAX_BUCKETS = 10_000;
-
-/**
- * The Kubernetes VPA recommender's decaying histogram, counted in samples: buckets growing by
- * `ratio` from `first` wide, each sample weighing 2^(1/halfLife) more than the one before, a
- * percentile read as the end of its bucket.
- */
-export class VpaHistogram {
-  private readonly logRatio: number;
-  private readonly weights: number[] = [];
-  private total = 0;
-  /** log2 of the next sample's weight, relative to the current scale */
-  private exponent = 0;
-
-  constructor(
-    readonly first: number,
-    private readonly halfLifeSamples: number,
-    private readonly ratio = 1.05,
-  ) {
-    this.logRatio = Math.log(ratio);
-  }
-
-  add(v: number): void {
-    if (this.exponent > 50) {
-      // rescale before weights outgrow double precision; only their ratios matter
-      const scale = Math.pow(2, -this.exponent);
-      for (let b = 0; b < this.weights.length; b++) this.weights[b]! *= scale;
-      this.total *= scale;
-      this.exponent = 0;
-    }
-    const w = Math.pow(2, this.exponent);
-    this.exponent += 1 / this.halfLifeSamples;
-    const b = this.bucketOf(v);
-    while (this.weights.length <= b) this.weights.push(0);
-    this.weights[b]! += w;
-    this.total += w;
-  }
-
-  percentile(p: number): number {
-    const threshold = p * this.total;
-    let partial = 0;
-    let b = 0;
-    for (; b < this.weights.length - 1; b++) {
-      partial += this.weights[b]!;
-      if (partial >= threshold) break;
-    }
-    // the last bucket has no end: VPA answers its start
-    return b < VPA_MAX_BUCKETS - 1 ? this.bucketStart(b + 1) : this.bucketStart(b);
-  }
-
-  private bucketOf(v: number): number {
-    if (v < this.first) return 0;
-    return Math.min(VPA_MAX_BUCKETS - 1, Math.floor(Math.log((v * (this.ratio - 1)) / this.first + 1) / this.logRatio));
-  }
-
-  private bucketStart(b: number): number {
-    return (this.first * (Math.pow(this.ratio, b) - 1)) / (this.ratio - 1);
-  }
-}
-
-/** 0.01 x the median nonzero value (0.01, VPA's own CPU default, when all are zero). */
-export function vpaFirstBucket(values: readonly number[]): number {
-  const nonzero = values.filter((v) => v !== 0).sort((a, b) => a - b);
-  return nonzero.length > 0 ? 0.01 * quantileSorted(nonzero, 0.5) : 0.01;
 }
 
 /**
@@ -362,7 +289,7 @@ export function selector(ctx: ModelContext, candidates: readonly ModelSpec[]): O
 
 // ---- the catalogue ----
 
-const single = (id: string, label: string, create: (ctx: ModelContext) => OnlineModel): ModelSpec => ({ id, label, create });
+const single = (id: string, label: string, create: (ctx: ModelContext) => OnlineModel): ModelSpec => ({ id, label, reference: true, create });
 
 /** Models 1-6 of BASELINES.md, in its order. */
 export const SINGLE_BASELINES: readonly ModelSpec[] = [
@@ -382,25 +309,57 @@ export const SELECTOR: ModelSpec = {
   create: (ctx) => selector(ctx, SINGLE_BASELINES),
 };
 
-/** The seven reference models: what `headroom predict` runs by default. */
+/** The seven reference models. */
 export const BASELINES: readonly ModelSpec[] = [...SINGLE_BASELINES, SELECTOR];
 
 /**
- * Models by name: the baselines' ids, plus `forecaster:<model>` for any model createForecaster
+ * The forecasting engine (models/engine.ts), one per series, asked for each target: the value
+ * h steps ahead from its point heads, the peak over the next h from its peak heads. Every
+ * target is tracked from the first value (the warm-up teaches it too). Its own half-life for
+ * confidence and the seasonal profile: a day of the series' grid.
+ */
+export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs'> = {}, id = 'engine', label = '8 engine (selected)'): ModelSpec {
+  return {
+    id,
+    label,
+    combines: true,
+    create(ctx) {
+      const stepMs = ctx.stepSeconds * 1000;
+      const startMs = ctx.startSeconds * 1000;
+      const engine = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...opts });
+      for (const t of ctx.targets) engine.track(t.kind, t.steps * stepMs);
+      return {
+        observe: (value, index) => engine.update(value, startMs + index * stepMs),
+        predict: (target) => {
+          const fc = target.kind === 'peak' ? engine.peak(target.steps * stepMs) : engine.point(target.steps * stepMs);
+          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
+        },
+      };
+    },
+  };
+}
+
+export const ENGINE: ModelSpec = engineSpec();
+
+/** What `headroom predict` runs by default: the seven reference models and the engine. */
+export const DEFAULT_MODELS: readonly ModelSpec[] = [...BASELINES, ENGINE];
+
+/**
+ * Models by name: the baselines' ids and 'engine', plus `forecaster:<model>` for any model createForecaster
  * knows (half-life: one day of the series unless given). Throws a RangeError on an unknown name.
  */
 export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?: number } = {}): ModelSpec[] {
   return names.map((name) => {
-    const found = BASELINES.find((b) => b.id === name);
+    const found = DEFAULT_MODELS.find((b) => b.id === name);
     if (found) return found;
     if (name.startsWith('forecaster:')) {
       const model = name.slice('forecaster:'.length) as ForecastModel;
       const spec = forecasterModel(name, name, (ctx) =>
         createForecaster(model, { halfLifeMs: (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000 }));
       // fail now, not in the middle of a replay
-      spec.create({ stepSeconds: 300, startSeconds: 0, warmup: 1, dayPoints: 288, targets: [] });
+      createForecaster(model, { halfLifeMs: 1000 });
       return spec;
     }
-    throw new RangeError(`unknown model ${JSON.stringify(name)}; known: ${BASELINES.map((b) => b.id).join(', ')}, forecaster:<model>`);
+    throw new RangeError(`unknown model ${JSON.stringify(name)}; known: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
   });
 }

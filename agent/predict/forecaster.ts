@@ -3,6 +3,7 @@
 import { DecayingHistogramForecaster } from './decaying-histogram.js';
 import { EwmaForecaster } from './ewma.js';
 import { CalibratedForecaster } from './models/calibrated.js';
+import { EngineForecaster, EnginePeakForecaster } from './models/engine.js';
 import { HoltForecaster, HoltWintersForecaster } from './models/holt-winters.js';
 import { HorizonPeakForecaster } from './models/horizon-peak.js';
 import { SeasonalProfileForecaster } from './models/seasonal-profile.js';
@@ -56,15 +57,22 @@ export type PointModel = (typeof POINT_MODELS)[number];
  *   the same horizon (conformal);
  * - horizon-peak: forecast(h) is the distribution of the PEAK over the next h, not of the value
  *   at h (calibrated realised peaks above a seasonal-profile reference);
- * - selector: per horizon, the calibrated candidate with the lowest faded p90 pinball loss.
+ * - selector: per horizon, the calibrated candidate with the lowest faded p90 pinball loss;
+ * - engine: the forecasting engine (models/engine.ts): per horizon, the baselines, a calibrated
+ *   seasonal profile, a normalised conformal EWMA and a quantile GBM learned online, weighted by
+ *   their recent p90 loss and calibrated on the combination's own misses;
+ * - engine-peak: the same engine asked for the PEAK over the horizon (its own heads: the
+ *   baselines, the direct peak forecaster, the learned model trained on realised peaks).
  */
-export type ForecastModel = PointModel | `calibrated:${PointModel}` | 'horizon-peak' | 'selector';
+export type ForecastModel = PointModel | `calibrated:${PointModel}` | 'horizon-peak' | 'selector' | 'engine' | 'engine-peak';
 
 export const FORECAST_MODELS: readonly ForecastModel[] = [
   ...POINT_MODELS,
   ...POINT_MODELS.map((m) => `calibrated:${m}` as const),
   'horizon-peak',
   'selector',
+  'engine',
+  'engine-peak',
 ];
 
 export interface ForecasterOptions {
@@ -86,6 +94,10 @@ export function createForecaster(model: ForecastModel, opts: ForecasterOptions):
   switch (model) {
     case 'horizon-peak':
       return new HorizonPeakForecaster(new SeasonalProfileForecaster(opts), opts);
+    case 'engine':
+      return new EngineForecaster(opts);
+    case 'engine-peak':
+      return new EnginePeakForecaster(opts);
     case 'selector':
       return new SelectorForecaster(
         SELECTOR_CANDIDATES.map((m) => new CalibratedForecaster(createPointForecaster(m, opts), opts)),

@@ -2,7 +2,9 @@
 // every Forecaster keeps (constant, bad input, ordered quantiles), then each model on its own
 // ground: the baselines' windows, Holt's slope on a ramp, Holt-Winters' season on a sine and
 // none on white noise, steps, calibration on heavy tails, the direct peak forecast's coverage,
-// and the selector following a change of regime.
+// and the selector following a change of regime; then the quantile GBM on known answers and
+// the engine: its calibration on stationary noise, its weights following a change of regime,
+// its peak heads on periodic bursts.
 import test from 'ava';
 import { createForecaster, FORECAST_MODELS, type Forecaster, type ForecastModel } from '../../agent/predict/forecaster.js';
 import { CalibratedForecaster } from '../../agent/predict/models/calibrated.js';
@@ -15,6 +17,9 @@ import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
+import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
+import { QuantileLearner } from '../../agent/predict/models/learner.js';
+import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
 
 const SEC = 1000;
 const NEW_MODELS = FORECAST_MODELS.filter((m) => m !== 'ewma' && m !== 'decaying-histogram');
@@ -450,4 +455,173 @@ test('selector: random walk, then noise around a level: last value, then the win
   t.deepEqual(picks, ['last-value', 'mean-sigma']);
   // the switching margin keeps it from flapping between two close candidates
   t.true(f.selected(SEC).switches <= 4, `switches ${f.selected(SEC).switches}`);
+});
+
+// ---- the quantile GBM ----
+
+/** Rows of (x0 uniform, x1 uniform or missing 10%) and y = a step on x0 plus standard normal noise. */
+function stepRows(n: number, seed: number): { x: Float64Array; y: Float64Array } {
+  const r = rng(seed);
+  const g = gaussian(rng(seed + 1));
+  const x = new Float64Array(n * 2);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    x[2 * i] = r();
+    x[2 * i + 1] = r() < 0.1 ? Number.NaN : r();
+    y[i] = (x[2 * i]! < 0.5 ? 0 : 10) + g();
+  }
+  return { x, y };
+}
+
+test('quantile GBM: a step plus normal noise gives the step + 1.28 at q 0.9, on both sides', (t) => {
+  const { x, y } = stepRows(2000, 3);
+  const m = QuantileGbm.fit(x, y, 2000, 2, 0.9);
+  // the noise's p90 is 1.2816; shrinkage (0.1 x 60 rounds) and leaf quantiles of a finite sample
+  // leave it within 0.25 (seen: 1.37 and 11.39)
+  const low = m.predict([0.25, 0.5]);
+  const high = m.predict([0.75, 0.5]);
+  t.true(within(low, 1.2816, 0.25), `left of the step: ${low}`);
+  t.true(within(high, 11.2816, 0.25), `right of the step: ${high}`);
+  // an uninformative missing value changes nothing much: the split is on x0
+  t.true(within(m.predict([0.75, Number.NaN]), high, 0.5));
+  let covered = 0;
+  for (let i = 0; i < 2000; i++) if (y[i]! <= m.predict([x[2 * i]!, x[2 * i + 1]!])) covered++;
+  t.true(within(covered / 2000, 0.9, 0.02), `in-sample coverage ${covered / 2000}`);
+});
+
+test('quantile GBM: a missing value that matters gets a branch of its own', (t) => {
+  const r = rng(21);
+  const g = gaussian(rng(22));
+  const n = 1500;
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const missing = r() < 0.3;
+    x[i] = missing ? Number.NaN : r();
+    y[i] = (missing ? 10 : 0) + g();
+  }
+  const m = QuantileGbm.fit(x, y, n, 1, 0.5);
+  t.true(within(m.predict([Number.NaN]), 10, 0.3), `missing: ${m.predict([Number.NaN])}`);
+  t.true(within(m.predict([0.4]), 0, 0.3), `present: ${m.predict([0.4])}`);
+  t.throws(() => QuantileGbm.fit(x, y, n, 1, 1), { instanceOf: RangeError });
+  t.throws(() => QuantileGbm.fit(x, y, 0, 1, 0.5), { instanceOf: RangeError });
+});
+
+test('learner: fits once enough rows, refits as the set doubles, then every refitEvery rows', (t) => {
+  const l = new QuantileLearner(1, 0.5, { rows: 64, firstFit: 16, refitEvery: 32, minLeaf: 2 });
+  const noise = gaussian(rng(31));
+  let i = 0;
+  const add = (k: number): void => {
+    for (const end = i + k; i < end; i++) l.add([i % 2], (i % 2) * 5 + 0.1 * noise());
+  };
+  add(15);
+  t.false(l.ready);
+  t.true(Number.isNaN(l.predict([1])));
+  add(1);
+  t.is(l.fits, 1);
+  add(48); // 32, then 64 rows: the set full
+  t.is(l.fits, 3);
+  add(31);
+  t.is(l.fits, 3);
+  add(1);
+  t.is(l.fits, 4);
+  t.true(within(l.predict([1]), 5, 0.5) && within(l.predict([0]), 0, 0.5), `${l.predict([0])} ${l.predict([1])}`);
+});
+
+// ---- the engine ----
+
+test('engine: p90 under-prediction lands in 7%..13% on stationary heavy-tailed noise, value and peak', (t) => {
+  const g = gaussian(rng(12));
+  const t3 = (): number => g() / Math.sqrt((g() ** 2 + g() ** 2 + g() ** 2) / 3);
+  const values = Array.from({ length: 4000 }, (_, i) => Math.max(0, 100 + 20 * Math.sin((2 * Math.PI * i) / 700) + 8 * t3()));
+  // 3500 scored points: a binomial sd of 0.5 points for the value; consecutive peak windows share
+  // 9 of 10 steps, so the peak's sd is nearer 1.6 points: the band is the issue's 7%..13% for all
+  for (const [kind, steps] of [['point', 1], ['point', 10], ['peak', 10]] as const) {
+    const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+    let under = 0;
+    let n = 0;
+    for (let i = 0; i < values.length; i++) {
+      e.update(values[i]!, i * SEC);
+      const fc = kind === 'peak' ? e.peak(steps * SEC) : e.point(steps * SEC);
+      if (i < 500 || i + steps >= values.length) continue;
+      const actual = kind === 'peak' ? Math.max(...values.slice(i + 1, i + steps + 1)) : values[i + steps]!;
+      if (actual > fc.quantile(0.9)) under++;
+      n++;
+    }
+    t.log(`${kind} ${steps} steps: p90 exceeded ${((100 * under) / n).toFixed(1)}%`);
+    t.true(under / n >= 0.07 && under / n <= 0.13, `${kind} ${steps}: ${((100 * under) / n).toFixed(1)}%`);
+  }
+});
+
+test('engine: the weights follow a change of regime (random walk: last value; noise around a level: the level models)', (t) => {
+  const g = gaussian(rng(17));
+  let walk = 100;
+  const values = Array.from({ length: 2400 }, (_, i) => (i < 1200 ? (walk += 3 * g()) : 100 + 3 * g()));
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+  const share = (w: Record<EngineCandidate, number>, names: EngineCandidate[]): number => names.reduce((a, c) => a + w[c], 0);
+  // without a season the seasonal candidate answers the last value: the two are one forecast
+  const lastLike: EngineCandidate[] = ['last', 'seasonal'];
+  // the windows' quantiles (a level) against a random walk lose; the EWMAs track either regime
+  const levelLike: EngineCandidate[] = ['window', 'histogram', 'day'];
+  let walkWeights: Record<EngineCandidate, number> | undefined;
+  for (let i = 0; i < values.length; i++) {
+    e.update(values[i]!, i * SEC);
+    e.point(SEC);
+    if (i === 1199) walkWeights = e.inspect('point', SEC)!.weights;
+  }
+  const noiseWeights = e.inspect('point', SEC)!.weights;
+  const show = (w: Record<EngineCandidate, number>): string => ENGINE_CANDIDATES.map((c) => `${c} ${w[c].toFixed(2)}`).join(', ');
+  t.log(`walk: ${show(walkWeights!)}`);
+  t.log(`noise: ${show(noiseWeights)}`);
+  // seen: last value 0.42 then 0.00; windows 0.02 then 0.46
+  t.true(share(walkWeights!, lastLike) > 0.3, 'the last value leads on a random walk');
+  t.true(share(noiseWeights, lastLike) < 0.05, 'and is dropped once the series is noise around a level');
+  t.true(share(walkWeights!, levelLike) < 0.1, 'the windows have no say on a random walk');
+  t.true(share(noiseWeights, levelLike) > 0.3, 'and a large one around a level');
+});
+
+test('engine-peak: periodic bursts are forecast before they come, and not between them', (t) => {
+  // a burst to 5 for 5 s every 60 s over a base of 1; the peak over the next 20 s
+  const g = gaussian(rng(5));
+  const at = (i: number): number => (i % 60 < 5 ? 5 : 1) + 0.1 * g();
+  const f = createForecaster('engine-peak', { halfLifeMs: 600 * SEC });
+  for (let i = 0; i < 60 * 30; i++) {
+    f.update(at(i), i * SEC);
+    f.forecast(20 * SEC);
+  }
+  const missed: string[] = [];
+  for (let i = 60 * 30; i < 60 * 32; i++) {
+    f.update(at(i), i * SEC);
+    const fc = f.forecast(20 * SEC);
+    const phase = i % 60;
+    const due = phase >= 40 || phase < 4; // a burst step falls in (now, now + 20 s]
+    // seen: p90 5.1..5.2 when due, 1.2..1.35 when not
+    if (due && !(fc.quantile(0.9) >= 4.5)) missed.push(`phase ${phase}: p90 ${fc.quantile(0.9).toFixed(2)} with a burst due`);
+    if (!due && phase >= 5 && !(fc.quantile(0.9) < 2)) missed.push(`phase ${phase}: p90 ${fc.quantile(0.9).toFixed(2)} with none due`);
+  }
+  t.deepEqual(missed, []);
+  // the point forecast 20 s ahead is not the peak: between bursts it stays near the base
+  const point = createForecaster('engine', { halfLifeMs: 600 * SEC });
+  for (let i = 0; i < 60 * 30 + 10; i++) point.update(at(i), i * SEC);
+  t.true(point.forecast(20 * SEC).quantile(0.5) < 2, `p50 20 s ahead at phase 10: ${point.forecast(20 * SEC).quantile(0.5)}`);
+});
+
+test('engine: known answers on clean series (a constant, a level that steps)', (t) => {
+  const e = new ForecastEngine({ halfLifeMs: 60 * SEC });
+  for (let i = 0; i < 600; i++) {
+    e.update(i < 300 ? 7 : 12, i * SEC);
+    e.point(5 * SEC);
+    e.peak(10 * SEC);
+    if (i === 299) {
+      const ins = e.inspect('point', 5 * SEC)!;
+      // every candidate but the histogram (a bucket's end) is exact, and the weights find them
+      t.true(within(ins.p50, 7, 1e-6) && within(ins.p90, 7, 0.05), `constant: p50 ${ins.p50} p90 ${ins.p90}`);
+    }
+  }
+  const point = e.point(5 * SEC);
+  const peak = e.peak(10 * SEC);
+  t.true(within(point.quantile(0.5), 12, 0.1), `after the step: p50 ${point.quantile(0.5)}`);
+  t.true(within(peak.quantile(0.9), 12, 0.5), `peak p90 ${peak.quantile(0.9)}`);
+  t.true(peak.quantile(0.5) >= point.quantile(0.5) - 1e-9);
+  t.throws(() => new ForecastEngine({ halfLifeMs: 1000, without: [...ENGINE_CANDIDATES] }), { instanceOf: RangeError });
 });

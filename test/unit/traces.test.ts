@@ -319,19 +319,37 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const cli = resolve(root, 'dist/agent/cli/predict.js');
   const text = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,win12', '--targets', 'h1,h12max'], { encoding: 'utf8' });
   t.is(text.status, 0, text.stderr);
-  t.regex(text.stdout, /### headroom - h1 \(5 s\): y\[t\+1\]  \(1 series, 111 scored points\)/);
-  t.regex(text.stdout, /### headroom - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
+  // a recorded trace is tabulated under its file name; on a 5 s grid the warm-up is 120 s (24 points)
+  t.regex(text.stdout, /### headroom rec\.jsonl - h1 \(5 s\): y\[t\+1\]  \(1 series, 375 scored points\)/);
+  t.regex(text.stdout, /### headroom rec\.jsonl - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
   t.regex(text.stdout, /\| 1 last +\| +[\d.]+ \| +[\d.]+ \| +[\d.]+% \|/);
-  const json = spawnSync(node, [cli, 'predict', '--trace', path, '--json', '--warmup', '100'], { encoding: 'utf8' });
+  // by default: the agent's targets on a 5 s grid (5 s, 60 s = 12 steps, the peak over 60 s), the engine judged
+  const json = spawnSync(node, [cli, 'predict', '--trace', path, '--json', '--warmup', '100', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
   t.is(json.status, 0, json.stderr);
-  const doc = JSON.parse(json.stdout) as { tables: Array<{ target: string; points: number; rows: Array<{ id: string }> }>; series: Array<{ targets: Record<string, { scores: Record<string, unknown> }> }> };
-  t.deepEqual(doc.tables.map((x) => x.target), ['h1', 'h12', 'h12max']);
+  const doc = JSON.parse(json.stdout) as {
+    tables: Array<{ target: string; steps: number; points: number; rows: Array<{ id: string }> }>;
+    series: Array<{ targets: Record<string, { scores: Record<string, unknown> }> }>;
+    targetTable: Array<{ target: string; bestId: string; ratio: number; under90: number }>;
+    saturation: Array<{ target: string; score: { level: number; levelFrom: string; crossings: number; leadsSeconds: number[] }; falseAlarmRate: number }>;
+  };
+  t.deepEqual(doc.tables.map((x) => [x.target, x.steps]), [['h5s', 1], ['h60s', 12], ['h60smax', 12]]);
   t.is(doc.tables[0]!.points, 299);
-  t.is(doc.tables[0]!.rows.length, 7);
-  t.truthy(doc.series[0]!.targets.h12!.scores.selector);
+  t.deepEqual(doc.tables[0]!.rows.map((r) => r.id), ['last', 'win12', 'ewma', 'vpa', 'emp1d', 'seasonal7d', 'selector', 'engine']);
+  t.truthy(doc.series[0]!.targets.h60s!.scores.selector);
+  t.deepEqual(doc.targetTable.map((r) => r.target), ['h5s', 'h60s', 'h60smax']);
+  for (const r of doc.targetTable) t.true(Number.isFinite(r.ratio) && r.under90 >= 0 && r.under90 <= 1, JSON.stringify(r));
+  // the sine (period 63 steps) rises through 1.8 once a period: about 4 crossings after the warm-up
+  t.is(doc.saturation.length, 1);
+  const sat = doc.saturation[0]!;
+  t.deepEqual([sat.target, sat.score.level, sat.score.levelFrom], ['h60smax', 1.8, 'limit']);
+  t.true(sat.score.crossings >= 3 && sat.score.crossings <= 5, `crossings ${sat.score.crossings}`);
+  t.is(sat.score.leadsSeconds.length, sat.score.crossings);
   const bad = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'nope'], { encoding: 'utf8' });
   t.is(bad.status, 2);
   t.regex(bad.stderr, /unknown model "nope"/);
+  const badLimit = spawnSync(node, [cli, 'predict', '--trace', path, '--limit', 'cpu_cores'], { encoding: 'utf8' });
+  t.is(badLimit.status, 2);
+  t.regex(badLimit.stderr, /--limit wants RESOURCE=NUMBER/);
 });
 
 // ---- real public traces ----

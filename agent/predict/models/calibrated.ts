@@ -9,6 +9,7 @@ import type { Forecast, Forecaster, ForecastModel } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
 import { errorForecast } from './distributions.js';
 import { HorizonTable, PendingQueue } from './horizon-table.js';
+import { seasonOf } from './horizon-peak.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 
@@ -43,6 +44,7 @@ export class CalibratedForecaster implements Forecaster {
   private readonly windowSize: number;
   private readonly minErrors: number;
   private samples = 0;
+  private innerPeriod: number | undefined;
 
   constructor(
     readonly inner: Forecaster,
@@ -67,6 +69,12 @@ export class CalibratedForecaster implements Forecaster {
     if (!Number.isFinite(value) || !Number.isFinite(atMs)) return;
     this.inner.update(value, atMs);
     this.samples++;
+    // an inner model that takes up another season errs differently from then on
+    const period = seasonOf(this.inner);
+    if (period !== this.innerPeriod) {
+      if (this.innerPeriod !== undefined) for (const h of this.horizons.values()) h.errors.clear();
+      this.innerPeriod = period;
+    }
     this.clock.advance(atMs);
     const slot = this.clock.slot;
     const x = Math.max(0, value);
@@ -95,6 +103,21 @@ export class CalibratedForecaster implements Forecaster {
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
     if (h.errors.size < this.minErrors) return fc;
     return errorForecast(fc.quantile(0.5), h.errors.snapshot(), h.errors.mean, fc.confidence * errorTrust(h));
+  }
+
+  /**
+   * The calibrated p50 and p90 at the horizon, as forecast() would give them, read from the
+   * live error window (no copy): for a combiner that asks at every step.
+   */
+  quantilePair(horizonMs: number): { p50: number; p90: number } {
+    checkHorizon(horizonMs);
+    if (this.samples === 0) return { p50: 0, p90: 0 };
+    const fc = this.inner.forecast(horizonMs);
+    const h = this.clock.settled ? this.horizons.get(this.clock.stepsFor(horizonMs)) : undefined;
+    if (h && Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
+    if (!h || h.errors.size < this.minErrors) return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
+    const centre = fc.quantile(0.5);
+    return { p50: Math.max(0, centre + h.errors.quantile(0.5)), p90: Math.max(0, centre + h.errors.quantile(0.9)) };
   }
 }
 

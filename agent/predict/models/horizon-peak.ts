@@ -50,6 +50,8 @@ export class HorizonPeakForecaster implements Forecaster {
   private samples = 0;
   /** newest slot that no sample landed in: a window containing it has no known peak */
   private lastHole = Number.NEGATIVE_INFINITY;
+  /** the base's season length when it has one (see seasonOf) */
+  private basePeriod: number | undefined;
 
   constructor(
     readonly base: Forecaster,
@@ -74,6 +76,13 @@ export class HorizonPeakForecaster implements Forecaster {
     if (!Number.isFinite(value) || !Number.isFinite(atMs)) return;
     this.base.update(value, atMs);
     this.samples++;
+    // a base that takes up another season now means something else by its reference: the
+    // excesses measured from the old one no longer apply
+    const period = seasonOf(this.base);
+    if (period !== this.basePeriod) {
+      if (this.basePeriod !== undefined) for (const h of this.horizons.values()) h.excess.clear();
+      this.basePeriod = period;
+    }
     const skipped = this.clock.advance(atMs) - 1;
     const slot = this.clock.slot;
     if (skipped > 0) this.lastHole = slot - 1;
@@ -104,6 +113,25 @@ export class HorizonPeakForecaster implements Forecaster {
     return errorForecast(reference, h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
   }
 
+  /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
+  quantilePair(horizonMs: number): { p50: number; p90: number } {
+    checkHorizon(horizonMs);
+    if (this.samples === 0) return { p50: 0, p90: 0 };
+    if (!this.clock.settled) {
+      const fc = this.base.forecast(horizonMs);
+      return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
+    }
+    const h = this.horizons.get(this.clock.stepsFor(horizonMs));
+    if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
+    const reference = this.reference(h);
+    if (h.excess.size < this.minErrors) {
+      const fc = this.base.forecast(horizonMs);
+      const delta = reference - fc.quantile(0.5);
+      return { p50: Math.max(0, fc.quantile(0.5) + delta), p90: Math.max(0, fc.quantile(0.9) + delta) };
+    }
+    return { p50: Math.max(0, reference + h.excess.quantile(0.5)), p90: Math.max(0, reference + h.excess.quantile(0.9)) };
+  }
+
   /** Highest centre of the base model over the next h steps (a few points of its path). */
   private reference(h: HorizonState): number {
     if (h.refSlot !== this.clock.slot) {
@@ -130,6 +158,12 @@ export class HorizonPeakForecaster implements Forecaster {
 /** A base model that can say what the peak over the next steps usually is at this phase of its season. */
 export interface SeasonalPeakSource {
   seasonalPeak(steps: number): number;
+}
+
+/** The season length a base model reports (seasonal-profile, holt-winters), if any. */
+export function seasonOf(f: Forecaster): number | undefined {
+  const p = (f as { period?: unknown }).period;
+  return typeof p === 'number' ? p : undefined;
 }
 
 function hasSeasonalPeak(f: Forecaster): f is Forecaster & SeasonalPeakSource {

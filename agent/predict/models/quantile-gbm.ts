@@ -64,7 +64,7 @@ export class QuantileGbm {
    * Fits rows `x` (row-major, `n` rows of `features`) to labels `y` at quantile `q`. Rows with a
    * NaN label must not be passed. Throws a RangeError for an empty set or a bad option.
    */
-  static fit(x: Float64Array, y: Float64Array, n: number, features: number, q: number, opts: GbmOptions = {}): QuantileGbm {
+  static fit(x: Float64Array | Float32Array, y: Float64Array | Float32Array, n: number, features: number, q: number, opts: GbmOptions = {}): QuantileGbm {
     if (!(q > 0 && q < 1)) throw new RangeError(`gbm quantile must be in (0, 1); got ${q}`);
     if (!(n > 0) || x.length < n * features || y.length < n) throw new RangeError(`gbm needs rows: n ${n}, features ${features}`);
     const o = { ...DEFAULTS, ...opts };
@@ -72,7 +72,7 @@ export class QuantileGbm {
     if (!(o.trees >= 0 && o.depth >= 1 && o.depth <= 8 && o.learningRate > 0 && o.minLeaf >= 1)) throw new RangeError('gbm options out of range');
     const binned = binFeatures(x, n, features, bins);
     const residual = new Float64Array(n);
-    const base = quantileOf(y.slice(0, n), q);
+    const base = quantileOf(Float64Array.from(y.subarray(0, n)), q);
     for (let i = 0; i < n; i++) residual[i] = y[i]! - base;
 
     const maxNodes = o.trees * ((1 << (o.depth + 1)) - 1);
@@ -86,24 +86,34 @@ export class QuantileGbm {
     const grad = new Float64Array(n);
     const order = new Uint32Array(n);
     const scratch = new Float64Array(n);
-    const histSum = new Float64Array(bins);
-    const histCount = new Float64Array(bins);
-    const leafOf = new Int32Array(n);
+    // histograms (gradient sum and row count per feature and bin) of the nodes still to split:
+    // the smaller child's is built from its rows, the larger's is its parent's minus it
+    const pool: Histogram[] = Array.from({ length: (1 << o.depth) + 1 }, () => newHistogram(features, bins));
 
+    interface Node { node: number; start: number; end: number; hist: Histogram | undefined }
     for (let t = 0; t < o.trees; t++) {
       for (let i = 0; i < n; i++) {
         grad[i] = residual[i]! > 0 ? q : q - 1;
         order[i] = i;
       }
       roots[t] = used;
-      // nodes of this tree, breadth first: [node index, start, end] of its rows in `order`
-      let level: Array<[number, number, number]> = [[used++, 0, n]];
+      let free = pool.slice();
+      const rootHist = free.pop()!;
+      fillHistogram(rootHist, binned, grad, order, 0, n, features, bins);
+      // nodes of this tree, breadth first, each with its rows order[start..end); a leaf's rows
+      // stay contiguous in `order`, so its residuals are read off that range
+      let level: Node[] = [{ node: used++, start: 0, end: n, hist: rootHist }];
       for (let d = 0; d <= o.depth && level.length > 0; d++) {
-        const next: Array<[number, number, number]> = [];
-        for (const [node, start, end] of level) {
-          const split = d < o.depth ? bestSplit(binned, grad, order, start, end, features, bins, o.minLeaf, histSum, histCount) : undefined;
+        const next: Node[] = [];
+        for (const { node, start, end, hist } of level) {
+          const split = hist ? bestSplit(hist, binned, end - start, features, bins, o.minLeaf) : undefined;
           if (split === undefined) {
-            for (let k = start; k < end; k++) leafOf[order[k]!] = node;
+            if (hist) free.push(hist);
+            // a leaf: the q-quantile of its residuals, shrunk
+            for (let k = start; k < end; k++) scratch[k - start] = residual[order[k]!]!;
+            const v = o.learningRate * selectQuantile(scratch, end - start, q);
+            value[node] = v;
+            for (let k = start; k < end; k++) residual[order[k]!]! -= v;
             continue;
           }
           // partition rows: bin <= split.bin to the left
@@ -122,25 +132,25 @@ export class QuantileGbm {
           // right: bin > split.bin, i.e. a value at or above the edge ending it (missing alone: any value)
           threshold[node] = split.bin === 0 ? Number.NEGATIVE_INFINITY : binned.edges[split.feature]![split.bin - 1]!;
           left[node] = used;
-          next.push([used, start, lo], [used + 1, lo, end]);
+          let leftHist: Histogram | undefined;
+          let rightHist: Histogram | undefined;
+          if (d + 1 < o.depth) {
+            const small = free.pop()!;
+            const leftSmaller = lo - start <= end - lo;
+            if (leftSmaller) fillHistogram(small, binned, grad, order, start, lo, features, bins);
+            else fillHistogram(small, binned, grad, order, lo, end, features, bins);
+            subtractHistogram(hist!, small); // the parent's becomes the larger child's
+            leftHist = leftSmaller ? small : hist;
+            rightHist = leftSmaller ? hist : small;
+          } else {
+            free.push(hist!);
+          }
+          next.push({ node: used, start, end: lo, hist: leftHist }, { node: used + 1, start: lo, end, hist: rightHist });
           used += 2;
         }
         level = next;
       }
-      // leaves: the q-quantile of their residuals, shrunk
-      const leafRows = new Map<number, number[]>();
-      for (let i = 0; i < n; i++) {
-        const leaf = leafOf[i]!;
-        let rows = leafRows.get(leaf);
-        if (rows === undefined) leafRows.set(leaf, (rows = []));
-        rows.push(i);
-      }
-      for (const [leaf, rows] of leafRows) {
-        for (let k = 0; k < rows.length; k++) scratch[k] = residual[rows[k]!]!;
-        const v = o.learningRate * quantileOf(scratch.subarray(0, rows.length), q);
-        value[leaf] = v;
-        for (const i of rows) residual[i]! -= v;
-      }
+      free = [];
     }
     return new QuantileGbm(q, base, roots, feature.slice(0, used), threshold.slice(0, used), left.slice(0, used), value.slice(0, used));
   }
@@ -153,14 +163,20 @@ interface Binned {
   edges: Float64Array[];
 }
 
+/** Rows the cut points are read from. */
+const CUT_SAMPLE = 256;
+
 /** Bins each feature at its quantiles (distinct cut points only). */
-function binFeatures(x: Float64Array, n: number, features: number, bins: number): Binned {
+function binFeatures(x: Float64Array | Float32Array, n: number, features: number, bins: number): Binned {
   const columns: Uint8Array[] = [];
   const edges: Float64Array[] = [];
-  const values = new Float64Array(n);
+  // cut points from at most CUT_SAMPLE rows spread over the set: quantiles to a bin's accuracy
+  // at a fraction of the sorting
+  const stride = Math.max(1, Math.floor(n / CUT_SAMPLE));
+  const values = new Float64Array(Math.ceil(n / stride));
   for (let f = 0; f < features; f++) {
     let m = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; i += stride) {
       const v = x[i * features + f]!;
       if (!Number.isNaN(v)) values[m++] = v;
     }
@@ -195,34 +211,56 @@ function upperBound(a: Float64Array, v: number): number {
   return lo;
 }
 
-/** The least-squares split of rows order[start..end) on the gradient, or undefined when none helps. */
-function bestSplit(
-  binned: Binned, grad: Float64Array, order: Uint32Array, start: number, end: number, features: number, bins: number,
-  minLeaf: number, histSum: Float64Array, histCount: Float64Array,
-): { feature: number; bin: number } | undefined {
-  const count = end - start;
+interface Histogram {
+  /** per feature f and bin b, at f * bins + b: sum of the gradient and count of rows */
+  sum: Float64Array;
+  count: Float64Array;
+}
+
+function newHistogram(features: number, bins: number): Histogram {
+  return { sum: new Float64Array(features * bins), count: new Float64Array(features * bins) };
+}
+
+/** The histogram of rows order[start..end). */
+function fillHistogram(h: Histogram, binned: Binned, grad: Float64Array, order: Uint32Array, start: number, end: number, features: number, bins: number): void {
+  h.sum.fill(0);
+  h.count.fill(0);
+  for (let f = 0; f < features; f++) {
+    const col = binned.columns[f]!;
+    const base = f * bins;
+    for (let k = start; k < end; k++) {
+      const i = order[k]!;
+      const b = base + col[i]!;
+      h.sum[b]! += grad[i]!;
+      h.count[b]!++;
+    }
+  }
+}
+
+/** parent -= child, bin by bin: what is left is the other child's histogram. */
+function subtractHistogram(parent: Histogram, child: Histogram): void {
+  for (let i = 0; i < parent.sum.length; i++) {
+    parent.sum[i]! -= child.sum[i]!;
+    parent.count[i]! -= child.count[i]!;
+  }
+}
+
+/** The least-squares split of a node's rows on the gradient (from its histogram), or undefined when none helps. */
+function bestSplit(h: Histogram, binned: Binned, count: number, features: number, bins: number, minLeaf: number): { feature: number; bin: number } | undefined {
   if (count < 2 * minLeaf) return undefined;
   let total = 0;
-  for (let k = start; k < end; k++) total += grad[order[k]!]!;
+  for (let b = 0; b < bins; b++) total += h.sum[b]!; // feature 0's bins hold every row
   const parent = (total * total) / count;
   let bestGain = 1e-12;
   let best: { feature: number; bin: number } | undefined;
   for (let f = 0; f < features; f++) {
-    const col = binned.columns[f]!;
+    const base = f * bins;
     const used = binned.edges[f]!.length + 2; // missing bin, then one per edge plus one
-    histSum.fill(0, 0, used);
-    histCount.fill(0, 0, used);
-    for (let k = start; k < end; k++) {
-      const i = order[k]!;
-      const b = col[i]!;
-      histSum[b]! += grad[i]!;
-      histCount[b]!++;
-    }
     let sl = 0;
     let cl = 0;
     for (let b = 0; b < used - 1; b++) {
-      sl += histSum[b]!;
-      cl += histCount[b]!;
+      sl += h.sum[base + b]!;
+      cl += h.count[base + b]!;
       if (cl < minLeaf) continue;
       const cr = count - cl;
       if (cr < minLeaf) break;
@@ -235,6 +273,46 @@ function bestSplit(
     }
   }
   return best;
+}
+
+/**
+ * q-quantile of the first n values (linear between closest ranks), by selection rather than a
+ * full sort; reorders them.
+ */
+function selectQuantile(a: Float64Array, n: number, q: number): number {
+  if (n === 0) return 0;
+  const pos = q * (n - 1);
+  const lo = Math.floor(pos);
+  const vLo = select(a, n, lo);
+  if (pos === lo || lo + 1 >= n) return vLo;
+  // after selecting lo, everything above index lo is >= a[lo]: the next rank is their minimum
+  let vHi = Number.POSITIVE_INFINITY;
+  for (let i = lo + 1; i < n; i++) if (a[i]! < vHi) vHi = a[i]!;
+  return vLo + (pos - lo) * (vHi - vLo);
+}
+
+/** The k-th smallest of a[0..n) (Hoare's quickselect, middle pivot); leaves a partitioned around it. */
+function select(a: Float64Array, n: number, k: number): number {
+  let left = 0;
+  let right = n - 1;
+  while (right > left) {
+    const pivot = a[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = tmp;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return a[k]!;
 }
 
 /** q-quantile of the values (linear between closest ranks); reorders them. */

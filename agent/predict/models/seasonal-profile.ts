@@ -47,6 +47,8 @@ export class SeasonalProfileForecaster implements Forecaster {
   private readonly fixedPeriod: number | undefined;
   private seasonLength = 0;
   private samples = 0;
+  /** samples the detection schedule is shifted by (see detectDue) */
+  private detectShift = 0;
   private lastMs = Number.NEGATIVE_INFINITY;
   /** time-decayed mean of the values: the profile when there is no season */
   private meanSum = 0;
@@ -108,6 +110,7 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.meanSum = this.meanSum * decay + x;
     this.meanWeight = this.meanWeight * decay + 1;
     this.lastMs = Math.max(this.lastMs, atMs);
+    if (this.samples === 0) this.detectShift = Math.floor(DETECT_SHIFT * spread(x, atMs));
     this.samples++;
     if (this.fixedPeriod === undefined && this.detectDue()) this.detect();
   }
@@ -165,14 +168,26 @@ export class SeasonalProfileForecaster implements Forecaster {
   }
 
   private detectDue(): boolean {
+    // shifted by a few samples that differ from series to series: an agent whose workloads all
+    // started together does not run every detection on the same tick
+    const n = this.samples - this.detectShift;
     const last = DETECT_AT[DETECT_AT.length - 1]!;
-    return DETECT_AT.includes(this.samples) || (this.samples > last && this.samples % last === 0);
+    return DETECT_AT.includes(n) || (n > last && n % last === 0);
+  }
+
+  private profileHelps(values: Float64Array, period: number): boolean {
+    return profileHelpsOn(values, period, this.seasons);
   }
 
   private detect(): void {
     const step = this.clock.stepMs;
     const preferred = step > 0 ? (this.opts.preferredPeriodsMs ?? [DAY_MS]).map((ms) => Math.round(ms / step)) : [];
-    const found = detectSeason(this.history.values(), { preferred }).period;
+    const values = this.history.values();
+    let found = detectSeason(values, { preferred }).period;
+    // the autocorrelation test assumes roughly normal values: on a spiky series two unrelated
+    // bursts k apart can pass it. A season is kept only if its profile (the median of the same
+    // phase in earlier seasons) predicts the history held better than one level does.
+    if (found > 0 && !this.profileHelps(values, found)) found = 0;
     if (found !== this.seasonLength) {
       this.seasonLength = found;
       // deviations were measured from another profile: start their statistics afresh
@@ -182,9 +197,71 @@ export class SeasonalProfileForecaster implements Forecaster {
   }
 }
 
-/** Median of a few numbers (sorts them in place). */
-function median(values: number[]): number {
+/**
+ * Whether the same phase over up to `seasons` earlier seasons forecasts each value of `values`
+ * (from the second season on) better than the recent level does: the p90 pinball loss of their
+ * 0.9-quantile at least PROFILE_GAIN below that of the 0.9-quantile of a sample of the same
+ * look-back without a season. The p90 loss, not the median's error: a burst that comes back at
+ * its phase in a third of the seasons is a season worth keeping for a p90.
+ */
+function profileHelpsOn(values: Float64Array, period: number, seasons: number): boolean {
+  const past: number[] = [];
+  const flat: number[] = [];
+  let seasonal = 0;
+  let level = 0;
+  let n = 0;
+  // the level: a sample of the look-back (at most 64 points), not every step of it
+  const stride = Math.max(1, Math.floor((seasons * period) / 64));
+  for (let i = period; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isNaN(v)) continue;
+    past.length = 0;
+    for (let k = 1; k <= seasons; k++) {
+      const x = values[i - k * period];
+      if (x !== undefined && !Number.isNaN(x)) past.push(x);
+    }
+    if (past.length === 0) continue;
+    flat.length = 0;
+    for (let j = i - 1; j >= Math.max(0, i - seasons * period); j -= stride) if (!Number.isNaN(values[j]!)) flat.push(values[j]!);
+    if (flat.length === 0) continue;
+    seasonal += pinball90(v, quantile90(past));
+    level += pinball90(v, quantile90(flat));
+    n++;
+  }
+  return n > 0 && seasonal < (1 - PROFILE_GAIN) * level;
+}
+
+const pinball90 = (y: number, f: number): number => (y >= f ? 0.9 * (y - f) : 0.1 * (f - y));
+
+/** 0.9-quantile, linear between closest ranks (sorts in place). */
+function quantile90(values: number[]): number {
   values.sort((a, b) => a - b);
+  const pos = 0.9 * (values.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(values.length - 1, lo + 1);
+  return values[lo]! + (pos - lo) * (values[hi]! - values[lo]!);
+}
+
+/** A season's profile must cut the level's p90 loss by this share. */
+const PROFILE_GAIN = 0.05;
+
+/** Detections are shifted by up to this many samples. */
+const DETECT_SHIFT = 64;
+
+/** A number in [0, 1) that differs from series to series (their first samples differ) yet replays the same. */
+function spread(x: number, atMs: number): number {
+  const v = Math.sin(x * 12.9898 + (atMs % 1e7) * 0.0078233) * 43758.5453;
+  return v - Math.floor(v);
+}
+
+/** Median of a few numbers (sorts them in place: insertion sort, for the handful of seasons). */
+function median(values: number[]): number {
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    for (; j >= 0 && values[j]! > v; j--) values[j + 1] = values[j]!;
+    values[j + 1] = v;
+  }
   const mid = values.length >> 1;
   return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
 }

@@ -32,6 +32,10 @@ export class SortedBag {
     this.n++;
   }
 
+  clear(): void {
+    this.n = 0;
+  }
+
   /** Removes one copy of v, if present. */
   remove(v: number): void {
     const i = this.bound(v, false);
@@ -43,6 +47,16 @@ export class SortedBag {
   /** Split-conformal quantile (see rankQuantile). */
   quantile(q: number): number {
     return rankQuantile(this.values, this.n, q);
+  }
+
+  /** Quantile linear between closest ranks (numpy's default); NaN when empty. */
+  linearQuantile(q: number): number {
+    const n = this.n;
+    if (n === 0) return Number.NaN;
+    const pos = q * (n - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(n - 1, lo + 1);
+    return this.values[lo]! + (pos - lo) * (this.values[hi]! - this.values[lo]!);
   }
 
   /** The sorted values, copied: a snapshot later changes do not touch. */
@@ -107,6 +121,14 @@ export class SortedWindow {
     }
   }
 
+  /** Forgets every value. */
+  clear(): void {
+    this.bag.clear();
+    this.head = 0;
+    this.count = 0;
+    this.sum = 0;
+  }
+
   /** The i-th value pushed among those kept, 0 = oldest. */
   get(i: number): number {
     return this.fifo[(this.head + i) % this.capacity]!;
@@ -114,6 +136,16 @@ export class SortedWindow {
 
   quantile(q: number): number {
     return this.bag.quantile(q);
+  }
+
+  /** Quantile linear between closest ranks (numpy's default); NaN when empty. */
+  linearQuantile(q: number): number {
+    return this.bag.linearQuantile(q);
+  }
+
+  /** Largest value kept (NaN when empty). */
+  get max(): number {
+    return this.count > 0 ? this.bag.at(this.count - 1) : Number.NaN;
   }
 
   snapshot(): Float64Array {

@@ -84,7 +84,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
     }
     // a series with no value at all (every row abnormal) has nothing to replay
-    for (const s of readFile(file, format, opts)) if (s.values.length > 0 && keep(s, opts.resources)) out.push(s);
+    for (const s of readFile(file, format, opts)) if (s.values.length > 0 && keep(s, opts.resources)) out.push({ ...s, source: file });
   }
   return out;
 }

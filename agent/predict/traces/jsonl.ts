@@ -7,8 +7,10 @@
 //     resource  what was measured, with its unit in the name: cpu_cores, mem_bytes, io_read_bps, ...
 //     value     the demand at t, a finite number (a gauge or a rate, never a cumulative counter)
 //   Optionally, the first line is a header instead of a sample:
-//   {"format": "headroom-trace", "version": 1, "stepMs": 1000}
+//   {"format": "headroom-trace", "version": 1, "stepMs": 1000, "limits": {"cpu_cores": 2}}
 //     stepMs    the tick period the trace was recorded at: the grid step when replayed
+//     limits    optional: per resource, the level at which it saturates (a quota, the CPUs
+//               given): what `headroom predict` scores saturation warnings against
 // Samples may come in any order and interleave workloads. Each (workload, resource) becomes one
 // series on a grid of stepMs (without a header: the median spacing of its samples, rounded to
 // two significant digits, e.g. 1003 ms -> 1000 ms); samples sharing a step are averaged. Lines
@@ -30,6 +32,7 @@ export interface TraceHeader {
   format: typeof TRACE_FORMAT;
   version: 1;
   stepMs: number;
+  limits?: Record<string, number>;
 }
 
 export function isJsonl(line: string): boolean {
@@ -70,6 +73,7 @@ export function readJsonl(path: string, opts: { stepMs?: number } = {}): Series[
   const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[] }>();
   let bad = 0;
   let first = true;
+  let limits: Record<string, number> = {};
   for (const line of readLines(path)) {
     if (line.trim() === '') continue;
     let o: unknown;
@@ -82,6 +86,8 @@ export function readJsonl(path: string, opts: { stepMs?: number } = {}): Series[
     if (first && (o as Partial<TraceHeader>)?.format === TRACE_FORMAT) {
       const s = (o as TraceHeader).stepMs;
       if (stepMs === undefined && Number.isFinite(s) && s > 0) stepMs = s;
+      const l = (o as TraceHeader).limits;
+      if (typeof l === 'object' && l !== null) limits = l;
       first = false;
       continue;
     }
@@ -103,9 +109,11 @@ export function readJsonl(path: string, opts: { stepMs?: number } = {}): Series[
     const grid = new GridAccumulator();
     e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!));
     grid.dropped += bad;
+    const limit = limits[e.resource];
     out.push({
       name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000,
       startSeconds: (grid.firstStep * step) / 1000, values: grid.build(), stats: grid.stats,
+      ...(typeof limit === 'number' && Number.isFinite(limit) ? { limit } : {}),
     });
   }
   return out;

@@ -25,6 +25,10 @@ export interface Series {
   /** one value per grid step; NaN = nothing observed in that step */
   values: Float64Array;
   stats: SeriesStats;
+  /** the file it was read from (set by readTraces): recorded traces are tabulated per file */
+  source?: string;
+  /** the level at which this resource saturates (a limit or capacity), when the trace gives one */
+  limit?: number;
 }
 
 /**

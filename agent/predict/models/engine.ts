@@ -1,0 +1,586 @@
+// The forecasting engine: per target (the value h steps ahead, or the peak over the next h
+// steps), several candidate forecasts of (p50, p90), combined by how well each did lately, then
+// calibrated on the combination's own misses. Models 'engine' (the value at the horizon) and
+// 'engine-peak' (the peak over the horizon) are views of one engine per series.
+//
+// Candidates, each giving (p50, p90) for the target:
+// - last: the newest value;              - window: median and max of the last 12 points;
+// - ewma: mean + 1.28 sd (alpha 0.3);     - histogram: a VPA-style decaying histogram;
+// - day: quantiles of the last 288 points;
+// - seasonal: quantiles of what the target was at the same phase of the last 7 seasons (a day
+//   when it fits the history, else the season detected in the data);
+// - conformal: the EWMA plus a local scale times quantiles of its own normalised errors at this
+//   horizon (adapts at once when the series calms down or flares up);
+// - profile: a seasonal profile with an AR(1) deviation, calibrated on its errors
+//   (calibrated.ts), or for the peak the direct peak forecaster (horizon-peak.ts);
+// - learned: a quantile GBM trained online on the series' own history (learner.ts).
+// The first five are the reference baselines of BASELINES.md, counted in points as there.
+//
+// Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
+// losses fade (half-life `lossHalfLife` resolved forecasts); the weights are
+// exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
+// p50 and p90 are the weighted means of the candidates'.
+// Calibration (adaptive conformal inference on an offset): after every resolved forecast an
+// offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
+// by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
+// an additive shift towards 10% also lowers the pinball loss, where stretching the band would
+// multiply the spiky moments' errors. The step is in units of the final p90's own recent
+// error (winsorised, so one burst does not set it), which makes it as quick on a short jumpy
+// recording as on a month of calm 5-minute data; the offset leaks (half-life 100 resolved
+// forecasts, longer for long horizons) so misses made while the candidates were still learning
+// do not hold the p90 up afterwards; and a peak head's gain is divided by sqrt(h), since one
+// burst is a miss for every one of the h peak windows holding it. Losses, learner and offset
+// are per target: each target learns from its own misses.
+//
+// A forecast is the normal through the final p50 and p90 (other quantiles and exceedance read
+// off it), clamped at 0 like every model here.
+//
+// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, about 17 us median
+// on this VM, most of it the candidates; the learner's refits (about 4 ms on 1024 rows) come every
+// 1024 resolved forecasts per target, at a phase drawn from the series' first sample so series
+// started together do not refit on the same tick.
+import type { Forecast, Forecaster } from '../forecaster.js';
+import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
+import { CalibratedForecaster } from './calibrated.js';
+import { normalForecast } from './distributions.js';
+import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
+import { HistoryWeight } from './history-weight.js';
+import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
+import { QuantileLearner, type LearnerOptions } from './learner.js';
+import { SeasonalProfileForecaster } from './seasonal-profile.js';
+import { SeriesState } from './series-state.js';
+import { SortedWindow } from './sorted-window.js';
+
+export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned'] as const;
+export type EngineCandidate = (typeof ENGINE_CANDIDATES)[number];
+const K = ENGINE_CANDIDATES.length;
+const C = Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, i])) as Record<EngineCandidate, number>;
+
+export type EngineTargetKind = 'point' | 'peak';
+
+export interface EngineOptions {
+  /** confidence fades with this half-life; also the seasonal profile's memory */
+  halfLifeMs: number;
+  /** sampling step; learned from the first gaps when absent */
+  stepMs?: number;
+  /** the season tried first (default: a day) */
+  seasonMs?: number;
+  /** longest season, in steps, taken from seasonMs (default 2048); beyond it the season is detected */
+  maxSeasonSteps?: number;
+  /** slots of history kept (default 4096) */
+  historySteps?: number;
+  /** candidates' losses halve over this many resolved forecasts (default 72) */
+  lossHalfLife?: number;
+  /** how sharply the best candidate leads (default 5) */
+  eta?: number;
+  /**
+   * 'offset' (default): an offset on the p90, in units of its recent error, moved by every
+   * resolved forecast; 'width': a factor on the band p90 - p50 instead (its logarithm moved the
+   * same way); 'none': the combination as it is
+   */
+  calibration?: 'offset' | 'width' | 'none';
+  /** step per resolved forecast: up 0.9 x gain after a miss, down 0.1 x gain after a hit (default 0.03 for 'offset', 0.02 for 'width') */
+  calibrationGain?: number;
+  /** the learned candidate's options, or false to leave it out */
+  learner?: LearnerOptions | false;
+  /** candidates to leave out (for ablations) */
+  without?: readonly EngineCandidate[];
+}
+
+const DAY_MS = 86_400_000;
+const SEASONS = 7;
+const Z90 = normalQuantile(0.9);
+/** Normalised errors kept by the conformal candidate, and the half-life of its scale. */
+const CONFORMAL_WINDOW = 576;
+const CONFORMAL_SCALE_HALF_LIFE = 12;
+const CONFORMAL_MIN_ERRORS = 20;
+/** Half-life, in resolved forecasts, of the typical error that sets the offset's step, and of the offset itself. */
+const ERROR_SCALE_HALF_LIFE = 100;
+/**
+ * Consecutive forecasts of a target h steps ahead share most of what they miss (a peak over 60
+ * steps above all: 60 overlapping windows), so the resolved forecasts behind a loss or a miss
+ * rate are worth about 1/h of their count: those memories last at least this many horizons.
+ */
+const MEMORY_HORIZONS = 8;
+/** The band factor stays within [1/4, 4]. */
+const MAX_LOG_FACTOR = Math.log(4);
+/** Heads (targets) tracked at once, per kind. */
+const MAX_HEADS = 8;
+
+/** The engine's view of one target: its candidates' pending forecasts, losses, learner, calibration. */
+class Head {
+  readonly ring: number;
+  private readonly ringSlot: Float64Array;
+  private readonly ringP90: Float64Array;
+  private readonly ringFinal: Float64Array;
+  private readonly ringComb50: Float64Array;
+  private readonly ringBase: Float64Array;
+  private readonly ringScale: Float64Array;
+  private readonly ringCentre: Float64Array;
+  private readonly ringSpread: Float64Array;
+  private readonly ringFeatures: Float64Array | undefined;
+  readonly losses = new Float64Array(K);
+  private readonly p50 = new Float64Array(K);
+  private readonly p90 = new Float64Array(K);
+  private readonly features: Float64Array;
+  private readonly featureCount: number;
+  private readonly learner: QuantileLearner | undefined;
+  private readonly errors = new SortedWindow(CONFORMAL_WINDOW);
+  private readonly scaleFade: number;
+  private readonly lossFade: number;
+  private readonly calibrationGain: number;
+  private readonly calibrationFade: number;
+  private errScaleSum = 0;
+  private errScaleWeight = 0;
+  /** peak heads: max over the last `steps` slots (monotonic deque), and its value at each slot */
+  private readonly maxSlots: number[] = [];
+  private readonly maxValues: number[] = [];
+  private readonly windowMax: Float64Array | undefined;
+  /** the combination's p50 at the newest slot (the band's lower end for 'width' calibration) */
+  private comb50 = 0;
+  /** 'width' calibration: log of the factor on the band p90 - p50 */
+  private logFactor = 0;
+  /** 'offset' calibration: added to the p90 */
+  private offset = 0;
+  /** exponentially weighted mean |actual - final p90|: the offset's unit */
+  private finalErrSum = 0;
+  private finalErrWeight = 0;
+  private readonly seasonal: SeasonalValues = { values: [], first: Number.NaN, second: Number.NaN };
+  resolved = 0;
+  /** the final (p50, p90) at the newest slot */
+  final50 = Number.NaN;
+  final90 = Number.NaN;
+  readonly weights = new Float64Array(K);
+
+  constructor(
+    readonly kind: EngineTargetKind,
+    readonly steps: number,
+    private readonly engine: ForecastEngine,
+    historySteps: number,
+    learner: LearnerOptions | false,
+    phase: number,
+  ) {
+    this.ring = steps + 1;
+    // a longer target (a peak over many steps above all) has errors that come and go in runs:
+    // its scale is tracked over a span that grows with the horizon
+    this.scaleFade = Math.pow(2, -1 / Math.max(CONFORMAL_SCALE_HALF_LIFE, 2 * steps));
+    this.lossFade = Math.pow(2, -1 / Math.max(engine.lossHalfLife, MEMORY_HORIZONS * steps));
+    // one burst is a miss for every peak window that holds it: h of them, worth one
+    this.calibrationGain = kind === 'peak' ? engine.calibrationGain / Math.sqrt(steps) : engine.calibrationGain;
+    this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
+    this.ringSlot = new Float64Array(this.ring).fill(-1);
+    this.ringP90 = new Float64Array(this.ring * K);
+    this.ringFinal = new Float64Array(this.ring);
+    this.ringComb50 = new Float64Array(this.ring);
+    this.ringBase = new Float64Array(this.ring);
+    this.ringScale = new Float64Array(this.ring);
+    this.ringCentre = new Float64Array(this.ring);
+    this.ringSpread = new Float64Array(this.ring);
+    this.featureCount = FEATURE_COUNT;
+    this.features = new Float64Array(this.featureCount);
+    this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(engine.state.clock.stepMs), phase, ...learner });
+    this.ringFeatures = this.learner ? new Float64Array(this.ring * this.featureCount) : undefined;
+    this.windowMax = kind === 'peak' ? new Float64Array(historySteps).fill(Number.NaN) : undefined;
+  }
+
+  /** Learns from the target that resolves at this slot, then forecasts from it. */
+  step(s: SeriesState, x: number): void {
+    const slot = s.slot;
+    let actual = Number.NaN;
+    const origin = slot - this.steps;
+    const r = ((origin % this.ring) + this.ring) % this.ring;
+    if (this.kind === 'peak') {
+      const peak = this.slideMax(slot, x);
+      this.windowMax![slot % this.windowMax!.length] = peak;
+      if (this.ringSlot[r] === origin && s.lastHole <= origin) actual = peak;
+    } else if (this.ringSlot[r] === origin) {
+      actual = x;
+    }
+    if (!Number.isNaN(actual)) this.learn(r, actual);
+    this.forecastNow(s);
+    const w = slot % this.ring;
+    this.ringSlot[w] = slot;
+    this.ringP90.set(this.p90, w * K);
+    this.ringFinal[w] = this.final90;
+    this.ringComb50[w] = this.comb50;
+    if (this.ringFeatures) this.ringFeatures.set(this.features, w * this.featureCount);
+  }
+
+  private learn(r: number, actual: number): void {
+    this.resolved++;
+    const fade = this.lossFade;
+    for (let k = 0; k < K; k++) {
+      const f = this.ringP90[r * K + k]!;
+      const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
+      this.losses[k] = this.losses[k]! * fade + loss;
+    }
+    // conformal candidate: the error of the EWMA at this horizon, over its local scale
+    const e = actual - this.ringCentre[r]!;
+    const sf = this.scaleFade;
+    this.errScaleSum = this.errScaleSum * sf + Math.abs(e);
+    this.errScaleWeight = this.errScaleWeight * sf + 1;
+    if (this.ringSpread[r]! > 0) this.errors.push(e / this.ringSpread[r]!); // none before the first error: no scale yet
+    if (this.learner) this.learner.add(this.ringFeatures!.subarray(r * this.featureCount, (r + 1) * this.featureCount), (actual - this.ringBase[r]!) / this.ringScale[r]!);
+    // calibration: up after a miss, down a little after a hit (a tie is neither)
+    const f = this.ringFinal[r]!;
+    const miss = actual > f ? 1 : 0;
+    const mode = this.engine.calibration;
+    if (mode === 'width' && actual !== f && f > this.ringComb50[r]!) {
+      this.logFactor = Math.max(-MAX_LOG_FACTOR, Math.min(MAX_LOG_FACTOR, this.logFactor + this.engine.calibrationGain * (miss - 0.1)));
+    }
+    // the offset's step scales with how far off the final p90 typically is at this target, so it
+    // moves as fast on a short, jumpy recording as on a month of calm 5-minute data
+    const errFade = this.calibrationFade;
+    const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : Math.abs(actual - f);
+    // winsorised at three units: one spike must not set the step for the next hundred
+    this.finalErrSum = this.finalErrSum * errFade + Math.min(Math.abs(actual - f), 3 * unit);
+    this.finalErrWeight = this.finalErrWeight * errFade + 1;
+    // leaky: the offset forgets (half-life ERROR_SCALE_HALF_LIFE resolved forecasts, or more for
+    // a long horizon), so misses made while the candidates were still learning do not keep the
+    // p90 high once they have learnt
+    if (mode === 'offset') {
+      this.offset *= this.calibrationFade;
+      if (actual !== f) this.offset += this.calibrationGain * (this.finalErrSum / this.finalErrWeight) * (miss - 0.1);
+    }
+  }
+
+  private forecastNow(s: SeriesState): void {
+    const x = s.last;
+    const set = (k: number, p50: number, p90: number): void => {
+      this.p50[k] = p50;
+      this.p90[k] = Math.max(p50, p90);
+    };
+    set(C.last, x, x);
+    set(C.window, s.short.linearQuantile(0.5), s.short.max);
+    set(C.ewma, s.ewMean, s.ewMean + Z90 * Math.sqrt(s.ewVar));
+    const vpa = s.vpaQuantiles();
+    set(C.histogram, vpa.p50, vpa.p90);
+    set(C.day, s.long.linearQuantile(0.5), s.long.linearQuantile(0.9));
+    const season = this.engine.season;
+    this.collectSeasonal(s, season);
+    const sv = this.seasonal.values;
+    if (sv.length > 0) {
+      const sorted = sv.slice().sort((a, b) => a - b);
+      set(C.seasonal, linear(sorted, 0.5), linear(sorted, 0.9));
+    } else {
+      set(C.seasonal, x, x);
+    }
+    // conformal: EWMA centre, local scale, quantiles of normalised errors
+    const slot = s.slot;
+    const w = slot % this.ring;
+    const centre = s.ewMean;
+    // the local scale of its errors; a floor of a thousandth of the level keeps a flat stretch
+    // from turning the next error into thousands of "scales"
+    const spread = this.errScaleWeight > 0 ? Math.max(this.errScaleSum / this.errScaleWeight, 1e-3 * s.scale) : Number.NaN;
+    this.ringCentre[w] = centre;
+    this.ringSpread[w] = spread;
+    if (this.errors.size >= CONFORMAL_MIN_ERRORS) {
+      set(C.conformal, Math.max(0, centre + spread * this.errors.quantile(0.5)), Math.max(0, centre + spread * this.errors.quantile(0.9)));
+    } else {
+      set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
+    }
+    const horizonMs = this.steps * s.clock.stepMs;
+    const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
+    set(C.profile, profile.p50, profile.p90);
+    // learned: GBM p90 on the features; its p50 is the conformal one
+    this.ringBase[w] = x;
+    this.ringScale[w] = s.scale;
+    if (this.learner) {
+      fillFeatures(this.features, s, this.seasonal, season);
+      const z = this.learner.predict(this.features);
+      if (Number.isNaN(z)) set(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
+      else set(C.learned, this.p50[C.conformal]!, Math.max(0, x + s.scale * z));
+    } else {
+      set(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
+    }
+    this.combine(s);
+  }
+
+  private combine(s: SeriesState): void {
+    const skip = this.engine.skip;
+    let best = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < K; k++) if (!skip[k] && this.losses[k]! < best) best = this.losses[k]!;
+    const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
+    let sw = 0;
+    let c50 = 0;
+    let c90 = 0;
+    for (let k = 0; k < K; k++) {
+      const wk = skip[k] ? 0 : Math.exp((-this.engine.eta * (this.losses[k]! - best)) / norm);
+      this.weights[k] = wk;
+      sw += wk;
+      c50 += wk * this.p50[k]!;
+      c90 += wk * this.p90[k]!;
+    }
+    for (let k = 0; k < K; k++) this.weights[k]! /= sw;
+    c50 /= sw;
+    c90 = Math.max(c50, c90 / sw);
+    this.comb50 = c50;
+    this.final50 = Math.max(0, c50);
+    this.final90 = Math.max(this.final50, c50 + (c90 - c50) * Math.exp(this.logFactor) + this.offset);
+  }
+
+  /** The target at the same phase of the last seasons (the value, or the window's max for a peak). */
+  private collectSeasonal(s: SeriesState, season: number): void {
+    const out = this.seasonal;
+    out.values.length = 0;
+    out.first = Number.NaN;
+    out.second = Number.NaN;
+    if (season <= 0) return;
+    const slot = s.slot;
+    for (let k = 1; k <= SEASONS; k++) {
+      const at = slot + this.steps - k * season;
+      if (at > slot) continue; // a horizon of a season or more: that season is still ahead
+      let v: number;
+      if (this.windowMax) {
+        v = at > slot - this.windowMax.length && at >= 0 ? this.windowMax[at % this.windowMax.length]! : Number.NaN;
+        // a slot no sample landed in kept an older window's max: only trust slots held
+        if (Number.isNaN(s.history.get(at))) v = Number.NaN;
+      } else {
+        v = s.history.get(at);
+      }
+      if (k === 1) out.first = v;
+      if (k === 2) out.second = v;
+      if (!Number.isNaN(v)) out.values.push(v);
+    }
+  }
+
+  /** Pushes (slot, x) and returns the max over the last `steps` slots. */
+  private slideMax(slot: number, x: number): number {
+    const slots = this.maxSlots;
+    const values = this.maxValues;
+    while (values.length > 0 && values[values.length - 1]! <= x) {
+      values.pop();
+      slots.pop();
+    }
+    values.push(x);
+    slots.push(slot);
+    let drop = 0;
+    while (slots[drop]! <= slot - this.steps) drop++;
+    if (drop > 0) {
+      slots.splice(0, drop);
+      values.splice(0, drop);
+    }
+    return values[0]!;
+  }
+
+  get logBandFactor(): number {
+    return this.logFactor;
+  }
+
+  get offsetLevels(): number {
+    return this.offset;
+  }
+
+  candidate(i: number): { p50: number; p90: number } {
+    return { p50: this.p50[i]!, p90: this.p90[i]! };
+  }
+}
+
+/** Quantile of an ascending array, linear between closest ranks. */
+function linear(sorted: number[], q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** A number in [0, 1) that differs from series to series (their first samples differ) yet replays the same. */
+function hashPhase(x: number, atMs: number): number {
+  const v = Math.sin(x * 12.9898 + (atMs % 1e7) * 0.0078233) * 43758.5453;
+  return v - Math.floor(v);
+}
+
+/**
+ * The learner as the engine runs it unless told otherwise. What a refit costs the host is per
+ * second, not per sample: at the agent's ticks (a second) 1024 rows (17 minutes) refitted every
+ * 1024 samples; on a coarse grid (a minute or more, the public traces' 5 minutes) a week of
+ * 5-minute samples, 2016 rows, whose refit comes once in days.
+ */
+function learnerDefaults(stepMs: number): LearnerOptions {
+  return stepMs >= COARSE_STEP_MS ? { rows: 2016, trees: 60, refitEvery: 1024 } : { rows: 1024, trees: 40, refitEvery: 1024, firstFit: 200 };
+}
+const COARSE_STEP_MS = 60_000;
+
+/** Lets two wrappers read one base model that the engine alone updates. */
+class SharedBase implements Forecaster, SeasonalPeakSource {
+  readonly name;
+  constructor(private readonly base: SeasonalProfileForecaster) {
+    this.name = base.name;
+  }
+  update(): void {}
+  forecast(horizonMs: number): Forecast {
+    return this.base.forecast(horizonMs);
+  }
+  seasonalPeak(steps: number): number {
+    return this.base.seasonalPeak(steps);
+  }
+  get period(): number {
+    return this.base.period;
+  }
+}
+
+export interface EngineInspection {
+  /** the final quantiles */
+  p50: number;
+  p90: number;
+  /** each candidate's weight in the combination and its own quantiles */
+  weights: Record<EngineCandidate, number>;
+  candidates: Record<EngineCandidate, { p50: number; p90: number }>;
+  /** the calibration: band factor and offset (in levels) */
+  bandFactor: number;
+  offset: number;
+}
+
+export class ForecastEngine {
+  readonly state: SeriesState;
+  readonly lossHalfLife: number;
+  readonly eta: number;
+  readonly calibration: 'offset' | 'width' | 'none';
+  readonly calibrationGain: number;
+  /** per candidate: left out */
+  readonly skip: boolean[];
+  private readonly profileBase: SeasonalProfileForecaster;
+  readonly pointProfile: CalibratedForecaster;
+  readonly peakProfile: HorizonPeakForecaster;
+  private readonly weight: HistoryWeight;
+  private readonly heads = new Map<string, Head>();
+  private readonly seasonMs: number;
+  private readonly maxSeasonSteps: number;
+  private readonly historySteps: number;
+  private readonly learnerOptions: LearnerOptions | false;
+  /** season length in slots used by the seasonal candidate and features (0: none) */
+  season = 0;
+  /** in [0, 1), from the first sample: spreads the learners' refits of series started together */
+  private phase = 0;
+
+  constructor(opts: EngineOptions) {
+    checkHalfLife(opts?.halfLifeMs);
+    this.historySteps = opts.historySteps ?? 4096;
+    this.state = new SeriesState({ stepMs: opts.stepMs, historySteps: this.historySteps });
+    this.lossHalfLife = opts.lossHalfLife ?? 72;
+    this.eta = opts.eta ?? 5;
+    this.calibration = opts.calibration ?? 'offset';
+    this.calibrationGain = opts.calibrationGain ?? (this.calibration === 'offset' ? 0.03 : 0.02);
+    this.skip = ENGINE_CANDIDATES.map((c) => (opts.without ?? []).includes(c));
+    if (this.skip.every(Boolean)) throw new RangeError('engine: every candidate left out');
+    this.seasonMs = opts.seasonMs ?? DAY_MS;
+    this.maxSeasonSteps = opts.maxSeasonSteps ?? 2048;
+    this.learnerOptions = opts.learner ?? {};
+    const base = { halfLifeMs: opts.halfLifeMs, stepMs: opts.stepMs };
+    this.profileBase = new SeasonalProfileForecaster({ ...base, preferredPeriodsMs: [this.seasonMs], historySteps: this.historySteps });
+    this.pointProfile = new CalibratedForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
+    this.peakProfile = new HorizonPeakForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
+    this.weight = new HistoryWeight(opts.halfLifeMs);
+  }
+
+  get samples(): number {
+    return this.state.samples;
+  }
+
+  update(value: number, atMs: number): void {
+    if (!Number.isFinite(value) || !Number.isFinite(atMs)) return;
+    const x = Math.max(0, value);
+    if (this.state.samples === 0) this.phase = hashPhase(x, atMs);
+    this.state.update(x, atMs);
+    this.weight.add(atMs);
+    this.profileBase.update(x, atMs);
+    this.pointProfile.update(x, atMs);
+    this.peakProfile.update(x, atMs);
+    this.season = this.seasonSteps();
+    for (const head of this.heads.values()) head.step(this.state, x);
+  }
+
+  /** Starts learning a target now (heads are otherwise created when first asked). */
+  track(kind: EngineTargetKind, horizonMs: number): void {
+    this.head(kind, horizonMs);
+  }
+
+  /** Quantiles of the value `horizonMs` ahead. */
+  point(horizonMs: number): Forecast {
+    return this.forecast('point', horizonMs);
+  }
+
+  /** Quantiles of the peak over the next `horizonMs`. */
+  peak(horizonMs: number): Forecast {
+    return this.forecast('peak', horizonMs);
+  }
+
+  /** The head's final p50 and p90, the candidates' weights: for reports and tests. */
+  inspect(kind: EngineTargetKind, horizonMs: number): EngineInspection | undefined {
+    const h = this.head(kind, horizonMs);
+    if (!h) return undefined;
+    const per = <T>(f: (i: number) => T): Record<EngineCandidate, T> => Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, f(i)])) as Record<EngineCandidate, T>;
+    return {
+      p50: h.final50, p90: h.final90, weights: per((i) => h.weights[i]!), candidates: per((i) => h.candidate(i)),
+      bandFactor: Math.exp(h.logBandFactor), offset: h.offsetLevels,
+    };
+  }
+
+  private forecast(kind: EngineTargetKind, horizonMs: number): Forecast {
+    checkHorizon(horizonMs);
+    if (this.state.samples === 0) return EMPTY_FORECAST;
+    const h = this.head(kind, horizonMs);
+    const confidence = this.weight.confidence;
+    if (!h || Number.isNaN(h.final90)) {
+      // before the step is known (or the head's first sample): the EWMA's normal
+      const s = this.state;
+      return normalForecast(s.ewMean, Math.sqrt(s.ewVar), confidence);
+    }
+    return normalForecast(h.final50, (h.final90 - h.final50) / Z90, confidence);
+  }
+
+  private head(kind: EngineTargetKind, horizonMs: number): Head | undefined {
+    const clock = this.state.clock;
+    if (!clock.settled) return undefined;
+    const steps = clock.stepsFor(horizonMs);
+    const key = `${kind}:${steps}`;
+    let h = this.heads.get(key);
+    if (h) return h;
+    // each head's refits at its own phase: a series' targets do not all fit on one sample
+    const phase = (this.phase + this.heads.size * 0.381966) % 1;
+    h = new Head(kind, steps, this, this.historySteps, this.learnerOptions, phase);
+    this.heads.set(key, h);
+    const ofKind = [...this.heads.keys()].filter((k) => k.startsWith(`${kind}:`));
+    if (ofKind.length > MAX_HEADS) this.heads.delete(ofKind[0]!);
+    return h;
+  }
+
+  private seasonSteps(): number {
+    const step = this.state.clock.stepMs;
+    if (step > 0) {
+      const day = Math.round(this.seasonMs / step);
+      if (day >= 2 && day <= this.maxSeasonSteps) return day;
+    }
+    return this.profileBase.period;
+  }
+}
+
+/** 'engine': the value at the horizon. */
+export class EngineForecaster implements Forecaster {
+  readonly name = 'engine' as const;
+  readonly engine: ForecastEngine;
+  constructor(opts: EngineOptions | ForecastEngine) {
+    this.engine = opts instanceof ForecastEngine ? opts : new ForecastEngine(opts);
+  }
+  update(value: number, atMs: number): void {
+    this.engine.update(value, atMs);
+  }
+  forecast(horizonMs: number): Forecast {
+    return this.engine.point(horizonMs);
+  }
+}
+
+/** 'engine-peak': the peak over the horizon. */
+export class EnginePeakForecaster implements Forecaster {
+  readonly name = 'engine-peak' as const;
+  readonly engine: ForecastEngine;
+  constructor(opts: EngineOptions | ForecastEngine) {
+    this.engine = opts instanceof ForecastEngine ? opts : new ForecastEngine(opts);
+  }
+  update(value: number, atMs: number): void {
+    this.engine.update(value, atMs);
+  }
+  forecast(horizonMs: number): Forecast {
+    return this.engine.peak(horizonMs);
+  }
+}

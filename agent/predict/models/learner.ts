@@ -1,0 +1,111 @@
+// The engine's learned model: a quantile GBM (quantile-gbm.ts) trained online on the series' own
+// history, one per target. At every step the head hands it a row of features (lags, recent
+// windows, the same time in past seasons, the time of day, volatility: features.ts); once the
+// target is known the row joins a rolling training set; the model is refitted on that set every
+// so often. Rows and labels are relative to the newest value and divided by the series' level,
+// so a model fitted on one stretch of the series applies after the level has moved.
+import { type GbmOptions, QuantileGbm } from './quantile-gbm.js';
+
+export interface LearnerOptions extends GbmOptions {
+  /** rows kept for training (default 1024: three and a half days at 5-minute steps) */
+  rows?: number;
+  /** rows needed before the first fit (default 100) */
+  firstFit?: number;
+  /** new rows between refits once the training set is full (default 1024: the set renewed) */
+  refitEvery?: number;
+  /**
+   * in [0, 1): delays the first fit and the refits by this share of their spacing, so many
+   * series started together (an agent's first tick) do not all fit on the same tick (default 0)
+   */
+  phase?: number;
+  /** labels are clipped to +- this many levels (default 1000) */
+  clip?: number;
+}
+
+/** Rows the buffers start with. */
+const INITIAL_ROWS = 64;
+
+export class QuantileLearner {
+  private readonly capacity: number;
+  /**
+   * rows kept in single precision (features are relative values: a few significant digits
+   * suffice), in buffers that grow by doubling up to the capacity: a young series holds little
+   */
+  private x: Float32Array;
+  private y: Float32Array;
+  private rows = 0;
+  private head = 0;
+  private sinceFit = 0;
+  private nextFit: number;
+  private readonly refitEvery: number;
+  private readonly phase: number;
+  private filled = false;
+  private readonly clip: number;
+  private model: QuantileGbm | undefined;
+  /** fits so far and the time they took, for the cost report */
+  fits = 0;
+  fitMs = 0;
+
+  constructor(
+    readonly features: number,
+    readonly quantile: number,
+    private readonly opts: LearnerOptions = {},
+  ) {
+    this.capacity = Math.max(16, Math.floor(opts.rows ?? 1024));
+    const initial = Math.min(this.capacity, INITIAL_ROWS);
+    this.x = new Float32Array(initial * features);
+    this.y = new Float32Array(initial);
+    this.phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));
+    const first = Math.max(16, opts.firstFit ?? 100);
+    this.nextFit = Math.min(this.capacity, Math.round(first * (1 + this.phase)));
+    this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
+    this.clip = opts.clip ?? 1000;
+  }
+
+  get ready(): boolean {
+    return this.model !== undefined;
+  }
+
+  /** Adds a resolved row (its label in the same units as the features) and refits when due. */
+  add(row: ArrayLike<number>, label: number): void {
+    if (!Number.isFinite(label)) return;
+    if (this.rows === this.y.length && this.rows < this.capacity) this.grow();
+    this.x.set(row as ArrayLike<number>, this.head * this.features);
+    this.y[this.head] = Math.max(-this.clip, Math.min(this.clip, label));
+    this.head = (this.head + 1) % this.capacity;
+    this.rows = Math.min(this.capacity, this.rows + 1);
+    this.sinceFit++;
+    const due = this.rows < this.capacity ? this.rows >= this.nextFit : this.sinceFit >= this.refitEvery || this.model === undefined;
+    if (due) this.fit();
+  }
+
+  /** Doubles the buffers (up to the capacity); rows are appended while filling, so they stay in place. */
+  private grow(): void {
+    const size = Math.min(this.capacity, 2 * this.y.length);
+    const x = new Float32Array(size * this.features);
+    x.set(this.x);
+    const y = new Float32Array(size);
+    y.set(this.y);
+    this.x = x;
+    this.y = y;
+  }
+
+  /** The fitted quantile for a row; NaN before the first fit. */
+  predict(row: ArrayLike<number>): number {
+    return this.model ? this.model.predict(row) : Number.NaN;
+  }
+
+  private fit(): void {
+    const start = performance.now();
+    this.model = QuantileGbm.fit(this.x, this.y, this.rows, this.features, this.quantile, this.opts);
+    this.fitMs += performance.now() - start;
+    this.fits++;
+    this.sinceFit = 0;
+    // while filling: refit each time the set doubles, so early models soon see more history
+    if (this.rows < this.capacity) this.nextFit = Math.min(this.capacity, 2 * this.rows);
+    else if (!this.filled) {
+      this.filled = true;
+      this.sinceFit = -Math.round(this.phase * this.refitEvery);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// What the engine (engine.ts) knows about one series, kept once and read by every target it
+// forecasts: the slot clock, the recent history, running means and spreads, and the windows the
+// reference baselines read (the last few points, the last day, a VPA histogram). Each sample
+// updates it once; each target's head reads it.
+import { SortedWindow } from './sorted-window.js';
+import { SlotHistory } from './slot-history.js';
+import { StepClock } from './step-clock.js';
+import { VpaHistogram, vpaFirstBucket } from './vpa-histogram.js';
+
+/** Points in the short window: the last hour at 5-minute steps. */
+export const SHORT_POINTS = 12;
+/** Points in the long window (and the VPA half-life): a day at 5-minute steps. */
+export const LONG_POINTS = 288;
+/** The EWMA of the reference baseline 3. */
+const EWMA_ALPHA = 0.3;
+/** Half-life, in points, of the spread that scales the learned model's volatility features. */
+const DIFF_HALF_LIFE = 12;
+
+export interface SeriesStateOptions {
+  stepMs?: number;
+  /** slots of history kept (default 4096: two weeks at 5 minutes, a day's seven copies fit) */
+  historySteps?: number;
+}
+
+export class SeriesState {
+  readonly clock: StepClock;
+  readonly history: SlotHistory;
+  samples = 0;
+  /** newest value (after clamping at 0) and its time */
+  last = Number.NaN;
+  lastMs = Number.NaN;
+  /** newest slot that no sample landed in */
+  lastHole = Number.NEGATIVE_INFINITY;
+  /** EWMA (alpha 0.3 per sample) and its biased exponentially weighted variance */
+  ewMean = Number.NaN;
+  ewVar = 0;
+  /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
+  private levelSum = 0;
+  private levelWeight = 0;
+  /** mean of |y| over every sample */
+  private allSum = 0;
+  /** exponentially weighted mean |y_t - y_t-1| (slow, about 12 points; fast, about 2) */
+  private diffSum = 0;
+  private diffWeight = 0;
+  private fastSum = 0;
+  private fastWeight = 0;
+  readonly short = new SortedWindow(SHORT_POINTS);
+  readonly long = new SortedWindow(LONG_POINTS);
+  private vpa: VpaHistogram | undefined;
+  private readonly vpaWarm: number[] = [];
+  private vpaCache: { p50: number; p90: number } | undefined;
+
+  constructor(opts: SeriesStateOptions = {}) {
+    this.clock = new StepClock(opts.stepMs);
+    this.history = new SlotHistory(opts.historySteps ?? 4096);
+  }
+
+  /** Folds one sample in; returns how many slots it advanced (0 for the first). */
+  update(x: number, atMs: number): number {
+    const steps = this.clock.advance(atMs);
+    const slot = this.clock.slot;
+    if (steps > 1) this.lastHole = slot - 1;
+    if (this.samples > 0) {
+      const d = Math.abs(x - this.last);
+      const slow = Math.pow(2, -1 / DIFF_HALF_LIFE);
+      this.diffSum = this.diffSum * slow + d;
+      this.diffWeight = this.diffWeight * slow + 1;
+      this.fastSum = this.fastSum * 0.5 + d;
+      this.fastWeight = this.fastWeight * 0.5 + 1;
+      const e = x - this.ewMean;
+      this.ewMean += EWMA_ALPHA * e;
+      this.ewVar = (1 - EWMA_ALPHA) * (this.ewVar + EWMA_ALPHA * e * e);
+    } else {
+      this.ewMean = x;
+    }
+    const fade = Math.pow(2, -1 / LONG_POINTS);
+    this.levelSum = this.levelSum * fade + x;
+    this.levelWeight = this.levelWeight * fade + 1;
+    this.allSum += x;
+    this.samples++;
+    this.last = x;
+    this.lastMs = atMs;
+    this.history.set(slot, x);
+    this.short.push(x);
+    this.long.push(x);
+    if (this.vpa) this.vpa.add(x);
+    else {
+      this.vpaWarm.push(x);
+      if (this.vpaWarm.length >= LONG_POINTS) {
+        this.vpa = this.buildVpa();
+        this.vpaWarm.length = 0;
+      }
+    }
+    this.vpaCache = undefined;
+    return steps;
+  }
+
+  get slot(): number {
+    return this.clock.slot;
+  }
+
+  /** Level of the series: its recent mean |y|, never far below its long-run mean (a scale for features). */
+  get scale(): number {
+    const level = this.levelWeight > 0 ? this.levelSum / this.levelWeight : 0;
+    const overall = this.samples > 0 ? this.allSum / this.samples : 0;
+    return Math.max(level, 0.1 * overall, 1e-12);
+  }
+
+  get level(): number {
+    return this.levelWeight > 0 ? this.levelSum / this.levelWeight : 0;
+  }
+
+  /** Recent mean absolute step-to-step change (slow and fast). */
+  get diff(): number {
+    return this.diffWeight > 0 ? this.diffSum / this.diffWeight : 0;
+  }
+
+  get fastDiff(): number {
+    return this.fastWeight > 0 ? this.fastSum / this.fastWeight : 0;
+  }
+
+  /** p50 and p90 of the VPA-style histogram (a provisional one until LONG_POINTS samples). */
+  vpaQuantiles(): { p50: number; p90: number } {
+    if (this.vpaCache) return this.vpaCache;
+    const h = this.vpa ?? this.buildVpa();
+    this.vpaCache = { p50: h.percentile(0.5), p90: h.percentile(0.9) };
+    return this.vpaCache;
+  }
+
+  private buildVpa(): VpaHistogram {
+    const h = new VpaHistogram(vpaFirstBucket(this.vpaWarm), LONG_POINTS);
+    for (const v of this.vpaWarm) h.add(v);
+    return h;
+  }
+}

@@ -1,0 +1,273 @@
+// Forecast cost and accuracy for `make bench` (issue 6).
+//
+// Cost: what one workload-resource pair costs per tick: one update() and a forecast at each of
+// the agent's three targets (the value 5 s and 60 s ahead, the peak over the next 60 s), for
+// the selected forecaster (the engine) and for the EWMA alone, in the same run:
+// - per call: timed pairs fed a long synthetic series (a daily-like wave, noise, bursts) at a
+//   1 s tick, each call timed on its own once the pair is warm; median, mean (the learner's
+//   refits included) and p99;
+// - per tick: `pairs` pairs (default 10,000), each warmed with `warmSamples` samples, then
+//   whole ticks timed: every pair updated and asked for its three targets.
+// Figures are absolute (µs, ms) and as a ratio to the EWMA measured the same way.
+//
+// Accuracy (when `traces` is given): `headroom predict`'s target table, the engine against the
+// best reference baseline per dataset and target, on the public traces (and any recorded ones).
+//
+// Runnable on its own: `node dist/test/bench/forecast.js [TRACES]` (HR_BENCH_FORECAST_PAIRS,
+// HR_BENCH_FORECAST_WARM, HR_BENCH_FORECAST_TICKS, HR_BENCH_FORECAST_TIMED change the sizes).
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AGENT_TARGETS, runBacktest, targetTable, type TargetRow } from '../../agent/predict/backtest.js';
+import { DEFAULT_MODELS } from '../../agent/predict/baselines.js';
+import { createForecaster, type Forecaster, type ForecastModel } from '../../agent/predict/forecaster.js';
+import { readTraces } from '../../agent/predict/traces/index.js';
+
+export interface ForecastBenchOptions {
+  /** pairs in the timed tick (default 10,000) */
+  pairs?: number;
+  /** samples fed to each of them before the ticks are timed (default 256) */
+  warmSamples?: number;
+  /** ticks timed (default 5) */
+  ticks?: number;
+  /** pairs timed call by call (default 50) */
+  timedPairs?: number;
+  /** samples fed to each timed pair; the second half is timed (default 6000) */
+  timedSamples?: number;
+  /** the selected model (default 'engine') */
+  model?: ForecastModel;
+  /** a trace file or folder: also score accuracy there */
+  traces?: string;
+  /** progress lines */
+  progress?: (msg: string) => void;
+}
+
+export interface CallCost {
+  medianUs: number;
+  meanUs: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+export interface ForecastBenchResult {
+  model: ForecastModel;
+  /** per call (update + three forecasts), timed pairs */
+  ewma: CallCost;
+  selected: CallCost;
+  ewmaMedianUs: number;
+  selectedMedianUs: number;
+  /** selected / EWMA, medians */
+  ratio: number;
+  /** selected / EWMA, means (the learner's refits included) */
+  meanRatio: number;
+  /** one tick over `pairs` pairs: median of the timed ticks, ms */
+  pairs: number;
+  warmSamples: number;
+  pairsPerTickMs: number;
+  /** the slowest tick seen, warm-up included (the first ticks, learners' first fits) */
+  worstTickMs: number;
+  ewmaPairsPerTickMs: number;
+  tickRatio: number;
+  /** the same tick extrapolated from the timed pairs' mean (a steadier state: more refits behind them) */
+  steadyPairsPerTickMs: number;
+  /** memory grown per pair (JS heap and typed arrays), KB (approximate: garbage included) */
+  heapPerPairKb: number;
+  /** accuracy, when traces were given */
+  accuracy?: TargetRow[];
+  seconds: number;
+}
+
+const HORIZONS_MS = [AGENT_TARGETS.h5s.seconds * 1000, AGENT_TARGETS.h60s.seconds * 1000] as const;
+const PEAK_MS = AGENT_TARGETS.h60smax.seconds * 1000;
+
+/** A pair's demand at tick i: a slow wave, noise and now and then a burst (deterministic per pair). */
+function demand(pair: number, i: number, rnd: () => number): number {
+  const wave = 1 + 0.4 * Math.sin((2 * Math.PI * i) / 3600 + pair) + 0.15 * Math.sin((2 * Math.PI * i) / 97 + 2 * pair);
+  return Math.max(0, wave + 0.1 * (rnd() - 0.5) + (rnd() < 0.01 ? 1 + rnd() : 0));
+}
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+/** One tick's work for one pair: the sample, then the three targets the agent asks for. */
+interface Pair {
+  update(v: number, atMs: number): void;
+  ask(): number;
+}
+
+function pairOf(model: ForecastModel): Pair {
+  const opts = { halfLifeMs: 60_000 };
+  if (model === 'engine' || model === 'engine-peak') {
+    // one engine serves both the value and the peak targets
+    const point = createForecaster('engine', opts);
+    const engine = (point as unknown as { engine: { peak(h: number): { quantile(q: number): number } } }).engine;
+    return {
+      update: (v, t) => point.update(v, t),
+      ask: () => point.forecast(HORIZONS_MS[0]).quantile(0.9) + point.forecast(HORIZONS_MS[1]).quantile(0.9) + engine.peak(PEAK_MS).quantile(0.9),
+    };
+  }
+  const f: Forecaster = createForecaster(model, opts);
+  return {
+    update: (v, t) => f.update(v, t),
+    ask: () => f.forecast(HORIZONS_MS[0]).quantile(0.9) + f.forecast(HORIZONS_MS[1]).quantile(0.9) + f.forecast(PEAK_MS).quantile(0.9),
+  };
+}
+
+function callCost(samples: Float64Array): CallCost {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  let sum = 0;
+  for (const x of sorted) sum += x;
+  return { medianUs: at(0.5), meanUs: sum / sorted.length, p99Us: at(0.99), maxUs: sorted[sorted.length - 1]! };
+}
+
+/** Each call of `timedPairs` pairs timed on its own, over the second half of `timedSamples` ticks. */
+function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost {
+  const pairs = Array.from({ length: timedPairs }, () => pairOf(model));
+  const rnds = pairs.map((_, p) => prng(1000 + p));
+  const from = timedSamples >> 1;
+  const samples = new Float64Array(timedPairs * (timedSamples - from));
+  let k = 0;
+  let sink = 0;
+  for (let i = 0; i < timedSamples; i++) {
+    for (let p = 0; p < timedPairs; p++) {
+      const v = demand(p, i, rnds[p]!);
+      const t0 = process.hrtime.bigint();
+      pairs[p]!.update(v, i * 1000);
+      sink += pairs[p]!.ask();
+      const t1 = process.hrtime.bigint();
+      if (i >= from) samples[k++] = Number(t1 - t0) / 1000;
+    }
+  }
+  if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
+  return callCost(samples);
+}
+
+/** `pairs` pairs warmed with `warm` samples, then `ticks` whole ticks timed; median tick in ms, and the worst tick of all. */
+function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; worstTickMs: number; heapPerPairKb: number } {
+  // typed arrays live outside the JS heap: count both
+  const used = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const heapBefore = used();
+  const all = Array.from({ length: pairs }, () => pairOf(model));
+  const rnds = all.map((_, p) => prng(1 + p));
+  let sink = 0;
+  const started = performance.now();
+  let worstTickMs = 0;
+  for (let i = 0; i < warm; i++) {
+    const t0 = performance.now();
+    for (let p = 0; p < pairs; p++) {
+      all[p]!.update(demand(p, i, rnds[p]!), i * 1000);
+      sink += all[p]!.ask();
+    }
+    worstTickMs = Math.max(worstTickMs, performance.now() - t0);
+    if (i % 64 === 63) progress(`${model}: ${pairs} pairs warmed ${i + 1}/${warm} samples (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  const heapPerPairKb = (used() - heapBefore) / pairs / 1024;
+  const times: number[] = [];
+  for (let i = warm; i < warm + ticks; i++) {
+    const t0 = performance.now();
+    for (let p = 0; p < pairs; p++) {
+      all[p]!.update(demand(p, i, rnds[p]!), i * 1000);
+      sink += all[p]!.ask();
+    }
+    times.push(performance.now() - t0);
+    worstTickMs = Math.max(worstTickMs, times[times.length - 1]!);
+  }
+  if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
+  times.sort((a, b) => a - b);
+  return { tickMs: times[(times.length - 1) >> 1]!, worstTickMs, heapPerPairKb };
+}
+
+export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<ForecastBenchResult> {
+  const start = performance.now();
+  const model = opts.model ?? 'engine';
+  const pairs = opts.pairs ?? 10_000;
+  const warmSamples = opts.warmSamples ?? 256;
+  const ticks = opts.ticks ?? 5;
+  const timedPairs = opts.timedPairs ?? 50;
+  const timedSamples = opts.timedSamples ?? 6000;
+  const progress = opts.progress ?? (() => {});
+
+  progress(`timing calls: ${timedPairs} pairs x ${timedSamples} samples, ewma then ${model}`);
+  const ewma = timeCalls('ewma', timedPairs, timedSamples);
+  const selected = timeCalls(model, timedPairs, timedSamples);
+  progress(`timing ticks of ${pairs} pairs (${warmSamples} warm-up samples each)`);
+  const ewmaTick = timeTicks('ewma', pairs, warmSamples, ticks, progress);
+  const selectedTick = timeTicks(model, pairs, warmSamples, ticks, progress);
+
+  let accuracy: TargetRow[] | undefined;
+  if (opts.traces !== undefined) {
+    progress(`accuracy on ${opts.traces}`);
+    const report = runBacktest(readTraces(opts.traces), DEFAULT_MODELS, 'auto');
+    accuracy = targetTable(report, 'engine');
+  }
+  return {
+    model,
+    ewma,
+    selected,
+    ewmaMedianUs: ewma.medianUs,
+    selectedMedianUs: selected.medianUs,
+    ratio: selected.medianUs / ewma.medianUs,
+    meanRatio: selected.meanUs / ewma.meanUs,
+    pairs,
+    warmSamples,
+    pairsPerTickMs: selectedTick.tickMs,
+    worstTickMs: selectedTick.worstTickMs,
+    ewmaPairsPerTickMs: ewmaTick.tickMs,
+    tickRatio: selectedTick.tickMs / ewmaTick.tickMs,
+    steadyPairsPerTickMs: (pairs * selected.meanUs) / 1000,
+    heapPerPairKb: selectedTick.heapPerPairKb,
+    ...(accuracy ? { accuracy } : {}),
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+/** The report as text. */
+export function renderForecastBench(r: ForecastBenchResult): string {
+  const us = (x: number): string => `${x.toFixed(2)} us`;
+  const lines = [
+    `Forecast cost: one pair = update + forecasts at 5 s, 60 s and the peak over 60 s (1 s tick)`,
+    `  ewma:      median ${us(r.ewma.medianUs)}, mean ${us(r.ewma.meanUs)}, p99 ${us(r.ewma.p99Us)}`,
+    `  ${r.model}:    median ${us(r.selected.medianUs)}, mean ${us(r.selected.meanUs)} (refits included), p99 ${us(r.selected.p99Us)}, max ${(r.selected.maxUs / 1000).toFixed(1)} ms`,
+    `  ratio to ewma: median ${r.ratio.toFixed(1)}x, mean ${r.meanRatio.toFixed(1)}x`,
+    `  ${r.pairs} pairs in one tick: ${r.pairsPerTickMs.toFixed(0)} ms (ewma ${r.ewmaPairsPerTickMs.toFixed(1)} ms, ${r.tickRatio.toFixed(1)}x) after ${r.warmSamples} samples each; ` +
+      `slowest tick ${r.worstTickMs.toFixed(0)} ms; steady state from the timed pairs' mean: ${r.steadyPairsPerTickMs.toFixed(0)} ms; memory about ${r.heapPerPairKb.toFixed(0)} KB per pair`,
+  ];
+  if (r.accuracy) {
+    lines.push('', 'Forecast accuracy: engine vs best reference baseline (p90 pinball loss / series mean; bar: ratio <= 0.8, under p90 7..13%)');
+    for (const a of r.accuracy) {
+      lines.push(`  ${a.group.padEnd(28)} ${a.target.name.padEnd(8)} best ${a.bestId.padEnd(10)} ${a.bestNPL90.toFixed(4)}  ours ${a.nPL90.toFixed(4)}  ratio ${a.ratio.toFixed(3)}${a.lossMet ? '' : ' (short)'}  under ${(a.under90 * 100).toFixed(1)}%${a.underMet ? '' : ' (off)'}`);
+    }
+  }
+  lines.push(`  (${r.seconds.toFixed(0)} s)`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  const env = (name: string): number | undefined => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const traces = process.argv[2] ?? resolve(process.cwd(), '../shared/traces');
+  const r = await benchForecast({
+    pairs: env('HR_BENCH_FORECAST_PAIRS'),
+    warmSamples: env('HR_BENCH_FORECAST_WARM'),
+    ticks: env('HR_BENCH_FORECAST_TICKS'),
+    timedPairs: env('HR_BENCH_FORECAST_TIMED'),
+    traces: existsSync(traces) ? traces : undefined,
+    progress: (m) => process.stderr.write(`bench: ${m}\n`),
+  });
+  process.stdout.write(`${renderForecastBench(r)}\n`);
+}

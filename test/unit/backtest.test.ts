@@ -1,0 +1,182 @@
+// The harness beyond BASELINES.md's figures (traces.test.ts reproduces those): targets in time
+// resolved per grid, one forecaster per target, saturation warnings (crossings, lead times,
+// false alarms) on a hand-computed case, the engine's table against the best reference baseline,
+// then the engine's warnings on synthetic agent-tick traces (growth: warned in time; steady: few
+// false alarms) and the engine on one real series per public dataset.
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  AGENT_TARGETS, backtestSeries, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
+  resolveTarget, runBacktest, saturationTable, targetTable, TARGETS, type ModelSpec, type OnlineModel, type Target,
+} from '../../agent/predict/backtest.js';
+import { ENGINE, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
+import { createForecaster } from '../../agent/predict/forecaster.js';
+import { readTraces, type Series } from '../../agent/predict/traces/index.js';
+import { testIf } from '../helpers/host.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
+
+function series(values: number[], opts: Partial<Series> = {}): Series {
+  return {
+    name: 's', dataset: 'headroom', resource: 'cpu_cores', stepSeconds: 1, startSeconds: 0,
+    values: Float64Array.from(values), stats: { rows: values.length, merged: 0, dropped: 0 }, ...opts,
+  };
+}
+
+/** A model whose p90 at origin t is script[t] (p50 the same). */
+function scripted(id: string, script: number[]): ModelSpec {
+  return {
+    id, label: id, create(): OnlineModel {
+      let t = -1;
+      return { observe: (_v, i) => (t = i), predict: () => ({ p50: script[t] ?? 0, p90: script[t] ?? 0 }) };
+    },
+  };
+}
+
+/** Small deterministic PRNG (xorshift32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+test('targets in time become steps of each grid; the default set follows the grid', (t) => {
+  t.is(resolveTarget(AGENT_TARGETS.h60s, 1).steps, 60);
+  t.is(resolveTarget(AGENT_TARGETS.h60s, 5).steps, 12);
+  t.is(resolveTarget(AGENT_TARGETS.h5s, 300).steps, 1); // never below one step
+  t.is(resolveTarget(TARGETS.h12, 1).steps, 12); // a target in steps stays as it is
+  t.deepEqual(defaultTargets(300).map((x) => x.name), ['h1', 'h12', 'h12max']);
+  t.deepEqual(defaultTargets(1).map((x) => x.name), ['h5s', 'h60s', 'h60smax']);
+  t.is(defaultWarmup(300), 288);
+  t.is(defaultWarmup(1), 120);
+  t.is(defaultWarmup(5), 24);
+});
+
+test('one forecaster per target, each fed every value, a peak target may get its own model', (t) => {
+  const made: string[] = [];
+  const spec = forecasterModel('f', 'f', (_ctx, target) => {
+    made.push(target.name);
+    return createForecaster(target.kind === 'peak' ? 'engine-peak' : 'last-value', { halfLifeMs: 60_000 });
+  });
+  const y = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const r = backtestSeries(series(y), [spec], [TARGETS.h1, TARGETS.h12max], { warmup: 2 });
+  t.deepEqual(made, ['h1', 'h12max']);
+  // last value on a ramp: 1 below at every scored origin
+  t.true(Math.abs(r.targets.h1!.scores[0]!.nPL90 - 0.9 / 5.5) < 1e-12);
+});
+
+test('saturation by hand: crossings, lead times and false alarms', (t) => {
+  // level 5 (given), peak target over 2 steps, warm-up 2: origins 2..13 are forecast
+  const y = [1, 1, 1, 1, 6, 6, 1, 1, 1, 1, 7, 1, 1, 1];
+  const p90 = [0, 0, 0, 9, 9, 0, 9, 0, 9, 9, 0, 0, 0, 0]; // warnings at 3, 4, 6, 8, 9
+  const peak2: Target = { name: 'm2', kind: 'peak', steps: 2 };
+  const r = backtestSeries(series(y), [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
+  const sat = r.targets.m2!.saturation![0]!;
+  t.deepEqual([sat.level, sat.levelFrom], [5, 'limit']);
+  // rises through 5 at 4 (warned from 3: 1 step) and at 10 (warned from 8, at most 2 steps: 2)
+  t.is(sat.crossings, 2);
+  t.deepEqual(sat.leadsSeconds, [1, 2]);
+  // scored origins 2..11; quiet ones (no value above 5 in the next 2): 5, 6, 7, 10, 11; a warning at 6
+  t.deepEqual([sat.warnings, sat.falseAlarms, sat.quietOrigins], [5, 1, 5]);
+  // without a limit: the warm-up's highest value (1), so the first rise at 4 still crosses
+  const r2 = backtestSeries(series(y), [scripted('w', p90)], [peak2], { warmup: 2 });
+  t.deepEqual([r2.targets.m2!.saturation![0]!.level, r2.targets.m2!.saturation![0]!.levelFrom], [1, 'warm-up max']);
+  // a point target has no saturation score
+  t.is(backtestSeries(series(y), [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).targets.h1!.saturation, undefined);
+  // a lead is never more than the horizon, and a break in the warnings restarts it
+  const long = scripted('long', [0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0]);
+  const s3 = backtestSeries(series([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1]), [long], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
+  t.deepEqual(s3.targets.m2!.saturation![0]!.leadsSeconds, [2]);
+});
+
+test('target table: the judged model against the best reference baseline, with the bar', (t) => {
+  const ref = (id: string, v: number): ModelSpec => ({ ...scripted(id, Array(20).fill(v)), reference: true });
+  const ours = { ...scripted('engine', Array(20).fill(10)), combines: true };
+  // y = 10 everywhere: 'engine' is exact; 'a' is 2 above (loss 0.2), 'b' 4 above (0.4)
+  const rep = runBacktest([series(Array(20).fill(10), { stepSeconds: 300, dataset: 'bitbrains' })], [ref('a', 12), ref('b', 14), ours], [TARGETS.h1], { warmup: 5 });
+  const [row] = targetTable(rep, 'engine');
+  t.is(row!.bestId, 'a');
+  t.true(Math.abs(row!.bestNPL90 - 0.02) < 1e-12);
+  t.is(row!.ratio, 0);
+  t.true(row!.lossMet);
+  t.false(row!.underMet); // exact forecasts are never exceeded: 0% is outside 7..13%
+});
+
+// ---- the engine's warnings on agent-tick traces ----
+
+/** 15 minutes at a 1 s tick. */
+function agentTrace(name: string, f: (i: number) => number): Series {
+  return series(Array.from({ length: 900 }, (_, i) => f(i)), { name, source: `/synthetic/${name}.jsonl` });
+}
+
+test('engine: a growing workload is warned at least 5 s before it crosses its limit; a steady one rarely', (t) => {
+  // each trace draws from its own generator, so one trace's values do not depend on another's
+  const noisy = (name: string, seed: number, f: (i: number, r: () => number) => number): Series => {
+    const r = rng(seed);
+    return agentTrace(name, (i) => f(i, r));
+  };
+  const traces = [
+    // growth: flat, then climbing 0.003 or 0.01 cores a second through the 1.5-core limit
+    noisy('growth-slow', 11, (i, r) => (i < 300 ? 0.3 : 0.3 + 0.003 * (i - 300)) + 0.05 * (r() - 0.5)),
+    noisy('growth-fast', 12, (i, r) => (i < 400 ? 0.3 : 0.3 + 0.01 * (i - 400)) + 0.05 * (r() - 0.5)),
+    // steady: well below, near, and spiky below the limit (spikes to 1.1, 2% of seconds)
+    noisy('steady', 13, (_i, r) => 0.5 + 0.2 * (r() - 0.5)),
+    noisy('steady-near', 14, (_i, r) => 1.2 + 0.2 * (r() - 0.5)),
+    noisy('steady-spiky', 15, (_i, r) => 0.5 + 0.1 * r() + (r() < 0.02 ? 0.5 : 0)),
+  ];
+  const specs = [...SINGLE_BASELINES, ENGINE];
+  const rep = runBacktest(traces, specs, 'auto', { limits: { cpu_cores: 1.5 } });
+  const rows = saturationTable(rep, specs, 'engine');
+  for (const row of rows) {
+    t.log(`${row.name}: crossings ${row.score.crossings}, leads ${row.score.leadsSeconds.join(',') || '-'} s, false alarms ${row.score.falseAlarms}/${row.score.quietOrigins}`);
+  }
+  for (const row of rows.filter((x) => x.name.startsWith('growth'))) {
+    t.true(row.score.crossings >= 1, `${row.name}: crosses`);
+    t.is(row.warnedInTime, row.score.crossings, `${row.name}: every crossing warned >= ${MIN_LEAD_SECONDS} s ahead`);
+  }
+  // the bar is the issue's 5%. Seen over ten seeds: 0% on the first two; on the spiky one 0%
+  // in nine and 8.8% in one (a run of bursts that looks like a season for a while)
+  for (const row of rows.filter((x) => x.name.startsWith('steady'))) {
+    t.is(row.score.crossings, 0);
+    t.true(row.falseAlarmRate <= MAX_FALSE_ALARM_RATE, `${row.name}: false-alarm rate ${(100 * row.falseAlarmRate).toFixed(1)}%`);
+  }
+  // for contrast, a reference baseline does not see the growth coming: the window max is the past
+  const win = saturationTable(rep, specs, 'win12').filter((x) => x.name.startsWith('growth'));
+  t.true(win.some((x) => x.warnedInTime < x.score.crossings), 'the window max misses a crossing');
+});
+
+// ---- the engine on real series ----
+
+const shared = existsSync(join(SHARED, 'BASELINES.md'));
+
+testIf(shared, `public traces in ${SHARED}`, 'engine on one real series per dataset: calibrated, and no worse than the best baseline at the peak', (t) => {
+  const picks: Array<[string, string, string]> = [
+    ['bitbrains_rnd/2013-7/415.csv', '415', 'cpu_mhz'],
+    ['google_clusterdata_2019/113/159-300000000-2678700000000.csv', '113/159', 'avg_cpu'],
+    ['alibaba_clusterdata_2018/machine_usage.csv', 'm_1940', 'cpu_pct'],
+  ];
+  const specs = [...SINGLE_BASELINES, ENGINE];
+  for (const [file, name, resource] of picks) {
+    const s = readTraces(join(SHARED, file)).find((x) => x.name === name && x.resource === resource)!;
+    const r = backtestSeries(s, specs, Object.values(TARGETS));
+    for (const target of Object.keys(TARGETS)) {
+      const scores = r.targets[target]!.scores;
+      const ours = scores[specs.length - 1]!;
+      const best = Math.min(...scores.slice(0, -1).map((x) => x.nPL90));
+      t.log(`${name} ${resource} ${target}: engine ${ours.nPL90.toFixed(4)} vs best baseline ${best.toFixed(4)} (${(ours.nPL90 / best).toFixed(3)}), under ${(100 * ours.under90).toFixed(1)}%`);
+      // one series is noisier than a dataset's mean: the under-rate within 5%..15%, and the
+      // engine at most 10% worse than the best baseline on any target (seen: 0.62..0.98)
+      t.true(ours.under90 >= 0.05 && ours.under90 <= 0.15, `${name} ${target}: under ${ours.under90}`);
+      t.true(ours.nPL90 <= 1.1 * best, `${name} ${target}: ${ours.nPL90} vs ${best}`);
+    }
+  }
+});
