@@ -13,6 +13,10 @@ import { WorkloadIndex } from './workloads/index.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
+import { DemandForecasts, type DemandForecast, type DemandResource } from './predict/demand.js';
+import { readUsage } from './workloads/usage.js';
+import type { CgroupLayout } from './workloads/layout.js';
+import { availableParallelism } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
@@ -51,6 +55,9 @@ function addStats(into: SchedStats, s: SchedStats): void {
 const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
+/** Workloads whose demand is forecast each tick, at most: the policy's, then the busiest. */
+const DEMAND_WORKLOADS = 50;
+
 /** Kernel events kept per kind and tick: the rest are counted (health), not listed. */
 const EVENTS_PER_KIND = 100;
 
@@ -70,6 +77,8 @@ export class Agent {
   private readonly planner: Planner;
   private readonly actuator: Actuator;
   private readonly forecasters = new Map<string, Forecaster>();
+  private readonly demand: DemandForecasts;
+  private readonly layout: CgroupLayout;
   private readonly governor: OverheadGovernor | null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
@@ -87,6 +96,9 @@ export class Agent {
     this.actuator = actuator;
     this.planner = new Planner(opts.policy);
     this.log = opts.log ?? (() => {});
+    this.layout = index.layout;
+    const fc = opts.policy.forecast;
+    this.demand = new DemandForecasts({ model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs });
     const canFilter = opts.policy.workloads.length > 0;
     // The fault probe samples in perf (its sample period), the others in their programs. The
     // planner's objectives read run-queue latency: sched never samples the selected workloads.
@@ -210,6 +222,8 @@ export class Agent {
     }
     this.previous = now;
 
+    this.forecastDemand(reports, nowMs);
+
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);
     for (const d of decisions) this.apply(d);
@@ -265,6 +279,33 @@ export class Agent {
       this.forecasters.set(id, f);
     }
     return f;
+  }
+
+  /**
+   * Demand forecasts for the policy's workloads and the busiest others (DEMAND_WORKLOADS in all):
+   * CPU against the workload's quota (or the host's CPUs), memory against its limit, I/O and
+   * network bytes/s (no limit known: quantiles and saturation-free).
+   */
+  private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
+    const busy = (r: WorkloadReport): number =>
+      r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8;
+    const picked = reports
+      .filter((r) => selectorOf(this.policy.workloads, r.workload) || busy(r) > 0.01)
+      .sort((a, b) => Number(!!selectorOf(this.policy.workloads, b.workload)) - Number(!!selectorOf(this.policy.workloads, a.workload)) || busy(b) - busy(a))
+      .slice(0, DEMAND_WORKLOADS);
+    const hostCores = availableParallelism();
+    for (const r of picked) {
+      const usage = readUsage(this.layout, r.workload);
+      r.usage = usage;
+      const id = r.workload.id;
+      const demand: Partial<Record<DemandResource, DemandForecast>> = {};
+      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, usage.cpuLimitCores ?? hostCores);
+      if (usage.memoryBytes !== null) demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, usage.memoryLimitBytes);
+      if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null);
+      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null);
+      r.demand = demand;
+    }
+    if (this.ticks % 60 === 0) this.demand.sweep(nowMs);
   }
 
   /** Each probe's per-key counters summed into per-workload ones. */

@@ -1,6 +1,8 @@
 // What one tick hands to the exporters and the screen: the end of the one-way flow.
 import type { Decision, Mode } from './plan/types.js';
 import type { Workload } from './workloads/types.js';
+import type { WorkloadUsage } from './workloads/usage.js';
+import type { DemandForecast, DemandResource } from './predict/demand.js';
 
 export interface RunqueueFigures {
   /** cumulative counts per log2 bucket: slot i holds waits in [2^i, 2^(i+1)) microseconds */
@@ -88,6 +90,10 @@ export interface WorkloadReport {
   io?: IoFigures;
   net?: NetFigures;
   forecast?: ForecastFigures;
+  /** what the workload holds and may hold (its cgroup files); for the workloads forecast */
+  usage?: WorkloadUsage;
+  /** its demand per resource, forecast (the policy's workloads and the busiest others) */
+  demand?: Partial<Record<DemandResource, DemandForecast>>;
   /** cores currently allowed by headroom's own throttle, null when none is held */
   throttleCores?: number | null;
 }

@@ -99,6 +99,13 @@ export class ReportMetricProducer implements MetricProducer {
     const tcpBytes: DataPoint<number>[] = [];
     const retransmits: DataPoint<number>[] = [];
     const connections: DataPoint<number>[] = [];
+    const demandQ: DataPoint<number>[] = [];
+    const demandP: DataPoint<number>[] = [];
+    const saturation: DataPoint<number>[] = [];
+    const demandConfidence: DataPoint<number>[] = [];
+    const memoryBytes: DataPoint<number>[] = [];
+    const memoryLimit: DataPoint<number>[] = [];
+    const cpuLimit: DataPoint<number>[] = [];
 
     for (const w of report.workloads) {
       const labels = workloadLabels(w.workload);
@@ -131,6 +138,18 @@ export class ReportMetricProducer implements MetricProducer {
         retransmits.push(point(w.net.retransmits));
         connections.push(point(w.net.opened, { event: 'opened' }), point(w.net.closed, { event: 'closed' }));
       }
+      if (w.usage?.memoryBytes != null) memoryBytes.push(point(w.usage.memoryBytes));
+      if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes));
+      if (w.usage?.cpuLimitCores != null) cpuLimit.push(point(w.usage.cpuLimitCores));
+      for (const d of Object.values(w.demand ?? {})) {
+        for (const win of d.windows) {
+          const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000) };
+          demandQ.push(point(win.p50, { ...at, quantile: '0.5' }), point(win.p90, { ...at, quantile: '0.9' }), point(win.p99, { ...at, quantile: '0.99' }));
+          if (win.pContention !== null) demandP.push(point(win.pContention, at));
+        }
+        if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
+        demandConfidence.push(point(d.confidence, { resource: d.resource }));
+      }
     }
     const decisions = [...this.decisions.values()].map(
       (s): DataPoint<number> => ({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: s.value }),
@@ -157,6 +176,13 @@ export class ReportMetricProducer implements MetricProducer {
       counter('headroom_workload_tcp_bytes_total', 'TCP payload bytes the workload sent and received', 'bytes', tcpBytes),
       counter('headroom_workload_tcp_retransmits_total', 'TCP segments retransmitted on the workload\'s connections', '', retransmits),
       counter('headroom_workload_tcp_connections_total', 'TCP connections of the workload, by event', '', connections),
+      gauge('headroom_workload_memory_bytes', 'Memory the workload\'s cgroup holds', 'bytes', memoryBytes),
+      gauge('headroom_workload_memory_limit_bytes', 'Memory limit of the workload\'s cgroup', 'bytes', memoryLimit),
+      gauge('headroom_workload_cpu_limit_cores', 'CPU quota of the workload\'s cgroup, in cores', '', cpuLimit),
+      gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile', '', demandQ),
+      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds the workload\'s limit (or the host\'s CPUs) within the horizon', '', demandP),
+      gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
+      gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),
     ];
     // A metric without points would still print its HELP and TYPE lines.
     return out.filter((m) => m.dataPoints.length > 0);

@@ -87,6 +87,8 @@ export function reportJson(r: TickReport): object {
       memory: w.memory ?? null,
       io: w.io ? { ...w.io, latency: jsonLatency(w.io.latency), devices: mapValues(w.io.devices, (d) => ({ ...d, latency: jsonLatency(d.latency) })) } : null,
       net: w.net ?? null,
+      usage: w.usage ?? null,
+      demand: w.demand ?? null,
       forecast: w.forecast ?? null,
       throttleCores: w.throttleCores ?? null,
     };

@@ -14,6 +14,7 @@ import {
 } from 'yaml';
 import schema from '../../policies/schema.json' with { type: 'json' };
 import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
+import type { ForecastModel } from '../predict/forecaster.js';
 
 export interface PolicyProblem {
   file: string;
@@ -443,7 +444,7 @@ interface RawPolicy {
     sock?: { enabled?: boolean; ring_size?: string };
     overhead_budget?: string;
   };
-  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string };
+  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: ForecastModel; horizons?: string[]; demand_half_life?: string };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
   };
@@ -462,6 +463,9 @@ const DEFAULTS = {
   overheadBudget: '1%',
   model: 'ewma' as const,
   halfLife: '10s',
+  demandModel: 'calibrated:holt' as ForecastModel,
+  horizons: ['5s', '60s'],
+  demandHalfLife: '60s',
   riskThreshold: 0.5,
   releaseBelow: 0.2,
   minConfidence: 0.3,
@@ -490,6 +494,7 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     ['tick'],
     ['probes', 'sched', 'slow_wakeup'],
     ['forecast', 'half_life'],
+    ['forecast', 'demand_half_life'],
     ['rules', 'protect_latency', 'horizon'],
   ];
   for (const path of positive) {
@@ -497,6 +502,12 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     if (typeof v === 'string' && DURATION.test(v) && parseDuration(v) === 0) {
       report(path, 'value', 'must be more than 0');
     }
+  }
+  const horizons = get('forecast', 'horizons');
+  if (Array.isArray(horizons)) {
+    horizons.forEach((h, i) => {
+      if (typeof h === 'string' && DURATION.test(h) && parseDuration(h) === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
+    });
   }
 
   for (const probe of ['sched', 'fault', 'blockio', 'sock']) {
@@ -622,6 +633,9 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
     forecast: {
       model: raw.forecast?.model ?? DEFAULTS.model,
       halfLifeMs: parseDuration(raw.forecast?.half_life ?? DEFAULTS.halfLife),
+      demandModel: raw.forecast?.demand_model ?? DEFAULTS.demandModel,
+      demandHalfLifeMs: parseDuration(raw.forecast?.demand_half_life ?? DEFAULTS.demandHalfLife),
+      horizonsMs: [...new Set((raw.forecast?.horizons ?? DEFAULTS.horizons).map(parseDuration))].sort((a, b) => a - b),
     },
     rules: {
       protectLatency: {

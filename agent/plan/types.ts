@@ -1,3 +1,4 @@
+import type { ForecastModel } from '../predict/forecaster.js';
 import type { Workload } from '../workloads/types.js';
 
 export type Mode = 'observe' | 'recommend' | 'enforce';
@@ -36,7 +37,14 @@ export interface Policy {
     /** fraction of one CPU the agent may cost (probes' BPF run time + its own CPU) */
     overheadBudget: number;
   };
-  forecast: { model: 'ewma' | 'decaying-histogram'; halfLifeMs: number };
+  forecast: {
+    model: 'ewma' | 'decaying-histogram';
+    halfLifeMs: number;
+    /** each workload's demand per resource */
+    demandModel: ForecastModel;
+    demandHalfLifeMs: number;
+    horizonsMs: number[];
+  };
   rules: {
     protectLatency: {
       /** throttle when P(forecast run-queue p99 > objective) is above this */

@@ -1,0 +1,112 @@
+// Each workload's demand for each resource, forecast: quantiles over the policy's horizons, the
+// probability that demand exceeds what the workload may use (its limit, or the host) in each
+// window (the contention map), the time until it saturates, and a confidence that falls when
+// the recent forecasts missed. One forecaster per (workload, resource), dropped when unused.
+import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
+
+export type DemandResource = 'cpu_cores' | 'memory_bytes' | 'io_bytes_per_s' | 'net_bytes_per_s';
+
+export interface DemandWindow {
+  horizonMs: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** P(demand above the limit within this window); null without a limit */
+  pContention: number | null;
+}
+
+export interface DemandForecast {
+  resource: DemandResource;
+  value: number;
+  limit: number | null;
+  windows: DemandWindow[];
+  /** ms until the forecast p90 first reaches the limit, looked for at SATURATION_STEPS_MS and the
+   *  horizons, up to the longest horizon (no further than the forecast is asked to see); 0 when
+   *  already there, null when not foreseen */
+  timeToSaturationMs: number | null;
+  /** 0..1: history behind the forecast, lowered by its recent relative error */
+  confidence: number;
+}
+
+export interface DemandOptions {
+  model: ForecastModel;
+  halfLifeMs: number;
+  horizonsMs: number[];
+  /** drop a pair not updated for this long (ms) */
+  forgetAfterMs?: number;
+}
+
+/** Horizons at which saturation is looked for (besides the policy's own). */
+export const SATURATION_STEPS_MS = [5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 900_000];
+
+interface Pair {
+  forecaster: Forecaster;
+  lastMs: number;
+  /** the previous tick's median for the next step, and the faded relative error of those */
+  expected: number | null;
+  relError: number;
+}
+
+export class DemandForecasts {
+  private readonly pairs = new Map<string, Pair>();
+  private readonly opts: Required<DemandOptions>;
+  private readonly saturationSteps: number[];
+
+  constructor(opts: DemandOptions) {
+    if (opts.horizonsMs.length === 0 || opts.horizonsMs.some((h) => !(h > 0))) throw new RangeError('demand horizons must be > 0');
+    this.opts = { forgetAfterMs: 10 * 60_000, ...opts };
+    const longest = Math.max(...opts.horizonsMs);
+    this.saturationSteps = [...new Set([...SATURATION_STEPS_MS, ...opts.horizonsMs])].filter((h) => h <= longest).sort((a, b) => a - b);
+    createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick
+  }
+
+  /** Feeds one sample and returns the forecast for this workload and resource. */
+  observe(workload: string, resource: DemandResource, value: number, atMs: number, limit: number | null): DemandForecast {
+    const key = `${workload}\u0000${resource}`;
+    let p = this.pairs.get(key);
+    if (!p) {
+      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs }), lastMs: atMs, expected: null, relError: 0 };
+      this.pairs.set(key, p);
+    }
+    // How far off was last tick's forecast of this tick? Relative to the larger of the two, so
+    // a series near 0 does not blow up; faded like everything else.
+    if (p.expected !== null) {
+      const scale = Math.max(Math.abs(value), Math.abs(p.expected), 1e-9);
+      const alpha = 1 - Math.pow(0.5, Math.max(0, atMs - p.lastMs) / this.opts.halfLifeMs);
+      p.relError += alpha * (Math.abs(value - p.expected) / scale - p.relError);
+    }
+    p.forecaster.update(value, atMs);
+    const stepMs = Math.max(1, atMs - p.lastMs);
+    p.lastMs = atMs;
+    p.expected = p.forecaster.forecast(stepMs).quantile(0.5);
+
+    const windows = this.opts.horizonsMs.map((h): DemandWindow => {
+      const f = p.forecaster.forecast(h);
+      return {
+        horizonMs: h, p50: f.quantile(0.5), p90: f.quantile(0.9), p99: f.quantile(0.99),
+        pContention: limit === null ? null : f.exceedance(limit),
+      };
+    });
+    const history = p.forecaster.forecast(this.opts.horizonsMs[0]).confidence;
+    return {
+      resource, value, limit, windows,
+      timeToSaturationMs: limit === null ? null : this.saturation(p.forecaster, value, limit),
+      confidence: history / (1 + 4 * p.relError),
+    };
+  }
+
+  /** Forgets pairs not seen for a while (workloads gone). */
+  sweep(nowMs: number): void {
+    for (const [k, p] of this.pairs) if (nowMs - p.lastMs > this.opts.forgetAfterMs) this.pairs.delete(k);
+  }
+
+  get size(): number {
+    return this.pairs.size;
+  }
+
+  private saturation(f: Forecaster, value: number, limit: number): number | null {
+    if (value >= limit) return 0;
+    for (const h of this.saturationSteps) if (f.forecast(h).quantile(0.9) >= limit) return h;
+    return null;
+  }
+}

@@ -1,0 +1,57 @@
+// Demand forecasts on series with known answers: growth towards a limit is warned ahead, a
+// steady series far from its limit is not, and confidence falls when the forecasts start missing.
+import test from 'ava';
+import { DemandForecasts } from '../../agent/predict/demand.js';
+
+const opts = { model: 'calibrated:holt' as const, halfLifeMs: 30_000, horizonsMs: [5_000, 60_000] };
+
+test('memory growing 1 MiB/s towards a 512 MiB limit: saturation foreseen before it happens', (t) => {
+  const d = new DemandForecasts(opts);
+  const MiB = 1024 * 1024;
+  let warnedAt: number | null = null;
+  let reachedAt: number | null = null;
+  const ttl = new Map<number, number | null>();
+  for (let s = 0; s < 600; s++) {
+    const value = (100 + s) * MiB + (s % 3) * 0.2 * MiB;
+    const f = d.observe('w', 'memory_bytes', value, s * 1000, 512 * MiB);
+    ttl.set(s, f.timeToSaturationMs);
+    if (warnedAt === null && f.timeToSaturationMs !== null) warnedAt = s;
+    if (reachedAt === null && value >= 512 * MiB) reachedAt = s;
+  }
+  t.log(`warned at ${warnedAt} s, limit reached at ${reachedAt} s`);
+  t.true(reachedAt! - warnedAt! >= 5, 'warned at least 5 s ahead');
+  t.true(reachedAt! - warnedAt! <= 65, 'not before the longest horizon (60 s) could see it');
+  t.is(ttl.get(300), null, '212 s away: beyond the horizon');
+  t.true([5_000, 15_000].includes(ttl.get(400)!), `12 s away: ${ttl.get(400)}`);
+  t.is(ttl.get(450), 0, 'past the limit');
+});
+
+test('a steady series far below its limit: no contention, no saturation, confidence grows', (t) => {
+  const d = new DemandForecasts(opts);
+  let last;
+  for (let s = 0; s < 300; s++) last = d.observe('w', 'cpu_cores', 0.5 + 0.05 * Math.sin(s / 7), s * 1000, 2);
+  t.is(last!.timeToSaturationMs, null);
+  for (const w of last!.windows) t.true(w.pContention! < 0.05, `P(contention) ${w.pContention}`);
+  t.true(last!.confidence > 0.5, `confidence ${last!.confidence}`);
+  t.true(last!.windows[0].p50 > 0.4 && last!.windows[0].p50 < 0.6);
+});
+
+test('confidence falls when recent forecasts miss', (t) => {
+  const d = new DemandForecasts(opts);
+  let calm = 0, wild = 0;
+  for (let s = 0; s < 200; s++) calm = d.observe('w', 'io_bytes_per_s', 1e6, s * 1000, null).confidence;
+  for (let s = 200; s < 220; s++) wild = d.observe('w', 'io_bytes_per_s', s % 2 ? 5e6 : 1e4, s * 1000, null).confidence;
+  t.log(`confidence calm ${calm.toFixed(2)}, after misses ${wild.toFixed(2)}`);
+  t.true(wild < calm * 0.6);
+});
+
+test('no limit: no contention probability and no saturation; gone pairs are forgotten', (t) => {
+  const d = new DemandForecasts({ ...opts, forgetAfterMs: 10_000 });
+  const f = d.observe('a', 'net_bytes_per_s', 100, 0, null);
+  t.is(f.windows[0].pContention, null);
+  t.is(f.timeToSaturationMs, null);
+  d.observe('b', 'net_bytes_per_s', 100, 20_000, null);
+  d.sweep(20_000);
+  t.is(d.size, 1);
+  t.throws(() => new DemandForecasts({ ...opts, horizonsMs: [] }), { instanceOf: RangeError });
+});
