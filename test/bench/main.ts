@@ -6,8 +6,9 @@
 // Knobs (environment): HR_BENCH_ROUNDS (default 3), HR_BENCH_DRAIN_ROUNDS (7),
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
-// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_NET_SECONDS (3), HR_BENCH_ONLY
-// (comma list of: drain, live, overhead, footprint, sock, blockio, many),
+// HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_NET_SECONDS (3),
+// HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_ONLY (comma list of: drain, live, overhead,
+// footprint, forecast, blockio, sock, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { fmt, fmtX, mega, progress, table } from './stats.js';
 import { manyCgroups } from './cgroups.js';
 import { benchSock, formatSock } from './sock.js';
 import { benchBlockio, printBlockio } from './blockio.js';
+import { benchForecast, renderForecastBench } from './forecast.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -37,7 +39,8 @@ const cfg = {
   idleSeconds: num('HR_BENCH_IDLE_SECONDS', 10),
   manyCgroups: num('HR_BENCH_CGROUPS', 1000),
   netSeconds: num('HR_BENCH_NET_SECONDS', 3),
-  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,blockio,sock,many').split(',').map((s) => s.trim())),
+  forecastPairs: num('HR_BENCH_FORECAST_PAIRS', 10_000),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 
 interface Report {
@@ -50,6 +53,7 @@ interface Report {
   many?: { cgroups: number; workersCpuPercent: number; footprint: FootprintResult };
   sock?: Awaited<ReturnType<typeof benchSock>>;
   blockio?: Awaited<ReturnType<typeof benchBlockio>>;
+  forecast?: Awaited<ReturnType<typeof benchForecast>>;
   errors: string[];
   seconds: number;
 }
@@ -184,6 +188,10 @@ async function main(): Promise<number> {
   }
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
+  report.forecast = await section('forecast', errors, () => benchForecast({
+    pairs: cfg.forecastPairs, progress,
+    ...(existsSync(resolve(projectRoot, '../shared/traces')) ? { traces: resolve(projectRoot, '../shared/traces') } : {}),
+  }));
   report.blockio = await section('blockio', errors, () => benchBlockio({ rounds: cfg.rounds }));
   report.sock = await section('sock', errors, () => benchSock({ seconds: cfg.netSeconds, rounds: cfg.rounds }));
   report.many = await section('many', errors, async () => {
@@ -201,6 +209,7 @@ async function main(): Promise<number> {
   if (report.live) out.push(printLive(report.live));
   if (report.overhead) out.push(printOverhead(report.overhead));
   if (report.footprint) out.push(printFootprint(report.footprint));
+  if (report.forecast) out.push(renderForecastBench(report.forecast));
   if (report.blockio) out.push(printBlockio(report.blockio));
   if (report.sock) out.push(formatSock(report.sock));
   if (report.many) out.push(printMany(report.many, report.footprint));

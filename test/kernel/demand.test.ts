@@ -1,0 +1,64 @@
+// Demand forecasts on the live agent: a process in a memory-limited test cgroup grows its memory
+// steadily towards the limit; the agent (top --json, 1 s ticks) reads the cgroup's usage and
+// limit, and its forecast warns of the saturation ahead of time, with the contention
+// probability rising and the CPU quota read as the CPU limit.
+import { kernelTest, testIf } from '../helpers/host.js';
+import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.js';
+import { headroom, waitFor } from '../helpers/proc.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Demand { value: number; limit: number | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
+interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
+
+const MiB = 1024 * 1024;
+// 8 MiB every 500 ms from a small start: the 192 MiB limit is reached in about 12 s, enough
+// ticks for a trend to show and a 5 s lead to be measurable.
+const GROW = `
+import mmap, time
+chunks = []
+for i in range(200):
+    m = mmap.mmap(-1, 8 << 20)
+    for off in range(0, 8 << 20, 4096): m[off] = 1
+    chunks.append(m)
+    time.sleep(0.5)
+`;
+
+const why = memoryControllerWhy();
+const register = why === null ? kernelTest : (title: string, fn: Parameters<typeof kernelTest>[1]) => testIf(false, why, title, fn);
+
+register('demand: memory growing towards its cgroup limit is forecast to saturate, ahead of time', async (t) => {
+  const cg = new MemoryTestCgroup('demand-grow');
+  t.teardown(() => cg.remove());
+  cg.setLimit(192 * MiB);
+  writeFileSync(join(cg.cpu.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '50000 100000' : '50000');
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '40', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const hog = cg.startIn('/usr/bin/python3', ['-c', GROW], 60_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+
+  const docs = (): Doc[] => agent.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const mine = (d: Doc) => d.workloads[cg.path];
+  // until the cgroup holds 90% of its limit (the kernel then reclaims, or kills: saturated)
+  await waitFor(() => docs().some((d) => (mine(d)?.usage?.memoryBytes ?? 0) >= 0.9 * 192 * MiB), 'memory near the limit', 40_000);
+  hog.child.kill('SIGKILL');
+
+  const seen = docs().filter((d) => mine(d)?.demand?.memory_bytes);
+  t.true(seen.length >= 5, `forecasts of the cgroup's memory: ${seen.length}`);
+  const first = mine(seen[0])!;
+  t.is(first.usage!.memoryLimitBytes, 192 * MiB, 'limit read from the cgroup');
+  t.is(first.usage!.cpuLimitCores, 0.5, 'quota read as the CPU limit');
+  t.is(first.demand!.cpu_cores.limit, 0.5);
+  const fullAt = seen.find((d) => mine(d)!.usage!.memoryBytes! >= 0.9 * 192 * MiB)?.atMs ?? seen[seen.length - 1].atMs;
+  const warned = seen.find((d) => { const m = mine(d)!.demand!.memory_bytes; return m.timeToSaturationMs !== null && m.value < 0.9 * 192 * MiB; });
+  for (const d of seen) {
+    const m = mine(d)!.demand!.memory_bytes;
+    t.log(`${((d.atMs - seen[0].atMs) / 1000).toFixed(0)} s: ${(m.value / MiB).toFixed(0)} MiB, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}, ` +
+      `P(>limit) 5 s ${m.windows[0].pContention?.toFixed(2)}, 60 s ${m.windows[m.windows.length - 1].pContention?.toFixed(2)}`);
+  }
+  t.truthy(warned, 'a saturation warning while below 90% of the limit');
+  t.true(fullAt - warned!.atMs >= 5000, `warned ${(fullAt - warned!.atMs) / 1000} s ahead (at least 5)`);
+  const last = mine(seen[seen.length - 1])!.demand!.memory_bytes;
+  t.true((last.windows[0].pContention ?? 0) > (mine(seen[0])!.demand!.memory_bytes.windows[0].pContention ?? 0), 'P(contention) rose');
+});
