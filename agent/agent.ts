@@ -58,6 +58,13 @@ const emptyStats = (slots: number): SchedStats =>
 /** Workloads whose demand is forecast each tick, at most: the policy's, then the busiest. */
 const DEMAND_WORKLOADS = 50;
 
+/** The figures of a workload the probe saw nothing of (shared, never written). */
+const ZERO = Object.freeze({
+  memory: Object.freeze(memoryFigures(emptyFaultStats(), undefined, 1000)),
+  io: Object.freeze(ioFigures(new Map(), undefined, 1000)),
+  net: Object.freeze(netFigures(emptyTcpStats(), undefined, 1000)),
+});
+
 /** Kernel events kept per kind and tick: the rest are counted (health), not listed. */
 const EVENTS_PER_KIND = 100;
 
@@ -162,7 +169,8 @@ export class Agent {
     this.ticks++;
 
     // probes -> workloads
-    if (this.ticks % 5 === 0) this.index.refresh();
+    // New cgroups are also found when an unknown id shows up (WorkloadIndex, rate-limited).
+    if (this.ticks % 10 === 0) this.index.refresh();
     const reading = this.source.read();
     const now = this.snapshot(reading);
     const events = this.events(reading);
@@ -191,11 +199,20 @@ export class Agent {
         },
         switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: (switches * 1000) / intervalMs },
       };
+      // Most workloads of a large host fault, do I/O or talk TCP rarely: they share one zero
+      // figure (read-only) instead of allocating their own each tick.
       if (reading.fault) {
-        report.memory = memoryFigures(now.fault.get(id)?.stats ?? emptyFaultStats(), before.fault.get(id)?.stats, intervalMs);
+        const f = now.fault.get(id)?.stats;
+        report.memory = f ? memoryFigures(f, before.fault.get(id)?.stats, intervalMs) : ZERO.memory;
       }
-      if (reading.blockio) report.io = ioFigures(now.io.get(id)?.stats ?? new Map(), before.io.get(id)?.stats, intervalMs);
-      if (reading.sock) report.net = netFigures(now.net.get(id)?.stats ?? emptyTcpStats(), before.net.get(id)?.stats, intervalMs);
+      if (reading.blockio) {
+        const io = now.io.get(id)?.stats;
+        report.io = io ? ioFigures(io, before.io.get(id)?.stats, intervalMs) : ZERO.io;
+      }
+      if (reading.sock) {
+        const n = now.net.get(id)?.stats;
+        report.net = n ? netFigures(n, before.net.get(id)?.stats, intervalMs) : ZERO.net;
+      }
 
       // predict (only where the policy states an objective)
       const selector = selectorOf(this.policy.workloads, workload);

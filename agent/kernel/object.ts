@@ -101,19 +101,20 @@ export class BpfMap {
   private entriesBatched(): { key: Buffer; value: Buffer }[] {
     const f = lib();
     const chunk = Math.min(this.maxEntries, 4096);
-    const keys = Buffer.alloc(this.keySize * chunk);
-    const values = Buffer.alloc(this.valueStride * chunk);
     const token = Buffer.alloc(Math.max(8, this.keySize));
     const out: { key: Buffer; value: Buffer }[] = [];
     let first = true;
     for (;;) {
+      const keys = Buffer.allocUnsafe(this.keySize * chunk);
+      const values = Buffer.allocUnsafe(this.valueStride * chunk);
       const count = [chunk];
       const ret = f.lookup_batch(this.fd, first ? null : token, token, keys, values, count, null);
       if (ret < 0 && ret !== -2) check(`batch-reading map '${this.name}'`, ret);
+      // Views, not copies: these buffers are this call's own (a fresh pair per chunk below).
       for (let i = 0; i < count[0]; i++) {
         out.push({
-          key: Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)),
-          value: Buffer.from(values.subarray(i * this.valueStride, (i + 1) * this.valueStride)),
+          key: keys.subarray(i * this.keySize, (i + 1) * this.keySize),
+          value: values.subarray(i * this.valueStride, (i + 1) * this.valueStride),
         });
       }
       if (ret === -2 /* ENOENT: no more */) return out;

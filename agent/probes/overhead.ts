@@ -60,6 +60,8 @@ const runsPerEvent = (v: Variant): number => (v.sampledAtSource ? 2 ** -v.knobs.
 
 /** A probe is worth switching only if it costs at least this share of the budget. */
 const MIN_SHARE = 0.1;
+/** ... and at least this share of the excess over it. */
+const EXCESS_SHARE = 0.25;
 
 const pct = (f: number): string => `${(f * 100).toFixed(2)}%`;
 
@@ -138,8 +140,10 @@ export class OverheadGovernor {
     let hottest: string | null = null;
     for (const [name, s] of this.probes) {
       if (s.level >= s.variants.length - 1) continue;
-      // A probe that costs next to nothing cannot bring the total down: leave it whole.
-      if ((rates.get(name)?.fraction ?? 0) < MIN_SHARE * this.budget) continue;
+      // A probe that costs little beside the excess cannot bring the total down (the agent's own
+      // CPU may be most of it): leave it whole rather than lose its detail for nothing.
+      const fraction = rates.get(name)?.fraction ?? 0;
+      if (fraction < MIN_SHARE * this.budget || fraction < EXCESS_SHARE * (report.total - this.budget)) continue;
       if (!hottest || (rates.get(name)?.fraction ?? 0) > (rates.get(hottest)?.fraction ?? 0)) hottest = name;
     }
     if (!hottest) return null; // nothing cheaper left: the report still shows the excess

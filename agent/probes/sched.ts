@@ -45,6 +45,9 @@ function decodeKey(b: Buffer, off = 0): CgroupKey {
   return { cgid: b.readBigUInt64LE(off), cpuCgid: b.readBigUInt64LE(off + 8) };
 }
 
+/** A little-endian u64 as a number, without a BigInt (exact below 2^53: counters and ns). */
+export const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
+
 /** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
 export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats: SchedStats }> {
   const out = new Map<string, { key: CgroupKey; stats: SchedStats }>();
@@ -52,13 +55,13 @@ export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats
     const k = decodeKey(key);
     const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
     for (const v of map.perCpuValues(value)) {
-      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += Number(v.readBigUInt64LE(i * 8));
+      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(v, i * 8);
       const tail = RUNQ_SLOTS * 8;
-      s.runqCount += Number(v.readBigUInt64LE(tail));
-      s.runqSumNs += Number(v.readBigUInt64LE(tail + 8));
-      s.oncpuNs += Number(v.readBigUInt64LE(tail + 16));
-      s.nvcsw += Number(v.readBigUInt64LE(tail + 24));
-      s.nivcsw += Number(v.readBigUInt64LE(tail + 32));
+      s.runqCount += u64(v, tail);
+      s.runqSumNs += u64(v, tail + 8);
+      s.oncpuNs += u64(v, tail + 16);
+      s.nvcsw += u64(v, tail + 24);
+      s.nivcsw += u64(v, tail + 32);
     }
     out.set(keyString(k), { key: k, stats: s });
   }
