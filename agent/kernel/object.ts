@@ -45,6 +45,8 @@ export class BpfMap {
   readonly perCpu: boolean;
   readonly ncpus: number;
   private batchWorks = true;
+  /** the first batch's buffers, kept between reads: a fresh pair each tick would be megabytes */
+  private scratch: { keys: Buffer; values: Buffer } | null = null;
 
   constructor(ptr: Pointer, ncpus: number) {
     const f = lib();
@@ -79,7 +81,8 @@ export class BpfMap {
     return true;
   }
 
-  /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can. */
+  /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can.
+   *  The buffers are views that the next call reuses: decode them before reading again. */
   entries(): { key: Buffer; value: Buffer }[] {
     if (this.batchWorks) {
       try {
@@ -105,12 +108,15 @@ export class BpfMap {
     const out: { key: Buffer; value: Buffer }[] = [];
     let first = true;
     for (;;) {
-      const keys = Buffer.allocUnsafe(this.keySize * chunk);
-      const values = Buffer.allocUnsafe(this.valueStride * chunk);
+      // The first batch reads into the kept buffers, any further one into fresh ones, so the
+      // views handed out stay valid until the next entries() call.
+      this.scratch ??= { keys: Buffer.alloc(this.keySize * chunk), values: Buffer.alloc(this.valueStride * chunk) };
+      const keys = first ? this.scratch.keys : Buffer.allocUnsafe(this.keySize * chunk);
+      const values = first ? this.scratch.values : Buffer.allocUnsafe(this.valueStride * chunk);
       const count = [chunk];
       const ret = f.lookup_batch(this.fd, first ? null : token, token, keys, values, count, null);
       if (ret < 0 && ret !== -2) check(`batch-reading map '${this.name}'`, ret);
-      // Views, not copies: these buffers are this call's own (a fresh pair per chunk below).
+      // Views, not copies: valid until this map's next entries() (decoders read them at once).
       for (let i = 0; i < count[0]; i++) {
         out.push({
           key: keys.subarray(i * this.keySize, (i + 1) * this.keySize),
