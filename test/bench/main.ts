@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { projectRoot } from '../helpers/proc.js';
 import { installCleanup, stopAll } from './children.js';
 import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, type LiveResult } from './ring.js';
-import { benchFootprint, benchOverhead, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
+import { benchFootprint, benchOverhead, daemonCommand, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
 import { fmt, fmtX, mega, progress, table } from './stats.js';
 import { manyCgroups } from './cgroups.js';
 import { benchSock, formatSock } from './sock.js';
@@ -50,7 +50,7 @@ interface Report {
   live?: LiveResult;
   overhead?: OverheadResult;
   footprint?: FootprintResult;
-  many?: { cgroups: number; workersCpuPercent: number; footprint: FootprintResult };
+  many?: { cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult };
   sock?: Awaited<ReturnType<typeof benchSock>>;
   blockio?: Awaited<ReturnType<typeof benchBlockio>>;
   forecast?: Awaited<ReturnType<typeof benchForecast>>;
@@ -145,7 +145,7 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
   const f = m.footprint;
   const cpuOk = f.cpuPercent < 2, rssOk = f.peakRssMb < 150;
   return [
-    `Agent with ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second (workers: ${fmt(m.workersCpuPercent, 1)}% of one CPU in all), ${fmt(f.windowSeconds, 1)} s window`,
+    `${f.agent} beside ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second, ${fmt(f.windowSeconds, 1)} s window`,
     table([
       ['', 'RSS MB (median)', 'peak RSS', 'CPU % of one CPU', 'start to 1st report'],
       ...(idle ? [['idle host (same run)', fmt(idle.rssMb.median, 1), fmt(idle.peakRssMb, 1), fmt(idle.cpuPercent, 2), `${idle.startupMs} ms`]] : []),
@@ -195,9 +195,11 @@ async function main(): Promise<number> {
   report.blockio = await section('blockio', errors, () => benchBlockio({ rounds: cfg.rounds }));
   report.sock = await section('sock', errors, () => benchSock({ seconds: cfg.netSeconds, rounds: cfg.rounds }));
   report.many = await section('many', errors, async () => {
+    // The daemon, idle first, then beside the cgroups (top --json would also print ~1 MB a second)
+    const idle = await benchFootprint(cfg.idleSeconds, daemonCommand());
     const many = await manyCgroups(cfg.manyCgroups);
     try {
-      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, footprint: await benchFootprint(cfg.idleSeconds) };
+      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, idle, footprint: await benchFootprint(cfg.idleSeconds, daemonCommand()) };
     } finally {
       await many.release();
     }
@@ -212,7 +214,7 @@ async function main(): Promise<number> {
   if (report.forecast) out.push(renderForecastBench(report.forecast));
   if (report.blockio) out.push(printBlockio(report.blockio));
   if (report.sock) out.push(formatSock(report.sock));
-  if (report.many) out.push(printMany(report.many, report.footprint));
+  if (report.many) out.push(printMany(report.many, report.many.idle));
   if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
   out.push(`(${fmt(report.seconds, 0)} s; machine-readable: build/bench.json)`);
   process.stdout.write(`${out.join('\n\n')}\n`);

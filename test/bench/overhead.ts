@@ -169,17 +169,29 @@ function clockTicks(): number {
   }
 }
 
-export async function benchFootprint(windowSeconds: number): Promise<FootprintResult> {
-  const agent = agentCommand();
+/** The agent as a daemon: `bin/headroom run` with the default policy (Prometheus endpoint on a
+ * free port's worth of chance avoided: off), its table on stdout once per tick as the ready sign. */
+export function daemonCommand(): { cmd: string; args: string[]; label: string; ready: (l: string) => boolean } {
+  const args = ['run', '--table', '--no-prometheus', '--state-dir', '/tmp/headroom-bench-state'];
+  return { cmd: headroomBin, args, label: `headroom ${args.join(' ')}`, ready: (l) => l.startsWith('mode ') };
+}
+
+export async function benchFootprint(
+  windowSeconds: number,
+  agent: { cmd: string; args: string[]; label: string; ready?: (l: string) => boolean } = agentCommand(),
+  warmupSeconds = 5,
+): Promise<FootprintResult> {
   progress(`footprint: starting the agent (${agent.label}), idle host, ${windowSeconds}s window`);
   const hz = clockTicks();
   const t0 = Date.now();
   let reports = 0;
-  const c = start('agent', agent.cmd, agent.args, { keepStdout: false, timeoutMs: (windowSeconds + 60) * 1000 });
+  const c = start('agent', agent.cmd, agent.args, { keepStdout: false, timeoutMs: (windowSeconds + warmupSeconds + 60) * 1000 });
   try {
     c.proc.stdout!.on('data', (d: Buffer) => { reports += d.toString().split('\n').length - 1; });
-    await c.waitLine((l) => l.startsWith('{'), 30_000);
+    await c.waitLine(agent.ready ?? ((l) => l.startsWith('{')), 30_000);
     const startupMs = Date.now() - t0;
+    // Steady state: the first seconds (JIT, the first cgroup walk, new forecasters) are not in it.
+    await sleep(warmupSeconds * 1000);
     // bin/headroom execs node, so the pid is the node process itself (a stand-in must exec too)
     const ticks0 = procStatTicks(c.pid);
     const w0 = process.hrtime.bigint();
