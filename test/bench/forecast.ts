@@ -22,6 +22,7 @@ import { AGENT_TARGETS, runBacktest, targetTable, type TargetRow } from '../../a
 import { DEFAULT_MODELS } from '../../agent/predict/baselines.js';
 import { createForecaster, type Forecaster, type ForecastModel } from '../../agent/predict/forecaster.js';
 import { readTraces } from '../../agent/predict/traces/index.js';
+import { rng as prng } from '../helpers/rng.js';
 
 export interface ForecastBenchOptions {
   /** pairs in the timed tick (default 10,000) */
@@ -86,17 +87,6 @@ function demand(pair: number, i: number, rnd: () => number): number {
   return Math.max(0, wave + 0.1 * (rnd() - 0.5) + (rnd() < 0.01 ? 1 + rnd() : 0));
 }
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 /** One tick's work for one pair: the sample, then the three targets the agent asks for. */
 interface Pair {

@@ -15,6 +15,7 @@ import { ENGINE, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
 import { createForecaster } from '../../agent/predict/forecaster.js';
 import { readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { testIf } from '../helpers/host.js';
+import { rng } from '../helpers/rng.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
@@ -36,18 +37,6 @@ function scripted(id: string, script: number[]): ModelSpec {
   };
 }
 
-/** Small deterministic PRNG (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 test('targets in time become steps of each grid; the default set follows the grid', (t) => {
   t.is(resolveTarget(AGENT_TARGETS.h60s, 1).steps, 60);

@@ -20,22 +20,11 @@ import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
 import { QuantileLearner } from '../../agent/predict/models/learner.js';
 import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
+import { rng } from '../helpers/rng.js';
 
 const SEC = 1000;
 const NEW_MODELS = FORECAST_MODELS.filter((m) => m !== 'ewma' && m !== 'decaying-histogram');
 
-/** Small deterministic PRNG (xorshift32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 /** Standard normal draws (Box-Muller). */
 function gaussian(r: () => number): () => number {

@@ -5,6 +5,7 @@ import test from 'ava';
 import { DecayingHistogramForecaster, MAX_BUCKETS } from '../../agent/predict/decaying-histogram.js';
 import { createForecaster, type Forecaster } from '../../agent/predict/index.js';
 import { erf, normalCdf, normalQuantile, normalUpperTail } from '../../agent/predict/stats.js';
+import { rng } from '../helpers/rng.js';
 
 const MODELS = ['ewma', 'decaying-histogram'] as const;
 const SEC = 1000;
@@ -15,18 +16,6 @@ function feed(f: Forecaster, value: number | (() => number), fromMs: number, toM
   for (let t = fromMs; t < toMs; t += stepMs) f.update(typeof value === 'number' ? value : value(), t);
 }
 
-/** Small deterministic PRNG (xorshift32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 function within(actual: number, expected: number, relative: number): boolean {
   return Math.abs(actual - expected) <= relative * Math.abs(expected);
