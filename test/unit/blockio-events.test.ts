@@ -1,26 +1,13 @@
 // The blockio decoders follow bpf/events.h: sizes and offsets checked against the C compiler's
 // view, then each field decoded from bytes laid out as the kernel side writes them.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { projectRoot } from '../helpers/proc.js';
+import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   BLK_KEY_SIZE, BLK_STATS_SIZE, BLOCKIO_CONFIG_SIZE, EV_SLOW_IO, LAT_SLOTS, SLOW_IO_SIZE, DROP_RING_FULL, DROP_STATS_FULL,
   addBlkStats, blkKeyString, decodeBlkKey, decodeSlowIo, devString, emptyBlkStats, encodeBlockioConfig, makeDev,
 } from '../../agent/probes/blockio.js';
 
-function cLayout(): Record<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-blk-layout-'));
-  try {
-    const src = join(dir, 'layout.c');
-    writeFileSync(src, `#include <stdio.h>
-#include <stddef.h>
-#include "events.h"
-#define P(name, expr) printf("%s %zu\\n", name, (size_t)(expr))
-#define O(s, f) P(#s "." #f, offsetof(struct s, f))
-int main(void) {
+const cLayout = (): Record<string, number> => cLayoutOf(`
   P("hr_blk_key", sizeof(struct hr_blk_key));
   O(hr_blk_key, cg); O(hr_blk_key, dev);
   P("hr_blk_stats", sizeof(struct hr_blk_stats));
@@ -35,19 +22,7 @@ int main(void) {
   P("HR_EV_SLOW_IO", HR_EV_SLOW_IO);
   P("HR_BLK_READ", HR_BLK_READ); P("HR_BLK_WRITE", HR_BLK_WRITE); P("HR_BLK_OTHER", HR_BLK_OTHER);
   P("HR_DROP_RING_FULL", HR_DROP_RING_FULL); P("HR_DROP_STATS_FULL", HR_DROP_STATS_FULL);
-  return 0;
-}
 `);
-    const bin = join(dir, 'layout');
-    execFileSync('cc', ['-I', resolve(projectRoot, 'bpf'), '-o', bin, src]);
-    return Object.fromEntries(execFileSync(bin, { encoding: 'utf8' }).trim().split('\n').map((l) => {
-      const [k, v] = l.split(' ');
-      return [k, Number(v)];
-    }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('blockio struct sizes and offsets match bpf/events.h', (t) => {
   const c = cLayout();

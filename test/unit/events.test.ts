@@ -1,24 +1,13 @@
 // The TS decoders follow bpf/events.h: sizes and offsets checked against the C compiler's view.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { projectRoot } from '../helpers/proc.js';
+import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   CG_KEY_SIZE, ONCPU_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP,
   decodeSlowWakeup, encodeSchedConfig,
 } from '../../agent/probes/sched.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
 
-function cLayout(): Record<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-layout-'));
-  const src = join(dir, 'layout.c');
-  writeFileSync(src, `#include <stdio.h>
-#include <stddef.h>
-#include "events.h"
-#define P(name, expr) printf("%s %zu\\n", name, (size_t)(expr))
-int main(void) {
+const cLayout = (): Record<string, number> => cLayoutOf(`
   P("key", sizeof(struct hr_cg_key));
   P("stats", sizeof(struct hr_sched_stats));
   P("slots", sizeof(((struct hr_sched_stats *)0)->runq_slots) / 8);
@@ -36,16 +25,7 @@ int main(void) {
   P("oncpu", sizeof(struct hr_oncpu));
   P("oncpu.pid", offsetof(struct hr_oncpu, pid));
   P("oncpu.key", offsetof(struct hr_oncpu, key));
-  return 0;
-}
 `);
-  const bin = join(dir, 'layout');
-  execFileSync('cc', ['-I', resolve(projectRoot, 'bpf'), '-o', bin, src]);
-  return Object.fromEntries(execFileSync(bin, { encoding: 'utf8' }).trim().split('\n').map((l) => {
-    const [k, v] = l.split(' ');
-    return [k, Number(v)];
-  }));
-}
 
 test('struct sizes and offsets match bpf/events.h', (t) => {
   const c = cLayout();

@@ -1,27 +1,14 @@
 // The sock probe's decoders follow bpf/events.h: sizes and offsets checked against the C
 // compiler's view, then each record decoded field by field from bytes laid out by hand.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { projectRoot } from '../helpers/proc.js';
+import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   AF_INET, AF_INET6, EV_TCP_CLOSE, EV_TCP_RETRANSMIT, SOCK_CONFIG_SIZE, TCP_CLOSE_SIZE, TCP_RETRANSMIT_SIZE,
   TCP_STATES, TCP_STATS_SIZE, TCP_TUPLE_SIZE, decodeSockEvent, decodeTcpClose, decodeTcpRetransmit, encodeSockConfig,
   formatAddress,
 } from '../../agent/probes/sock.js';
 
-function cLayout(): Record<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-sock-layout-'));
-  try {
-    const src = join(dir, 'layout.c');
-    writeFileSync(src, `#include <stdio.h>
-#include <stddef.h>
-#include "events.h"
-#define P(name, expr) printf("%s %zu\\n", name, (size_t)(expr))
-#define O(s, f) P(#s "." #f, offsetof(struct s, f))
-int main(void) {
+const cLayout = (): Record<string, number> => cLayoutOf(`
   P("config", sizeof(struct hr_sock_config)); O(hr_sock_config, read_v1_cpu);
   P("stats", sizeof(struct hr_tcp_stats));
   O(hr_tcp_stats, tx_bytes); O(hr_tcp_stats, rx_bytes); O(hr_tcp_stats, retransmits); O(hr_tcp_stats, opened); O(hr_tcp_stats, closed);
@@ -33,19 +20,7 @@ int main(void) {
   P("retransmit", sizeof(struct hr_tcp_retransmit));
   O(hr_tcp_retransmit, pid); O(hr_tcp_retransmit, ts_ns); O(hr_tcp_retransmit, cg); O(hr_tcp_retransmit, tuple); O(hr_tcp_retransmit, segs);
   P("ev_close", HR_EV_TCP_CLOSE); P("ev_retransmit", HR_EV_TCP_RETRANSMIT);
-  return 0;
-}
 `);
-    const bin = join(dir, 'layout');
-    execFileSync('cc', ['-I', resolve(projectRoot, 'bpf'), '-o', bin, src]);
-    return Object.fromEntries(execFileSync(bin, { encoding: 'utf8' }).trim().split('\n').map((l) => {
-      const [k, v] = l.split(' ');
-      return [k, Number(v)];
-    }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('sock struct sizes and offsets match bpf/events.h', (t) => {
   const c = cLayout();
