@@ -304,8 +304,11 @@ export class Agent {
    * network bytes/s (no limit known: quantiles and saturation-free).
    */
   private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
+    // Activity of any kind counts: a workload growing its memory faults pages in while it is
+    // nearly idle on CPU (1,000 new pages a second weigh like 1% of a core).
     const busy = (r: WorkloadReport): number =>
-      r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8;
+      r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
+      (r.memory?.minorPerSecond ?? 0) / 1e5;
     const picked = reports
       .filter((r) => selectorOf(this.policy.workloads, r.workload) || busy(r) > 0.01)
       .sort((a, b) => Number(!!selectorOf(this.policy.workloads, b.workload)) - Number(!!selectorOf(this.policy.workloads, a.workload)) || busy(b) - busy(a))

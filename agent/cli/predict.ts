@@ -242,7 +242,7 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores), 'all', or comma-separated names" })
       .option('warmup', {
         type: 'number',
-        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones)`,
+        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones, at most a quarter of the series)`,
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
       .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })

@@ -14,6 +14,7 @@ interface RecordArgs {
   duration: number;
   interval: number;
   match?: string;
+  limit?: string[];
   'state-dir': string;
   'bpf-object': string;
 }
@@ -46,8 +47,23 @@ export function samplesOf(r: TickReport, match?: string): TraceSample[] {
       add('tcp_rx_bytes_per_s', w.net.rxBytesPerSecond);
       add('tcp_retransmits_per_s', w.net.retransmitsPerSecond);
     }
+    if (w.usage) add('memory_bytes', w.usage.memoryBytes);
   }
   return out;
+}
+
+/** `--limit RESOURCE=LEVEL` values as the header's `limits` object; undefined when none. */
+export function parseLimits(specs: readonly string[] | undefined): Record<string, number> | undefined {
+  if (!specs || specs.length === 0) return undefined;
+  const limits: Record<string, number> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const resource = eq > 0 ? spec.slice(0, eq).trim() : '';
+    const level = eq > 0 ? Number(spec.slice(eq + 1)) : NaN;
+    if (!resource || !Number.isFinite(level)) throw new Error(`--limit expects RESOURCE=LEVEL, got '${spec}'`);
+    limits[resource] = level;
+  }
+  return limits;
 }
 
 const record: CommandModule<object, RecordArgs> = {
@@ -59,18 +75,24 @@ const record: CommandModule<object, RecordArgs> = {
       .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until Ctrl-C)' })
       .option('interval', { type: 'number', default: 1, describe: 'seconds between samples' })
       .option('match', { type: 'string', describe: 'only cgroups whose path matches this glob' })
+      .option('limit', {
+        type: 'string', array: true, describe: 'RESOURCE=LEVEL written to the header as a saturation level (repeatable)',
+      })
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .check((a) => {
         if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
         if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
+        parseLimits(a.limit);
         return true;
       }),
   handler: async (a) => {
     try {
       const policy = { ...loadPolicy(defaultPolicyPath), tickMs: a.interval * 1000 };
       const fd = openSync(a.out, 'w');
-      writeSync(fd, `${JSON.stringify({ format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs })}\n`);
+      const limits = parseLimits(a.limit);
+      const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
+      writeSync(fd, `${JSON.stringify(header)}\n`);
       let samples = 0;
       const started = Date.now();
       const progress = process.stderr.isTTY;

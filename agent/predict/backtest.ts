@@ -280,7 +280,9 @@ class SaturationTracker {
 /** Replays one series through every model, scoring every target. */
 export function backtestSeries(series: Series, specs: readonly ModelSpec[], targetsIn: readonly Target[], opts: BacktestOptions = {}): SeriesResult {
   const y = series.values;
-  const warmup = opts.warmup ?? defaultWarmup(series.stepSeconds);
+  // A short recording at the agent's tick keeps three quarters of itself for scoring.
+  const fine = series.stepSeconds < AGENT_STEP_LIMIT_SECONDS;
+  const warmup = opts.warmup ?? (fine ? Math.min(defaultWarmup(series.stepSeconds), Math.max(10, Math.floor(y.length / 4))) : defaultWarmup(series.stepSeconds));
   const targets = targetsIn.map((t) => resolveTarget(t, series.stepSeconds));
   const ctx: ModelContext = {
     stepSeconds: series.stepSeconds,
