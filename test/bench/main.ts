@@ -147,7 +147,7 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
   return [
     `${f.agent} beside ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second, ${fmt(f.windowSeconds, 1)} s window`,
     table([
-      ['', 'RSS MB (median)', 'peak RSS', 'CPU % of one CPU', 'start to 1st report'],
+      ['', 'RSS MB (median)', 'peak RSS', 'CPU % of one CPU', 'start to running'],
       ...(idle ? [['idle host (same run)', fmt(idle.rssMb.median, 1), fmt(idle.peakRssMb, 1), fmt(idle.cpuPercent, 2), `${idle.startupMs} ms`]] : []),
       [`${m.cgroups} cgroups`, fmt(f.rssMb.median, 1), fmt(f.peakRssMb, 1), fmt(f.cpuPercent, 2), `${f.startupMs} ms`],
       ...(idle ? [['ratio', fmtX(f.rssMb.median / idle.rssMb.median), fmtX(f.peakRssMb / idle.peakRssMb), fmtX(f.cpuPercent / idle.cpuPercent), '']] : []),

@@ -169,11 +169,15 @@ function clockTicks(): number {
   }
 }
 
-/** The agent as a daemon: `bin/headroom run` with the default policy (Prometheus endpoint on a
- * free port's worth of chance avoided: off), its table on stdout once per tick as the ready sign. */
+/** The agent as a daemon: `bin/headroom run` with the default policy, no table (no terminal) and
+ * no Prometheus endpoint (no port to clash); its log line on stderr, sent to stdout by an exec'ing
+ * shell (the pid stays the agent's), is the ready sign. */
 export function daemonCommand(): { cmd: string; args: string[]; label: string; ready: (l: string) => boolean } {
-  const args = ['run', '--table', '--no-prometheus', '--state-dir', '/tmp/headroom-bench-state'];
-  return { cmd: headroomBin, args, label: `headroom ${args.join(' ')}`, ready: (l) => l.startsWith('mode ') };
+  const run = ['run', '--no-table', '--no-prometheus', '--state-dir', '/tmp/headroom-bench-state'];
+  return {
+    cmd: 'sh', args: ['-c', `exec '${headroomBin}' ${run.join(' ')} 2>&1`],
+    label: `headroom ${run.join(' ')}`, ready: (l) => l.includes('running in observe mode'),
+  };
 }
 
 export async function benchFootprint(
