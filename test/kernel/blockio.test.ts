@@ -17,7 +17,7 @@ import { devString, emptyBlkStats, type BlkKey, type BlkStats } from '../../agen
 import { detectCgroupLayout } from '../../agent/workloads/layout.js';
 import {
   biolatencyPath, createLoopDevice, diskStat, fioArgs, parseBiolatency, parseFio, type FioResult, type LoopDevice,
-} from '../bench/blockio.js';
+} from '../helpers/loop.js';
 
 const objectPath = resolve(projectRoot, 'build/bpf/blockio.bpf.o');
 const verifierLogPath = resolve(projectRoot, 'build/blockio-test-verifier.log');
