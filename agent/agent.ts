@@ -89,6 +89,8 @@ export class Agent {
   private readonly governor: OverheadGovernor | null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
+  /** the ids last written to the filters, joined */
+  private filteredIds = '';
   private previous: Snapshot = { sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
@@ -127,6 +129,14 @@ export class Agent {
       probe.setKnobs(c.knobs);
       this.log(`overhead: ${c.reason}`);
     }
+    // A probe kept to the policy's workloads follows them as their cgroups come and go.
+    const ids = [...this.selectedIds].sort().join(',');
+    if (ids !== this.filteredIds) {
+      this.filteredIds = ids;
+      for (const [name, probe] of Object.entries(this.source.tunables)) {
+        if (this.governor.variant(name)?.knobs.filter) probe.setFilter(this.selectedIds);
+      }
+    }
     return changes.map(({ atMs, probe, from, to, reason }) => ({ atMs, probe, from, to, reason }));
   }
 
@@ -151,10 +161,15 @@ export class Agent {
       blockio: probes.blockio.enabled ? { readV1Cpu, slowIoMs: probes.blockio.slowIoMs, ringBytes: probes.blockio.ringBytes } : null,
       sock: probes.sock.enabled ? { readV1Cpu, ringBytes: probes.sock.ringBytes } : null,
     });
-    const agent = new Agent(opts, source, index, actuator);
-    agent.previous = agent.snapshot(source.read());
-    agent.lastTickMs = Date.now();
-    return agent;
+    try {
+      const agent = new Agent(opts, source, index, actuator);
+      agent.previous = agent.snapshot(source.read());
+      agent.lastTickMs = Date.now();
+      return agent;
+    } catch (err) {
+      source.close(); // nothing stays attached behind a failed start
+      throw err;
+    }
   }
 
   get programs(): string[] {
