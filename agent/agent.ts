@@ -324,10 +324,12 @@ export class Agent {
     const busy = (r: WorkloadReport): number =>
       r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
       (r.memory?.minorPerSecond ?? 0) / 1e5;
-    const picked = reports
-      .filter((r) => selectorOf(this.policy.workloads, r.workload) || busy(r) > 0.01)
-      .sort((a, b) => Number(!!selectorOf(this.policy.workloads, b.workload)) - Number(!!selectorOf(this.policy.workloads, a.workload)) || busy(b) - busy(a))
-      .slice(0, DEMAND_WORKLOADS);
+    // each workload's rank computed once: the policy's first, then by activity
+    const ranked = reports
+      .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: busy(r) }))
+      .filter((x) => x.selected || x.busy > 0.01)
+      .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
+    const picked = ranked.slice(0, DEMAND_WORKLOADS).map((x) => x.r);
     const hostCores = availableParallelism();
     for (const r of picked) {
       const usage = readUsage(this.layout, r.workload);

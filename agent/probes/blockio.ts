@@ -2,6 +2,7 @@
 // events and its load-time settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
+import { cgKeyAt, cgKeyIn, u64 } from './decode.js';
 
 export const LAT_SLOTS = 32; // HR_RUNQ_SLOTS: log2 microseconds, like biolatency
 export const BLK_KEY_SIZE = 24; // struct hr_blk_key
@@ -76,7 +77,7 @@ export function blkKeyString(key: BlkKey): string {
 }
 
 export function decodeBlkKey(b: Buffer): BlkKey {
-  return { cg: { cgid: b.readBigUInt64LE(0), cpuCgid: b.readBigUInt64LE(8) }, dev: b.readUInt32LE(16) };
+  return { cg: cgKeyAt(b), dev: b.readUInt32LE(16) };
 }
 
 export function emptyBlkStats(): BlkStats {
@@ -85,14 +86,14 @@ export function emptyBlkStats(): BlkStats {
 
 /** Adds one CPU's struct hr_blk_stats into `s`. */
 export function addBlkStats(s: BlkStats, v: Buffer): void {
-  for (let i = 0; i < LAT_SLOTS; i++) s.latSlots[i] += Number(v.readBigUInt64LE(i * 8));
+  for (let i = 0; i < LAT_SLOTS; i++) s.latSlots[i] += u64(v, i * 8);
   const tail = LAT_SLOTS * 8;
-  s.latCount += Number(v.readBigUInt64LE(tail));
-  s.latSumNs += Number(v.readBigUInt64LE(tail + 8));
-  s.readBytes += Number(v.readBigUInt64LE(tail + 16));
-  s.writeBytes += Number(v.readBigUInt64LE(tail + 24));
-  s.readOps += Number(v.readBigUInt64LE(tail + 32));
-  s.writeOps += Number(v.readBigUInt64LE(tail + 40));
+  s.latCount += u64(v, tail);
+  s.latSumNs += u64(v, tail + 8);
+  s.readBytes += u64(v, tail + 16);
+  s.writeBytes += u64(v, tail + 24);
+  s.readOps += u64(v, tail + 32);
+  s.writeOps += u64(v, tail + 40);
 }
 
 /** Reads the whole stats map (one batched read), summing each key's per-CPU values. */
@@ -113,7 +114,7 @@ export function decodeSlowIo(d: DataView, off: number, len: number): SlowIo | nu
   return {
     pid: d.getUint32(off + 4, true),
     tsNs: d.getBigUint64(off + 8, true),
-    key: { cgid: d.getBigUint64(off + 16, true), cpuCgid: d.getBigUint64(off + 24, true) },
+    key: cgKeyIn(d, off + 16),
     latencyNs: Number(d.getBigUint64(off + 32, true)),
     sector: d.getBigUint64(off + 40, true),
     bytes: d.getUint32(off + 48, true),

@@ -2,7 +2,7 @@
 // settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { keyString } from './sched.js';
+import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
 
 export const FAULT_CONFIG_SIZE = 8; // struct hr_fault_config
 export const FAULT_STATS_SIZE = 48; // struct hr_fault_stats
@@ -45,15 +45,15 @@ export const emptyFaultStats = (): FaultStats => ({ minor: 0, major: 0, reclaimC
 export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats: FaultStats }> {
   const out = new Map<string, { key: CgroupKey; stats: FaultStats }>();
   for (const { key, value } of map.entries()) {
-    const k: CgroupKey = { cgid: key.readBigUInt64LE(0), cpuCgid: key.readBigUInt64LE(8) };
+    const k = cgKeyAt(key);
     const s = emptyFaultStats();
     for (const v of map.perCpuValues(value)) {
-      s.minor += Number(v.readBigUInt64LE(0));
-      s.major += Number(v.readBigUInt64LE(8));
-      s.reclaimCount += Number(v.readBigUInt64LE(16));
-      s.reclaimNs += Number(v.readBigUInt64LE(24));
-      s.reclaimedPages += Number(v.readBigUInt64LE(32));
-      s.oomKills += Number(v.readBigUInt64LE(40));
+      s.minor += u64(v, 0);
+      s.major += u64(v, 8);
+      s.reclaimCount += u64(v, 16);
+      s.reclaimNs += u64(v, 24);
+      s.reclaimedPages += u64(v, 32);
+      s.oomKills += u64(v, 40);
     }
     out.set(keyString(k), { key: k, stats: s });
   }
@@ -63,19 +63,13 @@ export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats
 /** Decodes a struct hr_oom_kill; null for a record of another type or size. */
 export function decodeOomKill(d: DataView, off: number, len: number): OomKill | null {
   if (len < OOM_KILL_SIZE || d.getUint32(off, true) !== EV_OOM_KILL) return null;
-  let comm = '';
-  for (let i = 0; i < 16; i++) {
-    const c = d.getUint8(off + 56 + i);
-    if (!c) break;
-    comm += String.fromCharCode(c);
-  }
   return {
     pid: d.getUint32(off + 4, true),
     tsNs: d.getBigUint64(off + 8, true),
-    key: { cgid: d.getBigUint64(off + 16, true), cpuCgid: d.getBigUint64(off + 24, true) },
+    key: cgKeyIn(d, off + 16),
     memCgid: d.getBigUint64(off + 32, true),
     rssPages: Number(d.getBigUint64(off + 40, true)),
     totalVmPages: Number(d.getBigUint64(off + 48, true)),
-    comm,
+    comm: commIn(d, off + 56),
   };
 }

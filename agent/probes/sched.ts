@@ -2,6 +2,7 @@
 // Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
+import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
 
 export const RUNQ_SLOTS = 32; // HR_RUNQ_SLOTS
 export const CG_KEY_SIZE = 16; // struct hr_cg_key
@@ -37,22 +38,13 @@ export function encodeSchedConfig(cfg: { slowWakeupNs: number; readV1Cpu: boolea
   return b;
 }
 
-export function keyString(key: CgroupKey): string {
-  return `${key.cgid}:${key.cpuCgid}`;
-}
-
-function decodeKey(b: Buffer, off = 0): CgroupKey {
-  return { cgid: b.readBigUInt64LE(off), cpuCgid: b.readBigUInt64LE(off + 8) };
-}
-
-/** A little-endian u64 as a number, without a BigInt (exact below 2^53: counters and ns). */
-export const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
+export { keyString };
 
 /** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
 export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats: SchedStats }> {
   const out = new Map<string, { key: CgroupKey; stats: SchedStats }>();
   for (const { key, value } of map.entries()) {
-    const k = decodeKey(key);
+    const k = cgKeyAt(key);
     const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
     for (const v of map.perCpuValues(value)) {
       for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(v, i * 8);
@@ -84,7 +76,7 @@ export function addRunningSlices(
     const since = v.readBigUInt64LE(0);
     const pid = v.readUInt32LE(8);
     if (!pid || !since || nowNs <= since) continue;
-    const key = decodeKey(v, 16);
+    const key = cgKeyAt(v, 16);
     const k = keyString(key);
     let entry = stats.get(k);
     if (!entry) {
@@ -98,17 +90,11 @@ export function addRunningSlices(
 /** Decodes a struct hr_slow_wakeup; null for a record of another type or size. */
 export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWakeup | null {
   if (len < SLOW_WAKEUP_SIZE || d.getUint32(off, true) !== EV_SLOW_WAKEUP) return null;
-  let comm = '';
-  for (let i = 0; i < 16; i++) {
-    const c = d.getUint8(off + 40 + i);
-    if (!c) break;
-    comm += String.fromCharCode(c);
-  }
   return {
     pid: d.getUint32(off + 4, true),
     tsNs: d.getBigUint64(off + 8, true),
-    key: { cgid: d.getBigUint64(off + 16, true), cpuCgid: d.getBigUint64(off + 24, true) },
+    key: cgKeyIn(d, off + 16),
     delayNs: Number(d.getBigUint64(off + 32, true)),
-    comm,
+    comm: commIn(d, off + 40),
   };
 }

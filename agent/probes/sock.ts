@@ -2,7 +2,7 @@
 // retransmits) and its load-time settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { keyString } from './sched.js';
+import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
 
 export const SOCK_CONFIG_SIZE = 8; // struct hr_sock_config
 export const TCP_STATS_SIZE = 40; // struct hr_tcp_stats
@@ -87,14 +87,14 @@ export function emptyTcpStats(): TcpStats {
 export function readSockStats(map: BpfMap): Map<string, { key: CgroupKey; stats: TcpStats }> {
   const out = new Map<string, { key: CgroupKey; stats: TcpStats }>();
   for (const { key, value } of map.entries()) {
-    const k: CgroupKey = { cgid: key.readBigUInt64LE(0), cpuCgid: key.readBigUInt64LE(8) };
+    const k = cgKeyAt(key);
     const s = emptyTcpStats();
     for (const v of map.perCpuValues(value)) {
-      s.txBytes += Number(v.readBigUInt64LE(0));
-      s.rxBytes += Number(v.readBigUInt64LE(8));
-      s.retransmits += Number(v.readBigUInt64LE(16));
-      s.opened += Number(v.readBigUInt64LE(24));
-      s.closed += Number(v.readBigUInt64LE(32));
+      s.txBytes += u64(v, 0);
+      s.rxBytes += u64(v, 8);
+      s.retransmits += u64(v, 16);
+      s.opened += u64(v, 24);
+      s.closed += u64(v, 32);
     }
     out.set(keyString(k), { key: k, stats: s });
   }
@@ -133,26 +133,15 @@ function decodeTuple(d: DataView, off: number): TcpTuple {
   };
 }
 
-function decodeComm(d: DataView, off: number): string {
-  let comm = '';
-  for (let i = 0; i < 16; i++) {
-    const c = d.getUint8(off + i);
-    if (!c) break;
-    comm += String.fromCharCode(c);
-  }
-  return comm;
-}
-
-const decodeKey = (d: DataView, off: number): CgroupKey => ({ cgid: d.getBigUint64(off, true), cpuCgid: d.getBigUint64(off + 8, true) });
 
 /** Decodes a struct hr_tcp_close; null for a record of another type or size. */
 export function decodeTcpClose(d: DataView, off: number, len: number): TcpClose | null {
   if (len < TCP_CLOSE_SIZE || d.getUint32(off, true) !== EV_TCP_CLOSE) return null;
   return {
     pid: d.getUint32(off + 4, true),
-    comm: decodeComm(d, off + 104),
+    comm: commIn(d, off + 104),
     tsNs: d.getBigUint64(off + 8, true),
-    key: decodeKey(d, off + 16),
+    key: cgKeyIn(d, off + 16),
     tuple: decodeTuple(d, off + 32),
     txBytes: Number(d.getBigUint64(off + 72, true)),
     rxBytes: Number(d.getBigUint64(off + 80, true)),
@@ -167,7 +156,7 @@ export function decodeTcpRetransmit(d: DataView, off: number, len: number): TcpR
   return {
     pid: d.getUint32(off + 4, true),
     tsNs: d.getBigUint64(off + 8, true),
-    key: decodeKey(d, off + 16),
+    key: cgKeyIn(d, off + 16),
     tuple: decodeTuple(d, off + 32),
     segs: d.getUint32(off + 72, true),
   };

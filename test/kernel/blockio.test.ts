@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { quantileSlot } from '../helpers/histogram.js';
 import { hasBtf, isRoot, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { projectRoot, start, startIn, waitFor, type Running } from '../helpers/proc.js';
@@ -112,17 +113,6 @@ const MISSED_COMPLETIONS = { fraction: 0.002, absolute: 2 };
 function nearBelow(t: ExecutionContext, what: string, ours: number, truth: number): void {
   const slack = MISSED_COMPLETIONS.fraction * truth + MISSED_COMPLETIONS.absolute;
   t.true(ours <= truth && truth - ours <= slack, `${what}: probe ${ours}, truth ${truth} (may fall short by at most ${slack.toFixed(0)})`);
-}
-
-/** Which log2 slot holds the q-quantile of a histogram given as per-slot counts. */
-function quantileSlot(slots: number[], q: number): number {
-  const total = slots.reduce((a, b) => a + b, 0);
-  let seen = 0;
-  for (let i = 0; i < slots.length; i++) {
-    seen += slots[i];
-    if (seen >= q * total) return i;
-  }
-  return slots.length - 1;
 }
 
 blockioTest('blockio: fio in a test cgroup on a loop device, charged to fio not the completing worker; bytes and ops match fio, latency matches biolatency', async (t) => {

@@ -2,6 +2,7 @@
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
 import { writeFileSync } from 'node:fs';
+import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { headroom, start, startIn, waitFor, sleep } from '../helpers/proc.js';
@@ -19,17 +20,6 @@ function parseRunqlat(text: string): { lo: number; count: number }[] {
   const rows: { lo: number; count: number }[] = [];
   for (const m of text.matchAll(/^\s*(\d+)\s*->\s*(\d+)\s*:\s*(\d+)/gm)) rows.push({ lo: Number(m[1]), count: Number(m[3]) });
   return rows;
-}
-
-/** Which log2 slot holds the q-quantile of a histogram given as per-slot counts. */
-function quantileSlot(slots: number[], q: number): number {
-  const total = slots.reduce((a, b) => a + b, 0);
-  let seen = 0;
-  for (let i = 0; i < slots.length; i++) {
-    seen += slots[i];
-    if (seen >= q * total) return i;
-  }
-  return slots.length - 1;
 }
 
 kernelTest('sched: CPU time and run-queue latency attributed to the right test cgroups; close to runqlat', async (t) => {

@@ -50,6 +50,7 @@ import { QuantileLearner, type LearnerOptions } from './learner.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
 import { SortedWindow } from './sorted-window.js';
+import { SlidingMax } from './sliding-max.js';
 
 export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned'] as const;
 export type EngineCandidate = (typeof ENGINE_CANDIDATES)[number];
@@ -132,9 +133,8 @@ class Head {
   private readonly calibrationFade: number;
   private errScaleSum = 0;
   private errScaleWeight = 0;
-  /** peak heads: max over the last `steps` slots (monotonic deque), and its value at each slot */
-  private readonly maxSlots: number[] = [];
-  private readonly maxValues: number[] = [];
+  /** peak heads: max over the last `steps` slots */
+  private readonly recentMax: SlidingMax;
   private readonly windowMax: Float64Array | undefined;
   /** the combination's p50 at the newest slot (the band's lower end for 'width' calibration) */
   private comb50 = 0;
@@ -161,6 +161,7 @@ class Head {
     phase: number,
   ) {
     this.ring = steps + 1;
+    this.recentMax = new SlidingMax(steps);
     // a longer target (a peak over many steps above all) has errors that come and go in runs:
     // its scale is tracked over a span that grows with the horizon
     this.scaleFade = Math.pow(2, -1 / Math.max(CONFORMAL_SCALE_HALF_LIFE, 2 * steps));
@@ -190,7 +191,7 @@ class Head {
     const origin = slot - this.steps;
     const r = ((origin % this.ring) + this.ring) % this.ring;
     if (this.kind === 'peak') {
-      const peak = this.slideMax(slot, x);
+      const peak = this.recentMax.push(slot, x);
       this.windowMax![slot % this.windowMax!.length] = peak;
       if (this.ringSlot[r] === origin && s.lastHole <= origin) actual = peak;
     } else if (this.ringSlot[r] === origin) {
@@ -342,25 +343,6 @@ class Head {
       if (k === 2) out.second = v;
       if (!Number.isNaN(v)) out.values.push(v);
     }
-  }
-
-  /** Pushes (slot, x) and returns the max over the last `steps` slots. */
-  private slideMax(slot: number, x: number): number {
-    const slots = this.maxSlots;
-    const values = this.maxValues;
-    while (values.length > 0 && values[values.length - 1]! <= x) {
-      values.pop();
-      slots.pop();
-    }
-    values.push(x);
-    slots.push(slot);
-    let drop = 0;
-    while (slots[drop]! <= slot - this.steps) drop++;
-    if (drop > 0) {
-      slots.splice(0, drop);
-      values.splice(0, drop);
-    }
-    return values[0]!;
   }
 
   get logBandFactor(): number {

@@ -16,6 +16,7 @@ import { errorForecast, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingQueue } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
+import { SlidingMax } from './sliding-max.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -34,9 +35,8 @@ interface HorizonState {
   horizonMs: number;
   pending: PendingQueue<{ slot: number; reference: number }>;
   excess: SortedWindow;
-  /** the max of the last `steps` slots: a monotonic deque of slots and values */
-  maxSlots: number[];
-  maxValues: number[];
+  /** the max of the last `steps` slots */
+  recentMax: SlidingMax;
   /** the reference computed at slot refSlot: update() and the forecast() after it share it */
   refSlot: number;
   ref: number;
@@ -65,8 +65,7 @@ export class HorizonPeakForecaster implements Forecaster {
       horizonMs: Number.NaN,
       pending: new PendingQueue(),
       excess: new SortedWindow(window),
-      maxSlots: [],
-      maxValues: [],
+      recentMax: new SlidingMax(steps),
       refSlot: -1,
       ref: 0,
     }));
@@ -88,7 +87,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
     for (const h of this.horizons.values()) {
-      const peak = slideMax(h, slot, x);
+      const peak = h.recentMax.push(slot, x);
       for (let p = h.pending.shiftUpTo(slot - h.steps); p !== undefined; p = h.pending.shiftUpTo(slot - h.steps)) {
         // the window (origin, origin + h] must end here and have no hole
         if (p.slot + h.steps === slot && this.lastHole <= p.slot) h.excess.push(peak - p.reference);
@@ -168,24 +167,4 @@ export function seasonOf(f: Forecaster): number | undefined {
 
 function hasSeasonalPeak(f: Forecaster): f is Forecaster & SeasonalPeakSource {
   return typeof (f as Partial<SeasonalPeakSource>).seasonalPeak === 'function';
-}
-
-/** Pushes (slot, x) and returns the max over the last h.steps slots. */
-function slideMax(h: HorizonState, slot: number, x: number): number {
-  const slots = h.maxSlots;
-  const values = h.maxValues;
-  while (values.length > 0 && values[values.length - 1]! <= x) {
-    values.pop();
-    slots.pop();
-  }
-  values.push(x);
-  slots.push(slot);
-  // slots at or before slot - steps have left the window; the newest always stays
-  let drop = 0;
-  while (slots[drop]! <= slot - h.steps) drop++;
-  if (drop > 0) {
-    slots.splice(0, drop);
-    values.splice(0, drop);
-  }
-  return values[0]!;
 }
