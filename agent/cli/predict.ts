@@ -239,7 +239,7 @@ const predict: CommandModule<object, PredictArgs> = {
           'h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12), h5s, h60s (5 s, 60 s ahead), h60smax (peak over the next 60 s)',
       })
       .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings (default: the trace header\'s limit, else the warm-up\'s highest value)' })
-      .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores), 'all', or comma-separated names" })
+      .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', {
         type: 'number',
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones, at most a quarter of the series)`,

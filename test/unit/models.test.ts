@@ -548,8 +548,9 @@ test('engine: the weights follow a change of regime (random walk: last value; no
   const values = Array.from({ length: 2400 }, (_, i) => (i < 1200 ? (walk += 3 * g()) : 100 + 3 * g()));
   const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
   const share = (w: Record<EngineCandidate, number>, names: EngineCandidate[]): number => names.reduce((a, c) => a + w[c], 0);
-  // without a season the seasonal candidate answers the last value: the two are one forecast
-  const lastLike: EngineCandidate[] = ['last', 'seasonal'];
+  // without a season the seasonal candidate answers the last value, and one step ahead the span
+  // (the max over the last step) is the last value too: the three are one forecast
+  const lastLike: EngineCandidate[] = ['last', 'seasonal', 'span'];
   // the windows' quantiles (a level) against a random walk lose; the EWMAs track either regime
   const levelLike: EngineCandidate[] = ['window', 'histogram', 'day'];
   let walkWeights: Record<EngineCandidate, number> | undefined;
@@ -593,6 +594,55 @@ test('engine-peak: periodic bursts are forecast before they come, and not betwee
   const point = createForecaster('engine', { halfLifeMs: 600 * SEC });
   for (let i = 0; i < 60 * 30 + 10; i++) point.update(at(i), i * SEC);
   t.true(point.forecast(20 * SEC).quantile(0.5) < 2, `p50 20 s ahead at phase 10: ${point.forecast(20 * SEC).quantile(0.5)}`);
+});
+
+test('engine: a series idle at 0 then bursting keeps finite, sane quantiles (no scale from an all-zero past)', (t) => {
+  // found on a recorded retransmit series: 40 s of zeros, then bursts of 1..24/s; the conformal
+  // errors were divided by a spread of ~1e-15 and the p90 went to 1e14
+  const bursts = [0, 2, 0, 4, 3.9, 5.2, 1, 0, 2, 4, 0, 0, 0, 1, 0, 0, 2, 2, 1, 0, 0, 24, 0, 0, 23, 0, 4];
+  const values = [...Array<number>(40).fill(0), ...bursts, ...Array<number>(100).fill(0), ...bursts];
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+  let worst = 0;
+  for (let i = 0; i < values.length; i++) {
+    e.update(values[i]!, i * SEC);
+    for (const fc of [e.point(5 * SEC), e.peak(60 * SEC)]) worst = Math.max(worst, fc.quantile(0.9), fc.quantile(0.99));
+  }
+  t.log(`highest p90/p99 over the replay: ${worst.toFixed(2)}`);
+  t.true(Number.isFinite(worst) && worst <= 100, `quantiles stay within a few times the largest burst (24): ${worst}`);
+});
+
+test('engine: the trend candidate leads on a steady ramp, value and peak, and the forecasts follow it', (t) => {
+  // memory growing 2 units a step with a little noise: the value 30 steps ahead is 60 higher
+  const g = gaussian(rng(23));
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+  let x = 0;
+  for (let i = 0; i < 400; i++) {
+    x = 100 + 2 * i + 0.5 * g();
+    e.update(x, i * SEC);
+    e.point(30 * SEC);
+    e.peak(30 * SEC);
+  }
+  const point = e.inspect('point', 30 * SEC)!;
+  const peak = e.inspect('peak', 30 * SEC)!;
+  t.log(`point: trend weight ${point.weights.trend.toFixed(2)}, p50 ${point.p50.toFixed(1)} p90 ${point.p90.toFixed(1)} (now ${x.toFixed(1)}, due ${(x + 60).toFixed(1)})`);
+  t.log(`peak: trend weight ${peak.weights.trend.toFixed(2)}, p50 ${peak.p50.toFixed(1)} p90 ${peak.p90.toFixed(1)}`);
+  t.true(point.weights.trend > 0.5 && peak.weights.trend > 0.5, 'the trend leads both');
+  t.true(within(point.candidates.trend.p50, x + 60, 4), `the trend projects the ramp: ${point.candidates.trend.p50}`);
+  t.true(point.p90 >= x + 55 && point.p90 <= x + 75, `the value's p90 is ahead of now by about the ramp: ${point.p90}`);
+  t.true(peak.p90 >= x + 55 && peak.p90 <= x + 75, `the peak's p90 likewise: ${peak.p90}`);
+});
+
+test('engine-peak: before its first forecasts resolve, the peak of the last span leads (not a mean of levels)', (t) => {
+  // on/off: 50 for 10 s, 0 for 10 s; 40 s in, no 60 s peak forecast has resolved yet
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+  for (let i = 0; i < 40; i++) {
+    e.update(i % 20 < 10 ? 50 : 0, i * SEC);
+    e.peak(60 * SEC);
+  }
+  const ins = e.inspect('peak', 60 * SEC)!;
+  t.log(`p50 ${ins.p50.toFixed(1)} p90 ${ins.p90.toFixed(1)}, span weight ${ins.weights.span}`);
+  t.is(ins.weights.span, 1);
+  t.true(ins.p50 >= 50 && ins.p90 >= 50, 'the recent on-level is the peak to expect');
 });
 
 test('engine: known answers on clean series (a constant, a level that steps)', (t) => {

@@ -189,6 +189,20 @@ test('jsonl: without a header the step is the median spacing to two significant 
   t.true(same(s.values, [0, 1, 2, 3, NaN, 5]));
 });
 
+test('jsonl: by default a recording scores its active series (above 0 a tenth of the time); all of them on request', (t) => {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
+  for (let i = 0; i < 100; i++) {
+    lines.push(JSON.stringify({ t: 1000 * i, workload: '/w', resource: 'cpu_cores', value: 0.5 }));
+    // 9 blips in 100: idle; 10 in 100: active
+    lines.push(JSON.stringify({ t: 1000 * i, workload: '/w', resource: 'tcp_retransmits_per_s', value: i < 9 ? 3 : 0 }));
+    lines.push(JSON.stringify({ t: 1000 * i, workload: '/w', resource: 'major_faults_per_s', value: i % 10 === 0 ? 1 : 0 }));
+  }
+  const path = write('rec/active.jsonl', lines.join('\n'));
+  t.deepEqual(readTraces(path).map((s) => s.resource).sort(), ['cpu_cores', 'major_faults_per_s']);
+  t.is(readTraces(path, { resources: 'all' }).length, 3);
+  t.deepEqual(readTraces(path, { resources: ['tcp_retransmits_per_s'] }).map((s) => s.resource), ['tcp_retransmits_per_s']);
+});
+
 test('readTraces: a folder mixing every format, notes skipped; an unknown single file is an error', (t) => {
   const dir = join(tmp, 'mixed');
   write('mixed/bitbrains/1.csv', [BB_HEADER, bbRow(1000, 1), bbRow(1300, 2)].join('\n'));

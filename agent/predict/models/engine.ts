@@ -13,7 +13,11 @@
 //   horizon (adapts at once when the series calms down or flares up);
 // - profile: a seasonal profile with an AR(1) deviation, calibrated on its errors
 //   (calibrated.ts), or for the peak the direct peak forecaster (horizon-peak.ts);
-// - learned: a quantile GBM trained online on the series' own history (learner.ts).
+// - learned: a quantile GBM trained online on the series' own history (learner.ts);
+// - span: the window as long as the horizon: for a peak, the peak over the last h (p50) and the
+//   last 2h (p90); for a value, the short window's median and the max over the last h;
+// - trend: Holt's damped linear trend projected h steps (for a peak: the higher end of the
+//   path), its p90 above it by quantiles of its own errors at this horizon.
 // The first five are the reference baselines of BASELINES.md, counted in points as there.
 //
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
@@ -52,7 +56,7 @@ import { SeriesState } from './series-state.js';
 import { SortedWindow } from './sorted-window.js';
 import { SlidingMax } from './sliding-max.js';
 
-export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned'] as const;
+export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned', 'span', 'trend'] as const;
 export type EngineCandidate = (typeof ENGINE_CANDIDATES)[number];
 const K = ENGINE_CANDIDATES.length;
 const C = Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, i])) as Record<EngineCandidate, number>;
@@ -105,6 +109,8 @@ const ERROR_SCALE_HALF_LIFE = 100;
 const MEMORY_HORIZONS = 8;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
+/** Resolved forecasts before the losses pick the leaders. */
+const COLD_RESOLVED = 10;
 /** Heads (targets) tracked at once, per kind. */
 const MAX_HEADS = 8;
 
@@ -119,7 +125,7 @@ class Head {
   private readonly ringScale: Float64Array;
   private readonly ringCentre: Float64Array;
   private readonly ringSpread: Float64Array;
-  private readonly ringFeatures: Float64Array | undefined;
+  private readonly ringFeatures: Float32Array | undefined;
   readonly losses = new Float64Array(K);
   private readonly p50 = new Float64Array(K);
   private readonly p90 = new Float64Array(K);
@@ -133,9 +139,15 @@ class Head {
   private readonly calibrationFade: number;
   private errScaleSum = 0;
   private errScaleWeight = 0;
+  /** trend candidate: its projection per pending forecast, and its errors over the local scale */
+  private readonly ringTrend: Float64Array;
+  private readonly trendErrors = new SortedWindow(CONFORMAL_WINDOW);
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
-  private readonly windowMax: Float64Array | undefined;
+  /** the max over the last `steps` slots, the newest included */
+  private spanMax = Number.NaN;
+  /** peak heads: the window's max at each slot of the history (single precision: a level) */
+  private readonly windowMax: Float32Array | undefined;
   /** the combination's p50 at the newest slot (the band's lower end for 'width' calibration) */
   private comb50 = 0;
   /** 'width' calibration: log of the factor on the band p90 - p50 */
@@ -177,11 +189,12 @@ class Head {
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
+    this.ringTrend = new Float64Array(this.ring).fill(Number.NaN);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
     this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(engine.state.clock.stepMs), phase, ...learner });
-    this.ringFeatures = this.learner ? new Float64Array(this.ring * this.featureCount) : undefined;
-    this.windowMax = kind === 'peak' ? new Float64Array(historySteps).fill(Number.NaN) : undefined;
+    this.ringFeatures = this.learner ? new Float32Array(this.ring * this.featureCount) : undefined;
+    this.windowMax = kind === 'peak' ? new Float32Array(historySteps).fill(Number.NaN) : undefined;
   }
 
   /** Learns from the target that resolves at this slot, then forecasts from it. */
@@ -190,8 +203,9 @@ class Head {
     let actual = Number.NaN;
     const origin = slot - this.steps;
     const r = ((origin % this.ring) + this.ring) % this.ring;
+    const peak = this.recentMax.push(slot, x);
+    this.spanMax = peak;
     if (this.kind === 'peak') {
-      const peak = this.recentMax.push(slot, x);
       this.windowMax![slot % this.windowMax!.length] = peak;
       if (this.ringSlot[r] === origin && s.lastHole <= origin) actual = peak;
     } else if (this.ringSlot[r] === origin) {
@@ -220,7 +234,12 @@ class Head {
     const sf = this.scaleFade;
     this.errScaleSum = this.errScaleSum * sf + Math.abs(e);
     this.errScaleWeight = this.errScaleWeight * sf + 1;
-    if (this.ringSpread[r]! > 0) this.errors.push(e / this.ringSpread[r]!); // none before the first error: no scale yet
+    if (this.ringSpread[r]! > 0) {
+      // none before the first error: no scale yet
+      this.errors.push(e / this.ringSpread[r]!);
+      const t = this.ringTrend[r]!;
+      if (!Number.isNaN(t)) this.trendErrors.push((actual - t) / this.ringSpread[r]!);
+    }
     if (this.learner) this.learner.add(this.ringFeatures!.subarray(r * this.featureCount, (r + 1) * this.featureCount), (actual - this.ringBase[r]!) / this.ringScale[r]!);
     // calibration: up after a miss, down a little after a hit (a tie is neither)
     const f = this.ringFinal[r]!;
@@ -271,14 +290,34 @@ class Head {
     const w = slot % this.ring;
     const centre = s.ewMean;
     // the local scale of its errors; a floor of a thousandth of the level keeps a flat stretch
-    // from turning the next error into thousands of "scales"
-    const spread = this.errScaleWeight > 0 ? Math.max(this.errScaleSum / this.errScaleWeight, 1e-3 * s.scale) : Number.NaN;
+    // from turning the next error into thousands of "scales";
+    // none while every error so far was exactly 0 (a series idle at 0 has no scale yet: the
+    // first burst over a floor of ~0 would be an error of 1e15 scales, and stay in the window)
+    const spread = this.errScaleSum > 0 ? Math.max(this.errScaleSum / this.errScaleWeight, 1e-3 * s.scale) : Number.NaN;
     this.ringCentre[w] = centre;
     this.ringSpread[w] = spread;
     if (this.errors.size >= CONFORMAL_MIN_ERRORS) {
       set(C.conformal, Math.max(0, centre + spread * this.errors.quantile(0.5)), Math.max(0, centre + spread * this.errors.quantile(0.9)));
     } else {
       set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
+    }
+    // span: the window as long as the horizon
+    const spanMax = this.spanMax;
+    if (this.kind === 'peak') {
+      const before = this.windowMax![(((slot - this.steps) % this.windowMax!.length) + this.windowMax!.length) % this.windowMax!.length]!;
+      // the recent peak plus the usual step-to-step spread (a peak as high again is a miss)
+      const margin = spanMax + Z90 * Math.sqrt(s.ewVar);
+      set(C.span, spanMax, Number.isNaN(before) ? margin : Math.max(margin, before));
+    } else {
+      set(C.span, this.p50[C.window]!, spanMax);
+    }
+    // trend: Holt's damped trend at the horizon (a peak: the path's higher end)
+    const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
+    this.ringTrend[w] = projected;
+    if (this.trendErrors.size >= CONFORMAL_MIN_ERRORS && spread > 0) {
+      set(C.trend, Math.max(0, projected + spread * this.trendErrors.quantile(0.5)), Math.max(0, projected + spread * this.trendErrors.quantile(0.9)));
+    } else {
+      set(C.trend, projected, projected + (this.p90[C.conformal]! - this.p50[C.conformal]!));
     }
     const horizonMs = this.steps * s.clock.stepMs;
     const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
@@ -301,6 +340,17 @@ class Head {
     const skip = this.engine.skip;
     let best = Number.POSITIVE_INFINITY;
     for (let k = 0; k < K; k++) if (!skip[k] && this.losses[k]! < best) best = this.losses[k]!;
+    // before the losses say anything, the candidate most often right on short histories leads:
+    // for a peak the peak of the last span as long, for a value the EWMA's band
+    const leader = this.kind === 'peak' ? C.span : C.ewma;
+    if (this.resolved < COLD_RESOLVED && !skip[leader]) {
+      this.weights.fill(0);
+      this.weights[leader] = 1;
+      this.comb50 = this.p50[leader]!;
+      this.final50 = Math.max(0, this.comb50);
+      this.final90 = Math.max(this.final50, this.p90[leader]! + this.offset);
+      return;
+    }
     const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
     let sw = 0;
     let c50 = 0;

@@ -64,7 +64,7 @@ export class QuantileGbm {
    * Fits rows `x` (row-major, `n` rows of `features`) to labels `y` at quantile `q`. Rows with a
    * NaN label must not be passed. Throws a RangeError for an empty set or a bad option.
    */
-  static fit(x: Float64Array | Float32Array, y: Float64Array | Float32Array, n: number, features: number, q: number, opts: GbmOptions = {}): QuantileGbm {
+  static fit(x: Float64Array | Float32Array | Float16Array, y: Float64Array | Float32Array | Float16Array, n: number, features: number, q: number, opts: GbmOptions = {}): QuantileGbm {
     if (!(q > 0 && q < 1)) throw new RangeError(`gbm quantile must be in (0, 1); got ${q}`);
     if (!(n > 0) || x.length < n * features || y.length < n) throw new RangeError(`gbm needs rows: n ${n}, features ${features}`);
     const o = { ...DEFAULTS, ...opts };
@@ -167,7 +167,7 @@ interface Binned {
 const CUT_SAMPLE = 256;
 
 /** Bins each feature at its quantiles (distinct cut points only). */
-function binFeatures(x: Float64Array | Float32Array, n: number, features: number, bins: number): Binned {
+function binFeatures(x: Float64Array | Float32Array | Float16Array, n: number, features: number, bins: number): Binned {
   const columns: Uint8Array[] = [];
   const edges: Float64Array[] = [];
   // cut points from at most CUT_SAMPLE rows spread over the set: quantiles to a bin's accuracy

@@ -13,6 +13,10 @@ export const SHORT_POINTS = 12;
 export const LONG_POINTS = 288;
 /** The EWMA of the reference baseline 3. */
 const EWMA_ALPHA = 0.3;
+/** Holt's damped linear trend: level and trend smoothing, damping per step. */
+const HOLT_ALPHA = 0.4;
+const HOLT_BETA = 0.1;
+const HOLT_PHI = 0.98;
 /** Half-life, in points, of the spread that scales the learned model's volatility features. */
 const DIFF_HALF_LIFE = 12;
 
@@ -34,6 +38,9 @@ export class SeriesState {
   /** EWMA (alpha 0.3 per sample) and its biased exponentially weighted variance */
   ewMean = Number.NaN;
   ewVar = 0;
+  /** Holt's damped trend: level and slope per slot */
+  private holtLevel = Number.NaN;
+  private holtTrend = 0;
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
   private levelSum = 0;
   private levelWeight = 0;
@@ -67,11 +74,16 @@ export class SeriesState {
       this.diffWeight = this.diffWeight * slow + 1;
       this.fastSum = this.fastSum * 0.5 + d;
       this.fastWeight = this.fastWeight * 0.5 + 1;
+      const prev = this.holtLevel;
+      const steps1 = Math.max(1, steps);
+      this.holtLevel = HOLT_ALPHA * x + (1 - HOLT_ALPHA) * (prev + HOLT_PHI * this.holtTrend * steps1);
+      this.holtTrend = HOLT_BETA * ((this.holtLevel - prev) / steps1) + (1 - HOLT_BETA) * HOLT_PHI * this.holtTrend;
       const e = x - this.ewMean;
       this.ewMean += EWMA_ALPHA * e;
       this.ewVar = (1 - EWMA_ALPHA) * (this.ewVar + EWMA_ALPHA * e * e);
     } else {
       this.ewMean = x;
+      this.holtLevel = x;
     }
     const fade = Math.pow(2, -1 / LONG_POINTS);
     this.levelSum = this.levelSum * fade + x;
@@ -93,6 +105,11 @@ export class SeriesState {
     }
     this.vpaCache = undefined;
     return steps;
+  }
+
+  /** Holt's damped-trend forecast `steps` slots ahead. */
+  trendAt(steps: number): number {
+    return this.holtLevel + (this.holtTrend * HOLT_PHI * (1 - Math.pow(HOLT_PHI, steps))) / (1 - HOLT_PHI);
   }
 
   get slot(): number {

@@ -7,7 +7,7 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine } from './lines.js';
-import { REFERENCE_RESOURCES, type Dataset, type Series } from './series.js';
+import { isActive, REFERENCE_RESOURCES, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
@@ -15,8 +15,8 @@ export { readAlibaba, readBitbrains, readGoogle, readJsonl };
 
 export interface ReadTracesOptions {
   /**
-   * Which resources to keep: 'reference' (default: those BASELINES.md scores, every resource of
-   * recorded traces), 'all', or a list of resource names.
+   * Which resources to keep: 'reference' (default: those BASELINES.md scores; of recorded
+   * traces, the series above zero at least a tenth of the time), 'all', or a list of names.
    */
   resources?: 'reference' | 'all' | readonly string[];
   /** grid step for recorded traces without a header (default: inferred from the samples) */
@@ -63,7 +63,7 @@ function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
   if (which === 'all') return true;
   if (which === undefined || which === 'reference') {
     const ref = REFERENCE_RESOURCES[s.dataset];
-    return ref === 'all' || ref.includes(s.resource);
+    return ref === 'active' ? isActive(s.values) : ref.includes(s.resource);
   }
   return which.includes(s.resource);
 }

@@ -35,12 +35,29 @@ export interface Series {
  * The series BASELINES.md scores, per dataset: `headroom predict` uses these unless told
  * otherwise, so its table is comparable with the reference one.
  */
-export const REFERENCE_RESOURCES: Readonly<Record<Dataset, readonly string[] | 'all'>> = {
+export const REFERENCE_RESOURCES: Readonly<Record<Dataset, readonly string[] | 'active'>> = {
   bitbrains: ['cpu_mhz', 'mem_kb', 'disk_write_kbps'],
   google: ['avg_cpu', 'avg_mem'],
   alibaba: ['cpu_pct', 'mem_pct'],
-  headroom: 'all',
+  // a recording holds every resource of its workloads, most of them idle (the network of a
+  // memory hog): its reference series are those the workloads exercised
+  headroom: 'active',
 };
+
+/** A series is active when at least this share of its observed values is above zero. */
+export const ACTIVE_SHARE = 0.1;
+
+/** Whether at least ACTIVE_SHARE of the observed values are above zero. */
+export function isActive(values: Float64Array): boolean {
+  let observed = 0;
+  let positive = 0;
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    observed++;
+    if (v > 0) positive++;
+  }
+  return observed > 0 && positive >= ACTIVE_SHARE * observed;
+}
 
 /** Number of grid steps holding a value. */
 export function observedCount(values: Float64Array): number {
