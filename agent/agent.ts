@@ -23,6 +23,10 @@ import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, variantsFor } from './probes/overhead.js';
+import { ProfileStore } from './predict/profiles.js';
+import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
+import { TaskReader } from './workloads/task.js';
+import { readFileSync } from 'node:fs';
 
 export interface AgentOptions {
   policy: Policy;
@@ -33,6 +37,8 @@ export interface AgentOptions {
   stateDir: string;
   /** the overhead governor's measuring window (ms); default 5000 */
   overheadWindowMs?: number;
+  /** follow the runs of new cgroups and record them into the policy's profile store (`run` only) */
+  recordRuns?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -87,6 +93,7 @@ export class Agent {
   private readonly demand: DemandForecasts;
   private readonly layout: CgroupLayout;
   private readonly governor: OverheadGovernor | null;
+  private readonly runs: TaskRuns | null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
   /** the ids last written to the filters, joined */
@@ -116,6 +123,60 @@ export class Agent {
       [p, variantsFor({ canFilter, sampledAtSource: p === 'fault', exactForSelected: p === 'sched' && objectives })]));
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
+    this.runs = opts.recordRuns && opts.policy.profiles.enabled ? this.openRuns(opts.policy.profiles) : null;
+  }
+
+  /** Task runs over the policy's profile store; the cgroups there now are not runs. */
+  private openRuns(cfg: Policy['profiles']): TaskRuns {
+    const store = new ProfileStore({
+      dir: cfg.dir, maxBytes: cfg.maxBytes,
+      onProblem: (p) => this.log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),
+    });
+    const reader = new TaskReader({ envKeys: cfg.envKeys });
+    return new TaskRuns({
+      store, minRunMs: cfg.minRunMs, log: this.log,
+      taskOf: (w) => {
+        const dir = this.cgroupDir(w);
+        return dir ? reader.of(dir) : Promise.resolve(null);
+      },
+      alive: (w) => {
+        const dir = this.cgroupDir(w);
+        try {
+          return dir !== null && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+        } catch {
+          return false; // the cgroup is gone
+        }
+      },
+    }, this.index.list().map((w) => w.id));
+  }
+
+  /** The directory of a workload's cgroup, where its processes are listed. */
+  private cgroupDir(w: Workload): string | null {
+    if (w.hierarchy === 'v1-cpu') return this.layout.cpuV1Root ? join(this.layout.cpuV1Root, w.path) : null;
+    return this.layout.unifiedRoot ? join(this.layout.unifiedRoot, w.path) : null;
+  }
+
+  /** Follows the runs of new cgroups: a sample per tick, recorded when they end. */
+  private followRuns(reports: WorkloadReport[], nowMs: number): RunEvent[] {
+    const runs = this.runs;
+    if (!runs) return [];
+    const inputs: RunTickInput[] = [];
+    for (const r of reports) {
+      if (!runs.wants(r.workload.id)) continue;
+      // the demand forecasts read the usage of the workloads they picked; a run's is read here
+      const memoryBytes = r.usage ? r.usage.memoryBytes : readUsage(this.layout, r.workload).memoryBytes;
+      inputs.push({
+        workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
+        ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : 0,
+        netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : 0,
+      });
+    }
+    const events = runs.observe(inputs, nowMs);
+    for (const r of reports) {
+      const status = runs.statusOf(r.workload.id, nowMs);
+      if (status) r.run = status;
+    }
+    return events;
   }
 
   /** Ticks the governor; applies and returns its switches (they go out as events). */
@@ -255,6 +316,7 @@ export class Agent {
     this.previous = now;
 
     this.forecastDemand(reports, nowMs);
+    const runs = this.followRuns(reports, nowMs);
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);
@@ -270,6 +332,7 @@ export class Agent {
       workloads: reports,
       decisions,
       events,
+      runs,
       overheadChanges,
       health: {
         ticks: this.ticks,

@@ -3,6 +3,7 @@ import type { Decision, Mode } from './plan/types.js';
 import type { Workload } from './workloads/types.js';
 import type { WorkloadUsage } from './workloads/usage.js';
 import type { DemandForecast, DemandResource } from './predict/demand.js';
+import type { RunEvent, RunStatus } from './predict/task-runs.js';
 
 export interface RunqueueFigures {
   /** cumulative counts per log2 bucket: slot i holds waits in [2^i, 2^(i+1)) microseconds */
@@ -94,6 +95,8 @@ export interface WorkloadReport {
   usage?: WorkloadUsage;
   /** its demand per resource, forecast (the policy's workloads and the busiest others) */
   demand?: Partial<Record<DemandResource, DemandForecast>>;
+  /** the run it is on (a cgroup that appeared while `run` ran), and what its task's profile expects */
+  run?: RunStatus;
   /** cores currently allowed by headroom's own throttle, null when none is held */
   throttleCores?: number | null;
 }
@@ -154,6 +157,8 @@ export interface TickReport {
   decisions: Decision[];
   /** kernel events drained in this tick (bounded per kind) */
   events: KernelEvent[];
+  /** task runs that started (their task known) or ended in this tick (`run` only) */
+  runs: RunEvent[];
   /** the governor's switches in this tick */
   overheadChanges: OverheadEvent[];
   health: AgentHealth;

@@ -1,8 +1,10 @@
-// Decisions, the overhead governor's switches and kernel events, as a person reads them (one
+// Decisions, the overhead governor's switches, kernel events and task runs, as a person reads them (one
 // line each) and as a machine reads them (--json lines).
 import type { Decision, Mode } from '../agent/plan/types.js';
 import type { Hierarchy } from '../agent/workloads/types.js';
+import { basename } from 'node:path';
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
+import type { RunEvent, RunStart } from '../agent/predict/task-runs.js';
 
 /** What the decision leaves the workload with, in words. */
 function target(d: Decision): string {
@@ -79,4 +81,41 @@ export function formatKernelEvent(e: KernelEvent): string {
 
 export function kernelEventRecord(e: KernelEvent, atMs: number): object {
   return { type: 'event', kind: e.kind, at: new Date(atMs).toISOString(), atMs, workload: e.workload, pid: e.pid, ...(e.comm ? { comm: e.comm } : {}), ...e.detail };
+}
+
+/** A task's name for a person: the program's name and its arguments, shortened. */
+function taskLabel(e: RunStart): string {
+  const text = [basename(e.task.exe), ...(e.task.args ?? [])].join(' ');
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/**
+ * "[run] v1-cpu:/jobs/a started: stress-ng --cpu 1 (task 3fa2c1d9): expected 4.0 s (p90 4.3 s),
+ * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" / "[run] ... ended after 4.1 s: recorded (3 runs)"
+ */
+export function formatRunEvent(e: RunEvent): string {
+  const task = e.signature ? ` (task ${e.signature.slice(0, 8)})` : '';
+  if (e.kind === 'run-end') {
+    return `[run] ${e.workload.id} ended after ${seconds(e.durationMs)}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}`;
+  }
+  const f = e.forecast;
+  const expected = f
+    ? `expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${f.peak.cpuCores.p90.toFixed(2)} cores, ` +
+      `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`
+    : 'a task not seen finish before';
+  return `[run] ${e.workload.id} started: ${taskLabel(e)}${task}: ${expected}`;
+}
+
+export function runEventRecord(e: RunEvent): object {
+  const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: e.workload, signature: e.signature };
+  if (e.kind === 'run-end') {
+    return { ...base, durationMs: e.durationMs, recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}), ...(e.reason ? { reason: e.reason } : {}) };
+  }
+  const f = e.forecast;
+  return {
+    ...base, task: e.task,
+    forecast: f && { runs: f.runs, confidence: f.confidence, durationMs: f.durationMs, peak: f.peak },
+  };
 }

@@ -1,6 +1,7 @@
 // Public surface of the exporters: the Prometheus endpoint and the decision log.
 export { PrometheusEndpoint, type PrometheusEndpointOptions } from './prometheus.js';
 export {
-  formatDecision, decisionRecord, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, type DecisionRecord,
+  formatDecision, decisionRecord, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
+  type DecisionRecord,
 } from './decision-log.js';
 export { log2BoundariesSeconds } from './log2-histogram.js';

@@ -53,6 +53,9 @@ export class ReportMetricProducer implements MetricProducer {
   private readonly firstSeen = new Map<string, HrTime>();
   /** headroom_decisions_total, by its label set */
   private readonly decisions = new Map<string, DecisionSeries>();
+  /** headroom_task_runs_total, by outcome (recorded / not_recorded), from the first tick */
+  private readonly runsEnded = new Map<string, number>();
+  private runsSince: HrTime | null = null;
 
   update(report: TickReport): void {
     const at = hrTimeOfMs(report.atMs);
@@ -67,6 +70,13 @@ export class ReportMetricProducer implements MetricProducer {
       const series = this.decisions.get(key) ?? { workloadId: d.workload.id, attributes, value: 0, startTime: at };
       series.value++;
       this.decisions.set(key, series);
+    }
+
+    this.runsSince ??= at;
+    for (const e of report.runs ?? []) {
+      if (e.kind !== 'run-end') continue;
+      const outcome = e.recorded ? 'recorded' : 'not_recorded';
+      this.runsEnded.set(outcome, (this.runsEnded.get(outcome) ?? 0) + 1);
     }
 
     // Forget what left, so its series stop being exported.
@@ -106,6 +116,9 @@ export class ReportMetricProducer implements MetricProducer {
     const memoryBytes: DataPoint<number>[] = [];
     const memoryLimit: DataPoint<number>[] = [];
     const cpuLimit: DataPoint<number>[] = [];
+    const runElapsed: DataPoint<number>[] = [];
+    const runDuration: DataPoint<number>[] = [];
+    const runPeak: DataPoint<number>[] = [];
 
     for (const w of report.workloads) {
       const labels = workloadLabels(w.workload);
@@ -141,6 +154,17 @@ export class ReportMetricProducer implements MetricProducer {
       if (w.usage?.memoryBytes != null) memoryBytes.push(point(w.usage.memoryBytes));
       if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes));
       if (w.usage?.cpuLimitCores != null) cpuLimit.push(point(w.usage.cpuLimitCores));
+      if (w.run) {
+        const task = { task: w.run.signature?.slice(0, 16) ?? 'unknown' };
+        runElapsed.push(point(w.run.elapsedMs / 1000, task));
+        const x = w.run.expected;
+        if (x) {
+          runDuration.push(point(x.durationMs.mean / 1000, { ...task, stat: 'mean' }), point(x.durationMs.p90 / 1000, { ...task, stat: 'p90' }));
+          for (const [resource, peak] of Object.entries(x.peak)) {
+            runPeak.push(point(peak.mean, { ...task, resource, stat: 'mean' }), point(peak.p90, { ...task, resource, stat: 'p90' }));
+          }
+        }
+      }
       for (const d of Object.values(w.demand ?? {})) {
         for (const win of d.windows) {
           const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000) };
@@ -183,6 +207,11 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_demand_contention_probability', 'Probability that demand exceeds the workload\'s limit (or the host\'s CPUs) within the horizon', '', demandP),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),
+      gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),
+      gauge('headroom_task_run_expected_duration_seconds', 'Duration of the run its task\'s past runs predict (stat: mean, p90)', 'seconds', runDuration),
+      gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpuCores in cores, mem*Bytes in bytes, *BytesPerSec in bytes/s) and stat', '', runPeak),
+      counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
+        [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];
     // A metric without points would still print its HELP and TYPE lines.
     return out.filter((m) => m.dataPoints.length > 0);

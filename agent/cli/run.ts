@@ -1,6 +1,6 @@
 // `headroom run`: the agent. Observes, forecasts, decides and (in enforce mode) acts, as the
 // policy allows; exports to Prometheus; undoes every write when it stops.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
@@ -23,6 +23,7 @@ interface RunArgs {
   'bpf-object': string;
   'overhead-window': number;
   events: boolean;
+  'profiles-dir'?: string;
 }
 
 function listenOption(s: string): { host: string; port: number } {
@@ -45,8 +46,9 @@ const run: CommandModule<object, RunArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print decisions and events as JSON lines instead of text' })
       .option('events', {
         type: 'boolean', default: false,
-        describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits); OOM kills and overhead switches are always printed',
+        describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits); OOM kills, overhead switches and task runs are always printed',
       })
+      .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' }),
@@ -54,9 +56,10 @@ const run: CommandModule<object, RunArgs> = {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
       const {
-        PrometheusEndpoint, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord,
+        PrometheusEndpoint, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
-      const policy = loadPolicy(a.policy);
+      const loaded = loadPolicy(a.policy);
+      const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
       const mode = a.mode ?? policy.mode;
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       const prom = policy.export.prometheus;
@@ -68,6 +71,7 @@ const run: CommandModule<object, RunArgs> = {
 
       await runSession({
         policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log, overheadWindowMs: a['overhead-window'] * 1000,
+        recordRuns: true,
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         // A journal left by a killed agent: put the originals back before anything else.
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
@@ -83,6 +87,7 @@ const run: CommandModule<object, RunArgs> = {
           for (const e of r.events) {
             if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
           }
+          for (const e of r.runs) process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
         },
         onStop: (released) => released.forEach(print),
         afterStop: async () => {

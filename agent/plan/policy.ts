@@ -1,6 +1,7 @@
 // Policy files: YAML text -> a validated Policy. Every problem is reported, each at the line and
 // column of the key or value at fault, so a person fixes the whole file in one pass.
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import {
   isAlias,
@@ -445,6 +446,7 @@ interface RawPolicy {
     overhead_budget?: string;
   };
   forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: ForecastModel; horizons?: string[]; demand_half_life?: string };
+  profiles?: { enabled?: boolean; dir?: string; max_size?: string; env_keys?: string[]; min_run?: string };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
   };
@@ -466,6 +468,9 @@ const DEFAULTS = {
   demandModel: 'calibrated:holt' as ForecastModel,
   horizons: ['5s', '60s'],
   demandHalfLife: '60s',
+  profilesDir: '/var/lib/headroom/profiles',
+  profilesMaxSize: '16MiB',
+  minRun: '2s',
   riskThreshold: 0.5,
   releaseBelow: 0.2,
   minConfidence: 0.3,
@@ -519,6 +524,11 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
         report(['probes', probe, 'ring_size'], 'value', `must be a power of two from 4KiB to 1GiB (got "${ring}" = ${bytes} bytes)`);
       }
     }
+  }
+
+  const profileBytes = get('profiles', 'max_size');
+  if (typeof profileBytes === 'string' && SIZE.test(profileBytes) && parseSize(profileBytes) < 16 * 1024) {
+    report(['profiles', 'max_size'], 'value', `must be at least 16KiB (got "${profileBytes}")`);
   }
 
   const budget = get('probes', 'overhead_budget');
@@ -636,6 +646,13 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
       demandModel: raw.forecast?.demand_model ?? DEFAULTS.demandModel,
       demandHalfLifeMs: parseDuration(raw.forecast?.demand_half_life ?? DEFAULTS.demandHalfLife),
       horizonsMs: [...new Set((raw.forecast?.horizons ?? DEFAULTS.horizons).map(parseDuration))].sort((a, b) => a - b),
+    },
+    profiles: {
+      enabled: raw.profiles?.enabled ?? true,
+      dir: resolve(dirname(file), raw.profiles?.dir ?? DEFAULTS.profilesDir),
+      maxBytes: parseSize(raw.profiles?.max_size ?? DEFAULTS.profilesMaxSize),
+      envKeys: [...new Set(raw.profiles?.env_keys ?? [])],
+      minRunMs: parseDuration(raw.profiles?.min_run ?? DEFAULTS.minRun),
     },
     rules: {
       protectLatency: {

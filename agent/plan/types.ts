@@ -45,6 +45,15 @@ export interface Policy {
     demandHalfLifeMs: number;
     horizonsMs: number[];
   };
+  /** task runs and their profiles (agent/predict/task-runs.ts) */
+  profiles: {
+    enabled: boolean;
+    /** absolute (a relative path in the file is taken from the policy file's folder) */
+    dir: string;
+    maxBytes: number;
+    envKeys: string[];
+    minRunMs: number;
+  };
   rules: {
     protectLatency: {
       /** throttle when P(forecast run-queue p99 > objective) is above this */

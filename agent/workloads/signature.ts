@@ -51,6 +51,8 @@ export interface TaskSpec {
   maxDirEntries?: number;
   /** deepest directory level walked below one argument; default 8 */
   maxDirDepth?: number;
+  /** hashes the executable (default hashFile); the agent passes one that remembers binaries */
+  hash?: (path: string) => Promise<{ sha256: string; bytes: number }>;
 }
 
 export type InputPart =
@@ -88,7 +90,7 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   const env = spec.env ?? process.env;
   const args = [...(spec.args ?? [])];
   const exePath = await resolveExecutable(spec.exe, cwd, env.PATH ?? process.env.PATH ?? '');
-  const { sha256, bytes } = await hashFile(exePath);
+  const { sha256, bytes } = await (spec.hash ?? hashFile)(exePath);
   const inputs = await describeInputs(args, cwd, spec);
 
   const chosen: Record<string, string | null> = {};

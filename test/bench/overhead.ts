@@ -173,7 +173,7 @@ function clockTicks(): number {
  * no Prometheus endpoint (no port to clash); its log line on stderr, sent to stdout by an exec'ing
  * shell (the pid stays the agent's), is the ready sign. */
 export function daemonCommand(): { cmd: string; args: string[]; label: string; ready: (l: string) => boolean } {
-  const run = ['run', '--no-table', '--no-prometheus', '--state-dir', '/tmp/headroom-bench-state'];
+  const run = ['run', '--no-table', '--no-prometheus', '--state-dir', '/tmp/headroom-bench-state', '--profiles-dir', '/tmp/headroom-bench-state/profiles'];
   return {
     cmd: 'sh', args: ['-c', `exec '${headroomBin}' ${run.join(' ')} 2>&1`],
     label: `headroom ${run.join(' ')}`, ready: (l) => l.includes('running in observe mode'),

@@ -1,5 +1,6 @@
 // Child processes for tests: the agent's CLI, and workloads started inside a test cgroup.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestCgroup } from './cgroups.js';
@@ -58,3 +59,12 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, what: stri
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port free on 127.0.0.1 right now (for an endpoint under test). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res, rej) => server.once('error', rej).listen(0, '127.0.0.1', res));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}

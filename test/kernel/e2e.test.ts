@@ -3,24 +3,13 @@
 // file), releases it when the hogs stop and restores the original on exit; in recommend mode
 // the same decisions are exported and nothing changes; after kill -9 a restart restores.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
+import { freePort, headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 interface Setup {
   dir: string;
@@ -45,6 +34,7 @@ tick: 1s
 export:
   prometheus: { enabled: true, listen: "127.0.0.1:${port}" }
 forecast: { model: ewma, half_life: 3s }
+profiles: { dir: "${join(dir, 'profiles')}" }
 rules:
   protect_latency: { risk_threshold: 0.5, release_below: 0.2, horizon: 2s, cooldown: 1s }
 workloads:

@@ -41,7 +41,7 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   // 2% of one CPU: an idle agent (about 0.5%) stays under it; the storm's faults (two workers,
   // 100k+ faults/s each, ~100 ns of BPF each) do not.
   const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, 'version: 1\nprobes:\n  overhead_budget: 2%\nexport:\n  prometheus:\n    enabled: false\n');
+  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: 2%\nexport:\n  prometheus:\n    enabled: false\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
   const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);

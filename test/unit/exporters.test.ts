@@ -10,7 +10,7 @@ import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { testIf } from '../helpers/host.js';
-import { start, waitFor } from '../helpers/proc.js';
+import { freePort, start, waitFor } from '../helpers/proc.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
@@ -42,7 +42,7 @@ const health = (ticks: number): AgentHealth =>
   ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004, probes: {}, overhead: null });
 
 function tick(ticks: number, workloads: WorkloadReport[], decisions: Decision[] = []): TickReport {
-  return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, events: [], overheadChanges: [], health: health(ticks) };
+  return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, events: [], runs: [], overheadChanges: [], health: health(ticks) };
 }
 
 function decision(w: Workload, action: Decision['action'], cpuCores: number | null): Decision {
@@ -80,13 +80,6 @@ function valueOf(t: ExecutionContext, all: Sample[], name: string, labels: Recor
 
 // ---- endpoints on free ports ----
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => server.once('error', rej).listen(0, '127.0.0.1', res));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
-}
 
 async function endpoint(t: ExecutionContext): Promise<{ ep: PrometheusEndpoint; url: string }> {
   const ep = new PrometheusEndpoint({ port: await freePort() });

@@ -1,0 +1,261 @@
+// Task runs: a workload whose cgroup appears while the agent runs is one run of a task (the
+// cgroup's oldest process, as a signature: agent/workloads/task.ts). While it runs, each tick
+// adds a sample of its demand (CPU, memory, I/O, network); when its cgroup empties or goes, the
+// run is merged into the task's profile (profiles.ts), and the next run of the same task is
+// forecast as soon as its signature is known: expected duration, and the curve and peak of its
+// demand over the run.
+//
+// Cgroups present when the agent started are not runs (their start was not seen, so their
+// progress cannot be placed), nor is the root. A run whose task could not be read (it exited
+// before /proc was read, its binary is gone) is followed but not recorded.
+import type { Workload } from '../workloads/types.js';
+import type { TaskSignature } from '../workloads/signature.js';
+import type { ProfileStore, RunForecast, RunSample, TaskLabel } from './profiles.js';
+
+/** One tick's figures for one workload, as the tick has them. */
+export interface RunTickInput {
+  workload: Workload;
+  cpuCores: number;
+  memoryBytes: number | null;
+  ioBytesPerSec: number;
+  netBytesPerSec: number;
+}
+
+export interface RunStart {
+  kind: 'run-start';
+  atMs: number;
+  workload: Workload;
+  signature: string;
+  task: TaskLabel;
+  /** what the task's past runs say this one will need; null for a task never seen finish */
+  forecast: RunForecast | null;
+}
+
+export interface RunEnd {
+  kind: 'run-end';
+  atMs: number;
+  workload: Workload;
+  /** null when the task could not be read */
+  signature: string | null;
+  durationMs: number;
+  /** merged into the profile and saved */
+  recorded: boolean;
+  /** why not, when not */
+  reason?: string;
+  /** runs behind the task's profile now */
+  runs?: number;
+}
+
+export type RunEvent = RunStart | RunEnd;
+
+/** What a workload's report says about its run. */
+export interface RunStatus {
+  signature: string | null;
+  startedAtMs: number;
+  elapsedMs: number;
+  expected: {
+    runs: number;
+    confidence: number;
+    durationMs: { mean: number; p90: number };
+    /** elapsed over the expected (mean) duration */
+    progress: number;
+    peak: RunForecast['peak'];
+  } | null;
+}
+
+export interface TaskRunsOptions {
+  store: Pick<ProfileStore, 'forecastRun' | 'record'>;
+  /**
+   * the task the workload's cgroup runs, and when its process started (null: the tick it was
+   * first seen); null when the cgroup is empty or its process is gone
+   */
+  taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
+  /** false once the workload's cgroup is gone or empty: its run has ended */
+  alive: (w: Workload) => boolean;
+  /** runs shorter than this are not recorded (default 2000) */
+  minRunMs?: number;
+  /** samples kept per run; beyond, every other one is dropped (default 2048) */
+  maxSamples?: number;
+  /** runs followed at once; newer cgroups beyond it are not (default 256) */
+  maxRuns?: number;
+  log?: (msg: string) => void;
+}
+
+interface Run {
+  workload: Workload;
+  startMs: number;
+  lastAliveMs: number;
+  samples: RunSample[];
+  /** undefined while the task is being read; null when it could not be */
+  signature: string | null | undefined;
+  task?: TaskLabel;
+  forecast: RunForecast | null;
+  endedAtMs?: number;
+  /** ticks merged into one kept sample (doubles each time the samples are thinned) */
+  stride: number;
+  bucket?: RunSample;
+  bucketCount: number;
+}
+
+/** `a` (the mean of `n` samples) and `b` as one sample: means, the highest memory peak, a's time. */
+function merge(a: RunSample, b: RunSample, n: number): RunSample {
+  const mean = (x: number | undefined, y: number | undefined): number | undefined =>
+    x === undefined ? y : y === undefined ? x : (x * n + y) / (n + 1);
+  const peak = Math.max(a.memPeakBytes ?? a.memBytes ?? 0, b.memPeakBytes ?? b.memBytes ?? 0);
+  return {
+    atMs: a.atMs, cpuCores: mean(a.cpuCores, b.cpuCores), memBytes: mean(a.memBytes, b.memBytes),
+    memPeakBytes: a.memBytes === undefined && b.memBytes === undefined && a.memPeakBytes === undefined ? undefined : peak,
+    ioBytesPerSec: mean(a.ioBytesPerSec, b.ioBytesPerSec), netBytesPerSec: mean(a.netBytesPerSec, b.netBytesPerSec),
+  };
+}
+
+export class TaskRuns {
+  private readonly runs = new Map<string, Run>();
+  /** every workload id seen: a workload is a run only the first time it shows up */
+  private readonly seen: Set<string>;
+  private readonly pending: RunEvent[] = [];
+  private readonly minRunMs: number;
+  private readonly maxSamples: number;
+  private readonly maxRuns: number;
+  private readonly log: (msg: string) => void;
+  /** runs not followed because maxRuns were already */
+  skipped = 0;
+
+  /** `existing`: ids of the workloads present at the start (not runs). */
+  constructor(private readonly opts: TaskRunsOptions, existing: Iterable<string>) {
+    this.seen = new Set(existing);
+    this.minRunMs = opts.minRunMs ?? 2000;
+    this.maxSamples = Math.max(2 * 20, opts.maxSamples ?? 2048);
+    this.maxRuns = opts.maxRuns ?? 256;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
+  observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
+    for (const x of inputs) {
+      const id = x.workload.id;
+      if (!this.seen.has(id)) {
+        this.seen.add(id);
+        if (isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
+      }
+      const run = this.runs.get(id);
+      if (!run || run.endedAtMs !== undefined) continue;
+      this.sample(run, {
+        atMs: nowMs, cpuCores: x.cpuCores, memBytes: x.memoryBytes ?? undefined,
+        ioBytesPerSec: x.ioBytesPerSec, netBytesPerSec: x.netBytesPerSec,
+      });
+    }
+    for (const run of this.runs.values()) {
+      if (run.endedAtMs !== undefined) continue;
+      if (this.opts.alive(run.workload)) run.lastAliveMs = nowMs;
+      // it ended between its last tick alive and this one: half way, on average
+      else run.endedAtMs = nowMs;
+    }
+    for (const [id, run] of this.runs) {
+      if (run.endedAtMs === undefined || run.signature === undefined) continue; // still running, or its task still being read
+      this.runs.delete(id);
+      this.pending.push(this.finish(run));
+    }
+    return this.pending.splice(0);
+  }
+
+  /** Whether the tick should hand this workload in: unseen (maybe a new run), or on a run. */
+  wants(workloadId: string): boolean {
+    return !this.seen.has(workloadId) || this.runs.has(workloadId);
+  }
+
+  /** The run a workload is on, with what its task's profile expects; undefined when none. */
+  statusOf(workloadId: string, nowMs: number): RunStatus | undefined {
+    const run = this.runs.get(workloadId);
+    if (!run || run.endedAtMs !== undefined) return undefined;
+    const elapsedMs = nowMs - run.startMs;
+    const f = run.forecast;
+    return {
+      signature: run.signature ?? null,
+      startedAtMs: run.startMs,
+      elapsedMs,
+      expected: f && {
+        runs: f.runs, confidence: f.confidence, durationMs: f.durationMs,
+        progress: f.durationMs.mean > 0 ? elapsedMs / f.durationMs.mean : 0, peak: f.peak,
+      },
+    };
+  }
+
+  /** Workloads on a run now (whose memory the tick should read). */
+  get active(): Workload[] {
+    return [...this.runs.values()].filter((r) => r.endedAtMs === undefined).map((r) => r.workload);
+  }
+
+  private begin(workload: Workload, nowMs: number): void {
+    if (this.runs.size >= this.maxRuns) {
+      this.skipped++;
+      return;
+    }
+    const run: Run = { workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0 };
+    this.runs.set(workload.id, run);
+    this.opts.taskOf(workload).then(
+      (task) => {
+        if (!task) {
+          run.signature = null;
+          return;
+        }
+        const { id, parts } = task.signature;
+        run.signature = id;
+        // the process's own start time, when it is before the tick that saw the cgroup
+        if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
+        run.task = { exe: parts.exePath, args: parts.args };
+        run.forecast = this.opts.store.forecastRun(id) ?? null;
+        this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
+      },
+      (err: Error) => {
+        run.signature = null;
+        this.log(`run of ${workload.id}: task not read: ${err.message}`);
+      },
+    );
+  }
+
+  /**
+   * Adds a tick's sample. A long run keeps at most maxSamples, evenly spread: when full,
+   * neighbours merge in pairs and later ticks merge `stride` at a time (means; the memory
+   * peak is the pair's highest), so the curve still spans the whole run.
+   */
+  private sample(run: Run, s: RunSample): void {
+    run.bucket = run.bucket ? merge(run.bucket, s, run.bucketCount) : s;
+    run.bucketCount++;
+    if (run.bucketCount < run.stride) return;
+    run.samples.push(run.bucket);
+    run.bucket = undefined;
+    run.bucketCount = 0;
+    if (run.samples.length < this.maxSamples) return;
+    const merged: RunSample[] = [];
+    for (let i = 0; i + 1 < run.samples.length; i += 2) merged.push(merge(run.samples[i]!, run.samples[i + 1]!, 1));
+    if (run.samples.length % 2 === 1) merged.push(run.samples[run.samples.length - 1]!);
+    run.samples = merged;
+    run.stride *= 2;
+  }
+
+  private finish(run: Run): RunEnd {
+    const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
+    const durationMs = Math.round(endMs - run.startMs);
+    const end = { kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs };
+    if (!run.signature) return { ...end, recorded: false, reason: 'task not read (its process had exited)' };
+    if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
+    // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
+    const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]
+      .filter((s) => s.atMs <= run.lastAliveMs)
+      .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
+    if (samples.length === 0) return { ...end, recorded: false, reason: 'no sample while it ran' };
+    try {
+      const out = this.opts.store.record({ signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task });
+      return { ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }) };
+    } catch (err) {
+      this.log(`run of ${run.workload.id}: not recorded: ${(err as Error).message}`);
+      return { ...end, recorded: false, reason: (err as Error).message };
+    }
+  }
+}
+
+/** The root and cgroups the index could not name are not runs. */
+function isRunCandidate(w: Workload): boolean {
+  return w.path !== '/' && !w.path.startsWith('?');
+}

@@ -1,0 +1,88 @@
+// Task runs on the live agent: a job (stress-ng on one CPU for 4 s) run twice, each time in a
+// new test cgroup made while `headroom run` runs. The first run is recorded into the policy's
+// profile store when its cgroup goes; the second is forecast as it starts (duration and peak
+// CPU from the first), exported to Prometheus, and recorded in turn; `headroom profiles list`
+// shows the task with its two runs.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelTest } from '../helpers/host.js';
+import { TestCgroup } from '../helpers/cgroups.js';
+import { freePort, headroom, startIn, waitFor } from '../helpers/proc.js';
+
+interface RunLine {
+  type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; signature: string | null;
+  durationMs?: number; recorded?: boolean; runs?: number; reason?: string;
+  task?: { exe: string; args: string[] };
+  forecast?: { runs: number; durationMs: { mean: number; p90: number }; peak: { cpuCores: { mean: number; p90: number } } } | null;
+}
+
+kernelTest('runs: a job run twice is recorded into its profile, and its second run is forecast as it starts', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1
+export:
+  prometheus: { enabled: true, listen: "127.0.0.1:${port}" }
+profiles:
+  dir: ${join(dir, 'profiles')}
+  min_run: 1s
+`);
+  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+  const lines = (): RunLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"run"')).map((l) => JSON.parse(l) as RunLine);
+  const of = (cg: TestCgroup, kind: RunLine['kind']): RunLine | undefined => lines().find((l) => l.kind === kind && l.workload.path === cg.path);
+
+  let metrics = '';
+  for (const n of [1, 2]) {
+    const cg = new TestCgroup(`run-job-${n}`); // made after the agent started: a run
+    t.teardown(() => cg.remove());
+    const job = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '4s', '--quiet'], 30_000);
+    await waitFor(() => of(cg, 'run-start') !== undefined, `the start of run ${n}, its task read`, 10_000);
+    if (n === 2) metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    await job.done;
+    await cg.remove();
+    await waitFor(() => of(cg, 'run-end') !== undefined, `the end of run ${n}`, 10_000);
+  }
+  const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
+  const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
+  const end1 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c1)!;
+  const start2 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c2)!;
+  const end2 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c2)!;
+  t.log(lines().map((l) => JSON.stringify(l)).join('\n'));
+
+  t.regex(start1.task!.exe, /stress-ng$/);
+  t.deepEqual(start1.task!.args, ['--cpu', '1', '--timeout', '4s', '--quiet']);
+  t.is(start1.forecast, null, 'a task never seen finish: nothing to forecast yet');
+  t.true(end1.recorded === true && end1.runs === 1, JSON.stringify(end1));
+  // the run starts with its process (read from /proc) and ends half way between the last tick
+  // that saw it and the one that found it gone: within a tick of stress-ng's 4 s
+  t.true(end1.durationMs! >= 3500 && end1.durationMs! <= 5500, `first run lasted ${end1.durationMs} ms (stress-ng --timeout 4s)`);
+
+  t.is(start2.signature, start1.signature, 'the same task, in another cgroup');
+  const f = start2.forecast!;
+  t.truthy(f, 'the second run is forecast as it starts');
+  t.is(f.runs, 1);
+  t.is(f.durationMs.mean, end1.durationMs!);
+  t.true(f.peak.cpuCores.mean >= 0.7 && f.peak.cpuCores.mean <= 1.3, `expected peak ${f.peak.cpuCores.mean} cores (one CPU busy)`);
+  t.true(end2.recorded === true && end2.runs === 2, JSON.stringify(end2));
+
+  const task = start1.signature!.slice(0, 16);
+  const series = (name: string, ...labels: string[]): string | undefined =>
+    metrics.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
+  const duration = series('headroom_task_run_expected_duration_seconds', `task="${task}"`, 'stat="mean"', `path="${c2}"`);
+  t.truthy(duration, 'the expected duration is exported for the second run');
+  t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
+  t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpuCores"', 'stat="mean"'));
+  t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
+  t.regex(metrics, /headroom_task_runs_total\{outcome="recorded"\} 1/);
+
+  const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
+  t.is(list.code, 0, list.stderr);
+  const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number }[];
+  t.is(entries.length, 1);
+  t.like(entries[0], { signature: start1.signature!, runs: 2 });
+  t.regex(entries[0]!.exe, /stress-ng$/);
+});

@@ -1,0 +1,154 @@
+// Task runs: a cgroup that appears while the agent runs is a run of its task; its samples are
+// merged into the task's profile when it ends, and the next run of the same task is forecast as
+// it starts. The store is the real one (in a temporary folder); the task reader reads the real
+// /proc of a child process listed in a stand-in cgroup.procs file.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProfileStore } from '../../agent/predict/profiles.js';
+import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
+import { TaskReader } from '../../agent/workloads/task.js';
+import type { TaskSignature } from '../../agent/workloads/signature.js';
+import type { Workload } from '../../agent/workloads/types.js';
+import { formatRunEvent, runEventRecord } from '../../exporters/decision-log.js';
+
+function scratch(t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const workload = (path: string): Workload => ({ id: `v1-cpu:${path}`, path, hierarchy: 'v1-cpu', cpuDir: null });
+const sig = (c: string): TaskSignature => ({
+  id: c.repeat(64),
+  parts: { version: 1, exePath: '/usr/bin/stress-ng', exeName: 'stress-ng', exeSha256: 'f'.repeat(64), exeBytes: 1, args: ['--cpu', '1'], inputs: [], env: {} },
+});
+
+/** A world of cgroups that come and go, each running one task, and an agent ticking over them. */
+function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number } = {}) {
+  const store = new ProfileStore({ dir: join(scratch(t), 'profiles') });
+  const alive = new Set<string>();
+  const tasks = new Map<string, TaskSignature | null>();
+  const runs = new TaskRuns({
+    store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples,
+    taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
+    alive: (w) => alive.has(w.id),
+  }, ['v1-cpu:/', 'v1-cpu:/system.slice/sshd.service']);
+  let now = 1_000_000;
+  const events: RunEvent[] = [];
+  /** one tick: every live workload's figures, then the task reads settle */
+  const tick = async (figures: Record<string, Partial<RunTickInput>>): Promise<void> => {
+    now += 1000;
+    const inputs = Object.entries(figures).map(([path, f]) => ({
+      workload: workload(path), cpuCores: 0, memoryBytes: null, ioBytesPerSec: 0, netBytesPerSec: 0, ...f,
+    })).filter((x) => runs.wants(x.workload.id));
+    events.push(...runs.observe(inputs, now));
+    await new Promise((r) => setImmediate(r));
+  };
+  return { store, alive, tasks, runs, tick, events, now: () => now };
+}
+
+test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {
+  const w = world(t);
+  const job = '/jobs/a-1';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('a'));
+  // present at the start: not runs, whatever they do
+  await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 }, [job]: { cpuCores: 1, memoryBytes: 100 << 20 } });
+  for (let i = 0; i < 9; i++) await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 }, [job]: { cpuCores: i < 5 ? 1 : 2, memoryBytes: (100 + 10 * i) << 20 } });
+  const start = w.events.find((e) => e.kind === 'run-start') as RunStart;
+  t.is(start.signature, 'a'.repeat(64));
+  t.is(start.forecast, null, 'a task never seen finish has no forecast');
+  t.is(w.runs.statusOf('v1-cpu:/system.slice/sshd.service', w.now()), undefined);
+  t.is(w.runs.statusOf(`v1-cpu:${job}`, w.now())!.elapsedMs, 9000);
+
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({ [job]: { cpuCores: 0 } });
+  const end = w.events.find((e) => e.kind === 'run-end') as RunEnd;
+  // it ended between its last tick alive and the one that found it gone: half way
+  t.like(end, { signature: 'a'.repeat(64), durationMs: 9500, recorded: true, runs: 1 });
+  t.is(w.runs.statusOf(`v1-cpu:${job}`, w.now()), undefined);
+  t.regex(formatRunEvent(end), /^\[run\] v1-cpu:\/jobs\/a-1 ended after 9\.5 s \(task aaaaaaaa\): recorded \(1 run behind its profile\)$/);
+
+  // the same task in another cgroup: forecast from the first run as soon as its task is read
+  const next = '/jobs/a-2';
+  w.alive.add(`v1-cpu:${next}`);
+  w.tasks.set(`v1-cpu:${next}`, sig('a'));
+  await w.tick({ [next]: { cpuCores: 1 } });
+  await w.tick({ [next]: { cpuCores: 1 } }); // the task read settles after the first tick: the start comes with the second
+  const second = w.events.filter((e) => e.kind === 'run-start')[1] as RunStart;
+  t.truthy(second.forecast);
+  t.is(second.forecast!.runs, 1);
+  t.is(second.forecast!.durationMs.mean, 9500);
+  t.true(second.forecast!.peak.cpuCores.mean >= 1.9 && second.forecast!.peak.cpuCores.mean <= 2.01, `peak cores ${second.forecast!.peak.cpuCores.mean}`);
+  t.is(second.forecast!.peak.memPeakBytes.mean, 180 << 20);
+  const status = w.runs.statusOf(`v1-cpu:${next}`, w.now())!;
+  t.is(status.expected!.runs, 1);
+  t.true(Math.abs(status.expected!.progress - 1000 / 9500) < 1e-9, `progress ${status.expected!.progress}`);
+  t.regex(formatRunEvent(second), /started: stress-ng --cpu 1 \(task aaaaaaaa\): expected 9\.5 s \(p90 9\.5 s\), peak 2\.00 cores, 180 MiB \(1 run, confidence/);
+  t.like(runEventRecord(second), { type: 'run', kind: 'run-start', signature: 'a'.repeat(64), forecast: { runs: 1 } });
+});
+
+test('task runs: too short, task unreadable, or a full table: followed or counted, never recorded', async (t) => {
+  const w = world(t, { minRunMs: 3000 });
+  for (const [path, task] of [['/short', sig('b')], ['/gone', null]] as const) {
+    w.alive.add(`v1-cpu:${path}`);
+    w.tasks.set(`v1-cpu:${path}`, task);
+  }
+  await w.tick({ '/short': { cpuCores: 1 }, '/gone': { cpuCores: 1 } });
+  await w.tick({ '/short': { cpuCores: 1 }, '/gone': { cpuCores: 1 } });
+  w.alive.clear();
+  await w.tick({ '/short': {}, '/gone': {} });
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.deepEqual(ends.map((e) => [e.workload.path, e.recorded, e.reason]).sort(), [
+    ['/gone', false, 'task not read (its process had exited)'],
+    ['/short', false, 'shorter than min_run (3000 ms)'],
+  ]);
+  t.is(w.store.forecastRun('b'.repeat(64)), undefined, 'nothing recorded');
+  t.false(w.runs.wants('v1-cpu:/short'), 'a cgroup is one run: seen again it is not another');
+});
+
+test('task runs: a long run keeps a bounded number of samples, spread over the whole run', async (t) => {
+  const w = world(t, { maxSamples: 64 });
+  const id = 'v1-cpu:/long';
+  w.alive.add(id);
+  w.tasks.set(id, sig('c'));
+  // CPU 1 for the first half, 3 for the second: the curve must still show both halves
+  for (let i = 0; i < 400; i++) await w.tick({ '/long': { cpuCores: i < 200 ? 1 : 3 } });
+  w.alive.clear();
+  await w.tick({ '/long': {} });
+  const f = w.store.forecastRun('c'.repeat(64))!;
+  t.is(f.durationMs.mean, 399_500);
+  const cpu = f.curve.cpuCores.mean;
+  t.true(cpu[2]! < 1.2 && cpu[17]! > 2.8, `curve ${cpu.map((x) => x.toFixed(1)).join(' ')}`);
+});
+
+test('task reader: the oldest process of a cgroup, read from /proc: executable, arguments, chosen environment', async (t) => {
+  const dir = scratch(t);
+  const input = join(dir, 'input.dat');
+  writeFileSync(input, 'x'.repeat(1234));
+  const older = spawn('/usr/bin/tail', ['-f', input], { cwd: dir, env: { PATH: '/usr/bin:/bin', JOB_SIZE: 'large', OTHER: 'x' }, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 50));
+  const newer = spawn('/bin/sleep', ['31'], { stdio: 'ignore' });
+  t.teardown(() => { older.kill('SIGKILL'); newer.kill('SIGKILL'); });
+  await new Promise((r) => setTimeout(r, 100));
+  writeFileSync(join(dir, 'cgroup.procs'), `${newer.pid!}\n${older.pid!}\n`);
+
+  const reader = new TaskReader({ envKeys: ['JOB_SIZE'] });
+  const task = (await reader.of(dir))!;
+  t.is(task.pid, older.pid!, 'the oldest process is the task');
+  t.regex(task.signature.parts.exePath, /\/tail$/);
+  t.deepEqual(task.signature.parts.args, ['-f', input]);
+  t.deepEqual(task.signature.parts.env, { JOB_SIZE: 'large' });
+  t.deepEqual(task.signature.parts.inputs, [{ arg: 1, name: input, kind: 'file', bytes: 1234 }]);
+  const again = (await reader.of(dir))!;
+  t.is(again.signature.id, task.signature.id, 'the same task reads the same');
+
+  writeFileSync(input, 'x'.repeat(99)); // another input size: another task
+  t.not((await reader.of(dir))!.signature.id, task.signature.id);
+  writeFileSync(join(dir, 'cgroup.procs'), '');
+  t.is(await reader.of(dir), null, 'an empty cgroup has no task');
+  t.is(await reader.of(join(dir, 'missing')), null, 'nor has a removed one');
+});
