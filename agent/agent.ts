@@ -173,7 +173,7 @@ export class Agent {
     }
     const events = runs.observe(inputs, nowMs);
     for (const r of reports) {
-      const status = runs.statusOf(r.workload.id, nowMs);
+      const status = runs.statusOf(r.workload.id, nowMs, this.policy.forecast.horizonsMs);
       if (status) r.run = status;
     }
     return events;

@@ -119,6 +119,7 @@ export class ReportMetricProducer implements MetricProducer {
     const runElapsed: DataPoint<number>[] = [];
     const runDuration: DataPoint<number>[] = [];
     const runPeak: DataPoint<number>[] = [];
+    const runAhead: DataPoint<number>[] = [];
 
     for (const w of report.workloads) {
       const labels = workloadLabels(w.workload);
@@ -162,6 +163,13 @@ export class ReportMetricProducer implements MetricProducer {
           runDuration.push(point(x.durationMs.mean / 1000, { ...task, stat: 'mean' }), point(x.durationMs.p90 / 1000, { ...task, stat: 'p90' }));
           for (const [resource, peak] of Object.entries(x.peak)) {
             runPeak.push(point(peak.mean, { ...task, resource, stat: 'mean' }), point(peak.p90, { ...task, resource, stat: 'p90' }));
+          }
+          for (const a of x.ahead) {
+            const at = { ...task, horizon_seconds: String(a.horizonMs / 1000) };
+            runAhead.push(
+              point(a.cpuCores, { ...at, resource: 'cpuCores' }), point(a.memPeakBytes, { ...at, resource: 'memPeakBytes' }),
+              point(a.ioBytesPerSec, { ...at, resource: 'ioBytesPerSec' }), point(a.netBytesPerSec, { ...at, resource: 'netBytesPerSec' }),
+            );
           }
         }
       }
@@ -210,6 +218,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),
       gauge('headroom_task_run_expected_duration_seconds', 'Duration of the run its task\'s past runs predict (stat: mean, p90)', 'seconds', runDuration),
       gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpuCores in cores, mem*Bytes in bytes, *BytesPerSec in bytes/s) and stat', '', runPeak),
+      gauge('headroom_task_run_expected_demand', 'Highest p90 demand its task\'s past runs had from this point of the run to the horizon, by resource and horizon', '', runAhead),
       counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];

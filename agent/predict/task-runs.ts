@@ -60,7 +60,21 @@ export interface RunStatus {
     /** elapsed over the expected (mean) duration */
     progress: number;
     peak: RunForecast['peak'];
+    /**
+     * per horizon: the highest p90 of the task's curve from now to now + horizon (what the
+     * past runs needed at this point of the run, before this run has history of its own);
+     * empty once the run has outlived its past runs' p90 duration
+     */
+    ahead: RunAhead[];
   } | null;
+}
+
+export interface RunAhead {
+  horizonMs: number;
+  cpuCores: number;
+  memPeakBytes: number;
+  ioBytesPerSec: number;
+  netBytesPerSec: number;
 }
 
 export interface TaskRunsOptions {
@@ -165,7 +179,7 @@ export class TaskRuns {
   }
 
   /** The run a workload is on, with what its task's profile expects; undefined when none. */
-  statusOf(workloadId: string, nowMs: number): RunStatus | undefined {
+  statusOf(workloadId: string, nowMs: number, horizonsMs: readonly number[] = []): RunStatus | undefined {
     const run = this.runs.get(workloadId);
     if (!run || run.endedAtMs !== undefined) return undefined;
     const elapsedMs = nowMs - run.startMs;
@@ -177,6 +191,7 @@ export class TaskRuns {
       expected: f && {
         runs: f.runs, confidence: f.confidence, durationMs: f.durationMs,
         progress: f.durationMs.mean > 0 ? elapsedMs / f.durationMs.mean : 0, peak: f.peak,
+        ahead: elapsedMs > f.durationMs.p90 ? [] : horizonsMs.map((h) => ahead(f, elapsedMs, h)),
       },
     };
   }
@@ -253,6 +268,16 @@ export class TaskRuns {
       return { ...end, recorded: false, reason: (err as Error).message };
     }
   }
+}
+
+/** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */
+function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
+  const bins = f.curve.cpuCores.p90.length;
+  const slice = (ms: number): number => Math.min(bins - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
+  const from = slice(elapsedMs);
+  const to = slice(elapsedMs + horizonMs);
+  const top = (r: keyof RunForecast['curve']): number => Math.max(...f.curve[r].p90.slice(from, to + 1));
+  return { horizonMs, cpuCores: top('cpuCores'), memPeakBytes: top('memPeakBytes'), ioBytesPerSec: top('ioBytesPerSec'), netBytesPerSec: top('netBytesPerSec') };
 }
 
 /** The root and cgroups the index could not name are not runs. */

@@ -77,6 +77,10 @@ profiles:
   t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
   t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpuCores"', 'stat="mean"'));
   t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
+  // what the first run needed from this point of the run on: one busy CPU, before any history
+  const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpuCores"', 'horizon_seconds="5"');
+  t.truthy(ahead);
+  t.true(Math.abs(Number(ahead!.split(' ').pop()) - f.peak.cpuCores.p90) < 0.35, ahead);
   t.regex(metrics, /headroom_task_runs_total\{outcome="recorded"\} 1/);
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
