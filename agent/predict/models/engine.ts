@@ -17,7 +17,9 @@
 // - span: the window as long as the horizon: for a peak, the peak over the last h (p50) and the
 //   last 2h (p90); for a value, the short window's median and the max over the last h;
 // - trend: Holt's damped linear trend projected h steps (for a peak: the higher end of the
-//   path), its p90 above it by quantiles of its own errors at this horizon.
+//   path), its p90 above it by quantiles of its own errors at this horizon;
+// - shifted: the seasonal values, each moved by how far the level (mean of the last 6 points)
+//   now is from the level a season before (a daily job on a host whose load has risen).
 // The first five are the reference baselines of BASELINES.md, counted in points as there.
 //
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
@@ -56,7 +58,7 @@ import { SeriesState } from './series-state.js';
 import { SortedWindow } from './sorted-window.js';
 import { SlidingMax } from './sliding-max.js';
 
-export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned', 'span', 'trend'] as const;
+export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned', 'span', 'trend', 'shifted'] as const;
 export type EngineCandidate = (typeof ENGINE_CANDIDATES)[number];
 const K = ENGINE_CANDIDATES.length;
 const C = Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, i])) as Record<EngineCandidate, number>;
@@ -109,6 +111,8 @@ const ERROR_SCALE_HALF_LIFE = 100;
 const MEMORY_HORIZONS = 8;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
+/** Points averaged for the level the shifted candidate compares. */
+const SHIFT_LEVEL_POINTS = 6;
 /** Resolved forecasts before the losses pick the leaders. */
 const COLD_RESOLVED = 10;
 /** Heads (targets) tracked at once, per kind. */
@@ -278,6 +282,14 @@ class Head {
     set(C.day, s.long.linearQuantile(0.5), s.long.linearQuantile(0.9));
     const season = this.engine.season;
     this.collectSeasonal(s, season);
+    this.collectShifted(s, season);
+    const sh = this.shifted;
+    if (sh.length > 0) {
+      const sorted = sh.slice().sort((a, b) => a - b);
+      set(C.shifted, Math.max(0, linear(sorted, 0.5)), Math.max(0, linear(sorted, 0.9)));
+    } else {
+      set(C.shifted, x, x);
+    }
     const sv = this.seasonal.values;
     if (sv.length > 0) {
       const sorted = sv.slice().sort((a, b) => a - b);
@@ -368,6 +380,43 @@ class Head {
     this.comb50 = c50;
     this.final50 = Math.max(0, c50);
     this.final90 = Math.max(this.final50, c50 + (c90 - c50) * Math.exp(this.logFactor) + this.offset);
+  }
+
+  private readonly shifted: number[] = [];
+
+  /** The target a season back and more, moved by how far the level now is from the level then. */
+  private collectShifted(s: SeriesState, season: number): void {
+    const out = this.shifted;
+    out.length = 0;
+    if (season <= 0) return;
+    const slot = s.slot;
+    const h = s.history;
+    const levelAt = (end: number): number => {
+      let sum = 0;
+      let n = 0;
+      for (let i = 0; i < SHIFT_LEVEL_POINTS; i++) {
+        const v = h.get(end - i);
+        if (!Number.isNaN(v)) {
+          sum += v;
+          n++;
+        }
+      }
+      return n > 0 ? sum / n : Number.NaN;
+    };
+    const now = levelAt(slot);
+    for (let k = 1; k <= SEASONS; k++) {
+      const at = slot + this.steps - k * season;
+      if (at > slot) continue;
+      let v: number;
+      if (this.windowMax) {
+        v = at > slot - this.windowMax.length && at >= 0 ? this.windowMax[at % this.windowMax.length]! : Number.NaN;
+        if (Number.isNaN(h.get(at))) v = Number.NaN;
+      } else {
+        v = h.get(at);
+      }
+      const then = levelAt(slot - k * season);
+      if (!Number.isNaN(v) && !Number.isNaN(then) && !Number.isNaN(now)) out.push(v + now - then);
+    }
   }
 
   /** The target at the same phase of the last seasons (the value, or the window's max for a peak). */
