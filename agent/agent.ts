@@ -14,7 +14,7 @@ import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource } from './predict/demand.js';
-import { readUsage } from './workloads/usage.js';
+import { readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { availableParallelism } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -393,14 +393,27 @@ export class Agent {
       .filter((x) => x.selected || x.busy > 0.01)
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, DEMAND_WORKLOADS).map((x) => x.r);
+    // What a workload without a limit of its own may use is what the host has left: its CPUs
+    // less what the others use (each task counts in its own cgroup only: no double count), and
+    // the memory it holds plus what the host has available.
     const hostCores = availableParallelism();
+    let hostBusy = 0;
+    for (const r of reports) hostBusy += r.cpu.cores;
+    const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
     for (const r of picked) {
       const usage = readUsage(this.layout, r.workload);
       r.usage = usage;
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
-      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, usage.cpuLimitCores ?? hostCores);
-      if (usage.memoryBytes !== null) demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, usage.memoryLimitBytes);
+      const hostFree = Math.max(0, hostCores - (hostBusy - r.cpu.cores));
+      demand.cpu_cores = usage.cpuLimitCores !== null && usage.cpuLimitCores <= hostFree
+        ? this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, usage.cpuLimitCores, 'cgroup')
+        : this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, hostFree, 'host');
+      if (usage.memoryBytes !== null) {
+        demand.memory_bytes = usage.memoryLimitBytes !== null
+          ? this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, usage.memoryLimitBytes, 'cgroup')
+          : this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, memAvailable === null ? null : usage.memoryBytes + memAvailable, 'host');
+      }
       if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null);
       if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null);
       r.demand = demand;

@@ -177,7 +177,7 @@ export class ReportMetricProducer implements MetricProducer {
         for (const win of d.windows) {
           const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000) };
           demandQ.push(point(win.p50, { ...at, quantile: '0.5' }), point(win.p90, { ...at, quantile: '0.9' }), point(win.p99, { ...at, quantile: '0.99' }));
-          if (win.pContention !== null) demandP.push(point(win.pContention, at));
+          if (win.pContention !== null) demandP.push(point(win.pContention, { ...at, limit: d.limitSource ?? 'none' }));
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
         demandConfidence.push(point(d.confidence, { resource: d.resource }));
@@ -212,7 +212,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_workload_memory_limit_bytes', 'Memory limit of the workload\'s cgroup', 'bytes', memoryLimit),
       gauge('headroom_workload_cpu_limit_cores', 'CPU quota of the workload\'s cgroup, in cores', '', cpuLimit),
       gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile', '', demandQ),
-      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds the workload\'s limit (or the host\'s CPUs) within the horizon', '', demandP),
+      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use within the horizon (limit: cgroup, its own limit; host, the host\'s capacity the others leave)', '', demandP),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),

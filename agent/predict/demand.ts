@@ -4,6 +4,8 @@
 // the recent forecasts missed. One forecaster per (workload, resource), dropped when unused.
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 
+export type LimitSource = 'cgroup' | 'host';
+
 export type DemandResource = 'cpu_cores' | 'memory_bytes' | 'io_bytes_per_s' | 'net_bytes_per_s';
 
 export interface DemandWindow {
@@ -18,7 +20,10 @@ export interface DemandWindow {
 export interface DemandForecast {
   resource: DemandResource;
   value: number;
+  /** what it may use: its cgroup's limit, or the host's capacity left by the others (see limitSource) */
   limit: number | null;
+  /** 'cgroup': its quota or memory limit; 'host': the host's CPUs less the others' use, or memory in use plus what the host has available; null: none known */
+  limitSource: LimitSource | null;
   windows: DemandWindow[];
   /** ms until the forecast p90 first reaches the limit, looked for at SATURATION_STEPS_MS and the
    *  horizons, up to the longest horizon (no further than the forecast is asked to see); 0 when
@@ -61,7 +66,9 @@ export class DemandForecasts {
   }
 
   /** Feeds one sample and returns the forecast for this workload and resource. */
-  observe(workload: string, resource: DemandResource, value: number, atMs: number, limit: number | null): DemandForecast {
+  observe(
+    workload: string, resource: DemandResource, value: number, atMs: number, limit: number | null, limitSource: LimitSource | null = limit === null ? null : 'cgroup',
+  ): DemandForecast {
     const key = `${workload}\u0000${resource}`;
     let p = this.pairs.get(key);
     if (!p) {
@@ -89,7 +96,7 @@ export class DemandForecasts {
     });
     const history = p.forecaster.forecast(this.opts.horizonsMs[0]).confidence;
     return {
-      resource, value, limit, windows,
+      resource, value, limit, limitSource: limit === null ? null : limitSource, windows,
       timeToSaturationMs: limit === null ? null : this.saturation(p.forecaster, value, limit),
       confidence: history / (1 + 4 * p.relError),
     };

@@ -63,3 +63,9 @@ export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
     cpuLimitCores: quota !== null && quota > 0 && period ? quota / period : null,
   };
 }
+
+/** The host's MemAvailable (bytes) from /proc/meminfo: what it could give without swapping; null when unreadable. */
+export function readHostMemoryAvailable(meminfo = '/proc/meminfo'): number | null {
+  const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readText(meminfo) ?? '');
+  return m ? Number(m[1]) * 1024 : null;
+}

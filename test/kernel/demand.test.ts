@@ -4,11 +4,13 @@
 // probability rising and the CPU quota read as the CPU limit.
 import { kernelTest, testIf } from '../helpers/host.js';
 import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.js';
-import { headroom, waitFor } from '../helpers/proc.js';
+import { headroom, startIn, waitFor } from '../helpers/proc.js';
+import { TestCgroup } from '../helpers/cgroups.js';
+import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface Demand { value: number; limit: number | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
+interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'host' | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
 interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
@@ -37,6 +39,11 @@ register('demand: memory growing towards its cgroup limit is forecast to saturat
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
   const hog = cg.startIn('/usr/bin/python3', ['-c', GROW], 60_000);
   t.teardown(() => { hog.child.kill('SIGKILL'); });
+  // a neighbour with no quota: what it may use is what the host's CPUs leave it
+  const free = new TestCgroup('demand-free');
+  t.teardown(() => free.remove());
+  const spinner = startIn(free, 'stress-ng', ['--cpu', '1', '--timeout', '40s', '--quiet'], 50_000);
+  t.teardown(() => { spinner.child.kill('SIGKILL'); });
 
   const docs = (): Doc[] => agent.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
   const mine = (d: Doc) => d.workloads[cg.path];
@@ -50,6 +57,8 @@ register('demand: memory growing towards its cgroup limit is forecast to saturat
   t.is(first.usage!.memoryLimitBytes, 192 * MiB, 'limit read from the cgroup');
   t.is(first.usage!.cpuLimitCores, 0.5, 'quota read as the CPU limit');
   t.is(first.demand!.cpu_cores.limit, 0.5);
+  t.is(first.demand!.cpu_cores.limitSource, 'cgroup');
+  t.is(first.demand!.memory_bytes.limitSource, 'cgroup');
   const fullAt = seen.find((d) => mine(d)!.usage!.memoryBytes! >= 0.9 * 192 * MiB)?.atMs ?? seen[seen.length - 1].atMs;
   const warned = seen.find((d) => { const m = mine(d)!.demand!.memory_bytes; return m.timeToSaturationMs !== null && m.value < 0.9 * 192 * MiB; });
   for (const d of seen) {
@@ -59,6 +68,12 @@ register('demand: memory growing towards its cgroup limit is forecast to saturat
   }
   t.truthy(warned, 'a saturation warning while below 90% of the limit');
   t.true(fullAt - warned!.atMs >= 5000, `warned ${(fullAt - warned!.atMs) / 1000} s ahead (at least 5)`);
+  const neighbour = docs().map((d) => d.workloads[free.path]?.demand?.cpu_cores).filter((x) => x !== undefined);
+  t.true(neighbour.length >= 5, `forecasts of the neighbour's CPU: ${neighbour.length}`);
+  const n = neighbour[neighbour.length - 1]!;
+  t.log(`neighbour: ${n.value.toFixed(2)} cores used, ${n.limit!.toFixed(2)} cores left to it by the host (${n.limitSource})`);
+  t.is(n.limitSource, 'host');
+  t.true(n.limit! >= n.value - 0.05 && n.limit! <= availableParallelism(), `host capacity left to it: ${n.limit}`);
   const last = mine(seen[seen.length - 1])!.demand!.memory_bytes;
   t.true((last.windows[0].pContention ?? 0) > (mine(seen[0])!.demand!.memory_bytes.windows[0].pContention ?? 0), 'P(contention) rose');
 });

@@ -49,6 +49,9 @@ test('no limit: no contention probability and no saturation; gone pairs are forg
   const d = new DemandForecasts({ ...opts, forgetAfterMs: 10_000 });
   const f = d.observe('a', 'net_bytes_per_s', 100, 0, null);
   t.is(f.windows[0].pContention, null);
+  t.is(f.limitSource, null);
+  t.is(d.observe('c', 'cpu_cores', 1, 0, 1.5, 'host').limitSource, 'host');
+  t.is(d.observe('e', 'cpu_cores', 1, 0, 0.5).limitSource, 'cgroup', 'a limit is the cgroup\'s unless told');
   t.is(f.timeToSaturationMs, null);
   d.observe('b', 'net_bytes_per_s', 100, 20_000, null);
   d.sweep(20_000);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
-import { coresFromCpuMax, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 
@@ -236,6 +236,17 @@ test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
   t.is(coresFromCpuMax('50000 100000'), 0.5);
   t.is(coresFromCpuMax('max 100000'), null);
   t.is(coresFromCpuMax(null), null);
+});
+
+test('usage: the host\'s available memory from /proc/meminfo (null when unreadable)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-meminfo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'meminfo');
+  writeFileSync(file, 'MemTotal:       24576000 kB\nMemFree:         1000 kB\nMemAvailable:   20480000 kB\nBuffers: 1 kB\n');
+  t.is(readHostMemoryAvailable(file), 20480000 * 1024);
+  t.is(readHostMemoryAvailable(join(dir, 'missing')), null);
+  const live = readHostMemoryAvailable();
+  t.true(live !== null && live > 0, `this host: ${live}`);
 });
 
 kernelTest('usage: a test cgroup\'s memory in use, its memory limit and its CPU quota, from its cgroup files', async (t) => {
