@@ -123,10 +123,18 @@ function merge(a: RunSample, b: RunSample, n: number): RunSample {
   };
 }
 
+/** Observe calls (ticks) after which a workload id not asked about is forgotten: 10 minutes at 1 s. */
+const FORGET_AFTER = 600;
+
 export class TaskRuns {
   private readonly runs = new Map<string, Run>();
-  /** every workload id seen: a workload is a run only the first time it shows up */
-  private readonly seen: Set<string>;
+  /**
+   * workload ids seen, and the observe call that last asked about them: a workload is a run
+   * only the first time it shows up; ids not asked about for FORGET_AFTER calls (cgroups long
+   * gone) are forgotten, so a host that makes and removes cgroups all day does not grow this
+   */
+  private readonly seen = new Map<string, number>();
+  private calls = 0;
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
   private readonly maxSamples: number;
@@ -137,7 +145,7 @@ export class TaskRuns {
 
   /** `existing`: ids of the workloads present at the start (not runs). */
   constructor(private readonly opts: TaskRunsOptions, existing: Iterable<string>) {
-    this.seen = new Set(existing);
+    for (const id of existing) this.seen.set(id, 0);
     this.minRunMs = opts.minRunMs ?? 2000;
     this.maxSamples = Math.max(2 * 20, opts.maxSamples ?? 2048);
     this.maxRuns = opts.maxRuns ?? 256;
@@ -146,10 +154,13 @@ export class TaskRuns {
 
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
+    if (++this.calls % FORGET_AFTER === 0) {
+      for (const [id, at] of this.seen) if (this.calls - at > FORGET_AFTER && !this.runs.has(id)) this.seen.delete(id);
+    }
     for (const x of inputs) {
       const id = x.workload.id;
       if (!this.seen.has(id)) {
-        this.seen.add(id);
+        this.seen.set(id, this.calls);
         if (isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
       }
       const run = this.runs.get(id);
@@ -173,9 +184,12 @@ export class TaskRuns {
     return this.pending.splice(0);
   }
 
-  /** Whether the tick should hand this workload in: unseen (maybe a new run), or on a run. */
+  /** Whether the tick should hand this workload in: unseen (maybe a new run), or on a run. Ask for every workload of the tick. */
   wants(workloadId: string): boolean {
-    return !this.seen.has(workloadId) || this.runs.has(workloadId);
+    const at = this.seen.get(workloadId);
+    if (at === undefined) return true;
+    this.seen.set(workloadId, this.calls + 1);
+    return this.runs.has(workloadId);
   }
 
   /** The run a workload is on, with what its task's profile expects; undefined when none. */

@@ -115,6 +115,18 @@ test('task runs: too short, task unreadable, or a full table: followed or counte
   t.false(w.runs.wants('v1-cpu:/short'), 'a cgroup is one run: seen again it is not another');
 });
 
+test('task runs: ids of cgroups long gone are forgotten (a host that makes cgroups all day)', async (t) => {
+  const w = world(t);
+  // 50 short-lived pods, each seen for one tick (gone by the next: runs that end at once)
+  for (let i = 0; i < 50; i++) await w.tick({ [`/pods/p${i}`]: { cpuCores: 0.1 } });
+  await w.tick({});
+  t.false(w.runs.wants('v1-cpu:/pods/p49'), 'remembered for now: not a new run');
+  // ten minutes of ticks about other cgroups only
+  for (let i = 0; i < 1300; i++) await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 } });
+  t.true(w.runs.wants('v1-cpu:/pods/p0'), 'forgotten: seen again, it would be a new run');
+  t.false(w.runs.wants('v1-cpu:/system.slice/sshd.service'), 'still asked about every tick: kept');
+});
+
 test('task runs: a long run keeps a bounded number of samples, spread over the whole run', async (t) => {
   const w = world(t, { maxSamples: 64 });
   const id = 'v1-cpu:/long';
