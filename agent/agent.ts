@@ -14,7 +14,7 @@ import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource } from './predict/demand.js';
-import { readHostMemoryAvailable, readUsage } from './workloads/usage.js';
+import { readHostMemoryAvailable, readMemoryBytes, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { availableParallelism } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -164,7 +164,7 @@ export class Agent {
     for (const r of reports) {
       if (!runs.wants(r.workload.id)) continue;
       // the demand forecasts read the usage of the workloads they picked; a run's is read here
-      const memoryBytes = r.usage ? r.usage.memoryBytes : readUsage(this.layout, r.workload).memoryBytes;
+      const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : 0,

@@ -84,7 +84,7 @@ export interface TaskRunsOptions {
    * first seen); null when the cgroup is empty or its process is gone
    */
   taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
-  /** false once the workload's cgroup is gone or empty: its run has ended */
+  /** false once the workload's cgroup is gone or empty: its run has ended (asked only on ticks it used no CPU) */
   alive: (w: Workload) => boolean;
   /** runs shorter than this are not recorded (default 2000) */
   minRunMs?: number;
@@ -170,9 +170,12 @@ export class TaskRuns {
         ioBytesPerSec: x.ioBytesPerSec, netBytesPerSec: x.netBytesPerSec,
       });
     }
+    // a workload that used CPU this tick had a task alive in it: only an idle one is looked at
+    const busy = new Set<string>();
+    for (const x of inputs) if (x.cpuCores > 0) busy.add(x.workload.id);
     for (const run of this.runs.values()) {
       if (run.endedAtMs !== undefined) continue;
-      if (this.opts.alive(run.workload)) run.lastAliveMs = nowMs;
+      if (busy.has(run.workload.id) || this.opts.alive(run.workload)) run.lastAliveMs = nowMs;
       // it ended between its last tick alive and this one: half way, on average
       else run.endedAtMs = nowMs;
     }

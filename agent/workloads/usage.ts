@@ -42,6 +42,13 @@ export function coresFromCpuMax(text: string | null): number | null {
   return q > 0 && p > 0 ? q / p : null;
 }
 
+/** Memory in use alone (one file read, for workloads followed every tick): null when unknown. */
+export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | null {
+  if (w.path === '/') return null;
+  if (w.hierarchy === 'v2') return layout.unifiedRoot ? readNumber(join(layout.unifiedRoot, w.path, 'memory.current')) : null;
+  return layout.memoryV1Root ? readNumber(join(layout.memoryV1Root, w.path, 'memory.usage_in_bytes')) : null;
+}
+
 export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
   if (w.path === '/') return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null }; // the host: its own page
   if (w.hierarchy === 'v2') {
