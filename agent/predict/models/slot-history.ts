@@ -1,15 +1,16 @@
 // The last `capacity` slots of a series (see StepClock), NaN where no sample landed: what the
-// season detector and the smoothing fit read, gaps and all.
+// season detector and the smoothing fit read, gaps and all. Kept in single precision (seven
+// significant digits: a level's forecast needs fewer), half the memory of a series' history.
 
 export class SlotHistory {
-  private readonly ring: Float64Array;
+  private readonly ring: Float32Array;
   /** newest slot stored; -1 before the first */
   last = -1;
   private first = -1;
 
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity >= 8)) throw new RangeError(`history must hold at least 8 steps; got ${capacity}`);
-    this.ring = new Float64Array(capacity).fill(Number.NaN);
+    this.ring = new Float32Array(capacity).fill(Number.NaN);
   }
 
   /** Stores the value of `slot` (slots only grow); slots skipped since the last are holes. */
