@@ -54,7 +54,7 @@ $(OUT)/ringdrain: test/bench/ringdrain.c bpf/events.h
 	$(CC) -O2 -Wall -Ibpf -o $@ $< -lbpf
 
 ts: $(OUT)/.ts-stamp
-$(OUT)/.ts-stamp: $(TS_SRC) tsconfig.json package-lock.json
+$(OUT)/.ts-stamp: $(TS_SRC) policies/schema.json tsconfig.json package-lock.json
 	@mkdir -p $(OUT)
 	$(TSC) -p tsconfig.json
 	@touch $@

@@ -13,10 +13,10 @@ import { WorkloadIndex } from './workloads/index.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
-import { DemandForecasts, type DemandForecast, type DemandResource } from './predict/demand.js';
-import { readHostMemoryAvailable, readMemoryBytes, readUsage } from './workloads/usage.js';
+import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
+import { readHostCpuTimes, readHostMemoryAvailable, readMemoryBytes, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
@@ -48,6 +48,12 @@ interface Totals {
 }
 
 const QUANTILES = [0.5, 0.9, 0.99];
+
+/** The tighter of a workload's own limit and what the host leaves it, and which one that is. */
+function tighter(own: number | null, host: number | null): { limit: number | null; source: LimitSource | null } {
+  if (own !== null && (host === null || own <= host)) return { limit: own, source: 'cgroup' };
+  return host === null ? { limit: null, source: null } : { limit: host, source: 'host' };
+}
 
 function addStats(into: SchedStats, s: SchedStats): void {
   for (let i = 0; i < s.runqSlots.length; i++) into.runqSlots[i] += s.runqSlots[i];
@@ -94,6 +100,7 @@ export class Agent {
   private readonly layout: CgroupLayout;
   private readonly governor: OverheadGovernor | null;
   private readonly runs: TaskRuns | null;
+  private hostCpu: { busy: number; total: number } | null = null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
   /** the ids last written to the filters, joined */
@@ -126,12 +133,21 @@ export class Agent {
     this.runs = opts.recordRuns && opts.policy.profiles.enabled ? this.openRuns(opts.policy.profiles) : null;
   }
 
-  /** Task runs over the policy's profile store; the cgroups there now are not runs. */
-  private openRuns(cfg: Policy['profiles']): TaskRuns {
-    const store = new ProfileStore({
-      dir: cfg.dir, maxBytes: cfg.maxBytes,
-      onProblem: (p) => this.log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),
-    });
+  /**
+   * Task runs over the policy's profile store; the cgroups there now are not runs. A store
+   * that cannot be opened turns task runs off (said once), it does not stop the agent.
+   */
+  private openRuns(cfg: Policy['profiles']): TaskRuns | null {
+    let store: ProfileStore;
+    try {
+      store = new ProfileStore({
+        dir: cfg.dir, maxBytes: cfg.maxBytes,
+        onProblem: (p) => this.log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),
+      });
+    } catch (err) {
+      this.log(`profiles: ${cfg.dir}: ${(err as Error).message}; task runs off`);
+      return null;
+    }
     const reader = new TaskReader({ envKeys: cfg.envKeys });
     return new TaskRuns({
       store, minRunMs: cfg.minRunMs, log: this.log,
@@ -139,15 +155,23 @@ export class Agent {
         const dir = this.cgroupDir(w);
         return dir ? reader.of(dir) : Promise.resolve(null);
       },
-      alive: (w) => {
-        const dir = this.cgroupDir(w);
-        try {
-          return dir !== null && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-        } catch {
-          return false; // the cgroup is gone
-        }
-      },
-    }, this.index.list().map((w) => w.id));
+      alive: (w) => this.populated(w),
+    }, this.index.list());
+  }
+
+  /**
+   * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts
+   * its descendants too), on v1 its own process list. False when the cgroup is gone.
+   */
+  private populated(w: Workload): boolean {
+    const dir = this.cgroupDir(w);
+    if (dir === null) return false;
+    try {
+      if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+    } catch {
+      return false;
+    }
   }
 
   /** The directory of a workload's cgroup, where its processes are listed. */
@@ -162,7 +186,7 @@ export class Agent {
     if (!runs) return [];
     const inputs: RunTickInput[] = [];
     for (const r of reports) {
-      if (!runs.wants(r.workload.id)) continue;
+      if (!runs.wants(r.workload.id, r.cpu.cores)) continue;
       // the demand forecasts read the usage of the workloads they picked; a run's is read here
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({
@@ -393,32 +417,39 @@ export class Agent {
       .filter((x) => x.selected || x.busy > 0.01)
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, DEMAND_WORKLOADS).map((x) => x.r);
-    // What a workload without a limit of its own may use is what the host has left: its CPUs
-    // less what the others use (each task counts in its own cgroup only: no double count), and
-    // the memory it holds plus what the host has available.
-    const hostCores = availableParallelism();
-    let hostBusy = 0;
-    for (const r of reports) hostBusy += r.cpu.cores;
+    // What a workload may use is the tighter of its own limit and what the host leaves it: the
+    // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
+    // when a probe is filtered), and the memory it holds plus the host's MemAvailable.
+    const hostCores = cpus().length;
+    const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
     for (const r of picked) {
       const usage = readUsage(this.layout, r.workload);
       r.usage = usage;
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
-      const hostFree = Math.max(0, hostCores - (hostBusy - r.cpu.cores));
-      demand.cpu_cores = usage.cpuLimitCores !== null && usage.cpuLimitCores <= hostFree
-        ? this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, usage.cpuLimitCores, 'cgroup')
-        : this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, hostFree, 'host');
+      const cpu = tighter(usage.cpuLimitCores, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
+      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source);
       if (usage.memoryBytes !== null) {
-        demand.memory_bytes = usage.memoryLimitBytes !== null
-          ? this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, usage.memoryLimitBytes, 'cgroup')
-          : this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, memAvailable === null ? null : usage.memoryBytes + memAvailable, 'host');
+        const mem = tighter(usage.memoryLimitBytes, memAvailable === null ? null : usage.memoryBytes + memAvailable);
+        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source);
       }
       if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null);
       if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null);
       r.demand = demand;
     }
     if (this.ticks % 60 === 0) this.demand.sweep(nowMs);
+  }
+
+  /** Cores the whole host used since the last tick (/proc/stat); the workloads' sum until two readings exist. */
+  private hostBusyCores(hostCores: number, reports: readonly WorkloadReport[]): number {
+    const now = readHostCpuTimes();
+    const before = this.hostCpu;
+    this.hostCpu = now;
+    if (now && before && now.total > before.total) return (hostCores * (now.busy - before.busy)) / (now.total - before.total);
+    let sum = 0;
+    for (const r of reports) sum += r.cpu.cores;
+    return sum;
   }
 
   /** Each probe's per-key counters summed into per-workload ones. */

@@ -93,7 +93,8 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 
 /**
  * "[run] v1-cpu:/jobs/a started: stress-ng --cpu 1 (task 3fa2c1d9): expected 4.0 s (p90 4.3 s),
- * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" / "[run] ... ended after 4.1 s: recorded (3 runs)"
+ * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" /
+ * "[run] v1-cpu:/jobs/a ended after 4.1 s (task 3fa2c1d9): recorded (4 runs behind its profile)"
  */
 export function formatRunEvent(e: RunEvent): string {
   const task = e.signature ? ` (task ${e.signature.slice(0, 8)})` : '';

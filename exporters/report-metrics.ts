@@ -40,6 +40,12 @@ export function hrTimeOfMs(ms: number): HrTime {
   return [s, ns];
 }
 
+/** A profile's resources as the demand metrics name them. */
+const RUN_RESOURCE = {
+  cpuCores: 'cpu_cores', memPeakBytes: 'memory_peak_bytes', memSustainedBytes: 'memory_sustained_bytes',
+  ioBytesPerSec: 'io_bytes_per_s', netBytesPerSec: 'net_bytes_per_s',
+} as const;
+
 interface DecisionSeries {
   workloadId: string;
   attributes: Attributes;
@@ -113,6 +119,7 @@ export class ReportMetricProducer implements MetricProducer {
     const demandP: DataPoint<number>[] = [];
     const saturation: DataPoint<number>[] = [];
     const demandConfidence: DataPoint<number>[] = [];
+    const demandLimit: DataPoint<number>[] = [];
     const memoryBytes: DataPoint<number>[] = [];
     const memoryLimit: DataPoint<number>[] = [];
     const cpuLimit: DataPoint<number>[] = [];
@@ -155,20 +162,22 @@ export class ReportMetricProducer implements MetricProducer {
       if (w.usage?.memoryBytes != null) memoryBytes.push(point(w.usage.memoryBytes));
       if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes));
       if (w.usage?.cpuLimitCores != null) cpuLimit.push(point(w.usage.cpuLimitCores));
-      if (w.run) {
-        const task = { task: w.run.signature?.slice(0, 16) ?? 'unknown' };
+      // a run's series start once its task is known (one identity per run)
+      if (w.run?.signature) {
+        const task = { task: w.run.signature.slice(0, 16) };
         runElapsed.push(point(w.run.elapsedMs / 1000, task));
         const x = w.run.expected;
         if (x) {
           runDuration.push(point(x.durationMs.mean / 1000, { ...task, stat: 'mean' }), point(x.durationMs.p90 / 1000, { ...task, stat: 'p90' }));
           for (const [resource, peak] of Object.entries(x.peak)) {
-            runPeak.push(point(peak.mean, { ...task, resource, stat: 'mean' }), point(peak.p90, { ...task, resource, stat: 'p90' }));
+            const name = RUN_RESOURCE[resource as keyof typeof RUN_RESOURCE];
+            runPeak.push(point(peak.mean, { ...task, resource: name, stat: 'mean' }), point(peak.p90, { ...task, resource: name, stat: 'p90' }));
           }
           for (const a of x.ahead) {
             const at = { ...task, horizon_seconds: String(a.horizonMs / 1000) };
             runAhead.push(
-              point(a.cpuCores, { ...at, resource: 'cpuCores' }), point(a.memPeakBytes, { ...at, resource: 'memPeakBytes' }),
-              point(a.ioBytesPerSec, { ...at, resource: 'ioBytesPerSec' }), point(a.netBytesPerSec, { ...at, resource: 'netBytesPerSec' }),
+              point(a.cpuCores, { ...at, resource: 'cpu_cores' }), point(a.memPeakBytes, { ...at, resource: 'memory_peak_bytes' }),
+              point(a.ioBytesPerSec, { ...at, resource: 'io_bytes_per_s' }), point(a.netBytesPerSec, { ...at, resource: 'net_bytes_per_s' }),
             );
           }
         }
@@ -177,10 +186,11 @@ export class ReportMetricProducer implements MetricProducer {
         for (const win of d.windows) {
           const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000) };
           demandQ.push(point(win.p50, { ...at, quantile: '0.5' }), point(win.p90, { ...at, quantile: '0.9' }), point(win.p99, { ...at, quantile: '0.99' }));
-          if (win.pContention !== null) demandP.push(point(win.pContention, { ...at, limit: d.limitSource ?? 'none' }));
+          if (win.pContention !== null) demandP.push(point(win.pContention, at));
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
         demandConfidence.push(point(d.confidence, { resource: d.resource }));
+        if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource }));
       }
     }
     const decisions = [...this.decisions.values()].map(
@@ -212,12 +222,13 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_workload_memory_limit_bytes', 'Memory limit of the workload\'s cgroup', 'bytes', memoryLimit),
       gauge('headroom_workload_cpu_limit_cores', 'CPU quota of the workload\'s cgroup, in cores', '', cpuLimit),
       gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile', '', demandQ),
-      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use within the horizon (limit: cgroup, its own limit; host, the host\'s capacity the others leave)', '', demandP),
+      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use (headroom_demand_limit) within the horizon', '', demandP),
+      gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup\'s limit and what the host leaves it (cores, bytes)', '', demandLimit),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),
       gauge('headroom_task_run_expected_duration_seconds', 'Duration of the run its task\'s past runs predict (stat: mean, p90)', 'seconds', runDuration),
-      gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpuCores in cores, mem*Bytes in bytes, *BytesPerSec in bytes/s) and stat', '', runPeak),
+      gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpu_cores in cores, memory_* in bytes, *_bytes_per_s in bytes/s) and stat', '', runPeak),
       gauge('headroom_task_run_expected_demand', 'Highest p90 demand its task\'s past runs had from this point of the run to the horizon, by resource and horizon', '', runAhead),
       counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),

@@ -46,7 +46,7 @@ const run: CommandModule<object, RunArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print decisions and events as JSON lines instead of text' })
       .option('events', {
         type: 'boolean', default: false,
-        describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits); OOM kills, overhead switches and task runs are always printed',
+        describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits) and every task run; OOM kills, overhead switches, forecast runs and recorded runs are always printed',
       })
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
@@ -60,6 +60,7 @@ const run: CommandModule<object, RunArgs> = {
       } = await import('../../exporters/index.js');
       const loaded = loadPolicy(a.policy);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
+      if (a['profiles-dir'] && !policy.profiles.enabled) process.stderr.write(`headroom: --profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)\n`);
       const mode = a.mode ?? policy.mode;
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       const prom = policy.export.prometheus;
@@ -87,7 +88,13 @@ const run: CommandModule<object, RunArgs> = {
           for (const e of r.events) {
             if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
           }
-          for (const e of r.runs) process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
+          // every new cgroup is a run: by default only those with something to say (a forecast,
+          // a profile updated) are printed; --events prints every one
+          for (const e of r.runs) {
+            if (a.events || (e.kind === 'run-start' ? e.forecast !== null : e.recorded)) {
+              process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
+            }
+          }
         },
         onStop: (released) => released.forEach(print),
         afterStop: async () => {

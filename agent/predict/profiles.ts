@@ -28,6 +28,9 @@ export const RESOURCES = ['cpuCores', 'memPeakBytes', 'memSustainedBytes', 'ioBy
 export type Resource = (typeof RESOURCES)[number];
 export const QUARANTINE = 'quarantine';
 
+/** Problems kept in `problems` (the latest), and profiles kept in memory (the most recently used). */
+const MAX_PROBLEMS_KEPT = 100;
+const MAX_CACHED = 1024;
 /** z of the normal 0.9 quantile: p90 = mean + Z90 * sd */
 const Z90 = 1.2815515655446004;
 const SIGNATURE_RE = /^[0-9a-f]{64}$/;
@@ -401,13 +404,16 @@ export class ProfileStore {
       throw new ProfileStoreError(`not a task signature (64 hex digits): ${String(run.signature)}`);
     }
     const profile = mergeRun(this.get(run.signature), run, this.decay, this.now());
+    this.cache.delete(run.signature); // re-inserted last: the cache is bounded oldest-first
     this.cache.set(run.signature, profile);
+    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     const usedAtMs = this.nextUse();
     const text = `${JSON.stringify(profile)}\n`;
     const bytes = Buffer.byteLength(text);
     let evicted: string[] = [];
     try {
-      mkdirSync(this.dir, { recursive: true });
+      // task labels hold command lines: the store is root's alone (0700 folder, 0600 files)
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       evicted = this.makeRoom(run.signature, bytes);
       this.writeAtomic(this.fileOf(run.signature), text, usedAtMs);
     } catch (err) {
@@ -434,6 +440,8 @@ export class ProfileStore {
 
   private report(p: StoreProblem): void {
     this.problems.push(p);
+    // a long-running writer on a full or read-only disk meets one per run: keep the latest
+    if (this.problems.length > MAX_PROBLEMS_KEPT) this.problems.splice(0, this.problems.length - MAX_PROBLEMS_KEPT);
     this.onProblem?.(p);
   }
 
@@ -517,7 +525,7 @@ export class ProfileStore {
     const base = file.slice(this.dir.length + 1);
     const tmp = join(this.dir, `.${base}.tmp-${process.pid}-${this.tempSeq++}`);
     try {
-      const fd = openSync(tmp, 'wx', 0o644);
+      const fd = openSync(tmp, 'wx', 0o600);
       try {
         writeFileSync(fd, text);
         futimesSync(fd, usedAtMs / 1000, usedAtMs / 1000);

@@ -100,8 +100,9 @@ interface Run {
   startMs: number;
   lastAliveMs: number;
   samples: RunSample[];
-  /** undefined while the task is being read; null when it could not be */
+  /** undefined while the task is being read; null when it could not be (readError says why) */
   signature: string | null | undefined;
+  readError?: string;
   task?: TaskLabel;
   forecast: RunForecast | null;
   endedAtMs?: number;
@@ -111,29 +112,33 @@ interface Run {
   bucketCount: number;
 }
 
-/** `a` (the mean of `n` samples) and `b` as one sample: means, the highest memory peak, a's time. */
+/** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
 function merge(a: RunSample, b: RunSample, n: number): RunSample {
   const mean = (x: number | undefined, y: number | undefined): number | undefined =>
     x === undefined ? y : y === undefined ? x : (x * n + y) / (n + 1);
   const peak = Math.max(a.memPeakBytes ?? a.memBytes ?? 0, b.memPeakBytes ?? b.memBytes ?? 0);
   return {
-    atMs: a.atMs, cpuCores: mean(a.cpuCores, b.cpuCores), memBytes: mean(a.memBytes, b.memBytes),
+    atMs: (a.atMs * n + b.atMs) / (n + 1), cpuCores: mean(a.cpuCores, b.cpuCores), memBytes: mean(a.memBytes, b.memBytes),
     memPeakBytes: a.memBytes === undefined && b.memBytes === undefined && a.memPeakBytes === undefined ? undefined : peak,
     ioBytesPerSec: mean(a.ioBytesPerSec, b.ioBytesPerSec), netBytesPerSec: mean(a.netBytesPerSec, b.netBytesPerSec),
   };
 }
 
-/** Observe calls (ticks) after which a workload id not asked about is forgotten: 10 minutes at 1 s. */
-const FORGET_AFTER = 600;
+/** Observe calls between two looks at whether the cgroups there at the start are still populated. */
+const EXISTING_RECHECK = 60;
+/** A task read that has not settled by then is given up (a /proc read stuck, a huge binary). */
+const TASK_READ_DEADLINE_MS = 30_000;
+/** Arguments kept in a task's label, and their total length: argv can be huge, and hold secrets. */
+const LABEL_ARGS = 32;
+const LABEL_CHARS = 1024;
 
 export class TaskRuns {
   private readonly runs = new Map<string, Run>();
   /**
-   * workload ids seen, and the observe call that last asked about them: a workload is a run
-   * only the first time it shows up; ids not asked about for FORGET_AFTER calls (cgroups long
-   * gone) are forgotten, so a host that makes and removes cgroups all day does not grow this
+   * cgroups there at the start: not runs (their start was not seen) while they stay populated;
+   * one found empty or gone is dropped from here, and its next busy tick starts a run
    */
-  private readonly seen = new Map<string, number>();
+  private readonly existing = new Map<string, Workload>();
   private calls = 0;
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
@@ -143,26 +148,34 @@ export class TaskRuns {
   /** runs not followed because maxRuns were already */
   skipped = 0;
 
-  /** `existing`: ids of the workloads present at the start (not runs). */
-  constructor(private readonly opts: TaskRunsOptions, existing: Iterable<string>) {
-    for (const id of existing) this.seen.set(id, 0);
+  /** `existing`: the workloads present at the start (not runs). */
+  constructor(private readonly opts: TaskRunsOptions, existing: Iterable<Workload>) {
+    for (const w of existing) this.existing.set(w.id, w);
     this.minRunMs = opts.minRunMs ?? 2000;
     this.maxSamples = Math.max(2 * 20, opts.maxSamples ?? 2048);
     this.maxRuns = opts.maxRuns ?? 256;
     this.log = opts.log ?? (() => {});
   }
 
+  /**
+   * Whether the tick should hand this workload in: it is on a run, or it used CPU this tick
+   * and is not one of the cgroups there at the start (a new run). A cgroup whose run ended is
+   * not asked about again until it is busy again (its stale counters read 0 CPU), and then
+   * that is its next run: a timer's service, started again at the same path.
+   */
+  wants(workloadId: string, cpuCores: number): boolean {
+    if (this.runs.has(workloadId)) return true;
+    return cpuCores > 0 && !this.existing.has(workloadId);
+  }
+
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
-    if (++this.calls % FORGET_AFTER === 0) {
-      for (const [id, at] of this.seen) if (this.calls - at > FORGET_AFTER && !this.runs.has(id)) this.seen.delete(id);
+    if (++this.calls % EXISTING_RECHECK === 0) {
+      for (const [id, w] of this.existing) if (!this.opts.alive(w)) this.existing.delete(id);
     }
     for (const x of inputs) {
       const id = x.workload.id;
-      if (!this.seen.has(id)) {
-        this.seen.set(id, this.calls);
-        if (isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
-      }
+      if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
       this.sample(run, {
@@ -180,19 +193,13 @@ export class TaskRuns {
       else run.endedAtMs = nowMs;
     }
     for (const [id, run] of this.runs) {
-      if (run.endedAtMs === undefined || run.signature === undefined) continue; // still running, or its task still being read
+      if (run.endedAtMs === undefined) continue;
+      // its task still being read: wait for the read (it has a deadline)
+      if (run.signature === undefined && nowMs - run.startMs < TASK_READ_DEADLINE_MS) continue;
       this.runs.delete(id);
       this.pending.push(this.finish(run));
     }
     return this.pending.splice(0);
-  }
-
-  /** Whether the tick should hand this workload in: unseen (maybe a new run), or on a run. Ask for every workload of the tick. */
-  wants(workloadId: string): boolean {
-    const at = this.seen.get(workloadId);
-    if (at === undefined) return true;
-    this.seen.set(workloadId, this.calls + 1);
-    return this.runs.has(workloadId);
   }
 
   /** The run a workload is on, with what its task's profile expects; undefined when none. */
@@ -213,37 +220,43 @@ export class TaskRuns {
     };
   }
 
-  /** Workloads on a run now (whose memory the tick should read). */
-  get active(): Workload[] {
-    return [...this.runs.values()].filter((r) => r.endedAtMs === undefined).map((r) => r.workload);
-  }
-
   private begin(workload: Workload, nowMs: number): void {
     if (this.runs.size >= this.maxRuns) {
-      this.skipped++;
+      if (this.skipped++ === 0) this.log(`task runs: ${this.maxRuns} runs followed already; newer ones are not (counted)`);
       return;
     }
     const run: Run = { workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0 };
     this.runs.set(workload.id, run);
-    this.opts.taskOf(workload).then(
-      (task) => {
-        if (!task) {
-          run.signature = null;
-          return;
-        }
-        const { id, parts } = task.signature;
-        run.signature = id;
-        // the process's own start time, when it is before the tick that saw the cgroup
-        if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
-        run.task = { exe: parts.exePath, args: parts.args };
-        run.forecast = this.opts.store.forecastRun(id) ?? null;
-        this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
-      },
-      (err: Error) => {
+    const settle = (task: { signature: TaskSignature; startedAtMs?: number | null } | null): void => {
+      if (run.signature !== undefined) return; // given up on already
+      if (!task) {
         run.signature = null;
-        this.log(`run of ${workload.id}: task not read: ${err.message}`);
-      },
-    );
+        run.readError = 'its process had exited before it could be read';
+        return;
+      }
+      const { id, parts } = task.signature;
+      run.signature = id;
+      // the process's own start time, when it is before the tick that saw the cgroup
+      if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
+      run.task = label(parts.exePath, parts.args);
+      run.forecast = this.opts.store.forecastRun(id) ?? null;
+      this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
+    };
+    const fail = (err: unknown): void => {
+      if (run.signature !== undefined) return;
+      run.signature = null;
+      run.readError = (err as Error)?.message ?? String(err);
+      this.log(`run of ${workload.id}: task not read: ${run.readError}`);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`task read took over ${TASK_READ_DEADLINE_MS / 1000} s`)), TASK_READ_DEADLINE_MS);
+      timer.unref();
+    });
+    Promise.race([this.opts.taskOf(workload), deadline])
+      .then(settle)
+      .catch(fail)
+      .finally(() => clearTimeout(timer));
   }
 
   /**
@@ -270,7 +283,7 @@ export class TaskRuns {
     const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
     const durationMs = Math.round(endMs - run.startMs);
     const end = { kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs };
-    if (!run.signature) return { ...end, recorded: false, reason: 'task not read (its process had exited)' };
+    if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]
@@ -295,6 +308,22 @@ function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
   const to = slice(elapsedMs + horizonMs);
   const top = (r: keyof RunForecast['curve']): number => Math.max(...f.curve[r].p90.slice(from, to + 1));
   return { horizonMs, cpuCores: top('cpuCores'), memPeakBytes: top('memPeakBytes'), ioBytesPerSec: top('ioBytesPerSec'), netBytesPerSec: top('netBytesPerSec') };
+}
+
+/** A task's label for people: the executable and its first arguments, bounded in count and length. */
+function label(exe: string, args: readonly string[]): TaskLabel {
+  const kept: string[] = [];
+  let chars = 0;
+  for (const a of args.slice(0, LABEL_ARGS)) {
+    if (chars + a.length > LABEL_CHARS) {
+      kept.push(`${a.slice(0, Math.max(0, LABEL_CHARS - chars))}...`);
+      break;
+    }
+    kept.push(a);
+    chars += a.length;
+  }
+  if (args.length > kept.length) kept.push(`(+${args.length - kept.length} more)`);
+  return { exe, args: kept };
 }
 
 /** The root and cgroups the index could not name are not runs. */

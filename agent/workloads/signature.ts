@@ -53,6 +53,13 @@ export interface TaskSpec {
   maxDirDepth?: number;
   /** hashes the executable (default hashFile); the agent passes one that remembers binaries */
   hash?: (path: string) => Promise<{ sha256: string; bytes: number }>;
+  /**
+   * a running process's view: `exe` is then its path as the process sees it (a label, not
+   * looked up), `exeFile` the file hashed (its /proc/<pid>/exe), and `root` the directory its
+   * paths are found under (its /proc/<pid>/root: a container's files, not the host's)
+   */
+  exeFile?: string;
+  root?: string;
 }
 
 export type InputPart =
@@ -89,8 +96,8 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   const cwd = spec.cwd ?? process.cwd();
   const env = spec.env ?? process.env;
   const args = [...(spec.args ?? [])];
-  const exePath = await resolveExecutable(spec.exe, cwd, env.PATH ?? process.env.PATH ?? '');
-  const { sha256, bytes } = await (spec.hash ?? hashFile)(exePath);
+  const exePath = spec.exeFile ? spec.exe : await resolveExecutable(spec.exe, cwd, env.PATH ?? process.env.PATH ?? '');
+  const { sha256, bytes } = await (spec.hash ?? hashFile)(spec.exeFile ?? exePath);
   const inputs = await describeInputs(args, cwd, spec);
 
   const chosen: Record<string, string | null> = {};
@@ -178,7 +185,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     let part: InputPart | undefined;
     for (const name of names) {
       if (name === '' || outputs.has(resolve(cwd, name))) continue;
-      part = await describePath(i, name, resolve(cwd, name), bounds);
+      part = await describePath(i, name, spec.root ? join(spec.root, resolve(cwd, name)) : resolve(cwd, name), bounds);
       if (part) break;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.

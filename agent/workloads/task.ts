@@ -46,8 +46,11 @@ export class TaskReader {
         const eq = kv.indexOf('=');
         if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
       }
+      // the binary is hashed through /proc/<pid>/exe and the inputs found under
+      // /proc/<pid>/root: a container's own files, and a binary deleted since it started
       const signature = await taskSignature({
-        exe, args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p),
+        exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
+        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p),
       });
       return { pid, signature, startedAtMs: await startedAtMs(oldest.start, this.opts.proc ?? '/proc') };
     } catch (err) {

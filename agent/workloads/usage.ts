@@ -55,7 +55,7 @@ export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
     if (!layout.unifiedRoot) return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null };
     const dir = join(layout.unifiedRoot, w.path);
     return {
-      memoryBytes: readNumber(join(dir, 'memory.current')),
+      memoryBytes: readMemoryBytes(layout, w),
       memoryLimitBytes: readNumber(join(dir, 'memory.max')),
       cpuLimitCores: coresFromCpuMax(readText(join(dir, 'cpu.max'))),
     };
@@ -65,7 +65,7 @@ export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
   const mem = layout.memoryV1Root ? join(layout.memoryV1Root, w.path) : null;
   const limit = mem ? readNumber(join(mem, 'memory.limit_in_bytes')) : null;
   return {
-    memoryBytes: mem ? readNumber(join(mem, 'memory.usage_in_bytes')) : null,
+    memoryBytes: readMemoryBytes(layout, w),
     memoryLimitBytes: limit !== null && limit < V1_UNLIMITED ? limit : null,
     cpuLimitCores: quota !== null && quota > 0 && period ? quota / period : null,
   };
@@ -75,4 +75,15 @@ export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
 export function readHostMemoryAvailable(meminfo = '/proc/meminfo'): number | null {
   const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readText(meminfo) ?? '');
   return m ? Number(m[1]) * 1024 : null;
+}
+
+/** Busy and total time of all the host's CPUs (clock ticks, from /proc/stat); null when unreadable. */
+export function readHostCpuTimes(stat = '/proc/stat'): { busy: number; total: number } | null {
+  const line = (readText(stat) ?? '').split('\n', 1)[0]!;
+  if (!line.startsWith('cpu ')) return null;
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 5 || f.some((x) => !Number.isFinite(x))) return null;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
 }

@@ -29,7 +29,7 @@ profiles:
   dir: ${join(dir, 'profiles')}
   min_run: 1s
 `);
-  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
   const lines = (): RunLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"run"')).map((l) => JSON.parse(l) as RunLine);
@@ -75,18 +75,20 @@ profiles:
   const duration = series('headroom_task_run_expected_duration_seconds', `task="${task}"`, 'stat="mean"', `path="${c2}"`);
   t.truthy(duration, 'the expected duration is exported for the second run');
   t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
-  t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpuCores"', 'stat="mean"'));
+  t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpu_cores"', 'stat="mean"'));
   t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
   // what the first run needed from this point of the run on: one busy CPU, before any history
-  const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpuCores"', 'horizon_seconds="5"');
+  const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpu_cores"', 'horizon_seconds="5"');
   t.truthy(ahead);
   t.true(Math.abs(Number(ahead!.split(' ').pop()) - f.peak.cpuCores.p90) < 0.35, ahead);
-  t.regex(metrics, /headroom_task_runs_total\{outcome="recorded"\} 1/);
+  // the first run at least (another cgroup the host made meanwhile may be a run too)
+  t.true(Number(series('headroom_task_runs_total', 'outcome="recorded"')?.split(' ').pop()) >= 1);
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
   t.is(list.code, 0, list.stderr);
   const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number }[];
-  t.is(entries.length, 1);
-  t.like(entries[0], { signature: start1.signature!, runs: 2 });
-  t.regex(entries[0]!.exe, /stress-ng$/);
+  const ours = entries.find((e) => e.signature === start1.signature);
+  t.truthy(ours, JSON.stringify(entries));
+  t.like(ours, { runs: 2 });
+  t.regex(ours!.exe, /stress-ng$/);
 });

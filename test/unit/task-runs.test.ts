@@ -4,7 +4,7 @@
 // /proc of a child process listed in a stand-in cgroup.procs file.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileStore } from '../../agent/predict/profiles.js';
@@ -13,6 +13,14 @@ import { TaskReader } from '../../agent/workloads/task.js';
 import type { TaskSignature } from '../../agent/workloads/signature.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { formatRunEvent, runEventRecord } from '../../exporters/decision-log.js';
+
+function readlinkSafe(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
 
 function scratch(t: { teardown: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-runs-'));
@@ -35,7 +43,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: num
     store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples,
     taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
     alive: (w) => alive.has(w.id),
-  }, ['v1-cpu:/', 'v1-cpu:/system.slice/sshd.service']);
+  }, [workload('/'), workload('/system.slice/sshd.service')]);
   let now = 1_000_000;
   const events: RunEvent[] = [];
   /** one tick: every live workload's figures, then the task reads settle */
@@ -43,7 +51,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: num
     now += 1000;
     const inputs = Object.entries(figures).map(([path, f]) => ({
       workload: workload(path), cpuCores: 0, memoryBytes: null, ioBytesPerSec: 0, netBytesPerSec: 0, ...f,
-    })).filter((x) => runs.wants(x.workload.id));
+    })).filter((x) => runs.wants(x.workload.id, x.cpuCores));
     events.push(...runs.observe(inputs, now));
     await new Promise((r) => setImmediate(r));
   };
@@ -108,23 +116,73 @@ test('task runs: too short, task unreadable, or a full table: followed or counte
   await w.tick({ '/short': {}, '/gone': {} });
   const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
   t.deepEqual(ends.map((e) => [e.workload.path, e.recorded, e.reason]).sort(), [
-    ['/gone', false, 'task not read (its process had exited)'],
+    ['/gone', false, 'task not read: its process had exited before it could be read'],
     ['/short', false, 'shorter than min_run (3000 ms)'],
   ]);
   t.is(w.store.forecastRun('b'.repeat(64)), undefined, 'nothing recorded');
-  t.false(w.runs.wants('v1-cpu:/short'), 'a cgroup is one run: seen again it is not another');
+  t.false(w.runs.wants('v1-cpu:/short', 0), 'an ended run\'s stale counters (no CPU) start nothing');
 });
 
-test('task runs: ids of cgroups long gone are forgotten (a host that makes cgroups all day)', async (t) => {
+test('task runs: a cgroup there at the start is not a run, however long it idles; once found empty, its next busy tick is', async (t) => {
   const w = world(t);
-  // 50 short-lived pods, each seen for one tick (gone by the next: runs that end at once)
-  for (let i = 0; i < 50; i++) await w.tick({ [`/pods/p${i}`]: { cpuCores: 0.1 } });
-  await w.tick({});
-  t.false(w.runs.wants('v1-cpu:/pods/p49'), 'remembered for now: not a new run');
-  // ten minutes of ticks about other cgroups only
-  for (let i = 0; i < 1300; i++) await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 } });
-  t.true(w.runs.wants('v1-cpu:/pods/p0'), 'forgotten: seen again, it would be a new run');
-  t.false(w.runs.wants('v1-cpu:/system.slice/sshd.service'), 'still asked about every tick: kept');
+  const sshd = 'v1-cpu:/system.slice/sshd.service';
+  w.alive.add(sshd);
+  w.tasks.set(sshd, sig('d'));
+  // idle for longer than any sweep, then busy: still the cgroup that was there, not a run
+  for (let i = 0; i < 1300; i++) await w.tick({});
+  await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.5 } });
+  await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.5 } });
+  t.deepEqual(w.events, []);
+  // the unit stops (its cgroup empties), then starts again: that start was seen, a run
+  w.alive.delete(sshd);
+  for (let i = 0; i < 60; i++) await w.tick({});
+  w.alive.add(sshd);
+  for (let i = 0; i < 3; i++) await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.5 } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start']);
+});
+
+test('task runs: a service started again at the same path is another run of the same task', async (t) => {
+  const w = world(t);
+  const unit = 'v1-cpu:/system.slice/backup.service';
+  w.tasks.set(unit, sig('e'));
+  for (let run = 0; run < 4; run++) {
+    w.alive.add(unit);
+    for (let i = 0; i < 5; i++) await w.tick({ '/system.slice/backup.service': { cpuCores: 1 } });
+    w.alive.delete(unit);
+    // five minutes between runs, its stale counters still reported (no CPU)
+    for (let i = 0; i < 300; i++) await w.tick({ '/system.slice/backup.service': { cpuCores: 0 } });
+  }
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.deepEqual(ends.map((e) => [e.recorded, e.runs]), [[true, 1], [true, 2], [true, 3], [true, 4]]);
+});
+
+test('task runs: a task read that never settles is given up, and the run ends unrecorded', async (t) => {
+  const store = new ProfileStore({ dir: join(scratch(t), 'profiles') });
+  let alive = true;
+  const runs = new TaskRuns({ store, taskOf: () => new Promise(() => {}), alive: () => alive }, []);
+  let now = 0;
+  const events: RunEvent[] = [];
+  for (let i = 0; i < 5; i++) events.push(...runs.observe([{ workload: workload('/stuck'), cpuCores: 1, memoryBytes: null, ioBytesPerSec: 0, netBytesPerSec: 0 }], now += 1000));
+  alive = false;
+  for (let i = 0; i < 40; i++) events.push(...runs.observe([], now += 1000));
+  const end = events.find((e): e is RunEnd => e.kind === 'run-end');
+  t.truthy(end, 'the run ends though its task was never read');
+  t.is(end!.recorded, false);
+  t.regex(end!.reason!, /^task not read/);
+});
+
+test('task runs: a long argument list is bounded in the label (argv can be huge, and hold secrets)', async (t) => {
+  const w = world(t);
+  const long = sig('f');
+  long.parts.args = Array.from({ length: 100 }, (_, i) => `--opt${i}=${'x'.repeat(50)}`);
+  w.alive.add('v1-cpu:/big');
+  w.tasks.set('v1-cpu:/big', long);
+  await w.tick({ '/big': { cpuCores: 1 } });
+  await w.tick({ '/big': { cpuCores: 1 } });
+  const start = w.events.find((e): e is RunStart => e.kind === 'run-start')!;
+  t.true(start.task.args!.length <= 33, `${start.task.args!.length} args kept`);
+  t.true(start.task.args!.join(' ').length <= 1200);
+  t.regex(start.task.args![start.task.args!.length - 1]!, /^\(\+\d+ more\)$/);
 });
 
 test('task runs: a long run keeps a bounded number of samples, spread over the whole run', async (t) => {
@@ -150,7 +208,13 @@ test('task reader: the oldest process of a cgroup, read from /proc: executable, 
   await new Promise((r) => setTimeout(r, 50));
   const newer = spawn('/bin/sleep', ['31'], { stdio: 'ignore' });
   t.teardown(() => { older.kill('SIGKILL'); newer.kill('SIGKILL'); });
-  await new Promise((r) => setTimeout(r, 100));
+  // both exec'd (their /proc/<pid>/exe is the program, no longer node) before they are read
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (readlinkSync(`/proc/${older.pid!}/exe`).endsWith('/tail') && readlinkSync(`/proc/${newer.pid!}/exe`).endsWith('/sleep')) break;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   writeFileSync(join(dir, 'cgroup.procs'), `${newer.pid!}\n${older.pid!}\n`);
 
   const reader = new TaskReader({ envKeys: ['JOB_SIZE'] });
@@ -165,6 +229,20 @@ test('task reader: the oldest process of a cgroup, read from /proc: executable, 
 
   writeFileSync(input, 'x'.repeat(99)); // another input size: another task
   t.not((await reader.of(dir))!.signature.id, task.signature.id);
+
+  // a binary deleted since it started (an upgrade under a running job): still hashed, through /proc
+  const copy = join(dir, 'my-sleep');
+  copyFileSync('/bin/sleep', copy);
+  chmodSync(copy, 0o755);
+  const orphan = spawn(copy, ['30'], { stdio: 'ignore' });
+  t.teardown(() => { orphan.kill('SIGKILL'); });
+  for (let i = 0; i < 100 && !readlinkSafe(`/proc/${orphan.pid!}/exe`).endsWith('/my-sleep'); i++) await new Promise((r) => setTimeout(r, 20));
+  unlinkSync(copy);
+  writeFileSync(join(dir, 'cgroup.procs'), `${orphan.pid!}\n`);
+  const gone = (await reader.of(dir))!;
+  t.is(gone.signature.parts.exePath, copy, 'its path, without " (deleted)"');
+  t.is(gone.signature.parts.exeBytes, statSync('/bin/sleep').size, 'the binary it runs, hashed though deleted');
+
   writeFileSync(join(dir, 'cgroup.procs'), '');
   t.is(await reader.of(dir), null, 'an empty cgroup has no task');
   t.is(await reader.of(join(dir, 'missing')), null, 'nor has a removed one');

@@ -25,7 +25,9 @@
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
 // losses fade (half-life `lossHalfLife` resolved forecasts); the weights are
 // exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
-// p50 and p90 are the weighted means of the candidates'.
+// p50 and p90 are the weighted means of the candidates'. Until COLD_RESOLVED forecasts have
+// resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone: the
+// EWMA's band for a value, the span (the last window's peak) for a peak.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
@@ -41,8 +43,8 @@
 // A forecast is the normal through the final p50 and p90 (other quantiles and exceedance read
 // off it), clamped at 0 like every model here.
 //
-// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, about 17 us median
-// on this VM, most of it the candidates; the learner's refits (about 4 ms on 1024 rows) come every
+// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, about 11 us median
+// on this VM (about 35x the EWMA alone), most of it the candidates; the learner's refits (about 4 ms on 1024 rows) come every
 // 1024 resolved forecasts per target, at a phase drawn from the series' first sample so series
 // started together do not refit on the same tick.
 import type { Forecast, Forecaster } from '../forecaster.js';

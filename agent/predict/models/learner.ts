@@ -22,6 +22,10 @@ export interface LearnerOptions extends GbmOptions {
   clip?: number;
 }
 
+/** Features are kept within half precision's range (NaN, a missing value, stays NaN). */
+const FEATURE_LIMIT = 60_000;
+const clampFeature = (v: number): number => (v > FEATURE_LIMIT ? FEATURE_LIMIT : v < -FEATURE_LIMIT ? -FEATURE_LIMIT : v);
+
 /** Rows the buffers start with. */
 const INITIAL_ROWS = 64;
 
@@ -43,6 +47,7 @@ export class QuantileLearner {
   private filled = false;
   private readonly clip: number;
   private model: QuantileGbm | undefined;
+  private readonly scratch: Float64Array;
   /** fits so far and the time they took, for the cost report */
   fits = 0;
   fitMs = 0;
@@ -61,6 +66,7 @@ export class QuantileLearner {
     this.nextFit = Math.min(this.capacity, Math.round(first * (1 + this.phase)));
     this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
     this.clip = opts.clip ?? 1000;
+    this.scratch = new Float64Array(features);
   }
 
   get ready(): boolean {
@@ -71,7 +77,9 @@ export class QuantileLearner {
   add(row: ArrayLike<number>, label: number): void {
     if (!Number.isFinite(label)) return;
     if (this.rows === this.y.length && this.rows < this.capacity) this.grow();
-    this.x.set(row as ArrayLike<number>, this.head * this.features);
+    const at = this.head * this.features;
+    // clamped as predict() clamps: half precision would turn a larger value into Infinity
+    for (let f = 0; f < this.features; f++) this.x[at + f] = clampFeature(row[f]!);
     this.y[this.head] = Math.max(-this.clip, Math.min(this.clip, label));
     this.head = (this.head + 1) % this.capacity;
     this.rows = Math.min(this.capacity, this.rows + 1);
@@ -93,7 +101,10 @@ export class QuantileLearner {
 
   /** The fitted quantile for a row; NaN before the first fit. */
   predict(row: ArrayLike<number>): number {
-    return this.model ? this.model.predict(row) : Number.NaN;
+    if (!this.model) return Number.NaN;
+    const x = this.scratch;
+    for (let f = 0; f < this.features; f++) x[f] = clampFeature(row[f]!);
+    return this.model.predict(x);
   }
 
   private fit(): void {
