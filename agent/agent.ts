@@ -121,7 +121,7 @@ export class Agent {
     this.log = opts.log ?? (() => {});
     this.layout = index.layout;
     const fc = opts.policy.forecast;
-    this.demand = new DemandForecasts({ model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs });
+    this.demand = new DemandForecasts({ model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs });
     const canFilter = opts.policy.workloads.length > 0;
     // The fault probe samples in perf (its sample period), the others in their programs. The
     // planner's objectives read run-queue latency: sched never samples the selected workloads.

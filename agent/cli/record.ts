@@ -17,6 +17,7 @@ interface RecordArgs {
   limit?: string[];
   'state-dir': string;
   'bpf-object': string;
+  policy: string;
 }
 
 /** The samples one tick contributes: gauges and rates only, never cumulative counters. */
@@ -78,6 +79,10 @@ const record: CommandModule<object, RecordArgs> = {
       .option('limit', {
         type: 'string', array: true, describe: 'RESOURCE=LEVEL written to the header as a saturation level (repeatable)',
       })
+      .option('policy', {
+        type: 'string', default: defaultPolicyPath,
+        describe: "policy YAML whose probe and forecast settings apply (observes only: its mode and workloads' actions do not)",
+      })
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .check((a) => {
@@ -88,7 +93,7 @@ const record: CommandModule<object, RecordArgs> = {
       }),
   handler: async (a) => {
     try {
-      const policy = { ...loadPolicy(defaultPolicyPath), tickMs: a.interval * 1000 };
+      const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
       const fd = openSync(a.out, 'w');
       const limits = parseLimits(a.limit);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };

@@ -17,6 +17,7 @@ interface TopArgs {
   'ring-size'?: number;
   'state-dir': string;
   'bpf-object': string;
+  policy: string;
 }
 
 const top: CommandModule<object, TopArgs> = {
@@ -32,6 +33,10 @@ const top: CommandModule<object, TopArgs> = {
       .option('all', { type: 'boolean', default: false, describe: 'include idle workloads in the table' })
       .option('slow-wakeup-ms', { type: 'number', describe: 'ring event for run-queue waits at or above this (default: policy)' })
       .option('ring-size', { type: 'number', describe: 'ring buffer bytes, a power of two >= 4096 (default: policy)' })
+      .option('policy', {
+        type: 'string', default: defaultPolicyPath,
+        describe: "policy YAML whose probe and forecast settings apply (observes only: its mode and workloads' actions do not)",
+      })
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .check((a) => {
@@ -43,9 +48,10 @@ const top: CommandModule<object, TopArgs> = {
       }),
   handler: async (a) => {
     try {
-      const base = loadPolicy(defaultPolicyPath);
+      const base = loadPolicy(a.policy);
       const policy = {
         ...base,
+        tickMs: a.interval * 1000,
         probes: {
           ...base.probes,
           sched: {

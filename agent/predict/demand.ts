@@ -36,6 +36,8 @@ export interface DemandForecast {
 export interface DemandOptions {
   model: ForecastModel;
   halfLifeMs: number;
+  /** the agent's tick: the models' step from the first sample (learned from the first gaps when absent) */
+  stepMs?: number;
   horizonsMs: number[];
   /** drop a pair not updated for this long (ms) */
   forgetAfterMs?: number;
@@ -54,7 +56,7 @@ interface Pair {
 
 export class DemandForecasts {
   private readonly pairs = new Map<string, Pair>();
-  private readonly opts: Required<DemandOptions>;
+  private readonly opts: DemandOptions & { forgetAfterMs: number };
   private readonly saturationSteps: number[];
 
   constructor(opts: DemandOptions) {
@@ -72,7 +74,7 @@ export class DemandForecasts {
     const key = `${workload}\u0000${resource}`;
     let p = this.pairs.get(key);
     if (!p) {
-      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs }), lastMs: atMs, expected: null, relError: 0 };
+      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, expected: null, relError: 0 };
       this.pairs.set(key, p);
     }
     // How far off was last tick's forecast of this tick? Relative to the larger of the two, so

@@ -7,8 +7,9 @@ import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.
 import { headroom, startIn, waitFor } from '../helpers/proc.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { cpus } from 'node:os';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'host' | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
 interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
@@ -29,12 +30,23 @@ for i in range(200):
 const why = memoryControllerWhy();
 const register = why === null ? kernelTest : (title: string, fn: Parameters<typeof kernelTest>[1]) => testIf(false, why, title, fn);
 
-register('demand: memory growing towards its cgroup limit is forecast to saturate, ahead of time', async (t) => {
+/** A policy file with this demand model, the rest the defaults (top reads its forecast settings). */
+function policyWith(model: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, `version: 1\nforecast:\n  demand_model: ${model}\n`);
+  return file;
+}
+
+for (const model of ['calibrated:holt', 'engine'] as const) {
+register(`demand (${model}): memory growing towards its cgroup limit is forecast to saturate, ahead of time`, async (t) => {
+  const policy = policyWith(model);
+  t.teardown(() => rmSync(dirname(policy), { recursive: true, force: true }));
   const cg = new MemoryTestCgroup('demand-grow');
   t.teardown(() => cg.remove());
   cg.setLimit(192 * MiB);
   writeFileSync(join(cg.cpu.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '50000 100000' : '50000');
-  const agent = headroom(['top', '--json', '--interval', '1', '--count', '40', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '40', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
   const hog = cg.startIn('/usr/bin/python3', ['-c', GROW], 60_000);
@@ -78,3 +90,4 @@ register('demand: memory growing towards its cgroup limit is forecast to saturat
   const last = mine(seen[seen.length - 1])!.demand!.memory_bytes;
   t.true((last.windows[0].pContention ?? 0) > (mine(seen[0])!.demand!.memory_bytes.windows[0].pContention ?? 0), 'P(contention) rose');
 });
+}

@@ -27,7 +27,7 @@
 // exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
 // p50 and p90 are the weighted means of the candidates'. Until COLD_RESOLVED forecasts have
 // resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone: the
-// EWMA's band for a value, the span (the last window's peak) for a peak.
+// trend for a value, the span (the last window's peak) for a peak.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
@@ -356,9 +356,10 @@ class Head {
     const skip = this.engine.skip;
     let best = Number.POSITIVE_INFINITY;
     for (let k = 0; k < K; k++) if (!skip[k] && this.losses[k]! < best) best = this.losses[k]!;
-    // before the losses say anything, the candidate most often right on short histories leads:
-    // for a peak the peak of the last span as long, for a value the EWMA's band
-    const leader = this.kind === 'peak' ? C.span : C.ewma;
+    // before the losses say anything, one candidate leads: for a peak the peak of the last span
+    // as long, for a value the trend (a workload growing towards its limit is warned of in its
+    // first seconds; the EWMA's band lagged the growth until the limit was seconds away)
+    const leader = this.kind === 'peak' ? C.span : C.trend;
     if (this.resolved < COLD_RESOLVED && !skip[leader]) {
       this.weights.fill(0);
       this.weights[leader] = 1;
