@@ -8,6 +8,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { loadPolicy } from '../plan/policy.js';
+import { fail } from './fail.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
 } from '../predict/profiles.js';
@@ -169,13 +171,26 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
 // ---- yargs ----
 
 interface DirArgs {
-  dir: string;
+  dir?: string;
+  policy?: string;
   json: boolean;
+}
+
+/** --dir, else the policy's profiles.dir, else the default; a broken policy is its usual error (exit 3). */
+function storeDir(a: DirArgs): string {
+  if (a.dir !== undefined) return a.dir;
+  if (a.policy === undefined) return DEFAULT_PROFILE_DIR;
+  try {
+    return loadPolicy(a.policy).profiles.dir;
+  } catch (err) {
+    fail(err);
+  }
 }
 
 const withDir = <T>(y: Argv<T>) =>
   y
-    .option('dir', { type: 'string', default: DEFAULT_PROFILE_DIR, describe: 'profile store directory' })
+    .option('dir', { type: 'string', describe: `profile store directory (default: the policy's profiles.dir, else ${DEFAULT_PROFILE_DIR})` })
+    .option('policy', { type: 'string', describe: 'policy YAML whose profiles.dir to read' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 
 function emit(out: ProfilesOutcome): void {
@@ -188,14 +203,14 @@ const listCommand: CommandModule<object, DirArgs> = {
   command: 'list',
   describe: 'one line per learned task signature: runs, mean duration, peak CPU and memory, last seen',
   builder: (y) => withDir(y),
-  handler: (a) => emit(profilesList(a.dir, a.json)),
+  handler: (a) => emit(profilesList(storeDir(a), a.json)),
 };
 
 const showCommand: CommandModule<object, DirArgs & { id: string }> = {
   command: 'show <id>',
   describe: 'one profile: duration statistics and its demand curve over the run',
   builder: (y) => withDir(y).positional('id', { type: 'string', demandOption: true, describe: 'signature or a unique prefix of it' }),
-  handler: (a) => emit(profilesShow(a.dir, String(a.id), a.json)),
+  handler: (a) => emit(profilesShow(storeDir(a), String(a.id), a.json)),
 };
 
 /** `profiles list|show`: the default export, mounted at the top by main.ts. */

@@ -347,6 +347,19 @@ test('cli: a missing store is one line and exit 1; an empty one is exit 0', (t) 
   t.notRegex(usage.stderr, /\n\s+at /, 'no stack trace');
 });
 
+test('cli: --policy reads the store its profiles.dir names; --dir wins; a broken policy is exit 3', (t) => {
+  const dir = scratch(t);
+  const store = join(dir, 'store');
+  mkdirSync(store);
+  writeFileSync(join(dir, 'policy.yaml'), `version: 1\nprofiles:\n  dir: ${store}\n`);
+  t.deepEqual(cli('list', '--policy', join(dir, 'policy.yaml')), { status: 0, stdout: `no profiles in ${store}\n`, stderr: '' });
+  t.is(cli('list', '--policy', join(dir, 'policy.yaml'), '--dir', dir).stdout, `no profiles in ${dir}\n`);
+  writeFileSync(join(dir, 'bad.yaml'), 'version: 1\nprofiles:\n  dirr: x\n');
+  const bad = cli('list', '--policy', join(dir, 'bad.yaml'));
+  t.is(bad.status, 3);
+  t.regex(bad.stderr, /bad\.yaml:3:3: profiles\.dirr: unknown key/);
+});
+
 test('cli: list and show print the store', (t) => {
   const dir = scratch(t);
   const { store } = storeAt(dir);
