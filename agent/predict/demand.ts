@@ -25,9 +25,9 @@ export interface DemandForecast {
   /** 'cgroup': its quota or memory limit; 'host': the host's CPUs less the others' use, or memory in use plus what the host has available; null: none known */
   limitSource: LimitSource | null;
   windows: DemandWindow[];
-  /** ms until the forecast p90 first reaches the limit, looked for at SATURATION_STEPS_MS and the
-   *  horizons, up to the longest horizon (no further than the forecast is asked to see); 0 when
-   *  already there, null when not foreseen */
+  /** ms until the forecast p90 first reaches the limit: between now (the value) and the horizons'
+   *  p90s, linearly, up to the longest horizon (no further than the forecast is asked to see); 0
+   *  when already there, null when not foreseen */
   timeToSaturationMs: number | null;
   /** 0..1: history behind the forecast, lowered by its recent relative error */
   confidence: number;
@@ -43,27 +43,24 @@ export interface DemandOptions {
   forgetAfterMs?: number;
 }
 
-/** Horizons at which saturation is looked for (besides the policy's own). */
-export const SATURATION_STEPS_MS = [5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 900_000];
-
 interface Pair {
   forecaster: Forecaster;
   lastMs: number;
-  /** the previous tick's median for the next step, and the faded relative error of those */
-  expected: number | null;
+  /** medians forecast for the first horizon, oldest first, until they come due; the faded relative error of those */
+  pending: { dueMs: number; p50: number }[];
   relError: number;
 }
 
 export class DemandForecasts {
   private readonly pairs = new Map<string, Pair>();
   private readonly opts: DemandOptions & { forgetAfterMs: number };
-  private readonly saturationSteps: number[];
+  private readonly horizonsMs: number[];
 
   constructor(opts: DemandOptions) {
     if (opts.horizonsMs.length === 0 || opts.horizonsMs.some((h) => !(h > 0))) throw new RangeError('demand horizons must be > 0');
     this.opts = { forgetAfterMs: 10 * 60_000, ...opts };
-    const longest = Math.max(...opts.horizonsMs);
-    this.saturationSteps = [...new Set([...SATURATION_STEPS_MS, ...opts.horizonsMs])].filter((h) => h <= longest).sort((a, b) => a - b);
+    // only these are asked of a forecaster: each is a target the engine learns (and holds) on its own
+    this.horizonsMs = [...new Set(opts.horizonsMs)].sort((a, b) => a - b);
     createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick
   }
 
@@ -74,32 +71,33 @@ export class DemandForecasts {
     const key = `${workload}\u0000${resource}`;
     let p = this.pairs.get(key);
     if (!p) {
-      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, expected: null, relError: 0 };
+      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }
-    // How far off was last tick's forecast of this tick? Relative to the larger of the two, so
-    // a series near 0 does not blow up; faded like everything else.
-    if (p.expected !== null) {
-      const scale = Math.max(Math.abs(value), Math.abs(p.expected), 1e-9);
-      const alpha = 1 - Math.pow(0.5, Math.max(0, atMs - p.lastMs) / this.opts.halfLifeMs);
-      p.relError += alpha * (Math.abs(value - p.expected) / scale - p.relError);
+    // How far off were the first horizon's medians that come due now? Relative to the larger
+    // of the two, so a series near 0 does not blow up; faded like everything else.
+    const alpha = 1 - Math.pow(0.5, Math.max(0, atMs - p.lastMs) / this.opts.halfLifeMs);
+    const slack = (this.opts.stepMs ?? 1000) / 2; // a tick a little early still counts
+    while (p.pending.length > 0 && p.pending[0]!.dueMs <= atMs + slack) {
+      const expected = p.pending.shift()!.p50;
+      const scale = Math.max(Math.abs(value), Math.abs(expected), 1e-9);
+      p.relError += alpha * (Math.abs(value - expected) / scale - p.relError);
     }
     p.forecaster.update(value, atMs);
-    const stepMs = Math.max(1, atMs - p.lastMs);
     p.lastMs = atMs;
-    p.expected = p.forecaster.forecast(stepMs).quantile(0.5);
 
-    const windows = this.opts.horizonsMs.map((h): DemandWindow => {
+    const windows = this.horizonsMs.map((h): DemandWindow => {
       const f = p.forecaster.forecast(h);
       return {
         horizonMs: h, p50: f.quantile(0.5), p90: f.quantile(0.9), p99: f.quantile(0.99),
         pContention: limit === null ? null : f.exceedance(limit),
       };
     });
-    const history = p.forecaster.forecast(this.opts.horizonsMs[0]).confidence;
+    p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50 });
+    const history = p.forecaster.forecast(this.horizonsMs[0]!).confidence;
     return {
       resource, value, limit, limitSource: limit === null ? null : limitSource, windows,
-      timeToSaturationMs: limit === null ? null : this.saturation(p.forecaster, value, limit),
+      timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),
       confidence: history / (1 + 4 * p.relError),
     };
   }
@@ -113,9 +111,17 @@ export class DemandForecasts {
     return this.pairs.size;
   }
 
-  private saturation(f: Forecaster, value: number, limit: number): number | null {
-    if (value >= limit) return 0;
-    for (const h of this.saturationSteps) if (f.forecast(h).quantile(0.9) >= limit) return h;
-    return null;
+}
+
+/** When the p90 path (now: the value; then each horizon's p90) first reaches the limit, linearly between points. */
+function saturation(value: number, windows: readonly DemandWindow[], limit: number): number | null {
+  if (value >= limit) return 0;
+  let t0 = 0;
+  let v0 = value;
+  for (const w of windows) {
+    if (w.p90 >= limit) return Math.round(t0 + ((limit - v0) / (w.p90 - v0)) * (w.horizonMs - t0));
+    t0 = w.horizonMs;
+    v0 = w.p90;
   }
+  return null;
 }

@@ -22,7 +22,7 @@ test('memory growing 1 MiB/s towards a 512 MiB limit: saturation foreseen before
   t.true(reachedAt! - warnedAt! >= 5, 'warned at least 5 s ahead');
   t.true(reachedAt! - warnedAt! <= 65, 'not before the longest horizon (60 s) could see it');
   t.is(ttl.get(300), null, '212 s away: beyond the horizon');
-  t.true([5_000, 15_000].includes(ttl.get(400)!), `12 s away: ${ttl.get(400)}`);
+  t.true(ttl.get(400)! >= 4_000 && ttl.get(400)! <= 20_000, `12 s away: ${ttl.get(400)}`);
   t.is(ttl.get(450), 0, 'past the limit');
 });
 
