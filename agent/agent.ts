@@ -416,26 +416,26 @@ export class Agent {
       .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: busy(r) }))
       .filter((x) => x.selected || x.busy > 0.01)
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
-    const picked = ranked.slice(0, DEMAND_WORKLOADS).map((x) => x.r);
+    const picked = ranked.slice(0, DEMAND_WORKLOADS);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the
     // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
     // when a probe is filtered), and the memory it holds plus the host's MemAvailable.
     const hostCores = cpus().length;
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
-    for (const r of picked) {
+    for (const { r, selected } of picked) {
       const usage = readUsage(this.layout, r.workload);
       r.usage = usage;
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
       const cpu = tighter(usage.cpuLimitCores, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
-      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source);
+      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source, selected);
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, memAvailable === null ? null : usage.memoryBytes + memAvailable);
-        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source);
+        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source, selected);
       }
-      if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null);
-      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null);
+      if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);
+      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null, null, selected);
       r.demand = demand;
     }
     if (this.ticks % 60 === 0) this.demand.sweep(nowMs);

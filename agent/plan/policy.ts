@@ -15,7 +15,7 @@ import {
 } from 'yaml';
 import schema from '../../policies/schema.json' with { type: 'json' };
 import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
-import type { ForecastModel } from '../predict/forecaster.js';
+import type { DemandModel } from '../predict/demand.js';
 
 export interface PolicyProblem {
   file: string;
@@ -445,7 +445,7 @@ interface RawPolicy {
     sock?: { enabled?: boolean; ring_size?: string };
     overhead_budget?: string;
   };
-  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: ForecastModel; horizons?: string[]; demand_half_life?: string };
+  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: DemandModel; horizons?: string[]; demand_half_life?: string };
   profiles?: { enabled?: boolean; dir?: string; max_size?: string; env_keys?: string[]; min_run?: string };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
@@ -465,7 +465,7 @@ const DEFAULTS = {
   overheadBudget: '1%',
   model: 'ewma' as const,
   halfLife: '10s',
-  demandModel: 'calibrated:holt' as ForecastModel,
+  demandModel: 'auto' as DemandModel,
   horizons: ['5s', '60s'],
   demandHalfLife: '60s',
   profilesDir: '/var/lib/headroom/profiles',

@@ -1,4 +1,4 @@
-import type { ForecastModel } from '../predict/forecaster.js';
+import type { DemandModel } from '../predict/demand.js';
 import type { Workload } from '../workloads/types.js';
 
 export type Mode = 'observe' | 'recommend' | 'enforce';
@@ -41,7 +41,8 @@ export interface Policy {
     model: 'ewma' | 'decaying-histogram';
     halfLifeMs: number;
     /** each workload's demand per resource */
-    demandModel: ForecastModel;
+    /** 'auto': the engine for the policy's workloads, calibrated:holt for the busiest others */
+    demandModel: DemandModel;
     demandHalfLifeMs: number;
     horizonsMs: number[];
   };

@@ -19,6 +19,8 @@ export interface DemandWindow {
 
 export interface DemandForecast {
   resource: DemandResource;
+  /** the model behind it (under 'auto': the engine for the policy's workloads) */
+  model: ForecastModel;
   value: number;
   /** what it may use: its cgroup's limit, or the host's capacity left by the others (see limitSource) */
   limit: number | null;
@@ -33,8 +35,13 @@ export interface DemandForecast {
   confidence: number;
 }
 
+/** A demand model: one for every workload, or 'auto' (AUTO_SELECTED for the policy's workloads, AUTO_OTHERS for the rest). */
+export type DemandModel = ForecastModel | 'auto';
+export const AUTO_SELECTED: ForecastModel = 'engine';
+export const AUTO_OTHERS: ForecastModel = 'calibrated:holt';
+
 export interface DemandOptions {
-  model: ForecastModel;
+  model: DemandModel;
   halfLifeMs: number;
   /** the agent's tick: the models' step from the first sample (learned from the first gaps when absent) */
   stepMs?: number;
@@ -44,6 +51,7 @@ export interface DemandOptions {
 }
 
 interface Pair {
+  model: ForecastModel;
   forecaster: Forecaster;
   lastMs: number;
   /** medians forecast for the first horizon, oldest first, until they come due; the faded relative error of those */
@@ -61,17 +69,20 @@ export class DemandForecasts {
     this.opts = { forgetAfterMs: 10 * 60_000, ...opts };
     // only these are asked of a forecaster: each is a target the engine learns (and holds) on its own
     this.horizonsMs = [...new Set(opts.horizonsMs)].sort((a, b) => a - b);
-    createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick
+    if (opts.model !== 'auto') createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick
   }
 
   /** Feeds one sample and returns the forecast for this workload and resource. */
   observe(
     workload: string, resource: DemandResource, value: number, atMs: number, limit: number | null, limitSource: LimitSource | null = limit === null ? null : 'cgroup',
+    selected = false,
   ): DemandForecast {
     const key = `${workload}\u0000${resource}`;
+    const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p) {
-      p = { forecaster: createForecaster(this.opts.model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, pending: [], relError: 0 };
+    if (!p || p.model !== model) {
+      // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
+      p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Relative to the larger
@@ -96,10 +107,16 @@ export class DemandForecasts {
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50 });
     const history = p.forecaster.forecast(this.horizonsMs[0]!).confidence;
     return {
-      resource, value, limit, limitSource: limit === null ? null : limitSource, windows,
+      resource, model, value, limit, limitSource: limit === null ? null : limitSource, windows,
       timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),
       confidence: history / (1 + 4 * p.relError),
     };
+  }
+
+  /** The model a workload's pairs get: the policy's one, or under 'auto' by whether the policy selects it. */
+  modelFor(selected: boolean): ForecastModel {
+    if (this.opts.model !== 'auto') return this.opts.model;
+    return selected ? AUTO_SELECTED : AUTO_OTHERS;
   }
 
   /** Forgets pairs not seen for a while (workloads gone). */

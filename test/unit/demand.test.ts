@@ -58,3 +58,22 @@ test('no limit: no contention probability and no saturation; gone pairs are forg
   t.is(d.size, 1);
   t.throws(() => new DemandForecasts({ ...opts, horizonsMs: [] }), { instanceOf: RangeError });
 });
+
+test("auto: the engine for the policy's workloads, calibrated:holt for the others; a change of selection starts afresh", (t) => {
+  const d = new DemandForecasts({ ...opts, model: 'auto', stepMs: 1000 });
+  t.is(d.modelFor(true), 'engine');
+  t.is(d.modelFor(false), 'calibrated:holt');
+  let sel, other;
+  for (let s = 0; s < 120; s++) {
+    sel = d.observe('web', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', true);
+    other = d.observe('batch', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', false);
+  }
+  t.is(sel!.model, 'engine');
+  t.is(other!.model, 'calibrated:holt');
+  t.true(sel!.windows[0].p50 > 0.8 && sel!.windows[0].p50 < 1.2, `engine p50 ${sel!.windows[0].p50}`);
+  // the policy now selects batch: its pairs restart with the engine (little history: low confidence)
+  const now = d.observe('batch', 'cpu_cores', 1, 120_000, 2, 'cgroup', true);
+  t.is(now.model, 'engine');
+  t.true(now.confidence < other!.confidence, `confidence ${now.confidence} after the switch, ${other!.confidence} before`);
+  t.is(new DemandForecasts({ ...opts }).modelFor(true), 'calibrated:holt', 'a named model is for every workload');
+});
