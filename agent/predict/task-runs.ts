@@ -1,13 +1,15 @@
-// Task runs: a workload whose cgroup appears while the agent runs is one run of a task (the
+// Task runs: a workload whose cgroup gets busy while the agent runs is one run of a task (the
 // cgroup's oldest process, as a signature: agent/workloads/task.ts). While it runs, each tick
 // adds a sample of its demand (CPU, memory, I/O, network); when its cgroup empties or goes, the
 // run is merged into the task's profile (profiles.ts), and the next run of the same task is
 // forecast as soon as its signature is known: expected duration, and the curve and peak of its
 // demand over the run.
 //
-// Cgroups present when the agent started are not runs (their start was not seen, so their
-// progress cannot be placed), nor is the root. A run whose task could not be read (it exited
-// before /proc was read, its binary is gone) is followed but not recorded.
+// Cgroups present when the agent started are not runs while they stay populated (their start
+// was not seen, so their progress cannot be placed); one found empty later, and any cgroup whose
+// run ended, is a new run when it is next busy (a timer's service at the same path). The root is
+// never a run. A run whose task could not be read (it exited first, the read timed out) is
+// followed but not recorded.
 import type { Workload } from '../workloads/types.js';
 import type { TaskSignature } from '../workloads/signature.js';
 import type { ProfileStore, RunForecast, RunSample, TaskLabel } from './profiles.js';
