@@ -14,7 +14,7 @@ import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
-import { readHostCpuTimes, readHostMemoryAvailable, readMemoryBytes, readUsage } from './workloads/usage.js';
+import { readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -23,10 +23,7 @@ import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, variantsFor } from './probes/overhead.js';
-import { ProfileStore } from './predict/profiles.js';
-import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
-import { TaskReader } from './workloads/task.js';
-import { readFileSync } from 'node:fs';
+import { RunFollower } from './run-follower.js';
 
 export interface AgentOptions {
   policy: Policy;
@@ -99,7 +96,7 @@ export class Agent {
   private readonly demand: DemandForecasts;
   private readonly layout: CgroupLayout;
   private readonly governor: OverheadGovernor | null;
-  private readonly runs: TaskRuns | null;
+  private readonly runs: RunFollower | null;
   private hostCpu: { busy: number; total: number } | null = null;
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
@@ -130,78 +127,9 @@ export class Agent {
       [p, variantsFor({ canFilter, sampledAtSource: p === 'fault', exactForSelected: p === 'sched' && objectives })]));
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
-    this.runs = opts.recordRuns && opts.policy.profiles.enabled ? this.openRuns(opts.policy.profiles) : null;
+    this.runs = opts.recordRuns && opts.policy.profiles.enabled ? RunFollower.open(opts.policy.profiles, index, this.log) : null;
   }
 
-  /**
-   * Task runs over the policy's profile store; the cgroups there now are not runs. A store
-   * that cannot be opened turns task runs off (said once), it does not stop the agent.
-   */
-  private openRuns(cfg: Policy['profiles']): TaskRuns | null {
-    let store: ProfileStore;
-    try {
-      store = new ProfileStore({
-        dir: cfg.dir, maxBytes: cfg.maxBytes,
-        onProblem: (p) => this.log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),
-      });
-    } catch (err) {
-      this.log(`profiles: ${cfg.dir}: ${(err as Error).message}; task runs off`);
-      return null;
-    }
-    const reader = new TaskReader({ envKeys: cfg.envKeys });
-    return new TaskRuns({
-      store, minRunMs: cfg.minRunMs, log: this.log,
-      taskOf: (w) => {
-        const dir = this.cgroupDir(w);
-        return dir ? reader.of(dir) : Promise.resolve(null);
-      },
-      alive: (w) => this.populated(w),
-    }, this.index.list());
-  }
-
-  /**
-   * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts
-   * its descendants too), on v1 its own process list. False when the cgroup is gone.
-   */
-  private populated(w: Workload): boolean {
-    const dir = this.cgroupDir(w);
-    if (dir === null) return false;
-    try {
-      if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
-      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-    } catch {
-      return false;
-    }
-  }
-
-  /** The directory of a workload's cgroup, where its processes are listed. */
-  private cgroupDir(w: Workload): string | null {
-    if (w.hierarchy === 'v1-cpu') return this.layout.cpuV1Root ? join(this.layout.cpuV1Root, w.path) : null;
-    return this.layout.unifiedRoot ? join(this.layout.unifiedRoot, w.path) : null;
-  }
-
-  /** Follows the runs of new cgroups: a sample per tick, recorded when they end. */
-  private followRuns(reports: WorkloadReport[], nowMs: number): RunEvent[] {
-    const runs = this.runs;
-    if (!runs) return [];
-    const inputs: RunTickInput[] = [];
-    for (const r of reports) {
-      if (!runs.wants(r.workload.id, r.cpu.cores)) continue;
-      // the demand forecasts read the usage of the workloads they picked; a run's is read here
-      const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
-      inputs.push({
-        workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
-        ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : 0,
-        netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : 0,
-      });
-    }
-    const events = runs.observe(inputs, nowMs);
-    for (const r of reports) {
-      const status = runs.statusOf(r.workload.id, nowMs, this.policy.forecast.horizonsMs);
-      if (status) r.run = status;
-    }
-    return events;
-  }
 
   /** Ticks the governor; applies and returns its switches (they go out as events). */
   private governOverhead(nowMs: number): OverheadEvent[] {
@@ -340,7 +268,7 @@ export class Agent {
     this.previous = now;
 
     this.forecastDemand(reports, nowMs);
-    const runs = this.followRuns(reports, nowMs);
+    const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);

@@ -1,0 +1,86 @@
+// The tick's side of task runs (agent/predict/task-runs.ts): which cgroup directory a workload
+// is, whether it still holds a process, its memory, and the reports' run status. `run` only.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy } from './plan/types.js';
+import { ProfileStore } from './predict/profiles.js';
+import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
+import type { WorkloadReport } from './report.js';
+import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
+import { TaskReader } from './workloads/task.js';
+import type { Workload } from './workloads/types.js';
+import { readMemoryBytes } from './workloads/usage.js';
+
+export class RunFollower {
+  private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
+
+  /**
+   * Task runs over the policy's profile store; the cgroups there now are not runs. A store
+   * that cannot be opened turns task runs off (said once, null): it does not stop the agent.
+   */
+  static open(cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void): RunFollower | null {
+    let store: ProfileStore;
+    try {
+      store = new ProfileStore({
+        dir: cfg.dir, maxBytes: cfg.maxBytes,
+        onProblem: (p) => log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),
+      });
+    } catch (err) {
+      log(`profiles: ${cfg.dir}: ${(err as Error).message}; task runs off`);
+      return null;
+    }
+    const layout = index.layout;
+    const reader = new TaskReader({ envKeys: cfg.envKeys });
+    const runs = new TaskRuns({
+      store, minRunMs: cfg.minRunMs, log,
+      taskOf: (w) => {
+        const dir = cgroupDir(layout, w);
+        return dir ? reader.of(dir) : Promise.resolve(null);
+      },
+      alive: (w) => populated(layout, w),
+    }, index.list());
+    return new RunFollower(runs, layout);
+  }
+
+  /** Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the runs that started or ended. */
+  follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
+    const inputs: RunTickInput[] = [];
+    for (const r of reports) {
+      if (!this.runs.wants(r.workload.id, r.cpu.cores)) continue;
+      // the demand forecasts read the usage of the workloads they picked; a run's is read here
+      const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
+      inputs.push({
+        workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
+        ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : 0,
+        netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : 0,
+      });
+    }
+    const events = this.runs.observe(inputs, nowMs);
+    for (const r of reports) {
+      const status = this.runs.statusOf(r.workload.id, nowMs, horizonsMs);
+      if (status) r.run = status;
+    }
+    return events;
+  }
+}
+
+/** The directory of a workload's cgroup, where its processes are listed. */
+function cgroupDir(layout: CgroupLayout, w: Workload): string | null {
+  if (w.hierarchy === 'v1-cpu') return layout.cpuV1Root ? join(layout.cpuV1Root, w.path) : null;
+  return layout.unifiedRoot ? join(layout.unifiedRoot, w.path) : null;
+}
+
+/**
+ * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts its
+ * descendants too), on v1 its own process list. False when the cgroup is gone.
+ */
+function populated(layout: CgroupLayout, w: Workload): boolean {
+  const dir = cgroupDir(layout, w);
+  if (dir === null) return false;
+  try {
+    if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
