@@ -7,6 +7,7 @@ import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
 import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
+import { workloadDir } from './workloads/layout.js';
 import { TaskReader } from './workloads/task.js';
 import type { Workload } from './workloads/types.js';
 import { readMemoryBytes } from './workloads/usage.js';
@@ -34,7 +35,7 @@ export class RunFollower {
     const runs = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log,
       taskOf: (w) => {
-        const dir = cgroupDir(layout, w);
+        const dir = workloadDir(layout, w);
         return dir ? reader.of(dir) : Promise.resolve(null);
       },
       alive: (w) => populated(layout, w),
@@ -64,18 +65,12 @@ export class RunFollower {
   }
 }
 
-/** The directory of a workload's cgroup, where its processes are listed. */
-function cgroupDir(layout: CgroupLayout, w: Workload): string | null {
-  if (w.hierarchy === 'v1-cpu') return layout.cpuV1Root ? join(layout.cpuV1Root, w.path) : null;
-  return layout.unifiedRoot ? join(layout.unifiedRoot, w.path) : null;
-}
-
 /**
  * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts its
  * descendants too), on v1 its own process list. False when the cgroup is gone.
  */
 function populated(layout: CgroupLayout, w: Workload): boolean {
-  const dir = cgroupDir(layout, w);
+  const dir = workloadDir(layout, w);
   if (dir === null) return false;
   try {
     if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));

@@ -97,15 +97,16 @@ export class DemandForecasts {
     p.forecaster.update(value, atMs);
     p.lastMs = atMs;
 
-    const windows = this.horizonsMs.map((h): DemandWindow => {
+    let history = 0;
+    const windows = this.horizonsMs.map((h, i): DemandWindow => {
       const f = p.forecaster.forecast(h);
+      if (i === 0) history = f.confidence;
       return {
         horizonMs: h, p50: f.quantile(0.5), p90: f.quantile(0.9), p99: f.quantile(0.99),
         pContention: limit === null ? null : f.exceedance(limit),
       };
     });
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50 });
-    const history = p.forecaster.forecast(this.horizonsMs[0]!).confidence;
     return {
       resource, model, value, limit, limitSource: limit === null ? null : limitSource, windows,
       timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),

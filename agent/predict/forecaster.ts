@@ -3,7 +3,7 @@
 import { DecayingHistogramForecaster } from './decaying-histogram.js';
 import { EwmaForecaster } from './ewma.js';
 import { CalibratedForecaster } from './models/calibrated.js';
-import { EngineForecaster, EnginePeakForecaster } from './models/engine.js';
+import { EngineForecaster } from './models/engine.js';
 import { HoltForecaster, HoltWintersForecaster } from './models/holt-winters.js';
 import { HorizonPeakForecaster } from './models/horizon-peak.js';
 import { SeasonalProfileForecaster } from './models/seasonal-profile.js';
@@ -97,7 +97,7 @@ export function createForecaster(model: ForecastModel, opts: ForecasterOptions):
     case 'engine':
       return new EngineForecaster(opts);
     case 'engine-peak':
-      return new EnginePeakForecaster(opts);
+      return new EngineForecaster(opts, 'engine-peak');
     case 'selector':
       return new SelectorForecaster(
         SELECTOR_CANDIDATES.map((m) => new CalibratedForecaster(createPointForecaster(m, opts), opts)),

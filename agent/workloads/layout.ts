@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 // Which cgroup hierarchies this host mounts, and where: pure v2, hybrid (v1 controllers beside a
 // unified tree that only names tasks), or legacy v1. Read from the mount table rather than
 // guessed from directory names, because the v1 cpu hierarchy may be mounted as "cpu",
@@ -115,4 +116,10 @@ function unescapeOctal(s: string): string {
 
 function stripSlash(p: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** The directory of a workload's cgroup in its own hierarchy (v1 cpu, or the unified tree); null when that tree is not mounted. */
+export function workloadDir(layout: CgroupLayout, w: { hierarchy: 'v2' | 'v1-cpu'; path: string }): string | null {
+  const root = w.hierarchy === 'v1-cpu' ? layout.cpuV1Root : layout.unifiedRoot;
+  return root ? join(root, w.path) : null;
 }

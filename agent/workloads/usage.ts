@@ -4,7 +4,7 @@
 // memory.limit_in_bytes in the memory cgroup of the same path. Missing files give null.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupLayout } from './layout.js';
+import { workloadDir, type CgroupLayout } from './layout.js';
 import type { Workload } from './types.js';
 
 export interface WorkloadUsage {
@@ -45,15 +45,18 @@ export function coresFromCpuMax(text: string | null): number | null {
 /** Memory in use alone (one file read, for workloads followed every tick): null when unknown. */
 export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | null {
   if (w.path === '/') return null;
-  if (w.hierarchy === 'v2') return layout.unifiedRoot ? readNumber(join(layout.unifiedRoot, w.path, 'memory.current')) : null;
+  if (w.hierarchy === 'v2') {
+    const dir = workloadDir(layout, w);
+    return dir ? readNumber(join(dir, 'memory.current')) : null;
+  }
   return layout.memoryV1Root ? readNumber(join(layout.memoryV1Root, w.path, 'memory.usage_in_bytes')) : null;
 }
 
 export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
   if (w.path === '/') return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null }; // the host: its own page
   if (w.hierarchy === 'v2') {
-    if (!layout.unifiedRoot) return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null };
-    const dir = join(layout.unifiedRoot, w.path);
+    const dir = workloadDir(layout, w);
+    if (!dir) return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null };
     return {
       memoryBytes: readMemoryBytes(layout, w),
       memoryLimitBytes: readNumber(join(dir, 'memory.max')),

@@ -388,6 +388,8 @@ class Head {
   }
 
   private readonly shifted: number[] = [];
+  /** the target k seasons back (index k, NaN when not held), as collectSeasonal found it */
+  private readonly seasonTargets = new Float64Array(SEASONS + 1).fill(Number.NaN);
 
   /** The target a season back and more, moved by how far the level now is from the level then. */
   private collectShifted(s: SeriesState, season: number): void {
@@ -410,15 +412,8 @@ class Head {
     };
     const now = levelAt(slot);
     for (let k = 1; k <= SEASONS; k++) {
-      const at = slot + this.steps - k * season;
-      if (at > slot) continue;
-      let v: number;
-      if (this.windowMax) {
-        v = at > slot - this.windowMax.length && at >= 0 ? this.windowMax[at % this.windowMax.length]! : Number.NaN;
-        if (Number.isNaN(h.get(at))) v = Number.NaN;
-      } else {
-        v = h.get(at);
-      }
+      const v = this.seasonTargets[k]!; // what collectSeasonal found k seasons back
+      if (Number.isNaN(v)) continue;
       const then = levelAt(slot - k * season);
       if (!Number.isNaN(v) && !Number.isNaN(then) && !Number.isNaN(now)) out.push(v + now - then);
     }
@@ -430,6 +425,7 @@ class Head {
     out.values.length = 0;
     out.first = Number.NaN;
     out.second = Number.NaN;
+    this.seasonTargets.fill(Number.NaN);
     if (season <= 0) return;
     const slot = s.slot;
     for (let k = 1; k <= SEASONS; k++) {
@@ -443,6 +439,7 @@ class Head {
       } else {
         v = s.history.get(at);
       }
+      this.seasonTargets[k] = v;
       if (k === 1) out.first = v;
       if (k === 2) out.second = v;
       if (!Number.isNaN(v)) out.values.push(v);
@@ -641,32 +638,16 @@ export class ForecastEngine {
   }
 }
 
-/** 'engine': the value at the horizon. */
+/** 'engine' (the value at the horizon) and 'engine-peak' (the peak over it): views of one engine. */
 export class EngineForecaster implements Forecaster {
-  readonly name = 'engine' as const;
   readonly engine: ForecastEngine;
-  constructor(opts: EngineOptions | ForecastEngine) {
+  constructor(opts: EngineOptions | ForecastEngine, readonly name: 'engine' | 'engine-peak' = 'engine') {
     this.engine = opts instanceof ForecastEngine ? opts : new ForecastEngine(opts);
   }
   update(value: number, atMs: number): void {
     this.engine.update(value, atMs);
   }
   forecast(horizonMs: number): Forecast {
-    return this.engine.point(horizonMs);
-  }
-}
-
-/** 'engine-peak': the peak over the horizon. */
-export class EnginePeakForecaster implements Forecaster {
-  readonly name = 'engine-peak' as const;
-  readonly engine: ForecastEngine;
-  constructor(opts: EngineOptions | ForecastEngine) {
-    this.engine = opts instanceof ForecastEngine ? opts : new ForecastEngine(opts);
-  }
-  update(value: number, atMs: number): void {
-    this.engine.update(value, atMs);
-  }
-  forecast(horizonMs: number): Forecast {
-    return this.engine.peak(horizonMs);
+    return this.name === 'engine' ? this.engine.point(horizonMs) : this.engine.peak(horizonMs);
   }
 }
