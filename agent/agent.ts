@@ -46,9 +46,9 @@ interface Totals {
 
 const QUANTILES = [0.5, 0.9, 0.99];
 
-/** The tighter of a workload's own limit and what the host leaves it, and which one that is. */
-function tighter(own: number | null, host: number | null): { limit: number | null; source: LimitSource | null } {
-  if (own !== null && (host === null || own <= host)) return { limit: own, source: 'cgroup' };
+/** The tighter of a workload's cgroup limit (its own, an ancestor's or its CPU set's) and what the host leaves it, and which one that is. */
+function tighter(own: number | null, ownSource: LimitSource | null, host: number | null): { limit: number | null; source: LimitSource | null } {
+  if (own !== null && (host === null || own <= host)) return { limit: own, source: ownSource ?? 'cgroup' };
   return host === null ? { limit: null, source: null } : { limit: host, source: 'host' };
 }
 
@@ -352,14 +352,14 @@ export class Agent {
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
     for (const { r, selected } of picked) {
-      const usage = readUsage(this.layout, r.workload);
+      const usage = readUsage(this.layout, r.workload, hostCores);
       r.usage = usage;
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
-      const cpu = tighter(usage.cpuLimitCores, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
+      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
       demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source, selected);
       if (usage.memoryBytes !== null) {
-        const mem = tighter(usage.memoryLimitBytes, memAvailable === null ? null : usage.memoryBytes + memAvailable);
+        const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memAvailable === null ? null : usage.memoryBytes + memAvailable);
         demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source, selected);
       }
       if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);

@@ -1,15 +1,13 @@
 // The tick's side of task runs (agent/predict/task-runs.ts): which cgroup directory a workload
 // is, whether it still holds a process, its memory, and the reports' run status. `run` only.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Policy } from './plan/types.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
 import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
+import { cgroupPopulated } from './workloads/liveness.js';
 import { TaskReader } from './workloads/task.js';
-import type { Workload } from './workloads/types.js';
 import { readMemoryBytes } from './workloads/usage.js';
 
 export class RunFollower {
@@ -38,7 +36,7 @@ export class RunFollower {
         const dir = workloadDir(layout, w);
         return dir ? reader.of(dir) : Promise.resolve(null);
       },
-      alive: (w) => populated(layout, w),
+      alive: (w) => cgroupPopulated(layout, w),
     }, index.list());
     return new RunFollower(runs, layout);
   }
@@ -62,20 +60,5 @@ export class RunFollower {
       if (status) r.run = status;
     }
     return events;
-  }
-}
-
-/**
- * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts its
- * descendants too), on v1 its own process list. False when the cgroup is gone.
- */
-function populated(layout: CgroupLayout, w: Workload): boolean {
-  const dir = workloadDir(layout, w);
-  if (dir === null) return false;
-  try {
-    if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-  } catch {
-    return false;
   }
 }

@@ -160,8 +160,8 @@ export class ReportMetricProducer implements MetricProducer {
         connections.push(point(w.net.opened, { event: 'opened' }), point(w.net.closed, { event: 'closed' }));
       }
       if (w.usage?.memoryBytes != null) memoryBytes.push(point(w.usage.memoryBytes));
-      if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes));
-      if (w.usage?.cpuLimitCores != null) cpuLimit.push(point(w.usage.cpuLimitCores));
+      if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes, { source: w.usage.memoryLimitSource ?? 'cgroup' }));
+      if (w.usage?.cpuLimitCores != null) cpuLimit.push(point(w.usage.cpuLimitCores, { source: w.usage.cpuLimitSource ?? 'cgroup' }));
       // a run's series start once its task is known (one identity per run)
       if (w.run?.signature) {
         const task = { task: w.run.signature.slice(0, 16) };
@@ -190,7 +190,7 @@ export class ReportMetricProducer implements MetricProducer {
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
         demandConfidence.push(point(d.confidence, { resource: d.resource }));
-        if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource }));
+        if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource, source: d.limitSource ?? 'cgroup' }));
       }
     }
     const decisions = [...this.decisions.values()].map(
@@ -219,11 +219,11 @@ export class ReportMetricProducer implements MetricProducer {
       counter('headroom_workload_tcp_retransmits_total', 'TCP segments retransmitted on the workload\'s connections', '', retransmits),
       counter('headroom_workload_tcp_connections_total', 'TCP connections of the workload, by event', '', connections),
       gauge('headroom_workload_memory_bytes', 'Memory the workload\'s cgroup holds', 'bytes', memoryBytes),
-      gauge('headroom_workload_memory_limit_bytes', 'Memory limit of the workload\'s cgroup', 'bytes', memoryLimit),
-      gauge('headroom_workload_cpu_limit_cores', 'CPU quota of the workload\'s cgroup, in cores', '', cpuLimit),
+      gauge('headroom_workload_memory_limit_bytes', 'Memory the workload\'s cgroup may hold: the tighter of its own limit and its ancestors\' (less what their other cgroups hold); source: cgroup, parent', 'bytes', memoryLimit),
+      gauge('headroom_workload_cpu_limit_cores', 'CPUs the workload\'s cgroup may use, in cores: the tightest of its quota, its ancestors\' and its CPU set; source: cgroup, parent, cpuset', '', cpuLimit),
       gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile', '', demandQ),
       gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use (headroom_demand_limit) within the horizon', '', demandP),
-      gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup\'s limit and what the host leaves it (cores, bytes)', '', demandLimit),
+      gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup limit and what the host leaves it (cores, bytes); source: cgroup, parent, cpuset, host', '', demandLimit),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),

@@ -2,9 +2,11 @@
 // probability that demand exceeds what the workload may use (its limit, or the host) in each
 // window (the contention map), the time until it saturates, and a confidence that falls when
 // the recent forecasts missed. One forecaster per (workload, resource), dropped when unused.
+import type { CgroupLimitSource } from '../workloads/usage.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 
-export type LimitSource = 'cgroup' | 'host';
+/** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
+export type LimitSource = CgroupLimitSource | 'host';
 
 export type DemandResource = 'cpu_cores' | 'memory_bytes' | 'io_bytes_per_s' | 'net_bytes_per_s';
 
@@ -22,7 +24,7 @@ export interface DemandForecast {
   /** the model behind it (under 'auto': the engine for the policy's workloads) */
   model: ForecastModel;
   value: number;
-  /** what it may use: its cgroup's limit, or the host's capacity left by the others (see limitSource) */
+  /** what it may use: its cgroup's limit (its own, an ancestor's, its CPU set's), or the host's capacity left by the others (see limitSource) */
   limit: number | null;
   /** 'cgroup': its quota or memory limit; 'host': the host's CPUs less the others' use, or memory in use plus what the host has available; null: none known */
   limitSource: LimitSource | null;

@@ -1,19 +1,35 @@
 // What a workload holds and may hold, read from its cgroup files: memory in use and its limit,
-// and its CPU limit. v2: memory.current, memory.max, cpu.max in its directory. v1 (hybrid
-// hosts): cpu.cfs_quota_us/cpu.cfs_period_us in its cpu cgroup, memory.usage_in_bytes and
-// memory.limit_in_bytes in the memory cgroup of the same path. Missing files give null.
+// and its CPU limit. v2: memory.current, memory.max, cpu.max, cpuset.cpus.effective in its
+// directory. v1 (hybrid hosts): cpu.cfs_quota_us/cpu.cfs_period_us in its cpu cgroup,
+// memory.usage_in_bytes and memory.limit_in_bytes in the memory cgroup of the same path,
+// cpuset.effective_cpus in the cpuset cgroup of the same path. Missing files give null.
+//
+// A limit may also come from above: a Kubernetes pod's cgroup or a systemd slice caps every
+// cgroup below it. The tightest of the workload's own limit, its ancestors' and its CPU set is
+// the one reported, with where it comes from. An ancestor's memory limit leaves the workload
+// what its siblings do not hold (limit - the ancestor's usage + its own); an ancestor's CPU
+// quota is taken whole (its siblings' share would need their rates).
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { workloadDir, type CgroupLayout } from './layout.js';
 import type { Workload } from './types.js';
+
+/** Where a cgroup limit comes from: the workload's own cgroup, an ancestor's, or the CPUs its cpuset allows. */
+export type CgroupLimitSource = 'cgroup' | 'parent' | 'cpuset';
 
 export interface WorkloadUsage {
   memoryBytes: number | null;
   /** null: no limit */
   memoryLimitBytes: number | null;
-  /** null: no CPU limit (quota) */
+  /** null: no CPU limit (quota or a CPU set smaller than the host) */
   cpuLimitCores: number | null;
+  /** which limit binds (null with no limit) */
+  memoryLimitSource: CgroupLimitSource | null;
+  cpuLimitSource: CgroupLimitSource | null;
 }
+
+const NO_USAGE: WorkloadUsage = { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null };
 
 /** v1 writes "no limit" as the largest page-aligned value: anything this large means none. */
 const V1_UNLIMITED = 2 ** 60;
@@ -52,26 +68,81 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
   return layout.memoryV1Root ? readNumber(join(layout.memoryV1Root, w.path, 'memory.usage_in_bytes')) : null;
 }
 
-export function readUsage(layout: CgroupLayout, w: Workload): WorkloadUsage {
-  if (w.path === '/') return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null }; // the host: its own page
+export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length): WorkloadUsage {
+  if (w.path === '/') return NO_USAGE; // the host: its own page
+  const memoryBytes = readMemoryBytes(layout, w);
+  let cpu: Limit | null = null;
+  let memory: Limit | null = null;
   if (w.hierarchy === 'v2') {
     const dir = workloadDir(layout, w);
-    if (!dir) return { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null };
-    return {
-      memoryBytes: readMemoryBytes(layout, w),
-      memoryLimitBytes: readNumber(join(dir, 'memory.max')),
-      cpuLimitCores: coresFromCpuMax(readText(join(dir, 'cpu.max'))),
-    };
+    if (!dir) return NO_USAGE;
+    for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
+      cpu = tightest(cpu, coresFromCpuMax(readText(join(at, 'cpu.max'))), source);
+      memory = tightest(memory, memoryRoom(readNumber(join(at, 'memory.max')), at === dir ? null : readNumber(join(at, 'memory.current')), memoryBytes), source);
+    }
+    cpu = tightest(cpu, cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus), 'cpuset');
+  } else {
+    if (w.cpuDir && layout.cpuV1Root) {
+      for (const [at, source] of withAncestors(layout.cpuV1Root, w.path)) {
+        const quota = readNumber(join(at, 'cpu.cfs_quota_us'));
+        const period = readNumber(join(at, 'cpu.cfs_period_us'));
+        cpu = tightest(cpu, quota !== null && quota > 0 && period ? quota / period : null, source);
+      }
+    }
+    if (layout.memoryV1Root) {
+      for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
+        const limit = readNumber(join(at, 'memory.limit_in_bytes'));
+        const used = source === 'cgroup' ? null : readNumber(join(at, 'memory.usage_in_bytes'));
+        memory = tightest(memory, memoryRoom(limit !== null && limit < V1_UNLIMITED ? limit : null, used, memoryBytes), source);
+      }
+    }
+    if (layout.cpusetV1Root) cpu = tightest(cpu, cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus), 'cpuset');
   }
-  const quota = w.cpuDir ? readNumber(join(w.cpuDir, 'cpu.cfs_quota_us')) : null;
-  const period = w.cpuDir ? readNumber(join(w.cpuDir, 'cpu.cfs_period_us')) : null;
-  const mem = layout.memoryV1Root ? join(layout.memoryV1Root, w.path) : null;
-  const limit = mem ? readNumber(join(mem, 'memory.limit_in_bytes')) : null;
   return {
-    memoryBytes: readMemoryBytes(layout, w),
-    memoryLimitBytes: limit !== null && limit < V1_UNLIMITED ? limit : null,
-    cpuLimitCores: quota !== null && quota > 0 && period ? quota / period : null,
+    memoryBytes,
+    memoryLimitBytes: memory?.value ?? null, memoryLimitSource: memory?.source ?? null,
+    cpuLimitCores: cpu?.value ?? null, cpuLimitSource: cpu?.source ?? null,
   };
+}
+
+interface Limit {
+  value: number;
+  source: CgroupLimitSource;
+}
+
+/** The tighter of a limit found so far and another (null: none); the first found wins a tie. */
+function tightest(a: Limit | null, value: number | null, source: CgroupLimitSource): Limit | null {
+  if (value === null || (a !== null && a.value <= value)) return a;
+  return { value, source };
+}
+
+/** The workload's directory, then each ancestor's below the hierarchy's root (the root has no limits). */
+function* withAncestors(root: string, path: string): Generator<[string, CgroupLimitSource]> {
+  const parts = path.split('/').filter(Boolean);
+  for (let n = parts.length; n >= 1; n--) yield [join(root, ...parts.slice(0, n)), n === parts.length ? 'cgroup' : 'parent'];
+}
+
+/**
+ * The memory a limit leaves the workload: its own limit as it is; an ancestor's less what the
+ * ancestor's other descendants hold (its usage less the workload's own).
+ */
+function memoryRoom(limit: number | null, ancestorUsed: number | null, own: number | null): number | null {
+  if (limit === null) return null;
+  if (ancestorUsed === null) return limit;
+  return Math.max(0, limit - Math.max(0, ancestorUsed - (own ?? 0)));
+}
+
+/** "0-3,8,10-11" -> 7 CPUs; null when empty, unreadable, or no fewer than the host's (no limit then). */
+export function cpusetCores(list: string | null, hostCpus?: number): number | null {
+  if (!list) return null;
+  let n = 0;
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return null;
+    n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
+  }
+  if (n <= 0 || (hostCpus !== undefined && n >= hostCpus)) return null;
+  return n;
 }
 
 /** The host's MemAvailable (bytes) from /proc/meminfo: what it could give without swapping; null when unreadable. */

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'host' | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
+interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'parent' | 'cpuset' | 'host' | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
 interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
@@ -68,8 +68,10 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
   const first = mine(seen[0])!;
   t.is(first.usage!.memoryLimitBytes, 192 * MiB, 'limit read from the cgroup');
   t.is(first.usage!.cpuLimitCores, 0.5, 'quota read as the CPU limit');
-  t.is(first.demand!.cpu_cores.limit, 0.5);
-  t.is(first.demand!.cpu_cores.limitSource, 'cgroup');
+  // the quota binds unless the host is so busy that it leaves the cgroup less (then 'host')
+  const cpuLimit = first.demand!.cpu_cores;
+  t.true(cpuLimit.limit! <= 0.5, `CPU limit ${cpuLimit.limit}`);
+  t.is(cpuLimit.limitSource, cpuLimit.limit === 0.5 ? 'cgroup' : 'host');
   t.is(first.demand!.memory_bytes.limitSource, 'cgroup');
   const fullAt = seen.find((d) => mine(d)!.usage!.memoryBytes! >= 0.9 * 192 * MiB)?.atMs ?? seen[seen.length - 1].atMs;
   const warned = seen.find((d) => { const m = mine(d)!.demand!.memory_bytes; return m.timeToSaturationMs !== null && m.value < 0.9 * 192 * MiB; });

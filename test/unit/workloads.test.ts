@@ -1,15 +1,17 @@
 // agent/workloads: container ids from paths, the layout from mount tables, the index on a fake
 // tree (any user), then on real cgroups under headroom-test (kernelTest: root).
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
-import { coresFromCpuMax, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { cgroupPopulated } from '../../agent/workloads/liveness.js';
+import { coresFromCpuMax, cpusetCores, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
+import { start, waitFor } from '../helpers/proc.js';
 
 const ino = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
 
@@ -68,6 +70,7 @@ const HYBRID = `\
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 31 0:33 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 `;
@@ -75,6 +78,7 @@ const HYBRID = `\
 test('layout: hybrid with cpu mounted alone', (t) => {
   t.deepEqual(layoutFromMounts(HYBRID), {
     kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu', memoryV1Root: '/sys/fs/cgroup/memory',
+    cpusetV1Root: '/sys/fs/cgroup/cpuset',
   });
 });
 
@@ -85,7 +89,7 @@ test('layout: hybrid with cpu,cpuacct co-mounted (systemd symlinks beside it)', 
 29 24 0:26 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid shared:10 - cgroup cgroup rw,net_cls,net_prio
 `;
   t.deepEqual(layoutFromMounts(text), {
-    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct', memoryV1Root: null,
+    kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct', memoryV1Root: null, cpusetV1Root: null,
   });
 });
 
@@ -94,7 +98,7 @@ test('layout: pure v2; a bind mount of a subtree is not preferred', (t) => {
 30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 90 88 0:26 /system.slice/x.service /run/x/cgroup rw - cgroup2 cgroup2 rw
 `;
-  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null });
+  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null });
 });
 
 test('layout: v1 only, from /proc/mounts, escaped path', (t) => {
@@ -104,7 +108,7 @@ cgroup /cg/cpu\\040and\\040acct cgroup rw,relatime,cpuacct,cpu 0 0
 cgroup /cg/memory cgroup rw,relatime,memory 0 0
 `;
   t.deepEqual(layoutFromMounts(text, { fsRoot: '/cg', format: 'mounts' }), {
-    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct', memoryV1Root: '/cg/memory',
+    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct', memoryV1Root: '/cg/memory', cpusetV1Root: null,
   });
 });
 
@@ -172,7 +176,7 @@ function keyOf(index: WorkloadIndex, cg: TestCgroup): { cgid: bigint; cpuCgid: b
 kernelTest('detectCgroupLayout matches this host', (t) => {
   const layout = detectCgroupLayout();
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null });
+    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null });
   } else {
     t.is(layout.kind, 'hybrid');
     t.is(layout.unifiedRoot, '/sys/fs/cgroup/unified');
@@ -238,6 +242,14 @@ test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
   t.is(coresFromCpuMax(null), null);
 });
 
+test('usage: a CPU set counts its CPUs; one as large as the host is no limit', (t) => {
+  t.is(cpusetCores('0'), 1);
+  t.is(cpusetCores('0-3,8,10-11', 64), 7);
+  t.is(cpusetCores('0-1', 2), null, 'every CPU of a 2-CPU host');
+  t.is(cpusetCores('', 8), null);
+  t.is(cpusetCores('0-x', 8), null, 'unreadable');
+});
+
 test('usage: the host\'s available memory from /proc/meminfo (null when unreadable)', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-meminfo-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -268,5 +280,143 @@ kernelTest('usage: a test cgroup\'s memory in use, its memory limit and its CPU 
     const u = readUsage(layout, w);
     t.is(u.memoryLimitBytes, 64 * 1024 * 1024);
     t.is(typeof u.memoryBytes, 'number');
+  }
+});
+
+/** Makes `rel` (under headroom-test) in a hierarchy and removes it, deepest first, when the test ends. */
+function hierarchyDirs(t: ExecutionContext, root: string, rels: string[]): string[] {
+  const made: string[] = [];
+  for (const rel of rels) {
+    const dir = join(root, rel);
+    if (!existsSync(dir)) {
+      mkdirSync(dir);
+      made.push(dir);
+    }
+  }
+  t.teardown(async () => {
+    for (const dir of made.reverse()) {
+      for (let i = 0; i < 50; i++) {
+        try { rmdirSync(dir); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+      }
+    }
+  });
+  return rels.map((rel) => join(root, rel));
+}
+
+kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its other cgroups hold, and a CPU set bind a workload', async (t) => {
+  const layout = detectCgroupLayout();
+  const parent = testCgroup(t, 'wl-lim');
+  const cg = testCgroup(t, 'wl-lim/app');
+  const index = new WorkloadIndex(layout);
+  index.refresh();
+  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  t.truthy(w);
+  t.like(readUsage(layout, w), { cpuLimitCores: null, cpuLimitSource: null });
+  const quota = (dir: string, cores: number): void =>
+    writeFileSync(join(dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? `${cores * 100000} 100000` : String(cores * 100000));
+  quota(parent.dir, 1.5);
+  t.like(readUsage(layout, w), { cpuLimitCores: 1.5, cpuLimitSource: 'parent' }, 'the parent\'s quota caps the child');
+
+  // A CPU set of one CPU is tighter than 1.5 cores (on a host with more than one CPU).
+  const cpusetRoot = cg.v2 ? layout.unifiedRoot! : layout.cpusetV1Root;
+  const v2Enable = (dir: string, ctl: string): boolean => {
+    try {
+      writeFileSync(join(dir, 'cgroup.subtree_control'), `+${ctl}`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let cpusetTested = false;
+  if (cpus().length > 1 && cpusetRoot) {
+    if (cg.v2) {
+      // our own cgroups: headroom-test and wl-lim pass the cpuset controller down (when the host root does)
+      if (v2Enable(dirname(parent.dir), 'cpuset') && v2Enable(parent.dir, 'cpuset')) {
+        writeFileSync(join(cg.dir, 'cpuset.cpus'), '0');
+        cpusetTested = true;
+      }
+    } else {
+      const [base, mid, leaf] = hierarchyDirs(t, cpusetRoot, ['headroom-test', 'headroom-test/wl-lim', 'headroom-test/wl-lim/app']);
+      const all = readFileSync(join(cpusetRoot, 'cpuset.cpus'), 'utf8').trim();
+      const mems = readFileSync(join(cpusetRoot, 'cpuset.mems'), 'utf8').trim();
+      for (const dir of [base!, mid!]) {
+        writeFileSync(join(dir, 'cpuset.cpus'), all);
+        writeFileSync(join(dir, 'cpuset.mems'), mems);
+      }
+      writeFileSync(join(leaf!, 'cpuset.mems'), mems);
+      writeFileSync(join(leaf!, 'cpuset.cpus'), '0');
+      cpusetTested = true;
+    }
+  }
+  if (cpusetTested) t.like(readUsage(layout, w), { cpuLimitCores: 1, cpuLimitSource: 'cpuset' }, 'one CPU allowed');
+  else t.log('cpuset controller not available here: CPU-set limit not checked');
+  quota(parent.dir, 0.5);
+  t.like(readUsage(layout, w), { cpuLimitCores: 0.5, cpuLimitSource: 'parent' });
+  quota(cg.dir, 0.25);
+  t.like(readUsage(layout, w), { cpuLimitCores: 0.25, cpuLimitSource: 'cgroup' }, 'its own quota, tighter still');
+
+  // Memory: the parent's 256 MiB less what a sibling holds (a process keeping 64 MiB).
+  const MiB = 1024 * 1024;
+  let memParent: string, memSibling: string;
+  if (cg.v2) {
+    if (!v2Enable(dirname(parent.dir), 'memory') || !v2Enable(parent.dir, 'memory')) {
+      t.log('memory controller not available here: ancestor memory limit not checked');
+      return;
+    }
+    memParent = parent.dir;
+    memSibling = testCgroup(t, 'wl-lim/sibling').dir;
+    writeFileSync(join(memParent, 'memory.max'), String(256 * MiB));
+  } else {
+    if (!layout.memoryV1Root) return;
+    [, memParent, , memSibling] = hierarchyDirs(t, layout.memoryV1Root, ['headroom-test', 'headroom-test/wl-lim', 'headroom-test/wl-lim/app', 'headroom-test/wl-lim/sibling']) as [string, string, string, string];
+    writeFileSync(join(memParent, 'memory.limit_in_bytes'), String(256 * MiB));
+  }
+  const used = (): number => Number(readFileSync(join(memParent, cg.v2 ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8'));
+  const hog = start('sh', ['-c', `echo $$ > '${memSibling}/cgroup.procs' && exec stress-ng --vm 1 --vm-bytes 64M --vm-keep --vm-populate --timeout 30s`], { timeoutMs: 40_000 });
+  t.teardown(async () => {
+    hog.child.kill('SIGKILL');
+    await hog.done;
+  });
+  await waitFor(() => used() >= 60 * MiB, 'the sibling to hold 60 MiB', 15_000);
+  const u = readUsage(layout, w);
+  const room = 256 * MiB - used();
+  t.is(u.memoryLimitSource, 'parent');
+  t.true(Math.abs(u.memoryLimitBytes! - room) < 8 * MiB, `room ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB, expected about ${(room / MiB).toFixed(1)}`);
+  t.true(u.memoryLimitBytes! < 200 * MiB, 'the sibling\'s memory is not the workload\'s to take');
+  t.log(`parent 256 MiB, sibling holds ${((used()) / MiB).toFixed(1)} MiB: ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB left to the workload`);
+});
+
+kernelTest('liveness: a cgroup counts as populated while it or a child cgroup holds a process (v1 cpu tree and the unified tree)', async (t) => {
+  const layout = detectCgroupLayout();
+  const parent = testCgroup(t, 'wl-live');
+  const child = testCgroup(t, 'wl-live/worker');
+  const w = { id: `x:${parent.path}`, path: parent.path, hierarchy: parent.v2 ? 'v2' : 'v1-cpu', cpuDir: null } as const;
+  t.false(cgroupPopulated(layout, w), 'empty');
+  const sleeper = start('sh', ['-c', `echo $$ > '${child.dir}/cgroup.procs' && exec sleep 30`], { timeoutMs: 40_000 });
+  t.teardown(async () => {
+    sleeper.child.kill('SIGKILL');
+    await sleeper.done;
+  });
+  await waitFor(() => child.pids().length > 0, 'the sleeper to join the child cgroup');
+  t.true(cgroupPopulated(layout, w), 'a process in a child cgroup');
+  sleeper.child.kill('SIGKILL');
+  await sleeper.done;
+  await waitFor(() => !cgroupPopulated(layout, w), 'the cgroup to read as empty');
+  t.false(cgroupPopulated(layout, { ...w, path: '/headroom-test/never-made' }), 'a cgroup that is gone');
+  if (!parent.v2 && layout.unifiedRoot) {
+    // the unified tree's own flag (cgroup.events), which counts descendants too
+    const uni = new UnifiedTestCgroup('wl-live-v2');
+    t.teardown(() => uni.remove());
+    const uw = { id: `v2:${uni.path}`, path: uni.path, hierarchy: 'v2', cpuDir: null } as const;
+    t.false(cgroupPopulated(layout, uw));
+    const s2 = start('sh', ['-c', `echo $$ > '${uni.dir}/cgroup.procs' && exec sleep 30`], { timeoutMs: 40_000 });
+    t.teardown(async () => {
+      s2.child.kill('SIGKILL');
+      await s2.done;
+    });
+    await waitFor(() => cgroupPopulated(layout, uw), 'populated 1 in cgroup.events');
+    s2.child.kill('SIGKILL');
+    await s2.done;
+    await waitFor(() => !cgroupPopulated(layout, uw), 'populated 0 in cgroup.events');
   }
 });

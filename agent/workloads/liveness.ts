@@ -1,0 +1,38 @@
+// Whether a workload's cgroup still holds a process (task runs end when it does not).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { workloadDir, type CgroupLayout } from './layout.js';
+import type { Workload } from './types.js';
+
+/**
+ * Whether a workload's cgroup holds a process: on cgroup2 its `populated` flag (which counts its
+ * descendants too), on v1 its own process list or a descendant's (a service that moved its work
+ * into child cgroups still runs). False when the cgroup is gone.
+ */
+export function cgroupPopulated(layout: CgroupLayout, w: Workload): boolean {
+  const dir = workloadDir(layout, w);
+  if (dir === null) return false;
+  try {
+    if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+    return v1Populated(dir, V1_DEPTH);
+  } catch {
+    return false;
+  }
+}
+
+/** Levels of v1 child cgroups looked into for a process. */
+const V1_DEPTH = 8;
+
+function v1Populated(dir: string, depth: number): boolean {
+  if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '') return true;
+  if (depth === 0) return false;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    try {
+      if (v1Populated(join(dir, e.name), depth - 1)) return true;
+    } catch {
+      // removed while looked at: empty
+    }
+  }
+  return false;
+}
