@@ -66,7 +66,7 @@ test: build
 	@scripts/run-tests.sh
 
 bench: build
-	@PATH="$(NODE_BIN):$$PATH" $(NODE) dist/test/bench/main.js
+	@PATH="$(NODE_BIN):$$PATH" $(NODE) --expose-gc dist/test/bench/main.js
 
 clean:
 	rm -rf $(OUT) dist

@@ -64,15 +64,20 @@ export interface ForecastBenchResult {
   /** one tick over `pairs` pairs: median of the timed ticks, ms */
   pairs: number;
   warmSamples: number;
+  timedSamples: number;
   pairsPerTickMs: number;
-  /** the slowest tick seen, warm-up included (the first ticks, learners' first fits) */
+  /** the slowest of the first 16 ticks (the step learnt, every pair's targets set up at once) */
+  startTickMs: number;
+  /** the slowest tick after those (learners' first fits, refits, GC) */
   worstTickMs: number;
   ewmaPairsPerTickMs: number;
   tickRatio: number;
   /** the same tick extrapolated from the timed pairs' mean (a steadier state: more refits behind them) */
   steadyPairsPerTickMs: number;
-  /** memory grown per pair (JS heap and typed arrays), KB (approximate: garbage included) */
+  /** memory grown per pair (JS heap and typed arrays) after `warmSamples` samples, KB (approximate: garbage included unless run with --expose-gc) */
   heapPerPairKb: number;
+  /** the same for the timed pairs after their `timedSamples` samples: a pair whose learners hold all their rows */
+  steadyHeapPerPairKb: number;
   /** accuracy, when traces were given */
   accuracy?: TargetRow[];
   seconds: number;
@@ -120,8 +125,16 @@ function callCost(samples: Float64Array): CallCost {
   return { medianUs: at(0.5), meanUs: sum / sorted.length, p99Us: at(0.99), maxUs: sorted[sorted.length - 1]! };
 }
 
+/** JS heap and typed arrays (they live outside it), after a full collection when the bench may ask for one (--expose-gc). */
+function usedBytes(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 /** Each call of `timedPairs` pairs timed on its own, over the second half of `timedSamples` ticks. */
-function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost {
+function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost & { heapPerPairKb: number } {
+  const before = usedBytes();
   const pairs = Array.from({ length: timedPairs }, () => pairOf(model));
   const rnds = pairs.map((_, p) => prng(1000 + p));
   const from = timedSamples >> 1;
@@ -139,32 +152,34 @@ function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: numbe
     }
   }
   if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
-  return callCost(samples);
+  const heapPerPairKb = (usedBytes() - before) / timedPairs / 1024;
+  if (pairs.length !== timedPairs) throw new Error('unreachable'); // the pairs stay alive until measured
+  return { ...callCost(samples), heapPerPairKb };
 }
 
+/** Ticks counted as the start: the step is learnt from the first gaps, then every target is set up. */
+const START_TICKS = 16;
+
 /** `pairs` pairs warmed with `warm` samples, then `ticks` whole ticks timed; median tick in ms, and the worst tick of all. */
-function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; worstTickMs: number; heapPerPairKb: number } {
-  // typed arrays live outside the JS heap: count both
-  const used = (): number => {
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
-  };
-  const heapBefore = used();
+function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; startTickMs: number; worstTickMs: number; heapPerPairKb: number } {
+  const heapBefore = usedBytes();
   const all = Array.from({ length: pairs }, () => pairOf(model));
   const rnds = all.map((_, p) => prng(1 + p));
   let sink = 0;
   const started = performance.now();
   let worstTickMs = 0;
+  let startTickMs = 0;
   for (let i = 0; i < warm; i++) {
     const t0 = performance.now();
     for (let p = 0; p < pairs; p++) {
       all[p]!.update(demand(p, i, rnds[p]!), i * 1000);
       sink += all[p]!.ask();
     }
-    worstTickMs = Math.max(worstTickMs, performance.now() - t0);
+    if (i < START_TICKS) startTickMs = Math.max(startTickMs, performance.now() - t0);
+    else worstTickMs = Math.max(worstTickMs, performance.now() - t0);
     if (i % 64 === 63) progress(`${model}: ${pairs} pairs warmed ${i + 1}/${warm} samples (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
-  const heapPerPairKb = (used() - heapBefore) / pairs / 1024;
+  const heapPerPairKb = (usedBytes() - heapBefore) / pairs / 1024;
   const times: number[] = [];
   for (let i = warm; i < warm + ticks; i++) {
     const t0 = performance.now();
@@ -177,7 +192,7 @@ function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: num
   }
   if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
   times.sort((a, b) => a - b);
-  return { tickMs: times[(times.length - 1) >> 1]!, worstTickMs, heapPerPairKb };
+  return { tickMs: times[(times.length - 1) >> 1]!, startTickMs, worstTickMs, heapPerPairKb };
 }
 
 export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<ForecastBenchResult> {
@@ -213,12 +228,15 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     meanRatio: selected.meanUs / ewma.meanUs,
     pairs,
     warmSamples,
+    timedSamples,
     pairsPerTickMs: selectedTick.tickMs,
+    startTickMs: selectedTick.startTickMs,
     worstTickMs: selectedTick.worstTickMs,
     ewmaPairsPerTickMs: ewmaTick.tickMs,
     tickRatio: selectedTick.tickMs / ewmaTick.tickMs,
     steadyPairsPerTickMs: (pairs * selected.meanUs) / 1000,
     heapPerPairKb: selectedTick.heapPerPairKb,
+    steadyHeapPerPairKb: selected.heapPerPairKb,
     ...(accuracy ? { accuracy } : {}),
     seconds: (performance.now() - start) / 1000,
   };
@@ -233,7 +251,9 @@ export function renderForecastBench(r: ForecastBenchResult): string {
     `  ${r.model}:    median ${us(r.selected.medianUs)}, mean ${us(r.selected.meanUs)} (refits included), p99 ${us(r.selected.p99Us)}, max ${(r.selected.maxUs / 1000).toFixed(1)} ms`,
     `  ratio to ewma: median ${r.ratio.toFixed(1)}x, mean ${r.meanRatio.toFixed(1)}x`,
     `  ${r.pairs} pairs in one tick: ${r.pairsPerTickMs.toFixed(0)} ms (ewma ${r.ewmaPairsPerTickMs.toFixed(1)} ms, ${r.tickRatio.toFixed(1)}x) after ${r.warmSamples} samples each; ` +
-      `slowest tick ${r.worstTickMs.toFixed(0)} ms; steady state from the timed pairs' mean: ${r.steadyPairsPerTickMs.toFixed(0)} ms; memory about ${r.heapPerPairKb.toFixed(0)} KB per pair`,
+      `slowest tick ${r.worstTickMs.toFixed(0)} ms (the first ${START_TICKS}, where the step is learnt and the targets set up: ${r.startTickMs.toFixed(0)} ms); ` +
+      `steady state from the timed pairs' mean: ${r.steadyPairsPerTickMs.toFixed(0)} ms`,
+    `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
   ];
   if (r.accuracy) {
     lines.push('', 'Forecast accuracy: engine vs best reference baseline (p90 pinball loss / series mean; bar: ratio <= 0.8, under p90 7..13%)');

@@ -13,6 +13,7 @@ import { HorizonPeakForecaster } from '../../agent/predict/models/horizon-peak.j
 import { detectSeason } from '../../agent/predict/models/season.js';
 import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-profile.js';
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
+import { SlotHistory } from '../../agent/predict/models/slot-history.js';
 import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
@@ -190,6 +191,42 @@ test('sorted window: keeps the last N in order, conformal ranks invert', (t) => 
   for (const q of [0.2, 0.35, 0.5, 0.7, 0.8]) t.true(within(rankCdf(sorted, 5, rankQuantile(sorted, 5, q)), q, 1e-12));
   t.is(rankCdf(sorted, 5, 1), 0);
   t.is(rankCdf(sorted, 5, 8), 1);
+});
+
+test('sorted window and slot history grow as values come, and hold what a full-size buffer would', (t) => {
+  const rnd = rng(7);
+  const w = new SortedWindow(100);
+  const kept: number[] = [];
+  for (let i = 0; i < 250; i++) {
+    const v = Math.round(rnd() * 1000);
+    w.push(v);
+    kept.push(v);
+    if (kept.length > 100) kept.shift();
+    if (i === 20 || i === 70 || i === 249) {
+      t.deepEqual([...w.snapshot()], [...kept].sort((a, b) => a - b), `sorted after ${i + 1}`);
+      t.deepEqual(Array.from({ length: w.size }, (_, k) => w.get(k)), kept, `in order after ${i + 1}`);
+      t.true(within(w.mean, kept.reduce((a, b) => a + b, 0) / kept.length, 1e-9));
+    }
+  }
+  // slots from 1000 on, with holes; the history keeps the last 100 slots
+  const h = new SlotHistory(100);
+  const seen = new Map<number, number>();
+  let slot = 1000;
+  let first = -1;
+  for (let i = 0; i < 150; i++) {
+    slot += rnd() < 0.2 ? 3 : 1;
+    const v = Math.fround(rnd());
+    h.set(slot, v);
+    seen.set(slot, v);
+    if (first < 0) first = slot;
+    if (i === 10 || i === 60 || i === 149) {
+      for (let s = slot - 120; s <= slot; s++) {
+        const want = s > slot - 100 ? (seen.get(s) ?? Number.NaN) : Number.NaN;
+        t.is(h.get(s), want, `slot ${s} after ${i + 1} samples`);
+      }
+      t.is(h.values().length, Math.min(100, slot - first + 1), 'slots held, holes included');
+    }
+  }
 });
 
 // ---- baselines ----

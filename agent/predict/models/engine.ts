@@ -56,6 +56,7 @@ import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.j
 import { QuantileLearner, type LearnerOptions } from './learner.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
+import { SlotHistory } from './slot-history.js';
 import { SortedWindow } from './sorted-window.js';
 import { SlidingMax } from './sliding-max.js';
 
@@ -152,7 +153,7 @@ class Head {
   /** the max over the last `steps` slots, the newest included */
   private spanMax = Number.NaN;
   /** peak heads: the window's max at each slot of the history (single precision: a level) */
-  private readonly windowMax: Float32Array | undefined;
+  private readonly windowMax: SlotHistory | undefined;
   /** the combination's p50 at the newest slot (the band's lower end for 'width' calibration) */
   private comb50 = 0;
   /** 'width' calibration: log of the factor on the band p90 - p50 */
@@ -202,7 +203,7 @@ class Head {
     this.features = new Float64Array(this.featureCount);
     this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(engine.state.clock.stepMs), phase, ...learner });
     this.ringFeatures = this.learner ? new Float32Array(this.ring * this.featureCount) : undefined;
-    this.windowMax = kind === 'peak' ? new Float32Array(historySteps).fill(Number.NaN) : undefined;
+    this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
   }
 
   /** Learns from the target that resolves at this slot, then forecasts from it. */
@@ -214,7 +215,7 @@ class Head {
     const peak = this.recentMax.push(slot, x);
     this.spanMax = peak;
     if (this.kind === 'peak') {
-      this.windowMax![slot % this.windowMax!.length] = peak;
+      this.windowMax!.set(slot, peak);
       if (this.ringSlot[r] === origin && s.lastHole <= origin) actual = peak;
     } else if (this.ringSlot[r] === origin) {
       actual = x;
@@ -320,7 +321,7 @@ class Head {
     // span: the window as long as the horizon
     const spanMax = this.spanMax;
     if (this.kind === 'peak') {
-      const before = this.windowMax![(((slot - this.steps) % this.windowMax!.length) + this.windowMax!.length) % this.windowMax!.length]!;
+      const before = this.windowMax!.get(slot - this.steps);
       // the recent peak plus the usual step-to-step spread (a peak as high again is a miss)
       const margin = spanMax + Z90 * Math.sqrt(s.ewVar);
       set(C.span, spanMax, Number.isNaN(before) ? margin : Math.max(margin, before));
@@ -433,7 +434,7 @@ class Head {
       if (at > slot) continue; // a horizon of a season or more: that season is still ahead
       let v: number;
       if (this.windowMax) {
-        v = at > slot - this.windowMax.length && at >= 0 ? this.windowMax[at % this.windowMax.length]! : Number.NaN;
+        v = this.windowMax.get(at);
         // a slot no sample landed in kept an older window's max: only trust slots held
         if (Number.isNaN(s.history.get(at))) v = Number.NaN;
       } else {

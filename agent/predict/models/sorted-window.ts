@@ -7,8 +7,9 @@ export class SortedBag {
   private values: Float64Array;
   private n = 0;
 
-  constructor(initialCapacity = 16) {
-    this.values = new Float64Array(Math.max(1, initialCapacity));
+  /** Starts with room for `initialCapacity` values and doubles, never beyond `maxCapacity` when a window bounds it. */
+  constructor(initialCapacity = 16, private readonly maxCapacity = Number.POSITIVE_INFINITY) {
+    this.values = new Float64Array(Math.max(1, Math.min(initialCapacity, maxCapacity)));
   }
 
   get size(): number {
@@ -22,7 +23,7 @@ export class SortedBag {
 
   insert(v: number): void {
     if (this.n === this.values.length) {
-      const bigger = new Float64Array(this.values.length * 2);
+      const bigger = new Float64Array(Math.max(this.n + 1, Math.min(this.maxCapacity, this.values.length * 2)));
       bigger.set(this.values);
       this.values = bigger;
     }
@@ -78,9 +79,12 @@ export class SortedBag {
   }
 }
 
+/** Room a window allocates at first; it doubles up to its capacity as values come. */
+const INITIAL_WINDOW = 32;
+
 /** The last `capacity` numbers pushed, sorted, with their mean. */
 export class SortedWindow {
-  private readonly fifo: Float64Array;
+  private fifo: Float64Array;
   private readonly bag: SortedBag;
   private head = 0;
   private count = 0;
@@ -89,8 +93,8 @@ export class SortedWindow {
 
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity > 0)) throw new RangeError(`window capacity must be an integer > 0; got ${capacity}`);
-    this.fifo = new Float64Array(capacity);
-    this.bag = new SortedBag(capacity);
+    this.fifo = new Float64Array(Math.min(capacity, INITIAL_WINDOW));
+    this.bag = new SortedBag(Math.min(capacity, INITIAL_WINDOW), capacity);
   }
 
   get size(): number {
@@ -109,6 +113,12 @@ export class SortedWindow {
       this.fifo[this.head] = v;
       this.head = (this.head + 1) % this.capacity;
     } else {
+      // filling: the oldest value is at 0 (head moves only once full), so growing is a copy
+      if (this.count === this.fifo.length) {
+        const bigger = new Float64Array(Math.min(this.capacity, 2 * this.fifo.length));
+        bigger.set(this.fifo);
+        this.fifo = bigger;
+      }
       this.fifo[(this.head + this.count) % this.capacity] = v;
       this.count++;
     }
