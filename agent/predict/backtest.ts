@@ -384,6 +384,13 @@ export interface DatasetTable {
   rows: TableRow[];
   /** id of the reference baseline (or, with none run, the non-combining model) with the lowest mean nPL90 */
   bestSingle?: string;
+  /**
+   * Half-width of the range (95%) in which a p90 calibrated at exactly 10% would read its mean
+   * under-prediction rate on these series by chance alone. Forecasts of a target h steps ahead
+   * overlap (a burst is missed by up to h of them), so each series counts as points / h
+   * independent trials: a short recording scored over 60 s windows is a handful of trials.
+   */
+  underNoise: number;
 }
 
 /** Means over each group's series (a dataset, or one recorded trace), per target, as BASELINES.md tabulates them. */
@@ -425,7 +432,11 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
         }
       });
       const resolved = resolveTarget(target, Number.isNaN(stepSeconds) ? 1 : stepSeconds);
-      tables.push({ dataset: members[0]!.dataset, group, target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle });
+      // variance of a mean of per-series rates, each over points / steps trials of p = 0.1
+      let inverseTrials = 0;
+      for (const r of usable) inverseTrials += 1 / Math.max(1, r.points / resolved.steps);
+      const underNoise = usable.length > 0 ? (1.96 * Math.sqrt(0.1 * 0.9 * inverseTrials)) / usable.length : Number.NaN;
+      tables.push({ dataset: members[0]!.dataset, group, target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise });
     }
   }
   return tables;
@@ -487,6 +498,8 @@ export interface TargetRow {
   under90: number;
   lossMet: boolean;
   underMet: boolean;
+  /** where a p90 calibrated at exactly 10% would read its under-rate on these series by chance (95%; see DatasetTable.underNoise) */
+  calibratedRange: [number, number];
 }
 
 /** One row per group and target: the model `id` against the best reference baseline. */
@@ -501,6 +514,7 @@ export function targetTable(report: BacktestReport, id: string): TargetRow[] {
       group: t.group, target: t.target, stepSeconds: t.stepSeconds, series: t.series, points: t.points,
       bestId: best.id, bestLabel: best.label, bestNPL90: best.nPL90, nPL90: ours.nPL90, ratio, under90: ours.under90,
       lossMet: ratio <= TARGET_RATIO, underMet: ours.under90 >= UNDER_BAND[0] && ours.under90 <= UNDER_BAND[1],
+      calibratedRange: [Math.max(0, 0.1 - t.underNoise), Math.min(1, 0.1 + t.underNoise)],
     });
   }
   return rows;

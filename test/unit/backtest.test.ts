@@ -98,6 +98,15 @@ test('target table: the judged model against the best reference baseline, with t
   t.is(row!.ratio, 0);
   t.true(row!.lossMet);
   t.false(row!.underMet); // exact forecasts are never exceeded: 0% is outside 7..13%
+  // each scored point one trial: 10% +- 1.96 sqrt(0.09 / points)
+  t.is(row!.points, 14);
+  const half = 1.96 * Math.sqrt(0.09 / 14);
+  t.true(Math.abs(row!.calibratedRange[1] - (0.1 + half)) < 1e-12, `range ${row!.calibratedRange}`);
+  t.is(row!.calibratedRange[0], 0, 'clamped at 0');
+  // a 12-step target: its overlapping points count as about one trial (the range spans more)
+  const rep12 = runBacktest([series(Array(40).fill(10), { stepSeconds: 300, dataset: 'bitbrains' })], [ref('a', 12), ours], [TARGETS.h12], { warmup: 5 });
+  const [row12] = targetTable(rep12, 'engine');
+  t.true(row12!.calibratedRange[1] > row!.calibratedRange[1], `h12 ${row12!.calibratedRange} vs h1 ${row!.calibratedRange}`);
 });
 
 // ---- the engine's warnings on agent-tick traces ----
