@@ -8,6 +8,7 @@ import { HoltForecaster, HoltWintersForecaster } from './models/holt-winters.js'
 import { HorizonPeakForecaster } from './models/horizon-peak.js';
 import { SeasonalProfileForecaster } from './models/seasonal-profile.js';
 import { SelectorForecaster } from './models/selector.js';
+import { WindowRegressionForecaster } from './models/window-regression.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from './models/window-baselines.js';
 
 export interface Forecast {
@@ -42,7 +43,7 @@ export interface Forecaster {
 }
 
 /** Models that forecast the value at the horizon. */
-export const POINT_MODELS = ['ewma', 'decaying-histogram', 'last-value', 'window-peak', 'mean-sigma', 'holt', 'holt-winters', 'seasonal-profile'] as const;
+export const POINT_MODELS = ['ewma', 'decaying-histogram', 'last-value', 'window-peak', 'mean-sigma', 'holt', 'holt-winters', 'seasonal-profile', 'linear-regression', 'poly-regression'] as const;
 export type PointModel = (typeof POINT_MODELS)[number];
 
 /**
@@ -53,6 +54,8 @@ export type PointModel = (typeof POINT_MODELS)[number];
  *   none): constants fitted to recent history;
  * - seasonal-profile: median of the same phase over past seasons (season detected, a day tried
  *   first) plus an AR(1) deviation from it; the mean-reverting AR(1) alone without a season;
+ * - linear-regression, poly-regression: least squares through the last 24 samples (a line, a
+ *   parabola), extrapolated, with the OLS prediction interval;
  * - calibrated:<point model>: that model's centre with quantiles from its own recent errors at
  *   the same horizon (conformal);
  * - horizon-peak: forecast(h) is the distribution of the PEAK over the next h, not of the value
@@ -126,6 +129,10 @@ function createPointForecaster(model: PointModel, opts: ForecasterOptions): Fore
       return new HoltWintersForecaster(opts);
     case 'seasonal-profile':
       return new SeasonalProfileForecaster(opts);
+    case 'linear-regression':
+      return new WindowRegressionForecaster(opts, 1);
+    case 'poly-regression':
+      return new WindowRegressionForecaster(opts, 2);
     default:
       throw new RangeError(`unknown forecast model ${JSON.stringify(model)}; expected one of ${FORECAST_MODELS.join(', ')}`);
   }

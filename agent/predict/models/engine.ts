@@ -20,6 +20,9 @@
 //   path), its p90 above it by quantiles of its own errors at this horizon;
 // - shifted: the seasonal values, each moved by how far the level (mean of the last 6 points)
 //   now is from the level a season before (a daily job on a host whose load has risen).
+// Tried and left out: a line and a parabola fitted by least squares through the last 2h slots
+// (window-regression.ts, a forecaster of its own): as candidates they moved the public targets
+// by -1.5%..+1.5% (worse on 7 of 9) and the recorded ones either way; the trend covers ramps.
 // The first five are the reference baselines of BASELINES.md, counted in points as there.
 //
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
@@ -145,9 +148,8 @@ class Head {
   private readonly calibrationFade: number;
   private errScaleSum = 0;
   private errScaleWeight = 0;
-  /** trend candidate: its projection per pending forecast, and its errors over the local scale */
-  private readonly ringTrend: Float64Array;
-  private readonly trendErrors = new SortedWindow(CONFORMAL_WINDOW);
+  /** trend candidate: its projection, calibrated on its own errors */
+  private readonly trend: Projection;
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
   /** the max over the last `steps` slots, the newest included */
@@ -198,7 +200,7 @@ class Head {
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
-    this.ringTrend = new Float64Array(this.ring).fill(Number.NaN);
+    this.trend = new Projection(this.ring);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
     this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(engine.state.clock.stepMs), phase, ...learner });
@@ -246,8 +248,7 @@ class Head {
     if (this.ringSpread[r]! > 0) {
       // none before the first error: no scale yet
       this.errors.push(e / this.ringSpread[r]!);
-      const t = this.ringTrend[r]!;
-      if (!Number.isNaN(t)) this.trendErrors.push((actual - t) / this.ringSpread[r]!);
+      this.trend.learn(r, actual, this.ringSpread[r]!);
     }
     if (this.learner) this.learner.add(this.ringFeatures!.subarray(r * this.featureCount, (r + 1) * this.featureCount), (actual - this.ringBase[r]!) / this.ringScale[r]!);
     // calibration: up after a miss, down a little after a hit (a tie is neither)
@@ -329,13 +330,10 @@ class Head {
       set(C.span, this.p50[C.window]!, spanMax);
     }
     // trend: Holt's damped trend at the horizon (a peak: the path's higher end)
+    const band = this.p90[C.conformal]! - this.p50[C.conformal]!;
     const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
-    this.ringTrend[w] = projected;
-    if (this.trendErrors.size >= CONFORMAL_MIN_ERRORS && spread > 0) {
-      set(C.trend, Math.max(0, projected + spread * this.trendErrors.quantile(0.5)), Math.max(0, projected + spread * this.trendErrors.quantile(0.9)));
-    } else {
-      set(C.trend, projected, projected + (this.p90[C.conformal]! - this.p50[C.conformal]!));
-    }
+    const t = this.trend.project(w, projected, spread);
+    set(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
     const horizonMs = this.steps * s.clock.stepMs;
     const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
     set(C.profile, profile.p50, profile.p90);
@@ -457,6 +455,39 @@ class Head {
 
   candidate(i: number): { p50: number; p90: number } {
     return { p50: this.p50[i]!, p90: this.p90[i]! };
+  }
+}
+
+/**
+ * A candidate that projects a value to the horizon (Holt's trend) and takes its quantiles from
+ * its own past errors over the local scale: the projection per pending forecast, and those errors.
+ */
+class Projection {
+  private readonly pending: Float64Array;
+  private readonly errors = new SortedWindow(CONFORMAL_WINDOW);
+  private readonly out = { p50: 0, p90: 0 };
+
+  constructor(ring: number) {
+    this.pending = new Float64Array(ring).fill(Number.NaN);
+  }
+
+  /** The target resolved for the forecast at ring slot r: its error over that forecast's scale. */
+  learn(r: number, actual: number, spread: number): void {
+    const v = this.pending[r]!;
+    if (!Number.isNaN(v) && spread > 0) this.errors.push((actual - v) / spread);
+  }
+
+  /** Stores this slot's projection; its p50 and p90 (the projection and NaN before 20 errors). */
+  project(w: number, projected: number, spread: number): { p50: number; p90: number } {
+    this.pending[w] = projected;
+    if (this.errors.size >= CONFORMAL_MIN_ERRORS && spread > 0) {
+      this.out.p50 = Math.max(0, projected + spread * this.errors.quantile(0.5));
+      this.out.p90 = Math.max(0, projected + spread * this.errors.quantile(0.9));
+    } else {
+      this.out.p50 = projected;
+      this.out.p90 = Number.NaN;
+    }
+    return this.out;
   }
 }
 
