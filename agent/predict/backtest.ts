@@ -68,6 +68,14 @@ export interface ModelContext {
   dayPoints: number;
   /** the targets the model will be asked for (it may prepare for them from the first value) */
   targets: readonly Target[];
+  /**
+   * state a model shares with the same model on the other series of its group (a learner pooled
+   * across series), keyed by the model's choosing; the group's series are replayed in lock-step,
+   * so what one series' model shares was learnt only from the past of every series
+   */
+  shared: Map<string, unknown>;
+  /** what the series measures (cpu_cores, memory_bytes...): models pooled across series may pool by it */
+  resource?: string;
 }
 
 /** One model on one series, fed online. */
@@ -279,6 +287,20 @@ class SaturationTracker {
 
 /** Replays one series through every model, scoring every target. */
 export function backtestSeries(series: Series, specs: readonly ModelSpec[], targetsIn: readonly Target[], opts: BacktestOptions = {}): SeriesResult {
+  const replay = replaySeries(series, specs, targetsIn, opts, new Map());
+  for (;;) {
+    const next = replay.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * The replay of one series, a point at a time: it yields the time (seconds) of the point it is
+ * about to feed the models, so several series can be advanced together, oldest point first.
+ */
+function* replaySeries(
+  series: Series, specs: readonly ModelSpec[], targetsIn: readonly Target[], opts: BacktestOptions, shared: Map<string, unknown>,
+): Generator<number, SeriesResult, void> {
   const y = series.values;
   // A short recording at the agent's tick keeps three quarters of itself for scoring.
   const fine = series.stepSeconds < AGENT_STEP_LIMIT_SECONDS;
@@ -290,6 +312,8 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
     warmup,
     dayPoints: Math.max(1, Math.round(86_400 / series.stepSeconds)),
     targets,
+    shared,
+    resource: series.resource,
   };
   const models = specs.map((s) => s.create(ctx));
   const actuals = targets.map((tg) => targetActuals(y, tg));
@@ -307,6 +331,7 @@ export function backtestSeries(series: Series, specs: readonly ModelSpec[], targ
   for (let t = 0; t < y.length; t++) {
     const v = y[t]!;
     if (Number.isNaN(v)) continue;
+    yield series.startSeconds + t * series.stepSeconds;
     sumAbs += Math.abs(v);
     for (const model of models) model.observe(v, t);
     if (++observed <= warmup) {
@@ -460,14 +485,46 @@ export function runBacktest(
   opts: BacktestOptions & { onProgress?: (done: number, total: number, last: Series) => void } = {},
 ): BacktestReport {
   const start = performance.now();
-  const results: SeriesResult[] = [];
+  const results: SeriesResult[] = new Array(series.length);
   const used = new Map<string, Target>();
+  let done = 0;
+  // each group (a dataset, a recorded trace) in lock-step: its series advance together in time,
+  // so a model that learns across them (ModelContext.shared) sees only what had happened
+  const groups = new Map<string, number[]>();
   series.forEach((s, k) => {
-    const tg = targets === 'auto' ? defaultTargets(s.stepSeconds) : targets;
-    for (const t of tg) if (!used.has(t.name)) used.set(t.name, t);
-    results.push(backtestSeries(s, specs, tg, opts));
-    opts.onProgress?.(k + 1, series.length, s);
+    const g = groupOf(s);
+    groups.set(g, [...(groups.get(g) ?? []), k]);
   });
+  for (const members of groups.values()) {
+    const shared = new Map<string, unknown>();
+    const live = members.map((k) => {
+      const s = series[k]!;
+      const tg = targets === 'auto' ? defaultTargets(s.stepSeconds) : targets;
+      for (const t of tg) if (!used.has(t.name)) used.set(t.name, t);
+      const replay = replaySeries(s, specs, tg, opts, shared);
+      return { k, replay, next: replay.next() };
+    });
+    while (live.length > 0) {
+      // the series whose next point is the oldest (finished ones leave with their result)
+      let at = 0;
+      for (let i = 0; i < live.length; i++) {
+        const n = live[i]!.next;
+        if (n.done) {
+          at = i;
+          break;
+        }
+        if ((n.value as number) < (live[at]!.next.value as number)) at = i;
+      }
+      const r = live[at]!;
+      if (r.next.done) {
+        results[r.k] = r.next.value;
+        live.splice(at, 1);
+        opts.onProgress?.(++done, series.length, series[r.k]!);
+      } else {
+        r.next = r.replay.next();
+      }
+    }
+  }
   return { series: results, tables: summarize(results, specs, [...used.values()]), elapsedMs: performance.now() - start };
 }
 

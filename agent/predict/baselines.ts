@@ -4,6 +4,7 @@
 // lands on the reference figures; "a day" is 288 steps at 300 s (ctx.dayPoints in general).
 import { createForecaster, type ForecastModel } from './forecaster.js';
 import { forecasterModel, pinball, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
+import { LearnerPool } from './models/learner-pool.js';
 import { ForecastEngine, type EngineOptions } from './models/engine.js';
 import { quantileSorted, VpaHistogram, vpaFirstBucket } from './models/vpa-histogram.js';
 
@@ -316,9 +317,13 @@ export const BASELINES: readonly ModelSpec[] = [...SINGLE_BASELINES, SELECTOR];
  * The forecasting engine (models/engine.ts), one per series, asked for each target: the value
  * h steps ahead from its point heads, the peak over the next h from its peak heads. Every
  * target is tracked from the first value (the warm-up teaches it too). Its own half-life for
- * confidence and the seasonal profile: a day of the series' grid.
+ * confidence and the seasonal profile: a day of the series' grid. Unless `pooled` is false, the
+ * engines of a group's series that measure the same resource share a learner pool (the
+ * 'pooled' candidate), as the agent's engines of one host do; the group is replayed in
+ * lock-step, so the pool learns only from what every series had seen by then.
  */
-export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs'> = {}, id = 'engine', label = '8 engine (selected)'): ModelSpec {
+export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs' | 'learnerPool'> & { pooled?: boolean } = {}, id = 'engine', label = '8 engine (selected)'): ModelSpec {
+  const { pooled = true, ...engineOpts } = opts;
   return {
     id,
     label,
@@ -326,7 +331,13 @@ export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs'> = 
     create(ctx) {
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
-      const engine = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...opts });
+      let learnerPool: LearnerPool | undefined;
+      if (pooled) {
+        const key = `${id}:pool:${ctx.resource ?? ''}`;
+        learnerPool = ctx.shared.get(key) as LearnerPool | undefined;
+        if (!learnerPool) ctx.shared.set(key, (learnerPool = new LearnerPool()));
+      }
+      const engine = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...engineOpts, learnerPool });
       for (const t of ctx.targets) engine.track(t.kind, t.steps * stepMs);
       return {
         observe: (value, index) => engine.update(value, startMs + index * stepMs),

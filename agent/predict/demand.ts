@@ -4,6 +4,7 @@
 // the recent forecasts missed. One forecaster per (workload, resource), dropped when unused.
 import type { CgroupLimitSource } from '../workloads/usage.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
+import { LearnerPool } from './models/learner-pool.js';
 
 /** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
 export type LimitSource = CgroupLimitSource | 'host';
@@ -63,6 +64,11 @@ interface Pair {
 
 export class DemandForecasts {
   private readonly pairs = new Map<string, Pair>();
+  /**
+   * per resource, the learned models the engines of every workload share: a workload's forecast
+   * draws on what the host's other workloads taught (from its first tick, too)
+   */
+  private readonly pools = new Map<DemandResource, LearnerPool>();
   private readonly opts: DemandOptions & { forgetAfterMs: number };
   private readonly horizonsMs: number[];
 
@@ -72,6 +78,12 @@ export class DemandForecasts {
     // only these are asked of a forecaster: each is a target the engine learns (and holds) on its own
     this.horizonsMs = [...new Set(opts.horizonsMs)].sort((a, b) => a - b);
     if (opts.model !== 'auto') createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick
+  }
+
+  private poolFor(resource: DemandResource): LearnerPool {
+    let pool = this.pools.get(resource);
+    if (!pool) this.pools.set(resource, (pool = new LearnerPool()));
+    return pool;
   }
 
   /** Feeds one sample and returns the forecast for this workload and resource. */
@@ -84,7 +96,8 @@ export class DemandForecasts {
     let p = this.pairs.get(key);
     if (!p || p.model !== model) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
-      p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs }), lastMs: atMs, pending: [], relError: 0 };
+      const learnerPool = this.poolFor(resource);
+      p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Relative to the larger

@@ -6,6 +6,7 @@ import { CalibratedForecaster } from './models/calibrated.js';
 import { EngineForecaster } from './models/engine.js';
 import { HoltForecaster, HoltWintersForecaster } from './models/holt-winters.js';
 import { HorizonPeakForecaster } from './models/horizon-peak.js';
+import type { LearnerPool } from './models/learner-pool.js';
 import { SeasonalProfileForecaster } from './models/seasonal-profile.js';
 import { SelectorForecaster } from './models/selector.js';
 import { WindowRegressionForecaster } from './models/window-regression.js';
@@ -83,6 +84,8 @@ export interface ForecasterOptions {
   halfLifeMs: number;
   /** sampling step for the models that count steps; learned from the first gaps when absent */
   stepMs?: number;
+  /** engine only: learned models shared with the other series' engines (models/learner-pool.ts) */
+  learnerPool?: LearnerPool;
 }
 
 /** Candidates of the 'selector' model, each calibrated. */

@@ -20,6 +20,7 @@ import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
 import { QuantileLearner } from '../../agent/predict/models/learner.js';
+import { LearnerPool, PooledLearner } from '../../agent/predict/models/learner-pool.js';
 import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
 import { rng } from '../helpers/rng.js';
 
@@ -552,6 +553,63 @@ test('learner: fits once enough rows, refits as the set doubles, then every refi
   add(1);
   t.is(l.fits, 4);
   t.true(within(l.predict([1]), 5, 0.5) && within(l.predict([0]), 0, 0.5), `${l.predict([0])} ${l.predict([1])}`);
+});
+
+test('learner pool: keeps at most rowsPerStep rows of a step, fits once enough, refits by time, replays the same', (t) => {
+  const make = (): PooledLearner => new PooledLearner(1, 0.5, { rows: 256, rowsPerStep: 4, firstFit: 40, refitSteps: 20, minLeaf: 2 }, 7);
+  const a = make();
+  const b = make();
+  const noise = gaussian(rng(5));
+  const fitsAt: number[] = [];
+  // 30 series a step: the label is 5 where the feature is 1, 0 where it is 0
+  for (let step = 0; step < 100; step++) {
+    for (let k = 0; k < 30; k++) {
+      const f = (step + k) % 2;
+      const label = 5 * f + 0.1 * noise();
+      a.add([f], label, step);
+      b.add([f], label, step);
+    }
+    if (a.fits > fitsAt.length) fitsAt.push(step);
+  }
+  // 4 rows a step: the first fit needs 10 steps of rows (40), at the start of the 11th step
+  t.is(fitsAt[0], 10, `fits at steps ${fitsAt}`);
+  for (let i = 2; i < fitsAt.length; i++) t.is(fitsAt[i]! - fitsAt[i - 1]!, 20, 'then every 20 steps');
+  t.true(fitsAt[1]! - fitsAt[0]! <= 20, 'the second fit within a refit period (its phase)');
+  t.true(within(a.predict([1]), 5, 0.5) && within(a.predict([0]), 0, 0.5), `${a.predict([0])} ${a.predict([1])}`);
+  t.is(a.predict([1]), b.predict([1]), 'the same rows, the same draws, the same model');
+  t.true(Number.isNaN(new PooledLearner(1, 0.5).predict([1])), 'NaN before the first fit');
+});
+
+test('learner pool: a new series\' engine forecasts from what the others taught, before its own learner fits', (t) => {
+  const pool = new LearnerPool();
+  const g = gaussian(rng(8));
+  // bursts every 20 steps: 10 then 30 for 5 steps
+  const burst = (i: number, shift: number): number => ((i + shift) % 20 < 5 ? 30 : 10) + g();
+  const engines = [0, 3, 7, 11].map(() => new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, learnerPool: pool }));
+  for (let i = 0; i < 900; i++) {
+    engines.forEach((e, k) => {
+      e.update(burst(i, 3 * k), i * SEC);
+      e.peak(10 * SEC);
+    });
+  }
+  t.true(pool.size >= 1);
+  const fresh = new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, learnerPool: pool });
+  for (let i = 900; i < 960; i++) {
+    fresh.update(burst(i, 5), i * SEC);
+    fresh.peak(10 * SEC);
+  }
+  const seen = fresh.inspect('peak', 10 * SEC)!;
+  // 60 steps in: its own learner has not fitted (its learned candidate is the conformal one); the pooled one has
+  t.is(seen.candidates.learned.p90, seen.candidates.conformal.p90, 'its own learner is not fitted yet');
+  t.not(seen.candidates.pooled.p90, seen.candidates.learned.p90, 'the pooled model answers already');
+  t.true(seen.candidates.pooled.p90 > 20, `a peak over the next 10 steps holds a burst: pooled p90 ${seen.candidates.pooled.p90}`);
+  // without a pool the candidate is left out
+  const alone = new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC });
+  for (let i = 0; i < 100; i++) {
+    alone.update(burst(i, 0), i * SEC);
+    alone.peak(10 * SEC);
+  }
+  t.is(alone.inspect('peak', 10 * SEC)!.weights.pooled, 0);
 });
 
 // ---- the engine ----

@@ -304,7 +304,7 @@ test('VPA histogram: a percentile is the end of its bucket, newer samples weigh 
 });
 
 test('selector: picks the candidate with the lower resolved p90 loss, and switches when the series does', (t) => {
-  const ctx = { stepSeconds: 300, startSeconds: 0, warmup: 1, dayPoints: 3, targets: [TARGETS.h1] };
+  const ctx = { stepSeconds: 300, startSeconds: 0, warmup: 1, dayPoints: 3, targets: [TARGETS.h1], shared: new Map<string, unknown>() };
   const sel = selector(ctx, [fixed('high', 10, 10), fixed('low', 5, 5)]);
   sel.observe(5, 0);
   t.is(sel.predict(TARGETS.h1).p90, 10); // nothing resolved: a tie, the first candidate
