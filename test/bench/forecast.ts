@@ -2,7 +2,8 @@
 //
 // Cost: what one workload-resource pair costs per tick: one update() and a forecast at each of
 // the agent's three targets (the value 5 s and 60 s ahead, the peak over the next 60 s), for
-// the selected forecaster (the engine) and for the EWMA alone, in the same run:
+// the selected forecaster (the engine, its pairs sharing one learner pool as the agent's
+// workloads of one resource do) and for the EWMA alone, in the same run:
 // - per call: timed pairs fed a long synthetic series (a daily-like wave, noise, bursts) at a
 //   1 s tick, each call timed on its own once the pair is warm; median, mean (the learner's
 //   refits included) and p99;
@@ -21,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { AGENT_TARGETS, runBacktest, targetTable, type TargetRow } from '../../agent/predict/backtest.js';
 import { DEFAULT_MODELS } from '../../agent/predict/baselines.js';
 import { createForecaster, type Forecaster, type ForecastModel } from '../../agent/predict/forecaster.js';
+import { LearnerPool } from '../../agent/predict/models/learner-pool.js';
 import { readTraces } from '../../agent/predict/traces/index.js';
 import { rng as prng } from '../helpers/rng.js';
 
@@ -99,8 +101,9 @@ interface Pair {
   ask(): number;
 }
 
-function pairOf(model: ForecastModel): Pair {
-  const opts = { halfLifeMs: 60_000 };
+/** `pool`: the learner pool the run's engines share, as the agent's engines of one resource do. */
+function pairOf(model: ForecastModel, pool: LearnerPool): Pair {
+  const opts = { halfLifeMs: 60_000, learnerPool: pool };
   if (model === 'engine' || model === 'engine-peak') {
     // one engine serves both the value and the peak targets
     const point = createForecaster('engine', opts);
@@ -135,7 +138,8 @@ function usedBytes(): number {
 /** Each call of `timedPairs` pairs timed on its own, over the second half of `timedSamples` ticks. */
 function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost & { heapPerPairKb: number } {
   const before = usedBytes();
-  const pairs = Array.from({ length: timedPairs }, () => pairOf(model));
+  const pool = new LearnerPool();
+  const pairs = Array.from({ length: timedPairs }, () => pairOf(model, pool));
   const rnds = pairs.map((_, p) => prng(1000 + p));
   const from = timedSamples >> 1;
   const samples = new Float64Array(timedPairs * (timedSamples - from));
@@ -163,7 +167,8 @@ const START_TICKS = 16;
 /** `pairs` pairs warmed with `warm` samples, then `ticks` whole ticks timed; median tick in ms, and the worst tick of all. */
 function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; startTickMs: number; worstTickMs: number; heapPerPairKb: number } {
   const heapBefore = usedBytes();
-  const all = Array.from({ length: pairs }, () => pairOf(model));
+  const pool = new LearnerPool();
+  const all = Array.from({ length: pairs }, () => pairOf(model, pool));
   const rnds = all.map((_, p) => prng(1 + p));
   let sink = 0;
   const started = performance.now();
