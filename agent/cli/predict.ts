@@ -8,11 +8,11 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, modelsByName } from '../predict/baselines.js';
-import { readTraces, type Series } from '../predict/traces/index.js';
+import { readTraces } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -159,12 +159,18 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
   };
 }
 
-/** A progress line: rewritten in place on a terminal, one line per series otherwise. */
-function progressWriter(tty: boolean): (done: number, total: number, s: Series) => void {
-  return (done, total, s) => {
-    const text = `headroom predict: ${done}/${total} series (${s.dataset} ${s.name} ${s.resource})`;
-    if (!tty) process.stderr.write(`${text}\n`);
-    else process.stderr.write(`\r\x1b[K${done === total ? '' : text}`);
+/** Progress: a line rewritten in place on a terminal (share of points), one line per finished series otherwise. */
+function progressWriter(tty: boolean): (p: BacktestProgress) => void {
+  let lastDone = 0;
+  return (p) => {
+    const pct = p.totalPoints > 0 ? Math.floor((100 * p.points) / p.totalPoints) : 100;
+    const text = `headroom predict: ${pct}% of ${p.totalPoints} points, ${p.seriesDone}/${p.seriesTotal} series done (${p.last.dataset} ${p.last.name} ${p.last.resource})`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[K${p.seriesDone === p.seriesTotal ? '' : text}`);
+    } else if (p.seriesDone > lastDone) {
+      lastDone = p.seriesDone;
+      process.stderr.write(`${text}\n`);
+    }
   };
 }
 

@@ -478,16 +478,34 @@ export interface BacktestReport {
  * Replays every series; `onProgress` is called after each one (for a progress line). Targets
  * 'auto': each series at defaultTargets(its step).
  */
+export interface BacktestProgress {
+  /** observed points replayed, of all series */
+  points: number;
+  totalPoints: number;
+  /** series finished */
+  seriesDone: number;
+  seriesTotal: number;
+  /** the series replayed last */
+  last: Series;
+}
+
 export function runBacktest(
   series: readonly Series[],
   specs: readonly ModelSpec[],
   targets: readonly Target[] | 'auto',
-  opts: BacktestOptions & { onProgress?: (done: number, total: number, last: Series) => void } = {},
+  opts: BacktestOptions & { onProgress?: (p: BacktestProgress) => void } = {},
 ): BacktestReport {
   const start = performance.now();
   const results: SeriesResult[] = new Array(series.length);
   const used = new Map<string, Target>();
   let done = 0;
+  // progress by observed points (the series of a group advance together), every 1% and at each series' end
+  let totalPoints = 0;
+  for (const s of series) for (const v of s.values) if (!Number.isNaN(v)) totalPoints++;
+  let points = 0;
+  let reported = 0;
+  const report = (last: Series): void =>
+    opts.onProgress?.({ points, totalPoints, seriesDone: done, seriesTotal: series.length, last });
   // each group (a dataset, a recorded trace) in lock-step: its series advance together in time,
   // so a model that learns across them (ModelContext.shared) sees only what had happened
   const groups = new Map<string, number[]>();
@@ -519,9 +537,14 @@ export function runBacktest(
       if (r.next.done) {
         results[r.k] = r.next.value;
         live.splice(at, 1);
-        opts.onProgress?.(++done, series.length, series[r.k]!);
+        done++;
+        report(series[r.k]!);
       } else {
         r.next = r.replay.next();
+        if (++points - reported >= totalPoints / 100) {
+          reported = points;
+          report(series[r.k]!);
+        }
       }
     }
   }

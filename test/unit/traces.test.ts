@@ -337,6 +337,10 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.regex(text.stdout, /### headroom rec\.jsonl - h1 \(5 s\): y\[t\+1\]  \(1 series, 375 scored points\)/);
   t.regex(text.stdout, /### headroom rec\.jsonl - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
   t.regex(text.stdout, /\| 1 last +\| +[\d.]+ \| +[\d.]+ \| +[\d.]+% \|/);
+  // --progress off a terminal: one line per finished series, with the share of points replayed
+  const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
+  t.is(prog.status, 0, prog.stderr);
+  t.regex(prog.stderr, /^headroom predict: 100% of 400 points, 1\/1 series done \(headroom \/w cpu_cores\)$/m);
   // by default: the agent's targets on a 5 s grid (5 s, 60 s = 12 steps, the peak over 60 s), the engine judged
   const json = spawnSync(node, [cli, 'predict', '--trace', path, '--json', '--warmup', '100', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
   t.is(json.status, 0, json.stderr);
