@@ -614,6 +614,32 @@ test('learner pool: a new series\' engine forecasts from what the others taught,
 
 // ---- the engine ----
 
+test('engine: two learning rates make two combinations, mixed by their own loss (weights between those of each rate alone)', (t) => {
+  const g = gaussian(rng(44));
+  const make = (etas: number[]): ForecastEngine => new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, etas, learner: false });
+  const [soft, sharp, both] = [make([5]), make([20]), make([5, 20])];
+  let x = 50;
+  for (let i = 0; i < 600; i++) {
+    x = Math.max(0, x + g()); // a random walk
+    for (const e of [soft, sharp, both]) {
+      e.update(x, i * SEC);
+      e.point(5 * SEC);
+    }
+  }
+  const w = (e: ForecastEngine): Record<EngineCandidate, number> => e.inspect('point', 5 * SEC)!.weights;
+  const sum = Object.values(w(both)).reduce((a, b) => a + b, 0);
+  t.true(within(sum, 1, 1e-9), `weights sum to ${sum}`);
+  for (const c of ENGINE_CANDIDATES) {
+    const lo = Math.min(w(soft)[c], w(sharp)[c]);
+    const hi = Math.max(w(soft)[c], w(sharp)[c]);
+    t.true(w(both)[c] >= lo - 1e-12 && w(both)[c] <= hi + 1e-12, `${c}: ${w(both)[c]} within [${lo}, ${hi}]`);
+  }
+  const leader = ENGINE_CANDIDATES.reduce((a, b) => (w(sharp)[b] > w(sharp)[a] ? b : a));
+  t.true(w(sharp)[leader] > w(soft)[leader], `the sharper rate leans further on the leader (${leader}): ${w(sharp)[leader]} vs ${w(soft)[leader]}`);
+  t.throws(() => make([]), { instanceOf: RangeError });
+  t.throws(() => make([5, -1]), { instanceOf: RangeError });
+});
+
 test('engine: p90 under-prediction lands in 7%..13% on stationary heavy-tailed noise, value and peak', (t) => {
   const g = gaussian(rng(12));
   const t3 = (): number => g() / Math.sqrt((g() ** 2 + g() ** 2 + g() ** 2) / 3);
@@ -697,13 +723,19 @@ test('engine: a series idle at 0 then bursting keeps finite, sane quantiles (no 
   const bursts = [0, 2, 0, 4, 3.9, 5.2, 1, 0, 2, 4, 0, 0, 0, 1, 0, 0, 2, 2, 1, 0, 0, 24, 0, 0, 23, 0, 4];
   const values = [...Array<number>(40).fill(0), ...bursts, ...Array<number>(100).fill(0), ...bursts];
   const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
-  let worst = 0;
+  let worst90 = 0;
+  let worst99 = 0;
   for (let i = 0; i < values.length; i++) {
     e.update(values[i]!, i * SEC);
-    for (const fc of [e.point(5 * SEC), e.peak(60 * SEC)]) worst = Math.max(worst, fc.quantile(0.9), fc.quantile(0.99));
+    for (const fc of [e.point(5 * SEC), e.peak(60 * SEC)]) {
+      worst90 = Math.max(worst90, fc.quantile(0.9));
+      worst99 = Math.max(worst99, fc.quantile(0.99));
+    }
   }
-  t.log(`highest p90/p99 over the replay: ${worst.toFixed(2)}`);
-  t.true(Number.isFinite(worst) && worst <= 100, `quantiles stay within a few times the largest burst (24): ${worst}`);
+  t.log(`highest p90 ${worst90.toFixed(2)}, p99 ${worst99.toFixed(2)} over the replay`);
+  // the p99 is read off a normal through p50 and p90: 1.8 times the band above the p50
+  t.true(Number.isFinite(worst90) && worst90 <= 3 * 24, `the p90 stays within 3 times the largest burst (24): ${worst90}`);
+  t.true(Number.isFinite(worst99) && worst99 <= 5 * 24, `the p99 within 5 times: ${worst99}`);
 });
 
 test('engine: the trend candidate leads on a steady ramp, value and peak, and the forecasts follow it', (t) => {

@@ -33,7 +33,9 @@
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
 // losses fade (half-life `lossHalfLife` resolved forecasts); the weights are
 // exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
-// p50 and p90 are the weighted means of the candidates'. Until COLD_RESOLVED forecasts have
+// p50 and p90 are the weighted means of the candidates'. Two learning rates (5: a broad mix, 20:
+// a sharp leader) each make such a combination, and those two are mixed the same way by their
+// own recent p90 loss. Until COLD_RESOLVED forecasts have
 // resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone: the
 // trend for a value, the span (the last window's peak) for a peak.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
@@ -89,8 +91,10 @@ export interface EngineOptions {
   historySteps?: number;
   /** candidates' losses halve over this many resolved forecasts (default 72) */
   lossHalfLife?: number;
-  /** how sharply the best candidate leads (default 5) */
+  /** one learning rate: how sharply the best candidate leads (instead of `etas`) */
   eta?: number;
+  /** learning rates: a combination each, mixed by their own recent p90 loss (default [5, 20], or [eta]) */
+  etas?: readonly number[];
   /**
    * 'offset' (default): an offset on the p90, in units of its recent error, moved by every
    * resolved forecast; 'width': a factor on the band p90 - p50 instead (its logarithm moved the
@@ -128,6 +132,13 @@ const MAX_LOG_FACTOR = Math.log(4);
 const SHIFT_LEVEL_POINTS = 6;
 /** Resolved forecasts before the losses pick the leaders. */
 const COLD_RESOLVED = 10;
+/**
+ * Learning rates of the combination, and how sharply the better one's combination leads. A
+ * month of 5-minute data favours a sharp leader (20: the public traces' 12-step ratios 1-3%
+ * lower than at 5), minutes of a recording a broad mix (5); each head finds its own.
+ */
+const DEFAULT_ETAS: readonly number[] = [5, 20];
+const META_ETA = 5;
 /** Heads (targets) tracked at once, per kind. */
 const MAX_HEADS = 8;
 
@@ -180,6 +191,11 @@ class Head {
   final50 = Number.NaN;
   final90 = Number.NaN;
   readonly weights = new Float64Array(K);
+  private readonly scratchWeights = new Float64Array(K);
+  /** per learning rate (engine.etas): its combination's p90 now, per pending forecast, and its faded loss */
+  private readonly etaP90: Float64Array;
+  private readonly ringEta: Float64Array;
+  private readonly etaLosses: Float64Array;
 
   constructor(
     readonly kind: EngineTargetKind,
@@ -209,6 +225,9 @@ class Head {
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
+    this.etaP90 = new Float64Array(engine.etas.length);
+    this.ringEta = new Float64Array(this.ring * engine.etas.length);
+    this.etaLosses = new Float64Array(engine.etas.length);
     this.trend = new Projection(this.ring);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
@@ -240,6 +259,7 @@ class Head {
     this.ringP90.set(this.p90, w * K);
     this.ringFinal[w] = this.final90;
     this.ringComb50[w] = this.comb50;
+    if (this.etaP90.length > 1) this.ringEta.set(this.etaP90, w * this.etaP90.length);
     if (this.ringFeatures) this.ringFeatures.set(this.features, w * this.featureCount);
   }
 
@@ -250,6 +270,13 @@ class Head {
       const f = this.ringP90[r * K + k]!;
       const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
       this.losses[k] = this.losses[k]! * fade + loss;
+    }
+    const E = this.etaLosses.length;
+    if (E > 1) {
+      for (let j = 0; j < E; j++) {
+        const f = this.ringEta[r * E + j]!;
+        this.etaLosses[j] = this.etaLosses[j]! * fade + (actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual));
+      }
     }
     // conformal candidate: the error of the EWMA at this horizon, over its local scale
     const e = actual - this.ringCentre[r]!;
@@ -384,19 +411,40 @@ class Head {
       return;
     }
     const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
-    let sw = 0;
+    // one combination per learning rate; they are mixed by their own recent p90 loss
+    const etas = this.engine.etas;
+    const E = etas.length;
+    let bestEta = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < E; j++) if (this.etaLosses[j]! < bestEta) bestEta = this.etaLosses[j]!;
+    const etaNorm = Math.max(bestEta, 1e-12 * s.scale, 1e-300);
+    this.weights.fill(0);
     let c50 = 0;
     let c90 = 0;
-    for (let k = 0; k < K; k++) {
-      const wk = skip[k] ? 0 : Math.exp((-this.engine.eta * (this.losses[k]! - best)) / norm);
-      this.weights[k] = wk;
-      sw += wk;
-      c50 += wk * this.p50[k]!;
-      c90 += wk * this.p90[k]!;
+    let metaSum = 0;
+    for (let j = 0; j < E; j++) {
+      const eta = etas[j]!;
+      let sw = 0;
+      let a50 = 0;
+      let a90 = 0;
+      for (let k = 0; k < K; k++) {
+        const wk = skip[k] ? 0 : Math.exp((-eta * (this.losses[k]! - best)) / norm);
+        this.scratchWeights[k] = wk;
+        sw += wk;
+        a50 += wk * this.p50[k]!;
+        a90 += wk * this.p90[k]!;
+      }
+      a50 /= sw;
+      a90 = Math.max(a50, a90 / sw);
+      this.etaP90[j] = a90;
+      const m = E === 1 ? 1 : Math.exp((-META_ETA * (this.etaLosses[j]! - bestEta)) / etaNorm);
+      metaSum += m;
+      c50 += m * a50;
+      c90 += m * a90;
+      for (let k = 0; k < K; k++) this.weights[k]! += (m * this.scratchWeights[k]!) / sw;
     }
-    for (let k = 0; k < K; k++) this.weights[k]! /= sw;
-    c50 /= sw;
-    c90 = Math.max(c50, c90 / sw);
+    for (let k = 0; k < K; k++) this.weights[k]! /= metaSum;
+    c50 /= metaSum;
+    c90 = Math.max(c50, c90 / metaSum);
     this.comb50 = c50;
     this.final50 = Math.max(0, c50);
     this.final90 = Math.max(this.final50, c50 + (c90 - c50) * Math.exp(this.logFactor) + this.offset);
@@ -576,7 +624,8 @@ export interface EngineInspection {
 export class ForecastEngine {
   readonly state: SeriesState;
   readonly lossHalfLife: number;
-  readonly eta: number;
+  /** learning rates whose combinations are mixed by their own loss */
+  readonly etas: readonly number[];
   readonly calibration: 'offset' | 'width' | 'none';
   readonly calibrationGain: number;
   /** per candidate: left out */
@@ -604,7 +653,8 @@ export class ForecastEngine {
     this.historySteps = opts.historySteps ?? 4096;
     this.state = new SeriesState({ stepMs: opts.stepMs, historySteps: this.historySteps });
     this.lossHalfLife = opts.lossHalfLife ?? 72;
-    this.eta = opts.eta ?? 5;
+    this.etas = opts.etas ?? (opts.eta !== undefined ? [opts.eta] : DEFAULT_ETAS);
+    if (this.etas.length === 0 || this.etas.some((e) => !(e > 0))) throw new RangeError(`engine: learning rates must be > 0; got ${JSON.stringify(this.etas)}`);
     this.calibration = opts.calibration ?? 'offset';
     this.calibrationGain = opts.calibrationGain ?? (this.calibration === 'offset' ? 0.03 : 0.02);
     this.skip = ENGINE_CANDIDATES.map((c) => (opts.without ?? []).includes(c));
