@@ -616,7 +616,7 @@ test('learner pool: a new series\' engine forecasts from what the others taught,
 
 test('engine: two learning rates make two combinations, mixed by their own loss (weights between those of each rate alone)', (t) => {
   const g = gaussian(rng(44));
-  const make = (etas: number[]): ForecastEngine => new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, etas, learner: false });
+  const make = (etas: number[]): ForecastEngine => new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, mixes: etas.map((eta) => ({ eta })), learner: false });
   const [soft, sharp, both] = [make([5]), make([20]), make([5, 20])];
   let x = 50;
   for (let i = 0; i < 600; i++) {

@@ -78,6 +78,12 @@ const C = Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, i])) as Record<
 
 export type EngineTargetKind = 'point' | 'peak';
 
+/** One way to combine the candidates: how sharply the best leads, and how long their losses are remembered (x the head's half-life). */
+export interface EngineMix {
+  eta: number;
+  memory?: number;
+}
+
 export interface EngineOptions {
   /** confidence fades with this half-life; also the seasonal profile's memory */
   halfLifeMs: number;
@@ -91,10 +97,13 @@ export interface EngineOptions {
   historySteps?: number;
   /** candidates' losses halve over this many resolved forecasts (default 72) */
   lossHalfLife?: number;
-  /** one learning rate: how sharply the best candidate leads (instead of `etas`) */
+  /** one learning rate: how sharply the best candidate leads (instead of `mixes`) */
   eta?: number;
-  /** learning rates: a combination each, mixed by their own recent p90 loss (default [5, 20], or [eta]) */
-  etas?: readonly number[];
+  /**
+   * combinations, each a learning rate and a memory (the candidates' loss half-life times this),
+   * mixed by their own recent p90 loss (default: DEFAULT_MIXES, or [{ eta }])
+   */
+  mixes?: readonly EngineMix[];
   /**
    * 'offset' (default): an offset on the p90, in units of its recent error, moved by every
    * resolved forecast; 'width': a factor on the band p90 - p50 instead (its logarithm moved the
@@ -137,7 +146,7 @@ const COLD_RESOLVED = 10;
  * month of 5-minute data favours a sharp leader (20: the public traces' 12-step ratios 1-3%
  * lower than at 5), minutes of a recording a broad mix (5); each head finds its own.
  */
-const DEFAULT_ETAS: readonly number[] = [5, 20];
+const DEFAULT_MIXES: readonly EngineMix[] = [{ eta: 5 }, { eta: 20 }];
 const META_ETA = 5;
 /** Heads (targets) tracked at once, per kind. */
 const MAX_HEADS = 8;
@@ -154,7 +163,11 @@ class Head {
   private readonly ringCentre: Float64Array;
   private readonly ringSpread: Float64Array;
   private readonly ringFeatures: Float32Array | undefined;
-  readonly losses = new Float64Array(K);
+  /** the candidates' faded p90 losses, one set per memory of the mixes (the first: memory 1) */
+  private readonly lossSets: Float64Array[];
+  private readonly lossFades: number[];
+  /** per mix: which loss set it reads */
+  private readonly mixSet: number[];
   private readonly p50 = new Float64Array(K);
   private readonly p90 = new Float64Array(K);
   private readonly features: Float64Array;
@@ -192,7 +205,7 @@ class Head {
   final90 = Number.NaN;
   readonly weights = new Float64Array(K);
   private readonly scratchWeights = new Float64Array(K);
-  /** per learning rate (engine.etas): its combination's p90 now, per pending forecast, and its faded loss */
+  /** per mix (engine.mixes): its combination's p90 now, per pending forecast, and its faded loss */
   private readonly etaP90: Float64Array;
   private readonly ringEta: Float64Array;
   private readonly etaLosses: Float64Array;
@@ -210,7 +223,12 @@ class Head {
     // a longer target (a peak over many steps above all) has errors that come and go in runs:
     // its scale is tracked over a span that grows with the horizon
     this.scaleFade = Math.pow(2, -1 / Math.max(CONFORMAL_SCALE_HALF_LIFE, 2 * steps));
-    this.lossFade = Math.pow(2, -1 / Math.max(engine.lossHalfLife, MEMORY_HORIZONS * steps));
+    const halfLife = Math.max(engine.lossHalfLife, MEMORY_HORIZONS * steps);
+    this.lossFade = Math.pow(2, -1 / halfLife);
+    const memories = [1, ...new Set(engine.mixes.map((m) => m.memory ?? 1))].filter((v, i, a) => a.indexOf(v) === i);
+    this.lossSets = memories.map(() => new Float64Array(K));
+    this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
+    this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
     // One burst is a miss for every peak window that holds it (h of them), yet a peak head's step
     // is the value head's: divided by sqrt(h) it was too slow for a recording of minutes (a third
     // of the 60 s peaks above the p90 on the recorded traces, a fifth without the division) and
@@ -225,9 +243,9 @@ class Head {
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
-    this.etaP90 = new Float64Array(engine.etas.length);
-    this.ringEta = new Float64Array(this.ring * engine.etas.length);
-    this.etaLosses = new Float64Array(engine.etas.length);
+    this.etaP90 = new Float64Array(engine.mixes.length);
+    this.ringEta = new Float64Array(this.ring * engine.mixes.length);
+    this.etaLosses = new Float64Array(engine.mixes.length);
     this.trend = new Projection(this.ring);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
@@ -269,7 +287,7 @@ class Head {
     for (let k = 0; k < K; k++) {
       const f = this.ringP90[r * K + k]!;
       const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
-      this.losses[k] = this.losses[k]! * fade + loss;
+      for (let m = 0; m < this.lossSets.length; m++) this.lossSets[m]![k] = this.lossSets[m]![k]! * this.lossFades[m]! + loss;
     }
     const E = this.etaLosses.length;
     if (E > 1) {
@@ -396,8 +414,6 @@ class Head {
 
   private combine(s: SeriesState): void {
     const skip = this.engine.skip;
-    let best = Number.POSITIVE_INFINITY;
-    for (let k = 0; k < K; k++) if (!skip[k] && this.losses[k]! < best) best = this.losses[k]!;
     // before the losses say anything, one candidate leads: for a peak the peak of the last span
     // as long, for a value the trend (a workload growing towards its limit is warned of in its
     // first seconds; the EWMA's band lagged the growth until the limit was seconds away)
@@ -410,10 +426,9 @@ class Head {
       this.final90 = Math.max(this.final50, this.p90[leader]! + this.offset);
       return;
     }
-    const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
-    // one combination per learning rate; they are mixed by their own recent p90 loss
-    const etas = this.engine.etas;
-    const E = etas.length;
+    // one combination per mix (a learning rate, a memory); they are mixed by their own recent p90 loss
+    const mixes = this.engine.mixes;
+    const E = mixes.length;
     let bestEta = Number.POSITIVE_INFINITY;
     for (let j = 0; j < E; j++) if (this.etaLosses[j]! < bestEta) bestEta = this.etaLosses[j]!;
     const etaNorm = Math.max(bestEta, 1e-12 * s.scale, 1e-300);
@@ -422,12 +437,16 @@ class Head {
     let c90 = 0;
     let metaSum = 0;
     for (let j = 0; j < E; j++) {
-      const eta = etas[j]!;
+      const eta = mixes[j]!.eta;
+      const losses = this.lossSets[this.mixSet[j]!]!;
+      let best = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < K; k++) if (!skip[k] && losses[k]! < best) best = losses[k]!;
+      const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
       let sw = 0;
       let a50 = 0;
       let a90 = 0;
       for (let k = 0; k < K; k++) {
-        const wk = skip[k] ? 0 : Math.exp((-eta * (this.losses[k]! - best)) / norm);
+        const wk = skip[k] ? 0 : Math.exp((-eta * (losses[k]! - best)) / norm);
         this.scratchWeights[k] = wk;
         sw += wk;
         a50 += wk * this.p50[k]!;
@@ -625,7 +644,7 @@ export class ForecastEngine {
   readonly state: SeriesState;
   readonly lossHalfLife: number;
   /** learning rates whose combinations are mixed by their own loss */
-  readonly etas: readonly number[];
+  readonly mixes: readonly EngineMix[];
   readonly calibration: 'offset' | 'width' | 'none';
   readonly calibrationGain: number;
   /** per candidate: left out */
@@ -653,8 +672,10 @@ export class ForecastEngine {
     this.historySteps = opts.historySteps ?? 4096;
     this.state = new SeriesState({ stepMs: opts.stepMs, historySteps: this.historySteps });
     this.lossHalfLife = opts.lossHalfLife ?? 72;
-    this.etas = opts.etas ?? (opts.eta !== undefined ? [opts.eta] : DEFAULT_ETAS);
-    if (this.etas.length === 0 || this.etas.some((e) => !(e > 0))) throw new RangeError(`engine: learning rates must be > 0; got ${JSON.stringify(this.etas)}`);
+    this.mixes = opts.mixes ?? (opts.eta !== undefined ? [{ eta: opts.eta }] : DEFAULT_MIXES);
+    if (this.mixes.length === 0 || this.mixes.some((m) => !(m.eta > 0) || !((m.memory ?? 1) > 0))) {
+      throw new RangeError(`engine: mixes need learning rates and memories > 0; got ${JSON.stringify(this.mixes)}`);
+    }
     this.calibration = opts.calibration ?? 'offset';
     this.calibrationGain = opts.calibrationGain ?? (this.calibration === 'offset' ? 0.03 : 0.02);
     this.skip = ENGINE_CANDIDATES.map((c) => (opts.without ?? []).includes(c));
