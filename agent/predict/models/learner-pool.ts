@@ -9,6 +9,7 @@
 // `rows / rowsPerStep` steps of every series rather than the last instant of the busiest. The
 // model is refitted every `refitSteps` steps, on the step boundary, so the cost is per step of
 // time and not per series. A seeded generator draws the reservoir: a replay is repeatable.
+import { clampFeature } from './learner.js';
 import { type GbmOptions, QuantileGbm } from './quantile-gbm.js';
 
 export interface PooledLearnerOptions extends GbmOptions {
@@ -24,8 +25,6 @@ export interface PooledLearnerOptions extends GbmOptions {
   clip?: number;
 }
 
-const FEATURE_LIMIT = 60_000;
-const clampFeature = (v: number): number => (v > FEATURE_LIMIT ? FEATURE_LIMIT : v < -FEATURE_LIMIT ? -FEATURE_LIMIT : v);
 
 /** A quantile GBM over rows from many series, sampled per time step. */
 export class PooledLearner {

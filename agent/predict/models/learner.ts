@@ -24,7 +24,7 @@ export interface LearnerOptions extends GbmOptions {
 
 /** Features are kept within half precision's range (NaN, a missing value, stays NaN). */
 const FEATURE_LIMIT = 60_000;
-const clampFeature = (v: number): number => (v > FEATURE_LIMIT ? FEATURE_LIMIT : v < -FEATURE_LIMIT ? -FEATURE_LIMIT : v);
+export const clampFeature = (v: number): number => (v > FEATURE_LIMIT ? FEATURE_LIMIT : v < -FEATURE_LIMIT ? -FEATURE_LIMIT : v);
 
 /** Rows the buffers start with. */
 const INITIAL_ROWS = 64;
