@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import {
   backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
@@ -180,6 +181,22 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
   t.true(same(a.values, [1, 2.5, NaN, 4]));
   t.deepEqual(a.stats, { rows: 4, merged: 1, dropped: 1 });
   t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
+});
+
+test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corrupt one is a clear error', (t) => {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
+  for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ t: i * 1000, workload: '/z', resource: 'cpu_cores', value: i % 7 }));
+  const plain = write('gz/plain/run.jsonl', lines.join('\n'));
+  const packed = join(tmp, 'gz/packed/run.jsonl.gz');
+  mkdirSync(dirname(packed), { recursive: true });
+  writeFileSync(packed, gzipSync(readFileSync(plain)));
+  t.is(detectFormat(packed), 'headroom');
+  const a = readTraces(plain)[0]!;
+  const b = readTraces(dirname(packed))[0]!;
+  t.true(same(a.values, [...b.values]) && a.values.length === 3000);
+  t.is(b.source, packed);
+  const bad = write('gz/bad.jsonl.gz', 'not gzip at all');
+  t.throws(() => readTraces(bad), { message: /bad\.jsonl\.gz: not a readable gzip file/ });
 });
 
 test('jsonl: without a header the step is the median spacing to two significant digits', (t) => {

@@ -46,7 +46,7 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
   }
 }
 
-/** Data files under a folder, in a stable order; notes, sources and dot-files are not data. */
+/** Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files are not data. */
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
@@ -54,7 +54,7 @@ function listFiles(dir: string): string[] {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...listFiles(p));
-    else if (e.isFile() && /\.(csv|jsonl|ndjson)$/i.test(e.name)) out.push(p);
+    else if (e.isFile() && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) out.push(p);
   }
   return out;
 }
