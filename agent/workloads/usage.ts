@@ -68,32 +68,46 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
   return layout.memoryV1Root ? readNumber(join(layout.memoryV1Root, w.path, 'memory.usage_in_bytes')) : null;
 }
 
-export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length): WorkloadUsage {
+/**
+ * What a workload holds and may hold. `ancestors` caches the ancestors' limit files (they change
+ * rarely; an ancestor's usage is read each time, and only where it has a memory limit).
+ */
+export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, ancestors?: AncestorLimits): WorkloadUsage {
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
   let cpu: Limit | null = null;
   let memory: Limit | null = null;
+  const limitsAt = (at: string, source: CgroupLimitSource, read: () => DirLimits): DirLimits =>
+    source === 'parent' && ancestors ? ancestors.of(at, read) : read();
   if (w.hierarchy === 'v2') {
     const dir = workloadDir(layout, w);
     if (!dir) return NO_USAGE;
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
-      cpu = tightest(cpu, coresFromCpuMax(readText(join(at, 'cpu.max'))), source);
-      memory = tightest(memory, memoryRoom(readNumber(join(at, 'memory.max')), at === dir ? null : readNumber(join(at, 'memory.current')), memoryBytes), source);
+      const l = limitsAt(at, source, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
+      cpu = tightest(cpu, l.cpu, source);
+      const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.current'));
+      memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
     }
     cpu = tightest(cpu, cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus), 'cpuset');
   } else {
     if (w.cpuDir && layout.cpuV1Root) {
       for (const [at, source] of withAncestors(layout.cpuV1Root, w.path)) {
-        const quota = readNumber(join(at, 'cpu.cfs_quota_us'));
-        const period = readNumber(join(at, 'cpu.cfs_period_us'));
-        cpu = tightest(cpu, quota !== null && quota > 0 && period ? quota / period : null, source);
+        const l = limitsAt(at, source, () => {
+          const quota = readNumber(join(at, 'cpu.cfs_quota_us'));
+          const period = readNumber(join(at, 'cpu.cfs_period_us'));
+          return { cpu: quota !== null && quota > 0 && period ? quota / period : null, memory: null };
+        });
+        cpu = tightest(cpu, l.cpu, source);
       }
     }
     if (layout.memoryV1Root) {
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
-        const limit = readNumber(join(at, 'memory.limit_in_bytes'));
-        const used = source === 'cgroup' ? null : readNumber(join(at, 'memory.usage_in_bytes'));
-        memory = tightest(memory, memoryRoom(limit !== null && limit < V1_UNLIMITED ? limit : null, used, memoryBytes), source);
+        const l = limitsAt(at, source, () => {
+          const limit = readNumber(join(at, 'memory.limit_in_bytes'));
+          return { cpu: null, memory: limit !== null && limit < V1_UNLIMITED ? limit : null };
+        });
+        const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.usage_in_bytes'));
+        memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
       }
     }
     if (layout.cpusetV1Root) cpu = tightest(cpu, cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus), 'cpuset');
@@ -103,6 +117,40 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     memoryLimitBytes: memory?.value ?? null, memoryLimitSource: memory?.source ?? null,
     cpuLimitCores: cpu?.value ?? null, cpuLimitSource: cpu?.source ?? null,
   };
+}
+
+/** A cgroup directory's own limits, as read from its files (null: none). */
+interface DirLimits {
+  cpu: number | null;
+  memory: number | null;
+}
+
+/** Ancestors' limits change rarely: read again after this long. */
+const ANCESTOR_TTL_MS = 10_000;
+/** Directories remembered at most (each tick's ancestors are a few per workload). */
+const ANCESTOR_ENTRIES = 4096;
+
+/**
+ * The limits of the cgroups above the workloads, kept for ANCESTOR_TTL_MS: fifty workloads in
+ * four-deep Kubernetes paths would otherwise read hundreds of unchanged files every tick.
+ */
+export class AncestorLimits {
+  private readonly byDir = new Map<string, { readMs: number; limits: DirLimits }>();
+
+  constructor(private readonly nowMs: () => number = Date.now) {}
+
+  of(dir: string, read: () => DirLimits): DirLimits {
+    const now = this.nowMs();
+    const hit = this.byDir.get(dir);
+    if (hit && now - hit.readMs < ANCESTOR_TTL_MS) return hit.limits;
+    if (this.byDir.size >= ANCESTOR_ENTRIES) {
+      for (const [d, e] of this.byDir) if (now - e.readMs >= ANCESTOR_TTL_MS) this.byDir.delete(d);
+      if (this.byDir.size >= ANCESTOR_ENTRIES) this.byDir.clear();
+    }
+    const limits = read();
+    this.byDir.set(dir, { readMs: now, limits });
+    return limits;
+  }
 }
 
 interface Limit {

@@ -8,7 +8,7 @@ import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/co
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { coresFromCpuMax, cpusetCores, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { AncestorLimits, coresFromCpuMax, cpusetCores, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -240,6 +240,36 @@ test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
   t.is(coresFromCpuMax('50000 100000'), 0.5);
   t.is(coresFromCpuMax('max 100000'), null);
   t.is(coresFromCpuMax(null), null);
+});
+
+test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its usage is read each time', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'headroom-limits-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const put = (rel: string, text: string): void => {
+    mkdirSync(join(root, dirname(rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  put('pod/cpu.max', '50000 100000');
+  put('pod/memory.max', '1000');
+  put('pod/memory.current', '600');
+  put('pod/app/cpu.max', 'max 100000');
+  put('pod/app/memory.max', 'max');
+  put('pod/app/memory.current', '100');
+  const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
+  const w = { id: 'v2:/pod/app', path: '/pod/app', hierarchy: 'v2', cpuDir: join(root, 'pod/app') } as const;
+  let now = 0;
+  const cache = new AncestorLimits(() => now);
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, cpuLimitSource: 'parent', memoryLimitBytes: 500, memoryLimitSource: 'parent', memoryBytes: 100 });
+  put('pod/cpu.max', '20000 100000');
+  put('pod/memory.current', '800');
+  now = 5000;
+  // the quota is the cached one; the siblings' memory is read afresh (1000 - (800 - 100))
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 300 });
+  now = 10_000;
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.2, cpuLimitSource: 'parent' });
+  t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
+  put('pod/app/cpu.max', '10000 100000');
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.1, cpuLimitSource: 'cgroup' }, 'the workload\'s own files are never cached');
 });
 
 test('usage: a CPU set counts its CPUs; one as large as the host is no limit', (t) => {
