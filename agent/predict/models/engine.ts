@@ -135,6 +135,8 @@ const ERROR_SCALE_HALF_LIFE = 100;
  * rate are worth about 1/h of their count: those memories last at least this many horizons.
  */
 const MEMORY_HORIZONS = 8;
+/** A peak head's calibration step is the value head's over steps^this (see Head). */
+const PEAK_GAIN_POWER = 0.25;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
 /** Points averaged for the level the shifted candidate compares. */
@@ -229,11 +231,11 @@ class Head {
     this.lossSets = memories.map(() => new Float64Array(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
-    // One burst is a miss for every peak window that holds it (h of them), yet a peak head's step
-    // is the value head's: divided by sqrt(h) it was too slow for a recording of minutes (a third
-    // of the 60 s peaks above the p90 on the recorded traces, a fifth without the division) and
-    // the public 12-step peaks changed by about 1% either way.
-    this.calibrationGain = engine.calibrationGain;
+    // One burst is a miss for every peak window that holds it (h of them): a peak head's step is
+    // the value head's over h^(1/4). At the value head's step a burst in a series' first minute
+    // (a run-queue p99 of 239 ms in a series living at 4) lifted a 60 s peak's p90 to 340 for ten
+    // minutes; over sqrt(h) the 25-minute recordings' peaks were missed 15-23% of the time.
+    this.calibrationGain = kind === 'peak' ? engine.calibrationGain / Math.pow(steps, PEAK_GAIN_POWER) : engine.calibrationGain;
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.ringSlot = new Float64Array(this.ring).fill(-1);
     this.ringP90 = new Float64Array(this.ring * K);
