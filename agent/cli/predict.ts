@@ -11,7 +11,7 @@ import {
   AGENT_WARMUP_SECONDS, ALL_TARGETS, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
-import { DEFAULT_MODELS, ENGINE, modelsByName } from '../predict/baselines.js';
+import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { readTraces } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -28,6 +28,7 @@ interface PredictArgs {
   'half-life'?: number;
   json: boolean;
   progress: boolean;
+  pool: boolean;
 }
 
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -208,6 +209,8 @@ async function handler(a: PredictArgs): Promise<void> {
     let specs;
     try {
       specs = a.models === undefined ? [...DEFAULT_MODELS] : modelsByName(list(a.models), { halfLifeSeconds: a['half-life'] });
+      // --no-pool: the engine without the learner pool, and so a series at a time
+      if (!a.pool) specs = specs.map((s) => (s.id === ENGINE.id ? engineSpec({ pooled: false }) : s));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -257,6 +260,10 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the tables and per-series scores as one JSON document' })
       .option('progress', { type: 'boolean', default: false, describe: 'progress on stderr even when it is not a terminal' })
+      .option('pool', {
+        type: 'boolean', default: true,
+        describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time)',
+      })
       .check((x) => {
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');

@@ -95,6 +95,12 @@ export interface ModelSpec {
   readonly combines?: boolean;
   /** true for the reference baselines of BASELINES.md: the yardstick the engine is compared with */
   readonly reference?: boolean;
+  /**
+   * true when the model shares state across a group's series (ModelContext.shared): the group's
+   * series are then replayed together, in time order, every one's models held at once; otherwise
+   * a series at a time
+   */
+  readonly sharesAcrossSeries?: boolean;
   create(ctx: ModelContext): OnlineModel;
 }
 
@@ -506,11 +512,13 @@ export function runBacktest(
   let reported = 0;
   const report = (last: Series): void =>
     opts.onProgress?.({ points, totalPoints, seriesDone: done, seriesTotal: series.length, last });
-  // each group (a dataset, a recorded trace) in lock-step: its series advance together in time,
-  // so a model that learns across them (ModelContext.shared) sees only what had happened
+  // with a model that learns across series (ModelContext.shared), each group (a dataset, a
+  // recorded trace) in lock-step: its series advance together in time, so that model sees only
+  // what had happened; otherwise a series at a time (memory for one series' models)
+  const lockStep = specs.some((s) => s.sharesAcrossSeries === true);
   const groups = new Map<string, number[]>();
   series.forEach((s, k) => {
-    const g = groupOf(s);
+    const g = lockStep ? groupOf(s) : String(k);
     groups.set(g, [...(groups.get(g) ?? []), k]);
   });
   for (const members of groups.values()) {

@@ -328,6 +328,7 @@ export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs' | '
     id,
     label,
     combines: true,
+    sharesAcrossSeries: pooled,
     create(ctx) {
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;

@@ -87,6 +87,36 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   t.deepEqual(s3.targets.m2!.saturation![0]!.leadsSeconds, [2]);
 });
 
+test('runBacktest: a model sharing state across series replays a group in time order, never ahead of any series', (t) => {
+  // three series of one dataset starting at different times; each model notes the latest time any
+  // series' model has seen in the state they share, and checks it never saw the future
+  let violations = 0;
+  let observed = 0;
+  const sharing: ModelSpec = {
+    id: 'share', label: 'share', sharesAcrossSeries: true,
+    create(ctx) {
+      const clock = (ctx.shared.get('clock') as { latest: number } | undefined) ?? { latest: -Infinity };
+      ctx.shared.set('clock', clock);
+      return {
+        observe: (_v, i) => {
+          const at = ctx.startSeconds + i * ctx.stepSeconds;
+          if (clock.latest > at) violations++;
+          clock.latest = Math.max(clock.latest, at);
+          observed++;
+        },
+        predict: () => ({ p50: 1, p90: 1 }),
+      };
+    },
+  };
+  const group = [0, 7, 3].map((start, k) => series(Array(40).fill(1), { name: `s${k}`, dataset: 'google', stepSeconds: 300, startSeconds: start * 300 }));
+  runBacktest(group, [sharing], [TARGETS.h1], { warmup: 5 });
+  t.is(observed, 120);
+  t.is(violations, 0, 'no series was fed a point older than one another had already seen');
+  // a model that shares nothing: a series at a time, the same scores as backtestSeries alone
+  const alone = runBacktest(group, [scripted('a', Array(40).fill(2))], [TARGETS.h1], { warmup: 5 });
+  t.deepEqual(alone.series[1], backtestSeries(group[1]!, [scripted('a', Array(40).fill(2))], [TARGETS.h1], { warmup: 5 }));
+});
+
 test('target table: the judged model against the best reference baseline, with the bar', (t) => {
   const ref = (id: string, v: number): ModelSpec => ({ ...scripted(id, Array(20).fill(v)), reference: true });
   const ours = { ...scripted('engine', Array(20).fill(10)), combines: true };
