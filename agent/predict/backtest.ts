@@ -484,6 +484,56 @@ export interface BacktestReport {
  * Replays every series; `onProgress` is called after each one (for a progress line). Targets
  * 'auto': each series at defaultTargets(its step).
  */
+/** One series' replay in a lock-step group: its next point (or its result, once done). */
+interface Replay {
+  k: number;
+  order: number;
+  replay: Generator<number, SeriesResult, void>;
+  next: IteratorResult<number, SeriesResult>;
+}
+
+/** A binary heap of replays by the time of their next point; a finished replay comes out first. */
+class ReplayQueue {
+  private readonly items: Replay[] = [];
+
+  push(r: Replay): void {
+    const a = this.items;
+    a.push(r);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!ReplayQueue.before(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+
+  pop(): Replay | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && ReplayQueue.before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && ReplayQueue.before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private static before(x: Replay, y: Replay): boolean {
+    const tx = x.next.done ? Number.NEGATIVE_INFINITY : x.next.value;
+    const ty = y.next.done ? Number.NEGATIVE_INFINITY : y.next.value;
+    return tx < ty || (tx === ty && x.order < y.order);
+  }
+}
+
 export interface BacktestProgress {
   /** observed points replayed, of all series */
   points: number;
@@ -519,40 +569,33 @@ export function runBacktest(
   const groups = new Map<string, number[]>();
   series.forEach((s, k) => {
     const g = lockStep ? groupOf(s) : String(k);
-    groups.set(g, [...(groups.get(g) ?? []), k]);
+    const members = groups.get(g);
+    if (members) members.push(k);
+    else groups.set(g, [k]);
   });
   for (const members of groups.values()) {
     const shared = new Map<string, unknown>();
-    const live = members.map((k) => {
+    // the group's replays by the time of their next point, oldest first (ties: the earlier series)
+    const queue = new ReplayQueue();
+    members.forEach((k, order) => {
       const s = series[k]!;
       const tg = targets === 'auto' ? defaultTargets(s.stepSeconds) : targets;
       for (const t of tg) if (!used.has(t.name)) used.set(t.name, t);
       const replay = replaySeries(s, specs, tg, opts, shared);
-      return { k, replay, next: replay.next() };
+      queue.push({ k, order, replay, next: replay.next() });
     });
-    while (live.length > 0) {
-      // the series whose next point is the oldest (finished ones leave with their result)
-      let at = 0;
-      for (let i = 0; i < live.length; i++) {
-        const n = live[i]!.next;
-        if (n.done) {
-          at = i;
-          break;
-        }
-        if ((n.value as number) < (live[at]!.next.value as number)) at = i;
-      }
-      const r = live[at]!;
+    for (let r = queue.pop(); r; r = queue.pop()) {
       if (r.next.done) {
         results[r.k] = r.next.value;
-        live.splice(at, 1);
         done++;
         report(series[r.k]!);
-      } else {
-        r.next = r.replay.next();
-        if (++points - reported >= totalPoints / 100) {
-          reported = points;
-          report(series[r.k]!);
-        }
+        continue;
+      }
+      r.next = r.replay.next();
+      queue.push(r);
+      if (++points - reported >= totalPoints / 100) {
+        reported = points;
+        report(series[r.k]!);
       }
     }
   }
