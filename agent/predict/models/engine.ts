@@ -208,9 +208,9 @@ class Head {
   readonly weights = new Float64Array(K);
   private readonly scratchWeights = new Float64Array(K);
   /** per mix (engine.mixes): its combination's p90 now, per pending forecast, and its faded loss */
-  private readonly etaP90: Float64Array;
-  private readonly ringEta: Float64Array;
-  private readonly etaLosses: Float64Array;
+  private readonly mixP90: Float64Array;
+  private readonly ringMix: Float64Array;
+  private readonly mixLosses: Float64Array;
 
   constructor(
     readonly kind: EngineTargetKind,
@@ -245,9 +245,9 @@ class Head {
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
-    this.etaP90 = new Float64Array(engine.mixes.length);
-    this.ringEta = new Float64Array(this.ring * engine.mixes.length);
-    this.etaLosses = new Float64Array(engine.mixes.length);
+    this.mixP90 = new Float64Array(engine.mixes.length);
+    this.ringMix = new Float64Array(this.ring * engine.mixes.length);
+    this.mixLosses = new Float64Array(engine.mixes.length);
     this.trend = new Projection(this.ring);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
@@ -279,7 +279,7 @@ class Head {
     this.ringP90.set(this.p90, w * K);
     this.ringFinal[w] = this.final90;
     this.ringComb50[w] = this.comb50;
-    if (this.etaP90.length > 1) this.ringEta.set(this.etaP90, w * this.etaP90.length);
+    if (this.mixP90.length > 1) this.ringMix.set(this.mixP90, w * this.mixP90.length);
     if (this.ringFeatures) this.ringFeatures.set(this.features, w * this.featureCount);
   }
 
@@ -291,11 +291,11 @@ class Head {
       const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
       for (let m = 0; m < this.lossSets.length; m++) this.lossSets[m]![k] = this.lossSets[m]![k]! * this.lossFades[m]! + loss;
     }
-    const E = this.etaLosses.length;
+    const E = this.mixLosses.length;
     if (E > 1) {
       for (let j = 0; j < E; j++) {
-        const f = this.ringEta[r * E + j]!;
-        this.etaLosses[j] = this.etaLosses[j]! * fade + (actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual));
+        const f = this.ringMix[r * E + j]!;
+        this.mixLosses[j] = this.mixLosses[j]! * fade + (actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual));
       }
     }
     // conformal candidate: the error of the EWMA at this horizon, over its local scale
@@ -431,9 +431,9 @@ class Head {
     // one combination per mix (a learning rate, a memory); they are mixed by their own recent p90 loss
     const mixes = this.engine.mixes;
     const E = mixes.length;
-    let bestEta = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < E; j++) if (this.etaLosses[j]! < bestEta) bestEta = this.etaLosses[j]!;
-    const etaNorm = Math.max(bestEta, 1e-12 * s.scale, 1e-300);
+    let bestMix = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < E; j++) if (this.mixLosses[j]! < bestMix) bestMix = this.mixLosses[j]!;
+    const mixNorm = Math.max(bestMix, 1e-12 * s.scale, 1e-300);
     this.weights.fill(0);
     let c50 = 0;
     let c90 = 0;
@@ -456,8 +456,8 @@ class Head {
       }
       a50 /= sw;
       a90 = Math.max(a50, a90 / sw);
-      this.etaP90[j] = a90;
-      const m = E === 1 ? 1 : Math.exp((-META_ETA * (this.etaLosses[j]! - bestEta)) / etaNorm);
+      this.mixP90[j] = a90;
+      const m = E === 1 ? 1 : Math.exp((-META_ETA * (this.mixLosses[j]! - bestMix)) / mixNorm);
       metaSum += m;
       c50 += m * a50;
       c90 += m * a90;
