@@ -42,9 +42,10 @@
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
 // an additive shift towards 10% also lowers the pinball loss, where stretching the band would
-// multiply the spiky moments' errors. The step is in units of the final p90's own recent
-// error (winsorised, so one burst does not set it), which makes it as quick on a short jumpy
-// recording as on a month of calm 5-minute data; the offset leaks (half-life 100 resolved
+// multiply the spiky moments' errors. The step is in units of the recent error of the p90
+// before the offset (winsorised, so one burst does not set it), which makes it as quick on a
+// short jumpy recording as on a month of calm 5-minute data, and divided by a power of the
+// horizon (its misses come in runs); the offset leaks (half-life 100 resolved
 // forecasts, longer for long horizons) so misses made while the candidates were still learning
 // do not hold the p90 up afterwards. Losses, learner and offset
 // are per target: each target learns from its own misses.
@@ -135,7 +136,13 @@ const ERROR_SCALE_HALF_LIFE = 100;
  * rate are worth about 1/h of their count: those memories last at least this many horizons.
  */
 const MEMORY_HORIZONS = 8;
-/** A peak head's calibration step is the value head's over steps^this (see Head). */
+/**
+ * A head's calibration step is the engine's over steps^this (see Head). A value h steps ahead
+ * is known only h steps later, and the h forecasts made meanwhile mostly miss together: at the
+ * full step a burst lifted the offset h times over (the recorded 60 s targets 3-12% worse;
+ * public 12-step ones 0.5-1%). A peak's misses come in runs already damped by its error unit.
+ */
+const POINT_GAIN_POWER = 0.5;
 const PEAK_GAIN_POWER = 0.25;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
@@ -160,6 +167,8 @@ class Head {
   private readonly ringP90: Float64Array;
   private readonly ringFinal: Float64Array;
   private readonly ringComb50: Float64Array;
+  /** per pending forecast: its p90 before the offset (what sets the offset's unit) */
+  private readonly ringBeforeOffset: Float64Array;
   private readonly ringBase: Float64Array;
   private readonly ringScale: Float64Array;
   private readonly ringCentre: Float64Array;
@@ -202,6 +211,8 @@ class Head {
   private finalErrWeight = 0;
   private readonly seasonal: SeasonalValues = { values: [], first: Number.NaN, second: Number.NaN };
   resolved = 0;
+  /** the p90 before the offset, at the newest slot */
+  private beforeOffset90 = 0;
   /** the final (p50, p90) at the newest slot */
   final50 = Number.NaN;
   final90 = Number.NaN;
@@ -232,15 +243,17 @@ class Head {
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
     // One burst is a miss for every peak window that holds it (h of them): a peak head's step is
-    // the value head's over h^(1/4). At the value head's step a burst in a series' first minute
-    // (a run-queue p99 of 239 ms in a series living at 4) lifted a 60 s peak's p90 to 340 for ten
-    // minutes; over sqrt(h) the 25-minute recordings' peaks were missed 15-23% of the time.
-    this.calibrationGain = kind === 'peak' ? engine.calibrationGain / Math.pow(steps, PEAK_GAIN_POWER) : engine.calibrationGain;
+    // the engine's over h^(1/4). At the full step a burst in a series' first minute (a run-queue
+    // p99 of 239 ms in a series living at 4) lifted a 60 s peak's p90 to 340 for ten minutes;
+    // over sqrt(h) the 25-minute recordings' peaks were missed 15-23% of the time. A value
+    // head's step is the engine's over sqrt(h) (POINT_GAIN_POWER).
+    this.calibrationGain = engine.calibrationGain / Math.pow(steps, kind === 'peak' ? PEAK_GAIN_POWER : POINT_GAIN_POWER);
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.ringSlot = new Float64Array(this.ring).fill(-1);
     this.ringP90 = new Float64Array(this.ring * K);
     this.ringFinal = new Float64Array(this.ring);
     this.ringComb50 = new Float64Array(this.ring);
+    this.ringBeforeOffset = new Float64Array(this.ring);
     this.ringBase = new Float64Array(this.ring);
     this.ringScale = new Float64Array(this.ring);
     this.ringCentre = new Float64Array(this.ring);
@@ -279,6 +292,7 @@ class Head {
     this.ringP90.set(this.p90, w * K);
     this.ringFinal[w] = this.final90;
     this.ringComb50[w] = this.comb50;
+    this.ringBeforeOffset[w] = this.beforeOffset90;
     if (this.mixP90.length > 1) this.ringMix.set(this.mixP90, w * this.mixP90.length);
     if (this.ringFeatures) this.ringFeatures.set(this.features, w * this.featureCount);
   }
@@ -324,9 +338,12 @@ class Head {
     // the offset's step scales with how far off the final p90 typically is at this target, so it
     // moves as fast on a short, jumpy recording as on a month of calm 5-minute data
     const errFade = this.calibrationFade;
-    const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : Math.abs(actual - f);
+    // (the error of the p90 before the offset: measured after it, a raised offset widened its
+    // own step, and on a bursty series climbed to six times the series' mean)
+    const err = Math.abs(actual - this.ringBeforeOffset[r]!);
+    const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : err;
     // winsorised at three units: one spike must not set the step for the next hundred
-    this.finalErrSum = this.finalErrSum * errFade + Math.min(Math.abs(actual - f), 3 * unit);
+    this.finalErrSum = this.finalErrSum * errFade + Math.min(err, 3 * unit);
     this.finalErrWeight = this.finalErrWeight * errFade + 1;
     // leaky: the offset forgets (half-life ERROR_SCALE_HALF_LIFE resolved forecasts, or more for
     // a long horizon), so misses made while the candidates were still learning do not keep the
@@ -425,6 +442,7 @@ class Head {
       this.weights[leader] = 1;
       this.comb50 = this.p50[leader]!;
       this.final50 = Math.max(0, this.comb50);
+      this.beforeOffset90 = this.p90[leader]!;
       this.final90 = Math.max(this.final50, this.p90[leader]! + this.offset);
       return;
     }
@@ -468,7 +486,8 @@ class Head {
     c90 = Math.max(c50, c90 / metaSum);
     this.comb50 = c50;
     this.final50 = Math.max(0, c50);
-    this.final90 = Math.max(this.final50, c50 + (c90 - c50) * Math.exp(this.logFactor) + this.offset);
+    this.beforeOffset90 = c50 + (c90 - c50) * Math.exp(this.logFactor);
+    this.final90 = Math.max(this.final50, this.beforeOffset90 + this.offset);
   }
 
   private readonly shifted: number[] = [];
