@@ -14,7 +14,7 @@ import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
-import { AncestorLimits, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
+import { AncestorLimits, readHostCpuTimes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -349,7 +349,8 @@ export class Agent {
     const picked = ranked.slice(0, DEMAND_WORKLOADS);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the
     // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
-    // when a probe is filtered), and the memory it holds plus the host's MemAvailable.
+    // when a probe is filtered), and the memory it holds plus the host's MemAvailable, less its
+    // own page cache (MemAvailable counts that already).
     const hostCores = cpus().length;
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
@@ -361,7 +362,7 @@ export class Agent {
       const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
       demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source, selected);
       if (usage.memoryBytes !== null) {
-        const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memAvailable === null ? null : usage.memoryBytes + memAvailable);
+        const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source, selected);
       }
       if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);

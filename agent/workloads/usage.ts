@@ -2,7 +2,8 @@
 // and its CPU limit. v2: memory.current, memory.max, cpu.max, cpuset.cpus.effective in its
 // directory. v1 (hybrid hosts): cpu.cfs_quota_us/cpu.cfs_period_us in its cpu cgroup,
 // memory.usage_in_bytes and memory.limit_in_bytes in the memory cgroup of the same path,
-// cpuset.effective_cpus in the cpuset cgroup of the same path. Missing files give null.
+// cpuset.effective_cpus in the cpuset cgroup of the same path. Page cache from memory.stat
+// (v2 active_file + inactive_file; v1 their total_ forms). Missing files give null.
 //
 // A limit may also come from above: a Kubernetes pod's cgroup or a systemd slice caps every
 // cgroup below it. The tightest of the workload's own limit, its ancestors' and its CPU set is
@@ -20,6 +21,11 @@ export type CgroupLimitSource = 'cgroup' | 'parent' | 'cpuset';
 
 export interface WorkloadUsage {
   memoryBytes: number | null;
+  /**
+   * of memoryBytes, the page cache on the file LRU lists (active_file + inactive_file in
+   * memory.stat): reclaimable, so the host's MemAvailable counts it too; null when unreadable
+   */
+  memoryFileBytes: number | null;
   /** null: no limit */
   memoryLimitBytes: number | null;
   /** null: no CPU limit (quota or a CPU set smaller than the host) */
@@ -29,7 +35,7 @@ export interface WorkloadUsage {
   cpuLimitSource: CgroupLimitSource | null;
 }
 
-const NO_USAGE: WorkloadUsage = { memoryBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null };
+const NO_USAGE: WorkloadUsage = { memoryBytes: null, memoryFileBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null };
 
 /** v1 writes "no limit" as the largest page-aligned value: anything this large means none. */
 const V1_UNLIMITED = 2 ** 60;
@@ -68,6 +74,35 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
   return layout.memoryV1Root ? readNumber(join(layout.memoryV1Root, w.path, 'memory.usage_in_bytes')) : null;
 }
 
+/** active_file + inactive_file from a memory.stat (v1: its hierarchical total_ fields, as usage_in_bytes counts the subtree); null when absent. */
+export function fileLruBytes(stat: string | null, v1: boolean): number | null {
+  if (stat === null) return null;
+  const prefix = v1 ? 'total_' : '';
+  let sum = 0;
+  let found = 0;
+  for (const line of stat.split('\n')) {
+    const [key, value] = line.split(' ');
+    if (key === `${prefix}active_file` || key === `${prefix}inactive_file`) {
+      const n = Number(value);
+      if (!Number.isFinite(n)) return null;
+      sum += n;
+      found++;
+    }
+  }
+  return found === 2 ? sum : null;
+}
+
+/**
+ * What the host leaves a workload's memory: what it holds, plus MemAvailable, less its own page
+ * cache (MemAvailable counts reclaimable page cache, the workload's included: added to its
+ * usage as it was, a workload holding 4 GiB of cache was given 4 GiB more room than exists).
+ */
+export function memoryLeftByHost(usage: Pick<WorkloadUsage, 'memoryBytes' | 'memoryFileBytes'>, memAvailable: number | null): number | null {
+  if (usage.memoryBytes === null || memAvailable === null) return null;
+  const file = Math.min(usage.memoryBytes, usage.memoryFileBytes ?? 0);
+  return usage.memoryBytes - file + memAvailable;
+}
+
 /**
  * What a workload holds and may hold. `ancestors` caches the ancestors' limit files (they change
  * rarely; an ancestor's usage is read each time, and only where it has a memory limit).
@@ -75,6 +110,7 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
 export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, ancestors?: AncestorLimits): WorkloadUsage {
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
+  let memoryFileBytes: number | null = null;
   let cpu: Limit | null = null;
   let memory: Limit | null = null;
   const limitsAt = (at: string, source: CgroupLimitSource, read: () => DirLimits): DirLimits =>
@@ -82,6 +118,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   if (w.hierarchy === 'v2') {
     const dir = workloadDir(layout, w);
     if (!dir) return NO_USAGE;
+    if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(dir, 'memory.stat')), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
       const l = limitsAt(at, source, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
       cpu = tightest(cpu, l.cpu, source);
@@ -101,6 +138,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       }
     }
     if (layout.memoryV1Root) {
+      if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(layout.memoryV1Root, w.path, 'memory.stat')), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
         const l = limitsAt(at, source, () => {
           const limit = readNumber(join(at, 'memory.limit_in_bytes'));
@@ -113,7 +151,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (layout.cpusetV1Root) cpu = tightest(cpu, cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus), 'cpuset');
   }
   return {
-    memoryBytes,
+    memoryBytes, memoryFileBytes,
     memoryLimitBytes: memory?.value ?? null, memoryLimitSource: memory?.source ?? null,
     cpuLimitCores: cpu?.value ?? null, cpuLimitSource: cpu?.source ?? null,
   };

@@ -8,7 +8,7 @@ import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/co
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { AncestorLimits, coresFromCpuMax, cpusetCores, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { AncestorLimits, coresFromCpuMax, cpusetCores, fileLruBytes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -289,6 +289,65 @@ test('usage: the host\'s available memory from /proc/meminfo (null when unreadab
   t.is(readHostMemoryAvailable(join(dir, 'missing')), null);
   const live = readHostMemoryAvailable();
   t.true(live !== null && live > 0, `this host: ${live}`);
+});
+
+test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and counted once in what the host leaves', (t) => {
+  const v2 = 'anon 1000\nfile 7000\nactive_file 3000\ninactive_file 4000\nshmem 0\n';
+  t.is(fileLruBytes(v2, false), 7000);
+  const v1 = 'cache 100\nactive_file 10\ninactive_file 20\ntotal_cache 9000\ntotal_active_file 5000\ntotal_inactive_file 4000\n';
+  t.is(fileLruBytes(v1, true), 9000, 'the hierarchical totals, as usage_in_bytes counts the subtree');
+  t.is(fileLruBytes(v1, false), 30);
+  t.is(fileLruBytes('anon 5\n', false), null, 'fields missing');
+  t.is(fileLruBytes(null, false), null);
+  // 10 GiB available of which 4 GiB is this workload's own cache: it may grow by 6 GiB more
+  const GiB = 2 ** 30;
+  t.is(memoryLeftByHost({ memoryBytes: 5 * GiB, memoryFileBytes: 4 * GiB }, 10 * GiB), 11 * GiB);
+  t.is(memoryLeftByHost({ memoryBytes: 5 * GiB, memoryFileBytes: null }, 10 * GiB), 15 * GiB, 'no memory.stat: as before');
+  t.is(memoryLeftByHost({ memoryBytes: 1 * GiB, memoryFileBytes: 3 * GiB }, 10 * GiB), 10 * GiB, 'the cache counted at most whole');
+  t.is(memoryLeftByHost({ memoryBytes: null, memoryFileBytes: null }, 10 * GiB), null);
+  t.is(memoryLeftByHost({ memoryBytes: 1, memoryFileBytes: 0 }, null), null);
+  // on a fake v2 tree, readUsage reads it beside memory.current
+  const root = mkdtempSync(join(tmpdir(), 'headroom-stat-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'app'));
+  writeFileSync(join(root, 'app/memory.current'), '9000');
+  writeFileSync(join(root, 'app/memory.stat'), v2);
+  const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
+  const w = { id: 'v2:/app', path: '/app', hierarchy: 'v2', cpuDir: join(root, 'app') } as const;
+  t.like(readUsage(layout, w), { memoryBytes: 9000, memoryFileBytes: 7000 });
+});
+
+kernelTest('usage: a workload\'s page cache is read from its memory cgroup, and the host\'s room counts it once', async (t) => {
+  const layout = detectCgroupLayout();
+  const cg = testCgroup(t, 'wl-cache');
+  const index = new WorkloadIndex(layout);
+  index.refresh();
+  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  let memDir = cg.dir;
+  if (!cg.v2) {
+    if (!layout.memoryV1Root) {
+      t.pass('no v1 memory hierarchy');
+      return;
+    }
+    memDir = join(layout.memoryV1Root, cg.path);
+    mkdirSync(memDir, { recursive: true });
+    t.teardown(() => { try { rmdirSync(memDir); } catch { /* gone */ } try { rmdirSync(dirname(memDir)); } catch { /* in use */ } });
+  } else if (!existsSync(join(memDir, 'memory.stat'))) {
+    t.pass('no memory controller in this cgroup');
+    return;
+  }
+  // a file on disk (not tmpfs: that is shmem, not the file LRU), written from inside the cgroup
+  const dir = mkdtempSync(join('/var/tmp', 'headroom-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const MiB = 2 ** 20;
+  const writer = start('sh', ['-c', `echo $$ > '${memDir}/cgroup.procs' && exec dd if=/dev/zero of='${dir}/f' bs=1M count=48 status=none`], { timeoutMs: 30_000 });
+  await writer.done;
+  const u = readUsage(layout, w);
+  t.log(`holds ${(u.memoryBytes! / MiB).toFixed(1)} MiB, of which page cache ${(u.memoryFileBytes! / MiB).toFixed(1)} MiB`);
+  t.true(u.memoryFileBytes! >= 40 * MiB, 'the 48 MiB written are its page cache');
+  t.true(u.memoryFileBytes! <= u.memoryBytes!, 'part of what it holds');
+  const avail = readHostMemoryAvailable()!;
+  t.is(memoryLeftByHost(u, avail), u.memoryBytes! - u.memoryFileBytes! + avail);
 });
 
 kernelTest('usage: a test cgroup\'s memory in use, its memory limit and its CPU quota, from its cgroup files', async (t) => {
