@@ -137,13 +137,13 @@ const ERROR_SCALE_HALF_LIFE = 100;
  */
 const MEMORY_HORIZONS = 8;
 /**
- * A head's calibration step is the engine's over steps^this (see Head). A value h steps ahead
- * is known only h steps later, and the h forecasts made meanwhile mostly miss together: at the
- * full step a burst lifted the offset h times over (the recorded 60 s targets 3-12% worse;
- * public 12-step ones 0.5-1%). A peak's misses come in runs already damped by its error unit.
+ * A head's calibration step is the engine's over steps^this (see Head): an h-step target's misses
+ * come in runs. A value h steps ahead is known only h steps later, and the h forecasts made
+ * meanwhile mostly miss together: at the full step one burst lifted the offset h times over (the
+ * recorded 60 s value targets 4-12% worse). Over sqrt(h) they were 1-2% better still, but missed
+ * 13-14% of the time.
  */
-const POINT_GAIN_POWER = 0.5;
-const PEAK_GAIN_POWER = 0.25;
+const GAIN_POWER = 0.25;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
 /** Points averaged for the level the shifted candidate compares. */
@@ -242,12 +242,12 @@ class Head {
     this.lossSets = memories.map(() => new Float64Array(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
-    // One burst is a miss for every peak window that holds it (h of them): a peak head's step is
-    // the engine's over h^(1/4). At the full step a burst in a series' first minute (a run-queue
-    // p99 of 239 ms in a series living at 4) lifted a 60 s peak's p90 to 340 for ten minutes;
-    // over sqrt(h) the 25-minute recordings' peaks were missed 15-23% of the time. A value
-    // head's step is the engine's over sqrt(h) (POINT_GAIN_POWER).
-    this.calibrationGain = engine.calibrationGain / Math.pow(steps, kind === 'peak' ? PEAK_GAIN_POWER : POINT_GAIN_POWER);
+    // One burst is a miss for every peak window that holds it (h of them), and for a value h
+    // steps ahead the next h forecasts miss with it: a head's step is the engine's over h^(1/4).
+    // At the full step a burst in a series' first minute (a run-queue p99 of 239 ms in a series
+    // living at 4) lifted a 60 s peak's p90 to 340 for ten minutes; over sqrt(h) the 25-minute
+    // recordings' peaks were missed 15-23% of the time.
+    this.calibrationGain = engine.calibrationGain / Math.pow(steps, GAIN_POWER);
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.ringSlot = new Float64Array(this.ring).fill(-1);
     this.ringP90 = new Float64Array(this.ring * K);
