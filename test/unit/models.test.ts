@@ -612,6 +612,36 @@ test('learner pool: a new series\' engine forecasts from what the others taught,
   t.is(alone.inspect('peak', 10 * SEC)!.weights.pooled, 0);
 });
 
+test('learner pool: pooled-seasonal learns the target from its seasonal median, once a season is held', (t) => {
+  const pool = new LearnerPool();
+  const g = gaussian(rng(9));
+  // a square wave of period 40 (20 steps at 10, then 20 at 30), each series at its own level
+  const wave = (i: number, level: number): number => level + ((i % 40) < 20 ? 10 : 30) + g();
+  const opts = { halfLifeMs: 600 * SEC, stepMs: SEC, seasonMs: 40 * SEC, learnerPool: pool };
+  const engines = [0, 5, 10, 20].map((level) => ({ level, e: new ForecastEngine(opts) }));
+  const early = engines[0]!.e;
+  early.update(wave(0, 0), 0);
+  early.point(10 * SEC);
+  const first = early.inspect('point', 10 * SEC)!.candidates;
+  t.deepEqual(first['pooled-seasonal'], first.pooled, 'no season held yet: it repeats the pooled candidate');
+  for (let i = 1; i < 900; i++) {
+    for (const { level, e } of engines) {
+      e.update(wave(i, level), i * SEC);
+      e.point(10 * SEC);
+    }
+  }
+  // i = 899 is in a low phase (899 % 40 = 19); 10 steps on is the high phase
+  const c = engines[2]!.e.inspect('point', 10 * SEC)!.candidates;
+  t.not(c['pooled-seasonal'].p90, c.pooled.p90, 'its own model answers');
+  t.true(c['pooled-seasonal'].p90 > 10 + 27 && c['pooled-seasonal'].p90 < 10 + 36, `the high phase ahead (40 at level 10): p90 ${c['pooled-seasonal'].p90.toFixed(1)}`);
+  const alone = new ForecastEngine({ ...opts, learnerPool: undefined });
+  for (let i = 0; i < 100; i++) {
+    alone.update(wave(i, 0), i * SEC);
+    alone.point(10 * SEC);
+  }
+  t.is(alone.inspect('point', 10 * SEC)!.weights['pooled-seasonal'], 0, 'without a pool it is left out');
+});
+
 // ---- the engine ----
 
 test('engine: two learning rates make two combinations, mixed by their own loss (weights between those of each rate alone)', (t) => {
