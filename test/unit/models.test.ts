@@ -19,6 +19,7 @@ import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
+import { pinball } from '../../agent/predict/backtest.js';
 import { QuantileLearner } from '../../agent/predict/models/learner.js';
 import { LearnerPool, PooledLearner } from '../../agent/predict/models/learner-pool.js';
 import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
@@ -643,6 +644,41 @@ test('learner pool: pooled-seasonal learns the target from its seasonal median, 
 });
 
 // ---- the engine ----
+
+test('engine: a phase mix weighs the candidates by their losses at this phase of the season (a nightly spike on a wandering level)', (t) => {
+  const S = 480;
+  const r = rng(21);
+  // a random walk (the newest value is the best guess) with a spike of 300 at phase 200-203 of every season
+  let level = 50;
+  const series = Array.from({ length: S * 20 }, (_, i) => {
+    level = Math.max(5, level + 4 * (r() - 0.5));
+    return level + (i % S >= 200 && i % S < 204 ? 300 : 0);
+  });
+  // two candidates: 'last' wins all day, 'seasonal' at the spike
+  const without = ENGINE_CANDIDATES.filter((c) => c !== 'last' && c !== 'seasonal');
+  const run = (phase: boolean): { before: { last: number; seasonal: number }; midday: { last: number; seasonal: number }; loss: number } => {
+    const e = new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC, seasonMs: S * SEC, mixes: [{ eta: 10, phase }], without, learner: false });
+    const p90: number[] = [];
+    let before = { last: 0, seasonal: 0 };
+    let midday = { last: 0, seasonal: 0 };
+    series.forEach((v, i) => {
+      e.update(v, i * SEC);
+      p90.push(e.point(SEC).quantile(0.9));
+      const w = e.inspect('point', SEC)!.weights;
+      if (i === S * 19 + 199) before = { last: w.last, seasonal: w.seasonal };
+      if (i === S * 19 + 100) midday = { last: w.last, seasonal: w.seasonal };
+    });
+    let loss = 0;
+    for (let i = S * 15; i + 1 < series.length; i++) loss += pinball(series[i + 1]!, p90[i]!, 0.9);
+    return { before, midday, loss };
+  };
+  const phase = run(true);
+  const day = run(false);
+  t.true(phase.before.seasonal > 0.9, `just before the spike the phase mix follows the seasonal candidate: ${JSON.stringify(phase.before)}`);
+  t.true(phase.midday.last > 0.9, `elsewhere the newest value: ${JSON.stringify(phase.midday)}`);
+  t.true(day.before.last > 0.9, `a memory of the whole day follows the newest value into the spike: ${JSON.stringify(day.before)}`);
+  t.true(phase.loss < 0.6 * day.loss, `p90 loss over the last five seasons: ${phase.loss.toFixed(0)} with the phase mix, ${day.loss.toFixed(0)} without`);
+});
 
 test('engine: two learning rates make two combinations, mixed by their own loss (weights between those of each rate alone)', (t) => {
   const g = gaussian(rng(44));
