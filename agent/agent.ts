@@ -14,7 +14,7 @@ import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
-import { AncestorLimits, readHostCpuTimes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
+import { AncestorLimits, CpuRates, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -100,6 +100,8 @@ export class Agent {
   private hostCpu: { busy: number; total: number } | null = null;
   /** the limits of the cgroups above the workloads (read again every 10 s) */
   private readonly ancestorLimits = new AncestorLimits();
+  /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
+  private readonly cpuRates = new CpuRates();
   /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
   private selectedIds = new Set<bigint>();
   /** the ids last written to the filters, joined */
@@ -355,7 +357,7 @@ export class Agent {
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
     for (const { r, selected } of picked) {
-      const usage = readUsage(this.layout, r.workload, hostCores, this.ancestorLimits);
+      const usage = readUsage(this.layout, r.workload, hostCores, this.ancestorLimits, this.cpuRates);
       r.usage = usage;
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};

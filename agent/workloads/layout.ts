@@ -17,6 +17,8 @@ export interface CgroupLayout {
   memoryV1Root?: string | null;
   /** where the v1 cpuset hierarchy is mounted (the CPUs a workload may run on); absent or null when none */
   cpusetV1Root?: string | null;
+  /** where the v1 cpuacct hierarchy is mounted (cumulative CPU time; often cpuV1Root itself); absent or null when none */
+  cpuacctV1Root?: string | null;
 }
 
 interface CgroupMount {
@@ -58,16 +60,18 @@ export function layoutFromMounts(
   const cpu = pick(mounts.filter((m) => m.fsType === 'cgroup' && m.options.includes('cpu')), fsRoot);
   const memory = pick(mounts.filter((m) => m.fsType === 'cgroup' && m.options.includes('memory')), fsRoot);
   const cpuset = pick(mounts.filter((m) => m.fsType === 'cgroup' && m.options.includes('cpuset')), fsRoot);
+  const cpuacct = pick(mounts.filter((m) => m.fsType === 'cgroup' && m.options.includes('cpuacct')), fsRoot);
   const unifiedRoot = unified?.mountPoint ?? null;
   const cpuV1Root = cpu?.mountPoint ?? null;
   const memoryV1Root = memory?.mountPoint ?? null;
   const cpusetV1Root = cpuset?.mountPoint ?? null;
+  const cpuacctV1Root = cpuacct?.mountPoint ?? null;
   // The cpu controller can be bound to one hierarchy only: if v1 has it, cgroup2 does not.
   const kind = cpuV1Root === null ? 'v2' : unifiedRoot === null ? 'v1' : 'hybrid';
   if (kind === 'v2' && unifiedRoot === null) {
     throw new Error('only v1 cgroup hierarchies without the cpu controller are mounted; headroom needs cgroup2 or the v1 cpu hierarchy');
   }
-  return { kind, unifiedRoot, cpuV1Root, memoryV1Root, cpusetV1Root };
+  return { kind, unifiedRoot, cpuV1Root, memoryV1Root, cpusetV1Root, cpuacctV1Root };
 }
 
 /**

@@ -9,7 +9,9 @@
 // cgroup below it. The tightest of the workload's own limit, its ancestors' and its CPU set is
 // the one reported, with where it comes from. An ancestor's memory limit leaves the workload
 // what its siblings do not hold (limit - the ancestor's usage + its own); an ancestor's CPU
-// quota is taken whole (its siblings' share would need their rates).
+// quota, what its siblings do not use (the quota less the rate of the ancestor's CPU time less
+// the workload's own, from v2 cpu.stat usage_usec or v1 cpuacct.usage, between two readings at
+// least CPU_RATE_MIN_MS apart; taken whole until there are two, or without those counters).
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +109,7 @@ export function memoryLeftByHost(usage: Pick<WorkloadUsage, 'memoryBytes' | 'mem
  * What a workload holds and may hold. `ancestors` caches the ancestors' limit files (they change
  * rarely; an ancestor's usage is read each time, and only where it has a memory limit).
  */
-export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, ancestors?: AncestorLimits): WorkloadUsage {
+export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, ancestors?: AncestorLimits, rates?: CpuRates): WorkloadUsage {
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
   let memoryFileBytes: number | null = null;
@@ -115,13 +117,22 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   let memory: Limit | null = null;
   const limitsAt = (at: string, source: CgroupLimitSource, read: () => DirLimits): DirLimits =>
     source === 'parent' && ancestors ? ancestors.of(at, read) : read();
+  // an ancestor's quota less what the rest of its subtree uses (cores), once rates are known
+  let ownCores: number | null | undefined;
+  const cpuRoom = (quota: number | null, at: string, source: CgroupLimitSource, counter: (dir: string) => number | null, ownDir: string | null): number | null => {
+    if (quota === null || source !== 'parent' || !rates || ownDir === null) return quota;
+    if (ownCores === undefined) ownCores = rates.rate(ownDir, counter(ownDir));
+    const subtree = rates.rate(at, counter(at));
+    if (ownCores === null || subtree === null) return quota;
+    return Math.max(0, quota - Math.max(0, subtree - ownCores));
+  };
   if (w.hierarchy === 'v2') {
     const dir = workloadDir(layout, w);
     if (!dir) return NO_USAGE;
     if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(dir, 'memory.stat')), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
       const l = limitsAt(at, source, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
-      cpu = tightest(cpu, l.cpu, source);
+      cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
       const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.current'));
       memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
     }
@@ -134,7 +145,10 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
           const period = readNumber(join(at, 'cpu.cfs_period_us'));
           return { cpu: quota !== null && quota > 0 && period ? quota / period : null, memory: null };
         });
-        cpu = tightest(cpu, l.cpu, source);
+        // the cpuacct cgroup of the same path counts the CPU time (the cpu one itself when co-mounted)
+        const acct = layout.cpuacctV1Root ?? null;
+        const rel = at.slice(layout.cpuV1Root.length);
+        cpu = tightest(cpu, acct ? cpuRoom(l.cpu, join(acct, rel), source, v1CpuSeconds, join(acct, w.path)) : l.cpu, source);
       }
     }
     if (layout.memoryV1Root) {
@@ -188,6 +202,48 @@ export class AncestorLimits {
     const limits = read();
     this.byDir.set(dir, { readMs: now, limits });
     return limits;
+  }
+}
+
+/** A v2 cgroup's CPU time (its subtree's), seconds; null when unreadable. */
+function v2CpuSeconds(dir: string): number | null {
+  const m = /^usage_usec (\d+)$/m.exec(readText(join(dir, 'cpu.stat')) ?? '');
+  return m ? Number(m[1]) / 1e6 : null;
+}
+
+/** A v1 cpuacct cgroup's CPU time (its subtree's), seconds; null when unreadable. */
+function v1CpuSeconds(dir: string): number | null {
+  const ns = readNumber(join(dir, 'cpuacct.usage'));
+  return ns === null ? null : ns / 1e9;
+}
+
+/** Readings of one counter closer than this give the rate of the last interval again (two workloads under one ancestor in a tick). */
+const CPU_RATE_MIN_MS = 500;
+/** A reading older than this starts over (the counter's cgroup may have been remade). */
+const CPU_RATE_MAX_MS = 60_000;
+
+/**
+ * Cores a cgroup used between readings of its cumulative CPU time, by directory: what an
+ * ancestor's quota leaves a workload needs its siblings' rate. Null at a directory's first
+ * reading, after a gap, or when the counter went backwards.
+ */
+export class CpuRates {
+  private readonly byDir = new Map<string, { seconds: number; atMs: number; cores: number | null }>();
+
+  constructor(private readonly nowMs: () => number = Date.now) {}
+
+  rate(dir: string, seconds: number | null): number | null {
+    if (seconds === null) return null;
+    const now = this.nowMs();
+    const last = this.byDir.get(dir);
+    if (last && now - last.atMs < CPU_RATE_MIN_MS) return last.cores;
+    const cores = last && now - last.atMs <= CPU_RATE_MAX_MS && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
+    if (!last && this.byDir.size >= ANCESTOR_ENTRIES) {
+      for (const [d, e] of this.byDir) if (now - e.atMs > CPU_RATE_MAX_MS) this.byDir.delete(d);
+      if (this.byDir.size >= ANCESTOR_ENTRIES) this.byDir.clear();
+    }
+    this.byDir.set(dir, { seconds, atMs: now, cores });
+    return cores;
   }
 }
 

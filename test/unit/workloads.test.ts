@@ -8,7 +8,7 @@ import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/co
 import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { AncestorLimits, coresFromCpuMax, cpusetCores, fileLruBytes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { AncestorLimits, coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -78,7 +78,7 @@ const HYBRID = `\
 test('layout: hybrid with cpu mounted alone', (t) => {
   t.deepEqual(layoutFromMounts(HYBRID), {
     kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu', memoryV1Root: '/sys/fs/cgroup/memory',
-    cpusetV1Root: '/sys/fs/cgroup/cpuset',
+    cpusetV1Root: '/sys/fs/cgroup/cpuset', cpuacctV1Root: '/sys/fs/cgroup/cpuacct',
   });
 });
 
@@ -90,6 +90,7 @@ test('layout: hybrid with cpu,cpuacct co-mounted (systemd symlinks beside it)', 
 `;
   t.deepEqual(layoutFromMounts(text), {
     kind: 'hybrid', unifiedRoot: '/sys/fs/cgroup/unified', cpuV1Root: '/sys/fs/cgroup/cpu,cpuacct', memoryV1Root: null, cpusetV1Root: null,
+    cpuacctV1Root: '/sys/fs/cgroup/cpu,cpuacct',
   });
 });
 
@@ -98,7 +99,7 @@ test('layout: pure v2; a bind mount of a subtree is not preferred', (t) => {
 30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 90 88 0:26 /system.slice/x.service /run/x/cgroup rw - cgroup2 cgroup2 rw
 `;
-  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null });
+  t.deepEqual(layoutFromMounts(text), { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null, cpuacctV1Root: null });
 });
 
 test('layout: v1 only, from /proc/mounts, escaped path', (t) => {
@@ -108,7 +109,7 @@ cgroup /cg/cpu\\040and\\040acct cgroup rw,relatime,cpuacct,cpu 0 0
 cgroup /cg/memory cgroup rw,relatime,memory 0 0
 `;
   t.deepEqual(layoutFromMounts(text, { fsRoot: '/cg', format: 'mounts' }), {
-    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct', memoryV1Root: '/cg/memory', cpusetV1Root: null,
+    kind: 'v1', unifiedRoot: null, cpuV1Root: '/cg/cpu and acct', memoryV1Root: '/cg/memory', cpusetV1Root: null, cpuacctV1Root: '/cg/cpu and acct',
   });
 });
 
@@ -176,7 +177,7 @@ function keyOf(index: WorkloadIndex, cg: TestCgroup): { cgid: bigint; cpuCgid: b
 kernelTest('detectCgroupLayout matches this host', (t) => {
   const layout = detectCgroupLayout();
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null });
+    t.deepEqual(layout, { kind: 'v2', unifiedRoot: '/sys/fs/cgroup', cpuV1Root: null, memoryV1Root: null, cpusetV1Root: null, cpuacctV1Root: null });
   } else {
     t.is(layout.kind, 'hybrid');
     t.is(layout.unifiedRoot, '/sys/fs/cgroup/unified');
@@ -270,6 +271,63 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its 
   t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
   put('pod/app/cpu.max', '10000 100000');
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.1, cpuLimitSource: 'cgroup' }, 'the workload\'s own files are never cached');
+});
+
+test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups do not use, once two readings give rates', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'headroom-cpurates-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const put = (rel: string, text: string): void => {
+    mkdirSync(join(root, dirname(rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  const cpuStat = (usec: number): string => `usage_usec ${usec}\nuser_usec ${usec}\nsystem_usec 0\n`;
+  put('pod/cpu.max', '200000 100000'); // 2 cores for the pod
+  put('pod/cpu.stat', cpuStat(50_000_000));
+  put('pod/app/cpu.max', 'max 100000');
+  put('pod/app/cpu.stat', cpuStat(10_000_000));
+  const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
+  const w = { id: 'v2:/pod/app', path: '/pod/app', hierarchy: 'v2', cpuDir: join(root, 'pod/app') } as const;
+  let now = 0;
+  const rates = new CpuRates(() => now);
+  t.like(readUsage(layout, w, 8, undefined, rates), { cpuLimitCores: 2, cpuLimitSource: 'parent' }, 'one reading: the quota whole');
+  // a second later the pod used 1.8 cores, the workload 0.3 of them: its siblings 1.5
+  now = 1000;
+  put('pod/cpu.stat', cpuStat(51_800_000));
+  put('pod/app/cpu.stat', cpuStat(10_300_000));
+  const u = readUsage(layout, w, 8, undefined, rates);
+  t.is(u.cpuLimitSource, 'parent');
+  t.true(Math.abs(u.cpuLimitCores! - 0.5) < 1e-9, `2 - 1.5: ${u.cpuLimitCores}`);
+  // read again 100 ms later (another workload of the pod in the same tick): the same rates
+  now = 1100;
+  t.true(Math.abs(readUsage(layout, w, 8, undefined, rates).cpuLimitCores! - 0.5) < 1e-9);
+  // siblings using more than the quota leave nothing, never less
+  now = 2000;
+  put('pod/cpu.stat', cpuStat(54_800_000));
+  put('pod/app/cpu.stat', cpuStat(10_300_000));
+  t.is(readUsage(layout, w, 8, undefined, rates).cpuLimitCores, 0);
+  // without a tracker, or with the counters gone, the quota is taken whole
+  t.is(readUsage(layout, w, 8).cpuLimitCores, 2);
+  rmSync(join(root, 'pod/cpu.stat'));
+  now = 3000;
+  t.is(readUsage(layout, w, 8, undefined, rates).cpuLimitCores, 2);
+  // the workload's own quota is its own, whatever its siblings do
+  put('pod/app/cpu.max', '50000 100000');
+  t.like(readUsage(layout, w, 8, undefined, rates), { cpuLimitCores: 0.5, cpuLimitSource: 'cgroup' });
+});
+
+test('usage: CPU rates start over after a gap or a counter that went back', (t) => {
+  let now = 0;
+  const rates = new CpuRates(() => now);
+  t.is(rates.rate('/a', 10), null, 'first reading');
+  now = 2000;
+  t.is(rates.rate('/a', 13), 1.5);
+  now = 2200;
+  t.is(rates.rate('/a', 100), 1.5, 'within 500 ms: the last interval\'s rate');
+  now = 3000;
+  t.is(rates.rate('/a', 5), null, 'counter went back (a cgroup remade)');
+  now = 100_000;
+  t.is(rates.rate('/a', 50), null, 'a reading a minute and more old');
+  t.is(rates.rate('/b', null), null, 'unreadable');
 });
 
 test('usage: a CPU set counts its CPUs; one as large as the host is no limit', (t) => {
@@ -473,6 +531,53 @@ kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its
   t.true(Math.abs(u.memoryLimitBytes! - room) < 8 * MiB, `room ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB, expected about ${(room / MiB).toFixed(1)}`);
   t.true(u.memoryLimitBytes! < 200 * MiB, 'the sibling\'s memory is not the workload\'s to take');
   t.log(`parent 256 MiB, sibling holds ${((used()) / MiB).toFixed(1)} MiB: ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB left to the workload`);
+});
+
+kernelTest('usage: an ancestor\'s CPU quota less what a sibling burns (stress-ng), from the CPU time counters', async (t) => {
+  const layout = detectCgroupLayout();
+  const parent = testCgroup(t, 'wl-rate');
+  const app = testCgroup(t, 'wl-rate/app');
+  const sibling = testCgroup(t, 'wl-rate/sibling');
+  const index = new WorkloadIndex(layout);
+  index.refresh();
+  const w = index.findByPath(app.v2 ? 'v2' : 'v1-cpu', app.path)!;
+  t.truthy(w);
+  // where the CPU time is counted: the v2 directories, or the v1 cpuacct cgroups of the same paths
+  let counters = { parent: parent.dir, sibling: sibling.dir };
+  const joinCmd = [`echo $$ > '${sibling.dir}/cgroup.procs'`];
+  if (!app.v2) {
+    if (!layout.cpuacctV1Root) {
+      t.pass('no v1 cpuacct hierarchy: the quota is taken whole');
+      return;
+    }
+    if (layout.cpuacctV1Root !== layout.cpuV1Root) {
+      const [p, , sib] = hierarchyDirs(t, layout.cpuacctV1Root, ['headroom-test', 'headroom-test/wl-rate', 'headroom-test/wl-rate/app', 'headroom-test/wl-rate/sibling']).slice(1);
+      counters = { parent: p!, sibling: sib! };
+      joinCmd.push(`echo $$ > '${sib}/cgroup.procs'`);
+    }
+  }
+  const seconds = (dir: string): number => app.v2
+    ? Number(/^usage_usec (\d+)$/m.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))![1]) / 1e6
+    : Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9;
+  writeFileSync(join(parent.dir, app.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), app.v2 ? '150000 100000' : '150000');
+  const burner = start('sh', ['-c', `${joinCmd.join(' && ')} && exec stress-ng --cpu 1 --timeout 20s --quiet`], { timeoutMs: 30_000 });
+  t.teardown(async () => {
+    burner.child.kill('SIGKILL');
+    await burner.done;
+  });
+  await waitFor(() => sibling.pids().length > 0, 'the burner to join the sibling cgroup');
+  await new Promise((r) => setTimeout(r, 300));
+  const rates = new CpuRates();
+  t.like(readUsage(layout, w, cpus().length, undefined, rates), { cpuLimitCores: 1.5, cpuLimitSource: 'parent' }, 'first reading: the quota whole');
+  const s0 = seconds(counters.sibling);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 1500));
+  const u = readUsage(layout, w, cpus().length, undefined, rates);
+  const burned = (seconds(counters.sibling) - s0) / ((performance.now() - t0) / 1000);
+  t.log(`parent quota 1.5 cores, the sibling burns ${burned.toFixed(2)}: ${u.cpuLimitCores!.toFixed(2)} cores left to the workload (${u.cpuLimitSource})`);
+  t.is(u.cpuLimitSource, 'parent');
+  t.true(burned > 0.3, `the sibling ran: ${burned.toFixed(2)} cores`);
+  t.true(Math.abs(u.cpuLimitCores! - (1.5 - burned)) < 0.15, `left ${u.cpuLimitCores}, expected about ${(1.5 - burned).toFixed(2)}`);
 });
 
 kernelTest('liveness: a cgroup counts as populated while it or a child cgroup holds a process (v1 cpu tree and the unified tree)', async (t) => {
