@@ -14,6 +14,7 @@ import {
 } from '../../agent/predict/backtest.js';
 import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram } from '../../agent/predict/baselines.js';
 import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
+import { firstLine } from '../../agent/predict/traces/lines.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
@@ -197,6 +198,27 @@ test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corr
   t.is(b.source, packed);
   const bad = write('gz/bad.jsonl.gz', 'not gzip at all');
   t.throws(() => readTraces(bad), { message: /bad\.jsonl\.gz: not a readable gzip file/ });
+});
+
+test('firstLine of a gzip file decompresses only its start; a short or one-line file reads whole', (t) => {
+  // ~1 MB compressed of random values: far more than the 64 KB the first line needs
+  let x = 1;
+  const rows = ['{"format":"headroom-trace","version":1,"stepMs":1000}\r'];
+  for (let i = 0; i < 40_000; i++) {
+    x = (x * 48271) % 2147483647;
+    rows.push(JSON.stringify({ t: i, workload: `/w${x % 97}`, resource: 'cpu_cores', value: x / 7 }));
+  }
+  const big = join(tmp, 'gz/head/big.jsonl.gz');
+  mkdirSync(dirname(big), { recursive: true });
+  writeFileSync(big, gzipSync(rows.join('\n')));
+  t.true(readFileSync(big).length > 256 << 10, 'larger than the head read');
+  t.is(firstLine(big), '{"format":"headroom-trace","version":1,"stepMs":1000}', 'its first line, without the \\r');
+  const one = join(tmp, 'gz/head/one.jsonl.gz');
+  writeFileSync(one, gzipSync('{"only":1}'));
+  t.is(firstLine(one), '{"only":1}', 'no newline: read whole');
+  const empty = join(tmp, 'gz/head/empty.jsonl.gz');
+  writeFileSync(empty, gzipSync(''));
+  t.is(firstLine(empty), '');
 });
 
 test('jsonl: without a header the step is the median spacing to two significant digits', (t) => {
