@@ -8,6 +8,7 @@ import record from './record.js';
 import predict from './predict.js';
 import profiles from './profiles.js';
 import { ExitCode } from '../kernel/index.js';
+import { fail } from './fail.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('headroom')
@@ -24,8 +25,10 @@ await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version()
   .fail((msg, err) => {
-    if (err) throw err;
-    process.stderr.write(`headroom: ${msg}\nRun 'headroom --help' for usage.\n`);
+    // a message: bad usage (an option's check threw, or yargs' own validation); none: a command
+    // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
+    if (!msg && err) fail(err);
+    process.stderr.write(`headroom: ${msg ?? err?.message}\nRun 'headroom --help' for usage.\n`);
     process.exit(ExitCode.USAGE);
   })
   .parseAsync();

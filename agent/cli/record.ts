@@ -14,14 +14,36 @@ interface RecordArgs {
   duration: number;
   interval: number;
   match?: string;
+  resources?: string;
   limit?: string[];
   'state-dir': string;
   'bpf-object': string;
   policy: string;
 }
 
-/** The samples one tick contributes: gauges and rates only, never cumulative counters. */
-export function samplesOf(r: TickReport, match?: string): TraceSample[] {
+/** What a trace may hold, per workload: gauges and rates only, never cumulative counters. */
+export const RECORDED_RESOURCES = [
+  'cpu_cores', 'switches_per_s', 'runq_p99_ms', 'minor_faults_per_s', 'major_faults_per_s', 'reclaim_ms_per_s',
+  'io_read_bytes_per_s', 'io_write_bytes_per_s', 'io_ops_per_s', 'io_p99_ms',
+  'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes',
+] as const;
+
+/** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
+export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
+  if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return undefined;
+  const names = spec.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(RECORDED_RESOURCES as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`--resources: unknown ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${RECORDED_RESOURCES.join(', ')}`);
+  return new Set(names);
+}
+
+/** The samples one tick contributes (of `resources` only, when given). */
+export function samplesOf(r: TickReport, match?: string, resources?: ReadonlySet<string>): TraceSample[] {
+  const all = samplesOfAll(r, match);
+  return resources ? all.filter((s) => resources.has(s.resource)) : all;
+}
+
+function samplesOfAll(r: TickReport, match?: string): TraceSample[] {
   const out: TraceSample[] = [];
   for (const w of r.workloads) {
     if (match && !matchesGlob(match, w.workload.path)) continue;
@@ -76,6 +98,7 @@ const record: CommandModule<object, RecordArgs> = {
       .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until Ctrl-C)' })
       .option('interval', { type: 'number', default: 1, describe: 'seconds between samples' })
       .option('match', { type: 'string', describe: 'only cgroups whose path matches this glob' })
+      .option('resources', { type: 'string', describe: `only these series, comma-separated (default: all of ${RECORDED_RESOURCES.join(', ')})` })
       .option('limit', {
         type: 'string', array: true, describe: 'RESOURCE=LEVEL written to the header as a saturation level (repeatable)',
       })
@@ -89,6 +112,7 @@ const record: CommandModule<object, RecordArgs> = {
         if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
         if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
         parseLimits(a.limit);
+        parseRecordResources(a.resources);
         return true;
       }),
   handler: async (a) => {
@@ -96,6 +120,7 @@ const record: CommandModule<object, RecordArgs> = {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
       const fd = openSync(a.out, 'w');
       const limits = parseLimits(a.limit);
+      const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       writeSync(fd, `${JSON.stringify(header)}\n`);
       let samples = 0;
@@ -106,7 +131,7 @@ const record: CommandModule<object, RecordArgs> = {
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         log: (m) => process.stderr.write(`headroom: ${m}\n`),
         onReport: (r) => {
-          const lines = samplesOf(r, a.match).map((s) => `${formatSample(s)}\n`).join('');
+          const lines = samplesOf(r, a.match, resources).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) writeSync(fd, lines);
           samples += lines ? lines.split('\n').length - 1 : 0;
           if (progress) {

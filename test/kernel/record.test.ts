@@ -32,4 +32,12 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--json'], { timeoutMs: 30_000 }).done;
   t.is(replay.code, 0, replay.stderr);
   t.notThrows(() => JSON.parse(replay.stdout));
+
+  // --resources keeps only the series named
+  const some = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'cpu.jsonl');
+  const rec2 = await headroom(['record', '--out', some, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/**',
+    '--resources', 'cpu_cores,memory_bytes', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
+  t.is(rec2.code, 0, rec2.stderr);
+  const kinds = new Set(readTraces(some, { resources: 'all' }).map((s) => s.resource));
+  t.true(kinds.has('cpu_cores') && [...kinds].every((k) => k === 'cpu_cores' || k === 'memory_bytes'), `recorded: ${[...kinds].join(', ')}`);
 });
