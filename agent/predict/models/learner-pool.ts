@@ -8,7 +8,7 @@
 // `rowsPerStep` (uniformly, whatever the number of series), so the training set spans the last
 // `rows / rowsPerStep` steps of every series rather than the last instant of the busiest. The
 // model is refitted every `refitSteps` steps, on the step boundary, so the cost is per step of
-// time and not per series. A seeded generator draws the reservoir: a replay is repeatable.
+// time and not per series (and, while the set fills, each time it doubles). A seeded generator draws the reservoir: a replay is repeatable.
 import { clampFeature } from './learner.js';
 import { type GbmOptions, QuantileGbm } from './quantile-gbm.js';
 
@@ -41,6 +41,8 @@ export class PooledLearner {
   private seenThisStep = 0;
   private step = Number.NEGATIVE_INFINITY;
   private lastFitStep = Number.NEGATIVE_INFINITY;
+  /** while the set fills: rows at which to refit early (twice those of the last fit) */
+  private nextFitRows = 0;
   /** in [0, 1), from the seed: the pool's learners refit on different steps */
   private readonly phase: number;
   private model: QuantileGbm | undefined;
@@ -109,7 +111,10 @@ export class PooledLearner {
 
   private maybeFit(): void {
     const first = this.opts.firstFit ?? 200;
-    const due = this.model === undefined ? this.rows >= first : this.step - this.lastFitStep >= (this.opts.refitSteps ?? 256);
+    // first at `first` rows; while filling, each time the set doubles (a young pool's model soon
+    // sees more than its first rows); then every refitSteps
+    const filling = this.rows < this.capacity && this.rows >= this.nextFitRows;
+    const due = this.model === undefined ? this.rows >= first : filling || this.step - this.lastFitStep >= (this.opts.refitSteps ?? 256);
     if (!due) return;
     const start = performance.now();
     this.model = QuantileGbm.fit(this.x, this.y, this.rows, this.features, this.quantile, this.opts);
@@ -117,6 +122,7 @@ export class PooledLearner {
     // after the first fit, the refits keep to this learner's own phase of the refit period
     const refitSteps = this.opts.refitSteps ?? 256;
     this.lastFitStep = this.fits === 0 ? this.step - Math.floor(this.phase * refitSteps) : this.step;
+    this.nextFitRows = 2 * this.rows;
     this.fits++;
   }
 
