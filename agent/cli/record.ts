@@ -27,6 +27,7 @@ export const RECORDED_RESOURCES = [
   'io_read_bytes_per_s', 'io_write_bytes_per_s', 'io_ops_per_s', 'io_p99_ms',
   'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes',
 ] as const;
+type RecordedResource = (typeof RECORDED_RESOURCES)[number];
 
 /** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
 export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
@@ -48,12 +49,13 @@ function samplesOfAll(r: TickReport, match?: string): TraceSample[] {
   for (const w of r.workloads) {
     if (match && !matchesGlob(match, w.workload.path)) continue;
     const workload = w.workload.id;
-    out.push({ t: r.atMs, workload, resource: 'cpu_cores', value: w.cpu.cores });
-    out.push({ t: r.atMs, workload, resource: 'switches_per_s', value: w.switches.perSecond });
-    if (w.runq.p99Ms !== null) out.push({ t: r.atMs, workload, resource: 'runq_p99_ms', value: w.runq.p99Ms });
-    const add = (resource: string, value: number | null | undefined): void => {
+    // typed by the list, so a series added here without it does not compile
+    const add = (resource: RecordedResource, value: number | null | undefined): void => {
       if (value !== null && value !== undefined) out.push({ t: r.atMs, workload, resource, value });
     };
+    add('cpu_cores', w.cpu.cores);
+    add('switches_per_s', w.switches.perSecond);
+    add('runq_p99_ms', w.runq.p99Ms);
     if (w.memory) {
       add('minor_faults_per_s', w.memory.minorPerSecond);
       add('major_faults_per_s', w.memory.majorPerSecond);
