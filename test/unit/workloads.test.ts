@@ -120,14 +120,22 @@ test('layout: no cgroup filesystem is a clear error', (t) => {
 
 // ---- WorkloadIndex on a fake tree: plain directories have inodes too ----
 
-function fakeTree(t: ExecutionContext): string {
-  const root = mkdtempSync(join(tmpdir(), 'headroom-workloads-'));
+/** A scratch directory removed after the test, and a writer of files below it (parents made). */
+function fakeTree(t: ExecutionContext, name = 'workloads'): { root: string; put: (rel: string, text: string) => void } {
+  const root = mkdtempSync(join(tmpdir(), `headroom-${name}-`));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  return root;
+  return {
+    root,
+    put: (rel, text) => {
+      mkdirSync(join(root, dirname(rel)), { recursive: true });
+      writeFileSync(join(root, rel), text);
+    },
+  };
 }
 
+
 test('index on a fake v2 tree: paths, cpuDir where cpu.max exists, container info, unknown ids', (t) => {
-  const root = fakeTree(t);
+  const { root } = fakeTree(t);
   const svc = join(root, 'system.slice', `docker-${C}.scope`);
   mkdirSync(svc, { recursive: true });
   writeFileSync(join(svc, 'cpu.max'), 'max 100000\n');
@@ -146,8 +154,8 @@ test('index on a fake v2 tree: paths, cpuDir where cpu.max exists, container inf
 });
 
 test('index on a fake hybrid tree: a v1 cpu cgroup names the workload, the v1 root does not', (t) => {
-  const uni = fakeTree(t);
-  const cpu = fakeTree(t);
+  const uni = fakeTree(t).root;
+  const cpu = fakeTree(t).root;
   mkdirSync(join(uni, 'system.slice', 'a.service'), { recursive: true });
   mkdirSync(join(cpu, 'docker', C), { recursive: true });
   const index = new WorkloadIndex({ kind: 'hybrid', unifiedRoot: uni, cpuV1Root: cpu });
@@ -244,12 +252,7 @@ test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
 });
 
 test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its usage is read each time', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'headroom-limits-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const put = (rel: string, text: string): void => {
-    mkdirSync(join(root, dirname(rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  };
+  const { root, put } = fakeTree(t, 'limits');
   put('pod/cpu.max', '50000 100000');
   put('pod/memory.max', '1000');
   put('pod/memory.current', '600');
@@ -274,12 +277,7 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its 
 });
 
 test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups do not use, once two readings give rates', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'headroom-cpurates-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const put = (rel: string, text: string): void => {
-    mkdirSync(join(root, dirname(rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  };
+  const { root, put } = fakeTree(t, 'cpurates');
   const cpuStat = (usec: number): string => `usage_usec ${usec}\nuser_usec ${usec}\nsystem_usec 0\n`;
   put('pod/cpu.max', '200000 100000'); // 2 cores for the pod
   put('pod/cpu.stat', cpuStat(50_000_000));
@@ -365,11 +363,9 @@ test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and
   t.is(memoryLeftByHost({ memoryBytes: null, memoryFileBytes: null }, 10 * GiB), null);
   t.is(memoryLeftByHost({ memoryBytes: 1, memoryFileBytes: 0 }, null), null);
   // on a fake v2 tree, readUsage reads it beside memory.current
-  const root = mkdtempSync(join(tmpdir(), 'headroom-stat-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'app'));
-  writeFileSync(join(root, 'app/memory.current'), '9000');
-  writeFileSync(join(root, 'app/memory.stat'), v2);
+  const { root, put } = fakeTree(t, 'stat');
+  put('app/memory.current', '9000');
+  put('app/memory.stat', v2);
   const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
   const w = { id: 'v2:/app', path: '/app', hierarchy: 'v2', cpuDir: join(root, 'app') } as const;
   t.like(readUsage(layout, w), { memoryBytes: 9000, memoryFileBytes: 7000 });
