@@ -6,7 +6,8 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
 import { WorkloadIndex } from '../../agent/workloads/index.js';
-import { detectCgroupLayout, layoutFromMounts } from '../../agent/workloads/layout.js';
+import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
+import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
 import { AncestorLimits, coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
@@ -175,6 +176,15 @@ function testCgroup(t: ExecutionContext, name: string): TestCgroup {
   const cg = new TestCgroup(name);
   t.teardown(() => cg.remove());
   return cg;
+}
+
+/** The workload the index finds for a test cgroup (made by `testCgroup`). */
+function workloadOf(layout: CgroupLayout, cg: TestCgroup): Workload {
+  const index = new WorkloadIndex(layout);
+  index.refresh();
+  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path);
+  if (!w) throw new Error(`no workload for ${cg.path}`);
+  return w;
 }
 
 /** The key the kernel would report for a task in `cg`, a TestCgroup in the cpu-controller tree. */
@@ -374,9 +384,7 @@ test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and
 kernelTest('usage: a workload\'s page cache is read from its memory cgroup, and the host\'s room counts it once', async (t) => {
   const layout = detectCgroupLayout();
   const cg = testCgroup(t, 'wl-cache');
-  const index = new WorkloadIndex(layout);
-  index.refresh();
-  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  const w = workloadOf(layout, cg);
   let memDir = cg.dir;
   if (!cg.v2) {
     if (!layout.memoryV1Root) {
@@ -407,9 +415,7 @@ kernelTest('usage: a workload\'s page cache is read from its memory cgroup, and 
 kernelTest('usage: a test cgroup\'s memory in use, its memory limit and its CPU quota, from its cgroup files', async (t) => {
   const layout = detectCgroupLayout();
   const cg = testCgroup(t, 'wl-usage');
-  const index = new WorkloadIndex(layout);
-  index.refresh();
-  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  const w = workloadOf(layout, cg);
   t.deepEqual(readUsage(layout, w).cpuLimitCores, null, 'no quota yet');
   writeFileSync(join(cg.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '25000 100000' : '25000');
   t.is(readUsage(layout, w).cpuLimitCores, 0.25);
@@ -450,9 +456,7 @@ kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its
   const layout = detectCgroupLayout();
   const parent = testCgroup(t, 'wl-lim');
   const cg = testCgroup(t, 'wl-lim/app');
-  const index = new WorkloadIndex(layout);
-  index.refresh();
-  const w = index.findByPath(cg.v2 ? 'v2' : 'v1-cpu', cg.path)!;
+  const w = workloadOf(layout, cg);
   t.truthy(w);
   t.like(readUsage(layout, w), { cpuLimitCores: null, cpuLimitSource: null });
   const quota = (dir: string, cores: number): void =>
@@ -534,9 +538,7 @@ kernelTest('usage: an ancestor\'s CPU quota less what a sibling burns (stress-ng
   const parent = testCgroup(t, 'wl-rate');
   const app = testCgroup(t, 'wl-rate/app');
   const sibling = testCgroup(t, 'wl-rate/sibling');
-  const index = new WorkloadIndex(layout);
-  index.refresh();
-  const w = index.findByPath(app.v2 ? 'v2' : 'v1-cpu', app.path)!;
+  const w = workloadOf(layout, app);
   t.truthy(w);
   // where the CPU time is counted: the v2 directories, or the v1 cpuacct cgroups of the same paths
   let counters = { parent: parent.dir, sibling: sibling.dir };
