@@ -256,6 +256,7 @@ test('readTraces: a folder mixing every format, notes skipped; an unknown single
   t.is(readTraces(dir, { resources: ['cpu_pct'] }).length, 2); // Bitbrains and Alibaba
   t.is(readTraces(dir, { resources: 'all' }).length, 7 + 4 + 3 + 1); // m_9's net counters have no increment yet
   t.throws(() => readTraces(join(dir, 'odd.csv')), { message: /unknown trace format/ });
+  t.throws(() => readTraces(join(dir, 'missing.jsonl')), { message: /missing\.jsonl: no such trace file or folder$/ });
 });
 
 // ---- scoring maths ----

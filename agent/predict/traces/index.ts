@@ -74,7 +74,13 @@ function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
  * order, then in each reader's order.
  */
 export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[] {
-  const isDir = statSync(path).isDirectory();
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : `${path}: cannot read (${(err as Error).message})`);
+  }
   const files = isDir ? listFiles(path) : [path];
   const out: Series[] = [];
   for (const file of files) {
