@@ -535,6 +535,24 @@ test('quantile GBM: a missing value that matters gets a branch of its own', (t) 
   t.throws(() => QuantileGbm.fit(x, y, 0, 1, 0.5), { instanceOf: RangeError });
 });
 
+test('quantile GBM: the complete-tree layout predicts exactly as the node walk, at every depth, with missing and infinite values', (t) => {
+  const r = rng(41);
+  const F = 6;
+  const n = 1200;
+  const x = new Float64Array(n * F).map(() => (r() < 0.05 ? Number.NaN : 4 * r() - 2));
+  const y = new Float64Array(n).map((_, i) => (x[i * F] || 0) + 0.5 * (x[i * F + 3] || 0) + r());
+  const rows = Array.from({ length: 500 }, () => Array.from({ length: F }, () => (r() < 0.05 ? Number.NaN : r() < 0.02 ? Number.POSITIVE_INFINITY : 4 * r() - 2)));
+  for (const depth of [1, 2, 3, 4, 5]) {
+    for (const minLeaf of [2, 20, 300]) {
+      const opts = { trees: 20, depth, minLeaf };
+      const complete = QuantileGbm.fit(x, y, n, F, 0.9, opts);
+      const walk = QuantileGbm.fit(x, y, n, F, 0.9, { ...opts, layout: 'walk' });
+      const differ = rows.filter((row) => complete.predict(row) !== walk.predict(row)).length;
+      t.is(differ, 0, `depth ${depth}, minLeaf ${minLeaf}: ${differ} rows differ`);
+    }
+  }
+});
+
 test('learner: fits once enough rows, refits as the set doubles, then every refitEvery rows', (t) => {
   const l = new QuantileLearner(1, 0.5, { rows: 64, firstFit: 16, refitEvery: 32, minLeaf: 2 });
   const noise = gaussian(rng(31));

@@ -21,43 +21,90 @@ export interface GbmOptions {
   minLeaf?: number;
   /** histogram bins per feature, missing included, at most 256 (default 32) */
   bins?: number;
+  /** 'walk': keep the node walk at any depth (the complete layout's reference, for tests) */
+  layout?: 'auto' | 'walk';
 }
 
-const DEFAULTS = { trees: 60, depth: 3, learningRate: 0.1, minLeaf: 20, bins: 32 } as const;
+const DEFAULTS = { trees: 60, depth: 3, learningRate: 0.1, minLeaf: 20, bins: 32, layout: 'auto' } as const;
+/** Deepest trees kept in the complete layout (at 5: 31 tests and 32 leaves a tree). */
+const COMPLETE_MAX_DEPTH = 5;
 
-/** A fitted model: trees in flat arrays, nodes in breadth-first order, leaves marked by feature -1. */
+/**
+ * A fitted model. Trees up to COMPLETE_MAX_DEPTH levels are laid out complete: per tree its
+ * 2^d - 1 tests (breadth first) and 2^d leaves, a leaf above the last level copied into every
+ * leaf slot below it and the tests under it sending everything left (threshold +Infinity). A
+ * prediction is then d comparisons a tree with no test for node kinds: 0.24 us against 0.41 us
+ * for 40 trees of depth 3, and the engine makes nine a sample. Deeper trees keep the node walk.
+ */
 export class QuantileGbm {
   private constructor(
     readonly quantile: number,
     private readonly base: number,
-    /** per tree: offset of its root in the node arrays */
-    private readonly roots: Int32Array,
+    readonly trees: number,
+    /** levels of tests in the complete layout; 0: the node walk (`nodes`) */
+    private readonly depth: number,
+    /** per test (complete layout) or per node (walk): the feature compared, -1 for a walk's leaf */
     private readonly feature: Int16Array,
     private readonly threshold: Float64Array,
-    /** index of the left child; the right one follows it */
-    private readonly left: Int32Array,
+    /** per leaf slot (complete layout) or per node (walk) */
     private readonly value: Float64Array,
+    private readonly nodes?: { roots: Int32Array; left: Int32Array },
   ) {}
 
-  get trees(): number {
-    return this.roots.length;
-  }
-
-  /** The fitted q-quantile for one row of features (NaN = missing). */
+  /** The fitted q-quantile for one row of features (NaN = missing: NaN compares false, so it goes left). */
   predict(x: ArrayLike<number>): number {
     let out = this.base;
-    for (let t = 0; t < this.roots.length; t++) {
-      let node = this.roots[t]!;
+    const d = this.depth;
+    if (d > 0) {
+      const tests = (1 << d) - 1;
+      for (let t = 0, at = 0, leaves = 0; t < this.trees; t++, at += tests, leaves += tests + 1) {
+        let i = 0;
+        for (let k = 0; k < d; k++) i = 2 * i + 1 + (x[this.feature[at + i]!]! >= this.threshold[at + i]! ? 1 : 0);
+        out += this.value[leaves + i - tests]!;
+      }
+      return out;
+    }
+    const { roots, left } = this.nodes!;
+    for (let t = 0; t < this.trees; t++) {
+      let node = roots[t]!;
       for (;;) {
         const f = this.feature[node]!;
         if (f < 0) break;
-        const v = x[f]!;
-        // NaN compares false: missing goes left
-        node = this.left[node]! + (v >= this.threshold[node]! ? 1 : 0);
+        node = left[node]! + (x[f]! >= this.threshold[node]! ? 1 : 0);
       }
       out += this.value[node]!;
     }
     return out;
+  }
+
+  /** Trees in flat node arrays (breadth first, leaves marked by feature -1) as a model: complete when shallow enough. */
+  private static of(q: number, base: number, depth: number, roots: Int32Array, feature: Int16Array, threshold: Float64Array, left: Int32Array, value: Float64Array): QuantileGbm {
+    const trees = roots.length;
+    if (depth > COMPLETE_MAX_DEPTH) return new QuantileGbm(q, base, trees, 0, feature, threshold, value, { roots, left });
+    const tests = (1 << depth) - 1;
+    const cf = new Int16Array(trees * tests);
+    const ct = new Float64Array(trees * tests).fill(Number.POSITIVE_INFINITY);
+    const cv = new Float64Array(trees * (tests + 1));
+    const place = (t: number, node: number, slot: number): void => {
+      const f = feature[node]!;
+      if (f < 0 || slot >= tests) {
+        // a leaf: every leaf slot under `slot` holds its value (the tests above them go left)
+        let lo = slot;
+        let hi = slot;
+        while (lo < tests) {
+          lo = 2 * lo + 1;
+          hi = 2 * hi + 2;
+        }
+        cv.fill(value[node]!, t * (tests + 1) + lo - tests, t * (tests + 1) + hi - tests + 1);
+        return;
+      }
+      cf[t * tests + slot] = f;
+      ct[t * tests + slot] = threshold[node]!;
+      place(t, left[node]!, 2 * slot + 1);
+      place(t, left[node]! + 1, 2 * slot + 2);
+    };
+    for (let t = 0; t < trees; t++) place(t, roots[t]!, 0);
+    return new QuantileGbm(q, base, trees, depth, cf, ct, cv);
   }
 
   /**
@@ -152,7 +199,7 @@ export class QuantileGbm {
       }
       free = [];
     }
-    return new QuantileGbm(q, base, roots, feature.slice(0, used), threshold.slice(0, used), left.slice(0, used), value.slice(0, used));
+    return QuantileGbm.of(q, base, o.layout === 'walk' ? Number.POSITIVE_INFINITY : o.depth, roots, feature.slice(0, used), threshold.slice(0, used), left.slice(0, used), value.slice(0, used));
   }
 }
 
