@@ -133,20 +133,28 @@ export class QuantileGbm {
     const grad = new Float64Array(n);
     const order = new Uint32Array(n);
     const scratch = new Float64Array(n);
+    // the root holds every row whatever the tree: its counts once; its gradient sums per tree
+    // from the rows above their prediction alone (see rootHistogram)
+    const rootCounts = countAll(binned, n, features, bins);
+    const above = new Uint32Array(n);
+    const ups = new Float64Array(features * bins);
     // histograms (gradient sum and row count per feature and bin) of the nodes still to split:
     // the smaller child's is built from its rows, the larger's is its parent's minus it
     const pool: Histogram[] = Array.from({ length: (1 << o.depth) + 1 }, () => newHistogram(features, bins));
 
     interface Node { node: number; start: number; end: number; hist: Histogram | undefined }
     for (let t = 0; t < o.trees; t++) {
+      let nAbove = 0;
       for (let i = 0; i < n; i++) {
-        grad[i] = residual[i]! > 0 ? q : q - 1;
+        const up = residual[i]! > 0;
+        grad[i] = up ? q : q - 1;
         order[i] = i;
+        if (up) above[nAbove++] = i;
       }
       roots[t] = used;
       let free = pool.slice();
       const rootHist = free.pop()!;
-      fillHistogram(rootHist, binned, grad, order, 0, n, features, bins);
+      rootHistogram(rootHist, rootCounts, ups, binned, above, nAbove, q, features, bins);
       // nodes of this tree, breadth first, each with its rows order[start..end); a leaf's rows
       // stay contiguous in `order`, so its residuals are read off that range
       let level: Node[] = [{ node: used++, start: 0, end: n, hist: rootHist }];
@@ -256,6 +264,33 @@ function upperBound(a: Float64Array, v: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Rows per feature and bin over the whole set. */
+function countAll(binned: Binned, n: number, features: number, bins: number): Float64Array {
+  const count = new Float64Array(features * bins);
+  for (let f = 0; f < features; f++) {
+    const col = binned.columns[f]!;
+    const base = f * bins;
+    for (let i = 0; i < n; i++) count[base + col[i]!]!++;
+  }
+  return count;
+}
+
+/**
+ * The root's histogram: the gradient is q above the prediction and q - 1 elsewhere, so a bin's
+ * sum is (q - 1) x its count plus one per row above, and only those rows (about 1 - q of them
+ * once the trees fit) are read, not all of them.
+ */
+function rootHistogram(h: Histogram, counts: Float64Array, ups: Float64Array, binned: Binned, above: Uint32Array, nAbove: number, q: number, features: number, bins: number): void {
+  h.count.set(counts);
+  ups.fill(0);
+  for (let f = 0; f < features; f++) {
+    const col = binned.columns[f]!;
+    const base = f * bins;
+    for (let k = 0; k < nAbove; k++) ups[base + col[above[k]!]!]!++;
+  }
+  for (let b = 0; b < counts.length; b++) h.sum[b] = (q - 1) * counts[b]! + ups[b]!;
 }
 
 interface Histogram {
