@@ -480,10 +480,6 @@ export interface BacktestReport {
   elapsedMs: number;
 }
 
-/**
- * Replays every series; `onProgress` is called after each one (for a progress line). Targets
- * 'auto': each series at defaultTargets(its step).
- */
 /** One series' replay in a lock-step group: its next point (or its result, once done). */
 interface Replay {
   k: number;
@@ -545,6 +541,10 @@ export interface BacktestProgress {
   last: Series;
 }
 
+/**
+ * Replays every series; `onProgress` is called every 1% of the points and as each series ends
+ * (for a progress line). Targets 'auto': each series at defaultTargets(its step).
+ */
 export function runBacktest(
   series: readonly Series[],
   specs: readonly ModelSpec[],

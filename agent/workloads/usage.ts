@@ -139,16 +139,15 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     cpu = tightest(cpu, cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus), 'cpuset');
   } else {
     if (w.cpuDir && layout.cpuV1Root) {
+      // the cpuacct cgroup of the same path counts the CPU time (the cpu one itself when co-mounted)
+      const acct = layout.cpuacctV1Root ?? null;
       for (const [at, source] of withAncestors(layout.cpuV1Root, w.path)) {
         const l = limitsAt(at, source, () => {
           const quota = readNumber(join(at, 'cpu.cfs_quota_us'));
           const period = readNumber(join(at, 'cpu.cfs_period_us'));
           return { cpu: quota !== null && quota > 0 && period ? quota / period : null, memory: null };
         });
-        // the cpuacct cgroup of the same path counts the CPU time (the cpu one itself when co-mounted)
-        const acct = layout.cpuacctV1Root ?? null;
-        const rel = at.slice(layout.cpuV1Root.length);
-        cpu = tightest(cpu, acct ? cpuRoom(l.cpu, join(acct, rel), source, v1CpuSeconds, join(acct, w.path)) : l.cpu, source);
+        cpu = tightest(cpu, acct ? cpuRoom(l.cpu, join(acct, at.slice(layout.cpuV1Root.length)), source, v1CpuSeconds, join(acct, w.path)) : l.cpu, source);
       }
     }
     if (layout.memoryV1Root) {
@@ -182,6 +181,13 @@ const ANCESTOR_TTL_MS = 10_000;
 /** Directories remembered at most (each tick's ancestors are a few per workload). */
 const ANCESTOR_ENTRIES = 4096;
 
+/** Before a new directory joins a per-directory cache at its bound: the stale entries out, and all of them if none is. */
+function makeRoom<T>(byDir: Map<string, T>, stale: (e: T) => boolean): void {
+  if (byDir.size < ANCESTOR_ENTRIES) return;
+  for (const [d, e] of byDir) if (stale(e)) byDir.delete(d);
+  if (byDir.size >= ANCESTOR_ENTRIES) byDir.clear();
+}
+
 /**
  * The limits of the cgroups above the workloads, kept for ANCESTOR_TTL_MS: fifty workloads in
  * four-deep Kubernetes paths would otherwise read hundreds of unchanged files every tick.
@@ -195,10 +201,7 @@ export class AncestorLimits {
     const now = this.nowMs();
     const hit = this.byDir.get(dir);
     if (hit && now - hit.readMs < ANCESTOR_TTL_MS) return hit.limits;
-    if (this.byDir.size >= ANCESTOR_ENTRIES) {
-      for (const [d, e] of this.byDir) if (now - e.readMs >= ANCESTOR_TTL_MS) this.byDir.delete(d);
-      if (this.byDir.size >= ANCESTOR_ENTRIES) this.byDir.clear();
-    }
+    if (!hit) makeRoom(this.byDir, (e) => now - e.readMs >= ANCESTOR_TTL_MS);
     const limits = read();
     this.byDir.set(dir, { readMs: now, limits });
     return limits;
@@ -238,10 +241,7 @@ export class CpuRates {
     const last = this.byDir.get(dir);
     if (last && now - last.atMs < CPU_RATE_MIN_MS) return last.cores;
     const cores = last && now - last.atMs <= CPU_RATE_MAX_MS && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
-    if (!last && this.byDir.size >= ANCESTOR_ENTRIES) {
-      for (const [d, e] of this.byDir) if (now - e.atMs > CPU_RATE_MAX_MS) this.byDir.delete(d);
-      if (this.byDir.size >= ANCESTOR_ENTRIES) this.byDir.clear();
-    }
+    if (!last) makeRoom(this.byDir, (e) => now - e.atMs > CPU_RATE_MAX_MS);
     this.byDir.set(dir, { seconds, atMs: now, cores });
     return cores;
   }

@@ -9,10 +9,10 @@
 // `rows / rowsPerStep` steps of every series rather than the last instant of the busiest. The
 // model is refitted every `refitSteps` steps, on the step boundary, so the cost is per step of
 // time and not per series (and, while the set fills, each time it doubles). A seeded generator draws the reservoir: a replay is repeatable.
-import { clampFeature } from './learner.js';
+import { clampFeature, clipLabel, predictRow, type LearnerOptions } from './learner.js';
 import { type GbmOptions, QuantileGbm } from './quantile-gbm.js';
 
-export interface PooledLearnerOptions extends GbmOptions {
+export interface PooledLearnerOptions extends GbmOptions, Pick<LearnerOptions, 'clip'> {
   /** rows kept for training (default 4096) */
   rows?: number;
   /** rows kept per time step at most (default 8) */
@@ -21,10 +21,7 @@ export interface PooledLearnerOptions extends GbmOptions {
   firstFit?: number;
   /** steps between refits (default 256) */
   refitSteps?: number;
-  /** labels are clipped to +- this many levels (default 1000) */
-  clip?: number;
 }
-
 
 /** A quantile GBM over rows from many series, sampled per time step. */
 export class PooledLearner {
@@ -86,16 +83,12 @@ export class PooledLearner {
     }
     const off = at * this.features;
     for (let f = 0; f < this.features; f++) this.stagedX[off + f] = clampFeature(row[f]!);
-    const clip = this.opts.clip ?? 1000;
-    this.stagedY[at] = Math.max(-clip, Math.min(clip, label));
+    this.stagedY[at] = clipLabel(label, this.opts.clip);
   }
 
   /** The fitted quantile for a row; NaN before the first fit. */
   predict(row: ArrayLike<number>): number {
-    if (!this.model) return Number.NaN;
-    const x = this.scratch;
-    for (let f = 0; f < this.features; f++) x[f] = clampFeature(row[f]!);
-    return this.model.predict(x);
+    return predictRow(this.model, row, this.scratch);
   }
 
   /** The finished step's reservoir joins the training set (oldest rows out). */

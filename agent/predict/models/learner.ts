@@ -26,6 +26,18 @@ export interface LearnerOptions extends GbmOptions {
 const FEATURE_LIMIT = 60_000;
 export const clampFeature = (v: number): number => (v > FEATURE_LIMIT ? FEATURE_LIMIT : v < -FEATURE_LIMIT ? -FEATURE_LIMIT : v);
 
+/** Labels are clipped to +- this many levels unless told otherwise. */
+const DEFAULT_CLIP = 1000;
+/** A label as stored: within +- `clip` levels. */
+export const clipLabel = (label: number, clip = DEFAULT_CLIP): number => Math.max(-clip, Math.min(clip, label));
+
+/** A fitted model's quantile for a row, its features clamped as the stored rows were (into `scratch`); NaN without a model. */
+export function predictRow(model: QuantileGbm | undefined, row: ArrayLike<number>, scratch: Float64Array): number {
+  if (!model) return Number.NaN;
+  for (let f = 0; f < scratch.length; f++) scratch[f] = clampFeature(row[f]!);
+  return model.predict(scratch);
+}
+
 /** Rows the buffers start with. */
 const INITIAL_ROWS = 64;
 
@@ -65,7 +77,7 @@ export class QuantileLearner {
     const first = Math.max(16, opts.firstFit ?? 100);
     this.nextFit = Math.min(this.capacity, Math.round(first * (1 + this.phase)));
     this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
-    this.clip = opts.clip ?? 1000;
+    this.clip = opts.clip ?? DEFAULT_CLIP;
     this.scratch = new Float64Array(features);
   }
 
@@ -80,7 +92,7 @@ export class QuantileLearner {
     const at = this.head * this.features;
     // clamped as predict() clamps: half precision would turn a larger value into Infinity
     for (let f = 0; f < this.features; f++) this.x[at + f] = clampFeature(row[f]!);
-    this.y[this.head] = Math.max(-this.clip, Math.min(this.clip, label));
+    this.y[this.head] = clipLabel(label, this.clip);
     this.head = (this.head + 1) % this.capacity;
     this.rows = Math.min(this.capacity, this.rows + 1);
     this.sinceFit++;
@@ -101,10 +113,7 @@ export class QuantileLearner {
 
   /** The fitted quantile for a row; NaN before the first fit. */
   predict(row: ArrayLike<number>): number {
-    if (!this.model) return Number.NaN;
-    const x = this.scratch;
-    for (let f = 0; f < this.features; f++) x[f] = clampFeature(row[f]!);
-    return this.model.predict(x);
+    return predictRow(this.model, row, this.scratch);
   }
 
   private fit(): void {
