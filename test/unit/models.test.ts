@@ -877,3 +877,35 @@ test('engine: known answers on clean series (a constant, a level that steps)', (
   t.true(peak.quantile(0.5) >= point.quantile(0.5) - 1e-9);
   t.throws(() => new ForecastEngine({ halfLifeMs: 1000, without: [...ENGINE_CANDIDATES] }), { instanceOf: RangeError });
 });
+
+test('engine: nothing resolves before a horizon has passed (no forecast "made" before the first sample)', (t) => {
+  // a constant: every candidate forecasts it exactly, so only a phantom miss against zeros could move the offset
+  const e = new ForecastEngine({ halfLifeMs: 60 * SEC, stepMs: SEC });
+  for (let i = 0; i < 10; i++) {
+    e.update(7, i * SEC);
+    e.point(5 * SEC);
+    e.peak(10 * SEC);
+    t.is(e.inspect('point', 5 * SEC)!.offset, 0, `value head, step ${i}`);
+    t.is(e.inspect('peak', 10 * SEC)!.offset, 0, `peak head, step ${i}`);
+  }
+});
+
+test('engine: the offset steps by at least a small share of the level (a near-constant series does not calibrate on noise)', (t) => {
+  // flat at 1000, then one miss by 0.5 (above the p90, yet far below 0.003 x level): the step is
+  // gain x max(typical error, 0.003 x level)
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC });
+  let i = 0;
+  for (; i < 200; i++) {
+    e.update(1000, i * SEC);
+    e.point(SEC);
+  }
+  const before = e.inspect('point', SEC)!.offset;
+  e.update(1000.5, i++ * SEC);
+  e.point(SEC);
+  const step = e.inspect('point', SEC)!.offset - before;
+  t.log(`offset ${before} before the miss, step ${step}`);
+  t.true(Math.abs(before) < 0.1, 'a constant leaves the offset near 0');
+  // (the step up after a miss is 0.9 x gain 0.03 x unit; the leak moves a near-0 offset by nothing)
+  t.true(step >= 0.9 * 0.03 * 0.003 * 1000 * 0.99, `the step is set by the level, not the miss: ${step}`);
+  t.true(step <= 0.9 * 0.03 * 0.003 * 1000 * 1.01 + 0.01);
+});

@@ -48,12 +48,12 @@
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
 // an additive shift towards 10% also lowers the pinball loss, where stretching the band would
 // multiply the spiky moments' errors. The step is in units of the recent error of the p90
-// before the offset (winsorised, so one burst does not set it), which makes it as quick on a
-// short jumpy recording as on a month of calm 5-minute data, and divided by a power of the
-// horizon (its misses come in runs); the offset leaks (half-life 100 resolved
-// forecasts, longer for long horizons) so misses made while the candidates were still learning
-// do not hold the p90 up afterwards. Losses, learner and offset
-// are per target: each target learns from its own misses.
+// before the offset (winsorised, so one burst does not set it; never under 0.3% of the level),
+// which makes it as quick on a short jumpy recording as on a month of calm 5-minute data, and
+// divided by a power of the horizon (its misses come in runs); the offset leaks (half-life 100
+// resolved forecasts, longer for long horizons) so misses made while the candidates were still
+// learning do not hold the p90 up afterwards. Losses, learner and offset are per target: each
+// target learns from its own misses.
 //
 // A forecast is the normal through the final p50 and p90 (other quantiles and exceedance read
 // off it), clamped at 0 like every model here.
@@ -156,6 +156,12 @@ const GAIN_POWER = 0.25;
  * 1 and 2, Google's short series kept their first misses and covered too much (7-8%, 6-7%).
  */
 const LEAK_AGE_SHARE = 0.5;
+/**
+ * The offset's unit is at least this share of the level. A near-constant series (Google's
+ * job-382 memory, errors about 1e-4 of its mean) otherwise calibrates on noise: its p90 sat on
+ * the value and its 12-step under-rates read 12-18%; the step stays a ten-thousandth of the level.
+ */
+const OFFSET_UNIT_FLOOR = 0.003;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
 /** Points averaged for the level the shifted candidate compares. */
@@ -194,7 +200,6 @@ class Head {
   /** per pending forecast: the seasonal median the pooled-seasonal label is taken from (NaN: none) */
   private readonly ringSeasonalMedian: Float64Array;
   private readonly ringScale: Float64Array;
-  private readonly ringCentre: Float64Array;
   private readonly ringSpread: Float64Array;
   private readonly ringFeatures: Float32Array | undefined;
   /** the candidates' faded p90 losses, one set per memory of the mixes (the first: memory 1) */
@@ -220,7 +225,6 @@ class Head {
   private readonly pooled: RowLearner | undefined;
   /** the pool's model of the target relative to the seasonal median (candidate pooled-seasonal) */
   private readonly pooledSeasonal: RowLearner | undefined;
-  private readonly errors = new SortedWindow(CONFORMAL_WINDOW);
   private readonly scaleFade: number;
   private readonly lossFade: number;
   private readonly calibrationGain: number;
@@ -229,7 +233,9 @@ class Head {
   private offsetFade: number;
   private errScaleSum = 0;
   private errScaleWeight = 0;
-  /** trend candidate: its projection, calibrated on its own errors */
+  /** conformal candidate: the EWMA as a projection, calibrated on its own errors */
+  private readonly conformal: Projection;
+  /** trend candidate: Holt's projection, the same way */
   private readonly trend: Projection;
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
@@ -289,7 +295,8 @@ class Head {
     this.calibrationGain = engine.calibrationGain / Math.pow(steps, GAIN_POWER);
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.offsetFade = this.calibrationFade;
-    this.ringSlot = new Float64Array(this.ring).fill(-1);
+    // NaN: no forecast pending yet (a slot number would resolve a forecast never made against zeros)
+    this.ringSlot = new Float64Array(this.ring).fill(Number.NaN);
     this.ringP90 = new Float64Array(this.ring * K);
     this.ringFinal = new Float64Array(this.ring);
     this.ringComb50 = new Float64Array(this.ring);
@@ -297,11 +304,11 @@ class Head {
     this.ringBase = new Float64Array(this.ring);
     this.ringSeasonalMedian = new Float64Array(this.ring);
     this.ringScale = new Float64Array(this.ring);
-    this.ringCentre = new Float64Array(this.ring);
     this.ringSpread = new Float64Array(this.ring);
     this.mixP90 = new Float64Array(engine.mixes.length);
     this.ringMix = new Float64Array(this.ring * engine.mixes.length);
     this.mixLosses = new Float64Array(engine.mixes.length);
+    this.conformal = new Projection(this.ring);
     this.trend = new Projection(this.ring);
     this.featureCount = FEATURE_COUNT;
     this.features = new Float64Array(this.featureCount);
@@ -358,15 +365,13 @@ class Head {
       }
     }
     // conformal candidate: the error of the EWMA at this horizon, over its local scale
-    const e = actual - this.ringCentre[r]!;
+    const e = actual - this.conformal.pendingAt(r);
     const sf = this.scaleFade;
     this.errScaleSum = this.errScaleSum * sf + Math.abs(e);
     this.errScaleWeight = this.errScaleWeight * sf + 1;
-    if (this.ringSpread[r]! > 0) {
-      // none before the first error: no scale yet
-      this.errors.push(e / this.ringSpread[r]!);
-      this.trend.learn(r, actual, this.ringSpread[r]!);
-    }
+    // (no errors before the first scale: a spread of NaN)
+    this.conformal.learn(r, actual, this.ringSpread[r]!);
+    this.trend.learn(r, actual, this.ringSpread[r]!);
     if (this.ringFeatures) {
       const row = this.ringFeatures.subarray(r * this.featureCount, (r + 1) * this.featureCount);
       const label = (actual - this.ringBase[r]!) / this.ringScale[r]!;
@@ -401,7 +406,8 @@ class Head {
         this.offsetFade = Math.max(this.calibrationFade, Math.pow(2, -1 / (LEAK_AGE_SHARE * this.resolved)));
       }
       this.offset *= this.offsetFade;
-      if (actual !== f) this.offset += this.calibrationGain * (this.finalErrSum / this.finalErrWeight) * (miss - 0.1);
+      const unitNow = Math.max(OFFSET_UNIT_FLOOR * Math.abs(actual), this.finalErrSum / this.finalErrWeight);
+      if (actual !== f) this.offset += this.calibrationGain * unitNow * (miss - 0.1);
     }
   }
 
@@ -443,13 +449,10 @@ class Head {
     // none while every error so far was exactly 0 (a series idle at 0 has no scale yet: the
     // first burst over a floor of ~0 would be an error of 1e15 scales, and stay in the window)
     const spread = this.errScaleSum > 0 ? Math.max(this.errScaleSum / this.errScaleWeight, 1e-3 * s.scale) : Number.NaN;
-    this.ringCentre[w] = centre;
     this.ringSpread[w] = spread;
-    if (this.errors.size >= CONFORMAL_MIN_ERRORS) {
-      set(C.conformal, Math.max(0, centre + spread * this.errors.quantile(0.5)), Math.max(0, centre + spread * this.errors.quantile(0.9)));
-    } else {
-      set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
-    }
+    const c = this.conformal.project(w, centre, spread);
+    if (Number.isNaN(c.p90)) set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
+    else set(C.conformal, c.p50, c.p90);
     // span: the window as long as the horizon
     const spanMax = this.spanMax;
     if (this.kind === 'peak') {
@@ -654,6 +657,11 @@ class Projection {
 
   constructor(ring: number) {
     this.pending = new Float64Array(ring).fill(Number.NaN);
+  }
+
+  /** The projection made for ring slot r (NaN: none yet). */
+  pendingAt(r: number): number {
+    return this.pending[r]!;
   }
 
   /** The target resolved for the forecast at ring slot r: its error over that forecast's scale. */
