@@ -96,7 +96,8 @@ export class DemandForecasts {
     let p = this.pairs.get(key);
     if (!p || p.model !== model) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
-      const learnerPool = this.poolFor(resource);
+      // (only the engine's models learn from a pool: no empty pool for the others)
+      const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
       p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }

@@ -70,6 +70,10 @@ test("auto: the engine for the policy's workloads, calibrated:holt for the other
   }
   t.is(sel!.model, 'engine');
   t.is(other!.model, 'calibrated:holt');
+  // (a private field: only the engine's models learn from a pool, so memory's has not been made)
+  const pools = (d as unknown as { pools: Map<string, unknown> }).pools;
+  d.observe('batch', 'memory_bytes', 1e8, 120_000, null, null, false);
+  t.deepEqual([...pools.keys()], ['cpu_cores'], 'a pool for the engine\'s resource alone');
   t.true(sel!.windows[0].p50 > 0.8 && sel!.windows[0].p50 < 1.2, `engine p50 ${sel!.windows[0].p50}`);
   // the policy now selects batch: its pairs restart with the engine (little history: low confidence)
   const now = d.observe('batch', 'cpu_cores', 1, 120_000, 2, 'cgroup', true);
