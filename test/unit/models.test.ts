@@ -195,6 +195,24 @@ test('sorted window: keeps the last N in order, conformal ranks invert', (t) => 
   t.is(rankCdf(sorted, 5, 8), 1);
 });
 
+test('sorted window in single precision: the same window as double precision, each value rounded as it comes', (t) => {
+  const rnd = rng(11);
+  const single = new SortedWindow(64, 'single');
+  const kept: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    // values that single precision rounds (and repeats, which remove() must tell apart by value)
+    const v = i % 7 === 0 ? 0.1 : (rnd() - 0.5) * 1e3 + rnd() * 1e-6;
+    single.push(v);
+    kept.push(Math.fround(v));
+    if (kept.length > 64) kept.shift();
+  }
+  const sorted = [...kept].sort((a, b) => a - b);
+  t.deepEqual([...single.snapshot()], sorted);
+  t.is(single.size, 64);
+  t.is(single.quantile(0.9), rankQuantile(Float64Array.from(sorted), 64, 0.9));
+  t.true(within(single.mean, kept.reduce((a, b) => a + b, 0) / 64, 1e-9));
+});
+
 test('sorted window and slot history grow as values come, and hold what a full-size buffer would', (t) => {
   const rnd = rng(7);
   const w = new SortedWindow(100);

@@ -652,7 +652,8 @@ class Head {
  */
 class Projection {
   private readonly pending: Float64Array;
-  private readonly errors = new SortedWindow(CONFORMAL_WINDOW);
+  /** normalised errors: single precision (a ten-millionth of a scale is noise), half the memory: 2 per head */
+  private readonly errors = new SortedWindow(CONFORMAL_WINDOW, 'single');
   private readonly out = { p50: 0, p90: 0 };
 
   constructor(ring: number) {

@@ -2,14 +2,22 @@
 // forecast. Insertion and removal shift a typed array: O(n), but a memmove, well under a
 // microsecond for the few hundred values a window or a calibration keeps.
 
+/** Storage of a bag or window: double precision, or single where a value needs no more (half the memory). */
+export type Precision = 'double' | 'single';
+type Values = Float64Array | Float32Array;
+
+function values(precision: Precision, n: number): Values {
+  return precision === 'single' ? new Float32Array(n) : new Float64Array(n);
+}
+
 /** A sorted multiset of numbers. */
 export class SortedBag {
-  private values: Float64Array;
+  private values: Values;
   private n = 0;
 
   /** Starts with room for `initialCapacity` values and doubles, never beyond `maxCapacity` when a window bounds it. */
-  constructor(initialCapacity = 16, private readonly maxCapacity = Number.POSITIVE_INFINITY) {
-    this.values = new Float64Array(Math.max(1, Math.min(initialCapacity, maxCapacity)));
+  constructor(initialCapacity = 16, private readonly maxCapacity = Number.POSITIVE_INFINITY, private readonly precision: Precision = 'double') {
+    this.values = values(precision, Math.max(1, Math.min(initialCapacity, maxCapacity)));
   }
 
   get size(): number {
@@ -23,7 +31,7 @@ export class SortedBag {
 
   insert(v: number): void {
     if (this.n === this.values.length) {
-      const bigger = new Float64Array(Math.max(this.n + 1, Math.min(this.maxCapacity, this.values.length * 2)));
+      const bigger = values(this.precision, Math.max(this.n + 1, Math.min(this.maxCapacity, this.values.length * 2)));
       bigger.set(this.values);
       this.values = bigger;
     }
@@ -62,7 +70,7 @@ export class SortedBag {
 
   /** The sorted values, copied: a snapshot later changes do not touch. */
   snapshot(): Float64Array {
-    return this.values.slice(0, this.n);
+    return Float64Array.from(this.values.subarray(0, this.n));
   }
 
   /** First index whose value is > v (upper) or >= v (lower). */
@@ -82,19 +90,19 @@ export class SortedBag {
 /** Room a window allocates at first; it doubles up to its capacity as values come. */
 const INITIAL_WINDOW = 32;
 
-/** The last `capacity` numbers pushed, sorted, with their mean. */
+/** The last `capacity` numbers pushed, sorted, with their mean ('single': each rounded to single precision as it comes). */
 export class SortedWindow {
-  private fifo: Float64Array;
+  private fifo: Values;
   private readonly bag: SortedBag;
   private head = 0;
   private count = 0;
   private sum = 0;
   private pushes = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, private readonly precision: Precision = 'double') {
     if (!(Number.isInteger(capacity) && capacity > 0)) throw new RangeError(`window capacity must be an integer > 0; got ${capacity}`);
-    this.fifo = new Float64Array(Math.min(capacity, INITIAL_WINDOW));
-    this.bag = new SortedBag(Math.min(capacity, INITIAL_WINDOW), capacity);
+    this.fifo = values(precision, Math.min(capacity, INITIAL_WINDOW));
+    this.bag = new SortedBag(Math.min(capacity, INITIAL_WINDOW), capacity, precision);
   }
 
   get size(): number {
@@ -105,7 +113,9 @@ export class SortedWindow {
     return this.count > 0 ? this.sum / this.count : Number.NaN;
   }
 
-  push(v: number): void {
+  push(value: number): void {
+    // what is kept: the bag, the fifo and the sum must agree to the bit (remove() finds it by value)
+    const v = this.precision === 'single' ? Math.fround(value) : value;
     if (this.count === this.capacity) {
       const old = this.fifo[this.head]!;
       this.bag.remove(old);
@@ -115,7 +125,7 @@ export class SortedWindow {
     } else {
       // filling: the oldest value is at 0 (head moves only once full), so growing is a copy
       if (this.count === this.fifo.length) {
-        const bigger = new Float64Array(Math.min(this.capacity, 2 * this.fifo.length));
+        const bigger = values(this.precision, Math.min(this.capacity, 2 * this.fifo.length));
         bigger.set(this.fifo);
         this.fifo = bigger;
       }
