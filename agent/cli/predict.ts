@@ -12,7 +12,8 @@ import {
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
-import { readTraces } from '../predict/traces/index.js';
+import { POINT_MODELS } from '../predict/forecaster.js';
+import { readTraces, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -97,13 +98,28 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
 
 const seconds = (s: number): string => (Number.isNaN(s) ? '-' : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
 
+/** A level in the resource's unit: bytes in binary units (256 MiB, not 2.684e+8), others to four digits. */
+export function formatLevel(resource: string, v: number): string {
+  if (/bytes$/.test(resource) && Math.abs(v) >= 1024) {
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let x = v / 1024;
+    let u = 0;
+    while (Math.abs(x) >= 1024 && u < units.length - 1) {
+      x /= 1024;
+      u++;
+    }
+    return `${Number(x.toPrecision(4))} ${units[u]}`;
+  }
+  return String(Number(v.toPrecision(4)));
+}
+
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
 export function renderSaturation(rows: readonly SaturationRow[], label: string): string {
   if (rows.length === 0) return '';
   const cells = rows.map((r) => [
     `${r.group} ${r.name} ${r.resource}`,
     r.target,
-    `${r.score.level.toPrecision(4)} (${r.score.levelFrom})`,
+    `${formatLevel(r.resource, r.score.level)} (${r.score.levelFrom})`,
     String(r.score.crossings),
     `${r.warnedInTime}/${r.score.crossings}`,
     seconds(r.medianLeadSeconds),
@@ -179,45 +195,94 @@ class UsageError extends Error {}
 
 function parseTargets(s: string): Target[] | 'auto' {
   if (s.trim() === 'auto') return 'auto';
-  return list(s).map((name) => {
+  const names = list(s);
+  if (names.length === 0) throw new UsageError(`--targets: none given; auto, or some of ${Object.keys(ALL_TARGETS).join(', ')}`);
+  if (names.includes('auto')) throw new UsageError('--targets: auto stands alone (it picks the targets by grid); or list targets without it');
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`--targets: ${dup} given twice`);
+  return names.map((name) => {
     const t = ALL_TARGETS[name];
     if (!t) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: auto, ${Object.keys(ALL_TARGETS).join(', ')}`);
     return t;
   });
 }
 
+/** A target given in seconds must span a step at least on every grid it is asked of (h5s on a 5-minute grid would silently be h1). */
+function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]): void {
+  if (targets === 'auto') return;
+  for (const t of targets) {
+    if (t.seconds === undefined) continue;
+    const coarse = series.find((s) => s.stepSeconds > t.seconds!);
+    if (coarse) {
+      throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${coarse.source ?? coarse.name}'s grid (${duration(coarse.stepSeconds)}): use h1, h12, h12max there, or auto`);
+    }
+  }
+}
+
+/** The models, each once, or a UsageError. */
+function parseModels(s: string | undefined, halfLifeSeconds: number | undefined): ModelSpec[] {
+  if (s === undefined) return [...DEFAULT_MODELS];
+  const names = list(s);
+  if (names.length === 0) throw new UsageError(`--models: none given; some of ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  // (two copies of the engine would share one learner pool, and so not even repeat each other)
+  if (dup !== undefined) throw new UsageError(`--models: ${dup} given twice`);
+  try {
+    return modelsByName(names, { halfLifeSeconds });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** `--limit cpu_cores=2 --limit mem_bytes=1e9` (or comma-separated): saturation level per resource. */
 function parseLimits(items: readonly string[] | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const item of (items ?? []).flatMap(list)) {
+  if (items === undefined) return out;
+  const all = items.flatMap(list);
+  if (all.length === 0) throw new UsageError('--limit wants RESOURCE=LEVEL (e.g. cpu_cores=2); got nothing');
+  for (const item of all) {
     const m = /^([^=]+)=(.+)$/.exec(item);
     const v = m ? Number(m[2]) : Number.NaN;
     if (!m || !Number.isFinite(v)) throw new UsageError(`--limit wants RESOURCE=NUMBER; got ${JSON.stringify(item)}`);
+    if (!(v > 0)) throw new UsageError(`--limit ${m[1]!.trim()}: a saturation level must be above 0; got ${m[2]}`);
     out[m[1]!.trim()] = v;
   }
   return out;
 }
 
+/** Every --limit names a resource the series read have (a typo would silently score the warm-up's maximum instead). */
+function checkLimitsKnown(limits: Record<string, number>, series: readonly Series[]): void {
+  const have = new Set(series.map((s) => s.resource));
+  for (const r of Object.keys(limits)) {
+    if (!have.has(r)) throw new UsageError(`--limit ${r}: no series of that resource here; these are: ${[...have].sort().join(', ')}`);
+  }
+}
+
 function parseResources(s: string): 'reference' | 'all' | string[] {
-  return s === 'reference' || s === 'all' ? s : list(s);
+  if (s === 'reference' || s === 'all') return s;
+  const names = list(s);
+  if (names.length === 0) throw new UsageError("--resources: none given; 'reference', 'all', or resource names");
+  return names;
 }
 
 async function handler(a: PredictArgs): Promise<void> {
   try {
     const targets = parseTargets(a.targets);
     const limits = parseLimits(a.limit);
-    let specs;
-    try {
-      specs = a.models === undefined ? [...DEFAULT_MODELS] : modelsByName(list(a.models), { halfLifeSeconds: a['half-life'] });
-      // --no-pool: the engine without the learner pool, and so a series at a time
-      if (!a.pool) specs = specs.map((s) => (s.id === ENGINE.id ? engineSpec({ pooled: false }) : s));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const resources = parseResources(a.resources);
+    let specs = parseModels(a.models, a['half-life']);
+    // --no-pool: the engine without the learner pool, and so a series at a time
+    if (!a.pool) specs = specs.map((s) => (s.id === ENGINE.id ? engineSpec({ pooled: false }) : s));
     const readStart = performance.now();
-    const series = readTraces(a.trace, { resources: parseResources(a.resources), stepMs: a['step-ms'] });
+    const warn = (m: string): boolean => process.stderr.write(`headroom: warning: ${m}\n`);
+    const series = readTraces(a.trace, { resources, stepMs: a['step-ms'], onWarning: warn });
     const readMs = performance.now() - readStart;
     if (series.length === 0) throw new Error(`${a.trace}: no trace series found (Bitbrains, Google, Alibaba or headroom JSON Lines)`);
+    checkTargetsFit(targets, series);
+    checkLimitsKnown(limits, series);
+    if (Object.keys(limits).length > 0 && !specs.some((s) => s.id === ENGINE.id)) {
+      warn('--limit: saturation warnings are scored for the engine only, and --models leaves it out');
+    }
     // `predict ... | head`: a closed pipe ends the output, not with a stack trace
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(0);
@@ -229,6 +294,10 @@ async function handler(a: PredictArgs): Promise<void> {
       limits,
       onProgress: showProgress ? progressWriter(process.stderr.isTTY === true) : undefined,
     });
+    if (!report.tables.some((t) => t.points > 0)) {
+      // an all-zero table would read as perfect forecasts
+      throw new Error(`${a.trace}: nothing to score: ${series.length} series read, none with observed points beyond the warm-up (${a.warmup ?? 'auto'}) and a horizon; a longer trace, or a shorter --warmup`);
+    }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
     else process.stdout.write(renderReport(report, specs));
     process.stderr.write(`headroom predict: ${series.length} series read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
@@ -244,7 +313,12 @@ const predict: CommandModule<object, PredictArgs> = {
   builder: (y: Argv) =>
     y
       .option('trace', { type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
-      .option('models', { type: 'string', describe: `comma-separated: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model> (default: the seven baselines and the engine)` })
+      .option('models', {
+        type: 'string',
+        describe: `comma-separated: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, or forecaster:<model> with <model> one of ` +
+          `${POINT_MODELS.join(', ')} (each also as calibrated:<model>), horizon-peak, selector, engine, engine-peak ` +
+          '(default: the seven baselines and the engine; "8 engine (selected)": the forecast the agent uses for the workloads its policy names, judged against the best baseline)',
+      })
       .option('targets', {
         type: 'string', default: 'auto',
         describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +

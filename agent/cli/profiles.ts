@@ -5,6 +5,7 @@
 // 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
 import { existsSync, realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -124,8 +125,11 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
 }
 
 export function profilesShow(dir: string, prefix: string, json = false): ProfilesOutcome {
-  if (!/^[0-9a-fA-F]{1,64}$/.test(prefix)) {
+  if (!/^[0-9a-fA-F]+$/.test(prefix)) {
     return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is not a signature prefix (hex digits)\n` };
+  }
+  if (prefix.length > 64) {
+    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is ${prefix.length} hex digits; a signature has 64\n` };
   }
   const opened = open(dir);
   if ('outcome' in opened) return opened.outcome;
@@ -137,7 +141,11 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   }
   const profile = matches.length === 1 ? store.get(matches[0]!) : undefined;
   const stderr = problemLines(store.problems);
-  if (!profile) return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `${stderr}headroom: no profile matches '${prefix}' in ${dir}\n` };
+  if (!profile) {
+    // the one it would have shown was corrupt: that, reported above, is the answer (not "no match" too)
+    const corrupt = store.problems.some((p) => p.kind === 'corrupt' && basename(p.file).startsWith(prefix.toLowerCase()));
+    return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: corrupt ? stderr : `${stderr}headroom: no profile matches '${prefix}' in ${dir}\n` };
+  }
   const f = forecastFromProfile(profile);
   if (json) return { exitCode: EXIT_OK, stdout: `${JSON.stringify({ profile, forecast: f })}\n`, stderr };
 

@@ -1,6 +1,7 @@
 // `headroom record`: writes the per-workload series the agent sees to a JSON Lines trace that
 // `headroom predict --trace` replays (format in agent/predict/traces/jsonl.ts). Observes only.
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
 import { TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
@@ -31,8 +32,9 @@ type RecordedResource = (typeof RECORDED_RESOURCES)[number];
 
 /** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
 export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
-  if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return undefined;
+  if (spec === undefined || spec.trim() === 'all') return undefined;
   const names = spec.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error(`--resources: none given; 'all' or some of ${RECORDED_RESOURCES.join(', ')}`);
   const unknown = names.filter((n) => !(RECORDED_RESOURCES as readonly string[]).includes(n));
   if (unknown.length > 0) throw new Error(`--resources: unknown ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${RECORDED_RESOURCES.join(', ')}`);
   return new Set(names);
@@ -86,9 +88,22 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
     const resource = eq > 0 ? spec.slice(0, eq).trim() : '';
     const level = eq > 0 ? Number(spec.slice(eq + 1)) : NaN;
     if (!resource || !Number.isFinite(level)) throw new Error(`--limit expects RESOURCE=LEVEL, got '${spec}'`);
+    if (!(RECORDED_RESOURCES as readonly string[]).includes(resource)) throw new Error(`--limit ${resource}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
+    if (!(level > 0)) throw new Error(`--limit ${resource}: a saturation level must be above 0, got ${spec.slice(eq + 1)}`);
     limits[resource] = level;
   }
   return limits;
+}
+
+/** The trace file, created or replaced; a missing folder or no permission is one clear line, not an errno dump. */
+function openOut(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`--out ${path}: no such folder ${dirname(path)}`);
+    throw new Error(`--out ${path}: cannot write it (${code ?? (err as Error).message})`);
+  }
 }
 
 const record: CommandModule<object, RecordArgs> = {
@@ -120,7 +135,7 @@ const record: CommandModule<object, RecordArgs> = {
   handler: async (a) => {
     try {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
-      const fd = openSync(a.out, 'w');
+      const fd = openOut(a.out);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
@@ -145,6 +160,12 @@ const record: CommandModule<object, RecordArgs> = {
           fsyncSync(fd);
           closeSync(fd);
           process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
+          if (samples === 0) {
+            // an empty recording is no trace: say why it may be, and fail
+            const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
+            process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
+            process.exitCode = 1;
+          }
         },
       });
     } catch (err) {

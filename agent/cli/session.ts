@@ -38,7 +38,8 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     } catch (err) {
       fail(err);
     }
-    process.exit(code);
+    // afterStop may have set a failure (e.g. a recording that caught nothing)
+    process.exit(code !== 0 ? code : typeof process.exitCode === 'number' ? process.exitCode : 0);
   };
   const onSignal = (): void => void stop(0);
   process.once('SIGINT', onSignal);

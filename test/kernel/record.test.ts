@@ -29,9 +29,11 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   const near = values.filter((v) => Math.abs(v - 1) < 0.15).length;
   t.true(near >= values.length - 1, `cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
 
-  const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--json'], { timeoutMs: 30_000 }).done;
+  // (a 4 s recording: the next step is a target it can score; 5 s and 60 s ahead are not)
+  const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--targets', 'h1', '--json'], { timeoutMs: 30_000 }).done;
   t.is(replay.code, 0, replay.stderr);
-  t.notThrows(() => JSON.parse(replay.stdout));
+  const json = JSON.parse(replay.stdout) as { tables: Array<{ points: number }> };
+  t.true(json.tables.some((x) => x.points > 0), 'points scored');
 
   // --resources keeps only the series named
   const some = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'cpu.jsonl');
@@ -40,4 +42,12 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.is(rec2.code, 0, rec2.stderr);
   const kinds = new Set(readTraces(some, { resources: 'all' }).map((s) => s.resource));
   t.true(kinds.has('cpu_cores') && [...kinds].every((k) => k === 'cpu_cores' || k === 'memory_bytes'), `recorded: ${[...kinds].join(', ')}`);
+});
+
+kernelTest('record: a --match that no cgroup matches records nothing, says so, and fails', async (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'none.jsonl');
+  const rec = await headroom(['record', '--out', out, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/no-such-*',
+    '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
+  t.is(rec.code, 1, rec.stderr);
+  t.regex(rec.stderr, /recorded 0 samples to .*none\.jsonl\nheadroom: nothing recorded: no workload's cgroup matched --match '\/headroom-test\/no-such-\*'/);
 });

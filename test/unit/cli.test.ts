@@ -1,14 +1,20 @@
 // The command line's bad-usage path: one line naming the problem, exit code 2, nothing written.
 import test from 'ava';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const cases: Array<[string, string[], RegExp]> = [
   ['an unknown recorded resource', ['--resources', 'cpu_cores,bogus'], /--resources: unknown 'bogus'; known: cpu_cores, /],
   ['a malformed --limit', ['--limit', 'cpu_cores'], /--limit expects RESOURCE=LEVEL, got 'cpu_cores'/],
   ['a zero --interval', ['--interval', '0'], /--interval must be a positive number of seconds/],
+  ['a --limit of a resource it does not record', ['--limit', 'bogus=1'], /--limit bogus: not a recorded resource; known: cpu_cores, /],
+  ['a --limit of 0', ['--limit', 'cpu_cores=0'], /--limit cpu_cores: a saturation level must be above 0/],
+  ['an empty --resources', ['--resources', ''], /--resources: none given/],
 ];
 
 for (const [what, args, message] of cases) {
@@ -21,6 +27,48 @@ for (const [what, args, message] of cases) {
     t.regex(r.stderr, message);
     t.notRegex(r.stderr, /^\s+at /m, 'no stack trace');
     t.false(existsSync(out));
+  });
+}
+
+test('record into a folder that does not exist: one line, exit 1, before anything is loaded', async (t) => {
+  const r = await headroom(['record', '--out', '/nonexistent-headroom/trace.jsonl', '--duration', '1'], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /^headroom: --out \/nonexistent-headroom\/trace\.jsonl: no such folder \/nonexistent-headroom\n$/);
+});
+
+const trace = join(ROOT, 'test/fixtures/traces/cpu-phases.jsonl');
+
+/** A recorded trace on a 5-minute grid, 40 steps of one series. */
+function coarseTrace(dir: string): string {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":300000}'];
+  for (let i = 0; i < 40; i++) lines.push(JSON.stringify({ t: i * 300_000, workload: '/w', resource: 'cpu_cores', value: 1 + (i % 3) }));
+  const p = join(dir, 'coarse.jsonl');
+  writeFileSync(p, lines.join('\n'));
+  return p;
+}
+
+const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> = [
+  ['no models', () => ['--trace', trace, '--models', ''], 2, /--models: none given; some of last, /],
+  ['a model twice', () => ['--trace', trace, '--models', 'engine,last,engine'], 2, /--models: engine given twice/],
+  ['no targets', () => ['--trace', trace, '--targets', ''], 2, /--targets: none given/],
+  ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
+  ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
+  ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
+  ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be above 0/],
+  ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 1, /no series of "memory_bytes"; its resources: cpu_cores, /],
+  ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 1, /its header says stepMs 1000; --step-ms is for traces without one/],
+  ['nothing to score', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read, none with observed points beyond the warm-up \(100000\)/],
+];
+
+for (const [what, args, code, message] of predictCases) {
+  test(`predict with ${what}: one line, exit ${code}, no table`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await headroom(['predict', ...args(dir)], { timeoutMs: 60_000 }).done;
+    t.is(r.code, code, r.stderr);
+    t.regex(r.stderr, message);
+    t.is(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+    t.is(r.stdout, '');
   });
 }
 

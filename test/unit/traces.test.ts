@@ -184,6 +184,36 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
   t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
 });
 
+test('jsonl: a bad line is an error naming the file, line and field; a cut-short last line is skipped with a warning', (t) => {
+  const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
+  const ok = (i: number): string => JSON.stringify({ t: i * 1000, workload: '/a', resource: 'cpu_cores', value: i });
+  const cases: Array<[string, string[], RegExp]> = [
+    ['value', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores","value":"abc"}', ok(3)], /bad-value\.jsonl:3: field "value": expected a finite number, got "abc"/],
+    ['time', [head, '{"t":"yesterday","workload":"/a","resource":"cpu_cores","value":1}', ok(2)], /bad-time\.jsonl:2: field "t": expected a time in ms, got "yesterday"/],
+    ['missing', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores"}'], /bad-missing\.jsonl:3: field "value": expected a finite number, got nothing/],
+    ['array', [head, '[1,2]', ok(2)], /bad-array\.jsonl:2: expected an object/],
+    ['middle', [head, ok(1), '{"t":2000,"work', ok(3)], /bad-middle\.jsonl:3: not JSON/],
+    ['version', [head.replace('"version":1', '"version":2'), ok(1)], /bad-version\.jsonl:1: header field "version": this headroom reads version 1, got 2/],
+    ['step', [head.replace('1000', '-5'), ok(1)], /bad-step\.jsonl:1: header field "stepMs": expected a positive number of ms, got -5/],
+    ['limits', ['{"format":"headroom-trace","version":1,"stepMs":1000,"limits":{"cpu_cores":"two"}}', ok(1)], /bad-limits\.jsonl:1: header field "limits\.cpu_cores": expected a number, got "two"/],
+  ];
+  for (const [name, lines, message] of cases) {
+    t.throws(() => readTraces(write(`strict/bad-${name}.jsonl`, lines.join('\n'))), { message }, name);
+  }
+  // a cut-short last line (the recorder was killed mid-write), blank lines around it: skipped, said
+  const warnings: string[] = [];
+  const path = write('strict/cut.jsonl', [head, ok(1), '', ok(2), '{"t":3000,"wor', ''].join('\n'));
+  const [a] = readTraces(path, { onWarning: (m) => warnings.push(m) });
+  t.true(same(a!.values, [1, 2]));
+  t.is(a!.stats.dropped, 1);
+  t.deepEqual(warnings, [`${path}:5: the last line is cut short (not JSON); skipped`]);
+  // --step-ms is for traces without a header: against one, an error rather than a silent regrid
+  t.throws(() => readTraces(path, { stepMs: 5000 }), { message: /its header says stepMs 1000; --step-ms is for traces without one/ });
+  t.notThrows(() => readTraces(path, { stepMs: 1000 }));
+  // resources asked for by name that the trace does not have: an error listing what it has
+  t.throws(() => readTraces(path, { resources: ['cpu_cores', 'bogus'] }), { message: /no series of "bogus"; its resources: cpu_cores/ });
+});
+
 test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corrupt one is a clear error', (t) => {
   const lines = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
   for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ t: i * 1000, workload: '/z', resource: 'cpu_cores', value: i % 7 }));

@@ -21,6 +21,8 @@ export interface ReadTracesOptions {
   resources?: 'reference' | 'all' | readonly string[];
   /** grid step for recorded traces without a header (default: inferred from the samples) */
   stepMs?: number;
+  /** told of what a reader skipped (a recorded trace's truncated last line) */
+  onWarning?: (message: string) => void;
 }
 
 /** The format of one file from its first line, or undefined when none matches. */
@@ -42,7 +44,7 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
     case 'alibaba':
       return readAlibaba(path);
     case 'headroom':
-      return readJsonl(path, { stepMs: opts.stepMs });
+      return readJsonl(path, { stepMs: opts.stepMs, onWarning: opts.onWarning });
   }
 }
 
@@ -71,7 +73,8 @@ function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
 /**
  * Reads a trace file, or every trace file under a folder (recursively; files of no known format
  * are skipped there, but a single file of no known format is an error). Series come in file
- * order, then in each reader's order.
+ * order, then in each reader's order. Resources named in `opts.resources` that no series has
+ * are an error that lists those it has.
  */
 export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[] {
   let isDir: boolean;
@@ -83,6 +86,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   }
   const files = isDir ? listFiles(path) : [path];
   const out: Series[] = [];
+  const seen = new Set<string>();
   for (const file of files) {
     const format = detectFormat(file);
     if (!format) {
@@ -90,7 +94,15 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
     }
     // a series with no value at all (every row abnormal) has nothing to replay
-    for (const s of readFile(file, format, opts)) if (s.values.length > 0 && keep(s, opts.resources)) out.push({ ...s, source: file });
+    for (const s of readFile(file, format, opts)) {
+      seen.add(s.resource);
+      if (s.values.length > 0 && keep(s, opts.resources)) out.push({ ...s, source: file });
+    }
+  }
+  const which = opts.resources;
+  if (Array.isArray(which) && seen.size > 0) {
+    const unknown = which.filter((r) => !seen.has(r));
+    if (unknown.length > 0) throw new Error(`${path}: no series of ${unknown.map((r) => JSON.stringify(r)).join(', ')}; its resources: ${[...seen].sort().join(', ')}`);
   }
   return out;
 }

@@ -13,9 +13,11 @@
 //               given): what `headroom predict` scores saturation warnings against
 // Samples may come in any order and interleave workloads. Each (workload, resource) becomes one
 // series on a grid of stepMs (without a header: the median spacing of its samples, rounded to
-// two significant digits, e.g. 1003 ms -> 1000 ms); samples sharing a step are averaged. Lines
-// that are blank or do not parse as a sample (a truncated last line after a crash) are skipped
-// and counted in the series' `stats.dropped`.
+// two significant digits, e.g. 1003 ms -> 1000 ms); samples sharing a step are averaged. Blank
+// lines are skipped. A last line that is not JSON (cut short when a recorder was killed) is
+// skipped with a warning and counted in the series' `stats.dropped`; any other line that is not
+// JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
+// with a positive stepMs and numeric limits, is an error naming the file, line and field.
 import { readLines } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
@@ -44,14 +46,33 @@ export function formatSample(s: TraceSample): string {
   return JSON.stringify({ t: s.t, workload: s.workload, resource: s.resource, value: s.value });
 }
 
-function asSample(o: unknown): TraceSample | undefined {
-  if (typeof o !== 'object' || o === null) return undefined;
+/** What is wrong with a parsed line as a sample (the field and why), or undefined when it is one. */
+function sampleProblem(o: unknown): string | undefined {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'expected an object {"t", "workload", "resource", "value"}';
   const s = o as Record<string, unknown>;
-  if (typeof s.t !== 'number' || !Number.isFinite(s.t)) return undefined;
-  if (typeof s.workload !== 'string' || typeof s.resource !== 'string') return undefined;
-  if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return undefined;
-  return s as unknown as TraceSample;
+  if (typeof s.t !== 'number' || !Number.isFinite(s.t)) return `field "t": expected a time in ms, got ${shown(s.t)}`;
+  if (typeof s.workload !== 'string') return `field "workload": expected a string, got ${shown(s.workload)}`;
+  if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
+  if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
+  return undefined;
 }
+
+/** What is wrong with a header (the field and why), or undefined. */
+function headerProblem(h: Record<string, unknown>): string | undefined {
+  if (h.version !== 1) return `header field "version": this headroom reads version 1, got ${shown(h.version)}`;
+  if (h.stepMs !== undefined && !(typeof h.stepMs === 'number' && Number.isFinite(h.stepMs) && h.stepMs > 0)) {
+    return `header field "stepMs": expected a positive number of ms, got ${shown(h.stepMs)}`;
+  }
+  if (h.limits !== undefined) {
+    if (typeof h.limits !== 'object' || h.limits === null || Array.isArray(h.limits)) return `header field "limits": expected an object of resource: level, got ${shown(h.limits)}`;
+    for (const [k, v] of Object.entries(h.limits)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `header field "limits.${k}": expected a number, got ${shown(v)}`;
+    }
+  }
+  return undefined;
+}
+
+const shown = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 40));
 
 /** Two significant digits: a jittery 1003 ms tick reads as 1000 ms. */
 function roundStep(ms: number): number {
@@ -68,40 +89,60 @@ function medianSpacing(times: number[]): number {
   return gaps[gaps.length >> 1]!;
 }
 
-export function readJsonl(path: string, opts: { stepMs?: number } = {}): Series[] {
+export interface ReadJsonlOptions {
+  /** grid step for a trace without a header; with one, its stepMs rules and a different value here is an error */
+  stepMs?: number;
+  /** told of what is skipped (a truncated last line) */
+  onWarning?: (message: string) => void;
+}
+
+export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
   const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[] }>();
   let bad = 0;
   let first = true;
   let limits: Record<string, number> = {};
+  let lineNo = 0;
+  // a line that is not JSON is an error unless it is the last one (a recorder killed mid-line)
+  let unparsed: { line: number; why: string } | undefined;
   for (const line of readLines(path)) {
+    lineNo++;
     if (line.trim() === '') continue;
+    if (unparsed) throw new Error(`${path}:${unparsed.line}: not JSON (${unparsed.why})`);
     let o: unknown;
     try {
       o = JSON.parse(line);
-    } catch {
-      bad++;
+    } catch (err) {
+      unparsed = { line: lineNo, why: (err as Error).message };
       continue;
     }
     if (first && (o as Partial<TraceHeader>)?.format === TRACE_FORMAT) {
-      const s = (o as TraceHeader).stepMs;
-      if (stepMs === undefined && Number.isFinite(s) && s > 0) stepMs = s;
-      const l = (o as TraceHeader).limits;
-      if (typeof l === 'object' && l !== null) limits = l;
+      const h = o as Record<string, unknown>;
+      const problem = headerProblem(h);
+      if (problem) throw new Error(`${path}:${lineNo}: ${problem}`);
+      if (typeof h.stepMs === 'number') {
+        if (opts.stepMs !== undefined && opts.stepMs !== h.stepMs) {
+          throw new Error(`${path}: its header says stepMs ${h.stepMs}; --step-ms is for traces without one`);
+        }
+        stepMs = h.stepMs;
+      }
+      if (h.limits) limits = h.limits as Record<string, number>;
       first = false;
       continue;
     }
     first = false;
-    const s = asSample(o);
-    if (!s) {
-      bad++;
-      continue;
-    }
+    const problem = sampleProblem(o);
+    if (problem) throw new Error(`${path}:${lineNo}: ${problem}`);
+    const s = o as TraceSample;
     const key = JSON.stringify([s.workload, s.resource]);
     let entry = samples.get(key);
     if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [] }));
     entry.t.push(s.t);
     entry.v.push(s.value);
+  }
+  if (unparsed) {
+    bad++;
+    opts.onWarning?.(`${path}:${unparsed.line}: the last line is cut short (not JSON); skipped`);
   }
   const out: Series[] = [];
   for (const e of samples.values()) {
