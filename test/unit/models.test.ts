@@ -14,6 +14,7 @@ import { detectSeason } from '../../agent/predict/models/season.js';
 import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-profile.js';
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
 import { SlotHistory } from '../../agent/predict/models/slot-history.js';
+import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
 import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
@@ -926,4 +927,59 @@ test('engine: the offset steps by at least a small share of the level (a near-co
   // (the step up after a miss is 0.9 x gain 0.03 x unit; the leak moves a near-0 offset by nothing)
   t.true(step >= 0.9 * 0.03 * 0.003 * 1000 * 0.99, `the step is set by the level, not the miss: ${step}`);
   t.true(step <= 0.9 * 0.03 * 0.003 * 1000 * 1.01 + 0.01);
+});
+
+test('engine: a wild candidate is left out of the combination, not averaged in (a burst in the first seconds)', (t) => {
+  // a level of 4 that wobbles, and one 400 in its fifth second: 95 s later the span (the last
+  // window's peak, and the one before it) still holds the 400; the other candidates do not
+  const e = new ForecastEngine({ halfLifeMs: 3600 * SEC, stepMs: SEC });
+  for (let i = 0; i <= 100; i++) {
+    e.update(i === 5 ? 400 : 4 + Math.sin(i / 3) + 0.3 * Math.sin(i * 1.7), i * SEC);
+    e.peak(60 * SEC);
+  }
+  const ins = e.inspect('peak', 60 * SEC)!;
+  t.log(`span p90 ${ins.candidates.span.p90.toFixed(1)} weight ${ins.weights.span}; p90 ${ins.p90.toFixed(1)}`);
+  t.true(ins.candidates.span.p90 > 300, 'the span still holds the burst');
+  t.is(ins.weights.span, 0, 'and is left out');
+});
+
+test('robust pool: the weighted median, and the wild candidates left out of a pool (the leaders stay)', (t) => {
+  const p50 = [4, 4.2, 4.5, 4.4, 300, 0.1];
+  const p90 = [5, 5.5, 6, 6.2, 400, 0.2];
+  const order90 = identityOrder(6);
+  const order50 = identityOrder(6);
+  sortedOrder(order90, p90);
+  sortedOrder(order50, p50);
+  t.deepEqual([...order90], [5, 0, 1, 2, 3, 4]);
+  t.deepEqual([...order50], [5, 0, 1, 3, 2, 4]);
+  const even = new Float64Array(6).fill(1);
+  t.is(weightedMedian(order90, p90, even, 6), 5.5, 'half the weight reached at the third value');
+  t.is(weightedMedian(order90, p90, Float64Array.from([0, 0, 0, 0, 3, 1]), 4), 400, 'a leader with most of the weight is the median');
+  const sorted = [0, 1, 2, 3, 4, 5].sort((a, b) => p90[a]! - p90[b]!);
+  t.deepEqual([...order90], sorted);
+  // re-sorted from the order it held, after the values move
+  p90[4] = 0.15;
+  sortedOrder(order90, p90);
+  t.deepEqual([...order90], [4, 5, 0, 1, 2, 3]);
+  p90[4] = 400;
+  sortedOrder(order90, p90);
+  t.deepEqual([...order90], [5, 0, 1, 2, 3, 4]);
+  // even weights: 400 (from 5.5 by 394, over 3 bands of 5.5 - 4.2) and 0.2 (by 5.3) go; the rest stay
+  const w = new Float64Array(6).fill(1);
+  leaveOutWild(order90, order50, p50, p90, w, 6, 1e-12);
+  t.deepEqual([...w], [1, 1, 1, 1, 0, 0]);
+  t.is(WILD_BANDS, 3);
+  const pooled = (ws: ArrayLike<number>): number => p90.reduce((a, v, k) => a + v * ws[k]!, 0) / Array.from(ws).reduce((a, v) => a + v, 0);
+  t.true(pooled(w) < 6 && pooled(even) > 60, `pooled p90 ${pooled(w)} left out, ${pooled(even)} with all`);
+  // the candidate that leads stays, however far from the others it is
+  const led = Float64Array.from([0.01, 0.01, 0.01, 0.01, 5, 0.01]);
+  leaveOutWild(order90, order50, p50, p90, led, 5.05, 1e-12);
+  t.true(led[4]! === 5, 'the leader stays');
+  // a flat series: every candidate the same, the band's floor keeps them all
+  const flat = new Float64Array(6).fill(7);
+  const fo = identityOrder(6);
+  sortedOrder(fo, flat);
+  const fw = new Float64Array(6).fill(1);
+  leaveOutWild(fo, fo, flat, flat, fw, 6, 1e-12);
+  t.deepEqual([...fw], [1, 1, 1, 1, 1, 1]);
 });

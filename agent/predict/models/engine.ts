@@ -37,7 +37,9 @@
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
 // losses fade (half-life `lossHalfLife` resolved forecasts); the weights are
 // exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
-// p50 and p90 are the weighted means of the candidates'. Two learning rates (5: a broad mix, 20:
+// p50 and p90 are the weighted means of the candidates', less those whose p90 lies more than three
+// bands from the weighted median p90 (robust-pool.ts: a wild candidate drags a mean however
+// little it weighs; public ratios 0-1.9% lower, recorded peaks 1-29%). Two learning rates (5: a broad mix, 20:
 // a sharp leader) each make such a combination, a third weighs the candidates by their losses at
 // this phase of the season only (48 bins of it, remembered over 3 seasons), and those three are
 // mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts have
@@ -74,6 +76,7 @@ import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
 import { SlotHistory } from './slot-history.js';
+import { identityOrder, leaveOutWild, sortedOrder } from './robust-pool.js';
 import { SortedWindow } from './sorted-window.js';
 import { SlidingMax } from './sliding-max.js';
 
@@ -261,6 +264,9 @@ class Head {
   final90 = Number.NaN;
   readonly weights = new Float64Array(K);
   private readonly scratchWeights = new Float64Array(K);
+  /** candidate indices in order of their p90, and of their p50 (see combine) */
+  private readonly order90 = identityOrder(K);
+  private readonly order50 = identityOrder(K);
   /** per mix (engine.mixes): its combination's p90 now, per pending forecast, and its faded loss */
   private readonly mixP90: Float64Array;
   private readonly ringMix: Float64Array;
@@ -523,21 +529,31 @@ class Head {
       for (let k = 0; k < K; k++) this.phaseView[k] = this.phaseLosses![bin * K + k]!;
       phaseLosses = this.phaseView;
     }
+    // the candidates in order of their p90 and of their p50, once for every mix (their weighted medians)
+    sortedOrder(this.order90, this.p90);
+    sortedOrder(this.order50, this.p50);
+    const w = this.scratchWeights;
     for (let j = 0; j < E; j++) {
       const eta = mixes[j]!.eta;
       const losses = (this.mixPhase[j] ? phaseLosses : undefined) ?? this.lossSets[this.mixSet[j]!]!;
       let best = Number.POSITIVE_INFINITY;
       for (let k = 0; k < K; k++) if (!skip[k] && losses[k]! < best) best = losses[k]!;
       const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
+      let all = 0;
+      for (let k = 0; k < K; k++) {
+        w[k] = skip[k] ? 0 : Math.exp((-eta * (losses[k]! - best)) / norm);
+        all += w[k]!;
+      }
+      // a linear pool is dragged by one wild candidate (the span or the profile still holding a
+      // burst of the first minute, at 100x the level), however little it weighs: left out
+      leaveOutWild(this.order90, this.order50, this.p50, this.p90, w, all, 1e-12 * s.scale);
       let sw = 0;
       let a50 = 0;
       let a90 = 0;
       for (let k = 0; k < K; k++) {
-        const wk = skip[k] ? 0 : Math.exp((-eta * (losses[k]! - best)) / norm);
-        this.scratchWeights[k] = wk;
-        sw += wk;
-        a50 += wk * this.p50[k]!;
-        a90 += wk * this.p90[k]!;
+        sw += w[k]!;
+        a50 += w[k]! * this.p50[k]!;
+        a90 += w[k]! * this.p90[k]!;
       }
       a50 /= sw;
       a90 = Math.max(a50, a90 / sw);
@@ -546,7 +562,7 @@ class Head {
       metaSum += m;
       c50 += m * a50;
       c90 += m * a90;
-      for (let k = 0; k < K; k++) this.weights[k]! += (m * this.scratchWeights[k]!) / sw;
+      for (let k = 0; k < K; k++) this.weights[k]! += (m * w[k]!) / sw;
     }
     for (let k = 0; k < K; k++) this.weights[k]! /= metaSum;
     c50 /= metaSum;
