@@ -2,7 +2,7 @@
 // hogs. In enforce mode the agent throttles the best-effort cgroup (read back from its cgroup
 // file), releases it when the hogs stop and restores the original on exit; in recommend mode
 // the same decisions are exported and nothing changes; after kill -9 a restart restores.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -26,6 +26,7 @@ async function setup(t: ExecutionContext, mode: string, name: string): Promise<S
   const batch = new TestCgroup(`${name}-batch`);
   t.teardown(async () => { await crit.remove(); await batch.remove(); });
   const dir = mkdtempSync(join(tmpdir(), `headroom-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, `version: 1

@@ -1,5 +1,5 @@
 // A host or an input the agent cannot work with: one clear line, a distinct exit code, no stack.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,7 @@ kernelTest('as an unprivileged user: says it is not root, exit 4', async (t) => 
 
 kernelTest('a program the verifier refuses: names the program and the log file, exit 7', async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'headroom-verifier-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const r = await headroom(['top', '--once', '--state-dir', state, '--bpf-object', resolve(projectRoot, 'build/bpf/headroom-reject.bpf.o')], { timeoutMs: 20_000 }).done;
   t.is(r.code, 7, r.stderr);
   const log = join(state, 'verifier.log');
@@ -44,6 +45,7 @@ kernelTest('tracefs unmounted: the agent mounts it and says so', async (t) => {
 
 kernelTest('a broken policy: file, line, column and field, exit 3, nothing loaded', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'version: 1\nmode: enforce\nrules:\n  protect_latency:\n    risk_threshold: 1.5\n');
   const r = await headroom(['run', '--policy', file, '--state-dir', dir, '--no-prometheus'], { timeoutMs: 20_000 }).done;

@@ -1,11 +1,18 @@
 // `headroom record` writes what the agent sees as a trace that `headroom predict` replays.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { headroom, startIn, waitFor } from '../helpers/proc.js';
 import { readTraces } from '../../agent/predict/traces/index.js';
+
+/** A folder for the test's traces, removed after it. */
+function tempDir(t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-record-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 kernelTest('record: a one-core hog in a test cgroup is recorded at about one core and replays through predict', async (t) => {
   const cg = new TestCgroup('record-hog');
@@ -14,7 +21,7 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.teardown(() => hog.child.kill('SIGKILL'));
   await waitFor(() => cg.pids().length >= 2, 'the stress-ng worker');
 
-  const out = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'trace.jsonl');
+  const out = join(tempDir(t), 'trace.jsonl');
   const rec = await headroom(['record', '--out', out, '--duration', '4', '--interval', '0.5', '--match', '/headroom-test/**',
     '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(rec.code, 0, rec.stderr);
@@ -36,7 +43,7 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.true(json.tables.some((x) => x.points > 0), 'points scored');
 
   // --resources keeps only the series named
-  const some = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'cpu.jsonl');
+  const some = join(tempDir(t), 'cpu.jsonl');
   const rec2 = await headroom(['record', '--out', some, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/**',
     '--resources', 'cpu_cores,memory_bytes', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(rec2.code, 0, rec2.stderr);
@@ -45,7 +52,7 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
 });
 
 kernelTest('record: a --match that no cgroup matches records nothing, says so, and fails', async (t) => {
-  const out = join(mkdtempSync(join(tmpdir(), 'headroom-record-')), 'none.jsonl');
+  const out = join(tempDir(t), 'none.jsonl');
   const rec = await headroom(['record', '--out', out, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/no-such-*',
     '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(rec.code, 1, rec.stderr);
