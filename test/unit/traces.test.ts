@@ -210,6 +210,8 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
   // --step-ms is for traces without a header: against one, an error rather than a silent regrid
   t.throws(() => readTraces(path, { stepMs: 5000 }), { message: /its header says stepMs 1000; --step-ms is for traces without one/ });
   t.notThrows(() => readTraces(path, { stepMs: 1000 }));
+  // an empty file is said to be empty, not of an unknown format
+  t.throws(() => readTraces(write('strict/empty.jsonl', '\n\n')), { message: /empty\.jsonl: empty \(no trace lines in it\)/ });
   // resources asked for by name that the trace does not have: an error listing what it has
   t.throws(() => readTraces(path, { resources: ['cpu_cores', 'bogus'] }), { message: /no series of "bogus"; its resources: cpu_cores/ });
 });

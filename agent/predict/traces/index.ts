@@ -6,7 +6,7 @@ import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
-import { firstLine } from './lines.js';
+import { firstLine, readLines } from './lines.js';
 import { isActive, REFERENCE_RESOURCES, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, type Dataset, type Series, type SeriesStats } from './series.js';
@@ -61,6 +61,12 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+/** Whether a file holds nothing but blank lines (read up to its first other line). */
+function isBlank(path: string): boolean {
+  for (const line of readLines(path)) if (line.trim() !== '') return false;
+  return true;
+}
+
 function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
   if (which === 'all') return true;
   if (which === undefined || which === 'reference') {
@@ -91,6 +97,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     const format = detectFormat(file);
     if (!format) {
       if (isDir) continue;
+      if (isBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
       throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
     }
     // a series with no value at all (every row abnormal) has nothing to replay
