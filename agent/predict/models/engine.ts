@@ -37,14 +37,14 @@
 // Combination: every candidate's p90 is scored by the pinball loss when its target resolves;
 // losses fade (half-life `lossHalfLife` resolved forecasts); the weights are
 // exp(-eta * (loss - best) / best), so the best candidate leads and those close to it share;
-// p50 and p90 are the weighted means of the candidates', less those whose p90 lies more than three
-// bands from the weighted median p90 (robust-pool.ts: a wild candidate drags a mean however
-// little it weighs; public ratios 0-1.9% lower, recorded peaks 1-29%). Two learning rates (5: a broad mix, 20:
-// a sharp leader) each make such a combination, a third weighs the candidates by their losses at
-// this phase of the season only (48 bins of it, remembered over 3 seasons), and those three are
-// mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts have
-// resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone: the
-// trend for a value, the span (the last window's peak) for a peak.
+// p50 and p90 are the weighted means of the candidates', less those whose p90 lies more than
+// three bands from the weighted median p90 (robust-pool.ts: a wild candidate drags a mean however
+// little it weighs; public ratios 0-1.9% lower, recorded peaks 1-29%). Two learning rates (5: a
+// broad mix, 20: a sharp leader) each make such a combination, a third weighs the candidates by
+// their losses at this phase of the season only (48 bins of it, remembered over 3 seasons), and
+// those three are mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts
+// have resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone:
+// the trend for a value, the span (the last window's peak) for a peak.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
@@ -162,7 +162,8 @@ const LEAK_AGE_SHARE = 0.5;
 /**
  * The offset's unit is at least this share of the level. A near-constant series (Google's
  * job-382 memory, errors about 1e-4 of its mean) otherwise calibrates on noise: its p90 sat on
- * the value and its 12-step under-rates read 12-18%; the step stays a ten-thousandth of the level.
+ * the value and its 12-step under-rates read 15-18%. A miss then moves the p90 by at least
+ * gain x 0.003, about a ten-thousandth of the level: nothing a user sees.
  */
 const OFFSET_UNIT_FLOOR = 0.003;
 /** The band factor stays within [1/4, 4]. */
