@@ -983,3 +983,25 @@ test('robust pool: the weighted median, and the wild candidates left out of a po
   leaveOutWild(fo, fo, flat, flat, fw, 6, 1e-12);
   t.deepEqual([...fw], [1, 1, 1, 1, 1, 1]);
 });
+
+test('seasonal profile on a shared history: the same forecasts as on its own copy, and it never writes the owner\'s history', (t) => {
+  const opts = { halfLifeMs: 3600 * SEC, stepMs: SEC, period: 50, historySteps: 512 };
+  const own = new SeasonalProfileForecaster(opts);
+  const history = new SlotHistory(512);
+  const shared = new SeasonalProfileForecaster({ ...opts, sharedHistory: history });
+  const rnd = rng(5);
+  for (let i = 0; i < 400; i++) {
+    if (i % 37 === 36) continue; // holes too
+    const x = 10 + 5 * Math.sin((2 * Math.PI * i) / 50) + rnd();
+    own.update(x, i * SEC);
+    history.set(i, x); // the owner writes first, as the engine's series state does
+    shared.update(x, i * SEC);
+  }
+  for (const h of [SEC, 10 * SEC, 60 * SEC]) {
+    t.deepEqual([own.forecast(h).quantile(0.5), own.forecast(h).quantile(0.9)], [shared.forecast(h).quantile(0.5), shared.forecast(h).quantile(0.9)], `${h} ms`);
+  }
+  history.set(400, 1e9);
+  shared.update(5, 401 * SEC);
+  t.is(history.get(400), 1e9, 'the shared history is left as its owner wrote it');
+  t.true(Number.isNaN(history.get(401)));
+});

@@ -816,7 +816,8 @@ export class ForecastEngine {
     if (!this.learnerPool) this.skip[C.pooled] = true;
     if (!this.learnerPool) this.skip[C['pooled-seasonal']] = true;
     const base = { halfLifeMs: opts.halfLifeMs, stepMs: opts.stepMs };
-    this.profileBase = new SeasonalProfileForecaster({ ...base, preferredPeriodsMs: [this.seasonMs], historySteps: this.historySteps });
+    // (update() gives both the same clamped values on the same clock, the state first)
+    this.profileBase = new SeasonalProfileForecaster({ ...base, preferredPeriodsMs: [this.seasonMs], historySteps: this.historySteps, sharedHistory: this.state.history });
     this.pointProfile = new CalibratedForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
     this.peakProfile = new HorizonPeakForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
     this.weight = new HistoryWeight(opts.halfLifeMs);

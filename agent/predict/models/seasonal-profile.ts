@@ -27,6 +27,11 @@ export interface SeasonalProfileOptions {
   preferredPeriodsMs?: readonly number[];
   /** steps of history kept (default 4096: two weeks at 5 min, a day's seven copies fit) */
   historySteps?: number;
+  /**
+   * the history of the same values on the same clock, kept and written by the profile's owner
+   * (the engine's series state) before each update: shared rather than copied (16 KB a series)
+   */
+  sharedHistory?: SlotHistory;
 }
 
 const DAY_MS = 86_400_000;
@@ -66,7 +71,7 @@ export class SeasonalProfileForecaster implements Forecaster {
     checkHalfLife(opts?.halfLifeMs);
     this.halfLifeMs = opts.halfLifeMs;
     this.clock = new StepClock(opts.stepMs);
-    this.history = new SlotHistory(opts.historySteps ?? 4096);
+    this.history = opts.sharedHistory ?? new SlotHistory(opts.historySteps ?? 4096);
     this.weight = new HistoryWeight(opts.halfLifeMs);
     this.seasons = Math.max(1, Math.floor(opts.seasons ?? 7));
     if (opts.period !== undefined && !(Number.isInteger(opts.period) && opts.period >= 2)) {
@@ -105,7 +110,7 @@ export class SeasonalProfileForecaster implements Forecaster {
       }
     }
     this.deviation = d;
-    this.history.set(slot, x);
+    if (!this.opts.sharedHistory) this.history.set(slot, x);
     this.weight.add(atMs);
     this.meanSum = this.meanSum * decay + x;
     this.meanWeight = this.meanWeight * decay + 1;
