@@ -226,6 +226,8 @@ export interface SeriesResult {
   group: string;
   resource: string;
   stepSeconds: number;
+  /** observed points before scoring started (the --warmup given, or the one chosen for its grid and length) */
+  warmup: number;
   /** mean |y| over every observed step: the normaliser */
   meanAbs: number;
   /** per target name: scored points and one score per model (in the order of the specs) */
@@ -374,7 +376,7 @@ function* replaySeries(
   }
   const meanAbs = observed > 0 ? sumAbs / observed : Number.NaN;
   const result: SeriesResult = {
-    name: series.name, dataset: series.dataset, group: groupOf(series), resource: series.resource, stepSeconds: series.stepSeconds, meanAbs, targets: {},
+    name: series.name, dataset: series.dataset, group: groupOf(series), resource: series.resource, stepSeconds: series.stepSeconds, warmup, meanAbs, targets: {},
   };
   targets.forEach((tg, j) => {
     const a = acc[j]!;

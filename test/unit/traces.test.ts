@@ -418,7 +418,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.is(json.status, 0, json.stderr);
   const doc = JSON.parse(json.stdout) as {
     tables: Array<{ target: string; steps: number; points: number; rows: Array<{ id: string }> }>;
-    series: Array<{ targets: Record<string, { scores: Record<string, unknown> }> }>;
+    series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, unknown> }> }>;
     targetTable: Array<{ target: string; bestId: string; ratio: number; under90: number }>;
     saturation: Array<{ target: string; score: { level: number; levelFrom: string; crossings: number; leadsSeconds: number[] }; falseAlarmRate: number }>;
   };
@@ -426,6 +426,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.is(doc.tables[0]!.points, 299);
   t.deepEqual(doc.tables[0]!.rows.map((r) => r.id), ['last', 'win12', 'ewma', 'vpa', 'emp1d', 'seasonal7d', 'selector', 'engine']);
   t.truthy(doc.series[0]!.targets.h60s!.scores.selector);
+  t.is(doc.series[0]!.warmup, 100, 'each series says the warm-up it was scored after');
   t.deepEqual(doc.targetTable.map((r) => r.target), ['h5s', 'h60s', 'h60smax']);
   for (const r of doc.targetTable) t.true(Number.isFinite(r.ratio) && r.under90 >= 0 && r.under90 <= 1, JSON.stringify(r));
   // the sine (period 63 steps) rises through 1.8 once a period: about 4 crossings after the warm-up
