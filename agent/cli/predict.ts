@@ -13,6 +13,7 @@ import {
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
+import { humanBytes } from './profiles.js';
 import { readTraces, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -98,19 +99,9 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
 
 const seconds = (s: number): string => (Number.isNaN(s) ? '-' : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
 
-/** A level in the resource's unit: bytes in binary units (256 MiB, not 2.684e+8), others to four digits. */
+/** A level in the resource's unit: bytes in binary units (256.0MiB, not 2.684e+8), others to four digits. */
 export function formatLevel(resource: string, v: number): string {
-  if (/bytes$/.test(resource) && Math.abs(v) >= 1024) {
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let x = v / 1024;
-    let u = 0;
-    while (Math.abs(x) >= 1024 && u < units.length - 1) {
-      x /= 1024;
-      u++;
-    }
-    return `${Number(x.toPrecision(4))} ${units[u]}`;
-  }
-  return String(Number(v.toPrecision(4)));
+  return /bytes$/.test(resource) ? humanBytes(v) : String(Number(v.toPrecision(4)));
 }
 
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
@@ -193,13 +184,19 @@ function progressWriter(tty: boolean): (p: BacktestProgress) => void {
 
 class UsageError extends Error {}
 
+/** The comma-separated names of an option, each once; none, or one twice, is a UsageError (`choices`: what to say instead). */
+function namesOnce(option: string, s: string, choices: string): string[] {
+  const names = list(s);
+  if (names.length === 0) throw new UsageError(`${option}: none given; ${choices}`);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`${option}: ${dup} given twice`);
+  return names;
+}
+
 function parseTargets(s: string): Target[] | 'auto' {
   if (s.trim() === 'auto') return 'auto';
-  const names = list(s);
-  if (names.length === 0) throw new UsageError(`--targets: none given; auto, or some of ${Object.keys(ALL_TARGETS).join(', ')}`);
+  const names = namesOnce('--targets', s, `auto, or some of ${Object.keys(ALL_TARGETS).join(', ')}`);
   if (names.includes('auto')) throw new UsageError('--targets: auto stands alone (it picks the targets by grid); or list targets without it');
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) throw new UsageError(`--targets: ${dup} given twice`);
   return names.map((name) => {
     const t = ALL_TARGETS[name];
     if (!t) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: auto, ${Object.keys(ALL_TARGETS).join(', ')}`);
@@ -222,11 +219,8 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
 /** The models, each once, or a UsageError. */
 function parseModels(s: string | undefined, halfLifeSeconds: number | undefined): ModelSpec[] {
   if (s === undefined) return [...DEFAULT_MODELS];
-  const names = list(s);
-  if (names.length === 0) throw new UsageError(`--models: none given; some of ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  // (two copies of the engine would share one learner pool, and so not even repeat each other)
-  if (dup !== undefined) throw new UsageError(`--models: ${dup} given twice`);
+  // (each once: two copies of the engine would share one learner pool, and so not even repeat each other)
+  const names = namesOnce('--models', s, `some of ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
   try {
     return modelsByName(names, { halfLifeSeconds });
   } catch (err) {

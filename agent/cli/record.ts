@@ -29,13 +29,14 @@ export const RECORDED_RESOURCES = [
   'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes',
 ] as const;
 type RecordedResource = (typeof RECORDED_RESOURCES)[number];
+const isRecorded = (name: string): boolean => (RECORDED_RESOURCES as readonly string[]).includes(name);
 
 /** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
 export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
   if (spec === undefined || spec.trim() === 'all') return undefined;
   const names = spec.split(',').map((n) => n.trim()).filter(Boolean);
   if (names.length === 0) throw new Error(`--resources: none given; 'all' or some of ${RECORDED_RESOURCES.join(', ')}`);
-  const unknown = names.filter((n) => !(RECORDED_RESOURCES as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !isRecorded(n));
   if (unknown.length > 0) throw new Error(`--resources: unknown ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${RECORDED_RESOURCES.join(', ')}`);
   return new Set(names);
 }
@@ -88,7 +89,7 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
     const resource = eq > 0 ? spec.slice(0, eq).trim() : '';
     const level = eq > 0 ? Number(spec.slice(eq + 1)) : NaN;
     if (!resource || !Number.isFinite(level)) throw new Error(`--limit expects RESOURCE=LEVEL, got '${spec}'`);
-    if (!(RECORDED_RESOURCES as readonly string[]).includes(resource)) throw new Error(`--limit ${resource}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
+    if (!isRecorded(resource)) throw new Error(`--limit ${resource}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
     if (!(level > 0)) throw new Error(`--limit ${resource}: a saturation level must be above 0, got ${spec.slice(eq + 1)}`);
     limits[resource] = level;
   }
@@ -160,12 +161,11 @@ const record: CommandModule<object, RecordArgs> = {
           fsyncSync(fd);
           closeSync(fd);
           process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
-          if (samples === 0) {
-            // an empty recording is no trace: say why it may be, and fail
-            const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
-            process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
-            process.exitCode = 1;
-          }
+          if (samples > 0) return 0;
+          // an empty recording is no trace: say why it may be, and fail
+          const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
+          process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
+          return 1;
         },
       });
     } catch (err) {

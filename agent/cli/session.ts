@@ -17,7 +17,8 @@ export interface SessionOptions extends AgentOptions {
   /** after the host checks, before anything is loaded (e.g. reconciling a journal) */
   beforeLoad?: () => void;
   beforeStart?: (agent: Agent) => void | Promise<void>;
-  afterStop?: () => void | Promise<void>;
+  /** the last step when stopping; a non-zero exit code it returns fails a stop that was clean */
+  afterStop?: () => void | number | Promise<void | number>;
 }
 
 export async function runSession(opts: SessionOptions): Promise<void> {
@@ -31,15 +32,15 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (timer) clearTimeout(timer);
+    let after: void | number = 0;
     try {
       const released = agent.stop();
       await opts.onStop?.(released);
-      await opts.afterStop?.();
+      after = await opts.afterStop?.();
     } catch (err) {
       fail(err);
     }
-    // afterStop may have set a failure (e.g. a recording that caught nothing)
-    process.exit(code !== 0 ? code : typeof process.exitCode === 'number' ? process.exitCode : 0);
+    process.exit(code !== 0 ? code : (after ?? 0));
   };
   const onSignal = (): void => void stop(0);
   process.once('SIGINT', onSignal);
