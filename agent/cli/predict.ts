@@ -14,6 +14,7 @@ import {
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
+import { parseLimitSpecs } from './limits.js';
 import { readTraces, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -228,22 +229,6 @@ function parseModels(s: string | undefined, halfLifeSeconds: number | undefined)
   }
 }
 
-/** `--limit cpu_cores=2 --limit mem_bytes=1e9` (or comma-separated): saturation level per resource. */
-function parseLimits(items: readonly string[] | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (items === undefined) return out;
-  const all = items.flatMap(list);
-  if (all.length === 0) throw new UsageError('--limit wants RESOURCE=LEVEL (e.g. cpu_cores=2); got nothing');
-  for (const item of all) {
-    const m = /^([^=]+)=(.+)$/.exec(item);
-    const v = m ? Number(m[2]) : Number.NaN;
-    if (!m || !Number.isFinite(v)) throw new UsageError(`--limit wants RESOURCE=NUMBER; got ${JSON.stringify(item)}`);
-    if (!(v > 0)) throw new UsageError(`--limit ${m[1]!.trim()}: a saturation level must be above 0; got ${m[2]}`);
-    out[m[1]!.trim()] = v;
-  }
-  return out;
-}
-
 /** Every --limit names a resource the series read have (a typo would silently score the warm-up's maximum instead). */
 function checkLimitsKnown(limits: Record<string, number>, series: readonly Series[]): void {
   const have = new Set(series.map((s) => s.resource));
@@ -262,7 +247,7 @@ function parseResources(s: string): 'reference' | 'all' | string[] {
 async function handler(a: PredictArgs): Promise<void> {
   try {
     const targets = parseTargets(a.targets);
-    const limits = parseLimits(a.limit);
+    const limits = parseLimitSpecs(a.limit, (m) => new UsageError(m));
     const resources = parseResources(a.resources);
     let specs = parseModels(a.models, a['half-life']);
     // --no-pool: the engine without the learner pool, and so a series at a time

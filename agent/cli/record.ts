@@ -9,6 +9,7 @@ import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
+import { parseLimitSpecs } from './limits.js';
 
 interface RecordArgs {
   out: string;
@@ -80,20 +81,12 @@ function samplesOfAll(r: TickReport, match?: string): TraceSample[] {
   return out;
 }
 
-/** `--limit RESOURCE=LEVEL` values as the header's `limits` object; undefined when none. */
+/** `--limit RESOURCE=LEVEL` values as the header's `limits` object (resources `record` writes only); undefined when none. */
 export function parseLimits(specs: readonly string[] | undefined): Record<string, number> | undefined {
-  if (!specs || specs.length === 0) return undefined;
-  const limits: Record<string, number> = {};
-  for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    const resource = eq > 0 ? spec.slice(0, eq).trim() : '';
-    const level = eq > 0 ? Number(spec.slice(eq + 1)) : NaN;
-    if (!resource || !Number.isFinite(level)) throw new Error(`--limit expects RESOURCE=LEVEL, got '${spec}'`);
-    if (!isRecorded(resource)) throw new Error(`--limit ${resource}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
-    if (!(level > 0)) throw new Error(`--limit ${resource}: a saturation level must be above 0, got ${spec.slice(eq + 1)}`);
-    limits[resource] = level;
-  }
-  return limits;
+  const limits = parseLimitSpecs(specs);
+  const names = Object.keys(limits);
+  for (const r of names) if (!isRecorded(r)) throw new Error(`--limit ${r}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
+  return names.length > 0 ? limits : undefined;
 }
 
 /** The trace file, created or replaced; a missing folder or no permission is one clear line, not an errno dump. */

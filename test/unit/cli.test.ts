@@ -10,10 +10,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const cases: Array<[string, string[], RegExp]> = [
   ['an unknown recorded resource', ['--resources', 'cpu_cores,bogus'], /--resources: unknown 'bogus'; known: cpu_cores, /],
-  ['a malformed --limit', ['--limit', 'cpu_cores'], /--limit expects RESOURCE=LEVEL, got 'cpu_cores'/],
+  ['a malformed --limit', ['--limit', 'cpu_cores'], /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores'/],
   ['a zero --interval', ['--interval', '0'], /--interval must be a positive number of seconds/],
   ['a --limit of a resource it does not record', ['--limit', 'bogus=1'], /--limit bogus: not a recorded resource; known: cpu_cores, /],
   ['a --limit of 0', ['--limit', 'cpu_cores=0'], /--limit cpu_cores: a saturation level must be above 0/],
+  ['a --limit with nothing after it', ['--limit', ''], /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
   ['an empty --resources', ['--resources', ''], /--resources: none given/],
 ];
 
@@ -55,6 +56,8 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
   ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be above 0/],
+  ['a --limit with nothing after it', () => ['--trace', trace, '--limit', ''], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
+  ['a --limit level that is not a number', () => ['--trace', trace, '--limit', 'cpu_cores=two'], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores=two'/],
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 1, /no series of "memory_bytes"; its resources: cpu_cores, /],
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 1, /its header says stepMs 1000; --step-ms is for traces without one/],
   ['nothing to score', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read, none with observed points beyond the warm-up \(100000\)/],

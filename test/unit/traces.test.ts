@@ -440,7 +440,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.regex(bad.stderr, /unknown model "nope"/);
   const badLimit = spawnSync(node, [cli, 'predict', '--trace', path, '--limit', 'cpu_cores'], { encoding: 'utf8' });
   t.is(badLimit.status, 2);
-  t.regex(badLimit.stderr, /--limit wants RESOURCE=NUMBER/);
+  t.regex(badLimit.stderr, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores'/);
 });
 
 // ---- real public traces ----

@@ -1,0 +1,26 @@
+// `--limit RESOURCE=LEVEL`, as `predict` and `record` read it: repeatable, or comma-separated.
+// One parser so both commands accept the same spellings and say the same thing about a bad one.
+
+const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
+
+/**
+ * The saturation level per resource ({} when the option is absent). A malformed item, a level
+ * that is not a number above 0, or the option with nothing after it throws `error(message)`, so
+ * each command raises its own kind of usage error.
+ */
+export function parseLimitSpecs(items: readonly string[] | undefined, error: (message: string) => Error = (m) => new Error(m)): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (items === undefined) return out;
+  const all = items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (all.length === 0) throw error(`--limit expects ${EXAMPLE}, got nothing`);
+  for (const item of all) {
+    const eq = item.indexOf('=');
+    const resource = eq > 0 ? item.slice(0, eq).trim() : '';
+    const text = eq > 0 ? item.slice(eq + 1).trim() : '';
+    const level = text === '' ? Number.NaN : Number(text);
+    if (!resource || !Number.isFinite(level)) throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
+    if (!(level > 0)) throw error(`--limit ${resource}: a saturation level must be above 0, got ${text}`);
+    out[resource] = level;
+  }
+  return out;
+}
