@@ -6,7 +6,7 @@ import { createForecaster, type ForecastModel } from './forecaster.js';
 import { forecasterModel, pinball, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { ForecastEngine, type EngineOptions } from './models/engine.js';
-import { quantileSorted, VpaHistogram, vpaFirstBucket } from './models/vpa-histogram.js';
+import { quantileSorted, VpaHistogram, vpaFirstBucket, WarmVpa } from './models/vpa-histogram.js';
 
 export { quantileSorted, VpaHistogram, vpaFirstBucket };
 
@@ -146,21 +146,16 @@ function ewma(alpha = 0.3): OnlineModel {
  * from the first origin), it answers from a provisional histogram of the points so far.
  */
 function vpaModel(ctx: ModelContext): OnlineModel {
-  const warm: number[] = [];
+  const warm = new WarmVpa(ctx.dayPoints);
   let hist: VpaHistogram | undefined;
-  const build = (): VpaHistogram => {
-    const h = new VpaHistogram(vpaFirstBucket(warm), ctx.dayPoints);
-    for (const v of warm) h.add(v);
-    return h;
-  };
   return sameForEveryTarget(
     (v) => {
       if (hist) return hist.add(v);
-      warm.push(v);
-      if (warm.length >= ctx.warmup) hist = build();
+      warm.add(v);
+      if (warm.size >= ctx.warmup) hist = warm.build();
     },
     () => {
-      const h = hist ?? build();
+      const h = hist ?? warm;
       return { p50: h.percentile(0.5), p90: h.percentile(0.9) };
     },
   );

@@ -12,7 +12,8 @@ import { gzipSync } from 'node:zlib';
 import {
   backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
-import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram } from '../../agent/predict/baselines.js';
+import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram, vpaFirstBucket } from '../../agent/predict/baselines.js';
+import { WarmVpa } from '../../agent/predict/models/vpa-histogram.js';
 import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { firstLine } from '../../agent/predict/traces/lines.js';
 
@@ -373,6 +374,31 @@ test('VPA histogram: a percentile is the end of its bucket, newer samples weigh 
   const b10 = Math.floor(Math.log(10 * 0.05 + 1) / Math.log(1.05));
   t.true(Math.abs(h.percentile(0.5) - end(b10 + 1)) < 1e-9);
   t.true(Math.abs(h.percentile(0.3) - 1) < 1e-12); // end of bucket 0
+});
+
+test('VPA histogram before it is built: the warm samples answer as a histogram built from them afresh at every sample', (t) => {
+  // zeros (left out of the first bucket's median), negatives, ties and a wide range of values
+  let seed = 7;
+  const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const series = Array.from({ length: 300 }, (_, i) => {
+    const r = rnd();
+    return r < 0.15 ? 0 : r < 0.2 ? -rnd() : r < 0.3 ? 4 : Math.pow(10, 3 * rnd()) * (1 + Math.sin(i / 20));
+  });
+  const warm = new WarmVpa(50);
+  t.is(warm.percentile(0.9), new VpaHistogram(vpaFirstBucket([]), 50).percentile(0.9)); // none yet
+  let same = 0;
+  for (let n = 1; n <= series.length; n++) {
+    warm.add(series[n - 1]!);
+    const fresh = new VpaHistogram(vpaFirstBucket(series.slice(0, n)), 50);
+    for (const v of series.slice(0, n)) fresh.add(v);
+    for (const p of [0.5, 0.9, 0.99]) if (warm.percentile(p) === fresh.percentile(p)) same++;
+  }
+  t.is(same, 3 * series.length);
+  // and the histogram it hands over is the one built from the samples in their order
+  const built = warm.build();
+  const fresh = new VpaHistogram(vpaFirstBucket(series), 50);
+  for (const v of series) fresh.add(v);
+  for (const p of [0.5, 0.9]) t.is(built.percentile(p), fresh.percentile(p));
 });
 
 test('selector: picks the candidate with the lower resolved p90 loss, and switches when the series does', (t) => {

@@ -5,7 +5,7 @@
 import { SortedWindow } from './sorted-window.js';
 import { SlotHistory } from './slot-history.js';
 import { StepClock } from './step-clock.js';
-import { VpaHistogram, vpaFirstBucket } from './vpa-histogram.js';
+import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
 export const SHORT_POINTS = 12;
@@ -54,7 +54,8 @@ export class SeriesState {
   readonly short = new SortedWindow(SHORT_POINTS);
   readonly long = new SortedWindow(LONG_POINTS);
   private vpa: VpaHistogram | undefined;
-  private readonly vpaWarm: number[] = [];
+  /** the histogram's first LONG_POINTS samples, until it is built from them */
+  private vpaWarm: WarmVpa | undefined = new WarmVpa(LONG_POINTS);
   private vpaCache: { p50: number; p90: number } | undefined;
 
   constructor(opts: SeriesStateOptions = {}) {
@@ -97,10 +98,10 @@ export class SeriesState {
     this.long.push(x);
     if (this.vpa) this.vpa.add(x);
     else {
-      this.vpaWarm.push(x);
-      if (this.vpaWarm.length >= LONG_POINTS) {
-        this.vpa = this.buildVpa();
-        this.vpaWarm.length = 0;
+      this.vpaWarm!.add(x);
+      if (this.vpaWarm!.size >= LONG_POINTS) {
+        this.vpa = this.vpaWarm!.build();
+        this.vpaWarm = undefined;
       }
     }
     this.vpaCache = undefined;
@@ -139,14 +140,8 @@ export class SeriesState {
   /** p50 and p90 of the VPA-style histogram (a provisional one until LONG_POINTS samples). */
   vpaQuantiles(): { p50: number; p90: number } {
     if (this.vpaCache) return this.vpaCache;
-    const h = this.vpa ?? this.buildVpa();
+    const h = this.vpa ?? this.vpaWarm!;
     this.vpaCache = { p50: h.percentile(0.5), p90: h.percentile(0.9) };
     return this.vpaCache;
-  }
-
-  private buildVpa(): VpaHistogram {
-    const h = new VpaHistogram(vpaFirstBucket(this.vpaWarm), LONG_POINTS);
-    for (const v of this.vpaWarm) h.add(v);
-    return h;
   }
 }
