@@ -7,7 +7,7 @@
 // no trend...). Signed errors keep skew: a series that bursts upwards gets a long upper side.
 import type { Forecast, Forecaster, ForecastModel } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { errorForecast } from './distributions.js';
+import { errorForecast, quantileOf } from './distributions.js';
 import { HorizonTable, PendingQueue } from './horizon-table.js';
 import { seasonOf } from './horizon-peak.js';
 import { SortedWindow } from './sorted-window.js';
@@ -88,7 +88,7 @@ export class CalibratedForecaster implements Forecaster {
         h.recentAbs += (Math.abs(e) - h.recentAbs) / Math.min(h.resolved, RECENT_ERRORS);
         h.usualAbs += (Math.abs(e) - h.usualAbs) / Math.min(h.resolved, this.windowSize);
       }
-      h.pending.push({ slot, centre: this.inner.forecast(h.horizonMs).quantile(0.5) });
+      h.pending.push({ slot, centre: quantileOf(this.inner, h.horizonMs, 0.5) });
     }
   }
 
@@ -112,11 +112,10 @@ export class CalibratedForecaster implements Forecaster {
   quantilePair(horizonMs: number): { p50: number; p90: number } {
     checkHorizon(horizonMs);
     if (this.samples === 0) return { p50: 0, p90: 0 };
-    const fc = this.inner.forecast(horizonMs);
     const h = this.clock.settled ? this.horizons.get(this.clock.stepsFor(horizonMs)) : undefined;
     if (h && Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
-    if (!h || h.errors.size < this.minErrors) return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
-    const centre = fc.quantile(0.5);
+    const centre = quantileOf(this.inner, horizonMs, 0.5);
+    if (!h || h.errors.size < this.minErrors) return { p50: centre, p90: quantileOf(this.inner, horizonMs, 0.9) };
     return { p50: Math.max(0, centre + h.errors.quantile(0.5)), p90: Math.max(0, centre + h.errors.quantile(0.9)) };
   }
 }

@@ -1,79 +1,125 @@
 // The shapes a forecast can take, as Forecast objects: a single value, a normal clamped at 0,
 // and a centre plus an empirical distribution of errors (what calibration produces). Each is a
 // snapshot: updating the forecaster afterwards does not change a forecast already handed out.
-import type { Forecast } from '../forecaster.js';
+import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkQuantile, checkThreshold, normalQuantile, normalUpperTail } from '../stats.js';
 import { rankCdf, rankQuantile } from './sorted-window.js';
 
+// Small classes, not object literals with closures: the engine and the agent make several a
+// sample per series, and a literal's two closures and their context were most of its bytes.
+
 /** All the mass at one value (clamped at 0). */
+class PointForecast implements Forecast {
+  constructor(
+    readonly mean: number,
+    readonly confidence: number,
+  ) {}
+  quantile(q: number): number {
+    checkQuantile(q);
+    return this.mean;
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    return this.mean > x ? 1 : 0;
+  }
+}
+
 export function pointForecast(value: number, confidence: number): Forecast {
-  const v = Math.max(0, value);
-  return {
-    mean: v,
-    confidence,
-    quantile(q: number): number {
-      checkQuantile(q);
-      return v;
-    },
-    exceedance(x: number): number {
-      checkThreshold(x);
-      return v > x ? 1 : 0;
-    },
-  };
+  return new PointForecast(Math.max(0, value), confidence);
+}
+
+/** Quantile q of a normal clamped at 0; with no spread, the centre (clamped): as normalForecast's. */
+export function clampedNormalQuantile(centre: number, sd: number, q: number): number {
+  return sd > 0 ? Math.max(0, centre + sd * normalQuantile(q)) : Math.max(0, centre);
+}
+
+/** A model that reads one quantile at a horizon without building a Forecast. */
+export interface QuantileAt {
+  quantileAt(horizonMs: number, q: number): number;
+}
+
+/** forecast(horizonMs).quantile(q) of `f`, without the Forecast where `f` can say it directly (wrappers ask at every sample). */
+export function quantileOf(f: Forecaster, horizonMs: number, q: number): number {
+  const direct = (f as Partial<QuantileAt>).quantileAt;
+  return direct ? direct.call(f, horizonMs, q) : f.forecast(horizonMs).quantile(q);
 }
 
 /** A normal distribution clamped at 0 (the mass below 0 sits at 0). */
+class NormalForecast implements Forecast {
+  readonly mean: number;
+  constructor(
+    private readonly centre: number,
+    private readonly sd: number,
+    readonly confidence: number,
+  ) {
+    this.mean = Math.max(0, centre);
+  }
+  quantile(q: number): number {
+    checkQuantile(q);
+    return clampedNormalQuantile(this.centre, this.sd, q);
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    if (x < 0) return 1;
+    return normalUpperTail((x - this.centre) / this.sd);
+  }
+}
+
 export function normalForecast(centre: number, sd: number, confidence: number): Forecast {
   if (!(sd > 0)) return pointForecast(centre, confidence);
-  return {
-    mean: Math.max(0, centre),
-    confidence,
-    quantile(q: number): number {
-      checkQuantile(q);
-      return Math.max(0, centre + sd * normalQuantile(q));
-    },
-    exceedance(x: number): number {
-      checkThreshold(x);
-      if (x < 0) return 1;
-      return normalUpperTail((x - centre) / sd);
-    },
-  };
+  return new NormalForecast(centre, sd, confidence);
 }
 
 /**
  * `centre + e`, e drawn from the sorted errors (split-conformal ranks), clamped at 0. The mean
  * is the centre plus the mean error.
  */
+class ErrorForecast implements Forecast {
+  readonly mean: number;
+  constructor(
+    private readonly centre: number,
+    private readonly sortedErrors: Float64Array,
+    meanError: number,
+    readonly confidence: number,
+  ) {
+    this.mean = Math.max(0, centre + meanError);
+  }
+  quantile(q: number): number {
+    checkQuantile(q);
+    return Math.max(0, this.centre + rankQuantile(this.sortedErrors, this.sortedErrors.length, q));
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    if (x < 0) return 1;
+    return 1 - rankCdf(this.sortedErrors, this.sortedErrors.length, x - this.centre);
+  }
+}
+
 export function errorForecast(centre: number, sortedErrors: Float64Array, meanError: number, confidence: number): Forecast {
-  const n = sortedErrors.length;
-  if (n === 0) return pointForecast(centre, confidence);
-  return {
-    mean: Math.max(0, centre + meanError),
-    confidence,
-    quantile(q: number): number {
-      checkQuantile(q);
-      return Math.max(0, centre + rankQuantile(sortedErrors, n, q));
-    },
-    exceedance(x: number): number {
-      checkThreshold(x);
-      if (x < 0) return 1;
-      return 1 - rankCdf(sortedErrors, n, x - centre);
-    },
-  };
+  if (sortedErrors.length === 0) return pointForecast(centre, confidence);
+  return new ErrorForecast(centre, sortedErrors, meanError, confidence);
 }
 
 /** `fc` moved by `delta` (clamped at 0), with its own confidence. */
+class ShiftedForecast implements Forecast {
+  readonly mean: number;
+  constructor(
+    private readonly fc: Forecast,
+    private readonly delta: number,
+    readonly confidence: number,
+  ) {
+    this.mean = Math.max(0, fc.mean + delta);
+  }
+  quantile(q: number): number {
+    return Math.max(0, this.fc.quantile(q) + this.delta);
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    if (x < 0) return 1;
+    return this.fc.exceedance(x - this.delta);
+  }
+}
+
 export function shiftedForecast(fc: Forecast, delta: number, confidence = fc.confidence): Forecast {
-  return {
-    mean: Math.max(0, fc.mean + delta),
-    confidence,
-    quantile(q: number): number {
-      return Math.max(0, fc.quantile(q) + delta);
-    },
-    exceedance(x: number): number {
-      checkThreshold(x);
-      if (x < 0) return 1;
-      return fc.exceedance(x - delta);
-    },
-  };
+  return new ShiftedForecast(fc, delta, confidence);
 }

@@ -77,7 +77,7 @@ import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
 import { SlotHistory } from './slot-history.js';
 import { identityOrder, leaveOutWild, sortedOrder } from './robust-pool.js';
-import { SortedWindow } from './sorted-window.js';
+import { SortedBag, SortedWindow } from './sorted-window.js';
 import { SlidingMax } from './sliding-max.js';
 
 export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned', 'span', 'trend', 'shifted', 'pooled', 'pooled-seasonal'] as const;
@@ -256,7 +256,7 @@ class Head {
   /** exponentially weighted mean |actual - final p90|: the offset's unit */
   private finalErrSum = 0;
   private finalErrWeight = 0;
-  private readonly seasonal: SeasonalValues = { values: [], first: Number.NaN, second: Number.NaN };
+  private readonly seasonal: SeasonalValues = { sorted: new SortedBag(SEASONS + 1), sum: 0, first: Number.NaN, second: Number.NaN };
   resolved = 0;
   /** the p90 before the offset, at the newest slot */
   private beforeOffset90 = 0;
@@ -434,16 +434,11 @@ class Head {
     this.collectSeasonal(s, season);
     this.collectShifted(s, season);
     const sh = this.shifted;
-    if (sh.length > 0) {
-      const sorted = sh.slice().sort((a, b) => a - b);
-      set(C.shifted, Math.max(0, linear(sorted, 0.5)), Math.max(0, linear(sorted, 0.9)));
-    } else {
-      set(C.shifted, x, x);
-    }
-    const sv = this.seasonal.values;
-    if (sv.length > 0) {
-      const sorted = sv.slice().sort((a, b) => a - b);
-      set(C.seasonal, linear(sorted, 0.5), linear(sorted, 0.9));
+    if (sh.size > 0) set(C.shifted, Math.max(0, sh.linearQuantile(0.5)), Math.max(0, sh.linearQuantile(0.9)));
+    else set(C.shifted, x, x);
+    const sv = this.seasonal.sorted;
+    if (sv.size > 0) {
+      set(C.seasonal, sv.linearQuantile(0.5), sv.linearQuantile(0.9));
     } else {
       set(C.seasonal, x, x);
     }
@@ -480,7 +475,7 @@ class Head {
     set(C.profile, profile.p50, profile.p90);
     // learned: GBM p90 on the features; its p50 is the conformal one
     this.ringBase[w] = x;
-    const anchor = sv.length > 0 ? this.p50[C.seasonal]! : Number.NaN;
+    const anchor = sv.size > 0 ? this.p50[C.seasonal]! : Number.NaN;
     this.ringSeasonalMedian[w] = anchor;
     this.ringScale[w] = s.scale;
     if (this.ringFeatures) fillFeatures(this.features, s, this.seasonal, season);
@@ -591,14 +586,15 @@ class Head {
     return Math.floor((at * this.phaseBins) / season);
   }
 
-  private readonly shifted: number[] = [];
+  /** the shifted candidate's values, sorted as they are added */
+  private readonly shifted = new SortedBag(SEASONS + 1);
   /** the target k seasons back (index k, NaN when not held), as collectSeasonal found it */
   private readonly seasonTargets = new Float64Array(SEASONS + 1).fill(Number.NaN);
 
   /** The target a season back and more, moved by how far the level now is from the level then. */
   private collectShifted(s: SeriesState, season: number): void {
     const out = this.shifted;
-    out.length = 0;
+    out.clear();
     if (season <= 0) return;
     const slot = s.slot;
     const h = s.history;
@@ -619,14 +615,15 @@ class Head {
       const v = this.seasonTargets[k]!; // what collectSeasonal found k seasons back
       if (Number.isNaN(v)) continue;
       const then = levelAt(slot - k * season);
-      if (!Number.isNaN(v) && !Number.isNaN(then) && !Number.isNaN(now)) out.push(v + now - then);
+      if (!Number.isNaN(v) && !Number.isNaN(then) && !Number.isNaN(now)) out.insert(v + now - then);
     }
   }
 
   /** The target at the same phase of the last seasons (the value, or the window's max for a peak). */
   private collectSeasonal(s: SeriesState, season: number): void {
     const out = this.seasonal;
-    out.values.length = 0;
+    out.sorted.clear();
+    out.sum = 0;
     out.first = Number.NaN;
     out.second = Number.NaN;
     this.seasonTargets.fill(Number.NaN);
@@ -646,7 +643,10 @@ class Head {
       this.seasonTargets[k] = v;
       if (k === 1) out.first = v;
       if (k === 2) out.second = v;
-      if (!Number.isNaN(v)) out.values.push(v);
+      if (!Number.isNaN(v)) {
+        out.sorted.insert(v);
+        out.sum += v;
+      }
     }
   }
 
@@ -702,14 +702,6 @@ class Projection {
   }
 }
 
-/** Quantile of an ascending array, linear between closest ranks. */
-function linear(sorted: number[], q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
 /** A number in [0, 1) that differs from series to series (their first samples differ) yet replays the same. */
 function hashPhase(x: number, atMs: number): number {
   const v = Math.sin(x * 12.9898 + (atMs % 1e7) * 0.0078233) * 43758.5453;
@@ -748,6 +740,9 @@ class SharedBase implements Forecaster, SeasonalPeakSource {
   forecast(horizonMs: number): Forecast {
     return this.base.forecast(horizonMs);
   }
+  quantileAt(horizonMs: number, q: number): number {
+    return this.base.quantileAt(horizonMs, q);
+  }
   seasonalPeak(steps: number): number {
     return this.base.seasonalPeak(steps);
   }
@@ -781,7 +776,8 @@ export class ForecastEngine {
   readonly pointProfile: CalibratedForecaster;
   readonly peakProfile: HorizonPeakForecaster;
   private readonly weight: HistoryWeight;
-  private readonly heads = new Map<string, Head>();
+  /** by target: the steps ahead, negated for a peak (a number, not a string built at every ask) */
+  private readonly heads = new Map<number, Head>();
   private readonly seasonMs: number;
   private readonly maxSeasonSteps: number;
   private readonly historySteps: number;
@@ -885,14 +881,14 @@ export class ForecastEngine {
     const clock = this.state.clock;
     if (!clock.settled) return undefined;
     const steps = clock.stepsFor(horizonMs);
-    const key = `${kind}:${steps}`;
+    const key = kind === 'peak' ? -steps : steps;
     let h = this.heads.get(key);
     if (h) return h;
     // each head's refits at its own phase: a series' targets do not all fit on one sample
     const phase = (this.phase + this.heads.size * 0.381966) % 1;
     h = new Head(kind, steps, this, this.historySteps, this.learnerOptions, phase);
     this.heads.set(key, h);
-    const ofKind = [...this.heads.keys()].filter((k) => k.startsWith(`${kind}:`));
+    const ofKind = [...this.heads.keys()].filter((k) => k < 0 === key < 0);
     if (ofKind.length > MAX_HEADS) this.heads.delete(ofKind[0]!);
     return h;
   }

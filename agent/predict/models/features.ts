@@ -2,6 +2,7 @@
 // newest value and divided by the series' level (SeriesState.scale), so the same tree applies at
 // any level. Missing inputs (a hole, history not yet held) are NaN, which the trees send left.
 import type { SeriesState } from './series-state.js';
+import type { SortedBag } from './sorted-window.js';
 
 export const FEATURES = [
   'ewma', 'lag1', 'lag2', 'lag3', 'shortMean', 'shortMax', 'shortMin', 'level', 'longMax',
@@ -13,9 +14,12 @@ export const FEATURE_COUNT = FEATURES.length;
 
 const DAY_MS = 86_400_000;
 
-/** Values of the target at the same phase of the last seasons (newest first), NaN-free. */
+/** What the target was at the same phase of the last seasons, NaN-free. */
 export interface SeasonalValues {
-  values: number[];
+  /** the values, sorted as they are added (one bag a head, refilled every sample: no sort, no garbage) */
+  sorted: SortedBag;
+  /** their sum in the order they came (newest season first) */
+  sum: number;
   /** the target one season back and two seasons back (NaN when not held) */
   first: number;
   second: number;
@@ -42,31 +46,22 @@ export function fillFeatures(out: Float64Array, s: SeriesState, seasonal: Season
   out[i++] = rel(s.short.linearQuantile(0));
   out[i++] = rel(s.level);
   out[i++] = rel(s.long.max);
-  const v = seasonal.values;
+  const v = seasonal.sorted;
   out[i++] = rel(seasonal.first);
   out[i++] = rel(seasonal.second);
-  if (v.length > 0) {
-    const sorted = v.slice().sort((a, c) => a - c);
-    out[i++] = rel(quantile(sorted, 0.5));
-    out[i++] = rel(quantile(sorted, 0.9));
-    out[i++] = rel(sorted[sorted.length - 1]!);
-    let sum = 0;
-    for (const x of v) sum += x;
-    out[i++] = rel(sum / v.length);
+  if (v.size > 0) {
+    out[i++] = rel(v.linearQuantile(0.5));
+    out[i++] = rel(v.linearQuantile(0.9));
+    out[i++] = rel(v.at(v.size - 1));
+    out[i++] = rel(seasonal.sum / v.size);
   } else {
     out.fill(Number.NaN, i, i + 4);
     i += 4;
   }
-  out[i++] = v.length;
+  out[i++] = v.size;
   out[i++] = season > 0 ? rel(h.get(slot - season)) : Number.NaN;
   out[i++] = s.diff / scale;
   out[i++] = s.fastDiff / scale;
   out[i++] = (((s.lastMs % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS;
 }
 
-function quantile(sorted: number[], q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}

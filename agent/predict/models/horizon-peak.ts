@@ -12,7 +12,7 @@
 // behave as they did.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { errorForecast, shiftedForecast } from './distributions.js';
+import { errorForecast, quantileOf, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingQueue } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
@@ -116,17 +116,14 @@ export class HorizonPeakForecaster implements Forecaster {
   quantilePair(horizonMs: number): { p50: number; p90: number } {
     checkHorizon(horizonMs);
     if (this.samples === 0) return { p50: 0, p90: 0 };
-    if (!this.clock.settled) {
-      const fc = this.base.forecast(horizonMs);
-      return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
-    }
+    if (!this.clock.settled) return { p50: quantileOf(this.base, horizonMs, 0.5), p90: quantileOf(this.base, horizonMs, 0.9) };
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
     const reference = this.reference(h);
     if (h.excess.size < this.minErrors) {
-      const fc = this.base.forecast(horizonMs);
-      const delta = reference - fc.quantile(0.5);
-      return { p50: Math.max(0, fc.quantile(0.5) + delta), p90: Math.max(0, fc.quantile(0.9) + delta) };
+      const p50 = quantileOf(this.base, horizonMs, 0.5);
+      const delta = reference - p50;
+      return { p50: Math.max(0, p50 + delta), p90: Math.max(0, quantileOf(this.base, horizonMs, 0.9) + delta) };
     }
     return { p50: Math.max(0, reference + h.excess.quantile(0.5)), p90: Math.max(0, reference + h.excess.quantile(0.9)) };
   }
@@ -146,7 +143,7 @@ export class HorizonPeakForecaster implements Forecaster {
     let best = Number.NEGATIVE_INFINITY;
     for (let j = 1; j <= points; j++) {
       const k = Math.round((h.steps * j) / points);
-      best = Math.max(best, this.base.forecast(k * step).quantile(0.5));
+      best = Math.max(best, quantileOf(this.base, k * step, 0.5));
     }
     // a base that knows the usual peak at this time of its season raises the reference to it
     const seasonal = hasSeasonalPeak(this.base) ? this.base.seasonalPeak(h.steps) : Number.NaN;

@@ -8,7 +8,7 @@
 // The spread is AR(1)'s: wrap it in calibrated:... for quantiles from its own errors.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { normalForecast } from './distributions.js';
+import { clampedNormalQuantile, normalForecast } from './distributions.js';
 import { HistoryWeight } from './history-weight.js';
 import { detectSeason } from './season.js';
 import { SlotHistory } from './slot-history.js';
@@ -66,6 +66,11 @@ export class SeasonalProfileForecaster implements Forecaster {
   private innovationSum = 0;
   private innovationWeight = 0;
   private readonly scratch: number[] = [];
+  /** the last horizon's centre and spread, and the sample count and horizon they are for */
+  private atCentre = 0;
+  private atSd = 0;
+  private atSamples = -1;
+  private atHorizonMs = Number.NaN;
 
   constructor(private readonly opts: SeasonalProfileOptions) {
     checkHalfLife(opts?.halfLifeMs);
@@ -123,15 +128,32 @@ export class SeasonalProfileForecaster implements Forecaster {
   forecast(horizonMs: number): Forecast {
     checkHorizon(horizonMs);
     if (this.samples === 0) return EMPTY_FORECAST;
+    this.normalAt(horizonMs);
+    return normalForecast(this.atCentre, this.atSd, this.weight.confidence);
+  }
+
+  /** forecast(horizonMs).quantile(q), without building the forecast (the engine asks several a sample). */
+  quantileAt(horizonMs: number, q: number): number {
+    checkHorizon(horizonMs);
+    if (this.samples === 0) return 0;
+    this.normalAt(horizonMs);
+    return clampedNormalQuantile(this.atCentre, this.atSd, q);
+  }
+
+  /** Sets atCentre and atSd for the horizon, unless they are already set for it since the last sample. */
+  private normalAt(horizonMs: number): void {
+    if (this.atSamples === this.samples && this.atHorizonMs === horizonMs) return;
     const h = this.clock.stepsFor(horizonMs);
     const rho = this.persistence;
     const carried = Math.pow(rho, h);
     const deviation = Number.isNaN(this.deviation) ? 0 : this.deviation;
-    const centre = this.profileAt(this.clock.slot + h) + carried * deviation;
+    this.atCentre = this.profileAt(this.clock.slot + h) + carried * deviation;
     const innovationVar = this.innovationWeight > 0 ? this.innovationSum / this.innovationWeight : 0;
     // AR(1): the h-step error adds up h innovations, each faded by its distance to the target
     const factor = rho < 1 ? (1 - carried * carried) / (1 - rho * rho) : h;
-    return normalForecast(centre, Math.sqrt(innovationVar * factor), this.weight.confidence);
+    this.atSd = Math.sqrt(innovationVar * factor);
+    this.atSamples = this.samples;
+    this.atHorizonMs = horizonMs;
   }
 
   /** Median of the value at the same phase over the past seasons held; the mean without them. */
