@@ -14,6 +14,8 @@ import { detectSeason } from '../../agent/predict/models/season.js';
 import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-profile.js';
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
 import { SlotHistory } from '../../agent/predict/models/slot-history.js';
+import { staggeredSize } from '../../agent/predict/models/growth.js';
+import { PendingValues } from '../../agent/predict/models/horizon-table.js';
 import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
 import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
@@ -212,6 +214,38 @@ test('sorted window in single precision: the same window as double precision, ea
   t.is(single.size, 64);
   t.is(single.quantile(0.9), rankQuantile(Float64Array.from(sorted), 64, 0.9));
   t.true(within(single.mean, kept.reduce((a, b) => a + b, 0) / 64, 1e-9));
+});
+
+test('growing buffers start at staggered sizes: eight in a row start at eight sizes from the base to under twice it', (t) => {
+  const sizes = Array.from({ length: 8 }, () => staggeredSize(64));
+  t.is(new Set(sizes).size, 8);
+  t.true(sizes.every((s) => s >= 64 && s < 128));
+  // windows made one after another double at different counts, and still hold what they should
+  const windows = Array.from({ length: 8 }, () => new SortedWindow(300));
+  for (let i = 0; i < 200; i++) for (const w of windows) w.push(i % 7);
+  for (const w of windows) t.deepEqual([...w.snapshot()], Array.from({ length: 200 }, (_, i) => i % 7).sort((a, b) => a - b));
+});
+
+test('pending values: oldest first across the ring wrapping and growing', (t) => {
+  const q = new PendingValues();
+  const out: Array<[number, number]> = [];
+  let next = 0;
+  // a horizon of 5 steps, then of 20 (the queue grows past its first 8 while wrapped)
+  for (let slot = 0; slot < 60; slot++) {
+    const lag = slot < 30 ? 5 : 20;
+    q.push(slot, slot * 10 + 0.5);
+    while (q.hasUpTo(slot - lag)) {
+      const made = q.oldestSlot;
+      out.push([made, q.shift()]);
+    }
+  }
+  for (const [made, v] of out) {
+    t.is(made, next++);
+    t.is(v, made * 10 + 0.5);
+  }
+  t.is(out.length, 40); // slots 0..39 resolved by slot 59 at a lag of 20
+  t.false(q.hasUpTo(39));
+  t.true(q.hasUpTo(40));
 });
 
 test('sorted window and slot history grow as values come, and hold what a full-size buffer would', (t) => {

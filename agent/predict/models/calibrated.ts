@@ -8,7 +8,7 @@
 import type { Forecast, Forecaster, ForecastModel } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
 import { errorForecast, quantileOf } from './distributions.js';
-import { HorizonTable, PendingQueue } from './horizon-table.js';
+import { HorizonTable, PendingValues } from './horizon-table.js';
 import { seasonOf } from './horizon-peak.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
@@ -29,7 +29,8 @@ interface HorizonState {
   steps: number;
   /** the horizon as first asked, to ask the inner model the same */
   horizonMs: number;
-  pending: PendingQueue<{ slot: number; centre: number }>;
+  /** per forecast made: its slot and centre */
+  pending: PendingValues;
   errors: SortedWindow;
   resolved: number;
   /** mean |error| of about the last RECENT_ERRORS resolved forecasts, and of about a window's */
@@ -57,7 +58,7 @@ export class CalibratedForecaster implements Forecaster {
     this.horizons = new HorizonTable((steps) => ({
       steps,
       horizonMs: Number.NaN,
-      pending: new PendingQueue(),
+      pending: new PendingValues(),
       errors: new SortedWindow(this.windowSize),
       resolved: 0,
       recentAbs: 0,
@@ -80,15 +81,17 @@ export class CalibratedForecaster implements Forecaster {
     const x = Math.max(0, value);
     for (const h of this.horizons.values()) {
       // forecasts aimed at this slot resolve; those aimed at a skipped slot never will
-      for (let p = h.pending.shiftUpTo(slot - h.steps); p !== undefined; p = h.pending.shiftUpTo(slot - h.steps)) {
-        if (p.slot + h.steps !== slot) continue;
-        const e = x - p.centre;
+      while (h.pending.hasUpTo(slot - h.steps)) {
+        const made = h.pending.oldestSlot;
+        const centre = h.pending.shift();
+        if (made + h.steps !== slot) continue;
+        const e = x - centre;
         h.errors.push(e);
         h.resolved++;
         h.recentAbs += (Math.abs(e) - h.recentAbs) / Math.min(h.resolved, RECENT_ERRORS);
         h.usualAbs += (Math.abs(e) - h.usualAbs) / Math.min(h.resolved, this.windowSize);
       }
-      h.pending.push({ slot, centre: quantileOf(this.inner, h.horizonMs, 0.5) });
+      h.pending.push(slot, quantileOf(this.inner, h.horizonMs, 0.5));
     }
   }
 

@@ -224,6 +224,8 @@ class Head {
   private readonly p50 = new Float64Array(K);
   private readonly p90 = new Float64Array(K);
   private readonly features: Float64Array;
+  /** a resolved forecast's features, as the learners are handed them */
+  private readonly learnRow: Float64Array | undefined;
   private readonly featureCount: number;
   private readonly learner: RowLearner | undefined;
   private readonly pooled: RowLearner | undefined;
@@ -324,6 +326,7 @@ class Head {
     this.pooled = engine.learnerPool?.learner(`${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.pooledSeasonal = engine.skip[C['pooled-seasonal']] ? undefined : engine.learnerPool?.learner(`seasonal:${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.ringFeatures = this.learner || this.pooled ? new Float32Array(this.ring * this.featureCount) : undefined;
+    this.learnRow = this.ringFeatures ? new Float64Array(this.featureCount) : undefined;
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
   }
 
@@ -380,7 +383,9 @@ class Head {
     this.conformal.learn(r, actual, this.ringSpread[r]!);
     this.trend.learn(r, actual, this.ringSpread[r]!);
     if (this.ringFeatures) {
-      const row = this.ringFeatures.subarray(r * this.featureCount, (r + 1) * this.featureCount);
+      // copied out of the ring (a subarray is a new object each time)
+      const row = this.learnRow!;
+      for (let f = 0, at = r * this.featureCount; f < this.featureCount; f++) row[f] = this.ringFeatures[at + f]!;
       const label = (actual - this.ringBase[r]!) / this.ringScale[r]!;
       this.learner?.add(row, label, this.engine.timeStep);
       this.pooled?.add(row, label, this.engine.timeStep);

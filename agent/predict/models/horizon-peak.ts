@@ -13,7 +13,7 @@
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
 import { errorForecast, quantileOf, shiftedForecast } from './distributions.js';
-import { HorizonTable, PendingQueue } from './horizon-table.js';
+import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
@@ -33,7 +33,8 @@ const PATH_POINTS = 8;
 interface HorizonState {
   steps: number;
   horizonMs: number;
-  pending: PendingQueue<{ slot: number; reference: number }>;
+  /** per forecast made: its slot and reference */
+  pending: PendingValues;
   excess: SortedWindow;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
@@ -63,7 +64,7 @@ export class HorizonPeakForecaster implements Forecaster {
     this.horizons = new HorizonTable((steps) => ({
       steps,
       horizonMs: Number.NaN,
-      pending: new PendingQueue(),
+      pending: new PendingValues(),
       excess: new SortedWindow(window),
       recentMax: new SlidingMax(steps),
       refSlot: -1,
@@ -88,11 +89,13 @@ export class HorizonPeakForecaster implements Forecaster {
     const x = Math.max(0, value);
     for (const h of this.horizons.values()) {
       const peak = h.recentMax.push(slot, x);
-      for (let p = h.pending.shiftUpTo(slot - h.steps); p !== undefined; p = h.pending.shiftUpTo(slot - h.steps)) {
+      while (h.pending.hasUpTo(slot - h.steps)) {
+        const origin = h.pending.oldestSlot;
+        const reference = h.pending.shift();
         // the window (origin, origin + h] must end here and have no hole
-        if (p.slot + h.steps === slot && this.lastHole <= p.slot) h.excess.push(peak - p.reference);
+        if (origin + h.steps === slot && this.lastHole <= origin) h.excess.push(peak - reference);
       }
-      h.pending.push({ slot, reference: this.reference(h) });
+      h.pending.push(slot, this.reference(h));
     }
   }
 

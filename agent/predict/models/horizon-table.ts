@@ -56,3 +56,56 @@ export class PendingQueue<T extends { slot: number }> {
     return item;
   }
 }
+
+/**
+ * Forecasts made and not yet resolved as (slot, value) pairs, oldest first (slots only grow), in
+ * two typed rings: no object per forecast. (A wrapper keeps a horizon's worth of them for every
+ * horizon, and at 10,000 series those objects were millions for the collector to trace.)
+ */
+export class PendingValues {
+  private slots = new Float64Array(8);
+  private values = new Float64Array(8);
+  private head = 0;
+  private n = 0;
+
+  push(slot: number, value: number): void {
+    if (this.n === this.slots.length) this.grow();
+    const at = (this.head + this.n) % this.slots.length;
+    this.slots[at] = slot;
+    this.values[at] = value;
+    this.n++;
+  }
+
+  /** Whether the oldest pair was made at or before `slot`. */
+  hasUpTo(slot: number): boolean {
+    return this.n > 0 && this.slots[this.head]! <= slot;
+  }
+
+  /** Slot of the oldest pair (call only when one is held). */
+  get oldestSlot(): number {
+    return this.slots[this.head]!;
+  }
+
+  /** Removes the oldest pair and returns its value (call only when one is held). */
+  shift(): number {
+    const v = this.values[this.head]!;
+    this.head = (this.head + 1) % this.slots.length;
+    this.n--;
+    return v;
+  }
+
+  /** Twice the room, the pairs moved to the front in order. */
+  private grow(): void {
+    const size = 2 * this.slots.length;
+    const slots = new Float64Array(size);
+    const values = new Float64Array(size);
+    for (let i = 0; i < this.n; i++) {
+      const at = (this.head + i) % this.slots.length;
+      slots[i] = this.slots[at]!;
+      values[i] = this.values[at]!;
+    }
+    this.slots = slots;
+    this.values = values;
+    this.head = 0;
+  }
+}

@@ -94,7 +94,7 @@ export class PooledLearner {
   /** The finished step's reservoir joins the training set (oldest rows out). */
   private commit(): void {
     for (let i = 0; i < this.staged; i++) {
-      this.x.set(this.stagedX.subarray(i * this.features, (i + 1) * this.features), this.head * this.features);
+      for (let f = 0, from = i * this.features, to = this.head * this.features; f < this.features; f++) this.x[to + f] = this.stagedX[from + f]!;
       this.y[this.head] = this.stagedY[i]!;
       this.head = (this.head + 1) % this.capacity;
       this.rows = Math.min(this.capacity, this.rows + 1);

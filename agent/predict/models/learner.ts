@@ -4,6 +4,7 @@
 // target is known the row joins a rolling training set; the model is refitted on that set every
 // so often. Rows and labels are relative to the newest value and divided by the series' level,
 // so a model fitted on one stretch of the series applies after the level has moved.
+import { staggeredSize } from './growth.js';
 import { type GbmOptions, QuantileGbm } from './quantile-gbm.js';
 
 export interface LearnerOptions extends GbmOptions {
@@ -38,7 +39,7 @@ export function predictRow(model: QuantileGbm | undefined, row: ArrayLike<number
   return model.predict(scratch);
 }
 
-/** Rows the buffers start with. */
+/** Rows the buffers start with (staggered: growth.ts). */
 const INITIAL_ROWS = 64;
 
 export class QuantileLearner {
@@ -70,7 +71,7 @@ export class QuantileLearner {
     private readonly opts: LearnerOptions = {},
   ) {
     this.capacity = Math.max(16, Math.floor(opts.rows ?? 1024));
-    const initial = Math.min(this.capacity, INITIAL_ROWS);
+    const initial = Math.min(this.capacity, staggeredSize(INITIAL_ROWS));
     this.x = new Float16Array(initial * features);
     this.y = new Float32Array(initial);
     this.phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));

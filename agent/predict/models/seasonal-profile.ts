@@ -232,27 +232,30 @@ export class SeasonalProfileForecaster implements Forecaster {
  * its phase in a third of the seasons is a season worth keeping for a p90.
  */
 function profileHelpsOn(values: Float64Array, period: number, seasons: number): boolean {
-  const past: number[] = [];
-  const flat: number[] = [];
   let seasonal = 0;
   let level = 0;
   let n = 0;
   // the level: a sample of the look-back (at most 64 points), not every step of it
   const stride = Math.max(1, Math.floor((seasons * period) / 64));
+  // typed buffers filled afresh for each value (arrays emptied and pushed again reallocated)
+  const past = new Float64Array(seasons);
+  const flat = new Float64Array(Math.ceil((seasons * period) / stride) + 1);
+  // views of the first k values of `flat`, made once per k: sorted in native code, no view per value
+  const flatViews: Float64Array[] = [];
   for (let i = period; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) continue;
-    past.length = 0;
-    for (let k = 1; k <= seasons; k++) {
-      const x = values[i - k * period];
-      if (x !== undefined && !Number.isNaN(x)) past.push(x);
+    let np = 0;
+    for (let k = 1; k <= seasons && i - k * period >= 0; k++) {
+      const x = values[i - k * period]!;
+      if (!Number.isNaN(x)) past[np++] = x;
     }
-    if (past.length === 0) continue;
-    flat.length = 0;
-    for (let j = i - 1; j >= Math.max(0, i - seasons * period); j -= stride) if (!Number.isNaN(values[j]!)) flat.push(values[j]!);
-    if (flat.length === 0) continue;
-    seasonal += pinball90(v, quantile90(past));
-    level += pinball90(v, quantile90(flat));
+    if (np === 0) continue;
+    let nf = 0;
+    for (let j = i - 1; j >= Math.max(0, i - seasons * period); j -= stride) if (!Number.isNaN(values[j]!)) flat[nf++] = values[j]!;
+    if (nf === 0) continue;
+    seasonal += pinball90(v, quantile90(insertionSorted(past, np), np));
+    level += pinball90(v, quantile90((flatViews[nf] ??= flat.subarray(0, nf)).sort(), nf));
     n++;
   }
   return n > 0 && seasonal < (1 - PROFILE_GAIN) * level;
@@ -260,19 +263,24 @@ function profileHelpsOn(values: Float64Array, period: number, seasons: number): 
 
 const pinball90 = (y: number, f: number): number => (y >= f ? 0.9 * (y - f) : 0.1 * (f - y));
 
-/** 0.9-quantile, linear between closest ranks. */
-function quantile90(values: number[]): number {
-  // a typed array sorts numerically in native code: several times faster than sort(comparator)
-  if (SCRATCH.length < values.length) SCRATCH = new Float64Array(2 * values.length);
-  const sorted = SCRATCH.subarray(0, values.length);
-  for (let i = 0; i < values.length; i++) sorted[i] = values[i]!;
-  sorted.sort();
-  const pos = 0.9 * (sorted.length - 1);
+/** The first n values sorted in place (n is a handful of seasons). */
+function insertionSorted(a: Float64Array, n: number): Float64Array {
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    for (; j >= 0 && a[j]! > v; j--) a[j + 1] = a[j]!;
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+/** 0.9-quantile of the first n values, sorted, linear between closest ranks. */
+function quantile90(sorted: Float64Array, n: number): number {
+  const pos = 0.9 * (n - 1);
   const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
+  const hi = Math.min(n - 1, lo + 1);
   return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 }
-let SCRATCH = new Float64Array(128);
 
 /** A season's profile must cut the level's p90 loss by this share. */
 const PROFILE_GAIN = 0.05;

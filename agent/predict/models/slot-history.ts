@@ -4,7 +4,9 @@
 // The ring grows as slots come, up to its capacity: a young series holds only what it has seen
 // (ten thousand series starting on one tick do not allocate their whole history at once).
 
-/** Slots allocated at first; the ring doubles from there. */
+import { staggeredSize } from './growth.js';
+
+/** Slots allocated at first (staggered: growth.ts); the ring doubles from there. */
 const INITIAL_SLOTS = 64;
 
 export class SlotHistory {
@@ -15,7 +17,7 @@ export class SlotHistory {
 
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity >= 8)) throw new RangeError(`history must hold at least 8 steps; got ${capacity}`);
-    this.ring = new Float32Array(Math.min(capacity, INITIAL_SLOTS)).fill(Number.NaN);
+    this.ring = new Float32Array(Math.min(capacity, staggeredSize(INITIAL_SLOTS))).fill(Number.NaN);
   }
 
   /** Stores the value of `slot` (slots only grow); slots skipped since the last are holes. */

@@ -1,6 +1,7 @@
 // Numbers kept sorted as they come and go, so quantiles are read without sorting on every
 // forecast. Insertion and removal shift a typed array: O(n), but a memmove, well under a
 // microsecond for the few hundred values a window or a calibration keeps.
+import { staggeredSize } from './growth.js';
 
 /** Storage of a bag or window: double precision, or single where a value needs no more (half the memory). */
 export type Precision = 'double' | 'single';
@@ -87,7 +88,7 @@ export class SortedBag {
   }
 }
 
-/** Room a window allocates at first; it doubles up to its capacity as values come. */
+/** Room a window allocates at first (staggered: growth.ts); it doubles up to its capacity as values come. */
 const INITIAL_WINDOW = 32;
 
 /** The last `capacity` numbers pushed, sorted, with their mean ('single': each rounded to single precision as it comes). */
@@ -101,8 +102,9 @@ export class SortedWindow {
 
   constructor(readonly capacity: number, private readonly precision: Precision = 'double') {
     if (!(Number.isInteger(capacity) && capacity > 0)) throw new RangeError(`window capacity must be an integer > 0; got ${capacity}`);
-    this.fifo = values(precision, Math.min(capacity, INITIAL_WINDOW));
-    this.bag = new SortedBag(Math.min(capacity, INITIAL_WINDOW), capacity, precision);
+    const initial = Math.min(capacity, staggeredSize(INITIAL_WINDOW));
+    this.fifo = values(precision, initial);
+    this.bag = new SortedBag(initial, capacity, precision);
   }
 
   get size(): number {

@@ -1,6 +1,7 @@
 // The Kubernetes VPA recommender's decaying histogram as the reference baseline uses it (counted
 // in samples, a percentile read as the end of its bucket), and numpy's quantile: shared by the
 // reference baselines (baselines.ts) and the engine's candidates (engine.ts).
+import { staggeredSize } from './growth.js';
 
 /** Quantile of an ascending array, linear between closest ranks (numpy's default). */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
@@ -106,9 +107,10 @@ export class WarmVpa {
     private readonly ratio = 1.05,
   ) {
     this.logRatio = Math.log(ratio);
-    this.arrived = new Float64Array(32);
-    this.sorted = new Float64Array(32);
-    this.weights = new Float64Array(32);
+    const initial = staggeredSize(32);
+    this.arrived = new Float64Array(initial);
+    this.sorted = new Float64Array(initial);
+    this.weights = new Float64Array(initial);
   }
 
   get size(): number {
