@@ -15,6 +15,7 @@ import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-p
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
 import { SlotHistory } from '../../agent/predict/models/slot-history.js';
 import { staggeredSize } from '../../agent/predict/models/growth.js';
+import { Float64Slab } from '../../agent/predict/models/slab.js';
 import { PendingValues } from '../../agent/predict/models/horizon-table.js';
 import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
 import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
@@ -224,6 +225,18 @@ test('growing buffers start at staggered sizes: eight in a row start at eight si
   const windows = Array.from({ length: 8 }, () => new SortedWindow(300));
   for (let i = 0; i < 200; i++) for (const w of windows) w.push(i % 7);
   for (const w of windows) t.deepEqual([...w.snapshot()], Array.from({ length: 200 }, (_, i) => i % 7).sort((a, b) => a - b));
+});
+
+test('a slab hands out disjoint zeroed views of one buffer, and refuses to go past its room', (t) => {
+  const slab = new Float64Slab(10);
+  const a = slab.take(4);
+  const b = slab.take(6);
+  t.is(a.buffer, b.buffer);
+  a.fill(1);
+  t.deepEqual([...b], [0, 0, 0, 0, 0, 0]);
+  b.fill(2);
+  t.deepEqual([...a], [1, 1, 1, 1]);
+  t.throws(() => slab.take(1), { instanceOf: RangeError, message: /slab of 10 numbers: 10 taken, 1 more asked/ });
 });
 
 test('pending values: oldest first across the ring wrapping and growing', (t) => {

@@ -75,6 +75,7 @@ import { QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
+import { Float64Slab } from './slab.js';
 import { SlotHistory } from './slot-history.js';
 import { identityOrder, leaveOutWild, sortedOrder } from './robust-pool.js';
 import { SortedBag, SortedWindow } from './sorted-window.js';
@@ -220,12 +221,12 @@ class Head {
   private phaseSeason = 0;
   private phaseBins = 0;
   private phaseFade = 1;
-  private readonly phaseView = new Float64Array(K);
-  private readonly p50 = new Float64Array(K);
-  private readonly p90 = new Float64Array(K);
+  private readonly phaseView: Float64Array;
+  private readonly p50: Float64Array;
+  private readonly p90: Float64Array;
   private readonly features: Float64Array;
   /** a resolved forecast's features, as the learners are handed them */
-  private readonly learnRow: Float64Array | undefined;
+  private readonly learnRow: Float64Array;
   private readonly featureCount: number;
   private readonly learner: RowLearner | undefined;
   private readonly pooled: RowLearner | undefined;
@@ -265,8 +266,8 @@ class Head {
   /** the final (p50, p90) at the newest slot */
   final50 = Number.NaN;
   final90 = Number.NaN;
-  readonly weights = new Float64Array(K);
-  private readonly scratchWeights = new Float64Array(K);
+  readonly weights: Float64Array;
+  private readonly scratchWeights: Float64Array;
   /** candidate indices in order of their p90, and of their p50 (see combine) */
   private readonly order90 = identityOrder(K);
   private readonly order50 = identityOrder(K);
@@ -291,7 +292,12 @@ class Head {
     const halfLife = Math.max(engine.lossHalfLife, MEMORY_HORIZONS * steps);
     this.lossFade = Math.pow(2, -1 / halfLife);
     const memories = [1, ...new Set(engine.mixes.map((m) => m.memory ?? 1))].filter((v, i, a) => a.indexOf(v) === i);
-    this.lossSets = memories.map(() => new Float64Array(K));
+    // the fixed-size arrays below share one buffer (slab.ts); its size is their lengths' sum
+    const R = this.ring;
+    const E = engine.mixes.length;
+    const F = FEATURE_COUNT;
+    const slab = new Float64Slab(8 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
+    this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
     this.mixPhase = engine.mixes.map((m) => m.phase === true);
@@ -305,28 +311,34 @@ class Head {
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.offsetFade = this.calibrationFade;
     // NaN: no forecast pending yet (a slot number would resolve a forecast never made against zeros)
-    this.ringSlot = new Float64Array(this.ring).fill(Number.NaN);
-    this.ringP90 = new Float64Array(this.ring * K);
-    this.ringFinal = new Float64Array(this.ring);
-    this.ringComb50 = new Float64Array(this.ring);
-    this.ringBeforeOffset = new Float64Array(this.ring);
-    this.ringBase = new Float64Array(this.ring);
-    this.ringSeasonalMedian = new Float64Array(this.ring);
-    this.ringScale = new Float64Array(this.ring);
-    this.ringSpread = new Float64Array(this.ring);
-    this.mixP90 = new Float64Array(engine.mixes.length);
-    this.ringMix = new Float64Array(this.ring * engine.mixes.length);
-    this.mixLosses = new Float64Array(engine.mixes.length);
+    this.ringSlot = slab.take(R).fill(Number.NaN);
+    this.ringP90 = slab.take(R * K);
+    this.ringFinal = slab.take(R);
+    this.ringComb50 = slab.take(R);
+    this.ringBeforeOffset = slab.take(R);
+    this.ringBase = slab.take(R);
+    this.ringSeasonalMedian = slab.take(R);
+    this.ringScale = slab.take(R);
+    this.ringSpread = slab.take(R);
+    this.mixP90 = slab.take(E);
+    this.ringMix = slab.take(R * E);
+    this.mixLosses = slab.take(E);
+    this.phaseView = slab.take(K);
+    this.p50 = slab.take(K);
+    this.p90 = slab.take(K);
+    this.weights = slab.take(K);
+    this.scratchWeights = slab.take(K);
+    this.seasonTargets = slab.take(SEASONS + 1).fill(Number.NaN);
     this.conformal = new Projection(this.ring);
     this.trend = new Projection(this.ring);
-    this.featureCount = FEATURE_COUNT;
-    this.features = new Float64Array(this.featureCount);
+    this.featureCount = F;
+    this.features = slab.take(F);
     const stepMs = engine.state.clock.stepMs;
     this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(stepMs), phase, ...learner });
     this.pooled = engine.learnerPool?.learner(`${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.pooledSeasonal = engine.skip[C['pooled-seasonal']] ? undefined : engine.learnerPool?.learner(`seasonal:${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.ringFeatures = this.learner || this.pooled ? new Float32Array(this.ring * this.featureCount) : undefined;
-    this.learnRow = this.ringFeatures ? new Float64Array(this.featureCount) : undefined;
+    this.learnRow = slab.take(F);
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
   }
 
@@ -384,7 +396,7 @@ class Head {
     this.trend.learn(r, actual, this.ringSpread[r]!);
     if (this.ringFeatures) {
       // copied out of the ring (a subarray is a new object each time)
-      const row = this.learnRow!;
+      const row = this.learnRow;
       for (let f = 0, at = r * this.featureCount; f < this.featureCount; f++) row[f] = this.ringFeatures[at + f]!;
       const label = (actual - this.ringBase[r]!) / this.ringScale[r]!;
       this.learner?.add(row, label, this.engine.timeStep);
@@ -594,7 +606,7 @@ class Head {
   /** the shifted candidate's values, sorted as they are added */
   private readonly shifted = new SortedBag(SEASONS + 1);
   /** the target k seasons back (index k, NaN when not held), as collectSeasonal found it */
-  private readonly seasonTargets = new Float64Array(SEASONS + 1).fill(Number.NaN);
+  private readonly seasonTargets: Float64Array;
 
   /** The target a season back and more, moved by how far the level now is from the level then. */
   private collectShifted(s: SeriesState, season: number): void {
