@@ -74,8 +74,14 @@ export interface ForecastBenchResult {
   worstTickMs: number;
   ewmaPairsPerTickMs: number;
   tickRatio: number;
-  /** the same tick extrapolated from the timed pairs' mean (a steadier state: more refits behind them) */
+  /**
+   * the same tick extrapolated from the timed pairs (a steadier state: more refits behind them):
+   * `pairs` times their mean call less the pooled learners' refits, plus those refits' time a tick
+   * (a pool refits on its own schedule, so at 10,000 pairs it costs what it costs at 50)
+   */
   steadyPairsPerTickMs: number;
+  /** of which the pooled learners' refits, ms a tick */
+  poolRefitMsPerTick: number;
   /** memory grown per pair (JS heap and typed arrays) after `warmSamples` samples, KB (approximate: garbage included unless run with --expose-gc) */
   heapPerPairKb: number;
   /** the same for the timed pairs after their `timedSamples` samples: a pair whose learners hold all their rows */
@@ -142,7 +148,7 @@ function usedBytes(): number {
 }
 
 /** Each call of `timedPairs` pairs timed on its own, over the second half of `timedSamples` ticks. */
-function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost & { heapPerPairKb: number } {
+function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: number): CallCost & { heapPerPairKb: number; poolRefitMsPerTick: number } {
   const before = usedBytes();
   const pool = new LearnerPool();
   const pairs = Array.from({ length: timedPairs }, () => pairOf(model, pool));
@@ -151,7 +157,9 @@ function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: numbe
   const samples = new Float64Array(timedPairs * (timedSamples - from));
   let k = 0;
   let sink = 0;
+  let poolFitMsBefore = 0;
   for (let i = 0; i < timedSamples; i++) {
+    if (i === from) poolFitMsBefore = pool.fitMs;
     for (let p = 0; p < timedPairs; p++) {
       const v = demand(p, i, rnds[p]!);
       const t0 = process.hrtime.bigint();
@@ -164,7 +172,7 @@ function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: numbe
   if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
   const heapPerPairKb = (usedBytes() - before) / timedPairs / 1024;
   if (pairs.length !== timedPairs) throw new Error('unreachable'); // the pairs stay alive until measured
-  return { ...callCost(samples), heapPerPairKb };
+  return { ...callCost(samples), heapPerPairKb, poolRefitMsPerTick: (pool.fitMs - poolFitMsBefore) / (timedSamples - from) };
 }
 
 /** Ticks counted as the start: the step is learnt from the first gaps, then every target is set up. */
@@ -245,7 +253,9 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     worstTickMs: selectedTick.worstTickMs,
     ewmaPairsPerTickMs: ewmaTick.tickMs,
     tickRatio: selectedTick.tickMs / ewmaTick.tickMs,
-    steadyPairsPerTickMs: (pairs * selected.meanUs) / 1000,
+    // the timed calls' mean holds the pool's refits shared by timedPairs pairs: taken out, added back once a tick
+    steadyPairsPerTickMs: (pairs * (selected.meanUs - (1000 * selected.poolRefitMsPerTick) / timedPairs)) / 1000 + selected.poolRefitMsPerTick,
+    poolRefitMsPerTick: selected.poolRefitMsPerTick,
     heapPerPairKb: selectedTick.heapPerPairKb,
     steadyHeapPerPairKb: selected.heapPerPairKb,
     ...(accuracy ? { accuracy } : {}),
@@ -263,7 +273,7 @@ export function renderForecastBench(r: ForecastBenchResult): string {
     `  ratio to ewma: median ${r.ratio.toFixed(1)}x, mean ${r.meanRatio.toFixed(1)}x`,
     `  ${r.pairs} pairs in one tick: ${r.pairsPerTickMs.toFixed(0)} ms (ewma ${r.ewmaPairsPerTickMs.toFixed(1)} ms, ${r.tickRatio.toFixed(1)}x) after ${r.warmSamples} samples each; ` +
       `slowest tick ${r.worstTickMs.toFixed(0)} ms (the first ${START_TICKS}, where the step is learnt and the targets set up: ${r.startTickMs.toFixed(0)} ms); ` +
-      `steady state from the timed pairs' mean: ${r.steadyPairsPerTickMs.toFixed(0)} ms`,
+      `steady state from the timed pairs' calls: ${r.steadyPairsPerTickMs.toFixed(0)} ms (the pooled learners' refits ${r.poolRefitMsPerTick.toFixed(1)} ms of it)`,
     `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
   ];
   if (r.accuracy) {

@@ -151,4 +151,11 @@ export class LearnerPool {
   get size(): number {
     return this.learners.size;
   }
+
+  /** Time its learners have spent fitting, ms (for the cost report). */
+  get fitMs(): number {
+    let ms = 0;
+    for (const l of this.learners.values()) ms += l.fitMs;
+    return ms;
+  }
 }
