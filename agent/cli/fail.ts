@@ -16,3 +16,16 @@ export function fail(err: unknown): never {
   if (process.env.HEADROOM_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(exitCodeOf(err));
 }
+
+/**
+ * A yargs usage message as the user should read it: yargs names an unknown `--some-flag` twice,
+ * as typed and camel-cased ("Unknown arguments: some-flag, someFlag"); once, as typed, is enough.
+ */
+export function usageMessage(msg: string): string {
+  const m = /^(Unknown arguments?): (.*)$/s.exec(msg);
+  if (!m) return msg;
+  const names = m[2]!.split(', ');
+  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kept = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n))));
+  return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`;
+}

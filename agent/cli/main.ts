@@ -8,7 +8,7 @@ import record from './record.js';
 import predict from './predict.js';
 import profiles from './profiles.js';
 import { ExitCode } from '../kernel/index.js';
-import { fail } from './fail.js';
+import { fail, usageMessage } from './fail.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('headroom')
@@ -28,7 +28,7 @@ await yargs(hideBin(process.argv))
     // a message: bad usage (an option's check threw, or yargs' own validation); none: a command
     // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
     if (!msg && err) fail(err);
-    process.stderr.write(`headroom: ${msg ?? err?.message}\nRun 'headroom --help' for usage.\n`);
+    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun 'headroom --help' for usage.\n`);
     process.exit(ExitCode.USAGE);
   })
   .parseAsync();

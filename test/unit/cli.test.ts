@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
+import { usageMessage } from '../../agent/cli/fail.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -74,6 +75,15 @@ for (const [what, args, code, message] of predictCases) {
     t.is(r.stdout, '');
   });
 }
+
+test('an unknown option: named once, as typed, exit 2', async (t) => {
+  const r = await headroom(['predict', '--trace', trace, '--bogus-flag', '--other-one'], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^headroom: Unknown arguments: bogus-flag, other-one\nRun 'headroom --help' for usage/);
+  t.notRegex(r.stderr, /bogusFlag|otherOne/);
+  t.is(usageMessage('Unknown argument: fooBar'), 'Unknown argument: fooBar'); // camel-cased as typed: kept
+  t.is(usageMessage('Unknown arguments: x-y, xY'), 'Unknown argument: x-y');
+});
 
 test('an unknown command: the usage line, exit 2', async (t) => {
   const r = await headroom(['frobnicate'], { timeoutMs: 20_000 }).done;
