@@ -25,7 +25,8 @@ export function usageMessage(msg: string): string {
   const m = /^(Unknown arguments?): (.*)$/s.exec(msg);
   if (!m) return msg;
   const names = m[2]!.split(', ');
-  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  const kept = names.filter((n) => !(/[A-Z]/.test(n) && names.includes(kebab(n))));
+  // yargs' own direction: a dashed name and its camel-cased twin (foo-1 -> foo1, Xy-z -> XyZ)
+  const camel = (n: string): string => n.replace(/-+(.)/g, (_, c: string) => c.toUpperCase());
+  const kept = names.filter((n) => !names.some((other) => other !== n && camel(other) === n));
   return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`;
 }

@@ -4,12 +4,13 @@
 const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
 
 /**
- * The saturation level per resource ({} when the option is absent). A malformed item, a level
- * that is not a number above 0, or the option with nothing after it throws `error(message)`, so
- * each command raises its own kind of usage error.
+ * The saturation level per resource ({} when the option is absent; no prototype, so a resource
+ * named like an Object property is kept and then reported as unknown). A malformed item, a level
+ * that is not a finite number above 0, a resource given twice, or the option with nothing after
+ * it throws `error(message)`, so each command raises its own kind of usage error.
  */
 export function parseLimitSpecs(items: readonly string[] | undefined, error: (message: string) => Error = (m) => new Error(m)): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = Object.create(null) as Record<string, number>;
   if (items === undefined) return out;
   const all = items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (all.length === 0) throw error(`--limit expects ${EXAMPLE}, got nothing`);
@@ -17,9 +18,10 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
     const eq = item.indexOf('=');
     const resource = eq > 0 ? item.slice(0, eq).trim() : '';
     const text = eq > 0 ? item.slice(eq + 1).trim() : '';
-    const level = text === '' ? Number.NaN : Number(text);
-    if (!resource || !Number.isFinite(level)) throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
-    if (!(level > 0)) throw error(`--limit ${resource}: a saturation level must be above 0, got ${text}`);
+    if (!resource || text === '') throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
+    const level = Number(text);
+    if (!(Number.isFinite(level) && level > 0)) throw error(`--limit ${resource}: a saturation level must be a number above 0, got ${text}`);
+    if (Object.hasOwn(out, resource)) throw error(`--limit ${resource}: given twice`);
     out[resource] = level;
   }
   return out;

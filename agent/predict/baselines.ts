@@ -146,16 +146,19 @@ function ewma(alpha = 0.3): OnlineModel {
  * from the first origin), it answers from a provisional histogram of the points so far.
  */
 function vpaModel(ctx: ModelContext): OnlineModel {
-  const warm = new WarmVpa(ctx.dayPoints);
+  let warm: WarmVpa | undefined = new WarmVpa(ctx.dayPoints, ctx.warmup);
   let hist: VpaHistogram | undefined;
   return sameForEveryTarget(
     (v) => {
       if (hist) return hist.add(v);
-      warm.add(v);
-      if (warm.size >= ctx.warmup) hist = warm.build();
+      warm!.add(v);
+      if (warm!.size >= ctx.warmup) {
+        hist = warm!.build();
+        warm = undefined;
+      }
     },
     () => {
-      const h = hist ?? warm;
+      const h = hist ?? warm!;
       return { p50: h.percentile(0.5), p90: h.percentile(0.9) };
     },
   );

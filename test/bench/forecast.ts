@@ -254,7 +254,7 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     ewmaPairsPerTickMs: ewmaTick.tickMs,
     tickRatio: selectedTick.tickMs / ewmaTick.tickMs,
     // the timed calls' mean holds the pool's refits shared by timedPairs pairs: taken out, added back once a tick
-    steadyPairsPerTickMs: (pairs * (selected.meanUs - (1000 * selected.poolRefitMsPerTick) / timedPairs)) / 1000 + selected.poolRefitMsPerTick,
+    steadyPairsPerTickMs: (pairs * Math.max(0, selected.meanUs - (1000 * selected.poolRefitMsPerTick) / timedPairs)) / 1000 + selected.poolRefitMsPerTick,
     poolRefitMsPerTick: selected.poolRefitMsPerTick,
     heapPerPairKb: selectedTick.heapPerPairKb,
     steadyHeapPerPairKb: selected.heapPerPairKb,

@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
 import { usageMessage } from '../../agent/cli/fail.js';
+import { parseLimitSpecs } from '../../agent/cli/limits.js';
+import { parseLimits } from '../../agent/cli/record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -14,7 +16,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ['a malformed --limit', ['--limit', 'cpu_cores'], /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores'/],
   ['a zero --interval', ['--interval', '0'], /--interval must be a positive number of seconds/],
   ['a --limit of a resource it does not record', ['--limit', 'bogus=1'], /--limit bogus: not a recorded resource; known: cpu_cores, /],
-  ['a --limit of 0', ['--limit', 'cpu_cores=0'], /--limit cpu_cores: a saturation level must be above 0/],
+  ['a --limit of 0', ['--limit', 'cpu_cores=0'], /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', ['--limit', ''], /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
   ['an empty --resources', ['--resources', ''], /--resources: none given/],
 ];
@@ -56,9 +58,11 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
-  ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be above 0/],
+  ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', () => ['--trace', trace, '--limit', ''], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
-  ['a --limit level that is not a number', () => ['--trace', trace, '--limit', 'cpu_cores=two'], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores=two'/],
+  ['a --limit level that is not a number', () => ['--trace', trace, '--limit', 'cpu_cores=two'], 2, /--limit cpu_cores: a saturation level must be a number above 0, got two/],
+  ['a --limit given twice', () => ['--trace', trace, '--limit', 'cpu_cores=1', '--limit', 'cpu_cores=2'], 2, /--limit cpu_cores: given twice/],
+  ['a --limit named like an Object property', () => ['--trace', trace, '--limit', '__proto__=2'], 2, /--limit __proto__: no series of that resource here/],
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 1, /no series of "memory_bytes"; its resources: cpu_cores, /],
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 1, /its header says stepMs 1000; --step-ms is for traces without one/],
   ['nothing to score', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read, none with observed points beyond the warm-up \(100000\)/],
@@ -76,6 +80,14 @@ for (const [what, args, code, message] of predictCases) {
   });
 }
 
+test('--limit reads a level per resource: repeated or comma-separated, spaces around, any number notation', (t) => {
+  t.deepEqual({ ...parseLimitSpecs([' cpu_cores = 2 , memory_bytes=1e9 ', 'io_read_bytes_per_s=2.5e6']) }, { cpu_cores: 2, memory_bytes: 1e9, io_read_bytes_per_s: 2.5e6 });
+  t.deepEqual({ ...parseLimitSpecs(undefined) }, {});
+  t.deepEqual({ ...parseLimits(['cpu_cores=2,memory_bytes=268435456']) }, { cpu_cores: 2, memory_bytes: 268435456 });
+  t.is(parseLimits(undefined), undefined);
+  t.throws(() => parseLimitSpecs(['cpu_cores=Infinity']), { message: /cpu_cores: a saturation level must be a number above 0, got Infinity/ });
+});
+
 test('an unknown option: named once, as typed, exit 2', async (t) => {
   const r = await headroom(['predict', '--trace', trace, '--bogus-flag', '--other-one'], { timeoutMs: 20_000 }).done;
   t.is(r.code, 2);
@@ -83,6 +95,7 @@ test('an unknown option: named once, as typed, exit 2', async (t) => {
   t.notRegex(r.stderr, /bogusFlag|otherOne/);
   t.is(usageMessage('Unknown argument: fooBar'), 'Unknown argument: fooBar'); // camel-cased as typed: kept
   t.is(usageMessage('Unknown arguments: x-y, xY'), 'Unknown argument: x-y');
+  t.is(usageMessage('Unknown arguments: foo-1, foo1, Xy-z, XyZ'), 'Unknown arguments: foo-1, Xy-z');
 });
 
 test('an unknown command: the usage line, exit 2', async (t) => {

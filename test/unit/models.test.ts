@@ -217,10 +217,21 @@ test('sorted window in single precision: the same window as double precision, ea
   t.true(within(single.mean, kept.reduce((a, b) => a + b, 0) / 64, 1e-9));
 });
 
-test('growing buffers start at staggered sizes: eight in a row start at eight sizes from the base to under twice it', (t) => {
-  const sizes = Array.from({ length: 8 }, () => staggeredSize(64));
-  t.is(new Set(sizes).size, 8);
-  t.true(sizes.every((s) => s >= 64 && s < 128));
+test('growing buffers start at staggered sizes, from the base to under twice it, whatever the pattern they are made in', (t) => {
+  // series that each make 1, 2, 4 or 8 buffers: the buffers of one kind (the second a series
+  // makes) still start at all eight sizes, about as often each
+  for (const perSeries of [1, 2, 4, 8]) {
+    const sizes: number[] = [];
+    for (let series = 0; series < 400; series++) for (let b = 0; b < perSeries; b++) {
+      const s = staggeredSize(64);
+      if (b === Math.min(1, perSeries - 1)) sizes.push(s);
+    }
+    const counts = new Map<number, number>();
+    for (const s of sizes) counts.set(s, (counts.get(s) ?? 0) + 1);
+    t.is(counts.size, 8, `${perSeries} buffers a series`);
+    t.true([...counts.keys()].every((s) => s >= 64 && s < 128));
+    t.true(Math.max(...counts.values()) < 2 * (400 / 8), `${perSeries} buffers a series: ${[...counts.values()]}`);
+  }
   // windows made one after another double at different counts, and still hold what they should
   const windows = Array.from({ length: 8 }, () => new SortedWindow(300));
   for (let i = 0; i < 200; i++) for (const w of windows) w.push(i % 7);
@@ -236,7 +247,31 @@ test('a slab hands out disjoint zeroed views of one buffer, and refuses to go pa
   t.deepEqual([...b], [0, 0, 0, 0, 0, 0]);
   b.fill(2);
   t.deepEqual([...a], [1, 1, 1, 1]);
+  t.is(slab.left, 0);
   t.throws(() => slab.take(1), { instanceOf: RangeError, message: /slab of 10 numbers: 10 taken, 1 more asked/ });
+});
+
+test('seasonal profile: a quantile read directly is the forecast one, at every sample, through its season being found', (t) => {
+  const f = new SeasonalProfileForecaster({ halfLifeMs: 3_600_000, stepMs: 60_000 });
+  t.is(f.quantileAt(60_000, 0.9), f.forecast(60_000).quantile(0.9)); // no samples: 0
+  const rnd = rng(11);
+  let compared = 0;
+  const periods = new Set<number>();
+  for (let i = 0; i < 700; i++) {
+    f.update(10 + 5 * Math.sin((2 * Math.PI * i) / 24) + rnd(), i * 60_000);
+    periods.add(f.period);
+    for (const h of [60_000, 300_000, 3_600_000]) {
+      // the direct read first (it caches a centre), then the forecast, then the direct read again
+      const direct = [0.1, 0.5, 0.9].map((q) => f.quantileAt(h, q));
+      const fc = f.forecast(h);
+      t.deepEqual(direct, [0.1, 0.5, 0.9].map((q) => fc.quantile(q)), `sample ${i}, horizon ${h}`);
+      t.is(f.quantileAt(h, 0.9), fc.quantile(0.9));
+      compared++;
+    }
+  }
+  t.true(periods.size >= 2, 'the season changed on the way'); // 0, then 24
+  t.is(compared, 2100);
+  t.throws(() => f.quantileAt(60_000, 1.5), { instanceOf: RangeError });
 });
 
 test('pending values: oldest first across the ring wrapping and growing', (t) => {

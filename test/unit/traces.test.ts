@@ -386,14 +386,26 @@ test('VPA histogram before it is built: the warm samples answer as a histogram b
   });
   const warm = new WarmVpa(50);
   t.is(warm.percentile(0.9), new VpaHistogram(vpaFirstBucket([]), 50).percentile(0.9)); // none yet
+  const ps = [0, 0.5, 0.9, 0.99];
   let same = 0;
   for (let n = 1; n <= series.length; n++) {
     warm.add(series[n - 1]!);
     const fresh = new VpaHistogram(vpaFirstBucket(series.slice(0, n)), 50);
     for (const v of series.slice(0, n)) fresh.add(v);
-    for (const p of [0.5, 0.9, 0.99]) if (warm.percentile(p) === fresh.percentile(p)) same++;
+    for (const p of ps) if (warm.percentile(p) === fresh.percentile(p)) same++;
   }
-  t.is(same, 3 * series.length);
+  t.is(same, ps.length * series.length);
+  // mostly negative values (a first bucket below 0: buckets no longer follow the values), and a
+  // half-life of one sample (the weights rescaled on the way): still the histogram's answers
+  for (const [values, halfLife] of [[[-1, -2, 3, 0.001, -5, 2], 50], [Array.from({ length: 160 }, (_, i) => 1 + (i % 13)), 1]] as const) {
+    const w = new WarmVpa(halfLife, values.length);
+    const fresh = new VpaHistogram(vpaFirstBucket(values), halfLife);
+    for (const v of values) {
+      w.add(v);
+      fresh.add(v);
+    }
+    for (const p of ps) t.is(Object.is(w.percentile(p), fresh.percentile(p)), true, `p${p} of ${values.length} values, half-life ${halfLife}`);
+  }
   // and the histogram it hands over is the one built from the samples in their order
   const built = warm.build();
   const fresh = new VpaHistogram(vpaFirstBucket(series), 50);

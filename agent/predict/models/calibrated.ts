@@ -7,7 +7,7 @@
 // no trend...). Signed errors keep skew: a series that bursts upwards gets a long upper side.
 import type { Forecast, Forecaster, ForecastModel } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { errorForecast, quantileOf } from './distributions.js';
+import { errorForecast, medianAndP90Of, quantileOf } from './distributions.js';
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { seasonOf } from './horizon-peak.js';
 import { SortedWindow } from './sorted-window.js';
@@ -117,8 +117,8 @@ export class CalibratedForecaster implements Forecaster {
     if (this.samples === 0) return { p50: 0, p90: 0 };
     const h = this.clock.settled ? this.horizons.get(this.clock.stepsFor(horizonMs)) : undefined;
     if (h && Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
+    if (!h || h.errors.size < this.minErrors) return medianAndP90Of(this.inner, horizonMs);
     const centre = quantileOf(this.inner, horizonMs, 0.5);
-    if (!h || h.errors.size < this.minErrors) return { p50: centre, p90: quantileOf(this.inner, horizonMs, 0.9) };
     return { p50: Math.max(0, centre + h.errors.quantile(0.5)), p90: Math.max(0, centre + h.errors.quantile(0.9)) };
   }
 }

@@ -44,6 +44,13 @@ export function quantileOf(f: Forecaster, horizonMs: number, q: number): number 
   return direct ? direct.call(f, horizonMs, q) : f.forecast(horizonMs).quantile(q);
 }
 
+/** The p50 and p90 of `f` at the horizon, as quantileOf reads them (one Forecast where `f` cannot say them directly). */
+export function medianAndP90Of(f: Forecaster, horizonMs: number): { p50: number; p90: number } {
+  if ((f as Partial<QuantileAt>).quantileAt) return { p50: quantileOf(f, horizonMs, 0.5), p90: quantileOf(f, horizonMs, 0.9) };
+  const fc = f.forecast(horizonMs);
+  return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
+}
+
 /** A normal distribution clamped at 0 (the mass below 0 sits at 0). */
 class NormalForecast implements Forecast {
   readonly mean: number;

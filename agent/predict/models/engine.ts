@@ -342,6 +342,7 @@ class Head {
     this.ringFeatures = this.learner || this.pooled ? new Float32Array(this.ring * this.featureCount) : undefined;
     this.learnRow = slab.take(F);
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
+    if (slab.left !== 0) throw new Error(`engine head: its slab was sized ${slab.left} numbers too large`);
   }
 
   /** Learns from the target that resolves at this slot, then forecasts from it. */
@@ -795,7 +796,7 @@ export class ForecastEngine {
   readonly pointProfile: CalibratedForecaster;
   readonly peakProfile: HorizonPeakForecaster;
   private readonly weight: HistoryWeight;
-  /** by target: the steps ahead, negated for a peak (a number, not a string built at every ask) */
+  /** by target: the steps ahead (at least 1), negated for a peak (a number, not a string built at every ask) */
   private readonly heads = new Map<number, Head>();
   private readonly seasonMs: number;
   private readonly maxSeasonSteps: number;
@@ -907,7 +908,7 @@ export class ForecastEngine {
     const phase = (this.phase + this.heads.size * 0.381966) % 1;
     h = new Head(kind, steps, this, this.historySteps, this.learnerOptions, phase);
     this.heads.set(key, h);
-    const ofKind = [...this.heads.keys()].filter((k) => k < 0 === key < 0);
+    const ofKind = [...this.heads.keys()].filter((k) => (k < 0) === (key < 0));
     if (ofKind.length > MAX_HEADS) this.heads.delete(ofKind[0]!);
     return h;
   }

@@ -12,7 +12,7 @@
 // behave as they did.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { errorForecast, quantileOf, shiftedForecast } from './distributions.js';
+import { errorForecast, medianAndP90Of, quantileOf, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
@@ -119,14 +119,14 @@ export class HorizonPeakForecaster implements Forecaster {
   quantilePair(horizonMs: number): { p50: number; p90: number } {
     checkHorizon(horizonMs);
     if (this.samples === 0) return { p50: 0, p90: 0 };
-    if (!this.clock.settled) return { p50: quantileOf(this.base, horizonMs, 0.5), p90: quantileOf(this.base, horizonMs, 0.9) };
+    if (!this.clock.settled) return medianAndP90Of(this.base, horizonMs);
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
     const reference = this.reference(h);
     if (h.excess.size < this.minErrors) {
-      const p50 = quantileOf(this.base, horizonMs, 0.5);
+      const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = reference - p50;
-      return { p50: Math.max(0, p50 + delta), p90: Math.max(0, quantileOf(this.base, horizonMs, 0.9) + delta) };
+      return { p50: Math.max(0, p50 + delta), p90: Math.max(0, p90 + delta) };
     }
     return { p50: Math.max(0, reference + h.excess.quantile(0.5)), p90: Math.max(0, reference + h.excess.quantile(0.9)) };
   }

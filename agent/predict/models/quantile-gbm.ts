@@ -53,8 +53,8 @@ export class QuantileGbm {
 
   /** The fitted q-quantile for one row of features (NaN = missing: NaN compares false, so it goes left). */
   predict(x: ArrayLike<number>): number {
-    // `+`: read as a plain number, the running sum stays unboxed; from the field as it is
-    // (declared before the constructor sets it), V8 boxed it on every tree: 650 bytes a call
+    // `+`: started from a plain number, V8 keeps the running sum an unboxed double; started from
+    // the field as it is, it boxed the sum on every tree (650 bytes of garbage a call)
     let out = +this.base;
     const d = this.depth;
     if (d > 0) {

@@ -7,7 +7,7 @@
 // being tried first where the history can hold three of them.
 // The spread is AR(1)'s: wrap it in calibrated:... for quantiles from its own errors.
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHalfLife, checkHorizon, EMPTY_FORECAST } from '../stats.js';
+import { checkHalfLife, checkHorizon, checkQuantile, EMPTY_FORECAST } from '../stats.js';
 import { clampedNormalQuantile, normalForecast } from './distributions.js';
 import { HistoryWeight } from './history-weight.js';
 import { detectSeason } from './season.js';
@@ -135,6 +135,7 @@ export class SeasonalProfileForecaster implements Forecaster {
   /** forecast(horizonMs).quantile(q), without building the forecast (the engine asks several a sample). */
   quantileAt(horizonMs: number, q: number): number {
     checkHorizon(horizonMs);
+    checkQuantile(q);
     if (this.samples === 0) return 0;
     this.normalAt(horizonMs);
     return clampedNormalQuantile(this.atCentre, this.atSd, q);

@@ -55,7 +55,7 @@ export class SeriesState {
   readonly long = new SortedWindow(LONG_POINTS);
   private vpa: VpaHistogram | undefined;
   /** the histogram's first LONG_POINTS samples, until it is built from them */
-  private vpaWarm: WarmVpa | undefined = new WarmVpa(LONG_POINTS);
+  private vpaWarm: WarmVpa | undefined = new WarmVpa(LONG_POINTS, LONG_POINTS);
   private vpaCache: { p50: number; p90: number } | undefined;
 
   constructor(opts: SeriesStateOptions = {}) {

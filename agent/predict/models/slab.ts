@@ -13,6 +13,11 @@ export class Float64Slab {
     this.buffer = new ArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT);
   }
 
+  /** Numbers not taken yet. */
+  get left(): number {
+    return this.length - this.at;
+  }
+
   /** The next `n` numbers (zeros); a RangeError past the room asked for. */
   take(n: number): Float64Array {
     if (this.at + n > this.length) throw new RangeError(`slab of ${this.length} numbers: ${this.at} taken, ${n} more asked`);

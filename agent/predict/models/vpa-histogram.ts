@@ -90,7 +90,11 @@ function percentileOfBucket(b: number, first: number, ratio: number): number {
  * it anew each time (a sort, a filter and a logarithm a sample: at 10,000 series, most of an
  * agent's tick in its first minutes). Kept instead as the samples sorted with their weights: a
  * bucket holds a run of sorted values, so walking them in order crosses the histogram's threshold
- * in the same bucket, and a percentile is that walk and one logarithm.
+ * in the same bucket, and a percentile is that walk and one logarithm. The same answer as the
+ * histogram unless a threshold falls within rounding of a bucket's cumulative weight (the walk
+ * adds in value order, the histogram bucket by bucket; never seen at the half-lives used here).
+ * With a first bucket at or below 0 (most nonzero samples negative) buckets no longer follow
+ * the values' order: the histogram itself is built to answer.
  */
 export class WarmVpa {
   private readonly logRatio: number;
@@ -102,12 +106,14 @@ export class WarmVpa {
   private total = 0;
   private exponent = 0;
 
+  /** `expected`: the samples it will hold at most (it is built from them then): its buffers grow no further unless given more */
   constructor(
     private readonly halfLifeSamples: number,
+    private readonly expected = Number.POSITIVE_INFINITY,
     private readonly ratio = 1.05,
   ) {
     this.logRatio = Math.log(ratio);
-    const initial = staggeredSize(32);
+    const initial = Math.max(1, Math.min(expected, staggeredSize(32)));
     this.arrived = new Float64Array(initial);
     this.sorted = new Float64Array(initial);
     this.weights = new Float64Array(initial);
@@ -147,7 +153,10 @@ export class WarmVpa {
 
   percentile(p: number): number {
     const first = this.firstBucket();
+    if (!(first > 0)) return this.build().percentile(p);
     const threshold = p * this.total;
+    // the histogram's walk stops in bucket 0 at once, empty or not
+    if (!(threshold > 0)) return percentileOfBucket(0, first, this.ratio);
     let partial = 0;
     let i = 0;
     for (; i < this.n - 1; i++) {
@@ -182,7 +191,8 @@ export class WarmVpa {
   }
 
   private grow(): void {
-    const size = 2 * this.sorted.length;
+    const doubled = 2 * this.sorted.length;
+    const size = this.n < this.expected ? Math.min(doubled, this.expected) : doubled;
     for (const key of ['arrived', 'sorted', 'weights'] as const) {
       const bigger = new Float64Array(size);
       bigger.set(this[key]);
@@ -191,7 +201,7 @@ export class WarmVpa {
   }
 }
 
-/** 0.01 x the median nonzero value (0.01, VPA's own CPU default, when all are zero). */
+/** 0.01 x the median nonzero value (0.01, VPA's own CPU default, when all are zero); WarmVpa reads the same from its sorted samples (this is its reference in the tests). */
 export function vpaFirstBucket(values: readonly number[]): number {
   const nonzero = values.filter((v) => v !== 0).sort((a, b) => a - b);
   return nonzero.length > 0 ? 0.01 * quantileSorted(nonzero, 0.5) : 0.01;
