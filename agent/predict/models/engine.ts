@@ -298,7 +298,7 @@ class Head {
     const R = this.ring;
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(8 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
+    const slab = new Float64Slab(10 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -331,8 +331,8 @@ class Head {
     this.weights = slab.take(K);
     this.scratchWeights = slab.take(K);
     this.seasonTargets = slab.take(SEASONS + 1).fill(Number.NaN);
-    this.conformal = new Projection(this.ring);
-    this.trend = new Projection(this.ring);
+    this.conformal = new Projection(slab.take(R));
+    this.trend = new Projection(slab.take(R));
     this.featureCount = F;
     this.features = slab.take(F);
     const stepMs = engine.state.clock.stepMs;
@@ -688,13 +688,13 @@ class Head {
  * its own past errors over the local scale: the projection per pending forecast, and those errors.
  */
 class Projection {
-  private readonly pending: Float64Array;
   /** normalised errors: single precision (a ten-millionth of a scale is noise), half the memory: 2 per head */
   private readonly errors = new SortedWindow(CONFORMAL_WINDOW, 'single');
   private readonly out = { p50: 0, p90: 0 };
 
-  constructor(ring: number) {
-    this.pending = new Float64Array(ring).fill(Number.NaN);
+  /** `pending`: a ring slot's projection (the head's, from its slab), filled with NaN here */
+  constructor(private readonly pending: Float64Array) {
+    pending.fill(Number.NaN);
   }
 
   /** The projection made for ring slot r (NaN: none yet). */

@@ -39,6 +39,10 @@ export function predictRow(model: QuantileGbm | undefined, row: ArrayLike<number
   return model.predict(scratch);
 }
 
+/** Empty buffers, shared and never written: a learner's first row allocates its own. */
+const NO_ROWS = new Float16Array(0);
+const NO_LABELS = new Float32Array(0);
+
 /** Rows the buffers start with (staggered: growth.ts). */
 const INITIAL_ROWS = 64;
 
@@ -61,6 +65,7 @@ export class QuantileLearner {
   private readonly clip: number;
   private model: QuantileGbm | undefined;
   private readonly scratch: Float64Array;
+  private readonly initial: number;
   /** fits so far and the time they took, for the cost report */
   fits = 0;
   fitMs = 0;
@@ -71,9 +76,11 @@ export class QuantileLearner {
     private readonly opts: LearnerOptions = {},
   ) {
     this.capacity = Math.max(16, Math.floor(opts.rows ?? 1024));
-    const initial = Math.min(this.capacity, staggeredSize(INITIAL_ROWS));
-    this.x = new Float16Array(initial * features);
-    this.y = new Float32Array(initial);
+    // allocated with the first row (a horizon after the head is set up: ten thousand series'
+    // heads set up on one tick do not all allocate their rows on it)
+    this.initial = Math.min(this.capacity, staggeredSize(INITIAL_ROWS));
+    this.x = NO_ROWS;
+    this.y = NO_LABELS;
     this.phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));
     const first = Math.max(16, opts.firstFit ?? 100);
     this.nextFit = Math.min(this.capacity, Math.round(first * (1 + this.phase)));
@@ -101,9 +108,9 @@ export class QuantileLearner {
     if (due) this.fit();
   }
 
-  /** Doubles the buffers (up to the capacity); rows are appended while filling, so they stay in place. */
+  /** Doubles the buffers (up to the capacity), or makes them; rows are appended while filling, so they stay in place. */
   private grow(): void {
-    const size = Math.min(this.capacity, 2 * this.y.length);
+    const size = this.y.length === 0 ? this.initial : Math.min(this.capacity, 2 * this.y.length);
     const x = new Float16Array(size * this.features);
     x.set(this.x);
     const y = new Float32Array(size);

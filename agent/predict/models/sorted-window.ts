@@ -11,14 +11,23 @@ function values(precision: Precision, n: number): Values {
   return precision === 'single' ? new Float32Array(n) : new Float64Array(n);
 }
 
+/**
+ * What a bag or window holds before its first value: nothing allocated (ten thousand series set
+ * up their windows on one tick; most get their first value only a horizon later, spreading the
+ * allocation). Shared and never written: the first value allocates.
+ */
+const NOTHING: Record<Precision, Values> = { double: new Float64Array(0), single: new Float32Array(0) };
+
 /** A sorted multiset of numbers. */
 export class SortedBag {
   private values: Values;
   private n = 0;
+  private readonly initial: number;
 
-  /** Starts with room for `initialCapacity` values and doubles, never beyond `maxCapacity` when a window bounds it. */
+  /** Room for `initialCapacity` values from the first, doubling, never beyond `maxCapacity` when a window bounds it. */
   constructor(initialCapacity = 16, private readonly maxCapacity = Number.POSITIVE_INFINITY, private readonly precision: Precision = 'double') {
-    this.values = values(precision, Math.max(1, Math.min(initialCapacity, maxCapacity)));
+    this.values = NOTHING[precision];
+    this.initial = Math.max(1, Math.min(initialCapacity, maxCapacity));
   }
 
   get size(): number {
@@ -32,7 +41,8 @@ export class SortedBag {
 
   insert(v: number): void {
     if (this.n === this.values.length) {
-      const bigger = values(this.precision, Math.max(this.n + 1, Math.min(this.maxCapacity, this.values.length * 2)));
+      const size = this.n === 0 ? this.initial : Math.max(this.n + 1, Math.min(this.maxCapacity, this.values.length * 2));
+      const bigger = values(this.precision, size);
       bigger.set(this.values);
       this.values = bigger;
     }
@@ -99,12 +109,13 @@ export class SortedWindow {
   private count = 0;
   private sum = 0;
   private pushes = 0;
+  private readonly initial: number;
 
   constructor(readonly capacity: number, private readonly precision: Precision = 'double') {
     if (!(Number.isInteger(capacity) && capacity > 0)) throw new RangeError(`window capacity must be an integer > 0; got ${capacity}`);
-    const initial = Math.min(capacity, staggeredSize(INITIAL_WINDOW));
-    this.fifo = values(precision, initial);
-    this.bag = new SortedBag(initial, capacity, precision);
+    this.initial = Math.min(capacity, staggeredSize(INITIAL_WINDOW));
+    this.fifo = NOTHING[precision];
+    this.bag = new SortedBag(this.initial, capacity, precision);
   }
 
   get size(): number {
@@ -127,7 +138,7 @@ export class SortedWindow {
     } else {
       // filling: the oldest value is at 0 (head moves only once full), so growing is a copy
       if (this.count === this.fifo.length) {
-        const bigger = values(this.precision, Math.min(this.capacity, 2 * this.fifo.length));
+        const bigger = values(this.precision, this.count === 0 ? this.initial : Math.min(this.capacity, 2 * this.fifo.length));
         bigger.set(this.fifo);
         this.fifo = bigger;
       }
