@@ -14,7 +14,7 @@ import {
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
-import { parseLimitSpecs } from './limits.js';
+import { commaList, parseLimitSpecs } from './options.js';
 import { readTraces, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -34,7 +34,6 @@ interface PredictArgs {
   pool: boolean;
 }
 
-const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
@@ -187,7 +186,7 @@ class UsageError extends Error {}
 
 /** The comma-separated names of an option, each once; none, or one twice, is a UsageError (`choices`: what to say instead). */
 function namesOnce(option: string, s: string, choices: string): string[] {
-  const names = list(s);
+  const names = commaList(s);
   if (names.length === 0) throw new UsageError(`${option}: none given; ${choices}`);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new UsageError(`${option}: ${dup} given twice`);
@@ -239,7 +238,7 @@ function checkLimitsKnown(limits: Record<string, number>, series: readonly Serie
 
 function parseResources(s: string): 'reference' | 'all' | string[] {
   if (s === 'reference' || s === 'all') return s;
-  const names = list(s);
+  const names = commaList(s);
   if (names.length === 0) throw new UsageError("--resources: none given; 'reference', 'all', or resource names");
   return names;
 }

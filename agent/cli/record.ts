@@ -9,7 +9,7 @@ import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
-import { parseLimitSpecs } from './limits.js';
+import { commaList, parseLimitSpecs } from './options.js';
 
 interface RecordArgs {
   out: string;
@@ -35,7 +35,7 @@ const isRecorded = (name: string): boolean => (RECORDED_RESOURCES as readonly st
 /** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
 export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
   if (spec === undefined || spec.trim() === 'all') return undefined;
-  const names = spec.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = commaList(spec);
   if (names.length === 0) throw new Error(`--resources: none given; 'all' or some of ${RECORDED_RESOURCES.join(', ')}`);
   const unknown = names.filter((n) => !isRecorded(n));
   if (unknown.length > 0) throw new Error(`--resources: unknown ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${RECORDED_RESOURCES.join(', ')}`);

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
 import { usageMessage } from '../../agent/cli/fail.js';
-import { parseLimitSpecs } from '../../agent/cli/limits.js';
+import { parseLimitSpecs } from '../../agent/cli/options.js';
 import { parseLimits } from '../../agent/cli/record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

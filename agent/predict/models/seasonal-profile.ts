@@ -12,6 +12,8 @@ import { clampedNormalQuantile, normalForecast } from './distributions.js';
 import { HistoryWeight } from './history-weight.js';
 import { detectSeason } from './season.js';
 import { SlotHistory } from './slot-history.js';
+import { SortedBag } from './sorted-window.js';
+import { quantileSorted } from './vpa-histogram.js';
 import { StepClock } from './step-clock.js';
 
 export interface SeasonalProfileOptions {
@@ -238,50 +240,31 @@ function profileHelpsOn(values: Float64Array, period: number, seasons: number): 
   let n = 0;
   // the level: a sample of the look-back (at most 64 points), not every step of it
   const stride = Math.max(1, Math.floor((seasons * period) / 64));
-  // typed buffers filled afresh for each value (arrays emptied and pushed again reallocated)
-  const past = new Float64Array(seasons);
+  // refilled for each value: the seasons' values sorted as they are added; the look-back's
+  // sample sorted in native code, through a view of its first k values made once per k
+  const past = new SortedBag(seasons);
   const flat = new Float64Array(Math.ceil((seasons * period) / stride) + 1);
-  // views of the first k values of `flat`, made once per k: sorted in native code, no view per value
   const flatViews: Float64Array[] = [];
   for (let i = period; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) continue;
-    let np = 0;
+    past.clear();
     for (let k = 1; k <= seasons && i - k * period >= 0; k++) {
       const x = values[i - k * period]!;
-      if (!Number.isNaN(x)) past[np++] = x;
+      if (!Number.isNaN(x)) past.insert(x);
     }
-    if (np === 0) continue;
+    if (past.size === 0) continue;
     let nf = 0;
     for (let j = i - 1; j >= Math.max(0, i - seasons * period); j -= stride) if (!Number.isNaN(values[j]!)) flat[nf++] = values[j]!;
     if (nf === 0) continue;
-    seasonal += pinball90(v, quantile90(insertionSorted(past, np), np));
-    level += pinball90(v, quantile90((flatViews[nf] ??= flat.subarray(0, nf)).sort(), nf));
+    seasonal += pinball90(v, past.linearQuantile(0.9));
+    level += pinball90(v, quantileSorted((flatViews[nf] ??= flat.subarray(0, nf)).sort(), 0.9));
     n++;
   }
   return n > 0 && seasonal < (1 - PROFILE_GAIN) * level;
 }
 
 const pinball90 = (y: number, f: number): number => (y >= f ? 0.9 * (y - f) : 0.1 * (f - y));
-
-/** The first n values sorted in place (n is a handful of seasons). */
-function insertionSorted(a: Float64Array, n: number): Float64Array {
-  for (let i = 1; i < n; i++) {
-    const v = a[i]!;
-    let j = i - 1;
-    for (; j >= 0 && a[j]! > v; j--) a[j + 1] = a[j]!;
-    a[j + 1] = v;
-  }
-  return a;
-}
-
-/** 0.9-quantile of the first n values, sorted, linear between closest ranks. */
-function quantile90(sorted: Float64Array, n: number): number {
-  const pos = 0.9 * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}
 
 /** A season's profile must cut the level's p90 loss by this share. */
 const PROFILE_GAIN = 0.05;

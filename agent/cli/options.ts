@@ -1,18 +1,22 @@
-// `--limit RESOURCE=LEVEL`, as `predict` and `record` read it: repeatable, or comma-separated.
-// One parser so both commands accept the same spellings and say the same thing about a bad one.
+// Option values `predict` and `record` both read, parsed once so both commands accept the same
+// spellings and say the same thing about a bad one.
+
+/** `a, b,,c` -> ['a', 'b', 'c']: a comma-separated option's names, trimmed, empty ones dropped. */
+export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
 
 /**
- * The saturation level per resource ({} when the option is absent; no prototype, so a resource
- * named like an Object property is kept and then reported as unknown). A malformed item, a level
- * that is not a finite number above 0, a resource given twice, or the option with nothing after
- * it throws `error(message)`, so each command raises its own kind of usage error.
+ * `--limit RESOURCE=LEVEL` (repeatable, or comma-separated): the saturation level per resource
+ * ({} when the option is absent; no prototype, so a resource named like an Object property is
+ * kept and then reported as unknown). A malformed item, a level that is not a finite number
+ * above 0, a resource given twice, or the option with nothing after it throws `error(message)`,
+ * so each command raises its own kind of usage error.
  */
 export function parseLimitSpecs(items: readonly string[] | undefined, error: (message: string) => Error = (m) => new Error(m)): Record<string, number> {
   const out = Object.create(null) as Record<string, number>;
   if (items === undefined) return out;
-  const all = items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const all = items.flatMap(commaList);
   if (all.length === 0) throw error(`--limit expects ${EXAMPLE}, got nothing`);
   for (const item of all) {
     const eq = item.indexOf('=');
