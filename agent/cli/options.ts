@@ -5,11 +5,13 @@
 export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
+// a decimal number (`2`, `0.5`, `.5`, `2.5e6`); Number() alone would also read `0x10` as 16
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /**
  * `--limit RESOURCE=LEVEL` (repeatable, or comma-separated): the saturation level per resource
  * ({} when the option is absent; no prototype, so a resource named like an Object property is
- * kept and then reported as unknown). A malformed item, a level that is not a finite number
+ * kept and then reported as unknown). A malformed item, a level that is not a decimal number
  * above 0, a resource given twice, or the option with nothing after it throws `error(message)`,
  * so each command raises its own kind of usage error.
  */
@@ -23,7 +25,7 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
     const resource = eq > 0 ? item.slice(0, eq).trim() : '';
     const text = eq > 0 ? item.slice(eq + 1).trim() : '';
     if (!resource || text === '') throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
-    const level = Number(text);
+    const level = DECIMAL.test(text) ? Number(text) : NaN;
     if (!(Number.isFinite(level) && level > 0)) throw error(`--limit ${resource}: a saturation level must be a number above 0, got ${text}`);
     if (Object.hasOwn(out, resource)) throw error(`--limit ${resource}: given twice`);
     out[resource] = level;

@@ -368,7 +368,8 @@ export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?:
         createForecaster(model, { halfLifeMs: (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000 }));
       // fail now, not in the middle of a replay
       createForecaster(model, { halfLifeMs: 1000 });
-      return spec;
+      // a combination is never "the best single" model
+      return model === 'selector' || model.startsWith('engine') ? { ...spec, combines: true } : spec;
     }
     throw new RangeError(`unknown model ${JSON.stringify(name)}; known: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
   });

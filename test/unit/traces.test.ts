@@ -432,6 +432,9 @@ test('models by name: baselines, forecaster adapters, and a clear error otherwis
   t.true(Number.isFinite(r.targets.h1!.scores[0]!.nPL90));
   t.throws(() => modelsByName(['nope']), { instanceOf: RangeError, message: /unknown model "nope"/ });
   t.throws(() => modelsByName(['forecaster:nope']), { instanceOf: RangeError });
+  // combinations are never "the best single" yardstick
+  t.deepEqual(modelsByName(['forecaster:ewma', 'forecaster:calibrated:holt', 'forecaster:selector', 'forecaster:engine', 'forecaster:engine-peak']).map((m) => m.combines === true),
+    [false, false, true, true, true]);
 });
 
 // ---- the command ----
