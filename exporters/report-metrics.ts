@@ -184,9 +184,9 @@ export class ReportMetricProducer implements MetricProducer {
       }
       for (const d of Object.values(w.demand ?? {})) {
         for (const win of d.windows) {
-          const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000) };
+          const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000), window: d.windowsOf };
           demandQ.push(point(win.p50, { ...at, quantile: '0.5' }), point(win.p90, { ...at, quantile: '0.9' }), point(win.p99, { ...at, quantile: '0.99' }));
-          if (win.pContention !== null) demandP.push(point(win.pContention, at));
+          if (win.pContention !== null) demandP.push(point(win.pContention, { ...at, source: d.limitSource ?? 'cgroup' }));
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
         demandConfidence.push(point(d.confidence, { resource: d.resource }));
@@ -221,8 +221,8 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_workload_memory_bytes', 'Memory the workload\'s cgroup holds', 'bytes', memoryBytes),
       gauge('headroom_workload_memory_limit_bytes', 'Memory the workload\'s cgroup may hold: the tighter of its own limit and its ancestors\' (less what their other cgroups hold); source: cgroup, parent', 'bytes', memoryLimit),
       gauge('headroom_workload_cpu_limit_cores', 'CPUs the workload\'s cgroup may use, in cores: the tightest of its quota, its ancestors\' and its CPU set; source: cgroup, parent, cpuset', '', cpuLimit),
-      gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile', '', demandQ),
-      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use (headroom_demand_limit) within the horizon', '', demandP),
+      gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s), horizon and quantile; window: peak (of the peak within the horizon, the default models) or value (of the value at its end)', '', demandQ),
+      gauge('headroom_demand_contention_probability', 'Probability that demand exceeds what the workload may use (headroom_demand_limit, its source as there) within the horizon (window: peak) or at its end (window: value)', '', demandP),
       gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup limit and what the host leaves it (cores, bytes); source: cgroup, parent, cpuset, host', '', demandLimit),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1)', '', demandConfidence),

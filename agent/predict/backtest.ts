@@ -108,23 +108,31 @@ export interface ModelSpec {
  * Plugs any Forecaster in: grid step i is time startSeconds + i * step; both quantiles per
  * horizon. One forecaster per target, each fed every value from the first, so each keeps its
  * own calibration: `make` gets the target (a peak target may get a direct peak forecaster).
+ * Each is asked for its horizon after every value, as the agent asks at every tick: a model
+ * that learns a horizon only once asked (the engine's heads, a calibration's errors) learns it
+ * from the first value, not from the first scored one.
  */
-export function forecasterModel(id: string, label: string, make: (ctx: ModelContext, target: Target) => Forecaster): ModelSpec {
+export function forecasterModel(id: string, label: string, make: (ctx: ModelContext, target: Target) => Forecaster, extra: Partial<ModelSpec> = {}): ModelSpec {
   return {
     id,
     label,
+    ...extra,
     create(ctx) {
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
-      const perTarget = new Map<string, { f: Forecaster; fed: number }>();
+      interface Entry { f: Forecaster; fed: number; horizonMs: number }
+      const perTarget = new Map<string, Entry>();
       // every value seen, so a target first asked late is replayed from the start
       const values: Array<[number, number]> = [];
-      const catchUp = (entry: { f: Forecaster; fed: number }): void => {
-        for (; entry.fed < values.length; entry.fed++) entry.f.update(values[entry.fed]![0], startMs + values[entry.fed]![1] * stepMs);
+      const catchUp = (entry: Entry): void => {
+        for (; entry.fed < values.length; entry.fed++) {
+          entry.f.update(values[entry.fed]![0], startMs + values[entry.fed]![1] * stepMs);
+          entry.f.forecast(entry.horizonMs);
+        }
       };
       const forTarget = (target: Target): Forecaster => {
         let entry = perTarget.get(target.name);
-        if (!entry) perTarget.set(target.name, (entry = { f: make(ctx, target), fed: 0 }));
+        if (!entry) perTarget.set(target.name, (entry = { f: make(ctx, target), fed: 0, horizonMs: target.steps * stepMs }));
         catchUp(entry);
         return entry.f;
       };

@@ -1,7 +1,8 @@
 // Forecast cost and accuracy for `make bench` (issue 6).
 //
 // Cost: what one workload-resource pair costs per tick: one update() and a forecast at each of
-// the agent's three targets (the value 5 s and 60 s ahead, the peak over the next 60 s), for
+// three targets (the value 5 s and 60 s ahead, the peak over the next 60 s: one head more than
+// the agent's default two, the peaks over 5 s and 60 s, so an upper bound on what it pays), for
 // the selected forecaster (the engine, its pairs sharing one learner pool as the agent's
 // workloads of one resource do) and for the EWMA alone, in the same run:
 // - per call: timed pairs fed a long synthetic series (a daily-like wave, noise, bursts) at a
@@ -101,7 +102,7 @@ function demand(pair: number, i: number, rnd: () => number): number {
 }
 
 
-/** One tick's work for one pair: the sample, then the three targets the agent asks for. */
+/** One tick's work for one pair: the sample, then the three targets. */
 interface Pair {
   update(v: number, atMs: number): void;
   ask(): number;

@@ -63,6 +63,20 @@ test('one forecaster per target, each fed every value, a peak target may get its
   t.true(Math.abs(r.targets.h1!.scores[0]!.nPL90 - 0.9 / 5.5) < 1e-12);
 });
 
+test('a forecaster is asked for its horizon after every value, warm-up included, as the agent asks every tick', (t) => {
+  const asked: Array<[number, number]> = []; // [values fed so far, horizon ms]
+  let fed = 0;
+  const spec = forecasterModel('spy', 'spy', () => ({
+    update: () => { fed++; },
+    forecast: (h: number) => { asked.push([fed, h]); return createForecaster('last-value', { halfLifeMs: 1000 }).forecast(h); },
+  }) as unknown as ReturnType<typeof createForecaster>);
+  backtestSeries(series([1, 2, 3, 4, 5, 6]), [spec], [TARGETS.h1], { warmup: 3 });
+  const step = series([1]).stepSeconds * 1000;
+  // after each of the 6 values (then once per scored point by the scorer)
+  t.deepEqual(asked.slice(0, 3), [[1, step], [2, step], [3, step]]);
+  t.is(new Set(asked.map(([n]) => n)).size, 6);
+});
+
 test('saturation by hand: crossings, lead times and false alarms', (t) => {
   // level 5 (given), peak target over 2 steps, warm-up 2: origins 2..13 are forecast
   const y = [1, 1, 1, 1, 6, 6, 1, 1, 1, 1, 7, 1, 1, 1];

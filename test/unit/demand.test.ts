@@ -5,8 +5,10 @@ import { DemandForecasts } from '../../agent/predict/demand.js';
 
 const opts = { model: 'calibrated:holt' as const, halfLifeMs: 30_000, horizonsMs: [5_000, 60_000] };
 
-test('memory growing 1 MiB/s towards a 512 MiB limit: saturation foreseen before it happens', (t) => {
-  const d = new DemandForecasts(opts);
+// the models `auto` picks (peaks) and a value model
+for (const model of ['calibrated:holt', 'horizon-peak', 'engine-peak'] as const) {
+test(`${model}: memory growing 1 MiB/s towards a 512 MiB limit: saturation foreseen before it happens`, (t) => {
+  const d = new DemandForecasts({ ...opts, model, stepMs: 1000 });
   const MiB = 1024 * 1024;
   let warnedAt: number | null = null;
   let reachedAt: number | null = null;
@@ -20,21 +22,26 @@ test('memory growing 1 MiB/s towards a 512 MiB limit: saturation foreseen before
   }
   t.log(`warned at ${warnedAt} s, limit reached at ${reachedAt} s`);
   t.true(reachedAt! - warnedAt! >= 5, 'warned at least 5 s ahead');
-  t.true(reachedAt! - warnedAt! <= 65, 'not before the longest horizon (60 s) could see it');
+  // a value model warns when the value 60 s ahead reaches it; a peak model's p90 still carries
+  // the misses of the ramp's first two minutes (the trend learning its slope: the calibration's
+  // offset decays over minutes), so it warns up to a minute and a half earlier
+  const longest = model === 'calibrated:holt' ? 65 : 120;
+  t.true(reachedAt! - warnedAt! <= longest, `not long before the longest horizon (60 s) could see it: ${reachedAt! - warnedAt!} s`);
   t.is(ttl.get(300), null, '212 s away: beyond the horizon');
   t.true(ttl.get(400)! >= 4_000 && ttl.get(400)! <= 20_000, `12 s away: ${ttl.get(400)}`);
   t.is(ttl.get(450), 0, 'past the limit');
 });
 
-test('a steady series far below its limit: no contention, no saturation, confidence grows', (t) => {
-  const d = new DemandForecasts(opts);
+test(`${model}: a steady series far below its limit: no contention, no saturation, confidence grows`, (t) => {
+  const d = new DemandForecasts({ ...opts, model, stepMs: 1000 });
   let last;
   for (let s = 0; s < 300; s++) last = d.observe('w', 'cpu_cores', 0.5 + 0.05 * Math.sin(s / 7), s * 1000, 2);
   t.is(last!.timeToSaturationMs, null);
   for (const w of last!.windows) t.true(w.pContention! < 0.05, `P(contention) ${w.pContention}`);
   t.true(last!.confidence > 0.5, `confidence ${last!.confidence}`);
-  t.true(last!.windows[0].p50 > 0.4 && last!.windows[0].p50 < 0.6);
+  t.true(last!.windows[0].p50 > 0.4 && last!.windows[0].p50 < 0.65, `p50 ${last!.windows[0].p50}`);
 });
+}
 
 test('confidence falls when recent forecasts miss', (t) => {
   const d = new DemandForecasts(opts);
@@ -59,17 +66,18 @@ test('no limit: no contention probability and no saturation; gone pairs are forg
   t.throws(() => new DemandForecasts({ ...opts, horizonsMs: [] }), { instanceOf: RangeError });
 });
 
-test("auto: the engine for the policy's workloads, calibrated:holt for the others; a change of selection starts afresh", (t) => {
+test("auto: the engine's peaks for the policy's workloads, the direct peak forecaster for the others; a change of selection starts afresh", (t) => {
   const d = new DemandForecasts({ ...opts, model: 'auto', stepMs: 1000 });
-  t.is(d.modelFor(true), 'engine');
-  t.is(d.modelFor(false), 'calibrated:holt');
+  t.is(d.modelFor(true), 'engine-peak');
+  t.is(d.modelFor(false), 'horizon-peak');
   let sel, other;
   for (let s = 0; s < 120; s++) {
     sel = d.observe('web', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', true);
     other = d.observe('batch', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', false);
   }
-  t.is(sel!.model, 'engine');
-  t.is(other!.model, 'calibrated:holt');
+  t.is(sel!.model, 'engine-peak');
+  t.is(other!.model, 'horizon-peak');
+  t.deepEqual([sel!.windowsOf, other!.windowsOf], ['peak', 'peak']);
   // (a private field: only the engine's models learn from a pool, so memory's has not been made)
   const pools = (d as unknown as { pools: Map<string, unknown> }).pools;
   d.observe('batch', 'memory_bytes', 1e8, 120_000, null, null, false);
@@ -77,7 +85,9 @@ test("auto: the engine for the policy's workloads, calibrated:holt for the other
   t.true(sel!.windows[0].p50 > 0.8 && sel!.windows[0].p50 < 1.2, `engine p50 ${sel!.windows[0].p50}`);
   // the policy now selects batch: its pairs restart with the engine (little history: low confidence)
   const now = d.observe('batch', 'cpu_cores', 1, 120_000, 2, 'cgroup', true);
-  t.is(now.model, 'engine');
+  t.is(now.model, 'engine-peak');
   t.true(now.confidence < other!.confidence, `confidence ${now.confidence} after the switch, ${other!.confidence} before`);
   t.is(new DemandForecasts({ ...opts }).modelFor(true), 'calibrated:holt', 'a named model is for every workload');
+  t.is(d.observe('x', 'cpu_cores', 1, 0, 2).windowsOf, 'peak');
+  t.is(new DemandForecasts({ ...opts }).observe('x', 'cpu_cores', 1, 0, 2).windowsOf, 'value', "a value model's windows are values");
 });

@@ -226,6 +226,36 @@ test('counters, gauges and their labels', async (t) => {
   t.is(valueOf(t, next, 'headroom_events_read_total'), 160);
 });
 
+test('demand: quantiles per horizon and window, contention with its limit source, saturation, confidence', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const w = workload('/headroom-test/demand');
+  const window = (horizonMs: number, p90: number, pContention: number | null) => ({ horizonMs, p50: p90 / 2, p90, p99: p90 * 2, pContention });
+  ep.update(tick(1, [workloadReport(w, {
+    demand: {
+      cpu_cores: {
+        resource: 'cpu_cores', model: 'engine-peak', windowsOf: 'peak', value: 0.5, limit: 2, limitSource: 'host',
+        windows: [window(5000, 1, 0.01), window(60000, 1.5, 0.2)], timeToSaturationMs: 45000, confidence: 0.8,
+      },
+      net_bytes_per_s: {
+        resource: 'net_bytes_per_s', model: 'ewma', windowsOf: 'value', value: 10, limit: null, limitSource: null,
+        windows: [window(5000, 20, null)], timeToSaturationMs: null, confidence: 0.4,
+      },
+    },
+  })]));
+  const { samples } = await scrape(url);
+  const at = { workload: w.id, resource: 'cpu_cores', horizon_seconds: '60' };
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', quantile: '0.9' }), 1.5);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', quantile: '0.99' }), 3);
+  t.is(valueOf(t, samples, 'headroom_demand_contention_probability', { ...at, window: 'peak', source: 'host' }), 0.2);
+  t.is(valueOf(t, samples, 'headroom_demand_limit', { workload: w.id, resource: 'cpu_cores', source: 'host' }), 2);
+  t.is(valueOf(t, samples, 'headroom_demand_time_to_saturation_seconds', { workload: w.id, resource: 'cpu_cores' }), 45);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'net_bytes_per_s' }), 0.4);
+  // a value model's windows say so; no limit: no contention, no saturation
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', quantile: '0.5' }), 10);
+  t.is(samplesOf(samples, 'headroom_demand_contention_probability', { resource: 'net_bytes_per_s' }).length, 0);
+  t.is(samplesOf(samples, 'headroom_demand_time_to_saturation_seconds', { resource: 'net_bytes_per_s' }).length, 0);
+});
+
 test('decisions are counted once each, across reports', async (t) => {
   const { ep, url } = await endpoint(t);
   const critical = workload('/headroom-test/critical');

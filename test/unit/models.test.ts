@@ -959,6 +959,19 @@ test('engine-peak: before its first forecasts resolve, the peak of the last span
   t.true(ins.p50 >= 50 && ins.p90 >= 50, 'the recent on-level is the peak to expect');
 });
 
+test('engine-peak: before its first forecasts resolve, a ramp from the first second leads by the trend\'s path', (t) => {
+  // memory filling at 16 units/s from the start: the last span's peak is the value itself
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+  for (let i = 0; i < 10; i++) {
+    e.update(16 * i, i * SEC);
+    e.peak(60 * SEC);
+  }
+  const ins = e.inspect('peak', 60 * SEC)!;
+  t.log(`value 144, p50 ${ins.p50.toFixed(1)} p90 ${ins.p90.toFixed(1)}, trend weight ${ins.weights.trend}`);
+  t.is(ins.weights.trend, 1);
+  t.true(ins.p50 > 144 + 16 * 10, 'well above the value: the climb goes on');
+});
+
 test('engine: known answers on clean series (a constant, a level that steps)', (t) => {
   const e = new ForecastEngine({ halfLifeMs: 60 * SEC });
   for (let i = 0; i < 600; i++) {
