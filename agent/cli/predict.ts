@@ -29,6 +29,7 @@ interface PredictArgs {
   warmup?: number;
   'step-ms'?: number;
   'half-life'?: number;
+  by: TablesBy;
   json: boolean;
   progress: boolean;
   pool: boolean;
@@ -53,7 +54,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 /** One dataset and target as a Markdown table, readable in a terminal and pasteable as is. */
 export function renderTable(t: DatasetTable): string {
-  const head = `### ${t.group} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
+  const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', 'best'];
   const rows = t.rows.map((r) => [
     r.label + (r.id === t.bestSingle ? ' **(best single)**' : ''),
@@ -123,10 +124,11 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
     `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.`;
 }
 
-export function renderReport(report: BacktestReport, specs: readonly ModelSpec[] = DEFAULT_MODELS): string {
+/** What `predict` prints: a table per resource (or per dataset, `by`), then the engine against the bars (per dataset). */
+export function renderReport(report: BacktestReport, specs: readonly ModelSpec[] = DEFAULT_MODELS, by: TablesBy = 'resource'): string {
   if (report.tables.length === 0) return 'no series with enough observed points to score\n';
   const parts = [
-    ...report.tables.map(renderTable),
+    ...(by === 'resource' ? report.resourceTables : report.tables).map(renderTable),
     'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
       'slack p90 = mean of max(0, p90 - y) / mean |y|; best = series where the model has the lowest nPL90.',
   ];
@@ -138,6 +140,10 @@ export function renderReport(report: BacktestReport, specs: readonly ModelSpec[]
   return `${parts.filter((p) => p !== '').join('\n\n')}\n`;
 }
 
+export type TablesBy = 'resource' | 'dataset';
+
+const tableJson = (t: DatasetTable): object => ({ ...t, target: t.target.name, targetKind: t.target.kind, steps: t.target.steps });
+
 /**
  * The JSON document of `--json`: tables as printed, every series' own scores keyed by model,
  * and for the engine (when run) the target table and its saturation warnings per resource.
@@ -148,7 +154,8 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
   return {
     trace: meta.trace,
     warmup: meta.warmup,
-    tables: report.tables.map((t) => ({ ...t, target: t.target.name, targetKind: t.target.kind, steps: t.target.steps })),
+    tables: report.tables.map(tableJson),
+    resourceTables: report.resourceTables.map(tableJson),
     series: report.series.map((s) => ({
       ...s,
       targets: Object.fromEntries(Object.entries(s.targets).map(([name, x]) => [
@@ -277,7 +284,7 @@ async function handler(a: PredictArgs): Promise<void> {
       throw new Error(`${a.trace}: nothing to score: ${series.length} series read, none with observed points beyond the warm-up (${a.warmup ?? 'auto'}) and a horizon; a longer trace, or a shorter --warmup`);
     }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
-    else process.stdout.write(renderReport(report, specs));
+    else process.stdout.write(renderReport(report, specs, a.by));
     process.stderr.write(`headroom predict: ${series.length} series read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   } catch (err) {
     process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -310,6 +317,10 @@ const predict: CommandModule<object, PredictArgs> = {
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
       .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })
+      .option('by', {
+        choices: ['resource', 'dataset'] as const, default: 'resource' as const,
+        describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print the tables and per-series scores as one JSON document' })
       .option('progress', { type: 'boolean', default: false, describe: 'progress on stderr even when it is not a terminal' })
       .option('pool', {

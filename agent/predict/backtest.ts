@@ -416,6 +416,8 @@ export interface DatasetTable {
   dataset: Dataset;
   /** the dataset, or `headroom <file>` for a recorded trace */
   group: string;
+  /** in a table per resource (BacktestReport.resourceTables): the resource */
+  resource?: string;
   target: Target;
   /** the grid step of the group's series; NaN when they differ */
   stepSeconds: number;
@@ -434,13 +436,19 @@ export interface DatasetTable {
   underNoise: number;
 }
 
-/** Means over each group's series (a dataset, or one recorded trace), per target, as BASELINES.md tabulates them. */
-export function summarize(results: readonly SeriesResult[], specs: readonly ModelSpec[], targetsIn: readonly Target[]): DatasetTable[] {
-  const groups = [...new Set(results.map((r) => r.group ?? r.dataset))];
+/**
+ * Means over each group's series (a dataset, or one recorded trace), per target, as BASELINES.md
+ * tabulates them; `byResource`: over each group's series of one resource.
+ */
+export function summarize(results: readonly SeriesResult[], specs: readonly ModelSpec[], targetsIn: readonly Target[], byResource = false): DatasetTable[] {
+  const keyOf = (r: SeriesResult): string => (byResource ? `${r.group ?? r.dataset}\u0000${r.resource}` : r.group ?? r.dataset);
+  const keys = [...new Set(results.map(keyOf))];
   const tables: DatasetTable[] = [];
   const yardstick = specs.some((s) => s.reference) ? (s: ModelSpec) => s.reference === true : (s: ModelSpec) => !s.combines;
-  for (const group of groups) {
-    const members = results.filter((r) => (r.group ?? r.dataset) === group);
+  for (const key of keys) {
+    const members = results.filter((r) => keyOf(r) === key);
+    const group = members[0]!.group ?? members[0]!.dataset;
+    const resource = byResource ? members[0]!.resource : undefined;
     const steps = new Set(members.map((r) => r.stepSeconds));
     const stepSeconds = steps.size === 1 ? members[0]!.stepSeconds : Number.NaN;
     // the targets these series were scored at (by name, in the order given)
@@ -477,7 +485,7 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
       let inverseTrials = 0;
       for (const r of usable) inverseTrials += 1 / Math.max(1, r.points / resolved.steps);
       const underNoise = usable.length > 0 ? (1.96 * Math.sqrt(0.1 * 0.9 * inverseTrials)) / usable.length : Number.NaN;
-      tables.push({ dataset: members[0]!.dataset, group, target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise });
+      tables.push({ dataset: members[0]!.dataset, group, ...(resource !== undefined ? { resource } : {}), target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise });
     }
   }
   return tables;
@@ -485,7 +493,10 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
 
 export interface BacktestReport {
   series: SeriesResult[];
+  /** per group (dataset or recorded trace) and target: what the bars are judged on */
   tables: DatasetTable[];
+  /** the same per resource of each group */
+  resourceTables: DatasetTable[];
   /** wall time of the replay, ms */
   elapsedMs: number;
 }
@@ -609,7 +620,8 @@ export function runBacktest(
       }
     }
   }
-  return { series: results, tables: summarize(results, specs, [...used.values()]), elapsedMs: performance.now() - start };
+  const scored = [...used.values()];
+  return { series: results, tables: summarize(results, specs, scored), resourceTables: summarize(results, specs, scored, true), elapsedMs: performance.now() - start };
 }
 
 // ---- the engine against the yardstick ----

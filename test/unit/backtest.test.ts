@@ -77,6 +77,19 @@ test('a forecaster is asked for its horizon after every value, warm-up included,
   t.is(new Set(asked.map(([n]) => n)).size, 6);
 });
 
+test('tables per dataset and per resource: a resource\'s table holds its series only', (t) => {
+  const cpu = series([1, 2, 3, 4, 5, 6, 7, 8], { name: 'a' });
+  const mem = series([10, 10, 10, 10, 10, 10, 10, 10], { name: 'a', resource: 'memory_bytes' });
+  const report = runBacktest([cpu, mem], [scripted('w', [0, 0, 0, 0, 0, 0, 0, 0])], [TARGETS.h1], { warmup: 2 });
+  t.deepEqual(report.tables.map((x) => [x.group, x.resource, x.series]), [['headroom', undefined, 2]]);
+  t.deepEqual(report.resourceTables.map((x) => [x.group, x.resource, x.series]), [['headroom', 'cpu_cores', 1], ['headroom', 'memory_bytes', 1]]);
+  // p90 0 under every value: the loss is 0.9 of the mean |y| over the scored points, each resource its own
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  t.true(Math.abs(report.resourceTables[0]!.rows[0]!.nPL90 - 0.9 * mean([4, 5, 6, 7, 8]) / mean([1, 2, 3, 4, 5, 6, 7, 8])) < 1e-9);
+  t.true(Math.abs(report.resourceTables[1]!.rows[0]!.nPL90 - 0.9) < 1e-9);
+  t.true(Math.abs(report.tables[0]!.rows[0]!.nPL90 - (report.resourceTables[0]!.rows[0]!.nPL90 + 0.9) / 2) < 1e-9, 'the dataset\'s: the mean of its series');
+});
+
 test('saturation by hand: crossings, lead times and false alarms', (t) => {
   // level 5 (given), peak target over 2 steps, warm-up 2: origins 2..13 are forecast
   const y = [1, 1, 1, 1, 6, 6, 1, 1, 1, 1, 7, 1, 1, 1];

@@ -446,9 +446,12 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const cli = resolve(root, 'dist/agent/cli/predict.js');
   const text = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,win12', '--targets', 'h1,h12max'], { encoding: 'utf8' });
   t.is(text.status, 0, text.stderr);
-  // a recorded trace is tabulated under its file name; on a 5 s grid the warm-up is 120 s (24 points)
-  t.regex(text.stdout, /### headroom rec\.jsonl - h1 \(5 s\): y\[t\+1\]  \(1 series, 375 scored points\)/);
-  t.regex(text.stdout, /### headroom rec\.jsonl - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
+  // a recorded trace is tabulated under its file name, a table per resource; on a 5 s grid the warm-up is 120 s (24 points)
+  t.regex(text.stdout, /### headroom rec\.jsonl cpu_cores - h1 \(5 s\): y\[t\+1\]  \(1 series, 375 scored points\)/);
+  t.regex(text.stdout, /### headroom rec\.jsonl cpu_cores - h12max \(1 min\): max\(y\[t\+1\.\.t\+12\]\)/);
+  // --by dataset: one per dataset (its resources averaged)
+  const byDataset = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--by', 'dataset'], { encoding: 'utf8' });
+  t.regex(byDataset.stdout, /### headroom rec\.jsonl - h1 \(5 s\)/);
   t.regex(text.stdout, /\| 1 last +\| +[\d.]+ \| +[\d.]+ \| +[\d.]+% \|/);
   // --progress off a terminal: one line per finished series, with the share of points replayed
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
@@ -459,12 +462,14 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.is(json.status, 0, json.stderr);
   const doc = JSON.parse(json.stdout) as {
     tables: Array<{ target: string; steps: number; points: number; rows: Array<{ id: string }> }>;
+    resourceTables: Array<{ resource: string; target: string; points: number }>;
     series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, unknown> }> }>;
     targetTable: Array<{ target: string; bestId: string; ratio: number; under90: number }>;
     saturation: Array<{ target: string; score: { level: number; levelFrom: string; crossings: number; leadsSeconds: number[] }; falseAlarmRate: number }>;
   };
   t.deepEqual(doc.tables.map((x) => [x.target, x.steps]), [['h5s', 1], ['h60s', 12], ['h60smax', 12]]);
   t.is(doc.tables[0]!.points, 299);
+  t.deepEqual(doc.resourceTables.map((x) => [x.resource, x.target, x.points]), [['cpu_cores', 'h5s', 299], ['cpu_cores', 'h60s', 288], ['cpu_cores', 'h60smax', 288]]);
   t.deepEqual(doc.tables[0]!.rows.map((r) => r.id), ['last', 'win12', 'ewma', 'vpa', 'emp1d', 'seasonal7d', 'selector', 'engine']);
   t.truthy(doc.series[0]!.targets.h60s!.scores.selector);
   t.is(doc.series[0]!.warmup, 100, 'each series says the warm-up it was scored after');
