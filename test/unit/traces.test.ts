@@ -13,6 +13,7 @@ import {
   backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
 import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram, vpaFirstBucket } from '../../agent/predict/baselines.js';
+import { progressBar } from '../../agent/cli/predict.js';
 import { WarmVpa } from '../../agent/predict/models/vpa-histogram.js';
 import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { firstLine } from '../../agent/predict/traces/lines.js';
@@ -487,6 +488,14 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const badLimit = spawnSync(node, [cli, 'predict', '--trace', path, '--limit', 'cpu_cores'], { encoding: 'utf8' });
   t.is(badLimit.status, 2);
   t.regex(badLimit.stderr, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores'/);
+});
+
+test('the progress bar: share, points, series, time left from the pace so far', (t) => {
+  const last = { dataset: 'google', name: '113/159', resource: 'avg_cpu' } as unknown as Series;
+  const at = (points: number, seriesDone: number) => ({ points, totalPoints: 1000, seriesDone, seriesTotal: 4, last });
+  t.is(progressBar(at(250, 1), 10_000, 8), 'headroom predict [##------] 25% 250/1000 points, 1/4 series, 30 s left, (google 113/159 avg_cpu)');
+  t.is(progressBar(at(10, 0), 10_000, 8), 'headroom predict [--------] 1% 10/1000 points, 0/4 series, (google 113/159 avg_cpu)', 'too early to say');
+  t.regex(progressBar(at(100, 0), 60_000, 8), / 9 min left,/);
 });
 
 // ---- real public traces ----
