@@ -28,7 +28,11 @@ await yargs(hideBin(process.argv))
     // a message: bad usage (an option's check threw, or yargs' own validation); none: a command
     // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
     if (!msg && err) fail(err);
-    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun 'headroom --help' for usage.\n`);
+    // the help of the command given, where one was
+    const command = hideBin(process.argv).find((a) => !a.startsWith('-'));
+    const known = ['run', 'top', 'record', 'predict', 'profiles', 'policy'];
+    const help = command !== undefined && known.includes(command) ? `headroom ${command} --help` : 'headroom --help';
+    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${help}' for usage.\n`);
     process.exit(ExitCode.USAGE);
   })
   .parseAsync();

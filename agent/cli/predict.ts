@@ -15,7 +15,7 @@ import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/bas
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
 import { commaList, parseLimitSpecs } from './options.js';
-import { readTraces, type Series } from '../predict/traces/index.js';
+import { readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -306,10 +306,17 @@ async function handler(a: PredictArgs): Promise<void> {
     }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
     else process.stdout.write(renderReport(report, specs, a.by));
-    process.stderr.write(`headroom predict: ${series.length} series read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+    let rows = 0;
+    let dropped = 0;
+    for (const s of series) {
+      rows += s.stats.rows;
+      dropped += s.stats.dropped;
+    }
+    const left = dropped > 0 ? ` (${dropped} rows left out: unparsable, out of range or out of order)` : '';
+    process.stderr.write(`headroom predict: ${series.length} series of ${rows} rows${left} read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   } catch (err) {
     process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    process.exitCode = err instanceof UsageError || err instanceof TraceOptionError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 
@@ -349,6 +356,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time)',
       })
       .check((x) => {
+        if (Array.isArray(x.trace)) throw new Error('--trace given more than once: one file, or a folder (every trace in it is replayed)');
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');
         if (x['half-life'] !== undefined && !(x['half-life'] > 0)) throw new Error('--half-life must be a positive number of seconds');

@@ -63,8 +63,8 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['a --limit level that is not a number', () => ['--trace', trace, '--limit', 'cpu_cores=two'], 2, /--limit cpu_cores: a saturation level must be a number above 0, got two/],
   ['a --limit given twice', () => ['--trace', trace, '--limit', 'cpu_cores=1', '--limit', 'cpu_cores=2'], 2, /--limit cpu_cores: given twice/],
   ['a --limit named like an Object property', () => ['--trace', trace, '--limit', '__proto__=2'], 2, /--limit __proto__: no series of that resource here/],
-  ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 1, /no series of "memory_bytes"; its resources: cpu_cores, /],
-  ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 1, /its header says stepMs 1000; --step-ms is for traces without one/],
+  ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 2, /no series of "memory_bytes"; its resources: cpu_cores, /],
+  ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 2, /its header says stepMs 1000; --step-ms is for traces without one/],
   ['nothing to score', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read, none with observed points beyond the warm-up \(100000\)/],
 ];
 
@@ -93,11 +93,18 @@ test('--limit reads a level per resource: repeated or comma-separated, spaces ar
 test('an unknown option: named once, as typed, exit 2', async (t) => {
   const r = await headroom(['predict', '--trace', trace, '--bogus-flag', '--other-one'], { timeoutMs: 20_000 }).done;
   t.is(r.code, 2);
-  t.regex(r.stderr, /^headroom: Unknown arguments: bogus-flag, other-one\nRun 'headroom --help' for usage/);
+  t.regex(r.stderr, /^headroom: Unknown arguments: bogus-flag, other-one\nRun 'headroom predict --help' for usage/);
   t.notRegex(r.stderr, /bogusFlag|otherOne/);
   t.is(usageMessage('Unknown argument: fooBar'), 'Unknown argument: fooBar'); // camel-cased as typed: kept
   t.is(usageMessage('Unknown arguments: x-y, xY'), 'Unknown argument: x-y');
   t.is(usageMessage('Unknown arguments: foo-1, foo1, Xy-z, XyZ'), 'Unknown arguments: foo-1, Xy-z');
+});
+
+test('predict with --trace given twice: a usage error naming the option and the command\'s help, exit 2', async (t) => {
+  const r = await headroom(['predict', '--trace', trace, '--trace', trace], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 2);
+  t.is(r.stderr, "headroom: --trace given more than once: one file, or a folder (every trace in it is replayed)\nRun 'headroom predict --help' for usage.\n");
+  t.is(r.stdout, '');
 });
 
 test('an unknown command: the usage line, exit 2', async (t) => {

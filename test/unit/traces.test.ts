@@ -193,6 +193,7 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
     ['value', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores","value":"abc"}', ok(3)], /bad-value\.jsonl:3: field "value": expected a finite number, got "abc"/],
     ['time', [head, '{"t":"yesterday","workload":"/a","resource":"cpu_cores","value":1}', ok(2)], /bad-time\.jsonl:2: field "t": expected a time in ms, got "yesterday"/],
     ['missing', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores"}'], /bad-missing\.jsonl:3: field "value": expected a finite number, got nothing/],
+    ['huge', [head, '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1e400}'], /bad-huge\.jsonl:2: field "value": expected a finite number, got Infinity/],
     ['array', [head, '[1,2]', ok(2)], /bad-array\.jsonl:2: expected an object/],
     ['middle', [head, ok(1), '{"t":2000,"work', ok(3)], /bad-middle\.jsonl:3: not JSON/],
     ['version', [head.replace('"version":1', '"version":2'), ok(1)], /bad-version\.jsonl:1: header field "version": this headroom reads version 1, got 2/],
@@ -216,6 +217,19 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
   t.throws(() => readTraces(write('strict/empty.jsonl', '\n\n')), { message: /empty\.jsonl: empty \(no trace lines in it\)/ });
   // resources asked for by name that the trace does not have: an error listing what it has
   t.throws(() => readTraces(path, { resources: ['cpu_cores', 'bogus'] }), { message: /no series of "bogus"; its resources: cpu_cores/ });
+  // a header and nothing after it: no series, and said so
+  const headerOnly = write('strict/header-only.jsonl', head);
+  const said: string[] = [];
+  t.deepEqual(readTraces(headerOnly, { onWarning: (m) => said.push(m) }), []);
+  t.deepEqual(said, [`${headerOnly}: no samples after its header`]);
+  // in a folder, a file of no known format, or an empty one, is skipped, and said so
+  const dir = join(tmp, 'strict/folder');
+  write('strict/folder/run.jsonl', [head, ok(1), ok(2)].join('\n'));
+  write('strict/folder/notes.csv', 'what,when\nthis,then\n');
+  write('strict/folder/blank.csv', '\n');
+  const skipped: string[] = [];
+  t.is(readTraces(dir, { onWarning: (m) => skipped.push(m) }).length, 1);
+  t.deepEqual(skipped, [`${join(dir, 'blank.csv')}: empty; skipped`, `${join(dir, 'notes.csv')}: not a trace format headroom reads; skipped`]);
 });
 
 test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corrupt one is a clear error', (t) => {

@@ -7,9 +7,9 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, readLines } from './lines.js';
-import { isActive, REFERENCE_RESOURCES, type Dataset, type Series } from './series.js';
+import { isActive, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
-export { REFERENCE_RESOURCES, observedCount, type Dataset, type Series, type SeriesStats } from './series.js';
+export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
 export { readAlibaba, readBitbrains, readGoogle, readJsonl };
 
@@ -96,7 +96,10 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   for (const file of files) {
     const format = detectFormat(file);
     if (!format) {
-      if (isDir) continue;
+      if (isDir) {
+        opts.onWarning?.(`${file}: ${isBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
+        continue;
+      }
       if (isBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
       throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
     }
@@ -109,7 +112,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   const which = opts.resources;
   if (Array.isArray(which) && seen.size > 0) {
     const unknown = which.filter((r) => !seen.has(r));
-    if (unknown.length > 0) throw new Error(`${path}: no series of ${unknown.map((r) => JSON.stringify(r)).join(', ')}; its resources: ${[...seen].sort().join(', ')}`);
+    if (unknown.length > 0) throw new TraceOptionError(`${path}: no series of ${unknown.map((r) => JSON.stringify(r)).join(', ')}; its resources: ${[...seen].sort().join(', ')}`);
   }
   return out;
 }

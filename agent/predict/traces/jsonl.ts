@@ -19,7 +19,7 @@
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
 import { readLines } from './lines.js';
-import { GridAccumulator, type Series } from './series.js';
+import { GridAccumulator, TraceOptionError, type Series } from './series.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
 
@@ -72,7 +72,8 @@ function headerProblem(h: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-const shown = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 40));
+// (a number JSON cannot hold, 1e400, was parsed as Infinity: said as such, not as JSON's null)
+const shown = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' ? String(v) : JSON.stringify(v).slice(0, 40));
 
 /** Two significant digits: a jittery 1003 ms tick reads as 1000 ms. */
 function roundStep(ms: number): number {
@@ -122,7 +123,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
       if (problem) throw new Error(`${path}:${lineNo}: ${problem}`);
       if (typeof h.stepMs === 'number') {
         if (opts.stepMs !== undefined && opts.stepMs !== h.stepMs) {
-          throw new Error(`${path}: its header says stepMs ${h.stepMs}; --step-ms is for traces without one`);
+          throw new TraceOptionError(`${path}: its header says stepMs ${h.stepMs}; --step-ms is for traces without one`);
         }
         stepMs = h.stepMs;
       }
@@ -144,6 +145,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     bad++;
     opts.onWarning?.(`${path}:${unparsed.line}: the last line is cut short (not JSON); skipped`);
   }
+  if (samples.size === 0 && !first) opts.onWarning?.(`${path}: no samples after its header`);
   const out: Series[] = [];
   for (const e of samples.values()) {
     const step = stepMs ?? roundStep(medianSpacing(e.t));

@@ -3,6 +3,9 @@
 
 export type Dataset = 'bitbrains' | 'google' | 'alibaba' | 'headroom';
 
+/** An option that the trace contradicts or cannot serve (--step-ms against a header, --resources it lacks): the caller's usage. */
+export class TraceOptionError extends Error {}
+
 export interface SeriesStats {
   /** data rows that fed this series */
   rows: number;
