@@ -5,13 +5,24 @@
 export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
-// a decimal number (`2`, `0.5`, `.5`, `2.5e6`); Number() alone would also read `0x10` as 16
-const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+// a decimal number (`2`, `0.5`, `.5`, `2.5e6`; Number() alone would also read `0x10` as 16),
+// and for a resource in bytes a binary unit as the policy writes sizes (`256MiB`)
+const LEVEL = /^(\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/i;
+const UNIT_BYTES: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** A level's number, NaN when it is none (or has a unit its resource is not measured in). */
+function levelOf(resource: string, text: string): number {
+  const m = LEVEL.exec(text);
+  if (!m) return Number.NaN;
+  if (m[2] === undefined) return Number(m[1]);
+  return /bytes/.test(resource) ? Number(m[1]) * UNIT_BYTES[m[2].toLowerCase()]! : Number.NaN;
+}
 
 /**
  * `--limit RESOURCE=LEVEL` (repeatable, or comma-separated): the saturation level per resource
  * ({} when the option is absent; no prototype, so a resource named like an Object property is
- * kept and then reported as unknown). A malformed item, a level that is not a decimal number
+ * kept and then reported as unknown). A level is a decimal number, for a resource in bytes
+ * perhaps with a binary unit (`memory_bytes=256MiB`). A malformed item, a level that is none or not
  * above 0, a resource given twice, or the option with nothing after it throws `error(message)`,
  * so each command raises its own kind of usage error.
  */
@@ -25,8 +36,11 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
     const resource = eq > 0 ? item.slice(0, eq).trim() : '';
     const text = eq > 0 ? item.slice(eq + 1).trim() : '';
     if (!resource || text === '') throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
-    const level = DECIMAL.test(text) ? Number(text) : NaN;
-    if (!(Number.isFinite(level) && level > 0)) throw error(`--limit ${resource}: a saturation level must be a number above 0, got ${text}`);
+    const level = levelOf(resource, text);
+    if (!(Number.isFinite(level) && level > 0)) {
+      const units = /bytes/.test(resource) ? ' (bytes, or with a unit: B, KiB, MiB, GiB, TiB)' : '';
+      throw error(`--limit ${resource}: a saturation level must be a number above 0${units}, got ${text}`);
+    }
     if (Object.hasOwn(out, resource)) throw error(`--limit ${resource}: given twice`);
     out[resource] = level;
   }

@@ -337,7 +337,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +
           'h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12), h5s, h60s (5 s, 60 s ahead), h60smax (peak over the next 60 s)',
       })
-      .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings (default: the trace header\'s limit, else the warm-up\'s highest value)' })
+      .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
       .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', {
         type: 'number',

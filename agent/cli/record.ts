@@ -111,7 +111,7 @@ const record: CommandModule<object, RecordArgs> = {
       .option('match', { type: 'string', describe: 'only cgroups whose path matches this glob' })
       .option('resources', { type: 'string', describe: `only these series, comma-separated (default: all of ${RECORDED_RESOURCES.join(', ')})` })
       .option('limit', {
-        type: 'string', array: true, describe: 'RESOURCE=LEVEL written to the header as a saturation level (repeatable)',
+        type: 'string', array: true, describe: 'RESOURCE=LEVEL written to the header as a saturation level, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB)',
       })
       .option('policy', {
         type: 'string', default: defaultPolicyPath,

@@ -80,12 +80,17 @@ for (const [what, args, code, message] of predictCases) {
   });
 }
 
-test('--limit reads a level per resource: repeated or comma-separated, spaces around, decimal notation only', (t) => {
+test('--limit reads a level per resource: repeated or comma-separated, spaces around, decimal notation only, binary units for bytes', (t) => {
   t.deepEqual({ ...parseLimitSpecs([' cpu_cores = 2 , memory_bytes=1e9 ', 'io_read_bytes_per_s=2.5e6']) }, { cpu_cores: 2, memory_bytes: 1e9, io_read_bytes_per_s: 2.5e6 });
   t.deepEqual({ ...parseLimitSpecs(undefined) }, {});
   t.deepEqual({ ...parseLimits(['cpu_cores=2,memory_bytes=268435456']) }, { cpu_cores: 2, memory_bytes: 268435456 });
   t.is(parseLimits(undefined), undefined);
   t.deepEqual({ ...parseLimitSpecs(['cpu_cores=.5', 'memory_bytes=+1E9']) }, { cpu_cores: 0.5, memory_bytes: 1e9 });
+  // bytes with a binary unit, as the policy writes sizes; a unit on cores is no level
+  t.deepEqual({ ...parseLimitSpecs(['memory_bytes=256MiB', 'io_bytes_per_s=1.5 GiB', 'net_bytes_per_s=512kib']) },
+    { memory_bytes: 256 * 1024 ** 2, io_bytes_per_s: 1.5 * 1024 ** 3, net_bytes_per_s: 512 * 1024 });
+  t.throws(() => parseLimitSpecs(['cpu_cores=2MiB']), { message: '--limit cpu_cores: a saturation level must be a number above 0, got 2MiB' });
+  t.throws(() => parseLimitSpecs(['memory_bytes=256MB']), { message: '--limit memory_bytes: a saturation level must be a number above 0 (bytes, or with a unit: B, KiB, MiB, GiB, TiB), got 256MB' });
   for (const bad of ['Infinity', '0x10', '0b11', '1_000', '2 cores', '1e400', '0', '-1'])
     t.throws(() => parseLimitSpecs([`cpu_cores=${bad}`]), { message: `--limit cpu_cores: a saturation level must be a number above 0, got ${bad}` }, bad);
 });
