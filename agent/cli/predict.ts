@@ -9,7 +9,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   AGENT_WARMUP_SECONDS, ALL_TARGETS, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
-  UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type Target, type TargetRow,
+  UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
@@ -52,10 +52,13 @@ function describeTarget(target: Target, stepSeconds: number): string {
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
-/** One dataset and target as a Markdown table, readable in a terminal and pasteable as is. */
+/** One dataset (or resource) and target as a Markdown table, readable in a terminal and pasteable as is. */
 export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', 'best'];
+  // a peak target: each model's saturation warnings too (crossings of the level in the saturation table)
+  const saturation = t.rows.some((r) => r.saturation !== undefined);
+  if (saturation) header.push(warnedHeader(t.stepSeconds), 'median lead', 'false alarms');
   const rows = t.rows.map((r) => [
     r.label + (r.id === t.bestSingle ? ' **(best single)**' : ''),
     r.nPL50.toFixed(3),
@@ -63,11 +66,18 @@ export function renderTable(t: DatasetTable): string {
     pct(r.under90),
     r.nSlack90.toFixed(3),
     String(r.best),
+    ...(saturation ? saturationCells(r.saturation) : []),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [head, '', line(header), rule, ...rows.map(line)].join('\n');
+  return [head, '', markdown(header, rows)].join('\n');
+}
+
+/** "warned >= 5 s", or on a grid of 5 s or more (where any warning is a step ahead) "warned ahead". */
+const warnedHeader = (stepSeconds: number): string => (stepSeconds >= MIN_LEAD_SECONDS ? 'warned ahead' : `warned >= ${MIN_LEAD_SECONDS} s`);
+
+function saturationCells(s: SaturationSummary | undefined): string[] {
+  if (!s) return ['-', '-', '-'];
+  const rate = s.quietOrigins > 0 ? pct(s.falseAlarms / s.quietOrigins) : '-';
+  return [`${s.warnedInTime}/${s.crossings}`, seconds(s.medianLeadSeconds), rate];
 }
 
 /** Rows of cells as an aligned Markdown table (first column left-aligned). */
@@ -119,7 +129,7 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
     Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE ? '' : ' (over)'}`,
   ]);
   return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
-    markdown(['series', 'target', 'level', 'crossings', `warned >= ${MIN_LEAD_SECONDS} s`, 'median lead', 'false alarms', 'false-alarm rate'], cells) +
+    markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
     '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon); ' +
     `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.`;
 }

@@ -410,6 +410,36 @@ export interface TableRow {
   nSlack90: number;
   /** series on which this model has the lowest nPL90 of those run (ties: the earlier model) */
   best: number;
+  /** peak targets: this model's saturation warnings over the table's series (see SaturationScore) */
+  saturation?: SaturationSummary;
+}
+
+export interface SaturationSummary {
+  crossings: number;
+  /** crossings warned at least MIN_LEAD_SECONDS (and a step) ahead */
+  warnedInTime: number;
+  /** median lead over every crossing, seconds (NaN: none) */
+  medianLeadSeconds: number;
+  falseAlarms: number;
+  quietOrigins: number;
+}
+
+/** Saturation scores of one model summed over series: crossings, leads pooled. */
+function summarizeSaturation(scores: readonly SaturationScore[]): SaturationSummary {
+  const leads = scores.flatMap((x) => x.leadsSeconds).sort((a, b) => a - b);
+  let falseAlarms = 0;
+  let quietOrigins = 0;
+  for (const x of scores) {
+    falseAlarms += x.falseAlarms;
+    quietOrigins += x.quietOrigins;
+  }
+  return {
+    crossings: leads.length,
+    warnedInTime: leads.filter((l) => l >= MIN_LEAD_SECONDS).length,
+    medianLeadSeconds: leads.length > 0 ? leads[(leads.length - 1) >> 1]! : Number.NaN,
+    falseAlarms,
+    quietOrigins,
+  };
 }
 
 export interface DatasetTable {
@@ -471,6 +501,12 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
           if (s.nPL90 < r.scores[best]!.nPL90) best = i;
         });
         rows[best]!.best++;
+      }
+      if (target.kind === 'peak') {
+        rows.forEach((row, i) => {
+          const scores = usable.map((r) => r.saturation?.[i]).filter((x): x is SaturationScore => x !== undefined);
+          if (scores.length > 0) row.saturation = summarizeSaturation(scores);
+        });
       }
       let bestSingle: string | undefined;
       let bestLoss = Number.POSITIVE_INFINITY;

@@ -112,6 +112,12 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   const long = scripted('long', [0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0]);
   const s3 = backtestSeries(series([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1]), [long], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
   t.deepEqual(s3.targets.m2!.saturation![0]!.leadsSeconds, [2]);
+  // in the tables: each model's warnings summed over the table's series (the leads pooled)
+  const report = runBacktest([series(y), series(y, { name: 't' })], [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
+  for (const table of [...report.tables, ...report.resourceTables]) {
+    t.deepEqual(table.rows[0]!.saturation, { crossings: 4, warnedInTime: 0, medianLeadSeconds: 1, falseAlarms: 2, quietOrigins: 10 });
+  }
+  t.is(runBacktest([series(y)], [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).tables[0]!.rows[0]!.saturation, undefined, 'a point target has none');
 });
 
 test('runBacktest: a model sharing state across series replays a group in time order, never ahead of any series', (t) => {
