@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
@@ -236,8 +236,11 @@ function parseTargets(s: string): Target[] | 'auto' {
   const names = namesOnce('--targets', s, `auto, or some of ${Object.keys(ALL_TARGETS).join(', ')}`);
   if (names.includes('auto')) throw new UsageError('--targets: auto stands alone (it picks the targets by grid); or list targets without it');
   return names.map((name) => {
-    const t = ALL_TARGETS[name];
-    if (!t) throw new UsageError(`unknown target ${JSON.stringify(name)}; known: auto, ${Object.keys(ALL_TARGETS).join(', ')}`);
+    const t = targetByName(name);
+    if (!t) {
+      throw new UsageError(`unknown target ${JSON.stringify(name)}: auto, hN (the value N steps ahead), hNmax (the peak over the next N), ` +
+        `or a time: h5s, h15m, h1h, h15mmax (up to a week)`);
+    }
     return t;
   });
 }
@@ -345,7 +348,8 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('targets', {
         type: 'string', default: 'auto',
         describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +
-          'h1 (next step), h12 (12 steps ahead), h12max (peak over the next 12), h5s, h60s (5 s, 60 s ahead), h60smax (peak over the next 60 s)',
+          'hN (the value N steps ahead: h1, h12), hNmax (the peak over the next N: h12max), or a horizon in time, ' +
+          's, m or h (h5s, h60s, h15m, h1h; h60smax, h15mmax: the peak over it)',
       })
       .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
       .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })

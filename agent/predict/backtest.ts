@@ -38,6 +38,28 @@ export type AgentTargetName = keyof typeof AGENT_TARGETS;
 /** Every target known by name (`--targets`). */
 export const ALL_TARGETS: Readonly<Record<string, Target>> = { ...TARGETS, ...AGENT_TARGETS };
 
+const TARGET_NAME = /^h(\d+)(s|m|h)?(max)?$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+/** Longest horizon a target may name, in steps or in seconds: a week of seconds. */
+const MAX_TARGET = 7 * 86_400;
+
+/**
+ * A target by name: `h<N>` the value N steps ahead, `h<N>max` the peak over the next N; with a
+ * unit, a horizon in time (`h5s`, `h15m`, `h1h`, `h15mmax`), turned into steps per grid. Undefined
+ * for any other name.
+ */
+export function targetByName(name: string): Target | undefined {
+  const known = ALL_TARGETS[name];
+  if (known) return known;
+  const m = TARGET_NAME.exec(name);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const seconds = m[2] !== undefined ? n * UNIT_SECONDS[m[2]]! : undefined;
+  if (!(n >= 1 && (seconds ?? n) <= MAX_TARGET)) return undefined;
+  const kind: TargetKind = m[3] !== undefined ? 'peak' : 'point';
+  return seconds !== undefined ? { name, kind, steps: seconds, seconds } : { name, kind, steps: n };
+}
+
 /** Grids at or above this step are scored at the public traces' targets, finer ones at the agent's. */
 export const AGENT_STEP_LIMIT_SECONDS = 60;
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  AGENT_TARGETS, backtestSeries, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
+  AGENT_TARGETS, targetByName, backtestSeries, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
   resolveTarget, runBacktest, saturationTable, targetTable, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
 import { ENGINE, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
@@ -48,6 +48,12 @@ test('targets in time become steps of each grid; the default set follows the gri
   t.is(defaultWarmup(300), 288);
   t.is(defaultWarmup(1), 120);
   t.is(defaultWarmup(5), 24);
+  // targets by name: steps, or a time turned into steps per grid; the value, or the peak (max)
+  t.deepEqual(targetByName('h30'), { name: 'h30', kind: 'point', steps: 30 });
+  t.deepEqual(targetByName('h15mmax'), { name: 'h15mmax', kind: 'peak', steps: 900, seconds: 900 });
+  t.is(resolveTarget(targetByName('h1h')!, 300).steps, 12);
+  t.is(targetByName('h60smax'), AGENT_TARGETS.h60smax);
+  for (const bad of ['h0', 'h', 'h5x', 'h5smaxx', 'x5s', 'h1.5m', 'h700000', 'h169h']) t.is(targetByName(bad), undefined, bad);
 });
 
 test('one forecaster per target, each fed every value, a peak target may get its own model', (t) => {

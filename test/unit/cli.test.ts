@@ -55,6 +55,7 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['no models', () => ['--trace', trace, '--models', ''], 2, /--models: none given; some of last, /],
   ['a model twice', () => ['--trace', trace, '--models', 'engine,last,engine'], 2, /--models: engine given twice/],
   ['no targets', () => ['--trace', trace, '--targets', ''], 2, /--targets: none given/],
+  ['an unknown target', () => ['--trace', trace, '--targets', 'h5s,h5x'], 2, /unknown target "h5x": auto, hN \(the value N steps ahead\)/],
   ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
