@@ -438,7 +438,7 @@ export interface TableRow {
 
 export interface SaturationSummary {
   crossings: number;
-  /** crossings warned at least MIN_LEAD_SECONDS (and a step) ahead */
+  /** crossings warned at least MIN_LEAD_SECONDS ahead */
   warnedInTime: number;
   /** median lead over every crossing, seconds (NaN: none) */
   medianLeadSeconds: number;
@@ -753,11 +753,9 @@ export function saturationTable(report: BacktestReport, specs: readonly ModelSpe
     for (const [name, t] of Object.entries(r.targets)) {
       const score = t.saturation?.[i];
       if (!score) continue;
-      const leads = [...score.leadsSeconds].sort((a, b) => a - b);
+      const { warnedInTime, medianLeadSeconds } = summarizeSaturation([score]);
       rows.push({
-        group: r.group, name: r.name, resource: r.resource, target: name, stepSeconds: r.stepSeconds, score,
-        warnedInTime: leads.filter((l) => l >= MIN_LEAD_SECONDS).length,
-        medianLeadSeconds: leads.length > 0 ? leads[(leads.length - 1) >> 1]! : Number.NaN,
+        group: r.group, name: r.name, resource: r.resource, target: name, stepSeconds: r.stepSeconds, score, warnedInTime, medianLeadSeconds,
         falseAlarmRate: score.quietOrigins > 0 ? score.falseAlarms / score.quietOrigins : Number.NaN,
       });
     }
