@@ -197,7 +197,7 @@ function storeDir(a: DirArgs): string {
 
 const withDir = <T>(y: Argv<T>) =>
   y
-    .option('dir', { type: 'string', describe: `profile store directory (default: the policy's profiles.dir, else ${DEFAULT_PROFILE_DIR})` })
+    .option('dir', { type: 'string', alias: 'profiles-dir', describe: `profile store directory (default: the policy's profiles.dir, else ${DEFAULT_PROFILE_DIR})` })
     .option('policy', { type: 'string', describe: 'policy YAML whose profiles.dir to read' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 

@@ -338,6 +338,7 @@ test('cli: a missing store is one line and exit 1; an empty one is exit 0', (t) 
   }
   t.deepEqual(cli('list', '--dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' });
   t.deepEqual(cli('list', '--dir', dir, '--json'), { status: 0, stdout: '[]\n', stderr: '' });
+  t.deepEqual(cli('list', '--profiles-dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' }, "run's name for it too");
   const show = cli('show', 'abc', '--dir', dir);
   t.is(show.status, 1);
   t.regex(show.stderr, /^headroom: no profile matches 'abc'/);
