@@ -972,6 +972,20 @@ test('engine-peak: before its first forecasts resolve, a ramp from the first sec
   t.true(ins.p50 > 144 + 16 * 10, 'well above the value: the climb goes on');
 });
 
+test('engine-peak: a burst in the first 100 s does not hold the p90 up ten minutes later (the offset shrinks with the errors)', (t) => {
+  // 2,000-5,000 for 100 s (a workload starting), then calm at 20-30; the offset learnt in the
+  // burst, kept in levels, held the 60 s peak's p90 at 431 at 700 s
+  const r = rng(7);
+  const e = new ForecastEngine({ halfLifeMs: 60 * SEC, stepMs: SEC });
+  let at700 = Number.NaN;
+  for (let i = 0; i < 700; i++) {
+    e.update(i < 100 ? 2000 + 3000 * r() : 20 + 10 * r(), i * SEC);
+    at700 = e.peak(60 * SEC).quantile(0.9);
+  }
+  t.log(`p90 of the 60 s peak at 700 s: ${at700.toFixed(1)} (calm at 20-30)`);
+  t.true(at700 >= 25 && at700 < 100, `${at700}`);
+});
+
 test('engine: known answers on clean series (a constant, a level that steps)', (t) => {
   const e = new ForecastEngine({ halfLifeMs: 60 * SEC });
   for (let i = 0; i < 600; i++) {
