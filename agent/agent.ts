@@ -334,8 +334,8 @@ export class Agent {
 
   /**
    * Demand forecasts for the policy's workloads and the busiest others (DEMAND_WORKLOADS in all):
-   * CPU against the workload's quota (or the host's CPUs), memory against its limit, I/O and
-   * network bytes/s (no limit known: quantiles and saturation-free).
+   * CPU against the workload's quota (or the host's CPUs), memory against its limit, I/O bytes/s
+   * and operations/s, network bytes/s (no limit known: quantiles and saturation-free).
    */
   private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
     // Activity of any kind counts: a workload growing its memory faults pages in while it is
@@ -367,7 +367,11 @@ export class Agent {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source, selected);
       }
-      if (r.io) demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);
+      if (r.io) {
+        demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);
+        // operations too: a disk saturates on IOPS long before bytes when the I/Os are small
+        demand.io_ops_per_s = this.demand.observe(id, 'io_ops_per_s', r.io.opsPerSecond, nowMs, null, null, selected);
+      }
       if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null, null, selected);
       r.demand = demand;
     }

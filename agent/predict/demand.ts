@@ -16,7 +16,8 @@ import { LearnerPool } from './models/learner-pool.js';
 /** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
 export type LimitSource = CgroupLimitSource | 'host';
 
-export type DemandResource = 'cpu_cores' | 'memory_bytes' | 'io_bytes_per_s' | 'net_bytes_per_s';
+/** cpu_cores in cores, memory_bytes in bytes, io_bytes_per_s and io_ops_per_s (block I/O read and written), net_bytes_per_s (TCP sent and received) */
+export type DemandResource = 'cpu_cores' | 'memory_bytes' | 'io_bytes_per_s' | 'io_ops_per_s' | 'net_bytes_per_s';
 
 export interface DemandWindow {
   horizonMs: number;

@@ -94,3 +94,32 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
   t.true((last.windows[0].pContention ?? 0) > (mine(seen[0])!.demand!.memory_bytes.windows[0].pContention ?? 0), 'P(contention) rose');
 });
 }
+
+// fio at a fixed rate of small direct reads: the agent's I/O operations forecast reads that rate
+kernelTest('demand: block I/O operations a second are forecast per workload (fio at 200 IOPS in a test cgroup)', async (t) => {
+  const dir = mkdtempSync('/var/tmp/headroom-test-demand-io-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cg = new TestCgroup('demand-iops');
+  t.teardown(() => cg.remove());
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '16', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const fio = startIn(cg, 'fio', [
+    '--name=headroom-demand-iops', `--filename=${join(dir, 'data')}`, '--size=32M', '--direct=1', '--ioengine=psync', '--rw=randread',
+    '--bs=4k', '--rate_iops=200', '--runtime=25', '--time_based', '--randrepeat=0',
+  ], 40_000);
+  t.teardown(() => { fio.child.kill('SIGKILL'); });
+  await agent.done;
+  const docs = agent.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const seen = docs.map((d) => d.workloads[cg.path]?.demand?.io_ops_per_s).filter((x): x is Demand => x !== undefined);
+  t.true(seen.length >= 5, `forecasts of the cgroup's I/O operations: ${seen.length}`);
+  // after the file is laid out and the rate settles (fio outlasts the agent's 16 ticks): the
+  // observed value and the forecast near 200
+  const late = seen.slice(-4);
+  for (const d of late) t.log(`value ${d.value.toFixed(0)} IOPS, 5 s p90 ${d.windows[0]!.p90.toFixed(0)}`);
+  const median = [...late].map((d) => d.value).sort((a, b) => a - b)[late.length >> 1]!;
+  t.true(median > 150 && median < 260, `IOPS seen ${median}`);
+  const p90 = late[late.length - 1]!.windows[0]!.p90;
+  t.true(p90 >= 0.8 * median && p90 < 5 * median, `5 s p90 ${p90} against ${median} seen`);
+  t.is(late[late.length - 1]!.limit, null, 'no IOPS limit is known');
+});
