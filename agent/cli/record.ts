@@ -6,6 +6,9 @@ import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
 import { TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
 import type { TickReport } from '../report.js';
+import { detectCgroupLayout } from '../workloads/layout.js';
+import type { Workload } from '../workloads/types.js';
+import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
@@ -42,13 +45,17 @@ export function parseRecordResources(spec: string | undefined): Set<string> | un
   return new Set(names);
 }
 
-/** The samples one tick contributes (of `resources` only, when given). */
-export function samplesOf(r: TickReport, match?: string, resources?: ReadonlySet<string>): TraceSample[] {
-  const all = samplesOfAll(r, match);
+/**
+ * The samples one tick contributes (of `resources` only, when given). The agent reads a
+ * workload's memory only for those it forecasts (the policy's and the busiest): `memoryOf` reads
+ * it for the others, so a recorded workload's memory has no holes when it idles.
+ */
+export function samplesOf(r: TickReport, match?: string, resources?: ReadonlySet<string>, memoryOf?: (w: Workload) => number | null): TraceSample[] {
+  const all = samplesOfAll(r, match, resources === undefined || resources.has('memory_bytes') ? memoryOf : undefined);
   return resources ? all.filter((s) => resources.has(s.resource)) : all;
 }
 
-function samplesOfAll(r: TickReport, match?: string): TraceSample[] {
+function samplesOfAll(r: TickReport, match?: string, memoryOf?: (w: Workload) => number | null): TraceSample[] {
   const out: TraceSample[] = [];
   for (const w of r.workloads) {
     if (match && !matchesGlob(match, w.workload.path)) continue;
@@ -76,7 +83,7 @@ function samplesOfAll(r: TickReport, match?: string): TraceSample[] {
       add('tcp_rx_bytes_per_s', w.net.rxBytesPerSecond);
       add('tcp_retransmits_per_s', w.net.retransmitsPerSecond);
     }
-    if (w.usage) add('memory_bytes', w.usage.memoryBytes);
+    add('memory_bytes', w.usage ? w.usage.memoryBytes : memoryOf?.(w.workload));
   }
   return out;
 }
@@ -134,6 +141,9 @@ const record: CommandModule<object, RecordArgs> = {
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       writeSync(fd, `${JSON.stringify(header)}\n`);
+      const layout = detectCgroupLayout();
+      // (not the root's: that is the whole host's memory)
+      const memoryOf = (w: Workload): number | null => (w.path === '/' ? null : readMemoryBytes(layout, w));
       let samples = 0;
       const started = Date.now();
       const progress = process.stderr.isTTY;
@@ -142,7 +152,7 @@ const record: CommandModule<object, RecordArgs> = {
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         log: (m) => process.stderr.write(`headroom: ${m}\n`),
         onReport: (r) => {
-          const lines = samplesOf(r, a.match, resources).map((s) => `${formatSample(s)}\n`).join('');
+          const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) writeSync(fd, lines);
           samples += lines ? lines.split('\n').length - 1 : 0;
           if (progress) {
