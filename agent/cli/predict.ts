@@ -55,7 +55,9 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 /** One dataset (or resource) and target as a Markdown table, readable in a terminal and pasteable as is. */
 export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
-  const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', 'best'];
+  // under p99: of the models that give a p99 (the engine, forecaster:<model>), as the agent exports it
+  const p99 = t.rows.some((r) => !Number.isNaN(r.under99));
+  const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', ...(p99 ? ['under p99'] : []), 'best'];
   // a peak target: each model's saturation warnings too (crossings of the level in the saturation table)
   const saturation = t.rows.some((r) => r.saturation !== undefined);
   if (saturation) header.push(warnedHeader(t.stepSeconds), 'median lead', 'false alarms');
@@ -65,6 +67,7 @@ export function renderTable(t: DatasetTable): string {
     r.nPL90.toFixed(3),
     pct(r.under90),
     r.nSlack90.toFixed(3),
+    ...(p99 ? [Number.isNaN(r.under99) ? '-' : pct(r.under99)] : []),
     String(r.best),
     ...(saturation ? saturationCells(r.saturation) : []),
   ]);
@@ -140,7 +143,7 @@ export function renderReport(report: BacktestReport, specs: readonly ModelSpec[]
   const parts = [
     ...(by === 'resource' ? report.resourceTables : report.tables).map(renderTable),
     'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
-      'slack p90 = mean of max(0, p90 - y) / mean |y|; best = series where the model has the lowest nPL90.',
+      'slack p90 = mean of max(0, p90 - y) / mean |y|; under p99 = share above the p99 (models that give one: 1% when calibrated); best = series where the model has the lowest nPL90.',
   ];
   const judged = specs.find((s) => s.id === ENGINE.id);
   if (judged) {

@@ -77,6 +77,8 @@ export function resolveTarget(target: Target, stepSeconds: number): Target {
 export interface QuantilePair {
   p50: number;
   p90: number;
+  /** the models that give one (the agent exports it): scored by how often it is exceeded */
+  p99?: number;
 }
 
 /** What a model knows about the series it is about to see (never its values). */
@@ -166,7 +168,7 @@ export function forecasterModel(id: string, label: string, make: (ctx: ModelCont
         },
         predict: (target) => {
           const fc = forTarget(target).forecast(target.steps * stepMs);
-          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9) };
+          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99) };
         },
       };
     },
@@ -210,6 +212,8 @@ export interface ModelScore {
   under90: number;
   /** mean over scored points of max(0, p90 - actual): what the p90 reserves beyond need */
   nSlack90: number;
+  /** share of scored points with actual > p99; NaN for a model that gives no p99 */
+  under99: number;
 }
 
 /**
@@ -357,7 +361,10 @@ function* replaySeries(
   const actuals = targets.map((tg) => targetActuals(y, tg));
   const m = specs.length;
   // per target, per model: sums of pinball losses, under count, slack
-  const acc = targets.map(() => ({ points: 0, pl50: new Float64Array(m), pl90: new Float64Array(m), under: new Float64Array(m), slack: new Float64Array(m) }));
+  const acc = targets.map(() => ({
+    points: 0, pl50: new Float64Array(m), pl90: new Float64Array(m), under: new Float64Array(m), slack: new Float64Array(m),
+    with99: new Float64Array(m), under99: new Float64Array(m),
+  }));
   // saturation: the level, from a limit or from the warm-up's highest value
   const given = opts.limits?.[series.resource] ?? series.limit;
   let warmMax = Number.NEGATIVE_INFINITY;
@@ -400,6 +407,10 @@ function* replaySeries(
         a.pl90[i]! += pinball(actual, f.p90, 0.9);
         if (actual > f.p90) a.under[i]!++;
         else a.slack[i]! += f.p90 - actual;
+        if (f.p99 !== undefined) {
+          a.with99[i]!++;
+          if (actual > f.p99) a.under99[i]!++;
+        }
       }
     }
     previous = v;
@@ -416,6 +427,7 @@ function* replaySeries(
       nPL90: a.pl90[i]! / n / meanAbs,
       under90: a.under[i]! / n,
       nSlack90: a.slack[i]! / n / meanAbs,
+      under99: a.with99[i]! > 0 ? a.under99[i]! / a.with99[i]! : Number.NaN,
     }));
     const saturation = trackers?.[j]?.map((tr) => tr.score);
     result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}) };
@@ -430,6 +442,8 @@ export interface TableRow {
   nPL90: number;
   under90: number;
   nSlack90: number;
+  /** mean over the series of their under99 (NaN: the model gives no p99) */
+  under99: number;
   /** series on which this model has the lowest nPL90 of those run (ties: the earlier model) */
   best: number;
   /** peak targets: this model's saturation warnings over the table's series (see SaturationScore) */
@@ -509,7 +523,7 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
         .map((r) => r.targets[target.name])
         .filter((x): x is TargetScores => x !== undefined && x.points > 0 && x.scores.every((s) => Number.isFinite(s.nPL90)));
       if (!members.some((r) => r.targets[target.name] !== undefined)) continue;
-      const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, best: 0 }));
+      const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, under99: 0, best: 0 }));
       let points = 0;
       for (const r of usable) {
         points += r.points;
@@ -520,6 +534,7 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
           row.nPL90 += s.nPL90 / usable.length;
           row.under90 += s.under90 / usable.length;
           row.nSlack90 += s.nSlack90 / usable.length;
+          row.under99 += s.under99 / usable.length;
           if (s.nPL90 < r.scores[best]!.nPL90) best = i;
         });
         rows[best]!.best++;

@@ -5,6 +5,7 @@ import test from 'ava';
 import { DecayingHistogramForecaster, MAX_BUCKETS } from '../../agent/predict/decaying-histogram.js';
 import { createForecaster, type Forecaster } from '../../agent/predict/index.js';
 import { erf, normalCdf, normalQuantile, normalUpperTail } from '../../agent/predict/stats.js';
+import { normalForecast, splitTailForecast } from '../../agent/predict/models/distributions.js';
 import { rng } from '../helpers/rng.js';
 
 const MODELS = ['ewma', 'decaying-histogram'] as const;
@@ -301,3 +302,21 @@ test('ewma: forecasts are clamped at 0', (t) => {
   t.is(fc.exceedance(-0.001), 1);
   t.true(fc.exceedance(0) < 1 && fc.exceedance(0) > 0.7);
 });
+
+test('a split-tail forecast: the body normal to its p90, a tail of its own spread above, quantiles and exceedance agreeing', (t) => {
+  const fc = splitTailForecast(10, 2, 6, 1);
+  const z90 = normalQuantile(0.9);
+  t.true(Math.abs(fc.quantile(0.5) - 10) < 1e-12);
+  t.true(Math.abs(fc.quantile(0.9) - (10 + 2 * z90)) < 1e-12, 'the p90 is the body\'s');
+  t.true(Math.abs(fc.quantile(0.99) - (10 + 2 * z90 + 6 * (normalQuantile(0.99) - z90))) < 1e-9, 'the p99 from the tail\'s spread');
+  for (const q of [0.2, 0.5, 0.9, 0.95, 0.99, 0.999]) t.true(Math.abs(fc.exceedance(fc.quantile(q)) - (1 - q)) < 1e-6, `q ${q}`);
+  // continuous at the p90, and a level far above it far likelier than the body alone says
+  const p90 = fc.quantile(0.9);
+  t.true(Math.abs(fc.exceedance(p90 - 1e-9) - fc.exceedance(p90 + 1e-9)) < 1e-6);
+  t.true(fc.exceedance(20) > 10 * normalForecastTail(10, 2, 20));
+  // equal spreads: the plain normal; no spread: the point
+  t.is(splitTailForecast(10, 2, 2, 1).quantile(0.99), normalForecast(10, 2, 1).quantile(0.99));
+  t.is(splitTailForecast(10, 0, 5, 1).quantile(0.99), 10);
+});
+
+const normalForecastTail = (centre: number, sd: number, x: number): number => normalForecast(centre, sd, 1).exceedance(x);

@@ -77,6 +77,46 @@ export function normalForecast(centre: number, sd: number, confidence: number): 
   return new NormalForecast(centre, sd, confidence);
 }
 
+const Z90 = normalQuantile(0.9);
+
+/**
+ * A normal clamped at 0 up to its p90, and above the p90 a normal-shaped tail of its own spread
+ * (`upperSd`; continuous at the p90, where both leave 10%): a tail calibrated apart from the body,
+ * so the p99 and the chance of passing a level far above the p90 come from how often the tail
+ * was actually passed, not from the body's spread.
+ */
+class SplitTailForecast implements Forecast {
+  readonly mean: number;
+  private readonly p90: number;
+  constructor(
+    private readonly centre: number,
+    private readonly sd: number,
+    private readonly upperSd: number,
+    readonly confidence: number,
+  ) {
+    this.mean = Math.max(0, centre);
+    this.p90 = centre + sd * Z90;
+  }
+  quantile(q: number): number {
+    checkQuantile(q);
+    if (q <= 0.9) return clampedNormalQuantile(this.centre, this.sd, q);
+    return Math.max(0, this.p90 + this.upperSd * (normalQuantile(q) - Z90));
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    if (x < 0) return 1;
+    if (x <= this.p90) return normalUpperTail((x - this.centre) / this.sd);
+    return normalUpperTail(Z90 + (x - this.p90) / this.upperSd);
+  }
+}
+
+/** A normal through (centre, sd) whose tail above the p90 has a spread of its own (as normalForecast's when equal). */
+export function splitTailForecast(centre: number, sd: number, upperSd: number, confidence: number): Forecast {
+  if (!(sd > 0)) return pointForecast(centre, confidence);
+  if (!(upperSd > 0) || upperSd === sd) return new NormalForecast(centre, sd, confidence);
+  return new SplitTailForecast(centre, sd, upperSd, confidence);
+}
+
 /**
  * `centre + e`, e drawn from the sorted errors (split-conformal ranks), clamped at 0. The mean
  * is the centre plus the mean error.

@@ -73,7 +73,7 @@
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
-import { normalForecast } from './distributions.js';
+import { normalForecast, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
@@ -141,6 +141,18 @@ export interface EngineOptions {
 const DAY_MS = 86_400_000;
 const SEASONS = 7;
 const Z90 = normalQuantile(0.9);
+const Z99 = normalQuantile(0.99);
+/**
+ * The tail above the p90 is calibrated on its own (its spread a factor of the body's): each
+ * resolved forecast moves the factor's logarithm up by 0.99 x this gain when the actual passed
+ * the p99, down by 0.01 x it when not (over the horizon's fourth root, as the offset), so the
+ * p99 is passed about 1% of the time. Read off the body's normal, the p99 was passed by 2-14% of
+ * the outcomes (public and recorded traces; now 1-6%); the factor stays within [1/2, 6] (at 10 and 20 the
+ * p99 of a series bursting to 24 after zeros reached 134).
+ */
+const TAIL_GAIN = 0.3;
+const MAX_LOG_TAIL = Math.log(6);
+const MIN_LOG_TAIL = Math.log(0.5);
 /** Normalised errors kept by the conformal candidate, and the half-life of its scale. */
 const CONFORMAL_WINDOW = 576;
 const CONFORMAL_SCALE_HALF_LIFE = 12;
@@ -204,6 +216,8 @@ class Head {
   private readonly ringSlot: Float64Array;
   private readonly ringP90: Float64Array;
   private readonly ringFinal: Float64Array;
+  /** per pending forecast: its final p99 (what the tail is calibrated on) */
+  private readonly ringP99: Float64Array;
   private readonly ringComb50: Float64Array;
   /** per pending forecast: its p90 before the offset (what sets the offset's unit) */
   private readonly ringBeforeOffset: Float64Array;
@@ -274,6 +288,14 @@ class Head {
   /** the final (p50, p90) at the newest slot */
   final50 = Number.NaN;
   final90 = Number.NaN;
+  /** log of the tail's spread over the body's (see TAIL_GAIN) */
+  logTail = 0;
+
+  /** the final p99 at the newest slot: the p90 plus the tail's spread to the p99 (as the forecast reads it) */
+  get final99(): number {
+    const sd = (this.final90 - this.final50) / Z90;
+    return sd > 0 ? this.final90 + sd * Math.exp(this.logTail) * (Z99 - Z90) : this.final90;
+  }
   readonly weights: Float64Array;
   private readonly scratchWeights: Float64Array;
   /** candidate indices in order of their p90, and of their p50 (see combine) */
@@ -304,7 +326,7 @@ class Head {
     const R = this.ring;
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(10 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
+    const slab = new Float64Slab(11 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -322,6 +344,7 @@ class Head {
     this.ringSlot = slab.take(R).fill(Number.NaN);
     this.ringP90 = slab.take(R * K);
     this.ringFinal = slab.take(R);
+    this.ringP99 = slab.take(R);
     this.ringComb50 = slab.take(R);
     this.ringBeforeOffset = slab.take(R);
     this.ringBase = slab.take(R);
@@ -371,6 +394,7 @@ class Head {
     this.ringSlot[w] = slot;
     this.ringP90.set(this.p90, w * K);
     this.ringFinal[w] = this.final90;
+    this.ringP99[w] = this.final99;
     this.ringComb50[w] = this.comb50;
     this.ringBeforeOffset[w] = this.beforeOffset90;
     if (this.mixP90.length > 1) this.ringMix.set(this.mixP90, w * this.mixP90.length);
@@ -411,6 +435,12 @@ class Head {
       this.learner?.add(row, label, this.engine.timeStep);
       this.pooled?.add(row, label, this.engine.timeStep);
       if (!Number.isNaN(this.ringSeasonalMedian[r]!)) this.pooledSeasonal?.add(row, (actual - this.ringSeasonalMedian[r]!) / this.ringScale[r]!, this.engine.timeStep);
+    }
+    // the tail: its spread up after the p99 was passed, down a little when not
+    const f99 = this.ringP99[r]!;
+    if (actual !== f99 && f99 > this.ringFinal[r]!) {
+      const step = (TAIL_GAIN / Math.pow(this.steps, GAIN_POWER)) * ((actual > f99 ? 1 : 0) - 0.01);
+      this.logTail = Math.min(MAX_LOG_TAIL, Math.max(MIN_LOG_TAIL, this.logTail + step));
     }
     // calibration: up after a miss, down a little after a hit (a tie is neither)
     const f = this.ringFinal[r]!;
@@ -922,7 +952,8 @@ export class ForecastEngine {
       const s = this.state;
       return normalForecast(s.ewMean, Math.sqrt(s.ewVar), confidence);
     }
-    return normalForecast(h.final50, (h.final90 - h.final50) / Z90, confidence);
+    const sd = (h.final90 - h.final50) / Z90;
+    return splitTailForecast(h.final50, sd, sd * Math.exp(h.logTail), confidence);
   }
 
   private head(kind: EngineTargetKind, horizonMs: number): Head | undefined {
