@@ -6,7 +6,8 @@ export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim
 
 const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
 // a decimal number (`2`, `0.5`, `.5`, `2.5e6`; Number() alone would also read `0x10` as 16),
-// and for a resource in bytes a binary unit as the policy writes sizes (`256MiB`)
+// and for a resource in bytes a binary unit (`256MiB`, `1.5GiB`; any case: a command line is
+// typed, where the policy's sizes are whole numbers in exact case)
 const LEVEL = /^(\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/i;
 const UNIT_BYTES: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
 
@@ -38,7 +39,7 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
     if (!resource || text === '') throw error(`--limit expects ${EXAMPLE}, got '${item}'`);
     const level = levelOf(resource, text);
     if (!(Number.isFinite(level) && level > 0)) {
-      const units = /bytes/.test(resource) ? ' (bytes, or with a unit: B, KiB, MiB, GiB, TiB)' : '';
+      const units = /bytes/.test(resource) ? ' (bytes, or with a unit: B, KiB, MiB, GiB, TiB)' : LEVEL.exec(text)?.[2] !== undefined ? ' (a unit is for a resource in bytes only)' : '';
       throw error(`--limit ${resource}: a saturation level must be a number above 0${units}, got ${text}`);
     }
     if (Object.hasOwn(out, resource)) throw error(`--limit ${resource}: given twice`);

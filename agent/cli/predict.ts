@@ -241,8 +241,8 @@ function parseTargets(s: string): Target[] | 'auto' {
   return names.map((name) => {
     const t = targetByName(name);
     if (!t) {
-      throw new UsageError(`unknown target ${JSON.stringify(name)}: auto, hN (the value N steps ahead), hNmax (the peak over the next N), ` +
-        `or a time: h5s, h15m, h1h, h15mmax (up to a week)`);
+      throw new UsageError(`unknown target ${JSON.stringify(name)}; expected auto, hN (the value N steps ahead, N up to 10000), ` +
+        `hNmax (the peak over the next N), or a time: h5s, h15m, h1h, h15mmax (up to a week)`);
     }
     return t;
   });

@@ -142,8 +142,7 @@ const record: CommandModule<object, RecordArgs> = {
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       writeSync(fd, `${JSON.stringify(header)}\n`);
       const layout = detectCgroupLayout();
-      // (not the root's: that is the whole host's memory)
-      const memoryOf = (w: Workload): number | null => (w.path === '/' ? null : readMemoryBytes(layout, w));
+      const memoryOf = (w: Workload): number | null => readMemoryBytes(layout, w);
       let samples = 0;
       const started = Date.now();
       const progress = process.stderr.isTTY;

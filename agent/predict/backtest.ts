@@ -40,8 +40,9 @@ export const ALL_TARGETS: Readonly<Record<string, Target>> = { ...TARGETS, ...AG
 
 const TARGET_NAME = /^h(\d+)(s|m|h)?(max)?$/;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
-/** Longest horizon a target may name, in steps or in seconds: a week of seconds. */
-const MAX_TARGET = 7 * 86_400;
+/** Longest horizon a target may name: a week in time, 10,000 steps (35 days of 5-minute steps). */
+const MAX_TARGET_SECONDS = 7 * 86_400;
+const MAX_TARGET_STEPS = 10_000;
 
 /**
  * A target by name: `h<N>` the value N steps ahead, `h<N>max` the peak over the next N; with a
@@ -55,7 +56,7 @@ export function targetByName(name: string): Target | undefined {
   if (!m) return undefined;
   const n = Number(m[1]);
   const seconds = m[2] !== undefined ? n * UNIT_SECONDS[m[2]]! : undefined;
-  if (!(n >= 1 && (seconds ?? n) <= MAX_TARGET)) return undefined;
+  if (!(n >= 1 && (seconds !== undefined ? seconds <= MAX_TARGET_SECONDS : n <= MAX_TARGET_STEPS))) return undefined;
   const kind: TargetKind = m[3] !== undefined ? 'peak' : 'point';
   return seconds !== undefined ? { name, kind, steps: seconds, seconds } : { name, kind, steps: n };
 }

@@ -364,12 +364,22 @@ export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?:
     if (found) return found;
     if (name.startsWith('forecaster:')) {
       const model = name.slice('forecaster:'.length) as ForecastModel;
-      const spec = forecasterModel(name, name, (ctx) =>
-        createForecaster(model, { halfLifeMs: (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000 }));
       // fail now, not in the middle of a replay
       createForecaster(model, { halfLifeMs: 1000 });
-      // a combination is never "the best single" model
-      return model === 'selector' || model.startsWith('engine') ? { ...spec, combines: true } : spec;
+      // as the agent makes it (agent/predict/demand.ts): the grid's step, and for the engine a
+      // learner pool per resource, shared by every series (replayed in lock-step)
+      const pooled = model === 'engine' || model === 'engine-peak';
+      return forecasterModel(name, name, (ctx) => {
+        let learnerPool: LearnerPool | undefined;
+        if (pooled) {
+          const key = `${name}:pool:${ctx.resource ?? ''}`;
+          learnerPool = ctx.shared.get(key) as LearnerPool | undefined;
+          if (!learnerPool) ctx.shared.set(key, (learnerPool = new LearnerPool()));
+        }
+        const halfLifeMs = (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000;
+        return createForecaster(model, { halfLifeMs, stepMs: ctx.stepSeconds * 1000, learnerPool });
+      // (a combination is never "the best single" model)
+      }, { sharesAcrossSeries: pooled, combines: model === 'selector' || pooled });
     }
     throw new RangeError(`unknown model ${JSON.stringify(name)}; known: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
   });

@@ -83,8 +83,11 @@ interface Pair {
   model: ForecastModel;
   forecaster: Forecaster;
   lastMs: number;
-  /** medians forecast for the first horizon, oldest first, until they come due; the faded relative error of those */
-  pending: { dueMs: number; p50: number }[];
+  /**
+   * medians forecast for the first horizon, oldest first, until they come due, with the highest
+   * value seen since (what a peak window's median is of); the faded relative error of those
+   */
+  pending: { dueMs: number; p50: number; peak: number }[];
   relError: number;
 }
 
@@ -127,14 +130,18 @@ export class DemandForecasts {
       p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }
-    // How far off were the first horizon's medians that come due now? Relative to the larger
-    // of the two, so a series near 0 does not blow up; faded like everything else.
+    // How far off were the first horizon's medians that come due now? Against the value then,
+    // or for a peak window the highest value since; relative to the larger of the two, so a
+    // series near 0 does not blow up; faded like everything else.
     const alpha = 1 - Math.pow(0.5, Math.max(0, atMs - p.lastMs) / this.opts.halfLifeMs);
     const slack = (this.opts.stepMs ?? 1000) / 2; // a tick a little early still counts
+    const peaks = windowsOf(model) === 'peak';
+    for (const e of p.pending) e.peak = Math.max(e.peak, value);
     while (p.pending.length > 0 && p.pending[0]!.dueMs <= atMs + slack) {
-      const expected = p.pending.shift()!.p50;
-      const scale = Math.max(Math.abs(value), Math.abs(expected), 1e-9);
-      p.relError += alpha * (Math.abs(value - expected) / scale - p.relError);
+      const due = p.pending.shift()!;
+      const actual = peaks ? due.peak : value;
+      const scale = Math.max(Math.abs(actual), Math.abs(due.p50), 1e-9);
+      p.relError += alpha * (Math.abs(actual - due.p50) / scale - p.relError);
     }
     p.forecaster.update(value, atMs);
     p.lastMs = atMs;
@@ -148,7 +155,7 @@ export class DemandForecasts {
         pContention: limit === null ? null : f.exceedance(limit),
       };
     });
-    p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50 });
+    p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     return {
       resource, model, windowsOf: windowsOf(model), value, limit, limitSource: limit === null ? null : limitSource, windows,
       timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),

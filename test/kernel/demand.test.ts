@@ -95,8 +95,9 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
 });
 }
 
-// fio at a fixed rate of small direct reads: the agent's I/O operations forecast reads that rate
-kernelTest('demand: block I/O operations a second are forecast per workload (fio at 200 IOPS in a test cgroup)', async (t) => {
+// fio at a fixed rate of small direct reads: the agent's I/O operations forecast reads the rate
+// fio itself reports (a slow disk may not reach the 200 asked)
+kernelTest('demand: block I/O operations a second are forecast per workload (fio at up to 200 IOPS in a test cgroup)', async (t) => {
   const dir = mkdtempSync('/var/tmp/headroom-test-demand-io-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cg = new TestCgroup('demand-iops');
@@ -106,19 +107,21 @@ kernelTest('demand: block I/O operations a second are forecast per workload (fio
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
   const fio = startIn(cg, 'fio', [
     '--name=headroom-demand-iops', `--filename=${join(dir, 'data')}`, '--size=32M', '--direct=1', '--ioengine=psync', '--rw=randread',
-    '--bs=4k', '--rate_iops=200', '--runtime=25', '--time_based', '--randrepeat=0',
+    '--bs=4k', '--rate_iops=200', '--runtime=18', '--time_based', '--randrepeat=0', '--output-format=json',
   ], 40_000);
   t.teardown(() => { fio.child.kill('SIGKILL'); });
-  await agent.done;
+  const [ran] = await Promise.all([fio.done, agent.done]);
+  t.is(ran.code, 0, `fio: ${ran.stderr.slice(-300)}`);
+  const report = JSON.parse(ran.stdout.slice(ran.stdout.indexOf('{'))) as { jobs: { read: { iops: number } }[] };
+  const fioIops = report.jobs[0]!.read.iops;
   const docs = agent.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
   const seen = docs.map((d) => d.workloads[cg.path]?.demand?.io_ops_per_s).filter((x): x is Demand => x !== undefined);
   t.true(seen.length >= 5, `forecasts of the cgroup's I/O operations: ${seen.length}`);
-  // after the file is laid out and the rate settles (fio outlasts the agent's 16 ticks): the
-  // observed value and the forecast near 200
+  // the last ticks, fio running throughout (it outlasts the agent's 16): the value and the forecast near fio's rate
   const late = seen.slice(-4);
-  for (const d of late) t.log(`value ${d.value.toFixed(0)} IOPS, 5 s p90 ${d.windows[0]!.p90.toFixed(0)}`);
+  for (const d of late) t.log(`value ${d.value.toFixed(0)} IOPS (fio: ${fioIops.toFixed(0)}), 5 s p90 ${d.windows[0]!.p90.toFixed(0)}`);
   const median = [...late].map((d) => d.value).sort((a, b) => a - b)[late.length >> 1]!;
-  t.true(median > 150 && median < 260, `IOPS seen ${median}`);
+  t.true(Math.abs(median - fioIops) <= 0.2 * fioIops, `IOPS seen ${median}, fio's ${fioIops}`);
   const p90 = late[late.length - 1]!.windows[0]!.p90;
   t.true(p90 >= 0.8 * median && p90 < 5 * median, `5 s p90 ${p90} against ${median} seen`);
   t.is(late[late.length - 1]!.limit, null, 'no IOPS limit is known');

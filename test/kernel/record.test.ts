@@ -72,7 +72,7 @@ const memoryWhy = memoryControllerWhy();
     await waitFor(() => cg.cpu.pids().length >= 1, 'the holder');
     await sleep(1000); // its 48 MiB touched
     const out = join(tempDir(t), 'idle.jsonl');
-    const rec = await headroom(['record', '--out', out, '--duration', '3', '--interval', '0.5', '--match', cg.path,
+    const rec = await headroom(['record', '--out', out, '--duration', '4', '--interval', '0.5', '--match', cg.path,
       '--resources', 'memory_bytes', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
     t.is(rec.code, 0, rec.stderr);
     const mem = readTraces(out, { resources: 'all' }).find((s) => s.resource === 'memory_bytes');

@@ -53,7 +53,8 @@ test('targets in time become steps of each grid; the default set follows the gri
   t.deepEqual(targetByName('h15mmax'), { name: 'h15mmax', kind: 'peak', steps: 900, seconds: 900 });
   t.is(resolveTarget(targetByName('h1h')!, 300).steps, 12);
   t.is(targetByName('h60smax'), AGENT_TARGETS.h60smax);
-  for (const bad of ['h0', 'h', 'h5x', 'h5smaxx', 'x5s', 'h1.5m', 'h700000', 'h169h']) t.is(targetByName(bad), undefined, bad);
+  for (const bad of ['h0', 'h', 'h5x', 'h5smaxx', 'x5s', 'h1.5m', 'h10001', 'h169h']) t.is(targetByName(bad), undefined, bad);
+  t.is(targetByName('h10000max')!.steps, 10_000);
 });
 
 test('one forecaster per target, each fed every value, a peak target may get its own model', (t) => {

@@ -55,7 +55,7 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['no models', () => ['--trace', trace, '--models', ''], 2, /--models: none given; some of last, /],
   ['a model twice', () => ['--trace', trace, '--models', 'engine,last,engine'], 2, /--models: engine given twice/],
   ['no targets', () => ['--trace', trace, '--targets', ''], 2, /--targets: none given/],
-  ['an unknown target', () => ['--trace', trace, '--targets', 'h5s,h5x'], 2, /unknown target "h5x": auto, hN \(the value N steps ahead\)/],
+  ['an unknown target', () => ['--trace', trace, '--targets', 'h5s,h5x'], 2, /unknown target "h5x"; expected auto, hN \(the value N steps ahead, N up to 10000\)/],
   ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
@@ -90,7 +90,7 @@ test('--limit reads a level per resource: repeated or comma-separated, spaces ar
   // bytes with a binary unit, as the policy writes sizes; a unit on cores is no level
   t.deepEqual({ ...parseLimitSpecs(['memory_bytes=256MiB', 'io_bytes_per_s=1.5 GiB', 'net_bytes_per_s=512kib']) },
     { memory_bytes: 256 * 1024 ** 2, io_bytes_per_s: 1.5 * 1024 ** 3, net_bytes_per_s: 512 * 1024 });
-  t.throws(() => parseLimitSpecs(['cpu_cores=2MiB']), { message: '--limit cpu_cores: a saturation level must be a number above 0, got 2MiB' });
+  t.throws(() => parseLimitSpecs(['cpu_cores=2MiB']), { message: '--limit cpu_cores: a saturation level must be a number above 0 (a unit is for a resource in bytes only), got 2MiB' });
   t.throws(() => parseLimitSpecs(['memory_bytes=256MB']), { message: '--limit memory_bytes: a saturation level must be a number above 0 (bytes, or with a unit: B, KiB, MiB, GiB, TiB), got 256MB' });
   for (const bad of ['Infinity', '0x10', '0b11', '1_000', '2 cores', '1e400', '0', '-1'])
     t.throws(() => parseLimitSpecs([`cpu_cores=${bad}`]), { message: `--limit cpu_cores: a saturation level must be a number above 0, got ${bad}` }, bad);

@@ -52,6 +52,16 @@ test('confidence falls when recent forecasts miss', (t) => {
   t.true(wild < calm * 0.6);
 });
 
+test('a peak window\'s median is judged against the peak it came due over, not the value at its end', (t) => {
+  // a spike to 1 every 5 s, 0.1 between: every 5 s window peaks at 1, its end is mostly at 0.1
+  const d = new DemandForecasts({ ...opts, model: 'horizon-peak', stepMs: 1000 });
+  let last;
+  for (let s = 0; s < 600; s++) last = d.observe('w', 'cpu_cores', s % 5 === 0 ? 1 : 0.1, s * 1000, 2);
+  t.log(`5 s peak p50 ${last!.windows[0].p50.toFixed(2)}, confidence ${last!.confidence.toFixed(2)}`);
+  t.true(last!.windows[0].p50 > 0.8, 'the median of the window\'s peak');
+  t.true(last!.confidence > 0.5, `confidence ${last!.confidence}`);
+});
+
 test('no limit: no contention probability and no saturation; gone pairs are forgotten', (t) => {
   const d = new DemandForecasts({ ...opts, forgetAfterMs: 10_000 });
   const f = d.observe('a', 'net_bytes_per_s', 100, 0, null);

@@ -289,7 +289,12 @@ class Head {
   final50 = Number.NaN;
   final90 = Number.NaN;
   /** log of the tail's spread over the body's (see TAIL_GAIN) */
-  logTail = 0;
+  private logTail = 0;
+
+  /** the tail's spread over the body's */
+  get tailFactor(): number {
+    return Math.exp(this.logTail);
+  }
 
   /** the final p99 at the newest slot: the p90 plus the tail's spread to the p99 (as the forecast reads it) */
   get final99(): number {
@@ -438,7 +443,7 @@ class Head {
     }
     // the tail: its spread up after the p99 was passed, down a little when not
     const f99 = this.ringP99[r]!;
-    if (actual !== f99 && f99 > this.ringFinal[r]!) {
+    if (this.engine.calibration !== 'none' && actual !== f99 && f99 > this.ringFinal[r]!) {
       const step = (TAIL_GAIN / Math.pow(this.steps, GAIN_POWER)) * ((actual > f99 ? 1 : 0) - 0.01);
       this.logTail = Math.min(MAX_LOG_TAIL, Math.max(MIN_LOG_TAIL, this.logTail + step));
     }
@@ -456,8 +461,9 @@ class Head {
     // own step, and on a bursty series climbed to six times the series' mean)
     const err = Math.abs(actual - this.ringBeforeOffset[r]!);
     const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : err;
-    // winsorised at three units: one spike must not set the step for the next hundred
-    this.finalErrSum = this.finalErrSum * errFade + Math.min(err, 3 * unit);
+    // winsorised at three units: one spike must not set the step for the next hundred (but not
+    // at a unit of 0: a series starting at exactly 0 would keep a unit of 0 for ever)
+    this.finalErrSum = this.finalErrSum * errFade + (unit > 0 ? Math.min(err, 3 * unit) : err);
     this.finalErrWeight = this.finalErrWeight * errFade + 1;
     // leaky: the offset forgets (half-life ERROR_SCALE_HALF_LIFE resolved forecasts, or more for
     // a long horizon), so misses made while the candidates were still learning do not keep the
@@ -953,7 +959,7 @@ export class ForecastEngine {
       return normalForecast(s.ewMean, Math.sqrt(s.ewVar), confidence);
     }
     const sd = (h.final90 - h.final50) / Z90;
-    return splitTailForecast(h.final50, sd, sd * Math.exp(h.logTail), confidence);
+    return splitTailForecast(h.final50, sd, sd * h.tailFactor, confidence);
   }
 
   private head(kind: EngineTargetKind, horizonMs: number): Head | undefined {
