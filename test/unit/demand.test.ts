@@ -52,6 +52,17 @@ test('confidence falls when recent forecasts miss', (t) => {
   t.true(wild < calm * 0.6);
 });
 
+test('horizon-peak from a workload\'s first second: a fast climb is seen before any of its peaks resolved (the cold trend)', (t) => {
+  // 16 MiB/s from 10 MiB towards 192 MiB: the limit is 11.4 s away at the start
+  const MiB = 1024 * 1024;
+  const d = new DemandForecasts({ ...opts, model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000 });
+  const ttl: Array<number | null> = [];
+  for (let s = 0; s < 12; s++) ttl.push(d.observe('w', 'memory_bytes', 10 * MiB + 16 * MiB * s, s * 1000, 192 * MiB).timeToSaturationMs);
+  t.log(ttl.map((x, s) => `${(11.4 - s).toFixed(1)} s left: ${x === null ? '-' : (x / 1000).toFixed(1)}`).join(', '));
+  // 4.4 s left (at 7 s): foreseen within a few times that (the base alone, a flat profile, read 35 s)
+  t.true(ttl[7] !== null && ttl[7]! <= 15_000, `at 4.4 s left: ${ttl[7]}`);
+});
+
 test('a peak window\'s median is judged against the peak it came due over, not the value at its end', (t) => {
   // a spike to 1 every 5 s, 0.1 between: every 5 s window peaks at 1, its end is mostly at 0.1
   const d = new DemandForecasts({ ...opts, model: 'horizon-peak', stepMs: 1000 });

@@ -25,7 +25,19 @@ export interface HorizonPeakOptions {
   window?: number;
   /** peaks needed before they take over from the base model's spread (default 20) */
   minErrors?: number;
+  /**
+   * until then, the reference also follows a damped linear trend of the values (Holt's, as the
+   * engine's cold peak heads do): a workload filling its memory from its first second is seen
+   * climbing before any of its peaks has resolved (default false: the engine's own peak
+   * candidate keeps the base's reference; createForecaster's 'horizon-peak' sets it)
+   */
+  coldTrend?: boolean;
 }
+
+/** Holt's damped trend for the cold reference: level and trend smoothing, damping per step (as series-state.ts). */
+const HOLT_ALPHA = 0.4;
+const HOLT_BETA = 0.1;
+const HOLT_PHI = 0.98;
 
 /** Points of the base model's path looked at for its highest centre. */
 const PATH_POINTS = 8;
@@ -53,6 +65,9 @@ export class HorizonPeakForecaster implements Forecaster {
   private lastHole = Number.NEGATIVE_INFINITY;
   /** the base's season length when it has one (see seasonOf) */
   private basePeriod: number | undefined;
+  private readonly coldTrend: boolean;
+  private holtLevel = Number.NaN;
+  private holtTrend = 0;
 
   constructor(
     readonly base: Forecaster,
@@ -61,6 +76,7 @@ export class HorizonPeakForecaster implements Forecaster {
     this.clock = new StepClock(opts.stepMs);
     const window = opts.window ?? 256;
     this.minErrors = Math.max(1, opts.minErrors ?? 20);
+    this.coldTrend = opts.coldTrend ?? false;
     this.horizons = new HorizonTable((steps) => ({
       steps,
       horizonMs: Number.NaN,
@@ -87,6 +103,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const slot = this.clock.slot;
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
+    if (this.coldTrend) this.holt(x, Math.max(1, skipped + 1));
     for (const h of this.horizons.values()) {
       const peak = h.recentMax.push(slot, x);
       while (h.pending.hasUpTo(slot - h.steps)) {
@@ -106,13 +123,13 @@ export class HorizonPeakForecaster implements Forecaster {
     if (!this.clock.settled) return this.base.forecast(horizonMs); // horizons are counted in steps
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
-    const reference = this.reference(h);
     if (h.excess.size < this.minErrors) {
       // until peaks are known: the base model's spread at the horizon, moved up to the reference
+      const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
       return shiftedForecast(fc, reference - fc.quantile(0.5));
     }
-    return errorForecast(reference, h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
+    return errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -122,12 +139,12 @@ export class HorizonPeakForecaster implements Forecaster {
     if (!this.clock.settled) return medianAndP90Of(this.base, horizonMs);
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
-    const reference = this.reference(h);
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
-      const delta = reference - p50;
+      const delta = this.coldReference(h) - p50;
       return { p50: Math.max(0, p50 + delta), p90: Math.max(0, p90 + delta) };
     }
+    const reference = this.reference(h);
     return { p50: Math.max(0, reference + h.excess.quantile(0.5)), p90: Math.max(0, reference + h.excess.quantile(0.9)) };
   }
 
@@ -138,6 +155,27 @@ export class HorizonPeakForecaster implements Forecaster {
       h.refSlot = this.clock.slot;
     }
     return h.ref;
+  }
+
+  private holt(x: number, steps: number): void {
+    if (Number.isNaN(this.holtLevel)) {
+      this.holtLevel = x;
+      return;
+    }
+    const prev = this.holtLevel;
+    this.holtLevel = HOLT_ALPHA * x + (1 - HOLT_ALPHA) * (prev + HOLT_PHI * this.holtTrend * steps);
+    this.holtTrend = HOLT_BETA * ((this.holtLevel - prev) / steps) + (1 - HOLT_BETA) * HOLT_PHI * this.holtTrend;
+  }
+
+  /**
+   * Before the peaks are known, the reference a forecast starts from: the trend's path too where
+   * it climbs (see coldTrend). Only the forecast takes it: the excesses are measured from the
+   * base's reference, which they are added to once known.
+   */
+  private coldReference(h: HorizonState): number {
+    const reference = this.reference(h);
+    if (!this.coldTrend || !(this.holtTrend > 0)) return reference;
+    return Math.max(reference, this.holtLevel + (this.holtTrend * HOLT_PHI * (1 - Math.pow(HOLT_PHI, h.steps))) / (1 - HOLT_PHI));
   }
 
   private computeReference(h: HorizonState): number {
