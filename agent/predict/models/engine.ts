@@ -61,8 +61,9 @@
 // hold the p90 up afterwards. Losses, learner and offset are per target: each target learns
 // from its own misses.
 //
-// A forecast is the normal through the final p50 and p90 (other quantiles and exceedance read
-// off it), clamped at 0 like every model here.
+// A forecast is the normal through the final p50 and p90 up to the p90 and, above it, a tail of
+// its own spread calibrated towards a 1% p99 (TAIL_GAIN); other quantiles and exceedance are
+// read off it, clamped at 0 like every model here.
 //
 // Cost (test/bench/forecast.ts): one sample and a forecast at three targets, about 18 us median
 // on this VM (about 50x the EWMA alone), most of it the candidates; the learner's refits (about
@@ -146,9 +147,9 @@ const Z99 = normalQuantile(0.99);
  * The tail above the p90 is calibrated on its own (its spread a factor of the body's): each
  * resolved forecast moves the factor's logarithm up by 0.99 x this gain when the actual passed
  * the p99, down by 0.01 x it when not (over the horizon's fourth root, as the offset), so the
- * p99 is passed about 1% of the time. Read off the body's normal, the p99 was passed by 2-14% of
- * the outcomes (public and recorded traces; now 1-6%); the factor stays within [1/2, 6] (at 10 and 20 the
- * p99 of a series bursting to 24 after zeros reached 134).
+ * p99 is passed about 1% of the time. Read off the body's normal, the p99 was passed by 2-14%
+ * of the outcomes (public and recorded traces; now 1-6%). The factor stays within [1/2, 6]: at
+ * 10 and 20 the p99 of a series bursting to 24 after zeros reached 134.
  */
 const TAIL_GAIN = 0.3;
 const MAX_LOG_TAIL = Math.log(6);
