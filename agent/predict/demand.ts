@@ -6,8 +6,8 @@
 // A window's quantiles are of the PEAK within it (the default models forecast peaks directly):
 // "in the next 60 s" is any moment of them, and a p90 of the value at the window's end misses
 // the window's peak about half the time (`headroom predict --models forecaster:engine
-// --targets h60smax` on the recorded traces: 47-54% under, where forecaster:engine-peak misses
-// 12-21%). A model that forecasts values (demand_model: engine, ewma...) gives the value at the
+// --targets h60smax` on the recorded traces: 45-52% under, where forecaster:engine-peak misses
+// 11-20%). A model that forecasts values (demand_model: engine, ewma...) gives the value at the
 // window's end; `windowsOf` says which.
 import type { CgroupLimitSource } from '../workloads/usage.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
