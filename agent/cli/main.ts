@@ -28,10 +28,10 @@ await yargs(hideBin(process.argv))
     // a message: bad usage (an option's check threw, or yargs' own validation); none: a command
     // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
     if (!msg && err) fail(err);
-    // the help of the command given, where one was
-    const command = hideBin(process.argv).find((a) => !a.startsWith('-'));
+    // the help of the command given, where one was (an option's value may come before it)
     const known = ['run', 'top', 'record', 'predict', 'profiles', 'policy'];
-    const help = command !== undefined && known.includes(command) ? `headroom ${command} --help` : 'headroom --help';
+    const command = hideBin(process.argv).find((a) => known.includes(a));
+    const help = command !== undefined ? `headroom ${command} --help` : 'headroom --help';
     process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${help}' for usage.\n`);
     process.exit(ExitCode.USAGE);
   })

@@ -101,6 +101,10 @@ test('an unknown option: named once, as typed, exit 2', async (t) => {
   t.is(r.code, 2);
   t.regex(r.stderr, /^headroom: Unknown arguments: bogus-flag, other-one\nRun 'headroom predict --help' for usage/);
   t.notRegex(r.stderr, /bogusFlag|otherOne/);
+  // the command's help even when an option comes before the command
+  const before = await headroom(['--bogus-flag', 'x', 'predict', '--trace', trace], { timeoutMs: 20_000 }).done;
+  t.is(before.code, 2);
+  t.regex(before.stderr, /Run 'headroom predict --help' for usage/);
   t.is(usageMessage('Unknown argument: fooBar'), 'Unknown argument: fooBar'); // camel-cased as typed: kept
   t.is(usageMessage('Unknown arguments: x-y, xY'), 'Unknown argument: x-y');
   t.is(usageMessage('Unknown arguments: foo-1, foo1, Xy-z, XyZ'), 'Unknown arguments: foo-1, Xy-z');
