@@ -34,8 +34,11 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.is(cpu!.stepSeconds, 0.5);
   const values = [...cpu!.values].filter((v) => Number.isFinite(v));
   t.true(values.length >= 6, `${values.length} samples`);
+  // a tick a little late moves CPU time from one sample to the next (0.82 then 1.19 on a loaded
+  // host): a pair may be off, their mean is not
   const near = values.filter((v) => Math.abs(v - 1) < 0.15).length;
-  t.true(near >= values.length - 1, `cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  t.true(near >= values.length - 2 && Math.abs(mean - 1) < 0.1, `cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
 
   // (a 4 s recording: the next step is a target it can score; 5 s and 60 s ahead are not)
   const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--targets', 'h1', '--json'], { timeoutMs: 30_000 }).done;
