@@ -10,6 +10,9 @@ import profiles from './profiles.js';
 import { ExitCode } from '../kernel/index.js';
 import { fail, usageMessage } from './fail.js';
 
+/** The commands' names (the first word of each module's command string), and policy's group. */
+const COMMANDS = [...[run, top, record, predict, profiles].map((c) => String(c.command).split(' ')[0]!), 'policy'];
+
 await yargs(hideBin(process.argv))
   .scriptName('headroom')
   .usage('$0 <command> [options]\n\neBPF observability and actuation agent: sees a shortage coming, makes room, explains every move.')
@@ -29,8 +32,7 @@ await yargs(hideBin(process.argv))
     // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
     if (!msg && err) fail(err);
     // the help of the command given, where one was (an option's value may come before it)
-    const known = ['run', 'top', 'record', 'predict', 'profiles', 'policy'];
-    const command = hideBin(process.argv).find((a) => known.includes(a));
+    const command = hideBin(process.argv).find((a) => COMMANDS.includes(a));
     const help = command !== undefined ? `headroom ${command} --help` : 'headroom --help';
     process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${help}' for usage.\n`);
     process.exit(ExitCode.USAGE);

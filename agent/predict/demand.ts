@@ -81,6 +81,8 @@ export interface DemandOptions {
 
 interface Pair {
   model: ForecastModel;
+  /** what its windows are of (by model) */
+  windowsOf: WindowMeasure;
   forecaster: Forecaster;
   lastMs: number;
   /**
@@ -127,7 +129,7 @@ export class DemandForecasts {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -135,7 +137,7 @@ export class DemandForecasts {
     // series near 0 does not blow up; faded like everything else.
     const alpha = 1 - Math.pow(0.5, Math.max(0, atMs - p.lastMs) / this.opts.halfLifeMs);
     const slack = (this.opts.stepMs ?? 1000) / 2; // a tick a little early still counts
-    const peaks = windowsOf(model) === 'peak';
+    const peaks = p.windowsOf === 'peak';
     for (const e of p.pending) e.peak = Math.max(e.peak, value);
     while (p.pending.length > 0 && p.pending[0]!.dueMs <= atMs + slack) {
       const due = p.pending.shift()!;
@@ -157,7 +159,7 @@ export class DemandForecasts {
     });
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     return {
-      resource, model, windowsOf: windowsOf(model), value, limit, limitSource: limit === null ? null : limitSource, windows,
+      resource, model, windowsOf: p.windowsOf, value, limit, limitSource: limit === null ? null : limitSource, windows,
       timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),
       confidence: history / (1 + 4 * p.relError),
     };

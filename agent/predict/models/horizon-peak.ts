@@ -17,6 +17,7 @@ import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
+import { DampedTrend } from './damped-trend.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -34,10 +35,6 @@ export interface HorizonPeakOptions {
   coldTrend?: boolean;
 }
 
-/** Holt's damped trend for the cold reference: level and trend smoothing, damping per step (as series-state.ts). */
-const HOLT_ALPHA = 0.4;
-const HOLT_BETA = 0.1;
-const HOLT_PHI = 0.98;
 
 /** Points of the base model's path looked at for its highest centre. */
 const PATH_POINTS = 8;
@@ -66,8 +63,7 @@ export class HorizonPeakForecaster implements Forecaster {
   /** the base's season length when it has one (see seasonOf) */
   private basePeriod: number | undefined;
   private readonly coldTrend: boolean;
-  private holtLevel = Number.NaN;
-  private holtTrend = 0;
+  private readonly trend = new DampedTrend();
 
   constructor(
     readonly base: Forecaster,
@@ -103,7 +99,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const slot = this.clock.slot;
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
-    if (this.coldTrend) this.holt(x, Math.max(1, skipped + 1));
+    if (this.coldTrend) this.trend.update(x, skipped + 1);
     for (const h of this.horizons.values()) {
       const peak = h.recentMax.push(slot, x);
       while (h.pending.hasUpTo(slot - h.steps)) {
@@ -157,16 +153,6 @@ export class HorizonPeakForecaster implements Forecaster {
     return h.ref;
   }
 
-  private holt(x: number, steps: number): void {
-    if (Number.isNaN(this.holtLevel)) {
-      this.holtLevel = x;
-      return;
-    }
-    const prev = this.holtLevel;
-    this.holtLevel = HOLT_ALPHA * x + (1 - HOLT_ALPHA) * (prev + HOLT_PHI * this.holtTrend * steps);
-    this.holtTrend = HOLT_BETA * ((this.holtLevel - prev) / steps) + (1 - HOLT_BETA) * HOLT_PHI * this.holtTrend;
-  }
-
   /**
    * Before the peaks are known, the reference a forecast starts from: the trend's path too where
    * it climbs (see coldTrend). Only the forecast takes it: the excesses are measured from the
@@ -174,8 +160,8 @@ export class HorizonPeakForecaster implements Forecaster {
    */
   private coldReference(h: HorizonState): number {
     const reference = this.reference(h);
-    if (!this.coldTrend || !(this.holtTrend > 0)) return reference;
-    return Math.max(reference, this.holtLevel + (this.holtTrend * HOLT_PHI * (1 - Math.pow(HOLT_PHI, h.steps))) / (1 - HOLT_PHI));
+    if (!this.coldTrend || !(this.trend.slope > 0)) return reference;
+    return Math.max(reference, this.trend.at(h.steps));
   }
 
   private computeReference(h: HorizonState): number {

@@ -6,6 +6,7 @@ import { SortedWindow } from './sorted-window.js';
 import { SlotHistory } from './slot-history.js';
 import { StepClock } from './step-clock.js';
 import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
+import { DampedTrend } from './damped-trend.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
 export const SHORT_POINTS = 12;
@@ -13,10 +14,6 @@ export const SHORT_POINTS = 12;
 export const LONG_POINTS = 288;
 /** The EWMA of the reference baseline 3. */
 const EWMA_ALPHA = 0.3;
-/** Holt's damped linear trend: level and trend smoothing, damping per step. */
-const HOLT_ALPHA = 0.4;
-const HOLT_BETA = 0.1;
-const HOLT_PHI = 0.98;
 /** Half-life, in points, of the spread that scales the learned model's volatility features. */
 const DIFF_HALF_LIFE = 12;
 
@@ -39,8 +36,7 @@ export class SeriesState {
   ewMean = Number.NaN;
   ewVar = 0;
   /** Holt's damped trend: level and slope per slot */
-  private holtLevel = Number.NaN;
-  private holtTrend = 0;
+  private readonly holt = new DampedTrend();
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
   private levelSum = 0;
   private levelWeight = 0;
@@ -75,17 +71,13 @@ export class SeriesState {
       this.diffWeight = this.diffWeight * slow + 1;
       this.fastSum = this.fastSum * 0.5 + d;
       this.fastWeight = this.fastWeight * 0.5 + 1;
-      const prev = this.holtLevel;
-      const steps1 = Math.max(1, steps);
-      this.holtLevel = HOLT_ALPHA * x + (1 - HOLT_ALPHA) * (prev + HOLT_PHI * this.holtTrend * steps1);
-      this.holtTrend = HOLT_BETA * ((this.holtLevel - prev) / steps1) + (1 - HOLT_BETA) * HOLT_PHI * this.holtTrend;
       const e = x - this.ewMean;
       this.ewMean += EWMA_ALPHA * e;
       this.ewVar = (1 - EWMA_ALPHA) * (this.ewVar + EWMA_ALPHA * e * e);
     } else {
       this.ewMean = x;
-      this.holtLevel = x;
     }
+    this.holt.update(x, steps);
     const fade = Math.pow(2, -1 / LONG_POINTS);
     this.levelSum = this.levelSum * fade + x;
     this.levelWeight = this.levelWeight * fade + 1;
@@ -110,7 +102,7 @@ export class SeriesState {
 
   /** Holt's damped-trend forecast `steps` slots ahead. */
   trendAt(steps: number): number {
-    return this.holtLevel + (this.holtTrend * HOLT_PHI * (1 - Math.pow(HOLT_PHI, steps))) / (1 - HOLT_PHI);
+    return this.holt.at(steps);
   }
 
   get slot(): number {
