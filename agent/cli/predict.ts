@@ -9,7 +9,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   AGENT_WARMUP_SECONDS, ALL_TARGETS, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
-  UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type Target, type TargetRow,
+  UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
@@ -57,7 +57,9 @@ export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   // under p99: of the models that give a p99 (the engine, forecaster:<model>), as the agent exports it
   const p99 = t.rows.some((r) => !Number.isNaN(r.under99));
-  const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', ...(p99 ? ['under p99'] : []), 'best'];
+  // P(above the level): of the models that give a probability, as the agent's contention probability
+  const brier = t.rows.some((r) => !Number.isNaN(r.brier));
+  const header = ['model', 'nPL50', 'nPL90', 'under p90', 'slack p90', ...(p99 ? ['under p99'] : []), ...(brier ? ['Brier (skill)'] : []), 'best'];
   // a peak target: each model's saturation warnings too (crossings of the level in the saturation table)
   const saturation = t.rows.some((r) => r.saturation !== undefined);
   if (saturation) header.push(warnedHeader(t.stepSeconds), 'median lead', 'false alarms');
@@ -68,10 +70,18 @@ export function renderTable(t: DatasetTable): string {
     pct(r.under90),
     r.nSlack90.toFixed(3),
     ...(p99 ? [Number.isNaN(r.under99) ? '-' : pct(r.under99)] : []),
+    ...(brier ? [brierCell(r)] : []),
     String(r.best),
     ...(saturation ? saturationCells(r.saturation) : []),
   ]);
   return [head, '', markdown(header, rows)].join('\n');
+}
+
+/** "0.031 (+0.42)": the Brier score and its skill against the series' own share above the level ("-": not given or no skill to read). */
+function brierCell(r: TableRow): string {
+  if (Number.isNaN(r.brier)) return '-';
+  const skill = Number.isNaN(r.brierSkill) ? '' : ` (${r.brierSkill >= 0 ? '+' : ''}${r.brierSkill.toFixed(2)})`;
+  return `${r.brier.toFixed(3)}${skill}`;
 }
 
 /** "warned >= 5 s", or on a grid of 5 s or more (where any warning is a step ahead) "warned ahead". */
@@ -143,7 +153,10 @@ export function renderReport(report: BacktestReport, specs: readonly ModelSpec[]
   const parts = [
     ...(by === 'resource' ? report.resourceTables : report.tables).map(renderTable),
     'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
-      'slack p90 = mean of max(0, p90 - y) / mean |y|; under p99 = share above the p99 (models that give one: 1% when calibrated); best = series where the model has the lowest nPL90.',
+      'slack p90 = mean of max(0, p90 - y) / mean |y|; under p99 = share above the p99 (models that give one: 1% when calibrated); ' +
+      'Brier = mean (P(y > level) - [y > level])^2 at the saturation level (models that give a probability: the agent\'s contention probability), ' +
+      'skill = 1 - Brier / that of always saying the series\' own share above the level (> 0: better; - when the level was always or never passed); ' +
+      'best = series where the model has the lowest nPL90.',
   ];
   const judged = specs.find((s) => s.id === ENGINE.id);
   if (judged) {

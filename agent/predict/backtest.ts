@@ -80,6 +80,11 @@ export interface QuantilePair {
   p90: number;
   /** the models that give one (the agent exports it): scored by how often it is exceeded */
   p99?: number;
+  /**
+   * P(actual > x), for the models that give a distribution (the agent's contention probability
+   * is this at the limit): scored by its Brier score against the saturation level
+   */
+  exceedance?: (x: number) => number;
 }
 
 /** What a model knows about the series it is about to see (never its values). */
@@ -169,7 +174,7 @@ export function forecasterModel(id: string, label: string, make: (ctx: ModelCont
         },
         predict: (target) => {
           const fc = forTarget(target).forecast(target.steps * stepMs);
-          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99) };
+          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99), exceedance: (x) => fc.exceedance(x) };
         },
       };
     },
@@ -215,6 +220,23 @@ export interface ModelScore {
   nSlack90: number;
   /** share of scored points with actual > p99; NaN for a model that gives no p99 */
   under99: number;
+  /**
+   * Brier score of P(actual > level) (ContentionScore's level): mean of (P - outcome)^2, outcome
+   * 1 when the actual was above the level. NaN for a model that gives no probability
+   */
+  brier: number;
+}
+
+/**
+ * What the contention probability is scored against on one series and target: the saturation
+ * level (a limit, or the warm-up's highest value) and how often the actual was above it. A
+ * forecaster that always said that share scores share x (1 - share): the Brier skill's reference.
+ */
+export interface ContentionScore {
+  level: number;
+  levelFrom: SaturationScore['levelFrom'];
+  /** share of scored points whose actual was above the level */
+  above: number;
 }
 
 /**
@@ -252,6 +274,8 @@ export interface TargetScores {
   scores: ModelScore[];
   /** peak targets: per model, its saturation warnings */
   saturation?: SaturationScore[];
+  /** the level the models' P(actual > level) is scored against (every target, once past the warm-up) */
+  contention?: ContentionScore;
 }
 
 export interface SeriesResult {
@@ -364,12 +388,14 @@ function* replaySeries(
   // per target, per model: sums of pinball losses, under count, slack
   const acc = targets.map(() => ({
     points: 0, pl50: new Float64Array(m), pl90: new Float64Array(m), under: new Float64Array(m), slack: new Float64Array(m),
-    with99: new Float64Array(m), under99: new Float64Array(m),
+    with99: new Float64Array(m), under99: new Float64Array(m), withP: new Float64Array(m), brier: new Float64Array(m), above: 0,
   }));
   // saturation: the level, from a limit or from the warm-up's highest value
   const given = opts.limits?.[series.resource] ?? series.limit;
   let warmMax = Number.NEGATIVE_INFINITY;
   let trackers: Array<SaturationTracker[] | undefined> | undefined;
+  let level = Number.NaN;
+  let levelFrom: SaturationScore['levelFrom'] = 'warm-up max';
   let previous = Number.NaN;
   let firstScored = -1;
   let observed = 0;
@@ -386,9 +412,9 @@ function* replaySeries(
       continue;
     }
     if (trackers === undefined) {
-      const level = given ?? warmMax;
-      const from: SaturationScore['levelFrom'] = given !== undefined ? 'limit' : 'warm-up max';
-      trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, from, tg.steps, series.stepSeconds)) : undefined));
+      level = given ?? warmMax;
+      levelFrom = given !== undefined ? 'limit' : 'warm-up max';
+      trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, levelFrom, tg.steps, series.stepSeconds)) : undefined));
       firstScored = t;
     }
     for (let j = 0; j < targets.length; j++) {
@@ -402,8 +428,14 @@ function* replaySeries(
       if (Number.isNaN(actual)) continue; // the harness knows; the models are not told
       const a = acc[j]!;
       a.points++;
+      const above = actual > level ? 1 : 0;
+      a.above += above;
       for (let i = 0; i < m; i++) {
         const f = models[i]!.predict(targets[j]!);
+        if (f.exceedance) {
+          a.withP[i]!++;
+          a.brier[i]! += (f.exceedance(level) - above) ** 2;
+        }
         a.pl50[i]! += pinball(actual, f.p50, 0.5);
         a.pl90[i]! += pinball(actual, f.p90, 0.9);
         if (actual > f.p90) a.under[i]!++;
@@ -429,9 +461,11 @@ function* replaySeries(
       under90: a.under[i]! / n,
       nSlack90: a.slack[i]! / n / meanAbs,
       under99: a.with99[i]! > 0 ? a.under99[i]! / a.with99[i]! : Number.NaN,
+      brier: a.withP[i]! > 0 ? a.brier[i]! / a.withP[i]! : Number.NaN,
     }));
     const saturation = trackers?.[j]?.map((tr) => tr.score);
-    result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}) };
+    const contention: ContentionScore | undefined = n > 0 ? { level, levelFrom, above: a.above / n } : undefined;
+    result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}), ...(contention ? { contention } : {}) };
   });
   return result;
 }
@@ -445,6 +479,14 @@ export interface TableRow {
   nSlack90: number;
   /** mean over the series of their under99 (NaN: the model gives no p99) */
   under99: number;
+  /** mean over the series of their Brier score of P(actual > level) (NaN: the model gives no probability) */
+  brier: number;
+  /**
+   * 1 - its Brier over the reference's, pooled over the table's points: the reference says each
+   * series' own share above the level every time (hindsight). Above 0: the probability tells
+   * more than the share does; NaN when no actual was ever above the level, or none below
+   */
+  brierSkill: number;
   /** series on which this model has the lowest nPL90 of those run (ties: the earlier model) */
   best: number;
   /** peak targets: this model's saturation warnings over the table's series (see SaturationScore) */
@@ -524,10 +566,14 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
         .map((r) => r.targets[target.name])
         .filter((x): x is TargetScores => x !== undefined && x.points > 0 && x.scores.every((s) => Number.isFinite(s.nPL90)));
       if (!members.some((r) => r.targets[target.name] !== undefined)) continue;
-      const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, under99: 0, best: 0 }));
+      const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, under99: 0, brier: 0, brierSkill: 0, best: 0 }));
       let points = 0;
+      // the Brier skill's reference, pooled: sum over series of points x share x (1 - share)
+      let reference = 0;
       for (const r of usable) {
         points += r.points;
+        const above = r.contention?.above ?? Number.NaN;
+        reference += r.points * above * (1 - above);
         let best = 0;
         r.scores.forEach((s, i) => {
           const row = rows[i]!;
@@ -536,10 +582,13 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
           row.under90 += s.under90 / usable.length;
           row.nSlack90 += s.nSlack90 / usable.length;
           row.under99 += s.under99 / usable.length;
+          row.brier += s.brier / usable.length;
+          row.brierSkill += s.brier * r.points;
           if (s.nPL90 < r.scores[best]!.nPL90) best = i;
         });
         rows[best]!.best++;
       }
+      for (const row of rows) row.brierSkill = reference > 0 && usable.length > 0 ? 1 - row.brierSkill / reference : Number.NaN;
       if (target.kind === 'peak') {
         rows.forEach((row, i) => {
           const scores = usable.map((r) => r.saturation?.[i]).filter((x): x is SaturationScore => x !== undefined);

@@ -342,7 +342,7 @@ export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs' | '
         observe: (value, index) => engine.update(value, startMs + index * stepMs),
         predict: (target) => {
           const fc = target.kind === 'peak' ? engine.peak(target.steps * stepMs) : engine.point(target.steps * stepMs);
-          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99) };
+          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99), exceedance: (x) => fc.exceedance(x) };
         },
       };
     },

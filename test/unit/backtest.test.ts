@@ -127,6 +127,39 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   t.is(runBacktest([series(y)], [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).tables[0]!.rows[0]!.saturation, undefined, 'a point target has none');
 });
 
+test('contention probability by hand: Brier score against the level, and its skill over the series\' own share', (t) => {
+  // level 5 (given), value 1 step ahead, warm-up 2: origins 2..8 scored against y[3..9]
+  const y = [1, 1, 1, 6, 1, 6, 6, 1, 1, 1];
+  // P(y[t+1] > 5) said at origin t
+  const said = [0, 0, 0.5, 0.5, 1, 0.2, 0, 0, 0.1];
+  const prob: ModelSpec = {
+    id: 'p', label: 'p', create(): OnlineModel {
+      let t = -1;
+      return { observe: (_v, i) => (t = i), predict: () => ({ p50: 0, p90: 0, exceedance: () => said[t]! }) };
+    },
+  };
+  const r = backtestSeries(series(y), [prob, scripted('q', [])], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
+  const h1 = r.targets.h1!;
+  // outcomes at origins 2..8: y[3..9] > 5 = 1 0 1 1 0 0 0
+  t.deepEqual(h1.contention, { level: 5, levelFrom: 'limit', above: 3 / 7 });
+  const brier = (0.25 + 0.25 + 0 + 0.64 + 0 + 0 + 0.01) / 7;
+  t.true(Math.abs(h1.scores[0]!.brier - brier) < 1e-12);
+  t.true(Number.isNaN(h1.scores[1]!.brier), 'a model with no probability has no Brier score');
+  // in the tables: the mean Brier over series, the skill pooled against sum of n x share x (1 - share)
+  const report = runBacktest([series(y), series(y, { name: 't' })], [prob, scripted('q', [])], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
+  const row = report.tables[0]!.rows[0]!;
+  t.true(Math.abs(row.brier - brier) < 1e-12);
+  t.true(Math.abs(row.brierSkill - (1 - brier / ((3 / 7) * (4 / 7)))) < 1e-12);
+  t.true(Number.isNaN(report.tables[0]!.rows[1]!.brierSkill));
+  // a level never passed: a Brier score, but no skill to read
+  const calm = runBacktest([series([1, 1, 1, 1, 1, 1, 1, 1, 1, 1])], [prob], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
+  t.true(Number.isFinite(calm.tables[0]!.rows[0]!.brier));
+  t.true(Number.isNaN(calm.tables[0]!.rows[0]!.brierSkill));
+  // the engine gives one, at every target, as the agent's contention probability
+  const eng = backtestSeries(series(Array.from({ length: 80 }, (_, i) => (i % 10 < 3 ? 6 : 1))), [ENGINE], [TARGETS.h1, TARGETS.h12max], { warmup: 20, limits: { cpu_cores: 5 } });
+  for (const name of ['h1', 'h12max']) t.true(Number.isFinite(eng.targets[name]!.scores[0]!.brier), name);
+});
+
 test('runBacktest: a model sharing state across series replays a group in time order, never ahead of any series', (t) => {
   // three series of one dataset starting at different times; each model notes the latest time any
   // series' model has seen in the state they share, and checks it never saw the future
