@@ -16,7 +16,7 @@ import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
 import { AncestorLimits, CpuRates, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
@@ -354,6 +354,7 @@ export class Agent {
     // when a probe is filtered), and the memory it holds plus the host's MemAvailable, less its
     // own page cache (MemAvailable counts that already).
     const hostCores = cpus().length;
+    const hostMemory = totalmem();
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
     for (const { r, selected } of picked) {
@@ -362,17 +363,20 @@ export class Agent {
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
       const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
-      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, cpu.limit, cpu.source, selected);
+      // the ceilings: what the cgroup's quota, CPU set or memory limit and the host let it read at most
+      const cpuCeiling = Math.min(usage.cpuLimitCores ?? hostCores, hostCores);
+      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling }, selected);
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
-        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, mem.limit, mem.source, selected);
+        const memCeiling = Math.min(usage.memoryLimitBytes ?? hostMemory, hostMemory);
+        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, selected);
       }
       if (r.io) {
-        demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, null, null, selected);
+        demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, {}, selected);
         // operations too: a disk saturates on IOPS long before bytes when the I/Os are small
-        demand.io_ops_per_s = this.demand.observe(id, 'io_ops_per_s', r.io.opsPerSecond, nowMs, null, null, selected);
+        demand.io_ops_per_s = this.demand.observe(id, 'io_ops_per_s', r.io.opsPerSecond, nowMs, {}, selected);
       }
-      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, null, null, selected);
+      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, {}, selected);
       r.demand = demand;
     }
     if (this.ticks % 60 === 0) this.demand.sweep(nowMs);

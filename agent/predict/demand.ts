@@ -1,5 +1,5 @@
 // Each workload's demand for each resource, forecast: quantiles over the policy's horizons, the
-// probability that demand exceeds what the workload may use (its limit, or the host) in each
+// probability that demand reaches what the workload may use (its limit, or the host) in each
 // window (the contention map), the time until it saturates, and a confidence that falls when
 // the recent forecasts missed. One forecaster per (workload, resource), dropped when unused.
 //
@@ -25,7 +25,7 @@ export interface DemandWindow {
   p50: number;
   p90: number;
   p99: number;
-  /** P(demand above the limit within this window: its peak, or its end's value); null without a limit */
+  /** P(demand reaches the limit, within 1% of it or above, in this window: its peak, or its end's value); null without a limit */
   pContention: number | null;
 }
 
@@ -35,6 +35,19 @@ export type WindowMeasure = 'peak' | 'value';
 /** Models whose forecast for a horizon is of the peak over it. */
 const PEAK_MODELS: readonly ForecastModel[] = ['engine-peak', 'horizon-peak'];
 export const windowsOf = (model: ForecastModel): WindowMeasure => (PEAK_MODELS.includes(model) ? 'peak' : 'value');
+
+/** What bounds a workload's resource: what it may use, and the most its measure can read. */
+export interface DemandBounds {
+  /** what it may use (DemandForecast.limit); absent or null: none known */
+  limit?: number | null;
+  /** where the limit comes from (default 'cgroup' when there is one) */
+  limitSource?: LimitSource | null;
+  /**
+   * the most the measure can read (a cgroup's CPU quota or memory limit, its CPU set, the host's
+   * CPUs or memory): no quantile goes above it. Absent or null: unbounded
+   */
+  ceiling?: number | null;
+}
 
 export interface DemandForecast {
   resource: DemandResource;
@@ -47,6 +60,8 @@ export interface DemandForecast {
   limit: number | null;
   /** 'cgroup': its quota or memory limit; 'host': the host's CPUs less the others' use, or memory in use plus what the host has available; null: none known */
   limitSource: LimitSource | null;
+  /** the most the measure can read (DemandBounds.ceiling): the windows' quantiles stop there; null: unbounded */
+  ceiling: number | null;
   windows: DemandWindow[];
   /** ms until the forecast p90 first reaches the limit: between now (the value) and the horizons'
    *  p90s, linearly, up to the longest horizon (no further than the forecast is asked to see); 0
@@ -66,6 +81,14 @@ export interface DemandForecast {
  * horizon-peak 16-27%.
  */
 export type DemandModel = ForecastModel | 'auto';
+
+/**
+ * Demand "reaches" its limit within this share of it: a workload held at its memory limit reads
+ * just under it (the kernel reclaims to stay there), and one at its CPU quota a little under it
+ * (a period straddles the tick). Strictly above the limit, such a workload, in contention all
+ * along, read P = 0.10: its calibrated p90 sits at the limit.
+ */
+const REACHED_SHARE = 0.99;
 export const AUTO_SELECTED: ForecastModel = 'engine-peak';
 export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
 
@@ -118,10 +141,9 @@ export class DemandForecasts {
   }
 
   /** Feeds one sample and returns the forecast for this workload and resource. */
-  observe(
-    workload: string, resource: DemandResource, value: number, atMs: number, limit: number | null, limitSource: LimitSource | null = limit === null ? null : 'cgroup',
-    selected = false,
-  ): DemandForecast {
+  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false): DemandForecast {
+    const limit = bounds.limit ?? null;
+    const ceiling = bounds.ceiling ?? null;
     const key = `${workload}\u0000${resource}`;
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
@@ -149,17 +171,22 @@ export class DemandForecasts {
     p.lastMs = atMs;
 
     let history = 0;
+    // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
+    // burst taught the tail. The contention probability is not cut there: it is the chance that
+    // demand reaches the limit, and at a cgroup's limit (the ceiling) a cut one would read 0.
+    const atMost = (x: number): number => (ceiling === null ? x : Math.min(ceiling, x));
+    const reached = limit === null ? 0 : limit * REACHED_SHARE;
     const windows = this.horizonsMs.map((h, i): DemandWindow => {
       const f = p.forecaster.forecast(h);
       if (i === 0) history = f.confidence;
       return {
-        horizonMs: h, p50: f.quantile(0.5), p90: f.quantile(0.9), p99: f.quantile(0.99),
-        pContention: limit === null ? null : f.exceedance(limit),
+        horizonMs: h, p50: atMost(f.quantile(0.5)), p90: atMost(f.quantile(0.9)), p99: atMost(f.quantile(0.99)),
+        pContention: limit === null ? null : f.exceedance(reached),
       };
     });
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     return {
-      resource, model, windowsOf: p.windowsOf, value, limit, limitSource: limit === null ? null : limitSource, windows,
+      resource, model, windowsOf: p.windowsOf, value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling, windows,
       timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),
       confidence: history / (1 + 4 * p.relError),
     };

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'parent' | 'cpuset' | 'host' | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p90: number; pContention: number | null }[] }
+interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'parent' | 'cpuset' | 'host' | null; ceiling: number | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p50: number; p90: number; p99: number; pContention: number | null }[] }
 interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
@@ -74,6 +74,14 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
   t.true(cpuLimit.limit! <= 0.5, `CPU limit ${cpuLimit.limit}`);
   t.is(cpuLimit.limitSource, cpuLimit.limit === 0.5 ? 'cgroup' : 'host');
   t.is(first.demand!.memory_bytes.limitSource, 'cgroup');
+  // the ceilings: the quota and the memory limit; no quantile above them, at any tick
+  t.is(cpuLimit.ceiling, 0.5);
+  t.is(first.demand!.memory_bytes.ceiling, 192 * MiB);
+  for (const d of seen) {
+    for (const [resource, ceiling] of [['cpu_cores', 0.5], ['memory_bytes', 192 * MiB]] as const) {
+      for (const w of mine(d)!.demand![resource]!.windows) t.true(w.p50 <= ceiling && w.p90 <= ceiling && w.p99 <= ceiling, `${resource} ${JSON.stringify(w)}`);
+    }
+  }
   const fullAt = seen.find((d) => mine(d)!.usage!.memoryBytes! >= 0.9 * 192 * MiB)?.atMs ?? seen[seen.length - 1].atMs;
   const warned = seen.find((d) => { const m = mine(d)!.demand!.memory_bytes; return m.timeToSaturationMs !== null && m.value < 0.9 * 192 * MiB; });
   for (const d of seen) {
@@ -89,6 +97,7 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
   t.log(`neighbour: ${n.value.toFixed(2)} cores used, ${n.limit!.toFixed(2)} cores left to it by the host (${n.limitSource})`);
   // what the host leaves it depends on everything else running: only its kind and range are sure
   t.is(n.limitSource, 'host');
+  t.is(n.ceiling, cpus().length, 'no quota: the host\'s CPUs bound it');
   t.true(Number.isFinite(n.limit) && n.limit! >= 0 && n.limit! <= cpus().length, `host capacity left to it: ${n.limit}`);
   const last = mine(seen[seen.length - 1])!.demand!.memory_bytes;
   t.true((last.windows[0].pContention ?? 0) > (mine(seen[0])!.demand!.memory_bytes.windows[0].pContention ?? 0), 'P(contention) rose');

@@ -15,7 +15,7 @@ test(`${model}: memory growing 1 MiB/s towards a 512 MiB limit: saturation fores
   const ttl = new Map<number, number | null>();
   for (let s = 0; s < 600; s++) {
     const value = (100 + s) * MiB + (s % 3) * 0.2 * MiB;
-    const f = d.observe('w', 'memory_bytes', value, s * 1000, 512 * MiB);
+    const f = d.observe('w', 'memory_bytes', value, s * 1000, { limit: 512 * MiB });
     ttl.set(s, f.timeToSaturationMs);
     if (warnedAt === null && f.timeToSaturationMs !== null) warnedAt = s;
     if (reachedAt === null && value >= 512 * MiB) reachedAt = s;
@@ -35,7 +35,7 @@ test(`${model}: memory growing 1 MiB/s towards a 512 MiB limit: saturation fores
 test(`${model}: a steady series far below its limit: no contention, no saturation, confidence grows`, (t) => {
   const d = new DemandForecasts({ ...opts, model, stepMs: 1000 });
   let last;
-  for (let s = 0; s < 300; s++) last = d.observe('w', 'cpu_cores', 0.5 + 0.05 * Math.sin(s / 7), s * 1000, 2);
+  for (let s = 0; s < 300; s++) last = d.observe('w', 'cpu_cores', 0.5 + 0.05 * Math.sin(s / 7), s * 1000, { limit: 2 });
   t.is(last!.timeToSaturationMs, null);
   for (const w of last!.windows) t.true(w.pContention! < 0.05, `P(contention) ${w.pContention}`);
   t.true(last!.confidence > 0.5, `confidence ${last!.confidence}`);
@@ -46,8 +46,8 @@ test(`${model}: a steady series far below its limit: no contention, no saturatio
 test('confidence falls when recent forecasts miss', (t) => {
   const d = new DemandForecasts(opts);
   let calm = 0, wild = 0;
-  for (let s = 0; s < 200; s++) calm = d.observe('w', 'io_bytes_per_s', 1e6, s * 1000, null).confidence;
-  for (let s = 200; s < 220; s++) wild = d.observe('w', 'io_bytes_per_s', s % 2 ? 5e6 : 1e4, s * 1000, null).confidence;
+  for (let s = 0; s < 200; s++) calm = d.observe('w', 'io_bytes_per_s', 1e6, s * 1000).confidence;
+  for (let s = 200; s < 220; s++) wild = d.observe('w', 'io_bytes_per_s', s % 2 ? 5e6 : 1e4, s * 1000).confidence;
   t.log(`confidence calm ${calm.toFixed(2)}, after misses ${wild.toFixed(2)}`);
   t.true(wild < calm * 0.6);
 });
@@ -57,7 +57,7 @@ test('horizon-peak from a workload\'s first second: a fast climb is seen before 
   const MiB = 1024 * 1024;
   const d = new DemandForecasts({ ...opts, model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000 });
   const ttl: Array<number | null> = [];
-  for (let s = 0; s < 12; s++) ttl.push(d.observe('w', 'memory_bytes', 10 * MiB + 16 * MiB * s, s * 1000, 192 * MiB).timeToSaturationMs);
+  for (let s = 0; s < 12; s++) ttl.push(d.observe('w', 'memory_bytes', 10 * MiB + 16 * MiB * s, s * 1000, { limit: 192 * MiB }).timeToSaturationMs);
   t.log(ttl.map((x, s) => `${(11.4 - s).toFixed(1)} s left: ${x === null ? '-' : (x / 1000).toFixed(1)}`).join(', '));
   // 4.4 s left (at 7 s): foreseen within a few times that (the base alone, a flat profile, read 35 s)
   t.true(ttl[7] !== null && ttl[7]! <= 15_000, `at 4.4 s left: ${ttl[7]}`);
@@ -67,7 +67,7 @@ test('a peak window\'s median is judged against the peak it came due over, not t
   // a spike to 1 every 5 s, 0.1 between: every 5 s window peaks at 1, its end is mostly at 0.1
   const d = new DemandForecasts({ ...opts, model: 'horizon-peak', stepMs: 1000 });
   let last;
-  for (let s = 0; s < 600; s++) last = d.observe('w', 'cpu_cores', s % 5 === 0 ? 1 : 0.1, s * 1000, 2);
+  for (let s = 0; s < 600; s++) last = d.observe('w', 'cpu_cores', s % 5 === 0 ? 1 : 0.1, s * 1000, { limit: 2 });
   t.log(`5 s peak p50 ${last!.windows[0].p50.toFixed(2)}, confidence ${last!.confidence.toFixed(2)}`);
   t.true(last!.windows[0].p50 > 0.8, 'the median of the window\'s peak');
   t.true(last!.confidence > 0.5, `confidence ${last!.confidence}`);
@@ -75,13 +75,13 @@ test('a peak window\'s median is judged against the peak it came due over, not t
 
 test('no limit: no contention probability and no saturation; gone pairs are forgotten', (t) => {
   const d = new DemandForecasts({ ...opts, forgetAfterMs: 10_000 });
-  const f = d.observe('a', 'net_bytes_per_s', 100, 0, null);
+  const f = d.observe('a', 'net_bytes_per_s', 100, 0);
   t.is(f.windows[0].pContention, null);
   t.is(f.limitSource, null);
-  t.is(d.observe('c', 'cpu_cores', 1, 0, 1.5, 'host').limitSource, 'host');
-  t.is(d.observe('e', 'cpu_cores', 1, 0, 0.5).limitSource, 'cgroup', 'a limit is the cgroup\'s unless told');
+  t.is(d.observe('c', 'cpu_cores', 1, 0, { limit: 1.5, limitSource: 'host' }).limitSource, 'host');
+  t.is(d.observe('e', 'cpu_cores', 1, 0, { limit: 0.5 }).limitSource, 'cgroup', 'a limit is the cgroup\'s unless told');
   t.is(f.timeToSaturationMs, null);
-  d.observe('b', 'net_bytes_per_s', 100, 20_000, null);
+  d.observe('b', 'net_bytes_per_s', 100, 20_000);
   d.sweep(20_000);
   t.is(d.size, 1);
   t.throws(() => new DemandForecasts({ ...opts, horizonsMs: [] }), { instanceOf: RangeError });
@@ -93,22 +93,54 @@ test("auto: the engine's peaks for the policy's workloads, the direct peak forec
   t.is(d.modelFor(false), 'horizon-peak');
   let sel, other;
   for (let s = 0; s < 120; s++) {
-    sel = d.observe('web', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', true);
-    other = d.observe('batch', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, 2, 'cgroup', false);
+    sel = d.observe('web', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, { limit: 2 }, true);
+    other = d.observe('batch', 'cpu_cores', 1 + 0.1 * Math.sin(s / 5), s * 1000, { limit: 2 }, false);
   }
   t.is(sel!.model, 'engine-peak');
   t.is(other!.model, 'horizon-peak');
   t.deepEqual([sel!.windowsOf, other!.windowsOf], ['peak', 'peak']);
   // (a private field: only the engine's models learn from a pool, so memory's has not been made)
   const pools = (d as unknown as { pools: Map<string, unknown> }).pools;
-  d.observe('batch', 'memory_bytes', 1e8, 120_000, null, null, false);
+  d.observe('batch', 'memory_bytes', 1e8, 120_000, {}, false);
   t.deepEqual([...pools.keys()], ['cpu_cores'], 'a pool for the engine\'s resource alone');
   t.true(sel!.windows[0].p50 > 0.8 && sel!.windows[0].p50 < 1.2, `engine p50 ${sel!.windows[0].p50}`);
   // the policy now selects batch: its pairs restart with the engine (little history: low confidence)
-  const now = d.observe('batch', 'cpu_cores', 1, 120_000, 2, 'cgroup', true);
+  const now = d.observe('batch', 'cpu_cores', 1, 120_000, { limit: 2 }, true);
   t.is(now.model, 'engine-peak');
   t.true(now.confidence < other!.confidence, `confidence ${now.confidence} after the switch, ${other!.confidence} before`);
   t.is(new DemandForecasts({ ...opts }).modelFor(true), 'calibrated:holt', 'a named model is for every workload');
-  t.is(d.observe('x', 'cpu_cores', 1, 0, 2).windowsOf, 'peak');
-  t.is(new DemandForecasts({ ...opts }).observe('x', 'cpu_cores', 1, 0, 2).windowsOf, 'value', "a value model's windows are values");
+  t.is(d.observe('x', 'cpu_cores', 1, 0, { limit: 2 }).windowsOf, 'peak');
+  t.is(new DemandForecasts({ ...opts }).observe('x', 'cpu_cores', 1, 0, { limit: 2 }).windowsOf, 'value', "a value model's windows are values");
+});
+
+test('a ceiling (the host\'s CPUs, a cgroup\'s memory limit) bounds the quantiles, not the chance of reaching the limit', (t) => {
+  // bursts to the whole 2-CPU host after calm: the tail learnt from them would go past 2 cores
+  const d = new DemandForecasts({ ...opts, model: 'auto', stepMs: 1000 });
+  const free = new DemandForecasts({ ...opts, model: 'auto', stepMs: 1000 });
+  let highest = 0;
+  let freeHighest = 0;
+  for (let s = 0; s < 400; s++) {
+    const value = s % 40 < 4 ? 2 : 0.2 + 0.05 * (s % 3);
+    const f = d.observe('w', 'cpu_cores', value, s * 1000, { limit: 1.2, limitSource: 'host', ceiling: 2 }, true);
+    const g = free.observe('w', 'cpu_cores', value, s * 1000, { limit: 1.2, limitSource: 'host' }, true);
+    for (const w of f.windows) highest = Math.max(highest, w.p50, w.p90, w.p99);
+    for (const w of g.windows) freeHighest = Math.max(freeHighest, w.p99);
+    t.is(f.ceiling, 2);
+    // the same chance of passing the limit, bounded or not
+    t.deepEqual(f.windows.map((w) => w.pContention), g.windows.map((w) => w.pContention));
+  }
+  t.log(`highest quantile ${highest.toFixed(2)} cores under a ceiling of 2; ${freeHighest.toFixed(2)} without`);
+  t.true(freeHighest > 2, 'without a ceiling the tail passes the host (the case this guards)');
+  t.true(highest <= 2);
+  // memory held at its cgroup's limit (limit and ceiling one): the quantiles sit at it, reaching it is likely
+  const MiB = 1024 * 1024;
+  const m = new DemandForecasts({ ...opts, model: 'engine-peak', stepMs: 1000 });
+  let at;
+  for (let s = 0; s < 200; s++) at = m.observe('w', 'memory_bytes', Math.min(256, 100 + 2 * s) * MiB - (s % 2) * MiB, s * 1000, { limit: 256 * MiB, ceiling: 256 * MiB });
+  t.true(at!.timeToSaturationMs !== null && at!.timeToSaturationMs <= 5000, `saturation in ${at!.timeToSaturationMs} ms: within the first window`);
+  for (const w of at!.windows) {
+    t.true(w.p99 <= 256 * MiB && w.p90 > 250 * MiB, `p90 ${w.p90 / MiB} MiB, p99 ${w.p99 / MiB} MiB`);
+    t.true(w.pContention! > 0.5, `P(reaching the limit) ${w.pContention}`);
+  }
+  t.is(m.observe('n', 'net_bytes_per_s', 1, 0).ceiling, null, 'none given: unbounded');
 });

@@ -233,11 +233,11 @@ test('demand: quantiles per horizon and window, contention with its limit source
   ep.update(tick(1, [workloadReport(w, {
     demand: {
       cpu_cores: {
-        resource: 'cpu_cores', model: 'engine-peak', windowsOf: 'peak', value: 0.5, limit: 2, limitSource: 'host',
+        resource: 'cpu_cores', model: 'engine-peak', windowsOf: 'peak', value: 0.5, limit: 2, limitSource: 'host', ceiling: 2,
         windows: [window(5000, 1, 0.01), window(60000, 1.5, 0.2)], timeToSaturationMs: 45000, confidence: 0.8,
       },
       net_bytes_per_s: {
-        resource: 'net_bytes_per_s', model: 'ewma', windowsOf: 'value', value: 10, limit: null, limitSource: null,
+        resource: 'net_bytes_per_s', model: 'ewma', windowsOf: 'value', value: 10, limit: null, limitSource: null, ceiling: null,
         windows: [window(5000, 20, null)], timeToSaturationMs: null, confidence: 0.4,
       },
     },
