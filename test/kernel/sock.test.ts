@@ -221,8 +221,10 @@ testIf(can, why, 'sock: retransmits forced by a tiny TBF on the veth are counted
   s.ns.hostQdisc(['tbf', 'rate', '20mbit', 'burst', '4kb', 'limit', '8kb']);
   const run = await iperf(s, [], 3);
   const r = await collect(s.source, (x) => (statsOf(x.stats, s.client)?.closed ?? 0) >= 2);
-  // a retransmit counted in the stats map as the last read ran may have its event still in the
-  // ring (seen once in CI: 1586 counted, 1585 in events): read until the two agree, 2 s at most
+  // read() takes the stats map before the ring, and the kernel counts a retransmit before it
+  // submits its event, so the events cover the counts but for one caught between the two on
+  // another CPU as the last read ran (before the order was fixed, seen once in CI: 1586 counted,
+  // 1585 in events): read until the two agree, 2 s at most
   const segsOf = (): number => r.retransmits.filter((e) => ownsKey(s.client, e.key)).reduce((n, e) => n + e.segs, 0);
   for (const until = Date.now() + 2000; segsOf() !== (statsOf(r.stats, s.client)?.retransmits ?? 0) && Date.now() < until;) {
     await sleep(100);
