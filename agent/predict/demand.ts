@@ -75,10 +75,10 @@ export interface DemandForecast {
 /**
  * A demand model: one for every workload, or 'auto' (AUTO_SELECTED for the policy's workloads,
  * AUTO_OTHERS for the rest). Both forecast the peak over each window: the engine's peak heads,
- * and for the others the direct peak forecaster. That one costs about 9 us and 26 KB a pair once
- * its season is found (200 pairs: 2.6 ms a tick, worst 39 ms, against calibrated:holt's 1.1 and
- * 30), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded traces,
- * horizon-peak 16-27%.
+ * and for the others the direct peak forecaster. That one costs more than calibrated:holt
+ * (`make bench`: 4 us median and 14 us mean a pair, 59 KB once its season is found, against 3.4,
+ * 5.7 and 28), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
+ * traces, horizon-peak 16-27%.
  */
 export type DemandModel = ForecastModel | 'auto';
 

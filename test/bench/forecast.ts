@@ -40,6 +40,8 @@ export interface ForecastBenchOptions {
   timedSamples?: number;
   /** the selected model (default 'engine') */
   model?: ForecastModel;
+  /** other models timed per call beside it (default: OTHER_MODELS) */
+  others?: readonly ForecastModel[];
   /** a trace file or folder: also score accuracy there */
   traces?: string;
   /** progress lines */
@@ -87,10 +89,18 @@ export interface ForecastBenchResult {
   heapPerPairKb: number;
   /** the same for the timed pairs after their `timedSamples` samples: a pair whose learners hold all their rows */
   steadyHeapPerPairKb: number;
+  /**
+   * the other models the agent may give a pair, timed per call as the selected one (`auto` gives
+   * horizon-peak to the workloads outside the policy), with their memory once steady
+   */
+  others: Array<{ model: ForecastModel; cost: CallCost; ratio: number; steadyHeapPerPairKb: number }>;
   /** accuracy, when traces were given */
   accuracy?: TargetRow[];
   seconds: number;
 }
+
+/** What `auto` gives the workloads outside the policy, and the value model it replaced. */
+export const OTHER_MODELS: readonly ForecastModel[] = ['horizon-peak', 'calibrated:holt'];
 
 const HORIZONS_MS = [AGENT_TARGETS.h5s.seconds * 1000, AGENT_TARGETS.h60s.seconds * 1000] as const;
 const PEAK_MS = AGENT_TARGETS.h60smax.seconds * 1000;
@@ -228,6 +238,11 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
   progress(`timing calls: ${timedPairs} pairs x ${timedSamples} samples, ewma then ${model}`);
   const ewma = timeCalls('ewma', timedPairs, timedSamples);
   const selected = timeCalls(model, timedPairs, timedSamples);
+  const others = (opts.others ?? OTHER_MODELS).filter((m) => m !== model).map((m) => {
+    progress(`timing calls: ${timedPairs} pairs x ${timedSamples} samples, ${m}`);
+    const cost = timeCalls(m, timedPairs, timedSamples);
+    return { model: m, cost, ratio: cost.medianUs / ewma.medianUs, steadyHeapPerPairKb: cost.heapPerPairKb };
+  });
   progress(`timing ticks of ${pairs} pairs (${warmSamples} warm-up samples each)`);
   const ewmaTick = timeTicks('ewma', pairs, warmSamples, ticks, progress);
   const selectedTick = timeTicks(model, pairs, warmSamples, ticks, progress);
@@ -259,6 +274,7 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     poolRefitMsPerTick: selected.poolRefitMsPerTick,
     heapPerPairKb: selectedTick.heapPerPairKb,
     steadyHeapPerPairKb: selected.heapPerPairKb,
+    others,
     ...(accuracy ? { accuracy } : {}),
     seconds: (performance.now() - start) / 1000,
   };
@@ -276,6 +292,8 @@ export function renderForecastBench(r: ForecastBenchResult): string {
       `slowest tick ${r.worstTickMs.toFixed(0)} ms (the first ${START_TICKS}, where the step is learnt and the targets set up: ${r.startTickMs.toFixed(0)} ms); ` +
       `steady state from the timed pairs' calls: ${r.steadyPairsPerTickMs.toFixed(0)} ms (the pooled learners' refits ${r.poolRefitMsPerTick.toFixed(1)} ms of it)`,
     `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
+    ...r.others.map((o) => `  ${o.model}: median ${us(o.cost.medianUs)} (${o.ratio.toFixed(1)}x ewma), mean ${us(o.cost.meanUs)}, p99 ${us(o.cost.p99Us)}; ` +
+      `about ${o.steadyHeapPerPairKb.toFixed(0)} KB a pair after ${r.timedSamples} samples`),
   ];
   if (r.accuracy) {
     lines.push('', 'Forecast accuracy: engine vs best reference baseline (p90 pinball loss / series mean; bar: ratio <= 0.8, under p90 7..13%)');
