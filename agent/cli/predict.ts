@@ -189,6 +189,7 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
           points: x.points, steps: x.steps, kind: x.kind,
           scores: Object.fromEntries(x.scores.map((sc, i) => [ids[i] ?? String(i), sc])),
           ...(x.saturation ? { saturation: Object.fromEntries(x.saturation.map((sc, i) => [ids[i] ?? String(i), sc])) } : {}),
+          ...(x.contention ? { contention: x.contention } : {}),
         },
       ])),
     })),

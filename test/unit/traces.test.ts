@@ -478,7 +478,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const doc = JSON.parse(json.stdout) as {
     tables: Array<{ target: string; steps: number; points: number; rows: Array<{ id: string }> }>;
     resourceTables: Array<{ resource: string; target: string; points: number }>;
-    series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, unknown> }> }>;
+    series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, { brier: number | null }>; contention?: { level: number; levelFrom: string; above: number } }> }>;
     targetTable: Array<{ target: string; bestId: string; ratio: number; under90: number }>;
     saturation: Array<{ target: string; score: { level: number; levelFrom: string; crossings: number; leadsSeconds: number[] }; falseAlarmRate: number }>;
   };
@@ -488,6 +488,12 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.deepEqual(doc.tables[0]!.rows.map((r) => r.id), ['last', 'win12', 'ewma', 'vpa', 'emp1d', 'seasonal7d', 'selector', 'engine']);
   t.truthy(doc.series[0]!.targets.h60s!.scores.selector);
   t.is(doc.series[0]!.warmup, 100, 'each series says the warm-up it was scored after');
+  // the contention probability's level and how often it was passed, and the engine's Brier score (a baseline gives none: null)
+  const h60smax = doc.series[0]!.targets.h60smax!;
+  t.deepEqual([h60smax.contention?.level, h60smax.contention?.levelFrom], [1.8, 'limit']);
+  t.true(h60smax.contention!.above > 0 && h60smax.contention!.above < 1);
+  t.true((h60smax.scores.engine!.brier ?? -1) >= 0 && h60smax.scores.engine!.brier! <= 1);
+  t.is(h60smax.scores.ewma!.brier, null);
   t.deepEqual(doc.targetTable.map((r) => r.target), ['h5s', 'h60s', 'h60smax']);
   for (const r of doc.targetTable) t.true(Number.isFinite(r.ratio) && r.under90 >= 0 && r.under90 <= 1, JSON.stringify(r));
   // the sine (period 63 steps) rises through 1.8 once a period: about 4 crossings after the warm-up
