@@ -112,13 +112,16 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
     `${r.ratio.toFixed(3)}${r.lossMet ? '' : ' (short)'}`,
     `${pct(r.under90)}${r.underMet ? '' : ' (off)'}`,
     `${pct(r.calibratedRange[0])}..${pct(r.calibratedRange[1])}`,
+    `${r.hindsightNPL90.toFixed(4)} (${(r.bestNPL90 / r.hindsightNPL90).toFixed(2)}x, ${(r.nPL90 / r.hindsightNPL90).toFixed(2)}x)`,
   ]);
   return `### ${label} against the best reference baseline\n\n` +
-    markdown(['dataset', 'target', 'best baseline nPL90', 'ours nPL90', 'ratio', 'under p90', 'calibrated reads'], cells) +
+    markdown(['dataset', 'target', 'best baseline nPL90', 'ours nPL90', 'ratio', 'under p90', 'calibrated reads', 'hindsight constant (best, ours)'], cells) +
     `\n\nbar: ratio <= ${TARGET_RATIO} (p90 loss ${Math.round((1 - TARGET_RATIO) * 100)}% below the best single baseline) and under p90 in ` +
     `${pct(UNDER_BAND[0])}..${pct(UNDER_BAND[1])}; (short) / (off) mark a miss. "calibrated reads": where a p90 that misses ` +
     `exactly 10% of the time would read by chance (95%), counting points / horizon independent trials per series; an under-rate ` +
-    `outside the bar but inside that range cannot be told from chance.`;
+    `outside the bar but inside that range cannot be told from chance. "hindsight constant": the nPL90 of the p90 that would have ` +
+    `scored best had it been one number chosen after the fact (each series' own 90% quantile of the actuals), and the best baseline's ` +
+    `and ours as multiples of it: no forecaster knows it, and one near it has little left to learn from the past.`;
 }
 
 const seconds = (s: number): string => (Number.isNaN(s) ? '-' : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);

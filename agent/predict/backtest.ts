@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { Forecaster } from './forecaster.js';
 import type { Dataset, Series } from './traces/series.js';
+import { quantileSorted } from './models/vpa-histogram.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
 export type TargetKind = 'point' | 'peak';
@@ -276,6 +277,12 @@ export interface TargetScores {
   saturation?: SaturationScore[];
   /** the level the models' P(actual > level) is scored against (every target, once past the warm-up) */
   contention?: ContentionScore;
+  /**
+   * nPL90 of the constant that would have scored best in hindsight: the scored actuals' own 90%
+   * quantile. No forecaster can know it; a model near it has little left to learn from the
+   * series' past, one far above it has (NaN with no scored point)
+   */
+  hindsightNPL90: number;
 }
 
 export interface SeriesResult {
@@ -389,6 +396,7 @@ function* replaySeries(
   const acc = targets.map(() => ({
     points: 0, pl50: new Float64Array(m), pl90: new Float64Array(m), under: new Float64Array(m), slack: new Float64Array(m),
     with99: new Float64Array(m), under99: new Float64Array(m), withP: new Float64Array(m), brier: new Float64Array(m), above: 0,
+    actuals: [] as number[],
   }));
   // saturation: the level, from a limit or from the warm-up's highest value
   const given = opts.limits?.[series.resource] ?? series.limit;
@@ -428,6 +436,7 @@ function* replaySeries(
       if (Number.isNaN(actual)) continue; // the harness knows; the models are not told
       const a = acc[j]!;
       a.points++;
+      a.actuals.push(actual);
       const above = actual > level ? 1 : 0;
       a.above += above;
       for (let i = 0; i < m; i++) {
@@ -465,9 +474,19 @@ function* replaySeries(
     }));
     const saturation = trackers?.[j]?.map((tr) => tr.score);
     const contention: ContentionScore | undefined = n > 0 ? { level, levelFrom, above: a.above / n } : undefined;
-    result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}), ...(contention ? { contention } : {}) };
+    const hindsightNPL90 = hindsightLoss(a.actuals) / meanAbs;
+    result.targets[tg.name] = { points: n, steps: tg.steps, kind: tg.kind, scores, ...(saturation ? { saturation } : {}), ...(contention ? { contention } : {}), hindsightNPL90 };
   });
   return result;
+}
+
+/** Mean p90 pinball loss of the best constant in hindsight (the values' own 90% quantile); NaN for none. */
+export function hindsightLoss(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const q = quantileSorted(Float64Array.from(values).sort(), 0.9);
+  let sum = 0;
+  for (const v of values) sum += pinball(v, q, 0.9);
+  return sum / values.length;
 }
 
 export interface TableRow {
@@ -543,6 +562,8 @@ export interface DatasetTable {
    * independent trials: a short recording scored over 60 s windows is a handful of trials.
    */
   underNoise: number;
+  /** mean over the series of their hindsight constant's nPL90 (TargetScores.hindsightNPL90) */
+  hindsightNPL90: number;
 }
 
 /**
@@ -568,10 +589,12 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
       if (!members.some((r) => r.targets[target.name] !== undefined)) continue;
       const rows: TableRow[] = specs.map((s) => ({ id: s.id, label: s.label, nPL50: 0, nPL90: 0, under90: 0, nSlack90: 0, under99: 0, brier: 0, brierSkill: 0, best: 0 }));
       let points = 0;
+      let hindsightNPL90 = 0;
       // the Brier skill's reference, pooled: sum over series of points x share x (1 - share)
       let reference = 0;
       for (const r of usable) {
         points += r.points;
+        hindsightNPL90 += r.hindsightNPL90 / usable.length;
         const above = r.contention?.above ?? Number.NaN;
         reference += r.points * above * (1 - above);
         let best = 0;
@@ -608,7 +631,7 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
       let inverseTrials = 0;
       for (const r of usable) inverseTrials += 1 / Math.max(1, r.points / resolved.steps);
       const underNoise = usable.length > 0 ? (1.96 * Math.sqrt(0.1 * 0.9 * inverseTrials)) / usable.length : Number.NaN;
-      tables.push({ dataset: members[0]!.dataset, group, ...(resource !== undefined ? { resource } : {}), target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise });
+      tables.push({ dataset: members[0]!.dataset, group, ...(resource !== undefined ? { resource } : {}), target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise, hindsightNPL90: usable.length > 0 ? hindsightNPL90 : Number.NaN });
     }
   }
   return tables;
@@ -776,6 +799,8 @@ export interface TargetRow {
   underMet: boolean;
   /** where a p90 calibrated at exactly 10% would read its under-rate on these series by chance (95%; see DatasetTable.underNoise) */
   calibratedRange: [number, number];
+  /** the constant chosen in hindsight (DatasetTable.hindsightNPL90): what is left once the past is used */
+  hindsightNPL90: number;
 }
 
 /** One row per group and target: the model `id` against the best reference baseline. */
@@ -791,6 +816,7 @@ export function targetTable(report: BacktestReport, id: string): TargetRow[] {
       bestId: best.id, bestLabel: best.label, bestNPL90: best.nPL90, nPL90: ours.nPL90, ratio, under90: ours.under90,
       lossMet: ratio <= TARGET_RATIO, underMet: ours.under90 >= UNDER_BAND[0] && ours.under90 <= UNDER_BAND[1],
       calibratedRange: [Math.max(0, 0.1 - t.underNoise), Math.min(1, 0.1 + t.underNoise)],
+      hindsightNPL90: t.hindsightNPL90,
     });
   }
   return rows;

@@ -298,7 +298,7 @@ export function renderForecastBench(r: ForecastBenchResult): string {
   if (r.accuracy) {
     lines.push('', 'Forecast accuracy: engine vs best reference baseline (p90 pinball loss / series mean; bar: ratio <= 0.8, under p90 7..13%)');
     for (const a of r.accuracy) {
-      lines.push(`  ${a.group.padEnd(28)} ${a.target.name.padEnd(8)} best ${a.bestId.padEnd(10)} ${a.bestNPL90.toFixed(4)}  ours ${a.nPL90.toFixed(4)}  ratio ${a.ratio.toFixed(3)}${a.lossMet ? '' : ' (short)'}  under ${(a.under90 * 100).toFixed(1)}%${a.underMet ? '' : ' (off)'} (calibrated reads ${(a.calibratedRange[0] * 100).toFixed(1)}..${(a.calibratedRange[1] * 100).toFixed(1)}%)`);
+      lines.push(`  ${a.group.padEnd(28)} ${a.target.name.padEnd(8)} best ${a.bestId.padEnd(10)} ${a.bestNPL90.toFixed(4)}  ours ${a.nPL90.toFixed(4)}  ratio ${a.ratio.toFixed(3)}${a.lossMet ? '' : ' (short)'}  under ${(a.under90 * 100).toFixed(1)}%${a.underMet ? '' : ' (off)'} (calibrated reads ${(a.calibratedRange[0] * 100).toFixed(1)}..${(a.calibratedRange[1] * 100).toFixed(1)}%)  hindsight constant ${a.hindsightNPL90.toFixed(4)}`);
     }
   }
   lines.push(`  (${r.seconds.toFixed(0)} s)`);

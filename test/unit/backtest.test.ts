@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  AGENT_TARGETS, targetByName, backtestSeries, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
+  AGENT_TARGETS, targetByName, backtestSeries, hindsightLoss, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
   resolveTarget, runBacktest, saturationTable, targetTable, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
 import { ENGINE, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
@@ -158,6 +158,21 @@ test('contention probability by hand: Brier score against the level, and its ski
   // the engine gives one, at every target, as the agent's contention probability
   const eng = backtestSeries(series(Array.from({ length: 80 }, (_, i) => (i % 10 < 3 ? 6 : 1))), [ENGINE], [TARGETS.h1, TARGETS.h12max], { warmup: 20, limits: { cpu_cores: 5 } });
   for (const name of ['h1', 'h12max']) t.true(Number.isFinite(eng.targets[name]!.scores[0]!.brier), name);
+});
+
+test('the hindsight constant: the scored actuals\' own 90% quantile, scored as a p90 (no forecaster knows it)', (t) => {
+  // 1..10: the 90% quantile 9.1; 0.1 x (8.1 + 7.1 + ... + 0.1) + 0.9 x 0.9 = 4.5 over 10 points
+  t.true(Math.abs(hindsightLoss([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) - 0.45) < 1e-12);
+  t.true(Number.isNaN(hindsightLoss([])));
+  // on a series: over the scored actuals only (y[t+1] for origins 2..8), divided by the mean |y|
+  const y = [5, 5, 1, 2, 3, 4, 5, 6, 7, 8];
+  const r = backtestSeries(series(y), [scripted('q', [])], [TARGETS.h1], { warmup: 2 });
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  t.true(Math.abs(r.targets.h1!.hindsightNPL90 - hindsightLoss([2, 3, 4, 5, 6, 7, 8]) / mean) < 1e-12);
+  // the tables carry the mean over their series, the target table beside the bar
+  const report = runBacktest([series(y), series(y, { name: 't' })], [scripted('a', []), { ...scripted('b', []), combines: true }], [TARGETS.h1], { warmup: 2 });
+  t.true(Math.abs(report.tables[0]!.hindsightNPL90 - r.targets.h1!.hindsightNPL90) < 1e-12);
+  t.is(targetTable(report, 'b')[0]!.hindsightNPL90, report.tables[0]!.hindsightNPL90);
 });
 
 test('runBacktest: a model sharing state across series replays a group in time order, never ahead of any series', (t) => {
