@@ -363,12 +363,13 @@ export class Agent {
       const id = r.workload.id;
       const demand: Partial<Record<DemandResource, DemandForecast>> = {};
       const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
-      // the ceilings: what the cgroup's quota, CPU set or memory limit and the host let it read at most
-      const cpuCeiling = Math.min(usage.cpuLimitCores ?? hostCores, hostCores);
+      // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
+      // host, let it read at most (as set: not what the others leave it, which moves every tick)
+      const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
       demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling }, selected);
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
-        const memCeiling = Math.min(usage.memoryLimitBytes ?? hostMemory, hostMemory);
+        const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
         demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, selected);
       }
       if (r.io) {

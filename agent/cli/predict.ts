@@ -77,7 +77,7 @@ export function renderTable(t: DatasetTable): string {
   return [head, '', markdown(header, rows)].join('\n');
 }
 
-/** "0.031 (+0.42)": the Brier score and its skill against the series' own share above the level ("-": not given or no skill to read). */
+/** "0.031 (+0.42)": the Brier score and its skill against the series' own share above the level ("-": no probability given; no skill shown when the level was always or never passed). */
 function brierCell(r: TableRow): string {
   if (Number.isNaN(r.brier)) return '-';
   const skill = Number.isNaN(r.brierSkill) ? '' : ` (${r.brierSkill >= 0 ? '+' : ''}${r.brierSkill.toFixed(2)})`;
@@ -112,7 +112,7 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
     `${r.ratio.toFixed(3)}${r.lossMet ? '' : ' (short)'}`,
     `${pct(r.under90)}${r.underMet ? '' : ' (off)'}`,
     `${pct(r.calibratedRange[0])}..${pct(r.calibratedRange[1])}`,
-    `${r.hindsightNPL90.toFixed(4)} (${(r.bestNPL90 / r.hindsightNPL90).toFixed(2)}x, ${(r.nPL90 / r.hindsightNPL90).toFixed(2)}x)`,
+    r.hindsightNPL90 > 0 ? `${r.hindsightNPL90.toFixed(4)} (${(r.bestNPL90 / r.hindsightNPL90).toFixed(2)}x, ${(r.nPL90 / r.hindsightNPL90).toFixed(2)}x)` : '-',
   ]);
   return `### ${label} against the best reference baseline\n\n` +
     markdown(['dataset', 'target', 'best baseline nPL90', 'ours nPL90', 'ratio', 'under p90', 'calibrated reads', 'hindsight constant (best, ours)'], cells) +
@@ -157,8 +157,8 @@ export function renderReport(report: BacktestReport, specs: readonly ModelSpec[]
     ...(by === 'resource' ? report.resourceTables : report.tables).map(renderTable),
     'nPL = mean pinball loss / mean |y| of the series; under p90 = share of points above the p90; ' +
       'slack p90 = mean of max(0, p90 - y) / mean |y|; under p99 = share above the p99 (models that give one: 1% when calibrated); ' +
-      'Brier = mean (P(y > level) - [y > level])^2 at the saturation level (models that give a probability: the agent\'s contention probability), ' +
-      'skill = 1 - Brier / that of always saying the series\' own share above the level (> 0: better; - when the level was always or never passed); ' +
+      'Brier = mean (P(y > level) - [y > level])^2 at the saturation level (models that give a probability, what the agent\'s contention probability is read from), ' +
+      'skill = 1 - Brier / that of always saying each series\' own share above the level (> 0: better; not shown when the level was always or never passed); ' +
       'best = series where the model has the lowest nPL90.',
   ];
   const judged = specs.find((s) => s.id === ENGINE.id);
@@ -193,6 +193,7 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
           scores: Object.fromEntries(x.scores.map((sc, i) => [ids[i] ?? String(i), sc])),
           ...(x.saturation ? { saturation: Object.fromEntries(x.saturation.map((sc, i) => [ids[i] ?? String(i), sc])) } : {}),
           ...(x.contention ? { contention: x.contention } : {}),
+          hindsightNPL90: x.hindsightNPL90,
         },
       ])),
     })),

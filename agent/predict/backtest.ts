@@ -5,7 +5,6 @@
 import { basename } from 'node:path';
 import type { Forecaster } from './forecaster.js';
 import type { Dataset, Series } from './traces/series.js';
-import { quantileSorted } from './models/vpa-histogram.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
 export type TargetKind = 'point' | 'peak';
@@ -480,10 +479,14 @@ function* replaySeries(
   return result;
 }
 
-/** Mean p90 pinball loss of the best constant in hindsight (the values' own 90% quantile); NaN for none. */
+/**
+ * Mean p90 pinball loss of the best constant in hindsight: the values' own 90% quantile, the
+ * order statistic at rank ceil(0.9 n) (an interpolated one can lose a little); NaN for none.
+ */
 export function hindsightLoss(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
-  const q = quantileSorted(Float64Array.from(values).sort(), 0.9);
+  const sorted = Float64Array.from(values).sort();
+  const q = sorted[Math.max(0, Math.ceil(0.9 * sorted.length) - 1)]!;
   let sum = 0;
   for (const v of values) sum += pinball(v, q, 0.9);
   return sum / values.length;
@@ -498,7 +501,7 @@ export interface TableRow {
   nSlack90: number;
   /** mean over the series of their under99 (NaN: the model gives no p99) */
   under99: number;
-  /** mean over the series of their Brier score of P(actual > level) (NaN: the model gives no probability) */
+  /** Brier score of P(actual > level) over the table's points, pooled as its skill is (NaN: the model gives no probability) */
   brier: number;
   /**
    * 1 - its Brier over the reference's, pooled over the table's points: the reference says each
@@ -605,13 +608,15 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
           row.under90 += s.under90 / usable.length;
           row.nSlack90 += s.nSlack90 / usable.length;
           row.under99 += s.under99 / usable.length;
-          row.brier += s.brier / usable.length;
-          row.brierSkill += s.brier * r.points;
+          row.brier += s.brier * r.points;
           if (s.nPL90 < r.scores[best]!.nPL90) best = i;
         });
         rows[best]!.best++;
       }
-      for (const row of rows) row.brierSkill = reference > 0 && usable.length > 0 ? 1 - row.brierSkill / reference : Number.NaN;
+      for (const row of rows) {
+        row.brier = points > 0 ? row.brier / points : Number.NaN;
+        row.brierSkill = reference > 0 ? 1 - (row.brier * points) / reference : Number.NaN;
+      }
       if (target.kind === 'peak') {
         rows.forEach((row, i) => {
           const scores = usable.map((r) => r.saturation?.[i]).filter((x): x is SaturationScore => x !== undefined);

@@ -63,7 +63,7 @@ export interface DemandForecast {
   /** the most the measure can read (DemandBounds.ceiling): the windows' quantiles stop there; null: unbounded */
   ceiling: number | null;
   windows: DemandWindow[];
-  /** ms until the forecast p90 first reaches the limit: between now (the value) and the horizons'
+  /** ms until the forecast p90 first reaches the limit (within 1%, as pContention): between now (the value) and the horizons'
    *  p90s, linearly, up to the longest horizon (no further than the forecast is asked to see); 0
    *  when already there, null when not foreseen. With peak windows, a window whose peak's p90
    *  reaches the limit puts the crossing within it. */
@@ -76,11 +76,14 @@ export interface DemandForecast {
  * A demand model: one for every workload, or 'auto' (AUTO_SELECTED for the policy's workloads,
  * AUTO_OTHERS for the rest). Both forecast the peak over each window: the engine's peak heads,
  * and for the others the direct peak forecaster. That one costs more than calibrated:holt
- * (`make bench`: 4 us median and 14 us mean a pair, 59 KB once its season is found, against 3.4,
- * 5.7 and 28), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
+ * (`make bench`, asked three targets a tick where the agent asks two: 4 us median and 14 us mean a
+ * pair, 59 KB once its season is found, against 3.4, 5.7 and 28), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
  * traces, horizon-peak 16-27%.
  */
 export type DemandModel = ForecastModel | 'auto';
+
+export const AUTO_SELECTED: ForecastModel = 'engine-peak';
+export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
 
 /**
  * Demand "reaches" its limit within this share of it: a workload held at its memory limit reads
@@ -89,8 +92,6 @@ export type DemandModel = ForecastModel | 'auto';
  * along, read P = 0.10: its calibrated p90 sits at the limit.
  */
 const REACHED_SHARE = 0.99;
-export const AUTO_SELECTED: ForecastModel = 'engine-peak';
-export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
 
 export interface DemandOptions {
   model: DemandModel;
@@ -187,7 +188,7 @@ export class DemandForecasts {
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     return {
       resource, model, windowsOf: p.windowsOf, value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling, windows,
-      timeToSaturationMs: limit === null ? null : saturation(value, windows, limit),
+      timeToSaturationMs: limit === null ? null : saturation(value, windows, reached),
       confidence: history / (1 + 4 * p.relError),
     };
   }
@@ -209,7 +210,7 @@ export class DemandForecasts {
 
 }
 
-/** When the p90 path (now: the value; then each horizon's p90) first reaches the limit, linearly between points. */
+/** When the p90 path (now: the value; then each horizon's p90) first reaches `limit` (given within REACHED_SHARE), linearly between points. */
 function saturation(value: number, windows: readonly DemandWindow[], limit: number): number | null {
   if (value >= limit) return 0;
   let t0 = 0;

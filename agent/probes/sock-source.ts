@@ -55,9 +55,12 @@ export class SockSource extends ProbeSource {
   }
 
   read(): SockReading {
-    // the stats map first, then the ring: the kernel counts a retransmit before it submits the
-    // event, so every one counted here has its event in the ring by the drain (drained first, a
-    // retransmit counted in between had its event left for the next reading: 1586 against 1585)
+    // the stats map first, then the ring: the kernel counts a retransmit before it submits its
+    // event, so the events drained cover the counts read, but for one caught between the two on
+    // another CPU (drained first, any retransmit counted in between had its event left for the
+    // next reading: 1586 against 1585 once in CI). A reading's events may now run ahead of its
+    // counts instead (no reader compares them), and retransmits counted only as a socket closes
+    // have no event at all
     const stats = readSockStats(this.obj.map('sock_stats'));
     this.drain();
     const { closes, retransmits } = this;

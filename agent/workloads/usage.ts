@@ -35,9 +35,19 @@ export interface WorkloadUsage {
   /** which limit binds (null with no limit) */
   memoryLimitSource: CgroupLimitSource | null;
   cpuLimitSource: CgroupLimitSource | null;
+  /**
+   * the most it can hold or use whatever the others do: the tightest memory limit and CPU quota
+   * of its own cgroup and its ancestors, and its CPU set, as set (the limits above are what an
+   * ancestor's leaves it, less its other descendants' use); null: none
+   */
+  memoryCeilingBytes: number | null;
+  cpuCeilingCores: number | null;
 }
 
-const NO_USAGE: WorkloadUsage = { memoryBytes: null, memoryFileBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null };
+const NO_USAGE: WorkloadUsage = {
+  memoryBytes: null, memoryFileBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null,
+  memoryCeilingBytes: null, cpuCeilingCores: null,
+};
 
 /** v1 writes "no limit" as the largest page-aligned value: anything this large means none. */
 const V1_UNLIMITED = 2 ** 60;
@@ -115,6 +125,9 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   let memoryFileBytes: number | null = null;
   let cpu: Limit | null = null;
   let memory: Limit | null = null;
+  // the limits as set, whoever else uses them: the ceilings
+  let cpuCap: Limit | null = null;
+  let memoryCap: Limit | null = null;
   const limitsAt = (at: string, source: CgroupLimitSource, read: () => DirLimits): DirLimits =>
     source === 'parent' && ancestors ? ancestors.of(at, read) : read();
   // an ancestor's quota less what the rest of its subtree uses (cores), once rates are known
@@ -133,10 +146,14 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
       const l = limitsAt(at, source, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
       cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
+      cpuCap = tightest(cpuCap, l.cpu, source);
       const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.current'));
       memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
+      memoryCap = tightest(memoryCap, l.memory, source);
     }
-    cpu = tightest(cpu, cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus), 'cpuset');
+    const cpuset = cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus);
+    cpu = tightest(cpu, cpuset, 'cpuset');
+    cpuCap = tightest(cpuCap, cpuset, 'cpuset');
   } else {
     if (w.cpuDir && layout.cpuV1Root) {
       // the cpuacct cgroup of the same path counts the CPU time (the cpu one itself when co-mounted)
@@ -148,6 +165,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
           return { cpu: quota !== null && quota > 0 && period ? quota / period : null, memory: null };
         });
         cpu = tightest(cpu, acct ? cpuRoom(l.cpu, join(acct, at.slice(layout.cpuV1Root.length)), source, v1CpuSeconds, join(acct, w.path)) : l.cpu, source);
+        cpuCap = tightest(cpuCap, l.cpu, source);
       }
     }
     if (layout.memoryV1Root) {
@@ -159,14 +177,20 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
         });
         const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.usage_in_bytes'));
         memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
+        memoryCap = tightest(memoryCap, l.memory, source);
       }
     }
-    if (layout.cpusetV1Root) cpu = tightest(cpu, cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus), 'cpuset');
+    if (layout.cpusetV1Root) {
+      const cpuset = cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus);
+      cpu = tightest(cpu, cpuset, 'cpuset');
+      cpuCap = tightest(cpuCap, cpuset, 'cpuset');
+    }
   }
   return {
     memoryBytes, memoryFileBytes,
     memoryLimitBytes: memory?.value ?? null, memoryLimitSource: memory?.source ?? null,
     cpuLimitCores: cpu?.value ?? null, cpuLimitSource: cpu?.source ?? null,
+    memoryCeilingBytes: memoryCap?.value ?? null, cpuCeilingCores: cpuCap?.value ?? null,
   };
 }
 

@@ -145,11 +145,14 @@ test('contention probability by hand: Brier score against the level, and its ski
   const brier = (0.25 + 0.25 + 0 + 0.64 + 0 + 0 + 0.01) / 7;
   t.true(Math.abs(h1.scores[0]!.brier - brier) < 1e-12);
   t.true(Number.isNaN(h1.scores[1]!.brier), 'a model with no probability has no Brier score');
-  // in the tables: the mean Brier over series, the skill pooled against sum of n x share x (1 - share)
-  const report = runBacktest([series(y), series(y, { name: 't' })], [prob, scripted('q', [])], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
+  // in the tables: Brier and skill pooled over the points, against sum of n x share x (1 - share);
+  // a second series of another length and share (origins 2..4 against y[3..5] = 6 1 1: 1 0 0)
+  const y2 = [1, 1, 1, 6, 1, 1];
+  const brier2 = ((0.5 - 1) ** 2 + (0.5 - 0) ** 2 + (1 - 0) ** 2) / 3;
+  const report = runBacktest([series(y), series(y2, { name: 't' })], [prob, scripted('q', [])], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
   const row = report.tables[0]!.rows[0]!;
-  t.true(Math.abs(row.brier - brier) < 1e-12);
-  t.true(Math.abs(row.brierSkill - (1 - brier / ((3 / 7) * (4 / 7)))) < 1e-12);
+  t.true(Math.abs(row.brier - (7 * brier + 3 * brier2) / 10) < 1e-12, `pooled Brier ${row.brier}`);
+  t.true(Math.abs(row.brierSkill - (1 - (7 * brier + 3 * brier2) / (7 * (3 / 7) * (4 / 7) + 3 * (1 / 3) * (2 / 3)))) < 1e-12);
   t.true(Number.isNaN(report.tables[0]!.rows[1]!.brierSkill));
   // a level never passed: a Brier score, but no skill to read
   const calm = runBacktest([series([1, 1, 1, 1, 1, 1, 1, 1, 1, 1])], [prob], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
@@ -161,8 +164,10 @@ test('contention probability by hand: Brier score against the level, and its ski
 });
 
 test('the hindsight constant: the scored actuals\' own 90% quantile, scored as a p90 (no forecaster knows it)', (t) => {
-  // 1..10: the 90% quantile 9.1; 0.1 x (8.1 + 7.1 + ... + 0.1) + 0.9 x 0.9 = 4.5 over 10 points
+  // 1..10: the 90% quantile 9 (rank 9 of 10); 0.1 x (8 + 7 + ... + 0) + 0.9 x 1 = 4.5 over 10 points
   t.true(Math.abs(hindsightLoss([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) - 0.45) < 1e-12);
+  // 1..7: rank ceil(6.3) = 7, the constant 7: 0.1 x (6 + 5 + ... + 0) = 2.1 over 7 (the interpolated 6.4 scored 0.326)
+  t.true(Math.abs(hindsightLoss([3, 1, 2, 7, 5, 4, 6]) - 0.3) < 1e-12);
   t.true(Number.isNaN(hindsightLoss([])));
   // on a series: over the scored actuals only (y[t+1] for origins 2..8), divided by the mean |y|
   const y = [5, 5, 1, 2, 3, 4, 5, 6, 7, 8];

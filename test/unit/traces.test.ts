@@ -478,7 +478,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const doc = JSON.parse(json.stdout) as {
     tables: Array<{ target: string; steps: number; points: number; rows: Array<{ id: string }> }>;
     resourceTables: Array<{ resource: string; target: string; points: number }>;
-    series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, { brier: number | null }>; contention?: { level: number; levelFrom: string; above: number } }> }>;
+    series: Array<{ warmup: number; targets: Record<string, { scores: Record<string, { brier: number | null }>; contention?: { level: number; levelFrom: string; above: number }; hindsightNPL90: number }> }>;
     targetTable: Array<{ target: string; bestId: string; ratio: number; under90: number }>;
     saturation: Array<{ target: string; score: { level: number; levelFrom: string; crossings: number; leadsSeconds: number[] }; falseAlarmRate: number }>;
   };
@@ -494,6 +494,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.true(h60smax.contention!.above > 0 && h60smax.contention!.above < 1);
   t.true((h60smax.scores.engine!.brier ?? -1) >= 0 && h60smax.scores.engine!.brier! <= 1);
   t.is(h60smax.scores.ewma!.brier, null);
+  t.true(h60smax.hindsightNPL90 > 0, 'the hindsight constant\'s loss, per series too');
   t.deepEqual(doc.targetTable.map((r) => r.target), ['h5s', 'h60s', 'h60smax']);
   for (const r of doc.targetTable) t.true(Number.isFinite(r.ratio) && r.under90 >= 0 && r.under90 <= 1, JSON.stringify(r));
   // the sine (period 63 steps) rises through 1.8 once a period: about 4 crossings after the warm-up

@@ -279,6 +279,8 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its 
   now = 5000;
   // the quota is the cached one; the siblings' memory is read afresh (1000 - (800 - 100))
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 300 });
+  // the ceilings are the limits as set, whatever the siblings hold
+  t.like(readUsage(layout, w, 8, cache), { cpuCeilingCores: 0.5, memoryCeilingBytes: 1000 });
   now = 10_000;
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.2, cpuLimitSource: 'parent' });
   t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
@@ -313,6 +315,7 @@ test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups
   put('pod/cpu.stat', cpuStat(54_800_000));
   put('pod/app/cpu.stat', cpuStat(10_300_000));
   t.is(readUsage(layout, w, 8, undefined, rates).cpuLimitCores, 0);
+  t.is(readUsage(layout, w, 8, undefined, rates).cpuCeilingCores, 2, 'the ceiling stays the quota: what it could use were the siblings idle');
   // without a tracker, or with the counters gone, the quota is taken whole
   t.is(readUsage(layout, w, 8).cpuLimitCores, 2);
   rmSync(join(root, 'pod/cpu.stat'));
@@ -320,7 +323,7 @@ test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups
   t.is(readUsage(layout, w, 8, undefined, rates).cpuLimitCores, 2);
   // the workload's own quota is its own, whatever its siblings do
   put('pod/app/cpu.max', '50000 100000');
-  t.like(readUsage(layout, w, 8, undefined, rates), { cpuLimitCores: 0.5, cpuLimitSource: 'cgroup' });
+  t.like(readUsage(layout, w, 8, undefined, rates), { cpuLimitCores: 0.5, cpuLimitSource: 'cgroup', cpuCeilingCores: 0.5 });
 });
 
 test('usage: CPU rates start over after a gap or a counter that went back', (t) => {
@@ -462,7 +465,7 @@ kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its
   const quota = (dir: string, cores: number): void =>
     writeFileSync(join(dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? `${cores * 100000} 100000` : String(cores * 100000));
   quota(parent.dir, 1.5);
-  t.like(readUsage(layout, w), { cpuLimitCores: 1.5, cpuLimitSource: 'parent' }, 'the parent\'s quota caps the child');
+  t.like(readUsage(layout, w), { cpuLimitCores: 1.5, cpuLimitSource: 'parent', cpuCeilingCores: 1.5 }, 'the parent\'s quota caps the child');
 
   // A CPU set of one CPU is tighter than 1.5 cores (on a host with more than one CPU).
   const cpusetRoot = cg.v2 ? layout.unifiedRoot! : layout.cpusetV1Root;
@@ -495,7 +498,7 @@ kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its
       cpusetTested = true;
     }
   }
-  if (cpusetTested) t.like(readUsage(layout, w), { cpuLimitCores: 1, cpuLimitSource: 'cpuset' }, 'one CPU allowed');
+  if (cpusetTested) t.like(readUsage(layout, w), { cpuLimitCores: 1, cpuLimitSource: 'cpuset', cpuCeilingCores: 1 }, 'one CPU allowed');
   else t.log('cpuset controller not available here: CPU-set limit not checked');
   quota(parent.dir, 0.5);
   t.like(readUsage(layout, w), { cpuLimitCores: 0.5, cpuLimitSource: 'parent' });
@@ -530,6 +533,7 @@ kernelTest('usage: an ancestor\'s CPU quota, an ancestor\'s memory less what its
   t.is(u.memoryLimitSource, 'parent');
   t.true(Math.abs(u.memoryLimitBytes! - room) < 8 * MiB, `room ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB, expected about ${(room / MiB).toFixed(1)}`);
   t.true(u.memoryLimitBytes! < 200 * MiB, 'the sibling\'s memory is not the workload\'s to take');
+  t.is(u.memoryCeilingBytes, 256 * MiB, 'the ceiling: the parent\'s limit as set');
   t.log(`parent 256 MiB, sibling holds ${((used()) / MiB).toFixed(1)} MiB: ${(u.memoryLimitBytes! / MiB).toFixed(1)} MiB left to the workload`);
 });
 
