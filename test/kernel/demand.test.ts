@@ -87,7 +87,7 @@ register(`demand (${model}): memory growing towards its cgroup limit is forecast
   for (const d of seen) {
     const m = mine(d)!.demand!.memory_bytes;
     t.log(`${((d.atMs - seen[0].atMs) / 1000).toFixed(0)} s: ${(m.value / MiB).toFixed(0)} MiB, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}, ` +
-      `P(>limit) 5 s ${m.windows[0].pContention?.toFixed(2)}, 60 s ${m.windows[m.windows.length - 1].pContention?.toFixed(2)}`);
+      `P(reaching the limit) 5 s ${m.windows[0].pContention?.toFixed(2)}, 60 s ${m.windows[m.windows.length - 1].pContention?.toFixed(2)}`);
   }
   t.truthy(warned, 'a saturation warning while below 90% of the limit');
   t.true(fullAt - warned!.atMs >= 5000, `warned ${(fullAt - warned!.atMs) / 1000} s ahead (at least 5)`);

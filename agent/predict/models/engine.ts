@@ -44,8 +44,9 @@
 // their losses at this phase of the season only (48 bins of it, remembered over 3 seasons), and
 // those three are mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts
 // have resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone:
-// the trend for a value, for a peak the span (the last window's peak) or the trend's path where
-// that climbs higher (memory filling from a workload's first second).
+// the trend for a value, for a peak the span (the last window's peak) or, while the values climb
+// (DampedTrend.climbing), the trend's path where that is higher (memory filling from a
+// workload's first second).
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix;
@@ -580,9 +581,10 @@ class Head {
       this.weights[leader] = 1;
       let p50 = this.p50[leader]!;
       let p90 = this.p90[leader]!;
-      // a peak: the trend's path too when it climbs above the last span (a workload filling its
-      // memory from its first second is warned of before the span has seen it)
-      if (this.kind === 'peak' && !skip[C.trend] && this.p90[C.trend]! > p90) {
+      // a peak: the trend's path too when it climbs above the last span while the values climb (a
+      // workload filling its memory from its first second is warned of before the span has seen
+      // it; a noisy steady one's wandering slope is not followed)
+      if (this.kind === 'peak' && !skip[C.trend] && s.climbing && this.p90[C.trend]! > p90) {
         p50 = Math.max(p50, this.p50[C.trend]!);
         p90 = this.p90[C.trend]!;
         this.weights[leader] = 0;

@@ -155,12 +155,12 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /**
    * Before the peaks are known, the reference a forecast starts from: the trend's path too where
-   * it climbs (see coldTrend). Only the forecast takes it: the excesses are measured from the
+   * it is higher, while the values climb (see coldTrend, DampedTrend.climbing). Only the forecast takes it: the excesses are measured from the
    * base's reference, which they are added to once known.
    */
   private coldReference(h: HorizonState): number {
     const reference = this.reference(h);
-    if (!this.coldTrend || !(this.trend.slope > 0)) return reference;
+    if (!this.coldTrend || !this.trend.climbing) return reference;
     return Math.max(reference, this.trend.at(h.steps));
   }
 

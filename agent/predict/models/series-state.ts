@@ -105,6 +105,11 @@ export class SeriesState {
     return this.holt.at(steps);
   }
 
+  /** The values climb (DampedTrend.climbing): a cold peak forecast may follow the trend's path. */
+  get climbing(): boolean {
+    return this.holt.climbing;
+  }
+
   get slot(): number {
     return this.clock.slot;
   }
