@@ -2,7 +2,7 @@
 // damped per step. The engine's series state projects it (the trend candidate, the features), and
 // the direct peak forecaster's cold start follows it.
 
-/** Level and trend smoothing, damping per step. */
+/** Level and slope smoothing (the defaults: the series state's), damping per step. */
 const ALPHA = 0.4;
 const BETA = 0.1;
 const PHI = 0.98;
@@ -13,7 +13,7 @@ const PHI = 0.98;
  * cores (+-0.3, a 0.5 spike on 5% of the ticks) the direct peak forecaster's path reached a
  * 2-core limit in 194 of 200 starts within 90 s (1,439 ticks of 18,000), the engine's peak head
  * in 192 (1,168); gated, in 90 (126) and 120 (345), where the direct one with no trend at all
- * warns in 73 (91). A filling workload rises at every step, so it is followed from its fourth
+ * warns in 73 (91) (its cold trend now smooths the slope faster: 108, 163). A filling workload rises at every step, so it is followed from its fourth
  * (7 rises in 8 steps cut about as many false warnings, 3 s later).
  */
 const CLIMB_STEPS = 4;
@@ -25,6 +25,9 @@ export class DampedTrend {
   /** samples in a row above the one before */
   private rises = 0;
 
+  /** `alpha`, `beta`: the level's and the slope's smoothing */
+  constructor(private readonly alpha = ALPHA, private readonly beta = BETA) {}
+
   /** Folds in a sample `steps` grid steps after the previous one (the first sets the level). */
   update(x: number, steps = 1): void {
     this.rises = x > this.lastValue ? this.rises + 1 : 0;
@@ -35,8 +38,8 @@ export class DampedTrend {
     }
     const prev = this.level;
     const n = Math.max(1, steps);
-    this.level = ALPHA * x + (1 - ALPHA) * (prev + PHI * this.trend * n);
-    this.trend = BETA * ((this.level - prev) / n) + (1 - BETA) * PHI * this.trend;
+    this.level = this.alpha * x + (1 - this.alpha) * (prev + PHI * this.trend * n);
+    this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * PHI * this.trend;
   }
 
   /** The slope per step (0 before two samples). */
