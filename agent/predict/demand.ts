@@ -64,7 +64,7 @@ export interface DemandForecast {
   ceiling: number | null;
   windows: DemandWindow[];
   /** ms until the forecast p90 first reaches the limit (within 1%, as pContention): between now (the value) and the horizons'
-   *  p90s, linearly, up to the longest horizon (no further than the forecast is asked to see); 0
+   *  p90s (the demand's, before the ceiling cuts them), linearly, up to the longest horizon (no further than the forecast is asked to see); 0
    *  when already there, null when not foreseen. With peak windows, a window whose peak's p90
    *  reaches the limit puts the crossing within it. */
   timeToSaturationMs: number | null;
