@@ -675,6 +675,17 @@ test('learner: fits once enough rows, refits as the set doubles, then every refi
   t.true(within(l.predict([1]), 5, 0.5) && within(l.predict([0]), 0, 0.5), `${l.predict([0])} ${l.predict([1])}`);
 });
 
+test('learner: a phase delays the first fit, and the fills\' fits double from its unrounded count (not all on even rows)', (t) => {
+  // first fit at 16 x 1.3 = 20.8 -> 21 rows, then 41.6 -> 42, 83.2 -> 83, 166.4 -> 166 (doubling the rounded count: 42, 84, 168)
+  const l = new QuantileLearner(1, 0.5, { rows: 256, firstFit: 16, phase: 0.3, minLeaf: 2 });
+  const fitsAt: number[] = [];
+  for (let i = 1; i <= 200; i++) {
+    l.add([i % 2], i % 2);
+    if (l.fits > fitsAt.length) fitsAt.push(i);
+  }
+  t.deepEqual(fitsAt, [21, 42, 83, 166]);
+});
+
 test('learner pool: keeps at most rowsPerStep rows of a step, fits once enough, as its set doubles, then by time, replays the same', (t) => {
   const make = (): PooledLearner => new PooledLearner(1, 0.5, { rows: 256, rowsPerStep: 4, firstFit: 40, refitSteps: 20, minLeaf: 2 }, 7);
   const a = make();

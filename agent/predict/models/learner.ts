@@ -60,6 +60,8 @@ export class QuantileLearner {
   private sinceFit = 0;
   private nextFit: number;
   private readonly refitEvery: number;
+  /** the first fit's row count before rounding: the fills' fits double from it */
+  private readonly fillBase: number;
   private readonly phase: number;
   private filled = false;
   private readonly clip: number;
@@ -83,7 +85,8 @@ export class QuantileLearner {
     this.y = NO_LABELS;
     this.phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));
     const first = Math.max(16, opts.firstFit ?? 100);
-    this.nextFit = Math.min(this.capacity, Math.round(first * (1 + this.phase)));
+    this.fillBase = first * (1 + this.phase);
+    this.nextFit = Math.min(this.capacity, Math.round(this.fillBase));
     this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
     this.clip = opts.clip ?? DEFAULT_CLIP;
     this.scratch = new Float64Array(features);
@@ -130,8 +133,10 @@ export class QuantileLearner {
     this.fitMs += performance.now() - start;
     this.fits++;
     this.sinceFit = 0;
-    // while filling: refit each time the set doubles, so early models soon see more history
-    if (this.rows < this.capacity) this.nextFit = Math.min(this.capacity, 2 * this.rows);
+    // while filling: refit each time the set doubles, so early models soon see more history; from
+    // the first fit's unrounded row count, or every later fit would land on an even count and
+    // ten thousand series' learners would all fit on the same ticks out of two
+    if (this.rows < this.capacity) this.nextFit = Math.min(this.capacity, Math.max(this.rows + 1, Math.round(this.fillBase * 2 ** this.fits)));
     else if (!this.filled) {
       this.filled = true;
       this.sinceFit = -Math.round(this.phase * this.refitEvery);
