@@ -12,11 +12,12 @@ export interface LearnerOptions extends GbmOptions {
   rows?: number;
   /** rows needed before the first fit (default 100) */
   firstFit?: number;
-  /** new rows between refits once the training set is full (default 1024: the set renewed) */
+  /** new rows between refits once the fills' doublings have reached the capacity (default 1024: the set renewed) */
   refitEvery?: number;
   /**
-   * in [0, 1): delays the first fit and the refits by this share of their spacing, so many
-   * series started together (an agent's first tick) do not all fit on the same tick (default 0)
+   * in [0, 1): delays the first fit by this share of firstFit, and with it every later fit (the
+   * fills' doublings and the refits after them), so many series started together (an agent's
+   * first tick) do not all fit on the same tick (default 0)
    */
   phase?: number;
   /** labels are clipped to +- this many levels (default 1000) */
@@ -62,8 +63,6 @@ export class QuantileLearner {
   private readonly refitEvery: number;
   /** the first fit's row count before rounding: the fills' fits double from it */
   private readonly fillBase: number;
-  private readonly phase: number;
-  private filled = false;
   private readonly clip: number;
   private model: QuantileGbm | undefined;
   private readonly scratch: Float64Array;
@@ -83,9 +82,9 @@ export class QuantileLearner {
     this.initial = Math.min(this.capacity, staggeredSize(INITIAL_ROWS));
     this.x = NO_ROWS;
     this.y = NO_LABELS;
-    this.phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));
+    const phase = Math.min(0.999, Math.max(0, opts.phase ?? 0));
     const first = Math.max(16, opts.firstFit ?? 100);
-    this.fillBase = first * (1 + this.phase);
+    this.fillBase = first * (1 + phase);
     this.nextFit = Math.min(this.capacity, Math.round(this.fillBase));
     this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
     this.clip = opts.clip ?? DEFAULT_CLIP;
@@ -107,7 +106,7 @@ export class QuantileLearner {
     this.head = (this.head + 1) % this.capacity;
     this.rows = Math.min(this.capacity, this.rows + 1);
     this.sinceFit++;
-    const due = this.rows < this.capacity ? this.rows >= this.nextFit : this.sinceFit >= this.refitEvery || this.model === undefined;
+    const due = this.rows >= this.nextFit || this.sinceFit >= this.refitEvery || (this.rows === this.capacity && this.model === undefined);
     if (due) this.fit();
   }
 
@@ -133,13 +132,13 @@ export class QuantileLearner {
     this.fitMs += performance.now() - start;
     this.fits++;
     this.sinceFit = 0;
-    // while filling: refit each time the set doubles, so early models soon see more history; from
+    // while filling: refit each time the set doubles, so early models soon see more history. From
     // the first fit's unrounded row count, or every later fit would land on an even count and
-    // ten thousand series' learners would all fit on the same ticks out of two
-    if (this.rows < this.capacity) this.nextFit = Math.min(this.capacity, Math.max(this.rows + 1, Math.round(this.fillBase * 2 ** this.fits)));
-    else if (!this.filled) {
-      this.filled = true;
-      this.sinceFit = -Math.round(this.phase * this.refitEvery);
-    }
+    // ten thousand series' learners would all fit on the same ticks out of two; and not once more
+    // when the set is full, or they would all fit on the tick it fills (the series an agent starts
+    // together fill together): a doubling past the capacity waits for the refit, refitEvery rows
+    // after the last fit, whose row count carries the phase
+    const next = Math.max(this.rows + 1, Math.round(this.fillBase * 2 ** this.fits));
+    this.nextFit = next < this.capacity ? next : Number.POSITIVE_INFINITY;
   }
 }
