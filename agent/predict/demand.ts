@@ -76,8 +76,8 @@ export interface DemandForecast {
  * A demand model: one for every workload, or 'auto' (AUTO_SELECTED for the policy's workloads,
  * AUTO_OTHERS for the rest). Both forecast the peak over each window: the engine's peak heads,
  * and for the others the direct peak forecaster. That one costs more than calibrated:holt
- * (`make bench`, asked three targets a tick where the agent asks two: 4 us median and 14 us mean a
- * pair, 59 KB once its season is found, against 3.4, 5.7 and 28), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
+ * (`make bench`, asked three targets a tick where the agent asks two: 4 us median and 13-14 us
+ * mean a pair, 41-59 KB once its season is found, against 3.3, 5.6 and 28-46), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
  * traces, horizon-peak 16-27%.
  */
 export type DemandModel = ForecastModel | 'auto';
