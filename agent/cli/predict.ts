@@ -63,8 +63,13 @@ export function renderTable(t: DatasetTable): string {
   // a peak target: each model's saturation warnings too (crossings of the level in the saturation table)
   const saturation = t.rows.some((r) => r.saturation !== undefined);
   if (saturation) header.push(warnedHeader(t.stepSeconds), 'median lead', 'false alarms');
+  // the seasonal baseline falls back to the last value without a past day to read: say so, or a
+  // reader of a recording of minutes wonders why two rows agree to the digit
+  const last = t.rows.find((r) => r.id === 'last');
+  const fellBack = (r: TableRow): boolean =>
+    r.id === 'seasonal7d' && last !== undefined && r.nPL50 === last.nPL50 && r.nPL90 === last.nPL90 && r.under90 === last.under90 && r.nSlack90 === last.nSlack90;
   const rows = t.rows.map((r) => [
-    r.label + (r.id === t.bestSingle ? ' **(best single)**' : ''),
+    r.label + (fellBack(r) ? ` (= ${last!.label}: no past day to read)` : '') + (r.id === t.bestSingle ? ' **(best single)**' : ''),
     r.nPL50.toFixed(3),
     r.nPL90.toFixed(3),
     pct(r.under90),

@@ -468,6 +468,9 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const byDataset = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--by', 'dataset'], { encoding: 'utf8' });
   t.regex(byDataset.stdout, /### headroom rec\.jsonl - h1 \(5 s\)/);
   t.regex(text.stdout, /\| 1 last +\| +[\d.]+ \| +[\d.]+ \| +[\d.]+% \|/);
+  // without a past day the seasonal baseline is the last value, and its row says so
+  const seasonal = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,seasonal7d', '--targets', 'h1'], { encoding: 'utf8' });
+  t.regex(seasonal.stdout, /\| 6 seasonal 7d \(= 1 last: no past day to read\) +\|/);
   // --progress off a terminal: one line per finished series, with the share of points replayed
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
   t.is(prog.status, 0, prog.stderr);
