@@ -82,7 +82,7 @@ export interface QuantilePair {
   p99?: number;
   /**
    * P(actual > x), for the models that give a distribution (the agent's contention probability
-   * is this at the limit): scored by its Brier score against the saturation level
+   * is read from it, at its limit less 1%): scored by its Brier score against the saturation level
    */
   exceedance?: (x: number) => number;
 }

@@ -63,10 +63,11 @@ export interface DemandForecast {
   /** the most the measure can read (DemandBounds.ceiling): the windows' quantiles stop there; null: unbounded */
   ceiling: number | null;
   windows: DemandWindow[];
-  /** ms until the forecast p90 first reaches the limit (within 1%, as pContention): between now (the value) and the horizons'
-   *  p90s (the demand's, before the ceiling cuts them), linearly, up to the longest horizon (no further than the forecast is asked to see); 0
-   *  when already there, null when not foreseen. With peak windows, a window whose peak's p90
-   *  reaches the limit puts the crossing within it. */
+  /** ms until the forecast p90 first reaches the limit (within 1%, as pContention): between now
+   *  (the value) and the horizons' p90s (the demand's, before the ceiling cuts them), linearly,
+   *  up to the longest horizon (no further than the forecast is asked to see); 0 when already
+   *  there, null when not foreseen. With peak windows, a window whose peak's p90 reaches the
+   *  limit puts the crossing within it. */
   timeToSaturationMs: number | null;
   /** 0..1: history behind the forecast, lowered by its recent relative error */
   confidence: number;
@@ -77,11 +78,11 @@ export interface DemandForecast {
  * AUTO_OTHERS for the rest). Both forecast the peak over each window: the engine's peak heads,
  * and for the others the direct peak forecaster. That one costs more than calibrated:holt
  * (`make bench`, asked three targets a tick where the agent asks two: 4 us median and 13-14 us
- * mean a pair, 41-59 KB once its season is found, against 3.3, 5.6 and 28-46), but calibrated:holt read as a peak missed it 42-57% of the time on the recorded
- * traces, horizon-peak 16-27%.
+ * mean a pair, 41-59 KB once its season is found, against 3.3, 5.6 and 28-46), but
+ * calibrated:holt read as a peak missed it 42-57% of the time on the recorded traces,
+ * horizon-peak 16-27%.
  */
 export type DemandModel = ForecastModel | 'auto';
-
 export const AUTO_SELECTED: ForecastModel = 'engine-peak';
 export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
 

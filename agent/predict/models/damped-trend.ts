@@ -13,8 +13,9 @@ const PHI = 0.98;
  * cores (+-0.3, a 0.5 spike on 5% of the ticks) the direct peak forecaster's path reached a
  * 2-core limit in 194 of 200 starts within 90 s (1,439 ticks of 18,000), the engine's peak head
  * in 192 (1,168); gated, in 90 (126) and 120 (345), where the direct one with no trend at all
- * warns in 73 (91) (its cold trend now smooths the slope faster: 108, 163). A filling workload rises at every step, so it is followed from its fourth
- * (7 rises in 8 steps cut about as many false warnings, 3 s later).
+ * warns in 73 (91) (its cold trend now smooths the slope faster: 108, 163). A filling workload
+ * rises at every step, so it is followed from its fourth (7 rises in 8 steps cut about as many
+ * false warnings, 3 s later).
  */
 const CLIMB_STEPS = 4;
 

@@ -164,8 +164,9 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /**
    * Before the peaks are known, the reference a forecast starts from: the trend's path too where
-   * it is higher, while the values climb (see coldTrend, DampedTrend.climbing). Only the forecast takes it: the excesses are measured from the
-   * base's reference, which they are added to once known.
+   * it is higher, while the values climb (see coldTrend, DampedTrend.climbing). Only the forecast
+   * takes it: the excesses are measured from the base's reference, which they are added to once
+   * known.
    */
   private coldReference(h: HorizonState): number {
     const reference = this.reference(h);

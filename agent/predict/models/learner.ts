@@ -106,7 +106,9 @@ export class QuantileLearner {
     this.head = (this.head + 1) % this.capacity;
     this.rows = Math.min(this.capacity, this.rows + 1);
     this.sinceFit++;
-    const due = this.rows >= this.nextFit || this.sinceFit >= this.refitEvery || (this.rows === this.capacity && this.model === undefined);
+    // at each of the fill's doublings (the first no later than the set's filling); past the last,
+    // every refitEvery rows since the last fit
+    const due = Number.isFinite(this.nextFit) ? this.rows >= this.nextFit : this.sinceFit >= this.refitEvery;
     if (due) this.fit();
   }
 
