@@ -75,6 +75,24 @@ test('horizon-peak from a workload\'s first second: a fast climb is seen before 
   t.deepEqual(ttlBounded, ttl);
 });
 
+test('the cold peak models follow a fast climb from the first second, and a dip does not turn the warning off', (t) => {
+  // 16 MiB/s from 10 MiB towards a 192 MiB limit (the ceiling too), 20 MiB less every sixth second
+  const MiB = 1024 * 1024;
+  for (const model of ['horizon-peak', 'engine-peak'] as const) {
+    const d = new DemandForecasts({ ...opts, model, halfLifeMs: 60_000, stepMs: 1000 });
+    const ttl: Array<number | null> = [];
+    for (let s = 0; s < 12; s++) {
+      const value = (10 + 16 * s - (s % 6 === 5 ? 20 : 0)) * MiB;
+      ttl.push(d.observe('w', 'memory_bytes', value, s * 1000, { limit: 192 * MiB, ceiling: 192 * MiB }).timeToSaturationMs);
+    }
+    t.log(`${model}: ${ttl.map((x) => (x === null ? '-' : (x / 1000).toFixed(1))).join(' ')}`);
+    const first = ttl.findIndex((x) => x !== null);
+    t.true(first >= 0 && first <= 5, `${model}: first warned at ${first} s`);
+    t.false(ttl.slice(first).includes(null), `${model}: the warning stays on through the dip`);
+    t.true(ttl[7]! <= 8_000, `${model}: ${ttl[7]} ms at 4.4 s from the limit`);
+  }
+});
+
 // the models `auto` gives: their cold peak forecasts follow the trend's path only while the values climb
 for (const [model, before, startsAtMost, ticksAtMost] of [['horizon-peak', '194 of 200 starts (1,439 ticks)', 120, 250], ['engine-peak', '192 (1,168 ticks)', 150, 500]] as const) {
 test(`${model} from a noisy steady start: the cold trend does not cry saturation (it follows only a climb)`, (t) => {

@@ -10,6 +10,7 @@ import { createForecaster, FORECAST_MODELS, type Forecaster, type ForecastModel 
 import { CalibratedForecaster } from '../../agent/predict/models/calibrated.js';
 import { HoltForecaster, HoltWintersForecaster } from '../../agent/predict/models/holt-winters.js';
 import { HorizonPeakForecaster } from '../../agent/predict/models/horizon-peak.js';
+import { DampedTrend } from '../../agent/predict/models/damped-trend.js';
 import { detectSeason } from '../../agent/predict/models/season.js';
 import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-profile.js';
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
@@ -666,7 +667,7 @@ test('learner: fits once enough rows, refits as the set doubles, then every refi
   t.true(Number.isNaN(l.predict([1])));
   add(1);
   t.is(l.fits, 1);
-  add(48); // 32, then 64 rows: the set full
+  add(48); // 32 rows (a doubling); the next, 64, is the set full: the first refit (phase 0)
   t.is(l.fits, 3);
   add(31);
   t.is(l.fits, 3);
@@ -675,15 +676,47 @@ test('learner: fits once enough rows, refits as the set doubles, then every refi
   t.true(within(l.predict([1]), 5, 0.5) && within(l.predict([0]), 0, 0.5), `${l.predict([0])} ${l.predict([1])}`);
 });
 
-test('learner: a phase delays the first fit, and the fills\' fits double from its unrounded count (not all on even rows)', (t) => {
+test('learner: a phase delays the first fit, the fill\'s fits double from its unrounded count, and the refits come at its share of the period past the filling', (t) => {
+  const fitsOf = (opts: { rows: number; firstFit: number; refitEvery?: number; phase: number }, n: number): number[] => {
+    const l = new QuantileLearner(1, 0.5, { minLeaf: 2, ...opts });
+    const at: number[] = [];
+    for (let i = 1; i <= n; i++) {
+      l.add([i % 2], i % 2);
+      if (l.fits > at.length) at.push(i);
+    }
+    return at;
+  };
   // first fit at 16 x 1.3 = 20.8 -> 21 rows, then 41.6 -> 42, 83.2 -> 83, 166.4 -> 166 (doubling the rounded count: 42, 84, 168)
-  const l = new QuantileLearner(1, 0.5, { rows: 256, firstFit: 16, phase: 0.3, minLeaf: 2 });
-  const fitsAt: number[] = [];
-  for (let i = 1; i <= 200; i++) {
-    l.add([i % 2], i % 2);
-    if (l.fits > fitsAt.length) fitsAt.push(i);
-  }
-  t.deepEqual(fitsAt, [21, 42, 83, 166]);
+  t.deepEqual(fitsOf({ rows: 256, firstFit: 16, phase: 0.3 }, 200), [21, 42, 83, 166]);
+  // 64 rows, refits every 32: phase 0.5 fits at 24 and 48, not on the 64th row (where every series
+  // started together would), then 16 rows past it and every 32 after
+  t.deepEqual(fitsOf({ rows: 64, firstFit: 16, refitEvery: 32, phase: 0.5 }, 150), [24, 48, 80, 112, 144]);
+  // phase 0.9: 30.4 -> 30 rows, 60.8 -> 61, then 64 + 29 = 93 (the refits spread over the whole period by phase)
+  t.deepEqual(fitsOf({ rows: 64, firstFit: 16, refitEvery: 32, phase: 0.9 }, 130), [30, 61, 93, 125]);
+  // a first fit past the capacity comes when the set fills
+  t.deepEqual(fitsOf({ rows: 16, firstFit: 20, refitEvery: 10, phase: 0.5 }, 40), [16, 21, 31]);
+});
+
+test('damped trend: climbing starts with four rises in a row or five net rises in eight, and lasts through a dip', (t) => {
+  const climbs = (values: number[]): boolean[] => {
+    const d = new DampedTrend();
+    return values.map((x) => {
+      d.update(x);
+      return d.climbing;
+    });
+  };
+  // a filling workload: from its fourth rise (the first sample is compared with nothing)
+  t.deepEqual(climbs([1, 2, 3, 4, 5, 6]), [false, false, false, false, true, true]);
+  // a dip once climbing does not stop it; two in a row do
+  t.deepEqual(climbs([1, 2, 3, 4, 5, 4.5, 6, 7]).slice(4), [true, true, true, true]);
+  t.deepEqual(climbs([1, 2, 3, 4, 5, 4.5, 4, 3.5]).slice(4), [true, true, false, false]);
+  // ties are neither: a climb by steps every other sample never has four rises in a row nor five net
+  t.false(climbs([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]).some(Boolean));
+  // a dip after every third rise: never four in a row, but five net rises in eight start it
+  t.deepEqual(climbs([1, 2, 3, 4, 3.5, 4.5, 5.5, 6.5]).slice(-2), [false, true]);
+  // noise: up and down is never a climb, nor is a steady value (no slope)
+  t.false(climbs([1, 2, 1, 2, 1, 2, 1, 2, 1, 2]).some(Boolean));
+  t.false(climbs([3, 3, 3, 3, 3, 3, 3]).some(Boolean));
 });
 
 test('learner pool: keeps at most rowsPerStep rows of a step, fits once enough, as its set doubles, then by time, replays the same', (t) => {

@@ -40,12 +40,11 @@ export interface HorizonPeakOptions {
 const PATH_POINTS = 8;
 
 /**
- * The cold trend's smoothing: its slope learns twice as fast as the series state's (0.1). It is
- * followed only on a climb (DampedTrend.climbing), where it should read the climb's rate at once:
- * on a 16 MiB/s climb at 4.4 s from the limit it read 9.8 s, now 4.7 s (7.6 at 5.4 s left, was
- * 14.9). The noisy steady starts that warn went from 90 to 108 of 200 (163 ticks of 18,000).
+ * The cold trend's slope smoothing: twice the series state's (0.1). It is followed only on a
+ * climb (DampedTrend.climbing), where it should read the climb's rate at once: on a 16 MiB/s
+ * climb at 4.4 s from the limit it read 9.8 s, now 4.7 s (7.6 at 5.4 s left, was 14.9). The noisy
+ * steady starts that warned went from 90 to 108 of 200 (with the gate of four rises in a row).
  */
-const COLD_ALPHA = 0.4;
 const COLD_BETA = 0.2;
 
 interface HorizonState {
@@ -72,7 +71,7 @@ export class HorizonPeakForecaster implements Forecaster {
   /** the base's season length when it has one (see seasonOf) */
   private basePeriod: number | undefined;
   private readonly coldTrend: boolean;
-  private readonly trend = new DampedTrend(COLD_ALPHA, COLD_BETA);
+  private readonly trend = new DampedTrend(undefined, COLD_BETA);
 
   constructor(
     readonly base: Forecaster,

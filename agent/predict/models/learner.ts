@@ -12,12 +12,13 @@ export interface LearnerOptions extends GbmOptions {
   rows?: number;
   /** rows needed before the first fit (default 100) */
   firstFit?: number;
-  /** new rows between refits once the fills' doublings have reached the capacity (default 1024: the set renewed) */
+  /** new rows between refits once the set is full (default 1024: the set renewed) */
   refitEvery?: number;
   /**
-   * in [0, 1): delays the first fit by this share of firstFit, and with it every later fit (the
-   * fills' doublings and the refits after them), so many series started together (an agent's
-   * first tick) do not all fit on the same tick (default 0)
+   * in [0, 1): delays the first fit, and with it the fill's doublings, by this share of firstFit,
+   * and the refits by this share of refitEvery past the set's filling, so many series started
+   * together (an agent's first tick) do not all fit on the same tick (default 0). Only a first
+   * fit that would come after the set is full is not delayed: it comes when it fills
    */
   phase?: number;
   /** labels are clipped to +- this many levels (default 1000) */
@@ -58,11 +59,17 @@ export class QuantileLearner {
   private y: Float32Array;
   private rows = 0;
   private head = 0;
-  private sinceFit = 0;
+  /** rows added so far, kept or not */
+  private added = 0;
+  /** the fill's next fit, at this many rows held; Infinity past its last doubling */
   private nextFit: number;
+  /** the next refit, at this many rows added */
+  private nextRefit = Number.POSITIVE_INFINITY;
   private readonly refitEvery: number;
-  /** the first fit's row count before rounding: the fills' fits double from it */
+  /** the first fit's row count before rounding: the fill's fits double from it */
   private readonly fillBase: number;
+  /** rows past the set's filling before the first refit: the phase's share of refitEvery */
+  private readonly refitPhase: number;
   private readonly clip: number;
   private model: QuantileGbm | undefined;
   private readonly scratch: Float64Array;
@@ -87,6 +94,7 @@ export class QuantileLearner {
     this.fillBase = first * (1 + phase);
     this.nextFit = Math.min(this.capacity, Math.round(this.fillBase));
     this.refitEvery = Math.max(1, opts.refitEvery ?? 1024);
+    this.refitPhase = Math.round(phase * this.refitEvery);
     this.clip = opts.clip ?? DEFAULT_CLIP;
     this.scratch = new Float64Array(features);
   }
@@ -105,10 +113,10 @@ export class QuantileLearner {
     this.y[this.head] = clipLabel(label, this.clip);
     this.head = (this.head + 1) % this.capacity;
     this.rows = Math.min(this.capacity, this.rows + 1);
-    this.sinceFit++;
+    this.added++;
     // at each of the fill's doublings (the first no later than the set's filling); past the last,
-    // every refitEvery rows since the last fit
-    const due = Number.isFinite(this.nextFit) ? this.rows >= this.nextFit : this.sinceFit >= this.refitEvery;
+    // at the refits
+    const due = Number.isFinite(this.nextFit) ? this.rows >= this.nextFit : this.added >= this.nextRefit;
     if (due) this.fit();
   }
 
@@ -133,14 +141,19 @@ export class QuantileLearner {
     this.model = QuantileGbm.fit(this.x, this.y, this.rows, this.features, this.quantile, this.opts);
     this.fitMs += performance.now() - start;
     this.fits++;
-    this.sinceFit = 0;
     // while filling: refit each time the set doubles, so early models soon see more history. From
     // the first fit's unrounded row count, or every later fit would land on an even count and
     // ten thousand series' learners would all fit on the same ticks out of two; and not once more
     // when the set is full, or they would all fit on the tick it fills (the series an agent starts
-    // together fill together): a doubling past the capacity waits for the refit, refitEvery rows
-    // after the last fit, whose row count carries the phase
-    const next = Math.max(this.rows + 1, Math.round(this.fillBase * 2 ** this.fits));
-    this.nextFit = next < this.capacity ? next : Number.POSITIVE_INFINITY;
+    // together fill together). Past the last doubling, the refits: refitEvery rows apart, the
+    // first the phase's share of refitEvery past the filling, so they spread over the whole period
+    const next = Math.round(this.fillBase * 2 ** this.fits);
+    if (next < this.capacity) {
+      this.nextFit = next;
+      return;
+    }
+    this.nextFit = Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(this.nextRefit)) this.nextRefit = this.capacity + this.refitPhase;
+    while (this.nextRefit <= this.added) this.nextRefit += this.refitEvery;
   }
 }
