@@ -1,5 +1,6 @@
 // Option values `predict` and `record` both read, parsed once so both commands accept the same
 // spellings and say the same thing about a bad one.
+import { BYTE_UNITS } from '../plan/policy.js';
 
 /** `a, b,,c` -> ['a', 'b', 'c']: a comma-separated option's names, trimmed, empty ones dropped. */
 export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -9,7 +10,8 @@ const EXAMPLE = 'RESOURCE=LEVEL (e.g. cpu_cores=2)';
 // and for a resource in bytes a binary unit (`256MiB`, `1.5GiB`; any case: a command line is
 // typed, where the policy's sizes are whole numbers in exact case)
 const LEVEL = /^(\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/i;
-const UNIT_BYTES: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+/** BYTE_UNITS by lower-case name: a command line's unit is read in any case */
+const UNIT_BYTES: Record<string, number> = Object.fromEntries(Object.entries(BYTE_UNITS).map(([u, n]) => [u.toLowerCase(), n]));
 
 /** A level's number, NaN when it is none (or has a unit its resource is not measured in). */
 function levelOf(resource: string, text: string): number {

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadPolicy } from '../plan/policy.js';
+import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
@@ -28,7 +28,7 @@ export interface ProfilesOutcome {
 // ---- formatting ----
 
 export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = Object.keys(BYTE_UNITS);
   let v = n;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {

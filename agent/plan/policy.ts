@@ -91,7 +91,8 @@ export function parsePolicy(text: string, file: string): Policy {
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)$/;
 const DURATION_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE = /^([0-9]+)(B|KiB|MiB|GiB)$/;
-const SIZE_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+/** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
+export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
 /** "500ms", "1.5s", "2m" -> milliseconds. Throws on anything else. */
 export function parseDuration(text: string): number {
@@ -104,7 +105,7 @@ export function parseDuration(text: string): number {
 export function parseSize(text: string): number {
   const m = SIZE.exec(text);
   if (!m) throw new Error(`not a size: ${JSON.stringify(text)}`);
-  return Number(m[1]) * SIZE_BYTES[m[2]!]!;
+  return Number(m[1]) * BYTE_UNITS[m[2] as keyof typeof BYTE_UNITS];
 }
 
 const PERCENT = /^([0-9]+(?:\.[0-9]+)?)%$/;

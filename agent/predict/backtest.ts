@@ -3,7 +3,7 @@
 // target is known. The method (warm-up, targets, normalisation, aggregation) is the one of
 // ../shared/traces/BASELINES.md, so plain baselines run here reproduce its reference table.
 import { basename } from 'node:path';
-import type { Forecaster } from './forecaster.js';
+import type { Forecast, Forecaster } from './forecaster.js';
 import type { Dataset, Series } from './traces/series.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
@@ -172,13 +172,15 @@ export function forecasterModel(id: string, label: string, make: (ctx: ModelCont
           values.push([value, index]);
           for (const entry of perTarget.values()) catchUp(entry);
         },
-        predict: (target) => {
-          const fc = forTarget(target).forecast(target.steps * stepMs);
-          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99), exceedance: (x) => fc.exceedance(x) };
-        },
+        predict: (target) => quantilePairOf(forTarget(target).forecast(target.steps * stepMs)),
       };
     },
   };
+}
+
+/** What the harness reads of a full forecast: p50, p90, the p99 and P(above) the agent exports. */
+export function quantilePairOf(fc: Forecast): QuantilePair {
+  return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99), exceedance: (x) => fc.exceedance(x) };
 }
 
 /** Pinball (quantile) loss of forecast f for actual y at quantile q. */
@@ -403,6 +405,7 @@ function* replaySeries(
   let trackers: Array<SaturationTracker[] | undefined> | undefined;
   let level = Number.NaN;
   let levelFrom: SaturationScore['levelFrom'] = 'warm-up max';
+  const forecasts: QuantilePair[] = new Array(m);
   let previous = Number.NaN;
   let firstScored = -1;
   let observed = 0;
@@ -427,10 +430,13 @@ function* replaySeries(
     for (let j = 0; j < targets.length; j++) {
       const actual = actuals[j]![t]!;
       const sat = trackers[j];
+      // each model asked once per origin and target (a forecast is built for it: the saturation
+      // warnings and the scores read the same one)
+      for (let i = 0; i < m; i++) forecasts[i] = models[i]!.predict(targets[j]!);
       if (sat) {
         // a rise through the level at t, judged on the warnings made up to t - 1
         if (t > firstScored && v > sat[0]!.score.level && !(previous > sat[0]!.score.level)) for (const tr of sat) tr.crossing(t);
-        for (let i = 0; i < m; i++) sat[i]!.origin(t, models[i]!.predict(targets[j]!).p90, actual);
+        for (let i = 0; i < m; i++) sat[i]!.origin(t, forecasts[i]!.p90, actual);
       }
       if (Number.isNaN(actual)) continue; // the harness knows; the models are not told
       const a = acc[j]!;
@@ -439,7 +445,7 @@ function* replaySeries(
       const above = actual > level ? 1 : 0;
       a.above += above;
       for (let i = 0; i < m; i++) {
-        const f = models[i]!.predict(targets[j]!);
+        const f = forecasts[i]!;
         if (f.exceedance) {
           a.withP[i]!++;
           a.brier[i]! += (f.exceedance(level) - above) ** 2;

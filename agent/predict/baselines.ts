@@ -3,7 +3,7 @@
 // letter (window lengths, EWMA weights, VPA buckets, quantile interpolation), so the harness
 // lands on the reference figures; "a day" is 288 steps at 300 s (ctx.dayPoints in general).
 import { createForecaster, type ForecastModel } from './forecaster.js';
-import { forecasterModel, pinball, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
+import { forecasterModel, pinball, quantilePairOf, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { ForecastEngine, type EngineOptions } from './models/engine.js';
 import { quantileSorted, VpaHistogram, vpaFirstBucket, WarmVpa } from './models/vpa-histogram.js';
@@ -311,6 +311,14 @@ export const SELECTOR: ModelSpec = {
 /** The seven reference models. */
 export const BASELINES: readonly ModelSpec[] = [...SINGLE_BASELINES, SELECTOR];
 
+/** The learner pool model `id`'s engines share across a group's series of one resource (as an agent's engines of one resource do). */
+function sharedPool(ctx: ModelContext, id: string): LearnerPool {
+  const key = `${id}:pool:${ctx.resource ?? ''}`;
+  let pool = ctx.shared.get(key) as LearnerPool | undefined;
+  if (!pool) ctx.shared.set(key, (pool = new LearnerPool()));
+  return pool;
+}
+
 /**
  * The forecasting engine (models/engine.ts), one per series, asked for each target: the value
  * h steps ahead from its point heads, the peak over the next h from its peak heads. Every
@@ -330,20 +338,12 @@ export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs' | '
     create(ctx) {
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
-      let learnerPool: LearnerPool | undefined;
-      if (pooled) {
-        const key = `${id}:pool:${ctx.resource ?? ''}`;
-        learnerPool = ctx.shared.get(key) as LearnerPool | undefined;
-        if (!learnerPool) ctx.shared.set(key, (learnerPool = new LearnerPool()));
-      }
+      const learnerPool = pooled ? sharedPool(ctx, id) : undefined;
       const engine = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...engineOpts, learnerPool });
       for (const t of ctx.targets) engine.track(t.kind, t.steps * stepMs);
       return {
         observe: (value, index) => engine.update(value, startMs + index * stepMs),
-        predict: (target) => {
-          const fc = target.kind === 'peak' ? engine.peak(target.steps * stepMs) : engine.point(target.steps * stepMs);
-          return { p50: fc.quantile(0.5), p90: fc.quantile(0.9), p99: fc.quantile(0.99), exceedance: (x) => fc.exceedance(x) };
-        },
+        predict: (target) => quantilePairOf(target.kind === 'peak' ? engine.peak(target.steps * stepMs) : engine.point(target.steps * stepMs)),
       };
     },
   };
@@ -370,12 +370,7 @@ export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?:
       // learner pool per resource, shared by every series (replayed in lock-step)
       const pooled = model === 'engine' || model === 'engine-peak';
       return forecasterModel(name, name, (ctx) => {
-        let learnerPool: LearnerPool | undefined;
-        if (pooled) {
-          const key = `${name}:pool:${ctx.resource ?? ''}`;
-          learnerPool = ctx.shared.get(key) as LearnerPool | undefined;
-          if (!learnerPool) ctx.shared.set(key, (learnerPool = new LearnerPool()));
-        }
+        const learnerPool = pooled ? sharedPool(ctx, name) : undefined;
         const halfLifeMs = (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000;
         return createForecaster(model, { halfLifeMs, stepMs: ctx.stepSeconds * 1000, learnerPool });
       // (a combination is never "the best single" model)

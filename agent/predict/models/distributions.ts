@@ -100,7 +100,7 @@ class SplitTailForecast implements Forecast {
   quantile(q: number): number {
     checkQuantile(q);
     if (q <= 0.9) return clampedNormalQuantile(this.centre, this.sd, q);
-    return Math.max(0, this.p90 + this.upperSd * (normalQuantile(q) - Z90));
+    return Math.max(0, splitTailAbove(this.p90, this.upperSd, q));
   }
   exceedance(x: number): number {
     checkThreshold(x);
@@ -108,6 +108,11 @@ class SplitTailForecast implements Forecast {
     if (x <= this.p90) return normalUpperTail((x - this.centre) / this.sd);
     return normalUpperTail(Z90 + (x - this.p90) / this.upperSd);
   }
+}
+
+/** Quantile q (above 0.9) of a split tail: from the p90, at the tail's own spread (unclamped). */
+export function splitTailAbove(p90: number, upperSd: number, q: number): number {
+  return p90 + upperSd * (normalQuantile(q) - Z90);
 }
 
 /** A normal through (centre, sd) whose tail above the p90 has a spread of its own (as normalForecast's when equal). */

@@ -75,7 +75,7 @@
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
-import { normalForecast, splitTailForecast } from './distributions.js';
+import { normalForecast, splitTailAbove, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
@@ -143,7 +143,6 @@ export interface EngineOptions {
 const DAY_MS = 86_400_000;
 const SEASONS = 7;
 const Z90 = normalQuantile(0.9);
-const Z99 = normalQuantile(0.99);
 /**
  * The tail above the p90 is calibrated on its own (its spread a factor of the body's): each
  * resolved forecast moves the factor's logarithm up by 0.99 x this gain when the actual passed
@@ -301,7 +300,7 @@ class Head {
   /** the final p99 at the newest slot: the p90 plus the tail's spread to the p99 (as the forecast reads it) */
   get final99(): number {
     const sd = (this.final90 - this.final50) / Z90;
-    return sd > 0 ? this.final90 + sd * Math.exp(this.logTail) * (Z99 - Z90) : this.final90;
+    return sd > 0 ? splitTailAbove(this.final90, sd * this.tailFactor, 0.99) : this.final90;
   }
   readonly weights: Float64Array;
   private readonly scratchWeights: Float64Array;
