@@ -71,7 +71,8 @@
 // 1.5 ms on 1024 rows) come every 1024 resolved forecasts per target, at a phase drawn from the
 // series' first sample so series started together do not refit on the same tick. At 10,000
 // series the collector matters as much: a sample leaves about 8 KB of garbage, a head's fixed
-// arrays share one buffer (slab.ts), and growing buffers start at staggered sizes (growth.ts).
+// arrays share one buffer (slab.ts), its pending forecasts' rows grow with it (pending-ring.ts),
+// and growing buffers start at staggered sizes (growth.ts).
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
@@ -83,6 +84,7 @@ import { QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
+import { PendingRing } from './pending-ring.js';
 import { Float64Slab } from './slab.js';
 import { SlotHistory } from './slot-history.js';
 import { identityOrder, leaveOutWild, sortedOrder } from './robust-pool.js';
@@ -213,21 +215,8 @@ const MAX_HEADS = 8;
 
 /** The engine's view of one target: its candidates' pending forecasts, losses, learner, calibration. */
 class Head {
-  readonly ring: number;
-  private readonly ringSlot: Float64Array;
-  private readonly ringP90: Float64Array;
-  private readonly ringFinal: Float64Array;
-  /** per pending forecast: its final p99 (what the tail is calibrated on) */
-  private readonly ringP99: Float64Array;
-  private readonly ringComb50: Float64Array;
-  /** per pending forecast: its p90 before the offset (what sets the offset's unit) */
-  private readonly ringBeforeOffset: Float64Array;
-  private readonly ringBase: Float64Array;
-  /** per pending forecast: the seasonal median the pooled-seasonal label is taken from (NaN: none) */
-  private readonly ringSeasonalMedian: Float64Array;
-  private readonly ringScale: Float64Array;
-  private readonly ringSpread: Float64Array;
-  private readonly ringFeatures: Float32Array | undefined;
+  /** the forecasts still pending, and what each needs when its target resolves */
+  private readonly pending: PendingRing;
   /** the candidates' faded p90 losses, one set per memory of the mixes (the first: memory 1) */
   private readonly lossSets: Float64Array[];
   private readonly lossFades: number[];
@@ -262,9 +251,9 @@ class Head {
   private errScaleSum = 0;
   private errScaleWeight = 0;
   /** conformal candidate: the EWMA as a projection, calibrated on its own errors */
-  private readonly conformal: Projection;
+  private readonly conformal = new Projection();
   /** trend candidate: Holt's projection, the same way */
-  private readonly trend: Projection;
+  private readonly trend = new Projection();
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
   /** the max over the last `steps` slots, the newest included */
@@ -309,7 +298,6 @@ class Head {
   private readonly order50 = identityOrder(K);
   /** per mix (engine.mixes): its combination's p90 now, per pending forecast, and its faded loss */
   private readonly mixP90: Float64Array;
-  private readonly ringMix: Float64Array;
   private readonly mixLosses: Float64Array;
 
   constructor(
@@ -320,7 +308,6 @@ class Head {
     learner: LearnerOptions | false,
     phase: number,
   ) {
-    this.ring = steps + 1;
     this.recentMax = new SlidingMax(steps);
     // a longer target (a peak over many steps above all) has errors that come and go in runs:
     // its scale is tracked over a span that grows with the horizon
@@ -329,10 +316,9 @@ class Head {
     this.lossFade = Math.pow(2, -1 / halfLife);
     const memories = [1, ...new Set(engine.mixes.map((m) => m.memory ?? 1))].filter((v, i, a) => a.indexOf(v) === i);
     // the fixed-size arrays below share one buffer (slab.ts); its size is their lengths' sum
-    const R = this.ring;
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(11 * R + R * K + R * E + 2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
+    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -346,19 +332,7 @@ class Head {
     this.calibrationGain = engine.calibrationGain / Math.pow(steps, GAIN_POWER);
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.offsetFade = this.calibrationFade;
-    // NaN: no forecast pending yet (a slot number would resolve a forecast never made against zeros)
-    this.ringSlot = slab.take(R).fill(Number.NaN);
-    this.ringP90 = slab.take(R * K);
-    this.ringFinal = slab.take(R);
-    this.ringP99 = slab.take(R);
-    this.ringComb50 = slab.take(R);
-    this.ringBeforeOffset = slab.take(R);
-    this.ringBase = slab.take(R);
-    this.ringSeasonalMedian = slab.take(R);
-    this.ringScale = slab.take(R);
-    this.ringSpread = slab.take(R);
     this.mixP90 = slab.take(E);
-    this.ringMix = slab.take(R * E);
     this.mixLosses = slab.take(E);
     this.phaseView = slab.take(K);
     this.p50 = slab.take(K);
@@ -366,15 +340,13 @@ class Head {
     this.weights = slab.take(K);
     this.scratchWeights = slab.take(K);
     this.seasonTargets = slab.take(SEASONS + 1).fill(Number.NaN);
-    this.conformal = new Projection(slab.take(R));
-    this.trend = new Projection(slab.take(R));
     this.featureCount = F;
     this.features = slab.take(F);
     const stepMs = engine.state.clock.stepMs;
     this.learner = learner === false ? undefined : new QuantileLearner(this.featureCount, 0.9, { ...learnerDefaults(stepMs), phase, ...learner });
     this.pooled = engine.learnerPool?.learner(`${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.pooledSeasonal = engine.skip[C['pooled-seasonal']] ? undefined : engine.learnerPool?.learner(`seasonal:${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
-    this.ringFeatures = this.learner || this.pooled ? new Float32Array(this.ring * this.featureCount) : undefined;
+    this.pending = new PendingRing(steps, K, E, this.learner || this.pooled ? F : 0);
     this.learnRow = slab.take(F);
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
     if (slab.left !== 0) throw new Error(`engine head: its slab was sized ${slab.left} numbers too large`);
@@ -385,35 +357,37 @@ class Head {
     const slot = s.slot;
     let actual = Number.NaN;
     const origin = slot - this.steps;
-    const r = ((origin % this.ring) + this.ring) % this.ring;
+    const ring = this.pending;
+    const r = ring.rowOf(origin);
     const peak = this.recentMax.push(slot, x);
     this.spanMax = peak;
     if (this.kind === 'peak') {
       this.windowMax!.set(slot, peak);
-      if (this.ringSlot[r] === origin && s.lastHole <= origin) actual = peak;
-    } else if (this.ringSlot[r] === origin) {
+      if (r >= 0 && s.lastHole <= origin) actual = peak;
+    } else if (r >= 0) {
       actual = x;
     }
     if (!Number.isNaN(actual)) this.learn(r, actual, origin);
-    this.forecastNow(s);
-    const w = slot % this.ring;
-    this.ringSlot[w] = slot;
-    this.ringP90.set(this.p90, w * K);
-    this.ringFinal[w] = this.final90;
-    this.ringP99[w] = this.final99;
-    this.ringComb50[w] = this.comb50;
-    this.ringBeforeOffset[w] = this.beforeOffset90;
-    if (this.mixP90.length > 1) this.ringMix.set(this.mixP90, w * this.mixP90.length);
-    if (this.ringFeatures) this.ringFeatures.set(this.features, w * this.featureCount);
+    // (the row is taken before forecastNow, which writes into it: the ring may grow taking it)
+    const w = ring.rowFor(slot);
+    this.forecastNow(s, w);
+    ring.p90.set(this.p90, w * K);
+    ring.final[w] = this.final90;
+    ring.p99[w] = this.final99;
+    ring.comb50[w] = this.comb50;
+    ring.beforeOffset[w] = this.beforeOffset90;
+    if (this.mixP90.length > 1) ring.mix.set(this.mixP90, w * this.mixP90.length);
+    if (ring.features) ring.features.set(this.features, w * this.featureCount);
   }
 
   private learn(r: number, actual: number, origin: number): void {
+    const ring = this.pending;
     this.resolved++;
     const fade = this.lossFade;
     const bin = this.phaseBin(origin);
     if (bin >= 0) this.phaseVisits![bin]!++;
     for (let k = 0; k < K; k++) {
-      const f = this.ringP90[r * K + k]!;
+      const f = ring.p90[r * K + k]!;
       const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
       for (let m = 0; m < this.lossSets.length; m++) this.lossSets[m]![k] = this.lossSets[m]![k]! * this.lossFades[m]! + loss;
       if (bin >= 0) this.phaseLosses![bin * K + k] = this.phaseLosses![bin * K + k]! * this.phaseFade + loss;
@@ -421,38 +395,38 @@ class Head {
     const E = this.mixLosses.length;
     if (E > 1) {
       for (let j = 0; j < E; j++) {
-        const f = this.ringMix[r * E + j]!;
+        const f = ring.mix[r * E + j]!;
         this.mixLosses[j] = this.mixLosses[j]! * fade + (actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual));
       }
     }
     // conformal candidate: the error of the EWMA at this horizon, over its local scale
-    const e = actual - this.conformal.pendingAt(r);
+    const e = actual - ring.conformal[r]!;
     const sf = this.scaleFade;
     this.errScaleSum = this.errScaleSum * sf + Math.abs(e);
     this.errScaleWeight = this.errScaleWeight * sf + 1;
     // (no errors before the first scale: a spread of NaN)
-    this.conformal.learn(r, actual, this.ringSpread[r]!);
-    this.trend.learn(r, actual, this.ringSpread[r]!);
-    if (this.ringFeatures) {
+    this.conformal.learn(ring.conformal[r]!, actual, ring.spread[r]!);
+    this.trend.learn(ring.trend[r]!, actual, ring.spread[r]!);
+    if (ring.features) {
       // copied out of the ring (a subarray is a new object each time)
       const row = this.learnRow;
-      for (let f = 0, at = r * this.featureCount; f < this.featureCount; f++) row[f] = this.ringFeatures[at + f]!;
-      const label = (actual - this.ringBase[r]!) / this.ringScale[r]!;
+      for (let f = 0, at = r * this.featureCount; f < this.featureCount; f++) row[f] = ring.features[at + f]!;
+      const label = (actual - ring.base[r]!) / ring.scale[r]!;
       this.learner?.add(row, label, this.engine.timeStep);
       this.pooled?.add(row, label, this.engine.timeStep);
-      if (!Number.isNaN(this.ringSeasonalMedian[r]!)) this.pooledSeasonal?.add(row, (actual - this.ringSeasonalMedian[r]!) / this.ringScale[r]!, this.engine.timeStep);
+      if (!Number.isNaN(ring.seasonalMedian[r]!)) this.pooledSeasonal?.add(row, (actual - ring.seasonalMedian[r]!) / ring.scale[r]!, this.engine.timeStep);
     }
     // the tail: its spread up after the p99 was passed, down a little when not
-    const f99 = this.ringP99[r]!;
-    if (this.engine.calibration !== 'none' && actual !== f99 && f99 > this.ringFinal[r]!) {
+    const f99 = ring.p99[r]!;
+    if (this.engine.calibration !== 'none' && actual !== f99 && f99 > ring.final[r]!) {
       const step = (TAIL_GAIN / Math.pow(this.steps, GAIN_POWER)) * ((actual > f99 ? 1 : 0) - 0.01);
       this.logTail = Math.min(MAX_LOG_TAIL, Math.max(MIN_LOG_TAIL, this.logTail + step));
     }
     // calibration: up after a miss, down a little after a hit (a tie is neither)
-    const f = this.ringFinal[r]!;
+    const f = ring.final[r]!;
     const miss = actual > f ? 1 : 0;
     const mode = this.engine.calibration;
-    if (mode === 'width' && actual !== f && f > this.ringComb50[r]!) {
+    if (mode === 'width' && actual !== f && f > ring.comb50[r]!) {
       this.logFactor = Math.max(-MAX_LOG_FACTOR, Math.min(MAX_LOG_FACTOR, this.logFactor + this.engine.calibrationGain * (miss - 0.1)));
     }
     // the offset's step scales with how far off the final p90 typically is at this target, so it
@@ -460,7 +434,7 @@ class Head {
     const errFade = this.calibrationFade;
     // (the error of the p90 before the offset: measured after it, a raised offset widened its
     // own step, and on a bursty series climbed to six times the series' mean)
-    const err = Math.abs(actual - this.ringBeforeOffset[r]!);
+    const err = Math.abs(actual - ring.beforeOffset[r]!);
     const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : err;
     // winsorised at three units: one spike must not set the step for the next hundred (but not
     // at a unit of 0: a series starting at exactly 0 would keep a unit of 0 for ever)
@@ -492,7 +466,9 @@ class Head {
     return this.offsetUnits * Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.finalErrSum / this.finalErrWeight);
   }
 
-  private forecastNow(s: SeriesState): void {
+  /** The candidates' and the final quantiles now, into ring row `w` as far as they are written here. */
+  private forecastNow(s: SeriesState, w: number): void {
+    const ring = this.pending;
     const x = s.last;
     const set = (k: number, p50: number, p90: number): void => {
       this.p50[k] = p50;
@@ -518,15 +494,15 @@ class Head {
     }
     // conformal: EWMA centre, local scale, quantiles of normalised errors
     const slot = s.slot;
-    const w = slot % this.ring;
     const centre = s.ewMean;
     // the local scale of its errors; a floor of a thousandth of the level keeps a flat stretch
     // from turning the next error into thousands of "scales";
     // none while every error so far was exactly 0 (a series idle at 0 has no scale yet: the
     // first burst over a floor of ~0 would be an error of 1e15 scales, and stay in the window)
     const spread = this.errScaleSum > 0 ? Math.max(this.errScaleSum / this.errScaleWeight, 1e-3 * s.scale) : Number.NaN;
-    this.ringSpread[w] = spread;
-    const c = this.conformal.project(w, centre, spread);
+    ring.spread[w] = spread;
+    ring.conformal[w] = centre;
+    const c = this.conformal.project(centre, spread);
     if (Number.isNaN(c.p90)) set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
     else set(C.conformal, c.p50, c.p90);
     // span: the window as long as the horizon
@@ -542,17 +518,18 @@ class Head {
     // trend: Holt's damped trend at the horizon (a peak: the path's higher end)
     const band = this.p90[C.conformal]! - this.p50[C.conformal]!;
     const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
-    const t = this.trend.project(w, projected, spread);
+    ring.trend[w] = projected;
+    const t = this.trend.project(projected, spread);
     set(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
     const horizonMs = this.steps * s.clock.stepMs;
     const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
     set(C.profile, profile.p50, profile.p90);
     // learned: GBM p90 on the features; its p50 is the conformal one
-    this.ringBase[w] = x;
+    ring.base[w] = x;
     const anchor = sv.size > 0 ? this.p50[C.seasonal]! : Number.NaN;
-    this.ringSeasonalMedian[w] = anchor;
-    this.ringScale[w] = s.scale;
-    if (this.ringFeatures) fillFeatures(this.features, s, this.seasonal, season);
+    ring.seasonalMedian[w] = anchor;
+    ring.scale[w] = s.scale;
+    if (ring.features) fillFeatures(this.features, s, this.seasonal, season);
     const z = this.learner ? this.learner.predict(this.features) : Number.NaN;
     if (Number.isNaN(z)) set(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
     else set(C.learned, this.p50[C.conformal]!, Math.max(0, x + s.scale * z));
@@ -751,32 +728,20 @@ class Head {
 
 /**
  * A candidate that projects a value to the horizon (Holt's trend) and takes its quantiles from
- * its own past errors over the local scale: the projection per pending forecast, and those errors.
+ * its own past errors over the local scale (its projections wait in the head's pending ring).
  */
 class Projection {
   /** normalised errors: single precision (a ten-millionth of a scale is noise), half the memory: 2 per head */
   private readonly errors = new SortedWindow(CONFORMAL_WINDOW, 'single');
   private readonly out = { p50: 0, p90: 0 };
 
-  /** `pending`: a ring slot's projection (the head's, from its slab), filled with NaN here */
-  constructor(private readonly pending: Float64Array) {
-    pending.fill(Number.NaN);
+  /** The target resolved for a forecast projected at `projected` (NaN: none): its error over that forecast's scale. */
+  learn(projected: number, actual: number, spread: number): void {
+    if (!Number.isNaN(projected) && spread > 0) this.errors.push((actual - projected) / spread);
   }
 
-  /** The projection made for ring slot r (NaN: none yet). */
-  pendingAt(r: number): number {
-    return this.pending[r]!;
-  }
-
-  /** The target resolved for the forecast at ring slot r: its error over that forecast's scale. */
-  learn(r: number, actual: number, spread: number): void {
-    const v = this.pending[r]!;
-    if (!Number.isNaN(v) && spread > 0) this.errors.push((actual - v) / spread);
-  }
-
-  /** Stores this slot's projection; its p50 and p90 (the projection and NaN before 20 errors). */
-  project(w: number, projected: number, spread: number): { p50: number; p90: number } {
-    this.pending[w] = projected;
+  /** The p50 and p90 of a projection (the projection and NaN before 20 errors). */
+  project(projected: number, spread: number): { p50: number; p90: number } {
     if (this.errors.size >= CONFORMAL_MIN_ERRORS && spread > 0) {
       this.out.p50 = Math.max(0, projected + spread * this.errors.quantile(0.5));
       this.out.p90 = Math.max(0, projected + spread * this.errors.quantile(0.9));

@@ -13,6 +13,7 @@ export class StepClock {
   slot = -1;
   private stepEstimate: number;
   private lastMs = Number.NaN;
+  /** the gaps seen so far, sorted */
   private readonly gaps: number[] = [];
 
   /** `stepMs` fixes the step; without it the step is the median of the first positive gaps. */
@@ -59,8 +60,12 @@ export class StepClock {
   }
 
   private learn(gap: number): void {
-    this.gaps.push(gap);
-    const sorted = [...this.gaps].sort((a, b) => a - b);
-    this.stepEstimate = sorted[(sorted.length - 1) >> 1]!; // lower median: a doubled gap does not win a tie
+    // inserted in order (a copy sorted at every gap was a tenth of the first ticks at 10,000 series)
+    const gaps = this.gaps;
+    let i = gaps.length;
+    gaps.push(gap);
+    for (; i > 0 && gaps[i - 1]! > gap; i--) gaps[i] = gaps[i - 1]!;
+    gaps[i] = gap;
+    this.stepEstimate = gaps[(gaps.length - 1) >> 1]!; // lower median: a doubled gap does not win a tie
   }
 }
