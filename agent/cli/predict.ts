@@ -36,10 +36,12 @@ interface PredictArgs {
 }
 
 
+/** Seconds as the tables show them: whole hours or minutes in those units, '-' for none. */
 function duration(seconds: number): string {
+  if (Number.isNaN(seconds)) return '-';
   if (!Number.isFinite(seconds)) return '?';
-  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
-  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
   return `${seconds} s`;
 }
 
@@ -95,7 +97,7 @@ const warnedHeader = (stepSeconds: number): string => (stepSeconds >= MIN_LEAD_S
 function saturationCells(s: SaturationSummary | undefined): string[] {
   if (!s) return ['-', '-', '-'];
   const rate = s.quietOrigins > 0 ? pct(s.falseAlarms / s.quietOrigins) : '-';
-  return [`${s.warnedInTime}/${s.crossings}`, seconds(s.medianLeadSeconds), rate];
+  return [`${s.warnedInTime}/${s.crossings}`, duration(s.medianLeadSeconds), rate];
 }
 
 /** Rows of cells as an aligned Markdown table (first column left-aligned). */
@@ -129,8 +131,6 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
     `and ours as multiples of it: no forecaster knows it, and one near it has little left to learn from the past.`;
 }
 
-const seconds = (s: number): string => (Number.isNaN(s) ? '-' : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
-
 /** A level in the resource's unit: bytes in binary units (256.0MiB, not 2.684e+8), others to four digits. */
 export function formatLevel(resource: string, v: number): string {
   return /bytes$/.test(resource) ? humanBytes(v) : String(Number(v.toPrecision(4)));
@@ -145,7 +145,7 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
     `${formatLevel(r.resource, r.score.level)} (${r.score.levelFrom})`,
     String(r.score.crossings),
     `${r.warnedInTime}/${r.score.crossings}`,
-    seconds(r.medianLeadSeconds),
+    duration(r.medianLeadSeconds),
     `${r.score.falseAlarms}/${r.score.quietOrigins}`,
     Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE ? '' : ' (over)'}`,
   ]);
