@@ -17,7 +17,7 @@ import { SelectorForecaster } from '../../agent/predict/models/selector.js';
 import { SlotHistory } from '../../agent/predict/models/slot-history.js';
 import { staggeredSize } from '../../agent/predict/models/growth.js';
 import { Float64Slab } from '../../agent/predict/models/slab.js';
-import { PendingRing } from '../../agent/predict/models/pending-ring.js';
+import { PendingRing, ROW_FIELDS } from '../../agent/predict/models/pending-ring.js';
 import { PendingValues } from '../../agent/predict/models/horizon-table.js';
 import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
 import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
@@ -274,8 +274,7 @@ function replayPendingRing(t: ExecutionContext, ring: PendingRing, steps: number
       t.is(ring.p90[r * 3 + 2], v);
       t.is(ring.mix[r * 2 + 1], -v);
       t.is(ring.features![r * 4 + 3], v % 1000);
-      t.is(ring.final[r], v + 1);
-      t.is(ring.trend[r], v + 2);
+      ROW_FIELDS.forEach((field, i) => t.is(ring[field][r], v + 1 + i, field));
     } else {
       t.is(r, -1, `origin ${origin} found at slot ${slot}`);
     }
@@ -285,8 +284,7 @@ function replayPendingRing(t: ExecutionContext, ring: PendingRing, steps: number
     ring.p90[w * 3 + 2] = slot * 10;
     ring.mix[w * 2 + 1] = -slot * 10;
     ring.features![w * 4 + 3] = (slot * 10) % 1000;
-    ring.final[w] = slot * 10 + 1;
-    ring.trend[w] = slot * 10 + 2;
+    ROW_FIELDS.forEach((field, i) => (ring[field][w] = slot * 10 + 1 + i));
     written.add(slot);
   }
   return grewAt;

@@ -70,13 +70,19 @@ export class PendingRing {
     return r;
   }
 
+  /** The arrays now, to copy from at a growth (named one by one: a field missed here would not be copied). */
+  private arrays(): Pick<PendingRing, 'rows' | 'slot' | 'p90' | 'mix' | 'features' | (typeof ROW_FIELDS)[number]> {
+    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend } = this;
+    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend };
+  }
+
   /** `rows` rows, holding the forecasts still pending at `slot`. */
   private resize(rows: number, slot: number): void {
     const K = this.candidates;
     const E = this.mixes;
     const F = this.featureCount;
     const slab = new Float64Slab(rows * (1 + ROW_FIELDS.length + K + E));
-    const old = this.rows > 0 ? { ...this } : undefined;
+    const old = this.rows > 0 ? this.arrays() : undefined;
     this.rows = rows;
     this.slot = slab.take(rows).fill(Number.NaN);
     this.p90 = slab.take(rows * K);
@@ -110,5 +116,5 @@ export class PendingRing {
   }
 }
 
-/** The fields with one number per row. */
-const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend'] as const;
+/** The fields with one number per row (each copied at a growth). */
+export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend'] as const;
