@@ -5,6 +5,8 @@
 // rounded to whole steps. Rounding each gap on its own keeps a drifting clock (Bitbrains gains
 // ~0.03 s a step) from piling up into a misaligned season, and a skipped tick leaves a hole.
 
+import { SortedBag } from './sorted-window.js';
+
 /** Gaps the step is learned from; after these it stays fixed. */
 const LEARNING_GAPS = 8;
 
@@ -13,8 +15,8 @@ export class StepClock {
   slot = -1;
   private stepEstimate: number;
   private lastMs = Number.NaN;
-  /** the gaps seen so far, sorted */
-  private readonly gaps: number[] = [];
+  /** the gaps seen so far, in order */
+  private readonly gaps = new SortedBag(LEARNING_GAPS, LEARNING_GAPS);
 
   /** `stepMs` fixes the step; without it the step is the median of the first positive gaps. */
   constructor(private readonly fixedStepMs?: number) {
@@ -26,7 +28,7 @@ export class StepClock {
 
   /** true once the step no longer changes: given, or learned from all its gaps. */
   get settled(): boolean {
-    return this.fixedStepMs !== undefined || this.gaps.length >= LEARNING_GAPS;
+    return this.fixedStepMs !== undefined || this.gaps.size >= LEARNING_GAPS;
   }
 
   /** The step in ms; NaN until a second sample at a later time has been seen. */
@@ -46,7 +48,7 @@ export class StepClock {
       return 0;
     }
     const gap = atMs - this.lastMs;
-    if (gap > 0 && this.fixedStepMs === undefined && this.gaps.length < LEARNING_GAPS) this.learn(gap);
+    if (gap > 0 && this.fixedStepMs === undefined && this.gaps.size < LEARNING_GAPS) this.learn(gap);
     const steps = gap > 0 && this.stepEstimate > 0 ? Math.max(1, Math.round(gap / this.stepEstimate)) : 1;
     this.slot += steps;
     this.lastMs = Math.max(this.lastMs, atMs);
@@ -60,12 +62,8 @@ export class StepClock {
   }
 
   private learn(gap: number): void {
-    // inserted in order (a copy sorted at every gap was a tenth of the first ticks at 10,000 series)
-    const gaps = this.gaps;
-    let i = gaps.length;
-    gaps.push(gap);
-    for (; i > 0 && gaps[i - 1]! > gap; i--) gaps[i] = gaps[i - 1]!;
-    gaps[i] = gap;
-    this.stepEstimate = gaps[(gaps.length - 1) >> 1]!; // lower median: a doubled gap does not win a tie
+    // kept in order (a copy sorted at every gap was a tenth of the first ticks at 10,000 series)
+    this.gaps.insert(gap);
+    this.stepEstimate = this.gaps.at((this.gaps.size - 1) >> 1); // lower median: a doubled gap does not win a tie
   }
 }
