@@ -102,8 +102,14 @@ export class Agent {
   private readonly ancestorLimits = new AncestorLimits();
   /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
   private readonly cpuRates = new CpuRates();
-  /** kernel ids of the workloads the policy selects (the governor's filter keeps those) */
+  /**
+   * kernel ids of the cgroups the policy selects (the governor's filter keeps those), from the
+   * cgroup index: a selected cgroup must pass the filter before its first event, or a probe kept
+   * to the policy's workloads never counts one that starts (or restarts) after the switch
+   */
   private selectedIds = new Set<bigint>();
+  /** the index's generation selectedIds was taken at */
+  private selectedAt = -1;
   /** the ids last written to the filters, joined */
   private filteredIds = '';
   private previous: Snapshot = { sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
@@ -205,6 +211,7 @@ export class Agent {
     if (this.ticks % 10 === 0) this.index.refresh();
     const reading = this.source.read();
     const now = this.snapshot(reading);
+    this.selectFromIndex();
     const events = this.events(reading);
     const before = this.previous;
     const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);
@@ -454,10 +461,8 @@ export class Agent {
   /** Sums the kernel's per-key figures into per-workload totals. */
   private totals(stats: Map<string, { key: CgroupKey; stats: SchedStats }>): Map<string, Totals> {
     const out = new Map<string, Totals>();
-    const selected = new Set<bigint>();
     for (const { key, stats: s } of stats.values()) {
       const workload = this.index.resolve(key);
-      if (selectorOf(this.policy.workloads, workload)) selected.add(workload.hierarchy === 'v1-cpu' ? key.cpuCgid : key.cgid);
       let t = out.get(workload.id);
       if (!t) {
         t = { workload, stats: emptyStats(s.runqSlots.length) };
@@ -465,11 +470,17 @@ export class Agent {
       }
       addStats(t.stats, s);
     }
-    this.selectedIds = selected;
     return out;
+  }
+
+  /** The selected cgroups' ids again, when the index has walked the trees since the last time. */
+  private selectFromIndex(): void {
+    if (this.policy.workloads.length === 0 || this.index.generation === this.selectedAt) return;
+    this.selectedAt = this.index.generation;
+    this.selectedIds = new Set(this.index.idsOf((path) => selectorOf(this.policy.workloads, { path }) !== undefined));
   }
 }
 
-export function selectorOf(selectors: WorkloadSelector[], w: Workload): WorkloadSelector | undefined {
+export function selectorOf(selectors: WorkloadSelector[], w: Pick<Workload, 'path'>): WorkloadSelector | undefined {
   return selectors.find((s) => matchesGlob(s.match, w.path));
 }

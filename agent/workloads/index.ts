@@ -40,6 +40,8 @@ export class WorkloadIndex {
   /** built on first use, dropped at each refresh (cpu.max may have appeared meanwhile) */
   private cache = new Map<string, Workload>();
   private lastRefresh = -Infinity;
+  /** walks so far: what `list` and `idsOf` say changes only when this does */
+  private walks = 0;
 
   constructor(layout: CgroupLayout = detectCgroupLayout(), opts: WorkloadIndexOptions = {}) {
     this.layout = layout;
@@ -54,6 +56,12 @@ export class WorkloadIndex {
     if (this.v1cpu) walk(this.v1cpu);
     this.cache.clear();
     this.lastRefresh = performance.now();
+    this.walks++;
+  }
+
+  /** How many walks the index has made (a caller rebuilding what it derives from `idsOf` compares it). */
+  get generation(): number {
+    return this.walks;
   }
 
   resolve(key: CgroupKey): Workload {
@@ -74,6 +82,19 @@ export class WorkloadIndex {
     const out: Workload[] = [];
     if (this.v2) for (const path of this.v2.byPath.keys()) out.push(this.workload('v2', path));
     if (this.v1cpu) for (const path of this.v1cpu.byPath.keys()) out.push(this.workload('v1-cpu', path));
+    return out;
+  }
+
+  /**
+   * The kernel ids (directory inodes: what a probe's key and cgroup filter hold) of the known
+   * cgroups whose path `keep` accepts, in both hierarchies. Unlike the ids the probes have seen,
+   * these include cgroups none of whose tasks has run yet.
+   */
+  idsOf(keep: (path: string) => boolean): bigint[] {
+    const out: bigint[] = [];
+    for (const tree of [this.v2, this.v1cpu]) {
+      if (tree) for (const [path, ino] of tree.byPath) if (keep(path)) out.push(ino);
+    }
     return out;
   }
 

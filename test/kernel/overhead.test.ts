@@ -80,3 +80,51 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);
 });
+
+interface TopDoc {
+  health: { probes: Record<string, { variant: string }> };
+  workloads: Record<string, { cpu: { cores: number }; runq: { count: number } }>;
+}
+
+kernelTest('overhead: a policy workload whose cgroup appears after the sched probe is kept to the selected ones is counted', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
+  const busy = new TestCgroup('overhead-busy');
+  let late: TestCgroup | undefined;
+  t.teardown(async () => { await busy.remove(); await late?.remove(); rmSync(dir, { recursive: true, force: true }); });
+  // A budget the agent alone exceeds, and only the sched probe, made the hottest by a neighbour
+  // switching context 100,000 times a second: with a run-queue objective its one cheaper variant
+  // keeps it to the policy's workloads, so it switches there at the first check.
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, [
+    'version: 1',
+    'probes:', '  fault:', '    enabled: false', '  blockio:', '    enabled: false', '  sock:', '    enabled: false',
+    '  overhead_budget: 0.1%',
+    'export:', '  prometheus:', '    enabled: false',
+    'workloads:',
+    '  - name: late', '    match: "/headroom-test/overhead-late*"', '    class: critical', '    objectives:', '      runqueue_p99: 5ms',
+    '',
+  ].join('\n'));
+  const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '60s', '--quiet'], 70_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  // whole lines only: the newest may still be being written
+  const docs = (): TopDoc[] => agent.stdout().split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TopDoc);
+  const filtered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
+  await waitFor(() => docs().some(filtered), 'the sched probe kept to the selected workloads', 30_000);
+
+  // Now the policy's workload starts, in a cgroup the probe's filter has never heard of.
+  late = new TestCgroup('overhead-late-1');
+  const work = startIn(late, 'stress-ng', ['--cpu', '1', '--timeout', '40s', '--quiet'], 50_000);
+  t.teardown(() => { work.child.kill('SIGKILL'); });
+  const from = docs().length;
+  const seen = (): TopDoc | undefined => docs().slice(from).find((d) => filtered(d) && (d.workloads[late!.path]?.cpu.cores ?? 0) > 0.2);
+  await waitFor(() => seen() !== undefined, 'the late workload counted while the probe is filtered', 25_000);
+  const d = seen()!;
+  t.log(`late workload: ${d.workloads[late.path].cpu.cores.toFixed(2)} cores, ${d.workloads[late.path].runq.count} run-queue waits, sched ${d.health.probes.sched.variant}`);
+  // the filter is on: the busy neighbour's CPU time is no longer counted
+  t.true((d.workloads[busy.path]?.cpu.cores ?? 0) < 0.05, `the unselected neighbour is filtered out: ${d.workloads[busy.path]?.cpu.cores}`);
+  agent.child.kill('SIGTERM');
+  const done = await agent.done;
+  t.is(done.code, 0, done.stderr);
+});

@@ -170,6 +170,27 @@ test('index on a fake hybrid tree: a v1 cpu cgroup names the workload, the v1 ro
   t.like(index.resolve({ cgid: v2Ino, cpuCgid: 0n }), { id: 'v2:/system.slice/a.service' });
 });
 
+test('index: the ids of the cgroups a selector keeps, in both hierarchies, new ones after a walk', (t) => {
+  const uni = fakeTree(t).root;
+  const cpu = fakeTree(t).root;
+  mkdirSync(join(uni, 'web', 'a'), { recursive: true });
+  mkdirSync(join(cpu, 'web', 'b'), { recursive: true });
+  mkdirSync(join(cpu, 'batch'), { recursive: true });
+  const index = new WorkloadIndex({ kind: 'hybrid', unifiedRoot: uni, cpuV1Root: cpu });
+  index.refresh();
+  const web = (path: string): boolean => path.startsWith('/web/');
+  const sorted = (ids: bigint[]): bigint[] => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  t.deepEqual(sorted(index.idsOf(web)), sorted([ino(join(uni, 'web', 'a')), ino(join(cpu, 'web', 'b'))]));
+  const before = index.generation;
+  // a cgroup made after the walk is known after the next one
+  mkdirSync(join(cpu, 'web', 'c'));
+  t.is(index.idsOf(web).length, 2);
+  index.refresh();
+  t.is(index.generation, before + 1);
+  t.true(index.idsOf(web).includes(ino(join(cpu, 'web', 'c'))));
+  t.deepEqual(index.idsOf(() => false), []);
+});
+
 // ---- real cgroups (root) ----
 
 function testCgroup(t: ExecutionContext, name: string): TestCgroup {
