@@ -959,6 +959,26 @@ test('engine: p90 under-prediction lands in 7%..13% on stationary heavy-tailed n
   }
 });
 
+test('engine-peak: on a level with random spikes the 60 s peak\'s p90 misses about 10% (an offset leaking towards 0: 12.5% on the first)', (t) => {
+  // The mix under-covers these peaks by a lasting amount: the offset must hold it, not leak it away.
+  for (const [p, size, seed] of [[0.02, 2, 2], [0.005, 5, 3], [0.03, 1.5, 4]] as const) {
+    const r = rng(seed);
+    const values = Array.from({ length: 5000 }, () => 100 * (1 + 0.1 * (r() - 0.5)) + (r() < p ? 100 * size * r() : 0));
+    const e = new ForecastEngine({ halfLifeMs: 600 * SEC });
+    let under = 0;
+    let n = 0;
+    for (let i = 0; i < values.length; i++) {
+      e.update(values[i]!, i * SEC);
+      const fc = e.peak(60 * SEC);
+      if (i < 1000 || i + 60 >= values.length) continue;
+      if (Math.max(...values.slice(i + 1, i + 61)) > fc.quantile(0.9)) under++;
+      n++;
+    }
+    t.log(`spikes ${p} a step, up to ${size}x: p90 exceeded ${((100 * under) / n).toFixed(1)}%`);
+    t.true(under / n >= 0.085 && under / n <= 0.115, `spikes ${p}, ${size}x: ${((100 * under) / n).toFixed(1)}%`);
+  }
+});
+
 test('engine: the weights follow a change of regime (random walk: last value; noise around a level: the level models)', (t) => {
   const g = gaussian(rng(17));
   let walk = 100;
