@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, defaultTargets, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
@@ -271,14 +271,24 @@ function parseTargets(s: string): Target[] | 'auto' {
   });
 }
 
-/** A target given in seconds must span a step at least on every grid it is asked of (h5s on a 5-minute grid would silently be h1). */
+/**
+ * A target given in seconds must span a step at least on every grid it is asked of (h5s on a
+ * 5-minute grid would silently be h1), and at most MAX_TARGET_STEPS of them (h60s on a 1 ms grid,
+ * a trace whose times are seconds, would ask the models for gigabytes before anything failed).
+ */
 function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]): void {
-  if (targets === 'auto') return;
-  for (const t of targets) {
-    if (t.seconds === undefined) continue;
-    const coarse = series.find((s) => s.stepSeconds > t.seconds!);
-    if (coarse) {
-      throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${coarse.source ?? coarse.name}'s grid (${duration(coarse.stepSeconds)}): use h1, h12, h12max there, or auto`);
+  for (const s of series) {
+    for (const t of targets === 'auto' ? defaultTargets(s.stepSeconds) : targets) {
+      if (t.seconds === undefined) continue;
+      const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
+      if (s.stepSeconds > t.seconds) {
+        throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
+      }
+      const steps = resolveTarget(t, s.stepSeconds).steps;
+      if (steps > MAX_TARGET_STEPS) {
+        throw new UsageError(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
+          'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
+      }
     }
   }
 }
@@ -341,6 +351,9 @@ async function handler(a: PredictArgs): Promise<void> {
     });
     if (!report.tables.some((t) => t.points > 0)) {
       // an all-zero table would read as perfect forecasts
+      if (series.every((s) => s.values.every((v) => Number.isNaN(v) || v === 0))) {
+        throw new Error(`${a.trace}: nothing to score: every series read (${series.length}) is 0 throughout; losses are measured against a series' mean, and there is no demand to forecast`);
+      }
       throw new Error(`${a.trace}: nothing to score: ${series.length} series read, none with observed points beyond the warm-up (${a.warmup ?? 'auto'}) and a horizon; a longer trace, or a shorter --warmup`);
     }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
@@ -397,6 +410,7 @@ const predict: CommandModule<object, PredictArgs> = {
       })
       .check((x) => {
         if (Array.isArray(x.trace)) throw new Error('--trace given more than once: one file, or a folder (every trace in it is replayed)');
+        if (x.trace === '') throw new Error('--trace needs a path: a trace file, or a folder of them');
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');
         if (x['half-life'] !== undefined && !(x['half-life'] > 0)) throw new Error('--half-life must be a positive number of seconds');
@@ -410,5 +424,11 @@ export default predict;
 // Runnable on its own (`node dist/agent/cli/predict.js predict --trace PATH`), without the
 // commands main.ts loads (the kernel ones need libbpf).
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().help().parseAsync();
+  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().help()
+    .fail((msg, err) => {
+      // as main.ts: a bad option is one line and exit 2, not the help and exit 1
+      process.stderr.write(`headroom: ${msg ?? err?.message}\n`);
+      process.exit(EXIT_USAGE);
+    })
+    .parseAsync();
 }

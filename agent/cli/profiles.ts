@@ -199,7 +199,12 @@ const withDir = <T>(y: Argv<T>) =>
   y
     .option('dir', { type: 'string', alias: 'profiles-dir', describe: `profile store directory (default: the policy's profiles.dir, else ${DEFAULT_PROFILE_DIR})` })
     .option('policy', { type: 'string', describe: 'policy YAML whose profiles.dir to read' })
-    .option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+    .check((a) => {
+      if (a.dir === '') throw new Error('--dir needs a path: the profile store directory');
+      if (a.policy === '') throw new Error('--policy needs a path: a policy YAML file');
+      return true;
+    });
 
 function emit(out: ProfilesOutcome): void {
   process.stdout.write(out.stdout);

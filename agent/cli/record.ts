@@ -1,6 +1,6 @@
 // `headroom record`: writes the per-workload series the agent sees to a JSON Lines trace that
 // `headroom predict --trace` replays (format in agent/predict/traces/jsonl.ts). Observes only.
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
@@ -96,10 +96,14 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
   return names.length > 0 ? limits : undefined;
 }
 
-/** The trace file, created or replaced; a missing folder or no permission is one clear line, not an errno dump. */
+/**
+ * The trace file, opened without emptying it (a recording that fails to start leaves an older
+ * trace of that name as it was; `begin` empties it); a missing folder or no permission is one
+ * clear line, not an errno dump.
+ */
 function openOut(path: string): number {
   try {
-    return openSync(path, 'w');
+    return openSync(path, 'a');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`--out ${path}: no such folder ${dirname(path)}`);
@@ -129,6 +133,9 @@ const record: CommandModule<object, RecordArgs> = {
       .check((a) => {
         if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
         if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
+        if (a.out === '') throw new Error('--out needs a path: the trace file to write');
+        // (predict reads .gz traces, but this writes plain lines: the name would lie)
+        if (/\.gz$/i.test(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
         parseLimits(a.limit);
         parseRecordResources(a.resources);
         return true;
@@ -136,40 +143,63 @@ const record: CommandModule<object, RecordArgs> = {
   handler: async (a) => {
     try {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
+      const existed = existsSync(a.out);
       const fd = openOut(a.out);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
-      writeSync(fd, `${JSON.stringify(header)}\n`);
+      // the file is replaced only once the probes report: until then it is as it was
+      let begun = false;
+      const begin = (): void => {
+        if (begun) return;
+        begun = true;
+        ftruncateSync(fd, 0);
+        writeSync(fd, `${JSON.stringify(header)}\n`);
+      };
+      const abandon = (): void => {
+        closeSync(fd);
+        if (!existed) unlinkSync(a.out); // (one this run created, still empty)
+      };
       const layout = detectCgroupLayout();
       const memoryOf = (w: Workload): number | null => readMemoryBytes(layout, w);
       let samples = 0;
       const started = Date.now();
       const progress = process.stderr.isTTY;
-      await runSession({
-        policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
-        intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
-        log: (m) => process.stderr.write(`headroom: ${m}\n`),
-        onReport: (r) => {
-          const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
-          if (lines) writeSync(fd, lines);
-          samples += lines ? lines.split('\n').length - 1 : 0;
-          if (progress) {
-            const secs = ((Date.now() - started) / 1000).toFixed(0);
-            process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
-          }
-        },
-        afterStop: () => {
-          fsyncSync(fd);
-          closeSync(fd);
-          process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
-          if (samples > 0) return 0;
-          // an empty recording is no trace: say why it may be, and fail
-          const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
-          process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
-          return 1;
-        },
-      });
+      try {
+        await runSession({
+          policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
+          intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
+          log: (m) => process.stderr.write(`headroom: ${m}\n`),
+          onReport: (r) => {
+            begin();
+            const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
+            if (lines) writeSync(fd, lines);
+            samples += lines ? lines.split('\n').length - 1 : 0;
+            if (progress) {
+              const secs = ((Date.now() - started) / 1000).toFixed(0);
+              process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
+            }
+          },
+          afterStop: () => {
+            if (!begun) {
+              abandon();
+              process.stderr.write(`${progress ? '\n' : ''}headroom: stopped before the first sample: ${a.out} ${existed ? 'left as it was' : 'not written'}\n`);
+              return 1;
+            }
+            fsyncSync(fd);
+            closeSync(fd);
+            process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
+            if (samples > 0) return 0;
+            // an empty recording is no trace: say why it may be, and fail
+            const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
+            process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
+            return 1;
+          },
+        });
+      } catch (err) {
+        if (!begun) abandon(); // the probes failed to load: nothing recorded, nothing replaced
+        throw err;
+      }
     } catch (err) {
       fail(err);
     }

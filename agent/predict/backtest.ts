@@ -42,7 +42,7 @@ const TARGET_NAME = /^h(\d+)(s|m|h)?(max)?$/;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 /** Longest horizon a target may name: a week in time, 10,000 steps (35 days of 5-minute steps). */
 const MAX_TARGET_SECONDS = 7 * 86_400;
-const MAX_TARGET_STEPS = 10_000;
+export const MAX_TARGET_STEPS = 10_000;
 
 /**
  * A target by name: `h<N>` the value N steps ahead, `h<N>max` the peak over the next N; with a

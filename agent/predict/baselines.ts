@@ -212,9 +212,6 @@ function seasonal(ctx: ModelContext): OnlineModel {
 
 // ---- model 7 ----
 
-/** Longest horizon the selector scores (its history of values is this long). */
-const MAX_SELECTOR_STEPS = 4096;
-
 /**
  * 7: per origin and target, the candidate with the lowest summed p90 pinball loss over its last
  * day of forecasts already resolved (ties: the earlier candidate). It owns its candidates and
@@ -223,7 +220,9 @@ const MAX_SELECTOR_STEPS = 4096;
  */
 export function selector(ctx: ModelContext, candidates: readonly ModelSpec[]): OnlineModel {
   const models = candidates.map((c) => c.create(ctx));
-  const history = new GridHistory(MAX_SELECTOR_STEPS + 1);
+  // (its history of values spans the longest horizon it is told of: a peak reads all of it)
+  const longest = Math.max(1, ...ctx.targets.map((t) => t.steps));
+  const history = new GridHistory(longest + 1);
   interface TargetState {
     target: Target;
     /** forecasts made and not yet resolved, oldest first: their origin and each candidate's p90 */
@@ -261,7 +260,7 @@ export function selector(ctx: ModelContext, candidates: readonly ModelSpec[]): O
   };
 
   const track = (target: Target): TargetState => {
-    if (target.steps > MAX_SELECTOR_STEPS) throw new RangeError(`selector: a horizon of ${target.steps} steps is above ${MAX_SELECTOR_STEPS}`);
+    if (target.steps > longest) throw new RangeError(`selector: a horizon of ${target.steps} steps is above the ${longest} of the targets it was made for`);
     const state: TargetState = { target, pending: [], losses: models.map(() => new WindowSum(ctx.dayPoints)), latest: [] };
     perTarget.set(target.name, state);
     if (history.last >= 0) step(state, history.last); // a target asked for late starts now

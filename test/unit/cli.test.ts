@@ -1,6 +1,6 @@
 // The command line's bad-usage path: one line naming the problem, exit code 2, nothing written.
 import test from 'ava';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,31 @@ for (const [what, args, message] of cases) {
     t.false(existsSync(out));
   });
 }
+
+test('record to a .gz name: one line, exit 2 (it writes plain lines), nothing written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'trace.jsonl.gz');
+  const r = await headroom(['record', '--out', out, '--duration', '1'], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /--out .*trace\.jsonl\.gz: record writes plain JSON Lines; name it \.jsonl/);
+  t.false(existsSync(out));
+});
+
+test('record that fails to load its probes leaves an older trace of that name as it was, and makes none', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const old = join(dir, 'old.jsonl');
+  writeFileSync(old, '{"t":0,"workload":"w","resource":"cpu_cores","value":1}\n');
+  const args = ['--duration', '1', '--bpf-object', join(dir, 'missing.bpf.o'), '--state-dir', dir];
+  const r = await headroom(['record', '--out', old, ...args], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /missing\.bpf\.o/);
+  t.is(readFileSync(old, 'utf8'), '{"t":0,"workload":"w","resource":"cpu_cores","value":1}\n');
+  const fresh = join(dir, 'new.jsonl');
+  t.is((await headroom(['record', '--out', fresh, ...args], { timeoutMs: 20_000 }).done).code, 1);
+  t.false(existsSync(fresh));
+});
 
 test('record into a folder that does not exist: one line, exit 1, before anything is loaded', async (t) => {
   const r = await headroom(['record', '--out', '/nonexistent-headroom/trace.jsonl', '--duration', '1'], { timeoutMs: 20_000 }).done;

@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { testIf } from '../helpers/host.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -198,7 +198,14 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
     ['middle', [head, ok(1), '{"t":2000,"work', ok(3)], /bad-middle\.jsonl:3: not JSON/],
     ['version', [head.replace('"version":1', '"version":2'), ok(1)], /bad-version\.jsonl:1: header field "version": this headroom reads version 1, got 2/],
     ['step', [head.replace('1000', '-5'), ok(1)], /bad-step\.jsonl:1: header field "stepMs": expected a positive number of ms, got -5/],
-    ['limits', ['{"format":"headroom-trace","version":1,"stepMs":1000,"limits":{"cpu_cores":"two"}}', ok(1)], /bad-limits\.jsonl:1: header field "limits\.cpu_cores": expected a number, got "two"/],
+    ['limits', ['{"format":"headroom-trace","version":1,"stepMs":1000,"limits":{"cpu_cores":"two"}}', ok(1)], /bad-limits\.jsonl:1: header field "limits\.cpu_cores": expected a level above 0, got "two"/],
+    ['limit0', ['{"format":"headroom-trace","version":1,"stepMs":1000,"limits":{"cpu_cores":0}}', ok(1)], /bad-limit0\.jsonl:1: header field "limits\.cpu_cores": expected a level above 0, got 0/],
+    ['negative', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores","value":-5}'], /bad-negative\.jsonl:3: field "value": a demand is never below 0, got -5/],
+    // two recordings joined with cat: the second's header is not a sample missing its fields
+    ['joined', [head, ok(1), ok(2), head, ok(3)], /bad-joined\.jsonl:4: a header after the first line \(two traces joined\?\)/],
+    // one time far from the others (a zero, seconds where ms belong): said with its line, before any memory is asked for
+    ['far', [head, ok(1), ok(2), '{"t":0,"workload":"/a","resource":"cpu_cores","value":1}', JSON.stringify({ t: 2e13, workload: '/a', resource: 'cpu_cores', value: 1 })],
+      /bad-far\.jsonl: \/a cpu_cores \(steps of 1000 ms\): its times span 20,000,000,001 steps \(step 0 at line 4 to step 20000000000 at line 5\), over the 10,000,000 a series may/],
   ];
   for (const [name, lines, message] of cases) {
     t.throws(() => readTraces(write(`strict/bad-${name}.jsonl`, lines.join('\n'))), { message }, name);
@@ -288,6 +295,10 @@ test('jsonl: by default a recording scores its active series (above 0 a tenth of
   t.deepEqual(readTraces(path).map((s) => s.resource).sort(), ['cpu_cores', 'major_faults_per_s']);
   t.is(readTraces(path, { resources: 'all' }).length, 3);
   t.deepEqual(readTraces(path, { resources: ['tcp_retransmits_per_s'] }).map((s) => s.resource), ['tcp_retransmits_per_s']);
+  // only idle series: said so (they were read), not "no trace series found"
+  const idle = write('rec/idle.jsonl', lines.filter((l) => l.includes('tcp_retransmits') || l.includes('format')).join('\n'));
+  t.throws(() => readTraces(idle), { message: /idle\.jsonl: 1 series read, none active enough to score by default .*--resources all scores them all/ });
+  t.is(readTraces(idle, { resources: 'all' }).length, 1);
 });
 
 test('readTraces: a folder mixing every format, notes skipped; an unknown single file is an error', (t) => {
@@ -304,6 +315,14 @@ test('readTraces: a folder mixing every format, notes skipped; an unknown single
   t.is(readTraces(dir, { resources: ['cpu_pct'] }).length, 2); // Bitbrains and Alibaba
   t.is(readTraces(dir, { resources: 'all' }).length, 7 + 4 + 3 + 1); // m_9's net counters have no increment yet
   t.throws(() => readTraces(join(dir, 'odd.csv')), { message: /unknown trace format/ });
+  // a folder of links to a dataset's files and folders reads as the dataset; a link back up is read once
+  const links = join(tmp, 'links');
+  mkdirSync(links, { recursive: true });
+  symlinkSync(join(dir, 'bitbrains', '1.csv'), join(links, '1.csv'));
+  symlinkSync(join(dir, 'google'), join(links, 'google'));
+  symlinkSync(links, join(links, 'loop'));
+  symlinkSync(join(tmp, 'nowhere.csv'), join(links, 'dangling.csv'));
+  t.deepEqual(readTraces(links).map((s) => s.dataset).sort(), ['bitbrains', 'bitbrains', 'bitbrains', 'google', 'google']);
   t.throws(() => readTraces(join(dir, 'missing.jsonl')), { message: /missing\.jsonl: no such trace file or folder$/ });
 });
 
@@ -512,6 +531,13 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const badLimit = spawnSync(node, [cli, 'predict', '--trace', path, '--limit', 'cpu_cores'], { encoding: 'utf8' });
   t.is(badLimit.status, 2);
   t.regex(badLimit.stderr, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got 'cpu_cores'/);
+  const noPath = spawnSync(node, [cli, 'predict', '--trace', ''], { encoding: 'utf8' });
+  t.is(noPath.status, 2);
+  t.regex(noPath.stderr, /--trace needs a path/);
+  // a target longer than the models hold, on this 5 s grid: said before any replay asks for the memory
+  const long = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h15h'], { encoding: 'utf8' });
+  t.is(long.status, 2);
+  t.regex(long.stderr, /target h15h is 10,800 steps of .*'s grid \(5 s\), over the 10,000 a target may span/);
 });
 
 test('the progress bar: share, points, series, time left from the pace so far', (t) => {

@@ -75,7 +75,7 @@ export function readAlibaba(path: string): Series[] {
       const g = m.grids[k]!;
       out.push({
         name, dataset: 'alibaba', resource, stepSeconds: ALIBABA_STEP_SECONDS,
-        startSeconds: g.firstStep * ALIBABA_STEP_SECONDS, values: g.build(), stats: g.stats,
+        startSeconds: g.firstStep * ALIBABA_STEP_SECONDS, values: g.build(`${path}: machine ${name} ${resource}`), stats: g.stats,
       });
     });
   }

@@ -6,7 +6,7 @@
 // says how many steps passed.
 import { basename } from 'node:path';
 import { parseNumber, readLines } from './lines.js';
-import type { Series } from './series.js';
+import { gridTooLong, MAX_GRID_STEPS, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
 
@@ -69,6 +69,7 @@ export function readBitbrains(path: string): Series[] {
   }
   const name = basename(path).replace(/\.csv$/i, '');
   const length = index.length > 0 ? index[index.length - 1]! + 1 : 0;
+  if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);
   return COLUMNS.map(([resource], k) => {
     const values = new Float64Array(length).fill(Number.NaN);
     const counts = new Uint32Array(length);

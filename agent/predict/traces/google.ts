@@ -62,7 +62,7 @@ export function readGoogle(path: string): Series[] {
       stats.dropped += broken;
       out.push({
         name: instances.size === 1 ? single : key, dataset: 'google', resource, stepSeconds: GOOGLE_STEP_SECONDS,
-        startSeconds: g.firstStep * GOOGLE_STEP_SECONDS, values: g.build(), stats,
+        startSeconds: g.firstStep * GOOGLE_STEP_SECONDS, values: g.build(`${path}: instance ${key} ${resource}`), stats,
       });
     });
   }

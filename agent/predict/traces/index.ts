@@ -1,6 +1,6 @@
 // Public trace readers: `readTraces(path)` reads a file or a folder of files, telling each
 // format from the file's first line, and returns every series on its 300 s (or recorded) grid.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
@@ -48,15 +48,31 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
   }
 }
 
-/** Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files are not data. */
-function listFiles(dir: string): string[] {
+/**
+ * Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files
+ * are not data. Symbolic links are followed (a folder of links to a dataset's files is a
+ * dataset), each folder once.
+ */
+function listFiles(dir: string, visited = new Set<string>()): string[] {
+  const real = realpathSync(dir);
+  if (visited.has(real)) return []; // a link back up the tree
+  visited.add(real);
   const out: string[] = [];
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...listFiles(p));
-    else if (e.isFile() && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) out.push(p);
+    let kind: 'dir' | 'file' | 'other' = e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    if (e.isSymbolicLink()) {
+      try {
+        const st = statSync(p);
+        kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+      } catch {
+        continue; // a link to nothing
+      }
+    }
+    if (kind === 'dir') out.push(...listFiles(p, visited));
+    else if (kind === 'file' && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) out.push(p);
   }
   return out;
 }
@@ -93,6 +109,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   const files = isDir ? listFiles(path) : [path];
   const out: Series[] = [];
   const seen = new Set<string>();
+  let idle = 0;
   for (const file of files) {
     const format = detectFormat(file);
     if (!format) {
@@ -106,8 +123,14 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     // a series with no value at all (every row abnormal) has nothing to replay
     for (const s of readFile(file, format, opts)) {
       seen.add(s.resource);
-      if (s.values.length > 0 && keep(s, opts.resources)) out.push({ ...s, source: file });
+      if (s.values.length === 0) continue;
+      if (keep(s, opts.resources)) out.push({ ...s, source: file });
+      else if (opts.resources === undefined || opts.resources === 'reference') idle++;
     }
+  }
+  if (out.length === 0 && idle > 0) {
+    // (not "no series found": they were found, and left out by the default selection)
+    throw new Error(`${path}: ${idle} series read, none active enough to score by default (a recorded series counts when above zero at least a tenth of the time); --resources all scores them all`);
   }
   const which = opts.resources;
   if (Array.isArray(which) && seen.size > 0) {

@@ -54,6 +54,7 @@ function sampleProblem(o: unknown): string | undefined {
   if (typeof s.workload !== 'string') return `field "workload": expected a string, got ${shown(s.workload)}`;
   if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
   if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
+  if (s.value < 0) return `field "value": a demand is never below 0, got ${s.value}`;
   return undefined;
 }
 
@@ -66,7 +67,7 @@ function headerProblem(h: Record<string, unknown>): string | undefined {
   if (h.limits !== undefined) {
     if (typeof h.limits !== 'object' || h.limits === null || Array.isArray(h.limits)) return `header field "limits": expected an object of resource: level, got ${shown(h.limits)}`;
     for (const [k, v] of Object.entries(h.limits)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `header field "limits.${k}": expected a number, got ${shown(v)}`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return `header field "limits.${k}": expected a level above 0, got ${shown(v)}`;
     }
   }
   return undefined;
@@ -99,7 +100,7 @@ export interface ReadJsonlOptions {
 
 export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
-  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[] }>();
+  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[] }>();
   let bad = 0;
   let first = true;
   let limits: Record<string, number> = {};
@@ -117,7 +118,9 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
       unparsed = { line: lineNo, why: (err as Error).message };
       continue;
     }
-    if (first && (o as Partial<TraceHeader>)?.format === TRACE_FORMAT) {
+    const isHeader = (o as Partial<TraceHeader> | null)?.format === TRACE_FORMAT;
+    if (isHeader && !first) throw new Error(`${path}:${lineNo}: a header after the first line (two traces joined?); a trace's header must be its first line`);
+    if (isHeader) {
       const h = o as Record<string, unknown>;
       const problem = headerProblem(h);
       if (problem) throw new Error(`${path}:${lineNo}: ${problem}`);
@@ -137,9 +140,10 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const s = o as TraceSample;
     const key = JSON.stringify([s.workload, s.resource]);
     let entry = samples.get(key);
-    if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [] }));
+    if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [], line: [] }));
     entry.t.push(s.t);
     entry.v.push(s.value);
+    entry.line.push(lineNo);
   }
   if (unparsed) {
     bad++;
@@ -150,12 +154,12 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   for (const e of samples.values()) {
     const step = stepMs ?? roundStep(medianSpacing(e.t));
     const grid = new GridAccumulator();
-    e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!));
+    e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!, e.line[i]!));
     grid.dropped += bad;
     const limit = limits[e.resource];
     out.push({
       name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000,
-      startSeconds: (grid.firstStep * step) / 1000, values: grid.build(), stats: grid.stats,
+      startSeconds: (grid.firstStep * step) / 1000, values: grid.build(`${path}: ${e.workload} ${e.resource} (steps of ${step} ms)`), stats: grid.stats,
       ...(typeof limit === 'number' && Number.isFinite(limit) ? { limit } : {}),
     });
   }

@@ -73,16 +73,33 @@ export function observedCount(values: Float64Array): number {
  * Collects (grid step, value) pairs in any order and averages those sharing a step.
  * Steps are integers relative to any origin; build() shifts them so the first one is 0.
  */
+/**
+ * The most steps one series' grid may span: 116 days of 1 s steps, 95 years of 5 min ones. A
+ * single time far from the others (seconds written where ms belong, a zero) would otherwise
+ * ask for gigabytes before anything could say which line it was.
+ */
+export const MAX_GRID_STEPS = 10_000_000;
+
+/** A series spanning more than MAX_GRID_STEPS: the error that says so, naming `what` (file and series) and where its ends come from. */
+export function gridTooLong(what: string, steps: number, first: string, last: string): Error {
+  const count = steps < 1e15 ? steps.toLocaleString('en') : steps.toExponential(1);
+  return new Error(`${what}: its times span ${count} steps (${first} to ${last}), over the ${MAX_GRID_STEPS.toLocaleString('en')} a series may; a time far from the others?`);
+}
+
 export class GridAccumulator {
   private readonly sums = new Map<number, number>();
   private readonly counts = new Map<number, number>();
   private lo = Number.POSITIVE_INFINITY;
   private hi = Number.NEGATIVE_INFINITY;
+  /** the lines the first and last steps came from (0: not told) */
+  private loLine = 0;
+  private hiLine = 0;
   rows = 0;
   merged = 0;
   dropped = 0;
 
-  add(step: number, value: number): void {
+  /** A value at a step number; `line`: where it was read, for an error about the grid's span. */
+  add(step: number, value: number, line = 0): void {
     if (!Number.isFinite(value) || !Number.isInteger(step)) {
       this.dropped++;
       return;
@@ -92,8 +109,14 @@ export class GridAccumulator {
     if (n > 0) this.merged++;
     this.counts.set(step, n + 1);
     this.sums.set(step, (this.sums.get(step) ?? 0) + value);
-    if (step < this.lo) this.lo = step;
-    if (step > this.hi) this.hi = step;
+    if (step < this.lo) {
+      this.lo = step;
+      this.loLine = line;
+    }
+    if (step > this.hi) {
+      this.hi = step;
+      this.hiLine = line;
+    }
   }
 
   /** Step number of grid index 0 (NaN while empty). */
@@ -101,8 +124,14 @@ export class GridAccumulator {
     return this.rows > 0 ? this.lo : Number.NaN;
   }
 
-  build(): Float64Array {
+  /** The grid, NaN where no value fell; `what` (file and series) names it in the error when it spans too many steps. */
+  build(what: string): Float64Array {
     if (this.rows === 0) return new Float64Array(0);
+    const span = this.hi - this.lo + 1;
+    if (span > MAX_GRID_STEPS) {
+      const at = (step: number, line: number): string => `step ${step}${line > 0 ? ` at line ${line}` : ''}`;
+      throw gridTooLong(what, span, at(this.lo, this.loLine), at(this.hi, this.hiLine));
+    }
     const values = new Float64Array(this.hi - this.lo + 1).fill(Number.NaN);
     for (const [step, sum] of this.sums) values[step - this.lo] = sum / this.counts.get(step)!;
     return values;
