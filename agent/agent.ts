@@ -104,8 +104,9 @@ export class Agent {
   private readonly cpuRates = new CpuRates();
   /**
    * kernel ids of the cgroups the policy selects (the governor's filter keeps those), from the
-   * cgroup index: a selected cgroup must pass the filter before its first event, or a probe kept
-   * to the policy's workloads never counts one that starts (or restarts) after the switch
+   * cgroup index, not from the ids the probes counted: a filtered probe counts no event of a
+   * cgroup outside the filter, so one that starts (or restarts) after the switch would never
+   * enter it. It enters at the next walk of the trees (at most 10 ticks after it appears).
    */
   private selectedIds = new Set<bigint>();
   /** the index's generation selectedIds was taken at */
@@ -144,6 +145,7 @@ export class Agent {
   /** Ticks the governor; applies and returns its switches (they go out as events). */
   private governOverhead(nowMs: number): OverheadEvent[] {
     if (!this.governor) return [];
+    this.selectFromIndex(); // (after this tick's lookups, which may have walked the trees)
     const cpu = process.cpuUsage();
     const changes = this.governor.observe(nowMs, this.source.counters(), (cpu.user + cpu.system) * 1000);
     for (const c of changes) {
@@ -211,7 +213,6 @@ export class Agent {
     if (this.ticks % 10 === 0) this.index.refresh();
     const reading = this.source.read();
     const now = this.snapshot(reading);
-    this.selectFromIndex();
     const events = this.events(reading);
     const before = this.previous;
     const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);

@@ -30,3 +30,17 @@ export function usageMessage(msg: string): string {
   const kept = names.filter((n) => !names.some((other) => other !== n && camel(other) === n));
   return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`;
 }
+
+/**
+ * yargs' fail handler. A message is bad usage (an option's check threw, or yargs' own
+ * validation): one line, the help to read, exit 2. None: a command failed unexpectedly: `fail`'s
+ * one line (the stack with HEADROOM_DEBUG). `command`: the command whose help to name, if any.
+ */
+export function usageFailure(command: () => string | undefined) {
+  return (msg: string | undefined, err: Error | undefined): never => {
+    if (!msg && err) fail(err);
+    const c = command();
+    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${c !== undefined ? `headroom ${c} --help` : 'headroom --help'}' for usage.\n`);
+    process.exit(ExitCode.USAGE);
+  };
+}

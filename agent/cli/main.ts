@@ -7,8 +7,7 @@ import policyCheck from './policy-check.js';
 import record from './record.js';
 import predict from './predict.js';
 import profiles from './profiles.js';
-import { ExitCode } from '../kernel/index.js';
-import { fail, usageMessage } from './fail.js';
+import { usageFailure } from './fail.js';
 
 /** The commands' names (the first word of each module's command string), and policy's group. */
 const COMMANDS = [...[run, top, record, predict, profiles].map((c) => String(c.command).split(' ')[0]!), 'policy'];
@@ -27,14 +26,6 @@ await yargs(hideBin(process.argv))
   .help()
   .alias('h', 'help')
   .version()
-  .fail((msg, err) => {
-    // a message: bad usage (an option's check threw, or yargs' own validation); none: a command
-    // failed unexpectedly (one line all the same, the stack with HEADROOM_DEBUG)
-    if (!msg && err) fail(err);
-    // the help of the command given, where one was (an option's value may come before it)
-    const command = hideBin(process.argv).find((a) => COMMANDS.includes(a));
-    const help = command !== undefined ? `headroom ${command} --help` : 'headroom --help';
-    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${help}' for usage.\n`);
-    process.exit(ExitCode.USAGE);
-  })
+  // (the help of the command given, where one was: an option's value may come before it)
+  .fail(usageFailure(() => hideBin(process.argv).find((a) => COMMANDS.includes(a))))
   .parseAsync();

@@ -15,6 +15,7 @@ import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/bas
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
 import { commaList, parseLimitSpecs } from './options.js';
+import { usageFailure } from './fail.js';
 import { readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -281,7 +282,8 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
     for (const t of targets === 'auto' ? defaultTargets(s.stepSeconds) : targets) {
       if (t.seconds === undefined) continue;
       const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
-      if (s.stepSeconds > t.seconds) {
+      // (auto's h5s on a 10 s grid is one step, as auto means it: only a target asked for by name is held to it)
+      if (targets !== 'auto' && s.stepSeconds > t.seconds) {
         throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
       }
       const steps = resolveTarget(t, s.stepSeconds).steps;
@@ -425,10 +427,6 @@ export default predict;
 // commands main.ts loads (the kernel ones need libbpf).
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().help()
-    .fail((msg, err) => {
-      // as main.ts: a bad option is one line and exit 2, not the help and exit 1
-      process.stderr.write(`headroom: ${msg ?? err?.message}\n`);
-      process.exit(EXIT_USAGE);
-    })
+    .fail(usageFailure(() => 'predict'))
     .parseAsync();
 }

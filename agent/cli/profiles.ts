@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
-import { fail } from './fail.js';
+import { fail, usageFailure } from './fail.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
 } from '../predict/profiles.js';
@@ -242,9 +242,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     .command(profiles)
     .demandCommand(1)
     .strict()
-    .fail((msg, err) => {
-      process.stderr.write(`headroom: ${msg ?? err?.message}\n`);
-      process.exit(EXIT_USAGE);
-    })
+    .fail(usageFailure(() => 'profiles'))
     .parseAsync();
 }

@@ -1,6 +1,6 @@
 // `headroom record`: writes the per-workload series the agent sees to a JSON Lines trace that
 // `headroom predict --trace` replays (format in agent/predict/traces/jsonl.ts). Observes only.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
@@ -97,17 +97,28 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
 }
 
 /**
- * The trace file, opened without emptying it (a recording that fails to start leaves an older
- * trace of that name as it was; `begin` empties it); a missing folder or no permission is one
- * clear line, not an errno dump.
+ * Whether `path` can be written (its folder exists, and it or the folder is writable), checked
+ * before anything loads; the file itself is opened only at the first sample, so a recording that
+ * fails to start or records nothing leaves an older trace of that name as it was. A missing
+ * folder or no permission is one clear line, not an errno dump.
  */
+function checkWritable(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new Error(`--out ${path}: no such folder ${dir}`);
+  try {
+    accessSync(existsSync(path) ? path : dir, constants.W_OK);
+  } catch (err) {
+    throw new Error(`--out ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`--out ${path}: is a folder`);
+}
+
+/** Creates or replaces the trace file. */
 function openOut(path: string): number {
   try {
-    return openSync(path, 'a');
+    return openSync(path, 'w');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`--out ${path}: no such folder ${dirname(path)}`);
-    throw new Error(`--out ${path}: cannot write it (${code ?? (err as Error).message})`);
+    throw new Error(`--out ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
 }
 
@@ -143,63 +154,52 @@ const record: CommandModule<object, RecordArgs> = {
   handler: async (a) => {
     try {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
-      const existed = existsSync(a.out);
-      const fd = openOut(a.out);
+      checkWritable(a.out);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
-      // the file is replaced only once the probes report: until then it is as it was
-      let begun = false;
-      const begin = (): void => {
-        if (begun) return;
-        begun = true;
-        ftruncateSync(fd, 0);
-        writeSync(fd, `${JSON.stringify(header)}\n`);
-      };
-      const abandon = (): void => {
-        closeSync(fd);
-        if (!existed) unlinkSync(a.out); // (one this run created, still empty)
+      // the file is created (or an older one replaced) at the first sample, not before
+      let fd = -1;
+      const write = (lines: string): void => {
+        if (fd < 0) {
+          fd = openOut(a.out);
+          writeSync(fd, `${JSON.stringify(header)}\n`);
+        }
+        writeSync(fd, lines);
       };
       const layout = detectCgroupLayout();
       const memoryOf = (w: Workload): number | null => readMemoryBytes(layout, w);
       let samples = 0;
       const started = Date.now();
       const progress = process.stderr.isTTY;
-      try {
-        await runSession({
-          policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
-          intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
-          log: (m) => process.stderr.write(`headroom: ${m}\n`),
-          onReport: (r) => {
-            begin();
-            const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
-            if (lines) writeSync(fd, lines);
-            samples += lines ? lines.split('\n').length - 1 : 0;
-            if (progress) {
-              const secs = ((Date.now() - started) / 1000).toFixed(0);
-              process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
-            }
-          },
-          afterStop: () => {
-            if (!begun) {
-              abandon();
-              process.stderr.write(`${progress ? '\n' : ''}headroom: stopped before the first sample: ${a.out} ${existed ? 'left as it was' : 'not written'}\n`);
-              return 1;
-            }
+      await runSession({
+        policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
+        intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
+        log: (m) => process.stderr.write(`headroom: ${m}\n`),
+        onReport: (r) => {
+          const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
+          if (lines) write(lines);
+          samples += lines ? lines.split('\n').length - 1 : 0;
+          if (progress) {
+            const secs = ((Date.now() - started) / 1000).toFixed(0);
+            process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
+          }
+        },
+        afterStop: () => {
+          if (fd >= 0) {
             fsyncSync(fd);
             closeSync(fd);
+          }
+          if (samples > 0) {
             process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
-            if (samples > 0) return 0;
-            // an empty recording is no trace: say why it may be, and fail
-            const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
-            process.stderr.write(`headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}\n`);
-            return 1;
-          },
-        });
-      } catch (err) {
-        if (!begun) abandon(); // the probes failed to load: nothing recorded, nothing replaced
-        throw err;
-      }
+            return 0;
+          }
+          // an empty recording is no trace: say why it may be, and fail (an older trace of that name stays)
+          const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
+          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}; ${a.out} not written\n`);
+          return 1;
+        },
+      });
     } catch (err) {
       fail(err);
     }

@@ -260,6 +260,7 @@ export function selector(ctx: ModelContext, candidates: readonly ModelSpec[]): O
   };
 
   const track = (target: Target): TargetState => {
+    // (the replay tracks only ctx.targets; a longer one asked for late would need a longer history)
     if (target.steps > longest) throw new RangeError(`selector: a horizon of ${target.steps} steps is above the ${longest} of the targets it was made for`);
     const state: TargetState = { target, pending: [], losses: models.map(() => new WindowSum(ctx.dayPoints)), latest: [] };
     perTarget.set(target.name, state);

@@ -1,5 +1,5 @@
 // `headroom record` writes what the agent sees as a trace that `headroom predict` replays.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest, testIf } from '../helpers/host.js';
@@ -60,7 +60,14 @@ kernelTest('record: a --match that no cgroup matches records nothing, says so, a
   const rec = await headroom(['record', '--out', out, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/no-such-*',
     '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(rec.code, 1, rec.stderr);
-  t.regex(rec.stderr, /recorded 0 samples to .*none\.jsonl\nheadroom: nothing recorded: no workload's cgroup matched --match '\/headroom-test\/no-such-\*'/);
+  t.regex(rec.stderr, /headroom: nothing recorded: no workload's cgroup matched --match '\/headroom-test\/no-such-\*'; .*none\.jsonl not written/);
+  t.false(existsSync(out), 'no trace file');
+  // an older trace of that name stays as it was
+  writeFileSync(out, 'older\n');
+  const again = await headroom(['record', '--out', out, '--duration', '1', '--interval', '0.5', '--match', '/headroom-test/no-such-*',
+    '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
+  t.is(again.code, 1, again.stderr);
+  t.is(readFileSync(out, 'utf8'), 'older\n');
 });
 
 // A nearly idle workload holding memory (it wakes ten times a second, so the agent sees it) is

@@ -322,7 +322,10 @@ test('readTraces: a folder mixing every format, notes skipped; an unknown single
   symlinkSync(join(dir, 'google'), join(links, 'google'));
   symlinkSync(links, join(links, 'loop'));
   symlinkSync(join(tmp, 'nowhere.csv'), join(links, 'dangling.csv'));
-  t.deepEqual(readTraces(links).map((s) => s.dataset).sort(), ['bitbrains', 'bitbrains', 'bitbrains', 'google', 'google']);
+  symlinkSync(join(dir, 'bitbrains'), join(links, 'bitbrains')); // its 1.csv is linked above too: read once
+  const said: string[] = [];
+  t.deepEqual(readTraces(links, { onWarning: (m) => said.push(m) }).map((s) => s.dataset).sort(), ['bitbrains', 'bitbrains', 'bitbrains', 'google', 'google']);
+  t.deepEqual(said, [`${join(links, 'dangling.csv')}: a link to nothing; skipped`]);
   t.throws(() => readTraces(join(dir, 'missing.jsonl')), { message: /missing\.jsonl: no such trace file or folder$/ });
 });
 
@@ -538,6 +541,12 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const long = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h15h'], { encoding: 'utf8' });
   t.is(long.status, 2);
   t.regex(long.stderr, /target h15h is 10,800 steps of .*'s grid \(5 s\), over the 10,000 a target may span/);
+  // auto on a 10 s grid (record --interval 10): its 5 s target is one step, as auto means it, not an error
+  const tenLines = ['{"format":"headroom-trace","version":1,"stepMs":10000}'];
+  for (let i = 0; i < 300; i++) tenLines.push(JSON.stringify({ t: i * 10_000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 7) }));
+  const ten = spawnSync(node, [cli, 'predict', '--trace', write('cmd/ten.jsonl', tenLines.join('\n')), '--models', 'last', '--json'], { encoding: 'utf8' });
+  t.is(ten.status, 0, ten.stderr);
+  t.deepEqual((JSON.parse(ten.stdout) as { tables: { target: string }[] }).tables.map((r) => r.target), ['h5s', 'h60s', 'h60smax']);
 });
 
 test('the progress bar: share, points, series, time left from the pace so far', (t) => {

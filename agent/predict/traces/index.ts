@@ -51,14 +51,22 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
 /**
  * Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files
  * are not data. Symbolic links are followed (a folder of links to a dataset's files is a
- * dataset), each folder once.
+ * dataset), each folder and file once; a link to nothing, or a folder inside that cannot be
+ * read, is skipped and said.
  */
-function listFiles(dir: string, visited = new Set<string>()): string[] {
-  const real = realpathSync(dir);
-  if (visited.has(real)) return []; // a link back up the tree
-  visited.add(real);
+function listFiles(dir: string, warn: (m: string) => void, visited = new Set<string>()): string[] {
   const out: string[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const self = realpathSync(dir);
+  if (visited.has(self)) return out; // read already, or a link back up the tree
+  visited.add(self);
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  } catch (err) {
+    if (visited.size === 1) throw new Error(`${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    warn(`${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    return out;
+  }
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
@@ -68,11 +76,17 @@ function listFiles(dir: string, visited = new Set<string>()): string[] {
         const st = statSync(p);
         kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
       } catch {
-        continue; // a link to nothing
+        warn(`${p}: a link to nothing; skipped`);
+        continue;
       }
     }
-    if (kind === 'dir') out.push(...listFiles(p, visited));
-    else if (kind === 'file' && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) out.push(p);
+    if (kind === 'dir') out.push(...listFiles(p, warn, visited));
+    else if (kind === 'file' && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) {
+      const real = realpathSync(p); // (a file reached by a link and by its own path is read once)
+      if (visited.has(real)) continue;
+      visited.add(real);
+      out.push(p);
+    }
   }
   return out;
 }
@@ -106,7 +120,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : `${path}: cannot read (${(err as Error).message})`);
   }
-  const files = isDir ? listFiles(path) : [path];
+  const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m)) : [path];
   const out: Series[] = [];
   const seen = new Set<string>();
   let idle = 0;
@@ -125,7 +139,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       seen.add(s.resource);
       if (s.values.length === 0) continue;
       if (keep(s, opts.resources)) out.push({ ...s, source: file });
-      else if (opts.resources === undefined || opts.resources === 'reference') idle++;
+      else if ((opts.resources === undefined || opts.resources === 'reference') && REFERENCE_RESOURCES[s.dataset] === 'active') idle++;
     }
   }
   if (out.length === 0 && idle > 0) {

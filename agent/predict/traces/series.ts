@@ -70,10 +70,6 @@ export function observedCount(values: Float64Array): number {
 }
 
 /**
- * Collects (grid step, value) pairs in any order and averages those sharing a step.
- * Steps are integers relative to any origin; build() shifts them so the first one is 0.
- */
-/**
  * The most steps one series' grid may span: 116 days of 1 s steps, 95 years of 5 min ones. A
  * single time far from the others (seconds written where ms belong, a zero) would otherwise
  * ask for gigabytes before anything could say which line it was.
@@ -86,6 +82,10 @@ export function gridTooLong(what: string, steps: number, first: string, last: st
   return new Error(`${what}: its times span ${count} steps (${first} to ${last}), over the ${MAX_GRID_STEPS.toLocaleString('en')} a series may; a time far from the others?`);
 }
 
+/**
+ * Collects (grid step, value) pairs in any order and averages those sharing a step.
+ * Steps are integers relative to any origin; build() shifts them so the first one is 0.
+ */
 export class GridAccumulator {
   private readonly sums = new Map<number, number>();
   private readonly counts = new Map<number, number>();
