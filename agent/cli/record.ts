@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
 import { TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
+import { ioReason, isGzip } from '../predict/traces/lines.js';
 import type { TickReport } from '../report.js';
 import { detectCgroupLayout } from '../workloads/layout.js';
 import type { Workload } from '../workloads/types.js';
@@ -105,12 +106,13 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
 function checkWritable(path: string): void {
   const dir = dirname(path);
   if (!existsSync(dir)) throw new Error(`--out ${path}: no such folder ${dir}`);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new Error(`--out ${path}: is a folder`);
   try {
-    accessSync(existsSync(path) ? path : dir, constants.W_OK);
+    accessSync(st ? path : dir, constants.W_OK);
   } catch (err) {
-    throw new Error(`--out ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
   }
-  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`--out ${path}: is a folder`);
 }
 
 /** Creates or replaces the trace file. */
@@ -118,7 +120,7 @@ function openOut(path: string): number {
   try {
     return openSync(path, 'w');
   } catch (err) {
-    throw new Error(`--out ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
   }
 }
 
@@ -146,7 +148,7 @@ const record: CommandModule<object, RecordArgs> = {
         if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
         if (a.out === '') throw new Error('--out needs a path: the trace file to write');
         // (predict reads .gz traces, but this writes plain lines: the name would lie)
-        if (/\.gz$/i.test(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
+        if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
         parseLimits(a.limit);
         parseRecordResources(a.resources);
         return true;

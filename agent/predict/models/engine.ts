@@ -60,8 +60,8 @@
 // the horizon (its misses come in runs); the offset leaks towards its own running mean
 // (half-life 100 resolved forecasts, longer for long horizons) so a burst of misses made while
 // the candidates were still learning does not hold the p90 up afterwards, while a lasting
-// offset the mix needs stays (a leak towards zero held the misses above 10%). Losses, learner and offset are per target: each target learns
-// from its own misses.
+// offset the mix needs stays (a leak towards zero held the misses above 10%). Losses, learner
+// and offset are per target: each target learns from its own misses.
 //
 // A forecast is the normal through the final p50 and p90 up to the p90 and, above it, a tail of
 // its own spread calibrated towards a 1% p99 (TAIL_GAIN); other quantiles and exceedance are

@@ -6,7 +6,7 @@ import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
-import { firstLine, readLines } from './lines.js';
+import { firstLine, ioReason, readLines } from './lines.js';
 import { isActive, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
@@ -63,8 +63,8 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
   try {
     entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   } catch (err) {
-    if (visited.size === 1) throw new Error(`${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    warn(`${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    if (visited.size === 1) throw new Error(`${dir}: cannot read (${ioReason(err)})`);
+    warn(`${dir}: cannot read (${ioReason(err)}); skipped`);
     return out;
   }
   for (const e of entries) {
@@ -97,13 +97,15 @@ function isBlank(path: string): boolean {
   return true;
 }
 
-function keep(s: Series, which: ReadTracesOptions['resources']): boolean {
-  if (which === 'all') return true;
+/** Whether the selection keeps a series: 'idle' when only its activity left it out (a recording's idle series, by default). */
+function selection(s: Series, which: ReadTracesOptions['resources']): 'keep' | 'idle' | 'drop' {
+  if (which === 'all') return 'keep';
   if (which === undefined || which === 'reference') {
     const ref = REFERENCE_RESOURCES[s.dataset];
-    return ref === 'active' ? isActive(s.values) : ref.includes(s.resource);
+    if (ref === 'active') return isActive(s.values) ? 'keep' : 'idle';
+    return ref.includes(s.resource) ? 'keep' : 'drop';
   }
-  return which.includes(s.resource);
+  return which.includes(s.resource) ? 'keep' : 'drop';
 }
 
 /**
@@ -138,8 +140,9 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     for (const s of readFile(file, format, opts)) {
       seen.add(s.resource);
       if (s.values.length === 0) continue;
-      if (keep(s, opts.resources)) out.push({ ...s, source: file });
-      else if ((opts.resources === undefined || opts.resources === 'reference') && REFERENCE_RESOURCES[s.dataset] === 'active') idle++;
+      const kept = selection(s, opts.resources);
+      if (kept === 'keep') out.push({ ...s, source: file });
+      else if (kept === 'idle') idle++;
     }
   }
   if (out.length === 0 && idle > 0) {

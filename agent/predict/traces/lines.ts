@@ -14,6 +14,9 @@ const strip = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1)
 /** Whether a path names a gzip-compressed file (by its name). */
 export const isGzip = (path: string): boolean => /\.gz$/i.test(path);
 
+/** Why a file operation failed, as a user reads it: its errno name (ENOENT, EACCES), else the message. */
+export const ioReason = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
 /** Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too. */
 export function* readLines(path: string): Generator<string> {
   const chunks = isGzip(path) ? gunzippedChunks(path) : fileChunks(path);
