@@ -360,14 +360,15 @@ async function handler(a: PredictArgs): Promise<void> {
     }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
     else process.stdout.write(renderReport(report, specs, a.by));
-    let rows = 0;
+    // (counted per series: a row of a file feeds several series, one value each)
+    let values = 0;
     let dropped = 0;
     for (const s of series) {
-      rows += s.stats.rows;
+      values += s.stats.rows;
       dropped += s.stats.dropped;
     }
-    const left = dropped > 0 ? ` (${dropped} rows left out: unparsable, out of range or out of order)` : '';
-    process.stderr.write(`headroom predict: ${series.length} series of ${rows} rows${left} read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+    const left = dropped > 0 ? `; ${dropped} left out: not a number, out of range or out of order` : '';
+    process.stderr.write(`headroom predict: ${series.length} series (${values} values${left}) read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   } catch (err) {
     process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = err instanceof UsageError || err instanceof TraceOptionError ? EXIT_USAGE : EXIT_FAILURE;

@@ -162,6 +162,51 @@ test('alibaba: per-machine floor(t / 300 s) means; net counters differenced; abn
   t.deepEqual(readTraces(path).map((s) => `${s.name} ${s.resource}`), ['m_1 cpu_pct', 'm_1 mem_pct', 'm_2 cpu_pct', 'm_2 mem_pct']);
 });
 
+test('public readers: a row that does not read is left out, a field that does not is missing, and one warning per file says where', (t) => {
+  const said: string[] = [];
+  const warn = (m: string): number => said.push(m);
+  // Google: line 3's time is text, line 4's avg_cpu_usage is empty, line 5's max_memory_usage is text
+  const gRows = [GOOGLE_HEADER, googleRow(300, 1, 10), googleRow(600, 2, 10).replace(/^\d+/, 'soon'),
+    googleRow(900, 3, 10).split(',').map((f, i) => (i === 10 ? '' : f)).join(','), googleRow(1200, 4, 10).split(',').map((f, i) => (i === 13 ? 'ten' : f)).join(','), googleRow(1500, 5, 10)];
+  const g = readTraces(write('bad-rows/google/113/159-1.csv', gRows.join('\n')), { resources: 'all', onWarning: warn });
+  t.true(same(one(g, '113/159', 'avg_cpu').values, [1, NaN, NaN, 4, 5]));
+  t.true(same(one(g, '113/159', 'max_mem').values, [10, NaN, 10, NaN, 10]));
+  t.deepEqual(one(g, '113/159', 'avg_cpu').stats, { rows: 3, merged: 0, dropped: 1 });
+  t.regex(said.shift()!, /159-1\.csv: 3 rows left out or read in part: line 3: field "time": "soon" is not a number; row left out; line 4: field "avg_cpu_usage": empty; line 5: field "max_memory_usage": "ten" is not a number$/);
+  // Alibaba: a short row (line 2), a time that is not one (3), a counter that is not one (5); 101 is the trace's own mark
+  const aRows = ['m_1,0,10,50,,,1.0,2.0,5', 'm_1,60,20', 'm_1,t,20,50,,,1.0,2.0,5', 'm_1,300,30,50,,,1.5,2.0,101', 'm_1,360,40,50,,,x,2.0,5', 'm_1,600,50,50,,,2.0,2.5,5'];
+  const a = readTraces(write('bad-rows/alibaba/machine_usage.csv', aRows.join('\n')), { resources: 'all', onWarning: warn });
+  t.true(same(one(a, 'm_1', 'cpu_pct').values, [10, 35, 50]));
+  t.regex(said.shift()!, /machine_usage\.csv: 3 rows left out or read in part: line 2: expected 9 comma-separated fields, got 3; row left out; line 3: field "time_stamp": "t" is not a number; row left out; line 5: field "net_in": "x" is not a number$/);
+  // Bitbrains: five bad rows, three shown, the rest counted
+  const t0 = 1372629804;
+  const bRows = [BB_HEADER, bbRow(t0, 100), 'later;\t2', bbRow(t0 + 300, 200), bbRow(t0 - 600, 1), bbRow(t0 + 600, 300, ''), bbRow(t0 + 900, 400, ''), bbRow(t0 + 1200, 500, '')];
+  const b = readTraces(write('bad-rows/bb/7.csv', bRows.join('\n')), { resources: 'all', onWarning: warn });
+  t.true(same(one(b, '7', 'cpu_mhz').values, [100, 200, 300, 400, 500]));
+  t.true(same(one(b, '7', 'disk_write_kbps').values, [1, 1, NaN, NaN, NaN]));
+  t.regex(said.shift()!, /7\.csv: 5 rows left out or read in part: line 3: field "Timestamp": "later" is not a number; row left out; line 5: Timestamp 1372629204 s is before the previous row's \(1372630104 s\); row left out; line 6: field "Disk write throughput \[KB\/s\]": empty; and 2 more$/);
+  t.deepEqual(said, []);
+  // the public samples read without a word
+  const quiet: string[] = [];
+  for (const d of ['bitbrains_rnd', 'google_clusterdata_2019', 'alibaba_clusterdata_2018']) if (existsSync(join(SHARED, d))) readTraces(join(SHARED, d), { onWarning: (m) => quiet.push(m) });
+  t.deepEqual(quiet.filter((m) => /left out or read in part/.test(m)), []);
+});
+
+test('a byte order mark before the first line (an editor on Windows) is not part of it', (t) => {
+  const BOM = '\uFEFF';
+  const jsonl = ['{"format":"headroom-trace","version":1,"stepMs":1000}', '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}', '{"t":2000,"workload":"/a","resource":"cpu_cores","value":2}'].join('\n');
+  for (const [name, text] of [['bom.jsonl', BOM + jsonl], ['bom.jsonl.gz', gzipSync(BOM + jsonl)]] as const) {
+    const path = write(`bom/${name}`, text as string);
+    t.is(firstLine(path), '{"format":"headroom-trace","version":1,"stepMs":1000}', name);
+    t.true(same(one(readTraces(path), '/a', 'cpu_cores').values, [1, 2]), name);
+  }
+  const bb = write('bom/bb/9.csv', `${BOM}${BB_HEADER}\n${bbRow(1372629804, 100)}\n`);
+  t.is(detectFormat(bb), 'bitbrains');
+  const said: string[] = [];
+  t.true(same(one(readTraces(bb, { resources: 'all', onWarning: (m) => said.push(m) }), '9', 'cpu_mhz').values, [100]));
+  t.deepEqual(said, []);
+});
+
 // ---- headroom JSON Lines ----
 
 test('jsonl: header step, any order, merged samples, a truncated last line skipped', (t) => {

@@ -2,10 +2,14 @@
 // times (median ~60 s apart, hours-long gaps), rows of many machines in one file. Each machine's
 // samples are averaged into grid step floor(t / 300 s) (BASELINES.md). net_in / net_out are
 // cumulative counters: they become the increase per 300 s step, from consecutive rows.
-import { parseNumber, readLines } from './lines.js';
+import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const ALIBABA_STEP_SECONDS = 300;
+
+/** A machine_usage row's fields (the trace's schema; the file has no header). */
+const FIELD_NAMES = ['machine_id', 'time_stamp', 'cpu_util_percent', 'mem_util_percent', 'mem_gps', 'mkpi', 'net_in', 'net_out', 'disk_io_percent'];
+const FIELDS = FIELD_NAMES.length;
 
 /** Percent columns: resource name -> column. -1 and 101 mark abnormal disk rows: out of range is dropped. */
 const PERCENT_COLUMNS: ReadonlyArray<[string, number]> = [
@@ -25,7 +29,7 @@ const MAX_COUNTER_GAP_SECONDS = 3 * ALIBABA_STEP_SECONDS;
 
 export function isAlibaba(line: string): boolean {
   const f = line.split(',');
-  return f.length === 9 && /^m_\d+$/.test(f[0]!) && Number.isFinite(parseNumber(f[1]));
+  return f.length === FIELDS && /^m_\d+$/.test(f[0]!) && Number.isFinite(parseNumber(f[1]));
 }
 
 interface Machine {
@@ -35,27 +39,41 @@ interface Machine {
   prevCounters: number[];
 }
 
-export function readAlibaba(path: string): Series[] {
+/**
+ * Reads machine_usage rows. A row that is short or whose time is not a number is left out, a
+ * value that is not a number is missing from its series (`onWarning` is told where, once); a
+ * percent out of 0..100 is the trace's own mark of an abnormal reading, left out silently.
+ */
+export function readAlibaba(path: string, onWarning?: (message: string) => void): Series[] {
   const machines = new Map<string, Machine>();
   const resources = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([r]) => r);
+  const skipped = new SkippedRows();
+  let lineNo = 0;
   for (const line of readLines(path)) {
+    lineNo++;
     if (line === '') continue;
     const f = line.split(',');
+    if (f.length < FIELDS) {
+      skipped.add(lineNo, `expected ${FIELDS} comma-separated fields, got ${f.length}; row left out`);
+      continue;
+    }
+    const t = parseNumber(f[1]);
+    if (!Number.isFinite(t)) {
+      skipped.add(lineNo, `${fieldProblem(FIELD_NAMES[1]!, f[1])}; row left out`);
+      continue;
+    }
     const id = f[0]!;
     let m = machines.get(id);
     if (!m) {
       m = { grids: resources.map(() => new GridAccumulator()), prevT: Number.NaN, prevCounters: COUNTER_COLUMNS.map(() => Number.NaN) };
       machines.set(id, m);
     }
-    const t = parseNumber(f[1]);
-    if (!Number.isFinite(t)) {
-      for (const g of m.grids) g.dropped++;
-      continue;
-    }
+    const problem = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([, c]) => fieldProblem(FIELD_NAMES[c]!, f[c])).find((p) => p !== undefined);
+    if (problem) skipped.add(lineNo, problem);
     const step = Math.floor(t / ALIBABA_STEP_SECONDS);
     PERCENT_COLUMNS.forEach(([, c], k) => {
       const v = parseNumber(f[c]);
-      m.grids[k]!.add(step, v >= 0 && v <= 100 ? v : Number.NaN);
+      m.grids[k]!.add(step, v >= 0 && v <= 100 ? v : Number.NaN, lineNo);
     });
     const dt = t - m.prevT;
     COUNTER_COLUMNS.forEach(([, c], j) => {
@@ -65,10 +83,11 @@ export function readAlibaba(path: string): Series[] {
       const ok = dt > 0 && dt <= MAX_COUNTER_GAP_SECONDS && dv >= 0;
       if (Number.isFinite(v)) m.prevCounters[j] = v;
       else m.prevCounters[j] = Number.NaN;
-      if (Number.isFinite(m.prevT)) m.grids[PERCENT_COLUMNS.length + j]!.add(step, ok ? (dv / dt) * ALIBABA_STEP_SECONDS : Number.NaN);
+      if (Number.isFinite(m.prevT)) m.grids[PERCENT_COLUMNS.length + j]!.add(step, ok ? (dv / dt) * ALIBABA_STEP_SECONDS : Number.NaN, lineNo);
     });
     m.prevT = t;
   }
+  skipped.report(path, onWarning);
   const out: Series[] = [];
   for (const [name, m] of machines) {
     resources.forEach((resource, k) => {

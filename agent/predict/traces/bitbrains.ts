@@ -5,20 +5,20 @@
 // advances by round(dt / 300) from one row to the next: the row spacing, not the wall clock,
 // says how many steps passed.
 import { basename } from 'node:path';
-import { parseNumber, readLines } from './lines.js';
+import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { gridTooLong, MAX_GRID_STEPS, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
 
-/** resource name -> column index (0 is the timestamp; capacity columns are left out) */
-const COLUMNS: ReadonlyArray<[string, number]> = [
-  ['cpu_mhz', 3],
-  ['cpu_pct', 4],
-  ['mem_kb', 6],
-  ['disk_read_kbps', 7],
-  ['disk_write_kbps', 8],
-  ['net_rx_kbps', 9],
-  ['net_tx_kbps', 10],
+/** resource name -> column index, and the column's header (0 is the timestamp; capacity columns are left out) */
+const COLUMNS: ReadonlyArray<[string, number, string]> = [
+  ['cpu_mhz', 3, 'CPU usage [MHZ]'],
+  ['cpu_pct', 4, 'CPU usage [%]'],
+  ['mem_kb', 6, 'Memory usage [KB]'],
+  ['disk_read_kbps', 7, 'Disk read throughput [KB/s]'],
+  ['disk_write_kbps', 8, 'Disk write throughput [KB/s]'],
+  ['net_rx_kbps', 9, 'Network received throughput [KB/s]'],
+  ['net_tx_kbps', 10, 'Network transmitted throughput [KB/s]'],
 ];
 
 /** Separator: `;` with optional white space after it (the files use `;\t`). */
@@ -33,8 +33,12 @@ export function isBitbrains(line: string): boolean {
   return line.includes(';') && (/^Timestamp/i.test(first) || /^\d+(\.\d+)?$/.test(first));
 }
 
-/** Reads one VM file; the series is named after the file (`415.csv` -> `415`). */
-export function readBitbrains(path: string): Series[] {
+/**
+ * Reads one VM file; the series is named after the file (`415.csv` -> `415`). A row whose time is
+ * not a number, or goes back before the previous row's, is left out; a value that is not a number
+ * is missing from its series. `onWarning` is told where, once.
+ */
+export function readBitbrains(path: string, onWarning?: (message: string) => void): Series[] {
   const step = BITBRAINS_STEP_SECONDS;
   const cols = COLUMNS.map(() => [] as number[]);
   const index: number[] = []; // grid index of each kept row
@@ -43,13 +47,18 @@ export function readBitbrains(path: string): Series[] {
   let gridIndex = 0;
   let merged = 0;
   let dropped = 0;
+  const skipped = new SkippedRows();
+  let lineNo = 0;
   for (const line of readLines(path)) {
+    lineNo++;
     if (line.trim() === '') continue;
     const fields = line.split(SEPARATOR);
     let t = parseNumber(fields[0]);
     if (!Number.isFinite(t)) {
-      if (index.length > 0 || !/^Timestamp/i.test(fields[0]!.trim())) dropped++;
-      continue; // the header, or a broken row
+      if (index.length === 0 && /^Timestamp/i.test(fields[0]!.trim())) continue; // the header
+      dropped++;
+      skipped.add(lineNo, `${fieldProblem('Timestamp', fields[0])}; row left out`);
+      continue;
     }
     if (t > MS_EPOCH_THRESHOLD) t /= 1000;
     if (Number.isNaN(prevT)) {
@@ -57,7 +66,9 @@ export function readBitbrains(path: string): Series[] {
     } else {
       const advance = Math.round((t - prevT) / step);
       if (advance < 0) {
-        dropped++; // a row from the past has no place on a spacing-driven grid
+        // a row from the past has no place on a spacing-driven grid
+        dropped++;
+        skipped.add(lineNo, `Timestamp ${t} s is before the previous row's (${prevT} s); row left out`);
         continue;
       }
       if (advance === 0) merged++;
@@ -66,7 +77,10 @@ export function readBitbrains(path: string): Series[] {
     prevT = t;
     index.push(gridIndex);
     COLUMNS.forEach(([, c], k) => cols[k]!.push(parseNumber(fields[c])));
+    const problem = COLUMNS.map(([, c, header]) => fieldProblem(header, fields[c])).find((p) => p !== undefined);
+    if (problem) skipped.add(lineNo, problem);
   }
+  skipped.report(path, onWarning);
   const name = basename(path).replace(/\.csv$/i, '');
   const length = index.length > 0 ? index[index.length - 1]! + 1 : 0;
   if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);

@@ -3,7 +3,7 @@
 // window belongs to grid step ceil(time / 300 s); the short windows written around an instance
 // move land in the same step and are averaged in (BASELINES.md). Days-long gaps stay NaN.
 import { basename, dirname } from 'node:path';
-import { parseNumber, readLines } from './lines.js';
+import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const GOOGLE_STEP_SECONDS = 300;
@@ -25,9 +25,10 @@ export function isGoogle(line: string): boolean {
 /**
  * Reads one instance_usage CSV. Rows are grouped by instance (collection_id/instance_index);
  * a file holding a single instance is named after its place (`113/159-….csv` -> `113/159`),
- * as the per-instance files of the public samples are.
+ * as the per-instance files of the public samples are. A row whose time is not a number is left
+ * out, a value that is not one is missing from its series; `onWarning` is told where, once.
  */
-export function readGoogle(path: string): Series[] {
+export function readGoogle(path: string, onWarning?: (message: string) => void): Series[] {
   const lines = readLines(path);
   const header = lines.next();
   if (header.done || !isGoogle(header.value)) throw new Error(`${path}: not a Google instance_usage CSV (no header with time, avg_cpu_usage)`);
@@ -38,28 +39,35 @@ export function readGoogle(path: string): Series[] {
   const instCol = at('instance_index');
   const valueCols = COLUMNS.map(([, col]) => at(col));
   const instances = new Map<string, GridAccumulator[]>();
-  let broken = 0;
+  const skipped = new SkippedRows();
+  let lineNo = 1;
   for (const line of lines) {
+    lineNo++;
     if (line === '') continue;
     const f = line.split(',');
     const t = parseNumber(f[timeCol]);
     if (!Number.isFinite(t)) {
-      broken++;
+      skipped.add(lineNo, `${fieldProblem('time', f[timeCol]) ?? 'field "time": not finite'}; row left out`);
       continue;
     }
     const key = `${f[jobCol] ?? ''}/${f[instCol] ?? ''}`;
     let grids = instances.get(key);
     if (!grids) instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
     const step = Math.ceil(t / US_PER_STEP);
-    valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c])));
+    let problem: string | undefined;
+    valueCols.forEach((c, k) => {
+      if (c >= 0) problem ??= fieldProblem(COLUMNS[k]![1], f[c]);
+      grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c]), lineNo);
+    });
+    if (problem) skipped.add(lineNo, problem);
   }
+  skipped.report(path, onWarning);
   const single = `${basename(dirname(path))}/${basename(path).split(/[-.]/)[0]}`;
   const out: Series[] = [];
   for (const [key, grids] of instances) {
     COLUMNS.forEach(([resource], k) => {
       const g = grids[k]!;
       const stats = g.stats;
-      stats.dropped += broken;
       out.push({
         name: instances.size === 1 ? single : key, dataset: 'google', resource, stepSeconds: GOOGLE_STEP_SECONDS,
         startSeconds: g.firstStep * GOOGLE_STEP_SECONDS, values: g.build(`${path}: instance ${key} ${resource}`), stats,

@@ -21,7 +21,7 @@ export interface ReadTracesOptions {
   resources?: 'reference' | 'all' | readonly string[];
   /** grid step for recorded traces without a header (default: inferred from the samples) */
   stepMs?: number;
-  /** told of what a reader skipped (a recorded trace's truncated last line) */
+  /** told of what a reader skipped: a recorded trace's truncated last line, a public trace's rows that do not read (by line) */
   onWarning?: (message: string) => void;
 }
 
@@ -38,11 +38,11 @@ export function detectFormat(path: string): Dataset | undefined {
 function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Series[] {
   switch (format) {
     case 'bitbrains':
-      return readBitbrains(path);
+      return readBitbrains(path, opts.onWarning);
     case 'google':
-      return readGoogle(path);
+      return readGoogle(path, opts.onWarning);
     case 'alibaba':
-      return readAlibaba(path);
+      return readAlibaba(path, opts.onWarning);
     case 'headroom':
       return readJsonl(path, { stepMs: opts.stepMs, onWarning: opts.onWarning });
   }

@@ -17,14 +17,24 @@ export const isGzip = (path: string): boolean => /\.gz$/i.test(path);
 /** Why a file operation failed, as a user reads it: its errno name (ENOENT, EACCES), else the message. */
 export const ioReason = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
-/** Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too. */
+/** A UTF-8 byte order mark, as decoded: editors on Windows start files with it. */
+const BOM = '\uFEFF';
+const withoutBom = (text: string): string => (text.startsWith(BOM) ? text.slice(1) : text);
+
+/** Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too; a byte order mark before the first is dropped. */
 export function* readLines(path: string): Generator<string> {
   const chunks = isGzip(path) ? gunzippedChunks(path) : fileChunks(path);
   // the decoder holds back a multi-byte character split across two chunks
   const decoder = new StringDecoder('utf8');
   let carry = '';
+  let first = true;
   for (const chunk of chunks) {
-    const parts = (carry + decoder.write(chunk)).split('\n');
+    let text = decoder.write(chunk);
+    if (first && text.length > 0) {
+      text = withoutBom(text);
+      first = false;
+    }
+    const parts = (carry + text).split('\n');
     carry = parts.pop()!;
     for (const p of parts) yield strip(p);
   }
@@ -64,7 +74,7 @@ export function firstLine(path: string): string {
   if (isGzip(path)) {
     const head = gzipHead(path);
     const nl = head?.indexOf('\n') ?? -1;
-    if (head !== undefined && nl >= 0) return strip(head.slice(0, nl));
+    if (head !== undefined && nl >= 0) return strip(withoutBom(head.slice(0, nl)));
   }
   for (const line of readLines(path)) return line;
   return '';
@@ -91,4 +101,37 @@ export function parseNumber(field: string | undefined): number {
   if (field === undefined) return Number.NaN;
   const s = field.trim();
   return s === '' ? Number.NaN : Number(s);
+}
+
+/** Rows of a file shown by line in the one warning that says some were left out. */
+const SHOWN_ROWS = 3;
+
+/**
+ * The rows a CSV reader leaves out, or reads only in part (a field that is not a number), each
+ * with its line and why: public traces have their odd row, so a reader goes on, and says once
+ * per file where, rather than failing the replay or only counting them.
+ */
+export class SkippedRows {
+  private count = 0;
+  private readonly shown: string[] = [];
+
+  add(line: number, why: string): void {
+    this.count++;
+    if (this.shown.length < SHOWN_ROWS) this.shown.push(`line ${line}: ${why}`);
+  }
+
+  /** Tells `warn` of the rows, once, when there were any. */
+  report(path: string, warn: ((message: string) => void) | undefined): void {
+    if (this.count === 0 || !warn) return;
+    const more = this.count - this.shown.length;
+    const rows = this.count === 1 ? 'a row' : `${this.count} rows`;
+    warn(`${path}: ${rows} left out or read in part: ${this.shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`);
+  }
+}
+
+/** What is wrong with a numeric field, for SkippedRows (undefined when it reads as a number). */
+export function fieldProblem(name: string, field: string | undefined): string | undefined {
+  if (field === undefined) return `field "${name}": missing (the row is short)`;
+  if (field.trim() === '') return `field "${name}": empty`;
+  return Number.isFinite(Number(field.trim())) ? undefined : `field "${name}": ${JSON.stringify(field.trim())} is not a number`;
 }
