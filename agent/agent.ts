@@ -23,6 +23,7 @@ import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, variantsFor } from './probes/overhead.js';
+import { filterKey } from './probes/knobs.js';
 import { RunFollower } from './run-follower.js';
 
 export interface AgentOptions {
@@ -103,7 +104,7 @@ export class Agent {
   /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
   private readonly cpuRates = new CpuRates();
   /**
-   * kernel ids of the cgroups the policy selects (the governor's filter keeps those), from the
+   * filter keys of the cgroups the policy selects (the governor's filter keeps those), from the
    * cgroup index, not from the ids the probes counted: a filtered probe counts no event of a
    * cgroup outside the filter, so one that starts (or restarts) after the switch would never
    * enter it. It enters at the next walk of the trees (at most 10 ticks after it appears).
@@ -478,7 +479,8 @@ export class Agent {
   private selectFromIndex(): void {
     if (this.policy.workloads.length === 0 || this.index.generation === this.selectedAt) return;
     this.selectedAt = this.index.generation;
-    this.selectedIds = new Set(this.index.idsOf((path) => selectorOf(this.policy.workloads, { path }) !== undefined));
+    const selected = this.index.idsOf((path) => selectorOf(this.policy.workloads, { path }) !== undefined);
+    this.selectedIds = new Set(selected.map((c) => filterKey(c.hierarchy, c.id)));
   }
 }
 

@@ -86,6 +86,11 @@ struct hr_probe_knobs {
 	__u32 filter;       /* 1 = only tasks whose cgid or cpu_cgid is a key of "<probe>_filter" */
 };
 
+/* A "<probe>_filter" key: a cgroup2 id as it is, a v1 cpu cgroup's kernfs id with this bit set.
+ * Each hierarchy numbers its directories on its own (on hybrid hosts the v1 cpu ids run from
+ * ~12, cgroup2's past thousands), so one number can name a cgroup in each. */
+#define HR_FILTER_V1_CPU (1ULL << 63)
+
 /* ---- fault.bpf.c: page faults, reclaim stalls, OOM kills ---- */
 
 /* Load-time settings (read-only global "fault_cfg"). */

@@ -81,10 +81,7 @@ static __always_inline struct hr_probe_knobs *knobs(void)
 static __always_inline bool wanted(struct task_struct *t, const struct hr_probe_knobs *k, struct hr_cg_key *key)
 {
 	hr_task_cg_key(t, fault_cfg.read_v1_cpu, key);
-	if (!k || !k->filter)
-		return true;
-	return bpf_map_lookup_elem(&fault_filter, &key->cgid) ||
-	       (key->cpu_cgid && bpf_map_lookup_elem(&fault_filter, &key->cpu_cgid));
+	return !k || hr_filter_pass(k, &fault_filter, key);
 }
 
 static __always_inline struct hr_fault_stats *stats_for(const struct hr_cg_key *key)

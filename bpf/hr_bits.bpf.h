@@ -49,14 +49,20 @@ static __always_inline struct hr_probe_knobs hr_knobs(void *knobs_map)
 	return k ? *k : off;
 }
 
-/* Does a workload pass a probe's cgroup filter (a hash of cgroup ids, either of the key's)? */
+/* Does a workload pass a probe's cgroup filter (a hash of filter keys: either of the key's ids,
+ * each as its hierarchy's, events.h HR_FILTER_V1_CPU)? */
 static __always_inline bool hr_filter_pass(const struct hr_probe_knobs *k, void *filter_map, const struct hr_cg_key *key)
 {
+	__u64 v1_cpu;
+
 	if (!k->filter)
 		return true;
 	if (bpf_map_lookup_elem(filter_map, &key->cgid))
 		return true;
-	return key->cpu_cgid && bpf_map_lookup_elem(filter_map, &key->cpu_cgid);
+	if (!key->cpu_cgid)
+		return false;
+	v1_cpu = key->cpu_cgid | HR_FILTER_V1_CPU;
+	return bpf_map_lookup_elem(filter_map, &v1_cpu);
 }
 
 /* Sampling: true for 1 in 2^shift calls (always when shift is 0). */

@@ -1,6 +1,7 @@
 // The runtime knobs every probe has (bpf/events.h, struct hr_probe_knobs) and its cgroup filter
 // map: written by the overhead governor while the programs run.
 import type { BpfMap } from '../kernel/index.js';
+import type { Hierarchy } from '../workloads/types.js';
 
 export const KNOBS_SIZE = 8; // struct hr_probe_knobs
 
@@ -27,7 +28,19 @@ export function writeKnobs(map: BpfMap, k: ProbeKnobs): void {
   map.update(Buffer.alloc(4), encodeKnobs(k));
 }
 
-/** Makes the filter map hold exactly these cgroup ids (cgroup2 ids and v1 cpu kernfs ids). */
+/** events.h HR_FILTER_V1_CPU: the bit a v1 cpu cgroup's id carries in a filter map. */
+const FILTER_V1_CPU = 1n << 63n;
+
+/**
+ * A cgroup's key in a probe's filter map: its id (directory inode) in its own hierarchy. The two
+ * hierarchies number their directories apart, so on a hybrid host one number can name a
+ * cgroup2 directory and a v1 cpu one; keyed by the bare number, selecting one let the other in.
+ */
+export function filterKey(hierarchy: Hierarchy, id: bigint): bigint {
+  return hierarchy === 'v1-cpu' ? id | FILTER_V1_CPU : id;
+}
+
+/** Makes the filter map hold exactly these keys (`filterKey`). */
 export function writeFilter(map: BpfMap, ids: Iterable<bigint>): void {
   const want = new Set([...ids].map((id) => id.toString()));
   for (const { key } of map.entries()) {

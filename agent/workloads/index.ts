@@ -86,14 +86,14 @@ export class WorkloadIndex {
   }
 
   /**
-   * The kernel ids (directory inodes: what a probe's key and cgroup filter hold) of the known
-   * cgroups whose path `keep` accepts, in both hierarchies. Unlike the ids the probes have seen,
-   * these include cgroups none of whose tasks has run yet.
+   * The known cgroups whose path `keep` accepts, in both hierarchies, by kernel id (directory
+   * inode: what a probe's key holds; each hierarchy numbers its own). Unlike the ids the probes
+   * have seen, these include cgroups none of whose tasks has run yet.
    */
-  idsOf(keep: (path: string) => boolean): bigint[] {
-    const out: bigint[] = [];
-    for (const tree of [this.v2, this.v1cpu]) {
-      if (tree) for (const [path, ino] of tree.byPath) if (keep(path)) out.push(ino);
+  idsOf(keep: (path: string) => boolean): { hierarchy: Hierarchy; id: bigint }[] {
+    const out: { hierarchy: Hierarchy; id: bigint }[] = [];
+    for (const [hierarchy, tree] of [['v2', this.v2], ['v1-cpu', this.v1cpu]] as const) {
+      if (tree) for (const [path, id] of tree.byPath) if (keep(path)) out.push({ hierarchy, id });
     }
     return out;
   }

@@ -1,8 +1,9 @@
 // Test cgroups, always under a "headroom-test" subtree that the tests create and remove.
 // On hybrid hosts they live in the v1 cpu hierarchy (where the cpu controller is); on pure
 // cgroup v2 hosts in the unified tree, with the cpu controller enabled for the subtree.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { filterKey } from '../../agent/probes/knobs.js';
 
 export const TEST_ROOT_NAME = 'headroom-test';
 
@@ -38,6 +39,11 @@ export class TestCgroup {
 
   addPid(pid: number): void {
     writeFileSync(join(this.dir, 'cgroup.procs'), `${pid}\n`);
+  }
+
+  /** Its key in a probe's cgroup filter (its id, marked with its hierarchy). */
+  filterKey(): bigint {
+    return filterKey(this.v2 ? 'v2' : 'v1-cpu', statSync(this.dir, { bigint: true }).ino);
   }
 
   pids(): number[] {

@@ -246,7 +246,7 @@ blockioTest('blockio knobs: the cgroup filter drops other workloads, sampling ke
 
   // Filter: only the kept cgroup's id. Its figures stay exact; the other's I/O is not counted
   // at all, though the kernel saw it.
-  source.setFilter([cgroupId(kept)]);
+  source.setFilter([kept.filterKey()]);
   source.setKnobs({ sampleShift: 0, filter: true });
   const f = await phase();
   t.log(`filter on: fio ${f.fio.readIos + f.fio.writeIos} ops, probe kept ${f.kept.readOps + f.kept.writeOps}, other ${f.other.readOps + f.other.writeOps}; kernel saw ${f.kernelIos}`);

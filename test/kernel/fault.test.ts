@@ -1,13 +1,13 @@
 // The fault probe on the real kernel. Peers: the kernel's own per-process fault counts
 // (getrusage, the same mm_account_fault the perf events come from) and, for OOM kills, the
 // memory cgroup's own oom_kill counter. Workloads are python3 scripts in test cgroups.
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { hasBtf, isRoot, testIf } from '../helpers/host.js';
-import { TestCgroup } from '../helpers/cgroups.js';
+import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.js';
-import { projectRoot, startIn, type Running } from '../helpers/proc.js';
+import { projectRoot, start, startIn, type Running } from '../helpers/proc.js';
 import { FaultSource, type FaultReading } from '../../agent/probes/fault-source.js';
 import { emptyFaultStats, type FaultStats } from '../../agent/probes/fault.js';
 import { detectCgroupLayout } from '../../agent/workloads/layout.js';
@@ -117,7 +117,7 @@ faultTest('fault: N fresh pages give at least N minor faults, as the kernel coun
 
   // Now the filter names the test cgroup: the filtered copy counts it exactly as the full one
   // does (same kernel events), and nothing else.
-  filtered.setFilter([id]);
+  filtered.setFilter([cg.filterKey()]);
   const before = statsOf(full.read(), id).minor;
   await rusageOf(startIn(cg, PYTHON, ['-c', TOUCH_ANON, '10000', '1'], 30_000));
   const after = statsOf(full.read(), id).minor, f = filtered.read();
@@ -126,6 +126,55 @@ faultTest('fault: N fresh pages give at least N minor faults, as the kernel coun
   t.is(statsOf(f, id).minor - statsOf(c, id).minor, after - before);
   t.true(after - before >= 10_000);
 });
+
+const inoOf = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
+
+/** Directory steps tried before giving up on twin cgroups (about 20 us each; some 300 needed here). */
+const MAX_TWIN_STEPS = 100_000;
+
+/**
+ * A cgroup2 test cgroup and a v1 cpu one with the same directory number. Each hierarchy numbers
+ * its directories and their interface files from one counter (here a v1 cpu directory takes 14
+ * numbers, a cgroup2 one 19), so whichever directory has the lower number is made again until
+ * the two meet.
+ */
+async function twinCgroups(t: ExecutionContext): Promise<{ v1: TestCgroup; v2: UnifiedTestCgroup }> {
+  const v1 = new TestCgroup('filter-twin');
+  const v2 = new UnifiedTestCgroup('filter-twin');
+  t.teardown(async () => { await v1.remove(); await v2.remove(); });
+  const again = (dir: string): bigint => {
+    rmdirSync(dir);
+    mkdirSync(dir);
+    return inoOf(dir);
+  };
+  let a = inoOf(v1.dir), b = inoOf(v2.dir), steps = 0;
+  for (; a !== b && steps < MAX_TWIN_STEPS; steps++) {
+    if (a < b) a = again(v1.dir);
+    else b = again(v2.dir);
+  }
+  if (a !== b) throw new Error(`no directory number in common after ${steps} tries (v1 cpu at ${a}, cgroup2 at ${b})`);
+  t.log(`cgroup2 ${v2.path} and v1 cpu ${v1.path} are both directory ${a} of their hierarchies (${steps} directories made again)`);
+  return { v1, v2 };
+}
+
+faultTest('fault filter: selecting a v1 cpu cgroup does not let in the cgroup2 cgroup of the same number', async (t) => {
+  const { v1: selected, v2: twin } = await twinCgroups(t);
+  const other = new TestCgroup('filter-other');
+  t.teardown(() => other.remove());
+  const filtered = openSource(t, 'twin').source;
+  filtered.setKnobs({ sampleShift: 0, filter: true });
+  filtered.setFilter([selected.filterKey()]);
+  const before = filtered.read();
+  // in the v1 cpu cgroup 'other' (its workload) and in the cgroup2 twin: not selected
+  const outside = await rusageOf(start('sh', ['-c', `echo $$ > '${other.dir}/cgroup.procs' && echo $$ > '${twin.dir}/cgroup.procs' && exec ${PYTHON} -c '${TOUCH_ANON}' 10000 1`], { timeoutMs: 30_000 }));
+  const mid = filtered.read();
+  t.log(`outside the filter: ${outside.minflt} minor faults; counted ${statsOf(mid, keyIdOf(other)).minor}`);
+  t.deepEqual(changedKeys(before, mid), [], 'a workload outside the filter is not counted, whatever its cgroup2 number');
+  await rusageOf(startIn(selected, PYTHON, ['-c', TOUCH_ANON, '10000', '1'], 30_000));
+  const after = filtered.read();
+  t.deepEqual(changedKeys(mid, after), [keyOf(after, keyIdOf(selected))], 'the selected one is');
+  t.true(statsOf(after, keyIdOf(selected)).minor >= 10_000);
+}, !hybrid ? 'a hybrid cgroup host (v1 cpu beside cgroup2)' : null);
 
 // Evicts its file from the page cache, maps it, and reads one byte per page. MADV_RANDOM turns
 // readahead off: with it on, one major fault here brought in the whole 64 MiB (measured: 1

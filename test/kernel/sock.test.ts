@@ -259,7 +259,7 @@ testIf(can, why, 'sock: knobs sample the byte counts (estimates stay close) and 
   const s = setUp(t, 'sockknob');
   // count 1 in 16 send/recv calls, each weighted 16; keep only the client's cgroup
   s.source.setKnobs({ sampleShift: 4, filter: true });
-  s.source.setFilter([cgroupId(s.client)]);
+  s.source.setFilter([s.client.filterKey()]);
   const run = await iperf(s, [], 2);
   const r = await collect(s.source, (x) => (statsOf(x.stats, s.client)?.closed ?? 0) >= 2);
   const c = statsOf(r.stats, s.client), v = statsOf(r.stats, s.server);

@@ -2,7 +2,12 @@
 // exercised in test/kernel/overhead.test.ts).
 import test from 'ava';
 import { OverheadGovernor, standardVariants, variantsFor, type ProbeCounters } from '../../agent/probes/overhead.js';
-import { encodeKnobs } from '../../agent/probes/knobs.js';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeKnobs, filterKey } from '../../agent/probes/knobs.js';
+
+const EVENTS_H = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bpf/events.h');
 
 /** Cumulative counters for probes that ran `perSecond` events of `ns` each for `ms`. */
 class Clock {
@@ -75,6 +80,14 @@ test('filtering is offered only when the policy selects workloads; budgets and k
   t.throws(() => new OverheadGovernor({ budget: 0, probes: {} }), { message: /budget must be in \(0, 1\]/ });
   t.throws(() => encodeKnobs({ sampleShift: 40, filter: false }), { message: /0 to 16/ });
   t.deepEqual([...encodeKnobs({ sampleShift: 3, filter: true })], [3, 0, 0, 0, 1, 0, 0, 0]);
+});
+
+test('filter keys: a v1 cpu cgroup and a cgroup2 one of the same number are two keys, as events.h marks them', (t) => {
+  const bit = /#define HR_FILTER_V1_CPU \(1ULL << (\d+)\)/.exec(readFileSync(EVENTS_H, 'utf8'));
+  t.truthy(bit, 'events.h defines HR_FILTER_V1_CPU');
+  t.is(filterKey('v2', 14n), 14n);
+  t.is(filterKey('v1-cpu', 14n), 14n | (1n << BigInt(bit![1]!)));
+  t.not(filterKey('v1-cpu', 14n), filterKey('v2', 14n));
 });
 
 test('the agent alone over budget: no probe is cheap-switched for nothing', (t) => {
