@@ -76,7 +76,32 @@ struct {
 	__type(value, __u8);
 } sched_filter SEC(".maps");
 
+/* When counting starts (bpf_ktime_get_ns), written by the agent at its first reading; 0 before.
+ * A task already on a CPU at the attach has no switch-in here: at its first switch-out it is
+ * credited its stint as the scheduler measured it, from this time on (it was lost before: a
+ * hog holding a CPU since before the attach read 0.03 cores in its first second). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sched_since SEC(".maps");
+
 static const struct hr_sched_stats zero_stats;
+
+/* The on-CPU time since counting started of a task switched in before the probe attached: its
+ * stint as the scheduler accounts it (sum_exec_runtime since it was last picked, kept for fair
+ * class tasks), no more than the time since counting started. */
+static __always_inline __u64 stint_before_attach(struct task_struct *t, __u64 now)
+{
+	__u32 zero = 0;
+	__u64 *since = bpf_map_lookup_elem(&sched_since, &zero), ran;
+
+	if (!since || !*since || now <= *since)
+		return 0;
+	ran = t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
+	return ran < now - *since ? ran : now - *since;
+}
 
 static __always_inline void task_cg_key(struct task_struct *t, struct hr_cg_key *key)
 {
@@ -173,6 +198,8 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		if (s) {
 			if (known && now > cur->since)
 				s->oncpu_ns += now - cur->since;
+			else if (!known)
+				s->oncpu_ns += stint_before_attach(prev, now);
 			if (runnable)
 				s->nivcsw++;
 			else

@@ -24,6 +24,7 @@ export interface SchedReading {
 
 export class SchedSource extends ProbeSource {
   private pending: SlowWakeup[] = [];
+  private started = false;
 
   /** Load-time settings: the slow-wakeup threshold, the v1 flag, the ring's size. */
   static settings(opts: SchedSourceOptions): ProbeSettings {
@@ -52,6 +53,14 @@ export class SchedSource extends ProbeSource {
   }
 
   read(): SchedReading {
+    // the first reading is where counting starts: a task on a CPU since before the attach is
+    // credited its time from here at its first switch-out (sched.bpf.c, sched_since)
+    if (!this.started) {
+      const since = Buffer.alloc(8);
+      since.writeBigUInt64LE(process.hrtime.bigint());
+      this.obj.map('sched_since').update(Buffer.alloc(4), since);
+      this.started = true;
+    }
     this.drain();
     const slowWakeups = this.pending;
     this.pending = [];

@@ -32,9 +32,9 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   const cpu = series.find((s) => s.name === `${cg.v2 ? 'v2' : 'v1-cpu'}:${cg.path}` && s.resource === 'cpu_cores');
   t.truthy(cpu, `cpu series recorded (got ${series.map((s) => `${s.name}/${s.resource}`).join(', ')})`);
   t.is(cpu!.stepSeconds, 0.5);
-  // (the first sample left out: the probe credits on-CPU time when a task leaves the CPU, and a
-  // hog that has held one since before the attach is credited only from its first switch after
-  // it: 0.03 and 0.27 cores seen in a first sample on a quiet host)
+  // (the first sample left out: a hog that has held its CPU since before the attach is credited
+  // its time at its first switch-out, which may fall in a later sample: 0.03 and 0.27 cores seen
+  // in a first sample on a quiet host, when that time was lost rather than late)
   const values = [...cpu!.values].filter((v) => Number.isFinite(v)).slice(1);
   t.true(values.length >= 6, `${values.length} samples`);
   // a tick a little late moves CPU time from one sample to the next (0.82 then 1.19 on a loaded

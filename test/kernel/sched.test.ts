@@ -1,11 +1,14 @@
 // The sched probe on the real kernel: two stress-ng CPU hogs in two test cgroups (v1 cpu
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { headroom, start, startIn, waitFor, sleep } from '../helpers/proc.js';
+import { headroom, projectRoot, start, startIn, waitFor, sleep } from '../helpers/proc.js';
+import { SchedSource } from '../../agent/probes/sched-source.js';
+import { detectCgroupLayout } from '../../agent/workloads/layout.js';
 
 interface TopDoc {
   intervalMs: number;
@@ -85,4 +88,44 @@ kernelTest('sched: CPU time and run-queue latency attributed to the right test c
     // Same log2 buckets: the quantile may move one bucket between two windows, not more.
     t.true(Math.abs(a - b) <= 1, `p${q * 100} buckets ${a} vs ${b}`);
   }
+});
+
+// Busy for 3 s from its start, a 50 ms sleep (a switch-out), busy 0.5 s more; then prints its
+// own CPU seconds.
+const BUSY_SLEEP_BUSY = `
+import time
+for busy, rest in ((3.0, 0.05), (0.5, 0)):
+    t = time.time()
+    while time.time() - t < busy:
+        pass
+    time.sleep(rest)
+print(time.process_time(), flush=True)
+`;
+
+kernelTest('sched: a hog on its CPU since before the attach is credited its time from the first reading, at its first switch-out', async (t) => {
+  const cg = new TestCgroup('sched-preattach');
+  t.teardown(() => cg.remove());
+  const hog = startIn(cg, '/usr/bin/python3', ['-c', BUSY_SLEEP_BUSY], 30_000);
+  await sleep(500); // on its CPU before the probe is
+  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-preattach.verifier.log', {
+    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
+  });
+  t.teardown(() => { source.close(); obj.close(); });
+  // (the stat line after the command's closing parenthesis: utime and stime are its 12th and 13th fields, in 1/100 s)
+  const stat = readFileSync(`/proc/${hog.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const r0 = source.read();
+  const cpuAtFirst = (Number(stat[11]) + Number(stat[12])) / 100;
+  const done = await hog.done;
+  t.is(done.code, 0, done.stderr);
+  const r1 = source.read();
+  const own = Number(done.stdout.trim()) - cpuAtFirst;
+  const ino = statSync(cg.dir, { bigint: true }).ino;
+  const seconds = (r: typeof r0): number => {
+    let ns = 0;
+    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
+    return ns / 1e9;
+  };
+  const counted = seconds(r1) - seconds(r0);
+  t.log(`hog's own CPU from the first reading to its exit: ${own.toFixed(2)} s; counted ${counted.toFixed(2)} s`);
+  t.true(Math.abs(counted - own) <= 0.05 * own + 0.05, `counted ${counted.toFixed(2)} s of the hog's ${own.toFixed(2)} s`);
 });
