@@ -88,7 +88,7 @@ struct {
 	__type(value, struct hr_probe_knobs);
 } blockio_knobs SEC(".maps");
 
-/* cgroup ids (cgroup2 id or v1 cpu kernfs id) to keep while knobs.filter is 1 */
+/* filter keys (events.h HR_FILTER_V1_CPU) of the cgroups to keep while knobs.filter is 1 */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

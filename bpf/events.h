@@ -83,7 +83,7 @@ enum hr_drop_reason {
  * agent's overhead control while the programs run: the load-time settings stay read-only. */
 struct hr_probe_knobs {
 	__u32 sample_shift; /* count 1 in 2^n of the probe's hottest event, weighted 2^n; 0 = all */
-	__u32 filter;       /* 1 = only tasks whose cgid or cpu_cgid is a key of "<probe>_filter" */
+	__u32 filter;       /* 1 = only tasks whose cgid, or cpu_cgid as HR_FILTER_V1_CPU marks it, is a key of "<probe>_filter" */
 };
 
 /* A "<probe>_filter" key: a cgroup2 id as it is, a v1 cpu cgroup's kernfs id with this bit set.

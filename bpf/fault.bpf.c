@@ -52,7 +52,7 @@ struct {
 	__type(value, struct hr_probe_knobs);
 } fault_knobs SEC(".maps");
 
-/* cgroup ids (cgid or cpu_cgid) to count while knobs.filter is 1 */
+/* filter keys (events.h HR_FILTER_V1_CPU) of the cgroups to count while knobs.filter is 1 */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

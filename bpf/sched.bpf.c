@@ -89,18 +89,23 @@ struct {
 
 static const struct hr_sched_stats zero_stats;
 
-/* The on-CPU time since counting started of a task switched in before the probe attached: its
- * stint as the scheduler accounts it (sum_exec_runtime since it was last picked, kept for fair
- * class tasks), no more than the time since counting started. */
-static __always_inline __u64 stint_before_attach(struct task_struct *t, __u64 now)
+/* The on-CPU time of a task leaving a CPU whose switch-in was not its own (switched in before
+ * the probe attached; or its pid changed meanwhile, a thread's exec): its stint as the
+ * scheduler accounts it (sum_exec_runtime since it was last picked, kept for fair-class tasks),
+ * no more than since `from` (the CPU's last switch-in seen, else when counting started). */
+static __always_inline __u64 stint_unseen(struct task_struct *t, __u64 now, __u64 from)
 {
 	__u32 zero = 0;
-	__u64 *since = bpf_map_lookup_elem(&sched_since, &zero), ran;
+	__u64 *start, ran;
 
-	if (!since || !*since || now <= *since)
+	if (!from) {
+		start = bpf_map_lookup_elem(&sched_since, &zero);
+		from = start ? *start : 0;
+	}
+	if (!from || now <= from)
 		return 0;
 	ran = t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
-	return ran < now - *since ? ran : now - *since;
+	return ran < now - from ? ran : now - from;
 }
 
 static __always_inline void task_cg_key(struct task_struct *t, struct hr_cg_key *key)
@@ -199,7 +204,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			if (known && now > cur->since)
 				s->oncpu_ns += now - cur->since;
 			else if (!known)
-				s->oncpu_ns += stint_before_attach(prev, now);
+				s->oncpu_ns += stint_unseen(prev, now, cur->since);
 			if (runnable)
 				s->nivcsw++;
 			else

@@ -8,7 +8,7 @@ export const KNOBS_SIZE = 8; // struct hr_probe_knobs
 export interface ProbeKnobs {
   /** count 1 in 2^n of the probe's hottest event, each weighted 2^n; 0 = every event */
   sampleShift: number;
-  /** true: only workloads whose cgroup ids are in the filter map */
+  /** true: only workloads whose cgroups' keys (`filterKey`) are in the filter map */
   filter: boolean;
 }
 
@@ -41,8 +41,8 @@ export function filterKey(hierarchy: Hierarchy, id: bigint): bigint {
 }
 
 /** Makes the filter map hold exactly these keys (`filterKey`). */
-export function writeFilter(map: BpfMap, ids: Iterable<bigint>): void {
-  const want = new Set([...ids].map((id) => id.toString()));
+export function writeFilter(map: BpfMap, keys: Iterable<bigint>): void {
+  const want = new Set([...keys].map((id) => id.toString()));
   for (const { key } of map.entries()) {
     const id = key.readBigUInt64LE(0);
     if (!want.has(id.toString())) map.delete(key);

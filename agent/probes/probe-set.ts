@@ -41,7 +41,8 @@ export function probeOfProgram(name: string): string | null {
 /** What the overhead governor may turn on each probe. */
 export interface Tunable {
   setKnobs(k: ProbeKnobs): void;
-  setFilter(ids: Iterable<bigint>): void;
+  /** the filter map's keys (`filterKey`) */
+  setFilter(keys: Iterable<bigint>): void;
   drain(): void;
   close(): void;
 }

@@ -79,8 +79,8 @@ export abstract class ProbeSource {
     writeKnobs(this.obj.map(`${this.probe}_knobs`), k);
   }
 
-  setFilter(ids: Iterable<bigint>): void {
-    writeFilter(this.obj.map(`${this.probe}_filter`), ids);
+  setFilter(keys: Iterable<bigint>): void {
+    writeFilter(this.obj.map(`${this.probe}_filter`), keys);
   }
 
   /** Stops draining and frees the ring reader; the object is its caller's to close. */

@@ -140,8 +140,9 @@ const MAX_TWIN_STEPS = 100_000;
  */
 async function twinCgroups(t: ExecutionContext): Promise<{ v1: TestCgroup; v2: UnifiedTestCgroup }> {
   const v1 = new TestCgroup('filter-twin');
+  t.teardown(() => v1.remove());
   const v2 = new UnifiedTestCgroup('filter-twin');
-  t.teardown(async () => { await v1.remove(); await v2.remove(); });
+  t.teardown(() => v2.remove());
   const again = (dir: string): bigint => {
     rmdirSync(dir);
     mkdirSync(dir);

@@ -107,6 +107,7 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   t.teardown(() => cg.remove());
   const hog = startIn(cg, '/usr/bin/python3', ['-c', BUSY_SLEEP_BUSY], 30_000);
   await sleep(500); // on its CPU before the probe is
+  t.is(hog.child.exitCode, null, 'the hog runs');
   const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-preattach.verifier.log', {
     slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
   });

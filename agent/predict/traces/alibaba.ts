@@ -2,7 +2,7 @@
 // times (median ~60 s apart, hours-long gaps), rows of many machines in one file. Each machine's
 // samples are averaged into grid step floor(t / 300 s) (BASELINES.md). net_in / net_out are
 // cumulative counters: they become the increase per 300 s step, from consecutive rows.
-import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const ALIBABA_STEP_SECONDS = 300;
@@ -24,6 +24,9 @@ const COUNTER_COLUMNS: ReadonlyArray<[string, number]> = [
   ['net_out', 7],
 ];
 
+/** The columns read, by their names in the schema. */
+const READ_COLUMNS = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([, c]) => [FIELD_NAMES[c]!, c] as const);
+
 /** A counter increment spanning more than this is not spread over the gap: it is dropped. */
 const MAX_COUNTER_GAP_SECONDS = 3 * ALIBABA_STEP_SECONDS;
 
@@ -40,8 +43,8 @@ interface Machine {
 }
 
 /**
- * Reads machine_usage rows. A row that is short or whose time is not a number is left out, a
- * value that is not a number is missing from its series (`onWarning` is told where, once); a
+ * Reads machine_usage rows. A row whose time is not a number is left out; a value that is not a
+ * number, or not there (a short row), is missing from its series (`onWarning` is told where, once); a
  * percent out of 0..100 is the trace's own mark of an abnormal reading, left out silently.
  */
 export function readAlibaba(path: string, onWarning?: (message: string) => void): Series[] {
@@ -53,10 +56,6 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     lineNo++;
     if (line === '') continue;
     const f = line.split(',');
-    if (f.length < FIELDS) {
-      skipped.add(lineNo, `expected ${FIELDS} comma-separated fields, got ${f.length}; row left out`);
-      continue;
-    }
     const t = parseNumber(f[1]);
     if (!Number.isFinite(t)) {
       skipped.add(lineNo, `${fieldProblem(FIELD_NAMES[1]!, f[1])}; row left out`);
@@ -68,7 +67,7 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
       m = { grids: resources.map(() => new GridAccumulator()), prevT: Number.NaN, prevCounters: COUNTER_COLUMNS.map(() => Number.NaN) };
       machines.set(id, m);
     }
-    const problem = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([, c]) => fieldProblem(FIELD_NAMES[c]!, f[c])).find((p) => p !== undefined);
+    const problem = firstFieldProblem(f, READ_COLUMNS);
     if (problem) skipped.add(lineNo, problem);
     const step = Math.floor(t / ALIBABA_STEP_SECONDS);
     PERCENT_COLUMNS.forEach(([, c], k) => {

@@ -5,7 +5,7 @@
 // advances by round(dt / 300) from one row to the next: the row spacing, not the wall clock,
 // says how many steps passed.
 import { basename } from 'node:path';
-import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { gridTooLong, MAX_GRID_STEPS, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
@@ -20,6 +20,9 @@ const COLUMNS: ReadonlyArray<[string, number, string]> = [
   ['net_rx_kbps', 9, 'Network received throughput [KB/s]'],
   ['net_tx_kbps', 10, 'Network transmitted throughput [KB/s]'],
 ];
+
+/** The columns read, by their headers. */
+const READ_COLUMNS = COLUMNS.map(([, c, header]) => [header, c] as const);
 
 /** Separator: `;` with optional white space after it (the files use `;\t`). */
 const SEPARATOR = /;\s*/;
@@ -77,7 +80,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     prevT = t;
     index.push(gridIndex);
     COLUMNS.forEach(([, c], k) => cols[k]!.push(parseNumber(fields[c])));
-    const problem = COLUMNS.map(([, c, header]) => fieldProblem(header, fields[c])).find((p) => p !== undefined);
+    const problem = firstFieldProblem(fields, READ_COLUMNS);
     if (problem) skipped.add(lineNo, problem);
   }
   skipped.report(path, onWarning);
@@ -88,11 +91,13 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     const values = new Float64Array(length).fill(Number.NaN);
     const counts = new Uint32Array(length);
     let bad = dropped;
+    let kept = 0;
     cols[k]!.forEach((v, r) => {
       if (!Number.isFinite(v)) {
         bad++;
         return;
       }
+      kept++;
       const i = index[r]!;
       values[i] = counts[i] === 0 ? v : values[i]! + v;
       counts[i]!++;
@@ -100,7 +105,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     for (let i = 0; i < length; i++) if (counts[i]! > 1) values[i]! /= counts[i]!;
     return {
       name, dataset: 'bitbrains' as const, resource, stepSeconds: step, startSeconds, values,
-      stats: { rows: index.length, merged, dropped: bad },
+      stats: { rows: kept, merged, dropped: bad },
     };
   });
 }

@@ -3,7 +3,7 @@
 // window belongs to grid step ceil(time / 300 s); the short windows written around an instance
 // move land in the same step and are averaged in (BASELINES.md). Days-long gaps stay NaN.
 import { basename, dirname } from 'node:path';
-import { fieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const GOOGLE_STEP_SECONDS = 300;
@@ -38,6 +38,8 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
   const jobCol = at('collection_id');
   const instCol = at('instance_index');
   const valueCols = COLUMNS.map(([, col]) => at(col));
+  // (the value columns the header has, by their names there)
+  const read = COLUMNS.map(([, col]) => [col, at(col)] as const).filter(([, c]) => c >= 0);
   const instances = new Map<string, GridAccumulator[]>();
   const skipped = new SkippedRows();
   let lineNo = 1;
@@ -47,18 +49,15 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
     const f = line.split(',');
     const t = parseNumber(f[timeCol]);
     if (!Number.isFinite(t)) {
-      skipped.add(lineNo, `${fieldProblem('time', f[timeCol]) ?? 'field "time": not finite'}; row left out`);
+      skipped.add(lineNo, `${fieldProblem('time', f[timeCol])}; row left out`);
       continue;
     }
     const key = `${f[jobCol] ?? ''}/${f[instCol] ?? ''}`;
     let grids = instances.get(key);
     if (!grids) instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
     const step = Math.ceil(t / US_PER_STEP);
-    let problem: string | undefined;
-    valueCols.forEach((c, k) => {
-      if (c >= 0) problem ??= fieldProblem(COLUMNS[k]![1], f[c]);
-      grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c]), lineNo);
-    });
+    valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c]), lineNo));
+    const problem = firstFieldProblem(f, read);
     if (problem) skipped.add(lineNo, problem);
   }
   skipped.report(path, onWarning);

@@ -131,7 +131,16 @@ export class SkippedRows {
 
 /** What is wrong with a numeric field, for SkippedRows (undefined when it reads as a number). */
 export function fieldProblem(name: string, field: string | undefined): string | undefined {
+  if (Number.isFinite(parseNumber(field))) return undefined;
   if (field === undefined) return `field "${name}": missing (the row is short)`;
-  if (field.trim() === '') return `field "${name}": empty`;
-  return Number.isFinite(Number(field.trim())) ? undefined : `field "${name}": ${JSON.stringify(field.trim())} is not a number`;
+  return field.trim() === '' ? `field "${name}": empty` : `field "${name}": ${JSON.stringify(field.trim())} is not a number`;
+}
+
+/** The first of a row's numeric fields (name, column) that does not read, as `fieldProblem` says it. */
+export function firstFieldProblem(fields: readonly string[], columns: Iterable<readonly [string, number]>): string | undefined {
+  for (const [name, c] of columns) {
+    const p = fieldProblem(name, fields[c]);
+    if (p) return p;
+  }
+  return undefined;
 }

@@ -7,11 +7,12 @@ export type Dataset = 'bitbrains' | 'google' | 'alibaba' | 'headroom';
 export class TraceOptionError extends Error {}
 
 export interface SeriesStats {
-  /** data rows that fed this series */
+  /** values that fed this series (one per data row that had one) */
   rows: number;
-  /** rows that landed in a grid step already holding one (averaged together) */
+  /** values that landed in a grid step already holding one (averaged together) */
   merged: number;
-  /** rows left out: unparsable, out of range, or going back in time */
+  /** values of this series left out: not a number, out of range, or going back in time (a row
+   * a reader could not place at all, its time unreadable, is said by line in a warning instead) */
   dropped: number;
 }
 
