@@ -112,8 +112,6 @@ export class Agent {
   private selectedIds = new Set<bigint>();
   /** the index's generation selectedIds was taken at */
   private selectedAt = -1;
-  /** the ids last written to the filters, joined */
-  private filteredIds = '';
   private previous: Snapshot = { sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
@@ -146,7 +144,7 @@ export class Agent {
   /** Ticks the governor; applies and returns its switches (they go out as events). */
   private governOverhead(nowMs: number): OverheadEvent[] {
     if (!this.governor) return [];
-    this.selectFromIndex(); // (after this tick's lookups, which may have walked the trees)
+    const reselected = this.selectFromIndex(); // (after this tick's lookups, which may have walked the trees)
     const cpu = process.cpuUsage();
     const changes = this.governor.observe(nowMs, this.source.counters(), (cpu.user + cpu.system) * 1000);
     for (const c of changes) {
@@ -156,9 +154,7 @@ export class Agent {
       this.log(`overhead: ${c.reason}`);
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
-    const ids = [...this.selectedIds].sort().join(',');
-    if (ids !== this.filteredIds) {
-      this.filteredIds = ids;
+    if (reselected) {
       for (const [name, probe] of Object.entries(this.source.tunables)) {
         if (this.governor.variant(name)?.knobs.filter) probe.setFilter(this.selectedIds);
       }
@@ -475,12 +471,15 @@ export class Agent {
     return out;
   }
 
-  /** The selected cgroups' ids again, when the index has walked the trees since the last time. */
-  private selectFromIndex(): void {
-    if (this.policy.workloads.length === 0 || this.index.generation === this.selectedAt) return;
+  /** The selected cgroups' keys again, when the index has walked the trees since the last time; whether they changed. */
+  private selectFromIndex(): boolean {
+    if (this.policy.workloads.length === 0 || this.index.generation === this.selectedAt) return false;
     this.selectedAt = this.index.generation;
     const selected = this.index.idsOf((path) => selectorOf(this.policy.workloads, { path }) !== undefined);
-    this.selectedIds = new Set(selected.map((c) => filterKey(c.hierarchy, c.id)));
+    const keys = new Set(selected.map((c) => filterKey(c.hierarchy, c.id)));
+    const changed = keys.size !== this.selectedIds.size || [...keys].some((k) => !this.selectedIds.has(k));
+    this.selectedIds = keys;
+    return changed;
   }
 }
 

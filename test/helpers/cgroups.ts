@@ -41,9 +41,14 @@ export class TestCgroup {
     writeFileSync(join(this.dir, 'cgroup.procs'), `${pid}\n`);
   }
 
+  /** Its kernel id (directory inode): a probe's workload key holds it, as cgid or as cpu_cgid. */
+  id(): bigint {
+    return statSync(this.dir, { bigint: true }).ino;
+  }
+
   /** Its key in a probe's cgroup filter (its id, marked with its hierarchy). */
   filterKey(): bigint {
-    return filterKey(this.v2 ? 'v2' : 'v1-cpu', statSync(this.dir, { bigint: true }).ino);
+    return filterKey(this.v2 ? 'v2' : 'v1-cpu', this.id());
   }
 
   pids(): number[] {

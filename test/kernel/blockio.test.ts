@@ -43,14 +43,8 @@ function blockioTest(title: string, fn: (t: ExecutionContext) => Promise<void>):
   testIf(isRoot && hasBtf && missing.length === 0, why, title, fn);
 }
 
-/** The id the probe reports for tasks in this test cgroup: its directory's inode (cgroup2 id on
- * pure v2 hosts, the v1 cpu cgroup's kernfs id on hybrid ones). */
-function cgroupId(cg: TestCgroup): bigint {
-  return statSync(cg.dir, { bigint: true }).ino;
-}
-
 function inCgroup(cg: TestCgroup): (k: BlkKey) => boolean {
-  const id = cgroupId(cg);
+  const id = cg.id();
   return (k) => (cg.v2 ? k.cg.cgid === id : k.cg.cpuCgid === id);
 }
 

@@ -1,7 +1,7 @@
 // The sched probe on the real kernel: two stress-ng CPU hogs in two test cgroups (v1 cpu
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
@@ -120,7 +120,7 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   t.is(done.code, 0, done.stderr);
   const r1 = source.read();
   const own = Number(done.stdout.trim()) - cpuAtFirst;
-  const ino = statSync(cg.dir, { bigint: true }).ino;
+  const ino = cg.id();
   const seconds = (r: typeof r0): number => {
     let ns = 0;
     for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;

@@ -4,7 +4,7 @@
 // same runs, retransmits forced by a tiny TBF on the veth against iperf3's count, and the
 // runtime knobs (sampling, cgroup filter).
 import type { ExecutionContext } from 'ava';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasBtf, isRoot, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
@@ -39,8 +39,7 @@ function iperfEnd(run: Finished): IperfEnd {
 }
 
 /** The id a test cgroup's tasks carry in the probe's key: the v1 cpu kernfs id on hybrid hosts. */
-const cgroupId = (cg: TestCgroup): bigint => statSync(cg.dir, { bigint: true }).ino;
-const ownsKey = (cg: TestCgroup, key: CgroupKey): boolean => (cg.v2 ? key.cgid : key.cpuCgid) === cgroupId(cg);
+const ownsKey = (cg: TestCgroup, key: CgroupKey): boolean => (cg.v2 ? key.cgid : key.cpuCgid) === cg.id();
 
 /** Sum of the stats of every key of a test cgroup (one key, unless tasks sat in two cgroup2 groups). */
 function statsOf(stats: Map<string, { key: CgroupKey; stats: TcpStats }>, cg: TestCgroup): TcpStats | null {

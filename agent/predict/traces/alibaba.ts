@@ -58,7 +58,7 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     const f = line.split(',');
     const t = parseNumber(f[1]);
     if (!Number.isFinite(t)) {
-      skipped.add(lineNo, `${fieldProblem(FIELD_NAMES[1]!, f[1])}; row left out`);
+      skipped.drop(lineNo, fieldProblem(FIELD_NAMES[1]!, f[1]));
       continue;
     }
     const id = f[0]!;

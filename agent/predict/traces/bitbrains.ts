@@ -60,7 +60,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     if (!Number.isFinite(t)) {
       if (index.length === 0 && /^Timestamp/i.test(fields[0]!.trim())) continue; // the header
       dropped++;
-      skipped.add(lineNo, `${fieldProblem('Timestamp', fields[0])}; row left out`);
+      skipped.drop(lineNo, fieldProblem('Timestamp', fields[0]));
       continue;
     }
     if (t > MS_EPOCH_THRESHOLD) t /= 1000;
@@ -71,7 +71,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
       if (advance < 0) {
         // a row from the past has no place on a spacing-driven grid
         dropped++;
-        skipped.add(lineNo, `Timestamp ${t} s is before the previous row's (${prevT} s); row left out`);
+        skipped.drop(lineNo, `Timestamp ${t} s is before the previous row's (${prevT} s)`);
         continue;
       }
       if (advance === 0) merged++;

@@ -39,7 +39,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
   const instCol = at('instance_index');
   const valueCols = COLUMNS.map(([, col]) => at(col));
   // (the value columns the header has, by their names there)
-  const read = COLUMNS.map(([, col]) => [col, at(col)] as const).filter(([, c]) => c >= 0);
+  const read = COLUMNS.map(([, col], k) => [col, valueCols[k]!] as const).filter(([, c]) => c >= 0);
   const instances = new Map<string, GridAccumulator[]>();
   const skipped = new SkippedRows();
   let lineNo = 1;
@@ -49,7 +49,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
     const f = line.split(',');
     const t = parseNumber(f[timeCol]);
     if (!Number.isFinite(t)) {
-      skipped.add(lineNo, `${fieldProblem('time', f[timeCol])}; row left out`);
+      skipped.drop(lineNo, fieldProblem('time', f[timeCol]));
       continue;
     }
     const key = `${f[jobCol] ?? ''}/${f[instCol] ?? ''}`;

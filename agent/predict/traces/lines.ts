@@ -115,9 +115,15 @@ export class SkippedRows {
   private count = 0;
   private readonly shown: string[] = [];
 
+  /** A row read in part. */
   add(line: number, why: string): void {
     this.count++;
     if (this.shown.length < SHOWN_ROWS) this.shown.push(`line ${line}: ${why}`);
+  }
+
+  /** A row left out whole. */
+  drop(line: number, why: string | undefined): void {
+    this.add(line, `${why}; row left out`);
   }
 
   /** Tells `warn` of the rows, once, when there were any. */
