@@ -34,8 +34,11 @@ interface PredictArgs {
   json: boolean;
   progress: boolean;
   pool: boolean;
+  'all-warnings': boolean;
 }
 
+/** Warnings shown from reading a folder of traces before the rest are counted (one per bad file adds up over thousands). */
+const MAX_READ_WARNINGS = 20;
 
 /** Seconds as the tables show them: whole hours or minutes in those units, '-' for none. */
 function duration(seconds: number): string {
@@ -332,7 +335,14 @@ async function handler(a: PredictArgs): Promise<void> {
     if (!a.pool) specs = specs.map((s) => (s.id === ENGINE.id ? engineSpec({ pooled: false }) : s));
     const readStart = performance.now();
     const warn = (m: string): boolean => process.stderr.write(`headroom: warning: ${m}\n`);
-    const series = readTraces(a.trace, { resources, stepMs: a['step-ms'], onWarning: warn });
+    let readWarnings = 0;
+    const warnRead = (m: string): void => {
+      if (++readWarnings <= MAX_READ_WARNINGS || a['all-warnings']) warn(m);
+    };
+    const series = readTraces(a.trace, { resources, stepMs: a['step-ms'], onWarning: warnRead });
+    if (readWarnings > MAX_READ_WARNINGS && !a['all-warnings']) {
+      warn(`${readWarnings - MAX_READ_WARNINGS} more from reading ${a.trace} not shown (--all-warnings shows every one)`);
+    }
     const readMs = performance.now() - readStart;
     if (series.length === 0) throw new Error(`${a.trace}: no trace series found (Bitbrains, Google, Alibaba or headroom JSON Lines)`);
     checkTargetsFit(targets, series);
@@ -407,6 +417,7 @@ const predict: CommandModule<object, PredictArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'print the tables and per-series scores as one JSON document' })
       .option('progress', { type: 'boolean', default: false, describe: 'progress on stderr even when it is not a terminal' })
+      .option('all-warnings', { type: 'boolean', default: false, describe: `every warning from reading the trace (default: the first ${MAX_READ_WARNINGS}, then a count of the rest)` })
       .option('pool', {
         type: 'boolean', default: true,
         describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time)',

@@ -106,6 +106,26 @@ for (const [what, args, code, message] of predictCases) {
   });
 }
 
+test('predict on a folder: the first 20 warnings from reading it, then a count of the rest; --all-warnings shows every one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  coarseTrace(dir);
+  for (let i = 0; i < 25; i++) writeFileSync(join(dir, `junk-${String(i).padStart(2, '0')}.csv`), `not a trace ${i}\n`);
+  const args = ['predict', '--trace', dir, '--models', 'last', '--targets', 'h1', '--warmup', '5', '--json'];
+  const capped = await headroom(args, { timeoutMs: 60_000 }).done;
+  t.is(capped.code, 0, capped.stderr);
+  const warnings = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('headroom: warning: '));
+  const lines = warnings(capped.stderr);
+  t.is(lines.length, 21, capped.stderr);
+  t.regex(lines[0]!, /junk-00\.csv: not a trace format headroom reads; skipped$/);
+  t.regex(lines[19]!, /junk-19\.csv: not a trace format headroom reads; skipped$/);
+  t.is(lines[20], `headroom: warning: 5 more from reading ${dir} not shown (--all-warnings shows every one)`);
+  t.is(JSON.parse(capped.stdout).series.length, 1);
+  const all = await headroom([...args, '--all-warnings'], { timeoutMs: 60_000 }).done;
+  t.is(all.code, 0, all.stderr);
+  t.deepEqual(warnings(all.stderr).map((l) => l.replace(/^.*\/(junk-\d+)\.csv: .*$/, '$1')), Array.from({ length: 25 }, (_, i) => `junk-${String(i).padStart(2, '0')}`));
+});
+
 test('--limit reads a level per resource: repeated or comma-separated, spaces around, decimal notation only, binary units for bytes', (t) => {
   t.deepEqual({ ...parseLimitSpecs([' cpu_cores = 2 , memory_bytes=1e9 ', 'io_read_bytes_per_s=2.5e6']) }, { cpu_cores: 2, memory_bytes: 1e9, io_read_bytes_per_s: 2.5e6 });
   t.deepEqual({ ...parseLimitSpecs(undefined) }, {});
