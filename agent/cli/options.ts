@@ -1,6 +1,32 @@
-// Option values `predict` and `record` both read, parsed once so both commands accept the same
-// spellings and say the same thing about a bad one.
-import { BYTE_UNITS } from '../plan/policy.js';
+// Option values more than one command reads, parsed and checked once so the commands accept
+// the same spellings and say the same thing about a bad one.
+import { BYTE_UNITS, MAX_TIMER_MS } from '../plan/policy.js';
+
+/** Options a command may take more than once (each declared `array: true`), and yargs' own keys. */
+const REPEATABLE = new Set(['_', '$0', 'limit']);
+
+/**
+ * A check for every command: an option of one value given twice is bad usage. yargs makes such
+ * an option an array, which the commands do not expect (`--out a --out b` failed on a path that
+ * was an array, `--mode observe --mode recommend` ran in mode "observe,recommend").
+ */
+export function checkNoRepeats(argv: Record<string, unknown>): true {
+  // (yargs keeps a camel-cased twin of each dashed name: the name as typed has no capital)
+  const repeated = Object.keys(argv).find((k) => !REPEATABLE.has(k) && Array.isArray(argv[k]) && k === k.toLowerCase());
+  if (repeated !== undefined) throw new Error(`--${repeated} given more than once: it takes one value`);
+  return true;
+}
+
+/** `--name` in seconds between ticks: above 0, and within what a timer holds (a longer one fires at once, and the loop spins). */
+export function checkInterval(name: string, seconds: number): void {
+  if (!(seconds > 0)) throw new Error(`--${name} must be a positive number of seconds`);
+  if (seconds * 1000 > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days, what a timer holds)`);
+}
+
+/** `--duration` in seconds: 0 (no limit) or more, a number. */
+export function checkDuration(seconds: number): void {
+  if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error('--duration must be zero or more seconds (0: until SIGINT/SIGTERM)');
+}
 
 /** `a, b,,c` -> ['a', 'b', 'c']: a comma-separated option's names, trimmed, empty ones dropped. */
 export const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');

@@ -423,7 +423,6 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time)',
       })
       .check((x) => {
-        if (Array.isArray(x.trace)) throw new Error('--trace given more than once: one file, or a folder (every trace in it is replayed)');
         if (x.trace === '') throw new Error('--trace needs a path: a trace file, or a folder of them');
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');

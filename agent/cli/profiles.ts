@@ -11,6 +11,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail, usageFailure } from './fail.js';
+import { checkNoRepeats } from './options.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
 } from '../predict/profiles.js';
@@ -242,6 +243,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     .command(profiles)
     .demandCommand(1)
     .strict()
+    .check(checkNoRepeats, true)
     .fail(usageFailure(() => 'profiles'))
     .parseAsync();
 }

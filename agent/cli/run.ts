@@ -10,6 +10,7 @@ import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.j
 import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
+import { checkDuration } from './options.js';
 
 interface RunArgs {
   policy: string;
@@ -51,7 +52,14 @@ const run: CommandModule<object, RunArgs> = {
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
-      .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' }),
+      .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' })
+      .check((a) => {
+        checkDuration(a.duration);
+        if (a.listen !== undefined) listenOption(a.listen);
+        if (a.json && a.table === true) throw new Error('--json and --table both write to stdout: give one of them');
+        if (!(a['overhead-window'] > 0)) throw new Error('--overhead-window must be a positive number of seconds');
+        return true;
+      }),
   handler: async (a) => {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.

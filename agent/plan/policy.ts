@@ -91,6 +91,10 @@ export function parsePolicy(text: string, file: string): Policy {
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)(us|ms|s|m|h)$/;
 const DURATION_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE = /^([0-9]+)(B|KiB|MiB|GiB)$/;
+/** Whether a BPF ring buffer may be this many bytes: the kernel wants a power-of-two multiple of the page size (from 4KiB; at most 1GiB here). */
+export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) && bytes >= 4096 && bytes <= 1024 ** 3 && (bytes & (bytes - 1)) === 0;
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days): a longer delay fires after 1 ms, so a longer tick would spin. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
 export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
@@ -509,6 +513,17 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
       report(path, 'value', 'must be more than 0');
     }
   }
+  // A longer tick would spin (see MAX_TIMER_MS); a slow-event threshold longer than an hour
+  // tells of nothing, and in nanoseconds it must fit the probes' 64 bits.
+  const longest: Array<[string[], number, string]> = [
+    [['tick'], MAX_TIMER_MS, '596h (about 24.8 days, what a timer holds)'],
+    [['probes', 'sched', 'slow_wakeup'], 3_600_000, '1h'],
+    [['probes', 'blockio', 'slow_io'], 3_600_000, '1h'],
+  ];
+  for (const [path, maxMs, said] of longest) {
+    const v = get(...path);
+    if (typeof v === 'string' && DURATION.test(v) && parseDuration(v) > maxMs) report(path, 'value', `must be at most ${said}; got "${v}"`);
+  }
   const horizons = get('forecast', 'horizons');
   if (Array.isArray(horizons)) {
     horizons.forEach((h, i) => {
@@ -520,8 +535,7 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     const ring = get('probes', probe, 'ring_size');
     if (typeof ring === 'string' && SIZE.test(ring)) {
       const bytes = parseSize(ring);
-      // The kernel wants a power-of-two multiple of the page size for a BPF ring buffer.
-      if (bytes < 4096 || (bytes & (bytes - 1)) !== 0 || bytes > 1024 ** 3) {
+      if (!isRingSize(bytes)) {
         report(['probes', probe, 'ring_size'], 'value', `must be a power of two from 4KiB to 1GiB (got "${ring}" = ${bytes} bytes)`);
       }
     }

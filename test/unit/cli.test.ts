@@ -19,6 +19,9 @@ const cases: Array<[string, string[], RegExp]> = [
   ['a --limit of 0', ['--limit', 'cpu_cores=0'], /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', ['--limit', ''], /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
   ['an empty --resources', ['--resources', ''], /--resources: none given/],
+  ['an --interval past what a timer holds (it would fire every millisecond)', ['--interval', '1e9'], /--interval must be at most 2147483 seconds/],
+  ['a --duration that is not a number', ['--duration', 'abc'], /--duration must be zero or more seconds/],
+  ['--out given twice', ['--out', '/tmp/other.jsonl'], /--out given more than once: it takes one value/],
 ];
 
 for (const [what, args, message] of cases) {
@@ -106,6 +109,40 @@ for (const [what, args, code, message] of predictCases) {
   });
 }
 
+// Each command's checks, before anything is loaded: one line, the command's help, exit 2. (Each
+// of these once ran an agent for ever, spun on a 1 ms timer, or failed on a value yargs had made
+// an array.)
+const usageCases: Array<[string, string[], RegExp]> = [
+  ['run: a negative --duration', ['run', '--duration', '-1'], /--duration must be zero or more seconds/],
+  ['run: a --duration that is not a number', ['run', '--duration', 'abc'], /--duration must be zero or more seconds/],
+  ['run: --mode twice', ['run', '--mode', 'observe', '--mode', 'recommend'], /--mode given more than once/],
+  ['run: --state-dir twice', ['run', '--state-dir', '/tmp/a', '--state-dir', '/tmp/b'], /--state-dir given more than once/],
+  ['run: a --listen without a port', ['run', '--listen', 'nohost'], /--listen must be host:port/],
+  ['run: a --listen port out of range', ['run', '--listen', '127.0.0.1:99999'], /--listen port must be 1\.\.65535/],
+  ['run: --json with --table', ['run', '--json', '--table'], /--json and --table both write to stdout/],
+  ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
+  ['top: a --ring-size that is not a number', ['top', '--ring-size', 'abc'], /--ring-size must be a power of two of bytes from 4096 to 1073741824/],
+  ['top: a --ring-size over 1 GiB', ['top', '--ring-size', String(2 ** 31)], /--ring-size must be a power of two/],
+  ['top: a negative --slow-wakeup-ms', ['top', '--slow-wakeup-ms', '-5'], /--slow-wakeup-ms must be a number of milliseconds above 0/],
+  ['top: a --slow-wakeup-ms past 64 bits of nanoseconds', ['top', '--slow-wakeup-ms', '1e30'], /--slow-wakeup-ms must be a number of milliseconds above 0, at most 3600000/],
+  ['top: a negative --count', ['top', '--count', '-1'], /--count must be a whole number of refreshes/],
+  ['top: a --count that is not whole', ['top', '--count', '1.5'], /--count must be a whole number of refreshes/],
+  ['top: --sort twice', ['top', '--sort', 'cpu', '--sort', 'p99'], /--sort given more than once/],
+  ['predict: --targets twice', ['predict', '--trace', trace, '--targets', 'h5s', '--targets', 'h60s'], /--targets given more than once/],
+  ['profiles: --dir twice', ['profiles', 'list', '--dir', '/tmp/a', '--dir', '/tmp/b'], /--dir given more than once/],
+];
+
+for (const [what, args, message] of usageCases) {
+  test(`${what}: one line, exit 2`, async (t) => {
+    const r = await headroom(args, { timeoutMs: 20_000 }).done;
+    t.is(r.code, 2, r.stderr);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    t.regex(lines[0]!, message);
+    t.deepEqual(lines.slice(1), [`Run 'headroom ${args[0]} --help' for usage.`]);
+    t.is(r.stdout, '');
+  });
+}
+
 test('predict on a folder: the first 20 warnings from reading it, then a count of the rest; --all-warnings shows every one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -158,7 +195,7 @@ test('an unknown option: named once, as typed, exit 2', async (t) => {
 test('predict with --trace given twice: a usage error naming the option and the command\'s help, exit 2', async (t) => {
   const r = await headroom(['predict', '--trace', trace, '--trace', trace], { timeoutMs: 20_000 }).done;
   t.is(r.code, 2);
-  t.is(r.stderr, "headroom: --trace given more than once: one file, or a folder (every trace in it is replayed)\nRun 'headroom predict --help' for usage.\n");
+  t.is(r.stderr, "headroom: --trace given more than once: it takes one value\nRun 'headroom predict --help' for usage.\n");
   t.is(r.stdout, '');
 });
 

@@ -146,6 +146,16 @@ const broken: BrokenCase[] = [
     line: 2, column: 7, field: 'tick', message: 'must be more than 0',
   },
   {
+    title: 'a tick past what a timer holds (it would fire every millisecond)',
+    yaml: 'version: 1\ntick: 1000h\n',
+    line: 2, column: 7, field: 'tick', message: 'must be at most 596h (about 24.8 days, what a timer holds); got "1000h"',
+  },
+  {
+    title: 'a slow-wakeup threshold over an hour',
+    yaml: 'version: 1\nprobes:\n  sched:\n    slow_wakeup: 2h\n',
+    line: 4, column: 18, field: 'probes.sched.slow_wakeup', message: 'must be at most 1h; got "2h"',
+  },
+  {
     title: 'ring size not a power of two',
     yaml: 'version: 1\nprobes:\n  sched:\n    ring_size: 100KiB\n',
     line: 4, column: 16, field: 'probes.sched.ring_size', message: 'must be a power of two',
