@@ -13,7 +13,7 @@ import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
-import { commaList, parseLimitSpecs } from './options.js';
+import { checkDuration, checkInterval, commaList, parseLimitSpecs } from './options.js';
 
 interface RecordArgs {
   out: string;
@@ -144,8 +144,8 @@ const record: CommandModule<object, RecordArgs> = {
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .check((a) => {
-        if (!(a.interval > 0)) throw new Error('--interval must be a positive number of seconds');
-        if (!(a.duration >= 0)) throw new Error('--duration must be zero or more seconds');
+        checkInterval('interval', a.interval);
+        checkDuration(a.duration);
         if (a.out === '') throw new Error('--out needs a path: the trace file to write');
         // (predict reads .gz traces, but this writes plain lines: the name would lie)
         if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
@@ -163,11 +163,16 @@ const record: CommandModule<object, RecordArgs> = {
       // the file is created (or an older one replaced) at the first sample, not before
       let fd = -1;
       const write = (lines: string): void => {
+        let text = lines;
         if (fd < 0) {
           fd = openOut(a.out);
-          writeSync(fd, `${JSON.stringify(header)}\n`);
+          text = `${JSON.stringify(header)}\n${lines}`;
         }
-        writeSync(fd, lines);
+        try {
+          writeSync(fd, text);
+        } catch (err) {
+          throw new Error(`--out ${a.out}: cannot write it (${ioReason(err)})`);
+        }
       };
       const layout = detectCgroupLayout();
       const memoryOf = (w: Workload): number | null => readMemoryBytes(layout, w);
@@ -189,7 +194,12 @@ const record: CommandModule<object, RecordArgs> = {
         },
         afterStop: () => {
           if (fd >= 0) {
-            fsyncSync(fd);
+            try {
+              fsyncSync(fd);
+            } catch (err) {
+              // (a device such as /dev/null has nothing to flush, and says EINVAL)
+              if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw new Error(`--out ${a.out}: cannot flush it to disk (${ioReason(err)})`);
+            }
             closeSync(fd);
           }
           if (samples > 0) {

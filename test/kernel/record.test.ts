@@ -73,6 +73,17 @@ kernelTest('record: a --match that no cgroup matches records nothing, says so, a
   t.is(readFileSync(out, 'utf8'), 'older\n');
 });
 
+kernelTest('record: a write that fails (/dev/full) is one line naming --out, exit 1; a device that takes it (/dev/null) records', async (t) => {
+  // (every workload: some sample comes in the first tick)
+  const args = ['--duration', '1.5', '--interval', '0.5', '--state-dir', '/tmp/headroom-test-state'];
+  const full = await headroom(['record', '--out', '/dev/full', ...args], { timeoutMs: 30_000 }).done;
+  t.is(full.code, 1, full.stderr);
+  t.is(full.stderr.split('\n').filter(Boolean).at(-1), 'headroom: --out /dev/full: cannot write it (ENOSPC)');
+  const nul = await headroom(['record', '--out', '/dev/null', ...args], { timeoutMs: 30_000 }).done;
+  t.is(nul.code, 0, nul.stderr);
+  t.regex(nul.stderr, /headroom: recorded \d+ samples to \/dev\/null\n$/);
+});
+
 // A nearly idle workload holding memory (it wakes ten times a second, so the agent sees it) is
 // not among those the agent forecasts (under 1% of a core): record reads its memory itself.
 const memoryWhy = memoryControllerWhy();

@@ -108,6 +108,18 @@ function selection(s: Series, which: ReadTracesOptions['resources']): 'keep' | '
   return which.includes(s.resource) ? 'keep' : 'drop';
 }
 
+/** What `read` returns; an error the system gave reading `file` (EACCES, EIO...) is said with the file's name. */
+function withFileName<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new Error(`${file}: cannot read (${ioReason(err)})`);
+    }
+    throw err;
+  }
+}
+
 /**
  * Reads a trace file, or every trace file under a folder (recursively; files of no known format
  * are skipped there, but a single file of no known format is an error). Series come in file
@@ -127,7 +139,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   const seen = new Set<string>();
   let idle = 0;
   for (const file of files) {
-    const format = detectFormat(file);
+    const format = withFileName(file, () => detectFormat(file));
     if (!format) {
       if (isDir) {
         opts.onWarning?.(`${file}: ${isBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
@@ -137,7 +149,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
     }
     // a series with no value at all (every row abnormal) has nothing to replay
-    for (const s of readFile(file, format, opts)) {
+    for (const s of withFileName(file, () => readFile(file, format, opts))) {
       seen.add(s.resource);
       if (s.values.length === 0) continue;
       const kept = selection(s, opts.resources);
