@@ -1,8 +1,8 @@
 // `headroom profiles list|show`: what the profile store (agent/predict/profiles.ts) has learned
 // about each task signature. Reads only: the store is opened read-only, so this is safe beside
 // a running agent and changes nothing (a corrupt file is reported, the agent quarantines it).
-// Exit codes: 0 shown (an empty store included), 1 no store there or no profile matches,
-// 2 an ambiguous or malformed id prefix.
+// Exit codes: 0 shown (an empty store included, and for `list` one not made yet: a fresh host
+// has none), 1 no profile matches (or no store to look in), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
 import { existsSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -87,6 +87,12 @@ function open(dir: string): { store: ProfileStore } | { outcome: ProfilesOutcome
 }
 
 export function profilesList(dir: string, json = false): ProfilesOutcome {
+  if (!existsSync(dir)) {
+    const why = 'no store there yet: nothing recorded, or a wrong --dir';
+    return json
+      ? { exitCode: EXIT_OK, stdout: '[]\n', stderr: `headroom: no profiles in ${dir} (${why})\n` }
+      : { exitCode: EXIT_OK, stdout: `no profiles in ${dir} (${why})\n`, stderr: '' };
+  }
   const opened = open(dir);
   if ('outcome' in opened) return opened.outcome;
   const entries = opened.store.list();

@@ -327,21 +327,23 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('cli: a missing store is one line and exit 1; an empty one is exit 0', (t) => {
+test('cli: a missing store lists no profiles (a fresh host) and shows none, exit 1; an empty one is exit 0', (t) => {
   const dir = scratch(t);
   const missing = join(dir, 'nope');
-  for (const sub of [['list'], ['show', 'abc']]) {
-    const r = cli(...sub, '--dir', missing);
-    t.is(r.status, 1, sub.join(' '));
-    t.is(r.stdout, '');
-    t.is(r.stderr, `headroom: no profile store at ${missing} (nothing recorded yet, or a wrong --dir)\n`);
-  }
+  const show = cli('show', 'abc', '--dir', missing);
+  t.is(show.status, 1);
+  t.is(show.stdout, '');
+  t.is(show.stderr, `headroom: no profile store at ${missing} (nothing recorded yet, or a wrong --dir)\n`);
+  const why = 'no store there yet: nothing recorded, or a wrong --dir';
+  t.deepEqual(cli('list', '--dir', missing), { status: 0, stdout: `no profiles in ${missing} (${why})\n`, stderr: '' });
+  t.deepEqual(cli('list', '--dir', missing, '--json'), { status: 0, stdout: '[]\n', stderr: `headroom: no profiles in ${missing} (${why})\n` });
+  t.false(existsSync(missing), 'and it is not made');
   t.deepEqual(cli('list', '--dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' });
   t.deepEqual(cli('list', '--dir', dir, '--json'), { status: 0, stdout: '[]\n', stderr: '' });
   t.deepEqual(cli('list', '--profiles-dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' }, "run's name for it too");
-  const show = cli('show', 'abc', '--dir', dir);
-  t.is(show.status, 1);
-  t.regex(show.stderr, /^headroom: no profile matches 'abc'/);
+  const showEmpty = cli('show', 'abc', '--dir', dir);
+  t.is(showEmpty.status, 1);
+  t.regex(showEmpty.stderr, /^headroom: no profile matches 'abc'/);
   const usage = cli('show', '--dir', dir);
   t.is(usage.status, 2);
   t.regex(usage.stderr, /^headroom: /);
