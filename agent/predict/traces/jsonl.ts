@@ -15,7 +15,7 @@
 // series on a grid of stepMs (without a header: the median spacing of its samples, rounded to
 // two significant digits, e.g. 1003 ms -> 1000 ms); samples sharing a step are averaged. Blank
 // lines are skipped. A last line that is not JSON (cut short when a recorder was killed) is
-// skipped with a warning and counted in the series' `stats.dropped`; any other line that is not
+// skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
 import { readLines } from './lines.js';
@@ -101,7 +101,6 @@ export interface ReadJsonlOptions {
 export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
   const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[] }>();
-  let bad = 0;
   let first = true;
   let limits: Record<string, number> = {};
   let lineNo = 0;
@@ -146,7 +145,6 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     entry.line.push(lineNo);
   }
   if (unparsed) {
-    bad++;
     opts.onWarning?.(`${path}:${unparsed.line}: the last line is cut short (not JSON); skipped`);
   }
   if (samples.size === 0 && !first) opts.onWarning?.(`${path}: no samples after its header`);
@@ -155,7 +153,6 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const step = stepMs ?? roundStep(medianSpacing(e.t));
     const grid = new GridAccumulator();
     e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!, e.line[i]!));
-    grid.dropped += bad;
     const limit = limits[e.resource];
     out.push({
       name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000,
