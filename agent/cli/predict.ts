@@ -61,6 +61,8 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 /** One dataset (or resource) and target as a Markdown table, readable in a terminal and pasteable as is. */
 export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
+  // (an empty table says nothing of why)
+  if (t.points === 0) return `${head}\n\nnothing scored: no series runs past its warm-up by this target's horizon (a longer trace, or a shorter --warmup)`;
   // under p99: of the models that give a p99 (the engine, forecaster:<model>), as the agent exports it
   const p99 = t.rows.some((r) => !Number.isNaN(r.under99));
   // P(above the level): of the models that give a probability, as the agent's contention probability

@@ -143,6 +143,16 @@ for (const [what, args, message] of usageCases) {
   });
 }
 
+test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // 40 steps, 5 of warm-up: h1 scores, h39 cannot
+  const r = await headroom(['predict', '--trace', coarseTrace(dir), '--models', 'last', '--targets', 'h1,h39', '--warmup', '5'], { timeoutMs: 60_000 }).done;
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /- h1 \(5 min\): y\[t\+1\]  \(1 series, \d+ scored points\)\n\n\| model/);
+  t.regex(r.stdout, /- h39 \(195 min\): y\[t\+39\]  \(0 series, 0 scored points\)\n\nnothing scored: no series runs past its warm-up by this target's horizon/);
+});
+
 test('predict on a folder: the first 20 warnings from reading it, then a count of the rest; --all-warnings shows every one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
