@@ -1,6 +1,6 @@
 // `headroom top`: what each workload is doing with the CPU right now; observes only.
 import type { CommandModule } from 'yargs';
-import { isRingSize, loadPolicy } from '../plan/policy.js';
+import { isRingSize, loadPolicy, MAX_SLOW_EVENT_MS } from '../plan/policy.js';
 import { checkInterval } from './options.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable, reportJson, SORT_KEYS, type SortKey } from './table.js';
@@ -20,9 +20,6 @@ interface TopArgs {
   'bpf-object': string;
   policy: string;
 }
-
-/** An hour: a run-queue wait longer than that is no latency to be told of, and the nanoseconds fit the probe's 64 bits. */
-const MAX_SLOW_WAKEUP_MS = 3_600_000;
 
 const top: CommandModule<object, TopArgs> = {
   command: 'top',
@@ -47,8 +44,7 @@ const top: CommandModule<object, TopArgs> = {
         checkInterval('interval', a.interval);
         if (!(Number.isInteger(a.count) && a.count >= 0)) throw new Error('--count must be a whole number of refreshes, 0 or more (0: until Ctrl-C)');
         const wakeup = a['slow-wakeup-ms'];
-        // (the probe holds it in nanoseconds, in 64 bits)
-        if (wakeup !== undefined && !(wakeup > 0 && wakeup <= MAX_SLOW_WAKEUP_MS)) throw new Error(`--slow-wakeup-ms must be a number of milliseconds above 0, at most ${MAX_SLOW_WAKEUP_MS}`);
+        if (wakeup !== undefined && !(wakeup > 0 && wakeup <= MAX_SLOW_EVENT_MS)) throw new Error(`--slow-wakeup-ms must be a number of milliseconds above 0, at most ${MAX_SLOW_EVENT_MS}`);
         if (a['ring-size'] !== undefined && !isRingSize(a['ring-size'])) {
           throw new Error('--ring-size must be a power of two of bytes from 4096 to 1073741824 (1 GiB)');
         }

@@ -95,6 +95,8 @@ const SIZE = /^([0-9]+)(B|KiB|MiB|GiB)$/;
 export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) && bytes >= 4096 && bytes <= 1024 ** 3 && (bytes & (bytes - 1)) === 0;
 /** Node's timers hold at most 2^31 - 1 ms (about 24.8 days): a longer delay fires after 1 ms, so a longer tick would spin. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest slow-wakeup or slow-I/O threshold: a wait longer than an hour is no latency to be told of, and its nanoseconds must fit the probes' 64 bits. */
+export const MAX_SLOW_EVENT_MS = 3_600_000;
 /** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
 export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
@@ -513,12 +515,11 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
       report(path, 'value', 'must be more than 0');
     }
   }
-  // A longer tick would spin (see MAX_TIMER_MS); a slow-event threshold longer than an hour
-  // tells of nothing, and in nanoseconds it must fit the probes' 64 bits.
+  // A longer tick would spin (see MAX_TIMER_MS), a longer slow-event threshold see MAX_SLOW_EVENT_MS.
   const longest: Array<[string[], number, string]> = [
     [['tick'], MAX_TIMER_MS, '596h (about 24.8 days, what a timer holds)'],
-    [['probes', 'sched', 'slow_wakeup'], 3_600_000, '1h'],
-    [['probes', 'blockio', 'slow_io'], 3_600_000, '1h'],
+    [['probes', 'sched', 'slow_wakeup'], MAX_SLOW_EVENT_MS, '1h'],
+    [['probes', 'blockio', 'slow_io'], MAX_SLOW_EVENT_MS, '1h'],
   ];
   for (const [path, maxMs, said] of longest) {
     const v = get(...path);
