@@ -2,17 +2,16 @@
 // the same spellings and say the same thing about a bad one.
 import { BYTE_UNITS, MAX_TIMER_MS } from '../plan/policy.js';
 
-/** Options a command may take more than once (each declared `array: true`), and yargs' own keys. */
-const REPEATABLE = new Set(['_', '$0', 'limit']);
-
 /**
  * A check for every command: an option of one value given twice is bad usage. yargs makes such
  * an option an array, which the commands do not expect (`--out a --out b` failed on a path that
- * was an array, `--mode observe --mode recommend` ran in mode "observe,recommend").
+ * was an array, `--mode observe --mode recommend` ran in mode "observe,recommend"). Those
+ * declared `array: true` (`--limit`) are repeatable, and so are the positionals (`_`).
  */
-export function checkNoRepeats(argv: Record<string, unknown>): true {
+export function checkNoRepeats(argv: Record<string, unknown>, options: { array?: readonly string[] }): true {
+  const repeatable = new Set(['_', ...(options.array ?? [])]);
   // (yargs keeps a camel-cased twin of each dashed name: the name as typed has no capital)
-  const repeated = Object.keys(argv).find((k) => !REPEATABLE.has(k) && Array.isArray(argv[k]) && k === k.toLowerCase());
+  const repeated = Object.keys(argv).find((k) => !repeatable.has(k) && Array.isArray(argv[k]) && k === k.toLowerCase());
   if (repeated !== undefined) throw new Error(`--${repeated} given more than once: it takes one value`);
   return true;
 }

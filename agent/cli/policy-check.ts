@@ -6,6 +6,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadPolicy, PolicyError, type PolicyProblem } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
+import { checkNoRepeats } from './options.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 3;
@@ -93,5 +94,5 @@ export const policyCommand: CommandModule = {
 // Runnable on its own too (`node dist/agent/cli/policy-check.js policy check FILE`): the tests
 // use it without depending on every command main.ts loads.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(policyCommand).demandCommand(1).strict().parseAsync();
+  await yargs(hideBin(process.argv)).scriptName('headroom').command(policyCommand).demandCommand(1).strict().check(checkNoRepeats, true).parseAsync();
 }

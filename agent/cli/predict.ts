@@ -14,7 +14,7 @@ import {
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
-import { commaList, parseLimitSpecs } from './options.js';
+import { checkNoRepeats, commaList, parseLimitSpecs } from './options.js';
 import { usageFailure } from './fail.js';
 import { readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
@@ -62,7 +62,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   // (an empty table says nothing of why)
-  if (t.points === 0) return `${head}\n\nnothing scored: no series runs past its warm-up by this target's horizon (a longer trace, or a shorter --warmup)`;
+  if (t.points === 0) return `${head}\n\nnothing scored: each series here is too short for this target after its warm-up (a longer trace, or a shorter --warmup), or reads 0 throughout (a loss over its mean cannot be taken)`;
   // under p99: of the models that give a p99 (the engine, forecaster:<model>), as the agent exports it
   const p99 = t.rows.some((r) => !Number.isNaN(r.under99));
   // P(above the level): of the models that give a probability, as the agent's contention probability
@@ -439,7 +439,7 @@ export default predict;
 // Runnable on its own (`node dist/agent/cli/predict.js predict --trace PATH`), without the
 // commands main.ts loads (the kernel ones need libbpf).
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().help()
+  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().check(checkNoRepeats, true).help()
     .fail(usageFailure(() => 'predict'))
     .parseAsync();
 }

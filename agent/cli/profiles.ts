@@ -4,7 +4,7 @@
 // Exit codes: 0 shown (an empty store included, and for `list` one not made yet: a fresh host
 // has none), 1 no profile matches (or no store to look in), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
@@ -74,10 +74,22 @@ function problemLines(problems: StoreProblem[]): string {
 
 // ---- the two commands, without touching the process ----
 
+const NO_STORE_WHY = 'nothing recorded yet, or a wrong --dir';
+
+/** Whether nothing is at `path` (ENOENT), as on a fresh host; not a path through a file (ENOTDIR) or one it may not read. */
+function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 /** Opens the store read-only, or says why not. */
 function open(dir: string): { store: ProfileStore } | { outcome: ProfilesOutcome } {
   if (!existsSync(dir)) {
-    return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile store at ${dir} (nothing recorded yet, or a wrong --dir)\n` } };
+    return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile store at ${dir} (${NO_STORE_WHY})\n` } };
   }
   try {
     return { store: new ProfileStore({ dir, readOnly: true }) };
@@ -87,8 +99,9 @@ function open(dir: string): { store: ProfileStore } | { outcome: ProfilesOutcome
 }
 
 export function profilesList(dir: string, json = false): ProfilesOutcome {
-  if (!existsSync(dir)) {
-    const why = 'no store there yet: nothing recorded, or a wrong --dir';
+  // a fresh host has no store yet: no profiles, not a failure (a path that cannot be read is one, below)
+  if (isMissing(dir)) {
+    const why = `no profile store there: ${NO_STORE_WHY}`;
     return json
       ? { exitCode: EXIT_OK, stdout: '[]\n', stderr: `headroom: no profiles in ${dir} (${why})\n` }
       : { exitCode: EXIT_OK, stdout: `no profiles in ${dir} (${why})\n`, stderr: '' };

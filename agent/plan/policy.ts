@@ -95,7 +95,7 @@ const SIZE = /^([0-9]+)(B|KiB|MiB|GiB)$/;
 export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) && bytes >= 4096 && bytes <= 1024 ** 3 && (bytes & (bytes - 1)) === 0;
 /** Node's timers hold at most 2^31 - 1 ms (about 24.8 days): a longer delay fires after 1 ms, so a longer tick would spin. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The longest slow-wakeup or slow-I/O threshold: a wait longer than an hour is no latency to be told of, and its nanoseconds must fit the probes' 64 bits. */
+/** The longest slow-wakeup or slow-I/O threshold, a choice: a wait longer than an hour is no latency to be told of (and unbounded, `--slow-wakeup-ms 1e30` overflowed the probes' 64-bit nanoseconds). */
 export const MAX_SLOW_EVENT_MS = 3_600_000;
 /** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
 export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };

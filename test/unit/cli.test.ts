@@ -123,8 +123,8 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
   ['top: a --ring-size that is not a number', ['top', '--ring-size', 'abc'], /--ring-size must be a power of two of bytes from 4096 to 1073741824/],
   ['top: a --ring-size over 1 GiB', ['top', '--ring-size', String(2 ** 31)], /--ring-size must be a power of two/],
-  ['top: a negative --slow-wakeup-ms', ['top', '--slow-wakeup-ms', '-5'], /--slow-wakeup-ms must be a number of milliseconds above 0/],
-  ['top: a --slow-wakeup-ms past 64 bits of nanoseconds', ['top', '--slow-wakeup-ms', '1e30'], /--slow-wakeup-ms must be a number of milliseconds above 0, at most 3600000/],
+  ['top: a negative --slow-wakeup-ms', ['top', '--slow-wakeup-ms', '-5'], /--slow-wakeup-ms must be a number of milliseconds from 0 \(every wait\) to 3600000/],
+  ['top: a --slow-wakeup-ms past 64 bits of nanoseconds', ['top', '--slow-wakeup-ms', '1e30'], /--slow-wakeup-ms must be a number of milliseconds from 0 \(every wait\) to 3600000/],
   ['top: a negative --count', ['top', '--count', '-1'], /--count must be a whole number of refreshes/],
   ['top: a --count that is not whole', ['top', '--count', '1.5'], /--count must be a whole number of refreshes/],
   ['top: --sort twice', ['top', '--sort', 'cpu', '--sort', 'p99'], /--sort given more than once/],
@@ -150,7 +150,7 @@ test('predict: a target no series is long enough for says so instead of an empty
   const r = await headroom(['predict', '--trace', coarseTrace(dir), '--models', 'last', '--targets', 'h1,h39', '--warmup', '5'], { timeoutMs: 60_000 }).done;
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /- h1 \(5 min\): y\[t\+1\]  \(1 series, \d+ scored points\)\n\n\| model/);
-  t.regex(r.stdout, /- h39 \(195 min\): y\[t\+39\]  \(0 series, 0 scored points\)\n\nnothing scored: no series runs past its warm-up by this target's horizon/);
+  t.regex(r.stdout, /- h39 \(195 min\): y\[t\+39\]  \(0 series, 0 scored points\)\n\nnothing scored: each series here is too short for this target after its warm-up \(a longer trace, or a shorter --warmup\), or reads 0 throughout/);
 });
 
 test('predict on a folder: the first 20 warnings from reading it, then a count of the rest; --all-warnings shows every one', async (t) => {

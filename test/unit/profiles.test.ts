@@ -334,10 +334,13 @@ test('cli: a missing store lists no profiles (a fresh host) and shows none, exit
   t.is(show.status, 1);
   t.is(show.stdout, '');
   t.is(show.stderr, `headroom: no profile store at ${missing} (nothing recorded yet, or a wrong --dir)\n`);
-  const why = 'no store there yet: nothing recorded, or a wrong --dir';
+  const why = 'no profile store there: nothing recorded yet, or a wrong --dir';
   t.deepEqual(cli('list', '--dir', missing), { status: 0, stdout: `no profiles in ${missing} (${why})\n`, stderr: '' });
   t.deepEqual(cli('list', '--dir', missing, '--json'), { status: 0, stdout: '[]\n', stderr: `headroom: no profiles in ${missing} (${why})\n` });
   t.false(existsSync(missing), 'and it is not made');
+  // a path through a file is a wrong --dir, not a fresh host
+  writeFileSync(join(dir, 'file'), '');
+  t.is(cli('list', '--dir', join(dir, 'file', 'x')).status, 1);
   t.deepEqual(cli('list', '--dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' });
   t.deepEqual(cli('list', '--dir', dir, '--json'), { status: 0, stdout: '[]\n', stderr: '' });
   t.deepEqual(cli('list', '--profiles-dir', dir), { status: 0, stdout: `no profiles in ${dir}\n`, stderr: '' }, "run's name for it too");

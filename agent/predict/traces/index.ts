@@ -132,7 +132,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     isDir = statSync(path).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : `${path}: cannot read (${(err as Error).message})`);
+    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : `${path}: cannot read (${ioReason(err)})`);
   }
   const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m)) : [path];
   const out: Series[] = [];
