@@ -1,12 +1,9 @@
 // `headroom policy check <file>`: validate a policy and say, in one line, what it permits.
 // Exit codes: 0 valid, 3 invalid or unreadable (problems on stderr, or in the JSON on stdout).
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv, CommandModule } from 'yargs';
 import { loadPolicy, PolicyError, type PolicyProblem } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
-import { checkNoRepeats } from './options.js';
+import { isMain, runAlone } from './alone.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 3;
@@ -93,6 +90,4 @@ export const policyCommand: CommandModule = {
 
 // Runnable on its own too (`node dist/agent/cli/policy-check.js policy check FILE`): the tests
 // use it without depending on every command main.ts loads.
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(policyCommand).demandCommand(1).strict().check(checkNoRepeats, true).parseAsync();
-}
+if (isMain(import.meta.url)) await runAlone(policyCommand, 'policy');

@@ -3,10 +3,7 @@
 // then the engine against the best reference baseline (issue 6's bar) and, per resource, its
 // saturation warnings (lead time and false alarms).
 // Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv, CommandModule } from 'yargs';
 import {
   AGENT_WARMUP_SECONDS, ALL_TARGETS, defaultTargets, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
@@ -14,8 +11,8 @@ import {
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
-import { checkNoRepeats, commaList, parseLimitSpecs } from './options.js';
-import { usageFailure } from './fail.js';
+import { commaList, parseLimitSpecs } from './options.js';
+import { isMain, runAlone } from './alone.js';
 import { readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
@@ -438,8 +435,4 @@ export default predict;
 
 // Runnable on its own (`node dist/agent/cli/predict.js predict --trace PATH`), without the
 // commands main.ts loads (the kernel ones need libbpf).
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(predict).demandCommand(1).strict().check(checkNoRepeats, true).help()
-    .fail(usageFailure(() => 'predict'))
-    .parseAsync();
-}
+if (isMain(import.meta.url)) await runAlone(predict, 'predict');

@@ -4,14 +4,12 @@
 // Exit codes: 0 shown (an empty store included, and for `list` one not made yet: a fresh host
 // has none), 1 no profile matches (or no store to look in), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv, CommandModule } from 'yargs';
 import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
-import { fail, usageFailure } from './fail.js';
-import { checkNoRepeats } from './options.js';
+import { fail } from './fail.js';
+import { isMain, runAlone } from './alone.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
 } from '../predict/profiles.js';
@@ -256,13 +254,4 @@ const profiles: CommandModule = {
 
 export default profiles;
 
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  await yargs(hideBin(process.argv))
-    .scriptName('headroom')
-    .command(profiles)
-    .demandCommand(1)
-    .strict()
-    .check(checkNoRepeats, true)
-    .fail(usageFailure(() => 'profiles'))
-    .parseAsync();
-}
+if (isMain(import.meta.url)) await runAlone(profiles, 'profiles');

@@ -42,15 +42,16 @@ export function filterKey(hierarchy: Hierarchy, id: bigint): bigint {
 
 /** Makes the filter map hold exactly these keys (`filterKey`). */
 export function writeFilter(map: BpfMap, keys: Iterable<bigint>): void {
-  const want = new Set([...keys].map((id) => id.toString()));
+  // (a Set compares bigints by value)
+  const want = new Set(keys);
   for (const { key } of map.entries()) {
     const id = key.readBigUInt64LE(0);
-    if (!want.has(id.toString())) map.delete(key);
-    else want.delete(id.toString());
+    if (!want.has(id)) map.delete(key);
+    else want.delete(id);
   }
   for (const id of want) {
     const key = Buffer.alloc(8);
-    key.writeBigUInt64LE(BigInt(id));
+    key.writeBigUInt64LE(id);
     map.update(key, Buffer.from([1]));
   }
 }

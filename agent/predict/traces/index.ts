@@ -48,6 +48,9 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
   }
 }
 
+/** A file or folder the system failed to read, as a user reads it. */
+const cannotRead = (path: string, err: unknown): string => `${path}: cannot read (${ioReason(err)})`;
+
 /**
  * Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files
  * are not data. Symbolic links are followed (a folder of links to a dataset's files is a
@@ -63,8 +66,8 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
   try {
     entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   } catch (err) {
-    if (visited.size === 1) throw new Error(`${dir}: cannot read (${ioReason(err)})`);
-    warn(`${dir}: cannot read (${ioReason(err)}); skipped`);
+    if (visited.size === 1) throw new Error(cannotRead(dir, err));
+    warn(`${cannotRead(dir, err)}; skipped`);
     return out;
   }
   for (const e of entries) {
@@ -114,7 +117,7 @@ function withFileName<T>(file: string, read: () => T): T {
     return read();
   } catch (err) {
     if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined) {
-      throw new Error(`${file}: cannot read (${ioReason(err)})`);
+      throw new Error(cannotRead(file, err));
     }
     throw err;
   }
@@ -132,7 +135,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     isDir = statSync(path).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : `${path}: cannot read (${ioReason(err)})`);
+    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : cannotRead(path, err));
   }
   const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m)) : [path];
   const out: Series[] = [];
