@@ -16,24 +16,40 @@ export function bytes(v: number | null | undefined): string {
   return u === 0 ? x.toFixed(0) : `${x.toFixed(1)}${units[u]}`;
 }
 
-/** Each column: its header, how it is shown, and the number it sorts by (descending). */
-const COLUMNS = {
+/** A probe the policy can turn off (the scheduler's is always on). */
+export type OptionalProbe = 'fault' | 'blockio' | 'sock';
+
+/** A column: its header, how it is shown, the number it sorts by (descending), and the probe it needs if that can be off. */
+interface Column {
+  header: string;
+  show: (w: WorkloadReport) => string;
+  value: (w: WorkloadReport) => number;
+  probe?: OptionalProbe;
+}
+
+const COLUMN_LIST = {
   cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores },
   p50: { header: 'RUNQ_P50_MS', show: (w: WorkloadReport) => num(w.runq.p50Ms, 3), value: (w: WorkloadReport) => w.runq.p50Ms ?? -1 },
   p99: { header: 'RUNQ_P99_MS', show: (w: WorkloadReport) => num(w.runq.p99Ms, 3), value: (w: WorkloadReport) => w.runq.p99Ms ?? -1 },
   switches: { header: 'SWITCH/S', show: (w: WorkloadReport) => num(w.switches.perSecond, 0), value: (w: WorkloadReport) => w.switches.perSecond },
-  minflt: { header: 'MINFLT/S', show: (w: WorkloadReport) => num(w.memory?.minorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.minorPerSecond ?? -1 },
-  majflt: { header: 'MAJFLT/S', show: (w: WorkloadReport) => num(w.memory?.majorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.majorPerSecond ?? -1 },
-  'io-p99': { header: 'IO_P99_MS', show: (w: WorkloadReport) => num(w.io?.latency.p99Ms, 3), value: (w: WorkloadReport) => w.io?.latency.p99Ms ?? -1 },
-  'io-read': { header: 'IO_RD_B/S', show: (w: WorkloadReport) => bytes(w.io?.readBytesPerSecond), value: (w: WorkloadReport) => w.io?.readBytesPerSecond ?? -1 },
-  'io-write': { header: 'IO_WR_B/S', show: (w: WorkloadReport) => bytes(w.io?.writeBytesPerSecond), value: (w: WorkloadReport) => w.io?.writeBytesPerSecond ?? -1 },
-  'tcp-tx': { header: 'TCP_TX_B/S', show: (w: WorkloadReport) => bytes(w.net?.txBytesPerSecond), value: (w: WorkloadReport) => w.net?.txBytesPerSecond ?? -1 },
-  'tcp-rx': { header: 'TCP_RX_B/S', show: (w: WorkloadReport) => bytes(w.net?.rxBytesPerSecond), value: (w: WorkloadReport) => w.net?.rxBytesPerSecond ?? -1 },
-  retrans: { header: 'RETRANS/S', show: (w: WorkloadReport) => num(w.net?.retransmitsPerSecond, 0), value: (w: WorkloadReport) => w.net?.retransmitsPerSecond ?? -1 },
-} as const;
+  minflt: { header: 'MINFLT/S', show: (w: WorkloadReport) => num(w.memory?.minorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.minorPerSecond ?? -1, probe: 'fault' },
+  majflt: { header: 'MAJFLT/S', show: (w: WorkloadReport) => num(w.memory?.majorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.majorPerSecond ?? -1, probe: 'fault' },
+  'io-p99': { header: 'IO_P99_MS', show: (w: WorkloadReport) => num(w.io?.latency.p99Ms, 3), value: (w: WorkloadReport) => w.io?.latency.p99Ms ?? -1, probe: 'blockio' },
+  'io-read': { header: 'IO_RD_B/S', show: (w: WorkloadReport) => bytes(w.io?.readBytesPerSecond), value: (w: WorkloadReport) => w.io?.readBytesPerSecond ?? -1, probe: 'blockio' },
+  'io-write': { header: 'IO_WR_B/S', show: (w: WorkloadReport) => bytes(w.io?.writeBytesPerSecond), value: (w: WorkloadReport) => w.io?.writeBytesPerSecond ?? -1, probe: 'blockio' },
+  'tcp-tx': { header: 'TCP_TX_B/S', show: (w: WorkloadReport) => bytes(w.net?.txBytesPerSecond), value: (w: WorkloadReport) => w.net?.txBytesPerSecond ?? -1, probe: 'sock' },
+  'tcp-rx': { header: 'TCP_RX_B/S', show: (w: WorkloadReport) => bytes(w.net?.rxBytesPerSecond), value: (w: WorkloadReport) => w.net?.rxBytesPerSecond ?? -1, probe: 'sock' },
+  retrans: { header: 'RETRANS/S', show: (w: WorkloadReport) => num(w.net?.retransmitsPerSecond, 0), value: (w: WorkloadReport) => w.net?.retransmitsPerSecond ?? -1, probe: 'sock' },
+} satisfies Record<string, Column>;
+const COLUMNS: Record<keyof typeof COLUMN_LIST, Column> = COLUMN_LIST;
 
 export type SortKey = keyof typeof COLUMNS | 'path';
 export const SORT_KEYS = [...Object.keys(COLUMNS), 'path'] as SortKey[];
+
+/** The probe a sort key's column needs, if one the policy can turn off. */
+export function sortProbe(key: SortKey): OptionalProbe | undefined {
+  return key === 'path' ? undefined : COLUMNS[key].probe;
+}
 
 function sorter(key: SortKey): (a: WorkloadReport, b: WorkloadReport) => number {
   if (key === 'path') return (a, b) => a.workload.path.localeCompare(b.workload.path);
@@ -49,11 +65,8 @@ export function activeWorkloads(r: TickReport): WorkloadReport[] {
 
 export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } = {}): string {
   const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu')).slice(0, opts.limit ?? 40);
-  // A probe the policy turned off has no column.
-  const shown = Object.values(COLUMNS).filter((c) =>
-    !(['MINFLT/S', 'MAJFLT/S'].includes(c.header) && !r.health.probes.fault) &&
-    !(c.header.startsWith('IO_') && !r.health.probes.blockio) &&
-    !((c.header.startsWith('TCP_') || c.header === 'RETRANS/S') && !r.health.probes.sock));
+  // A probe that is not running (the policy turned it off) has no column.
+  const shown = Object.values(COLUMNS).filter((c) => c.probe === undefined || r.health.probes[c.probe] !== undefined);
   const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'FC_P99_MS', 'P(CONT)', 'THROTTLE'];
   const lines = rows.map((w) => [
     w.workload.path + (w.workload.containerId ? ` [${w.workload.containerId.slice(0, 12)}]` : ''),

@@ -3,9 +3,9 @@ import type { CommandModule } from 'yargs';
 import { isRingSize, loadPolicy, MAX_SLOW_EVENT_MS } from '../plan/policy.js';
 import { checkInterval } from './options.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
-import { renderTable, reportJson, SORT_KEYS, type SortKey } from './table.js';
+import { renderTable, reportJson, SORT_KEYS, sortProbe, type SortKey } from './table.js';
 import { runSession } from './session.js';
-import { fail } from './fail.js';
+import { fail, usageFailure } from './fail.js';
 
 interface TopArgs {
   interval: number;
@@ -54,6 +54,11 @@ const top: CommandModule<object, TopArgs> = {
   handler: async (a) => {
     try {
       const base = loadPolicy(a.policy);
+      // a column the policy does not measure would sort every row as equal, in silence
+      const probe = sortProbe(a.sort);
+      if (probe !== undefined && !base.probes[probe].enabled) {
+        usageFailure(() => 'top')(`--sort ${a.sort}: the policy ${base.file} turns the ${probe} probe off (probes.${probe}.enabled: false), so that column is not measured`, undefined);
+      }
       const policy = {
         ...base,
         tickMs: a.interval * 1000,

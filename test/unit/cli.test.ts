@@ -143,6 +143,21 @@ for (const [what, args, message] of usageCases) {
   });
 }
 
+test('top: --sort by a column whose probe the policy turns off is bad usage, not rows in silent path order', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'no-io.yaml');
+  writeFileSync(policy, 'version: 1\nprobes:\n  blockio:\n    enabled: false\n');
+  const r = await headroom(['top', '--once', '--policy', policy, '--sort', 'io-p99', '--state-dir', join(dir, 'state')], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 2, r.stderr);
+  t.deepEqual(r.stderr.split('\n').filter(Boolean), [
+    `headroom: --sort io-p99: the policy ${policy} turns the blockio probe off (probes.blockio.enabled: false), so that column is not measured`,
+    "Run 'headroom top --help' for usage.",
+  ]);
+  t.is(r.stdout, '');
+  t.false(existsSync(join(dir, 'state')), 'nothing made before the check');
+});
+
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
