@@ -1,6 +1,7 @@
 // Option values more than one command reads, parsed and checked once so the commands accept
 // the same spellings and say the same thing about a bad one.
-import { BYTE_UNITS, MAX_TIMER_MS } from '../plan/policy.js';
+import { BYTE_UNITS, durationText, MAX_HORIZON_TICKS, MAX_TIMER_MS } from '../plan/policy.js';
+import type { Policy } from '../plan/types.js';
 
 /**
  * A check for every command: an option of one value given twice is bad usage. yargs makes such
@@ -20,6 +21,19 @@ export function checkNoRepeats(argv: Record<string, unknown>, options: { array?:
 export function checkInterval(name: string, seconds: number): void {
   if (!(seconds > 0)) throw new Error(`--${name} must be a positive number of seconds`);
   if (seconds * 1000 > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days, what a timer holds)`);
+}
+
+/**
+ * Why `--interval` (which replaces the policy's tick) puts one of the policy's forecast horizons
+ * more than MAX_HORIZON_TICKS ticks ahead, or undefined: `policy check` judges the horizons
+ * against the policy's own tick only.
+ */
+export function intervalTooShortFor(policy: Policy, intervalSeconds: number): string | undefined {
+  const tickMs = intervalSeconds * 1000;
+  const far = policy.forecast.horizonsMs.find((h) => h > MAX_HORIZON_TICKS * tickMs);
+  if (far === undefined) return undefined;
+  return `--interval ${intervalSeconds}: the policy ${policy.file} forecasts ${durationText(far)} ahead, ${Math.ceil(far / tickMs)} ticks at this interval; ` +
+    `at most ${MAX_HORIZON_TICKS} (a longer --interval, or shorter forecast.horizons)`;
 }
 
 /** `--duration` in seconds: 0 (no limit) or more, a number. */

@@ -12,8 +12,8 @@ import type { Workload } from '../workloads/types.js';
 import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
-import { fail } from './fail.js';
-import { checkDuration, checkInterval, commaList, parseLimitSpecs } from './options.js';
+import { fail, usageFailure } from './fail.js';
+import { checkDuration, checkInterval, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
 
 interface RecordArgs {
   out: string;
@@ -156,6 +156,8 @@ const record: CommandModule<object, RecordArgs> = {
   handler: async (a) => {
     try {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
+      const tooShort = intervalTooShortFor(policy, a.interval);
+      if (tooShort !== undefined) usageFailure(() => 'record')(tooShort, undefined);
       checkWritable(a.out);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);

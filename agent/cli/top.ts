@@ -1,7 +1,7 @@
 // `headroom top`: what each workload is doing with the CPU right now; observes only.
 import type { CommandModule } from 'yargs';
 import { isRingSize, loadPolicy, MAX_SLOW_EVENT_MS } from '../plan/policy.js';
-import { checkInterval } from './options.js';
+import { checkInterval, intervalTooShortFor } from './options.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable, reportJson, SORT_KEYS, sortProbe, type SortKey } from './table.js';
 import { runSession } from './session.js';
@@ -56,9 +56,10 @@ const top: CommandModule<object, TopArgs> = {
       const base = loadPolicy(a.policy);
       // a column the policy does not measure would sort every row as equal, in silence
       const probe = sortProbe(a.sort);
-      if (probe !== undefined && !base.probes[probe].enabled) {
-        usageFailure(() => 'top')(`--sort ${a.sort}: the policy ${base.file} turns the ${probe} probe off (probes.${probe}.enabled: false), so that column is not measured`, undefined);
-      }
+      const conflict = probe !== undefined && !base.probes[probe].enabled
+        ? `--sort ${a.sort}: the policy ${base.file} turns the ${probe} probe off (probes.${probe}.enabled: false), so that column is not measured`
+        : intervalTooShortFor(base, a.interval);
+      if (conflict !== undefined) usageFailure(() => 'top')(conflict, undefined);
       const policy = {
         ...base,
         tickMs: a.interval * 1000,

@@ -16,6 +16,7 @@ import {
 import schema from '../../policies/schema.json' with { type: 'json' };
 import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
 import type { DemandModel } from '../predict/demand.js';
+import { DEFAULT_HISTORY_STEPS } from '../predict/models/engine.js';
 
 export interface PolicyProblem {
   file: string;
@@ -97,6 +98,19 @@ export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) &&
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The longest slow-wakeup or slow-I/O threshold, a choice: a wait longer than an hour is no latency to be told of (and unbounded, `--slow-wakeup-ms 1e30` overflowed the probes' 64-bit nanoseconds). */
 export const MAX_SLOW_EVENT_MS = 3_600_000;
+/**
+ * The farthest forecast horizon, in ticks: the demand engine holds this many ticks of history,
+ * and a horizon's pending forecasts and window take memory in proportion to it, per workload and
+ * resource (a 1000h horizon at a 1s tick took about 160 MB for one series).
+ */
+export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
+
+/** `ms` as the policy writes a duration, in its largest whole unit or in seconds (`68m16s` is `4096s`). */
+export function durationText(ms: number): string {
+  for (const [unit, n] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${unit}`;
+  return `${ms}ms`;
+}
+
 /** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
 export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
@@ -527,8 +541,15 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   }
   const horizons = get('forecast', 'horizons');
   if (Array.isArray(horizons)) {
+    const tick = get('tick') ?? DEFAULTS.tick;
+    const tickMs = typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0;
     horizons.forEach((h, i) => {
-      if (typeof h === 'string' && DURATION.test(h) && parseDuration(h) === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
+      if (typeof h !== 'string' || !DURATION.test(h)) return;
+      const ms = parseDuration(h);
+      if (ms === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
+      else if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
+        report(['forecast', 'horizons', i], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}); got "${h}"`);
+      }
     });
   }
 

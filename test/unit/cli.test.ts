@@ -121,6 +121,8 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['run: a --listen port out of range', ['run', '--listen', '127.0.0.1:99999'], /--listen port must be 1\.\.65535/],
   ['run: --json with --table', ['run', '--json', '--table'], /--json and --table both write to stdout/],
   ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
+  ['top: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['top', '--interval', '0.01', '--once'], /--interval 0\.01: the policy \S+ forecasts 1m ahead, 6000 ticks at this interval; at most 4096 \(a longer --interval, or shorter forecast\.horizons\)/],
+  ['record: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', '0.01'], /--interval 0\.01: the policy \S+ forecasts 1m ahead/],
   ['top: a --ring-size that is not a number', ['top', '--ring-size', 'abc'], /--ring-size must be a power of two of bytes from 4096 to 1073741824/],
   ['top: a --ring-size over 1 GiB', ['top', '--ring-size', String(2 ** 31)], /--ring-size must be a power of two/],
   ['top: a negative --slow-wakeup-ms', ['top', '--slow-wakeup-ms', '-5'], /--slow-wakeup-ms must be a number of milliseconds from 0 \(every wait\) to 3600000/],

@@ -156,6 +156,16 @@ const broken: BrokenCase[] = [
     line: 4, column: 18, field: 'probes.sched.slow_wakeup', message: 'must be at most 1h; got "2h"',
   },
   {
+    title: 'a forecast horizon farther ahead than the demand engine holds (its memory grows with the horizon)',
+    yaml: 'version: 1\nforecast:\n  horizons: [5s, 1000h]\n',
+    line: 3, column: 18, field: 'forecast.horizons[1]', message: 'must be at most 4096 ticks ahead (4096s at a tick of 1s); got "1000h"',
+  },
+  {
+    title: 'a forecast horizon farther than 4096 of the policy\'s own ticks',
+    yaml: 'version: 1\ntick: 5m\nforecast:\n  horizons: [342h]\n',
+    line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be at most 4096 ticks ahead (20480m at a tick of 5m); got "342h"',
+  },
+  {
     title: 'ring size not a power of two',
     yaml: 'version: 1\nprobes:\n  sched:\n    ring_size: 100KiB\n',
     line: 4, column: 16, field: 'probes.sched.ring_size', message: 'must be a power of two',

@@ -116,7 +116,7 @@ export interface EngineOptions {
   seasonMs?: number;
   /** longest season, in steps, taken from seasonMs (default 2048); beyond it the season is detected */
   maxSeasonSteps?: number;
-  /** slots of history kept (default 4096) */
+  /** slots of history kept (default DEFAULT_HISTORY_STEPS) */
   historySteps?: number;
   /** candidates' losses halve over this many resolved forecasts (default 72) */
   lossHalfLife?: number;
@@ -144,6 +144,8 @@ export interface EngineOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** Slots of history an engine keeps unless told otherwise; also the longest horizon the agent's policy may ask for, in ticks. */
+export const DEFAULT_HISTORY_STEPS = 4096;
 const SEASONS = 7;
 const Z90 = normalQuantile(0.9);
 /**
@@ -866,7 +868,7 @@ export class ForecastEngine {
 
   constructor(opts: EngineOptions) {
     checkHalfLife(opts?.halfLifeMs);
-    this.historySteps = opts.historySteps ?? 4096;
+    this.historySteps = opts.historySteps ?? DEFAULT_HISTORY_STEPS;
     this.state = new SeriesState({ stepMs: opts.stepMs, historySteps: this.historySteps });
     this.lossHalfLife = opts.lossHalfLife ?? 72;
     this.mixes = opts.mixes ?? (opts.eta !== undefined ? [{ eta: opts.eta }] : DEFAULT_MIXES);
