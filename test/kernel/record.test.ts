@@ -78,7 +78,7 @@ kernelTest('record: a write that fails (/dev/full) is one line naming --out, exi
   const args = ['--duration', '1.5', '--interval', '0.5', '--state-dir', '/tmp/headroom-test-state'];
   const full = await headroom(['record', '--out', '/dev/full', ...args], { timeoutMs: 30_000 }).done;
   t.is(full.code, 1, full.stderr);
-  t.is(full.stderr.split('\n').filter(Boolean).at(-1), 'headroom: --out /dev/full: cannot write it (ENOSPC)');
+  t.is(full.stderr.split('\n').filter(Boolean).at(-1), 'headroom: --out /dev/full: cannot write it (ENOSPC: no space left on device)');
   const nul = await headroom(['record', '--out', '/dev/null', ...args], { timeoutMs: 30_000 }).done;
   t.is(nul.code, 0, nul.stderr);
   t.regex(nul.stderr, /headroom: recorded \d+ samples to \/dev\/null\n$/);

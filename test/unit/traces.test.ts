@@ -375,7 +375,7 @@ test('readTraces: a folder mixing every format, notes skipped; an unknown single
   t.deepEqual(said, [`${join(links, 'dangling.csv')}: a link to nothing; skipped`]);
   t.throws(() => readTraces(join(dir, 'missing.jsonl')), { message: /missing\.jsonl: no such trace file or folder$/ });
   // a file the system fails to read is named, not a bare errno (reading /proc/self/mem at 0 is EIO)
-  t.throws(() => readTraces('/proc/self/mem'), { message: '/proc/self/mem: cannot read (EIO)' });
+  t.throws(() => readTraces('/proc/self/mem'), { message: '/proc/self/mem: cannot read (EIO: i/o error)' });
 });
 
 // ---- scoring maths ----

@@ -5,6 +5,7 @@
 // alone (which format is it?) costs only the file's first 64 KB.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { getSystemErrorMessage } from 'node:util';
 import { constants, gunzipSync } from 'node:zlib';
 
 const CHUNK_BYTES = 1 << 20;
@@ -14,8 +15,15 @@ const strip = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1)
 /** Whether a path names a gzip-compressed file (by its name). */
 export const isGzip = (path: string): boolean => /\.gz$/i.test(path);
 
-/** Why a file operation failed, as a user reads it: its errno name (ENOENT, EACCES), else the message. */
-export const ioReason = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+/**
+ * Why a file operation failed, as a user reads it: its errno name and what it means (`ENOSPC:
+ * no space left on device`: the name alone is for those who know it), else the message.
+ */
+export function ioReason(err: unknown): string {
+  const { code, errno, message } = err as NodeJS.ErrnoException;
+  if (code === undefined) return message;
+  return typeof errno === 'number' ? `${code}: ${getSystemErrorMessage(errno)}` : code;
+}
 
 /** A UTF-8 byte order mark, as decoded: editors on Windows start files with it. */
 const BOM = '\uFEFF';
