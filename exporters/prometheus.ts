@@ -1,5 +1,6 @@
 // The Prometheus scrape endpoint: an OpenTelemetry MeterProvider whose reader is the Prometheus
 // exporter. Each tick hands its report to update(); nothing is computed until a scrape asks.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -19,6 +20,13 @@ export class PrometheusEndpoint {
   private readonly producer = new ReportMetricProducer();
   private readonly exporter: PrometheusExporter;
   private readonly provider: MeterProvider;
+  /**
+   * Our own server, the exporter only rendering: the exporter's server parses each request's URL
+   * against http://HOST:PORT/, which an IPv6 host (`::1`) makes invalid, so every request there
+   * was answered 400.
+   */
+  private readonly server: Server = createServer((req, res) => this.serve(req, res));
+  private listening = false;
   private health: AgentHealth | null = null;
 
   constructor({ host = '127.0.0.1', port = 9464 }: PrometheusEndpointOptions = {}) {
@@ -31,7 +39,7 @@ export class PrometheusEndpoint {
     this.exporter = new PrometheusExporter({
       host,
       port,
-      preventServerStart: true, // start() reports a busy port; the constructor could only log it
+      preventServerStart: true, // this.server serves it (see there)
       withoutScopeInfo: true, // one scope only: an otel_scope_name label on each series says nothing
       metricProducers: [this.producer],
     });
@@ -49,7 +57,15 @@ export class PrometheusEndpoint {
 
   async start(): Promise<{ url: string }> {
     try {
-      await this.exporter.startServer();
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen({ host: this.host, port: this.port }, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+      this.server.unref();
+      this.listening = true;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'EADDRINUSE' ? 'the port is already in use' : e.message;
@@ -66,7 +82,30 @@ export class PrometheusEndpoint {
 
   /** Stops the server. Safe after a failed start. */
   async shutdown(): Promise<void> {
+    if (this.listening) {
+      this.listening = false;
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
     await this.provider.shutdown();
+  }
+
+  /** GET (or HEAD) /metrics, with or without a query string; anything else is not found. */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path !== '/metrics') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405;
+      res.setHeader('allow', 'GET, HEAD');
+      res.end();
+      return;
+    }
+    this.exporter.getMetricsRequestHandler(req, res);
+    // the text format's own content type (the exporter's "text/plain" names no version)
+    res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
   }
 
   // The agent's own figures carry no workload label, so SDK instruments suit them.

@@ -322,6 +322,24 @@ test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
   t.false(new RegExp(`:${portHex} [0-9A-F]+:0000 0A `).test(tcp6), 'nothing on IPv6');
 });
 
+test('an IPv6 address serves /metrics (the exporter\'s own server answered 400 there); other paths 404, other methods 405', async (t) => {
+  const port = await freePort();
+  const ep = new PrometheusEndpoint({ host: '::1', port });
+  t.teardown(() => ep.shutdown());
+  const { url } = await ep.start();
+  t.is(url, `http://[::1]:${port}/metrics`);
+  ep.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 2, cores: 0.1 } })]));
+  const res = await fetch(url);
+  t.is(res.status, 200);
+  t.is(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  t.is(valueOf(t, parseExposition(await res.text()), 'headroom_workload_cpu_seconds_total', { path: '/a' }), 2);
+  t.is((await fetch(`${url}?x=1`)).status, 200, 'a query string is no other path');
+  for (const path of ['/', '/metrics/', '/foo']) t.is((await fetch(`http://[::1]:${port}${path}`)).status, 404, path);
+  const post = await fetch(url, { method: 'POST' });
+  t.is(post.status, 405);
+  t.is(post.headers.get('allow'), 'GET, HEAD');
+});
+
 test('a port already taken is refused with a message naming host:port', async (t) => {
   const port = await freePort();
   const squatter = createServer();
