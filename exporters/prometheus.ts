@@ -121,7 +121,8 @@ export class PrometheusEndpoint {
         if (this.health) r.observe(read(this.health));
       });
     }
-    // Per probe: events, drops, the variant the overhead governor runs it as, and its cost.
+    // Per probe: events, drops and cost (the variant it runs as: ReportMetricProducer, as the SDK
+    // would keep exporting every variant it has seen).
     const perProbe: [string, string, keyof ProbeHealth][] = [
       ['headroom_probe_events_read_total', 'Events read from the probe\'s ring buffer', 'eventsRead'],
       ['headroom_probe_ring_drops_total', 'Events the probe lost to a full ring buffer', 'ringDrops'],
@@ -132,9 +133,6 @@ export class PrometheusEndpoint {
         for (const [probe, p] of Object.entries(this.health?.probes ?? {})) r.observe(p[field] as number, { probe });
       });
     }
-    meter.createObservableGauge('headroom_probe_variant', { description: 'The variant each probe runs as (1 for the current one)' }).addCallback((r) => {
-      for (const [probe, p] of Object.entries(this.health?.probes ?? {})) r.observe(1, { probe, variant: p.variant });
-    });
     meter.createObservableGauge('headroom_overhead_cpu_ratio', { description: 'What headroom costs as a share of one CPU over the last window, by source (a probe\'s BPF run time, the agent process, all)' }).addCallback((r) => {
       const o = this.health?.overhead;
       if (!o) return;

@@ -193,6 +193,10 @@ export class ReportMetricProducer implements MetricProducer {
         if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource, source: d.limitSource ?? 'cgroup' }));
       }
     }
+    // the overhead governor's current variant only: one series per probe
+    const variants = Object.entries(report.health.probes).map(
+      ([probe, p]): DataPoint<number> => ({ startTime: end, endTime: end, attributes: { probe, variant: p.variant }, value: 1 }),
+    );
     const decisions = [...this.decisions.values()].map(
       (s): DataPoint<number> => ({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: s.value }),
     );
@@ -230,6 +234,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_task_run_expected_duration_seconds', 'Duration of the run its task\'s past runs predict (stat: mean, p90)', 'seconds', runDuration),
       gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpu_cores in cores, memory_* in bytes, *_bytes_per_s in bytes/s) and stat', '', runPeak),
       gauge('headroom_task_run_expected_demand', 'Highest p90 demand its task\'s past runs had from this point of the run to the horizon, by resource and horizon', '', runAhead),
+      gauge('headroom_probe_variant', 'The variant each probe runs as now (full, sampled-1/8, sampled-1/64, selected-only...: the overhead governor switches them), value 1', '', variants),
       counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];

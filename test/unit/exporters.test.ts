@@ -302,6 +302,20 @@ test("a workload that leaves the reports leaves the endpoint: all of its series"
   t.is(valueOf(t, again.samples, `${RUNQ_METRIC}_count`, { workload: goes.id }), 11);
 });
 
+test('a probe\'s variant: only the one it runs as now (the SDK\'s gauge kept every variant it had seen)', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const probe = (variant: string) => ({ eventsRead: 1, ringDrops: 0, statsDrops: 0, variant });
+  const at = (ticks: number, variant: string): TickReport => {
+    const r = tick(ticks, [workloadReport(workload('/a'))]);
+    return { ...r, health: { ...r.health, probes: { sched: probe(variant), fault: probe('full') } } };
+  };
+  ep.update(at(1, 'full'));
+  t.deepEqual(samplesOf((await scrape(url)).samples, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'full', 1], ['fault', 'full', 1]]);
+  ep.update(at(2, 'sampled-1/8'));
+  ep.update(at(3, 'sampled-1/64'));
+  t.deepEqual(samplesOf((await scrape(url)).samples, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'sampled-1/64', 1], ['fault', 'full', 1]]);
+});
+
 test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
   const { ep, url } = await endpoint(t);
   t.is(ep.host, '127.0.0.1');
