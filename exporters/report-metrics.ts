@@ -23,6 +23,7 @@ import {
 import type { TickReport } from '../agent/report.js';
 import type { Workload } from '../agent/workloads/types.js';
 import { log2Histogram } from './log2-histogram.js';
+import { MonotoneCounters } from './monotone.js';
 
 const SCOPE = { name: 'headroom' };
 
@@ -62,6 +63,8 @@ export class ReportMetricProducer implements MetricProducer {
   /** headroom_task_runs_total, by outcome (recorded / not_recorded), from the first tick */
   private readonly runsEnded = new Map<string, number>();
   private runsSince: HrTime | null = null;
+  /** the workloads' cumulative figures as exported: never lower than at the last scrape */
+  private readonly monotone = new MonotoneCounters();
 
   update(report: TickReport): void {
     const at = hrTimeOfMs(report.atMs);
@@ -133,10 +136,18 @@ export class ReportMetricProducer implements MetricProducer {
       const startTime = this.firstSeen.get(w.workload.id) ?? end;
       const point = <T>(value: T, extra: Attributes = {}): DataPoint<T> =>
         ({ startTime, endTime: end, attributes: { ...labels, ...extra }, value });
+      // a counter's point, its value carried over any drop of the sum (monotone.ts)
+      const seriesKey = (name: string, extra: Attributes): string => `${w.workload.id}\0${name}\0${JSON.stringify(extra)}`;
+      const total = (name: string, value: number, extra: Attributes = {}): DataPoint<number> =>
+        point(this.monotone.value(seriesKey(name, extra), value), extra);
+      const buckets = (name: string, slots: readonly number[], sumSeconds: number, extra: Attributes = {}): DataPoint<Histogram> => {
+        const key = seriesKey(name, extra);
+        return point(log2Histogram(this.monotone.counts(key, slots), this.monotone.value(`${key}\0sum`, sumSeconds)), extra);
+      };
 
-      cpu.push(point(w.cpu.seconds));
-      switches.push(point(w.switches.voluntary, { kind: 'voluntary' }), point(w.switches.involuntary, { kind: 'involuntary' }));
-      runq.push(point(log2Histogram(w.runq.slots, w.runq.sumSeconds)));
+      cpu.push(total('cpu', w.cpu.seconds));
+      switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));
+      runq.push(buckets('runq', w.runq.slots, w.runq.sumSeconds));
       if (w.forecast) {
         for (const [q, ms] of Object.entries(w.forecast.quantiles)) forecast.push(point(ms / 1000, { quantile: q }));
         contention.push(point(w.forecast.pContention, { resource: 'cpu', metric: 'runqueue_p99' }));
@@ -144,20 +155,20 @@ export class ReportMetricProducer implements MetricProducer {
       }
       if (typeof w.throttleCores === 'number') throttle.push(point(w.throttleCores));
       if (w.memory) {
-        faults.push(point(w.memory.minorFaults, { kind: 'minor' }), point(w.memory.majorFaults, { kind: 'major' }));
-        reclaimSeconds.push(point(w.memory.reclaimSeconds));
-        reclaimStalls.push(point(w.memory.reclaimStalls));
-        ooms.push(point(w.memory.oomKills));
+        faults.push(total('faults', w.memory.minorFaults, { kind: 'minor' }), total('faults', w.memory.majorFaults, { kind: 'major' }));
+        reclaimSeconds.push(total('reclaim-seconds', w.memory.reclaimSeconds));
+        reclaimStalls.push(total('reclaim-stalls', w.memory.reclaimStalls));
+        ooms.push(total('ooms', w.memory.oomKills));
       }
       for (const [device, d] of Object.entries(w.io?.devices ?? {})) {
-        ioBytes.push(point(d.readBytes, { device, direction: 'read' }), point(d.writeBytes, { device, direction: 'write' }));
-        ioOps.push(point(d.readOps, { device, direction: 'read' }), point(d.writeOps, { device, direction: 'write' }));
-        ioLatency.push(point(log2Histogram(d.latency.slots, d.latency.sumSeconds), { device }));
+        ioBytes.push(total('io-bytes', d.readBytes, { device, direction: 'read' }), total('io-bytes', d.writeBytes, { device, direction: 'write' }));
+        ioOps.push(total('io-ops', d.readOps, { device, direction: 'read' }), total('io-ops', d.writeOps, { device, direction: 'write' }));
+        ioLatency.push(buckets('io-latency', d.latency.slots, d.latency.sumSeconds, { device }));
       }
       if (w.net) {
-        tcpBytes.push(point(w.net.txBytes, { direction: 'sent' }), point(w.net.rxBytes, { direction: 'received' }));
-        retransmits.push(point(w.net.retransmits));
-        connections.push(point(w.net.opened, { event: 'opened' }), point(w.net.closed, { event: 'closed' }));
+        tcpBytes.push(total('tcp-bytes', w.net.txBytes, { direction: 'sent' }), total('tcp-bytes', w.net.rxBytes, { direction: 'received' }));
+        retransmits.push(total('retransmits', w.net.retransmits));
+        connections.push(total('connections', w.net.opened, { event: 'opened' }), total('connections', w.net.closed, { event: 'closed' }));
       }
       if (w.usage?.memoryBytes != null) memoryBytes.push(point(w.usage.memoryBytes));
       if (w.usage?.memoryLimitBytes != null) memoryLimit.push(point(w.usage.memoryLimitBytes, { source: w.usage.memoryLimitSource ?? 'cgroup' }));
@@ -238,6 +249,7 @@ export class ReportMetricProducer implements MetricProducer {
       counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];
+    this.monotone.sweep();
     // A metric without points would still print its HELP and TYPE lines.
     return out.filter((m) => m.dataPoints.length > 0);
   }

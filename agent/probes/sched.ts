@@ -75,7 +75,9 @@ export function addRunningSlices(
   for (const v of oncpu.perCpuValues(value)) {
     const since = v.readBigUInt64LE(0);
     const pid = v.readUInt32LE(8);
-    if (!pid || !since || nowNs <= since) continue;
+    // (a task its filter leaves out: the kernel commits none of its time, so none is lent here)
+    const counted = v.readUInt32LE(12);
+    if (!pid || !since || !counted || nowNs <= since) continue;
     const key = cgKeyAt(v, 16);
     const k = keyString(key);
     let entry = stats.get(k);

@@ -9,6 +9,7 @@ import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
+import { MonotoneCounters } from '../../exporters/monotone.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, start, waitFor } from '../helpers/proc.js';
 
@@ -314,6 +315,46 @@ test('a probe\'s variant: only the one it runs as now (the SDK\'s gauge kept eve
   ep.update(at(2, 'sampled-1/8'));
   ep.update(at(3, 'sampled-1/64'));
   t.deepEqual(samplesOf((await scrape(url)).samples, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'sampled-1/64', 1], ['fault', 'full', 1]]);
+});
+
+test('a workload\'s counters never go back: a drop of its sum (a cgroup\'s entries now another workload\'s) is carried, not a reset', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const w = workload('/a');
+  const at = (ticks: number, seconds: number, runq: Record<number, number>): TickReport =>
+    tick(ticks, [workloadReport(w, { cpu: { seconds, cores: 1 }, runq: { slots: slots(runq), count: 0, sumSeconds: seconds / 10, p50Ms: null, p99Ms: null } })]);
+  const read = async () => {
+    const { samples } = await scrape(url);
+    return {
+      cpu: valueOf(t, samples, 'headroom_workload_cpu_seconds_total'),
+      inf: valueOf(t, samples, 'headroom_workload_runqueue_latency_seconds_bucket', { le: '+Inf' }),
+      count: valueOf(t, samples, 'headroom_workload_runqueue_latency_seconds_count'),
+      sum: valueOf(t, samples, 'headroom_workload_runqueue_latency_seconds_sum'),
+    };
+  };
+  ep.update(at(1, 13.99, { 0: 10, 3: 5 }));
+  t.deepEqual(await read(), { cpu: 13.99, inf: 15, count: 15, sum: 1.399 });
+  // the sums drop (helper's scrape: 13.9948 then 13.8047, a reset to Prometheus)
+  ep.update(at(2, 13.8, { 0: 8, 3: 5 }));
+  t.deepEqual(await read(), { cpu: 13.99, inf: 15, count: 15, sum: 1.399 });
+  // and grow from there
+  ep.update(at(3, 14.3, { 0: 9, 3: 6 }));
+  const r = await read();
+  t.is(r.cpu!.toFixed(2), '14.49');
+  t.deepEqual([r.inf, r.count, r.sum!.toFixed(2)], [17, 17, '1.45']);
+});
+
+test('MonotoneCounters: a drop carried per series; a series not asked for in a sweep starts again', (t) => {
+  const m = new MonotoneCounters();
+  t.is(m.value('a', 5), 5);
+  t.is(m.value('a', 3), 5);
+  t.is(m.value('a', 4), 6);
+  t.deepEqual(m.counts('h', [1, 2]), [1, 2]);
+  t.deepEqual(m.counts('h', [0, 3]), [1, 3]);
+  m.sweep();
+  t.is(m.value('a', 7), 9, 'asked since the last sweep: kept');
+  m.sweep();
+  m.sweep();
+  t.is(m.value('a', 1), 1, 'not asked in a whole sweep: forgotten');
 });
 
 test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
