@@ -149,7 +149,7 @@ export class ReportMetricProducer implements MetricProducer {
       switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));
       runq.push(buckets('runq', w.runq.slots, w.runq.sumSeconds));
       if (w.forecast) {
-        for (const [q, ms] of Object.entries(w.forecast.quantiles)) forecast.push(point(ms / 1000, { quantile: q }));
+        for (const [q, ms] of Object.entries(w.forecast.quantiles)) forecast.push(point(ms / 1000, { forecast_quantile: q }));
         contention.push(point(w.forecast.pContention, { resource: 'cpu', metric: 'runqueue_p99' }));
         confidence.push(point(w.forecast.confidence));
       }
@@ -196,7 +196,7 @@ export class ReportMetricProducer implements MetricProducer {
       for (const d of Object.values(w.demand ?? {})) {
         for (const win of d.windows) {
           const at = { resource: d.resource, horizon_seconds: String(win.horizonMs / 1000), window: d.windowsOf };
-          demandQ.push(point(win.p50, { ...at, quantile: '0.5' }), point(win.p90, { ...at, quantile: '0.9' }), point(win.p99, { ...at, quantile: '0.99' }));
+          demandQ.push(point(win.p50, { ...at, forecast_quantile: '0.5' }), point(win.p90, { ...at, forecast_quantile: '0.9' }), point(win.p99, { ...at, forecast_quantile: '0.99' }));
           if (win.pContention !== null) demandP.push(point(win.pContention, { ...at, source: d.limitSource ?? 'cgroup' }));
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));

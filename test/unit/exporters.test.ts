@@ -2,6 +2,7 @@
 // decision log, and one scrape by a real Prometheus server.
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,7 +196,7 @@ test('counters, gauges and their labels', async (t) => {
 
   // forecast figures, in seconds, only for the workload that has a forecast
   const q = (quantile: string): number | undefined =>
-    valueOf(t, samples, 'headroom_forecast_runqueue_p99_seconds', { workload: pod.id, quantile });
+    valueOf(t, samples, 'headroom_forecast_runqueue_p99_seconds', { workload: pod.id, forecast_quantile: quantile });
   t.is(q('0.5'), 0.002);
   t.is(q('0.9'), 0.004);
   t.is(q('0.99'), 0.008);
@@ -245,16 +246,42 @@ test('demand: quantiles per horizon and window, contention with its limit source
   })]));
   const { samples } = await scrape(url);
   const at = { workload: w.id, resource: 'cpu_cores', horizon_seconds: '60' };
-  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', quantile: '0.9' }), 1.5);
-  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', quantile: '0.99' }), 3);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', forecast_quantile: '0.9' }), 1.5);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { ...at, window: 'peak', forecast_quantile: '0.99' }), 3);
   t.is(valueOf(t, samples, 'headroom_demand_contention_probability', { ...at, window: 'peak', source: 'host' }), 0.2);
   t.is(valueOf(t, samples, 'headroom_demand_limit', { workload: w.id, resource: 'cpu_cores', source: 'host' }), 2);
   t.is(valueOf(t, samples, 'headroom_demand_time_to_saturation_seconds', { workload: w.id, resource: 'cpu_cores' }), 45);
   t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'net_bytes_per_s' }), 0.4);
   // a value model's windows say so; no limit: no contention, no saturation
-  t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', quantile: '0.5' }), 10);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', forecast_quantile: '0.5' }), 10);
   t.is(samplesOf(samples, 'headroom_demand_contention_probability', { resource: 'net_bytes_per_s' }).length, 0);
   t.is(samplesOf(samples, 'headroom_demand_time_to_saturation_seconds', { resource: 'net_bytes_per_s' }).length, 0);
+});
+
+const PROMTOOL = '/usr/bin/promtool';
+
+testIf(existsSync(PROMTOOL), `promtool (${PROMTOOL})`, "promtool's lint passes a scrape with every kind of series (a gauge's 'quantile' label is a summary's: it failed)", async (t) => {
+  const { ep, url } = await endpoint(t);
+  const w = workload('/headroom-test/lint');
+  const window = { horizonMs: 5000, p50: 1, p90: 2, p99: 3, pContention: 0.1 };
+  ep.update(tick(1, [workloadReport(w, {
+    throttleCores: 1,
+    forecast: { metric: 'runqueue_p99_ms', horizonMs: 5000, quantiles: { '0.5': 2, '0.9': 4, '0.99': 8 }, objectiveMs: 5, pContention: 0.4, confidence: 0.7 },
+    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 0 },
+    net: { txBytes: 100, rxBytes: 200, retransmits: 1, opened: 2, closed: 1, txBytesPerSecond: 10, rxBytesPerSecond: 20, retransmitsPerSecond: 0 },
+    demand: {
+      cpu_cores: {
+        resource: 'cpu_cores', model: 'engine-peak', windowsOf: 'peak', value: 0.5, limit: 2, limitSource: 'host', ceiling: 2,
+        windows: [window], timeToSaturationMs: 45000, confidence: 0.8,
+      },
+    },
+  })], [decision(w, 'throttle', 1)]));
+  const { text } = await scrape(url);
+  const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  t.is(lint.status, 0, `${lint.stdout}${lint.stderr}`);
+  for (const name of ['headroom_forecast_runqueue_p99_seconds', 'headroom_demand_forecast', 'headroom_workload_page_faults_total', 'headroom_workload_tcp_bytes_total', 'headroom_decisions_total']) {
+    t.true(text.includes(`\n${name}{`), `${name} in the scrape linted`);
+  }
 });
 
 test('decisions are counted once each, across reports', async (t) => {
