@@ -1,9 +1,11 @@
 // The Prometheus scrape endpoint: an OpenTelemetry MeterProvider whose reader is the Prometheus
 // exporter. Each tick hands its report to update(); nothing is computed until a scrape asks.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ProbeHealth, AgentHealth, TickReport } from '../agent/report.js';
 import { ReportMetricProducer } from './report-metrics.js';
@@ -12,6 +14,30 @@ export interface PrometheusEndpointOptions {
   /** address to listen on; the default keeps the endpoint on this host */
   host?: string;
   port?: number;
+}
+
+/** headroom's version, from the package.json two folders above this module (dist/exporters or exporters). */
+function agentVersion(): string | undefined {
+  for (const up of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'headroom') return pkg.version;
+    } catch {
+      // not there: the next folder up
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What the metrics are about (target_info): the service, its version and the host; the standard
+ * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override or add to them.
+ */
+function agentResource(): Resource {
+  const version = agentVersion();
+  return defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': 'headroom', 'host.name': hostname(), ...(version ? { 'service.version': version } : {}) }))
+    .merge(detectResources({ detectors: [envDetector] }));
 }
 
 export class PrometheusEndpoint {
@@ -44,7 +70,7 @@ export class PrometheusEndpoint {
       metricProducers: [this.producer],
     });
     this.provider = new MeterProvider({
-      resource: defaultResource().merge(resourceFromAttributes({ 'service.name': 'headroom' })),
+      resource: agentResource(),
       readers: [this.exporter],
     });
     this.observeHealth(this.provider.getMeter('headroom'));

@@ -4,8 +4,9 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname, networkInterfaces, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
@@ -16,6 +17,9 @@ import { freePort, start, waitFor } from '../helpers/proc.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
+
+// (dist/test/unit -> the project)
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 // ---- synthetic reports ----
 
@@ -155,11 +159,28 @@ test('the run-queue histogram keeps the kernel buckets: le in seconds, cumulativ
   t.is(valueOf(t, samples, `${RUNQ_METRIC}_sum`, { workload: a.id }), 0.25);
 });
 
-test('before the first report only target_info is served, naming the service', async (t) => {
+test('before the first report only target_info is served, naming the service, its version and the host', async (t) => {
   const { url } = await endpoint(t);
   const { text, samples } = await scrape(url);
-  t.is(samplesOf(samples, 'target_info', { service_name: 'headroom' }).length, 1);
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  t.is(samplesOf(samples, 'target_info', { service_name: 'headroom', service_version: version, host_name: hostname() }).length, 1);
   t.false(/^headroom_/m.test(text));
+});
+
+test('OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service and add attributes, as in any OpenTelemetry SDK', async (t) => {
+  const saved = { name: process.env.OTEL_SERVICE_NAME, attrs: process.env.OTEL_RESOURCE_ATTRIBUTES };
+  process.env.OTEL_SERVICE_NAME = 'myagent';
+  process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment=prod';
+  // (read when the endpoint is made: the environment is put back before anything else runs)
+  const ep = new PrometheusEndpoint({ port: await freePort() });
+  for (const [k, v] of [['OTEL_SERVICE_NAME', saved.name], ['OTEL_RESOURCE_ATTRIBUTES', saved.attrs]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  t.teardown(() => ep.shutdown());
+  const { url } = await ep.start();
+  const { samples } = await scrape(url);
+  t.is(samplesOf(samples, 'target_info', { service_name: 'myagent', deployment_environment: 'prod' }).length, 1);
 });
 
 test('counters, gauges and their labels', async (t) => {
