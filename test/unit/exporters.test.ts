@@ -456,6 +456,16 @@ test('a port already taken is refused with a message naming host:port', async (t
   t.throws(() => new PrometheusEndpoint({ port: 0 }), { message: /port must be 1\.\.65535, got 0/ });
 });
 
+test('every metric family the exporters define is in the README, and every one the README names is defined', (t) => {
+  const names = (text: string): Set<string> => new Set(text.match(/headroom_[a-z0-9_]*[a-z0-9]/g) ?? []);
+  const code = new Set([...['prometheus.ts', 'report-metrics.ts'].flatMap((f) => [...(readFileSync(join(ROOT, 'exporters', f), 'utf8').match(/'headroom_[a-z0-9_]+'/g) ?? [])])].map((n) => n.slice(1, -1)));
+  const readme = names(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  t.true(code.size >= 30, `${code.size} families found in the exporters`);
+  t.deepEqual([...code].filter((n) => !readme.has(n)), [], 'defined, not in the README');
+  // (the README also names a family or two by prefix: headroom_task_run_expected_*)
+  t.deepEqual([...readme].filter((n) => !code.has(n) && ![...code].some((c) => c.startsWith(`${n}_`))), [], 'in the README, not defined');
+});
+
 test('decision log: one human line, and a JSON record', (t) => {
   const w = workload('/a/b', { id: 'v1-cpu:/a/b', hierarchy: 'v1-cpu', containerId: 'c0ffee' });
   const d: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5', atMs: Date.UTC(2024, 0, 2, 3, 4, 5) };
