@@ -1,7 +1,7 @@
 // Exporters: what a scrape of the Prometheus endpoint shows for synthetic tick reports, the
 // decision log, and one scrape by a real Prometheus server.
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
@@ -458,7 +458,7 @@ test('a port already taken is refused with a message naming host:port', async (t
 
 test('every metric family the exporters define is in the README, and every one the README names is defined', (t) => {
   const names = (text: string): Set<string> => new Set(text.match(/headroom_[a-z0-9_]*[a-z0-9]/g) ?? []);
-  const code = new Set([...['prometheus.ts', 'report-metrics.ts'].flatMap((f) => [...(readFileSync(join(ROOT, 'exporters', f), 'utf8').match(/'headroom_[a-z0-9_]+'/g) ?? [])])].map((n) => n.slice(1, -1)));
+  const code = new Set([...readdirSync(join(ROOT, 'exporters')).filter((f) => f.endsWith('.ts')).flatMap((f) => [...(readFileSync(join(ROOT, 'exporters', f), 'utf8').match(/'headroom_[a-z0-9_]+'/g) ?? [])])].map((n) => n.slice(1, -1)));
   const readme = names(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   t.true(code.size >= 30, `${code.size} families found in the exporters`);
   t.deepEqual([...code].filter((n) => !readme.has(n)), [], 'defined, not in the README');
