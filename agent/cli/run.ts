@@ -10,7 +10,8 @@ import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.j
 import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
-import { checkDuration } from './options.js';
+import { checkDuration, checkInterval } from './options.js';
+import { badOtlpUrl } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
   policy: string;
@@ -25,6 +26,8 @@ interface RunArgs {
   'overhead-window': number;
   events: boolean;
   'profiles-dir'?: string;
+  'otlp-endpoint'?: string;
+  'otlp-interval': number;
 }
 
 function listenOption(s: string): { host: string; port: number } {
@@ -50,12 +53,21 @@ const run: CommandModule<object, RunArgs> = {
         describe: 'also print every kernel event (slow wakeups and I/O, closed connections, retransmits) and every task run; OOM kills, overhead switches, forecast runs and recorded runs are always printed',
       })
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
+      .option('otlp-endpoint', {
+        type: 'string',
+        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics (on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT)',
+      })
+      .option('otlp-interval', { type: 'number', default: 10, describe: 'seconds between OTLP pushes' })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' })
       .check((a) => {
         checkDuration(a.duration);
         if (a.listen !== undefined) listenOption(a.listen);
+        const otlp = a['otlp-endpoint'];
+        const badUrl = otlp === undefined ? undefined : badOtlpUrl(otlp);
+        if (badUrl !== undefined) throw new Error(`--otlp-endpoint ${badUrl}`);
+        checkInterval('otlp-interval', a['otlp-interval']);
         if (a.json && a.table === true) throw new Error('--json and --table both write to stdout: give one of them');
         if (!(a['overhead-window'] > 0)) throw new Error('--overhead-window must be a positive number of seconds');
         return true;
@@ -64,7 +76,7 @@ const run: CommandModule<object, RunArgs> = {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
       const {
-        PrometheusEndpoint, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
+        PrometheusEndpoint, OtlpPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
       const loaded = loadPolicy(a.policy);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
@@ -74,6 +86,9 @@ const run: CommandModule<object, RunArgs> = {
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
+      // (OTEL_METRICS_EXPORTER is the OpenTelemetry SDK's own switch: "otlp", or a list naming it)
+      const otlpOn = a['otlp-endpoint'] !== undefined || (process.env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'otlp');
+      const push = otlpOn ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       const print = (d: Decision): void =>
         void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
@@ -86,10 +101,12 @@ const run: CommandModule<object, RunArgs> = {
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}`);
+          const pushed = push ? `; metrics pushed to ${push.url} every ${a['otlp-interval']} s` : '';
+          log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {
           endpoint?.update(r);
+          push?.update(r);
           if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
           for (const d of r.decisions) print(d);
           for (const o of r.overheadChanges) process.stdout.write(`${a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o)}\n`);
@@ -107,6 +124,7 @@ const run: CommandModule<object, RunArgs> = {
         onStop: (released) => released.forEach(print),
         afterStop: async () => {
           await endpoint?.shutdown();
+          await push?.shutdown();
           log('stopped; every change made was undone');
         },
       });

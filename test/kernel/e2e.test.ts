@@ -1,8 +1,11 @@
 // The whole loop on the real kernel: a critical cgroup and a best-effort one ramping up CPU
 // hogs. In enforce mode the agent throttles the best-effort cgroup (read back from its cgroup
 // file), releases it when the hogs stop and restores the original on exit; in recommend mode
-// the same decisions are exported and nothing changes; after kill -9 a restart restores.
+// the same decisions are exported (to Prometheus, and pushed over OTLP) and nothing changes;
+// after kill -9 a restart restores.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -123,9 +126,23 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const files = ['cpu.shares', 'cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.max', 'cpu.weight'];
   const snapshot = (): string => files.map((f) => { try { return readFileSync(join(s.batch.dir, f), 'utf8'); } catch { return '-'; } }).join('|');
   const before = snapshot();
-  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 90_000 });
+  // ...and pushed over OTLP to a collector (a listener here that keeps what it is sent)
+  const pushes: { path: string; type: string; body: OtlpBody }[] = [];
+  const collector = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      pushes.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body: JSON.parse(body) as OtlpBody });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((res) => collector.listen(0, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => collector.close(() => res())));
+  const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir, '--otlp-endpoint', otlp, '--otlp-interval', '1'], { timeoutMs: 90_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+  t.regex(agent.stderr(), new RegExp(`metrics pushed to ${otlp} every 1 s`));
   startHogs(t, s, 4);
   await waitFor(() => decisions(agent.stdout()).some((d) => d.action === 'throttle'), 'a recommended throttle', 40_000);
   t.is(snapshot(), before, 'nothing written while recommending');
@@ -135,7 +152,26 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const end = await agent.done;
   t.is(end.code, 0, end.stderr);
   t.is(snapshot(), before, 'nothing written at exit either');
+  // the collector got the same series: the critical workload's CPU time, and the decision
+  t.true(pushes.length >= 3, `${pushes.length} pushes`);
+  t.true(pushes.every((p) => p.path === '/v1/metrics' && p.type === 'application/json'));
+  const last = pushes.at(-1)!.body.resourceMetrics[0]!;
+  t.true(last.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
+  const metric = (name: string) => last.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.name === name);
+  const cpu = metric('headroom_workload_cpu_seconds_total')?.sum?.dataPoints.find((p) => p.attributes.some((a) => a.key === 'path' && a.value.stringValue === s.crit.path));
+  t.true((cpu?.asDouble ?? 0) > 0, 'the critical workload\'s CPU seconds pushed');
+  const throttles = metric('headroom_decisions_total')?.sum?.dataPoints.filter((p) => p.attributes.some((a) => a.key === 'action' && a.value.stringValue === 'throttle')) ?? [];
+  t.true(throttles.length > 0, 'the throttle decision pushed');
 });
+
+/** What an OTLP/HTTP JSON metrics request holds, as far as the test reads it. */
+interface OtlpBody {
+  resourceMetrics: {
+    resource: { attributes: OtlpAttribute[] };
+    scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { attributes: OtlpAttribute[]; asDouble?: number }[] } }[] }[];
+  }[];
+}
+interface OtlpAttribute { key: string; value: { stringValue?: string } }
 
 kernelTest('kill -9 while holding a throttle: the next start restores the original', async (t) => {
   const s = await setup(t, 'enforce', 'kill9');

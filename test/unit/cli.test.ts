@@ -120,6 +120,8 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['run: a --listen without a port', ['run', '--listen', 'nohost'], /--listen must be host:port/],
   ['run: a --listen port out of range', ['run', '--listen', '127.0.0.1:99999'], /--listen port must be 1\.\.65535/],
   ['run: --json with --table', ['run', '--json', '--table'], /--json and --table both write to stdout/],
+  ['run: an --otlp-endpoint that is no http URL', ['run', '--otlp-endpoint', 'ftp://collector'], /--otlp-endpoint must be an http:\/\/ or https:\/\/ URL, got ftp:\/\/collector/],
+  ['run: an --otlp-interval of 0', ['run', '--otlp-interval', '0'], /--otlp-interval must be a positive number of seconds/],
   ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
   ['top: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['top', '--interval', '0.01', '--once'], /--interval 0\.01: the policy \S+ forecasts 1m ahead, 6000 ticks at this interval; at most 4096 \(a longer --interval, or shorter forecast\.horizons\)/],
   ['record: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', '0.01'], /--interval 0\.01: the policy \S+ forecasts 1m ahead/],

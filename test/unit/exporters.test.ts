@@ -3,6 +3,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createConnection, createServer } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,8 +13,10 @@ import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
+import { OtlpPush } from '../../exporters/otlp.js';
+import { badOtlpUrl, otlpUrlFromEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
-import { freePort, start, waitFor } from '../helpers/proc.js';
+import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
@@ -464,6 +467,48 @@ test('every metric family the exporters define is in the README, and every one t
   t.deepEqual([...code].filter((n) => !readme.has(n)), [], 'defined, not in the README');
   // (the README also names a family or two by prefix: headroom_task_run_expected_*)
   t.deepEqual([...readme].filter((n) => !code.has(n) && ![...code].some((c) => c.startsWith(`${n}_`))), [], 'in the README, not defined');
+});
+
+test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that cannot be reached is said once, and when it answers again', async (t) => {
+  const port = await freePort();
+  const logs: string[] = [];
+  const push = new OtlpPush({ url: `http://127.0.0.1:${port}/v1/metrics`, intervalMs: 100, log: (m) => logs.push(m) });
+  t.teardown(() => push.shutdown());
+  push.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 7, cores: 1 } })]));
+  // nobody listens yet: several pushes fail, one line says so
+  await waitFor(() => logs.length > 0, 'a failed push to be said', 5000);
+  await sleep(400);
+  t.deepEqual(logs, [`OTLP export to http://127.0.0.1:${port}/v1/metrics failed (ECONNREFUSED); retrying every 0.1 s`]);
+  const bodies: { type: string; body: string }[] = [];
+  const collector = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      bodies.push({ type: req.headers['content-type'] ?? '', body });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((res) => collector.listen(port, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => collector.close(() => res())));
+  await waitFor(() => bodies.length > 0, 'a push to arrive', 5000);
+  await waitFor(() => logs.length === 2, 'the recovery to be said', 5000);
+  t.is(logs[1], `OTLP export to http://127.0.0.1:${port}/v1/metrics works again`);
+  t.is(bodies[0]!.type, 'application/json');
+  const sent = JSON.stringify(JSON.parse(bodies[0]!.body));
+  t.regex(sent, /"name":"headroom_workload_cpu_seconds_total"/);
+  t.regex(sent, /"name":"headroom_ticks_total"/);
+  t.regex(sent, /"key":"service.name","value":\{"stringValue":"headroom"\}/);
+  t.regex(sent, /"asDouble":7\b/);
+});
+
+test('OTLP endpoint from the standard environment, and URLs that are none', (t) => {
+  t.is(otlpUrlFromEnv({}), 'http://localhost:4318/v1/metrics');
+  t.is(otlpUrlFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'http://collector:4318/v1/metrics');
+  t.is(otlpUrlFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://b/m' }), 'https://b/m');
+  t.is(badOtlpUrl('http://127.0.0.1:4318/v1/metrics'), undefined);
+  t.is(badOtlpUrl('ftp://x'), 'must be an http:// or https:// URL, got ftp://x');
+  t.is(badOtlpUrl('nope'), 'not a URL: nope');
+  t.throws(() => new OtlpPush({ url: 'nope', intervalMs: 1000, log: () => {} }), { message: 'OTLP endpoint not a URL: nope' });
 });
 
 test('decision log: one human line, and a JSON record', (t) => {
