@@ -1,12 +1,40 @@
-// What every metrics export of the agent shares: the resource the metrics are about, and the
-// agent's own health figures as SDK instruments.
+// What every metrics export of the agent shares (the Prometheus endpoint, the OTLP push): a
+// MeterProvider over the tick reports, its resource, and the agent's own health figures.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Meter } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { AgentHealth, ProbeHealth } from '../agent/report.js';
+import { MeterProvider, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { AgentHealth, ProbeHealth, TickReport } from '../agent/report.js';
+import { ReportMetricProducer } from './report-metrics.js';
 
-/** headroom's version, from the package.json two folders above this module (dist/exporters or exporters). */
+/**
+ * The tick reports as metrics, read by one reader (made by `reader` around the workloads'
+ * producer): the workloads' series from ReportMetricProducer, the agent's health as SDK
+ * instruments, about the agent's resource. Each tick hands its report to update().
+ */
+export class ReportMeter {
+  private readonly producer = new ReportMetricProducer();
+  private readonly provider: MeterProvider;
+  private health: AgentHealth | null = null;
+
+  constructor(reader: (producer: MetricProducer) => MetricReader) {
+    this.provider = new MeterProvider({ resource: agentResource(), readers: [reader(this.producer)] });
+    observeAgentHealth(this.provider.getMeter('headroom'), () => this.health);
+  }
+
+  /** Keeps the report's figures; the next read (a scrape, a push) takes them. */
+  update(report: TickReport): void {
+    this.health = report.health;
+    this.producer.update(report);
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+/** headroom's version, from the project's package.json (two folders up from dist/exporters, one from exporters). */
 function agentVersion(): string | undefined {
   for (const up of ['../../package.json', '../package.json']) {
     try {
@@ -23,7 +51,7 @@ function agentVersion(): string | undefined {
  * What the metrics are about (target_info): the service, its version and the host; the standard
  * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override or add to them.
  */
-export function agentResource(): Resource {
+function agentResource(): Resource {
   const version = agentVersion();
   return defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'headroom', 'host.name': hostname(), ...(version ? { 'service.version': version } : {}) }))
@@ -31,7 +59,7 @@ export function agentResource(): Resource {
 }
 
 /** The agent's own figures, read from `health()` at each collection. They carry no workload label, so SDK instruments suit them. */
-export function observeAgentHealth(meter: Meter, health: () => AgentHealth | null): void {
+function observeAgentHealth(meter: Meter, health: () => AgentHealth | null): void {
   const counters: [string, string, (h: AgentHealth) => number][] = [
     ['headroom_events_read_total', 'Events read from the ring buffers', (h) => h.eventsRead],
     ['headroom_ring_drops_total', 'Events the kernel dropped because the ring buffer was full', (h) => h.ringDrops],

@@ -2,12 +2,11 @@
 // endpoint: the same series (ReportMetricProducer and the agent's health) about the same
 // resource. The push runs on its own timer, never in the tick, so a collector that cannot be
 // reached costs a line on stderr: said once, until an export works again.
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import type { AgentHealth, TickReport } from '../agent/report.js';
-import { agentResource, observeAgentHealth } from './agent-meter.js';
-import { badOtlpUrl, otlpUrlFromEnv } from './otlp-url.js';
-import { ReportMetricProducer } from './report-metrics.js';
+import type { TickReport } from '../agent/report.js';
+import { ReportMeter } from './agent-meter.js';
+import { badOtlpUrl, otlpEndpointFromEnv } from './otlp-url.js';
 
 export interface OtlpPushOptions {
   /** where to POST the metrics (default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else the collector's own port on this host) */
@@ -18,19 +17,25 @@ export interface OtlpPushOptions {
   log: (message: string) => void;
 }
 
-/** The longest an export may take: a stop waits for the last one. */
+/** The longest one export may wait on a quiet connection. */
 const MAX_EXPORT_MS = 5000;
+/**
+ * The longest a stop waits for the last push. The library's timeout fires only on a quiet
+ * connection, and it retries refused ones: a collector that never answered held a stop 9 s, one
+ * that trickled a byte a second for over a minute.
+ */
+const STOP_WAIT_MS = 3000;
 
 export class OtlpPush {
   readonly url: string;
-  private readonly producer = new ReportMetricProducer();
-  private readonly provider: MeterProvider;
-  private health: AgentHealth | null = null;
+  private readonly meter: ReportMeter;
+  private readonly log: (message: string) => void;
   /** whether the last export failed (a failure is said once per streak) */
   private failing = false;
 
   constructor(opts: OtlpPushOptions) {
-    this.url = opts.url ?? otlpUrlFromEnv();
+    this.url = opts.url ?? otlpEndpointFromEnv().url;
+    this.log = opts.log;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP endpoint ${bad}`);
     if (!(opts.intervalMs > 0)) throw new RangeError(`OTLP push interval must be above 0 ms, got ${opts.intervalMs}`);
@@ -41,22 +46,25 @@ export class OtlpPush {
       else if (error === undefined && this.failing) opts.log(`OTLP export to ${this.url} works again`);
       this.failing = error !== undefined;
     });
-    this.provider = new MeterProvider({
-      resource: agentResource(),
-      readers: [new PeriodicExportingMetricReader({ exporter: watched, exportIntervalMillis: opts.intervalMs, exportTimeoutMillis: timeoutMs, metricProducers: [this.producer] })],
-    });
-    observeAgentHealth(this.provider.getMeter('headroom'), () => this.health);
+    this.meter = new ReportMeter((producer) =>
+      new PeriodicExportingMetricReader({ exporter: watched, exportIntervalMillis: opts.intervalMs, exportTimeoutMillis: timeoutMs, metricProducers: [producer] }));
   }
 
   /** Keeps the report's figures; the next push sends them. */
   update(report: TickReport): void {
-    this.health = report.health;
-    this.producer.update(report);
+    this.meter.update(report);
   }
 
-  /** Pushes the last figures once more (within MAX_EXPORT_MS), then stops. */
+  /** Pushes the last figures once more, then stops; gives up on that push after STOP_WAIT_MS, saying so. */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), STOP_WAIT_MS);
+      timer.unref();
+    });
+    const stopped = this.meter.shutdown().then(() => false, () => false);
+    if (await Promise.race([stopped, gaveUp])) this.log(`OTLP export to ${this.url}: the last push did not finish within ${STOP_WAIT_MS / 1000} s; stopped without it`);
+    clearTimeout(timer);
   }
 }
 
@@ -76,9 +84,11 @@ function watchResults(inner: PushMetricExporter, seen: (error: string | undefine
   };
 }
 
-/** An export error as a user reads it: the system's code where there is one (ECONNREFUSED), else its message. */
+/** An export error as a user reads it: the system's code (ECONNREFUSED), the collector's HTTP status, else its message. */
 function describe(error: Error | undefined): string {
   if (!error) return 'no reason given';
-  const code = (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code);
-  return code ?? error.message;
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  // (the library's OTLPExporterError carries the HTTP status as a number)
+  if (typeof code === 'number') return `HTTP ${code}${error.message ? `: ${error.message}` : ''}`;
+  return typeof code === 'string' ? code : error.message;
 }

@@ -2,10 +2,8 @@
 // exporter. Each tick hands its report to update(); nothing is computed until a scrape asks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { AgentHealth, TickReport } from '../agent/report.js';
-import { agentResource, observeAgentHealth } from './agent-meter.js';
-import { ReportMetricProducer } from './report-metrics.js';
+import type { TickReport } from '../agent/report.js';
+import { ReportMeter } from './agent-meter.js';
 
 export interface PrometheusEndpointOptions {
   /** address to listen on; the default keeps the endpoint on this host */
@@ -16,9 +14,8 @@ export interface PrometheusEndpointOptions {
 export class PrometheusEndpoint {
   readonly host: string;
   readonly port: number;
-  private readonly producer = new ReportMetricProducer();
   private readonly exporter: PrometheusExporter;
-  private readonly provider: MeterProvider;
+  private readonly meter: ReportMeter;
   /**
    * Our own server, the exporter only rendering: the exporter's server parses each request's URL
    * against http://HOST:PORT/, which an IPv6 host (`::1`) makes invalid, so every request there
@@ -26,7 +23,6 @@ export class PrometheusEndpoint {
    */
   private readonly server: Server = createServer((req, res) => this.serve(req, res));
   private listening = false;
-  private health: AgentHealth | null = null;
 
   constructor({ host = '127.0.0.1', port = 9464 }: PrometheusEndpointOptions = {}) {
     // The exporter reads port 0 as "default" (9464): refuse it rather than listen elsewhere.
@@ -35,18 +31,15 @@ export class PrometheusEndpoint {
     }
     this.host = host;
     this.port = port;
-    this.exporter = new PrometheusExporter({
+    let exporter!: PrometheusExporter;
+    this.meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({
       host,
       port,
       preventServerStart: true, // this.server serves it (see there)
       withoutScopeInfo: true, // one scope only: an otel_scope_name label on each series says nothing
-      metricProducers: [this.producer],
-    });
-    this.provider = new MeterProvider({
-      resource: agentResource(),
-      readers: [this.exporter],
-    });
-    observeAgentHealth(this.provider.getMeter('headroom'), () => this.health);
+      metricProducers: [producer],
+    })));
+    this.exporter = exporter;
   }
 
   get url(): string {
@@ -64,6 +57,8 @@ export class PrometheusEndpoint {
         });
       });
       this.server.unref();
+      // (an error once listening, a socket's say: the scrape fails, not the agent)
+      this.server.on('error', () => {});
       this.listening = true;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -75,20 +70,21 @@ export class PrometheusEndpoint {
 
   /** Keeps the report's figures; the next scrape reads them. */
   update(report: TickReport): void {
-    this.health = report.health;
-    this.producer.update(report);
+    this.meter.update(report);
   }
 
-  /** Stops the server. Safe after a failed start. */
+  /** Stops the server, the connections still open with it (a scraper stuck mid-request too). Safe after a failed start. */
   async shutdown(): Promise<void> {
     if (this.listening) {
       this.listening = false;
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeAllConnections();
+      await closed;
     }
-    await this.provider.shutdown();
+    await this.meter.shutdown();
   }
 
-  /** GET (or HEAD) /metrics, with or without a query string; anything else is not found. */
+  /** GET (or HEAD) /metrics, with or without a query string; another path is not found, another method not allowed. */
   private serve(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?', 1)[0];
     if (path !== '/metrics') {
@@ -103,7 +99,8 @@ export class PrometheusEndpoint {
       return;
     }
     this.exporter.getMetricsRequestHandler(req, res);
-    // the text format's own content type (the exporter's "text/plain" names no version)
+    // the text format's own content type (the exporter's "text/plain" names no version): set
+    // after the handler's, which answers only once the metrics are collected, asynchronously
     res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
   }
 }

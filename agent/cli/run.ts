@@ -11,7 +11,7 @@ import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
-import { badOtlpUrl } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpEnvProblem, otlpOnInEnv } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
   policy: string;
@@ -67,6 +67,10 @@ const run: CommandModule<object, RunArgs> = {
         const otlp = a['otlp-endpoint'];
         const badUrl = otlp === undefined ? undefined : badOtlpUrl(otlp);
         if (badUrl !== undefined) throw new Error(`--otlp-endpoint ${badUrl}`);
+        const envProblem = otlp !== undefined || otlpOnInEnv() ? otlpEnvProblem(process.env, otlp) : undefined;
+        if (envProblem !== undefined) throw new Error(envProblem);
+        // (a shorter one times out its own pushes: an export may take the interval)
+        if (!(a['otlp-interval'] >= 1)) throw new Error('--otlp-interval must be at least 1 second');
         checkInterval('otlp-interval', a['otlp-interval']);
         if (a.json && a.table === true) throw new Error('--json and --table both write to stdout: give one of them');
         if (!(a['overhead-window'] > 0)) throw new Error('--overhead-window must be a positive number of seconds');
@@ -86,8 +90,7 @@ const run: CommandModule<object, RunArgs> = {
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
-      // (OTEL_METRICS_EXPORTER is the OpenTelemetry SDK's own switch: "otlp", or a list naming it)
-      const otlpOn = a['otlp-endpoint'] !== undefined || (process.env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'otlp');
+      const otlpOn = a['otlp-endpoint'] !== undefined || otlpOnInEnv();
       const push = otlpOn ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       const print = (d: Decision): void =>
@@ -123,8 +126,7 @@ const run: CommandModule<object, RunArgs> = {
         },
         onStop: (released) => released.forEach(print),
         afterStop: async () => {
-          await endpoint?.shutdown();
-          await push?.shutdown();
+          await Promise.all([endpoint?.shutdown(), push?.shutdown()]);
           log('stopped; every change made was undone');
         },
       });

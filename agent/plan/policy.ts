@@ -105,7 +105,7 @@ export const MAX_SLOW_EVENT_MS = 3_600_000;
  */
 export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
 
-/** `ms` as the policy writes a duration, in its largest whole unit or in seconds (`68m16s` is `4096s`). */
+/** `ms` as the policy writes a duration: in its largest whole unit (4096000 is `4096s`, not `68m16s`), else in milliseconds. */
 export function durationText(ms: number): string {
   for (const [unit, n] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${unit}`;
   return `${ms}ms`;

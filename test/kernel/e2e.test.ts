@@ -153,7 +153,7 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.is(end.code, 0, end.stderr);
   t.is(snapshot(), before, 'nothing written at exit either');
   // the collector got the same series: the critical workload's CPU time, and the decision
-  t.true(pushes.length >= 3, `${pushes.length} pushes`);
+  t.true(pushes.length >= 2, `${pushes.length} pushes`);
   t.true(pushes.every((p) => p.path === '/v1/metrics' && p.type === 'application/json'));
   const last = pushes.at(-1)!.body.resourceMetrics[0]!;
   t.true(last.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));

@@ -121,7 +121,7 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['run: a --listen port out of range', ['run', '--listen', '127.0.0.1:99999'], /--listen port must be 1\.\.65535/],
   ['run: --json with --table', ['run', '--json', '--table'], /--json and --table both write to stdout/],
   ['run: an --otlp-endpoint that is no http URL', ['run', '--otlp-endpoint', 'ftp://collector'], /--otlp-endpoint must be an http:\/\/ or https:\/\/ URL, got ftp:\/\/collector/],
-  ['run: an --otlp-interval of 0', ['run', '--otlp-interval', '0'], /--otlp-interval must be a positive number of seconds/],
+  ['run: an --otlp-interval under a second (its pushes would time out)', ['run', '--otlp-interval', '0.5'], /--otlp-interval must be at least 1 second/],
   ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
   ['top: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['top', '--interval', '0.01', '--once'], /--interval 0\.01: the policy \S+ forecasts 1m ahead, 6000 ticks at this interval; at most 4096 \(a longer --interval, or shorter forecast\.horizons\)/],
   ['record: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', '0.01'], /--interval 0\.01: the policy \S+ forecasts 1m ahead/],
@@ -160,6 +160,18 @@ test('top: --sort by a column whose probe the policy turns off is bad usage, not
   ]);
   t.is(r.stdout, '');
   t.false(existsSync(join(dir, 'state')), 'nothing made before the check');
+});
+
+test('run: OTLP settings from the environment that cannot be followed are bad usage, naming the variable', async (t) => {
+  const cases: Array<[NodeJS.ProcessEnv, string]> = [
+    [{ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'headroom: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL, got collector:4318/v1/metrics'],
+    [{ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'headroom: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json)'],
+  ];
+  for (const [env, line] of cases) {
+    const r = await headroom(['run', '--duration', '1'], { timeoutMs: 20_000, env: { ...process.env, ...env } }).done;
+    t.is(r.code, 2, r.stderr);
+    t.deepEqual(r.stderr.split('\n').filter(Boolean), [line, "Run 'headroom run --help' for usage."]);
+  }
 });
 
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {

@@ -3,8 +3,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
-import { createConnection, createServer } from 'node:net';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { OtlpPush } from '../../exporters/otlp.js';
-import { badOtlpUrl, otlpUrlFromEnv } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
 
@@ -171,14 +171,19 @@ test('before the first report only target_info is served, naming the service, it
 });
 
 test('OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service and add attributes, as in any OpenTelemetry SDK', async (t) => {
+  const port = await freePort();
   const saved = { name: process.env.OTEL_SERVICE_NAME, attrs: process.env.OTEL_RESOURCE_ATTRIBUTES };
   process.env.OTEL_SERVICE_NAME = 'myagent';
   process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment=prod';
-  // (read when the endpoint is made: the environment is put back before anything else runs)
-  const ep = new PrometheusEndpoint({ port: await freePort() });
-  for (const [k, v] of [['OTEL_SERVICE_NAME', saved.name], ['OTEL_RESOURCE_ATTRIBUTES', saved.attrs]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+  // (read when the endpoint is made, synchronously: the environment is put back before any other test runs)
+  let ep: PrometheusEndpoint;
+  try {
+    ep = new PrometheusEndpoint({ port });
+  } finally {
+    for (const [k, v] of [['OTEL_SERVICE_NAME', saved.name], ['OTEL_RESOURCE_ATTRIBUTES', saved.attrs]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   t.teardown(() => ep.shutdown());
   const { url } = await ep.start();
@@ -428,7 +433,9 @@ test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
   t.false(new RegExp(`:${portHex} [0-9A-F]+:0000 0A `).test(tcp6), 'nothing on IPv6');
 });
 
-test('an IPv6 address serves /metrics (the exporter\'s own server answered 400 there); other paths 404, other methods 405', async (t) => {
+const hasIpv6Loopback = Object.values(networkInterfaces()).flat().some((i) => i?.address === '::1');
+
+testIf(hasIpv6Loopback, 'an IPv6 loopback (::1)', 'an IPv6 address serves /metrics (the exporter\'s own server answered 400 there); other paths 404, other methods 405', async (t) => {
   const port = await freePort();
   const ep = new PrometheusEndpoint({ host: '::1', port });
   t.teardown(() => ep.shutdown());
@@ -470,17 +477,15 @@ test('every metric family the exporters define is in the README, and every one t
 });
 
 test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that cannot be reached is said once, and when it answers again', async (t) => {
-  const port = await freePort();
-  const logs: string[] = [];
-  const push = new OtlpPush({ url: `http://127.0.0.1:${port}/v1/metrics`, intervalMs: 100, log: (m) => logs.push(m) });
-  t.teardown(() => push.shutdown());
-  push.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 7, cores: 1 } })]));
-  // nobody listens yet: several pushes fail, one line says so
-  await waitFor(() => logs.length > 0, 'a failed push to be said', 5000);
-  await sleep(400);
-  t.deepEqual(logs, [`OTLP export to http://127.0.0.1:${port}/v1/metrics failed (ECONNREFUSED); retrying every 0.1 s`]);
+  // the collector listens from the start (no port left free for another to take); while `down`
+  // it drops each connection unanswered
+  let down = true;
   const bodies: { type: string; body: string }[] = [];
   const collector = createHttpServer((req, res) => {
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
@@ -488,11 +493,19 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
       res.end('{}');
     });
   });
-  await new Promise<void>((res) => collector.listen(port, '127.0.0.1', res));
+  await new Promise<void>((res) => collector.listen(0, '127.0.0.1', res));
   t.teardown(() => new Promise<void>((res) => collector.close(() => res())));
-  await waitFor(() => bodies.length > 0, 'a push to arrive', 5000);
-  await waitFor(() => logs.length === 2, 'the recovery to be said', 5000);
-  t.is(logs[1], `OTLP export to http://127.0.0.1:${port}/v1/metrics works again`);
+  const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+  const logs: string[] = [];
+  const push = new OtlpPush({ url, intervalMs: 400, log: (m) => logs.push(m) });
+  t.teardown(() => push.shutdown());
+  push.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 7, cores: 1 } })]));
+  await waitFor(() => logs.length > 0, 'a failed push to be said', 10_000);
+  await sleep(1000); // two or more pushes more, failing: still one line
+  down = false;
+  await waitFor(() => bodies.length > 0 && logs.length >= 2, 'a push to arrive, and be said', 10_000);
+  t.regex(logs[0]!, new RegExp(`^OTLP export to ${url} failed \\(.+\\); retrying every 0\\.4 s$`));
+  t.is(logs[1], `OTLP export to ${url} works again`);
   t.is(bodies[0]!.type, 'application/json');
   const sent = JSON.stringify(JSON.parse(bodies[0]!.body));
   t.regex(sent, /"name":"headroom_workload_cpu_seconds_total"/);
@@ -501,13 +514,38 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
   t.regex(sent, /"asDouble":7\b/);
 });
 
-test('OTLP endpoint from the standard environment, and URLs that are none', (t) => {
-  t.is(otlpUrlFromEnv({}), 'http://localhost:4318/v1/metrics');
-  t.is(otlpUrlFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'http://collector:4318/v1/metrics');
-  t.is(otlpUrlFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://b/m' }), 'https://b/m');
+test('OTLP push: a stop does not wait long on a collector that never answers', async (t) => {
+  const held: ServerResponse[] = [];
+  const collector = createHttpServer((_req, res) => void held.push(res));
+  await new Promise<void>((res) => collector.listen(0, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => {
+    collector.closeAllConnections();
+    collector.close(() => res());
+  }));
+  const logs: string[] = [];
+  const push = new OtlpPush({ url: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`, intervalMs: 60_000, log: (m) => logs.push(m) });
+  push.update(tick(1, [workloadReport(workload('/a'))]));
+  const started = Date.now();
+  await push.shutdown();
+  const took = Date.now() - started;
+  t.true(held.length >= 1, 'the last push was sent');
+  t.true(took < 10_000, `stopped after ${took} ms`);
+  t.regex(logs.at(-1) ?? '', /the last push did not finish within 3 s; stopped without it$/);
+});
+
+test('OTLP endpoint and protocol from the standard environment, and URLs that are none', (t) => {
+  t.deepEqual(otlpEndpointFromEnv({}), { url: 'http://localhost:4318/v1/metrics', from: 'the default' });
+  t.is(otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).url, 'http://collector:4318/v1/metrics');
+  t.is(otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://b/m' }).url, 'https://b/m');
+  t.true(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'prometheus, otlp' }));
+  t.false(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'none' }));
   t.is(badOtlpUrl('http://127.0.0.1:4318/v1/metrics'), undefined);
   t.is(badOtlpUrl('ftp://x'), 'must be an http:// or https:// URL, got ftp://x');
   t.is(badOtlpUrl('nope'), 'not a URL: nope');
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), 'OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL, got collector:4318/v1/metrics');
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'nope' }, 'http://given/v1/metrics'), undefined, 'an endpoint given on the command line wins');
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json)');
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }), undefined);
   t.throws(() => new OtlpPush({ url: 'nope', intervalMs: 1000, log: () => {} }), { message: 'OTLP endpoint not a URL: nope' });
 });
 

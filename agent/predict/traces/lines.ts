@@ -22,7 +22,8 @@ export const isGzip = (path: string): boolean => /\.gz$/i.test(path);
 export function ioReason(err: unknown): string {
   const { code, errno, message } = err as NodeJS.ErrnoException;
   if (code === undefined) return message;
-  return typeof errno === 'number' ? `${code}: ${getSystemErrorMessage(errno)}` : code;
+  // (Node's own errors, ERR_*, have a code and no errno: their message says what)
+  return `${code}: ${typeof errno === 'number' ? getSystemErrorMessage(errno) : message}`;
 }
 
 /** A UTF-8 byte order mark, as decoded: editors on Windows start files with it. */
