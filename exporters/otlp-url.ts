@@ -6,6 +6,9 @@
 export const otlpOnInEnv = (env: NodeJS.ProcessEnv = process.env): boolean =>
   (env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'otlp');
 
+/** Whether to push over OTLP: an --otlp-endpoint given, or the standard environment asking for it. */
+export const otlpWanted = (endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean => endpoint !== undefined || otlpOnInEnv(env);
+
 /** The OTLP/HTTP metrics URL the standard environment names, as the OpenTelemetry SDK reads it, and the variable it came from. */
 export function otlpEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): { url: string; from: string } {
   const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();

@@ -11,7 +11,7 @@ import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
-import { badOtlpUrl, otlpEnvProblem, otlpOnInEnv } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpEnvProblem, otlpWanted } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
   policy: string;
@@ -67,7 +67,7 @@ const run: CommandModule<object, RunArgs> = {
         const otlp = a['otlp-endpoint'];
         const badUrl = otlp === undefined ? undefined : badOtlpUrl(otlp);
         if (badUrl !== undefined) throw new Error(`--otlp-endpoint ${badUrl}`);
-        const envProblem = otlp !== undefined || otlpOnInEnv() ? otlpEnvProblem(process.env, otlp) : undefined;
+        const envProblem = otlpWanted(otlp) ? otlpEnvProblem(process.env, otlp) : undefined;
         if (envProblem !== undefined) throw new Error(envProblem);
         // (a shorter one times out its own pushes: an export may take the interval)
         if (!(a['otlp-interval'] >= 1)) throw new Error('--otlp-interval must be at least 1 second');
@@ -90,8 +90,7 @@ const run: CommandModule<object, RunArgs> = {
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
-      const otlpOn = a['otlp-endpoint'] !== undefined || otlpOnInEnv();
-      const push = otlpOn ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
+      const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       const print = (d: Decision): void =>
         void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);

@@ -101,7 +101,7 @@ export const MAX_SLOW_EVENT_MS = 3_600_000;
 /**
  * The farthest forecast horizon, in ticks: the demand engine holds this many ticks of history,
  * and a horizon's pending forecasts and window take memory in proportion to it, per workload and
- * resource (a 1000h horizon at a 1s tick took about 160 MB for one series).
+ * resource (one series tracking a 1000h horizon at a 1s tick: 237 MB of process RSS, against 75 MB at 60s).
  */
 export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
 

@@ -4,13 +4,12 @@
 // the same decisions are exported (to Prometheus, and pushed over OTLP) and nothing changes;
 // after kill -9 a restart restores.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
+import { startCollector } from '../helpers/otlp-collector.js';
 import { freePort, headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
 
 
@@ -127,18 +126,7 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const snapshot = (): string => files.map((f) => { try { return readFileSync(join(s.batch.dir, f), 'utf8'); } catch { return '-'; } }).join('|');
   const before = snapshot();
   // ...and pushed over OTLP to a collector (a listener here that keeps what it is sent)
-  const pushes: { path: string; type: string; body: OtlpBody }[] = [];
-  const collector = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      pushes.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body: JSON.parse(body) as OtlpBody });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((res) => collector.listen(0, '127.0.0.1', res));
-  t.teardown(() => new Promise<void>((res) => collector.close(() => res())));
-  const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+  const { url: otlp, requests } = await startCollector(t);
   const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir, '--otlp-endpoint', otlp, '--otlp-interval', '1'], { timeoutMs: 90_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
@@ -153,9 +141,9 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.is(end.code, 0, end.stderr);
   t.is(snapshot(), before, 'nothing written at exit either');
   // the collector got the same series: the critical workload's CPU time, and the decision
-  t.true(pushes.length >= 2, `${pushes.length} pushes`);
-  t.true(pushes.every((p) => p.path === '/v1/metrics' && p.type === 'application/json'));
-  const last = pushes.at(-1)!.body.resourceMetrics[0]!;
+  t.true(requests.length >= 2, `${requests.length} pushes`);
+  t.true(requests.every((p) => p.path === '/v1/metrics' && p.type === 'application/json'));
+  const last = (JSON.parse(requests.at(-1)!.body) as OtlpBody).resourceMetrics[0]!;
   t.true(last.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
   const metric = (name: string) => last.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.name === name);
   const cpu = metric('headroom_workload_cpu_seconds_total')?.sum?.dataPoints.find((p) => p.attributes.some((a) => a.key === 'path' && a.value.stringValue === s.crit.path));

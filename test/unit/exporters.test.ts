@@ -17,6 +17,7 @@ import { OtlpPush } from '../../exporters/otlp.js';
 import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
+import { startCollector } from '../helpers/otlp-collector.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
@@ -477,25 +478,9 @@ test('every metric family the exporters define is in the README, and every one t
 });
 
 test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that cannot be reached is said once, and when it answers again', async (t) => {
-  // the collector listens from the start (no port left free for another to take); while `down`
-  // it drops each connection unanswered
+  // while `down`, the collector drops each connection unanswered
   let down = true;
-  const bodies: { type: string; body: string }[] = [];
-  const collector = createHttpServer((req, res) => {
-    if (down) {
-      req.socket.destroy();
-      return;
-    }
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      bodies.push({ type: req.headers['content-type'] ?? '', body });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((res) => collector.listen(0, '127.0.0.1', res));
-  t.teardown(() => new Promise<void>((res) => collector.close(() => res())));
-  const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+  const { url, requests: bodies } = await startCollector(t, () => down);
   const logs: string[] = [];
   const push = new OtlpPush({ url, intervalMs: 400, log: (m) => logs.push(m) });
   t.teardown(() => push.shutdown());

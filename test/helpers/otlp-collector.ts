@@ -1,0 +1,31 @@
+// A stand-in OpenTelemetry collector for the OTLP push tests: an HTTP listener on loopback that
+// keeps every request it is sent. It listens from the start (no free port left for another
+// process to take); while `down()` says so it drops each connection unanswered.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ExecutionContext } from 'ava';
+
+export interface OtlpRequest {
+  path: string;
+  type: string;
+  body: string;
+}
+
+export async function startCollector(t: ExecutionContext, down: () => boolean = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
+  const requests: OtlpRequest[] = [];
+  const server = createServer((req, res) => {
+    if (down()) {
+      req.socket.destroy();
+      return;
+    }
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      requests.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => server.close(() => res())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`, requests };
+}
