@@ -48,10 +48,10 @@ function agentVersion(): string | undefined {
 }
 
 /**
- * What the metrics are about (target_info): the service, its version and the host; the standard
+ * What the metrics and decisions are about (target_info): the service, its version and the host; the standard
  * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override or add to them.
  */
-function agentResource(): Resource {
+export function agentResource(): Resource {
   const version = agentVersion();
   return defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'headroom', 'host.name': hostname(), ...(version ? { 'service.version': version } : {}) }))

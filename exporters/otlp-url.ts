@@ -1,6 +1,6 @@
-// Where OTLP metrics go, read and checked without loading the OpenTelemetry SDK (the command
-// line checks them before anything loads): from --otlp-endpoint, or from the OpenTelemetry SDK's
-// standard environment variables.
+// Where OTLP metrics and decisions go, read and checked without loading the OpenTelemetry SDK
+// (the command line checks them before anything loads): from --otlp-endpoint, or from the
+// OpenTelemetry SDK's standard environment variables.
 
 /** Whether the standard environment asks for an OTLP metrics push (OTEL_METRICS_EXPORTER: "otlp", or a list naming it). */
 export const otlpOnInEnv = (env: NodeJS.ProcessEnv = process.env): boolean =>
@@ -16,6 +16,19 @@ export function otlpEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): { url
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (base) return { url: `${base.replace(/\/+$/, '')}/v1/metrics`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
   return { url: 'http://localhost:4318/v1/metrics', from: 'the default' };
+}
+
+/**
+ * Where the decisions go as OTLP log records, with the metrics: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+ * else beside the metrics URL (its /v1/metrics as /v1/logs; a metrics URL of another path: its
+ * origin + /v1/logs). Undefined when OTEL_LOGS_EXPORTER says none.
+ */
+export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = process.env): { url: string; from: string } | undefined {
+  if ((env.OTEL_LOGS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'none')) return undefined;
+  const logs = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT?.trim();
+  if (logs) return { url: logs, from: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' };
+  const sibling = /\/v1\/metrics\/?$/.test(metricsUrl) ? metricsUrl.replace(/\/v1\/metrics\/?$/, '/v1/logs') : `${new URL(metricsUrl).origin}/v1/logs`;
+  return { url: sibling, from: 'the metrics URL' };
 }
 
 /** Why `url` is no OTLP/HTTP endpoint, or undefined. */
@@ -35,12 +48,20 @@ export function badOtlpUrl(url: string): string | undefined {
  * URL. `url`: the --otlp-endpoint given, which the endpoint variables then do not matter for.
  */
 export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: string): string | undefined {
-  for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const protocol = env[name]?.trim();
-    if (protocol) return protocol === 'http/json' ? undefined : `${name}=${protocol}: headroom pushes OTLP metrics over HTTP as JSON only (http/json)`;
-  }
-  if (url !== undefined) return undefined;
-  const { url: fromEnv, from } = otlpEndpointFromEnv(env);
-  const bad = badOtlpUrl(fromEnv);
-  return bad === undefined ? undefined : `${from}: ${bad}`;
+  const protocol = (names: readonly string[]): string | undefined => {
+    const name = names.find((n) => env[n]?.trim());
+    const value = name === undefined ? 'http/json' : env[name]!.trim();
+    return value === 'http/json' ? undefined : `${name}=${value}`;
+  };
+  const metricsProtocol = protocol(['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
+  if (metricsProtocol !== undefined) return `${metricsProtocol}: headroom pushes OTLP metrics over HTTP as JSON only (http/json)`;
+  const metrics = url !== undefined ? { url, from: '--otlp-endpoint' } : otlpEndpointFromEnv(env);
+  const bad = badOtlpUrl(metrics.url);
+  if (bad !== undefined) return `${metrics.from}: ${bad}`;
+  const logs = otlpLogsEndpoint(metrics.url, env);
+  if (logs === undefined) return undefined;
+  const logsProtocol = protocol(['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
+  if (logsProtocol !== undefined) return `${logsProtocol}: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)`;
+  const badLogs = badOtlpUrl(logs.url);
+  return badLogs === undefined ? undefined : `${logs.from}: ${badLogs}`;
 }

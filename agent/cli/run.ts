@@ -11,7 +11,7 @@ import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
-import { badOtlpUrl, otlpEnvProblem, otlpWanted } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpEnvProblem, otlpLogsEndpoint, otlpWanted } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
   policy: string;
@@ -55,7 +55,7 @@ const run: CommandModule<object, RunArgs> = {
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('otlp-endpoint', {
         type: 'string',
-        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics (on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT)',
+        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT',
       })
       .option('otlp-interval', { type: 'number', default: 10, describe: 'seconds between OTLP pushes' })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
@@ -80,7 +80,7 @@ const run: CommandModule<object, RunArgs> = {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
       const {
-        PrometheusEndpoint, OtlpPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
+        PrometheusEndpoint, OtlpPush, OtlpDecisions, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
       const loaded = loadPolicy(a.policy);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
@@ -91,9 +91,13 @@ const run: CommandModule<object, RunArgs> = {
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
       const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
+      const logsUrl = push ? otlpLogsEndpoint(push.url)?.url : undefined;
+      const decisionsOut = logsUrl !== undefined ? new OtlpDecisions({ url: logsUrl, log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
-      const print = (d: Decision): void =>
-        void process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
+      const print = (d: Decision): void => {
+        process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
+        decisionsOut?.emit(d, mode);
+      };
 
       await runSession({
         policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log, overheadWindowMs: a['overhead-window'] * 1000,
@@ -103,7 +107,7 @@ const run: CommandModule<object, RunArgs> = {
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          const pushed = push ? `; metrics pushed to ${push.url} every ${a['otlp-interval']} s` : '';
+          const pushed = (push ? `; metrics pushed to ${push.url} every ${a['otlp-interval']} s` : '') + (decisionsOut ? `; decisions to ${decisionsOut.url}` : '');
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {
@@ -125,7 +129,7 @@ const run: CommandModule<object, RunArgs> = {
         },
         onStop: (released) => released.forEach(print),
         afterStop: async () => {
-          await Promise.all([endpoint?.shutdown(), push?.shutdown()]);
+          await Promise.all([endpoint?.shutdown(), push?.shutdown(), decisionsOut?.shutdown()]);
           log('stopped; every change made was undone');
         },
       });

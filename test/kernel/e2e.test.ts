@@ -66,7 +66,7 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
   return hogs;
 }
 
-const decisions = (out: string): { action: string; workload: { id: string }; cpuCores: number | null; reason: string }[] =>
+const decisions = (out: string): { id: string; action: string; workload: { id: string }; cpuCores: number | null; reason: string }[] =>
   out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 const cores = (s: Setup): number | null => {
@@ -130,7 +130,7 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir, '--otlp-endpoint', otlp, '--otlp-interval', '1'], { timeoutMs: 90_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
-  t.regex(agent.stderr(), new RegExp(`metrics pushed to ${otlp} every 1 s`));
+  t.regex(agent.stderr(), new RegExp(`metrics pushed to ${otlp} every 1 s; decisions to ${otlp.replace(/metrics$/, 'logs')}`));
   startHogs(t, s, 4);
   await waitFor(() => decisions(agent.stdout()).some((d) => d.action === 'throttle'), 'a recommended throttle', 40_000);
   t.is(snapshot(), before, 'nothing written while recommending');
@@ -141,16 +141,28 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.is(end.code, 0, end.stderr);
   t.is(snapshot(), before, 'nothing written at exit either');
   // the collector got the same series: the critical workload's CPU time, and the decision
-  t.true(requests.length >= 2, `${requests.length} pushes`);
-  t.true(requests.every((p) => p.path === '/v1/metrics' && p.type === 'application/json'));
-  const last = (JSON.parse(requests.at(-1)!.body) as OtlpBody).resourceMetrics[0]!;
+  const pushes = requests.filter((p) => p.path === '/v1/metrics');
+  t.true(pushes.length >= 2, `${pushes.length} pushes`);
+  t.true(requests.every((p) => ['/v1/metrics', '/v1/logs'].includes(p.path) && p.type === 'application/json'));
+  const last = (JSON.parse(pushes.at(-1)!.body) as OtlpBody).resourceMetrics[0]!;
   t.true(last.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
   const metric = (name: string) => last.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.name === name);
   const cpu = metric('headroom_workload_cpu_seconds_total')?.sum?.dataPoints.find((p) => p.attributes.some((a) => a.key === 'path' && a.value.stringValue === s.crit.path));
   t.true((cpu?.asDouble ?? 0) > 0, 'the critical workload\'s CPU seconds pushed');
   const throttles = metric('headroom_decisions_total')?.sum?.dataPoints.filter((p) => p.attributes.some((a) => a.key === 'action' && a.value.stringValue === 'throttle')) ?? [];
   t.true(throttles.length > 0, 'the throttle decision pushed');
+  // ...and each decision as a log record, its reason with it: the same as on stdout
+  const printed = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
+  const records = requests.filter((p) => p.path === '/v1/logs').flatMap((p) => (JSON.parse(p.body) as OtlpLogsBody).resourceLogs.flatMap((r) => r.scopeLogs.flatMap((l) => l.logRecords)));
+  const record = records.find((r) => r.attributes.some((a) => a.key === 'headroom.decision.id' && a.value.stringValue === printed.id));
+  t.truthy(record, `the throttle ${printed.id} among ${records.length} log records`);
+  t.true(record!.attributes.some((a) => a.key === 'headroom.reason' && a.value.stringValue === printed.reason), 'its reason');
 });
+
+/** What an OTLP/HTTP JSON logs request holds, as far as the test reads it. */
+interface OtlpLogsBody {
+  resourceLogs: { scopeLogs: { logRecords: { attributes: OtlpAttribute[] }[] }[] }[];
+}
 
 /** What an OTLP/HTTP JSON metrics request holds, as far as the test reads it. */
 interface OtlpBody {

@@ -14,7 +14,8 @@ import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { OtlpPush } from '../../exporters/otlp.js';
-import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpOnInEnv } from '../../exporters/otlp-url.js';
+import { OtlpDecisions } from '../../exporters/otlp-decisions.js';
+import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
 import { startCollector } from '../helpers/otlp-collector.js';
@@ -530,8 +531,68 @@ test('OTLP endpoint and protocol from the standard environment, and URLs that ar
   t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), 'OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL, got collector:4318/v1/metrics');
   t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_ENDPOINT: 'nope' }, 'http://given/v1/metrics'), undefined, 'an endpoint given on the command line wins');
   t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json)');
-  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }), undefined);
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json' }), undefined);
+  // the decisions go as logs, by the same rules
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }),
+    'OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)');
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json', OTEL_LOGS_EXPORTER: 'none' }), undefined);
+  t.is(otlpEnvProblem({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'logs:4318' }, 'http://given/v1/metrics'), 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: must be an http:// or https:// URL, got logs:4318');
+  t.deepEqual(otlpLogsEndpoint('http://c:4318/v1/metrics', {}), { url: 'http://c:4318/v1/logs', from: 'the metrics URL' });
+  t.deepEqual(otlpLogsEndpoint('https://c/otel/v1/metrics/', {}), { url: 'https://c/otel/v1/logs', from: 'the metrics URL' });
+  t.deepEqual(otlpLogsEndpoint('http://c:9000/ingest', {}), { url: 'http://c:9000/v1/logs', from: 'the metrics URL' });
+  t.deepEqual(otlpLogsEndpoint('http://c:4318/v1/metrics', { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://l/x' }), { url: 'http://l/x', from: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' });
+  t.is(otlpLogsEndpoint('http://c:4318/v1/metrics', { OTEL_LOGS_EXPORTER: 'none' }), undefined);
   t.throws(() => new OtlpPush({ url: 'nope', intervalMs: 1000, log: () => {} }), { message: 'OTLP endpoint not a URL: nope' });
+});
+
+/** What an OTLP/HTTP JSON logs request holds, as far as the tests read it. */
+interface OtlpLogsBody {
+  resourceLogs: {
+    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+    scopeLogs: { logRecords: { timeUnixNano: string; severityText: string; eventName?: string; body: { stringValue: string }; attributes: { key: string; value: { stringValue?: string; doubleValue?: number } }[] }[] }[];
+  }[];
+}
+
+test('OTLP decisions: each one a log record, its line the body and its fields attributes; a collector that cannot be reached is said once, and when it answers again', async (t) => {
+  let down = true;
+  const { url: metricsUrl, requests } = await startCollector(t, () => down);
+  const url = metricsUrl.replace(/metrics$/, 'logs');
+  const logs: string[] = [];
+  const out = new OtlpDecisions({ url, log: (m) => logs.push(m), delayMs: 100 });
+  t.teardown(() => out.shutdown());
+  const w = workload('/batch/job', { containerId: 'c0ffee' });
+  const throttle: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5' };
+  out.emit(throttle, 'enforce');
+  await waitFor(() => logs.length > 0, 'a failed export to be said', 10_000);
+  out.emit({ ...decision(w, 'throttle', 1.25), atMs: throttle.atMs + 1000 }, 'enforce');
+  await sleep(500); // another failing export: still one line
+  down = false;
+  out.emit({ ...decision(w, 'release', null), atMs: throttle.atMs + 2000, reason: 'the critical workload is calm again' }, 'enforce');
+  await waitFor(() => requests.some((r) => r.body.includes('calm again')) && logs.length >= 2, 'the decisions to arrive, and that be said', 10_000);
+  t.is(logs.length, 2, logs.join('\n'));
+  t.regex(logs[0]!, new RegExp(`^OTLP export of decisions to ${url} failed \\(.+\\); retrying with the next decision$`));
+  t.is(logs[1], `OTLP export of decisions to ${url} works again`);
+  t.is(requests[0]!.path, '/v1/logs');
+  t.is(requests[0]!.type, 'application/json');
+  const bodies = requests.map((r) => JSON.parse(r.body) as OtlpLogsBody);
+  t.true(bodies[0]!.resourceLogs[0]!.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
+  const records = bodies.flatMap((b) => b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)));
+  // nothing lost while the collector was down: the decisions of the failed exports came later, in order
+  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue]));
+  t.deepEqual(records.map((r) => `${attrsOf(r)['headroom.action']} ${attrsOf(r)['headroom.cpu_cores'] ?? '-'}`), ['throttle 1.5', 'throttle 1.25', 'release -']);
+  const release = records.find((r) => r.body.stringValue.includes('release'));
+  t.truthy(release, JSON.stringify(records));
+  t.is(release!.body.stringValue, '[enforce] release v2:/batch/job cpu to its original setting: the critical workload is calm again');
+  t.is(release!.timeUnixNano, String((throttle.atMs + 2000) * 1e6));
+  t.is(release!.severityText, 'INFO');
+  t.is(release!.eventName, 'headroom.decision');
+  const attrs = attrsOf(release!);
+  t.like(attrs, { 'headroom.action': 'release', 'headroom.mode': 'enforce', 'headroom.rule': 'protect-latency', 'headroom.workload.path': '/batch/job', 'container.id': 'c0ffee', 'headroom.reason': 'the critical workload is calm again' });
+  t.false('headroom.cpu_cores' in attrs, 'no cores on a release');
+  // at a stop, what waits is sent
+  out.emit({ ...decision(w, 'throttle', 1), atMs: throttle.atMs + 3000, reason: 'at the stop' }, 'enforce');
+  await out.shutdown();
+  t.true(requests.some((r) => r.body.includes('at the stop')), 'the last decision sent at the stop');
 });
 
 test('decision log: one human line, and a JSON record', (t) => {

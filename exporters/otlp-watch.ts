@@ -1,0 +1,46 @@
+// What both OTLP pushes (the metrics, the decisions) share: an export's outcome said as a user
+// reads it, once per streak of failures, and a stop that waits for the last export a bounded time.
+
+/**
+ * The longest a stop waits for the last export. The library's timeout fires only on a quiet
+ * connection, and it retries refused ones: a collector that never answered held a stop 9 s, one
+ * that trickled a byte a second for over a minute.
+ */
+export const STOP_WAIT_MS = 3000;
+
+/** Says a failed export once (until one works again), and the first one that works after it. */
+export class ExportWatch {
+  private failing = false;
+
+  /** `what`: the export as a line names it ("OTLP export to URL"); `retry`: when it is tried again */
+  constructor(private readonly what: string, private readonly retry: string, private readonly log: (message: string) => void) {}
+
+  /** One export's outcome (0: ExportResultCode.SUCCESS). */
+  seen(result: { code: number; error?: Error }): void {
+    const failed = result.code !== 0;
+    if (failed && !this.failing) this.log(`${this.what} failed (${describe(result.error)}); ${this.retry}`);
+    else if (!failed && this.failing) this.log(`${this.what} works again`);
+    this.failing = failed;
+  }
+
+  /** Waits for `stopping` at most STOP_WAIT_MS; says so when it gave up. */
+  async stop(stopping: Promise<unknown>, lastOne: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), STOP_WAIT_MS);
+      timer.unref();
+    });
+    const stopped = stopping.then(() => false, () => false);
+    if (await Promise.race([stopped, gaveUp])) this.log(`${this.what}: ${lastOne} did not finish within ${STOP_WAIT_MS / 1000} s; stopped without it`);
+    clearTimeout(timer);
+  }
+}
+
+/** An export error as a user reads it: the system's code (ECONNREFUSED), the collector's HTTP status, else its message. */
+function describe(error: Error | undefined): string {
+  if (!error) return 'no reason given';
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  // (the library's OTLPExporterError carries the HTTP status as a number)
+  if (typeof code === 'number') return `HTTP ${code}${error.message ? `: ${error.message}` : ''}`;
+  return typeof code === 'string' ? code : error.message;
+}
