@@ -10,7 +10,7 @@ import { agentResource } from './agent-meter.js';
 import { decisionRecord, formatDecision } from './decision-log.js';
 import { MAX_EXPORT_MS } from './otlp.js';
 import { badOtlpUrl } from './otlp-url.js';
-import { ExportWatch } from './otlp-watch.js';
+import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
 
 export interface OtlpDecisionsOptions {
   /** where to POST the log records (otlp-url.ts: otlpLogsEndpoint) */
@@ -23,7 +23,6 @@ export interface OtlpDecisionsOptions {
 
 /** Decisions held for the next export while the collector cannot be reached; beyond, the oldest go. */
 const MAX_HELD = 1024;
-type ExportResult = { code: number; error?: Error };
 
 export class OtlpDecisions {
   readonly url: string;
@@ -31,6 +30,12 @@ export class OtlpDecisions {
   private readonly logger: Logger;
   private readonly watch: ExportWatch;
   private readonly log: (message: string) => void;
+  private readonly inner: OTLPLogExporter;
+  /**
+   * Records a failed export held, sent again before the next ones: the library gives up on a
+   * batch once its retries fail, and a decision lost on a collector's restart is the "why" lost.
+   */
+  private held: ReadableLogRecord[] = [];
 
   constructor(opts: OtlpDecisionsOptions) {
     this.url = opts.url;
@@ -38,7 +43,7 @@ export class OtlpDecisions {
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
     this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, 'retrying with the next decision', opts.log);
-    const inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS });
+    const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
       // (what a failed export held is tried once more at the stop)
@@ -48,20 +53,12 @@ export class OtlpDecisions {
       },
       forceFlush: () => inner.forceFlush(),
     };
-    this.inner = inner;
     const processor = new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: opts.delayMs ?? 1000, exportTimeoutMillis: MAX_EXPORT_MS });
     this.provider = new LoggerProvider({ resource: agentResource(), processors: [processor] });
     this.logger = this.provider.getLogger('headroom');
   }
 
-  /**
-   * Records a failed export held, sent again before the next ones: the library gives up on a
-   * batch once its retries fail, and a decision lost on a collector's restart is the "why" lost.
-   */
-  private held: ReadableLogRecord[] = [];
-  private readonly inner: OTLPLogExporter;
-
-  private send(logs: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+  private send(logs: ReadableLogRecord[], done: (result: ExportOutcome) => void): void {
     const batch = this.held.length > 0 ? [...this.held, ...logs] : logs;
     this.held = [];
     this.inner.export(batch, (result) => {

@@ -8,6 +8,12 @@
  */
 export const STOP_WAIT_MS = 3000;
 
+/** What an exporter hands its callback (code 0: ExportResultCode.SUCCESS). */
+export interface ExportOutcome {
+  code: number;
+  error?: Error;
+}
+
 /** Says a failed export once (until one works again), and the first one that works after it. */
 export class ExportWatch {
   private failing = false;
@@ -15,8 +21,8 @@ export class ExportWatch {
   /** `what`: the export as a line names it ("OTLP export to URL"); `retry`: when it is tried again */
   constructor(private readonly what: string, private readonly retry: string, private readonly log: (message: string) => void) {}
 
-  /** One export's outcome (0: ExportResultCode.SUCCESS). */
-  seen(result: { code: number; error?: Error }): void {
+  /** One export's outcome. */
+  seen(result: ExportOutcome): void {
     const failed = result.code !== 0;
     if (failed && !this.failing) this.log(`${this.what} failed (${describe(result.error)}); ${this.retry}`);
     else if (!failed && this.failing) this.log(`${this.what} works again`);

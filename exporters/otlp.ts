@@ -7,7 +7,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import type { TickReport } from '../agent/report.js';
 import { ReportMeter } from './agent-meter.js';
 import { badOtlpUrl, otlpEndpointFromEnv } from './otlp-url.js';
-import { ExportWatch } from './otlp-watch.js';
+import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
 
 export interface OtlpPushOptions {
   /** where to POST the metrics (default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else the collector's own port on this host) */
@@ -51,7 +51,7 @@ export class OtlpPush {
 }
 
 /** The exporter, each export's outcome handed to `seen`. */
-function watchResults(inner: PushMetricExporter, seen: (result: { code: number; error?: Error }) => void): PushMetricExporter {
+function watchResults(inner: PushMetricExporter, seen: (result: ExportOutcome) => void): PushMetricExporter {
   return {
     export: (metrics: ResourceMetrics, done) =>
       inner.export(metrics, (result) => {
