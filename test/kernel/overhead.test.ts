@@ -63,9 +63,9 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   const sampled = await measure(1500);
   t.log(`fault probe while full: ${full.perSecond.toFixed(0)} program runs/s, ${full.nsPerEvent.toFixed(0)} ns each, ${(full.cpuShare * 100).toFixed(2)}% of a CPU`);
   t.log(`after the switch:       ${sampled.perSecond.toFixed(0)} program runs/s, ${sampled.nsPerEvent.toFixed(0)} ns each, ${(sampled.cpuShare * 100).toFixed(2)}% of a CPU`);
-  // (tens of thousands of faults a second: 50k+ on a quiet VM, 42k seen on a busy one; an idle
-  // host makes hundreds)
-  t.true(full.perSecond > 20_000, `the storm reached the fault probe: ${full.perSecond.toFixed(0)} runs/s`);
+  // (tens of thousands of faults a second: 50k+ on a quiet VM, 42k seen on a busy one, 17.7k
+  // while another build ran beside it; an idle host makes hundreds)
+  t.true(full.perSecond > 5_000, `the storm reached the fault probe: ${full.perSecond.toFixed(0)} runs/s`);
   // Sampled in perf (period 8): the program runs for 1 fault in 8, so its CPU share falls by
   // about 8x; asserting only 2x leaves room for a storm that varies between the two windows.
   t.true(sampled.cpuShare < 0.5 * full.cpuShare, `BPF cost should drop (${(full.cpuShare * 100).toFixed(2)}% -> ${(sampled.cpuShare * 100).toFixed(2)}% of a CPU)`);
