@@ -15,6 +15,8 @@ import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
 export interface OtlpDecisionsOptions {
   /** where to POST the log records (otlp-url.ts: otlpLogsEndpoint) */
   url: string;
+  /** the URL was worked out from the metrics URL, not given: a collector that answers it takes no logs there is said, and the push stops */
+  guessed?: boolean;
   /** where a failed export (and the first one that works again) is said */
   log: (message: string) => void;
   /** how long decisions wait to be sent together (default 1 s) */
@@ -23,9 +25,12 @@ export interface OtlpDecisionsOptions {
 
 /** Decisions held for the next export while the collector cannot be reached; beyond, the oldest go. */
 const MAX_HELD = 1024;
+/** HTTP answers that say the URL takes no OTLP logs (sending again will not help). */
+const NO_LOGS_HERE = [404, 405, 415];
 
 export class OtlpDecisions {
   readonly url: string;
+  private readonly guessed: boolean;
   private readonly provider: LoggerProvider;
   private readonly logger: Logger;
   private readonly watch: ExportWatch;
@@ -36,40 +41,76 @@ export class OtlpDecisions {
    * batch once its retries fail, and a decision lost on a collector's restart is the "why" lost.
    */
   private held: ReadableLogRecord[] = [];
+  /** the export in flight: one at a time (the processor moves on after its timeout, the request may not) */
+  private sending: Promise<void> = Promise.resolve();
+  /** the URL takes no logs: nothing more is sent */
+  private stopped = false;
+  /** decisions dropped in this streak of failures (said once per streak) */
+  private dropped = 0;
 
   constructor(opts: OtlpDecisionsOptions) {
     this.url = opts.url;
+    this.guessed = opts.guessed ?? false;
     this.log = opts.log;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, 'retrying with the next decision', opts.log);
+    this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, 'they are held and sent with the next one', opts.log);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
       // (what a failed export held is tried once more at the stop)
       shutdown: async () => {
         if (this.held.length > 0) await new Promise((sent) => this.send([], sent));
+        await this.sending;
         await inner.shutdown();
       },
       forceFlush: () => inner.forceFlush(),
     };
-    const processor = new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: opts.delayMs ?? 1000, exportTimeoutMillis: MAX_EXPORT_MS });
+    const processor = new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: opts.delayMs ?? 1000, exportTimeoutMillis: 2 * MAX_EXPORT_MS });
     this.provider = new LoggerProvider({ resource: agentResource(), processors: [processor] });
     this.logger = this.provider.getLogger('headroom');
   }
 
   private send(logs: ReadableLogRecord[], done: (result: ExportOutcome) => void): void {
-    const batch = this.held.length > 0 ? [...this.held, ...logs] : logs;
-    this.held = [];
-    this.inner.export(batch, (result) => {
-      if (result.code !== 0) {
-        const dropped = batch.length - MAX_HELD;
-        if (dropped > 0) this.log(`OTLP export of decisions to ${this.url}: ${dropped} decisions dropped (more than ${MAX_HELD} waiting)`);
-        this.held = batch.slice(-MAX_HELD);
+    this.sending = this.sending.then(() => new Promise<void>((settled) => {
+      if (this.stopped) {
+        done({ code: 0 });
+        settled();
+        return;
       }
-      this.watch.seen(result);
-      done(result);
-    });
+      const batch = this.held.length > 0 ? [...this.held, ...logs] : logs;
+      this.held = [];
+      this.inner.export(batch, (result) => {
+        if (result.code === 0) this.dropped = 0;
+        const refused = result.code === 0 ? false : this.refused(batch, result);
+        if (!refused) this.watch.seen(result);
+        done(result);
+        settled();
+      });
+    }));
+  }
+
+  /**
+   * A failed export: held for the next, unless the collector refused it for good (an HTTP 4xx
+   * other than 408 and 429), which sending again would not change. Whether it was refused.
+   */
+  private refused(batch: ReadableLogRecord[], result: ExportOutcome): boolean {
+    const status = (result.error as { code?: unknown } | undefined)?.code;
+    if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      if (this.guessed && NO_LOGS_HERE.includes(status)) {
+        this.stopped = true;
+        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
+      } else {
+        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, ${batch.length} decision${batch.length === 1 ? '' : 's'} refused; not sent again`);
+      }
+      return true;
+    }
+    this.held = batch.slice(-MAX_HELD);
+    if (batch.length > MAX_HELD) {
+      if (this.dropped === 0) this.log(`OTLP export of decisions to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
+      this.dropped += batch.length - MAX_HELD;
+    }
+    return false;
   }
 
   /** One decision as a log record: the line a person reads as its body, its fields as attributes. */
@@ -100,8 +141,9 @@ export class OtlpDecisions {
     });
   }
 
-  /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so. */
+  /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so and how many were not sent. */
   async shutdown(): Promise<void> {
     await this.watch.stop(this.provider.shutdown(), 'the last decisions');
+    if (this.held.length > 0) this.log(`OTLP export of decisions to ${this.url}: ${this.held.length} decision${this.held.length === 1 ? '' : 's'} not sent`);
   }
 }

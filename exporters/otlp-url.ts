@@ -18,15 +18,29 @@ export function otlpEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): { url
   return { url: 'http://localhost:4318/v1/metrics', from: 'the default' };
 }
 
+/** Where the decisions go as OTLP log records: a URL (and where it came from), or none (and why, when the user did not say so). */
+export type OtlpLogsTarget = { url: string; from: string } | { url: undefined; why?: string };
+
 /**
- * Where the decisions go as OTLP log records, with the metrics: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
- * else beside the metrics URL (its /v1/metrics as /v1/logs; a metrics URL of another path: its
- * origin + /v1/logs). Undefined when OTEL_LOGS_EXPORTER says none.
+ * Where the decisions go as OTLP log records, beside the metrics, by the OpenTelemetry SDK's
+ * rules: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/logs,
+ * else beside the metrics URL (its /v1/metrics as /v1/logs; of another path: its origin +
+ * /v1/logs). None when OTEL_LOGS_EXPORTER is set and names no otlp, or when only the general
+ * OTEL_EXPORTER_OTLP_PROTOCOL asks for a protocol other than http/json (said, not refused: it is
+ * often set for other programs; an explicit OTEL_EXPORTER_OTLP_LOGS_PROTOCOL is refused by
+ * otlpEnvProblem).
  */
-export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = process.env): { url: string; from: string } | undefined {
-  if ((env.OTEL_LOGS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'none')) return undefined;
+export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = process.env): OtlpLogsTarget {
+  const exporters = (env.OTEL_LOGS_EXPORTER ?? '').trim().toLowerCase();
+  if (exporters !== '' && !exporters.split(',').some((e) => e.trim() === 'otlp')) return { url: undefined };
+  const general = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
+  if (!env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim() && general && general !== 'http/json') {
+    return { url: undefined, why: `decisions are not pushed as OTLP logs: OTEL_EXPORTER_OTLP_PROTOCOL=${general}, and headroom sends http/json only (OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json pushes them)` };
+  }
   const logs = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT?.trim();
   if (logs) return { url: logs, from: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' };
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return { url: `${base.replace(/\/+$/, '')}/v1/logs`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
   const sibling = /\/v1\/metrics\/?$/.test(metricsUrl) ? metricsUrl.replace(/\/v1\/metrics\/?$/, '/v1/logs') : `${new URL(metricsUrl).origin}/v1/logs`;
   return { url: sibling, from: 'the metrics URL' };
 }
@@ -48,20 +62,21 @@ export function badOtlpUrl(url: string): string | undefined {
  * URL. `url`: the --otlp-endpoint given, which the endpoint variables then do not matter for.
  */
 export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: string): string | undefined {
-  const protocol = (names: readonly string[]): string | undefined => {
-    const name = names.find((n) => env[n]?.trim());
-    const value = name === undefined ? 'http/json' : env[name]!.trim();
-    return value === 'http/json' ? undefined : `${name}=${value}`;
-  };
-  const metricsProtocol = protocol(['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
-  if (metricsProtocol !== undefined) return `${metricsProtocol}: headroom pushes OTLP metrics over HTTP as JSON only (http/json)`;
+  for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = env[name]?.trim();
+    if (!protocol) continue;
+    if (protocol !== 'http/json') return `${name}=${protocol}: headroom pushes OTLP metrics over HTTP as JSON only (http/json)`;
+    break;
+  }
   const metrics = url !== undefined ? { url, from: '--otlp-endpoint' } : otlpEndpointFromEnv(env);
   const bad = badOtlpUrl(metrics.url);
   if (bad !== undefined) return `${metrics.from}: ${bad}`;
   const logs = otlpLogsEndpoint(metrics.url, env);
-  if (logs === undefined) return undefined;
-  const logsProtocol = protocol(['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
-  if (logsProtocol !== undefined) return `${logsProtocol}: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)`;
+  if (logs.url === undefined) return undefined; // left out: by OTEL_LOGS_EXPORTER, or said at the start
+  const logsProtocol = env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim();
+  if (logsProtocol && logsProtocol !== 'http/json') {
+    return `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=${logsProtocol}: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)`;
+  }
   const badLogs = badOtlpUrl(logs.url);
   return badLogs === undefined ? undefined : `${logs.from}: ${badLogs}`;
 }

@@ -37,7 +37,7 @@ export class ExportWatch {
       timer.unref();
     });
     const stopped = stopping.then(() => false, () => false);
-    if (await Promise.race([stopped, gaveUp])) this.log(`${this.what}: ${lastOne} did not finish within ${STOP_WAIT_MS / 1000} s; stopped without it`);
+    if (await Promise.race([stopped, gaveUp])) this.log(`${this.what}: ${lastOne} did not finish within ${STOP_WAIT_MS / 1000} s; stopped without waiting longer`);
     clearTimeout(timer);
   }
 }

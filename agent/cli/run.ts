@@ -91,8 +91,9 @@ const run: CommandModule<object, RunArgs> = {
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
       const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
-      const logsUrl = push ? otlpLogsEndpoint(push.url)?.url : undefined;
-      const decisionsOut = logsUrl !== undefined ? new OtlpDecisions({ url: logsUrl, log }) : null;
+      const logs = push ? otlpLogsEndpoint(push.url) : undefined;
+      if (logs?.url === undefined && logs?.why) log(logs.why);
+      const decisionsOut = logs?.url !== undefined ? new OtlpDecisions({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       const print = (d: Decision): void => {
         process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);

@@ -1,6 +1,7 @@
 // A stand-in OpenTelemetry collector for the OTLP push tests: an HTTP listener on loopback that
 // keeps every request it is sent. It listens from the start (no free port left for another
-// process to take); while `down()` says so it drops each connection unanswered.
+// process to take); while `down()` says so it drops each connection unanswered, or answers with
+// the HTTP status it gives.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
@@ -11,11 +12,18 @@ export interface OtlpRequest {
   body: string;
 }
 
-export async function startCollector(t: ExecutionContext, down: () => boolean = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
+export async function startCollector(t: ExecutionContext, down: () => boolean | number = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
   const requests: OtlpRequest[] = [];
   const server = createServer((req, res) => {
-    if (down()) {
+    const answer = down();
+    if (answer === true) {
       req.socket.destroy();
+      return;
+    }
+    if (typeof answer === 'number') {
+      req.resume();
+      res.statusCode = answer;
+      res.end();
       return;
     }
     let body = '';
