@@ -10,7 +10,7 @@ import { agentResource } from './agent-meter.js';
 import { decisionRecord, formatDecision } from './decision-log.js';
 import { MAX_EXPORT_MS } from './otlp.js';
 import { badOtlpUrl } from './otlp-url.js';
-import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
+import { ExportWatch, httpStatus, type ExportOutcome } from './otlp-watch.js';
 
 export interface OtlpDecisionsOptions {
   /** where to POST the log records (otlp-url.ts: otlpLogsEndpoint) */
@@ -45,8 +45,8 @@ export class OtlpDecisions {
   private sending: Promise<void> = Promise.resolve();
   /** the URL takes no logs: nothing more is sent */
   private stopped = false;
-  /** decisions dropped in this streak of failures (said once per streak) */
-  private dropped = 0;
+  /** whether dropping the oldest was said in this streak of failures (once per streak) */
+  private saidDropped = false;
 
   constructor(opts: OtlpDecisionsOptions) {
     this.url = opts.url;
@@ -81,7 +81,7 @@ export class OtlpDecisions {
       const batch = this.held.length > 0 ? [...this.held, ...logs] : logs;
       this.held = [];
       this.inner.export(batch, (result) => {
-        if (result.code === 0) this.dropped = 0;
+        if (result.code === 0) this.saidDropped = false;
         const refused = result.code === 0 ? false : this.refused(batch, result);
         if (!refused) this.watch.seen(result);
         done(result);
@@ -95,20 +95,20 @@ export class OtlpDecisions {
    * other than 408 and 429), which sending again would not change. Whether it was refused.
    */
   private refused(batch: ReadableLogRecord[], result: ExportOutcome): boolean {
-    const status = (result.error as { code?: unknown } | undefined)?.code;
-    if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    const status = httpStatus(result.error);
+    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
       if (this.guessed && NO_LOGS_HERE.includes(status)) {
         this.stopped = true;
         this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
       } else {
-        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, ${batch.length} decision${batch.length === 1 ? '' : 's'} refused; not sent again`);
+        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, ${decisions(batch.length)} refused; not sent again`);
       }
       return true;
     }
     this.held = batch.slice(-MAX_HELD);
-    if (batch.length > MAX_HELD) {
-      if (this.dropped === 0) this.log(`OTLP export of decisions to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
-      this.dropped += batch.length - MAX_HELD;
+    if (batch.length > MAX_HELD && !this.saidDropped) {
+      this.saidDropped = true;
+      this.log(`OTLP export of decisions to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
     }
     return false;
   }
@@ -144,6 +144,8 @@ export class OtlpDecisions {
   /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so and how many were not sent. */
   async shutdown(): Promise<void> {
     await this.watch.stop(this.provider.shutdown(), 'the last decisions');
-    if (this.held.length > 0) this.log(`OTLP export of decisions to ${this.url}: ${this.held.length} decision${this.held.length === 1 ? '' : 's'} not sent`);
+    if (this.held.length > 0) this.log(`OTLP export of decisions to ${this.url}: ${decisions(this.held.length)} not sent`);
   }
 }
+
+const decisions = (n: number): string => `${n} decision${n === 1 ? '' : 's'}`;

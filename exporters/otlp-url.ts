@@ -2,20 +2,27 @@
 // (the command line checks them before anything loads): from --otlp-endpoint, or from the
 // OpenTelemetry SDK's standard environment variables.
 
+/** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list). */
+const exporterList = (value: string | undefined): string[] => (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+
 /** Whether the standard environment asks for an OTLP metrics push (OTEL_METRICS_EXPORTER: "otlp", or a list naming it). */
-export const otlpOnInEnv = (env: NodeJS.ProcessEnv = process.env): boolean =>
-  (env.OTEL_METRICS_EXPORTER ?? '').split(',').some((e) => e.trim() === 'otlp');
+export const otlpOnInEnv = (env: NodeJS.ProcessEnv = process.env): boolean => exporterList(env.OTEL_METRICS_EXPORTER).includes('otlp');
+
+/** A signal's OTLP/HTTP URL by the SDK's rules: its own variable as it is, else the general one + /v1/<signal>; undefined when neither is set. */
+function signalEndpoint(env: NodeJS.ProcessEnv, signal: 'metrics' | 'logs'): { url: string; from: string } | undefined {
+  const own = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+  const url = env[own]?.trim();
+  if (url) return { url, from: own };
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? { url: `${base.replace(/\/+$/, '')}/v1/${signal}`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' } : undefined;
+}
 
 /** Whether to push over OTLP: an --otlp-endpoint given, or the standard environment asking for it. */
 export const otlpWanted = (endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean => endpoint !== undefined || otlpOnInEnv(env);
 
 /** The OTLP/HTTP metrics URL the standard environment names, as the OpenTelemetry SDK reads it, and the variable it came from. */
 export function otlpEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): { url: string; from: string } {
-  const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
-  if (metrics) return { url: metrics, from: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT' };
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (base) return { url: `${base.replace(/\/+$/, '')}/v1/metrics`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
-  return { url: 'http://localhost:4318/v1/metrics', from: 'the default' };
+  return signalEndpoint(env, 'metrics') ?? { url: 'http://localhost:4318/v1/metrics', from: 'the default' };
 }
 
 /** Where the decisions go as OTLP log records: a URL (and where it came from), or none (and why, when the user did not say so). */
@@ -31,16 +38,14 @@ export type OtlpLogsTarget = { url: string; from: string } | { url: undefined; w
  * otlpEnvProblem).
  */
 export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = process.env): OtlpLogsTarget {
-  const exporters = (env.OTEL_LOGS_EXPORTER ?? '').trim().toLowerCase();
-  if (exporters !== '' && !exporters.split(',').some((e) => e.trim() === 'otlp')) return { url: undefined };
+  const exporters = exporterList(env.OTEL_LOGS_EXPORTER?.toLowerCase());
+  if (exporters.length > 0 && !exporters.includes('otlp')) return { url: undefined };
   const general = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (!env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim() && general && general !== 'http/json') {
     return { url: undefined, why: `decisions are not pushed as OTLP logs: OTEL_EXPORTER_OTLP_PROTOCOL=${general}, and headroom sends http/json only (OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json pushes them)` };
   }
-  const logs = env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT?.trim();
-  if (logs) return { url: logs, from: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT' };
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (base) return { url: `${base.replace(/\/+$/, '')}/v1/logs`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
+  const fromEnv = signalEndpoint(env, 'logs');
+  if (fromEnv) return fromEnv;
   const sibling = /\/v1\/metrics\/?$/.test(metricsUrl) ? metricsUrl.replace(/\/v1\/metrics\/?$/, '/v1/logs') : `${new URL(metricsUrl).origin}/v1/logs`;
   return { url: sibling, from: 'the metrics URL' };
 }

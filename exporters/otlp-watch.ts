@@ -42,11 +42,19 @@ export class ExportWatch {
   }
 }
 
+/** The collector's HTTP status behind a failed export (the library's OTLPExporterError carries it as a numeric code), if any. */
+export function httpStatus(error: Error | undefined): number | undefined {
+  const code = errorCode(error);
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The error's code, or its cause's (the system's ECONNREFUSED comes wrapped). */
+const errorCode = (error: Error | undefined): unknown => (error as { code?: unknown } | undefined)?.code ?? (error?.cause as { code?: unknown } | undefined)?.code;
+
 /** An export error as a user reads it: the system's code (ECONNREFUSED), the collector's HTTP status, else its message. */
 function describe(error: Error | undefined): string {
   if (!error) return 'no reason given';
-  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
-  // (the library's OTLPExporterError carries the HTTP status as a number)
+  const code = errorCode(error);
   if (typeof code === 'number') return `HTTP ${code}${error.message ? `: ${error.message}` : ''}`;
   return typeof code === 'string' ? code : error.message;
 }
