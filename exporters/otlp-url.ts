@@ -2,8 +2,8 @@
 // (the command line checks them before anything loads): from --otlp-endpoint, or from the
 // OpenTelemetry SDK's standard environment variables.
 
-/** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list). */
-const exporterList = (value: string | undefined): string[] => (value ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+/** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list; case-insensitive, as the specification reads them). */
+const exporterList = (value: string | undefined): string[] => (value ?? '').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e !== '');
 
 /** Whether the standard environment asks for an OTLP metrics push (OTEL_METRICS_EXPORTER: "otlp", or a list naming it). */
 export const otlpOnInEnv = (env: NodeJS.ProcessEnv = process.env): boolean => exporterList(env.OTEL_METRICS_EXPORTER).includes('otlp');
@@ -38,7 +38,7 @@ export type OtlpLogsTarget = { url: string; from: string } | { url: undefined; w
  * otlpEnvProblem).
  */
 export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = process.env): OtlpLogsTarget {
-  const exporters = exporterList(env.OTEL_LOGS_EXPORTER?.toLowerCase());
+  const exporters = exporterList(env.OTEL_LOGS_EXPORTER);
   if (exporters.length > 0 && !exporters.includes('otlp')) return { url: undefined };
   const general = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (!env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim() && general && general !== 'http/json') {

@@ -27,8 +27,11 @@ interface RunArgs {
   events: boolean;
   'profiles-dir'?: string;
   'otlp-endpoint'?: string;
-  'otlp-interval': number;
+  'otlp-interval'?: number;
 }
+
+/** Seconds between OTLP pushes unless --otlp-interval says otherwise. */
+const DEFAULT_OTLP_INTERVAL_S = 10;
 
 function listenOption(s: string): { host: string; port: number } {
   const parsed = parseListen(s);
@@ -57,7 +60,7 @@ const run: CommandModule<object, RunArgs> = {
         type: 'string',
         describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT',
       })
-      .option('otlp-interval', { type: 'number', default: 10, describe: 'seconds between OTLP pushes' })
+      .option('otlp-interval', { type: 'number', describe: `seconds between OTLP pushes (default ${DEFAULT_OTLP_INTERVAL_S})` })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' })
@@ -70,8 +73,11 @@ const run: CommandModule<object, RunArgs> = {
         const envProblem = otlpWanted(otlp) ? otlpEnvProblem(process.env, otlp) : undefined;
         if (envProblem !== undefined) throw new Error(envProblem);
         // (a shorter one times out its own pushes: an export may take the interval)
-        if (!(a['otlp-interval'] >= 1)) throw new Error('--otlp-interval must be at least 1 second');
-        checkInterval('otlp-interval', a['otlp-interval']);
+        const interval = a['otlp-interval'];
+        if (interval !== undefined) {
+          if (!(interval >= 1)) throw new Error('--otlp-interval must be at least 1 second');
+          checkInterval('otlp-interval', interval);
+        }
         if (a.json && a.table === true) throw new Error('--json and --table both write to stdout: give one of them');
         if (!(a['overhead-window'] > 0)) throw new Error('--overhead-window must be a positive number of seconds');
         return true;
@@ -82,15 +88,17 @@ const run: CommandModule<object, RunArgs> = {
       const {
         PrometheusEndpoint, OtlpPush, OtlpDecisions, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
+      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
+      if (a['otlp-interval'] !== undefined && !otlpWanted(a['otlp-endpoint'])) log('--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)');
       const loaded = loadPolicy(a.policy);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
       if (a['profiles-dir'] && !policy.profiles.enabled) process.stderr.write(`headroom: --profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)\n`);
       const mode = a.mode ?? policy.mode;
-      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
-      const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: a['otlp-interval'] * 1000, log }) : null;
+      const otlpIntervalS = a['otlp-interval'] ?? DEFAULT_OTLP_INTERVAL_S;
+      const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: otlpIntervalS * 1000, log }) : null;
       const logs = push ? otlpLogsEndpoint(push.url) : undefined;
       if (logs?.url === undefined && logs?.why) log(logs.why);
       const decisionsOut = logs?.url !== undefined ? new OtlpDecisions({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
@@ -108,7 +116,7 @@ const run: CommandModule<object, RunArgs> = {
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          const pushed = (push ? `; metrics pushed to ${push.url} every ${a['otlp-interval']} s` : '') + (decisionsOut ? `; decisions to ${decisionsOut.url}` : '');
+          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlpIntervalS} s` : '') + (decisionsOut ? `; decisions to ${decisionsOut.url}` : '');
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {

@@ -178,6 +178,21 @@ test('run: OTLP settings from the environment that cannot be followed are bad us
   }
 });
 
+test('run: --otlp-interval with nothing pushed over OTLP is said, not silently ignored', async (t) => {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('OTEL_')) delete env[k];
+  // a policy that cannot be read stops the run right after the options are read: nothing loads
+  const r = await headroom(['run', '--otlp-interval', '5', '--policy', '/nonexistent/headroom-policy.yaml'], { timeoutMs: 20_000, env }).done;
+  t.is(r.code, 3, r.stderr);
+  t.deepEqual(r.stderr.split('\n').filter(Boolean), [
+    'headroom: --otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)',
+    'headroom: /nonexistent/headroom-policy.yaml: cannot read policy: no such file',
+  ]);
+  const pushing = await headroom(['run', '--otlp-interval', '5', '--otlp-endpoint', 'http://127.0.0.1:9/v1/metrics', '--policy', '/nonexistent/headroom-policy.yaml'], { timeoutMs: 20_000, env }).done;
+  t.is(pushing.code, 3, pushing.stderr);
+  t.false(pushing.stderr.includes('ignored'), pushing.stderr);
+});
+
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

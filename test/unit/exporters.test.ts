@@ -525,6 +525,9 @@ test('OTLP endpoint and protocol from the standard environment, and URLs that ar
   t.is(otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://b/m' }).url, 'https://b/m');
   t.true(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'prometheus, otlp' }));
   t.false(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'none' }));
+  // the specification reads the exporter names case-insensitively
+  t.true(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'OTLP' }));
+  t.true(otlpOnInEnv({ OTEL_METRICS_EXPORTER: 'Prometheus,Otlp' }));
   t.is(badOtlpUrl('http://127.0.0.1:4318/v1/metrics'), undefined);
   t.is(badOtlpUrl('ftp://x'), 'must be an http:// or https:// URL, got ftp://x');
   t.is(badOtlpUrl('nope'), 'not a URL: nope');
