@@ -6,6 +6,7 @@ import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
 import { reconcile } from '../actuate/index.js';
 import type { Decision } from '../plan/types.js';
+import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { runSession } from './session.js';
@@ -103,6 +104,7 @@ const run: CommandModule<object, RunArgs> = {
       if (logs?.url === undefined && logs?.why) log(logs.why);
       const decisionsOut = logs?.url !== undefined ? new OtlpDecisions({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
+      let lastReport: TickReport | undefined;
       const print = (d: Decision): void => {
         process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
         decisionsOut?.emit(d, mode);
@@ -120,6 +122,7 @@ const run: CommandModule<object, RunArgs> = {
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {
+          lastReport = r;
           endpoint?.update(r);
           push?.update(r);
           if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
@@ -136,7 +139,16 @@ const run: CommandModule<object, RunArgs> = {
             }
           }
         },
-        onStop: (released) => released.forEach(print),
+        onStop: (released) => {
+          released.forEach(print);
+          // the releases are decisions too: headroom_decisions_total counts them in the push made
+          // at the stop (the last tick's figures, with these decisions and nothing else new)
+          if (lastReport && released.length > 0) {
+            const atStop: TickReport = { ...lastReport, atMs: Date.now(), decisions: released, events: [], runs: [], overheadChanges: [] };
+            endpoint?.update(atStop);
+            push?.update(atStop);
+          }
+        },
         afterStop: async () => {
           await Promise.all([endpoint?.shutdown(), push?.shutdown(), decisionsOut?.shutdown()]);
           log('stopped; every change made was undone');

@@ -151,6 +151,11 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.true((cpu?.asDouble ?? 0) > 0, 'the critical workload\'s CPU seconds pushed');
   const throttles = metric('headroom_decisions_total')?.sum?.dataPoints.filter((p) => p.attributes.some((a) => a.key === 'action' && a.value.stringValue === 'throttle')) ?? [];
   t.true(throttles.length > 0, 'the throttle decision pushed');
+  // the throttle given back at the stop is a decision too, counted in the push made at the stop
+  const restores = decisions(end.stdout).filter((d) => d.action === 'restore');
+  t.true(restores.some((d) => d.reason.startsWith('agent stopping')), `a restore at the stop among ${restores.length}`);
+  const pushedRestores = metric('headroom_decisions_total')?.sum?.dataPoints.filter((p) => p.attributes.some((a) => a.key === 'action' && a.value.stringValue === 'restore')) ?? [];
+  t.is(pushedRestores.reduce((n, p) => n + (p.asDouble ?? 0), 0), restores.length, 'every restore counted in the last push');
   // ...and each decision as a log record, its reason with it: the same as on stdout
   const printed = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   const records = requests.filter((p) => p.path === '/v1/logs').flatMap((p) => (JSON.parse(p.body) as OtlpLogsBody).resourceLogs.flatMap((r) => r.scopeLogs.flatMap((l) => l.logRecords)));
