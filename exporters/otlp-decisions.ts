@@ -21,10 +21,13 @@ export interface OtlpDecisionsOptions {
   log: (message: string) => void;
   /** how long decisions wait to be sent together (default 1 s) */
   delayMs?: number;
+  /** how often decisions a failed export held are sent again when no new one comes (default 10 s) */
+  retryMs?: number;
 }
 
 /** Decisions held for the next export while the collector cannot be reached; beyond, the oldest go. */
 const MAX_HELD = 1024;
+const DEFAULT_RETRY_MS = 10_000;
 /** HTTP answers that say the URL takes no OTLP logs (sending again will not help). */
 const NO_LOGS_HERE = [404, 405, 415];
 
@@ -47,14 +50,20 @@ export class OtlpDecisions {
   private stopped = false;
   /** whether dropping the oldest was said in this streak of failures (once per streak) */
   private saidDropped = false;
+  private readonly retryMs: number;
+  /** the next try of what is held, when nothing new comes first */
+  private retry: NodeJS.Timeout | undefined;
+  /** shutting down: the stop sends what is held, no timer does */
+  private closing = false;
 
   constructor(opts: OtlpDecisionsOptions) {
     this.url = opts.url;
     this.guessed = opts.guessed ?? false;
     this.log = opts.log;
+    this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, 'they are held and sent with the next one', opts.log);
+    this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, `they are held and sent again every ${this.retryMs / 1000} s, or with the next one`, opts.log);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
@@ -106,11 +115,23 @@ export class OtlpDecisions {
       return true;
     }
     this.held = batch.slice(-MAX_HELD);
+    this.retryLater();
     if (batch.length > MAX_HELD && !this.saidDropped) {
       this.saidDropped = true;
       this.log(`OTLP export of decisions to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
     }
     return false;
+  }
+
+  /** Sends what is held again after retryMs unless something is sent first (a collector back after the last decision still gets it). */
+  private retryLater(): void {
+    if (this.retry !== undefined || this.stopped || this.closing) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.held.length > 0 && !this.stopped && !this.closing) this.send([], () => {});
+    }, this.retryMs);
+    // (a retry pending never keeps the process alive)
+    this.retry.unref();
   }
 
   /** One decision as a log record: the line a person reads as its body, its fields as attributes. */
@@ -143,6 +164,9 @@ export class OtlpDecisions {
 
   /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so and how many were not sent. */
   async shutdown(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     await this.watch.stop(this.provider.shutdown(), 'the last decisions');
     if (this.held.length > 0) this.log(`OTLP export of decisions to ${this.url}: ${decisions(this.held.length)} not sent`);
   }

@@ -583,7 +583,7 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   down = false;
   out.emit({ ...decision(w, 'release', null), atMs: throttle.atMs + 2000, reason: 'the critical workload is calm again' }, 'enforce');
   await waitFor(() => requests.some((r) => r.body.includes('calm again')) && logs.length >= 2, 'the decisions to arrive, and that be said', 10_000);
-  t.deepEqual(logs, [`OTLP export of decisions to ${url} failed (HTTP 500: Internal Server Error); they are held and sent with the next one`, `OTLP export of decisions to ${url} works again`]);
+  t.deepEqual(logs, [`OTLP export of decisions to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 10 s, or with the next one`, `OTLP export of decisions to ${url} works again`]);
   t.is(requests[0]!.path, '/v1/logs');
   t.is(requests[0]!.type, 'application/json');
   const bodies = requests.map((r) => JSON.parse(r.body) as OtlpLogsBody);
@@ -604,6 +604,24 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   out.emit({ ...decision(w, 'throttle', 1), atMs: throttle.atMs + 3000, reason: 'at the stop' }, 'enforce');
   await out.shutdown();
   t.true(requests.some((r) => r.body.includes('at the stop')), 'the last decision sent at the stop');
+});
+
+test('OTLP decisions: what a failed export held is sent again on a timer, with no new decision to carry it', async (t) => {
+  let down = true;
+  const { url: metricsUrl, requests } = await startCollector(t, () => (down ? 500 : false));
+  const url = metricsUrl.replace(/metrics$/, 'logs');
+  const logs: string[] = [];
+  const out = new OtlpDecisions({ url, log: (m) => logs.push(m), delayMs: 50, retryMs: 200 });
+  t.teardown(() => out.shutdown());
+  out.emit({ ...decision(workload('/batch/job'), 'throttle', 1.5), reason: 'the last one for a while' }, 'enforce');
+  await waitFor(() => logs.length > 0, 'the failed export to be said', 10_000);
+  await sleep(500); // a few retries, failing too: said once
+  down = false;
+  await waitFor(() => requests.some((r) => r.body.includes('the last one for a while')), 'the held decision to arrive on its own', 10_000);
+  await waitFor(() => logs.length >= 2, 'its arrival to be said', 10_000);
+  t.deepEqual(logs, [`OTLP export of decisions to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 0.2 s, or with the next one`, `OTLP export of decisions to ${url} works again`]);
+  await out.shutdown();
+  t.false(logs.some((l) => l.includes('not sent')), 'nothing left at the stop');
 });
 
 test('OTLP decisions: a URL worked out from the metrics one that takes no logs is said once and no longer pushed; a refused batch is not sent again; a stop says what it could not send', async (t) => {
