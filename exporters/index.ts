@@ -1,7 +1,7 @@
 // Public surface of the exporters: the Prometheus endpoint, the OTLP pushes (metrics, decisions) and the decision log.
 export { PrometheusEndpoint, type PrometheusEndpointOptions } from './prometheus.js';
 export { OtlpPush, type OtlpPushOptions } from './otlp.js';
-export { OtlpDecisions, type OtlpDecisionsOptions } from './otlp-decisions.js';
+export { OtlpLogPush, type OtlpLogPushOptions } from './otlp-logs.js';
 export {
   formatDecision, decisionRecord, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
   type DecisionRecord,

@@ -87,7 +87,7 @@ const run: CommandModule<object, RunArgs> = {
     try {
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
       const {
-        PrometheusEndpoint, OtlpPush, OtlpDecisions, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
+        PrometheusEndpoint, OtlpPush, OtlpLogPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       if (a['otlp-interval'] !== undefined && !otlpWanted(a['otlp-endpoint'])) log('--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)');
@@ -102,12 +102,12 @@ const run: CommandModule<object, RunArgs> = {
       const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: otlpIntervalS * 1000, log }) : null;
       const logs = push ? otlpLogsEndpoint(push.url) : undefined;
       if (logs?.url === undefined && logs?.why) log(logs.why);
-      const decisionsOut = logs?.url !== undefined ? new OtlpDecisions({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
+      const logPush = logs?.url !== undefined ? new OtlpLogPush({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       let lastReport: TickReport | undefined;
       const print = (d: Decision): void => {
         process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
-        decisionsOut?.emit(d, mode);
+        logPush?.emit(d, mode);
       };
 
       await runSession({
@@ -118,7 +118,7 @@ const run: CommandModule<object, RunArgs> = {
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlpIntervalS} s` : '') + (decisionsOut ? `; decisions to ${decisionsOut.url}` : '');
+          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlpIntervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {
@@ -127,9 +127,13 @@ const run: CommandModule<object, RunArgs> = {
           push?.update(r);
           if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
           for (const d of r.decisions) print(d);
-          for (const o of r.overheadChanges) process.stdout.write(`${a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o)}\n`);
+          for (const o of r.overheadChanges) {
+            process.stdout.write(`${a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o)}\n`);
+            logPush?.emitOverhead(o);
+          }
           for (const e of r.events) {
             if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
+            if (e.kind === 'oom_kill') logPush?.emitOomKill(e, r.atMs);
           }
           // every new cgroup is a run: by default only those with something to say (a forecast,
           // a profile updated) are printed; --events prints every one
@@ -150,7 +154,7 @@ const run: CommandModule<object, RunArgs> = {
           }
         },
         afterStop: async () => {
-          await Promise.all([endpoint?.shutdown(), push?.shutdown(), decisionsOut?.shutdown()]);
+          await Promise.all([endpoint?.shutdown(), push?.shutdown(), logPush?.shutdown()]);
           log('stopped; every change made was undone');
         },
       });

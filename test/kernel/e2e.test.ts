@@ -130,7 +130,7 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir, '--otlp-endpoint', otlp, '--otlp-interval', '1'], { timeoutMs: 90_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
-  t.regex(agent.stderr(), new RegExp(`metrics pushed to ${otlp} every 1 s; decisions to ${otlp.replace(/metrics$/, 'logs')}`));
+  t.regex(agent.stderr(), new RegExp(`metrics pushed to ${otlp} every 1 s; decisions and events to ${otlp.replace(/metrics$/, 'logs')}`));
   startHogs(t, s, 4);
   await waitFor(() => decisions(agent.stdout()).some((d) => d.action === 'throttle'), 'a recommended throttle', 40_000);
   t.is(snapshot(), before, 'nothing written while recommending');

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { headroom, sleep, startIn, waitFor } from '../helpers/proc.js';
+import { startCollector } from '../helpers/otlp-collector.js';
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
 
@@ -42,7 +43,9 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   // 100k+ faults/s each, ~100 ns of BPF each) do not.
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: 2%\nexport:\n  prometheus:\n    enabled: false\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
-  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
+  // the switches go to a collector as log records too (the metrics pushed only at the stop)
+  const { url: otlp, requests } = await startCollector(t);
+  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state'), '--otlp-endpoint', otlp, '--otlp-interval', '600'], { timeoutMs: 90_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);
   const lines = (): OverheadLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"overhead"')).map((l) => JSON.parse(l) as OverheadLine);
@@ -79,7 +82,17 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   agent.child.kill('SIGTERM');
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);
+  // each switch, with its reason, arrived as a log record
+  const records = requests.filter((r) => r.path === '/v1/logs').flatMap((r) => (JSON.parse(r.body) as OtlpLogsBody).resourceLogs.flatMap((l) => l.scopeLogs.flatMap((sl) => sl.logRecords)));
+  const switches = records.filter((r) => r.eventName === 'headroom.overhead').map((r) => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue])));
+  t.deepEqual(switches.map((a) => `${a['headroom.probe']} ${a['headroom.overhead.from']} -> ${a['headroom.overhead.to']}: ${a['headroom.reason']}`),
+    lines().map((l) => `${l.probe} ${l.from} -> ${l.to}: ${l.reason}`), 'the switches printed, pushed');
 });
+
+/** What an OTLP/HTTP JSON logs request holds, as far as the test reads it. */
+interface OtlpLogsBody {
+  resourceLogs: { scopeLogs: { logRecords: { eventName?: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
+}
 
 interface TopDoc {
   health: { probes: Record<string, { variant: string }> };

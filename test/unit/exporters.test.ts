@@ -14,7 +14,7 @@ import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { OtlpPush } from '../../exporters/otlp.js';
-import { OtlpDecisions } from '../../exporters/otlp-decisions.js';
+import { OtlpLogPush } from '../../exporters/otlp-logs.js';
 import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
@@ -572,7 +572,7 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   const { url: metricsUrl, requests } = await startCollector(t, () => (down ? (refusedPosts++, 500) : false));
   const url = metricsUrl.replace(/metrics$/, 'logs');
   const logs: string[] = [];
-  const out = new OtlpDecisions({ url, log: (m) => logs.push(m), delayMs: 50 });
+  const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50 });
   t.teardown(() => out.shutdown());
   const w = workload('/batch/job', { containerId: 'c0ffee' });
   const throttle: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5' };
@@ -583,7 +583,7 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   down = false;
   out.emit({ ...decision(w, 'release', null), atMs: throttle.atMs + 2000, reason: 'the critical workload is calm again' }, 'enforce');
   await waitFor(() => requests.some((r) => r.body.includes('calm again')) && logs.length >= 2, 'the decisions to arrive, and that be said', 10_000);
-  t.deepEqual(logs, [`OTLP export of decisions to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 10 s, or with the next one`, `OTLP export of decisions to ${url} works again`]);
+  t.deepEqual(logs, [`OTLP export of log records to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 10 s, or with the next one`, `OTLP export of log records to ${url} works again`]);
   t.is(requests[0]!.path, '/v1/logs');
   t.is(requests[0]!.type, 'application/json');
   const bodies = requests.map((r) => JSON.parse(r.body) as OtlpLogsBody);
@@ -606,12 +606,34 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   t.true(requests.some((r) => r.body.includes('at the stop')), 'the last decision sent at the stop');
 });
 
+test('OTLP log records: the overhead governor\'s switches and OOM kills go beside the decisions, each its line and fields', async (t) => {
+  const { url: metricsUrl, requests } = await startCollector(t);
+  const url = metricsUrl.replace(/metrics$/, 'logs');
+  const out = new OtlpLogPush({ url, log: (m) => t.fail(m), delayMs: 50 });
+  const atMs = Date.UTC(2026, 11, 2, 10, 0, 0);
+  out.emitOverhead({ atMs, probe: 'faults', from: 'full', to: 'sampled', reason: 'probes cost 3.1% of a CPU over a 2% budget' });
+  out.emitOomKill({ kind: 'oom_kill', workload: { id: 'v1-memory:/jobs/a', path: '/jobs/a' }, pid: 4242, comm: 'stress-ng', detail: { rssPages: 16384 } }, atMs + 1000);
+  await waitFor(() => requests.length > 0, 'the records to arrive', 10_000);
+  await out.shutdown();
+  const records = requests.flatMap((r) => (JSON.parse(r.body) as OtlpLogsBody).resourceLogs.flatMap((l) => l.scopeLogs.flatMap((sl) => sl.logRecords)));
+  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue ?? (a.value as { intValue?: string }).intValue]));
+  t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue]), [
+    ['headroom.overhead', 'INFO', '[overhead] faults full -> sampled: probes cost 3.1% of a CPU over a 2% budget'],
+    ['headroom.oom_kill', 'WARN', '[oom_kill] v1-memory:/jobs/a pid 4242 (stress-ng) rssPages=16384'],
+  ]);
+  t.like(attrsOf(records[0]!), { 'headroom.probe': 'faults', 'headroom.overhead.from': 'full', 'headroom.overhead.to': 'sampled', 'headroom.reason': 'probes cost 3.1% of a CPU over a 2% budget' });
+  t.like(attrsOf(records[1]!), { 'headroom.workload.id': 'v1-memory:/jobs/a', 'headroom.workload.path': '/jobs/a', 'process.command': 'stress-ng' });
+  t.is(Number(attrsOf(records[1]!)['process.pid']), 4242);
+  t.is(Number(attrsOf(records[1]!)['headroom.oom.rssPages']), 16384);
+  t.is(records[1]!.timeUnixNano, String((atMs + 1000) * 1e6));
+});
+
 test('OTLP decisions: what a failed export held is sent again on a timer, with no new decision to carry it', async (t) => {
   let down = true;
   const { url: metricsUrl, requests } = await startCollector(t, () => (down ? 500 : false));
   const url = metricsUrl.replace(/metrics$/, 'logs');
   const logs: string[] = [];
-  const out = new OtlpDecisions({ url, log: (m) => logs.push(m), delayMs: 50, retryMs: 200 });
+  const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50, retryMs: 200 });
   t.teardown(() => out.shutdown());
   out.emit({ ...decision(workload('/batch/job'), 'throttle', 1.5), reason: 'the last one for a while' }, 'enforce');
   await waitFor(() => logs.length > 0, 'the failed export to be said', 10_000);
@@ -619,7 +641,7 @@ test('OTLP decisions: what a failed export held is sent again on a timer, with n
   down = false;
   await waitFor(() => requests.some((r) => r.body.includes('the last one for a while')), 'the held decision to arrive on its own', 10_000);
   await waitFor(() => logs.length >= 2, 'its arrival to be said', 10_000);
-  t.deepEqual(logs, [`OTLP export of decisions to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 0.2 s, or with the next one`, `OTLP export of decisions to ${url} works again`]);
+  t.deepEqual(logs, [`OTLP export of log records to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again every 0.2 s, or with the next one`, `OTLP export of log records to ${url} works again`]);
   await out.shutdown();
   t.false(logs.some((l) => l.includes('not sent')), 'nothing left at the stop');
 });
@@ -632,35 +654,35 @@ test('OTLP decisions: a URL worked out from the metrics one that takes no logs i
   const w = workload('/batch/job');
   // guessed: a 404 stops the push
   const guessedLogs: string[] = [];
-  const guessed = new OtlpDecisions({ url, guessed: true, log: (m) => guessedLogs.push(m), delayMs: 50 });
+  const guessed = new OtlpLogPush({ url, guessed: true, log: (m) => guessedLogs.push(m), delayMs: 50 });
   guessed.emit(decision(w, 'throttle', 1.5), 'enforce');
   await waitFor(() => guessedLogs.length > 0, 'the 404 to be said', 10_000);
   guessed.emit(decision(w, 'throttle', 1.25), 'enforce');
   await sleep(300);
   await guessed.shutdown();
   t.is(posts, 1, 'nothing more sent to a URL that takes no logs');
-  t.deepEqual(guessedLogs, [`OTLP export of decisions to ${url}: HTTP 404, it takes no logs (that URL was worked out from the metrics one); decisions are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`]);
+  t.deepEqual(guessedLogs, [`OTLP export of log records to ${url}: HTTP 404, it takes no logs (that URL was worked out from the metrics one); decisions and events are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`]);
   // given: a 400 refuses that batch, the next one goes alone
   answer = 400;
   const givenLogs: string[] = [];
-  const given = new OtlpDecisions({ url, log: (m) => givenLogs.push(m), delayMs: 50 });
+  const given = new OtlpLogPush({ url, log: (m) => givenLogs.push(m), delayMs: 50 });
   given.emit({ ...decision(w, 'throttle', 1.5), reason: 'refused one' }, 'enforce');
   await waitFor(() => givenLogs.length > 0, 'the 400 to be said', 10_000);
   answer = false;
   given.emit({ ...decision(w, 'throttle', 1.25), reason: 'taken one' }, 'enforce');
   await waitFor(() => requests.length > 0, 'the next decision to arrive', 10_000);
   await given.shutdown();
-  t.deepEqual(givenLogs, [`OTLP export of decisions to ${url}: HTTP 400, 1 decision refused; not sent again`]);
+  t.deepEqual(givenLogs, [`OTLP export of log records to ${url}: HTTP 400, 1 record refused; not sent again`]);
   t.false(requests.some((r) => r.body.includes('refused one')));
   t.true(requests.some((r) => r.body.includes('taken one')));
   // a stop while the collector fails: how many were not sent
   answer = 500;
   const stopLogs: string[] = [];
-  const stopping = new OtlpDecisions({ url, log: (m) => stopLogs.push(m), delayMs: 60_000 });
+  const stopping = new OtlpLogPush({ url, log: (m) => stopLogs.push(m), delayMs: 60_000 });
   stopping.emit(decision(w, 'throttle', 1.5), 'enforce');
   stopping.emit(decision(w, 'release', null), 'enforce');
   await stopping.shutdown();
-  t.is(stopLogs.at(-1), `OTLP export of decisions to ${url}: 2 decisions not sent`);
+  t.is(stopLogs.at(-1), `OTLP export of log records to ${url}: 2 records not sent`);
 });
 
 test('decision log: one human line, and a JSON record', (t) => {

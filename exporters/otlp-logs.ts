@@ -1,37 +1,39 @@
-// The decisions pushed to an OpenTelemetry collector as OTLP log records (HTTP, JSON), beside
-// the metrics: what each one did and its reason, about the same resource, so a collector's log
-// store holds the "why" that headroom_decisions_total only counts. Batched off the tick; a
+// The agent's record pushed to an OpenTelemetry collector as OTLP log records (HTTP, JSON),
+// beside the metrics, about the same resource: each decision with what it did and its reason (the
+// "why" that headroom_decisions_total only counts), each switch of the overhead governor (the
+// agent's own moves), and each OOM kill (what an SRE triaging an incident looks for first). Batched off the tick; a
 // collector that cannot be reached costs a line on stderr, said once until an export works.
 import { SeverityNumber, type Logger } from '@opentelemetry/api';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import type { Decision, Mode } from '../agent/plan/types.js';
 import { agentResource } from './agent-meter.js';
-import { decisionRecord, formatDecision } from './decision-log.js';
+import { decisionRecord, formatDecision, formatKernelEvent, formatOverhead } from './decision-log.js';
+import type { KernelEvent, OverheadEvent } from '../agent/report.js';
 import { MAX_EXPORT_MS } from './otlp.js';
 import { badOtlpUrl } from './otlp-url.js';
 import { ExportWatch, httpStatus, type ExportOutcome } from './otlp-watch.js';
 
-export interface OtlpDecisionsOptions {
+export interface OtlpLogPushOptions {
   /** where to POST the log records (otlp-url.ts: otlpLogsEndpoint) */
   url: string;
   /** the URL was worked out from the metrics URL, not given: a collector that answers it takes no logs there is said, and the push stops */
   guessed?: boolean;
   /** where a failed export (and the first one that works again) is said */
   log: (message: string) => void;
-  /** how long decisions wait to be sent together (default 1 s) */
+  /** how long records wait to be sent together (default 1 s) */
   delayMs?: number;
-  /** how often decisions a failed export held are sent again when no new one comes (default 10 s) */
+  /** how often records a failed export held are sent again when no new one comes (default 10 s) */
   retryMs?: number;
 }
 
-/** Decisions held for the next export while the collector cannot be reached; beyond, the oldest go. */
+/** Records held for the next export while the collector cannot be reached; beyond, the oldest go. */
 const MAX_HELD = 1024;
 const DEFAULT_RETRY_MS = 10_000;
 /** HTTP answers that say the URL takes no OTLP logs (sending again will not help). */
 const NO_LOGS_HERE = [404, 405, 415];
 
-export class OtlpDecisions {
+export class OtlpLogPush {
   readonly url: string;
   private readonly guessed: boolean;
   private readonly provider: LoggerProvider;
@@ -56,14 +58,14 @@ export class OtlpDecisions {
   /** shutting down: the stop sends what is held, no timer does */
   private closing = false;
 
-  constructor(opts: OtlpDecisionsOptions) {
+  constructor(opts: OtlpLogPushOptions) {
     this.url = opts.url;
     this.guessed = opts.guessed ?? false;
     this.log = opts.log;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of decisions to ${this.url}`, `they are held and sent again every ${this.retryMs / 1000} s, or with the next one`, opts.log);
+    this.watch = new ExportWatch(`OTLP export of log records to ${this.url}`, `they are held and sent again every ${this.retryMs / 1000} s, or with the next one`, opts.log);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
@@ -108,9 +110,9 @@ export class OtlpDecisions {
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
       if (this.guessed && NO_LOGS_HERE.includes(status)) {
         this.stopped = true;
-        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
+        this.log(`OTLP export of log records to ${this.url}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions and events are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
       } else {
-        this.log(`OTLP export of decisions to ${this.url}: HTTP ${status}, ${decisions(batch.length)} refused; not sent again`);
+        this.log(`OTLP export of log records to ${this.url}: HTTP ${status}, ${records(batch.length)} refused; not sent again`);
       }
       return true;
     }
@@ -118,7 +120,7 @@ export class OtlpDecisions {
     this.retryLater();
     if (batch.length > MAX_HELD && !this.saidDropped) {
       this.saidDropped = true;
-      this.log(`OTLP export of decisions to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
+      this.log(`OTLP export of log records to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
     }
     return false;
   }
@@ -152,12 +154,40 @@ export class OtlpDecisions {
         'headroom.resource': r.resource,
         ...(r.cpuCores !== null ? { 'headroom.cpu_cores': r.cpuCores } : {}),
         'headroom.reason': r.reason,
-        'headroom.workload.id': w.id,
-        'headroom.workload.path': w.path,
+        ...workloadAttributes(w),
         'headroom.workload.hierarchy': w.hierarchy,
         ...(w.containerId ? { 'container.id': w.containerId } : {}),
         ...(w.podUid ? { 'k8s.pod.uid': w.podUid } : {}),
         ...(w.runtime ? { 'container.runtime.name': w.runtime } : {}),
+      },
+    });
+  }
+
+  /** A switch of the overhead governor (a probe to a cheaper variant, or back): the agent's own move, with its reason. */
+  emitOverhead(e: OverheadEvent): void {
+    this.logger.emit({
+      eventName: 'headroom.overhead',
+      timestamp: e.atMs,
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body: formatOverhead(e),
+      attributes: { 'headroom.probe': e.probe, 'headroom.overhead.from': e.from, 'headroom.overhead.to': e.to, 'headroom.reason': e.reason },
+    });
+  }
+
+  /** A task the OOM killer chose, as the kernel reported it (seen at `atMs`, the tick that drained it). */
+  emitOomKill(e: KernelEvent, atMs: number): void {
+    this.logger.emit({
+      eventName: 'headroom.oom_kill',
+      timestamp: atMs,
+      severityNumber: SeverityNumber.WARN,
+      severityText: 'WARN',
+      body: formatKernelEvent(e),
+      attributes: {
+        ...workloadAttributes(e.workload),
+        'process.pid': e.pid,
+        ...(e.comm ? { 'process.command': e.comm } : {}),
+        ...Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [`headroom.oom.${k}`, v])),
       },
     });
   }
@@ -167,9 +197,11 @@ export class OtlpDecisions {
     this.closing = true;
     clearTimeout(this.retry);
     this.retry = undefined;
-    await this.watch.stop(this.provider.shutdown(), 'the last decisions');
-    if (this.held.length > 0) this.log(`OTLP export of decisions to ${this.url}: ${decisions(this.held.length)} not sent`);
+    await this.watch.stop(this.provider.shutdown(), 'the last log records');
+    if (this.held.length > 0) this.log(`OTLP export of log records to ${this.url}: ${records(this.held.length)} not sent`);
   }
 }
 
-const decisions = (n: number): string => `${n} decision${n === 1 ? '' : 's'}`;
+const workloadAttributes = (w: { id: string; path: string }): Record<string, string> => ({ 'headroom.workload.id': w.id, 'headroom.workload.path': w.path });
+
+const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
