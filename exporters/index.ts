@@ -1,4 +1,4 @@
-// Public surface of the exporters: the Prometheus endpoint, the OTLP pushes (metrics, decisions) and the decision log.
+// Public surface of the exporters: the Prometheus endpoint, the OTLP pushes (metrics, log records) and the decision log.
 export { PrometheusEndpoint, type PrometheusEndpointOptions } from './prometheus.js';
 export { OtlpPush, type OtlpPushOptions } from './otlp.js';
 export { OtlpLogPush, type OtlpLogPushOptions } from './otlp-logs.js';

@@ -23,13 +23,15 @@ export interface OtlpLogPushOptions {
   log: (message: string) => void;
   /** how long records wait to be sent together (default 1 s) */
   delayMs?: number;
-  /** how often records a failed export held are sent again when no new one comes (default 10 s) */
+  /** how long after a failed export its records are sent again when no new one comes (default 10 s; doubled at each failure after, up to 5 min) */
   retryMs?: number;
 }
 
 /** Records held for the next export while the collector cannot be reached; beyond, the oldest go. */
 const MAX_HELD = 1024;
 const DEFAULT_RETRY_MS = 10_000;
+/** While the collector keeps failing, its retries come ever less often (each wait doubled), at most this far apart. */
+const MAX_RETRY_MS = 300_000;
 /** HTTP answers that say the URL takes no OTLP logs (sending again will not help). */
 const NO_LOGS_HERE = [404, 405, 415];
 
@@ -53,6 +55,8 @@ export class OtlpLogPush {
   /** whether dropping the oldest was said in this streak of failures (once per streak) */
   private saidDropped = false;
   private readonly retryMs: number;
+  /** the wait before the next retry: retryMs after an export that worked, doubled by each failure after it */
+  private retryWaitMs: number;
   /** the next try of what is held, when nothing new comes first */
   private retry: NodeJS.Timeout | undefined;
   /** shutting down: the stop sends what is held, no timer does */
@@ -63,14 +67,17 @@ export class OtlpLogPush {
     this.guessed = opts.guessed ?? false;
     this.log = opts.log;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
+    this.retryWaitMs = this.retryMs;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of log records to ${this.url}`, `they are held and sent again every ${this.retryMs / 1000} s, or with the next one`, opts.log);
+    this.watch = new ExportWatch(`OTLP export of log records to ${this.url}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
       // (what a failed export held is tried once more at the stop)
       shutdown: async () => {
+        // (after the export in flight, a retry's among them: it may fail and hold its records again)
+        await this.sending;
         if (this.held.length > 0) await new Promise((sent) => this.send([], sent));
         await this.sending;
         await inner.shutdown();
@@ -92,7 +99,10 @@ export class OtlpLogPush {
       const batch = this.held.length > 0 ? [...this.held, ...logs] : logs;
       this.held = [];
       this.inner.export(batch, (result) => {
-        if (result.code === 0) this.saidDropped = false;
+        if (result.code === 0) {
+          this.saidDropped = false;
+          this.retryWaitMs = this.retryMs;
+        }
         const refused = result.code === 0 ? false : this.refused(batch, result);
         if (!refused) this.watch.seen(result);
         done(result);
@@ -125,13 +135,20 @@ export class OtlpLogPush {
     return false;
   }
 
-  /** Sends what is held again after retryMs unless something is sent first (a collector back after the last decision still gets it). */
+  /**
+   * Sends what is held again after a wait, if it is still held then (a collector back after the
+   * last decision of an incident still gets it). Each failure doubles the wait, up to
+   * MAX_RETRY_MS: a collector that is slow, not down, may have taken a batch that timed out, and
+   * is not sent 1,024 records every 10 s for as long as it stays slow.
+   */
   private retryLater(): void {
     if (this.retry !== undefined || this.stopped || this.closing) return;
+    const wait = this.retryWaitMs;
+    this.retryWaitMs = Math.min(MAX_RETRY_MS, 2 * wait);
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.held.length > 0 && !this.stopped && !this.closing) this.send([], () => {});
-    }, this.retryMs);
+    }, wait);
     // (a retry pending never keeps the process alive)
     this.retry.unref();
   }
@@ -186,7 +203,8 @@ export class OtlpLogPush {
       attributes: {
         ...workloadAttributes(e.workload),
         'process.pid': e.pid,
-        ...(e.comm ? { 'process.command': e.comm } : {}),
+        // (the task's comm: what OpenTelemetry calls the executable's name)
+        ...(e.comm ? { 'process.executable.name': e.comm } : {}),
         ...Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [`headroom.oom.${k}`, v])),
       },
     });

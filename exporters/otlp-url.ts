@@ -1,4 +1,4 @@
-// Where OTLP metrics and decisions go, read and checked without loading the OpenTelemetry SDK
+// Where OTLP metrics and log records (decisions, events) go, read and checked without loading the OpenTelemetry SDK
 // (the command line checks them before anything loads): from --otlp-endpoint, or from the
 // OpenTelemetry SDK's standard environment variables.
 
@@ -25,11 +25,11 @@ export function otlpEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): { url
   return signalEndpoint(env, 'metrics') ?? { url: 'http://localhost:4318/v1/metrics', from: 'the default' };
 }
 
-/** Where the decisions go as OTLP log records: a URL (and where it came from), or none (and why, when the user did not say so). */
+/** Where the decisions and events go as OTLP log records: a URL (and where it came from), or none (and why, when the user did not say so). */
 export type OtlpLogsTarget = { url: string; from: string } | { url: undefined; why?: string };
 
 /**
- * Where the decisions go as OTLP log records, beside the metrics, by the OpenTelemetry SDK's
+ * Where the decisions and events go as OTLP log records, beside the metrics, by the OpenTelemetry SDK's
  * rules: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/logs,
  * else beside the metrics URL (its /v1/metrics as /v1/logs; of another path: its origin +
  * /v1/logs). None when OTEL_LOGS_EXPORTER is set and names no otlp, or when only the general
@@ -42,7 +42,7 @@ export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = pr
   if (exporters.length > 0 && !exporters.includes('otlp')) return { url: undefined };
   const general = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
   if (!env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim() && general && general !== 'http/json') {
-    return { url: undefined, why: `decisions are not pushed as OTLP logs: OTEL_EXPORTER_OTLP_PROTOCOL=${general}, and headroom sends http/json only (OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json pushes them)` };
+    return { url: undefined, why: `decisions and events are not pushed as OTLP logs: OTEL_EXPORTER_OTLP_PROTOCOL=${general}, and headroom sends http/json only (OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json pushes them)` };
   }
   const fromEnv = signalEndpoint(env, 'logs');
   if (fromEnv) return fromEnv;
@@ -80,7 +80,7 @@ export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: strin
   if (logs.url === undefined) return undefined; // left out: by OTEL_LOGS_EXPORTER, or said at the start
   const logsProtocol = env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL?.trim();
   if (logsProtocol && logsProtocol !== 'http/json') {
-    return `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=${logsProtocol}: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)`;
+    return `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=${logsProtocol}: headroom pushes its decisions and events as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)`;
   }
   const badLogs = badOtlpUrl(logs.url);
   return badLogs === undefined ? undefined : `${logs.from}: ${badLogs}`;

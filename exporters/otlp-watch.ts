@@ -1,4 +1,4 @@
-// What both OTLP pushes (the metrics, the decisions) share: an export's outcome said as a user
+// What both OTLP pushes (the metrics, the log records) share: an export's outcome said as a user
 // reads it, once per streak of failures, and a stop that waits for the last export a bounded time.
 
 /**

@@ -59,7 +59,7 @@ const run: CommandModule<object, RunArgs> = {
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('otlp-endpoint', {
         type: 'string',
-        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT',
+        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions, overhead switches and OOM kills as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT',
       })
       .option('otlp-interval', { type: 'number', describe: `seconds between OTLP pushes (default ${DEFAULT_OTLP_INTERVAL_S})` })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
@@ -146,9 +146,11 @@ const run: CommandModule<object, RunArgs> = {
         onStop: (released) => {
           released.forEach(print);
           // the releases are decisions too: headroom_decisions_total counts them in the push made
-          // at the stop (the last tick's figures, with these decisions and nothing else new)
+          // at the stop (the last tick's figures, with these decisions, no throttle held any more,
+          // and nothing else new)
           if (lastReport && released.length > 0) {
-            const atStop: TickReport = { ...lastReport, atMs: Date.now(), decisions: released, events: [], runs: [], overheadChanges: [] };
+            const workloads = lastReport.workloads.map((w) => ({ ...w, throttleCores: null }));
+            const atStop: TickReport = { ...lastReport, atMs: Date.now(), workloads, decisions: released, events: [], runs: [], overheadChanges: [] };
             endpoint?.update(atStop);
             push?.update(atStop);
           }

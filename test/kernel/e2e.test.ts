@@ -144,7 +144,9 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   const pushes = requests.filter((p) => p.path === '/v1/metrics');
   t.true(pushes.length >= 2, `${pushes.length} pushes`);
   t.true(requests.every((p) => ['/v1/metrics', '/v1/logs'].includes(p.path) && p.type === 'application/json'));
-  const last = (JSON.parse(pushes.at(-1)!.body) as OtlpBody).resourceMetrics[0]!;
+  // the stop's push is the newest (a periodic one collected before the stop may land after it)
+  const newest = (b: OtlpBody): number => Math.max(0, ...b.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((m) => m.metrics.flatMap((x) => (x.sum?.dataPoints ?? []).map((p) => Number(p.timeUnixNano ?? 0))))));
+  const last = pushes.map((p) => JSON.parse(p.body) as OtlpBody).reduce((a, b) => (newest(b) >= newest(a) ? b : a)).resourceMetrics[0]!;
   t.true(last.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
   const metric = (name: string) => last.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.name === name);
   const cpu = metric('headroom_workload_cpu_seconds_total')?.sum?.dataPoints.find((p) => p.attributes.some((a) => a.key === 'path' && a.value.stringValue === s.crit.path));
@@ -156,6 +158,7 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.true(restores.some((d) => d.reason.startsWith('agent stopping')), `a restore at the stop among ${restores.length}`);
   const pushedRestores = metric('headroom_decisions_total')?.sum?.dataPoints.filter((p) => p.attributes.some((a) => a.key === 'action' && a.value.stringValue === 'restore')) ?? [];
   t.is(pushedRestores.reduce((n, p) => n + (p.asDouble ?? 0), 0), restores.length, 'every restore counted in the last push');
+  t.is(metric('headroom_throttle_cores')?.gauge?.dataPoints.length ?? 0, 0, 'no throttle held in the last push');
   // ...and each decision as a log record, its reason with it: the same as on stdout
   const printed = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   const records = requests.filter((p) => p.path === '/v1/logs').flatMap((p) => (JSON.parse(p.body) as OtlpLogsBody).resourceLogs.flatMap((r) => r.scopeLogs.flatMap((l) => l.logRecords)));
@@ -173,7 +176,7 @@ interface OtlpLogsBody {
 interface OtlpBody {
   resourceMetrics: {
     resource: { attributes: OtlpAttribute[] };
-    scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { attributes: OtlpAttribute[]; asDouble?: number }[] } }[] }[];
+    scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { attributes: OtlpAttribute[]; asDouble?: number; timeUnixNano?: string }[] }; gauge?: { dataPoints: unknown[] } }[] }[];
   }[];
 }
 interface OtlpAttribute { key: string; value: { stringValue?: string } }

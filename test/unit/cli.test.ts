@@ -169,7 +169,7 @@ test('run: OTLP settings from the environment that cannot be followed are bad us
     // the decisions go beside the metrics, as logs
     [{ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'ftp://collector/v1/logs' }, 'headroom: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: must be an http:// or https:// URL, got ftp://collector/v1/logs'],
     [{ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grpc' },
-      'headroom: OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=grpc: headroom pushes its decisions as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)'],
+      'headroom: OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=grpc: headroom pushes its decisions and events as OTLP logs over HTTP as JSON only (http/json; OTEL_LOGS_EXPORTER=none leaves them out)'],
   ];
   for (const [env, line] of cases) {
     const r = await headroom(['run', '--duration', '1'], { timeoutMs: 20_000, env: { ...process.env, ...env } }).done;
