@@ -14,7 +14,7 @@ import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { OtlpPush } from '../../exporters/otlp.js';
-import { OtlpLogPush } from '../../exporters/otlp-logs.js';
+import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.js';
 import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
@@ -565,22 +565,29 @@ interface OtlpLogsBody {
   }[];
 }
 
-test('OTLP decisions: each one a log record, its line the body and its fields attributes; a collector that fails is said once, nothing is lost, and it is said when it answers again', async (t) => {
-  // while `down`, the collector answers 500 (not retried by the library: each export fails at once)
-  let down = true;
-  let refusedPosts = 0;
-  const { url: metricsUrl, requests } = await startCollector(t, () => (down ? (refusedPosts++, 500) : false));
+/**
+ * A log push to a collector that answers 500 while `collector.down` (not retried by the library:
+ * each export fails at once), counting those in `collector.failed`; the push's lines in `logs`.
+ */
+async function pushToFailingCollector(t: ExecutionContext, opts: Partial<OtlpLogPushOptions> = {}) {
+  const collector = { down: true, failed: 0 };
+  const { url: metricsUrl, requests } = await startCollector(t, () => (collector.down ? (collector.failed++, 500) : false));
   const url = metricsUrl.replace(/metrics$/, 'logs');
   const logs: string[] = [];
-  const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50 });
+  const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50, ...opts });
   t.teardown(() => out.shutdown());
+  return { collector, url, requests, logs, out };
+}
+
+test('OTLP decisions: each one a log record, its line the body and its fields attributes; a collector that fails is said once, nothing is lost, and it is said when it answers again', async (t) => {
+  const { collector, url, requests, logs, out } = await pushToFailingCollector(t);
   const w = workload('/batch/job', { containerId: 'c0ffee' });
   const throttle: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5' };
   out.emit(throttle, 'enforce');
   await waitFor(() => logs.length > 0, 'a failed export to be said', 10_000);
   out.emit({ ...decision(w, 'throttle', 1.25), atMs: throttle.atMs + 1000 }, 'enforce');
-  await waitFor(() => refusedPosts >= 2, 'a second export, failing too', 10_000);
-  down = false;
+  await waitFor(() => collector.failed >= 2, 'a second export, failing too', 10_000);
+  collector.down = false;
   out.emit({ ...decision(w, 'release', null), atMs: throttle.atMs + 2000, reason: 'the critical workload is calm again' }, 'enforce');
   await waitFor(() => requests.some((r) => r.body.includes('calm again')) && logs.length >= 2, 'the decisions to arrive, and that be said', 10_000);
   t.deepEqual(logs, [`OTLP export of log records to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again after 10 s (then less often while it fails), or with the next one`, `OTLP export of log records to ${url} works again`]);
@@ -629,18 +636,12 @@ test('OTLP log records: the overhead governor\'s switches and OOM kills go besid
 });
 
 test('OTLP decisions: what a failed export held is sent again on a timer, with no new decision to carry it', async (t) => {
-  let down = true;
-  let failed = 0;
-  const { url: metricsUrl, requests } = await startCollector(t, () => (down ? (failed++, 500) : false));
-  const url = metricsUrl.replace(/metrics$/, 'logs');
-  const logs: string[] = [];
-  const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50, retryMs: 200 });
-  t.teardown(() => out.shutdown());
+  const { collector, url, requests, logs, out } = await pushToFailingCollector(t, { retryMs: 200 });
   out.emit({ ...decision(workload('/batch/job'), 'throttle', 1.5), reason: 'the last one for a while' }, 'enforce');
   await waitFor(() => logs.length > 0, 'the failed export to be said', 10_000);
   // two retries (after 0.2 s, then 0.4 s), failing too: said once
-  await waitFor(() => failed >= 3, 'two retries', 10_000);
-  down = false;
+  await waitFor(() => collector.failed >= 3, 'two retries', 10_000);
+  collector.down = false;
   await waitFor(() => requests.some((r) => r.body.includes('the last one for a while')), 'the held decision to arrive on its own', 10_000);
   await waitFor(() => logs.length >= 2, 'its arrival to be said', 10_000);
   t.deepEqual(logs, [`OTLP export of log records to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again after 0.2 s (then less often while it fails), or with the next one`, `OTLP export of log records to ${url} works again`]);
