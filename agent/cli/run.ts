@@ -93,7 +93,7 @@ const run: CommandModule<object, RunArgs> = {
       if (a['otlp-interval'] !== undefined && !otlpWanted(a['otlp-endpoint'])) log('--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)');
       const loaded = loadPolicy(a.policy);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
-      if (a['profiles-dir'] && !policy.profiles.enabled) process.stderr.write(`headroom: --profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)\n`);
+      if (a['profiles-dir'] && !policy.profiles.enabled) log(`--profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)`);
       const mode = a.mode ?? policy.mode;
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };

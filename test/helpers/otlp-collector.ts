@@ -12,6 +12,23 @@ export interface OtlpRequest {
   body: string;
 }
 
+/** What an OTLP/HTTP JSON logs request holds, as far as the tests read it. */
+export interface OtlpLogsBody {
+  resourceLogs: { resource: { attributes: OtlpAttribute[] }; scopeLogs: { logRecords: OtlpLogRecord[] }[] }[];
+}
+export interface OtlpLogRecord {
+  timeUnixNano: string;
+  severityText: string;
+  eventName?: string;
+  body: { stringValue: string };
+  attributes: OtlpAttribute[];
+}
+export interface OtlpAttribute { key: string; value: { stringValue?: string; doubleValue?: number; intValue?: string } }
+
+/** Every log record the collector was sent, in the order it came. */
+export const logRecordsOf = (requests: readonly OtlpRequest[]): OtlpLogRecord[] =>
+  requests.filter((r) => r.path === '/v1/logs').flatMap((r) => (JSON.parse(r.body) as OtlpLogsBody).resourceLogs.flatMap((l) => l.scopeLogs.flatMap((s) => s.logRecords)));
+
 export async function startCollector(t: ExecutionContext, down: () => boolean | number = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
   const requests: OtlpRequest[] = [];
   const server = createServer((req, res) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { startCollector } from '../helpers/otlp-collector.js';
+import { logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
 import { freePort, headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
 
 
@@ -161,16 +161,11 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   t.is(metric('headroom_throttle_cores')?.gauge?.dataPoints.length ?? 0, 0, 'no throttle held in the last push');
   // ...and each decision as a log record, its reason with it: the same as on stdout
   const printed = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
-  const records = requests.filter((p) => p.path === '/v1/logs').flatMap((p) => (JSON.parse(p.body) as OtlpLogsBody).resourceLogs.flatMap((r) => r.scopeLogs.flatMap((l) => l.logRecords)));
+  const records = logRecordsOf(requests);
   const record = records.find((r) => r.attributes.some((a) => a.key === 'headroom.decision.id' && a.value.stringValue === printed.id));
   t.truthy(record, `the throttle ${printed.id} among ${records.length} log records`);
   t.true(record!.attributes.some((a) => a.key === 'headroom.reason' && a.value.stringValue === printed.reason), 'its reason');
 });
-
-/** What an OTLP/HTTP JSON logs request holds, as far as the test reads it. */
-interface OtlpLogsBody {
-  resourceLogs: { scopeLogs: { logRecords: { attributes: OtlpAttribute[] }[] }[] }[];
-}
 
 /** What an OTLP/HTTP JSON metrics request holds, as far as the test reads it. */
 interface OtlpBody {
@@ -179,7 +174,6 @@ interface OtlpBody {
     scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { attributes: OtlpAttribute[]; asDouble?: number; timeUnixNano?: string }[] }; gauge?: { dataPoints: unknown[] } }[] }[];
   }[];
 }
-interface OtlpAttribute { key: string; value: { stringValue?: string } }
 
 kernelTest('kill -9 while holding a throttle: the next start restores the original', async (t) => {
   const s = await setup(t, 'enforce', 'kill9');

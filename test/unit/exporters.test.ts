@@ -18,7 +18,7 @@ import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.
 import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
-import { startCollector } from '../helpers/otlp-collector.js';
+import { logRecordsOf, startCollector, type OtlpLogsBody } from '../helpers/otlp-collector.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
@@ -557,14 +557,6 @@ test('OTLP endpoint and protocol from the standard environment, and URLs that ar
   t.throws(() => new OtlpPush({ url: 'nope', intervalMs: 1000, log: () => {} }), { message: 'OTLP endpoint not a URL: nope' });
 });
 
-/** What an OTLP/HTTP JSON logs request holds, as far as the tests read it. */
-interface OtlpLogsBody {
-  resourceLogs: {
-    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-    scopeLogs: { logRecords: { timeUnixNano: string; severityText: string; eventName?: string; body: { stringValue: string }; attributes: { key: string; value: { stringValue?: string; doubleValue?: number } }[] }[] }[];
-  }[];
-}
-
 /**
  * A log push to a collector that answers 500 while `collector.down` (not retried by the library:
  * each export fails at once), counting those in `collector.failed`; the push's lines in `logs`.
@@ -595,7 +587,7 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   t.is(requests[0]!.type, 'application/json');
   const bodies = requests.map((r) => JSON.parse(r.body) as OtlpLogsBody);
   t.true(bodies[0]!.resourceLogs[0]!.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
-  const records = bodies.flatMap((b) => b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)));
+  const records = logRecordsOf(requests);
   // nothing lost while the collector failed: the decisions of the failed exports came with the next, in order
   const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue]));
   t.deepEqual(records.map((r) => `${attrsOf(r)['headroom.action']} ${attrsOf(r)['headroom.cpu_cores'] ?? '-'}`), ['throttle 1.5', 'throttle 1.25', 'release -']);
@@ -622,8 +614,8 @@ test('OTLP log records: the overhead governor\'s switches and OOM kills go besid
   out.emitOomKill({ kind: 'oom_kill', workload: { id: 'v1-memory:/jobs/a', path: '/jobs/a' }, pid: 4242, comm: 'stress-ng', detail: { rssPages: 16384 } }, atMs + 1000);
   await waitFor(() => requests.length > 0, 'the records to arrive', 10_000);
   await out.shutdown();
-  const records = requests.flatMap((r) => (JSON.parse(r.body) as OtlpLogsBody).resourceLogs.flatMap((l) => l.scopeLogs.flatMap((sl) => sl.logRecords)));
-  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue ?? (a.value as { intValue?: string }).intValue]));
+  const records = logRecordsOf(requests);
+  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue ?? a.value.intValue]));
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue]), [
     ['headroom.overhead', 'INFO', '[overhead] faults full -> sampled: probes cost 3.1% of a CPU over a 2% budget'],
     ['headroom.oom_kill', 'WARN', '[oom_kill] v1-memory:/jobs/a pid 4242 (stress-ng) rssPages=16384'],
