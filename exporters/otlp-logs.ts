@@ -1,15 +1,18 @@
 // The agent's record pushed to an OpenTelemetry collector as OTLP log records (HTTP, JSON),
 // beside the metrics, about the same resource: each decision with what it did and its reason (the
 // "why" that headroom_decisions_total only counts), each switch of the overhead governor (the
-// agent's own moves), and each OOM kill (what an SRE triaging an incident looks for first). Batched off the tick; a
-// collector that cannot be reached costs a line on stderr, said once until an export works.
-import { SeverityNumber, type Logger } from '@opentelemetry/api';
+// agent's own moves), each OOM kill (what an SRE triaging an incident looks for first), and each
+// task run with something to say (a start forecast from its task's profile, an end recorded into
+// it). Batched off the tick; a collector that cannot be reached costs a line on stderr, said once
+// until an export works.
+import { SeverityNumber, type AttributeValue, type Logger } from '@opentelemetry/api';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import type { Decision, Mode } from '../agent/plan/types.js';
 import { agentResource } from './agent-meter.js';
-import { decisionRecord, formatDecision, formatKernelEvent, formatOverhead } from './decision-log.js';
+import { decisionRecord, formatDecision, formatKernelEvent, formatOverhead, formatRunEvent } from './decision-log.js';
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
+import type { RunEvent } from '../agent/predict/task-runs.js';
 import { MAX_EXPORT_MS } from './otlp.js';
 import { badOtlpUrl } from './otlp-url.js';
 import { ExportWatch, httpStatus, type ExportOutcome } from './otlp-watch.js';
@@ -208,6 +211,37 @@ export class OtlpLogPush {
         ...Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [`headroom.oom.${k}`, v])),
       },
     });
+  }
+
+  /**
+   * A task run's start (with what its task's past runs say it will need) or end (recorded into
+   * the profile or not, and why): the line `run` prints, its fields as attributes.
+   */
+  emitRun(e: RunEvent): void {
+    const attributes: Record<string, AttributeValue> = {
+      ...workloadAttributes(e.workload),
+      'headroom.run.kind': e.kind === 'run-start' ? 'start' : 'end',
+      ...(e.signature ? { 'headroom.task.signature': e.signature } : {}),
+    };
+    if (e.kind === 'run-start') {
+      // (OpenTelemetry's process attributes: the arguments include the program itself)
+      attributes['process.executable.path'] = e.task.exe;
+      attributes['process.command_args'] = [e.task.exe, ...(e.task.args ?? [])];
+      const f = e.forecast;
+      if (f) {
+        attributes['headroom.run.profile_runs'] = f.runs;
+        attributes['headroom.run.confidence'] = f.confidence;
+        attributes['headroom.run.expected_duration_seconds'] = f.durationMs.mean / 1000;
+        attributes['headroom.run.expected_duration_p90_seconds'] = f.durationMs.p90 / 1000;
+        for (const [resource, peak] of Object.entries(f.peak)) attributes[`headroom.run.expected_peak_p90.${resource}`] = peak.p90;
+      }
+    } else {
+      attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;
+      attributes['headroom.run.recorded'] = e.recorded;
+      if (e.runs !== undefined) attributes['headroom.run.profile_runs'] = e.runs;
+      if (e.reason) attributes['headroom.reason'] = e.reason;
+    }
+    this.logger.emit({ eventName: 'headroom.task_run', timestamp: e.atMs, severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: formatRunEvent(e), attributes });
   }
 
   /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so and how many were not sent. */

@@ -136,11 +136,11 @@ const run: CommandModule<object, RunArgs> = {
             if (e.kind === 'oom_kill') logPush?.emitOomKill(e, r.atMs);
           }
           // every new cgroup is a run: by default only those with something to say (a forecast,
-          // a profile updated) are printed; --events prints every one
+          // a profile updated) are printed and pushed; --events prints every one
           for (const e of r.runs) {
-            if (a.events || (e.kind === 'run-start' ? e.forecast !== null : e.recorded)) {
-              process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
-            }
+            const telling = e.kind === 'run-start' ? e.forecast !== null : e.recorded;
+            if (a.events || telling) process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
+            if (telling) logPush?.emitRun(e);
           }
         },
         onStop: (released) => {

@@ -23,11 +23,24 @@ export interface OtlpLogRecord {
   body: { stringValue: string };
   attributes: OtlpAttribute[];
 }
-export interface OtlpAttribute { key: string; value: { stringValue?: string; doubleValue?: number; intValue?: string } }
+export interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; doubleValue?: number; intValue?: string | number; boolValue?: boolean; arrayValue?: { values: OtlpAttribute['value'][] } };
+}
+type Plain = string | number | boolean | undefined | Plain[];
 
 /** Every log record the collector was sent, in the order it came. */
 export const logRecordsOf = (requests: readonly OtlpRequest[]): OtlpLogRecord[] =>
   requests.filter((r) => r.path === '/v1/logs').flatMap((r) => (JSON.parse(r.body) as OtlpLogsBody).resourceLogs.flatMap((l) => l.scopeLogs.flatMap((s) => s.logRecords)));
+
+/** A record's attributes as plain values (OTLP JSON writes 64-bit integers as strings: numbers here). */
+export const attributesOf = (r: OtlpLogRecord): Record<string, Plain> => Object.fromEntries(r.attributes.map((a) => [a.key, plain(a.value)]));
+
+function plain(v: OtlpAttribute['value']): Plain {
+  if (v.arrayValue) return v.arrayValue.values.map(plain);
+  if (v.intValue !== undefined) return Number(v.intValue);
+  return v.stringValue ?? v.doubleValue ?? v.boolValue;
+}
 
 export async function startCollector(t: ExecutionContext, down: () => boolean | number = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
   const requests: OtlpRequest[] = [];

@@ -2,13 +2,15 @@
 // new test cgroup made while `headroom run` runs. The first run is recorded into the policy's
 // profile store when its cgroup goes; the second is forecast as it starts (duration and peak
 // CPU from the first), exported to Prometheus, and recorded in turn; `headroom profiles list`
-// shows the task with its two runs.
+// shows the task with its two runs. Both runs' start and end also reach an OpenTelemetry collector
+// as log records.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { freePort, headroom, startIn, waitFor } from '../helpers/proc.js';
+import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 interface RunLine {
   type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; signature: string | null;
@@ -29,7 +31,8 @@ profiles:
   dir: ${join(dir, 'profiles')}
   min_run: 1s
 `);
-  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
+  const { url: otlp, requests } = await startCollector(t);
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state'), '--otlp-endpoint', otlp, '--otlp-interval', '600'], { timeoutMs: 120_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
   const lines = (): RunLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"run"')).map((l) => JSON.parse(l) as RunLine);
@@ -84,6 +87,16 @@ profiles:
   t.true(Math.abs(Number(ahead!.split(' ').pop()) - f.peak.cpuCores.p90) < 0.35, ahead);
   // the first run at least (another cgroup the host made meanwhile may be a run too)
   t.true(Number(series('headroom_task_runs_total', 'outcome="recorded"')?.split(' ').pop()) >= 1);
+
+  // pushed as log records too: the starts with something to say (the second's forecast) and the recorded ends
+  const runRecords = () => logRecordsOf(requests).filter((r) => r.eventName === 'headroom.task_run').map(attributesOf).filter((a) => a['headroom.workload.path'] === c1 || a['headroom.workload.path'] === c2);
+  await waitFor(() => runRecords().length >= 3, 'the runs\' log records', 10_000);
+  t.deepEqual(runRecords().map((a) => `${a['headroom.workload.path']} ${a['headroom.run.kind']}`), [`${c1} end`, `${c2} start`, `${c2} end`], 'the first start had nothing to forecast: not pushed');
+  const [pushedEnd1, pushedStart2, pushedEnd2] = runRecords();
+  t.like(pushedEnd1, { 'headroom.task.signature': start1.signature!, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 1, 'headroom.run.duration_seconds': end1.durationMs! / 1000 });
+  t.like(pushedStart2, { 'headroom.task.signature': start1.signature!, 'headroom.run.profile_runs': 1, 'headroom.run.expected_duration_seconds': f.durationMs.mean / 1000, 'headroom.run.expected_peak_p90.cpuCores': f.peak.cpuCores.p90 });
+  t.regex(String(pushedStart2!['process.executable.path']), /stress-ng$/);
+  t.like(pushedEnd2, { 'headroom.run.recorded': true, 'headroom.run.profile_runs': 2 });
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
   t.is(list.code, 0, list.stderr);

@@ -18,7 +18,7 @@ import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.
 import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
-import { logRecordsOf, startCollector, type OtlpLogsBody } from '../helpers/otlp-collector.js';
+import { attributesOf, logRecordsOf, startCollector, type OtlpLogsBody } from '../helpers/otlp-collector.js';
 
 const SLOTS = 32;
 const RUNQ_METRIC = 'headroom_workload_runqueue_latency_seconds';
@@ -589,14 +589,13 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   t.true(bodies[0]!.resourceLogs[0]!.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
   const records = logRecordsOf(requests);
   // nothing lost while the collector failed: the decisions of the failed exports came with the next, in order
-  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue]));
-  t.deepEqual(records.map((r) => `${attrsOf(r)['headroom.action']} ${attrsOf(r)['headroom.cpu_cores'] ?? '-'}`), ['throttle 1.5', 'throttle 1.25', 'release -']);
+  t.deepEqual(records.map((r) => `${attributesOf(r)['headroom.action']} ${attributesOf(r)['headroom.cpu_cores'] ?? '-'}`), ['throttle 1.5', 'throttle 1.25', 'release -']);
   const release = records[2]!;
   t.is(release.body.stringValue, '[enforce] release v2:/batch/job cpu to its original setting: the critical workload is calm again');
   t.is(release.timeUnixNano, String((throttle.atMs + 2000) * 1e6));
   t.is(release.severityText, 'INFO');
   t.is(release.eventName, 'headroom.decision');
-  const attrs = attrsOf(release);
+  const attrs = attributesOf(release);
   t.like(attrs, { 'headroom.action': 'release', 'headroom.mode': 'enforce', 'headroom.rule': 'protect-latency', 'headroom.workload.path': '/batch/job', 'container.id': 'c0ffee', 'headroom.reason': 'the critical workload is calm again' });
   t.false('headroom.cpu_cores' in attrs, 'no cores on a release');
   // at a stop, what waits is sent
@@ -615,16 +614,46 @@ test('OTLP log records: the overhead governor\'s switches and OOM kills go besid
   await waitFor(() => requests.length > 0, 'the records to arrive', 10_000);
   await out.shutdown();
   const records = logRecordsOf(requests);
-  const attrsOf = (r: (typeof records)[number]): Record<string, string | number | undefined> => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue ?? a.value.doubleValue ?? a.value.intValue]));
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue]), [
     ['headroom.overhead', 'INFO', '[overhead] faults full -> sampled: probes cost 3.1% of a CPU over a 2% budget'],
     ['headroom.oom_kill', 'WARN', '[oom_kill] v1-memory:/jobs/a pid 4242 (stress-ng) rssPages=16384'],
   ]);
-  t.like(attrsOf(records[0]!), { 'headroom.probe': 'faults', 'headroom.overhead.from': 'full', 'headroom.overhead.to': 'sampled', 'headroom.reason': 'probes cost 3.1% of a CPU over a 2% budget' });
-  t.like(attrsOf(records[1]!), { 'headroom.workload.id': 'v1-memory:/jobs/a', 'headroom.workload.path': '/jobs/a', 'process.executable.name': 'stress-ng' });
-  t.is(Number(attrsOf(records[1]!)['process.pid']), 4242);
-  t.is(Number(attrsOf(records[1]!)['headroom.oom.rssPages']), 16384);
+  t.like(attributesOf(records[0]!), { 'headroom.probe': 'faults', 'headroom.overhead.from': 'full', 'headroom.overhead.to': 'sampled', 'headroom.reason': 'probes cost 3.1% of a CPU over a 2% budget' });
+  t.like(attributesOf(records[1]!), { 'headroom.workload.id': 'v1-memory:/jobs/a', 'headroom.workload.path': '/jobs/a', 'process.executable.name': 'stress-ng' });
+  t.like(attributesOf(records[1]!), { 'process.pid': 4242, 'headroom.oom.rssPages': 16384 });
   t.is(records[1]!.timeUnixNano, String((atMs + 1000) * 1e6));
+});
+
+test('OTLP log records: a task run\'s start with its forecast and its end with its outcome, each its line and fields', async (t) => {
+  const { url: metricsUrl, requests } = await startCollector(t);
+  const out = new OtlpLogPush({ url: metricsUrl.replace(/metrics$/, 'logs'), log: (m) => t.fail(m), delayMs: 50 });
+  const atMs = Date.UTC(2026, 11, 2, 11, 0, 0);
+  const w = { id: 'v1-cpu:/jobs/b', path: '/jobs/b' } as Workload;
+  const signature = 'ab'.repeat(32);
+  const peak = { cpuCores: { mean: 0.9, p90: 1 }, memPeakBytes: { mean: 11 * 2 ** 20, p90: 12 * 2 ** 20 }, memSustainedBytes: { mean: 0, p90: 0 }, ioBytesPerSec: { mean: 0, p90: 0 }, netBytesPerSec: { mean: 0, p90: 0 } };
+  const forecast = { signature, runs: 3, confidence: 0.71, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak };
+  out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
+  out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4 });
+  out.emitRun({ kind: 'run-end', atMs: atMs + 5000, workload: w, signature: null, durationMs: 900, recorded: false, reason: 'its task could not be read' });
+  await waitFor(() => logRecordsOf(requests).length >= 3, 'the records to arrive', 10_000);
+  await out.shutdown();
+  const records = logRecordsOf(requests);
+  t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue, r.timeUnixNano]), [
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)', String(atMs * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile)', String((atMs + 4100) * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
+  ]);
+  const [start, end, unread] = records.map(attributesOf);
+  t.like(start, {
+    'headroom.workload.id': w.id, 'headroom.workload.path': w.path, 'headroom.run.kind': 'start', 'headroom.task.signature': signature,
+    'process.executable.path': '/usr/bin/stress-ng', 'headroom.run.profile_runs': 3, 'headroom.run.confidence': 0.71,
+    'headroom.run.expected_duration_seconds': 4, 'headroom.run.expected_duration_p90_seconds': 4.3,
+    'headroom.run.expected_peak_p90.cpuCores': 1, 'headroom.run.expected_peak_p90.memPeakBytes': 12 * 2 ** 20,
+  });
+  t.deepEqual(start!['process.command_args'], ['/usr/bin/stress-ng', '--cpu', '1']);
+  t.like(end, { 'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4 });
+  t.like(unread, { 'headroom.run.kind': 'end', 'headroom.run.recorded': false, 'headroom.reason': 'its task could not be read' });
+  t.false('headroom.task.signature' in unread!, 'no signature when the task could not be read');
 });
 
 test('OTLP decisions: what a failed export held is sent again on a timer, with no new decision to carry it', async (t) => {
