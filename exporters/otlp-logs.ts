@@ -5,6 +5,7 @@
 // task run with something to say (a start forecast from its task's profile, an end recorded into
 // it). Batched off the tick; a collector that cannot be reached costs a line on stderr, said once
 // until an export works.
+import { randomUUID } from 'node:crypto';
 import { SeverityNumber, type AttributeValue, type Logger } from '@opentelemetry/api';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -160,56 +161,35 @@ export class OtlpLogPush {
   emit(d: Decision, mode: Mode): void {
     const r = decisionRecord(d, mode);
     const w = r.workload;
-    this.logger.emit({
-      eventName: 'headroom.decision',
-      timestamp: d.atMs,
-      severityNumber: SeverityNumber.INFO,
-      severityText: 'INFO',
-      body: formatDecision(d, mode),
-      attributes: {
-        'headroom.decision.id': r.id,
-        'headroom.mode': r.mode,
-        'headroom.rule': r.rule,
-        'headroom.action': r.action,
-        'headroom.resource': r.resource,
-        ...(r.cpuCores !== null ? { 'headroom.cpu_cores': r.cpuCores } : {}),
-        'headroom.reason': r.reason,
-        ...workloadAttributes(w),
-        'headroom.workload.hierarchy': w.hierarchy,
-        ...(w.containerId ? { 'container.id': w.containerId } : {}),
-        ...(w.podUid ? { 'k8s.pod.uid': w.podUid } : {}),
-        ...(w.runtime ? { 'container.runtime.name': w.runtime } : {}),
-      },
+    this.record('headroom.decision', d.atMs, 'INFO', formatDecision(d, mode), {
+      'headroom.decision.id': r.id,
+      'headroom.mode': r.mode,
+      'headroom.rule': r.rule,
+      'headroom.action': r.action,
+      'headroom.resource': r.resource,
+      ...(r.cpuCores !== null ? { 'headroom.cpu_cores': r.cpuCores } : {}),
+      'headroom.reason': r.reason,
+      ...workloadAttributes(w),
+      'headroom.workload.hierarchy': w.hierarchy,
+      ...(w.containerId ? { 'container.id': w.containerId } : {}),
+      ...(w.podUid ? { 'k8s.pod.uid': w.podUid } : {}),
+      ...(w.runtime ? { 'container.runtime.name': w.runtime } : {}),
     });
   }
 
   /** A switch of the overhead governor (a probe to a cheaper variant, or back): the agent's own move, with its reason. */
   emitOverhead(e: OverheadEvent): void {
-    this.logger.emit({
-      eventName: 'headroom.overhead',
-      timestamp: e.atMs,
-      severityNumber: SeverityNumber.INFO,
-      severityText: 'INFO',
-      body: formatOverhead(e),
-      attributes: { 'headroom.probe': e.probe, 'headroom.overhead.from': e.from, 'headroom.overhead.to': e.to, 'headroom.reason': e.reason },
-    });
+    this.record('headroom.overhead', e.atMs, 'INFO', formatOverhead(e), { 'headroom.probe': e.probe, 'headroom.overhead.from': e.from, 'headroom.overhead.to': e.to, 'headroom.reason': e.reason });
   }
 
   /** A task the OOM killer chose, as the kernel reported it (seen at `atMs`, the tick that drained it). */
   emitOomKill(e: KernelEvent, atMs: number): void {
-    this.logger.emit({
-      eventName: 'headroom.oom_kill',
-      timestamp: atMs,
-      severityNumber: SeverityNumber.WARN,
-      severityText: 'WARN',
-      body: formatKernelEvent(e),
-      attributes: {
-        ...workloadAttributes(e.workload),
-        'process.pid': e.pid,
-        // (the task's comm: what OpenTelemetry calls the executable's name)
-        ...(e.comm ? { 'process.executable.name': e.comm } : {}),
-        ...Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [`headroom.oom.${k}`, v])),
-      },
+    this.record('headroom.oom_kill', atMs, 'WARN', formatKernelEvent(e), {
+      ...workloadAttributes(e.workload),
+      'process.pid': e.pid,
+      // (the task's comm: what OpenTelemetry calls the executable's name)
+      ...(e.comm ? { 'process.executable.name': e.comm } : {}),
+      ...Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [`headroom.oom.${k}`, v])),
     });
   }
 
@@ -241,7 +221,19 @@ export class OtlpLogPush {
       if (e.runs !== undefined) attributes['headroom.run.profile_runs'] = e.runs;
       if (e.reason) attributes['headroom.reason'] = e.reason;
     }
-    this.logger.emit({ eventName: 'headroom.task_run', timestamp: e.atMs, severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: formatRunEvent(e), attributes });
+    this.record('headroom.task_run', e.atMs, 'INFO', formatRunEvent(e), attributes);
+  }
+
+  /**
+   * One record, its own `log.record.uid` (OpenTelemetry's unique id of a log record) among its
+   * attributes: delivery is at least once (an export that timed out yet arrived is sent again),
+   * and the id tells the copies apart.
+   */
+  private record(eventName: string, atMs: number, severity: 'INFO' | 'WARN', body: string, attributes: Record<string, AttributeValue>): void {
+    this.logger.emit({
+      eventName, timestamp: atMs, severityNumber: SeverityNumber[severity], severityText: severity, body,
+      attributes: { ...attributes, 'log.record.uid': randomUUID() },
+    });
   }
 
   /** Sends what is waiting, then stops; gives up on that export after STOP_WAIT_MS, saying so and how many were not sent. */

@@ -42,28 +42,31 @@ function plain(v: OtlpAttribute['value']): Plain {
   return v.stringValue ?? v.doubleValue ?? v.boolValue;
 }
 
-export async function startCollector(t: ExecutionContext, down: () => boolean | number = () => false): Promise<{ url: string; requests: OtlpRequest[] }> {
+/** `requests`: those taken; `refused`: those answered with an HTTP error status (dropped connections are in neither). */
+export async function startCollector(t: ExecutionContext, down: () => boolean | number = () => false): Promise<{ url: string; requests: OtlpRequest[]; refused: OtlpRequest[] }> {
   const requests: OtlpRequest[] = [];
+  const refused: OtlpRequest[] = [];
   const server = createServer((req, res) => {
     const answer = down();
     if (answer === true) {
       req.socket.destroy();
       return;
     }
-    if (typeof answer === 'number') {
-      req.resume();
-      res.statusCode = answer;
-      res.end();
-      return;
-    }
     let body = '';
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
-      requests.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body });
+      const request = { path: req.url ?? '', type: req.headers['content-type'] ?? '', body };
+      if (typeof answer === 'number') {
+        refused.push(request);
+        res.statusCode = answer;
+        res.end();
+        return;
+      }
+      requests.push(request);
       res.end('{}');
     });
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   t.teardown(() => new Promise<void>((res) => server.close(() => res())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`, requests };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`, requests, refused };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
+import { attributesOf, logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
 import { freePort, headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
 
 
@@ -162,9 +162,9 @@ kernelTest('recommend: the same decisions are exported, no cgroup file changes',
   // ...and each decision as a log record, its reason with it: the same as on stdout
   const printed = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   const records = logRecordsOf(requests);
-  const record = records.find((r) => r.attributes.some((a) => a.key === 'headroom.decision.id' && a.value.stringValue === printed.id));
+  const record = records.map(attributesOf).find((a) => a['headroom.decision.id'] === printed.id);
   t.truthy(record, `the throttle ${printed.id} among ${records.length} log records`);
-  t.true(record!.attributes.some((a) => a.key === 'headroom.reason' && a.value.stringValue === printed.reason), 'its reason');
+  t.is(record!['headroom.reason'], printed.reason, 'its reason');
 });
 
 /** What an OTLP/HTTP JSON metrics request holds, as far as the test reads it. */

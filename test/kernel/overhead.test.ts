@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { headroom, sleep, startIn, waitFor } from '../helpers/proc.js';
-import { logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
+import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
 
@@ -84,7 +84,7 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   t.is(done.code, 0, done.stderr);
   // each switch, with its reason, arrived as a log record
   const records = logRecordsOf(requests);
-  const switches = records.filter((r) => r.eventName === 'headroom.overhead').map((r) => Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue])));
+  const switches = records.filter((r) => r.eventName === 'headroom.overhead').map(attributesOf);
   t.deepEqual(switches.map((a) => `${a['headroom.probe']} ${a['headroom.overhead.from']} -> ${a['headroom.overhead.to']}: ${a['headroom.reason']}`),
     lines().map((l) => `${l.probe} ${l.from} -> ${l.to}: ${l.reason}`), 'the switches printed, pushed');
 });

@@ -563,16 +563,16 @@ test('OTLP endpoint and protocol from the standard environment, and URLs that ar
  */
 async function pushToFailingCollector(t: ExecutionContext, opts: Partial<OtlpLogPushOptions> = {}) {
   const collector = { down: true, failed: 0 };
-  const { url: metricsUrl, requests } = await startCollector(t, () => (collector.down ? (collector.failed++, 500) : false));
+  const { url: metricsUrl, requests, refused } = await startCollector(t, () => (collector.down ? (collector.failed++, 500) : false));
   const url = metricsUrl.replace(/metrics$/, 'logs');
   const logs: string[] = [];
   const out = new OtlpLogPush({ url, log: (m) => logs.push(m), delayMs: 50, ...opts });
   t.teardown(() => out.shutdown());
-  return { collector, url, requests, logs, out };
+  return { collector, url, requests, refused, logs, out };
 }
 
 test('OTLP decisions: each one a log record, its line the body and its fields attributes; a collector that fails is said once, nothing is lost, and it is said when it answers again', async (t) => {
-  const { collector, url, requests, logs, out } = await pushToFailingCollector(t);
+  const { collector, url, requests, refused, logs, out } = await pushToFailingCollector(t);
   const w = workload('/batch/job', { containerId: 'c0ffee' });
   const throttle: Decision = { ...decision(w, 'throttle', 1.5), reason: 'P(p99 > 5 ms) = 0.9 > 0.5' };
   out.emit(throttle, 'enforce');
@@ -598,6 +598,12 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   const attrs = attributesOf(release);
   t.like(attrs, { 'headroom.action': 'release', 'headroom.mode': 'enforce', 'headroom.rule': 'protect-latency', 'headroom.workload.path': '/batch/job', 'container.id': 'c0ffee', 'headroom.reason': 'the critical workload is calm again' });
   t.false('headroom.cpu_cores' in attrs, 'no cores on a release');
+  // a record sent again is the same record: its log.record.uid is the one the failed export carried
+  const uidOf = (rs: ReturnType<typeof logRecordsOf>, action: string): unknown => rs.map(attributesOf).find((a) => a['headroom.action'] === action)?.['log.record.uid'];
+  const firstTry = uidOf(logRecordsOf(refused), 'throttle');
+  t.truthy(firstTry);
+  t.is(uidOf(records, 'throttle'), firstTry);
+  t.not(uidOf(records, 'throttle'), uidOf(records, 'release'));
   // at a stop, what waits is sent
   out.emit({ ...decision(w, 'throttle', 1), atMs: throttle.atMs + 3000, reason: 'at the stop' }, 'enforce');
   await out.shutdown();
@@ -644,6 +650,10 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
   ]);
   const [start, end, unread] = records.map(attributesOf);
+  // each its own id, for a collector to tell a copy (at-least-once delivery) from a new record
+  const uids = records.map((r) => attributesOf(r)['log.record.uid']);
+  t.true(uids.every((u) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(String(u))), String(uids));
+  t.is(new Set(uids).size, records.length);
   t.like(start, {
     'headroom.workload.id': w.id, 'headroom.workload.path': w.path, 'headroom.run.kind': 'start', 'headroom.task.signature': signature,
     'process.executable.path': '/usr/bin/stress-ng', 'headroom.run.profile_runs': 3, 'headroom.run.confidence': 0.71,
