@@ -1,6 +1,7 @@
 // Where OTLP metrics and log records (decisions, events) go, read and checked without loading the OpenTelemetry SDK
 // (the command line checks them before anything loads): from --otlp-endpoint, or from the
 // OpenTelemetry SDK's standard environment variables.
+import { badHttpUrl } from '../agent/plan/policy.js';
 
 /** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list; case-insensitive, as the specification reads them). */
 const exporterList = (value: string | undefined): string[] => (value ?? '').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e !== '');
@@ -51,15 +52,7 @@ export function otlpLogsEndpoint(metricsUrl: string, env: NodeJS.ProcessEnv = pr
 }
 
 /** Why `url` is no OTLP/HTTP endpoint, or undefined. */
-export function badOtlpUrl(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return `not a URL: ${url}`;
-  }
-  return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${url}`;
-}
+export const badOtlpUrl = badHttpUrl;
 
 /**
  * Why the standard environment's OTLP settings cannot be followed, or undefined: a protocol

@@ -10,7 +10,7 @@ import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { runSession } from './session.js';
-import { fail } from './fail.js';
+import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
 import { badOtlpUrl, otlpEnvProblem, otlpLogsEndpoint, otlpWanted } from '../../exporters/otlp-url.js';
 
@@ -30,9 +30,6 @@ interface RunArgs {
   'otlp-endpoint'?: string;
   'otlp-interval'?: number;
 }
-
-/** Seconds between OTLP pushes unless --otlp-interval says otherwise. */
-const DEFAULT_OTLP_INTERVAL_S = 10;
 
 function listenOption(s: string): { host: string; port: number } {
   const parsed = parseListen(s);
@@ -59,9 +56,9 @@ const run: CommandModule<object, RunArgs> = {
       .option('profiles-dir', { type: 'string', describe: "where task runs are recorded (overrides the policy's profiles.dir)" })
       .option('otlp-endpoint', {
         type: 'string',
-        describe: 'also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions, overhead switches and OOM kills as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); on as well when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT',
+        describe: "also push the metrics over OTLP/HTTP (JSON) to this URL, e.g. http://127.0.0.1:4318/v1/metrics, and the decisions, overhead switches, OOM kills and task runs as log records beside it (/v1/logs, or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT; OTEL_LOGS_EXPORTER=none: not); overrides the policy's export.otlp.endpoint; with neither, on when OTEL_METRICS_EXPORTER names otlp: then to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT",
       })
-      .option('otlp-interval', { type: 'number', describe: `seconds between OTLP pushes (default ${DEFAULT_OTLP_INTERVAL_S})` })
+      .option('otlp-interval', { type: 'number', describe: "seconds between OTLP pushes (default: the policy's export.otlp.interval, 10 s)" })
       .option('table', { type: 'boolean', describe: 'live table on screen (default: when stdout is a terminal)' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' })
@@ -90,16 +87,22 @@ const run: CommandModule<object, RunArgs> = {
         PrometheusEndpoint, OtlpPush, OtlpLogPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
-      if (a['otlp-interval'] !== undefined && !otlpWanted(a['otlp-endpoint'])) log('--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)');
       const loaded = loadPolicy(a.policy);
+      // the URL: --otlp-endpoint, else the policy's (checked by its loader), else the environment's
+      const otlpUrl = a['otlp-endpoint'] ?? loaded.export.otlp.endpoint ?? undefined;
+      if (a['otlp-endpoint'] === undefined && otlpUrl !== undefined) {
+        const envProblem = otlpEnvProblem(process.env, otlpUrl);
+        if (envProblem !== undefined) usageFailure(() => 'run')(`${envProblem} (the policy ${loaded.file} pushes to ${otlpUrl}: export.otlp.endpoint)`, undefined);
+      }
+      if (a['otlp-interval'] !== undefined && !otlpWanted(otlpUrl)) log(`--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint or the policy's export.otlp.endpoint, or set OTEL_METRICS_EXPORTER=otlp)`);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
       if (a['profiles-dir'] && !policy.profiles.enabled) log(`--profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)`);
       const mode = a.mode ?? policy.mode;
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
-      const otlpIntervalS = a['otlp-interval'] ?? DEFAULT_OTLP_INTERVAL_S;
-      const push = otlpWanted(a['otlp-endpoint']) ? new OtlpPush({ url: a['otlp-endpoint'], intervalMs: otlpIntervalS * 1000, log }) : null;
+      const otlpIntervalS = a['otlp-interval'] ?? policy.export.otlp.intervalMs / 1000;
+      const push = otlpWanted(otlpUrl) ? new OtlpPush({ url: otlpUrl, intervalMs: otlpIntervalS * 1000, log }) : null;
       const logs = push ? otlpLogsEndpoint(push.url) : undefined;
       if (logs?.url === undefined && logs?.why) log(logs.why);
       const logPush = logs?.url !== undefined ? new OtlpLogPush({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;

@@ -151,6 +151,17 @@ export function parseListen(text: string): { host: string; port: number } | stri
   return { host: m[1]!, port };
 }
 
+/** Why `url` is no http:// or https:// URL (an OTLP/HTTP endpoint), or undefined. */
+export function badHttpUrl(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `not a URL: ${url}`;
+  }
+  return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${url}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Globs over cgroup paths
 
@@ -458,7 +469,7 @@ interface RawPolicy {
   version: 1;
   mode?: Mode;
   tick?: string;
-  export?: { prometheus?: { enabled?: boolean; listen?: string } };
+  export?: { prometheus?: { enabled?: boolean; listen?: string }; otlp?: { endpoint?: string; interval?: string } };
   probes?: {
     sched?: { slow_wakeup?: string; ring_size?: string };
     fault?: { enabled?: boolean; ring_size?: string };
@@ -479,6 +490,7 @@ const DEFAULTS = {
   tick: '1s',
   prometheusEnabled: true,
   listen: '127.0.0.1:9464',
+  otlpInterval: '10s',
   slowWakeup: '10ms',
   ringSize: '256KiB',
   faultRingSize: '64KiB',
@@ -532,6 +544,7 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   // A longer tick would spin (see MAX_TIMER_MS), a longer slow-event threshold see MAX_SLOW_EVENT_MS.
   const longest: Array<[string[], number, string]> = [
     [['tick'], MAX_TIMER_MS, '596h (about 24.8 days, what a timer holds)'],
+    [['export', 'otlp', 'interval'], MAX_TIMER_MS, '596h (about 24.8 days, what a timer holds)'],
     [['probes', 'sched', 'slow_wakeup'], MAX_SLOW_EVENT_MS, '1h'],
     [['probes', 'blockio', 'slow_io'], MAX_SLOW_EVENT_MS, '1h'],
   ];
@@ -578,6 +591,17 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   if (typeof listen === 'string' && listen !== '') {
     const parsed = parseListen(listen);
     if (typeof parsed === 'string') report(['export', 'prometheus', 'listen'], 'value', parsed);
+  }
+
+  const otlpUrl = get('export', 'otlp', 'endpoint');
+  if (typeof otlpUrl === 'string') {
+    const bad = badHttpUrl(otlpUrl);
+    if (bad !== undefined) report(['export', 'otlp', 'endpoint'], 'value', bad);
+  }
+  // (a shorter period times out its own pushes: an export may take the interval)
+  const otlpInterval = get('export', 'otlp', 'interval');
+  if (typeof otlpInterval === 'string' && DURATION.test(otlpInterval)) {
+    if (parseDuration(otlpInterval) < 1000) report(['export', 'otlp', 'interval'], 'value', `must be at least 1s; got "${otlpInterval}"`);
   }
 
   // Hysteresis: releasing at or above the level that throttles would flap every tick.
@@ -662,7 +686,10 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
     version: 1,
     mode: raw.mode ?? DEFAULTS.mode,
     tickMs: parseDuration(raw.tick ?? DEFAULTS.tick),
-    export: { prometheus: { enabled: prom?.enabled ?? DEFAULTS.prometheusEnabled, ...listen } },
+    export: {
+      prometheus: { enabled: prom?.enabled ?? DEFAULTS.prometheusEnabled, ...listen },
+      otlp: { endpoint: raw.export?.otlp?.endpoint ?? null, intervalMs: parseDuration(raw.export?.otlp?.interval ?? DEFAULTS.otlpInterval) },
+    },
     probes: {
       sched: {
         slowWakeupMs: parseDuration(sched?.slow_wakeup ?? DEFAULTS.slowWakeup),

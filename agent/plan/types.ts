@@ -28,7 +28,11 @@ export interface Policy {
   version: 1;
   mode: Mode;
   tickMs: number;
-  export: { prometheus: { enabled: boolean; host: string; port: number } };
+  export: {
+    prometheus: { enabled: boolean; host: string; port: number };
+    /** OTLP push (`run`): the metrics URL (null: only where --otlp-endpoint or the OTEL_* environment asks) and the period */
+    otlp: { endpoint: string | null; intervalMs: number };
+  };
   probes: {
     sched: { slowWakeupMs: number; ringBytes: number };
     fault: { enabled: boolean; ringBytes: number };

@@ -3,7 +3,7 @@
 // profile store when its cgroup goes; the second is forecast as it starts (duration and peak
 // CPU from the first), exported to Prometheus, and recorded in turn; `headroom profiles list`
 // shows the task with its two runs. Both runs' start and end also reach an OpenTelemetry collector
-// as log records.
+// as log records (the push set in the policy's export.otlp).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,18 +23,21 @@ kernelTest('runs: a job run twice is recorded into its profile, and its second r
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
+  const { url: otlp, requests } = await startCollector(t);
   const policy = join(dir, 'policy.yaml');
+  // (the OTLP push from the policy, not --otlp-endpoint: its metrics only at the stop)
   writeFileSync(policy, `version: 1
 export:
   prometheus: { enabled: true, listen: "127.0.0.1:${port}" }
+  otlp: { endpoint: "${otlp}", interval: 600s }
 profiles:
   dir: ${join(dir, 'profiles')}
   min_run: 1s
 `);
-  const { url: otlp, requests } = await startCollector(t);
-  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state'), '--otlp-endpoint', otlp, '--otlp-interval', '600'], { timeoutMs: 120_000 });
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+  t.true(agent.stderr().includes(`metrics pushed to ${otlp} every 600 s; decisions and events to ${otlp.replace(/metrics$/, 'logs')}`), agent.stderr());
   const lines = (): RunLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"run"')).map((l) => JSON.parse(l) as RunLine);
   const of = (cg: TestCgroup, kind: RunLine['kind']): RunLine | undefined => lines().find((l) => l.kind === kind && l.workload.path === cg.path);
 

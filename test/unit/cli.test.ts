@@ -178,19 +178,38 @@ test('run: OTLP settings from the environment that cannot be followed are bad us
   }
 });
 
-test('run: --otlp-interval with nothing pushed over OTLP is said, not silently ignored', async (t) => {
+test('run: --otlp-interval with nothing pushed over OTLP is said, not silently ignored; a policy\'s export.otlp.endpoint counts as a push, and the environment is checked against it', async (t) => {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('OTEL_')) delete env[k];
-  // a policy that cannot be read stops the run right after the options are read: nothing loads
-  const r = await headroom(['run', '--otlp-interval', '5', '--policy', '/nonexistent/headroom-policy.yaml'], { timeoutMs: 20_000, env }).done;
-  t.is(r.code, 3, r.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const plain = join(dir, 'plain.yaml');
+  writeFileSync(plain, 'version: 1\n');
+  const pushing = join(dir, 'pushing.yaml');
+  writeFileSync(pushing, 'version: 1\nexport:\n  otlp:\n    endpoint: http://127.0.0.1:9/v1/metrics\n    interval: 30s\n');
+  // a BPF object that is not there stops the run right after the policy and options are read:
+  // nothing loads, nothing is written
+  const runWith = (policy: string, extra: string[], e = env) =>
+    headroom(['run', '--policy', policy, '--no-prometheus', '--bpf-object', join(dir, 'none.bpf.o'), '--state-dir', join(dir, 'state'), ...extra], { timeoutMs: 20_000, env: e }).done;
+  const r = await runWith(plain, ['--otlp-interval', '5']);
+  t.is(r.code, 1, r.stderr);
   t.deepEqual(r.stderr.split('\n').filter(Boolean), [
-    'headroom: --otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint, or set OTEL_METRICS_EXPORTER=otlp)',
-    'headroom: /nonexistent/headroom-policy.yaml: cannot read policy: no such file',
+    "headroom: --otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint or the policy's export.otlp.endpoint, or set OTEL_METRICS_EXPORTER=otlp)",
+    `headroom: opening BPF object ${join(dir, 'none.bpf.o')}: not found [ENOENT]`,
   ]);
-  const pushing = await headroom(['run', '--otlp-interval', '5', '--otlp-endpoint', 'http://127.0.0.1:9/v1/metrics', '--policy', '/nonexistent/headroom-policy.yaml'], { timeoutMs: 20_000, env }).done;
-  t.is(pushing.code, 3, pushing.stderr);
-  t.false(pushing.stderr.includes('ignored'), pushing.stderr);
+  for (const [policy, extra] of [[plain, ['--otlp-endpoint', 'http://127.0.0.1:9/v1/metrics']], [pushing, []]] as const) {
+    const p = await runWith(policy, ['--otlp-interval', '5', ...extra]);
+    t.is(p.code, 1, p.stderr);
+    t.false(p.stderr.includes('ignored'), p.stderr);
+  }
+  t.false(existsSync(join(dir, 'state')), 'nothing written');
+  // the policy's URL meets the environment's protocol: refused, naming the policy
+  const grpc = await runWith(pushing, [], { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+  t.is(grpc.code, 2, grpc.stderr);
+  t.deepEqual(grpc.stderr.split('\n').filter(Boolean), [
+    `headroom: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json) (the policy ${pushing} pushes to http://127.0.0.1:9/v1/metrics: export.otlp.endpoint)`,
+    "Run 'headroom run --help' for usage.",
+  ]);
 });
 
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {

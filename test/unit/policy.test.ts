@@ -38,7 +38,7 @@ test('the default policy loads: observe only, every default, no workloads', (t) 
     version: 1,
     mode: 'observe',
     tickMs: 1000,
-    export: { prometheus: { enabled: true, host: '127.0.0.1', port: 9464 } },
+    export: { prometheus: { enabled: true, host: '127.0.0.1', port: 9464 }, otlp: { endpoint: null, intervalMs: 10_000 } },
     probes: { sched: { slowWakeupMs: 10, ringBytes: 256 * 1024 } },
     forecast: { model: 'ewma', halfLifeMs: 10_000 },
     rules: { protectLatency: { riskThreshold: 0.5, releaseBelow: 0.2, horizonMs: 5000, cooldownMs: 3000 } },
@@ -294,6 +294,21 @@ const broken: BrokenCase[] = [
     line: 4, column: 13, field: 'export.prometheus.listen', message: 'port must be 1..65535 (got 0)',
   },
   {
+    title: 'OTLP endpoint that is no http URL',
+    yaml: 'version: 1\nexport:\n  otlp:\n    endpoint: collector:4318\n',
+    line: 4, column: 15, field: 'export.otlp.endpoint', message: 'must be an http:// or https:// URL, got collector:4318',
+  },
+  {
+    title: 'OTLP interval under a second',
+    yaml: 'version: 1\nexport:\n  otlp:\n    endpoint: http://127.0.0.1:4318/v1/metrics\n    interval: 500ms\n',
+    line: 5, column: 15, field: 'export.otlp.interval', message: 'must be at least 1s; got "500ms"',
+  },
+  {
+    title: 'OTLP key this format does not know',
+    yaml: 'version: 1\nexport:\n  otlp:\n    url: http://127.0.0.1:4318/v1/metrics\n',
+    line: 4, column: 5, field: 'export.otlp.url', message: 'unknown key',
+  },
+  {
     title: 'empty file',
     yaml: '',
     line: 1, column: 1, field: '', message: 'must be a map (got nothing)',
@@ -338,6 +353,11 @@ test('all problems are reported, in file order, one per line of the message', (t
   t.is(lines.length, 5);
   t.is(lines[0], 'many.yaml:2:7: mode: must be one of observe, recommend, enforce (got "enforcee")');
   t.is(lines[1], 'many.yaml:3:1: tik: unknown key "tik" (did you mean "tick"?)');
+});
+
+test('export.otlp: the push\'s URL and period, read as given', (t) => {
+  const p = parsePolicy('version: 1\nexport:\n  otlp:\n    endpoint: https://collector.example:4318/v1/metrics\n    interval: 2m\n', 'otlp.yaml');
+  t.deepEqual(p.export.otlp, { endpoint: 'https://collector.example:4318/v1/metrics', intervalMs: 120_000 });
 });
 
 test('a missing file is a PolicyError with a clear message', (t) => {
