@@ -15,6 +15,7 @@ import { decisionRecord, formatDecision, formatKernelEvent, formatOverhead, form
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
 import type { RunEvent } from '../agent/predict/task-runs.js';
 import { MAX_EXPORT_MS } from './otlp.js';
+import { RUN_RESOURCE } from './report-metrics.js';
 import { badOtlpUrl } from './otlp-url.js';
 import { ExportWatch, httpStatus, type ExportOutcome } from './otlp-watch.js';
 
@@ -204,16 +205,17 @@ export class OtlpLogPush {
       ...(e.signature ? { 'headroom.task.signature': e.signature } : {}),
     };
     if (e.kind === 'run-start') {
-      // (OpenTelemetry's process attributes: the arguments include the program itself)
       attributes['process.executable.path'] = e.task.exe;
-      attributes['process.command_args'] = [e.task.exe, ...(e.task.args ?? [])];
+      // (the first arguments, shortened, as `profiles` shows them: not process.command_args,
+      // which OpenTelemetry defines as all of them, as received)
+      attributes['headroom.task.args'] = [...(e.task.args ?? [])];
       const f = e.forecast;
       if (f) {
         attributes['headroom.run.profile_runs'] = f.runs;
         attributes['headroom.run.confidence'] = f.confidence;
         attributes['headroom.run.expected_duration_seconds'] = f.durationMs.mean / 1000;
         attributes['headroom.run.expected_duration_p90_seconds'] = f.durationMs.p90 / 1000;
-        for (const [resource, peak] of Object.entries(f.peak)) attributes[`headroom.run.expected_peak_p90.${resource}`] = peak.p90;
+        for (const [resource, name] of Object.entries(RUN_RESOURCE)) attributes[`headroom.run.expected_peak_p90.${name}`] = f.peak[resource as keyof typeof RUN_RESOURCE].p90;
       }
     } else {
       attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;

@@ -1,7 +1,7 @@
-// Where OTLP metrics and log records (decisions, events) go, read and checked without loading the OpenTelemetry SDK
-// (the command line checks them before anything loads): from --otlp-endpoint, or from the
-// OpenTelemetry SDK's standard environment variables.
-import { badHttpUrl } from '../agent/plan/policy.js';
+// Where OTLP metrics and log records (decisions, events) go, read and checked without loading the
+// OpenTelemetry SDK (`run` checks them before anything loads): --otlp-endpoint, else the policy's
+// export.otlp.endpoint, else the OpenTelemetry SDK's standard environment variables.
+import { badHttpUrl } from '../agent/plan/http-url.js';
 
 /** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list; case-insensitive, as the specification reads them). */
 const exporterList = (value: string | undefined): string[] => (value ?? '').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e !== '');
@@ -18,7 +18,7 @@ function signalEndpoint(env: NodeJS.ProcessEnv, signal: 'metrics' | 'logs'): { u
   return base ? { url: `${base.replace(/\/+$/, '')}/v1/${signal}`, from: 'OTEL_EXPORTER_OTLP_ENDPOINT' } : undefined;
 }
 
-/** Whether to push over OTLP: an --otlp-endpoint given, or the standard environment asking for it. */
+/** Whether to push over OTLP: a metrics URL given (--otlp-endpoint or the policy's), or the standard environment asking for it. */
 export const otlpWanted = (endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean => endpoint !== undefined || otlpOnInEnv(env);
 
 /** The OTLP/HTTP metrics URL the standard environment names, as the OpenTelemetry SDK reads it, and the variable it came from. */
@@ -57,16 +57,17 @@ export const badOtlpUrl = badHttpUrl;
 /**
  * Why the standard environment's OTLP settings cannot be followed, or undefined: a protocol
  * other than http/json (JSON posted to a gRPC port would only fail), or an endpoint that is no
- * URL. `url`: the --otlp-endpoint given, which the endpoint variables then do not matter for.
+ * URL. `url`: the metrics URL given (by `from`), which the metrics endpoint variables then do not
+ * matter for.
  */
-export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: string): string | undefined {
+export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: string, from = '--otlp-endpoint'): string | undefined {
   for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
     const protocol = env[name]?.trim();
     if (!protocol) continue;
     if (protocol !== 'http/json') return `${name}=${protocol}: headroom pushes OTLP metrics over HTTP as JSON only (http/json)`;
     break;
   }
-  const metrics = url !== undefined ? { url, from: '--otlp-endpoint' } : otlpEndpointFromEnv(env);
+  const metrics = url !== undefined ? { url, from } : otlpEndpointFromEnv(env);
   const bad = badOtlpUrl(metrics.url);
   if (bad !== undefined) return `${metrics.from}: ${bad}`;
   const logs = otlpLogsEndpoint(metrics.url, env);
@@ -77,4 +78,28 @@ export function otlpEnvProblem(env: NodeJS.ProcessEnv = process.env, url?: strin
   }
   const badLogs = badOtlpUrl(logs.url);
   return badLogs === undefined ? undefined : `${logs.from}: ${badLogs}`;
+}
+
+/** What `run` pushes over OTLP: whether, to which metrics URL (undefined: the environment's), how often, and why it cannot. */
+export interface OtlpChoice {
+  wanted: boolean;
+  url: string | undefined;
+  intervalS: number;
+  problem?: string;
+}
+
+/**
+ * The flags first, then the policy's export.otlp, then the standard environment (which also
+ * decides where the log records go, as for a URL given by flag). A problem with what was chosen
+ * names where it came from; the environment's own endpoints are not held against a URL given.
+ */
+export function otlpChoice(
+  flags: { endpoint?: string; intervalS?: number }, policy: { endpoint: string | null; intervalMs: number }, policyFile: string, env: NodeJS.ProcessEnv = process.env,
+): OtlpChoice {
+  const url = flags.endpoint ?? policy.endpoint ?? undefined;
+  const from = flags.endpoint !== undefined ? '--otlp-endpoint' : `the policy ${policyFile} (export.otlp.endpoint)`;
+  const wanted = otlpWanted(url, env);
+  const problem = wanted ? otlpEnvProblem(env, url, from) : undefined;
+  const pushing = url !== undefined && flags.endpoint === undefined ? ` (the policy ${policyFile} pushes to ${url}: export.otlp.endpoint)` : '';
+  return { wanted, url, intervalS: flags.intervalS ?? policy.intervalMs / 1000, ...(problem !== undefined ? { problem: problem + pushing } : {}) };
 }

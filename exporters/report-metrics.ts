@@ -41,8 +41,8 @@ export function hrTimeOfMs(ms: number): HrTime {
   return [s, ns];
 }
 
-/** A profile's resources as the demand metrics name them. */
-const RUN_RESOURCE = {
+/** A profile's resources as the demand metrics name them (and the task-run log records). */
+export const RUN_RESOURCE = {
   cpuCores: 'cpu_cores', memPeakBytes: 'memory_peak_bytes', memSustainedBytes: 'memory_sustained_bytes',
   ioBytesPerSec: 'io_bytes_per_s', netBytesPerSec: 'net_bytes_per_s',
 } as const;

@@ -54,7 +54,8 @@ export function summarize(policy: Policy): string {
     const verb = policy.mode === 'enforce' ? 'may throttle' : 'would throttle (recommend only, writes nothing)';
     acts = `${verb} CPU of ${throttles.join(', ')} to protect ${protectedOnes.join(', ')}`;
   }
-  return `mode ${policy.mode}; ${listed}; ${acts}`;
+  const otlp = policy.export.otlp.endpoint !== null ? `; \`run\` pushes OTLP to ${policy.export.otlp.endpoint} every ${policy.export.otlp.intervalMs / 1000} s` : '';
+  return `mode ${policy.mode}; ${listed}; ${acts}${otlp}`;
 }
 
 interface CheckArgs {

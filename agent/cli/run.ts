@@ -12,7 +12,7 @@ import { renderTable } from './table.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
-import { badOtlpUrl, otlpEnvProblem, otlpLogsEndpoint, otlpWanted } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
   policy: string;
@@ -68,8 +68,7 @@ const run: CommandModule<object, RunArgs> = {
         const otlp = a['otlp-endpoint'];
         const badUrl = otlp === undefined ? undefined : badOtlpUrl(otlp);
         if (badUrl !== undefined) throw new Error(`--otlp-endpoint ${badUrl}`);
-        const envProblem = otlpWanted(otlp) ? otlpEnvProblem(process.env, otlp) : undefined;
-        if (envProblem !== undefined) throw new Error(envProblem);
+        // (the environment is checked against the URL chosen, once the policy is read)
         // (a shorter one times out its own pushes: an export may take the interval)
         const interval = a['otlp-interval'];
         if (interval !== undefined) {
@@ -82,27 +81,22 @@ const run: CommandModule<object, RunArgs> = {
       }),
   handler: async (a) => {
     try {
+      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
+      const loaded = loadPolicy(a.policy);
+      const otlp = otlpChoice({ endpoint: a['otlp-endpoint'], intervalS: a['otlp-interval'] }, loaded.export.otlp, loaded.file);
+      if (otlp.problem !== undefined) usageFailure(() => 'run')(otlp.problem, undefined);
+      if (a['otlp-interval'] !== undefined && !otlp.wanted) log(`--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint or the policy's export.otlp.endpoint, or set OTEL_METRICS_EXPORTER=otlp)`);
       // Loaded here, not at the top: `top` and `policy check` never pay for the OTel SDK.
       const {
         PrometheusEndpoint, OtlpPush, OtlpLogPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
-      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
-      const loaded = loadPolicy(a.policy);
-      // the URL: --otlp-endpoint, else the policy's (checked by its loader), else the environment's
-      const otlpUrl = a['otlp-endpoint'] ?? loaded.export.otlp.endpoint ?? undefined;
-      if (a['otlp-endpoint'] === undefined && otlpUrl !== undefined) {
-        const envProblem = otlpEnvProblem(process.env, otlpUrl);
-        if (envProblem !== undefined) usageFailure(() => 'run')(`${envProblem} (the policy ${loaded.file} pushes to ${otlpUrl}: export.otlp.endpoint)`, undefined);
-      }
-      if (a['otlp-interval'] !== undefined && !otlpWanted(otlpUrl)) log(`--otlp-interval ignored: nothing is pushed over OTLP (give --otlp-endpoint or the policy's export.otlp.endpoint, or set OTEL_METRICS_EXPORTER=otlp)`);
       const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
       if (a['profiles-dir'] && !policy.profiles.enabled) log(`--profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)`);
       const mode = a.mode ?? policy.mode;
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
-      const otlpIntervalS = a['otlp-interval'] ?? policy.export.otlp.intervalMs / 1000;
-      const push = otlpWanted(otlpUrl) ? new OtlpPush({ url: otlpUrl, intervalMs: otlpIntervalS * 1000, log }) : null;
+      const push = otlp.wanted ? new OtlpPush({ url: otlp.url, intervalMs: otlp.intervalS * 1000, log }) : null;
       const logs = push ? otlpLogsEndpoint(push.url) : undefined;
       if (logs?.url === undefined && logs?.why) log(logs.why);
       const logPush = logs?.url !== undefined ? new OtlpLogPush({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
@@ -121,7 +115,7 @@ const run: CommandModule<object, RunArgs> = {
         beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlpIntervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
+          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
         },
         onReport: (r) => {

@@ -15,6 +15,7 @@ import {
 } from 'yaml';
 import schema from '../../policies/schema.json' with { type: 'json' };
 import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
+import { badHttpUrl } from './http-url.js';
 import type { DemandModel } from '../predict/demand.js';
 import { DEFAULT_HISTORY_STEPS } from '../predict/models/engine.js';
 
@@ -149,17 +150,6 @@ export function parseListen(text: string): { host: string; port: number } | stri
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return `port must be 1..65535 (got ${m[2]})`;
   return { host: m[1]!, port };
-}
-
-/** Why `url` is no http:// or https:// URL (an OTLP/HTTP endpoint), or undefined. */
-export function badHttpUrl(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return `not a URL: ${url}`;
-  }
-  return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${url}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -97,8 +97,9 @@ profiles:
   t.deepEqual(runRecords().map((a) => `${a['headroom.workload.path']} ${a['headroom.run.kind']}`), [`${c1} end`, `${c2} start`, `${c2} end`], 'the first start had nothing to forecast: not pushed');
   const [pushedEnd1, pushedStart2, pushedEnd2] = runRecords();
   t.like(pushedEnd1, { 'headroom.task.signature': start1.signature!, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 1, 'headroom.run.duration_seconds': end1.durationMs! / 1000 });
-  t.like(pushedStart2, { 'headroom.task.signature': start1.signature!, 'headroom.run.profile_runs': 1, 'headroom.run.expected_duration_seconds': f.durationMs.mean / 1000, 'headroom.run.expected_peak_p90.cpuCores': f.peak.cpuCores.p90 });
+  t.like(pushedStart2, { 'headroom.task.signature': start1.signature!, 'headroom.run.profile_runs': 1, 'headroom.run.expected_duration_seconds': f.durationMs.mean / 1000, 'headroom.run.expected_peak_p90.cpu_cores': f.peak.cpuCores.p90 });
   t.regex(String(pushedStart2!['process.executable.path']), /stress-ng$/);
+  t.deepEqual(pushedStart2!['headroom.task.args'], start2.task!.args);
   t.like(pushedEnd2, { 'headroom.run.recorded': true, 'headroom.run.profile_runs': 2 });
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;

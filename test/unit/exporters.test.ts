@@ -15,7 +15,7 @@ import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSecon
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { OtlpPush } from '../../exporters/otlp.js';
 import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.js';
-import { badOtlpUrl, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
+import { badOtlpUrl, otlpChoice, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
 import { testIf } from '../helpers/host.js';
 import { freePort, sleep, start, waitFor } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector, type OtlpLogsBody } from '../helpers/otlp-collector.js';
@@ -519,6 +519,29 @@ test('OTLP push: a stop does not wait long on a collector that never answers', a
   t.regex(logs.at(-1) ?? '', /the last push did not finish within 3 s; stopped without waiting longer$/);
 });
 
+test('OTLP push chosen by `run`: the flags, then the policy\'s export.otlp, then the environment; a problem names where the URL came from', (t) => {
+  const none = { endpoint: null, intervalMs: 10_000 };
+  const policy = { endpoint: 'http://127.0.0.1:4318/v1/metrics', intervalMs: 30_000 };
+  const flag = 'http://127.0.0.1:14318/v1/metrics';
+  // the flags override the policy, each on its own
+  t.deepEqual(otlpChoice({ endpoint: flag, intervalS: 5 }, policy, 'p.yaml', {}), { wanted: true, url: flag, intervalS: 5 });
+  t.deepEqual(otlpChoice({ endpoint: flag }, policy, 'p.yaml', {}), { wanted: true, url: flag, intervalS: 30 });
+  t.deepEqual(otlpChoice({ intervalS: 5 }, policy, 'p.yaml', {}), { wanted: true, url: policy.endpoint, intervalS: 5 });
+  // neither: the environment decides, at the policy's interval
+  t.deepEqual(otlpChoice({}, none, 'p.yaml', {}), { wanted: false, url: undefined, intervalS: 10 });
+  t.deepEqual(otlpChoice({}, { ...none, intervalMs: 20_000 }, 'p.yaml', { OTEL_METRICS_EXPORTER: 'otlp' }), { wanted: true, url: undefined, intervalS: 20 });
+  // the environment's own metrics endpoint is not held against a URL given
+  const badEnv = { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'collector:4318' };
+  t.is(otlpChoice({}, policy, 'p.yaml', badEnv).problem, undefined);
+  t.is(otlpChoice({ endpoint: flag }, none, 'p.yaml', badEnv).problem, undefined);
+  t.is(otlpChoice({}, none, 'p.yaml', badEnv).problem, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: must be an http:// or https:// URL, got collector:4318');
+  // ...but its protocol is, however the push was turned on
+  const grpc = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+  t.is(otlpChoice({}, policy, 'p.yaml', grpc).problem, `OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json) (the policy p.yaml pushes to ${policy.endpoint}: export.otlp.endpoint)`);
+  t.is(otlpChoice({ endpoint: flag }, policy, 'p.yaml', grpc).problem, 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json)');
+  t.is(otlpChoice({}, none, 'p.yaml', grpc).problem, undefined, 'nothing pushed: nothing to refuse');
+});
+
 test('OTLP endpoint and protocol from the standard environment, and URLs that are none', (t) => {
   t.deepEqual(otlpEndpointFromEnv({}), { url: 'http://localhost:4318/v1/metrics', from: 'the default' });
   t.is(otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).url, 'http://collector:4318/v1/metrics');
@@ -658,9 +681,9 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
     'headroom.workload.id': w.id, 'headroom.workload.path': w.path, 'headroom.run.kind': 'start', 'headroom.task.signature': signature,
     'process.executable.path': '/usr/bin/stress-ng', 'headroom.run.profile_runs': 3, 'headroom.run.confidence': 0.71,
     'headroom.run.expected_duration_seconds': 4, 'headroom.run.expected_duration_p90_seconds': 4.3,
-    'headroom.run.expected_peak_p90.cpuCores': 1, 'headroom.run.expected_peak_p90.memPeakBytes': 12 * 2 ** 20,
+    'headroom.run.expected_peak_p90.cpu_cores': 1, 'headroom.run.expected_peak_p90.memory_peak_bytes': 12 * 2 ** 20, 'headroom.run.expected_peak_p90.net_bytes_per_s': 0,
   });
-  t.deepEqual(start!['process.command_args'], ['/usr/bin/stress-ng', '--cpu', '1']);
+  t.deepEqual(start!['headroom.task.args'], ['--cpu', '1']);
   t.like(end, { 'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4 });
   t.like(unread, { 'headroom.run.kind': 'end', 'headroom.run.recorded': false, 'headroom.reason': 'its task could not be read' });
   t.false('headroom.task.signature' in unread!, 'no signature when the task could not be read');

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkPolicyFile } from '../../agent/cli/policy-check.js';
+import { checkPolicyFile, summarize } from '../../agent/cli/policy-check.js';
 import {
   loadPolicy,
   matchesGlob,
@@ -355,9 +355,12 @@ test('all problems are reported, in file order, one per line of the message', (t
   t.is(lines[1], 'many.yaml:3:1: tik: unknown key "tik" (did you mean "tick"?)');
 });
 
-test('export.otlp: the push\'s URL and period, read as given', (t) => {
-  const p = parsePolicy('version: 1\nexport:\n  otlp:\n    endpoint: https://collector.example:4318/v1/metrics\n    interval: 2m\n', 'otlp.yaml');
-  t.deepEqual(p.export.otlp, { endpoint: 'https://collector.example:4318/v1/metrics', intervalMs: 120_000 });
+test('export.otlp: the push\'s URL and period, read as given, and said by policy check', (t) => {
+  const text = 'version: 1\nexport:\n  otlp:\n    endpoint: https://collector.internal:4318/v1/metrics\n    interval: 2m\n';
+  const p = parsePolicy(text, 'otlp.yaml');
+  t.deepEqual(p.export.otlp, { endpoint: 'https://collector.internal:4318/v1/metrics', intervalMs: 120_000 });
+  t.regex(summarize(p), /; `run` pushes OTLP to https:\/\/collector\.internal:4318\/v1\/metrics every 120 s$/);
+  t.notRegex(summarize(loadPolicy(defaultFile)), /OTLP/);
 });
 
 test('a missing file is a PolicyError with a clear message', (t) => {
