@@ -91,7 +91,8 @@ export interface OtlpChoice {
 /**
  * The flags first, then the policy's export.otlp, then the standard environment (which also
  * decides where the log records go, as for a URL given by flag). A problem with what was chosen
- * names where it came from; the environment's own endpoints are not held against a URL given.
+ * names where it came from; the environment's metrics endpoint is not held against a URL given
+ * (its logs endpoint is: the log records go there).
  */
 export function otlpChoice(
   flags: { endpoint?: string; intervalS?: number }, policy: { endpoint: string | null; intervalMs: number }, policyFile: string, env: NodeJS.ProcessEnv = process.env,
