@@ -97,10 +97,10 @@ export interface OtlpChoice {
 export function otlpChoice(
   flags: { endpoint?: string; intervalS?: number }, policy: { endpoint: string | null; intervalMs: number }, policyFile: string, env: NodeJS.ProcessEnv = process.env,
 ): OtlpChoice {
+  const fromPolicy = flags.endpoint === undefined && policy.endpoint !== null;
   const url = flags.endpoint ?? policy.endpoint ?? undefined;
-  const from = flags.endpoint !== undefined ? '--otlp-endpoint' : `the policy ${policyFile} (export.otlp.endpoint)`;
   const wanted = otlpWanted(url, env);
-  const problem = wanted ? otlpEnvProblem(env, url, from) : undefined;
-  const pushing = url !== undefined && flags.endpoint === undefined ? ` (the policy ${policyFile} pushes to ${url}: export.otlp.endpoint)` : '';
-  return { wanted, url, intervalS: flags.intervalS ?? policy.intervalMs / 1000, ...(problem !== undefined ? { problem: problem + pushing } : {}) };
+  const problem = wanted ? otlpEnvProblem(env, url, fromPolicy ? `the policy ${policyFile} (export.otlp.endpoint)` : '--otlp-endpoint') : undefined;
+  const said = problem !== undefined && fromPolicy ? `${problem} (the policy ${policyFile} pushes to ${url}: export.otlp.endpoint)` : problem;
+  return { wanted, url, intervalS: flags.intervalS ?? policy.intervalMs / 1000, ...(said !== undefined ? { problem: said } : {}) };
 }

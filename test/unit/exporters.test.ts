@@ -674,7 +674,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   ]);
   const [start, end, unread] = records.map(attributesOf);
   // each its own id, for a collector to tell a copy (at-least-once delivery) from a new record
-  const uids = records.map((r) => attributesOf(r)['log.record.uid']);
+  const uids = [start, end, unread].map((a) => a!['log.record.uid']);
   t.true(uids.every((u) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(String(u))), String(uids));
   t.is(new Set(uids).size, records.length);
   t.like(start, {
