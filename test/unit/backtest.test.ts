@@ -125,6 +125,11 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
     t.deepEqual(table.rows[0]!.saturation, { crossings: 4, warnedInTime: 0, medianLeadSeconds: 1, falseAlarms: 2, quietOrigins: 10 });
   }
   t.is(runBacktest([series(y)], [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).tables[0]!.rows[0]!.saturation, undefined, 'a point target has none');
+  // a row per series and peak target with something to judge it on (a crossing or a quiet origin):
+  // none for a target longer than a series that never crosses
+  const tooLong: Target = { name: 'm20', kind: 'peak', steps: 20 };
+  const calm = runBacktest([series(y.map(() => 1))], [scripted('w', p90)], [peak2, tooLong], { warmup: 2, limits: { cpu_cores: 5 } });
+  t.deepEqual(saturationTable(calm, [scripted('w', p90)], 'w').map((row) => row.target), ['m2']);
 });
 
 test('contention probability by hand: Brier score against the level, and its skill over the series\' own share', (t) => {
