@@ -103,8 +103,8 @@ export function formatRunEvent(e: RunEvent): string {
   }
   const f = e.forecast;
   const expected = f
-    ? `expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${f.peak.cpuCores.p90.toFixed(2)} cores, ` +
-      `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`
+    ? `expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured'}, ` +
+      `${f.peak.memPeakBytes ? `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB` : 'memory not measured'} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`
     : 'a task not seen finish before';
   return `[run] ${e.workload.id} started: ${taskLabel(e)}${task}: ${expected}`;
 }

@@ -215,7 +215,11 @@ export class OtlpLogPush {
         attributes['headroom.run.confidence'] = f.confidence;
         attributes['headroom.run.expected_duration_seconds'] = f.durationMs.mean / 1000;
         attributes['headroom.run.expected_duration_p90_seconds'] = f.durationMs.p90 / 1000;
-        for (const [resource, name] of Object.entries(RUN_RESOURCE)) attributes[`headroom.run.expected_peak_p90.${name}`] = f.peak[resource as keyof typeof RUN_RESOURCE].p90;
+        // (a resource no past run measured has no attribute, not a 0)
+        for (const [resource, name] of Object.entries(RUN_RESOURCE)) {
+          const peak = f.peak[resource as keyof typeof RUN_RESOURCE];
+          if (peak) attributes[`headroom.run.expected_peak_p90.${name}`] = peak.p90;
+        }
       }
     } else {
       attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;

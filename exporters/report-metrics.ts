@@ -186,10 +186,10 @@ export class ReportMetricProducer implements MetricProducer {
           }
           for (const a of x.ahead) {
             const at = { ...task, horizon_seconds: String(a.horizonMs / 1000) };
-            runAhead.push(
-              point(a.cpuCores, { ...at, resource: 'cpu_cores' }), point(a.memPeakBytes, { ...at, resource: 'memory_peak_bytes' }),
-              point(a.ioBytesPerSec, { ...at, resource: 'io_bytes_per_s' }), point(a.netBytesPerSec, { ...at, resource: 'net_bytes_per_s' }),
-            );
+            for (const resource of ['cpuCores', 'memPeakBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const) {
+              const v = a[resource];
+              if (v !== null) runAhead.push(point(v, { ...at, resource: RUN_RESOURCE[resource] }));
+            }
           }
         }
       }

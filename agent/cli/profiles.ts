@@ -50,6 +50,8 @@ export function humanDuration(ms: number): string {
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
 
 const shortId = (sig: string): string => sig.slice(0, 12);
+/** what a table shows for a resource no run of the task measured */
+const NOT_MEASURED = '-';
 
 /** Columns two spaces apart: text (`left`) left-aligned, numbers right-aligned. */
 function table(header: string[], rows: string[][], left: readonly number[] = [0]): string {
@@ -117,8 +119,9 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
         args: e.profile.task?.args ?? null,
         runs: e.profile.runs,
         durationMs: { mean: e.profile.durationMs.mean, min: e.profile.durationMs.min, max: e.profile.durationMs.max },
-        peakCpuCores: f.peak.cpuCores.mean,
-        peakMemBytes: f.peak.memPeakBytes.mean,
+        // (null: no run of the task measured it)
+        peakCpuCores: f.peak.cpuCores?.mean ?? null,
+        peakMemBytes: f.peak.memPeakBytes?.mean ?? null,
         lastRunAtMs: e.profile.lastRunAtMs,
         bytes: e.bytes,
       };
@@ -132,8 +135,8 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
       shortId(e.profile.signature),
       String(e.profile.runs),
       humanDuration(e.profile.durationMs.mean),
-      f.peak.cpuCores.mean.toFixed(2),
-      humanBytes(f.peak.memPeakBytes.mean),
+      f.peak.cpuCores ? f.peak.cpuCores.mean.toFixed(2) : NOT_MEASURED,
+      f.peak.memPeakBytes ? humanBytes(f.peak.memPeakBytes.mean) : NOT_MEASURED,
       when(e.profile.lastRunAtMs),
       commandLine(e),
     ];
@@ -177,21 +180,21 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
     '',
     `demand over the run (${BINS} slices of progress; mean, p90 in brackets, across runs)`,
   ];
-  const c = f.curve;
-  const both = (m: number, p: number, fmt: (x: number) => string): string => `${fmt(m)} (${fmt(p)})`;
   const cores = (x: number): string => x.toFixed(2);
   const rate = (x: number): string => `${humanBytes(x)}/s`;
+  const columns = [['cpuCores', cores], ['memPeakBytes', humanBytes], ['memSustainedBytes', humanBytes], ['ioBytesPerSec', rate], ['netBytesPerSec', rate]] as const;
   const rows = Array.from({ length: BINS }, (_, b) => [
     `${(b * 100) / BINS}-${((b + 1) * 100) / BINS}%`,
     humanDuration(b * f.binMs),
-    both(c.cpuCores.mean[b]!, c.cpuCores.p90[b]!, cores),
-    both(c.memPeakBytes.mean[b]!, c.memPeakBytes.p90[b]!, humanBytes),
-    both(c.memSustainedBytes.mean[b]!, c.memSustainedBytes.p90[b]!, humanBytes),
-    both(c.ioBytesPerSec.mean[b]!, c.ioBytesPerSec.p90[b]!, rate),
-    both(c.netBytesPerSec.mean[b]!, c.netBytesPerSec.p90[b]!, rate),
+    ...columns.map(([r, fmt]) => {
+      const c = f.curve[r];
+      return c ? `${fmt(c.mean[b]!)} (${fmt(c.p90[b]!)})` : NOT_MEASURED;
+    }),
   ]);
   const body = table(['PROGRESS', 'FROM', 'CPU_CORES', 'MEM_PEAK', 'MEM_SUSTAINED', 'IO', 'NET'], rows);
-  return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n`, stderr };
+  const unmeasured = columns.filter(([r]) => !f.curve[r]).map(([r]) => r);
+  const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.join(', ')}; memory is not, in a cgroup the memory controller does not see)\n` : '';
+  return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
 }
 
 // ---- yargs ----

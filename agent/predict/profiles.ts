@@ -39,7 +39,11 @@ const TEMP_FILE_RE = /^\.[0-9a-f]{64}\.json\.tmp-/;
 
 // ---- runs and curves ----
 
-/** One observation during a run; absent values count as 0 (nothing seen). */
+/**
+ * One observation during a run. An absent value was not measured: a slice averages the samples
+ * that carry its value, and a resource no sample of the run carries is left out of its curve
+ * (memory, for a run in a cgroup the memory controller does not see), never taken for 0.
+ */
 export interface RunSample {
   /** ms since the run started */
   atMs: number;
@@ -68,40 +72,52 @@ export interface FinishedRun {
   task?: TaskLabel;
 }
 
-/** BINS values per resource */
-export type Curve = Record<Resource, number[]>;
+/** BINS values per resource measured (see RunSample) */
+export type Curve = Partial<Record<Resource, number[]>>;
 
 /**
  * One run's curve: each sample falls in the slice of progress it was taken in; a slice with no
- * sample is interpolated from its neighbours (runs shorter than BINS ticks have gaps).
+ * sample carrying a resource is interpolated from its neighbours (runs shorter than BINS ticks
+ * have gaps); a resource no sample carries is absent.
  */
 export function binRun(samples: readonly RunSample[], durationMs: number): Curve {
   if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`run duration must be positive, got ${durationMs}`);
   if (samples.length === 0) throw new RangeError('a run needs at least one sample');
   const sums = RESOURCES.map(() => new Array<number>(BINS).fill(0));
-  const peaks = new Array<number>(BINS).fill(0);
-  const counts = new Array<number>(BINS).fill(0);
+  const counts = RESOURCES.map(() => new Array<number>(BINS).fill(0));
   const cpu = 0, memPeak = 1, memSus = 2, io = 3, net = 4;
   for (const s of samples) {
     if (!Number.isFinite(s.atMs)) throw new RangeError(`sample time must be finite, got ${s.atMs}`);
     const b = Math.min(BINS - 1, Math.max(0, Math.floor((s.atMs / durationMs) * BINS)));
-    counts[b]!++;
-    sums[cpu]![b]! += value(s.cpuCores);
-    sums[memSus]![b]! += value(s.memBytes);
-    sums[io]![b]! += value(s.ioBytesPerSec);
-    sums[net]![b]! += value(s.netBytesPerSec);
-    peaks[b] = Math.max(peaks[b]!, value(s.memPeakBytes ?? s.memBytes), value(s.memBytes));
+    const add = (i: number, x: number | undefined): void => {
+      if (!measured(x)) return;
+      // (the memory peak slice holds its highest value, the others their mean)
+      sums[i]![b] = i === memPeak ? Math.max(sums[i]![b]!, x) : sums[i]![b]! + Math.max(0, x);
+      counts[i]![b]!++;
+    };
+    add(cpu, s.cpuCores);
+    add(memSus, s.memBytes);
+    add(memPeak, higher(s.memPeakBytes, s.memBytes));
+    add(io, s.ioBytesPerSec);
+    add(net, s.netBytesPerSec);
   }
-  const curve = {} as Curve;
+  const curve: Curve = {};
   RESOURCES.forEach((r, i) => {
-    const perBin = i === memPeak ? peaks : sums[i]!.map((x, b) => (counts[b]! > 0 ? x / counts[b]! : 0));
-    curve[r] = fillGaps(perBin, counts);
+    const n = counts[i]!;
+    if (n.every((c) => c === 0)) return;
+    curve[r] = fillGaps(sums[i]!.map((x, b) => (n[b]! > 0 && i !== memPeak ? x / n[b]! : x)), n);
   });
   return curve;
 }
 
-function value(x: number | undefined): number {
-  return x !== undefined && Number.isFinite(x) && x > 0 ? x : 0;
+function measured(x: number | undefined): x is number {
+  return x !== undefined && Number.isFinite(x);
+}
+
+/** The higher of the values measured; undefined when neither is. */
+function higher(a: number | undefined, b: number | undefined): number | undefined {
+  if (!measured(a)) return measured(b) ? b : undefined;
+  return measured(b) ? Math.max(a, b) : a;
 }
 
 /** Linear interpolation across empty bins; the ends take the nearest filled bin. */
@@ -135,7 +151,15 @@ export interface Profile {
   /** decayed run count: sum of decay^age over runs; the weight of what is known */
   weight: number;
   durationMs: Moments & { min: number; max: number; last: number };
-  curve: Record<Resource, { mean: number[]; var: number[] }>;
+  /** per resource some run measured: the curve's moments across the runs that did */
+  curve: Partial<Record<Resource, CurveMoments>>;
+}
+
+export interface CurveMoments {
+  mean: number[];
+  var: number[];
+  /** decayed count of the runs behind these moments; absent (profiles written before it): the profile's weight */
+  weight?: number;
 }
 
 /** Moments after adding x with weight 1, older weight first multiplied by `decay`. */
@@ -152,16 +176,24 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
   const at = run.endedAtMs ?? nowMs;
   const older = prev ? prev.weight * decay : 0;
   const d = merge(prev?.durationMs.mean ?? 0, prev?.durationMs.var ?? 0, older, run.durationMs);
-  const curve = {} as Profile['curve'];
+  const curve: Profile['curve'] = {};
   for (const r of RESOURCES) {
+    const x = binned[r];
+    const before = prev?.curve[r];
+    // a run that did not measure it leaves what the others did as it was
+    if (!x) {
+      if (before) curve[r] = before;
+      continue;
+    }
+    const olderR = before ? (before.weight ?? prev!.weight) * decay : 0;
     const mean: number[] = [];
     const vars: number[] = [];
     for (let b = 0; b < BINS; b++) {
-      const m = merge(prev?.curve[r].mean[b] ?? 0, prev?.curve[r].var[b] ?? 0, older, binned[r][b]!);
+      const m = merge(before?.mean[b] ?? 0, before?.var[b] ?? 0, olderR, x[b]!);
       mean.push(m.mean);
       vars.push(m.var);
     }
-    curve[r] = { mean, var: vars };
+    curve[r] = { mean, var: vars, weight: olderR + 1 };
   }
   const task = run.task ? { exe: run.task.exe, args: [...(run.task.args ?? [])].slice(0, 64) } : prev?.task;
   return {
@@ -193,19 +225,21 @@ export interface RunForecast {
   durationMs: { mean: number; p90: number };
   /** length of one slice at the mean duration */
   binMs: number;
-  /** per slice: mean and p90 across runs (normal approximation of the spread) */
-  curve: Record<Resource, { mean: number[]; p90: number[] }>;
+  /** per slice: mean and p90 across runs (normal approximation of the spread), for each resource measured */
+  curve: Partial<Record<Resource, { mean: number[]; p90: number[] }>>;
   /** highest slice of each curve */
-  peak: Record<Resource, { mean: number; p90: number }>;
+  peak: Partial<Record<Resource, { mean: number; p90: number }>>;
 }
 
 /** What the next run of this profile's signature should need, slice by slice. */
 export function forecastFromProfile(p: Profile): RunForecast {
   const p90 = (m: number, v: number): number => m + Z90 * Math.sqrt(v);
-  const curve = {} as RunForecast['curve'];
-  const peak = {} as RunForecast['peak'];
+  const curve: RunForecast['curve'] = {};
+  const peak: RunForecast['peak'] = {};
   for (const r of RESOURCES) {
-    const c = { mean: p.curve[r].mean.slice(), p90: p.curve[r].mean.map((m, b) => p90(m, p.curve[r].var[b]!)) };
+    const m = p.curve[r];
+    if (!m) continue;
+    const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => p90(x, m.var[b]!)) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
   }
@@ -241,9 +275,11 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   if (!Number.isInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
   const d = p.durationMs;
   if (!d || ![d.mean, d.var, d.min, d.max, d.last].every((v) => num(v) && v >= 0)) throw new Error('bad duration statistics');
+  if (!p.curve || typeof p.curve !== 'object') throw new Error('no curve');
   for (const r of RESOURCES) {
-    const c = p.curve?.[r];
-    if (!c || !bins(c.mean) || !bins(c.var)) throw new Error(`bad curve for ${r}`);
+    const c = p.curve[r];
+    if (c === undefined) continue;
+    if (!c || !bins(c.mean) || !bins(c.var) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
   }
   if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !Array.isArray(p.task.args) || !p.task.args.every((a) => typeof a === 'string'))) {
     throw new Error('bad task label');

@@ -12,7 +12,7 @@
 // followed but not recorded.
 import type { Workload } from '../workloads/types.js';
 import type { TaskSignature } from '../workloads/signature.js';
-import type { ProfileStore, RunForecast, RunSample, TaskLabel } from './profiles.js';
+import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 
 /** One tick's figures for one workload, as the tick has them. */
 export interface RunTickInput {
@@ -71,12 +71,13 @@ export interface RunStatus {
   } | null;
 }
 
+/** null: no past run of the task measured it (see RunSample) */
 export interface RunAhead {
   horizonMs: number;
-  cpuCores: number;
-  memPeakBytes: number;
-  ioBytesPerSec: number;
-  netBytesPerSec: number;
+  cpuCores: number | null;
+  memPeakBytes: number | null;
+  ioBytesPerSec: number | null;
+  netBytesPerSec: number | null;
 }
 
 export interface TaskRunsOptions {
@@ -304,11 +305,13 @@ export class TaskRuns {
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */
 function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
-  const bins = f.curve.cpuCores.p90.length;
-  const slice = (ms: number): number => Math.min(bins - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
+  const slice = (ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
   const from = slice(elapsedMs);
   const to = slice(elapsedMs + horizonMs);
-  const top = (r: keyof RunForecast['curve']): number => Math.max(...f.curve[r].p90.slice(from, to + 1));
+  const top = (r: keyof RunForecast['curve']): number | null => {
+    const c = f.curve[r];
+    return c ? Math.max(...c.p90.slice(from, to + 1)) : null;
+  };
   return { horizonMs, cpuCores: top('cpuCores'), memPeakBytes: top('memPeakBytes'), ioBytesPerSec: top('ioBytesPerSec'), netBytesPerSec: top('netBytesPerSec') };
 }
 

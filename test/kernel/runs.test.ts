@@ -75,6 +75,8 @@ profiles:
   t.is(f.durationMs.mean, end1.durationMs!);
   t.true(f.peak.cpuCores.mean >= 0.7 && f.peak.cpuCores.mean <= 1.3, `expected peak ${f.peak.cpuCores.mean} cores (one CPU busy)`);
   t.true(end2.recorded === true && end2.runs === 2, JSON.stringify(end2));
+  // the test cgroups have the cpu controller only: their memory is not measured, and nothing says it was 0
+  t.false('memPeakBytes' in f.peak, JSON.stringify(f.peak));
 
   const task = start1.signature!.slice(0, 16);
   const series = (name: string, ...labels: string[]): string | undefined =>
@@ -83,6 +85,7 @@ profiles:
   t.truthy(duration, 'the expected duration is exported for the second run');
   t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
   t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpu_cores"', 'stat="mean"'));
+  t.is(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="memory_peak_bytes"'), undefined);
   t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
   // what the first run needed from this point of the run on: one busy CPU, before any history
   const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpu_cores"', 'horizon_seconds="5"');
@@ -99,14 +102,15 @@ profiles:
   t.like(pushedEnd1, { 'headroom.task.signature': start1.signature!, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 1, 'headroom.run.duration_seconds': end1.durationMs! / 1000 });
   t.like(pushedStart2, { 'headroom.task.signature': start1.signature!, 'headroom.run.profile_runs': 1, 'headroom.run.expected_duration_seconds': f.durationMs.mean / 1000, 'headroom.run.expected_peak_p90.cpu_cores': f.peak.cpuCores.p90 });
   t.regex(String(pushedStart2!['process.executable.path']), /stress-ng$/);
+  t.false('headroom.run.expected_peak_p90.memory_peak_bytes' in pushedStart2!);
   t.deepEqual(pushedStart2!['headroom.task.args'], start2.task!.args);
   t.like(pushedEnd2, { 'headroom.run.recorded': true, 'headroom.run.profile_runs': 2 });
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
   t.is(list.code, 0, list.stderr);
-  const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number }[];
+  const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number; peakMemBytes: number | null }[];
   const ours = entries.find((e) => e.signature === start1.signature);
   t.truthy(ours, JSON.stringify(entries));
-  t.like(ours, { runs: 2 });
+  t.like(ours, { runs: 2, peakMemBytes: null });
   t.regex(ours!.exe, /stress-ng$/);
 });

@@ -664,17 +664,21 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
   out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4 });
   out.emitRun({ kind: 'run-end', atMs: atMs + 5000, workload: w, signature: null, durationMs: 900, recorded: false, reason: 'its task could not be read' });
-  await waitFor(() => logRecordsOf(requests).length >= 3, 'the records to arrive', 10_000);
+  // a task whose past runs' memory was not measured (a cgroup the memory controller does not see)
+  const { memPeakBytes: _p, memSustainedBytes: _s, ...cpuOnly } = peak;
+  out.emitRun({ kind: 'run-start', atMs: atMs + 6000, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast: { ...forecast, peak: cpuOnly } });
+  await waitFor(() => logRecordsOf(requests).length >= 4, 'the records to arrive', 10_000);
   await out.shutdown();
   const records = logRecordsOf(requests);
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue, r.timeUnixNano]), [
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)', String(atMs * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile)', String((atMs + 4100) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, memory not measured (3 runs, confidence 0.71)', String((atMs + 6000) * 1e6)],
   ]);
-  const [start, end, unread] = records.map(attributesOf);
+  const [start, end, unread, noMemory] = records.map(attributesOf);
   // each its own id, for a collector to tell a copy (at-least-once delivery) from a new record
-  const uids = [start, end, unread].map((a) => a!['log.record.uid']);
+  const uids = [start, end, unread, noMemory].map((a) => a!['log.record.uid']);
   t.true(uids.every((u) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(String(u))), String(uids));
   t.is(new Set(uids).size, records.length);
   t.like(start, {
@@ -687,6 +691,8 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   t.like(end, { 'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4 });
   t.like(unread, { 'headroom.run.kind': 'end', 'headroom.run.recorded': false, 'headroom.reason': 'its task could not be read' });
   t.false('headroom.task.signature' in unread!, 'no signature when the task could not be read');
+  t.like(noMemory, { 'headroom.run.expected_peak_p90.cpu_cores': 1 });
+  t.false('headroom.run.expected_peak_p90.memory_peak_bytes' in noMemory!, 'no memory attribute (not a 0) where no run measured it');
 });
 
 test('OTLP decisions: what a failed export held is sent again on a timer, with no new decision to carry it', async (t) => {

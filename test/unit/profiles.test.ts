@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
-  BINS, binRun, mergeRun, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
+  BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { SignatureError, signatureOf, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { isRoot, testIf } from '../helpers/host.js';
@@ -138,6 +138,9 @@ function run(signature: string, opts: { cores?: number; mem?: number; durationMs
   return { signature, durationMs, samples, endedAtMs: opts.endedAtMs ?? 1_700_000_000_000, task: { exe: '/usr/bin/tool', args: ['--x', '1'] } };
 }
 
+/** The run as one in a cgroup the memory controller does not see: no sample carries memory. */
+const withoutMemory = (r: FinishedRun): FinishedRun => ({ ...r, samples: r.samples.map(({ memBytes: _, ...rest }) => rest) });
+
 test('curve: samples land in their slice of progress; empty slices are interpolated', (t) => {
   const c = binRun([
     { atMs: 0, cpuCores: 1, memBytes: 100, memPeakBytes: 150 },
@@ -145,14 +148,14 @@ test('curve: samples land in their slice of progress; empty slices are interpola
     { atMs: 9_999, cpuCores: 5, memBytes: 200 },
     { atMs: 12_000, cpuCores: 7, memBytes: 200 }, // past the end: the last slice
   ], 10_000);
-  for (const r of RESOURCES) t.is(c[r].length, BINS);
-  t.is(c.cpuCores[0], 1);
-  t.is(c.cpuCores[1], 3);
-  t.is(c.cpuCores[19], 6);
-  t.is(c.cpuCores[10], 3 + ((6 - 3) * 9) / 18, 'linear between filled slices');
-  t.is(c.memPeakBytes[0], 150);
-  t.is(c.memSustainedBytes[0], 100);
-  t.is(c.ioBytesPerSec[5], 0, 'an absent value is 0');
+  for (const r of ['cpuCores', 'memPeakBytes', 'memSustainedBytes'] as const) t.is(c[r]!.length, BINS);
+  t.is(c.cpuCores![0], 1);
+  t.is(c.cpuCores![1], 3);
+  t.is(c.cpuCores![19], 6);
+  t.is(c.cpuCores![10], 3 + ((6 - 3) * 9) / 18, 'linear between filled slices');
+  t.is(c.memPeakBytes![0], 150);
+  t.is(c.memSustainedBytes![0], 100);
+  t.is(c.ioBytesPerSec, undefined, 'a resource no sample carries is not measured (not 0)');
   t.throws(() => binRun([], 1000), { instanceOf: RangeError });
   t.throws(() => binRun([{ atMs: 0 }], 0), { instanceOf: RangeError });
 });
@@ -169,8 +172,31 @@ test('curve: runs merge with decay, so the recent one weighs more', (t) => {
   t.true(two.durationMs.var > 0);
   t.deepEqual([two.durationMs.min, two.durationMs.max, two.durationMs.last], [10_000, 20_000, 20_000]);
   const last = BINS - 1;
-  t.true(two.curve.cpuCores.mean[last]! > (one.curve.cpuCores.mean[last]! + 3 * one.curve.cpuCores.mean[last]!) / 2);
-  t.is(one.curve.cpuCores.mean[last], binRun(run(SIG_A, { cores: 1 }).samples, 10_000).cpuCores[last]);
+  t.true(two.curve.cpuCores!.mean[last]! > (one.curve.cpuCores!.mean[last]! + 3 * one.curve.cpuCores!.mean[last]!) / 2);
+  t.is(one.curve.cpuCores!.mean[last], binRun(run(SIG_A, { cores: 1 }).samples, 10_000).cpuCores![last]);
+});
+
+test('curve: a resource a run did not measure is left out, not taken for 0', (t) => {
+  const cpuOnly = mergeRun(undefined, withoutMemory(run(SIG_A, { cores: 1 })), 0.5, 0);
+  t.deepEqual(Object.keys(cpuOnly.curve).sort(), ['cpuCores', 'ioBytesPerSec', 'netBytesPerSec']);
+  t.deepEqual(Object.keys(forecastFromProfile(cpuOnly).peak).sort(), ['cpuCores', 'ioBytesPerSec', 'netBytesPerSec']);
+  // a run that measured it starts its curve (its weight its own), not an average with zeros
+  const both = mergeRun(cpuOnly, run(SIG_A, { cores: 1, mem: 5e8 }), 0.5, 0);
+  t.deepEqual(Object.keys(both.curve).sort(), [...RESOURCES].sort());
+  t.is(forecastFromProfile(both).peak.memPeakBytes!.mean, 5e8);
+  t.is(both.curve.memPeakBytes!.weight, 1);
+  t.is(both.curve.cpuCores!.weight, 1.5);
+  // and one that did not leaves it as it was
+  const again = mergeRun(both, withoutMemory(run(SIG_A, { cores: 1 })), 0.5, 0);
+  t.deepEqual(again.curve.memPeakBytes, both.curve.memPeakBytes);
+  t.is(again.curve.cpuCores!.weight, 1.75);
+  // within a run, a slice averages the samples that carry the value
+  t.deepEqual(binRun([{ atMs: 0, memBytes: 100 }, { atMs: 10 }], 1000).memSustainedBytes!.slice(0, 2), [100, 100]);
+  // a profile written before the per-resource weights reads as before; a bad weight is refused
+  const old = { ...both, curve: Object.fromEntries(Object.entries(both.curve).map(([r, c]) => [r, { mean: c.mean, var: c.var }])) };
+  t.deepEqual(forecastFromProfile(parseProfile(JSON.stringify(old))).peak, forecastFromProfile(both).peak);
+  const badWeight = { ...both, curve: { ...both.curve, memPeakBytes: { ...both.curve.memPeakBytes!, weight: -1 } } };
+  t.throws(() => parseProfile(JSON.stringify(badWeight)), { message: 'bad curve for memPeakBytes' });
 });
 
 // ---- the store ----
@@ -196,9 +222,9 @@ test('store: a recorded run is forecast before the next one starts, and survives
   t.is(f.runs, 2);
   t.true(f.durationMs.mean > 10_000 && f.durationMs.mean < 12_000);
   t.true(f.durationMs.p90 > f.durationMs.mean);
-  t.is(f.curve.cpuCores.mean.length, BINS);
-  t.true(f.peak.cpuCores.mean > 2 && f.peak.cpuCores.p90 >= f.peak.cpuCores.mean);
-  t.is(f.peak.memPeakBytes.mean, 5e8);
+  t.is(f.curve.cpuCores!.mean.length, BINS);
+  t.true(f.peak.cpuCores!.mean > 2 && f.peak.cpuCores!.p90 >= f.peak.cpuCores!.mean);
+  t.is(f.peak.memPeakBytes!.mean, 5e8);
   t.true(f.confidence > 0 && f.confidence < 1);
   t.deepEqual(filesIn(dir), [`${SIG_A}.json`], 'one file per signature, no temp file left');
 
@@ -393,7 +419,6 @@ test('cli: list and show print the store', (t) => {
   const doc = JSON.parse(profilesShow(dir, 'aaaa', true).stdout) as { profile: { runs: number }; forecast: { curve: { cpuCores: { mean: number[] } } } };
   t.is(doc.profile.runs, 2);
   t.is(doc.forecast.curve.cpuCores.mean.length, BINS);
-
   t.like(profilesShow(dir, 'a'), { exitCode: 2, stdout: '' });
   t.regex(profilesShow(dir, 'a').stderr, /^headroom: 'a' matches 2 profiles \(aaaaaaaaaaaa, abcccccccccc\): give more digits\n$/);
   t.like(profilesShow(dir, 'zz'), { exitCode: 2 });
@@ -406,4 +431,14 @@ test('cli: list and show print the store', (t) => {
   t.regex(withBad.stderr, /^headroom: corrupt profile .*abc+\.json: not JSON/);
   t.is(withBad.stdout.trimEnd().split('\n').length, 2);
   t.true(existsSync(join(dir, `${abSig}.json`)));
+
+  // a task whose runs' memory was not measured: shown as such, not as 0
+  const cpuOnlySig = 'cd' + 'e'.repeat(62);
+  const r = run(cpuOnlySig);
+  store.record(withoutMemory(r));
+  t.regex(cli('list', '--dir', dir).stdout, /\ncdeeeeeeeeee\s+1\s+10\.0s\s+1\.95\s+-\s+/);
+  t.is((JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; peakMemBytes: number | null }>).find((p) => p.signature === cpuOnlySig)!.peakMemBytes, null);
+  const cpuOnly = profilesShow(dir, 'cd').stdout;
+  t.regex(cpuOnly, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+-\s+-\s+1000B\/s/);
+  t.regex(cpuOnly, /\n-: not measured in any run \(memPeakBytes, memSustainedBytes; memory is not, in a cgroup the memory controller does not see\)\n$/);
 });
