@@ -3,12 +3,15 @@
 // profile store when its cgroup goes; the second is forecast as it starts (duration and peak
 // CPU from the first), exported to Prometheus, and recorded in turn; `headroom profiles list`
 // shows the task with its two runs. Both runs' start and end also reach an OpenTelemetry collector
-// as log records (the push set in the policy's export.otlp).
+// as log records (the push set in the policy's export.otlp). Their cgroups have the cpu controller
+// only, so their memory is not measured (and not said to be 0); a third job holding 64 MiB runs in
+// a cgroup the memory controller sees too, and its profile has its memory.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
+import { memoryControllerWhy, MemoryTestCgroup } from '../helpers/memory-cgroup.js';
 import { freePort, headroom, startIn, waitFor } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
@@ -42,8 +45,11 @@ profiles:
   const of = (cg: TestCgroup, kind: RunLine['kind']): RunLine | undefined => lines().find((l) => l.kind === kind && l.workload.path === cg.path);
 
   let metrics = '';
+  // (on hybrid hosts the job cgroups are in the cpu hierarchy only; on cgroup2 another test may have left memory enabled for them)
+  let cpuOnly = true;
   for (const n of [1, 2]) {
     const cg = new TestCgroup(`run-job-${n}`); // made after the agent started: a run
+    cpuOnly = !cg.v2;
     t.teardown(() => cg.remove());
     const job = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '4s', '--quiet'], 30_000);
     await waitFor(() => of(cg, 'run-start') !== undefined, `the start of run ${n}, its task read`, 10_000);
@@ -51,6 +57,16 @@ profiles:
     await job.done;
     await cg.remove();
     await waitFor(() => of(cg, 'run-end') !== undefined, `the end of run ${n}`, 10_000);
+  }
+  // a run in a cgroup the memory controller sees too (as a container's): its memory is measured
+  const withMemory = memoryControllerWhy() === null;
+  const mem = withMemory ? new MemoryTestCgroup('run-mem') : undefined;
+  if (mem) {
+    t.teardown(() => mem.remove());
+    const vm = mem.startIn('stress-ng', ['--vm', '1', '--vm-bytes', '64M', '--vm-keep', '--timeout', '3s', '--quiet'], 30_000);
+    await vm.done;
+    await mem.remove();
+    await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mem.path), 'the end of the run with memory', 10_000);
   }
   const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
   const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
@@ -75,8 +91,8 @@ profiles:
   t.is(f.durationMs.mean, end1.durationMs!);
   t.true(f.peak.cpuCores.mean >= 0.7 && f.peak.cpuCores.mean <= 1.3, `expected peak ${f.peak.cpuCores.mean} cores (one CPU busy)`);
   t.true(end2.recorded === true && end2.runs === 2, JSON.stringify(end2));
-  // the test cgroups have the cpu controller only: their memory is not measured, and nothing says it was 0
-  t.false('memPeakBytes' in f.peak, JSON.stringify(f.peak));
+  // those two cgroups have the cpu controller only: their memory is not measured, and nothing says it was 0
+  if (cpuOnly) t.false('memPeakBytes' in f.peak, JSON.stringify(f.peak));
 
   const task = start1.signature!.slice(0, 16);
   const series = (name: string, ...labels: string[]): string | undefined =>
@@ -85,7 +101,7 @@ profiles:
   t.truthy(duration, 'the expected duration is exported for the second run');
   t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
   t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpu_cores"', 'stat="mean"'));
-  t.is(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="memory_peak_bytes"'), undefined);
+  if (cpuOnly) t.is(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="memory_peak_bytes"'), undefined);
   t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
   // what the first run needed from this point of the run on: one busy CPU, before any history
   const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpu_cores"', 'horizon_seconds="5"');
@@ -102,7 +118,7 @@ profiles:
   t.like(pushedEnd1, { 'headroom.task.signature': start1.signature!, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 1, 'headroom.run.duration_seconds': end1.durationMs! / 1000 });
   t.like(pushedStart2, { 'headroom.task.signature': start1.signature!, 'headroom.run.profile_runs': 1, 'headroom.run.expected_duration_seconds': f.durationMs.mean / 1000, 'headroom.run.expected_peak_p90.cpu_cores': f.peak.cpuCores.p90 });
   t.regex(String(pushedStart2!['process.executable.path']), /stress-ng$/);
-  t.false('headroom.run.expected_peak_p90.memory_peak_bytes' in pushedStart2!);
+  if (cpuOnly) t.false('headroom.run.expected_peak_p90.memory_peak_bytes' in pushedStart2!);
   t.deepEqual(pushedStart2!['headroom.task.args'], start2.task!.args);
   t.like(pushedEnd2, { 'headroom.run.recorded': true, 'headroom.run.profile_runs': 2 });
 
@@ -111,6 +127,15 @@ profiles:
   const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number; peakMemBytes: number | null }[];
   const ours = entries.find((e) => e.signature === start1.signature);
   t.truthy(ours, JSON.stringify(entries));
-  t.like(ours, { runs: 2, peakMemBytes: null });
+  t.like(ours, { runs: 2 });
+  if (cpuOnly) t.is(ours!.peakMemBytes, null);
   t.regex(ours!.exe, /stress-ng$/);
+  if (mem) {
+    // 64 MiB held by its worker, and stress-ng's own pages (its page cache too, as the cgroup counts it)
+    const memEnd = lines().find((l) => l.kind === 'run-end' && l.workload.path === mem.path)!;
+    t.true(memEnd.recorded, JSON.stringify(memEnd));
+    const memRun = entries.find((e) => e.signature === memEnd.signature);
+    t.log(`the run with memory: ${JSON.stringify(memRun)}`);
+    t.true(memRun !== undefined && memRun.peakMemBytes! >= 60 * 2 ** 20 && memRun.peakMemBytes! < 1024 * 2 ** 20, JSON.stringify(memRun));
+  }
 });
