@@ -50,8 +50,9 @@ export class RunFollower {
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
-        ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : 0,
-        netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : 0,
+        // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
+        ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
+        netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,
       });
     }
     const events = this.runs.observe(inputs, nowMs);

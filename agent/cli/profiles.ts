@@ -182,18 +182,22 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   ];
   const cores = (x: number): string => x.toFixed(2);
   const rate = (x: number): string => `${humanBytes(x)}/s`;
-  const columns = [['cpuCores', cores], ['memPeakBytes', humanBytes], ['memSustainedBytes', humanBytes], ['ioBytesPerSec', rate], ['netBytesPerSec', rate]] as const;
+  const columns = [
+    ['CPU_CORES', 'cpuCores', cores], ['MEM_PEAK', 'memPeakBytes', humanBytes], ['MEM_SUSTAINED', 'memSustainedBytes', humanBytes],
+    ['IO', 'ioBytesPerSec', rate], ['NET', 'netBytesPerSec', rate],
+  ] as const;
   const rows = Array.from({ length: BINS }, (_, b) => [
     `${(b * 100) / BINS}-${((b + 1) * 100) / BINS}%`,
     humanDuration(b * f.binMs),
-    ...columns.map(([r, fmt]) => {
+    ...columns.map(([, r, fmt]) => {
       const c = f.curve[r];
       return c ? `${fmt(c.mean[b]!)} (${fmt(c.p90[b]!)})` : NOT_MEASURED;
     }),
   ]);
-  const body = table(['PROGRESS', 'FROM', 'CPU_CORES', 'MEM_PEAK', 'MEM_SUSTAINED', 'IO', 'NET'], rows);
-  const unmeasured = columns.filter(([r]) => !f.curve[r]).map(([r]) => r);
-  const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.join(', ')}; memory is not, in a cgroup the memory controller does not see)\n` : '';
+  const body = table(['PROGRESS', 'FROM', ...columns.map(([head]) => head)], rows);
+  const unmeasured = columns.filter(([, r]) => !f.curve[r]);
+  const why = unmeasured.some(([, r]) => r.startsWith('mem')) ? ': memory is not, in a cgroup the memory controller does not see' : '';
+  const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
   return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
 }
 

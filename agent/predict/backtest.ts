@@ -846,7 +846,7 @@ export interface SaturationRow {
   falseAlarmRate: number;
 }
 
-/** Per series (resource) and peak target: the saturation warnings of model `id` (where there were crossings or quiet origins to judge them on). */
+/** Per series (resource) and peak target: the saturation warnings of model `id` (where it scored points or saw a crossing). */
 export function saturationTable(report: BacktestReport, specs: readonly ModelSpec[], id: string): SaturationRow[] {
   const i = specs.findIndex((s) => s.id === id);
   if (i < 0) return [];
@@ -854,8 +854,8 @@ export function saturationTable(report: BacktestReport, specs: readonly ModelSpe
   for (const r of report.series) {
     for (const [name, t] of Object.entries(r.targets)) {
       const score = t.saturation?.[i];
-      // (a target too long for the series: no crossing and no quiet origin, nothing to say)
-      if (!score || (score.crossings === 0 && score.quietOrigins === 0)) continue;
+      // (a target too long for the series, nothing scored and no crossing: nothing to say)
+      if (!score || (t.points === 0 && score.crossings === 0)) continue;
       const { warnedInTime, medianLeadSeconds } = summarizeSaturation([score]);
       rows.push({
         group: r.group, name: r.name, resource: r.resource, target: name, stepSeconds: r.stepSeconds, score, warnedInTime, medianLeadSeconds,

@@ -148,7 +148,7 @@ export interface Profile {
   createdAtMs: number;
   lastRunAtMs: number;
   runs: number;
-  /** decayed run count: sum of decay^age over runs; the weight of what is known */
+  /** decayed run count: sum of decay^age over runs; the weight of what is known (a curve's own: over the runs that measured it) */
   weight: number;
   durationMs: Moments & { min: number; max: number; last: number };
   /** per resource some run measured: the curve's moments across the runs that did */
@@ -182,7 +182,7 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
     const before = prev?.curve[r];
     // a run that did not measure it leaves what the others did as it was
     if (!x) {
-      if (before) curve[r] = before;
+      if (before) curve[r] = { ...before, weight: before.weight ?? prev!.weight };
       continue;
     }
     const olderR = before ? (before.weight ?? prev!.weight) * decay : 0;
@@ -280,6 +280,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
     const c = p.curve[r];
     if (c === undefined) continue;
     if (!c || !bins(c.mean) || !bins(c.var) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
+    // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
+    // was not measured (a cgroup in use holds some)
+    if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];
   }
   if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !Array.isArray(p.task.args) || !p.task.args.every((a) => typeof a === 'string'))) {
     throw new Error('bad task label');
@@ -304,7 +307,7 @@ export interface ProfileStoreOptions {
   dir?: string;
   /** budget for the profile files' bytes; default 16 MiB */
   maxBytes?: number;
-  /** a run's weight halves after this many newer runs; default 4 */
+  /** a run's weight halves after this many newer runs (in a curve: newer runs that measured it); default 4 */
   halfLifeRuns?: number;
   /** change nothing on disk (for inspection): no writes, no moves, no cleanup */
   readOnly?: boolean;

@@ -18,9 +18,10 @@ import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLab
 export interface RunTickInput {
   workload: Workload;
   cpuCores: number;
+  /** null: not measured this tick (no memory cgroup; the I/O or socket probe off) */
   memoryBytes: number | null;
-  ioBytesPerSec: number;
-  netBytesPerSec: number;
+  ioBytesPerSec: number | null;
+  netBytesPerSec: number | null;
 }
 
 export interface RunStart {
@@ -183,7 +184,7 @@ export class TaskRuns {
       if (!run || run.endedAtMs !== undefined) continue;
       this.sample(run, {
         atMs: nowMs, cpuCores: x.cpuCores, memBytes: x.memoryBytes ?? undefined,
-        ioBytesPerSec: x.ioBytesPerSec, netBytesPerSec: x.netBytesPerSec,
+        ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }
     // a workload that used CPU this tick had a task alive in it: only an idle one is looked at

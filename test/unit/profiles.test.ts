@@ -195,6 +195,14 @@ test('curve: a resource a run did not measure is left out, not taken for 0', (t)
   // a profile written before the per-resource weights reads as before; a bad weight is refused
   const old = { ...both, curve: Object.fromEntries(Object.entries(both.curve).map(([r, c]) => [r, { mean: c.mean, var: c.var }])) };
   t.deepEqual(forecastFromProfile(parseProfile(JSON.stringify(old))).peak, forecastFromProfile(both).peak);
+  // ...and goes on with the profile's weight as its curves' (a run that skipped memory keeps it so)
+  const oldRead = parseProfile(JSON.stringify(old));
+  const skipped = mergeRun(oldRead, withoutMemory(run(SIG_A, { cores: 1 })), 0.5, 0);
+  t.is(skipped.curve.memPeakBytes!.weight, oldRead.weight);
+  t.is(mergeRun(skipped, run(SIG_A, { cores: 1, mem: 5e8 }), 0.5, 0).curve.memPeakBytes!.weight, oldRead.weight * 0.5 + 1);
+  // ...but its memory at 0 throughout, written when an unmeasured value counted as 0, is not measured
+  const zeroMemory = { ...old, curve: { ...old.curve, memPeakBytes: { mean: new Array(BINS).fill(0), var: new Array(BINS).fill(0) } } };
+  t.false('memPeakBytes' in parseProfile(JSON.stringify(zeroMemory)).curve);
   const badWeight = { ...both, curve: { ...both.curve, memPeakBytes: { ...both.curve.memPeakBytes!, weight: -1 } } };
   t.throws(() => parseProfile(JSON.stringify(badWeight)), { message: 'bad curve for memPeakBytes' });
 });
@@ -440,5 +448,5 @@ test('cli: list and show print the store', (t) => {
   t.is((JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; peakMemBytes: number | null }>).find((p) => p.signature === cpuOnlySig)!.peakMemBytes, null);
   const cpuOnly = profilesShow(dir, 'cd').stdout;
   t.regex(cpuOnly, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+-\s+-\s+1000B\/s/);
-  t.regex(cpuOnly, /\n-: not measured in any run \(memPeakBytes, memSustainedBytes; memory is not, in a cgroup the memory controller does not see\)\n$/);
+  t.regex(cpuOnly, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED: memory is not, in a cgroup the memory controller does not see\)\n$/);
 });

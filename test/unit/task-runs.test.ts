@@ -58,6 +58,25 @@ function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: num
   return { store, alive, tasks, runs, tick, events, now: () => now };
 }
 
+test('task runs: what a run did not measure (no memory cgroup, the I/O probe off) is forecast as not known, not as 0', async (t) => {
+  const w = world(t);
+  for (const [n, job] of ['/jobs/b-1', '/jobs/b-2'].entries()) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('b'));
+    for (let i = 0; i < 6; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: null, ioBytesPerSec: null, netBytesPerSec: 10 } });
+    if (n === 1) {
+      const status = w.runs.statusOf(`v1-cpu:${job}`, w.now(), [2000])!;
+      t.like(status.expected!.ahead[0], { horizonMs: 2000, cpuCores: 1, memPeakBytes: null, ioBytesPerSec: null, netBytesPerSec: 10 });
+      t.deepEqual(Object.keys(status.expected!.peak).sort(), ['cpuCores', 'netBytesPerSec']);
+      t.regex(formatRunEvent(w.events.filter((e) => e.kind === 'run-start')[1]!), /peak 1\.00 cores, memory not measured \(1 run/);
+    }
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+    await w.tick({});
+  }
+  t.is(w.events.filter((e) => e.kind === 'run-end' && e.recorded).length, 2);
+});
+
 test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {
   const w = world(t);
   const job = '/jobs/a-1';
