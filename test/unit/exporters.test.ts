@@ -132,6 +132,22 @@ test('log2 boundaries are 2^(i+1) microseconds in seconds, one fewer than the sl
   t.is(b[30], 2 ** 31 / 1e6);
 });
 
+test('a task run\'s expected demand: a series per resource its past runs measured, none for one they did not', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const w = workload('/headroom-test/job');
+  const signature = 'ab'.repeat(32);
+  const expected = {
+    runs: 2, confidence: 0.6, durationMs: { mean: 4000, p90: 4500 }, progress: 0.25,
+    peak: { cpuCores: { mean: 1, p90: 1.1 }, netBytesPerSec: { mean: 10, p90: 12 } },
+    ahead: [{ horizonMs: 5000, cpuCores: 1.1, memPeakBytes: null, ioBytesPerSec: null, netBytesPerSec: 12 }],
+  };
+  ep.update(tick(1, [workloadReport(w, { run: { signature, startedAtMs: 0, elapsedMs: 1000, expected } })]));
+  const { samples } = await scrape(url);
+  const resources = (name: string): string[] => samples.filter((s) => s.name === name).map((s) => s.labels.resource!).sort();
+  t.deepEqual(resources('headroom_task_run_expected_demand'), ['cpu_cores', 'net_bytes_per_s']);
+  t.deepEqual(resources('headroom_task_run_expected_peak'), ['cpu_cores', 'cpu_cores', 'net_bytes_per_s', 'net_bytes_per_s']);
+});
+
 test('the run-queue histogram keeps the kernel buckets: le in seconds, cumulative, +Inf = _count', async (t) => {
   const { ep, url } = await endpoint(t);
   const a = workload('/headroom-test/a');
