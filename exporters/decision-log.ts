@@ -101,12 +101,12 @@ export function formatRunEvent(e: RunEvent): string {
   if (e.kind === 'run-end') {
     return `[run] ${e.workload.id} ended after ${seconds(e.durationMs)}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}`;
   }
+  const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;
   const f = e.forecast;
-  const expected = f
-    ? `expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured'}, ` +
-      `${f.peak.memPeakBytes ? `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB` : 'memory not measured'} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`
-    : 'a task not seen finish before';
-  return `[run] ${e.workload.id} started: ${taskLabel(e)}${task}: ${expected}`;
+  if (!f) return `${started}: a task not seen finish before`;
+  const cpu = f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured';
+  const mem = f.peak.memPeakBytes ? `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB` : 'memory not measured';
+  return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`;
 }
 
 export function runEventRecord(e: RunEvent): object {

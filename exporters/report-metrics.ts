@@ -20,6 +20,7 @@ import {
   type MetricProducer,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
+import { AHEAD_RESOURCES } from '../agent/predict/task-runs.js';
 import type { TickReport } from '../agent/report.js';
 import type { Workload } from '../agent/workloads/types.js';
 import { log2Histogram } from './log2-histogram.js';
@@ -186,7 +187,7 @@ export class ReportMetricProducer implements MetricProducer {
           }
           for (const a of x.ahead) {
             const at = { ...task, horizon_seconds: String(a.horizonMs / 1000) };
-            for (const resource of ['cpuCores', 'memPeakBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const) {
+            for (const resource of AHEAD_RESOURCES) {
               const v = a[resource];
               if (v !== null) runAhead.push(point(v, { ...at, resource: RUN_RESOURCE[resource] }));
             }

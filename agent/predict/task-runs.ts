@@ -72,14 +72,11 @@ export interface RunStatus {
   } | null;
 }
 
+/** What a run's status looks ahead at: its memory's peak, not its sustained level. */
+export const AHEAD_RESOURCES = ['cpuCores', 'memPeakBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const;
+
 /** null: no past run of the task measured it (see RunSample) */
-export interface RunAhead {
-  horizonMs: number;
-  cpuCores: number | null;
-  memPeakBytes: number | null;
-  ioBytesPerSec: number | null;
-  netBytesPerSec: number | null;
-}
+export type RunAhead = { horizonMs: number } & Record<(typeof AHEAD_RESOURCES)[number], number | null>;
 
 export interface TaskRunsOptions {
   store: Pick<ProfileStore, 'forecastRun' | 'record'>;
@@ -309,11 +306,12 @@ function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
   const slice = (ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
   const from = slice(elapsedMs);
   const to = slice(elapsedMs + horizonMs);
-  const top = (r: keyof RunForecast['curve']): number | null => {
+  const out = { horizonMs } as RunAhead;
+  for (const r of AHEAD_RESOURCES) {
     const c = f.curve[r];
-    return c ? Math.max(...c.p90.slice(from, to + 1)) : null;
-  };
-  return { horizonMs, cpuCores: top('cpuCores'), memPeakBytes: top('memPeakBytes'), ioBytesPerSec: top('ioBytesPerSec'), netBytesPerSec: top('netBytesPerSec') };
+    out[r] = c ? Math.max(...c.p90.slice(from, to + 1)) : null;
+  }
+  return out;
 }
 
 /** A task's label for people: the executable and its first arguments, bounded in count and length. */
