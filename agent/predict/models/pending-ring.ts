@@ -38,6 +38,8 @@ export class PendingRing {
   /** per row: the conformal and the trend candidates' projections (NaN: none) */
   conformal!: Float64Array;
   trend!: Float64Array;
+  /** per row: 1 once the forecast is known to miss before it resolves (a peak window already above its p90), else 0 */
+  missed!: Float64Array;
   /** per row: the features (`featureCount` each), when a learner reads them */
   features: Float32Array | undefined;
 
@@ -72,8 +74,8 @@ export class PendingRing {
 
   /** The arrays now, to copy from at a growth (named one by one: a field missed here would not be copied). */
   private arrays(): Pick<PendingRing, 'rows' | 'slot' | 'p90' | 'mix' | 'features' | (typeof ROW_FIELDS)[number]> {
-    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend } = this;
-    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend };
+    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missed } = this;
+    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missed };
   }
 
   /** `rows` rows, holding the forecasts still pending at `slot`. */
@@ -110,4 +112,4 @@ export class PendingRing {
 }
 
 /** The fields with one number per row (each copied at a growth). */
-export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend'] as const;
+export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend', 'missed'] as const;
