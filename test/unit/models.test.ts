@@ -962,7 +962,7 @@ test('engine: p90 under-prediction lands in 7%..13% on stationary heavy-tailed n
 test('engine-peak: on a level with random spikes the 60 s peak\'s p90 misses about 10% (an offset leaking towards 0: 12.5% on the first)', (t) => {
   // The mix under-covers these peaks by a lasting amount: the offset must hold it, not leak it away.
   // (A 60 s peak's misses come in runs: 4,000 scored seconds are about 70 independent windows, and
-  // their miss rate wandered by 1.5 points from run to run; 19,000 hold it to about half a point.)
+  // their miss rate wandered by 1.5 points from run to run; 19,000 hold it to about 0.7.)
   for (const [p, size, seed] of [[0.02, 2, 2], [0.005, 5, 3], [0.03, 1.5, 4]] as const) {
     const r = rng(seed);
     const values = Array.from({ length: 20_000 }, () => 100 * (1 + 0.1 * (r() - 0.5)) + (r() < p ? 100 * size * r() : 0));

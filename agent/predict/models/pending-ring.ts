@@ -38,8 +38,8 @@ export class PendingRing {
   /** per row: the conformal and the trend candidates' projections (NaN: none) */
   conformal!: Float64Array;
   trend!: Float64Array;
-  /** per row: 1 once the forecast is known to miss before it resolves (a peak window already above its p90), else 0 */
-  missed!: Float64Array;
+  /** per row: 1 once its miss was counted before it resolved (a peak window already above its p90: engine.ts, countEarlyMisses), else 0 */
+  missCounted!: Float64Array;
   /** per row: the features (`featureCount` each), when a learner reads them */
   features: Float32Array | undefined;
 
@@ -74,8 +74,8 @@ export class PendingRing {
 
   /** The arrays now, to copy from at a growth (named one by one: a field missed here would not be copied). */
   private arrays(): Pick<PendingRing, 'rows' | 'slot' | 'p90' | 'mix' | 'features' | (typeof ROW_FIELDS)[number]> {
-    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missed } = this;
-    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missed };
+    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted } = this;
+    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted };
   }
 
   /** `rows` rows, holding the forecasts still pending at `slot`. */
@@ -112,4 +112,4 @@ export class PendingRing {
 }
 
 /** The fields with one number per row (each copied at a growth). */
-export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend', 'missed'] as const;
+export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend', 'missCounted'] as const;
