@@ -1169,6 +1169,29 @@ test('engine: the offset steps by at least a small share of the level (a near-co
   t.true(step <= 0.9 * 0.03 * 0.003 * 1000 * 1.01 + 0.01);
 });
 
+test('engine-peak: a miss is counted when a value passes a pending p90, but not in a window with a hole (its hits would never be)', (t) => {
+  const g = gaussian(rng(31));
+  const e = new ForecastEngine({ halfLifeMs: 600 * SEC, stepMs: SEC });
+  const offset = (): number => e.inspect('peak', 60 * SEC)!.offset;
+  let i = 0;
+  const feed = (v: number): void => {
+    e.update(v, i++ * SEC);
+    e.peak(60 * SEC);
+  };
+  while (i < 400) feed(10 + 2 * g());
+  const calm = offset();
+  // five seconds without a sample: every pending window holds a hole, and is never scored
+  i += 5;
+  feed(100);
+  t.is(offset(), calm, 'a spike past the hole does not count the windows across it');
+  // forecasts made after the hole are counted at once (their windows close a minute later)
+  for (let k = 0; k < 10; k++) feed(10 + 2 * g());
+  const before = offset();
+  feed(1000);
+  t.log(`offset ${calm.toFixed(3)} calm, ${before.toFixed(3)} before the second spike, ${offset().toFixed(3)} after it`);
+  t.true(offset() > before, 'a spike passing p90s made after the hole steps the offset up');
+});
+
 test('engine: a wild candidate is left out of the combination, not averaged in (a burst a minute ago)', (t) => {
   // a level of 4 that wobbles, and one 400 in its 45th second: 55 s later the span (the last
   // window's peak) still holds the 400; the other candidates do not
