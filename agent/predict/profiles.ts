@@ -180,12 +180,14 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
   for (const r of RESOURCES) {
     const x = binned[r];
     const before = prev?.curve[r];
+    // (a curve from a file written before curves kept their own weight: the profile's)
+    const weightBefore = before ? before.weight ?? prev!.weight : 0;
     // a run that did not measure it leaves what the others did as it was
     if (!x) {
-      if (before) curve[r] = { ...before, weight: before.weight ?? prev!.weight };
+      if (before) curve[r] = { ...before, weight: weightBefore };
       continue;
     }
-    const olderR = before ? (before.weight ?? prev!.weight) * decay : 0;
+    const olderR = weightBefore * decay;
     const mean: number[] = [];
     const vars: number[] = [];
     for (let b = 0; b < BINS; b++) {

@@ -165,6 +165,8 @@ const MIN_LOG_TAIL = Math.log(0.5);
 const CONFORMAL_WINDOW = 576;
 const CONFORMAL_SCALE_HALF_LIFE = 12;
 const CONFORMAL_MIN_ERRORS = 20;
+/** The share of outcomes above the p90 the calibration aims at: a miss steps up by 1 - this, a hit down by this. */
+const MISS_AIM = 0.1;
 /** Half-life, in resolved forecasts, of the typical error that sets the offset's step, and of the offset itself. */
 const ERROR_SCALE_HALF_LIFE = 100;
 /**
@@ -445,7 +447,7 @@ class Head {
       if (x > f && left > 0) {
         left--;
         ring.missCounted[q] = 1;
-        this.offsetUnits += this.calibrationGain * 0.9;
+        this.offsetUnits += this.calibrationGain * (1 - MISS_AIM);
       } else if (f < lowest) {
         lowest = f;
       }
@@ -500,7 +502,7 @@ class Head {
     const miss = actual > f ? 1 : 0;
     const mode = this.engine.calibration;
     if (mode === 'width' && actual !== f && f > ring.comb50[r]!) {
-      this.logFactor = Math.max(-MAX_LOG_FACTOR, Math.min(MAX_LOG_FACTOR, this.logFactor + this.engine.calibrationGain * (miss - 0.1)));
+      this.logFactor = Math.max(-MAX_LOG_FACTOR, Math.min(MAX_LOG_FACTOR, this.logFactor + this.engine.calibrationGain * (miss - MISS_AIM)));
     }
     // the offset's step scales with how far off the final p90 typically is at this target, so it
     // moves as fast on a short, jumpy recording as on a month of calm 5-minute data
@@ -528,7 +530,7 @@ class Head {
       this.offsetMean = this.offsetMean * mf + (1 - mf) * this.offsetUnits;
       this.offsetUnits = this.offsetMean + (this.offsetUnits - this.offsetMean) * this.offsetFade;
       // (a miss counted before the window closed is not counted again)
-      if (actual !== f && ring.missCounted[r] !== 1) this.offsetUnits += this.calibrationGain * (miss - 0.1);
+      if (actual !== f && ring.missCounted[r] !== 1) this.offsetUnits += this.calibrationGain * (miss - MISS_AIM);
     }
   }
 
