@@ -226,6 +226,21 @@ test('sorted window in single precision: the same window as double precision, ea
   t.true(within(single.mean, kept.reduce((a, b) => a + b, 0) / 64, 1e-9));
 });
 
+test('sorted window: a full window replaces its oldest value in one shift, as removing it and inserting the new one would', (t) => {
+  // few distinct values (ties on both sides of the one removed), moves up and down, and the ends
+  const rnd = rng(23);
+  const w = new SortedWindow(50);
+  const kept: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const v = rnd() < 0.1 ? (rnd() < 0.5 ? -1e9 : 1e9) : Math.floor(rnd() * 12);
+    w.push(v);
+    kept.push(v);
+    if (kept.length > 50) kept.shift();
+    if (i % 97 === 0 || i > 1990) t.deepEqual([...w.snapshot()], [...kept].sort((a, b) => a - b), `after ${i + 1} values`);
+  }
+  t.is(w.mean, kept.reduce((a, b) => a + b, 0) / 50);
+});
+
 test('growing buffers start at staggered sizes, from the base to under twice it, whatever the pattern they are made in', (t) => {
   // series that each make 1, 2, 4 or 8 buffers: the buffers of one kind (the second a series
   // makes) still start at all eight sizes, about as often each

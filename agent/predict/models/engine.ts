@@ -83,7 +83,7 @@ import { normalForecast, splitTailAbove, splitTailForecast } from './distributio
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
-import { QuantileLearner, type LearnerOptions } from './learner.js';
+import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
@@ -610,17 +610,21 @@ class Head {
     const anchor = sv.size > 0 ? this.p50[C.seasonal]! : Number.NaN;
     ring.seasonalMedian[w] = anchor;
     ring.scale[w] = s.scale;
-    if (ring.features) fillFeatures(this.features, s, this.seasonal, season);
-    const z = this.learner ? this.learner.predict(this.features) : Number.NaN;
+    if (ring.features) {
+      fillFeatures(this.features, s, this.seasonal, season);
+      // clamped once here, as the learners store and read them, for the three models below
+      for (let f = 0; f < this.featureCount; f++) this.features[f] = clampFeature(this.features[f]!);
+    }
+    const z = this.learner ? this.learner.predictClamped(this.features) : Number.NaN;
     if (Number.isNaN(z)) set(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
     else set(C.learned, this.p50[C.conformal]!, Math.max(0, x + s.scale * z));
     // pooled: the same on the model all series of its kind train (the learned one's until it is fitted)
-    const zp = this.pooled ? this.pooled.predict(this.features) : Number.NaN;
+    const zp = this.pooled ? this.pooled.predictClamped(this.features) : Number.NaN;
     if (Number.isNaN(zp)) set(C.pooled, this.p50[C.learned]!, this.p90[C.learned]!);
     else set(C.pooled, this.p50[C.conformal]!, Math.max(0, x + s.scale * zp));
     // pooled-seasonal: a pooled GBM whose label is taken from the seasonal median, not the
     // newest value (trees learn a step from a level poorly: the two anchors err apart)
-    const za = this.pooledSeasonal && !Number.isNaN(anchor) ? this.pooledSeasonal.predict(this.features) : Number.NaN;
+    const za = this.pooledSeasonal && !Number.isNaN(anchor) ? this.pooledSeasonal.predictClamped(this.features) : Number.NaN;
     if (Number.isNaN(za)) set(C['pooled-seasonal'], this.p50[C.pooled]!, this.p90[C.pooled]!);
     else set(C['pooled-seasonal'], this.p50[C.conformal]!, Math.max(0, anchor + s.scale * za));
     this.combine(s);
@@ -859,7 +863,8 @@ function pooledDefaults(stepMs: number): PooledLearnerOptions {
 /** What a head needs of its learned model: a private one (learner.ts) or one pooled across series (learner-pool.ts). */
 interface RowLearner {
   add(row: ArrayLike<number>, label: number, step: number): void;
-  predict(row: ArrayLike<number>): number;
+  /** the fitted quantile for a row already clamped (clampFeature); NaN before the first fit */
+  predictClamped(row: ArrayLike<number>): number;
 }
 
 /** Lets two wrappers read one base model that the engine alone updates. */

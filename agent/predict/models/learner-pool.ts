@@ -91,6 +91,11 @@ export class PooledLearner {
     return predictRow(this.model, row, this.scratch);
   }
 
+  /** The same for a row already clamped (clampFeature): no copy. */
+  predictClamped(row: ArrayLike<number>): number {
+    return this.model ? this.model.predict(row) : Number.NaN;
+  }
+
   /** The finished step's reservoir joins the training set (oldest rows out). */
   private commit(): void {
     for (let i = 0; i < this.staged; i++) {

@@ -136,6 +136,11 @@ export class QuantileLearner {
     return predictRow(this.model, row, this.scratch);
   }
 
+  /** The same for a row already clamped (clampFeature): no copy. */
+  predictClamped(row: ArrayLike<number>): number {
+    return this.model ? this.model.predict(row) : Number.NaN;
+  }
+
   private fit(): void {
     const start = performance.now();
     this.model = QuantileGbm.fit(this.x, this.y, this.rows, this.features, this.quantile, this.opts);
