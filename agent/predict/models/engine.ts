@@ -331,6 +331,8 @@ class Head {
   }
   readonly weights: Float64Array;
   private readonly scratchWeights: Float64Array;
+  /** the weights of the last mix whose exponentials were taken, before wild candidates are left out (see combine) */
+  private readonly rawWeights: Float64Array;
   /** candidate indices in order of their p90, and of their p50 (see combine) */
   private readonly order90 = identityOrder(K);
   private readonly order50 = identityOrder(K);
@@ -356,7 +358,7 @@ class Head {
     // the fixed-size arrays below share one buffer (slab.ts); its size is their lengths' sum
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 5 * K + SEASONS + 1);
+    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 6 * K + SEASONS + 1);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -378,6 +380,7 @@ class Head {
     this.p90 = slab.take(K);
     this.weights = slab.take(K);
     this.scratchWeights = slab.take(K);
+    this.rawWeights = slab.take(K);
     this.seasonTargets = slab.take(SEASONS + 1).fill(Number.NaN);
     this.featureCount = F;
     this.features = slab.take(F);
@@ -412,15 +415,17 @@ class Head {
     // (the row is taken before forecastNow, which writes into it: the ring may grow taking it)
     const w = ring.rowFor(slot);
     this.forecastNow(s, w);
-    ring.p90.set(this.p90, w * K);
+    // (copied in loops: a typed array's set() is a call into the runtime, dearer than a short loop)
+    for (let k = 0, at = w * K; k < K; k++) ring.p90[at + k] = this.p90[k]!;
     ring.final[w] = this.final90;
     ring.missCounted[w] = 0;
     if (this.kind === 'peak' && this.final90 < this.lowestPending) this.lowestPending = this.final90;
     ring.p99[w] = this.final99;
     ring.comb50[w] = this.comb50;
     ring.beforeOffset[w] = this.beforeOffset90;
-    if (this.mixP90.length > 1) ring.mix.set(this.mixP90, w * this.mixP90.length);
-    if (ring.features) ring.features.set(this.features, w * this.featureCount);
+    const E = this.mixP90.length;
+    if (E > 1) for (let j = 0, at = w * E; j < E; j++) ring.mix[at + j] = this.mixP90[j]!;
+    if (ring.features) for (let f = 0, at = w * this.featureCount; f < this.featureCount; f++) ring.features[at + f] = this.features[f]!;
   }
 
   /**
@@ -677,16 +682,35 @@ class Head {
     sortedOrder(this.order90, this.p90);
     sortedOrder(this.order50, this.p50);
     const w = this.scratchWeights;
+    const raw = this.rawWeights;
+    let rawLosses: Float64Array | undefined;
+    let rawEta = 0;
     for (let j = 0; j < E; j++) {
       const eta = mixes[j]!.eta;
       const losses = (this.mixPhase[j] ? phaseLosses : undefined) ?? this.lossSets[this.mixSet[j]!]!;
-      let best = Number.POSITIVE_INFINITY;
-      for (let k = 0; k < K; k++) if (!skip[k] && losses[k]! < best) best = losses[k]!;
-      const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
       let all = 0;
-      for (let k = 0; k < K; k++) {
-        w[k] = skip[k] ? 0 : Math.exp((-eta * (losses[k]! - best)) / norm);
-        all += w[k]!;
+      // a mix on the same losses at twice or four times the last one's rate: its weights are those
+      // squared (exp(-2a) = exp(-a)^2), not K exponentials more (the default mixes, rates 5, 20
+      // and 10, take one set of exponentials where no phase losses are held)
+      const squarings = losses !== rawLosses ? 0 : eta === 2 * rawEta ? 1 : eta === 4 * rawEta ? 2 : 0;
+      if (squarings > 0) {
+        for (let k = 0; k < K; k++) {
+          const v = squarings === 1 ? raw[k]! * raw[k]! : raw[k]! * raw[k]! * (raw[k]! * raw[k]!);
+          w[k] = v;
+          all += v;
+        }
+      } else {
+        let best = Number.POSITIVE_INFINITY;
+        for (let k = 0; k < K; k++) if (!skip[k] && losses[k]! < best) best = losses[k]!;
+        const norm = Math.max(best, 1e-12 * s.scale, 1e-300);
+        for (let k = 0; k < K; k++) {
+          const v = skip[k] ? 0 : Math.exp((-eta * (losses[k]! - best)) / norm);
+          raw[k] = v;
+          w[k] = v;
+          all += v;
+        }
+        rawLosses = losses;
+        rawEta = eta;
       }
       // a linear pool is dragged by one wild candidate (the span or the profile still holding a
       // burst of the first minute, at 100x the level), however little it weighs: left out
