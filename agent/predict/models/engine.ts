@@ -466,18 +466,24 @@ class Head {
     const fade = this.lossFade;
     const bin = this.phaseBin(origin);
     if (bin >= 0) this.phaseVisits![bin]!++;
-    for (let k = 0; k < K; k++) {
-      const f = ring.p90[r * K + k]!;
-      const loss = actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual);
-      for (let m = 0; m < this.lossSets.length; m++) this.lossSets[m]![k] = this.lossSets[m]![k]! * this.lossFades[m]! + loss;
-      if (bin >= 0) this.phaseLosses![bin * K + k] = this.phaseLosses![bin * K + k]! * this.phaseFade + loss;
+    // the candidates' losses into the first set, then copied out to the others and the phase bin
+    const losses = this.lossSets[0]!;
+    const first = this.lossFades[0]!;
+    const p90 = ring.p90;
+    for (let k = 0, at = r * K; k < K; k++) losses[k] = losses[k]! * first + pinball90(actual, p90[at + k]!);
+    for (let m = 1; m < this.lossSets.length; m++) {
+      const set = this.lossSets[m]!;
+      const fm = this.lossFades[m]!;
+      for (let k = 0, at = r * K; k < K; k++) set[k] = set[k]! * fm + pinball90(actual, p90[at + k]!);
+    }
+    if (bin >= 0) {
+      const pl = this.phaseLosses!;
+      const pf = this.phaseFade;
+      for (let k = 0, at = r * K, b = bin * K; k < K; k++) pl[b + k] = pl[b + k]! * pf + pinball90(actual, p90[at + k]!);
     }
     const E = this.mixLosses.length;
     if (E > 1) {
-      for (let j = 0; j < E; j++) {
-        const f = ring.mix[r * E + j]!;
-        this.mixLosses[j] = this.mixLosses[j]! * fade + (actual >= f ? 0.9 * (actual - f) : 0.1 * (f - actual));
-      }
+      for (let j = 0; j < E; j++) this.mixLosses[j] = this.mixLosses[j]! * fade + pinball90(actual, ring.mix[r * E + j]!);
     }
     // conformal candidate: the error of the EWMA at this horizon, over its local scale
     const e = actual - ring.conformal[r]!;
@@ -860,6 +866,15 @@ class Projection {
     }
     return this.out;
   }
+}
+
+/**
+ * The p90's pinball loss: 0.9 (y - f) above it, 0.1 (f - y) below. As a max of the two, which V8
+ * compiles without a branch (the same numbers to the bit: f - y is exactly -(y - f)).
+ */
+function pinball90(y: number, f: number): number {
+  const d = y - f;
+  return Math.max(0.9 * d, -0.1 * d);
 }
 
 /** A number in [0, 1) that differs from series to series (their first samples differ) yet replays the same. */
