@@ -69,8 +69,10 @@
 // its own spread calibrated towards a 1% p99 (TAIL_GAIN); other quantiles and exceedance are
 // read off it, clamped at 0 like every model here.
 //
-// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, about 18 us median
-// on this VM (about 50x the EWMA alone), most of it the candidates; the learner's refits (about
+// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, 16-18 us median on
+// this VM (about 52x the EWMA alone; 23 us before the trees' tests and the losses went without
+// branches, a tree's arrays were read into locals and a full window's push became one shift),
+// most of it the candidates and their combination; the learner's refits (about
 // 1.5 ms on 1024 rows) come every 1024 resolved forecasts per target, at a phase drawn from the
 // series' first sample so series started together do not refit on the same tick. At 10,000
 // series the collector matters as much: a sample leaves about 8 KB of garbage, a head's fixed
