@@ -563,27 +563,24 @@ class Head {
   private forecastNow(s: SeriesState, w: number): void {
     const ring = this.pending;
     const x = s.last;
-    const set = (k: number, p50: number, p90: number): void => {
-      this.p50[k] = p50;
-      this.p90[k] = Math.max(p50, p90);
-    };
-    set(C.last, x, x);
-    set(C.window, s.short.linearQuantile(0.5), s.short.max);
-    set(C.ewma, s.ewMean, s.ewMean + Z90 * Math.sqrt(s.ewVar));
+    // (setCandidate: a method, not a closure made at every call, which was garbage at every sample)
+    this.setCandidate(C.last, x, x);
+    this.setCandidate(C.window, s.short.linearQuantile(0.5), s.short.max);
+    this.setCandidate(C.ewma, s.ewMean, s.ewMean + Z90 * Math.sqrt(s.ewVar));
     const vpa = s.vpaQuantiles();
-    set(C.histogram, vpa.p50, vpa.p90);
-    set(C.day, s.long.linearQuantile(0.5), s.long.linearQuantile(0.9));
+    this.setCandidate(C.histogram, vpa.p50, vpa.p90);
+    this.setCandidate(C.day, s.long.linearQuantile(0.5), s.long.linearQuantile(0.9));
     const season = this.engine.season;
     this.collectSeasonal(s, season);
     this.collectShifted(s, season);
     const sh = this.shifted;
-    if (sh.size > 0) set(C.shifted, Math.max(0, sh.linearQuantile(0.5)), Math.max(0, sh.linearQuantile(0.9)));
-    else set(C.shifted, x, x);
+    if (sh.size > 0) this.setCandidate(C.shifted, Math.max(0, sh.linearQuantile(0.5)), Math.max(0, sh.linearQuantile(0.9)));
+    else this.setCandidate(C.shifted, x, x);
     const sv = this.seasonal.sorted;
     if (sv.size > 0) {
-      set(C.seasonal, sv.linearQuantile(0.5), sv.linearQuantile(0.9));
+      this.setCandidate(C.seasonal, sv.linearQuantile(0.5), sv.linearQuantile(0.9));
     } else {
-      set(C.seasonal, x, x);
+      this.setCandidate(C.seasonal, x, x);
     }
     // conformal: EWMA centre, local scale, quantiles of normalised errors
     const centre = s.ewMean;
@@ -595,8 +592,8 @@ class Head {
     ring.spread[w] = spread;
     ring.conformal[w] = centre;
     const c = this.conformal.project(centre, spread);
-    if (Number.isNaN(c.p90)) set(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
-    else set(C.conformal, c.p50, c.p90);
+    if (Number.isNaN(c.p90)) this.setCandidate(C.conformal, this.p50[C.ewma]!, this.p90[C.ewma]!);
+    else this.setCandidate(C.conformal, c.p50, c.p90);
     // span: the window as long as the horizon
     const spanMax = this.spanMax;
     if (this.kind === 'peak') {
@@ -605,19 +602,19 @@ class Head {
       // second spike it led the mix (weight 0.98) while it did: a steady workload's 60 s peak
       // went from 1.85 to 1.09 of the best baseline's loss without it, the phased one's 0.558 to
       // 0.495, Google's hour 0.839 to 0.808; Alibaba's hour worse, 0.522 to 0.539
-      set(C.span, spanMax, spanMax + Z90 * Math.sqrt(s.ewVar));
+      this.setCandidate(C.span, spanMax, spanMax + Z90 * Math.sqrt(s.ewVar));
     } else {
-      set(C.span, this.p50[C.window]!, spanMax);
+      this.setCandidate(C.span, this.p50[C.window]!, spanMax);
     }
     // trend: Holt's damped trend at the horizon (a peak: the path's higher end)
     const band = this.p90[C.conformal]! - this.p50[C.conformal]!;
     const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
     ring.trend[w] = projected;
     const t = this.trend.project(projected, spread);
-    set(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
+    this.setCandidate(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
     const horizonMs = this.steps * s.clock.stepMs;
     const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
-    set(C.profile, profile.p50, profile.p90);
+    this.setCandidate(C.profile, profile.p50, profile.p90);
     // learned: GBM p90 on the features; its p50 is the conformal one
     ring.base[w] = x;
     const anchor = sv.size > 0 ? this.p50[C.seasonal]! : Number.NaN;
@@ -629,18 +626,24 @@ class Head {
       for (let f = 0; f < this.featureCount; f++) this.features[f] = clampFeature(this.features[f]!);
     }
     const z = this.learner ? this.learner.predictClamped(this.features) : Number.NaN;
-    if (Number.isNaN(z)) set(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
-    else set(C.learned, this.p50[C.conformal]!, Math.max(0, x + s.scale * z));
+    if (Number.isNaN(z)) this.setCandidate(C.learned, this.p50[C.conformal]!, this.p90[C.conformal]!);
+    else this.setCandidate(C.learned, this.p50[C.conformal]!, Math.max(0, x + s.scale * z));
     // pooled: the same on the model all series of its kind train (the learned one's until it is fitted)
     const zp = this.pooled ? this.pooled.predictClamped(this.features) : Number.NaN;
-    if (Number.isNaN(zp)) set(C.pooled, this.p50[C.learned]!, this.p90[C.learned]!);
-    else set(C.pooled, this.p50[C.conformal]!, Math.max(0, x + s.scale * zp));
+    if (Number.isNaN(zp)) this.setCandidate(C.pooled, this.p50[C.learned]!, this.p90[C.learned]!);
+    else this.setCandidate(C.pooled, this.p50[C.conformal]!, Math.max(0, x + s.scale * zp));
     // pooled-seasonal: a pooled GBM whose label is taken from the seasonal median, not the
     // newest value (trees learn a step from a level poorly: the two anchors err apart)
     const za = this.pooledSeasonal && !Number.isNaN(anchor) ? this.pooledSeasonal.predictClamped(this.features) : Number.NaN;
-    if (Number.isNaN(za)) set(C['pooled-seasonal'], this.p50[C.pooled]!, this.p90[C.pooled]!);
-    else set(C['pooled-seasonal'], this.p50[C.conformal]!, Math.max(0, anchor + s.scale * za));
+    if (Number.isNaN(za)) this.setCandidate(C['pooled-seasonal'], this.p50[C.pooled]!, this.p90[C.pooled]!);
+    else this.setCandidate(C['pooled-seasonal'], this.p50[C.conformal]!, Math.max(0, anchor + s.scale * za));
     this.combine(s);
+  }
+
+  /** Candidate k's p50 and p90 (the p90 at least the p50). */
+  private setCandidate(k: number, p50: number, p90: number): void {
+    this.p50[k] = p50;
+    this.p90[k] = Math.max(p50, p90);
   }
 
   private combine(s: SeriesState): void {
@@ -778,23 +781,11 @@ class Head {
     if (season <= 0) return;
     const slot = s.slot;
     const h = s.history;
-    const levelAt = (end: number): number => {
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < SHIFT_LEVEL_POINTS; i++) {
-        const v = h.get(end - i);
-        if (!Number.isNaN(v)) {
-          sum += v;
-          n++;
-        }
-      }
-      return n > 0 ? sum / n : Number.NaN;
-    };
-    const now = levelAt(slot);
+    const now = levelAt(h, slot);
     for (let k = 1; k <= SEASONS; k++) {
       const v = this.seasonTargets[k]!; // what collectSeasonal found k seasons back
       if (Number.isNaN(v)) continue;
-      const then = levelAt(slot - k * season);
+      const then = levelAt(h, slot - k * season);
       if (!Number.isNaN(v) && !Number.isNaN(then) && !Number.isNaN(now)) out.insert(v + now - then);
     }
   }
@@ -868,6 +859,20 @@ class Projection {
     }
     return this.out;
   }
+}
+
+/** The mean of the last SHIFT_LEVEL_POINTS slots up to `end` that hold a value (NaN: none). */
+function levelAt(h: SeriesState['history'], end: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < SHIFT_LEVEL_POINTS; i++) {
+    const v = h.get(end - i);
+    if (!Number.isNaN(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : Number.NaN;
 }
 
 /**

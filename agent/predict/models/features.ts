@@ -25,6 +25,9 @@ export interface SeasonalValues {
   second: number;
 }
 
+/** A value relative to the newest (b), in levels. (A function, not a closure made at every call: garbage.) */
+const rel = (v: number, b: number, scale: number): number => (v - b) / scale;
+
 /**
  * Fills `out` with the features at the state's newest slot. `seasonal` holds what the target
  * was at the same phase of past seasons (point: the value; peak: the window's max), `season`
@@ -33,33 +36,32 @@ export interface SeasonalValues {
 export function fillFeatures(out: Float64Array, s: SeriesState, seasonal: SeasonalValues, season: number): void {
   const b = s.last;
   const scale = s.scale;
-  const rel = (v: number): number => (v - b) / scale;
   const slot = s.slot;
   const h = s.history;
   let i = 0;
-  out[i++] = rel(s.ewMean);
-  out[i++] = rel(h.get(slot - 1));
-  out[i++] = rel(h.get(slot - 2));
-  out[i++] = rel(h.get(slot - 3));
-  out[i++] = rel(s.short.mean);
-  out[i++] = rel(s.short.max);
-  out[i++] = rel(s.short.linearQuantile(0));
-  out[i++] = rel(s.level);
-  out[i++] = rel(s.long.max);
+  out[i++] = rel(s.ewMean, b, scale);
+  out[i++] = rel(h.get(slot - 1), b, scale);
+  out[i++] = rel(h.get(slot - 2), b, scale);
+  out[i++] = rel(h.get(slot - 3), b, scale);
+  out[i++] = rel(s.short.mean, b, scale);
+  out[i++] = rel(s.short.max, b, scale);
+  out[i++] = rel(s.short.linearQuantile(0), b, scale);
+  out[i++] = rel(s.level, b, scale);
+  out[i++] = rel(s.long.max, b, scale);
   const v = seasonal.sorted;
-  out[i++] = rel(seasonal.first);
-  out[i++] = rel(seasonal.second);
+  out[i++] = rel(seasonal.first, b, scale);
+  out[i++] = rel(seasonal.second, b, scale);
   if (v.size > 0) {
-    out[i++] = rel(v.linearQuantile(0.5));
-    out[i++] = rel(v.linearQuantile(0.9));
-    out[i++] = rel(v.at(v.size - 1));
-    out[i++] = rel(seasonal.sum / v.size);
+    out[i++] = rel(v.linearQuantile(0.5), b, scale);
+    out[i++] = rel(v.linearQuantile(0.9), b, scale);
+    out[i++] = rel(v.at(v.size - 1), b, scale);
+    out[i++] = rel(seasonal.sum / v.size, b, scale);
   } else {
     out.fill(Number.NaN, i, i + 4);
     i += 4;
   }
   out[i++] = v.size;
-  out[i++] = season > 0 ? rel(h.get(slot - season)) : Number.NaN;
+  out[i++] = season > 0 ? rel(h.get(slot - season), b, scale) : Number.NaN;
   out[i++] = s.diff / scale;
   out[i++] = s.fastDiff / scale;
   out[i++] = (((s.lastMs % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS;

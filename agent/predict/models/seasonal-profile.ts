@@ -67,7 +67,8 @@ export class SeasonalProfileForecaster implements Forecaster {
   private sxx = 0;
   private innovationSum = 0;
   private innovationWeight = 0;
-  private readonly scratch: number[] = [];
+  /** the past seasons' values a median is taken of (typed: an array emptied by length = 0 lost its storage, and each push allocated it again) */
+  private readonly scratch: Float64Array;
   /** the last horizon's centre and spread, and the sample count and horizon they are for */
   private atCentre = 0;
   private atSd = 0;
@@ -81,6 +82,7 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.history = opts.sharedHistory ?? new SlotHistory(opts.historySteps ?? 4096);
     this.weight = new HistoryWeight(opts.halfLifeMs);
     this.seasons = Math.max(1, Math.floor(opts.seasons ?? 7));
+    this.scratch = new Float64Array(this.seasons);
     if (opts.period !== undefined && !(Number.isInteger(opts.period) && opts.period >= 2)) {
       throw new RangeError(`seasonal profile period must be an integer >= 2; got ${String(opts.period)}`);
     }
@@ -165,12 +167,12 @@ export class SeasonalProfileForecaster implements Forecaster {
     const mean = this.meanWeight > 0 ? this.meanSum / this.meanWeight : 0;
     if (m === 0) return mean;
     const past = this.scratch;
-    past.length = 0;
+    let n = 0;
     for (let k = 1; k <= this.seasons; k++) {
       const v = this.history.get(slot - k * m);
-      if (!Number.isNaN(v)) past.push(v);
+      if (!Number.isNaN(v)) past[n++] = v;
     }
-    return past.length > 0 ? median(past) : mean;
+    return n > 0 ? median(past, n) : mean;
   }
 
   /**
@@ -184,17 +186,17 @@ export class SeasonalProfileForecaster implements Forecaster {
     // a long horizon is sampled (at most PEAK_POINTS steps per window): bounded work per call
     const stride = Math.max(1, Math.ceil(steps / PEAK_POINTS));
     const peaks = this.scratch;
-    peaks.length = 0;
+    let n = 0;
     for (let k = 1; k <= this.seasons; k++) {
       let peak = Number.NaN;
       for (let j = 1; j <= steps; j += stride) {
         const v = this.history.get(slot + j - k * m);
         if (!Number.isNaN(v) && !(v <= peak)) peak = v;
       }
-      if (!Number.isNaN(peak)) peaks.push(peak);
+      if (!Number.isNaN(peak)) peaks[n++] = peak;
     }
-    if (peaks.length === 0) return Number.NaN;
-    return median(peaks);
+    if (n === 0) return Number.NaN;
+    return median(peaks, n);
   }
 
   private detectDue(): boolean {
@@ -278,14 +280,14 @@ function spread(x: number, atMs: number): number {
   return v - Math.floor(v);
 }
 
-/** Median of a few numbers (sorts them in place: insertion sort, for the handful of seasons). */
-function median(values: number[]): number {
-  for (let i = 1; i < values.length; i++) {
+/** Median of the first n of a few numbers (sorts them in place: insertion sort, for the handful of seasons). */
+function median(values: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
     const v = values[i]!;
     let j = i - 1;
     for (; j >= 0 && values[j]! > v; j--) values[j + 1] = values[j]!;
     values[j + 1] = v;
   }
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
+  const mid = n >> 1;
+  return n % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
 }
