@@ -20,6 +20,7 @@ import {
   type MetricProducer,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
+import type { Resource } from '../agent/predict/profiles.js';
 import { AHEAD_RESOURCES } from '../agent/predict/task-runs.js';
 import type { TickReport } from '../agent/report.js';
 import type { Workload } from '../agent/workloads/types.js';
@@ -46,7 +47,7 @@ export function hrTimeOfMs(ms: number): HrTime {
 export const RUN_RESOURCE = {
   cpuCores: 'cpu_cores', memPeakBytes: 'memory_peak_bytes', memSustainedBytes: 'memory_sustained_bytes',
   ioBytesPerSec: 'io_bytes_per_s', netBytesPerSec: 'net_bytes_per_s',
-} as const;
+} as const satisfies Record<Resource, string>; // (every profile resource named: a new one that is not fails to compile)
 
 interface DecisionSeries {
   workloadId: string;

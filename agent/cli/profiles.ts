@@ -11,7 +11,7 @@ import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
 import {
-  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, type ProfileEntry, type StoreProblem,
+  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, RESOURCES, type ProfileEntry, type Resource, type StoreProblem,
 } from '../predict/profiles.js';
 
 export const EXIT_OK = 0;
@@ -182,10 +182,12 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   ];
   const cores = (x: number): string => x.toFixed(2);
   const rate = (x: number): string => `${humanBytes(x)}/s`;
-  const columns = [
-    ['CPU_CORES', 'cpuCores', cores], ['MEM_PEAK', 'memPeakBytes', humanBytes], ['MEM_SUSTAINED', 'memSustainedBytes', humanBytes],
-    ['IO', 'ioBytesPerSec', rate], ['NET', 'netBytesPerSec', rate],
-  ] as const;
+  // every profile resource has a column (a new resource without one fails to compile), in RESOURCES' order
+  const columnOf: Record<Resource, readonly [string, (x: number) => string]> = {
+    cpuCores: ['CPU_CORES', cores], memPeakBytes: ['MEM_PEAK', humanBytes], memSustainedBytes: ['MEM_SUSTAINED', humanBytes],
+    ioBytesPerSec: ['IO', rate], netBytesPerSec: ['NET', rate],
+  };
+  const columns = RESOURCES.map((r) => [columnOf[r][0], r, columnOf[r][1]] as const);
   const rows = Array.from({ length: BINS }, (_, b) => [
     `${(b * 100) / BINS}-${((b + 1) * 100) / BINS}%`,
     humanDuration(b * f.binMs),
