@@ -93,7 +93,8 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 
 /**
  * "[run] v1-cpu:/jobs/a started: stress-ng --cpu 1 (task 3fa2c1d9): expected 4.0 s (p90 4.3 s),
- * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" /
+ * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" (", memory 0.38" after the 0.71 where memory
+ * was measured in fewer of the runs) /
  * "[run] v1-cpu:/jobs/a ended after 4.1 s (task 3fa2c1d9): recorded (4 runs behind its profile)"
  */
 export function formatRunEvent(e: RunEvent): string {
@@ -106,7 +107,14 @@ export function formatRunEvent(e: RunEvent): string {
   if (!f) return `${started}: a task not seen finish before`;
   const cpu = f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured';
   const mem = f.peak.memPeakBytes ? `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB` : 'memory not measured';
-  return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)})`;
+  return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)}${lessTrusted(f)})`;
+}
+
+/** ", memory 0.38": the line's resources whose own confidence is lower (measured in fewer of the runs); '' when none. */
+function lessTrusted(f: NonNullable<RunStart['forecast']>): string {
+  const shown = [['cpuCores', 'CPU'], ['memPeakBytes', 'memory']] as const;
+  const lower = shown.filter(([r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]! < f.confidence - 0.005);
+  return lower.map(([r, name]) => `, ${name} ${f.confidenceOf[r]!.toFixed(2)}`).join('');
 }
 
 export function runEventRecord(e: RunEvent): object {
@@ -117,6 +125,6 @@ export function runEventRecord(e: RunEvent): object {
   const f = e.forecast;
   return {
     ...base, task: e.task,
-    forecast: f && { runs: f.runs, confidence: f.confidence, durationMs: f.durationMs, peak: f.peak },
+    forecast: f && { runs: f.runs, confidence: f.confidence, confidenceOf: f.confidenceOf, durationMs: f.durationMs, peak: f.peak },
   };
 }

@@ -219,6 +219,9 @@ export class OtlpLogPush {
         for (const [resource, name] of Object.entries(RUN_RESOURCE)) {
           const peak = f.peak[resource as keyof typeof RUN_RESOURCE];
           if (peak) attributes[`headroom.run.expected_peak_p90.${name}`] = peak.p90;
+          // (from the runs that measured it: fewer than the profile's where some did not)
+          const confidence = f.confidenceOf[resource as keyof typeof RUN_RESOURCE];
+          if (confidence !== undefined) attributes[`headroom.run.resource_confidence.${name}`] = confidence;
         }
       }
     } else {

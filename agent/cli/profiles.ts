@@ -170,16 +170,6 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const f = forecastFromProfile(profile);
   if (json) return { exitCode: EXIT_OK, stdout: `${JSON.stringify({ profile, forecast: f })}\n`, stderr };
 
-  const d = profile.durationMs;
-  const head = [
-    `signature   ${profile.signature}`,
-    `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
-    `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
-    `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
-    `confidence  ${f.confidence.toFixed(2)}`,
-    '',
-    `demand over the run (${BINS} slices of progress; mean, p90 in brackets, across runs)`,
-  ];
   const cores = (x: number): string => x.toFixed(2);
   const rate = (x: number): string => `${humanBytes(x)}/s`;
   // every profile resource has a column (a new resource without one fails to compile), in RESOURCES' order
@@ -188,6 +178,19 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
     ioBytesPerSec: ['IO', rate], netBytesPerSec: ['NET', rate],
   };
   const columns = RESOURCES.map((r) => [columnOf[r][0], r, columnOf[r][1]] as const);
+  // the columns whose own confidence is lower: measured in fewer of the runs
+  const lower = columns.filter(([, r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]! < f.confidence - 0.005);
+  const lessTrusted = lower.length > 0 ? ` (${lower.map(([head, r]) => `${head} ${f.confidenceOf[r]!.toFixed(2)}`).join(', ')}: measured in fewer runs)` : '';
+  const d = profile.durationMs;
+  const head = [
+    `signature   ${profile.signature}`,
+    `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
+    `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
+    `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
+    `confidence  ${f.confidence.toFixed(2)}${lessTrusted}`,
+    '',
+    `demand over the run (${BINS} slices of progress; mean, p90 in brackets, across runs)`,
+  ];
   const rows = Array.from({ length: BINS }, (_, b) => [
     `${(b * 100) / BINS}-${((b + 1) * 100) / BINS}%`,
     humanDuration(b * f.binMs),

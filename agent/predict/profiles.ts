@@ -224,6 +224,11 @@ export interface RunForecast {
    * disagree (times 1 - coefficient of variation); a rough figure, not a probability.
    */
   confidence: number;
+  /**
+   * per resource measured: the same figure from the weight of the runs that measured it (memory
+   * read in one run of three stands on that one run, not on three)
+   */
+  confidenceOf: Partial<Record<Resource, number>>;
   durationMs: { mean: number; p90: number };
   /** length of one slice at the mean duration */
   binMs: number;
@@ -236,21 +241,26 @@ export interface RunForecast {
 /** What the next run of this profile's signature should need, slice by slice. */
 export function forecastFromProfile(p: Profile): RunForecast {
   const p90 = (m: number, v: number): number => m + Z90 * Math.sqrt(v);
+  const d = p.durationMs;
+  const cv = d.mean > 0 ? Math.sqrt(d.var) / d.mean : 1;
+  const trust = (weight: number): number => (weight / (weight + 1)) * Math.max(0, 1 - cv);
   const curve: RunForecast['curve'] = {};
   const peak: RunForecast['peak'] = {};
+  const confidenceOf: RunForecast['confidenceOf'] = {};
   for (const r of RESOURCES) {
     const m = p.curve[r];
     if (!m) continue;
     const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => p90(x, m.var[b]!)) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
+    // (a curve from a file written before curves kept their own weight: the profile's)
+    confidenceOf[r] = trust(m.weight ?? p.weight);
   }
-  const d = p.durationMs;
-  const cv = d.mean > 0 ? Math.sqrt(d.var) / d.mean : 1;
   return {
     signature: p.signature,
     runs: p.runs,
-    confidence: (p.weight / (p.weight + 1)) * Math.max(0, 1 - cv),
+    confidence: trust(p.weight),
+    confidenceOf,
     durationMs: { mean: d.mean, p90: p90(d.mean, d.var) },
     binMs: d.mean / BINS,
     curve,

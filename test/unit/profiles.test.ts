@@ -186,6 +186,13 @@ test('curve: a resource a run did not measure is left out, not taken for 0', (t)
   t.is(forecastFromProfile(both).peak.memPeakBytes!.mean, 5e8);
   t.is(both.curve.memPeakBytes!.weight, 1);
   t.is(both.curve.cpuCores!.weight, 1.5);
+  // memory stands on the one run that measured it: its confidence is that of a weight of 1, the
+  // CPU's and the run's that of 1.5 (the same duration spread in both)
+  const f = forecastFromProfile(both);
+  t.is(f.confidenceOf.cpuCores, f.confidence);
+  t.true(f.confidenceOf.memPeakBytes! < f.confidence, `memory ${f.confidenceOf.memPeakBytes} against ${f.confidence}`);
+  t.true(Math.abs(f.confidenceOf.memPeakBytes! / f.confidence - (1 / 2) / (1.5 / 2.5)) < 1e-12);
+  t.deepEqual(Object.keys(forecastFromProfile(cpuOnly).confidenceOf).sort(), ['cpuCores', 'ioBytesPerSec', 'netBytesPerSec']);
   // and one that did not leaves it as it was
   const again = mergeRun(both, withoutMemory(run(SIG_A, { cores: 1 })), 0.5, 0);
   t.deepEqual(again.curve.memPeakBytes, both.curve.memPeakBytes);
@@ -398,6 +405,22 @@ test('cli: --policy reads the store its profiles.dir names; --dir wins; a broken
   const bad = cli('list', '--policy', join(dir, 'bad.yaml'));
   t.is(bad.status, 3);
   t.regex(bad.stderr, /bad\.yaml:3:3: profiles\.dirr: unknown key/);
+});
+
+test('cli: show says which columns stand on fewer runs, with their own confidence', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(withoutMemory(run(SIG_A, { cores: 2 })));
+  store.record(withoutMemory(run(SIG_A, { cores: 2 })));
+  store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
+  const show = profilesShow(dir, 'aaaa');
+  t.is(show.exitCode, 0);
+  t.regex(show.stdout, /\nconfidence  (\d\.\d\d) \(MEM_PEAK (\d\.\d\d), MEM_SUSTAINED \2: measured in fewer runs\)\n/);
+  const [, all, mem] = /\nconfidence  (\d\.\d\d) \(MEM_PEAK (\d\.\d\d)/.exec(show.stdout)!;
+  t.true(Number(mem) < Number(all), show.stdout);
+  // every column measured in every run: no such note
+  store.record(run('ab' + 'c'.repeat(62), { cores: 1, mem: 1024 }));
+  t.regex(profilesShow(dir, 'abc').stdout, /\nconfidence  \d\.\d\d\n/);
 });
 
 test('cli: list and show print the store', (t) => {
