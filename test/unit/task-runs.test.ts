@@ -75,6 +75,21 @@ test('task runs: what a run did not measure (no memory cgroup, the I/O probe off
     await w.tick({});
   }
   t.is(w.events.filter((e) => e.kind === 'run-end' && e.recorded).length, 2);
+  // a third run reads memory: the fourth's forecast has memory from that one run alone, and says so
+  for (const job of ['/jobs/b-3', '/jobs/b-4']) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('b'));
+    for (let i = 0; i < 6; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 * 2 ** 20, ioBytesPerSec: null, netBytesPerSec: 10 } });
+    if (job === '/jobs/b-4') {
+      const line = formatRunEvent(w.events.filter((e) => e.kind === 'run-start').at(-1)!);
+      const m = /peak 1\.00 cores, 64 MiB \(3 runs, confidence (\d\.\d\d), memory (\d\.\d\d)\)$/.exec(line);
+      t.truthy(m, line);
+      t.true(Number(m![2]) < Number(m![1]), line);
+    }
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+    await w.tick({});
+  }
 });
 
 test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {
