@@ -20,7 +20,7 @@ import { Float64Slab } from '../../agent/predict/models/slab.js';
 import { PendingRing, ROW_FIELDS } from '../../agent/predict/models/pending-ring.js';
 import { PendingValues } from '../../agent/predict/models/horizon-table.js';
 import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
-import { rankCdf, rankQuantile, SortedWindow } from '../../agent/predict/models/sorted-window.js';
+import { rankCdf, rankQuantile, SortedBag, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
@@ -241,6 +241,20 @@ test('sorted window: a full window replaces its oldest value in one shift, as re
   t.is(w.mean, kept.reduce((a, b) => a + b, 0) / 50);
 });
 
+test('sorted bag: replace() of a value it does not hold inserts the new one; zeros of either sign are one value', (t) => {
+  const bag = new SortedBag(4);
+  for (const v of [3, 1, 2]) bag.insert(v);
+  bag.replace(7, 5); // 7 is not held: 5 joins, nothing leaves (as remove then insert)
+  t.deepEqual([...bag.snapshot()], [1, 2, 3, 5]);
+  bag.replace(5, 0);
+  t.deepEqual([...bag.snapshot()], [0, 1, 2, 3]);
+  bag.replace(-0, 4); // -0 === 0: the 0 leaves
+  t.deepEqual([...bag.snapshot()], [1, 2, 3, 4]);
+  bag.replace(1, Number.POSITIVE_INFINITY);
+  bag.replace(4, Number.NEGATIVE_INFINITY);
+  t.deepEqual([...bag.snapshot()], [Number.NEGATIVE_INFINITY, 2, 3, Number.POSITIVE_INFINITY]);
+});
+
 test('growing buffers start at staggered sizes, from the base to under twice it, whatever the pattern they are made in', (t) => {
   // series that each make 1, 2, 4 or 8 buffers: the buffers of one kind (the second a series
   // makes) still start at all eight sizes, about as often each
@@ -329,6 +343,10 @@ test('pending ring: a forecast is found at its origin until it resolves, through
 });
 
 test('seasonal profile: a quantile read directly is the forecast one, at every sample, through its season being found', (t) => {
+  // options out of range are refused when it is made, not at its first forecast
+  for (const bad of [{ seasons: Number.POSITIVE_INFINITY }, { seasons: 0 }, { seasons: Number.NaN }, { period: 1 }]) {
+    t.throws(() => new SeasonalProfileForecaster({ halfLifeMs: 1000, ...bad }), { instanceOf: RangeError }, JSON.stringify(bad));
+  }
   const f = new SeasonalProfileForecaster({ halfLifeMs: 3_600_000, stepMs: 60_000 });
   t.is(f.quantileAt(60_000, 0.9), f.forecast(60_000).quantile(0.9)); // no samples: 0
   const rnd = rng(11);

@@ -69,16 +69,18 @@
 // its own spread calibrated towards a 1% p99 (TAIL_GAIN); other quantiles and exceedance are
 // read off it, clamped at 0 like every model here.
 //
-// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, 16-18 us median on
-// this VM (about 52x the EWMA alone; 23 us before the trees' tests and the losses went without
-// branches, a tree's arrays were read into locals and a full window's push became one shift),
-// most of it the candidates and their combination; the learner's refits (about
+// Cost (test/bench/forecast.ts): one sample and a forecast at three targets, 18.2 us median in
+// `make bench` on this VM (52x the EWMA alone) against 23.3 us the same day before the trees'
+// tests and the losses went without branches, a tree's arrays were read into locals and a full
+// window's push became one shift; most of it the candidates and their combination (this VM's
+// figures move by 10-15% from hour to hour); the learner's refits (about
 // 1.5 ms on 1024 rows) come every 1024 resolved forecasts per target, at a phase drawn from the
 // series' first sample so series started together do not refit on the same tick. At 10,000
 // series the collector matters as much: a sample at three targets leaves about 6.6 KB of
 // garbage, a head's fixed arrays share one buffer (slab.ts), its pending forecasts' rows grow
-// with it (pending-ring.ts), and growing buffers start at staggered sizes (growth.ts). Even so a
-// full collection at 10,000 series pauses 170-300 ms every few seconds (--trace-gc).
+// with it (pending-ring.ts), and growing buffers start at staggered sizes (growth.ts). Even so,
+// at 10,000 series a full collection pauses 160-490 ms every 4-7 s (--trace-gc over the bench's
+// ticks, three runs): about 630 heap objects a series to mark.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
@@ -469,7 +471,7 @@ class Head {
     const fade = this.lossFade;
     const bin = this.phaseBin(origin);
     if (bin >= 0) this.phaseVisits![bin]!++;
-    // the candidates' losses into the first set, then copied out to the others and the phase bin
+    // the candidates' losses into each loss set and the phase bin, each set in its own loop
     const losses = this.lossSets[0]!;
     const first = this.lossFades[0]!;
     const p90 = ring.p90;

@@ -81,7 +81,10 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.clock = new StepClock(opts.stepMs);
     this.history = opts.sharedHistory ?? new SlotHistory(opts.historySteps ?? 4096);
     this.weight = new HistoryWeight(opts.halfLifeMs);
-    this.seasons = Math.max(1, Math.floor(opts.seasons ?? 7));
+    if (opts.seasons !== undefined && !(Number.isFinite(opts.seasons) && opts.seasons >= 1)) {
+      throw new RangeError(`seasonal profile seasons must be a number >= 1; got ${String(opts.seasons)}`);
+    }
+    this.seasons = Math.floor(opts.seasons ?? 7);
     this.scratch = new Float64Array(this.seasons);
     if (opts.period !== undefined && !(Number.isInteger(opts.period) && opts.period >= 2)) {
       throw new RangeError(`seasonal profile period must be an integer >= 2; got ${String(opts.period)}`);

@@ -67,6 +67,7 @@ export class SortedBag {
   /**
    * Removes one copy of `old` and inserts `v`, as remove then insert would, but shifting only the
    * values between their places (a full window's push: one short memmove, not two long ones).
+   * (In a bag that holds no NaN: one that does is not sorted, and neither way keeps it so.)
    */
   replace(old: number, v: number): void {
     const i = this.bound(old, false);
@@ -152,7 +153,7 @@ export class SortedWindow {
   }
 
   push(value: number): void {
-    // what is kept: the bag, the fifo and the sum must agree to the bit (remove() finds it by value)
+    // what is kept: the bag, the fifo and the sum must agree to the bit (replace() finds it by value)
     const v = this.precision === 'single' ? Math.fround(value) : value;
     if (this.count === this.capacity) {
       const old = this.fifo[this.head]!;
