@@ -79,8 +79,10 @@
 // series the collector matters as much: a sample at three targets leaves about 6.6 KB of
 // garbage, a head's fixed arrays share one buffer (slab.ts), its pending forecasts' rows grow
 // with it (pending-ring.ts), and growing buffers start at staggered sizes (growth.ts). Even so,
-// at 10,000 series a full collection pauses 160-490 ms every 4-7 s (--trace-gc over the bench's
-// ticks, three runs): about 630 heap objects a series to mark.
+// at 10,000 series a full collection pauses 160-490 ms (about 630 heap objects a series to mark):
+// every 4-7 s while the series are young (--trace-gc over the bench's ticks, three runs), one
+// tick in 40 once their learners hold all their rows (1,300 samples: ticks of 655-767 ms, and
+// 1,091 ms with the collection's 336).
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
