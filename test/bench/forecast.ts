@@ -9,14 +9,18 @@
 //   1 s tick, each call timed on its own once the pair is warm; median, mean (the learner's
 //   refits included) and p99;
 // - per tick: `pairs` pairs (default 10,000), each warmed with `warmSamples` samples, then
-//   whole ticks timed: every pair updated and asked for its three targets.
+//   whole ticks timed: every pair updated and asked for its three targets;
+// - per tick once old: `oldPairs` pairs (default 1,000) warmed with 1,300 samples (their learners
+//   full, their windows full), the same ticks timed, and scaled to `pairs` (a lower bound: more
+//   pairs fall further out of the caches, and a full collection's pause comes on top).
 // Figures are absolute (µs, ms) and as a ratio to the EWMA measured the same way.
 //
 // Accuracy (when `traces` is given): `headroom predict`'s target table, the engine against the
 // best reference baseline per dataset and target, on the public traces (and any recorded ones).
 //
 // Runnable on its own: `node dist/test/bench/forecast.js [TRACES]` (HR_BENCH_FORECAST_PAIRS,
-// HR_BENCH_FORECAST_WARM, HR_BENCH_FORECAST_TICKS, HR_BENCH_FORECAST_TIMED change the sizes).
+// HR_BENCH_FORECAST_WARM, HR_BENCH_FORECAST_TICKS, HR_BENCH_FORECAST_TIMED,
+// HR_BENCH_FORECAST_OLD_PAIRS, HR_BENCH_FORECAST_OLD_WARM change the sizes).
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,6 +46,15 @@ export interface ForecastBenchOptions {
   model?: ForecastModel;
   /** other models timed per call beside it (default: OTHER_MODELS) */
   others?: readonly ForecastModel[];
+  /**
+   * pairs timed again once old: warmed with `oldWarmSamples` samples (their learners hold all
+   * their rows, their windows are full), then `ticks` ticks (default 1,000; 0: not timed). A
+   * young pair's tick is not an old one's: at 10,000 pairs warmed 1,300 samples a tick read
+   * 692 ms against 485-533 ms after 256
+   */
+  oldPairs?: number;
+  /** samples an old pair is warmed with (default 1,300) */
+  oldWarmSamples?: number;
   /** a trace file or folder: also score accuracy there */
   traces?: string;
   /** progress lines */
@@ -85,6 +98,8 @@ export interface ForecastBenchResult {
   steadyPairsPerTickMs: number;
   /** of which the pooled learners' refits, ms a tick */
   poolRefitMsPerTick: number;
+  /** old pairs (see ForecastBenchOptions.oldPairs): their count, warm-up, median tick and what `pairs` of them would take */
+  old?: { pairs: number; warmSamples: number; tickMs: number; worstTickMs: number; perPairUs: number; scaledTickMs: number };
   /** memory grown per pair (JS heap and typed arrays) after `warmSamples` samples, KB (approximate: garbage included unless run with --expose-gc) */
   heapPerPairKb: number;
   /** the same for the timed pairs after their `timedSamples` samples: a pair whose learners hold all their rows */
@@ -190,7 +205,7 @@ function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: numbe
 const START_TICKS = 16;
 
 /** `pairs` pairs warmed with `warm` samples, then `ticks` whole ticks timed; median tick in ms, and the worst tick of all. */
-function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; startTickMs: number; worstTickMs: number; heapPerPairKb: number } {
+function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: number, progress: (m: string) => void): { tickMs: number; startTickMs: number; worstTickMs: number; timedWorstTickMs: number; heapPerPairKb: number } {
   const heapBefore = usedBytes();
   const pool = new LearnerPool();
   const all = Array.from({ length: pairs }, () => pairOf(model, pool));
@@ -222,7 +237,7 @@ function timeTicks(model: ForecastModel, pairs: number, warm: number, ticks: num
   }
   if (!Number.isFinite(sink)) throw new Error(`${model}: a forecast was not finite`);
   times.sort((a, b) => a - b);
-  return { tickMs: times[(times.length - 1) >> 1]!, startTickMs, worstTickMs, heapPerPairKb };
+  return { tickMs: times[(times.length - 1) >> 1]!, startTickMs, worstTickMs, timedWorstTickMs: times[times.length - 1]!, heapPerPairKb };
 }
 
 export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<ForecastBenchResult> {
@@ -246,6 +261,15 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
   progress(`timing ticks of ${pairs} pairs (${warmSamples} warm-up samples each)`);
   const ewmaTick = timeTicks('ewma', pairs, warmSamples, ticks, progress);
   const selectedTick = timeTicks(model, pairs, warmSamples, ticks, progress);
+  const oldPairs = opts.oldPairs ?? 1000;
+  const oldWarm = opts.oldWarmSamples ?? 1300;
+  let old: ForecastBenchResult['old'];
+  if (oldPairs > 0) {
+    progress(`timing ticks of ${oldPairs} old pairs (${oldWarm} warm-up samples each)`);
+    // (its worst tick counts only the timed ticks: the warm-up's are a young pair's)
+    const t = timeTicks(model, oldPairs, oldWarm, ticks, progress);
+    old = { pairs: oldPairs, warmSamples: oldWarm, tickMs: t.tickMs, worstTickMs: t.timedWorstTickMs, perPairUs: (1000 * t.tickMs) / oldPairs, scaledTickMs: (t.tickMs * pairs) / oldPairs };
+  }
 
   let accuracy: TargetRow[] | undefined;
   if (opts.traces !== undefined) {
@@ -274,6 +298,7 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     poolRefitMsPerTick: selected.poolRefitMsPerTick,
     heapPerPairKb: selectedTick.heapPerPairKb,
     steadyHeapPerPairKb: selected.heapPerPairKb,
+    ...(old ? { old } : {}),
     others,
     ...(accuracy ? { accuracy } : {}),
     seconds: (performance.now() - start) / 1000,
@@ -291,6 +316,8 @@ export function renderForecastBench(r: ForecastBenchResult): string {
     `  ${r.pairs} pairs in one tick: ${r.pairsPerTickMs.toFixed(0)} ms (ewma ${r.ewmaPairsPerTickMs.toFixed(1)} ms, ${r.tickRatio.toFixed(1)}x) after ${r.warmSamples} samples each; ` +
       `slowest tick ${r.worstTickMs.toFixed(0)} ms (the first ${START_TICKS}, where the step is learnt and the targets set up: ${r.startTickMs.toFixed(0)} ms); ` +
       `steady state from the timed pairs' calls: ${r.steadyPairsPerTickMs.toFixed(0)} ms (the pooled learners' refits ${r.poolRefitMsPerTick.toFixed(1)} ms of it)`,
+    ...(r.old ? [`  old pairs: ${r.old.pairs} warmed ${r.old.warmSamples} samples each: median tick ${r.old.tickMs.toFixed(0)} ms, slowest timed tick ${r.old.worstTickMs.toFixed(0)} ms; ` +
+      `${r.old.perPairUs.toFixed(1)} us a pair, so ${r.pairs} old pairs about ${r.old.scaledTickMs.toFixed(0)} ms a tick (more beyond the caches and with a full collection's pause)`] : []),
     `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
     ...r.others.map((o) => `  ${o.model}: median ${us(o.cost.medianUs)} (${o.ratio.toFixed(1)}x ewma), mean ${us(o.cost.meanUs)}, p99 ${us(o.cost.p99Us)}; ` +
       `about ${o.steadyHeapPerPairKb.toFixed(0)} KB a pair after ${r.timedSamples} samples`),
@@ -316,6 +343,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     warmSamples: env('HR_BENCH_FORECAST_WARM'),
     ticks: env('HR_BENCH_FORECAST_TICKS'),
     timedPairs: env('HR_BENCH_FORECAST_TIMED'),
+    oldPairs: process.env.HR_BENCH_FORECAST_OLD_PAIRS === '0' ? 0 : env('HR_BENCH_FORECAST_OLD_PAIRS'),
+    oldWarmSamples: env('HR_BENCH_FORECAST_OLD_WARM'),
     traces: existsSync(traces) ? traces : undefined,
     progress: (m) => process.stderr.write(`bench: ${m}\n`),
   });
