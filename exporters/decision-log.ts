@@ -93,7 +93,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 
 /**
  * "[run] v1-cpu:/jobs/a started: stress-ng --cpu 1 (task 3fa2c1d9): expected 4.0 s (p90 4.3 s),
- * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" (", memory 0.38" after the 0.71 where memory
+ * peak 1.00 cores, 12 MiB (3 runs, confidence 0.71)" (", memory 0.50" after the 0.72 where memory
  * was measured in fewer of the runs) /
  * "[run] v1-cpu:/jobs/a ended after 4.1 s (task 3fa2c1d9): recorded (4 runs behind its profile)"
  */
@@ -110,10 +110,11 @@ export function formatRunEvent(e: RunEvent): string {
   return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)}${lessTrusted(f)})`;
 }
 
-/** ", memory 0.38": the line's resources whose own confidence is lower (measured in fewer of the runs); '' when none. */
+/** ", memory 0.50": the line's resources whose own confidence is lower (measured in fewer of the runs); '' when none. */
 function lessTrusted(f: NonNullable<RunStart['forecast']>): string {
   const shown = [['cpuCores', 'CPU'], ['memPeakBytes', 'memory']] as const;
-  const lower = shown.filter(([r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]! < f.confidence - 0.005);
+  // (compared as printed: a gap that rounds away would read "confidence 0.82, memory 0.82")
+  const lower = shown.filter(([r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]!.toFixed(2) !== f.confidence.toFixed(2));
   return lower.map(([r, name]) => `, ${name} ${f.confidenceOf[r]!.toFixed(2)}`).join('');
 }
 

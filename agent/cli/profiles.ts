@@ -179,7 +179,8 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   };
   const columns = RESOURCES.map((r) => [columnOf[r][0], r, columnOf[r][1]] as const);
   // the columns whose own confidence is lower: measured in fewer of the runs
-  const lower = columns.filter(([, r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]! < f.confidence - 0.005);
+  // (compared as printed; a resource's is never above the run's: its runs are some of the run's)
+  const lower = columns.filter(([, r]) => f.confidenceOf[r] !== undefined && f.confidenceOf[r]!.toFixed(2) !== f.confidence.toFixed(2));
   const lessTrusted = lower.length > 0 ? ` (${lower.map(([head, r]) => `${head} ${f.confidenceOf[r]!.toFixed(2)}`).join(', ')}: measured in fewer runs)` : '';
   const d = profile.durationMs;
   const head = [

@@ -11,8 +11,8 @@
 // - per tick: `pairs` pairs (default 10,000), each warmed with `warmSamples` samples, then
 //   whole ticks timed: every pair updated and asked for its three targets;
 // - per tick once old: `oldPairs` pairs (default 1,000) warmed with 1,300 samples (their learners
-//   full, their windows full), the same ticks timed, and scaled to `pairs` (a lower bound: more
-//   pairs fall further out of the caches, and a full collection's pause comes on top).
+//   full, their windows full), the same ticks timed, and scaled linearly to `pairs` (more pairs
+//   fall further out of the caches, and a full collection's pause comes on top).
 // Figures are absolute (µs, ms) and as a ratio to the EWMA measured the same way.
 //
 // Accuracy (when `traces` is given): `headroom predict`'s target table, the engine against the
@@ -48,9 +48,9 @@ export interface ForecastBenchOptions {
   others?: readonly ForecastModel[];
   /**
    * pairs timed again once old: warmed with `oldWarmSamples` samples (their learners hold all
-   * their rows, their windows are full), then `ticks` ticks (default 1,000; 0: not timed). A
-   * young pair's tick is not an old one's: at 10,000 pairs warmed 1,300 samples a tick read
-   * 692 ms against 485-533 ms after 256
+   * their rows, their windows are full), then `ticks` ticks timed (default 1,000 pairs; 0: not
+   * timed). A young pair's tick is not an old one's: at 10,000 pairs warmed 1,300 samples a tick
+   * read 692 ms against 465-533 ms after 256
    */
   oldPairs?: number;
   /** samples an old pair is warmed with (default 1,300) */
@@ -317,7 +317,7 @@ export function renderForecastBench(r: ForecastBenchResult): string {
       `slowest tick ${r.worstTickMs.toFixed(0)} ms (the first ${START_TICKS}, where the step is learnt and the targets set up: ${r.startTickMs.toFixed(0)} ms); ` +
       `steady state from the timed pairs' calls: ${r.steadyPairsPerTickMs.toFixed(0)} ms (the pooled learners' refits ${r.poolRefitMsPerTick.toFixed(1)} ms of it)`,
     ...(r.old ? [`  old pairs: ${r.old.pairs} warmed ${r.old.warmSamples} samples each: median tick ${r.old.tickMs.toFixed(0)} ms, slowest timed tick ${r.old.worstTickMs.toFixed(0)} ms; ` +
-      `${r.old.perPairUs.toFixed(1)} us a pair, so ${r.pairs} old pairs about ${r.old.scaledTickMs.toFixed(0)} ms a tick (more beyond the caches and with a full collection's pause)`] : []),
+      `${r.old.perPairUs.toFixed(1)} us a pair, so ${r.pairs} old pairs about ${r.old.scaledTickMs.toFixed(0)} ms a tick scaled linearly (more for more pairs out of the caches, and with a full collection's pause)`] : []),
     `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
     ...r.others.map((o) => `  ${o.model}: median ${us(o.cost.medianUs)} (${o.ratio.toFixed(1)}x ewma), mean ${us(o.cost.meanUs)}, p99 ${us(o.cost.p99Us)}; ` +
       `about ${o.steadyHeapPerPairKb.toFixed(0)} KB a pair after ${r.timedSamples} samples`),
@@ -343,7 +343,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     warmSamples: env('HR_BENCH_FORECAST_WARM'),
     ticks: env('HR_BENCH_FORECAST_TICKS'),
     timedPairs: env('HR_BENCH_FORECAST_TIMED'),
-    oldPairs: process.env.HR_BENCH_FORECAST_OLD_PAIRS === '0' ? 0 : env('HR_BENCH_FORECAST_OLD_PAIRS'),
+    oldPairs: Number(process.env.HR_BENCH_FORECAST_OLD_PAIRS) === 0 && process.env.HR_BENCH_FORECAST_OLD_PAIRS?.trim() ? 0 : env('HR_BENCH_FORECAST_OLD_PAIRS'),
     oldWarmSamples: env('HR_BENCH_FORECAST_OLD_WARM'),
     traces: existsSync(traces) ? traces : undefined,
     progress: (m) => process.stderr.write(`bench: ${m}\n`),

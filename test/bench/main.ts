@@ -7,7 +7,8 @@
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
 // HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_NET_SECONDS (3),
-// HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_ONLY (comma list of: drain, live, overhead,
+// HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_FORECAST_OLD_PAIRS (1000; 0 skips the old pairs),
+// HR_BENCH_FORECAST_OLD_WARM (1300), HR_BENCH_ONLY (comma list of: drain, live, overhead,
 // footprint, forecast, blockio, sock, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
@@ -40,6 +41,8 @@ const cfg = {
   manyCgroups: num('HR_BENCH_CGROUPS', 1000),
   netSeconds: num('HR_BENCH_NET_SECONDS', 3),
   forecastPairs: num('HR_BENCH_FORECAST_PAIRS', 10_000),
+  forecastOldPairs: Number(process.env.HR_BENCH_FORECAST_OLD_PAIRS) === 0 && process.env.HR_BENCH_FORECAST_OLD_PAIRS?.trim() ? 0 : num('HR_BENCH_FORECAST_OLD_PAIRS', 1000),
+  forecastOldWarm: num('HR_BENCH_FORECAST_OLD_WARM', 1300),
   only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 
@@ -189,7 +192,7 @@ async function main(): Promise<number> {
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
   report.forecast = await section('forecast', errors, () => benchForecast({
-    pairs: cfg.forecastPairs, progress,
+    pairs: cfg.forecastPairs, oldPairs: cfg.forecastOldPairs, oldWarmSamples: cfg.forecastOldWarm, progress,
     ...(existsSync(resolve(projectRoot, '../shared/traces')) ? { traces: resolve(projectRoot, '../shared/traces') } : {}),
   }));
   report.blockio = await section('blockio', errors, () => benchBlockio({ rounds: cfg.rounds }));

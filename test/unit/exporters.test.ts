@@ -677,7 +677,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const signature = 'ab'.repeat(32);
   const peak = { cpuCores: { mean: 0.9, p90: 1 }, memPeakBytes: { mean: 11 * 2 ** 20, p90: 12 * 2 ** 20 }, memSustainedBytes: { mean: 0, p90: 0 }, ioBytesPerSec: { mean: 0, p90: 0 }, netBytesPerSec: { mean: 0, p90: 0 } };
   // memory measured in fewer of the runs: its own confidence lower, said on the line and as an attribute
-  const confidenceOf = { cpuCores: 0.71, memPeakBytes: 0.38, memSustainedBytes: 0.38, ioBytesPerSec: 0.71, netBytesPerSec: 0.71 };
+  const confidenceOf = { cpuCores: 0.71, memPeakBytes: 0.5, memSustainedBytes: 0.5, ioBytesPerSec: 0.71, netBytesPerSec: 0.71 };
   const forecast = { signature, runs: 3, confidence: 0.71, confidenceOf, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak };
   out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
   out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4 });
@@ -690,7 +690,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   await out.shutdown();
   const records = logRecordsOf(requests);
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue, r.timeUnixNano]), [
-    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71, memory 0.38)', String(atMs * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71, memory 0.50)', String(atMs * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile)', String((atMs + 4100) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, memory not measured (3 runs, confidence 0.71)', String((atMs + 6000) * 1e6)],
@@ -705,7 +705,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
     'process.executable.path': '/usr/bin/stress-ng', 'headroom.run.profile_runs': 3, 'headroom.run.confidence': 0.71,
     'headroom.run.expected_duration_seconds': 4, 'headroom.run.expected_duration_p90_seconds': 4.3,
     'headroom.run.expected_peak_p90.cpu_cores': 1, 'headroom.run.expected_peak_p90.memory_peak_bytes': 12 * 2 ** 20, 'headroom.run.expected_peak_p90.net_bytes_per_s': 0,
-    'headroom.run.resource_confidence.cpu_cores': 0.71, 'headroom.run.resource_confidence.memory_peak_bytes': 0.38,
+    'headroom.run.resource_confidence.cpu_cores': 0.71, 'headroom.run.resource_confidence.memory_peak_bytes': 0.5,
   });
   t.deepEqual(start!['headroom.task.args'], ['--cpu', '1']);
   t.like(end, { 'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4 });

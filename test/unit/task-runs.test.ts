@@ -92,6 +92,17 @@ test('task runs: what a run did not measure (no memory cgroup, the I/O probe off
   }
 });
 
+test('task runs: a resource\'s own confidence is said only where it prints lower than the run\'s', (t) => {
+  const peak = { cpuCores: { mean: 1, p90: 1 }, memPeakBytes: { mean: 2 ** 20, p90: 2 ** 20 } };
+  const start = (confidence: number, memory: number): RunEvent => ({
+    kind: 'run-start', atMs: 0, workload: workload('/jobs/c'), signature: 'c'.repeat(64), task: { exe: '/usr/bin/stress-ng', args: [] },
+    forecast: { signature: 'c'.repeat(64), runs: 8, confidence, confidenceOf: { cpuCores: confidence, memPeakBytes: memory }, durationMs: { mean: 1000, p90: 1000 }, binMs: 50, curve: {}, peak },
+  });
+  // memory read in 7 runs of 8: 0.8154 against 0.8250, both "0.82" as printed
+  t.regex(formatRunEvent(start(0.82499, 0.81538)), /\(8 runs, confidence 0\.82\)$/);
+  t.regex(formatRunEvent(start(0.82499, 0.5)), /\(8 runs, confidence 0\.82, memory 0\.50\)$/);
+});
+
 test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {
   const w = world(t);
   const job = '/jobs/a-1';
