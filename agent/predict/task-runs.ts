@@ -59,6 +59,8 @@ export interface RunStatus {
   expected: {
     runs: number;
     confidence: number;
+    /** per resource measured: its own confidence (RunForecast.confidenceOf) */
+    confidenceOf: RunForecast['confidenceOf'];
     durationMs: { mean: number; p90: number };
     /** elapsed over the expected (mean) duration */
     progress: number;
@@ -214,7 +216,7 @@ export class TaskRuns {
       startedAtMs: run.startMs,
       elapsedMs,
       expected: f && {
-        runs: f.runs, confidence: f.confidence, durationMs: f.durationMs,
+        runs: f.runs, confidence: f.confidence, confidenceOf: f.confidenceOf, durationMs: f.durationMs,
         progress: f.durationMs.mean > 0 ? elapsedMs / f.durationMs.mean : 0, peak: f.peak,
         ahead: elapsedMs > f.durationMs.p90 ? [] : horizonsMs.map((h) => ahead(f, elapsedMs, h)),
       },

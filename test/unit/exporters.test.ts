@@ -137,7 +137,7 @@ test('a task run\'s expected demand: a series per resource its past runs measure
   const w = workload('/headroom-test/job');
   const signature = 'ab'.repeat(32);
   const expected = {
-    runs: 2, confidence: 0.6, durationMs: { mean: 4000, p90: 4500 }, progress: 0.25,
+    runs: 2, confidence: 0.6, confidenceOf: { cpuCores: 0.6, netBytesPerSec: 0.6 }, durationMs: { mean: 4000, p90: 4500 }, progress: 0.25,
     peak: { cpuCores: { mean: 1, p90: 1.1 }, netBytesPerSec: { mean: 10, p90: 12 } },
     ahead: [{ horizonMs: 5000, cpuCores: 1.1, memPeakBytes: null, ioBytesPerSec: null, netBytesPerSec: 12 }],
   };

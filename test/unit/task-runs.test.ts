@@ -68,6 +68,7 @@ test('task runs: what a run did not measure (no memory cgroup, the I/O probe off
       const status = w.runs.statusOf(`v1-cpu:${job}`, w.now(), [2000])!;
       t.like(status.expected!.ahead[0], { horizonMs: 2000, cpuCores: 1, memPeakBytes: null, ioBytesPerSec: null, netBytesPerSec: 10 });
       t.deepEqual(Object.keys(status.expected!.peak).sort(), ['cpuCores', 'netBytesPerSec']);
+      t.deepEqual(Object.keys(status.expected!.confidenceOf).sort(), ['cpuCores', 'netBytesPerSec']);
       t.regex(formatRunEvent(w.events.filter((e) => e.kind === 'run-start')[1]!), /peak 1\.00 cores, memory not measured \(1 run/);
     }
     w.alive.delete(`v1-cpu:${job}`);
