@@ -112,3 +112,13 @@ export const EMPTY_FORECAST: Forecast = Object.freeze({
     return 0;
   },
 });
+
+/**
+ * The p90's pinball loss: 0.9 (y - f) above it, 0.1 (f - y) below. As a max of the two, which V8
+ * compiles without a branch (the same numbers to the bit: f - y is exactly -(y - f)). The
+ * backtest's pinball(y, f, q) for any q.
+ */
+export function pinball90(y: number, f: number): number {
+  const d = y - f;
+  return Math.max(0.9 * d, -0.1 * d);
+}

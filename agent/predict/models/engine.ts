@@ -84,7 +84,7 @@
 // tick in 40 once their learners hold all their rows (1,300 samples: ticks of 655-767 ms, and
 // 1,091 ms with the collection's 336).
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
+import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile, pinball90 } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
 import { normalForecast, splitTailAbove, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
@@ -474,11 +474,8 @@ class Head {
     const bin = this.phaseBin(origin);
     if (bin >= 0) this.phaseVisits![bin]!++;
     // the candidates' losses into each loss set and the phase bin, each set in its own loop
-    const losses = this.lossSets[0]!;
-    const first = this.lossFades[0]!;
     const p90 = ring.p90;
-    for (let k = 0, at = r * K; k < K; k++) losses[k] = losses[k]! * first + pinball90(actual, p90[at + k]!);
-    for (let m = 1; m < this.lossSets.length; m++) {
+    for (let m = 0; m < this.lossSets.length; m++) {
       const set = this.lossSets[m]!;
       const fm = this.lossFades[m]!;
       for (let k = 0, at = r * K; k < K; k++) set[k] = set[k]! * fm + pinball90(actual, p90[at + k]!);
@@ -878,15 +875,6 @@ function levelAt(h: SeriesState['history'], end: number): number {
     }
   }
   return n > 0 ? sum / n : Number.NaN;
-}
-
-/**
- * The p90's pinball loss: 0.9 (y - f) above it, 0.1 (f - y) below. As a max of the two, which V8
- * compiles without a branch (the same numbers to the bit: f - y is exactly -(y - f)).
- */
-function pinball90(y: number, f: number): number {
-  const d = y - f;
-  return Math.max(0.9 * d, -0.1 * d);
 }
 
 /** A number in [0, 1) that differs from series to series (their first samples differ) yet replays the same. */

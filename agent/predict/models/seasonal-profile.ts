@@ -7,7 +7,7 @@
 // being tried first where the history can hold three of them.
 // The spread is AR(1)'s: wrap it in calibrated:... for quantiles from its own errors.
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHalfLife, checkHorizon, checkQuantile, EMPTY_FORECAST } from '../stats.js';
+import { checkHalfLife, checkHorizon, checkQuantile, EMPTY_FORECAST, pinball90 } from '../stats.js';
 import { clampedNormalQuantile, normalForecast } from './distributions.js';
 import { HistoryWeight } from './history-weight.js';
 import { detectSeason } from './season.js';
@@ -268,8 +268,6 @@ function profileHelpsOn(values: Float64Array, period: number, seasons: number): 
   }
   return n > 0 && seasonal < (1 - PROFILE_GAIN) * level;
 }
-
-const pinball90 = (y: number, f: number): number => (y >= f ? 0.9 * (y - f) : 0.1 * (f - y));
 
 /** A season's profile must cut the level's p90 loss by this share. */
 const PROFILE_GAIN = 0.05;
