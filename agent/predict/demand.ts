@@ -104,6 +104,16 @@ export interface DemandOptions {
   forgetAfterMs?: number;
 }
 
+/** One workload's sample of one resource, as a tick hands it over (DemandForecasts.observeAll). */
+export interface DemandInput {
+  workload: string;
+  resource: DemandResource;
+  value: number;
+  bounds?: DemandBounds;
+  /** the policy selects the workload (under 'auto': the engine) */
+  selected?: boolean;
+}
+
 interface Pair {
   model: ForecastModel;
   /** what its windows are of (by model) */
@@ -199,6 +209,11 @@ export class DemandForecasts {
     };
   }
 
+  /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */
+  observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
+    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected));
+  }
+
   /** The model a workload's pairs get: the policy's one, or under 'auto' by whether the policy selects it. */
   modelFor(selected: boolean): ForecastModel {
     if (this.opts.model !== 'auto') return this.opts.model;
@@ -212,6 +227,11 @@ export class DemandForecasts {
 
   get size(): number {
     return this.pairs.size;
+  }
+
+  /** The horizons asked of every pair (ms), ascending, each once: a forecast's windows in this order. */
+  get horizons(): readonly number[] {
+    return this.horizonsMs;
   }
 
 }

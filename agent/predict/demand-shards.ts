@@ -1,0 +1,213 @@
+// Demand forecasts spread over worker threads. One core does not forecast 10,000
+// workload-resource pairs in a 1 s tick with room to spare (the engine's pair costs about 58 us
+// once its learners hold all their rows and the pairs no longer fit the caches, and a full
+// collection of so many pairs' objects pauses for hundreds of ms), so each worker holds a share
+// of the pairs, every worker forecasts its share at once, and each collects its own garbage.
+//
+// A resource's pairs stay in one worker: its engines share one learner pool (demand.ts), so the
+// forecasts are those DemandForecasts gives to the bit (demand-shards.test.ts). Resources go to
+// the worker holding the fewest pairs when they are first seen.
+//
+// The tick stays synchronous: the inputs go by message port, the caller blocks in Atomics.wait
+// until each worker has answered and reads the answer with receiveMessageOnPort. A worker waits
+// the same way between ticks, so it costs nothing while idle.
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { DemandForecasts, windowsOf, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
+import { HAS_CEILING, HAS_LIMIT, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
+
+export interface ShardOptions extends DemandOptions {
+  /** worker threads (at most one per resource are used) */
+  workers: number;
+  /** how long a tick waits for a worker before giving up with an error (default 60 s: a first answer includes the worker's start) */
+  answerTimeoutMs?: number;
+}
+
+/** One worker thread and its side of the protocol. */
+class Shard {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  private asked = 0;
+  /** pairs it holds, as this side counts them (for placing new resources) */
+  pairs = 0;
+
+  constructor(
+    readonly index: number,
+    options: DemandOptions,
+  ) {
+    const { port1, port2 } = new MessageChannel();
+    const data: ShardWorkerData = { port: port2, signal: this.signal, options };
+    this.worker = new Worker(new URL('./demand-shard-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
+    // a caller that never closes still exits
+    this.worker.unref();
+    this.port = port1;
+  }
+
+  ask(req: ShardRequest, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(req, transfer);
+    this.asked++;
+    Atomics.add(this.signal, 0, 1);
+    Atomics.notify(this.signal, 0);
+  }
+
+  /** Blocks until the worker answers the last request (or `timeoutMs` passes: an Error). */
+  answer(timeoutMs: number): ShardReply {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const replied = Atomics.load(this.signal, 1);
+      if (replied >= this.asked) break;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`demand shard ${this.index}: no answer within ${Math.round(timeoutMs / 1000)} s (the worker stopped or is stuck)`);
+      Atomics.wait(this.signal, 1, replied, left);
+    }
+    const got = receiveMessageOnPort(this.port);
+    if (!got) throw new Error(`demand shard ${this.index}: signalled an answer it did not send`);
+    return got.message as ShardReply;
+  }
+
+  close(): Promise<number> {
+    this.ask({ kind: 'close' });
+    this.port.close();
+    return this.worker.terminate();
+  }
+}
+
+interface SlotOf {
+  slot: number;
+  shard: Shard;
+  lastMs: number;
+}
+
+/** DemandForecasts' observeAll and sweep, its pairs held by worker threads. close() stops them. */
+export class ShardedDemandForecasts {
+  private readonly shards: Shard[];
+  /** per workload and resource: its number on the wire (never reused) and its worker */
+  private readonly slots = new Map<string, SlotOf>();
+  private nextSlot = 0;
+  private readonly shardOf = new Map<DemandResource, Shard>();
+  /** answers the models' and horizons' questions on this side (it holds no pairs) */
+  private readonly local: DemandForecasts;
+  private readonly forgetAfterMs: number;
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  constructor(opts: ShardOptions) {
+    const { workers, answerTimeoutMs, ...demand } = opts;
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`demand shards: workers must be an integer >= 1; got ${workers}`);
+    if (answerTimeoutMs !== undefined && !(answerTimeoutMs > 0)) throw new RangeError(`demand shards: answerTimeoutMs must be > 0; got ${answerTimeoutMs}`);
+    // bad options fail here, before any worker starts
+    this.local = new DemandForecasts(demand);
+    this.forgetAfterMs = demand.forgetAfterMs ?? 10 * 60_000;
+    this.timeoutMs = answerTimeoutMs ?? 60_000;
+    const used = Math.min(workers, SHARD_RESOURCES.length);
+    this.shards = Array.from({ length: used }, (_, i) => new Shard(i, demand));
+  }
+
+  /** The forecasts DemandForecasts.observeAll would give for these inputs, in their order. */
+  observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
+    if (this.closed) throw new Error('demand shards: closed');
+    const share = new Map<Shard, number[]>();
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i]!;
+      const s = this.slotFor(x.workload, x.resource, atMs);
+      let mine = share.get(s.shard);
+      if (!mine) share.set(s.shard, (mine = []));
+      mine.push(i);
+    }
+    for (const [shard, mine] of share) {
+      const n = mine.length;
+      const req = { kind: 'observe' as const, atMs, slots: new Float64Array(n), resources: new Uint8Array(n), values: new Float64Array(n), limits: new Float64Array(n), ceilings: new Float64Array(n), flags: new Uint8Array(n) };
+      for (let k = 0; k < n; k++) {
+        const x = inputs[mine[k]!]!;
+        const limit = x.bounds?.limit ?? null;
+        const ceiling = x.bounds?.ceiling ?? null;
+        req.slots[k] = this.slots.get(pairKey(x.workload, x.resource))!.slot;
+        req.resources[k] = SHARD_RESOURCES.indexOf(x.resource);
+        req.values[k] = x.value;
+        req.limits[k] = limit ?? 0;
+        req.ceilings[k] = ceiling ?? 0;
+        req.flags[k] = (x.selected ? SELECTED : 0) | (limit === null ? 0 : HAS_LIMIT) | (ceiling === null ? 0 : HAS_CEILING);
+      }
+      shard.ask(req, [req.slots.buffer, req.resources.buffer, req.values.buffer, req.limits.buffer, req.ceilings.buffer, req.flags.buffer]);
+    }
+    const horizons = this.local.horizons;
+    const width = wireLength(horizons.length);
+    const out = new Array<DemandForecast>(inputs.length);
+    let failure: Error | undefined;
+    for (const [shard, mine] of share) {
+      // every worker answers before any failure is thrown: none is left with a reply unread
+      const reply = shard.answer(this.timeoutMs);
+      if ('error' in reply) {
+        failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);
+        continue;
+      }
+      shard.pairs = reply.pairs;
+      for (let k = 0; k < mine.length; k++) out[mine[k]!] = this.unpack(inputs[mine[k]!]!, reply.out, k * width, horizons);
+    }
+    if (failure) throw failure;
+    return out;
+  }
+
+  /** Forgets pairs not seen for forgetAfterMs (as DemandForecasts.sweep), here and in the workers. */
+  sweep(nowMs: number): void {
+    if (this.closed) throw new Error('demand shards: closed');
+    for (const [k, s] of this.slots) if (nowMs - s.lastMs > this.forgetAfterMs) this.slots.delete(k);
+    for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
+    let failure: Error | undefined;
+    for (const shard of this.shards) {
+      const reply = shard.answer(this.timeoutMs);
+      if ('error' in reply) failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);
+      else shard.pairs = reply.pairs;
+    }
+    if (failure) throw failure;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Pairs each worker holds (as of its last answer). */
+  get pairsPerWorker(): number[] {
+    return this.shards.map((s) => s.pairs);
+  }
+
+  /** Stops the workers; their pairs are lost. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+
+  private slotFor(workload: string, resource: DemandResource, atMs: number): SlotOf {
+    const key = pairKey(workload, resource);
+    let s = this.slots.get(key);
+    if (!s) {
+      let shard = this.shardOf.get(resource);
+      if (!shard) {
+        // a resource new here goes to the worker with the fewest pairs, those met this tick included
+        shard = this.shards.reduce((a, b) => (b.pairs < a.pairs ? b : a));
+        this.shardOf.set(resource, shard);
+      }
+      shard.pairs++;
+      this.slots.set(key, (s = { slot: this.nextSlot++, shard, lastMs: atMs }));
+    }
+    s.lastMs = atMs;
+    return s;
+  }
+
+  private unpack(x: DemandInput, out: Float64Array, at: number, horizons: readonly number[]): DemandForecast {
+    const limit = x.bounds?.limit ?? null;
+    const model = this.local.modelFor(x.selected ?? false);
+    const windows = horizons.map((horizonMs, w) => {
+      const o = at + 4 * w;
+      return { horizonMs, p50: out[o]!, p90: out[o + 1]!, p99: out[o + 2]!, pContention: limit === null ? null : out[o + 3]! };
+    });
+    const tts = out[at + 4 * horizons.length]!;
+    return {
+      resource: x.resource, model, windowsOf: windowsOf(model), value: x.value, limit, limitSource: limit === null ? null : x.bounds?.limitSource ?? 'cgroup',
+      ceiling: x.bounds?.ceiling ?? null, windows, timeToSaturationMs: Number.isNaN(tts) ? null : tts, confidence: out[at + 4 * horizons.length + 1]!,
+    };
+  }
+}
+
+const pairKey = (workload: string, resource: DemandResource): string => `${workload}\u0000${resource}`;

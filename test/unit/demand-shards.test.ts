@@ -1,0 +1,69 @@
+// Demand forecasts held by worker threads give what DemandForecasts gives in the caller's thread,
+// to the bit: workloads of every resource, the policy's (the engine) and the others, limits and
+// ceilings, a workload that goes quiet, is forgotten and comes back, another that joins late.
+import test from 'ava';
+import { DemandForecasts, type DemandInput, type DemandResource } from '../../agent/predict/demand.js';
+import { ShardedDemandForecasts } from '../../agent/predict/demand-shards.js';
+import { rng } from '../helpers/rng.js';
+
+const RESOURCES: DemandResource[] = ['cpu_cores', 'memory_bytes', 'io_bytes_per_s', 'io_ops_per_s', 'net_bytes_per_s'];
+const opts = { model: 'auto' as const, halfLifeMs: 60_000, horizonsMs: [60_000, 5_000], stepMs: 1000, forgetAfterMs: 30_000 };
+
+/** A tick's inputs: 6 workloads (2 selected); w5 quiet from 100 s to 200 s, w6 from 150 s. */
+function inputsAt(i: number, next: () => number): DemandInput[] {
+  const out: DemandInput[] = [];
+  for (let w = 0; w < 7; w++) {
+    if ((w === 5 && i >= 100 && i < 200) || (w === 6 && i < 150)) continue;
+    for (const resource of RESOURCES) {
+      const wave = 1 + Math.sin(i / 20 + w) + 0.2 * next() + (next() < 0.02 ? 3 : 0);
+      const value = resource === 'memory_bytes' ? 1e8 * wave + 1e6 * i : wave + i * w * 0.001;
+      const bounds = resource === 'cpu_cores' ? { limit: 2, limitSource: 'host' as const, ceiling: 2 } : resource === 'memory_bytes' ? { limit: 4e8 } : undefined;
+      out.push({ workload: `w${w}`, resource, value, bounds, selected: w < 2 });
+    }
+  }
+  return out;
+}
+
+test('two workers forecast as one thread does, to the bit, and forget the same pairs', async (t) => {
+  const here = new DemandForecasts(opts);
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2 });
+  t.teardown(() => shards.close());
+  const next = rng(7);
+  let compared = 0;
+  for (let i = 0; i < 260; i++) {
+    const inputs = inputsAt(i, next);
+    const expected = here.observeAll(inputs, i * 1000);
+    t.deepEqual(shards.observeAll(inputs, i * 1000), expected, `tick ${i}`);
+    compared += inputs.length;
+    if (i % 20 === 19) {
+      here.sweep(i * 1000);
+      shards.sweep(i * 1000);
+      t.is(shards.size, here.size, `pairs after the sweep at ${i} s`);
+    }
+    if (i === 139) t.is(shards.size, 5 * RESOURCES.length, 'w5 forgotten 30 s after it went quiet (w6 not yet come)');
+  }
+  // every resource's pairs in one worker; both workers hold some
+  const held = shards.pairsPerWorker;
+  t.is(held.length, 2);
+  t.is(held[0]! + held[1]!, 7 * RESOURCES.length);
+  t.true(held.every((n) => n % 7 === 0 && n > 0), `pairs per worker ${held.join(', ')}`);
+  t.log(`${compared} forecasts compared; pairs per worker ${held.join(', ')}`);
+});
+
+test('more workers than resources: one per resource; a closed set refuses', async (t) => {
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 8 });
+  const next = rng(3);
+  shards.observeAll(inputsAt(0, next), 0);
+  t.deepEqual(shards.pairsPerWorker, [6, 6, 6, 6, 6]);
+  await shards.close();
+  t.throws(() => shards.observeAll(inputsAt(1, next), 1000), { message: /closed/ });
+  await shards.close(); // twice is fine
+});
+
+test('bad options fail before any worker starts', (t) => {
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 0 }), { instanceOf: RangeError, message: /workers must be an integer >= 1; got 0/ });
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 1.5 }), { instanceOf: RangeError });
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 0 }), { instanceOf: RangeError, message: /answerTimeoutMs/ });
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, horizonsMs: [] }), { instanceOf: RangeError, message: /horizons/ });
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, model: 'no-such-model' as 'ewma' }));
+});
