@@ -13,7 +13,8 @@ import { WorkloadIndex } from './workloads/index.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
-import { DemandForecasts, type DemandForecast, type DemandResource, type LimitSource } from './predict/demand.js';
+import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
+import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { AncestorLimits, CpuRates, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
@@ -65,9 +66,6 @@ function addStats(into: SchedStats, s: SchedStats): void {
 const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
-/** Workloads whose demand is forecast each tick, at most: the policy's, then the busiest. */
-const DEMAND_WORKLOADS = 50;
-
 /** The figures of a workload the probe saw nothing of (shared, never written). */
 const ZERO = Object.freeze({
   memory: Object.freeze(memoryFigures(emptyFaultStats(), undefined, 1000)),
@@ -94,7 +92,7 @@ export class Agent {
   private readonly planner: Planner;
   private readonly actuator: Actuator;
   private readonly forecasters = new Map<string, Forecaster>();
-  private readonly demand: DemandForecasts;
+  private readonly demand: DemandForecasts | ShardedDemandForecasts;
   private readonly layout: CgroupLayout;
   private readonly governor: OverheadGovernor | null;
   private readonly runs: RunFollower | null;
@@ -128,7 +126,8 @@ export class Agent {
     this.log = opts.log ?? (() => {});
     this.layout = index.layout;
     const fc = opts.policy.forecast;
-    this.demand = new DemandForecasts({ model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs });
+    const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs };
+    this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers }) : new DemandForecasts(demandOpts);
     const canFilter = opts.policy.workloads.length > 0;
     // The fault probe samples in perf (its sample period), the others in their programs. The
     // planner's objectives read run-queue latency: sched never samples the selected workloads.
@@ -316,6 +315,7 @@ export class Agent {
       this.actuator.restoreAll();
     } finally {
       this.source.close();
+      if (this.demand instanceof ShardedDemandForecasts) void this.demand.close();
     }
     return released;
   }
@@ -338,7 +338,7 @@ export class Agent {
   }
 
   /**
-   * Demand forecasts for the policy's workloads and the busiest others (DEMAND_WORKLOADS in all):
+   * Demand forecasts for the policy's workloads and the busiest others (forecast.demand_workloads in all):
    * CPU against the workload's quota (or the host's CPUs), memory against its limit, I/O bytes/s
    * and operations/s, network bytes/s (no limit known: quantiles and saturation-free).
    */
@@ -353,7 +353,7 @@ export class Agent {
       .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: busy(r) }))
       .filter((x) => x.selected || x.busy > 0.01)
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
-    const picked = ranked.slice(0, DEMAND_WORKLOADS);
+    const picked = ranked.slice(0, this.policy.forecast.demandWorkloads);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the
     // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
     // when a probe is filtered), and the memory it holds plus the host's MemAvailable, less its
@@ -362,29 +362,36 @@ export class Agent {
     const hostMemory = totalmem();
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
+    // the tick's samples first, then their forecasts at once (over worker threads when the policy says so)
+    const inputs: DemandInput[] = [];
+    const owners: WorkloadReport[] = [];
+    const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds): void => {
+      inputs.push({ workload: r.workload.id, resource, value, bounds, selected });
+      owners.push(r);
+    };
     for (const { r, selected } of picked) {
       const usage = readUsage(this.layout, r.workload, hostCores, this.ancestorLimits, this.cpuRates);
       r.usage = usage;
-      const id = r.workload.id;
-      const demand: Partial<Record<DemandResource, DemandForecast>> = {};
+      r.demand = {};
       const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
       // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
       // host, let it read at most (as set: not what the others leave it, which moves every tick)
       const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
-      demand.cpu_cores = this.demand.observe(id, 'cpu_cores', r.cpu.cores, nowMs, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling }, selected);
+      add(r, selected, 'cpu_cores', r.cpu.cores, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling });
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
-        demand.memory_bytes = this.demand.observe(id, 'memory_bytes', usage.memoryBytes, nowMs, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, selected);
+        add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling });
       }
       if (r.io) {
-        demand.io_bytes_per_s = this.demand.observe(id, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond, nowMs, {}, selected);
+        add(r, selected, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond);
         // operations too: a disk saturates on IOPS long before bytes when the I/Os are small
-        demand.io_ops_per_s = this.demand.observe(id, 'io_ops_per_s', r.io.opsPerSecond, nowMs, {}, selected);
+        add(r, selected, 'io_ops_per_s', r.io.opsPerSecond);
       }
-      if (r.net) demand.net_bytes_per_s = this.demand.observe(id, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond, nowMs, {}, selected);
-      r.demand = demand;
+      if (r.net) add(r, selected, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond);
     }
+    const forecasts = this.demand.observeAll(inputs, nowMs);
+    for (let i = 0; i < forecasts.length; i++) owners[i]!.demand![inputs[i]!.resource] = forecasts[i]!;
     if (this.ticks % 60 === 0) this.demand.sweep(nowMs);
   }
 

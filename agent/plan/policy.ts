@@ -467,7 +467,7 @@ interface RawPolicy {
     sock?: { enabled?: boolean; ring_size?: string };
     overhead_budget?: string;
   };
-  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: DemandModel; horizons?: string[]; demand_half_life?: string };
+  forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: DemandModel; horizons?: string[]; demand_half_life?: string; demand_workloads?: number; demand_workers?: number };
   profiles?: { enabled?: boolean; dir?: string; max_size?: string; env_keys?: string[]; min_run?: string };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
@@ -491,6 +491,8 @@ const DEFAULTS = {
   demandModel: 'auto' as DemandModel,
   horizons: ['5s', '60s'],
   demandHalfLife: '60s',
+  demandWorkloads: 50,
+  demandWorkers: 0,
   profilesDir: '/var/lib/headroom/profiles',
   profilesMaxSize: '16MiB',
   minRun: '2s',
@@ -700,6 +702,8 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
       demandModel: raw.forecast?.demand_model ?? DEFAULTS.demandModel,
       demandHalfLifeMs: parseDuration(raw.forecast?.demand_half_life ?? DEFAULTS.demandHalfLife),
       horizonsMs: [...new Set((raw.forecast?.horizons ?? DEFAULTS.horizons).map(parseDuration))].sort((a, b) => a - b),
+      demandWorkloads: raw.forecast?.demand_workloads ?? DEFAULTS.demandWorkloads,
+      demandWorkers: raw.forecast?.demand_workers ?? DEFAULTS.demandWorkers,
     },
     profiles: {
       enabled: raw.profiles?.enabled ?? true,

@@ -49,6 +49,10 @@ export interface Policy {
     demandModel: DemandModel;
     demandHalfLifeMs: number;
     horizonsMs: number[];
+    /** workloads whose demand is forecast each tick, at most */
+    demandWorkloads: number;
+    /** worker threads holding the demand forecasts (0: the agent's thread) */
+    demandWorkers: number;
   };
   /** task runs and their profiles (agent/predict/task-runs.ts) */
   profiles: {

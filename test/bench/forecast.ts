@@ -12,7 +12,10 @@
 //   whole ticks timed: every pair updated and asked for its three targets;
 // - per tick once old: `oldPairs` pairs (default 1,000) warmed with 1,300 samples (their learners
 //   full, their windows full), the same ticks timed, and scaled linearly to `pairs` (more pairs
-//   fall further out of the caches, and a full collection's pause comes on top).
+//   fall further out of the caches, and a full collection's pause comes on top);
+// - the agent's demand tick: `demandWorkloads` workloads' five resources (10,000 pairs by
+//   default) through DemandForecasts in this thread, then held by worker threads
+//   (ShardedDemandForecasts), the same samples: median and slowest tick of each.
 // Figures are absolute (µs, ms) and as a ratio to the EWMA measured the same way.
 //
 // Accuracy (when `traces` is given): `headroom predict`'s target table, the engine against the
@@ -20,12 +23,15 @@
 //
 // Runnable on its own: `node dist/test/bench/forecast.js [TRACES]` (HR_BENCH_FORECAST_PAIRS,
 // HR_BENCH_FORECAST_WARM, HR_BENCH_FORECAST_TICKS, HR_BENCH_FORECAST_TIMED,
-// HR_BENCH_FORECAST_OLD_PAIRS, HR_BENCH_FORECAST_OLD_WARM change the sizes).
+// HR_BENCH_FORECAST_OLD_PAIRS, HR_BENCH_FORECAST_OLD_WARM, HR_BENCH_DEMAND_WORKLOADS,
+// HR_BENCH_DEMAND_WORKERS change the sizes).
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AGENT_TARGETS, runBacktest, targetTable, type TargetRow } from '../../agent/predict/backtest.js';
 import { DEFAULT_MODELS } from '../../agent/predict/baselines.js';
+import { DemandForecasts, type DemandForecast, type DemandInput, type DemandResource } from '../../agent/predict/demand.js';
+import { ShardedDemandForecasts } from '../../agent/predict/demand-shards.js';
 import { createForecaster, type Forecaster, type ForecastModel } from '../../agent/predict/forecaster.js';
 import { LearnerPool } from '../../agent/predict/models/learner-pool.js';
 import { readTraces } from '../../agent/predict/traces/index.js';
@@ -55,6 +61,15 @@ export interface ForecastBenchOptions {
   oldPairs?: number;
   /** samples an old pair is warmed with (default 1,300) */
   oldWarmSamples?: number;
+  /**
+   * workloads whose five resources' demand is forecast as the agent's tick does
+   * (DemandForecasts, engine-peak for all, horizons 5 s and 60 s), in the caller's thread and
+   * held by `demandWorkers` worker threads, each warmed `warmSamples` samples, then `ticks`
+   * ticks timed (default 2,000 workloads: 10,000 pairs; 0: not timed)
+   */
+  demandWorkloads?: number;
+  /** worker threads for the sharded demand ticks (default 2: this VM's cores) */
+  demandWorkers?: number;
   /** a trace file or folder: also score accuracy there */
   traces?: string;
   /** progress lines */
@@ -100,6 +115,8 @@ export interface ForecastBenchResult {
   poolRefitMsPerTick: number;
   /** old pairs (see ForecastBenchOptions.oldPairs): their count, warm-up, median tick and what `pairs` of them would take */
   old?: { pairs: number; warmSamples: number; tickMs: number; worstTickMs: number; perPairUs: number; scaledTickMs: number };
+  /** the agent's demand tick over many workloads, in the caller's thread and over worker threads (see ForecastBenchOptions.demandWorkloads) */
+  demand?: { workloads: number; pairs: number; workers: number; warmSamples: number; inThread: TickTimes; sharded: TickTimes; pairsPerWorker: number[] };
   /** memory grown per pair (JS heap and typed arrays) after `warmSamples` samples, KB (approximate: garbage included unless run with --expose-gc) */
   heapPerPairKb: number;
   /** the same for the timed pairs after their `timedSamples` samples: a pair whose learners hold all their rows */
@@ -201,6 +218,49 @@ function timeCalls(model: ForecastModel, timedPairs: number, timedSamples: numbe
   return { ...callCost(samples), heapPerPairKb, poolRefitMsPerTick: (pool.fitMs - poolFitMsBefore) / (timedSamples - from) };
 }
 
+/** A run of timed ticks: the median and the slowest, ms; the slowest of the warm-up's after its start. */
+export interface TickTimes {
+  medianMs: number;
+  slowestMs: number;
+  slowestWarmMs: number;
+}
+
+const DEMAND_OPTS = { model: 'engine-peak' as const, halfLifeMs: 60_000, horizonsMs: [...HORIZONS_MS], stepMs: 1000 };
+const DEMAND_RESOURCES: readonly DemandResource[] = ['cpu_cores', 'memory_bytes', 'io_bytes_per_s', 'io_ops_per_s', 'net_bytes_per_s'];
+
+/**
+ * The agent's demand tick (every workload's five resources, observeAll) over `workloads`
+ * workloads: `warm` ticks, then `ticks` timed. The demand of a pair is the ticks' `demand()`.
+ */
+function timeDemandTicks(d: { observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] }, workloads: number, warm: number, ticks: number, label: string, progress: (m: string) => void): TickTimes {
+  const inputs: DemandInput[] = [];
+  for (let w = 0; w < workloads; w++) {
+    for (const resource of DEMAND_RESOURCES) inputs.push({ workload: `w${w}`, resource, value: 0, bounds: resource === 'cpu_cores' ? { limit: 2, ceiling: 2 } : undefined, selected: true });
+  }
+  const rnds = inputs.map((_, p) => prng(1 + p));
+  let sink = 0;
+  const tick = (i: number): number => {
+    for (let p = 0; p < inputs.length; p++) inputs[p]!.value = demand(p, i, rnds[p]!);
+    const t0 = performance.now();
+    const out = d.observeAll(inputs, i * 1000);
+    const ms = performance.now() - t0;
+    sink += out[out.length - 1]!.windows[1]!.p90;
+    return ms;
+  };
+  const started = performance.now();
+  let slowestWarmMs = 0;
+  for (let i = 0; i < warm; i++) {
+    const ms = tick(i);
+    if (i >= START_TICKS) slowestWarmMs = Math.max(slowestWarmMs, ms);
+    if (i % 64 === 63) progress(`demand ticks ${label}: ${inputs.length} pairs warmed ${i + 1}/${warm} samples (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  const times: number[] = [];
+  for (let i = warm; i < warm + ticks; i++) times.push(tick(i));
+  if (!Number.isFinite(sink)) throw new Error(`demand ticks ${label}: a forecast was not finite`);
+  times.sort((a, b) => a - b);
+  return { medianMs: times[(times.length - 1) >> 1]!, slowestMs: times[times.length - 1]!, slowestWarmMs };
+}
+
 /** Ticks counted as the start: the step is learnt from the first gaps, then every target is set up. */
 const START_TICKS = 16;
 
@@ -271,6 +331,22 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     old = { pairs: oldPairs, warmSamples: oldWarm, tickMs: t.tickMs, worstTickMs: t.timedWorstTickMs, perPairUs: (1000 * t.tickMs) / oldPairs, scaledTickMs: (t.tickMs * pairs) / oldPairs };
   }
 
+  const demandWorkloads = opts.demandWorkloads ?? 2000;
+  let demandTicks: ForecastBenchResult['demand'];
+  if (demandWorkloads > 0) {
+    const workers = opts.demandWorkers ?? 2;
+    progress(`timing demand ticks: ${demandWorkloads} workloads x ${DEMAND_RESOURCES.length} resources in this thread`);
+    const inThread = timeDemandTicks(new DemandForecasts(DEMAND_OPTS), demandWorkloads, warmSamples, ticks, 'in this thread', progress);
+    progress(`timing demand ticks: the same over ${workers} worker threads`);
+    const sharded = new ShardedDemandForecasts({ ...DEMAND_OPTS, workers });
+    try {
+      const times = timeDemandTicks(sharded, demandWorkloads, warmSamples, ticks, `over ${workers} workers`, progress);
+      demandTicks = { workloads: demandWorkloads, pairs: demandWorkloads * DEMAND_RESOURCES.length, workers, warmSamples, inThread, sharded: times, pairsPerWorker: sharded.pairsPerWorker };
+    } finally {
+      await sharded.close();
+    }
+  }
+
   let accuracy: TargetRow[] | undefined;
   if (opts.traces !== undefined) {
     progress(`accuracy on ${opts.traces}`);
@@ -299,6 +375,7 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
     heapPerPairKb: selectedTick.heapPerPairKb,
     steadyHeapPerPairKb: selected.heapPerPairKb,
     ...(old ? { old } : {}),
+    ...(demandTicks ? { demand: demandTicks } : {}),
     others,
     ...(accuracy ? { accuracy } : {}),
     seconds: (performance.now() - start) / 1000,
@@ -318,6 +395,10 @@ export function renderForecastBench(r: ForecastBenchResult): string {
       `steady state from the timed pairs' calls: ${r.steadyPairsPerTickMs.toFixed(0)} ms (the pooled learners' refits ${r.poolRefitMsPerTick.toFixed(1)} ms of it)`,
     ...(r.old ? [`  old pairs: ${r.old.pairs} warmed ${r.old.warmSamples} samples each: median tick ${r.old.tickMs.toFixed(0)} ms, slowest timed tick ${r.old.worstTickMs.toFixed(0)} ms; ` +
       `${r.old.perPairUs.toFixed(1)} us a pair, so ${r.pairs} old pairs about ${r.old.scaledTickMs.toFixed(0)} ms a tick scaled linearly (more for more pairs out of the caches, and with a full collection's pause)`] : []),
+    ...(r.demand ? [`  the agent's demand tick, ${r.demand.workloads} workloads x 5 resources (${r.demand.pairs} pairs, engine-peak, peaks over 5 s and 60 s) after ${r.demand.warmSamples} samples each: ` +
+      `in this thread median ${r.demand.inThread.medianMs.toFixed(0)} ms (slowest ${r.demand.inThread.slowestMs.toFixed(0)}, in the warm-up ${r.demand.inThread.slowestWarmMs.toFixed(0)}); ` +
+      `over ${r.demand.workers} worker threads (pairs ${r.demand.pairsPerWorker.join(' + ')}) median ${r.demand.sharded.medianMs.toFixed(0)} ms (slowest ${r.demand.sharded.slowestMs.toFixed(0)}, in the warm-up ${r.demand.sharded.slowestWarmMs.toFixed(0)}); ` +
+      `${(r.demand.inThread.medianMs / r.demand.sharded.medianMs).toFixed(2)}x faster`] : []),
     `  memory per pair: about ${r.heapPerPairKb.toFixed(0)} KB after ${r.warmSamples} samples, ${r.steadyHeapPerPairKb.toFixed(0)} KB once its learners hold all their rows (timed pairs, ${r.timedSamples} samples)`,
     ...r.others.map((o) => `  ${o.model}: median ${us(o.cost.medianUs)} (${o.ratio.toFixed(1)}x ewma), mean ${us(o.cost.meanUs)}, p99 ${us(o.cost.p99Us)}; ` +
       `about ${o.steadyHeapPerPairKb.toFixed(0)} KB a pair after ${r.timedSamples} samples`),
@@ -345,6 +426,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     timedPairs: env('HR_BENCH_FORECAST_TIMED'),
     oldPairs: Number(process.env.HR_BENCH_FORECAST_OLD_PAIRS) === 0 && process.env.HR_BENCH_FORECAST_OLD_PAIRS?.trim() ? 0 : env('HR_BENCH_FORECAST_OLD_PAIRS'),
     oldWarmSamples: env('HR_BENCH_FORECAST_OLD_WARM'),
+    demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : env('HR_BENCH_DEMAND_WORKLOADS'),
+    demandWorkers: env('HR_BENCH_DEMAND_WORKERS'),
     traces: existsSync(traces) ? traces : undefined,
     progress: (m) => process.stderr.write(`bench: ${m}\n`),
   });

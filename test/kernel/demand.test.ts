@@ -30,18 +30,19 @@ for i in range(200):
 const why = memoryControllerWhy();
 const register = why === null ? kernelTest : (title: string, fn: Parameters<typeof kernelTest>[1]) => testIf(false, why, title, fn);
 
-/** A policy file with this demand model, the rest the defaults (top reads its forecast settings). */
-function policyWith(model: string): string {
+/** A policy file with this demand model and worker threads, the rest the defaults (top reads its forecast settings). */
+function policyWith(model: string, workers: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
   const file = join(dir, 'policy.yaml');
-  writeFileSync(file, `version: 1\nforecast:\n  demand_model: ${model}\n`);
+  writeFileSync(file, `version: 1\nforecast:\n  demand_model: ${model}\n  demand_workers: ${workers}\n`);
   return file;
 }
 
-// auto: the test cgroup is none of the policy's workloads, so horizon-peak
-for (const model of ['calibrated:holt', 'engine-peak', 'auto'] as const) {
-register(`demand (${model}): memory growing towards its cgroup limit is forecast to saturate, ahead of time`, async (t) => {
-  const policy = policyWith(model);
+// auto: the test cgroup is none of the policy's workloads, so horizon-peak; the engine's
+// forecasts once more from worker threads (demand-shards.ts)
+for (const [model, workers] of [['calibrated:holt', 0], ['engine-peak', 0], ['auto', 0], ['engine-peak', 2]] as const) {
+register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` : ''}): memory growing towards its cgroup limit is forecast to saturate, ahead of time`, async (t) => {
+  const policy = policyWith(model, workers);
   t.teardown(() => rmSync(dirname(policy), { recursive: true, force: true }));
   const cg = new MemoryTestCgroup('demand-grow');
   t.teardown(() => cg.remove());

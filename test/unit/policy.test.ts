@@ -40,10 +40,15 @@ test('the default policy loads: observe only, every default, no workloads', (t) 
     tickMs: 1000,
     export: { prometheus: { enabled: true, host: '127.0.0.1', port: 9464 }, otlp: { endpoint: null, intervalMs: 10_000 } },
     probes: { sched: { slowWakeupMs: 10, ringBytes: 256 * 1024 } },
-    forecast: { model: 'ewma', halfLifeMs: 10_000 },
+    forecast: { model: 'ewma', halfLifeMs: 10_000, demandWorkloads: 50, demandWorkers: 0 },
     rules: { protectLatency: { riskThreshold: 0.5, releaseBelow: 0.2, horizonMs: 5000, cooldownMs: 3000 } },
   });
   t.deepEqual(p.workloads, []);
+});
+
+test('forecast.demand_workloads and demand_workers are read as given', (t) => {
+  const p = parsePolicy('version: 1\nforecast:\n  demand_workloads: 2000\n  demand_workers: 2\n', 'p.yaml');
+  t.like(p.forecast, { demandWorkloads: 2000, demandWorkers: 2, demandModel: 'auto' });
 });
 
 test('a policy of only `version` gets the same defaults as the default file', (t) => {
@@ -164,6 +169,16 @@ const broken: BrokenCase[] = [
     title: 'a forecast horizon farther than 4096 of the policy\'s own ticks',
     yaml: 'version: 1\ntick: 5m\nforecast:\n  horizons: [342h]\n',
     line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be at most 4096 ticks ahead (20480m at a tick of 5m); got "342h"',
+  },
+  {
+    title: 'demand workers: a fraction',
+    yaml: 'version: 1\nforecast:\n  demand_workers: 1.5\n',
+    line: 3, column: 19, field: 'forecast.demand_workers', message: 'must be an integer',
+  },
+  {
+    title: 'demand workloads: none',
+    yaml: 'version: 1\nforecast:\n  demand_workloads: 0\n',
+    line: 3, column: 21, field: 'forecast.demand_workloads', message: 'must be >= 1 (got 0)',
   },
   {
     title: 'ring size not a power of two',

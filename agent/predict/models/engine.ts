@@ -82,7 +82,9 @@
 // at 10,000 series a full collection pauses 160-490 ms (about 630 heap objects a series to mark):
 // every 4-7 s while the series are young (--trace-gc over the bench's ticks, three runs), one
 // tick in 40 once their learners hold all their rows (1,300 samples: ticks of 655-767 ms, and
-// 1,091 ms with the collection's 336).
+// 1,091 ms with the collection's 336). Hence the agent may hold its demand forecasts in worker
+// threads (demand-shards.ts, forecast.demand_workers): each worker's pairs, its ticks and its
+// collections are its own.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile, pinball90 } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
