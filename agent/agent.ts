@@ -126,8 +126,6 @@ export class Agent {
     this.log = opts.log ?? (() => {});
     this.layout = index.layout;
     const fc = opts.policy.forecast;
-    const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs };
-    this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers }) : new DemandForecasts(demandOpts);
     const canFilter = opts.policy.workloads.length > 0;
     // The fault probe samples in perf (its sample period), the others in their programs. The
     // planner's objectives read run-queue latency: sched never samples the selected workloads.
@@ -137,6 +135,9 @@ export class Agent {
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
     this.runs = opts.recordRuns && opts.policy.profiles.enabled ? RunFollower.open(opts.policy.profiles, index, this.log) : null;
+    // last: its worker threads (if any) start only once nothing else here can fail
+    const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs };
+    this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers }) : new DemandForecasts(demandOpts);
   }
 
 
@@ -182,13 +183,15 @@ export class Agent {
       blockio: probes.blockio.enabled ? { readV1Cpu, slowIoMs: probes.blockio.slowIoMs, ringBytes: probes.blockio.ringBytes } : null,
       sock: probes.sock.enabled ? { readV1Cpu, ringBytes: probes.sock.ringBytes } : null,
     });
+    let agent: Agent | undefined;
     try {
-      const agent = new Agent(opts, source, index, actuator);
+      agent = new Agent(opts, source, index, actuator);
       agent.previous = agent.snapshot(source.read());
       agent.lastTickMs = Date.now();
       return agent;
     } catch (err) {
       source.close(); // nothing stays attached behind a failed start
+      agent?.closeDemand();
       throw err;
     }
   }
@@ -314,10 +317,18 @@ export class Agent {
     try {
       this.actuator.restoreAll();
     } finally {
-      this.source.close();
-      if (this.demand instanceof ShardedDemandForecasts) void this.demand.close();
+      try {
+        this.source.close();
+      } finally {
+        this.closeDemand();
+      }
     }
     return released;
+  }
+
+  /** Stops the demand forecasts' worker threads, if any. */
+  private closeDemand(): void {
+    if (this.demand instanceof ShardedDemandForecasts) void this.demand.close();
   }
 
   private apply(d: Decision): void {

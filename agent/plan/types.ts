@@ -45,7 +45,7 @@ export interface Policy {
     model: 'ewma' | 'decaying-histogram';
     halfLifeMs: number;
     /** each workload's demand per resource */
-    /** 'auto': the engine for the policy's workloads, calibrated:holt for the busiest others */
+    /** 'auto': engine-peak for the policy's workloads, horizon-peak for the busiest others */
     demandModel: DemandModel;
     demandHalfLifeMs: number;
     horizonsMs: number[];

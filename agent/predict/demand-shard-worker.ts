@@ -1,9 +1,10 @@
 // A demand shard's worker thread (demand-shards.ts): its own DemandForecasts, fed a tick's
-// inputs for its pairs, answering with the forecasts packed. It blocks in Atomics.wait between
-// requests; its event loop never runs, so requests and replies go by receiveMessageOnPort.
+// inputs for its pairs, answering with the forecasts packed. Once started it blocks in
+// Atomics.wait between requests and its event loop no longer runs, so requests and replies go
+// by receiveMessageOnPort.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { DemandForecasts as DemandForecastsType } from './demand.js';
-import { HAS_CEILING, HAS_LIMIT, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
+import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 const { port, signal, options } = workerData as ShardWorkerData;
 
@@ -28,7 +29,7 @@ function observe(demand: DemandForecastsType, req: Extract<ShardRequest, { kind:
       out[o++] = w.p99;
       out[o++] = w.pContention ?? Number.NaN;
     }
-    out[o++] = f.timeToSaturationMs ?? Number.NaN;
+    out[o++] = f.timeToSaturationMs ?? NO_SATURATION;
     out[o] = f.confidence;
   }
   return out;
@@ -36,7 +37,8 @@ function observe(demand: DemandForecastsType, req: Extract<ShardRequest, { kind:
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-// loaded here, not imported above: a failure to load is answered as an error, not a silent exit
+// the forecasters loaded here, not imported above: a failure to load them is answered as an
+// error (a failure to load this file or demand-wire.js is not: the caller's deadline tells)
 let demand: DemandForecastsType | undefined;
 let failure: string | undefined;
 try {
@@ -56,18 +58,19 @@ for (let open = true; open; ) {
       open = false;
       break;
     }
+    const seq = req.seq;
     if (!demand) {
-      reply({ error: failure! });
+      reply({ seq, error: failure! });
       continue;
     }
     try {
-      if (req.kind === 'observe') reply({ out: observe(demand, req), pairs: demand.size });
+      if (req.kind === 'observe') reply({ seq, out: observe(demand, req), pairs: demand.size });
       else {
         demand.sweep(req.nowMs);
-        reply({ out: new Float64Array(0), pairs: demand.size });
+        reply({ seq, out: new Float64Array(0), pairs: demand.size });
       }
     } catch (e) {
-      reply({ error: describe(e) });
+      reply({ seq, error: describe(e) });
     }
   }
 }

@@ -1,8 +1,8 @@
 // Demand forecasts spread over worker threads. One core does not forecast 10,000
-// workload-resource pairs in a 1 s tick with room to spare (the engine's pair costs about 58 us
-// once its learners hold all their rows and the pairs no longer fit the caches, and a full
-// collection of so many pairs' objects pauses for hundreds of ms), so each worker holds a share
-// of the pairs, every worker forecasts its share at once, and each collects its own garbage.
+// workload-resource pairs in a 1 s tick with room to spare (2,000 workloads' five resources,
+// engine-peak, learners full: a median of 479 ms a tick, and a full collection of so many
+// pairs' objects pauses for hundreds of ms), so each worker holds a share of the pairs, every
+// worker forecasts its share at once, and each collects its own garbage (two workers: 290 ms).
 //
 // A resource's pairs stay in one worker: its engines share one learner pool (demand.ts), so the
 // forecasts are those DemandForecasts gives to the bit (demand-shards.test.ts). Resources go to
@@ -12,15 +12,24 @@
 // until each worker has answered and reads the answer with receiveMessageOnPort. A worker waits
 // the same way between ticks, so it costs nothing while idle.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { DemandForecasts, windowsOf, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
-import { HAS_CEILING, HAS_LIMIT, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
+import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, windowsOf, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
+import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 export interface ShardOptions extends DemandOptions {
   /** worker threads (at most one per resource are used) */
   workers: number;
-  /** how long a tick waits for a worker before giving up with an error (default 60 s: a first answer includes the worker's start) */
+  /**
+   * how long a call waits for its workers' answers before it gives up with an error, and every
+   * later call too (default 10 s; a worker's first answer, which waits for its start, at least 60 s)
+   */
   answerTimeoutMs?: number;
 }
+
+/** What a worker is allowed for its first answer: its start (loading the forecasters) comes first. */
+const START_ALLOWANCE_MS = 60_000;
+
+/** A request as the caller hands it; its seq is the shard's to give. */
+type Request = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
 
 /** One worker thread and its side of the protocol. */
 class Shard {
@@ -28,6 +37,11 @@ class Shard {
   private readonly port: MessagePort;
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private asked = 0;
+  private closing = false;
+  /** why the worker is gone, once the caller's event loop has heard (between ticks) */
+  private dead: string | undefined;
+  /** it has answered once: its start is behind it */
+  answered = false;
   /** pairs it holds, as this side counts them (for placing new resources) */
   pairs = 0;
 
@@ -40,33 +54,48 @@ class Shard {
     this.worker = new Worker(new URL('./demand-shard-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
     // a caller that never closes still exits
     this.worker.unref();
+    // heard only while the caller is not blocked in a tick: the next tick then fails at once,
+    // with the cause (during a tick, the answer's deadline tells)
+    this.worker.on('error', (e) => (this.dead ??= `its worker failed: ${e.message}`));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.dead ??= `its worker exited (code ${code})`;
+    });
     this.port = port1;
   }
 
-  ask(req: ShardRequest, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(req, transfer);
-    this.asked++;
+  ask(req: Request, transfer: ArrayBuffer[] = []): void {
+    if (this.dead) throw new Error(`demand shard ${this.index}: ${this.dead}`);
+    this.port.postMessage({ ...req, seq: ++this.asked }, transfer);
     Atomics.add(this.signal, 0, 1);
     Atomics.notify(this.signal, 0);
   }
 
-  /** Blocks until the worker answers the last request (or `timeoutMs` passes: an Error). */
-  answer(timeoutMs: number): ShardReply {
-    const deadline = performance.now() + timeoutMs;
+  /**
+   * Blocks until the worker answers the last request, or throws once `deadline`
+   * (performance.now()) passes. Replies to earlier requests (none, unless an earlier answer
+   * was given up on) are passed over.
+   */
+  answer(deadline: number): ShardReply {
     for (;;) {
       const replied = Atomics.load(this.signal, 1);
       if (replied >= this.asked) break;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`demand shard ${this.index}: no answer within ${Math.round(timeoutMs / 1000)} s (the worker stopped or is stuck)`);
+      if (left <= 0) throw new Error(`demand shard ${this.index}: no answer in time (its worker stopped or is stuck)`);
       Atomics.wait(this.signal, 1, replied, left);
     }
-    const got = receiveMessageOnPort(this.port);
-    if (!got) throw new Error(`demand shard ${this.index}: signalled an answer it did not send`);
-    return got.message as ShardReply;
+    for (let got = receiveMessageOnPort(this.port); got; got = receiveMessageOnPort(this.port)) {
+      const reply = got.message as ShardReply;
+      if (reply.seq === this.asked) {
+        this.answered = true;
+        return reply;
+      }
+    }
+    throw new Error(`demand shard ${this.index}: signalled an answer it did not send`);
   }
 
   close(): Promise<number> {
-    this.ask({ kind: 'close' });
+    this.closing = true;
+    if (!this.dead) this.ask({ kind: 'close' });
     this.port.close();
     return this.worker.terminate();
   }
@@ -90,6 +119,8 @@ export class ShardedDemandForecasts {
   private readonly forgetAfterMs: number;
   private readonly timeoutMs: number;
   private closed = false;
+  /** why no answer can be trusted any more (a worker that did not answer in time) */
+  private broken: string | undefined;
 
   constructor(opts: ShardOptions) {
     const { workers, answerTimeoutMs, ...demand } = opts;
@@ -97,19 +128,28 @@ export class ShardedDemandForecasts {
     if (answerTimeoutMs !== undefined && !(answerTimeoutMs > 0)) throw new RangeError(`demand shards: answerTimeoutMs must be > 0; got ${answerTimeoutMs}`);
     // bad options fail here, before any worker starts
     this.local = new DemandForecasts(demand);
-    this.forgetAfterMs = demand.forgetAfterMs ?? 10 * 60_000;
-    this.timeoutMs = answerTimeoutMs ?? 60_000;
+    this.forgetAfterMs = demand.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
+    this.timeoutMs = answerTimeoutMs ?? 10_000;
     const used = Math.min(workers, SHARD_RESOURCES.length);
-    this.shards = Array.from({ length: used }, (_, i) => new Shard(i, demand));
+    this.shards = [];
+    try {
+      for (let i = 0; i < used; i++) this.shards.push(new Shard(i, { ...demand, forgetAfterMs: this.forgetAfterMs }));
+    } catch (e) {
+      for (const s of this.shards) void s.close();
+      throw e;
+    }
   }
 
   /** The forecasts DemandForecasts.observeAll would give for these inputs, in their order. */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    if (this.closed) throw new Error('demand shards: closed');
+    this.check();
     const share = new Map<Shard, number[]>();
+    const slots = new Float64Array(inputs.length);
+    for (const x of inputs) if (!SHARD_RESOURCES.includes(x.resource)) throw new RangeError(`demand shards: unknown resource ${JSON.stringify(x.resource)}`);
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i]!;
       const s = this.slotFor(x.workload, x.resource, atMs);
+      slots[i] = s.slot;
       let mine = share.get(s.shard);
       if (!mine) share.set(s.shard, (mine = []));
       mine.push(i);
@@ -121,7 +161,7 @@ export class ShardedDemandForecasts {
         const x = inputs[mine[k]!]!;
         const limit = x.bounds?.limit ?? null;
         const ceiling = x.bounds?.ceiling ?? null;
-        req.slots[k] = this.slots.get(pairKey(x.workload, x.resource))!.slot;
+        req.slots[k] = slots[mine[k]!]!;
         req.resources[k] = SHARD_RESOURCES.indexOf(x.resource);
         req.values[k] = x.value;
         req.limits[k] = limit ?? 0;
@@ -133,33 +173,53 @@ export class ShardedDemandForecasts {
     const horizons = this.local.horizons;
     const width = wireLength(horizons.length);
     const out = new Array<DemandForecast>(inputs.length);
-    let failure: Error | undefined;
-    for (const [shard, mine] of share) {
-      // every worker answers before any failure is thrown: none is left with a reply unread
-      const reply = shard.answer(this.timeoutMs);
-      if ('error' in reply) {
-        failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);
-        continue;
-      }
-      shard.pairs = reply.pairs;
+    for (const [shard, reply] of this.answers([...share.keys()])) {
+      const mine = share.get(shard)!;
       for (let k = 0; k < mine.length; k++) out[mine[k]!] = this.unpack(inputs[mine[k]!]!, reply.out, k * width, horizons);
     }
-    if (failure) throw failure;
     return out;
   }
 
   /** Forgets pairs not seen for forgetAfterMs (as DemandForecasts.sweep), here and in the workers. */
   sweep(nowMs: number): void {
-    if (this.closed) throw new Error('demand shards: closed');
+    this.check();
     for (const [k, s] of this.slots) if (nowMs - s.lastMs > this.forgetAfterMs) this.slots.delete(k);
     for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
+    this.answers(this.shards);
+  }
+
+  /**
+   * Every asked worker's answer, against one deadline; every answer is read before an error
+   * reply is thrown, so none is left for the next call. A worker too late breaks the set: its
+   * answer, when it comes, would be a tick behind.
+   */
+  private answers(asked: Shard[]): Array<[Shard, { out: Float64Array; pairs: number }]> {
+    const allowance = asked.some((s) => !s.answered) ? Math.max(this.timeoutMs, START_ALLOWANCE_MS) : this.timeoutMs;
+    const deadline = performance.now() + allowance;
+    const got: Array<[Shard, { out: Float64Array; pairs: number }]> = [];
     let failure: Error | undefined;
-    for (const shard of this.shards) {
-      const reply = shard.answer(this.timeoutMs);
-      if ('error' in reply) failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);
-      else shard.pairs = reply.pairs;
+    for (const shard of asked) {
+      let reply: ShardReply;
+      try {
+        reply = shard.answer(deadline);
+      } catch (e) {
+        this.broken = (e as Error).message;
+        throw new Error(`${this.broken} (waited ${allowance} ms)`);
+      }
+      if ('error' in reply) {
+        failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);
+        continue;
+      }
+      shard.pairs = reply.pairs;
+      got.push([shard, reply]);
     }
     if (failure) throw failure;
+    return got;
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('demand shards: closed');
+    if (this.broken) throw new Error(`demand shards: out of order since an earlier call: ${this.broken}`);
   }
 
   get size(): number {
@@ -205,7 +265,7 @@ export class ShardedDemandForecasts {
     const tts = out[at + 4 * horizons.length]!;
     return {
       resource: x.resource, model, windowsOf: windowsOf(model), value: x.value, limit, limitSource: limit === null ? null : x.bounds?.limitSource ?? 'cgroup',
-      ceiling: x.bounds?.ceiling ?? null, windows, timeToSaturationMs: Number.isNaN(tts) ? null : tts, confidence: out[at + 4 * horizons.length + 1]!,
+      ceiling: x.bounds?.ceiling ?? null, windows, timeToSaturationMs: tts === NO_SATURATION ? null : tts, confidence: out[at + 4 * horizons.length + 1]!,
     };
   }
 }

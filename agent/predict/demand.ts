@@ -128,6 +128,9 @@ interface Pair {
   relError: number;
 }
 
+/** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
+export const DEFAULT_FORGET_AFTER_MS = 10 * 60_000;
+
 export class DemandForecasts {
   private readonly pairs = new Map<string, Pair>();
   /**
@@ -140,7 +143,7 @@ export class DemandForecasts {
 
   constructor(opts: DemandOptions) {
     if (opts.horizonsMs.length === 0 || opts.horizonsMs.some((h) => !(h > 0))) throw new RangeError('demand horizons must be > 0');
-    this.opts = { forgetAfterMs: 10 * 60_000, ...opts };
+    this.opts = { forgetAfterMs: DEFAULT_FORGET_AFTER_MS, ...opts };
     // only these are asked of a forecaster: each is a target the engine learns (and holds) on its own
     this.horizonsMs = [...new Set(opts.horizonsMs)].sort((a, b) => a - b);
     if (opts.model !== 'auto') createForecaster(opts.model, { halfLifeMs: opts.halfLifeMs }); // an unknown model fails here, not at the first tick

@@ -60,10 +60,40 @@ test('more workers than resources: one per resource; a closed set refuses', asyn
   await shards.close(); // twice is fine
 });
 
+test('a worker\'s error is the call\'s error, and the next call gets its own answer', async (t) => {
+  // a step of 0 passes 'auto' until a pair's first forecaster is made: in the worker, as in the caller's thread
+  const here = new DemandForecasts({ ...opts, stepMs: 0 });
+  const inputs = inputsAt(0, rng(5));
+  const expected = t.throws(() => here.observeAll(inputs, 0))!.message;
+  const shards = new ShardedDemandForecasts({ ...opts, stepMs: 0, workers: 2 });
+  t.teardown(() => shards.close());
+  for (let i = 0; i < 2; i++) t.throws(() => shards.observeAll(inputs, i * 1000), { message: new RegExp(`^demand shard [01]: ${expected}$`) });
+});
+
+test('a worker too late fails the call, and every later one: its answer would be a tick behind', async (t) => {
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 1 });
+  t.teardown(() => shards.close());
+  const next = rng(9);
+  t.is(shards.observeAll(inputsAt(0, next), 0).length, 30, 'the first answer waits for the workers\' start');
+  // 2,000 new pairs: a few hundred engines made, more than a millisecond's work
+  const many: DemandInput[] = [];
+  for (let w = 0; w < 400; w++) for (const resource of RESOURCES) many.push({ workload: `x${w}`, resource, value: 1, selected: true });
+  t.throws(() => shards.observeAll(many, 1000), { message: /^demand shard [01]: no answer in time .* \(waited 1 ms\)$/ });
+  t.throws(() => shards.observeAll(inputsAt(2, next), 2000), { message: /out of order since an earlier call: demand shard/ });
+  t.throws(() => shards.sweep(3000), { message: /out of order/ });
+});
+
 test('bad options fail before any worker starts', (t) => {
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 0 }), { instanceOf: RangeError, message: /workers must be an integer >= 1; got 0/ });
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 1.5 }), { instanceOf: RangeError });
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 0 }), { instanceOf: RangeError, message: /answerTimeoutMs/ });
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, horizonsMs: [] }), { instanceOf: RangeError, message: /horizons/ });
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, model: 'no-such-model' as 'ewma' }));
+});
+
+test('an unknown resource is refused before anything is asked', async (t) => {
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 1 });
+  t.teardown(() => shards.close());
+  t.throws(() => shards.observeAll([{ workload: 'w', resource: 'gpu' as DemandResource, value: 1 }], 0), { instanceOf: RangeError, message: /unknown resource "gpu"/ });
+  t.is(shards.observeAll(inputsAt(0, rng(1)), 0).length, 30);
 });
