@@ -24,7 +24,7 @@
 // Runnable on its own: `node dist/test/bench/forecast.js [TRACES]` (HR_BENCH_FORECAST_PAIRS,
 // HR_BENCH_FORECAST_WARM, HR_BENCH_FORECAST_TICKS, HR_BENCH_FORECAST_TIMED,
 // HR_BENCH_FORECAST_OLD_PAIRS, HR_BENCH_FORECAST_OLD_WARM, HR_BENCH_DEMAND_WORKLOADS,
-// HR_BENCH_DEMAND_WORKERS change the sizes).
+// HR_BENCH_DEMAND_WORKERS, HR_BENCH_DEMAND_WARM change the sizes).
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,6 +70,8 @@ export interface ForecastBenchOptions {
   demandWorkloads?: number;
   /** worker threads for the sharded demand ticks (default 2: this VM's cores) */
   demandWorkers?: number;
+  /** samples each demand pair is warmed with (default `warmSamples`; 1,300 fills the learners: about 17 minutes of bench) */
+  demandWarmSamples?: number;
   /** a trace file or folder: also score accuracy there */
   traces?: string;
   /** progress lines */
@@ -335,13 +337,14 @@ export async function benchForecast(opts: ForecastBenchOptions = {}): Promise<Fo
   let demandTicks: ForecastBenchResult['demand'];
   if (demandWorkloads > 0) {
     const workers = opts.demandWorkers ?? 2;
+    const demandWarm = opts.demandWarmSamples ?? warmSamples;
     progress(`timing demand ticks: ${demandWorkloads} workloads x ${DEMAND_RESOURCES.length} resources in this thread`);
-    const inThread = timeDemandTicks(new DemandForecasts(DEMAND_OPTS), demandWorkloads, warmSamples, ticks, 'in this thread', progress);
+    const inThread = timeDemandTicks(new DemandForecasts(DEMAND_OPTS), demandWorkloads, demandWarm, ticks, 'in this thread', progress);
     progress(`timing demand ticks: the same over ${workers} worker threads`);
     const sharded = new ShardedDemandForecasts({ ...DEMAND_OPTS, workers });
     try {
-      const times = timeDemandTicks(sharded, demandWorkloads, warmSamples, ticks, `over ${workers} workers`, progress);
-      demandTicks = { workloads: demandWorkloads, pairs: demandWorkloads * DEMAND_RESOURCES.length, workers, warmSamples, inThread, sharded: times, pairsPerWorker: sharded.pairsPerWorker };
+      const times = timeDemandTicks(sharded, demandWorkloads, demandWarm, ticks, `over ${workers} workers`, progress);
+      demandTicks = { workloads: demandWorkloads, pairs: demandWorkloads * DEMAND_RESOURCES.length, workers, warmSamples: demandWarm, inThread, sharded: times, pairsPerWorker: sharded.pairsPerWorker };
     } finally {
       await sharded.close();
     }
@@ -428,6 +431,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
     oldWarmSamples: env('HR_BENCH_FORECAST_OLD_WARM'),
     demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : env('HR_BENCH_DEMAND_WORKLOADS'),
     demandWorkers: env('HR_BENCH_DEMAND_WORKERS'),
+    demandWarmSamples: env('HR_BENCH_DEMAND_WARM'),
     traces: existsSync(traces) ? traces : undefined,
     progress: (m) => process.stderr.write(`bench: ${m}\n`),
   });

@@ -10,7 +10,8 @@
 // HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_FORECAST_OLD_PAIRS (1000; 0 skips the old pairs),
 // HR_BENCH_FORECAST_OLD_WARM (1300), HR_BENCH_DEMAND_WORKLOADS (2000 workloads x 5 resources
 // through the agent's demand forecasts, in this thread and over worker threads; 0 skips them),
-// HR_BENCH_DEMAND_WORKERS (2), HR_BENCH_ONLY (comma list of: drain, live, overhead,
+// HR_BENCH_DEMAND_WORKERS (2), HR_BENCH_DEMAND_WARM (the forecast pairs' 256; 1300 fills the
+// learners, about 17 minutes), HR_BENCH_ONLY (comma list of: drain, live, overhead,
 // footprint, forecast, blockio, sock, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
@@ -47,6 +48,7 @@ const cfg = {
   forecastOldWarm: num('HR_BENCH_FORECAST_OLD_WARM', 1300),
   demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : num('HR_BENCH_DEMAND_WORKLOADS', 2000),
   demandWorkers: num('HR_BENCH_DEMAND_WORKERS', 2),
+  demandWarm: process.env.HR_BENCH_DEMAND_WARM ? num('HR_BENCH_DEMAND_WARM', 256) : undefined,
   only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 
@@ -196,7 +198,7 @@ async function main(): Promise<number> {
   report.overhead = await section('overhead', errors, () => benchOverhead(cfg.stressSeconds, cfg.rounds));
   report.footprint = await section('footprint', errors, () => benchFootprint(cfg.idleSeconds));
   report.forecast = await section('forecast', errors, () => benchForecast({
-    pairs: cfg.forecastPairs, oldPairs: cfg.forecastOldPairs, oldWarmSamples: cfg.forecastOldWarm, demandWorkloads: cfg.demandWorkloads, demandWorkers: cfg.demandWorkers, progress,
+    pairs: cfg.forecastPairs, oldPairs: cfg.forecastOldPairs, oldWarmSamples: cfg.forecastOldWarm, demandWorkloads: cfg.demandWorkloads, demandWorkers: cfg.demandWorkers, demandWarmSamples: cfg.demandWarm, progress,
     ...(existsSync(resolve(projectRoot, '../shared/traces')) ? { traces: resolve(projectRoot, '../shared/traces') } : {}),
   }));
   report.blockio = await section('blockio', errors, () => benchBlockio({ rounds: cfg.rounds }));
