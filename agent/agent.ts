@@ -190,8 +190,11 @@ export class Agent {
       agent.lastTickMs = Date.now();
       return agent;
     } catch (err) {
-      source.close(); // nothing stays attached behind a failed start
-      agent?.closeDemand();
+      try {
+        source.close(); // nothing stays attached behind a failed start
+      } finally {
+        agent?.closeDemand();
+      }
       throw err;
     }
   }

@@ -39,7 +39,7 @@ class Shard {
   private asked = 0;
   private closing = false;
   /** why the worker is gone, once the caller's event loop has heard (between ticks) */
-  private dead: string | undefined;
+  dead: string | undefined;
   /** it has answered once: its start is behind it */
   answered = false;
   /** pairs it holds, as this side counts them (for placing new resources) */
@@ -56,7 +56,7 @@ class Shard {
     this.worker.unref();
     // heard only while the caller is not blocked in a tick: the next tick then fails at once,
     // with the cause (during a tick, the answer's deadline tells)
-    this.worker.on('error', (e) => (this.dead ??= `its worker failed: ${e.message}`));
+    this.worker.on('error', (e: unknown) => (this.dead ??= `its worker failed: ${e instanceof Error ? e.message : String(e)}`));
     this.worker.on('exit', (code) => {
       if (!this.closing) this.dead ??= `its worker exited (code ${code})`;
     });
@@ -219,6 +219,9 @@ export class ShardedDemandForecasts {
 
   private check(): void {
     if (this.closed) throw new Error('demand shards: closed');
+    // a worker gone between calls: the set is broken before anything here or in the others moves
+    const gone = this.shards.find((s) => s.dead !== undefined);
+    if (gone && !this.broken) this.broken = `demand shard ${gone.index}: ${gone.dead}`;
     if (this.broken) throw new Error(`demand shards: out of order since an earlier call: ${this.broken}`);
   }
 

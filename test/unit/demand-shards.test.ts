@@ -67,7 +67,7 @@ test('a worker\'s error is the call\'s error, and the next call gets its own ans
   const expected = t.throws(() => here.observeAll(inputs, 0))!.message;
   const shards = new ShardedDemandForecasts({ ...opts, stepMs: 0, workers: 2 });
   t.teardown(() => shards.close());
-  for (let i = 0; i < 2; i++) t.throws(() => shards.observeAll(inputs, i * 1000), { message: new RegExp(`^demand shard [01]: ${expected}$`) });
+  for (let i = 0; i < 2; i++) t.throws(() => shards.observeAll(inputs, i * 1000), { message: new RegExp(`^demand shard [01]: ${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
 });
 
 test('a worker too late fails the call, and every later one: its answer would be a tick behind', async (t) => {
