@@ -12,7 +12,7 @@
 // until each worker has answered and reads the answer with receiveMessageOnPort. A worker waits
 // the same way between ticks, so it costs nothing while idle.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, windowsOf, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
+import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, demandForecast, pairKey, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
 import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 export interface ShardOptions extends DemandOptions {
@@ -259,18 +259,13 @@ export class ShardedDemandForecasts {
   }
 
   private unpack(x: DemandInput, out: Float64Array, at: number, horizons: readonly number[]): DemandForecast {
-    const limit = x.bounds?.limit ?? null;
-    const model = this.local.modelFor(x.selected ?? false);
+    const hasLimit = (x.bounds?.limit ?? null) !== null;
     const windows = horizons.map((horizonMs, w) => {
       const o = at + 4 * w;
-      return { horizonMs, p50: out[o]!, p90: out[o + 1]!, p99: out[o + 2]!, pContention: limit === null ? null : out[o + 3]! };
+      return { horizonMs, p50: out[o]!, p90: out[o + 1]!, p99: out[o + 2]!, pContention: hasLimit ? out[o + 3]! : null };
     });
     const tts = out[at + 4 * horizons.length]!;
-    return {
-      resource: x.resource, model, windowsOf: windowsOf(model), value: x.value, limit, limitSource: limit === null ? null : x.bounds?.limitSource ?? 'cgroup',
-      ceiling: x.bounds?.ceiling ?? null, windows, timeToSaturationMs: tts === NO_SATURATION ? null : tts, confidence: out[at + 4 * horizons.length + 1]!,
-    };
+    return demandForecast(x.resource, this.local.modelFor(x.selected ?? false), x.value, x.bounds ?? {}, windows, tts === NO_SATURATION ? null : tts, out[at + 4 * horizons.length + 1]!);
   }
 }
 
-const pairKey = (workload: string, resource: DemandResource): string => `${workload}\u0000${resource}`;

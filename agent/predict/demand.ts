@@ -159,7 +159,7 @@ export class DemandForecasts {
   observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false): DemandForecast {
     const limit = bounds.limit ?? null;
     const ceiling = bounds.ceiling ?? null;
-    const key = `${workload}\u0000${resource}`;
+    const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
     if (!p || p.model !== model) {
@@ -205,11 +205,8 @@ export class DemandForecasts {
       };
     });
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
-    return {
-      resource, model, windowsOf: p.windowsOf, value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling, windows,
-      timeToSaturationMs: limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached),
-      confidence: history / (1 + 4 * p.relError),
-    };
+    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached);
+    return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
   }
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */
@@ -237,6 +234,18 @@ export class DemandForecasts {
     return this.horizonsMs;
   }
 
+}
+
+/** A pair's key: one workload's one resource. */
+export const pairKey = (workload: string, resource: DemandResource): string => `${workload}\u0000${resource}`;
+
+/** A forecast as returned, its limit, limit source and ceiling read off the bounds as observe() takes them. */
+export function demandForecast(resource: DemandResource, model: ForecastModel, value: number, bounds: DemandBounds, windows: DemandWindow[], timeToSaturationMs: number | null, confidence: number): DemandForecast {
+  const limit = bounds.limit ?? null;
+  return {
+    resource, model, windowsOf: windowsOf(model), value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling: bounds.ceiling ?? null,
+    windows, timeToSaturationMs, confidence,
+  };
 }
 
 /** When the p90 path (now: the value; then each horizon's p90, uncut) first reaches `limit` (given within REACHED_SHARE), linearly between points. */
