@@ -4,6 +4,7 @@
 import test from 'ava';
 import { DemandForecasts, type DemandInput, type DemandResource } from '../../agent/predict/demand.js';
 import { ShardedDemandForecasts } from '../../agent/predict/demand-shards.js';
+import type { Worker } from 'node:worker_threads';
 import { rng } from '../helpers/rng.js';
 
 const RESOURCES: DemandResource[] = ['cpu_cores', 'memory_bytes', 'io_bytes_per_s', 'io_ops_per_s', 'net_bytes_per_s'];
@@ -96,4 +97,20 @@ test('an unknown resource is refused before anything is asked', async (t) => {
   t.teardown(() => shards.close());
   t.throws(() => shards.observeAll([{ workload: 'w', resource: 'gpu' as DemandResource, value: 1 }], 0), { instanceOf: RangeError, message: /unknown resource "gpu"/ });
   t.is(shards.observeAll(inputsAt(0, rng(1)), 0).length, 30);
+});
+
+test('a worker that ends between calls is heard: the next call fails at once with the cause, and so does every later one', async (t) => {
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2 });
+  t.teardown(() => shards.close());
+  const next = rng(11);
+  t.is(shards.observeAll(inputsAt(0, next), 0).length, 30);
+  // no hook in the module for this: the test reaches its first worker and ends it from outside
+  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[0]!.worker;
+  const code = await worker.terminate();
+  // the 'exit' event reaches the set on the caller's event loop, as between two ticks
+  await new Promise((resolve) => setImmediate(resolve));
+  // (unheard, the call would ask the dead worker and fail only at its deadline: "no answer in time")
+  t.throws(() => shards.observeAll(inputsAt(1, next), 1000), { message: `demand shards: out of order since an earlier call: demand shard 0: its worker exited (code ${code})` });
+  t.throws(() => shards.sweep(2000), { message: /out of order since an earlier call: demand shard 0: its worker exited/ });
+  await t.notThrowsAsync(shards.close(), 'closing a set with a worker gone');
 });
