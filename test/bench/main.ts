@@ -11,7 +11,9 @@
 // HR_BENCH_FORECAST_OLD_WARM (1300), HR_BENCH_DEMAND_WORKLOADS (2000 workloads x 5 resources
 // through the agent's demand forecasts, in this thread and over worker threads; 0 skips them),
 // HR_BENCH_DEMAND_WORKERS (2), HR_BENCH_DEMAND_WARM (the forecast pairs' 256; 1300 fills the
-// learners, about 17 minutes), HR_BENCH_ONLY (comma list of: drain, live, overhead,
+// learners, about 17 minutes), HR_BENCH_BUSY_SECONDS (45: the agent beside the many cgroups
+// with all of them forecast, its tick read that long, once in its thread and once over
+// HR_BENCH_DEMAND_WORKERS; 0 skips it), HR_BENCH_ONLY (comma list of: drain, live, overhead,
 // footprint, forecast, blockio, sock, many),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
@@ -24,9 +26,11 @@ import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, typ
 import { benchFootprint, benchOverhead, daemonCommand, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
 import { fmt, fmtX, mega, progress, table } from './stats.js';
 import { manyCgroups } from './cgroups.js';
+import { TEST_ROOT_NAME } from '../helpers/cgroups.js';
 import { benchSock, formatSock } from './sock.js';
 import { benchBlockio, printBlockio } from './blockio.js';
 import { benchForecast, renderForecastBench } from './forecast.js';
+import { busyTick, type BusyTickRun } from './busy-tick.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -49,6 +53,7 @@ const cfg = {
   demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : num('HR_BENCH_DEMAND_WORKLOADS', 2000),
   demandWorkers: num('HR_BENCH_DEMAND_WORKERS', 2),
   demandWarm: process.env.HR_BENCH_DEMAND_WARM ? num('HR_BENCH_DEMAND_WARM', 256) : undefined,
+  busySeconds: Number(process.env.HR_BENCH_BUSY_SECONDS) === 0 && process.env.HR_BENCH_BUSY_SECONDS?.trim() ? 0 : num('HR_BENCH_BUSY_SECONDS', 45),
   only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 
@@ -59,7 +64,7 @@ interface Report {
   live?: LiveResult;
   overhead?: OverheadResult;
   footprint?: FootprintResult;
-  many?: { cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult };
+  many?: { cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult; busy: BusyTickRun[] };
   sock?: Awaited<ReturnType<typeof benchSock>>;
   blockio?: Awaited<ReturnType<typeof benchBlockio>>;
   forecast?: Awaited<ReturnType<typeof benchForecast>>;
@@ -162,6 +167,22 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
       ...(idle ? [['ratio', fmtX(f.rssMb.median / idle.rssMb.median), fmtX(f.peakRssMb / idle.peakRssMb), fmtX(f.cpuPercent / idle.cpuPercent), '']] : []),
     ]),
     `goal: under 2% of one CPU and 150 MB RSS  ->  CPU ${cpuOk ? 'met' : 'NOT met'}, RSS ${rssOk ? 'met' : 'NOT met'}`,
+    ...(m.busy.length ? [printBusy(m.busy, m.cgroups)] : []),
+  ].join('\n');
+}
+
+function printBusy(runs: BusyTickRun[], cgroups: number): string {
+  const base = runs.find((r) => r.workers === 0);
+  return [
+    `\nThe same ${cgroups} workloads all selected by a policy (forecast.demand_workloads ${cgroups}: the engine for each), the tick's own duration read ${runs[0]!.ticksMs.length} times (headroom_tick_duration_seconds)`,
+    table([
+      ['demand forecasts in', 'pairs', 'tick ms (median)', 'p90', 'slowest', 'speed-up (median)', 'RSS MB'],
+      ...runs.map((r) => [
+        r.workers === 0 ? "the agent's thread" : `${r.workers} worker threads`, String(r.pairs), fmt(r.medianMs, 0), fmt(r.p90Ms, 0), fmt(r.maxMs, 0),
+        base ? fmtX(base.medianMs / r.medianMs) : '', fmt(r.rssMb, 0),
+      ]),
+    ]),
+    `(young pairs: the learners fill after about 1,300 ticks; a tick is 1 s)`,
   ].join('\n');
 }
 
@@ -208,7 +229,15 @@ async function main(): Promise<number> {
     const idle = await benchFootprint(cfg.idleSeconds, daemonCommand());
     const many = await manyCgroups(cfg.manyCgroups);
     try {
-      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, idle, footprint: await benchFootprint(cfg.idleSeconds, daemonCommand()) };
+      const footprint = await benchFootprint(cfg.idleSeconds, daemonCommand());
+      // then every one of them forecast: in the agent's thread, and over the demand workers
+      const busy: BusyTickRun[] = [];
+      if (cfg.busySeconds > 0) {
+        for (const workers of [...new Set([0, cfg.demandWorkers])]) {
+          busy.push(await busyTick({ match: `/${TEST_ROOT_NAME}/many-*`, workloads: many.count, workers, seconds: cfg.busySeconds }));
+        }
+      }
+      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, idle, footprint, busy };
     } finally {
       await many.release();
     }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkPolicyFile, summarize } from '../../agent/cli/policy-check.js';
+import { busyPolicy } from '../bench/busy-tick.js';
 import {
   loadPolicy,
   matchesGlob,
@@ -49,6 +50,14 @@ test('the default policy loads: observe only, every default, no workloads', (t) 
 test('forecast.demand_workloads and demand_workers are read as given', (t) => {
   const p = parsePolicy('version: 1\nforecast:\n  demand_workloads: 2000\n  demand_workers: 2\n', 'p.yaml');
   t.like(p.forecast, { demandWorkloads: 2000, demandWorkers: 2, demandModel: 'auto' });
+});
+
+test('the bench\'s busy-tick policy: the default file with every test workload selected and forecast, still a valid policy', (t) => {
+  // make bench rewrites policies/default.yaml (test/bench/busy-tick.ts): a change of its shape fails here, not in a bench run
+  const p = parsePolicy(busyPolicy('/headroom-test/many-*', 2000, 2), 'busy.yaml');
+  t.like(p.forecast, { demandWorkloads: 2000, demandWorkers: 2 });
+  t.deepEqual(p.workloads.map((w) => [w.name, w.match, w.class]), [['bench', '/headroom-test/many-*', 'normal']]);
+  t.is(p.mode, 'observe');
 });
 
 test('a policy of only `version` gets the same defaults as the default file', (t) => {
