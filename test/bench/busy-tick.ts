@@ -3,10 +3,10 @@
 // one of them gets the engine), the demand forecasts in the agent's own thread, then over worker
 // threads (`forecast.demand_workers`). The tick's own duration (headroom_tick_duration_seconds,
 // the last tick's) is read from the agent's Prometheus endpoint every few seconds.
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
-import { errorSummary, start } from './children.js';
+import { errorSummary, start, type Child } from './children.js';
 import { headroomBin } from './overhead.js';
 import { progress, sleep } from './stats.js';
 
@@ -23,8 +23,6 @@ export interface BusyTickRun {
   /** the agent's resident memory at the end, MB */
   rssMb: number;
 }
-
-const STATE = '/tmp/headroom-bench-state';
 
 /** The default policy with every cgroup matching `match` selected and forecast, over `workers` threads. */
 export function busyPolicy(match: string, workloads: number, workers: number): string {
@@ -56,22 +54,26 @@ export async function busyTick(opts: { match: string; workloads: number; workers
   const { match, workloads, workers, seconds } = opts;
   const warmup = opts.warmupSeconds ?? 20;
   const every = opts.everySeconds ?? 3;
-  mkdirSync(STATE, { recursive: true });
-  const policyFile = join(STATE, `busy-policy-${workers}.yaml`);
-  writeFileSync(policyFile, busyPolicy(match, workloads, workers));
-  const port = await freePort();
-  const args = ['run', '--policy', policyFile, '--no-table', '--listen', `127.0.0.1:${port}`, '--state-dir', STATE, '--profiles-dir', join(STATE, 'profiles')];
-  progress(`busy tick: the agent forecasting ${workloads} workloads, demand_workers ${workers}: ${warmup} s warm-up, ${seconds} s read`);
-  const agent = start(`agent-busy-${workers}`, 'sh', ['-c', `exec '${headroomBin}' ${args.join(' ')} 2>&1`], { timeoutMs: (warmup + seconds + 120) * 1000 });
+  // its own state and profiles: no run recorded by an earlier agent is forecast in this one
+  const state = mkdtempSync('/tmp/headroom-bench-busy-');
+  let agent: Child | undefined;
   try {
+    const policyFile = join(state, 'policy.yaml');
+    writeFileSync(policyFile, busyPolicy(match, workloads, workers));
+    const port = await freePort();
+    const args = ['run', '--policy', policyFile, '--no-table', '--listen', `127.0.0.1:${port}`, '--state-dir', state, '--profiles-dir', join(state, 'profiles')];
+    progress(`busy tick: the agent forecasting ${workloads} workloads, demand_workers ${workers}: ${warmup} s warm-up, ${seconds} s read`);
+    agent = start(`agent-busy-${workers}`, 'sh', ['-c', `exec '${headroomBin}' ${args.join(' ')} 2>&1`], { timeoutMs: (warmup + seconds + 120) * 1000 });
     await agent.waitLine((l) => l.includes('running in observe mode'), 60_000);
     await sleep(warmup * 1000);
     const ticksMs: number[] = [];
     let pairs = 0;
     for (let waited = 0; waited < seconds; waited += every) {
       await sleep(every * 1000);
-      if (agent.proc.exitCode !== null) throw new Error(`the agent exited: ${errorSummary(agent.output())}`);
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      if (agent.proc.exitCode !== null || agent.proc.signalCode !== null) throw new Error(`the agent exited: ${errorSummary(agent.output())}`);
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      if (!res.ok) throw new Error(`the agent's endpoint answered ${res.status} ${res.statusText}`);
+      const text = await res.text();
       const tick = gauge(text, 'headroom_tick_duration_seconds');
       if (tick !== null) ticksMs.push(tick * 1000);
       pairs = text.match(/^headroom_demand_forecast_confidence\{/gm)?.length ?? 0;
@@ -82,8 +84,7 @@ export async function busyTick(opts: { match: string; workloads: number; workers
     const sorted = [...ticksMs].sort((a, b) => a - b);
     return { workers, pairs, ticksMs, medianMs: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), maxMs: sorted[sorted.length - 1]!, rssMb };
   } finally {
-    await agent.stop('SIGINT', 30_000);
-    rmSync(policyFile, { force: true });
-    try { rmdirSync(STATE); } catch { /* the agent's state is still there, or another run's */ }
+    await agent?.stop('SIGINT', 30_000);
+    rmSync(state, { recursive: true, force: true });
   }
 }

@@ -17,8 +17,13 @@ export interface ManyCgroups {
   count: number;
   /** the workers' own CPU, as a share of one CPU (what "a little work" came to) */
   workersCpuPercent: number;
+  /** workers still running (each runs until release(), at most WORKER_LIFETIME_MS) */
+  running: () => number;
   release: () => Promise<void>;
 }
+
+/** How long a worker may run at most: the section's runs, the busy ticks' included, take minutes (the children's default is 2). */
+const WORKER_LIFETIME_MS = 60 * 60_000;
 
 /** Creates `n` test cgroups with one worker each; release() kills them and removes the cgroups. */
 export async function manyCgroups(n: number, spin = 300): Promise<ManyCgroups> {
@@ -38,14 +43,15 @@ export async function manyCgroups(n: number, spin = 300): Promise<ManyCgroups> {
     for (let i = 0; i < n; i++) {
       const g = new TestCgroup(`many-${i}`);
       groups.push(g);
-      workers.push(start(`worker-${i}`, 'bash', ['-c', `echo $$ > '${g.dir}/cgroup.procs' && ${workerScript(fifo, spin)}`], { keepStdout: false }));
+      workers.push(start(`worker-${i}`, 'bash', ['-c', `echo $$ > '${g.dir}/cgroup.procs' && ${workerScript(fifo, spin)}`], { keepStdout: false, timeoutMs: WORKER_LIFETIME_MS }));
       if (i % 100 === 99) progress(`many cgroups: ${i + 1}/${n} created`);
     }
     await sleep(2000);
     const cpu0 = workersCpu(workers);
     await sleep(3000);
     const workersCpuPercent = ((workersCpu(workers) - cpu0) / clockTicks() / 3) * 100;
-    return { count: n, workersCpuPercent, release };
+    const running = (): number => workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null).length;
+    return { count: n, workersCpuPercent, running, release };
   } catch (err) {
     await release();
     throw err;
