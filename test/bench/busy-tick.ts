@@ -22,6 +22,8 @@ export interface BusyTickRun {
   maxMs: number;
   /** the agent's resident memory at the end, MB */
   rssMb: number;
+  /** seconds between two reads */
+  everySeconds: number;
 }
 
 /** The default policy with every cgroup matching `match` selected and forecast, over `workers` threads. */
@@ -43,6 +45,10 @@ function gauge(text: string, name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** State directories of runs under way: removed on the way out too (the bench's SIGINT handler exits without the runs' finally). */
+const liveStates = new Set<string>();
+let exitHook = false;
+
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /**
@@ -56,6 +62,13 @@ export async function busyTick(opts: { match: string; workloads: number; workers
   const every = opts.everySeconds ?? 3;
   // its own state and profiles: no run recorded by an earlier agent is forecast in this one
   const state = mkdtempSync('/tmp/headroom-bench-busy-');
+  liveStates.add(state);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const dir of liveStates) rmSync(dir, { recursive: true, force: true });
+    });
+  }
   let agent: Child | undefined;
   try {
     const policyFile = join(state, 'policy.yaml');
@@ -70,8 +83,11 @@ export async function busyTick(opts: { match: string; workloads: number; workers
     let pairs = 0;
     for (let waited = 0; waited < seconds; waited += every) {
       await sleep(every * 1000);
-      if (agent.proc.exitCode !== null || agent.proc.signalCode !== null) throw new Error(`the agent exited: ${errorSummary(agent.output())}`);
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const gone = (): boolean => agent!.proc.exitCode !== null || agent!.proc.signalCode !== null;
+      if (gone()) throw new Error(`the agent exited: ${errorSummary(agent.output())}`);
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch((err: Error) => {
+        throw gone() ? new Error(`the agent exited: ${errorSummary(agent!.output())}`) : err;
+      });
       if (!res.ok) throw new Error(`the agent's endpoint answered ${res.status} ${res.statusText}`);
       const text = await res.text();
       const tick = gauge(text, 'headroom_tick_duration_seconds');
@@ -82,9 +98,10 @@ export async function busyTick(opts: { match: string; workloads: number; workers
     const rssMb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN) / 1024;
     if (ticksMs.length === 0) throw new Error('no headroom_tick_duration_seconds on the agent\'s endpoint');
     const sorted = [...ticksMs].sort((a, b) => a - b);
-    return { workers, pairs, ticksMs, medianMs: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), maxMs: sorted[sorted.length - 1]!, rssMb };
+    return { workers, pairs, ticksMs, medianMs: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), maxMs: sorted[sorted.length - 1]!, rssMb, everySeconds: every };
   } finally {
     await agent?.stop('SIGINT', 30_000);
     rmSync(state, { recursive: true, force: true });
+    liveStates.delete(state);
   }
 }

@@ -51,7 +51,8 @@ const cfg = {
   forecastOldPairs: Number(process.env.HR_BENCH_FORECAST_OLD_PAIRS) === 0 && process.env.HR_BENCH_FORECAST_OLD_PAIRS?.trim() ? 0 : num('HR_BENCH_FORECAST_OLD_PAIRS', 1000),
   forecastOldWarm: num('HR_BENCH_FORECAST_OLD_WARM', 1300),
   demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : num('HR_BENCH_DEMAND_WORKLOADS', 2000),
-  demandWorkers: num('HR_BENCH_DEMAND_WORKERS', 2),
+  // (a policy takes 1 to 5 demand workers, a whole number: both sections use the same count)
+  demandWorkers: Math.min(5, Math.max(1, Math.round(num('HR_BENCH_DEMAND_WORKERS', 2)))),
   demandWarm: process.env.HR_BENCH_DEMAND_WARM ? num('HR_BENCH_DEMAND_WARM', 256) : undefined,
   busySeconds: Number(process.env.HR_BENCH_BUSY_SECONDS) === 0 && process.env.HR_BENCH_BUSY_SECONDS?.trim() ? 0 : num('HR_BENCH_BUSY_SECONDS', 45),
   only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
@@ -174,7 +175,7 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
 function printBusy(runs: BusyTickRun[], cgroups: number): string {
   const base = runs.find((r) => r.workers === 0);
   return [
-    `\nThe same ${cgroups} workloads, their workers still running, all selected by a policy (forecast.demand_workloads ${cgroups}: the engine for each); the tick's own duration (headroom_tick_duration_seconds) read every 3 s`,
+    `\nThe same ${cgroups} workloads, their workers still running, all selected by a policy (forecast.demand_workloads ${cgroups}: the engine for each); the tick's own duration (headroom_tick_duration_seconds) read every ${runs[0]!.everySeconds} s`,
     table([
       ['demand forecasts in', 'pairs', 'reads', 'tick ms (median)', 'p90', 'slowest', 'speed-up (median)', 'RSS MB'],
       ...runs.map((r) => [
@@ -232,14 +233,15 @@ async function main(): Promise<number> {
       const footprint = await benchFootprint(cfg.idleSeconds, daemonCommand());
       // then every one of them forecast: in the agent's thread, and over the demand workers
       const busy: BusyTickRun[] = [];
-      // (the policy takes 1 to 5 demand workers, a whole number)
-      const demandWorkers = Math.min(5, Math.max(1, Math.round(cfg.demandWorkers)));
-      for (const workers of cfg.busySeconds > 0 ? [0, demandWorkers] : []) {
+      for (const workers of cfg.busySeconds > 0 ? [0, cfg.demandWorkers] : []) {
         // each run on its own: one that fails leaves the footprints and the other run reported
         try {
           const alive = many.running();
           if (alive < many.count) throw new Error(`only ${alive} of the ${many.count} cgroups' workers still run`);
-          busy.push(await busyTick({ match: `/${TEST_ROOT_NAME}/many-*`, workloads: many.count, workers, seconds: cfg.busySeconds }));
+          const run = await busyTick({ match: `/${TEST_ROOT_NAME}/many-*`, workloads: many.count, workers, seconds: cfg.busySeconds });
+          const after = many.running();
+          if (after < many.count) throw new Error(`${many.count - after} of the cgroups' workers ended during the run`);
+          busy.push(run);
         } catch (err) {
           errors.push(`many, busy tick with demand_workers ${workers}: ${(err as Error).stack ?? String(err)}`);
           progress(`busy tick with demand_workers ${workers} failed: ${(err as Error).message}`);
