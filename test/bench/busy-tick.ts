@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
 import { errorSummary, start, type Child } from './children.js';
-import { headroomBin } from './overhead.js';
-import { progress, sleep } from './stats.js';
+import { headroomBin, procStatus } from './overhead.js';
+import { max, median, progress, sleep } from './stats.js';
 
 export interface BusyTickRun {
   /** demand worker threads (0: the agent's own thread) */
@@ -49,8 +49,6 @@ function gauge(text: string, name: string): number | null {
 const liveStates = new Set<string>();
 let exitHook = false;
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-
 /**
  * One agent, `seconds` long after a warm-up of `warmupSeconds`: its tick duration read every
  * `everySeconds` (each read is a whole exposition: tens of MB with thousands of workloads, so
@@ -81,12 +79,13 @@ export async function busyTick(opts: { match: string; workloads: number; workers
     await sleep(warmup * 1000);
     const ticksMs: number[] = [];
     let pairs = 0;
+    const running = agent;
+    const gone = (): boolean => running.proc.exitCode !== null || running.proc.signalCode !== null;
     for (let waited = 0; waited < seconds; waited += every) {
       await sleep(every * 1000);
-      const gone = (): boolean => agent!.proc.exitCode !== null || agent!.proc.signalCode !== null;
       if (gone()) throw new Error(`the agent exited: ${errorSummary(agent.output())}`);
       const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch((err: Error) => {
-        throw gone() ? new Error(`the agent exited: ${errorSummary(agent!.output())}`) : err;
+        throw gone() ? new Error(`the agent exited: ${errorSummary(running.output())}`) : err;
       });
       if (!res.ok) throw new Error(`the agent's endpoint answered ${res.status} ${res.statusText}`);
       const text = await res.text();
@@ -94,11 +93,11 @@ export async function busyTick(opts: { match: string; workloads: number; workers
       if (tick !== null) ticksMs.push(tick * 1000);
       pairs = text.match(/^headroom_demand_forecast_confidence\{/gm)?.length ?? 0;
     }
-    const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
-    const rssMb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN) / 1024;
+    const rssMb = procStatus(agent.pid, 'VmRSS') / 1024;
     if (ticksMs.length === 0) throw new Error('no headroom_tick_duration_seconds on the agent\'s endpoint');
     const sorted = [...ticksMs].sort((a, b) => a - b);
-    return { workers, pairs, ticksMs, medianMs: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), maxMs: sorted[sorted.length - 1]!, rssMb, everySeconds: every };
+    const p90Ms = sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!;
+    return { workers, pairs, ticksMs, medianMs: median(ticksMs), p90Ms, maxMs: max(ticksMs), rssMb, everySeconds: every };
   } finally {
     await agent?.stop('SIGINT', 30_000);
     rmSync(state, { recursive: true, force: true });

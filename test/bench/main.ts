@@ -37,6 +37,9 @@ const num = (name: string, dflt: number): number => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 
+/** As num(), but an explicit 0 turns the part off (0). */
+const numOrOff = (name: string, dflt: number): number => (Number(process.env[name]) === 0 && process.env[name]?.trim() ? 0 : num(name, dflt));
+
 const cfg = {
   rounds: num('HR_BENCH_ROUNDS', 3),
   drainRounds: num('HR_BENCH_DRAIN_ROUNDS', 7),
@@ -48,13 +51,13 @@ const cfg = {
   manyCgroups: num('HR_BENCH_CGROUPS', 1000),
   netSeconds: num('HR_BENCH_NET_SECONDS', 3),
   forecastPairs: num('HR_BENCH_FORECAST_PAIRS', 10_000),
-  forecastOldPairs: Number(process.env.HR_BENCH_FORECAST_OLD_PAIRS) === 0 && process.env.HR_BENCH_FORECAST_OLD_PAIRS?.trim() ? 0 : num('HR_BENCH_FORECAST_OLD_PAIRS', 1000),
+  forecastOldPairs: numOrOff('HR_BENCH_FORECAST_OLD_PAIRS', 1000),
   forecastOldWarm: num('HR_BENCH_FORECAST_OLD_WARM', 1300),
-  demandWorkloads: Number(process.env.HR_BENCH_DEMAND_WORKLOADS) === 0 && process.env.HR_BENCH_DEMAND_WORKLOADS?.trim() ? 0 : num('HR_BENCH_DEMAND_WORKLOADS', 2000),
+  demandWorkloads: numOrOff('HR_BENCH_DEMAND_WORKLOADS', 2000),
   // (a policy takes 1 to 5 demand workers, a whole number: both sections use the same count)
   demandWorkers: Math.min(5, Math.max(1, Math.round(num('HR_BENCH_DEMAND_WORKERS', 2)))),
   demandWarm: process.env.HR_BENCH_DEMAND_WARM ? num('HR_BENCH_DEMAND_WARM', 256) : undefined,
-  busySeconds: Number(process.env.HR_BENCH_BUSY_SECONDS) === 0 && process.env.HR_BENCH_BUSY_SECONDS?.trim() ? 0 : num('HR_BENCH_BUSY_SECONDS', 45),
+  busySeconds: numOrOff('HR_BENCH_BUSY_SECONDS', 45),
   only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
 };
 

@@ -156,7 +156,8 @@ function procStatTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
 }
 
-function procStatus(pid: number, key: string): number {
+/** A /proc/PID/status field's number (kB for the Vm* ones); NaN when absent. */
+export function procStatus(pid: number, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
