@@ -15,7 +15,7 @@ import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
-import { AncestorLimits, CpuRates, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
+import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -97,8 +97,8 @@ export class Agent {
   private readonly governor: OverheadGovernor | null;
   private readonly runs: RunFollower | null;
   private hostCpu: { busy: number; total: number } | null = null;
-  /** the limits of the cgroups above the workloads (read again every 10 s) */
-  private readonly ancestorLimits = new AncestorLimits();
+  /** the limit files of the workloads' cgroups, their ancestors and CPU sets (read again within 10 s, and after the agent's own writes) */
+  private readonly limitCache = new LimitCache();
   /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
   private readonly cpuRates = new CpuRates();
   /**
@@ -339,6 +339,9 @@ export class Agent {
       this.actuator.apply(d);
     } catch (err) {
       this.log(`decision ${d.id} (${d.action} ${d.workload.id}) not applied: ${(err as Error).message}`);
+    } finally {
+      // the limits it wrote (or half wrote) are read afresh next tick
+      this.limitCache.forget();
     }
   }
 
@@ -384,7 +387,7 @@ export class Agent {
       owners.push(r);
     };
     for (const { r, selected } of picked) {
-      const usage = readUsage(this.layout, r.workload, hostCores, this.ancestorLimits, this.cpuRates);
+      const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
       const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));

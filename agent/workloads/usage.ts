@@ -12,6 +12,11 @@
 // quota, what its siblings do not use (the quota less the rate of the ancestor's CPU time less
 // the workload's own, from v2 cpu.stat usage_usec or v1 cpuacct.usage, between two readings at
 // least CPU_RATE_MIN_MS apart; taken whole until there are two, or without those counters).
+//
+// Limits change rarely and reading them was half a workload's cost (about 30 of 68 us each
+// tick on this host), so a LimitCache keeps the limit files of a workload's cgroup, its
+// ancestors' and its CPU set for 5-10 s. Usage is read every time. The agent forgets the cache
+// when it writes a limit itself; one set by someone else is seen up to 10 s late.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -116,10 +121,11 @@ export function memoryLeftByHost(usage: Pick<WorkloadUsage, 'memoryBytes' | 'mem
 }
 
 /**
- * What a workload holds and may hold. `ancestors` caches the ancestors' limit files (they change
- * rarely; an ancestor's usage is read each time, and only where it has a memory limit).
+ * What a workload holds and may hold. `limits` keeps the limit files of its cgroup and its
+ * ancestors, and its CPU set, a while (an ancestor's usage is read each time, and only where
+ * it has a memory limit); without it every file is read.
  */
-export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, ancestors?: AncestorLimits, rates?: CpuRates): WorkloadUsage {
+export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, limits?: LimitCache, rates?: CpuRates): WorkloadUsage {
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
   let memoryFileBytes: number | null = null;
@@ -128,8 +134,10 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   // the limits as set, whoever else uses them: the ceilings
   let cpuCap: Limit | null = null;
   let memoryCap: Limit | null = null;
-  const limitsAt = (at: string, source: CgroupLimitSource, read: () => DirLimits): DirLimits =>
-    source === 'parent' && ancestors ? ancestors.of(at, read) : read();
+  const limitsAt = (at: string, read: () => DirLimits): DirLimits => (limits ? limits.of(at, read) : read());
+  // the CPU set's file sits in the limits' directory on v2: its own key
+  const cpusetAt = (file: string): number | null =>
+    limitsAt(`${file}#cpuset`, () => ({ cpu: cpusetCores(readText(file), hostCpus), memory: null })).cpu;
   // an ancestor's quota less what the rest of its subtree uses (cores), once rates are known
   let ownCores: number | null | undefined;
   const cpuRoom = (quota: number | null, at: string, source: CgroupLimitSource, counter: (dir: string) => number | null, ownDir: string | null): number | null => {
@@ -144,14 +152,14 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (!dir) return NO_USAGE;
     if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(dir, 'memory.stat')), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
-      const l = limitsAt(at, source, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
+      const l = limitsAt(at, () => ({ cpu: coresFromCpuMax(readText(join(at, 'cpu.max'))), memory: readNumber(join(at, 'memory.max')) }));
       cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
       cpuCap = tightest(cpuCap, l.cpu, source);
       const used = source === 'cgroup' || l.memory === null ? null : readNumber(join(at, 'memory.current'));
       memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
       memoryCap = tightest(memoryCap, l.memory, source);
     }
-    const cpuset = cpusetCores(readText(join(dir, 'cpuset.cpus.effective')), hostCpus);
+    const cpuset = cpusetAt(join(dir, 'cpuset.cpus.effective'));
     cpu = tightest(cpu, cpuset, 'cpuset');
     cpuCap = tightest(cpuCap, cpuset, 'cpuset');
   } else {
@@ -159,7 +167,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       // the cpuacct cgroup of the same path counts the CPU time (the cpu one itself when co-mounted)
       const acct = layout.cpuacctV1Root ?? null;
       for (const [at, source] of withAncestors(layout.cpuV1Root, w.path)) {
-        const l = limitsAt(at, source, () => {
+        const l = limitsAt(at, () => {
           const quota = readNumber(join(at, 'cpu.cfs_quota_us'));
           const period = readNumber(join(at, 'cpu.cfs_period_us'));
           return { cpu: quota !== null && quota > 0 && period ? quota / period : null, memory: null };
@@ -171,7 +179,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (layout.memoryV1Root) {
       if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(layout.memoryV1Root, w.path, 'memory.stat')), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
-        const l = limitsAt(at, source, () => {
+        const l = limitsAt(at, () => {
           const limit = readNumber(join(at, 'memory.limit_in_bytes'));
           return { cpu: null, memory: limit !== null && limit < V1_UNLIMITED ? limit : null };
         });
@@ -181,7 +189,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       }
     }
     if (layout.cpusetV1Root) {
-      const cpuset = cpusetCores(readText(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus')), hostCpus);
+      const cpuset = cpusetAt(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus'));
       cpu = tightest(cpu, cpuset, 'cpuset');
       cpuCap = tightest(cpuCap, cpuset, 'cpuset');
     }
@@ -200,35 +208,51 @@ interface DirLimits {
   memory: number | null;
 }
 
-/** Ancestors' limits change rarely: read again after this long. */
-const ANCESTOR_TTL_MS = 10_000;
-/** Directories remembered at most (each tick's ancestors are a few per workload). */
-const ANCESTOR_ENTRIES = 4096;
+/** Limits are read again after at most this long... */
+const LIMIT_TTL_MS = 10_000;
+/** ...and at least half of it: each directory's own share, so that the thousands read in one tick are not all read again in another. */
+const LIMIT_TTL_SPREAD = 0.5;
+/** Directories remembered at most (a tick reads a few per workload; forecast.demand_workloads goes to 100,000). */
+const CACHE_ENTRIES = 65_536;
 
 /** Before a new directory joins a per-directory cache at its bound: the stale entries out, and all of them if none is. */
 function makeRoom<T>(byDir: Map<string, T>, stale: (e: T) => boolean): void {
-  if (byDir.size < ANCESTOR_ENTRIES) return;
+  if (byDir.size < CACHE_ENTRIES) return;
   for (const [d, e] of byDir) if (stale(e)) byDir.delete(d);
-  if (byDir.size >= ANCESTOR_ENTRIES) byDir.clear();
+  if (byDir.size >= CACHE_ENTRIES) byDir.clear();
+}
+
+/** A key's fixed fraction in [0, 1) (FNV-1a): where in the spread its lifetime falls. */
+function keyFraction(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
 }
 
 /**
- * The limits of the cgroups above the workloads, kept for ANCESTOR_TTL_MS: fifty workloads in
- * four-deep Kubernetes paths would otherwise read hundreds of unchanged files every tick.
+ * The limit files of the workloads' cgroups, their ancestors and their CPU sets, kept for
+ * (LIMIT_TTL_MS / 2, LIMIT_TTL_MS] each: fifty workloads in four-deep Kubernetes paths would
+ * otherwise read hundreds of unchanged files every tick, and thousands of workloads spend half
+ * their reading on them. `forget` drops them all (the agent calls it when it writes a limit).
  */
-export class AncestorLimits {
-  private readonly byDir = new Map<string, { readMs: number; limits: DirLimits }>();
+export class LimitCache {
+  private readonly byDir = new Map<string, { expiresMs: number; limits: DirLimits }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
   of(dir: string, read: () => DirLimits): DirLimits {
     const now = this.nowMs();
     const hit = this.byDir.get(dir);
-    if (hit && now - hit.readMs < ANCESTOR_TTL_MS) return hit.limits;
-    if (!hit) makeRoom(this.byDir, (e) => now - e.readMs >= ANCESTOR_TTL_MS);
+    if (hit && now < hit.expiresMs) return hit.limits;
+    if (!hit) makeRoom(this.byDir, (e) => now >= e.expiresMs);
     const limits = read();
-    this.byDir.set(dir, { readMs: now, limits });
+    this.byDir.set(dir, { expiresMs: now + LIMIT_TTL_MS * (1 - LIMIT_TTL_SPREAD * keyFraction(dir)), limits });
     return limits;
+  }
+
+  /** Drops every kept limit: the next reading reads the files. */
+  forget(): void {
+    this.byDir.clear();
   }
 }
 

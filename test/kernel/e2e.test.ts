@@ -100,6 +100,19 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   t.regex(metrics, new RegExp(`headroom_workload_runqueue_latency_seconds_bucket\\{[^}]*path="${s.crit.path}"`));
   t.regex(metrics, /headroom_contention_probability\{/);
   t.regex(metrics, /headroom_workload_cpu_seconds_total\{/);
+  // The agent reads its own write at once (it forgets the limits it keeps for up to 10 s).
+  const reportedLimit = async (): Promise<number | null> => {
+    const page = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    const line = page.split('\n').find((l) => l.startsWith('headroom_workload_cpu_limit_cores{') && l.includes(`path="${s.batch.path}"`) && l.includes('source="cgroup"'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+  };
+  let seen: number | null = null;
+  try {
+    await waitFor(async () => (seen = await reportedLimit()) !== null && Math.abs(seen - (cores(s) ?? -1)) < 1e-6, 'the throttled limit in the report', 4000);
+  } catch (err) {
+    t.log(`reported ${seen}, written ${cores(s)}`);
+    throw err;
+  }
 
   // Hogs stop: the risk passes and the throttle is released step by step, then removed.
   for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');

@@ -9,7 +9,7 @@ import { WorkloadIndex } from '../../agent/workloads/index.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { AncestorLimits, coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -282,7 +282,7 @@ test('usage: cpu.max parses to cores, "max" to no limit', (t) => {
   t.is(coresFromCpuMax(null), null);
 });
 
-test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its usage is read each time', (t) => {
+test('usage: on a fake v2 tree, a parent\'s limits bind, are kept up to 10 s, and its usage is read each time', (t) => {
   const { root, put } = fakeTree(t, 'limits');
   put('pod/cpu.max', '50000 100000');
   put('pod/memory.max', '1000');
@@ -293,7 +293,7 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its 
   const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
   const w = { id: 'v2:/pod/app', path: '/pod/app', hierarchy: 'v2', cpuDir: join(root, 'pod/app') } as const;
   let now = 0;
-  const cache = new AncestorLimits(() => now);
+  const cache = new LimitCache(() => now);
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, cpuLimitSource: 'parent', memoryLimitBytes: 500, memoryLimitSource: 'parent', memoryBytes: 100 });
   put('pod/cpu.max', '20000 100000');
   put('pod/memory.current', '800');
@@ -305,8 +305,52 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept 10 s, and its 
   now = 10_000;
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.2, cpuLimitSource: 'parent' });
   t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
-  put('pod/app/cpu.max', '10000 100000');
-  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.1, cpuLimitSource: 'cgroup' }, 'the workload\'s own files are never cached');
+});
+
+test('usage: the workload\'s own limits and CPU set are kept too, its usage is read each time, and forget reads them all afresh', (t) => {
+  const { root, put } = fakeTree(t, 'ownlimits');
+  put('app/cpu.max', '50000 100000');
+  put('app/memory.max', '1000');
+  put('app/memory.current', '100');
+  put('app/cpuset.cpus.effective', '0-3');
+  const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
+  const w = { id: 'v2:/app', path: '/app', hierarchy: 'v2', cpuDir: join(root, 'app') } as const;
+  let now = 0;
+  const cache = new LimitCache(() => now);
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, cpuLimitSource: 'cgroup', memoryLimitBytes: 1000, memoryBytes: 100 });
+  put('app/cpu.max', 'max 100000');
+  put('app/memory.max', '2000');
+  put('app/memory.current', '300');
+  now = 4000;
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 1000, memoryBytes: 300 }, 'the limits kept, the usage read');
+  cache.forget();
+  // the quota gone, the CPU set (4 of 8) binds
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 4, cpuLimitSource: 'cpuset', memoryLimitBytes: 2000 }, 'after forget, read afresh');
+  put('app/cpuset.cpus.effective', '0-1');
+  now = 8000;
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 4 }, 'the CPU set kept');
+  now = 14_000;
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset' }, 'and read again within 10 s');
+});
+
+test('usage: the limit cache\'s entries live between 5 and 10 s each, spread so that a tick\'s thousands are not all read again at once', (t) => {
+  let now = 0;
+  const cache = new LimitCache(() => now);
+  const reads = new Map<string, number>();
+  const dirs = Array.from({ length: 2000 }, (_, i) => `/sys/fs/cgroup/headroom-test/many-${i}`);
+  const readAll = (): void => {
+    for (const d of dirs) cache.of(d, () => { reads.set(d, (reads.get(d) ?? 0) + 1); return { cpu: null, memory: null }; });
+  };
+  readAll();
+  const readAgainBy = (ms: number): number => {
+    now = ms;
+    readAll();
+    return dirs.filter((d) => reads.get(d)! > 1).length;
+  };
+  t.is(readAgainBy(5000), 0, 'none before 5 s');
+  const by7500 = readAgainBy(7500);
+  t.true(by7500 > 700 && by7500 < 1300, `about half by 7.5 s: ${by7500}`);
+  t.is(readAgainBy(10_000), 2000, 'all by 10 s');
 });
 
 test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups do not use, once two readings give rates', (t) => {
