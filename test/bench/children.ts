@@ -173,10 +173,31 @@ export async function stopAll(graceMs = 2000): Promise<void> {
   await Promise.all([...running].map((c) => c.stop('SIGINT', graceMs)));
 }
 
-/** Synchronous last resort (process 'exit' handler). */
+/** Synchronous undoings of what the bench made (cgroups, namespaces), for its way out. */
+const exitCleanups = new Set<() => void>();
+
+/**
+ * Runs `undo` (synchronous) should the bench end before the section does, on SIGINT too,
+ * after its children are killed; the returned function unregisters it (the section's own
+ * cleanup ran).
+ */
+export function undoOnExit(undo: () => void): () => void {
+  exitCleanups.add(undo);
+  return () => { exitCleanups.delete(undo); };
+}
+
+/** Synchronous last resort (process 'exit' handler): every child killed, then every registered undoing run. */
 export function killAllNow(): void {
   for (const c of running) if (c.pid > 0) killGroup(c.pid, 'SIGKILL');
   running.clear();
+  for (const undo of exitCleanups) {
+    try {
+      undo();
+    } catch (err) {
+      process.stderr.write(`bench: cleanup on the way out failed: ${(err as Error).message}\n`);
+    }
+  }
+  exitCleanups.clear();
 }
 
 export function installCleanup(): void {

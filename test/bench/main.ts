@@ -163,7 +163,7 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
   const f = m.footprint;
   const cpuOk = f.cpuPercent < 2, rssOk = f.peakRssMb < 150;
   return [
-    `${f.agent} beside ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second, ${fmt(f.windowSeconds, 1)} s window`,
+    `${f.agent} beside ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second (all of them ${fmt(m.workersCpuPercent, 1)}% of one CPU), ${fmt(f.windowSeconds, 1)} s window`,
     table([
       ['', 'RSS MB (median)', 'peak RSS', 'CPU % of one CPU', 'start to running'],
       ...(idle ? [['idle host (same run)', fmt(idle.rssMb.median, 1), fmt(idle.peakRssMb, 1), fmt(idle.cpuPercent, 2), `${idle.startupMs} ms`]] : []),

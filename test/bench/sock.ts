@@ -20,7 +20,7 @@ import { projectRoot } from '../helpers/proc.js';
 import { TestNetns } from '../helpers/netns.js';
 import { SockSource } from '../../agent/probes/sock-source.js';
 import { RunTimeStats, type BpfObject } from '../../agent/kernel/index.js';
-import { errorSummary, start, type Child } from './children.js';
+import { errorSummary, start, undoOnExit, type Child } from './children.js';
 import { fmt, fmtX, progress, ratio, sleep, summarize, table, type Summary } from './stats.js';
 
 export const sockObject = resolve(projectRoot, 'build/bpf/sock.bpf.o');
@@ -169,6 +169,8 @@ export async function benchSock(opts: SockBenchOptions = {}): Promise<SockBenchR
   if (!existsSync(sockObject)) throw new Error(`${sockObject} is missing (make build/bpf/sock.bpf.o)`);
   const errors: string[] = [];
   const ns = TestNetns.create();
+  // remove() deletes the namespace synchronously (no await inside): fit for the exit path
+  const forgetExitUndo = undoOnExit(() => { void ns.remove(); });
   let stats: RunTimeStats | null = null;
   try {
     try {
@@ -237,6 +239,7 @@ export async function benchSock(opts: SockBenchOptions = {}): Promise<SockBenchR
   } finally {
     stats?.close();
     await ns.remove();
+    forgetExitUndo();
   }
 }
 
