@@ -340,8 +340,8 @@ export class Agent {
     } catch (err) {
       this.log(`decision ${d.id} (${d.action} ${d.workload.id}) not applied: ${(err as Error).message}`);
     } finally {
-      // the limits it wrote (or half wrote) are read afresh next tick
-      this.limitCache.forget();
+      // the limit it wrote (or half wrote) is read afresh next tick, here and below
+      if (d.workload.cpuDir !== null) this.limitCache.forget(d.workload.cpuDir);
     }
   }
 

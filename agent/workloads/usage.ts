@@ -19,7 +19,7 @@
 // when it writes a limit itself; one set by someone else is seen up to 10 s late.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { workloadDir, type CgroupLayout } from './layout.js';
 import type { Workload } from './types.js';
 
@@ -233,7 +233,7 @@ function keyFraction(key: string): number {
  * The limit files of the workloads' cgroups, their ancestors and their CPU sets, kept for
  * (LIMIT_TTL_MS / 2, LIMIT_TTL_MS] each: fifty workloads in four-deep Kubernetes paths would
  * otherwise read hundreds of unchanged files every tick, and thousands of workloads spend half
- * their reading on them. `forget` drops them all (the agent calls it when it writes a limit).
+ * their reading on them. The agent forgets a directory's when it writes a limit there.
  */
 export class LimitCache {
   private readonly byDir = new Map<string, { expiresMs: number; limits: DirLimits }>();
@@ -250,9 +250,13 @@ export class LimitCache {
     return limits;
   }
 
-  /** Drops every kept limit: the next reading reads the files. */
-  forget(): void {
-    this.byDir.clear();
+  /**
+   * Drops the kept limits of one directory (the workloads below it read its files afresh too,
+   * as they find its limits under the same key), or of all without one.
+   */
+  forget(dir?: string): void {
+    if (dir === undefined) this.byDir.clear();
+    else this.byDir.delete(resolve(dir));
   }
 }
 

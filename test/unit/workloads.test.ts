@@ -307,7 +307,7 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept up to 10 s, an
   t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
 });
 
-test('usage: the workload\'s own limits and CPU set are kept too, its usage is read each time, and forget reads them all afresh', (t) => {
+test('usage: the workload\'s own limits and CPU set are kept too, its usage is read each time, and forgetting its directory reads them afresh', (t) => {
   const { root, put } = fakeTree(t, 'ownlimits');
   put('app/cpu.max', '50000 100000');
   put('app/memory.max', '1000');
@@ -321,16 +321,18 @@ test('usage: the workload\'s own limits and CPU set are kept too, its usage is r
   put('app/cpu.max', 'max 100000');
   put('app/memory.max', '2000');
   put('app/memory.current', '300');
+  put('app/cpuset.cpus.effective', '0-1');
+  // (every entry lives more than 5 s)
   now = 4000;
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 1000, memoryBytes: 300 }, 'the limits kept, the usage read');
-  cache.forget();
-  // the quota gone, the CPU set (4 of 8) binds
-  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 4, cpuLimitSource: 'cpuset', memoryLimitBytes: 2000 }, 'after forget, read afresh');
-  put('app/cpuset.cpus.effective', '0-1');
-  now = 8000;
-  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 4 }, 'the CPU set kept');
-  now = 14_000;
-  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset' }, 'and read again within 10 s');
+  cache.forget(join(root, 'other'));
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 1000 }, 'another directory forgotten: still kept');
+  cache.forget(join(root, 'app') + '/');
+  // the quota gone, the CPU set as kept (4 of 8) binds
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 4, cpuLimitSource: 'cpuset', memoryLimitBytes: 2000 }, 'its directory forgotten: its limits read afresh, the CPU set kept');
+  // (and no entry lives more than 10 s)
+  now = 10_000;
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset' }, 'the CPU set read again within 10 s');
 });
 
 test('usage: the limit cache\'s entries live between 5 and 10 s each, spread so that a tick\'s thousands are not all read again at once', (t) => {
