@@ -13,10 +13,11 @@
 // the workload's own, from v2 cpu.stat usage_usec or v1 cpuacct.usage, between two readings at
 // least CPU_RATE_MIN_MS apart; taken whole until there are two, or without those counters).
 //
-// Limits change rarely and reading them was half a workload's cost (about 30 of 68 us each
-// tick on this host), so a LimitCache keeps the limit files of a workload's cgroup, its
-// ancestors' and its CPU set for 5-10 s. Usage is read every time. The agent forgets the cache
-// when it writes a limit itself; one set by someone else is seen up to 10 s late.
+// Limits change rarely and reading them was most of a workload's cost (68 us a workload each
+// tick on this host, 27 with them kept), so a LimitCache keeps the limit files of a workload's
+// cgroup, its ancestors' and its CPU set for 5-10 s. Usage is read every time. The agent forgets
+// a directory's when it writes a limit there (read the next tick); one set by someone else is
+// seen up to 10 s late, as is a cgroup made again at the same path.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -179,7 +180,8 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (layout.memoryV1Root) {
       if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(layout.memoryV1Root, w.path, 'memory.stat')), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
-        const l = limitsAt(at, () => {
+        // its own key: a v1 memory hierarchy mounted with the cpu one has the same directories
+        const l = limitsAt(`${at}#memory`, () => {
           const limit = readNumber(join(at, 'memory.limit_in_bytes'));
           return { cpu: null, memory: limit !== null && limit < V1_UNLIMITED ? limit : null };
         });
@@ -212,14 +214,23 @@ interface DirLimits {
 const LIMIT_TTL_MS = 10_000;
 /** ...and at least half of it: each directory's own share, so that the thousands read in one tick are not all read again in another. */
 const LIMIT_TTL_SPREAD = 0.5;
-/** Directories remembered at most (a tick reads a few per workload; forecast.demand_workloads goes to 100,000). */
+/** Entries a cache holds at most (a tick reads two to four a workload, and forecast.demand_workloads goes to 100,000; CpuRates' bound too). */
 const CACHE_ENTRIES = 65_536;
 
-/** Before a new directory joins a per-directory cache at its bound: the stale entries out, and all of them if none is. */
+/**
+ * Before a new directory joins a per-directory cache at its bound: the stale entries out, and
+ * if none is, the first quarter made (a Map iterates in the order its keys came), so a host past
+ * the bound keeps most of its entries rather than reading every file again.
+ */
 function makeRoom<T>(byDir: Map<string, T>, stale: (e: T) => boolean): void {
   if (byDir.size < CACHE_ENTRIES) return;
   for (const [d, e] of byDir) if (stale(e)) byDir.delete(d);
-  if (byDir.size >= CACHE_ENTRIES) byDir.clear();
+  if (byDir.size < CACHE_ENTRIES) return;
+  let drop = CACHE_ENTRIES / 4;
+  for (const d of byDir.keys()) {
+    if (drop-- <= 0) break;
+    byDir.delete(d);
+  }
 }
 
 /** A key's fixed fraction in [0, 1) (FNV-1a): where in the spread its lifetime falls. */

@@ -169,8 +169,7 @@ export async function benchSock(opts: SockBenchOptions = {}): Promise<SockBenchR
   if (!existsSync(sockObject)) throw new Error(`${sockObject} is missing (make build/bpf/sock.bpf.o)`);
   const errors: string[] = [];
   const ns = TestNetns.create();
-  // remove() deletes the namespace synchronously (no await inside): fit for the exit path
-  const forgetExitUndo = undoOnExit(() => { void ns.remove(); });
+  const forgetExitUndo = undoOnExit(() => ns.removeNow());
   let stats: RunTimeStats | null = null;
   try {
     try {

@@ -106,7 +106,8 @@ export class TestNetns {
     this.removeNow();
   }
 
-  private removeNow(): void {
+  /** remove(), synchronously (for an exit path). */
+  removeNow(): void {
     if (this.removed) return;
     this.removed = true;
     try {

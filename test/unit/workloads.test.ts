@@ -335,6 +335,39 @@ test('usage: the workload\'s own limits and CPU set are kept too, its usage is r
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset' }, 'the CPU set read again within 10 s');
 });
 
+test('usage: v1 cpu and memory mounted together (one hierarchy): both limits kept, each under its own key', (t) => {
+  const { root, put } = fakeTree(t, 'comount');
+  put('pod/cpu.cfs_quota_us', '50000');
+  put('pod/cpu.cfs_period_us', '100000');
+  put('pod/memory.limit_in_bytes', '1000');
+  put('pod/memory.usage_in_bytes', '200');
+  put('pod/app/cpu.cfs_quota_us', '-1');
+  put('pod/app/cpu.cfs_period_us', '100000');
+  put('pod/app/memory.limit_in_bytes', '600');
+  put('pod/app/memory.usage_in_bytes', '100');
+  const layout = { kind: 'v1', unifiedRoot: null, cpuV1Root: root, memoryV1Root: root, cpusetV1Root: null, cpuacctV1Root: null } as const;
+  const w = { id: 'v1-cpu:/pod/app', path: '/pod/app', hierarchy: 'v1-cpu', cpuDir: join(root, 'pod/app') } as const;
+  const cache = new LimitCache(() => 0);
+  const want = { cpuLimitCores: 0.5, cpuLimitSource: 'parent', memoryLimitBytes: 600, memoryLimitSource: 'cgroup', memoryCeilingBytes: 600 };
+  t.like(readUsage(layout, w, 8, cache), want, 'first reading');
+  t.like(readUsage(layout, w, 8, cache), want, 'from the cache: the CPU entry did not hide the memory one');
+});
+
+test('usage: the limit cache at its bound (65,536 entries) with none stale drops its oldest quarter, not all', (t) => {
+  const cache = new LimitCache(() => 0);
+  let reads = 0;
+  const of = (d: string): void => { cache.of(d, () => { reads++; return { cpu: null, memory: null }; }); };
+  for (let i = 0; i < 65_536; i++) of(`/cg/w${i}`);
+  t.is(reads, 65_536);
+  of('/cg/new');
+  reads = 0;
+  of('/cg/w65535');
+  of('/cg/w20000');
+  t.is(reads, 0, 'the newer entries kept');
+  of('/cg/w0');
+  t.is(reads, 1, 'the oldest one read again');
+});
+
 test('usage: the limit cache\'s entries live between 5 and 10 s each, spread so that a tick\'s thousands are not all read again at once', (t) => {
   let now = 0;
   const cache = new LimitCache(() => now);
