@@ -11,7 +11,7 @@ import { RunTimeStats, type BpfObject } from '../../agent/kernel/index.js';
 import { detectCgroupLayout } from '../../agent/workloads/layout.js';
 import { projectRoot } from '../helpers/proc.js';
 import { biolatencyPath, createLoopDevice, fioArgs, parseFio, type FioJob, type FioResult } from '../helpers/loop.js';
-import { start } from './children.js';
+import { start, undoOnExit } from './children.js';
 import { fmt, fmtX, progress, ratio, sleep, table } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -65,8 +65,8 @@ export async function benchBlockio(opts: BlockioBenchOptions = {}): Promise<Bloc
   if (!peer) throw new Error('biolatency (libbpf-tools) not found');
   const objectPath = opts.objectPath ?? resolve(projectRoot, 'build/bpf/blockio.bpf.o');
   const loop = createLoopDevice(128, { dir: backingDir, directIo: backingDir !== '/dev/shm' });
-  const detachOnExit = (): void => loop.remove(); // SIGINT ends the bench with process.exit
-  process.once('exit', detachOnExit);
+  // SIGINT ends the bench with process.exit, past this function's finally
+  const forgetExitUndo = undoOnExit(() => loop.remove());
   const job: FioJob = { filename: loop.path, seconds, rw: 'randread', ioengine: 'psync', bs: '4k', size: '96M' };
   const iops: Record<Tracer, number[]> = { none: [], blockio: [], biolatency: [] };
   const errors: string[] = [];
@@ -106,7 +106,7 @@ export async function benchBlockio(opts: BlockioBenchOptions = {}): Promise<Bloc
       errors.push(`program cost: ${(err as Error).message}`);
     }
   } finally {
-    process.removeListener('exit', detachOnExit);
+    forgetExitUndo();
     loop.remove();
   }
   const perRound = (t: Tracer): number[] => iops[t].map((v, i) => ratio(v, iops.none[i]));

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
-import { errorSummary, start, type Child } from './children.js';
+import { errorSummary, start, undoOnExit, type Child } from './children.js';
 import { headroomBin, procStatus } from './overhead.js';
 import { max, median, progress, sleep } from './stats.js';
 
@@ -45,10 +45,6 @@ function gauge(text: string, name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** State directories of runs under way: removed on the way out too (the bench's SIGINT handler exits without the runs' finally). */
-const liveStates = new Set<string>();
-let exitHook = false;
-
 /**
  * One agent, `seconds` long after a warm-up of `warmupSeconds`: its tick duration read every
  * `everySeconds` (each read is a whole exposition: tens of MB with thousands of workloads, so
@@ -60,13 +56,8 @@ export async function busyTick(opts: { match: string; workloads: number; workers
   const every = opts.everySeconds ?? 3;
   // its own state and profiles: no run recorded by an earlier agent is forecast in this one
   const state = mkdtempSync('/tmp/headroom-bench-busy-');
-  liveStates.add(state);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const dir of liveStates) rmSync(dir, { recursive: true, force: true });
-    });
-  }
+  // removed on the way out too: the bench's SIGINT handler exits without this run's finally
+  const forgetExitUndo = undoOnExit(() => rmSync(state, { recursive: true, force: true }));
   let agent: Child | undefined;
   try {
     const policyFile = join(state, 'policy.yaml');
@@ -101,6 +92,6 @@ export async function busyTick(opts: { match: string; workloads: number; workers
   } finally {
     await agent?.stop('SIGINT', 30_000);
     rmSync(state, { recursive: true, force: true });
-    liveStates.delete(state);
+    forgetExitUndo();
   }
 }
