@@ -14,15 +14,20 @@ export function log2BoundariesSeconds(slots: number): number[] {
   return out;
 }
 
+/** The bounds for each number of slots, made once: every point of a scrape shares them (nothing changes them). */
+const boundsBySlots = new Map<number, number[]>();
+
 /**
  * One histogram point from the kernel's slots (counts per slot, cumulative over time, not
- * across slots) and the total waited in seconds. `count` is the sum of the slots, not the
- * kernel's separate counter: Prometheus requires `_count` to equal the `+Inf` bucket, and a
- * per-CPU map read can catch the two kernel counters a moment apart.
+ * across slots; the point keeps the array) and the total waited in seconds. `count` is the sum
+ * of the slots, not the kernel's separate counter: Prometheus requires `_count` to equal the
+ * `+Inf` bucket, and a per-CPU map read can catch the two kernel counters a moment apart.
  */
-export function log2Histogram(slots: readonly number[], sumSeconds: number): Histogram {
+export function log2Histogram(slots: number[], sumSeconds: number): Histogram {
+  let boundaries = boundsBySlots.get(slots.length);
+  if (!boundaries) boundsBySlots.set(slots.length, (boundaries = log2BoundariesSeconds(slots.length)));
   return {
-    buckets: { boundaries: log2BoundariesSeconds(slots.length), counts: [...slots] },
+    buckets: { boundaries, counts: slots },
     count: slots.reduce((a, b) => a + b, 0),
     sum: sumSeconds,
   };

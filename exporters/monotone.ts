@@ -4,32 +4,61 @@
 // reset, and rate() then jumps by the whole total. A drop is carried instead: the series keeps
 // its value and grows with the sum from there.
 
+interface Counter {
+  /** the last sum handed in, and the drops carried so far */
+  raw: number;
+  carried: number;
+  /** the sweep round it was last asked in */
+  round: number;
+}
+
+interface Buckets {
+  raw: Float64Array;
+  carried: Float64Array;
+  round: number;
+}
+
 export class MonotoneCounters {
-  /** per series: the last sum handed in, and the drops carried so far */
-  private readonly series = new Map<string, { raw: number; carried: number }>();
-  private asked = new Set<string>();
+  private readonly counters = new Map<string, Counter>();
+  /** a histogram's buckets, each carried as a series of its own (so `+Inf` and `_count` stay equal) */
+  private readonly buckets = new Map<string, Buckets>();
+  private round = 0;
 
   /** The series' value for this sum: the sum plus every drop it has had. */
   value(key: string, raw: number): number {
-    this.asked.add(key);
-    const s = this.series.get(key);
-    if (!s) {
-      this.series.set(key, { raw, carried: 0 });
+    const c = this.counters.get(key);
+    if (!c) {
+      this.counters.set(key, { raw, carried: 0, round: this.round });
       return raw;
     }
-    if (raw < s.raw) s.carried += s.raw - raw;
-    s.raw = raw;
-    return raw + s.carried;
+    c.round = this.round;
+    if (raw < c.raw) c.carried += c.raw - raw;
+    c.raw = raw;
+    return raw + c.carried;
   }
 
-  /** A histogram's per-bucket counts, each bucket a series of its own (so `+Inf` and `_count` stay equal). */
+  /** A histogram's per-bucket counts, each bucket carried as value() carries a sum. */
   counts(key: string, raw: readonly number[]): number[] {
-    return raw.map((n, i) => this.value(`${key}#${i}`, n));
+    let b = this.buckets.get(key);
+    if (!b || b.raw.length !== raw.length) {
+      b = { raw: Float64Array.from(raw), carried: new Float64Array(raw.length), round: this.round };
+      this.buckets.set(key, b);
+      return [...raw];
+    }
+    b.round = this.round;
+    const out = new Array<number>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] < b.raw[i]) b.carried[i] += b.raw[i] - raw[i];
+      b.raw[i] = raw[i];
+      out[i] = raw[i] + b.carried[i];
+    }
+    return out;
   }
 
   /** Forgets the series not asked for since the last sweep (their workloads have gone). */
   sweep(): void {
-    for (const key of this.series.keys()) if (!this.asked.has(key)) this.series.delete(key);
-    this.asked = new Set();
+    for (const [key, c] of this.counters) if (c.round !== this.round) this.counters.delete(key);
+    for (const [key, b] of this.buckets) if (b.round !== this.round) this.buckets.delete(key);
+    this.round++;
   }
 }

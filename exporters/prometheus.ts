@@ -1,9 +1,11 @@
 // The Prometheus scrape endpoint: an OpenTelemetry MeterProvider whose reader is the Prometheus
 // exporter. Each tick hands its report to update(); nothing is computed until a scrape asks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { diag } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { TickReport } from '../agent/report.js';
 import { ReportMeter } from './agent-meter.js';
+import { prometheusText } from './prometheus-text.js';
 
 export interface PrometheusEndpointOptions {
   /** address to listen on; the default keeps the endpoint on this host */
@@ -98,9 +100,18 @@ export class PrometheusEndpoint {
       res.end();
       return;
     }
-    this.exporter.getMetricsRequestHandler(req, res);
-    // the text format's own content type (the exporter's "text/plain" names no version): set
-    // after the handler's, which answers only once the metrics are collected, asynchronously
-    res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    // the exporter collects (the workloads' producer, the SDK's instruments); prometheus-text.ts writes
+    this.exporter.collect().then(({ resourceMetrics, errors }) => {
+      if (errors.length) diag.error('Prometheus endpoint: metrics collection errors', ...errors);
+      const pieces = prometheusText(resourceMetrics);
+      res.statusCode = 200;
+      // the text format's own content type (the exporter's "text/plain" names no version)
+      res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+      for (const piece of pieces) res.write(piece);
+      res.end();
+    }, (err: unknown) => {
+      res.statusCode = 500;
+      res.end(`# failed to collect metrics: ${String(err)}`);
+    });
   }
 }

@@ -139,7 +139,12 @@ export class ReportMetricProducer implements MetricProducer {
       const point = <T>(value: T, extra: Attributes = {}): DataPoint<T> =>
         ({ startTime, endTime: end, attributes: { ...labels, ...extra }, value });
       // a counter's point, its value carried over any drop of the sum (monotone.ts)
-      const seriesKey = (name: string, extra: Attributes): string => `${w.workload.id}\0${name}\0${JSON.stringify(extra)}`;
+      // (the extra labels' values tell a workload's series of one name apart: their keys are the name's)
+      const seriesKey = (name: string, extra: Attributes): string => {
+        let key = `${w.workload.id}\0${name}`;
+        for (const label in extra) key += `\0${String(extra[label])}`;
+        return key;
+      };
       const total = (name: string, value: number, extra: Attributes = {}): DataPoint<number> =>
         point(this.monotone.value(seriesKey(name, extra), value), extra);
       const buckets = (name: string, slots: readonly number[], sumSeconds: number, extra: Attributes = {}): DataPoint<Histogram> => {

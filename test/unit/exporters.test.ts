@@ -1,6 +1,10 @@
 // Exporters: what a scrape of the Prometheus endpoint shows for synthetic tick reports, the
 // decision log, and one scrape by a real Prometheus server.
 import test, { type ExecutionContext } from 'ava';
+import { ValueType, type Attributes } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
@@ -12,7 +16,9 @@ import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
+import { ReportMeter } from '../../exporters/agent-meter.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
+import { prometheusText } from '../../exporters/prometheus-text.js';
 import { OtlpPush } from '../../exporters/otlp.js';
 import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.js';
 import { badOtlpUrl, otlpChoice, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
@@ -329,6 +335,74 @@ testIf(existsSync(PROMTOOL), `promtool (${PROMTOOL})`, "promtool's lint passes a
   for (const name of ['headroom_forecast_runqueue_p99_seconds', 'headroom_demand_forecast', 'headroom_workload_page_faults_total', 'headroom_workload_tcp_bytes_total', 'headroom_decisions_total']) {
     t.true(text.includes(`\n${name}{`), `${name} in the scrape linted`);
   }
+});
+
+test('the page is written as the OpenTelemetry Prometheus exporter writes it, byte for byte, for every kind of series the agent exports', async (t) => {
+  let exporter!: PrometheusExporter;
+  const meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [producer] })));
+  t.teardown(() => meter.shutdown());
+  // labels the text format must escape, a container's labels, every family the report can fill
+  const odd = workload('/headroom-test/été-q"uote\\back\nline', { containerId: 'c0ffee', podUid: 'pod-1' });
+  const plain = workload('/headroom-test/plain');
+  const window = { horizonMs: 5000, p50: 1, p90: 2, p99: 3, pContention: 0.1 };
+  const device = { readBytes: 4096, writeBytes: 8192, readOps: 1, writeOps: 2, latency: { slots: slots({ 3: 1, 7: 2 }), count: 3, sumSeconds: 0.002, p50Ms: 0.01, p99Ms: 0.2 } };
+  const rich = workloadReport(odd, {
+    throttleCores: 1.5,
+    forecast: { metric: 'runqueue_p99_ms', horizonMs: 5000, quantiles: { '0.5': 2, '0.9': 4, '0.99': 8 }, objectiveMs: 5, pContention: 0.4, confidence: 0.7 },
+    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 1 },
+    io: { ...device, readBytesPerSecond: 1, writeBytesPerSecond: 2, opsPerSecond: 3, devices: { '8:0': device, '259:1': device } },
+    net: { txBytes: 100, rxBytes: 200, retransmits: 1, opened: 2, closed: 1, txBytesPerSecond: 10, rxBytesPerSecond: 20, retransmitsPerSecond: 0 },
+    usage: { memoryBytes: 1e8, memoryFileBytes: 1e6, memoryLimitBytes: 2 ** 40, cpuLimitCores: 0.25, memoryLimitSource: 'parent', cpuLimitSource: 'cpuset' } as WorkloadReport['usage'],
+    demand: {
+      cpu_cores: { resource: 'cpu_cores', model: 'engine-peak', windowsOf: 'peak', value: 0.5, limit: 2, limitSource: 'host', ceiling: 2, windows: [window, { ...window, horizonMs: 60_000 }], timeToSaturationMs: 45000, confidence: 0.8 },
+      net_bytes_per_s: { resource: 'net_bytes_per_s', model: 'ewma', windowsOf: 'value', value: 1e-7, limit: null, limitSource: null, ceiling: null, windows: [{ ...window, pContention: null }], timeToSaturationMs: null, confidence: 0.1 },
+    },
+    run: {
+      signature: 'ab'.repeat(32), startedAtMs: 0, elapsedMs: 1500,
+      expected: {
+        runs: 2, confidence: 0.6, confidenceOf: { cpuCores: 0.6 }, durationMs: { mean: 4000, p90: 4500 }, progress: 0.25,
+        peak: { cpuCores: { mean: 1, p90: 1.1 } }, ahead: [{ horizonMs: 5000, cpuCores: 1.1, memPeakBytes: null, ioBytesPerSec: null, netBytesPerSec: null }],
+      },
+    },
+  } as Partial<WorkloadReport>);
+  const report = tick(3, [rich, workloadReport(plain)], [decision(odd, 'throttle', 1.5), decision(plain, 'restore', null)]);
+  const probe = (variant: string) => ({ eventsRead: 7, ringDrops: 1, statsDrops: 0, variant });
+  report.health = { ...report.health, probes: { sched: probe('full'), fault: probe('sampled-1/8') }, overhead: { budget: 0.02, total: 0.011, agent: 0.01, probes: { sched: { fraction: 0.001, eventsPerSecond: 40 } }, windowMs: 10_000 } };
+  report.runs = [{ kind: 'run-end', recorded: true } as NonNullable<TickReport['runs']>[number]];
+  meter.update(report);
+  const { resourceMetrics } = await exporter.collect();
+  const theirs = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(resourceMetrics);
+  const ours = prometheusText(resourceMetrics);
+  t.true(ours.length > 0);
+  t.is(Buffer.concat(ours).toString('utf8'), theirs);
+  t.true(theirs.includes('path="/headroom-test/q\\"uote\\\\back\\nline"'), 'the odd path is escaped');
+  t.true(theirs.includes('headroom_workload_io_latency_seconds_bucket{'), 'a device\'s histogram is on the page');
+
+  // what the agent never makes, written the same way too: no metrics, a name to sanitize, a
+  // type conflict, values of every kind, a histogram bounded by +Inf, a metric without points
+  const at: [number, number] = [1, 0];
+  const point = <T>(value: T, attributes: Attributes = {}) => ({ startTime: at, endTime: at, attributes, value });
+  const desc = (name: string, description = '', unit = '') => ({ name, description, unit, valueType: ValueType.DOUBLE });
+  const hist = (boundaries: number[], counts: number[], extra: Partial<Histogram> = {}): Histogram => ({ buckets: { boundaries, counts }, count: counts.reduce((a, b) => a + b, 0), sum: 1.5, ...extra });
+  const metrics: MetricData[] = [
+    { descriptor: desc('1st.odd-name__x', 'help with \\ and\nnewline', 'ms'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true,
+      dataPoints: [point(1, { 'a.b': 'x', n: 3, ok: true, list: ['p', 'q"'] }), point(Infinity), point(-Infinity), point(NaN), point(1e-7, { e: '' })] },
+    { descriptor: desc('up_down'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: false, dataPoints: [point(-2)] },
+    { descriptor: desc('clash', 'first'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(1)] },
+    { descriptor: desc('clash', 'second'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: false, dataPoints: [point(2)] },
+    { descriptor: desc('clash', 'third'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(3)] },
+    { descriptor: desc('twice', '', 'bytes'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] },
+    { descriptor: desc('twice', 'said second'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(4)] },
+    { descriptor: desc('twice', 'said third'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] },
+    { descriptor: desc('lat'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [point(hist([0.1, 1, Infinity], [1, 2, 3, 4])), point(hist([0.5], [0, 1], { sum: undefined }), { k: 'v' })] },
+  ];
+  const same = (rm: ResourceMetrics, what: string) =>
+    t.is(Buffer.concat(prometheusText(rm)).toString('utf8'), new PrometheusSerializer(undefined, false, undefined, false, true).serialize(rm), what);
+  const resource = resourceFromAttributes({ 'service.name': 'x"y' });
+  same({ resource, scopeMetrics: [] }, 'no metrics');
+  same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
+  same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: metrics.slice(0, 5) }, { scope: { name: 'b' }, metrics: metrics.slice(5) }] }, 'odd metrics over two scopes');
 });
 
 test('decisions are counted once each, across reports', async (t) => {
