@@ -281,6 +281,10 @@ export class Agent {
     }
     this.previous = now;
 
+    // nothing kept of the cgroups that went: one made again at the same path has its own limits
+    const departed = this.index.takeDeparted();
+    if (departed.all) this.limitCache.forget();
+    else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
     this.forecastDemand(reports, nowMs);
     const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
 

@@ -31,6 +31,8 @@ interface Tree {
 
 /** How long a removed cgroup's path is remembered. */
 const GONE_KEEP_MS = 120_000;
+/** Departed cgroups kept for takeDeparted at most (one who never takes them leaks nothing). */
+const DEPARTED_KEEP = 65_536;
 
 export class WorkloadIndex {
   readonly layout: CgroupLayout;
@@ -42,6 +44,10 @@ export class WorkloadIndex {
   private lastRefresh = -Infinity;
   /** walks so far: what `list` and `idsOf` say changes only when this does */
   private walks = 0;
+  /** cgroups whose directory went (removed, or removed and made again) since the last takeDeparted, by id */
+  private departed = new Map<string, { hierarchy: Hierarchy; path: string }>();
+  /** more went than departed holds (no one took them): takeDeparted says so */
+  private departedOverflow = false;
 
   constructor(layout: CgroupLayout = detectCgroupLayout(), opts: WorkloadIndexOptions = {}) {
     this.layout = layout;
@@ -52,11 +58,28 @@ export class WorkloadIndex {
 
   /** Walks both trees again: new cgroups appear, removed ones are forgotten. */
   refresh(): void {
-    if (this.v2) walk(this.v2);
-    if (this.v1cpu) walk(this.v1cpu);
+    for (const [hierarchy, tree] of [['v2', this.v2], ['v1-cpu', this.v1cpu]] as const) {
+      if (!tree) continue;
+      for (const path of walk(tree)) {
+        if (this.departed.size >= DEPARTED_KEEP) this.departedOverflow = true;
+        else this.departed.set(`${hierarchy}:${path}`, { hierarchy, path });
+      }
+    }
     this.cache.clear();
     this.lastRefresh = performance.now();
     this.walks++;
+  }
+
+  /**
+   * The cgroups whose directory went since the last call (seen by the walks: removed, or removed
+   * and made again at the same path, which gives it a new id), for a caller that keeps what it
+   * read from their files; `all` when more went than the index keeps (forget everything).
+   */
+  takeDeparted(): { cgroups: { hierarchy: Hierarchy; path: string }[]; all: boolean } {
+    const out = { cgroups: [...this.departed.values()], all: this.departedOverflow };
+    this.departed.clear();
+    this.departedOverflow = false;
+    return out;
   }
 
   /** How many walks the index has made (a caller rebuilding what it derives from `idsOf` compares it). */
@@ -148,9 +171,10 @@ function normalise(path: string): string {
 /**
  * Rebuilds a tree's maps: one stat per cgroup, and a readdir for those with children.
  * Every directory is stat'ed again, since a unit restarted between walks keeps its name but
- * gets a new inode. A directory removed mid-walk is simply skipped.
+ * gets a new inode. A directory removed mid-walk is simply skipped. Returns the paths whose
+ * directory went since the last walk (its inode is no longer there, whatever is at its path now).
  */
-function walk(tree: Tree): void {
+function walk(tree: Tree): string[] {
   const byIno = new Map<bigint, string>();
   const byPath = new Map<string, bigint>();
   const visit = (dir: string, rel: string): void => {
@@ -177,9 +201,15 @@ function walk(tree: Tree): void {
   };
   visit(tree.root, '/');
   const now = Date.now();
-  for (const [ino, path] of tree.byIno) if (!byIno.has(ino)) tree.gone.set(ino, { path, atMs: now });
+  const departed: string[] = [];
+  for (const [ino, path] of tree.byIno) {
+    if (byIno.has(ino)) continue;
+    tree.gone.set(ino, { path, atMs: now });
+    departed.push(path);
+  }
   for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > GONE_KEEP_MS) tree.gone.delete(ino);
   tree.byIno = byIno;
   tree.byPath = byPath;
   tree.rootIno = byPath.get('/') ?? null;
+  return departed;
 }

@@ -17,12 +17,14 @@
 // tick on this host, 27 with them kept), so a LimitCache keeps the limit files of a workload's
 // cgroup, its ancestors' and its CPU set for 5-10 s. Usage is read every time. The agent forgets
 // a directory's when it writes a limit there (read the next tick); one set by someone else is
-// seen up to 10 s late, as is a cgroup made again at the same path.
+// seen up to 10 s late. What is kept of a cgroup that went is dropped when the agent's index
+// sees it go, so one made again at the same path is read afresh after the index's next walk
+// (every 10 ticks, sooner when its tasks run).
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { workloadDir, type CgroupLayout } from './layout.js';
-import type { Workload } from './types.js';
+import type { Hierarchy, Workload } from './types.js';
 
 /** Where a cgroup limit comes from: the workload's own cgroup, an ancestor's, or the CPUs its cpuset allows. */
 export type CgroupLimitSource = 'cgroup' | 'parent' | 'cpuset';
@@ -136,9 +138,8 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   let cpuCap: Limit | null = null;
   let memoryCap: Limit | null = null;
   const limitsAt = (at: string, read: () => DirLimits): DirLimits => (limits ? limits.of(at, read) : read());
-  // the CPU set's file sits in the limits' directory on v2: its own key
   const cpusetAt = (file: string): number | null =>
-    limitsAt(`${file}#cpuset`, () => ({ cpu: cpusetCores(readText(file), hostCpus), memory: null })).cpu;
+    limitsAt(cpusetKey(file), () => ({ cpu: cpusetCores(readText(file), hostCpus), memory: null })).cpu;
   // an ancestor's quota less what the rest of its subtree uses (cores), once rates are known
   let ownCores: number | null | undefined;
   const cpuRoom = (quota: number | null, at: string, source: CgroupLimitSource, counter: (dir: string) => number | null, ownDir: string | null): number | null => {
@@ -160,7 +161,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       memory = tightest(memory, memoryRoom(l.memory, used, memoryBytes), source);
       memoryCap = tightest(memoryCap, l.memory, source);
     }
-    const cpuset = cpusetAt(join(dir, 'cpuset.cpus.effective'));
+    const cpuset = cpusetAt(join(dir, V2_CPUSET_FILE));
     cpu = tightest(cpu, cpuset, 'cpuset');
     cpuCap = tightest(cpuCap, cpuset, 'cpuset');
   } else {
@@ -180,8 +181,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (layout.memoryV1Root) {
       if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(join(layout.memoryV1Root, w.path, 'memory.stat')), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
-        // its own key: a v1 memory hierarchy mounted with the cpu one has the same directories
-        const l = limitsAt(`${at}#memory`, () => {
+        const l = limitsAt(memoryKey(at), () => {
           const limit = readNumber(join(at, 'memory.limit_in_bytes'));
           return { cpu: null, memory: limit !== null && limit < V1_UNLIMITED ? limit : null };
         });
@@ -191,7 +191,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       }
     }
     if (layout.cpusetV1Root) {
-      const cpuset = cpusetAt(join(layout.cpusetV1Root, w.path, 'cpuset.effective_cpus'));
+      const cpuset = cpusetAt(join(layout.cpusetV1Root, w.path, V1_CPUSET_FILE));
       cpu = tightest(cpu, cpuset, 'cpuset');
       cpuCap = tightest(cpuCap, cpuset, 'cpuset');
     }
@@ -269,7 +269,32 @@ export class LimitCache {
     if (dir === undefined) this.byDir.clear();
     else this.byDir.delete(resolve(dir));
   }
+
+  /**
+   * Drops what is kept of a cgroup that went (WorkloadIndex.takeDeparted): its limits in each
+   * hierarchy of the layout that has them, and its CPU set, so that one made again at its path
+   * is read afresh.
+   */
+  forgetCgroup(layout: CgroupLayout, hierarchy: Hierarchy, path: string): void {
+    if (hierarchy === 'v2') {
+      if (!layout.unifiedRoot) return;
+      const dir = join(layout.unifiedRoot, path);
+      this.forget(dir);
+      this.forget(cpusetKey(join(dir, V2_CPUSET_FILE)));
+      return;
+    }
+    if (layout.cpuV1Root) this.forget(join(layout.cpuV1Root, path));
+    if (layout.memoryV1Root) this.forget(memoryKey(join(layout.memoryV1Root, path)));
+    if (layout.cpusetV1Root) this.forget(cpusetKey(join(layout.cpusetV1Root, path, V1_CPUSET_FILE)));
+  }
 }
+
+/** A CPU set's key (its file sits in the limits' directory on v2: a key of its own). */
+const cpusetKey = (file: string): string => `${file}#cpuset`;
+/** A v1 memory directory's key (a memory hierarchy mounted with the cpu one has the same directories). */
+const memoryKey = (dir: string): string => `${dir}#memory`;
+const V2_CPUSET_FILE = 'cpuset.cpus.effective';
+const V1_CPUSET_FILE = 'cpuset.effective_cpus';
 
 /** A v2 cgroup's CPU time (its subtree's), seconds; null when unreadable. */
 function v2CpuSeconds(dir: string): number | null {

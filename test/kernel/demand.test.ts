@@ -106,6 +106,39 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 });
 }
 
+// The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
+// new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
+kernelTest('demand: a cgroup removed and made again at its path has its new CPU quota read within seconds, not the old one kept', async (t) => {
+  let cg = new TestCgroup('demand-remade');
+  t.teardown(() => cg.remove());
+  const setQuota = (cores: number): void =>
+    writeFileSync(join(cg.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? `${cores * 100_000} 100000` : String(cores * 100_000));
+  const spin = (): ReturnType<typeof startIn> => {
+    const s = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '40s', '--quiet'], 50_000);
+    t.teardown(() => { s.child.kill('SIGKILL'); });
+    return s;
+  };
+  setQuota(0.5);
+  const first = spin();
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '40', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const reported = (sinceMs: number, cores: number): Doc | undefined => agent.stdout().trim().split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as Doc).find((d) => d.atMs >= sinceMs && d.workloads[cg.path]?.usage?.cpuLimitCores === cores);
+  await waitFor(() => reported(0, 0.5) !== undefined, 'the quota of 0.5 reported', 25_000);
+
+  first.child.kill('SIGKILL');
+  await cg.remove();
+  cg = new TestCgroup('demand-remade');
+  setQuota(0.25);
+  const remadeAt = Date.now();
+  spin();
+  await waitFor(() => reported(remadeAt, 0.25) !== undefined, 'the new quota of 0.25 reported', 25_000);
+  const late = reported(remadeAt, 0.25)!.atMs - remadeAt;
+  t.log(`the new quota reported ${late} ms after the cgroup was made again`);
+  // (with the old entry kept to its end: up to 10 s)
+  t.true(late <= 4000, `reported ${late} ms after (at most 4 s)`);
+});
+
 // fio at a fixed rate of small direct reads: the agent's I/O operations forecast reads the rate
 // fio itself reports (a slow disk may not reach the 200 asked)
 kernelTest('demand: block I/O operations a second are forecast per workload (fio at up to 200 IOPS in a test cgroup)', async (t) => {

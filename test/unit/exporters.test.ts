@@ -375,7 +375,7 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
   const ours = prometheusText(resourceMetrics);
   t.true(ours.length > 0);
   t.is(Buffer.concat(ours).toString('utf8'), theirs);
-  t.true(theirs.includes('path="/headroom-test/q\\"uote\\\\back\\nline"'), 'the odd path is escaped');
+  t.true(theirs.includes('path="/headroom-test/été-q\\"uote\\\\back\\nline"'), 'the odd path is escaped');
   t.true(theirs.includes('headroom_workload_io_latency_seconds_bucket{'), 'a device\'s histogram is on the page');
 
   // what the agent never makes, written the same way too: no metrics, a name to sanitize, a

@@ -1,7 +1,7 @@
 // agent/workloads: container ids from paths, the layout from mount tables, the index on a fake
 // tree (any user), then on real cgroups under headroom-test (kernelTest: root).
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
@@ -351,6 +351,76 @@ test('usage: v1 cpu and memory mounted together (one hierarchy): both limits kep
   const want = { cpuLimitCores: 0.5, cpuLimitSource: 'parent', memoryLimitBytes: 600, memoryLimitSource: 'cgroup', memoryCeilingBytes: 600 };
   t.like(readUsage(layout, w, 8, cache), want, 'first reading');
   t.like(readUsage(layout, w, 8, cache), want, 'from the cache: the CPU entry did not hide the memory one');
+});
+
+/** Makes `dir` again with a new inode (renamed into place from a sibling made while the old one existed, so no file system can hand the old inode back). */
+function remake(dir: string): void {
+  const next = `${dir}.next`;
+  mkdirSync(next);
+  rmSync(dir, { recursive: true });
+  renameSync(next, dir);
+}
+
+test('index and limit cache: a cgroup made again at its path is read afresh once a walk sees it went, in each hierarchy of a v1 layout', (t) => {
+  const cpu = fakeTree(t, 'v1cpu');
+  const memory = fakeTree(t, 'v1mem');
+  const cpuset = fakeTree(t, 'v1cpuset');
+  const uni = fakeTree(t, 'v1uni');
+  const limits = (quota: number, bytes: number, cpus: string): void => {
+    cpu.put('job/cpu.cfs_quota_us', String(quota));
+    cpu.put('job/cpu.cfs_period_us', '100000');
+    memory.put('job/memory.limit_in_bytes', String(bytes));
+    memory.put('job/memory.usage_in_bytes', '10');
+    cpuset.put('job/cpuset.effective_cpus', cpus);
+  };
+  limits(50_000, 1000, '0-3');
+  mkdirSync(join(cpu.root, 'other'));
+  const layout = { kind: 'hybrid', unifiedRoot: uni.root, cpuV1Root: cpu.root, memoryV1Root: memory.root, cpusetV1Root: cpuset.root, cpuacctV1Root: null } as const;
+  const index = new WorkloadIndex(layout, { lazyRefreshMs: 60_000 });
+  index.refresh();
+  t.deepEqual(index.takeDeparted(), { cgroups: [], all: false }, 'nothing went before the first walk');
+  const w = index.findByPath('v1-cpu', '/job')!;
+  const cache = new LimitCache(() => 0);
+  const first = { cpuLimitCores: 0.5, cpuCeilingCores: 0.5, memoryLimitBytes: 1000 };
+  t.like(readUsage(layout, w, 8, cache), first);
+
+  for (const root of [cpu.root, memory.root, cpuset.root]) remake(join(root, 'job'));
+  limits(25_000, 2000, '0');
+  t.like(readUsage(layout, w, 8, cache), first, 'kept: the index has not walked since');
+  index.refresh();
+  const departed = index.takeDeparted();
+  t.deepEqual(departed, { cgroups: [{ hierarchy: 'v1-cpu', path: '/job' }], all: false }, 'the cpu tree\'s cgroup went; the one left in place did not');
+  t.deepEqual(index.takeDeparted().cgroups, [], 'taken once');
+  for (const c of departed.cgroups) cache.forgetCgroup(layout, c.hierarchy, c.path);
+  // the quota (0.25) and the memory limit afresh, and the CPU set (1 CPU: the ceiling) too
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.25, cpuCeilingCores: 0.25, memoryLimitBytes: 2000 });
+  cpu.put('job/cpu.cfs_quota_us', '-1');
+  cache.forgetCgroup(layout, 'v1-cpu', '/job');
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 1, cpuLimitSource: 'cpuset' }, 'the CPU set as read afresh binds');
+});
+
+test('index and limit cache: on a v2 layout a cgroup made again at its path is read afresh once a walk sees it went', (t) => {
+  const { root, put } = fakeTree(t, 'v2remake');
+  put('pod/app/cpu.max', '50000 100000');
+  put('pod/app/memory.max', '1000');
+  put('pod/app/memory.current', '10');
+  put('pod/app/cpuset.cpus.effective', '0-3');
+  const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
+  const index = new WorkloadIndex(layout, { lazyRefreshMs: 60_000 });
+  index.refresh();
+  const w = index.findByPath('v2', '/pod/app')!;
+  const cache = new LimitCache(() => 0);
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, memoryLimitBytes: 1000 });
+  remake(join(root, 'pod/app'));
+  put('pod/app/cpu.max', 'max 100000');
+  put('pod/app/memory.max', '3000');
+  put('pod/app/memory.current', '10');
+  put('pod/app/cpuset.cpus.effective', '0-1');
+  index.refresh();
+  const { cgroups } = index.takeDeparted();
+  t.deepEqual(cgroups, [{ hierarchy: 'v2', path: '/pod/app' }]);
+  for (const c of cgroups) cache.forgetCgroup(layout, c.hierarchy, c.path);
+  t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset', memoryLimitBytes: 3000 }, 'no quota now: the CPU set, read afresh, binds');
 });
 
 test('usage: the limit cache at its bound (65,536 entries) with none stale drops its oldest quarter, not all', (t) => {
