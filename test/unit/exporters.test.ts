@@ -7,17 +7,19 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
 import { ReportMeter } from '../../exporters/agent-meter.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
+import { takesGzip } from '../../exporters/prometheus.js';
 import { prometheusText } from '../../exporters/prometheus-text.js';
 import { OtlpPush } from '../../exporters/otlp.js';
 import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.js';
@@ -403,6 +405,51 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
   same({ resource, scopeMetrics: [] }, 'no metrics');
   same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
   same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: metrics.slice(0, 5) }, { scope: { name: 'b' }, metrics: metrics.slice(5) }] }, 'odd metrics over two scopes');
+});
+
+/** One request with these headers, nothing decoded: status, headers and the body's bytes. */
+function rawGet(url: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the page is gzipped for a client that takes gzip (as Prometheus does), and the same page plain for one that does not', async (t) => {
+  const { ep, url } = await endpoint(t);
+  ep.update(tick(1, Array.from({ length: 50 }, (_, i) => workloadReport(workload(`/headroom-test/w${i}`)))));
+  const plain = await rawGet(url, {});
+  t.is(plain.status, 200);
+  t.is(plain.headers['content-encoding'], undefined);
+  t.is(plain.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  const text = plain.body.toString('utf8');
+  t.true(text.includes('headroom_workload_cpu_seconds_total{workload="v2:/headroom-test/w49"'));
+  for (const accept of ['gzip', 'deflate, gzip;q=0.5', 'identity, *', 'x-gzip']) {
+    const zipped = await rawGet(url, { 'accept-encoding': accept });
+    t.is(zipped.headers['content-encoding'], 'gzip', accept);
+    t.is(zipped.headers.vary, 'accept-encoding');
+    t.is(gunzipSync(zipped.body).toString('utf8'), text, `${accept}: the same page`);
+    t.true(zipped.body.length * 5 < plain.body.length, `${accept}: ${zipped.body.length} bytes against ${plain.body.length}`);
+  }
+  for (const accept of ['identity', 'gzip;q=0', 'br', '*;q=0', 'gzip;q=0, *']) {
+    t.is((await rawGet(url, { 'accept-encoding': accept })).headers['content-encoding'], undefined, accept);
+  }
+  // a HEAD: the headers, no body, gzipped or not
+  for (const accept of ['gzip', 'identity']) {
+    const head = await rawGet(url, { 'accept-encoding': accept }, 'HEAD');
+    t.is(head.status, 200, accept);
+    t.is(head.body.length, 0, accept);
+  }
+  t.false(takesGzip(undefined));
+  t.false(takesGzip(''));
+  t.true(takesGzip('GZIP; Q=1'));
+  t.true(takesGzip('gzip;q=0.001'));
 });
 
 test('decisions are counted once each, across reports', async (t) => {
