@@ -40,10 +40,16 @@ export class MonotoneCounters {
   /** A histogram's per-bucket counts, each bucket carried as value() carries a sum. */
   counts(key: string, raw: readonly number[]): number[] {
     let b = this.buckets.get(key);
-    if (!b || b.raw.length !== raw.length) {
-      b = { raw: Float64Array.from(raw), carried: new Float64Array(raw.length), round: this.round };
-      this.buckets.set(key, b);
+    if (!b) {
+      this.buckets.set(key, { raw: Float64Array.from(raw), carried: new Float64Array(raw.length), round: this.round });
       return [...raw];
+    }
+    if (b.raw.length !== raw.length) {
+      // (another number of slots: the buckets both have keep what they carried)
+      const resized = { raw: new Float64Array(raw.length), carried: new Float64Array(raw.length), round: this.round };
+      resized.raw.set(b.raw.subarray(0, raw.length));
+      resized.carried.set(b.carried.subarray(0, raw.length));
+      this.buckets.set(key, (b = resized));
     }
     b.round = this.round;
     const out = new Array<number>(raw.length);

@@ -3,7 +3,9 @@
 // target_info on), but in pieces and without its costs at thousands of workloads: the serializer
 // builds the whole page as one string (46 MB at 2,000 workloads), escapes every label with three
 // regular expressions and trims the page family by family, about 0.5 s of the agent's thread a
-// scrape plus the garbage. A unit test holds the two outputs equal, byte for byte.
+// scrape plus the garbage. A unit test holds the two outputs equal, byte for byte. Where they
+// differ, on what the agent never exports: a metric of its own named target_info (dropped here;
+// the serializer merges it into the resource's family), a string given as a point's value.
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
 import { DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 

@@ -21,7 +21,7 @@ export class PrometheusEndpoint {
   private readonly exporter: PrometheusExporter;
   private readonly meter: ReportMeter;
   /**
-   * Our own server, the exporter only rendering: the exporter's server parses each request's URL
+   * Our own server, the exporter only collecting: the exporter's server parses each request's URL
    * against http://HOST:PORT/, which an IPv6 host (`::1`) makes invalid, so every request there
    * was answered 400.
    */
@@ -121,14 +121,15 @@ export class PrometheusEndpoint {
     // the text format's own content type (the exporter's "text/plain" names no version)
     res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     res.setHeader('vary', 'accept-encoding');
-    if (!takesGzip(req.headers['accept-encoding'])) {
-      for (const piece of pieces) res.write(piece);
+    const gzip = takesGzip(req.headers['accept-encoding']);
+    if (gzip) res.setHeader('content-encoding', 'gzip');
+    if (req.method === 'HEAD' || !gzip) {
+      if (req.method !== 'HEAD') for (const piece of pieces) res.write(piece);
       res.end();
       return;
     }
-    // Thousands of workloads make tens of MB of text that compresses about 40 to 1 (Prometheus
+    // Thousands of workloads make tens of MB of text that compresses 25 to 1 and more (Prometheus
     // asks for gzip): compressed on libuv's threads, at the fastest level.
-    res.setHeader('content-encoding', 'gzip');
     // (a client gone mid-page ends the pipeline: nothing to answer)
     pipeline(Readable.from(pieces), createGzip({ level: 1 }), res, () => {});
   }

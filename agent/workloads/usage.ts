@@ -19,7 +19,8 @@
 // a directory's when it writes a limit there (read the next tick); one set by someone else is
 // seen up to 10 s late. What is kept of a cgroup that went is dropped when the agent's index
 // sees it go, so one made again at the same path is read afresh after the index's next walk
-// (every 10 ticks, sooner when its tasks run).
+// (every 10 ticks, sooner when its tasks run). The index walks the cgroup2 tree and the v1 cpu
+// one: a v1 memory or cpuset cgroup made again while its cpu one stays is seen up to 10 s late.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';

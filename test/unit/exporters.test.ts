@@ -405,6 +405,13 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
   same({ resource, scopeMetrics: [] }, 'no metrics');
   same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
   same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: metrics.slice(0, 5) }, { scope: { name: 'b' }, metrics: metrics.slice(5) }] }, 'odd metrics over two scopes');
+  // lines longer than a piece, and many short ones, in characters of one to four bytes
+  const long = 'é'.repeat(40_000) + '😀'.repeat(20_000) + '"\\';
+  const many = Array.from({ length: 5000 }, (_, i) => point(i, { i: `ü${i}` }));
+  same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [
+    { descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(1, { long }), point(2, { long: long + 'x' }), ...many] },
+  ] }] }, 'pieces of 64 KB and more');
+  t.true(prometheusText({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [{ descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: many }] }] }).length > 1, 'written in more than one piece');
 });
 
 /** One request with these headers, nothing decoded: status, headers and the body's bytes. */
@@ -445,6 +452,7 @@ test('the page is gzipped for a client that takes gzip (as Prometheus does), and
     const head = await rawGet(url, { 'accept-encoding': accept }, 'HEAD');
     t.is(head.status, 200, accept);
     t.is(head.body.length, 0, accept);
+    t.is(head.headers['content-encoding'], accept === 'gzip' ? 'gzip' : undefined, accept);
   }
   t.false(takesGzip(undefined));
   t.false(takesGzip(''));
@@ -550,6 +558,10 @@ test('MonotoneCounters: a drop carried per series; a series not asked for in a s
   m.sweep();
   m.sweep();
   t.is(m.value('a', 1), 1, 'not asked in a whole sweep: forgotten');
+  t.deepEqual(m.counts('h', [0, 0]), [0, 0], 'a histogram not asked in a whole sweep: forgotten');
+  t.deepEqual(m.counts('h', [5, 5]), [5, 5]);
+  t.deepEqual(m.counts('h', [1, 1, 1]), [5, 5, 1], 'another number of slots: the shared buckets keep their carried drops');
+  t.deepEqual(m.counts('h', [0]), [5], 'and fewer');
 });
 
 test('the endpoint listens on 127.0.0.1 only, by default', async (t) => {
