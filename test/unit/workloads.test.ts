@@ -305,6 +305,9 @@ test('usage: on a fake v2 tree, a parent\'s limits bind, are kept up to 10 s, an
   now = 10_000;
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.2, cpuLimitSource: 'parent' });
   t.like(readUsage(layout, w, 8), { cpuLimitCores: 0.2 }, 'without a cache, read every time');
+  for (const path of ['/pod//app/', 'pod/app', '/pod/./x/../app']) {
+    t.like(readUsage(layout, { ...w, path }, 8), { cpuLimitCores: 0.2, cpuLimitSource: 'parent', memoryLimitBytes: 300 }, `a path given as ${path}`);
+  }
 });
 
 test('usage: the workload\'s own limits and CPU set are kept too, its usage is read each time, and forgetting its directory reads them afresh', (t) => {
@@ -537,6 +540,10 @@ test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and
   t.is(fileLruBytes(v1, true), 9000, 'the hierarchical totals, as usage_in_bytes counts the subtree');
   t.is(fileLruBytes(v1, false), 30);
   t.is(fileLruBytes('anon 5\n', false), null, 'fields missing');
+  t.is(fileLruBytes('active_file 1\ninactive_file 2', false), 3, 'the first line and the last, without its newline');
+  t.is(fileLruBytes('inactive_file 2\ntotal_active_file 9\n', false), null, 'a field whose name ends the same is not it');
+  t.is(fileLruBytes('active_file x\ninactive_file 2\n', false), null, 'not a number');
+  t.is(fileLruBytes('active_file \ninactive_file 2\n', false), null, 'no value');
   t.is(fileLruBytes(null, false), null);
   // 10 GiB available of which 4 GiB is this workload's own cache: it may grow by 6 GiB more
   const GiB = 2 ** 30;
