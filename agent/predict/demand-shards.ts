@@ -11,6 +11,11 @@
 // The tick stays synchronous: the inputs go by message port, the caller blocks in Atomics.wait
 // until each worker has answered and reads the answer with receiveMessageOnPort. A worker waits
 // the same way between ticks, so it costs nothing while idle.
+//
+// A worker that dies or stops answering breaks the set: its pairs, and the answers of the
+// others, can no longer be trusted. Given onWorkerLost, the set then says why, stops its
+// workers and forecasts in the caller's thread from that call on, every pair's history started
+// over; without it, that call and every later one fail.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, demandForecast, pairKey, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
 import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
@@ -23,6 +28,8 @@ export interface ShardOptions extends DemandOptions {
    * later call too (default 10 s; a worker's first answer, which waits for its start, at least 60 s)
    */
   answerTimeoutMs?: number;
+  /** a worker lost (dead, or no answer in time): told why once, the set goes on in the caller's thread */
+  onWorkerLost?: (why: string) => void;
 }
 
 /** What a worker is allowed for its first answer: its start (loading the forecasters) comes first. */
@@ -121,9 +128,14 @@ export class ShardedDemandForecasts {
   private closed = false;
   /** why no answer can be trusted any more (a worker that did not answer in time) */
   private broken: string | undefined;
+  private readonly onWorkerLost: ((why: string) => void) | undefined;
+  /** after a worker was lost (with onWorkerLost): the pairs, held here */
+  private inThread: DemandForecasts | null = null;
+  private workersClosed: Promise<unknown> | null = null;
 
   constructor(opts: ShardOptions) {
-    const { workers, answerTimeoutMs, ...demand } = opts;
+    const { workers, answerTimeoutMs, onWorkerLost, ...demand } = opts;
+    this.onWorkerLost = onWorkerLost;
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`demand shards: workers must be an integer >= 1; got ${workers}`);
     if (answerTimeoutMs !== undefined && !(answerTimeoutMs > 0)) throw new RangeError(`demand shards: answerTimeoutMs must be > 0; got ${answerTimeoutMs}`);
     // bad options fail here, before any worker starts
@@ -142,6 +154,16 @@ export class ShardedDemandForecasts {
 
   /** The forecasts DemandForecasts.observeAll would give for these inputs, in their order. */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
+    if (this.inThread && !this.closed) return this.inThread.observeAll(inputs, atMs);
+    try {
+      return this.observeInWorkers(inputs, atMs);
+    } catch (err) {
+      if (!this.fellBack(err)) throw err;
+      return this.inThread!.observeAll(inputs, atMs);
+    }
+  }
+
+  private observeInWorkers(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
     this.check();
     const share = new Map<Shard, number[]>();
     const slots = new Float64Array(inputs.length);
@@ -182,10 +204,25 @@ export class ShardedDemandForecasts {
 
   /** Forgets pairs not seen for forgetAfterMs (as DemandForecasts.sweep), here and in the workers. */
   sweep(nowMs: number): void {
-    this.check();
-    for (const [k, s] of this.slots) if (nowMs - s.lastMs > this.forgetAfterMs) this.slots.delete(k);
-    for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
-    this.answers(this.shards);
+    if (this.inThread && !this.closed) return this.inThread.sweep(nowMs);
+    try {
+      this.check();
+      for (const [k, s] of this.slots) if (nowMs - s.lastMs > this.forgetAfterMs) this.slots.delete(k);
+      for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
+      this.answers(this.shards);
+    } catch (err) {
+      if (!this.fellBack(err)) throw err;
+    }
+  }
+
+  /** A worker lost, and onWorkerLost given: the workers stopped, the pairs start over here. False otherwise (the error is the caller's). */
+  private fellBack(err: unknown): boolean {
+    if (this.broken === undefined || this.onWorkerLost === undefined || this.closed) return false;
+    this.inThread = this.local;
+    this.slots.clear();
+    void this.closeWorkers();
+    this.onWorkerLost(`${err instanceof Error ? err.message : String(err)}; forecasting in the agent's thread from now on, every pair's history started over`);
+    return true;
   }
 
   /**
@@ -226,19 +263,29 @@ export class ShardedDemandForecasts {
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.inThread ? this.inThread.size : this.slots.size;
   }
 
-  /** Pairs each worker holds (as of its last answer). */
+  /** Pairs each worker holds (as of its last answer); none once a worker was lost. */
   get pairsPerWorker(): number[] {
-    return this.shards.map((s) => s.pairs);
+    return this.inThread ? [] : this.shards.map((s) => s.pairs);
+  }
+
+  /** Whether the pairs are held in the caller's thread, a worker having been lost (onWorkerLost). */
+  get fellBackToThread(): boolean {
+    return this.inThread !== null;
   }
 
   /** Stops the workers; their pairs are lost. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.shards.map((s) => s.close()));
+    await this.closeWorkers();
+  }
+
+  private closeWorkers(): Promise<unknown> {
+    this.workersClosed ??= Promise.all(this.shards.map((s) => s.close()));
+    return this.workersClosed;
   }
 
   private slotFor(workload: string, resource: DemandResource, atMs: number): SlotOf {

@@ -114,3 +114,49 @@ test('a worker that ends between calls is heard: the next call fails at once wit
   t.throws(() => shards.sweep(2000), { message: /out of order since an earlier call: demand shard 0: its worker exited/ });
   await t.notThrowsAsync(shards.close(), 'closing a set with a worker gone');
 });
+
+test('given onWorkerLost, a worker that ends is said once and the forecasts go on in the caller\'s thread, every pair started over', async (t) => {
+  const lost: string[] = [];
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => shards.close());
+  const next = rng(13);
+  for (let i = 0; i < 5; i++) shards.observeAll(inputsAt(i, next), i * 1000);
+  t.false(shards.fellBackToThread);
+  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[1]!.worker;
+  const code = await worker.terminate();
+  await new Promise((resolve) => setImmediate(resolve));
+  // from here the set answers as a DemandForecasts that starts now would
+  const fresh = new DemandForecasts(opts);
+  for (let i = 5; i < 40; i++) {
+    const inputs = inputsAt(i, next);
+    t.deepEqual(shards.observeAll(inputs, i * 1000), fresh.observeAll(inputs, i * 1000), `tick ${i}`);
+    if (i === 30) {
+      shards.sweep(i * 1000);
+      fresh.sweep(i * 1000);
+    }
+  }
+  t.deepEqual(lost, [`demand shards: out of order since an earlier call: demand shard 1: its worker exited (code ${code}); forecasting in the agent's thread from now on, every pair's history started over`]);
+  t.true(shards.fellBackToThread);
+  t.is(shards.size, fresh.size);
+  t.deepEqual(shards.pairsPerWorker, []);
+  await shards.close();
+  t.throws(() => shards.observeAll(inputsAt(41, next), 41_000), { message: /closed/ }, 'closed is closed, in the thread too');
+});
+
+test('given onWorkerLost, a worker too late is said and that very call is answered in the caller\'s thread', async (t) => {
+  const lost: string[] = [];
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 1, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => shards.close());
+  shards.observeAll(inputsAt(0, rng(9)), 0);
+  const many: DemandInput[] = [];
+  for (let w = 0; w < 400; w++) for (const resource of RESOURCES) many.push({ workload: `x${w}`, resource, value: 1, selected: true });
+  t.deepEqual(shards.observeAll(many, 1000), new DemandForecasts(opts).observeAll(many, 1000));
+  t.is(lost.length, 1);
+  t.regex(lost[0]!, /^demand shard [01]: no answer in time .* \(waited 1 ms\); forecasting in the agent's thread from now on/);
+  // a worker's own error (the same in any thread) is still the call's: nothing falls back
+  const erring = new ShardedDemandForecasts({ ...opts, stepMs: 0, workers: 1, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => erring.close());
+  t.throws(() => erring.observeAll(inputsAt(0, rng(5)), 0), { message: /^demand shard 0: / });
+  t.false(erring.fellBackToThread);
+  t.is(lost.length, 1);
+});
