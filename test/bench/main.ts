@@ -1,5 +1,5 @@
 // `make bench`: ring drain, live ingestion, tracing overhead, the agent's idle footprint and its
-// footprint beside many cgroups.
+// footprint beside many cgroups, forecasting, and the Prometheus page at thousands of workloads.
 // Every figure that could pass or fail is a ratio against a baseline measured in the same run
 // (wall-clock numbers differ from host to host); a report on stdout, build/bench.json for machines.
 //
@@ -13,8 +13,10 @@
 // HR_BENCH_DEMAND_WORKERS (2), HR_BENCH_DEMAND_WARM (the forecast pairs' 256; 1300 fills the
 // learners, about 17 minutes), HR_BENCH_BUSY_SECONDS (45: the agent beside the many cgroups
 // with all of them forecast, its tick read that long, once in its thread and once over
-// HR_BENCH_DEMAND_WORKERS; 0 skips it), HR_BENCH_ONLY (comma list of: drain, live, overhead,
-// footprint, forecast, blockio, sock, many),
+// HR_BENCH_DEMAND_WORKERS; 0 skips it), HR_BENCH_SCRAPE_WORKLOADS (2000: the Prometheus page
+// of so many synthetic workloads, the agent's writer against the exporter's serializer),
+// HR_BENCH_ONLY (comma list of: drain, live, overhead, footprint, forecast, blockio, sock, many,
+// scrape),
 // HR_BENCH_AGENT (another agent command line for overhead and footprint), HR_BENCH_STRESS_PIN=0
 // (stress-ng not pinned to one CPU: much noisier on a small VM).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { benchSock, formatSock } from './sock.js';
 import { benchBlockio, printBlockio } from './blockio.js';
 import { benchForecast, renderForecastBench } from './forecast.js';
 import { busyTick, type BusyTickRun } from './busy-tick.js';
+import { benchScrape, printScrape, type ScrapeBenchResult } from './scrape.js';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
@@ -58,7 +61,8 @@ const cfg = {
   demandWorkers: Math.min(5, Math.max(1, Math.round(num('HR_BENCH_DEMAND_WORKERS', 2)))),
   demandWarm: process.env.HR_BENCH_DEMAND_WARM ? num('HR_BENCH_DEMAND_WARM', 256) : undefined,
   busySeconds: numOrOff('HR_BENCH_BUSY_SECONDS', 45),
-  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many').split(',').map((s) => s.trim())),
+  scrapeWorkloads: num('HR_BENCH_SCRAPE_WORKLOADS', 2000),
+  only: new Set((process.env.HR_BENCH_ONLY ?? 'drain,live,overhead,footprint,forecast,blockio,sock,many,scrape').split(',').map((s) => s.trim())),
 };
 
 interface Report {
@@ -72,6 +76,7 @@ interface Report {
   sock?: Awaited<ReturnType<typeof benchSock>>;
   blockio?: Awaited<ReturnType<typeof benchBlockio>>;
   forecast?: Awaited<ReturnType<typeof benchForecast>>;
+  scrape?: ScrapeBenchResult;
   errors: string[];
   seconds: number;
 }
@@ -255,6 +260,7 @@ async function main(): Promise<number> {
       await many.release();
     }
   });
+  report.scrape = await section('scrape', errors, () => benchScrape({ workloads: cfg.scrapeWorkloads, rounds: cfg.rounds, progress }));
   report.seconds = (Date.now() - t0) / 1000;
 
   const out: string[] = [`headroom bench: kernel ${report.host.kernel}, ${report.host.cpus} CPUs, Node ${report.host.node}`];
@@ -266,6 +272,7 @@ async function main(): Promise<number> {
   if (report.blockio) out.push(printBlockio(report.blockio));
   if (report.sock) out.push(formatSock(report.sock));
   if (report.many) out.push(printMany(report.many, report.many.idle));
+  if (report.scrape) out.push(printScrape(report.scrape));
   if (errors.length) out.push(`errors:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
   out.push(`(${fmt(report.seconds, 0)} s; machine-readable: build/bench.json)`);
   process.stdout.write(`${out.join('\n\n')}\n`);
