@@ -33,7 +33,10 @@ export class OtlpPush {
     if (!(opts.intervalMs > 0)) throw new RangeError(`OTLP push interval must be above 0 ms, got ${opts.intervalMs}`);
     this.watch = new ExportWatch(`OTLP export to ${this.url}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log);
     const timeoutMs = Math.min(opts.intervalMs, MAX_EXPORT_MS);
-    const exporter = new OTLPMetricExporter({ url: this.url, timeoutMillis: timeoutMs });
+    // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
+    // setting here would override): thousands of workloads make tens of MB of JSON a push
+    const compression = compressionFromEnv() ? {} : { compression: GZIP };
+    const exporter = new OTLPMetricExporter({ url: this.url, timeoutMillis: timeoutMs, ...compression });
     const watched = watchResults(exporter, (result) => this.watch.seen(result));
     this.meter = new ReportMeter((producer) =>
       new PeriodicExportingMetricReader({ exporter: watched, exportIntervalMillis: opts.intervalMs, exportTimeoutMillis: timeoutMs, metricProducers: [producer] }));
@@ -48,6 +51,14 @@ export class OtlpPush {
   async shutdown(): Promise<void> {
     await this.watch.stop(this.meter.shutdown(), 'the last push');
   }
+}
+
+/** The exporter's CompressionAlgorithm.GZIP (its enum lives in a package headroom does not depend on directly). */
+const GZIP = 'gzip' as NonNullable<NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['compression']>;
+
+/** Whether the standard environment chooses the push's compression (the exporter reads it). */
+function compressionFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => (env[k] ?? '').trim() !== '');
 }
 
 /** The exporter, each export's outcome handed to `seen`. */

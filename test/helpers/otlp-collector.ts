@@ -3,12 +3,15 @@
 // process to take); while `down()` says so it drops each connection unanswered, or answers with
 // the HTTP status it gives.
 import { createServer } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 
 export interface OtlpRequest {
   path: string;
   type: string;
+  /** the Content-Encoding it came with ('' for none); body is as decoded */
+  encoding: string;
   body: string;
 }
 
@@ -52,10 +55,13 @@ export async function startCollector(t: ExecutionContext, down: () => boolean | 
       req.socket.destroy();
       return;
     }
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request = { path: req.url ?? '', type: req.headers['content-type'] ?? '', body };
+      const encoding = req.headers['content-encoding'] ?? '';
+      const raw = Buffer.concat(chunks);
+      const body = (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+      const request = { path: req.url ?? '', type: req.headers['content-type'] ?? '', encoding, body };
       if (typeof answer === 'number') {
         refused.push(request);
         res.statusCode = answer;

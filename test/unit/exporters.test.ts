@@ -642,11 +642,32 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
   t.regex(logs[0]!, new RegExp(`^OTLP export to ${url} failed \\(.+\\); retrying every 0\\.4 s$`));
   t.is(logs[1], `OTLP export to ${url} works again`);
   t.is(bodies[0]!.type, 'application/json');
+  t.is(bodies[0]!.encoding, 'gzip', 'gzipped, the environment choosing nothing');
   const sent = JSON.stringify(JSON.parse(bodies[0]!.body));
   t.regex(sent, /"name":"headroom_workload_cpu_seconds_total"/);
   t.regex(sent, /"name":"headroom_ticks_total"/);
   t.regex(sent, /"key":"service.name","value":\{"stringValue":"headroom"\}/);
   t.regex(sent, /"asDouble":7\b/);
+});
+
+test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends the JSON plain', async (t) => {
+  for (const name of ['OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION']) {
+    const { url, requests } = await startCollector(t);
+    const saved = process.env[name];
+    process.env[name] = 'none';
+    let push: OtlpPush;
+    try {
+      push = new OtlpPush({ url, intervalMs: 60_000, log: () => {} });
+    } finally {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    }
+    push.update(tick(1, [workloadReport(workload('/a'))]));
+    await push.shutdown();
+    t.is(requests.length, 1, name);
+    t.is(requests[0]!.encoding, '', name);
+    t.regex(requests[0]!.body, /"name":"headroom_workload_cpu_seconds_total"/, name);
+  }
 });
 
 test('OTLP push: a stop does not wait long on a collector that never answers', async (t) => {
