@@ -56,9 +56,12 @@ export class OtlpPush {
 /** The exporter's CompressionAlgorithm.GZIP (its enum lives in a package headroom does not depend on directly). */
 const GZIP = 'gzip' as NonNullable<NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['compression']>;
 
-/** Whether the standard environment chooses the push's compression (the exporter reads it). */
+/**
+ * Whether the standard environment chooses the push's compression: as the exporter reads it,
+ * 'none' or 'gzip' (trimmed, this case); it ignores anything else, and so does this.
+ */
 function compressionFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => (env[k] ?? '').trim() !== '');
+  return ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => ['none', 'gzip'].includes((env[k] ?? '').trim()));
 }
 
 /** The exporter, each export's outcome handed to `seen`. */

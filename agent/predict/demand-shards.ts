@@ -24,8 +24,9 @@ export interface ShardOptions extends DemandOptions {
   /** worker threads (at most one per resource are used) */
   workers: number;
   /**
-   * how long a call waits for its workers' answers before it gives up with an error, and every
-   * later call too (default 10 s; a worker's first answer, which waits for its start, at least 60 s)
+   * how long a call waits for its workers' answers before it gives up (default 10 s; a worker's
+   * first answer, which waits for its start, at least 60 s): with an error, and every later call
+   * too, or with onWorkerLost in the caller's thread
    */
   answerTimeoutMs?: number;
   /** a worker lost (dead, or no answer in time): told why once, the set goes on in the caller's thread */
@@ -126,7 +127,7 @@ export class ShardedDemandForecasts {
   private readonly forgetAfterMs: number;
   private readonly timeoutMs: number;
   private closed = false;
-  /** why no answer can be trusted any more (a worker that did not answer in time) */
+  /** why no answer can be trusted any more (a worker gone, or one that did not answer in time) */
   private broken: string | undefined;
   private readonly onWorkerLost: ((why: string) => void) | undefined;
   /** after a worker was lost (with onWorkerLost): the pairs, held here */
@@ -221,7 +222,8 @@ export class ShardedDemandForecasts {
     this.inThread = this.local;
     this.slots.clear();
     void this.closeWorkers();
-    this.onWorkerLost(`${err instanceof Error ? err.message : String(err)}; forecasting in the agent's thread from now on, every pair's history started over`);
+    void err; // (its message says the set is out of order: `broken` says why)
+    this.onWorkerLost(`${this.broken}; forecasting in the agent's thread from now on, every pair's history started over`);
     return true;
   }
 
@@ -240,8 +242,8 @@ export class ShardedDemandForecasts {
       try {
         reply = shard.answer(deadline);
       } catch (e) {
-        this.broken = (e as Error).message;
-        throw new Error(`${this.broken} (waited ${allowance} ms)`);
+        this.broken = `${(e as Error).message} (waited ${allowance} ms)`;
+        throw new Error(this.broken);
       }
       if ('error' in reply) {
         failure ??= new Error(`demand shard ${shard.index}: ${reply.error}`);

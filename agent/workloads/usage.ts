@@ -25,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { posix, resolve } from 'node:path';
-import { workloadDir, type CgroupLayout } from './layout.js';
+import type { CgroupLayout } from './layout.js';
 import type { Hierarchy, Workload } from './types.js';
 
 /** Where a cgroup limit comes from: the workload's own cgroup, an ancestor's, or the CPUs its cpuset allows. */
@@ -90,8 +90,7 @@ export function coresFromCpuMax(text: string | null): number | null {
 export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | null {
   if (w.path === '/') return null;
   if (w.hierarchy === 'v2') {
-    const dir = workloadDir(layout, w);
-    return dir ? readNumber(`${dir}/memory.current`) : null;
+    return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/memory.current`) : null;
   }
   return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/memory.usage_in_bytes`) : null;
 }
@@ -163,8 +162,8 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     return Math.max(0, quota - Math.max(0, subtree - ownCores));
   };
   if (w.hierarchy === 'v2') {
-    const dir = workloadDir(layout, w);
-    if (!dir) return NO_USAGE;
+    if (!layout.unifiedRoot) return NO_USAGE;
+    const dir = under(layout.unifiedRoot, w.path);
     if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${dir}/memory.stat`), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
       const l = limitsAt(at, () => ({ cpu: coresFromCpuMax(readText(`${at}/cpu.max`)), memory: readNumber(`${at}/memory.max`) }));
@@ -388,9 +387,11 @@ function cleanPath(path: string): string {
  * thousands a tick).
  */
 function under(root: string, path: string): string {
-  const r = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+  // (a root as a mount point is: '/sys/fs/cgroup/cpu'; another, '/' or '/x/', as path.join takes it)
+  const r = root !== '/' && CLEAN_PATH.test(root) ? root : posix.resolve('/', root);
   const p = cleanPath(path);
-  return p === '/' ? r : r + p;
+  if (p === '/') return r;
+  return r === '/' ? p : r + p;
 }
 
 /**

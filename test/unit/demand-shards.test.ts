@@ -135,7 +135,7 @@ test('given onWorkerLost, a worker that ends is said once and the forecasts go o
       fresh.sweep(i * 1000);
     }
   }
-  t.deepEqual(lost, [`demand shards: out of order since an earlier call: demand shard 1: its worker exited (code ${code}); forecasting in the agent's thread from now on, every pair's history started over`]);
+  t.deepEqual(lost, [`demand shard 1: its worker exited (code ${code}); forecasting in the agent's thread from now on, every pair's history started over`]);
   t.true(shards.fellBackToThread);
   t.is(shards.size, fresh.size);
   t.deepEqual(shards.pairsPerWorker, []);

@@ -650,11 +650,14 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
   t.regex(sent, /"asDouble":7\b/);
 });
 
-test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends the JSON plain', async (t) => {
-  for (const name of ['OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION']) {
+test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends the JSON plain; gzip, or a value the exporter ignores, gzipped', async (t) => {
+  for (const [name, value, encoding] of [
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'none', ''], ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', ' none ', ''],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'gzip', 'gzip'], ['OTEL_EXPORTER_OTLP_COMPRESSION', 'GZIP', 'gzip'], ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'deflate', 'gzip'],
+  ] as const) {
     const { url, requests } = await startCollector(t);
     const saved = process.env[name];
-    process.env[name] = 'none';
+    process.env[name] = value;
     let push: OtlpPush;
     try {
       push = new OtlpPush({ url, intervalMs: 60_000, log: () => {} });
@@ -664,9 +667,10 @@ test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends 
     }
     push.update(tick(1, [workloadReport(workload('/a'))]));
     await push.shutdown();
-    t.is(requests.length, 1, name);
-    t.is(requests[0]!.encoding, '', name);
-    t.regex(requests[0]!.body, /"name":"headroom_workload_cpu_seconds_total"/, name);
+    const what = `${name}=${value}`;
+    t.is(requests.length, 1, what);
+    t.is(requests[0]!.encoding, encoding, what);
+    t.regex(requests[0]!.body, /"name":"headroom_workload_cpu_seconds_total"/, what);
   }
 });
 

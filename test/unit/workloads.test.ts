@@ -426,6 +426,27 @@ test('index and limit cache: on a v2 layout a cgroup made again at its path is r
   t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset', memoryLimitBytes: 3000 }, 'no quota now: the CPU set, read afresh, binds');
 });
 
+test('limit cache: its keys are the same however the root and the path are written, so forgetting a cgroup reaches every entry', (t) => {
+  const { root, put } = fakeTree(t, 'keys');
+  put('pod/app/cpu.max', '50000 100000');
+  put('pod/app/memory.max', '1000');
+  put('pod/app/memory.current', '10');
+  put('pod/app/cpuset.cpus.effective', '0-3');
+  for (const [given, path] of [[`${root}/`, '/pod/app/'], [root, '/pod//app'], [`${root}//`, 'pod/./app']] as const) {
+    const layout = { kind: 'v2', unifiedRoot: given, cpuV1Root: null } as const;
+    const w = { id: 'v2:/pod/app', path, hierarchy: 'v2', cpuDir: join(root, 'pod/app') } as const;
+    const cache = new LimitCache(() => 0);
+    put('pod/app/cpu.max', '50000 100000');
+    put('pod/app/cpuset.cpus.effective', '0-3');
+    t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 0.5, cpuLimitSource: 'cgroup' }, `${given} ${path}`);
+    put('pod/app/cpu.max', 'max 100000');
+    put('pod/app/cpuset.cpus.effective', '0-1');
+    cache.forgetCgroup(layout, 'v2', '/pod/app');
+    // the quota gone: the CPU set binds, read afresh too (2 CPUs, not the 4 kept)
+    t.like(readUsage(layout, w, 8, cache), { cpuLimitCores: 2, cpuLimitSource: 'cpuset' }, `${given} ${path}: forgotten`);
+  }
+});
+
 test('usage: the limit cache at its bound (65,536 entries) with none stale drops its oldest quarter, not all', (t) => {
   const cache = new LimitCache(() => 0);
   let reads = 0;
