@@ -15,13 +15,14 @@
 //
 // Limits change rarely and reading them was most of a workload's cost (68 us a workload each
 // tick on this host, 27 with them kept; 19 with the paths concatenated and memory.stat searched
-// in place, most of it the kernel making memory.stat and usage_in_bytes), so a LimitCache keeps the limit files of a workload's
-// cgroup, its ancestors' and its CPU set for 5-10 s. Usage is read every time. The agent forgets
-// a directory's when it writes a limit there (read the next tick); one set by someone else is
-// seen up to 10 s late. What is kept of a cgroup that went is dropped when the agent's index
-// sees it go, so one made again at the same path is read afresh after the index's next walk
-// (every 10 ticks, sooner when its tasks run). The index walks the cgroup2 tree and the v1 cpu
-// one: a v1 memory or cpuset cgroup made again while its cpu one stays is seen up to 10 s late.
+// in place, most of it the kernel making memory.stat and usage_in_bytes), so a LimitCache keeps
+// the limit files of a workload's cgroup, its ancestors' and its CPU set for 5-10 s. Usage is
+// read every time. The agent forgets a directory's when it writes a limit there (read the next
+// tick); one set by someone else is seen up to 10 s late. What is kept of a cgroup that went is
+// dropped when the agent's index sees it go, so one made again at the same path is read afresh
+// after the index's next walk (every 10 ticks, sooner when its tasks run). The index walks the
+// cgroup2 tree and the v1 cpu one: a v1 memory or cpuset cgroup made again while its cpu one
+// stays is seen up to 10 s late.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { posix, resolve } from 'node:path';
@@ -165,7 +166,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     if (!layout.unifiedRoot) return NO_USAGE;
     const dir = under(layout.unifiedRoot, w.path);
     if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${dir}/memory.stat`), false);
-    for (const [at, source] of withAncestors(layout.unifiedRoot!, w.path)) {
+    for (const [at, source] of withAncestors(layout.unifiedRoot, w.path)) {
       const l = limitsAt(at, () => ({ cpu: coresFromCpuMax(readText(`${at}/cpu.max`)), memory: readNumber(`${at}/memory.max`) }));
       cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
       cpuCap = tightest(cpuCap, l.cpu, source);
