@@ -159,7 +159,7 @@ export class ShardedDemandForecasts {
     try {
       return this.observeInWorkers(inputs, atMs);
     } catch (err) {
-      if (!this.fellBack(err)) throw err;
+      if (!this.fellBack()) throw err;
       return this.inThread!.observeAll(inputs, atMs);
     }
   }
@@ -212,17 +212,16 @@ export class ShardedDemandForecasts {
       for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
       this.answers(this.shards);
     } catch (err) {
-      if (!this.fellBack(err)) throw err;
+      if (!this.fellBack()) throw err;
     }
   }
 
   /** A worker lost, and onWorkerLost given: the workers stopped, the pairs start over here. False otherwise (the error is the caller's). */
-  private fellBack(err: unknown): boolean {
+  private fellBack(): boolean {
     if (this.broken === undefined || this.onWorkerLost === undefined || this.closed) return false;
     this.inThread = this.local;
     this.slots.clear();
     void this.closeWorkers();
-    void err; // (its message says the set is out of order: `broken` says why)
     this.onWorkerLost(`${this.broken}; forecasting in the agent's thread from now on, every pair's history started over`);
     return true;
   }

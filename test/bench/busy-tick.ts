@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
 import { errorSummary, start, undoOnExit, type Child } from './children.js';
 import { headroomBin, procStatus } from './overhead.js';
-import { max, median, progress, sleep } from './stats.js';
+import { max, median, progress, quantile, sleep } from './stats.js';
 
 export interface BusyTickRun {
   /** demand worker threads (0: the agent's own thread) */
@@ -86,8 +86,7 @@ export async function busyTick(opts: { match: string; workloads: number; workers
     }
     const rssMb = procStatus(agent.pid, 'VmRSS') / 1024;
     if (ticksMs.length === 0) throw new Error('no headroom_tick_duration_seconds on the agent\'s endpoint');
-    const sorted = [...ticksMs].sort((a, b) => a - b);
-    const p90Ms = sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!;
+    const p90Ms = quantile(ticksMs, 0.9);
     return { workers, pairs, ticksMs, medianMs: median(ticksMs), p90Ms, maxMs: max(ticksMs), rssMb, everySeconds: every };
   } finally {
     await agent?.stop('SIGINT', 30_000);

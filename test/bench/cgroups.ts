@@ -3,7 +3,7 @@
 // wakes every second, spins a little and sleeps again (no fork: `read -t 1` on a FIFO). The
 // agent's CPU and RSS are measured with the footprint bench, idle first, same script.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestCgroup, removeTestRootIfEmpty } from '../helpers/cgroups.js';
 import { start, undoOnExit, type Child } from './children.js';
@@ -79,26 +79,9 @@ function workersCpu(workers: Child[]): number {
   return ns / 1e9;
 }
 
-/** Removes the cgroups at once (the bench's exit path cannot wait): their processes killed, each tried again for up to 2 s while they leave. */
+/** Removes the cgroups at once (the bench's exit path cannot wait), as TestCgroup.removeNow does each. */
 function removeNow(groups: TestCgroup[]): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  let left = groups.filter((g) => existsSync(g.dir));
-  for (let round = 0; round < 40 && left.length > 0; round++) {
-    left = left.filter((g) => {
-      try {
-        rmdirSync(g.dir);
-        return false;
-      } catch {
-        let pids: number[] = [];
-        try { pids = g.pids(); } catch { /* the cgroup went meanwhile */ }
-        for (const pid of pids) {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-        }
-        return existsSync(g.dir);
-      }
-    });
-    if (left.length > 0) Atomics.wait(pause, 0, 0, 50);
-  }
+  const left = groups.filter((g) => !g.removeNow());
   removeTestRootIfEmpty();
   if (left.length > 0) process.stderr.write(`bench: ${left.length} test cgroups left under headroom-test (first ${left[0]!.dir})\n`);
 }

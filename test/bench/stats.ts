@@ -7,6 +7,12 @@ export function median(xs: number[]): number {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/** The q-quantile (0..1) of the finite values, nearest rank. */
+export function quantile(xs: number[], q: number): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : NaN;
+}
+
 export function max(xs: number[]): number {
   const v = xs.filter((x) => Number.isFinite(x));
   return v.length ? Math.max(...v) : NaN;

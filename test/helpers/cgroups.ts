@@ -61,13 +61,26 @@ export class TestCgroup {
 
   /** Kills what still runs inside, then removes the cgroup (and the test root when empty). */
   async remove(): Promise<void> {
+    this.removeNow();
+    removeTestRootIfEmpty();
+  }
+
+  /**
+   * Kills what still runs inside and removes the cgroup, trying again for up to 2.5 s while its
+   * tasks leave, synchronously (a bench's way out cannot wait); the test root is left as it is.
+   * False when the cgroup is still there.
+   */
+  removeNow(): boolean {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
     for (let i = 0; i < 50 && existsSync(this.dir); i++) {
-      for (const pid of this.pids()) {
+      let pids: number[] = [];
+      try { pids = this.pids(); } catch { /* the cgroup went meanwhile */ }
+      for (const pid of pids) {
         try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
       }
-      try { rmdirSync(this.dir); } catch { await new Promise((r) => setTimeout(r, 50)); }
+      try { rmdirSync(this.dir); } catch { Atomics.wait(pause, 0, 0, 50); }
     }
-    removeTestRootIfEmpty();
+    return !existsSync(this.dir);
   }
 }
 
