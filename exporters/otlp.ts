@@ -3,9 +3,13 @@
 // resource. The push runs on its own timer, never in the tick, so a collector that cannot be
 // reached costs a line on stderr: said once, until an export works again.
 import { PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporterBase, type OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base/node-http';
+import { MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import type { TickReport } from '../agent/report.js';
 import { ReportMeter } from './agent-meter.js';
+import { otlpMetricsJson } from './otlp-json.js';
 import { badOtlpUrl, otlpEndpointFromEnv } from './otlp-url.js';
 import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
 
@@ -35,8 +39,8 @@ export class OtlpPush {
     const timeoutMs = Math.min(opts.intervalMs, MAX_EXPORT_MS);
     // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
     // setting here would override): thousands of workloads make tens of MB of JSON a push
-    const compression = compressionFromEnv() ? {} : { compression: GZIP };
-    const exporter = new OTLPMetricExporter({ url: this.url, timeoutMillis: timeoutMs, ...compression });
+    const compression = compressionFromEnv() ? {} : { compression: CompressionAlgorithm.GZIP };
+    const exporter = jsonExporter({ url: this.url, timeoutMillis: timeoutMs, ...compression });
     const watched = watchResults(exporter, (result) => this.watch.seen(result));
     this.meter = new ReportMeter((producer) =>
       new PeriodicExportingMetricReader({ exporter: watched, exportIntervalMillis: opts.intervalMs, exportTimeoutMillis: timeoutMs, metricProducers: [producer] }));
@@ -53,8 +57,18 @@ export class OtlpPush {
   }
 }
 
-/** The exporter's CompressionAlgorithm.GZIP (its enum lives in a package headroom does not depend on directly). */
-const GZIP = 'gzip' as NonNullable<NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['compression']>;
+/**
+ * The library's OTLPMetricExporter, put together as it puts itself together (the same
+ * environment, headers, retries, timeout and compression), with the JSON written by otlp-json.ts
+ * instead of its serializer's objects and one big string.
+ */
+function jsonExporter(config: OTLPExporterNodeConfigBase & OTLPMetricExporterOptions): PushMetricExporter {
+  const http = convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', { 'Content-Type': 'application/json' });
+  return new OTLPMetricExporterBase(createOtlpHttpExportDelegate(http, otlpMetricsJson, EXPORTER_KIND, MetricsExporterMetricsHelper, undefined), config);
+}
+
+/** The exporter's kind as the library's own self-observability names it (its semconv value). */
+const EXPORTER_KIND = 'otlp_http_metric_exporter';
 
 /**
  * Whether the standard environment chooses the push's compression: as the exporter reads it,

@@ -8,13 +8,11 @@
 // the serializer merges it into the resource's family), a string given as a point's value.
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
 import { DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-
-/** Pieces of about this many characters: the response is written piece by piece. */
-const PIECE_CHARS = 1 << 16;
+import { TextPieces } from './text-pieces.js';
 
 /** The page for one collection, as pieces to write in order. */
 export function prometheusText(resourceMetrics: ResourceMetrics): Buffer[] {
-  const out = new Pieces();
+  const out = new TextPieces();
   writeResource(out, resourceMetrics.resource.attributes);
   const before = out.length;
   for (const [name, family] of families(resourceMetrics)) {
@@ -85,13 +83,13 @@ function typeOf(metric: MetricData): string {
   }
 }
 
-function writeResource(out: Pieces, attributes: Attributes): void {
+function writeResource(out: TextPieces, attributes: Attributes): void {
   out.add('# HELP target_info Target metadata\n# TYPE target_info gauge\n');
   out.add(`target_info${labelsOf(attributes, '')} 1\n`);
 }
 
 /** Writes one metric's lines (and its family's metadata when asked); false when it wrote nothing. */
-function writeMetric(out: Pieces, name: string, family: Family, metric: MetricData, withMetadata: boolean): boolean {
+function writeMetric(out: TextPieces, name: string, family: Family, metric: MetricData, withMetadata: boolean): boolean {
   if (withMetadata) {
     const unit = family.unit ? `# UNIT ${name} ${escapeText(family.unit)}\n` : '';
     out.add(`# HELP ${name} ${escapeText(family.help || 'description missing')}\n${unit}# TYPE ${name} ${family.type}\n`);
@@ -111,7 +109,7 @@ function writeMetric(out: Pieces, name: string, family: Family, metric: MetricDa
   return withMetadata || out.length > start;
 }
 
-function writeHistogram(out: Pieces, name: string, attributes: Attributes, h: Histogram): void {
+function writeHistogram(out: TextPieces, name: string, attributes: Attributes, h: Histogram): void {
   const labels = labelsOf(attributes, '');
   if (h.count != null) out.add(`${name}_count${labels} ${valueText(h.count)}\n`);
   if (h.sum != null) out.add(`${name}_sum${labels} ${valueText(h.sum)}\n`);
@@ -164,26 +162,4 @@ function escapeText(s: string): string {
 
 function valueText(value: number): string {
   return value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : `${value}`;
-}
-
-/** Lines gathered into pieces of about PIECE_CHARS, each made a flat UTF-8 buffer when full (the lines' strings are garbage from there, young). */
-class Pieces {
-  private readonly pieces: Buffer[] = [];
-  private current = '';
-  /** characters added so far */
-  length = 0;
-
-  add(s: string): void {
-    this.current += s;
-    this.length += s.length;
-    if (this.current.length >= PIECE_CHARS) {
-      this.pieces.push(Buffer.from(this.current, 'utf8'));
-      this.current = '';
-    }
-  }
-
-  done(): Buffer[] {
-    if (this.current !== '') this.pieces.push(Buffer.from(this.current, 'utf8'));
-    return this.pieces;
-  }
 }

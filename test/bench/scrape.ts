@@ -1,13 +1,16 @@
 // The Prometheus page at thousands of workloads: what the agent's writer (exporters/prometheus-text.ts)
 // costs against the OpenTelemetry exporter's own serializer, on the same collection of the same
 // synthetic report, in the same run; and what gzip makes of the page. Both pages are compared
-// byte for byte first: a writer that is fast but wrong is an error, not a figure.
+// byte for byte first: a writer that is fast but wrong is an error, not a figure. The same for
+// the OTLP push's JSON body (exporters/otlp-json.ts against otlp-transformer's serializer).
 import { gzipSync } from 'node:zlib';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { DemandForecast, DemandResource } from '../../agent/predict/demand.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 import { ReportMeter } from '../../exporters/agent-meter.js';
+import { otlpMetricsJson } from '../../exporters/otlp-json.js';
 import { prometheusText } from '../../exporters/prometheus-text.js';
 import { fmt, fmtX, mega, median, ratio, table } from './stats.js';
 
@@ -23,6 +26,8 @@ export interface ScrapeBenchResult {
   gzipMs: number;
   /** the exporter's serializer's time over ours (the page made a buffer, as a response sends it) */
   speedup: number;
+  /** the OTLP push's JSON body of the same collection: its size, and ms (medians) the library's serializer and ours take */
+  otlp: { bodyBytes: number; exporterMs: number; oursMs: number; speedup: number };
 }
 
 const RESOURCES: DemandResource[] = ['cpu_cores', 'memory_bytes', 'io_bytes_per_s', 'io_ops_per_s', 'net_bytes_per_s'];
@@ -69,6 +74,9 @@ export async function benchScrape(opts: { workloads: number; rounds: number; pro
   const theirs: number[] = [];
   const ours: number[] = [];
   const gzip: number[] = [];
+  const otlpTheirs: number[] = [];
+  const otlpOurs: number[] = [];
+  let otlpBytes = 0;
   let pageBytes = 0;
   let gzipBytes = 0;
   try {
@@ -105,10 +113,20 @@ export async function benchScrape(opts: { workloads: number; rounds: number; pro
       const [zipped, zipMs] = timed(() => gzipSync(whole, { level: 1 }));
       gzip.push(zipMs);
       gzipBytes = zipped.length;
+      // the OTLP body, each serializer as the exporter calls it (bytes out), alternately first too
+      const otlpRuns = [
+        () => timed(() => otlpMetricsJson.serializeRequest(resourceMetrics as ResourceMetrics)!),
+        () => timed(() => JsonMetricsSerializer.serializeRequest(resourceMetrics as ResourceMetrics)!),
+      ];
+      const [[oursBody, oursMs], [theirBody, theirMs]] = round % 2 === 0 ? otlpRuns.map((run) => run()) : otlpRuns.reverse().map((run) => run()).reverse();
+      if (!Buffer.from(oursBody!).equals(Buffer.from(theirBody!))) throw new Error(`round ${round}: the OTLP bodies differ (${oursBody!.length} bytes against the library's ${theirBody!.length})`);
+      otlpOurs.push(oursMs!);
+      otlpTheirs.push(theirMs!);
+      otlpBytes = oursBody!.length;
       opts.progress(`scrape round ${round}/${opts.rounds}: ${mega(pageBytes, 1)} MB, exporter ${fmt(theirs.at(-1)!, 0)} ms, ours ${fmt(ours.at(-1)!, 0)} ms${round === 0 ? ' (warm-up, not counted)' : ''}`);
     }
     // the first round warms both writers up (code compiled, the heap grown)
-    for (const xs of [collect, theirs, ours, gzip]) xs.shift();
+    for (const xs of [collect, theirs, ours, gzip, otlpTheirs, otlpOurs]) xs.shift();
   } finally {
     await meter.shutdown();
   }
@@ -117,6 +135,7 @@ export async function benchScrape(opts: { workloads: number; rounds: number; pro
   return {
     workloads: opts.workloads, rounds: opts.rounds, pageBytes, gzipBytes,
     collectMs: median(collect), exporterMs, oursMs, gzipMs: median(gzip), speedup: ratio(exporterMs, oursMs),
+    otlp: { bodyBytes: otlpBytes, exporterMs: median(otlpTheirs), oursMs: median(otlpOurs), speedup: ratio(median(otlpTheirs), median(otlpOurs)) },
   };
 }
 
@@ -131,5 +150,11 @@ export function printScrape(r: ScrapeBenchResult): string {
       ['gzip level 1 (libuv threads when served)', fmt(r.gzipMs, 0), ''],
     ]),
     `page ${mega(r.pageBytes, 1)} MB, gzipped ${mega(r.gzipBytes, 2)} MB (${fmt(r.pageBytes / Math.max(1, r.gzipBytes), 0)} to 1); the two pages equal byte for byte`,
+    `OTLP push's JSON body of the same collection (${mega(r.otlp.bodyBytes, 1)} MB; the two bodies equal byte for byte):`,
+    table([
+      ['step', 'ms', 'vs library'],
+      ["otlp-transformer's JSON serializer", fmt(r.otlp.exporterMs, 0), '1.00x'],
+      ['otlp-json.ts (one buffer)', fmt(r.otlp.oursMs, 0), fmtX(r.otlp.speedup)],
+    ]),
   ].join('\n');
 }

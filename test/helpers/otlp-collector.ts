@@ -2,7 +2,7 @@
 // keeps every request it is sent. It listens from the start (no free port left for another
 // process to take); while `down()` says so it drops each connection unanswered, or answers with
 // the HTTP status it gives.
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
@@ -13,6 +13,7 @@ export interface OtlpRequest {
   /** the Content-Encoding it came with ('' for none); body is as decoded */
   encoding: string;
   body: string;
+  headers: IncomingHttpHeaders;
 }
 
 /** What an OTLP/HTTP JSON logs request holds, as far as the tests read it. */
@@ -61,7 +62,7 @@ export async function startCollector(t: ExecutionContext, down: () => boolean | 
       const encoding = req.headers['content-encoding'] ?? '';
       const raw = Buffer.concat(chunks);
       const body = (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
-      const request = { path: req.url ?? '', type: req.headers['content-type'] ?? '', encoding, body };
+      const request = { path: req.url ?? '', type: req.headers['content-type'] ?? '', encoding, body, headers: req.headers };
       if (typeof answer === 'number') {
         refused.push(request);
         res.statusCode = answer;

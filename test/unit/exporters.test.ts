@@ -4,7 +4,8 @@ import test, { type ExecutionContext } from 'ava';
 import { ValueType, type Attributes } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
@@ -21,6 +22,7 @@ import { ReportMeter } from '../../exporters/agent-meter.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { takesGzip } from '../../exporters/prometheus.js';
 import { prometheusText } from '../../exporters/prometheus-text.js';
+import { otlpMetricsJson } from '../../exporters/otlp-json.js';
 import { OtlpPush } from '../../exporters/otlp.js';
 import { OtlpLogPush, type OtlpLogPushOptions } from '../../exporters/otlp-logs.js';
 import { badOtlpUrl, otlpChoice, otlpEndpointFromEnv, otlpEnvProblem, otlpLogsEndpoint, otlpOnInEnv } from '../../exporters/otlp-url.js';
@@ -339,11 +341,14 @@ testIf(existsSync(PROMTOOL), `promtool (${PROMTOOL})`, "promtool's lint passes a
   }
 });
 
-test('the page is written as the OpenTelemetry Prometheus exporter writes it, byte for byte, for every kind of series the agent exports', async (t) => {
-  let exporter!: PrometheusExporter;
-  const meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [producer] })));
-  t.teardown(() => meter.shutdown());
-  // labels the text format must escape, a container's labels, every family the report can fill
+// points and descriptors made by hand, for what the agent's producer never makes
+const AT: [number, number] = [1, 0];
+const point = <T>(value: T, attributes: Attributes = {}) => ({ startTime: AT, endTime: AT, attributes, value });
+const desc = (name: string, description = '', unit = '') => ({ name, description, unit, valueType: ValueType.DOUBLE });
+const hist = (boundaries: number[], counts: number[], extra: Partial<Histogram> = {}): Histogram => ({ buckets: { boundaries, counts }, count: counts.reduce((a, b) => a + b, 0), sum: 1.5, ...extra });
+
+/** A report with every kind of series the agent exports, and labels the formats must escape. */
+function richReport(): TickReport {
   const odd = workload('/headroom-test/été-q"uote\\back\nline', { containerId: 'c0ffee', podUid: 'pod-1' });
   const plain = workload('/headroom-test/plain');
   const window = { horizonMs: 5000, p50: 1, p90: 2, p99: 3, pContention: 0.1 };
@@ -371,21 +376,11 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
   const probe = (variant: string) => ({ eventsRead: 7, ringDrops: 1, statsDrops: 0, variant });
   report.health = { ...report.health, probes: { sched: probe('full'), fault: probe('sampled-1/8') }, overhead: { budget: 0.02, total: 0.011, agent: 0.01, probes: { sched: { fraction: 0.001, eventsPerSecond: 40 } }, windowMs: 10_000 } };
   report.runs = [{ kind: 'run-end', recorded: true } as NonNullable<TickReport['runs']>[number]];
-  meter.update(report);
-  const { resourceMetrics } = await exporter.collect();
-  const theirs = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(resourceMetrics);
-  const ours = prometheusText(resourceMetrics);
-  t.true(ours.length > 0);
-  t.is(Buffer.concat(ours).toString('utf8'), theirs);
-  t.true(theirs.includes('path="/headroom-test/été-q\\"uote\\\\back\\nline"'), 'the odd path is escaped');
-  t.true(theirs.includes('headroom_workload_io_latency_seconds_bucket{'), 'a device\'s histogram is on the page');
+  return report;
+}
 
-  // what the agent never makes, written the same way too: no metrics, a name to sanitize, a
-  // type conflict, values of every kind, a histogram bounded by +Inf, a metric without points
-  const at: [number, number] = [1, 0];
-  const point = <T>(value: T, attributes: Attributes = {}) => ({ startTime: at, endTime: at, attributes, value });
-  const desc = (name: string, description = '', unit = '') => ({ name, description, unit, valueType: ValueType.DOUBLE });
-  const hist = (boundaries: number[], counts: number[], extra: Partial<Histogram> = {}): Histogram => ({ buckets: { boundaries, counts }, count: counts.reduce((a, b) => a + b, 0), sum: 1.5, ...extra });
+/** What the agent never makes: a name to sanitize, a type conflict, values of every kind, a histogram bounded by +Inf, metrics without points. */
+function oddMetrics(): MetricData[] {
   const metrics: MetricData[] = [
     { descriptor: desc('1st.odd-name__x', 'help with \\ and\nnewline', 'ms'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true,
       dataPoints: [point(1, { 'a.b': 'x', n: 3, ok: true, list: ['p', 'q"'] }), point(Infinity), point(-Infinity), point(NaN), point(1e-7, { e: '' })] },
@@ -399,6 +394,26 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
     { descriptor: desc('lat'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM,
       dataPoints: [point(hist([0.1, 1, Infinity], [1, 2, 3, 4])), point(hist([0.5], [0, 1], { sum: undefined }), { k: 'v' })] },
   ];
+  return metrics;
+}
+
+test('the page is written as the OpenTelemetry Prometheus exporter writes it, byte for byte, for every kind of series the agent exports', async (t) => {
+  let exporter!: PrometheusExporter;
+  const meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [producer] })));
+  t.teardown(() => meter.shutdown());
+  const report = richReport();
+  meter.update(report);
+  const { resourceMetrics } = await exporter.collect();
+  const theirs = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(resourceMetrics);
+  const ours = prometheusText(resourceMetrics);
+  t.true(ours.length > 0);
+  t.is(Buffer.concat(ours).toString('utf8'), theirs);
+  t.true(theirs.includes('path="/headroom-test/été-q\\"uote\\\\back\\nline"'), 'the odd path is escaped');
+  t.true(theirs.includes('headroom_workload_io_latency_seconds_bucket{'), 'a device\'s histogram is on the page');
+
+  // what the agent never makes, written the same way too: no metrics, a name to sanitize, a
+  // type conflict, values of every kind, a histogram bounded by +Inf, a metric without points
+  const metrics = oddMetrics();
   const same = (rm: ResourceMetrics, what: string) =>
     t.is(Buffer.concat(prometheusText(rm)).toString('utf8'), new PrometheusSerializer(undefined, false, undefined, false, true).serialize(rm), what);
   const resource = resourceFromAttributes({ 'service.name': 'x"y' });
@@ -412,6 +427,59 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
     { descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(1, { long }), point(2, { long: long + 'x' }), ...many] },
   ] }] }, 'pieces of 64 KB and more');
   t.true(prometheusText({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [{ descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: many }] }] }).length > 1, 'written in more than one piece');
+});
+
+test('the OTLP JSON body is written as the OpenTelemetry JSON serializer writes it, byte for byte, for every kind of series the agent exports and odd input', async (t) => {
+  let exporter!: PrometheusExporter;
+  const meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] })));
+  t.teardown(() => meter.shutdown());
+  meter.update(richReport());
+  const { resourceMetrics } = await exporter.collect();
+  const same = (rm: ResourceMetrics, what: string): void => {
+    const theirs = Buffer.from(JsonMetricsSerializer.serializeRequest(rm)!);
+    const ours = otlpMetricsJson.serializeRequest(rm)!;
+    const mine = Buffer.from(ours);
+    if (mine.equals(theirs)) {
+      t.pass(what);
+      return;
+    }
+    // where they part, shown briefly (a diff of tens of MB would not end)
+    let at = 0;
+    while (at < mine.length && mine[at] === theirs[at]) at++;
+    t.is(mine.subarray(Math.max(0, at - 80), at + 80).toString('latin1'), theirs.subarray(Math.max(0, at - 80), at + 80).toString('latin1'), `${what}: they part at byte ${at} (lengths ${mine.length}, ${theirs.length})`);
+  };
+  same(resourceMetrics, 'the agent\'s series');
+  const sent = new TextDecoder().decode(otlpMetricsJson.serializeRequest(resourceMetrics));
+  t.true(sent.includes('{"key":"path","value":{"stringValue":"/headroom-test/été-q\\"uote\\\\back\\nline"}}'), 'the odd path, escaped');
+  t.true(sent.includes('"histogram":{"aggregationTemporality":2,"dataPoints":[{"attributes":'), 'a histogram');
+
+  // every kind of attribute value, resource and scope fields set and not, every point kind
+  const resource = resourceFromAttributes({
+    's': 'x"y\u0001\ud800', int: 3, neg: -0, dbl: 0.5, nan: NaN, inf: -Infinity, yes: true, bytes: new Uint8Array([0, 255, 7]) as unknown as string,
+    list: ['a', 2, 2.5, false, null, undefined] as unknown as string[], holes: new Array(3) as string[], kv: { a: 1, b: [1, 'x'] } as unknown as string,
+  }, { schemaUrl: 'https://example.test/schema' });
+  const odd = oddMetrics();
+  const intGauge: MetricData = { descriptor: { ...desc('ints', 'd'), valueType: ValueType.INT }, aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.GAUGE, dataPoints: [point(3), point(2.5), point(NaN)] };
+  const noKind: MetricData = { descriptor: { name: 'plain', valueType: undefined } as unknown as MetricData['descriptor'], aggregationTemporality: undefined as unknown as AggregationTemporality, dataPointType: DataPointType.SUM, dataPoints: [point(undefined as unknown as number), point(1)] } as MetricData;
+  const minMax: MetricData = { descriptor: desc('mm'), aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.HISTOGRAM, dataPoints: [point(hist([1, 2], [0, 1, 2], { min: 0.5, max: 3 }))] };
+  const exponential: MetricData = {
+    descriptor: desc('exp', 'e', 's'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+    dataPoints: [point({ count: 3, sum: 4.5, min: 1, max: 2, scale: 3, zeroCount: 1, positive: { offset: 2, bucketCounts: [1, 1] }, negative: { offset: 0, bucketCounts: [] } }), point({ count: 0, scale: 0, zeroCount: 0, positive: { offset: 0, bucketCounts: [] }, negative: { offset: 0, bucketCounts: [] } })],
+  };
+  const scopes = [
+    { scope: { name: 'a', version: '1.2', schemaUrl: 'https://example.test/scope' }, metrics: odd.slice(0, 5) },
+    { scope: { name: 'b', attributes: { k: 'v' } } as ScopeMetrics['scope'], metrics: [...odd.slice(5), intGauge, noKind, minMax, exponential] },
+    { scope: { name: 'c', attributes: { k: 'v' }, droppedAttributesCount: 2 } as ScopeMetrics['scope'], metrics: [] },
+    { scope: { version: '0' } as ScopeMetrics['scope'], metrics: [] },
+  ];
+  same({ resource, scopeMetrics: [] }, 'no scopes');
+  same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
+  same({ resource, scopeMetrics: scopes }, 'odd metrics over odd scopes');
+  // far more than one buffer's first size, in characters of one to four bytes: the buffer grows
+  const long = 'é'.repeat(40_000) + '😀'.repeat(20_000) + '"\\\n';
+  const many = Array.from({ length: 20_000 }, (_, i) => point(i / 3, i % 100 === 0 ? { i: `ü${i}`, long } : { i: `ü${i}` }));
+  same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [{ descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: many }] }] }, 'a body of tens of MB');
+  same(resourceMetrics, 'a small body after a large one');
 });
 
 /** One request with these headers, nothing decoded: status, headers and the body's bytes. */
@@ -672,6 +740,32 @@ test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends 
     t.is(requests[0]!.encoding, encoding, what);
     t.regex(requests[0]!.body, /"name":"headroom_workload_cpu_seconds_total"/, what);
   }
+});
+
+test('OTLP push: headers from the standard environment are sent (OTEL_EXPORTER_OTLP_HEADERS, the metrics one first), as by the library\'s own exporter', async (t) => {
+  const { url, requests } = await startCollector(t);
+  const saved = { all: process.env.OTEL_EXPORTER_OTLP_HEADERS, metrics: process.env.OTEL_EXPORTER_OTLP_METRICS_HEADERS };
+  process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-tenant=blue,x-both=all';
+  process.env.OTEL_EXPORTER_OTLP_METRICS_HEADERS = 'x-both=metrics';
+  let push: OtlpPush;
+  try {
+    push = new OtlpPush({ url, intervalMs: 60_000, log: () => {} });
+  } finally {
+    for (const [key, value] of [['OTEL_EXPORTER_OTLP_HEADERS', saved.all], ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', saved.metrics]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+  push.update(tick(1, [workloadReport(workload('/a'))]));
+  await push.shutdown();
+  t.is(requests.length, 1);
+  const { headers, type, body } = requests[0]!;
+  t.is(headers['x-tenant'], 'blue');
+  t.is(headers['x-both'], 'metrics');
+  t.is(type, 'application/json');
+  t.regex(String(headers['user-agent']), /^OTel-OTLP-Exporter-JavaScript\//);
+  const parsed = JSON.parse(body) as { resourceMetrics: { scopeMetrics: { metrics: { name: string }[] }[] }[] };
+  t.true(parsed.resourceMetrics[0]!.scopeMetrics.some((s) => s.metrics.some((m) => m.name === 'headroom_workload_cpu_seconds_total')));
 });
 
 test('OTLP push: a stop does not wait long on a collector that never answers', async (t) => {
