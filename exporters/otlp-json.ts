@@ -36,7 +36,7 @@ export function otlpMetricsBody(rm: ResourceMetrics): Buffer {
   w.out.add(',"droppedAttributesCount":0');
   // the resource's schema URL, when it has one, is written twice: in the resource and beside it
   const schemaUrl = rm.resource.schemaUrl;
-  const hasSchema = schemaUrl !== undefined && schemaUrl !== '';
+  const hasSchema = !!schemaUrl; // (as the transformer tests it)
   if (hasSchema) w.field('schemaUrl', schemaUrl);
   w.out.add('}');
   if (hasSchema) w.field('schemaUrl', schemaUrl);
@@ -135,7 +135,8 @@ class JsonWriter {
       const p = points[i]!;
       this.out.add(i > 0 ? ',{"attributes":' : '{"attributes":');
       this.attributes(p.attributes);
-      this.out.add(`${this.times(p)}${key === undefined || p.value === undefined ? '' : `,"${key}":${numberText(p.value)}`}}`);
+      const value = typeof p.value === 'number' ? numberText(p.value) : JSON.stringify(p.value);
+      this.out.add(`${this.times(p)}${key === undefined || value === undefined ? '' : `,"${key}":${value}`}}`);
     }
   }
 

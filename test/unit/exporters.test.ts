@@ -455,11 +455,13 @@ test('the OTLP JSON body is written as the OpenTelemetry JSON serializer writes 
 
   // every kind of attribute value, resource and scope fields set and not, every point kind
   const resource = resourceFromAttributes({
-    's': 'x"y\u0001\ud800', int: 3, neg: -0, dbl: 0.5, nan: NaN, inf: -Infinity, yes: true, bytes: new Uint8Array([0, 255, 7]) as unknown as string,
+    's': 'x"y\u0001\ud800', int: 3, neg: -0, dbl: 0.5, nan: NaN, inf: -Infinity, yes: true, bytes: new Uint8Array([0, 255, 7]) as unknown as string, cjk: '€漢字',
     list: ['a', 2, 2.5, false, null, undefined] as unknown as string[], holes: new Array(3) as string[], kv: { a: 1, b: [1, 'x'] } as unknown as string,
   }, { schemaUrl: 'https://example.test/schema' });
   const odd = oddMetrics();
-  const intGauge: MetricData = { descriptor: { ...desc('ints', 'd'), valueType: ValueType.INT }, aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.GAUGE, dataPoints: [point(3), point(2.5), point(NaN)] };
+  const intGauge: MetricData = { descriptor: { ...desc('ints', 'd'), valueType: ValueType.INT }, aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.GAUGE,
+    // (a point's attributes as given: the resource's are checked, and bytes are not an attribute value there)
+    dataPoints: [point(3, { bytes: new Uint8Array([0, 255, 7]), view: new Uint8Array([9, 1, 2, 3]).subarray(1, 3), nested: [[1, 'a'], { k: [true] }] } as unknown as Attributes), point(2.5), point(NaN)] };
   const noKind: MetricData = { descriptor: { name: 'plain', valueType: undefined } as unknown as MetricData['descriptor'], aggregationTemporality: undefined as unknown as AggregationTemporality, dataPointType: DataPointType.SUM, dataPoints: [point(undefined as unknown as number), point(1)] } as MetricData;
   const minMax: MetricData = { descriptor: desc('mm'), aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.HISTOGRAM, dataPoints: [point(hist([1, 2], [0, 1, 2], { min: 0.5, max: 3 }))] };
   const exponential: MetricData = {
@@ -476,10 +478,13 @@ test('the OTLP JSON body is written as the OpenTelemetry JSON serializer writes 
   same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
   same({ resource, scopeMetrics: scopes }, 'odd metrics over odd scopes');
   // far more than one buffer's first size, in characters of one to four bytes: the buffer grows
-  const long = 'é'.repeat(40_000) + '😀'.repeat(20_000) + '"\\\n';
-  const many = Array.from({ length: 20_000 }, (_, i) => point(i / 3, i % 100 === 0 ? { i: `ü${i}`, long } : { i: `ü${i}` }));
+  const long = 'é'.repeat(40_000) + '😀'.repeat(20_000) + '€漢'.repeat(20_000) + '"\\\n';
+  // points at times of their own, fractional parts included (the writer keeps each time's text)
+  const many = Array.from({ length: 20_000 }, (_, i) => ({ ...point(i / 3, i % 100 === 0 ? { i: `ü${i}`, long } : { i: `ü${i}` }), startTime: [i % 7, 0.5 + i] as [number, number], endTime: [1_700_000_000 + i, 999_999_999.9] as [number, number] }));
   same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [{ descriptor: desc('long'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: many }] }] }, 'a body of tens of MB');
   same(resourceMetrics, 'a small body after a large one');
+  // one write far larger than the buffer sized from that small body (3-byte characters: the bound)
+  same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: [{ descriptor: desc('big'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [point(1, { big: '€'.repeat(1_000_000) })] }] }] }, 'one label of 3 MB after a small body');
 });
 
 /** One request with these headers, nothing decoded: status, headers and the body's bytes. */
