@@ -1,8 +1,9 @@
 // The OTLP/HTTP JSON body of a metrics push, written as the OpenTelemetry JSON serializer writes it
 // (otlp-transformer's JsonMetricsSerializer: the request as objects, JSON.stringify, then
 // encoded), but straight from the collection into one UTF-8 buffer. At 2,000 workloads its objects
-// and its one 64 MB string held the agent's thread 0.35-0.65 s a push. A unit test holds the two
-// outputs equal, byte for byte, over everything the agent exports and odd input besides.
+// and its one 64 MB string took 0.35-0.47 s of the agent's thread a push, this 0.21-0.26 s (the
+// labels are most of it: JSON.stringify itself is native). A unit test holds the two outputs
+// equal, byte for byte, over everything the agent exports and odd input besides.
 import type { AttributeValue, Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import type { IExportMetricsServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';

@@ -58,9 +58,9 @@ export class OtlpPush {
 }
 
 /**
- * The library's OTLPMetricExporter, put together as it puts itself together (the same
- * environment, headers, retries, timeout and compression), with the JSON written by otlp-json.ts
- * instead of its serializer's objects and one big string.
+ * The library's OTLPMetricExporter, put together as it puts itself together (the environment's
+ * headers and temporality, retries, compression; the URL and timeout are the ones given), with the
+ * JSON written by otlp-json.ts instead of its serializer's objects and one big string.
  */
 function jsonExporter(config: OTLPExporterNodeConfigBase & OTLPMetricExporterOptions): PushMetricExporter {
   const http = convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', { 'Content-Type': 'application/json' });
