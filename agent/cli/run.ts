@@ -9,6 +9,7 @@ import type { Decision } from '../plan/types.js';
 import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
+import { RunTelling } from './run-telling.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
@@ -102,6 +103,7 @@ const run: CommandModule<object, RunArgs> = {
       const logPush = logs?.url !== undefined ? new OtlpLogPush({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       let lastReport: TickReport | undefined;
+      const runTelling = new RunTelling();
       const print = (d: Decision): void => {
         process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
         logPush?.emit(d, mode);
@@ -132,10 +134,10 @@ const run: CommandModule<object, RunArgs> = {
             if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
             if (e.kind === 'oom_kill') logPush?.emitOomKill(e, r.atMs);
           }
-          // every new cgroup is a run: by default only those with something to say (a forecast,
-          // a profile updated) are printed and pushed; --events prints every one
+          // every new cgroup is a run: by default only those with something to say (a forecast and
+          // its outcome, a profile updated) are printed and pushed; --events prints every one
           for (const e of r.runs) {
-            const telling = e.kind === 'run-start' ? e.forecast !== null : e.recorded;
+            const telling = runTelling.says(e);
             if (a.events || telling) process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
             if (telling) logPush?.emitRun(e);
           }

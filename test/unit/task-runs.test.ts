@@ -13,6 +13,7 @@ import { TaskReader } from '../../agent/workloads/task.js';
 import type { TaskSignature } from '../../agent/workloads/signature.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { formatRunEvent, runEventRecord } from '../../exporters/decision-log.js';
+import { RunTelling } from '../../agent/cli/run-telling.js';
 
 function readlinkSafe(p: string): string {
   try {
@@ -292,4 +293,22 @@ test('task reader: the oldest process of a cgroup, read from /proc: executable, 
   writeFileSync(join(dir, 'cgroup.procs'), '');
   t.is(await reader.of(dir), null, 'an empty cgroup has no task');
   t.is(await reader.of(join(dir, 'missing')), null, 'nor has a removed one');
+});
+
+test('run says by default: a start with a forecast, an end recorded, and the end of every run whose start it said (recorded or not, with why)', (t) => {
+  const w = (id: string) => ({ id, path: `/${id}`, hierarchy: 'v2', cpuDir: `/sys/fs/cgroup/${id}` }) as Workload;
+  const forecast = { runs: 2 } as RunStart['forecast'];
+  const start = (id: string, f: RunStart['forecast']): RunStart => ({ kind: 'run-start', atMs: 0, workload: w(id), signature: 'ab', task: { exe: '/bin/x', args: [] }, forecast: f });
+  const end = (id: string, recorded: boolean, reason?: string): RunEnd => ({ kind: 'run-end', atMs: 1, workload: w(id), signature: 'ab', durationMs: 5, recorded, ...(reason ? { reason } : {}) });
+  const telling = new RunTelling();
+  t.true(telling.says(start('a', forecast)), 'a start with a forecast');
+  t.false(telling.says(start('b', null)), 'a start without one');
+  t.true(telling.says(end('a', false, 'profile not saved (see the log)')), 'the end of a run whose start was said, not recorded');
+  t.false(telling.says(end('b', false, 'shorter than min_run (1000 ms)')), 'nor its start nor its end worth saying');
+  t.true(telling.says(end('b', true)), 'an end recorded, start said or not');
+  t.false(telling.says(end('a', false)), 'a run\'s start is said once, and its end once');
+  // the same path again: another run
+  t.true(telling.says(start('a', forecast)));
+  t.false(telling.says(end('c', false)), 'another workload\'s start does not count');
+  t.true(telling.says(end('a', false)));
 });
