@@ -125,7 +125,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   } catch (err) {
     // what kept the throttle: the critical workload's run-queue forecast and contention now (alone,
     // on a healthy host, well under the 2 ms objective)
-    const page = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text().catch((e: Error) => e.message);
+    const page = await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text()).catch((e: Error) => `(no page: ${e.message})`);
     const web = page.split('\n').filter((l) => l.includes(`path="${s.crit.path}"`) && (l.startsWith('headroom_forecast_runqueue_p99_seconds') || l.startsWith('headroom_contention_probability')));
     t.log(`agent output:\n${agent.stdout()}\n${agent.stderr()}\nthe critical workload now:\n${web.join('\n')}`);
     throw err;

@@ -69,7 +69,7 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   } catch (err) {
     // what the governor saw: a probe far under the excess is left whole (the agent's own CPU
     // being most of it), and what every program costs a run on this host now
-    const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch((e: Error) => e.message);
+    const page = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch((e: Error) => `(no page: ${e.message})`);
     t.log(`fault probe while full: ${JSON.stringify(full)}\n${page.split('\n').filter((l) => l.startsWith('headroom_overhead_')).join('\n')}\n${programCosts()}`);
     throw err;
   }
