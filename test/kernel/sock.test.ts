@@ -199,9 +199,13 @@ testIf(can, why, 'sock: bytes per cgroup match iperf3 both ways; opens and close
     t.true(Math.abs(e.rxBytes / 1024 - row.rxKb) <= 0.006, `${what}: rx ${e.rxBytes / 1024} KB vs ${row.rxKb}`);
     // tcplife times from ESTABLISHED, we from SYN_SENT/SYN_RECV: ours is longer by the
     // handshake (microseconds on a veth); 20 ms allows a descheduled handshake on a busy VM.
-    // At close tcplife reads the clock just after us and prints two decimals: 0.05 ms below.
+    // At close tcplife reads the clock after our program has run, and prints two decimals: ours
+    // may end that much sooner. 0.5 ms: a program run is a microsecond on a quiet VM, but on one
+    // whose host pages its memory out (cold maps) runs of 10-50 us were seen, and a close 0.106 ms
+    // apart. (A wrong closing state would differ by a round trip, microseconds on a veth: the
+    // tighter bound never told those apart either.)
     const dMs = e.durationNs / 1e6 - row.ms;
-    t.true(dMs >= -0.05 && dMs <= 20, `${what}: duration ${(e.durationNs / 1e6).toFixed(3)} ms vs tcplife ${row.ms} ms`);
+    t.true(dMs >= -0.5 && dMs <= 20, `${what}: duration ${(e.durationNs / 1e6).toFixed(3)} ms vs tcplife ${row.ms} ms`);
     t.true(ports.has(clientSide ? e.tuple.dport : e.tuple.sport), `${what}: an iperf3 port`);
     // attributed to the task that connected (client) or listened (server), and its cgroup
     t.true(ownsKey(clientSide ? s.client : s.server, e.key), `${what}: attributed to the ${clientSide ? 'client' : 'server'} cgroup`);
