@@ -66,6 +66,16 @@ function timed<T>(fn: () => T): [T, number] {
   return [out, performance.now() - t0];
 }
 
+/** a() and b(), a first in even rounds and b first in odd ones; their results in that order. */
+function inTurn<A, B>(round: number, a: () => A, b: () => B): [A, B] {
+  if (round % 2 === 0) {
+    const x = a();
+    return [x, b()];
+  }
+  const y = b();
+  return [a(), y];
+}
+
 export async function benchScrape(opts: { workloads: number; rounds: number; progress: (m: string) => void }): Promise<ScrapeBenchResult> {
   let exporter!: PrometheusExporter;
   const meter = new ReportMeter((producer) => (exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [producer] })));
@@ -85,44 +95,31 @@ export async function benchScrape(opts: { workloads: number; rounds: number; pro
       const t0 = performance.now();
       const { resourceMetrics } = await exporter.collect();
       collect.push(performance.now() - t0);
-      // alternately first, so that neither always meets the other's garbage
-      const runs: Array<() => void> = [];
-      let page: Buffer[] = [];
-      let reference = '';
-      const runOurs = (): void => {
-        const [p, ms] = timed(() => prometheusText(resourceMetrics as ResourceMetrics));
-        page = p;
-        ours.push(ms);
-      };
-      const runTheirs = (): void => {
+      // each pair run alternately first (inTurn), so that neither always meets the other's garbage
+      const [[page, oursMs], [reference, theirMs]] = inTurn(round,
+        () => timed(() => prometheusText(resourceMetrics as ResourceMetrics)),
         // (as the exporter answered: the page one string, encoded when the response is sent)
-        const [text, ms] = timed(() => {
-          const s = serializer.serialize(resourceMetrics);
-          Buffer.from(s, 'utf8');
-          return s;
-        });
-        reference = text;
-        theirs.push(ms);
-      };
-      if (round % 2 === 0) runs.push(runOurs, runTheirs);
-      else runs.push(runTheirs, runOurs);
-      for (const run of runs) run();
+        () => timed(() => {
+          const text = serializer.serialize(resourceMetrics);
+          Buffer.from(text, 'utf8');
+          return text;
+        }));
+      ours.push(oursMs);
+      theirs.push(theirMs);
       const whole = Buffer.concat(page);
       if (whole.toString('utf8') !== reference) throw new Error(`round ${round}: the pages differ (${whole.length} bytes against the exporter's ${Buffer.byteLength(reference)})`);
       pageBytes = whole.length;
       const [zipped, zipMs] = timed(() => gzipSync(whole, { level: 1 }));
       gzip.push(zipMs);
       gzipBytes = zipped.length;
-      // the OTLP body, each serializer as the exporter calls it (bytes out), alternately first too
-      const otlpRuns = [
+      // the OTLP body, each serializer as the exporter calls it (bytes out)
+      const [[oursBody, oursBodyMs], [theirBody, theirBodyMs]] = inTurn(round,
         () => timed(() => otlpMetricsJson.serializeRequest(resourceMetrics as ResourceMetrics)!),
-        () => timed(() => JsonMetricsSerializer.serializeRequest(resourceMetrics as ResourceMetrics)!),
-      ];
-      const [[oursBody, oursMs], [theirBody, theirMs]] = round % 2 === 0 ? otlpRuns.map((run) => run()) : otlpRuns.reverse().map((run) => run()).reverse();
-      if (!Buffer.from(oursBody!).equals(Buffer.from(theirBody!))) throw new Error(`round ${round}: the OTLP bodies differ (${oursBody!.length} bytes against the library's ${theirBody!.length})`);
-      otlpOurs.push(oursMs!);
-      otlpTheirs.push(theirMs!);
-      otlpBytes = oursBody!.length;
+        () => timed(() => JsonMetricsSerializer.serializeRequest(resourceMetrics as ResourceMetrics)!));
+      if (!Buffer.from(oursBody).equals(Buffer.from(theirBody))) throw new Error(`round ${round}: the OTLP bodies differ (${oursBody.length} bytes against the library's ${theirBody.length})`);
+      otlpOurs.push(oursBodyMs);
+      otlpTheirs.push(theirBodyMs);
+      otlpBytes = oursBody.length;
       opts.progress(`scrape round ${round}/${opts.rounds}: ${mega(pageBytes, 1)} MB, exporter ${fmt(theirs.at(-1)!, 0)} ms, ours ${fmt(ours.at(-1)!, 0)} ms${round === 0 ? ' (warm-up, not counted)' : ''}`);
     }
     // the first round warms both writers up (code compiled, the heap grown)

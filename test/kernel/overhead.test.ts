@@ -13,12 +13,15 @@ import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-coll
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
 
+/** Every loaded program with the kernel's run-time statistics (bpftool). */
+function loadedPrograms(): { name?: string; run_time_ns?: number; run_cnt?: number }[] {
+  return JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' })) as { name?: string; run_time_ns?: number; run_cnt?: number }[];
+}
+
 /** run_time_ns and run_cnt of the fault probe's perf_event programs (bpftool, kernel's count). */
 function faultProgramCost(): { ns: number; count: number } {
-  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' })) as
-    { name?: string; run_time_ns?: number; run_cnt?: number }[];
   let ns = 0, count = 0;
-  for (const p of progs) {
+  for (const p of loadedPrograms()) {
     if (p.name !== 'hr_fault_minor') continue;
     ns += p.run_time_ns ?? 0;
     count += p.run_cnt ?? 0;
@@ -28,8 +31,7 @@ function faultProgramCost(): { ns: number; count: number } {
 
 /** Each loaded program's mean run time (the kernel's statistics, while the agent keeps them on): on a healthy host a few hundred ns. */
 function programCosts(): string {
-  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' })) as { name?: string; run_time_ns?: number; run_cnt?: number }[];
-  return progs.filter((p) => p.name?.startsWith('hr_') && (p.run_cnt ?? 0) > 0).map((p) => `${p.name} ${Math.round(p.run_time_ns! / p.run_cnt!)} ns a run (${p.run_cnt} runs)`).join('\n');
+  return loadedPrograms().filter((p) => p.name?.startsWith('hr_') && (p.run_cnt ?? 0) > 0).map((p) => `${p.name} ${Math.round(p.run_time_ns! / p.run_cnt!)} ns a run (${p.run_cnt} runs)`).join('\n');
 }
 
 /** ns per event and share of one CPU over `ms`. */
