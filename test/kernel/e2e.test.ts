@@ -53,9 +53,10 @@ workloads:
 `);
   const limitFile = join(batch.dir, batch.v2 ? 'cpu.max' : 'cpu.cfs_quota_us');
   // A latency-sensitive service: two workers busy 40% of the time in 2 ms slices, so they wake
-  // a few hundred times a second. Measured here: run-queue p99 about 0.1 ms alone, 4-5 ms
-  // beside four CPU hogs; the 2 ms objective lies well between the two.
-  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '120s', '--quiet'], 130_000);
+  // a few hundred times a second. Measured here (top, one-second ticks): run-queue p99 about
+  // 1 ms alone, 6-8 ms beside four CPU hogs; the 2 ms objective lies between the two
+  // (objectiveFor() moves it where a slow or busy host lifts both).
+  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '180s', '--quiet'], 190_000);
   t.teardown(() => svc.child.kill('SIGKILL'));
   return { dir, policy, port, crit, batch, limitFile, original: readFileSync(limitFile, 'utf8') };
 }
@@ -64,6 +65,43 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
   const hogs = startIn(s.batch, 'stress-ng', ['--cpu', String(n), '--timeout', '90s', '--quiet'], 100_000);
   t.teardown(() => hogs.child.kill('SIGKILL'));
   return hogs;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * The run-queue objective the enforce test gives the critical workload: 2 ms, or, on a host where
+ * the workload alone comes near that (a VM seen at 4 ms alone, 14-24 ms beside the hogs, with
+ * every BPF program run 20-100x slower than usual), the geometric mean of its p99 alone and
+ * beside four hogs, as `top` measures them with the agent's probes loaded (median of 5 ticks
+ * each). The test is about the loop (throttle under risk, release when it passes), which needs an
+ * objective between the two; a host that cannot tell them apart fails here, saying so.
+ */
+async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
+  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: 60_000 });
+  t.teardown(() => top.child.kill('SIGKILL'));
+  // whole lines only: the newest may still be being written
+  const p99s = (): number[] => top.stdout().split('\n').slice(0, -1).filter((l) => l.startsWith('{'))
+    .map((l) => (JSON.parse(l) as { workloads: Record<string, { runq: { p99Ms: number | null } }> }).workloads[s.crit.path]?.runq.p99Ms ?? null)
+    .filter((p): p is number => p !== null);
+  // (a tick that straddles a change is left out: the first of each phase)
+  await waitFor(() => p99s().length >= 6, 'five ticks of the critical workload alone', 30_000);
+  const n = p99s().length;
+  const alone = median(p99s().slice(1));
+  const hogs = startHogs(t, s, 4);
+  await waitFor(() => p99s().length >= n + 6, 'five ticks of it beside four hogs', 30_000);
+  const beside = median(p99s().slice(n + 1));
+  hogs.child.kill('SIGKILL');
+  for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
+  top.child.kill('SIGTERM');
+  await top.done;
+  await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
+  const objective = Math.max(2, Math.round(Math.sqrt(alone * beside) * 100) / 100);
+  t.log(`critical workload's run-queue p99: ${alone.toFixed(2)} ms alone, ${beside.toFixed(2)} ms beside four hogs; objective ${objective.toFixed(2)} ms`);
+  // (twice apart leaves the objective 1.4x from each; seen to work here beside a CPU-bound
+  // neighbour that made them 7.4 and 26.6 ms, where 2 ms failed as on the slow VM)
+  if (!(beside >= 2 * alone)) throw new Error(`this host cannot tell the critical workload alone (run-queue p99 ${alone.toFixed(2)} ms) from beside four hogs (${beside.toFixed(2)} ms)`);
+  return objective;
 }
 
 const decisions = (out: string): { id: string; action: string; workload: { id: string }; cpuCores: number | null; reason: string }[] =>
@@ -77,6 +115,8 @@ const cores = (s: Setup): number | null => {
 
 kernelTest('enforce: throttles best-effort CPU under risk, releases when the hogs stop, restores on exit; Prometheus shows it', async (t) => {
   const s = await setup(t, 'enforce', 'e2e');
+  const objective = await objectiveFor(t, s);
+  writeFileSync(s.policy, readFileSync(s.policy, 'utf8').replace('runqueue_p99: 2ms', `runqueue_p99: ${objective}ms`));
   const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 150_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
@@ -93,7 +133,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   const first = decisions(agent.stdout()).find((d) => d.action === 'throttle')!;
   t.truthy(first, 'a throttle decision was printed');
   t.is(first.workload.id, `${s.batch.v2 ? 'v2' : 'v1-cpu'}:${s.batch.path}`);
-  t.regex(first.reason, /P\(run-queue p99 of web > 2\.00 ms/);
+  t.true(first.reason.startsWith(`P(run-queue p99 of web > ${objective.toFixed(2)} ms`), first.reason);
 
   const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
   t.regex(metrics, /headroom_decisions_total\{[^}]*action="throttle"/);
@@ -124,7 +164,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
       'the throttle to be released, and the restore printed', 60_000);
   } catch (err) {
     // what kept the throttle: the critical workload's run-queue forecast and contention now (alone,
-    // on a healthy host, well under the 2 ms objective)
+    // well under the objective)
     const page = await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text()).catch((e: Error) => `(no page: ${e.message})`);
     const web = page.split('\n').filter((l) => l.includes(`path="${s.crit.path}"`) && (l.startsWith('headroom_forecast_runqueue_p99_seconds') || l.startsWith('headroom_contention_probability')));
     t.log(`agent output:\n${agent.stdout()}\n${agent.stderr()}\nthe critical workload now:\n${web.join('\n')}`);
