@@ -137,7 +137,7 @@ export class Agent {
     this.runs = opts.recordRuns && opts.policy.profiles.enabled ? RunFollower.open(opts.policy.profiles, index, this.log) : null;
     // last: its worker threads (if any) start only once nothing else here can fail
     const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs };
-    // a worker lost (dead or stuck) is said, and the forecasts go on in this thread
+    // a worker lost (dead or stuck) is said, and the forecasts go on in new workers (at most 3 times an hour), then in this thread
     const onWorkerLost = (why: string): void => this.log(`demand forecasts: ${why}`);
     this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers, onWorkerLost }) : new DemandForecasts(demandOpts);
   }

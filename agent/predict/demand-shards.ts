@@ -14,8 +14,10 @@
 //
 // A worker that dies or stops answering breaks the set: its pairs, and the answers of the
 // others, can no longer be trusted. Given onWorkerLost, the set then says why, stops its
-// workers and forecasts in the caller's thread from that call on, every pair's history started
-// over; without it, that call and every later one fail.
+// workers and starts new ones (at most `restarts` times in an hour of the calls' clock), every
+// pair's history started over, and that call is answered by them; one loss more within the
+// hour, and it forecasts in the caller's thread from then on. Without onWorkerLost, that call
+// and every later one fail.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, demandForecast, pairKey, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
 import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
@@ -29,9 +31,14 @@ export interface ShardOptions extends DemandOptions {
    * too, or with onWorkerLost in the caller's thread
    */
   answerTimeoutMs?: number;
-  /** a worker lost (dead, or no answer in time): told why once, the set goes on in the caller's thread */
+  /** a worker lost (dead, or no answer in time): told why, each time; the set goes on with new workers, or in the caller's thread */
   onWorkerLost?: (why: string) => void;
+  /** with onWorkerLost: how many times in an hour lost workers are replaced before the caller's thread takes over (default 3; 0: at the first loss) */
+  restarts?: number;
 }
+
+/** The span over which restarts are counted (the calls' clock, atMs). */
+const RESTART_WINDOW_MS = 3_600_000;
 
 /** What a worker is allowed for its first answer: its start (loading the forecasters) comes first. */
 const START_ALLOWANCE_MS = 60_000;
@@ -117,7 +124,7 @@ interface SlotOf {
 
 /** DemandForecasts' observeAll and sweep, its pairs held by worker threads. close() stops them. */
 export class ShardedDemandForecasts {
-  private readonly shards: Shard[];
+  private shards: Shard[];
   /** per workload and resource: its number on the wire (never reused) and its worker */
   private readonly slots = new Map<string, SlotOf>();
   private nextSlot = 0;
@@ -130,37 +137,53 @@ export class ShardedDemandForecasts {
   /** why no answer can be trusted any more (a worker gone, or one that did not answer in time) */
   private broken: string | undefined;
   private readonly onWorkerLost: ((why: string) => void) | undefined;
-  /** after a worker was lost (with onWorkerLost): the pairs, held here */
+  private readonly maxRestarts: number;
+  /** when lost workers were replaced (the calls' clock), the last hour's */
+  private restartedAt: number[] = [];
+  /** after workers were lost once too often (with onWorkerLost): the pairs, held here */
   private inThread: DemandForecasts | null = null;
-  private workersClosed: Promise<unknown> | null = null;
+  /** the workers stopped so far (lost sets, then the last at close) */
+  private readonly stopped: Promise<unknown>[] = [];
+  private readonly workerCount: number;
+  private readonly workerOptions: DemandOptions;
 
   constructor(opts: ShardOptions) {
-    const { workers, answerTimeoutMs, onWorkerLost, ...demand } = opts;
+    const { workers, answerTimeoutMs, onWorkerLost, restarts, ...demand } = opts;
     this.onWorkerLost = onWorkerLost;
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`demand shards: workers must be an integer >= 1; got ${workers}`);
     if (answerTimeoutMs !== undefined && !(answerTimeoutMs > 0)) throw new RangeError(`demand shards: answerTimeoutMs must be > 0; got ${answerTimeoutMs}`);
+    if (restarts !== undefined && !(Number.isInteger(restarts) && restarts >= 0)) throw new RangeError(`demand shards: restarts must be an integer >= 0; got ${restarts}`);
     // bad options fail here, before any worker starts
     this.local = new DemandForecasts(demand);
     this.forgetAfterMs = demand.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
     this.timeoutMs = answerTimeoutMs ?? 10_000;
-    const used = Math.min(workers, SHARD_RESOURCES.length);
-    this.shards = [];
+    this.maxRestarts = restarts ?? 3;
+    this.workerCount = Math.min(workers, SHARD_RESOURCES.length);
+    this.workerOptions = { ...demand, forgetAfterMs: this.forgetAfterMs };
+    this.shards = this.startWorkers();
+  }
+
+  private startWorkers(): Shard[] {
+    const shards: Shard[] = [];
     try {
-      for (let i = 0; i < used; i++) this.shards.push(new Shard(i, { ...demand, forgetAfterMs: this.forgetAfterMs }));
+      for (let i = 0; i < this.workerCount; i++) shards.push(new Shard(i, this.workerOptions));
     } catch (e) {
-      for (const s of this.shards) void s.close();
+      for (const s of shards) void s.close();
       throw e;
     }
+    return shards;
   }
 
   /** The forecasts DemandForecasts.observeAll would give for these inputs, in their order. */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    if (this.inThread && !this.closed) return this.inThread.observeAll(inputs, atMs);
-    try {
-      return this.observeInWorkers(inputs, atMs);
-    } catch (err) {
-      if (!this.fellBack()) throw err;
-      return this.inThread!.observeAll(inputs, atMs);
+    // (each pass that fails replaces the workers or moves to this thread; the restarts are bounded)
+    for (;;) {
+      if (this.inThread && !this.closed) return this.inThread.observeAll(inputs, atMs);
+      try {
+        return this.observeInWorkers(inputs, atMs);
+      } catch (err) {
+        if (!this.recover(atMs)) throw err;
+      }
     }
   }
 
@@ -212,17 +235,36 @@ export class ShardedDemandForecasts {
       for (const shard of this.shards) shard.ask({ kind: 'sweep', nowMs });
       this.answers(this.shards);
     } catch (err) {
-      if (!this.fellBack()) throw err;
+      // (new workers hold nothing to forget)
+      if (!this.recover(nowMs)) throw err;
     }
   }
 
-  /** A worker lost, and onWorkerLost given: the workers stopped, the pairs start over here. False otherwise (the error is the caller's). */
-  private fellBack(): boolean {
+  /**
+   * A worker lost, and onWorkerLost given: the workers stopped and every pair started over, in
+   * new workers or, past the restarts an hour allows (or when none will start), in this thread.
+   * False otherwise (the error is the caller's).
+   */
+  private recover(atMs: number): boolean {
     if (this.broken === undefined || this.onWorkerLost === undefined || this.closed) return false;
+    const why = this.broken;
+    this.stopWorkers();
+    this.restartedAt = this.restartedAt.filter((t) => atMs - t < RESTART_WINDOW_MS);
+    let failed = '';
+    if (this.restartedAt.length < this.maxRestarts) {
+      try {
+        this.shards = this.startWorkers();
+        this.restartedAt.push(atMs);
+        this.broken = undefined;
+        this.onWorkerLost(`${why}; new workers started (${this.restartedAt.length} of ${this.maxRestarts} restarts an hour), every pair's history started over`);
+        return true;
+      } catch (e) {
+        failed = `, no new worker would start (${e instanceof Error ? e.message : String(e)})`;
+      }
+    }
     this.inThread = this.local;
-    this.slots.clear();
-    void this.closeWorkers();
-    this.onWorkerLost(`${this.broken}; forecasting in the agent's thread from now on, every pair's history started over`);
+    const spent = this.maxRestarts > 0 && !failed ? `, the workers restarted ${this.maxRestarts} time${this.maxRestarts === 1 ? '' : 's'} within the hour` : '';
+    this.onWorkerLost(`${why}${spent}${failed}; forecasting in the agent's thread from now on, every pair's history started over`);
     return true;
   }
 
@@ -281,12 +323,16 @@ export class ShardedDemandForecasts {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.closeWorkers();
+    this.stopWorkers();
+    await Promise.all(this.stopped);
   }
 
-  private closeWorkers(): Promise<unknown> {
-    this.workersClosed ??= Promise.all(this.shards.map((s) => s.close()));
-    return this.workersClosed;
+  /** Stops the current workers and forgets which pairs they held. */
+  private stopWorkers(): void {
+    this.stopped.push(Promise.all(this.shards.map((s) => s.close())));
+    this.shards = [];
+    this.slots.clear();
+    this.shardOf.clear();
   }
 
   private slotFor(workload: string, resource: DemandResource, atMs: number): SlotOf {

@@ -115,9 +115,69 @@ test('a worker that ends between calls is heard: the next call fails at once wit
   await t.notThrowsAsync(shards.close(), 'closing a set with a worker gone');
 });
 
-test('given onWorkerLost, a worker that ends is said once and the forecasts go on in the caller\'s thread, every pair started over', async (t) => {
+/** Ends one of the set's workers from outside (no hook in the module), and lets the caller's event loop hear it. */
+async function endWorker(shards: ShardedDemandForecasts, index: number): Promise<number> {
+  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[index]!.worker;
+  const code = await worker.terminate();
+  await new Promise((resolve) => setImmediate(resolve));
+  return code;
+}
+
+test('given onWorkerLost, a worker that ends is said and replaced: new workers answer that call as the caller\'s thread would, every pair started over', async (t) => {
   const lost: string[] = [];
   const shards = new ShardedDemandForecasts({ ...opts, workers: 2, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => shards.close());
+  const next = rng(17);
+  for (let i = 0; i < 5; i++) shards.observeAll(inputsAt(i, next), i * 1000);
+  const code = await endWorker(shards, 1);
+  const fresh = new DemandForecasts(opts);
+  for (let i = 5; i < 40; i++) {
+    const inputs = inputsAt(i, next);
+    t.deepEqual(shards.observeAll(inputs, i * 1000), fresh.observeAll(inputs, i * 1000), `tick ${i}`);
+    if (i === 30) {
+      shards.sweep(i * 1000);
+      fresh.sweep(i * 1000);
+    }
+  }
+  t.deepEqual(lost, [`demand shard 1: its worker exited (code ${code}); new workers started (1 of 3 restarts an hour), every pair's history started over`]);
+  t.false(shards.fellBackToThread);
+  t.is(shards.size, fresh.size);
+  const held = shards.pairsPerWorker;
+  t.is(held.length, 2);
+  t.is(held[0]! + held[1]!, fresh.size, `pairs per worker ${held.join(', ')}`);
+});
+
+test('lost workers are replaced at most `restarts` times an hour (the calls\' clock); one loss more, and the caller\'s thread takes over', async (t) => {
+  const lost: string[] = [];
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, restarts: 1, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => shards.close());
+  const next = rng(19);
+  const hour = 3_600_000;
+  shards.observeAll(inputsAt(0, next), 0);
+  await endWorker(shards, 0);
+  t.is(shards.observeAll(inputsAt(1, next), 1000).length, 30);
+  // an hour after that restart, another is allowed again
+  await endWorker(shards, 1);
+  t.is(shards.observeAll(inputsAt(2, next), 1000 + hour).length, 30);
+  t.false(shards.fellBackToThread);
+  // ...but not a second within that hour: this thread from now on, as a set that starts now would
+  await endWorker(shards, 0);
+  const fresh = new DemandForecasts(opts);
+  for (let i = 3; i < 8; i++) {
+    const inputs = inputsAt(i, next);
+    t.deepEqual(shards.observeAll(inputs, i * 1000 + hour), fresh.observeAll(inputs, i * 1000 + hour), `tick ${i}`);
+  }
+  t.true(shards.fellBackToThread);
+  t.is(lost.length, 3);
+  t.regex(lost[0]!, /^demand shard 0: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
+  t.regex(lost[1]!, /^demand shard 1: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
+  t.regex(lost[2]!, /^demand shard 0: its worker exited \(code \d+\), the workers restarted 1 time within the hour; forecasting in the agent's thread from now on, every pair's history started over$/);
+  t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, restarts: -1 }), { instanceOf: RangeError, message: /restarts must be an integer >= 0; got -1/ });
+});
+
+test('given onWorkerLost and no restarts, a worker that ends is said once and the forecasts go on in the caller\'s thread, every pair started over', async (t) => {
+  const lost: string[] = [];
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, restarts: 0, onWorkerLost: (why) => lost.push(why) });
   t.teardown(() => shards.close());
   const next = rng(13);
   for (let i = 0; i < 5; i++) shards.observeAll(inputsAt(i, next), i * 1000);
@@ -145,7 +205,7 @@ test('given onWorkerLost, a worker that ends is said once and the forecasts go o
 
 test('given onWorkerLost, a worker too late is said and that very call is answered in the caller\'s thread', async (t) => {
   const lost: string[] = [];
-  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 1, onWorkerLost: (why) => lost.push(why) });
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 1, restarts: 0, onWorkerLost: (why) => lost.push(why) });
   t.teardown(() => shards.close());
   shards.observeAll(inputsAt(0, rng(9)), 0);
   const many: DemandInput[] = [];
@@ -154,7 +214,7 @@ test('given onWorkerLost, a worker too late is said and that very call is answer
   t.is(lost.length, 1);
   t.regex(lost[0]!, /^demand shard [01]: no answer in time .* \(waited 1 ms\); forecasting in the agent's thread from now on/);
   // a worker's own error (the same in any thread) is still the call's: nothing falls back
-  const erring = new ShardedDemandForecasts({ ...opts, stepMs: 0, workers: 1, onWorkerLost: (why) => lost.push(why) });
+  const erring = new ShardedDemandForecasts({ ...opts, stepMs: 0, workers: 1, onWorkerLost: (why) => lost.push(why) });  // (restarts allowed: none is made)
   t.teardown(() => erring.close());
   t.throws(() => erring.observeAll(inputsAt(0, rng(5)), 0), { message: /^demand shard 0: / });
   t.false(erring.fellBackToThread);
