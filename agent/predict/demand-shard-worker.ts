@@ -2,11 +2,21 @@
 // inputs for its pairs, answering with the forecasts packed. Once started it blocks in
 // Atomics.wait between requests and its event loop no longer runs, so requests and replies go
 // by receiveMessageOnPort.
+import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { DemandForecasts as DemandForecastsType } from './demand.js';
 import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 const { port, signal, options } = workerData as ShardWorkerData;
+
+// This thread's id, for the caller to see it gone (/proc/self/task/<id>) while it waits for an
+// answer: a worker that dies mid-call (out of memory) is then heard in milliseconds, not at the
+// deadline. 0 where /proc cannot tell: the deadline alone.
+try {
+  Atomics.store(signal, 2, Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0);
+} catch {
+  // the deadline tells
+}
 
 function reply(r: ShardReply): void {
   port.postMessage(r, 'out' in r ? [r.out.buffer as ArrayBuffer] : []);

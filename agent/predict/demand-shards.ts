@@ -18,6 +18,7 @@
 // pair's history started over, and that call is answered by them; one loss more within the
 // hour, and it forecasts in the caller's thread from then on. Without onWorkerLost, that call
 // and every later one fail.
+import { existsSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, demandForecast, pairKey, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
 import { HAS_CEILING, HAS_LIMIT, NO_SATURATION, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
@@ -43,6 +44,9 @@ const RESTART_WINDOW_MS = 3_600_000;
 /** What a worker is allowed for its first answer: its start (loading the forecasters) comes first. */
 const START_ALLOWANCE_MS = 60_000;
 
+/** How often a caller waiting for an answer looks whether the worker's thread is still there. */
+const LIVENESS_CHECK_MS = 50;
+
 /** A request as the caller hands it; its seq is the shard's to give. */
 type Request = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
 
@@ -50,7 +54,7 @@ type Request = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'seq'
 class Shard {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  private readonly signal = new Int32Array(new SharedArrayBuffer(12));
   private asked = 0;
   private closing = false;
   /** why the worker is gone, once the caller's event loop has heard (between ticks) */
@@ -87,16 +91,21 @@ class Shard {
 
   /**
    * Blocks until the worker answers the last request, or throws once `deadline`
-   * (performance.now()) passes. Replies to earlier requests (none, unless an earlier answer
-   * was given up on) are passed over.
+   * (performance.now()) passes or its thread is gone (the 'exit' event cannot be heard while
+   * this thread blocks). Replies to earlier requests (none, unless an earlier answer was given
+   * up on) are passed over.
    */
-  answer(deadline: number): ShardReply {
+  answer(deadline: number, allowanceMs: number): ShardReply {
     for (;;) {
       const replied = Atomics.load(this.signal, 1);
       if (replied >= this.asked) break;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`demand shard ${this.index}: no answer in time (its worker stopped or is stuck)`);
-      Atomics.wait(this.signal, 1, replied, left);
+      if (left <= 0) throw new Error(`demand shard ${this.index}: no answer in time (its worker stopped or is stuck) (waited ${allowanceMs} ms)`);
+      if (Atomics.wait(this.signal, 1, replied, Math.min(left, LIVENESS_CHECK_MS)) === 'timed-out' && this.threadGone()) {
+        // (an answer posted just before the end still counts)
+        if (Atomics.load(this.signal, 1) >= this.asked) break;
+        throw new Error(`demand shard ${this.index}: its worker's thread ended before it answered`);
+      }
     }
     for (let got = receiveMessageOnPort(this.port); got; got = receiveMessageOnPort(this.port)) {
       const reply = got.message as ShardReply;
@@ -106,6 +115,12 @@ class Shard {
       }
     }
     throw new Error(`demand shard ${this.index}: signalled an answer it did not send`);
+  }
+
+  /** Whether the worker's thread, once it said which it is, has ended. */
+  private threadGone(): boolean {
+    const tid = Atomics.load(this.signal, 2);
+    return tid > 0 && !existsSync(`/proc/self/task/${tid}`);
   }
 
   close(): Promise<number> {
@@ -281,9 +296,9 @@ export class ShardedDemandForecasts {
     for (const shard of asked) {
       let reply: ShardReply;
       try {
-        reply = shard.answer(deadline);
+        reply = shard.answer(deadline, allowance);
       } catch (e) {
-        this.broken = `${(e as Error).message} (waited ${allowance} ms)`;
+        this.broken = (e as Error).message;
         throw new Error(this.broken);
       }
       if ('error' in reply) {

@@ -33,7 +33,7 @@ export const NO_SATURATION = -1;
 /** What a worker starts with. */
 export interface ShardWorkerData {
   port: MessagePort;
-  /** [requests posted, replies posted] */
+  /** [requests posted, replies posted, the worker's thread id (0 until it starts, or where /proc cannot tell)] */
   signal: Int32Array;
   options: DemandOptions;
 }

@@ -109,7 +109,7 @@ test('a worker that ends between calls is heard: the next call fails at once wit
   const code = await worker.terminate();
   // the 'exit' event reaches the set on the caller's event loop, as between two ticks
   await new Promise((resolve) => setImmediate(resolve));
-  // (unheard, the call would ask the dead worker and fail only at its deadline: "no answer in time")
+  // (unheard, the call would ask the dead worker and fail once it saw the thread gone: "its worker's thread ended")
   t.throws(() => shards.observeAll(inputsAt(1, next), 1000), { message: `demand shards: out of order since an earlier call: demand shard 0: its worker exited (code ${code})` });
   t.throws(() => shards.sweep(2000), { message: /out of order since an earlier call: demand shard 0: its worker exited/ });
   await t.notThrowsAsync(shards.close(), 'closing a set with a worker gone');
@@ -173,6 +173,25 @@ test('lost workers are replaced at most `restarts` times an hour (the calls\' cl
   t.regex(lost[1]!, /^demand shard 1: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
   t.regex(lost[2]!, /^demand shard 0: its worker exited \(code \d+\), the workers restarted 1 time within the hour; forecasting in the agent's thread from now on, every pair's history started over$/);
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, restarts: -1 }), { instanceOf: RangeError, message: /restarts must be an integer >= 0; got -1/ });
+});
+
+test('a worker whose thread ends during a call is heard then, not at the deadline: the call fails saying so, or with onWorkerLost new workers answer it', async (t) => {
+  const next = rng(23);
+  const plain = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 60_000 });
+  t.teardown(() => plain.close());
+  plain.observeAll(inputsAt(0, next), 0);
+  // asked to stop and not awaited: the set asks it, its 'exit' unheard, and blocks for the answer
+  void (plain as unknown as { shards: Array<{ worker: Worker }> }).shards[1]!.worker.terminate();
+  t.throws(() => plain.observeAll(inputsAt(1, next), 1000), { message: `demand shard 1: its worker's thread ended before it answered` });
+
+  const lost: string[] = [];
+  const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 60_000, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => shards.close());
+  shards.observeAll(inputsAt(0, next), 0);
+  void (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[0]!.worker.terminate();
+  const inputs = inputsAt(1, next);
+  t.deepEqual(shards.observeAll(inputs, 1000), new DemandForecasts(opts).observeAll(inputs, 1000));
+  t.deepEqual(lost, [`demand shard 0: its worker's thread ended before it answered; new workers started (1 of 3 restarts an hour), every pair's history started over`]);
 });
 
 test('given onWorkerLost and no restarts, a worker that ends is said once and the forecasts go on in the caller\'s thread, every pair started over', async (t) => {
