@@ -27,9 +27,9 @@ export interface ShardOptions extends DemandOptions {
   /** worker threads (at most one per resource are used) */
   workers: number;
   /**
-   * how long a call waits for its workers' answers before it gives up (default 10 s; a worker's
-   * first answer, which waits for its start, at least 60 s): with an error, and every later call
-   * too, or with onWorkerLost in the caller's thread
+   * how long a call waits for its workers' answers before it gives up (default 10 s; the first
+   * workers' first answer, which waits for their start, at least 60 s): with an error, and every
+   * later call too, or with onWorkerLost as a worker lost
    */
   answerTimeoutMs?: number;
   /** a worker lost (dead, or no answer in time): told why, each time; the set goes on with new workers, or in the caller's thread */
@@ -74,7 +74,7 @@ class Shard {
     // a caller that never closes still exits
     this.worker.unref();
     // heard only while the caller is not blocked in a tick: the next tick then fails at once,
-    // with the cause (during a tick, the answer's deadline tells)
+    // with the cause (during a tick, answer() sees the thread gone, or the deadline passes)
     this.worker.on('error', (e: unknown) => (this.dead ??= `its worker failed: ${e instanceof Error ? e.message : String(e)}`));
     this.worker.on('exit', (code) => {
       if (!this.closing) this.dead ??= `its worker exited (code ${code})`;
@@ -161,6 +161,8 @@ export class ShardedDemandForecasts {
   private readonly stopped: Promise<unknown>[] = [];
   private readonly workerCount: number;
   private readonly workerOptions: DemandOptions;
+  /** what a worker's first answer may take: the agent's start may be slow, a restart's is not */
+  private startAllowanceMs = START_ALLOWANCE_MS;
 
   constructor(opts: ShardOptions) {
     const { workers, answerTimeoutMs, onWorkerLost, restarts, ...demand } = opts;
@@ -183,7 +185,7 @@ export class ShardedDemandForecasts {
     try {
       for (let i = 0; i < this.workerCount; i++) shards.push(new Shard(i, this.workerOptions));
     } catch (e) {
-      for (const s of shards) void s.close();
+      this.stopped.push(Promise.all(shards.map((s) => s.close())));
       throw e;
     }
     return shards;
@@ -191,13 +193,14 @@ export class ShardedDemandForecasts {
 
   /** The forecasts DemandForecasts.observeAll would give for these inputs, in their order. */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    // (each pass that fails replaces the workers or moves to this thread; the restarts are bounded)
-    for (;;) {
+    // (a call replaces lost workers once at most: new ones lost in the same call are not
+    // replaced again, the call goes on in this thread)
+    for (let restarted = false; ; restarted = true) {
       if (this.inThread && !this.closed) return this.inThread.observeAll(inputs, atMs);
       try {
         return this.observeInWorkers(inputs, atMs);
       } catch (err) {
-        if (!this.recover(atMs)) throw err;
+        if (!this.recover(atMs, !restarted)) throw err;
       }
     }
   }
@@ -251,35 +254,41 @@ export class ShardedDemandForecasts {
       this.answers(this.shards);
     } catch (err) {
       // (new workers hold nothing to forget)
-      if (!this.recover(nowMs)) throw err;
+      if (!this.recover(nowMs, true)) throw err;
     }
   }
 
   /**
    * A worker lost, and onWorkerLost given: the workers stopped and every pair started over, in
-   * new workers or, past the restarts an hour allows (or when none will start), in this thread.
-   * False otherwise (the error is the caller's).
+   * new workers (mayRestart, within the restarts an hour allows) or else in this thread. False
+   * otherwise (the error is the caller's).
    */
-  private recover(atMs: number): boolean {
+  private recover(atMs: number, mayRestart: boolean): boolean {
     if (this.broken === undefined || this.onWorkerLost === undefined || this.closed) return false;
     const why = this.broken;
     this.stopWorkers();
-    this.restartedAt = this.restartedAt.filter((t) => atMs - t < RESTART_WINDOW_MS);
-    let failed = '';
-    if (this.restartedAt.length < this.maxRestarts) {
+    // (a clock that is not a number forgets none)
+    this.restartedAt = this.restartedAt.filter((t) => !(atMs - t >= RESTART_WINDOW_MS));
+    let instead: string;
+    if (!mayRestart) instead = ', the workers started for this call lost too';
+    else if (this.restartedAt.length >= this.maxRestarts) instead = this.maxRestarts > 0 ? `, the workers restarted ${this.maxRestarts} time${this.maxRestarts === 1 ? '' : 's'} within the hour` : '';
+    else {
       try {
         this.shards = this.startWorkers();
-        this.restartedAt.push(atMs);
-        this.broken = undefined;
-        this.onWorkerLost(`${why}; new workers started (${this.restartedAt.length} of ${this.maxRestarts} restarts an hour), every pair's history started over`);
-        return true;
+        instead = '';
       } catch (e) {
-        failed = `, no new worker would start (${e instanceof Error ? e.message : String(e)})`;
+        instead = `, no new worker would start (${e instanceof Error ? e.message : String(e)})`;
       }
     }
-    this.inThread = this.local;
-    const spent = this.maxRestarts > 0 && !failed ? `, the workers restarted ${this.maxRestarts} time${this.maxRestarts === 1 ? '' : 's'} within the hour` : '';
-    this.onWorkerLost(`${why}${spent}${failed}; forecasting in the agent's thread from now on, every pair's history started over`);
+    if (this.shards.length > 0) {
+      this.restartedAt.push(atMs);
+      this.broken = undefined;
+      this.startAllowanceMs = this.timeoutMs;
+      this.onWorkerLost(`${why}; new workers started (${this.restartedAt.length} of ${this.maxRestarts} restarts an hour), every pair's history started over`);
+    } else {
+      this.inThread = this.local;
+      this.onWorkerLost(`${why}${instead}; forecasting in the agent's thread from now on, every pair's history started over`);
+    }
     return true;
   }
 
@@ -289,7 +298,7 @@ export class ShardedDemandForecasts {
    * answer, when it comes, would be a tick behind.
    */
   private answers(asked: Shard[]): Array<[Shard, { out: Float64Array; pairs: number }]> {
-    const allowance = asked.some((s) => !s.answered) ? Math.max(this.timeoutMs, START_ALLOWANCE_MS) : this.timeoutMs;
+    const allowance = asked.some((s) => !s.answered) ? Math.max(this.timeoutMs, this.startAllowanceMs) : this.timeoutMs;
     const deadline = performance.now() + allowance;
     const got: Array<[Shard, { out: Float64Array; pairs: number }]> = [];
     let failure: Error | undefined;
@@ -324,12 +333,12 @@ export class ShardedDemandForecasts {
     return this.inThread ? this.inThread.size : this.slots.size;
   }
 
-  /** Pairs each worker holds (as of its last answer); none once a worker was lost. */
+  /** Pairs each worker holds (as of its last answer); none once the caller's thread holds them. */
   get pairsPerWorker(): number[] {
     return this.inThread ? [] : this.shards.map((s) => s.pairs);
   }
 
-  /** Whether the pairs are held in the caller's thread, a worker having been lost (onWorkerLost). */
+  /** Whether the pairs are held in the caller's thread, workers having been lost once too often (onWorkerLost). */
   get fellBackToThread(): boolean {
     return this.inThread !== null;
   }

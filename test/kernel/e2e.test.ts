@@ -56,7 +56,7 @@ workloads:
   // a few hundred times a second. Measured here (top, one-second ticks): run-queue p99 about
   // 1 ms alone, 6-8 ms beside four CPU hogs; the 2 ms objective lies between the two
   // (objectiveFor() moves it where a slow or busy host lifts both).
-  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '180s', '--quiet'], 190_000);
+  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '260s', '--quiet'], 270_000);
   t.teardown(() => svc.child.kill('SIGKILL'));
   return { dir, policy, port, crit, batch, limitFile, original: readFileSync(limitFile, 'utf8') };
 }
@@ -70,29 +70,43 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The run-queue objective the enforce test gives the critical workload: 2 ms, or, on a host where
- * the workload alone comes near that (a VM seen at 4 ms alone, 14-24 ms beside the hogs, with
- * every BPF program run 20-100x slower than usual), the geometric mean of its p99 alone and
- * beside four hogs, as `top` measures them with the agent's probes loaded (median of 5 ticks
- * each). The test is about the loop (throttle under risk, release when it passes), which needs an
- * objective between the two; a host that cannot tell them apart fails here, saying so.
+ * The run-queue objective the enforce test gives the critical workload: the geometric mean of
+ * its p99 alone and beside four hogs, as `top` measures them with the agent's probes loaded
+ * (median of 5 ticks each), and at least 2 ms. A 2 ms objective failed on a slow VM (4 ms alone,
+ * 14-24 ms beside the hogs, every BPF program run 20-100x slower than usual): the test is about
+ * the loop (throttle under risk, release when it passes), which needs an objective between the
+ * two; a host that cannot tell them apart fails here, saying so.
  */
 async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
-  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: 60_000 });
+  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: 75_000 });
   t.teardown(() => top.child.kill('SIGKILL'));
   // whole lines only: the newest may still be being written
   const p99s = (): number[] => top.stdout().split('\n').slice(0, -1).filter((l) => l.startsWith('{'))
     .map((l) => (JSON.parse(l) as { workloads: Record<string, { runq: { p99Ms: number | null } }> }).workloads[s.crit.path]?.runq.p99Ms ?? null)
     .filter((p): p is number => p !== null);
+  const ticks = async (count: number, what: string): Promise<void> => {
+    try {
+      await waitFor(() => p99s().length >= count, what, 30_000);
+    } catch (err) {
+      t.log(`top said: ${top.stderr()}`);
+      throw err;
+    }
+  };
   // (a tick that straddles a change is left out: the first of each phase)
-  await waitFor(() => p99s().length >= 6, 'five ticks of the critical workload alone', 30_000);
+  await ticks(6, 'five ticks of the critical workload alone');
   const n = p99s().length;
   const alone = median(p99s().slice(1));
   const hogs = startHogs(t, s, 4);
-  await waitFor(() => p99s().length >= n + 6, 'five ticks of it beside four hogs', 30_000);
+  await ticks(n + 6, 'five ticks of it beside four hogs');
   const beside = median(p99s().slice(n + 1));
   hogs.child.kill('SIGKILL');
-  for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
+  for (const p of s.batch.pids()) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone already, with its parent
+    }
+  }
   top.child.kill('SIGTERM');
   await top.done;
   await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
@@ -100,7 +114,8 @@ async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
   t.log(`critical workload's run-queue p99: ${alone.toFixed(2)} ms alone, ${beside.toFixed(2)} ms beside four hogs; objective ${objective.toFixed(2)} ms`);
   // (twice apart leaves the objective 1.4x from each; seen to work here beside a CPU-bound
   // neighbour that made them 7.4 and 26.6 ms, where 2 ms failed as on the slow VM)
-  if (!(beside >= 2 * alone)) throw new Error(`this host cannot tell the critical workload alone (run-queue p99 ${alone.toFixed(2)} ms) from beside four hogs (${beside.toFixed(2)} ms)`);
+  // (and the 2 ms floor must stay under what the hogs make)
+  if (!(beside >= 2 * alone && beside >= 1.4 * objective)) throw new Error(`this host cannot tell the critical workload alone (run-queue p99 ${alone.toFixed(2)} ms) from beside four hogs (${beside.toFixed(2)} ms)`);
   return objective;
 }
 
@@ -114,10 +129,16 @@ const cores = (s: Setup): number | null => {
 };
 
 kernelTest('enforce: throttles best-effort CPU under risk, releases when the hogs stop, restores on exit; Prometheus shows it', async (t) => {
+  // (calibrating, then up to 40 s for a throttle, 60 s for its release and 40 s for another:
+  // more than the suite's 120 s between results when the host is slow, and the logs of a
+  // failure must come out)
+  t.timeout(240_000, 'the enforce loop');
   const s = await setup(t, 'enforce', 'e2e');
   const objective = await objectiveFor(t, s);
-  writeFileSync(s.policy, readFileSync(s.policy, 'utf8').replace('runqueue_p99: 2ms', `runqueue_p99: ${objective}ms`));
-  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 150_000 });
+  const written = readFileSync(s.policy, 'utf8');
+  t.true(written.includes('runqueue_p99: 2ms'), 'the objective setup() wrote, to be replaced');
+  writeFileSync(s.policy, written.replace('runqueue_p99: 2ms', `runqueue_p99: ${objective}ms`));
+  const agent = headroom(['run', '--policy', s.policy, '--json', '--state-dir', s.dir], { timeoutMs: 200_000 });
   t.teardown(() => agent.child.kill('SIGKILL'));
   await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
   startHogs(t, s, 2);

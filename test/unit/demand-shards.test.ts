@@ -172,6 +172,7 @@ test('lost workers are replaced at most `restarts` times an hour (the calls\' cl
   t.regex(lost[0]!, /^demand shard 0: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
   t.regex(lost[1]!, /^demand shard 1: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
   t.regex(lost[2]!, /^demand shard 0: its worker exited \(code \d+\), the workers restarted 1 time within the hour; forecasting in the agent's thread from now on, every pair's history started over$/);
+  await t.notThrowsAsync(shards.close(), 'closing a set whose workers were replaced');
   t.throws(() => new ShardedDemandForecasts({ ...opts, workers: 2, restarts: -1 }), { instanceOf: RangeError, message: /restarts must be an integer >= 0; got -1/ });
 });
 
@@ -192,6 +193,34 @@ test('a worker whose thread ends during a call is heard then, not at the deadlin
   const inputs = inputsAt(1, next);
   t.deepEqual(shards.observeAll(inputs, 1000), new DemandForecasts(opts).observeAll(inputs, 1000));
   t.deepEqual(lost, [`demand shard 0: its worker's thread ended before it answered; new workers started (1 of 3 restarts an hour), every pair's history started over`]);
+});
+
+test('a loss heard by sweep() replaces the workers too; new workers lost in the same call are not replaced again: that call goes on in the caller\'s thread', async (t) => {
+  const lost: string[] = [];
+  const swept = new ShardedDemandForecasts({ ...opts, workers: 2, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => swept.close());
+  const next = rng(29);
+  swept.observeAll(inputsAt(0, next), 0);
+  await endWorker(swept, 1);
+  swept.sweep(1000);
+  t.is(lost.length, 1);
+  t.regex(lost[0]!, /^demand shard 1: its worker exited \(code \d+\); new workers started \(1 of 3 restarts an hour\)/);
+  const inputs = inputsAt(1, next);
+  t.deepEqual(swept.observeAll(inputs, 2000), new DemandForecasts(opts).observeAll(inputs, 2000), 'the new workers answer');
+  t.false(swept.fellBackToThread);
+
+  // too late by far (1 ms): the workers started in their place are given no more for their first answer
+  lost.length = 0;
+  const late = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 1, onWorkerLost: (why) => lost.push(why) });
+  t.teardown(() => late.close());
+  late.observeAll(inputsAt(0, next), 0);
+  const many: DemandInput[] = [];
+  for (let w = 0; w < 400; w++) for (const resource of RESOURCES) many.push({ workload: `x${w}`, resource, value: 1, selected: true });
+  t.deepEqual(late.observeAll(many, 1000), new DemandForecasts(opts).observeAll(many, 1000));
+  t.true(late.fellBackToThread);
+  t.is(lost.length, 2, lost.join('\n'));
+  t.regex(lost[0]!, /^demand shard [01]: no answer in time .* \(waited 1 ms\); new workers started \(1 of 3 restarts an hour\)/);
+  t.regex(lost[1]!, /^demand shard [01]: no answer in time .* \(waited 1 ms\), the workers started for this call lost too; forecasting in the agent's thread from now on/);
 });
 
 test('given onWorkerLost and no restarts, a worker that ends is said once and the forecasts go on in the caller\'s thread, every pair started over', async (t) => {
