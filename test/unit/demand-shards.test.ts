@@ -1,7 +1,7 @@
 // Demand forecasts held by worker threads give what DemandForecasts gives in the caller's thread,
 // to the bit: workloads of every resource, the policy's (the engine) and the others, limits and
 // ceilings, a workload that goes quiet, is forgotten and comes back, another that joins late.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DemandForecasts, type DemandInput, type DemandResource } from '../../agent/predict/demand.js';
 import { ShardedDemandForecasts } from '../../agent/predict/demand-shards.js';
 import type { Worker } from 'node:worker_threads';
@@ -23,6 +23,30 @@ function inputsAt(i: number, next: () => number): DemandInput[] {
     }
   }
   return out;
+}
+
+/** One of the set's workers, reached from outside (no hook in the module). */
+const workerOf = (shards: ShardedDemandForecasts, index: number): Worker => (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[index]!.worker;
+
+/** Ends one of the set's workers, and lets the caller's event loop hear it. */
+async function endWorker(shards: ShardedDemandForecasts, index: number): Promise<number> {
+  const code = await workerOf(shards, index).terminate();
+  await new Promise((resolve) => setImmediate(resolve));
+  return code;
+}
+
+/** Ticks `from` to 39 (a sweep at 30): the set answers as a DemandForecasts that starts at `from` would. Returns that one. */
+function answersAsFresh(t: ExecutionContext, shards: ShardedDemandForecasts, next: () => number, from: number): DemandForecasts {
+  const fresh = new DemandForecasts(opts);
+  for (let i = from; i < 40; i++) {
+    const inputs = inputsAt(i, next);
+    t.deepEqual(shards.observeAll(inputs, i * 1000), fresh.observeAll(inputs, i * 1000), `tick ${i}`);
+    if (i === 30) {
+      shards.sweep(i * 1000);
+      fresh.sweep(i * 1000);
+    }
+  }
+  return fresh;
 }
 
 test('two workers forecast as one thread does, to the bit, and forget the same pairs', async (t) => {
@@ -104,9 +128,7 @@ test('a worker that ends between calls is heard: the next call fails at once wit
   t.teardown(() => shards.close());
   const next = rng(11);
   t.is(shards.observeAll(inputsAt(0, next), 0).length, 30);
-  // no hook in the module for this: the test reaches its first worker and ends it from outside
-  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[0]!.worker;
-  const code = await worker.terminate();
+  const code = await workerOf(shards, 0).terminate();
   // the 'exit' event reaches the set on the caller's event loop, as between two ticks
   await new Promise((resolve) => setImmediate(resolve));
   // (unheard, the call would ask the dead worker and fail once it saw the thread gone: "its worker's thread ended")
@@ -115,14 +137,6 @@ test('a worker that ends between calls is heard: the next call fails at once wit
   await t.notThrowsAsync(shards.close(), 'closing a set with a worker gone');
 });
 
-/** Ends one of the set's workers from outside (no hook in the module), and lets the caller's event loop hear it. */
-async function endWorker(shards: ShardedDemandForecasts, index: number): Promise<number> {
-  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[index]!.worker;
-  const code = await worker.terminate();
-  await new Promise((resolve) => setImmediate(resolve));
-  return code;
-}
-
 test('given onWorkerLost, a worker that ends is said and replaced: new workers answer that call as the caller\'s thread would, every pair started over', async (t) => {
   const lost: string[] = [];
   const shards = new ShardedDemandForecasts({ ...opts, workers: 2, onWorkerLost: (why) => lost.push(why) });
@@ -130,15 +144,7 @@ test('given onWorkerLost, a worker that ends is said and replaced: new workers a
   const next = rng(17);
   for (let i = 0; i < 5; i++) shards.observeAll(inputsAt(i, next), i * 1000);
   const code = await endWorker(shards, 1);
-  const fresh = new DemandForecasts(opts);
-  for (let i = 5; i < 40; i++) {
-    const inputs = inputsAt(i, next);
-    t.deepEqual(shards.observeAll(inputs, i * 1000), fresh.observeAll(inputs, i * 1000), `tick ${i}`);
-    if (i === 30) {
-      shards.sweep(i * 1000);
-      fresh.sweep(i * 1000);
-    }
-  }
+  const fresh = answersAsFresh(t, shards, next, 5);
   t.deepEqual(lost, [`demand shard 1: its worker exited (code ${code}); new workers started (1 of 3 restarts an hour), every pair's history started over`]);
   t.false(shards.fellBackToThread);
   t.is(shards.size, fresh.size);
@@ -182,14 +188,14 @@ test('a worker whose thread ends during a call is heard then, not at the deadlin
   t.teardown(() => plain.close());
   plain.observeAll(inputsAt(0, next), 0);
   // asked to stop and not awaited: the set asks it, its 'exit' unheard, and blocks for the answer
-  void (plain as unknown as { shards: Array<{ worker: Worker }> }).shards[1]!.worker.terminate();
+  void workerOf(plain, 1).terminate();
   t.throws(() => plain.observeAll(inputsAt(1, next), 1000), { message: `demand shard 1: its worker's thread ended before it answered` });
 
   const lost: string[] = [];
   const shards = new ShardedDemandForecasts({ ...opts, workers: 2, answerTimeoutMs: 60_000, onWorkerLost: (why) => lost.push(why) });
   t.teardown(() => shards.close());
   shards.observeAll(inputsAt(0, next), 0);
-  void (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[0]!.worker.terminate();
+  void workerOf(shards, 0).terminate();
   const inputs = inputsAt(1, next);
   t.deepEqual(shards.observeAll(inputs, 1000), new DemandForecasts(opts).observeAll(inputs, 1000));
   t.deepEqual(lost, [`demand shard 0: its worker's thread ended before it answered; new workers started (1 of 3 restarts an hour), every pair's history started over`]);
@@ -230,19 +236,9 @@ test('given onWorkerLost and no restarts, a worker that ends is said once and th
   const next = rng(13);
   for (let i = 0; i < 5; i++) shards.observeAll(inputsAt(i, next), i * 1000);
   t.false(shards.fellBackToThread);
-  const worker = (shards as unknown as { shards: Array<{ worker: Worker }> }).shards[1]!.worker;
-  const code = await worker.terminate();
-  await new Promise((resolve) => setImmediate(resolve));
+  const code = await endWorker(shards, 1);
   // from here the set answers as a DemandForecasts that starts now would
-  const fresh = new DemandForecasts(opts);
-  for (let i = 5; i < 40; i++) {
-    const inputs = inputsAt(i, next);
-    t.deepEqual(shards.observeAll(inputs, i * 1000), fresh.observeAll(inputs, i * 1000), `tick ${i}`);
-    if (i === 30) {
-      shards.sweep(i * 1000);
-      fresh.sweep(i * 1000);
-    }
-  }
+  const fresh = answersAsFresh(t, shards, next, 5);
   t.deepEqual(lost, [`demand shard 1: its worker exited (code ${code}); forecasting in the agent's thread from now on, every pair's history started over`]);
   t.true(shards.fellBackToThread);
   t.is(shards.size, fresh.size);
