@@ -310,6 +310,7 @@ export class Agent {
         ticks: this.ticks,
         ...this.probeHealth(reading),
         lastTickSeconds: (performance.now() - started) / 1000,
+        demandWorkerLosses: this.demand instanceof ShardedDemandForecasts ? this.demand.losses : 0,
         overhead: cost && {
           budget: cost.budget, total: cost.total, agent: cost.agent, windowMs: cost.windowMs,
           probes: Object.fromEntries(Object.entries(cost.probes).map(([k, v]) => [k, { fraction: v.fraction, eventsPerSecond: v.eventsPerSecond }])),

@@ -125,6 +125,8 @@ export interface AgentHealth {
   ringDrops: number;
   statsDrops: number;
   lastTickSeconds: number;
+  /** demand forecast worker threads lost so far (dead, or no answer in time): each time replaced, or the agent's thread took over */
+  demandWorkerLosses: number;
   probes: Record<string, ProbeHealth>;
   overhead: OverheadFigures | null;
 }

@@ -155,6 +155,8 @@ export class ShardedDemandForecasts {
   private readonly maxRestarts: number;
   /** when lost workers were replaced (the calls' clock), the last hour's */
   private restartedAt: number[] = [];
+  /** workers lost so far and recovered from (with onWorkerLost) */
+  private lost = 0;
   /** after workers were lost once too often (with onWorkerLost): the pairs, held here */
   private inThread: DemandForecasts | null = null;
   /** the workers stopped so far (lost sets, then the last at close) */
@@ -266,6 +268,7 @@ export class ShardedDemandForecasts {
   private recover(atMs: number, mayRestart: boolean): boolean {
     if (this.broken === undefined || this.onWorkerLost === undefined || this.closed) return false;
     const why = this.broken;
+    this.lost++;
     this.stopWorkers();
     // (a clock that is not a number forgets none)
     this.restartedAt = this.restartedAt.filter((t) => !(atMs - t >= RESTART_WINDOW_MS));
@@ -331,6 +334,11 @@ export class ShardedDemandForecasts {
 
   get size(): number {
     return this.inThread ? this.inThread.size : this.slots.size;
+  }
+
+  /** How many times workers were lost and the set went on (onWorkerLost): with new workers, or in the caller's thread. */
+  get losses(): number {
+    return this.lost;
   }
 
   /** Pairs each worker holds (as of its last answer); none once the caller's thread holds them. */

@@ -175,6 +175,7 @@ test('lost workers are replaced at most `restarts` times an hour (the calls\' cl
   }
   t.true(shards.fellBackToThread);
   t.is(lost.length, 3);
+  t.is(shards.losses, 3, 'each loss counted (the agent exports it)');
   t.regex(lost[0]!, /^demand shard 0: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
   t.regex(lost[1]!, /^demand shard 1: its worker exited \(code \d+\); new workers started \(1 of 1 restarts an hour\)/);
   t.regex(lost[2]!, /^demand shard 0: its worker exited \(code \d+\), the workers restarted 1 time within the hour; forecasting in the agent's thread from now on, every pair's history started over$/);

@@ -60,7 +60,7 @@ function workloadReport(w: Workload, extra: Partial<WorkloadReport> = {}): Workl
 }
 
 const health = (ticks: number): AgentHealth =>
-  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004, probes: {}, overhead: null });
+  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004, demandWorkerLosses: 1, probes: {}, overhead: null });
 
 function tick(ticks: number, workloads: WorkloadReport[], decisions: Decision[] = []): TickReport {
   return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, events: [], runs: [], overheadChanges: [], health: health(ticks) };
@@ -273,6 +273,7 @@ test('counters, gauges and their labels', async (t) => {
   t.is(valueOf(t, samples, 'headroom_events_read_total'), 120);
   t.is(valueOf(t, samples, 'headroom_ring_drops_total'), 2);
   t.is(valueOf(t, samples, 'headroom_stats_drops_total'), 1);
+  t.is(valueOf(t, samples, 'headroom_demand_worker_losses_total'), 1);
   t.is(valueOf(t, samples, 'headroom_tick_duration_seconds'), 0.004);
   t.regex(text, /^# TYPE headroom_ticks_total counter$/m);
   t.regex(text, /^# TYPE headroom_tick_duration_seconds gauge$/m);
