@@ -65,7 +65,7 @@ function observeAgentHealth(meter: Meter, health: () => AgentHealth | null): voi
     ['headroom_ring_drops_total', 'Events the kernel dropped because the ring buffer was full', (h) => h.ringDrops],
     ['headroom_stats_drops_total', 'Samples the kernel dropped because the stats map was full', (h) => h.statsDrops],
     ['headroom_ticks_total', 'Ticks the agent has run', (h) => h.ticks],
-    ['headroom_demand_worker_losses_total', 'Demand forecast worker threads lost (dead, or no answer in time): replaced, at most 3 times an hour, then the agent\'s thread took over', (h) => h.demandWorkerLosses],
+    ['headroom_demand_worker_losses_total', 'Demand forecast worker threads lost (dead, or no answer in time): each replaced, or (past the restarts an hour allows) the agent\'s thread took over', (h) => h.demandWorkerLosses],
   ];
   for (const [name, description, read] of counters) {
     meter.createObservableCounter(name, { description }).addCallback((r) => {

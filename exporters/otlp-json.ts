@@ -67,19 +67,11 @@ class JsonWriter {
 
   scopeMetrics(sm: ScopeMetrics): void {
     const scope = sm.scope;
-    this.out.add('{"scope":{');
-    let sep = '';
-    if (scope.name !== undefined) {
-      this.out.add(`"name":${JSON.stringify(scope.name)}`);
-      sep = ',';
-    }
-    if (scope.version !== undefined) {
-      this.out.add(`${sep}"version":${JSON.stringify(scope.version)}`);
-      sep = ',';
-    }
+    const head = stringFields([['name', scope.name], ['version', scope.version]]);
+    this.out.add(`{"scope":{${head}`);
     const attributes = (scope as { attributes?: Attributes }).attributes;
     if (attributes && Object.keys(attributes).length > 0) {
-      this.out.add(`${sep}"attributes":`);
+      this.out.add(`${head === '' ? '' : ','}"attributes":`);
       this.attributes(attributes);
       this.out.add(`,"droppedAttributesCount":${numberText((scope as { droppedAttributesCount?: number }).droppedAttributesCount ?? 0)}`);
     }
@@ -95,11 +87,7 @@ class JsonWriter {
 
   private metric(m: MetricData): void {
     const d = m.descriptor;
-    // name, description and unit, each left out when undefined (the first then has no comma)
-    let head = '';
-    for (const [key, value] of [['name', d.name], ['description', d.description], ['unit', d.unit]] as const) {
-      if (value !== undefined) head += `${head === '' ? '' : ','}"${key}":${JSON.stringify(value)}`;
-    }
+    const head = stringFields([['name', d.name], ['description', d.description], ['unit', d.unit]]);
     this.out.add(`{${head}`);
     const sep = head === '' ? '' : ',';
     const temporality = m.aggregationTemporality === AggregationTemporality.DELTA ? '"aggregationTemporality":1,' : m.aggregationTemporality === AggregationTemporality.CUMULATIVE ? '"aggregationTemporality":2,' : '';
@@ -232,6 +220,13 @@ function anyValue(value: AttributeValue | Uint8Array | object | undefined | null
 /** A number as JSON.stringify writes it: NaN and the infinities as null. */
 function numberText(n: number): string {
   return Number.isFinite(n) ? `${n}` : 'null';
+}
+
+/** `"key":"value"` for each string given, comma-separated; one that is undefined is left out (as JSON.stringify leaves it). */
+function stringFields(fields: readonly (readonly [string, string | undefined])[]): string {
+  let s = '';
+  for (const [key, value] of fields) if (value !== undefined) s += `${s === '' ? '' : ','}"${key}":${JSON.stringify(value)}`;
+  return s;
 }
 
 /** `,"key":n`, or nothing when n is undefined. */

@@ -38,6 +38,9 @@ export interface ShardOptions extends DemandOptions {
   restarts?: number;
 }
 
+/** How many times in an hour lost workers are replaced unless told otherwise (ShardOptions.restarts). */
+const DEFAULT_RESTARTS = 3;
+
 /** The span over which restarts are counted (the calls' clock, atMs). */
 const RESTART_WINDOW_MS = 3_600_000;
 
@@ -176,7 +179,7 @@ export class ShardedDemandForecasts {
     this.local = new DemandForecasts(demand);
     this.forgetAfterMs = demand.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
     this.timeoutMs = answerTimeoutMs ?? 10_000;
-    this.maxRestarts = restarts ?? 3;
+    this.maxRestarts = restarts ?? DEFAULT_RESTARTS;
     this.workerCount = Math.min(workers, SHARD_RESOURCES.length);
     this.workerOptions = { ...demand, forgetAfterMs: this.forgetAfterMs };
     this.shards = this.startWorkers();

@@ -73,14 +73,19 @@ export class TestCgroup {
   removeNow(): boolean {
     const pause = new Int32Array(new SharedArrayBuffer(4));
     for (let i = 0; i < 50 && existsSync(this.dir); i++) {
-      let pids: number[] = [];
-      try { pids = this.pids(); } catch { /* the cgroup went meanwhile */ }
-      for (const pid of pids) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
+      this.killTasks();
       try { rmdirSync(this.dir); } catch { Atomics.wait(pause, 0, 0, 50); }
     }
     return !existsSync(this.dir);
+  }
+
+  /** SIGKILL to every task inside now (one gone meanwhile, or the cgroup itself, is no error). */
+  killTasks(): void {
+    let pids: number[] = [];
+    try { pids = this.pids(); } catch { /* the cgroup went meanwhile */ }
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
   }
 }
 

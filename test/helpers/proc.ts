@@ -60,6 +60,11 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, what: stri
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The JSON documents a running child has printed a line each so far: whole lines only (the newest may still be being written). */
+export function jsonLines<T>(stdout: string): T[] {
+  return stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as T);
+}
+
 /** A TCP port free on 127.0.0.1 right now (for an endpoint under test). */
 export async function freePort(): Promise<number> {
   const server = createServer();

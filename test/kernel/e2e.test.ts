@@ -10,7 +10,8 @@ import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { attributesOf, logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
-import { freePort, headroom, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
+import { freePort, headroom, jsonLines, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
+import { median } from '../bench/stats.js';
 
 
 interface Setup {
@@ -67,8 +68,6 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
   return hogs;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /**
  * The run-queue objective the enforce test gives the critical workload: the geometric mean of
  * its p99 alone and beside four hogs, as `top` measures them with the agent's probes loaded
@@ -80,9 +79,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
   const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: 75_000 });
   t.teardown(() => top.child.kill('SIGKILL'));
-  // whole lines only: the newest may still be being written
-  const p99s = (): number[] => top.stdout().split('\n').slice(0, -1).filter((l) => l.startsWith('{'))
-    .map((l) => (JSON.parse(l) as { workloads: Record<string, { runq: { p99Ms: number | null } }> }).workloads[s.crit.path]?.runq.p99Ms ?? null)
+  const p99s = (): number[] => jsonLines<{ workloads: Record<string, { runq: { p99Ms: number | null } }> }>(top.stdout())
+    .map((d) => d.workloads[s.crit.path]?.runq.p99Ms ?? null)
     .filter((p): p is number => p !== null);
   const ticks = async (count: number, what: string): Promise<void> => {
     try {
@@ -100,13 +98,7 @@ async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
   await ticks(n + 6, 'five ticks of it beside four hogs');
   const beside = median(p99s().slice(n + 1));
   hogs.child.kill('SIGKILL');
-  for (const p of s.batch.pids()) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // gone already, with its parent
-    }
-  }
+  s.batch.killTasks();
   top.child.kill('SIGTERM');
   await top.done;
   await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
@@ -181,7 +173,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   }
 
   // Hogs stop: the risk passes and the throttle is released step by step, then removed.
-  for (const p of s.batch.pids()) process.kill(p, 'SIGKILL');
+  s.batch.killTasks();
   try {
     await waitFor(() => cores(s) === null && decisions(agent.stdout()).some((d) => d.action === 'restore'),
       'the throttle to be released, and the restore printed', 60_000);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { freePort, headroom, sleep, startIn, waitFor } from '../helpers/proc.js';
+import { freePort, headroom, jsonLines, sleep, startIn, waitFor } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
@@ -134,8 +134,7 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
   t.teardown(() => { hog.child.kill('SIGKILL'); });
   const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
-  // whole lines only: the newest may still be being written
-  const docs = (): TopDoc[] => agent.stdout().split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TopDoc);
+  const docs = (): TopDoc[] => jsonLines<TopDoc>(agent.stdout());
   const filtered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
   await waitFor(() => docs().some(filtered), 'the sched probe kept to the selected workloads', 30_000);
 
