@@ -43,7 +43,7 @@ export interface GovernorOptions {
   /** each probe's variants, richest first */
   probes: Record<string, Variant[]>;
   windowMs?: number;
-  /** switch back only when the predicted cost is below this share of the budget */
+  /** switch back when the predicted cost is below this share of the budget (or the probe's own would be negligible: NEGLIGIBLE_SHARE) */
   headroom?: number;
 }
 
@@ -62,6 +62,11 @@ const runsPerEvent = (v: Variant): number => (v.sampledAtSource ? 2 ** -v.knobs.
 const MIN_SHARE = 0.1;
 /** ... and at least this share of the excess over it. */
 const EXCESS_SHARE = 0.25;
+/**
+ * A reduced probe goes back, whatever the total, when its richer variant would cost under this
+ * share of the budget: half of MIN_SHARE, so it is not switched down again at the next window.
+ */
+const NEGLIGIBLE_SHARE = MIN_SHARE / 2;
 
 const pct = (f: number): string => `${(f * 100).toFixed(2)}%`;
 
@@ -169,17 +174,21 @@ export class OverheadGovernor {
     const nsPerRun = s.nsPerRun[s.level - 1];
     if (!r || nsPerRun === undefined) return null;
     // What the richer variant would cost at today's event rate, with everything else as it is.
-    const predicted = report.total - r.fraction + (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
-    if (predicted >= this.headroom * this.budget) return null;
+    const richerCost = (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
+    const predicted = report.total - r.fraction + richerCost;
+    // Back when everything would fit with room to spare, or when the probe itself would cost too
+    // little to be switched down again: where the agent's own CPU holds the total near or over
+    // the budget, the first rule alone kept a probe reduced for good after a storm, for nothing.
+    const fits = predicted < this.headroom * this.budget;
+    if (!fits && !(richerCost < NEGLIGIBLE_SHARE * this.budget)) return null;
     const from = s.variants[s.level];
     s.level--;
     const to = s.variants[s.level];
     if (s.level === 0) this.reduced.pop();
-    return {
-      atMs, probe: name, from: from.name, to: to.name, knobs: to.knobs,
-      reason: `load fell: ${name} at ${Math.round(r.perSecond)} events/s would cost about ${pct(predicted)} in all as ${to.name}, ` +
-        `under ${Math.round(this.headroom * 100)}% of the budget ${pct(this.budget)}: ${from.name} -> ${to.name}`,
-    };
+    const why = fits
+      ? `would cost about ${pct(predicted)} in all as ${to.name}, under ${Math.round(this.headroom * 100)}% of the budget ${pct(this.budget)}`
+      : `would cost about ${pct(richerCost)} as ${to.name}, under ${Math.round(NEGLIGIBLE_SHARE * 100)}% of the budget ${pct(this.budget)} (${pct(predicted)} in all, most of it the agent's own)`;
+    return { atMs, probe: name, from: from.name, to: to.name, knobs: to.knobs, reason: `load fell: ${name} at ${Math.round(r.perSecond)} events/s ${why}: ${from.name} -> ${to.name}` };
   }
 }
 

@@ -43,16 +43,52 @@ async function measure(ms: number): Promise<{ nsPerEvent: number; cpuShare: numb
   return { nsPerEvent: count ? (b.ns - a.ns) / count : 0, cpuShare: (b.ns - a.ns) / (ms * 1e6), perSecond: (count * 1000) / ms };
 }
 
+/**
+ * What the agent costs on this host while it is quiet (headroom_overhead_cpu_ratio, source
+ * "total": its own CPU and its probes'), the least of three governor windows of 2 s once it has
+ * started, read from a run under a budget it cannot reach. A healthy host: about 0.5% of a CPU; a slow VM: 10-13%.
+ */
+async function quietCost(dir: string): Promise<number> {
+  const port = await freePort();
+  const policy = join(dir, 'quiet.yaml');
+  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: 100%\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
+  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state')], { timeoutMs: 60_000 });
+  try {
+    await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);
+    const readings: number[] = [];
+    // (the first windows hold the start's own work: the walk of every cgroup, the first ticks)
+    await sleep(4500);
+    for (let i = 0; i < 3; i++) {
+      const page = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      const m = /^headroom_overhead_cpu_ratio\{[^}]*source="total"[^}]*\} (\S+)$/m.exec(page);
+      if (m) readings.push(Number(m[1]));
+      await sleep(2000);
+    }
+    if (readings.length === 0) throw new Error(`no headroom_overhead_cpu_ratio{source="total"} on the page in 10 s; stderr:\n${agent.stderr()}`);
+    return Math.min(...readings);
+  } finally {
+    agent.child.kill('SIGTERM');
+    await agent.done;
+  }
+}
+
 kernelTest('overhead: a page-fault storm over budget switches the fault probe to sampling, its cost drops, and back after', async (t) => {
+  t.timeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
   const cg = new TestCgroup('overhead-storm');
   t.teardown(async () => { await cg.remove(); rmSync(dir, { recursive: true, force: true }); });
   // 2% of one CPU: an idle agent (about 0.5%) stays under it; the storm's faults (two workers,
-  // 100k+ faults/s each, ~100 ns of BPF each) do not.
+  // 100k+ faults/s each, ~100 ns of BPF each) do not. On a host where the quiet agent alone
+  // costs more (a slow VM: 10-13%), the budget is that cost: the governor switches only a probe
+  // worth a quarter of the excess, and under 2% the agent's own CPU would be nearly all of it.
+  const quiet = await quietCost(dir);
+  const budget = Math.max(0.02, Math.ceil(quiet * 1e4) / 1e4);
+  const budgetText = `${(budget * 100).toFixed(2)}%`;
+  t.log(`the quiet agent costs ${(quiet * 100).toFixed(2)}% of a CPU here: budget ${budgetText}`);
   const policy = join(dir, 'policy.yaml');
   // (the endpoint only for a failure's log: the governor's own figures)
   const port = await freePort();
-  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: 2%\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
+  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: ${budgetText}\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
   // the switches go to a collector as log records too (the metrics pushed only at the stop)
   const { url: otlp, requests } = await startCollector(t);
   const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state'), '--otlp-endpoint', otlp, '--otlp-interval', '600'], { timeoutMs: 90_000 });
@@ -79,7 +115,7 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   t.log(`switch: ${first.from} -> ${first.to}: ${first.reason}`);
   t.is(first.from, 'full');
   t.regex(first.to, /^sampled-1\/\d+$/);
-  t.regex(first.reason, /over budget 2\.00%; fault is the hottest probe/);
+  t.true(first.reason.includes(`over budget ${budgetText}; fault is the hottest probe`), first.reason);
   await sleep(500);
   const sampled = await measure(1500);
   t.log(`fault probe while full: ${full.perSecond.toFixed(0)} program runs/s, ${full.nsPerEvent.toFixed(0)} ns each, ${(full.cpuShare * 100).toFixed(2)}% of a CPU`);

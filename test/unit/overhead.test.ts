@@ -65,6 +65,38 @@ test('back to the richer variant only when its predicted cost fits under the hea
   t.is(g.variant('fault')?.name, 'full');
 });
 
+test('the agent alone near the budget: a reduced probe goes back once its own cost would be negligible, and is not switched down again', (t) => {
+  // the agent's own CPU at 0.8% of a 1% budget: the total never falls under 70% of it
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, headroom: 0.7, probes: { fault: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.008); // 3.8% in all
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/8');
+  // the storm goes on, cheaper (0.9% in all): at full the fault probe would cost 3%, not negligible
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 10 } }, 0.008);
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  // 400 faults/s at full: 0.012% (under 5% of the budget), 0.81% in all (over 70% of it)
+  c.advance(1000, { fault: { perSecond: 400, ns: 40 } }, 0.008);
+  const back = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(back[0]?.to, 'full');
+  t.regex(back[0]!.reason, /^load fell: fault at 400 events\/s would cost about 0\.01% as full, under 5% of the budget 1\.00% \(0\.81% in all, most of it the agent's own\): sampled-1\/8 -> full$/);
+  // over the budget now (the agent at 1.2%), the probe at full is still too small to switch
+  for (let i = 0; i < 3; i++) {
+    c.advance(1000, { fault: { perSecond: 400, ns: 300 } }, 0.012);
+    t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
+  }
+  t.is(g.variant('fault')?.name, 'full');
+  // a probe at 6-10% of the budget stays where it is, either way (the band between the two rules)
+  const h = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false) } });
+  const d = new Clock();
+  h.observe(d.atMs, d.counters, d.agentNs);
+  d.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.008);
+  t.is(h.observe(d.atMs, d.counters, d.agentNs)[0]?.to, 'sampled-1/8');
+  d.advance(1000, { fault: { perSecond: 2_500, ns: 300 } }, 0.008); // 0.075% at full
+  t.deepEqual(h.observe(d.atMs, d.counters, d.agentNs), [], '0.075% is not under 5% of the budget');
+  t.is(h.variant('fault')?.name, 'sampled-1/8');
+});
+
 test('nothing cheaper left: no change, and the report still shows the excess', (t) => {
   const g = new OverheadGovernor({ budget: 0.001, windowMs: 1000, probes: { sock: [{ name: 'full', knobs: { sampleShift: 0, filter: false } }] } });
   const c = new Clock();
