@@ -136,7 +136,8 @@ export class OverheadGovernor {
     this.windowStart = { atMs, agentCpuNs };
     this.lastReport = report;
 
-    const change = report.total > this.budget ? this.reduce(atMs, report, rates) : this.restore(atMs, report, rates);
+    // over the budget with nothing worth reducing, a probe whose richer variant is negligible may still go back
+    const change = report.total > this.budget ? (this.reduce(atMs, report, rates) ?? this.restore(atMs, report, rates, true)) : this.restore(atMs, report, rates, false);
     if (change) report.probes[change.probe].variant = change.to;
     return change ? [change] : [];
   }
@@ -165,30 +166,39 @@ export class OverheadGovernor {
     };
   }
 
-  private restore(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>): OverheadChange | null {
-    const name = this.reduced[this.reduced.length - 1];
-    if (!name) return null;
-    const s = this.probes.get(name)!;
-    const r = rates.get(name);
-    const richer = s.variants[s.level - 1];
-    const nsPerRun = s.nsPerRun[s.level - 1];
-    if (!r || nsPerRun === undefined) return null;
-    // What the richer variant would cost at today's event rate, with everything else as it is.
-    const richerCost = (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
-    const predicted = report.total - r.fraction + richerCost;
-    // Back when everything would fit with room to spare, or when the probe itself would cost too
-    // little to be switched down again: where the agent's own CPU holds the total near or over
-    // the budget, the first rule alone kept a probe reduced for good after a storm, for nothing.
-    const fits = predicted < this.headroom * this.budget;
-    if (!fits && !(richerCost < NEGLIGIBLE_SHARE * this.budget)) return null;
-    const from = s.variants[s.level];
-    s.level--;
-    const to = s.variants[s.level];
-    if (s.level === 0) this.reduced.pop();
-    const why = fits
-      ? `would cost about ${pct(predicted)} in all as ${to.name}, under ${Math.round(this.headroom * 100)}% of the budget ${pct(this.budget)}`
-      : `would cost about ${pct(richerCost)} as ${to.name}, under ${Math.round(NEGLIGIBLE_SHARE * 100)}% of the budget ${pct(this.budget)} (${pct(predicted)} in all, most of it the agent's own)`;
-    return { atMs, probe: name, from: from.name, to: to.name, knobs: to.knobs, reason: `load fell: ${name} at ${Math.round(r.perSecond)} events/s ${why}: ${from.name} -> ${to.name}` };
+  /**
+   * One probe back one step: the most recently reduced when everything would fit again with room
+   * to spare (under the budget), or any reduced probe whose richer variant would cost too little
+   * to be switched down again (NEGLIGIBLE_SHARE), whatever the total. Without the second rule,
+   * where the agent's own CPU holds the total near or over the budget (an idle agent at 0.7-1.5%
+   * under the default 1%, a slow host), a probe switched down in a storm stayed reduced for good,
+   * for nothing.
+   */
+  private restore(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>, overBudget: boolean): OverheadChange | null {
+    for (let i = this.reduced.length - 1; i >= 0; i--) {
+      const name = this.reduced[i]!;
+      const s = this.probes.get(name)!;
+      const r = rates.get(name);
+      const richer = s.variants[s.level - 1];
+      const nsPerRun = s.nsPerRun[s.level - 1];
+      if (!r || nsPerRun === undefined) continue;
+      // What the richer variant would cost at today's event rate, with everything else as it is.
+      const richerCost = (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
+      const predicted = report.total - r.fraction + richerCost;
+      const fits = i === this.reduced.length - 1 && !overBudget && predicted < this.headroom * this.budget;
+      // (under the budget, not over it by the step back: another probe would pay for it)
+      const negligible = richerCost < NEGLIGIBLE_SHARE * this.budget && (overBudget || predicted <= this.budget);
+      if (!fits && !negligible) continue;
+      const from = s.variants[s.level];
+      s.level--;
+      const to = s.variants[s.level];
+      if (s.level === 0) this.reduced.splice(i, 1);
+      const why = fits
+        ? `would cost about ${pct(predicted)} in all as ${to.name}, under ${Math.round(this.headroom * 100)}% of the budget ${pct(this.budget)}`
+        : `would cost about ${pct(richerCost)} as ${to.name}, under ${Math.round(NEGLIGIBLE_SHARE * 100)}% of the budget ${pct(this.budget)} (${pct(predicted)} in all, the agent's own ${pct(report.agent)})`;
+      return { atMs, probe: name, from: from.name, to: to.name, knobs: to.knobs, reason: `load fell: ${name} at ${Math.round(r.perSecond)} events/s ${why}: ${from.name} -> ${to.name}` };
+    }
+    return null;
   }
 }
 

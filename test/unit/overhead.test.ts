@@ -79,7 +79,7 @@ test('the agent alone near the budget: a reduced probe goes back once its own co
   c.advance(1000, { fault: { perSecond: 400, ns: 40 } }, 0.008);
   const back = g.observe(c.atMs, c.counters, c.agentNs);
   t.is(back[0]?.to, 'full');
-  t.regex(back[0]!.reason, /^load fell: fault at 400 events\/s would cost about 0\.01% as full, under 5% of the budget 1\.00% \(0\.81% in all, most of it the agent's own\): sampled-1\/8 -> full$/);
+  t.regex(back[0]!.reason, /^load fell: fault at 400 events\/s would cost about 0\.01% as full, under 5% of the budget 1\.00% \(0\.81% in all, the agent's own 0\.80%\): sampled-1\/8 -> full$/);
   // over the budget now (the agent at 1.2%), the probe at full is still too small to switch
   for (let i = 0; i < 3; i++) {
     c.advance(1000, { fault: { perSecond: 400, ns: 300 } }, 0.012);
@@ -94,6 +94,62 @@ test('the agent alone near the budget: a reduced probe goes back once its own co
   t.is(h.observe(d.atMs, d.counters, d.agentNs)[0]?.to, 'sampled-1/8');
   d.advance(1000, { fault: { perSecond: 2_500, ns: 300 } }, 0.008); // 0.075% at full
   t.deepEqual(h.observe(d.atMs, d.counters, d.agentNs), [], '0.075% is not under 5% of the budget');
+  t.is(h.variant('fault')?.name, 'sampled-1/8');
+});
+
+test('the agent alone over the budget: a probe sampled in perf goes back step by step once negligible, and no probe is reduced for it', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false, true), sched: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  // a storm: 100k faults/s x 300 ns (3%), the agent at 1.2%
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.012);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/8');
+  c.advance(1000, { fault: { perSecond: 12_500, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.012); // 1 run in 8: 0.375%
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/64');
+  // the storm is over: 640 faults/s, 10 program runs/s at 1/64; the total stays over the budget (the agent)
+  c.advance(1000, { fault: { perSecond: 10, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.012);
+  const first = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(first[0]?.to, 'sampled-1/8', 'back one step: 1/8 of 640 faults/s would cost 0.002%');
+  t.regex(first[0]!.reason, /^load fell: fault at 640 events\/s would cost about 0\.00% as sampled-1\/8, under 5% of the budget 1\.00% \(1\.25% in all, the agent's own 1\.20%\)/);
+  c.advance(1000, { fault: { perSecond: 80, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.012);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'full');
+  for (let i = 0; i < 3; i++) {
+    c.advance(1000, { fault: { perSecond: 640, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.012);
+    t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), [], 'over the budget, but no probe worth reducing');
+  }
+  t.is(g.variant('fault')?.name, 'full');
+  t.is(g.variant('sched')?.name, 'full');
+});
+
+test('several probes reduced: a negligible one goes back from under one that must stay; a step back that would take the total over the budget waits', (t) => {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false), sched: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.002);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.probe, 'fault');
+  // then sched storms (10% of a CPU at full), fault is sampled and quiet
+  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 500 } }, 0.002);
+  const sched = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(sched[0]?.probe, 'sched');
+  t.is(sched[0]?.to, 'sampled-1/8');
+  // sched sampled still costs 1.25%: one more step
+  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 62.5 } }, 0.002);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/64');
+  // under the budget now (0.2% + 0.004% + 0.2%): sched (on top of the stack) would cost 10% at
+  // full and stays; fault (1000/s, 0.03% at full) is negligible and goes back from under it
+  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 10 } }, 0.002);
+  const back = g.observe(c.atMs, c.counters, c.agentNs);
+  t.is(back[0]?.probe, 'fault');
+  t.is(back[0]?.to, 'full');
+  t.is(g.variant('sched')?.name, 'sampled-1/64');
+  // under the budget, a negligible step back that would end over it waits
+  const h = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false) } });
+  const d = new Clock();
+  h.observe(d.atMs, d.counters, d.agentNs);
+  d.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.002);
+  t.is(h.observe(d.atMs, d.counters, d.agentNs)[0]?.to, 'sampled-1/8');
+  d.advance(1000, { fault: { perSecond: 1000, ns: 40 } }, 0.0099); // 0.994% now, 1.02% with fault at full (0.03%)
+  t.deepEqual(h.observe(d.atMs, d.counters, d.agentNs), []);
   t.is(h.variant('fault')?.name, 'sampled-1/8');
 });
 
