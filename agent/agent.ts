@@ -19,7 +19,7 @@ import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemor
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
-import { matchesGlob } from './plan/policy.js';
+import { horizonsOnTicks, matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
 import { Actuator } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
@@ -117,26 +117,29 @@ export class Agent {
   private readonly log: (msg: string) => void;
 
   private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
-    this.policy = opts.policy;
+    this.log = opts.log ?? (() => {});
+    // (a command's --interval may leave a horizon between ticks: it is forecast on whole ticks, and said)
+    const { policy, notes } = horizonsOnTicks(opts.policy);
+    for (const n of notes) this.log(n);
+    this.policy = policy;
     this.mode = opts.mode;
     this.source = source;
     this.index = index;
     this.actuator = actuator;
-    this.planner = new Planner(opts.policy);
-    this.log = opts.log ?? (() => {});
+    this.planner = new Planner(policy);
     this.layout = index.layout;
-    const fc = opts.policy.forecast;
-    const canFilter = opts.policy.workloads.length > 0;
+    const fc = policy.forecast;
+    const canFilter = policy.workloads.length > 0;
     // The fault probe samples in perf (its sample period), the others in their programs. The
     // planner's objectives read run-queue latency: sched never samples the selected workloads.
-    const objectives = opts.policy.workloads.some((w) => w.objectives?.runqueueP99Ms !== undefined);
+    const objectives = policy.workloads.some((w) => w.objectives?.runqueueP99Ms !== undefined);
     const probes = Object.fromEntries(Object.keys(source.tunables).map((p) =>
       [p, variantsFor({ canFilter, sampledAtSource: p === 'fault', exactForSelected: p === 'sched' && objectives })]));
-    this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: opts.policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
+    this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
-    this.runs = opts.recordRuns && opts.policy.profiles.enabled ? RunFollower.open(opts.policy.profiles, index, this.log) : null;
+    this.runs = opts.recordRuns && policy.profiles.enabled ? RunFollower.open(policy.profiles, index, this.log) : null;
     // last: its worker threads (if any) start only once nothing else here can fail
-    const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: opts.policy.tickMs };
+    const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: policy.tickMs };
     // a worker lost (dead or stuck) is said, and the forecasts go on in new workers (at most 3 times an hour), then in this thread
     const onWorkerLost = (why: string): void => this.log(`demand forecasts: ${why}`);
     this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers, onWorkerLost }) : new DemandForecasts(demandOpts);

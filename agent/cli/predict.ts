@@ -281,18 +281,29 @@ function parseTargets(s: string): Target[] | 'auto' {
  */
 function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]): void {
   for (const s of series) {
+    // a target by name in time must be a whole number of steps, and no two the same (h8m and
+    // h12m on a 5-minute grid would both be scored 2 steps ahead, under their own names)
+    const named = new Map<string, string>();
     for (const t of targets === 'auto' ? defaultTargets(s.stepSeconds) : targets) {
-      if (t.seconds === undefined) continue;
       const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
-      // (auto's h5s on a 10 s grid is one step, as auto means it: only a target asked for by name is held to it)
-      if (targets !== 'auto' && s.stepSeconds > t.seconds) {
-        throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
-      }
       const steps = resolveTarget(t, s.stepSeconds).steps;
-      if (steps > MAX_TARGET_STEPS) {
-        throw new UsageError(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
-          'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
+      if (t.seconds !== undefined) {
+        // (auto's h5s on a 10 s grid is one step, as auto means it: only a target asked for by name is held to it)
+        if (targets !== 'auto' && s.stepSeconds > t.seconds) {
+          throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
+        }
+        if (steps > MAX_TARGET_STEPS) {
+          throw new UsageError(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
+            'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
+        }
+        if (targets !== 'auto' && Math.abs(steps * s.stepSeconds - t.seconds) > 1e-6 * t.seconds) {
+          throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is not a whole number of steps of ${grid}: it would be scored ${steps} steps (${duration(steps * s.stepSeconds)}) ahead; ask for h${steps}${t.kind === 'peak' ? 'max' : ''}`);
+        }
       }
+      if (targets === 'auto') continue;
+      const same = named.get(`${t.kind}:${steps}`);
+      if (same !== undefined) throw new UsageError(`targets ${same} and ${t.name} are both ${steps} step${steps === 1 ? '' : 's'} of ${grid}: give one of them`);
+      named.set(`${t.kind}:${steps}`, t.name);
     }
   }
 }

@@ -106,6 +106,40 @@ export const MAX_SLOW_EVENT_MS = 3_600_000;
  */
 export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
 
+/** A horizon of `ms` in whole ticks of `tickMs` (at least one): what the forecasters count in. */
+export const onTicks = (ms: number, tickMs: number): number => Math.max(1, Math.round(ms / tickMs)) * tickMs;
+
+/** Why a horizon is not a whole number of the policy's ticks (the forecasters would round it), or undefined. */
+function offTicks(ms: number, tickMs: number, tick: unknown): string | undefined {
+  if (!(tickMs > 0) || ms % tickMs === 0) return undefined;
+  const below = Math.floor(ms / tickMs) * tickMs;
+  const near = below > 0 ? `${durationText(below)} or ${durationText(below + tickMs)}` : durationText(tickMs);
+  return `must be a whole number of ticks (the tick is ${String(tick)}), as the forecasts count in ticks; got "${durationText(ms)}": ${near}`;
+}
+
+/**
+ * The policy with its forecast horizons and the run-queue rule's horizon in whole ticks of its
+ * tick, and a note for each that moved. `policy check` holds a policy to its own tick; a command's
+ * --interval replaces the tick, and a 5 s horizon at a 10 s interval is then one tick, 10 s, which
+ * is what the forecasts, the metrics and the reasons must say.
+ */
+export function horizonsOnTicks(policy: Policy): { policy: Policy; notes: string[] } {
+  const tick = policy.tickMs;
+  const notes: string[] = [];
+  const moved = (what: string, ms: number): number => {
+    const on = onTicks(ms, tick);
+    if (on !== ms) notes.push(`${what} ${durationText(ms)} is forecast ${durationText(on)} ahead (${on / tick} tick${on === tick ? '' : 's'} of ${durationText(tick)})`);
+    return on;
+  };
+  const horizonsMs = [...new Set(policy.forecast.horizonsMs.map((h) => moved('forecast.horizons', h)))].sort((a, b) => a - b);
+  const ruleMs = moved('rules.protect_latency.horizon', policy.rules.protectLatency.horizonMs);
+  if (notes.length === 0) return { policy, notes };
+  return {
+    policy: { ...policy, forecast: { ...policy.forecast, horizonsMs }, rules: { ...policy.rules, protectLatency: { ...policy.rules.protectLatency, horizonMs: ruleMs } } },
+    notes,
+  };
+}
+
 /** `ms` as the policy writes a duration: in its largest whole unit (4096000 is `4096s`, not `68m16s`), else in milliseconds. */
 export function durationText(ms: number): string {
   for (const [unit, n] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${unit}`;
@@ -554,8 +588,17 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
       if (ms === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
       else if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
         report(['forecast', 'horizons', i], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}); got "${h}"`);
+      } else {
+        const off = offTicks(ms, tickMs, tick);
+        if (off) report(['forecast', 'horizons', i], 'value', off);
       }
     });
+  }
+  const ruleHorizon = get('rules', 'protect_latency', 'horizon');
+  if (typeof ruleHorizon === 'string' && DURATION.test(ruleHorizon) && parseDuration(ruleHorizon) > 0) {
+    const tick = get('tick') ?? DEFAULTS.tick;
+    const off = offTicks(parseDuration(ruleHorizon), typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0, tick);
+    if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
   }
 
   for (const probe of ['sched', 'fault', 'blockio', 'sock']) {

@@ -86,6 +86,8 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['an unknown target', () => ['--trace', trace, '--targets', 'h5s,h5x'], 2, /unknown target "h5x"; expected auto, hN \(the value N steps ahead, N up to 10000\)/],
   ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
+  ['an 8 min target on a 5-minute grid (it would be scored 10 min ahead)', (d) => ['--trace', coarseTrace(d), '--targets', 'h5m,h8m'], 2, /target h8m \(8 min ahead\) is not a whole number of steps of .*coarse\.jsonl's grid \(5 min\): it would be scored 2 steps \(10 min\) ahead; ask for h2$/m],
+  ['two targets the same steps', (d) => ['--trace', coarseTrace(d), '--targets', 'h10m,h2'], 2, /targets h10m and h2 are both 2 steps of .*coarse\.jsonl's grid \(5 min\): give one of them/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
   ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', () => ['--trace', trace, '--limit', ''], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],

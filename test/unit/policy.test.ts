@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { checkPolicyFile, summarize } from '../../agent/cli/policy-check.js';
 import { busyPolicy } from '../bench/busy-tick.js';
 import {
+  horizonsOnTicks,
   loadPolicy,
   matchesGlob,
   parseDuration,
@@ -178,6 +179,21 @@ const broken: BrokenCase[] = [
     title: 'a forecast horizon farther than 4096 of the policy\'s own ticks',
     yaml: 'version: 1\ntick: 5m\nforecast:\n  horizons: [342h]\n',
     line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be at most 4096 ticks ahead (20480m at a tick of 5m); got "342h"',
+  },
+  {
+    title: 'a forecast horizon between ticks (the forecasts count in ticks: 1500ms would be 2s)',
+    yaml: 'version: 1\nforecast:\n  horizons: [5s, 1500ms]\n',
+    line: 3, column: 18, field: 'forecast.horizons[1]', message: 'must be a whole number of ticks (the tick is 1s), as the forecasts count in ticks; got "1500ms": 1s or 2s',
+  },
+  {
+    title: 'a forecast horizon under one tick',
+    yaml: 'version: 1\ntick: 2s\nforecast:\n  horizons: [500ms]\n',
+    line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "500ms": 2s',
+  },
+  {
+    title: 'the run-queue rule\'s horizon between ticks',
+    yaml: 'version: 1\ntick: 2s\nforecast:\n  horizons: [4s]\nrules:\n  protect_latency:\n    horizon: 5s\n',
+    line: 7, column: 14, field: 'rules.protect_latency.horizon', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "5s": 4s or 6s',
   },
   {
     title: 'demand workers: a fraction',
@@ -385,6 +401,19 @@ test('export.otlp: the push\'s URL and period, read as given, and said by policy
   t.deepEqual(p.export.otlp, { endpoint: 'https://collector.internal:4318/v1/metrics', intervalMs: 120_000 });
   t.regex(summarize(p), /; `run` pushes OTLP to https:\/\/collector\.internal:4318\/v1\/metrics every 120 s$/);
   t.notRegex(summarize(loadPolicy(defaultFile)), /OTLP/);
+});
+
+test('horizons on whole ticks: a command\'s --interval (the tick replaced) moves a horizon between ticks to the nearest whole one, at least one, and says so', (t) => {
+  const base = loadPolicy(defaultFile);
+  t.deepEqual(horizonsOnTicks(base), { policy: base, notes: [] }, 'the default policy at its own 1s tick: unchanged, the same object');
+  const { policy, notes } = horizonsOnTicks({ ...base, tickMs: 10_000 });
+  t.deepEqual(policy.forecast.horizonsMs, [10_000, 60_000]);
+  t.is(policy.rules.protectLatency.horizonMs, 10_000);
+  t.deepEqual(notes, ['forecast.horizons 5s is forecast 10s ahead (1 tick of 10s)', 'rules.protect_latency.horizon 5s is forecast 10s ahead (1 tick of 10s)']);
+  const three = horizonsOnTicks({ ...base, tickMs: 3000, forecast: { ...base.forecast, horizonsMs: [4000, 5000, 60_000] } });
+  t.deepEqual(three.policy.forecast.horizonsMs, [3000, 6000, 60_000], '4s and 5s: 1 and 2 ticks; 60s is 20');
+  t.is(three.notes.length, 3);
+  t.is(base.forecast.horizonsMs.join(), '5000,60000', 'the policy given is not changed');
 });
 
 test('a missing file is a PolicyError with a clear message', (t) => {
