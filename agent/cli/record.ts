@@ -115,6 +115,20 @@ function checkWritable(path: string): void {
   }
 }
 
+/** Why a recording of `ticks` ticks holds no sample: stopped before the first, no workload (matching `match`) seen, or none of the resources asked. */
+export function emptyWhy(ticks: number, matched: boolean, match: string | undefined, someResources: boolean, intervalSeconds: number): string {
+  if (ticks === 0) return `stopped before the first sample (one --interval, ${intervalSeconds} s, after the start)`;
+  const over = `in ${ticks} tick${ticks === 1 ? '' : 's'}`;
+  if (!matched && match === undefined) return `no workload was seen ${over}`;
+  if (!matched) {
+    // (a trace names a workload by its id, `v1-cpu:/path`; --match takes the path)
+    const id = /^[a-z0-9-]+:(\/.*)$/.exec(match!);
+    return `no workload's cgroup matched --match '${match}' ${over} (a cgroup is seen once a task in it runs)` +
+      (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '');
+  }
+  return `the workloads seen ${over}${match === undefined ? '' : ` matching --match '${match}'`} had ${someResources ? 'none of those --resources' : 'no sample'}`;
+}
+
 /** Creates or replaces the trace file. */
 function openOut(path: string): number {
   try {
@@ -179,6 +193,9 @@ const record: CommandModule<object, RecordArgs> = {
       const layout = detectCgroupLayout();
       const memoryOf = (w: Workload): number | null => readMemoryBytes(layout, w);
       let samples = 0;
+      // (why a recording may be empty: stopped before its first tick, or no workload matched)
+      let ticks = 0;
+      let matched = false;
       const started = Date.now();
       const progress = process.stderr.isTTY;
       await runSession({
@@ -186,6 +203,8 @@ const record: CommandModule<object, RecordArgs> = {
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         log: (m) => process.stderr.write(`headroom: ${m}\n`),
         onReport: (r) => {
+          ticks++;
+          if (!matched) matched = r.workloads.some((w) => a.match === undefined || matchesGlob(a.match, w.workload.path));
           const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) write(lines);
           samples += lines ? lines.split('\n').length - 1 : 0;
@@ -208,9 +227,8 @@ const record: CommandModule<object, RecordArgs> = {
             process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
             return 0;
           }
-          // an empty recording is no trace: say why it may be, and fail (an older trace of that name stays)
-          const why = a.match !== undefined ? `no workload's cgroup matched --match '${a.match}'` : 'no workload was seen';
-          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${why}${resources ? ' with those --resources' : ''}; ${a.out} not written\n`);
+          // an empty recording is no trace: say why, and fail (an older trace of that name stays)
+          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval)}; ${a.out} not written\n`);
           return 1;
         },
       });

@@ -22,9 +22,26 @@ export interface SessionOptions extends AgentOptions {
 }
 
 export async function runSession(opts: SessionOptions): Promise<void> {
+  // The signal handlers first: a SIGINT or SIGTERM while the probes load (a second or so) is
+  // heard once they have loaded, and the stop is as clean as any (it killed the process, 130 or
+  // 143, with nothing said and a recording's reason lost).
+  let agent: Agent | undefined;
+  let signalled = false;
+  const onSignal = (): void => {
+    signalled = true;
+    if (agent) void stop(0);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    onSignal();
+  });
   preflight(opts.log);
   opts.beforeLoad?.();
-  const agent = Agent.start(opts);
+  agent = Agent.start(opts);
+  const started = agent;
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
 
@@ -34,7 +51,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     if (timer) clearTimeout(timer);
     let after: void | number = 0;
     try {
-      const released = agent.stop();
+      const released = started.stop();
       await opts.onStop?.(released);
       after = await opts.afterStop?.();
     } catch (err) {
@@ -42,35 +59,34 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     }
     process.exit(code !== 0 ? code : (after ?? 0));
   };
-  const onSignal = (): void => void stop(0);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   process.once('uncaughtException', (err) => {
-    try { agent.stop(); } catch { /* already reporting an error */ }
+    try { started.stop(); } catch { /* already reporting an error */ }
     fail(err);
   });
+  if (signalled) return stop(0);
 
   try {
-    await opts.beforeStart?.(agent);
+    await opts.beforeStart?.(started);
   } catch (err) {
-    agent.stop();
+    started.stop();
     throw err;
   }
-  const started = Date.now();
+  if (stopping) return;
+  const startedAt = Date.now();
   let ticks = 0;
   const loop = async (): Promise<void> => {
     if (stopping) return;
     try {
-      await opts.onReport(agent.tick());
+      await opts.onReport(started.tick());
     } catch (err) {
-      agent.stop();
+      started.stop();
       fail(err);
     }
     ticks++;
-    const done = (opts.count > 0 && ticks >= opts.count) || (opts.durationMs > 0 && Date.now() - started >= opts.durationMs);
+    const done = (opts.count > 0 && ticks >= opts.count) || (opts.durationMs > 0 && Date.now() - startedAt >= opts.durationMs);
     if (done) return stop(0);
     // schedule against the start time so ticks do not drift by their own duration
-    const next = opts.intervalMs - ((Date.now() - started) % opts.intervalMs);
+    const next = opts.intervalMs - ((Date.now() - startedAt) % opts.intervalMs);
     timer = setTimeout(() => void loop(), next);
   };
   timer = setTimeout(() => void loop(), opts.intervalMs);

@@ -1,5 +1,5 @@
 // `headroom record` writes what the agent sees as a trace that `headroom predict` replays.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest, testIf } from '../helpers/host.js';
@@ -63,7 +63,7 @@ kernelTest('record: a --match that no cgroup matches records nothing, says so, a
   const rec = await headroom(['record', '--out', out, '--duration', '2', '--interval', '0.5', '--match', '/headroom-test/no-such-*',
     '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(rec.code, 1, rec.stderr);
-  t.regex(rec.stderr, /headroom: nothing recorded: no workload's cgroup matched --match '\/headroom-test\/no-such-\*'; .*none\.jsonl not written/);
+  t.regex(rec.stderr, /headroom: nothing recorded: no workload's cgroup matched --match '\/headroom-test\/no-such-\*' in \d+ ticks \(a cgroup is seen once a task in it runs\); .*none\.jsonl not written/);
   t.false(existsSync(out), 'no trace file');
   // an older trace of that name stays as it was
   writeFileSync(out, 'older\n');
@@ -71,6 +71,39 @@ kernelTest('record: a --match that no cgroup matches records nothing, says so, a
     '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 }).done;
   t.is(again.code, 1, again.stderr);
   t.is(readFileSync(out, 'utf8'), 'older\n');
+});
+
+/** Whether process `pid` holds a BPF map or program (its probes are loading or loaded). */
+function holdsBpf(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try { return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('anon_inode:bpf'); } catch { return false; }
+    });
+  } catch {
+    return false;
+  }
+}
+
+kernelTest('record: SIGTERM while the probes load is a clean stop that says nothing was recorded yet (it was killed: 143, nothing said)', async (t) => {
+  const out = join(tempDir(t), 'early.jsonl');
+  const rec = headroom(['record', '--out', out, '--interval', '5', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 });
+  t.teardown(() => { rec.child.kill('SIGKILL'); });
+  await waitFor(() => holdsBpf(rec.child.pid!), 'the probes to start loading', 20_000);
+  rec.child.kill('SIGTERM');
+  const done = await rec.done;
+  t.is(done.code, 1, done.stderr);
+  t.regex(done.stderr, /headroom: nothing recorded: stopped before the first sample \(one --interval, 5 s, after the start\); .*early\.jsonl not written\n$/);
+  t.false(existsSync(out));
+});
+
+kernelTest('top: a closed pipe (top --json | head) stops it cleanly, exit 0 (it failed: "write EPIPE", exit 1)', async (t) => {
+  const top = headroom(['top', '--json', '--interval', '0.5', '--count', '20', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 });
+  t.teardown(() => { top.child.kill('SIGKILL'); });
+  await waitFor(() => top.stdout().includes('\n'), 'the first refresh', 20_000);
+  top.child.stdout!.destroy();
+  const done = await top.done;
+  t.is(done.code, 0, done.stderr);
+  t.notRegex(done.stderr, /EPIPE/);
 });
 
 kernelTest('record: a write that fails (/dev/full) is one line naming --out, exit 1; a device that takes it (/dev/null) records', async (t) => {

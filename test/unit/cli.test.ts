@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
 import { usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
-import { parseLimits } from '../../agent/cli/record.js';
+import { emptyWhy, parseLimits } from '../../agent/cli/record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -242,6 +242,15 @@ test('predict on a folder: the first 20 warnings from reading it, then a count o
   const all = await headroom([...args, '--all-warnings'], { timeoutMs: 60_000 }).done;
   t.is(all.code, 0, all.stderr);
   t.deepEqual(warnings(all.stderr).map((l) => l.replace(/^.*\/(junk-\d+)\.csv: .*$/, '$1')), Array.from({ length: 25 }, (_, i) => `junk-${String(i).padStart(2, '0')}`));
+});
+
+test('record: why a recording is empty, told apart (it blamed --match when stopped before its first tick, or when the workloads lacked the --resources)', (t) => {
+  t.is(emptyWhy(0, false, '/jobs/*', false, 2), 'stopped before the first sample (one --interval, 2 s, after the start)');
+  t.is(emptyWhy(3, false, undefined, false, 1), 'no workload was seen in 3 ticks');
+  t.is(emptyWhy(1, false, '/jobs/*', false, 1), "no workload's cgroup matched --match '/jobs/*' in 1 tick (a cgroup is seen once a task in it runs)");
+  t.is(emptyWhy(4, false, 'v1-cpu:/jobs/*', false, 1),
+    "no workload's cgroup matched --match 'v1-cpu:/jobs/*' in 4 ticks (a cgroup is seen once a task in it runs); --match takes a cgroup path, such as '/jobs/*', not a trace's workload id");
+  t.is(emptyWhy(4, true, '/jobs/*', true, 1), "the workloads seen in 4 ticks matching --match '/jobs/*' had none of those --resources");
 });
 
 test('--limit reads a level per resource: repeated or comma-separated, spaces around, decimal notation only, binary units for bytes', (t) => {
