@@ -5,7 +5,7 @@
 // Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
 import type { Argv, CommandModule } from 'yargs';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, defaultTargets, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, defaultTargets, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable, warmupOf,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
@@ -308,6 +308,30 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
   }
 }
 
+/**
+ * Why no series has a point to score: the warm-up holds all of each, or no target's horizon fits
+ * in what follows it (the advice was "a shorter --warmup" even at a warm-up of 1).
+ */
+function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto', given: number | undefined): string {
+  let best: { s: Series; observed: number; warm: number } | undefined;
+  for (const s of series) {
+    const observed = s.values.filter((v) => !Number.isNaN(v)).length;
+    const warm = warmupOf(s, given);
+    if (!best || observed - warm > best.observed - best.warm) best = { s, observed, warm };
+  }
+  const { s, observed, warm } = best!;
+  const name = s.source ?? s.name;
+  if (observed <= warm) {
+    const held = series.length > 1 ? `every series (the longest, ${name}, has ${observed})` : `${name} (${observed} observed points)`;
+    return `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''} holds ${held}; a shorter --warmup, or a longer trace`;
+  }
+  const shortest = (targets === 'auto' ? defaultTargets(s.stepSeconds) : targets).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
+  // (a shorter warm-up helps only where the series is longer than the target)
+  const shorterWarmup = observed > shortest.steps ? ', a shorter --warmup' : '';
+  return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, and the nearest target, ` +
+    `${shortest.name}, is ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
+}
+
 /** The models, each once, or a UsageError. */
 function parseModels(s: string | undefined, halfLifeSeconds: number | undefined): ModelSpec[] {
   if (s === undefined) return [...DEFAULT_MODELS];
@@ -376,7 +400,7 @@ async function handler(a: PredictArgs): Promise<void> {
       if (series.every((s) => s.values.every((v) => Number.isNaN(v) || v === 0))) {
         throw new Error(`${a.trace}: nothing to score: every series read (${series.length}) is 0 throughout; losses are measured against a series' mean, and there is no demand to forecast`);
       }
-      throw new Error(`${a.trace}: nothing to score: ${series.length} series read, none with observed points beyond the warm-up (${a.warmup ?? 'auto'}) and a horizon; a longer trace, or a shorter --warmup`);
+      throw new Error(`${a.trace}: nothing to score: ${series.length} series read; ${whyNothingScored(series, targets, a.warmup)}`);
     }
     if (a.json) process.stdout.write(`${JSON.stringify(reportJson(report, { trace: a.trace, warmup: a.warmup ?? 'auto', readMs }, specs))}\n`);
     else process.stdout.write(renderReport(report, specs, a.by));

@@ -321,6 +321,13 @@ export function defaultWarmup(stepSeconds: number): number {
   return stepSeconds >= AGENT_STEP_LIMIT_SECONDS ? DEFAULT_WARMUP : Math.max(1, Math.round(AGENT_WARMUP_SECONDS / stepSeconds));
 }
 
+/** A series' warm-up: `given`, else the default for its grid (a short recording at the agent's tick keeps three quarters of itself for scoring). */
+export function warmupOf(series: Series, given: number | undefined): number {
+  if (given !== undefined) return given;
+  const fine = series.stepSeconds < AGENT_STEP_LIMIT_SECONDS;
+  return fine ? Math.min(defaultWarmup(series.stepSeconds), Math.max(10, Math.floor(series.values.length / 4))) : defaultWarmup(series.stepSeconds);
+}
+
 /** The table a series belongs to: its dataset, each recorded trace file on its own. */
 export function groupOf(series: Series): string {
   return series.dataset === 'headroom' && series.source !== undefined ? `headroom ${basename(series.source)}` : series.dataset;
@@ -377,9 +384,7 @@ function* replaySeries(
   series: Series, specs: readonly ModelSpec[], targetsIn: readonly Target[], opts: BacktestOptions, shared: Map<string, unknown>,
 ): Generator<number, SeriesResult, void> {
   const y = series.values;
-  // A short recording at the agent's tick keeps three quarters of itself for scoring.
-  const fine = series.stepSeconds < AGENT_STEP_LIMIT_SECONDS;
-  const warmup = opts.warmup ?? (fine ? Math.min(defaultWarmup(series.stepSeconds), Math.max(10, Math.floor(y.length / 4))) : defaultWarmup(series.stepSeconds));
+  const warmup = warmupOf(series, opts.warmup);
   const targets = targetsIn.map((t) => resolveTarget(t, series.stepSeconds));
   const ctx: ModelContext = {
     stepSeconds: series.stepSeconds,

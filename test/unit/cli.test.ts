@@ -96,7 +96,8 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['a --limit named like an Object property', () => ['--trace', trace, '--limit', '__proto__=2'], 2, /--limit __proto__: no series of that resource here/],
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 2, /no series of "memory_bytes"; its resources: cpu_cores, /],
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 2, /its header says stepMs 1000; --step-ms is for traces without one/],
-  ['nothing to score', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read, none with observed points beyond the warm-up \(100000\)/],
+  ['nothing to score: the warm-up holds it all', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read; the warm-up of 100000 observed points holds every series \(the longest, \S+cpu-phases\.jsonl, has 1471\); a shorter --warmup, or a longer trace$/m],
+  ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h100', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+coarse\.jsonl has 39 observed points after a warm-up of 1, and the nearest target, h100, is 100 steps \(500 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
 ];
 
 for (const [what, args, code, message] of predictCases) {
