@@ -227,10 +227,15 @@ export function progressBar(p: BacktestProgress, elapsedMs: number, width = 24):
 
 const formatSeconds = (s: number): string => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.ceil(s)} s`);
 
-/** Progress: a bar redrawn in place on a terminal (at most 10 times a second); off one, a line per finished series. */
+/**
+ * Progress: a bar redrawn in place on a terminal (at most 10 times a second); off one, a line per
+ * finished series or tenth of the points (a pooled replay ends its series together, at the end:
+ * a line per series alone said nothing until then).
+ */
 function progressWriter(tty: boolean): (p: BacktestProgress) => void {
   const start = performance.now();
   let lastDone = 0;
+  let lastTenth = 0;
   let lastDrawn = Number.NEGATIVE_INFINITY;
   return (p) => {
     if (tty) {
@@ -241,9 +246,12 @@ function progressWriter(tty: boolean): (p: BacktestProgress) => void {
       const columns = process.stderr.columns || 100;
       const line = progressBar(p, now - start);
       process.stderr.write(`\r\x1b[K${done ? '' : line.slice(0, Math.max(20, columns - 1))}`);
-    } else if (p.seriesDone > lastDone) {
-      lastDone = p.seriesDone;
+    } else {
       const pct = p.totalPoints > 0 ? Math.floor((100 * p.points) / p.totalPoints) : 100;
+      const tenth = Math.floor(pct / 10);
+      if (p.seriesDone <= lastDone && (tenth <= lastTenth || tenth >= 10)) return;
+      lastDone = p.seriesDone;
+      lastTenth = tenth;
       process.stderr.write(`headroom predict: ${pct}% of ${p.totalPoints} points, ${p.seriesDone}/${p.seriesTotal} series done (${p.last.dataset} ${p.last.name} ${p.last.resource})\n`);
     }
   };
@@ -454,7 +462,7 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('all-warnings', { type: 'boolean', default: false, describe: `every warning from reading the trace (default: the first ${MAX_READ_WARNINGS}, then a count of the rest)` })
       .option('pool', {
         type: 'boolean', default: true,
-        describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time)',
+        describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time, and the engine without its two candidates that learn from the pool: faster, and its scores differ, even for a lone series)',
       })
       .check((x) => {
         if (x.trace === '') throw new Error('--trace needs a path: a trace file, or a folder of them');

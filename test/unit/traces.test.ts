@@ -542,10 +542,11 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   // without a past day the seasonal baseline is the last value, and its row says so
   const seasonal = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,seasonal7d', '--targets', 'h1'], { encoding: 'utf8' });
   t.regex(seasonal.stdout, /\| 6 seasonal 7d \(= 1 last: no past day to read\) +\|/);
-  // --progress off a terminal: one line per finished series, with the share of points replayed
+  // --progress off a terminal: a line per tenth of the points replayed and per finished series
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
   t.is(prog.status, 0, prog.stderr);
   t.regex(prog.stderr, /^headroom predict: 100% of 400 points, 1\/1 series done \(headroom \/w cpu_cores\)$/m);
+  t.deepEqual(prog.stderr.split('\n').filter((l) => l.includes('% of 400 points')).map((l) => Number(/: (\d+)%/.exec(l)![1])), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   // by default: the agent's targets on a 5 s grid (5 s, 60 s = 12 steps, the peak over 60 s), the engine judged
   const json = spawnSync(node, [cli, 'predict', '--trace', path, '--json', '--warmup', '100', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
   t.is(json.status, 0, json.stderr);
