@@ -155,7 +155,11 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
   return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
     markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
     '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon); ' +
-    `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.`;
+    `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.` +
+    // (a steady series passes its warm-up's own highest value often: every warning there is a "false alarm" of a level nobody set)
+    (rows.some((r) => r.score.levelFrom === 'warm-up max')
+      ? ' A level read "warm-up max" is the highest value of the series\' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL (a steady series passes its warm-up\'s highest value often).'
+      : '');
 }
 
 /** What `predict` prints: a table per resource (or per dataset, `by`), then the engine against the bars (per dataset). */
@@ -452,7 +456,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones, at most a quarter of the series)`,
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
-      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: one day)' })
+      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; the engine reads it only as its seasonal profile\'s memory)' })
       .option('by', {
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,
         describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',

@@ -3,7 +3,7 @@
 // letter (window lengths, EWMA weights, VPA buckets, quantile interpolation), so the harness
 // lands on the reference figures; "a day" is 288 steps at 300 s (ctx.dayPoints in general).
 import { createForecaster, type ForecastModel } from './forecaster.js';
-import { forecasterModel, pinball, quantilePairOf, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
+import { AGENT_STEP_LIMIT_SECONDS, forecasterModel, pinball, quantilePairOf, type ModelContext, type ModelSpec, type OnlineModel, type QuantilePair, type Target } from './backtest.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { ForecastEngine, type EngineOptions } from './models/engine.js';
 import { quantileSorted, VpaHistogram, vpaFirstBucket, WarmVpa } from './models/vpa-histogram.js';
@@ -354,9 +354,21 @@ export const ENGINE: ModelSpec = engineSpec();
 /** What `headroom predict` runs by default: the seven reference models and the engine. */
 export const DEFAULT_MODELS: readonly ModelSpec[] = [...BASELINES, ENGINE];
 
+/** The policy's default `forecast.demand_half_life` (agent/plan/policy.ts; a test holds them equal). */
+export const AGENT_DEMAND_HALF_LIFE_SECONDS = 60;
+
+/**
+ * The half-life a `forecaster:<model>` gets unless given: on the agent's grid (a recording) the
+ * agent's own, as it builds its demand forecasters; on a coarser one (the public traces' 5
+ * minutes, where 60 s is under a step) a day of the series.
+ */
+export function defaultHalfLifeSeconds(ctx: Pick<ModelContext, 'stepSeconds' | 'dayPoints'>): number {
+  return ctx.stepSeconds < AGENT_STEP_LIMIT_SECONDS ? AGENT_DEMAND_HALF_LIFE_SECONDS : ctx.dayPoints * ctx.stepSeconds;
+}
+
 /**
  * Models by name: the baselines' ids and 'engine', plus `forecaster:<model>` for any model createForecaster
- * knows (half-life: one day of the series unless given). Throws a RangeError on an unknown name.
+ * knows (half-life: defaultHalfLifeSeconds unless given). Throws a RangeError on an unknown name.
  */
 export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?: number } = {}): ModelSpec[] {
   return names.map((name) => {
@@ -371,7 +383,7 @@ export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?:
       const pooled = model === 'engine' || model === 'engine-peak';
       return forecasterModel(name, name, (ctx) => {
         const learnerPool = pooled ? sharedPool(ctx, name) : undefined;
-        const halfLifeMs = (opts.halfLifeSeconds ?? ctx.dayPoints * ctx.stepSeconds) * 1000;
+        const halfLifeMs = (opts.halfLifeSeconds ?? defaultHalfLifeSeconds(ctx)) * 1000;
         return createForecaster(model, { halfLifeMs, stepMs: ctx.stepSeconds * 1000, learnerPool });
       // (a combination is never "the best single" model)
       }, { sharesAcrossSeries: pooled, combines: model === 'selector' || pooled });

@@ -12,7 +12,8 @@ import { gzipSync } from 'node:zlib';
 import {
   backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
-import { BASELINES, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram, vpaFirstBucket } from '../../agent/predict/baselines.js';
+import { AGENT_DEMAND_HALF_LIFE_SECONDS, BASELINES, defaultHalfLifeSeconds, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram, vpaFirstBucket } from '../../agent/predict/baselines.js';
+import { loadPolicy } from '../../agent/plan/policy.js';
 import { progressBar } from '../../agent/cli/predict.js';
 import { WarmVpa } from '../../agent/predict/models/vpa-histogram.js';
 import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
@@ -509,6 +510,12 @@ test('selector: picks the candidate with the lower resolved p90 loss, and switch
   sel.observe(5, 2);
   sel.observe(10, 3); // the series steps up: low now loses 0.9 * 5 a point
   t.is(sel.predict(TARGETS.h1).p90, 10);
+});
+
+test('forecaster:<model> half-life by default: the agent\'s (the policy\'s default demand_half_life) on a recording\'s grid, a day on 5-minute ones', (t) => {
+  t.is(loadPolicy(resolve(root, 'policies/default.yaml')).forecast.demandHalfLifeMs, AGENT_DEMAND_HALF_LIFE_SECONDS * 1000);
+  t.is(defaultHalfLifeSeconds({ stepSeconds: 1, dayPoints: 86_400 }), AGENT_DEMAND_HALF_LIFE_SECONDS);
+  t.is(defaultHalfLifeSeconds({ stepSeconds: 300, dayPoints: 288 }), 86_400);
 });
 
 test('models by name: baselines, forecaster adapters, and a clear error otherwise', (t) => {
