@@ -163,8 +163,11 @@ const record: CommandModule<object, RecordArgs> = {
         if (a.out === '') throw new Error('--out needs a path: the trace file to write');
         // (predict reads .gz traces, but this writes plain lines: the name would lie)
         if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
-        parseLimits(a.limit);
-        parseRecordResources(a.resources);
+        const limits = parseLimits(a.limit);
+        const resources = parseRecordResources(a.resources);
+        // (a level for a series the trace will not hold is a typo, or a --resources short of one)
+        const orphan = limits && resources ? Object.keys(limits).find((r) => !resources.has(r)) : undefined;
+        if (orphan !== undefined) throw new Error(`--limit ${orphan}: not among --resources (${[...resources!].join(', ')}); add it there, or leave the limit out`);
         return true;
       }),
   handler: async (a) => {

@@ -137,6 +137,7 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['top: --sort twice', ['top', '--sort', 'cpu', '--sort', 'p99'], /--sort given more than once/],
   ['predict: --targets twice', ['predict', '--trace', trace, '--targets', 'h5s', '--targets', 'h60s'], /--targets given more than once/],
   ['profiles: --dir twice', ['profiles', 'list', '--dir', '/tmp/a', '--dir', '/tmp/b'], /--dir given more than once/],
+  ['record: a --limit for a series --resources leaves out', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--resources', 'cpu_cores', '--limit', 'memory_bytes=256MiB'], /--limit memory_bytes: not among --resources \(cpu_cores\); add it there, or leave the limit out/],
 ];
 
 for (const [what, args, message] of usageCases) {

@@ -471,5 +471,5 @@ test('cli: list and show print the store', (t) => {
   t.is((JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; peakMemBytes: number | null }>).find((p) => p.signature === cpuOnlySig)!.peakMemBytes, null);
   const cpuOnly = profilesShow(dir, 'cd').stdout;
   t.regex(cpuOnly, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+-\s+-\s+1000B\/s/);
-  t.regex(cpuOnly, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED: memory is not, in a cgroup the memory controller does not see\)\n$/);
+  t.regex(cpuOnly, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED: memory is not measured where the memory controller does not see the run's cgroup\)\n$/);
 });

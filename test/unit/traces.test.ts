@@ -301,6 +301,11 @@ test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corr
   t.is(b.source, packed);
   const bad = write('gz/bad.jsonl.gz', 'not gzip at all');
   t.throws(() => readTraces(bad), { message: /bad\.jsonl\.gz: not a readable gzip file/ });
+  // gzipped and named otherwise: told by its first bytes (it read as an unknown format)
+  const renamed = join(tmp, 'gz/renamed.trace');
+  writeFileSync(renamed, gzipSync(readFileSync(plain)));
+  t.is(detectFormat(renamed), 'headroom');
+  t.true(same(a.values, [...readTraces(renamed)[0]!.values]));
 });
 
 test('firstLine of a gzip file decompresses only its start; a short or one-line file reads whole', (t) => {
@@ -345,8 +350,11 @@ test('jsonl: by default a recording scores its active series (above 0 a tenth of
   t.deepEqual(readTraces(path, { resources: ['tcp_retransmits_per_s'] }).map((s) => s.resource), ['tcp_retransmits_per_s']);
   // only idle series: said so (they were read), not "no trace series found"
   const idle = write('rec/idle.jsonl', lines.filter((l) => l.includes('tcp_retransmits') || l.includes('format')).join('\n'));
-  t.throws(() => readTraces(idle), { message: /idle\.jsonl: 1 series read, none active enough to score by default .*--resources all scores them all/ });
+  t.throws(() => readTraces(idle), { message: /idle\.jsonl: 1 series read, none active enough to score by default .*--resources all scores the 1 above zero at times/ });
   t.is(readTraces(idle, { resources: 'all' }).length, 1);
+  // every one 0 throughout: said so, not "--resources all", which would fail again
+  const zeros = write('rec/zeros.jsonl', [lines[0], ...Array.from({ length: 20 }, (_, i) => JSON.stringify({ t: 1000 * i, workload: '/w', resource: 'tcp_retransmits_per_s', value: 0 }))].join('\n'));
+  t.throws(() => readTraces(zeros), { message: /zeros\.jsonl: 1 series read, every one 0 throughout: no demand to forecast$/ });
 });
 
 test('readTraces: a folder mixing every format, notes skipped; an unknown single file is an error', (t) => {

@@ -141,6 +141,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   const out: Series[] = [];
   const seen = new Set<string>();
   let idle = 0;
+  let idleNonZero = 0;
   for (const file of files) {
     const format = withFileName(file, () => detectFormat(file));
     if (!format) {
@@ -157,12 +158,17 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       if (s.values.length === 0) continue;
       const kept = selection(s, opts.resources);
       if (kept === 'keep') out.push({ ...s, source: file });
-      else if (kept === 'idle') idle++;
+      else if (kept === 'idle') {
+        idle++;
+        if (s.values.some((v) => v !== 0 && !Number.isNaN(v))) idleNonZero++;
+      }
     }
   }
   if (out.length === 0 && idle > 0) {
-    // (not "no series found": they were found, and left out by the default selection)
-    throw new Error(`${path}: ${idle} series read, none active enough to score by default (a recorded series counts when above zero at least a tenth of the time); --resources all scores them all`);
+    // (not "no series found": they were found, and left out by the default selection; and not
+    // "--resources all" where every one is 0 throughout: that fails again, with nothing to forecast)
+    if (idleNonZero === 0) throw new Error(`${path}: ${idle} series read, every one 0 throughout: no demand to forecast`);
+    throw new Error(`${path}: ${idle} series read, none active enough to score by default (a recorded series counts when above zero at least a tenth of the time); --resources all scores the ${idleNonZero} above zero at times`);
   }
   const which = opts.resources;
   if (Array.isArray(which) && seen.size > 0) {

@@ -1,6 +1,6 @@
 // Reads a text file line by line in fixed-size chunks: bounded memory whatever the file size,
 // and synchronous, so a reader is a plain loop (no stream plumbing for a batch replay). A file
-// whose name ends in .gz is gunzipped first, in memory (node has no synchronous streaming
+// whose name ends in .gz, or that starts as gzip does, is gunzipped first, in memory (node has no synchronous streaming
 // gunzip): fine for recordings of hours, not for a public trace of gigabytes. Its first line
 // alone (which format is it?) costs only the file's first 64 KB.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -14,6 +14,21 @@ const strip = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1)
 
 /** Whether a path names a gzip-compressed file (by its name). */
 export const isGzip = (path: string): boolean => /\.gz$/i.test(path);
+
+/** Whether a file is gzip-compressed: by its name, or its first two bytes (a trace gzipped and renamed read as an unknown format). */
+export function isGzipFile(path: string): boolean {
+  if (isGzip(path)) return true;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const magic = Buffer.alloc(2);
+    return readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } catch {
+    return false; // (what cannot be opened fails where it is read, with its reason)
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 /**
  * Why a file operation failed, as a user reads it: its errno name and what it means (`ENOSPC:
@@ -32,7 +47,7 @@ const withoutBom = (text: string): string => (text.startsWith(BOM) ? text.slice(
 
 /** Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too; a byte order mark before the first is dropped. */
 export function* readLines(path: string): Generator<string> {
-  const chunks = isGzip(path) ? gunzippedChunks(path) : fileChunks(path);
+  const chunks = isGzipFile(path) ? gunzippedChunks(path) : fileChunks(path);
   // the decoder holds back a multi-byte character split across two chunks
   const decoder = new StringDecoder('utf8');
   let carry = '';
@@ -80,7 +95,7 @@ const GZIP_HEAD_BYTES = 64 << 10;
 
 /** The first line of a file (at most one chunk read; of a .gz file, the start decompressed), '' for an empty file. */
 export function firstLine(path: string): string {
-  if (isGzip(path)) {
+  if (isGzipFile(path)) {
     const head = gzipHead(path);
     const nl = head?.indexOf('\n') ?? -1;
     if (head !== undefined && nl >= 0) return strip(withoutBom(head.slice(0, nl)));
