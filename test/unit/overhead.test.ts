@@ -1,6 +1,6 @@
 // The overhead governor's decisions on made-up counters with known answers (the kernel side is
 // exercised in test/kernel/overhead.test.ts).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { OverheadGovernor, standardVariants, variantsFor, type ProbeCounters } from '../../agent/probes/overhead.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -24,6 +24,16 @@ class Clock {
       c.runTimeNs += n * ns;
     }
   }
+}
+
+/** A 1% budget over the fault probe alone, a storm (100k faults/s x 300 ns) already past: the probe at sampled-1/8, the agent at `agent` of a CPU. */
+function afterStorm(t: ExecutionContext, agent: number): { g: OverheadGovernor; c: Clock } {
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, headroom: 0.7, probes: { fault: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, agent);
+  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/8');
+  return { g, c };
 }
 
 test('over budget: the hottest probe steps down, one step per window, with a reason', (t) => {
@@ -67,11 +77,7 @@ test('back to the richer variant only when its predicted cost fits under the hea
 
 test('the agent alone near the budget: a reduced probe goes back once its own cost would be negligible, and is not switched down again', (t) => {
   // the agent's own CPU at 0.8% of a 1% budget: the total never falls under 70% of it
-  const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, headroom: 0.7, probes: { fault: standardVariants(false) } });
-  const c = new Clock();
-  g.observe(c.atMs, c.counters, c.agentNs);
-  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.008); // 3.8% in all
-  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/8');
+  const { g, c } = afterStorm(t, 0.008); // 3.8% in all
   // the storm goes on, cheaper (0.9% in all): at full the fault probe would cost 3%, not negligible
   c.advance(1000, { fault: { perSecond: 100_000, ns: 10 } }, 0.008);
   t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), []);
@@ -87,11 +93,7 @@ test('the agent alone near the budget: a reduced probe goes back once its own co
   }
   t.is(g.variant('fault')?.name, 'full');
   // a probe at 6-10% of the budget stays where it is, either way (the band between the two rules)
-  const h = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false) } });
-  const d = new Clock();
-  h.observe(d.atMs, d.counters, d.agentNs);
-  d.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.008);
-  t.is(h.observe(d.atMs, d.counters, d.agentNs)[0]?.to, 'sampled-1/8');
+  const { g: h, c: d } = afterStorm(t, 0.008);
   d.advance(1000, { fault: { perSecond: 2_500, ns: 300 } }, 0.008); // 0.075% at full
   t.deepEqual(h.observe(d.atMs, d.counters, d.agentNs), [], '0.075% is not under 5% of the budget');
   t.is(h.variant('fault')?.name, 'sampled-1/8');
@@ -125,29 +127,26 @@ test('several probes reduced: a negligible one goes back from under one that mus
   const g = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false), sched: standardVariants(false) } });
   const c = new Clock();
   g.observe(c.atMs, c.counters, c.agentNs);
-  c.advance(1000, { fault: { perSecond: 100_000, ns: 300 }, sched: { perSecond: 1000, ns: 500 } }, 0.002);
-  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.probe, 'fault');
+  /** A window of 1 s: fault's and sched's events a second and ns each, the agent at 0.2%; the governor's changes. */
+  const window = (fault: [number, number], sched: [number, number]) => {
+    c.advance(1000, { fault: { perSecond: fault[0], ns: fault[1] }, sched: { perSecond: sched[0], ns: sched[1] } }, 0.002);
+    return g.observe(c.atMs, c.counters, c.agentNs);
+  };
+  t.is(window([100_000, 300], [1000, 500])[0]?.probe, 'fault');
   // then sched storms (10% of a CPU at full), fault is sampled and quiet
-  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 500 } }, 0.002);
-  const sched = g.observe(c.atMs, c.counters, c.agentNs);
+  const sched = window([1000, 40], [200_000, 500]);
   t.is(sched[0]?.probe, 'sched');
   t.is(sched[0]?.to, 'sampled-1/8');
   // sched sampled still costs 1.25%: one more step
-  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 62.5 } }, 0.002);
-  t.is(g.observe(c.atMs, c.counters, c.agentNs)[0]?.to, 'sampled-1/64');
+  t.is(window([1000, 40], [200_000, 62.5])[0]?.to, 'sampled-1/64');
   // under the budget now (0.2% + 0.004% + 0.2%): sched (on top of the stack) would cost 10% at
   // full and stays; fault (1000/s, 0.03% at full) is negligible and goes back from under it
-  c.advance(1000, { fault: { perSecond: 1000, ns: 40 }, sched: { perSecond: 200_000, ns: 10 } }, 0.002);
-  const back = g.observe(c.atMs, c.counters, c.agentNs);
+  const back = window([1000, 40], [200_000, 10]);
   t.is(back[0]?.probe, 'fault');
   t.is(back[0]?.to, 'full');
   t.is(g.variant('sched')?.name, 'sampled-1/64');
   // under the budget, a negligible step back that would end over it waits
-  const h = new OverheadGovernor({ budget: 0.01, windowMs: 1000, probes: { fault: standardVariants(false) } });
-  const d = new Clock();
-  h.observe(d.atMs, d.counters, d.agentNs);
-  d.advance(1000, { fault: { perSecond: 100_000, ns: 300 } }, 0.002);
-  t.is(h.observe(d.atMs, d.counters, d.agentNs)[0]?.to, 'sampled-1/8');
+  const { g: h, c: d } = afterStorm(t, 0.002);
   d.advance(1000, { fault: { perSecond: 1000, ns: 40 } }, 0.0099); // 0.994% now, 1.02% with fault at full (0.03%)
   t.deepEqual(h.observe(d.atMs, d.counters, d.agentNs), []);
   t.is(h.variant('fault')?.name, 'sampled-1/8');
