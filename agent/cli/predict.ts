@@ -13,7 +13,7 @@ import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
-import { readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
+import { allZero, readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -293,8 +293,8 @@ function parseTargets(s: string): Target[] | 'auto' {
  */
 function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]): void {
   for (const s of series) {
-    // a target by name in time must be a whole number of steps, and no two the same (h8m and
-    // h12m on a 5-minute grid would both be scored 2 steps ahead, under their own names)
+    // a target by name in time must be a whole number of steps, and no two in time the same
+    // (h60m and h1h would be scored twice, under their own names)
     const named = new Map<string, string>();
     for (const t of targets === 'auto' ? defaultTargets(s.stepSeconds) : targets) {
       const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
@@ -312,7 +312,8 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is not a whole number of steps of ${grid}: it would be scored ${steps} steps (${duration(steps * s.stepSeconds)}) ahead; ask for h${steps}${t.kind === 'peak' ? 'max' : ''}`);
         }
       }
-      if (targets === 'auto') continue;
+      // (two in time only: h5s beside h1 is fair on a folder whose grids differ)
+      if (targets === 'auto' || t.seconds === undefined) continue;
       const same = named.get(`${t.kind}:${steps}`);
       if (same !== undefined) throw new UsageError(`targets ${same} and ${t.name} are both ${steps} step${steps === 1 ? '' : 's'} of ${grid}: give one of them`);
       named.set(`${t.kind}:${steps}`, t.name);
@@ -338,10 +339,11 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     return `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''} holds ${held}; a shorter --warmup, or a longer trace`;
   }
   const shortest = (targets === 'auto' ? defaultTargets(s.stepSeconds) : targets).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
-  // (a shorter warm-up helps only where the series is longer than the target)
-  const shorterWarmup = observed > shortest.steps ? ', a shorter --warmup' : '';
-  return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, and the nearest target, ` +
-    `${shortest.name}, is ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
+  // (a point is scored when its target lies within the series: a shorter warm-up helps only
+  // where one of at least 1 leaves more points than the target's steps)
+  const shorterWarmup = warm > 1 && observed - 1 > shortest.steps ? ', a shorter --warmup' : '';
+  return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, too few for the nearest target, ` +
+    `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
 }
 
 /** The models, each once, or a UsageError. */
@@ -410,7 +412,7 @@ async function handler(a: PredictArgs): Promise<void> {
     if (!report.tables.some((t) => t.points > 0)) {
       // an all-zero table would read as perfect forecasts
       if (series.every((s) => s.values.every((v) => Number.isNaN(v) || v === 0))) {
-        throw new Error(`${a.trace}: nothing to score: every series read (${series.length}) is 0 throughout; losses are measured against a series' mean, and there is no demand to forecast`);
+        throw new Error(allZero(a.trace, series.length));
       }
       throw new Error(`${a.trace}: nothing to score: ${series.length} series read; ${whyNothingScored(series, targets, a.warmup)}`);
     }
@@ -456,7 +458,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones, at most a quarter of the series)`,
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
-      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; the engine reads it only as its seasonal profile\'s memory)' })
+      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; the engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
       .option('by', {
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,
         describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',

@@ -119,7 +119,7 @@ function checkWritable(path: string): void {
 export function emptyWhy(ticks: number, matched: boolean, match: string | undefined, someResources: boolean, intervalSeconds: number): string {
   if (ticks === 0) return `stopped before the first sample (one --interval, ${intervalSeconds} s, after the start)`;
   const over = `in ${ticks} tick${ticks === 1 ? '' : 's'}`;
-  if (!matched && match === undefined) return `no workload was seen ${over}`;
+  if (!matched && !match) return `no workload was seen ${over}`;
   if (!matched) {
     // (a trace names a workload by its id, `v1-cpu:/path`; --match takes the path)
     const id = /^[a-z0-9-]+:(\/.*)$/.exec(match!);
@@ -207,7 +207,7 @@ const record: CommandModule<object, RecordArgs> = {
         log: (m) => process.stderr.write(`headroom: ${m}\n`),
         onReport: (r) => {
           ticks++;
-          if (!matched) matched = r.workloads.some((w) => a.match === undefined || matchesGlob(a.match, w.workload.path));
+          if (!matched) matched = r.workloads.some((w) => !a.match || matchesGlob(a.match, w.workload.path));
           const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) write(lines);
           samples += lines ? lines.split('\n').length - 1 : 0;

@@ -22,21 +22,21 @@ export interface SessionOptions extends AgentOptions {
 }
 
 export async function runSession(opts: SessionOptions): Promise<void> {
-  // The signal handlers first: a SIGINT or SIGTERM while the probes load (a second or so) is
-  // heard once they have loaded, and the stop is as clean as any (it killed the process, 130 or
-  // 143, with nothing said and a recording's reason lost).
+  // The signal handlers first: a SIGINT or SIGTERM while the probes load (a second or so, synchronous)
+  // is heard once they have loaded, and the stop is as clean as any (it killed the process, 130
+  // or 143, with nothing said and a recording's reason lost). The price: a load that hangs is not
+  // stopped by Ctrl-C, only by SIGKILL. (Handlers run only between callbacks: by then `agent` is set,
+  // or Agent.start threw and the caller is failing.)
   let agent: Agent | undefined;
-  let signalled = false;
   const onSignal = (): void => {
-    signalled = true;
     if (agent) void stop(0);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    onSignal();
+    if (err.code === 'EPIPE') onSignal();
+    else fail(err);
   });
   preflight(opts.log);
   opts.beforeLoad?.();
@@ -63,7 +63,6 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     try { started.stop(); } catch { /* already reporting an error */ }
     fail(err);
   });
-  if (signalled) return stop(0);
 
   try {
     await opts.beforeStart?.(started);

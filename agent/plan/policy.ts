@@ -106,34 +106,53 @@ export const MAX_SLOW_EVENT_MS = 3_600_000;
  */
 export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
 
-/** A horizon of `ms` in whole ticks of `tickMs` (at least one): what the forecasters count in. */
-export const onTicks = (ms: number, tickMs: number): number => Math.max(1, Math.round(ms / tickMs)) * tickMs;
+/** Whole ticks in `ms` (at least one), and whether `ms` is that many to within rounding (a tick of 0.1s or 70us is no exact binary fraction). */
+function ticksIn(ms: number, tickMs: number): { ticks: number; whole: boolean } {
+  const n = ms / tickMs;
+  const ticks = Math.max(1, Math.round(n));
+  return { ticks, whole: Math.abs(n - Math.round(n)) <= 1e-9 * Math.max(1, n) };
+}
 
-/** Why a horizon is not a whole number of the policy's ticks (the forecasters would round it), or undefined. */
-function offTicks(ms: number, tickMs: number, tick: unknown): string | undefined {
-  if (!(tickMs > 0) || ms % tickMs === 0) return undefined;
-  const below = Math.floor(ms / tickMs) * tickMs;
-  const near = below > 0 ? `${durationText(below)} or ${durationText(below + tickMs)}` : durationText(tickMs);
-  return `must be a whole number of ticks (the tick is ${String(tick)}), as the forecasts count in ticks; got "${durationText(ms)}": ${near}`;
+/** Milliseconds to the microsecond: a product of ticks read as the policy writes it (not 4970.000000000001ms). */
+const toMicros = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** A horizon of `ms` in whole ticks of `tickMs` (at least one): what the forecasters count in. */
+export const onTicks = (ms: number, tickMs: number): number => toMicros(ticksIn(ms, tickMs).ticks * tickMs);
+
+/** Why the horizon `written` (`ms`) is not a whole number of the policy's ticks (the forecasters would round it), or undefined. */
+function offTicks(written: string, ms: number, tickMs: number, tick: unknown): string | undefined {
+  if (!(tickMs > 0) || ticksIn(ms, tickMs).whole) return undefined;
+  const below = toMicros(Math.floor(ms / tickMs) * tickMs);
+  const near = below > 0 ? `${durationText(below)} or ${durationText(toMicros(below + tickMs))}` : durationText(tickMs);
+  return `must be a whole number of ticks (the tick is ${String(tick)}), as the forecasts count in ticks; got "${written}" (nearest: ${near})`;
 }
 
 /**
  * The policy with its forecast horizons and the run-queue rule's horizon in whole ticks of its
- * tick, and a note for each that moved. `policy check` holds a policy to its own tick; a command's
- * --interval replaces the tick, and a 5 s horizon at a 10 s interval is then one tick, 10 s, which
- * is what the forecasts, the metrics and the reasons must say.
+ * tick, and a note for each that moved. `policy check` holds the horizons a policy writes to its
+ * own tick; the defaults (5s, 60s) may fall between the ticks of a tick it sets (2s, 10s), and a
+ * command's --interval replaces the tick: a 5 s horizon at a 10 s tick is one tick, 10 s, which
+ * is what the forecasts, the metrics and the reasons must say. The rule's horizon is said only
+ * where a workload has a run-queue objective for it to serve.
  */
 export function horizonsOnTicks(policy: Policy): { policy: Policy; notes: string[] } {
   const tick = policy.tickMs;
   const notes: string[] = [];
-  const moved = (what: string, ms: number): number => {
+  const moved = (what: string | undefined, ms: number): number => {
+    if (ticksIn(ms, tick).whole) return ms;
     const on = onTicks(ms, tick);
-    if (on !== ms) notes.push(`${what} ${durationText(ms)} is forecast ${durationText(on)} ahead (${on / tick} tick${on === tick ? '' : 's'} of ${durationText(tick)})`);
+    if (on !== ms && what !== undefined) {
+      const n = Math.round(on / tick);
+      notes.push(`${what} ${durationText(ms)} is forecast ${durationText(on)} ahead (${n} tick${n === 1 ? '' : 's'} of ${durationText(toMicros(tick))})`);
+    }
     return on;
   };
   const horizonsMs = [...new Set(policy.forecast.horizonsMs.map((h) => moved('forecast.horizons', h)))].sort((a, b) => a - b);
-  const ruleMs = moved('rules.protect_latency.horizon', policy.rules.protectLatency.horizonMs);
-  if (notes.length === 0) return { policy, notes };
+  const objectives = policy.workloads.some((w) => w.objectives?.runqueueP99Ms !== undefined);
+  const ruleMs = moved(objectives ? 'rules.protect_latency.horizon' : undefined, policy.rules.protectLatency.horizonMs);
+  if (horizonsMs.every((h, i) => h === policy.forecast.horizonsMs[i]) && horizonsMs.length === policy.forecast.horizonsMs.length && ruleMs === policy.rules.protectLatency.horizonMs) {
+    return { policy, notes };
+  }
   return {
     policy: { ...policy, forecast: { ...policy.forecast, horizonsMs }, rules: { ...policy.rules, protectLatency: { ...policy.rules.protectLatency, horizonMs: ruleMs } } },
     notes,
@@ -153,7 +172,8 @@ export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', nu
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text);
   if (!m) throw new Error(`not a duration: ${JSON.stringify(text)}`);
-  return Number(m[1]) * DURATION_MS[m[2]!]!;
+  // (to the microsecond, the finest unit: 16.1s is 16100, not 16100.000000000002)
+  return Math.round(Number(m[1]) * DURATION_MS[m[2]!]! * 1000) / 1000;
 }
 
 /** "256KiB" -> bytes. Throws on anything else. */
@@ -578,10 +598,10 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     const v = get(...path);
     if (typeof v === 'string' && DURATION.test(v) && parseDuration(v) > maxMs) report(path, 'value', `must be at most ${said}; got "${v}"`);
   }
+  const tick = get('tick') ?? DEFAULTS.tick;
+  const tickMs = typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0;
   const horizons = get('forecast', 'horizons');
   if (Array.isArray(horizons)) {
-    const tick = get('tick') ?? DEFAULTS.tick;
-    const tickMs = typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0;
     horizons.forEach((h, i) => {
       if (typeof h !== 'string' || !DURATION.test(h)) return;
       const ms = parseDuration(h);
@@ -589,15 +609,14 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
       else if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
         report(['forecast', 'horizons', i], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}); got "${h}"`);
       } else {
-        const off = offTicks(ms, tickMs, tick);
+        const off = offTicks(h, ms, tickMs, tick);
         if (off) report(['forecast', 'horizons', i], 'value', off);
       }
     });
   }
   const ruleHorizon = get('rules', 'protect_latency', 'horizon');
   if (typeof ruleHorizon === 'string' && DURATION.test(ruleHorizon) && parseDuration(ruleHorizon) > 0) {
-    const tick = get('tick') ?? DEFAULTS.tick;
-    const off = offTicks(parseDuration(ruleHorizon), typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0, tick);
+    const off = offTicks(ruleHorizon, parseDuration(ruleHorizon), tickMs, tick);
     if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
   }
 

@@ -88,6 +88,7 @@ kernelTest('record: SIGTERM while the probes load is a clean stop that says noth
   const out = join(tempDir(t), 'early.jsonl');
   const rec = headroom(['record', '--out', out, '--interval', '5', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 30_000 });
   t.teardown(() => { rec.child.kill('SIGKILL'); });
+  // (once it holds a BPF map it is loading, or has just loaded: on the old code this SIGTERM killed it, 143)
   await waitFor(() => holdsBpf(rec.child.pid!), 'the probes to start loading', 20_000);
   rec.child.kill('SIGTERM');
   const done = await rec.done;

@@ -87,7 +87,7 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['auto among targets', () => ['--trace', trace, '--targets', 'auto,h1'], 2, /--targets: auto stands alone/],
   ['a 5 s target on a 5-minute grid', (d) => ['--trace', coarseTrace(d), '--targets', 'h5s'], 2, /target h5s \(5 s ahead\) is shorter than one step of .*coarse\.jsonl's grid \(5 min\)/],
   ['an 8 min target on a 5-minute grid (it would be scored 10 min ahead)', (d) => ['--trace', coarseTrace(d), '--targets', 'h5m,h8m'], 2, /target h8m \(8 min ahead\) is not a whole number of steps of .*coarse\.jsonl's grid \(5 min\): it would be scored 2 steps \(10 min\) ahead; ask for h2$/m],
-  ['two targets the same steps', (d) => ['--trace', coarseTrace(d), '--targets', 'h10m,h2'], 2, /targets h10m and h2 are both 2 steps of .*coarse\.jsonl's grid \(5 min\): give one of them/],
+  ['two targets in time the same steps', (d) => ['--trace', coarseTrace(d), '--targets', 'h1h,h60m'], 2, /targets h1h and h60m are both 12 steps of .*coarse\.jsonl's grid \(5 min\): give one of them/],
   ['a --limit of a resource the trace lacks', () => ['--trace', trace, '--limit', 'CPU_CORES=1'], 2, /--limit CPU_CORES: no series of that resource here; these are: cpu_cores, /],
   ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', () => ['--trace', trace, '--limit', ''], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
@@ -97,7 +97,8 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 2, /no series of "memory_bytes"; its resources: cpu_cores, /],
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 2, /its header says stepMs 1000; --step-ms is for traces without one/],
   ['nothing to score: the warm-up holds it all', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read; the warm-up of 100000 observed points holds every series \(the longest, \S+cpu-phases\.jsonl, has 1471\); a shorter --warmup, or a longer trace$/m],
-  ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h100', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+coarse\.jsonl has 39 observed points after a warm-up of 1, and the nearest target, h100, is 100 steps \(500 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
+  ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h39', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+coarse\.jsonl has 39 observed points after a warm-up of 1, too few for the nearest target, h39, 39 steps \(195 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
+  ['nothing to score: a shorter warm-up would do', (d) => ['--trace', coarseTrace(d), '--targets', 'h30', '--warmup', '20'], 1, /has 20 observed points after a warm-up of 20, too few for the nearest target, h30, 30 steps \(150 min\) ahead: a nearer target \(--targets\), a shorter --warmup, or a longer trace$/m],
 ];
 
 for (const [what, args, code, message] of predictCases) {

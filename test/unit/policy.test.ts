@@ -183,17 +183,17 @@ const broken: BrokenCase[] = [
   {
     title: 'a forecast horizon between ticks (the forecasts count in ticks: 1500ms would be 2s)',
     yaml: 'version: 1\nforecast:\n  horizons: [5s, 1500ms]\n',
-    line: 3, column: 18, field: 'forecast.horizons[1]', message: 'must be a whole number of ticks (the tick is 1s), as the forecasts count in ticks; got "1500ms": 1s or 2s',
+    line: 3, column: 18, field: 'forecast.horizons[1]', message: 'must be a whole number of ticks (the tick is 1s), as the forecasts count in ticks; got "1500ms" (nearest: 1s or 2s)',
   },
   {
     title: 'a forecast horizon under one tick',
     yaml: 'version: 1\ntick: 2s\nforecast:\n  horizons: [500ms]\n',
-    line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "500ms": 2s',
+    line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "500ms" (nearest: 2s)',
   },
   {
     title: 'the run-queue rule\'s horizon between ticks',
     yaml: 'version: 1\ntick: 2s\nforecast:\n  horizons: [4s]\nrules:\n  protect_latency:\n    horizon: 5s\n',
-    line: 7, column: 14, field: 'rules.protect_latency.horizon', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "5s": 4s or 6s',
+    line: 7, column: 14, field: 'rules.protect_latency.horizon', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "5s" (nearest: 4s or 6s)',
   },
   {
     title: 'demand workers: a fraction',
@@ -403,17 +403,32 @@ test('export.otlp: the push\'s URL and period, read as given, and said by policy
   t.notRegex(summarize(loadPolicy(defaultFile)), /OTLP/);
 });
 
-test('horizons on whole ticks: a command\'s --interval (the tick replaced) moves a horizon between ticks to the nearest whole one, at least one, and says so', (t) => {
+test('horizons on whole ticks: a tick the default horizons fall between, or a command\'s --interval, moves each to the nearest whole tick, at least one, and says so', (t) => {
   const base = loadPolicy(defaultFile);
-  t.deepEqual(horizonsOnTicks(base), { policy: base, notes: [] }, 'the default policy at its own 1s tick: unchanged, the same object');
+  const same = horizonsOnTicks(base);
+  t.is(same.policy, base, 'the default policy at its own 1s tick: the very same policy');
+  t.deepEqual(same.notes, []);
   const { policy, notes } = horizonsOnTicks({ ...base, tickMs: 10_000 });
   t.deepEqual(policy.forecast.horizonsMs, [10_000, 60_000]);
-  t.is(policy.rules.protectLatency.horizonMs, 10_000);
-  t.deepEqual(notes, ['forecast.horizons 5s is forecast 10s ahead (1 tick of 10s)', 'rules.protect_latency.horizon 5s is forecast 10s ahead (1 tick of 10s)']);
+  t.is(policy.rules.protectLatency.horizonMs, 10_000, 'the rule\'s horizon moves too');
+  t.deepEqual(notes, ['forecast.horizons 5s is forecast 10s ahead (1 tick of 10s)'], 'no note of the rule: no workload has a run-queue objective');
+  const example = loadPolicy(exampleFile);
+  t.deepEqual(horizonsOnTicks({ ...example, tickMs: 10_000 }).notes,
+    ['forecast.horizons 5s is forecast 10s ahead (1 tick of 10s)', 'rules.protect_latency.horizon 5s is forecast 10s ahead (1 tick of 10s)'], 'a policy with objectives hears of the rule');
   const three = horizonsOnTicks({ ...base, tickMs: 3000, forecast: { ...base.forecast, horizonsMs: [4000, 5000, 60_000] } });
   t.deepEqual(three.policy.forecast.horizonsMs, [3000, 6000, 60_000], '4s and 5s: 1 and 2 ticks; 60s is 20');
-  t.is(three.notes.length, 3);
+  t.is(three.notes.length, 2);
+  t.deepEqual(horizonsOnTicks({ ...base, tickMs: 10_000, forecast: { ...base.forecast, horizonsMs: [5000, 6000] } }).policy.forecast.horizonsMs, [10_000], 'two that round to one tick: one horizon');
+  // a tick that is no binary fraction (--interval 0.07): the notes read in whole microseconds
+  t.deepEqual(horizonsOnTicks({ ...base, tickMs: 0.07 * 1000 }).notes, ['forecast.horizons 5s is forecast 4970ms ahead (71 ticks of 70ms)', 'forecast.horizons 1m is forecast 59990ms ahead (857 ticks of 70ms)']);
   t.is(base.forecast.horizonsMs.join(), '5000,60000', 'the policy given is not changed');
+});
+
+test('horizons on whole ticks: ticks that are no binary fraction (0.1s, 100us) hold whole horizons whole', (t) => {
+  const p = parsePolicy('version: 1\ntick: 0.1s\nforecast:\n  horizons: [5s, 16.1s]\nrules:\n  protect_latency:\n    horizon: 0.3s\n', 'p.yaml');
+  t.deepEqual(horizonsOnTicks(p).notes, []);
+  t.notThrows(() => parsePolicy('version: 1\ntick: 100us\nforecast:\n  horizons: [1ms, 0.3s]\nrules:\n  protect_latency:\n    horizon: 1ms\n', 'p.yaml'));
+  t.deepEqual(problemsOf('version: 1\ntick: 0.1s\nforecast:\n  horizons: [5s, 16.15s]\n').map((x) => x.message), ['must be a whole number of ticks (the tick is 0.1s), as the forecasts count in ticks; got "16.15s" (nearest: 16100ms or 16200ms)']);
 });
 
 test('a missing file is a PolicyError with a clear message', (t) => {

@@ -354,7 +354,7 @@ test('jsonl: by default a recording scores its active series (above 0 a tenth of
   t.is(readTraces(idle, { resources: 'all' }).length, 1);
   // every one 0 throughout: said so, not "--resources all", which would fail again
   const zeros = write('rec/zeros.jsonl', [lines[0], ...Array.from({ length: 20 }, (_, i) => JSON.stringify({ t: 1000 * i, workload: '/w', resource: 'tcp_retransmits_per_s', value: 0 }))].join('\n'));
-  t.throws(() => readTraces(zeros), { message: /zeros\.jsonl: 1 series read, every one 0 throughout: no demand to forecast$/ });
+  t.throws(() => readTraces(zeros), { message: /zeros\.jsonl: nothing to score: its one series reads 0 throughout; there is no demand to forecast, and losses are measured against a series' mean$/ });
 });
 
 test('readTraces: a folder mixing every format, notes skipped; an unknown single file is an error', (t) => {
@@ -557,6 +557,12 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   // without a past day the seasonal baseline is the last value, and its row says so
   const seasonal = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,seasonal7d', '--targets', 'h1'], { encoding: 'utf8' });
   t.regex(seasonal.stdout, /\| 6 seasonal 7d \(= 1 last: no past day to read\) +\|/);
+  // a saturation level read off the warm-up (no limit in the trace) is said to be one, with the way to give the real one
+  const warmLevel = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max'], { encoding: 'utf8' });
+  t.regex(warmLevel.stdout, /\| \S+ \(warm-up max\) \|[\s\S]*A level read "warm-up max" is the highest value of the series' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL/);
+  const given = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
+  t.regex(given.stdout, /\| 1\.8 \(limit\) \|/);
+  t.notRegex(given.stdout, /warm-up max/);
   // --progress off a terminal: a line per tenth of the points replayed and per finished series
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
   t.is(prog.status, 0, prog.stderr);

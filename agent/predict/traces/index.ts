@@ -129,6 +129,11 @@ function withFileName<T>(file: string, read: () => T): T {
  * order, then in each reader's order. Resources named in `opts.resources` that no series has
  * are an error that lists those it has.
  */
+/** What a trace whose `n` series read 0 throughout says (read, or replayed): nothing to forecast, and no mean to measure a loss against. */
+export function allZero(path: string, n: number): string {
+  return `${path}: nothing to score: ${n === 1 ? 'its one series reads' : `every series read (${n}) reads`} 0 throughout; there is no demand to forecast, and losses are measured against a series' mean`;
+}
+
 export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[] {
   let isDir: boolean;
   try {
@@ -167,7 +172,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   if (out.length === 0 && idle > 0) {
     // (not "no series found": they were found, and left out by the default selection; and not
     // "--resources all" where every one is 0 throughout: that fails again, with nothing to forecast)
-    if (idleNonZero === 0) throw new Error(`${path}: ${idle} series read, every one 0 throughout: no demand to forecast`);
+    if (idleNonZero === 0) throw new Error(allZero(path, idle));
     throw new Error(`${path}: ${idle} series read, none active enough to score by default (a recorded series counts when above zero at least a tenth of the time); --resources all scores the ${idleNonZero} above zero at times`);
   }
   const which = opts.resources;
