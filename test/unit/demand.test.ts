@@ -44,6 +44,26 @@ test(`${model}: a steady series far below its limit: no contention, no saturatio
 });
 }
 
+test('a peak within a longer horizon is never forecast under the peak within a shorter one (quantiles, contention, saturation path)', (t) => {
+  // bursts of network traffic: a burst lifts the 5 s window's forecast, and the 60 s one, forecast on its own, read under it
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const d = new DemandForecasts({ ...opts, model, horizonsMs: [5_000, 15_000, 60_000], stepMs: 1000 });
+    const r = rng(7);
+    let checked = 0;
+    for (let s = 0; s < 400; s++) {
+      const value = (s % 40 < 6 ? 5e6 : 2e5) * (0.5 + r());
+      const f = d.observe('w', 'net_bytes_per_s', value, s * 1000, { limit: 4e6 });
+      for (let i = 1; i < f.windows.length; i++) {
+        const a = f.windows[i - 1]!, b = f.windows[i]!;
+        t.true(b.p50 >= a.p50 && b.p90 >= a.p90 && b.p99 >= a.p99 && b.pContention! >= a.pContention!,
+          `${model} at ${s} s: ${a.horizonMs} ms ${JSON.stringify(a)} against ${b.horizonMs} ms ${JSON.stringify(b)}`);
+        checked++;
+      }
+    }
+    t.is(checked, 800);
+  }
+});
+
 test('confidence falls when recent forecasts miss', (t) => {
   const d = new DemandForecasts(opts);
   let calm = 0, wild = 0;
