@@ -126,7 +126,7 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
     return `no workload's cgroup matched --match '${match}' ${over} (a cgroup is seen once a task in it runs)` +
       (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '');
   }
-  return `the workloads seen ${over}${match === undefined ? '' : ` matching --match '${match}'`} had ${someResources ? 'none of those --resources' : 'no sample'}`;
+  return `the workloads seen ${over}${match ? ` matching --match '${match}'` : ''} had ${someResources ? 'none of those --resources' : 'no sample'}`;
 }
 
 /** Creates or replaces the trace file. */

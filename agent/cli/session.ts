@@ -41,7 +41,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   preflight(opts.log);
   opts.beforeLoad?.();
   agent = Agent.start(opts);
-  const started = agent;
+  const running = agent;
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
 
@@ -51,7 +51,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     if (timer) clearTimeout(timer);
     let after: void | number = 0;
     try {
-      const released = started.stop();
+      const released = running.stop();
       await opts.onStop?.(released);
       after = await opts.afterStop?.();
     } catch (err) {
@@ -60,14 +60,14 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     process.exit(code !== 0 ? code : (after ?? 0));
   };
   process.once('uncaughtException', (err) => {
-    try { started.stop(); } catch { /* already reporting an error */ }
+    try { running.stop(); } catch { /* already reporting an error */ }
     fail(err);
   });
 
   try {
-    await opts.beforeStart?.(started);
+    await opts.beforeStart?.(running);
   } catch (err) {
-    started.stop();
+    running.stop();
     throw err;
   }
   if (stopping) return;
@@ -76,9 +76,9 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   const loop = async (): Promise<void> => {
     if (stopping) return;
     try {
-      await opts.onReport(started.tick());
+      await opts.onReport(running.tick());
     } catch (err) {
-      started.stop();
+      running.stop();
       fail(err);
     }
     ticks++;
