@@ -83,6 +83,9 @@ export class ReportMetricProducer implements MetricProducer {
       this.decisions.set(key, series);
     }
 
+    // (both outcomes from the first tick, at 0: a counter that appears only at its first run's end
+    // hides that run from increase() and rate())
+    if (this.runsSince === null) for (const outcome of ['recorded', 'not_recorded']) this.runsEnded.set(outcome, 0);
     this.runsSince ??= at;
     for (const e of report.runs ?? []) {
       if (e.kind !== 'run-end') continue;

@@ -534,6 +534,21 @@ test('the page is gzipped for a client that takes gzip (as Prometheus does), and
   t.true(takesGzip('gzip;q=0.001'));
 });
 
+test('task runs ended: both outcomes exported at 0 from the first report, so the first run\'s end is an increase', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const reports = [workloadReport(workload('/headroom-test/jobs'))];
+  ep.update(tick(1, reports));
+  let { samples } = await scrape(url);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'recorded' }), 0);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'not_recorded' }), 0);
+  const second = tick(2, reports);
+  second.runs = [{ kind: 'run-end', recorded: true } as NonNullable<TickReport['runs']>[number]];
+  ep.update(second);
+  ({ samples } = await scrape(url));
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'recorded' }), 1);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'not_recorded' }), 0);
+});
+
 test('decisions are counted once each, across reports', async (t) => {
   const { ep, url } = await endpoint(t);
   const critical = workload('/headroom-test/critical');
