@@ -5,12 +5,13 @@
 // Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
 import type { Argv, CommandModule } from 'yargs';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, defaultTargets, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable, warmupOf,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable, targetsFor, warmupOf,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes } from './profiles.js';
+import { wholeUnits } from '../predict/stats.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
 import { allZero, readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
@@ -296,7 +297,7 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
     // a target by name in time must be a whole number of steps, and no two in time the same
     // (h60m and h1h would be scored twice, under their own names)
     const named = new Map<string, string>();
-    for (const t of targets === 'auto' ? defaultTargets(s.stepSeconds) : targets) {
+    for (const t of targetsFor(targets, s.stepSeconds)) {
       const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
       const steps = resolveTarget(t, s.stepSeconds).steps;
       if (t.seconds !== undefined) {
@@ -308,7 +309,7 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
           throw new UsageError(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
             'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
         }
-        if (targets !== 'auto' && Math.abs(steps * s.stepSeconds - t.seconds) > 1e-6 * t.seconds) {
+        if (targets !== 'auto' && !wholeUnits(t.seconds, s.stepSeconds).whole) {
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is not a whole number of steps of ${grid}: it would be scored ${steps} steps (${duration(steps * s.stepSeconds)}) ahead; ask for h${steps}${t.kind === 'peak' ? 'max' : ''}`);
         }
       }
@@ -338,7 +339,7 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     const held = series.length > 1 ? `every series (the longest, ${name}, has ${observed})` : `${name} (${observed} observed points)`;
     return `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''} holds ${held}; a shorter --warmup, or a longer trace`;
   }
-  const shortest = (targets === 'auto' ? defaultTargets(s.stepSeconds) : targets).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
+  const shortest = targetsFor(targets, s.stepSeconds).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
   // (a point is scored when its target lies within the series: a shorter warm-up helps only
   // where one of at least 1 leaves more points than the target's steps)
   const shorterWarmup = warm > 1 && observed - 1 > shortest.steps ? ', a shorter --warmup' : '';

@@ -18,6 +18,7 @@ import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector }
 import { badHttpUrl } from './http-url.js';
 import type { DemandModel } from '../predict/demand.js';
 import { DEFAULT_HISTORY_STEPS } from '../predict/models/engine.js';
+import { wholeUnits } from '../predict/stats.js';
 
 export interface PolicyProblem {
   file: string;
@@ -106,22 +107,16 @@ export const MAX_SLOW_EVENT_MS = 3_600_000;
  */
 export const MAX_HORIZON_TICKS = DEFAULT_HISTORY_STEPS;
 
-/** Whole ticks in `ms` (at least one), and whether `ms` is that many to within rounding (a tick of 0.1s or 70us is no exact binary fraction). */
-function ticksIn(ms: number, tickMs: number): { ticks: number; whole: boolean } {
-  const n = ms / tickMs;
-  const ticks = Math.max(1, Math.round(n));
-  return { ticks, whole: Math.abs(n - Math.round(n)) <= 1e-9 * Math.max(1, n) };
-}
 
 /** Milliseconds to the microsecond: a product of ticks read as the policy writes it (not 4970.000000000001ms). */
 const toMicros = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** A horizon of `ms` in whole ticks of `tickMs` (at least one): what the forecasters count in. */
-export const onTicks = (ms: number, tickMs: number): number => toMicros(ticksIn(ms, tickMs).ticks * tickMs);
+const onTicks = (ms: number, tickMs: number): number => toMicros(Math.max(1, wholeUnits(ms, tickMs).n) * tickMs);
 
 /** Why the horizon `written` (`ms`) is not a whole number of the policy's ticks (the forecasters would round it), or undefined. */
 function offTicks(written: string, ms: number, tickMs: number, tick: unknown): string | undefined {
-  if (!(tickMs > 0) || ticksIn(ms, tickMs).whole) return undefined;
+  if (!(tickMs > 0) || wholeUnits(ms, tickMs).whole) return undefined;
   const below = toMicros(Math.floor(ms / tickMs) * tickMs);
   const near = below > 0 ? `${durationText(below)} or ${durationText(toMicros(below + tickMs))}` : durationText(tickMs);
   return `must be a whole number of ticks (the tick is ${String(tick)}), as the forecasts count in ticks; got "${written}" (nearest: ${near})`;
@@ -138,10 +133,12 @@ function offTicks(written: string, ms: number, tickMs: number, tick: unknown): s
 export function horizonsOnTicks(policy: Policy): { policy: Policy; notes: string[] } {
   const tick = policy.tickMs;
   const notes: string[] = [];
+  let changed = false;
   const moved = (what: string | undefined, ms: number): number => {
-    if (ticksIn(ms, tick).whole) return ms;
+    if (wholeUnits(ms, tick).whole) return ms;
+    changed = true;
     const on = onTicks(ms, tick);
-    if (on !== ms && what !== undefined) {
+    if (what !== undefined) {
       const n = Math.round(on / tick);
       notes.push(`${what} ${durationText(ms)} is forecast ${durationText(on)} ahead (${n} tick${n === 1 ? '' : 's'} of ${durationText(toMicros(tick))})`);
     }
@@ -150,9 +147,7 @@ export function horizonsOnTicks(policy: Policy): { policy: Policy; notes: string
   const horizonsMs = [...new Set(policy.forecast.horizonsMs.map((h) => moved('forecast.horizons', h)))].sort((a, b) => a - b);
   const objectives = policy.workloads.some((w) => w.objectives?.runqueueP99Ms !== undefined);
   const ruleMs = moved(objectives ? 'rules.protect_latency.horizon' : undefined, policy.rules.protectLatency.horizonMs);
-  if (horizonsMs.every((h, i) => h === policy.forecast.horizonsMs[i]) && horizonsMs.length === policy.forecast.horizonsMs.length && ruleMs === policy.rules.protectLatency.horizonMs) {
-    return { policy, notes };
-  }
+  if (!changed) return { policy, notes };
   return {
     policy: { ...policy, forecast: { ...policy.forecast, horizonsMs }, rules: { ...policy.rules, protectLatency: { ...policy.rules.protectLatency, horizonMs: ruleMs } } },
     notes,

@@ -69,6 +69,10 @@ export function defaultTargets(stepSeconds: number): Target[] {
   return Object.values(stepSeconds >= AGENT_STEP_LIMIT_SECONDS ? TARGETS : AGENT_TARGETS);
 }
 
+/** The targets asked of a series on this grid: those given, or under 'auto' its grid's defaults. */
+export const targetsFor = (targets: readonly Target[] | 'auto', stepSeconds: number): readonly Target[] =>
+  targets === 'auto' ? defaultTargets(stepSeconds) : targets;
+
 /** A target with its horizon in whole steps of this grid (at least one). */
 export function resolveTarget(target: Target, stepSeconds: number): Target {
   if (target.seconds === undefined) return target;
@@ -762,7 +766,7 @@ export function runBacktest(
     const queue = new ReplayQueue();
     members.forEach((k, order) => {
       const s = series[k]!;
-      const tg = targets === 'auto' ? defaultTargets(s.stepSeconds) : targets;
+      const tg = targetsFor(targets, s.stepSeconds);
       for (const t of tg) if (!used.has(t.name)) used.set(t.name, t);
       const replay = replaySeries(s, specs, tg, opts, shared);
       queue.push({ k, order, replay, next: replay.next() });

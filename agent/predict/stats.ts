@@ -75,6 +75,16 @@ export function confidenceFromWeight(weight: number): number {
   return weight > 0 ? weight / (weight + CONFIDENCE_HALF_WEIGHT) : 0;
 }
 
+/**
+ * `x` in whole `unit`s, nearest, and whether `x` is that many to within rounding (a tick of 0.1s
+ * or a grid of 0.1 s is no exact binary fraction): a horizon in ticks, a target in grid steps.
+ */
+export function wholeUnits(x: number, unit: number): { n: number; whole: boolean } {
+  const q = x / unit;
+  const n = Math.round(q);
+  return { n, whole: Math.abs(q - n) <= 1e-9 * Math.max(1, q) };
+}
+
 export function checkHalfLife(halfLifeMs: number): void {
   if (typeof halfLifeMs !== 'number' || !Number.isFinite(halfLifeMs) || halfLifeMs <= 0) {
     throw new RangeError(`forecaster halfLifeMs must be a finite number > 0; got ${String(halfLifeMs)}`);

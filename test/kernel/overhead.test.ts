@@ -2,14 +2,14 @@
 // hottest event) in a test cgroup pushes the agent over a small budget; the governor switches
 // the fault probe to a sampled variant (exported as an event with its reason), the probe's
 // measured cost drops, and when the storm ends it switches back.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { freePort, headroom, jsonLines, sleep, startIn, waitFor } from '../helpers/proc.js';
+import { freePort, headroom, jsonLines, sleep, startIn, waitFor, type Running } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
@@ -45,6 +45,20 @@ async function measure(ms: number): Promise<{ nsPerEvent: number; cpuShare: numb
 }
 
 /**
+ * `headroom run` under an overhead budget (the governor's window 2 s), its page on a free port,
+ * its policy, state and profiles in `dir`, `extra` arguments beside; once it has started.
+ */
+async function startAgent(t: ExecutionContext, dir: string, budget: string, extra: string[], timeoutMs: number): Promise<{ agent: Running; port: number }> {
+  const port = await freePort();
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: ${budget}\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
+  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state'), ...extra], { timeoutMs });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);
+  return { agent, port };
+}
+
+/**
  * What the agent costs on this host while it is quiet (headroom_overhead_cpu_ratio, source
  * "total": its own CPU and its probes'), the least of three governor windows of 2 s once it has
  * started, read from a run of its own (its own state and profiles) under a budget it cannot
@@ -55,13 +69,9 @@ async function measure(ms: number): Promise<{ nsPerEvent: number; cpuShare: numb
  */
 async function quietCost(t: ExecutionContext, dir: string): Promise<number> {
   const own = join(dir, 'quiet');
-  const port = await freePort();
-  const policy = join(dir, 'quiet.yaml');
-  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: 100%\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(own, 'profiles')}\n`);
-  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(own, 'state')], { timeoutMs: 60_000 });
-  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  mkdirSync(own);
+  const { agent, port } = await startAgent(t, own, '100%', [], 60_000);
   try {
-    await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);
     const readings: number[] = [];
     // (the first windows hold the start's own work: the walk of every cgroup, the first ticks)
     await sleep(4500);
@@ -94,15 +104,10 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   const budget = Math.max(0.02, Math.ceil(quiet * 1e4) / 1e4);
   const budgetText = `${(budget * 100).toFixed(2)}%`;
   t.log(`the quiet agent costs ${(quiet * 100).toFixed(2)}% of a CPU here: budget ${budgetText}`);
-  const policy = join(dir, 'policy.yaml');
-  // (the endpoint only for a failure's log: the governor's own figures)
-  const port = await freePort();
-  writeFileSync(policy, `version: 1\nprobes:\n  overhead_budget: ${budgetText}\nexport:\n  prometheus:\n    enabled: true\n    listen: 127.0.0.1:${port}\nprofiles:\n  dir: ${join(dir, 'profiles')}\n`);
-  // the switches go to a collector as log records too (the metrics pushed only at the stop)
+  // the switches go to a collector as log records too (the metrics pushed only at the stop);
+  // the page only for a failure's log: the governor's own figures
   const { url: otlp, requests } = await startCollector(t);
-  const agent = headroom(['run', '--policy', policy, '--json', '--no-table', '--overhead-window', '2', '--state-dir', join(dir, 'state'), '--otlp-endpoint', otlp, '--otlp-interval', '600'], { timeoutMs: 90_000 });
-  t.teardown(() => { agent.child.kill('SIGKILL'); });
-  await waitFor(() => agent.stderr().includes('running in observe mode'), 'the agent to start', 20_000);
+  const { agent, port } = await startAgent(t, dir, budgetText, ['--otlp-endpoint', otlp, '--otlp-interval', '600'], 90_000);
   const lines = (): OverheadLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"overhead"')).map((l) => JSON.parse(l) as OverheadLine);
   await sleep(4000);
   t.deepEqual(lines(), [], 'no switch while the host is quiet');
