@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_ROOT_NAME, TestCgroup, unifiedRoot } from './cgroups.js';
-import { start, type Running } from './proc.js';
+import { start, workloadDir, type Running } from './proc.js';
 
 const V1_MEMORY_ROOT = '/sys/fs/cgroup/memory';
 
@@ -89,7 +89,7 @@ export class MemoryTestCgroup {
     const files = this.v2 ? [join(this.cpu.dir, 'cgroup.procs')] : [join(this.cpu.dir, 'cgroup.procs'), join(this.memDir, 'cgroup.procs')];
     const join_ = files.map((f) => `echo $$ > '${f}'`).join(' && ');
     const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return start('sh', ['-c', `${join_} && exec ${quoted}`], { timeoutMs });
+    return start('sh', ['-c', `${join_} && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
   }
 
   /** Kills what still runs inside, removes the cgroup in every hierarchy, and the test roots

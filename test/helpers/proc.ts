@@ -1,7 +1,9 @@
 // Child processes for tests: the agent's CLI, and workloads started inside a test cgroup.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestCgroup } from './cgroups.js';
 
@@ -23,8 +25,8 @@ export interface Running {
 }
 
 /** Starts a command and collects its output; it is killed after `timeoutMs` at the latest. */
-export function start(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Running {
-  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -42,10 +44,25 @@ export function headroom(args: string[], opts: { timeoutMs?: number; env?: NodeJ
   return start(headroomBin, args, opts);
 }
 
-/** Starts `cmd` already inside `cg` (the shell joins the cgroup before exec, so every child does). */
+let scratch: string | undefined;
+
+/** The working directory test workloads run in: one per test process, removed when it exits.
+ * A workload killed outright leaves its scratch behind (stress-ng's tmp-stress-ng-* folders),
+ * which must not land in the checkout the tests run from. */
+export function workloadDir(): string {
+  if (!scratch) {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-test-work-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch = dir;
+  }
+  return scratch;
+}
+
+/** Starts `cmd` already inside `cg` (the shell joins the cgroup before exec, so every child does),
+ * in the test process's scratch folder. */
 export function startIn(cg: TestCgroup, cmd: string, args: string[], timeoutMs = 60_000): Running {
   const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return start('sh', ['-c', `echo $$ > '${cg.dir}/cgroup.procs' && exec ${quoted}`], { timeoutMs });
+  return start('sh', ['-c', `echo $$ > '${cg.dir}/cgroup.procs' && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
 }
 
 /** Waits until `pred` holds, polling; throws with `what` after `timeoutMs`. */
