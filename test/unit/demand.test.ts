@@ -64,6 +64,28 @@ test('a peak within a longer horizon is never forecast under the peak within a s
   }
 });
 
+test('engine-peak: a job\'s exit does not lift the next window\'s peak above what the job used (a fall is not a spread upwards)', (t) => {
+  // idle at 2 MiB, a job climbs to 80 MiB in 10 s, holds a minute and exits: the fall widened the
+  // span candidate's "step-to-step spread" as much as a rise would, and the 5 s window's p90 read
+  // 116 MiB and its p99 the 256 MiB limit (P(contention) 0.018) in the seconds after the exit
+  const MiB = 1024 * 1024;
+  const d = new DemandForecasts({ ...opts, model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000 });
+  const series: number[] = [];
+  for (let i = 0; i < 30; i++) series.push(2 * MiB + (i % 3) * 0.1 * MiB);
+  for (let i = 0; i < 10; i++) series.push(2 * MiB + 7.8 * MiB * (i + 1));
+  for (let i = 0; i < 60; i++) series.push(80 * MiB + (i % 5) * 0.5 * MiB);
+  const used = Math.max(...series);
+  for (let i = 0; i < 30; i++) series.push(2 * MiB);
+  series.forEach((value, s) => {
+    const f = d.observe('w', 'memory_bytes', value, s * 1000, { limit: 256 * MiB, ceiling: 256 * MiB });
+    if (s < 100) return;
+    const w = f.windows[0]!;
+    t.true(w.p90 <= 1.05 * used && w.p99 <= 1.25 * used, `${s} s, ${s - 99} s after the exit: p90 ${(w.p90 / MiB).toFixed(1)} MiB, p99 ${(w.p99 / MiB).toFixed(1)} MiB (the job used ${(used / MiB).toFixed(1)})`);
+    t.true(w.pContention! < 1e-3, `${s} s: P(contention) ${w.pContention}`);
+    if (s >= 106) t.true(w.p90 < 10 * MiB, `${s} s: the window after the exit holds 2 MiB: p90 ${(w.p90 / MiB).toFixed(1)} MiB`);
+  });
+});
+
 test('confidence falls when recent forecasts miss', (t) => {
   const d = new DemandForecasts(opts);
   let calm = 0, wild = 0;

@@ -606,7 +606,7 @@ class Head {
       // second spike it led the mix (weight 0.98) while it did: a steady workload's 60 s peak
       // went from 1.85 to 1.09 of the best baseline's loss without it, the phased one's 0.558 to
       // 0.495, Google's hour 0.839 to 0.808; Alibaba's hour worse, 0.522 to 0.539
-      this.setCandidate(C.span, spanMax, spanMax + Z90 * Math.sqrt(s.ewVar));
+      this.setCandidate(C.span, spanMax, spanMax + Z90 * s.riseSd);
     } else {
       this.setCandidate(C.span, this.p50[C.window]!, spanMax);
     }

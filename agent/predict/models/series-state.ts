@@ -35,6 +35,9 @@ export class SeriesState {
   /** EWMA (alpha 0.3 per sample) and its biased exponentially weighted variance */
   ewMean = Number.NaN;
   ewVar = 0;
+  /** ewVar's two parts: from the deviations above the mean, and below it (their sum is ewVar) */
+  ewRiseVar = 0;
+  ewFallVar = 0;
   /** Holt's damped trend: level and slope per slot */
   private readonly holt = new DampedTrend();
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
@@ -59,6 +62,15 @@ export class SeriesState {
     this.history = new SlotHistory(opts.historySteps ?? 4096);
   }
 
+  /**
+   * The spread above the mean, as a standard deviation: ewVar, less the part of its falls beyond
+   * its rises. As ewVar on symmetric noise and on spikes (their falls are the smaller part), but a
+   * level falling away (a job's exit) does not widen what is forecast above it.
+   */
+  get riseSd(): number {
+    return Math.sqrt(this.ewRiseVar + Math.min(this.ewFallVar, this.ewRiseVar));
+  }
+
   /** Folds one sample in; returns how many slots it advanced (0 for the first). */
   update(x: number, atMs: number): number {
     const steps = this.clock.advance(atMs);
@@ -74,6 +86,10 @@ export class SeriesState {
       const e = x - this.ewMean;
       this.ewMean += EWMA_ALPHA * e;
       this.ewVar = (1 - EWMA_ALPHA) * (this.ewVar + EWMA_ALPHA * e * e);
+      if (e > 0) this.ewRiseVar += EWMA_ALPHA * e * e;
+      else this.ewFallVar += EWMA_ALPHA * e * e;
+      this.ewRiseVar *= 1 - EWMA_ALPHA;
+      this.ewFallVar *= 1 - EWMA_ALPHA;
     } else {
       this.ewMean = x;
     }
