@@ -194,6 +194,125 @@ test('public readers: a row that does not read is left out, a field that does no
   t.deepEqual(quiet.filter((m) => /left out or read in part/.test(m)), []);
 });
 
+// ---- hostile input: what a misread file would have scored in silence ----
+
+test('bitbrains: columns are found by the header\'s names (one added or missing shifted every column after it)', (t) => {
+  const t0 = 1372629804;
+  const rows = [BB_HEADER, ...[0, 1, 2].map((i) => bbRow(t0 + 300 * i, 100 * (i + 1)))];
+  // a column added after the time: by position, the CPU read the constant capacity column
+  const added = rows.map((r, i) => { const f = r.split(';\t'); f.splice(1, 0, i === 0 ? 'VM id' : '15'); return f.join(';\t'); });
+  t.true(same(one(readTraces(write('cols/added/7.csv', added.join('\n'))), '7', 'cpu_mhz').values, [100, 200, 300]));
+  // one missing: an error naming the file's header line and the column
+  const missing = rows.map((r) => r.split(';\t').filter((_, i) => i !== 3).join(';\t'));
+  t.throws(() => readTraces(write('cols/missing/7.csv', missing.join('\n'))), { message: /cols\/missing\/7\.csv:1: no column "CPU usage \[MHZ\]" in the header \(it has "Timestamp \[ms\]", "CPU cores"/ });
+  // a file without a header is read in the dataset's order
+  t.true(same(one(readTraces(write('cols/none/7.csv', rows.slice(1).join('\n'))), '7', 'cpu_mhz').values, [100, 200, 300]));
+});
+
+test('bitbrains: one row whose time jumped ahead is left out alone, by its own line (the rows after it were all left out, and blamed)', (t) => {
+  const t0 = 1372629804;
+  const rows = [BB_HEADER];
+  for (let i = 0; i < 20; i++) rows.push(bbRow(i === 8 ? t0 + 300 * i + 864_000 : t0 + 300 * i, i));
+  const said: string[] = [];
+  const cpu = one(readTraces(write('jump/7.csv', rows.join('\n')), { onWarning: (m) => said.push(m) }), '7', 'cpu_mhz');
+  t.true(same(cpu.values, [0, 1, 2, 3, 4, 5, 6, 7, NaN, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]));
+  t.deepEqual(said.length, 1);
+  t.regex(said[0]!, /7\.csv: a row left out or read in part: line 10: Timestamp 1373496204 s is ahead of the rows around it/);
+});
+
+test('negative and implausibly large demands are missing from their series, said by line and field (a -1 marker set a mean 170 times the real one)', (t) => {
+  const said: string[] = [];
+  const warn = (m: string): number => said.push(m);
+  const g = readTraces(write('range/google/113/159-1.csv', [GOOGLE_HEADER, googleRow(300, 1, 10), googleRow(600, -1, 10), googleRow(900, 3, 1e300), googleRow(1200, 4, 10)].join('\n')), { onWarning: warn });
+  t.true(same(one(g, '113/159', 'avg_cpu').values, [1, NaN, 3, 4]));
+  t.true(same(one(g, '113/159', 'avg_mem').values, [10, 10, NaN, 10]));
+  t.regex(said.shift()!, /159-1\.csv: 2 rows left out or read in part: line 3: field "avg_cpu_usage": -1 is below 0 \(a demand never is\); line 4: field "avg_memory_usage": 1e\+300 is above 1000000000000000/);
+  const t0 = 1372629804;
+  const b = readTraces(write('range/bb/7.csv', [BB_HEADER, bbRow(t0, 100), bbRow(t0 + 300, -50_000), bbRow(t0 + 600, 1e308), bbRow(t0 + 900, 1e308), bbRow(t0 + 1200, 500)].join('\n')), { onWarning: warn });
+  // (two 1e308 overflowed the series' mean to infinity, and the table said it "reads 0 throughout")
+  t.true(same(one(b, '7', 'cpu_mhz').values, [100, NaN, NaN, NaN, 500]));
+  t.regex(said.shift()!, /7\.csv: 3 rows left out or read in part: line 3: field "CPU usage \[MHZ\]": -50000 is below 0/);
+  const j = write('range/r.jsonl', ['{"format":"headroom-trace","version":1,"stepMs":1000}', '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}', '{"t":2000,"workload":"/a","resource":"cpu_cores","value":1.7e308}', '{"t":3000,"workload":"/a","resource":"cpu_cores","value":1}'].join('\n'));
+  t.throws(() => readTraces(j), { message: /r\.jsonl:3: field "value": 1\.7e\+308 is above 1000000000000000/ });
+});
+
+test('google: a quoted field holding commas is one field (the columns after it were read shifted, and a fragment scored)', (t) => {
+  const header = GOOGLE_HEADER.replace('avg_cpu_usage', 'cpu_usage_distribution,avg_cpu_usage');
+  const row = (s: number, cpu: number): string => { const f = googleRow(s, cpu, 10).split(','); f.splice(10, 0, '"[0.1, 0.2, 0.3]"'); return f.join(','); };
+  const said: string[] = [];
+  const all = readTraces(write('quoted/113/159-1.csv', [header, row(300, 1), row(600, 2), row(900, 3)].join('\n')), { onWarning: (m) => said.push(m) });
+  t.true(same(one(all, '113/159', 'avg_cpu').values, [1, 2, 3]));
+  t.true(same(one(all, '113/159', 'avg_mem').values, [10, 10, 10]));
+  t.deepEqual(said, []);
+  // a quoted header is a header
+  const quotedHeader = GOOGLE_HEADER.split(',').map((c) => `"${c}"`).join(',');
+  t.is(detectFormat(write('quoted/113/160-1.csv', [quotedHeader, googleRow(300, 1, 10)].join('\n'))), 'google');
+});
+
+test('rows merged into fewer grid steps are said (times in seconds where the format has µs; rows 60 s apart in Bitbrains)', (t) => {
+  const said: string[] = [];
+  const warn = (m: string): number => said.push(m);
+  const rows = [GOOGLE_HEADER];
+  for (let i = 1; i <= 40; i++) rows.push(googleRow(300 * i, i, 10).replace(/^\d+/, String(300 * i)));
+  t.is(one(readTraces(write('merged/google/113/159-1.csv', rows.join('\n')), { onWarning: warn }), '113/159', 'avg_cpu').values.length, 1);
+  t.regex(said.join('\n'), /159-1\.csv: 113\/159 avg_cpu: 39 of its 40 values fell into a grid step \(300 s\) already holding one and were averaged, leaving 1 steps \(and 3 other series of this file\): its times in another unit\?/);
+  said.length = 0;
+  const t0 = 1372629804;
+  const bb = [BB_HEADER];
+  for (let i = 0; i < 40; i++) bb.push(bbRow(t0 + 60 * i, i));
+  readTraces(write('merged/bb/7.csv', bb.join('\n')), { onWarning: warn });
+  t.regex(said.join('\n'), /7\.csv: 39 of 40 rows came within 150 s of the row before and were averaged into its step: its rows are about 60 s apart, where Bitbrains' are 300 s/);
+});
+
+test('a trace whose values never read as numbers says so (not "reads 0 throughout")', (t) => {
+  const t0 = 1372629804;
+  // decimal commas: nothing parses
+  const rows = [BB_HEADER, ...[0, 1, 2].map((i) => bbRow(t0 + 300 * i, 100 + i).split(';\t').map((f, c) => (c === 0 ? f : `${f},5`)).join(';\t'))];
+  t.throws(() => readTraces(write('unread/7.csv', rows.join('\n')), { onWarning: () => undefined }), { message: /unread\/7\.csv: no value read as a number in any of its 3 series \(the warnings above say which line and field\)/ });
+});
+
+test('alibaba: a counter\'s lone lower value (a 0 written in a glitch) is not differenced into a burst; resets and glitches are said', (t) => {
+  const rows: string[] = [];
+  let counter = 100;
+  for (let i = 0; i < 40; i++) {
+    counter += 0.3;
+    const net = i === 20 ? 0 : i >= 30 ? counter - 130 + 5 : counter; // a 0 at row 20; a reset at row 30
+    rows.push(`m_1,${60 * i},10,50,,,${net.toFixed(2)},${counter.toFixed(2)},5`);
+  }
+  const said: string[] = [];
+  const all = readTraces(write('glitch/machine_usage.csv', rows.join('\n')), { resources: 'all', onWarning: (m) => said.push(m) });
+  const netIn = [...one(all, 'm_1', 'net_in').values].filter((v) => !Number.isNaN(v));
+  t.true(netIn.every((v) => Math.abs(v - 1.5) < 1e-6), `increments per 300 s: ${netIn.join(', ')}`);
+  t.deepEqual(said, ['glitch/machine_usage.csv: counter net_in went down: 1 reset (counting on from a lower value: no increment at the reset); 1 lone lower value (back at its level a row later: no increment on either row)'.replace(/^/, `${tmp}/`)]);
+});
+
+test('a pipe is read once, whole (its format was told from a first read, and its rows read from what was left of it)', async (t) => {
+  const src = join(SHARED, 'bitbrains_rnd');
+  const t0 = 1372629804;
+  const rows = [BB_HEADER];
+  for (let i = 0; i < 5000; i++) rows.push(bbRow(t0 + 300 * i, i % 97));
+  const file = write('pipe/7.csv', `${rows.join('\n')}\n`);
+  const fifo = join(tmp, 'pipe/fifo');
+  spawnSync('mkfifo', [fifo]);
+  const { spawn } = await import('node:child_process');
+  const writer = spawn('sh', ['-c', `cat '${file}' > '${fifo}'`]);
+  const viaPipe = one(readTraces(fifo), 'fifo', 'cpu_mhz');
+  await new Promise((r) => writer.on('close', r));
+  t.true(same(viaPipe.values, [...one(readTraces(file), '7', 'cpu_mhz').values]), `${viaPipe.values.length} values through the pipe`);
+  t.is(viaPipe.values.length, 5000);
+  void src;
+});
+
+test('deep JSON in a recording is an error naming its line (it overflowed the stack, said without a file)', (t) => {
+  const j = write('deep/r.jsonl', ['{"format":"headroom-trace","version":1,"stepMs":1000}', `{"t":${'['.repeat(20000)}${']'.repeat(20000)},"workload":"/a","resource":"cpu_cores","value":1}`].join('\n'));
+  t.throws(() => readTraces(j), { message: /deep\/r\.jsonl:2: field "t": expected a time in ms, got an array/ });
+});
+
+test('a folder without trace names says what it holds', (t) => {
+  write('names/trace.txt', `${GOOGLE_HEADER}\n${googleRow(300, 1, 10)}\n`);
+  t.throws(() => readTraces(join(tmp, 'names')), { message: /names: no trace files in it: a folder's traces are its \.csv, \.jsonl and \.ndjson files \(gzipped too\); it has 1 other \(trace\.txt\)/ });
+});
+
 test('a byte order mark before the first line (an editor on Windows) is not part of it', (t) => {
   const BOM = '\uFEFF';
   const jsonl = ['{"format":"headroom-trace","version":1,"stepMs":1000}', '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}', '{"t":2000,"workload":"/a","resource":"cpu_cores","value":2}'].join('\n');

@@ -40,6 +40,14 @@ interface Machine {
   /** previous row's time and counter values, for differencing */
   prevT: number;
   prevCounters: number[];
+  /** per counter: its value before it last went down, until the next row says whether that was a reset (NaN: none pending) */
+  beforeDrop: number[];
+}
+
+/** Per counter, how often it went down: a reset (it counted on from the lower value), or a lone lower value (back at its level a row later). */
+interface CounterDrops {
+  resets: number;
+  glitches: number;
 }
 
 /**
@@ -51,6 +59,7 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
   const machines = new Map<string, Machine>();
   const resources = [...PERCENT_COLUMNS, ...COUNTER_COLUMNS].map(([r]) => r);
   const skipped = new SkippedRows();
+  const drops: CounterDrops[] = COUNTER_COLUMNS.map(() => ({ resets: 0, glitches: 0 }));
   let lineNo = 0;
   for (const line of readLines(path)) {
     lineNo++;
@@ -64,10 +73,10 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     const id = f[0]!;
     let m = machines.get(id);
     if (!m) {
-      m = { grids: resources.map(() => new GridAccumulator()), prevT: Number.NaN, prevCounters: COUNTER_COLUMNS.map(() => Number.NaN) };
+      m = { grids: resources.map(() => new GridAccumulator()), prevT: Number.NaN, prevCounters: COUNTER_COLUMNS.map(() => Number.NaN), beforeDrop: COUNTER_COLUMNS.map(() => Number.NaN) };
       machines.set(id, m);
     }
-    const problem = firstFieldProblem(f, READ_COLUMNS);
+    const problem = firstFieldProblem(f, READ_COLUMNS, false);
     if (problem) skipped.add(lineNo, problem);
     const step = Math.floor(t / ALIBABA_STEP_SECONDS);
     PERCENT_COLUMNS.forEach(([, c], k) => {
@@ -78,8 +87,24 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     COUNTER_COLUMNS.forEach(([, c], j) => {
       const v = parseNumber(f[c]);
       const dv = v - m.prevCounters[j]!;
-      // a reset (dv < 0), a first row or a long gap gives no increment; NaN still counts the row
-      const ok = dt > 0 && dt <= MAX_COUNTER_GAP_SECONDS && dv >= 0;
+      // a counter that went down is a reset, or a lone lower value (a 0 written in a glitch):
+      // back at its old level a row later, differencing from the low value made a burst of the
+      // whole counter (net_in's mean went from 0.006 to 38 with a 0 every tenth row)
+      let glitch = false;
+      if (dv < 0) {
+        m.beforeDrop[j] = m.prevCounters[j]!;
+        drops[j]!.resets++;
+      } else if (Number.isFinite(v) && !Number.isNaN(m.beforeDrop[j]!)) {
+        if (v >= m.beforeDrop[j]!) {
+          glitch = true;
+          drops[j]!.resets--;
+          drops[j]!.glitches++;
+        }
+        m.beforeDrop[j] = Number.NaN;
+      }
+      // a reset (dv < 0), the row after a lone lower value, a first row or a long gap gives no
+      // increment; NaN still counts the row
+      const ok = dt > 0 && dt <= MAX_COUNTER_GAP_SECONDS && dv >= 0 && !glitch;
       if (Number.isFinite(v)) m.prevCounters[j] = v;
       else m.prevCounters[j] = Number.NaN;
       if (Number.isFinite(m.prevT)) m.grids[PERCENT_COLUMNS.length + j]!.add(step, ok ? (dv / dt) * ALIBABA_STEP_SECONDS : Number.NaN, lineNo);
@@ -87,6 +112,15 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     m.prevT = t;
   }
   skipped.report(path, onWarning);
+  COUNTER_COLUMNS.forEach(([name], j) => {
+    const { resets, glitches } = drops[j]!;
+    if (resets + glitches === 0) return;
+    const said = [
+      resets > 0 ? `${resets} reset${resets === 1 ? '' : 's'} (counting on from a lower value: no increment at the reset)` : '',
+      glitches > 0 ? `${glitches} lone lower value${glitches === 1 ? '' : 's'} (back at its level a row later: no increment on either row)` : '',
+    ].filter(Boolean);
+    onWarning?.(`${path}: counter ${name} went down: ${said.join('; ')}`);
+  });
   const out: Series[] = [];
   for (const [name, m] of machines) {
     resources.forEach((resource, k) => {

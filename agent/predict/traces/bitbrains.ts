@@ -5,7 +5,7 @@
 // advances by round(dt / 300) from one row to the next: the row spacing, not the wall clock,
 // says how many steps passed.
 import { basename } from 'node:path';
-import { fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { demandValue, fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
 import { gridTooLong, MAX_GRID_STEPS, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
@@ -21,8 +21,20 @@ const COLUMNS: ReadonlyArray<[string, number, string]> = [
   ['net_tx_kbps', 10, 'Network transmitted throughput [KB/s]'],
 ];
 
-/** The columns read, by their headers. */
-const READ_COLUMNS = COLUMNS.map(([, c, header]) => [header, c] as const);
+/**
+ * Where each resource's column is: by the header's names when the file has one (a file with a
+ * column added or missing was read by position, a constant capacity column scored as the CPU),
+ * else the dataset's order. An error names the first column it cannot find.
+ */
+function columnsOf(path: string, header: string[] | undefined): number[] {
+  if (!header) return COLUMNS.map(([, c]) => c);
+  const names = header.map((h) => h.trim().toLowerCase());
+  return COLUMNS.map(([, , name]) => {
+    const c = names.indexOf(name.toLowerCase());
+    if (c < 0) throw new Error(`${path}:1: no column "${name}" in the header (it has ${header.map((h) => JSON.stringify(h.trim())).join(', ')})`);
+    return c;
+  });
+}
 
 /** Separator: `;` with optional white space after it (the files use `;\t`). */
 const SEPARATOR = /;\s*/;
@@ -38,54 +50,79 @@ export function isBitbrains(line: string): boolean {
 
 /**
  * Reads one VM file; the series is named after the file (`415.csv` -> `415`). A row whose time is
- * not a number, or goes back before the previous row's, is left out; a value that is not a number
- * is missing from its series. `onWarning` is told where, once.
+ * not a number, or goes back before the previous row's, is left out (or the previous row, where
+ * it alone jumped ahead); a value that is not a number, below 0 or implausibly large is missing
+ * from its series. `onWarning` is told where, once.
  */
 export function readBitbrains(path: string, onWarning?: (message: string) => void): Series[] {
   const step = BITBRAINS_STEP_SECONDS;
   const cols = COLUMNS.map(() => [] as number[]);
   const index: number[] = []; // grid index of each kept row
-  let prevT = Number.NaN;
+  const times: number[] = []; // and its time (s)
+  const lines: number[] = []; // and its line
   let startSeconds = Number.NaN;
-  let gridIndex = 0;
   let merged = 0;
   let dropped = 0;
   const skipped = new SkippedRows();
   let lineNo = 0;
+  let at: number[] | undefined; // the columns' places, from the header or the first row
+  let read: (readonly [string, number])[] = [];
   for (const line of readLines(path)) {
     lineNo++;
     if (line.trim() === '') continue;
     const fields = line.split(SEPARATOR);
+    if (!at) {
+      const header = index.length === 0 && dropped === 0 && /^Timestamp/i.test(fields[0]!.trim());
+      at = columnsOf(path, header ? fields : undefined);
+      read = COLUMNS.map(([, , name], k) => [name, at![k]!] as const);
+      if (header) continue;
+    }
     let t = parseNumber(fields[0]);
     if (!Number.isFinite(t)) {
-      if (index.length === 0 && /^Timestamp/i.test(fields[0]!.trim())) continue; // the header
       dropped++;
       skipped.drop(lineNo, fieldProblem('Timestamp', fields[0]));
       continue;
     }
     if (t > MS_EPOCH_THRESHOLD) t /= 1000;
-    if (Number.isNaN(prevT)) {
-      startSeconds = t;
-    } else {
-      const advance = Math.round((t - prevT) / step);
-      if (advance < 0) {
-        // a row from the past has no place on a spacing-driven grid
+    const n = times.length;
+    if (n > 0 && t < times[n - 1]! - step / 2) {
+      // a row from the past has no place on a spacing-driven grid; but where this row follows
+      // the one before the previous, the previous is the odd one out (a time jumped ahead: the
+      // rows after it would all have been left out, and blamed)
+      if (n >= 2 && t >= times[n - 2]! - step / 2) {
         dropped++;
-        skipped.drop(lineNo, `Timestamp ${t} s is before the previous row's (${prevT} s)`);
+        skipped.drop(lines[n - 1]!, `Timestamp ${times[n - 1]} s is ahead of the rows around it (${times[n - 2]} s before it, ${t} s after)`);
+        if (index[n - 1] === index[n - 2]) merged--;
+        for (const a of [index, times, lines, ...cols]) a.pop();
+      } else {
+        dropped++;
+        skipped.drop(lineNo, `Timestamp ${t} s is before the previous row's (${times[n - 1]} s)`);
         continue;
       }
-      if (advance === 0) merged++;
-      gridIndex += advance;
     }
-    prevT = t;
+    const k = times.length;
+    let gridIndex = 0;
+    if (k === 0) startSeconds = t;
+    else {
+      const advance = Math.max(0, Math.round((t - times[k - 1]!) / step));
+      if (advance === 0) merged++;
+      gridIndex = index[k - 1]! + advance;
+    }
     index.push(gridIndex);
-    COLUMNS.forEach(([, c], k) => cols[k]!.push(parseNumber(fields[c])));
-    const problem = firstFieldProblem(fields, READ_COLUMNS);
+    times.push(t);
+    lines.push(lineNo);
+    COLUMNS.forEach((_, c) => cols[c]!.push(demandValue(fields[at![c]!])));
+    const problem = firstFieldProblem(fields, read);
     if (problem) skipped.add(lineNo, problem);
   }
   skipped.report(path, onWarning);
+  const rows = index.length;
+  if (rows >= 10 && merged > rows / 2) {
+    const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
+    onWarning?.(`${path}: ${merged} of ${rows} rows came within ${step / 2} s of the row before and were averaged into its step: its rows are about ${gaps[gaps.length >> 1]} s apart, where Bitbrains' are ${step} s`);
+  }
   const name = basename(path).replace(/\.csv$/i, '');
-  const length = index.length > 0 ? index[index.length - 1]! + 1 : 0;
+  const length = rows > 0 ? index[rows - 1]! + 1 : 0;
   if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);
   return COLUMNS.map(([resource], k) => {
     const values = new Float64Array(length).fill(Number.NaN);

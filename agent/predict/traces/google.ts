@@ -3,7 +3,7 @@
 // window belongs to grid step ceil(time / 300 s); the short windows written around an instance
 // move land in the same step and are averaged in (BASELINES.md). Days-long gaps stay NaN.
 import { basename, dirname } from 'node:path';
-import { fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { demandValue, fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows, splitCsv } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const GOOGLE_STEP_SECONDS = 300;
@@ -17,8 +17,11 @@ const COLUMNS: ReadonlyArray<[string, string]> = [
   ['max_mem', 'max_memory_usage'],
 ];
 
+/** A header's column names (quoted or not, spaces after the commas or not). */
+const headerNames = (line: string): string[] => splitCsv(line).map((c) => c.trim());
+
 export function isGoogle(line: string): boolean {
-  const cols = line.split(',');
+  const cols = headerNames(line);
   return cols[0] === 'time' && cols.includes('avg_cpu_usage');
 }
 
@@ -26,13 +29,14 @@ export function isGoogle(line: string): boolean {
  * Reads one instance_usage CSV. Rows are grouped by instance (collection_id/instance_index);
  * a file holding a single instance is named after its place (`113/159-….csv` -> `113/159`),
  * as the per-instance files of the public samples are. A row whose time is not a number is left
- * out, a value that is not one is missing from its series; `onWarning` is told where, once.
+ * out; a value that is not one, is below 0 (a marker, never a reading) or implausibly
+ * large is missing from its series; `onWarning` is told where, once. Quoted fields may hold commas.
  */
 export function readGoogle(path: string, onWarning?: (message: string) => void): Series[] {
   const lines = readLines(path);
   const header = lines.next();
   if (header.done || !isGoogle(header.value)) throw new Error(`${path}: not a Google instance_usage CSV (no header with time, avg_cpu_usage)`);
-  const names = header.value.split(',');
+  const names = headerNames(header.value);
   const at = (col: string): number => names.indexOf(col);
   const timeCol = at('time');
   const jobCol = at('collection_id');
@@ -46,7 +50,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
   for (const line of lines) {
     lineNo++;
     if (line === '') continue;
-    const f = line.split(',');
+    const f = splitCsv(line);
     const t = parseNumber(f[timeCol]);
     if (!Number.isFinite(t)) {
       skipped.drop(lineNo, fieldProblem('time', f[timeCol]));
@@ -56,7 +60,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
     let grids = instances.get(key);
     if (!grids) instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
     const step = Math.ceil(t / US_PER_STEP);
-    valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : parseNumber(f[c]), lineNo));
+    valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : demandValue(f[c]), lineNo));
     const problem = firstFieldProblem(f, read);
     if (problem) skipped.add(lineNo, problem);
   }

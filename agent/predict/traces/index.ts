@@ -1,13 +1,13 @@
 // Public trace readers: `readTraces(path)` reads a file or a folder of files, telling each
 // format from the file's first line, and returns every series on its 300 s (or recorded) grid.
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, ioReason, readLines } from './lines.js';
-import { isActive, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
+import { isActive, observedCount, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
@@ -48,6 +48,9 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
   }
 }
 
+/** The names of the files a folder's trace files go by. */
+const TRACE_NAME = /\.(csv|jsonl|ndjson)(\.gz)?$/i;
+
 /** A file or folder the system failed to read, as a user reads it. */
 const cannotRead = (path: string, err: unknown): string => `${path}: cannot read (${ioReason(err)})`;
 
@@ -55,9 +58,9 @@ const cannotRead = (path: string, err: unknown): string => `${path}: cannot read
  * Data files under a folder (gzipped ones too), in a stable order; notes, sources and dot-files
  * are not data. Symbolic links are followed (a folder of links to a dataset's files is a
  * dataset), each folder and file once; a link to nothing, or a folder inside that cannot be
- * read, is skipped and said.
+ * read, is skipped and said. Files of other names are left in `unnamed` (said when no trace is found).
  */
-function listFiles(dir: string, warn: (m: string) => void, visited = new Set<string>()): string[] {
+function listFiles(dir: string, warn: (m: string) => void, visited = new Set<string>(), unnamed: string[] = []): string[] {
   const out: string[] = [];
   const self = realpathSync(dir);
   if (visited.has(self)) return out; // read already, or a link back up the tree
@@ -78,13 +81,16 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
       try {
         const st = statSync(p);
         kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
-      } catch {
-        warn(`${p}: a link to nothing; skipped`);
+      } catch (err) {
+        warn(`${p}: ${(err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a loop of links' : 'a link to nothing'}; skipped`);
         continue;
       }
     }
-    if (kind === 'dir') out.push(...listFiles(p, warn, visited));
-    else if (kind === 'file' && /\.(csv|jsonl|ndjson)(\.gz)?$/i.test(e.name)) {
+    const named = TRACE_NAME.test(e.name);
+    if (kind === 'dir') out.push(...listFiles(p, warn, visited, unnamed));
+    else if (kind === 'other' && named) warn(`${p}: not a regular file (a pipe or a device: reading it could wait for ever in a folder); skipped`);
+    else if (kind === 'file' && !named) unnamed.push(p);
+    else if (kind === 'file') {
       const real = realpathSync(p); // (a file reached by a link and by its own path is read once)
       if (visited.has(real)) continue;
       visited.add(real);
@@ -92,6 +98,23 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
     }
   }
   return out;
+}
+
+/** Series whose values mostly fell into a step already holding one: its times in another unit (seconds for ms, ms for µs), or rows closer than its grid. */
+const MERGED_SHARE = 0.5;
+
+/**
+ * Tells of a series most of whose values were averaged into steps already holding one: the
+ * rows are closer than the grid, as when times are in seconds where the format has µs (Google:
+ * 8250 rows became 1 point, and "too short" said nothing of why). Alibaba's samples, about 60 s
+ * apart, are averaged into its 300 s steps by design; Bitbrains says it in its own reader.
+ */
+function mergedWarning(file: string, series: Series[], warn: ((m: string) => void) | undefined): void {
+  const merged = series.filter((s) => s.dataset !== 'alibaba' && s.dataset !== 'bitbrains' && s.stats.rows >= 10 && s.stats.merged > MERGED_SHARE * s.stats.rows);
+  const s = merged[0];
+  if (!s) return;
+  const others = merged.length > 1 ? ` (and ${merged.length - 1} other series of this file)` : '';
+  warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} steps${others}: its times in another unit?`);
 }
 
 /** Whether a file holds nothing but blank lines (read up to its first other line). */
@@ -142,25 +165,50 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : cannotRead(path, err));
   }
-  const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m)) : [path];
+  const unnamed: string[] = [];
+  const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m), new Set(), unnamed) : [path];
   const out: Series[] = [];
   const seen = new Set<string>();
   let idle = 0;
   let idleNonZero = 0;
+  let unread = 0; // series of rows whose values all failed to read
+  let read = 0; // trace files read
   for (const file of files) {
-    const format = withFileName(file, () => detectFormat(file));
-    if (!format) {
-      if (isDir) {
-        opts.onWarning?.(`${file}: ${isBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
+    let format: Dataset | undefined;
+    let series: Series[];
+    try {
+      format = withFileName(file, () => detectFormat(file));
+      if (!format) {
+        if (isDir) {
+          opts.onWarning?.(`${file}: ${isBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
+          continue;
+        }
+        if (isBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
+        throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
+      }
+      series = withFileName(file, () => readFile(file, format!, opts));
+    } catch (err) {
+      // in a folder, a file the system will not read is skipped as a folder is (its format errors still fail)
+      if (isDir && (err as Error).message.startsWith(`${file}: cannot read (`)) {
+        opts.onWarning?.(`${(err as Error).message}; skipped`);
         continue;
       }
-      if (isBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
-      throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
+      throw err;
     }
-    // a series with no value at all (every row abnormal) has nothing to replay
-    for (const s of withFileName(file, () => readFile(file, format, opts))) {
+    read++;
+    if (format !== 'headroom' && series.every((s) => s.values.length === 0 && s.stats.rows === 0 && s.stats.dropped === 0)) {
+      // (a header and nothing after it: said here, rather than only "no trace series found";
+      // a recording says its own)
+      opts.onWarning?.(`${file}: a header and no data rows`);
+    }
+    mergedWarning(file, series, opts.onWarning);
+    for (const s of series) {
       seen.add(s.resource);
-      if (s.values.length === 0) continue;
+      // a series with no value at all (every row abnormal) has nothing to replay
+      if (s.values.length === 0 || s.values.every(Number.isNaN)) {
+        if (s.stats.dropped > 0 && selection(s, opts.resources) !== 'drop') unread++;
+        continue;
+      }
       const kept = selection(s, opts.resources);
       if (kept === 'keep') out.push({ ...s, source: file });
       else if (kept === 'idle') {
@@ -168,6 +216,13 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         if (s.values.some((v) => v !== 0 && !Number.isNaN(v))) idleNonZero++;
       }
     }
+  }
+  if (out.length === 0 && idle === 0 && unread > 0) {
+    throw new Error(`${path}: no value read as a number in ${unread === 1 ? 'its one series' : `any of its ${unread} series`} (the warnings above say which line and field)`);
+  }
+  if (isDir && read === 0 && unnamed.length > 0) {
+    const shown = unnamed.slice(0, 3).map((f) => basename(f)).join(', ');
+    throw new Error(`${path}: no trace files in it: a folder's traces are its .csv, .jsonl and .ndjson files (gzipped too); it has ${unnamed.length} other${unnamed.length === 1 ? '' : 's'} (${shown}${unnamed.length > 3 ? ', ...' : ''}): name one as its format's, or give the file itself`);
   }
   if (out.length === 0 && idle > 0) {
     // (not "no series found": they were found, and left out by the default selection; and not

@@ -18,7 +18,7 @@
 // skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
-import { readLines } from './lines.js';
+import { MAX_DEMAND, readLines } from './lines.js';
 import { GridAccumulator, TraceOptionError, type Series } from './series.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
@@ -55,6 +55,7 @@ function sampleProblem(o: unknown): string | undefined {
   if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
   if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
   if (s.value < 0) return `field "value": a demand is never below 0, got ${s.value}`;
+  if (s.value > MAX_DEMAND) return `field "value": ${s.value} is above ${MAX_DEMAND} (no demand reads that: a unit slip or a corrupt field?)`;
   return undefined;
 }
 
@@ -74,7 +75,14 @@ function headerProblem(h: Record<string, unknown>): string | undefined {
 }
 
 // (a number JSON cannot hold, 1e400, was parsed as Infinity: said as such, not as JSON's null)
-const shown = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' ? String(v) : JSON.stringify(v).slice(0, 40));
+// (an array or object is named, not printed: one nested 200,000 deep overflowed the stack)
+const shown = (v: unknown): string => {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return JSON.stringify(v).slice(0, 40);
+};
 
 /** Two significant digits: a jittery 1003 ms tick reads as 1000 ms. */
 function roundStep(ms: number): number {

@@ -2,13 +2,36 @@
 // and synchronous, so a reader is a plain loop (no stream plumbing for a batch replay). A file
 // whose name ends in .gz, or that starts as gzip does, is gunzipped first, in memory (node has no synchronous streaming
 // gunzip): fine for recordings of hours, not for a public trace of gigabytes. Its first line
-// alone (which format is it?) costs only the file's first 64 KB.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+// alone (which format is it?) costs only the file's first 64 KB. A pipe (`--trace <(zcat x)`,
+// /dev/stdin) can be read only once, and a trace is read twice (its format, then its rows): it
+// is read whole into memory at its first use, as a gzip file is.
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { getSystemErrorMessage } from 'node:util';
 import { constants, gunzipSync } from 'node:zlib';
 
 const CHUNK_BYTES = 1 << 20;
+
+/** What pipes and other files that are not regular held, read once (a path's bytes for the process's life: a CLI reads one trace). */
+const readOnce = new Map<string, Buffer>();
+
+/** A file's bytes when it is not a regular file (read whole at the first ask), else undefined: read it in chunks. */
+function onceRead(path: string): Buffer | undefined {
+  const held = readOnce.get(path);
+  if (held) return held;
+  const fd = openSync(path, 'r');
+  try {
+    if (fstatSync(fd).isFile()) return undefined;
+    const data = readFileSync(fd);
+    readOnce.set(path, data);
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether the first bytes are gzip's magic number. */
+const gzipMagic = (b: Buffer): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 const strip = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1) : line);
 
@@ -20,9 +43,11 @@ export function isGzipFile(path: string): boolean {
   if (isGzip(path)) return true;
   let fd: number | undefined;
   try {
+    const held = onceRead(path);
+    if (held) return gzipMagic(held);
     fd = openSync(path, 'r');
     const magic = Buffer.alloc(2);
-    return readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    return readSync(fd, magic, 0, 2, 0) === 2 && gzipMagic(magic);
   } catch {
     return false; // (what cannot be opened fails where it is read, with its reason)
   } finally {
@@ -67,6 +92,11 @@ export function* readLines(path: string): Generator<string> {
 }
 
 function* fileChunks(path: string): Generator<Buffer> {
+  const held = onceRead(path);
+  if (held) {
+    for (let at = 0; at < held.length; at += CHUNK_BYTES) yield held.subarray(at, at + CHUNK_BYTES);
+    return;
+  }
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -83,7 +113,7 @@ function* fileChunks(path: string): Generator<Buffer> {
 function* gunzippedChunks(path: string): Generator<Buffer> {
   let data: Buffer;
   try {
-    data = gunzipSync(readFileSync(path));
+    data = gunzipSync(onceRead(path) ?? readFileSync(path));
   } catch (err) {
     throw new Error(`${path}: not a readable gzip file (${(err as Error).message})`);
   }
@@ -93,24 +123,40 @@ function* gunzippedChunks(path: string): Generator<Buffer> {
 /** Compressed bytes read for a gzip file's first line before falling back to the whole file. */
 const GZIP_HEAD_BYTES = 64 << 10;
 
-/** The first line of a file (at most one chunk read; of a .gz file, the start decompressed), '' for an empty file. */
+/**
+ * The first line of a file, '' for an empty file: at most its first CHUNK_BYTES (a file of one
+ * endless line, or of NUL bytes, is not read whole to tell that it is no trace); of a .gz file,
+ * the start decompressed.
+ */
 export function firstLine(path: string): string {
   if (isGzipFile(path)) {
     const head = gzipHead(path);
     const nl = head?.indexOf('\n') ?? -1;
     if (head !== undefined && nl >= 0) return strip(withoutBom(head.slice(0, nl)));
+    for (const line of readLines(path)) return line;
+    return '';
   }
-  for (const line of readLines(path)) return line;
-  return '';
+  const chunks = fileChunks(path);
+  const chunk = chunks.next();
+  chunks.return(undefined); // (closes the file)
+  if (chunk.done) return '';
+  const text = withoutBom(new StringDecoder('utf8').write(chunk.value));
+  const nl = text.indexOf('\n');
+  return strip(nl >= 0 ? text.slice(0, nl) : text);
 }
 
 /** The text at the start of a gzip file (what its first GZIP_HEAD_BYTES compressed bytes give); undefined when that fails. */
 function gzipHead(path: string): string | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    const buf = Buffer.allocUnsafe(GZIP_HEAD_BYTES);
-    const n = readSync(fd, buf, 0, GZIP_HEAD_BYTES, 0);
+    const held = onceRead(path);
+    let buf = held?.subarray(0, GZIP_HEAD_BYTES);
+    if (!buf) {
+      fd = openSync(path, 'r');
+      buf = Buffer.allocUnsafe(GZIP_HEAD_BYTES);
+      buf = buf.subarray(0, readSync(fd, buf, 0, GZIP_HEAD_BYTES, 0));
+    }
+    const n = buf.length;
     // a sync flush decompresses what a truncated stream holds instead of failing at its end
     return gunzipSync(buf.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
   } catch {
@@ -159,6 +205,54 @@ export class SkippedRows {
   }
 }
 
+/**
+ * No demand a trace holds reaches this (bytes: a petabyte; MHz, KB/s, percent, cores: far less).
+ * A value above it is a unit slip or a corrupt field, and one such value sets a series' mean (its
+ * losses' scale) alone; two near 1e308 overflow the mean to infinity.
+ */
+export const MAX_DEMAND = 1e15;
+
+/** What is wrong with a demand's value (a number already), or undefined: below 0, or above MAX_DEMAND. */
+export function demandRangeProblem(name: string, v: number): string | undefined {
+  if (v < 0) return `field "${name}": ${v} is below 0 (a demand never is)`;
+  if (v > MAX_DEMAND) return `field "${name}": ${v} is above ${MAX_DEMAND} (no demand reads that: a unit slip or a corrupt field?)`;
+  return undefined;
+}
+
+/** A CSV field as a demand: NaN when it is not a number, or is below 0 or above MAX_DEMAND (firstFieldProblem says why). */
+export function demandValue(field: string | undefined): number {
+  const v = parseNumber(field);
+  return v >= 0 && v <= MAX_DEMAND ? v : Number.NaN;
+}
+
+/**
+ * A CSV line's fields. A field in double quotes may hold commas and doubled quotes (Google's
+ * exports quote the arrays of cpu_usage_distribution: split on every comma, the columns after
+ * one shifted and were read as the wrong ones).
+ */
+export function splitCsv(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c !== '"') field += c;
+      else if (line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
 /** What is wrong with a numeric field, for SkippedRows (undefined when it reads as a number). */
 export function fieldProblem(name: string, field: string | undefined): string | undefined {
   if (Number.isFinite(parseNumber(field))) return undefined;
@@ -166,10 +260,10 @@ export function fieldProblem(name: string, field: string | undefined): string | 
   return field.trim() === '' ? `field "${name}": empty` : `field "${name}": ${JSON.stringify(field.trim())} is not a number`;
 }
 
-/** The first of a row's numeric fields (name, column) that does not read, as `fieldProblem` says it. */
-export function firstFieldProblem(fields: readonly string[], columns: Iterable<readonly [string, number]>): string | undefined {
+/** The first of a row's demand fields (name, column) that does not read as one (demandValue), as `fieldProblem` or `demandRangeProblem` says it; `ranged` false: not a number only (a reader that drops its format's own out-of-range marks quietly). */
+export function firstFieldProblem(fields: readonly string[], columns: Iterable<readonly [string, number]>, ranged = true): string | undefined {
   for (const [name, c] of columns) {
-    const p = fieldProblem(name, fields[c]);
+    const p = fieldProblem(name, fields[c]) ?? (ranged ? demandRangeProblem(name, parseNumber(fields[c])) : undefined);
     if (p) return p;
   }
   return undefined;
