@@ -35,6 +35,11 @@ export const DEFAULT_OUTPUT_FLAGS: readonly string[] = ['-o', '--output', '--out
 export interface TaskSpec {
   /** program name as typed: an absolute or relative path, or a bare name looked up in PATH */
   exe: string;
+  /**
+   * the name it was called by (argv[0]), where that is not `exe`: a running process's `exe` is
+   * its resolved binary, and `unxz` runs /usr/bin/xz (default: `exe`)
+   */
+  argv0?: string;
   /** arguments after the program name */
   args?: readonly string[];
   /** the task's environment (PATH for the lookup comes from here, else from this process) */
@@ -104,7 +109,7 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   for (const key of [...new Set(spec.envKeys ?? [])].sort()) chosen[key] = env[key] ?? null;
 
   const parts: SignatureParts = {
-    version: SIGNATURE_VERSION, exePath, exeName: basename(spec.exe), exeSha256: sha256, exeBytes: bytes, args, inputs, env: chosen,
+    version: SIGNATURE_VERSION, exePath, exeName: basename(spec.argv0 ?? spec.exe), exeSha256: sha256, exeBytes: bytes, args, inputs, env: chosen,
   };
   return { id: signatureOf(parts), parts };
 }

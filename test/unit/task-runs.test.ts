@@ -4,7 +4,7 @@
 // /proc of a child process listed in a stand-in cgroup.procs file.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileStore } from '../../agent/predict/profiles.js';
@@ -103,6 +103,25 @@ test('task runs: a resource\'s own confidence is said only where it prints lower
   // memory read in 7 runs of 8: 0.8154 against 0.8250, both "0.82" as printed
   t.regex(formatRunEvent(start(0.82499, 0.81538)), /\(8 runs, confidence 0\.82\)$/);
   t.regex(formatRunEvent(start(0.82499, 0.5)), /\(8 runs, confidence 0\.82, memory 0\.50\)$/);
+});
+
+test('task runs: a task that exits within a tick ends half way through that tick, whose CPU is its last (every end was a tick late)', async (t) => {
+  const w = world(t);
+  const job = '/jobs/e-1';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('e'));
+  for (let i = 0; i < 5; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 << 20 } });
+  // it exits 0.4 s into the next interval: the tick reads 0.4 cores, and an empty cgroup (its memory read after it went)
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({ [job]: { cpuCores: 0.4, memoryBytes: 0 } });
+  const end = w.events.find((e) => e.kind === 'run-end') as RunEnd;
+  // started at the first tick; alive at the 5th (4 s later); gone at the 6th: 4.5 s, where 5.5 s was recorded
+  t.like(end, { durationMs: 4500, recorded: true });
+  const f = w.store.forecastRun(sig('e').id)!;
+  t.is(f.durationMs.mean, 4500);
+  t.true(f.peak.memPeakBytes!.mean >= 64 << 20, `the memory read after the exit is not its last: ${f.peak.memPeakBytes!.mean}`);
+  const cpu = f.curve.cpuCores!.mean;
+  t.true(cpu.at(-1)! > 0.3, `the last tick's CPU is in the curve's last slice: ${cpu.at(-1)}`);
 });
 
 test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {
@@ -289,6 +308,22 @@ test('task reader: the oldest process of a cgroup, read from /proc: executable, 
   const gone = (await reader.of(dir))!;
   t.is(gone.signature.parts.exePath, copy, 'its path, without " (deleted)"');
   t.is(gone.signature.parts.exeBytes, statSync('/bin/sleep').size, 'the binary it runs, hashed though deleted');
+
+  // one binary called by two names (a multi-call binary: xz as unxz): two tasks, each named as called
+  const alias = join(dir, 'nap');
+  symlinkSync('/bin/sleep', alias);
+  const called = spawn(alias, ['30'], { stdio: 'ignore' });
+  const plain = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+  t.teardown(() => { called.kill('SIGKILL'); plain.kill('SIGKILL'); });
+  for (let i = 0; i < 100 && ![called, plain].every((c) => readlinkSafe(`/proc/${c.pid!}/exe`).endsWith('/sleep')); i++) await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(join(dir, 'cgroup.procs'), `${called.pid!}\n`);
+  const asNap = (await reader.of(dir))!;
+  writeFileSync(join(dir, 'cgroup.procs'), `${plain.pid!}\n`);
+  const asSleep = (await reader.of(dir))!;
+  t.is(asNap.signature.parts.exeSha256, asSleep.signature.parts.exeSha256);
+  t.is(asNap.signature.parts.exeName, 'nap');
+  t.is(asSleep.signature.parts.exeName, 'sleep');
+  t.not(asNap.signature.id, asSleep.signature.id, 'the name it was called by is part of the task');
 
   writeFileSync(join(dir, 'cgroup.procs'), '');
   t.is(await reader.of(dir), null, 'an empty cgroup has no task');
