@@ -129,8 +129,13 @@ function merge(a: RunSample, b: RunSample, n: number): RunSample {
   };
 }
 
-/** Observe calls between two looks at whether the cgroups there at the start are still populated. */
-const EXISTING_RECHECK = 60;
+/**
+ * Observe calls between two looks at whether one of the cgroups there at the start is still
+ * populated: a tenth of them is looked at each tick. All of them every 60th tick left a timer's
+ * service that emptied and ran again within the minute unseen for as long as that went on (a
+ * host has hundreds of such cgroups, so not all of them every tick).
+ */
+const EXISTING_RECHECK = 10;
 /** A task read that has not settled by then is given up (a /proc read stuck, a huge binary). */
 const TASK_READ_DEADLINE_MS = 30_000;
 /** Arguments kept in a task's label, and their total length: argv can be huge, and hold secrets. */
@@ -175,9 +180,9 @@ export class TaskRuns {
 
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
-    if (++this.calls % EXISTING_RECHECK === 0) {
-      for (const [id, w] of this.existing) if (!this.opts.alive(w)) this.existing.delete(id);
-    }
+    const turn = ++this.calls % EXISTING_RECHECK;
+    let place = 0;
+    for (const [id, w] of this.existing) if (place++ % EXISTING_RECHECK === turn && !this.opts.alive(w)) this.existing.delete(id);
     for (const x of inputs) {
       const id = x.workload.id;
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
