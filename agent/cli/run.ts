@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
 import { reconcile } from '../actuate/index.js';
+import { lockDir } from '../dir-lock.js';
 import type { Decision } from '../plan/types.js';
 import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
@@ -45,7 +46,7 @@ const run: CommandModule<object, RunArgs> = {
     y
       .option('policy', { type: 'string', default: defaultPolicyPath, describe: 'policy YAML file' })
       .option('mode', { choices: ['observe', 'recommend', 'enforce'] as const, describe: "override the policy's mode" })
-      .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'journal of writes and verifier logs' })
+      .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'journal of writes, verifier logs, and task profiles unless the policy or --profiles-dir puts them elsewhere; one agent per state dir' })
       .option('listen', { type: 'string', describe: "Prometheus endpoint HOST:PORT (overrides the policy's)" })
       .option('prometheus', { type: 'boolean', default: true, describe: 'serve the Prometheus endpoint (--no-prometheus to disable)' })
       .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until SIGINT/SIGTERM)' })
@@ -91,7 +92,10 @@ const run: CommandModule<object, RunArgs> = {
       const {
         PrometheusEndpoint, OtlpPush, OtlpLogPush, decisionRecord, formatDecision, formatOverhead, overheadRecord, formatKernelEvent, kernelEventRecord, formatRunEvent, runEventRecord,
       } = await import('../../exporters/index.js');
-      const policy = a['profiles-dir'] ? { ...loaded, profiles: { ...loaded.profiles, dir: resolve(a['profiles-dir']) } } : loaded;
+      // the profile store: --profiles-dir, else the policy's, else the state dir's (an agent run
+      // apart with its own --state-dir wrote its task runs into /var/lib/headroom all the same)
+      const profilesDir = a['profiles-dir'] ? resolve(a['profiles-dir']) : loaded.profiles.dirSet ? loaded.profiles.dir : join(resolve(a['state-dir']), 'profiles');
+      const policy = { ...loaded, profiles: { ...loaded.profiles, dir: profilesDir } };
       if (a['profiles-dir'] && !policy.profiles.enabled) log(`--profiles-dir ignored: ${a.policy} turns profiles off (profiles.enabled: false)`);
       const mode = a.mode ?? policy.mode;
       const prom = policy.export.prometheus;
@@ -113,12 +117,17 @@ const run: CommandModule<object, RunArgs> = {
         policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log, overheadWindowMs: a['overhead-window'] * 1000,
         recordRuns: true,
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
-        // A journal left by a killed agent: put the originals back before anything else.
-        beforeLoad: () => reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log),
+        // One agent per state dir, then a journal left by a killed agent: the originals put back
+        // before anything else (on a dir another agent holds, they would be that agent's live writes)
+        beforeLoad: () => {
+          lockDir(a['state-dir'], 'one agent per state dir: this one would put back the originals of that one\'s live writes (its journal); stop it, or give this one its own --state-dir', log);
+          reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log);
+        },
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
           const pushed = (push ? `; metrics pushed to ${push.url} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
-          log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}`);
+          const profiles = policy.profiles.enabled ? `; task profiles in ${policy.profiles.dir}` : '';
+          log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}${profiles}`);
         },
         onReport: (r) => {
           lastReport = r;

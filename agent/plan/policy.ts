@@ -765,6 +765,7 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
     profiles: {
       enabled: raw.profiles?.enabled ?? true,
       dir: resolve(dirname(file), raw.profiles?.dir ?? DEFAULTS.profilesDir),
+      dirSet: raw.profiles?.dir !== undefined,
       maxBytes: parseSize(raw.profiles?.max_size ?? DEFAULTS.profilesMaxSize),
       envKeys: [...new Set(raw.profiles?.env_keys ?? [])],
       minRunMs: parseDuration(raw.profiles?.min_run ?? DEFAULTS.minRun),

@@ -59,6 +59,8 @@ export interface Policy {
     enabled: boolean;
     /** absolute (a relative path in the file is taken from the policy file's folder) */
     dir: string;
+    /** the policy names dir; else it is the default, which `run` takes under its --state-dir */
+    dirSet: boolean;
     maxBytes: number;
     envKeys: string[];
     minRunMs: number;

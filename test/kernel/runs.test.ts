@@ -6,7 +6,7 @@
 // as log records (the push set in the policy's export.otlp). Their cgroups have the cpu controller
 // only, so their memory is not measured (and not said to be 0); a third job holding 64 MiB runs in
 // a cgroup the memory controller sees too, and its profile has its memory.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../helpers/host.js';
@@ -138,4 +138,34 @@ profiles:
     t.log(`the run with memory: ${JSON.stringify(memRun)}`);
     t.true(memRun !== undefined && memRun.peakMemBytes! >= 60 * 2 ** 20 && memRun.peakMemBytes! < 1024 * 2 ** 20, JSON.stringify(memRun));
   }
+});
+
+kernelTest('runs: one agent per state dir (a second would put back the first\'s live writes) and per profile store (a second there runs without task runs)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, 'version: 1\n');
+  const state = join(dir, 'state');
+  const first = headroom(['run', '--policy', policy, '--no-prometheus', '--no-table', '--state-dir', state], { timeoutMs: 60_000 });
+  t.teardown(() => { first.child.kill('SIGKILL'); });
+  await waitFor(() => first.stderr().includes('running in'), 'the first agent to start', 20_000);
+  // the profile store follows the state dir when the policy names none
+  t.true(first.stderr().includes(`task profiles in ${join(state, 'profiles')}`), first.stderr());
+
+  const second = await headroom(['run', '--policy', policy, '--no-prometheus', '--no-table', '--state-dir', state], { timeoutMs: 30_000 }).done;
+  t.is(second.code, 1, second.stderr);
+  t.true(second.stderr.includes(`${state} is in use by another headroom agent (pid ${first.child.pid}): one agent per state dir`), second.stderr);
+
+  const third = headroom(['run', '--policy', policy, '--no-prometheus', '--no-table', '--state-dir', join(dir, 'other'), '--profiles-dir', join(state, 'profiles')], { timeoutMs: 60_000 });
+  t.teardown(() => { third.child.kill('SIGKILL'); });
+  await waitFor(() => third.stderr().includes('running in'), 'the third agent to start', 20_000);
+  t.true(third.stderr().includes(`profiles: ${join(state, 'profiles')} is in use by another headroom agent (pid ${first.child.pid}): its task profiles`), third.stderr());
+  t.true(third.stderr().includes('; task runs off'), third.stderr());
+  third.child.kill('SIGINT');
+  t.is((await third.done).code, 0);
+
+  first.child.kill('SIGINT');
+  t.is((await first.done).code, 0, first.stderr());
+  t.false(existsSync(join(state, 'agent.lock')), 'the lock goes with the agent');
+  t.false(existsSync(join(state, 'profiles', 'agent.lock')));
 });

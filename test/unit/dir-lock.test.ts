@@ -1,0 +1,66 @@
+// One agent per directory: a live holder refuses a second, a dead one's lock is taken over, and
+// the lock goes with the process that took it.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DirLockedError, LOCK_FILE, lockDir, lockHolder, processStart } from '../../agent/dir-lock.js';
+
+const lockModule = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../agent/dir-lock.js');
+
+function scratch(t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Another process that takes `dir` and holds it until killed; resolves once it holds it. */
+async function holder(t: { teardown: (fn: () => void) => void }, dir: string): Promise<ReturnType<typeof spawn>> {
+  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockDir(${JSON.stringify(dir)}, 'test'); console.log('held'); setInterval(() => {}, 1000); });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('held')) res(); });
+    child.on('exit', (c) => rej(new Error(`the holder exited (${c})`)));
+  });
+  return child;
+}
+
+test('a directory held by a live agent is refused, naming its pid and why; one whose holder died is taken over, and said', async (t) => {
+  const dir = join(scratch(t), 'state');
+  const child = await holder(t, dir);
+  const err = t.throws(() => lockDir(dir, 'one agent per state dir'), { instanceOf: DirLockedError });
+  t.is(err.message, `${dir} is in use by another headroom agent (pid ${child.pid}): one agent per state dir`);
+  t.is(lockHolder(dir)?.pid, child.pid);
+
+  // killed outright: its lock stays, and is stale
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  t.true(existsSync(join(dir, LOCK_FILE)));
+  t.is(lockHolder(dir), null);
+  const said: string[] = [];
+  lockDir(dir, 'test', (m) => said.push(m));
+  t.deepEqual(said, [`${join(dir, LOCK_FILE)}: left by an agent that is gone; taken over`]);
+  t.deepEqual(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')), { pid: process.pid, start: processStart('self') });
+});
+
+test('a lock whose pid now names another process (pid reuse) is stale; a garbled one too', (t) => {
+  const dir = scratch(t);
+  // pid 1 is alive, but did not start when this lock says
+  writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify({ pid: 1, start: (processStart(1) ?? 0) + 12345 })}\n`);
+  t.is(lockHolder(dir), null);
+  writeFileSync(join(dir, LOCK_FILE), '{"pid": 1');
+  t.is(lockHolder(dir), null);
+  t.notThrows(() => lockDir(dir, 'test'));
+  t.is(lockHolder(dir)?.pid, process.pid);
+});
+
+test('the lock goes when its process exits', async (t) => {
+  const dir = scratch(t);
+  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockDir(${JSON.stringify(dir)}, 'test'); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
+  await new Promise((r) => child.on('exit', r));
+  t.false(existsSync(join(dir, LOCK_FILE)));
+});
