@@ -6,7 +6,7 @@
 // The file holds the holder's pid and its start time (/proc/<pid>/stat): a lock whose process
 // is gone, or whose pid now names another process, is stale and taken over (an agent killed
 // with SIGKILL leaves its lock). The lock goes when the process exits, however it exits.
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'agent.lock';
@@ -84,4 +84,17 @@ export function lockDir(dir: string, why: string, log: (msg: string) => void = (
     return;
   }
   throw new Error(`${path}: could not be taken (another agent starting at the same moment?)`);
+}
+
+/**
+ * Why a directory the agent trusts is open to others, or undefined: writable by its group or everyone, or
+ * owned by another user. Whoever can write there sets the forecasts the agent exports and acts
+ * on (a hand-made profile of 1e300 cores was exported as the next run's peak).
+ */
+export function openTo(dir: string): string | undefined {
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not this agent's (${uid}): whoever owns it sets the forecasts; chown it, or give another --profiles-dir`;
+  if ((st.mode & 0o022) !== 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}): whoever can write there sets the forecasts; chmod go-w it`;
+  return undefined;
 }

@@ -1,7 +1,7 @@
 // The tick's side of task runs (agent/predict/task-runs.ts): which cgroup directory a workload
 // is, whether it still holds a process, its memory, and the reports' run status. `run` only.
 import type { Policy } from './plan/types.js';
-import { DirLockedError, lockDir } from './dir-lock.js';
+import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
@@ -22,6 +22,8 @@ export class RunFollower {
     let store: ProfileStore;
     try {
       lockDir(cfg.dir, 'its task profiles (two agents on one store overwrite each other\'s and lose runs); give this one its own --profiles-dir, or --state-dir', log);
+      const open = openTo(cfg.dir);
+      if (open) throw new Error(open);
       store = new ProfileStore({
         dir: cfg.dir, maxBytes: cfg.maxBytes,
         onProblem: (p) => log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),

@@ -268,6 +268,9 @@ export function forecastFromProfile(p: Profile): RunForecast {
   };
 }
 
+/** No figure a profile stores reaches this: bytes (a petabyte), bytes/s, cores, ms (31,000 years); their variances, its square. */
+const MAX_STORED_FIGURE = 1e15;
+
 /** Parses and checks a stored profile; throws with the reason when it is not one. */
 export function parseProfile(text: string, expectedSignature?: string): Profile {
   let x: unknown;
@@ -278,20 +281,22 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   }
   const p = x as Partial<Profile> | null;
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  const bins = (v: unknown): boolean => Array.isArray(v) && v.length === BINS && v.every((e) => num(e) && e >= 0);
-  if (!p || typeof p !== 'object') throw new Error('not an object');
+  // (bounded: a hand-edited 1e300 cores was forecast and exported as the next run's peak)
+  const bins = (v: unknown, most = MAX_STORED_FIGURE): boolean => Array.isArray(v) && v.length === BINS && v.every((e) => num(e) && e >= 0 && e <= most);
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('not an object');
   if (p.format !== PROFILE_FORMAT) throw new Error(`format ${String(p.format)}, expected ${PROFILE_FORMAT}`);
   if (typeof p.signature !== 'string' || !SIGNATURE_RE.test(p.signature)) throw new Error('no valid signature');
   if (expectedSignature !== undefined && p.signature !== expectedSignature) throw new Error(`holds signature ${p.signature.slice(0, 12)}, not the one its name says`);
   if (!num(p.createdAtMs) || !num(p.lastRunAtMs) || !num(p.weight) || !(p.weight > 0)) throw new Error('bad timestamps or weight');
   if (!Number.isInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
   const d = p.durationMs;
-  if (!d || ![d.mean, d.var, d.min, d.max, d.last].every((v) => num(v) && v >= 0)) throw new Error('bad duration statistics');
+  const figure = (v: unknown, most = MAX_STORED_FIGURE): boolean => num(v) && v >= 0 && v <= most;
+  if (!d || ![d.mean, d.min, d.max, d.last].every((v) => figure(v)) || !figure(d.var, MAX_STORED_FIGURE ** 2)) throw new Error('bad duration statistics');
   if (!p.curve || typeof p.curve !== 'object') throw new Error('no curve');
   for (const r of RESOURCES) {
     const c = p.curve[r];
     if (c === undefined) continue;
-    if (!c || !bins(c.mean) || !bins(c.var) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
+    if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
     // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];

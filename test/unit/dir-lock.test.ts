@@ -2,11 +2,11 @@
 // the lock goes with the process that took it.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirLockedError, LOCK_FILE, lockDir, lockHolder, processStart } from '../../agent/dir-lock.js';
+import { DirLockedError, LOCK_FILE, lockDir, lockHolder, openTo, processStart } from '../../agent/dir-lock.js';
 
 const lockModule = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../agent/dir-lock.js');
 
@@ -63,4 +63,18 @@ test('the lock goes when its process exits', async (t) => {
   const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
   await new Promise((r) => child.on('exit', r));
   t.false(existsSync(join(dir, LOCK_FILE)));
+});
+
+test('a directory writable by others, or owned by another user, is open to them (they would set the forecasts)', (t) => {
+  const dir = scratch(t);
+  t.is(openTo(dir), undefined);
+  chmodSync(dir, 0o777);
+  t.regex(openTo(dir)!, /^writable by everyone \(mode 777\): whoever can write there sets the forecasts; chmod go-w it$/);
+  chmodSync(dir, 0o770);
+  t.regex(openTo(dir)!, /^writable by its group \(mode 770\)/);
+  chmodSync(dir, 0o700);
+  if (process.getuid?.() === 0) {
+    chownSync(dir, 65534, 65534);
+    t.regex(openTo(dir)!, /^owned by uid 65534, not this agent's \(0\)/);
+  }
 });

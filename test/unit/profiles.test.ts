@@ -212,6 +212,11 @@ test('curve: a resource a run did not measure is left out, not taken for 0', (t)
   t.false('memPeakBytes' in parseProfile(JSON.stringify(zeroMemory)).curve);
   const badWeight = { ...both, curve: { ...both.curve, memPeakBytes: { ...both.curve.memPeakBytes!, weight: -1 } } };
   t.throws(() => parseProfile(JSON.stringify(badWeight)), { message: 'bad curve for memPeakBytes' });
+  // a figure no run measures (a hand-edited 1e300 cores was forecast and exported), an array
+  const huge = { ...both, curve: { ...both.curve, cpuCores: { ...both.curve.cpuCores!, mean: both.curve.cpuCores!.mean.map((m, i) => (i === 3 ? 1e300 : m)) } } };
+  t.throws(() => parseProfile(JSON.stringify(huge)), { message: 'bad curve for cpuCores' });
+  t.throws(() => parseProfile(JSON.stringify({ ...both, durationMs: { ...both.durationMs, mean: 1e300 } })), { message: 'bad duration statistics' });
+  t.throws(() => parseProfile('[1,2,3]'), { message: 'not an object' });
 });
 
 // ---- the store ----
