@@ -6,8 +6,8 @@
 // The file holds the holder's pid and its start time (/proc/<pid>/stat): a lock whose process
 // is gone, or whose pid now names another process, is stale and taken over (an agent killed
 // with SIGKILL leaves its lock). The lock goes when the process exits, however it exits.
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -50,12 +50,12 @@ export class DirLockedError extends Error {
 }
 
 /**
- * Takes `dir` (created, mode 0700, when missing) for this process until it exits. Throws
+ * Takes `dir` (created, mode 0700, when missing; removed at the exit if still empty) for this process until it exits. Throws
  * DirLockedError, its message ending in `why`, when a live process holds it; a stale lock is
  * taken over and said through `log`.
  */
 export function lockDir(dir: string, why: string, log: (msg: string) => void = () => {}): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, start: processStart('self') ?? 0 };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -77,8 +77,14 @@ export function lockDir(dir: string, why: string, log: (msg: string) => void = (
     }
     process.once('exit', () => {
       // only our own: a lock taken over from us (we were thought gone) is not ours to remove
-      if (lockHolder(dir)?.pid === process.pid) {
-        try { unlinkSync(path); } catch { /* gone already */ }
+      if (lockHolder(dir)?.pid !== process.pid) return;
+      try { unlinkSync(path); } catch { /* gone already */ }
+      // and the folders made for it, where nothing else was put in them (an agent that failed
+      // to start leaves nothing behind)
+      if (created === undefined) return;
+      for (let d = dir; ; d = dirname(d)) {
+        try { rmdirSync(d); } catch { break; }
+        if (d === created || dirname(d) === d) break;
       }
     });
     return;

@@ -15,6 +15,8 @@ export interface SchedSourceOptions extends ProbeSourceOptions {
 
 export interface SchedReading {
   stats: Map<string, { key: CgroupKey; stats: SchedStats }>;
+  /** when the stats were read (CLOCK_MONOTONIC, ns: bpf_ktime_get_ns's clock): rates are over the time between two readings */
+  atNs: bigint;
   /** slow wakeups drained since the previous reading */
   slowWakeups: SlowWakeup[];
   eventsRead: number;
@@ -65,7 +67,8 @@ export class SchedSource extends ProbeSource {
     const slowWakeups = this.pending;
     this.pending = [];
     const stats = readSchedStats(this.obj.map('sched_stats'));
-    addRunningSlices(stats, this.obj.map('sched_oncpu'), process.hrtime.bigint());
-    return { stats, slowWakeups, ...this.health() };
+    const atNs = process.hrtime.bigint();
+    addRunningSlices(stats, this.obj.map('sched_oncpu'), atNs);
+    return { stats, atNs, slowWakeups, ...this.health() };
   }
 }

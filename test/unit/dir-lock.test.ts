@@ -4,7 +4,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DirLockedError, LOCK_FILE, lockDir, lockHolder, openTo, processStart } from '../../agent/dir-lock.js';
 
@@ -57,12 +57,19 @@ test('a lock whose pid now names another process (pid reuse) is stale; a garbled
   t.is(lockHolder(dir)?.pid, process.pid);
 });
 
-test('the lock goes when its process exits', async (t) => {
-  const dir = scratch(t);
+test('the lock goes when its process exits, with the folders made for it where they hold nothing else', async (t) => {
+  const dir = join(scratch(t), 'var', 'state');
   const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockDir(${JSON.stringify(dir)}, 'test'); process.exit(0); });`;
   const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
   await new Promise((r) => child.on('exit', r));
   t.false(existsSync(join(dir, LOCK_FILE)));
+  t.false(existsSync(dirname(dir)), 'an agent that failed to start leaves nothing behind');
+  // a folder that was there stays
+  const kept = scratch(t);
+  const again = spawn(process.execPath, ['-e', code.replace(JSON.stringify(dir), JSON.stringify(kept))], { stdio: 'inherit' });
+  await new Promise((r) => again.on('exit', r));
+  t.true(existsSync(kept));
+  t.false(existsSync(join(kept, LOCK_FILE)));
 });
 
 test('a directory writable by others, or owned by another user, is open to them (they would set the forecasts)', (t) => {
