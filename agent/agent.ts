@@ -210,6 +210,11 @@ export class Agent {
     return this.source.programs;
   }
 
+  /** Whether task runs are recorded (asked for, and their profile store opened). */
+  get recordsRuns(): boolean {
+    return this.runs !== null;
+  }
+
   tick(): TickReport {
     const started = performance.now();
     const nowMs = Date.now();

@@ -3,11 +3,14 @@
 // agent's journal names: a second agent on the same dir would undo the first one's live writes.
 // Two agents on one profile store overwrite each other's files from stale copies and lose runs.
 //
-// The file holds the holder's pid and its start time (/proc/<pid>/stat): a lock whose process
-// is gone, or whose pid now names another process, is stale and taken over (an agent killed
-// with SIGKILL leaves its lock). The lock goes when the process exits, however it exits.
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The file names its holder: pid, start time (/proc/<pid>/stat), boot and pid namespace. A lock
+// from an earlier boot, or whose process is gone or whose pid now names another process, is
+// stale and taken over (an agent killed with SIGKILL leaves its lock); one from another pid
+// namespace cannot be judged from here and is held. The file appears whole (written aside, then
+// linked into place), so no reader takes a half-written lock for a stale one. Locks go at any
+// exit Node sees, the last taken first, with the folders made for them where left empty.
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -15,6 +18,10 @@ export interface LockHolder {
   pid: number;
   /** the process's start, in clock ticks since boot (field 22 of /proc/<pid>/stat) */
   start: number;
+  /** /proc/sys/kernel/random/boot_id */
+  boot: string;
+  /** the inode of /proc/<pid>/ns/pid: its pid means nothing from another namespace */
+  pidns: number;
 }
 
 /** A process's start in clock ticks since boot, or null when it is not running. */
@@ -30,72 +37,134 @@ export function processStart(pid: number | 'self'): number | null {
   }
 }
 
-/** The live process holding `dir`'s lock, or null when none does (no lock, or a stale one). */
-export function lockHolder(dir: string): LockHolder | null {
-  let held: Partial<LockHolder>;
+function me(): LockHolder {
+  let boot = '';
+  let pidns = 0;
+  try { boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { /* not Linux's procfs */ }
+  try { pidns = statSync('/proc/self/ns/pid').ino; } catch { /* idem */ }
+  return { pid: process.pid, start: processStart('self') ?? 0, boot, pidns };
+}
+
+/** What a lock file says, when it says it whole (a lock written before boot and pidns were: those read as ours). */
+function readLock(path: string, self: LockHolder): LockHolder | null {
   try {
-    held = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockHolder>;
+    const held = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
+    if (typeof held.pid !== 'number' || typeof held.start !== 'number') return null;
+    return { pid: held.pid, start: held.start, boot: held.boot ?? self.boot, pidns: held.pidns ?? self.pidns };
   } catch {
-    return null; // none, or unreadable (a write cut short): not a live holder's
+    return null; // none, or garbled
   }
-  if (typeof held.pid !== 'number' || typeof held.start !== 'number') return null;
-  return processStart(held.pid) === held.start ? { pid: held.pid, start: held.start } : null;
+}
+
+/** Whether the holder a lock names still holds it, as far as this process can tell. */
+function live(held: LockHolder, self: LockHolder): boolean {
+  if (held.boot !== self.boot) return false; // written before the last boot
+  if (held.pidns !== self.pidns) return true; // its pid names another process here: not ours to judge
+  return processStart(held.pid) === held.start;
+}
+
+/** The process holding `dir`'s lock, or null when none does (no lock, or a stale one). */
+export function lockHolder(dir: string): LockHolder | null {
+  const self = me();
+  const held = readLock(join(resolve(dir), LOCK_FILE), self);
+  return held && live(held, self) ? held : null;
 }
 
 export class DirLockedError extends Error {
   override readonly name = 'DirLockedError';
-  constructor(readonly dir: string, readonly holder: LockHolder, what: string) {
-    super(`${dir} is in use by another headroom agent (pid ${holder.pid}): ${what}`);
+  constructor(readonly dir: string, readonly holder: LockHolder, what: string, foreign: boolean) {
+    super(foreign
+      ? `${dir} is in use by a headroom agent in another pid namespace (a container; pid ${holder.pid} there): ${what}; if none runs, remove ${join(dir, LOCK_FILE)}`
+      : `${dir} is in use by another headroom agent (pid ${holder.pid}): ${what}`);
+  }
+}
+
+interface Held {
+  dir: string;
+  path: string;
+  /** the topmost folder made for it, if any */
+  created: string | undefined;
+}
+
+/** The locks this process holds, released together at its exit, the last taken first. */
+const held: Held[] = [];
+
+function releaseAll(): void {
+  const self = process.pid;
+  for (const h of held.splice(0).reverse()) {
+    // only our own: a lock taken over from us (we were thought gone) is not ours to remove
+    if (readLock(h.path, me())?.pid !== self) continue;
+    try { unlinkSync(h.path); } catch { /* gone already */ }
+    // and the folders made for it, where nothing else was put in them (an agent that failed to
+    // start leaves nothing behind)
+    if (h.created === undefined) continue;
+    for (let d = h.dir; !relative(h.created, d).startsWith('..'); d = dirname(d)) {
+      try { rmdirSync(d); } catch { break; }
+      if (d === h.created) break;
+    }
   }
 }
 
 /**
- * Takes `dir` (created, mode 0700, when missing; removed at the exit if still empty) for this process until it exits. Throws
- * DirLockedError, its message ending in `why`, when a live process holds it; a stale lock is
- * taken over and said through `log`.
+ * Takes `dir` (created, mode 0700, when missing; removed at the exit if still empty) for this
+ * process until it exits. Throws DirLockedError, its message ending in `why`, when a live
+ * process holds it; a stale lock is taken over and said through `log`.
  */
-export function lockDir(dir: string, why: string, log: (msg: string) => void = () => {}): void {
+export function lockDir(dirGiven: string, why: string, log: (msg: string) => void = () => {}): void {
+  const dir = resolve(dirGiven);
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, start: processStart('self') ?? 0 };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolder(dir);
-      if (holder && holder.pid !== process.pid) throw new DirLockedError(dir, holder, why);
-      if (!holder) log(`${path}: left by an agent that is gone; taken over`);
-      unlinkSync(path);
-      continue;
-    }
-    try {
-      writeSync(fd, `${JSON.stringify(me)}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    process.once('exit', () => {
-      // only our own: a lock taken over from us (we were thought gone) is not ours to remove
-      if (lockHolder(dir)?.pid !== process.pid) return;
-      try { unlinkSync(path); } catch { /* gone already */ }
-      // and the folders made for it, where nothing else was put in them (an agent that failed
-      // to start leaves nothing behind)
-      if (created === undefined) return;
-      for (let d = dir; ; d = dirname(d)) {
-        try { rmdirSync(d); } catch { break; }
-        if (d === created || dirname(d) === d) break;
-      }
-    });
-    return;
+  const self = me();
+  // written aside, then linked into place: the lock is never seen half-written
+  const aside = join(dir, `.${LOCK_FILE}.${process.pid}`);
+  const fd = openSync(aside, 'w', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(self)}\n`);
+  } finally {
+    closeSync(fd);
   }
-  throw new Error(`${path}: could not be taken (another agent starting at the same moment?)`);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(aside, path);
+        if (held.length === 0) process.once('exit', releaseAll);
+        held.push({ dir, path, created });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = readLock(path, self);
+      if (holder?.pid === self.pid && holder.start === self.start) return; // ours already
+      if (holder && live(holder, self)) throw new DirLockedError(dir, holder, why, holder.pidns !== self.pidns);
+      // stale (or garbled: a lock is never written in place): moved aside, then looked at
+      // again, in case another agent took it over meanwhile
+      const stale = join(dir, `.${LOCK_FILE}.stale.${process.pid}`);
+      try {
+        renameSync(path, stale);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // taken away meanwhile: try again
+        throw err;
+      }
+      const moved = readLock(stale, self);
+      if (moved && live(moved, self)) {
+        // another agent's lock, taken between our look and the move: put back, and refused
+        try { linkSync(stale, path); } catch { /* it took another meanwhile */ }
+        unlinkSync(stale);
+        throw new DirLockedError(dir, moved, why, moved.pidns !== self.pidns);
+      }
+      unlinkSync(stale);
+      log(`${path}: left by an agent that is gone${moved ? ` (pid ${moved.pid})` : ''}; taken over`);
+    }
+    throw new Error(`${path}: could not be taken (other agents starting at the same moment?)`);
+  } finally {
+    try { unlinkSync(aside); } catch { /* gone already */ }
+  }
 }
 
 /**
- * Why a directory the agent trusts is open to others, or undefined: writable by its group or everyone, or
- * owned by another user. Whoever can write there sets the forecasts the agent exports and acts
- * on (a hand-made profile of 1e300 cores was exported as the next run's peak).
+ * Why a directory the agent trusts is open to others, or undefined: writable by its group or
+ * everyone, or owned by another user. Whoever can write there sets the forecasts the agent
+ * exports and acts on (a hand-made profile of 1e300 cores was exported as the next run's peak).
  */
 export function openTo(dir: string): string | undefined {
   const st = statSync(dir);

@@ -1,6 +1,7 @@
 // The tick's side of task runs (agent/predict/task-runs.ts): which cgroup directory a workload
 // is, whether it still holds a process, its memory, and the reports' run status. `run` only.
 import type { Policy } from './plan/types.js';
+import { existsSync } from 'node:fs';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
@@ -21,9 +22,10 @@ export class RunFollower {
   static open(cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void): RunFollower | null {
     let store: ProfileStore;
     try {
-      lockDir(cfg.dir, 'its task profiles (two agents on one store overwrite each other\'s and lose runs); give this one its own --profiles-dir, or --state-dir', log);
-      const open = openTo(cfg.dir);
+      // looked at before the lock is written there (a folder open to others is not written to)
+      const open = existsSync(cfg.dir) ? openTo(cfg.dir) : undefined;
       if (open) throw new Error(open);
+      lockDir(cfg.dir, 'its task profiles (two agents on one store overwrite each other\'s and lose runs); give this one its own --profiles-dir, or --state-dir', log);
       store = new ProfileStore({
         dir: cfg.dir, maxBytes: cfg.maxBytes,
         onProblem: (p) => log(`profiles: ${p.kind} ${p.file}: ${p.message}${p.movedTo ? ` (moved to ${p.movedTo})` : ''}`),

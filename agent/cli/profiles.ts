@@ -5,7 +5,7 @@
 // has none), 1 no profile matches (or no store to look in), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
 import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
@@ -211,16 +211,19 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
 
 interface DirArgs {
   dir?: string;
+  'state-dir'?: string;
   policy?: string;
   json: boolean;
 }
 
-/** --dir, else the policy's profiles.dir, else the default; a broken policy is its usual error (exit 3). */
+/** --dir, else the policy's profiles.dir, else `profiles` under --state-dir (as `run` finds it), else the default; a broken policy is its usual error (exit 3). */
 function storeDir(a: DirArgs): string {
   if (a.dir !== undefined) return a.dir;
-  if (a.policy === undefined) return DEFAULT_PROFILE_DIR;
+  const under = a['state-dir'] !== undefined ? join(resolve(a['state-dir']), 'profiles') : DEFAULT_PROFILE_DIR;
+  if (a.policy === undefined) return under;
   try {
-    return loadPolicy(a.policy).profiles.dir;
+    const p = loadPolicy(a.policy).profiles;
+    return p.dirSet ? p.dir : under;
   } catch (err) {
     fail(err);
   }
@@ -228,7 +231,8 @@ function storeDir(a: DirArgs): string {
 
 const withDir = <T>(y: Argv<T>) =>
   y
-    .option('dir', { type: 'string', alias: 'profiles-dir', describe: `profile store directory (default: the policy's profiles.dir, else ${DEFAULT_PROFILE_DIR})` })
+    .option('dir', { type: 'string', alias: 'profiles-dir', describe: `profile store directory (default: the policy's profiles.dir, else profiles under --state-dir, as run keeps it: ${DEFAULT_PROFILE_DIR})` })
+    .option('state-dir', { type: 'string', describe: 'the state dir of the run whose profiles to read (its profiles folder, where the policy names none)' })
     .option('policy', { type: 'string', describe: 'policy YAML whose profiles.dir to read' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
     .check((a) => {

@@ -5,7 +5,8 @@ import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
 import { reconcile } from '../actuate/index.js';
-import { lockDir } from '../dir-lock.js';
+import { DirLockedError, lockDir } from '../dir-lock.js';
+import { ioReason } from '../predict/traces/lines.js';
 import type { Decision } from '../plan/types.js';
 import type { TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
@@ -120,13 +121,21 @@ const run: CommandModule<object, RunArgs> = {
         // One agent per state dir, then a journal left by a killed agent: the originals put back
         // before anything else (on a dir another agent holds, they would be that agent's live writes)
         beforeLoad: () => {
-          lockDir(a['state-dir'], 'one agent per state dir: this one would put back the originals of that one\'s live writes (its journal); stop it, or give this one its own --state-dir', log);
+          try {
+            lockDir(a['state-dir'], 'one agent per state dir: this one would put back the originals of that one\'s live writes (its journal); stop it, or give this one its own --state-dir', log);
+          } catch (err) {
+            if (err instanceof DirLockedError) throw err;
+            // a state dir that cannot be made (a read-only root): observing writes nothing there
+            const why = `state dir ${a['state-dir']}: cannot be taken (${ioReason(err)})`;
+            if (mode === 'enforce') throw new Error(`${why}: enforce mode journals its writes there, to undo them after a crash; give --state-dir`);
+            log(`${why}; ${mode} mode goes on (it writes nothing there)`);
+          }
           reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log);
         },
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
           const pushed = (push ? `; metrics pushed to ${push.url} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
-          const profiles = policy.profiles.enabled ? `; task profiles in ${policy.profiles.dir}` : '';
+          const profiles = agent.recordsRuns ? `; task profiles in ${policy.profiles.dir}` : '';
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}${profiles}`);
         },
         onReport: (r) => {

@@ -10,6 +10,7 @@
 // run ended, is a new run when it is next busy (a timer's service at the same path). The root is
 // never a run. A run whose task could not be read (it exited first, the read timed out) is
 // followed but not recorded.
+import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { TaskSignature } from '../workloads/signature.js';
 import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
@@ -109,7 +110,7 @@ interface Run {
   task?: TaskLabel;
   forecast: RunForecast | null;
   endedAtMs?: number;
-  /** the tick that found it gone read CPU it used before it went: that tick's sample is its last */
+  /** the tick that found it gone read CPU it used before it went: that tick's sample (its memory left out) is its last */
   endedBusy?: boolean;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
@@ -148,7 +149,7 @@ export class TaskRuns {
    * cgroups there at the start: not runs (their start was not seen) while they stay populated;
    * one found empty or gone is dropped from here, and its next busy tick starts a run
    */
-  private readonly existing = new Map<string, Workload>();
+  private readonly existing = new Map<string, { workload: Workload; slot: number }>();
   private calls = 0;
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
@@ -160,7 +161,8 @@ export class TaskRuns {
 
   /** `existing`: the workloads present at the start (not runs). */
   constructor(private readonly opts: TaskRunsOptions, existing: Iterable<Workload>) {
-    for (const w of existing) this.existing.set(w.id, w);
+    // each looked at on its own tick of every EXISTING_RECHECK
+    for (const w of existing) this.existing.set(w.id, { workload: w, slot: this.existing.size % EXISTING_RECHECK });
     this.minRunMs = opts.minRunMs ?? 2000;
     this.maxSamples = Math.max(2 * 20, opts.maxSamples ?? 2048);
     this.maxRuns = opts.maxRuns ?? 256;
@@ -181,32 +183,33 @@ export class TaskRuns {
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
     const turn = ++this.calls % EXISTING_RECHECK;
-    let place = 0;
-    for (const [id, w] of this.existing) if (place++ % EXISTING_RECHECK === turn && !this.opts.alive(w)) this.existing.delete(id);
+    for (const [id, e] of this.existing) if (e.slot === turn && !this.opts.alive(e.workload)) this.existing.delete(id);
+    // Liveness is asked of busy runs too: the CPU a tick reads was used over the interval it
+    // closes, so a task that used CPU this tick may have exited within it. Taking any CPU for
+    // "alive now" put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
     for (const x of inputs) {
       const id = x.workload.id;
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
+      const alive = this.opts.alive(run.workload);
+      if (alive) run.lastAliveMs = nowMs;
+      // it ended between its last tick alive and this one: half way, on average
+      else run.endedAtMs = nowMs;
+      // a tick that found it gone but read its CPU holds its last CPU, I/O and network; its
+      // memory was read after it had gone
+      if (!alive && !(x.cpuCores > 0)) continue;
+      if (!alive) run.endedBusy = true;
       this.sample(run, {
-        atMs: nowMs, cpuCores: x.cpuCores, memBytes: x.memoryBytes ?? undefined,
+        atMs: nowMs, cpuCores: x.cpuCores, memBytes: alive ? (x.memoryBytes ?? undefined) : undefined,
         ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }
-    // Asked of busy ones too: the CPU a tick reads was used over the interval it closes, so a
-    // task that used CPU this tick may have exited within it. Taking any CPU for "alive now"
-    // put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
-    const busy = new Set<string>();
-    for (const x of inputs) if (x.cpuCores > 0) busy.add(x.workload.id);
+    // runs the tick did not hand in (their cgroup gone from the index)
     for (const run of this.runs.values()) {
-      if (run.endedAtMs !== undefined) continue;
+      if (run.endedAtMs !== undefined || run.lastAliveMs === nowMs) continue;
       if (this.opts.alive(run.workload)) run.lastAliveMs = nowMs;
-      else {
-        // it ended between its last tick alive and this one: half way, on average (this tick's
-        // CPU, I/O and network are its last; its memory was read after it had gone)
-        run.endedAtMs = nowMs;
-        run.endedBusy = busy.has(run.workload.id);
-      }
+      else run.endedAtMs = nowMs;
     }
     for (const [id, run] of this.runs) {
       if (run.endedAtMs === undefined) continue;
@@ -254,7 +257,10 @@ export class TaskRuns {
       run.signature = id;
       // the process's own start time, when it is before the tick that saw the cgroup
       if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
-      run.task = label(parts.exePath, parts.args);
+      // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
+      // that differ only by it would otherwise read the same
+      const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;
+      run.task = label(exe, parts.args);
       run.forecast = this.opts.store.forecastRun(id) ?? null;
       this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
     };
@@ -304,23 +310,21 @@ export class TaskRuns {
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
-      .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }))
-      .map((s, _, all) => (s === all.at(-1) && run.endedBusy ? withoutMemory(s) : s));
+      .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
     if (samples.length === 0) return { ...end, recorded: false, reason: 'no sample while it ran' };
     try {
       const out = this.opts.store.record({ signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task });
+      // (said: a task's profile gone without a word was a forecast lost without a reason)
+      if (out.evicted.length > 0) {
+        const n = out.evicted.length;
+        this.log(`profiles: ${n === 1 ? 'the least recently used profile' : `the ${n} least recently used profiles`} evicted to keep within profiles.max_size: ${out.evicted.map((s) => s.slice(0, 8)).join(', ')}`);
+      }
       return { ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }) };
     } catch (err) {
       this.log(`run of ${run.workload.id}: not recorded: ${(err as Error).message}`);
       return { ...end, recorded: false, reason: (err as Error).message };
     }
   }
-}
-
-/** A sample's memory left out: read after the run's task had gone. */
-function withoutMemory(s: RunSample): RunSample {
-  const { memBytes: _m, memPeakBytes: _p, ...rest } = s;
-  return rest;
 }
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */

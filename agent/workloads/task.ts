@@ -50,8 +50,10 @@ export class TaskReader {
       // /proc/<pid>/root: a container's own files, and a binary deleted since it started
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
-        // (the name it was called by: a multi-call binary, xz as unxz, does another job under another name)
-        ...(argv[0] ? { argv0: argv[0] } : {}),
+        // (the name it was called by: a multi-call binary, xz as unxz, does another job under
+        // another name; but not a title a process gave itself in its argv, "nginx: master
+        // process ...", which may change from run to run)
+        ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
         args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p),
       });
       return { pid, signature, startedAtMs: await startedAtMs(oldest.start, this.opts.proc ?? '/proc') };

@@ -161,8 +161,18 @@ kernelTest('runs: one agent per state dir (a second would put back the first\'s 
   await waitFor(() => third.stderr().includes('running in'), 'the third agent to start', 20_000);
   t.true(third.stderr().includes(`profiles: ${join(state, 'profiles')} is in use by another headroom agent (pid ${first.child.pid}): its task profiles`), third.stderr());
   t.true(third.stderr().includes('; task runs off'), third.stderr());
+  t.false(third.stderr().includes('task profiles in'), 'the start line does not say where runs are recorded when they are not');
   third.child.kill('SIGINT');
   t.is((await third.done).code, 0);
+
+  // a state dir that cannot be made: observing writes nothing there, and goes on (said); enforcing does not start
+  const unmakeable = join(policy, 'state');
+  const observing = await headroom(['run', '--policy', policy, '--no-prometheus', '--no-table', '--state-dir', unmakeable, '--duration', '1'], { timeoutMs: 30_000 }).done;
+  t.is(observing.code, 0, observing.stderr);
+  t.true(observing.stderr.includes(`state dir ${unmakeable}: cannot be taken (ENOTDIR: not a directory); observe mode goes on (it writes nothing there)`), observing.stderr);
+  const enforcing = await headroom(['run', '--policy', policy, '--mode', 'enforce', '--no-prometheus', '--no-table', '--state-dir', unmakeable, '--duration', '1'], { timeoutMs: 30_000 }).done;
+  t.is(enforcing.code, 1, enforcing.stderr);
+  t.true(enforcing.stderr.includes('enforce mode journals its writes there, to undo them after a crash; give --state-dir'), enforcing.stderr);
 
   first.child.kill('SIGINT');
   t.is((await first.done).code, 0, first.stderr());

@@ -2,7 +2,7 @@
 // the lock goes with the process that took it.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,8 +42,9 @@ test('a directory held by a live agent is refused, naming its pid and why; one w
   t.is(lockHolder(dir), null);
   const said: string[] = [];
   lockDir(dir, 'test', (m) => said.push(m));
-  t.deepEqual(said, [`${join(dir, LOCK_FILE)}: left by an agent that is gone; taken over`]);
-  t.deepEqual(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')), { pid: process.pid, start: processStart('self') });
+  t.deepEqual(said, [`${join(dir, LOCK_FILE)}: left by an agent that is gone (pid ${child.pid}); taken over`]);
+  t.like(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')), { pid: process.pid, start: processStart('self') });
+  t.deepEqual(readdirSync(dir), [LOCK_FILE], 'nothing else left there');
 });
 
 test('a lock whose pid now names another process (pid reuse) is stale; a garbled one too', (t) => {
@@ -84,4 +85,22 @@ test('a directory writable by others, or owned by another user, is open to them 
     chownSync(dir, 65534, 65534);
     t.regex(openTo(dir)!, /^owned by uid 65534, not this agent's \(0\)/);
   }
+});
+
+test('a lock from another pid namespace (an agent in a container) is held, and said so; one from an earlier boot is stale', (t) => {
+  const dir = scratch(t);
+  const self = { boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidns: statSync('/proc/self/ns/pid').ino };
+  writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify({ pid: 7, start: 1, boot: self.boot, pidns: self.pidns + 1 })}\n`);
+  const err = t.throws(() => lockDir(dir, 'one agent per state dir'), { instanceOf: DirLockedError });
+  t.is(err.message, `${dir} is in use by a headroom agent in another pid namespace (a container; pid 7 there): one agent per state dir; if none runs, remove ${join(dir, LOCK_FILE)}`);
+  writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify({ pid: process.pid, start: processStart('self'), boot: 'another-boot', pidns: self.pidns })}\n`);
+  t.is(lockHolder(dir), null);
+});
+
+test('two locks, one inside the other\'s folder (a state dir and its profile store): both go at the exit, and the folders made for them', async (t) => {
+  const dir = join(scratch(t), 'state');
+  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockDir(${JSON.stringify(dir)}, 'state'); m.lockDir(${JSON.stringify(join(dir, 'profiles'))}, 'store'); process.exit(1); });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
+  await new Promise((r) => child.on('exit', r));
+  t.false(existsSync(dir));
 });

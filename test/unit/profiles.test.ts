@@ -399,13 +399,20 @@ test('cli: a missing store lists no profiles (a fresh host) and shows none, exit
   t.notRegex(usage.stderr, /\n\s+at /, 'no stack trace');
 });
 
-test('cli: --policy reads the store its profiles.dir names; --dir wins; a broken policy is exit 3', (t) => {
+test('cli: --policy reads the store its profiles.dir names, else the one under --state-dir; --dir wins; a broken policy is exit 3', (t) => {
   const dir = scratch(t);
   const store = join(dir, 'store');
   mkdirSync(store);
   writeFileSync(join(dir, 'policy.yaml'), `version: 1\nprofiles:\n  dir: ${store}\n`);
   t.deepEqual(cli('list', '--policy', join(dir, 'policy.yaml')), { status: 0, stdout: `no profiles in ${store}\n`, stderr: '' });
   t.is(cli('list', '--policy', join(dir, 'policy.yaml'), '--dir', dir).stdout, `no profiles in ${dir}\n`);
+  // where the policy names none: the store under --state-dir, as run keeps it there
+  const state = join(dir, 'state');
+  mkdirSync(join(state, 'profiles'), { recursive: true });
+  writeFileSync(join(dir, 'plain.yaml'), 'version: 1\n');
+  t.is(cli('list', '--state-dir', state).stdout, `no profiles in ${join(state, 'profiles')}\n`);
+  t.is(cli('list', '--state-dir', state, '--policy', join(dir, 'plain.yaml')).stdout, `no profiles in ${join(state, 'profiles')}\n`);
+  t.is(cli('list', '--state-dir', state, '--policy', join(dir, 'policy.yaml')).stdout, `no profiles in ${store}\n`, 'the policy\'s own dir wins');
   writeFileSync(join(dir, 'bad.yaml'), 'version: 1\nprofiles:\n  dirr: x\n');
   const bad = cli('list', '--policy', join(dir, 'bad.yaml'));
   t.is(bad.status, 3);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProfileStore } from '../../agent/predict/profiles.js';
+import { ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
 import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
 import { TaskReader } from '../../agent/workloads/task.js';
 import type { TaskSignature } from '../../agent/workloads/signature.js';
@@ -36,12 +36,12 @@ const sig = (c: string): TaskSignature => ({
 });
 
 /** A world of cgroups that come and go, each running one task, and an agent ticking over them. */
-function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number } = {}) {
-  const store = new ProfileStore({ dir: join(scratch(t), 'profiles') });
+function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void } = {}) {
+  const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
   const tasks = new Map<string, TaskSignature | null>();
   const runs = new TaskRuns({
-    store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples,
+    store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples, log: opts.log,
     taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
     alive: (w) => alive.has(w.id),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
@@ -107,6 +107,9 @@ test('task runs: a resource\'s own confidence is said only where it prints lower
 
 test('task runs: a task that exits within a tick ends half way through that tick, whose CPU is its last (every end was a tick late)', async (t) => {
   const w = world(t);
+  const recorded: FinishedRun[] = [];
+  const record = w.store.record.bind(w.store);
+  w.store.record = (r) => { recorded.push(r); return record(r); };
   const job = '/jobs/e-1';
   w.alive.add(`v1-cpu:${job}`);
   w.tasks.set(`v1-cpu:${job}`, sig('e'));
@@ -119,9 +122,29 @@ test('task runs: a task that exits within a tick ends half way through that tick
   t.like(end, { durationMs: 4500, recorded: true });
   const f = w.store.forecastRun(sig('e').id)!;
   t.is(f.durationMs.mean, 4500);
-  t.true(f.peak.memPeakBytes!.mean >= 64 << 20, `the memory read after the exit is not its last: ${f.peak.memPeakBytes!.mean}`);
-  const cpu = f.curve.cpuCores!.mean;
-  t.true(cpu.at(-1)! > 0.3, `the last tick's CPU is in the curve's last slice: ${cpu.at(-1)}`);
+  // the last sample: that tick's CPU, and no memory (read after the exit)
+  const last = recorded[0]!.samples.at(-1)!;
+  t.is(last.cpuCores, 0.4);
+  t.false('memBytes' in last && last.memBytes !== undefined, JSON.stringify(last));
+  t.is(recorded[0]!.samples.length, 6);
+  t.true(recorded[0]!.samples.slice(0, -1).every((x) => x.memBytes === 64 << 20));
+});
+
+test('task runs: a profile evicted to keep within the budget is said, by its task', async (t) => {
+  const said: string[] = [];
+  const w = world(t, { maxBytes: 16 * 1024, log: (m) => said.push(m) });
+  for (let n = 0; n < 16; n++) {
+    const job = `/jobs/evict-${n}`;
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig(n.toString(16)));
+    for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 << 20 } });
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+  }
+  t.true(w.store.bytes <= 16 * 1024);
+  const evictions = said.filter((m) => m.includes('evicted'));
+  t.true(evictions.length > 0, said.join('\n'));
+  t.regex(evictions[0]!, /^profiles: the least recently used profile evicted to keep within profiles\.max_size: 00000000$/);
 });
 
 test('task runs: a new cgroup is a run; it is recorded when it goes, and the next run of its task is forecast as it starts', async (t) => {

@@ -15,7 +15,7 @@
 //   (calibrated.ts), or for the peak the direct peak forecaster (horizon-peak.ts);
 // - learned: a quantile GBM trained online on the series' own history (learner.ts);
 // - span: the window as long as the horizon: for a peak, the peak over the last h (p50) and that
-//   plus the usual step-to-step spread (p90); for a value, the short window's median and the max
+//   plus the spread above the EWMA, falls counted up to the rises (p90); for a value, the short window's median and the max
 //   over the last h;
 // - trend: Holt's damped linear trend projected h steps (for a peak: the higher end of the
 //   path), its p90 above it by quantiles of its own errors at this horizon;
@@ -601,7 +601,9 @@ class Head {
     // span: the window as long as the horizon
     const spanMax = this.spanMax;
     if (this.kind === 'peak') {
-      // the recent peak plus the usual step-to-step spread (a peak as high again is a miss). Not
+      // the recent peak plus the spread above the EWMA (riseSd: its falls count only up to its
+      // rises, so a job's exit does not widen what is forecast above it; a peak as high again
+      // is a miss). Not
       // the peak of the h before it too: that p90 held a lone spike for 2h, and having caught a
       // second spike it led the mix (weight 0.98) while it did: a steady workload's 60 s peak
       // went from 1.85 to 1.09 of the best baseline's loss without it, the phased one's 0.558 to

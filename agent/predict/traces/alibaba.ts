@@ -92,8 +92,11 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
       // whole counter (net_in's mean went from 0.006 to 38 with a 0 every tenth row)
       let glitch = false;
       if (dv < 0) {
-        m.beforeDrop[j] = m.prevCounters[j]!;
-        drops[j]!.resets++;
+        // (a second drop before the first is judged keeps the level before the first)
+        if (Number.isNaN(m.beforeDrop[j]!)) {
+          m.beforeDrop[j] = m.prevCounters[j]!;
+          drops[j]!.resets++;
+        }
       } else if (Number.isFinite(v) && !Number.isNaN(m.beforeDrop[j]!)) {
         if (v >= m.beforeDrop[j]!) {
           glitch = true;
@@ -117,7 +120,7 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
     if (resets + glitches === 0) return;
     const said = [
       resets > 0 ? `${resets} reset${resets === 1 ? '' : 's'} (counting on from a lower value: no increment at the reset)` : '',
-      glitches > 0 ? `${glitches} lone lower value${glitches === 1 ? '' : 's'} (back at its level a row later: no increment on either row)` : '',
+      glitches > 0 ? `${glitches} lower value${glitches === 1 ? '' : 's'} that did not last (back at its level at the next value: no increment on those rows)` : '',
     ].filter(Boolean);
     onWarning?.(`${path}: counter ${name} went down: ${said.join('; ')}`);
   });

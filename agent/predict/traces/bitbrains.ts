@@ -26,12 +26,12 @@ const COLUMNS: ReadonlyArray<[string, number, string]> = [
  * column added or missing was read by position, a constant capacity column scored as the CPU),
  * else the dataset's order. An error names the first column it cannot find.
  */
-function columnsOf(path: string, header: string[] | undefined): number[] {
+function columnsOf(path: string, header: string[] | undefined, line: number): number[] {
   if (!header) return COLUMNS.map(([, c]) => c);
   const names = header.map((h) => h.trim().toLowerCase());
   return COLUMNS.map(([, , name]) => {
     const c = names.indexOf(name.toLowerCase());
-    if (c < 0) throw new Error(`${path}:1: no column "${name}" in the header (it has ${header.map((h) => JSON.stringify(h.trim())).join(', ')})`);
+    if (c < 0) throw new Error(`${path}:${line}: no column "${name}" in the header (it has ${header.map((h) => JSON.stringify(h.trim())).join(', ')})`);
     return c;
   });
 }
@@ -72,8 +72,9 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     if (line.trim() === '') continue;
     const fields = line.split(SEPARATOR);
     if (!at) {
-      const header = index.length === 0 && dropped === 0 && /^Timestamp/i.test(fields[0]!.trim());
-      at = columnsOf(path, header ? fields : undefined);
+      // (the first line that is not blank: a header, or the first row of a file without one)
+      const header = /^Timestamp/i.test(fields[0]!.trim());
+      at = columnsOf(path, header ? fields : undefined, lineNo);
       read = COLUMNS.map(([, , name], k) => [name, at![k]!] as const);
       if (header) continue;
     }

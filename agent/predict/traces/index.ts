@@ -6,7 +6,7 @@ import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
-import { firstLine, ioReason, readLines } from './lines.js';
+import { firstLine, ioReason, startsBlank } from './lines.js';
 import { isActive, observedCount, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
@@ -114,14 +114,9 @@ function mergedWarning(file: string, series: Series[], warn: ((m: string) => voi
   const s = merged[0];
   if (!s) return;
   const others = merged.length > 1 ? ` (and ${merged.length - 1} other series of this file)` : '';
-  warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} steps${others}: its times in another unit?`);
+  warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} step${observedCount(s.values) === 1 ? '' : 's'}${others}: its times in another unit?`);
 }
 
-/** Whether a file holds nothing but blank lines (read up to its first other line). */
-function isBlank(path: string): boolean {
-  for (const line of readLines(path)) if (line.trim() !== '') return false;
-  return true;
-}
 
 /** Whether the selection keeps a series: 'idle' when only its activity left it out (a recording's idle series, by default). */
 function selection(s: Series, which: ReadTracesOptions['resources']): 'keep' | 'idle' | 'drop' {
@@ -180,10 +175,10 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       format = withFileName(file, () => detectFormat(file));
       if (!format) {
         if (isDir) {
-          opts.onWarning?.(`${file}: ${isBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
+          opts.onWarning?.(`${file}: ${startsBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
           continue;
         }
-        if (isBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
+        if (startsBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
         throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
       }
       series = withFileName(file, () => readFile(file, format!, opts));
@@ -199,7 +194,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     if (format !== 'headroom' && series.every((s) => s.values.length === 0 && s.stats.rows === 0 && s.stats.dropped === 0)) {
       // (a header and nothing after it: said here, rather than only "no trace series found";
       // a recording says its own)
-      opts.onWarning?.(`${file}: a header and no data rows`);
+      opts.onWarning?.(`${file}: no data rows read (a header alone, or rows the warnings above left out)`);
     }
     mergedWarning(file, series, opts.onWarning);
     for (const s of series) {
@@ -218,7 +213,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     }
   }
   if (out.length === 0 && idle === 0 && unread > 0) {
-    throw new Error(`${path}: no value read as a number in ${unread === 1 ? 'its one series' : `any of its ${unread} series`} (the warnings above say which line and field)`);
+    throw new Error(`${path}: no usable value in ${unread === 1 ? 'its one series' : `any of its ${unread} series`} (the warnings above say which line and field)`);
   }
   if (isDir && read === 0 && unnamed.length > 0) {
     const shown = unnamed.slice(0, 3).map((f) => basename(f)).join(', ');

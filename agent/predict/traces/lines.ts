@@ -12,6 +12,9 @@ import { constants, gunzipSync } from 'node:zlib';
 
 const CHUNK_BYTES = 1 << 20;
 
+/** The most a pipe may hold (`--trace /dev/zero` would grow until it failed). */
+const MAX_ONCE_BYTES = 2 ** 30;
+
 /** What pipes and other files that are not regular held, read once (a path's bytes for the process's life: a CLI reads one trace). */
 const readOnce = new Map<string, Buffer>();
 
@@ -22,7 +25,17 @@ function onceRead(path: string): Buffer | undefined {
   const fd = openSync(path, 'r');
   try {
     if (fstatSync(fd).isFile()) return undefined;
-    const data = readFileSync(fd);
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      const n = readSync(fd, buf, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_ONCE_BYTES) throw new Error(`${path}: over ${MAX_ONCE_BYTES / 2 ** 30} GiB through a pipe (held in memory, as a pipe is read once): save it to a file`);
+      parts.push(buf.subarray(0, n));
+    }
+    const data = Buffer.concat(parts, total);
     readOnce.set(path, data);
     return data;
   } finally {
@@ -111,13 +124,29 @@ function* fileChunks(path: string): Generator<Buffer> {
 }
 
 function* gunzippedChunks(path: string): Generator<Buffer> {
+  // (read apart from the gunzip: a file that cannot be read is said as such, not as bad gzip)
+  const packed = onceRead(path) ?? readFileSync(path);
   let data: Buffer;
   try {
-    data = gunzipSync(onceRead(path) ?? readFileSync(path));
+    data = gunzipSync(packed);
   } catch (err) {
     throw new Error(`${path}: not a readable gzip file (${(err as Error).message})`);
   }
   for (let at = 0; at < data.length; at += CHUNK_BYTES) yield data.subarray(at, at + CHUNK_BYTES);
+}
+
+/** Whether a file holds nothing but white space: in its first CHUNK_BYTES (a file of NUL bytes is not read whole to say it is not blank); a gzip file, whole. */
+export function startsBlank(path: string): boolean {
+  if (!isGzipFile(path)) return firstChunkBlank(path);
+  for (const line of readLines(path)) if (line.trim() !== '') return false;
+  return true;
+}
+
+function firstChunkBlank(path: string): boolean {
+  const chunks = fileChunks(path);
+  const chunk = chunks.next();
+  chunks.return(undefined);
+  return chunk.done || chunk.value.toString('utf8').trim() === '';
 }
 
 /** Compressed bytes read for a gzip file's first line before falling back to the whole file. */
@@ -226,7 +255,7 @@ export function demandValue(field: string | undefined): number {
 }
 
 /**
- * A CSV line's fields. A field in double quotes may hold commas and doubled quotes (Google's
+ * A CSV line's fields. A field in double quotes may hold commas and doubled quotes, not line breaks (Google's
  * exports quote the arrays of cpu_usage_distribution: split on every comma, the columns after
  * one shifted and were read as the wrong ones).
  */
@@ -243,7 +272,7 @@ export function splitCsv(line: string): string[] {
         field += '"';
         i++;
       } else quoted = false;
-    } else if (c === '"') quoted = true;
+    } else if (c === '"' && field === '') quoted = true; // (a quote inside a field, 5", is a character)
     else if (c === ',') {
       out.push(field);
       field = '';
