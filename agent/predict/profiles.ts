@@ -271,7 +271,14 @@ export function forecastFromProfile(p: Profile): RunForecast {
 /** No figure a profile stores reaches this: bytes (a petabyte), bytes/s, cores, ms (31,000 years); their variances, its square. */
 const MAX_STORED_FIGURE = 1e15;
 
-/** Parses and checks a stored profile; throws with the reason when it is not one. */
+/** A profile a newer headroom wrote: not corrupt, only not readable here (left in place). */
+export class NewerFormatError extends Error {
+  constructor(readonly format: number) {
+    super(`format ${format}, written by a newer headroom (this one reads ${PROFILE_FORMAT}): left in place, not used`);
+  }
+}
+
+/** Parses and checks a stored profile; throws with the reason when it is not one (NewerFormatError for a newer headroom's). */
 export function parseProfile(text: string, expectedSignature?: string): Profile {
   let x: unknown;
   try {
@@ -284,6 +291,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   // (bounded: a hand-edited 1e300 cores was forecast and exported as the next run's peak)
   const bins = (v: unknown, most = MAX_STORED_FIGURE): boolean => Array.isArray(v) && v.length === BINS && v.every((e) => num(e) && e >= 0 && e <= most);
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('not an object');
+  if (typeof p.format === 'number' && Number.isInteger(p.format) && p.format > PROFILE_FORMAT) throw new NewerFormatError(p.format);
   if (p.format !== PROFILE_FORMAT) throw new Error(`format ${String(p.format)}, expected ${PROFILE_FORMAT}`);
   if (typeof p.signature !== 'string' || !SIGNATURE_RE.test(p.signature)) throw new Error('no valid signature');
   if (expectedSignature !== undefined && p.signature !== expectedSignature) throw new Error(`holds signature ${p.signature.slice(0, 12)}, not the one its name says`);
@@ -311,8 +319,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
 
 export interface StoreProblem {
   /** corrupt: a profile file that did not parse; stale-temp: a write a crash left behind;
-   *  write-failed: a profile kept in memory but not saved (disk full, permissions) */
-  kind: 'corrupt' | 'stale-temp' | 'write-failed';
+   *  write-failed: a profile kept in memory but not saved (disk full, permissions);
+   *  newer-format: a newer headroom's profile, left in place and not used */
+  kind: 'corrupt' | 'stale-temp' | 'write-failed' | 'newer-format';
   file: string;
   message: string;
   /** where a corrupt file was moved to (absent when read-only or the move failed) */
@@ -389,6 +398,9 @@ export class ProfileStore {
     this.onProblem = opts.onProblem;
     this.now = opts.now ?? Date.now;
     this.existed = this.scan();
+    // every file read once at the start: a corrupt one is quarantined now, not when its task
+    // next runs (until then it was warned of at every look and counted against the budget)
+    if (!this.readOnly) for (const sig of [...this.index.keys()]) this.get(sig);
   }
 
   /** Bytes of the profile files (quarantine and temp files not counted). */
@@ -421,7 +433,11 @@ export class ProfileStore {
       p = parseProfile(readFileSync(file, 'utf8'), signature);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
-      else this.quarantine(signature, (err as Error).message);
+      else if (err instanceof NewerFormatError) {
+        // a downgrade's: not ours to move away, nor to count against the budget
+        this.index.delete(signature);
+        this.report({ kind: 'newer-format', file, message: err.message });
+      } else this.quarantine(signature, (err as Error).message);
       return undefined;
     }
     this.cache.set(signature, p);

@@ -274,6 +274,9 @@ test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
   t.true(existsSync(join(dir, `${SIG_B}.json`)), 'read-only leaves it in place');
 
   const { store: rw, problems } = storeAt(dir);
+  // quarantined as the store opens, not when their tasks next run (until then they were warned of at every look)
+  t.is(problems.length, 2);
+  t.false(existsSync(join(dir, `${SIG_B}.json`)));
   t.is(rw.get(SIG_B), undefined);
   t.is(rw.get(wrongSig), undefined);
   t.is(rw.get(SIG_A)!.runs, 1, 'the good profile is untouched');
@@ -289,6 +292,14 @@ test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
 
   rw.record(run(SIG_B));
   t.is(rw.get(SIG_B)!.runs, 1, 'the signature starts afresh');
+
+  // a newer headroom's profile (a downgrade): left in place, not used, not counted, said
+  const newer = 'd'.repeat(64);
+  writeFileSync(join(dir, `${newer}.json`), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, `${SIG_A}.json`), 'utf8')), format: 2, signature: newer }));
+  const after = storeAt(dir);
+  t.deepEqual(after.problems.map((p) => [p.kind, p.message]), [['newer-format', 'format 2, written by a newer headroom (this one reads 1): left in place, not used']]);
+  t.true(existsSync(join(dir, `${newer}.json`)));
+  t.false(after.store.signatures().includes(newer));
 });
 
 test('store: the byte budget evicts the least recently used profile', (t) => {
