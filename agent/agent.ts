@@ -77,9 +77,11 @@ const ZERO = Object.freeze({
 const EVENTS_PER_KIND = 100;
 
 /** Each probe's per-workload cumulative figures at one tick. */
+type RateProbe = 'sched' | 'fault' | 'io' | 'net';
+
 interface Snapshot {
-  /** when its probes were read (monotonic ms; NaN for the empty one before the first) */
-  readMs: number;
+  /** when each probe's stats were read (monotonic ms; NaN: not read, the probe off, or before the first) */
+  readMs: Record<RateProbe, number>;
   sched: Map<string, Totals>;
   fault: Map<string, { workload: Workload; stats: FaultStats }>;
   io: Map<string, { workload: Workload; stats: IoByDevice }>;
@@ -112,7 +114,7 @@ export class Agent {
   private selectedIds = new Set<bigint>();
   /** the index's generation selectedIds was taken at */
   private selectedAt = -1;
-  private previous: Snapshot = { readMs: Number.NaN, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
+  private previous: Snapshot = { readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
   private stopped = false;
@@ -229,11 +231,14 @@ export class Agent {
     const now = this.snapshot(reading);
     const events = this.events(reading);
     const before = this.previous;
-    // Rates are over the time between the two readings, not between the ticks' starts: what
-    // runs before a reading (the index's refresh every 10th tick, a busy host's preemption)
-    // moved the reading later in one tick than in the next, and a task at 1 core read up to
-    // 1.66 for a tick and under 1 the next.
-    const rateMs = Number.isFinite(before.readMs) && now.readMs > before.readMs ? now.readMs - before.readMs : intervalMs;
+    // Rates are over the time between a probe's two readings, not between the ticks' starts:
+    // what runs before a reading (the index's refresh every 10th tick, the rings drained before
+    // it, a busy host's preemption) moves it later in one tick than in the next.
+    const over = (p: RateProbe): number => {
+      const a = before.readMs[p], b = now.readMs[p];
+      return Number.isFinite(a) && b > a ? b - a : intervalMs;
+    };
+    const rateMs = { sched: over('sched'), fault: over('fault'), io: over('io'), net: over('net') };
     const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);
 
     const reports: WorkloadReport[] = [];
@@ -244,7 +249,7 @@ export class Agent {
       const sched = now.sched.get(id)?.stats ?? emptyStats(32);
       const was = before.sched.get(id)?.stats;
       const tickSlots = subtractSlots(sched.runqSlots, was?.runqSlots);
-      const cores = delta(sched.oncpuNs, was?.oncpuNs) / 1e6 / rateMs;
+      const cores = delta(sched.oncpuNs, was?.oncpuNs) / 1e6 / rateMs.sched;
       const switches = delta(sched.nvcsw, was?.nvcsw) + delta(sched.nivcsw, was?.nivcsw);
       const report: WorkloadReport = {
         workload,
@@ -256,21 +261,21 @@ export class Agent {
           p50Ms: percentileMs(tickSlots, 0.5),
           p99Ms: percentileMs(tickSlots, 0.99),
         },
-        switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: (switches * 1000) / rateMs },
+        switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: (switches * 1000) / rateMs.sched },
       };
       // Most workloads of a large host fault, do I/O or talk TCP rarely: they share one zero
       // figure (read-only) instead of allocating their own each tick.
       if (reading.fault) {
         const f = now.fault.get(id)?.stats;
-        report.memory = f ? memoryFigures(f, before.fault.get(id)?.stats, rateMs) : ZERO.memory;
+        report.memory = f ? memoryFigures(f, before.fault.get(id)?.stats, rateMs.fault) : ZERO.memory;
       }
       if (reading.blockio) {
         const io = now.io.get(id)?.stats;
-        report.io = io ? ioFigures(io, before.io.get(id)?.stats, rateMs) : ZERO.io;
+        report.io = io ? ioFigures(io, before.io.get(id)?.stats, rateMs.io) : ZERO.io;
       }
       if (reading.sock) {
         const n = now.net.get(id)?.stats;
-        report.net = n ? netFigures(n, before.net.get(id)?.stats, rateMs) : ZERO.net;
+        report.net = n ? netFigures(n, before.net.get(id)?.stats, rateMs.net) : ZERO.net;
       }
 
       // predict (only where the policy states an objective)
@@ -449,7 +454,12 @@ export class Agent {
   private snapshot(r: ProbeReading): Snapshot {
     const resolve = (k: CgroupKey): Workload => this.index.resolve(k);
     return {
-      readMs: Number(r.sched.atNs) / 1e6,
+      readMs: {
+        sched: Number(r.sched.atNs) / 1e6,
+        fault: r.fault ? Number(r.fault.atNs) / 1e6 : Number.NaN,
+        io: r.blockio ? Number(r.blockio.atNs) / 1e6 : Number.NaN,
+        net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
+      },
       sched: this.totals(r.sched.stats),
       fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),

@@ -17,6 +17,8 @@ export interface BlockioSourceOptions extends ProbeSourceOptions {
 export interface BlockioReading {
   /** cumulative per (workload, device), keyed by blkKeyString */
   stats: Map<string, { key: BlkKey; stats: BlkStats }>;
+  /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
+  atNs: bigint;
   /** slow I/Os drained since the previous reading (the most recent keepRecent) */
   slowIos: SlowIo[];
   /** ring records read since the source started */
@@ -60,6 +62,7 @@ export class BlockioSource extends ProbeSource {
     this.drain();
     const slowIos = this.pending;
     this.pending = [];
-    return { stats: readBlockioStats(this.obj.map('blockio_stats')), slowIos, ...this.health() };
+    const stats = readBlockioStats(this.obj.map('blockio_stats'));
+    return { stats, atNs: process.hrtime.bigint(), slowIos, ...this.health() };
   }
 }

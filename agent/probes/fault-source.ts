@@ -20,6 +20,8 @@ export interface FaultSourceOptions extends ProbeSourceOptions {
 
 export interface FaultReading {
   stats: Map<string, { key: CgroupKey; stats: FaultStats }>;
+  /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
+  atNs: bigint;
   /** OOM kills drained since the previous reading */
   oomKills: OomKill[];
   eventsRead: number;
@@ -80,7 +82,8 @@ export class FaultSource extends ProbeSource {
     this.drain();
     const oomKills = this.pending;
     this.pending = [];
-    return { stats: readFaultStats(this.obj.map('fault_stats')), oomKills, ...this.health() };
+    const stats = readFaultStats(this.obj.map('fault_stats'));
+    return { stats, atNs: process.hrtime.bigint(), oomKills, ...this.health() };
   }
 
   /**

@@ -14,6 +14,8 @@ export interface SockSourceOptions extends ProbeSourceOptions {
 
 export interface SockReading {
   stats: Map<string, { key: CgroupKey; stats: TcpStats }>;
+  /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
+  atNs: bigint;
   /** connections closed since the previous reading (the newest keepRecent) */
   closes: TcpClose[];
   /** retransmits since the previous reading (the newest keepRecent) */
@@ -62,10 +64,11 @@ export class SockSource extends ProbeSource {
     // counts instead (no reader compares them), and retransmits counted only as a socket closes
     // have no event at all
     const stats = readSockStats(this.obj.map('sock_stats'));
+    const atNs = process.hrtime.bigint();
     this.drain();
     const { closes, retransmits } = this;
     this.closes = [];
     this.retransmits = [];
-    return { stats, closes, retransmits, ...this.health() };
+    return { stats, atNs, closes, retransmits, ...this.health() };
   }
 }
