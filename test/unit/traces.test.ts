@@ -306,6 +306,20 @@ test('deep JSON in a recording is an error naming its line (it overflowed the st
   t.throws(() => readTraces(j), { message: /deep\/r\.jsonl:2: field "t": expected a time in ms, got an array/ });
 });
 
+test('an unknown format names the one it came close to, and what that one wants', (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['alibaba-header.csv', 'machine_id,time_stamp,cpu_util_percent,mem_util_percent,mem_gps,mkpi,net_in,net_out,disk_io_percent\nm_1,0,1,2,,,0,0,1\n', /a header of Alibaba machine_usage, which has none/],
+    ['alibaba-10.csv', 'm_1,0,1,2,,,0,0,1,9\n', /an Alibaba machine_usage row, which has 9 comma-separated fields .*; it has 10$/],
+    ['bb-commas.csv', `${BB_HEADER.replace(/;\t/g, ',')}\n`, /a Bitbrains header, whose fields are separated by ";"/],
+    ['google-spaced.csv', `${GOOGLE_HEADER.split(',').reverse().join(',')}\n`, /as Google instance_usage does, whose header starts with "time"/],
+  ];
+  for (const [name, text, hint] of cases) {
+    const err = t.throws(() => readTraces(write(`near/${name}`, text)));
+    t.regex(err.message, /unknown trace format \(expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines\); /, name);
+    t.regex(err.message, hint, name);
+  }
+});
+
 test('a folder without trace names says what it holds', (t) => {
   write('names/trace.txt', `${GOOGLE_HEADER}\n${googleRow(300, 1, 10)}\n`);
   t.throws(() => readTraces(join(tmp, 'names')), { message: /names: no trace files in it: a folder's traces are its \.csv, \.jsonl and \.ndjson files \(gzipped too\); it has 1 other \(trace\.txt\)/ });

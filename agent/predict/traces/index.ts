@@ -100,6 +100,21 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
   return out;
 }
 
+/**
+ * What a first line that no reader takes comes close to, and what that format wants instead:
+ * the near misses a walkthrough met (a header on Alibaba's headerless file, Bitbrains saved with
+ * commas, a Google header that does not start with time), or undefined.
+ */
+export function nearMiss(line: string): string | undefined {
+  const fields = line.split(/[,;\t]\s*/).map((f) => f.trim().replace(/^"|"$/g, ''));
+  const lower = fields.map((f) => f.toLowerCase());
+  if (lower.includes('avg_cpu_usage')) return 'it names avg_cpu_usage, as Google instance_usage does, whose header starts with "time"';
+  if (lower.includes('machine_id') || lower.includes('cpu_util_percent')) return 'it reads as a header of Alibaba machine_usage, which has none: its first line is a row (m_1,<time>,...)';
+  if (/^m_\d+$/.test(fields[0] ?? '')) return `it starts as an Alibaba machine_usage row, which has 9 comma-separated fields (machine_id, time_stamp, cpu_util_percent, mem_util_percent, mem_gps, mkpi, net_in, net_out, disk_io_percent); it has ${line.split(',').length}`;
+  if (/^timestamp/i.test(fields[0] ?? '') && !line.includes(';')) return 'it starts as a Bitbrains header, whose fields are separated by ";" (";\\t" in the dataset)';
+  return undefined;
+}
+
 /** Series whose values mostly fell into a step already holding one: its times in another unit (seconds for ms, ms for µs), or rows closer than its grid. */
 const MERGED_SHARE = 0.5;
 
@@ -179,7 +194,8 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
           continue;
         }
         if (startsBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
-        throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)`);
+        const near = nearMiss(firstLine(file));
+        throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)${near ? `; ${near}` : ''}`);
       }
       series = withFileName(file, () => readFile(file, format!, opts));
     } catch (err) {
