@@ -141,7 +141,7 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
       commandLine(e),
     ];
   });
-  const out = table(['ID', 'RUNS', 'MEAN_DUR', 'PEAK_CPU', 'PEAK_MEM', 'LAST_SEEN', 'COMMAND'], rows, [0, 5, 6]);
+  const out = table(['ID', 'RUNS', 'MEAN_DUR', 'MEAN_PEAK_CPU', 'MEAN_PEAK_MEM', 'LAST_SEEN', 'COMMAND'], rows, [0, 5, 6]);
   return { exitCode: EXIT_OK, stdout: `${out}\n`, stderr };
 }
 

@@ -490,7 +490,9 @@ export class ProfileStore {
       this.writeAtomic(this.fileOf(run.signature), text, usedAtMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      this.report({ kind: 'write-failed', file: this.fileOf(run.signature), message: `${e.code ?? 'error'}: ${e.message}` });
+      // (a system error's message starts with its code already: "EPERM: EPERM: ..." was said)
+      const message = e.code === undefined || e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
+      this.report({ kind: 'write-failed', file: this.fileOf(run.signature), message });
       // Still known in memory; the next run's record tries again. The index follows what the
       // file now is (the old one, or the new one when only the directory fsync failed).
       try {
