@@ -3,6 +3,7 @@
 import type { Policy } from './plan/types.js';
 import { existsSync } from 'node:fs';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
+import { matchesGlob } from './plan/policy.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
@@ -38,6 +39,7 @@ export class RunFollower {
     const reader = new TaskReader({ envKeys: cfg.envKeys });
     const runs = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log,
+      follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
       taskOf: (w) => {
         const dir = workloadDir(layout, w);
         return dir ? reader.of(dir) : Promise.resolve(null);
@@ -51,7 +53,7 @@ export class RunFollower {
   follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
     const inputs: RunTickInput[] = [];
     for (const r of reports) {
-      if (!this.runs.wants(r.workload.id, r.cpu.cores)) continue;
+      if (!this.runs.wants(r.workload, r.cpu.cores)) continue;
       // the demand forecasts read the usage of the workloads they picked; a run's is read here
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({

@@ -517,7 +517,7 @@ interface RawPolicy {
     overhead_budget?: string;
   };
   forecast?: { model?: 'ewma' | 'decaying-histogram'; half_life?: string; demand_model?: DemandModel; horizons?: string[]; demand_half_life?: string; demand_workloads?: number; demand_workers?: number };
-  profiles?: { enabled?: boolean; dir?: string; max_size?: string; env_keys?: string[]; min_run?: string };
+  profiles?: { enabled?: boolean; dir?: string; max_size?: string; env_keys?: string[]; min_run?: string; match?: string[] };
   rules?: {
     protect_latency?: { risk_threshold?: number; release_below?: number; min_confidence?: number; horizon?: string; cooldown?: string };
   };
@@ -628,6 +628,14 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   const profileBytes = get('profiles', 'max_size');
   if (typeof profileBytes === 'string' && SIZE.test(profileBytes) && parseSize(profileBytes) < 16 * 1024) {
     report(['profiles', 'max_size'], 'value', `must be at least 16KiB (got "${profileBytes}")`);
+  }
+
+  const runGlobs = get('profiles', 'match');
+  if (Array.isArray(runGlobs)) {
+    runGlobs.forEach((g, i) => {
+      const why = typeof g === 'string' && g !== '' ? globNeverMatches(g) : undefined;
+      if (why) report(['profiles', 'match', i], 'value', why);
+    });
   }
 
   const budget = get('probes', 'overhead_budget');
@@ -769,6 +777,7 @@ function toPolicy(raw: RawPolicy, file: string, where: Locator): Policy {
       maxBytes: parseSize(raw.profiles?.max_size ?? DEFAULTS.profilesMaxSize),
       envKeys: [...new Set(raw.profiles?.env_keys ?? [])],
       minRunMs: parseDuration(raw.profiles?.min_run ?? DEFAULTS.minRun),
+      match: [...new Set(raw.profiles?.match ?? ['/**'])],
     },
     rules: {
       protectLatency: {

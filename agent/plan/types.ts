@@ -64,6 +64,8 @@ export interface Policy {
     maxBytes: number;
     envKeys: string[];
     minRunMs: number;
+    /** globs over cgroup paths: the cgroups whose runs are followed (default every one) */
+    match: string[];
   };
   rules: {
     protectLatency: {

@@ -90,6 +90,8 @@ export interface TaskRunsOptions {
   taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
+  /** whether a workload's cgroup is one whose runs are followed (default: every one but the root and unnamed ones) */
+  follows?: (w: Workload) => boolean;
   /** runs shorter than this are not recorded (default 2000) */
   minRunMs?: number;
   /** samples kept per run; beyond, every other one is dropped (default 2048) */
@@ -171,13 +173,19 @@ export class TaskRuns {
 
   /**
    * Whether the tick should hand this workload in: it is on a run, or it used CPU this tick
-   * and is not one of the cgroups there at the start (a new run). A cgroup whose run ended is
-   * not asked about again until it is busy again (its stale counters read 0 CPU), and then
-   * that is its next run: a timer's service, started again at the same path.
+   * and is not one of the cgroups there at the start (a new run) and is one whose runs are
+   * followed. A cgroup whose run ended is not asked about again until it is busy again (its
+   * stale counters read 0 CPU), and then that is its next run: a timer's service, started again
+   * at the same path.
    */
-  wants(workloadId: string, cpuCores: number): boolean {
-    if (this.runs.has(workloadId)) return true;
-    return cpuCores > 0 && !this.existing.has(workloadId);
+  wants(workload: Workload, cpuCores: number): boolean {
+    if (this.runs.has(workload.id)) return true;
+    return cpuCores > 0 && !this.existing.has(workload.id) && this.follows(workload);
+  }
+
+  /** Whether a cgroup's runs are followed: not the root nor an unnamed one, and as the options say. */
+  private follows(w: Workload): boolean {
+    return isRunCandidate(w) && (this.opts.follows?.(w) ?? true);
   }
 
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
@@ -189,7 +197,7 @@ export class TaskRuns {
     // "alive now" put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
     for (const x of inputs) {
       const id = x.workload.id;
-      if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && isRunCandidate(x.workload)) this.begin(x.workload, nowMs);
+      if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
       const alive = this.opts.alive(run.workload);

@@ -324,6 +324,11 @@ const broken: BrokenCase[] = [
     line: 4, column: 12, field: 'workloads[0].match', message: 'never matches: cgroup paths start with "/"',
   },
   {
+    title: 'a task-run glob that can never match',
+    yaml: 'version: 1\nprofiles:\n  match: ["/jobs/**", "jobs/*"]\n',
+    line: 3, column: 23, field: 'profiles.match[1]', message: 'never matches: cgroup paths start with "/"',
+  },
+  {
     title: 'listen without a port',
     yaml: 'version: 1\nexport:\n  prometheus:\n    listen: 127.0.0.1\n',
     line: 4, column: 13, field: 'export.prometheus.listen', message: 'must be host:port',

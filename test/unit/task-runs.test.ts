@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
 import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
 import { TaskReader } from '../../agent/workloads/task.js';
+import { matchesGlob } from '../../agent/plan/policy.js';
 import type { TaskSignature } from '../../agent/workloads/signature.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { formatRunEvent, runEventRecord } from '../../exporters/decision-log.js';
@@ -36,12 +37,12 @@ const sig = (c: string): TaskSignature => ({
 });
 
 /** A world of cgroups that come and go, each running one task, and an agent ticking over them. */
-function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void } = {}) {
+function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void; follows?: (w: Workload) => boolean } = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
   const tasks = new Map<string, TaskSignature | null>();
   const runs = new TaskRuns({
-    store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples, log: opts.log,
+    store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples, log: opts.log, follows: opts.follows,
     taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
     alive: (w) => alive.has(w.id),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
@@ -52,7 +53,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: num
     now += 1000;
     const inputs = Object.entries(figures).map(([path, f]) => ({
       workload: workload(path), cpuCores: 0, memoryBytes: null, ioBytesPerSec: 0, netBytesPerSec: 0, ...f,
-    })).filter((x) => runs.wants(x.workload.id, x.cpuCores));
+    })).filter((x) => runs.wants(x.workload, x.cpuCores));
     events.push(...runs.observe(inputs, now));
     await new Promise((r) => setImmediate(r));
   };
@@ -128,6 +129,19 @@ test('task runs: a task that exits within a tick ends half way through that tick
   t.false('memBytes' in last && last.memBytes !== undefined, JSON.stringify(last));
   t.is(recorded[0]!.samples.length, 6);
   t.true(recorded[0]!.samples.slice(0, -1).every((x) => x.memBytes === 64 << 20));
+});
+
+test('task runs: only the cgroups the policy\'s profiles.match names are followed (a host\'s transient units stay out of the store)', async (t) => {
+  const w = world(t, { follows: (x) => matchesGlob('/jobs/**', x.path) });
+  for (const job of ['/jobs/f-1', '/system.slice/run-u42.scope']) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('f'));
+    for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1 } });
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+  }
+  t.deepEqual(w.events.map((e) => `${e.kind} ${e.workload.path}`), ['run-start /jobs/f-1', 'run-end /jobs/f-1']);
+  t.false(w.runs.wants(workload('/system.slice/run-u43.scope'), 1));
 });
 
 test('task runs: a profile evicted to keep within the budget is said, by its task', async (t) => {
@@ -210,7 +224,7 @@ test('task runs: too short, task unreadable, or a full table: followed or counte
     ['/short', false, 'shorter than min_run (3000 ms)'],
   ]);
   t.is(w.store.forecastRun('b'.repeat(64)), undefined, 'nothing recorded');
-  t.false(w.runs.wants('v1-cpu:/short', 0), 'an ended run\'s stale counters (no CPU) start nothing');
+  t.false(w.runs.wants(workload('/short'), 0), 'an ended run\'s stale counters (no CPU) start nothing');
 });
 
 test('task runs: a cgroup there at the start is not a run, however long it idles; once found empty, its next busy tick is', async (t) => {
