@@ -117,6 +117,9 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
         signature: e.profile.signature,
         exe: e.profile.task?.exe ?? null,
         args: e.profile.task?.args ?? null,
+        // (null: recorded before they were kept)
+        inputs: e.profile.task?.inputs ?? null,
+        env: e.profile.task?.env ?? null,
         runs: e.profile.runs,
         durationMs: { mean: e.profile.durationMs.mean, min: e.profile.durationMs.min, max: e.profile.durationMs.max },
         // (null: no run of the task measured it)
@@ -186,6 +189,10 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const head = [
     `signature   ${profile.signature}`,
     `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
+    ...(profile.task?.inputs && profile.task.inputs.length > 0 ? [`inputs      ${profile.task.inputs.join('; ')}`] : []),
+    ...(profile.task?.env && Object.keys(profile.task.env).length > 0
+      ? [`environment ${Object.entries(profile.task.env).map(([k, v]) => (v === null ? `${k} unset` : `${k}=${v}`)).join(', ')}`]
+      : []),
     `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
     `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
     `confidence  ${f.confidence.toFixed(2)}${lessTrusted}`,

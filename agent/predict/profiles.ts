@@ -59,6 +59,10 @@ export interface RunSample {
 export interface TaskLabel {
   exe: string;
   args?: readonly string[];
+  /** the inputs its arguments name, as the signature saw them ("in.dat: file, 1234 bytes"): two tasks of one command line differ by these */
+  inputs?: readonly string[];
+  /** the chosen environment variables, as the signature saw them (null: unset) */
+  env?: Readonly<Record<string, string | null>>;
 }
 
 export interface FinishedRun {
@@ -144,7 +148,7 @@ export interface Moments {
 export interface Profile {
   format: typeof PROFILE_FORMAT;
   signature: string;
-  task?: { exe: string; args: string[] };
+  task?: { exe: string; args: string[]; inputs?: string[]; env?: Record<string, string | null> };
   createdAtMs: number;
   lastRunAtMs: number;
   runs: number;
@@ -197,7 +201,10 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
     }
     curve[r] = { mean, var: vars, weight: olderR + 1 };
   }
-  const task = run.task ? { exe: run.task.exe, args: [...(run.task.args ?? [])].slice(0, 64) } : prev?.task;
+  const t = run.task;
+  const task = t
+    ? { exe: t.exe, args: [...(t.args ?? [])].slice(0, 64), ...(t.inputs ? { inputs: [...t.inputs].slice(0, 64) } : {}), ...(t.env ? { env: { ...t.env } } : {}) }
+    : prev?.task;
   return {
     format: PROFILE_FORMAT,
     signature: run.signature,
@@ -309,7 +316,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];
   }
-  if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !Array.isArray(p.task.args) || !p.task.args.every((a) => typeof a === 'string'))) {
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((a) => typeof a === 'string');
+  const envOk = (v: unknown): boolean => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => x === null || typeof x === 'string'));
+  if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !strings(p.task.args) || (p.task.inputs !== undefined && !strings(p.task.inputs)) || !envOk(p.task.env))) {
     throw new Error('bad task label');
   }
   return p as Profile;

@@ -12,7 +12,7 @@
 // followed but not recorded.
 import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
-import type { TaskSignature } from '../workloads/signature.js';
+import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 
 /** One tick's figures for one workload, as the tick has them. */
@@ -268,7 +268,7 @@ export class TaskRuns {
       // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
       // that differ only by it would otherwise read the same
       const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;
-      run.task = label(exe, parts.args);
+      run.task = { ...label(exe, parts.args), inputs: parts.inputs.map(describeInput), env: { ...parts.env } };
       run.forecast = this.opts.store.forecastRun(id) ?? null;
       this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
     };
@@ -346,6 +346,15 @@ function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
     out[r] = c ? Math.max(...c.p90.slice(from, to + 1)) : null;
   }
   return out;
+}
+
+/** An input as the signature saw it, for people: what tells two runs of one command line apart. */
+function describeInput(i: InputPart): string {
+  switch (i.kind) {
+    case 'file': return `${i.name}: file, ${i.bytes} bytes`;
+    case 'dir': return `${i.name}: folder, ${i.bytes} bytes in ${i.entries}${i.truncated ? '+' : ''} entries`;
+    default: return `${i.name}: ${i.kind}`;
+  }
 }
 
 /** A task's label for people: the executable and its first arguments, bounded in count and length. */

@@ -452,7 +452,8 @@ test('cli: list and show print the store', (t) => {
   store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
   store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
   const abSig = 'ab' + 'c'.repeat(62);
-  store.record(run(abSig, { endedAtMs: 1_600_000_000_000 }));
+  // what tells two tasks of one command line apart is kept with the label, and shown
+  store.record({ ...run(abSig, { endedAtMs: 1_600_000_000_000 }), task: { exe: '/usr/bin/tool', args: ['--x', 'in.dat'], inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null } } });
 
   const list = cli('list', '--dir', dir);
   t.is(list.status, 0);
@@ -461,7 +462,7 @@ test('cli: list and show print the store', (t) => {
   t.regex(lines[0]!, /^ID\s+RUNS\s+MEAN_DUR\s+MEAN_PEAK_CPU\s+MEAN_PEAK_MEM\s+LAST_SEEN\s+COMMAND$/);
   t.regex(lines[1]!, /^aaaaaaaaaaaa\s+2\s+10\.0s\s+1\.95\s+3\.00MiB\s+2023-11-14 22:13Z\s+\/usr\/bin\/tool --x 1$/);
   t.regex(lines[2]!, /^abcccccccccc\s+1\s/);
-  const json = JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; runs: number }>;
+  const json = JSON.parse(cli('list', '--dir', dir, '--json').stdout) as Array<{ signature: string; runs: number; inputs: string[] | null; env: Record<string, string | null> | null }>;
   t.deepEqual(json.map((p) => [p.signature, p.runs]), [[SIG_A, 2], [abSig, 1]]);
 
   const show = profilesShow(dir, 'AAAA');
@@ -477,6 +478,9 @@ test('cli: list and show print the store', (t) => {
   t.regex(profilesShow(dir, 'a').stderr, /^headroom: 'a' matches 2 profiles \(aaaaaaaaaaaa, abcccccccccc\): give more digits\n$/);
   t.like(profilesShow(dir, 'zz'), { exitCode: 2 });
   t.like(cli('show', 'ab', '--dir', dir), { status: 0 });
+  t.regex(cli('show', 'ab', '--dir', dir).stdout, /\ncommand     \/usr\/bin\/tool --x in\.dat\ninputs      in\.dat: file, 1234 bytes\nenvironment JOBMODE=x, OTHER unset\n/);
+  t.like(json.find((p) => p.signature === abSig), { inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null } });
+  t.notRegex(profilesShow(dir, 'AAAA').stdout, /\ninputs|\nenvironment/, 'none shown where none were kept');
 
   // A corrupt file is reported on stderr, the rest still listed, nothing moved.
   writeFileSync(join(dir, `${abSig}.json`), 'garbage');

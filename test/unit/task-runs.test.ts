@@ -165,7 +165,8 @@ test('task runs: a new cgroup is a run; it is recorded when it goes, and the nex
   const w = world(t);
   const job = '/jobs/a-1';
   w.alive.add(`v1-cpu:${job}`);
-  w.tasks.set(`v1-cpu:${job}`, sig('a'));
+  const a = sig('a');
+  w.tasks.set(`v1-cpu:${job}`, { ...a, parts: { ...a.parts, inputs: [{ arg: 2, name: 'in.dat', kind: 'file', bytes: 1234 }, { arg: 3, name: 'data', kind: 'dir', bytes: 99, entries: 3, truncated: false }], env: { JOBMODE: 'x', OTHER: null } } });
   // present at the start: not runs, whatever they do (populated all along)
   w.alive.add('v1-cpu:/system.slice/sshd.service');
   await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 }, [job]: { cpuCores: 1, memoryBytes: 100 << 20 } });
@@ -181,6 +182,8 @@ test('task runs: a new cgroup is a run; it is recorded when it goes, and the nex
   const end = w.events.find((e) => e.kind === 'run-end') as RunEnd;
   // it ended between its last tick alive and the one that found it gone: half way
   t.like(end, { signature: 'a'.repeat(64), durationMs: 9500, recorded: true, runs: 1 });
+  // its label keeps what tells it from another task of the same command line
+  t.like(w.store.get('a'.repeat(64))!.task, { inputs: ['in.dat: file, 1234 bytes', 'data: folder, 99 bytes in 3 entries'], env: { JOBMODE: 'x', OTHER: null } });
   t.is(w.runs.statusOf(`v1-cpu:${job}`, w.now()), undefined);
   t.regex(formatRunEvent(end), /^\[run\] v1-cpu:\/jobs\/a-1 ended after 9\.5 s \(task aaaaaaaa\): recorded \(1 run behind its profile\)$/);
 
