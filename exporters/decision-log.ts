@@ -125,7 +125,8 @@ export function runEventRecord(e: RunEvent): object {
   }
   const f = e.forecast;
   return {
-    ...base, task: e.task,
+    // (the label's command line only: the inputs and environment values stay in the profile store)
+    ...base, task: { exe: e.task.exe, args: e.task.args ?? [] },
     forecast: f && { runs: f.runs, confidence: f.confidence, confidenceOf: f.confidenceOf, durationMs: f.durationMs, peak: f.peak },
   };
 }

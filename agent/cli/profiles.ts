@@ -69,7 +69,7 @@ function commandLine(e: ProfileEntry, max = 60): string {
 }
 
 function problemLines(problems: StoreProblem[]): string {
-  return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind} ${p.file}: ${p.message}\n`).join('');
+  return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind === 'newer-format' ? 'profile from a newer headroom' : p.kind} ${p.file}: ${p.message}\n`).join('');
 }
 
 // ---- the two commands, without touching the process ----
@@ -167,7 +167,7 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const stderr = problemLines(store.problems);
   if (!profile) {
     // the one it would have shown was corrupt: that, reported above, is the answer (not "no match" too)
-    const corrupt = store.problems.some((p) => p.kind === 'corrupt' && basename(p.file).startsWith(prefix.toLowerCase()));
+    const corrupt = store.problems.some((p) => (p.kind === 'corrupt' || p.kind === 'newer-format') && basename(p.file).startsWith(prefix.toLowerCase()));
     return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: corrupt ? stderr : `${stderr}headroom: no profile matches '${prefix}' in ${dir}\n` };
   }
   const f = forecastFromProfile(profile);
@@ -189,9 +189,9 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const head = [
     `signature   ${profile.signature}`,
     `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
-    ...(profile.task?.inputs && profile.task.inputs.length > 0 ? [`inputs      ${profile.task.inputs.join('; ')}`] : []),
+    ...(profile.task?.inputs && profile.task.inputs.length > 0 ? [`inputs      ${profile.task.inputs.map(printable).join('; ')}`] : []),
     ...(profile.task?.env && Object.keys(profile.task.env).length > 0
-      ? [`environment ${Object.entries(profile.task.env).map(([k, v]) => (v === null ? `${k} unset` : `${k}=${v}`)).join(', ')}`]
+      ? [`environment ${Object.entries(profile.task.env).map(([k, v]) => (v === null ? `${plain(k)} unset` : `${plain(k)}=${plain(v)}`)).join(', ')}`]
       : []),
     `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
     `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
@@ -222,6 +222,11 @@ interface DirArgs {
   policy?: string;
   json: boolean;
 }
+
+/** A variable's value as printed: quoted where it holds anything but plain characters (a newline, an escape, a separator). */
+const plain = (v: string): string => (/^[\w./:=@+ -]*$/.test(v) ? v : JSON.stringify(v));
+/** An input as described (its name is a workload's choice): quoted where it holds a control character (a newline, an escape). */
+const printable = (v: string): string => (/[\u0000-\u001f\u007f]/.test(v) ? JSON.stringify(v) : v);
 
 /** --dir, else the policy's profiles.dir, else `profiles` under --state-dir (as `run` finds it), else the default; a broken policy is its usual error (exit 3). */
 function storeDir(a: DirArgs): string {
@@ -256,14 +261,14 @@ function emit(out: ProfilesOutcome): void {
 
 const listCommand: CommandModule<object, DirArgs> = {
   command: 'list',
-  describe: 'one line per learned task signature: runs, mean duration, peak CPU and memory, last seen',
+  describe: 'one line per learned task signature: runs, mean duration, mean peak CPU and memory, last seen',
   builder: (y) => withDir(y),
   handler: (a) => emit(profilesList(storeDir(a), a.json)),
 };
 
 const showCommand: CommandModule<object, DirArgs & { id: string }> = {
   command: 'show <id>',
-  describe: 'one profile: duration statistics and its demand curve over the run',
+  describe: 'one profile: its command, inputs and chosen environment, duration statistics and its demand curve over the run',
   builder: (y) => withDir(y).positional('id', { type: 'string', demandOption: true, describe: 'signature or a unique prefix of it' }),
   handler: (a) => emit(profilesShow(storeDir(a), String(a.id), a.json)),
 };

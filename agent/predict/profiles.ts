@@ -392,6 +392,8 @@ export class ProfileStore {
   private readonly now: () => number;
   private readonly index = new Map<string, IndexEntry>();
   private readonly cache = new Map<string, Profile>();
+  /** profiles a newer headroom wrote: left alone (not read, counted, evicted or written over) */
+  private readonly foreign = new Set<string>();
   private lastUse = 0;
   private tempSeq = 0;
 
@@ -409,7 +411,7 @@ export class ProfileStore {
     this.existed = this.scan();
     // every file read once at the start: a corrupt one is quarantined now, not when its task
     // next runs (until then it was warned of at every look and counted against the budget)
-    if (!this.readOnly) for (const sig of [...this.index.keys()]) this.get(sig);
+    if (!this.readOnly) for (const sig of [...this.index.keys()]) this.read(sig);
   }
 
   /** Bytes of the profile files (quarantine and temp files not counted). */
@@ -435,22 +437,29 @@ export class ProfileStore {
   get(signature: string): Profile | undefined {
     const cached = this.cache.get(signature);
     if (cached) return cached;
+    const p = this.read(signature);
+    if (!p) return undefined;
+    this.cache.set(signature, p);
+    while (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    return p;
+  }
+
+  /** A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside. */
+  private read(signature: string): Profile | undefined {
     if (!this.index.has(signature)) return undefined;
     const file = this.fileOf(signature);
-    let p: Profile;
     try {
-      p = parseProfile(readFileSync(file, 'utf8'), signature);
+      return parseProfile(readFileSync(file, 'utf8'), signature);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
       else if (err instanceof NewerFormatError) {
-        // a downgrade's: not ours to move away, nor to count against the budget
+        // a downgrade's: not ours to move away, to count against the budget, nor to write over
         this.index.delete(signature);
+        this.foreign.add(signature);
         this.report({ kind: 'newer-format', file, message: err.message });
       } else this.quarantine(signature, (err as Error).message);
       return undefined;
     }
-    this.cache.set(signature, p);
-    return p;
   }
 
   /** Every readable profile, most recently run first (corrupt ones reported and skipped). */
@@ -484,10 +493,17 @@ export class ProfileStore {
     if (typeof run.signature !== 'string' || !SIGNATURE_RE.test(run.signature)) {
       throw new ProfileStoreError(`not a task signature (64 hex digits): ${String(run.signature)}`);
     }
-    const profile = mergeRun(this.get(run.signature), run, this.decay, this.now());
+    const prev = this.get(run.signature);
+    if (this.foreign.has(run.signature)) {
+      // a newer headroom's file: written over, it would lose that agent its task's history
+      const file = this.fileOf(run.signature);
+      this.report({ kind: 'newer-format', file, message: 'a newer headroom\'s profile: this run is not recorded over it' });
+      return { profile: mergeRun(undefined, run, this.decay, this.now()), saved: false, evicted: [] };
+    }
+    const profile = mergeRun(prev, run, this.decay, this.now());
     this.cache.delete(run.signature); // re-inserted last: the cache is bounded oldest-first
     this.cache.set(run.signature, profile);
-    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    while (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     const usedAtMs = this.nextUse();
     const text = `${JSON.stringify(profile)}\n`;
     const bytes = Buffer.byteLength(text);

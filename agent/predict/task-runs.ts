@@ -268,7 +268,8 @@ export class TaskRuns {
       // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
       // that differ only by it would otherwise read the same
       const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;
-      run.task = { ...label(exe, parts.args), inputs: parts.inputs.map(describeInput), env: { ...parts.env } };
+      const env = Object.fromEntries(Object.entries(parts.env).map(([k, v]) => [k, v === null ? null : shortened(v)]));
+      run.task = { ...label(exe, parts.args), inputs: parts.inputs.slice(0, LABEL_ARGS).map(describeInput), env };
       run.forecast = this.opts.store.forecastRun(id) ?? null;
       this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
     };
@@ -350,12 +351,18 @@ function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
 
 /** An input as the signature saw it, for people: what tells two runs of one command line apart. */
 function describeInput(i: InputPart): string {
+  const name = shortened(i.name);
   switch (i.kind) {
-    case 'file': return `${i.name}: file, ${i.bytes} bytes`;
-    case 'dir': return `${i.name}: folder, ${i.bytes} bytes in ${i.entries}${i.truncated ? '+' : ''} entries`;
-    default: return `${i.name}: ${i.kind}`;
+    case 'file': return `${name}: file, ${i.bytes} bytes`;
+    case 'dir': return `${name}: folder, ${i.bytes} bytes in ${i.entries}${i.truncated ? '+' : ''} entries`;
+    case 'missing': return `${name}: missing`;
+    default: return `${name}: not a file or folder`;
   }
 }
+
+/** Characters kept of an input's name or an environment value in a label (an argument or a variable can be huge). */
+const LABEL_VALUE_CHARS = 256;
+const shortened = (v: string): string => (v.length > LABEL_VALUE_CHARS ? `${v.slice(0, LABEL_VALUE_CHARS)}...` : v);
 
 /** A task's label for people: the executable and its first arguments, bounded in count and length. */
 function label(exe: string, args: readonly string[]): TaskLabel {

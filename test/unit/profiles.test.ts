@@ -300,6 +300,11 @@ test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
   t.deepEqual(after.problems.map((p) => [p.kind, p.message]), [['newer-format', 'format 2, written by a newer headroom (this one reads 1): left in place, not used']]);
   t.true(existsSync(join(dir, `${newer}.json`)));
   t.false(after.store.signatures().includes(newer));
+  // ...nor written over when its task runs here (that agent would lose the task's history)
+  const before = readFileSync(join(dir, `${newer}.json`), 'utf8');
+  t.false(after.store.record(run(newer)).saved);
+  t.is(readFileSync(join(dir, `${newer}.json`), 'utf8'), before);
+  t.is(after.problems.at(-1)!.message, 'a newer headroom\'s profile: this run is not recorded over it');
 });
 
 test('store: the byte budget evicts the least recently used profile', (t) => {
@@ -453,7 +458,7 @@ test('cli: list and show print the store', (t) => {
   store.record(run(SIG_A, { cores: 2, mem: 3 * 1024 * 1024 }));
   const abSig = 'ab' + 'c'.repeat(62);
   // what tells two tasks of one command line apart is kept with the label, and shown
-  store.record({ ...run(abSig, { endedAtMs: 1_600_000_000_000 }), task: { exe: '/usr/bin/tool', args: ['--x', 'in.dat'], inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null } } });
+  store.record({ ...run(abSig, { endedAtMs: 1_600_000_000_000 }), task: { exe: '/usr/bin/tool', args: ['--x', 'in.dat'], inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null, NOTE: 'a\nb, c' } } });
 
   const list = cli('list', '--dir', dir);
   t.is(list.status, 0);
@@ -478,8 +483,9 @@ test('cli: list and show print the store', (t) => {
   t.regex(profilesShow(dir, 'a').stderr, /^headroom: 'a' matches 2 profiles \(aaaaaaaaaaaa, abcccccccccc\): give more digits\n$/);
   t.like(profilesShow(dir, 'zz'), { exitCode: 2 });
   t.like(cli('show', 'ab', '--dir', dir), { status: 0 });
-  t.regex(cli('show', 'ab', '--dir', dir).stdout, /\ncommand     \/usr\/bin\/tool --x in\.dat\ninputs      in\.dat: file, 1234 bytes\nenvironment JOBMODE=x, OTHER unset\n/);
-  t.like(json.find((p) => p.signature === abSig), { inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null } });
+  // (a value a workload chose is quoted where it holds a newline or a separator: it reaches root's terminal)
+  t.regex(cli('show', 'ab', '--dir', dir).stdout, /\ncommand     \/usr\/bin\/tool --x in\.dat\ninputs      in\.dat: file, 1234 bytes\nenvironment JOBMODE=x, OTHER unset, NOTE="a\\nb, c"\n/);
+  t.like(json.find((p) => p.signature === abSig), { inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null, NOTE: 'a\nb, c' } });
   t.notRegex(profilesShow(dir, 'AAAA').stdout, /\ninputs|\nenvironment/, 'none shown where none were kept');
 
   // A corrupt file is reported on stderr, the rest still listed, nothing moved.

@@ -173,6 +173,8 @@ test('task runs: a new cgroup is a run; it is recorded when it goes, and the nex
   for (let i = 0; i < 9; i++) await w.tick({ '/system.slice/sshd.service': { cpuCores: 0.1 }, [job]: { cpuCores: i < 5 ? 1 : 2, memoryBytes: (100 + 10 * i) << 20 } });
   const start = w.events.find((e) => e.kind === 'run-start') as RunStart;
   t.is(start.signature, 'a'.repeat(64));
+  // run --json prints the command line, not the inputs and environment values its profile keeps
+  t.deepEqual((runEventRecord(start) as unknown as { task: object }).task, { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] });
   t.is(start.forecast, null, 'a task never seen finish has no forecast');
   t.is(w.runs.statusOf('v1-cpu:/system.slice/sshd.service', w.now()), undefined);
   t.is(w.runs.statusOf(`v1-cpu:${job}`, w.now())!.elapsedMs, 9000);

@@ -108,9 +108,18 @@ function listFiles(dir: string, warn: (m: string) => void, visited = new Set<str
 export function nearMiss(line: string): string | undefined {
   const fields = line.split(/[,;\t]\s*/).map((f) => f.trim().replace(/^"|"$/g, ''));
   const lower = fields.map((f) => f.toLowerCase());
-  if (lower.includes('avg_cpu_usage')) return 'it names avg_cpu_usage, as Google instance_usage does, whose header starts with "time"';
+  if (lower.includes('avg_cpu_usage')) {
+    return lower[0] === 'time'
+      ? 'it names time and avg_cpu_usage, as Google instance_usage does, whose fields are separated by commas'
+      : 'it names avg_cpu_usage, as Google instance_usage does, whose header starts with "time"';
+  }
   if (lower.includes('machine_id') || lower.includes('cpu_util_percent')) return 'it reads as a header of Alibaba machine_usage, which has none: its first line is a row (m_1,<time>,...)';
-  if (/^m_\d+$/.test(fields[0] ?? '')) return `it starts as an Alibaba machine_usage row, which has 9 comma-separated fields (machine_id, time_stamp, cpu_util_percent, mem_util_percent, mem_gps, mkpi, net_in, net_out, disk_io_percent); it has ${line.split(',').length}`;
+  if (/^m_\d+$/.test(fields[0] ?? '')) {
+    const n = line.split(',').length;
+    return n === 9
+      ? 'it starts as an Alibaba machine_usage row, whose second field, time_stamp, is a number of seconds'
+      : `it starts as an Alibaba machine_usage row, which has 9 comma-separated fields (machine_id, time_stamp, cpu_util_percent, mem_util_percent, mem_gps, mkpi, net_in, net_out, disk_io_percent); it has ${n}`;
+  }
   if (/^timestamp/i.test(fields[0] ?? '') && !line.includes(';')) return 'it starts as a Bitbrains header, whose fields are separated by ";" (";\\t" in the dataset)';
   return undefined;
 }
@@ -190,7 +199,8 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       format = withFileName(file, () => detectFormat(file));
       if (!format) {
         if (isDir) {
-          opts.onWarning?.(`${file}: ${startsBlank(file) ? 'empty' : 'not a trace format headroom reads'}; skipped`);
+          const near = startsBlank(file) ? undefined : nearMiss(firstLine(file));
+          opts.onWarning?.(`${file}: ${startsBlank(file) ? 'empty' : `not a trace format headroom reads${near ? ` (${near})` : ''}`}; skipped`);
           continue;
         }
         if (startsBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
