@@ -493,14 +493,13 @@ export class ProfileStore {
     if (typeof run.signature !== 'string' || !SIGNATURE_RE.test(run.signature)) {
       throw new ProfileStoreError(`not a task signature (64 hex digits): ${String(run.signature)}`);
     }
-    const prev = this.get(run.signature);
     if (this.foreign.has(run.signature)) {
       // a newer headroom's file: written over, it would lose that agent its task's history
       const file = this.fileOf(run.signature);
       this.report({ kind: 'newer-format', file, message: 'a newer headroom\'s profile: this run is not recorded over it' });
       return { profile: mergeRun(undefined, run, this.decay, this.now()), saved: false, evicted: [] };
     }
-    const profile = mergeRun(prev, run, this.decay, this.now());
+    const profile = mergeRun(this.get(run.signature), run, this.decay, this.now());
     this.cache.delete(run.signature); // re-inserted last: the cache is bounded oldest-first
     this.cache.set(run.signature, profile);
     while (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);

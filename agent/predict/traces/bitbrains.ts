@@ -6,7 +6,7 @@
 // says how many steps passed.
 import { basename } from 'node:path';
 import { demandValue, fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
-import { gridTooLong, MAX_GRID_STEPS, type Series } from './series.js';
+import { gridTooLong, MAX_GRID_STEPS, mostlyMerged, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
 
@@ -65,17 +65,16 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
   let dropped = 0;
   const skipped = new SkippedRows();
   let lineNo = 0;
-  let at: number[] | undefined; // the columns' places, from the header or the first row
-  let read: (readonly [string, number])[] = [];
+  let read: (readonly [string, number])[] | undefined; // each column's header name and place, from the header or the first row
   for (const line of readLines(path)) {
     lineNo++;
     if (line.trim() === '') continue;
     const fields = line.split(SEPARATOR);
-    if (!at) {
+    if (!read) {
       // (the first line that is not blank: a header, or the first row of a file without one)
       const header = /^Timestamp/i.test(fields[0]!.trim());
-      at = columnsOf(path, header ? fields : undefined, lineNo);
-      read = COLUMNS.map(([, , name], k) => [name, at![k]!] as const);
+      const at = columnsOf(path, header ? fields : undefined, lineNo);
+      read = COLUMNS.map(([, , name], k) => [name, at[k]!] as const);
       if (header) continue;
     }
     let t = parseNumber(fields[0]);
@@ -112,13 +111,13 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     index.push(gridIndex);
     times.push(t);
     lines.push(lineNo);
-    COLUMNS.forEach((_, c) => cols[c]!.push(demandValue(fields[at![c]!])));
+    read.forEach(([, c], k) => cols[k]!.push(demandValue(fields[c])));
     const problem = firstFieldProblem(fields, read);
     if (problem) skipped.add(lineNo, problem);
   }
   skipped.report(path, onWarning);
   const rows = index.length;
-  if (rows >= 10 && merged > rows / 2) {
+  if (mostlyMerged(merged, rows)) {
     const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
     onWarning?.(`${path}: ${merged} of ${rows} rows came within ${step / 2} s of the row before and were averaged into its step: its rows are about ${gaps[gaps.length >> 1]} s apart, where Bitbrains' are ${step} s`);
   }

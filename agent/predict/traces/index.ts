@@ -7,7 +7,7 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, ioReason, startsBlank } from './lines.js';
-import { isActive, observedCount, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
+import { isActive, mostlyMerged, observedCount, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
 export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
@@ -124,9 +124,6 @@ export function nearMiss(line: string): string | undefined {
   return undefined;
 }
 
-/** Series whose values mostly fell into a step already holding one: its times in another unit (seconds for ms, ms for µs), or rows closer than its grid. */
-const MERGED_SHARE = 0.5;
-
 /**
  * Tells of a series most of whose values were averaged into steps already holding one: the
  * rows are closer than the grid, as when times are in seconds where the format has µs (Google:
@@ -134,13 +131,12 @@ const MERGED_SHARE = 0.5;
  * apart, are averaged into its 300 s steps by design; Bitbrains says it in its own reader.
  */
 function mergedWarning(file: string, series: Series[], warn: ((m: string) => void) | undefined): void {
-  const merged = series.filter((s) => s.dataset !== 'alibaba' && s.dataset !== 'bitbrains' && s.stats.rows >= 10 && s.stats.merged > MERGED_SHARE * s.stats.rows);
+  const merged = series.filter((s) => s.dataset !== 'alibaba' && s.dataset !== 'bitbrains' && s.stats.rows >= 10 && mostlyMerged(s.stats.merged, s.stats.rows));
   const s = merged[0];
   if (!s) return;
   const others = merged.length > 1 ? ` (and ${merged.length - 1} other series of this file)` : '';
   warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} step${observedCount(s.values) === 1 ? '' : 's'}${others}: its times in another unit?`);
 }
-
 
 /** Whether the selection keeps a series: 'idle' when only its activity left it out (a recording's idle series, by default). */
 function selection(s: Series, which: ReadTracesOptions['resources']): 'keep' | 'idle' | 'drop' {
@@ -165,17 +161,17 @@ function withFileName<T>(file: string, read: () => T): T {
   }
 }
 
+/** What a trace whose `n` series read 0 throughout says (read, or replayed): nothing to forecast, and no mean to measure a loss against. */
+export function allZero(path: string, n: number): string {
+  return `${path}: nothing to score: ${n === 1 ? 'its one series reads' : `every series read (${n}) reads`} 0 throughout; there is no demand to forecast, and losses are measured against a series' mean`;
+}
+
 /**
  * Reads a trace file, or every trace file under a folder (recursively; files of no known format
  * are skipped there, but a single file of no known format is an error). Series come in file
  * order, then in each reader's order. Resources named in `opts.resources` that no series has
  * are an error that lists those it has.
  */
-/** What a trace whose `n` series read 0 throughout says (read, or replayed): nothing to forecast, and no mean to measure a loss against. */
-export function allZero(path: string, n: number): string {
-  return `${path}: nothing to score: ${n === 1 ? 'its one series reads' : `every series read (${n}) reads`} 0 throughout; there is no demand to forecast, and losses are measured against a series' mean`;
-}
-
 export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[] {
   let isDir: boolean;
   try {
@@ -198,13 +194,13 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     try {
       format = withFileName(file, () => detectFormat(file));
       if (!format) {
+        const blank = startsBlank(file);
+        const near = blank ? undefined : nearMiss(firstLine(file));
         if (isDir) {
-          const near = startsBlank(file) ? undefined : nearMiss(firstLine(file));
-          opts.onWarning?.(`${file}: ${startsBlank(file) ? 'empty' : `not a trace format headroom reads${near ? ` (${near})` : ''}`}; skipped`);
+          opts.onWarning?.(`${file}: ${blank ? 'empty' : `not a trace format headroom reads${near ? ` (${near})` : ''}`}; skipped`);
           continue;
         }
-        if (startsBlank(file)) throw new Error(`${file}: empty (no trace lines in it)`);
-        const near = nearMiss(firstLine(file));
+        if (blank) throw new Error(`${file}: empty (no trace lines in it)`);
         throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)${near ? `; ${near}` : ''}`);
       }
       series = withFileName(file, () => readFile(file, format!, opts));

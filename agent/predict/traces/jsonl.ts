@@ -18,7 +18,7 @@
 // skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
-import { MAX_DEMAND, readLines } from './lines.js';
+import { demandRangeProblem, MAX_DEMAND, readLines } from './lines.js';
 import { GridAccumulator, TraceOptionError, type Series } from './series.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
@@ -55,7 +55,7 @@ function sampleProblem(o: unknown): string | undefined {
   if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
   if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
   if (s.value < 0) return `field "value": a demand is never below 0, got ${s.value}`;
-  if (s.value > MAX_DEMAND) return `field "value": ${s.value} is above ${MAX_DEMAND} (no demand reads that: a unit slip or a corrupt field?)`;
+  if (s.value > MAX_DEMAND) return demandRangeProblem('value', s.value);
   return undefined;
 }
 

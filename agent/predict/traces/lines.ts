@@ -143,10 +143,16 @@ export function startsBlank(path: string): boolean {
 }
 
 function firstChunkBlank(path: string): boolean {
+  const chunk = firstChunk(path);
+  return chunk === undefined || chunk.toString('utf8').trim() === '';
+}
+
+/** A file's first CHUNK_BYTES (undefined when it is empty), the file closed after. */
+function firstChunk(path: string): Buffer | undefined {
   const chunks = fileChunks(path);
   const chunk = chunks.next();
-  chunks.return(undefined);
-  return chunk.done || chunk.value.toString('utf8').trim() === '';
+  chunks.return(undefined); // (closes the file)
+  return chunk.done ? undefined : chunk.value;
 }
 
 /** Compressed bytes read for a gzip file's first line before falling back to the whole file. */
@@ -165,11 +171,9 @@ export function firstLine(path: string): string {
     for (const line of readLines(path)) return line;
     return '';
   }
-  const chunks = fileChunks(path);
-  const chunk = chunks.next();
-  chunks.return(undefined); // (closes the file)
-  if (chunk.done) return '';
-  const text = withoutBom(new StringDecoder('utf8').write(chunk.value));
+  const chunk = firstChunk(path);
+  if (chunk === undefined) return '';
+  const text = withoutBom(new StringDecoder('utf8').write(chunk));
   const nl = text.indexOf('\n');
   return strip(nl >= 0 ? text.slice(0, nl) : text);
 }
@@ -185,9 +189,8 @@ function gzipHead(path: string): string | undefined {
       buf = Buffer.allocUnsafe(GZIP_HEAD_BYTES);
       buf = buf.subarray(0, readSync(fd, buf, 0, GZIP_HEAD_BYTES, 0));
     }
-    const n = buf.length;
     // a sync flush decompresses what a truncated stream holds instead of failing at its end
-    return gunzipSync(buf.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+    return gunzipSync(buf, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
   } catch {
     return undefined; // the whole-file read names the problem
   } finally {

@@ -63,6 +63,12 @@ export function isActive(values: Float64Array): boolean {
   return observed > 0 && positive >= ACTIVE_SHARE * observed;
 }
 
+/**
+ * Whether most of a series' values fell into a grid step already holding one (of at least 10):
+ * its times in another unit (seconds for ms, ms for µs), or rows closer than its grid.
+ */
+export const mostlyMerged = (merged: number, rows: number): boolean => rows >= 10 && merged > 0.5 * rows;
+
 /** Number of grid steps holding a value. */
 export function observedCount(values: Float64Array): number {
   let n = 0;
