@@ -498,17 +498,18 @@ export class Agent {
     ];
   }
 
-  private probeHealth(r: ProbeReading): Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'probes'> {
-    const out: Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'probes'> = { eventsRead: 0, ringDrops: 0, statsDrops: 0, probes: {} };
+  private probeHealth(r: ProbeReading): Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'missedRuns' | 'probes'> {
+    const out: Pick<AgentHealth, 'eventsRead' | 'ringDrops' | 'statsDrops' | 'missedRuns' | 'probes'> = { eventsRead: 0, ringDrops: 0, statsDrops: 0, missedRuns: 0, probes: {} };
     for (const [name, p] of Object.entries(r) as [string, ProbeReading[keyof ProbeReading]][]) {
       if (!p) continue;
       out.probes[name] = {
-        eventsRead: p.eventsRead, ringDrops: p.ringDrops, statsDrops: p.statsDrops,
+        eventsRead: p.eventsRead, ringDrops: p.ringDrops, statsDrops: p.statsDrops, missedRuns: p.missedRuns,
         variant: this.governor?.variant(name)?.name ?? 'full',
       };
       out.eventsRead += p.eventsRead;
       out.ringDrops += p.ringDrops;
       out.statsDrops += p.statsDrops;
+      out.missedRuns += p.missedRuns;
     }
     return out;
   }

@@ -105,6 +105,8 @@ export interface ProbeHealth {
   eventsRead: number;
   ringDrops: number;
   statsDrops: number;
+  /** program runs the kernel skipped (the program already running on that CPU): events not counted */
+  missedRuns: number;
   /** the variant the overhead governor runs it as ("full", "sampled-1/8", ...) */
   variant: string;
 }
@@ -124,6 +126,7 @@ export interface AgentHealth {
   eventsRead: number;
   ringDrops: number;
   statsDrops: number;
+  missedRuns: number;
   lastTickSeconds: number;
   /** demand forecast worker threads lost so far (dead, or no answer in time): each time replaced, or the agent's thread took over */
   demandWorkerLosses: number;

@@ -16,6 +16,13 @@
  *     cpu cgroup there, so cpu_cgid 0) and takes the first task that sends or reads on it;
  *     `opened` waits for that task, so opened and closed land on the same key.
  * `closed` is counted only for connections counted in `opened` (opened - closed = open now).
+ *
+ * Missed runs. The kernel runs a tracing program at most once per CPU at a time: a state change
+ * in softirq that interrupts this program's run in a task (a FIN arriving while another socket
+ * closes) is skipped, and counted only in the program's recursion_misses. A close lost that way
+ * leaves the socket's storage in place, so the socket's destruction (tcp_destroy_sock, another
+ * program) counts it then. Counters written from both contexts add atomically, so a softirq's
+ * add between a task's load and store is not lost.
  * Retransmits are the growth of each socket's tcp_sock.total_retrans, so they add up to what
  * the kernel reports per connection (tcpi_total_retrans: iperf3, ss).
  */
@@ -144,7 +151,7 @@ static __always_inline void count_opened(struct sock_owner *o, const struct hr_p
 		return;
 	s = stats_for(&o->cg);
 	if (s)
-		s->opened++;
+		__sync_fetch_and_add(&s->opened, 1);
 }
 
 static __always_inline void fill_tuple(const struct sock *sk, struct hr_tcp_tuple *t, __u16 state)
@@ -271,8 +278,9 @@ static __always_inline void on_close(struct sock *sk, int oldstate)
 		s = (o->flags & OWNER_OPENED) || late ? stats_for(&o->cg) : NULL;
 		if (s) {
 			if (o->flags & OWNER_OPENED)
-				s->closed++;
-			s->retransmits += late;
+				__sync_fetch_and_add(&s->closed, 1);
+			if (late)
+				__sync_fetch_and_add(&s->retransmits, late);
 		}
 		if (o->born_ns) /* listeners, and connections older than the probe, have no lifespan */
 			emit_close(sk, o, bpf_ktime_get_ns(), oldstate);
@@ -343,6 +351,20 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 	return 0;
 }
 
+/*
+ * A socket about to be freed still carrying its storage had its close missed (the state
+ * program was already running on that CPU when the close came): count it now. Which state
+ * it closed from is not known then: the event says CLOSE.
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(hr_sock_destroy, struct sock *sk)
+{
+	if (!is_tcp(sk) || !bpf_sk_storage_get(&sock_owner, sk, 0, 0))
+		return 0;
+	on_close(sk, TCP_CLOSE);
+	return 0;
+}
+
 /* ---- retransmits: timer or softirq context, so the socket's owner ---- */
 
 /*
@@ -392,7 +414,7 @@ int BPF_PROG(hr_sock_retransmit, const struct sock *csk, const struct sk_buff *s
 
 	s = stats_for(&key);
 	if (s)
-		s->retransmits += segs;
+		__sync_fetch_and_add(&s->retransmits, segs);
 	ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
 	if (!ev) {
 		hr_count_drop(&sock_drops, HR_DROP_RING_FULL);

@@ -287,6 +287,14 @@ export class BpfObject {
     return this.links.map((l) => l.program);
   }
 
+  /** Detaches one program (its links closed; it stays loaded); false when it was not attached. */
+  detach(programName: string): boolean {
+    const mine = this.links.filter((l) => l.program === programName);
+    for (const l of mine) l.close();
+    this.links = this.links.filter((l) => l.program !== programName);
+    return mine.length > 0;
+  }
+
   /** Detaches every link and frees the object; safe to call twice. */
   close(): void {
     for (const l of this.links.reverse()) l.close();

@@ -3,7 +3,7 @@
 // stats map once per tick.
 import type { BpfObject } from '../kernel/index.js';
 import { decodeSlowIo, encodeBlockioConfig, readBlockioStats, type BlkKey, type BlkStats, type SlowIo } from './blockio.js';
-import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions } from './probe-source.js';
+import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
 export interface BlockioSourceOptions extends ProbeSourceOptions {
   /** ring event for each I/O taking at least this long, issue to completion; 0 = none */
@@ -14,18 +14,13 @@ export interface BlockioSourceOptions extends ProbeSourceOptions {
   ringBytes?: number;
 }
 
-export interface BlockioReading {
+export interface BlockioReading extends ProbeLosses {
   /** cumulative per (workload, device), keyed by blkKeyString */
   stats: Map<string, { key: BlkKey; stats: BlkStats }>;
   /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
   atNs: bigint;
   /** slow I/Os drained since the previous reading (the most recent keepRecent) */
   slowIos: SlowIo[];
-  /** ring records read since the source started */
-  eventsRead: number;
-  ringDrops: number;
-  /** stats or in-flight map had no room */
-  statsDrops: number;
 }
 
 export class BlockioSource extends ProbeSource {

@@ -6,7 +6,7 @@ import {
 } from '../kernel/index.js';
 import { decodeOomKill, encodeFaultConfig, readFaultStats, type FaultStats, type OomKill } from './fault.js';
 import { writeKnobs, type ProbeKnobs } from './knobs.js';
-import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions } from './probe-source.js';
+import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 import type { CgroupKey } from '../workloads/types.js';
 
 export interface FaultSourceOptions extends ProbeSourceOptions {
@@ -18,15 +18,12 @@ export interface FaultSourceOptions extends ProbeSourceOptions {
   cpus?: number[];
 }
 
-export interface FaultReading {
+export interface FaultReading extends ProbeLosses {
   stats: Map<string, { key: CgroupKey; stats: FaultStats }>;
   /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
   atNs: bigint;
   /** OOM kills drained since the previous reading */
   oomKills: OomKill[];
-  eventsRead: number;
-  ringDrops: number;
-  statsDrops: number;
 }
 
 /** Which perf_event program runs on which page-fault event (kernel's mm_account_fault). */

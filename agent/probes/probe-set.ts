@@ -5,6 +5,7 @@
 import { BpfObject, RunTimeStats } from '../kernel/index.js';
 import type { ProbeKnobs } from './knobs.js';
 import type { ProbeCounters } from './overhead.js';
+import { probeOfProgram } from './probe-source.js';
 import { SchedSource, type SchedReading, type SchedSourceOptions } from './sched-source.js';
 import { FaultSource, type FaultReading, type FaultSourceOptions } from './fault-source.js';
 import { BlockioSource, type BlockioReading, type BlockioSourceOptions } from './blockio-source.js';
@@ -32,11 +33,7 @@ export interface ProbeReading {
 
 export const PROBES = ['sched', 'fault', 'blockio', 'sock'] as const;
 
-/** Which probe a program belongs to, by its name (hr_<probe>_...). */
-export function probeOfProgram(name: string): string | null {
-  const m = /^hr_([a-z]+)_/.exec(name);
-  return m ? m[1] : null;
-}
+export { probeOfProgram };
 
 /** What the overhead governor may turn on each probe. */
 export interface Tunable {

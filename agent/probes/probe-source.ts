@@ -1,7 +1,8 @@
 // What every probe's source shares: its ring of events drained (on its own timer, or by the
-// ProbeSet's), its drop counters, its runtime knobs and filter, and opening an object that
-// holds that probe alone. Map names follow the probe: <probe>_events, _drops, _knobs, _filter.
-import { BpfObject, RingReader, type BpfMap } from '../kernel/index.js';
+// ProbeSet's), its drop counters and missed runs, its runtime knobs and filter, and opening an
+// object that holds that probe alone. Map names follow the probe: <probe>_events, _drops,
+// _knobs, _filter; program names hr_<probe>_...
+import { BpfObject, RingReader, RunTimeStats, type BpfMap } from '../kernel/index.js';
 import { writeFilter, writeKnobs, type ProbeKnobs } from './knobs.js';
 
 export interface ProbeSourceOptions {
@@ -30,6 +31,21 @@ export function readDrops(map: BpfMap): { ringFull: number; statsFull: number } 
   return { ringFull: read(DROP_RING_FULL), statsFull: read(DROP_STATS_FULL) };
 }
 
+/** Which probe a program belongs to, by its name (hr_<probe>_...). */
+export function probeOfProgram(name: string): string | null {
+  const m = /^hr_([a-z]+)_/.exec(name);
+  return m ? m[1] : null;
+}
+
+/** Ring records read, and what the kernel side lost: a full ring or stats map, or runs it skipped. */
+export interface ProbeLosses {
+  eventsRead: number;
+  ringDrops: number;
+  statsDrops: number;
+  /** program runs the kernel skipped (already running on that CPU): their events are not counted */
+  missedRuns: number;
+}
+
 /** Keeps the newest `keep` entries of a list, in place. */
 export function keepNewest<T>(list: T[], keep: number): void {
   if (list.length > keep) list.splice(0, list.length - keep);
@@ -40,6 +56,8 @@ export abstract class ProbeSource {
   protected readonly keep: number;
   private readonly probe: string;
   private readonly ring: RingReader;
+  /** the probe's loaded programs (their fds stay valid until the object closes) */
+  private readonly programFds: number[];
   private timer: NodeJS.Timeout | null = null;
   private eventsRead = 0;
 
@@ -49,6 +67,7 @@ export abstract class ProbeSource {
     this.probe = probe;
     this.keep = opts.keepRecent ?? 1000;
     this.ring = new RingReader(obj.map(`${probe}_events`));
+    this.programFds = obj.programFds.filter((p) => probeOfProgram(p.name) === probe).map((p) => p.fd);
     if (opts.drainIntervalMs !== 0) {
       this.timer = setInterval(() => this.drain(), opts.drainIntervalMs ?? 25);
       this.timer.unref();
@@ -68,10 +87,11 @@ export abstract class ProbeSource {
     this.trim();
   }
 
-  /** Ring records read since the start, and what the kernel side lost. */
-  protected health(): { eventsRead: number; ringDrops: number; statsDrops: number } {
+  /** Ring records read since the start, and what the kernel side lost (one syscall a program). */
+  protected health(): ProbeLosses {
     const drops = readDrops(this.obj.map(`${this.probe}_drops`));
-    return { eventsRead: this.eventsRead, ringDrops: drops.ringFull, statsDrops: drops.statsFull };
+    const missedRuns = this.programFds.reduce((n, fd) => n + RunTimeStats.read(fd).missedRuns, 0);
+    return { eventsRead: this.eventsRead, ringDrops: drops.ringFull, statsDrops: drops.statsFull, missedRuns };
   }
 
   /** Overhead control: sample the probe's hottest event, or keep only the filtered workloads. */

@@ -4,7 +4,7 @@
 import type { BpfObject } from '../kernel/index.js';
 import { addRunningSlices, decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions } from './probe-source.js';
+import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
 export interface SchedSourceOptions extends ProbeSourceOptions {
   slowWakeupMs: number;
@@ -13,15 +13,12 @@ export interface SchedSourceOptions extends ProbeSourceOptions {
   ringBytes: number;
 }
 
-export interface SchedReading {
+export interface SchedReading extends ProbeLosses {
   stats: Map<string, { key: CgroupKey; stats: SchedStats }>;
   /** when the stats were read (CLOCK_MONOTONIC, ns: bpf_ktime_get_ns's clock): rates are over the time between two readings */
   atNs: bigint;
   /** slow wakeups drained since the previous reading */
   slowWakeups: SlowWakeup[];
-  eventsRead: number;
-  ringDrops: number;
-  statsDrops: number;
 }
 
 export class SchedSource extends ProbeSource {

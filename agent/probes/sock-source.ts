@@ -3,7 +3,7 @@
 // without wakeups), and reads the TCP stats map once per tick.
 import type { BpfObject } from '../kernel/index.js';
 import { decodeSockEvent, encodeSockConfig, readSockStats, type TcpClose, type TcpRetransmit, type TcpStats } from './sock.js';
-import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions } from './probe-source.js';
+import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 import type { CgroupKey } from '../workloads/types.js';
 
 export interface SockSourceOptions extends ProbeSourceOptions {
@@ -12,7 +12,7 @@ export interface SockSourceOptions extends ProbeSourceOptions {
   ringBytes: number;
 }
 
-export interface SockReading {
+export interface SockReading extends ProbeLosses {
   stats: Map<string, { key: CgroupKey; stats: TcpStats }>;
   /** when the stats were read (CLOCK_MONOTONIC, ns): rates are over the time between two readings */
   atNs: bigint;
@@ -20,10 +20,6 @@ export interface SockReading {
   closes: TcpClose[];
   /** retransmits since the previous reading (the newest keepRecent) */
   retransmits: TcpRetransmit[];
-  /** records drained since the source started, kept or not */
-  eventsRead: number;
-  ringDrops: number;
-  statsDrops: number;
 }
 
 export class SockSource extends ProbeSource {

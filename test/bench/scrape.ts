@@ -56,7 +56,7 @@ function syntheticReport(workloads: number, tick: number): TickReport {
   }
   return {
     atMs: 1_700_000_000_000 + tick * 1000, intervalMs: 1000, mode: 'recommend', workloads: out, decisions: [], events: [], runs: [], overheadChanges: [],
-    health: { ticks: tick, eventsRead: tick, ringDrops: 0, statsDrops: 0, lastTickSeconds: 0.4, demandWorkerLosses: 0, probes: { sched: { eventsRead: tick, ringDrops: 0, statsDrops: 0, variant: 'full' } }, overhead: null },
+    health: { ticks: tick, eventsRead: tick, ringDrops: 0, statsDrops: 0, missedRuns: 0, lastTickSeconds: 0.4, demandWorkerLosses: 0, probes: { sched: { eventsRead: tick, ringDrops: 0, statsDrops: 0, missedRuns: 0, variant: 'full' } }, overhead: null },
   };
 }
 

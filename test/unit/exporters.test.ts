@@ -60,7 +60,7 @@ function workloadReport(w: Workload, extra: Partial<WorkloadReport> = {}): Workl
 }
 
 const health = (ticks: number): AgentHealth =>
-  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, lastTickSeconds: 0.004, demandWorkerLosses: 1, probes: {}, overhead: null });
+  ({ ticks, eventsRead: 40 * ticks, ringDrops: 2, statsDrops: 1, missedRuns: 3, lastTickSeconds: 0.004, demandWorkerLosses: 1, probes: {}, overhead: null });
 
 function tick(ticks: number, workloads: WorkloadReport[], decisions: Decision[] = []): TickReport {
   return { atMs: 1_700_000_000_000 + ticks * 1000, intervalMs: 1000, mode: 'recommend', workloads, decisions, events: [], runs: [], overheadChanges: [], health: health(ticks) };
@@ -273,6 +273,8 @@ test('counters, gauges and their labels', async (t) => {
   t.is(valueOf(t, samples, 'headroom_events_read_total'), 120);
   t.is(valueOf(t, samples, 'headroom_ring_drops_total'), 2);
   t.is(valueOf(t, samples, 'headroom_stats_drops_total'), 1);
+  t.is(valueOf(t, samples, 'headroom_missed_runs_total'), 3);
+  t.regex(text, /^# TYPE headroom_missed_runs_total counter$/m);
   t.is(valueOf(t, samples, 'headroom_demand_worker_losses_total'), 1);
   t.is(valueOf(t, samples, 'headroom_tick_duration_seconds'), 0.004);
   t.regex(text, /^# TYPE headroom_ticks_total counter$/m);
@@ -374,7 +376,7 @@ function richReport(): TickReport {
     },
   } as Partial<WorkloadReport>);
   const report = tick(3, [rich, workloadReport(plain)], [decision(odd, 'throttle', 1.5), decision(plain, 'restore', null)]);
-  const probe = (variant: string) => ({ eventsRead: 7, ringDrops: 1, statsDrops: 0, variant });
+  const probe = (variant: string) => ({ eventsRead: 7, ringDrops: 1, statsDrops: 0, missedRuns: 2, variant });
   report.health = { ...report.health, probes: { sched: probe('full'), fault: probe('sampled-1/8') }, overhead: { budget: 0.02, total: 0.011, agent: 0.01, probes: { sched: { fraction: 0.001, eventsPerSecond: 40 } }, windowMs: 10_000 } };
   report.runs = [{ kind: 'run-end', recorded: true } as NonNullable<TickReport['runs']>[number]];
   return report;
@@ -597,13 +599,16 @@ test("a workload that leaves the reports leaves the endpoint: all of its series"
 
 test('a probe\'s variant: only the one it runs as now (the SDK\'s gauge kept every variant it had seen)', async (t) => {
   const { ep, url } = await endpoint(t);
-  const probe = (variant: string) => ({ eventsRead: 1, ringDrops: 0, statsDrops: 0, variant });
+  const probe = (variant: string, missedRuns = 0) => ({ eventsRead: 1, ringDrops: 0, statsDrops: 0, missedRuns, variant });
   const at = (ticks: number, variant: string): TickReport => {
     const r = tick(ticks, [workloadReport(workload('/a'))]);
-    return { ...r, health: { ...r.health, probes: { sched: probe(variant), fault: probe('full') } } };
+    return { ...r, health: { ...r.health, probes: { sched: probe(variant), fault: probe('full', ticks) } } };
   };
   ep.update(at(1, 'full'));
-  t.deepEqual(samplesOf((await scrape(url)).samples, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'full', 1], ['fault', 'full', 1]]);
+  const first = (await scrape(url)).samples;
+  t.deepEqual(samplesOf(first, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'full', 1], ['fault', 'full', 1]]);
+  // runs the kernel skipped, per probe
+  t.deepEqual(samplesOf(first, 'headroom_probe_missed_runs_total').map((s) => [s.labels.probe, s.value]), [['sched', 0], ['fault', 1]]);
   ep.update(at(2, 'sampled-1/8'));
   ep.update(at(3, 'sampled-1/64'));
   t.deepEqual(samplesOf((await scrape(url)).samples, 'headroom_probe_variant').map((s) => [s.labels.probe, s.labels.variant, s.value]), [['sched', 'sampled-1/64', 1], ['fault', 'full', 1]]);
