@@ -306,7 +306,8 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
         }
         if (steps > MAX_TARGET_STEPS) {
-          throw new UsageError(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
+          // the targets auto picked: the trace's grid is at fault (a data problem), not the command line
+          throw new (targets === 'auto' ? Error : UsageError)(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
             'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
         }
         if (targets !== 'auto' && !wholeUnits(t.seconds, s.stepSeconds).whole) {

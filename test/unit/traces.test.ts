@@ -743,6 +743,13 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const long = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h15h'], { encoding: 'utf8' });
   t.is(long.status, 2);
   t.regex(long.stderr, /target h15h is 10,800 steps of .*'s grid \(5 s\), over the 10,000 a target may span/);
+  // the same from auto's own targets, on a trace whose times are seconds (a 1 ms grid): the
+  // data's problem, not the command line's (it exited 2, the usage code)
+  const secLines = ['{"format":"headroom-trace","version":1,"stepMs":1}'];
+  for (let i = 0; i < 300; i++) secLines.push(JSON.stringify({ t: 1_700_000_000 + i, workload: '/w', resource: 'cpu_cores', value: 1 }));
+  const secs = spawnSync(node, [cli, 'predict', '--trace', write('cmd/secs.jsonl', secLines.join('\n')), '--models', 'last'], { encoding: 'utf8' });
+  t.is(secs.status, 1, secs.stderr);
+  t.regex(secs.stderr, /target h60s is 60,000 steps of .*'s grid \(0\.001 s\), .*times in seconds where ms belong\?/);
   // auto on a 10 s grid (record --interval 10): its 5 s target is one step, as auto means it, not an error
   const tenLines = ['{"format":"headroom-trace","version":1,"stepMs":10000}'];
   for (let i = 0; i < 300; i++) tenLines.push(JSON.stringify({ t: i * 10_000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 7) }));
