@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import {
   backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
@@ -18,6 +18,7 @@ import { progressBar } from '../../agent/cli/predict.js';
 import { WarmVpa } from '../../agent/predict/models/vpa-histogram.js';
 import { detectFormat, readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { firstLine } from '../../agent/predict/traces/lines.js';
+import { observedCount } from '../../agent/predict/traces/series.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
@@ -437,6 +438,41 @@ test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corr
   writeFileSync(renamed, gzipSync(readFileSync(plain)));
   t.is(detectFormat(renamed), 'headroom');
   t.true(same(a.values, [...readTraces(renamed)[0]!.values]));
+});
+
+test('a gzip file cut short (a copy stopped) reads what it holds, less its cut last line, and says so; corrupt data still fails', (t) => {
+  // Bitbrains: a row cut mid-number would be read as a smaller value
+  const rows = [BB_HEADER];
+  for (let i = 0; i < 4000; i++) rows.push(bbRow(1372629804 + 300 * i, 1000 + (i % 97) * 11.125, 1));
+  const packed = gzipSync(`${rows.join('\n')}\n`);
+  const cutAt = Math.floor(packed.length * 0.6);
+  const path = join(tmp, 'gzcut/bb/7.csv.gz');
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, packed.subarray(0, cutAt));
+  // what the cut stream holds, as zcat gives it: whole lines, then part of one
+  const held = gunzipSync(packed.subarray(0, cutAt), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+  const whole = held.split('\n').slice(1, -1); // (the header; the cut line)
+  t.true(whole.length > 1000 && !held.endsWith('\n'), `${whole.length} whole rows, then a cut one`);
+  const warnings: string[] = [];
+  // (named as the plain file is: 7, not 7.csv.gz)
+  const cpu = one(readTraces(path, { resources: 'all', onWarning: (m) => warnings.push(m) }), '7', 'cpu_mhz');
+  t.is(observedCount(cpu.values), whole.length, 'every whole row, not the cut one');
+  t.is(cpu.values[whole.length - 1], 1000 + ((whole.length - 1) % 97) * 11.125);
+  t.deepEqual(warnings, [`${path}: its gzip stream ends early (the file cut short?): read what it holds, less its last line, cut`]);
+  // a recording too, through the command
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
+  for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ t: i * 1000, workload: '/z', resource: 'cpu_cores', value: i % 7 }));
+  const rec = join(tmp, 'gzcut/run.jsonl.gz');
+  const recPacked = gzipSync(lines.join('\n'));
+  writeFileSync(rec, recPacked.subarray(0, recPacked.length - 40));
+  const r = spawnSync(node, [resolve(root, 'dist/agent/cli/predict.js'), 'predict', '--trace', rec, '--models', 'last', '--no-progress'], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, /run\.jsonl\.gz: its gzip stream ends early \(the file cut short\?\): read what it holds/);
+  // bad bytes inside the stream are no cut: still an error
+  const corrupt = Buffer.from(packed);
+  corrupt.fill(0x55, 200, 400);
+  writeFileSync(path, corrupt);
+  t.throws(() => readTraces(path), { message: /7\.csv\.gz: not a readable gzip file/ });
 });
 
 test('firstLine of a gzip file decompresses only its start; a short or one-line file reads whole', (t) => {

@@ -114,7 +114,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let lineNo = 0;
   // a line that is not JSON is an error unless it is the last one (a recorder killed mid-line)
   let unparsed: { line: number; why: string } | undefined;
-  for (const line of readLines(path)) {
+  for (const line of readLines(path, opts.onWarning)) {
     lineNo++;
     if (line.trim() === '') continue;
     if (unparsed) throw new Error(`${path}:${unparsed.line}: not JSON (${unparsed.why})`);

@@ -83,9 +83,14 @@ export function ioReason(err: unknown): string {
 const BOM = '\uFEFF';
 const withoutBom = (text: string): string => (text.startsWith(BOM) ? text.slice(1) : text);
 
-/** Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too; a byte order mark before the first is dropped. */
-export function* readLines(path: string): Generator<string> {
-  const chunks = isGzipFile(path) ? gunzippedChunks(path) : fileChunks(path);
+/**
+ * Yields each line without its terminator (`\n` or `\r\n`), a last unterminated one too; a byte
+ * order mark before the first is dropped. A gzip file cut short (a copy or download stopped) gives
+ * the lines it holds, said to `onWarning`, less its last one when that is cut.
+ */
+export function* readLines(path: string, onWarning?: (message: string) => void): Generator<string> {
+  const cut = { short: false };
+  const chunks = isGzipFile(path) ? gunzippedChunks(path, cut) : fileChunks(path);
   // the decoder holds back a multi-byte character split across two chunks
   const decoder = new StringDecoder('utf8');
   let carry = '';
@@ -101,6 +106,10 @@ export function* readLines(path: string): Generator<string> {
     for (const p of parts) yield strip(p);
   }
   carry += decoder.end();
+  if (cut.short) {
+    onWarning?.(`${path}: its gzip stream ends early (the file cut short?): read what it holds${carry.length > 0 ? ', less its last line, cut' : ''}`);
+    return;
+  }
   if (carry.length > 0) yield strip(carry);
 }
 
@@ -123,14 +132,22 @@ function* fileChunks(path: string): Generator<Buffer> {
   }
 }
 
-function* gunzippedChunks(path: string): Generator<Buffer> {
+/** `cut.short` is set when the stream ends before gzip's end: what it held is given. */
+function* gunzippedChunks(path: string, cut: { short: boolean }): Generator<Buffer> {
   // (read apart from the gunzip: a file that cannot be read is said as such, not as bad gzip)
   const packed = onceRead(path) ?? readFileSync(path);
   let data: Buffer;
   try {
     data = gunzipSync(packed);
   } catch (err) {
-    throw new Error(`${path}: not a readable gzip file (${(err as Error).message})`);
+    // a sync flush gives what a stream cut short holds; corrupt data still fails
+    if ((err as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw new Error(`${path}: not a readable gzip file (${(err as Error).message})`);
+    try {
+      data = gunzipSync(packed, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (again) {
+      throw new Error(`${path}: not a readable gzip file (${(again as Error).message})`);
+    }
+    cut.short = true;
   }
   for (let at = 0; at < data.length; at += CHUNK_BYTES) yield data.subarray(at, at + CHUNK_BYTES);
 }
