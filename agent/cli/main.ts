@@ -8,7 +8,7 @@ import record from './record.js';
 import predict from './predict.js';
 import profiles from './profiles.js';
 import { usageFailure } from './fail.js';
-import { checkNoRepeats } from './options.js';
+import { checkDecimalNumbers, checkNoRepeats } from './options.js';
 
 /** The commands' names (the first word of each module's command string), and policy's group. */
 const COMMANDS = [...[run, top, record, predict, profiles].map((c) => String(c.command).split(' ')[0]!), 'policy'];
@@ -25,6 +25,7 @@ await yargs(hideBin(process.argv))
   .demandCommand(1, 'name a command (run, top, record, predict, profiles, policy)')
   .strict()
   .check(checkNoRepeats, true)
+  .check((_argv, options) => checkDecimalNumbers(hideBin(process.argv), options as { number?: string[] }), true)
   .help()
   .alias('h', 'help')
   .version()

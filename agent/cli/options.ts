@@ -17,6 +17,30 @@ export function checkNoRepeats(argv: Record<string, unknown>, options: { array?:
   return true;
 }
 
+/** A number as a person types one: decimal, an optional sign, point and exponent (not `0x10`, `0b11`, `Infinity`). */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * A check for every command: a number option's value as typed is a decimal number. yargs reads
+ * it with Number(), so `--warmup 0x10` ran with 16 and `--interval 0b1` with 1, said nowhere.
+ * `raw` is the command line after the program's name.
+ */
+export function checkDecimalNumbers(raw: readonly string[], options: { number?: readonly string[] }): true {
+  const numbers = new Set(options.number ?? []);
+  for (let i = 0; i < raw.length; i++) {
+    const arg = raw[i]!;
+    if (arg === '--') break;
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || !numbers.has(m[1]!)) continue;
+    const value = m[2] ?? raw[i + 1];
+    // (a flag with no value, or one before another flag, is left to the command's own check)
+    if (value === undefined || (m[2] === undefined && value.startsWith('--'))) continue;
+    // (what Number() cannot read at all is NaN, left to the command's check, which says what the option wants)
+    if (!DECIMAL.test(value.trim()) && !Number.isNaN(Number(value))) throw new Error(`--${m[1]} expects a decimal number, got '${value}'`);
+  }
+  return true;
+}
+
 /** `--name` in seconds between ticks: above 0, and within what a timer holds (a longer one fires at once, and the loop spins). */
 export function checkInterval(name: string, seconds: number): void {
   if (!(seconds > 0)) throw new Error(`--${name} must be a positive number of seconds`);

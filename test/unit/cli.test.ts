@@ -138,6 +138,11 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['top: --sort twice', ['top', '--sort', 'cpu', '--sort', 'p99'], /--sort given more than once/],
   ['predict: --targets twice', ['predict', '--trace', trace, '--targets', 'h5s', '--targets', 'h60s'], /--targets given more than once/],
   ['profiles: --dir twice', ['profiles', 'list', '--dir', '/tmp/a', '--dir', '/tmp/b'], /--dir given more than once/],
+  // yargs reads a number option with Number(): these ran as 16, 1, Infinity and 0, said nowhere
+  ['predict: a hexadecimal --warmup', ['predict', '--trace', trace, '--warmup', '0x10'], /--warmup expects a decimal number, got '0x10'/],
+  ['top: a binary --interval, with =', ['top', '--interval=0b1', '--once'], /--interval expects a decimal number, got '0b1'/],
+  ['record: an --interval of Infinity', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', 'Infinity'], /--interval expects a decimal number, got 'Infinity'/],
+  ['run: a blank --duration', ['run', '--duration', ' '], /--duration expects a decimal number, got ' '/],
   ['record: a --limit for a series --resources leaves out', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--resources', 'cpu_cores', '--limit', 'memory_bytes=256MiB'], /--limit memory_bytes: not among --resources \(cpu_cores\); add it there, or leave the limit out/],
 ];
 
