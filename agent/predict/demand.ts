@@ -10,6 +10,7 @@
 // 11-20%). A model that forecasts values (demand_model: engine, ewma...) gives the value at the
 // window's end; `windowsOf` says which.
 import type { CgroupLimitSource } from '../workloads/usage.js';
+import { DampedTrend } from './models/damped-trend.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 import { LearnerPool } from './models/learner-pool.js';
 
@@ -126,6 +127,8 @@ interface Pair {
    */
   pending: { dueMs: number; p50: number; peak: number }[];
   relError: number;
+  /** the values' own climb, for the time to saturation (see climbCrossing): undamped, as a damped slope settles under a steady one's */
+  trend: DampedTrend;
 }
 
 /** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
@@ -166,7 +169,7 @@ export class DemandForecasts {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0 };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1) };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -183,9 +186,11 @@ export class DemandForecasts {
       p.relError += alpha * (Math.abs(actual - due.p50) / scale - p.relError);
     }
     p.forecaster.update(value, atMs);
+    p.trend.update(value, Math.max(1, Math.round((atMs - p.lastMs) / (this.opts.stepMs ?? 1000))));
     p.lastMs = atMs;
 
     let history = 0;
+    const stepMs = this.opts.stepMs ?? 1000;
     // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
     // burst taught the tail. The contention probability and the time to saturation are not cut
     // there: they are of demand reaching the limit, and at a cgroup's limit (the ceiling) a cut
@@ -206,7 +211,7 @@ export class DemandForecasts {
     });
     if (peaks) holdPeaksUp(windows, demandP90);
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
-    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached);
+    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, climbCrossing(p.trend, value, reached, stepMs));
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
   }
 
@@ -267,16 +272,34 @@ function holdPeaksUp(windows: DemandWindow[], p90s: number[]): void {
   }
 }
 
-/** When the p90 path (now: the value; then each horizon's p90, uncut) first reaches `limit` (given within REACHED_SHARE), linearly between points. */
-function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number): number | null {
+/**
+ * When the p90 path (now: the value; then each horizon's p90, uncut) first reaches `limit` (given
+ * within REACHED_SHARE), linearly between points; or, when the values climb, where their own
+ * slope reaches it, if that is sooner. Whether saturation is foreseen at all is the path's to
+ * say (the climb alone would warn on a noisy steady series' wandering slope). When it is, the
+ * path's straight line between horizons far apart placed a 3 MiB/s fill 30 s from its limit
+ * 2,279 s away (horizons 1 s and 1 h), and 108 s when 40 s were left (5 s, 30 s, 120 s), and its
+ * countdown rose now and then while the values rose: the climb's line does not wait on the
+ * horizons, nor on the damped trend the peaks are forecast with.
+ */
+function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number, climbMs: number | null): number | null {
   if (value >= limit) return 0;
   let t0 = 0;
   let v0 = value;
   for (let i = 0; i < horizonsMs.length; i++) {
     const p90 = p90s[i]!;
-    if (p90 >= limit) return Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
+    if (p90 >= limit) {
+      const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
+      return climbMs === null ? path : Math.min(path, climbMs);
+    }
     t0 = horizonsMs[i]!;
     v0 = p90;
   }
   return null;
+}
+
+/** While the values climb (DampedTrend.climbing), when their slope, undamped, carries the value to `limit` (ms); null otherwise. */
+function climbCrossing(trend: DampedTrend, value: number, limit: number, stepMs: number): number | null {
+  if (!trend.climbing || !(trend.slope > 0)) return null;
+  return Math.round(((limit - value) / trend.slope) * stepMs);
 }

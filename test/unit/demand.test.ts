@@ -117,6 +117,38 @@ test('horizon-peak from a workload\'s first second: a fast climb is seen before 
   t.deepEqual(ttlBounded, ttl);
 });
 
+test('time to saturation on a steady fill reads the fill\'s own line, however far apart the horizons', (t) => {
+  // 3 MiB/s towards a 300 MiB limit. The p90 path's straight line between horizons read 3,339 s
+  // when 42 s were left (horizons 1 s and 1 h), 85 s when 36 were (5 s, 30 s, 120 s): a
+  // walkthrough's finding, live
+  const MiB = 1024 * 1024;
+  const limit = 300 * MiB;
+  for (const horizonsMs of [[1_000, 3_600_000], [5_000, 30_000, 120_000], [5_000, 60_000]]) {
+    for (const model of ['engine-peak', 'horizon-peak'] as const) {
+      const d = new DemandForecasts({ ...opts, model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs });
+      const seen: string[] = [];
+      let previous = Number.POSITIVE_INFINITY;
+      for (let s = 0; s < 100; s++) {
+        const value = 10 * MiB + 3 * MiB * s + (s % 3) * 0.1 * MiB;
+        const tts = d.observe('w', 'memory_bytes', value, s * 1000, { limit, ceiling: limit }).timeToSaturationMs;
+        const left = (0.99 * limit - value) / (3 * MiB); // (reached within 1% of the limit)
+        if (left <= 0) {
+          t.is(tts, 0, 'there already');
+          continue;
+        }
+        if (tts === null) continue;
+        seen.push(`${left.toFixed(0)}:${(tts / 1000).toFixed(0)}`);
+        const what = `${model} ${JSON.stringify(horizonsMs)} with ${left.toFixed(1)} s left`;
+        t.true(tts / 1000 <= left + Math.max(2, 0.15 * left), `${what}: ${tts} ms is later than the fill`);
+        if (left >= 5) t.true(tts / 1000 >= 0.7 * left, `${what}: ${tts} ms is far sooner than the fill`);
+        t.true(tts <= previous + 1000, `${what}: the countdown rose, ${previous} -> ${tts} ms`);
+        previous = tts;
+      }
+      t.true(seen.length >= 10, `${model} ${JSON.stringify(horizonsMs)}: foreseen ${seen.length} ticks ahead (${seen.join(' ')})`);
+    }
+  }
+});
+
 test('the cold peak models follow a fast climb from the first second, and a dip does not turn the warning off', (t) => {
   // 16 MiB/s from 10 MiB towards a 192 MiB limit (the ceiling too), 20 MiB less every sixth second
   const MiB = 1024 * 1024;

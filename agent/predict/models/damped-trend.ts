@@ -37,8 +37,8 @@ export class DampedTrend {
   private fallMask = 0;
   private climb = false;
 
-  /** `alpha`, `beta`: the level's and the slope's smoothing */
-  constructor(private readonly alpha = ALPHA, private readonly beta = BETA) {}
+  /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
+  constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
 
   /** Folds in a sample `steps` grid steps after the previous one (the first sets the level). */
   update(x: number, steps = 1): void {
@@ -57,8 +57,8 @@ export class DampedTrend {
     }
     const prev = this.level;
     const n = Math.max(1, steps);
-    this.level = this.alpha * x + (1 - this.alpha) * (prev + PHI * this.trend * n);
-    this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * PHI * this.trend;
+    this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
+    this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
   }
 
   /** The slope per step (0 before two samples). */
@@ -73,7 +73,8 @@ export class DampedTrend {
 
   /** The forecast `steps` ahead: the level plus the damped slope's sum over them (NaN before a sample). */
   at(steps: number): number {
-    return this.level + (this.trend * PHI * (1 - Math.pow(PHI, steps))) / (1 - PHI);
+    const phi = this.phi;
+    return this.level + (phi === 1 ? this.trend * steps : (this.trend * phi * (1 - Math.pow(phi, steps))) / (1 - phi));
   }
 }
 
