@@ -114,6 +114,9 @@ export class Agent {
   private selectedIds = new Set<bigint>();
   /** the index's generation selectedIds was taken at */
   private selectedAt = -1;
+  /** the policy's workloads the index knows, by id, and the generation they were taken at (quietSelected) */
+  private selectedKnown = new Map<string, Workload>();
+  private selectedKnownAt = -1;
   private previous: Snapshot = { readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
@@ -240,12 +243,16 @@ export class Agent {
     };
     const rateMs = { sched: over('sched'), fault: over('fault'), io: over('io'), net: over('net') };
     const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);
+    // the policy's workloads none of whose tasks has run since the probes started (a process
+    // asleep on its memory) are reported too: they were missing from every report
+    const quiet = this.quietSelected(ids);
+    for (const id of quiet.keys()) ids.add(id);
 
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];
     const donors: DonorInput[] = [];
     for (const id of ids) {
-      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))!.workload;
+      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
       const sched = now.sched.get(id)?.stats ?? emptyStats(32);
       const was = before.sched.get(id)?.stats;
       const tickSlots = subtractSlots(sched.runqSlots, was?.runqSlots);
@@ -526,6 +533,28 @@ export class Agent {
       }
       addStats(t.stats, s);
     }
+    return out;
+  }
+
+  /**
+   * The policy's workloads the index knows that no probe has seen (not among `seen`), by id;
+   * retaken after each walk of the trees. A path in both trees is taken once, as the probes
+   * would name it on a hybrid host: its v1 cpu cgroup.
+   */
+  private quietSelected(seen: Set<string>): Map<string, Workload> {
+    if (this.policy.workloads.length === 0) return new Map();
+    if (this.index.generation !== this.selectedKnownAt) {
+      this.selectedKnownAt = this.index.generation;
+      const byPath = new Map<string, Workload>();
+      for (const w of this.index.list()) {
+        if (selectorOf(this.policy.workloads, w) === undefined) continue;
+        const had = byPath.get(w.path);
+        if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
+      }
+      this.selectedKnown = new Map([...byPath.values()].map((w) => [w.id, w]));
+    }
+    const out = new Map<string, Workload>();
+    for (const [id, w] of this.selectedKnown) if (!seen.has(`v2:${w.path}`) && !seen.has(`v1-cpu:${w.path}`)) out.set(id, w);
     return out;
   }
 

@@ -106,6 +106,43 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 });
 }
 
+// A process that fills its memory and then sleeps produces no probe event once the agent runs:
+// the agent listed only cgroups the probes had seen, so a policy's workload asleep on its memory
+// (what runs out of memory) was in no report at all (a walkthrough's finding).
+register('demand: a policy\'s workload asleep on its memory since before the agent started is reported, with its memory, limit and forecast', async (t) => {
+  const cg = new MemoryTestCgroup('demand-quiet');
+  t.teardown(() => cg.remove());
+  cg.setLimit(256 * MiB);
+  const sleeper = cg.startIn('/usr/bin/python3', ['-c', `
+import mmap, sys, time
+m = mmap.mmap(-1, 96 << 20)
+for off in range(0, 96 << 20, 4096): m[off] = 1
+print("filled", flush=True)
+time.sleep(60)
+`], 70_000);
+  t.teardown(() => { sleeper.child.kill('SIGKILL'); });
+  await waitFor(() => sleeper.stdout().includes('filled'), 'the sleeper\'s memory filled', 20_000);
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${cg.path}"\n    class: normal\n`);
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '4', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 40_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const mine = docs.map((d) => d.workloads[cg.path]);
+  t.log(`reported in ${mine.filter(Boolean).length} of ${docs.length} ticks; memory ${mine.map((m) => (m?.usage?.memoryBytes == null ? '-' : (m.usage.memoryBytes / MiB).toFixed(1))).join(' ')} MiB`);
+  t.true(mine.every((m) => m !== undefined), 'in every report');
+  const last = mine[mine.length - 1]!;
+  t.true(last.usage!.memoryBytes! >= 90 * MiB, `memory ${last.usage!.memoryBytes}`);
+  t.is(last.usage!.memoryLimitBytes, 256 * MiB);
+  const m = last.demand?.memory_bytes;
+  t.truthy(m, 'its memory forecast');
+  t.true(m!.windows[0]!.p50 >= 90 * MiB && m!.windows[0]!.p90 <= 256 * MiB, JSON.stringify(m!.windows[0]));
+  t.is(m!.timeToSaturationMs, null, 'asleep at 96 of 256 MiB: no saturation');
+});
+
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
 // new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
 kernelTest('demand: a cgroup removed and made again at its path has its new CPU quota read within seconds, not the old one kept', async (t) => {
