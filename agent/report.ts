@@ -105,7 +105,7 @@ export interface ProbeHealth {
   eventsRead: number;
   ringDrops: number;
   statsDrops: number;
-  /** program runs the kernel skipped (the program already running on that CPU): events not counted */
+  /** program runs the kernel skipped (the program already running on that CPU): their events may be missing */
   missedRuns: number;
   /** the variant the overhead governor runs it as ("full", "sampled-1/8", ...) */
   variant: string;

@@ -77,8 +77,8 @@ static __always_inline void hr_count_drop(void *drops_map, __u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(drops_map, &reason);
 
-	if (n)
-		*n += 1;
+	if (n) /* atomic: a softirq's program may count on this CPU between a task's load and store */
+		__sync_fetch_and_add(n, 1);
 }
 
 #endif

@@ -285,7 +285,11 @@ static __always_inline void on_close(struct sock *sk, int oldstate)
 		if (o->born_ns) /* listeners, and connections older than the probe, have no lifespan */
 			emit_close(sk, o, bpf_ktime_get_ns(), oldstate);
 	}
-	/* a socket can connect again after a disconnect: that is a new connection */
+	/* a socket can connect again after a disconnect: that is a new connection. The record is
+	 * emptied first, so that if the delete ever fails the socket's destruction counts nothing. */
+	o->flags = 0;
+	o->born_ns = 0;
+	o->retrans_seen = total_retrans(sk);
 	bpf_sk_storage_delete(&sock_owner, sk);
 }
 
@@ -304,6 +308,11 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 	switch (newstate) {
 	case TCP_SYN_SENT: /* connect(), in the owner's task */
 	case TCP_LISTEN:   /* listen(), likewise */
+		/* a record of a connection still here: its close was missed (a skipped run) and the
+		 * socket connects or listens again; counted now, or never (its tuple is the new one) */
+		o = bpf_sk_storage_get(&sock_owner, sk, 0, 0);
+		if (o && ((o->flags & (OWNER_OPENED | OWNER_OPEN_LATE)) || o->born_ns))
+			on_close(sk, TCP_CLOSE);
 		o = bpf_sk_storage_get(&sock_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!o)
 			return 0;
@@ -354,14 +363,15 @@ int BPF_PROG(hr_sock_state, const struct sock *csk, int oldstate, int newstate)
 /*
  * A socket about to be freed still carrying its storage had its close missed (the state
  * program was already running on that CPU when the close came): count it now. Which state
- * it closed from is not known then: the event says CLOSE.
+ * it closed from is not known then: the event says CLOSE. Its time and lifespan end here: at
+ * once for an orphan (most closes), at the last close() of its fd otherwise; after a failed
+ * connect its remote port reads 0.
  */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(hr_sock_destroy, struct sock *sk)
 {
-	if (!is_tcp(sk) || !bpf_sk_storage_get(&sock_owner, sk, 0, 0))
-		return 0;
-	on_close(sk, TCP_CLOSE);
+	if (is_tcp(sk))
+		on_close(sk, TCP_CLOSE); /* (nothing without a record) */
 	return 0;
 }
 

@@ -64,7 +64,7 @@ function observeAgentHealth(meter: Meter, health: () => AgentHealth | null): voi
     ['headroom_events_read_total', 'Events read from the ring buffers', (h) => h.eventsRead],
     ['headroom_ring_drops_total', 'Events the kernel dropped because the ring buffer was full', (h) => h.ringDrops],
     ['headroom_stats_drops_total', 'Samples the kernel dropped because the stats map was full', (h) => h.statsDrops],
-    ['headroom_missed_runs_total', 'Probe program runs the kernel skipped because the program was already running on that CPU (an interrupt during a run): their events are not counted', (h) => h.missedRuns],
+    ['headroom_missed_runs_total', 'Probe program runs the kernel skipped because the program was already running on that CPU (an interrupt during a run): their events may be missing', (h) => h.missedRuns],
     ['headroom_ticks_total', 'Ticks the agent has run', (h) => h.ticks],
     ['headroom_demand_worker_losses_total', 'Demand forecast worker threads lost (dead, or no answer in time): each replaced, or (past the restarts an hour allows) the agent\'s thread took over', (h) => h.demandWorkerLosses],
   ];
@@ -80,7 +80,7 @@ function observeAgentHealth(meter: Meter, health: () => AgentHealth | null): voi
     ['headroom_probe_events_read_total', 'Events read from the probe\'s ring buffer', 'eventsRead'],
     ['headroom_probe_ring_drops_total', 'Events the probe lost to a full ring buffer', 'ringDrops'],
     ['headroom_probe_stats_drops_total', 'Samples the probe lost to a full stats map', 'statsDrops'],
-    ['headroom_probe_missed_runs_total', 'Runs of the probe\'s programs the kernel skipped (already running on that CPU): their events are not counted', 'missedRuns'],
+    ['headroom_probe_missed_runs_total', 'Runs of the probe\'s programs the kernel skipped (already running on that CPU): their events may be missing', 'missedRuns'],
   ];
   for (const [name, description, field] of perProbe) {
     meter.createObservableCounter(name, { description }).addCallback((r) => {

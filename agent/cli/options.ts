@@ -35,8 +35,10 @@ export function checkDecimalNumbers(raw: readonly string[], options: { number?: 
     const value = m[2] ?? raw[i + 1];
     // (a flag with no value, or one before another flag, is left to the command's own check)
     if (value === undefined || (m[2] === undefined && value.startsWith('--'))) continue;
-    // (what Number() cannot read at all is NaN, left to the command's check, which says what the option wants)
-    if (!DECIMAL.test(value.trim()) && !Number.isNaN(Number(value))) throw new Error(`--${m[1]} expects a decimal number, got '${value}'`);
+    // (what Number() cannot read at all is NaN, left to the command's check, which says what the
+    // option wants; 1e999 is decimal, and Infinity)
+    const n = Number(value);
+    if (!Number.isNaN(n) && (!DECIMAL.test(value.trim()) || !Number.isFinite(n))) throw new Error(`--${m[1]} expects a decimal number, got '${value}'`);
   }
   return true;
 }

@@ -305,10 +305,13 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
         if (targets !== 'auto' && s.stepSeconds > t.seconds) {
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
         }
+        const tooLong = `target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span`;
+        // a target auto picked: the trace's grid is at fault (a data problem, exit 1), not the command line
+        if (steps > MAX_TARGET_STEPS && targets === 'auto') {
+          throw new Error(`${tooLong}: times in seconds where ms belong? (or nearer targets, with --targets, or a coarser grid, --step-ms, for JSON Lines without a header)`);
+        }
         if (steps > MAX_TARGET_STEPS) {
-          // the targets auto picked: the trace's grid is at fault (a data problem), not the command line
-          throw new (targets === 'auto' ? Error : UsageError)(`target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span; ` +
-            'a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?');
+          throw new UsageError(`${tooLong}; a coarser grid (--step-ms, for JSON Lines without a header) or a shorter target; times in seconds where ms belong?`);
         }
         if (targets !== 'auto' && !wholeUnits(t.seconds, s.stepSeconds).whole) {
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is not a whole number of steps of ${grid}: it would be scored ${steps} steps (${duration(steps * s.stepSeconds)}) ahead; ask for h${steps}${t.kind === 'peak' ? 'max' : ''}`);

@@ -17,8 +17,8 @@ export interface ProgramRunStats {
   runCount: number;
   /**
    * Runs the kernel skipped because the program was already running on that CPU (an interrupt
-   * or softirq hit the tracepoint during a run, or a task was preempted in one): their events
-   * are missing from the counts.
+   * or softirq hit the tracepoint during a run): their events may be missing from the counts.
+   * (perf_event programs skipped beside another program are not counted here.)
    */
   missedRuns: number;
 }

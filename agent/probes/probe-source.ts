@@ -42,7 +42,7 @@ export interface ProbeLosses {
   eventsRead: number;
   ringDrops: number;
   statsDrops: number;
-  /** program runs the kernel skipped (already running on that CPU): their events are not counted */
+  /** program runs the kernel skipped (already running on that CPU): their events may be missing */
   missedRuns: number;
 }
 
@@ -60,6 +60,8 @@ export abstract class ProbeSource {
   private readonly programFds: number[];
   private timer: NodeJS.Timeout | null = null;
   private eventsRead = 0;
+  /** the last count of skipped runs read (kept when a read fails) */
+  private missedRuns = 0;
 
   /** Reads an object its caller has loaded (with the probe's settings) and attached. */
   protected constructor(obj: BpfObject, probe: string, opts: ProbeSourceOptions) {
@@ -90,8 +92,12 @@ export abstract class ProbeSource {
   /** Ring records read since the start, and what the kernel side lost (one syscall a program). */
   protected health(): ProbeLosses {
     const drops = readDrops(this.obj.map(`${this.probe}_drops`));
-    const missedRuns = this.programFds.reduce((n, fd) => n + RunTimeStats.read(fd).missedRuns, 0);
-    return { eventsRead: this.eventsRead, ringDrops: drops.ringFull, statsDrops: drops.statsFull, missedRuns };
+    try {
+      this.missedRuns = this.programFds.reduce((n, fd) => n + RunTimeStats.read(fd).missedRuns, 0);
+    } catch {
+      // a figure of health: the last one stands rather than the reading failing
+    }
+    return { eventsRead: this.eventsRead, ringDrops: drops.ringFull, statsDrops: drops.statsFull, missedRuns: this.missedRuns };
   }
 
   /** Overhead control: sample the probe's hottest event, or keep only the filtered workloads. */

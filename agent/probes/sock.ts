@@ -40,7 +40,11 @@ export interface TcpTuple {
   sport: number;
   /** remote port */
   dport: number;
-  /** TCP state number (TCP_STATES): at a retransmit, the socket's; at a close, the one it left */
+  /**
+   * TCP state number (TCP_STATES): at a retransmit, the socket's; at a close, the one it left,
+   * or CLOSE for a close the kernel skipped the state program for, counted at the socket's
+   * destruction (or its next connect)
+   */
   state: number;
 }
 
@@ -56,7 +60,7 @@ export interface TcpClose {
   txBytes: number;
   /** bytes received in order (tcp_sock.bytes_received) */
   rxBytes: number;
-  /** first state change seen (SYN_SENT or SYN_RECV) to close */
+  /** first state change seen (SYN_SENT or SYN_RECV) to close (for a skipped close, to the socket's destruction: its fd's last close() if not orphaned) */
   durationNs: number;
   srttUs: number;
 }

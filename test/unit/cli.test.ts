@@ -143,6 +143,7 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['top: a binary --interval, with =', ['top', '--interval=0b1', '--once'], /--interval expects a decimal number, got '0b1'/],
   ['record: an --interval of Infinity', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', 'Infinity'], /--interval expects a decimal number, got 'Infinity'/],
   ['run: a blank --duration', ['run', '--duration', ' '], /--duration expects a decimal number, got ' '/],
+  ['top: an --interval of 1e999 (Infinity by exponent)', ['top', '--interval', '1e999', '--once'], /--interval expects a decimal number, got '1e999'/],
   ['record: a --limit for a series --resources leaves out', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--resources', 'cpu_cores', '--limit', 'memory_bytes=256MiB'], /--limit memory_bytes: not among --resources \(cpu_cores\); add it there, or leave the limit out/],
 ];
 

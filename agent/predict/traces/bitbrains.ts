@@ -121,7 +121,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
     onWarning?.(`${path}: ${merged} of ${rows} rows came within ${step / 2} s of the row before and were averaged into its step: its rows are about ${gaps[gaps.length >> 1]} s apart, where Bitbrains' are ${step} s`);
   }
-  const name = basename(path).replace(/\.csv(\.gz)?$/i, '');
+  const name = basename(path).replace(/(\.csv)?(\.gz)?$/i, '');
   const length = rows > 0 ? index[rows - 1]! + 1 : 0;
   if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);
   return COLUMNS.map(([resource], k) => {

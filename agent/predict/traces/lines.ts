@@ -107,7 +107,7 @@ export function* readLines(path: string, onWarning?: (message: string) => void):
   }
   carry += decoder.end();
   if (cut.short) {
-    onWarning?.(`${path}: its gzip stream ends early (the file cut short?): read what it holds${carry.length > 0 ? ', less its last line, cut' : ''}`);
+    onWarning?.(`${path}: its gzip stream ends early (the file cut short?): read what it holds${carry.length > 0 ? ', less its last line, possibly cut' : ''}`);
     return;
   }
   if (carry.length > 0) yield strip(carry);
