@@ -597,9 +597,14 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   const tickMs = typeof tick === 'string' && DURATION.test(tick) ? parseDuration(tick) : 0;
   const horizons = get('forecast', 'horizons');
   if (Array.isArray(horizons)) {
+    // the same horizon twice (5s and 5s, 60s and 1m) is forecast once: a typo for another, most likely
+    const first = new Map<number, number>();
     horizons.forEach((h, i) => {
       if (typeof h !== 'string' || !DURATION.test(h)) return;
       const ms = parseDuration(h);
+      const twin = first.get(ms);
+      if (twin === undefined) first.set(ms, i);
+      else report(['forecast', 'horizons', i], 'value', `"${h}" is the same horizon as forecast.horizons[${twin}] ("${String(horizons[twin])}"): each horizon once`);
       if (ms === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
       else if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
         report(['forecast', 'horizons', i], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}); got "${h}"`);

@@ -186,6 +186,11 @@ const broken: BrokenCase[] = [
     line: 3, column: 18, field: 'forecast.horizons[1]', message: 'must be a whole number of ticks (the tick is 1s), as the forecasts count in ticks; got "1500ms" (nearest: 1s or 2s)',
   },
   {
+    title: 'the same forecast horizon twice, spelt otherwise (a typo for another: it was forecast once, said nowhere)',
+    yaml: 'version: 1\nforecast:\n  horizons: [5s, 60s, 1m]\n',
+    line: 3, column: 23, field: 'forecast.horizons[2]', message: '"1m" is the same horizon as forecast.horizons[1] ("60s"): each horizon once',
+  },
+  {
     title: 'a forecast horizon under one tick',
     yaml: 'version: 1\ntick: 2s\nforecast:\n  horizons: [500ms]\n',
     line: 4, column: 14, field: 'forecast.horizons[0]', message: 'must be a whole number of ticks (the tick is 2s), as the forecasts count in ticks; got "500ms" (nearest: 2s)',
