@@ -117,6 +117,8 @@ export class Agent {
   /** the policy's workloads the index knows, by id, and the generation they were taken at (quietSelected) */
   private selectedKnown = new Map<string, Workload>();
   private selectedKnownAt = -1;
+  /** the policy's workloads said to match no cgroup (once each) */
+  private saidUnmatched = false;
   private previous: Snapshot = { readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
   private ticks = 0;
@@ -552,10 +554,25 @@ export class Agent {
         if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
       }
       this.selectedKnown = new Map([...byPath.values()].map((w) => [w.id, w]));
+      if (!this.saidUnmatched) this.sayUnmatched();
     }
     const out = new Map<string, Workload>();
     for (const [id, w] of this.selectedKnown) if (!seen.has(`v2:${w.path}`) && !seen.has(`v1-cpu:${w.path}`)) out.set(id, w);
     return out;
+  }
+
+  /**
+   * Says, once, each of the policy's workloads that matches no cgroup the index knows: a typo in
+   * a match was accepted in silence, and its workload never reported (a walkthrough's finding).
+   */
+  private sayUnmatched(): void {
+    this.saidUnmatched = true;
+    const paths = this.index.list().map((w) => w.path);
+    for (const s of this.policy.workloads) {
+      if (paths.some((p) => matchesGlob(s.match, p))) continue;
+      const where = s.source ? ` (${s.source.file}:${s.source.line})` : '';
+      this.log(`policy workload '${s.name}'${where}: its match "${s.match}" names no cgroup on this host (yet): it is reported once one appears`);
+    }
   }
 
   /** The selected cgroups' keys again, when the index has walked the trees since the last time; whether they changed. */

@@ -109,7 +109,7 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 // A process that fills its memory and then sleeps produces no probe event once the agent runs:
 // the agent listed only cgroups the probes had seen, so a policy's workload asleep on its memory
 // (what runs out of memory) was in no report at all (a walkthrough's finding).
-register('demand: a policy\'s workload asleep on its memory since before the agent started is reported, with its memory, limit and forecast', async (t) => {
+register('demand: a policy\'s workload asleep on its memory since before the agent started is reported, with its memory, limit and forecast; one that matches nothing is said', async (t) => {
   const cg = new MemoryTestCgroup('demand-quiet');
   t.teardown(() => cg.remove());
   cg.setLimit(256 * MiB);
@@ -125,7 +125,8 @@ time.sleep(60)
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${cg.path}"\n    class: normal\n`);
+  // and a workload whose match names nothing (a typo): said once, not silently ignored
+  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${cg.path}"\n    class: normal\n  - name: ghost\n    match: "${cg.path}-typo/**"\n    class: normal\n`);
   const agent = headroom(['top', '--json', '--interval', '1', '--count', '4', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 40_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   const ran = await agent.done;
@@ -141,6 +142,8 @@ time.sleep(60)
   t.truthy(m, 'its memory forecast');
   t.true(m!.windows[0]!.p50 >= 90 * MiB && m!.windows[0]!.p90 <= 256 * MiB, JSON.stringify(m!.windows[0]));
   t.is(m!.timeToSaturationMs, null, 'asleep at 96 of 256 MiB: no saturation');
+  const said = ran.stderr.split('\n').filter((l) => l.includes('ghost'));
+  t.deepEqual(said, [`headroom: policy workload 'ghost' (${policy}:6): its match "${cg.path}-typo/**" names no cgroup on this host (yet): it is reported once one appears`]);
 });
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
