@@ -53,7 +53,22 @@ interface ProbeState {
   /** cost of one program run (ns) last measured at each level */
   nsPerRun: (number | undefined)[];
   last?: ProbeCounters;
+  /** its last switch: when, and which way (+1 cheaper, -1 richer) */
+  lastSwitch?: { atMs: number; way: 1 | -1 };
+  /** windows it must hold before switching back the other way (see MAX_HOLD_WINDOWS) */
+  holdWindows: number;
 }
+
+/**
+ * A probe switched one way is not switched back the other way for its hold, which doubles at
+ * every reversal that comes within twice its hold (flapping), up to this many windows, and
+ * falls back to one window after a reversal that comes later. Where the agent's own CPU sat at
+ * the budget and a probe's cost rose and fell with its workloads, a 9-minute run switched 59
+ * times, nearly every 5 s window, each switch said (a walkthrough's finding).
+ */
+const MAX_HOLD_WINDOWS = 64;
+/** ... unless the total is at this many budgets or more: then a held probe is switched down at once. */
+const STORM_BUDGETS = 2;
 
 /** How many program runs one event costs under a variant (below 1 when perf samples). */
 const runsPerEvent = (v: Variant): number => (v.sampledAtSource ? 2 ** -v.knobs.sampleShift : 1);
@@ -87,7 +102,7 @@ export class OverheadGovernor {
     this.headroom = opts.headroom ?? 0.7;
     for (const [name, variants] of Object.entries(opts.probes)) {
       if (variants.length === 0) throw new Error(`probe ${name} has no variant`);
-      this.probes.set(name, { variants, level: 0, nsPerRun: [] });
+      this.probes.set(name, { variants, level: 0, nsPerRun: [], holdWindows: 1 });
     }
   }
 
@@ -142,10 +157,26 @@ export class OverheadGovernor {
     return change ? [change] : [];
   }
 
+  /** Whether the probe's hold keeps it from switching `way` now (only a reversal waits). */
+  private held(s: ProbeState, way: 1 | -1, atMs: number): boolean {
+    const last = s.lastSwitch;
+    return last !== undefined && last.way !== way && atMs - last.atMs < s.holdWindows * this.windowMs;
+  }
+
+  /** Notes a switch `way`; a reversal within twice the hold doubles it, a later one resets it. */
+  private switched(s: ProbeState, way: 1 | -1, atMs: number): void {
+    const last = s.lastSwitch;
+    if (last && last.way !== way) {
+      s.holdWindows = atMs - last.atMs < 2 * s.holdWindows * this.windowMs ? Math.min(MAX_HOLD_WINDOWS, s.holdWindows * 2) : 1;
+    }
+    s.lastSwitch = { atMs, way };
+  }
+
   private reduce(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>): OverheadChange | null {
     let hottest: string | null = null;
     for (const [name, s] of this.probes) {
-      if (s.level >= s.variants.length - 1) continue;
+      // (a hold gives way to a storm: at twice the budget the host comes first)
+      if (s.level >= s.variants.length - 1 || (this.held(s, 1, atMs) && report.total < STORM_BUDGETS * this.budget)) continue;
       // A probe that costs little beside the excess cannot bring the total down (the agent's own
       // CPU may be most of it): leave it whole rather than lose its detail for nothing.
       const fraction = rates.get(name)?.fraction ?? 0;
@@ -157,6 +188,7 @@ export class OverheadGovernor {
     const r = rates.get(hottest) ?? { fraction: 0, perSecond: 0 };
     const from = s.variants[s.level];
     s.level++;
+    this.switched(s, 1, atMs);
     const to = s.variants[s.level];
     if (!this.reduced.includes(hottest)) this.reduced.push(hottest);
     return {
@@ -181,7 +213,7 @@ export class OverheadGovernor {
       const r = rates.get(name);
       const richer = s.variants[s.level - 1];
       const nsPerRun = s.nsPerRun[s.level - 1];
-      if (!r || nsPerRun === undefined) continue;
+      if (!r || nsPerRun === undefined || this.held(s, -1, atMs)) continue;
       // What the richer variant would cost at today's event rate, with everything else as it is.
       const richerCost = (r.perSecond * runsPerEvent(richer) * nsPerRun) / 1e9;
       const predicted = report.total - r.fraction + richerCost;
@@ -191,6 +223,7 @@ export class OverheadGovernor {
       if (!fits && !negligible) continue;
       const from = s.variants[s.level];
       s.level--;
+      this.switched(s, -1, atMs);
       const to = s.variants[s.level];
       if (s.level === 0) this.reduced.splice(i, 1);
       const why = fits

@@ -152,6 +152,37 @@ test('several probes reduced: a negligible one goes back from under one that mus
   t.is(h.variant('fault')?.name, 'sampled-1/8');
 });
 
+test('a probe whose cost rises and falls with its workloads, the agent at the budget: no flapping, each reversal holds twice as long', (t) => {
+  // the agent at 0.95% of a 1% budget; the fault probe at 0.12% in busy windows, 0.003% in
+  // quiet ones, alternating: each busy window put it over (switch down), each quiet one made
+  // its full variant negligible (switch back): a switch every window, 59 in 9 minutes live
+  const g = new OverheadGovernor({ budget: 0.01, windowMs: 5000, headroom: 0.7, probes: { fault: standardVariants(false) } });
+  const c = new Clock();
+  g.observe(c.atMs, c.counters, c.agentNs);
+  const at: string[] = [];
+  for (let w = 0; w < 108; w++) { // 9 minutes of 5 s windows
+    const busy = w % 2 === 0;
+    c.advance(5000, { fault: { perSecond: busy ? 4_000 : 100, ns: 300 } }, 0.0095);
+    for (const ch of g.observe(c.atMs, c.counters, c.agentNs)) at.push(`${w}:${ch.to}`);
+  }
+  t.log(`switches (window:variant) ${at.join(' ')}`);
+  t.true(at.some((x) => x.endsWith(':full')), 'it still switches down, and back');
+  t.true(at.length <= 12, `${at.length} switches in 108 windows`);
+  // the holds grow: fewer and fewer switches
+  t.true(at.filter((x) => Number(x.split(':')[0]) >= 54).length <= 4, 'at most 4 in the second half');
+  // quiet until it is back at full (its hold passed), then a mild excess waits out the hold, but
+  // a storm does not: at twice the budget the probe goes down at once
+  for (let w = 0; w < 400 && g.variant('fault')!.name !== 'full'; w++) {
+    c.advance(5000, { fault: { perSecond: 100, ns: 300 } }, 0.0095);
+    g.observe(c.atMs, c.counters, c.agentNs);
+  }
+  t.is(g.variant('fault')!.name, 'full');
+  c.advance(5000, { fault: { perSecond: 4_000, ns: 300 } }, 0.0095); // 1.07% in all
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs), [], 'a mild excess waits out the hold');
+  c.advance(5000, { fault: { perSecond: 100_000, ns: 300 } }, 0.0095); // 3.95% in all
+  t.deepEqual(g.observe(c.atMs, c.counters, c.agentNs).map((x) => x.to), ['sampled-1/8'], 'a storm does not wait');
+});
+
 test('nothing cheaper left: no change, and the report still shows the excess', (t) => {
   const g = new OverheadGovernor({ budget: 0.001, windowMs: 1000, probes: { sock: [{ name: 'full', knobs: { sampleShift: 0, filter: false } }] } });
   const c = new Clock();
