@@ -317,7 +317,8 @@ export class Agent {
     if (departed.all) this.limitCache.forget();
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
     this.forecastDemand(reports, nowMs);
-    const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
+    const oomKilled = new Set(events.filter((e) => e.kind === 'oom_kill').map((e) => e.workload.id));
+    const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs, oomKilled) : [];
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);

@@ -49,8 +49,11 @@ export class RunFollower {
     return new RunFollower(runs, layout);
   }
 
-  /** Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the runs that started or ended. */
-  follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
+  /**
+   * Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the
+   * runs that started or ended. `oomKilled`: the ids of the workloads an OOM kill hit this tick.
+   */
+  follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[], oomKilled: ReadonlySet<string> = new Set()): RunEvent[] {
     const inputs: RunTickInput[] = [];
     for (const r of reports) {
       if (!this.runs.wants(r.workload, r.cpu.cores)) continue;
@@ -61,6 +64,7 @@ export class RunFollower {
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,
+        oomKilled: oomKilled.has(r.workload.id),
       });
     }
     const events = this.runs.observe(inputs, nowMs);

@@ -340,8 +340,8 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   const { s, observed, warm } = best!;
   const name = s.source ?? s.name;
   if (observed <= warm) {
-    const held = series.length > 1 ? `every series (the longest, ${name}, has ${observed})` : `${name} (${observed} observed points)`;
-    return `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''} holds ${held}; a shorter --warmup, or a longer trace`;
+    const whose = series.length > 1 ? `every series lies within its warm-up (the longest, ${name}, has ${observed} observed points)` : `${name} has ${observed} observed points, all within its warm-up`;
+    return `${whose}, of ${warm}${given === undefined ? ' (the default)' : ''}: a shorter --warmup, or a longer trace`;
   }
   const shortest = targetsFor(targets, s.stepSeconds).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
   // (a point is scored when its target lies within the series: a shorter warm-up helps only
@@ -460,7 +460,7 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', {
         type: 'number',
-        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; ${AGENT_WARMUP_SECONDS} s of points on finer ones, at most a quarter of the series)`,
+        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of the series)`,
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
       .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; the engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })

@@ -27,8 +27,34 @@ interface Column {
   probe?: OptionalProbe;
 }
 
+/** The soonest of a workload's demand saturations (ms), and of which resource; null when none is foreseen. */
+function soonestSaturation(w: WorkloadReport): { ms: number; resource: string } | null {
+  let best: { ms: number; resource: string } | null = null;
+  for (const [resource, d] of Object.entries(w.demand ?? {})) {
+    const ms = d?.timeToSaturationMs;
+    if (ms != null && (best === null || ms < best.ms)) best = { ms, resource };
+  }
+  return best;
+}
+
+const SHORT_RESOURCE: Record<string, string> = { cpu_cores: 'cpu', memory_bytes: 'mem', io_bytes_per_s: 'io', io_ops_per_s: 'iops', net_bytes_per_s: 'net' };
+
+/** "45s mem", "0s cpu" (there already), "-": when the first resource is forecast to reach its limit. */
+function saturationText(w: WorkloadReport): string {
+  const s = soonestSaturation(w);
+  return s === null ? '-' : `${(s.ms / 1000).toFixed(0)}s ${SHORT_RESOURCE[s.resource] ?? s.resource}`;
+}
+
 const COLUMN_LIST = {
   cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores },
+  // memory in use and the soonest saturation: the workloads the demand forecasts cover (the
+  // policy's, then the busiest); a memory filling towards its limit showed nowhere in the table
+  mem: { header: 'MEM', show: (w: WorkloadReport) => bytes(w.usage?.memoryBytes), value: (w: WorkloadReport) => w.usage?.memoryBytes ?? -1 },
+  saturation: {
+    header: 'SAT_IN', show: saturationText,
+    // soonest first
+    value: (w: WorkloadReport) => { const s = soonestSaturation(w); return s === null ? -1 : Number.MAX_SAFE_INTEGER - s.ms; },
+  },
   p50: { header: 'RUNQ_P50_MS', show: (w: WorkloadReport) => num(w.runq.p50Ms, 3), value: (w: WorkloadReport) => w.runq.p50Ms ?? -1 },
   p99: { header: 'RUNQ_P99_MS', show: (w: WorkloadReport) => num(w.runq.p99Ms, 3), value: (w: WorkloadReport) => w.runq.p99Ms ?? -1 },
   switches: { header: 'SWITCH/S', show: (w: WorkloadReport) => num(w.switches.perSecond, 0), value: (w: WorkloadReport) => w.switches.perSecond },
@@ -57,9 +83,9 @@ function sorter(key: SortKey): (a: WorkloadReport, b: WorkloadReport) => number 
   return (a, b) => value(b) - value(a) || a.workload.path.localeCompare(b.workload.path);
 }
 
-/** Workloads that did something this tick (or hold a forecast or a throttle). */
+/** Workloads that did something this tick (or hold a forecast, a demand forecast or a throttle). */
 export function activeWorkloads(r: TickReport): WorkloadReport[] {
-  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.throttleCores != null ||
+  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.demand || w.throttleCores != null ||
     (w.memory?.minorPerSecond ?? 0) > 0 || (w.io?.opsPerSecond ?? 0) > 0 || (w.net?.txBytesPerSecond ?? 0) + (w.net?.rxBytesPerSecond ?? 0) > 0);
 }
 
@@ -67,7 +93,8 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu')).slice(0, opts.limit ?? 40);
   // A probe that is not running (the policy turned it off) has no column.
   const shown = Object.values(COLUMNS).filter((c) => c.probe === undefined || r.health.probes[c.probe] !== undefined);
-  const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'FC_P99_MS', 'P(CONT)', 'THROTTLE'];
+  // the run-queue forecast of a workload with a run-queue objective, and its chance of passing it
+  const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'RUNQ_FC_P99_MS', 'P(RUNQ>OBJ)', 'THROTTLE'];
   const lines = rows.map((w) => [
     w.workload.path + (w.workload.containerId ? ` [${w.workload.containerId.slice(0, 12)}]` : ''),
     w.workload.hierarchy,

@@ -30,7 +30,7 @@ const top: CommandModule<object, TopArgs> = {
       .option('once', { type: 'boolean', default: false, describe: 'print one refresh (after one interval) and exit' })
       .option('count', { type: 'number', default: 0, describe: 'exit after this many refreshes (0 = until Ctrl-C)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document per refresh, workloads keyed by cgroup path' })
-      .option('sort', { choices: SORT_KEYS, default: 'cpu' as SortKey, describe: 'table order: a column, largest first (or path)' })
+      .option('sort', { choices: SORT_KEYS, default: 'cpu' as SortKey, describe: 'table order: a column, largest first (saturation: soonest first), or path' })
       .option('all', { type: 'boolean', default: false, describe: 'include idle workloads in the table' })
       .option('slow-wakeup-ms', { type: 'number', describe: 'ring event for run-queue waits at or above this (default: policy)' })
       .option('ring-size', { type: 'number', describe: 'ring buffer bytes, a power of two >= 4096 (default: policy)' })

@@ -23,6 +23,8 @@ export interface RunTickInput {
   memoryBytes: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
+  /** the kernel's OOM killer killed a process of it this tick */
+  oomKilled?: boolean;
 }
 
 export interface RunStart {
@@ -114,6 +116,8 @@ interface Run {
   endedAtMs?: number;
   /** the tick that found it gone read CPU it used before it went: that tick's sample (its memory left out) is its last */
   endedBusy?: boolean;
+  /** an OOM kill hit it: cut short, it is not learned (see finish) */
+  oomKilled?: boolean;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
   bucket?: RunSample;
@@ -199,6 +203,7 @@ export class TaskRuns {
       const id = x.workload.id;
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
+      if (run && x.oomKilled) run.oomKilled = true;
       if (!run || run.endedAtMs !== undefined) continue;
       const alive = this.opts.alive(run.workload);
       if (alive) run.lastAliveMs = nowMs;
@@ -315,6 +320,9 @@ export class TaskRuns {
     const durationMs = Math.round(endMs - run.startMs);
     const end = { kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs };
     if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
+    // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
+    // has: the time to the kill and the limit; a walkthrough found such runs recorded)
+    if (run.oomKilled) return { ...end, recorded: false, reason: 'OOM-killed: a run cut short is not learned as the task\'s' };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]

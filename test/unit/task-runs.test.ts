@@ -232,6 +232,21 @@ test('task runs: too short, task unreadable, or a full table: followed or counte
   t.false(w.runs.wants(workload('/short'), 0), 'an ended run\'s stale counters (no CPU) start nothing');
 });
 
+test('task runs: a run the OOM killer cut short is followed and said, not learned as its task\'s', async (t) => {
+  const w = world(t);
+  w.alive.add('v1-cpu:/grow');
+  w.tasks.set('v1-cpu:/grow', sig('c'));
+  for (let i = 0; i < 4; i++) await w.tick({ '/grow': { cpuCores: 1, memoryBytes: (i + 1) * 64 * 2 ** 20 } });
+  // killed at its limit: the kill seen in the tick that still reads it alive (a shell around it lives on)
+  await w.tick({ '/grow': { cpuCores: 0.5, memoryBytes: 300 * 2 ** 20, oomKilled: true } });
+  await w.tick({ '/grow': { cpuCores: 0.1, memoryBytes: 2 ** 20 } });
+  w.alive.clear();
+  await w.tick({ '/grow': {} });
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.deepEqual(ends.map((e) => [e.workload.path, e.recorded, e.reason]), [['/grow', false, 'OOM-killed: a run cut short is not learned as the task\'s']]);
+  t.is(w.store.forecastRun('c'.repeat(64)), undefined, 'nothing learned');
+});
+
 test('task runs: a cgroup there at the start is not a run, however long it idles; once found empty, its next busy tick is', async (t) => {
   const w = world(t);
   const sshd = 'v1-cpu:/system.slice/sshd.service';

@@ -1,0 +1,45 @@
+// The live table top and run print: what each column shows for a workload, and which rows it keeps.
+import test from 'ava';
+import { renderTable } from '../../agent/cli/table.js';
+import type { TickReport, WorkloadReport } from '../../agent/report.js';
+
+const MiB = 1024 * 1024;
+
+function workload(path: string, extra: Partial<WorkloadReport> = {}): WorkloadReport {
+  return {
+    workload: { id: `v2:${path}`, path, hierarchy: 'v2', cpuDir: null },
+    cpu: { seconds: 0, cores: 0 },
+    runq: { slots: [], count: 0, sumSeconds: 0, p50Ms: null, p99Ms: null },
+    switches: { voluntary: 0, involuntary: 0, perSecond: 0 },
+    ...extra,
+  } as WorkloadReport;
+}
+
+function report(workloads: WorkloadReport[]): TickReport {
+  return {
+    atMs: 0, intervalMs: 1000, mode: 'observe', workloads, decisions: [], events: [], overheadChanges: [],
+    health: { ticks: 1, eventsRead: 0, ringDrops: 0, statsDrops: 0, missedRuns: 0, lastTickSeconds: 0.001, demandWorkerLosses: 0, probes: {}, overhead: null },
+  } as unknown as TickReport;
+}
+
+const demand = (resource: string, timeToSaturationMs: number | null) => ({ resource, timeToSaturationMs, windows: [] });
+
+test('table: memory in use and the soonest saturation, by resource; a quiet workload with a demand forecast is a row', (t) => {
+  const filling = workload('/filling', {
+    cpu: { seconds: 1, cores: 0.1 },
+    usage: { memoryBytes: 200 * MiB } as WorkloadReport['usage'],
+    demand: { cpu_cores: demand('cpu_cores', 90_000), memory_bytes: demand('memory_bytes', 45_000) } as unknown as WorkloadReport['demand'],
+  });
+  // asleep on its memory: no CPU, no event, but the policy's (a demand forecast)
+  const asleep = workload('/asleep', { usage: { memoryBytes: 96 * MiB } as WorkloadReport['usage'], demand: { memory_bytes: demand('memory_bytes', null) } as unknown as WorkloadReport['demand'] });
+  const idle = workload('/idle');
+  const text = renderTable(report([filling, asleep, idle]), { sort: 'saturation' });
+  const [status, header, ...rows] = text.split('\n');
+  t.regex(status!, /^mode observe /);
+  t.deepEqual(header!.split(/\s+/).slice(0, 5), ['WORKLOAD', 'HIER', 'CPU', 'MEM', 'SAT_IN']);
+  t.true(header!.includes('RUNQ_FC_P99_MS') && header!.includes('P(RUNQ>OBJ)'), header);
+  t.is(rows.length, 2, 'the idle workload is left out, the one asleep on its memory is not');
+  t.deepEqual(rows[0]!.split(/\s+/).slice(0, 6), ['/filling', 'v2', '0.10', '200.0M', '45s', 'mem'], 'the soonest: memory, in 45 s');
+  t.deepEqual(rows[1]!.split(/\s+/).slice(0, 5), ['/asleep', 'v2', '0.00', '96.0M', '-']);
+  t.is(renderTable(report([filling, asleep, idle]), { all: true }).split('\n').length, 5, '--all keeps the idle one');
+});
