@@ -10,6 +10,7 @@ import {
 } from './workload-figures.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex } from './workloads/index.js';
+import { hasOwnProcesses } from './workloads/liveness.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
@@ -117,7 +118,7 @@ export class Agent {
   /** the policy's workloads the index knows, by id, and the generation they were taken at (quietSelected) */
   private selectedKnown = new Map<string, Workload>();
   private selectedKnownAt = -1;
-  /** the policy's workloads said to match no cgroup (once each) */
+  /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
   private previous: Snapshot = { readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
   private lastTickMs = 0;
@@ -317,8 +318,7 @@ export class Agent {
     if (departed.all) this.limitCache.forget();
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
     this.forecastDemand(reports, nowMs);
-    const oomKilled = new Set(events.filter((e) => e.kind === 'oom_kill').map((e) => e.workload.id));
-    const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs, oomKilled) : [];
+    const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
     const decisions = this.mode === 'observe' ? [] : this.planner.decide(nowMs, risks, donors);
@@ -541,16 +541,18 @@ export class Agent {
 
   /**
    * The policy's workloads the index knows that no probe has seen (not among `seen`), by id;
-   * retaken after each walk of the trees. A path in both trees is taken once, as the probes
-   * would name it on a hybrid host: its v1 cpu cgroup.
+   * retaken after each walk of the trees. Only cgroups with processes of their own: a parent
+   * (`/system.slice` under `/system.slice/**`) holds none, and its memory is its children's. A
+   * path in both trees is taken once, as the probes would name it on a hybrid host: its v1 cpu
+   * cgroup (a task in the v1 root cpu cgroup is named by its cgroup2 path instead: rare).
    */
   private quietSelected(seen: Set<string>): Map<string, Workload> {
     if (this.policy.workloads.length === 0) return new Map();
     if (this.index.generation !== this.selectedKnownAt) {
       this.selectedKnownAt = this.index.generation;
       const byPath = new Map<string, Workload>();
-      for (const w of this.index.list()) {
-        if (selectorOf(this.policy.workloads, w) === undefined) continue;
+      for (const w of this.index.matching((path) => selectorOf(this.policy.workloads, { path }) !== undefined)) {
+        if (!hasOwnProcesses(this.layout, w)) continue;
         const had = byPath.get(w.path);
         if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
       }
@@ -568,9 +570,8 @@ export class Agent {
    */
   private sayUnmatched(): void {
     this.saidUnmatched = true;
-    const paths = this.index.list().map((w) => w.path);
     for (const s of this.policy.workloads) {
-      if (paths.some((p) => matchesGlob(s.match, p))) continue;
+      if (this.index.idsOf((p) => matchesGlob(s.match, p)).length > 0) continue;
       const where = s.source ? ` (${s.source.file}:${s.source.line})` : '';
       this.log(`policy workload '${s.name}'${where}: its match "${s.match}" names no cgroup on this host (yet): it is reported once one appears`);
     }

@@ -11,7 +11,7 @@ import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { TaskReader } from './workloads/task.js';
-import { readMemoryBytes } from './workloads/usage.js';
+import { readMemoryBytes, readOomKills } from './workloads/usage.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -45,15 +45,13 @@ export class RunFollower {
         return dir ? reader.of(dir) : Promise.resolve(null);
       },
       alive: (w) => cgroupPopulated(layout, w),
+      oomKills: (w) => readOomKills(layout, w),
     }, index.list());
     return new RunFollower(runs, layout);
   }
 
-  /**
-   * Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the
-   * runs that started or ended. `oomKilled`: the ids of the workloads an OOM kill hit this tick.
-   */
-  follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[], oomKilled: ReadonlySet<string> = new Set()): RunEvent[] {
+  /** Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the runs that started or ended. */
+  follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
     const inputs: RunTickInput[] = [];
     for (const r of reports) {
       if (!this.runs.wants(r.workload, r.cpu.cores)) continue;
@@ -64,7 +62,6 @@ export class RunFollower {
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,
-        oomKilled: oomKilled.has(r.workload.id),
       });
     }
     const events = this.runs.observe(inputs, nowMs);

@@ -340,8 +340,9 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   const { s, observed, warm } = best!;
   const name = s.source ?? s.name;
   if (observed <= warm) {
-    const whose = series.length > 1 ? `every series lies within its warm-up (the longest, ${name}, has ${observed} observed points)` : `${name} has ${observed} observed points, all within its warm-up`;
-    return `${whose}, of ${warm}${given === undefined ? ' (the default)' : ''}: a shorter --warmup, or a longer trace`;
+    const warmup = `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''}`;
+    const whose = series.length > 1 ? `every series lies within ${warmup}; the longest, ${name}, has ${observed}` : `${name} lies within ${warmup}: it has ${observed}`;
+    return `${whose}; a shorter --warmup, or a longer trace`;
   }
   const shortest = targetsFor(targets, s.stepSeconds).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
   // (a point is scored when its target lies within the series: a shorter warm-up helps only

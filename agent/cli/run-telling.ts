@@ -1,7 +1,8 @@
 // Which task-run events `run` says by default (a line, and a log record when pushing over OTLP):
 // a start with a forecast from its task's profile, an end recorded into the profile, and the end
 // of every run whose start was said, recorded or not (too short, its profile not saved: with why),
-// so that a forecast said is never left without its outcome. `--events` says every one.
+// so that a forecast said is never left without its outcome; and every run an OOM kill cut short.
+// `--events` says every one.
 import type { RunEvent } from '../predict/task-runs.js';
 
 export class RunTelling {
@@ -17,6 +18,7 @@ export class RunTelling {
     }
     // (deleted whatever the end: a run's start is said once, its end once)
     const startSaid = this.startsSaid.delete(e.workload.id);
-    return e.recorded || startSaid;
+    // (a run killed for its memory is said whether or not its start was: it is news)
+    return e.recorded || startSaid || e.oomKilled === true;
   }
 }

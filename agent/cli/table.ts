@@ -1,9 +1,10 @@
 // The live table `headroom top` and `headroom run` print: one row per workload.
 import type { LatencyFigures, TickReport, WorkloadReport } from '../report.js';
+import { durationText } from '../plan/policy.js';
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
-/** 1536 -> "1.5K", 3.2e6 -> "3.1M" (binary units), for rates per second. */
+/** 1536 -> "1.5K", 3.2e6 -> "3.1M" (binary units): rates per second, and memory. */
 export function bytes(v: number | null | undefined): string {
   if (v === null || v === undefined) return '-';
   const units = ['', 'K', 'M', 'G', 'T'];
@@ -42,7 +43,9 @@ const SHORT_RESOURCE: Record<string, string> = { cpu_cores: 'cpu', memory_bytes:
 /** "45s mem", "0s cpu" (there already), "-": when the first resource is forecast to reach its limit. */
 function saturationText(w: WorkloadReport): string {
   const s = soonestSaturation(w);
-  return s === null ? '-' : `${(s.ms / 1000).toFixed(0)}s ${SHORT_RESOURCE[s.resource] ?? s.resource}`;
+  if (s === null) return '-';
+  // (whole seconds, up: 400 ms is no "0s", which says there already; 3,600 s reads 1h)
+  return `${durationText(Math.ceil(s.ms / 1000) * 1000).replace(/^0ms$/, '0s')} ${SHORT_RESOURCE[s.resource] ?? s.resource}`;
 }
 
 const COLUMN_LIST = {

@@ -23,8 +23,6 @@ export interface RunTickInput {
   memoryBytes: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
-  /** the kernel's OOM killer killed a process of it this tick */
-  oomKilled?: boolean;
 }
 
 export interface RunStart {
@@ -50,6 +48,8 @@ export interface RunEnd {
   reason?: string;
   /** runs behind the task's profile now */
   runs?: number;
+  /** an OOM kill cut it short (its memory cgroup counted one while it ran) */
+  oomKilled?: boolean;
 }
 
 export type RunEvent = RunStart | RunEnd;
@@ -92,6 +92,8 @@ export interface TaskRunsOptions {
   taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
+  /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them */
+  oomKills?: (w: Workload) => number | null;
   /** whether a workload's cgroup is one whose runs are followed (default: every one but the root and unnamed ones) */
   follows?: (w: Workload) => boolean;
   /** runs shorter than this are not recorded (default 2000) */
@@ -116,8 +118,8 @@ interface Run {
   endedAtMs?: number;
   /** the tick that found it gone read CPU it used before it went: that tick's sample (its memory left out) is its last */
   endedBusy?: boolean;
-  /** an OOM kill hit it: cut short, it is not learned (see finish) */
-  oomKilled?: boolean;
+  /** its memory cgroup's OOM kills at its start (null: not counted there): more at its end, and it is not learned (see finish) */
+  oomKillsAtStart: number | null;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
   bucket?: RunSample;
@@ -203,7 +205,6 @@ export class TaskRuns {
       const id = x.workload.id;
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
-      if (run && x.oomKilled) run.oomKilled = true;
       if (!run || run.endedAtMs !== undefined) continue;
       const alive = this.opts.alive(run.workload);
       if (alive) run.lastAliveMs = nowMs;
@@ -257,7 +258,10 @@ export class TaskRuns {
       if (this.skipped++ === 0) this.log(`task runs: ${this.maxRuns} runs followed already; newer ones are not (counted)`);
       return;
     }
-    const run: Run = { workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0 };
+    const run: Run = {
+      workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null,
+    };
     this.runs.set(workload.id, run);
     const settle = (task: { signature: TaskSignature; startedAtMs?: number | null } | null): void => {
       if (run.signature !== undefined) return; // given up on already
@@ -322,7 +326,10 @@ export class TaskRuns {
     if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
     // has: the time to the kill and the limit; a walkthrough found such runs recorded)
-    if (run.oomKilled) return { ...end, recorded: false, reason: 'OOM-killed: a run cut short is not learned as the task\'s' };
+    // (the kernel's own count, read at the start and now: an event could be dropped, or come
+    // after the tick that found the run gone)
+    const kills = run.oomKillsAtStart === null ? null : this.opts.oomKills?.(run.workload) ?? null;
+    if (kills !== null && kills > run.oomKillsAtStart!) return { ...end, recorded: false, oomKilled: true, reason: 'OOM-killed: a run cut short is not learned as the task\'s' };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]

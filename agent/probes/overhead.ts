@@ -160,6 +160,8 @@ export class OverheadGovernor {
   /** Whether the probe's hold keeps it from switching `way` now (only a reversal waits). */
   private held(s: ProbeState, way: 1 | -1, atMs: number): boolean {
     const last = s.lastSwitch;
+    // (window ends come a window apart or more: at a hold of 1 the next window end may switch
+    // back, as before holds; a reversal that soon doubles it)
     return last !== undefined && last.way !== way && atMs - last.atMs < s.holdWindows * this.windowMs;
   }
 
@@ -175,8 +177,7 @@ export class OverheadGovernor {
   private reduce(atMs: number, report: OverheadReport, rates: Map<string, { fraction: number; perSecond: number }>): OverheadChange | null {
     let hottest: string | null = null;
     for (const [name, s] of this.probes) {
-      // (a hold gives way to a storm: at twice the budget the host comes first)
-      if (s.level >= s.variants.length - 1 || (this.held(s, 1, atMs) && report.total < STORM_BUDGETS * this.budget)) continue;
+      if (s.level >= s.variants.length - 1) continue;
       // A probe that costs little beside the excess cannot bring the total down (the agent's own
       // CPU may be most of it): leave it whole rather than lose its detail for nothing.
       const fraction = rates.get(name)?.fraction ?? 0;
@@ -185,7 +186,12 @@ export class OverheadGovernor {
     }
     if (!hottest) return null; // nothing cheaper left: the report still shows the excess
     const s = this.probes.get(hottest)!;
+    // the hottest held: nothing (another probe, stepped down instead, would lose its detail for
+    // little); a hold gives way to a storm: at twice the budget the host comes first
+    const storm = report.total >= STORM_BUDGETS * this.budget;
+    if (this.held(s, 1, atMs) && !storm) return null;
     const r = rates.get(hottest) ?? { fraction: 0, perSecond: 0 };
+    const held = this.held(s, 1, atMs);
     const from = s.variants[s.level];
     s.level++;
     this.switched(s, 1, atMs);
@@ -194,7 +200,7 @@ export class OverheadGovernor {
     return {
       atMs, probe: hottest, from: from.name, to: to.name, knobs: to.knobs,
       reason: `own cost ${pct(report.total)} of one CPU over budget ${pct(this.budget)}; ${hottest} is the hottest probe ` +
-        `(${pct(r.fraction)}, ${Math.round(r.perSecond)} events/s): ${from.name} -> ${to.name}`,
+        `(${pct(r.fraction)}, ${Math.round(r.perSecond)} events/s)${held ? ', its hold given way at twice the budget' : ''}: ${from.name} -> ${to.name}`,
     };
   }
 

@@ -108,6 +108,15 @@ export class WorkloadIndex {
     return out;
   }
 
+  /** The known cgroups whose path `keep` accepts, in both hierarchies (only those are built). */
+  matching(keep: (path: string) => boolean): Workload[] {
+    const out: Workload[] = [];
+    for (const [hierarchy, tree] of [['v2', this.v2], ['v1-cpu', this.v1cpu]] as const) {
+      if (tree) for (const path of tree.byPath.keys()) if (keep(path)) out.push(this.workload(hierarchy, path));
+    }
+    return out;
+  }
+
   /**
    * The known cgroups whose path `keep` accepts, in both hierarchies, by kernel id (directory
    * inode: what a probe's key holds; each hierarchy numbers its own). Unlike the ids the probes

@@ -20,6 +20,17 @@ export function cgroupPopulated(layout: CgroupLayout, w: Workload): boolean {
   }
 }
 
+/** Whether a workload's cgroup holds a process of its own (not only in a child: a slice, a pod's parent). */
+export function hasOwnProcesses(layout: CgroupLayout, w: Workload): boolean {
+  const dir = workloadDir(layout, w);
+  if (dir === null) return false;
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Levels of v1 child cgroups looked into for a process. */
 const V1_DEPTH = 8;
 

@@ -96,6 +96,23 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
   return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/memory.usage_in_bytes`) : null;
 }
 
+/**
+ * OOM kills the kernel counted in a workload's memory cgroup (v2 memory.events, v1
+ * memory.oom_control: `oom_kill N`); null without one, or on a kernel that does not count them.
+ */
+export function readOomKills(layout: CgroupLayout, w: Workload): number | null {
+  if (w.path === '/') return null;
+  const file = w.hierarchy === 'v2'
+    ? layout.unifiedRoot && `${under(layout.unifiedRoot, w.path)}/memory.events`
+    : layout.memoryV1Root && `${under(layout.memoryV1Root, w.path)}/memory.oom_control`;
+  if (!file) return null;
+  try {
+    return statField(readFileSync(file, 'utf8'), 'oom_kill');
+  } catch {
+    return null;
+  }
+}
+
 /** active_file + inactive_file from a memory.stat (v1: its hierarchical total_ fields, as usage_in_bytes counts the subtree); null when absent. */
 export function fileLruBytes(stat: string | null, v1: boolean): number | null {
   if (stat === null) return null;

@@ -126,7 +126,9 @@ time.sleep(60)
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policy = join(dir, 'policy.yaml');
   // and a workload whose match names nothing (a typo): said once, not silently ignored
-  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${cg.path}"\n    class: normal\n  - name: ghost\n    match: "${cg.path}-typo/**"\n    class: normal\n`);
+  // (the match takes in the test cgroups' parent too, which holds no process: not a workload)
+  const parent = dirname(cg.path);
+  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${parent}/**"\n    class: normal\n  - name: ghost\n    match: "${cg.path}-typo/**"\n    class: normal\n`);
   const agent = headroom(['top', '--json', '--interval', '1', '--count', '4', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 40_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   const ran = await agent.done;
@@ -135,6 +137,7 @@ time.sleep(60)
   const mine = docs.map((d) => d.workloads[cg.path]);
   t.log(`reported in ${mine.filter(Boolean).length} of ${docs.length} ticks; memory ${mine.map((m) => (m?.usage?.memoryBytes == null ? '-' : (m.usage.memoryBytes / MiB).toFixed(1))).join(' ')} MiB`);
   t.true(mine.every((m) => m !== undefined), 'in every report');
+  t.true(docs.every((d) => d.workloads[parent] === undefined), `its parent ${parent}, with no process of its own, in none`);
   const last = mine[mine.length - 1]!;
   t.true(last.usage!.memoryBytes! >= 90 * MiB, `memory ${last.usage!.memoryBytes}`);
   t.is(last.usage!.memoryLimitBytes, 256 * MiB);
