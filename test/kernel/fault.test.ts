@@ -11,6 +11,7 @@ import { projectRoot, start, startIn, type Running } from '../helpers/proc.js';
 import { FaultSource, type FaultReading } from '../../agent/probes/fault-source.js';
 import { emptyFaultStats, type FaultStats } from '../../agent/probes/fault.js';
 import { detectCgroupLayout } from '../../agent/workloads/layout.js';
+import { readOomKills } from '../../agent/workloads/usage.js';
 import type { BpfObject } from '../../agent/kernel/index.js';
 
 const OBJECT = resolve(projectRoot, 'build/bpf/fault.bpf.o');
@@ -269,6 +270,9 @@ faultTest('fault: a hog over its cgroup memory limit stalls in reclaim, is OOM-k
   t.log(`hog's workload: oom_kills ${s.oomKills}, reclaim passes ${s.reclaimCount} (${(s.reclaimNs / 1e6).toFixed(2)} ms, ${s.reclaimedPages} pages), minor ${s.minor}`);
   t.is(s.oomKills, 1);
   t.is(cg.oomKills(), 1, "the memory cgroup's own oom_kill counter agrees");
+  // what task runs read at a run's start and end to tell a run cut short (readOomKills)
+  const workload = { id: `${hybrid ? 'v1-cpu' : 'v2'}:${cg.path}`, path: cg.path, hierarchy: hybrid ? 'v1-cpu' : 'v2', cpuDir: null } as const;
+  t.is(readOomKills(detectCgroupLayout(), workload), 1, 'read as the agent reads it');
   // The charge path reclaims (up to 16 passes) before it gives up and calls the OOM killer.
   t.true(s.reclaimCount >= 1 && s.reclaimNs > 0, 'stalled in memcg reclaim first');
   // The hog's own page cache was all it could give back (no swap, anon pages stay): most of
