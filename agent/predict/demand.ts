@@ -186,11 +186,11 @@ export class DemandForecasts {
       p.relError += alpha * (Math.abs(actual - due.p50) / scale - p.relError);
     }
     p.forecaster.update(value, atMs);
-    p.trend.update(value, Math.max(1, Math.round((atMs - p.lastMs) / (this.opts.stepMs ?? 1000))));
+    const stepMs = this.opts.stepMs ?? 1000;
+    p.trend.update(value, Math.round((atMs - p.lastMs) / stepMs));
     p.lastMs = atMs;
 
     let history = 0;
-    const stepMs = this.opts.stepMs ?? 1000;
     // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
     // burst taught the tail. The contention probability and the time to saturation are not cut
     // there: they are of demand reaching the limit, and at a cgroup's limit (the ceiling) a cut

@@ -10,32 +10,34 @@ import type { Workload } from './types.js';
  * into child cgroups still runs). False when the cgroup is gone.
  */
 export function cgroupPopulated(layout: CgroupLayout, w: Workload): boolean {
+  return readDir(layout, w, (dir) => (w.hierarchy === 'v2'
+    ? /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'))
+    : v1Populated(dir, V1_DEPTH)));
+}
+
+/** Whether a workload's cgroup holds a process of its own (not only in a child: a slice, a pod's parent). */
+export function hasOwnProcesses(layout: CgroupLayout, w: Workload): boolean {
+  return readDir(layout, w, holdsOwnProcess);
+}
+
+/** `read` of the workload's cgroup directory; false when it has none, or is gone. */
+function readDir(layout: CgroupLayout, w: Workload, read: (dir: string) => boolean): boolean {
   const dir = workloadDir(layout, w);
   if (dir === null) return false;
   try {
-    if (w.hierarchy === 'v2') return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
-    return v1Populated(dir, V1_DEPTH);
+    return read(dir);
   } catch {
     return false;
   }
 }
 
-/** Whether a workload's cgroup holds a process of its own (not only in a child: a slice, a pod's parent). */
-export function hasOwnProcesses(layout: CgroupLayout, w: Workload): boolean {
-  const dir = workloadDir(layout, w);
-  if (dir === null) return false;
-  try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-  } catch {
-    return false;
-  }
-}
+const holdsOwnProcess = (dir: string): boolean => readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
 
 /** Levels of v1 child cgroups looked into for a process. */
 const V1_DEPTH = 8;
 
 function v1Populated(dir: string, depth: number): boolean {
-  if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '') return true;
+  if (holdsOwnProcess(dir)) return true;
   if (depth === 0) return false;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
