@@ -71,6 +71,21 @@ export class DampedTrend {
     return this.trend > 0 && this.climb;
   }
 
+  /**
+   * The climb's own straight line `steps` ahead, undamped (NaN before a sample). On a steady climb
+   * of b per step the damped slope settles at beta b / (1 - (1 - beta) phi), 0.85 b with the
+   * defaults; that is undone here, so a fill's line reaches where the fill will be.
+   */
+  lineAt(steps: number): number {
+    const settled = this.beta / (1 - (1 - this.beta) * this.phi);
+    return this.level + (this.trend / settled) * steps;
+  }
+
+  /** Samples in a row, up to the newest, each above the one before. */
+  get risesInRow(): number {
+    return this.rises;
+  }
+
   /** The forecast `steps` ahead: the level plus the damped slope's sum over them (NaN before a sample). */
   at(steps: number): number {
     const phi = this.phi;

@@ -126,6 +126,16 @@ export class SeriesState {
     return this.holt.climbing;
   }
 
+  /** Holt's level plus its slope, undamped, `steps` slots ahead (DampedTrend.lineAt). */
+  lineAt(steps: number): number {
+    return this.holt.lineAt(steps);
+  }
+
+  /** Samples in a row each above the one before (DampedTrend.risesInRow). */
+  get risesInRow(): number {
+    return this.holt.risesInRow;
+  }
+
   get slot(): number {
     return this.clock.slot;
   }
