@@ -174,6 +174,32 @@ test('engine-peak: a leak after a steady stretch is warned within the horizon, a
   t.true(minP >= 0.1, `P(contention) over 120 s fell to ${minP} within 100 s of the limit`);
 });
 
+test('horizon-peak: a leak after a steady stretch is warned within the horizon, and its countdown reads the leak', (t) => {
+  // as above, noise at random (a noise of period 3 is a season to this model's base, which the
+  // leak then ends: see the closing note). Old model: no saturation foreseen until 70 s left,
+  // P(contention) over 120 s 0 within 100 s of the limit
+  const MiB = 1024 * 1024;
+  const limit = 400 * MiB;
+  const r = rng(11);
+  const d = new DemandForecasts({ ...opts, model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+  const seen: string[] = [];
+  let minP = 1;
+  for (let s = 0; s < 600; s++) {
+    const value = 50 * MiB + 2 * MiB * Math.max(0, s - 400) + r() * 0.6 * MiB;
+    const f = d.observe('w', 'memory_bytes', value, s * 1000, { limit, ceiling: limit });
+    const left = (0.99 * limit - value) / (2 * MiB);
+    if (left > 100 || left < 2) continue;
+    const p = f.windows.find((w) => w.horizonMs === 120_000)!.pContention!;
+    minP = Math.min(minP, p);
+    const tts = f.timeToSaturationMs;
+    if (Math.round(left) % 10 === 0) seen.push(`${left.toFixed(0)}:${tts === null ? '-' : (tts / 1000).toFixed(0)}/${p.toFixed(2)}`);
+    t.not(tts, null, `${left.toFixed(1)} s left: no saturation foreseen`);
+    t.true(tts! / 1000 <= left + Math.max(2, 0.15 * left) && tts! / 1000 >= 0.85 * left, `${left.toFixed(1)} s left: ${tts} ms`);
+  }
+  t.log(`s left:countdown/P(120 s): ${seen.join(' ')}`);
+  t.true(minP >= 0.1, `P(contention) over 120 s fell to ${minP} within 100 s of the limit`);
+});
+
 test('the cold peak models follow a fast climb from the first second, and a dip does not turn the warning off', (t) => {
   // 16 MiB/s from 10 MiB towards a 192 MiB limit (the ceiling too), 20 MiB less every sixth second
   const MiB = 1024 * 1024;

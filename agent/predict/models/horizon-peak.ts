@@ -47,6 +47,9 @@ const PATH_POINTS = 8;
  */
 const COLD_BETA = 0.2;
 
+/** Rises in a row after which the peak is not forecast under the climb's line (climbLine; as the engine's Head.floorAtClimb). */
+const CLIMB_FLOOR_RUN = 8;
+
 interface HorizonState {
   steps: number;
   horizonMs: number;
@@ -131,9 +134,25 @@ export class HorizonPeakForecaster implements Forecaster {
       // until peaks are known: the base model's spread at the horizon, moved up to the reference
       const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
-      return shiftedForecast(fc, reference - fc.quantile(0.5));
+      const moved = shiftedForecast(fc, reference - fc.quantile(0.5));
+      const short = this.climbLine(h) - moved.quantile(0.9);
+      return short > 0 ? shiftedForecast(moved, short) : moved;
     }
-    return errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
+    const fc = errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
+    const short = this.climbLine(h) - fc.quantile(0.9);
+    return short > 0 ? shiftedForecast(fc, short) : fc;
+  }
+
+  /**
+   * With coldTrend, while the values have risen at every step for CLIMB_FLOOR_RUN steps (a leak,
+   * a fill): the climb's own straight line at the horizon, which the p90 is moved up to (the
+   * whole forecast with it); -Infinity otherwise. The excesses are learnt a horizon late: after a
+   * steady stretch they held a 2 MiB/s leak's 120 s peak near the value until 70 s from its
+   * limit, and its contention probability at 0.
+   */
+  private climbLine(h: HorizonState): number {
+    if (!this.coldTrend || !this.trend.climbing || this.trend.risesInRow < CLIMB_FLOOR_RUN) return Number.NEGATIVE_INFINITY;
+    return this.trend.lineAt(h.steps);
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -146,10 +165,14 @@ export class HorizonPeakForecaster implements Forecaster {
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = this.coldReference(h) - p50;
-      return { p50: Math.max(0, p50 + delta), p90: Math.max(0, p90 + delta) };
+      const short = Math.max(0, this.climbLine(h) - (p90 + delta));
+      return { p50: Math.max(0, p50 + delta + short), p90: Math.max(0, p90 + delta + short) };
     }
     const reference = this.reference(h);
-    return { p50: Math.max(0, reference + h.excess.quantile(0.5)), p90: Math.max(0, reference + h.excess.quantile(0.9)) };
+    const p50 = Math.max(0, reference + h.excess.quantile(0.5));
+    const p90 = Math.max(0, reference + h.excess.quantile(0.9));
+    const short = this.climbLine(h) - p90;
+    return short > 0 ? { p50: p50 + short, p90: p90 + short } : { p50, p90 };
   }
 
   /** Highest centre of the base model over the next h steps (a few points of its path). */
