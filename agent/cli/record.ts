@@ -62,10 +62,12 @@ function samplesOfAll(r: TickReport, match?: string, memoryOf?: (w: Workload) =>
     if (match && !matchesGlob(match, w.workload.path)) continue;
     const workload = w.workload.id;
     // typed by the list, so a series added here without it does not compile
-    const add = (resource: RecordedResource, value: number | null | undefined): void => {
-      if (value !== null && value !== undefined) out.push({ t: r.atMs, workload, resource, value });
+    const add = (resource: RecordedResource, value: number | null | undefined, limit?: number | null): void => {
+      if (value === null || value === undefined) return;
+      out.push({ t: r.atMs, workload, resource, value, ...(limit !== null && limit !== undefined ? { limit } : {}) });
     };
-    add('cpu_cores', w.cpu.cores);
+    // (the limits as set, own or an ancestor's, tightest: what predict scores saturation against)
+    add('cpu_cores', w.cpu.cores, w.usage?.cpuCeilingCores);
     add('switches_per_s', w.switches.perSecond);
     add('runq_p99_ms', w.runq.p99Ms);
     if (w.memory) {
@@ -84,7 +86,7 @@ function samplesOfAll(r: TickReport, match?: string, memoryOf?: (w: Workload) =>
       add('tcp_rx_bytes_per_s', w.net.rxBytesPerSecond);
       add('tcp_retransmits_per_s', w.net.retransmitsPerSecond);
     }
-    add('memory_bytes', w.usage ? w.usage.memoryBytes : memoryOf?.(w.workload));
+    add('memory_bytes', w.usage ? w.usage.memoryBytes : memoryOf?.(w.workload), w.usage?.memoryCeilingBytes);
   }
   return out;
 }

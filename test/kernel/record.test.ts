@@ -18,6 +18,8 @@ function tempDir(t: { teardown: (fn: () => void) => void }): string {
 kernelTest('record: a one-core hog in a test cgroup is recorded at about one core and replays through predict', async (t) => {
   const cg = new TestCgroup('record-hog');
   t.teardown(() => cg.remove());
+  // a quota that does not bind (1.5 cores for a one-core hog): written with the samples as their limit
+  writeFileSync(join(cg.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '150000 100000' : '150000');
   const hog = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '20s', '--quiet'], 30_000);
   t.teardown(() => hog.child.kill('SIGKILL'));
   await waitFor(() => cg.pids().length >= 2, 'the stress-ng worker');
@@ -32,6 +34,7 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   const cpu = series.find((s) => s.name === `${cg.v2 ? 'v2' : 'v1-cpu'}:${cg.path}` && s.resource === 'cpu_cores');
   t.truthy(cpu, `cpu series recorded (got ${series.map((s) => `${s.name}/${s.resource}`).join(', ')})`);
   t.is(cpu!.stepSeconds, 0.5);
+  t.is(cpu!.limit, 1.5, 'the CPU quota, from the samples');
   // (the first sample left out: a hog that has held its CPU since before the attach is credited
   // its time at its first switch-out, which may fall in a later sample: 0.03 and 0.27 cores seen
   // in a first sample on a quiet host, when that time was lost rather than late)

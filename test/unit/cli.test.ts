@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
 import { usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
-import { emptyWhy, parseLimits } from '../../agent/cli/record.js';
+import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
+import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -60,6 +61,25 @@ test('record that fails to start leaves an older trace of that name as it was, a
   const fresh = join(dir, 'new.jsonl');
   t.not((await headroom(['record', '--out', fresh, ...args], { timeoutMs: 20_000 }).done).code, 0);
   t.false(existsSync(fresh));
+});
+
+test('record writes a workload\'s CPU and memory limits (as set, the tightest of its own and its ancestors\') with its samples, and none it does not know', (t) => {
+  const MiB = 1024 * 1024;
+  const report = (usage: WorkloadReport['usage'], id: string): WorkloadReport => ({
+    workload: { id, path: `/${id}` }, cpu: { seconds: 1, cores: 0.5 }, runq: {}, switches: { voluntary: 0, involuntary: 0, perSecond: 3 }, usage,
+  }) as unknown as WorkloadReport;
+  const usage = {
+    memoryBytes: 100 * MiB, memoryFileBytes: 0, memoryLimitBytes: 150 * MiB, cpuLimitCores: 0.7, memoryLimitSource: 'cgroup', cpuLimitSource: 'cgroup',
+    memoryCeilingBytes: 256 * MiB, cpuCeilingCores: 0.8,
+  } as WorkloadReport['usage'];
+  const tick = { atMs: 5000, workloads: [report(usage, 'a'), report(undefined, 'b')] } as unknown as TickReport;
+  const got = samplesOf(tick, undefined, new Set(['cpu_cores', 'memory_bytes']), () => 7 * MiB);
+  t.deepEqual(got, [
+    { t: 5000, workload: 'a', resource: 'cpu_cores', value: 0.5, limit: 0.8 },
+    { t: 5000, workload: 'a', resource: 'memory_bytes', value: 100 * MiB, limit: 256 * MiB },
+    { t: 5000, workload: 'b', resource: 'cpu_cores', value: 0.5 },
+    { t: 5000, workload: 'b', resource: 'memory_bytes', value: 7 * MiB },
+  ]);
 });
 
 test('record into a folder that does not exist: one line, exit 1, before anything is loaded', async (t) => {

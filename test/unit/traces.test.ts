@@ -365,6 +365,29 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
   t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
 });
 
+test('jsonl: a sample\'s limit is its series\' saturation level (the lowest, said, when it changed); the header\'s limit rules over it', (t) => {
+  const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
+  const at = (i: number, workload: string, resource: string, limit?: number): string => JSON.stringify({ t: i * 1000, workload, resource, value: i, ...(limit ? { limit } : {}) });
+  const lines = [head, at(1, '/a', 'memory_bytes', 256), at(2, '/a', 'memory_bytes'), at(3, '/a', 'memory_bytes', 256), at(1, '/b', 'cpu_cores', 2), at(2, '/b', 'cpu_cores', 1.5), at(1, '/c', 'cpu_cores')];
+  const said: string[] = [];
+  const path = write('lim/run.jsonl', lines.join('\n'));
+  const all = readTraces(path, { resources: 'all', onWarning: (m) => said.push(m) });
+  t.is(one(all, '/a', 'memory_bytes').limit, 256);
+  t.is(one(all, '/b', 'cpu_cores').limit, 1.5);
+  t.is(one(all, '/c', 'cpu_cores').limit, undefined);
+  t.deepEqual(said, [`${path}: /b cpu_cores: its limit changed during the trace (1.5 to 2); saturation is scored against the lowest`]);
+  // the header's level for a resource is every workload's
+  const withHeader = write('lim/header.jsonl', [head.replace('}', ',"limits":{"cpu_cores":4}}'), ...lines.slice(1)].join('\n'));
+  const all2 = readTraces(withHeader, { resources: 'all' });
+  t.deepEqual([one(all2, '/a', 'memory_bytes').limit, one(all2, '/b', 'cpu_cores').limit, one(all2, '/c', 'cpu_cores').limit], [256, 4, 4]);
+  // a bad limit is an error naming the line and field
+  for (const [bad, why] of [['0', 'expected a level above 0, got 0'], ['"2"', 'expected a level above 0, got "2"'], ['1e16', '10000000000000000 is above 1000000000000000 (a unit slip or a corrupt field? a resource without a limit has none)']] as const) {
+    const file = write('lim/bad.jsonl', [head, `{"t":1000,"workload":"/a","resource":"cpu_cores","value":1,"limit":${bad}}`].join('\n'));
+    const err = t.throws(() => readTraces(file));
+    t.true(err!.message.startsWith(`${file}:2: field "limit": ${why}`), err!.message);
+  }
+});
+
 test('jsonl: a bad line is an error naming the file, line and field; a cut-short last line is skipped with a warning', (t) => {
   const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
   const ok = (i: number): string => JSON.stringify({ t: i * 1000, workload: '/a', resource: 'cpu_cores', value: i });

@@ -6,11 +6,16 @@
 //     workload  the workload the sample belongs to (cgroup path, or a name)
 //     resource  what was measured, with its unit in the name: cpu_cores, mem_bytes, io_read_bps, ...
 //     value     the demand at t, a finite number (a gauge or a rate, never a cumulative counter)
+//     limit     optional: the level at which this workload's resource saturates at t (its
+//               cgroup's memory limit or CPU quota, as `record` reads them), above 0
 //   Optionally, the first line is a header instead of a sample:
 //   {"format": "headroom-trace", "version": 1, "stepMs": 1000, "limits": {"cpu_cores": 2}}
 //     stepMs    the tick period the trace was recorded at: the grid step when replayed
 //     limits    optional: per resource, the level at which it saturates (a quota, the CPUs
-//               given): what `headroom predict` scores saturation warnings against
+//               given): what `headroom predict` scores saturation warnings against, for every
+//               workload (over the samples' own limits)
+//   A series' saturation level is the header's limit for its resource, else its samples' limit
+//   (the lowest, with a warning, when it changed during the trace), else none.
 // Samples may come in any order and interleave workloads. Each (workload, resource) becomes one
 // series on a grid of stepMs (without a header: the median spacing of its samples, rounded to
 // two significant digits, e.g. 1003 ms -> 1000 ms); samples sharing a step are averaged. Blank
@@ -28,6 +33,8 @@ export interface TraceSample {
   workload: string;
   resource: string;
   value: number;
+  /** the level the workload's resource saturates at, at t (its cgroup's limit), when known */
+  limit?: number;
 }
 
 export interface TraceHeader {
@@ -43,7 +50,7 @@ export function isJsonl(line: string): boolean {
 
 /** One line of a recorded trace, for writers: `formatSample(s) + '\n'`. */
 export function formatSample(s: TraceSample): string {
-  return JSON.stringify({ t: s.t, workload: s.workload, resource: s.resource, value: s.value });
+  return JSON.stringify({ t: s.t, workload: s.workload, resource: s.resource, value: s.value, ...(s.limit !== undefined ? { limit: s.limit } : {}) });
 }
 
 /** What is wrong with a parsed line as a sample (the field and why), or undefined when it is one. */
@@ -56,6 +63,8 @@ function sampleProblem(o: unknown): string | undefined {
   if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
   if (s.value < 0) return `field "value": a demand is never below 0, got ${s.value}`;
   if (s.value > MAX_DEMAND) return demandRangeProblem('value', s.value);
+  if (s.limit !== undefined && !(typeof s.limit === 'number' && Number.isFinite(s.limit) && s.limit > 0)) return `field "limit": expected a level above 0, got ${shown(s.limit)}`;
+  if (typeof s.limit === 'number' && s.limit > MAX_DEMAND) return `field "limit": ${s.limit} is above ${MAX_DEMAND} (a unit slip or a corrupt field? a resource without a limit has none)`;
   return undefined;
 }
 
@@ -108,7 +117,7 @@ export interface ReadJsonlOptions {
 
 export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
-  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[] }>();
+  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[]; lowest: number; highest: number }>();
   let first = true;
   let limits: Record<string, number> = {};
   let lineNo = 0;
@@ -147,7 +156,11 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const s = o as TraceSample;
     const key = JSON.stringify([s.workload, s.resource]);
     let entry = samples.get(key);
-    if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [], line: [] }));
+    if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
+    if (s.limit !== undefined) {
+      entry.lowest = Math.min(entry.lowest, s.limit);
+      entry.highest = Math.max(entry.highest, s.limit);
+    }
     entry.t.push(s.t);
     entry.v.push(s.value);
     entry.line.push(lineNo);
@@ -161,7 +174,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const step = stepMs ?? roundStep(medianSpacing(e.t));
     const grid = new GridAccumulator();
     e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!, e.line[i]!));
-    const limit = limits[e.resource];
+    const limit = limits[e.resource] ?? sampleLimit(e, path, opts.onWarning);
     out.push({
       name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000,
       startSeconds: (grid.firstStep * step) / 1000, values: grid.build(`${path}: ${e.workload} ${e.resource} (steps of ${step} ms)`), stats: grid.stats,
@@ -169,4 +182,13 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     });
   }
   return out;
+}
+
+/** A series' limit from its samples: the one they give, or the lowest (said) when it changed; undefined for none. */
+function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number }, path: string, onWarning?: (message: string) => void): number | undefined {
+  if (e.lowest === Number.POSITIVE_INFINITY) return undefined;
+  if (e.highest !== e.lowest) {
+    onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${e.lowest} to ${e.highest}); saturation is scored against the lowest`);
+  }
+  return e.lowest;
 }
