@@ -51,6 +51,8 @@ export interface MemoryFigures {
   /** ms stalled in reclaim per second of the tick: the memory-pressure signal */
   reclaimMsPerSecond: number;
   oomKills: number;
+  /** OOM kills of its tasks per second of the tick (0 in nearly every tick) */
+  oomKillsPerSecond: number;
 }
 
 export interface IoDeviceFigures {

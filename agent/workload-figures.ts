@@ -97,6 +97,7 @@ export function memoryFigures(now: FaultStats, before: FaultStats | undefined, i
     reclaimedPages: now.reclaimedPages,
     reclaimMsPerSecond: perS(now.reclaimNs, before?.reclaimNs) / 1e6,
     oomKills: now.oomKills,
+    oomKillsPerSecond: perS(now.oomKills, before?.oomKills),
   };
 }
 

@@ -31,7 +31,7 @@ interface RecordArgs {
 export const RECORDED_RESOURCES = [
   'cpu_cores', 'switches_per_s', 'runq_p99_ms', 'minor_faults_per_s', 'major_faults_per_s', 'reclaim_ms_per_s',
   'io_read_bytes_per_s', 'io_write_bytes_per_s', 'io_ops_per_s', 'io_p99_ms',
-  'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes',
+  'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes', 'oom_kills_per_s',
 ] as const;
 type RecordedResource = (typeof RECORDED_RESOURCES)[number];
 const isRecorded = (name: string): boolean => (RECORDED_RESOURCES as readonly string[]).includes(name);
@@ -74,6 +74,8 @@ function samplesOfAll(r: TickReport, match?: string, memoryOf?: (w: Workload) =>
       add('minor_faults_per_s', w.memory.minorPerSecond);
       add('major_faults_per_s', w.memory.majorPerSecond);
       add('reclaim_ms_per_s', w.memory.reclaimMsPerSecond);
+      // (predict scores a kill as the memory limit reached: the last sample before it reads below)
+      add('oom_kills_per_s', w.memory.oomKillsPerSecond);
     }
     if (w.io) {
       add('io_read_bytes_per_s', w.io.readBytesPerSecond);

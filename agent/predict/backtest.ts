@@ -247,16 +247,18 @@ export interface ContentionScore {
 
 /**
  * Saturation warnings, scored on a peak target (horizon H steps) against a level L per series:
- * - L: the limit given for the resource (`--limit`, or the recorded trace's header), else the
- *   highest value of the warm-up (the question then is "will it go above anything seen so far");
+ * - L: the limit given for the resource (`--limit`, or the recorded trace's header or samples),
+ *   else the highest value of the warm-up (the question then is "will it go above anything seen
+ *   so far");
  * - a warning at origin t: the model's p90 of the peak over (t, t + H] is above L;
- * - a crossing: a scored step c whose value is above L while the previous observed value was
- *   not (a rise through L; one after the first scored origin, so a warning could have come);
+ * - a crossing: a scored step c whose value is above L, or at which L was reached unseen (an OOM
+ *   kill: Series.reachedSteps), while at the previous observed value neither held (a rise
+ *   through L; one after the first scored origin, so a warning could have come);
  * - lead time of a crossing: how long the warnings ran without a break up to c - 1, counted
  *   from the first of them but never more than H steps before c (a warning sees only H ahead);
  *   0 when origin c - 1 did not warn (missed). In seconds;
  * - a false alarm: a warning at an origin whose next H steps (all observed) stay at or below
- *   L; the false-alarm rate is false alarms / such quiet origins (the share of quiet ticks on
+ *   L, with no kill among them; the false-alarm rate is false alarms / such quiet origins (the share of quiet ticks on
  *   which the model cried wolf: what a steady workload sees).
  */
 export interface SaturationScore {
@@ -415,7 +417,14 @@ function* replaySeries(
   let level = Number.NaN;
   let levelFrom: SaturationScore['levelFrom'] = 'warm-up max';
   const forecasts: QuantilePair[] = new Array(m);
-  let previous = Number.NaN;
+  // the steps at which the level was reached though no value shows it (an OOM kill), and how
+  // many of them up to each step: a window holding one is not quiet
+  const reachedAt = new Uint8Array(y.length);
+  for (const i of series.reachedSteps ?? []) if (i >= 0 && i < y.length) reachedAt[i] = 1;
+  const reachedUpTo = new Uint32Array(y.length + 1);
+  for (let i = 0; i < y.length; i++) reachedUpTo[i + 1] = reachedUpTo[i]! + reachedAt[i]!;
+  const reachedIn = (from: number, to: number): boolean => reachedUpTo[Math.min(to, y.length)]! > reachedUpTo[Math.min(from, y.length)]!;
+  let previousReached = false;
   let firstScored = -1;
   let observed = 0;
   let sumAbs = 0;
@@ -427,7 +436,6 @@ function* replaySeries(
     for (const model of models) model.observe(v, t);
     if (++observed <= warmup) {
       warmMax = Math.max(warmMax, v);
-      previous = v;
       continue;
     }
     if (trackers === undefined) {
@@ -443,9 +451,12 @@ function* replaySeries(
       // warnings and the scores read the same one)
       for (let i = 0; i < m; i++) forecasts[i] = models[i]!.predict(targets[j]!);
       if (sat) {
-        // a rise through the level at t, judged on the warnings made up to t - 1
-        if (t > firstScored && v > sat[0]!.score.level && !(previous > sat[0]!.score.level)) for (const tr of sat) tr.crossing(t);
-        for (let i = 0; i < m; i++) sat[i]!.origin(t, forecasts[i]!.p90, actual);
+        // a rise through the level at t (or a kill at it), judged on the warnings made up to t - 1
+        const reached = v > level || reachedAt[t] === 1;
+        if (t > firstScored && reached && !previousReached) for (const tr of sat) tr.crossing(t);
+        // (a window (t, t + h] with a kill in it reached the level, whatever its values read)
+        const satActual = reachedIn(t + 1, t + targets[j]!.steps + 1) ? Number.POSITIVE_INFINITY : actual;
+        for (let i = 0; i < m; i++) sat[i]!.origin(t, forecasts[i]!.p90, Number.isNaN(actual) ? actual : satActual);
       }
       if (Number.isNaN(actual)) continue; // the harness knows; the models are not told
       const a = acc[j]!;
@@ -469,7 +480,7 @@ function* replaySeries(
         }
       }
     }
-    previous = v;
+    if (trackers !== undefined) previousReached = v > level || reachedAt[t] === 1;
   }
   const meanAbs = observed > 0 ? sumAbs / observed : Number.NaN;
   const result: SeriesResult = {

@@ -132,6 +132,23 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   t.deepEqual(saturationTable(calm, [scripted('w', p90)], 'w').map((row) => row.target), ['m2']);
 });
 
+test('saturation by hand: an OOM kill is the level reached, though the values before it read below it', (t) => {
+  // memory killed at its limit 5: 4.9 then 0; the kill at step 5 (Series.reachedSteps)
+  const y = [1, 1, 1, 2, 4.9, 0, 0, 0, 0, 0, 0, 0];
+  const p90 = [0, 0, 0, 9, 9, 0, 0, 0, 0, 9, 0, 0]; // warnings at 3, 4 and 9
+  const peak2: Target = { name: 'm2', kind: 'peak', steps: 2 };
+  const killed = series(y, { resource: 'memory_bytes', reachedSteps: [5] });
+  const sat = backtestSeries(killed, [scripted('w', p90)], [peak2], { warmup: 2, limits: { memory_bytes: 5 } }).targets.m2!.saturation![0]!;
+  // a crossing at 5, warned from 3 (2 steps); origins 3 and 4 see the kill in their windows: not quiet
+  t.is(sat.crossings, 1);
+  t.deepEqual(sat.leadsSeconds, [2]);
+  // scored origins 2..9; quiet: 2 (its window 3..4 holds no kill), 5..9; a warning at 9
+  t.deepEqual([sat.warnings, sat.falseAlarms, sat.quietOrigins], [3, 1, 6]);
+  // without the kill: no crossing, and the two warnings before it are false alarms
+  const before = backtestSeries(series(y, { resource: 'memory_bytes' }), [scripted('w', p90)], [peak2], { warmup: 2, limits: { memory_bytes: 5 } }).targets.m2!.saturation![0]!;
+  t.deepEqual([before.crossings, before.falseAlarms, before.quietOrigins], [0, 3, 8]);
+});
+
 test('contention probability by hand: Brier score against the level, and its skill over the series\' own share', (t) => {
   // level 5 (given), value 1 step ahead, warm-up 2: origins 2..8 scored against y[3..9]
   const y = [1, 1, 1, 6, 1, 6, 6, 1, 1, 1];

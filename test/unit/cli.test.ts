@@ -72,10 +72,14 @@ test('record writes a workload\'s CPU and memory limits (as set, the tightest of
     memoryBytes: 100 * MiB, memoryFileBytes: 0, memoryLimitBytes: 150 * MiB, cpuLimitCores: 0.7, memoryLimitSource: 'cgroup', cpuLimitSource: 'cgroup',
     memoryCeilingBytes: 256 * MiB, cpuCeilingCores: 0.8,
   } as WorkloadReport['usage'];
-  const tick = { atMs: 5000, workloads: [report(usage, 'a'), report(undefined, 'b')] } as unknown as TickReport;
-  const got = samplesOf(tick, undefined, new Set(['cpu_cores', 'memory_bytes']), () => 7 * MiB);
+  const a = report(usage, 'a');
+  // (an OOM kill in a 2 s tick: predict reads it as the memory limit reached)
+  a.memory = { oomKills: 1, oomKillsPerSecond: 0.5 } as WorkloadReport['memory'];
+  const tick = { atMs: 5000, workloads: [a, report(undefined, 'b')] } as unknown as TickReport;
+  const got = samplesOf(tick, undefined, new Set(['cpu_cores', 'memory_bytes', 'oom_kills_per_s']), () => 7 * MiB);
   t.deepEqual(got, [
     { t: 5000, workload: 'a', resource: 'cpu_cores', value: 0.5, limit: 0.8 },
+    { t: 5000, workload: 'a', resource: 'oom_kills_per_s', value: 0.5 },
     { t: 5000, workload: 'a', resource: 'memory_bytes', value: 100 * MiB, limit: 256 * MiB },
     { t: 5000, workload: 'b', resource: 'cpu_cores', value: 0.5 },
     { t: 5000, workload: 'b', resource: 'memory_bytes', value: 7 * MiB },

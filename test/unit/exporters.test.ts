@@ -327,7 +327,7 @@ testIf(existsSync(PROMTOOL), `promtool (${PROMTOOL})`, "promtool's lint passes a
   ep.update(tick(1, [workloadReport(w, {
     throttleCores: 1,
     forecast: { metric: 'runqueue_p99_ms', horizonMs: 5000, quantiles: { '0.5': 2, '0.9': 4, '0.99': 8 }, objectiveMs: 5, pContention: 0.4, confidence: 0.7 },
-    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 0 },
+    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 0, oomKillsPerSecond: 0 },
     net: { txBytes: 100, rxBytes: 200, retransmits: 1, opened: 2, closed: 1, txBytesPerSecond: 10, rxBytesPerSecond: 20, retransmitsPerSecond: 0 },
     demand: {
       cpu_cores: {
@@ -359,7 +359,7 @@ function richReport(): TickReport {
   const rich = workloadReport(odd, {
     throttleCores: 1.5,
     forecast: { metric: 'runqueue_p99_ms', horizonMs: 5000, quantiles: { '0.5': 2, '0.9': 4, '0.99': 8 }, objectiveMs: 5, pContention: 0.4, confidence: 0.7 },
-    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 1 },
+    memory: { minorFaults: 5, majorFaults: 1, minorPerSecond: 1, majorPerSecond: 0, reclaimSeconds: 0.1, reclaimStalls: 2, reclaimedPages: 3, reclaimMsPerSecond: 0, oomKills: 1, oomKillsPerSecond: 0 },
     io: { ...device, readBytesPerSecond: 1, writeBytesPerSecond: 2, opsPerSecond: 3, devices: { '8:0': device, '259:1': device } },
     net: { txBytes: 100, rxBytes: 200, retransmits: 1, opened: 2, closed: 1, txBytesPerSecond: 10, rxBytesPerSecond: 20, retransmitsPerSecond: 0 },
     usage: { memoryBytes: 1e8, memoryFileBytes: 1e6, memoryLimitBytes: 2 ** 40, cpuLimitCores: 0.25, memoryLimitSource: 'parent', cpuLimitSource: 'cpuset' } as WorkloadReport['usage'],

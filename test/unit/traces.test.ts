@@ -388,6 +388,20 @@ test('jsonl: a sample\'s limit is its series\' saturation level (the lowest, sai
   }
 });
 
+test('jsonl: a workload\'s OOM kills (record\'s oom_kills_per_s) mark the steps its memory reached its limit', (t) => {
+  const lines = [
+    '{"format":"headroom-trace","version":1,"stepMs":1000}',
+    ...[1, 2, 3, 4, 5].map((i) => JSON.stringify({ t: i * 1000, workload: '/a', resource: 'memory_bytes', value: i === 4 ? 0 : 100 * i, limit: 400 })),
+    // the kill series starts a step later than the memory one, and its kill is at t = 4 s
+    ...[2, 3, 4, 5].map((i) => JSON.stringify({ t: i * 1000, workload: '/a', resource: 'oom_kills_per_s', value: i === 4 ? 1 : 0 })),
+    JSON.stringify({ t: 1000, workload: '/b', resource: 'memory_bytes', value: 5 }),
+  ];
+  const all = readTraces(write('oom/run.jsonl', lines.join('\n')), { resources: 'all' });
+  t.deepEqual(one(all, '/a', 'memory_bytes').reachedSteps, [3]);
+  t.is(one(all, '/b', 'memory_bytes').reachedSteps, undefined);
+  t.is(one(all, '/a', 'oom_kills_per_s').reachedSteps, undefined);
+});
+
 test('jsonl: a bad line is an error naming the file, line and field; a cut-short last line is skipped with a warning', (t) => {
   const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
   const ok = (i: number): string => JSON.stringify({ t: i * 1000, workload: '/a', resource: 'cpu_cores', value: i });

@@ -181,8 +181,27 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
       ...(typeof limit === 'number' && Number.isFinite(limit) ? { limit } : {}),
     });
   }
+  markOomKills(out);
   return out;
 }
+
+/** A memory series' reachedSteps: the steps at which its workload's OOM-kill series (`record`'s oom_kills_per_s) is above 0. */
+function markOomKills(series: Series[]): void {
+  const kills = new Map(series.filter((s) => s.resource === OOM_KILLS).map((s) => [s.name, s]));
+  for (const s of series) {
+    const k = s.resource === MEMORY ? kills.get(s.name) : undefined;
+    if (!k) continue;
+    const steps: number[] = [];
+    const offset = Math.round((k.startSeconds - s.startSeconds) / s.stepSeconds);
+    k.values.forEach((v, i) => {
+      const at = i + offset;
+      if (v > 0 && at >= 0 && at < s.values.length) steps.push(at);
+    });
+    if (steps.length > 0) s.reachedSteps = steps;
+  }
+}
+const OOM_KILLS = 'oom_kills_per_s';
+const MEMORY = 'memory_bytes';
 
 /** A series' limit from its samples: the one they give, or the lowest (said) when it changed; undefined for none. */
 function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number }, path: string, onWarning?: (message: string) => void): number | undefined {

@@ -33,6 +33,11 @@ export interface Series {
   source?: string;
   /** the level at which this resource saturates (a limit or capacity), when the trace gives one */
   limit?: number;
+  /**
+   * grid steps at which the resource reached its limit though no value shows it: a recorded
+   * memory series' OOM kills (its last value before a kill reads below the limit it was killed at)
+   */
+  reachedSteps?: readonly number[];
 }
 
 /**
