@@ -47,8 +47,9 @@
 // have resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone:
 // the trend for a value, for a peak the span (the last window's peak) or, while the values climb
 // (DampedTrend.climbing), the trend's path where that is higher (memory filling from a
-// workload's first second). Later, a peak whose values rose at each of the last 8 steps is
-// floored at the climb (Head.floorAtClimb): the mix hears of a climb only as windows close.
+// workload's first second). Cold or not, a peak whose values rose at each of the last 8 steps
+// is not forecast under the climb's line (Head.floorAtClimb): the mix hears of a climb only as
+// its windows close.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix
@@ -107,8 +108,6 @@ import { SlidingMax } from './sliding-max.js';
 export const ENGINE_CANDIDATES = ['last', 'window', 'ewma', 'histogram', 'day', 'seasonal', 'conformal', 'profile', 'learned', 'span', 'trend', 'shifted', 'pooled', 'pooled-seasonal'] as const;
 export type EngineCandidate = (typeof ENGINE_CANDIDATES)[number];
 const K = ENGINE_CANDIDATES.length;
-/** Rises in a row after which a peak's forecast is floored at the climb (Head.floorAtClimb). */
-const CLIMB_FLOOR_RUN = 8;
 const C = Object.fromEntries(ENGINE_CANDIDATES.map((c, i) => [c, i])) as Record<EngineCandidate, number>;
 
 export type EngineTargetKind = 'point' | 'peak';
@@ -622,7 +621,6 @@ class Head {
     const band = this.p90[C.conformal]! - this.p50[C.conformal]!;
     const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
     ring.trend[w] = projected;
-    this.trendPath = projected;
     const t = this.trend.project(projected, spread);
     this.setCandidate(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
     const horizonMs = this.steps * s.clock.stepMs;
@@ -684,6 +682,7 @@ class Head {
       this.final50 = Math.max(0, p50);
       this.beforeOffset90 = p90;
       this.final90 = Math.max(this.final50, p90 + this.offset);
+      this.floorAtClimb(s);
       return;
     }
     // one combination per mix (a learning rate, a memory); they are mixed by their own recent p90 loss
@@ -763,26 +762,24 @@ class Head {
     this.final50 = Math.max(0, c50);
     this.beforeOffset90 = c50 + (c90 - c50) * Math.exp(this.logFactor);
     this.final90 = Math.max(this.final50, this.beforeOffset90 + this.offset);
-    if (this.kind === 'peak' && !skip[C.trend] && s.climbing && s.risesInRow >= CLIMB_FLOOR_RUN) this.floorAtClimb(s);
+    this.floorAtClimb(s);
   }
 
   /**
-   * A peak while the values have risen at every step for CLIMB_FLOOR_RUN steps (a leak, a fill):
-   * its p90 at least the climb's own straight line (or the damped trend's path, if higher). The
-   * mix learns a horizon's losses only as its windows close: after a steady stretch it followed
-   * the last value for a whole horizon into a climb (a 2 MiB/s leak 55 s from its limit: the
-   * 120 s peak's p90 3 MiB above the value, P(contention) 0.00). Noise that rises at 8 steps in
-   * a row is rare (1 in 9! orderings), so a steady workload is left as it was. The p50 is left
-   * to the mix: floored at the path too, the recorded memory growth's 60 s peak scored a Brier
-   * of 0.138 (0.118 without: its climbs end below the level more often than not).
+   * A peak on a steady climb (DampedTrend.climbLine) is moved up, p50 and p90 alike, to have its
+   * p90 on the climb's line where it was under it: the mix learns a horizon's losses only as its
+   * windows close, and after a steady stretch it followed a leak's last value for a whole horizon
+   * (a 2 MiB/s leak 55 s from its limit: the 120 s peak's p90 3 MiB above the value,
+   * P(contention) 0.00). Both move so the spread between them, which the tail and the
+   * contention probability are read from, stays the mix's.
    */
   private floorAtClimb(s: SeriesState): void {
-    const line = Math.max(this.trendPath, s.lineAt(this.steps));
-    if (line > this.final90) this.final90 = line;
+    if (this.kind !== 'peak' || this.engine.skip[C.trend]) return;
+    const short = s.climbLine(this.steps) - this.final90;
+    if (!(short > 0)) return;
+    this.final50 += short;
+    this.final90 += short;
   }
-
-  /** the trend candidate's projection at the newest slot (a peak: the path's higher end) */
-  private trendPath = 0;
 
   /** The phase bin of a slot in the engine's season (-1 without a season or a phase mix); a new season resets the bins. */
   private phaseBin(slot: number): number {

@@ -29,7 +29,8 @@ export interface HorizonPeakOptions {
   /**
    * until then, the reference also follows a damped linear trend of the values (Holt's, as the
    * engine's cold peak heads do): a workload filling its memory from its first second is seen
-   * climbing before any of its peaks has resolved (default false: the engine's own peak
+   * climbing before any of its peaks has resolved; and at any time a steady climb's line
+   * (DampedTrend.climbLine) is a floor to the p90 (default false: the engine's own peak
    * candidate keeps the base's reference; createForecaster's 'horizon-peak' sets it)
    */
   coldTrend?: boolean;
@@ -47,8 +48,6 @@ const PATH_POINTS = 8;
  */
 const COLD_BETA = 0.2;
 
-/** Rises in a row after which the peak is not forecast under the climb's line (climbLine; as the engine's Head.floorAtClimb). */
-const CLIMB_FLOOR_RUN = 8;
 
 interface HorizonState {
   steps: number;
@@ -143,16 +142,9 @@ export class HorizonPeakForecaster implements Forecaster {
     return short > 0 ? shiftedForecast(fc, short) : fc;
   }
 
-  /**
-   * With coldTrend, while the values have risen at every step for CLIMB_FLOOR_RUN steps (a leak,
-   * a fill): the climb's own straight line at the horizon, which the p90 is moved up to (the
-   * whole forecast with it); -Infinity otherwise. The excesses are learnt a horizon late: after a
-   * steady stretch they held a 2 MiB/s leak's 120 s peak near the value until 70 s from its
-   * limit, and its contention probability at 0.
-   */
+  /** With coldTrend, a steady climb's line at the horizon (DampedTrend.climbLine; NaN off one), which the p90 is moved up to, the forecast with it. */
   private climbLine(h: HorizonState): number {
-    if (!this.coldTrend || !this.trend.climbing || this.trend.risesInRow < CLIMB_FLOOR_RUN) return Number.NEGATIVE_INFINITY;
-    return this.trend.lineAt(h.steps);
+    return this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -165,7 +157,8 @@ export class HorizonPeakForecaster implements Forecaster {
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = this.coldReference(h) - p50;
-      const short = Math.max(0, this.climbLine(h) - (p90 + delta));
+      const line = this.climbLine(h);
+      const short = line > p90 + delta ? line - (p90 + delta) : 0;
       return { p50: Math.max(0, p50 + delta + short), p90: Math.max(0, p90 + delta + short) };
     }
     const reference = this.reference(h);

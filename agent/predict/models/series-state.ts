@@ -126,14 +126,9 @@ export class SeriesState {
     return this.holt.climbing;
   }
 
-  /** Holt's level plus its slope, undamped, `steps` slots ahead (DampedTrend.lineAt). */
-  lineAt(steps: number): number {
-    return this.holt.lineAt(steps);
-  }
-
-  /** Samples in a row each above the one before (DampedTrend.risesInRow). */
-  get risesInRow(): number {
-    return this.holt.risesInRow;
+  /** A steady climb's straight line `steps` slots ahead; NaN when the values are not on one (DampedTrend.climbLine). */
+  climbLine(steps: number): number {
+    return this.holt.climbLine(steps);
   }
 
   get slot(): number {
