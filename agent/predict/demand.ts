@@ -211,7 +211,7 @@ export class DemandForecasts {
     });
     if (peaks) holdPeaksUp(windows, demandP90);
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
-    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, climbCrossing(p.trend, value, reached, stepMs));
+    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, climbCrossing(p.trend, value, reached, stepMs), steadyCrossing(p.trend, value, reached, stepMs));
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
   }
 
@@ -275,20 +275,23 @@ function holdPeaksUp(windows: DemandWindow[], p90s: number[]): void {
 /**
  * When the p90 path (now: the value; then each horizon's p90, uncut) first reaches `limit` (given
  * within REACHED_SHARE), linearly between points; or, when the values climb, where their own
- * slope reaches it, if that is sooner. Whether saturation is foreseen at all is the path's to
- * say (the climb alone would warn on a noisy steady series' wandering slope). When it is, the
- * path's straight line between horizons far apart placed a 3 MiB/s fill 30 s from its limit
- * 2,279 s away (horizons 1 s and 1 h), and 108 s when 40 s were left (5 s, 30 s, 120 s), and its
- * countdown rose now and then while the values rose: the climb's line does not wait on the
- * horizons, nor on the damped trend the peaks are forecast with.
+ * slope reaches it, if that is sooner; on a steady climb (DampedTrend.climbRate), where its line
+ * does. Whether saturation is foreseen at all is the path's to say (the climb alone would warn
+ * on a noisy steady series' wandering slope). When it is, the path's straight line between
+ * horizons far apart placed a 3 MiB/s fill 30 s from its limit 2,279 s away (horizons 1 s and
+ * 1 h), and 108 s when 40 s were left (5 s, 30 s, 120 s), and its countdown rose now and then
+ * while the values rose: the climb's line does not wait on the horizons, nor on the damped trend
+ * the peaks are forecast with. On a steady climb a p90 path is no countdown: a live 2 MiB/s leak
+ * read 30 s with 80 s left, its 30 s peak's p90 at a 5.5 MiB/s pace.
  */
-function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number, climbMs: number | null): number | null {
+function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number, climbMs: number | null, steadyMs: number | null): number | null {
   if (value >= limit) return 0;
   let t0 = 0;
   let v0 = value;
   for (let i = 0; i < horizonsMs.length; i++) {
     const p90 = p90s[i]!;
     if (p90 >= limit) {
+      if (steadyMs !== null) return steadyMs;
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
       return climbMs === null ? path : Math.min(path, climbMs);
     }
@@ -296,6 +299,12 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
     v0 = p90;
   }
   return null;
+}
+
+/** On a steady climb (DampedTrend.climbRate), when its line carries the value to `limit` (ms); null otherwise. */
+function steadyCrossing(trend: DampedTrend, value: number, limit: number, stepMs: number): number | null {
+  const rate = trend.climbRate;
+  return rate > 0 ? Math.round(((limit - value) / rate) * stepMs) : null;
 }
 
 /** While the values climb (DampedTrend.climbing), when their slope, undamped, carries the value to `limit` (ms); null otherwise. */

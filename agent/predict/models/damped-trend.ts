@@ -89,12 +89,16 @@ export class DampedTrend {
    * horizon a cache filling towards 300 MiB read 889 MiB.
    */
   climbLine(steps: number): number {
+    return this.lastValue + this.climbRate * Math.min(steps, this.rises);
+  }
+
+  /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. */
+  get climbRate(): number {
     if (this.rises < LINE_RUN || !(this.trend > 0)) return Number.NaN;
     const r = this.lastRises;
     for (let i = 0; i < LINE_RUN; i++) this.sortedRises[i] = r[i]!;
     this.sortedRises.sort();
-    const rate = (this.sortedRises[(LINE_RUN >> 1) - 1]! + this.sortedRises[LINE_RUN >> 1]!) / 2;
-    return this.lastValue + rate * Math.min(steps, this.rises);
+    return (this.sortedRises[(LINE_RUN >> 1) - 1]! + this.sortedRises[LINE_RUN >> 1]!) / 2;
   }
 
   /** The forecast `steps` ahead: the level plus the damped slope's sum over them (NaN before a sample). */
