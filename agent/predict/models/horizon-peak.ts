@@ -48,7 +48,6 @@ const PATH_POINTS = 8;
  */
 const COLD_BETA = 0.2;
 
-
 interface HorizonState {
   steps: number;
   horizonMs: number;
