@@ -144,7 +144,7 @@ test('saturation by hand: an OOM kill is the level reached, though the values be
   t.deepEqual(sat.leadsSeconds, [2]);
   // scored origins 2..9; quiet: 2 (its window 3..4 holds no kill), 5..9; a warning at 9
   t.deepEqual([sat.warnings, sat.falseAlarms, sat.quietOrigins], [3, 1, 6]);
-  // without the kill: no crossing, and the two warnings before it are false alarms
+  // without the kill: no crossing, and all three warnings are false alarms
   const before = backtestSeries(series(y, { resource: 'memory_bytes' }), [scripted('w', p90)], [peak2], { warmup: 2, limits: { memory_bytes: 5 } }).targets.m2!.saturation![0]!;
   t.deepEqual([before.crossings, before.falseAlarms, before.quietOrigins], [0, 3, 8]);
 });
