@@ -6,7 +6,7 @@ import type { SchedStats } from './probes/sched.js';
 import { emptyFaultStats, type FaultStats } from './probes/fault.js';
 import { emptyTcpStats, type TcpStats } from './probes/sock.js';
 import {
-  addFault, addTcp, delta, ioByWorkload, ioFigures, memoryFigures, netFigures, sumByWorkload, type IoByDevice,
+  ACTIVE_FLOOR, activityOf, addFault, addTcp, delta, ioByWorkload, ioFigures, memoryFigures, netFigures, sumByWorkload, type IoByDevice,
 } from './workload-figures.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex } from './workloads/index.js';
@@ -397,15 +397,10 @@ export class Agent {
    * and operations/s, network bytes/s (no limit known: quantiles and saturation-free).
    */
   private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
-    // Activity of any kind counts: a workload growing its memory faults pages in while it is
-    // nearly idle on CPU (1,000 new pages a second weigh like 1% of a core).
-    const busy = (r: WorkloadReport): number =>
-      r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
-      (r.memory?.minorPerSecond ?? 0) / 1e5;
-    // each workload's rank computed once: the policy's first, then by activity
+    // each workload's rank computed once: the policy's first, then by activity of any kind
     const ranked = reports
-      .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: busy(r) }))
-      .filter((x) => x.selected || x.busy > 0.01)
+      .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: activityOf(r) }))
+      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR)
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, this.policy.forecast.demandWorkloads);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the

@@ -5,7 +5,7 @@ import { devString, type BlkKey, type BlkStats } from './probes/blockio.js';
 import type { TcpStats } from './probes/sock.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
-import type { IoDeviceFigures, IoFigures, MemoryFigures, NetFigures } from './report.js';
+import type { IoDeviceFigures, IoFigures, MemoryFigures, NetFigures, WorkloadReport } from './report.js';
 
 /**
  * What a cumulative figure gained since the last tick. A small step back is a read race (a
@@ -140,3 +140,18 @@ export function netFigures(now: TcpStats, before: TcpStats | undefined, interval
     retransmitsPerSecond: perS(now.retransmits, before?.retransmits),
   };
 }
+
+/**
+ * How busy a workload was in a tick, in cores' worth, for ranking which workloads' demand is
+ * forecast beyond the policy's (above ACTIVE_FLOOR): activity of any kind counts. A workload
+ * growing its memory faults pages in while it is nearly idle on CPU: 100 new pages a second
+ * (0.4 MiB/s) weigh like 1% of a core. At 1,000 a leak of 2 MiB/s (512 pages/s) by a process
+ * otherwise asleep ranked under the floor and had no forecast at all.
+ */
+export function activityOf(r: WorkloadReport): number {
+  return r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
+    (r.memory?.minorPerSecond ?? 0) / 1e4;
+}
+
+/** The least activity (activityOf) for a workload the policy does not name to have its demand forecast. */
+export const ACTIVE_FLOOR = 0.01;
