@@ -311,7 +311,9 @@ test('demand: quantiles per horizon and window, contention with its limit source
   t.is(valueOf(t, samples, 'headroom_demand_contention_probability', { ...at, window: 'peak', source: 'host' }), 0.2);
   t.is(valueOf(t, samples, 'headroom_demand_limit', { workload: w.id, resource: 'cpu_cores', source: 'host' }), 2);
   t.is(valueOf(t, samples, 'headroom_demand_time_to_saturation_seconds', { workload: w.id, resource: 'cpu_cores' }), 45);
-  t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'net_bytes_per_s' }), 0.4);
+  t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'net_bytes_per_s', model: 'ewma' }), 0.4);
+  // the model behind each pair's forecast (what `auto` chose is otherwise not seen)
+  t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'cpu_cores', model: 'engine-peak' }), 0.8);
   // a value model's windows say so; no limit: no contention, no saturation
   t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', forecast_quantile: '0.5' }), 10);
   t.is(samplesOf(samples, 'headroom_demand_contention_probability', { resource: 'net_bytes_per_s' }).length, 0);
