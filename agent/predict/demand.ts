@@ -127,7 +127,7 @@ interface Pair {
    */
   pending: { dueMs: number; p50: number; peak: number }[];
   relError: number;
-  /** the values' own climb, for the time to saturation (see climbCrossing): undamped, as a damped slope settles under a steady one's */
+  /** the values' own climb, for the time to saturation (see saturation): undamped, as a damped slope settles under a steady one's */
   trend: DampedTrend;
 }
 
@@ -211,7 +211,7 @@ export class DemandForecasts {
     });
     if (peaks) holdPeaksUp(windows, demandP90);
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
-    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, climbCrossing(p.trend, value, reached, stepMs), steadyCrossing(p.trend, value, reached, stepMs));
+    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, p.trend, stepMs);
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
   }
 
@@ -284,31 +284,21 @@ function holdPeaksUp(windows: DemandWindow[], p90s: number[]): void {
  * the peaks are forecast with. On a steady climb a p90 path is no countdown: a live 2 MiB/s leak
  * read 30 s with 80 s left, its 30 s peak's p90 at a 5.5 MiB/s pace.
  */
-function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number, climbMs: number | null, steadyMs: number | null): number | null {
+function saturation(value: number, horizonsMs: readonly number[], p90s: readonly number[], limit: number, trend: DampedTrend, stepMs: number): number | null {
   if (value >= limit) return 0;
+  // (ms until a climb at `rate` per step carries the value to the limit)
+  const crossing = (rate: number): number => Math.round(((limit - value) / rate) * stepMs);
   let t0 = 0;
   let v0 = value;
   for (let i = 0; i < horizonsMs.length; i++) {
     const p90 = p90s[i]!;
     if (p90 >= limit) {
-      if (steadyMs !== null) return steadyMs;
+      if (trend.climbRate > 0) return crossing(trend.climbRate);
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
-      return climbMs === null ? path : Math.min(path, climbMs);
+      return trend.climbing && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
     }
     t0 = horizonsMs[i]!;
     v0 = p90;
   }
   return null;
-}
-
-/** On a steady climb (DampedTrend.climbRate), when its line carries the value to `limit` (ms); null otherwise. */
-function steadyCrossing(trend: DampedTrend, value: number, limit: number, stepMs: number): number | null {
-  const rate = trend.climbRate;
-  return rate > 0 ? Math.round(((limit - value) / rate) * stepMs) : null;
-}
-
-/** While the values climb (DampedTrend.climbing), when their slope, undamped, carries the value to `limit` (ms); null otherwise. */
-function climbCrossing(trend: DampedTrend, value: number, limit: number, stepMs: number): number | null {
-  if (!trend.climbing || !(trend.slope > 0)) return null;
-  return Math.round(((limit - value) / trend.slope) * stepMs);
 }

@@ -41,6 +41,8 @@ export class DampedTrend {
   /** the last LINE_RUN rises while the values rise at every step (climbLine), and a scratch copy to sort */
   private readonly lastRises = new Float64Array(LINE_RUN);
   private readonly sortedRises = new Float64Array(LINE_RUN);
+  /** climbRate as of the newest sample (sorted once a sample, not once per head and horizon that asks) */
+  private rate = Number.NaN;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
@@ -65,6 +67,15 @@ export class DampedTrend {
     const n = Math.max(1, steps);
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
+    this.rate = this.rises >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
+  }
+
+  /** The median of the last LINE_RUN rises. */
+  private medianRise(): number {
+    const sorted = this.sortedRises;
+    sorted.set(this.lastRises);
+    sorted.sort();
+    return (sorted[(LINE_RUN >> 1) - 1]! + sorted[LINE_RUN >> 1]!) / 2;
   }
 
   /** The slope per step (0 before two samples). */
@@ -92,13 +103,9 @@ export class DampedTrend {
     return this.lastValue + this.climbRate * Math.min(steps, this.rises);
   }
 
-  /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. */
+  /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
   get climbRate(): number {
-    if (this.rises < LINE_RUN || !(this.trend > 0)) return Number.NaN;
-    const r = this.lastRises;
-    for (let i = 0; i < LINE_RUN; i++) this.sortedRises[i] = r[i]!;
-    this.sortedRises.sort();
-    return (this.sortedRises[(LINE_RUN >> 1) - 1]! + this.sortedRises[LINE_RUN >> 1]!) / 2;
+    return this.rate;
   }
 
   /** The forecast `steps` ahead: the level plus the damped slope's sum over them (NaN before a sample). */

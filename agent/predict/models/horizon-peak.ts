@@ -133,17 +133,22 @@ export class HorizonPeakForecaster implements Forecaster {
       const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
       const moved = shiftedForecast(fc, reference - fc.quantile(0.5));
-      const short = this.climbLine(h) - moved.quantile(0.9);
+      const short = this.shortOfClimb(h, moved.quantile(0.9));
       return short > 0 ? shiftedForecast(moved, short) : moved;
     }
     const fc = errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
-    const short = this.climbLine(h) - fc.quantile(0.9);
+    const short = this.shortOfClimb(h, fc.quantile(0.9));
     return short > 0 ? shiftedForecast(fc, short) : fc;
   }
 
-  /** With coldTrend, a steady climb's line at the horizon (DampedTrend.climbLine; NaN off one), which the p90 is moved up to, the forecast with it. */
-  private climbLine(h: HorizonState): number {
-    return this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
+  /**
+   * With coldTrend, how far a p90 lies under a steady climb's line at the horizon
+   * (DampedTrend.climbLine), which it is moved up to, the forecast with it; 0 when not under it,
+   * or off a climb.
+   */
+  private shortOfClimb(h: HorizonState, p90: number): number {
+    const line = this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
+    return line > p90 ? line - p90 : 0;
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -156,15 +161,14 @@ export class HorizonPeakForecaster implements Forecaster {
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = this.coldReference(h) - p50;
-      const line = this.climbLine(h);
-      const short = line > p90 + delta ? line - (p90 + delta) : 0;
+      const short = this.shortOfClimb(h, p90 + delta);
       return { p50: Math.max(0, p50 + delta + short), p90: Math.max(0, p90 + delta + short) };
     }
     const reference = this.reference(h);
     const p50 = Math.max(0, reference + h.excess.quantile(0.5));
     const p90 = Math.max(0, reference + h.excess.quantile(0.9));
-    const short = this.climbLine(h) - p90;
-    return short > 0 ? { p50: p50 + short, p90: p90 + short } : { p50, p90 };
+    const short = this.shortOfClimb(h, p90);
+    return { p50: p50 + short, p90: p90 + short };
   }
 
   /** Highest centre of the base model over the next h steps (a few points of its path). */
