@@ -135,6 +135,8 @@ async function collect(source: SockSource, pred: (r: SockReading) => boolean): P
 // direction over the two runs is allowed, and never less than iperf3's figure. tx is exact
 // (write() return values on both sides); rx as well for the reader's own count.
 const CONTROL_SLACK = 16 * 1024;
+/** What a close event's bytes acked may fall short of the bytes written: a send buffer's worth left unacked at a teardown. */
+const IN_FLIGHT_SLACK = 1024 * 1024;
 
 testIf(can, why, 'sock: bytes per cgroup match iperf3 both ways; opens and closes counted; close events match tcplife', async (t) => {
   const s = setUp(t, 'sock');
@@ -279,9 +281,12 @@ testIf(can, why, 'sock: a close the state program did not see (the kernel skippe
   t.is(closes.length, 2, 'a close event for each');
   t.true(closes.every((e) => e.pid === run.clientPid && e.comm === 'iperf3' && e.tuple.dport === run.port), 'each names the iperf3 client and its server\'s port');
   t.true(closes.every((e) => TCP_STATES[e.tuple.state] === 'CLOSE'), 'the state each left is not known then: CLOSE');
-  // bytes and lifespan as at the close: the data connection carried what iperf3 sent
+  // bytes and lifespan as at the close: the data connection carried what iperf3 sent. A close
+  // event's tx is the bytes acked (as tcplife's): bytes still in flight when the connection is
+  // torn down at the test's end were written, and counted by iperf3, but never acked (CI: 714
+  // bytes short of 6.7 GB, once)
   const data = closes.reduce((a, b) => (a.txBytes >= b.txBytes ? a : b));
-  t.true(data.txBytes >= run.end.sentBytes && data.txBytes <= run.end.sentBytes + CONTROL_SLACK, `data connection tx ${data.txBytes} vs iperf3 ${run.end.sentBytes}`);
+  t.true(data.txBytes >= run.end.sentBytes - IN_FLIGHT_SLACK && data.txBytes <= run.end.sentBytes + CONTROL_SLACK, `data connection tx ${data.txBytes} vs iperf3 ${run.end.sentBytes}`);
   t.true(data.durationNs / 1e9 >= 2.9, `lifespan ${(data.durationNs / 1e9).toFixed(2)} s of a 3 s test`);
 });
 
