@@ -414,8 +414,8 @@ export class Agent {
     // the tick's samples first, then their forecasts at once (over worker threads when the policy says so)
     const inputs: DemandInput[] = [];
     const owners: WorkloadReport[] = [];
-    const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds): void => {
-      inputs.push({ workload: r.workload.id, resource, value, bounds, selected });
+    const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, restart?: boolean): void => {
+      inputs.push({ workload: r.workload.id, resource, value, bounds, selected, restart });
       owners.push(r);
     };
     for (const { r, selected } of picked) {
@@ -430,7 +430,8 @@ export class Agent {
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
-        add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling });
+        // a kill ends the run that climbed to it: its memory is forecast afresh (DemandInput.restart)
+        add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, (r.memory?.oomKillsPerSecond ?? 0) > 0);
       }
       if (r.io) {
         add(r, selected, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond);

@@ -113,6 +113,11 @@ export interface DemandInput {
   bounds?: DemandBounds;
   /** the policy selects the workload (under 'auto': the engine) */
   selected?: boolean;
+  /**
+   * what came before is of a run that has ended (an OOM kill in the workload since the last
+   * tick): this sample starts the pair afresh
+   */
+  restart?: boolean;
 }
 
 interface Pair {
@@ -158,15 +163,22 @@ export class DemandForecasts {
     return pool;
   }
 
-  /** Feeds one sample and returns the forecast for this workload and resource. */
-  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false): DemandForecast {
+  /**
+   * Feeds one sample and returns the forecast for this workload and resource. `restart`: the
+   * pair forgets what it learned first (DemandInput.restart).
+   */
+  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, restart = false): DemandForecast {
     const limit = bounds.limit ?? null;
     const ceiling = bounds.ceiling ?? null;
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model) {
-      // a workload the policy starts (or stops) selecting changes model: a fresh forecaster
+    if (!p || p.model !== model || restart) {
+      // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
+      // So does a kill: the climb that led to it taught the peak models excesses (and the trend
+      // a line) that an emptied cgroup no longer has; kept, they held a countdown and P 0.5 over
+      // the empty cgroup for two minutes. A run that starts again is followed as it climbs from
+      // its first second (the cold heads' climb floor).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
       p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1) };
@@ -217,7 +229,7 @@ export class DemandForecasts {
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected));
+    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected, x.restart));
   }
 
   /** The model a workload's pairs get: the policy's one, or under 'auto' by whether the policy selects it. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'parent' | 'cpuset' | 'host' | null; ceiling: number | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p50: number; p90: number; p99: number; pContention: number | null }[] }
-interface Doc { atMs: number; workloads: Record<string, { usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
+interface Doc { atMs: number; workloads: Record<string, { memory?: { oomKillsPerSecond: number }; usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
 // 8 MiB every 500 ms from a small start: the 192 MiB limit is reached in about 12 s, enough
@@ -147,6 +147,53 @@ time.sleep(60)
   t.is(m!.timeToSaturationMs, null, 'asleep at 96 of 256 MiB: no saturation');
   const said = ran.stderr.split('\n').filter((l) => l.includes('ghost'));
   t.deepEqual(said, [`headroom: policy workload 'ghost' (${policy}:6): its match "${cg.path}-typo/**" names no cgroup on this host (yet): it is reported once one appears`]);
+});
+
+// A kill ends the run that climbed to it (a walkthrough: after an OOM kill, the emptied cgroup kept
+// a countdown for 165 ticks and P(contention) 0.4-0.5 for two minutes, from what the climb taught).
+register('demand: after an OOM kill, the emptied cgroup\'s memory is forecast afresh: no countdown, no contention', async (t) => {
+  const cg = new MemoryTestCgroup('demand-oom');
+  t.teardown(() => cg.remove());
+  cg.setLimit(96 * MiB);
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1\nforecast:\n  demand_model: engine-peak\nworkloads:\n  - name: oomer\n    match: "${cg.path}"\n    class: normal\n`);
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '36', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 70_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  // 6 s at 8 MiB, then 16 MiB/s until the kill
+  const hog = cg.startIn('/usr/bin/python3', ['-c', `
+import mmap, time
+chunks = []
+def grow():
+    m = mmap.mmap(-1, 8 << 20)
+    for off in range(0, 8 << 20, 4096): m[off] = 1
+    chunks.append(m)
+grow()
+time.sleep(6)
+for i in range(200):
+    grow()
+    time.sleep(0.5)
+`], 60_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const mine = docs.map((d) => d.workloads[cg.path]).filter((m) => m?.demand?.memory_bytes !== undefined);
+  t.log(mine.map((m) => { const d = m!.demand!.memory_bytes; return `${(d.value / MiB).toFixed(1)} MiB${m!.memory!.oomKillsPerSecond > 0 ? ' (kill)' : ''} ${d.timeToSaturationMs === null ? '-' : `${d.timeToSaturationMs / 1000} s`} P ${d.windows.map((w) => w.pContention?.toFixed(2)).join('/')}`; }).join('\n'));
+  t.is(cg.oomKills(), 1, 'the hog was OOM-killed');
+  const killed = mine.findIndex((m) => m!.memory!.oomKillsPerSecond > 0);
+  t.true(killed > 0, 'the kill reported');
+  const warned = mine.slice(0, killed).some((m) => m!.demand!.memory_bytes.timeToSaturationMs !== null);
+  t.true(warned, 'the fill warned of saturation before the kill');
+  const after = mine.slice(killed).filter((m) => m!.demand!.memory_bytes.value < 0.1 * 96 * MiB);
+  t.true(after.length >= 10, `${after.length} forecasts of the emptied cgroup`);
+  for (const m of after) {
+    const d = m!.demand!.memory_bytes;
+    t.is(d.timeToSaturationMs, null, `a countdown over the emptied cgroup: ${JSON.stringify(d)}`);
+    for (const w of d.windows) t.true(w.pContention! < 0.05, `P(contention) ${w.pContention} over ${w.horizonMs} ms, after the kill`);
+  }
 });
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a

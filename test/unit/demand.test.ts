@@ -183,6 +183,41 @@ test('a leak after a steady stretch is warned as far ahead as it has run, and it
   }
 });
 
+test('an OOM kill starts the memory forecast afresh: the emptied cgroup has no countdown, and a run that climbs again is warned as it climbs (engine-peak, horizon-peak)', (t) => {
+  // 50 MiB for 300 s, 2 MiB/s to the 400 MiB limit, killed; 0.2 MiB for 60 s, then 4 MiB/s again.
+  // Kept across the kill, what the climb taught held a countdown over the empty cgroup on 60 of
+  // its 60 ticks (engine-peak, P(120 s) up to 0.69; horizon-peak: 51, 0.86). The cost: a
+  // restarted climb is warned as far ahead as it has run (49 s here), not from its history (99 s)
+  const MiB = 1024 * 1024;
+  const limit = 400 * MiB;
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const d = new DemandForecasts({ ...opts, model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+    let killedAt = -1;
+    let warned = 0;
+    let firstAhead = 0;
+    for (let s = 0; s < 700; s++) {
+      let value = 50 * MiB + 2 * MiB * Math.max(0, s - 300) + (((s * 7919) % 13) / 13) * 0.6 * MiB;
+      if (killedAt < 0 && value >= 0.99 * limit) killedAt = s;
+      if (killedAt >= 0) value = 0.2 * MiB + (s < killedAt + 60 ? 0 : 4 * MiB * (s - killedAt - 60));
+      if (value >= 0.99 * limit) break;
+      const f = d.observe('w', 'memory_bytes', value, s * 1000, { limit, ceiling: limit }, false, s === killedAt);
+      if (killedAt < 0) continue;
+      const tts = f.timeToSaturationMs;
+      if (s < killedAt + 60) {
+        t.is(tts, null, `${model}: a countdown ${s - killedAt} s after the kill, over an empty cgroup`);
+        t.true(f.windows[2]!.pContention! < 0.05, `${model}: P(120 s) ${f.windows[2]!.pContention} ${s - killedAt} s after the kill`);
+        continue;
+      }
+      if (tts === null) continue;
+      const left = (0.99 * limit - value) / (4 * MiB);
+      if (warned++ === 0) firstAhead = left;
+      t.true(tts / 1000 <= left + 2 && tts / 1000 >= 0.85 * left, `${model}: ${tts} ms with ${left.toFixed(1)} s left`);
+    }
+    t.true(killedAt > 0);
+    t.true(firstAhead >= 40, `${model}: the climb after the kill first warned ${firstAhead.toFixed(0)} s ahead`);
+  }
+});
+
 test('the cold peak models follow a fast climb from the first second, and a dip does not turn the warning off', (t) => {
   // 16 MiB/s from 10 MiB towards a 192 MiB limit (the ceiling too), 20 MiB less every sixth second
   const MiB = 1024 * 1024;
