@@ -183,6 +183,32 @@ test('a leak after a steady stretch is warned as far ahead as it has run, and it
   }
 });
 
+test('a steady leak\'s peak is not forecast past its line at half as quick again, once the mix follows the trend (engine-peak)', (t) => {
+  // 50 MiB for 400 s, then 2 MiB/s with no limit in reach. Before: from 150 s into the leak the
+  // 120 s peak's p90 read up to 1.75 GiB (p50 1 GiB) for 590-750 MiB to come: the trend's
+  // errors from the leak's first steps, when it said "flat", widened its band once the mix followed it
+  const MiB = 1024 * 1024;
+  const r = rng(7);
+  const d = new DemandForecasts({ ...opts, model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+  const values: number[] = [];
+  const forecasts = [];
+  for (let s = 0; s < 760; s++) {
+    values.push(50 * MiB + 2 * MiB * Math.max(0, s - 400) + r() * 0.6 * MiB);
+    forecasts.push(d.observe('w', 'memory_bytes', values[s]!, s * 1000, { limit: 64 * 1024 * MiB, ceiling: 64 * 1024 * MiB }));
+  }
+  let worst = 0;
+  for (let s = 420; s < 640; s++) {
+    const w = forecasts[s]!.windows[2]!;
+    const peak = Math.max(...values.slice(s + 1, s + 121));
+    worst = Math.max(worst, (w.p90 - values[s]!) / (peak - values[s]!));
+    // (the line is followed as far ahead as the leak has run: the whole horizon from 120 s in)
+    if (s >= 520) t.true(w.p90 >= 0.95 * peak, `${s - 400} s into the leak: p90 ${(w.p90 / MiB).toFixed(0)} MiB under the peak to come ${(peak / MiB).toFixed(0)}`);
+    t.true(w.p90 - values[s]! <= 1.6 * (peak - values[s]!), `${s - 400} s into the leak: p90 ${(w.p90 / MiB).toFixed(0)} MiB for a peak of ${(peak / MiB).toFixed(0)} MiB from ${(values[s]! / MiB).toFixed(0)}`);
+    t.true(w.p50 <= 1.1 * peak, `${s - 400} s into the leak: p50 ${(w.p50 / MiB).toFixed(0)} MiB for a peak of ${(peak / MiB).toFixed(0)} MiB`);
+  }
+  t.log(`the 120 s p90's rise over the value, at most ${worst.toFixed(2)} x the peak's to come`);
+});
+
 test('an OOM kill starts the memory forecast afresh: the emptied cgroup has no countdown, and a run that climbs again is warned as it climbs (engine-peak, horizon-peak)', (t) => {
   // 50 MiB for 300 s, 2 MiB/s to the 400 MiB limit, killed; 0.2 MiB for 60 s, then 4 MiB/s again.
   // Kept across the kill, what the climb taught held a countdown over the empty cgroup on 60 of

@@ -103,6 +103,14 @@ export class DampedTrend {
     return this.lastValue + this.climbRate * Math.min(steps, this.rises);
   }
 
+  /**
+   * Where a steady climb's line reaches `steps` ahead if the climb goes on that long, or NaN off
+   * one (climbLine, followed no further than the climb has run, is a floor; this, a bound above).
+   */
+  climbReach(steps: number): number {
+    return this.lastValue + this.climbRate * steps;
+  }
+
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
   get climbRate(): number {
     return this.rate;

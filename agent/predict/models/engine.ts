@@ -776,9 +776,22 @@ class Head {
   private floorAtClimb(s: SeriesState): void {
     if (this.kind !== 'peak' || this.engine.skip[C.trend]) return;
     const short = s.climbLine(this.steps) - this.final90;
-    if (!(short > 0)) return;
-    this.final50 += short;
-    this.final90 += short;
+    if (short > 0) {
+      this.final50 += short;
+      this.final90 += short;
+      return;
+    }
+    // above: a p90 past where the line reaches with its rate half as quick again (both moving
+    // down, the p50 to the line's reach at most). The mix follows the trend candidate once that
+    // one's losses resolve, and the trend's errors from the climb's first steps, when it still
+    // said "flat", widened its band: a 2 MiB/s leak's 120 s peak read a p90 of 1.5-1.75 GiB (and
+    // p99 4-5 GiB) for 690-750 MiB to come
+    const from = s.climbLine(0);
+    const reach = s.climbReach(this.steps);
+    const cap90 = from + CLIMB_QUICKEN * (reach - from);
+    if (!(this.final90 > cap90)) return;
+    this.final90 = cap90;
+    this.final50 = Math.min(this.final50, reach);
   }
 
   /** The phase bin of a slot in the engine's season (-1 without a season or a phase mix); a new season resets the bins. */
@@ -871,6 +884,8 @@ class Head {
  * Held so, both stay within a few times the climb (public ratios unchanged, recorded within 1%).
  */
 const MAX_SPREADS = 10;
+/** How much quicker than its line a steady climb's peak p90 may go (floorAtClimb's bound above). */
+const CLIMB_QUICKEN = 1.5;
 
 /**
  * A candidate that projects a value to the horizon (Holt's trend) and takes its quantiles from

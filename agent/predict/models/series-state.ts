@@ -131,6 +131,11 @@ export class SeriesState {
     return this.holt.climbLine(steps);
   }
 
+  /** Where a steady climb's line reaches `steps` slots ahead if it goes on that long; NaN off one (DampedTrend.climbReach). */
+  climbReach(steps: number): number {
+    return this.holt.climbReach(steps);
+  }
+
   get slot(): number {
     return this.clock.slot;
   }
