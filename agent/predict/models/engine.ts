@@ -622,7 +622,21 @@ class Head {
     const projected = Math.max(0, this.kind === 'peak' ? Math.max(x, s.trendAt(this.steps)) : s.trendAt(this.steps));
     ring.trend[w] = projected;
     const t = this.trend.project(projected, spread);
-    this.setCandidate(C.trend, t.p50, Number.isNaN(t.p90) ? projected + band : t.p90);
+    let t50 = t.p50;
+    let t90 = Number.isNaN(t.p90) ? projected + band : t.p90;
+    // a peak on a steady climb: its p90 no higher than where the climb's line reaches over the
+    // horizon at half as quick again, its p50 no higher than the line. Its errors from the
+    // climb's first steps, when it still said "flat", widen its band, and once the mix followed
+    // it a 2 MiB/s leak's 120 s peak read a p90 of 1.5-1.75 GiB (p50 1 GiB) for 590-750 MiB to
+    // come. (On the trend alone: bounding the mix cut a seasonal spike it had learned, 1000 MiB
+    // read 200 MiB during a ramp to it)
+    const reach = this.kind === 'peak' ? s.climbReach(this.steps) : Number.NaN;
+    if (!Number.isNaN(reach)) {
+      const from = s.climbLine(0);
+      t90 = Math.min(t90, from + CLIMB_QUICKEN * (reach - from));
+      t50 = Math.min(t50, reach);
+    }
+    this.setCandidate(C.trend, t50, t90);
     const horizonMs = this.steps * s.clock.stepMs;
     const profile = this.kind === 'peak' ? this.engine.peakProfile.quantilePair(horizonMs) : this.engine.pointProfile.quantilePair(horizonMs);
     this.setCandidate(C.profile, profile.p50, profile.p90);
@@ -776,22 +790,9 @@ class Head {
   private floorAtClimb(s: SeriesState): void {
     if (this.kind !== 'peak' || this.engine.skip[C.trend]) return;
     const short = s.climbLine(this.steps) - this.final90;
-    if (short > 0) {
-      this.final50 += short;
-      this.final90 += short;
-      return;
-    }
-    // above: a p90 past where the line reaches with its rate half as quick again (both moving
-    // down, the p50 to the line's reach at most). The mix follows the trend candidate once that
-    // one's losses resolve, and the trend's errors from the climb's first steps, when it still
-    // said "flat", widened its band: a 2 MiB/s leak's 120 s peak read a p90 of 1.5-1.75 GiB (and
-    // p99 4-5 GiB) for 690-750 MiB to come
-    const from = s.climbLine(0);
-    const reach = s.climbReach(this.steps);
-    const cap90 = from + CLIMB_QUICKEN * (reach - from);
-    if (!(this.final90 > cap90)) return;
-    this.final90 = cap90;
-    this.final50 = Math.min(this.final50, reach);
+    if (!(short > 0)) return;
+    this.final50 += short;
+    this.final90 += short;
   }
 
   /** The phase bin of a slot in the engine's season (-1 without a season or a phase mix); a new season resets the bins. */
@@ -884,7 +885,7 @@ class Head {
  * Held so, both stay within a few times the climb (public ratios unchanged, recorded within 1%).
  */
 const MAX_SPREADS = 10;
-/** How much quicker than its line a steady climb's peak p90 may go (floorAtClimb's bound above). */
+/** How much quicker than its line a steady climb's peak may go in the trend candidate's p90 (Head.forecastNow). */
 const CLIMB_QUICKEN = 1.5;
 
 /**
