@@ -114,8 +114,8 @@ export interface DemandInput {
   /** the policy selects the workload (under 'auto': the engine) */
   selected?: boolean;
   /**
-   * what came before is of a run that has ended (an OOM kill in the workload since the last
-   * tick): this sample starts the pair afresh
+   * an OOM kill in the workload since the last tick: once its memory has fallen to half or less
+   * of what it held (within KILL_WAIT samples), the pair starts afresh (see observe)
    */
   restart?: boolean;
 }
@@ -134,7 +134,14 @@ interface Pair {
   relError: number;
   /** the values' own climb, for the time to saturation (see saturation): undamped, as a damped slope settles under a steady one's */
   trend: DampedTrend;
+  lastValue: number;
+  /** after a kill (DemandInput.restart): the value it is to fall to half of, and the samples left to wait for that */
+  killedFrom: number;
+  killWait: number;
 }
+
+/** Samples after an OOM kill within which a fall to half of what the workload held starts its pair afresh. */
+const KILL_WAIT = 5;
 
 /** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
 export const DEFAULT_FORGET_AFTER_MS = 10 * 60_000;
@@ -164,8 +171,8 @@ export class DemandForecasts {
   }
 
   /**
-   * Feeds one sample and returns the forecast for this workload and resource. `restart`: the
-   * pair forgets what it learned first (DemandInput.restart).
+   * Feeds one sample and returns the forecast for this workload and resource. `restart`: an OOM
+   * kill since the last sample (DemandInput.restart).
    */
   observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, restart = false): DemandForecast {
     const limit = bounds.limit ?? null;
@@ -173,15 +180,15 @@ export class DemandForecasts {
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model || restart) {
+    if (!p || p.model !== model || this.emptiedByKill(p, value, restart)) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
-      // So does a kill: the climb that led to it taught the peak models excesses (and the trend
-      // a line) that an emptied cgroup no longer has; kept, they held a countdown and P 0.5 over
-      // the empty cgroup for two minutes. A run that starts again is followed as it climbs from
-      // its first second (the cold heads' climb floor).
+      // So does a kill that emptied the workload: the climb that led to it taught the peak models
+      // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
+      // countdown and P 0.5 over the empty cgroup for two minutes. A run that starts again is
+      // followed as it climbs from its first second (the cold heads' climb floor).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1) };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), lastValue: value, killedFrom: Number.NaN, killWait: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -201,6 +208,7 @@ export class DemandForecasts {
     const stepMs = this.opts.stepMs ?? 1000;
     p.trend.update(value, Math.round((atMs - p.lastMs) / stepMs));
     p.lastMs = atMs;
+    p.lastValue = value;
 
     let history = 0;
     // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
@@ -225,6 +233,22 @@ export class DemandForecasts {
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, p.trend, stepMs);
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
+  }
+
+  /**
+   * Whether a kill has emptied the workload: its memory at half or less of what it held before
+   * the kill, within KILL_WAIT samples of it (the kill may be counted a tick before its memory is
+   * freed). One that stays full (a worker of many killed, the cgroup thrashing at its limit)
+   * keeps its forecast: started afresh at each kill, its warning came and went.
+   */
+  private emptiedByKill(p: Pair, value: number, killed: boolean): boolean {
+    if (killed) {
+      p.killedFrom = Math.max(p.lastValue, value);
+      p.killWait = KILL_WAIT;
+    }
+    if (p.killWait === 0) return false;
+    p.killWait--;
+    return value <= 0.5 * p.killedFrom;
   }
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */

@@ -181,9 +181,9 @@ for i in range(200):
   t.is(ran.code, 0, ran.stderr);
   const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
   const mine = docs.map((d) => d.workloads[cg.path]).filter((m) => m?.demand?.memory_bytes !== undefined);
-  t.log(mine.map((m) => { const d = m!.demand!.memory_bytes; return `${(d.value / MiB).toFixed(1)} MiB${m!.memory!.oomKillsPerSecond > 0 ? ' (kill)' : ''} ${d.timeToSaturationMs === null ? '-' : `${d.timeToSaturationMs / 1000} s`} P ${d.windows.map((w) => w.pContention?.toFixed(2)).join('/')}`; }).join('\n'));
+  t.log(mine.map((m) => { const d = m!.demand!.memory_bytes; return `${(d.value / MiB).toFixed(1)} MiB${(m!.memory?.oomKillsPerSecond ?? 0) > 0 ? ' (kill)' : ''} ${d.timeToSaturationMs === null ? '-' : `${d.timeToSaturationMs / 1000} s`} P ${d.windows.map((w) => w.pContention?.toFixed(2)).join('/')}`; }).join('\n'));
   t.is(cg.oomKills(), 1, 'the hog was OOM-killed');
-  const killed = mine.findIndex((m) => m!.memory!.oomKillsPerSecond > 0);
+  const killed = mine.findIndex((m) => (m!.memory?.oomKillsPerSecond ?? 0) > 0);
   t.true(killed > 0, 'the kill reported');
   const warned = mine.slice(0, killed).some((m) => m!.demand!.memory_bytes.timeToSaturationMs !== null);
   t.true(warned, 'the fill warned of saturation before the kill');
