@@ -55,10 +55,12 @@ interface HorizonState {
   pending: PendingValues;
   excess: SortedWindow;
   /**
-   * after the base took up another season: the excesses measured since, which replace `excess`
-   * once minErrors of them are known (until then the old ones stand in; see update)
+   * after the base took up another season (at slot freshFrom): the excesses of references made
+   * since, which replace `excess` once minErrors of them are known (until then the old ones
+   * stand in; see update)
    */
   fresh: SortedWindow | undefined;
+  freshFrom: number;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
   /** the reference computed at slot refSlot: update() and the forecast() after it share it */
@@ -94,6 +96,7 @@ export class HorizonPeakForecaster implements Forecaster {
       pending: new PendingValues(),
       excess: new SortedWindow(window),
       fresh: undefined,
+      freshFrom: 0,
       recentMax: new SlidingMax(steps),
       refSlot: -1,
       ref: 0,
@@ -110,12 +113,18 @@ export class HorizonPeakForecaster implements Forecaster {
     // as wide as everything its profile holds: a leak that ended a period-3 noise read a 120 s
     // peak p90 of 2.2 GiB for 556 MiB to come, P(contention) 0.5 at 40 s from the limit
     const period = seasonOf(this.base);
-    if (period !== this.basePeriod) {
-      if (this.basePeriod !== undefined) for (const h of this.horizons.values()) if (h.excess.size > 0) h.fresh = new SortedWindow(this.window);
-      this.basePeriod = period;
-    }
     const skipped = this.clock.advance(atMs) - 1;
     const slot = this.clock.slot;
+    if (period !== this.basePeriod) {
+      if (this.basePeriod !== undefined) {
+        for (const h of this.horizons.values()) {
+          if (h.excess.size === 0) continue;
+          h.fresh = new SortedWindow(this.window);
+          h.freshFrom = slot;
+        }
+      }
+      this.basePeriod = period;
+    }
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
     if (this.coldTrend) this.trend.update(x, skipped + 1);
@@ -125,16 +134,19 @@ export class HorizonPeakForecaster implements Forecaster {
         const origin = h.pending.oldestSlot;
         const reference = h.pending.shift();
         // the window (origin, origin + h] must end here and have no hole
-        if (origin + h.steps === slot && this.lastHole <= origin) this.learn(h, peak - reference);
+        if (origin + h.steps === slot && this.lastHole <= origin) this.learn(h, peak - reference, origin);
       }
       h.pending.push(slot, this.reference(h));
     }
   }
 
-  /** A realised excess joins the window (and the fresh one after a change of season, which takes over once it holds minErrors). */
-  private learn(h: HorizonState, excess: number): void {
+  /**
+   * A realised excess, of the reference made at slot `origin`, joins the window (and the fresh
+   * one after a change of season, if made since, which takes over once it holds minErrors).
+   */
+  private learn(h: HorizonState, excess: number, origin: number): void {
     h.excess.push(excess);
-    if (h.fresh === undefined) return;
+    if (h.fresh === undefined || origin < h.freshFrom) return;
     h.fresh.push(excess);
     if (h.fresh.size < this.minErrors) return;
     h.excess = h.fresh;
