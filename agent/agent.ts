@@ -16,7 +16,7 @@ import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
-import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readUsage } from './workloads/usage.js';
+import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -102,6 +102,8 @@ export class Agent {
   private readonly governor: OverheadGovernor | null;
   private readonly runs: RunFollower | null;
   private hostCpu: { busy: number; total: number } | null = null;
+  /** with the fault probe off: each forecast workload's memory cgroup OOM-kill count at the last tick (oomKilled; only those forecast then) */
+  private oomCounts = new Map<string, number>();
   /** the limit files of the workloads' cgroups, their ancestors and CPU sets (read again within 10 s, and after the agent's own writes) */
   private readonly limitCache = new LimitCache();
   /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
@@ -414,6 +416,7 @@ export class Agent {
     // the tick's samples first, then their forecasts at once (over worker threads when the policy says so)
     const inputs: DemandInput[] = [];
     const owners: WorkloadReport[] = [];
+    const oomCounts = new Map<string, number>();
     const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, restart?: boolean): void => {
       inputs.push({ workload: r.workload.id, resource, value, bounds, selected, restart });
       owners.push(r);
@@ -431,7 +434,7 @@ export class Agent {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
         // a kill ends the run that climbed to it: its memory is forecast afresh (DemandInput.restart)
-        add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, (r.memory?.oomKillsPerSecond ?? 0) > 0);
+        add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, this.oomKilled(r, oomCounts));
       }
       if (r.io) {
         add(r, selected, 'io_bytes_per_s', r.io.readBytesPerSecond + r.io.writeBytesPerSecond);
@@ -440,9 +443,24 @@ export class Agent {
       }
       if (r.net) add(r, selected, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond);
     }
+    this.oomCounts = oomCounts;
     const forecasts = this.demand.observeAll(inputs, nowMs);
     for (let i = 0; i < forecasts.length; i++) owners[i]!.demand![inputs[i]!.resource] = forecasts[i]!;
     if (this.ticks % 60 === 0) this.demand.sweep(nowMs);
+  }
+
+  /**
+   * Whether the workload had an OOM kill since the last tick: the fault probe's count, or with
+   * that probe off its memory cgroup's own counter (memory.events, memory.oom_control), read only
+   * for the workloads forecast.
+   */
+  private oomKilled(r: WorkloadReport, counts: Map<string, number>): boolean {
+    if (r.memory !== undefined) return r.memory.oomKillsPerSecond > 0;
+    const now = readOomKills(this.layout, r.workload);
+    if (now === null) return false;
+    counts.set(r.workload.id, now);
+    const before = this.oomCounts.get(r.workload.id);
+    return before !== undefined && now > before;
   }
 
   /** Cores the whole host used since the last tick (/proc/stat); the workloads' sum until two readings exist. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 'parent' | 'cpuset' | 'host' | null; ceiling: number | null; timeToSaturationMs: number | null; windows: { horizonMs: number; p50: number; p90: number; p99: number; pContention: number | null }[] }
-interface Doc { atMs: number; workloads: Record<string, { memory?: { oomKillsPerSecond: number }; usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
+interface Doc { atMs: number; workloads: Record<string, { memory?: { oomKillsPerSecond: number } | null; usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
 // 8 MiB every 500 ms from a small start: the 192 MiB limit is reached in about 12 s, enough
@@ -151,14 +151,16 @@ time.sleep(60)
 
 // A kill ends the run that climbed to it (a walkthrough: after an OOM kill, the emptied cgroup kept
 // a countdown for 165 ticks and P(contention) 0.4-0.5 for two minutes, from what the climb taught).
-register('demand: after an OOM kill, the emptied cgroup\'s memory is forecast afresh: no countdown, no contention', async (t) => {
-  const cg = new MemoryTestCgroup('demand-oom');
+// (with the fault probe off, the kill is read from the memory cgroup's own counter)
+for (const fault of [true, false]) {
+register(`demand: after an OOM kill, the emptied cgroup's memory is forecast afresh: no countdown, no contention${fault ? '' : ' (fault probe off)'}`, async (t) => {
+  const cg = new MemoryTestCgroup(fault ? 'demand-oom' : 'demand-oom-nofault');
   t.teardown(() => cg.remove());
   cg.setLimit(96 * MiB);
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, `version: 1\nforecast:\n  demand_model: engine-peak\nworkloads:\n  - name: oomer\n    match: "${cg.path}"\n    class: normal\n`);
+  writeFileSync(policy, `version: 1\n${fault ? '' : 'probes:\n  fault:\n    enabled: false\n'}forecast:\n  demand_model: engine-peak\nworkloads:\n  - name: oomer\n    match: "${cg.path}"\n    class: normal\n`);
   const agent = headroom(['top', '--json', '--interval', '1', '--count', '36', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 70_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
@@ -183,8 +185,12 @@ for i in range(200):
   const mine = docs.map((d) => d.workloads[cg.path]).filter((m) => m?.demand?.memory_bytes !== undefined);
   t.log(mine.map((m) => { const d = m!.demand!.memory_bytes; return `${(d.value / MiB).toFixed(1)} MiB${(m!.memory?.oomKillsPerSecond ?? 0) > 0 ? ' (kill)' : ''} ${d.timeToSaturationMs === null ? '-' : `${d.timeToSaturationMs / 1000} s`} P ${d.windows.map((w) => w.pContention?.toFixed(2)).join('/')}`; }).join('\n'));
   t.is(cg.oomKills(), 1, 'the hog was OOM-killed');
-  const killed = mine.findIndex((m) => (m!.memory?.oomKillsPerSecond ?? 0) > 0);
+  // the kill: the probe's count, or (probe off) the first fall from near the limit
+  const killed = fault
+    ? mine.findIndex((m) => (m!.memory?.oomKillsPerSecond ?? 0) > 0)
+    : mine.findIndex((m, i) => i > 0 && mine[i - 1]!.demand!.memory_bytes.value > 0.5 * 96 * MiB && m!.demand!.memory_bytes.value < 0.1 * 96 * MiB);
   t.true(killed > 0, 'the kill reported');
+  t.is(mine.some((m) => m!.memory !== undefined && m!.memory !== null), fault, 'memory figures only with the fault probe');
   const warned = mine.slice(0, killed).some((m) => m!.demand!.memory_bytes.timeToSaturationMs !== null);
   t.true(warned, 'the fill warned of saturation before the kill');
   const after = mine.slice(killed).filter((m) => m!.demand!.memory_bytes.value < 0.1 * 96 * MiB);
@@ -195,6 +201,7 @@ for i in range(200):
     for (const w of d.windows) t.true(w.pContention! < 0.05, `P(contention) ${w.pContention} over ${w.horizonMs} ms, after the kill`);
   }
 });
+}
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
 // new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
