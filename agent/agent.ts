@@ -417,8 +417,8 @@ export class Agent {
     const inputs: DemandInput[] = [];
     const owners: WorkloadReport[] = [];
     const oomCounts = new Map<string, number>();
-    const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, restart?: boolean): void => {
-      inputs.push({ workload: r.workload.id, resource, value, bounds, selected, restart });
+    const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, oomKilled?: boolean): void => {
+      inputs.push({ workload: r.workload.id, resource, value, bounds, selected, oomKilled });
       owners.push(r);
     };
     for (const { r, selected } of picked) {
@@ -433,7 +433,7 @@ export class Agent {
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
-        // a kill ends the run that climbed to it: its memory is forecast afresh (DemandInput.restart)
+        // a kill that empties it ends the run that climbed to it: its memory is forecast afresh (DemandInput.oomKilled)
         add(r, selected, 'memory_bytes', usage.memoryBytes, { limit: mem.limit, limitSource: mem.source, ceiling: memCeiling }, this.oomKilled(r, oomCounts));
       }
       if (r.io) {

@@ -11,7 +11,7 @@ export const SHARD_RESOURCES: readonly DemandResource[] = ['cpu_cores', 'memory_
 export const SELECTED = 1;
 export const HAS_LIMIT = 2;
 export const HAS_CEILING = 4;
-export const RESTART = 8;
+export const OOM_KILLED = 8;
 
 /** Numbers a forecast travels as: per window p50, p90, p99 and P(contention); then the time to saturation (NO_SATURATION: none) and the confidence. */
 export const wireLength = (windows: number): number => 4 * windows + 2;

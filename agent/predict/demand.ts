@@ -117,7 +117,7 @@ export interface DemandInput {
    * an OOM kill in the workload since the last tick: once its memory has fallen to half or less
    * of what it held (within KILL_WAIT samples), the pair starts afresh (see observe)
    */
-  restart?: boolean;
+  oomKilled?: boolean;
 }
 
 interface Pair {
@@ -135,7 +135,7 @@ interface Pair {
   /** the values' own climb, for the time to saturation (see saturation): undamped, as a damped slope settles under a steady one's */
   trend: DampedTrend;
   lastValue: number;
-  /** after a kill (DemandInput.restart): the value it is to fall to half of, and the samples left to wait for that */
+  /** after a kill (DemandInput.oomKilled): the value it is to fall to half of, and the samples left to wait for that */
   killedFrom: number;
   killWait: number;
 }
@@ -171,16 +171,16 @@ export class DemandForecasts {
   }
 
   /**
-   * Feeds one sample and returns the forecast for this workload and resource. `restart`: an OOM
-   * kill since the last sample (DemandInput.restart).
+   * Feeds one sample and returns the forecast for this workload and resource. `oomKilled`: an OOM
+   * kill since the last sample (DemandInput.oomKilled).
    */
-  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, restart = false): DemandForecast {
+  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, oomKilled = false): DemandForecast {
     const limit = bounds.limit ?? null;
     const ceiling = bounds.ceiling ?? null;
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model || this.emptiedByKill(p, value, restart)) {
+    if (!p || p.model !== model || this.emptiedByKill(p, value, oomKilled)) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
       // So does a kill that emptied the workload: the climb that led to it taught the peak models
       // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
@@ -253,7 +253,7 @@ export class DemandForecasts {
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected, x.restart));
+    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected, x.oomKilled));
   }
 
   /** The model a workload's pairs get: the policy's one, or under 'auto' by whether the policy selects it. */
