@@ -174,7 +174,8 @@ const run: CommandModule<object, RunArgs> = {
         },
         afterStop: async () => {
           await Promise.all([endpoint?.shutdown(), push?.shutdown(), logPush?.shutdown()]);
-          log('stopped; every change made was undone');
+          // (observe and recommend write nothing: "undone" there read as though they had)
+          log(mode === 'enforce' ? 'stopped; every change made was undone' : `stopped (${mode} mode: no change of its own to undo)`);
         },
       });
     } catch (err) {

@@ -193,6 +193,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   const end = await agent.done;
   t.is(end.code, 0, end.stderr);
   t.is(readFileSync(s.limitFile, 'utf8'), s.original, 'original limit restored on exit');
+  t.regex(end.stderr, /headroom: stopped; every change made was undone\n/);
 });
 
 kernelTest('recommend: the same decisions are exported, no cgroup file changes', async (t) => {
@@ -266,5 +267,7 @@ kernelTest('kill -9 while holding a throttle: the next start restores the origin
   const again = await headroom(['run', '--policy', s.policy, '--mode', 'observe', '--duration', '1', '--state-dir', s.dir, '--no-prometheus'], { timeoutMs: 30_000 }).done;
   t.is(again.code, 0, again.stderr);
   t.regex(again.stderr, /restored/i);
+  // (the journal's restore above is the previous run's undone; observe itself changes nothing)
+  t.regex(again.stderr, /headroom: stopped \(observe mode: no change of its own to undo\)\n/);
   t.is(readFileSync(s.limitFile, 'utf8'), s.original, 'original back after restart');
 });
