@@ -134,7 +134,6 @@ interface Pair {
   relError: number;
   /** the values' own climb, for the time to saturation (see saturation): undamped, as a damped slope settles under a steady one's */
   trend: DampedTrend;
-  lastValue: number;
   /** after a kill (DemandInput.oomKilled): the value it is to fall to half of, and the samples left to wait for that */
   killedFrom: number;
   killWait: number;
@@ -188,7 +187,7 @@ export class DemandForecasts {
       // followed as it climbs from its first second (the cold heads' climb floor).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), lastValue: value, killedFrom: Number.NaN, killWait: 0 };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), killedFrom: Number.NaN, killWait: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -208,7 +207,6 @@ export class DemandForecasts {
     const stepMs = this.opts.stepMs ?? 1000;
     p.trend.update(value, Math.round((atMs - p.lastMs) / stepMs));
     p.lastMs = atMs;
-    p.lastValue = value;
 
     let history = 0;
     // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
@@ -243,7 +241,7 @@ export class DemandForecasts {
    */
   private emptiedByKill(p: Pair, value: number, killed: boolean): boolean {
     if (killed) {
-      p.killedFrom = Math.max(p.lastValue, value);
+      p.killedFrom = Math.max(p.trend.last, value);
       p.killWait = KILL_WAIT;
     }
     if (p.killWait === 0) return false;

@@ -78,6 +78,11 @@ export class DampedTrend {
     return (sorted[(LINE_RUN >> 1) - 1]! + sorted[LINE_RUN >> 1]!) / 2;
   }
 
+  /** The newest sample (NaN before one). */
+  get last(): number {
+    return this.lastValue;
+  }
+
   /** The slope per step (0 before two samples). */
   get slope(): number {
     return this.trend;

@@ -632,8 +632,7 @@ class Head {
     // read 200 MiB during a ramp to it)
     const reach = this.kind === 'peak' ? s.climbReach(this.steps) : Number.NaN;
     if (!Number.isNaN(reach)) {
-      const from = s.climbLine(0);
-      t90 = Math.min(t90, from + CLIMB_QUICKEN * (reach - from));
+      t90 = Math.min(t90, s.climbReach(CLIMB_QUICKEN * this.steps));
       t50 = Math.min(t50, reach);
     }
     this.setCandidate(C.trend, t50, t90);
