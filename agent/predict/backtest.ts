@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { Forecast, Forecaster } from './forecaster.js';
 import type { Dataset, Series } from './traces/series.js';
+import { KillGate } from './kill-gate.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
 export type TargetKind = 'point' | 'peak';
@@ -114,8 +115,13 @@ export interface ModelContext {
 
 /** One model on one series, fed online. */
 export interface OnlineModel {
-  /** The value observed at grid step `index`; indices only grow, skipped ones were not observed. */
-  observe(value: number, index: number): void;
+  /**
+   * The value observed at grid step `index`; indices only grow, skipped ones were not observed.
+   * `oomKilled`: the trace recorded an OOM kill in the series' workload since the last observed
+   * value (memory series): the models the agent runs start afresh where it would (KillGate);
+   * the reference baselines take no notice, as the systems they stand for do not.
+   */
+  observe(value: number, index: number, oomKilled?: boolean): void;
   /** Forecast for `target`, made at the latest observed step. */
   predict(target: Target): QuantilePair;
 }
@@ -154,7 +160,7 @@ export function forecasterModel(id: string, label: string, make: (ctx: ModelCont
     create(ctx) {
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
-      interface Entry { f: Forecaster; fed: number; horizonMs: number }
+      interface Entry { f: Forecaster; fed: number; horizonMs: number; target: Target }
       const perTarget = new Map<string, Entry>();
       // every value seen, so a target first asked late is replayed from the start
       const values: Array<[number, number]> = [];
@@ -166,13 +172,22 @@ export function forecasterModel(id: string, label: string, make: (ctx: ModelCont
       };
       const forTarget = (target: Target): Forecaster => {
         let entry = perTarget.get(target.name);
-        if (!entry) perTarget.set(target.name, (entry = { f: make(ctx, target), fed: 0, horizonMs: target.steps * stepMs }));
+        if (!entry) perTarget.set(target.name, (entry = { f: make(ctx, target), fed: 0, horizonMs: target.steps * stepMs, target }));
         catchUp(entry);
         return entry.f;
       };
       for (const target of ctx.targets) forTarget(target);
+      const kills = new KillGate();
       return {
-        observe: (value, index) => {
+        observe: (value, index, oomKilled = false) => {
+          if (kills.emptied(value, oomKilled)) {
+            // started afresh, as the agent starts a pair an OOM kill emptied: its history too
+            values.length = 0;
+            for (const entry of perTarget.values()) {
+              entry.f = make(ctx, entry.target);
+              entry.fed = 0;
+            }
+          }
           values.push([value, index]);
           for (const entry of perTarget.values()) catchUp(entry);
         },
@@ -425,15 +440,19 @@ function* replaySeries(
   for (let i = 0; i < y.length; i++) reachedUpTo[i + 1] = reachedUpTo[i]! + reachedAt[i]!;
   const reachedIn = (from: number, to: number): boolean => reachedUpTo[Math.min(to, y.length)]! > reachedUpTo[Math.min(from, y.length)]!;
   let previousReached = false;
+  // a kill at a step with no value is told with the next value
+  let killUntold = false;
   let firstScored = -1;
   let observed = 0;
   let sumAbs = 0;
   for (let t = 0; t < y.length; t++) {
     const v = y[t]!;
+    killUntold ||= reachedAt[t] === 1;
     if (Number.isNaN(v)) continue;
     yield series.startSeconds + t * series.stepSeconds;
     sumAbs += Math.abs(v);
-    for (const model of models) model.observe(v, t);
+    for (const model of models) model.observe(v, t, killUntold);
+    killUntold = false;
     if (++observed <= warmup) {
       warmMax = Math.max(warmMax, v);
       continue;

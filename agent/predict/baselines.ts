@@ -7,6 +7,7 @@ import { AGENT_STEP_LIMIT_SECONDS, forecasterModel, pinball, quantilePairOf, typ
 import { LearnerPool } from './models/learner-pool.js';
 import { ForecastEngine, type EngineOptions } from './models/engine.js';
 import { quantileSorted, VpaHistogram, vpaFirstBucket, WarmVpa } from './models/vpa-histogram.js';
+import { KillGate } from './kill-gate.js';
 
 export { quantileSorted, VpaHistogram, vpaFirstBucket };
 
@@ -339,10 +340,19 @@ export function engineSpec(opts: Omit<EngineOptions, 'halfLifeMs' | 'stepMs' | '
       const stepMs = ctx.stepSeconds * 1000;
       const startMs = ctx.startSeconds * 1000;
       const learnerPool = pooled ? sharedPool(ctx, id) : undefined;
-      const engine = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...engineOpts, learnerPool });
-      for (const t of ctx.targets) engine.track(t.kind, t.steps * stepMs);
+      const fresh = (): ForecastEngine => {
+        const e = new ForecastEngine({ halfLifeMs: ctx.dayPoints * stepMs, stepMs, ...engineOpts, learnerPool });
+        for (const t of ctx.targets) e.track(t.kind, t.steps * stepMs);
+        return e;
+      };
+      let engine = fresh();
+      // an OOM kill that emptied the workload: a fresh engine, as the agent's (the pool stays)
+      const kills = new KillGate();
       return {
-        observe: (value, index) => engine.update(value, startMs + index * stepMs),
+        observe: (value, index, oomKilled = false) => {
+          if (kills.emptied(value, oomKilled)) engine = fresh();
+          engine.update(value, startMs + index * stepMs);
+        },
         predict: (target) => quantilePairOf(target.kind === 'peak' ? engine.peak(target.steps * stepMs) : engine.point(target.steps * stepMs)),
       };
     },

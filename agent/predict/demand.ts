@@ -13,6 +13,7 @@ import type { CgroupLimitSource } from '../workloads/usage.js';
 import { DampedTrend } from './models/damped-trend.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 import { LearnerPool } from './models/learner-pool.js';
+import { KillGate } from './kill-gate.js';
 
 /** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
 export type LimitSource = CgroupLimitSource | 'host';
@@ -134,13 +135,9 @@ interface Pair {
   relError: number;
   /** the values' own climb, for the time to saturation (see saturation): undamped, as a damped slope settles under a steady one's */
   trend: DampedTrend;
-  /** after a kill (DemandInput.oomKilled): the value it is to fall to half of, and the samples left to wait for that */
-  killedFrom: number;
-  killWait: number;
+  /** whether a kill (DemandInput.oomKilled) has emptied the workload */
+  kills: KillGate;
 }
-
-/** Samples after an OOM kill within which a fall to half of what the workload held starts its pair afresh. */
-const KILL_WAIT = 5;
 
 /** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
 export const DEFAULT_FORGET_AFTER_MS = 10 * 60_000;
@@ -179,7 +176,7 @@ export class DemandForecasts {
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model || this.emptiedByKill(p, value, oomKilled)) {
+    if (!p || p.model !== model || p.kills.emptied(value, oomKilled)) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
       // So does a kill that emptied the workload: the climb that led to it taught the peak models
       // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
@@ -187,7 +184,7 @@ export class DemandForecasts {
       // followed as it climbs from its first second (the cold heads' climb floor).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), killedFrom: Number.NaN, killWait: 0 };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills: new KillGate(value) };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -231,22 +228,6 @@ export class DemandForecasts {
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
     const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, p.trend, stepMs);
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
-  }
-
-  /**
-   * Whether a kill has emptied the workload: its memory at half or less of what it held before
-   * the kill, within KILL_WAIT samples of it (the kill may be counted a tick before its memory is
-   * freed). One that stays full (a worker of many killed, the cgroup thrashing at its limit)
-   * keeps its forecast: started afresh at each kill, its warning came and went.
-   */
-  private emptiedByKill(p: Pair, value: number, killed: boolean): boolean {
-    if (killed) {
-      p.killedFrom = Math.max(p.trend.last, value);
-      p.killWait = KILL_WAIT;
-    }
-    if (p.killWait === 0) return false;
-    p.killWait--;
-    return value <= 0.5 * p.killedFrom;
   }
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */

@@ -11,7 +11,7 @@ import {
   AGENT_TARGETS, targetByName, backtestSeries, hindsightLoss, defaultTargets, defaultWarmup, forecasterModel, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS,
   resolveTarget, runBacktest, saturationTable, targetTable, TARGETS, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
-import { ENGINE, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
+import { ENGINE, modelsByName, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
 import { createForecaster } from '../../agent/predict/forecaster.js';
 import { readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { testIf } from '../helpers/host.js';
@@ -147,6 +147,54 @@ test('saturation by hand: an OOM kill is the level reached, though the values be
   // without the kill: no crossing, and all three warnings are false alarms
   const before = backtestSeries(series(y, { resource: 'memory_bytes' }), [scripted('w', p90)], [peak2], { warmup: 2, limits: { memory_bytes: 5 } }).targets.m2!.saturation![0]!;
   t.deepEqual([before.crossings, before.falseAlarms, before.quietOrigins], [0, 3, 8]);
+});
+
+/** Memory at 50 MiB for 300 s, then 2 MiB/s until killed at 99% of its 400 MiB limit, then empty (0.2 MiB) to 900 s. */
+function leakKilled(): { y: number[]; killedAt: number; limit: number } {
+  const MiB = 1024 * 1024;
+  const limit = 400 * MiB;
+  const y: number[] = [];
+  let killedAt = -1;
+  for (let s = 0; s < 900; s++) {
+    const noise = ((s * 7919) % 13) / 13;
+    const climb = 50 * MiB + 2 * MiB * Math.max(0, s - 300) + noise * 0.6 * MiB;
+    if (killedAt < 0 && climb >= 0.99 * limit) killedAt = s;
+    y.push(killedAt < 0 ? climb : 0.2 * MiB + noise * 0.01 * MiB);
+  }
+  return { y, killedAt, limit };
+}
+
+test('replays start the agent\'s models afresh where a recorded OOM kill emptied the workload, as the agent does; the baselines take no notice', (t) => {
+  const { y, killedAt, limit } = leakKilled();
+  const peak60: Target = { name: 'h60smax', kind: 'peak', steps: 60 };
+  const specs = [ENGINE, ...modelsByName(['forecaster:engine-peak', 'ewma'])];
+  const ctx = { stepSeconds: 1, startSeconds: 0, warmup: 120, dayPoints: 86_400, targets: [peak60], resource: 'memory_bytes' };
+  for (const spec of specs.slice(0, 2)) {
+    const [told, untold] = [spec.create({ ...ctx, shared: new Map() }), spec.create({ ...ctx, shared: new Map() })];
+    let untoldHigh = 0;
+    for (let s = 0; s < y.length; s++) {
+      told.observe(y[s]!, s, s === killedAt);
+      untold.observe(y[s]!, s);
+      if (s < killedAt || s >= killedAt + 120) continue;
+      // over the emptied cgroup: nothing of the climb, where kept it read a peak near the limit
+      const p90 = told.predict(peak60).p90;
+      t.true(p90 < 0.05 * limit, `${spec.id}: the 60 s peak's p90 ${(p90 / 2 ** 20).toFixed(1)} MiB ${s - killedAt} s after the kill`);
+      if (untold.predict(peak60).p90 >= 0.5 * limit) untoldHigh++;
+    }
+    t.true(untoldHigh >= 30, `${spec.id}: untold of the kill, the p90 read half the limit or more on ${untoldHigh} ticks after it`);
+  }
+  // through the harness: the trace's kill reaches the models
+  const run = (values: number[], reachedSteps?: number[]) =>
+    backtestSeries(series(values, { resource: 'memory_bytes', ...(reachedSteps ? { reachedSteps } : {}) }), specs, [peak60], { warmup: 120, limits: { memory_bytes: limit } }).targets.h60smax!;
+  const [withKill, without] = [run(y, [killedAt]), run(y)];
+  // a kill at a step with no value is told with the next one
+  const gap = run(y.map((v, s) => (s === killedAt ? Number.NaN : v)), [killedAt]);
+  for (const i of [0, 1]) {
+    for (const [what, told] of [['at its step', withKill], ['at a step with no value', gap]] as const) {
+      t.true(told.scores[i]!.nSlack90 < 0.5 * without.scores[i]!.nSlack90, `${specs[i]!.id}, the kill ${what}: slack ${told.scores[i]!.nSlack90} told, ${without.scores[i]!.nSlack90} untold`);
+    }
+  }
+  t.deepEqual(withKill.scores[2], without.scores[2], 'the EWMA baseline forecasts the same, told or not');
 });
 
 test('contention probability by hand: Brier score against the level, and its skill over the series\' own share', (t) => {
