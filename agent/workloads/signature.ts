@@ -13,6 +13,11 @@
 //   An argument with a `/` that names nothing is recorded as missing. Size is what drives
 //   demand for most batch work; content hashing every input would cost as much as the task.
 //   Mtimes stay out: touching or copying an input must not make a new task.
+// - but a file (or a folder, anything in it) changed since the task started (`startedAtMs`: a
+//   running process, read a tick or more after its start) is its output, not an input: signed
+//   as though it were not there yet, as it was when the task started. Sized as read, a log
+//   the task writes (`job out.log`) gave each run its own signature (5 MB read one run, 10 MB
+//   the next; a walkthrough), and no run was ever forecast.
 // - the environment variables the caller chooses (`envKeys`), set or unset: some change what
 //   a program does (OMP_NUM_THREADS), most (a shell's PWD, a terminal's size) do not.
 // What stays out: cwd (inputs are named relative to it, so the same job in another checkout
@@ -52,6 +57,12 @@ export interface TaskSpec {
   outputs?: readonly string[];
   /** flags whose value is an output; default DEFAULT_OUTPUT_FLAGS */
   outputFlags?: readonly string[];
+  /**
+   * when the task started (ms since the epoch): a path its arguments name that changed since
+   * (its mtime, or for a folder any entry's, at or after it) is its output, signed as though
+   * it were not there (it was not, or not as it is now, when the task started)
+   */
+  startedAtMs?: number;
   /** most directory entries counted under one argument; default 10000 */
   maxDirEntries?: number;
   /** deepest directory level walked below one argument; default 8 */
@@ -177,7 +188,7 @@ export async function hashFile(path: string): Promise<{ sha256: string; bytes: n
 async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec): Promise<InputPart[]> {
   const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
   const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
-  const bounds = { entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8 };
+  const bounds = { entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8, writtenSinceMs: spec.startedAtMs ?? Number.POSITIVE_INFINITY };
   const out: InputPart[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -201,31 +212,39 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   return out;
 }
 
-async function describePath(
-  arg: number, name: string, path: string, bounds: { entries: number; depth: number },
-): Promise<InputPart | undefined> {
+interface WalkBounds {
+  entries: number;
+  depth: number;
+  /** a path changed at or after this (ms since the epoch) is the task's output: not an input */
+  writtenSinceMs: number;
+}
+
+async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | undefined> {
   let st;
   try {
     st = await stat(path); // follows a symlink: the input is what it points at
   } catch {
     return undefined;
   }
-  if (st.isFile()) return { arg, name, kind: 'file', bytes: st.size };
-  if (st.isDirectory()) return { arg, name, kind: 'dir', ...(await dirTotals(path, bounds)) };
+  if (st.isFile()) return st.mtimeMs >= bounds.writtenSinceMs ? undefined : { arg, name, kind: 'file', bytes: st.size };
+  if (st.isDirectory()) {
+    if (st.mtimeMs >= bounds.writtenSinceMs) return undefined;
+    const totals = await dirTotals(path, bounds);
+    return totals.newestMs >= bounds.writtenSinceMs ? undefined : { arg, name, kind: 'dir', bytes: totals.bytes, entries: totals.entries, truncated: totals.truncated };
+  }
   return { arg, name, kind: 'other' }; // a device or fifo: its size says nothing
 }
 
 /**
- * Total bytes of regular files and count of entries below `root`, visited in name order so
- * the bounded walk sees the same entries each time. Symlinks count as entries but are not
+ * Total bytes of regular files, count of entries and newest mtime below `root`, visited in name
+ * order so the bounded walk sees the same entries each time. Symlinks count as entries but are not
  * followed (no cycles, no escaping the tree); unreadable subdirectories count as empty.
  */
-async function dirTotals(
-  root: string, bounds: { entries: number; depth: number },
-): Promise<{ bytes: number; entries: number; truncated: boolean }> {
+async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: number; entries: number; truncated: boolean; newestMs: number }> {
   let bytes = 0;
   let entries = 0;
   let truncated = false;
+  let newestMs = Number.NEGATIVE_INFINITY;
   const visit = async (dir: string, depth: number): Promise<void> => {
     let names: string[];
     try {
@@ -246,6 +265,7 @@ async function dirTotals(
         continue; // removed while walking
       }
       entries++;
+      newestMs = Math.max(newestMs, st.mtimeMs);
       if (st.isFile()) bytes += st.size;
       else if (st.isDirectory()) {
         if (depth + 1 >= bounds.depth) truncated = true;
@@ -254,5 +274,5 @@ async function dirTotals(
     }
   };
   await visit(root, 0);
-  return { bytes, entries, truncated };
+  return { bytes, entries, truncated, newestMs };
 }

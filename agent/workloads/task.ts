@@ -47,16 +47,18 @@ export class TaskReader {
         if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
       }
       // the binary is hashed through /proc/<pid>/exe and the inputs found under
-      // /proc/<pid>/root: a container's own files, and a binary deleted since it started
+      // /proc/<pid>/root: a container's own files, and a binary deleted since it started;
+      // what changed since it started is its output (signature.ts)
+      const started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
         // (the name it was called by: a multi-call binary, xz as unxz, does another job under
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
-        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p),
+        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}),
       });
-      return { pid, signature, startedAtMs: await startedAtMs(oldest.start, this.opts.proc ?? '/proc') };
+      return { pid, signature, startedAtMs: started };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null; // exited meanwhile
       throw err;

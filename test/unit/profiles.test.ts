@@ -113,6 +113,33 @@ test('signature: arguments count verbatim; outputs and plain words are not input
   t.deepEqual(withOutputs.parts.inputs, [], 'a path named in `outputs` is hashed as text only');
 });
 
+test('signature: what changed since the task started is its output: signed as though not there yet, so a log it writes does not split its runs', async (t) => {
+  // (a walkthrough: `job5.py out.log`, out.log deleted before each run, read 0, 5 and 10 MB
+  // into: three runs, three one-run profiles, no forecast ever)
+  const { dir, spec } = taskDir(t);
+  const startedAtMs = Date.now() - 60_000;
+  const before = new Date(startedAtMs - 3_600_000);
+  for (const p of ['input.csv', 'shards', 'shards/one', 'shards/deep', 'shards/deep/two']) utimesSync(join(dir, p), before, before);
+  const task = { ...spec, args: ['input.csv', 'out.log', './logs/run.log', 'shards'], startedAtMs };
+  const atStart = await taskSignature(task);
+  t.deepEqual(atStart.parts.inputs.map((i) => `${i.name}: ${i.kind}`), ['input.csv: file', './logs/run.log: missing', 'shards: dir']);
+  const ids: string[] = [atStart.id];
+  mkdirSync(join(dir, 'logs'));
+  for (const bytes of [5_000, 10_000]) {
+    writeFileSync(join(dir, 'out.log'), 'x'.repeat(bytes));
+    writeFileSync(join(dir, 'logs/run.log'), 'y'.repeat(bytes));
+    ids.push((await taskSignature(task)).id);
+  }
+  t.deepEqual(ids, [atStart.id, atStart.id, atStart.id], 'the same task read as its outputs grow');
+  t.not((await taskSignature({ ...task, startedAtMs: undefined })).id, atStart.id, 'without its start, a grown log reads as another input');
+  // an input older than the start keeps its size; a folder written into is an output
+  writeFileSync(join(dir, 'input.csv'), 'a,b\n1,2\n3,4\n');
+  utimesSync(join(dir, 'input.csv'), before, before);
+  t.not((await taskSignature(task)).id, atStart.id, 'an input of another size, older than the start, is another task');
+  writeFileSync(join(dir, 'shards/deep/new'), 'z');
+  t.deepEqual((await taskSignature(task)).parts.inputs.map((i) => i.name), ['input.csv', './logs/run.log'], 'a folder the task writes into is not an input');
+});
+
 test('signature: a directory walk is bounded; an unknown program is a clear error', async (t) => {
   const { spec } = taskDir(t);
   const s = await taskSignature({ ...spec, maxDirEntries: 2 });
