@@ -2,6 +2,7 @@
 // is, whether it still holds a process, its memory, and the reports' run status. `run` only.
 import type { Policy } from './plan/types.js';
 import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { matchesGlob } from './plan/policy.js';
 import { ProfileStore } from './predict/profiles.js';
@@ -11,7 +12,7 @@ import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { TaskReader } from './workloads/task.js';
-import { readMemoryBytes, readOomKills } from './workloads/usage.js';
+import { readMemoryBytes, readOomKills, readUsage } from './workloads/usage.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -46,6 +47,11 @@ export class RunFollower {
       },
       alive: (w) => cgroupPopulated(layout, w),
       oomKills: (w) => readOomKills(layout, w),
+      // (read once a run, at its start: its limits as set, its ancestors' too, and the host's CPUs)
+      ceilingOf: (w) => {
+        const u = readUsage(layout, w);
+        return { cpuCores: Math.min(u.cpuCeilingCores ?? Number.POSITIVE_INFINITY, cpus().length), memoryBytes: u.memoryCeilingBytes };
+      },
     }, index.list());
     return new RunFollower(runs, layout);
   }
@@ -62,6 +68,7 @@ export class RunFollower {
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,
+        oomKilled: r.memory !== undefined && r.memory.oomKillsPerSecond > 0,
       });
     }
     const events = this.runs.observe(inputs, nowMs);

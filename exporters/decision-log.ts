@@ -4,7 +4,7 @@ import type { Decision, Mode } from '../agent/plan/types.js';
 import type { Hierarchy } from '../agent/workloads/types.js';
 import { basename } from 'node:path';
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
-import type { RunEvent, RunStart } from '../agent/predict/task-runs.js';
+import type { BeyondForecast, RunEvent, RunStart } from '../agent/predict/task-runs.js';
 
 /** What the decision leaves the workload with, in words. */
 function target(d: Decision): string {
@@ -100,14 +100,28 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 export function formatRunEvent(e: RunEvent): string {
   const task = e.signature ? ` (task ${e.signature.slice(0, 8)})` : '';
   if (e.kind === 'run-end') {
-    return `[run] ${e.workload.id} ended after ${seconds(e.durationMs)}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}`;
+    const took = e.durationAtMost ? `within a tick (at most ${seconds(e.durationMs)})` : `after ${seconds(e.durationMs)}`;
+    const beyond = e.beyondForecast ? `; beyond its forecast: ${e.beyondForecast.map(beyondText).join(', ')}` : '';
+    return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${beyond}`;
   }
   const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;
   const f = e.forecast;
   if (!f) return `${started}: a task not seen finish before`;
   const cpu = f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured';
-  const mem = f.peak.memPeakBytes ? `${(f.peak.memPeakBytes.p90 / 2 ** 20).toFixed(0)} MiB` : 'memory not measured';
-  return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)}${lessTrusted(f)})`;
+  const mem = f.peak.memPeakBytes ? mib(f.peak.memPeakBytes.p90) : 'memory not measured';
+  const tooBig = e.memoryCeilingBytes !== undefined ? `; will not fit: its memory peak (p90) is above its cgroup's limit, ${mib(e.memoryCeilingBytes)}` : '';
+  return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)}${lessTrusted(f)})${tooBig}`;
+}
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** "duration 15.8 s (p90 5.8 s)", "memory peak 308 MiB (p90 113 MiB)" */
+function beyondText(b: BeyondForecast): string {
+  switch (b.what) {
+    case 'duration': return `duration ${seconds(b.actual)} (p90 ${seconds(b.p90)})`;
+    case 'cpu_cores': return `CPU ${b.actual.toFixed(2)} cores (p90 ${b.p90.toFixed(2)})`;
+    case 'memory_peak_bytes': return `memory peak ${mib(b.actual)} (p90 ${mib(b.p90)})`;
+  }
 }
 
 /** ", memory 0.50": the line's resources whose own confidence is lower (measured in fewer of the runs); '' when none. */
@@ -121,12 +135,16 @@ function lessTrusted(f: NonNullable<RunStart['forecast']>): string {
 export function runEventRecord(e: RunEvent): object {
   const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: e.workload, signature: e.signature };
   if (e.kind === 'run-end') {
-    return { ...base, durationMs: e.durationMs, recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}), ...(e.reason ? { reason: e.reason } : {}) };
+    return {
+      ...base, durationMs: e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
+      ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
+    };
   }
   const f = e.forecast;
   return {
     // (the label's command line only: the inputs and environment values stay in the profile store)
     ...base, task: { exe: e.task.exe, args: e.task.args ?? [] },
     forecast: f && { runs: f.runs, confidence: f.confidence, confidenceOf: f.confidenceOf, durationMs: f.durationMs, peak: f.peak },
+    ...(e.memoryCeilingBytes !== undefined ? { memoryCeilingBytes: e.memoryCeilingBytes } : {}),
   };
 }

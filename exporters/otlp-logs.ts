@@ -223,12 +223,21 @@ export class OtlpLogPush {
           const confidence = f.confidenceOf[resource as keyof typeof RUN_RESOURCE];
           if (confidence !== undefined) attributes[`headroom.run.resource_confidence.${name}`] = confidence;
         }
+        if (e.memoryCeilingBytes !== undefined) attributes['headroom.run.memory_ceiling_bytes'] = e.memoryCeilingBytes;
       }
     } else {
       attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;
+      if (e.durationAtMost) attributes['headroom.run.duration_at_most'] = true;
       attributes['headroom.run.recorded'] = e.recorded;
       if (e.runs !== undefined) attributes['headroom.run.profile_runs'] = e.runs;
       if (e.reason) attributes['headroom.reason'] = e.reason;
+      if (e.oomKilled) attributes['headroom.run.oom_killed'] = true;
+      // (the measure, beside the forecast's p90 it came out above)
+      for (const b of e.beyondForecast ?? []) {
+        const [name, unit] = b.what === 'duration' ? ['duration_seconds', 1000] : [b.what, 1];
+        attributes[`headroom.run.beyond_forecast.${name}`] = b.actual / unit;
+        attributes[`headroom.run.beyond_forecast.${name}_p90`] = b.p90 / unit;
+      }
     }
     this.record('headroom.task_run', e.atMs, 'INFO', formatRunEvent(e), attributes);
   }

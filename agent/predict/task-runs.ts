@@ -23,6 +23,8 @@ export interface RunTickInput {
   memoryBytes: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
+  /** an OOM kill in the workload since the last tick, as the fault probe counted it (false: none, or the probe off) */
+  oomKilled?: boolean;
 }
 
 export interface RunStart {
@@ -33,6 +35,15 @@ export interface RunStart {
   task: TaskLabel;
   /** what the task's past runs say this one will need; null for a task never seen finish */
   forecast: RunForecast | null;
+  /** the forecast's memory peak (p90) is above the most the cgroup may hold (TaskRunsOptions.ceilingOf): it will not fit */
+  memoryCeilingBytes?: number;
+}
+
+/** A measure of a finished run that came out above what its start's forecast gave as its p90. */
+export interface BeyondForecast {
+  what: 'duration' | 'cpu_cores' | 'memory_peak_bytes';
+  actual: number;
+  p90: number;
 }
 
 export interface RunEnd {
@@ -42,6 +53,11 @@ export interface RunEnd {
   /** null when the task could not be read */
   signature: string | null;
   durationMs: number;
+  /**
+   * true: durationMs is a bound, not a measure: the run began and ended within one tick, and its
+   * process went before its start could be read (it lasted at most that tick)
+   */
+  durationAtMost?: boolean;
   /** merged into the profile and saved */
   recorded: boolean;
   /** why not, when not */
@@ -50,6 +66,8 @@ export interface RunEnd {
   runs?: number;
   /** an OOM kill cut it short (its memory cgroup counted one while it ran) */
   oomKilled?: boolean;
+  /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
+  beyondForecast?: BeyondForecast[];
 }
 
 export type RunEvent = RunStart | RunEnd;
@@ -92,8 +110,14 @@ export interface TaskRunsOptions {
   taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
-  /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them */
+  /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them but by RunTickInput.oomKilled */
   oomKills?: (w: Workload) => number | null;
+  /**
+   * the most the workload's cgroup may use (its tightest limits and CPU set, with its
+   * ancestors'; null: none): a forecast's CPU is held under it (a task cannot use more, it is
+   * throttled), its memory is not, but a start says that it will not fit
+   */
+  ceilingOf?: (w: Workload) => { cpuCores: number | null; memoryBytes: number | null };
   /** whether a workload's cgroup is one whose runs are followed (default: every one but the root and unnamed ones) */
   follows?: (w: Workload) => boolean;
   /** runs shorter than this are not recorded (default 2000) */
@@ -120,6 +144,10 @@ interface Run {
   endedBusy?: boolean;
   /** its memory cgroup's OOM kills at its start (null: not counted there): more at its end, and it is not learned (see finish) */
   oomKillsAtStart: number | null;
+  /** a tick it was on (its first included) counted an OOM kill in it (RunTickInput.oomKilled) */
+  oomKillSeen: boolean;
+  /** the tick before the one that saw it begin (NaN: none): it began after it */
+  seenAfterMs: number;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
   bucket?: RunSample;
@@ -149,6 +177,11 @@ const EXISTING_RECHECK = 10;
 const TASK_READ_DEADLINE_MS = 30_000;
 /** Arguments kept in a task's label, and their total length: argv can be huge, and hold secrets. */
 const LABEL_ARGS = 32;
+/**
+ * A run's measure is beyond its forecast above this many times the p90: a tick's CPU is noisier
+ * than the slice means the curve keeps (0.99 cores against a p90 of 0.98 is not news).
+ */
+const BEYOND_MARGIN = 1.1;
 const LABEL_CHARS = 1024;
 
 export class TaskRuns {
@@ -159,6 +192,8 @@ export class TaskRuns {
    */
   private readonly existing = new Map<string, { workload: Workload; slot: number }>();
   private calls = 0;
+  /** the last observe's time (NaN before the first) */
+  private lastTickMs = Number.NaN;
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
   private readonly maxSamples: number;
@@ -206,6 +241,8 @@ export class TaskRuns {
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
+      // (the tick a run is first seen on counts too: a task killed within its first second)
+      if (x.oomKilled) run.oomKillSeen = true;
       const alive = this.opts.alive(run.workload);
       if (alive) run.lastAliveMs = nowMs;
       // it ended between its last tick alive and this one: half way, on average
@@ -232,6 +269,7 @@ export class TaskRuns {
       this.runs.delete(id);
       this.pending.push(this.finish(run));
     }
+    this.lastTickMs = nowMs;
     return this.pending.splice(0);
   }
 
@@ -260,7 +298,7 @@ export class TaskRuns {
     }
     const run: Run = {
       workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
-      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: this.lastTickMs,
     };
     this.runs.set(workload.id, run);
     const settle = (task: { signature: TaskSignature; startedAtMs?: number | null } | null): void => {
@@ -279,8 +317,14 @@ export class TaskRuns {
       const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;
       const env = Object.fromEntries(Object.entries(parts.env).map(([k, v]) => [k, v === null ? null : shortened(v)]));
       run.task = { ...label(exe, parts.args), inputs: parts.inputs.slice(0, LABEL_ARGS).map(describeInput), env };
-      run.forecast = this.opts.store.forecastRun(id) ?? null;
-      this.pending.push({ kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast });
+      const ceiling = this.opts.ceilingOf?.(workload);
+      run.forecast = heldUnder(this.opts.store.forecastRun(id) ?? null, ceiling?.cpuCores ?? null);
+      const memPeak = run.forecast?.peak.memPeakBytes?.p90;
+      const tooBig = memPeak !== undefined && ceiling?.memoryBytes != null && memPeak > ceiling.memoryBytes;
+      this.pending.push({
+        kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast,
+        ...(tooBig ? { memoryCeilingBytes: ceiling!.memoryBytes! } : {}),
+      });
     };
     const fail = (err: unknown): void => {
       if (run.signature !== undefined) return;
@@ -321,15 +365,24 @@ export class TaskRuns {
 
   private finish(run: Run): RunEnd {
     const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
-    const durationMs = Math.round(endMs - run.startMs);
-    const end = { kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs };
-    if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
+    let durationMs = Math.round(endMs - run.startMs);
+    // begun and gone within one tick, its start not read: it lasted at most that tick (not 0)
+    const within = durationMs === 0 && run.endedAtMs === run.startMs && !Number.isNaN(run.seenAfterMs);
+    if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
+    const end = {
+      kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs, ...(within ? { durationAtMost: true } : {}),
+    };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
     // has: the time to the kill and the limit; a walkthrough found such runs recorded)
-    // (the kernel's own count, read at the start and now: an event could be dropped, or come
-    // after the tick that found the run gone)
+    // (the fault probe's count on the run's ticks, its first included, and the kernel's own
+    // count, read at the start and now: an event could be dropped, or come after the tick that
+    // found the run gone; a task killed within its first tick is counted before its start is)
     const kills = run.oomKillsAtStart === null ? null : this.opts.oomKills?.(run.workload) ?? null;
-    if (kills !== null && kills > run.oomKillsAtStart!) return { ...end, recorded: false, oomKilled: true, reason: 'OOM-killed: a run cut short is not learned as the task\'s' };
+    if (run.oomKillSeen || (kills !== null && kills > run.oomKillsAtStart!)) {
+      const why = run.signature ? '' : ` (its task not read: ${run.readError ?? 'its read did not settle'})`;
+      return { ...end, recorded: false, oomKilled: true, reason: `OOM-killed${why}: a run cut short is not learned as the task's` };
+    }
+    if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]
@@ -343,12 +396,55 @@ export class TaskRuns {
         const n = out.evicted.length;
         this.log(`profiles: ${n === 1 ? 'the least recently used profile' : `the ${n} least recently used profiles`} evicted to keep within profiles.max_size: ${out.evicted.map((s) => s.slice(0, 8)).join(', ')}`);
       }
-      return { ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }) };
+      const beyond = beyondForecast(run.forecast, durationMs, samples);
+      return {
+        ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }),
+        ...(beyond.length > 0 ? { beyondForecast: beyond } : {}),
+      };
     } catch (err) {
       this.log(`run of ${run.workload.id}: not recorded: ${(err as Error).message}`);
       return { ...end, recorded: false, reason: (err as Error).message };
     }
   }
+}
+
+/**
+ * What a finished run measured clearly above its forecast's p90 (BEYOND_MARGIN): its duration,
+ * its highest CPU sample, its memory peak. A forecast missed is said with the run's end (a run
+ * 2.7x as long and as big as forecast ended "recorded", and nothing more: a walkthrough).
+ */
+function beyondForecast(f: RunForecast | null, durationMs: number, samples: readonly RunSample[]): BeyondForecast[] {
+  if (!f) return [];
+  const out: BeyondForecast[] = [];
+  const above = (actual: number, p90: number): boolean => actual > BEYOND_MARGIN * p90;
+  if (above(durationMs, f.durationMs.p90)) out.push({ what: 'duration', actual: durationMs, p90: f.durationMs.p90 });
+  const highest = (pick: (s: RunSample) => number | undefined): number | undefined => {
+    let top: number | undefined;
+    for (const s of samples) {
+      const v = pick(s);
+      if (v !== undefined && (top === undefined || v > top)) top = v;
+    }
+    return top;
+  };
+  const cpu = highest((s) => s.cpuCores);
+  if (cpu !== undefined && f.peak.cpuCores && above(cpu, f.peak.cpuCores.p90)) out.push({ what: 'cpu_cores', actual: cpu, p90: f.peak.cpuCores.p90 });
+  const mem = highest((s) => s.memPeakBytes ?? s.memBytes);
+  if (mem !== undefined && f.peak.memPeakBytes && above(mem, f.peak.memPeakBytes.p90)) out.push({ what: 'memory_peak_bytes', actual: mem, p90: f.peak.memPeakBytes.p90 });
+  return out;
+}
+
+/** A forecast with its CPU held at the cgroup's CPU ceiling (a 2-CPU host's task forecast at 2.16 cores). */
+function heldUnder(f: RunForecast | null, cpuCeiling: number | null): RunForecast | null {
+  if (!f || cpuCeiling === null) return f;
+  const c = f.curve.cpuCores;
+  const p = f.peak.cpuCores;
+  if (!c || !p) return f;
+  const at = (v: number): number => Math.min(v, cpuCeiling);
+  return {
+    ...f,
+    curve: { ...f.curve, cpuCores: { mean: c.mean.map(at), p90: c.p90.map(at) } },
+    peak: { ...f.peak, cpuCores: { mean: at(p.mean), p90: at(p.p90) } },
+  };
 }
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */

@@ -34,6 +34,13 @@ import { basename, delimiter, join, resolve } from 'node:path';
 /** Bumped whenever what goes into the hash changes, so old profiles are not matched by accident. */
 export const SIGNATURE_VERSION = 1;
 
+/**
+ * A path changed at least this long after the task's start is its output (TaskSpec.startedAtMs).
+ * A start read from /proc is good to a clock tick (10 ms) and the boot time behind it: an input
+ * written just before the task started must not read as its output, on one run and not the next.
+ */
+export const START_SLACK_MS = 100;
+
 /** Flags whose next argument (or `=` value) names an output, not an input. */
 export const DEFAULT_OUTPUT_FLAGS: readonly string[] = ['-o', '--output', '--out', '--outfile', '--output-file'];
 
@@ -59,8 +66,8 @@ export interface TaskSpec {
   outputFlags?: readonly string[];
   /**
    * when the task started (ms since the epoch): a path its arguments name that changed since
-   * (its mtime, or for a folder any entry's, at or after it) is its output, signed as though
-   * it were not there (it was not, or not as it is now, when the task started)
+   * (its mtime, or for a folder any entry's, START_SLACK_MS or more after it) is its output,
+   * signed as though it were not there (it was not, or not as it is now, when the task started)
    */
   startedAtMs?: number;
   /** most directory entries counted under one argument; default 10000 */
@@ -188,7 +195,10 @@ export async function hashFile(path: string): Promise<{ sha256: string; bytes: n
 async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec): Promise<InputPart[]> {
   const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
   const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
-  const bounds = { entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8, writtenSinceMs: spec.startedAtMs ?? Number.POSITIVE_INFINITY };
+  const bounds = {
+    entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8,
+    writtenSinceMs: spec.startedAtMs !== undefined ? spec.startedAtMs + START_SLACK_MS : Number.POSITIVE_INFINITY,
+  };
   const out: InputPart[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

@@ -98,15 +98,27 @@ export class TaskReader {
   }
 }
 
-/** A start time in clock ticks since boot, as ms since the epoch (now minus the uptime since). */
+/**
+ * When the host booted (ms since the epoch: now less the uptime), read once per /proc: read
+ * again at each start, its 10 ms steps and the moment between the two reads moved a start by
+ * up to 20 ms from one read to the next, and an input written just before fell either side.
+ */
+const bootMs = new Map<string, number>();
+
+/** A start time in clock ticks since boot, as ms since the epoch. */
 async function startedAtMs(ticks: number, proc: string): Promise<number | null> {
-  try {
-    const now = Date.now();
-    const uptime = Number((await readFile(join(proc, 'uptime'), 'utf8')).split(' ')[0]);
-    return Number.isFinite(uptime) ? Math.round(now - (uptime - ticks / USER_HZ) * 1000) : null;
-  } catch {
-    return null;
+  let boot = bootMs.get(proc);
+  if (boot === undefined) {
+    try {
+      const now = Date.now();
+      const uptime = Number((await readFile(join(proc, 'uptime'), 'utf8')).split(' ')[0]);
+      if (!Number.isFinite(uptime)) return null;
+      bootMs.set(proc, (boot = now - uptime * 1000));
+    } catch {
+      return null;
+    }
   }
+  return Math.round(boot + (ticks / USER_HZ) * 1000);
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); the comm field may hold spaces and parentheses. */

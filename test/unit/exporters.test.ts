@@ -960,7 +960,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const confidenceOf = { cpuCores: 0.71, memPeakBytes: 0.5, memSustainedBytes: 0.5, ioBytesPerSec: 0.71, netBytesPerSec: 0.71 };
   const forecast = { signature, runs: 3, confidence: 0.71, confidenceOf, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak };
   out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
-  out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4 });
+  out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4, beyondForecast: [{ what: 'memory_peak_bytes', actual: 30 * 2 ** 20, p90: 12 * 2 ** 20 }] });
   out.emitRun({ kind: 'run-end', atMs: atMs + 5000, workload: w, signature: null, durationMs: 900, recorded: false, reason: 'its task could not be read' });
   // a task whose past runs' memory was not measured (a cgroup the memory controller does not see)
   const { memPeakBytes: _p, memSustainedBytes: _s, ...cpuOnly } = peak;
@@ -971,7 +971,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const records = logRecordsOf(requests);
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue, r.timeUnixNano]), [
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71, memory 0.50)', String(atMs * 1e6)],
-    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile)', String((atMs + 4100) * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile); beyond its forecast: memory peak 30 MiB (p90 12 MiB)', String((atMs + 4100) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, memory not measured (3 runs, confidence 0.71)', String((atMs + 6000) * 1e6)],
   ]);
@@ -988,7 +988,10 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
     'headroom.run.resource_confidence.cpu_cores': 0.71, 'headroom.run.resource_confidence.memory_peak_bytes': 0.5,
   });
   t.deepEqual(start!['headroom.task.args'], ['--cpu', '1']);
-  t.like(end, { 'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4 });
+  t.like(end, {
+    'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4,
+    'headroom.run.beyond_forecast.memory_peak_bytes': 30 * 2 ** 20, 'headroom.run.beyond_forecast.memory_peak_bytes_p90': 12 * 2 ** 20,
+  });
   t.like(unread, { 'headroom.run.kind': 'end', 'headroom.run.recorded': false, 'headroom.reason': 'its task could not be read' });
   t.false('headroom.task.signature' in unread!, 'no signature when the task could not be read');
   t.like(noMemory, { 'headroom.run.expected_peak_p90.cpu_cores': 1 });

@@ -37,7 +37,10 @@ const sig = (c: string): TaskSignature => ({
 });
 
 /** A world of cgroups that come and go, each running one task, and an agent ticking over them. */
-function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void; follows?: (w: Workload) => boolean } = {}) {
+function world(t: { teardown: (fn: () => void) => void }, opts: {
+  minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void; follows?: (w: Workload) => boolean;
+  ceiling?: { cpuCores: number | null; memoryBytes: number | null };
+} = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
   const tasks = new Map<string, TaskSignature | null>();
@@ -47,6 +50,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: { minRunMs?: num
     taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
     alive: (w) => alive.has(w.id),
     oomKills: (w) => ooms.get(w.id) ?? 0,
+    ...(opts.ceiling ? { ceilingOf: () => opts.ceiling! } : {}),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
   let now = 1_000_000;
   const events: RunEvent[] = [];
@@ -254,6 +258,57 @@ test('task runs: a run the OOM killer cut short is followed and said, not learne
   await w.tick({ '/grow': {} });
   const again = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
   t.deepEqual(again.map((e) => e.recorded), [false, true], 'the next run, not killed, is learned');
+});
+
+test('task runs: a task OOM-killed within its first tick, gone before it could be read, is said as killed, and as lasting at most the tick (not 0 s)', async (t) => {
+  // (a walkthrough: "task not read: its process had exited before it could be read", 0 ms, and
+  // no word of the kill, for a known task killed a second in)
+  const w = world(t);
+  await w.tick({}); // the tick before: the run began after it
+  w.tasks.set('v1-cpu:/quick', null);
+  // the fault probe counted the kill on the very tick that first saw the cgroup busy; the
+  // cgroup's own count was read then too (after the kill): only the probe tells it
+  w.ooms.set('v1-cpu:/quick', 1);
+  await w.tick({ '/quick': { cpuCores: 0.8, oomKilled: true } });
+  await w.tick({});
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.is(ends.length, 1);
+  t.like(ends[0], { oomKilled: true, recorded: false, durationMs: 1000, durationAtMost: true });
+  t.regex(ends[0]!.reason!, /^OOM-killed \(its task not read: its process had exited before it could be read\)/);
+  t.regex(formatRunEvent(ends[0]!), /ended within a tick \(at most 1\.0 s\): not recorded: OOM-killed/);
+  t.true(new RunTelling().says(ends[0]!), 'said by default: a kill is news');
+  t.like(runEventRecord(ends[0]!), { durationAtMost: true, oomKilled: true });
+});
+
+test('task runs: a run beyond its forecast says so at its end; a forecast that will not fit its cgroup says so at its start; CPU is forecast no higher than the cgroup may use', async (t) => {
+  const MiB = 2 ** 20;
+  const w = world(t, { ceiling: { cpuCores: 2, memoryBytes: 150 * MiB } });
+  const run = async (path: string, seconds: number, cores: number, mem: number): Promise<void> => {
+    w.alive.add(`v1-cpu:${path}`);
+    w.tasks.set(`v1-cpu:${path}`, sig('d'));
+    for (let i = 0; i < seconds; i++) await w.tick({ [path]: { cpuCores: cores + (i % 2) * 0.3, memoryBytes: mem } });
+    w.alive.delete(`v1-cpu:${path}`);
+    await w.tick({ [path]: {} });
+  };
+  await run('/d-1', 5, 1.8, 100 * MiB);
+  await run('/d-2', 5, 1.9, 110 * MiB);
+  // the third: the forecast as it starts, then 2.5x as long and 3x the memory
+  await run('/d-3', 14, 1.8, 320 * MiB);
+  const starts = w.events.filter((e): e is RunStart => e.kind === 'run-start' && e.forecast !== null);
+  const third = starts[starts.length - 1]!;
+  t.true(third.forecast!.peak.cpuCores!.p90 <= 2, `CPU peak p90 ${third.forecast!.peak.cpuCores!.p90} on a 2-core ceiling`);
+  t.true(third.forecast!.curve.cpuCores!.p90.every((c) => c <= 2));
+  t.is(third.memoryCeilingBytes, undefined, 'a forecast of 100-110 MiB fits under 150 MiB');
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.deepEqual(ends.slice(0, 2).map((e) => e.beyondForecast), [undefined, undefined], 'a run within its forecast (or with none) says nothing more');
+  const beyond = ends[2]!;
+  t.deepEqual(beyond.beyondForecast!.map((b) => b.what), ['duration', 'memory_peak_bytes']);
+  t.regex(formatRunEvent(beyond), /recorded \(3 runs behind its profile\); beyond its forecast: duration 14 s \(p90 4\.5 s\), memory peak 320 MiB \(p90 1\d\d MiB\)$/);
+  // the fourth: its forecast now holds a 320 MiB run, above the 150 MiB its cgroup may hold
+  await run('/d-4', 3, 1.8, 100 * MiB);
+  const fourth = w.events.filter((e): e is RunStart => e.kind === 'run-start' && e.forecast !== null).pop()!;
+  t.is(fourth.memoryCeilingBytes, 150 * MiB);
+  t.regex(formatRunEvent(fourth), /; will not fit: its memory peak \(p90\) is above its cgroup's limit, 150 MiB$/);
 });
 
 test('task runs: a cgroup there at the start is not a run, however long it idles; once found empty, its next busy tick is', async (t) => {
