@@ -1,4 +1,5 @@
 // Turns the errors a user can meet into one line and a distinct exit code, never a stack trace.
+import { hideBin } from 'yargs/helpers';
 import { BpfError, ExitCode, PreflightError, VerifierError } from '../kernel/index.js';
 
 export function exitCodeOf(err: unknown): number {
@@ -32,15 +33,39 @@ export function usageMessage(msg: string): string {
 }
 
 /**
+ * An unknown command or subcommand as such. Where a word is not a command, yargs reports every
+ * option after it as unknown too, the word among them: `profiles lst --dir d` read "Unknown
+ * arguments: dir, lst", though --dir is `list`'s. `commands`: each command, with its
+ * subcommands where it is a group. undefined where no unknown word is the command's place.
+ */
+export function unknownCommandMessage(msg: string, argv: readonly string[], commands: Readonly<Record<string, readonly string[] | null>>): string | undefined {
+  const m = /^Unknown arguments?: (.*)$/s.exec(msg);
+  if (!m) return undefined;
+  const unknown = new Set(m[1]!.split(', '));
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const first = words[0];
+  if (first !== undefined && unknown.has(first) && !(first in commands)) {
+    return `unknown command "${first}"; expected one of ${Object.keys(commands).join(', ')}`;
+  }
+  const sub = first !== undefined ? commands[first] : undefined;
+  const second = words[1];
+  if (sub && second !== undefined && unknown.has(second) && !sub.includes(second)) {
+    return `unknown ${first} subcommand "${second}"; expected ${sub.join(' or ')}`;
+  }
+  return undefined;
+}
+
+/**
  * yargs' fail handler. A message is bad usage (an option's check threw, or yargs' own
  * validation): one line, the help to read, exit 2. None: a command failed unexpectedly: `fail`'s
  * one line (the stack with HEADROOM_DEBUG). `command`: the command whose help to name, if any.
  */
-export function usageFailure(command: () => string | undefined) {
+export function usageFailure(command: () => string | undefined, commands?: Readonly<Record<string, readonly string[] | null>>) {
   return (msg: string | undefined, err: Error | undefined): never => {
     if (!msg && err) fail(err);
     const c = command();
-    process.stderr.write(`headroom: ${msg ? usageMessage(msg) : err?.message}\nRun '${c !== undefined ? `headroom ${c} --help` : 'headroom --help'}' for usage.\n`);
+    const unknownCommand = msg && commands ? unknownCommandMessage(msg, hideBin(process.argv), commands) : undefined;
+    process.stderr.write(`headroom: ${unknownCommand ?? (msg ? usageMessage(msg) : err?.message)}\nRun '${c !== undefined ? `headroom ${c} --help` : 'headroom --help'}' for usage.\n`);
     process.exit(ExitCode.USAGE);
   };
 }

@@ -30,5 +30,7 @@ await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version()
   // (the help of the command given, where one was: an option's value may come before it)
-  .fail(usageFailure(() => hideBin(process.argv).find((a) => COMMANDS.includes(a))))
+  .fail(usageFailure(() => hideBin(process.argv).find((a) => COMMANDS.includes(a)), {
+    ...Object.fromEntries(COMMANDS.map((c) => [c, null])), profiles: ['list', 'show'], policy: ['check'],
+  }))
   .parseAsync();

@@ -13,7 +13,7 @@
 // not parse is reported and moved to quarantine/, never fatal. One writer per directory (the
 // agent); readers (`headroom profiles`) open it read-only and change nothing.
 import {
-  closeSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
+  chmodSync, closeSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
   unlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -392,6 +392,8 @@ export class ProfileStore {
   private readonly now: () => number;
   private readonly index = new Map<string, IndexEntry>();
   private readonly cache = new Map<string, Profile>();
+  /** profiles whose last write failed: the cached copy is ahead of the file (see get) */
+  private readonly unsaved = new Set<string>();
   /** profiles a newer headroom wrote: left alone (not read, counted, evicted or written over) */
   private readonly foreign = new Set<string>();
   private lastUse = 0;
@@ -436,7 +438,11 @@ export class ProfileStore {
   /** The stored profile, or undefined (none, or the file was corrupt and is now quarantined). */
   get(signature: string): Profile | undefined {
     const cached = this.cache.get(signature);
-    if (cached) return cached;
+    if (cached && (this.unsaved.has(signature) || this.unchangedOnDisk(signature))) return cached;
+    // changed on disk since it was read or written (truncated, replaced, removed by hand): read
+    // again. A copy kept in memory put back a profile removed while the agent ran, and went on
+    // forecasting from one truncated on disk until it wrote over it, never said (a walkthrough)
+    this.cache.delete(signature);
     const p = this.read(signature);
     if (!p) return undefined;
     this.cache.set(signature, p);
@@ -444,12 +450,27 @@ export class ProfileStore {
     return p;
   }
 
+  /** Whether the profile's file is there, of the size last read or written. */
+  private unchangedOnDisk(signature: string): boolean {
+    const e = this.index.get(signature);
+    if (!e) return false;
+    try {
+      return statSync(this.fileOf(signature)).size === e.bytes;
+    } catch {
+      return false;
+    }
+  }
+
   /** A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside. */
   private read(signature: string): Profile | undefined {
     if (!this.index.has(signature)) return undefined;
     const file = this.fileOf(signature);
     try {
-      return parseProfile(readFileSync(file, 'utf8'), signature);
+      const text = readFileSync(file, 'utf8');
+      const profile = parseProfile(text, signature);
+      // (the size now on disk: what unchangedOnDisk compares with)
+      this.index.get(signature)!.bytes = Buffer.byteLength(text);
+      return profile;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
       else if (err instanceof NewerFormatError) {
@@ -519,6 +540,9 @@ export class ProfileStore {
       this.report({ kind: 'write-failed', file: this.fileOf(run.signature), message });
       // Still known in memory; the next run's record tries again. The index follows what the
       // file now is (the old one, or the new one when only the directory fsync failed).
+      this.unsaved.add(run.signature);
+      // (bounded as the cache is: beyond it, the oldest fall back to their files)
+      if (this.unsaved.size > MAX_CACHED) this.unsaved.delete(this.unsaved.values().next().value!);
       try {
         this.index.set(run.signature, { bytes: statSync(this.fileOf(run.signature)).size, usedAtMs });
       } catch {
@@ -527,6 +551,7 @@ export class ProfileStore {
       return { profile, saved: false, evicted };
     }
     this.index.set(run.signature, { bytes, usedAtMs });
+    this.unsaved.delete(run.signature);
     return { profile, saved: true, evicted };
   }
 
@@ -612,6 +637,7 @@ export class ProfileStore {
       }
       this.index.delete(sig);
       this.cache.delete(sig);
+      this.unsaved.delete(sig);
       total -= e.bytes;
       evicted.push(sig);
     }
@@ -648,6 +674,7 @@ export class ProfileStore {
     const file = this.fileOf(signature);
     this.index.delete(signature);
     this.cache.delete(signature);
+    this.unsaved.delete(signature);
     if (this.readOnly) {
       this.report({ kind: 'corrupt', file, message: `${why} (left in place: read-only)` });
       return;
@@ -656,7 +683,9 @@ export class ProfileStore {
     const stamp = new Date(this.now()).toISOString().replace(/[:.]/g, '-');
     let movedTo: string | undefined = join(qdir, `${signature}.json.${stamp}`);
     try {
-      mkdirSync(qdir, { recursive: true });
+      // (0700 as the store: a task label holds command lines and environment values)
+      mkdirSync(qdir, { recursive: true, mode: 0o700 });
+      chmodSync(qdir, 0o700);
       for (let n = 1; exists(movedTo!); n++) movedTo = join(qdir, `${signature}.json.${stamp}.${n}`);
       renameSync(file, movedTo!);
       fsyncDir(this.dir);

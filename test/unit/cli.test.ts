@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
-import { usageMessage } from '../../agent/cli/fail.js';
+import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
@@ -315,6 +315,21 @@ test('an unknown option: named once, as typed, exit 2', async (t) => {
   t.is(usageMessage('Unknown arguments: foo-1, foo1, Xy-z, XyZ'), 'Unknown arguments: foo-1, Xy-z');
 });
 
+test('an unknown command or subcommand is named as such, not with every option after it (exit 2)', async (t) => {
+  // (a walkthrough: `profiles lst --dir d` read "Unknown arguments: dir, lst", though --dir is list's)
+  const sub = await headroom(['profiles', 'lst', '--dir', '/tmp'], { timeoutMs: 20_000 }).done;
+  t.is(sub.code, 2);
+  t.regex(sub.stderr, /^headroom: unknown profiles subcommand "lst"; expected list or show\nRun 'headroom profiles --help' for usage/);
+  const top = await headroom(['polcy', 'check'], { timeoutMs: 20_000 }).done;
+  t.is(top.code, 2);
+  t.regex(top.stderr, /^headroom: unknown command "polcy"; expected one of run, top, record, predict, profiles, policy\n/);
+  const commands = { profiles: ['list', 'show'], policy: ['check'], top: null };
+  t.is(unknownCommandMessage('Unknown arguments: dir, lst', ['profiles', 'lst', '--dir', 'd'], commands), 'unknown profiles subcommand "lst"; expected list or show');
+  t.is(unknownCommandMessage('Unknown argument: bogus', ['profiles', 'list', '--bogus'], commands), undefined, 'an unknown option of a known subcommand is just that');
+  t.is(unknownCommandMessage('Unknown argument: foo', ['top', '--foo'], commands), undefined);
+  t.is(unknownCommandMessage('Not enough arguments', ['top'], commands), undefined);
+});
+
 test('predict with --trace given twice: a usage error naming the option and the command\'s help, exit 2', async (t) => {
   const r = await headroom(['predict', '--trace', trace, '--trace', trace], { timeoutMs: 20_000 }).done;
   t.is(r.code, 2);
@@ -325,5 +340,5 @@ test('predict with --trace given twice: a usage error naming the option and the 
 test('an unknown command: the usage line, exit 2', async (t) => {
   const r = await headroom(['frobnicate'], { timeoutMs: 20_000 }).done;
   t.is(r.code, 2);
-  t.regex(r.stderr, /Unknown argument: frobnicate\nRun 'headroom --help' for usage/);
+  t.regex(r.stderr, /^headroom: unknown command "frobnicate"; expected one of run, top, record, predict, profiles, policy\nRun 'headroom --help' for usage/);
 });

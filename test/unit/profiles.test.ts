@@ -334,6 +334,28 @@ test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
   t.is(after.problems.at(-1)!.message, 'a newer headroom\'s profile: this run is not recorded over it');
 });
 
+test('store: a running store follows its files: one truncated while it runs is quarantined and said, one removed starts its task afresh (the copy in memory is not put back)', (t) => {
+  // (a walkthrough: a profile truncated under a running agent was forecast from memory, then
+  // silently written over; one removed was put back with its runs)
+  const dir = scratch(t);
+  const { store, problems } = storeAt(dir);
+  for (let i = 0; i < 3; i++) store.record(run(SIG_A));
+  store.record(run(SIG_B));
+  t.is(store.forecastRun(SIG_A)!.runs, 3);
+  writeFileSync(join(dir, `${SIG_A}.json`), '{"format":1,"sig');
+  t.is(store.forecastRun(SIG_A), undefined, 'not forecast from the copy in memory');
+  t.deepEqual(problems.map((p) => [p.kind, p.file]), [['corrupt', join(dir, `${SIG_A}.json`)]]);
+  t.true(problems[0]!.movedTo!.startsWith(join(dir, 'quarantine')));
+  t.is(statSync(join(dir, 'quarantine')).mode & 0o777, 0o700, 'quarantine/ is as private as the store (task labels hold command lines)');
+  t.is(store.record(run(SIG_A)).profile.runs, 1);
+  rmSync(join(dir, `${SIG_B}.json`));
+  t.is(store.forecastRun(SIG_B), undefined, 'removed by hand: no forecast');
+  t.is(store.record(run(SIG_B)).profile.runs, 1, 'and its next run starts it afresh');
+  // unchanged files are served from memory as before
+  t.is(store.forecastRun(SIG_B)!.runs, 1);
+  t.is(problems.length, 1);
+});
+
 test('store: the byte budget evicts the least recently used profile', (t) => {
   const dir = scratch(t);
   const sigs = [...'0123456789abcdef'].map((c) => c.repeat(64));
