@@ -61,10 +61,17 @@ function table(header: string[], rows: string[][], left: readonly number[] = [0]
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-function commandLine(e: ProfileEntry, max = 60): string {
+/**
+ * A task's command line as a shell would read it: its chosen environment variables that were
+ * set (what tells two tasks of one command line apart: a walkthrough's two rows read the same),
+ * the program's name, its arguments; shortened at the end.
+ */
+function commandLine(e: ProfileEntry, max = 80): string {
   const t = e.profile.task;
   if (!t) return '?';
-  const s = [t.exe, ...t.args].join(' ');
+  // (a workload chose them: quoted where they hold a newline or an escape, as `show` does)
+  const env = Object.entries(t.env ?? {}).filter(([, v]) => v !== null).map(([k, v]) => `${plain(k)}=${plain(v!)}`);
+  const s = [...env, printable(basename(t.exe)), ...(t.args ?? []).map(printable)].join(' ');
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
@@ -188,7 +195,7 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const d = profile.durationMs;
   const head = [
     `signature   ${profile.signature}`,
-    `command     ${profile.task ? [profile.task.exe, ...profile.task.args].join(' ') : '?'}`,
+    `command     ${profile.task ? [profile.task.exe, ...(profile.task.args ?? [])].map(printable).join(' ') : '?'}`,
     ...(profile.task?.inputs && profile.task.inputs.length > 0 ? [`inputs      ${profile.task.inputs.map(printable).join('; ')}`] : []),
     ...(profile.task?.env && Object.keys(profile.task.env).length > 0
       ? [`environment ${Object.entries(profile.task.env).map(([k, v]) => (v === null ? `${plain(k)} unset` : `${plain(k)}=${plain(v)}`)).join(', ')}`]
