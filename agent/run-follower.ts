@@ -2,7 +2,7 @@
 // is, whether it still holds a process, its memory, and the reports' run status. `run` only.
 import type { Policy } from './plan/types.js';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { matchesGlob } from './plan/policy.js';
 import { ProfileStore } from './predict/profiles.js';
@@ -38,6 +38,8 @@ export class RunFollower {
     }
     const layout = index.layout;
     const reader = new TaskReader({ envKeys: cfg.envKeys });
+    // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
+    const hostCpus = availableParallelism();
     const runs = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log,
       follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
@@ -49,8 +51,9 @@ export class RunFollower {
       oomKills: (w) => readOomKills(layout, w),
       // (read once a run, at its start: its limits as set, its ancestors' too, and the host's CPUs)
       ceilingOf: (w) => {
-        const u = readUsage(layout, w);
-        return { cpuCores: Math.min(u.cpuCeilingCores ?? Number.POSITIVE_INFINITY, cpus().length), memoryBytes: u.memoryCeilingBytes };
+        const u = readUsage(layout, w, hostCpus);
+        const cpu = Math.min(u.cpuCeilingCores ?? Number.POSITIVE_INFINITY, hostCpus);
+        return { cpuCores: cpu > 0 && Number.isFinite(cpu) ? cpu : null, memoryBytes: u.memoryCeilingBytes };
       },
     }, index.list());
     return new RunFollower(runs, layout);

@@ -109,7 +109,9 @@ export function formatRunEvent(e: RunEvent): string {
   if (!f) return `${started}: a task not seen finish before`;
   const cpu = f.peak.cpuCores ? `${f.peak.cpuCores.p90.toFixed(2)} cores` : 'CPU not measured';
   const mem = f.peak.memPeakBytes ? mib(f.peak.memPeakBytes.p90) : 'memory not measured';
-  const tooBig = e.memoryCeilingBytes !== undefined ? `; will not fit: its memory peak (p90) is above its cgroup's limit, ${mib(e.memoryCeilingBytes)}` : '';
+  const tooBig = e.memoryCeilingBytes !== undefined && f.peak.memPeakBytes
+    ? `; may not fit: its runs' memory peak (mean ${mib(f.peak.memPeakBytes.mean)}) is above its cgroup's limit, ${mib(e.memoryCeilingBytes)}`
+    : '';
   return `${started}: expected ${seconds(f.durationMs.mean)} (p90 ${seconds(f.durationMs.p90)}), peak ${cpu}, ${mem} (${f.runs} run${f.runs === 1 ? '' : 's'}, confidence ${f.confidence.toFixed(2)}${lessTrusted(f)})${tooBig}`;
 }
 
@@ -118,7 +120,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 /** "duration 15.8 s (p90 5.8 s)", "memory peak 308 MiB (p90 113 MiB)" */
 function beyondText(b: BeyondForecast): string {
   switch (b.what) {
-    case 'duration': return `duration ${seconds(b.actual)} (p90 ${seconds(b.p90)})`;
+    case 'duration_ms': return `duration ${seconds(b.actual)} (p90 ${seconds(b.p90)})`;
     case 'cpu_cores': return `CPU ${b.actual.toFixed(2)} cores (p90 ${b.p90.toFixed(2)})`;
     case 'memory_peak_bytes': return `memory peak ${mib(b.actual)} (p90 ${mib(b.p90)})`;
   }

@@ -234,7 +234,7 @@ export class OtlpLogPush {
       if (e.oomKilled) attributes['headroom.run.oom_killed'] = true;
       // (the measure, beside the forecast's p90 it came out above)
       for (const b of e.beyondForecast ?? []) {
-        const [name, unit] = b.what === 'duration' ? ['duration_seconds', 1000] : [b.what, 1];
+        const [name, unit] = b.what === 'duration_ms' ? ['duration_seconds', 1000] : [b.what, 1];
         attributes[`headroom.run.beyond_forecast.${name}`] = b.actual / unit;
         attributes[`headroom.run.beyond_forecast.${name}_p90`] = b.p90 / unit;
       }

@@ -69,11 +69,16 @@ function table(header: string[], rows: string[][], left: readonly number[] = [0]
 function commandLine(e: ProfileEntry, max = 80): string {
   const t = e.profile.task;
   if (!t) return '?';
-  // (a workload chose them: quoted where they hold a newline or an escape, as `show` does)
-  const env = Object.entries(t.env ?? {}).filter(([, v]) => v !== null).map(([k, v]) => `${plain(k)}=${plain(v!)}`);
-  const s = [...env, printable(basename(t.exe)), ...(t.args ?? []).map(printable)].join(' ');
+  // (a workload chose them: quoted where they hold a space, a newline or an escape)
+  let env = Object.entries(t.env ?? {}).filter(([, v]) => v !== null).map(([k, v]) => `${word(k)}=${word(v!)}`).join(' ');
+  // (at most half the column: the program's name stays in sight)
+  if (env.length > max / 2) env = `${env.slice(0, max / 2 - 3)}...`;
+  const s = [...(env ? [env] : []), word(basename(t.exe)), ...(t.args ?? []).map(word)].join(' ');
   return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
+
+/** One word of a command line as printed: quoted where a shell would split it or it holds a control character. */
+const word = (v: string): string => (/^[\w./:=@+,%-]+$/.test(v) ? v : JSON.stringify(v));
 
 function problemLines(problems: StoreProblem[]): string {
   return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind === 'newer-format' ? 'profile from a newer headroom' : p.kind} ${p.file}: ${p.message}\n`).join('');

@@ -377,6 +377,18 @@ export class ProfileStoreError extends Error {
 interface IndexEntry {
   bytes: number;
   usedAtMs: number;
+  /** the file as this store last read, wrote or touched it (stampOf): any other change is someone else's */
+  stamp?: string;
+}
+
+/** A file's inode, size and mtime, or undefined where it is gone. */
+function stampOf(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export class ProfileStore {
@@ -439,10 +451,12 @@ export class ProfileStore {
   get(signature: string): Profile | undefined {
     const cached = this.cache.get(signature);
     if (cached && (this.unsaved.has(signature) || this.unchangedOnDisk(signature))) return cached;
-    // changed on disk since it was read or written (truncated, replaced, removed by hand): read
-    // again. A copy kept in memory put back a profile removed while the agent ran, and went on
-    // forecasting from one truncated on disk until it wrote over it, never said (a walkthrough)
+    // changed on disk since it was read or written (truncated, edited, replaced, removed by
+    // hand): read again. A copy kept in memory put back a profile removed while the agent ran,
+    // and went on forecasting from one truncated on disk until it wrote over it, never said (a
+    // walkthrough). (What the file holds now stands, also for a copy whose last write failed)
     this.cache.delete(signature);
+    this.unsaved.delete(signature);
     const p = this.read(signature);
     if (!p) return undefined;
     this.cache.set(signature, p);
@@ -450,15 +464,10 @@ export class ProfileStore {
     return p;
   }
 
-  /** Whether the profile's file is there, of the size last read or written. */
+  /** Whether the profile's file is as this store last read, wrote or touched it (same inode, size and mtime). */
   private unchangedOnDisk(signature: string): boolean {
     const e = this.index.get(signature);
-    if (!e) return false;
-    try {
-      return statSync(this.fileOf(signature)).size === e.bytes;
-    } catch {
-      return false;
-    }
+    return e?.stamp !== undefined && stampOf(this.fileOf(signature)) === e.stamp;
   }
 
   /** A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside. */
@@ -466,10 +475,12 @@ export class ProfileStore {
     if (!this.index.has(signature)) return undefined;
     const file = this.fileOf(signature);
     try {
-      const text = readFileSync(file, 'utf8');
-      const profile = parseProfile(text, signature);
-      // (the size now on disk: what unchangedOnDisk compares with)
-      this.index.get(signature)!.bytes = Buffer.byteLength(text);
+      // (taken before the read: a change made between the two is seen at the next look)
+      const stamp = stampOf(file);
+      const profile = parseProfile(readFileSync(file, 'utf8'), signature);
+      const e = this.index.get(signature)!;
+      e.stamp = stamp;
+      if (stamp !== undefined) e.bytes = Number(stamp.split(':')[1]);
       return profile;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
@@ -544,13 +555,13 @@ export class ProfileStore {
       // (bounded as the cache is: beyond it, the oldest fall back to their files)
       if (this.unsaved.size > MAX_CACHED) this.unsaved.delete(this.unsaved.values().next().value!);
       try {
-        this.index.set(run.signature, { bytes: statSync(this.fileOf(run.signature)).size, usedAtMs });
+        this.index.set(run.signature, { bytes: statSync(this.fileOf(run.signature)).size, usedAtMs, stamp: stampOf(this.fileOf(run.signature)) });
       } catch {
         this.index.delete(run.signature);
       }
       return { profile, saved: false, evicted };
     }
-    this.index.set(run.signature, { bytes, usedAtMs });
+    this.index.set(run.signature, { bytes, usedAtMs, stamp: stampOf(this.fileOf(run.signature)) });
     this.unsaved.delete(run.signature);
     return { profile, saved: true, evicted };
   }
@@ -598,7 +609,7 @@ export class ProfileStore {
       } catch {
         continue; // gone meanwhile
       }
-      this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs });
+      this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs, stamp: `${st.ino}:${st.size}:${st.mtimeMs}` });
       this.lastUse = Math.max(this.lastUse, st.mtimeMs);
       if (!st.isFile()) this.quarantine(m[1]!, 'not a regular file');
     }
@@ -616,8 +627,11 @@ export class ProfileStore {
     const e = this.index.get(signature);
     if (!e || this.readOnly) return;
     e.usedAtMs = this.nextUse();
+    // (our own change, not one to read the file again for: unless someone else's came first)
+    const unchanged = this.unchangedOnDisk(signature);
     try {
       utimesSync(this.fileOf(signature), e.usedAtMs / 1000, e.usedAtMs / 1000);
+      if (unchanged) e.stamp = stampOf(this.fileOf(signature));
     } catch {
       // the order in memory still holds; only a restart would forget it
     }

@@ -35,13 +35,17 @@ export interface RunStart {
   task: TaskLabel;
   /** what the task's past runs say this one will need; null for a task never seen finish */
   forecast: RunForecast | null;
-  /** the forecast's memory peak (p90) is above the most the cgroup may hold (TaskRunsOptions.ceilingOf): it will not fit */
+  /**
+   * the memory peak its past runs reached (their mean) is above the most the cgroup may hold
+   * (TaskRunsOptions.ceilingOf): it may not fit. (Not the p90: a task whose runs peaked at its
+   * limit reads a p90 above it from their spread alone, and would be warned of at every start)
+   */
   memoryCeilingBytes?: number;
 }
 
 /** A measure of a finished run that came out above what its start's forecast gave as its p90. */
 export interface BeyondForecast {
-  what: 'duration' | 'cpu_cores' | 'memory_peak_bytes';
+  what: 'duration_ms' | 'cpu_cores' | 'memory_peak_bytes';
   actual: number;
   p90: number;
 }
@@ -144,8 +148,12 @@ interface Run {
   endedBusy?: boolean;
   /** its memory cgroup's OOM kills at its start (null: not counted there): more at its end, and it is not learned (see finish) */
   oomKillsAtStart: number | null;
-  /** a tick it was on (its first included) counted an OOM kill in it (RunTickInput.oomKilled) */
+  /** a tick it was on counted an OOM kill in it (RunTickInput.oomKilled; its first tick only where the cgroup had no run before) */
   oomKillSeen: boolean;
+  /** ticks handed in while it ran */
+  ticks: number;
+  /** the cgroup was a run before, or there at the start: a kill its first tick counts may be the last run's */
+  reused: boolean;
   /** the tick before the one that saw it begin (NaN: none): it began after it */
   seenAfterMs: number;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
@@ -182,6 +190,8 @@ const LABEL_ARGS = 32;
  * than the slice means the curve keeps (0.99 cores against a p90 of 0.98 is not news).
  */
 const BEYOND_MARGIN = 1.1;
+/** Cgroups remembered as having had a run (Run.reused); one forgotten reads as new: a kill on its next run's first tick counts. */
+const RAN_BEFORE_KEPT = 4096;
 const LABEL_CHARS = 1024;
 
 export class TaskRuns {
@@ -194,6 +204,8 @@ export class TaskRuns {
   private calls = 0;
   /** the last observe's time (NaN before the first) */
   private lastTickMs = Number.NaN;
+  /** cgroups that had a run, or were there at the start (Run.reused), the oldest forgotten beyond RAN_BEFORE_KEPT */
+  private readonly ranBefore = new Set<string>();
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
   private readonly maxSamples: number;
@@ -232,7 +244,11 @@ export class TaskRuns {
   /** Folds one tick in; returns the runs that started (task known) or ended since the last. */
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
     const turn = ++this.calls % EXISTING_RECHECK;
-    for (const [id, e] of this.existing) if (e.slot === turn && !this.opts.alive(e.workload)) this.existing.delete(id);
+    for (const [id, e] of this.existing) {
+      if (e.slot !== turn || this.opts.alive(e.workload)) continue;
+      this.existing.delete(id);
+      this.ranBefore.add(id);
+    }
     // Liveness is asked of busy runs too: the CPU a tick reads was used over the interval it
     // closes, so a task that used CPU this tick may have exited within it. Taking any CPU for
     // "alive now" put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
@@ -241,8 +257,10 @@ export class TaskRuns {
       if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
-      // (the tick a run is first seen on counts too: a task killed within its first second)
-      if (x.oomKilled) run.oomKillSeen = true;
+      // (the tick a run is first seen on counts too: a task killed within its first second; but
+      // in a cgroup that ran before, that tick's count may be the last run's kill, counted late)
+      if (x.oomKilled && (run.ticks > 0 || !run.reused)) run.oomKillSeen = true;
+      run.ticks++;
       const alive = this.opts.alive(run.workload);
       if (alive) run.lastAliveMs = nowMs;
       // it ended between its last tick alive and this one: half way, on average
@@ -267,6 +285,9 @@ export class TaskRuns {
       // its task still being read: wait for the read (it has a deadline)
       if (run.signature === undefined && nowMs - run.startMs < TASK_READ_DEADLINE_MS) continue;
       this.runs.delete(id);
+      this.ranBefore.delete(id); // (re-added last: the oldest are forgotten first)
+      this.ranBefore.add(id);
+      if (this.ranBefore.size > RAN_BEFORE_KEPT) this.ranBefore.delete(this.ranBefore.values().next().value!);
       this.pending.push(this.finish(run));
     }
     this.lastTickMs = nowMs;
@@ -298,7 +319,8 @@ export class TaskRuns {
     }
     const run: Run = {
       workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
-      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: this.lastTickMs,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: this.lastTickMs, ticks: 0,
+      reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
     const settle = (task: { signature: TaskSignature; startedAtMs?: number | null } | null): void => {
@@ -317,9 +339,15 @@ export class TaskRuns {
       const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;
       const env = Object.fromEntries(Object.entries(parts.env).map(([k, v]) => [k, v === null ? null : shortened(v)]));
       run.task = { ...label(exe, parts.args), inputs: parts.inputs.slice(0, LABEL_ARGS).map(describeInput), env };
-      const ceiling = this.opts.ceilingOf?.(workload);
+      let ceiling: ReturnType<NonNullable<TaskRunsOptions['ceilingOf']>> | undefined;
+      try {
+        ceiling = this.opts.ceilingOf?.(workload);
+      } catch (err) {
+        // (no ceiling then: the run is still followed and forecast)
+        this.log(`run of ${workload.id}: its limits not read: ${(err as Error).message}`);
+      }
       run.forecast = heldUnder(this.opts.store.forecastRun(id) ?? null, ceiling?.cpuCores ?? null);
-      const memPeak = run.forecast?.peak.memPeakBytes?.p90;
+      const memPeak = run.forecast?.peak.memPeakBytes?.mean;
       const tooBig = memPeak !== undefined && ceiling?.memoryBytes != null && memPeak > ceiling.memoryBytes;
       this.pending.push({
         kind: 'run-start', atMs: Date.now(), workload, signature: id, task: run.task, forecast: run.forecast,
@@ -417,7 +445,7 @@ function beyondForecast(f: RunForecast | null, durationMs: number, samples: read
   if (!f) return [];
   const out: BeyondForecast[] = [];
   const above = (actual: number, p90: number): boolean => actual > BEYOND_MARGIN * p90;
-  if (above(durationMs, f.durationMs.p90)) out.push({ what: 'duration', actual: durationMs, p90: f.durationMs.p90 });
+  if (above(durationMs, f.durationMs.p90)) out.push({ what: 'duration_ms', actual: durationMs, p90: f.durationMs.p90 });
   const highest = (pick: (s: RunSample) => number | undefined): number | undefined => {
     let top: number | undefined;
     for (const s of samples) {

@@ -13,11 +13,14 @@
 //   An argument with a `/` that names nothing is recorded as missing. Size is what drives
 //   demand for most batch work; content hashing every input would cost as much as the task.
 //   Mtimes stay out: touching or copying an input must not make a new task.
-// - but a file (or a folder, anything in it) changed since the task started (`startedAtMs`: a
-//   running process, read a tick or more after its start) is its output, not an input: signed
-//   as though it were not there yet, as it was when the task started. Sized as read, a log
-//   the task writes (`job out.log`) gave each run its own signature (5 MB read one run, 10 MB
-//   the next; a walkthrough), and no run was ever forecast.
+// - but what the task writes is its output, not an input: a file its processes hold open for
+//   writing (`writing`), or one changed since it started (`startedAtMs`: a running process is
+//   read a tick or more after its start), is signed as though it were not there yet, as it was
+//   when the task started; in a folder, such files (and folders made since) are left out of its
+//   totals. Sized as read, a log the task writes (`job out.log`) gave each run its own signature
+//   (5 MB read one run, 10 MB the next; a walkthrough), and no run was ever forecast. A file
+//   that was there before and that the task appends to without holding it open is sized on a
+//   read before its first write and not after one: two signatures may come of it.
 // - the environment variables the caller chooses (`envKeys`), set or unset: some change what
 //   a program does (OMP_NUM_THREADS), most (a shell's PWD, a terminal's size) do not.
 // What stays out: cwd (inputs are named relative to it, so the same job in another checkout
@@ -65,11 +68,14 @@ export interface TaskSpec {
   /** flags whose value is an output; default DEFAULT_OUTPUT_FLAGS */
   outputFlags?: readonly string[];
   /**
-   * when the task started (ms since the epoch): a path its arguments name that changed since
-   * (its mtime, or for a folder any entry's, START_SLACK_MS or more after it) is its output,
-   * signed as though it were not there (it was not, or not as it is now, when the task started)
+   * when the task started (ms since the epoch): a file its arguments name that changed since
+   * (its mtime START_SLACK_MS or more after it) is its output, signed as though it were not
+   * there (it was not, or not as it is now, when the task started); in a folder, such files and
+   * folders made since are left out of its totals
    */
   startedAtMs?: number;
+  /** absolute paths (as the task sees them) its processes hold open for writing: outputs, as above */
+  writing?: readonly string[];
   /** most directory entries counted under one argument; default 10000 */
   maxDirEntries?: number;
   /** deepest directory level walked below one argument; default 8 */
@@ -198,6 +204,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   const bounds = {
     entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8,
     writtenSinceMs: spec.startedAtMs !== undefined ? spec.startedAtMs + START_SLACK_MS : Number.POSITIVE_INFINITY,
+    writing: new Set((spec.writing ?? []).map((p) => (spec.root ? join(spec.root, resolve('/', p)) : resolve('/', p)))),
   };
   const out: InputPart[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -225,9 +232,14 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
 interface WalkBounds {
   entries: number;
   depth: number;
-  /** a path changed at or after this (ms since the epoch) is the task's output: not an input */
+  /** a file changed, or a folder made, at or after this (ms since the epoch) is the task's output: not an input */
   writtenSinceMs: number;
+  /** files the task holds open for writing (as found here: under its root) */
+  writing: ReadonlySet<string>;
 }
+
+/** Whether a file is the task's output (see WalkBounds). */
+const written = (path: string, mtimeMs: number, bounds: WalkBounds): boolean => mtimeMs >= bounds.writtenSinceMs || bounds.writing.has(path);
 
 async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | undefined> {
   let st;
@@ -236,25 +248,22 @@ async function describePath(arg: number, name: string, path: string, bounds: Wal
   } catch {
     return undefined;
   }
-  if (st.isFile()) return st.mtimeMs >= bounds.writtenSinceMs ? undefined : { arg, name, kind: 'file', bytes: st.size };
-  if (st.isDirectory()) {
-    if (st.mtimeMs >= bounds.writtenSinceMs) return undefined;
-    const totals = await dirTotals(path, bounds);
-    return totals.newestMs >= bounds.writtenSinceMs ? undefined : { arg, name, kind: 'dir', bytes: totals.bytes, entries: totals.entries, truncated: totals.truncated };
-  }
+  if (st.isFile()) return written(path, st.mtimeMs, bounds) ? undefined : { arg, name, kind: 'file', bytes: st.size };
+  if (st.isDirectory()) return { arg, name, kind: 'dir', ...(await dirTotals(path, bounds)) };
   return { arg, name, kind: 'other' }; // a device or fifo: its size says nothing
 }
 
 /**
- * Total bytes of regular files, count of entries and newest mtime below `root`, visited in name
- * order so the bounded walk sees the same entries each time. Symlinks count as entries but are not
- * followed (no cycles, no escaping the tree); unreadable subdirectories count as empty.
+ * Total bytes of regular files and count of entries below `root`, the task's outputs left out
+ * (files written since it started or held open for writing, folders made since: WalkBounds),
+ * visited in name order so the bounded walk sees the same entries each time. Symlinks count as
+ * entries but are not followed (no cycles, no escaping the tree); unreadable subdirectories
+ * count as empty.
  */
-async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: number; entries: number; truncated: boolean; newestMs: number }> {
+async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: number; entries: number; truncated: boolean }> {
   let bytes = 0;
   let entries = 0;
   let truncated = false;
-  let newestMs = Number.NEGATIVE_INFINITY;
   const visit = async (dir: string, depth: number): Promise<void> => {
     let names: string[];
     try {
@@ -274,8 +283,10 @@ async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: num
       } catch {
         continue; // removed while walking
       }
+      // (a folder is made since the start by its birth time, where the filesystem keeps one: its
+      // mtime moves whenever an entry is added, and a folder there before would come and go)
+      if (st.isDirectory() ? st.birthtimeMs > 0 && st.birthtimeMs >= bounds.writtenSinceMs : written(p, st.mtimeMs, bounds)) continue;
       entries++;
-      newestMs = Math.max(newestMs, st.mtimeMs);
       if (st.isFile()) bytes += st.size;
       else if (st.isDirectory()) {
         if (depth + 1 >= bounds.depth) truncated = true;
@@ -284,5 +295,5 @@ async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: num
     }
   };
   await visit(root, 0);
-  return { bytes, entries, truncated, newestMs };
+  return { bytes, entries, truncated };
 }

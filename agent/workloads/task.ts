@@ -1,7 +1,7 @@
 // The task a cgroup runs, as a signature (signature.ts): its oldest process's executable,
 // arguments, working directory and chosen environment, read from /proc while it lives. Used
 // by the task runs (agent/predict/task-runs.ts) to key a run's profile.
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile, taskSignature, type TaskSignature } from './signature.js';
 
@@ -50,13 +50,14 @@ export class TaskReader {
       // /proc/<pid>/root: a container's own files, and a binary deleted since it started;
       // what changed since it started is its output (signature.ts)
       const started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
+      const writing = await openForWriting(oldest.pids, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
         // (the name it was called by: a multi-call binary, xz as unxz, does another job under
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
-        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}),
+        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
       });
       return { pid, signature, startedAtMs: started };
     } catch (err) {
@@ -65,8 +66,8 @@ export class TaskReader {
     }
   }
 
-  /** The pid with the earliest start time in the cgroup, or null when it holds none. */
-  private async oldest(dir: string): Promise<{ pid: number; start: number } | null> {
+  /** The pid with the earliest start time in the cgroup (and every pid there), or null when it holds none. */
+  private async oldest(dir: string): Promise<{ pid: number; start: number; pids: number[] } | null> {
     let text: string;
     try {
       text = await readFile(join(dir, 'cgroup.procs'), 'utf8');
@@ -74,13 +75,15 @@ export class TaskReader {
       return null;
     }
     let best: { pid: number; start: number } | null = null;
+    const pids: number[] = [];
     for (const line of text.split('\n')) {
       const pid = Number(line);
       if (!(pid > 0)) continue;
+      pids.push(pid);
       const start = await startTime(join(this.opts.proc ?? '/proc', line, 'stat'));
       if (start !== null && (best === null || start < best.start || (start === best.start && pid < best.pid))) best = { pid, start };
     }
-    return best;
+    return best && { ...best, pids };
   }
 
   private hash(path: string): Promise<{ sha256: string; bytes: number }> {
@@ -99,26 +102,63 @@ export class TaskReader {
 }
 
 /**
- * When the host booted (ms since the epoch: now less the uptime), read once per /proc: read
- * again at each start, its 10 ms steps and the moment between the two reads moved a start by
- * up to 20 ms from one read to the next, and an input written just before fell either side.
+ * When the host booted (ms since the epoch: now less the uptime), per /proc. Worked out at
+ * each read, it moves by up to 20 ms from one to the next (uptime's 10 ms steps, the moment
+ * between the two reads), and an input written just before a start fell either side of it: the
+ * one kept moves only when the clock did (a step of NTP, a VM restored), by BOOT_STEP_MS or more.
  */
 const bootMs = new Map<string, number>();
+const BOOT_STEP_MS = 250;
 
 /** A start time in clock ticks since boot, as ms since the epoch. */
 async function startedAtMs(ticks: number, proc: string): Promise<number | null> {
+  let now: number;
+  let uptime: number;
+  try {
+    now = Date.now();
+    uptime = Number((await readFile(join(proc, 'uptime'), 'utf8')).split(' ')[0]);
+  } catch {
+    return null;
+  }
+  if (!Number.isFinite(uptime)) return null;
   let boot = bootMs.get(proc);
-  if (boot === undefined) {
+  const read = now - uptime * 1000;
+  if (boot === undefined || Math.abs(read - boot) >= BOOT_STEP_MS) bootMs.set(proc, (boot = read));
+  return Math.round(boot + (ticks / USER_HZ) * 1000);
+}
+
+/** Processes and open files looked at for outputs, at most (a task is a handful of each). */
+const MAX_PIDS_LOOKED_AT = 64;
+const MAX_FDS_LOOKED_AT = 1024;
+
+/**
+ * The files the cgroup's processes hold open for writing (O_WRONLY or O_RDWR), as they see
+ * them: the task's outputs, whenever they were last written (signature.ts). Sockets, pipes and
+ * anonymous files are not paths; a file deleted since it was opened is no argument's.
+ */
+async function openForWriting(pids: readonly number[], proc: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const pid of pids.slice(0, MAX_PIDS_LOOKED_AT)) {
+    const dir = join(proc, String(pid));
+    let fds: string[];
     try {
-      const now = Date.now();
-      const uptime = Number((await readFile(join(proc, 'uptime'), 'utf8')).split(' ')[0]);
-      if (!Number.isFinite(uptime)) return null;
-      bootMs.set(proc, (boot = now - uptime * 1000));
+      fds = await readdir(join(dir, 'fd'));
     } catch {
-      return null;
+      continue; // gone, or not ours to read
+    }
+    for (const fd of fds.slice(0, MAX_FDS_LOOKED_AT)) {
+      try {
+        const target = await readlink(join(dir, 'fd', fd));
+        if (!target.startsWith('/') || target.endsWith(' (deleted)')) continue;
+        const flags = /^flags:\s+([0-7]+)$/m.exec(await readFile(join(dir, 'fdinfo', fd), 'utf8'));
+        // (the access mode: 1 write only, 2 read and write)
+        if (flags && (parseInt(flags[1]!, 8) & 3) !== 0) out.add(target);
+      } catch {
+        // closed meanwhile
+      }
     }
   }
-  return Math.round(boot + (ticks / USER_HZ) * 1000);
+  return [...out];
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); the comm field may hold spaces and parentheses. */

@@ -12,7 +12,7 @@ import { profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
   BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
-import { SignatureError, signatureOf, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
+import { SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { isRoot, testIf } from '../helpers/host.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -117,11 +117,15 @@ test('signature: what changed since the task started is its output: signed as th
   // (a walkthrough: `job5.py out.log`, out.log deleted before each run, read 0, 5 and 10 MB
   // into: three runs, three one-run profiles, no forecast ever)
   const { dir, spec } = taskDir(t);
-  const startedAtMs = Date.now() - 60_000;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // the task starts after its inputs were made (births too: a folder's birth time cannot be set
+  // back), and writes its outputs more than START_SLACK_MS after its start
+  await sleep(10);
+  const startedAtMs = Date.now();
   const before = new Date(startedAtMs - 3_600_000);
-  for (const p of ['input.csv', 'shards', 'shards/one', 'shards/deep', 'shards/deep/two']) utimesSync(join(dir, p), before, before);
   const task = { ...spec, args: ['input.csv', 'out.log', './logs/run.log', 'shards'], startedAtMs };
   const atStart = await taskSignature(task);
+  await sleep(START_SLACK_MS + 50);
   t.deepEqual(atStart.parts.inputs.map((i) => `${i.name}: ${i.kind}`), ['input.csv: file', './logs/run.log: missing', 'shards: dir']);
   const ids: string[] = [atStart.id];
   mkdirSync(join(dir, 'logs'));
@@ -136,8 +140,15 @@ test('signature: what changed since the task started is its output: signed as th
   writeFileSync(join(dir, 'input.csv'), 'a,b\n1,2\n3,4\n');
   utimesSync(join(dir, 'input.csv'), before, before);
   t.not((await taskSignature(task)).id, atStart.id, 'an input of another size, older than the start, is another task');
+  const withInput = await taskSignature(task);
+  // in an input folder, what the task writes is left out: a file, a folder it makes
   writeFileSync(join(dir, 'shards/deep/new'), 'z');
-  t.deepEqual((await taskSignature(task)).parts.inputs.map((i) => i.name), ['input.csv', './logs/run.log'], 'a folder the task writes into is not an input');
+  mkdirSync(join(dir, 'shards/made'));
+  writeFileSync(join(dir, 'shards/made/out'), 'z'.repeat(10));
+  t.is((await taskSignature(task)).id, withInput.id, 'a folder the task writes into keeps what was there');
+  t.like(withInput.parts.inputs[2], { name: 'shards', kind: 'dir', bytes: 150, entries: 3 });
+  // a file the task holds open for writing is its output, however old its mtime (opened, not yet written)
+  t.is((await taskSignature({ ...task, writing: [join(dir, 'input.csv')] })).parts.inputs[0]!.name, './logs/run.log');
 });
 
 test('signature: a directory walk is bounded; an unknown program is a clear error', async (t) => {
@@ -354,6 +365,10 @@ test('store: a running store follows its files: one truncated while it runs is q
   // unchanged files are served from memory as before
   t.is(store.forecastRun(SIG_B)!.runs, 1);
   t.is(problems.length, 1);
+  // an edit that keeps the size is seen too (inode, size and mtime): a hand-edited run count
+  const file = join(dir, `${SIG_B}.json`);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"runs":1', '"runs":7'));
+  t.is(store.forecastRun(SIG_B)!.runs, 7);
 });
 
 test('store: the byte budget evicts the least recently used profile', (t) => {
