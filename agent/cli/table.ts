@@ -92,10 +92,22 @@ export function activeWorkloads(r: TickReport): WorkloadReport[] {
     (w.memory?.minorPerSecond ?? 0) > 0 || (w.io?.opsPerSecond ?? 0) > 0 || (w.net?.txBytesPerSecond ?? 0) + (w.net?.rxBytesPerSecond ?? 0) > 0);
 }
 
+/**
+ * A workload's task run (`run` follows them): "3.2s/9.5s" (elapsed, and what its task's past runs
+ * took: their mean), "3.2s" for a task not seen finish before, "-" off a run.
+ */
+function runText(w: WorkloadReport): string {
+  const run = w.run;
+  if (!run) return '-';
+  const elapsed = `${(run.elapsedMs / 1000).toFixed(1)}s`;
+  return run.expected ? `${elapsed}/${(run.expected.durationMs.mean / 1000).toFixed(1)}s` : elapsed;
+}
+
 export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } = {}): string {
   const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu')).slice(0, opts.limit ?? 40);
-  // A probe that is not running (the policy turned it off) has no column.
+  // A probe that is not running (the policy turned it off) has no column; nor task runs where none is followed (top).
   const shown = Object.values(COLUMNS).filter((c) => c.probe === undefined || r.health.probes[c.probe] !== undefined);
+  if (rows.some((w) => w.run !== undefined)) shown.push({ header: 'RUN', show: runText, value: () => 0 });
   // the run-queue forecast of a workload with a run-queue objective, and its chance of passing it
   const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'RUNQ_FC_P99_MS', 'P(RUNQ>OBJ)', 'THROTTLE'];
   const lines = rows.map((w) => [

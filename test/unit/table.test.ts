@@ -43,3 +43,18 @@ test('table: memory in use and the soonest saturation, by resource; a quiet work
   t.deepEqual(rows[1]!.split(/\s+/).slice(0, 5), ['/asleep', 'v2', '0.00', '96.0M', '-']);
   t.is(renderTable(report([filling, asleep, idle]), { all: true }).split('\n').length, 5, '--all keeps the idle one');
 });
+
+test('table: `run` shows a workload\'s task run, elapsed and what its past runs took; top, following none, has no such column', (t) => {
+  const run = (elapsedMs: number, meanMs: number | null) => ({
+    signature: 'a'.repeat(64), startedAtMs: 0, elapsedMs,
+    expected: meanMs === null ? null : { runs: 3, confidence: 0.7, confidenceOf: {}, durationMs: { mean: meanMs, p90: meanMs }, progress: elapsedMs / meanMs, peak: {}, ahead: [] },
+  }) as unknown as WorkloadReport['run'];
+  const known = workload('/jobs/a', { cpu: { seconds: 1, cores: 1 }, run: run(3200, 9500) });
+  const first = workload('/jobs/b', { cpu: { seconds: 1, cores: 0.5 }, run: run(1000, null) });
+  const service = workload('/svc', { cpu: { seconds: 1, cores: 0.2 } });
+  const [, header, ...rows] = renderTable(report([known, first, service])).split('\n');
+  const at = header!.split(/\s+/).indexOf('RUN');
+  t.true(at > 0, header);
+  t.deepEqual(rows.map((r) => r.split(/\s+/)[at]), ['3.2s/9.5s', '1.0s', '-'], '(a walkthrough: the live table had no word of task runs)');
+  t.false(renderTable(report([service])).split('\n')[1]!.includes('RUN '), 'no run followed: no column');
+});
