@@ -68,7 +68,7 @@ export interface RunEnd {
   reason?: string;
   /** runs behind the task's profile now */
   runs?: number;
-  /** an OOM kill cut it short (its memory cgroup counted one while it ran) */
+  /** an OOM kill cut it short (the fault probe counted one on its ticks, or its memory cgroup while it ran) */
   oomKilled?: boolean;
   /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
   beyondForecast?: BeyondForecast[];
@@ -119,7 +119,7 @@ export interface TaskRunsOptions {
   /**
    * the most the workload's cgroup may use (its tightest limits and CPU set, with its
    * ancestors'; null: none): a forecast's CPU is held under it (a task cannot use more, it is
-   * throttled), its memory is not, but a start says that it will not fit
+   * throttled), its memory is not, but a start says that it may not fit (RunStart.memoryCeilingBytes)
    */
   ceilingOf?: (w: Workload) => { cpuCores: number | null; memoryBytes: number | null };
   /** whether a workload's cgroup is one whose runs are followed (default: every one but the root and unnamed ones) */
@@ -185,6 +185,7 @@ const EXISTING_RECHECK = 10;
 const TASK_READ_DEADLINE_MS = 30_000;
 /** Arguments kept in a task's label, and their total length: argv can be huge, and hold secrets. */
 const LABEL_ARGS = 32;
+const LABEL_CHARS = 1024;
 /**
  * A run's measure is beyond its forecast above this many times the p90: a tick's CPU is noisier
  * than the slice means the curve keeps (0.99 cores against a p90 of 0.98 is not news).
@@ -192,7 +193,6 @@ const LABEL_ARGS = 32;
 const BEYOND_MARGIN = 1.1;
 /** Cgroups remembered as having had a run (Run.reused); one forgotten reads as new: a kill on its next run's first tick counts. */
 const RAN_BEFORE_KEPT = 4096;
-const LABEL_CHARS = 1024;
 
 export class TaskRuns {
   private readonly runs = new Map<string, Run>();
