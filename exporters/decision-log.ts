@@ -100,7 +100,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 export function formatRunEvent(e: RunEvent): string {
   const task = e.signature ? ` (task ${e.signature.slice(0, 8)})` : '';
   if (e.kind === 'run-end') {
-    const took = e.durationAtMost ? `within a tick (at most ${seconds(e.durationMs)})` : `after ${seconds(e.durationMs)}`;
+    const took = e.durationAtMost ? `within a tick (at most ${seconds(e.durationMs)})` : e.durationUnknown ? 'after a time not known (its start not seen)' : `after ${seconds(e.durationMs)}`;
     const beyond = e.beyondForecast ? `; beyond its forecast: ${e.beyondForecast.map(beyondText).join(', ')}` : '';
     return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${beyond}`;
   }
@@ -138,7 +138,7 @@ export function runEventRecord(e: RunEvent): object {
   const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: e.workload, signature: e.signature };
   if (e.kind === 'run-end') {
     return {
-      ...base, durationMs: e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
+      ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
       ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
     };
   }

@@ -226,7 +226,7 @@ export class OtlpLogPush {
         if (e.memoryCeilingBytes !== undefined) attributes['headroom.run.memory_ceiling_bytes'] = e.memoryCeilingBytes;
       }
     } else {
-      attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;
+      if (!e.durationUnknown) attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;
       if (e.durationAtMost) attributes['headroom.run.duration_at_most'] = true;
       attributes['headroom.run.recorded'] = e.recorded;
       if (e.runs !== undefined) attributes['headroom.run.profile_runs'] = e.runs;

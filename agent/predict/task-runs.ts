@@ -62,6 +62,8 @@ export interface RunEnd {
    * process went before its start could be read (it lasted at most that tick)
    */
   durationAtMost?: boolean;
+  /** true: how long it ran is not known (durationMs 0): it began and went within one tick of a cgroup seen before, its start not read */
+  durationUnknown?: boolean;
   /** merged into the profile and saved */
   recorded: boolean;
   /** why not, when not */
@@ -154,7 +156,7 @@ interface Run {
   ticks: number;
   /** the cgroup was a run before, or there at the start: a kill its first tick counts may be the last run's */
   reused: boolean;
-  /** the tick before the one that saw it begin (NaN: none): it began after it */
+  /** the tick before the one that first saw its cgroup, where it began then (NaN: none, or a cgroup seen before): it began after it */
   seenAfterMs: number;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
@@ -187,10 +189,13 @@ const TASK_READ_DEADLINE_MS = 30_000;
 const LABEL_ARGS = 32;
 const LABEL_CHARS = 1024;
 /**
- * A run's measure is beyond its forecast above this many times the p90: a tick's CPU is noisier
- * than the slice means the curve keeps (0.99 cores against a p90 of 0.98 is not news).
+ * A run's measure is beyond its forecast above this many times the p90, and by at least as much
+ * as BEYOND_FLOOR says: a tick's CPU is noisier than the slice means the curve keeps (0.99 cores
+ * against a p90 of 0.98 is not news), and `sleep 4` read "CPU 0.00 cores (p90 0.00)", a small
+ * script "memory peak 6 MiB (p90 4 MiB)" (a walkthrough).
  */
 const BEYOND_MARGIN = 1.1;
+const BEYOND_FLOOR: Record<BeyondForecast['what'], number> = { duration_ms: 1000, cpu_cores: 0.1, memory_peak_bytes: 16 * 2 ** 20 };
 /** Cgroups remembered as having had a run (Run.reused); one forgotten reads as new: a kill on its next run's first tick counts. */
 const RAN_BEFORE_KEPT = 4096;
 
@@ -206,6 +211,8 @@ export class TaskRuns {
   private lastTickMs = Number.NaN;
   /** cgroups that had a run, or were there at the start (Run.reused), the oldest forgotten beyond RAN_BEFORE_KEPT */
   private readonly ranBefore = new Set<string>();
+  /** cgroups handed in before (see wants), the oldest forgotten beyond RAN_BEFORE_KEPT */
+  private readonly seen = new Set<string>();
   private readonly pending: RunEvent[] = [];
   private readonly minRunMs: number;
   private readonly maxSamples: number;
@@ -225,15 +232,15 @@ export class TaskRuns {
   }
 
   /**
-   * Whether the tick should hand this workload in: it is on a run, or it used CPU this tick
-   * and is not one of the cgroups there at the start (a new run) and is one whose runs are
-   * followed. A cgroup whose run ended is not asked about again until it is busy again (its
-   * stale counters read 0 CPU), and then that is its next run: a timer's service, started again
-   * at the same path.
+   * Whether the tick should hand this workload in: it is on a run, or it is not one of the
+   * cgroups there at the start, is one whose runs are followed, and is seen for the first time
+   * or used CPU this tick (a new run). A cgroup whose run ended is not asked about again until it
+   * is busy again (its stale counters read 0 CPU), and then that is its next run: a timer's
+   * service, started again at the same path.
    */
   wants(workload: Workload, cpuCores: number): boolean {
     if (this.runs.has(workload.id)) return true;
-    return cpuCores > 0 && !this.existing.has(workload.id) && this.follows(workload);
+    return (cpuCores > 0 || !this.seen.has(workload.id)) && !this.existing.has(workload.id) && this.follows(workload);
   }
 
   /** Whether a cgroup's runs are followed: not the root nor an unnamed one, and as the options say. */
@@ -254,7 +261,14 @@ export class TaskRuns {
     // "alive now" put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
     for (const x of inputs) {
       const id = x.workload.id;
-      if (!this.runs.has(id) && x.cpuCores > 0 && !this.existing.has(id) && this.follows(x.workload)) this.begin(x.workload, nowMs);
+      // a run starts when the cgroup is busy, or when it is first seen holding a process: a task
+      // first seen with no CPU (the tick's first reading of a new cgroup reads none) and asleep
+      // after was seen only at its exit, as over "within a tick" (`sleep 4`: a walkthrough)
+      const firstSight = !this.seen.has(id);
+      if (firstSight) this.saw(id);
+      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
+        this.begin(x.workload, nowMs, firstSight);
+      }
       const run = this.runs.get(id);
       if (!run || run.endedAtMs !== undefined) continue;
       // (the tick a run is first seen on counts too: a task killed within its first second; but
@@ -312,14 +326,19 @@ export class TaskRuns {
     };
   }
 
-  private begin(workload: Workload, nowMs: number): void {
+  private saw(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > RAN_BEFORE_KEPT) this.seen.delete(this.seen.values().next().value!);
+  }
+
+  private begin(workload: Workload, nowMs: number, firstSight: boolean): void {
     if (this.runs.size >= this.maxRuns) {
       if (this.skipped++ === 0) this.log(`task runs: ${this.maxRuns} runs followed already; newer ones are not (counted)`);
       return;
     }
     const run: Run = {
       workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
-      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: this.lastTickMs, ticks: 0,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: firstSight ? this.lastTickMs : Number.NaN, ticks: 0,
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
@@ -394,11 +413,14 @@ export class TaskRuns {
   private finish(run: Run): RunEnd {
     const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
     let durationMs = Math.round(endMs - run.startMs);
-    // begun and gone within one tick, its start not read: it lasted at most that tick (not 0)
-    const within = durationMs === 0 && run.endedAtMs === run.startMs && !Number.isNaN(run.seenAfterMs);
+    // begun and gone within one tick, its start not read: in a cgroup first seen that tick it
+    // lasted at most the tick (not 0); in one seen before, its start is not known
+    const unread = durationMs === 0 && run.endedAtMs === run.startMs;
+    const within = unread && !Number.isNaN(run.seenAfterMs);
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
     const end = {
-      kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs, ...(within ? { durationAtMost: true } : {}),
+      kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,
+      ...(within ? { durationAtMost: true } : unread ? { durationUnknown: true } : {}),
     };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
     // has: the time to the kill and the limit; a walkthrough found such runs recorded)
@@ -444,8 +466,8 @@ export class TaskRuns {
 function beyondForecast(f: RunForecast | null, durationMs: number, samples: readonly RunSample[]): BeyondForecast[] {
   if (!f) return [];
   const out: BeyondForecast[] = [];
-  const above = (actual: number, p90: number): boolean => actual > BEYOND_MARGIN * p90;
-  if (above(durationMs, f.durationMs.p90)) out.push({ what: 'duration_ms', actual: durationMs, p90: f.durationMs.p90 });
+  const above = (actual: number, p90: number, what: BeyondForecast['what']): boolean => actual > BEYOND_MARGIN * p90 && actual - p90 >= BEYOND_FLOOR[what];
+  if (above(durationMs, f.durationMs.p90, 'duration_ms')) out.push({ what: 'duration_ms', actual: durationMs, p90: f.durationMs.p90 });
   const highest = (pick: (s: RunSample) => number | undefined): number | undefined => {
     let top: number | undefined;
     for (const s of samples) {
@@ -455,9 +477,9 @@ function beyondForecast(f: RunForecast | null, durationMs: number, samples: read
     return top;
   };
   const cpu = highest((s) => s.cpuCores);
-  if (cpu !== undefined && f.peak.cpuCores && above(cpu, f.peak.cpuCores.p90)) out.push({ what: 'cpu_cores', actual: cpu, p90: f.peak.cpuCores.p90 });
+  if (cpu !== undefined && f.peak.cpuCores && above(cpu, f.peak.cpuCores.p90, 'cpu_cores')) out.push({ what: 'cpu_cores', actual: cpu, p90: f.peak.cpuCores.p90 });
   const mem = highest((s) => s.memPeakBytes ?? s.memBytes);
-  if (mem !== undefined && f.peak.memPeakBytes && above(mem, f.peak.memPeakBytes.p90)) out.push({ what: 'memory_peak_bytes', actual: mem, p90: f.peak.memPeakBytes.p90 });
+  if (mem !== undefined && f.peak.memPeakBytes && above(mem, f.peak.memPeakBytes.p90, 'memory_peak_bytes')) out.push({ what: 'memory_peak_bytes', actual: mem, p90: f.peak.memPeakBytes.p90 });
   return out;
 }
 

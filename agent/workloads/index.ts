@@ -14,7 +14,12 @@ export { parseContainerInfo, type ContainerInfo } from './container.js';
 export type { CgroupKey, Hierarchy, Workload } from './types.js';
 
 export interface WorkloadIndexOptions {
-  /** least time between two refreshes triggered by an unknown id (ms); default 1000 */
+  /**
+   * least time between two refreshes triggered by an unknown id (ms); default 200: at most one a
+   * tick. At 1000, as long as the tick, a cgroup made a tick after another new one was
+   * unnamed for a tick: a task asleep by the next one was never seen to start, and the CPU it
+   * used while unnamed was counted in one tick under its name (1.96 cores for one thread).
+   */
   lazyRefreshMs?: number;
 }
 
@@ -31,6 +36,13 @@ interface Tree {
 
 /** How long a removed cgroup's path is remembered. */
 const GONE_KEEP_MS = 120_000;
+/**
+ * An id a walk made after its first sight did not find (a cgroup removed before any walk saw it)
+ * starts no walk of its own for this long: such ids stay in the probes' maps, and each would
+ * otherwise walk the trees at every tick. At most UNRESOLVABLE_KEPT are remembered.
+ */
+const UNRESOLVABLE_KEEP_MS = 60_000;
+const UNRESOLVABLE_KEPT = 65_536;
 /** Departed cgroups kept for takeDeparted at most (one who never takes them leaks nothing). */
 const DEPARTED_KEEP = 65_536;
 
@@ -42,6 +54,8 @@ export class WorkloadIndex {
   /** built on first use, dropped at each refresh (cpu.max may have appeared meanwhile) */
   private cache = new Map<string, Workload>();
   private lastRefresh = -Infinity;
+  /** ids no walk could find since they were first seen, by tree root and id: when (see UNRESOLVABLE_KEEP_MS) */
+  private readonly unresolvable = new Map<string, number>();
   /** walks so far: what `list` and `idsOf` say changes only when this does */
   private walks = 0;
   /** cgroups whose directory went (removed, or removed and made again) since the last takeDeparted, by id */
@@ -51,7 +65,7 @@ export class WorkloadIndex {
 
   constructor(layout: CgroupLayout = detectCgroupLayout(), opts: WorkloadIndexOptions = {}) {
     this.layout = layout;
-    this.lazyRefreshMs = opts.lazyRefreshMs ?? 1000;
+    this.lazyRefreshMs = opts.lazyRefreshMs ?? 200;
     this.v2 = layout.unifiedRoot ? emptyTree(layout.unifiedRoot) : null;
     this.v1cpu = layout.cpuV1Root ? emptyTree(layout.cpuV1Root) : null;
   }
@@ -137,12 +151,25 @@ export class WorkloadIndex {
     return tree.byPath.has(p) ? this.workload(hierarchy, p) : undefined;
   }
 
-  /** Path of an inode; an unknown one (a cgroup newer than the walk) earns one rate-limited walk. */
+  /**
+   * Path of an inode; an unknown one (a cgroup newer than the walk) earns one rate-limited walk,
+   * unless a walk since it was first seen did not find it.
+   */
   private lookup(tree: Tree, ino: bigint): string | undefined {
     const path = tree.byIno.get(ino) ?? tree.gone.get(ino)?.path;
-    if (path !== undefined || performance.now() - this.lastRefresh < this.lazyRefreshMs) return path;
+    if (path !== undefined) return path;
+    const now = performance.now();
+    const key = `${tree.root}:${ino}`;
+    const since = this.unresolvable.get(key);
+    if ((since !== undefined && now - since < UNRESOLVABLE_KEEP_MS) || now - this.lastRefresh < this.lazyRefreshMs) return undefined;
     this.refresh();
-    return tree.byIno.get(ino);
+    const found = tree.byIno.get(ino);
+    if (found === undefined) {
+      this.unresolvable.delete(key); // (re-added last: the oldest go first)
+      this.unresolvable.set(key, now);
+      if (this.unresolvable.size > UNRESOLVABLE_KEPT) this.unresolvable.delete(this.unresolvable.keys().next().value!);
+    }
+    return found;
   }
 
   private workload(hierarchy: Hierarchy, path: string): Workload {

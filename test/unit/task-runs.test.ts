@@ -291,6 +291,30 @@ test('task runs: a task OOM-killed within its first tick, gone before it could b
   t.deepEqual(again.map((e) => [e.recorded, e.oomKilled]), [[true, undefined], [true, undefined]], 'the second run is learned');
 });
 
+test('task runs: a task asleep from its first tick (no CPU read) is a run from the tick its cgroup is first seen; one seen only at its exit in a cgroup seen before has no duration to tell', async (t) => {
+  // (a walkthrough: `sleep 4` in a new cgroup, its first tick's reading 0 CPU, was seen only at
+  // its exit: "ended within a tick (at most 1.0 s)" for 4 s, or nothing at all)
+  const w = world(t);
+  w.alive.add('v1-cpu:/nap');
+  w.tasks.set('v1-cpu:/nap', sig('f'));
+  for (let i = 0; i < 4; i++) await w.tick({ '/nap': { cpuCores: 0 } });
+  w.alive.clear();
+  await w.tick({ '/nap': { cpuCores: 0.001 } });
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.like(ends[0], { signature: 'f'.repeat(64), recorded: true, durationMs: 3500 });
+  // the same cgroup again: its stale counters read 0, so only CPU starts a run there; one seen
+  // only as it goes, its task unread, ran for a time not known
+  w.tasks.set('v1-cpu:/nap', null);
+  await w.tick({ '/nap': { cpuCores: 0 } });
+  await w.tick({ '/nap': { cpuCores: 0.001 } });
+  await w.tick({});
+  const last = w.events.filter((e): e is RunEnd => e.kind === 'run-end')[1]!;
+  t.like(last, { durationUnknown: true, recorded: false });
+  t.is(last.durationAtMost, undefined);
+  t.regex(formatRunEvent(last), /ended after a time not known \(its start not seen\): not recorded: task not read/);
+  t.like(runEventRecord(last), { durationMs: null });
+});
+
 test('task runs: a run beyond its forecast says so at its end; a forecast that will not fit its cgroup says so at its start; CPU is forecast no higher than the cgroup may use', async (t) => {
   const MiB = 2 ** 20;
   const w = world(t, { ceiling: { cpuCores: 2, memoryBytes: 150 * MiB } });

@@ -248,6 +248,29 @@ kernelTest('a cgroup created after the first refresh resolves lazily, rate-limit
   t.is(lazy.resolve(key).path, cg.path);
 });
 
+kernelTest('a new cgroup a tick after another is named at first sight (one walk a tick at most); an id no walk finds starts no walk again', async (t) => {
+  // (a walkthrough: at a limit of one walk a second, a task that slept after its first tick in a
+  // cgroup made a tick after another was never seen to start, and a busy one's first CPU was
+  // counted in one tick: 1.96 cores for one thread)
+  const index = new WorkloadIndex();
+  index.refresh();
+  await new Promise((r) => setTimeout(r, 300)); // a tick on
+  const first = testCgroup(t, 'wl-tick-1');
+  t.is(index.resolve(keyOf(index, first)).path, first.path);
+  await new Promise((r) => setTimeout(r, 300)); // the next tick
+  const second = testCgroup(t, 'wl-tick-2');
+  t.is(index.resolve(keyOf(index, second)).path, second.path);
+  // an id that names nothing (removed before any walk saw it): one walk, then none for it
+  const gone = first.v2 ? { cgid: 987_654_321n, cpuCgid: 0n } : { cgid: keyOf(index, first).cgid, cpuCgid: 987_654_321n };
+  await new Promise((r) => setTimeout(r, 300));
+  const walks = index.generation;
+  t.regex(index.resolve(gone).path, /^\?/);
+  t.is(index.generation, walks + 1);
+  await new Promise((r) => setTimeout(r, 300));
+  index.resolve(gone);
+  t.is(index.generation, walks + 1, 'not walked for again');
+});
+
 kernelTest('a removed cgroup leaves the list at refresh, but a late event about it still names it', async (t) => {
   const index = new WorkloadIndex(undefined, { lazyRefreshMs: 60_000 });
   const cg = testCgroup(t, 'wl-gone');
