@@ -84,6 +84,9 @@ interface Snapshot {
   /** when each probe's stats were read (monotonic ms; NaN: not read, the probe off, or before the first) */
   readMs: Record<RateProbe, number>;
   sched: Map<string, Totals>;
+  /** the sched stats per cgroup key, as read, and the index's walks then: to name them again after a walk (see tick) */
+  schedRaw: ProbeReading['sched']['stats'] | null;
+  generation: number;
   fault: Map<string, { workload: Workload; stats: FaultStats }>;
   io: Map<string, { workload: Workload; stats: IoByDevice }>;
   net: Map<string, { workload: Workload; stats: TcpStats }>;
@@ -122,7 +125,9 @@ export class Agent {
   private selectedKnownAt = -1;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
-  private previous: Snapshot = { readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), fault: new Map(), io: new Map(), net: new Map() };
+  private previous: Snapshot = {
+    readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), schedRaw: null, generation: -1, fault: new Map(), io: new Map(), net: new Map(),
+  };
   private lastTickMs = 0;
   private ticks = 0;
   private stopped = false;
@@ -239,6 +244,10 @@ export class Agent {
     const now = this.snapshot(reading);
     const events = this.events(reading);
     const before = this.previous;
+    // A cgroup the last reading could not name (newer than the index's walk) and named now: its
+    // CPU then is taken under its name, or its first tick named counted all its CPU so far as one
+    // tick's (1.96 cores for one thread: a walkthrough)
+    const beforeSched = before.schedRaw && before.generation !== now.generation ? this.totals(before.schedRaw) : before.sched;
     // Rates are over the time between a probe's two readings, not between the ticks' starts:
     // what runs before a reading (the index's refresh every 10th tick, the rings drained before
     // it, a busy host's preemption) moves it later in one tick than in the next.
@@ -259,7 +268,7 @@ export class Agent {
     for (const id of ids) {
       const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
       const sched = now.sched.get(id)?.stats ?? emptyStats(32);
-      const was = before.sched.get(id)?.stats;
+      const was = beforeSched.get(id)?.stats;
       const tickSlots = subtractSlots(sched.runqSlots, was?.runqSlots);
       const cores = delta(sched.oncpuNs, was?.oncpuNs) / 1e6 / rateMs.sched;
       const switches = delta(sched.nvcsw, was?.nvcsw) + delta(sched.nivcsw, was?.nivcsw);
@@ -485,6 +494,8 @@ export class Agent {
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
       sched: this.totals(r.sched.stats),
+      schedRaw: r.sched.stats,
+      generation: this.index.generation,
       fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),
       net: r.sock ? sumByWorkload(r.sock.stats.values(), resolve, emptyTcpStats, addTcp) : new Map(),
