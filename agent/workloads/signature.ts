@@ -39,10 +39,12 @@ export const SIGNATURE_VERSION = 1;
 
 /**
  * A path changed at least this long after the task's start is its output (TaskSpec.startedAtMs).
- * A start read from /proc is good to a clock tick (10 ms) and the boot time behind it: an input
- * written just before the task started must not read as its output, on one run and not the next.
+ * A start read from /proc is within 10 ms either way (its clock ticks, the uptime's behind the
+ * boot time): an input written just before the task started must not read as its output. At
+ * 100 ms a task that wrote its log's first 1 MiB in its first 100 ms, and more only after the
+ * agent read it, was signed with that 1 MiB once in 7 runs (a walkthrough).
  */
-export const START_SLACK_MS = 100;
+export const START_SLACK_MS = 30;
 
 /** Flags whose next argument (or `=` value) names an output, not an input. */
 export const DEFAULT_OUTPUT_FLAGS: readonly string[] = ['-o', '--output', '--out', '--outfile', '--output-file'];

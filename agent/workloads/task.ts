@@ -12,6 +12,9 @@ export interface CgroupTask {
   startedAtMs: number | null;
 }
 
+/** A task is read once its oldest process is this old (ms): a launcher (a shim, `env`, a wrapper) has exec'd the task by then. */
+const TASK_SETTLE_MS = 500;
+
 /** Clock ticks per second of /proc/<pid>/stat's times: USER_HZ, 100 on every Linux ABI. */
 const USER_HZ = 100;
 
@@ -21,7 +24,8 @@ const HASHES_KEPT = 256;
 export class TaskReader {
   private readonly hashes = new Map<string, Promise<{ sha256: string; bytes: number }>>();
 
-  constructor(private readonly opts: { envKeys: readonly string[]; proc?: string } = { envKeys: [] }) {}
+  /** `settleMs`: how old the oldest process must be before it is read (default TASK_SETTLE_MS) */
+  constructor(private readonly opts: { envKeys: readonly string[]; proc?: string; settleMs?: number } = { envKeys: [] }) {}
 
   /**
    * The task of the cgroup at `dir`: its oldest process (the one that started the run; the
@@ -29,8 +33,19 @@ export class TaskReader {
    * before it could be read. Throws SignatureError for a process whose executable cannot be read.
    */
   async of(dir: string): Promise<CgroupTask | null> {
-    const oldest = await this.oldest(dir);
+    let oldest = await this.oldest(dir);
     if (oldest === null) return null;
+    // A process younger than settleMs may still be a launcher about to exec the task: read at
+    // once, `python3 job.py` under pyenv was signed 1 run in 5 as `bash pyenv-exec python3
+    // job.py`, the shim, its own profile never forecast (this session's walk)
+    const born = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
+    const age = born === null ? Number.POSITIVE_INFINITY : Date.now() - born;
+    const settleMs = this.opts.settleMs ?? TASK_SETTLE_MS;
+    if (age < settleMs) {
+      await new Promise((r) => setTimeout(r, settleMs - age));
+      oldest = await this.oldest(dir);
+      if (oldest === null) return null;
+    }
     const pid = oldest.pid;
     const proc = join(this.opts.proc ?? '/proc', String(pid));
     try {

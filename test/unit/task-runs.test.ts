@@ -490,6 +490,23 @@ test('task reader: the oldest process of a cgroup, read from /proc: executable, 
   t.is(await reader.of(join(dir, 'missing')), null, 'nor has a removed one');
 });
 
+test('task reader: a process younger than half a second is read once it is that old: a launcher has exec\'d its task by then', async (t) => {
+  // (this session's walk: `python3 job.py` under a pyenv shim was signed as the shim 1 run in 5)
+  const dir = scratch(t);
+  const launcher = spawn('/bin/sh', ['-c', 'sleep 0.2; exec /bin/sleep 31'], { stdio: 'ignore' });
+  t.teardown(() => launcher.kill('SIGKILL'));
+  writeFileSync(join(dir, 'cgroup.procs'), `${launcher.pid!}\n`);
+  const read = (await new TaskReader({ envKeys: [] }).of(dir))!;
+  t.regex(read.signature.parts.exePath, /\/sleep$/, 'the task, not its launcher');
+  t.deepEqual(read.signature.parts.args, ['31']);
+  // told not to wait, the launcher is read
+  const early = spawn('/bin/sh', ['-c', 'sleep 0.5; exec /bin/sleep 31'], { stdio: 'ignore' });
+  t.teardown(() => early.kill('SIGKILL'));
+  writeFileSync(join(dir, 'cgroup.procs'), `${early.pid!}\n`);
+  await new Promise((r) => setTimeout(r, 50));
+  t.regex((await new TaskReader({ envKeys: [], settleMs: 0 }).of(dir))!.signature.parts.exePath, /\/(ba|da)?sh$/);
+});
+
 test('task reader: a file the task holds open for writing is its output, not an input, however old its mtime', async (t) => {
   const dir = scratch(t);
   const log = join(dir, 'out.log');
