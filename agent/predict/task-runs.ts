@@ -240,7 +240,11 @@ export class TaskRuns {
    */
   wants(workload: Workload, cpuCores: number): boolean {
     if (this.runs.has(workload.id)) return true;
-    return (cpuCores > 0 || !this.seen.has(workload.id)) && !this.existing.has(workload.id) && this.follows(workload);
+    if (this.existing.has(workload.id) || !(cpuCores > 0 || !this.seen.has(workload.id))) return false;
+    if (this.follows(workload)) return true;
+    // (one not followed is taken as seen: not matched again at every tick while it idles)
+    this.saw(workload.id);
+    return false;
   }
 
   /** Whether a cgroup's runs are followed: not the root nor an unnamed one, and as the options say. */
