@@ -16,6 +16,7 @@ import {
   chmodSync, closeSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
   unlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_PROFILE_DIR = '/var/lib/headroom/profiles';
@@ -381,11 +382,13 @@ interface IndexEntry {
   stamp?: string;
 }
 
-/** A file's inode, size and mtime, or undefined where it is gone. */
-function stampOf(file: string): string | undefined {
+/** A file's inode, size and mtime as one key (IndexEntry.stamp). */
+const stampOf = (st: { ino: number; size: number; mtimeMs: number }): string => `${st.ino}:${st.size}:${st.mtimeMs}`;
+
+/** A file's stat, or undefined where it is gone. */
+function statOf(file: string): Stats | undefined {
   try {
-    const st = statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    return statSync(file);
   } catch {
     return undefined;
   }
@@ -467,7 +470,8 @@ export class ProfileStore {
   /** Whether the profile's file is as this store last read, wrote or touched it (same inode, size and mtime). */
   private unchangedOnDisk(signature: string): boolean {
     const e = this.index.get(signature);
-    return e?.stamp !== undefined && stampOf(this.fileOf(signature)) === e.stamp;
+    const st = e?.stamp !== undefined ? statOf(this.fileOf(signature)) : undefined;
+    return st !== undefined && stampOf(st) === e!.stamp;
   }
 
   /** A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside. */
@@ -476,11 +480,11 @@ export class ProfileStore {
     const file = this.fileOf(signature);
     try {
       // (taken before the read: a change made between the two is seen at the next look)
-      const stamp = stampOf(file);
+      const st = statOf(file);
       const profile = parseProfile(readFileSync(file, 'utf8'), signature);
       const e = this.index.get(signature)!;
-      e.stamp = stamp;
-      if (stamp !== undefined) e.bytes = Number(stamp.split(':')[1]);
+      e.stamp = st && stampOf(st);
+      if (st) e.bytes = st.size;
       return profile;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
@@ -554,14 +558,13 @@ export class ProfileStore {
       this.unsaved.add(run.signature);
       // (bounded as the cache is: beyond it, the oldest fall back to their files)
       if (this.unsaved.size > MAX_CACHED) this.unsaved.delete(this.unsaved.values().next().value!);
-      try {
-        this.index.set(run.signature, { bytes: statSync(this.fileOf(run.signature)).size, usedAtMs, stamp: stampOf(this.fileOf(run.signature)) });
-      } catch {
-        this.index.delete(run.signature);
-      }
+      const st = statOf(this.fileOf(run.signature));
+      if (st) this.index.set(run.signature, { bytes: st.size, usedAtMs, stamp: stampOf(st) });
+      else this.index.delete(run.signature);
       return { profile, saved: false, evicted };
     }
-    this.index.set(run.signature, { bytes, usedAtMs, stamp: stampOf(this.fileOf(run.signature)) });
+    const written = statOf(this.fileOf(run.signature));
+    this.index.set(run.signature, { bytes, usedAtMs, stamp: written && stampOf(written) });
     this.unsaved.delete(run.signature);
     return { profile, saved: true, evicted };
   }
@@ -609,7 +612,7 @@ export class ProfileStore {
       } catch {
         continue; // gone meanwhile
       }
-      this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs, stamp: `${st.ino}:${st.size}:${st.mtimeMs}` });
+      this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs, stamp: stampOf(st) });
       this.lastUse = Math.max(this.lastUse, st.mtimeMs);
       if (!st.isFile()) this.quarantine(m[1]!, 'not a regular file');
     }
@@ -631,7 +634,8 @@ export class ProfileStore {
     const unchanged = this.unchangedOnDisk(signature);
     try {
       utimesSync(this.fileOf(signature), e.usedAtMs / 1000, e.usedAtMs / 1000);
-      if (unchanged) e.stamp = stampOf(this.fileOf(signature));
+      const st = unchanged ? statOf(this.fileOf(signature)) : undefined;
+      if (st) e.stamp = stampOf(st);
     } catch {
       // the order in memory still holds; only a restart would forget it
     }

@@ -196,7 +196,7 @@ const LABEL_CHARS = 1024;
  */
 const BEYOND_MARGIN = 1.1;
 const BEYOND_FLOOR: Record<BeyondForecast['what'], number> = { duration_ms: 1000, cpu_cores: 0.1, memory_peak_bytes: 16 * 2 ** 20 };
-/** Cgroups remembered as having had a run (Run.reused); one forgotten reads as new: a kill on its next run's first tick counts. */
+/** Cgroups remembered as having had a run (Run.reused) or as seen (TaskRuns.seen); one forgotten reads as new. */
 const RAN_BEFORE_KEPT = 4096;
 
 export class TaskRuns {
@@ -243,7 +243,7 @@ export class TaskRuns {
     if (this.existing.has(workload.id) || !(cpuCores > 0 || !this.seen.has(workload.id))) return false;
     if (this.follows(workload)) return true;
     // (one not followed is taken as seen: not matched again at every tick while it idles)
-    this.saw(workload.id);
+    remember(this.seen, workload.id);
     return false;
   }
 
@@ -258,7 +258,7 @@ export class TaskRuns {
     for (const [id, e] of this.existing) {
       if (e.slot !== turn || this.opts.alive(e.workload)) continue;
       this.existing.delete(id);
-      this.ranBefore.add(id);
+      remember(this.ranBefore, id);
     }
     // Liveness is asked of busy runs too: the CPU a tick reads was used over the interval it
     // closes, so a task that used CPU this tick may have exited within it. Taking any CPU for
@@ -269,7 +269,7 @@ export class TaskRuns {
       // first seen with no CPU (the tick's first reading of a new cgroup reads none) and asleep
       // after was seen only at its exit, as over "within a tick" (`sleep 4`: a walkthrough)
       const firstSight = !this.seen.has(id);
-      if (firstSight) this.saw(id);
+      if (firstSight) remember(this.seen, id);
       if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
@@ -303,9 +303,7 @@ export class TaskRuns {
       // its task still being read: wait for the read (it has a deadline)
       if (run.signature === undefined && nowMs - run.startMs < TASK_READ_DEADLINE_MS) continue;
       this.runs.delete(id);
-      this.ranBefore.delete(id); // (re-added last: the oldest are forgotten first)
-      this.ranBefore.add(id);
-      if (this.ranBefore.size > RAN_BEFORE_KEPT) this.ranBefore.delete(this.ranBefore.values().next().value!);
+      remember(this.ranBefore, id);
       this.pending.push(this.finish(run));
     }
     this.lastTickMs = nowMs;
@@ -328,11 +326,6 @@ export class TaskRuns {
         ahead: elapsedMs > f.durationMs.p90 ? [] : horizonsMs.map((h) => ahead(f, elapsedMs, h)),
       },
     };
-  }
-
-  private saw(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size > RAN_BEFORE_KEPT) this.seen.delete(this.seen.values().next().value!);
   }
 
   private begin(workload: Workload, nowMs: number, firstSight: boolean): void {
@@ -499,6 +492,13 @@ function heldUnder(f: RunForecast | null, cpuCeiling: number | null): RunForecas
     curve: { ...f.curve, cpuCores: { mean: c.mean.map(at), p90: c.p90.map(at) } },
     peak: { ...f.peak, cpuCores: { mean: at(p.mean), p90: at(p.p90) } },
   };
+}
+
+/** Adds `id` to a set of cgroups as its newest; beyond RAN_BEFORE_KEPT the oldest is forgotten. */
+function remember(set: Set<string>, id: string): void {
+  set.delete(id);
+  set.add(id);
+  if (set.size > RAN_BEFORE_KEPT) set.delete(set.values().next().value!);
 }
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */

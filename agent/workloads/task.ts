@@ -38,13 +38,16 @@ export class TaskReader {
     // A process younger than settleMs may still be a launcher about to exec the task: read at
     // once, `python3 job.py` under pyenv was signed 1 run in 5 as `bash pyenv-exec python3
     // job.py`, the shim, its own profile never forecast (this session's walk)
-    const born = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
-    const age = born === null ? Number.POSITIVE_INFINITY : Date.now() - born;
+    let started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
+    const age = started === null ? Number.POSITIVE_INFINITY : Date.now() - started;
     const settleMs = this.opts.settleMs ?? TASK_SETTLE_MS;
     if (age < settleMs) {
       await new Promise((r) => setTimeout(r, settleMs - age));
+      const before = oldest.start;
       oldest = await this.oldest(dir);
       if (oldest === null) return null;
+      // (another oldest process meanwhile: its own start)
+      if (oldest.start !== before) started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
     }
     const pid = oldest.pid;
     const proc = join(this.opts.proc ?? '/proc', String(pid));
@@ -64,7 +67,6 @@ export class TaskReader {
       // the binary is hashed through /proc/<pid>/exe and the inputs found under
       // /proc/<pid>/root: a container's own files, and a binary deleted since it started;
       // what changed since it started is its output (signature.ts)
-      const started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
       const writing = await openForWriting(oldest.pids, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
