@@ -408,10 +408,11 @@ export class Agent {
    * and operations/s, network bytes/s (no limit known: quantiles and saturation-free).
    */
   private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
-    // each workload's rank computed once: the policy's first, then by activity of any kind
+    // each workload's rank computed once: the policy's first, then by activity of any kind; one
+    // on a task run is forecast however idle (its task's profile may know of a peak to come)
     const ranked = reports
       .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: activityOf(r) }))
-      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR)
+      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR || this.runs?.onRun(x.r.workload.id))
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, this.policy.forecast.demandWorkloads);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the

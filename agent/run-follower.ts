@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { matchesGlob } from './plan/policy.js';
+import { applyRunProfile } from './predict/demand-from-run.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
@@ -59,7 +60,15 @@ export class RunFollower {
     return new RunFollower(runs, layout);
   }
 
-  /** Hands the tick's workloads in (a sample per run), marks the reports on a run, returns the runs that started or ended. */
+  /** Whether a workload is on a run now: its demand is forecast, busy or not (a task asleep before its peak). */
+  onRun(workloadId: string): boolean {
+    return this.runs.onRun(workloadId);
+  }
+
+  /**
+   * Hands the tick's workloads in (a sample per run), marks the reports on a run (and gives their
+   * demand forecasts what their task's profile expects), returns the runs that started or ended.
+   */
   follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
     const inputs: RunTickInput[] = [];
     for (const r of reports) {
@@ -77,7 +86,11 @@ export class RunFollower {
     const events = this.runs.observe(inputs, nowMs);
     for (const r of reports) {
       const status = this.runs.statusOf(r.workload.id, nowMs, horizonsMs);
-      if (status) r.run = status;
+      if (!status) continue;
+      r.run = status;
+      // what its task's past runs needed from here on, in its demand forecasts (where trusted)
+      const position = status.expected && r.demand ? this.runs.positionOf(r.workload.id, nowMs) : undefined;
+      if (position) for (const d of Object.values(r.demand!)) applyRunProfile(d, position);
     }
     return events;
   }

@@ -28,6 +28,8 @@ import { log2Histogram } from './log2-histogram.js';
 import { MonotoneCounters } from './monotone.js';
 
 const SCOPE = { name: 'headroom' };
+/** The demand confidence's model where a run's task profile gave the forecast (DemandForecast.fromTask). */
+const TASK_PROFILE_MODEL = 'task-profile';
 
 /** The labels that name a workload on each of its series. */
 export function workloadLabels(w: Workload): Attributes {
@@ -210,7 +212,8 @@ export class ReportMetricProducer implements MetricProducer {
           if (win.pContention !== null) demandP.push(point(win.pContention, { ...at, source: d.limitSource ?? 'cgroup' }));
         }
         if (d.timeToSaturationMs !== null) saturation.push(point(d.timeToSaturationMs / 1000, { resource: d.resource }));
-        demandConfidence.push(point(d.confidence, { resource: d.resource, model: d.model }));
+        // (a forecast its run's task profile gave says so: a P that jumps as a known task starts is explained)
+        demandConfidence.push(point(d.confidence, { resource: d.resource, model: d.fromTask ? TASK_PROFILE_MODEL : d.model }));
         if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource, source: d.limitSource ?? 'cgroup' }));
       }
     }
@@ -250,7 +253,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_demand_contention_probability', 'Probability that demand reaches what the workload may use (headroom_demand_limit, its source as there; within 1% of it or above) within the horizon (window: peak) or at its end (window: value)', '', demandP),
       gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup limit and what the host leaves it (cores, bytes); source: cgroup, parent, cpuset, host', '', demandLimit),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit, within 1% (0: there already); absent when not foreseen', 'seconds', saturation),
-      gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1); model: the forecaster behind it (demand_model, or the one auto chose)', '', demandConfidence),
+      gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1); model: the forecaster behind it (demand_model, or the one auto chose), or task-profile where its run\'s task profile gave it (then how far the task\'s runs agree)', '', demandConfidence),
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),
       gauge('headroom_task_run_expected_duration_seconds', 'Duration of the run its task\'s past runs predict (stat: mean, p90)', 'seconds', runDuration),
       gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpu_cores in cores, memory_* in bytes, *_bytes_per_s in bytes/s) and stat', '', runPeak),

@@ -28,24 +28,27 @@ interface Column {
   probe?: OptionalProbe;
 }
 
-/** The soonest of a workload's demand saturations (ms), and of which resource; null when none is foreseen. */
-function soonestSaturation(w: WorkloadReport): { ms: number; resource: string } | null {
-  let best: { ms: number; resource: string } | null = null;
+/** The soonest of a workload's demand saturations (ms), of which resource, and whether its run's task profile foresaw it; null when none is foreseen. */
+function soonestSaturation(w: WorkloadReport): { ms: number; resource: string; fromTask: boolean } | null {
+  let best: { ms: number; resource: string; fromTask: boolean } | null = null;
   for (const [resource, d] of Object.entries(w.demand ?? {})) {
     const ms = d?.timeToSaturationMs;
-    if (ms != null && (best === null || ms < best.ms)) best = { ms, resource };
+    if (ms != null && (best === null || ms < best.ms)) best = { ms, resource, fromTask: d!.fromTask !== undefined };
   }
   return best;
 }
 
 const SHORT_RESOURCE: Record<string, string> = { cpu_cores: 'cpu', memory_bytes: 'mem', io_bytes_per_s: 'io', io_ops_per_s: 'iops', net_bytes_per_s: 'net' };
 
-/** "45s mem", "0s cpu" (there already), "-": when the first resource is forecast to reach its limit. */
+/**
+ * "45s mem", "0s cpu" (there already), "-": when the first resource is forecast to reach its
+ * limit; "4s mem(task)" where its run's task profile foresaw it (its own series had not yet).
+ */
 function saturationText(w: WorkloadReport): string {
   const s = soonestSaturation(w);
   if (s === null) return '-';
   // (whole seconds, up: 400 ms is no "0s", which says there already; 3,600 s reads 1h)
-  return `${durationText(Math.ceil(s.ms / 1000) * 1000).replace(/^0ms$/, '0s')} ${SHORT_RESOURCE[s.resource] ?? s.resource}`;
+  return `${durationText(Math.ceil(s.ms / 1000) * 1000).replace(/^0ms$/, '0s')} ${SHORT_RESOURCE[s.resource] ?? s.resource}${s.fromTask ? '(task)' : ''}`;
 }
 
 const COLUMN_LIST = {

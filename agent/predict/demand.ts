@@ -14,6 +14,7 @@ import { DampedTrend } from './models/damped-trend.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { KillGate } from './kill-gate.js';
+import type { FromTask } from './demand-from-run.js';
 
 /** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
 export type LimitSource = CgroupLimitSource | 'host';
@@ -71,8 +72,13 @@ export interface DemandForecast {
    *  there, null when not foreseen. With peak windows, a window whose peak's p90 reaches the
    *  limit puts the crossing within it. */
   timeToSaturationMs: number | null;
-  /** 0..1: history behind the forecast, lowered by its recent relative error */
+  /** 0..1: history behind the forecast, lowered by its recent relative error (with fromTask: the profile's confidence) */
   confidence: number;
+  /**
+   * present when the windows, contention map and countdown are its run's task profile's (a
+   * trusted profile the run tracks: demand-from-run.ts), not its series'
+   */
+  fromTask?: FromTask;
 }
 
 /**
@@ -94,7 +100,7 @@ export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
  * (a period straddles the tick). Strictly above the limit, such a workload, in contention all
  * along, read P = 0.10: its calibrated p90 sits at the limit.
  */
-const REACHED_SHARE = 0.99;
+export const REACHED_SHARE = 0.99;
 
 export interface DemandOptions {
   model: DemandModel;

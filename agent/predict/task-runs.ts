@@ -13,6 +13,7 @@
 import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
+import type { RunPosition } from './demand-from-run.js';
 import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 
 /** One tick's figures for one workload, as the tick has them. */
@@ -326,6 +327,19 @@ export class TaskRuns {
         ahead: elapsedMs > f.durationMs.p90 ? [] : horizonsMs.map((h) => ahead(f, elapsedMs, h)),
       },
     };
+  }
+
+  /** Whether a workload is on a run now (its end not seen yet). */
+  onRun(workloadId: string): boolean {
+    const run = this.runs.get(workloadId);
+    return run !== undefined && run.endedAtMs === undefined;
+  }
+
+  /** Where a workload's run is, for its demand forecasts (demand-from-run.ts): undefined with no run, or no forecast for its task. */
+  positionOf(workloadId: string, nowMs: number): RunPosition | undefined {
+    const run = this.runs.get(workloadId);
+    if (!run || run.endedAtMs !== undefined || !run.forecast) return undefined;
+    return { forecast: run.forecast, elapsedMs: nowMs - run.startMs };
   }
 
   private begin(workload: Workload, nowMs: number, firstSight: boolean): void {

@@ -9,11 +9,13 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelTest } from '../helpers/host.js';
+import { kernelTest, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { memoryControllerWhy, MemoryTestCgroup } from '../helpers/memory-cgroup.js';
 import { freePort, headroom, startIn, waitFor } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
+
+const MiB = 2 ** 20;
 
 interface RunLine {
   type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; signature: string | null;
@@ -179,3 +181,77 @@ kernelTest('runs: one agent per state dir (a second would put back the first\'s 
   t.false(existsSync(join(state, 'agent.lock')), 'the lock goes with the agent');
   t.false(existsSync(join(state, 'profiles', 'agent.lock')));
 });
+
+// A task that holds 40 MiB for 5 s, then 160 MiB for 2 s. Its series alone reads a flat 40 MiB
+// until the climb; its profile knows the climb is coming.
+const LATE_PEAK = `
+import mmap, time
+def hold(mib):
+    m = mmap.mmap(-1, mib << 20)
+    for off in range(0, mib << 20, 4096): m[off] = 1
+    return m
+a = hold(40)
+time.sleep(5)
+b = hold(120)
+time.sleep(2)
+`;
+
+const memoryWhy = memoryControllerWhy();
+(memoryWhy === null ? kernelTest : (title: string, fn: Parameters<typeof kernelTest>[1]) => testIf(false, memoryWhy, title, fn))(
+  "runs: a known task's late memory peak is in its demand forecast from its start: the countdown to a tighter limit before its memory climbs", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, `version: 1
+export:
+  prometheus: { enabled: true, listen: "127.0.0.1:${port}" }
+profiles:
+  dir: ${join(dir, 'profiles')}
+  min_run: 1s
+`);
+    const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
+    t.teardown(() => { agent.child.kill('SIGKILL'); });
+    await waitFor(() => agent.stderr().includes('metrics at'), 'the agent to start', 20_000);
+    const lines = (): RunLine[] => agent.stdout().split('\n').filter((l) => l.includes('"type":"run"')).map((l) => JSON.parse(l) as RunLine);
+    // two runs with room for the peak
+    for (const n of [1, 2]) {
+      const cg = new MemoryTestCgroup(`run-peak-${n}`);
+      t.teardown(() => cg.remove());
+      cg.setLimit(512 * MiB);
+      await cg.startIn('/usr/bin/python3', ['-c', LATE_PEAK], 30_000).done;
+      await cg.remove();
+      await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === cg.path), `the end of run ${n}`, 10_000);
+      const end = lines().find((l) => l.kind === 'run-end' && l.workload.path === cg.path)!;
+      t.true(end.recorded === true && end.runs === n, JSON.stringify(end));
+    }
+    // the third in a cgroup that will not hold its peak
+    const cg = new MemoryTestCgroup('run-peak-3');
+    t.teardown(() => cg.remove());
+    cg.setLimit(128 * MiB);
+    const job = cg.startIn('/usr/bin/python3', ['-c', LATE_PEAK], 30_000);
+    t.teardown(() => { job.child.kill('SIGKILL'); });
+    const startedAt = Date.now();
+    const mine = (metrics: string, name: string, ...labels: string[]): number | undefined => {
+      const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`path="${cg.path}"`) && labels.every((x) => l.includes(x)));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    let metrics = '';
+    // (its task is read half a second in; its forecast is in the tick after)
+    while (Date.now() - startedAt < 4000) {
+      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      if (mine(metrics, 'headroom_demand_forecast_confidence', 'resource="memory_bytes"', 'model="task-profile"') !== undefined) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const seenAfterMs = Date.now() - startedAt;
+    job.child.kill('SIGKILL');
+    t.log(metrics.split('\n').filter((l) => l.includes(`path="${cg.path}"`) && l.includes('demand')).join('\n'));
+    const memoryNow = mine(metrics, 'headroom_workload_memory_bytes');
+    const countdown = mine(metrics, 'headroom_demand_time_to_saturation_seconds', 'resource="memory_bytes"');
+    t.truthy(mine(metrics, 'headroom_demand_forecast_confidence', 'resource="memory_bytes"', 'model="task-profile"'), `no forecast from its profile ${seenAfterMs} ms into the run`);
+    t.true(memoryNow !== undefined && memoryNow < 100 * MiB, `its memory has not climbed yet: ${memoryNow}`);
+    // the climb is 5 s into the run: foreseen before it, no further off than that
+    t.true(countdown !== undefined && countdown > 0 && countdown <= 5, `time to saturation ${countdown} s, ${seenAfterMs} ms into the run`);
+    t.true(mine(metrics, 'headroom_demand_contention_probability', 'resource="memory_bytes"', 'horizon_seconds="60"')! > 0.9);
+    await cg.remove();
+  });

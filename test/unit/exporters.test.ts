@@ -302,6 +302,10 @@ test('demand: quantiles per horizon and window, contention with its limit source
         resource: 'net_bytes_per_s', model: 'ewma', windowsOf: 'value', value: 10, limit: null, limitSource: null, ceiling: null,
         windows: [window(5000, 20, null)], timeToSaturationMs: null, confidence: 0.4,
       },
+      memory_bytes: {
+        resource: 'memory_bytes', model: 'engine-peak', windowsOf: 'peak', value: 1e6, limit: 2e6, limitSource: 'cgroup', ceiling: 2e6,
+        windows: [window(5000, 2e6, 0.99)], timeToSaturationMs: 3600, confidence: 0.65, fromTask: { signature: 'a'.repeat(64), runs: 2 },
+      },
     },
   })]));
   const { samples } = await scrape(url);
@@ -314,6 +318,9 @@ test('demand: quantiles per horizon and window, contention with its limit source
   t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'net_bytes_per_s', model: 'ewma' }), 0.4);
   // the model behind each pair's forecast (what `auto` chose is otherwise not seen)
   t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'cpu_cores', model: 'engine-peak' }), 0.8);
+  // a forecast its run's task profile gave (demand-from-run.ts): its confidence is the profile's
+  t.is(valueOf(t, samples, 'headroom_demand_forecast_confidence', { workload: w.id, resource: 'memory_bytes', model: 'task-profile' }), 0.65);
+  t.is(valueOf(t, samples, 'headroom_demand_time_to_saturation_seconds', { workload: w.id, resource: 'memory_bytes' }), 3.6);
   // a value model's windows say so; no limit: no contention, no saturation
   t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', forecast_quantile: '0.5' }), 10);
   t.is(samplesOf(samples, 'headroom_demand_contention_probability', { resource: 'net_bytes_per_s' }).length, 0);

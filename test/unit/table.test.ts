@@ -56,5 +56,13 @@ test('table: `run` shows a workload\'s task run, elapsed and what its past runs 
   const at = header!.split(/\s+/).indexOf('RUN');
   t.true(at > 0, header);
   t.deepEqual(rows.map((r) => r.split(/\s+/)[at]), ['3.2s/9.5s', '1.0s', '-'], '(a walkthrough: the live table had no word of task runs)');
+  // a countdown its task's profile gave says so
+  const foreseen = workload('/jobs/c', {
+    cpu: { seconds: 1, cores: 0.1 }, run: run(1000, 7000),
+    demand: { memory_bytes: { ...demand('memory_bytes', 3600), fromTask: { signature: 'a'.repeat(64), runs: 2 } } } as unknown as WorkloadReport['demand'],
+  });
+  const [, satHeader, row] = renderTable(report([foreseen])).split('\n');
+  t.is(row!.split(/\s+/)[satHeader!.split(/\s+/).indexOf('SAT_IN')], '4s', row);
+  t.regex(row!, / 4s mem\(task\) /);
   t.false(renderTable(report([service])).split('\n')[1]!.includes('RUN '), 'no run followed: no column');
 });
