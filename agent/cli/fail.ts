@@ -50,7 +50,7 @@ export function unknownCommandMessage(msg: string, argv: readonly string[], comm
   const sub = first !== undefined ? commands[first] : undefined;
   const second = words[1];
   if (sub && second !== undefined && unknown.has(second) && !sub.includes(second)) {
-    return `unknown ${first} subcommand "${second}"; expected ${sub.join(' or ')}`;
+    return `unknown ${first} subcommand "${second}"; expected ${sub.length > 2 ? `one of ${sub.join(', ')}` : sub.join(' or ')}`;
   }
   return undefined;
 }

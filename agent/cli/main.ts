@@ -31,6 +31,6 @@ await yargs(hideBin(process.argv))
   .version()
   // (the help of the command given, where one was: an option's value may come before it)
   .fail(usageFailure(() => hideBin(process.argv).find((a) => COMMANDS.includes(a)), {
-    ...Object.fromEntries(COMMANDS.map((c) => [c, null])), profiles: ['list', 'show'], policy: ['check'],
+    ...Object.fromEntries(COMMANDS.map((c) => [c, null])), profiles: ['list', 'show', 'delete'], policy: ['check'],
   }))
   .parseAsync();

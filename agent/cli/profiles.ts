@@ -1,8 +1,11 @@
-// `headroom profiles list|show`: what the profile store (agent/predict/profiles.ts) has learned
-// about each task signature. Reads only: the store is opened read-only, so this is safe beside
-// a running agent and changes nothing (a corrupt file is reported, the agent quarantines it).
-// Exit codes: 0 shown (an empty store included, and for `list` one not made yet: a fresh host
-// has none), 1 no profile matches (or no store to look in), 2 an ambiguous or malformed id prefix.
+// `headroom profiles list|show|delete`: what the profile store (agent/predict/profiles.ts) has
+// learned about each task signature. list and show read only: the store is opened read-only, so
+// they are safe beside a running agent and change nothing (a corrupt file is reported, the agent
+// quarantines it). delete removes one profile's file, and nothing else: an agent running on the
+// store reads a profile's file again when it changed, so the task starts afresh there too.
+// Exit codes: 0 shown or deleted (an empty store included, and for `list` one not made yet: a
+// fresh host has none), 1 no profile matches (or no store to look in, or the file could not be
+// removed), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -11,7 +14,8 @@ import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
 import {
-  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, ProfileStore, RESOURCES, type ProfileEntry, type Resource, type StoreProblem,
+  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
+  type StoreProblem,
 } from '../predict/profiles.js';
 
 export const EXIT_OK = 0;
@@ -84,7 +88,7 @@ function problemLines(problems: StoreProblem[]): string {
   return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind === 'newer-format' ? 'profile from a newer headroom' : p.kind} ${p.file}: ${p.message}\n`).join('');
 }
 
-// ---- the two commands, without touching the process ----
+// ---- the commands, without touching the process ----
 
 const NO_STORE_WHY = 'nothing recorded yet, or a wrong --dir';
 
@@ -160,28 +164,36 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
   return { exitCode: EXIT_OK, stdout: `${out}\n`, stderr };
 }
 
-export function profilesShow(dir: string, prefix: string, json = false): ProfilesOutcome {
+/**
+ * The one signature a prefix names in the store, with its profile (undefined: its file does not
+ * parse, said in `problems`), or the outcome that says why there is none.
+ */
+function lookUp(dir: string, prefix: string): { signature: string; profile: Profile | undefined; problems: string } | { outcome: ProfilesOutcome } {
   if (!/^[0-9a-fA-F]+$/.test(prefix)) {
-    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is not a signature prefix (hex digits)\n` };
+    return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is not a signature prefix (hex digits)\n` } };
   }
   if (prefix.length > 64) {
-    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is ${prefix.length} hex digits; a signature has 64\n` };
+    return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' is ${prefix.length} hex digits; a signature has 64\n` } };
   }
   const opened = open(dir);
-  if ('outcome' in opened) return opened.outcome;
+  if ('outcome' in opened) return opened;
   const { store } = opened;
   const matches = store.find(prefix);
   if (matches.length > 1) {
     const some = matches.slice(0, 5).map(shortId).join(', ');
-    return { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` };
+    return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` } };
   }
-  const profile = matches.length === 1 ? store.get(matches[0]!) : undefined;
-  const stderr = problemLines(store.problems);
-  if (!profile) {
-    // the one it would have shown was corrupt: that, reported above, is the answer (not "no match" too)
-    const corrupt = store.problems.some((p) => (p.kind === 'corrupt' || p.kind === 'newer-format') && basename(p.file).startsWith(prefix.toLowerCase()));
-    return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: corrupt ? stderr : `${stderr}headroom: no profile matches '${prefix}' in ${dir}\n` };
-  }
+  if (matches.length === 0) return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile matches '${prefix}' in ${dir}\n` } };
+  const profile = store.get(matches[0]!);
+  return { signature: matches[0]!, profile, problems: problemLines(store.problems) };
+}
+
+export function profilesShow(dir: string, prefix: string, json = false): ProfilesOutcome {
+  const found = lookUp(dir, prefix);
+  if ('outcome' in found) return found.outcome;
+  const { profile, problems: stderr } = found;
+  // the one it would have shown was corrupt: that, said in stderr, is the answer (or it went meanwhile)
+  if (!profile) return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: stderr || `headroom: no profile matches '${prefix}' in ${dir}\n` };
   const f = forecastFromProfile(profile);
   if (json) return { exitCode: EXIT_OK, stdout: `${JSON.stringify({ profile, forecast: f })}\n`, stderr };
 
@@ -224,6 +236,26 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const why = unmeasured.some(([, r]) => r.startsWith('mem')) ? ': memory is not measured where the memory controller does not see the run\'s cgroup' : '';
   const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
   return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
+}
+
+/**
+ * Removes the profile a prefix names (one whose file does not parse too: it is said, then
+ * removed), so its task's next run is its first. Nothing else in the store is touched.
+ */
+export function profilesDelete(dir: string, prefix: string, json = false): ProfilesOutcome {
+  const found = lookUp(dir, prefix);
+  if ('outcome' in found) return found.outcome;
+  const { signature, profile, problems } = found;
+  try {
+    removeProfileFile(dir, signature);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // (gone meanwhile: an agent quarantined it, or another delete: what was asked holds)
+    if (e.code !== 'ENOENT') return { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `${problems}headroom: could not delete ${profileFile(dir, signature)}: ${e.message}\n` };
+  }
+  if (json) return { exitCode: EXIT_OK, stdout: `${JSON.stringify({ deleted: signature, runs: profile?.runs ?? null })}\n`, stderr: problems };
+  const what = profile ? `profile ${shortId(signature)} (${profile.runs} run${profile.runs === 1 ? '' : 's'}: ${commandLine({ profile } as ProfileEntry)})` : `profile ${shortId(signature)} (not read: ${problems ? 'said above' : 'gone meanwhile'})`;
+  return { exitCode: EXIT_OK, stdout: `deleted ${what}; its task's next run is its first\n`, stderr: problems };
 }
 
 // ---- yargs ----
@@ -285,11 +317,18 @@ const showCommand: CommandModule<object, DirArgs & { id: string }> = {
   handler: (a) => emit(profilesShow(storeDir(a), String(a.id), a.json)),
 };
 
-/** `profiles list|show`: the default export, mounted at the top by main.ts. */
+const deleteCommand: CommandModule<object, DirArgs & { id: string }> = {
+  command: 'delete <id>',
+  describe: "remove one profile (its task's next run is its first); an agent running on the store starts the task afresh too",
+  builder: (y) => withDir(y).positional('id', { type: 'string', demandOption: true, describe: 'signature or a unique prefix of it' }),
+  handler: (a) => emit(profilesDelete(storeDir(a), String(a.id), a.json)),
+};
+
+/** `profiles list|show|delete`: the default export, mounted at the top by main.ts. */
 const profiles: CommandModule = {
   command: 'profiles',
-  describe: 'inspect learned task profiles (read-only)',
-  builder: (y: Argv) => y.command(listCommand).command(showCommand).demandCommand(1, 'name a profiles subcommand (list, show)'),
+  describe: 'inspect learned task profiles, or delete one',
+  builder: (y: Argv) => y.command(listCommand).command(showCommand).command(deleteCommand).demandCommand(1, 'name a profiles subcommand (list, show, delete)'),
   handler: () => {},
 };
 

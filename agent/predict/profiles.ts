@@ -394,6 +394,20 @@ function statOf(file: string): Stats | undefined {
   }
 }
 
+/** Where a signature's profile is kept in a store's directory. */
+export const profileFile = (dir: string, signature: string): string => join(dir, `${signature}.json`);
+
+/**
+ * Removes a signature's profile file from a store's directory, for good (the directory synced):
+ * `headroom profiles delete`. A store with it open reads its file again when it changed (gone:
+ * the task starts afresh). Throws the unlink's error (ENOENT: not there).
+ */
+export function removeProfileFile(dir: string, signature: string): void {
+  if (!SIGNATURE_RE.test(signature)) throw new ProfileStoreError(`not a task signature (64 hex digits): ${signature}`);
+  unlinkSync(profileFile(dir, signature));
+  fsyncDir(dir);
+}
+
 export class ProfileStore {
   readonly dir: string;
   readonly maxBytes: number;
@@ -572,7 +586,7 @@ export class ProfileStore {
   // ---- disk ----
 
   private fileOf(signature: string): string {
-    return join(this.dir, `${signature}.json`);
+    return profileFile(this.dir, signature);
   }
 
   private report(p: StoreProblem): void {

@@ -319,12 +319,13 @@ test('an unknown command or subcommand is named as such, not with every option a
   // (a walkthrough: `profiles lst --dir d` read "Unknown arguments: dir, lst", though --dir is list's)
   const sub = await headroom(['profiles', 'lst', '--dir', '/tmp'], { timeoutMs: 20_000 }).done;
   t.is(sub.code, 2);
-  t.regex(sub.stderr, /^headroom: unknown profiles subcommand "lst"; expected list or show\nRun 'headroom profiles --help' for usage/);
+  t.regex(sub.stderr, /^headroom: unknown profiles subcommand "lst"; expected one of list, show, delete\nRun 'headroom profiles --help' for usage/);
   const top = await headroom(['polcy', 'check'], { timeoutMs: 20_000 }).done;
   t.is(top.code, 2);
   t.regex(top.stderr, /^headroom: unknown command "polcy"; expected one of run, top, record, predict, profiles, policy\n/);
   const commands = { profiles: ['list', 'show'], policy: ['check'], top: null };
   t.is(unknownCommandMessage('Unknown arguments: dir, lst', ['profiles', 'lst', '--dir', 'd'], commands), 'unknown profiles subcommand "lst"; expected list or show');
+  t.is(unknownCommandMessage('Unknown argument: lst', ['profiles', 'lst'], { profiles: ['list', 'show', 'delete'] }), 'unknown profiles subcommand "lst"; expected one of list, show, delete');
   t.is(unknownCommandMessage('Unknown argument: bogus', ['profiles', 'list', '--bogus'], commands), undefined, 'an unknown option of a known subcommand is just that');
   t.is(unknownCommandMessage('Unknown argument: foo', ['top', '--foo'], commands), undefined);
   t.is(unknownCommandMessage('Not enough arguments', ['top'], commands), undefined);

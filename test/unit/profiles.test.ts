@@ -8,7 +8,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { profilesList, profilesShow } from '../../agent/cli/profiles.js';
+import { profilesDelete, profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
   BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
@@ -497,6 +497,38 @@ test('cli: --policy reads the store its profiles.dir names, else the one under -
   const bad = cli('list', '--policy', join(dir, 'bad.yaml'));
   t.is(bad.status, 3);
   t.regex(bad.stderr, /bad\.yaml:3:3: profiles\.dirr: unknown key/);
+});
+
+test('cli: delete removes the one profile a prefix names; an open store starts its task afresh; a corrupt one is said, then removed', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  const abSig = 'ab' + 'c'.repeat(62);
+  store.record(run(SIG_A, { cores: 2 }));
+  store.record(run(SIG_A, { cores: 2 }));
+  store.record({ ...run(abSig), task: { exe: '/usr/bin/tool', args: ['--x'] } });
+  t.is(store.forecastRun(SIG_A)!.runs, 2, 'the agent has it cached');
+  // ambiguous, malformed, or no match: nothing removed
+  t.like(cli('delete', 'a', '--dir', dir), { status: 2, stdout: '' });
+  t.like(cli('delete', 'zz', '--dir', dir), { status: 2, stdout: '' });
+  t.deepEqual(cli('delete', 'ff', '--dir', dir), { status: 1, stdout: '', stderr: `headroom: no profile matches 'ff' in ${dir}\n` });
+  t.deepEqual(filesIn(dir).filter((f) => f.endsWith('.json')).sort(), [`${SIG_A}.json`, `${abSig}.json`].sort());
+
+  const gone = cli('delete', 'ABC', '--dir', dir);
+  t.deepEqual(gone, { status: 0, stdout: "deleted profile abcccccccccc (1 run: tool --x); its task's next run is its first\n", stderr: '' });
+  t.false(existsSync(join(dir, `${abSig}.json`)));
+  t.deepEqual(JSON.parse(cli('delete', 'aaaa', '--dir', dir, '--json').stdout), { deleted: SIG_A, runs: 2 });
+  t.is(store.forecastRun(SIG_A), undefined, 'the open store reads it as gone: not put back from memory');
+  store.record(run(SIG_A));
+  t.is(store.get(SIG_A)!.runs, 1, 'its next run is its first');
+
+  // a file that does not parse: said, and removed all the same
+  writeFileSync(join(dir, `${abSig}.json`), 'garbage');
+  const bad = profilesDelete(dir, 'ab');
+  t.is(bad.exitCode, 0);
+  t.regex(bad.stderr, /^headroom: corrupt profile .*abc+\.json: not JSON/);
+  t.is(bad.stdout, "deleted profile abcccccccccc (not read: said above); its task's next run is its first\n");
+  t.false(existsSync(join(dir, `${abSig}.json`)));
+  t.false(existsSync(join(dir, 'quarantine', `${abSig}.json`)), 'not quarantined: deleted');
 });
 
 test('cli: show says which columns stand on fewer runs, with their own confidence', (t) => {
