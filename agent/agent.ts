@@ -409,10 +409,10 @@ export class Agent {
    */
   private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
     // each workload's rank computed once: the policy's first, then by activity of any kind; one
-    // on a task run is forecast however idle (its task's profile may know of a peak to come)
+    // on a task run its profile knows is forecast however idle (that may know of a peak to come)
     const ranked = reports
       .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: activityOf(r) }))
-      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR || this.runs?.onRun(x.r.workload.id))
+      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR || this.runs?.forecastsDemand(x.r.workload.id, nowMs))
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, this.policy.forecast.demandWorkloads);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the

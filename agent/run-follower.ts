@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { matchesGlob } from './plan/policy.js';
-import { applyRunProfile } from './predict/demand-from-run.js';
+import { applyRunProfile, trustedForDemand } from './predict/demand-from-run.js';
 import { ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
@@ -60,9 +60,13 @@ export class RunFollower {
     return new RunFollower(runs, layout);
   }
 
-  /** Whether a workload is on a run now: its demand is forecast, busy or not (a task asleep before its peak). */
-  onRun(workloadId: string): boolean {
-    return this.runs.onRun(workloadId);
+  /**
+   * Whether a workload is on a run whose task's profile is trusted for a resource its demand
+   * forecast has: that forecast is made, busy or not (a task asleep before its peak).
+   */
+  forecastsDemand(workloadId: string, nowMs: number): boolean {
+    const position = this.runs.positionOf(workloadId, nowMs);
+    return position !== undefined && trustedForDemand(position.forecast);
   }
 
   /**

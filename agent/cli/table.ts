@@ -33,7 +33,7 @@ function soonestSaturation(w: WorkloadReport): { ms: number; resource: string; f
   let best: { ms: number; resource: string; fromTask: boolean } | null = null;
   for (const [resource, d] of Object.entries(w.demand ?? {})) {
     const ms = d?.timeToSaturationMs;
-    if (ms != null && (best === null || ms < best.ms)) best = { ms, resource, fromTask: d!.fromTask !== undefined };
+    if (ms != null && (best === null || ms < best.ms)) best = { ms, resource, fromTask: d!.fromTask?.foresaw === true };
   }
   return best;
 }

@@ -2,10 +2,10 @@
 // only as the run goes: early in a known one-core job the climb it had just made read as a climb
 // to go on ("SAT_IN 5s cpu" on a 2-CPU host, for a job that stays at one core), and a memory peak
 // its past runs all reached late was not foreseen until the memory rose. Where the task's past
-// runs agree (a trusted profile) and this run is where they were at this point of the run, the
+// runs agree (a trusted profile) and this run has been where they were (its last ticks), the
 // windows, the contention map and the countdown are the profile's; elsewhere the series' stand.
 import { REACHED_SHARE, type DemandForecast, type DemandResource } from './demand.js';
-import { BINS, type Resource, type RunForecast } from './profiles.js';
+import { BINS, type Resource, type RunForecast, type RunSample } from './profiles.js';
 import { normalUpperTail } from './stats.js';
 
 /** The profile curve behind each demand resource (none for I/O operations: a profile has no such curve). */
@@ -14,10 +14,10 @@ const CURVE_OF: Partial<Record<DemandResource, Resource>> = {
 };
 
 /**
- * A profile is trusted for a resource from two runs that measured it, whose durations agree
- * (RunForecast.confidenceOf at least this): one run's curve has no spread, its p90 is that run.
+ * A profile is trusted for a resource above this confidence (RunForecast.confidenceOf): that
+ * takes two runs or more that measured it, whose durations agree (one run's curve has no
+ * spread: its p90 is that run, and its confidence is at most 0.5).
  */
-export const TRUSTED_RUNS = 2;
 export const TRUSTED_CONFIDENCE = 0.5;
 
 const Z90 = 1.2815515655446004;
@@ -28,16 +28,23 @@ const Z99 = 2.3263478740408408;
  */
 const MIN_SPREAD = 0.05;
 /**
- * This run is where its past runs were when its value now is at most this much above their p99
- * around this point of the run (the slices either side too: runs do not keep time exactly). Above
- * it, this run is not like them (another input, a host under load), and the series stands.
+ * This run has been where its past runs were when its last ticks' mean is at most this much above
+ * their p99 at those points of the run (the slices either side too: runs do not keep time
+ * exactly), plus a little (TRACK_SLACK: a task its past runs saw do no I/O may do a byte). A
+ * mean, not the tick alone: one busy tick (1.3 cores for a one-core job) flipped the forecast
+ * between the profile's and the series' at every tick. Above it, this run is not like them
+ * (another input, a host under load), and the series stands.
  */
 const TRACK_MARGIN = 1.1;
+const TRACK_TICKS = 5;
+const TRACK_SLACK: Record<Resource, number> = { cpuCores: 0.05, memPeakBytes: 8 * 2 ** 20, memSustainedBytes: 8 * 2 ** 20, ioBytesPerSec: 64 * 1024, netBytesPerSec: 64 * 1024 };
 
-/** Where a run is: its task's forecast (from its profile) and the time since it started. */
+/** Where a run is: its task's forecast (from its profile), the time since it started, and its last samples. */
 export interface RunPosition {
   forecast: RunForecast;
   elapsedMs: number;
+  /** its last samples (atMs since the run started), oldest first: TRACK_TICKS are looked at */
+  recent: readonly RunSample[];
 }
 
 /** What a demand forecast took from the run's task profile (DemandForecast.fromTask). */
@@ -45,29 +52,41 @@ export interface FromTask {
   signature: string;
   /** the past runs it holds */
   runs: number;
+  /** the time to saturation is the profile's, sooner than the series' (or the series foresaw none) */
+  foresaw: boolean;
 }
+
+/** Whether a run's profile is trusted for a profile resource (TRUSTED_CONFIDENCE). */
+export const trustedFor = (f: RunForecast, r: Resource): boolean => f.curve[r] !== undefined && (f.confidenceOf[r] ?? 0) > TRUSTED_CONFIDENCE;
+
+/** Whether a run's profile is trusted for any of the resources a demand forecast has. */
+export const trustedForDemand = (f: RunForecast): boolean => Object.values(CURVE_OF).some((r) => trustedFor(f, r));
 
 /**
  * Gives the forecast the run's profile where it is trusted for the resource and the run tracks
  * it: each window's quantiles and chance of reaching the limit from the profile's slices within
- * it (a peak window: the slices from now to its end; a value window: the slice at its end, and
- * only while the run is expected to last), never below the value now, and the time until the
- * profile's p90 reaches the limit. Sets `fromTask` and returns true when it did.
+ * it (a peak window: the slices from now to its end, never under the value now; a value window:
+ * the slice at its end, and only while the run is expected to last), and the time until the
+ * profile's p90 reaches the limit. Where the value now is above what the past runs had here (their
+ * p99) the series' chance and countdown stand where they are higher and sooner: the run is
+ * followed, not its past. Sets `fromTask` and returns true when it did.
  */
 export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
   const f = run.forecast;
   const name = CURVE_OF[d.resource];
   const curve = name && f.curve[name];
-  if (!curve || f.runs < TRUSTED_RUNS || !((f.confidenceOf[name] ?? 0) >= TRUSTED_CONFIDENCE)) return false;
+  if (!curve || !trustedFor(f, name)) return false;
   // a run that has outlived its past runs' p90 duration is past what they can say
-  if (!(f.binMs > 0) || run.elapsedMs > f.durationMs.p90) return false;
+  if (!(f.binMs > 0) || !(run.elapsedMs >= 0) || run.elapsedMs > f.durationMs.p90) return false;
   const sliceAt = (ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / f.binMs)));
-  const now = sliceAt(run.elapsedMs);
   const spread = (k: number): number => Math.max((curve.p90[k]! - curve.mean[k]!) / Z90, MIN_SPREAD * curve.mean[k]!);
   const p99 = (k: number): number => curve.mean[k]! + Z99 * spread(k);
-  const nearNow = Math.max(p99(Math.max(0, now - 1)), p99(now), p99(Math.min(BINS - 1, now + 1)));
-  if (d.value > nearNow * TRACK_MARGIN) return false;
+  const p99Near = (k: number): number => Math.max(p99(Math.max(0, k - 1)), p99(k), p99(Math.min(BINS - 1, k + 1)));
+  if (!tracks(run, name, sliceAt, p99Near)) return false;
 
+  const now = sliceAt(run.elapsedMs);
+  // the value now beyond what its past runs had here: the series' risk stands too
+  const beyond = d.value > p99Near(now);
   const cut = (x: number): number => (d.ceiling === null ? x : Math.min(d.ceiling, x));
   const reached = d.limit === null ? null : d.limit * REACHED_SHARE;
   const exceeds = (k: number, level: number): number => {
@@ -75,7 +94,7 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
     return s > 0 ? normalUpperTail((level - curve.mean[k]!) / s) : Number(curve.mean[k]! >= level);
   };
   const peaks = d.windowsOf === 'peak';
-  let used = false;
+  let replaced = 0;
   for (const w of d.windows) {
     const end = run.elapsedMs + w.horizonMs;
     // (a value window past the run's expected end is of what comes after it: not the profile's to say)
@@ -97,26 +116,56 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
     w.p50 = cut(Math.max(floor, p50));
     w.p90 = cut(Math.max(floor, p90, w.p50));
     w.p99 = cut(Math.max(floor, top, w.p90));
-    if (w.pContention !== null && reached !== null) w.pContention = peaks && d.value >= reached ? 1 : p;
-    used = true;
+    if (w.pContention !== null && reached !== null) {
+      const own = peaks && d.value >= reached ? 1 : p;
+      w.pContention = beyond ? Math.max(w.pContention, own) : own;
+    }
+    replaced++;
   }
-  if (!used) return false;
-  if (reached !== null) d.timeToSaturationMs = d.value >= reached ? 0 : profileCrossing(curve.p90, f.binMs, run.elapsedMs, now, sliceAt(run.elapsedMs + Math.max(...d.windows.map((w) => w.horizonMs))), reached);
+  if (replaced === 0) return false;
+  let foresaw = false;
+  if (reached !== null) {
+    const series = d.timeToSaturationMs;
+    const last = sliceAt(run.elapsedMs + Math.max(...d.windows.map((w) => w.horizonMs)));
+    const own = d.value >= reached ? 0 : crossing(curve.p90, f.binMs, run.elapsedMs, now, last, reached);
+    // the series' stands beside the profile's where the run is beyond its past runs, and where a
+    // window kept the series' (what it foresaw may be in that one)
+    const keepSeries = beyond || replaced < d.windows.length;
+    d.timeToSaturationMs = keepSeries ? sooner(series, own) : own;
+    foresaw = own !== null && own > 0 && (series === null || own < series);
+  }
   // (the profile's confidence for this resource: how far its runs agree, not the series' history)
   d.confidence = f.confidenceOf[name]!;
-  d.fromTask = { signature: f.signature, runs: f.runs };
+  d.fromTask = { signature: f.signature, runs: f.runs, foresaw };
   return true;
 }
 
+/** Whether the run's last ticks were where its past runs were (TRACK_MARGIN, TRACK_SLACK); with no tick measuring it, yes. */
+function tracks(run: RunPosition, name: Resource, sliceAt: (ms: number) => number, p99Near: (k: number) => number): boolean {
+  let sum = 0;
+  let bound = 0;
+  let n = 0;
+  for (const s of run.recent.slice(-TRACK_TICKS)) {
+    const v = name === 'memPeakBytes' ? s.memPeakBytes ?? s.memBytes : name === 'memSustainedBytes' ? s.memBytes : s[name];
+    if (v === undefined) continue;
+    sum += v;
+    bound += p99Near(sliceAt(s.atMs));
+    n++;
+  }
+  return n === 0 || sum <= TRACK_MARGIN * bound + n * TRACK_SLACK[name];
+}
+
+const sooner = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 /**
- * ms until the first slice from `now` to `last` whose p90 reaches `level` (null: none does): a
- * later slice's start, the earliest its peak can come; the current slice's, half of what is left
- * of it (its peak may be anywhere in it, and it has not come yet).
+ * ms until the first slice from `now` to `last` whose p90 reaches `level` (null: none does): its
+ * start, the earliest its peak can come; at least 1 ms once that start has passed (0 says the
+ * value is there already, and it is not: the peak may come at any moment of the slice, or, for a
+ * run slower than its past runs, past the slice).
  */
-function profileCrossing(p90: readonly number[], binMs: number, elapsedMs: number, now: number, last: number, level: number): number | null {
+function crossing(p90: readonly number[], binMs: number, elapsedMs: number, now: number, last: number, level: number): number | null {
   for (let k = now; k <= last; k++) {
-    if (p90[k]! < level) continue;
-    return Math.round(k === now ? ((k + 1) * binMs - elapsedMs) / 2 : k * binMs - elapsedMs);
+    if (p90[k]! >= level) return Math.max(1, Math.round(k * binMs - elapsedMs));
   }
   return null;
 }

@@ -197,6 +197,8 @@ const LABEL_CHARS = 1024;
  */
 const BEYOND_MARGIN = 1.1;
 const BEYOND_FLOOR: Record<BeyondForecast['what'], number> = { duration_ms: 1000, cpu_cores: 0.1, memory_peak_bytes: 16 * 2 ** 20 };
+/** A run's last samples its position carries (RunPosition.recent). */
+const RECENT_SAMPLES = 8;
 /** Cgroups remembered as having had a run (Run.reused) or as seen (TaskRuns.seen); one forgotten reads as new. */
 const RAN_BEFORE_KEPT = 4096;
 
@@ -329,17 +331,15 @@ export class TaskRuns {
     };
   }
 
-  /** Whether a workload is on a run now (its end not seen yet). */
-  onRun(workloadId: string): boolean {
-    const run = this.runs.get(workloadId);
-    return run !== undefined && run.endedAtMs === undefined;
-  }
-
-  /** Where a workload's run is, for its demand forecasts (demand-from-run.ts): undefined with no run, or no forecast for its task. */
+  /**
+   * Where a workload's run is, for its demand forecasts (demand-from-run.ts): its task's forecast,
+   * the time since it started, its last samples; undefined with no run, or no forecast for its task.
+   */
   positionOf(workloadId: string, nowMs: number): RunPosition | undefined {
     const run = this.runs.get(workloadId);
     if (!run || run.endedAtMs !== undefined || !run.forecast) return undefined;
-    return { forecast: run.forecast, elapsedMs: nowMs - run.startMs };
+    const last = [...run.samples.slice(-RECENT_SAMPLES), ...(run.bucket ? [run.bucket] : [])];
+    return { forecast: run.forecast, elapsedMs: nowMs - run.startMs, recent: last.map((s) => ({ ...s, atMs: s.atMs - run.startMs })) };
   }
 
   private begin(workload: Workload, nowMs: number, firstSight: boolean): void {

@@ -304,7 +304,7 @@ test('demand: quantiles per horizon and window, contention with its limit source
       },
       memory_bytes: {
         resource: 'memory_bytes', model: 'engine-peak', windowsOf: 'peak', value: 1e6, limit: 2e6, limitSource: 'cgroup', ceiling: 2e6,
-        windows: [window(5000, 2e6, 0.99)], timeToSaturationMs: 3600, confidence: 0.65, fromTask: { signature: 'a'.repeat(64), runs: 2 },
+        windows: [window(5000, 2e6, 0.99)], timeToSaturationMs: 3600, confidence: 0.65, fromTask: { signature: 'a'.repeat(64), runs: 2, foresaw: true },
       },
     },
   })]));

@@ -59,7 +59,7 @@ test('table: `run` shows a workload\'s task run, elapsed and what its past runs 
   // a countdown its task's profile gave says so
   const foreseen = workload('/jobs/c', {
     cpu: { seconds: 1, cores: 0.1 }, run: run(1000, 7000),
-    demand: { memory_bytes: { ...demand('memory_bytes', 3600), fromTask: { signature: 'a'.repeat(64), runs: 2 } } } as unknown as WorkloadReport['demand'],
+    demand: { memory_bytes: { ...demand('memory_bytes', 3600), fromTask: { signature: 'a'.repeat(64), runs: 2, foresaw: true } } } as unknown as WorkloadReport['demand'],
   });
   const [, satHeader, row] = renderTable(report([foreseen])).split('\n');
   t.is(row!.split(/\s+/)[satHeader!.split(/\s+/).indexOf('SAT_IN')], '4s', row);
