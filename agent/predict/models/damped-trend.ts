@@ -128,6 +128,27 @@ export class DampedTrend {
   }
 }
 
+/**
+ * Room above a steady climb's line that a peak's p90 may be moved up into, as a share of the rise
+ * the line makes to the horizon: the climb may go on faster than its median rise.
+ */
+const CLIMB_ROOM = 0.25;
+
+/**
+ * A peak forecast (its p50 and p90) on a steady climb whose line (DampedTrend.climbLine) reaches
+ * `line` at the horizon from `from` now: its p50 on the line where it was under it, its p90 moved
+ * up as much but no further than CLIMB_ROOM of the rise above the line (and never down, nor under
+ * the line). The models learn a horizon's errors a horizon late: with its p90 alone moved to the
+ * line, its p50 lagged a mix's spread under it, and a leak certain to pass its limit within the
+ * window read P(contention) 0.2 to 0.6 until 20 s were left (horizon-peak; the engine from a
+ * workload's start). Unchanged off a climb, or where its p50 is on the line or above.
+ */
+export function climbFloor(line: number, from: number, p50: number, p90: number): { p50: number; p90: number } {
+  if (!(line > p50)) return { p50, p90 };
+  const cap = line + CLIMB_ROOM * Math.max(0, line - from);
+  return { p50: line, p90: Math.max(p90, line, Math.min(p90 + (line - p50), cap)) };
+}
+
 function bitCount(x: number): number {
   let n = 0;
   for (let v = x; v !== 0; v &= v - 1) n++;

@@ -175,3 +175,36 @@ class ShiftedForecast implements Forecast {
 export function shiftedForecast(fc: Forecast, delta: number, confidence = fc.confidence): Forecast {
   return new ShiftedForecast(fc, delta, confidence);
 }
+
+/** `fc` stretched about one point: x goes to `to + (x - from) * scale` (scale > 0; clamped at 0), with its own confidence. */
+class StretchedForecast implements Forecast {
+  readonly mean: number;
+  constructor(
+    private readonly fc: Forecast,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly scale: number,
+    readonly confidence: number,
+  ) {
+    this.mean = Math.max(0, to + (fc.mean - from) * scale);
+  }
+  quantile(q: number): number {
+    return Math.max(0, this.to + (this.fc.quantile(q) - this.from) * this.scale);
+  }
+  exceedance(x: number): number {
+    checkThreshold(x);
+    if (x < 0) return 1;
+    return this.fc.exceedance(this.from + (x - this.to) / this.scale);
+  }
+}
+
+/**
+ * `fc` moved and stretched to have its p50 and p90 at `p50` and `p90` (its shape kept between and
+ * beyond); moved alone where its own p50 and p90 coincide.
+ */
+export function forecastThrough(fc: Forecast, p50: number, p90: number): Forecast {
+  const a50 = fc.quantile(0.5);
+  const a90 = fc.quantile(0.9);
+  if (!(a90 > a50) || !(p90 > p50)) return shiftedForecast(fc, p50 - a50);
+  return new StretchedForecast(fc, a50, p50, (p90 - p50) / (a90 - a50), fc.confidence);
+}

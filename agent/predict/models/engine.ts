@@ -90,6 +90,7 @@
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile, pinball90 } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
+import { climbFloor } from './damped-trend.js';
 import { normalForecast, splitTailAbove, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
@@ -779,19 +780,17 @@ class Head {
   }
 
   /**
-   * A peak on a steady climb (DampedTrend.climbLine) is moved up, p50 and p90 alike, to have its
-   * p90 on the climb's line where it was under it: the mix learns a horizon's losses only as its
-   * windows close, and after a steady stretch it followed a leak's last value for a whole horizon
-   * (a 2 MiB/s leak 55 s from its limit: the 120 s peak's p90 3 MiB above the value,
-   * P(contention) 0.00). Both move so the spread between them, which the tail and the
-   * contention probability are read from, stays the mix's.
+   * A peak on a steady climb (DampedTrend.climbLine) is moved up to the climb's line, its p50 on
+   * it and its p90 as far above as climbFloor allows: the mix learns a horizon's losses only as
+   * its windows close, and after a steady stretch it followed a leak's last value for a whole
+   * horizon (a 2 MiB/s leak 55 s from its limit: the 120 s peak's p90 3 MiB above the value,
+   * P(contention) 0.00).
    */
   private floorAtClimb(s: SeriesState): void {
     if (this.kind !== 'peak' || this.engine.skip[C.trend]) return;
-    const short = s.climbLine(this.steps) - this.final90;
-    if (!(short > 0)) return;
-    this.final50 += short;
-    this.final90 += short;
+    const moved = climbFloor(s.climbLine(this.steps), s.climbLine(0), this.final50, this.final90);
+    this.final50 = moved.p50;
+    this.final90 = moved.p90;
   }
 
   /** The phase bin of a slot in the engine's season (-1 without a season or a phase mix); a new season resets the bins. */

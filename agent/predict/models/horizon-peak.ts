@@ -12,12 +12,12 @@
 // behave as they did.
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
-import { errorForecast, medianAndP90Of, quantileOf, shiftedForecast } from './distributions.js';
+import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
-import { DampedTrend } from './damped-trend.js';
+import { climbFloor, DampedTrend } from './damped-trend.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -164,23 +164,26 @@ export class HorizonPeakForecaster implements Forecaster {
       // until peaks are known: the base model's spread at the horizon, moved up to the reference
       const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
-      const moved = shiftedForecast(fc, reference - fc.quantile(0.5));
-      const short = this.shortOfClimb(h, moved.quantile(0.9));
-      return short > 0 ? shiftedForecast(moved, short) : moved;
+      return this.onClimb(h, shiftedForecast(fc, reference - fc.quantile(0.5)));
     }
-    const fc = errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
-    const short = this.shortOfClimb(h, fc.quantile(0.9));
-    return short > 0 ? shiftedForecast(fc, short) : fc;
+    return this.onClimb(h, errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence));
   }
 
   /**
-   * With coldTrend, how far a p90 lies under a steady climb's line at the horizon
-   * (DampedTrend.climbLine), which it is moved up to, the forecast with it; 0 when not under it,
-   * or off a climb.
+   * With coldTrend, a forecast on a steady climb moved up to the climb's line at the horizon
+   * (climbFloor: its p50 on it, its p90 near above); as it is off a climb, or where not under it.
    */
-  private shortOfClimb(h: HorizonState, p90: number): number {
-    const line = this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
-    return line > p90 ? line - p90 : 0;
+  private onClimb(h: HorizonState, fc: Forecast): Forecast {
+    if (!this.coldTrend) return fc;
+    const p50 = fc.quantile(0.5);
+    const p90 = fc.quantile(0.9);
+    const moved = climbFloor(this.trend.climbLine(h.steps), this.trend.climbLine(0), p50, p90);
+    return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
+  }
+
+  /** quantilePair's p50 and p90 moved as onClimb moves a forecast. */
+  private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
+    return this.coldTrend ? climbFloor(this.trend.climbLine(h.steps), this.trend.climbLine(0), p50, p90) : { p50, p90 };
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -193,14 +196,12 @@ export class HorizonPeakForecaster implements Forecaster {
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = this.coldReference(h) - p50;
-      const short = this.shortOfClimb(h, p90 + delta);
-      return { p50: Math.max(0, p50 + delta + short), p90: Math.max(0, p90 + delta + short) };
+      return this.pairOnClimb(h, Math.max(0, p50 + delta), Math.max(0, p90 + delta));
     }
     const reference = this.reference(h);
     const p50 = Math.max(0, reference + h.excess.quantile(0.5));
     const p90 = Math.max(0, reference + h.excess.quantile(0.9));
-    const short = this.shortOfClimb(h, p90);
-    return { p50: p50 + short, p90: p90 + short };
+    return this.pairOnClimb(h, p50, p90);
   }
 
   /** Highest centre of the base model over the next h steps (a few points of its path). */
