@@ -174,10 +174,12 @@ export class HorizonPeakForecaster implements Forecaster {
    * (climbFloor: its p50 on it, its p90 near above); as it is off a climb, or where not under it.
    */
   private onClimb(h: HorizonState, fc: Forecast): Forecast {
-    if (!this.coldTrend) return fc;
+    const line = this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
+    // (off a climb the line is NaN: no quantile read, as most forecasts are off one)
+    if (Number.isNaN(line)) return fc;
     const p50 = fc.quantile(0.5);
     const p90 = fc.quantile(0.9);
-    const moved = climbFloor(this.trend.climbLine(h.steps), this.trend.climbLine(0), p50, p90);
+    const moved = climbFloor(line, this.trend.climbLine(0), p50, p90);
     return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
   }
 
