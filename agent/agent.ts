@@ -9,7 +9,7 @@ import {
   ACTIVE_FLOOR, activityOf, addFault, addTcp, delta, ioByWorkload, ioFigures, memoryFigures, netFigures, sumByWorkload, type IoByDevice,
 } from './workload-figures.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
-import { WorkloadIndex } from './workloads/index.js';
+import { WorkloadIndex, type WorkloadIndexOptions } from './workloads/index.js';
 import { hasOwnProcesses } from './workloads/liveness.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
@@ -39,6 +39,8 @@ export interface AgentOptions {
   overheadWindowMs?: number;
   /** follow the runs of new cgroups and record them into the policy's profile store (`run` only) */
   recordRuns?: boolean;
+  /** the cgroup index's settings (defaults: WorkloadIndex's) */
+  index?: WorkloadIndexOptions;
   log?: (msg: string) => void;
 }
 
@@ -187,7 +189,7 @@ export class Agent {
   /** Loads the probes and takes the first reading (the baseline the first tick subtracts). */
   static start(opts: AgentOptions): Agent {
     const layout = detectCgroupLayout();
-    const index = new WorkloadIndex(layout);
+    const index = new WorkloadIndex(layout, opts.index);
     index.refresh();
     const selectors = opts.policy.workloads;
     const actuator = new Actuator({
@@ -485,7 +487,21 @@ export class Agent {
   }
 
   /** Each probe's per-key counters summed into per-workload ones. */
+  /**
+   * The reading summed per workload, every id of it named by one state of the index. A lookup of
+   * an id the index does not know walks the trees, and a walk can rename an id looked up before
+   * it (a departed cgroup's name is kept 120 s, then expires): a walk in the middle of the sums
+   * named a departed cgroup's id on one side of the tick and not on the other, and its whole CPU
+   * so far read as one tick's (7.84 cores on 2 CPUs, and a run begun for it: a walkthrough). So
+   * when the sums walked, they are taken again (lookups are rate-limited: no second walk then).
+   */
   private snapshot(r: ProbeReading): Snapshot {
+    const generation = this.index.generation;
+    const first = this.sums(r);
+    return this.index.generation === generation ? first : this.sums(r);
+  }
+
+  private sums(r: ProbeReading): Snapshot {
     const resolve = (k: CgroupKey): Workload => this.index.resolve(k);
     return {
       readMs: {

@@ -21,6 +21,8 @@ export interface WorkloadIndexOptions {
    * used while unnamed was counted in one tick under its name (1.96 cores for one thread).
    */
   lazyRefreshMs?: number;
+  /** how long a removed cgroup's path is remembered (ms); default GONE_KEEP_MS */
+  goneKeepMs?: number;
 }
 
 /** One hierarchy's directories: inode <-> path relative to its mount point. */
@@ -34,7 +36,7 @@ interface Tree {
   gone: Map<bigint, { path: string; atMs: number }>;
 }
 
-/** How long a removed cgroup's path is remembered. */
+/** How long a removed cgroup's path is remembered, by default. */
 const GONE_KEEP_MS = 120_000;
 /**
  * An id a walk made after its first sight did not find (a cgroup removed before any walk saw it)
@@ -49,6 +51,7 @@ const DEPARTED_KEEP = 65_536;
 export class WorkloadIndex {
   readonly layout: CgroupLayout;
   private readonly lazyRefreshMs: number;
+  private readonly goneKeepMs: number;
   private readonly v2: Tree | null;
   private readonly v1cpu: Tree | null;
   /** built on first use, dropped at each refresh (cpu.max may have appeared meanwhile) */
@@ -66,6 +69,7 @@ export class WorkloadIndex {
   constructor(layout: CgroupLayout = detectCgroupLayout(), opts: WorkloadIndexOptions = {}) {
     this.layout = layout;
     this.lazyRefreshMs = opts.lazyRefreshMs ?? 200;
+    this.goneKeepMs = opts.goneKeepMs ?? GONE_KEEP_MS;
     this.v2 = layout.unifiedRoot ? emptyTree(layout.unifiedRoot) : null;
     this.v1cpu = layout.cpuV1Root ? emptyTree(layout.cpuV1Root) : null;
   }
@@ -74,7 +78,7 @@ export class WorkloadIndex {
   refresh(): void {
     for (const [hierarchy, tree] of [['v2', this.v2], ['v1-cpu', this.v1cpu]] as const) {
       if (!tree) continue;
-      for (const path of walk(tree)) {
+      for (const path of walk(tree, this.goneKeepMs)) {
         if (this.departed.size >= DEPARTED_KEEP) this.departedOverflow = true;
         else this.departed.set(`${hierarchy}:${path}`, { hierarchy, path });
       }
@@ -210,7 +214,7 @@ function normalise(path: string): string {
  * gets a new inode. A directory removed mid-walk is simply skipped. Returns the paths whose
  * directory went since the last walk (its inode is no longer there, whatever is at its path now).
  */
-function walk(tree: Tree): string[] {
+function walk(tree: Tree, goneKeepMs: number): string[] {
   const byIno = new Map<bigint, string>();
   const byPath = new Map<string, bigint>();
   const visit = (dir: string, rel: string): void => {
@@ -243,7 +247,7 @@ function walk(tree: Tree): string[] {
     tree.gone.set(ino, { path, atMs: now });
     departed.push(path);
   }
-  for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > GONE_KEEP_MS) tree.gone.delete(ino);
+  for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > goneKeepMs) tree.gone.delete(ino);
   tree.byIno = byIno;
   tree.byPath = byPath;
   tree.rootIno = byPath.get('/') ?? null;

@@ -1,0 +1,75 @@
+// The agent in this process over the real probes: a cgroup's CPU is counted once, also after the
+// cgroup is gone. A departed cgroup's name is kept a while (120 s by default, 1 s here) for the
+// events still to come about it, then expires at a walk of the trees; short-lived cgroups made
+// meanwhile (each an id the index walks for, in the middle of a reading) moved that walk there,
+// and the departed cgroup's id was named on one side of a tick and not on the other: its whole
+// CPU so far read again as one tick's (7.84 cores on a 2-CPU host, two minutes after a job's
+// end, and a run begun for it: a walkthrough).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../agent/agent.js';
+import { defaultObjectPath, defaultPolicyPath } from '../../agent/cli/paths.js';
+import { loadPolicy } from '../../agent/plan/policy.js';
+import { kernelTest } from '../helpers/host.js';
+import { TestCgroup } from '../helpers/cgroups.js';
+import { startIn } from '../helpers/proc.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+kernelTest("agent: a departed cgroup's CPU is never counted again when its kept name expires amid cgroups coming and going", async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'headroom-test-index-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const agent = Agent.start({
+    policy: { ...loadPolicy(defaultPolicyPath), tickMs: 500 }, mode: 'observe', objectPath: defaultObjectPath, stateDir: state,
+    index: { goneKeepMs: 1000 },
+  });
+  t.teardown(() => { agent.stop(); });
+  // CPU seconds read per cgroup path, and the ticks each read any
+  const total = new Map<string, number>();
+  const busyTicks = new Map<string, number[]>();
+  let n = 0;
+  const tick = (): void => {
+    const r = agent.tick();
+    n++;
+    for (const w of r.workloads) {
+      if (!w.workload.path.startsWith('/headroom-test/idx-') || !(w.cpu.cores > 0.005)) continue;
+      total.set(w.workload.path, (total.get(w.workload.path) ?? 0) + (w.cpu.cores * r.intervalMs) / 1000);
+      busyTicks.set(w.workload.path, [...(busyTicks.get(w.workload.path) ?? []), n]);
+    }
+  };
+  tick();
+  // 16 jobs, each a CPU for 0.6 s in its own cgroup, named by a tick while it runs, then removed;
+  // between them short-lived cgroups gone before a tick (ids the index walks for, in vain)
+  const loop = ['sh', '-c', 'while :; do :; done'];
+  for (let i = 0; i < 16; i++) {
+    const cg = new TestCgroup(`idx-job-${i}`);
+    t.teardown(() => cg.remove());
+    const job = startIn(cg, 'timeout', ['0.6', ...loop], 10_000);
+    await sleep(250);
+    tick();
+    await job.done;
+    await cg.remove();
+    const churn = new TestCgroup(`idx-churn-${i}`);
+    t.teardown(() => churn.remove());
+    await startIn(churn, 'timeout', ['0.05', ...loop], 10_000).done;
+    await churn.remove();
+    await sleep(300);
+    tick();
+  }
+  for (let i = 0; i < 6; i++) {
+    const churn = new TestCgroup(`idx-churn-end-${i}`);
+    t.teardown(() => churn.remove());
+    await startIn(churn, 'timeout', ['0.05', ...loop], 10_000).done;
+    await churn.remove();
+    await sleep(400);
+    tick();
+  }
+  const jobs = [...busyTicks].filter(([path]) => path.startsWith('/headroom-test/idx-job-'));
+  t.log(jobs.map(([path, ticks]) => `${path.slice(15)}: ${(total.get(path) ?? 0).toFixed(2)} s, ticks ${ticks.join(',')}`).join('\n'));
+  t.true(jobs.length >= 12, `jobs named: ${jobs.length} of 16`);
+  // a job's CPU is read in the ticks it ran in only (two or three), and once: never again later
+  const again = jobs.filter(([, ticks]) => ticks.some((x, i) => i > 0 && x - ticks[i - 1]! > 2));
+  t.deepEqual(again.map(([path, ticks]) => `${path}: ticks ${ticks.join(',')}`), [], 'a departed cgroup read CPU again');
+  for (const [path] of jobs) t.true(total.get(path)! < 0.9, `${path}: ${total.get(path)!.toFixed(2)} s of CPU for a 0.6 s job`);
+});
