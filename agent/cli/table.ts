@@ -41,14 +41,17 @@ function soonestSaturation(w: WorkloadReport): { ms: number; resource: string; f
 const SHORT_RESOURCE: Record<string, string> = { cpu_cores: 'cpu', memory_bytes: 'mem', io_bytes_per_s: 'io', io_ops_per_s: 'iops', net_bytes_per_s: 'net' };
 
 /**
- * "45s mem", "0s cpu" (there already), "-": when the first resource is forecast to reach its
- * limit; "4s mem(task)" where its run's task profile foresaw it (its own series had not yet).
+ * "45s mem", "<1s mem" (any moment), "0s cpu" (there already), "-": when the first resource is
+ * forecast to reach its limit; "4s mem(task)" where its run's task profile foresaw it (its own
+ * series had not yet).
  */
 function saturationText(w: WorkloadReport): string {
   const s = soonestSaturation(w);
   if (s === null) return '-';
-  // (whole seconds, up: 400 ms is no "0s", which says there already; 3,600 s reads 1h)
-  return `${durationText(Math.ceil(s.ms / 1000) * 1000).replace(/^0ms$/, '0s')} ${SHORT_RESOURCE[s.resource] ?? s.resource}${s.fromTask ? '(task)' : ''}`;
+  // (whole seconds, up, but under one "<1s": 400 ms is no "0s", which says there already, and
+  // a profile's "any moment now" (1 ms) read as a steady "1s"; 3,600 s reads 1h)
+  const when = s.ms > 0 && s.ms < 1000 ? '<1s' : durationText(Math.ceil(s.ms / 1000) * 1000).replace(/^0ms$/, '0s');
+  return `${when} ${SHORT_RESOURCE[s.resource] ?? s.resource}${s.fromTask ? '(task)' : ''}`;
 }
 
 const COLUMN_LIST = {
@@ -89,9 +92,10 @@ function sorter(key: SortKey): (a: WorkloadReport, b: WorkloadReport) => number 
   return (a, b) => value(b) - value(a) || a.workload.path.localeCompare(b.workload.path);
 }
 
-/** Workloads that did something this tick (or hold a forecast, a demand forecast or a throttle). */
+/** Workloads that did something this tick (or hold a forecast, a demand forecast or a throttle, or are on a task run). */
 export function activeWorkloads(r: TickReport): WorkloadReport[] {
-  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.demand || w.throttleCores != null ||
+  // (a run asleep on its memory between two busy spells left the table and came back: a walkthrough)
+  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.demand || w.throttleCores != null || w.run ||
     (w.memory?.minorPerSecond ?? 0) > 0 || (w.io?.opsPerSecond ?? 0) > 0 || (w.net?.txBytesPerSecond ?? 0) + (w.net?.rxBytesPerSecond ?? 0) > 0);
 }
 

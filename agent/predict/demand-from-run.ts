@@ -56,8 +56,20 @@ export interface FromTask {
   foresaw: boolean;
 }
 
-/** Whether a run's profile is trusted for a profile resource (TRUSTED_CONFIDENCE). */
-export const trustedFor = (f: RunForecast, r: Resource): boolean => f.curve[r] !== undefined && (f.confidenceOf[r] ?? 0) > TRUSTED_CONFIDENCE;
+/**
+ * Its runs agree on a resource when their peak's p90 is at most this much above its mean (plus
+ * TRACK_SLACK): the confidence weighs the runs and their durations only, and one run of three at
+ * twice the CPU (another input its signature does not see) made a profile more trusted, its p90
+ * at the host's CPUs, and the next ordinary run read "1s cpu(task)" for five ticks (a walkthrough).
+ */
+const AGREE_MARGIN = 1.25;
+
+/** Whether a run's profile is trusted for a profile resource: TRUSTED_CONFIDENCE, and its runs' peaks agree (AGREE_MARGIN). */
+export function trustedFor(f: RunForecast, r: Resource): boolean {
+  const peak = f.peak[r];
+  return f.curve[r] !== undefined && peak !== undefined && (f.confidenceOf[r] ?? 0) > TRUSTED_CONFIDENCE &&
+    peak.p90 <= AGREE_MARGIN * peak.mean + TRACK_SLACK[r];
+}
 
 /** Whether a run's profile is trusted for any of the resources a demand forecast has. */
 export const trustedForDemand = (f: RunForecast): boolean => Object.values(CURVE_OF).some((r) => trustedFor(f, r));
@@ -68,8 +80,8 @@ export const trustedForDemand = (f: RunForecast): boolean => Object.values(CURVE
  * it (a peak window: the slices from now to its end, never under the value now; a value window:
  * the slice at its end, and only while the run is expected to last), and the time until the
  * profile's p90 reaches the limit. Where the value now is above what the past runs had here (their
- * p99) the series' chance and countdown stand where they are higher and sooner: the run is
- * followed, not its past. Sets `fromTask` and returns true when it did.
+ * p99) the series' quantiles, chance and countdown stand where they are higher and sooner: the
+ * run is followed, not its past. Sets `fromTask` and returns true when it did.
  */
 export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
   const f = run.forecast;
@@ -111,11 +123,13 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
       top = Math.max(top, p99(k));
       if (reached !== null) p = Math.max(p, exceeds(k, reached));
     }
-    // (a peak window holds the value now; the quantiles stop at the ceiling, as the series' do)
+    // (a peak window holds the value now, and one above its past runs the series' too, where
+    // higher: the run is followed, not its past; the quantiles stop at the ceiling, as the series' do)
     const floor = peaks ? d.value : 0;
-    w.p50 = cut(Math.max(floor, p50));
-    w.p90 = cut(Math.max(floor, p90, w.p50));
-    w.p99 = cut(Math.max(floor, top, w.p90));
+    const kept = beyond ? { p50: w.p50, p90: w.p90, p99: w.p99 } : { p50: 0, p90: 0, p99: 0 };
+    w.p50 = cut(Math.max(floor, p50, kept.p50));
+    w.p90 = cut(Math.max(floor, p90, w.p50, kept.p90));
+    w.p99 = cut(Math.max(floor, top, w.p90, kept.p99));
     if (w.pContention !== null && reached !== null) {
       const own = peaks && d.value >= reached ? 1 : p;
       w.pContention = beyond ? Math.max(w.pContention, own) : own;

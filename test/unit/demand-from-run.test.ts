@@ -103,7 +103,19 @@ test("a value above what its past runs had here, near the limit: the series' ris
   t.true(applyRunProfile(d, at(flat, 5000, mem(100, 100, 100, 100, 120))));
   t.deepEqual(d.windows.map((w) => w.pContention), [0.8, 0.9]);
   t.is(d.timeToSaturationMs, 3000);
-  t.true(d.windows.every((w) => w.p90 >= 120 * MiB), 'a peak window never under the value now');
+  t.true(d.windows.every((w) => w.p90 >= 123 * MiB), "the series' quantiles, where higher (a walkthrough: the profile's 205 MiB beside its 256 MiB)");
+});
+
+test("runs that disagree on a resource (one of three at twice the CPU) are not trusted for it, however alike their durations", (t) => {
+  // (a walkthrough: NPROC=1 twice, then NPROC=2; the next NPROC=1 run read "1s cpu(task)" for five ticks)
+  const odd = profileOf([1, 1, 1.96].map((c) => ({ durationMs: 10_000, sample: () => ({ cpuCores: c, memBytes: 50 * MiB }) })));
+  t.true(odd.confidenceOf.cpuCores! > 0.5, `confidence ${odd.confidenceOf.cpuCores}: its durations agree`);
+  const d = (): DemandForecast => series('cpu_cores', 1, 1.98, [[5000, 1, 1.05, 0], [60_000, 1, 1.1, 0]], null);
+  const cpuNow = d();
+  t.false(applyRunProfile(cpuNow, at(odd, 3000, cpu(1, 1, 1))), `peak mean ${odd.peak.cpuCores!.mean}, p90 ${odd.peak.cpuCores!.p90}`);
+  t.deepEqual(cpuNow, d());
+  // its memory, alike in every run, still is
+  t.true(applyRunProfile(series('memory_bytes', 50 * MiB, 256 * MiB, [[5000, 50 * MiB, 60 * MiB, 0]], null), at(odd, 3000, mem(50, 50, 50))));
 });
 
 test('one busy tick does not turn the profile off; a run busier than its past runs for its last ticks does', (t) => {

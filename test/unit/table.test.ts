@@ -64,5 +64,11 @@ test('table: `run` shows a workload\'s task run, elapsed and what its past runs 
   const [, satHeader, row] = renderTable(report([foreseen])).split('\n');
   t.is(row!.split(/\s+/)[satHeader!.split(/\s+/).indexOf('SAT_IN')], '4s', row);
   t.regex(row!, / 4s mem\(task\) /);
+  // under a second: any moment now, not a steady "1s" (nor "0s", which says there already)
+  const soon = workload('/jobs/d', { run: run(1000, 7000), demand: { memory_bytes: demand('memory_bytes', 1) } as unknown as WorkloadReport['demand'] });
+  t.regex(renderTable(report([soon])).split('\n')[2]!, / <1s mem /);
+  // a run asleep between two busy spells stays a row (it left the table and came back: a walkthrough)
+  const asleep = workload('/jobs/e', { run: run(2000, 7000) });
+  t.true(renderTable(report([asleep])).includes('/jobs/e'));
   t.false(renderTable(report([service])).split('\n')[1]!.includes('RUN '), 'no run followed: no column');
 });
