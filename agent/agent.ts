@@ -486,7 +486,6 @@ export class Agent {
     return sum;
   }
 
-  /** Each probe's per-key counters summed into per-workload ones. */
   /**
    * The reading summed per workload, every id of it named by one state of the index. A lookup of
    * an id the index does not know walks the trees, and a walk can rename an id looked up before
@@ -501,6 +500,7 @@ export class Agent {
     return this.index.generation === generation ? first : this.sums(r);
   }
 
+  /** Each probe's per-key counters summed into per-workload ones. */
   private sums(r: ProbeReading): Snapshot {
     const resolve = (k: CgroupKey): Workload => this.index.resolve(k);
     return {
