@@ -210,7 +210,7 @@ export class Agent {
     let agent: Agent | undefined;
     try {
       agent = new Agent(opts, source, index, actuator);
-      agent.previous = agent.snapshot(source.read());
+      agent.previous = agent.named(source.read(), agent.previous).now;
       agent.lastTickMs = Date.now();
       return agent;
     } catch (err) {
@@ -243,13 +243,8 @@ export class Agent {
     // New cgroups are also found when an unknown id shows up (WorkloadIndex, rate-limited).
     if (this.ticks % 10 === 0) this.index.refresh();
     const reading = this.source.read();
-    const now = this.snapshot(reading);
-    const events = this.events(reading);
     const before = this.previous;
-    // A cgroup the last reading could not name (newer than the index's walk) and named now: its
-    // CPU then is taken under its name, or its first tick named counted all its CPU so far as one
-    // tick's (1.96 cores for one thread: a walkthrough)
-    const beforeSched = before.schedRaw && before.generation !== now.generation ? this.totals(before.schedRaw) : before.sched;
+    const { now, events, beforeSched } = this.named(reading, before);
     // Rates are over the time between a probe's two readings, not between the ticks' starts:
     // what runs before a reading (the index's refresh every 10th tick, the rings drained before
     // it, a busy host's preemption) moves it later in one tick than in the next.
@@ -487,17 +482,29 @@ export class Agent {
   }
 
   /**
-   * The reading summed per workload, every id of it named by one state of the index. A lookup of
-   * an id the index does not know walks the trees, and a walk can rename an id looked up before
-   * it (a departed cgroup's name is kept 120 s, then expires): a walk in the middle of the sums
-   * named a departed cgroup's id on one side of the tick and not on the other, and its whole CPU
-   * so far read as one tick's (7.84 cores on 2 CPUs, and a run begun for it: a walkthrough). So
-   * when the sums walked, they are taken again (lookups are rate-limited: no second walk then).
+   * The reading summed per workload, its events, and the last reading's CPU figures, every id of
+   * them named by one state of the index. A lookup of an id the index does not know walks the
+   * trees, and a walk can rename an id looked up before it (a departed cgroup's name is kept
+   * 120 s, then expires): a walk in the middle named a departed cgroup's id on one side of the
+   * tick and not on the other, and its whole CPU so far read as one tick's (7.84 cores on 2 CPUs,
+   * and a run begun for it: a walkthrough). So when any of them walked (the sums, an event's
+   * cgroup, the last reading's ids named again), all are taken again; lookups are rate-limited,
+   * so the second pass walks no more.
    */
-  private snapshot(r: ProbeReading): Snapshot {
-    const generation = this.index.generation;
-    const first = this.sums(r);
-    return this.index.generation === generation ? first : this.sums(r);
+  private named(r: ProbeReading, before: Snapshot): { now: Snapshot; events: KernelEvent[]; beforeSched: Map<string, Totals> } {
+    for (let pass = 0; ; pass++) {
+      const generation = this.index.generation;
+      const now = this.sums(r);
+      const events = this.events(r);
+      // A cgroup the last reading could not name (newer than the index's walk) and named now: its
+      // CPU then is taken under its name, or its first tick named counted all its CPU so far as
+      // one tick's (1.96 cores for one thread: a walkthrough)
+      const beforeSched = before.schedRaw && before.generation !== generation ? this.totals(before.schedRaw) : before.sched;
+      if (this.index.generation === generation || pass === 2) {
+        now.generation = this.index.generation;
+        return { now, events, beforeSched };
+      }
+    }
   }
 
   /** Each probe's per-key counters summed into per-workload ones. */

@@ -143,7 +143,9 @@ const CLIMB_ROOM = 0.25;
  * window read P(contention) 0.2 to 0.6 until 20 s were left (horizon-peak; the engine from a
  * workload's start). Unchanged off a climb, or where its p50 is on the line or above.
  */
-export function climbFloor(line: number, from: number, p50: number, p90: number): { p50: number; p90: number } {
+export function climbFloor(line: number, from: number, p50: number, given90: number): { p50: number; p90: number } {
+  // (a p90 under its p50, or not a number, is read as the p50)
+  const p90 = given90 >= p50 ? given90 : p50;
   if (!(line > p50)) return { p50, p90 };
   const cap = line + CLIMB_ROOM * Math.max(0, line - from);
   return { p50: line, p90: Math.max(p90, line, Math.min(p90 + (line - p50), cap)) };
