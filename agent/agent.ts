@@ -409,7 +409,7 @@ export class Agent {
     // on a task run its profile knows is forecast however idle (that may know of a peak to come)
     const ranked = reports
       .map((r) => ({ r, selected: selectorOf(this.policy.workloads, r.workload) !== undefined, busy: activityOf(r) }))
-      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR || this.runs?.forecastsDemand(x.r.workload.id, nowMs))
+      .filter((x) => x.selected || x.busy > ACTIVE_FLOOR || this.runs?.forecastsDemand(x.r.workload.id))
       .sort((a, b) => Number(b.selected) - Number(a.selected) || b.busy - a.busy);
     const picked = ranked.slice(0, this.policy.forecast.demandWorkloads);
     // What a workload may use is the tighter of its own limit and what the host leaves it: the

@@ -64,9 +64,10 @@ export class RunFollower {
    * Whether a workload is on a run whose task's profile is trusted for a resource its demand
    * forecast has: that forecast is made, busy or not (a task asleep before its peak).
    */
-  forecastsDemand(workloadId: string, nowMs: number): boolean {
-    const position = this.runs.positionOf(workloadId, nowMs);
-    return position !== undefined && trustedForDemand(position.forecast);
+  forecastsDemand(workloadId: string): boolean {
+    // (asked of every idle workload a tick: the forecast alone, not a position with its samples copied)
+    const forecast = this.runs.forecastOf(workloadId);
+    return forecast !== null && trustedForDemand(forecast);
   }
 
   /**

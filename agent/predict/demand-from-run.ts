@@ -5,7 +5,7 @@
 // runs agree (a trusted profile) and this run has been where they were (its last ticks), the
 // windows, the contention map and the countdown are the profile's; elsewhere the series' stand.
 import { REACHED_SHARE, type DemandForecast, type DemandResource } from './demand.js';
-import { BINS, type Resource, type RunForecast, type RunSample } from './profiles.js';
+import { BINS, sliceOf, type Resource, type RunForecast, type RunSample } from './profiles.js';
 import { normalUpperTail } from './stats.js';
 
 /** The profile curve behind each demand resource (none for I/O operations: a profile has no such curve). */
@@ -90,7 +90,7 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
   if (!curve || !trustedFor(f, name)) return false;
   // a run that has outlived its past runs' p90 duration is past what they can say
   if (!(f.binMs > 0) || !(run.elapsedMs >= 0) || run.elapsedMs > f.durationMs.p90) return false;
-  const sliceAt = (ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / f.binMs)));
+  const sliceAt = (ms: number): number => sliceOf(f, ms);
   const spread = (k: number): number => Math.max((curve.p90[k]! - curve.mean[k]!) / Z90, MIN_SPREAD * curve.mean[k]!);
   const p99 = (k: number): number => curve.mean[k]! + Z99 * spread(k);
   const p99Near = (k: number): number => Math.max(p99(Math.max(0, k - 1)), p99(k), p99(Math.min(BINS - 1, k + 1)));

@@ -246,6 +246,9 @@ export interface RunForecast {
   peak: Partial<Record<Resource, { mean: number; p90: number }>>;
 }
 
+/** The slice of a forecast's curves that `ms` into a run falls in (at its mean duration; the last one past it). */
+export const sliceOf = (f: Pick<RunForecast, 'binMs'>, ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
+
 /** What the next run of this profile's signature should need, slice by slice. */
 export function forecastFromProfile(p: Profile): RunForecast {
   const p90 = (m: number, v: number): number => m + Z90 * Math.sqrt(v);

@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import type { RunPosition } from './demand-from-run.js';
-import { BINS, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
+import { sliceOf, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 
 /** One tick's figures for one workload, as the tick has them. */
 export interface RunTickInput {
@@ -331,6 +331,12 @@ export class TaskRuns {
     };
   }
 
+  /** The forecast of the run a workload is on (from its task's profile); null with no run, or none for its task. */
+  forecastOf(workloadId: string): RunForecast | null {
+    const run = this.runs.get(workloadId);
+    return run && run.endedAtMs === undefined ? run.forecast : null;
+  }
+
   /**
    * Where a workload's run is, for its demand forecasts (demand-from-run.ts): its task's forecast,
    * the time since it started, its last samples; undefined with no run, or no forecast for its task.
@@ -517,7 +523,7 @@ function remember(set: Set<string>, id: string): void {
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */
 function ahead(f: RunForecast, elapsedMs: number, horizonMs: number): RunAhead {
-  const slice = (ms: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(ms / Math.max(1, f.binMs))));
+  const slice = (ms: number): number => sliceOf(f, ms);
   const from = slice(elapsedMs);
   const to = slice(elapsedMs + horizonMs);
   const out = { horizonMs } as RunAhead;
