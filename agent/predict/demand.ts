@@ -314,9 +314,12 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
   for (let i = 0; i < horizonsMs.length; i++) {
     const p90 = p90s[i]!;
     if (p90 >= limit) {
-      if (trend.climbRate > 0) return crossing(trend.climbRate);
+      // on a steady climb, where its line reaches the limit; a settling one's line may never
+      // (a cache settling 7% under its limit read 135-350 s at a straight line's rate)
+      const onLine = trend.climbStepsTo(limit);
+      if (Number.isFinite(onLine)) return Math.round(onLine * stepMs);
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
-      return trend.climbing && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
+      return trend.climbing && trend.slope > 0 && !trend.settling ? Math.min(path, crossing(trend.slope)) : path;
     }
     t0 = horizonsMs[i]!;
     v0 = p90;

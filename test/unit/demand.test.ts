@@ -188,6 +188,39 @@ test('a leak after a steady stretch is warned as far ahead as it has run, and it
   }
 });
 
+test('a cache settling 7% under its limit is not counted down to it, where a leak is (engine-peak)', (t) => {
+  // 20 MiB filling towards 300 MiB (tau 30 s), limit 320 MiB: the climb's straight line
+  // overshot where the fill settles (its 120 s peak read 376 MiB), and the countdown showed on
+  // 121 ticks at a straight line's rate. The rises shrink step by step: the line bends with them
+  const MiB = 2 ** 20;
+  const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+  let countdowns = 0;
+  let highest = 0;
+  for (let s = 0; s < 900; s++) {
+    const v = (20 + 280 * (1 - Math.exp(-s / 30))) * MiB;
+    const f = d.observe('w', 'memory_bytes', v, s * 1000, { limit: 320 * MiB, ceiling: 4000 * MiB });
+    if (f.timeToSaturationMs !== null) countdowns++;
+    if (s >= 10) highest = Math.max(highest, f.windows[2]!.p50);
+  }
+  t.log(`countdown on ${countdowns} of 900 ticks; highest 120 s peak p50 from 10 s: ${(highest / MiB).toFixed(0)} MiB`);
+  t.true(countdowns <= 5, `${countdowns}`);
+  t.true(highest < 310 * MiB, `${highest / MiB}`);
+  // the same limit under a leak at the fill's starting rate is counted down, and reached
+  const leak = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+  let warnedAt = -1;
+  let countdown = Number.NaN;
+  for (let s = 0; s < 150; s++) {
+    const f = leak.observe('w', 'memory_bytes', (20 + 2 * s) * MiB, s * 1000, { limit: 320 * MiB, ceiling: 4000 * MiB });
+    if (f.timeToSaturationMs !== null && warnedAt < 0) {
+      warnedAt = s;
+      countdown = f.timeToSaturationMs;
+    }
+  }
+  t.log(`a 2 MiB/s leak (at the limit at 150 s) warned at ${warnedAt} s: ${countdown} ms`);
+  t.true(warnedAt >= 0 && warnedAt <= 90, `${warnedAt}`);
+  t.true(Math.abs(countdown - (150 - warnedAt) * 1000) <= 2000, `${countdown}`);
+});
+
 test('a leak from a workload\'s first second: P(contention) over 120 s follows the climb\'s line (engine-peak)', (t) => {
   // 2 MiB/s from 50 MiB towards 512 MiB, a little noise. Before (its p90 alone on the line, its
   // p50 a mix's spread under it): P 0.31 at 90 s left, 0.44 within 60 s, dipping as it rose; now

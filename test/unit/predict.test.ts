@@ -314,9 +314,17 @@ test('a split-tail forecast: the body normal to its p90, a tail of its own sprea
   const p90 = fc.quantile(0.9);
   t.true(Math.abs(fc.exceedance(p90 - 1e-9) - fc.exceedance(p90 + 1e-9)) < 1e-6);
   t.true(fc.exceedance(20) > 10 * normalForecastTail(10, 2, 20));
-  // equal spreads: the plain normal; no spread: the point
+  // equal spreads: the plain normal; no spread at all: the point
   t.is(splitTailForecast(10, 2, 2, 1).quantile(0.99), normalForecast(10, 2, 1).quantile(0.99));
-  t.is(splitTailForecast(10, 0, 5, 1).quantile(0.99), 10);
+  t.is(splitTailForecast(10, 0, 0, 1).quantile(0.99), 10);
+  // no body spread (a climb floor moved the p50 up to the p90): the centre to the p90, the tail above it
+  const edge = splitTailForecast(10, 0, 5, 1);
+  t.is(edge.quantile(0.5), 10);
+  t.is(edge.quantile(0.9), 10);
+  t.true(Math.abs(edge.quantile(0.99) - (10 + 5 * (normalQuantile(0.99) - z90))) < 1e-9);
+  t.is(edge.exceedance(9.99), 1);
+  t.true(Math.abs(edge.exceedance(10) - 0.1) < 1e-12);
+  t.true(Math.abs(edge.exceedance(edge.quantile(0.99)) - 0.01) < 1e-9);
 });
 
 const normalForecastTail = (centre: number, sd: number, x: number): number => normalForecast(centre, sd, 1).exceedance(x);

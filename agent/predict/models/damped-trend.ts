@@ -27,6 +27,20 @@ const CLIMB_NET_KEEP = 3;
 const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
 /** Rises in a row before a climb's straight line is drawn (climbLine). */
 const LINE_RUN = 8;
+/**
+ * A climb's rises that shrink step by step (a fill settling towards its size) bend its line
+ * (climbLine): the newest rises, up to SHRINK_FIT of them, are fitted by a log-linear line, and
+ * where that falls by more than SHRINK_MIN a step, at SHRINK_T of its standard error or more, the
+ * climb is followed as a geometric series, towards where it settles. A straight line at the
+ * median rise, followed as far ahead as the climb had run, read a cache settling towards 300 MiB
+ * (tau 30 s) at 341 MiB 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 1). A
+ * steady leak's rises jitter about their rate and are seldom read as shrinking: on 0.07-0.09% of
+ * its ticks, rises uniform in 0.5-1.5 or 0.1-1.9 of the rate, squared or log-normal. A fill
+ * settling slower than SHRINK_MIN (tau over 500 steps) is followed straight.
+ */
+const SHRINK_FIT = 16;
+const SHRINK_MIN = 0.002;
+const SHRINK_T = 4;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -43,6 +57,12 @@ export class DampedTrend {
   private readonly sortedRises = new Float64Array(LINE_RUN);
   /** climbRate as of the newest sample (sorted once a sample, not once per head and horizon that asks) */
   private rate = Number.NaN;
+  /** the log of the last SHRINK_FIT rises of the run (at rises % SHRINK_FIT) */
+  private readonly logRises = new Float64Array(SHRINK_FIT);
+  /** where the rises shrink (SHRINK_FIT): the ratio of one rise to the one before, below 1; else 1 */
+  private shrink = 1;
+  /** where the rises shrink: the next rise, as their fit has it */
+  private nextRise = Number.NaN;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
@@ -57,7 +77,11 @@ export class DampedTrend {
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
     }
-    if (x > this.lastValue) this.lastRises[this.rises % LINE_RUN] = (x - this.lastValue) / Math.max(1, steps);
+    if (x > this.lastValue) {
+      const rise = (x - this.lastValue) / Math.max(1, steps);
+      this.lastRises[this.rises % LINE_RUN] = rise;
+      this.logRises[this.rises % SHRINK_FIT] = Math.log(rise);
+    }
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
       this.level = x;
@@ -68,6 +92,43 @@ export class DampedTrend {
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
     this.rate = this.rises >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
+    this.fitShrink();
+  }
+
+  /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT); off a line, none. */
+  private fitShrink(): void {
+    this.shrink = 1;
+    if (Number.isNaN(this.rate)) return;
+    const n = Math.min(this.rises, SHRINK_FIT);
+    // x: 0 (the oldest of the n) to n - 1 (the newest)
+    const meanX = (n - 1) / 2;
+    let meanY = 0;
+    for (let i = 0; i < n; i++) meanY += this.logRises[(this.rises - i) % SHRINK_FIT]!;
+    meanY /= n;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const dx = n - 1 - i - meanX;
+      sxx += dx * dx;
+      sxy += dx * (this.logRises[(this.rises - i) % SHRINK_FIT]! - meanY);
+    }
+    const slope = sxy / sxx;
+    if (!(slope < -SHRINK_MIN)) return;
+    let residuals = 0;
+    for (let i = 0; i < n; i++) {
+      const r = this.logRises[(this.rises - i) % SHRINK_FIT]! - (meanY + slope * (n - 1 - i - meanX));
+      residuals += r * r;
+    }
+    const se = Math.sqrt(residuals / (n - 2) / sxx);
+    if (slope > -SHRINK_T * se) return;
+    this.shrink = Math.exp(slope);
+    this.nextRise = Math.exp(meanY + slope * (n - meanX));
+  }
+
+  /** The climb's rises summed over the next `steps` (a geometric series where they shrink). */
+  private pathOver(steps: number): number {
+    const r = this.shrink;
+    return r < 1 ? (this.nextRise * (1 - Math.pow(r, steps))) / (1 - r) : this.climbRate * steps;
   }
 
   /** The median of the last LINE_RUN rises. */
@@ -102,10 +163,11 @@ export class DampedTrend {
    * that began the run is not its rate: a 150 MiB step, then a 4 KiB/s creep, warned of a 400 MiB
    * limit 12 s ahead), and is followed no further ahead than the climb has run: a fill settling
    * exponentially overshoots its asymptote by at most 14% on it (e^-2), where over a whole 120 s
-   * horizon a cache filling towards 300 MiB read 889 MiB.
+   * horizon a cache filling towards 300 MiB read 889 MiB. Where the rises shrink step by step
+   * (SHRINK_FIT) the line bends with them, towards where the fill settles.
    */
   climbLine(steps: number): number {
-    return this.lastValue + this.climbRate * Math.min(steps, this.rises);
+    return this.lastValue + this.pathOver(Math.min(steps, this.rises));
   }
 
   /**
@@ -113,7 +175,34 @@ export class DampedTrend {
    * one (climbLine, followed no further than the climb has run, is a floor; this, a bound above).
    */
   climbReach(steps: number): number {
-    return this.lastValue + this.climbRate * steps;
+    return this.lastValue + this.pathOver(steps);
+  }
+
+  /**
+   * Steps until a steady climb's line, followed on, reaches `level` (0 at or above it already):
+   * Infinity where the climb settles short of it, NaN off a climb.
+   */
+  climbStepsTo(level: number): number {
+    const gap = level - this.lastValue;
+    if (!(gap > 0)) return Number.isNaN(this.climbRate) ? Number.NaN : 0;
+    const r = this.shrink;
+    if (!(r < 1)) return gap / this.climbRate;
+    // next * (1 - r^n) / (1 - r) = gap
+    const left = 1 - (gap * (1 - r)) / this.nextRise;
+    return left > 0 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
+  }
+
+  /** Where the rises shrink step by step (SHRINK_FIT): the climb settles, it is not a leak. */
+  get settling(): boolean {
+    return this.shrink < 1;
+  }
+
+  /**
+   * A peak forecast `steps` ahead (its p50 and p90) moved up to the climb's line (climbFloor);
+   * no room above the line where the climb settles. Unchanged off a climb.
+   */
+  floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
+    return climbFloor(this.climbLine(steps), this.climbLine(0), p50, p90, this.settling ? 0 : CLIMB_ROOM);
   }
 
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
@@ -137,17 +226,17 @@ const CLIMB_ROOM = 0.25;
 /**
  * A peak forecast (its p50 and p90) on a steady climb whose line (DampedTrend.climbLine) reaches
  * `line` at the horizon from `from` now: its p50 on the line where it was under it, its p90 moved
- * up as much but no further than CLIMB_ROOM of the rise above the line (and never down, nor under
+ * up as much but no further than `room` (CLIMB_ROOM) of the rise above the line (and never down, nor under
  * the line). The models learn a horizon's errors a horizon late: with its p90 alone moved to the
  * line, its p50 lagged a mix's spread under it, and a leak certain to pass its limit within the
  * window read P(contention) 0.2 to 0.6 until 20 s were left (horizon-peak; the engine from a
  * workload's start). Unchanged off a climb, or where its p50 is on the line or above.
  */
-export function climbFloor(line: number, from: number, p50: number, given90: number): { p50: number; p90: number } {
+export function climbFloor(line: number, from: number, p50: number, given90: number, room = CLIMB_ROOM): { p50: number; p90: number } {
   // (a p90 under its p50, or not a number, is read as the p50)
   const p90 = given90 >= p50 ? given90 : p50;
   if (!(line > p50)) return { p50, p90 };
-  const cap = line + CLIMB_ROOM * Math.max(0, line - from);
+  const cap = line + room * Math.max(0, line - from);
   return { p50: line, p90: Math.max(p90, line, Math.min(p90 + (line - p50), cap)) };
 }
 

@@ -105,7 +105,7 @@ class SplitTailForecast implements Forecast {
   exceedance(x: number): number {
     checkThreshold(x);
     if (x < 0) return 1;
-    if (x <= this.p90) return normalUpperTail((x - this.centre) / this.sd);
+    if (x < this.p90) return this.sd > 0 ? normalUpperTail((x - this.centre) / this.sd) : 1;
     return normalUpperTail(Z90 + (x - this.p90) / this.upperSd);
   }
 }
@@ -115,9 +115,13 @@ export function splitTailAbove(p90: number, upperSd: number, q: number): number 
   return p90 + upperSd * (normalQuantile(q) - Z90);
 }
 
-/** A normal through (centre, sd) whose tail above the p90 has a spread of its own (as normalForecast's when equal). */
+/**
+ * A normal through (centre, sd) whose tail above the p90 has a spread of its own (as
+ * normalForecast's when equal). With no body spread (sd 0), the centre up to the p90 and the tail above.
+ */
 export function splitTailForecast(centre: number, sd: number, upperSd: number, confidence: number): Forecast {
-  if (!(sd > 0)) return pointForecast(centre, confidence);
+  if (!(sd > 0) && !(upperSd > 0)) return pointForecast(centre, confidence);
+  if (!(sd > 0)) return new SplitTailForecast(centre, 0, upperSd, confidence);
   if (!(upperSd > 0) || upperSd === sd) return new NormalForecast(centre, sd, confidence);
   return new SplitTailForecast(centre, sd, upperSd, confidence);
 }

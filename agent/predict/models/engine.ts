@@ -90,7 +90,6 @@
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile, pinball90 } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
-import { climbFloor } from './damped-trend.js';
 import { normalForecast, splitTailAbove, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
@@ -336,10 +335,15 @@ class Head {
     return Math.exp(this.logTail);
   }
 
+  /**
+   * The spread the tail above the final p90 is read at, before the tail's factor: the body's,
+   * or as it was before the climb floor narrowed it (floorAtClimb).
+   */
+  bodySd = 0;
+
   /** the final p99 at the newest slot: the p90 plus the tail's spread to the p99 (as the forecast reads it) */
   get final99(): number {
-    const sd = (this.final90 - this.final50) / Z90;
-    return sd > 0 ? splitTailAbove(this.final90, sd * this.tailFactor, 0.99) : this.final90;
+    return this.bodySd > 0 ? splitTailAbove(this.final90, this.bodySd * this.tailFactor, 0.99) : this.final90;
   }
   readonly weights: Float64Array;
   private readonly scratchWeights: Float64Array;
@@ -787,10 +791,15 @@ class Head {
    * P(contention) 0.00).
    */
   private floorAtClimb(s: SeriesState): void {
+    const before = (this.final90 - this.final50) / Z90;
+    this.bodySd = before;
     if (this.kind !== 'peak' || this.engine.skip[C.trend]) return;
-    const moved = climbFloor(s.climbLine(this.steps), s.climbLine(0), this.final50, this.final90);
+    const moved = s.floorPeak(this.steps, this.final50, this.final90);
     this.final50 = moved.p50;
     this.final90 = moved.p90;
+    // the tail keeps the spread it had: a p50 moved up more than its p90 narrowed the body, and
+    // with it the p99 (on a slow climb after noise, 343 -> 339 MiB; passed 30% of the time, not 20%)
+    this.bodySd = Math.max(before, (moved.p90 - moved.p50) / Z90);
   }
 
   /** The phase bin of a slot in the engine's season (-1 without a season or a phase mix); a new season resets the bins. */
@@ -1101,7 +1110,7 @@ export class ForecastEngine {
       return normalForecast(s.ewMean, Math.sqrt(s.ewVar), confidence);
     }
     const sd = (h.final90 - h.final50) / Z90;
-    return splitTailForecast(h.final50, sd, sd * h.tailFactor, confidence);
+    return splitTailForecast(h.final50, sd, h.bodySd * h.tailFactor, confidence);
   }
 
   private head(kind: EngineTargetKind, horizonMs: number): Head | undefined {

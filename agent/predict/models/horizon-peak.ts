@@ -17,7 +17,7 @@ import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
-import { climbFloor, DampedTrend } from './damped-trend.js';
+import { DampedTrend } from './damped-trend.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -179,13 +179,13 @@ export class HorizonPeakForecaster implements Forecaster {
     if (Number.isNaN(line)) return fc;
     const p50 = fc.quantile(0.5);
     const p90 = fc.quantile(0.9);
-    const moved = climbFloor(line, this.trend.climbLine(0), p50, p90);
+    const moved = this.trend.floorPeak(h.steps, p50, p90);
     return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
   }
 
   /** quantilePair's p50 and p90 moved as onClimb moves a forecast. */
   private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
-    return this.coldTrend ? climbFloor(this.trend.climbLine(h.steps), this.trend.climbLine(0), p50, p90) : { p50, p90 };
+    return this.coldTrend ? this.trend.floorPeak(h.steps, p50, p90) : { p50, p90 };
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */

@@ -126,9 +126,9 @@ export class SeriesState {
     return this.holt.climbing;
   }
 
-  /** A steady climb's straight line `steps` slots ahead; NaN when the values are not on one (DampedTrend.climbLine). */
-  climbLine(steps: number): number {
-    return this.holt.climbLine(steps);
+  /** A peak forecast `steps` slots ahead moved up to a steady climb's line (DampedTrend.floorPeak). */
+  floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
+    return this.holt.floorPeak(steps, p50, p90);
   }
 
   /** Where a steady climb's line reaches `steps` slots ahead if it goes on that long; NaN off one (DampedTrend.climbReach). */
