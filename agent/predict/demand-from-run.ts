@@ -57,16 +57,18 @@ export interface FromTask {
 }
 
 /**
- * Its runs agree on a resource when their peak's p90 is at most this much above its mean (plus
- * TRACK_SLACK): the confidence weighs the runs and their durations only, and one run of three at
- * twice the CPU (another input its signature does not see) made a profile more trusted, its p90
- * at the host's CPUs, and the next ordinary run read "1s cpu(task)" for five ticks (a walkthrough).
+ * Its runs agree on a resource when the p90 of each run's own peak is at most this much above
+ * their mean (plus TRACK_SLACK): the confidence weighs the runs and their durations only, and one
+ * run of three at twice the CPU (another input its signature does not see) made a profile more
+ * trusted, its p90 at the host's CPUs, and the next ordinary run read "1s cpu(task)" for five
+ * ticks (a walkthrough). Each run's own peak, not the highest slice's spread across runs: three
+ * runs spiking to 2 cores at 4, 6 and 8 s of 20 s peak alike, where the slices read 0.91 and 2.03.
  */
 const AGREE_MARGIN = 1.25;
 
 /** Whether a run's profile is trusted for a profile resource: TRUSTED_CONFIDENCE, and its runs' peaks agree (AGREE_MARGIN). */
 export function trustedFor(f: RunForecast, r: Resource): boolean {
-  const peak = f.peak[r];
+  const peak = f.runPeak[r];
   return f.curve[r] !== undefined && peak !== undefined && (f.confidenceOf[r] ?? 0) > TRUSTED_CONFIDENCE &&
     peak.p90 <= AGREE_MARGIN * peak.mean + TRACK_SLACK[r];
 }

@@ -165,6 +165,12 @@ export interface CurveMoments {
   var: number[];
   /** decayed count of the runs behind these moments; absent (profiles written before it): the profile's weight */
   weight?: number;
+  /**
+   * each run's own peak (its highest slice), merged as the slices are: runs that peak alike at
+   * different moments agree on it, where the slices' spread says they do not. Absent in
+   * profiles written before it (then the highest slice's moments stand in)
+   */
+  peak?: Moments;
 }
 
 /** Moments after adding x with weight 1, older weight first multiplied by `decay`. */
@@ -200,7 +206,8 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       mean.push(m.mean);
       vars.push(m.var);
     }
-    curve[r] = { mean, var: vars, weight: olderR + 1 };
+    const peakBefore = before ? before.peak ?? highestSlice(before) : { mean: 0, var: 0 };
+    curve[r] = { mean, var: vars, weight: olderR + 1, peak: merge(peakBefore.mean, peakBefore.var, olderR, Math.max(...x)) };
   }
   const t = run.task;
   const task = t
@@ -224,6 +231,13 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
   };
 }
 
+/** The moments of a curve's highest slice (mean): its runs' peak, as a profile written before CurveMoments.peak knows it. */
+function highestSlice(c: CurveMoments): Moments {
+  let b = 0;
+  for (let i = 1; i < BINS; i++) if (c.mean[i]! > c.mean[b]!) b = i;
+  return { mean: c.mean[b]!, var: c.var[b]! };
+}
+
 export interface RunForecast {
   signature: string;
   runs: number;
@@ -244,6 +258,8 @@ export interface RunForecast {
   curve: Partial<Record<Resource, { mean: number[]; p90: number[] }>>;
   /** highest slice of each curve */
   peak: Partial<Record<Resource, { mean: number; p90: number }>>;
+  /** each run's own peak, across the runs (CurveMoments.peak): its mean and p90 */
+  runPeak: Partial<Record<Resource, { mean: number; p90: number }>>;
 }
 
 /** The slice of a forecast's curves that `ms` into a run falls in (at its mean duration; the last one past it). */
@@ -257,6 +273,7 @@ export function forecastFromProfile(p: Profile): RunForecast {
   const trust = (weight: number): number => (weight / (weight + 1)) * Math.max(0, 1 - cv);
   const curve: RunForecast['curve'] = {};
   const peak: RunForecast['peak'] = {};
+  const runPeak: RunForecast['runPeak'] = {};
   const confidenceOf: RunForecast['confidenceOf'] = {};
   for (const r of RESOURCES) {
     const m = p.curve[r];
@@ -264,6 +281,8 @@ export function forecastFromProfile(p: Profile): RunForecast {
     const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => p90(x, m.var[b]!)) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
+    const own = m.peak ?? highestSlice(m);
+    runPeak[r] = { mean: own.mean, p90: p90(own.mean, own.var) };
     // (a curve from a file written before curves kept their own weight: the profile's)
     confidenceOf[r] = trust(m.weight ?? p.weight);
   }
@@ -276,6 +295,7 @@ export function forecastFromProfile(p: Profile): RunForecast {
     binMs: d.mean / BINS,
     curve,
     peak,
+    runPeak,
   };
 }
 
@@ -316,6 +336,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
     const c = p.curve[r];
     if (c === undefined) continue;
     if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
+    if (c.peak !== undefined && !(c.peak && figure(c.peak.mean) && figure(c.peak.var, MAX_STORED_FIGURE ** 2))) throw new Error(`bad peak for ${r}`);
     // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];

@@ -118,6 +118,47 @@ test("runs that disagree on a resource (one of three at twice the CPU) are not t
   t.true(applyRunProfile(series('memory_bytes', 50 * MiB, 256 * MiB, [[5000, 50 * MiB, 60 * MiB, 0]], null), at(odd, 3000, mem(50, 50, 50))));
 });
 
+test('runs that peak alike at different moments agree: each run\'s own peak is compared, not the highest slice\'s spread', (t) => {
+  // three 20 s runs, each 2 cores for 2 s (at 4, 6 and 8 s), 0.2 otherwise: the slices' highest
+  // mean 0.91 and p90 2.03 read as disagreement, and the profile was not trusted for CPU
+  const spikes = profileOf([4, 6, 8].map((from) => ({
+    durationMs: 20_000, sample: (ms: number) => ({ cpuCores: ms >= from * 1000 && ms < (from + 2) * 1000 ? 2 : 0.2, memBytes: 40 * MiB }),
+  })));
+  t.log(`highest slice mean ${spikes.peak.cpuCores!.mean.toFixed(2)} p90 ${spikes.peak.cpuCores!.p90.toFixed(2)}; runs' own peaks mean ${spikes.runPeak.cpuCores!.mean.toFixed(2)} p90 ${spikes.runPeak.cpuCores!.p90.toFixed(2)}`);
+  t.true(spikes.peak.cpuCores!.p90 > 1.25 * spikes.peak.cpuCores!.mean, 'the slices disagree (the case under test)');
+  t.true(Math.abs(spikes.runPeak.cpuCores!.mean - 2) < 1e-9 && Math.abs(spikes.runPeak.cpuCores!.p90 - 2) < 1e-6);
+  t.true(applyRunProfile(series('cpu_cores', 0.2, 1.99, [[5000, 0.3, 0.5, 0]], null), at(spikes, 2000, cpu(0.2, 0.2, 0.2))));
+  // a profile written before runs' own peaks were kept: its highest slice stands in, as before
+  const old = forecastFromProfile(withoutRunPeaks(spikesProfile()));
+  t.deepEqual(old.runPeak.cpuCores, old.peak.cpuCores);
+  t.false(applyRunProfile(series('cpu_cores', 0.2, 1.99, [[5000, 0.3, 0.5, 0]], null), at(old, 2000, cpu(0.2, 0.2, 0.2))));
+  // and a run merged into such a profile starts its runs' peaks from that slice
+  const next = mergeRun(withoutRunPeaks(spikesProfile()), { signature: SIG, durationMs: 20_000, samples: [{ atMs: 500, cpuCores: 2 }, { atMs: 10_500, cpuCores: 0.2 }] }, 0.84, 0);
+  const highest = Math.max(...spikesProfile().curve.cpuCores!.mean);
+  t.true(Math.abs(next.curve.cpuCores!.peak!.mean - (highest * 0.84 * 3 + 2) / (0.84 * 3 + 1)) < 0.05, `${next.curve.cpuCores!.peak!.mean}`);
+});
+
+/** The spiking runs' profile itself (as the store keeps it). */
+function spikesProfile(): Profile {
+  let p: Profile | undefined;
+  for (const from of [4, 6, 8]) {
+    const samples: RunSample[] = [];
+    for (let at = 500; at < 20_000; at += 1000) samples.push({ atMs: at, cpuCores: at >= from * 1000 && at < (from + 2) * 1000 ? 2 : 0.2 });
+    p = mergeRun(p, { signature: SIG, durationMs: 20_000, samples }, 0.84, 0);
+  }
+  return p!;
+}
+
+/** A profile as one written before CurveMoments.peak. */
+function withoutRunPeaks(p: Profile): Profile {
+  const curve: Profile['curve'] = {};
+  for (const [r, c] of Object.entries(p.curve)) {
+    const { peak: _, ...rest } = c!;
+    curve[r as keyof Profile['curve']] = rest;
+  }
+  return { ...p, curve };
+}
+
 test('one busy tick does not turn the profile off; a run busier than its past runs for its last ticks does', (t) => {
   const d = (): DemandForecast => series('cpu_cores', 1.3, 1.99, [[5000, 1.4, 1.9, 0.3], [60_000, 1.8, 1.99, 0.6]], 4000);
   const burst = d();

@@ -965,14 +965,14 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const peak = { cpuCores: { mean: 0.9, p90: 1 }, memPeakBytes: { mean: 11 * 2 ** 20, p90: 12 * 2 ** 20 }, memSustainedBytes: { mean: 0, p90: 0 }, ioBytesPerSec: { mean: 0, p90: 0 }, netBytesPerSec: { mean: 0, p90: 0 } };
   // memory measured in fewer of the runs: its own confidence lower, said on the line and as an attribute
   const confidenceOf = { cpuCores: 0.71, memPeakBytes: 0.5, memSustainedBytes: 0.5, ioBytesPerSec: 0.71, netBytesPerSec: 0.71 };
-  const forecast = { signature, runs: 3, confidence: 0.71, confidenceOf, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak };
+  const forecast = { signature, runs: 3, confidence: 0.71, confidenceOf, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak, runPeak: peak };
   out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
   out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4, beyondForecast: [{ what: 'memory_peak_bytes', actual: 30 * 2 ** 20, p90: 12 * 2 ** 20 }] });
   out.emitRun({ kind: 'run-end', atMs: atMs + 5000, workload: w, signature: null, durationMs: 900, recorded: false, reason: 'its task could not be read' });
   // a task whose past runs' memory was not measured (a cgroup the memory controller does not see)
   const { memPeakBytes: _p, memSustainedBytes: _s, ...cpuOnly } = peak;
   const { memPeakBytes: _cp, memSustainedBytes: _cs, ...cpuOnlyConfidence } = confidenceOf;
-  out.emitRun({ kind: 'run-start', atMs: atMs + 6000, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast: { ...forecast, peak: cpuOnly, confidenceOf: cpuOnlyConfidence } });
+  out.emitRun({ kind: 'run-start', atMs: atMs + 6000, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast: { ...forecast, peak: cpuOnly, runPeak: cpuOnly, confidenceOf: cpuOnlyConfidence } });
   await waitFor(() => logRecordsOf(requests).length >= 4, 'the records to arrive', 10_000);
   await out.shutdown();
   const records = logRecordsOf(requests);

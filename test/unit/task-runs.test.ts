@@ -105,7 +105,7 @@ test('task runs: a resource\'s own confidence is said only where it prints lower
   const peak = { cpuCores: { mean: 1, p90: 1 }, memPeakBytes: { mean: 2 ** 20, p90: 2 ** 20 } };
   const start = (confidence: number, memory: number): RunEvent => ({
     kind: 'run-start', atMs: 0, workload: workload('/jobs/c'), signature: 'c'.repeat(64), task: { exe: '/usr/bin/stress-ng', args: [] },
-    forecast: { signature: 'c'.repeat(64), runs: 8, confidence, confidenceOf: { cpuCores: confidence, memPeakBytes: memory }, durationMs: { mean: 1000, p90: 1000 }, binMs: 50, curve: {}, peak },
+    forecast: { signature: 'c'.repeat(64), runs: 8, confidence, confidenceOf: { cpuCores: confidence, memPeakBytes: memory }, durationMs: { mean: 1000, p90: 1000 }, binMs: 50, curve: {}, peak, runPeak: peak },
   });
   // memory read in 7 runs of 8: 0.8154 against 0.8250, both "0.82" as printed
   t.regex(formatRunEvent(start(0.82499, 0.81538)), /\(8 runs, confidence 0\.82\)$/);
