@@ -231,11 +231,19 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
   };
 }
 
-/** The moments of a curve's highest slice (mean): its runs' peak, as a profile written before CurveMoments.peak knows it. */
+/**
+ * Its runs' peak as a profile written before CurveMoments.peak knows it: the highest slice's mean
+ * and the highest slice's p90 (which may be another slice's), as runs were judged to agree before.
+ * (The highest mean's slice alone read a run of four that spiked to 4 cores as agreeing.)
+ */
 function highestSlice(c: CurveMoments): Moments {
-  let b = 0;
-  for (let i = 1; i < BINS; i++) if (c.mean[i]! > c.mean[b]!) b = i;
-  return { mean: c.mean[b]!, var: c.var[b]! };
+  let mean = 0;
+  let p90 = 0;
+  for (let b = 0; b < BINS; b++) {
+    mean = Math.max(mean, c.mean[b]!);
+    p90 = Math.max(p90, c.mean[b]! + Z90 * Math.sqrt(c.var[b]!));
+  }
+  return { mean, var: ((p90 - mean) / Z90) ** 2 };
 }
 
 export interface RunForecast {

@@ -29,18 +29,24 @@ const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
 const LINE_RUN = 8;
 /**
  * A climb's rises that shrink step by step (a fill settling towards its size) bend its line
- * (climbLine): the newest rises, up to SHRINK_FIT of them, are fitted by a log-linear line, and
- * where that falls by more than SHRINK_MIN a step, at SHRINK_T of its standard error or more, the
- * climb is followed as a geometric series, towards where it settles. A straight line at the
- * median rise, followed as far ahead as the climb had run, read a cache settling towards 300 MiB
- * (tau 30 s) at 341 MiB 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 1). A
- * steady leak's rises jitter about their rate and are seldom read as shrinking: on 0.07-0.09% of
- * its ticks, rises uniform in 0.5-1.5 or 0.1-1.9 of the rate, squared or log-normal. A fill
- * settling slower than SHRINK_MIN (tau over 500 steps) is followed straight.
+ * (climbLine): the newest rises, up to SHRINK_FIT of them, are fitted by a log-linear line
+ * against their steps, and where that falls by more than SHRINK_MIN a step, at SHRINK_T of its
+ * standard error or more, for SETTLE_FITS samples in a row whose settling points (where the
+ * line ends) agree within SETTLE_SPREAD of the rise still to come, the climb is followed as a
+ * geometric series, towards where it settles. A straight line at the median rise, followed as
+ * far ahead as the climb had run, read a cache settling towards 300 MiB (tau 30 s) at 341 MiB
+ * 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 1). A leak whose rate ebbs and
+ * flows with load also has rises that shrink for a while, but where they would settle moves up
+ * as it goes: on the fit alone a 2 MiB/s leak at +-20% over 60 s was read as settling, and its
+ * countdown read 340 s with 68 s left (a review). A steady leak's rises jitter about their rate
+ * and are seldom read as shrinking. A fill settling slower than SHRINK_MIN (tau over 500 steps)
+ * is followed straight.
  */
 const SHRINK_FIT = 16;
 const SHRINK_MIN = 0.002;
 const SHRINK_T = 4;
+const SETTLE_FITS = 8;
+const SETTLE_SPREAD = 0.02;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -57,11 +63,17 @@ export class DampedTrend {
   private readonly sortedRises = new Float64Array(LINE_RUN);
   /** climbRate as of the newest sample (sorted once a sample, not once per head and horizon that asks) */
   private rate = Number.NaN;
-  /** the log of the last SHRINK_FIT rises of the run (at rises % SHRINK_FIT) */
+  /** steps since the first sample */
+  private step = 0;
+  /** the log of the last SHRINK_FIT rises of the run (per step), and the step each was at (a hole's middle), at rises % SHRINK_FIT */
   private readonly logRises = new Float64Array(SHRINK_FIT);
-  /** where the rises shrink (SHRINK_FIT): the ratio of one rise to the one before, below 1; else 1 */
+  private readonly riseSteps = new Float64Array(SHRINK_FIT);
+  /** the settling points of the last SETTLE_FITS shrinking fits in a row (at fits % SETTLE_FITS), and how many in a row */
+  private readonly settlePoints = new Float64Array(SETTLE_FITS);
+  private shrinkingFits = 0;
+  /** where the climb settles (SETTLE_FITS): the ratio of one rise to the one before, below 1; else 1 */
   private shrink = 1;
-  /** where the rises shrink: the next rise, as their fit has it */
+  /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
@@ -77,10 +89,12 @@ export class DampedTrend {
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
     }
+    if (!Number.isNaN(this.lastValue)) this.step += Math.max(1, steps);
     if (x > this.lastValue) {
       const rise = (x - this.lastValue) / Math.max(1, steps);
       this.lastRises[this.rises % LINE_RUN] = rise;
       this.logRises[this.rises % SHRINK_FIT] = Math.log(rise);
+      this.riseSteps[this.rises % SHRINK_FIT] = this.step - (Math.max(1, steps) - 1) / 2;
     }
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
@@ -95,34 +109,59 @@ export class DampedTrend {
     this.fitShrink();
   }
 
-  /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT); off a line, none. */
+  /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
   private fitShrink(): void {
     this.shrink = 1;
-    if (Number.isNaN(this.rate)) return;
+    const fit = Number.isNaN(this.rate) ? undefined : this.shrinkFit();
+    if (!fit) {
+      this.shrinkingFits = 0;
+      return;
+    }
+    // where this fit's line ends: the value now plus every rise to come
+    const point = this.lastValue + fit.next / (1 - fit.ratio);
+    this.settlePoints[this.shrinkingFits % SETTLE_FITS] = point;
+    this.shrinkingFits++;
+    if (this.shrinkingFits < SETTLE_FITS) return;
+    let low = point;
+    let high = point;
+    for (const p of this.settlePoints) {
+      low = Math.min(low, p);
+      high = Math.max(high, p);
+    }
+    if (!(high - low <= SETTLE_SPREAD * (point - this.lastValue))) return;
+    this.shrink = fit.ratio;
+    this.nextRise = fit.next;
+  }
+
+  /** The log-linear fit of the run's newest rises against their steps, where it shrinks (SHRINK_MIN, SHRINK_T); else undefined. */
+  private shrinkFit(): { ratio: number; next: number } | undefined {
     const n = Math.min(this.rises, SHRINK_FIT);
-    // x: 0 (the oldest of the n) to n - 1 (the newest)
-    const meanX = (n - 1) / 2;
+    const at = (i: number): number => (this.rises - i) % SHRINK_FIT;
+    let meanX = 0;
     let meanY = 0;
-    for (let i = 0; i < n; i++) meanY += this.logRises[(this.rises - i) % SHRINK_FIT]!;
+    for (let i = 0; i < n; i++) {
+      meanX += this.riseSteps[at(i)]!;
+      meanY += this.logRises[at(i)]!;
+    }
+    meanX /= n;
     meanY /= n;
     let sxx = 0;
     let sxy = 0;
     for (let i = 0; i < n; i++) {
-      const dx = n - 1 - i - meanX;
+      const dx = this.riseSteps[at(i)]! - meanX;
       sxx += dx * dx;
-      sxy += dx * (this.logRises[(this.rises - i) % SHRINK_FIT]! - meanY);
+      sxy += dx * (this.logRises[at(i)]! - meanY);
     }
     const slope = sxy / sxx;
-    if (!(slope < -SHRINK_MIN)) return;
+    if (!(slope < -SHRINK_MIN)) return undefined;
     let residuals = 0;
     for (let i = 0; i < n; i++) {
-      const r = this.logRises[(this.rises - i) % SHRINK_FIT]! - (meanY + slope * (n - 1 - i - meanX));
+      const r = this.logRises[at(i)]! - (meanY + slope * (this.riseSteps[at(i)]! - meanX));
       residuals += r * r;
     }
     const se = Math.sqrt(residuals / (n - 2) / sxx);
-    if (slope > -SHRINK_T * se) return;
-    this.shrink = Math.exp(slope);
-    this.nextRise = Math.exp(meanY + slope * (n - meanX));
+    if (slope > -SHRINK_T * se) return undefined;
+    return { ratio: Math.exp(slope), next: Math.exp(meanY + slope * (this.step + 1 - meanX)) };
   }
 
   /** The climb's rises summed over the next `steps` (a geometric series where they shrink). */
@@ -189,7 +228,8 @@ export class DampedTrend {
     if (!(r < 1)) return gap / this.climbRate;
     // next * (1 - r^n) / (1 - r) = gap
     const left = 1 - (gap * (1 - r)) / this.nextRise;
-    return left > 0 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
+    // (a level where it settles, to rounding, is never reached)
+    return left > 1e-9 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
   }
 
   /** Where the rises shrink step by step (SHRINK_FIT): the climb settles, it is not a leak. */
