@@ -86,8 +86,8 @@ interface Snapshot {
   /** when each probe's stats were read (monotonic ms; NaN: not read, the probe off, or before the first) */
   readMs: Record<RateProbe, number>;
   sched: Map<string, Totals>;
-  /** the sched stats per cgroup key, as read, and the index's walks then: to name them again after a walk (see tick) */
-  schedRaw: ProbeReading['sched']['stats'] | null;
+  /** the probes' stats per cgroup key, as read, and the index's walks then: to name them again after a walk (see named) */
+  reading: ProbeReading | null;
   generation: number;
   fault: Map<string, { workload: Workload; stats: FaultStats }>;
   io: Map<string, { workload: Workload; stats: IoByDevice }>;
@@ -128,7 +128,7 @@ export class Agent {
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
   private previous: Snapshot = {
-    readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), schedRaw: null, generation: -1, fault: new Map(), io: new Map(), net: new Map(),
+    readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), reading: null, generation: -1, fault: new Map(), io: new Map(), net: new Map(),
   };
   private lastTickMs = 0;
   private ticks = 0;
@@ -244,7 +244,7 @@ export class Agent {
     if (this.ticks % 10 === 0) this.index.refresh();
     const reading = this.source.read();
     const before = this.previous;
-    const { now, events, beforeSched } = this.named(reading, before);
+    const { now, events, named: was } = this.named(reading, before);
     // Rates are over the time between a probe's two readings, not between the ticks' starts:
     // what runs before a reading (the index's refresh every 10th tick, the rings drained before
     // it, a busy host's preemption) moves it later in one tick than in the next.
@@ -265,10 +265,10 @@ export class Agent {
     for (const id of ids) {
       const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
       const sched = now.sched.get(id)?.stats ?? emptyStats(32);
-      const was = beforeSched.get(id)?.stats;
-      const tickSlots = subtractSlots(sched.runqSlots, was?.runqSlots);
-      const cores = delta(sched.oncpuNs, was?.oncpuNs) / 1e6 / rateMs.sched;
-      const switches = delta(sched.nvcsw, was?.nvcsw) + delta(sched.nivcsw, was?.nivcsw);
+      const schedWas = was.sched.get(id)?.stats;
+      const tickSlots = subtractSlots(sched.runqSlots, schedWas?.runqSlots);
+      const cores = delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
+      const switches = delta(sched.nvcsw, schedWas?.nvcsw) + delta(sched.nivcsw, schedWas?.nivcsw);
       const report: WorkloadReport = {
         workload,
         cpu: { seconds: sched.oncpuNs / 1e9, cores },
@@ -285,15 +285,15 @@ export class Agent {
       // figure (read-only) instead of allocating their own each tick.
       if (reading.fault) {
         const f = now.fault.get(id)?.stats;
-        report.memory = f ? memoryFigures(f, before.fault.get(id)?.stats, rateMs.fault) : ZERO.memory;
+        report.memory = f ? memoryFigures(f, was.fault.get(id)?.stats, rateMs.fault) : ZERO.memory;
       }
       if (reading.blockio) {
         const io = now.io.get(id)?.stats;
-        report.io = io ? ioFigures(io, before.io.get(id)?.stats, rateMs.io) : ZERO.io;
+        report.io = io ? ioFigures(io, was.io.get(id)?.stats, rateMs.io) : ZERO.io;
       }
       if (reading.sock) {
         const n = now.net.get(id)?.stats;
-        report.net = n ? netFigures(n, before.net.get(id)?.stats, rateMs.net) : ZERO.net;
+        report.net = n ? netFigures(n, was.net.get(id)?.stats, rateMs.net) : ZERO.net;
       }
 
       // predict (only where the policy states an objective)
@@ -482,7 +482,7 @@ export class Agent {
   }
 
   /**
-   * The reading summed per workload, its events, and the last reading's CPU figures, every id of
+   * The reading summed per workload, its events, and the last reading's figures, every id of
    * them named by one state of the index. A lookup of an id the index does not know walks the
    * trees, and a walk can rename an id looked up before it (a departed cgroup's name is kept
    * 120 s, then expires): a walk in the middle named a departed cgroup's id on one side of the
@@ -491,18 +491,20 @@ export class Agent {
    * cgroup, the last reading's ids named again), all are taken again; lookups are rate-limited,
    * so the second pass walks no more.
    */
-  private named(r: ProbeReading, before: Snapshot): { now: Snapshot; events: KernelEvent[]; beforeSched: Map<string, Totals> } {
+  private named(r: ProbeReading, before: Snapshot): { now: Snapshot; events: KernelEvent[]; named: Snapshot } {
     for (let pass = 0; ; pass++) {
       const generation = this.index.generation;
       const now = this.sums(r);
       const events = this.events(r);
-      // A cgroup the last reading could not name (newer than the index's walk) and named now: its
-      // CPU then is taken under its name, or its first tick named counted all its CPU so far as
-      // one tick's (1.96 cores for one thread: a walkthrough)
-      const beforeSched = before.schedRaw && before.generation !== generation ? this.totals(before.schedRaw) : before.sched;
+      // The last reading named again where the index walked since: a cgroup it could not name
+      // (newer than the walk) and named now, or a departed one whose kept name expired, is taken
+      // under one name on both sides. Else its first tick so named counted all it did so far as
+      // one tick's: its CPU (1.96 cores for one thread: a walkthrough), and its faults, I/O and
+      // TCP bytes (every departed job's faults read again under its id: a kernel test)
+      const named = before.reading && before.generation !== generation ? this.sums(before.reading) : before;
       if (this.index.generation === generation || pass === 2) {
         now.generation = this.index.generation;
-        return { now, events, beforeSched };
+        return { now, events, named };
       }
     }
   }
@@ -518,7 +520,7 @@ export class Agent {
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
       sched: this.totals(r.sched.stats),
-      schedRaw: r.sched.stats,
+      reading: r,
       generation: this.index.generation,
       fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),

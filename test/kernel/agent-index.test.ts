@@ -4,8 +4,9 @@
 // meanwhile (each an id the index walks for, in the middle of a reading) moved that walk there,
 // and the departed cgroup's id was named on one side of a tick and not on the other: its whole
 // CPU so far read again as one tick's (7.84 cores on a 2-CPU host, two minutes after a job's
-// end, and a run begun for it: a walkthrough).
-import { mkdtempSync, rmSync } from 'node:fs';
+// end, and a run begun for it: a walkthrough). Its faults (and I/O and TCP bytes, named the same
+// way) likewise: once its name expired, every job's faults so far read again under its id.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../agent/agent.js';
@@ -17,7 +18,7 @@ import { startIn } from '../helpers/proc.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-kernelTest("agent: a departed cgroup's CPU is never counted again when its kept name expires amid cgroups coming and going", async (t) => {
+kernelTest("agent: a departed cgroup's CPU and faults are never counted again when its kept name expires amid cgroups coming and going", async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'headroom-test-index-'));
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const agent = Agent.start({
@@ -25,27 +26,37 @@ kernelTest("agent: a departed cgroup's CPU is never counted again when its kept 
     index: { goneKeepMs: 1000 },
   });
   t.teardown(() => { agent.stop(); });
-  // CPU seconds read per cgroup path, and the ticks each read any
+  // CPU seconds read per cgroup path, and the ticks each read any; minor faults read per
+  // cgroup path and per id (a departed cgroup's id is named `?<inode>` once its name expires)
   const total = new Map<string, number>();
   const busyTicks = new Map<string, number[]>();
+  const faultTicks = new Map<string, number[]>();
   let n = 0;
   const tick = (): void => {
     const r = agent.tick();
     n++;
     for (const w of r.workloads) {
-      if (!w.workload.path.startsWith('/headroom-test/idx-') || !(w.cpu.cores > 0.005)) continue;
-      total.set(w.workload.path, (total.get(w.workload.path) ?? 0) + (w.cpu.cores * r.intervalMs) / 1000);
-      busyTicks.set(w.workload.path, [...(busyTicks.get(w.workload.path) ?? []), n]);
+      const path = w.workload.path;
+      if ((path.startsWith('/headroom-test/idx-job-') || path.startsWith('?')) && (w.memory?.minorPerSecond ?? 0) > 0) {
+        faultTicks.set(path, [...(faultTicks.get(path) ?? []), n]);
+      }
+      if (!path.startsWith('/headroom-test/idx-') || !(w.cpu.cores > 0.005)) continue;
+      total.set(path, (total.get(path) ?? 0) + (w.cpu.cores * r.intervalMs) / 1000);
+      busyTicks.set(path, [...(busyTicks.get(path) ?? []), n]);
     }
   };
   tick();
-  // 16 jobs, each a CPU for 0.6 s in its own cgroup, named by a tick while it runs, then removed;
-  // between them short-lived cgroups gone before a tick (ids the index walks for, in vain)
+  // 16 jobs, each a CPU for 0.6 s in its own cgroup (starting programs: faults too), named by a
+  // tick while it runs, then removed; between them short-lived cgroups gone before a tick (ids
+  // the index walks for, in vain)
   const loop = ['sh', '-c', 'while :; do :; done'];
+  const execs = ['sh', '-c', 'while :; do /bin/true; done'];
+  const jobInodes = new Map<string, string>();
   for (let i = 0; i < 16; i++) {
     const cg = new TestCgroup(`idx-job-${i}`);
     t.teardown(() => cg.remove());
-    const job = startIn(cg, 'timeout', ['0.6', ...loop], 10_000);
+    jobInodes.set(`?${statSync(cg.dir).ino}`, cg.path);
+    const job = startIn(cg, 'timeout', ['0.6', ...execs], 10_000);
     await sleep(250);
     tick();
     await job.done;
@@ -72,4 +83,20 @@ kernelTest("agent: a departed cgroup's CPU is never counted again when its kept 
   const again = jobs.filter(([, ticks]) => ticks.some((x, i) => i > 0 && x - ticks[i - 1]! > 2));
   t.deepEqual(again.map(([path, ticks]) => `${path}: ticks ${ticks.join(',')}`), [], 'a departed cgroup read CPU again');
   for (const [path] of jobs) t.true(total.get(path)! < 0.9, `${path}: ${total.get(path)!.toFixed(2)} s of CPU for a 0.6 s job`);
+  // its faults likewise: read while it ran, under its name, and never again (under its name, or
+  // its id's once the name expired: there its whole count so far read as one tick's)
+  const faulted = [...faultTicks].filter(([path]) => path.startsWith('/headroom-test/idx-job-'));
+  t.log(`faults read: ${[...faultTicks].map(([path, ticks]) => `${jobInodes.get(path) ?? path}${path.startsWith('?') ? ` (${path})` : ''}: ticks ${ticks.join(',')}`).join('; ')}`);
+  t.true(faulted.length >= 12, `jobs whose faults were read: ${faulted.length} of 16`);
+  const faultsAgain: string[] = [];
+  for (const [row, ticks] of faultTicks) {
+    const job = jobInodes.get(row) ?? row;
+    const named = faultTicks.get(job);
+    if (!job.startsWith('/headroom-test/idx-job-') || !named) continue;
+    // under its id: after the last tick that read it under its name; under its name: after a gap
+    const last = named[named.length - 1]!;
+    const again = row !== job ? ticks.filter((x) => x > last) : ticks.filter((x, i) => i > 0 && x - ticks[i - 1]! > 2);
+    faultsAgain.push(...again.map((x) => `${job} (as ${row}) at tick ${x}`));
+  }
+  t.deepEqual(faultsAgain, [], 'a departed cgroup read faults again');
 });
