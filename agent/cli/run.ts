@@ -17,6 +17,9 @@ import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 
+/** Lines kept under the table's frame on a terminal (see `say`). */
+const RECENT_LINES = 12;
+
 interface RunArgs {
   policy: string;
   mode?: Mode;
@@ -109,8 +112,21 @@ const run: CommandModule<object, RunArgs> = {
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       let lastReport: TickReport | undefined;
       const runTelling = new RunTelling();
-      const print = (d: Decision): void => {
-        process.stdout.write(`${a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode)}\n`);
+      // On a terminal each table frame clears the screen: the lines a tick prints (decisions,
+      // events, runs) are kept, the newest RECENT_LINES, and shown under every frame, where they
+      // were wiped by the next one a tick later (a run's "started" line never seen)
+      const framed = table && process.stdout.isTTY;
+      const recent: string[] = [];
+      const say = (line: string, inFrame: boolean): void => {
+        if (!framed || !inFrame) {
+          process.stdout.write(`${line}\n`);
+          return;
+        }
+        recent.push(line);
+        if (recent.length > RECENT_LINES) recent.shift();
+      };
+      const print = (d: Decision, inFrame = true): void => {
+        say(a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode), inFrame);
         logPush?.emit(d, mode);
       };
 
@@ -142,26 +158,27 @@ const run: CommandModule<object, RunArgs> = {
           lastReport = r;
           endpoint?.update(r);
           push?.update(r);
-          if (table) process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${renderTable(r)}\n` : `${renderTable(r)}\n\n`);
+          if (table && !framed) process.stdout.write(`${renderTable(r)}\n\n`);
           for (const d of r.decisions) print(d);
           for (const o of r.overheadChanges) {
-            process.stdout.write(`${a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o)}\n`);
+            say(a.json ? JSON.stringify(overheadRecord(o)) : formatOverhead(o), true);
             logPush?.emitOverhead(o);
           }
           for (const e of r.events) {
-            if (a.events || e.kind === 'oom_kill') process.stdout.write(`${a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e)}\n`);
+            if (a.events || e.kind === 'oom_kill') say(a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e), true);
             if (e.kind === 'oom_kill') logPush?.emitOomKill(e, r.atMs);
           }
           // every new cgroup is a run: by default only those with something to say (a forecast and
           // its outcome, a profile updated) are printed and pushed; --events prints every one
           for (const e of r.runs) {
             const telling = runTelling.says(e);
-            if (a.events || telling) process.stdout.write(`${a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e)}\n`);
+            if (a.events || telling) say(a.json ? JSON.stringify(runEventRecord(e)) : formatRunEvent(e), true);
             if (telling) logPush?.emitRun(e);
           }
+          if (framed) process.stdout.write(`\x1b[H\x1b[2J${renderTable(r)}\n${recent.length > 0 ? `\n${recent.join('\n')}\n` : ''}`);
         },
         onStop: (released) => {
-          released.forEach(print);
+          released.forEach((d) => print(d, false));
           // the releases are decisions too: headroom_decisions_total counts them in the push made
           // at the stop (the last tick's figures, with these decisions, no throttle held any more,
           // and nothing else new)

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { kernelTest, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { memoryControllerWhy, MemoryTestCgroup } from '../helpers/memory-cgroup.js';
-import { freePort, headroom, startIn, waitFor } from '../helpers/proc.js';
+import { freePort, headroom, headroomBin, start, startIn, waitFor } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 const MiB = 2 ** 20;
@@ -180,6 +180,32 @@ kernelTest('runs: one agent per state dir (a second would put back the first\'s 
   t.is((await first.done).code, 0, first.stderr());
   t.false(existsSync(join(state, 'agent.lock')), 'the lock goes with the agent');
   t.false(existsSync(join(state, 'profiles', 'agent.lock')));
+});
+
+kernelTest('runs: on a terminal the table keeps the lines a tick printed under every frame after it (a run\'s start was wiped by the next frame)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, 'version: 1\n');
+  // `script` gives the agent a terminal (its stdout a pty), so the table clears the screen each frame
+  const quoted = [headroomBin, 'run', '--policy', policy, '--table', '--events', '--no-prometheus', '--state-dir', join(dir, 'state'), '--duration', '8']
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const agent = start('script', ['-qfec', quoted, '/dev/null'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\x1b[2J'), 'a first frame', 20_000);
+  const cg = new TestCgroup('tty-job');
+  t.teardown(() => cg.remove());
+  await startIn(cg, 'timeout', ['1', 'sh', '-c', 'while :; do :; done'], 10_000).done;
+  await cg.remove();
+  const out = (await agent.done).stdout;
+  const frames = out.split('\x1b[2J');
+  const first = frames.findIndex((f) => f.includes(`[run] v1-cpu:${cg.path} started`) || f.includes(`[run] v2:${cg.path} started`));
+  t.log(`${frames.length - 1} frames; the job's start first under frame ${first}; the last frame:\n${frames[frames.length - 1]!.replace(/\r/g, '')}`);
+  t.true(first > 0, 'the job\'s start was printed');
+  t.true(frames.length - 1 - first >= 3, 'frames after it');
+  // under every frame after it, to the last
+  const missing = frames.slice(first).map((f, i) => [first + i, f] as const).filter(([, f]) => !f.includes(`${cg.path} started`)).map(([i]) => i);
+  t.deepEqual(missing, [], 'frames without the job\'s start line');
 });
 
 // A task that holds 40 MiB for 5 s, then 160 MiB for 2 s. Its series alone reads a flat 40 MiB
