@@ -1,5 +1,6 @@
 // `headroom run`: the agent. Observes, forecasts, decides and (in enforce mode) acts, as the
 // policy allows; exports to Prometheus; undoes every write when it stops.
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
@@ -8,7 +9,7 @@ import { reconcile } from '../actuate/index.js';
 import { DirLockedError, lockDir } from '../dir-lock.js';
 import { ioReason } from '../predict/traces/lines.js';
 import type { Decision } from '../plan/types.js';
-import type { TickReport } from '../report.js';
+import type { KernelEvent, TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { RunTelling } from './run-telling.js';
@@ -16,6 +17,17 @@ import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
+
+/**
+ * Whether `end` ("address:port", as events give it) is where the endpoint listens: its port, and
+ * its address where it listens on one (a wildcard or a host name: the port alone).
+ */
+export function isListenEnd(end: string, listen: { host: string; port: number }): boolean {
+  const at = end.lastIndexOf(':');
+  if (at < 0 || end.slice(at + 1) !== String(listen.port)) return false;
+  const host = listen.host.replace(/^\[(.*)\]$/, '$1');
+  return isIP(host) === 0 || host === '0.0.0.0' || host === '::' || end.slice(0, at).replace(/^\[(.*)\]$/, '$1') === host;
+}
 
 /** Lines kept under the table's frame on a terminal (see `say`). */
 const RECENT_LINES = 12;
@@ -125,6 +137,10 @@ const run: CommandModule<object, RunArgs> = {
         recent.push(line);
         if (recent.length > RECENT_LINES) recent.shift();
       };
+      // the agent's own metrics scrapes are no workload's news: a TCP event with the endpoint at
+      // either end is not printed (a walkthrough: a tcp_close line at every scrape hid the rest)
+      const scrapeOf = (e: KernelEvent): boolean => endpoint !== null && (e.kind === 'tcp_close' || e.kind === 'tcp_retransmit') &&
+        [e.detail.local, e.detail.remote].some((end) => typeof end === 'string' && isListenEnd(end, listen));
       const print = (d: Decision, inFrame = true): void => {
         say(a.json ? JSON.stringify(decisionRecord(d, mode)) : formatDecision(d, mode), inFrame);
         logPush?.emit(d, mode);
@@ -165,7 +181,7 @@ const run: CommandModule<object, RunArgs> = {
             logPush?.emitOverhead(o);
           }
           for (const e of r.events) {
-            if (a.events || e.kind === 'oom_kill') say(a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e), true);
+            if ((a.events && !scrapeOf(e)) || e.kind === 'oom_kill') say(a.json ? JSON.stringify(kernelEventRecord(e, r.atMs)) : formatKernelEvent(e), true);
             if (e.kind === 'oom_kill') logPush?.emitOomKill(e, r.atMs);
           }
           // every new cgroup is a run: by default only those with something to say (a forecast and

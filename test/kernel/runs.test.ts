@@ -7,6 +7,8 @@
 // only, so their memory is not measured (and not said to be 0); a third job holding 64 MiB runs in
 // a cgroup the memory controller sees too, and its profile has its memory.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest, testIf } from '../helpers/host.js';
@@ -16,6 +18,7 @@ import { freePort, headroom, headroomBin, start, startIn, waitFor } from '../hel
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
 
 const MiB = 2 ** 20;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface RunLine {
   type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; signature: string | null;
@@ -206,6 +209,36 @@ kernelTest('runs: on a terminal the table keeps the lines a tick printed under e
   // under every frame after it, to the last
   const missing = frames.slice(first).map((f, i) => [first + i, f] as const).filter(([, f]) => !f.includes(`${cg.path} started`)).map(([i]) => i);
   t.deepEqual(missing, [], 'frames without the job\'s start line');
+});
+
+kernelTest('runs: --events leaves out the agent\'s own metrics scrapes, and prints the other connections\' closes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1\nexport:\n  prometheus: { enabled: true, listen: "127.0.0.1:${port}" }\n`);
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state'), '--duration', '8'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stderr().includes('running in'), 'the agent to start', 20_000);
+  // a server of the test's own, on loopback, and a new connection for each scrape and each visit
+  const other = createServer((c) => c.end('hello'));
+  await new Promise<void>((res) => other.listen(0, '127.0.0.1', res));
+  t.teardown(() => { other.close(); });
+  const otherPort = (other.address() as { port: number }).port;
+  for (let i = 0; i < 4; i++) {
+    await new Promise<void>((res, rej) => get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => { r.resume(); r.on('end', res); }).on('error', rej));
+    await new Promise<void>((res, rej) => { const c = connect(otherPort, '127.0.0.1'); c.on('data', () => {}); c.on('end', () => { c.end(); res(); }); c.on('error', rej); });
+    await sleep(500);
+  }
+  const out = (await agent.done).stdout;
+  const closes = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; kind?: string; local?: string; remote?: string })
+    .filter((e) => e.type === 'event' && (e.kind === 'tcp_close' || e.kind === 'tcp_retransmit'));
+  const ends = (e: { local?: string; remote?: string }): string[] => [e.local ?? '', e.remote ?? ''];
+  const scrapes = closes.filter((e) => ends(e).some((x) => x === `127.0.0.1:${port}`));
+  const visits = closes.filter((e) => ends(e).some((x) => x === `127.0.0.1:${otherPort}`));
+  t.log(`${closes.length} TCP events printed: ${visits.length} of the other server's connections, ${scrapes.length} of the scrapes`);
+  t.deepEqual(scrapes, []);
+  t.true(visits.length >= 4, `${visits.length}`);
 });
 
 // A task that holds 40 MiB for 5 s, then 160 MiB for 2 s. Its series alone reads a flat 40 MiB

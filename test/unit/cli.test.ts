@@ -8,6 +8,7 @@ import { headroom } from '../helpers/proc.js';
 import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
+import { isListenEnd } from '../../agent/cli/run.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -245,6 +246,19 @@ test('run: --otlp-interval with nothing pushed over OTLP is said, not silently i
     `headroom: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json) (the policy ${pushing} pushes to http://127.0.0.1:9/v1/metrics: export.otlp.endpoint)`,
     "Run 'headroom run --help' for usage.",
   ]);
+});
+
+test('run --events: a connection end is the metrics endpoint\'s by its port, and its address where it listens on one', (t) => {
+  const local = { host: '127.0.0.1', port: 9464 };
+  t.true(isListenEnd('127.0.0.1:9464', local));
+  t.false(isListenEnd('127.0.0.1:9465', local));
+  t.false(isListenEnd('198.18.0.2:9464', local), 'another address\'s port 9464 is not ours');
+  t.false(isListenEnd('127.0.0.1:19464', local));
+  t.true(isListenEnd('198.18.0.2:9464', { host: '0.0.0.0', port: 9464 }), 'a wildcard: the port alone');
+  t.true(isListenEnd('::1:9464', { host: '::', port: 9464 }));
+  t.true(isListenEnd('[::1]:9464', { host: '[::1]', port: 9464 }));
+  t.true(isListenEnd('127.0.0.1:9464', { host: 'localhost', port: 9464 }), 'a host name: the port alone');
+  t.false(isListenEnd('not an address', local));
 });
 
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {
