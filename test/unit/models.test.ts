@@ -839,6 +839,20 @@ test('damped trend: a climb whose rises shrink step by step bends its line towar
     if (ebb.settling) ebbSettling++;
   }
   t.is(ebbSettling, 0);
+  // a real fill, read each second from a memory cgroup (python filling towards 120 MiB, tau 8 s,
+  // on top of its own 5 MiB): its readings jitter, and its settling points wander about 1% of
+  // the level; read as settling by 20 s in, its line then near where it settles (about 125.5)
+  const real = [18.72, 31.47, 42.22, 52.22, 60.97, 68.47, 75.2, 81.45, 86.7, 91.2, 95.2, 98.95, 102.2, 105.2, 107.45, 109.7, 111.68,
+    113.43, 114.93, 116.18, 117.43, 118.43, 119.18, 120.18, 120.93, 121.43];
+  const cgroup = new DampedTrend();
+  let realFrom = -1;
+  for (const [i, v] of real.entries()) {
+    cgroup.update(v);
+    if (cgroup.settling && realFrom < 0) realFrom = i;
+  }
+  t.log(`a real fill read as settling from ${realFrom} s; its 120-step reach at ${real.length - 1} s: ${cgroup.climbReach(120).toFixed(1)}`);
+  t.true(realFrom > 0 && realFrom <= 20, `${realFrom}`);
+  t.true(cgroup.settling && Math.abs(cgroup.climbReach(120) - 125.5) < 1.5, `${cgroup.climbReach(120)}`);
   // a leak whose rises jitter (0.1 to 1.9 of its rate) is seldom read as settling
   const r = rng(3);
   const jitter = new DampedTrend();

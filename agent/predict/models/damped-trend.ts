@@ -38,15 +38,21 @@ const LINE_RUN = 8;
  * 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 1). A leak whose rate ebbs and
  * flows with load also has rises that shrink for a while, but where they would settle moves up
  * as it goes: on the fit alone a 2 MiB/s leak at +-20% over 60 s was read as settling, and its
- * countdown read 340 s with 68 s left (a review). A steady leak's rises jitter about their rate
- * and are seldom read as shrinking. A fill settling slower than SHRINK_MIN (tau over 500 steps)
- * is followed straight.
+ * countdown read 340 s with 68 s left (a review). A real fill's readings jitter (a cgroup's
+ * memory filling towards 125 MiB: its settling points wander by about 1% of the level, a tenth
+ * of the rise to come, and it was never read as settling): its points may agree within
+ * SETTLE_SE standard errors of the fit's slope (carried to the point) instead, once its rises
+ * have shrunk SETTLE_FACTOR times over since the fits in a row began, which a leak at +-50% of
+ * its rate never does. A steady leak's rises jitter about their rate and are seldom read as
+ * shrinking. A fill settling slower than SHRINK_MIN (tau over 500 steps) is followed straight.
  */
 const SHRINK_FIT = 16;
 const SHRINK_MIN = 0.002;
 const SHRINK_T = 4;
 const SETTLE_FITS = 8;
 const SETTLE_SPREAD = 0.02;
+const SETTLE_SE = 8;
+const SETTLE_FACTOR = 4;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -70,6 +76,9 @@ export class DampedTrend {
   private readonly riseSteps = new Float64Array(SHRINK_FIT);
   /** the settling points of the last SETTLE_FITS shrinking fits in a row (at fits % SETTLE_FITS), and how many in a row */
   private readonly settlePoints = new Float64Array(SETTLE_FITS);
+  private readonly settleSes = new Float64Array(SETTLE_FITS);
+  /** the next rise as the first fit of the shrinking fits in a row had it */
+  private streakRise = Number.NaN;
   private shrinkingFits = 0;
   /** where the climb settles (SETTLE_FITS): the ratio of one rise to the one before, below 1; else 1 */
   private shrink = 1;
@@ -119,22 +128,29 @@ export class DampedTrend {
     }
     // where this fit's line ends: the value now plus every rise to come
     const point = this.lastValue + fit.next / (1 - fit.ratio);
+    const pointSe = (fit.next * fit.ratio * fit.slopeSe) / (1 - fit.ratio) ** 2;
+    if (this.shrinkingFits === 0) this.streakRise = fit.next;
     this.settlePoints[this.shrinkingFits % SETTLE_FITS] = point;
+    this.settleSes[this.shrinkingFits % SETTLE_FITS] = pointSe;
     this.shrinkingFits++;
     if (this.shrinkingFits < SETTLE_FITS) return;
     let low = point;
     let high = point;
-    for (const p of this.settlePoints) {
-      low = Math.min(low, p);
-      high = Math.max(high, p);
+    let se = 0;
+    for (let i = 0; i < SETTLE_FITS; i++) {
+      low = Math.min(low, this.settlePoints[i]!);
+      high = Math.max(high, this.settlePoints[i]!);
+      se = Math.max(se, this.settleSes[i]!);
     }
-    if (!(high - low <= SETTLE_SPREAD * (point - this.lastValue))) return;
+    const agree = high - low <= SETTLE_SPREAD * (point - this.lastValue) ||
+      (fit.next * SETTLE_FACTOR <= this.streakRise && high - low <= SETTLE_SE * se);
+    if (!agree) return;
     this.shrink = fit.ratio;
     this.nextRise = fit.next;
   }
 
   /** The log-linear fit of the run's newest rises against their steps, where it shrinks (SHRINK_MIN, SHRINK_T); else undefined. */
-  private shrinkFit(): { ratio: number; next: number } | undefined {
+  private shrinkFit(): { ratio: number; next: number; slopeSe: number } | undefined {
     const n = Math.min(this.rises, SHRINK_FIT);
     const at = (i: number): number => (this.rises - i) % SHRINK_FIT;
     let meanX = 0;
@@ -161,7 +177,7 @@ export class DampedTrend {
     }
     const se = Math.sqrt(residuals / (n - 2) / sxx);
     if (slope > -SHRINK_T * se) return undefined;
-    return { ratio: Math.exp(slope), next: Math.exp(meanY + slope * (this.step + 1 - meanX)) };
+    return { ratio: Math.exp(slope), next: Math.exp(meanY + slope * (this.step + 1 - meanX)), slopeSe: se };
   }
 
   /** The climb's rises summed over the next `steps` (a geometric series where they shrink). */
