@@ -79,6 +79,16 @@ const ZERO = Object.freeze({
 /** Kernel events kept per kind and tick: the rest are counted (health), not listed. */
 const EVENTS_PER_KIND = 100;
 
+/** A reading's counters without its events (a snapshot keeps them a tick, to name them again). */
+function countersOf(r: ProbeReading): ProbeReading {
+  return {
+    sched: { ...r.sched, slowWakeups: [] },
+    fault: r.fault && { ...r.fault, oomKills: [] },
+    blockio: r.blockio && { ...r.blockio, slowIos: [] },
+    sock: r.sock && { ...r.sock, closes: [], retransmits: [] },
+  };
+}
+
 /** Each probe's per-workload cumulative figures at one tick. */
 type RateProbe = 'sched' | 'fault' | 'io' | 'net';
 
@@ -86,7 +96,7 @@ interface Snapshot {
   /** when each probe's stats were read (monotonic ms; NaN: not read, the probe off, or before the first) */
   readMs: Record<RateProbe, number>;
   sched: Map<string, Totals>;
-  /** the probes' stats per cgroup key, as read, and the index's walks then: to name them again after a walk (see named) */
+  /** the probes' counters per cgroup key, as read (not their events), and the index's walks then: to name them again after a walk (see named) */
   reading: ProbeReading | null;
   generation: number;
   fault: Map<string, { workload: Workload; stats: FaultStats }>;
@@ -520,7 +530,7 @@ export class Agent {
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
       sched: this.totals(r.sched.stats),
-      reading: r,
+      reading: countersOf(r),
       generation: this.index.generation,
       fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),

@@ -8,7 +8,7 @@ import { headroom } from '../helpers/proc.js';
 import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
-import { isListenEnd } from '../../agent/cli/run.js';
+import { FramedLines, isListenEnd } from '../../agent/cli/run.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -248,17 +248,50 @@ test('run: --otlp-interval with nothing pushed over OTLP is said, not silently i
   ]);
 });
 
-test('run --events: a connection end is the metrics endpoint\'s by its port, and its address where it listens on one', (t) => {
-  const local = { host: '127.0.0.1', port: 9464 };
-  t.true(isListenEnd('127.0.0.1:9464', local));
-  t.false(isListenEnd('127.0.0.1:9465', local));
-  t.false(isListenEnd('198.18.0.2:9464', local), 'another address\'s port 9464 is not ours');
-  t.false(isListenEnd('127.0.0.1:19464', local));
-  t.true(isListenEnd('198.18.0.2:9464', { host: '0.0.0.0', port: 9464 }), 'a wildcard: the port alone');
-  t.true(isListenEnd('::1:9464', { host: '::', port: 9464 }));
-  t.true(isListenEnd('[::1]:9464', { host: '[::1]', port: 9464 }));
-  t.true(isListenEnd('127.0.0.1:9464', { host: 'localhost', port: 9464 }), 'a host name: the port alone');
-  t.false(isListenEnd('not an address', local));
+test('run --events: a connection end is the metrics endpoint\'s by its port and address; a remote end only at this host\'s addresses', (t) => {
+  const loop = { host: '127.0.0.1', port: 9464 };
+  const mine = new Set(['127.0.0.1', '::1', '198.18.0.1']);
+  for (const side of ['local', 'remote'] as const) {
+    t.true(isListenEnd('127.0.0.1:9464', side, loop, mine), side);
+    t.false(isListenEnd('127.0.0.1:9465', side, loop, mine));
+    t.false(isListenEnd('127.0.0.1:19464', side, loop, mine));
+    t.false(isListenEnd('198.18.0.2:9464', side, loop, mine), 'another address\'s port 9464 is not ours');
+    t.false(isListenEnd('not an address', side, loop, mine));
+  }
+  // listening on all addresses (or a host name): any local end at the port; a remote end only at one of this host's addresses
+  for (const host of ['0.0.0.0', '::', '[::]', '[::0]', 'localhost']) {
+    const any = { host, port: 9464 };
+    t.true(isListenEnd('198.18.0.1:9464', 'local', any, mine), host);
+    t.true(isListenEnd('198.18.0.1:9464', 'remote', any, mine), host);
+    t.false(isListenEnd('198.18.0.9:9464', 'remote', any, mine), `${host}: a workload's connection to another host's :9464`);
+    t.false(isListenEnd('2001:db8::5:9464', 'remote', any, mine), host);
+  }
+  // IPv6 written either way, and IPv4-mapped
+  t.true(isListenEnd('::1:9464', 'local', { host: '[0:0:0:0:0:0:0:1]', port: 9464 }, mine));
+  t.true(isListenEnd('[::1]:9464', 'remote', { host: '::1', port: 9464 }, mine));
+  t.true(isListenEnd('::ffff:127.0.0.1:9464', 'local', { host: '[::FFFF:7F00:1]', port: 9464 }, mine));
+  t.true(isListenEnd('::ffff:127.0.0.1:9464', 'remote', loop, mine));
+});
+
+test('run --table on a terminal: a tick\'s lines all go under its frame, the newest 12 stay under the next ones, each with its time', (t) => {
+  const lines = new FramedLines();
+  const at = new Date(2026, 11, 4, 14, 5, 9);
+  t.deepEqual(lines.take(), []);
+  // (a review: one tick's decision and OOM kill were pushed out by 20 slow wakeups before its frame, never shown)
+  lines.add('decision', at);
+  lines.add('oom kill', at);
+  for (let i = 0; i < 20; i++) lines.add(`wakeup ${i}`, at);
+  const first = lines.take();
+  t.is(first.length, 22);
+  t.is(first[0], '14:05:09 decision');
+  t.is(first[1], '14:05:09 oom kill');
+  const second = lines.take();
+  t.deepEqual(second, first.slice(-12));
+  lines.add('run started', new Date(2026, 11, 4, 14, 5, 10));
+  const third = lines.take();
+  t.is(third.length, 13);
+  t.is(third[12], '14:05:10 run started');
+  t.deepEqual(lines.take(), third.slice(-12));
 });
 
 test('predict: a target no series is long enough for says so instead of an empty table', async (t) => {
