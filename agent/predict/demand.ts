@@ -314,12 +314,17 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
   for (let i = 0; i < horizonsMs.length; i++) {
     const p90 = p90s[i]!;
     if (p90 >= limit) {
-      // on a steady climb, where its line reaches the limit; a settling one's line may never
-      // (a cache settling 7% under its limit read 135-350 s at a straight line's rate)
+      // on a steady climb, where its line reaches the limit. A settling climb whose line stops
+      // short of it has no time to say: the chance of reaching it stays in the windows' P (a
+      // cache settling 7% under its limit read 135-350 s at a straight line's rate, and within
+      // 120 s on the p90's path, on 227 ticks of its settling; a leak whose rate swings 19 times
+      // over, read as settling in its troughs, loses its countdown on 1-7 of its last 60 ticks
+      // in four cases, its P as before)
       const onLine = trend.climbStepsTo(limit);
       if (Number.isFinite(onLine)) return Math.round(onLine * stepMs);
+      if (trend.settling) return null;
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
-      return trend.climbing && trend.slope > 0 && !trend.settling ? Math.min(path, crossing(trend.slope)) : path;
+      return trend.climbing && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
     }
     t0 = horizonsMs[i]!;
     v0 = p90;
