@@ -106,6 +106,47 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 });
 }
 
+// A cache settling towards its size (a share of what is left every 50 ms: tau 8 s, towards
+// 120 MiB) in a cgroup limited a little above it (144 MiB). Its readings jitter about 1% of the
+// level from tick to tick; once its rises have shrunk four times over along a steady fit, the
+// climb's line bends with them, and it is not counted down to the limit its line never reaches
+// (before, from its fifth second to its end: its 5 s peak's p90 at the limit from the misses
+// of its fill).
+register('demand (engine-peak): a cache settling a little under its cgroup limit is not counted down to the limit once it settles', async (t) => {
+  const policy = policyWith('engine-peak', 0);
+  t.teardown(() => rmSync(dirname(policy), { recursive: true, force: true }));
+  const cg = new MemoryTestCgroup('demand-settle');
+  t.teardown(() => cg.remove());
+  cg.setLimit(144 * MiB);
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '45', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 90_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const fill = cg.startIn('/usr/bin/python3', ['-c', `
+import math, mmap, time
+m = mmap.mmap(-1, 120 << 20)
+done = 0
+start = time.monotonic()
+while True:
+    want = int((120 << 20) * (1 - math.exp(-(time.monotonic() - start) / 8))) // 4096 * 4096
+    for off in range(done, want, 4096): m[off] = 1
+    done = max(done, want)
+    time.sleep(0.05)
+`], 90_000);
+  t.teardown(() => { fill.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  fill.child.kill('SIGKILL');
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const seen = docs.map((d) => d.workloads[cg.path]?.demand?.memory_bytes).filter((m): m is Demand => m !== undefined);
+  t.log(seen.map((m, i) => `${i}: ${(m.value / MiB).toFixed(2)} MiB, 120 s peak p50 ${(m.windows[m.windows.length - 1]!.p50 / MiB).toFixed(0)} p90 ${(m.windows[m.windows.length - 1]!.p90 / MiB).toFixed(0)}, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}`).join('\n'));
+  t.true(seen.length >= 25, `forecasts of its memory: ${seen.length}`);
+  // settled (within 3 MiB of its size): no countdown from then on (until it is idle, and no
+  // longer forecast: about 30 s in)
+  const settled = seen.findIndex((m) => m.value >= 117 * MiB);
+  t.true(settled > 0 && seen.length - settled >= 5, `settled at ${settled} of ${seen.length}`);
+  const after = seen.slice(settled).filter((m) => m.timeToSaturationMs !== null).length;
+  t.is(after, 0, `a countdown on ${after} of ${seen.length - settled} ticks after it settled`);
+});
+
 // A process that fills its memory and then sleeps produces no probe event once the agent runs:
 // the agent listed only cgroups the probes had seen, so a policy's workload asleep on its memory
 // (what runs out of memory) was in no report at all (a walkthrough's finding).
