@@ -1,7 +1,5 @@
 // `headroom run`: the agent. Observes, forecasts, decides and (in enforce mode) acts, as the
 // policy allows; exports to Prometheus; undoes every write when it stops.
-import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
@@ -14,69 +12,11 @@ import type { KernelEvent, TickReport } from '../report.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { RunTelling } from './run-telling.js';
+import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval } from './options.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
-
-/**
- * Whether a connection end ("address:port", as events give it) is the metrics endpoint's: the
- * local end at its port and address (any address where it listens on all or on a host name), the
- * remote end (the scraper's side) at its port and one of this host's addresses that it listens on.
- * A workload's connection to another host's :9464 is not ours (a review: a wildcard listen hid it).
- */
-export function isListenEnd(end: string, side: 'local' | 'remote', listen: { host: string; port: number }, hostAddresses: ReadonlySet<string> = localAddresses()): boolean {
-  const at = end.lastIndexOf(':');
-  if (at < 0 || end.slice(at + 1) !== String(listen.port)) return false;
-  const address = normalAddress(end.slice(0, at));
-  const host = normalAddress(listen.host);
-  const anyAddress = isIP(host) === 0 || host === '0.0.0.0' || host === '::';
-  if (!anyAddress) return address === host;
-  return side === 'local' || hostAddresses.has(address);
-}
-
-/** An address as one text: brackets off, IPv6 in its short lower-case form, an IPv4-mapped one as IPv4. */
-function normalAddress(text: string): string {
-  const bare = text.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(bare) !== 6) return bare;
-  const short = new URL(`http://[${bare}]`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(short);
-  if (!mapped) return short === '0:0:0:0:0:0:0:0' ? '::' : short;
-  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-}
-
-/** This host's addresses (its interfaces', loopback's), as normalAddress writes them. */
-function localAddresses(): Set<string> {
-  const out = new Set<string>(['127.0.0.1', '::1']);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalAddress(a.address));
-  return out;
-}
-
-/** Lines from earlier ticks kept under the table's frame on a terminal (FramedLines). */
-const RECENT_LINES = 12;
-
-/**
- * The lines under the table's frames on a terminal, where each frame clears the screen: a
- * tick's own lines, all of them, under its frame; the newest RECENT_LINES under the frames after
- * it too. Each with the time it came, as it may stay a while.
- */
-export class FramedLines {
-  private recent: string[] = [];
-  private tick: string[] = [];
-
-  add(line: string, at = new Date()): void {
-    this.tick.push(`${at.toTimeString().slice(0, 8)} ${line}`);
-  }
-
-  /** The lines under this frame: the kept ones, then this tick's (kept from now on as the newest). */
-  take(): string[] {
-    const under = [...this.recent, ...this.tick];
-    this.recent = under.slice(-RECENT_LINES);
-    this.tick = [];
-    return under;
-  }
-}
 
 interface RunArgs {
   policy: string;
@@ -171,7 +111,7 @@ const run: CommandModule<object, RunArgs> = {
       let lastReport: TickReport | undefined;
       const runTelling = new RunTelling();
       // On a terminal each table frame clears the screen: the lines a tick prints (decisions,
-      // events, runs) go under its frame, all of them, and the newest RECENT_LINES stay under
+      // events, runs) go under its frame, all of them, and the newest 12 stay under
       // the frames after it, with the time they came (they were wiped by the next frame a tick
       // later: a run's "started" line never seen)
       const framed = table && process.stdout.isTTY;
@@ -181,7 +121,8 @@ const run: CommandModule<object, RunArgs> = {
         else process.stdout.write(`${line}\n`);
       };
       // the agent's own metrics scrapes are no workload's news: a TCP event with the endpoint at
-      // either end is not printed (a walkthrough: a tcp_close line at every scrape hid the rest)
+      // either end (isListenEnd) is not printed (a walkthrough: a tcp_close line at every scrape
+      // hid the rest)
       const hostAddresses = endpoint ? localAddresses() : new Set<string>();
       const scrapeOf = (e: KernelEvent): boolean => endpoint !== null && (e.kind === 'tcp_close' || e.kind === 'tcp_retransmit') &&
         ((typeof e.detail.local === 'string' && isListenEnd(e.detail.local, 'local', listen, hostAddresses)) ||

@@ -8,7 +8,7 @@ import { headroom } from '../helpers/proc.js';
 import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
-import { FramedLines, isListenEnd } from '../../agent/cli/run.js';
+import { FramedLines, isListenEnd } from '../../agent/cli/run-output.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -35,7 +35,7 @@ const LINE_RUN = 8;
  * line ends) agree within SETTLE_SPREAD of the rise still to come, the climb is followed as a
  * geometric series, towards where it settles. A straight line at the median rise, followed as
  * far ahead as the climb had run, read a cache settling towards 300 MiB (tau 30 s) at 341 MiB
- * 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 1). A leak whose rate ebbs and
+ * 75 s in, and a 320 MiB limit's countdown on 121 ticks (now 5, its first 16 s). A leak whose rate ebbs and
  * flows with load also has rises that shrink for a while, but where they would settle moves up
  * as it goes: on the fit alone a 2 MiB/s leak at +-20% over 60 s was read as settling, and its
  * countdown read 340 s with 68 s left (a review). A real fill's readings jitter (a cgroup's
@@ -218,8 +218,8 @@ export class DampedTrend {
    * that began the run is not its rate: a 150 MiB step, then a 4 KiB/s creep, warned of a 400 MiB
    * limit 12 s ahead), and is followed no further ahead than the climb has run: a fill settling
    * exponentially overshoots its asymptote by at most 14% on it (e^-2), where over a whole 120 s
-   * horizon a cache filling towards 300 MiB read 889 MiB. Where the rises shrink step by step
-   * (SHRINK_FIT) the line bends with them, towards where the fill settles.
+   * horizon a cache filling towards 300 MiB read 889 MiB. Where the climb settles (its rises
+   * shrink step by step: SETTLE_FITS) the line bends with them, towards where it settles.
    */
   climbLine(steps: number): number {
     return this.lastValue + this.pathOver(Math.min(steps, this.rises));
@@ -248,7 +248,7 @@ export class DampedTrend {
     return left > 1e-9 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
   }
 
-  /** Where the rises shrink step by step (SHRINK_FIT): the climb settles, it is not a leak. */
+  /** Where the rises shrink step by step (SETTLE_FITS): the climb settles, it is not a leak. */
   get settling(): boolean {
     return this.shrink < 1;
   }

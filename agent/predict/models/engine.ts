@@ -798,7 +798,7 @@ class Head {
     this.final50 = moved.p50;
     this.final90 = moved.p90;
     // the tail keeps the spread it had: a p50 moved up more than its p90 narrowed the body, and
-    // with it the p99 (on a slow climb after noise, 343 -> 339 MiB; passed 30% of the time, not 20%)
+    // with it the p99 (on a slow climb after noise, 336.7 -> 325.3 MiB over 30 s; now 335.9)
     this.bodySd = Math.max(before, (moved.p90 - moved.p50) / Z90);
   }
 
