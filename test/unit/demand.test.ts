@@ -1,7 +1,7 @@
 // Demand forecasts on series with known answers: growth towards a limit is warned ahead, a
 // steady series far from its limit is not, and confidence falls when the forecasts start missing.
 import test from 'ava';
-import { DemandForecasts, REACHED_SHARE } from '../../agent/predict/demand.js';
+import { DemandForecasts, REACHED_SHARE, type DemandForecast } from '../../agent/predict/demand.js';
 import { rng } from '../helpers/rng.js';
 import { ACTIVE_FLOOR, activityOf } from '../../agent/workload-figures.js';
 import type { WorkloadReport } from '../../agent/report.js';
@@ -194,12 +194,16 @@ test('a cache settling 7% under its limit is not counted down to it, where a lea
   // 121 ticks at a straight line's rate. The rises shrink step by step: the line bends with them
   // once that is clear (16 s in; before, the cold start follows the climb as any other)
   const MiB = 2 ** 20;
-  const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+  // the fill's forecast each second under a limit
+  function* settling(limitMiB: number, seconds: number): Generator<[number, DemandForecast]> {
+    const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
+    for (let s = 0; s < seconds; s++) {
+      yield [s, d.observe('w', 'memory_bytes', (20 + 280 * (1 - Math.exp(-s / 30))) * MiB, s * 1000, { limit: limitMiB * MiB, ceiling: 4000 * MiB })];
+    }
+  }
   let countdowns = 0;
   let highest = 0;
-  for (let s = 0; s < 900; s++) {
-    const v = (20 + 280 * (1 - Math.exp(-s / 30))) * MiB;
-    const f = d.observe('w', 'memory_bytes', v, s * 1000, { limit: 320 * MiB, ceiling: 4000 * MiB });
+  for (const [s, f] of settling(320, 900)) {
     if (f.timeToSaturationMs !== null) countdowns++;
     if (s >= 16) highest = Math.max(highest, f.windows[2]!.p50);
   }
@@ -208,12 +212,9 @@ test('a cache settling 7% under its limit is not counted down to it, where a lea
   t.true(highest < 310 * MiB, `${highest / MiB}`);
   // a limit it may still touch (310 MiB): no countdown while its line settles short of it (a
   // time the line does not give), its chance of reaching it still said in P
-  const near = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 30_000, 120_000] });
   let atRisk = 0;
   let counted = 0;
-  for (let s = 0; s < 300; s++) {
-    const v = (20 + 280 * (1 - Math.exp(-s / 30))) * MiB;
-    const f = near.observe('w', 'memory_bytes', v, s * 1000, { limit: 310 * MiB, ceiling: 4000 * MiB });
+  for (const [s, f] of settling(310, 300)) {
     if (s < 60 || !(f.windows[2]!.p90 >= 310 * MiB * REACHED_SHARE)) continue;
     atRisk++;
     if (f.timeToSaturationMs !== null) counted++;
