@@ -4,8 +4,8 @@
 // meanwhile (each an id the index walks for, in the middle of a reading) moved that walk there,
 // and the departed cgroup's id was named on one side of a tick and not on the other: its whole
 // CPU so far read again as one tick's (7.84 cores on a 2-CPU host, two minutes after a job's
-// end, and a run begun for it: a walkthrough). Its faults (and I/O and TCP bytes, named the same
-// way) likewise: once its name expired, every job's faults so far read again under its id.
+// end, and a run begun for it: a walkthrough). Its faults and block I/O (and TCP bytes, named the
+// same way) likewise: once its name expired, every job's faults so far read again under its id.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { startIn } from '../helpers/proc.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-kernelTest("agent: a departed cgroup's CPU and faults are never counted again when its kept name expires amid cgroups coming and going", async (t) => {
+kernelTest("agent: a departed cgroup's CPU, faults and writes are never counted again when its kept name expires amid cgroups coming and going", async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'headroom-test-index-'));
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const agent = Agent.start({
@@ -31,6 +31,7 @@ kernelTest("agent: a departed cgroup's CPU and faults are never counted again wh
   const total = new Map<string, number>();
   const busyTicks = new Map<string, number[]>();
   const faultTicks = new Map<string, number[]>();
+  const ioTicks = new Map<string, number[]>();
   let n = 0;
   const tick = (): void => {
     const r = agent.tick();
@@ -40,17 +41,21 @@ kernelTest("agent: a departed cgroup's CPU and faults are never counted again wh
       if ((path.startsWith('/headroom-test/idx-job-') || path.startsWith('?')) && (w.memory?.minorPerSecond ?? 0) > 0) {
         faultTicks.set(path, [...(faultTicks.get(path) ?? []), n]);
       }
+      if ((path.startsWith('/headroom-test/idx-job-') || path.startsWith('?')) && (w.io?.writeBytesPerSecond ?? 0) > 0) {
+        ioTicks.set(path, [...(ioTicks.get(path) ?? []), n]);
+      }
       if (!path.startsWith('/headroom-test/idx-') || !(w.cpu.cores > 0.005)) continue;
       total.set(path, (total.get(path) ?? 0) + (w.cpu.cores * r.intervalMs) / 1000);
       busyTicks.set(path, [...(busyTicks.get(path) ?? []), n]);
     }
   };
   tick();
-  // 16 jobs, each a CPU for 0.6 s in its own cgroup (starting programs: faults too), named by a
+  // 16 jobs, each a CPU for 0.6 s in its own cgroup (starting programs and writing past the page
+  // cache: faults and block I/O too), named by a
   // tick while it runs, then removed; between them short-lived cgroups gone before a tick (ids
   // the index walks for, in vain)
   const loop = ['sh', '-c', 'while :; do :; done'];
-  const execs = ['sh', '-c', 'while :; do /bin/true; done'];
+  const execs = ['sh', '-c', 'while :; do /bin/true; dd if=/dev/zero of=idx-io bs=64k count=4 oflag=direct 2>/dev/null; done'];
   const jobInodes = new Map<string, string>();
   for (let i = 0; i < 16; i++) {
     const cg = new TestCgroup(`idx-job-${i}`);
@@ -83,20 +88,24 @@ kernelTest("agent: a departed cgroup's CPU and faults are never counted again wh
   const again = jobs.filter(([, ticks]) => ticks.some((x, i) => i > 0 && x - ticks[i - 1]! > 2));
   t.deepEqual(again.map(([path, ticks]) => `${path}: ticks ${ticks.join(',')}`), [], 'a departed cgroup read CPU again');
   for (const [path] of jobs) t.true(total.get(path)! < 0.9, `${path}: ${total.get(path)!.toFixed(2)} s of CPU for a 0.6 s job`);
-  // its faults likewise: read while it ran, under its name, and never again (under its name, or
-  // its id's once the name expired: there its whole count so far read as one tick's)
-  const faulted = [...faultTicks].filter(([path]) => path.startsWith('/headroom-test/idx-job-'));
-  t.log(`faults read: ${[...faultTicks].map(([path, ticks]) => `${jobInodes.get(path) ?? path}${path.startsWith('?') ? ` (${path})` : ''}: ticks ${ticks.join(',')}`).join('; ')}`);
-  t.true(faulted.length >= 12, `jobs whose faults were read: ${faulted.length} of 16`);
-  const faultsAgain: string[] = [];
-  for (const [row, ticks] of faultTicks) {
-    const job = jobInodes.get(row) ?? row;
-    const named = faultTicks.get(job);
-    if (!job.startsWith('/headroom-test/idx-job-') || !named) continue;
-    // under its id: after the last tick that read it under its name; under its name: after a gap
-    const last = named[named.length - 1]!;
-    const again = row !== job ? ticks.filter((x) => x > last) : ticks.filter((x, i) => i > 0 && x - ticks[i - 1]! > 2);
-    faultsAgain.push(...again.map((x) => `${job} (as ${row}) at tick ${x}`));
-  }
-  t.deepEqual(faultsAgain, [], 'a departed cgroup read faults again');
+  // its faults and its writes likewise: read while it ran, under its name, and never again
+  // (under its name, or its id's once the name expired: there all so far read as one tick's)
+  const readAgain = (what: string, ticksOf: Map<string, number[]>): string[] => {
+    const named = [...ticksOf].filter(([path]) => path.startsWith('/headroom-test/idx-job-'));
+    t.log(`${what} read: ${[...ticksOf].map(([path, ticks]) => `${jobInodes.get(path) ?? path}${path.startsWith('?') ? ` (${path})` : ''}: ticks ${ticks.join(',')}`).join('; ')}`);
+    t.true(named.length >= 12, `jobs whose ${what} were read: ${named.length} of 16`);
+    const again: string[] = [];
+    for (const [row, ticks] of ticksOf) {
+      const job = jobInodes.get(row) ?? row;
+      const asNamed = ticksOf.get(job);
+      if (!job.startsWith('/headroom-test/idx-job-') || !asNamed) continue;
+      // under its id: after the last tick that read it under its name; under its name: after a gap
+      const last = asNamed[asNamed.length - 1]!;
+      const later = row !== job ? ticks.filter((x) => x > last) : ticks.filter((x, i) => i > 0 && x - ticks[i - 1]! > 2);
+      again.push(...later.map((x) => `${job} (as ${row}) at tick ${x}`));
+    }
+    return again;
+  };
+  t.deepEqual(readAgain('faults', faultTicks), [], 'a departed cgroup read faults again');
+  t.deepEqual(readAgain('writes', ioTicks), [], 'a departed cgroup read writes again');
 });
