@@ -514,6 +514,7 @@ export class Agent {
       const named = before.reading && before.generation !== generation ? this.sums(before.reading) : before;
       if (this.index.generation === generation || pass === 2) {
         now.generation = this.index.generation;
+        now.reading = countersOf(r);
         return { now, events, named };
       }
     }
@@ -530,7 +531,8 @@ export class Agent {
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
       sched: this.totals(r.sched.stats),
-      reading: countersOf(r),
+      // (set by named, once: a reading named again keeps none)
+      reading: null,
       generation: this.index.generation,
       fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
  * remote end (the scraper's side) at its port and one of this host's addresses that it listens on.
  * A workload's connection to another host's :9464 is not ours (a review: a wildcard listen hid it).
  */
-export function isListenEnd(end: string, side: 'local' | 'remote', listen: { host: string; port: number }, hostAddresses: ReadonlySet<string> = localAddresses()): boolean {
+export function isListenEnd(end: string, side: 'local' | 'remote', listen: { host: string; port: number }, hostAddresses: ReadonlySet<string>): boolean {
   const at = end.lastIndexOf(':');
   if (at < 0 || end.slice(at + 1) !== String(listen.port)) return false;
   const address = normalAddress(end.slice(0, at));

@@ -289,8 +289,8 @@ export function forecastFromProfile(p: Profile): RunForecast {
     const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => p90(x, m.var[b]!)) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
-    const own = m.peak ?? highestSlice(m);
-    runPeak[r] = { mean: own.mean, p90: p90(own.mean, own.var) };
+    // (written before runs' own peaks: the highest slice's mean and p90 stand in, as peak has them)
+    runPeak[r] = m.peak ? { mean: m.peak.mean, p90: p90(m.peak.mean, m.peak.var) } : peak[r];
     // (a curve from a file written before curves kept their own weight: the profile's)
     confidenceOf[r] = trust(m.weight ?? p.weight);
   }
