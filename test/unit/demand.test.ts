@@ -239,6 +239,70 @@ test('a cache settling 7% under its limit is not counted down to it, where a lea
   t.true(Math.abs(countdown - (150 - warnedAt) * 1000) <= 2000, `${countdown}`);
 });
 
+test('a cache that filled and then sits flat is not counted down to its limit (engine-peak; horizon-peak after each horizon\'s first window past the climb)', (t) => {
+  // a real fill, read each second from a memory cgroup (the kernel test's python filling towards
+  // 120 MiB on top of its own 5 MiB), then flat within 0.1 MiB for 200 s under a 144 MiB limit. The
+  // peak forecasters kept the fill's excesses over a reference that lagged it for 256 forecasts:
+  // engine-peak counted down on 53 ticks after the fill (P(contention) up to 0.52; its peak
+  // profile, leading the mix from its losses in the fill, read a 60 s peak p90 of 208 MiB),
+  // horizon-peak on 193 of 220 (P up to 0.64)
+  const MiB = 2 ** 20;
+  const fill = [18.72, 31.47, 42.22, 52.22, 60.97, 68.47, 75.2, 81.45, 86.7, 91.2, 95.2, 98.95, 102.2, 105.2, 107.45, 109.7, 111.68,
+    113.43, 114.93, 116.18, 117.43, 118.43, 119.18, 120.18, 120.93, 121.43, 121.93, 122.43, 122.93, 123.18, 123.68, 124.0, 124.2,
+    124.5, 124.7, 124.9, 125.0, 125.2, 125.3, 125.4];
+  const values = [...fill, ...Array.from({ length: 200 }, (_, i) => 125.4 + 0.1 * Math.sin(i * 1.7))];
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });
+    const counted: number[] = [];
+    let highestP = 0;
+    let highestLateP = 0;
+    for (const [s, v] of values.entries()) {
+      const f = d.observe('w', 'memory_bytes', v * MiB, s * 1000, { limit: 144 * MiB, ceiling: 144 * MiB });
+      if (s < 20) continue; // (the fill's first seconds are a fast climb: warned as any other)
+      if (f.timeToSaturationMs !== null) counted.push(s);
+      const p = Math.max(...f.windows.map((w) => w.pContention!));
+      if (s >= 40) highestP = Math.max(highestP, p);
+      if (s >= 170) highestLateP = Math.max(highestLateP, p);
+    }
+    t.log(`${model}: a countdown on ${counted.length} of ${values.length - 20} ticks from 20 s (${counted.length > 0 ? `${counted[0]}..${counted.at(-1)} s` : 'none'}); highest P(contention) from 40 s ${highestP.toFixed(2)}, from 170 s ${highestLateP.toFixed(2)}`);
+    if (model === 'engine-peak') {
+      t.is(counted.length, 0);
+      t.true(highestP <= 0.1, `${highestP}`);
+    } else {
+      // (the climb's flag outlasts its rises by about 5 s, and a window that saw it is forgotten
+      // once one that did not resolves: 5, 60 and 120 s after, each horizon reads the climb)
+      t.true(counted.length <= 80 && counted.every((s) => s < 170), `${counted.join(' ')}`);
+      t.true(highestLateP <= 0.05, `${highestLateP}`);
+    }
+  }
+});
+
+test('horizon-peak: a noisy leak after a steady stretch is warned as early as its climb allows (the climb\'s excesses go only once a window without it resolves)', (t) => {
+  // 200 MiB +- 2 MiB for 300 s, then 1 MiB/s towards a 400 MiB limit: the climb's flag flickers
+  // with the noise; its excesses forgotten each time the flag dropped, the leak was warned 11 to
+  // 53 s ahead (88 to 90 s when they were kept)
+  const MiB = 2 ** 20;
+  const leads: number[] = [];
+  for (let seed = 1; seed <= 5; seed++) {
+    const r = rng(seed);
+    const d = new DemandForecasts({ model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });
+    let warnedFrom = -1;
+    for (let s = 0; s < 520; s++) {
+      const value = 200 + Math.max(0, s - 300) + 2 * (2 * r() - 1);
+      if (value >= 400) {
+        leads.push(warnedFrom < 0 ? 0 : s - warnedFrom);
+        break;
+      }
+      const f = d.observe('w', 'memory_bytes', value * MiB, s * 1000, { limit: 400 * MiB });
+      if (f.timeToSaturationMs === null) warnedFrom = -1;
+      else if (warnedFrom < 0) warnedFrom = s;
+    }
+  }
+  t.log(`warned (unbroken) ${leads.join(', ')} s ahead`);
+  t.is(leads.length, 5);
+  t.true(leads.every((l) => l >= 80), `${leads}`);
+});
+
 test('a leak whose rate ebbs and flows with load is counted down to its limit, not read as settling (engine-peak)', (t) => {
   // 2 MiB/s, +-20% over 60 s: read as settling on the shrinking rises alone, its countdown read
   // 340 s with 68 s left (a review)

@@ -241,6 +241,29 @@ test('sorted window: a full window replaces its oldest value in one shift, as re
   t.is(w.mean, kept.reduce((a, b) => a + b, 0) / 50);
 });
 
+test('sorted window: dropNewest forgets the newest values, before and after the window wraps, and pushes go on from there', (t) => {
+  // against a plain array, in the order pushed: drops of a few, of more than are kept, mid-fill and once full
+  const rnd = rng(5);
+  const w = new SortedWindow(20);
+  let kept: number[] = [];
+  for (let i = 0; i < 600; i++) {
+    const v = Math.floor(rnd() * 30) - 10;
+    w.push(v);
+    kept.push(v);
+    if (kept.length > 20) kept.shift();
+    if (i % 37 === 36) {
+      const k = i % 111 === 110 ? 25 : 1 + (i % 7);
+      w.dropNewest(k);
+      kept = kept.slice(0, Math.max(0, kept.length - k));
+    }
+    t.deepEqual([...w.snapshot()], [...kept].sort((a, b) => a - b), `after ${i + 1} values`);
+    t.is(w.size, kept.length);
+    for (let j = 0; j < kept.length; j++) if (w.get(j) !== kept[j]) t.fail(`value ${j} after ${i + 1}: ${w.get(j)}, not ${kept[j]}`);
+    // (the running sum is re-added from the kept values every 20 pushes: from the ring, not its first slots)
+    if (kept.length > 0) t.is(w.mean, kept.reduce((a, b) => a + b, 0) / kept.length, `mean after ${i + 1} values`);
+  }
+});
+
 test('sorted bag: replace() of a value it does not hold inserts the new one; zeros of either sign are one value', (t) => {
   const bag = new SortedBag(4);
   for (const v of [3, 1, 2]) bag.insert(v);

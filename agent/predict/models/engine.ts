@@ -1050,7 +1050,7 @@ export class ForecastEngine {
     // (update() gives both the same clamped values on the same clock, the state first)
     this.profileBase = new SeasonalProfileForecaster({ ...base, preferredPeriodsMs: [this.seasonMs], historySteps: this.historySteps, sharedHistory: this.state.history });
     this.pointProfile = new CalibratedForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
-    this.peakProfile = new HorizonPeakForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs });
+    this.peakProfile = new HorizonPeakForecaster(new SharedBase(this.profileBase), { stepMs: opts.stepMs, climbs: 'skip' });
     this.weight = new HistoryWeight(opts.halfLifeMs);
   }
 

@@ -176,7 +176,17 @@ export class SortedWindow {
     // re-added from scratch now and then, so rounding in the running sum cannot build up
     if (++this.pushes % this.capacity === 0) {
       this.sum = 0;
-      for (let i = 0; i < this.count; i++) this.sum += this.fifo[i]!;
+      for (let i = 0; i < this.count; i++) this.sum += this.get(i);
+    }
+  }
+
+  /** Forgets the `k` newest values (every value, when fewer are kept). */
+  dropNewest(k: number): void {
+    for (let n = Math.min(k, this.count); n > 0; n--) {
+      const v = this.get(this.count - 1);
+      this.bag.remove(v);
+      this.sum -= v;
+      this.count--;
     }
   }
 
