@@ -876,6 +876,24 @@ test('damped trend: a climb whose rises shrink step by step bends its line towar
   t.log(`a real fill read as settling from ${realFrom} s; its 120-step reach at ${real.length - 1} s: ${cgroup.climbReach(120).toFixed(1)}`);
   t.true(realFrom > 0 && realFrom <= 20, `${realFrom}`);
   t.true(cgroup.settling && Math.abs(cgroup.climbReach(120) - 125.5) < 1.5, `${cgroup.climbReach(120)}`);
+  // the same read in whole pages (0.25 MiB steps, a tie now and then in its last 20 s): a lone tie
+  // keeps the line's run (two end it), and once read as settling it stays so while its rises
+  // shrink, though one fit's settling point is a page off (it read a straight climb for a tick)
+  const pages = [
+    28.74, 39.49, 49.74, 58.24, 65.99, 72.74, 78.74, 83.99, 88.74, 92.74, 96.24, 99.49, 102.24, 104.74, 106.99, 108.99, 110.74,
+    112.24, 113.49, 114.74, 115.74, 116.74, 117.49, 118.24, 118.99, 119.49, 119.99, 120.24, 120.74, 120.99, 121.24, 121.74,
+    121.74, 121.99, 122.24, 122.49, 122.49, 122.74, 122.74,
+  ];
+  const paged = new DampedTrend();
+  const settlingAt: boolean[] = pages.map((v) => {
+    paged.update(v);
+    return paged.settling;
+  });
+  const from = settlingAt.indexOf(true);
+  t.log(`read in pages: settling from ${from} s to ${settlingAt.lastIndexOf(true)} s, ${settlingAt.slice(from).filter((x) => !x).length} ticks not between`);
+  t.true(from > 0 && from <= 22 && settlingAt.slice(from).every(Boolean), settlingAt.map((x) => (x ? 1 : 0)).join(''));
+  paged.update(pages.at(-1)!); // a second tie in a row: the run is over
+  t.true(Number.isNaN(paged.climbRate) && !paged.settling);
   // a leak whose rises jitter (0.1 to 1.9 of its rate) is seldom read as settling
   const r = rng(3);
   const jitter = new DampedTrend();

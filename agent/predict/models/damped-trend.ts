@@ -25,7 +25,14 @@ const CLIMB_WINDOW = 8;
 const CLIMB_NET_START = 5;
 const CLIMB_NET_KEEP = 3;
 const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
-/** Rises in a row before a climb's straight line is drawn (climbLine). */
+/**
+ * Rises in a row before a climb's straight line is drawn (climbLine). A lone tie among them keeps
+ * the run (the climb's gate above still counts only rises): a slow creep read in whole pages
+ * repeats a value now and then, and a real fill's last minute (0.25 MiB steps, a tie every few
+ * seconds) lost its line at each tie, its settling with it, and a peak's cold trend candidate
+ * read a straight 0.5 MiB/s climb for the next 180 s: 144 MiB, the cgroup's limit, counted down
+ * at 120 MiB (on 4 to 7 ticks in two kernel runs). Two ties in a row end the run, as a fall does.
+ */
 const LINE_RUN = 8;
 /**
  * A climb's rises that shrink step by step (a fill settling towards its size) bend its line
@@ -60,6 +67,9 @@ export class DampedTrend {
   private lastValue = Number.NaN;
   /** samples in a row above the one before */
   private rises = 0;
+  /** the line's run: rises in a row with a lone tie among them kept (LINE_RUN), and whether the newest sample was such a tie */
+  private run = 0;
+  private tied = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
   private fallMask = 0;
@@ -93,6 +103,9 @@ export class DampedTrend {
     // the climb: against the previous sample (a hole between them counts as one step)
     if (!Number.isNaN(this.lastValue)) {
       this.rises = x > this.lastValue ? this.rises + 1 : 0;
+      const tie = x === this.lastValue && this.run > 0 && !this.tied;
+      this.run = x > this.lastValue ? this.run + 1 : tie ? this.run : 0;
+      this.tied = tie;
       this.riseMask = ((this.riseMask << 1) | (x > this.lastValue ? 1 : 0)) & WINDOW_MASK;
       this.fallMask = ((this.fallMask << 1) | (x < this.lastValue ? 1 : 0)) & WINDOW_MASK;
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
@@ -101,9 +114,9 @@ export class DampedTrend {
     if (!Number.isNaN(this.lastValue)) this.step += Math.max(1, steps);
     if (x > this.lastValue) {
       const rise = (x - this.lastValue) / Math.max(1, steps);
-      this.lastRises[this.rises % LINE_RUN] = rise;
-      this.logRises[this.rises % SHRINK_FIT] = Math.log(rise);
-      this.riseSteps[this.rises % SHRINK_FIT] = this.step - (Math.max(1, steps) - 1) / 2;
+      this.lastRises[this.run % LINE_RUN] = rise;
+      this.logRises[this.run % SHRINK_FIT] = Math.log(rise);
+      this.riseSteps[this.run % SHRINK_FIT] = this.step - (Math.max(1, steps) - 1) / 2;
     }
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
@@ -114,12 +127,13 @@ export class DampedTrend {
     const n = Math.max(1, steps);
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
-    this.rate = this.rises >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
+    this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
     this.fitShrink();
   }
 
   /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
   private fitShrink(): void {
+    const settled = this.shrink < 1;
     this.shrink = 1;
     const fit = Number.isNaN(this.rate) ? undefined : this.shrinkFit();
     if (!fit) {
@@ -142,7 +156,10 @@ export class DampedTrend {
       high = Math.max(high, this.settlePoints[i]!);
       se = Math.max(se, this.settleSes[i]!);
     }
-    const agree = high - low <= SETTLE_SPREAD * (point - this.lastValue) ||
+    // (once read as settling, a climb stays so while its rises keep shrinking: a real fill's
+    // settling point jumps by a page now and then, 1.3 MiB of a 3.5 MiB rise to come, and one
+    // such fit in 20 turned it into a straight climb for a tick)
+    const agree = settled || high - low <= SETTLE_SPREAD * (point - this.lastValue) ||
       (fit.next * SETTLE_FACTOR <= this.streakRise && high - low <= SETTLE_SE * se);
     if (!agree) return;
     this.shrink = fit.ratio;
@@ -151,8 +168,8 @@ export class DampedTrend {
 
   /** The log-linear fit of the run's newest rises against their steps, where it shrinks (SHRINK_MIN, SHRINK_T); else undefined. */
   private shrinkFit(): { ratio: number; next: number; slopeSe: number } | undefined {
-    const n = Math.min(this.rises, SHRINK_FIT);
-    const at = (i: number): number => (this.rises - i) % SHRINK_FIT;
+    const n = Math.min(this.run, SHRINK_FIT);
+    const at = (i: number): number => (this.run - i) % SHRINK_FIT;
     let meanX = 0;
     let meanY = 0;
     for (let i = 0; i < n; i++) {
@@ -211,7 +228,7 @@ export class DampedTrend {
 
   /**
    * Where a steady climb's straight line is `steps` ahead, or NaN when the values have not risen
-   * at each of the last LINE_RUN steps. A peak forecast is not to fall under it: the models learn
+   * at each of the last LINE_RUN steps (a lone tie kept). A peak forecast is not to fall under it: the models learn
    * a horizon's errors a horizon late, and after a steady stretch they forecast a leak near its
    * last value for that long (a 120 s peak 3 MiB above the value 55 s from the limit). The line
    * starts at the newest value and rises at the median of the last LINE_RUN rises (a step up
@@ -222,7 +239,7 @@ export class DampedTrend {
    * shrink step by step: SETTLE_FITS) the line bends with them, towards where it settles.
    */
   climbLine(steps: number): number {
-    return this.lastValue + this.pathOver(Math.min(steps, this.rises));
+    return this.lastValue + this.pathOver(Math.min(steps, this.run));
   }
 
   /**

@@ -37,17 +37,18 @@ export interface HorizonPeakOptions {
   /**
    * The excesses of windows that saw a climb (DampedTrend.climbing at their origin or in them):
    * 'forget' (default): learnt while the climb lasts, forgotten once a window with no climb in it
-   * resolves; 'skip': never learnt (the engine's peak candidate: its trend candidate and climb
-   * floor follow climbs). A climb's excesses measure a reference that lagged it: kept for the 256
-   * forecasts after it, a cache that filled towards 125 MiB and then sat flat read a peak p90 at its
-   * 144 MiB limit, P(contention) up to 0.64 and a countdown on 193 of the 220 ticks after the fill
-   * (this model), 53 (the engine, whose mix its losses in the fill had made this candidate lead).
-   * Now 72 and none: what is left here is each horizon's first window after the climb (the
-   * climb's flag outlasts the rises by about 5 s). Forgotten as soon as the climb's flag drops, a
-   * noisy leak (1 MiB/s +- 2 MiB), whose flag flickers, was warned 11-53 s ahead, not 88-90;
-   * forgetting later, 88-96 s. Skipped in the engine: recorded 60 s peaks' losses 1-6% lower
-   * (memory-growth 0.573 -> 0.538 of the best baseline's), cpu-phases' missed 12.9% of the time,
-   * not 13.6% (the bar: 13%); public within 0.3%.
+   * resolves, or at once where the climb was read as settling and its rises stopped (its windows
+   * still pending then are not learnt); 'skip': never learnt (the engine's peak candidate: its
+   * trend candidate and climb floor follow climbs). A climb's excesses measure a reference that
+   * lagged it: kept for the 256 forecasts after it, a cache that filled towards 125 MiB and then
+   * sat flat read a peak p90 at its 144 MiB limit, P(contention) up to 0.64 and a countdown on 193
+   * of the 220 ticks after the fill (this model), 53 (the engine, whose mix its losses in the fill
+   * had made this candidate lead). Now 18 and none: what is left here is the cold start of the
+   * longer horizons, whose base spread holds the fill until their first windows resolve.
+   * Forgotten as soon as the climb's flag drops, a noisy leak (1 MiB/s +- 2 MiB), whose flag
+   * flickers, was warned 11-53 s ahead, not 88-90; as here, 89-96 s. Skipped in the engine:
+   * recorded 60 s peaks' losses 1-6% lower (memory-growth 0.573 -> 0.538 of the best baseline's),
+   * cpu-phases' missed 12.9% of the time, not 13.6% (the bar: 13%); public within 0.3%.
    */
   climbs?: 'forget' | 'skip';
 }
@@ -100,8 +101,9 @@ export class HorizonPeakForecaster implements Forecaster {
   private readonly coldTrend: boolean;
   private readonly climbs: 'forget' | 'skip';
   private readonly trend = new DampedTrend(undefined, COLD_BETA);
-  /** the newest slot the trend read as a climb */
+  /** the newest slot the trend read as a climb, and the newest at which a climb read as settling stopped */
   private lastClimb = Number.NEGATIVE_INFINITY;
+  private settledAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly base: Forecaster,
@@ -150,9 +152,14 @@ export class HorizonPeakForecaster implements Forecaster {
     }
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
+    const settling = this.trend.settling;
     this.trend.update(x, skipped + 1);
     if (this.trend.climbing) this.lastClimb = slot;
+    // a climb read as settling whose rises have stopped is over: its excesses go now
+    const settled = settling && Number.isNaN(this.trend.climbRate);
+    if (settled) this.settledAt = slot;
     for (const h of this.horizons.values()) {
+      if (settled) this.forgetClimb(h);
       const peak = h.recentMax.push(slot, x);
       while (h.pending.hasUpTo(slot - h.steps)) {
         const origin = h.pending.oldestSlot;
@@ -167,15 +174,22 @@ export class HorizonPeakForecaster implements Forecaster {
   /** A realised excess of the reference made at slot `origin`, as `climbs` has it: learnt, or not; the climb's forgotten. */
   private resolve(h: HorizonState, excess: number, origin: number): void {
     if (this.lastClimb >= origin) {
-      if (this.climbs === 'skip') return;
+      // (the windows of a climb that settled, made before it stopped, are its too)
+      if (this.climbs === 'skip' || origin < this.settledAt) return;
       h.climbRun++;
-    } else if (h.climbRun > 0) {
+    } else {
       // the first window with no climb in it: the climb's excesses are the newest, and go
-      h.excess.dropNewest(h.climbRun);
-      h.fresh?.dropNewest(h.climbRun);
-      h.climbRun = 0;
+      this.forgetClimb(h);
     }
     this.learn(h, excess, origin);
+  }
+
+  /** Forgets the climb's excesses (the newest climbRun of them). */
+  private forgetClimb(h: HorizonState): void {
+    if (h.climbRun === 0) return;
+    h.excess.dropNewest(h.climbRun);
+    h.fresh?.dropNewest(h.climbRun);
+    h.climbRun = 0;
   }
 
   /**
