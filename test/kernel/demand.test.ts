@@ -112,13 +112,13 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 // climb's line bends with them, and it is not counted down to the limit its line never reaches
 // (before, from its fifth second to its end: its 5 s peak's p90 at the limit from the misses
 // of its fill).
-register('demand (engine-peak): a cache settling a little under its cgroup limit is not counted down to the limit once it settles', async (t) => {
+register('demand (engine-peak): a cache settling a little under its cgroup limit is not counted down to the limit once it settles, nor while it works on', async (t) => {
   const policy = policyWith('engine-peak', 0);
   t.teardown(() => rmSync(dirname(policy), { recursive: true, force: true }));
   const cg = new MemoryTestCgroup('demand-settle');
   t.teardown(() => cg.remove());
   cg.setLimit(144 * MiB);
-  const agent = headroom(['top', '--json', '--interval', '1', '--count', '45', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 90_000 });
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '65', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 120_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
   const fill = cg.startIn('/usr/bin/python3', ['-c', `
@@ -130,19 +130,23 @@ while True:
     want = int((120 << 20) * (1 - math.exp(-(time.monotonic() - start) / 8))) // 4096 * 4096
     for off in range(done, want, 4096): m[off] = 1
     done = max(done, want)
+    if done >= (117 << 20): sum(i * i for i in range(20000))  # busy once filled: still forecast (not idle)
     time.sleep(0.05)
-`], 90_000);
+`], 120_000);
   t.teardown(() => { fill.child.kill('SIGKILL'); });
   const ran = await agent.done;
   fill.child.kill('SIGKILL');
   const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
   const seen = docs.map((d) => d.workloads[cg.path]?.demand?.memory_bytes).filter((m): m is Demand => m !== undefined);
   t.log(seen.map((m, i) => `${i}: ${(m.value / MiB).toFixed(2)} MiB, 120 s peak p50 ${(m.windows[m.windows.length - 1]!.p50 / MiB).toFixed(0)} p90 ${(m.windows[m.windows.length - 1]!.p90 / MiB).toFixed(0)}, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}`).join('\n'));
-  t.true(seen.length >= 25, `forecasts of its memory: ${seen.length}`);
-  // settled (within 3 MiB of its size): no countdown from then on (until it is idle, and no
-  // longer forecast: about 30 s in)
+  t.true(seen.length >= 50, `forecasts of its memory: ${seen.length}`);
+  // settled (within 3 MiB of its size): no countdown from then on. Its last 20 s creep in whole
+  // pages with a tie every few seconds: each tie ended the climb's line and its settling, and the
+  // cold 60 s peak read a straight climb to the limit (5 and 2 ticks in two runs). Left: from about
+  // 70 s the 60 s peak's calibration offset, learnt on the fill's misses while that head was
+  // still cold, lifts its p90 near the limit for a few ticks (the closing note of 2026-12-04)
   const settled = seen.findIndex((m) => m.value >= 117 * MiB);
-  t.true(settled > 0 && seen.length - settled >= 5, `settled at ${settled} of ${seen.length}`);
+  t.true(settled > 0 && seen.length - settled >= 30, `settled at ${settled} of ${seen.length}`);
   const after = seen.slice(settled).filter((m) => m.timeToSaturationMs !== null).length;
   t.is(after, 0, `a countdown on ${after} of ${seen.length - settled} ticks after it settled`);
 });
