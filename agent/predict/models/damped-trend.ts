@@ -31,7 +31,8 @@ const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
  * repeats a value now and then, and a real fill's last minute (0.25 MiB steps, a tie every few
  * seconds) lost its line at each tie, its settling with it, and a peak's cold trend candidate
  * read a straight 0.5 MiB/s climb for the next 180 s: 144 MiB, the cgroup's limit, counted down
- * at 120 MiB (on 4 to 7 ticks in two kernel runs). Two ties in a row end the run, as a fall does.
+ * at 120 MiB (on 4 to 7 ticks in two kernel runs). Two ties in a row end the run, as a fall does;
+ * the rise after a tie is read over both steps (its rate is not its rises').
  */
 const LINE_RUN = 8;
 /**
@@ -70,6 +71,8 @@ export class DampedTrend {
   /** the line's run: rises in a row with a lone tie among them kept (LINE_RUN), and whether the newest sample was such a tie */
   private run = 0;
   private tied = false;
+  /** a fit out of line was forgiven at the last sample (fitShrink) */
+  private forgave = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
   private fallMask = 0;
@@ -100,6 +103,9 @@ export class DampedTrend {
 
   /** Folds in a sample `steps` grid steps after the previous one (the first sets the level). */
   update(x: number, steps = 1): void {
+    // (a rise after a lone tie is read over both steps, as over a hole: a creep read in pages
+    // rises every other step, and its rate is half its rises)
+    const span = Math.max(1, steps) + (this.tied ? 1 : 0);
     // the climb: against the previous sample (a hole between them counts as one step)
     if (!Number.isNaN(this.lastValue)) {
       this.rises = x > this.lastValue ? this.rises + 1 : 0;
@@ -113,10 +119,10 @@ export class DampedTrend {
     }
     if (!Number.isNaN(this.lastValue)) this.step += Math.max(1, steps);
     if (x > this.lastValue) {
-      const rise = (x - this.lastValue) / Math.max(1, steps);
+      const rise = (x - this.lastValue) / span;
       this.lastRises[this.run % LINE_RUN] = rise;
       this.logRises[this.run % SHRINK_FIT] = Math.log(rise);
-      this.riseSteps[this.run % SHRINK_FIT] = this.step - (Math.max(1, steps) - 1) / 2;
+      this.riseSteps[this.run % SHRINK_FIT] = this.step - (span - 1) / 2;
     }
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
@@ -138,6 +144,7 @@ export class DampedTrend {
     const fit = Number.isNaN(this.rate) ? undefined : this.shrinkFit();
     if (!fit) {
       this.shrinkingFits = 0;
+      this.forgave = false;
       return;
     }
     // where this fit's line ends: the value now plus every rise to come
@@ -156,12 +163,15 @@ export class DampedTrend {
       high = Math.max(high, this.settlePoints[i]!);
       se = Math.max(se, this.settleSes[i]!);
     }
-    // (once read as settling, a climb stays so while its rises keep shrinking: a real fill's
-    // settling point jumps by a page now and then, 1.3 MiB of a 3.5 MiB rise to come, and one
-    // such fit in 20 turned it into a straight climb for a tick)
-    const agree = settled || high - low <= SETTLE_SPREAD * (point - this.lastValue) ||
+    const agree = high - low <= SETTLE_SPREAD * (point - this.lastValue) ||
       (fit.next * SETTLE_FACTOR <= this.streakRise && high - low <= SETTLE_SE * se);
-    if (!agree) return;
+    // (a climb read as settling stays so through one fit out of line, not two in a row: a real
+    // fill's settling point jumps by a page now and then, 1.3 MiB of a 3.5 MiB rise to come, and
+    // one such fit in 20 turned it into a straight climb for a tick; kept through any, a leak
+    // whose rate swings +-90% over 60 s, read in pages, lost its countdown on 12 of its last 60 s, not 3)
+    const forgiven = !agree && settled && !this.forgave;
+    this.forgave = forgiven;
+    if (!agree && !forgiven) return;
     this.shrink = fit.ratio;
     this.nextRise = fit.next;
   }
