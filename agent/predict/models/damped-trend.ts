@@ -31,7 +31,7 @@ const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
  * repeats a value now and then, and a real fill's last minute (0.25 MiB steps, a tie every few
  * seconds) lost its line at each tie, its settling with it, and a peak's cold trend candidate
  * read a straight 0.5 MiB/s climb for the next 180 s: 144 MiB, the cgroup's limit, counted down
- * at 120 MiB (on 4 to 7 ticks in two kernel runs). Two ties in a row end the run, as a fall does;
+ * at 120 MiB (7 and 4 ticks, replaying two kernel runs' readings). Two ties in a row end the run, as a fall does;
  * the rise after a tie is read over both steps (its rate is not its rises').
  */
 const LINE_RUN = 8;

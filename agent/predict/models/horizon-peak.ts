@@ -39,7 +39,8 @@ export interface HorizonPeakOptions {
    * 'forget' (default): learnt while the climb lasts, forgotten once a window with no climb in it
    * resolves, or at once where the climb was read as settling and its rises stopped (its windows
    * still pending then are not learnt); 'skip': never learnt (the engine's peak candidate: its
-   * trend candidate and climb floor follow climbs). A climb's excesses measure a reference that
+   * trend candidate and climb floor follow climbs). Either way, where the base has a season the
+   * climbs are part of it, and kept (climbsRecur). A climb's excesses measure a reference that
    * lagged it: kept for the 256 forecasts after it, a cache that filled towards 125 MiB and then
    * sat flat read a peak p90 at its 144 MiB limit, P(contention) up to 0.64 and a countdown on 193
    * of the 220 ticks after the fill (this model), 53 (the engine, whose mix its losses in the fill
@@ -47,8 +48,8 @@ export interface HorizonPeakOptions {
    * longer horizons, whose base spread holds the fill until their first windows resolve.
    * Forgotten as soon as the climb's flag drops, a noisy leak (1 MiB/s +- 2 MiB), whose flag
    * flickers, was warned 11-53 s ahead, not 88-90; as here, 89-96 s. Skipped in the engine:
-   * recorded 60 s peaks' losses 1-6% lower (memory-growth 0.573 -> 0.538 of the best baseline's),
-   * cpu-phases' missed 12.9% of the time, not 13.6% (the bar: 13%); public within 0.3%.
+   * recorded 60 s peaks' losses up to 6% lower (memory-growth 0.573 -> 0.539 of the best
+   * baseline's), cpu-phases' missed 12.9% of the time, not 13.6% (the bar: 13%); public within 0.3%.
    */
   climbs?: 'forget' | 'skip';
 }
