@@ -81,7 +81,7 @@ interface HorizonState {
   freshFrom: number;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
-  /** how many of the newest excesses are of windows that saw a climb (climbs: 'forget') */
+  /** how many of the newest excesses are of windows that saw a climb (where those are learnt) */
   climbRun: number;
   /** the reference computed at slot refSlot: update() and the forecast() after it share it */
   refSlot: number;
