@@ -167,8 +167,9 @@ export class DampedTrend {
       (fit.next * SETTLE_FACTOR <= this.streakRise && high - low <= SETTLE_SE * se);
     // (a climb read as settling stays so through one fit out of line, not two in a row: a real
     // fill's settling point jumps by a page now and then, 1.3 MiB of a 3.5 MiB rise to come, and
-    // one such fit in 20 turned it into a straight climb for a tick; kept through any, a leak
-    // whose rate swings +-90% over 60 s, read in pages, lost its countdown on 12 of its last 60 s, not 3)
+    // one such fit in 20 turned it into a straight climb for a tick. Kept through any, a leak
+    // whose rate swings +-90% over 60 s, read in pages, lost its countdown on 12 of its last 60 s;
+    // through one, on 10, and on 3 before a lone tie kept the run)
     const forgiven = !agree && settled && !this.forgave;
     this.forgave = forgiven;
     if (!agree && !forgiven) return;
