@@ -3,6 +3,7 @@
 import test from 'ava';
 import { DemandForecasts, REACHED_SHARE, type DemandForecast } from '../../agent/predict/demand.js';
 import { rng } from '../helpers/rng.js';
+import { PAGED_FILLS_MIB, REAL_FILL_MIB } from '../helpers/real-fills.js';
 import { ACTIVE_FLOOR, activityOf } from '../../agent/workload-figures.js';
 import type { WorkloadReport } from '../../agent/report.js';
 
@@ -247,9 +248,7 @@ test('a cache that filled and then sits flat is not counted down to its limit (e
   // profile, leading the mix from its losses in the fill, read a 60 s peak p90 of 208 MiB),
   // horizon-peak on 193 of 220 (P up to 0.64)
   const MiB = 2 ** 20;
-  const fill = [18.72, 31.47, 42.22, 52.22, 60.97, 68.47, 75.2, 81.45, 86.7, 91.2, 95.2, 98.95, 102.2, 105.2, 107.45, 109.7, 111.68,
-    113.43, 114.93, 116.18, 117.43, 118.43, 119.18, 120.18, 120.93, 121.43, 121.93, 122.43, 122.93, 123.18, 123.68, 124.0, 124.2,
-    124.5, 124.7, 124.9, 125.0, 125.2, 125.3, 125.4];
+  const fill = REAL_FILL_MIB;
   const values = [...fill, ...Array.from({ length: 200 }, (_, i) => 125.4 + 0.1 * Math.sin(i * 1.7))];
   for (const model of ['engine-peak', 'horizon-peak'] as const) {
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });
@@ -286,17 +285,7 @@ test('a real fill read in whole pages, ties and all, is not counted down once it
   // straight climb for 180 s, to the limit. Before: engine-peak counted down on 7 and 4 ticks
   // after 117 MiB, horizon-peak on 37 and 33
   const MiB = 2 ** 20;
-  const runs = [
-    [28.74, 39.49, 49.74, 58.24, 65.99, 72.74, 78.74, 83.99, 88.74, 92.74, 96.24, 99.49, 102.24, 104.74, 106.99, 108.99,
-      110.74, 112.24, 113.49, 114.74, 115.74, 116.74, 117.49, 118.24, 118.99, 119.49, 119.99, 120.24, 120.74, 120.99, 121.24,
-      121.74, 121.74, 121.99, 122.24, 122.49, 122.49, 122.74, 122.74, 122.74, 122.99, 122.99, 122.99, 123.24, 123.24, 123.24,
-      123.24, 123.24, 123.24, ...Array<number>(49).fill(123.49)],
-    [29.48, 40.73, 50.23, 58.98, 66.73, 73.48, 79.48, 84.48, 89.23, 93.48, 96.98, 100.23, 102.98, 105.48, 107.73, 109.48,
-      111.23, 112.73, 113.98, 115.23, 116.23, 117.23, 117.98, 118.73, 119.23, 119.98, 120.48, 120.73, 120.98, 121.48, 121.73,
-      121.98, 122.23, 122.48, 122.48, 122.73, 122.98, 122.98, 123.23, 123.23, 123.23, 123.48, 123.48, 123.48, 123.48, 123.48,
-      123.73, 123.73, 123.73, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72,
-      ...Array<number>(39).fill(123.97)],
-  ];
+  const runs = PAGED_FILLS_MIB;
   for (const model of ['engine-peak', 'horizon-peak'] as const) {
     const counts = runs.map((values) => {
       const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });

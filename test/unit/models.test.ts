@@ -30,6 +30,7 @@ import { QuantileLearner } from '../../agent/predict/models/learner.js';
 import { LearnerPool, PooledLearner } from '../../agent/predict/models/learner-pool.js';
 import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
 import { rng } from '../helpers/rng.js';
+import { PAGED_FILLS_MIB, REAL_FILL_MIB } from '../helpers/real-fills.js';
 
 const SEC = 1000;
 const NEW_MODELS = FORECAST_MODELS.filter((m) => m !== 'ewma' && m !== 'decaying-histogram');
@@ -865,8 +866,7 @@ test('damped trend: a climb whose rises shrink step by step bends its line towar
   // a real fill, read each second from a memory cgroup (python filling towards 120 MiB, tau 8 s,
   // on top of its own 5 MiB): its readings jitter, and its settling points wander about 1% of
   // the level; read as settling by 20 s in, its line then near where it settles (about 125.5)
-  const real = [18.72, 31.47, 42.22, 52.22, 60.97, 68.47, 75.2, 81.45, 86.7, 91.2, 95.2, 98.95, 102.2, 105.2, 107.45, 109.7, 111.68,
-    113.43, 114.93, 116.18, 117.43, 118.43, 119.18, 120.18, 120.93, 121.43];
+  const real = REAL_FILL_MIB.slice(0, 26);
   const cgroup = new DampedTrend();
   let realFrom = -1;
   for (const [i, v] of real.entries()) {
@@ -879,11 +879,7 @@ test('damped trend: a climb whose rises shrink step by step bends its line towar
   // the same read in whole pages (0.25 MiB steps, a tie now and then in its last 20 s): a lone tie
   // keeps the line's run (two end it), and once read as settling it stays so while its rises
   // shrink, though one fit's settling point is a page off (it read a straight climb for a tick)
-  const pages = [
-    28.74, 39.49, 49.74, 58.24, 65.99, 72.74, 78.74, 83.99, 88.74, 92.74, 96.24, 99.49, 102.24, 104.74, 106.99, 108.99, 110.74,
-    112.24, 113.49, 114.74, 115.74, 116.74, 117.49, 118.24, 118.99, 119.49, 119.99, 120.24, 120.74, 120.99, 121.24, 121.74,
-    121.74, 121.99, 122.24, 122.49, 122.49, 122.74, 122.74,
-  ];
+  const pages = PAGED_FILLS_MIB[0]!.slice(0, 39);
   const paged = new DampedTrend();
   const settlingAt: boolean[] = pages.map((v) => {
     paged.update(v);
