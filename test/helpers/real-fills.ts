@@ -22,3 +22,12 @@ export const PAGED_FILLS_MIB: readonly (readonly number[])[] = [
       123.73, 123.73, 123.73, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72, 123.72,
       ...Array<number>(39).fill(123.97)],
 ];
+
+/**
+ * The kernel test's fill as its python writes it (towards 120 MiB, tau `tau` s, on top of `base`
+ * MiB of its own), read in whole pages `s` seconds in: what the readings above would be without
+ * their jitter, for fills a little quicker or slower than the ones recorded.
+ */
+export function pagedFillMib(s: number, tau: number, base: number): number {
+  return Math.floor((base + 120 * (1 - Math.exp(-s / tau))) * 4) / 4;
+}

@@ -118,7 +118,7 @@ register('demand (engine-peak): a cache settling a little under its cgroup limit
   const cg = new MemoryTestCgroup('demand-settle');
   t.teardown(() => cg.remove());
   cg.setLimit(144 * MiB);
-  const agent = headroom(['top', '--json', '--interval', '1', '--count', '65', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 120_000 });
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '90', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 110_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
   const fill = cg.startIn('/usr/bin/python3', ['-c', `
@@ -138,17 +138,22 @@ while True:
   fill.child.kill('SIGKILL');
   const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
   const seen = docs.map((d) => d.workloads[cg.path]?.demand?.memory_bytes).filter((m): m is Demand => m !== undefined);
+  t.true(seen.length >= 80, `forecasts of its memory: ${seen.length}`);
+  // settled (past 119 MiB, within 5 MiB of where it settles: 120 and python's own; at 117 it
+  // still climbs 1.2 MiB/s, and a tick's timing decides whether it is read as settling there):
+  // no countdown from then on, past the 60 s head's first windows too. Its last 20 s creep in whole pages with a tie every few seconds: each tie ended
+  // the climb's line and its settling, and the cold 60 s peak read a straight climb to the limit
+  // (5 and 2 ticks in two runs). Then two ties in a row ended the line while the climb's flag
+  // held on (a CI run). From about 70 s the 60 s peak's calibration offset, stepped up by the
+  // fill's misses, lifted its p90 near the limit (two live runs: 70-87 s)
+  const settled = seen.findIndex((m) => m.value >= 119 * MiB);
+  t.true(settled > 0 && seen.length - settled >= 55, `settled at ${settled} of ${seen.length}`);
+  const late = seen.map((m, i) => ({ m, i })).filter(({ m, i }) => i >= settled && m.timeToSaturationMs !== null);
+  // (the countdowns said first, the readings after: CI keeps the head of a failure's log)
+  const said = `a countdown on ${late.length} of ${seen.length - settled} ticks after it settled${late.length > 0 ? `: ${late.map(({ m, i }) => `${i}: ${(m.value / MiB).toFixed(2)} MiB, p90s ${m.windows.map((w) => (w.p90 / MiB).toFixed(0)).join('/')}`).join('; ')}` : ''}`;
+  t.log(said);
   t.log(seen.map((m, i) => `${i}: ${(m.value / MiB).toFixed(2)} MiB, 120 s peak p50 ${(m.windows[m.windows.length - 1]!.p50 / MiB).toFixed(0)} p90 ${(m.windows[m.windows.length - 1]!.p90 / MiB).toFixed(0)}, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}`).join('\n'));
-  t.true(seen.length >= 50, `forecasts of its memory: ${seen.length}`);
-  // settled (within 3 MiB of its size): no countdown from then on. Its last 20 s creep in whole
-  // pages with a tie every few seconds: each tie ended the climb's line and its settling, and the
-  // cold 60 s peak read a straight climb to the limit (5 and 2 ticks in two runs). Left: from about
-  // 70 s the 60 s peak's calibration offset, learnt on the fill's misses while that head was
-  // still cold, lifts its p90 near the limit for a few ticks (the closing note of 2026-12-04)
-  const settled = seen.findIndex((m) => m.value >= 117 * MiB);
-  t.true(settled > 0 && seen.length - settled >= 30, `settled at ${settled} of ${seen.length}`);
-  const after = seen.slice(settled).filter((m) => m.timeToSaturationMs !== null).length;
-  t.is(after, 0, `a countdown on ${after} of ${seen.length - settled} ticks after it settled`);
+  t.is(late.length, 0, said);
 });
 
 // A process that fills its memory and then sleeps produces no probe event once the agent runs:

@@ -73,6 +73,14 @@ export class DampedTrend {
   private tied = false;
   /** a fit out of line was forgiven at the last sample (fitShrink) */
   private forgave = false;
+  /**
+   * where the run, read as settling at some sample (fitShrink), was to settle (NaN: not read so,
+   * or passed since): its line goes no further while the run lasts, and once the run ends the
+   * climb has settled
+   */
+  private settledPoint = Number.NaN;
+  /** the newest sample ended such a run (settled) */
+  private settledNow = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
   private fallMask = 0;
@@ -114,6 +122,18 @@ export class DampedTrend {
       this.tied = tie;
       this.riseMask = ((this.riseMask << 1) | (x > this.lastValue ? 1 : 0)) & WINDOW_MASK;
       this.fallMask = ((this.fallMask << 1) | (x < this.lastValue ? 1 : 0)) & WINDOW_MASK;
+      // a climb read as settling whose run ends (two ties, or a fall) has settled: it climbs
+      // again only from fresh rises. (Its flag held on from its last net rises, off a line: a
+      // cold peak followed the trend's path, and a cache settling at 124 MiB read 139-144 MiB
+      // 60-120 s on, counted down to its 144 MiB limit)
+      this.settledNow = this.run === 0 && !Number.isNaN(this.settledPoint);
+      if (this.settledNow) {
+        this.riseMask = 0;
+        this.fallMask = 0;
+        this.climb = false;
+      }
+      // (a climb that passes where it was to settle was not settling there: a leak's slow spell)
+      if (this.run === 0 || x > this.settledPoint) this.settledPoint = Number.NaN;
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
     }
@@ -175,6 +195,7 @@ export class DampedTrend {
     if (!agree && !forgiven) return;
     this.shrink = fit.ratio;
     this.nextRise = fit.next;
+    this.settledPoint = point;
   }
 
   /** The log-linear fit of the run's newest rises against their steps, where it shrinks (SHRINK_MIN, SHRINK_T); else undefined. */
@@ -211,7 +232,12 @@ export class DampedTrend {
   /** The climb's rises summed over the next `steps` (a geometric series where they shrink). */
   private pathOver(steps: number): number {
     const r = this.shrink;
-    return r < 1 ? (this.nextRise * (1 - Math.pow(r, steps))) / (1 - r) : this.climbRate * steps;
+    if (r < 1) return (this.nextRise * (1 - Math.pow(r, steps))) / (1 - r);
+    // (a run read as settling whose fits no longer agree, a page's jitter, goes no further than
+    // where it was to settle until it passes it: straight at its median rise, a fill settling at
+    // 125 MiB read 154 MiB 120 s on)
+    const straight = this.climbRate * steps;
+    return Number.isNaN(this.settledPoint) ? straight : Math.min(straight, this.settledPoint - this.lastValue);
   }
 
   /** The median of the last LINE_RUN rises. */
@@ -269,11 +295,18 @@ export class DampedTrend {
     const gap = level - this.lastValue;
     if (!(gap > 0)) return Number.isNaN(this.climbRate) ? Number.NaN : 0;
     const r = this.shrink;
+    // (off its settling, a run goes no further than where it was to settle: pathOver)
+    if (level > this.settledPoint) return Number.POSITIVE_INFINITY;
     if (!(r < 1)) return gap / this.climbRate;
     // next * (1 - r^n) / (1 - r) = gap
     const left = 1 - (gap * (1 - r)) / this.nextRise;
     // (a level where it settles, to rounding, is never reached)
     return left > 1e-9 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
+  }
+
+  /** The newest sample ended a run read as settling (and not passed where it was to settle): the climb has settled. */
+  get settled(): boolean {
+    return this.settledNow;
   }
 
   /** Where the rises shrink step by step (SETTLE_FITS): the climb settles, it is not a leak. */

@@ -317,6 +317,16 @@ class Head {
   private offsetUnits = 0;
   /** ...and its running mean, which the leak pulls it towards */
   private offsetMean = 0;
+  /**
+   * the climb under way (SeriesState.climbing): the slot it was first seen at, and the offset's
+   * units and their mean then (NaN: none); and the slots of the forecasts of the newest climb
+   * that settled, [from, to)
+   */
+  private climbFrom = Number.NaN;
+  private unitsAtClimb = 0;
+  private meanAtClimb = 0;
+  private settledFrom = Number.NaN;
+  private settledTo = Number.NaN;
   /** exponentially weighted mean |actual - final p90|: the offset's unit */
   private finalErrSum = 0;
   private finalErrWeight = 0;
@@ -425,6 +435,7 @@ class Head {
     } else if (r >= 0) {
       actual = x;
     }
+    this.followClimb(s, slot);
     // (the forecast made at `origin` is resolved just below; most values pass no pending p90)
     if (x > this.lowestPending && this.engine.calibration === 'offset') this.countEarlyMisses(x, slot, Math.max(origin + 1, s.lastHole));
     if (!Number.isNaN(actual)) this.learn(r, actual, origin);
@@ -476,7 +487,40 @@ class Head {
     this.lowestPending = lowest;
   }
 
+  /**
+   * A climb that settles (SeriesState.settledSlot) takes back the offset's steps up from its
+   * misses, and its forecasts (those whose windows saw it climb) teach nothing when they resolve
+   * (learn): they missed it, a cold head's most of all, and that says nothing of the level it
+   * settled at. Kept, a cache filling to 124 MiB in 40 s under a 144 MiB limit had its 60 s
+   * peak's p90 at 141-149 MiB when that head's first windows resolved (an offset of 16-24 MiB, in
+   * units of the fill's errors), and from 70 s its peak profile, whose losses in the fill's
+   * windows were the lowest, led the mix at 138 MiB: counted down to the limit either way.
+   */
+  private followClimb(s: SeriesState, slot: number): void {
+    if (s.settledSlot === slot && !Number.isNaN(this.climbFrom)) {
+      this.offsetUnits = Math.min(this.offsetUnits, this.unitsAtClimb);
+      this.offsetMean = Math.min(this.offsetMean, this.meanAtClimb);
+      // (its forecasts: those whose windows saw it climb, made before it was read as a climb too)
+      this.settledFrom = this.climbFrom - this.steps;
+      this.settledTo = slot;
+      // (those still pending count no early miss either: marked as counted)
+      const ring = this.pending;
+      for (let o = Math.max(this.settledFrom, slot - this.steps); o < slot; o++) {
+        const q = ring.rowOf(o);
+        if (q >= 0) ring.missCounted[q] = 1;
+      }
+    }
+    if (!s.climbing) this.climbFrom = Number.NaN;
+    else if (Number.isNaN(this.climbFrom)) {
+      this.climbFrom = slot;
+      this.unitsAtClimb = this.offsetUnits;
+      this.meanAtClimb = this.offsetMean;
+    }
+  }
+
   private learn(r: number, actual: number, origin: number): void {
+    // (a forecast whose window saw a climb that settled teaches nothing: followClimb)
+    if (origin >= this.settledFrom && origin < this.settledTo) return;
     const ring = this.pending;
     this.resolved++;
     const fade = this.lossFade;

@@ -32,6 +32,8 @@ export class SeriesState {
   lastMs = Number.NaN;
   /** newest slot that no sample landed in */
   lastHole = Number.NEGATIVE_INFINITY;
+  /** newest slot at which a climb read as settling ended (DampedTrend.settled) */
+  settledSlot = Number.NEGATIVE_INFINITY;
   /** EWMA (alpha 0.3 per sample) and its biased exponentially weighted variance */
   ewMean = Number.NaN;
   ewVar = 0;
@@ -94,6 +96,7 @@ export class SeriesState {
       this.ewMean = x;
     }
     this.holt.update(x, steps);
+    if (this.holt.settled) this.settledSlot = slot;
     const fade = Math.pow(2, -1 / LONG_POINTS);
     this.levelSum = this.levelSum * fade + x;
     this.levelWeight = this.levelWeight * fade + 1;
