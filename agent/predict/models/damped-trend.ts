@@ -322,6 +322,18 @@ export class DampedTrend {
     return climbFloor(this.climbLine(steps), this.climbLine(0), p50, p90, this.settling ? 0 : CLIMB_ROOM);
   }
 
+  /**
+   * A peak forecast `steps` ahead (its p50 and p90) on a climb read as settling held under where
+   * its path goes: its p50 no higher than the path at the horizon, its p90 than the path at
+   * SETTLING_QUICKEN times it (the engine's trend candidate is bounded so). Unchanged off one.
+   */
+  capSettling(steps: number, p50: number, p90: number): { p50: number; p90: number } {
+    if (!this.settling) return { p50, p90 };
+    const cap50 = this.climbReach(steps);
+    const cap90 = this.climbReach(SETTLING_QUICKEN * steps);
+    return { p50: Math.min(p50, cap50), p90: Math.max(Math.min(p50, cap50), Math.min(p90, cap90)) };
+  }
+
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
   get climbRate(): number {
     return this.rate;
@@ -339,6 +351,8 @@ export class DampedTrend {
  * the line makes to the horizon: the climb may go on faster than its median rise.
  */
 const CLIMB_ROOM = 0.25;
+/** How much further than its path a settling climb's peak may go in a p90 (capSettling). */
+const SETTLING_QUICKEN = 1.5;
 
 /**
  * A peak forecast (its p50 and p90) on a steady climb whose line (DampedTrend.climbLine) reaches

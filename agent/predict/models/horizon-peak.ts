@@ -44,8 +44,9 @@ export interface HorizonPeakOptions {
    * lagged it: kept for the 256 forecasts after it, a cache that filled towards 125 MiB and then
    * sat flat read a peak p90 at its 144 MiB limit, P(contention) up to 0.64 and a countdown on 193
    * of the 220 ticks after the fill (this model), 53 (the engine, whose mix its losses in the fill
-   * had made this candidate lead). Now 18 and none: what is left here is the cold start of the
-   * longer horizons, whose base spread holds the fill until their first windows resolve.
+   * had made this candidate lead). Now 18 and none; and none here either once the base's spread,
+   * which the cold longer horizons read until their first windows resolve, is learnt afresh when
+   * a climb settles (update).
    * Forgotten as soon as the climb's flag drops, a noisy leak (1 MiB/s +- 2 MiB), whose flag
    * flickers, was warned 11-53 s ahead, not 88-90; as here, 89-96 s. Skipped in the engine:
    * recorded 60 s peaks' losses up to 6% lower (memory-growth 0.573 -> 0.539 of the best
@@ -153,12 +154,15 @@ export class HorizonPeakForecaster implements Forecaster {
     }
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
-    const settling = this.trend.settling;
     this.trend.update(x, skipped + 1);
     if (this.trend.climbing) this.lastClimb = slot;
-    // a climb read as settling whose rises have stopped is over: its excesses go now
-    const settled = settling && Number.isNaN(this.trend.climbRate);
-    if (settled) this.settledAt = slot;
+    // a climb read as settling whose rises have stopped is over (DampedTrend.settled): its
+    // excesses go now, and the base's spread, which its cold horizons read, is learnt afresh
+    const settled = this.trend.settled;
+    if (settled) {
+      this.settledAt = slot;
+      if (restartsSpread(this.base)) this.base.restartSpread();
+    }
     for (const h of this.horizons.values()) {
       if (settled) this.forgetClimb(h);
       const peak = h.recentMax.push(slot, x);
@@ -230,8 +234,8 @@ export class HorizonPeakForecaster implements Forecaster {
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
     if (h.excess.size < this.minErrors) {
-      // until peaks are known: the base model's spread at the horizon, moved up to the reference
       const reference = this.coldReference(h);
+      // until peaks are known: the base model's spread at the horizon, moved up to the reference
       const fc = this.base.forecast(horizonMs);
       return this.onClimb(h, shiftedForecast(fc, reference - fc.quantile(0.5)));
     }
@@ -248,13 +252,20 @@ export class HorizonPeakForecaster implements Forecaster {
     if (Number.isNaN(line)) return fc;
     const p50 = fc.quantile(0.5);
     const p90 = fc.quantile(0.9);
-    const moved = this.trend.floorPeak(h.steps, p50, p90);
+    const moved = this.pairOnClimb(h, p50, p90);
     return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
   }
 
-  /** quantilePair's p50 and p90 moved as onClimb moves a forecast. */
+  /**
+   * quantilePair's p50 and p90 moved as onClimb moves a forecast; on a climb read as settling,
+   * held under its path first (DampedTrend.capSettling): the excesses learnt while it climbed
+   * fast stand until it is over, and a cache slowing towards 124 MiB read a 5 s peak p90 of
+   * 150 MiB, P(contention) up to 1 over a 144 MiB limit in its last 30 s of climbing.
+   */
   private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
-    return this.coldTrend ? this.trend.floorPeak(h.steps, p50, p90) : { p50, p90 };
+    if (!this.coldTrend) return { p50, p90 };
+    const capped = this.trend.capSettling(h.steps, p50, p90);
+    return this.trend.floorPeak(h.steps, capped.p50, capped.p90);
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -319,6 +330,10 @@ export interface SeasonalPeakSource {
 export function seasonOf(f: Forecaster): number | undefined {
   const p = (f as { period?: unknown }).period;
   return typeof p === 'number' ? p : undefined;
+}
+
+function restartsSpread(f: Forecaster): f is Forecaster & { restartSpread(): void } {
+  return typeof (f as { restartSpread?: unknown }).restartSpread === 'function';
 }
 
 function hasSeasonalPeak(f: Forecaster): f is Forecaster & SeasonalPeakSource {

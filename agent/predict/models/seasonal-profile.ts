@@ -103,6 +103,17 @@ export class SeasonalProfileForecaster implements Forecaster {
     return this.sxx > 0 ? Math.min(MAX_PERSISTENCE, Math.max(0, this.sxy / this.sxx)) : 0;
   }
 
+  /**
+   * Learns the spread afresh from the next samples (its level and persistence kept): for an owner
+   * that knows the innovations held are of a climb that has settled (horizon-peak), which would
+   * otherwise widen every horizon for minutes at the level it settled at.
+   */
+  restartSpread(): void {
+    this.innovationSum = 0;
+    this.innovationWeight = 0;
+    this.atSamples = -1;
+  }
+
   update(value: number, atMs: number): void {
     if (!Number.isFinite(value) || !Number.isFinite(atMs)) return;
     const x = Math.max(0, value);
