@@ -926,7 +926,7 @@ test('damped trend: a climb whose rises shrink step by step bends its line towar
   t.true(Number.isNaN(flat.climbStepsTo(10)));
 });
 
-test('damped trend: a climb read as settling whose run ends has settled (it climbs again only from fresh rises); one no longer read as settling goes no further than where it was to settle', (t) => {
+test('damped trend: a climb read as settling whose run ends has settled (it climbs again only from fresh rises); a leak\'s dip after a slow spell is no settling', (t) => {
   // a fill read in pages towards 125 MiB (tau 9 s): read as settling from 22 s, its run ends
   // with a second tie at 48 s. The climb's flag held on for a few more samples (net rises in its
   // last eight), off a line: a cold peak followed the trend's path, 139-144 MiB 60-120 s on,
@@ -949,18 +949,6 @@ test('damped trend: a climb read as settling whose run ends has settled (it clim
   t.false(d.climbing, 'three rises');
   d.update(129);
   t.true(d.climbing, 'four rises in a row: a climb again');
-  // a slower fill (tau 10 s) a page higher from 44 s: its fits read no shrink for a while, and
-  // its straight line at the median rise (0.25 MiB a step) read 154.3 MiB 120 steps on
-  const e = new DampedTrend();
-  let wasSettling = false;
-  let highest = 0;
-  for (let s = 1; s <= 60; s++) {
-    e.update(pagedFillMib(s, 10, 5) + (s >= 44 ? 0.25 : 0));
-    if (wasSettling && !e.settling && !Number.isNaN(e.climbRate)) highest = Math.max(highest, e.climbReach(120));
-    if (e.settling) wasSettling = true;
-  }
-  t.log(`off its settling, on its line: reach 120 steps on at most ${highest.toFixed(1)}`);
-  t.true(highest > 0 && highest <= 126, `${highest}`);
 });
 
 test('damped trend: climbing starts with four rises in a row or five net rises in eight, and lasts through a dip', (t) => {

@@ -73,13 +73,7 @@ export class DampedTrend {
   private tied = false;
   /** a fit out of line was forgiven at the last sample (fitShrink) */
   private forgave = false;
-  /**
-   * where the run, read as settling at some sample (fitShrink), was to settle (NaN: not read so,
-   * or passed since): its line goes no further while the run lasts, and once the run ends the
-   * climb has settled
-   */
-  private settledPoint = Number.NaN;
-  /** the newest sample ended such a run (settled) */
+  /** the newest sample ended a run read as settling at the sample before (settled) */
   private settledNow = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
@@ -125,15 +119,15 @@ export class DampedTrend {
       // a climb read as settling whose run ends (two ties, or a fall) has settled: it climbs
       // again only from fresh rises. (Its flag held on from its last net rises, off a line: a
       // cold peak followed the trend's path, and a cache settling at 124 MiB read 139-144 MiB
-      // 60-120 s on, counted down to its 144 MiB limit)
-      this.settledNow = this.run === 0 && !Number.isNaN(this.settledPoint);
+      // 60-120 s on, counted down to its 144 MiB limit.) Only from a run read as settling at
+      // the sample before: from one read so once, a leak whose rate swings, its countdown and
+      // P(contention) went for 20 s at a GC's dip 50 s from its limit (a review)
+      this.settledNow = this.run === 0 && this.shrink < 1;
       if (this.settledNow) {
         this.riseMask = 0;
         this.fallMask = 0;
         this.climb = false;
       }
-      // (a climb that passes where it was to settle was not settling there: a leak's slow spell)
-      if (this.run === 0 || x > this.settledPoint) this.settledPoint = Number.NaN;
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
     }
@@ -195,7 +189,6 @@ export class DampedTrend {
     if (!agree && !forgiven) return;
     this.shrink = fit.ratio;
     this.nextRise = fit.next;
-    this.settledPoint = point;
   }
 
   /** The log-linear fit of the run's newest rises against their steps, where it shrinks (SHRINK_MIN, SHRINK_T); else undefined. */
@@ -232,12 +225,7 @@ export class DampedTrend {
   /** The climb's rises summed over the next `steps` (a geometric series where they shrink). */
   private pathOver(steps: number): number {
     const r = this.shrink;
-    if (r < 1) return (this.nextRise * (1 - Math.pow(r, steps))) / (1 - r);
-    // (a run read as settling whose fits no longer agree, a page's jitter, goes no further than
-    // where it was to settle until it passes it: straight at its median rise, a fill settling at
-    // 125 MiB read 154 MiB 120 s on)
-    const straight = this.climbRate * steps;
-    return Number.isNaN(this.settledPoint) ? straight : Math.min(straight, this.settledPoint - this.lastValue);
+    return r < 1 ? (this.nextRise * (1 - Math.pow(r, steps))) / (1 - r) : this.climbRate * steps;
   }
 
   /** The median of the last LINE_RUN rises. */
@@ -295,8 +283,6 @@ export class DampedTrend {
     const gap = level - this.lastValue;
     if (!(gap > 0)) return Number.isNaN(this.climbRate) ? Number.NaN : 0;
     const r = this.shrink;
-    // (off its settling, a run goes no further than where it was to settle: pathOver)
-    if (level > this.settledPoint) return Number.POSITIVE_INFINITY;
     if (!(r < 1)) return gap / this.climbRate;
     // next * (1 - r^n) / (1 - r) = gap
     const left = 1 - (gap * (1 - r)) / this.nextRise;
@@ -304,7 +290,7 @@ export class DampedTrend {
     return left > 1e-9 ? Math.log(left) / Math.log(r) : Number.POSITIVE_INFINITY;
   }
 
-  /** The newest sample ended a run read as settling (and not passed where it was to settle): the climb has settled. */
+  /** The newest sample ended a run read as settling at the sample before: the climb has settled. */
   get settled(): boolean {
     return this.settledNow;
   }
@@ -320,18 +306,6 @@ export class DampedTrend {
    */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     return climbFloor(this.climbLine(steps), this.climbLine(0), p50, p90, this.settling ? 0 : CLIMB_ROOM);
-  }
-
-  /**
-   * A peak forecast `steps` ahead (its p50 and p90) on a climb read as settling held under where
-   * its path goes: its p50 no higher than the path at the horizon, its p90 than the path at
-   * SETTLING_QUICKEN times it (the engine's trend candidate is bounded so). Unchanged off one.
-   */
-  capSettling(steps: number, p50: number, p90: number): { p50: number; p90: number } {
-    if (!this.settling) return { p50, p90 };
-    const cap50 = this.climbReach(steps);
-    const cap90 = this.climbReach(SETTLING_QUICKEN * steps);
-    return { p50: Math.min(p50, cap50), p90: Math.max(Math.min(p50, cap50), Math.min(p90, cap90)) };
   }
 
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
@@ -351,8 +325,6 @@ export class DampedTrend {
  * the line makes to the horizon: the climb may go on faster than its median rise.
  */
 const CLIMB_ROOM = 0.25;
-/** How much further than its path a settling climb's peak may go in a p90 (capSettling). */
-const SETTLING_QUICKEN = 1.5;
 
 /**
  * A peak forecast (its p50 and p90) on a steady climb whose line (DampedTrend.climbLine) reaches

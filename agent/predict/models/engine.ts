@@ -318,11 +318,14 @@ class Head {
   /** ...and its running mean, which the leak pulls it towards */
   private offsetMean = 0;
   /**
-   * the climb under way (SeriesState.climbing): the slot it was first seen at, and the offset's
-   * units and their mean then (NaN: none); and the slots of the forecasts of the newest climb
-   * that settled, [from, to)
+   * the climb under way (SeriesState.climbing): the slot it was first seen at (NaN: none),
+   * whether it is the series' start-up climb (the head's first, before any forecast resolved),
+   * the offset's units and their mean then; whether a climb was seen; and the slots of the
+   * forecasts of the series' start-up climb once it settled, [from, to)
    */
   private climbFrom = Number.NaN;
+  private startClimb = false;
+  private climbSeen = false;
   private unitsAtClimb = 0;
   private meanAtClimb = 0;
   private settledFrom = Number.NaN;
@@ -488,16 +491,19 @@ class Head {
   }
 
   /**
-   * A climb that settles (SeriesState.settledSlot) takes back the offset's steps up from its
-   * misses, and its forecasts (those whose windows saw it climb) teach nothing when they resolve
-   * (learn): they missed it, a cold head's most of all, and that says nothing of the level it
-   * settled at. Kept, a cache filling to 124 MiB in 40 s under a 144 MiB limit had its 60 s
+   * A series' start-up climb that settles (SeriesState.settledSlot) takes back the offset's steps
+   * up from its misses, and its forecasts (those whose windows saw it climb) teach nothing when
+   * they resolve (learn): they missed it, a cold head's most of all, and that says nothing of the
+   * level it settled at. Kept, a cache filling to 124 MiB in 40 s under a 144 MiB limit had its 60 s
    * peak's p90 at 141-149 MiB when that head's first windows resolved (an offset of 16-24 MiB, in
    * units of the fill's errors), and from 70 s its peak profile, whose losses in the fill's
    * windows were the lowest, led the mix at 138 MiB: counted down to the limit either way.
    */
   private followClimb(s: SeriesState, slot: number): void {
-    if (s.settledSlot === slot && !Number.isNaN(this.climbFrom)) {
+    // (only the head's first climb, begun before any of its forecasts resolved: a series' start.
+    // A staircase, each of its steps settling, was otherwise never learnt: +24 MiB every 60 s was
+    // first counted down 2 minutes later, at 18 MiB from its limit, not 98 (a review))
+    if (s.settledSlot === slot && !Number.isNaN(this.climbFrom) && this.startClimb) {
       this.offsetUnits = Math.min(this.offsetUnits, this.unitsAtClimb);
       this.offsetMean = Math.min(this.offsetMean, this.meanAtClimb);
       // (its forecasts: those whose windows saw it climb, made before it was read as a climb too)
@@ -513,6 +519,8 @@ class Head {
     if (!s.climbing) this.climbFrom = Number.NaN;
     else if (Number.isNaN(this.climbFrom)) {
       this.climbFrom = slot;
+      this.startClimb = this.resolved === 0 && !this.climbSeen;
+      this.climbSeen = true;
       this.unitsAtClimb = this.offsetUnits;
       this.meanAtClimb = this.offsetMean;
     }

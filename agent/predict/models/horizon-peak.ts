@@ -252,20 +252,13 @@ export class HorizonPeakForecaster implements Forecaster {
     if (Number.isNaN(line)) return fc;
     const p50 = fc.quantile(0.5);
     const p90 = fc.quantile(0.9);
-    const moved = this.pairOnClimb(h, p50, p90);
+    const moved = this.trend.floorPeak(h.steps, p50, p90);
     return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
   }
 
-  /**
-   * quantilePair's p50 and p90 moved as onClimb moves a forecast; on a climb read as settling,
-   * held under its path first (DampedTrend.capSettling): the excesses learnt while it climbed
-   * fast stand until it is over, and a cache slowing towards 124 MiB read a 5 s peak p90 of
-   * 150 MiB, P(contention) up to 1 over a 144 MiB limit in its last 30 s of climbing.
-   */
+  /** quantilePair's p50 and p90 moved as onClimb moves a forecast. */
   private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
-    if (!this.coldTrend) return { p50, p90 };
-    const capped = this.trend.capSettling(h.steps, p50, p90);
-    return this.trend.floorPeak(h.steps, capped.p50, capped.p90);
+    return this.coldTrend ? this.trend.floorPeak(h.steps, p50, p90) : { p50, p90 };
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
