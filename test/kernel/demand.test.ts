@@ -113,8 +113,8 @@ register(`demand (${model}${workers > 0 ? `, held by ${workers} worker threads` 
 // (before, from its fifth second to its end: its 5 s peak's p90 at the limit from the misses
 // of its fill). auto: the test cgroup is none of the policy's workloads, so horizon-peak (the
 // default for most workloads): its cold longer horizons read a base spread that held the fill
-// (a countdown 38-62 s in, replaying a run's readings: now none past 119 MiB), and while the fill
-// slowed its 5 s peak's p90 held the excesses of its fast start.
+// until the climb settled (a countdown 38-62 s in, replaying a run's readings: now none past
+// 119 MiB).
 for (const model of ['engine-peak', 'auto'] as const) {
 register(`demand (${model}): a cache settling a little under its cgroup limit is not counted down to the limit once it settles, nor while it works on`, async (t) => {
   const policy = policyWith(model, 0);

@@ -234,8 +234,8 @@ export class HorizonPeakForecaster implements Forecaster {
     const h = this.horizons.get(this.clock.stepsFor(horizonMs));
     if (Number.isNaN(h.horizonMs)) h.horizonMs = horizonMs;
     if (h.excess.size < this.minErrors) {
-      const reference = this.coldReference(h);
       // until peaks are known: the base model's spread at the horizon, moved up to the reference
+      const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
       return this.onClimb(h, shiftedForecast(fc, reference - fc.quantile(0.5)));
     }
