@@ -153,7 +153,7 @@ export class DampedTrend {
 
   /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
   private fitShrink(): void {
-    const settled = this.shrink < 1;
+    const wasSettling = this.shrink < 1;
     this.shrink = 1;
     const fit = Number.isNaN(this.rate) ? undefined : this.shrinkFit();
     if (!fit) {
@@ -184,7 +184,7 @@ export class DampedTrend {
     // one such fit in 20 turned it into a straight climb for a tick. Kept through any, a leak
     // whose rate swings +-90% over 60 s, read in pages, lost its countdown on 12 of its last 60 s;
     // through one, on 10, and on 3 before a lone tie kept the run)
-    const forgiven = !agree && settled && !this.forgave;
+    const forgiven = !agree && wasSettling && !this.forgave;
     this.forgave = forgiven;
     if (!agree && !forgiven) return;
     this.shrink = fit.ratio;
