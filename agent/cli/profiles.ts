@@ -5,7 +5,7 @@
 // store reads a profile's file again when it changed, so the task starts afresh there too.
 // Exit codes: 0 shown or deleted (an empty store included, and for `list` one not made yet: a
 // fresh host has none), 1 no profile matches (or no store to look in, or the file could not be
-// removed), 2 an ambiguous or malformed id prefix.
+// removed, or for `list` a profile's file could not be read), 2 an ambiguous or malformed id prefix.
 // Mounted by main.ts (`.command(profiles)`); runnable on its own too, like policy-check.ts.
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -85,8 +85,12 @@ function commandLine(e: ProfileEntry, max = 80): string {
 const word = (v: string): string => (/^[\w./:=@+,%-]+$/.test(v) ? v : JSON.stringify(v));
 
 function problemLines(problems: StoreProblem[]): string {
-  return problems.map((p) => `headroom: ${p.kind === 'corrupt' ? 'corrupt profile' : p.kind === 'newer-format' ? 'profile from a newer headroom' : p.kind} ${p.file}: ${p.message}\n`).join('');
+  const what = { corrupt: 'corrupt profile', 'newer-format': 'profile from a newer headroom', unreadable: 'could not read profile' } as Partial<Record<StoreProblem['kind'], string>>;
+  return problems.map((p) => `headroom: ${what[p.kind] ?? p.kind} ${p.file}: ${p.message}\n`).join('');
 }
+
+/** 0, or 1 where a profile could not be read (listed without it: a listing that looks complete is not). */
+const listExit = (problems: StoreProblem[]): number => (problems.some((p) => p.kind === 'unreadable') ? EXIT_NOT_FOUND : EXIT_OK);
 
 // ---- the commands, without touching the process ----
 
@@ -145,9 +149,9 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
         bytes: e.bytes,
       };
     });
-    return { exitCode: EXIT_OK, stdout: `${JSON.stringify(doc)}\n`, stderr };
+    return { exitCode: listExit(opened.store.problems), stdout: `${JSON.stringify(doc)}\n`, stderr };
   }
-  if (entries.length === 0) return { exitCode: EXIT_OK, stdout: `no profiles in ${dir}\n`, stderr };
+  if (entries.length === 0) return { exitCode: listExit(opened.store.problems), stdout: `no profiles in ${dir}\n`, stderr };
   const rows = entries.map((e) => {
     const f = forecastFromProfile(e.profile);
     return [
@@ -161,7 +165,7 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
     ];
   });
   const out = table(['ID', 'RUNS', 'MEAN_DUR', 'MEAN_PEAK_CPU', 'MEAN_PEAK_MEM', 'LAST_SEEN', 'COMMAND'], rows, [0, 5, 6]);
-  return { exitCode: EXIT_OK, stdout: `${out}\n`, stderr };
+  return { exitCode: listExit(opened.store.problems), stdout: `${out}\n`, stderr };
 }
 
 /**

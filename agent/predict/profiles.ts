@@ -309,6 +309,25 @@ export function forecastFromProfile(p: Profile): RunForecast {
 
 /** No figure a profile stores reaches this: bytes (a petabyte), bytes/s, cores, ms (31,000 years); their variances, its square. */
 const MAX_STORED_FIGURE = 1e15;
+/** The latest time a Date can hold (ms since the epoch): a timestamp past it cannot be shown. */
+const MAX_DATE_MS = 8.64e15;
+/** Arguments and inputs a task label keeps (mergeRun). */
+const MAX_LABEL_ITEMS = 64;
+/**
+ * No profile file is larger: its curves take a few KB, its label at most the arguments a
+ * command line can hold (2 MiB on Linux). A larger file is not read: a 100 MB one was read whole
+ * and shown by `profiles show`.
+ */
+export const MAX_PROFILE_FILE_BYTES = 4 * 1024 * 1024;
+/** Room for rounding in sums a profile keeps (a weight against its run count, a mean within its extremes). */
+const SLACK = 1e-9;
+
+/** A profile file too large to be one (MAX_PROFILE_FILE_BYTES): corrupt, and not read. */
+class SizeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`${bytes} bytes, too large to be a profile (at most ${MAX_PROFILE_FILE_BYTES})`);
+  }
+}
 
 /** A profile a newer headroom wrote: not corrupt, only not readable here (left in place). */
 export class NewerFormatError extends Error {
@@ -334,22 +353,30 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   if (p.format !== PROFILE_FORMAT) throw new Error(`format ${String(p.format)}, expected ${PROFILE_FORMAT}`);
   if (typeof p.signature !== 'string' || !SIGNATURE_RE.test(p.signature)) throw new Error('no valid signature');
   if (expectedSignature !== undefined && p.signature !== expectedSignature) throw new Error(`holds signature ${p.signature.slice(0, 12)}, not the one its name says`);
-  if (!num(p.createdAtMs) || !num(p.lastRunAtMs) || !num(p.weight) || !(p.weight > 0)) throw new Error('bad timestamps or weight');
-  if (!Number.isInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
+  // (a time no Date can hold crashed `profiles list`, and with it the listing of every other profile)
+  const time = (v: unknown): boolean => num(v) && v >= 0 && v <= MAX_DATE_MS;
+  if (!time(p.createdAtMs) || !time(p.lastRunAtMs)) throw new Error('bad timestamps');
+  if (!Number.isSafeInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
+  // (mergeRun: the newest run weighs 1 and the older less: a weight under 1 or above the run
+  // count was never written; 1e-300 read "confidence 0.00" over a resource's 0.70)
+  const weight = (v: unknown): boolean => num(v) && v >= 1 - SLACK && v <= p.runs! * (1 + SLACK);
+  if (!weight(p.weight)) throw new Error('bad weight');
   const d = p.durationMs;
   const figure = (v: unknown, most = MAX_STORED_FIGURE): boolean => num(v) && v >= 0 && v <= most;
   if (!d || ![d.mean, d.min, d.max, d.last].every((v) => figure(v)) || !figure(d.var, MAX_STORED_FIGURE ** 2)) throw new Error('bad duration statistics');
+  const within = (v: number): boolean => v >= d.min * (1 - SLACK) && v <= d.max * (1 + SLACK);
+  if (!(d.min <= d.max) || !within(d.mean) || !within(d.last)) throw new Error('bad duration statistics (mean or last outside min..max)');
   if (!p.curve || typeof p.curve !== 'object') throw new Error('no curve');
   for (const r of RESOURCES) {
     const c = p.curve[r];
     if (c === undefined) continue;
-    if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !(num(c.weight) && c.weight > 0))) throw new Error(`bad curve for ${r}`);
+    if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !weight(c.weight))) throw new Error(`bad curve for ${r}`);
     if (c.peak !== undefined && !(c.peak && figure(c.peak.mean) && figure(c.peak.var, MAX_STORED_FIGURE ** 2))) throw new Error(`bad peak for ${r}`);
     // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];
   }
-  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((a) => typeof a === 'string');
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.length <= MAX_LABEL_ITEMS && v.every((a) => typeof a === 'string');
   const envOk = (v: unknown): boolean => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => x === null || typeof x === 'string'));
   if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !strings(p.task.args) || (p.task.inputs !== undefined && !strings(p.task.inputs)) || !envOk(p.task.env))) {
     throw new Error('bad task label');
@@ -362,8 +389,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
 export interface StoreProblem {
   /** corrupt: a profile file that did not parse; stale-temp: a write a crash left behind;
    *  write-failed: a profile kept in memory but not saved (disk full, permissions);
-   *  newer-format: a newer headroom's profile, left in place and not used */
-  kind: 'corrupt' | 'stale-temp' | 'write-failed' | 'newer-format';
+   *  newer-format: a newer headroom's profile, left in place and not used;
+   *  unreadable: a profile file that could not be read (permissions, an I/O error), left in place */
+  kind: 'corrupt' | 'stale-temp' | 'write-failed' | 'newer-format' | 'unreadable';
   file: string;
   message: string;
   /** where a corrupt file was moved to (absent when read-only or the move failed) */
@@ -457,6 +485,8 @@ export class ProfileStore {
   private readonly unsaved = new Set<string>();
   /** profiles a newer headroom wrote: left alone (not read, counted, evicted or written over) */
   private readonly foreign = new Set<string>();
+  /** profiles whose file could not be read at the last look (not corrupt: read again at the next) */
+  private readonly unreadable = new Set<string>();
   private lastUse = 0;
   private tempSeq = 0;
 
@@ -520,21 +550,41 @@ export class ProfileStore {
     return st !== undefined && stampOf(st) === e!.stamp;
   }
 
-  /** A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside. */
+  /**
+   * A profile from its file (not cached); a corrupt one quarantined, a newer headroom's set aside,
+   * one that could not be read (EACCES, EIO, EMFILE) said and left in place: no fault of the
+   * file's, and quarantined it was lost to its task (the quarantine keeps 20).
+   */
   private read(signature: string): Profile | undefined {
     if (!this.index.has(signature)) return undefined;
     const file = this.fileOf(signature);
+    let text: string;
+    // (taken before the read: a change made between the two is seen at the next look)
+    const st = statOf(file);
     try {
-      // (taken before the read: a change made between the two is seen at the next look)
-      const st = statOf(file);
-      const profile = parseProfile(readFileSync(file, 'utf8'), signature);
+      if (st && st.size > MAX_PROFILE_FILE_BYTES) throw new SizeError(st.size);
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        this.index.delete(signature); // removed by hand
+        this.unreadable.delete(signature);
+      } else if (err instanceof SizeError) this.quarantine(signature, err.message);
+      else {
+        this.unreadable.add(signature);
+        this.report({ kind: 'unreadable', file, message: `${(err as Error).message} (left in place)` });
+      }
+      return undefined;
+    }
+    this.unreadable.delete(signature);
+    try {
+      const profile = parseProfile(text, signature);
       const e = this.index.get(signature)!;
       e.stamp = st && stampOf(st);
       if (st) e.bytes = st.size;
       return profile;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.index.delete(signature); // removed by hand
-      else if (err instanceof NewerFormatError) {
+      if (err instanceof NewerFormatError) {
         // a downgrade's: not ours to move away, to count against the budget, nor to write over
         this.index.delete(signature);
         this.foreign.add(signature);
@@ -581,7 +631,14 @@ export class ProfileStore {
       this.report({ kind: 'newer-format', file, message: 'a newer headroom\'s profile: this run is not recorded over it' });
       return { profile: mergeRun(undefined, run, this.decay, this.now()), saved: false, evicted: [] };
     }
-    const profile = mergeRun(this.get(run.signature), run, this.decay, this.now());
+    const prev = this.get(run.signature);
+    if (!prev && this.unreadable.has(run.signature)) {
+      // a file it could not read: written over, the task's history in it was lost
+      const file = this.fileOf(run.signature);
+      this.report({ kind: 'unreadable', file, message: 'its profile could not be read: this run is not recorded over it' });
+      return { profile: mergeRun(undefined, run, this.decay, this.now()), saved: false, evicted: [] };
+    }
+    const profile = mergeRun(prev, run, this.decay, this.now());
     this.cache.delete(run.signature); // re-inserted last: the cache is bounded oldest-first
     this.cache.set(run.signature, profile);
     while (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync,
+  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -349,6 +349,81 @@ test('store: a corrupt file is reported and quarantined, never fatal', (t) => {
   t.false(after.store.record(run(newer)).saved);
   t.is(readFileSync(join(dir, `${newer}.json`), 'utf8'), before);
   t.is(after.problems.at(-1)!.message, 'a newer headroom\'s profile: this run is not recorded over it');
+});
+
+test('store: a figure out of range or at odds with the others is corrupt (a time no Date holds crashed `profiles list`, hiding every other profile)', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A));
+  store.record(run(SIG_A, { durationMs: 12_000 }));
+  const good = JSON.parse(readFileSync(join(dir, `${SIG_A}.json`), 'utf8')) as Record<string, unknown> & { durationMs: Record<string, number>; task?: unknown };
+  t.notThrows(() => parseProfile(JSON.stringify(good)));
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a last run past any date', { lastRunAtMs: 1e16 }, /bad timestamps/],
+    ['a creation before 1970', { createdAtMs: -1e17 }, /bad timestamps/],
+    ['runs beyond counting', { runs: 1e308 }, /bad run count/],
+    ['a weight no run gives', { weight: 1e-300 }, /bad weight/],
+    ['a weight above the runs', { weight: 3 }, /bad weight/],
+    ['a mean above the longest run', { durationMs: { ...good.durationMs, mean: 1e12 } }, /mean or last outside min\.\.max/],
+    ['a last run shorter than the shortest', { durationMs: { ...good.durationMs, last: 1 } }, /mean or last outside min\.\.max/],
+    ['more arguments than a label keeps', { task: { exe: '/bin/x', args: Array.from({ length: 65 }, (_, i) => String(i)) } }, /bad task label/],
+  ];
+  for (const [what, change, message] of bad) t.throws(() => parseProfile(JSON.stringify({ ...good, ...change })), { message }, what);
+
+  // on disk: said and skipped, the rest listed (by the CLI too, with no stack trace)
+  const sigs = bad.map((_, i) => String(i + 1).repeat(64));
+  bad.forEach(([, change], i) => writeFileSync(join(dir, `${sigs[i]}.json`), JSON.stringify({ ...good, ...change, signature: sigs[i] })));
+  const huge = 'e'.repeat(64);
+  writeFileSync(join(dir, `${huge}.json`), ' '.repeat(4 * 1024 * 1024 + 1));
+  const ro = storeAt(dir, { readOnly: true });
+  t.deepEqual(ro.store.list().map((e) => e.profile.signature), [SIG_A]);
+  t.is(ro.problems.length, bad.length + 1);
+  t.true(ro.problems.every((p) => p.kind === 'corrupt'));
+  t.regex(ro.problems.find((p) => p.file.includes(huge))!.message, /^4194305 bytes, too large to be a profile/);
+  const list = cli('list', '--dir', dir);
+  t.is(list.status, 0);
+  t.regex(list.stdout, /^ID .*\naaaaaaaaaaaa\s+2\s/);
+  t.notRegex(list.stderr, /RangeError|\n\s+at /);
+  t.is(cli('show', '1111', '--dir', dir).status, 1);
+  // a writable store moves them aside as it opens
+  const rw = storeAt(dir);
+  t.is(rw.problems.filter((p) => p.movedTo).length, bad.length + 1);
+  t.deepEqual(rw.store.signatures(), [SIG_A]);
+});
+
+test('store: a file it cannot read (an I/O error) is said and left in place, and no run is recorded over it; it is read again at the next look', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A));
+  store.record(run(SIG_B));
+  const fileB = join(dir, `${SIG_B}.json`);
+  const saved = readFileSync(fileB);
+  // a regular file by stat whose read fails with EIO (an unreadable disk block, as a tmpfile can not fake)
+  rmSync(fileB);
+  symlinkSync('/proc/self/mem', fileB);
+  const rw = storeAt(dir);
+  t.deepEqual(rw.problems.map((p) => [p.kind, p.file]), [['unreadable', fileB]]);
+  t.regex(rw.problems[0]!.message, /^EIO: .*\(left in place\)$/);
+  t.true(lstatSync(fileB).isSymbolicLink(), 'not quarantined: the quarantine keeps 20 and its task lost its history');
+  t.false(existsSync(join(dir, 'quarantine')));
+  t.is(rw.store.get(SIG_B), undefined);
+  t.is(rw.store.get(SIG_A)!.runs, 1);
+  const out = rw.store.record(run(SIG_B));
+  t.false(out.saved);
+  t.is(rw.problems.at(-1)!.message, 'its profile could not be read: this run is not recorded over it');
+  t.true(lstatSync(fileB).isSymbolicLink(), 'not written over');
+  // the CLI lists what it can, says what it could not, and exits 1 (a listing that looks complete is not)
+  const list = cli('list', '--dir', dir);
+  t.is(list.status, 1);
+  t.regex(list.stdout, /\naaaaaaaaaaaa\s/);
+  t.regex(list.stderr, /^headroom: could not read profile .*b{64}\.json: EIO/);
+  // readable again (the disk came back): read, and recorded into
+  rmSync(fileB);
+  writeFileSync(fileB, saved);
+  t.is(rw.store.get(SIG_B)!.runs, 1);
+  t.true(rw.store.record(run(SIG_B)).saved);
+  t.is(rw.store.get(SIG_B)!.runs, 2);
+  t.is(cli('list', '--dir', dir).status, 0);
 });
 
 test('store: a running store follows its files: one truncated while it runs is quarantined and said, one removed starts its task afresh (the copy in memory is not put back)', (t) => {
