@@ -402,7 +402,11 @@ async function handler(a: PredictArgs): Promise<void> {
     checkTargetsFit(targets, series);
     checkLimitsKnown(limits, series);
     if (Object.keys(limits).length > 0 && !specs.some((s) => s.id === ENGINE.id)) {
-      warn('--limit: saturation warnings are scored for the engine only, and --models leaves it out');
+      // (every model's warnings are scored in the peak tables; the per-series table is the engine's)
+      warn('--limit: the per-series table of saturation warnings is the engine\'s, and --models leaves it out (the peak targets\' tables score each model\'s warnings against the level)');
+    }
+    if (a['half-life'] !== undefined && !specs.some((s) => s.id.startsWith('forecaster:'))) {
+      warn('--half-life: read by forecaster:<model>s only, and --models has none: it changes nothing here');
     }
     // `predict ... | head`: a closed pipe ends the output, not with a stack trace
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -464,7 +468,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of the series)`,
       })
       .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
-      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model> (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; the engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
+      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model>s, and only those (the baselines and "8 engine" keep their own) (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
       .option('by', {
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,
         describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',

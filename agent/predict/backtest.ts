@@ -351,7 +351,7 @@ export function warmupOf(series: Series, given: number | undefined): number {
 
 /** The table a series belongs to: its dataset, each recorded trace file on its own. */
 export function groupOf(series: Series): string {
-  return series.dataset === 'headroom' && series.source !== undefined ? `headroom ${basename(series.source)}` : series.dataset;
+  return series.dataset === 'headroom' && series.source !== undefined ? `headroom ${series.sourceLabel ?? basename(series.source)}` : series.dataset;
 }
 
 /** Saturation bookkeeping of one model on one peak target. */

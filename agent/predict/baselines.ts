@@ -398,6 +398,14 @@ export function modelsByName(names: readonly string[], opts: { halfLifeSeconds?:
       // (a combination is never "the best single" model)
       }, { sharesAcrossSeries: pooled, combines: model === 'selector' || pooled });
     }
-    throw new RangeError(`unknown model ${JSON.stringify(name)}; known: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
+    // (a forecaster's name without its prefix, e.g. calibrated:holt: said how it is asked for)
+    let hint = '';
+    try {
+      createForecaster(name as ForecastModel, { halfLifeMs: 1000 });
+      hint = ` (the forecaster ${JSON.stringify(name)} is asked for as forecaster:${name})`;
+    } catch {
+      // not a forecaster's name either
+    }
+    throw new RangeError(`unknown model ${JSON.stringify(name)}${hint}; known: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, forecaster:<model>`);
   });
 }

@@ -744,6 +744,40 @@ test('models by name: baselines, forecaster adapters, and a clear error otherwis
 
 // ---- the command ----
 
+test('headroom predict: two recordings of one name in two folders are two tables; options that change nothing say so; a forecaster named without its prefix is pointed to it', (t) => {
+  const rec = (n: number): string => {
+    const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
+    for (let i = 0; i < n; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));
+    return lines.join('\n');
+  };
+  write('same/a/t.jsonl', rec(300));
+  const b = write('same/b/t.jsonl', rec(200));
+  write('same/c.jsonl', rec(100));
+  const cli = resolve(root, 'dist/agent/cli/predict.js');
+  const folder = resolve(b, '../..');
+  const run = (...args: string[]) => spawnSync(node, [cli, 'predict', '--trace', folder, '--no-pool', ...args], { encoding: 'utf8' });
+  const out = run('--models', 'last', '--targets', 'h1', '--by', 'dataset');
+  t.is(out.status, 0, out.stderr);
+  // (one table "headroom t.jsonl" held both, with 2 series, before); a name no other file has stays short
+  t.deepEqual(out.stdout.match(/^### .*$/gm), [
+    '### headroom a/t.jsonl - h1 (5 s): y[t+1]  (1 series, 275 scored points)',
+    '### headroom b/t.jsonl - h1 (5 s): y[t+1]  (1 series, 175 scored points)',
+    '### headroom c.jsonl - h1 (5 s): y[t+1]  (1 series, 75 scored points)',
+  ]);
+  // a file given on its own keeps its name
+  const one = spawnSync(node, [cli, 'predict', '--trace', b, '--models', 'last', '--targets', 'h1', '--no-pool'], { encoding: 'utf8' });
+  t.regex(one.stdout, /^### headroom t\.jsonl cpu_cores - h1 /m);
+  // --half-life without a forecaster:<model>, --limit without the engine: said, not silently ignored or misdescribed
+  const said = run('--models', 'last', '--half-life', '5', '--limit', 'cpu_cores=1.5', '--targets', 'h12max');
+  t.is(said.status, 0, said.stderr);
+  t.regex(said.stderr, /warning: --half-life: read by forecaster:<model>s only, and --models has none: it changes nothing here/);
+  t.regex(said.stderr, /warning: --limit: the per-series table of saturation warnings is the engine's, and --models leaves it out \(the peak targets' tables score each model's warnings against the level\)/);
+  t.notRegex(run('--half-life', '5', '--models', 'forecaster:ewma', '--targets', 'h1').stderr, /--half-life/);
+  const bare = run('--models', 'calibrated:holt');
+  t.is(bare.status, 2);
+  t.regex(bare.stderr, /unknown model "calibrated:holt" \(the forecaster "calibrated:holt" is asked for as forecaster:calibrated:holt\)/);
+});
+
 test('headroom predict: table and --json on a recorded trace; usage errors exit 2', (t) => {
   const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));

@@ -1,7 +1,7 @@
 // Public trace readers: `readTraces(path)` reads a file or a folder of files, telling each
 // format from the file's first line, and returns every series on its 300 s (or recorded) grid.
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { isAlibaba, readAlibaba } from './alibaba.js';
 import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
@@ -252,5 +252,20 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     const unknown = which.filter((r) => !seen.has(r));
     if (unknown.length > 0) throw new TraceOptionError(`${path}: no series of ${unknown.map((r) => JSON.stringify(r)).join(', ')}; its resources: ${[...seen].sort().join(', ')}`);
   }
+  labelSources(out, isDir ? path : undefined);
   return out;
+}
+
+/** Sets each series' sourceLabel: its file's name, or its path under `folder` where two files share that name. */
+function labelSources(series: Series[], folder: string | undefined): void {
+  const filesNamed = new Map<string, Set<string>>();
+  for (const s of series) {
+    const name = basename(s.source!);
+    if (!filesNamed.has(name)) filesNamed.set(name, new Set());
+    filesNamed.get(name)!.add(s.source!);
+  }
+  for (const s of series) {
+    const name = basename(s.source!);
+    s.sourceLabel = folder !== undefined && filesNamed.get(name)!.size > 1 ? relative(folder, s.source!) : name;
+  }
 }

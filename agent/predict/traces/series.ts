@@ -31,6 +31,11 @@ export interface Series {
   stats: SeriesStats;
   /** the file it was read from (set by readTraces): recorded traces are tabulated per file */
   source?: string;
+  /**
+   * what that file's table is called (set by readTraces): its name, or where two files read
+   * together share one, its path under the folder read (a/t.jsonl and b/t.jsonl were one table)
+   */
+  sourceLabel?: string;
   /** the level at which this resource saturates (a limit or capacity), when the trace gives one */
   limit?: number;
   /**
