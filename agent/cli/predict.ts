@@ -374,9 +374,7 @@ function checkLimitsKnown(limits: Record<string, number>, series: readonly Serie
 
 function parseResources(s: string): 'reference' | 'all' | string[] {
   if (s === 'reference' || s === 'all') return s;
-  const names = commaList(s);
-  if (names.length === 0) throw new UsageError("--resources: none given; 'reference', 'all', or resource names");
-  return names;
+  return namesOnce('--resources', s, "'reference', 'all', or resource names");
 }
 
 async function handler(a: PredictArgs): Promise<void> {
@@ -448,28 +446,28 @@ const predict: CommandModule<object, PredictArgs> = {
   describe: 'replay a trace (headroom JSON Lines, or Bitbrains / Google / Alibaba public traces) through the forecasters and score them',
   builder: (y: Argv) =>
     y
-      .option('trace', { type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
-      .option('models', {
+      .option('trace', { requiresArg: true, type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
+      .option('models', { requiresArg: true,
         type: 'string',
         describe: `comma-separated: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, or forecaster:<model> with <model> one of ` +
           `${POINT_MODELS.join(', ')} (each also as calibrated:<model>), horizon-peak, selector, engine, engine-peak ` +
           '(default: the seven baselines and the engine; "8 engine (selected)": the forecast the agent uses for the workloads its policy names, judged against the best baseline)',
       })
-      .option('targets', {
+      .option('targets', { requiresArg: true,
         type: 'string', default: 'auto',
         describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +
           'hN (the value N steps ahead: h1, h12), hNmax (the peak over the next N: h12max), or a horizon in time, ' +
           's, m or h (h5s, h60s, h15m, h1h; h60smax, h15mmax: the peak over it)',
       })
-      .option('limit', { type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
-      .option('resources', { type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
-      .option('warmup', {
+      .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
+      .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
+      .option('warmup', { requiresArg: true,
         type: 'number',
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of the series)`,
       })
-      .option('step-ms', { type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
-      .option('half-life', { type: 'number', describe: 'half-life in seconds for forecaster:<model>s, and only those (the baselines and "8 engine" keep their own) (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
-      .option('by', {
+      .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
+      .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s, and only those (the baselines and "8 engine" keep their own) (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
+      .option('by', { requiresArg: true,
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,
         describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',
       })

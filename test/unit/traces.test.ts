@@ -776,6 +776,22 @@ test('headroom predict: two recordings of one name in two folders are two tables
   const bare = run('--models', 'calibrated:holt');
   t.is(bare.status, 2);
   t.regex(bare.stderr, /unknown model "calibrated:holt" \(the forecaster "calibrated:holt" is asked for as forecaster:calibrated:holt\)/);
+  // an option given without its value, or a resource twice: usage errors (they ran with the defaults, exit 0)
+  for (const opt of ['--warmup', '--step-ms', '--half-life', '--targets', '--models']) {
+    const none = run('--targets', 'h1', '--models', 'last', opt);
+    t.is(none.status, 2, opt);
+    t.regex(none.stderr, new RegExp(`Not enough arguments following: ${opt.slice(2)}`));
+  }
+  const twice = run('--models', 'last', '--targets', 'h1', '--resources', 'cpu_cores,cpu_cores');
+  t.is(twice.status, 2);
+  t.regex(twice.stderr, /--resources: cpu_cores given twice/);
+  // a name's control characters are printed escaped: a newline and a terminal escape reached the terminal raw
+  const odd = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
+  for (let i = 0; i < 100; i++) odd.push(JSON.stringify({ t: i * 5000, workload: '/w\u001b]0;x\u0007', resource: 'cpu\ncores\u001b[31m', value: 1 + Math.sin(i / 10) }));
+  const weird = spawnSync(node, [cli, 'predict', '--trace', write('odd/names.jsonl', odd.join('\n')), '--models', 'last', '--targets', 'h12max', '--limit', 'cpu\\ncores\\u001b[31m=1.5', '--no-pool'], { encoding: 'utf8' });
+  t.is(weird.status, 0, weird.stderr);
+  t.notRegex(weird.stdout + weird.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+  t.regex(weird.stdout, /^### headroom names\.jsonl cpu\\ncores\\u001b\[31m - h12max /m);
 });
 
 test('headroom predict: table and --json on a recorded trace; usage errors exit 2', (t) => {

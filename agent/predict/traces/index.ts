@@ -227,7 +227,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         continue;
       }
       const kept = selection(s, opts.resources);
-      if (kept === 'keep') out.push({ ...s, source: file });
+      if (kept === 'keep') out.push({ ...s, name: printableName(s.name), resource: printableName(s.resource), source: file });
       else if (kept === 'idle') {
         idle++;
         if (s.values.some((v) => v !== 0 && !Number.isNaN(v))) idleNonZero++;
@@ -256,6 +256,16 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   return out;
 }
 
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+
+/**
+ * A name as tables and messages print it: its control characters escaped as JSON escapes them
+ * (a workload's newline and a terminal escape reached the terminal raw, and broke the table).
+ */
+export function printableName(v: string): string {
+  return v.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Sets each series' sourceLabel: its file's name, or its path under `folder` where two files share that name. */
 function labelSources(series: Series[], folder: string | undefined): void {
   const filesNamed = new Map<string, Set<string>>();
@@ -266,6 +276,6 @@ function labelSources(series: Series[], folder: string | undefined): void {
   }
   for (const s of series) {
     const name = basename(s.source!);
-    s.sourceLabel = folder !== undefined && filesNamed.get(name)!.size > 1 ? relative(folder, s.source!) : name;
+    s.sourceLabel = printableName(folder !== undefined && filesNamed.get(name)!.size > 1 ? relative(folder, s.source!) : name);
   }
 }
