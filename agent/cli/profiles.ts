@@ -14,7 +14,7 @@ import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
 import {
-  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
+  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, NOT_A_REGULAR_FILE, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
   type StoreProblem,
 } from '../predict/profiles.js';
 
@@ -168,6 +168,16 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
   return { exitCode: listExit(opened.store.problems), stdout: `${out}\n`, stderr };
 }
 
+/** The signatures whose files the store found not to be regular files (StoreProblem 'corrupt', "not a regular file"). */
+function notFiles(problems: readonly StoreProblem[]): string[] {
+  const out: string[] = [];
+  for (const p of problems) {
+    const m = /^([0-9a-f]{64})\.json$/.exec(basename(p.file));
+    if (m && p.kind === 'corrupt' && p.message.startsWith(NOT_A_REGULAR_FILE) && !out.includes(m[1]!)) out.push(m[1]!);
+  }
+  return out;
+}
+
 /**
  * The one signature a prefix names in the store, with its profile (undefined: its file does not
  * parse, said in `problems`), or the outcome that says why there is none.
@@ -182,7 +192,10 @@ function lookUp(dir: string, prefix: string): { signature: string; profile: Prof
   const opened = open(dir);
   if ('outcome' in opened) return opened;
   const { store } = opened;
-  const matches = store.find(prefix);
+  let matches = store.find(prefix);
+  // a profile's name on something not a file (a folder, a link to a device): reported as the
+  // store opened and out of its index, but `list` names it, and `delete` is how it goes
+  if (matches.length === 0) matches = notFiles(store.problems).filter((s) => s.startsWith(prefix.toLowerCase()));
   if (matches.length > 1) {
     const some = matches.slice(0, 5).map(shortId).join(', ');
     return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` } };

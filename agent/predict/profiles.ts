@@ -322,6 +322,9 @@ export const MAX_PROFILE_FILE_BYTES = 4 * 1024 * 1024;
 /** Room for rounding in sums a profile keeps (a weight against its run count, a mean within its extremes). */
 const SLACK = 1e-9;
 
+/** What the store says of a profile's name on something not a file (a folder, a link to a device). */
+export const NOT_A_REGULAR_FILE = 'not a regular file';
+
 /** A profile file too large to be one (MAX_PROFILE_FILE_BYTES): corrupt, and not read. */
 class SizeError extends Error {
   constructor(readonly bytes: number) {
@@ -717,7 +720,7 @@ export class ProfileStore {
       }
       this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs, stamp: stampOf(st) });
       this.lastUse = Math.max(this.lastUse, st.mtimeMs);
-      if (!st.isFile()) this.quarantine(m[1]!, 'not a regular file');
+      if (!st.isFile()) this.quarantine(m[1]!, NOT_A_REGULAR_FILE);
     }
     return true;
   }

@@ -612,6 +612,30 @@ test('cli: delete removes the one profile a prefix names; an open store starts i
   t.false(existsSync(join(dir, 'quarantine', `${abSig}.json`)), 'not quarantined: deleted');
 });
 
+test('cli: delete removes a profile\'s name on something not a file, which list reports (it said no profile matched); a folder so named is said and left', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  store.record(run(SIG_A));
+  const link = join(dir, `${'7'.repeat(64)}.json`);
+  symlinkSync('/dev/null', link);
+  const folder = join(dir, `${'8'.repeat(64)}.json`);
+  mkdirSync(folder);
+  const list = profilesList(dir);
+  t.is(list.exitCode, 0);
+  t.regex(list.stderr, /corrupt profile .*7{64}\.json: not a regular file/);
+  t.regex(list.stderr, /corrupt profile .*8{64}\.json: not a regular file/);
+  const gone = profilesDelete(dir, '777');
+  t.is(gone.exitCode, 0, gone.stderr);
+  t.regex(gone.stdout, /^deleted profile 777777777777 \(not read: said above\)/);
+  t.throws(() => lstatSync(link), { code: 'ENOENT' });
+  const kept = profilesDelete(dir, '8888');
+  t.is(kept.exitCode, 1);
+  t.regex(kept.stderr, /could not delete .*8{64}\.json: EISDIR/);
+  t.true(statSync(folder).isDirectory());
+  t.is(profilesShow(dir, 'aaaa').exitCode, 0, 'the good profile is untouched');
+  t.like(profilesDelete(dir, '9999'), { exitCode: 1 });
+});
+
 test('cli: show says which columns stand on fewer runs, with their own confidence', (t) => {
   const dir = scratch(t);
   const { store } = storeAt(dir);
