@@ -4,7 +4,7 @@
 // ../shared/traces/BASELINES.md, so plain baselines run here reproduce its reference table.
 import { basename } from 'node:path';
 import type { Forecast, Forecaster } from './forecaster.js';
-import type { Dataset, Series } from './traces/series.js';
+import { observedCount, type Dataset, type Series } from './traces/series.js';
 import { KillGate } from './kill-gate.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
@@ -346,7 +346,9 @@ export function defaultWarmup(stepSeconds: number): number {
 export function warmupOf(series: Series, given: number | undefined): number {
   if (given !== undefined) return given;
   const fine = series.stepSeconds < AGENT_STEP_LIMIT_SECONDS;
-  return fine ? Math.min(defaultWarmup(series.stepSeconds), Math.max(10, Math.floor(series.values.length / 4))) : defaultWarmup(series.stepSeconds);
+  // (a quarter of its observed points, as the warm-up counts them: of its grid steps, holes
+  // included, it could span every point a sparse series has)
+  return fine ? Math.min(defaultWarmup(series.stepSeconds), Math.max(10, Math.floor(observedCount(series.values) / 4))) : defaultWarmup(series.stepSeconds);
 }
 
 /** The table a series belongs to: its dataset, each recorded trace file on its own. */

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import {
-  backtestSeries, pinball, runBacktest, targetActuals, TARGETS, type ModelSpec, type OnlineModel, type Target,
+  backtestSeries, pinball, runBacktest, targetActuals, TARGETS, warmupOf, type ModelSpec, type OnlineModel, type Target,
 } from '../../agent/predict/backtest.js';
 import { AGENT_DEMAND_HALF_LIFE_SECONDS, BASELINES, defaultHalfLifeSeconds, modelsByName, quantileSorted, selector, SortedWindow, VpaHistogram, vpaFirstBucket } from '../../agent/predict/baselines.js';
 import { loadPolicy } from '../../agent/plan/policy.js';
@@ -193,6 +193,26 @@ test('public readers: a row that does not read is left out, a field that does no
   const quiet: string[] = [];
   for (const d of ['bitbrains_rnd', 'google_clusterdata_2019', 'alibaba_clusterdata_2018']) if (existsSync(join(SHARED, d))) readTraces(join(SHARED, d), { onWarning: (m) => quiet.push(m) });
   t.deepEqual(quiet.filter((m) => /left out or read in part/.test(m)), []);
+});
+
+test('a header stepMs finer than the samples is said (the file\'s densest series fills a tenth of its grid); a latency sparse beside a dense series is not; the warm-up counts observed points', (t) => {
+  const lines = (every: number, withLatency: boolean): string => {
+    const out = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
+    for (let i = 0; i < 600; i += every) {
+      out.push(JSON.stringify({ t: i * 1000, workload: '/a', resource: 'cpu_cores', value: 1 + Math.sin(i / 30) }));
+      if (withLatency && i % 10 === 0) out.push(JSON.stringify({ t: i * 1000, workload: '/a', resource: 'runq_p99_ms', value: 2 }));
+    }
+    return out.join('\n');
+  };
+  const said: string[] = [];
+  const sparse = readTraces(write('sparse/tenth.jsonl', lines(10, false)), { onWarning: (m) => said.push(m) });
+  t.is(said.length, 1);
+  t.regex(said[0]!, /tenth\.jsonl: its densest series, \/a cpu_cores, holds a value in 60 of its 591 grid steps \(1 s\): its samples are about 10 s apart, not 1 s \(a header's stepMs, or --step-ms, finer than its samples\?\)$/);
+  // (a quarter of its 60 points, not of its 591 steps: the latter spanned every point it has)
+  t.is(warmupOf(sparse[0]!, undefined), 15);
+  said.length = 0;
+  readTraces(write('sparse/dense.jsonl', lines(1, true)), { resources: 'all', onWarning: (m) => said.push(m) });
+  t.deepEqual(said, []);
 });
 
 // ---- hostile input: what a misread file would have scored in silence ----

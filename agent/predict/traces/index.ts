@@ -138,6 +138,29 @@ function mergedWarning(file: string, series: Series[], warn: ((m: string) => voi
   warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} step${observedCount(s.values) === 1 ? '' : 's'}${others}: its times in another unit?`);
 }
 
+/** A file's densest series holding a value in fewer of its grid steps than this share: its grid is finer than its samples. */
+const SPARSE_SHARE = 0.15;
+
+/**
+ * Says so when even a file's densest series leaves most of its grid steps empty: its grid step
+ * (a header's stepMs, or --step-ms) is finer than its samples. A header's 1000 ms over samples
+ * 10 s apart was taken without a word, and every target then read "too short" (the warm-up, in
+ * observed points, spans most of it). One series sparse beside dense ones is not this: a
+ * run-queue or I/O latency has a value only in the ticks that saw some.
+ */
+function sparseWarning(file: string, series: Series[], warn: ((m: string) => void) | undefined): void {
+  let densest: Series | undefined;
+  let most = -1;
+  for (const s of series) {
+    const n = observedCount(s.values);
+    if (n > most) [densest, most] = [s, n];
+  }
+  if (!densest || densest.values.length < 100 || most >= SPARSE_SHARE * densest.values.length) return;
+  const gap = (densest.values.length - 1) / Math.max(1, most - 1);
+  warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value in ${most} of its ${densest.values.length} grid steps (${densest.stepSeconds} s): ` +
+    `its samples are about ${(gap * densest.stepSeconds).toPrecision(2)} s apart, not ${densest.stepSeconds} s (a header's stepMs, or --step-ms, finer than its samples?)`);
+}
+
 /** Whether the selection keeps a series: 'idle' when only its activity left it out (a recording's idle series, by default). */
 function selection(s: Series, which: ReadTracesOptions['resources']): 'keep' | 'idle' | 'drop' {
   if (which === 'all') return 'keep';
@@ -219,6 +242,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
       opts.onWarning?.(`${file}: no data rows read (a header alone, or rows the warnings above left out)`);
     }
     mergedWarning(file, series, opts.onWarning);
+    sparseWarning(file, series, opts.onWarning);
     for (const s of series) {
       seen.add(s.resource);
       // a series with no value at all (every row abnormal) has nothing to replay
