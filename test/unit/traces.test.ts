@@ -814,6 +814,15 @@ test('headroom predict: two recordings of one name in two folders are two tables
   t.regex(weird.stdout, /^### headroom names\.jsonl cpu\\ncores\\u001b\[31m - h12max /m);
 });
 
+test('headroom predict: a constant series, which every model forecasts exactly, reads "both exact", not a NaN ratio', (t) => {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
+  for (let i = 0; i < 200; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 2 }));
+  const out = spawnSync(node, [resolve(root, 'dist/agent/cli/predict.js'), 'predict', '--trace', write('exact/c.jsonl', lines.join('\n')), '--targets', 'h1', '--no-pool'], { encoding: 'utf8' });
+  t.is(out.status, 0, out.stderr);
+  t.regex(out.stdout, /\| headroom c\.jsonl \|[^\n]*\| +0\.0000 \| - \(both exact\) \|/);
+  t.notRegex(out.stdout, /NaN/);
+});
+
 test('headroom predict: table and --json on a recorded trace; usage errors exit 2', (t) => {
   const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));
