@@ -482,7 +482,8 @@ const predict: CommandModule<object, PredictArgs> = {
       .check((x) => {
         if (x.trace === '') throw new Error('--trace needs a path: a trace file, or a folder of them');
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
-        if (x['step-ms'] !== undefined && !(x['step-ms'] > 0)) throw new Error('--step-ms must be a positive number');
+        // (a grid finer than a millisecond is no recording's: 1e-300 read every value out of range, and blamed the trace)
+        if (x['step-ms'] !== undefined && !(x['step-ms'] >= 1)) throw new Error('--step-ms must be a number of milliseconds, at least 1');
         if (x['half-life'] !== undefined && !(x['half-life'] > 0)) throw new Error('--half-life must be a positive number of seconds');
         return true;
       }),

@@ -215,6 +215,21 @@ test('a header stepMs finer than the samples is said (the file\'s densest series
   t.deepEqual(said, []);
 });
 
+test('--step-ms on a trace whose format fixes its grid is said not to be used; one under a millisecond is a usage error', (t) => {
+  const rows = [BB_HEADER];
+  for (let i = 0; i < 50; i++) rows.push(bbRow(1372629804 + 300 * i, i, 1));
+  const said: string[] = [];
+  const csv = write('stepms/7.csv', `${rows.join('\n')}\n`);
+  t.is(readTraces(csv, { stepMs: 5000, onWarning: (m) => said.push(m) })[0]!.stepSeconds, 300);
+  t.deepEqual(said.map((m) => m.replace(/^.*7\.csv: /, '')), ["--step-ms is for headroom JSON Lines traces without a header; a bitbrains trace's grid is its format's (300 s): not used for it"]);
+  const cli = resolve(root, 'dist/agent/cli/predict.js');
+  for (const v of ['0.5', '1e-300']) {
+    const out = spawnSync(node, [cli, 'predict', '--trace', csv, '--step-ms', v], { encoding: 'utf8' });
+    t.is(out.status, 2, v);
+    t.regex(out.stderr, /--step-ms must be a number of milliseconds, at least 1/);
+  }
+});
+
 // ---- hostile input: what a misread file would have scored in silence ----
 
 test('bitbrains: columns are found by the header\'s names (one added or missing shifted every column after it)', (t) => {

@@ -211,6 +211,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   let idleNonZero = 0;
   let unread = 0; // series of rows whose values all failed to read
   let read = 0; // trace files read
+  let stepMsSaid = false;
   for (const file of files) {
     let format: Dataset | undefined;
     let series: Series[];
@@ -227,6 +228,10 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)${near ? `; ${near}` : ''}`);
       }
       series = withFileName(file, () => readFile(file, format!, opts));
+      if (opts.stepMs !== undefined && format !== 'headroom' && !stepMsSaid) {
+        stepMsSaid = true;
+        opts.onWarning?.(`${file}: --step-ms is for headroom JSON Lines traces without a header; a ${format} trace's grid is its format's (${series[0]?.stepSeconds ?? 300} s): not used for it`);
+      }
     } catch (err) {
       // in a folder, a file the system will not read is skipped as a folder is (its format errors still fail)
       if (isDir && (err as Error).message.startsWith(`${file}: cannot read (`)) {
