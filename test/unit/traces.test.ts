@@ -443,6 +443,7 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
   const cases: Array<[string, string[], RegExp]> = [
     ['value', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores","value":"abc"}', ok(3)], /bad-value\.jsonl:3: field "value": expected a finite number, got "abc"/],
     ['time', [head, '{"t":"yesterday","workload":"/a","resource":"cpu_cores","value":1}', ok(2)], /bad-time\.jsonl:2: field "t": expected a time in ms, got "yesterday"/],
+    ['nanoseconds', [head, ok(1), '{"t":1700000000000000000,"workload":"/a","resource":"cpu_cores","value":1}'], /bad-nanoseconds\.jsonl:3: field "t": 1700000000000000000 is beyond the times a number holds exactly \(2\^53 ms; a time in ns or us\?\)/],
     ['missing', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores"}'], /bad-missing\.jsonl:3: field "value": expected a finite number, got nothing/],
     ['huge', [head, '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1e400}'], /bad-huge\.jsonl:2: field "value": expected a finite number, got Infinity/],
     ['array', [head, '[1,2]', ok(2)], /bad-array\.jsonl:2: expected an object/],

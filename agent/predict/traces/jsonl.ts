@@ -58,6 +58,8 @@ function sampleProblem(o: unknown): string | undefined {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'expected an object {"t", "workload", "resource", "value"}';
   const s = o as Record<string, unknown>;
   if (typeof s.t !== 'number' || !Number.isFinite(s.t)) return `field "t": expected a time in ms, got ${shown(s.t)}`;
+  // (past 2^53 a time is read to the nearest 2 ms or worse: samples merged, and 475 points scored 441)
+  if (Math.abs(s.t) > Number.MAX_SAFE_INTEGER) return `field "t": ${s.t} is beyond the times a number holds exactly (2^53 ms; a time in ns or us?)`;
   if (typeof s.workload !== 'string') return `field "workload": expected a string, got ${shown(s.workload)}`;
   if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
   if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
