@@ -367,7 +367,8 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   const d = p.durationMs;
   const figure = (v: unknown, most = MAX_STORED_FIGURE): boolean => num(v) && v >= 0 && v <= most;
   if (!d || ![d.mean, d.min, d.max, d.last].every((v) => figure(v)) || !figure(d.var, MAX_STORED_FIGURE ** 2)) throw new Error('bad duration statistics');
-  const within = (v: number): boolean => v >= d.min * (1 - SLACK) && v <= d.max * (1 + SLACK);
+  // (rounding in a decayed mean scales with the largest duration in it, not the smallest)
+  const within = (v: number): boolean => v >= d.min - SLACK * d.max && v <= d.max * (1 + SLACK);
   if (!(d.min <= d.max) || !within(d.mean) || !within(d.last)) throw new Error('bad duration statistics (mean or last outside min..max)');
   if (!p.curve || typeof p.curve !== 'object') throw new Error('no curve');
   for (const r of RESOURCES) {
@@ -564,6 +565,11 @@ export class ProfileStore {
     let text: string;
     // (taken before the read: a change made between the two is seen at the next look)
     const st = statOf(file);
+    if (st && !st.isFile()) {
+      // (made at the name since the store opened: a folder read as EISDIR, "unreadable" for ever)
+      this.quarantine(signature, NOT_A_REGULAR_FILE);
+      return undefined;
+    }
     try {
       if (st && st.size > MAX_PROFILE_FILE_BYTES) throw new SizeError(st.size);
       text = readFileSync(file, 'utf8');
@@ -635,7 +641,7 @@ export class ProfileStore {
       return { profile: mergeRun(undefined, run, this.decay, this.now()), saved: false, evicted: [] };
     }
     const prev = this.get(run.signature);
-    if (!prev && this.unreadable.has(run.signature)) {
+    if (!prev && this.unreadable.has(run.signature) && this.index.has(run.signature)) {
       // a file it could not read: written over, the task's history in it was lost
       const file = this.fileOf(run.signature);
       this.report({ kind: 'unreadable', file, message: 'its profile could not be read: this run is not recorded over it' });
@@ -762,6 +768,7 @@ export class ProfileStore {
       this.index.delete(sig);
       this.cache.delete(sig);
       this.unsaved.delete(sig);
+      this.unreadable.delete(sig);
       total -= e.bytes;
       evicted.push(sig);
     }
@@ -799,6 +806,7 @@ export class ProfileStore {
     this.index.delete(signature);
     this.cache.delete(signature);
     this.unsaved.delete(signature);
+    this.unreadable.delete(signature);
     if (this.readOnly) {
       this.report({ kind: 'corrupt', file, message: `${why} (left in place: read-only)` });
       return;

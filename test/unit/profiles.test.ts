@@ -369,6 +369,8 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
     ['more arguments than a label keeps', { task: { exe: '/bin/x', args: Array.from({ length: 65 }, (_, i) => String(i)) } }, /bad task label/],
   ];
   for (const [what, change, message] of bad) t.throws(() => parseProfile(JSON.stringify({ ...good, ...change })), { message }, what);
+  // a decayed mean's rounding scales with the longest run in it: a hair under the shortest is no fault
+  t.notThrows(() => parseProfile(JSON.stringify({ ...good, durationMs: { ...good.durationMs, min: 0.6447802061, mean: 0.6447753906, max: 8e11, last: 8e11 } })));
 
   // on disk: said and skipped, the rest listed (by the CLI too, with no stack trace)
   const sigs = bad.map((_, i) => String(i + 1).repeat(64));
@@ -424,6 +426,35 @@ test('store: a file it cannot read (an I/O error) is said and left in place, and
   t.true(rw.store.record(run(SIG_B)).saved);
   t.is(rw.store.get(SIG_B)!.runs, 2);
   t.is(cli('list', '--dir', dir).status, 0);
+  // a folder made at a profile's name while the store runs is not "unreadable" (EISDIR) for as long as it runs: quarantined
+  rmSync(fileB);
+  mkdirSync(fileB);
+  t.is(rw.store.get(SIG_B), undefined);
+  t.like(rw.problems.at(-1), { kind: 'corrupt', file: fileB, message: 'not a regular file' });
+  t.true(rw.store.record(run(SIG_B)).saved, 'its task starts afresh');
+});
+
+test('store: an unreadable profile evicted for the budget is gone, and its task\'s runs are recorded again (they were refused until a restart)', (t) => {
+  const dir = scratch(t);
+  const sigs = [...'0123456789abcdef'].map((c) => c.repeat(64));
+  let clock = 1_000_000;
+  const opts = { maxBytes: 16 * 1024, now: () => (clock += 1000) };
+  const { store } = storeAt(dir, opts);
+  store.record(run(sigs[0]!));
+  const file0 = join(dir, `${sigs[0]}.json`);
+  rmSync(file0);
+  symlinkSync('/proc/self/mem', file0);
+  const rw = storeAt(dir, opts);
+  t.is(rw.problems[0]!.kind, 'unreadable');
+  // the least recently used: the first evicted as others fill the budget
+  let evicted: string[] = [];
+  for (let i = 1; i < sigs.length && evicted.length === 0; i++) evicted = rw.store.record(run(sigs[i]!)).evicted;
+  // (first: the least recently used; the link reads 0 bytes, so one more goes to make room)
+  t.is(evicted[0], sigs[0]!);
+  t.throws(() => lstatSync(file0), { code: 'ENOENT' });
+  const again = rw.store.record(run(sigs[0]!));
+  t.true(again.saved);
+  t.is(again.profile.runs, 1);
 });
 
 test('store: a running store follows its files: one truncated while it runs is quarantined and said, one removed starts its task afresh (the copy in memory is not put back)', (t) => {
