@@ -14,7 +14,7 @@ import { humanBytes } from './profiles.js';
 import { wholeUnits } from '../predict/stats.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
-import { allZero, readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
+import { allZero, printableName, readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -299,7 +299,7 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
     // (h60m and h1h would be scored twice, under their own names)
     const named = new Map<string, string>();
     for (const t of targetsFor(targets, s.stepSeconds)) {
-      const grid = `${s.source ?? s.name}'s grid (${duration(s.stepSeconds)})`;
+      const grid = `${printableName(s.source ?? s.name)}'s grid (${duration(s.stepSeconds)})`;
       const steps = resolveTarget(t, s.stepSeconds).steps;
       if (t.seconds !== undefined) {
         // (auto's h5s on a 10 s grid is one step, as auto means it: only a target asked for by name is held to it)
@@ -339,7 +339,7 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     if (!best || observed - warm > best.observed - best.warm) best = { s, observed, warm };
   }
   const { s, observed, warm } = best!;
-  const name = s.source ?? s.name;
+  const name = printableName(s.source ?? s.name);
   if (observed <= warm) {
     const warmup = `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''}`;
     const whose = series.length > 1 ? `every series lies within ${warmup}; the longest, ${name}, has ${observed}` : `${name} lies within ${warmup}: it has ${observed}`;
@@ -464,7 +464,7 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', { requiresArg: true,
         type: 'number',
-        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of the series)`,
+        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of its observed points)`,
       })
       .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
       .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s, and only those (the baselines and "8 engine" keep their own) (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })

@@ -138,15 +138,15 @@ function mergedWarning(file: string, series: Series[], warn: ((m: string) => voi
   warn?.(`${file}: ${s.name} ${s.resource}: ${s.stats.merged} of its ${s.stats.rows} values fell into a grid step (${s.stepSeconds} s) already holding one and were averaged, leaving ${observedCount(s.values)} step${observedCount(s.values) === 1 ? '' : 's'}${others}: its times in another unit?`);
 }
 
-/** A file's densest series holding a value in fewer of its grid steps than this share: its grid is finer than its samples. */
-const SPARSE_SHARE = 0.15;
+/** Share of a series' gaps between values that must be one same number of grid steps for its grid to read as too fine. */
+const REGULAR_SHARE = 0.8;
 
 /**
- * Says so when even a file's densest series leaves most of its grid steps empty: its grid step
- * (a header's stepMs, or --step-ms) is finer than its samples. A header's 1000 ms over samples
- * 10 s apart was taken without a word, and every target then read "too short" (the warm-up, in
- * observed points, spans most of it). One series sparse beside dense ones is not this: a
- * run-queue or I/O latency has a value only in the ticks that saw some.
+ * Says so when a file's densest series holds its values a same number of grid steps apart (2 or
+ * more) nearly every time: its grid step (a header's stepMs, or --step-ms) is finer than its
+ * samples. A header's 1000 ms over samples 10 s apart was taken without a word, and every target
+ * then read "too short". Values that are sparse for their own reasons come irregularly (a
+ * latency in the ticks that saw some, a timer's job for a few seconds a minute) and are not this.
  */
 function sparseWarning(file: string, series: Series[], warn: ((m: string) => void) | undefined): void {
   let densest: Series | undefined;
@@ -155,10 +155,21 @@ function sparseWarning(file: string, series: Series[], warn: ((m: string) => voi
     const n = observedCount(s.values);
     if (n > most) [densest, most] = [s, n];
   }
-  if (!densest || densest.values.length < 100 || most >= SPARSE_SHARE * densest.values.length) return;
-  const gap = (densest.values.length - 1) / Math.max(1, most - 1);
-  warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value in ${most} of its ${densest.values.length} grid steps (${densest.stepSeconds} s): ` +
-    `its samples are about ${(gap * densest.stepSeconds).toPrecision(2)} s apart, not ${densest.stepSeconds} s (a header's stepMs, or --step-ms, finer than its samples?)`);
+  if (!densest || most < 20) return;
+  const gaps = new Map<number, number>();
+  let last = -1;
+  for (let i = 0; i < densest.values.length; i++) {
+    if (Number.isNaN(densest.values[i]!)) continue;
+    if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
+    last = i;
+  }
+  let gap = 1;
+  let count = 0;
+  for (const [g, n] of gaps) if (n > count) [gap, count] = [g, n];
+  if (gap < 2 || count < REGULAR_SHARE * (most - 1)) return;
+  const step = densest.stepSeconds;
+  warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value every ${gap} grid steps (${count} of its ${most - 1} gaps): ` +
+    `its samples are ${Number((gap * step).toPrecision(3))} s apart, not ${step} s (a header's stepMs, or --step-ms, finer than its samples?)`);
 }
 
 /** Whether the selection keeps a series: 'idle' when only its activity left it out (a recording's idle series, by default). */
@@ -228,6 +239,11 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)${near ? `; ${near}` : ''}`);
       }
       series = withFileName(file, () => readFile(file, format!, opts));
+      // names as every table, warning and option (--resources, --limit) after this reads them
+      for (const s of series) {
+        s.name = printableName(s.name);
+        s.resource = printableName(s.resource);
+      }
       if (opts.stepMs !== undefined && format !== 'headroom' && !stepMsSaid) {
         stepMsSaid = true;
         opts.onWarning?.(`${file}: --step-ms is for headroom JSON Lines traces without a header; a ${format} trace's grid is its format's (${series[0]?.stepSeconds ?? 300} s): not used for it`);
@@ -256,7 +272,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         continue;
       }
       const kept = selection(s, opts.resources);
-      if (kept === 'keep') out.push({ ...s, name: printableName(s.name), resource: printableName(s.resource), source: file });
+      if (kept === 'keep') out.push({ ...s, source: file });
       else if (kept === 'idle') {
         idle++;
         if (s.values.some((v) => v !== 0 && !Number.isNaN(v))) idleNonZero++;
