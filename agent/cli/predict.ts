@@ -467,7 +467,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of its observed points)`,
       })
       .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
-      .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s, and only those (the baselines and "8 engine" keep their own) (default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
+      .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s only (the baselines and "8 engine" keep their own; default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
       .option('by', { requiresArg: true,
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,
         describe: 'a table per resource of each dataset or recording, or one per dataset (its resources averaged, as BASELINES.md and the bars judge them; --json has both)',
