@@ -229,7 +229,8 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const d = profile.durationMs;
   const head = [
     `signature   ${profile.signature}`,
-    `command     ${profile.task ? [profile.task.exe, ...(profile.task.args ?? [])].map(printable).join(' ') : '?'}`,
+    // (each word as a shell reads it, as list shows it: "a b" was one argument or two, and an empty one was not seen)
+    `command     ${profile.task ? [profile.task.exe, ...(profile.task.args ?? [])].map(word).join(' ') : '?'}`,
     ...(profile.task?.inputs && profile.task.inputs.length > 0 ? [`inputs      ${profile.task.inputs.map(printable).join('; ')}`] : []),
     ...(profile.task?.env && Object.keys(profile.task.env).length > 0
       ? [`environment ${Object.entries(profile.task.env).map(([k, v]) => (v === null ? `${plain(k)} unset` : `${plain(k)}=${plain(v)}`)).join(', ')}`]
@@ -311,6 +312,8 @@ const withDir = <T>(y: Argv<T>) =>
     .check((a) => {
       if (a.dir === '') throw new Error('--dir needs a path: the profile store directory');
       if (a.policy === '') throw new Error('--policy needs a path: a policy YAML file');
+      // (given without one it read ./profiles, and said "no profiles" there)
+      if (a['state-dir'] === '') throw new Error('--state-dir needs a path: the state dir of a run');
       return true;
     });
 

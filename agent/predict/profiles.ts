@@ -13,7 +13,7 @@
 // not parse is reported and moved to quarantine/, never fatal. One writer per directory (the
 // agent); readers (`headroom profiles`) open it read-only and change nothing.
 import {
-  chmodSync, closeSync, fsyncSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
+  chmodSync, closeSync, fsyncSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync,
   unlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -94,8 +94,11 @@ export function binRun(samples: readonly RunSample[], durationMs: number): Curve
   for (const s of samples) {
     if (!Number.isFinite(s.atMs)) throw new RangeError(`sample time must be finite, got ${s.atMs}`);
     const b = Math.min(BINS - 1, Math.max(0, Math.floor((s.atMs / durationMs) * BINS)));
-    const add = (i: number, x: number | undefined): void => {
-      if (!measured(x)) return;
+    const add = (i: number, raw: number | undefined): void => {
+      if (!measured(raw)) return;
+      // (within what a stored profile may hold: a counter's glitch of 2e15 bytes/s was saved,
+      // and the file quarantined as corrupt when the store next opened, the task's history with it)
+      const x = Math.min(raw, MAX_STORED_FIGURE);
       // (the memory peak slice holds its highest value, the others their mean)
       sums[i]![b] = i === memPeak ? Math.max(sums[i]![b]!, x) : sums[i]![b]! + Math.max(0, x);
       counts[i]![b]!++;
@@ -722,7 +725,12 @@ export class ProfileStore {
       try {
         st = statSync(path);
       } catch {
-        continue; // gone meanwhile
+        // a link to nothing: not a file, said (and `profiles delete` removes it); else gone meanwhile
+        try {
+          st = lstatSync(path);
+        } catch {
+          continue;
+        }
       }
       this.index.set(m[1]!, { bytes: st.size, usedAtMs: st.mtimeMs, stamp: stampOf(st) });
       this.lastUse = Math.max(this.lastUse, st.mtimeMs);

@@ -391,6 +391,15 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
   const rw = storeAt(dir);
   t.is(rw.problems.filter((p) => p.movedTo).length, bad.length + 1);
   t.deepEqual(rw.store.signatures(), [SIG_A]);
+  // ...so a run's figure beyond what a profile may hold (a counter's glitch) is held at the bound
+  // as it is recorded: saved whole, it was quarantined as the store next opened, its history lost
+  const plain = run(SIG_B);
+  const glitch = { ...plain, samples: plain.samples.map((x, i) => (i === 3 ? { ...x, ioBytesPerSec: 2e15 } : x)) };
+  t.true(rw.store.record(glitch).saved);
+  const reopened = storeAt(dir);
+  t.deepEqual(reopened.problems, []);
+  const peak = reopened.store.get(SIG_B)!.curve.ioBytesPerSec!.peak!.mean;
+  t.true(peak > 4e14 && peak <= 1e15, `peak ${peak}`);
 });
 
 test('store: a file it cannot read (an I/O error) is said and left in place, and no run is recorded over it; it is read again at the next look', (t) => {
@@ -665,6 +674,17 @@ test('cli: delete removes a profile\'s name on something not a file, which list 
   t.true(statSync(folder).isDirectory());
   t.is(profilesShow(dir, 'aaaa').exitCode, 0, 'the good profile is untouched');
   t.like(profilesDelete(dir, '9999'), { exitCode: 1 });
+  // a link to nothing: listed as not a file (it was not seen at all), and deleted
+  const dangling = join(dir, `${'6'.repeat(64)}.json`);
+  symlinkSync(join(dir, 'nothing-here'), dangling);
+  t.regex(profilesList(dir).stderr, /corrupt profile .*6{64}\.json: not a regular file/);
+  t.is(profilesDelete(dir, '666').exitCode, 0);
+  t.throws(() => lstatSync(dangling), { code: 'ENOENT' });
+  // show prints each word of the command as a shell reads it (one argument or two, an empty one)
+  const spaced = 'ad' + 'e'.repeat(62);
+  store.record({ ...run(spaced), task: { exe: '/opt/my app/tool', args: ['a b', '', 'plain'] } });
+  t.regex(profilesShow(dir, 'ade').stdout, /\ncommand     "\/opt\/my app\/tool" "a b" "" plain\n/);
+  t.is(cli('list', '--state-dir').status, 2, '--state-dir without its path (it read ./profiles)');
 });
 
 test('cli: show says which columns stand on fewer runs, with their own confidence', (t) => {

@@ -223,6 +223,11 @@ test('a header stepMs finer than the samples is said (the file\'s densest series
   for (let i = 0; i < 600; i++) if (i % 60 < 6) timer.push(JSON.stringify({ t: i * 1000, workload: '/a', resource: 'cpu_cores', value: 1 }));
   readTraces(write('sparse/timer.jsonl', timer.join('\n')), { resources: 'all', onWarning: (m) => said.push(m) });
   t.deepEqual(said, []);
+  // a step that does not divide the samples' spacing (--step-ms 1.5 over 1 s samples: gaps of 666 and 667 steps)
+  const odd = lines(1, false).split('\n').slice(1).join('\n');
+  readTraces(write('sparse/odd.jsonl', odd), { stepMs: 1.5, onWarning: (m) => said.push(m) });
+  t.is(said.length, 1);
+  t.regex(said[0]!, /holds a value every 667 grid steps \(599 of its 599 gaps\): its samples are 1 s apart, not 0\.0015 s/);
 });
 
 test('--step-ms on a trace whose format fixes its grid is said not to be used; one under a millisecond is a usage error', (t) => {
@@ -844,6 +849,11 @@ test('headroom predict: two recordings of one name in two folders are two tables
   t.is(warned.status, 0, warned.stderr);
   t.regex(warned.stderr, /its densest series, \/w\\u001b\]0;x\\u0007 cpu\\ncores\\u001b\[31m, holds a value every 4 grid steps/);
   t.notRegex(warned.stdout + warned.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+  // ...and in the reader's own warnings (a limit that changed)
+  const limited = odd.map((l, i) => (i === 0 ? l : l.replace('}', `,"limit":${i < 50 ? 2 : 3}}`))).join('\n');
+  const changed = spawnSync(node, [cli, 'predict', '--trace', write('odd/limit.jsonl', limited), '--models', 'last', '--targets', 'h1', '--no-pool'], { encoding: 'utf8' });
+  t.regex(changed.stderr, /\/w\\u001b\]0;x\\u0007 cpu\\ncores\\u001b\[31m: its limit changed during the trace/);
+  t.notRegex(changed.stdout + changed.stderr, /[\u0000-\u0009\u000b-\u001f\u007f]/);
 });
 
 test('headroom predict: a constant series, which every model forecasts exactly, reads "both exact", not a NaN ratio', (t) => {

@@ -7,9 +7,9 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, ioReason, startsBlank } from './lines.js';
-import { isActive, mostlyMerged, observedCount, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
+import { isActive, mostlyMerged, observedCount, printableName, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
 
-export { REFERENCE_RESOURCES, observedCount, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
+export { REFERENCE_RESOURCES, observedCount, printableName, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
 export { readAlibaba, readBitbrains, readGoogle, readJsonl };
 
@@ -164,8 +164,11 @@ function sparseWarning(file: string, series: Series[], warn: ((m: string) => voi
     last = i;
   }
   let gap = 1;
+  let most1 = 0;
+  for (const [g, n] of gaps) if (n > most1) [gap, most1] = [g, n];
+  // (a step that does not divide the samples' spacing leaves gaps a step apart: 666 and 667)
   let count = 0;
-  for (const [g, n] of gaps) if (n > count) [gap, count] = [g, n];
+  for (const [g, n] of gaps) if (Math.abs(g - gap) <= 1) count += n;
   if (gap < 2 || count < REGULAR_SHARE * (most - 1)) return;
   const step = densest.stepSeconds;
   warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value every ${gap} grid steps (${count} of its ${most - 1} gaps): ` +
@@ -299,17 +302,6 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
   }
   labelSources(out, isDir ? path : undefined);
   return out;
-}
-
-const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
-
-/**
- * A name as tables and messages print it: its control characters (C0, DEL, C1) escaped as \n,
- * \t, ... or \u00XX (a workload's newline and a terminal escape reached the terminal raw, and
- * broke the table). A backslash is left as it is: systemd's unit names hold \x2d.
- */
-export function printableName(v: string): string {
-  return v.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Sets each series' sourceLabel: its file's name, or its path under `folder` where two files share that name. */

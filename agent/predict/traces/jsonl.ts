@@ -24,7 +24,7 @@
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
 import { demandRangeProblem, MAX_DEMAND, readLines } from './lines.js';
-import { GridAccumulator, TraceOptionError, type Series } from './series.js';
+import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
 
@@ -158,7 +158,8 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const s = o as TraceSample;
     const key = JSON.stringify([s.workload, s.resource]);
     let entry = samples.get(key);
-    if (!entry) samples.set(key, (entry = { workload: s.workload, resource: s.resource, t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
+    // (names escaped here: the warnings below print them)
+    if (!entry) samples.set(key, (entry = { workload: printableName(s.workload), resource: printableName(s.resource), t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
     if (s.limit !== undefined) {
       entry.lowest = Math.min(entry.lowest, s.limit);
       entry.highest = Math.max(entry.highest, s.limit);
