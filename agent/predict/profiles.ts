@@ -342,6 +342,9 @@ export class NewerFormatError extends Error {
   }
 }
 
+/** A stored field as a message shows it (short: a hand-edited file may hold anything). */
+const shownValue = (v: unknown): string => (JSON.stringify(v) ?? String(v)).slice(0, 40);
+
 /** Parses and checks a stored profile; throws with the reason when it is not one (NewerFormatError for a newer headroom's). */
 export function parseProfile(text: string, expectedSignature?: string): Profile {
   let x: unknown;
@@ -361,7 +364,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   if (expectedSignature !== undefined && p.signature !== expectedSignature) throw new Error(`holds signature ${p.signature.slice(0, 12)}, not the one its name says`);
   // (a time no Date can hold crashed `profiles list`, and with it the listing of every other profile)
   const time = (v: unknown): boolean => num(v) && v >= 0 && v <= MAX_DATE_MS;
-  if (!time(p.createdAtMs) || !time(p.lastRunAtMs)) throw new Error('bad timestamps');
+  for (const field of ['createdAtMs', 'lastRunAtMs'] as const) if (!time(p[field])) throw new Error(`bad timestamps: ${field} ${shownValue(p[field])}`);
   if (!Number.isSafeInteger(p.runs) || !(p.runs! >= 1)) throw new Error('bad run count');
   // (mergeRun: the newest run weighs 1 and the older less: a weight under 1 or above the run
   // count was never written; 1e-300 read "confidence 0.00" over a resource's 0.70)

@@ -359,8 +359,8 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
   const good = JSON.parse(readFileSync(join(dir, `${SIG_A}.json`), 'utf8')) as Record<string, unknown> & { durationMs: Record<string, number>; task?: unknown };
   t.notThrows(() => parseProfile(JSON.stringify(good)));
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['a last run past any date', { lastRunAtMs: 1e16 }, /bad timestamps/],
-    ['a creation before 1970', { createdAtMs: -1e17 }, /bad timestamps/],
+    ['a last run past any date', { lastRunAtMs: 1e16 }, /bad timestamps: lastRunAtMs 10000000000000000/],
+    ['a creation before 1970', { createdAtMs: -1e17 }, /bad timestamps: createdAtMs -100000000000000000/],
     ['runs beyond counting', { runs: 1e308 }, /bad run count/],
     ['a weight no run gives', { weight: 1e-300 }, /bad weight/],
     ['a weight above the runs', { weight: 3 }, /bad weight/],
