@@ -35,15 +35,16 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.truthy(cpu, `cpu series recorded (got ${series.map((s) => `${s.name}/${s.resource}`).join(', ')})`);
   t.is(cpu!.stepSeconds, 0.5);
   t.is(cpu!.limit, 1.5, 'the CPU quota, from the samples');
-  // (the first sample left out: a hog that has held its CPU since before the attach is credited
-  // its time at its first switch-out, which may fall in a later sample: 0.03 and 0.27 cores seen
-  // in a first sample on a quiet host, when that time was lost rather than late)
-  const values = [...cpu!.values].filter((v) => Number.isFinite(v)).slice(1);
-  t.true(values.length >= 6, `${values.length} samples`);
-  // a tick a little late moves CPU time from one sample to the next (0.82 then 1.19 on a loaded
-  // host): a pair may be off, their mean is not
+  // A hog that has held its CPU since before the attach is credited its time since counting
+  // began at its first switch-out (sched.bpf.c, stint_unseen), which may fall in a later sample
+  // than the one it ran in: the first read 0.07 and the second 1.93 on a busy host (the first was
+  // left out, and the second failed the mean). A tick a little late moves time likewise (0.82 then
+  // 1.19). Either way a pair may be off; the time is all there, so the mean over every sample is not.
+  const values = [...cpu!.values].filter((v) => Number.isFinite(v));
+  t.true(values.length >= 7, `${values.length} samples`);
   const near = values.filter((v) => Math.abs(v - 1) < 0.15).length;
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  t.log(`cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
   t.true(near >= values.length - 2 && Math.abs(mean - 1) < 0.1, `cores per sample: ${values.map((v) => v.toFixed(2)).join(' ')}`);
 
   // (a 4 s recording: the next step is a target it can score; 5 s and 60 s ahead are not)
