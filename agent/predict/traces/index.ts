@@ -150,12 +150,12 @@ const REGULAR_SHARE = 0.8;
  */
 function sparseWarning(file: string, series: Series[], warn: ((m: string) => void) | undefined): void {
   let densest: Series | undefined;
-  let most = -1;
+  let observed = -1;
   for (const s of series) {
     const n = observedCount(s.values);
-    if (n > most) [densest, most] = [s, n];
+    if (n > observed) [densest, observed] = [s, n];
   }
-  if (!densest || most < 20) return;
+  if (!densest || observed < 20) return;
   const gaps = new Map<number, number>();
   let last = -1;
   for (let i = 0; i < densest.values.length; i++) {
@@ -164,14 +164,14 @@ function sparseWarning(file: string, series: Series[], warn: ((m: string) => voi
     last = i;
   }
   let gap = 1;
-  let most1 = 0;
-  for (const [g, n] of gaps) if (n > most1) [gap, most1] = [g, n];
+  let atMode = 0;
+  for (const [g, n] of gaps) if (n > atMode) [gap, atMode] = [g, n];
   // (a step that does not divide the samples' spacing leaves gaps a step apart: 666 and 667)
   let count = 0;
   for (const [g, n] of gaps) if (Math.abs(g - gap) <= 1) count += n;
-  if (gap < 2 || count < REGULAR_SHARE * (most - 1)) return;
+  if (gap < 2 || count < REGULAR_SHARE * (observed - 1)) return;
   const step = densest.stepSeconds;
-  warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value every ${gap} grid steps (${count} of its ${most - 1} gaps): ` +
+  warn?.(`${file}: its densest series, ${densest.name} ${densest.resource}, holds a value every ${gap} grid steps (${count} of its ${observed - 1} gaps): ` +
     `its samples are ${Number((gap * step).toPrecision(3))} s apart, not ${step} s (a header's stepMs, or --step-ms, finer than its samples?)`);
 }
 
