@@ -44,7 +44,8 @@ function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
   if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
-  return `${seconds} s`;
+  // (a grid of 1000.5 ms read "5.0024999999999995 s")
+  return `${Number(seconds.toPrecision(4))} s`;
 }
 
 /** "h12max (1 h): max(y[t+1..t+12])" */
@@ -282,7 +283,7 @@ function parseTargets(s: string): Target[] | 'auto' {
     const t = targetByName(name);
     if (!t) {
       throw new UsageError(`unknown target ${JSON.stringify(name)}; expected auto, hN (the value N steps ahead, N up to 10000), ` +
-        `hNmax (the peak over the next N), or a time: h5s, h15m, h1h, h15mmax (up to a week)`);
+        `hNmax (the peak over the next N), or a time: h5s, h15m, h1h, h1d, h15mmax (up to a week)`);
     }
     return t;
   });
@@ -458,7 +459,7 @@ const predict: CommandModule<object, PredictArgs> = {
         type: 'string', default: 'auto',
         describe: 'auto (h1,h12,h12max on grids of 60 s or more, h5s,h60s,h60smax on finer ones), or comma-separated: ' +
           'hN (the value N steps ahead: h1, h12), hNmax (the peak over the next N: h12max), or a horizon in time, ' +
-          's, m or h (h5s, h60s, h15m, h1h; h60smax, h15mmax: the peak over it)',
+          's, m, h or d (h5s, h60s, h15m, h1h, h1d; h60smax, h15mmax: the peak over it)',
       })
       .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
       .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })

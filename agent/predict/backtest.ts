@@ -39,15 +39,15 @@ export type AgentTargetName = keyof typeof AGENT_TARGETS;
 /** Every target known by name (`--targets`). */
 export const ALL_TARGETS: Readonly<Record<string, Target>> = { ...TARGETS, ...AGENT_TARGETS };
 
-const TARGET_NAME = /^h(\d+)(s|m|h)?(max)?$/;
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+const TARGET_NAME = /^h(\d+)(s|m|h|d)?(max)?$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 /** Longest horizon a target may name: a week in time, 10,000 steps (35 days of 5-minute steps). */
 const MAX_TARGET_SECONDS = 7 * 86_400;
 export const MAX_TARGET_STEPS = 10_000;
 
 /**
  * A target by name: `h<N>` the value N steps ahead, `h<N>max` the peak over the next N; with a
- * unit, a horizon in time (`h5s`, `h15m`, `h1h`, `h15mmax`), turned into steps per grid. Undefined
+ * unit, a horizon in time (`h5s`, `h15m`, `h1h`, `h1d`, `h15mmax`), turned into steps per grid. Undefined
  * for any other name.
  */
 export function targetByName(name: string): Target | undefined {

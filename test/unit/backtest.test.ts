@@ -53,7 +53,10 @@ test('targets in time become steps of each grid; the default set follows the gri
   t.deepEqual(targetByName('h15mmax'), { name: 'h15mmax', kind: 'peak', steps: 900, seconds: 900 });
   t.is(resolveTarget(targetByName('h1h')!, 300).steps, 12);
   t.is(targetByName('h60smax'), AGENT_TARGETS.h60smax);
-  for (const bad of ['h0', 'h', 'h5x', 'h5smaxx', 'x5s', 'h1.5m', 'h10001', 'h169h']) t.is(targetByName(bad), undefined, bad);
+  // days too (the error said "up to a week", and h7d was refused)
+  t.is(resolveTarget(targetByName('h1dmax')!, 300).steps, 288);
+  t.deepEqual(targetByName('h7d'), { name: 'h7d', kind: 'point', steps: 604_800, seconds: 604_800 });
+  for (const bad of ['h0', 'h', 'h5x', 'h5smaxx', 'x5s', 'h1.5m', 'h10001', 'h169h', 'h8d']) t.is(targetByName(bad), undefined, bad);
   t.is(targetByName('h10000max')!.steps, 10_000);
 });
 

@@ -863,6 +863,9 @@ test('headroom predict: a constant series, which every model forecasts exactly, 
   t.is(out.status, 0, out.stderr);
   t.regex(out.stdout, /\| headroom c\.jsonl \|[^\n]*\| +0\.0000 \| - \(both exact\) \|/);
   t.notRegex(out.stdout, /NaN/);
+  // a grid of an odd step reads its horizons rounded (1000.5 ms: "5.0024999999999995 s")
+  const odd = spawnSync(node, [resolve(root, 'dist/agent/cli/predict.js'), 'predict', '--trace', write('exact/odd.jsonl', lines.slice(1).join('\n')), '--step-ms', '1000.5', '--targets', 'h5', '--models', 'last', '--no-pool'], { encoding: 'utf8' });
+  t.regex(odd.stdout, /### headroom odd\.jsonl cpu_cores - h5 \(5\.002 s\)/);
 });
 
 test('headroom predict: table and --json on a recorded trace; usage errors exit 2', (t) => {
