@@ -14,7 +14,7 @@ import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
 import {
-  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, NOT_A_REGULAR_FILE, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
+  BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
   type StoreProblem,
 } from '../predict/profiles.js';
 
@@ -130,6 +130,7 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
   if ('outcome' in opened) return opened.outcome;
   const entries = opened.store.list();
   const stderr = problemLines(opened.store.problems);
+  const exitCode = listExit(opened.store.problems);
   if (json) {
     const doc = entries.map((e) => {
       const f = forecastFromProfile(e.profile);
@@ -149,9 +150,9 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
         bytes: e.bytes,
       };
     });
-    return { exitCode: listExit(opened.store.problems), stdout: `${JSON.stringify(doc)}\n`, stderr };
+    return { exitCode, stdout: `${JSON.stringify(doc)}\n`, stderr };
   }
-  if (entries.length === 0) return { exitCode: listExit(opened.store.problems), stdout: `no profiles in ${dir}\n`, stderr };
+  if (entries.length === 0) return { exitCode, stdout: `no profiles in ${dir}\n`, stderr };
   const rows = entries.map((e) => {
     const f = forecastFromProfile(e.profile);
     return [
@@ -165,17 +166,7 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
     ];
   });
   const out = table(['ID', 'RUNS', 'MEAN_DUR', 'MEAN_PEAK_CPU', 'MEAN_PEAK_MEM', 'LAST_SEEN', 'COMMAND'], rows, [0, 5, 6]);
-  return { exitCode: listExit(opened.store.problems), stdout: `${out}\n`, stderr };
-}
-
-/** The signatures whose files the store found not to be regular files (StoreProblem 'corrupt', "not a regular file"). */
-function notFiles(problems: readonly StoreProblem[]): string[] {
-  const out: string[] = [];
-  for (const p of problems) {
-    const m = /^([0-9a-f]{64})\.json$/.exec(basename(p.file));
-    if (m && p.kind === 'corrupt' && p.message.startsWith(NOT_A_REGULAR_FILE) && !out.includes(m[1]!)) out.push(m[1]!);
-  }
-  return out;
+  return { exitCode, stdout: `${out}\n`, stderr };
 }
 
 /**
@@ -195,7 +186,7 @@ function lookUp(dir: string, prefix: string): { signature: string; profile: Prof
   let matches = store.find(prefix);
   // a profile's name on something not a file (a folder, a link to a device): reported as the
   // store opened and out of its index, but `list` names it, and `delete` is how it goes
-  if (matches.length === 0) matches = notFiles(store.problems).filter((s) => s.startsWith(prefix.toLowerCase()));
+  if (matches.length === 0) matches = store.find(prefix, 'not-files');
   if (matches.length > 1) {
     const some = matches.slice(0, 5).map(shortId).join(', ');
     return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` } };

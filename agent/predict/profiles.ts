@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
+import { shownValue } from './traces/lines.js';
 
 export const DEFAULT_PROFILE_DIR = '/var/lib/headroom/profiles';
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -342,9 +343,6 @@ export class NewerFormatError extends Error {
   }
 }
 
-/** A stored field as a message shows it (short: a hand-edited file may hold anything). */
-const shownValue = (v: unknown): string => (JSON.stringify(v) ?? String(v)).slice(0, 40);
-
 /** Parses and checks a stored profile; throws with the reason when it is not one (NewerFormatError for a newer headroom's). */
 export function parseProfile(text: string, expectedSignature?: string): Profile {
   let x: unknown;
@@ -497,6 +495,8 @@ export class ProfileStore {
   private readonly foreign = new Set<string>();
   /** profiles whose file could not be read at the last look (not corrupt: read again at the next) */
   private readonly unreadable = new Set<string>();
+  /** read-only: signatures whose names are on something not a file (left in place, said) */
+  private readonly notFiles = new Set<string>();
   private lastUse = 0;
   private tempSeq = 0;
 
@@ -620,10 +620,13 @@ export class ProfileStore {
     return out.sort((a, b) => b.profile.lastRunAtMs - a.profile.lastRunAtMs || a.profile.signature.localeCompare(b.profile.signature));
   }
 
-  /** Signatures that start with `prefix` (hex, any case). */
-  find(prefix: string): string[] {
+  /**
+   * Signatures that start with `prefix` (hex, any case): of the profiles, or (read-only) of the
+   * names found on something not a file, which are out of the index but `profiles delete` removes.
+   */
+  find(prefix: string, among: 'profiles' | 'not-files' = 'profiles'): string[] {
     const p = prefix.toLowerCase();
-    return [...this.index.keys()].filter((s) => s.startsWith(p)).sort();
+    return [...(among === 'profiles' ? this.index.keys() : this.notFiles)].filter((s) => s.startsWith(p)).sort();
   }
 
   /** Expected curve and duration of the next run, before it starts; undefined for a new task. */
@@ -819,6 +822,7 @@ export class ProfileStore {
     this.unsaved.delete(signature);
     this.unreadable.delete(signature);
     if (this.readOnly) {
+      if (why === NOT_A_REGULAR_FILE) this.notFiles.add(signature);
       this.report({ kind: 'corrupt', file, message: `${why} (left in place: read-only)` });
       return;
     }

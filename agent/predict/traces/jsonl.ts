@@ -23,7 +23,7 @@
 // skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
-import { demandRangeProblem, MAX_DEMAND, readLines } from './lines.js';
+import { demandRangeProblem, MAX_DEMAND, readLines, shownValue } from './lines.js';
 import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
@@ -57,43 +57,34 @@ export function formatSample(s: TraceSample): string {
 function sampleProblem(o: unknown): string | undefined {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'expected an object {"t", "workload", "resource", "value"}';
   const s = o as Record<string, unknown>;
-  if (typeof s.t !== 'number' || !Number.isFinite(s.t)) return `field "t": expected a time in ms, got ${shown(s.t)}`;
+  if (typeof s.t !== 'number' || !Number.isFinite(s.t)) return `field "t": expected a time in ms, got ${shownValue(s.t)}`;
   // (past 2^53 a time is read to the nearest 2 ms or worse: samples merged, and 475 points scored 441)
   if (Math.abs(s.t) > Number.MAX_SAFE_INTEGER) return `field "t": ${s.t} is beyond the times a number holds exactly (2^53 ms; a time in ns or us?)`;
-  if (typeof s.workload !== 'string') return `field "workload": expected a string, got ${shown(s.workload)}`;
-  if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shown(s.resource)}`;
-  if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shown(s.value)}`;
+  if (typeof s.workload !== 'string') return `field "workload": expected a string, got ${shownValue(s.workload)}`;
+  if (typeof s.resource !== 'string' || s.resource === '') return `field "resource": expected a name, got ${shownValue(s.resource)}`;
+  if (typeof s.value !== 'number' || !Number.isFinite(s.value)) return `field "value": expected a finite number, got ${shownValue(s.value)}`;
   if (s.value < 0) return `field "value": a demand is never below 0, got ${s.value}`;
   if (s.value > MAX_DEMAND) return demandRangeProblem('value', s.value);
-  if (s.limit !== undefined && !(typeof s.limit === 'number' && Number.isFinite(s.limit) && s.limit > 0)) return `field "limit": expected a level above 0, got ${shown(s.limit)}`;
+  if (s.limit !== undefined && !(typeof s.limit === 'number' && Number.isFinite(s.limit) && s.limit > 0)) return `field "limit": expected a level above 0, got ${shownValue(s.limit)}`;
   if (typeof s.limit === 'number' && s.limit > MAX_DEMAND) return `field "limit": ${s.limit} is above ${MAX_DEMAND} (a unit slip or a corrupt field? a resource without a limit has none)`;
   return undefined;
 }
 
 /** What is wrong with a header (the field and why), or undefined. */
 function headerProblem(h: Record<string, unknown>): string | undefined {
-  if (h.version !== 1) return `header field "version": this headroom reads version 1, got ${shown(h.version)}`;
+  if (h.version !== 1) return `header field "version": this headroom reads version 1, got ${shownValue(h.version)}`;
   if (h.stepMs !== undefined && !(typeof h.stepMs === 'number' && Number.isFinite(h.stepMs) && h.stepMs > 0)) {
-    return `header field "stepMs": expected a positive number of ms, got ${shown(h.stepMs)}`;
+    return `header field "stepMs": expected a positive number of ms, got ${shownValue(h.stepMs)}`;
   }
   if (h.limits !== undefined) {
-    if (typeof h.limits !== 'object' || h.limits === null || Array.isArray(h.limits)) return `header field "limits": expected an object of resource: level, got ${shown(h.limits)}`;
+    if (typeof h.limits !== 'object' || h.limits === null || Array.isArray(h.limits)) return `header field "limits": expected an object of resource: level, got ${shownValue(h.limits)}`;
     for (const [k, v] of Object.entries(h.limits)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return `header field "limits.${k}": expected a level above 0, got ${shown(v)}`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return `header field "limits.${k}": expected a level above 0, got ${shownValue(v)}`;
     }
   }
   return undefined;
 }
 
-// (a number JSON cannot hold, 1e400, was parsed as Infinity: said as such, not as JSON's null)
-// (an array or object is named, not printed: one nested 200,000 deep overflowed the stack)
-const shown = (v: unknown): string => {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object' && v !== null) return 'an object';
-  return JSON.stringify(v).slice(0, 40);
-};
 
 /** Two significant digits: a jittery 1003 ms tick reads as 1000 ms. */
 function roundStep(ms: number): number {

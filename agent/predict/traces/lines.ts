@@ -317,3 +317,16 @@ export function firstFieldProblem(fields: readonly string[], columns: Iterable<r
   }
   return undefined;
 }
+
+/**
+ * A field's value as an error message shows it, short: a hand-edited file may hold anything.
+ * (A number JSON cannot hold, 1e400, was parsed as Infinity: said as such, not as JSON's null;
+ * an array or object is named, not printed: one nested 200,000 deep overflowed the stack.)
+ */
+export function shownValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return JSON.stringify(v).slice(0, 40);
+}
