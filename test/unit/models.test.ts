@@ -599,6 +599,30 @@ test('seasonal-profile: learns a spiky season and forecasts the spike before it 
   t.true(p.quantile(0.5) > 95 && p.quantile(0.9) < 110, `peak p50 ${p.quantile(0.5)} p90 ${p.quantile(0.9)}`);
 });
 
+test('seasonal-profile and horizon-peak: a burst in the first second is not taken for the level', (t) => {
+  // a process loading: 2082 in its first second, then 200 +- 10. The level and spread were
+  // time-decayed means: the level read 309 at 15 s and 210 at 100 s, the 5 s peak's p90 198 to
+  // 204 from 40 to 100 s against peaks of about 207 (missed most of the time), the 60 s peak's
+  // p90 668 at 40 s
+  const r = rng(7);
+  const values = Array.from({ length: 240 }, (_, i) => (i === 0 ? 2082 : 200 + 20 * (r() - 0.5)));
+  const base = new SeasonalProfileForecaster({ halfLifeMs: 60 * SEC });
+  feed(base, values.slice(0, 16));
+  t.true(within(base.forecast(SEC).quantile(0.5), 200, 10), `level at 15 s ${base.forecast(SEC).quantile(0.5)}`);
+  const peaks = make('horizon-peak');
+  feed(peaks, values.slice(0, 41));
+  t.true(peaks.forecast(60 * SEC).quantile(0.9) < 230, `60 s peak p90 at 40 s ${peaks.forecast(60 * SEC).quantile(0.9)}`);
+  // missed 61% of the time from 20 s to 100 s, 62% to the end (now 11% and 21%)
+  const early = underRate(make('horizon-peak'), values.slice(0, 106), 5, 20, true);
+  const all = underRate(make('horizon-peak'), values, 5, 20, true);
+  t.true(early < 0.25 && all < 0.3, `5 s peaks missed ${early} to 100 s, ${all} to the end`);
+  // a level that really changes in the start-up is followed: 10 for 5 s, then 100 +- 5
+  const shift = Array.from({ length: 40 }, (_, i) => (i < 5 ? 10 : 100 + 10 * (r() - 0.5)));
+  const f = new SeasonalProfileForecaster({ halfLifeMs: 60 * SEC });
+  feed(f, shift);
+  t.true(within(f.forecast(SEC).quantile(0.5), 100, 10), `level at 40 s ${f.forecast(SEC).quantile(0.5)}`);
+});
+
 // ---- steps ----
 
 test('after a step, the trend and seasonal models settle on the new level', (t) => {
