@@ -145,8 +145,12 @@ export function formatLevel(resource: string, v: number): string {
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
 export function renderSaturation(rows: readonly SaturationRow[], label: string): string {
   if (rows.length === 0) return '';
+  // a name two files share (Bitbrains' 2013-7/1.csv and 2013-8/1.csv: VM 1 of each month) is told apart by its file
+  const seriesOf = (r: SaturationRow): string => `${r.group} ${r.name} ${r.resource}`;
+  const seen = new Map<string, number>();
+  for (const r of rows) seen.set(`${seriesOf(r)} ${r.target}`, (seen.get(`${seriesOf(r)} ${r.target}`) ?? 0) + 1);
   const cells = rows.map((r) => [
-    `${r.group} ${r.name} ${r.resource}`,
+    seen.get(`${seriesOf(r)} ${r.target}`)! > 1 && r.source !== undefined ? `${seriesOf(r)} (${r.source})` : seriesOf(r),
     r.target,
     `${formatLevel(r.resource, r.score.level)} (${r.score.levelFrom})`,
     String(r.score.crossings),

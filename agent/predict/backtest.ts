@@ -312,6 +312,8 @@ export interface SeriesResult {
   dataset: Dataset;
   /** what it is tabulated under: the dataset, or `headroom <file>` for a recorded trace */
   group: string;
+  /** the file it was read from: its name, or its path under the folder read where two files share that name (absent when not read from a file) */
+  source?: string;
   resource: string;
   stepSeconds: number;
   /** observed points before scoring started (the --warmup given, or the one chosen for its grid and length) */
@@ -505,7 +507,8 @@ function* replaySeries(
   }
   const meanAbs = observed > 0 ? sumAbs / observed : Number.NaN;
   const result: SeriesResult = {
-    name: series.name, dataset: series.dataset, group: groupOf(series), resource: series.resource, stepSeconds: series.stepSeconds, warmup, meanAbs, targets: {},
+    name: series.name, dataset: series.dataset, group: groupOf(series), ...(series.sourceLabel !== undefined ? { source: series.sourceLabel } : {}),
+    resource: series.resource, stepSeconds: series.stepSeconds, warmup, meanAbs, targets: {},
   };
   targets.forEach((tg, j) => {
     const a = acc[j]!;
@@ -877,6 +880,8 @@ export function targetTable(report: BacktestReport, id: string): TargetRow[] {
 export interface SaturationRow {
   group: string;
   name: string;
+  /** the series' file (SeriesResult.source) */
+  source?: string;
   resource: string;
   target: string;
   stepSeconds: number;
@@ -899,7 +904,7 @@ export function saturationTable(report: BacktestReport, specs: readonly ModelSpe
       if (!score || (t.points === 0 && score.crossings === 0)) continue;
       const { warnedInTime, medianLeadSeconds } = summarizeSaturation([score]);
       rows.push({
-        group: r.group, name: r.name, resource: r.resource, target: name, stepSeconds: r.stepSeconds, score, warnedInTime, medianLeadSeconds,
+        group: r.group, name: r.name, ...(r.source !== undefined ? { source: r.source } : {}), resource: r.resource, target: name, stepSeconds: r.stepSeconds, score, warnedInTime, medianLeadSeconds,
         falseAlarmRate: score.quietOrigins > 0 ? score.falseAlarms / score.quietOrigins : Number.NaN,
       });
     }

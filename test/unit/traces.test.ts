@@ -795,7 +795,7 @@ test('models by name: baselines, forecaster adapters, and a clear error otherwis
 
 // ---- the command ----
 
-test('headroom predict: two recordings of one name in two folders are two tables; options that change nothing say so; a forecaster named without its prefix is pointed to it', (t) => {
+test('headroom predict: two recordings of one name in two folders are two tables, two public traces of one name say their files; options that change nothing say so; a forecaster named without its prefix is pointed to it', (t) => {
   const rec = (n: number): string => {
     const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
     for (let i = 0; i < n; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));
@@ -815,6 +815,18 @@ test('headroom predict: two recordings of one name in two folders are two tables
     '### headroom b/t.jsonl - h1 (5 s): y[t+1]  (1 series, 175 scored points)',
     '### headroom c.jsonl - h1 (5 s): y[t+1]  (1 series, 75 scored points)',
   ]);
+  // public traces are tabled by dataset: where two files share a name (Bitbrains' 2013-7/1.csv and
+  // 2013-8/1.csv, VM 1 of each month) the saturation table read "bitbrains 1 cpu_mhz" twice
+  // and the JSON's series did not say which was which; now each names its file
+  const month = (phase: number): string => [BB_HEADER, ...Array.from({ length: 400 }, (_, i) => bbRow(1_376_000_000_000 + i * 300_000, 1000 + 800 * Math.sin(i / 9 + phase)))].join('\n');
+  write('months/2013-7/1.csv', month(0));
+  const august = write('months/2013-8/1.csv', month(1));
+  const months = spawnSync(node, [cli, 'predict', '--trace', resolve(august, '../..'), '--no-pool', '--targets', 'h12max', '--resources', 'cpu_mhz', '--limit', 'cpu_mhz=1700'], { encoding: 'utf8' });
+  t.is(months.status, 0, months.stderr);
+  t.deepEqual(months.stdout.match(/^\| bitbrains 1 cpu_mhz.*?\|/gm), ['| bitbrains 1 cpu_mhz (2013-7/1.csv) |', '| bitbrains 1 cpu_mhz (2013-8/1.csv) |']);
+  const monthsJson = JSON.parse(spawnSync(node, [cli, 'predict', '--trace', resolve(august, '../..'), '--no-pool', '--targets', 'h12max', '--resources', 'cpu_mhz', '--json'], { encoding: 'utf8' }).stdout);
+  t.deepEqual(monthsJson.series.map((x: { name: string; source: string }) => `${x.name} ${x.source}`), ['1 2013-7/1.csv', '1 2013-8/1.csv']);
+  t.deepEqual(monthsJson.saturation.map((x: { source: string }) => x.source), ['2013-7/1.csv', '2013-8/1.csv']);
   // a file given on its own keeps its name
   const one = spawnSync(node, [cli, 'predict', '--trace', b, '--models', 'last', '--targets', 'h1', '--no-pool'], { encoding: 'utf8' });
   t.regex(one.stdout, /^### headroom t\.jsonl cpu_cores - h1 /m);
