@@ -298,7 +298,7 @@ function parseTargets(s: string): Target[] | 'auto' {
  * 5-minute grid would silently be h1), and at most MAX_TARGET_STEPS of them (h60s on a 1 ms grid,
  * a trace whose times are seconds, would ask the models for gigabytes before anything failed).
  */
-function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]): void {
+function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[], stepMs: number | undefined): void {
   for (const s of series) {
     // a target by name in time must be a whole number of steps, and no two in time the same
     // (h60m and h1h would be scored twice, under their own names)
@@ -312,6 +312,10 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[]):
           throw new UsageError(`target ${t.name} (${duration(t.seconds)} ahead) is shorter than one step of ${grid}: use h1, h12, h12max there, or auto`);
         }
         const tooLong = `target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span`;
+        // a grid --step-ms set (it agrees with a header that has one): the command line is at fault
+        if (steps > MAX_TARGET_STEPS && gridFromOption(s, stepMs)) {
+          throw new UsageError(`${tooLong} (the grid is --step-ms ${stepMs}'s${samplesApart(s)}): a coarser --step-ms, or nearer targets (--targets)`);
+        }
         // a target auto picked: the trace's grid is at fault (a data problem, exit 1), not the command line
         if (steps > MAX_TARGET_STEPS && targets === 'auto') {
           throw new Error(`${tooLong}: times in seconds where ms belong? (or nearer targets, with --targets, or a coarser grid, --step-ms, for JSON Lines without a header)`);
@@ -356,6 +360,26 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   const shorterWarmup = warm > 1 && observed - 1 > shortest.steps ? ', a shorter --warmup' : '';
   return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, too few for the nearest target, ` +
     `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
+}
+
+/** Whether a series' grid is the one --step-ms set: a recording's (a header's own stepMs, where it has one, agrees with the option or the read stops). */
+function gridFromOption(s: Series, stepMs: number | undefined): boolean {
+  return stepMs !== undefined && s.dataset === 'headroom';
+}
+
+/** "; its samples are 1 s apart" where the series' usual gap between observed values is several grid steps; '' where not. */
+function samplesApart(s: Series): string {
+  const gaps = new Map<number, number>();
+  let last = -1;
+  for (let i = 0; i < s.values.length; i++) {
+    if (Number.isNaN(s.values[i]!)) continue;
+    if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
+    last = i;
+  }
+  let gap = 1;
+  let atMode = 0;
+  for (const [g, n] of gaps) if (n > atMode) [gap, atMode] = [g, n];
+  return gap > 1 ? `; its samples are ${duration(gap * s.stepSeconds)} apart` : '';
 }
 
 /** The models, each once, or a UsageError. */
@@ -403,7 +427,7 @@ async function handler(a: PredictArgs): Promise<void> {
     }
     const readMs = performance.now() - readStart;
     if (series.length === 0) throw new Error(`${a.trace}: no trace series found (Bitbrains, Google, Alibaba or headroom JSON Lines)`);
-    checkTargetsFit(targets, series);
+    checkTargetsFit(targets, series, a['step-ms']);
     checkLimitsKnown(limits, series);
     if (Object.keys(limits).length > 0 && !specs.some((s) => s.id === ENGINE.id)) {
       // (every model's warnings are scored in the peak tables; the per-series table is the engine's)

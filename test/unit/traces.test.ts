@@ -959,6 +959,11 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const secs = spawnSync(node, [cli, 'predict', '--trace', write('cmd/secs.jsonl', secLines.join('\n')), '--models', 'last'], { encoding: 'utf8' });
   t.is(secs.status, 1, secs.stderr);
   t.regex(secs.stderr, /target h60s is 60,000 steps of .*'s grid \(0\.001 s\), over the 10,000 a target may span: times in seconds where ms belong\? \(or nearer targets, with --targets/);
+  // the same grid set by --step-ms over samples 1 s apart: the command line's doing (it blamed the trace, exit 1)
+  const noHeader = secLines.slice(1).map((l, i) => l.replace(/"t":\d+/, `"t":${1_700_000_000_000 + i * 1000}`));
+  const fine = spawnSync(node, [cli, 'predict', '--trace', write('cmd/fine.jsonl', noHeader.join('\n')), '--models', 'last', '--step-ms', '1'], { encoding: 'utf8' });
+  t.is(fine.status, 2, fine.stderr);
+  t.regex(fine.stderr, /target h60s is 60,000 steps of .*'s grid \(0\.001 s\), over the 10,000 a target may span \(the grid is --step-ms 1's; its samples are 1 s apart\): a coarser --step-ms, or nearer targets \(--targets\)/);
   // auto on a 10 s grid (record --interval 10): its 5 s target is one step, as auto means it, not an error
   const tenLines = ['{"format":"headroom-trace","version":1,"stepMs":10000}'];
   for (let i = 0; i < 300; i++) tenLines.push(JSON.stringify({ t: i * 10_000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 7) }));
