@@ -362,9 +362,9 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
 }
 
-/** Whether a series' grid is the one --step-ms set: a recording's (a header's own stepMs, where it has one, agrees with the option or the read stops). */
+/** Whether a series' grid is the one --step-ms set: a recording's on that step (a header's own stepMs stands in a folder; alone, one that differs stops the read). */
 function gridFromOption(s: Series, stepMs: number | undefined): boolean {
-  return stepMs !== undefined && s.dataset === 'headroom';
+  return stepMs !== undefined && s.dataset === 'headroom' && Math.abs(s.stepSeconds * 1000 - stepMs) <= 1e-9 * stepMs;
 }
 
 /** "; its samples are 1 s apart" where the series' usual gap between observed values is several grid steps; '' where not. */
@@ -495,7 +495,7 @@ const predict: CommandModule<object, PredictArgs> = {
         type: 'number',
         describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of its observed points)`,
       })
-      .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred)' })
+      .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred; where a header has its own stepMs, it stands: in a folder, said; a file alone whose header differs is an error)' })
       .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s only (the baselines and "8 engine" keep their own; default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })
       .option('by', { requiresArg: true,
         choices: ['resource', 'dataset'] as const, default: 'resource' as const,

@@ -6,7 +6,7 @@ import { testIf } from '../helpers/host.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -230,13 +230,24 @@ test('a header stepMs finer than the samples is said (the file\'s densest series
   t.regex(said[0]!, /holds a value every 667 grid steps \(599 of its 599 gaps\): its samples are 1 s apart, not 0\.0015 s/);
 });
 
-test('--step-ms on a trace whose format fixes its grid is said not to be used; one under a millisecond is a usage error', (t) => {
+test('--step-ms on a trace whose format or header fixes its grid is said not to be used (alone, a header that differs is an error); one under a millisecond is a usage error', (t) => {
   const rows = [BB_HEADER];
   for (let i = 0; i < 50; i++) rows.push(bbRow(1372629804 + 300 * i, i, 1));
   const said: string[] = [];
   const csv = write('stepms/7.csv', `${rows.join('\n')}\n`);
   t.is(readTraces(csv, { stepMs: 5000, onWarning: (m) => said.push(m) })[0]!.stepSeconds, 300);
   t.deepEqual(said.map((m) => m.replace(/^.*7\.csv: /, '')), ["--step-ms is for headroom JSON Lines traces without a header; a bitbrains trace's grid is its format's (300 s): not used for it"]);
+  // a recording in a folder whose header has its own stepMs keeps it, said, as the CSV above: it
+  // stopped the whole folder's read (exit 2); the one without a header takes --step-ms
+  const rec = (header: boolean): string => [...(header ? ['{"format":"headroom-trace","version":1,"stepMs":1000}'] : []),
+    ...Array.from({ length: 40 }, (_, i) => JSON.stringify({ t: 1_700_000_000_000 + i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 }))].join('\n');
+  write('stepms-folder/with.jsonl', rec(true));
+  write('stepms-folder/without.jsonl', rec(false));
+  const heard: string[] = [];
+  const both = readTraces(join(tmp, 'stepms-folder'), { stepMs: 5000, onWarning: (m) => heard.push(m) });
+  t.deepEqual(both.map((x) => `${basename(x.source!)} ${x.stepSeconds}`).sort(), ['with.jsonl 1', 'without.jsonl 5']);
+  t.true(heard.some((m) => /with\.jsonl: its header says stepMs 1000; --step-ms \(5000\) is for traces without one: not used for it/.test(m)), heard.join('\n'));
+  t.throws(() => readTraces(join(tmp, 'stepms-folder', 'with.jsonl'), { stepMs: 5000 }), { message: /its header says stepMs 1000; --step-ms is for traces without one/ }, 'a file given alone: still an error');
   const cli = resolve(root, 'dist/agent/cli/predict.js');
   for (const v of ['0.5', '1e-300']) {
     const out = spawnSync(node, [cli, 'predict', '--trace', csv, '--step-ms', v], { encoding: 'utf8' });

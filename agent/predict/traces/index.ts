@@ -35,7 +35,7 @@ export function detectFormat(path: string): Dataset | undefined {
   return undefined;
 }
 
-function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Series[] {
+function readFile(path: string, format: Dataset, opts: ReadTracesOptions, inFolder: boolean): Series[] {
   switch (format) {
     case 'bitbrains':
       return readBitbrains(path, opts.onWarning);
@@ -44,7 +44,7 @@ function readFile(path: string, format: Dataset, opts: ReadTracesOptions): Serie
     case 'alibaba':
       return readAlibaba(path, opts.onWarning);
     case 'headroom':
-      return readJsonl(path, { stepMs: opts.stepMs, onWarning: opts.onWarning });
+      return readJsonl(path, { stepMs: opts.stepMs, headerStepWins: inFolder, onWarning: opts.onWarning });
   }
 }
 
@@ -241,7 +241,7 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
         if (blank) throw new Error(`${file}: empty (no trace lines in it)`);
         throw new Error(`${file}: unknown trace format (expected Bitbrains, Google instance_usage, Alibaba machine_usage or headroom JSON Lines)${near ? `; ${near}` : ''}`);
       }
-      series = withFileName(file, () => readFile(file, format!, opts));
+      series = withFileName(file, () => readFile(file, format!, opts, isDir));
       // names as every table, warning and option (--resources, --limit) after this reads them
       for (const s of series) {
         s.name = printableName(s.name);

@@ -104,6 +104,8 @@ function medianSpacing(times: number[]): number {
 export interface ReadJsonlOptions {
   /** grid step for a trace without a header; with one, its stepMs rules and a different value here is an error */
   stepMs?: number;
+  /** a header's own stepMs stands against a different stepMs above, said through onWarning (a folder's files: one file does not stop the rest) */
+  headerStepWins?: boolean;
   /** told of what is skipped (a truncated last line) */
   onWarning?: (message: string) => void;
 }
@@ -134,7 +136,9 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
       const problem = headerProblem(h);
       if (problem) throw new Error(`${path}:${lineNo}: ${problem}`);
       if (typeof h.stepMs === 'number') {
-        if (opts.stepMs !== undefined && opts.stepMs !== h.stepMs) {
+        if (opts.stepMs !== undefined && opts.stepMs !== h.stepMs && opts.headerStepWins) {
+          opts.onWarning?.(`${path}: its header says stepMs ${h.stepMs}; --step-ms (${opts.stepMs}) is for traces without one: not used for it`);
+        } else if (opts.stepMs !== undefined && opts.stepMs !== h.stepMs) {
           throw new TraceOptionError(`${path}: its header says stepMs ${h.stepMs}; --step-ms is for traces without one`);
         }
         stepMs = h.stepMs;
