@@ -313,8 +313,12 @@ export function forecastFromProfile(p: Profile): RunForecast {
 
 /** No figure a profile stores reaches this: bytes (a petabyte), bytes/s, cores, ms (31,000 years); their variances, its square. */
 const MAX_STORED_FIGURE = 1e15;
-/** The latest time a Date can hold (ms since the epoch): a timestamp past it cannot be shown. */
-const MAX_DATE_MS = 8.64e15;
+/**
+ * The latest time a profile may hold: the end of year 9999 (ms since the epoch). A Date holds
+ * times to 8.64e15 (year 275760), which `profiles show` printed as "+275760-09-13": no clock
+ * writes one, so past this a time is corrupt.
+ */
+const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Arguments and inputs a task label keeps (mergeRun). */
 const MAX_LABEL_ITEMS = 64;
 /**
@@ -374,6 +378,8 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   // (rounding in a decayed mean scales with the largest duration in it, not the smallest)
   const within = (v: number): boolean => v >= d.min - SLACK * d.max && v <= d.max * (1 + SLACK);
   if (!(d.min <= d.max) || !within(d.mean) || !within(d.last)) throw new Error('bad duration statistics (mean or last outside min..max)');
+  // (binRun refuses a run of no time: only a hand-edited file holds one, and its curve's bins would be 0 ms long)
+  if (!(d.min > 0)) throw new Error('bad duration statistics (a run of 0 ms)');
   if (!p.curve || typeof p.curve !== 'object') throw new Error('no curve');
   for (const r of RESOURCES) {
     const c = p.curve[r];

@@ -360,12 +360,14 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
   t.notThrows(() => parseProfile(JSON.stringify(good)));
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a last run past any date', { lastRunAtMs: 1e16 }, /bad timestamps: lastRunAtMs 10000000000000000/],
+    ['a last run past year 9999 (a Date holds it, as "+275760-09-13")', { lastRunAtMs: 8.64e15 }, /bad timestamps: lastRunAtMs 8640000000000000/],
     ['a creation before 1970', { createdAtMs: -1e17 }, /bad timestamps: createdAtMs -100000000000000000/],
     ['runs beyond counting', { runs: 1e308 }, /bad run count/],
     ['a weight no run gives', { weight: 1e-300 }, /bad weight/],
     ['a weight above the runs', { weight: 3 }, /bad weight/],
     ['a mean above the longest run', { durationMs: { ...good.durationMs, mean: 1e12 } }, /mean or last outside min\.\.max/],
     ['a last run shorter than the shortest', { durationMs: { ...good.durationMs, last: 1 } }, /mean or last outside min\.\.max/],
+    ['a run of no time', { durationMs: { ...good.durationMs, min: 0 } }, /a run of 0 ms/],
     ['more arguments than a label keeps', { task: { exe: '/bin/x', args: Array.from({ length: 65 }, (_, i) => String(i)) } }, /bad task label/],
   ];
   for (const [what, change, message] of bad) t.throws(() => parseProfile(JSON.stringify({ ...good, ...change })), { message }, what);
@@ -373,7 +375,7 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
   t.notThrows(() => parseProfile(JSON.stringify({ ...good, durationMs: { ...good.durationMs, min: 0.6447802061, mean: 0.6447753906, max: 8e11, last: 8e11 } })));
 
   // on disk: said and skipped, the rest listed (by the CLI too, with no stack trace)
-  const sigs = bad.map((_, i) => String(i + 1).repeat(64));
+  const sigs = bad.map((_, i) => (i + 1).toString(16).padStart(2, '0').repeat(32));
   bad.forEach(([, change], i) => writeFileSync(join(dir, `${sigs[i]}.json`), JSON.stringify({ ...good, ...change, signature: sigs[i] })));
   const huge = 'e'.repeat(64);
   writeFileSync(join(dir, `${huge}.json`), ' '.repeat(4 * 1024 * 1024 + 1));
@@ -386,7 +388,7 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
   t.is(list.status, 0);
   t.regex(list.stdout, /^ID .*\naaaaaaaaaaaa\s+2\s/);
   t.notRegex(list.stderr, /RangeError|\n\s+at /);
-  t.is(cli('show', '1111', '--dir', dir).status, 1);
+  t.is(cli('show', '0101', '--dir', dir).status, 1);
   // a writable store moves them aside as it opens
   const rw = storeAt(dir);
   t.is(rw.problems.filter((p) => p.movedTo).length, bad.length + 1);
