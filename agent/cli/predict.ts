@@ -123,7 +123,7 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
     r.nPL90.toFixed(4),
     // (a best baseline with no loss at all, a constant series': there is nothing to be below)
     r.bestNPL90 === 0 ? (r.nPL90 === 0 ? '- (both exact)' : '- (best exact)') : `${r.ratio.toFixed(3)}${r.lossMet ? '' : ' (short)'}`,
-    `${pct(r.under90)}${r.underMet ? '' : ' (off)'}`,
+    `${pct(r.under90)}${r.nPL90 === 0 ? ' (exact)' : r.underMet ? '' : ' (off)'}`,
     `${pct(r.calibratedRange[0])}..${pct(r.calibratedRange[1])}`,
     r.hindsightNPL90 > 0 ? `${r.hindsightNPL90.toFixed(4)} (${(r.bestNPL90 / r.hindsightNPL90).toFixed(2)}x, ${(r.nPL90 / r.hindsightNPL90).toFixed(2)}x)` : '-',
   ]);
