@@ -10,7 +10,7 @@ import {
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
-import { humanBytes } from './profiles.js';
+import { humanBytes } from '../byte-units.js';
 import { wholeUnits } from '../predict/stats.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';

@@ -10,7 +10,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { BYTE_UNITS, loadPolicy } from '../plan/policy.js';
+import { humanBytes } from '../byte-units.js';
+import { loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
 import {
@@ -29,17 +30,6 @@ export interface ProfilesOutcome {
 }
 
 // ---- formatting ----
-
-export function humanBytes(n: number): string {
-  const units = Object.keys(BYTE_UNITS);
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 2 : 1)}${units[u]}`;
-}
 
 export function humanDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -16,6 +16,7 @@ import {
 import schema from '../../policies/schema.json' with { type: 'json' };
 import type { CpuThrottleBounds, Mode, Policy, WorkloadClass, WorkloadSelector } from './types.js';
 import { badHttpUrl } from './http-url.js';
+import { BYTE_UNITS } from '../byte-units.js';
 import type { DemandModel } from '../predict/demand.js';
 import { DEFAULT_HISTORY_STEPS } from '../predict/models/engine.js';
 import { wholeUnits } from '../predict/stats.js';
@@ -161,7 +162,7 @@ export function durationText(ms: number): string {
 }
 
 /** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
-export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+export { BYTE_UNITS };
 
 /** "500ms", "1.5s", "2m" -> milliseconds. Throws on anything else. */
 export function parseDuration(text: string): number {

@@ -23,6 +23,7 @@
 // skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
+import { humanBytes } from '../../byte-units.js';
 import { demandRangeProblem, MAX_DEMAND, readLines, shownValue } from './lines.js';
 import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
 
@@ -205,7 +206,8 @@ const MEMORY = 'memory_bytes';
 function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number }, path: string, onWarning?: (message: string) => void): number | undefined {
   if (e.lowest === Number.POSITIVE_INFINITY) return undefined;
   if (e.highest !== e.lowest) {
-    onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${e.lowest} to ${e.highest}); saturation is scored against the lowest`);
+    const level = (v: number): string => (/bytes$/.test(e.resource) ? humanBytes(v) : String(v));
+    onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${level(e.lowest)} to ${level(e.highest)}); saturation is scored against the lowest`);
   }
   return e.lowest;
 }
