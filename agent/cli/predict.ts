@@ -466,8 +466,10 @@ async function handler(a: PredictArgs): Promise<void> {
     const left = dropped > 0 ? `; ${dropped} left out: not a number, out of range or out of order` : '';
     process.stderr.write(`headroom predict: ${series.length} series (${values} values${left}) read in ${(readMs / 1000).toFixed(1)} s, replayed in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   } catch (err) {
-    process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError || err instanceof TraceOptionError ? EXIT_USAGE : EXIT_FAILURE;
+    const usage = err instanceof UsageError || err instanceof TraceOptionError;
+    // (as yargs' own usage errors end: the option checks here come after its parse)
+    process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n${usage ? "Run 'headroom predict --help' for usage.\n" : ''}`);
+    process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 
