@@ -14,7 +14,7 @@ import { humanBytes } from '../byte-units.js';
 import { wholeUnits } from '../predict/stats.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
-import { allZero, printableName, readTraces, TraceOptionError, type Series } from '../predict/traces/index.js';
+import { allZero, printableName, readTraces, sampleGaps, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -369,16 +369,7 @@ function gridFromOption(s: Series, stepMs: number | undefined): boolean {
 
 /** "; its samples are 1 s apart" where the series' usual gap between observed values is several grid steps; '' where not. */
 function samplesApart(s: Series): string {
-  const gaps = new Map<number, number>();
-  let last = -1;
-  for (let i = 0; i < s.values.length; i++) {
-    if (Number.isNaN(s.values[i]!)) continue;
-    if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
-    last = i;
-  }
-  let gap = 1;
-  let atMode = 0;
-  for (const [g, n] of gaps) if (n > atMode) [gap, atMode] = [g, n];
+  const gap = sampleGaps(s.values).usual;
   return gap > 1 ? `; its samples are ${duration(gap * s.stepSeconds)} apart` : '';
 }
 

@@ -7,9 +7,9 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, ioReason, startsBlank } from './lines.js';
-import { isActive, mostlyMerged, observedCount, printableName, REFERENCE_RESOURCES, TraceOptionError, type Dataset, type Series } from './series.js';
+import { isActive, mostlyMerged, observedCount, printableName, REFERENCE_RESOURCES, sampleGaps, TraceOptionError, type Dataset, type Series } from './series.js';
 
-export { REFERENCE_RESOURCES, observedCount, printableName, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
+export { REFERENCE_RESOURCES, observedCount, printableName, sampleGaps, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
 export { readAlibaba, readBitbrains, readGoogle, readJsonl };
 
@@ -156,16 +156,7 @@ function sparseWarning(file: string, series: Series[], warn: ((m: string) => voi
     if (n > observed) [densest, observed] = [s, n];
   }
   if (!densest || observed < 20) return;
-  const gaps = new Map<number, number>();
-  let last = -1;
-  for (let i = 0; i < densest.values.length; i++) {
-    if (Number.isNaN(densest.values[i]!)) continue;
-    if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
-    last = i;
-  }
-  let gap = 1;
-  let atMode = 0;
-  for (const [g, n] of gaps) if (n > atMode) [gap, atMode] = [g, n];
+  const { gaps, usual: gap } = sampleGaps(densest.values);
   // (a step that does not divide the samples' spacing leaves gaps a step apart: 666 and 667)
   let count = 0;
   for (const [g, n] of gaps) if (Math.abs(g - gap) <= 1) count += n;

@@ -86,6 +86,21 @@ export function observedCount(values: Float64Array): number {
   return n;
 }
 
+/** How often each gap (in grid steps) between consecutive observed values occurs, and the most frequent one (1 with fewer than two values). */
+export function sampleGaps(values: Float64Array): { gaps: Map<number, number>; usual: number; atUsual: number } {
+  const gaps = new Map<number, number>();
+  let last = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i]!)) continue;
+    if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
+    last = i;
+  }
+  let usual = 1;
+  let atUsual = 0;
+  for (const [g, n] of gaps) if (n > atUsual) [usual, atUsual] = [g, n];
+  return { gaps, usual, atUsual };
+}
+
 /**
  * The most steps one series' grid may span: 116 days of 1 s steps, 95 years of 5 min ones. A
  * single time far from the others (seconds written where ms belong, a zero) would otherwise
