@@ -1,5 +1,6 @@
 // Binary byte units, as policies and options write them (256MiB) and as every table prints them.
 
+/** Smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
 export const BYTE_UNITS: Readonly<Record<'B' | 'KiB' | 'MiB' | 'GiB' | 'TiB', number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
 /** Bytes in the largest binary unit under their size: 512B, 1.50KiB, 256.0MiB. */

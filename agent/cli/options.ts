@@ -1,6 +1,7 @@
 // Option values more than one command reads, parsed and checked once so the commands accept
 // the same spellings and say the same thing about a bad one.
-import { BYTE_UNITS, durationText, MAX_HORIZON_TICKS, MAX_TIMER_MS } from '../plan/policy.js';
+import { BYTE_UNITS } from '../byte-units.js';
+import { durationText, MAX_HORIZON_TICKS, MAX_TIMER_MS } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
 
 /**

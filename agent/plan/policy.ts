@@ -161,9 +161,6 @@ export function durationText(ms: number): string {
   return `${ms}ms`;
 }
 
-/** Binary byte units, smallest first: the policy's sizes (up to GiB), `--limit`'s levels, and how bytes are shown. */
-export { BYTE_UNITS };
-
 /** "500ms", "1.5s", "2m" -> milliseconds. Throws on anything else. */
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text);

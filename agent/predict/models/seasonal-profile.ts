@@ -172,7 +172,6 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.meanSum = this.meanSum * decay + x;
     this.meanWeight = this.meanWeight * decay + 1;
     this.lastMs = Math.max(this.lastMs, atMs);
-    this.atSamples = -1;
   }
 
   /**
