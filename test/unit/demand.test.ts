@@ -89,6 +89,33 @@ test('engine-peak: a job\'s exit does not lift the next window\'s peak above wha
   });
 });
 
+test('a start-up burst that is over: no certain contention for a minute (engine-peak), no value forecast at 0 (engine)', (t) => {
+  // 3 s at a 0.6-core quota (a process loading), then 0.1 cores: the engines' cold heads (until
+  // 10 of their forecasts resolve) read the 60 s peak p50 = p90 = 0.6 and P(contention) 0.92-1
+  // until 63 s, the 5 s one P 1 until 6 s; and the value 60 s ahead p50 0 until 29 s (the trend
+  // carried the fall on)
+  const r = rng(5);
+  const at = (i: number): number => (i < 3 ? 0.6 : 0.1 + 0.02 * (r() - 0.5));
+  const bounds = { limit: 0.6, limitSource: 'cgroup' as const, ceiling: 0.6 };
+  const peaks = new DemandForecasts({ ...opts, model: 'engine-peak', stepMs: 1000 });
+  const values = new DemandForecasts({ ...opts, model: 'engine', stepMs: 1000 });
+  let peakP5 = 0;
+  let peakP60 = 0;
+  let lowest50 = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 90; i++) {
+    const v = at(i);
+    const p = peaks.observe('w', 'cpu_cores', v, 1e12 + i * 1000, bounds);
+    const f = values.observe('w', 'cpu_cores', v, 1e12 + i * 1000, bounds);
+    if (i >= 4) peakP5 = Math.max(peakP5, p.windows[0]!.pContention!);
+    // (the newest quarter of the 60 s window holds the burst until 17 s)
+    if (i >= 18) peakP60 = Math.max(peakP60, p.windows[1]!.pContention!);
+    if (i >= 6) lowest50 = Math.min(lowest50, ...f.windows.map((w) => w.p50));
+  }
+  t.true(peakP5 <= 0.15, `5 s P(contention) after the burst: at most ${peakP5}`);
+  t.true(peakP60 <= 0.15, `60 s P(contention) from 18 s: at most ${peakP60}`);
+  t.true(lowest50 >= 0.08, `the value's p50 from 6 s: at least ${lowest50}`);
+});
+
 test('confidence falls when recent forecasts miss', (t) => {
   const d = new DemandForecasts(opts);
   let calm = 0, wild = 0;

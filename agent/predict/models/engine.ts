@@ -45,7 +45,8 @@
 // their losses at this phase of the season only (48 bins of it, remembered over 3 seasons), and
 // those three are mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts
 // have resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone:
-// the trend for a value, for a peak the span (the last window's peak) or, while the values climb
+// the trend for a value (its median not under the short window's), for a peak the span (the
+// last window's peak; its median the newest quarter's) or, while the values climb
 // (DampedTrend.climbing), the trend's path where that is higher (memory filling from a
 // workload's first second). Cold or not, a peak whose values rose at each of the last 8 steps
 // is not forecast under the climb's line (Head.floorAtClimb): the mix hears of a climb only as
@@ -298,6 +299,9 @@ class Head {
   private readonly trend = new Projection();
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
+  /** peak heads: max over the newest quarter of them, the cold leader's median (see combine) */
+  private readonly quarterMax: SlidingMax | undefined;
+  private quarterPeak = Number.NaN;
   /**
    * peak heads: at most the lowest final p90 of the pending forecasts not yet counted as missed
    * (exact after a scan for misses, lowered by each forecast since; value heads: +infinity)
@@ -378,6 +382,7 @@ class Head {
     phase: number,
   ) {
     this.recentMax = new SlidingMax(steps);
+    this.quarterMax = kind === 'peak' ? new SlidingMax(Math.ceil(steps / 4)) : undefined;
     // a longer target (a peak over many steps above all) has errors that come and go in runs:
     // its scale is tracked over a span that grows with the horizon
     this.scaleFade = Math.pow(2, -1 / Math.max(CONFORMAL_SCALE_HALF_LIFE, 2 * steps));
@@ -432,6 +437,7 @@ class Head {
     const r = ring.rowOf(origin);
     const peak = this.recentMax.push(slot, x);
     this.spanMax = peak;
+    if (this.quarterMax) this.quarterPeak = this.quarterMax.push(slot, x);
     if (this.kind === 'peak') {
       this.windowMax!.set(slot, peak);
       if (r >= 0 && s.lastHole <= origin) actual = peak;
@@ -739,6 +745,14 @@ class Head {
       this.weights[leader] = 1;
       let p50 = this.p50[leader]!;
       let p90 = this.p90[leader]!;
+      // Cold, nothing is known of how often a peak comes back. For a peak, the median is the
+      // newest quarter of the span's (the span's own peak stays in the p90); for a value, not
+      // under the short window's median (the trend carried a fall on). A workload's start-up
+      // burst, 3 s at its 0.6-core quota then 0.1 cores: its 60 s peak read p50 = p90 = 0.6 and
+      // P(contention) 0.92-1 for a minute, and the value 60 s ahead p50 0 for 25 s
+      if (this.kind === 'peak') p50 = Math.min(p50, this.quarterPeak);
+      else if (!skip[C.window]) p50 = Math.max(p50, this.p50[C.window]!);
+      p90 = Math.max(p90, p50);
       // a peak: the trend's path too when it climbs above the last span while the values climb (a
       // workload filling its memory from its first second is warned of before the span has seen
       // it; a noisy steady one's wandering slope is not followed)
