@@ -120,18 +120,24 @@ function checkWritable(path: string): void {
 }
 
 /** Why a recording of `ticks` ticks holds no sample: stopped before the first, no workload (matching `match`) seen, or none of the resources asked. */
-export function emptyWhy(ticks: number, matched: boolean, match: string | undefined, someResources: boolean, intervalSeconds: number): string {
+export function emptyWhy(ticks: number, matched: boolean, match: string | undefined, someResources: boolean, intervalSeconds: number, seen: readonly string[] = []): string {
   if (ticks === 0) return `stopped before the first sample (one --interval, ${intervalSeconds} s, after the start)`;
   const over = `in ${ticks} tick${ticks === 1 ? '' : 's'}`;
   if (!matched && !match) return `no workload was seen ${over}`;
   if (!matched) {
     // (a trace names a workload by its id, `v1-cpu:/path`; --match takes the path)
     const id = /^[a-z0-9-]+:(\/.*)$/.exec(match!);
+    // (a path starts with '/', which a leading '*' does not match: '*jobs/*' matched nothing)
+    const leading = !id && /^\*[^*]/.test(match!) ? `; a '*' stops at '/', and a cgroup path starts with one: '*${match}' matches at any depth` : '';
+    const some = seen.length > 0 ? `; seen: ${seen.map((p) => `'${p}'`).join(', ')}${seen.length === MAX_SEEN ? ', ...' : ''}` : '';
     return `no workload's cgroup matched --match '${match}' ${over} (a cgroup is seen once a task in it runs)` +
-      (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '');
+      (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '') + leading + some;
   }
   return `the workloads seen ${over}${match ? ` matching --match '${match}'` : ''} had ${someResources ? 'none of those --resources' : 'no sample'}`;
 }
+
+/** Workload paths an empty recording's message names (emptyWhy). */
+export const MAX_SEEN = 3;
 
 /** Creates or replaces the trace file. */
 function openOut(path: string): number {
@@ -203,6 +209,7 @@ const record: CommandModule<object, RecordArgs> = {
       // (why a recording may be empty: stopped before its first tick, or no workload matched)
       let ticks = 0;
       let matched = false;
+      const seen: string[] = [];
       const started = Date.now();
       const progress = process.stderr.isTTY;
       await runSession({
@@ -212,6 +219,7 @@ const record: CommandModule<object, RecordArgs> = {
         onReport: (r) => {
           ticks++;
           if (!matched) matched = r.workloads.some((w) => !a.match || matchesGlob(a.match, w.workload.path));
+          if (!matched) for (const w of r.workloads) if (seen.length < MAX_SEEN && !seen.includes(w.workload.path)) seen.push(w.workload.path);
           const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) write(lines);
           samples += lines ? lines.split('\n').length - 1 : 0;
@@ -235,7 +243,7 @@ const record: CommandModule<object, RecordArgs> = {
             return 0;
           }
           // an empty recording is no trace: say why, and fail (an older trace of that name stays)
-          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval)}; ${a.out} not written\n`);
+          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval, seen)}; ${a.out} not written\n`);
           return 1;
         },
       });
