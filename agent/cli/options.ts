@@ -59,8 +59,11 @@ export function intervalTooShortFor(policy: Policy, intervalSeconds: number): st
   const tickMs = intervalSeconds * 1000;
   const far = policy.forecast.horizonsMs.find((h) => h > MAX_HORIZON_TICKS * tickMs);
   if (far === undefined) return undefined;
+  // (the shortest interval that holds every horizon: the one a user can type; top and record run
+  // the agent's tick, forecasts and all, so a recorder is held to it too)
+  const shortestMs = Math.ceil(Math.max(...policy.forecast.horizonsMs) / MAX_HORIZON_TICKS);
   return `--interval ${intervalSeconds}: the policy ${policy.file} forecasts ${durationText(far)} ahead, ${Math.ceil(far / tickMs)} ticks at this interval; ` +
-    `at most ${MAX_HORIZON_TICKS} (a longer --interval, or shorter forecast.horizons)`;
+    `at most ${MAX_HORIZON_TICKS} (a longer --interval, at least ${shortestMs / 1000}, or shorter forecast.horizons)`;
 }
 
 /** `--duration` in seconds: 0 (no limit) or more, a number. */

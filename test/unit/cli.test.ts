@@ -154,7 +154,7 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['run: an --otlp-endpoint that is no http URL', ['run', '--otlp-endpoint', 'ftp://collector'], /--otlp-endpoint must be an http:\/\/ or https:\/\/ URL, got ftp:\/\/collector/],
   ['run: an --otlp-interval under a second (its pushes would time out)', ['run', '--otlp-interval', '0.5'], /--otlp-interval must be at least 1 second/],
   ['top: an --interval past what a timer holds', ['top', '--interval', '1e9', '--once'], /--interval must be at most 2147483 seconds/],
-  ['top: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['top', '--interval', '0.01', '--once'], /--interval 0\.01: the policy \S+ forecasts 1m ahead, 6000 ticks at this interval; at most 4096 \(a longer --interval, or shorter forecast\.horizons\)/],
+  ['top: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['top', '--interval', '0.01', '--once'], /--interval 0\.01: the policy \S+ forecasts 1m ahead, 6000 ticks at this interval; at most 4096 \(a longer --interval, at least 0\.015, or shorter forecast\.horizons\)/],
   ['record: an --interval that puts the policy\'s 1m horizon 6000 ticks ahead', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', '0.01'], /--interval 0\.01: the policy \S+ forecasts 1m ahead/],
   ['top: a --ring-size that is not a number', ['top', '--ring-size', 'abc'], /--ring-size must be a power of two of bytes from 4096 to 1073741824/],
   ['top: a --ring-size over 1 GiB', ['top', '--ring-size', String(2 ** 31)], /--ring-size must be a power of two/],
