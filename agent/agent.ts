@@ -16,6 +16,7 @@ import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
+import { shownProbability } from './predict/stats.js';
 import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
@@ -317,7 +318,7 @@ export class Agent {
         const quantiles = Object.fromEntries(QUANTILES.map((q) => [String(q), fc.quantile(q)]));
         report.forecast = {
           metric: 'runqueue_p99_ms', horizonMs, quantiles, objectiveMs,
-          pContention: fc.exceedance(objectiveMs), confidence: fc.confidence,
+          pContention: shownProbability(fc.exceedance(objectiveMs)), confidence: fc.confidence,
         };
         risks.push({
           workload, selector, objectiveMs, pContention: report.forecast.pContention, confidence: fc.confidence,

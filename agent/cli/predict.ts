@@ -130,7 +130,7 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
   return `### ${label} against the best reference baseline\n\n` +
     markdown(['dataset', 'target', 'best baseline nPL90', 'ours nPL90', 'ratio', 'under p90', 'calibrated reads', 'hindsight constant (best, ours)'], cells) +
     `\n\nbar: ratio <= ${TARGET_RATIO} (p90 loss ${Math.round((1 - TARGET_RATIO) * 100)}% below the best single baseline) and under p90 in ` +
-    `${pct(UNDER_BAND[0])}..${pct(UNDER_BAND[1])}; (short) / (off) mark a miss. "calibrated reads": where a p90 that misses ` +
+    `${pct(UNDER_BAND[0])}..${pct(UNDER_BAND[1])}; (short) / (off) mark a miss; (exact): every forecast was its actual (a constant series), which meets both. "calibrated reads": where a p90 that misses ` +
     `exactly 10% of the time would read by chance (95%), counting points / horizon independent trials per series; an under-rate ` +
     `outside the bar but inside that range cannot be told from chance. "hindsight constant": the nPL90 of the p90 that would have ` +
     `scored best had it been one number chosen after the fact (each series' own 90% quantile of the actuals), and the best baseline's ` +
@@ -313,7 +313,7 @@ function checkTargetsFit(targets: Target[] | 'auto', series: readonly Series[], 
         }
         const tooLong = `target ${t.name} is ${steps.toLocaleString('en')} steps of ${grid}, over the ${MAX_TARGET_STEPS.toLocaleString('en')} a target may span`;
         // a grid --step-ms set (it agrees with a header that has one): the command line is at fault
-        if (steps > MAX_TARGET_STEPS && gridFromOption(s, stepMs)) {
+        if (steps > MAX_TARGET_STEPS && gridFromOption(s)) {
           throw new UsageError(`${tooLong} (the grid is --step-ms ${stepMs}'s${samplesApart(s)}): a coarser --step-ms, or nearer targets (--targets)`);
         }
         // a target auto picked: the trace's grid is at fault (a data problem, exit 1), not the command line
@@ -362,9 +362,9 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
 }
 
-/** Whether a series' grid is the one --step-ms set: a recording's on that step (a header's own stepMs stands in a folder; alone, one that differs stops the read). */
-function gridFromOption(s: Series, stepMs: number | undefined): boolean {
-  return stepMs !== undefined && s.dataset === 'headroom' && Math.abs(s.stepSeconds * 1000 - stepMs) <= 1e-9 * stepMs;
+/** Whether a series' grid is the one --step-ms set (not its header's, which a coarser --step-ms would be refused against). */
+function gridFromOption(s: Series): boolean {
+  return s.stepFrom === 'option';
 }
 
 /** "; its samples are 1 s apart" where the series' usual gap between observed values is several grid steps; '' where not. */

@@ -128,15 +128,15 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
     // (a trace names a workload by its id, `v1-cpu:/path`; --match takes the path)
     const id = /^[a-z0-9-]+:(\/.*)$/.exec(match!);
     // (a path starts with '/', which a leading '*' does not match: '*jobs/*' matched nothing)
-    const leading = !id && /^\*[^*]/.test(match!) ? `; a '*' stops at '/', and a cgroup path starts with one: '*${match}' matches at any depth` : '';
-    const some = seen.length > 0 ? `; seen: ${seen.map((p) => `'${p}'`).join(', ')}${seen.length === MAX_SEEN ? ', ...' : ''}` : '';
+    const leading = !id && /^\*[^*/]/.test(match!) ? `; a '*' stops at '/', and a cgroup path starts with one: '*${match}' matches at any depth` : '';
+    const some = seen.length > 0 ? `; seen: ${seen.slice(0, MAX_SEEN).map((p) => `'${p}'`).join(', ')}${seen.length > MAX_SEEN ? ', ...' : ''}` : '';
     return `no workload's cgroup matched --match '${match}' ${over} (a cgroup is seen once a task in it runs)` +
       (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '') + leading + some;
   }
   return `the workloads seen ${over}${match ? ` matching --match '${match}'` : ''} had ${someResources ? 'none of those --resources' : 'no sample'}`;
 }
 
-/** Workload paths an empty recording's message names (emptyWhy). */
+/** Workload paths an empty recording's message names (emptyWhy; it is given one more, to say whether there were others). */
 export const MAX_SEEN = 3;
 
 /** Creates or replaces the trace file. */
@@ -219,7 +219,8 @@ const record: CommandModule<object, RecordArgs> = {
         onReport: (r) => {
           ticks++;
           if (!matched) matched = r.workloads.some((w) => !a.match || matchesGlob(a.match, w.workload.path));
-          if (!matched) for (const w of r.workloads) if (seen.length < MAX_SEEN && !seen.includes(w.workload.path)) seen.push(w.workload.path);
+          // (one more than shown: the message says whether there were others)
+          if (!matched) for (const w of r.workloads) if (seen.length <= MAX_SEEN && !seen.includes(w.workload.path)) seen.push(w.workload.path);
           const lines = samplesOf(r, a.match, resources, memoryOf).map((s) => `${formatSample(s)}\n`).join('');
           if (lines) write(lines);
           samples += lines ? lines.split('\n').length - 1 : 0;

@@ -128,7 +128,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols: string[]): string => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const h = r.health;
-  const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(r.intervalMs < 100 ? 3 : 1))}s  workloads ${r.workloads.length}  ` +
+  const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(3))}s  workloads ${r.workloads.length}  ` +
     `events ${h.eventsRead}  ring drops ${h.ringDrops}${h.missedRuns ? `  missed runs ${h.missedRuns}` : ''}  tick ${(h.lastTickSeconds * 1000).toFixed(1)}ms`;
   return [status, fmt(header), ...lines.map(fmt)].join('\n');
 }

@@ -4,9 +4,9 @@
 // its past runs all reached late was not foreseen until the memory rose. Where the task's past
 // runs agree (a trusted profile) and this run has been where they were (its last ticks), the
 // windows, the contention map and the countdown are the profile's; elsewhere the series' stand.
-import { REACHED_SHARE, type DemandForecast, type DemandResource } from './demand.js';
+import { REACHED_SHARE, shownDemand, type DemandForecast, type DemandResource } from './demand.js';
 import { BINS, sliceOf, type Resource, type RunForecast, type RunSample } from './profiles.js';
-import { normalUpperTail } from './stats.js';
+import { normalUpperTail, shownProbability } from './stats.js';
 
 /** The profile curve behind each demand resource (none for I/O operations: a profile has no such curve). */
 const CURVE_OF: Partial<Record<DemandResource, Resource>> = {
@@ -101,7 +101,7 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
   const now = sliceAt(run.elapsedMs);
   // the value now beyond what its past runs had here: the series' risk stands too
   const beyond = d.value > p99Near(now);
-  const cut = (x: number): number => (d.ceiling === null ? x : Math.min(d.ceiling, x));
+  const cut = (x: number): number => shownDemand(d.resource, d.ceiling === null ? x : Math.min(d.ceiling, x));
   const reached = d.limit === null ? null : d.limit * REACHED_SHARE;
   const exceeds = (k: number, level: number): number => {
     const s = spread(k);
@@ -134,7 +134,7 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
     w.p99 = cut(Math.max(floor, top, w.p90, kept.p99));
     if (w.pContention !== null && reached !== null) {
       const own = peaks && d.value >= reached ? 1 : p;
-      w.pContention = beyond ? Math.max(w.pContention, own) : own;
+      w.pContention = shownProbability(beyond ? Math.max(w.pContention, own) : own);
     }
     replaced++;
   }

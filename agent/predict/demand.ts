@@ -14,6 +14,7 @@ import { DampedTrend } from './models/damped-trend.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { KillGate } from './kill-gate.js';
+import { shownProbability } from './stats.js';
 import type { FromTask } from './demand-from-run.js';
 
 /** The workload's own cgroup limit, an ancestor's, its CPU set, or what the host leaves it. */
@@ -217,12 +218,7 @@ export class DemandForecasts {
     // there: they are of demand reaching the limit, and at a cgroup's limit (the ceiling) a cut
     // p90 path read the limit only at the longest horizon (a 16 MiB/s fill 3 s from its 192 MiB
     // limit: 49-58 s to saturation) and a cut distribution no chance of passing it.
-    // (memory in whole bytes: a p90 of 6696960.000000002 beside a value of 6696960 read as more)
-    const whole = resource === 'memory_bytes';
-    const atMost = (x: number): number => {
-      const cut = ceiling === null ? x : Math.min(ceiling, x);
-      return whole ? Math.round(cut) : cut;
-    };
+    const atMost = (x: number): number => shownDemand(resource, ceiling === null ? x : Math.min(ceiling, x));
     const reached = limit === null ? 0 : limit * REACHED_SHARE;
     const demandP90: number[] = [];
     const windows = this.horizonsMs.map((h, i): DemandWindow => {
@@ -268,6 +264,11 @@ export class DemandForecasts {
 
 }
 
+/** A quantile as forecasts give it: memory in whole bytes (a p90 of 6696960.000000002 beside a value of 6696960 read as more). */
+export function shownDemand(resource: DemandResource, x: number): number {
+  return resource === 'memory_bytes' ? Math.round(x) : x;
+}
+
 /** A pair's key: one workload's one resource. */
 export const pairKey = (workload: string, resource: DemandResource): string => `${workload}\u0000${resource}`;
 
@@ -279,16 +280,6 @@ export function demandForecast(resource: DemandResource, model: ForecastModel, v
     windows, timeToSaturationMs, confidence,
   };
 }
-
-/**
- * A probability within PROBABILITY_GRAIN of 0 or 1 is that: a normal tail far from its centre
- * read 3e-314 in JSON and 4.48e-24 on the metrics page, figures no decision or dashboard tells
- * from 0.
- */
-function shownProbability(p: number): number {
-  return p < PROBABILITY_GRAIN ? 0 : p > 1 - PROBABILITY_GRAIN ? 1 : p;
-}
-const PROBABILITY_GRAIN = 1e-9;
 
 /**
  * The peak within a longer horizon is at least the peak within a shorter one: each window's

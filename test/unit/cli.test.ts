@@ -334,9 +334,11 @@ test('record: why a recording is empty, told apart (it blamed --match when stopp
     "no workload's cgroup matched --match 'v1-cpu:/jobs/*' in 4 ticks (a cgroup is seen once a task in it runs); --match takes a cgroup path, such as '/jobs/*', not a trace's workload id");
   t.is(emptyWhy(4, true, '/jobs/*', true, 1), "the workloads seen in 4 ticks matching --match '/jobs/*' had none of those --resources");
   // a leading '*' stops at the path's first '/': said, with a few of the paths seen
-  t.is(emptyWhy(30, false, '*headroom-test/qa-*', false, 1, ['/', '/system.slice/cron.service', '/user.slice']),
+  t.is(emptyWhy(30, false, '*headroom-test/qa-*', false, 1, ['/', '/system.slice/cron.service', '/user.slice', '/init.scope']),
     "no workload's cgroup matched --match '*headroom-test/qa-*' in 30 ticks (a cgroup is seen once a task in it runs); a '*' stops at '/', and a cgroup path starts with one: " +
     "'**headroom-test/qa-*' matches at any depth; seen: '/', '/system.slice/cron.service', '/user.slice', ...");
+  // no '...' when those were all; no hint where the leading '*' is before a '/' (it matches the empty first name)
+  t.is(emptyWhy(2, false, '*/jobs/*', false, 1, ['/', '/user.slice']), "no workload's cgroup matched --match '*/jobs/*' in 2 ticks (a cgroup is seen once a task in it runs); seen: '/', '/user.slice'");
 });
 
 test('--limit reads a level per resource: repeated or comma-separated, spaces around, decimal notation only, binary units for bytes', (t) => {

@@ -371,6 +371,9 @@ test('store: a figure out of range or at odds with the others is corrupt (a time
     ['more arguments than a label keeps', { task: { exe: '/bin/x', args: Array.from({ length: 65 }, (_, i) => String(i)) } }, /bad task label/],
   ];
   for (const [what, change, message] of bad) t.throws(() => parseProfile(JSON.stringify({ ...good, ...change })), { message }, what);
+  // the last moment of year 9999 is a time a profile may hold; a millisecond later is not
+  t.notThrows(() => parseProfile(JSON.stringify({ ...good, lastRunAtMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999) })));
+  t.throws(() => parseProfile(JSON.stringify({ ...good, lastRunAtMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 1 })), { message: /bad timestamps/ });
   // a decayed mean's rounding scales with the longest run in it: a hair under the shortest is no fault
   t.notThrows(() => parseProfile(JSON.stringify({ ...good, durationMs: { ...good.durationMs, min: 0.6447802061, mean: 0.6447753906, max: 8e11, last: 8e11 } })));
 

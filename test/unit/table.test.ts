@@ -35,7 +35,11 @@ test('table: memory in use and the soonest saturation, by resource; a quiet work
   const idle = workload('/idle');
   const text = renderTable(report([filling, asleep, idle]), { sort: 'saturation' });
   const [status, header, ...rows] = text.split('\n');
-  t.regex(status!, /^mode observe /);
+  t.regex(status!, /^mode observe  interval 1s /);
+  // (to the millisecond: 15 ms read "0.0s", 150 ms "0.1s")
+  for (const [ms, shown] of [[15, '0.015s'], [150, '0.15s'], [2500, '2.5s']] as const) {
+    t.regex(renderTable({ ...report([filling]), intervalMs: ms }).split('\n')[0]!, new RegExp(`^mode observe  interval ${shown.replace('.', '\\.')} `));
+  }
   t.deepEqual(header!.split(/\s+/).slice(0, 5), ['WORKLOAD', 'HIER', 'CPU', 'MEM', 'SAT_IN']);
   t.true(header!.includes('RUNQ_FC_P99_MS') && header!.includes('P(RUNQ>OBJ)'), header);
   t.is(rows.length, 2, 'the idle workload is left out, the one asleep on its memory is not');

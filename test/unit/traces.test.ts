@@ -983,6 +983,10 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const fine = spawnSync(node, [cli, 'predict', '--trace', write('cmd/fine.jsonl', noHeader.join('\n')), '--models', 'last', '--step-ms', '1'], { encoding: 'utf8' });
   t.is(fine.status, 2, fine.stderr);
   t.regex(fine.stderr, /target h60s is 60,000 steps of .*'s grid \(0\.001 s\), over the 10,000 a target may span \(the grid is --step-ms 1's; its samples are 1 s apart\): a coarser --step-ms, or nearer targets \(--targets\)/);
+  // ...but not where the header set it, --step-ms agreeing: a coarser one would be refused against the header
+  const agreed = spawnSync(node, [cli, 'predict', '--trace', join(tmp, 'cmd/secs.jsonl'), '--models', 'last', '--step-ms', '1'], { encoding: 'utf8' });
+  t.is(agreed.status, 1, agreed.stderr);
+  t.regex(agreed.stderr, /times in seconds where ms belong\?/);
   // auto on a 10 s grid (record --interval 10): its 5 s target is one step, as auto means it, not an error
   const tenLines = ['{"format":"headroom-trace","version":1,"stepMs":10000}'];
   for (let i = 0; i < 300; i++) tenLines.push(JSON.stringify({ t: i * 10_000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 7) }));

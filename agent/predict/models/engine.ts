@@ -46,7 +46,8 @@
 // those three are mixed the same way by their own recent p90 loss. Until COLD_RESOLVED forecasts
 // have resolved (a 60-step peak resolves its first only 60 steps in) one candidate leads alone:
 // the trend for a value (its median not under the short window's), for a peak the span (the
-// last window's peak; its median the newest quarter's) or, while the values climb
+// last window's peak; its median the newest quarter's once that is older than half the span)
+// or, while the values climb
 // (DampedTrend.climbing), the trend's path where that is higher (memory filling from a
 // workload's first second). Cold or not, a peak whose values rose at each of the last 8 steps
 // is not forecast under the climb's line (Head.floorAtClimb): the mix hears of a climb only as
@@ -745,13 +746,14 @@ class Head {
       this.weights[leader] = 1;
       let p50 = this.p50[leader]!;
       let p90 = this.p90[leader]!;
-      // Cold, nothing is known of how often a peak comes back. For a peak, the median is the
-      // newest quarter of the span's (the span's own peak stays in the p90); for a value, not
-      // under the short window's median (the trend carried a fall on). A workload's start-up
-      // burst, 3 s at its 0.6-core quota then 0.1 cores: its 60 s peak read p50 = p90 = 0.6 and
-      // P(contention) 0.92-1 for a minute, and the value 60 s ahead p50 0 for 25 s
-      if (this.kind === 'peak') p50 = Math.min(p50, this.quarterPeak);
-      else if (!skip[C.window]) p50 = Math.max(p50, this.p50[C.window]!);
+      // Cold, little is known of how often a peak comes back. For a peak whose span's peak is
+      // older than half the span, the median is the newest quarter's peak (the span's own stays
+      // in the p90); for a value, not under the short window's median (the trend carried a fall
+      // on). A workload's start-up burst, 3 s at its 0.6-core quota then 0.1 cores: its 60 s peak
+      // read p50 = p90 = 0.6 and P(contention) 0.92-1 for a minute, and the value 60 s ahead p50
+      // 0 for 25 s. (A burst every 30 s keeps its peak within the newest half: its P stays.)
+      if (this.kind === 'peak' && this.recentMax.maxSlot < s.slot - this.steps / 2) p50 = Math.min(p50, this.quarterPeak);
+      else if (this.kind === 'point' && !skip[C.window]) p50 = Math.max(p50, this.p50[C.window]!);
       p90 = Math.max(p90, p50);
       // a peak: the trend's path too when it climbs above the last span while the values climb (a
       // workload filling its memory from its first second is warned of before the span has seen

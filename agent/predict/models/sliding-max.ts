@@ -24,4 +24,9 @@ export class SlidingMax {
     }
     return values[0]!;
   }
+
+  /** The slot of the max (the newest of equal ones); NaN before the first push. */
+  get maxSlot(): number {
+    return this.slots.length > 0 ? this.slots[0]! : Number.NaN;
+  }
 }

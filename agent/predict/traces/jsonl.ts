@@ -113,6 +113,7 @@ export interface ReadJsonlOptions {
 
 export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
+  let stepFrom: Series['stepFrom'] = opts.stepMs !== undefined ? 'option' : 'inferred';
   const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[]; lowest: number; highest: number }>();
   let first = true;
   let limits: Record<string, number> = {};
@@ -143,6 +144,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
           throw new TraceOptionError(`${path}: its header says stepMs ${h.stepMs}; --step-ms is for traces without one`);
         }
         stepMs = h.stepMs;
+        stepFrom = 'header';
       }
       if (h.limits) limits = h.limits as Record<string, number>;
       first = false;
@@ -175,7 +177,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!, e.line[i]!));
     const limit = limits[e.resource] ?? sampleLimit(e, path, opts.onWarning);
     out.push({
-      name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000,
+      name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000, stepFrom,
       startSeconds: (grid.firstStep * step) / 1000, values: grid.build(`${path}: ${e.workload} ${e.resource} (steps of ${step} ms)`), stats: grid.stats,
       ...(typeof limit === 'number' && Number.isFinite(limit) ? { limit } : {}),
     });
@@ -206,7 +208,9 @@ const MEMORY = 'memory_bytes';
 function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number }, path: string, onWarning?: (message: string) => void): number | undefined {
   if (e.lowest === Number.POSITIVE_INFINITY) return undefined;
   if (e.highest !== e.lowest) {
-    const level = (v: number): string => (/bytes$/.test(e.resource) ? humanBytes(v) : String(v));
+    // (in exact bytes where the binary units would read the two alike)
+    const bytes = /bytes$/.test(e.resource) && humanBytes(e.lowest) !== humanBytes(e.highest);
+    const level = (v: number): string => (bytes ? humanBytes(v) : String(v));
     onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${level(e.lowest)} to ${level(e.highest)}); saturation is scored against the lowest`);
   }
   return e.lowest;

@@ -24,6 +24,8 @@ export interface Series {
   resource: string;
   /** grid period */
   stepSeconds: number;
+  /** a recording's grid: its header's stepMs, --step-ms (for one without), or its samples' spacing */
+  stepFrom?: 'header' | 'option' | 'inferred';
   /** time of grid step 0, in the trace's own clock (epoch or trace-relative seconds) */
   startSeconds: number;
   /** one value per grid step; NaN = nothing observed in that step */
