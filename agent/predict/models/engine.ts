@@ -300,8 +300,8 @@ class Head {
   private readonly trend = new Projection();
   /** peak heads: max over the last `steps` slots */
   private readonly recentMax: SlidingMax;
-  /** peak heads: max over the newest quarter of them, the cold leader's median (see combine) */
-  private readonly quarterMax: SlidingMax | undefined;
+  /** peak heads, while cold: max over the newest quarter of them, the cold leader's median (see combine); dropped once warm */
+  private quarterMax: SlidingMax | undefined;
   private quarterPeak = Number.NaN;
   /**
    * peak heads: at most the lowest final p90 of the pending forecasts not yet counted as missed
@@ -438,6 +438,8 @@ class Head {
     const r = ring.rowOf(origin);
     const peak = this.recentMax.push(slot, x);
     this.spanMax = peak;
+    // (read only while cold, and a head never goes cold again: not kept up on the hot path after)
+    if (this.quarterMax && this.resolved >= COLD_RESOLVED) this.quarterMax = undefined;
     if (this.quarterMax) this.quarterPeak = this.quarterMax.push(slot, x);
     if (this.kind === 'peak') {
       this.windowMax!.set(slot, peak);
