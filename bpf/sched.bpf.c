@@ -171,6 +171,41 @@ int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
+/* Fills a CPU's on-CPU entry for the task that has held it since before the attach, so its
+ * running slice is lent at each reading like any other's (it was absent from the readings until
+ * its first switch-out, then credited all its time at once: a lone hog read 2.03 cores in a
+ * 0.5 s sample). sched_stat_runtime fires in update_curr, at every scheduler tick among other
+ * places, for the rq's current task; only a CPU with no switch seen yet (since == 0) is filled,
+ * and only once counting has started. The agent detaches this program soon after (SchedSource):
+ * by then every CPU has seen a switch or a tick. */
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
+{
+	__u64 now, ran, *start;
+	__u32 zero = 0, pid = p->pid;
+	struct hr_oncpu *cur;
+	struct hr_probe_knobs k;
+
+	/* update_curr may run for another CPU's task (a remote enqueue): only our own is ours */
+	if (!pid || pid != (__u32)bpf_get_current_pid_tgid())
+		return 0;
+	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
+	if (!cur || cur->since)
+		return 0;
+	start = bpf_map_lookup_elem(&sched_since, &zero);
+	if (!start || !*start)
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* on since the later of: when counting started, when the scheduler last picked it */
+	ran = p->se.sum_exec_runtime - p->se.prev_sum_exec_runtime;
+	cur->since = now > *start + ran ? now - ran : *start;
+	k = hr_knobs(&sched_knobs);
+	task_cg_key(p, &cur->key);
+	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
+	cur->pid = pid;
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {

@@ -6,6 +6,11 @@ import { addRunningSlices, decodeSlowWakeup, encodeSchedConfig, readSchedStats, 
 import type { CgroupKey } from '../workloads/types.js';
 import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
+/** fills the on-CPU entry of a task running since before the attach (sched.bpf.c) */
+const FILL_PROGRAM = 'hr_sched_fill';
+/** how long it stays attached after counting starts: many scheduler ticks, even at HZ=100 */
+const FILL_FOR_NS = 1_000_000_000n;
+
 export interface SchedSourceOptions extends ProbeSourceOptions {
   slowWakeupMs: number;
   /** hybrid hosts: also read each task's v1 cpu cgroup */
@@ -23,7 +28,9 @@ export interface SchedReading extends ProbeLosses {
 
 export class SchedSource extends ProbeSource {
   private pending: SlowWakeup[] = [];
-  private started = false;
+  /** when counting started (the first reading), CLOCK_MONOTONIC ns */
+  private startedNs: bigint | null = null;
+  private filling = true;
 
   /** Load-time settings: the slow-wakeup threshold, the v1 flag, the ring's size. */
   static settings(opts: SchedSourceOptions): ProbeSettings {
@@ -53,12 +60,18 @@ export class SchedSource extends ProbeSource {
 
   read(): SchedReading {
     // the first reading is where counting starts: a task on a CPU since before the attach is
-    // credited its time from here at its first switch-out (sched.bpf.c, sched_since)
-    if (!this.started) {
+    // lent its running slice from here (sched.bpf.c, hr_sched_fill), and credited its time from
+    // here at its first switch-out (stint_unseen)
+    if (this.startedNs === null) {
       const since = Buffer.alloc(8);
-      since.writeBigUInt64LE(process.hrtime.bigint());
+      this.startedNs = process.hrtime.bigint();
+      since.writeBigUInt64LE(this.startedNs);
       this.obj.map('sched_since').update(Buffer.alloc(4), since);
-      this.started = true;
+    } else if (this.filling && process.hrtime.bigint() - this.startedNs >= FILL_FOR_NS) {
+      // every CPU has had a switch or a scheduler tick since: the filler has nothing left to do,
+      // and it runs at every update_curr
+      this.obj.detach(FILL_PROGRAM);
+      this.filling = false;
     }
     this.drain();
     const slowWakeups = this.pending;

@@ -2,6 +2,7 @@
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
@@ -129,4 +130,51 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   const counted = seconds(r1) - seconds(r0);
   t.log(`hog's own CPU from the first reading to its exit: ${own.toFixed(2)} s; counted ${counted.toFixed(2)} s`);
   t.true(Math.abs(counted - own) <= 0.05 * own + 0.05, `counted ${counted.toFixed(2)} s of the hog's ${own.toFixed(2)} s`);
+});
+
+kernelTest('sched: a hog holding its CPU from before the attach is lent its running slice from the first reading, without a switch', async (t) => {
+  const cg = new TestCgroup('sched-fill');
+  t.teardown(() => cg.remove());
+  // pinned: on a CPU of its own it is switched out about twice a second, so most 100 ms windows
+  // hold no switch-out (without the filler, sched.bpf.c hr_sched_fill, they read 0 cores)
+  const cpus = availableParallelism();
+  const hog = startIn(cg, cpus >= 2 ? 'taskset' : '/usr/bin/python3',
+    [...(cpus >= 2 ? ['-c', String(cpus - 1), '/usr/bin/python3'] : []), '-c', 'while True: pass'], 30_000);
+  t.teardown(() => hog.child.kill('SIGKILL'));
+  await sleep(500); // on its CPU before the probe is
+  t.is(hog.child.exitCode, null, 'the hog runs');
+  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-fill.verifier.log', {
+    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
+  });
+  t.teardown(() => { source.close(); obj.close(); });
+  t.true(obj.attachedPrograms.includes('hr_sched_fill'), 'the filler is attached until counting has run a while');
+  const ino = cg.id();
+  const seconds = (r: ReturnType<typeof source.read>): number => {
+    let ns = 0;
+    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
+    return ns / 1e9;
+  };
+  // the hog's own time on CPU, as the scheduler counts it (ns), read beside each reading
+  const own = (): number => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  // 15 windows of 100 ms: the filler is detached a second after the first reading, and the
+  // windows after it must read the same
+  const windows: Array<{ counted: number; own: number }> = [];
+  let last = source.read();
+  let lastOwn = own();
+  for (let i = 0; i < 15; i++) {
+    await sleep(100);
+    const r = source.read();
+    const o = own();
+    windows.push({ counted: seconds(r) - seconds(last), own: o - lastOwn });
+    last = r;
+    lastOwn = o;
+  }
+  const shown = windows.map((w) => `${(w.counted * 1e3).toFixed(0)}/${(w.own * 1e3).toFixed(0)}`).join(' ');
+  t.log(`ms counted/own per 100 ms window: ${shown}`);
+  t.false(obj.attachedPrograms.includes('hr_sched_fill'), 'the filler is detached once counting has run a second');
+  t.true(obj.attachedPrograms.includes('hr_sched_switch'), 'the switch program stays');
+  t.true(windows.reduce((a, w) => a + w.own, 0) > 0.5, `the hog ran: ${shown}`);
+  // (one window may be a little off where the hog's schedstat was read a moment after the reading)
+  const near = windows.filter((w) => Math.abs(w.counted - w.own) <= 0.05 * w.own + 0.003).length;
+  t.true(near >= windows.length - 1, `ms counted/own per window: ${shown}`);
 });
