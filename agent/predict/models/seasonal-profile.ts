@@ -85,11 +85,11 @@ export class SeasonalProfileForecaster implements Forecaster {
   private atSd = 0;
   private atSamples = -1;
   private atHorizonMs = Number.NaN;
-  /** the first STARTUP_SAMPLES samples: value, time, steps since the one before, slot */
-  private readonly startup = new Float64Array(4 * STARTUP_SAMPLES);
-  private readonly scratchStartup = new Float64Array(STARTUP_SAMPLES);
-  /** the start-up's samples are no longer learnt again (restartSpread) */
-  private startupOver = false;
+  /**
+   * the first STARTUP_SAMPLES samples (value, time, steps since the one before, slot), then room
+   * to sort their values; null once the start-up is over (after its last sample, or restartSpread)
+   */
+  private startup: Float64Array | null = new Float64Array(5 * STARTUP_SAMPLES);
 
   constructor(private readonly opts: SeasonalProfileOptions) {
     checkHalfLife(opts?.halfLifeMs);
@@ -129,7 +129,7 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.innovationWeight = 0;
     this.atSamples = -1;
     // (a start-up still learning again from its first samples would bring the old spread back)
-    this.startupOver = true;
+    this.startup = null;
   }
 
   update(value: number, atMs: number): void {
@@ -140,16 +140,18 @@ export class SeasonalProfileForecaster implements Forecaster {
     if (!this.opts.sharedHistory) this.history.set(slot, x);
     this.weight.add(atMs);
     if (this.samples === 0) this.detectShift = Math.floor(DETECT_SHIFT * spread(x, atMs));
-    if (this.samples < STARTUP_SAMPLES && !this.startupOver) {
+    if (this.startup !== null) {
       // the level and spread are learnt afresh from the start-up's samples, each held within
       // the bounds they give together, so that one burst in a series' first seconds (a process
       // loading) is not taken for its level for minutes
       const n = this.samples;
-      this.startup[4 * n] = x;
-      this.startup[4 * n + 1] = atMs;
-      this.startup[4 * n + 2] = steps;
-      this.startup[4 * n + 3] = slot;
-      this.relearnStartup(n + 1);
+      const startup = this.startup;
+      startup[4 * n] = x;
+      startup[4 * n + 1] = atMs;
+      startup[4 * n + 2] = steps;
+      startup[4 * n + 3] = slot;
+      this.relearnStartup(startup, n + 1);
+      if (n + 1 === STARTUP_SAMPLES) this.startup = null;
     } else {
       this.learn(x, atMs, steps, slot);
     }
@@ -190,12 +192,12 @@ export class SeasonalProfileForecaster implements Forecaster {
    * (The history keeps the values as they came: with a period given, a past season's burst is
    * read as that phase's profile until the seasons' median outvotes it.)
    */
-  private relearnStartup(n: number): void {
-    const values = this.scratchStartup.subarray(0, n);
-    for (let i = 0; i < n; i++) values[i] = this.startup[4 * i]!;
+  private relearnStartup(startup: Float64Array, n: number): void {
+    const values = startup.subarray(4 * STARTUP_SAMPLES, 4 * STARTUP_SAMPLES + n);
+    for (let i = 0; i < n; i++) values[i] = startup[4 * i]!;
     values.sort();
     const mid = quantileSorted(values, 0.5);
-    for (let i = 0; i < n; i++) values[i] = Math.abs(this.startup[4 * i]! - mid);
+    for (let i = 0; i < n; i++) values[i] = Math.abs(startup[4 * i]! - mid);
     values.sort();
     const scale = Math.max(1.4826 * quantileSorted(values, 0.5), STARTUP_FLOOR * mid);
     const bound = scale > 0 ? STARTUP_BOUND * scale : Number.POSITIVE_INFINITY;
@@ -204,8 +206,8 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.deviation = Number.NaN;
     this.lastMs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
-      const x = Math.min(mid + bound, Math.max(mid - bound, this.startup[4 * i]!));
-      this.learn(x, this.startup[4 * i + 1]!, this.startup[4 * i + 2]!, this.startup[4 * i + 3]!);
+      const x = Math.min(mid + bound, Math.max(mid - bound, startup[4 * i]!));
+      this.learn(x, startup[4 * i + 1]!, startup[4 * i + 2]!, startup[4 * i + 3]!);
     }
   }
 
