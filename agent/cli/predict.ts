@@ -10,7 +10,7 @@ import {
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
 import { POINT_MODELS } from '../predict/forecaster.js';
-import { humanBytes } from '../byte-units.js';
+import { humanBytes, isByteResource } from '../byte-units.js';
 import { wholeUnits } from '../predict/stats.js';
 import { commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
@@ -139,7 +139,7 @@ export function renderTargetTable(rows: readonly TargetRow[], label: string): st
 
 /** A level in the resource's unit: bytes in binary units (256.0MiB, not 2.684e+8), others to four digits. */
 export function formatLevel(resource: string, v: number): string {
-  return /bytes$/.test(resource) ? humanBytes(v) : String(Number(v.toPrecision(4)));
+  return isByteResource(resource) ? humanBytes(v) : String(Number(v.toPrecision(4)));
 }
 
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */

@@ -23,7 +23,7 @@
 // skipped with a warning (of no series: its fields did not read); any other line that is not
 // JSON, not a sample (a field missing or of the wrong type), or a header that is not version 1
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
-import { humanBytes } from '../../byte-units.js';
+import { humanBytes, isByteResource } from '../../byte-units.js';
 import { demandRangeProblem, MAX_DEMAND, readLines, shownValue } from './lines.js';
 import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
 
@@ -209,7 +209,7 @@ function sampleLimit(e: { workload: string; resource: string; lowest: number; hi
   if (e.lowest === Number.POSITIVE_INFINITY) return undefined;
   if (e.highest !== e.lowest) {
     // (in exact bytes where the binary units would read the two alike)
-    const bytes = /bytes$/.test(e.resource) && humanBytes(e.lowest) !== humanBytes(e.highest);
+    const bytes = isByteResource(e.resource) && humanBytes(e.lowest) !== humanBytes(e.highest);
     const level = (v: number): string => (bytes ? humanBytes(v) : String(v));
     onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${level(e.lowest)} to ${level(e.highest)}); saturation is scored against the lowest`);
   }
