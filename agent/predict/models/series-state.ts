@@ -7,6 +7,7 @@ import { SlotHistory } from './slot-history.js';
 import { StepClock } from './step-clock.js';
 import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
 import { DampedTrend } from './damped-trend.js';
+import { EwSpread } from './ew-spread.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
 export const SHORT_POINTS = 12;
@@ -34,12 +35,8 @@ export class SeriesState {
   lastHole = Number.NEGATIVE_INFINITY;
   /** newest slot at which a climb read as settling ended (DampedTrend.settled) */
   settledSlot = Number.NEGATIVE_INFINITY;
-  /** EWMA (alpha 0.3 per sample) and its biased exponentially weighted variance */
-  ewMean = Number.NaN;
-  ewVar = 0;
-  /** ewVar's two parts: from the deviations above the mean, and below it (their sum is ewVar) */
-  ewRiseVar = 0;
-  ewFallVar = 0;
+  /** EWMA (alpha 0.3 per sample) and its spread, above and below */
+  private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
   private readonly holt = new DampedTrend();
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
@@ -64,13 +61,19 @@ export class SeriesState {
     this.history = new SlotHistory(opts.historySteps ?? 4096);
   }
 
-  /**
-   * The spread above the mean, as a standard deviation: ewVar, less the part of its falls beyond
-   * its rises. As ewVar on symmetric noise and on spikes (their falls are the smaller part), but a
-   * level falling away (a job's exit) does not widen what is forecast above it.
-   */
+  /** The EWMA; NaN before the first sample. */
+  get ewMean(): number {
+    return this.ew.mean;
+  }
+
+  /** The EWMA's biased exponentially weighted variance. */
+  get ewVar(): number {
+    return this.ew.variance;
+  }
+
+  /** The spread above the mean (EwSpread.riseSd): a job's exit does not widen what is forecast above it. */
   get riseSd(): number {
-    return Math.sqrt(this.ewRiseVar + Math.min(this.ewFallVar, this.ewRiseVar));
+    return this.ew.riseSd;
   }
 
   /** Folds one sample in; returns how many slots it advanced (0 for the first). */
@@ -85,16 +88,8 @@ export class SeriesState {
       this.diffWeight = this.diffWeight * slow + 1;
       this.fastSum = this.fastSum * 0.5 + d;
       this.fastWeight = this.fastWeight * 0.5 + 1;
-      const e = x - this.ewMean;
-      this.ewMean += EWMA_ALPHA * e;
-      this.ewVar = (1 - EWMA_ALPHA) * (this.ewVar + EWMA_ALPHA * e * e);
-      if (e > 0) this.ewRiseVar += EWMA_ALPHA * e * e;
-      else this.ewFallVar += EWMA_ALPHA * e * e;
-      this.ewRiseVar *= 1 - EWMA_ALPHA;
-      this.ewFallVar *= 1 - EWMA_ALPHA;
-    } else {
-      this.ewMean = x;
     }
+    this.ew.update(x);
     this.holt.update(x, steps);
     if (this.holt.settled) this.settledSlot = slot;
     const fade = Math.pow(2, -1 / LONG_POINTS);
