@@ -628,6 +628,27 @@ test('seasonal-profile and horizon-peak: a burst in the first second is not take
   t.true(f.forecast(60 * SEC).quantile(0.5) > 80, `60 s ahead at 40 s: ${f.forecast(60 * SEC).quantile(0.5)}`);
 });
 
+test('horizon-peak: after a start-up burst of several seconds, the cold peak forecast reads the level, not the burst', (t) => {
+  // 3 s at 2 cores, then 0.1 +- 0.01: the base's spread still held the burst's rise and fall,
+  // and the 5 s peak's p90 read 0.27 at 10 s and 0.21 at 20 s until 20 peaks were known (coldCap)
+  const r = rng(5);
+  const values = Array.from({ length: 40 }, (_, i) => (i < 3 ? 2 : 0.1 + 0.02 * (r() - 0.5)));
+  // (its step given and asked every second, as the agent does: a horizon first asked late has no span yet)
+  const f = createForecaster('horizon-peak', { halfLifeMs: 60 * SEC, stepMs: SEC }) as HorizonPeakForecaster;
+  for (let i = 0; i < values.length; i++) {
+    f.update(values[i]!, i * SEC);
+    const fc = f.forecast(5 * SEC);
+    if (![10, 15, 20].includes(i)) continue;
+    const p90 = fc.quantile(0.9);
+    t.true(p90 > 0.105 && p90 < 0.13, `5 s peak p90 at ${i} s: ${p90}`);
+    // (the live agent reads the pair without building the forecast: the same figures)
+    const pair = f.quantilePair(5 * SEC);
+    t.true(within(pair.p50, fc.quantile(0.5), 1e-9) && within(pair.p90, p90, 1e-9), `pair ${JSON.stringify(pair)} at ${i} s`);
+    // the 60 s peak still holds the burst in its span: not capped
+    t.true(f.forecast(60 * SEC).quantile(0.9) > 0.15, `60 s peak p90 at ${i} s: ${f.forecast(60 * SEC).quantile(0.9)}`);
+  }
+});
+
 // ---- steps ----
 
 test('after a step, the trend and seasonal models settle on the new level', (t) => {

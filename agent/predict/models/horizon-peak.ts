@@ -11,13 +11,14 @@
 // p90 covers the realised peak about 90% of the time while the peaks relative to the reference
 // behave as they did. A climb's excesses do not outlive it (HorizonPeakOptions.climbs).
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHorizon, EMPTY_FORECAST } from '../stats.js';
+import { checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
 import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
+import { quantileSorted } from './vpa-histogram.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -67,6 +68,13 @@ const PATH_POINTS = 8;
  */
 const COLD_BETA = 0.2;
 
+/** Steps between values whose median the cold cap reads as the noise (coldCap): the newest 16, once 8 are known. */
+const COLD_DIFFS = 16;
+const COLD_DIFFS_LEAST = 8;
+const Z90 = normalQuantile(0.9);
+/** How many times the noise's spread the base's must be for the cold cap to hold it (coldCap). */
+const COLD_WIDER = 3;
+
 interface HorizonState {
   steps: number;
   horizonMs: number;
@@ -82,6 +90,8 @@ interface HorizonState {
   freshFrom: number;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
+  /** the first slot recentMax was given (a horizon first asked late has seen less than its span) */
+  spanFrom: number;
   /** how many of the newest excesses are of windows that saw a climb (where those are learnt) */
   climbRun: number;
   /** the reference computed at slot refSlot: update() and the forecast() after it share it */
@@ -103,6 +113,13 @@ export class HorizonPeakForecaster implements Forecaster {
   private readonly coldTrend: boolean;
   private readonly climbs: 'forget' | 'skip';
   private readonly trend = new DampedTrend(undefined, COLD_BETA);
+  /** with coldTrend: the newest COLD_DIFFS steps |x - x before|, a ring, for the cold cap (coldCap) */
+  private readonly diffs: Float64Array | undefined;
+  private readonly sortedDiffs: Float64Array | undefined;
+  private diffCount = 0;
+  private lastValue = Number.NaN;
+  /** the noise's standard deviation, as read from the median of `diffs` */
+  private diffSd = Number.NaN;
   /** the newest slot the trend read as a climb, and the newest at which a climb read as settling stopped */
   private lastClimb = Number.NEGATIVE_INFINITY;
   private settledAt = Number.NEGATIVE_INFINITY;
@@ -116,6 +133,8 @@ export class HorizonPeakForecaster implements Forecaster {
     this.minErrors = Math.max(1, opts.minErrors ?? 20);
     this.coldTrend = opts.coldTrend ?? false;
     this.climbs = opts.climbs ?? 'forget';
+    this.diffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
+    this.sortedDiffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.horizons = new HorizonTable((steps) => ({
       steps,
       horizonMs: Number.NaN,
@@ -124,6 +143,7 @@ export class HorizonPeakForecaster implements Forecaster {
       fresh: undefined,
       freshFrom: 0,
       recentMax: new SlidingMax(steps),
+      spanFrom: Number.NaN,
       climbRun: 0,
       refSlot: -1,
       ref: 0,
@@ -155,6 +175,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
     this.trend.update(x, skipped + 1);
+    if (this.diffs) this.noteDiff(x);
     if (this.trend.climbing) this.lastClimb = slot;
     // a climb read as settling whose rises have stopped is over (DampedTrend.settled): its
     // excesses go now, and the base's spread, which its cold horizons read, is learnt afresh
@@ -166,6 +187,7 @@ export class HorizonPeakForecaster implements Forecaster {
     for (const h of this.horizons.values()) {
       if (settled) this.forgetClimb(h);
       const peak = h.recentMax.push(slot, x);
+      if (Number.isNaN(h.spanFrom)) h.spanFrom = slot;
       while (h.pending.hasUpTo(slot - h.steps)) {
         const origin = h.pending.oldestSlot;
         const reference = h.pending.shift();
@@ -237,7 +259,11 @@ export class HorizonPeakForecaster implements Forecaster {
       // until peaks are known: the base model's spread at the horizon, moved up to the reference
       const reference = this.coldReference(h);
       const fc = this.base.forecast(horizonMs);
-      return this.onClimb(h, shiftedForecast(fc, reference - fc.quantile(0.5)));
+      const shifted = shiftedForecast(fc, reference - fc.quantile(0.5));
+      const p50 = shifted.quantile(0.5);
+      const p90 = shifted.quantile(0.9);
+      const capped = this.coldCap(h, p50, p90);
+      return this.onClimb(h, capped.p90 === p90 ? shifted : forecastThrough(shifted, capped.p50, capped.p90));
     }
     return this.onClimb(h, errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence));
   }
@@ -271,7 +297,8 @@ export class HorizonPeakForecaster implements Forecaster {
     if (h.excess.size < this.minErrors) {
       const { p50, p90 } = medianAndP90Of(this.base, horizonMs);
       const delta = this.coldReference(h) - p50;
-      return this.pairOnClimb(h, Math.max(0, p50 + delta), Math.max(0, p90 + delta));
+      const capped = this.coldCap(h, Math.max(0, p50 + delta), Math.max(0, p90 + delta));
+      return this.pairOnClimb(h, capped.p50, capped.p90);
     }
     const reference = this.reference(h);
     const p50 = Math.max(0, reference + h.excess.quantile(0.5));
@@ -298,6 +325,44 @@ export class HorizonPeakForecaster implements Forecaster {
     const reference = this.reference(h);
     if (!this.coldTrend || !this.trend.climbing) return reference;
     return Math.max(reference, this.trend.at(h.steps));
+  }
+
+  /**
+   * A cold forecast's p50 and p90 (before the peaks are known), with coldTrend and off a climb,
+   * held to a cold span where its p90 is lower: the peak of the last h as the p50, plus Z90 times
+   * the noise (read from the median step between values, so one burst's rise and fall are not
+   * read as noise; at least 1% of the peak) as the p90. The base's spread still holds a start-up
+   * burst's innovations for a minute or more (half-life 60 s): after 3 s at 2 cores, then 0.1,
+   * the 5 s peak's p90 read 0.34 at 6 s and 0.21 at 20 s, 2 to 3 times the level, until 20 peaks
+   * were known. As given otherwise: on a climb the span lags it, and a span not yet seen whole
+   * says too little of the peaks to come.
+   */
+  private coldCap(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
+    if (Number.isNaN(this.diffSd) || this.trend.climbing || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
+    const span = h.recentMax.max;
+    const width = Math.max(Z90 * this.diffSd, 0.01 * span);
+    // (only a spread several times the noise's: a steady noisy start keeps the base's, as wide)
+    if (!(p90 > span + width && width > 0 && p90 - p50 > COLD_WIDER * width)) return { p50, p90 };
+    const cap = span + width;
+    return { p50: Math.min(p50, span), p90: cap };
+  }
+
+  /** Adds |x - the value before| to the ring, and reads the noise from their median once it is full. */
+  private noteDiff(x: number): void {
+    const diffs = this.diffs!;
+    if (!Number.isNaN(this.lastValue)) {
+      diffs[this.diffCount % COLD_DIFFS] = Math.abs(x - this.lastValue);
+      this.diffCount++;
+    }
+    this.lastValue = x;
+    const n = Math.min(this.diffCount, COLD_DIFFS);
+    if (n < COLD_DIFFS_LEAST) return;
+    const sorted = this.sortedDiffs!.subarray(0, n);
+    sorted.set(diffs.subarray(0, n));
+    sorted.sort();
+    // the difference of two independent normal values has sd sqrt(2) sigma; its absolute
+    // value's median is 0.6745 of that
+    this.diffSd = quantileSorted(sorted, 0.5) / (0.6745 * Math.SQRT2);
   }
 
   private computeReference(h: HorizonState): number {

@@ -25,6 +25,11 @@ export class SlidingMax {
     return values[0]!;
   }
 
+  /** The max over the last `steps` slots as of the newest push; NaN before the first. */
+  get max(): number {
+    return this.values.length > 0 ? this.values[0]! : Number.NaN;
+  }
+
   /** The slot of the max (the newest of equal ones); NaN before the first push. */
   get maxSlot(): number {
     return this.slots.length > 0 ? this.slots[0]! : Number.NaN;
