@@ -133,9 +133,9 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
         env: e.profile.task?.env ?? null,
         runs: e.profile.runs,
         durationMs: { mean: e.profile.durationMs.mean, min: e.profile.durationMs.min, max: e.profile.durationMs.max },
-        // (null: no run of the task measured it)
-        peakCpuCores: f.peak.cpuCores?.mean ?? null,
-        peakMemBytes: f.peak.memPeakBytes?.mean ?? null,
+        // each run's own peak, their mean (null: no run of the task measured it)
+        peakCpuCores: f.runPeak.cpuCores?.mean ?? null,
+        peakMemBytes: f.runPeak.memPeakBytes?.mean ?? null,
         lastRunAtMs: e.profile.lastRunAtMs,
         bytes: e.bytes,
       };
@@ -149,8 +149,8 @@ export function profilesList(dir: string, json = false): ProfilesOutcome {
       shortId(e.profile.signature),
       String(e.profile.runs),
       humanDuration(e.profile.durationMs.mean),
-      f.peak.cpuCores ? f.peak.cpuCores.mean.toFixed(2) : NOT_MEASURED,
-      f.peak.memPeakBytes ? humanBytes(f.peak.memPeakBytes.mean) : NOT_MEASURED,
+      f.runPeak.cpuCores ? f.runPeak.cpuCores.mean.toFixed(2) : NOT_MEASURED,
+      f.runPeak.memPeakBytes ? humanBytes(f.runPeak.memPeakBytes.mean) : NOT_MEASURED,
       when(e.profile.lastRunAtMs),
       commandLine(e),
     ];
@@ -230,6 +230,11 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
       return c ? `${fmt(c.mean[b]!)} (${fmt(c.p90[b]!)})` : NOT_MEASURED;
     }),
   ]);
+  // each run's own peak (its highest slice), across the runs: the most any slice's p90 reads
+  rows.push(['run peak', '', ...columns.map(([, r, fmt]) => {
+    const p = f.runPeak[r];
+    return p ? `${fmt(p.mean)} (${fmt(p.p90)})` : NOT_MEASURED;
+  })]);
   const body = table(['PROGRESS', 'FROM', ...columns.map(([head]) => head)], rows);
   const unmeasured = columns.filter(([, r]) => !f.curve[r]);
   const why = unmeasured.some(([, r]) => r.startsWith('mem')) ? ': memory is not measured where the memory controller does not see the run\'s cgroup' : '';

@@ -290,11 +290,16 @@ export function forecastFromProfile(p: Profile): RunForecast {
   for (const r of RESOURCES) {
     const m = p.curve[r];
     if (!m) continue;
-    const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => p90(x, m.var[b]!)) };
+    // No run's slice is above its own peak, so no slice's p90 is above the runs' peak p90. Each
+    // slice's spread alone read more where runs climb at slightly different times: two runs that
+    // both peaked at 70.4MiB had a slice of their climb at p90 86.3MiB, and the next run's peak at
+    // p90 91.1MiB (stress-ng --vm-bytes 64M)
+    const own = m.peak ? p90(m.peak.mean, m.peak.var) : Number.POSITIVE_INFINITY;
+    const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => Math.max(x, Math.min(own, p90(x, m.var[b]!)))) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
     // (written before runs' own peaks: the highest slice's mean and p90 stand in, as peak has them)
-    runPeak[r] = m.peak ? { mean: m.peak.mean, p90: p90(m.peak.mean, m.peak.var) } : peak[r];
+    runPeak[r] = m.peak ? { mean: m.peak.mean, p90: own } : peak[r];
     // (a curve from a file written before curves kept their own weight: the profile's)
     confidenceOf[r] = trust(m.weight ?? p.weight);
   }

@@ -214,6 +214,29 @@ test('curve: runs merge with decay, so the recent one weighs more', (t) => {
   t.is(one.curve.cpuCores!.mean[last], binRun(run(SIG_A, { cores: 1 }).samples, 10_000).cpuCores![last]);
 });
 
+test('curve: no slice reads a p90 above the runs\' own peaks: runs that climb to one plateau at slightly different times', (t) => {
+  // two runs climbing to 64 MiB, the older 1.5 s later: their climbs' slices disagree by up to the
+  // plateau, and each slice's spread alone read a p90 far above anything either run held (a
+  // stress-ng --vm run's 70.4MiB read 86.3MiB; the next run's peak p90 91.1MiB)
+  const mib = 2 ** 20;
+  const climb = (lateMs: number): FinishedRun => ({
+    signature: SIG_A, durationMs: 10_000, endedAtMs: 1_700_000_000_000,
+    samples: Array.from({ length: 40 }, (_, i) => {
+      const atMs = (i + 0.5) * 250;
+      return { atMs, cpuCores: 1, memBytes: Math.min(64, Math.max(0, (atMs - 1000 - lateMs) / 50)) * mib };
+    }),
+  });
+  const p = mergeRun(mergeRun(undefined, climb(1500), 0.5, 0), climb(0), 0.5, 0);
+  const f = forecastFromProfile(p);
+  const own = f.runPeak.memPeakBytes!;
+  t.true(Math.abs(own.mean - 64 * mib) < 1 && own.p90 - own.mean < 1, `runs' own peak ${JSON.stringify(own)}`);
+  const highest = Math.max(...f.curve.memPeakBytes!.p90);
+  t.true(highest <= own.p90 + 1, `highest slice p90 ${highest / mib} MiB, against the runs' peak p90 ${own.p90 / mib} MiB`);
+  t.true(f.peak.memPeakBytes!.p90 <= own.p90 + 1, `peak p90 ${f.peak.memPeakBytes!.p90 / mib} MiB`);
+  // the climb's slices still read their spread below it
+  t.true(f.curve.memPeakBytes!.p90.some((x, b) => x > f.curve.memPeakBytes!.mean[b]! + mib), 'the climb\'s slices keep a spread');
+});
+
 test('curve: a resource a run did not measure is left out, not taken for 0', (t) => {
   const cpuOnly = mergeRun(undefined, withoutMemory(run(SIG_A, { cores: 1 })), 0.5, 0);
   t.deepEqual(Object.keys(cpuOnly.curve).sort(), ['cpuCores', 'ioBytesPerSec', 'netBytesPerSec']);
