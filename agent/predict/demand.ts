@@ -126,6 +126,12 @@ export interface DemandInput {
    * of what it held (within KILL_WAIT samples), the pair starts afresh (see observe)
    */
   oomKilled?: boolean;
+  /**
+   * the workload's cgroup held a process at the last tick and holds none now: its run is over,
+   * and the pair starts afresh (a CPU hog that exited kept its 5 s peak at 1 core, P(contention)
+   * 1 and a countdown for seconds over the empty cgroup)
+   */
+  emptied?: boolean;
 }
 
 interface Pair {
@@ -175,17 +181,18 @@ export class DemandForecasts {
 
   /**
    * Feeds one sample and returns the forecast for this workload and resource. `oomKilled`: an OOM
-   * kill since the last sample (DemandInput.oomKilled).
+   * kill since the last sample (DemandInput.oomKilled); `emptied`: the workload's last process
+   * left since (DemandInput.emptied).
    */
-  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, oomKilled = false): DemandForecast {
+  observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, oomKilled = false, emptied = false): DemandForecast {
     const limit = bounds.limit ?? null;
     const ceiling = bounds.ceiling ?? null;
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model || p.kills.emptied(value, oomKilled)) {
+    if (!p || p.model !== model || p.kills.emptied(value, oomKilled) || emptied) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
-      // So does a kill that emptied the workload: the climb that led to it taught the peak models
+      // So does a run that ended (its last process left), and a kill that emptied the workload: the climb that led to it taught the peak models
       // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
       // countdown and P 0.5 over the empty cgroup for two minutes. A run that starts again is
       // followed as it climbs from its first second (the cold heads' climb floor).
@@ -239,7 +246,7 @@ export class DemandForecasts {
 
   /** observe() for each input in turn, all at `atMs`: a tick's samples at once (as ShardedDemandForecasts takes them). */
   observeAll(inputs: readonly DemandInput[], atMs: number): DemandForecast[] {
-    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected, x.oomKilled));
+    return inputs.map((x) => this.observe(x.workload, x.resource, x.value, atMs, x.bounds, x.selected, x.oomKilled, x.emptied));
   }
 
   /** The model a workload's pairs get: the policy's one, or under 'auto' by whether the policy selects it. */

@@ -258,6 +258,42 @@ for i in range(200):
 });
 }
 
+// A run that ends ends its forecasts (a QA run of top: a CPU hog that exited kept P(contention) 1
+// and a countdown over its empty cgroup for 3 ticks, its 5 s peak p50 1.00 for 6).
+kernelTest('demand: a CPU hog that exits leaves its empty cgroup with no countdown and no contention', async (t) => {
+  const cg = new TestCgroup('demand-exit');
+  t.teardown(() => cg.remove());
+  // a 0.5-core quota: the 1-core hog runs at its limit, contention certain while it runs
+  writeFileSync(join(cg.dir, cg.v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), cg.v2 ? '50000 100000' : '50000');
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, `version: 1\nforecast:\n  demand_model: engine-peak\nworkloads:\n  - name: hog\n    match: "${cg.path}"\n    class: normal\n`);
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '24', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const hog = startIn(cg, 'stress-ng', ['--cpu', '1', '--timeout', '12s', '--quiet'], 30_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  const done = await hog.done;
+  t.is(done.code, 0, done.stderr);
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const mine = docs.map((d) => d.workloads[cg.path]?.demand?.cpu_cores).filter((d): d is Demand => d !== undefined);
+  t.log(mine.map((d) => `${d.value.toFixed(2)} cores p50/p90(5s) ${d.windows[0]!.p50.toFixed(2)}/${d.windows[0]!.p90.toFixed(2)} ${d.timeToSaturationMs === null ? '-' : `${d.timeToSaturationMs / 1000} s`} P ${d.windows.map((w) => w.pContention?.toFixed(2)).join('/')}`).join('\n'));
+  const busy = mine.findIndex((d) => d.value > 0.4);
+  t.true(busy >= 0 && mine.slice(busy).some((d) => (d.windows[0]!.pContention ?? 0) > 0.5), 'contention read while the hog ran at its quota');
+  // the first tick with no CPU at all after it ran: the cgroup is empty from there
+  const gone = mine.findIndex((d, i) => i > busy && d.value < 0.001);
+  t.true(gone > busy, 'the hog\'s exit seen');
+  const after = mine.slice(gone);
+  t.true(after.length >= 4, `${after.length} forecasts of the emptied cgroup`);
+  for (const d of after) {
+    t.is(d.timeToSaturationMs, null, `a countdown over the emptied cgroup: ${JSON.stringify(d)}`);
+    for (const w of d.windows) t.true(w.pContention! < 0.05 && w.p50 < 0.05, `over ${w.horizonMs} ms after the exit: ${JSON.stringify(w)}`);
+  }
+});
+
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
 // new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
 kernelTest('demand: a cgroup removed and made again at its path has its new CPU quota read within seconds, not the old one kept', async (t) => {

@@ -624,6 +624,31 @@ test('an OOM kill starts the memory forecast afresh: the emptied cgroup has no c
   }
 });
 
+test('a run that ended (its cgroup emptied) starts its forecasts afresh: no countdown or contention over an empty cgroup', (t) => {
+  // a CPU hog at 1 core for 45 s, against the 0.44 cores the host left it, then gone: kept, its
+  // 5 s peak read p50 1.00, P(contention) 1 and a countdown for 3 ticks, and p50 above 0.9 for 6
+  // (a QA run of top); told the cgroup emptied, none of that from the first empty tick
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const told = new DemandForecasts({ ...opts, model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    const untold = new DemandForecasts({ ...opts, model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    const bounds = { limit: 0.44, limitSource: 'host' as const, ceiling: 2 };
+    let keptHigh = 0;
+    for (let s = 0; s < 60; s++) {
+      const value = s < 45 ? 1 + 0.01 * Math.sin(s) : 0;
+      const f = told.observe('w', 'cpu_cores', value, s * 1000, bounds, false, false, s === 45);
+      const g = untold.observe('w', 'cpu_cores', value, s * 1000, bounds);
+      if (s < 45) {
+        t.deepEqual(f, g, `${model}: the same while it runs, at ${s} s`);
+        continue;
+      }
+      if (g.windows[0]!.pContention! > 0.5) keptHigh++;
+      t.is(f.timeToSaturationMs, null, `${model}: a countdown ${s - 45} s after the cgroup emptied`);
+      for (const w of f.windows) t.true(w.p90 < 0.1 && w.pContention! < 0.05, `${model}: ${JSON.stringify(w)} ${s - 45} s after the cgroup emptied`);
+    }
+    t.true(keptHigh >= 1, `${model}: kept, the old forecast read P > 0.5 on ${keptHigh} empty ticks (the case this is for)`);
+  }
+});
+
 test('a workload thrashing at its memory limit, a worker killed every 10 s, keeps its forecast: a kill that does not empty it starts nothing afresh', (t) => {
   // (a review) 350-398 MiB of 400 MiB, a worker killed at each 10th tick: restarted at each kill,
   // the countdown was there on 240 of 400 ticks, and P(30 s) fell to 0 after each kill
