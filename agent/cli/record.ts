@@ -4,7 +4,7 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, stat
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
-import { TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
+import { RECORDED_RESOURCES, TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
 import { ioReason, isGzip } from '../predict/traces/lines.js';
 import type { TickReport } from '../report.js';
 import { detectCgroupLayout } from '../workloads/layout.js';
@@ -27,12 +27,6 @@ interface RecordArgs {
   policy: string;
 }
 
-/** What a trace may hold, per workload: gauges and rates only, never cumulative counters. */
-export const RECORDED_RESOURCES = [
-  'cpu_cores', 'switches_per_s', 'runq_p99_ms', 'minor_faults_per_s', 'major_faults_per_s', 'reclaim_ms_per_s',
-  'io_read_bytes_per_s', 'io_write_bytes_per_s', 'io_ops_per_s', 'io_p99_ms',
-  'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes', 'oom_kills_per_s',
-] as const;
 type RecordedResource = (typeof RECORDED_RESOURCES)[number];
 const isRecorded = (name: string): boolean => (RECORDED_RESOURCES as readonly string[]).includes(name);
 

@@ -20,6 +20,7 @@ import { BYTE_UNITS } from '../byte-units.js';
 import type { DemandModel } from '../predict/demand.js';
 import { DEFAULT_HISTORY_STEPS } from '../predict/models/engine.js';
 import { wholeUnits } from '../predict/stats.js';
+import { nearMiss } from '../near-miss.js';
 
 export interface PolicyProblem {
   file: string;
@@ -470,24 +471,9 @@ function article(type: string): string {
 
 /** ` (did you mean "cooldown"?)` for a near miss, else the keys allowed here. */
 function suggest(name: string, allowed: string[]): string {
-  const near = allowed
-    .map((a) => ({ a, d: editDistance(name.toLowerCase(), a) }))
-    .filter((x) => x.d <= Math.max(1, Math.floor(x.a.length / 4)))
-    .sort((x, y) => x.d - y.d)[0];
-  if (near) return ` (did you mean "${near.a}"?)`;
+  const near = nearMiss(name, allowed);
+  if (near) return ` (did you mean "${near}"?)`;
   return allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -426,6 +426,23 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
   t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
 });
 
+test('jsonl: a resource name within two edits of a recorded one is said, with the line and the name it likely meant; any other name is the trace\'s own', (t) => {
+  const lines = [
+    '{"format":"headroom-trace","version":1,"stepMs":1000}',
+    '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}',
+    '{"t":1000,"workload":"/a","resource":"cpu_core","value":3}',
+    '{"t":2000,"workload":"/a","resource":"cpu_core","value":3}',
+    '{"t":2000,"workload":"/b","resource":"cpu_core","value":3}',
+    '{"t":1000,"workload":"/a","resource":"mem_bytes","value":100}',
+    '{"t":1000,"workload":"/a","resource":"bogus_res","value":100}',
+  ];
+  const path = write('rec/typo.jsonl', lines.join('\n'));
+  const warnings: string[] = [];
+  const all = readTraces(path, { resources: 'all', onWarning: (m) => warnings.push(m) });
+  t.deepEqual(warnings, [`${path}:3: field "resource": "cpu_core" is not one headroom records (did you mean "cpu_cores"?); read as a series of its own`], 'said once, at its first line');
+  t.true(same(one(all, '/a', 'cpu_core').values, [3, 3]), 'still read');
+});
+
 test('jsonl: a sample\'s limit is its series\' saturation level (the lowest, said, when it changed); the header\'s limit rules over it', (t) => {
   const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
   const at = (i: number, workload: string, resource: string, limit?: number): string => JSON.stringify({ t: i * 1000, workload, resource, value: i, ...(limit ? { limit } : {}) });

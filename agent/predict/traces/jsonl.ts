@@ -26,6 +26,7 @@
 import { humanBytes, isByteResource } from '../../byte-units.js';
 import { demandRangeProblem, MAX_DEMAND, readLines, shownValue } from './lines.js';
 import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
+import { nearMiss } from '../../near-miss.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
 
@@ -102,6 +103,25 @@ function medianSpacing(times: number[]): number {
   return gaps[gaps.length >> 1]!;
 }
 
+/** What headroom's recorder writes, per workload: gauges and rates only, never cumulative counters. */
+export const RECORDED_RESOURCES = [
+  'cpu_cores', 'switches_per_s', 'runq_p99_ms', 'minor_faults_per_s', 'major_faults_per_s', 'reclaim_ms_per_s',
+  'io_read_bytes_per_s', 'io_write_bytes_per_s', 'io_ops_per_s', 'io_p99_ms',
+  'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes', 'oom_kills_per_s',
+] as const;
+
+/**
+ * A resource name (the format takes any) within two edits of a recorded one: a typo, said, as it
+ * becomes a series of its own (cpu_core beside cpu_cores was two series without a word).
+ */
+function typoWarning(path: string, line: number, resource: string): string | undefined {
+  if ((RECORDED_RESOURCES as readonly string[]).includes(resource)) return undefined;
+  // (two edits at most: a hand-made trace's mem_bytes is its own name, not a typo of memory_bytes)
+  const near = nearMiss(resource, RECORDED_RESOURCES, 2);
+  if (near === undefined) return undefined;
+  return `${path}:${line}: field "resource": "${printableName(resource)}" is not one headroom records (did you mean "${near}"?); read as a series of its own`;
+}
+
 export interface ReadJsonlOptions {
   /** grid step for a trace without a header; with one, its stepMs rules and a different value here is an error */
   stepMs?: number;
@@ -115,6 +135,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
   let stepFrom: Series['stepFrom'] = opts.stepMs !== undefined ? 'option' : 'inferred';
   const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[]; lowest: number; highest: number }>();
+  const resourcesSeen = new Set<string>();
   let first = true;
   let limits: Record<string, number> = {};
   let lineNo = 0;
@@ -157,7 +178,14 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     const key = JSON.stringify([s.workload, s.resource]);
     let entry = samples.get(key);
     // (names escaped here: the warnings below print them)
-    if (!entry) samples.set(key, (entry = { workload: printableName(s.workload), resource: printableName(s.resource), t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
+    if (!entry) {
+      samples.set(key, (entry = { workload: printableName(s.workload), resource: printableName(s.resource), t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
+      if (!resourcesSeen.has(s.resource)) {
+        resourcesSeen.add(s.resource);
+        const typo = typoWarning(path, lineNo, s.resource);
+        if (typo) opts.onWarning?.(typo);
+      }
+    }
     if (s.limit !== undefined) {
       entry.lowest = Math.min(entry.lowest, s.limit);
       entry.highest = Math.max(entry.highest, s.limit);
