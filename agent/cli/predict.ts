@@ -151,7 +151,7 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
   for (const r of rows) seen.set(`${seriesOf(r)} ${r.target}`, (seen.get(`${seriesOf(r)} ${r.target}`) ?? 0) + 1);
   const cells = rows.map((r) => [
     seen.get(`${seriesOf(r)} ${r.target}`)! > 1 && r.source !== undefined ? `${seriesOf(r)} (${r.source})` : seriesOf(r),
-    r.target,
+    r.points === 0 ? `${r.target} *` : r.target,
     `${formatLevel(r.resource, r.score.level)} (${r.score.levelFrom})`,
     String(r.score.crossings),
     `${r.warnedInTime}/${r.score.crossings}`,
@@ -163,6 +163,10 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
     markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
     '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon); ' +
     `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.` +
+    // (its loss tables say "0 scored points": the crossings it saw were warned of or not all the same)
+    (rows.some((r) => r.points === 0)
+      ? ' A target marked * scored no points for the series (too short for it after the warm-up): its crossings, and the warnings before them, are counted all the same; no origin had a whole horizon ahead to be quiet.'
+      : '') +
     // (a steady series passes its warm-up's own highest value often: every warning there is a "false alarm" of a level nobody set)
     (rows.some((r) => r.score.levelFrom === 'warm-up max')
       ? ' A level read "warm-up max" is the highest value of the series\' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL (a steady series passes its warm-up\'s highest value often).'

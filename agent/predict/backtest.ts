@@ -888,6 +888,8 @@ export interface SaturationRow {
   resource: string;
   target: string;
   stepSeconds: number;
+  /** the target's scored points for the series: 0 where the series is too short for the target's loss, yet saw a crossing */
+  points: number;
   score: SaturationScore;
   /** crossings warned at least MIN_LEAD_SECONDS ahead */
   warnedInTime: number;
@@ -907,7 +909,7 @@ export function saturationTable(report: BacktestReport, specs: readonly ModelSpe
       if (!score || (t.points === 0 && score.crossings === 0)) continue;
       const { warnedInTime, medianLeadSeconds } = summarizeSaturation([score]);
       rows.push({
-        group: r.group, name: r.name, ...(r.source !== undefined ? { source: r.source } : {}), resource: r.resource, target: name, stepSeconds: r.stepSeconds, score, warnedInTime, medianLeadSeconds,
+        group: r.group, name: r.name, ...(r.source !== undefined ? { source: r.source } : {}), resource: r.resource, target: name, stepSeconds: r.stepSeconds, points: t.points, score, warnedInTime, medianLeadSeconds,
         falseAlarmRate: score.quietOrigins > 0 ? score.falseAlarms / score.quietOrigins : Number.NaN,
       });
     }

@@ -13,6 +13,7 @@ import {
 } from '../../agent/predict/backtest.js';
 import { ENGINE, modelsByName, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
 import { createForecaster } from '../../agent/predict/forecaster.js';
+import { renderSaturation } from '../../agent/cli/predict.js';
 import { readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { testIf } from '../helpers/host.js';
 import { rng } from '../helpers/rng.js';
@@ -133,6 +134,15 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   const tooLong: Target = { name: 'm20', kind: 'peak', steps: 20 };
   const calm = runBacktest([series(y.map(() => 1))], [scripted('w', p90)], [peak2, tooLong], { warmup: 2, limits: { cpu_cores: 5 } });
   t.deepEqual(saturationTable(calm, [scripted('w', p90)], 'w').map((row) => row.target), ['m2']);
+  // one that crosses keeps its row for the target too long to score, with its points (0), which
+  // the table marks: its loss tables read "0 scored points"
+  const crossing = runBacktest([series(y)], [scripted('w', p90)], [peak2, tooLong], { warmup: 2, limits: { cpu_cores: 5 } });
+  const rows = saturationTable(crossing, [scripted('w', p90)], 'w');
+  t.deepEqual(rows.map((row) => [row.target, row.points > 0]), [['m2', true], ['m20', false]]);
+  const shown = renderSaturation(rows, 'w');
+  t.regex(shown, /\|\s+m20 \* \|/);
+  t.regex(shown, /A target marked \* scored no points/);
+  t.notRegex(renderSaturation(rows.slice(0, 1), 'w'), /marked \*/);
 });
 
 test('saturation by hand: an OOM kill is the level reached, though the values before it read below it', (t) => {
