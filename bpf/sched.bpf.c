@@ -77,9 +77,10 @@ struct {
 } sched_filter SEC(".maps");
 
 /* When counting starts (bpf_ktime_get_ns), written by the agent at its first reading; 0 before.
- * A task already on a CPU at the attach has no switch-in here: at its first switch-out it is
- * credited its stint as the scheduler measured it, from this time on (it was lost before: a
- * hog holding a CPU since before the attach read 0.03 cores in its first second). */
+ * A task already on a CPU at the attach has no switch-in here: hr_sched_fill notes it from this
+ * time on, and failing that, at its first switch-out it is credited its stint as the scheduler
+ * measured it, from this time on (it was lost before: a hog holding a CPU since before the
+ * attach read 0.03 cores in its first second). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -89,22 +90,35 @@ struct {
 
 static const struct hr_sched_stats zero_stats;
 
-/* The on-CPU time of a task leaving a CPU whose switch-in was not its own (switched in before
- * the probe attached; or its pid changed meanwhile, a thread's exec): its stint as the
- * scheduler accounts it (sum_exec_runtime since it was last picked, kept for fair-class tasks),
- * no more than since `from` (the CPU's last switch-in seen, else when counting started). */
-static __always_inline __u64 stint_unseen(struct task_struct *t, __u64 now, __u64 from)
+/* When counting started (sched_since); 0 before. */
+static __always_inline __u64 counting_since(void)
 {
 	__u32 zero = 0;
-	__u64 *start, ran;
+	__u64 *start = bpf_map_lookup_elem(&sched_since, &zero);
 
-	if (!from) {
-		start = bpf_map_lookup_elem(&sched_since, &zero);
-		from = start ? *start : 0;
-	}
+	return start ? *start : 0;
+}
+
+/* A task's stint on its CPU as the scheduler accounts it: sum_exec_runtime since it was last
+ * picked (kept for fair-class tasks; for others possibly longer, which the callers bound). */
+static __always_inline __u64 stint_ran(struct task_struct *t)
+{
+	return t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
+}
+
+/* The on-CPU time of a task leaving a CPU whose switch-in was not its own (switched in before
+ * the probe attached, and not filled by hr_sched_fill; or its pid changed meanwhile, a thread's
+ * exec): its stint, no more than since `from` (the CPU's last switch-in seen, else when
+ * counting started). */
+static __always_inline __u64 stint_unseen(struct task_struct *t, __u64 now, __u64 from)
+{
+	__u64 ran;
+
+	if (!from)
+		from = counting_since();
 	if (!from || now <= from)
 		return 0;
-	ran = t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
+	ran = stint_ran(t);
 	return ran < now - from ? ran : now - from;
 }
 
@@ -174,14 +188,17 @@ int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 /* Fills a CPU's on-CPU entry for the task that has held it since before the attach, so its
  * running slice is lent at each reading like any other's (it was absent from the readings until
  * its first switch-out, then credited all its time at once: a lone hog read 2.03 cores in a
- * 0.5 s sample). sched_stat_runtime fires in update_curr, at every scheduler tick among other
- * places, for the rq's current task; only a CPU with no switch seen yet (since == 0) is filled,
- * and only once counting has started. The agent detaches this program soon after (SchedSource):
- * by then every CPU has seen a switch or a tick. */
+ * 0.5 s sample). sched_stat_runtime fires in update_curr (every scheduler tick, and at enqueues,
+ * dequeues and wakeups) for the rq's current task; only a CPU with no switch seen yet
+ * (since == 0) is filled, and only once counting has started. Attached from the load; the agent
+ * detaches it at its first reading a second or more after counting started (SchedSource): by
+ * then every CPU has had a tick or a switch. (Not on a nohz_full CPU, whose tick for its lone
+ * task runs on another CPU and is refused below: there stint_unseen still credits it, at its
+ * first switch-out.) */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
 {
-	__u64 now, ran, *start;
+	__u64 now, ran, start;
 	__u32 zero = 0, pid = p->pid;
 	struct hr_oncpu *cur;
 	struct hr_probe_knobs k;
@@ -192,13 +209,13 @@ int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
 	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
 	if (!cur || cur->since)
 		return 0;
-	start = bpf_map_lookup_elem(&sched_since, &zero);
-	if (!start || !*start)
+	start = counting_since();
+	if (!start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* on since the later of: when counting started, when the scheduler last picked it */
-	ran = p->se.sum_exec_runtime - p->se.prev_sum_exec_runtime;
-	cur->since = now > *start + ran ? now - ran : *start;
+	ran = stint_ran(p);
+	cur->since = now > start + ran ? now - ran : start;
 	k = hr_knobs(&sched_knobs);
 	task_cg_key(p, &cur->key);
 	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);

@@ -8,7 +8,9 @@ import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourc
 
 /** fills the on-CPU entry of a task running since before the attach (sched.bpf.c) */
 const FILL_PROGRAM = 'hr_sched_fill';
-/** how long it stays attached after counting starts: many scheduler ticks, even at HZ=100 */
+/** programs attached only for counting's first second: not a probe's running cost */
+export const STARTUP_PROGRAMS: ReadonlySet<string> = new Set([FILL_PROGRAM]);
+/** it is detached at the first reading this long after counting starts: many scheduler ticks, even at HZ=100 */
 const FILL_FOR_NS = 1_000_000_000n;
 
 export interface SchedSourceOptions extends ProbeSourceOptions {
@@ -59,17 +61,9 @@ export class SchedSource extends ProbeSource {
   }
 
   read(): SchedReading {
-    // the first reading is where counting starts: a task on a CPU since before the attach is
-    // lent its running slice from here (sched.bpf.c, hr_sched_fill), and credited its time from
-    // here at its first switch-out (stint_unseen)
-    if (this.startedNs === null) {
-      const since = Buffer.alloc(8);
-      this.startedNs = process.hrtime.bigint();
-      since.writeBigUInt64LE(this.startedNs);
-      this.obj.map('sched_since').update(Buffer.alloc(4), since);
-    } else if (this.filling && process.hrtime.bigint() - this.startedNs >= FILL_FOR_NS) {
-      // every CPU has had a switch or a scheduler tick since: the filler has nothing left to do,
-      // and it runs at every update_curr
+    if (this.startedNs !== null && this.filling && process.hrtime.bigint() - this.startedNs >= FILL_FOR_NS) {
+      // every CPU has had a switch or a scheduler tick since counting started: the filler has
+      // nothing left to do, and it runs at every update_curr
       this.obj.detach(FILL_PROGRAM);
       this.filling = false;
     }
@@ -79,6 +73,16 @@ export class SchedSource extends ProbeSource {
     const stats = readSchedStats(this.obj.map('sched_stats'));
     const atNs = process.hrtime.bigint();
     addRunningSlices(stats, this.obj.map('sched_oncpu'), atNs);
+    // the first reading is where counting starts, as of its own time (set earlier, a task filled
+    // between then and atNs was lent that time twice): a task on a CPU since before the attach is
+    // lent its running slice from here (sched.bpf.c, hr_sched_fill), or credited its time from
+    // here at its first switch-out (stint_unseen)
+    if (this.startedNs === null) {
+      const since = Buffer.alloc(8);
+      since.writeBigUInt64LE(atNs);
+      this.obj.map('sched_since').update(Buffer.alloc(4), since);
+      this.startedNs = atNs;
+    }
     return { stats, atNs, slowWakeups, ...this.health() };
   }
 }
