@@ -10,7 +10,8 @@ import {
 } from './workload-figures.js';
 import { percentileMs, subtractSlots } from './probes/log2.js';
 import { WorkloadIndex, type WorkloadIndexOptions } from './workloads/index.js';
-import { cgroupPopulated, hasOwnProcesses } from './workloads/liveness.js';
+import { cgroupEmptied, hasOwnProcesses } from './workloads/liveness.js';
+import { RunEnds } from './run-ends.js';
 import { detectCgroupLayout } from './workloads/layout.js';
 import type { CgroupKey, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
@@ -105,8 +106,6 @@ interface Snapshot {
   net: Map<string, { workload: Workload; stats: TcpStats }>;
 }
 
-/** Cores under which a workload used no CPU in a tick: where its cgroup may have emptied. */
-const EMPTY_CORES = 0.001;
 
 export class Agent {
   readonly policy: Policy;
@@ -123,8 +122,8 @@ export class Agent {
   private hostCpu: { busy: number; total: number } | null = null;
   /** with the fault probe off: each forecast workload's memory cgroup OOM-kill count at the last tick (oomKilled; only those forecast then) */
   private oomCounts = new Map<string, number>();
-  /** each forecast workload's CPU at the last tick (a fall to none is where its cgroup is looked at for a process) */
-  private cpuBefore = new Map<string, number>();
+  /** the forecast workloads whose runs ended (their cgroups emptied): forecast afresh */
+  private readonly runEnds = new RunEnds((w) => cgroupEmptied(this.layout, w));
   /** the limit files of the workloads' cgroups, their ancestors and CPU sets (read again within 10 s, and after the agent's own writes) */
   private readonly limitCache = new LimitCache();
   /** the CPU time of ancestors with a quota, and of their workloads: what the siblings leave */
@@ -440,18 +439,13 @@ export class Agent {
     const inputs: DemandInput[] = [];
     const owners: WorkloadReport[] = [];
     const oomCounts = new Map<string, number>();
-    const cpuBefore = this.cpuBefore;
-    this.cpuBefore = new Map();
-    let emptied = false;
+    // a run that ended: its forecasts start afresh (DemandInput.emptied; run-ends.ts)
+    const ended = this.runEnds.tick(picked.map(({ r }) => ({ workload: r.workload, cores: r.cpu.cores })));
     const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, oomKilled?: boolean): void => {
-      inputs.push({ workload: r.workload.id, resource, value, bounds, selected, oomKilled, emptied });
+      inputs.push({ workload: r.workload.id, resource, value, bounds, selected, oomKilled, emptied: ended.has(r.workload.id) });
       owners.push(r);
     };
     for (const { r, selected } of picked) {
-      // a run that ended: its forecasts start afresh (DemandInput.emptied). Looked at only where
-      // the CPU fell to none since the last tick: one read of its cgroup, not one per workload
-      this.cpuBefore.set(r.workload.id, r.cpu.cores);
-      emptied = r.cpu.cores < EMPTY_CORES && (cpuBefore.get(r.workload.id) ?? 0) >= EMPTY_CORES && !cgroupPopulated(this.layout, r.workload);
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};

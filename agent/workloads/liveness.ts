@@ -10,9 +10,25 @@ import type { Workload } from './types.js';
  * into child cgroups still runs). False when the cgroup is gone.
  */
 export function cgroupPopulated(layout: CgroupLayout, w: Workload): boolean {
-  return readDir(layout, w, (dir) => (w.hierarchy === 'v2'
-    ? /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'))
-    : v1Populated(dir, V1_DEPTH)));
+  return readDir(layout, w, (dir) => populatedAt(dir, w));
+}
+
+function populatedAt(dir: string, w: Workload): boolean {
+  return w.hierarchy === 'v2' ? /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8')) : v1Populated(dir, V1_DEPTH);
+}
+
+/**
+ * Whether a workload's cgroup holds no process (cgroupPopulated's reading): true where it is gone,
+ * false where it cannot tell (no directory for it, a read refused): a run is not ended on a guess.
+ */
+export function cgroupEmptied(layout: CgroupLayout, w: Workload): boolean {
+  const dir = workloadDir(layout, w);
+  if (dir === null) return false;
+  try {
+    return !populatedAt(dir, w);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 /** Whether a workload's cgroup holds a process of its own (not only in a child: a slice, a pod's parent). */
