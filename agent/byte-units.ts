@@ -15,7 +15,7 @@ export function humanBytes(n: number): string {
   return u === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 2 : 1)}${units[u]}`;
 }
 
-/** Whether a series' resource is counted in bytes (memory_bytes, io_read_bytes, ...): its levels are shown by humanBytes. */
+/** Whether a series' resource is counted in bytes (memory_bytes; not io_read_bytes_per_s, a rate): its levels are shown by humanBytes. */
 export function isByteResource(resource: string): boolean {
   return resource.endsWith('bytes');
 }

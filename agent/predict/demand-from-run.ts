@@ -6,7 +6,7 @@
 // windows, the contention map and the countdown are the profile's; elsewhere the series' stand.
 import { REACHED_SHARE, shownDemand, type DemandForecast, type DemandResource } from './demand.js';
 import { BINS, sliceOf, type Resource, type RunForecast, type RunSample } from './profiles.js';
-import { normalUpperTail, shownProbability } from './stats.js';
+import { normalUpperTail, shownProbability, Z90 } from './stats.js';
 
 /** The profile curve behind each demand resource (none for I/O operations: a profile has no such curve). */
 const CURVE_OF: Partial<Record<DemandResource, Resource>> = {
@@ -20,7 +20,6 @@ const CURVE_OF: Partial<Record<DemandResource, Resource>> = {
  */
 export const TRUSTED_CONFIDENCE = 0.5;
 
-const Z90 = 1.2815515655446004;
 const Z99 = 2.3263478740408408;
 /**
  * A slice's spread is at least this share of its mean: runs that agreed closely (two runs at

@@ -19,6 +19,7 @@ import {
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { shownValue } from './traces/lines.js';
+import { Z90 } from './stats.js';
 
 export const DEFAULT_PROFILE_DIR = '/var/lib/headroom/profiles';
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -33,8 +34,6 @@ export const QUARANTINE = 'quarantine';
 /** Problems kept in `problems` (the latest), and profiles kept in memory (the most recently used). */
 const MAX_PROBLEMS_KEPT = 100;
 const MAX_CACHED = 1024;
-/** z of the normal 0.9 quantile: p90 = mean + Z90 * sd */
-const Z90 = 1.2815515655446004;
 const SIGNATURE_RE = /^[0-9a-f]{64}$/;
 const PROFILE_FILE_RE = /^([0-9a-f]{64})\.json$/;
 const TEMP_FILE_RE = /^\.[0-9a-f]{64}\.json\.tmp-/;

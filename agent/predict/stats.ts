@@ -73,6 +73,9 @@ export function normalQuantile(q: number): number {
   return q < 0.5 ? -upperTailInverse(q) : upperTailInverse(1 - q);
 }
 
+/** z of the normal 0.9 quantile: a normal's p90 is its mean plus Z90 standard deviations. */
+export const Z90 = normalQuantile(0.9);
+
 /** Decayed sample weight at which confidence reaches one half. */
 export const CONFIDENCE_HALF_WEIGHT = 5;
 

@@ -641,11 +641,24 @@ test('horizon-peak: after a start-up burst of several seconds, the cold peak for
     if (![10, 15, 20].includes(i)) continue;
     const p90 = fc.quantile(0.9);
     t.true(p90 > 0.105 && p90 < 0.13, `5 s peak p90 at ${i} s: ${p90}`);
-    // (the live agent reads the pair without building the forecast: the same figures)
+    // (quantilePair, read without building the forecast: the same figures)
     const pair = f.quantilePair(5 * SEC);
     t.true(within(pair.p50, fc.quantile(0.5), 1e-9) && within(pair.p90, p90, 1e-9), `pair ${JSON.stringify(pair)} at ${i} s`);
     // the 60 s peak still holds the burst in its span: not capped
     t.true(f.forecast(60 * SEC).quantile(0.9) > 0.15, `60 s peak p90 at ${i} s: ${f.forecast(60 * SEC).quantile(0.9)}`);
+  }
+});
+
+test('horizon-peak: its cold cap keeps spikes that come back less often than the horizon', (t) => {
+  // 0.1 +- 0.01 with a spike to 1 every 8 s: between two spikes the last 5 s hold none, and a cap
+  // at their peak read the 5 s peak's p90 at 0.12 from 17 to 19 s, a spike 1 or 2 s away
+  const r = rng(3);
+  const values = Array.from({ length: 24 }, (_, i) => (i % 8 === 4 ? 1 : 0.1 + 0.02 * (r() - 0.5)));
+  const f = createForecaster('horizon-peak', { halfLifeMs: 60 * SEC, stepMs: SEC });
+  for (let i = 0; i < values.length; i++) {
+    f.update(values[i]!, i * SEC);
+    const p90 = f.forecast(5 * SEC).quantile(0.9);
+    if (i >= 17 && i <= 19) t.true(p90 > 0.3, `5 s peak p90 at ${i} s, a spike ${20 - i} s away: ${p90}`);
   }
 });
 

@@ -426,7 +426,7 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
   t.true(same(one(all, '/b', 'mem_bytes').values, [100]));
 });
 
-test('jsonl: a resource name within two edits of a recorded one is said, with the line and the name it likely meant; any other name is the trace\'s own', (t) => {
+test('jsonl: a resource name within two edits of a recorded one is said, with the line and the name it likely meant; any other name (another percentile too) is the trace\'s own', (t) => {
   const lines = [
     '{"format":"headroom-trace","version":1,"stepMs":1000}',
     '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}',
@@ -435,6 +435,7 @@ test('jsonl: a resource name within two edits of a recorded one is said, with th
     '{"t":2000,"workload":"/b","resource":"cpu_core","value":3}',
     '{"t":1000,"workload":"/a","resource":"mem_bytes","value":100}',
     '{"t":1000,"workload":"/a","resource":"bogus_res","value":100}',
+    '{"t":1000,"workload":"/a","resource":"runq_p90_ms","value":1}',
   ];
   const path = write('rec/typo.jsonl', lines.join('\n'));
   const warnings: string[] = [];

@@ -2,7 +2,7 @@
 // and a centre plus an empirical distribution of errors (what calibration produces). Each is a
 // snapshot: updating the forecaster afterwards does not change a forecast already handed out.
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkQuantile, checkThreshold, normalQuantile, normalUpperTail } from '../stats.js';
+import { checkQuantile, checkThreshold, normalQuantile, normalUpperTail, Z90 } from '../stats.js';
 import { rankCdf, rankQuantile } from './sorted-window.js';
 
 // Small classes, not object literals with closures: the engine and the agent make several a
@@ -77,7 +77,6 @@ export function normalForecast(centre: number, sd: number, confidence: number): 
   return new NormalForecast(centre, sd, confidence);
 }
 
-const Z90 = normalQuantile(0.9);
 
 /**
  * A normal clamped at 0 up to its p90, and above the p90 a normal-shaped tail of its own spread

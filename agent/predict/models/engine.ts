@@ -90,7 +90,7 @@
 // threads (demand-shards.ts, forecast.demand_workers): each worker's pairs, its ticks and its
 // collections are its own.
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHalfLife, checkHorizon, EMPTY_FORECAST, normalQuantile, pinball90 } from '../stats.js';
+import { checkHalfLife, checkHorizon, EMPTY_FORECAST, pinball90, Z90 } from '../stats.js';
 import { CalibratedForecaster } from './calibrated.js';
 import { normalForecast, splitTailAbove, splitTailForecast } from './distributions.js';
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
@@ -162,7 +162,6 @@ const DAY_MS = 86_400_000;
 /** Slots of history an engine keeps unless told otherwise; also the longest horizon the agent's policy may ask for, in ticks. */
 export const DEFAULT_HISTORY_STEPS = 4096;
 const SEASONS = 7;
-const Z90 = normalQuantile(0.9);
 /**
  * The tail above the p90 is calibrated on its own (its spread a factor of the body's): each
  * resolved forecast moves the factor's logarithm up by 0.99 x this gain when the actual passed

@@ -11,7 +11,7 @@
 // p90 covers the realised peak about 90% of the time while the peaks relative to the reference
 // behave as they did. A climb's excesses do not outlive it (HorizonPeakOptions.climbs).
 import type { Forecast, Forecaster } from '../forecaster.js';
-import { checkHorizon, EMPTY_FORECAST, normalQuantile } from '../stats.js';
+import { checkHorizon, EMPTY_FORECAST, Z90 } from '../stats.js';
 import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedForecast } from './distributions.js';
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
@@ -71,7 +71,8 @@ const COLD_BETA = 0.2;
 /** Steps between values whose median the cold cap reads as the noise (coldCap): the newest 16, once 8 are known. */
 const COLD_DIFFS = 16;
 const COLD_DIFFS_LEAST = 8;
-const Z90 = normalQuantile(0.9);
+/** Samples of a series' start-up, left out of the cold span's highest value since (a start-up burst's). */
+const COLD_SKIP = 8;
 /** How many times the noise's spread the base's must be for the cold cap to hold it (coldCap). */
 const COLD_WIDER = 3;
 
@@ -118,8 +119,11 @@ export class HorizonPeakForecaster implements Forecaster {
   private readonly sortedDiffs: Float64Array | undefined;
   private diffCount = 0;
   private lastValue = Number.NaN;
-  /** the noise's standard deviation, as read from the median of `diffs` */
-  private diffSd = Number.NaN;
+  /** the noise's standard deviation, as read from the median of `diffs` when diffCount was noiseAt */
+  private noise = Number.NaN;
+  private noiseAt = -1;
+  /** with coldTrend: the highest value since the start-up's samples (COLD_SKIP) */
+  private sinceStartupMax = Number.NEGATIVE_INFINITY;
   /** the newest slot the trend read as a climb, and the newest at which a climb read as settling stopped */
   private lastClimb = Number.NEGATIVE_INFINITY;
   private settledAt = Number.NEGATIVE_INFINITY;
@@ -175,7 +179,10 @@ export class HorizonPeakForecaster implements Forecaster {
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
     this.trend.update(x, skipped + 1);
-    if (this.diffs) this.noteDiff(x);
+    if (this.diffs) {
+      this.noteDiff(x);
+      if (this.samples > COLD_SKIP) this.sinceStartupMax = Math.max(this.sinceStartupMax, x);
+    }
     if (this.trend.climbing) this.lastClimb = slot;
     // a climb read as settling whose rises have stopped is over (DampedTrend.settled): its
     // excesses go now, and the base's spread, which its cold horizons read, is learnt afresh
@@ -329,40 +336,48 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /**
    * A cold forecast's p50 and p90 (before the peaks are known), with coldTrend and off a climb,
-   * held to a cold span where its p90 is lower: the peak of the last h as the p50, plus Z90 times
-   * the noise (read from the median step between values, so one burst's rise and fall are not
-   * read as noise; at least 1% of the peak) as the p90. The base's spread still holds a start-up
-   * burst's innovations for a minute or more (half-life 60 s): after 3 s at 2 cores, then 0.1,
-   * the 5 s peak's p90 read 0.34 at 6 s and 0.21 at 20 s, 2 to 3 times the level, until 20 peaks
-   * were known. As given otherwise: on a climb the span lags it, and a span not yet seen whole
-   * says too little of the peaks to come.
+   * held to a cold span where its p90 is lower: the peak of the last h, or of every value since
+   * the start-up's samples if higher, as the p50, plus Z90 times the noise (read from the median
+   * step between values, so one burst's rise and fall are not read as noise; at least 1% of the
+   * peak) as the p90. The base's spread still holds a start-up burst's innovations for a minute
+   * or more (half-life 60 s): after 3 s at 2 cores, then 0.1, the 5 s peak's p90 read 0.34 at 6 s
+   * and 0.21 at 20 s, 2 to 3 times the level, until 20 peaks were known. (Every value since the
+   * start-up: spikes that come back less often than the horizon are peaks to come; the last h
+   * alone, between two of them, capped them off.) As given otherwise: on a climb the span lags
+   * it, and a span not yet seen whole says too little of the peaks to come.
    */
   private coldCap(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
-    if (Number.isNaN(this.diffSd) || this.trend.climbing || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
-    const span = h.recentMax.max;
-    const width = Math.max(Z90 * this.diffSd, 0.01 * span);
+    const noise = this.noiseSd();
+    if (Number.isNaN(noise) || this.trend.climbing || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
+    const span = Math.max(h.recentMax.max, this.sinceStartupMax);
+    const width = Math.max(Z90 * noise, 0.01 * span);
     // (only a spread several times the noise's: a steady noisy start keeps the base's, as wide)
     if (!(p90 > span + width && width > 0 && p90 - p50 > COLD_WIDER * width)) return { p50, p90 };
     const cap = span + width;
     return { p50: Math.min(p50, span), p90: cap };
   }
 
-  /** Adds |x - the value before| to the ring, and reads the noise from their median once it is full. */
+  /** Adds |x - the value before| to the ring. */
   private noteDiff(x: number): void {
-    const diffs = this.diffs!;
     if (!Number.isNaN(this.lastValue)) {
-      diffs[this.diffCount % COLD_DIFFS] = Math.abs(x - this.lastValue);
+      this.diffs![this.diffCount % COLD_DIFFS] = Math.abs(x - this.lastValue);
       this.diffCount++;
     }
     this.lastValue = x;
+  }
+
+  /** The noise's standard deviation, from the median of the ring (read when asked: only cold forecasts ask); NaN before COLD_DIFFS_LEAST steps. */
+  private noiseSd(): number {
+    if (this.noiseAt === this.diffCount || !this.diffs) return this.noise;
+    this.noiseAt = this.diffCount;
     const n = Math.min(this.diffCount, COLD_DIFFS);
-    if (n < COLD_DIFFS_LEAST) return;
+    if (n < COLD_DIFFS_LEAST) return (this.noise = Number.NaN);
     const sorted = this.sortedDiffs!.subarray(0, n);
-    sorted.set(diffs.subarray(0, n));
+    sorted.set(this.diffs.subarray(0, n));
     sorted.sort();
     // the difference of two independent normal values has sd sqrt(2) sigma; its absolute
     // value's median is 0.6745 of that
-    this.diffSd = quantileSorted(sorted, 0.5) / (0.6745 * Math.SQRT2);
+    return (this.noise = quantileSorted(sorted, 0.5) / (0.6745 * Math.SQRT2));
   }
 
   private computeReference(h: HorizonState): number {
