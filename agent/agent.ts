@@ -106,7 +106,6 @@ interface Snapshot {
   net: Map<string, { workload: Workload; stats: TcpStats }>;
 }
 
-
 export class Agent {
   readonly policy: Policy;
   readonly mode: Mode;
@@ -178,7 +177,6 @@ export class Agent {
     const onWorkerLost = (why: string): void => this.log(`demand forecasts: ${why}`);
     this.demand = fc.demandWorkers > 0 ? new ShardedDemandForecasts({ ...demandOpts, workers: fc.demandWorkers, onWorkerLost }) : new DemandForecasts(demandOpts);
   }
-
 
   /** Ticks the governor; applies and returns its switches (they go out as events). */
   private governOverhead(nowMs: number): OverheadEvent[] {

@@ -3,12 +3,12 @@
 // held a countdown and P(contention) near 1 over the empty cgroup of a CPU hog that exited.
 // A cgroup is looked at only where its workload's CPU fell to none, then again each tick while
 // it stays idle, for WATCH_TICKS at most (a run that sleeps before it exits); likewise for one
-// that left the forecast set as it went idle, whose next forecast then starts afresh.
+// that left the forecast set busy or so watched, whose next forecast then starts afresh.
 import type { Workload } from './workloads/types.js';
 
 /** Cores under which a workload used no CPU in a tick: where its cgroup may have emptied. */
 export const EMPTY_CORES = 0.001;
-/** Ticks an idle workload's cgroup is looked at for emptying after its CPU fell to none. */
+/** Ticks an idle workload's cgroup is looked at for emptying after its CPU fell to none (a minute at the default 1 s tick). */
 export const WATCH_TICKS = 60;
 /** Workloads watched or remembered at most (the oldest go first): bounds the reads a tick. */
 const MAX_WATCHED = 256;
@@ -51,7 +51,10 @@ export class RunEnds {
       if (this.restartNext.delete(id)) ended.add(id);
       now.set(id, { workload, cores, idleTicks });
     }
-    for (const [id, prev] of this.seen) if (!now.has(id)) this.leaving.set(id, { workload: prev.workload, ticks: 0 });
+    // (one idle since before, or whose run ended, has nothing left to end)
+    for (const [id, prev] of this.seen) {
+      if (!now.has(id) && (prev.cores >= EMPTY_CORES || prev.idleTicks > 0)) this.leaving.set(id, { workload: prev.workload, ticks: prev.idleTicks });
+    }
     for (const [id, w] of this.leaving) {
       if (now.has(id)) continue;
       if (this.emptied(w.workload)) {
@@ -67,12 +70,12 @@ export class RunEnds {
     return ended;
   }
 
-  /** A workload forecast again after it left: no longer watched as leaving; read as idle before. */
+  /** A workload forecast again after it left: no longer watched as leaving; idle and watched before, its watch goes on. */
   private fromLeaving(id: string): Seen | undefined {
     const w = this.leaving.get(id);
     if (!w) return undefined;
     this.leaving.delete(id);
-    return { workload: w.workload, cores: 0, idleTicks: 0 };
+    return { workload: w.workload, cores: 0, idleTicks: w.ticks + 1 };
   }
 }
 

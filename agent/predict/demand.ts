@@ -127,9 +127,9 @@ export interface DemandInput {
    */
   oomKilled?: boolean;
   /**
-   * the workload's cgroup held a process at the last tick and holds none now: its run is over,
-   * and the pair starts afresh (a CPU hog that exited kept its 5 s peak at 1 core, P(contention)
-   * 1 and a countdown for seconds over the empty cgroup)
+   * the workload's run is over (its cgroup emptied since it was last forecast: RunEnds), and the
+   * pair starts afresh (a CPU hog that exited kept its 5 s peak at 1 core, P(contention) 1 and a
+   * countdown for seconds over the empty cgroup); its cgroup may hold a new run by now
    */
   emptied?: boolean;
 }

@@ -59,8 +59,9 @@ function v1Populated(dir: string, depth: number): boolean {
     if (!e.isDirectory()) continue;
     try {
       if (v1Populated(join(dir, e.name), depth - 1)) return true;
-    } catch {
-      // removed while looked at: empty
+    } catch (err) {
+      // removed while looked at: empty; any other failure is not read as empty (cgroupEmptied)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
   return false;

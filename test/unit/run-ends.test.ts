@@ -76,4 +76,21 @@ test('a workload that left the forecast set as it went idle: its cgroup emptying
   e2.tick([{ workload: a, cores: 1 }]);
   e2.tick([]);
   t.deepEqual([...e2.tick([{ workload: a, cores: 1 }])], []);
+  // one that comes back idle (forecast for its I/O, say) is still watched, and its end seen
+  const { ends: e3, empty: empty3 } = fake();
+  e3.tick([{ workload: a, cores: 1 }]);
+  e3.tick([]);
+  t.deepEqual([...e3.tick([{ workload: a, cores: 0 }])], []);
+  empty3.add('a');
+  t.deepEqual([...e3.tick([{ workload: a, cores: 0 }])], ['a']);
+  // one idle from its first tick, or whose end was seen, is not watched as it leaves
+  const { ends: e4, empty: empty4, looks: l4 } = fake();
+  const b = w('b');
+  e4.tick([{ workload: a, cores: 0 }, { workload: b, cores: 1 }]);
+  empty4.add('b');
+  t.deepEqual([...e4.tick([{ workload: a, cores: 0 }, { workload: b, cores: 0 }])], ['b']);
+  e4.tick([]);
+  e4.tick([]);
+  t.deepEqual(l4, ['b'], 'no looks after b ended, none at a');
+  t.deepEqual([...e4.tick([{ workload: b, cores: 1 }])], [], 'b\'s next run is not restarted twice');
 });

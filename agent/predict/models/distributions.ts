@@ -77,7 +77,6 @@ export function normalForecast(centre: number, sd: number, confidence: number): 
   return new NormalForecast(centre, sd, confidence);
 }
 
-
 /**
  * A normal clamped at 0 up to its p90, and above the p90 a normal-shaped tail of its own spread
  * (`upperSd`; continuous at the p90, where both leave 10%): a tail calibrated apart from the body,

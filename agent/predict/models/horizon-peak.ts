@@ -71,8 +71,10 @@ const COLD_BETA = 0.2;
 /** Steps between values whose median the cold cap reads as the noise (coldCap): the newest 16, once 8 are known. */
 const COLD_DIFFS = 16;
 const COLD_DIFFS_LEAST = 8;
-/** Samples of a series' start-up, left out of the cold span's highest value since (a start-up burst's). */
+/** Samples of a series' start-up, left out of the cold span's longer view (a start-up burst's). */
 const COLD_SKIP = 8;
+/** Horizons the cold span's longer view reaches back (coldCap). */
+const COLD_SPANS = 4;
 /** How many times the noise's spread the base's must be for the cold cap to hold it (coldCap). */
 const COLD_WIDER = 3;
 
@@ -93,6 +95,8 @@ interface HorizonState {
   recentMax: SlidingMax;
   /** the first slot recentMax was given (a horizon first asked late has seen less than its span) */
   spanFrom: number;
+  /** with coldTrend: the max of the last COLD_SPANS * steps slots, the start-up's samples left out (coldCap) */
+  coldSpan: SlidingMax | undefined;
   /** how many of the newest excesses are of windows that saw a climb (where those are learnt) */
   climbRun: number;
   /** the reference computed at slot refSlot: update() and the forecast() after it share it */
@@ -122,8 +126,6 @@ export class HorizonPeakForecaster implements Forecaster {
   /** the noise's standard deviation, as read from the median of `diffs` when diffCount was noiseAt */
   private noise = Number.NaN;
   private noiseAt = -1;
-  /** with coldTrend: the highest value since the start-up's samples (COLD_SKIP) */
-  private sinceStartupMax = Number.NEGATIVE_INFINITY;
   /** the newest slot the trend read as a climb, and the newest at which a climb read as settling stopped */
   private lastClimb = Number.NEGATIVE_INFINITY;
   private settledAt = Number.NEGATIVE_INFINITY;
@@ -148,6 +150,7 @@ export class HorizonPeakForecaster implements Forecaster {
       freshFrom: 0,
       recentMax: new SlidingMax(steps),
       spanFrom: Number.NaN,
+      coldSpan: this.coldTrend ? new SlidingMax(COLD_SPANS * steps) : undefined,
       climbRun: 0,
       refSlot: -1,
       ref: 0,
@@ -179,10 +182,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
     this.trend.update(x, skipped + 1);
-    if (this.diffs) {
-      this.noteDiff(x);
-      if (this.samples > COLD_SKIP) this.sinceStartupMax = Math.max(this.sinceStartupMax, x);
-    }
+    if (this.diffs) this.noteDiff(x);
     if (this.trend.climbing) this.lastClimb = slot;
     // a climb read as settling whose rises have stopped is over (DampedTrend.settled): its
     // excesses go now, and the base's spread, which its cold horizons read, is learnt afresh
@@ -195,6 +195,7 @@ export class HorizonPeakForecaster implements Forecaster {
       if (settled) this.forgetClimb(h);
       const peak = h.recentMax.push(slot, x);
       if (Number.isNaN(h.spanFrom)) h.spanFrom = slot;
+      if (h.coldSpan && this.samples > COLD_SKIP) h.coldSpan.push(slot, x);
       while (h.pending.hasUpTo(slot - h.steps)) {
         const origin = h.pending.oldestSlot;
         const reference = h.pending.shift();
@@ -336,20 +337,22 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /**
    * A cold forecast's p50 and p90 (before the peaks are known), with coldTrend and off a climb,
-   * held to a cold span where its p90 is lower: the peak of the last h, or of every value since
-   * the start-up's samples if higher, as the p50, plus Z90 times the noise (read from the median
+   * held to a cold span where its p90 is lower: the peak of the last h, or of the last 4 h but the
+   * start-up's samples if higher, as the p50, plus Z90 times the noise (read from the median
    * step between values, so one burst's rise and fall are not read as noise; at least 1% of the
    * peak) as the p90. The base's spread still holds a start-up burst's innovations for a minute
    * or more (half-life 60 s): after 3 s at 2 cores, then 0.1, the 5 s peak's p90 read 0.34 at 6 s
-   * and 0.21 at 20 s, 2 to 3 times the level, until 20 peaks were known. (Every value since the
-   * start-up: spikes that come back less often than the horizon are peaks to come; the last h
-   * alone, between two of them, capped them off.) As given otherwise: on a climb the span lags
+   * and 0.21 at 20 s, 2 to 3 times the level, until 20 peaks were known. (The last 4 h: spikes
+   * that come back less often than the horizon are peaks to come; the last h alone, between two
+   * of them, capped them off. A start-up burst longer than the start-up's 8 samples lifts the
+   * span while it is in those 4 h: the base's wide p90 stands then.) As given otherwise: on a climb the span lags
    * it, and a span not yet seen whole says too little of the peaks to come.
    */
   private coldCap(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
     const noise = this.noiseSd();
     if (Number.isNaN(noise) || this.trend.climbing || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
-    const span = Math.max(h.recentMax.max, this.sinceStartupMax);
+    const longer = h.coldSpan?.max ?? Number.NaN;
+    const span = Number.isNaN(longer) ? h.recentMax.max : Math.max(h.recentMax.max, longer);
     const width = Math.max(Z90 * noise, 0.01 * span);
     // (only a spread several times the noise's: a steady noisy start keeps the base's, as wide)
     if (!(p90 > span + width && width > 0 && p90 - p50 > COLD_WIDER * width)) return { p50, p90 };

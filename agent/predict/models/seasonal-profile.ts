@@ -32,8 +32,8 @@ export interface SeasonalProfileOptions {
   /**
    * after its start-up samples, the level is their median, not the mean of them held within
    * bounds (relearnStartup): 3 s at 2 cores then 0.1 lifted that mean for a minute, and the peaks
-   * horizon-peak learnt against it read its 5 s p90 3% low for minutes after, missed 61% of the
-   * time from 60 to 150 s (18% now). Set by horizon-peak's own base only: as the engine's profile
+   * horizon-peak learnt against it read its 5 s p90 3% low for minutes after, missed 63% of the
+   * time from 30 to 60 s and 41% from 60 to 150 s (20 series). Set by horizon-peak's own base only: as the engine's profile
    * candidate it moved cpu-phases' 60 s peak misses from 12.94% to 12.99% (the bar: 13%)
    */
   startAtMedian?: boolean;
@@ -213,11 +213,16 @@ export class SeasonalProfileForecaster implements Forecaster {
     this.sxy = this.sxx = this.innovationSum = this.innovationWeight = 0;
     this.deviation = Number.NaN;
     this.lastMs = Number.NEGATIVE_INFINITY;
+    let x = Number.NaN;
     for (let i = 0; i < n; i++) {
-      const x = Math.min(mid + bound, Math.max(mid - bound, startup[4 * i]!));
+      x = Math.min(mid + bound, Math.max(mid - bound, startup[4 * i]!));
       this.learn(x, startup[4 * i + 1]!, startup[4 * i + 2]!, startup[4 * i + 3]!);
     }
-    if (this.opts.startAtMedian) this.meanSum = mid * this.meanWeight;
+    if (this.opts.startAtMedian) {
+      this.meanSum = mid * this.meanWeight;
+      // (the newest deviation, from the level it now has)
+      if (this.seasonLength === 0) this.deviation = x - mid;
+    }
   }
 
   forecast(horizonMs: number): Forecast {
