@@ -5,6 +5,7 @@
 // it stays idle, for WATCH_TICKS at most (a run that sleeps before it exits); likewise for one
 // that left the forecast set busy or so watched, whose next forecast then starts afresh.
 import type { Workload } from './workloads/types.js';
+import { rememberNewest, trimOldest } from './bounded.js';
 
 /** Cores under which a workload used no CPU in a tick: where its cgroup may have emptied. */
 export const EMPTY_CORES = 0.001;
@@ -59,13 +60,12 @@ export class RunEnds {
       if (now.has(id)) continue;
       if (this.emptied(w.workload)) {
         this.leaving.delete(id);
-        this.restartNext.add(id);
+        rememberNewest(this.restartNext, id, MAX_REMEMBERED);
       } else if (++w.ticks >= WATCH_TICKS) {
         this.leaving.delete(id);
       }
     }
     trimOldest(this.leaving, MAX_WATCHED);
-    trimOldest(this.restartNext, MAX_REMEMBERED);
     this.seen = now;
     return ended;
   }
@@ -76,13 +76,5 @@ export class RunEnds {
     if (!w) return undefined;
     this.leaving.delete(id);
     return { workload: w.workload, cores: 0, idleTicks: w.ticks + 1 };
-  }
-}
-
-/** Drops the oldest entries (insertion order) beyond `max`. */
-function trimOldest(c: Map<string, unknown> | Set<string>, max: number): void {
-  for (const k of c.keys()) {
-    if (c.size <= max) break;
-    c.delete(k);
   }
 }

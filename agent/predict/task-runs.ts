@@ -15,6 +15,7 @@ import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import type { RunPosition } from './demand-from-run.js';
 import { sliceOf, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
+import { rememberNewest } from '../bounded.js';
 
 /** One tick's figures for one workload, as the tick has them. */
 export interface RunTickInput {
@@ -246,7 +247,7 @@ export class TaskRuns {
     if (this.existing.has(workload.id) || !(cpuCores > 0 || !this.seen.has(workload.id))) return false;
     if (this.follows(workload)) return true;
     // (one not followed is taken as seen: not matched again at every tick while it idles)
-    remember(this.seen, workload.id);
+    rememberNewest(this.seen, workload.id, RAN_BEFORE_KEPT);
     return false;
   }
 
@@ -261,7 +262,7 @@ export class TaskRuns {
     for (const [id, e] of this.existing) {
       if (e.slot !== turn || this.opts.alive(e.workload)) continue;
       this.existing.delete(id);
-      remember(this.ranBefore, id);
+      rememberNewest(this.ranBefore, id, RAN_BEFORE_KEPT);
     }
     // Liveness is asked of busy runs too: the CPU a tick reads was used over the interval it
     // closes, so a task that used CPU this tick may have exited within it. Taking any CPU for
@@ -272,7 +273,7 @@ export class TaskRuns {
       // first seen with no CPU (the tick's first reading of a new cgroup reads none) and asleep
       // after was seen only at its exit, as over "within a tick" (`sleep 4`: a walkthrough)
       const firstSight = !this.seen.has(id);
-      if (firstSight) remember(this.seen, id);
+      if (firstSight) rememberNewest(this.seen, id, RAN_BEFORE_KEPT);
       if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
@@ -306,7 +307,7 @@ export class TaskRuns {
       // its task still being read: wait for the read (it has a deadline)
       if (run.signature === undefined && nowMs - run.startMs < TASK_READ_DEADLINE_MS) continue;
       this.runs.delete(id);
-      remember(this.ranBefore, id);
+      rememberNewest(this.ranBefore, id, RAN_BEFORE_KEPT);
       this.pending.push(this.finish(run));
     }
     this.lastTickMs = nowMs;
@@ -512,13 +513,6 @@ function heldUnder(f: RunForecast | null, cpuCeiling: number | null): RunForecas
     curve: { ...f.curve, cpuCores: { mean: c.mean.map(at), p90: c.p90.map(at) } },
     peak: { ...f.peak, cpuCores: { mean: at(p.mean), p90: at(p.p90) } },
   };
-}
-
-/** Adds `id` to a set of cgroups as its newest; beyond RAN_BEFORE_KEPT the oldest is forgotten. */
-function remember(set: Set<string>, id: string): void {
-  set.delete(id);
-  set.add(id);
-  if (set.size > RAN_BEFORE_KEPT) set.delete(set.values().next().value!);
 }
 
 /** The highest p90 of each curve over the slices from `elapsedMs` to `elapsedMs + horizonMs`. */
