@@ -4,7 +4,7 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, stat
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
-import { RECORDED_RESOURCES, TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
+import { isRecordedResource, RECORDED_RESOURCES, TRACE_FORMAT, formatSample, type TraceSample } from '../predict/traces/jsonl.js';
 import { ioReason, isGzip } from '../predict/traces/lines.js';
 import type { TickReport } from '../report.js';
 import { detectCgroupLayout } from '../workloads/layout.js';
@@ -28,14 +28,13 @@ interface RecordArgs {
 }
 
 type RecordedResource = (typeof RECORDED_RESOURCES)[number];
-const isRecorded = (name: string): boolean => (RECORDED_RESOURCES as readonly string[]).includes(name);
 
 /** `--resources a,b` as a set of recorded resources; undefined for all; an unknown name is an error naming the known ones. */
 export function parseRecordResources(spec: string | undefined): Set<string> | undefined {
   if (spec === undefined || spec.trim() === 'all') return undefined;
   const names = commaList(spec);
   if (names.length === 0) throw new Error(`--resources: none given; 'all' or some of ${RECORDED_RESOURCES.join(', ')}`);
-  const unknown = names.filter((n) => !isRecorded(n));
+  const unknown = names.filter((n) => !isRecordedResource(n));
   if (unknown.length > 0) throw new Error(`--resources: unknown ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${RECORDED_RESOURCES.join(', ')}`);
   return new Set(names);
 }
@@ -91,7 +90,7 @@ function samplesOfAll(r: TickReport, match?: string, memoryOf?: (w: Workload) =>
 export function parseLimits(specs: readonly string[] | undefined): Record<string, number> | undefined {
   const limits = parseLimitSpecs(specs);
   const names = Object.keys(limits);
-  for (const r of names) if (!isRecorded(r)) throw new Error(`--limit ${r}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
+  for (const r of names) if (!isRecordedResource(r)) throw new Error(`--limit ${r}: not a recorded resource; known: ${RECORDED_RESOURCES.join(', ')}`);
   return names.length > 0 ? limits : undefined;
 }
 

@@ -181,8 +181,8 @@ export class DemandForecasts {
 
   /**
    * Feeds one sample and returns the forecast for this workload and resource. `oomKilled`: an OOM
-   * kill since the last sample (DemandInput.oomKilled); `emptied`: the workload's last process
-   * left since (DemandInput.emptied).
+   * kill since the last sample (DemandInput.oomKilled); `emptied`: the workload's run is over
+   * (DemandInput.emptied).
    */
   observe(workload: string, resource: DemandResource, value: number, atMs: number, bounds: DemandBounds = {}, selected = false, oomKilled = false, emptied = false): DemandForecast {
     const limit = bounds.limit ?? null;

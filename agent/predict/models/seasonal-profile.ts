@@ -33,8 +33,9 @@ export interface SeasonalProfileOptions {
    * after its start-up samples, the level is their median, not the mean of them held within
    * bounds (relearnStartup): 3 s at 2 cores then 0.1 lifted that mean for a minute, and the peaks
    * horizon-peak learnt against it read its 5 s p90 3% low for minutes after, missed 63% of the
-   * time from 30 to 60 s and 41% from 60 to 150 s (20 series). Set by horizon-peak's own base only: as the engine's profile
-   * candidate it moved cpu-phases' 60 s peak misses from 12.94% to 12.99% (the bar: 13%)
+   * time from 30 to 60 s and 41% from 60 to 150 s (20 series). Set by horizon-peak's own base
+   * only: as the engine's profile candidate it moved cpu-phases' 60 s peak misses from 12.94% to
+   * 12.99% (the bar: 13%)
    */
   startAtMedian?: boolean;
   /**

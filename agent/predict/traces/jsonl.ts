@@ -110,12 +110,15 @@ export const RECORDED_RESOURCES = [
   'tcp_tx_bytes_per_s', 'tcp_rx_bytes_per_s', 'tcp_retransmits_per_s', 'memory_bytes', 'oom_kills_per_s',
 ] as const;
 
+/** Whether `name` is one of RECORDED_RESOURCES. */
+export const isRecordedResource = (name: string): boolean => (RECORDED_RESOURCES as readonly string[]).includes(name);
+
 /**
  * A resource name (the format takes any) within two edits of a recorded one: a typo, said, as it
  * becomes a series of its own (cpu_core beside cpu_cores was two series without a word).
  */
 function typoWarning(path: string, line: number, resource: string): string | undefined {
-  if ((RECORDED_RESOURCES as readonly string[]).includes(resource)) return undefined;
+  if (isRecordedResource(resource)) return undefined;
   // (two edits at most: a hand-made trace's mem_bytes is its own name, not a typo of memory_bytes)
   const near = nearMiss(resource, RECORDED_RESOURCES, 2);
   // (one that differs in its digits alone is another percentile, io_p90_ms beside io_p99_ms: its own)
