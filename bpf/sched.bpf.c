@@ -136,6 +136,25 @@ static __always_inline struct hr_sched_stats *stats_for(const struct hr_cg_key *
 	return s;
 }
 
+/* Its task leaves this CPU: its slot lends no more, then its time is committed. In this order a
+ * reading that copies the slot meanwhile (oncpu_ns before running_since, on x86's ordered stores
+ * and loads) may miss the stint until the next reading, never count it twice. */
+static __always_inline void end_running(struct hr_sched_stats *s, __u64 ran)
+{
+	s->running_since = 0;
+	barrier();
+	s->oncpu_ns += ran;
+}
+
+/* A workload's slot on this CPU lends no more (its task left without its own switch-out). */
+static __always_inline void stop_lending(const struct hr_cg_key *key)
+{
+	struct hr_sched_stats *s = bpf_map_lookup_elem(&sched_stats, key);
+
+	if (s)
+		s->running_since = 0;
+}
+
 static __always_inline void mark_enqueued(struct task_struct *t, __u64 now, __u32 sample_shift)
 {
 	__u64 *ts;
@@ -185,21 +204,22 @@ int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-/* Fills a CPU's on-CPU entry for the task that has held it since before the attach, so its
- * running slice is lent at each reading like any other's (it was absent from the readings until
- * its first switch-out, then credited all its time at once: a lone hog read 2.03 cores in a
- * 0.5 s sample). sched_stat_runtime fires in update_curr (every scheduler tick, and at enqueues,
- * dequeues and wakeups) for the rq's current task; only a CPU with no switch seen yet
- * (since == 0) is filled, and only once counting has started. Attached from the load; the agent
- * detaches it at its first reading a second or more after counting started (SchedSource): by
- * then every CPU has had a tick or a switch. (Not on a nohz_full CPU, whose tick for its lone
- * task runs on another CPU and is refused below: there stint_unseen still credits it, at its
- * first switch-out.) */
+/* Fills a CPU's on-CPU entry (and its workload slot's running_since) for the task that has held
+ * it since before the attach, so its running slice is lent at each reading like any other's (it
+ * was absent from the readings until its first switch-out, then credited all its time at once:
+ * a lone hog read 2.03 cores in a 0.5 s sample). sched_stat_runtime fires in update_curr (every
+ * scheduler tick, and at enqueues, dequeues and wakeups) for the rq's current task; only a CPU
+ * with no switch seen yet (since == 0) is filled, and only once counting has started. Attached
+ * from the load; the agent detaches it at its first reading a second or more after counting
+ * started (SchedSource): by then every CPU has had a tick or a switch. (Not on a nohz_full CPU,
+ * whose tick for its lone task runs on another CPU and is refused below: there stint_unseen
+ * still credits it, at its first switch-out.) */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
 {
 	__u64 now, ran, start;
 	__u32 zero = 0, pid = p->pid;
+	struct hr_sched_stats *s;
 	struct hr_oncpu *cur;
 	struct hr_probe_knobs k;
 
@@ -220,6 +240,9 @@ int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
 	task_cg_key(p, &cur->key);
 	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
 	cur->pid = pid;
+	s = cur->counted ? stats_for(&cur->key) : NULL;
+	if (s)
+		s->running_since = cur->since;
 	return 0;
 }
 
@@ -253,33 +276,39 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		}
 		s = counted ? stats_for(&key) : NULL;
 		if (s) {
-			if (known && now > cur->since)
-				s->oncpu_ns += now - cur->since;
-			else if (!known)
-				s->oncpu_ns += stint_unseen(prev, now, cur->since);
+			if (known)
+				end_running(s, now > cur->since ? now - cur->since : 0);
+			else
+				end_running(s, stint_unseen(prev, now, cur->since));
 			if (runnable)
 				s->nivcsw++;
 			else
 				s->nvcsw++;
 		}
+		/* the entry's task changed its pid on this CPU (a thread's exec): its slot lends no more */
+		if (!known && cur->counted)
+			stop_lending(&cur->key);
 		if (runnable) /* preempted: it waits in the run queue from now */
 			mark_enqueued(prev, now, k.sample_shift);
 	}
 
-	/* next gets the CPU: how long it waited */
+	/* next gets the CPU: its slot lends from now; how long it waited */
 	cur->since = now;
 	cur->pid = next_pid;
+	cur->counted = 0;
 	if (!next_pid)
 		return 0;
 	task_cg_key(next, &cur->key);
 	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
+	s = cur->counted ? stats_for(&cur->key) : NULL;
+	if (s)
+		s->running_since = now;
 	enq = bpf_task_storage_get(&sched_enqueued, next, 0, 0);
 	if (!enq || !*enq)
 		return 0;
 	delay = now > *enq ? now - *enq : 0;
 	*enq = 0;
 
-	s = cur->counted ? stats_for(&cur->key) : NULL;
 	if (s) {
 		__u64 weight = 1ULL << (k.sample_shift & 31);
 		__u64 slot = hr_log2(delay / 1000);

@@ -2,7 +2,7 @@
 // drains the slow-wakeup ring on a timer (records are submitted without wakeups),
 // and reads the stats map once per tick.
 import type { BpfObject } from '../kernel/index.js';
-import { addRunningSlices, decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
+import { decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
 import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
@@ -70,9 +70,7 @@ export class SchedSource extends ProbeSource {
     this.drain();
     const slowWakeups = this.pending;
     this.pending = [];
-    const stats = readSchedStats(this.obj.map('sched_stats'));
-    const atNs = process.hrtime.bigint();
-    addRunningSlices(stats, this.obj.map('sched_oncpu'), atNs);
+    const { stats, atNs } = readSchedStats(this.obj.map('sched_stats'));
     // the first reading is where counting starts, as of its own time (set earlier, a task filled
     // between then and atNs was lent that time twice): a task on a CPU since before the attach is
     // lent its running slice from here (sched.bpf.c, hr_sched_fill), or credited its time from

@@ -6,7 +6,7 @@ import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
 
 export const RUNQ_SLOTS = 32; // HR_RUNQ_SLOTS
 export const CG_KEY_SIZE = 16; // struct hr_cg_key
-export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 5) * 8; // struct hr_sched_stats
+export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 6) * 8; // struct hr_sched_stats
 export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
 export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
 export const ONCPU_SIZE = 32; // struct hr_oncpu
@@ -40,53 +40,40 @@ export function encodeSchedConfig(cfg: { slowWakeupNs: number; readV1Cpu: boolea
 
 export { keyString };
 
-/** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
-export function readSchedStats(map: BpfMap): Map<string, { key: CgroupKey; stats: SchedStats }> {
-  const out = new Map<string, { key: CgroupKey; stats: SchedStats }>();
-  for (const { key, value } of map.entries()) {
+export interface SchedStatsReading {
+  stats: Map<string, { key: CgroupKey; stats: SchedStats }>;
+  /** when the map had been read (CLOCK_MONOTONIC ns, bpf_ktime_get_ns's clock): running slices are lent up to here */
+  atNs: bigint;
+}
+
+/**
+ * Reads the whole stats map (one batched read), summing each key's per-CPU slots. A slot whose
+ * workload has a task on that CPU now (running_since) is lent the slice since then, up to the
+ * time the read ended: the kernel side commits on-CPU time only at switch-out, so a hog that
+ * keeps its CPU would otherwise show in bursts. Committed and running time come from the same
+ * slot, so a switch during the read cannot drop a stint (sched.bpf.c, end_running).
+ */
+export function readSchedStats(map: BpfMap): SchedStatsReading {
+  const entries = map.entries();
+  const atNs = process.hrtime.bigint();
+  const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
+  const tail = RUNQ_SLOTS * 8;
+  for (const { key, value } of entries) {
     const k = cgKeyAt(key);
     const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
     for (const v of map.perCpuValues(value)) {
       for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(v, i * 8);
-      const tail = RUNQ_SLOTS * 8;
       s.runqCount += u64(v, tail);
       s.runqSumNs += u64(v, tail + 8);
       s.oncpuNs += u64(v, tail + 16);
       s.nvcsw += u64(v, tail + 24);
       s.nivcsw += u64(v, tail + 32);
+      const runningSince = v.readBigUInt64LE(tail + 40);
+      if (runningSince && atNs > runningSince) s.oncpuNs += Number(atNs - runningSince);
     }
-    out.set(keyString(k), { key: k, stats: s });
+    stats.set(keyString(k), { key: k, stats: s });
   }
-  return out;
-}
-
-/**
- * Adds each CPU's running slice (since its task was switched in, until `nowNs` on the
- * CLOCK_MONOTONIC clock bpf_ktime_get_ns uses) to that task's workload: the kernel side commits
- * on-CPU time only at switch-out, so a hog that keeps its CPU would otherwise show in bursts.
- * Read the stats map first: a switch between the two reads then undercounts (made up at the
- * next reading) instead of counting a slice twice.
- */
-export function addRunningSlices(
-  stats: Map<string, { key: CgroupKey; stats: SchedStats }>, oncpu: BpfMap, nowNs: bigint,
-): void {
-  const value = oncpu.lookup(Buffer.alloc(4));
-  if (!value) return;
-  for (const v of oncpu.perCpuValues(value)) {
-    const since = v.readBigUInt64LE(0);
-    const pid = v.readUInt32LE(8);
-    // (a task its filter leaves out: the kernel commits none of its time, so none is lent here)
-    const counted = v.readUInt32LE(12);
-    if (!pid || !since || !counted || nowNs <= since) continue;
-    const key = cgKeyAt(v, 16);
-    const k = keyString(key);
-    let entry = stats.get(k);
-    if (!entry) {
-      entry = { key, stats: { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 } };
-      stats.set(k, entry);
-    }
-    entry.stats.oncpuNs += Number(nowNs - since);
-  }
+  return { stats, atNs };
 }
 
 /** Decodes a struct hr_slow_wakeup; null for a record of another type or size. */

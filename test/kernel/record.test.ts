@@ -38,17 +38,17 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   // Every sample is judged, and their mean. The first once read 2.03 (a hog on its CPU since
   // before the attach was credited its time since counting began at its first switch-out; now
   // lent its running slice from the first reading: sched.bpf.c, hr_sched_fill, and its sched
-  // test). One pair of neighbours may split a second between them (0.38 then 1.64, in CI, with
-  // the filler): a switch-out between a reading's look at the stats and at the running tasks
-  // moves that stint to the next reading (SchedSource.read; the closing note of session 45).
+  // test). Two neighbours once read 0.38 then 1.64 (a switch-out between a reading's look at the
+  // stats and at the running tasks moved a stint to the next reading; both are one slot now:
+  // sched.bpf.c, end_running, and its sched test). One sample may dip: the agent's own start-up
+  // may share the hog's CPU.
   const values = [...cpu!.values].filter((v) => Number.isFinite(v));
   const shown = values.map((v) => v.toFixed(2)).join(' ');
   t.log(`cores per sample: ${shown}`);
   t.true(values.length >= 7, `${values.length} samples`);
-  const off = values.map((v, i) => i).filter((i) => Math.abs(values[i]! - 1) >= 0.15);
-  const movedPair = off.length === 2 && off[1] === off[0]! + 1 && Math.abs(values[off[0]!]! + values[off[1]!]! - 2) < 0.15;
+  const off = values.filter((v) => Math.abs(v - 1) >= 0.15);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  t.true((off.length <= 1 || movedPair) && Math.abs(mean - 1) < 0.1, `cores per sample: ${shown}`);
+  t.true(off.length <= 1 && values.every((v) => v < 1.15) && Math.abs(mean - 1) < 0.1, `cores per sample: ${shown}`);
 
   // (a 4 s recording: the next step is a target it can score; 5 s and 60 s ahead are not)
   const replay = await headroom(['predict', '--trace', out, '--resources', 'all', '--warmup', '2', '--targets', 'h1', '--json'], { timeoutMs: 30_000 }).done;

@@ -21,6 +21,7 @@ const cLayout = (): Record<string, number> => cLayoutOf(`
   P("slow.comm", offsetof(struct hr_slow_wakeup, comm));
   P("stats.runq_count", offsetof(struct hr_sched_stats, runq_count));
   P("stats.nivcsw", offsetof(struct hr_sched_stats, nivcsw));
+  P("stats.running_since", offsetof(struct hr_sched_stats, running_since));
   P("ev_slow", HR_EV_SLOW_WAKEUP);
   P("oncpu", sizeof(struct hr_oncpu));
   P("oncpu.pid", offsetof(struct hr_oncpu, pid));
@@ -38,6 +39,7 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.deepEqual([c['slow.pid'], c['slow.ts_ns'], c['slow.cg'], c['slow.delay_ns'], c['slow.comm']], [4, 8, 16, 32, 40]);
   t.is(c['stats.runq_count'], RUNQ_SLOTS * 8);
   t.is(c['stats.nivcsw'], RUNQ_SLOTS * 8 + 32);
+  t.is(c['stats.running_since'], RUNQ_SLOTS * 8 + 40);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
   t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key']], [ONCPU_SIZE, 8, 16]);
 });
