@@ -35,10 +35,11 @@ struct hr_sched_stats {
 	__u64 nvcsw;        /* voluntary switches: the task blocked */
 	__u64 nivcsw;       /* involuntary switches: preempted while runnable */
 	/* When this workload's task now on this CPU was switched in (bpf_ktime_get_ns; 0 = none of
-	 * its tasks is on this CPU). The agent lends it the slice since then: oncpu_ns is committed
-	 * only at switch-out, and with both in one slot a reading is one map read (the running task
-	 * read from a second map lost a stint committed between the two reads: 0.61 then 1.39 cores
-	 * in two 10 ms windows). Cleared before oncpu_ns is committed (sched.bpf.c, end_running). */
+	 * its tasks is on this CPU, or the slot was missing then: the map full). The agent lends it
+	 * the slice since then: oncpu_ns is committed only at switch-out, and with both in one slot a
+	 * reading is one map read (the running task read from a second map lost a stint committed
+	 * between the two reads: 0.61 then 1.39 cores in two 10 ms windows). Cleared before oncpu_ns
+	 * is committed (sched.bpf.c, end_running). */
 	__u64 running_since;
 };
 
@@ -48,7 +49,7 @@ struct hr_sched_stats {
 struct hr_oncpu {
 	__u64 since;
 	__u32 pid;
-	__u32 counted;  /* 1 when its workload passes the "sched_knobs" filter (its stats slot's running_since is set) */
+	__u32 counted;  /* 1 when its workload passes the "sched_knobs" filter (its stats slot, where there is one, has running_since set) */
 	struct hr_cg_key key;
 };
 

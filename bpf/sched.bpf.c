@@ -137,8 +137,9 @@ static __always_inline struct hr_sched_stats *stats_for(const struct hr_cg_key *
 }
 
 /* Its task leaves this CPU: its slot lends no more, then its time is committed. In this order a
- * reading that copies the slot meanwhile (oncpu_ns before running_since, on x86's ordered stores
- * and loads) may miss the stint until the next reading, never count it twice. */
+ * reading that copies the slot meanwhile (oncpu_ns before running_since, in ascending words) may
+ * miss the stint until the next reading, never count it twice: x86-64 keeps stores and loads in
+ * order (the agent's runtime is x86-64 only; elsewhere the two would need to be one word). */
 static __always_inline void end_running(struct hr_sched_stats *s, __u64 ran)
 {
 	s->running_since = 0;
@@ -290,6 +291,9 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			stop_lending(&cur->key);
 		if (runnable) /* preempted: it waits in the run queue from now */
 			mark_enqueued(prev, now, k.sample_shift);
+	} else if (cur->pid && cur->counted) {
+		/* the idle task leaves a CPU whose entry names a task: a switch was missed, stop lending */
+		stop_lending(&cur->key);
 	}
 
 	/* next gets the CPU: its slot lends from now; how long it waited */

@@ -22,7 +22,7 @@ export interface SchedSourceOptions extends ProbeSourceOptions {
 
 export interface SchedReading extends ProbeLosses {
   stats: Map<string, { key: CgroupKey; stats: SchedStats }>;
-  /** when the stats were read (CLOCK_MONOTONIC, ns: bpf_ktime_get_ns's clock): rates are over the time between two readings */
+  /** when the stats' read began (CLOCK_MONOTONIC, ns: bpf_ktime_get_ns's clock): rates are over the time between two readings */
   atNs: bigint;
   /** slow wakeups drained since the previous reading */
   slowWakeups: SlowWakeup[];

@@ -42,37 +42,43 @@ export { keyString };
 
 export interface SchedStatsReading {
   stats: Map<string, { key: CgroupKey; stats: SchedStats }>;
-  /** when the map had been read (CLOCK_MONOTONIC ns, bpf_ktime_get_ns's clock): running slices are lent up to here */
+  /** when the read began (CLOCK_MONOTONIC ns, bpf_ktime_get_ns's clock): running slices are lent up to here */
   atNs: bigint;
 }
 
 /**
  * Reads the whole stats map (one batched read), summing each key's per-CPU slots. A slot whose
- * workload has a task on that CPU now (running_since) is lent the slice since then, up to the
- * time the read ended: the kernel side commits on-CPU time only at switch-out, so a hog that
- * keeps its CPU would otherwise show in bursts. Committed and running time come from the same
- * slot, so a switch during the read cannot drop a stint (sched.bpf.c, end_running).
+ * workload has a task on that CPU (running_since) is lent the slice from then until the read
+ * began: the kernel side commits on-CPU time only at switch-out, so a hog that keeps its CPU
+ * would otherwise show in bursts. Committed and running time come from the same slot, so a
+ * switch during the read moves no stint to the next reading (sched.bpf.c, end_running), and
+ * each slot reads between its total when the read began and when it was copied: readings
+ * never step back.
  */
 export function readSchedStats(map: BpfMap): SchedStatsReading {
-  const entries = map.entries();
   const atNs = process.hrtime.bigint();
+  const entries = map.entries();
   const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
   const tail = RUNQ_SLOTS * 8;
+  // per CPU, the slot lent its slice: the latest switch-in before the read began (a task switched
+  // in later is not lent; a mark older than the latest can only be stale)
+  const lent: Array<{ stats: SchedStats; since: bigint } | undefined> = [];
   for (const { key, value } of entries) {
     const k = cgKeyAt(key);
     const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
-    for (const v of map.perCpuValues(value)) {
+    map.perCpuValues(value).forEach((v, cpu) => {
       for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(v, i * 8);
       s.runqCount += u64(v, tail);
       s.runqSumNs += u64(v, tail + 8);
       s.oncpuNs += u64(v, tail + 16);
       s.nvcsw += u64(v, tail + 24);
       s.nivcsw += u64(v, tail + 32);
-      const runningSince = v.readBigUInt64LE(tail + 40);
-      if (runningSince && atNs > runningSince) s.oncpuNs += Number(atNs - runningSince);
-    }
+      const since = v.readBigUInt64LE(tail + 40);
+      if (since && since < atNs && !(lent[cpu] && lent[cpu]!.since >= since)) lent[cpu] = { stats: s, since };
+    });
     stats.set(keyString(k), { key: k, stats: s });
   }
+  for (const l of lent) if (l) l.stats.oncpuNs += Number(atNs - l.since);
   return { stats, atNs };
 }
 

@@ -236,7 +236,7 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   t.is(off, 0, `ms counted/own per window: ${shown}`);
 });
 
-kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts more than its length (a switch during a reading moves no stint to the next)', async (t) => {
+kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts more than its length (a switch during a reading moves no whole stint to the next)', async (t) => {
   const cpu = lastAllowedCpu();
   if (cpu === null) {
     t.pass('one CPU: the reader would share the hogs\' CPU');
@@ -259,6 +259,7 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   };
   // their own time on CPU as the scheduler counts it (brought up to date at ticks: for the whole run only)
   const own = (): number => hogs.reduce((a, h) => a + Number(readFileSync(`/proc/${h.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6, 0);
+  source.read(); // counting starts
   await sleep(1100); // past the filler's second
   let prev = source.read();
   const first = { counted: counted(prev), own: own() };

@@ -3,8 +3,9 @@ import test from 'ava';
 import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   CG_KEY_SIZE, ONCPU_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP,
-  decodeSlowWakeup, encodeSchedConfig,
+  decodeSlowWakeup, encodeSchedConfig, keyString, readSchedStats,
 } from '../../agent/probes/sched.js';
+import type { BpfMap } from '../../agent/kernel/index.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
 
 const cLayout = (): Record<string, number> => cLayoutOf(`
@@ -76,4 +77,41 @@ test('log2 percentiles interpolate inside a bucket; empty is null', (t) => {
   t.is(percentileMs(slots, 0.25), 0.001);
   t.true(percentileMs(slots, 0.99)! > 2);
   t.deepEqual(subtractSlots([5, 7], [2, 9]), [3, 0], 'a reset counter never goes negative');
+});
+
+/** A stand-in for the kernel's per-CPU stats map (a double: a stale mark cannot be made on demand in the kernel). */
+function statsMapDouble(slots: Array<{ cgid: bigint; perCpu: Array<{ oncpuNs: bigint; runningSince: bigint }> }>): BpfMap {
+  const ncpus = slots[0]!.perCpu.length;
+  return {
+    entries: () => slots.map(({ cgid, perCpu }) => {
+      const key = Buffer.alloc(CG_KEY_SIZE);
+      key.writeBigUInt64LE(cgid, 0);
+      const value = Buffer.alloc(SCHED_STATS_SIZE * ncpus);
+      perCpu.forEach((c, cpu) => {
+        value.writeBigUInt64LE(c.oncpuNs, cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 16);
+        value.writeBigUInt64LE(c.runningSince, cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 40);
+      });
+      return { key, value };
+    }),
+    perCpuValues: (value: Buffer) => Array.from({ length: ncpus }, (_, cpu) => value.subarray(cpu * SCHED_STATS_SIZE, (cpu + 1) * SCHED_STATS_SIZE)),
+  } as unknown as BpfMap;
+}
+
+test('a reading lends each CPU\'s running slice to the slot switched in last before the read began, and only that one', (t) => {
+  const now = process.hrtime.bigint();
+  const ms = 1_000_000n;
+  const { stats, atNs } = readSchedStats(statsMapDouble([
+    // cpu 0: this workload's task since 50 ms before the read; cpu 1: none of its tasks
+    { cgid: 1n, perCpu: [{ oncpuNs: 5n * ms, runningSince: now - 50n * ms }, { oncpuNs: 7n * ms, runningSince: 0n }] },
+    // cpu 0: a stale mark from 400 ms back (older than cpu 0's latest switch-in); cpu 1: switched in 20 ms back
+    { cgid: 2n, perCpu: [{ oncpuNs: 1n * ms, runningSince: now - 400n * ms }, { oncpuNs: 2n * ms, runningSince: now - 20n * ms }] },
+    // cpu 1 again, switched in after the read began (a future time): not lent, and not the latest
+    { cgid: 3n, perCpu: [{ oncpuNs: 0n, runningSince: 0n }, { oncpuNs: 4n * ms, runningSince: now + 10_000n * ms }] },
+  ]));
+  t.true(atNs >= now);
+  const oncpuMs = (cgid: bigint): number => stats.get(keyString({ cgid, cpuCgid: 0n }))!.stats.oncpuNs / 1e6;
+  const since = Number(atNs - now) / 1e6; // (the read began a little after `now`)
+  t.is(Math.round((oncpuMs(1n) - since) * 1e3) / 1e3, 12 + 50, 'committed 12 ms, lent 50 ms on cpu 0');
+  t.is(Math.round((oncpuMs(2n) - since) * 1e3) / 1e3, 3 + 20, 'committed 3 ms, lent 20 ms on cpu 1; the stale mark on cpu 0 not lent');
+  t.is(oncpuMs(3n), 4, 'committed only');
 });
