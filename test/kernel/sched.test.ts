@@ -1,7 +1,7 @@
 // The sched probe on the real kernel: two stress-ng CPU hogs in two test cgroups (v1 cpu
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
@@ -280,4 +280,57 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   t.true(Math.abs(whole.counted - whole.own) < 0.03 * whole.own + 10, `${whole.counted.toFixed(0)} ms counted of their ${whole.own.toFixed(0)} ms`);
   t.true(whole.own > 2000, `the hogs ran ${whole.own.toFixed(0)} ms`);
   t.deepEqual(over.map((w) => `${w.counted.toFixed(1)}/${w.wall.toFixed(1)}`), [], 'ms counted/length of the windows over their length');
+});
+
+kernelTest('sched: a workload\'s on-CPU time agrees with its cgroup\'s own CPU accounting (v1 cpuacct.usage, v2 cpu.stat usage_usec), window by window', async (t) => {
+  const cg = new TestCgroup('sched-acct');
+  // On hybrid hosts the kernel's per-cgroup CPU time is in the cpuacct hierarchy: a cgroup of
+  // the same path there, ours (under headroom-test), holds the same tasks.
+  const acctDir = cg.v2 ? cg.dir : `/sys/fs/cgroup/cpuacct/headroom-test/${cg.path.split('/').pop()}`;
+  if (!cg.v2) mkdirSync(acctDir, { recursive: true });
+  t.teardown(async () => {
+    await cg.remove();
+    if (cg.v2) return;
+    for (let i = 0; i < 50 && existsSync(acctDir); i++) {
+      try { rmdirSync(acctDir); } catch { await sleep(50); }
+    }
+    try { rmdirSync('/sys/fs/cgroup/cpuacct/headroom-test'); } catch { /* another test's cgroup is there */ }
+  });
+  const usageMs = (): number => cg.v2
+    ? Number(/^usage_usec (\d+)/m.exec(readFileSync(`${acctDir}/cpu.stat`, 'utf8'))![1]) / 1e3
+    : Number(readFileSync(`${acctDir}/cpuacct.usage`, 'utf8')) / 1e6;
+  // three workers, each busy 60% of every few ms: thousands of switches a second, partly idle CPUs
+  const joinAcct = cg.v2 ? '' : `echo $$ > ${acctDir}/cgroup.procs && `;
+  const load = startIn(cg, 'sh', ['-c', `${joinAcct}exec stress-ng --cpu 3 --cpu-load 60 --timeout 20s --quiet`], 30_000);
+  t.teardown(() => load.child.kill('SIGKILL'));
+  await waitFor(() => cg.pids().length >= 4, 'the stress-ng workers');
+  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-acct.verifier.log', {
+    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
+  });
+  t.teardown(() => { source.close(); obj.close(); });
+  const ino = cg.id();
+  const counted = (r: SchedReading): number => {
+    let ns = 0;
+    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
+    return ns / 1e6;
+  };
+  source.read(); // counting starts
+  await sleep(1100); // past the filler's second
+  let last = { counted: counted(source.read()), kernel: usageMs() };
+  const first = last;
+  const windows: Array<{ counted: number; kernel: number }> = [];
+  for (let i = 0; i < 8; i++) {
+    await sleep(500);
+    const now = { counted: counted(source.read()), kernel: usageMs() };
+    windows.push({ counted: now.counted - last.counted, kernel: now.kernel - last.kernel });
+    last = now;
+  }
+  const shown = windows.map((w) => `${w.counted.toFixed(0)}/${w.kernel.toFixed(0)}`).join(' ');
+  const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel };
+  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}`);
+  t.true(whole.kernel > 2000, `the workers ran ${whole.kernel.toFixed(0)} ms`);
+  // (the kernel charges a running task at its ticks: each end of a window may lag a tick per CPU;
+  // it leaves out IRQ and steal time, which the probe's clock holds)
+  t.true(Math.abs(whole.counted - whole.kernel) < 0.02 * whole.kernel + 20, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)}`);
+  t.true(windows.every((w) => Math.abs(w.counted - w.kernel) < 0.03 * w.kernel + 20), `ms counted/the kernel's per window: ${shown}`);
 });
