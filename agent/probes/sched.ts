@@ -63,19 +63,22 @@ export function readSchedStats(map: BpfMap): SchedStatsReading {
   // per CPU, the slot lent its slice: the latest switch-in before the read began (a task switched
   // in later is not lent; a mark older than the latest can only be stale)
   const lent: Array<{ stats: SchedStats; since: bigint } | undefined> = [];
+  const slot = map.valueStride / map.ncpus; // (offsets into the value: no view per CPU and key)
   for (const { key, value } of entries) {
     const k = cgKeyAt(key);
     const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
-    map.perCpuValues(value).forEach((v, cpu) => {
-      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(v, i * 8);
-      s.runqCount += u64(v, tail);
-      s.runqSumNs += u64(v, tail + 8);
-      s.oncpuNs += u64(v, tail + 16);
-      s.nvcsw += u64(v, tail + 24);
-      s.nivcsw += u64(v, tail + 32);
-      const since = v.readBigUInt64LE(tail + 40);
-      if (since && since < atNs && !(lent[cpu] && lent[cpu]!.since >= since)) lent[cpu] = { stats: s, since };
-    });
+    for (let cpu = 0, at = 0; cpu < map.ncpus; cpu++, at += slot) {
+      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(value, at + i * 8);
+      s.runqCount += u64(value, at + tail);
+      s.runqSumNs += u64(value, at + tail + 8);
+      s.oncpuNs += u64(value, at + tail + 16);
+      s.nvcsw += u64(value, at + tail + 24);
+      s.nivcsw += u64(value, at + tail + 32);
+      // (most slots have no task on their CPU: the mark is read as a BigInt only where it is set)
+      if (!value.readUInt32LE(at + tail + 40) && !value.readUInt32LE(at + tail + 44)) continue;
+      const since = value.readBigUInt64LE(at + tail + 40);
+      if (since < atNs && !(lent[cpu] && lent[cpu]!.since >= since)) lent[cpu] = { stats: s, since };
+    }
     stats.set(keyString(k), { key: k, stats: s });
   }
   for (const l of lent) if (l) l.stats.oncpuNs += Number(atNs - l.since);

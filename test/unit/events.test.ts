@@ -83,6 +83,8 @@ test('log2 percentiles interpolate inside a bucket; empty is null', (t) => {
 function statsMapDouble(slots: Array<{ cgid: bigint; perCpu: Array<{ oncpuNs: bigint; runningSince: bigint }> }>): BpfMap {
   const ncpus = slots[0]!.perCpu.length;
   return {
+    ncpus,
+    valueStride: SCHED_STATS_SIZE * ncpus,
     entries: () => slots.map(({ cgid, perCpu }) => {
       const key = Buffer.alloc(CG_KEY_SIZE);
       key.writeBigUInt64LE(cgid, 0);
