@@ -70,17 +70,18 @@ export class SchedSource extends ProbeSource {
     this.drain();
     const slowWakeups = this.pending;
     this.pending = [];
-    const { stats, atNs } = readSchedStats(this.obj.map('sched_stats'));
-    // the first reading is where counting starts, as of its own time (set earlier, a task filled
-    // between then and atNs was lent that time twice): a task on a CPU since before the attach is
-    // lent its running slice from here (sched.bpf.c, hr_sched_fill), or credited its time from
-    // here at its first switch-out (stint_unseen)
+    const atNs = process.hrtime.bigint();
+    // the first reading is where counting starts, as of when its read begins: a task on a CPU
+    // since before the attach is lent its running slice from here (sched.bpf.c, hr_sched_fill;
+    // a mark at or after a read's start is not lent by that read), or credited its time from
+    // here at its first switch-out (stint_unseen), during the read too
     if (this.startedNs === null) {
       const since = Buffer.alloc(8);
       since.writeBigUInt64LE(atNs);
       this.obj.map('sched_since').update(Buffer.alloc(4), since);
       this.startedNs = atNs;
     }
+    const { stats } = readSchedStats(this.obj.map('sched_stats'), atNs);
     return { stats, atNs, slowWakeups, ...this.health() };
   }
 }

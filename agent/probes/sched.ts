@@ -51,12 +51,12 @@ export interface SchedStatsReading {
  * workload has a task on that CPU (running_since) is lent the slice from then until the read
  * began: the kernel side commits on-CPU time only at switch-out, so a hog that keeps its CPU
  * would otherwise show in bursts. Committed and running time come from the same slot, so a
- * switch during the read moves no stint to the next reading (sched.bpf.c, end_running), and
- * each slot reads between its total when the read began and when it was copied: readings
- * never step back.
+ * switch during the read moves no whole stint to the next reading (sched.bpf.c, end_running):
+ * each slot reads between its total at `atNs` and when it was copied (but for a copy torn by a
+ * switch-out within nanoseconds of it, which misses that stint until the next reading).
+ * `atNs`: now, taken before the read.
  */
-export function readSchedStats(map: BpfMap): SchedStatsReading {
-  const atNs = process.hrtime.bigint();
+export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint()): SchedStatsReading {
   const entries = map.entries();
   const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
   const tail = RUNQ_SLOTS * 8;

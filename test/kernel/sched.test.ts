@@ -2,7 +2,8 @@
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { cpus } from 'node:os';
 import { quantileSlot } from '../helpers/histogram.js';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
@@ -263,11 +264,14 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   await sleep(1100); // past the filler's second
   let prev = source.read();
   const first = { counted: counted(prev), own: own() };
-  const windows: Array<{ counted: number; wall: number }> = [];
+  // (a window may count up to its end reading's own length past its end: a slot copied after a
+  // switch-out holds the stint up to it)
+  const windows: Array<{ counted: number; wall: number; readMs: number }> = [];
   for (let i = 0; i < 300; i++) {
     await sleep(10);
     const r = source.read();
-    windows.push({ counted: counted(r) - counted(prev), wall: Number(r.atNs - prev.atNs) / 1e6 });
+    const readMs = Number(process.hrtime.bigint() - r.atNs) / 1e6;
+    windows.push({ counted: counted(r) - counted(prev), wall: Number(r.atNs - prev.atNs) / 1e6, readMs });
     prev = r;
   }
   const whole = { counted: counted(prev) - first.counted, own: own() - first.own };
@@ -275,7 +279,7 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   // One CPU's hogs cannot run longer than a window; other tasks there may take some of it. (A
   // stint is a few ms: with the running task read from a second map after the stats, 9 to 14 of
   // 500 such windows read 0.61 then 1.39 of their length, a stint lost then found.)
-  const over = windows.filter((w) => w.counted > w.wall * 1.05 + 0.5);
+  const over = windows.filter((w) => w.counted > w.wall * 1.05 + 0.5 + w.readMs);
   t.log(`${windows.length} windows; ${whole.counted.toFixed(0)} ms counted, ${whole.own.toFixed(0)} ms their own; over their length: ${over.length}`);
   t.true(Math.abs(whole.counted - whole.own) < 0.03 * whole.own + 10, `${whole.counted.toFixed(0)} ms counted of their ${whole.own.toFixed(0)} ms`);
   t.true(whole.own > 2000, `the hogs ran ${whole.own.toFixed(0)} ms`);
@@ -284,23 +288,35 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
 
 kernelTest('sched: a workload\'s on-CPU time agrees with its cgroup\'s own CPU accounting (v1 cpuacct.usage, v2 cpu.stat usage_usec), window by window', async (t) => {
   const cg = new TestCgroup('sched-acct');
-  // On hybrid hosts the kernel's per-cgroup CPU time is in the cpuacct hierarchy: a cgroup of
-  // the same path there, ours (under headroom-test), holds the same tasks.
-  const acctDir = cg.v2 ? cg.dir : `/sys/fs/cgroup/cpuacct/headroom-test/${cg.path.split('/').pop()}`;
-  if (!cg.v2) mkdirSync(acctDir, { recursive: true });
+  t.teardown(() => cg.remove());
+  // On hybrid hosts the kernel's per-cgroup CPU time is in the cpuacct hierarchy: where it is
+  // mounted apart from cpu, a cgroup of ours at the same path there holds the same tasks.
+  const layout = detectCgroupLayout();
+  const acctRoot = cg.v2 ? null : layout.cpuacctV1Root ?? null;
+  if (!cg.v2 && acctRoot === null) {
+    t.pass('no cpuacct hierarchy: nothing to compare with');
+    return;
+  }
+  const acctDir = cg.v2 ? cg.dir : join(acctRoot!, cg.path);
+  const made: string[] = []; // (ours to remove, deepest last)
   t.teardown(async () => {
     await cg.remove();
-    if (cg.v2) return;
-    for (let i = 0; i < 50 && existsSync(acctDir); i++) {
-      try { rmdirSync(acctDir); } catch { await sleep(50); }
+    for (const dir of [...made].reverse()) {
+      for (let i = 0; i < 50 && existsSync(dir); i++) {
+        try { rmdirSync(dir); } catch { await sleep(50); }
+      }
     }
-    try { rmdirSync('/sys/fs/cgroup/cpuacct/headroom-test'); } catch { /* another test's cgroup is there */ }
   });
+  for (const dir of [dirname(acctDir), acctDir]) {
+    if (existsSync(dir)) continue;
+    mkdirSync(dir);
+    made.push(dir);
+  }
   const usageMs = (): number => cg.v2
     ? Number(/^usage_usec (\d+)/m.exec(readFileSync(`${acctDir}/cpu.stat`, 'utf8'))![1]) / 1e3
     : Number(readFileSync(`${acctDir}/cpuacct.usage`, 'utf8')) / 1e6;
   // three workers, each busy 60% of every few ms: thousands of switches a second, partly idle CPUs
-  const joinAcct = cg.v2 ? '' : `echo $$ > ${acctDir}/cgroup.procs && `;
+  const joinAcct = acctDir === cg.dir ? '' : `echo $$ > ${acctDir}/cgroup.procs && `;
   const load = startIn(cg, 'sh', ['-c', `${joinAcct}exec stress-ng --cpu 3 --cpu-load 60 --timeout 20s --quiet`], 30_000);
   t.teardown(() => load.child.kill('SIGKILL'));
   await waitFor(() => cg.pids().length >= 4, 'the stress-ng workers');
@@ -314,8 +330,11 @@ kernelTest('sched: a workload\'s on-CPU time agrees with its cgroup\'s own CPU a
     for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
     return ns / 1e6;
   };
+  // steal time (a VM's CPU taken by its host) is on the probe's clock, not in the kernel's figure
+  const stealTicks = (): number => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8]);
   source.read(); // counting starts
   await sleep(1100); // past the filler's second
+  const steal0 = stealTicks();
   let last = { counted: counted(source.read()), kernel: usageMs() };
   const first = last;
   const windows: Array<{ counted: number; kernel: number }> = [];
@@ -327,10 +346,11 @@ kernelTest('sched: a workload\'s on-CPU time agrees with its cgroup\'s own CPU a
   }
   const shown = windows.map((w) => `${w.counted.toFixed(0)}/${w.kernel.toFixed(0)}`).join(' ');
   const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel };
-  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}`);
+  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}; steal ${stealTicks() - steal0} ticks`);
   t.true(whole.kernel > 2000, `the workers ran ${whole.kernel.toFixed(0)} ms`);
-  // (the kernel charges a running task at its ticks: each end of a window may lag a tick per CPU;
-  // it leaves out IRQ and steal time, which the probe's clock holds)
-  t.true(Math.abs(whole.counted - whole.kernel) < 0.02 * whole.kernel + 20, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)}`);
-  t.true(windows.every((w) => Math.abs(w.counted - w.kernel) < 0.03 * w.kernel + 20), `ms counted/the kernel's per window: ${shown}`);
+  // (the kernel charges a running task at its ticks, so each end of a window may lag a tick,
+  // 10 ms at HZ=100, on each CPU; it leaves out IRQ and steal time, which the probe's clock holds)
+  const ticks = 2 * cpus().length * 10;
+  t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + ticks, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)}`);
+  t.true(windows.every((w) => Math.abs(w.counted - w.kernel) < 0.05 * w.kernel + ticks), `ms counted/the kernel's per window: ${shown}`);
 });
