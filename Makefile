@@ -26,7 +26,7 @@ setup:
 
 build: setup bpf ts
 
-bpf: $(OUT)/bpf/headroom.bpf.o $(TEST_OBJS) $(OUT)/ringdrain
+bpf: $(OUT)/bpf/headroom.bpf.o $(TEST_OBJS) $(OUT)/ringdrain $(OUT)/thread-exec
 
 # vmlinux.h is committed; `make vmlinux` regenerates it from this kernel's BTF.
 vmlinux:
@@ -52,6 +52,11 @@ $(OUT)/bpf/headroom-reject.bpf.o: $(OUT)/bpf/reject.bpf.o $(filter-out $(OUT)/bp
 $(OUT)/ringdrain: test/bench/ringdrain.c bpf/events.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Ibpf -o $@ $< -lbpf
+
+# A thread that execs while on its CPU, again and again (sched kernel test).
+$(OUT)/thread-exec: test/kernel/thread-exec.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -o $@ $< -lpthread
 
 ts: $(OUT)/.ts-stamp
 $(OUT)/.ts-stamp: $(TS_SRC) policies/schema.json tsconfig.json package-lock.json

@@ -51,6 +51,7 @@ struct hr_oncpu {
 	__u32 pid;
 	__u32 counted;  /* 1 when its workload passes the "sched_knobs" filter (its stats slot, where there is one, has running_since set) */
 	struct hr_cg_key key;
+	__u64 task;     /* its task_struct's address: who it is at switch-out (a pid changes when a thread execs) */
 };
 
 /* Load-time settings of sched.bpf.c (read-only global "sched_cfg", set before load). */

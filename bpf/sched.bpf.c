@@ -106,10 +106,9 @@ static __always_inline __u64 stint_ran(struct task_struct *t)
 	return t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime;
 }
 
-/* The on-CPU time of a task leaving a CPU whose switch-in was not its own (switched in before
- * the probe attached, and not filled by hr_sched_fill; or its pid changed meanwhile, a thread's
- * exec): its stint, no more than since `from` (the CPU's last switch-in seen, else when
- * counting started). */
+/* The on-CPU time of a task leaving a CPU whose switch-in was not seen (switched in before the
+ * probe attached, and not filled by hr_sched_fill): its stint, no more than since `from` (the
+ * CPU's last switch-in seen, else when counting started). */
 static __always_inline __u64 stint_unseen(struct task_struct *t, __u64 now, __u64 from)
 {
 	__u64 ran;
@@ -241,6 +240,7 @@ int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
 	task_cg_key(p, &cur->key);
 	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
 	cur->pid = pid;
+	cur->task = (__u64)p;
 	s = cur->counted ? stats_for(&cur->key) : NULL;
 	if (s)
 		s->running_since = cur->since;
@@ -265,7 +265,9 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 
 	/* prev leaves the CPU: its time there, and why it left */
 	if (prev_pid) {
-		bool known = cur->pid == prev_pid && cur->since;
+		/* (by its address: a thread that execs takes its leader's pid on its CPU, and its stint
+		 * as the scheduler counts it restarts at the exiting program's autogroup move) */
+		bool known = cur->task == (__u64)prev && cur->since;
 		bool runnable = prev->__state == TASK_RUNNING;
 
 		if (known) {
@@ -286,7 +288,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			else
 				s->nvcsw++;
 		}
-		/* the entry's task changed its pid on this CPU (a thread's exec): its slot lends no more */
+		/* the entry names another task (a switch missed): its slot lends no more */
 		if (!known && cur->counted)
 			stop_lending(&cur->key);
 		if (runnable) /* preempted: it waits in the run queue from now */
@@ -299,6 +301,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	/* next gets the CPU: its slot lends from now; how long it waited */
 	cur->since = now;
 	cur->pid = next_pid;
+	cur->task = (__u64)next;
 	cur->counted = 0;
 	if (!next_pid)
 		return 0;
