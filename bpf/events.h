@@ -52,6 +52,7 @@ struct hr_oncpu {
 	__u32 counted;  /* 1 when its workload passes the "sched_knobs" filter (its stats slot, where there is one, has running_since set) */
 	struct hr_cg_key key;
 	__u64 task;     /* its task_struct's address: who it is at switch-out (a pid changes when a thread execs) */
+	__u64 cset;     /* its css_set's address when noted: another one means it moved cgroup while running */
 };
 
 /* Load-time settings of sched.bpf.c (read-only global "sched_cfg", set before load). */

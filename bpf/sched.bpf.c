@@ -77,7 +77,7 @@ struct {
 } sched_filter SEC(".maps");
 
 /* When counting starts (bpf_ktime_get_ns), written by the agent at its first reading; 0 before.
- * A task already on a CPU at the attach has no switch-in here: hr_sched_fill notes it from this
+ * A task already on a CPU at the attach has no switch-in here: hr_sched_runtime notes it from this
  * time on, and failing that, at its first switch-out it is credited its stint as the scheduler
  * measured it, from this time on (it was lost before: a hog holding a CPU since before the
  * attach read 0.03 cores in its first second). */
@@ -107,7 +107,7 @@ static __always_inline __u64 stint_ran(struct task_struct *t)
 }
 
 /* The on-CPU time of a task leaving a CPU whose switch-in was not seen (switched in before the
- * probe attached, and not filled by hr_sched_fill): its stint, no more than since `from` (the
+ * probe attached, and not noted by hr_sched_runtime): its stint, no more than since `from` (the
  * CPU's last switch-in seen, else when counting started). */
 static __always_inline __u64 stint_unseen(struct task_struct *t, __u64 now, __u64 from)
 {
@@ -204,46 +204,82 @@ int BPF_PROG(hr_sched_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-/* Fills a CPU's on-CPU entry (and its workload slot's running_since) for the task that has held
- * it since before the attach, so its running slice is lent at each reading like any other's (it
- * was absent from the readings until its first switch-out, then credited all its time at once:
- * a lone hog read 2.03 cores in a 0.5 s sample). sched_stat_runtime fires in update_curr (every
- * scheduler tick, and at enqueues, dequeues and wakeups) for the rq's current task; only a CPU
- * with no switch seen yet (since == 0) is filled, and only once counting has started. Attached
- * from the load; the agent detaches it at its first reading a second or more after counting
- * started (SchedSource): by then every CPU has had a tick or a switch. (Not on a nohz_full CPU,
- * whose tick for its lone task runs on another CPU and is refused below: there stint_unseen
- * still credits it, at its first switch-out.) */
-SEC("tp_btf/sched_stat_runtime")
-int BPF_PROG(hr_sched_fill, struct task_struct *p, __u64 runtime)
+/* A workload's stats slot on a CPU, made if missing (NULL when the map is full). */
+static __always_inline struct hr_sched_stats *stats_on(const struct hr_cg_key *key, __u32 cpu)
 {
-	__u64 now, ran, start;
-	__u32 zero = 0, pid = p->pid;
+	struct hr_sched_stats *s = bpf_map_lookup_percpu_elem(&sched_stats, key, cpu);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&sched_stats, key, &zero_stats, BPF_NOEXIST);
+	s = bpf_map_lookup_percpu_elem(&sched_stats, key, cpu);
+	if (!s)
+		hr_count_drop(&sched_drops, HR_DROP_STATS_FULL);
+	return s;
+}
+
+/* Notes task t as running on CPU `cpu` since `since`: in the CPU's entry, and in its workload's
+ * slot there (running_since). */
+static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struct *t, __u64 since, __u32 cpu)
+{
+	struct hr_probe_knobs k = hr_knobs(&sched_knobs);
+	struct hr_sched_stats *s;
+
+	cur->since = since;
+	cur->pid = t->pid;
+	cur->task = (__u64)t;
+	cur->cset = (__u64)t->cgroups;
+	task_cg_key(t, &cur->key);
+	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
+	s = cur->counted ? stats_on(&cur->key, cpu) : NULL;
+	if (s)
+		s->running_since = since;
+}
+
+/* sched_stat_runtime fires in update_curr for the task running on a CPU: at its ticks, at
+ * enqueues, dequeues and wakeups there, and when the kernel moves it to another cpu cgroup
+ * (sched_move_task), run on that CPU or on another holding its run-queue lock; so never beside
+ * hr_sched_switch for that CPU. Two jobs:
+ * - A task moved to another cgroup while running (its css_set is not the one it was switched in
+ *   with): its stint so far is committed to the cgroup it left, and it runs on for the new one.
+ *   Before, the whole stint went to the old cgroup, which was lent the running slice meanwhile
+ *   (a hog moved while alone on its CPU: 0.33-0.55 s of CPU in a cgroup with no task). On a v1
+ *   cpu or a cgroup2 cpu move this is at the move; otherwise at the CPU's next tick.
+ * - The task that has held a CPU since before the attach (no switch seen there yet, since == 0)
+ *   is noted once counting has started, so its running slice is lent at each reading like any
+ *   other's (it was absent from the readings until its first switch-out, then credited all its
+ *   time at once: a lone hog read 2.03 cores in a 0.5 s sample). (Not on a nohz_full CPU with
+ *   its tick off: there stint_unseen still credits it at its first switch-out.) */
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
+{
+	__u32 zero = 0, cpu = p->thread_info.cpu;
 	struct hr_sched_stats *s;
 	struct hr_oncpu *cur;
-	struct hr_probe_knobs k;
+	__u64 now, ran, start;
 
-	/* update_curr may run for another CPU's task (a remote enqueue): only our own is ours */
-	if (!pid || pid != (__u32)bpf_get_current_pid_tgid())
+	if (!p->pid)
 		return 0;
-	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
-	if (!cur || cur->since)
+	cur = bpf_map_lookup_percpu_elem(&sched_oncpu, &zero, cpu);
+	if (!cur)
 		return 0;
+	if (cur->since) {
+		if (cur->task != (__u64)p || cur->cset == (__u64)p->cgroups)
+			return 0;
+		now = bpf_ktime_get_ns();
+		s = cur->counted ? bpf_map_lookup_percpu_elem(&sched_stats, &cur->key, cpu) : NULL;
+		if (s)
+			end_running(s, now > cur->since ? now - cur->since : 0);
+		mark_running(cur, p, now, cpu);
+		return 0;
+	}
 	start = counting_since();
 	if (!start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* on since the later of: when counting started, when the scheduler last picked it */
 	ran = stint_ran(p);
-	cur->since = now > start + ran ? now - ran : start;
-	k = hr_knobs(&sched_knobs);
-	task_cg_key(p, &cur->key);
-	cur->counted = hr_filter_pass(&k, &sched_filter, &cur->key);
-	cur->pid = pid;
-	cur->task = (__u64)p;
-	s = cur->counted ? stats_for(&cur->key) : NULL;
-	if (s)
-		s->running_since = cur->since;
+	mark_running(cur, p, now > start + ran ? now - ran : start, cpu);
 	return 0;
 }
 
@@ -302,6 +338,7 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	cur->since = now;
 	cur->pid = next_pid;
 	cur->task = (__u64)next;
+	cur->cset = (__u64)next->cgroups;
 	cur->counted = 0;
 	if (!next_pid)
 		return 0;

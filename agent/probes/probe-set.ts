@@ -6,7 +6,7 @@ import { BpfObject, RunTimeStats } from '../kernel/index.js';
 import type { ProbeKnobs } from './knobs.js';
 import type { ProbeCounters } from './overhead.js';
 import { probeOfProgram } from './probe-source.js';
-import { SchedSource, STARTUP_PROGRAMS, type SchedReading, type SchedSourceOptions } from './sched-source.js';
+import { SchedSource, type SchedReading, type SchedSourceOptions } from './sched-source.js';
 import { FaultSource, type FaultReading, type FaultSourceOptions } from './fault-source.js';
 import { BlockioSource, type BlockioReading, type BlockioSourceOptions } from './blockio-source.js';
 import { SockSource, type SockReading, type SockSourceOptions } from './sock-source.js';
@@ -125,8 +125,7 @@ export class ProbeSet {
     if (!this.stats) return out;
     for (const { name, fd } of this.obj.programFds) {
       const probe = probeOfProgram(name);
-      // (a start-up program's second would read as the probe's cost and step it down for minutes)
-      if (!probe || STARTUP_PROGRAMS.has(name)) continue;
+      if (!probe) continue;
       const c = (out[probe] ??= { runTimeNs: 0, runCount: 0 });
       const s = RunTimeStats.read(fd);
       c.runTimeNs += s.runTimeNs;

@@ -6,13 +6,6 @@ import { decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, t
 import type { CgroupKey } from '../workloads/types.js';
 import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
-/** fills the on-CPU entry of a task running since before the attach (sched.bpf.c) */
-const FILL_PROGRAM = 'hr_sched_fill';
-/** programs attached only for counting's first second: not a probe's running cost */
-export const STARTUP_PROGRAMS: ReadonlySet<string> = new Set([FILL_PROGRAM]);
-/** it is detached at the first reading this long after counting starts: many scheduler ticks, even at HZ=100 */
-const FILL_FOR_NS = 1_000_000_000n;
-
 export interface SchedSourceOptions extends ProbeSourceOptions {
   slowWakeupMs: number;
   /** hybrid hosts: also read each task's v1 cpu cgroup */
@@ -30,9 +23,8 @@ export interface SchedReading extends ProbeLosses {
 
 export class SchedSource extends ProbeSource {
   private pending: SlowWakeup[] = [];
-  /** when counting started (the first reading), CLOCK_MONOTONIC ns */
-  private startedNs: bigint | null = null;
-  private filling = true;
+  /** counting has started (at the first reading: sched_since) */
+  private started = false;
 
   /** Load-time settings: the slow-wakeup threshold, the v1 flag, the ring's size. */
   static settings(opts: SchedSourceOptions): ProbeSettings {
@@ -61,25 +53,19 @@ export class SchedSource extends ProbeSource {
   }
 
   read(): SchedReading {
-    if (this.startedNs !== null && this.filling && process.hrtime.bigint() - this.startedNs >= FILL_FOR_NS) {
-      // every CPU has had a switch or a scheduler tick since counting started: the filler has
-      // nothing left to do, and it runs at every update_curr
-      this.obj.detach(FILL_PROGRAM);
-      this.filling = false;
-    }
     this.drain();
     const slowWakeups = this.pending;
     this.pending = [];
     const atNs = process.hrtime.bigint();
     // the first reading is where counting starts, as of when its read begins: a task on a CPU
-    // since before the attach is lent its running slice from here (sched.bpf.c, hr_sched_fill;
+    // since before the attach is lent its running slice from here (sched.bpf.c, hr_sched_runtime;
     // a mark at or after a read's start is not lent by that read), or credited its time from
     // here at its first switch-out (stint_unseen), during the read too
-    if (this.startedNs === null) {
+    if (!this.started) {
       const since = Buffer.alloc(8);
       since.writeBigUInt64LE(atNs);
       this.obj.map('sched_since').update(Buffer.alloc(4), since);
-      this.startedNs = atNs;
+      this.started = true;
     }
     const { stats } = readSchedStats(this.obj.map('sched_stats'), atNs);
     return { stats, atNs, slowWakeups, ...this.health() };

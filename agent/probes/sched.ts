@@ -9,7 +9,7 @@ export const CG_KEY_SIZE = 16; // struct hr_cg_key
 export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 6) * 8; // struct hr_sched_stats
 export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
 export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
-export const ONCPU_SIZE = 40; // struct hr_oncpu
+export const ONCPU_SIZE = 48; // struct hr_oncpu
 export const EV_SLOW_WAKEUP = 1;
 export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
 

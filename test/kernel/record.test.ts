@@ -37,7 +37,7 @@ kernelTest('record: a one-core hog in a test cgroup is recorded at about one cor
   t.is(cpu!.limit, 1.5, 'the CPU quota, from the samples');
   // Every sample is judged, and their mean. The first once read 2.03 (a hog on its CPU since
   // before the attach was credited its time since counting began at its first switch-out; now
-  // lent its running slice from the first reading: sched.bpf.c, hr_sched_fill, and its sched
+  // lent its running slice from the first reading: sched.bpf.c, hr_sched_runtime, and its sched
   // test). Two neighbours once read 0.38 then 1.64 (a switch-out between a reading's look at the
   // stats and at the running tasks moved a stint to the next reading; both are one slot now:
   // sched.bpf.c, end_running, and its sched test). One sample may dip: the agent's own start-up

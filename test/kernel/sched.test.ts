@@ -114,8 +114,8 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
     slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
   });
   t.teardown(() => { source.close(); obj.close(); });
-  // without the filler (the next test's), as on a CPU it cannot fill (nohz_full): the switch-out path alone
-  t.true(obj.detach('hr_sched_fill'), 'the filler was attached');
+  // without the runtime program's fill (the next test's), as on a CPU it cannot fill (nohz_full): the switch-out path alone
+  t.true(obj.detach('hr_sched_runtime'), 'the runtime program was attached');
   // (the stat line after the command's closing parenthesis: utime and stime are its 12th and 13th fields, in 1/100 s)
   const stat = readFileSync(`/proc/${hog.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const r0 = source.read();
@@ -174,9 +174,8 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   const own = (): number => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
 
   // 1. Its CPU's on-CPU entry, 15 ms after counting starts (a scheduler tick or more, even at
-  // HZ=100), where the hog was not switched out
-  // since the attach (so nothing else ran there either): without the filler (sched.bpf.c,
-  // hr_sched_fill) nothing has filled it, and the hog's time read 0 until its first switch-out,
+  // HZ=100), where the hog was not switched out since the attach (so nothing else ran there
+  // either): without the runtime program's fill (sched.bpf.c, hr_sched_runtime) nothing has filled it, and the hog's time read 0 until its first switch-out,
   // then all at once. Each try attaches afresh; the hog has held its CPU since before each.
   const tries: string[] = [];
   let judged = false;
@@ -212,12 +211,11 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   if (cpu === null) t.log('one CPU: the filled entry is not judged');
   else t.true(judged, `the hog was switched out within 15 ms of the attach in each of 20 tries: ${tries.join('; ')}`);
 
-  // 2. 15 windows of 100 ms against its own time: the filler is detached a second after the first
-  // reading, and the windows after it read the same
+  // 2. 15 windows of 100 ms against its own time
   t.is(hog.child.exitCode, null, 'the hog still runs');
   const { obj, source } = open();
   t.teardown(() => { source.close(); obj.close(); });
-  t.true(obj.attachedPrograms.includes('hr_sched_fill'), 'the filler is attached until counting has run a while');
+
   let last = mine(source.read());
   let lastOwn = own();
   const windows: Array<{ counted: number; own: number }> = [];
@@ -231,8 +229,7 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   }
   const shown = windows.map((w) => `${(w.counted * 1e3).toFixed(0)}/${(w.own * 1e3).toFixed(0)}`).join(' ');
   t.log(`ms counted/own per 100 ms window: ${shown}`);
-  t.false(obj.attachedPrograms.includes('hr_sched_fill'), 'the filler is detached once counting has run a second');
-  t.true(obj.attachedPrograms.includes('hr_sched_switch'), 'the switch program stays');
+
   t.true(windows.reduce((a, w) => a + w.own, 0) > 1, `the hog ran: ${shown}`);
   const off = windows.filter((w) => Math.abs(w.counted - w.own) > 0.05 * w.own + 0.012).length;
   t.is(off, 0, `ms counted/own per window: ${shown}`);
@@ -262,7 +259,7 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   // their own time on CPU as the scheduler counts it (brought up to date at ticks: for the whole run only)
   const own = (): number => hogs.reduce((a, h) => a + Number(readFileSync(`/proc/${h.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6, 0);
   source.read(); // counting starts
-  await sleep(1100); // past the filler's second
+  await sleep(1100);
   let prev = source.read();
   const first = { counted: counted(prev), own: own() };
   // (a window may count up to its end reading's own length past its end: a slot copied after a
@@ -285,6 +282,54 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   t.true(Math.abs(whole.counted - whole.own) < 0.03 * whole.own + 10, `${whole.counted.toFixed(0)} ms counted of their ${whole.own.toFixed(0)} ms`);
   t.true(whole.own > 2000, `the hogs ran ${whole.own.toFixed(0)} ms`);
   t.deepEqual(over.map((w) => `${w.counted.toFixed(1)}/${w.wall.toFixed(1)}`), [], 'ms counted/length of the windows over their length');
+});
+
+kernelTest('sched: a hog moved to another cgroup while running is counted there from the move; the cgroup it left reads no CPU', async (t) => {
+  const cpu = lastAllowedCpu();
+  if (cpu === null) {
+    t.pass('one CPU: the reader would share the hog\'s CPU');
+    return;
+  }
+  const from = new TestCgroup('sched-move-from');
+  const to = new TestCgroup('sched-move-to');
+  t.teardown(async () => { await from.remove(); await to.remove(); });
+  // alone on its CPU: nothing else runs there to switch it out, so the move falls in a stint
+  const hog = startIn(from, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  await waitFor(() => from.pids().length === 1, 'the hog in its cgroup');
+  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-move.verifier.log', {
+    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
+  });
+  t.teardown(() => { source.close(); obj.close(); });
+  const seconds = (r: SchedReading, cg: TestCgroup): number => {
+    let ns = 0;
+    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === cg.id()) ns += stats.oncpuNs;
+    return ns / 1e9;
+  };
+  source.read(); // counting starts
+  await sleep(600);
+  let last = source.read();
+  const windows: Array<{ from: number; to: number; moved: boolean }> = [];
+  for (let i = 0; i < 8; i++) {
+    // (moved right after the reading that opens the fourth window)
+    if (i === 3) writeFileSync(join(to.dir, 'cgroup.procs'), `${hog.child.pid}\n`);
+    await sleep(200);
+    const r = source.read();
+    const wall = Number(r.atNs - last.atNs) / 1e9;
+    windows.push({ from: (seconds(r, from) - seconds(last, from)) / wall, to: (seconds(r, to) - seconds(last, to)) / wall, moved: i >= 3 });
+    last = r;
+  }
+  t.deepEqual(from.pids(), [], 'the hog left');
+  t.true(hog.child.exitCode === null, 'the hog ran throughout');
+  const shown = windows.map((w) => `${w.from.toFixed(2)}/${w.to.toFixed(2)}`).join(' ');
+  t.log(`cores in the cgroup it left / the one it joined, per 200 ms window (moved at the fourth): ${shown}`);
+  const before = windows.filter((w) => !w.moved), after = windows.filter((w) => w.moved);
+  t.true(before.every((w) => w.from > 0.9 && w.to < 0.02), `before the move: ${shown}`);
+  // (before, the whole stint went to the cgroup it left, lent its running slice until the hog's
+  // next switch-out: it read 0.6 to 0.9 cores with no task in it.) The move's own window holds
+  // the few ms between its opening reading and the move.
+  t.true(after[0]!.to > 0.7 && Math.abs(after[0]!.from + after[0]!.to - 1) < 0.1, `the move's window: ${shown}`);
+  t.true(after.slice(1).every((w) => w.from < 0.02 && w.to > 0.9), `from the move: ${shown}`);
 });
 
 /**
@@ -335,7 +380,7 @@ async function againstKernelAccounting(t: ExecutionContext, name: string, comman
   // steal time (a VM's CPU taken by its host) is on the probe's clock, not in the kernel's figure
   const stealTicks = (): number => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8]);
   source.read(); // counting starts
-  await sleep(1100); // past the filler's second
+  await sleep(1100);
   const steal0 = stealTicks();
   let last = { counted: counted(source.read()), kernel: usageMs() };
   const first = last;

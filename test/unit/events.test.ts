@@ -28,6 +28,7 @@ const cLayout = (): Record<string, number> => cLayoutOf(`
   P("oncpu.pid", offsetof(struct hr_oncpu, pid));
   P("oncpu.key", offsetof(struct hr_oncpu, key));
   P("oncpu.task", offsetof(struct hr_oncpu, task));
+  P("oncpu.cset", offsetof(struct hr_oncpu, cset));
 `);
 
 test('struct sizes and offsets match bpf/events.h', (t) => {
@@ -43,7 +44,7 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.is(c['stats.nivcsw'], RUNQ_SLOTS * 8 + 32);
   t.is(c['stats.running_since'], RUNQ_SLOTS * 8 + 40);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
-  t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key'], c['oncpu.task']], [ONCPU_SIZE, 8, 16, 32]);
+  t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key'], c['oncpu.task'], c['oncpu.cset']], [ONCPU_SIZE, 8, 16, 32, 40]);
 });
 
 test('slow wakeup decodes field by field; other records are refused', (t) => {
