@@ -236,20 +236,22 @@ static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struc
 		s->running_since = since;
 }
 
-/* sched_stat_runtime fires in update_curr for the task running on a CPU: at its ticks, at
- * enqueues, dequeues and wakeups there, and when the kernel moves it to another cpu cgroup
- * (sched_move_task), run on that CPU or on another holding its run-queue lock; so never beside
- * hr_sched_switch for that CPU. Two jobs:
+/* sched_stat_runtime fires in update_curr for the task running on a CPU (rq->curr; since 6.15
+ * not a proxy-execution donor): at the CPU's ticks (a nohz_full CPU's remote tick too, each
+ * second), at any enqueue, dequeue or wakeup on its run queue, and when the kernel moves the task
+ * to another cpu cgroup (sched_move_task); run on that CPU or on another holding its run-queue
+ * lock, so never beside hr_sched_switch for that CPU. Two jobs:
  * - A task moved to another cgroup while running (its css_set is not the one it was switched in
  *   with): its stint so far is committed to the cgroup it left, and it runs on for the new one.
  *   Before, the whole stint went to the old cgroup, which was lent the running slice meanwhile
  *   (a hog moved while alone on its CPU: 0.33-0.55 s of CPU in a cgroup with no task). On a v1
- *   cpu or a cgroup2 cpu move this is at the move; otherwise at the CPU's next tick.
+ *   cpu or a cgroup2 cpu move this is at the move; otherwise at the CPU's next tick (within a
+ *   second on a nohz_full CPU).
  * - The task that has held a CPU since before the attach (no switch seen there yet, since == 0)
  *   is noted once counting has started, so its running slice is lent at each reading like any
  *   other's (it was absent from the readings until its first switch-out, then credited all its
- *   time at once: a lone hog read 2.03 cores in a 0.5 s sample). (Not on a nohz_full CPU with
- *   its tick off: there stint_unseen still credits it at its first switch-out.) */
+ *   time at once: a lone hog read 2.03 cores in a 0.5 s sample); on a nohz_full CPU at its
+ *   remote tick, within a second. */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 {
@@ -260,14 +262,18 @@ int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 
 	if (!p->pid)
 		return 0;
-	cur = bpf_map_lookup_percpu_elem(&sched_oncpu, &zero, cpu);
+	/* (mostly its own CPU's: that lookup is inlined, the other a helper call) */
+	if (cpu == bpf_get_smp_processor_id())
+		cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
+	else
+		cur = bpf_map_lookup_percpu_elem(&sched_oncpu, &zero, cpu);
 	if (!cur)
 		return 0;
 	if (cur->since) {
 		if (cur->task != (__u64)p || cur->cset == (__u64)p->cgroups)
 			return 0;
 		now = bpf_ktime_get_ns();
-		s = cur->counted ? bpf_map_lookup_percpu_elem(&sched_stats, &cur->key, cpu) : NULL;
+		s = cur->counted ? stats_on(&cur->key, cpu) : NULL;
 		if (s)
 			end_running(s, now > cur->since ? now - cur->since : 0);
 		mark_running(cur, p, now, cpu);

@@ -36,14 +36,18 @@ int main(int argc, char **argv)
 	while (now() < until) {
 		pid_t child = fork();
 
+		int status;
+
 		if (child == 0) {
 			pthread_t t;
 
-			pthread_create(&t, NULL, exec_prog, NULL);
+			if (pthread_create(&t, NULL, exec_prog, NULL) != 0)
+				_exit(126);
 			pthread_join(t, NULL); /* (never returns: the exec ends this thread) */
 			_exit(127);
 		}
-		if (child < 0 || waitpid(child, NULL, 0) < 0)
+		/* (a child that did not run PROG to a clean exit fails the loop: no exec, no test) */
+		if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			return 1;
 	}
 	return 0;
