@@ -92,6 +92,21 @@ kernelTest('sched: CPU time and run-queue latency attributed to the right test c
   }
 });
 
+/** The sched probe alone, opened, loaded and attached (close both when done). */
+function openSched(name: string): ReturnType<typeof SchedSource.open> {
+  return SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), `/tmp/headroom-test-state/${name}.verifier.log`, {
+    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
+  });
+}
+
+/** A test cgroup's on-CPU time in a reading, ms (its key: cgid on cgroup2, the v1 cpu cgroup's id on hybrid hosts). */
+function oncpuMs(r: SchedReading, cg: TestCgroup): number {
+  const ino = cg.id();
+  let ns = 0;
+  for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
+  return ns / 1e6;
+}
+
 // Busy for 3 s from its start, a 50 ms sleep (a switch-out), busy 0.5 s more; then prints its
 // own CPU seconds.
 const BUSY_SLEEP_BUSY = `
@@ -110,9 +125,7 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   const hog = startIn(cg, '/usr/bin/python3', ['-c', BUSY_SLEEP_BUSY], 30_000);
   await sleep(500); // on its CPU before the probe is
   t.is(hog.child.exitCode, null, 'the hog runs');
-  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-preattach.verifier.log', {
-    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
-  });
+  const { obj, source } = openSched('sched-preattach');
   t.teardown(() => { source.close(); obj.close(); });
   // without the runtime program's fill (the next test's): the switch-out path alone
   t.true(obj.detach('hr_sched_runtime'), 'the runtime program was attached');
@@ -124,13 +137,7 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   t.is(done.code, 0, done.stderr);
   const r1 = source.read();
   const own = Number(done.stdout.trim()) - cpuAtFirst;
-  const ino = cg.id();
-  const seconds = (r: typeof r0): number => {
-    let ns = 0;
-    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
-    return ns / 1e9;
-  };
-  const counted = seconds(r1) - seconds(r0);
+  const counted = (oncpuMs(r1, cg) - oncpuMs(r0, cg)) / 1e3;
   t.log(`hog's own CPU from the first reading to its exit: ${own.toFixed(2)} s; counted ${counted.toFixed(2)} s`);
   t.true(Math.abs(counted - own) <= 0.05 * own + 0.05, `counted ${counted.toFixed(2)} s of the hog's ${own.toFixed(2)} s`);
 });
@@ -157,9 +164,7 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   t.teardown(() => { hog.child.kill('SIGKILL'); });
   await sleep(500); // on its CPU before the probe is
   t.is(hog.child.exitCode, null, 'the hog runs');
-  const open = (): ReturnType<typeof SchedSource.open> => SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-fill.verifier.log', {
-    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
-  });
+  const open = (): ReturnType<typeof SchedSource.open> => openSched('sched-fill');
   const mine = (r: SchedReading): { seconds: number; switches: number } => {
     let ns = 0;
     let switches = 0;
@@ -243,19 +248,12 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   }
   const cg = new TestCgroup('sched-share');
   t.teardown(() => cg.remove());
-  const ino = cg.id();
   // two on one CPU: each is switched out every few ms, often while a reading is under way
   const hogs = [0, 1].map(() => startIn(cg, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000));
   t.teardown(() => hogs.forEach((h) => h.child.kill('SIGKILL')));
-  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-share.verifier.log', {
-    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
-  });
+  const { obj, source } = openSched('sched-share');
   t.teardown(() => { source.close(); obj.close(); });
-  const counted = (r: SchedReading): number => {
-    let ns = 0;
-    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
-    return ns / 1e6;
-  };
+  const counted = (r: SchedReading): number => oncpuMs(r, cg);
   // their own time on CPU as the scheduler counts it (brought up to date at ticks: for the whole run only)
   const own = (): number => hogs.reduce((a, h) => a + Number(readFileSync(`/proc/${h.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6, 0);
   source.read(); // counting starts
@@ -297,15 +295,8 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
   const hog = startIn(from, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000);
   t.teardown(() => { hog.child.kill('SIGKILL'); });
   await waitFor(() => from.pids().length === 1, 'the hog in its cgroup');
-  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), '/tmp/headroom-test-state/sched-move.verifier.log', {
-    slowWakeupMs: 1000, readV1Cpu: detectCgroupLayout().kind === 'hybrid', ringBytes: 1 << 16,
-  });
+  const { obj, source } = openSched('sched-move');
   t.teardown(() => { source.close(); obj.close(); });
-  const seconds = (r: SchedReading, cg: TestCgroup): number => {
-    let ns = 0;
-    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === cg.id()) ns += stats.oncpuNs;
-    return ns / 1e9;
-  };
   // the hog's own time on CPU, as the scheduler counts it (it lags by up to a tick)
   const own = (): number => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
   source.read(); // counting starts
@@ -318,7 +309,7 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
     await sleep(200);
     const now = { r: source.read(), own: own() };
     windows.push({
-      from: (seconds(now.r, from) - seconds(last.r, from)) * 1e3, to: (seconds(now.r, to) - seconds(last.r, to)) * 1e3,
+      from: oncpuMs(now.r, from) - oncpuMs(last.r, from), to: oncpuMs(now.r, to) - oncpuMs(last.r, to),
       own: now.own - last.own, moved: i >= 3,
     });
     last = now;
@@ -372,16 +363,9 @@ async function againstKernelAccounting(t: ExecutionContext, name: string, comman
   const load = startIn(cg, 'sh', ['-c', `${joinAcct}exec ${command}`], 30_000);
   t.teardown(() => load.child.kill('SIGKILL'));
   await waitFor(() => ready(cg.pids().length), `${command} running`);
-  const { obj, source } = SchedSource.open(resolve(projectRoot, 'build/bpf/sched.bpf.o'), `/tmp/headroom-test-state/${name}.verifier.log`, {
-    slowWakeupMs: 1000, readV1Cpu: layout.kind === 'hybrid', ringBytes: 1 << 16,
-  });
+  const { obj, source } = openSched(name);
   t.teardown(() => { source.close(); obj.close(); });
-  const ino = cg.id();
-  const counted = (r: SchedReading): number => {
-    let ns = 0;
-    for (const { key, stats } of r.stats.values()) if ((cg.v2 ? key.cgid : key.cpuCgid) === ino) ns += stats.oncpuNs;
-    return ns / 1e6;
-  };
+  const counted = (r: SchedReading): number => oncpuMs(r, cg);
   // steal time (a VM's CPU taken by its host) is on the probe's clock, not in the kernel's figure
   const stealTicks = (): number => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8]);
   source.read(); // counting starts
