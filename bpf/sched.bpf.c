@@ -240,7 +240,7 @@ static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struc
  * not a proxy-execution donor): at the CPU's ticks (a nohz_full CPU's remote tick too, each
  * second), at any enqueue, dequeue or wakeup on its run queue, and when the kernel moves the task
  * to another cpu cgroup (sched_move_task); run on that CPU or on another holding its run-queue
- * lock, so never beside hr_sched_switch for that CPU. Two jobs:
+ * lock, so never beside hr_sched_switch for that CPU. Three jobs:
  * - A task moved to another cgroup while running (its css_set is not the one it was switched in
  *   with): its stint so far is committed to the cgroup it left, and it runs on for the new one.
  *   Before, the whole stint went to the old cgroup, which was lent the running slice meanwhile
@@ -251,7 +251,15 @@ static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struc
  *   is noted once counting has started, so its running slice is lent at each reading like any
  *   other's (it was absent from the readings until its first switch-out, then credited all its
  *   time at once: a lone hog read 2.03 cores in a 0.5 s sample); on a nohz_full CPU at its
- *   remote tick, within a second. */
+ *   remote tick, within a second.
+ * - A switch that sched_switch did not report: the CPU's entry names another task than the one
+ *   running. The kernel does not always report a switch: on the hosts this was built on, the
+ *   threads of PID 1 (the sandbox's supervisor) are reported coming onto a CPU and never leaving
+ *   it (ftrace's own sched_switch shows the same). The task they displaced then ran unlent, all
+ *   its time at once at its next switch-out (a hog read 0.00 then 2.03 cores in two 0.5 s
+ *   samples), while the task named was lent its CPU. The named task's stint ends where the
+ *   running one was picked, and the running one is noted from then: at the CPU's next tick. A
+ *   missed switch to the idle task is hr_sched_idle's. */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 {
@@ -269,14 +277,27 @@ int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 		cur = bpf_map_lookup_percpu_elem(&sched_oncpu, &zero, cpu);
 	if (!cur)
 		return 0;
-	if (cur->since) {
-		if (cur->task != (__u64)p || cur->cset == (__u64)p->cgroups)
+	if (cur->since && cur->task == (__u64)p) {
+		if (cur->cset == (__u64)p->cgroups)
 			return 0;
+		/* moved while running: the stint so far is the cgroup's it left */
 		now = bpf_ktime_get_ns();
 		s = cur->counted ? stats_on(&cur->key, cpu) : NULL;
 		if (s)
 			end_running(s, now > cur->since ? now - cur->since : 0);
 		mark_running(cur, p, now, cpu);
+		return 0;
+	}
+	if (cur->since) {
+		/* The entry names another task: the switch to p was not seen. The task it names left
+		 * when p was picked (no earlier than it came), and p runs from then. */
+		now = bpf_ktime_get_ns();
+		ran = stint_ran(p);
+		start = now > cur->since + ran ? now - ran : cur->since;
+		s = cur->counted ? stats_on(&cur->key, cpu) : NULL;
+		if (s)
+			end_running(s, start - cur->since);
+		mark_running(cur, p, start, cpu);
 		return 0;
 	}
 	start = counting_since();
@@ -286,6 +307,39 @@ int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 	/* on since the later of: when counting started, when the scheduler last picked it */
 	ran = stint_ran(p);
 	mark_running(cur, p, now > start + ran ? now - ran : start, cpu);
+	return 0;
+}
+
+/* cpu_idle's state when a CPU leaves idle (include/trace/events/power.h: PWR_EVENT_EXIT) */
+#define HR_PWR_EVENT_EXIT ((unsigned int)-1)
+
+/* A CPU enters its idle loop (power:cpu_idle, state other than PWR_EVENT_EXIT) while its entry
+ * names a task: the switch to the idle task was not reported (see hr_sched_runtime, which idle
+ * does not run). That task's stint ends now; the CPU idles. Before, its workload was lent the
+ * CPU's idle time until the CPU next switched. On a busy CPU this never fires; on an idle one at
+ * each wake-up (a few hundred a second on this 2-CPU host at rest). */
+SEC("tp_btf/cpu_idle")
+int BPF_PROG(hr_sched_idle, unsigned int state, unsigned int cpu_id)
+{
+	__u32 zero = 0;
+	struct hr_sched_stats *s;
+	struct hr_oncpu *cur;
+	__u64 now;
+
+	if (state == HR_PWR_EVENT_EXIT)
+		return 0;
+	cur = bpf_map_lookup_elem(&sched_oncpu, &zero);
+	if (!cur || !cur->pid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	s = cur->counted ? stats_for(&cur->key) : NULL;
+	if (s && cur->since)
+		end_running(s, now > cur->since ? now - cur->since : 0);
+	cur->since = now;
+	cur->pid = 0;
+	cur->task = bpf_get_current_task();
+	cur->cset = 0;
+	cur->counted = 0;
 	return 0;
 }
 
