@@ -49,6 +49,8 @@ export interface AgentOptions {
 interface Totals {
   workload: Workload;
   stats: SchedStats;
+  /** stats is this object's own sum (else a reading's per-key figures, never written) */
+  own: boolean;
 }
 
 const QUANTILES = [0.5, 0.9, 0.99];
@@ -70,6 +72,12 @@ function addStats(into: SchedStats, s: SchedStats): void {
 
 const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
+
+/** The sched figures of a workload the probe saw nothing of (shared, never written). */
+const NO_SCHED: SchedStats = Object.freeze({ ...emptyStats(32), runqSlots: Object.freeze(new Array<number>(32).fill(0)) as number[] });
+
+/** A workload's run-queue waits this tick, per slot: one scratch array, read at once (the tick allocated one per workload). */
+const tickSlots: number[] = [];
 
 /** The figures of a workload the probe saw nothing of (shared, never written). */
 const ZERO = Object.freeze({
@@ -277,9 +285,9 @@ export class Agent {
     const donors: DonorInput[] = [];
     for (const id of ids) {
       const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
-      const sched = now.sched.get(id)?.stats ?? emptyStats(32);
+      const sched = now.sched.get(id)?.stats ?? NO_SCHED;
       const schedWas = was.sched.get(id)?.stats;
-      const tickSlots = subtractSlots(sched.runqSlots, schedWas?.runqSlots);
+      subtractSlots(sched.runqSlots, schedWas?.runqSlots, tickSlots);
       const cores = delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
       const switches = delta(sched.nvcsw, schedWas?.nvcsw) + delta(sched.nivcsw, schedWas?.nivcsw);
       const report: WorkloadReport = {
@@ -597,12 +605,14 @@ export class Agent {
     const out = new Map<string, Totals>();
     for (const { key, stats: s } of stats.values()) {
       const workload = this.index.resolve(key);
-      let t = out.get(workload.id);
-      if (!t) {
-        t = { workload, stats: emptyStats(s.runqSlots.length) };
-        out.set(workload.id, t);
+      const t = out.get(workload.id);
+      // (a workload's one key's figures are its totals, read only: a sum is made at its second)
+      if (!t) out.set(workload.id, { workload, stats: s, own: false });
+      else {
+        if (!t.own) t.stats = { ...t.stats, runqSlots: [...t.stats.runqSlots] };
+        t.own = true;
+        addStats(t.stats, s);
       }
-      addStats(t.stats, s);
     }
     return out;
   }

@@ -5,24 +5,29 @@ export function slotBoundsUs(i: number): [number, number] {
   return [i === 0 ? 0 : 2 ** i, 2 ** (i + 1)];
 }
 
-export function subtractSlots(now: number[], before: number[] | undefined): number[] {
-  return now.map((v, i) => Math.max(0, v - (before?.[i] ?? 0)));
+/** `now - before` per slot (never below 0): into `out` where given (a scratch array its caller
+ *  reads at once: the tick takes each workload's percentiles so, thousands a tick), else a new array. */
+export function subtractSlots(now: number[], before: number[] | undefined, out: number[] = new Array<number>(now.length)): number[] {
+  out.length = now.length;
+  for (let i = 0; i < now.length; i++) out[i] = Math.max(0, now[i]! - (before?.[i] ?? 0));
+  return out;
 }
 
 /** The q-quantile (0..1) in milliseconds, or null for an empty histogram. */
 export function percentileMs(slots: number[], q: number): number | null {
-  const total = slots.reduce((a, b) => a + b, 0);
+  let total = 0;
+  for (let i = 0; i < slots.length; i++) total += slots[i]!;
   if (total === 0) return null;
   const rank = q * total;
   let seen = 0;
   for (let i = 0; i < slots.length; i++) {
-    const n = slots[i];
+    const n = slots[i]!;
     if (n === 0) continue;
     if (seen + n >= rank) {
-      const [lo, hi] = slotBoundsUs(i);
+      const lo = i === 0 ? 0 : 2 ** i, hi = 2 ** (i + 1); // (slotBoundsUs, without its pair)
       return (lo + ((hi - lo) * (rank - seen)) / n) / 1000;
     }
     seen += n;
   }
-  return slotBoundsUs(slots.length - 1)[1] / 1000;
+  return 2 ** slots.length / 1000;
 }
