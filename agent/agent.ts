@@ -2,7 +2,7 @@
 // Each stage reads only what the stage before it produced.
 import { join } from 'node:path';
 import { ProbeSet, type ProbeReading } from './probes/probe-set.js';
-import type { SchedStats } from './probes/sched.js';
+import { RUNQ_SLOTS, type SchedStats } from './probes/sched.js';
 import { emptyFaultStats, type FaultStats } from './probes/fault.js';
 import { emptyTcpStats, type TcpStats } from './probes/sock.js';
 import {
@@ -74,10 +74,10 @@ const emptyStats = (slots: number): SchedStats =>
   ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
-const NO_SCHED: SchedStats = Object.freeze({ ...emptyStats(32), runqSlots: Object.freeze(new Array<number>(32).fill(0)) as number[] });
+const NO_SCHED: SchedStats = Object.freeze({ ...emptyStats(RUNQ_SLOTS), runqSlots: Object.freeze(new Array<number>(RUNQ_SLOTS).fill(0)) as number[] });
 
 /** A workload's run-queue waits this tick, per slot: one scratch array, read at once (the tick allocated one per workload). */
-const tickSlots: number[] = [];
+const tickSlots: number[] = new Array<number>(RUNQ_SLOTS).fill(0);
 
 /** The figures of a workload the probe saw nothing of (shared, never written). */
 const ZERO = Object.freeze({

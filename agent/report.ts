@@ -6,8 +6,9 @@ import type { DemandForecast, DemandResource } from './predict/demand.js';
 import type { RunEvent, RunStatus } from './predict/task-runs.js';
 
 export interface RunqueueFigures {
-  /** cumulative counts per log2 bucket: slot i holds waits in [2^i, 2^(i+1)) microseconds */
-  slots: number[];
+  /** cumulative counts per log2 bucket: slot i holds waits in [2^i, 2^(i+1)) microseconds (the
+   *  reading's own array, shared: read only) */
+  slots: readonly number[];
   /** cumulative number of waits and their total, in seconds */
   count: number;
   sumSeconds: number;

@@ -6,8 +6,9 @@ export function slotBoundsUs(i: number): [number, number] {
 }
 
 /** `now - before` per slot (never below 0): into `out` where given (a scratch array its caller
- *  reads at once: the tick takes each workload's percentiles so, thousands a tick), else a new array. */
-export function subtractSlots(now: number[], before: number[] | undefined, out: number[] = new Array<number>(now.length)): number[] {
+ *  reads at once: the tick takes each workload's percentiles so, thousands a tick; it may be
+ *  `now`, never `before`, which it is cut to `now`'s length), else a new array. */
+export function subtractSlots(now: number[], before: number[] | undefined, out: number[] = new Array<number>(now.length).fill(0)): number[] {
   out.length = now.length;
   for (let i = 0; i < now.length; i++) out[i] = Math.max(0, now[i]! - (before?.[i] ?? 0));
   return out;

@@ -7,7 +7,7 @@
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
 // HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_MANY_SECONDS (90: the agent's
-// window beside them), HR_BENCH_NET_SECONDS (3),
+// window beside them, and idle in that section), HR_BENCH_NET_SECONDS (3),
 // HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_FORECAST_OLD_PAIRS (1000; 0 skips the old pairs),
 // HR_BENCH_FORECAST_OLD_WARM (1300), HR_BENCH_DEMAND_WORKLOADS (2000 workloads x 5 resources
 // through the agent's demand forecasts, in this thread and over worker threads; 0 skips them),
@@ -239,10 +239,11 @@ async function main(): Promise<number> {
   report.sock = await section('sock', errors, () => benchSock({ seconds: cfg.netSeconds, rounds: cfg.rounds }));
   report.many = await section('many', errors, async () => {
     // The daemon, idle first, then beside the cgroups (top --json would also print ~1 MB a second)
-    const idle = await benchFootprint(cfg.idleSeconds, daemonCommand());
+    // (the same window both times: its peak RSS grows with the window)
+    const idle = await benchFootprint(cfg.manySeconds, daemonCommand());
     const many = await manyCgroups(cfg.manyCgroups);
     try {
-      const footprint = await benchFootprint(cfg.manySeconds, daemonCommand());
+      const footprint = await benchFootprint(cfg.manySeconds, daemonCommand(), 5, `beside ${many.count} cgroups`);
       // then every one of them forecast: in the agent's thread, and over the demand workers
       const busy: BusyTickRun[] = [];
       for (const workers of cfg.busySeconds > 0 ? [0, cfg.demandWorkers] : []) {

@@ -185,8 +185,9 @@ export async function benchFootprint(
   windowSeconds: number,
   agent: { cmd: string; args: string[]; label: string; ready?: (l: string) => boolean } = agentCommand(),
   warmupSeconds = 5,
+  where = 'idle host',
 ): Promise<FootprintResult> {
-  progress(`footprint: starting the agent (${agent.label}), idle host, ${windowSeconds}s window`);
+  progress(`footprint: starting the agent (${agent.label}), ${where}, ${windowSeconds}s window`);
   const hz = clockTicks();
   const t0 = Date.now();
   let reports = 0;

@@ -469,7 +469,7 @@ kernelTest('sched: a switch to idle the kernel did not report (an idle CPU\'s en
   // installed on that CPU and removed (each an IPI to it), after which it enters its idle loop
   // again. Only hr_sched_idle sees that; sched_switch sees nothing until a task wakes there.
   const tries: string[] = [];
-  let ended = false, credited = 0;
+  let ended = false, credited = 0, elapsedMs = 0;
   for (let i = 0; i < 20 && !ended; i++) {
     await sleep(50);
     if (entry().pid !== 0) continue; // (a task runs there: not idle)
@@ -479,8 +479,9 @@ kernelTest('sched: a switch to idle the kernel did not report (an idle CPU\'s en
     const deadline = process.hrtime.bigint() + 3_000_000n;
     let e = entry();
     while (e.pid === FORGED_PID && process.hrtime.bigint() < deadline) e = entry();
+    elapsedMs = Number(process.hrtime.bigint() - since) / 1e6;
     credited = oncpuMs(source.read(), decoy) - was;
-    tries.push(`${e.pid === FORGED_PID ? 'still named' : e.pid === 0 ? 'idle' : `pid ${e.pid}`} after ${(Number(process.hrtime.bigint() - since) / 1e6).toFixed(2)} ms, credited ${credited.toFixed(3)} ms`);
+    tries.push(`${e.pid === FORGED_PID ? 'still named' : e.pid === 0 ? 'idle' : `pid ${e.pid}`} after ${elapsedMs.toFixed(2)} ms, credited ${credited.toFixed(3)} ms`);
     // (a task that woke there first ends the stint by its switch, which stops the lending and
     // credits nothing (when the stint ended is not known there): try again)
     ended = e.pid === 0 && credited > 0;
@@ -489,7 +490,8 @@ kernelTest('sched: a switch to idle the kernel did not report (an idle CPU\'s en
   // (before: the entry named the task until the CPU's next switch, its workload lent the idle
   // CPU meanwhile, then credited nothing)
   t.true(ended, `the entry was set to the idle task at the CPU's next idle entry, the stint credited: ${tries.join('; ')}`);
-  t.true(credited < 3, `the named task credited its stint up to the idle entry: ${credited.toFixed(3)} ms`);
+  // (no more than the time from the write to the look that found the CPU idle)
+  t.true(credited <= elapsedMs + 0.5, `the named task credited its stint up to the idle entry: ${credited.toFixed(3)} ms of ${elapsedMs.toFixed(3)}`);
 });
 
 /**

@@ -79,6 +79,13 @@ test('log2 percentiles interpolate inside a bucket; empty is null', (t) => {
   t.is(percentileMs(slots, 0.25), 0.001);
   t.true(percentileMs(slots, 0.99)! > 2);
   t.deepEqual(subtractSlots([5, 7], [2, 9]), [3, 0], 'a reset counter never goes negative');
+  // into a scratch array (the tick's, one for every workload): cut to the slots' length, reused
+  const scratch = [9, 9, 9];
+  t.is(subtractSlots([5, 7], [2, 9], scratch), scratch);
+  t.deepEqual(scratch, [3, 0]);
+  t.deepEqual(subtractSlots([4, 4], undefined, scratch), [4, 4], 'no reading before: all of it');
+  const now = [6, 1];
+  t.deepEqual(subtractSlots(now, [1, 2], now), [5, 0], 'into the slots themselves');
 });
 
 /** A stand-in for the kernel's per-CPU stats map (a double: a stale mark cannot be made on demand in the kernel). */
