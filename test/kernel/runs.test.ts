@@ -198,7 +198,9 @@ kernelTest('runs: on a terminal the table keeps the lines a tick printed under e
   await waitFor(() => agent.stdout().includes('\x1b[2J'), 'a first frame', 20_000);
   const cg = new TestCgroup('tty-job');
   t.teardown(() => cg.remove());
-  await startIn(cg, 'timeout', ['1', 'sh', '-c', 'while :; do :; done'], 10_000).done;
+  // (3 s: the agent must see it and read its task before it exits; a CI run saw a 1 s job only
+  // in its last 0.5 s, its process gone before it was read, and no start was said)
+  await startIn(cg, 'timeout', ['3', 'sh', '-c', 'while :; do :; done'], 10_000).done;
   await cg.remove();
   const out = (await agent.done).stdout;
   const frames = out.split('\x1b[2J');
