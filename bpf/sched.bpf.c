@@ -307,7 +307,7 @@ int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 		now = bpf_ktime_get_ns();
 		ran = stint_ran(p);
 		if (!fair_task(p))
-			start = now;
+			start = now > cur->since ? now : cur->since; /* (never before it: the commit below) */
 		else
 			start = now > cur->since + ran ? now - ran : cur->since;
 		s = cur->counted ? stats_on(&cur->key, cpu) : NULL;
