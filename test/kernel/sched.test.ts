@@ -147,12 +147,17 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
 
 /** The last CPU this process may run on (Cpus_allowed_list: a cpuset container's may not start at 0). */
 function lastAllowedCpu(): number | null {
-  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
-  const cpus = list.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number);
-    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
-  }).filter((c) => Number.isInteger(c));
+  const cpus = parseCpuList(/^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '').filter((c) => Number.isInteger(c));
   return cpus.length >= 2 ? cpus[cpus.length - 1]! : null;
+}
+
+/** A busy loop pinned alone to `cpu` in `cg` (killed after the test), and its own time on CPU so
+ *  far as the scheduler counts it, ms (it lags by up to a tick). */
+async function lonePinnedHog(t: ExecutionContext, cg: TestCgroup, cpu: number): Promise<{ child: ReturnType<typeof startIn>['child']; ownMs: () => number }> {
+  const hog = startIn(cg, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  await waitFor(() => cg.pids().length === 1, 'the hog in its cgroup');
+  return { child: hog.child, ownMs: () => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6 };
 }
 
 kernelTest('sched: a hog holding its CPU from before the attach is lent its running slice from the first reading, before its first switch-out', async (t) => {
@@ -295,13 +300,10 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
   const to = new TestCgroup('sched-move-to');
   t.teardown(async () => { await from.remove(); await to.remove(); });
   // alone on its CPU: nothing else runs there to switch it out, so the move falls in a stint
-  const hog = startIn(from, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000);
-  t.teardown(() => { hog.child.kill('SIGKILL'); });
-  await waitFor(() => from.pids().length === 1, 'the hog in its cgroup');
+  const hog = await lonePinnedHog(t, from, cpu);
+  const own = hog.ownMs;
   const { obj, source } = openSched('sched-move');
   t.teardown(() => { source.close(); obj.close(); });
-  // the hog's own time on CPU, as the scheduler counts it (it lags by up to a tick)
-  const own = (): number => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
   source.read(); // counting starts
   await sleep(600);
   let last = { r: source.read(), own: own() };
@@ -394,12 +396,10 @@ kernelTest('sched: a switch the kernel did not report (the CPU\'s entry names an
   const cg = new TestCgroup('sched-unseen');
   const decoy = new TestCgroup('sched-unseen-decoy'); // (no task: only its key)
   t.teardown(async () => { await cg.remove(); await decoy.remove(); });
-  const hog = startIn(cg, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000);
-  t.teardown(() => { hog.child.kill('SIGKILL'); });
-  await waitFor(() => cg.pids().length === 1, 'the hog in its cgroup');
+  const hog = await lonePinnedHog(t, cg, cpu);
+  const own = hog.ownMs;
   const { obj, source } = openSched('sched-unseen');
   t.teardown(() => { source.close(); obj.close(); });
-  const own = (): number => Number(readFileSync(`/proc/${hog.child.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
   // (written from the hog's CPU, this process's own switch-out there would end the decoy's stint at once)
   keepOff(t, cpu);
   source.read(); // counting starts
