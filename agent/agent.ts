@@ -668,5 +668,7 @@ export class Agent {
 }
 
 export function selectorOf(selectors: WorkloadSelector[], w: Pick<Workload, 'path'>): WorkloadSelector | undefined {
-  return selectors.find((s) => matchesGlob(s.match, w.path));
+  // (a loop, not find(): asked of every workload, more than once a tick)
+  for (const s of selectors) if (matchesGlob(s.match, w.path)) return s;
+  return undefined;
 }

@@ -46,7 +46,7 @@ export class BpfMap {
   readonly ncpus: number;
   private batchWorks = true;
   /** the first batch's buffers, kept between reads: a fresh pair each tick would be megabytes */
-  private scratch: { keys: Buffer; values: Buffer } | null = null;
+  private scratch: { keys: Buffer; values: Buffer; token: Buffer; count: number[] } | null = null;
 
   constructor(ptr: Pointer, ncpus: number) {
     const f = lib();
@@ -81,18 +81,35 @@ export class BpfMap {
     return true;
   }
 
-  /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can.
-   *  The buffers are views that the next call reuses: decode them before reading again. */
+  /** Every entry, read in batches (one syscall per batch, not per key) where the kernel can, as copies. */
   entries(): { key: Buffer; value: Buffer }[] {
+    const out: { key: Buffer; value: Buffer }[] = [];
+    // (copies: forEachEntry's buffers serve every batch in turn)
+    this.forEachEntry((keys, keyAt, values, valueAt) => {
+      out.push({ key: Buffer.from(keys.subarray(keyAt, keyAt + this.keySize)), value: Buffer.from(values.subarray(valueAt, valueAt + this.valueStride)) });
+    });
+    return out;
+  }
+
+  /**
+   * Every entry, as entries() reads them, handed to `each` as offsets into the batch's buffers
+   * (a key at keys[keyAt], its value of valueStride bytes at values[valueAt]): a reader that
+   * decodes in place makes no view per entry, each tick, for each of thousands of cgroups. The
+   * buffers are valid only during the call.
+   */
+  forEachEntry(each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void): void {
     if (this.batchWorks) {
+      let handed = 0;
       try {
-        return this.entriesBatched();
+        this.eachBatched(each, () => handed++);
+        return;
       } catch (err) {
-        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP')) throw err;
+        // (a batch refused after entries were handed out is not read again by key: they would count twice)
+        if (handed > 0 || !(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP')) throw err;
         this.batchWorks = false; // old kernel or map type without batch ops
       }
     }
-    return this.entriesByKey();
+    this.eachByKey(each);
   }
 
   /** Splits a per-CPU value into one view per CPU. */
@@ -101,44 +118,32 @@ export class BpfMap {
     return Array.from({ length: this.ncpus }, (_, cpu) => value.subarray(cpu * slot, cpu * slot + this.valueSize));
   }
 
-  private entriesBatched(): { key: Buffer; value: Buffer }[] {
+  private eachBatched(each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void, onBatch: () => void): void {
     const f = lib();
     const chunk = Math.min(this.maxEntries, 4096);
-    const token = Buffer.alloc(Math.max(8, this.keySize));
-    const out: { key: Buffer; value: Buffer }[] = [];
-    let first = true;
-    for (;;) {
-      // The first batch reads into the kept buffers, any further one into fresh ones, so the
-      // views handed out stay valid until the next entries() call.
-      this.scratch ??= { keys: Buffer.alloc(this.keySize * chunk), values: Buffer.alloc(this.valueStride * chunk) };
-      const keys = first ? this.scratch.keys : Buffer.allocUnsafe(this.keySize * chunk);
-      const values = first ? this.scratch.values : Buffer.allocUnsafe(this.valueStride * chunk);
-      const count = [chunk];
+    this.scratch ??= { keys: Buffer.alloc(this.keySize * chunk), values: Buffer.alloc(this.valueStride * chunk), token: Buffer.alloc(Math.max(8, this.keySize)), count: [0] };
+    const { keys, values, token, count } = this.scratch;
+    // (each batch is handed out before the next is read: one pair of buffers serves every batch)
+    for (let first = true; ; first = false) {
+      count[0] = chunk;
       const ret = f.lookup_batch(this.fd, first ? null : token, token, keys, values, count, null);
       if (ret < 0 && ret !== -2) check(`batch-reading map '${this.name}'`, ret);
-      // Views, not copies: valid until this map's next entries() (decoders read them at once).
-      for (let i = 0; i < count[0]; i++) {
-        out.push({
-          key: keys.subarray(i * this.keySize, (i + 1) * this.keySize),
-          value: values.subarray(i * this.valueStride, (i + 1) * this.valueStride),
-        });
-      }
-      if (ret === -2 /* ENOENT: no more */) return out;
-      first = false;
+      if (count[0]! > 0) onBatch();
+      for (let i = 0; i < count[0]!; i++) each(keys, i * this.keySize, values, i * this.valueStride);
+      if (ret === -2 /* ENOENT: no more */) return;
     }
   }
 
-  private entriesByKey(): { key: Buffer; value: Buffer }[] {
+  private eachByKey(each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void): void {
     const f = lib();
-    const out: { key: Buffer; value: Buffer }[] = [];
     let prev: Buffer | null = null;
     for (;;) {
       const next = Buffer.alloc(this.keySize);
       const ret = f.get_next_key(this.fd, prev, next);
-      if (ret === -2) return out;
+      if (ret === -2) return;
       check(`iterating map '${this.name}'`, ret);
       const value = this.lookup(next);
-      if (value) out.push({ key: next, value });
+      if (value) each(next, 0, value, 0);
       prev = next;
     }
   }

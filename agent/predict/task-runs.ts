@@ -209,7 +209,7 @@ export class TaskRuns {
    * cgroups there at the start: not runs (their start was not seen) while they stay populated;
    * one found empty or gone is dropped from here, and its next busy tick starts a run
    */
-  private readonly existing = new Map<string, { workload: Workload; slot: number }>();
+  private readonly existing = new Map<string, { workload: Workload; slot: number; busyOn: number; due: boolean }>();
   private calls = 0;
   /** the last observe's time (NaN before the first) */
   private lastTickMs = Number.NaN;
@@ -228,7 +228,7 @@ export class TaskRuns {
   /** `existing`: the workloads present at the start (not runs). */
   constructor(private readonly opts: TaskRunsOptions, existing: Iterable<Workload>) {
     // each looked at on its own tick of every EXISTING_RECHECK
-    for (const w of existing) this.existing.set(w.id, { workload: w, slot: this.existing.size % EXISTING_RECHECK });
+    for (const w of existing) this.existing.set(w.id, { workload: w, slot: this.existing.size % EXISTING_RECHECK, busyOn: 0, due: false });
     this.minRunMs = opts.minRunMs ?? 2000;
     this.maxSamples = Math.max(2 * 20, opts.maxSamples ?? 2048);
     this.maxRuns = opts.maxRuns ?? 256;
@@ -244,7 +244,13 @@ export class TaskRuns {
    */
   wants(workload: Workload, cpuCores: number): boolean {
     if (this.runs.has(workload.id)) return true;
-    if (this.existing.has(workload.id) || !(cpuCores > 0 || !this.seen.has(workload.id))) return false;
+    const there = this.existing.get(workload.id);
+    if (there) {
+      // (busy on the tick the next observe folds in: see observe)
+      if (cpuCores > 0) there.busyOn = this.calls + 1;
+      return false;
+    }
+    if (!(cpuCores > 0 || !this.seen.has(workload.id))) return false;
     if (this.follows(workload)) return true;
     // (one not followed is taken as seen: not matched again at every tick while it idles)
     rememberNewest(this.seen, workload.id, RAN_BEFORE_KEPT);
@@ -260,7 +266,12 @@ export class TaskRuns {
   observe(inputs: readonly RunTickInput[], nowMs: number): RunEvent[] {
     const turn = ++this.calls % EXISTING_RECHECK;
     for (const [id, e] of this.existing) {
-      if (e.slot !== turn || this.opts.alive(e.workload)) continue;
+      if (e.slot !== turn && !e.due) continue;
+      // one that used CPU this tick (wants said so) is looked at on its next quiet tick instead:
+      // beside 1000 busy cgroups a hundred reads of their process lists a tick were a tenth of
+      // the agent's tick; one busy at every tick is never read, and holds a process anyway
+      e.due = e.busyOn === this.calls;
+      if (e.due || this.opts.alive(e.workload)) continue;
       this.existing.delete(id);
       rememberNewest(this.ranBefore, id, RAN_BEFORE_KEPT);
     }

@@ -2,7 +2,7 @@
 // events and its load-time settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { cgKeyAt, cgKeyIn, u64 } from './decode.js';
+import { cgKeyAt, cgKeyIn, internedCgKey, u64 } from './decode.js';
 
 export const LAT_SLOTS = 32; // HR_RUNQ_SLOTS: log2 microseconds, like biolatency
 export const BLK_KEY_SIZE = 24; // struct hr_blk_key
@@ -84,10 +84,10 @@ export function emptyBlkStats(): BlkStats {
   return { latSlots: new Array(LAT_SLOTS).fill(0), latCount: 0, latSumNs: 0, readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
 }
 
-/** Adds one CPU's struct hr_blk_stats into `s`. */
-export function addBlkStats(s: BlkStats, v: Buffer): void {
-  for (let i = 0; i < LAT_SLOTS; i++) s.latSlots[i] += u64(v, i * 8);
-  const tail = LAT_SLOTS * 8;
+/** Adds one CPU's struct hr_blk_stats (at `at` of `v`) into `s`. */
+export function addBlkStats(s: BlkStats, v: Buffer, at = 0): void {
+  for (let i = 0; i < LAT_SLOTS; i++) s.latSlots[i] += u64(v, at + i * 8);
+  const tail = at + LAT_SLOTS * 8;
   s.latCount += u64(v, tail);
   s.latSumNs += u64(v, tail + 8);
   s.readBytes += u64(v, tail + 16);
@@ -99,12 +99,13 @@ export function addBlkStats(s: BlkStats, v: Buffer): void {
 /** Reads the whole stats map (one batched read), summing each key's per-CPU values. */
 export function readBlockioStats(map: BpfMap): Map<string, { key: BlkKey; stats: BlkStats }> {
   const out = new Map<string, { key: BlkKey; stats: BlkStats }>();
-  for (const { key, value } of map.entries()) {
-    const k = decodeBlkKey(key);
+  const slot = map.valueStride / map.ncpus;
+  map.forEachEntry((keys, keyAt, values, valueAt) => {
+    const k: BlkKey = { cg: internedCgKey(keys, keyAt).key, dev: keys.readUInt32LE(keyAt + 16) };
     const s = emptyBlkStats();
-    for (const v of map.perCpuValues(value)) addBlkStats(s, v);
+    for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) addBlkStats(s, values, at);
     out.set(blkKeyString(k), { key: k, stats: s });
-  }
+  });
   return out;
 }
 

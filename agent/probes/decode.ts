@@ -5,6 +5,47 @@ import type { CgroupKey } from '../workloads/types.js';
 /** struct hr_cg_key at `off` of a map key or value buffer. */
 export const cgKeyAt = (b: Buffer, off = 0): CgroupKey => ({ cgid: b.readBigUInt64LE(off), cpuCgid: b.readBigUInt64LE(off + 8) });
 
+/** A workload key as the stats readers hand it out: the key, and its map-key string (keyString). */
+export interface KeyAndId {
+  key: CgroupKey;
+  id: string;
+}
+
+/** Keys read so far, by cgid then cpuCgid: the same pair is the same object every tick. */
+const interned = new Map<number, Map<number, KeyAndId>>();
+let internedCount = 0;
+/** More distinct keys than this start the table afresh (ids of removed cgroups never come back). */
+const INTERNED_MAX = 1 << 16;
+const EXACT_HIGH_WORD = 1 << 21; // a u64 below 2^53 is exact as a number
+
+/**
+ * struct hr_cg_key at `off`, with its string, made once per distinct pair: a reader of
+ * thousands of keys a tick made two BigInts, an object and a string for each, each tick (the
+ * agent's largest allocation beside 1000 cgroups). Handed out shared: read only.
+ */
+export function internedCgKey(b: Buffer, off: number): KeyAndId {
+  const hiA = b.readUInt32LE(off + 4), hiB = b.readUInt32LE(off + 12);
+  if (hiA >= EXACT_HIGH_WORD || hiB >= EXACT_HIGH_WORD) {
+    const key = cgKeyAt(b, off);
+    return { key, id: keyString(key) };
+  }
+  const cgid = b.readUInt32LE(off) + hiA * 0x1_0000_0000, cpuCgid = b.readUInt32LE(off + 8) + hiB * 0x1_0000_0000;
+  let byCpu = interned.get(cgid);
+  const had = byCpu?.get(cpuCgid);
+  if (had) return had;
+  if (internedCount >= INTERNED_MAX) {
+    interned.clear();
+    internedCount = 0;
+    byCpu = undefined;
+  }
+  if (!byCpu) interned.set(cgid, (byCpu = new Map()));
+  const key: CgroupKey = { cgid: BigInt(cgid), cpuCgid: BigInt(cpuCgid) };
+  const made = { key, id: keyString(key) };
+  byCpu.set(cpuCgid, made);
+  internedCount++;
+  return made;
+}
+
 /** struct hr_cg_key at `off` of a ring record. */
 export const cgKeyIn = (d: DataView, off: number): CgroupKey => ({ cgid: d.getBigUint64(off, true), cpuCgid: d.getBigUint64(off + 8, true) });
 
@@ -21,6 +62,22 @@ export function commIn(d: DataView, off: number): string {
 
 /** A little-endian u64 as a number, without a BigInt (exact below 2^53: counters and ns). */
 export const u64 = (b: Buffer, off: number): number => b.readUInt32LE(off) + b.readUInt32LE(off + 4) * 0x1_0000_0000;
+
+export const NO_WORDS: Uint32Array = new Uint32Array(0);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * A buffer's bytes as little-endian u32 words, read in place where the host is little-endian and
+ * the buffer 4-byte aligned (the map reader's are), else from a copy in that order. A stats
+ * reader sums `w[i] + w[i + 1] * 2 ** 32` into locals: u64() per field, each tick, for every
+ * key and CPU, allocated a number at each call (half a reader's bytes, and its time).
+ */
+export function wordsOver(b: Buffer): Uint32Array {
+  if (LITTLE_ENDIAN && b.byteOffset % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  const out = new Uint32Array(b.length >>> 2);
+  for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
+  return out;
+}
 
 /** The cgroup pair as one map key ("cgid:cpuCgid"). */
 export function keyString(key: CgroupKey): string {

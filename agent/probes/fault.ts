@@ -2,7 +2,7 @@
 // settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
+import { cgKeyIn, commIn, internedCgKey, u64 } from './decode.js';
 
 export const FAULT_CONFIG_SIZE = 8; // struct hr_fault_config
 export const FAULT_STATS_SIZE = 48; // struct hr_fault_stats
@@ -44,19 +44,21 @@ export const emptyFaultStats = (): FaultStats => ({ minor: 0, major: 0, reclaimC
 /** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
 export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats: FaultStats }> {
   const out = new Map<string, { key: CgroupKey; stats: FaultStats }>();
-  for (const { key, value } of map.entries()) {
-    const k = cgKeyAt(key);
+  const slot = map.valueStride / map.ncpus;
+  map.forEachEntry((keys, keyAt, values, valueAt) => {
+    const k = internedCgKey(keys, keyAt);
+    // (counts that stay small: added as they are read, they stay small integers, no numbers allocated)
     const s = emptyFaultStats();
-    for (const v of map.perCpuValues(value)) {
-      s.minor += u64(v, 0);
-      s.major += u64(v, 8);
-      s.reclaimCount += u64(v, 16);
-      s.reclaimNs += u64(v, 24);
-      s.reclaimedPages += u64(v, 32);
-      s.oomKills += u64(v, 40);
+    for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) {
+      s.minor += u64(values, at);
+      s.major += u64(values, at + 8);
+      s.reclaimCount += u64(values, at + 16);
+      s.reclaimNs += u64(values, at + 24);
+      s.reclaimedPages += u64(values, at + 32);
+      s.oomKills += u64(values, at + 40);
     }
-    out.set(keyString(k), { key: k, stats: s });
-  }
+    out.set(k.id, { key: k.key, stats: s });
+  });
   return out;
 }
 

@@ -2,7 +2,7 @@
 // Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
+import { cgKeyIn, commIn, internedCgKey, keyString, NO_WORDS, wordsOver } from './decode.js';
 
 export const RUNQ_SLOTS = 32; // HR_RUNQ_SLOTS
 export const CG_KEY_SIZE = 16; // struct hr_cg_key
@@ -57,30 +57,43 @@ export interface SchedStatsReading {
  * `atNs`: now, taken before the read.
  */
 export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint()): SchedStatsReading {
-  const entries = map.entries();
   const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
-  const tail = RUNQ_SLOTS * 8;
   // per CPU, the slot lent its slice: the latest switch-in before the read began (a task switched
   // in later is not lent; a mark older than the latest can only be stale)
   const lent: Array<{ stats: SchedStats; since: bigint } | undefined> = [];
-  const slot = map.valueStride / map.ncpus; // (offsets into the value: no view per CPU and key)
-  for (const { key, value } of entries) {
-    const k = cgKeyAt(key);
-    const s: SchedStats = { runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 };
-    for (let cpu = 0, at = 0; cpu < map.ncpus; cpu++, at += slot) {
-      for (let i = 0; i < RUNQ_SLOTS; i++) s.runqSlots[i] += u64(value, at + i * 8);
-      s.runqCount += u64(value, at + tail);
-      s.runqSumNs += u64(value, at + tail + 8);
-      s.oncpuNs += u64(value, at + tail + 16);
-      s.nvcsw += u64(value, at + tail + 24);
-      s.nivcsw += u64(value, at + tail + 32);
+  const ncpus = map.ncpus;
+  const slotWords = map.valueStride / ncpus / 4; // (offsets into the value: no view per CPU and key)
+  const tail = RUNQ_SLOTS * 2;
+  let words = NO_WORDS, wordsOf: Buffer | null = null;
+  map.forEachEntry((keys, keyAt, values, valueAt) => {
+    if (values !== wordsOf) words = wordsOver((wordsOf = values));
+    const k = internedCgKey(keys, keyAt);
+    const first = valueAt / 4;
+    // Summed over CPUs in locals, then stored once: a sum kept in an object's field or a
+    // growing array allocates a number at each add (twice the bytes of the figures themselves).
+    const runqSlots = new Array<number>(RUNQ_SLOTS);
+    for (let i = 0; i < RUNQ_SLOTS; i++) {
+      let n = 0;
+      for (let cpu = 0, at = first + 2 * i; cpu < ncpus; cpu++, at += slotWords) n += words[at]! + words[at + 1]! * 0x1_0000_0000;
+      runqSlots[i] = n;
+    }
+    let runqCount = 0, runqSumNs = 0, oncpuNs = 0, nvcsw = 0, nivcsw = 0;
+    for (let cpu = 0, at = first + tail; cpu < ncpus; cpu++, at += slotWords) {
+      runqCount += words[at]! + words[at + 1]! * 0x1_0000_0000;
+      runqSumNs += words[at + 2]! + words[at + 3]! * 0x1_0000_0000;
+      oncpuNs += words[at + 4]! + words[at + 5]! * 0x1_0000_0000;
+      nvcsw += words[at + 6]! + words[at + 7]! * 0x1_0000_0000;
+      nivcsw += words[at + 8]! + words[at + 9]! * 0x1_0000_0000;
+    }
+    const s: SchedStats = { runqSlots, runqCount, runqSumNs, oncpuNs, nvcsw, nivcsw };
+    for (let cpu = 0, at = first + tail + 10; cpu < ncpus; cpu++, at += slotWords) {
       // (most slots have no task on their CPU: the mark is read as a BigInt only where it is set)
-      if (!value.readUInt32LE(at + tail + 40) && !value.readUInt32LE(at + tail + 44)) continue;
-      const since = value.readBigUInt64LE(at + tail + 40);
+      if (!words[at] && !words[at + 1]) continue;
+      const since = BigInt(words[at]!) | (BigInt(words[at + 1]!) << 32n);
       if (since < atNs && !(lent[cpu] && lent[cpu]!.since >= since)) lent[cpu] = { stats: s, since };
     }
-    stats.set(keyString(k), { key: k, stats: s });
-  }
+    stats.set(k.id, { key: k.key, stats: s });
+  });
   for (const l of lent) if (l) l.stats.oncpuNs += Number(atNs - l.since);
   return { stats, atNs };
 }

@@ -2,7 +2,7 @@
 // retransmits) and its load-time settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { cgKeyAt, cgKeyIn, commIn, keyString, u64 } from './decode.js';
+import { cgKeyIn, commIn, internedCgKey, u64 } from './decode.js';
 
 export const SOCK_CONFIG_SIZE = 8; // struct hr_sock_config
 export const TCP_STATS_SIZE = 40; // struct hr_tcp_stats
@@ -90,18 +90,19 @@ export function emptyTcpStats(): TcpStats {
 /** Reads the whole stats map (one batched read), summing each key's per-CPU values. */
 export function readSockStats(map: BpfMap): Map<string, { key: CgroupKey; stats: TcpStats }> {
   const out = new Map<string, { key: CgroupKey; stats: TcpStats }>();
-  for (const { key, value } of map.entries()) {
-    const k = cgKeyAt(key);
+  const slot = map.valueStride / map.ncpus;
+  map.forEachEntry((keys, keyAt, values, valueAt) => {
+    const k = internedCgKey(keys, keyAt);
     const s = emptyTcpStats();
-    for (const v of map.perCpuValues(value)) {
-      s.txBytes += u64(v, 0);
-      s.rxBytes += u64(v, 8);
-      s.retransmits += u64(v, 16);
-      s.opened += u64(v, 24);
-      s.closed += u64(v, 32);
+    for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) {
+      s.txBytes += u64(values, at);
+      s.rxBytes += u64(values, at + 8);
+      s.retransmits += u64(values, at + 16);
+      s.opened += u64(values, at + 24);
+      s.closed += u64(values, at + 32);
     }
-    out.set(keyString(k), { key: k, stats: s });
-  }
+    out.set(k.id, { key: k.key, stats: s });
+  });
   return out;
 }
 

@@ -129,5 +129,11 @@ function stripSlash(p: string): string {
 /** The directory of a workload's cgroup in its own hierarchy (v1 cpu, or the unified tree); null when that tree is not mounted. */
 export function workloadDir(layout: CgroupLayout, w: { hierarchy: 'v2' | 'v1-cpu'; path: string }): string | null {
   const root = w.hierarchy === 'v1-cpu' ? layout.cpuV1Root : layout.unifiedRoot;
-  return root ? join(root, w.path) : null;
+  if (!root) return null;
+  // (asked for every workload looked at, each tick: a path as the index makes them is joined as is)
+  if (w.path === '/') return root;
+  return PLAIN_PATH.test(w.path) && !root.endsWith('/') ? root + w.path : join(root, w.path);
 }
+
+/** A cgroup path as the index names them: '/' then names, none empty nor starting with a dot. */
+const PLAIN_PATH = /^(?:\/[^/.][^/]*)+$/;

@@ -47,7 +47,8 @@ function readDir(layout: CgroupLayout, w: Workload, read: (dir: string) => boole
   }
 }
 
-const holdsOwnProcess = (dir: string): boolean => readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+// (dir is a cgroup directory as workloadDir or a walk made it: no path.join, read for every cgroup looked at)
+const holdsOwnProcess = (dir: string): boolean => readFileSync(`${dir}/cgroup.procs`, 'utf8').trim() !== '';
 
 /** Levels of v1 child cgroups looked into for a process. */
 const V1_DEPTH = 8;

@@ -7,6 +7,7 @@ import {
 } from '../../agent/probes/sched.js';
 import type { BpfMap } from '../../agent/kernel/index.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
+import { internedCgKey, wordsOver } from '../../agent/probes/decode.js';
 
 const cLayout = (): Record<string, number> => cLayoutOf(`
   P("key", sizeof(struct hr_cg_key));
@@ -94,17 +95,20 @@ function statsMapDouble(slots: Array<{ cgid: bigint; perCpu: Array<{ oncpuNs: bi
   return {
     ncpus,
     valueStride: SCHED_STATS_SIZE * ncpus,
-    entries: () => slots.map(({ cgid, perCpu }) => {
-      const key = Buffer.alloc(CG_KEY_SIZE);
-      key.writeBigUInt64LE(cgid, 0);
-      const value = Buffer.alloc(SCHED_STATS_SIZE * ncpus);
-      perCpu.forEach((c, cpu) => {
-        value.writeBigUInt64LE(c.oncpuNs, cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 16);
-        value.writeBigUInt64LE(c.runningSince, cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 40);
+    // every entry in one pair of buffers, as a batch read hands them out (offsets past the first)
+    forEachEntry: (each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void) => {
+      const stride = SCHED_STATS_SIZE * ncpus;
+      const keys = Buffer.alloc(CG_KEY_SIZE * slots.length);
+      const values = Buffer.alloc(stride * slots.length);
+      slots.forEach(({ cgid, perCpu }, i) => {
+        keys.writeBigUInt64LE(cgid, i * CG_KEY_SIZE);
+        perCpu.forEach((c, cpu) => {
+          values.writeBigUInt64LE(c.oncpuNs, i * stride + cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 16);
+          values.writeBigUInt64LE(c.runningSince, i * stride + cpu * SCHED_STATS_SIZE + RUNQ_SLOTS * 8 + 40);
+        });
       });
-      return { key, value };
-    }),
-    perCpuValues: (value: Buffer) => Array.from({ length: ncpus }, (_, cpu) => value.subarray(cpu * SCHED_STATS_SIZE, (cpu + 1) * SCHED_STATS_SIZE)),
+      for (let i = 0; i < slots.length; i++) each(keys, i * CG_KEY_SIZE, values, i * stride);
+    },
   } as unknown as BpfMap;
 }
 
@@ -125,4 +129,37 @@ test('a reading lends each CPU\'s running slice to the slot switched in last bef
   t.is(Math.round((oncpuMs(1n) - since) * 1e3) / 1e3, 12 + 50, 'committed 12 ms, lent 50 ms on cpu 0');
   t.is(Math.round((oncpuMs(2n) - since) * 1e3) / 1e3, 3 + 20, 'committed 3 ms, lent 20 ms on cpu 1; the stale mark on cpu 0 not lent');
   t.is(oncpuMs(3n), 4, 'committed only');
+});
+
+test('a workload key read twice is the same object, its id the key\'s string; one past 2^53 is read exactly', (t) => {
+  const at = (cgid: bigint, cpuCgid: bigint, off = 0): Buffer => {
+    const b = Buffer.alloc(off + CG_KEY_SIZE);
+    b.writeBigUInt64LE(cgid, off);
+    b.writeBigUInt64LE(cpuCgid, off + 8);
+    return b;
+  };
+  const a = internedCgKey(at(4242n, 77n), 0);
+  t.deepEqual(a, { key: { cgid: 4242n, cpuCgid: 77n }, id: keyString({ cgid: 4242n, cpuCgid: 77n }) });
+  t.is(internedCgKey(at(4242n, 77n, 24), 24), a, 'the same pair, elsewhere in another buffer');
+  t.not(internedCgKey(at(4242n, 78n), 0), a);
+  t.not(internedCgKey(at(4243n, 77n), 0).id, a.id);
+  const huge = (1n << 60n) + 3n;
+  t.deepEqual(internedCgKey(at(huge, 1n), 0).key, { cgid: huge, cpuCgid: 1n });
+  t.not(internedCgKey(at(huge + 1n, 1n), 0).id, internedCgKey(at(huge, 1n), 0).id, 'not rounded together');
+});
+
+test('a stats buffer is read as little-endian words in place, or from a copy where it is not 4-byte aligned', (t) => {
+  const backing = Buffer.alloc(4 + 16);
+  const at = (off: number): Buffer => {
+    const b = backing.subarray(off, off + 16);
+    b.writeBigUInt64LE((7n << 32n) + 5n, 0);
+    b.writeBigUInt64LE(2n ** 53n - 1n, 8);
+    return b;
+  };
+  for (const off of [0, 1]) {
+    const w = wordsOver(at(off));
+    t.is(w[0]! + w[1]! * 2 ** 32, 7 * 2 ** 32 + 5, `offset ${off}`);
+    t.is(w[2]! + w[3]! * 2 ** 32, Number.MAX_SAFE_INTEGER);
+  }
+  t.is(wordsOver(at(0)).buffer, backing.buffer, 'aligned: a view, no copy');
 });

@@ -367,6 +367,40 @@ test('task runs: a cgroup there at the start is not a run, however long it idles
   t.deepEqual(w.events.map((e) => e.kind), ['run-start']);
 });
 
+test('task runs: a cgroup there at the start is not read while it is busy; its look waits for its next quiet tick', (t) => {
+  const store = new ProfileStore({ dir: join(scratch(t), 'profiles') });
+  const reads: string[] = [];
+  let populated = true;
+  const worker = workload('/jobs/worker');
+  const runs = new TaskRuns({
+    store, taskOf: async () => null,
+    alive: (w) => { reads.push(w.path); return populated; },
+  }, [worker]);
+  let now = 0;
+  const tick = (cpuCores: number): void => {
+    const inputs = [{ workload: worker, cpuCores, memoryBytes: null, ioBytesPerSec: 0, netBytesPerSec: 0 }].filter((x) => runs.wants(x.workload, x.cpuCores));
+    runs.observe(inputs, now += 1000);
+  };
+  for (let i = 0; i < 30; i++) tick(0.01);
+  t.deepEqual(reads, [], 'busy at every tick: its process list never read');
+  tick(0);
+  t.deepEqual(reads, ['/jobs/worker'], 'its first quiet tick (its turn has passed)');
+  for (let i = 0; i < 8; i++) tick(0);
+  t.is(reads.length, 1, 'then on its turn only (every 10th tick)');
+  tick(0);
+  t.is(reads.length, 2);
+  // busy over its turn, emptied at the end of it (its last tick read CPU), then quiet: found
+  // empty at the first quiet tick, not a turn later
+  for (let i = 0; i < 10; i++) tick(0.5);
+  t.is(reads.length, 2);
+  populated = false;
+  tick(0);
+  t.is(reads.length, 3);
+  populated = true;
+  tick(0.5);
+  t.true(runs.wants(worker, 0), 'found empty: a run from its next busy tick');
+});
+
 test('task runs: a service started again at the same path is another run of the same task', async (t) => {
   const w = world(t);
   const unit = 'v1-cpu:/system.slice/backup.service';
