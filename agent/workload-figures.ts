@@ -15,18 +15,30 @@ import type { IoDeviceFigures, IoFigures, MemoryFigures, NetFigures, WorkloadRep
 export const delta = (now: number, before: number | undefined): number =>
   before === undefined ? now : now >= before ? now - before : now >= before / 2 ? 0 : now;
 
-/** Sums per-key values into per-workload ones. */
+/**
+ * Sums per-key values into per-workload ones. A workload with one key (most) has that key's
+ * values as its sum, shared, not a copy: read only; a sum of its own is made at a second key.
+ */
 export function sumByWorkload<K, S>(
   entries: Iterable<{ key: K; stats: S }>,
   resolve: (key: K) => Workload,
   empty: () => S,
   add: (into: S, s: S) => void,
 ): Map<string, { workload: Workload; stats: S }> {
-  const out = new Map<string, { workload: Workload; stats: S }>();
+  const out = new Map<string, { workload: Workload; stats: S; own?: boolean }>();
   for (const { key, stats } of entries) {
     const workload = resolve(key);
-    let t = out.get(workload.id);
-    if (!t) out.set(workload.id, (t = { workload, stats: empty() }));
+    const t = out.get(workload.id);
+    if (!t) {
+      out.set(workload.id, { workload, stats });
+      continue;
+    }
+    if (!t.own) {
+      const first = t.stats;
+      t.stats = empty();
+      add(t.stats, first);
+      t.own = true;
+    }
     add(t.stats, stats);
   }
   return out;
@@ -85,19 +97,21 @@ export function ioByWorkload(
   );
 }
 
+const perSecond = (now: number, before: number | undefined, intervalMs: number): number => (delta(now, before) * 1000) / intervalMs;
+
 export function memoryFigures(now: FaultStats, before: FaultStats | undefined, intervalMs: number): MemoryFigures {
-  const perS = (n: number, b: number | undefined): number => (delta(n, b) * 1000) / intervalMs;
+  // (no closure: made for every workload, each tick)
   return {
     minorFaults: now.minor,
     majorFaults: now.major,
-    minorPerSecond: perS(now.minor, before?.minor),
-    majorPerSecond: perS(now.major, before?.major),
+    minorPerSecond: perSecond(now.minor, before?.minor, intervalMs),
+    majorPerSecond: perSecond(now.major, before?.major, intervalMs),
     reclaimStalls: now.reclaimCount,
     reclaimSeconds: now.reclaimNs / 1e9,
     reclaimedPages: now.reclaimedPages,
-    reclaimMsPerSecond: perS(now.reclaimNs, before?.reclaimNs) / 1e6,
+    reclaimMsPerSecond: perSecond(now.reclaimNs, before?.reclaimNs, intervalMs) / 1e6,
     oomKills: now.oomKills,
-    oomKillsPerSecond: perS(now.oomKills, before?.oomKills),
+    oomKillsPerSecond: perSecond(now.oomKills, before?.oomKills, intervalMs),
   };
 }
 

@@ -34,6 +34,8 @@ interface Tree {
   /** cgroups gone since an earlier walk, and when they were last seen: an event about a task
    *  of a removed cgroup (an OOM victim, a closed connection) still names its workload */
   gone: Map<bigint, { path: string; atMs: number }>;
+  /** workloads by inode, as resolve named them since the last walk */
+  named: Map<bigint, Workload>;
 }
 
 /** How long a removed cgroup's path is remembered, by default. */
@@ -108,14 +110,22 @@ export class WorkloadIndex {
   resolve(key: CgroupKey): Workload {
     if (this.lastRefresh === -Infinity) this.refresh(); // the v1 root's inode is needed below
     const v1 = this.v1cpu;
-    if (v1 && key.cpuCgid !== 0n && key.cpuCgid !== (v1.rootIno ?? 1n)) {
-      const path = this.lookup(v1, key.cpuCgid);
-      return path === undefined ? unknown('v1-cpu', key.cpuCgid) : this.workload('v1-cpu', path);
-    }
+    if (v1 && key.cpuCgid !== 0n && key.cpuCgid !== (v1.rootIno ?? 1n)) return this.named(v1, 'v1-cpu', key.cpuCgid);
     // v1-only hosts mount no cgroup2: every task sits in its (invisible) root.
     if (!this.v2) return this.workload('v2', '/');
-    const path = this.lookup(this.v2, key.cgid);
-    return path === undefined ? unknown('v2', key.cgid) : this.workload('v2', path);
+    return this.named(this.v2, 'v2', key.cgid);
+  }
+
+  /** The workload of a tree's inode, kept by inode until the next walk (asked for every key, each tick). */
+  private named(tree: Tree, hierarchy: Hierarchy, ino: bigint): Workload {
+    const had = tree.named.get(ino);
+    if (had) return had;
+    const path = this.lookup(tree, ino);
+    // (one not named is not kept: a later lookup may walk and find it)
+    if (path === undefined) return unknown(hierarchy, ino);
+    const w = this.workload(hierarchy, path);
+    tree.named.set(ino, w);
+    return w;
   }
 
   /** Every cgroup known since the last refresh, in both hierarchies. */
@@ -196,7 +206,7 @@ export class WorkloadIndex {
 }
 
 function emptyTree(root: string): Tree {
-  return { root, byIno: new Map(), byPath: new Map(), rootIno: null, gone: new Map() };
+  return { root, byIno: new Map(), byPath: new Map(), rootIno: null, gone: new Map(), named: new Map() };
 }
 
 function unknown(hierarchy: Hierarchy, ino: bigint): Workload {
@@ -249,6 +259,7 @@ function walk(tree: Tree, goneKeepMs: number): string[] {
   }
   for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > goneKeepMs) tree.gone.delete(ino);
   tree.byIno = byIno;
+  tree.named.clear();
   tree.byPath = byPath;
   tree.rootIno = byPath.get('/') ?? null;
   return departed;
