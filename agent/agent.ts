@@ -88,6 +88,8 @@ const ZERO = Object.freeze({
 
 /** Kernel events kept per kind and tick: the rest are counted (health), not listed. */
 const EVENTS_PER_KIND = 100;
+/** Ticks between two counts of the host's CPUs (hostCpuCount). */
+const HOST_CPUS_RECOUNT = 60;
 
 /** A reading's counters without its events (a snapshot keeps them a tick, to name them again). */
 function countersOf(r: ProbeReading): ProbeReading {
@@ -127,6 +129,8 @@ export class Agent {
   private readonly governor: OverheadGovernor | null;
   private readonly runs: RunFollower | null;
   private hostCpu: { busy: number; total: number } | null = null;
+  /** the host's CPUs as last counted (0: not yet; hostCpuCount) */
+  private hostCpus = 0;
   /** with the fault probe off: each forecast workload's memory cgroup OOM-kill count at the last tick (oomKilled; only those forecast then) */
   private oomCounts = new Map<string, number>();
   /** the forecast workloads whose runs ended (their cgroups emptied): forecast afresh */
@@ -274,7 +278,9 @@ export class Agent {
       return Number.isFinite(a) && b > a ? b - a : intervalMs;
     };
     const rateMs = { sched: over('sched'), fault: over('fault'), io: over('io'), net: over('net') };
-    const ids = new Set([...now.sched.keys(), ...now.fault.keys(), ...now.io.keys(), ...now.net.keys()]);
+    // (added map by map: spreading them made an array of every id, four times, each tick)
+    const ids = new Set(now.sched.keys());
+    for (const m of [now.fault, now.io, now.net]) for (const id of m.keys()) ids.add(id);
     // the policy's workloads none of whose tasks has run since the probes started (a process
     // asleep on its memory) are reported too: they were missing from every report
     const quiet = this.quietSelected(ids);
@@ -437,7 +443,7 @@ export class Agent {
     // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
     // when a probe is filtered), and the memory it holds plus the host's MemAvailable, less its
     // own page cache (MemAvailable counts that already).
-    const hostCores = cpus().length;
+    const hostCores = this.hostCpuCount();
     const hostMemory = totalmem();
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
@@ -491,6 +497,16 @@ export class Agent {
     counts.set(r.workload.id, now);
     const before = this.oomCounts.get(r.workload.id);
     return before !== undefined && now > before;
+  }
+
+  /**
+   * The host's CPUs (os.cpus()), counted again every HOST_CPUS_RECOUNT ticks: os.cpus() reads
+   * /proc/cpuinfo and each CPU's times, half a millisecond a tick for a count that changes only
+   * when a CPU is brought on or off line.
+   */
+  private hostCpuCount(): number {
+    if (this.hostCpus === 0 || this.ticks % HOST_CPUS_RECOUNT === 0) this.hostCpus = cpus().length;
+    return this.hostCpus;
   }
 
   /** Cores the whole host used since the last tick (/proc/stat); the workloads' sum until two readings exist. */
