@@ -59,9 +59,13 @@ export interface SchedStatsReading {
 export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint()): SchedStatsReading {
   const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
   // per CPU, the slot lent its slice: the latest switch-in before the read began (a task switched
-  // in later is not lent; a mark older than the latest can only be stale)
-  const lent: Array<{ stats: SchedStats; since: bigint } | undefined> = [];
+  // in later is not lent; a mark older than the latest can only be stale). Marks are compared as
+  // numbers (a few ns off past 2^53 ns of uptime, 104 days: no matter to which is later), and
+  // only the one lent is taken as a BigInt: many slots hold a stale mark, each made BigInts.
   const ncpus = map.ncpus;
+  const lent: Array<SchedStats | undefined> = new Array(ncpus);
+  const lentSince = new Array<number>(ncpus).fill(-1), lentLo = new Array<number>(ncpus).fill(0), lentHi = new Array<number>(ncpus).fill(0);
+  const before = Number(atNs);
   const slotWords = map.valueStride / ncpus / 4; // (offsets into the value: no view per CPU and key)
   const tail = RUNQ_SLOTS * 2;
   let words = NO_WORDS, wordsOf: Buffer | null = null;
@@ -87,14 +91,22 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
     }
     const s: SchedStats = { runqSlots, runqCount, runqSumNs, oncpuNs, nvcsw, nivcsw };
     for (let cpu = 0, at = first + tail + 10; cpu < ncpus; cpu++, at += slotWords) {
-      // (most slots have no task on their CPU: the mark is read as a BigInt only where it is set)
-      if (!words[at] && !words[at + 1]) continue;
-      const since = BigInt(words[at]!) | (BigInt(words[at + 1]!) << 32n);
-      if (since < atNs && !(lent[cpu] && lent[cpu]!.since >= since)) lent[cpu] = { stats: s, since };
+      const lo = words[at]!, hi = words[at + 1]!;
+      if (!lo && !hi) continue; // (most slots have no task on their CPU)
+      const since = lo + hi * 0x1_0000_0000;
+      if (since < before && since > lentSince[cpu]!) {
+        lent[cpu] = s;
+        lentSince[cpu] = since;
+        lentLo[cpu] = lo;
+        lentHi[cpu] = hi;
+      }
     }
     stats.set(k.id, { key: k.key, stats: s });
   });
-  for (const l of lent) if (l) l.stats.oncpuNs += Number(atNs - l.since);
+  for (let cpu = 0; cpu < ncpus; cpu++) {
+    const since = (BigInt(lentHi[cpu]!) << 32n) | BigInt(lentLo[cpu]!);
+    if (lent[cpu] && since < atNs) lent[cpu]!.oncpuNs += Number(atNs - since);
+  }
   return { stats, atNs };
 }
 
