@@ -25,7 +25,8 @@ export function sumByWorkload<K, S>(
   empty: () => S,
   add: (into: S, s: S) => void,
 ): Map<string, { workload: Workload; stats: S }> {
-  const out = new Map<string, { workload: Workload; stats: S; own?: boolean }>();
+  const out = new Map<string, { workload: Workload; stats: S }>();
+  let own: Set<string> | undefined; // (workloads with a sum of their own)
   for (const { key, stats } of entries) {
     const workload = resolve(key);
     const t = out.get(workload.id);
@@ -33,11 +34,11 @@ export function sumByWorkload<K, S>(
       out.set(workload.id, { workload, stats });
       continue;
     }
-    if (!t.own) {
+    if (!own?.has(workload.id)) {
       const first = t.stats;
       t.stats = empty();
       add(t.stats, first);
-      t.own = true;
+      (own ??= new Set()).add(workload.id);
     }
     add(t.stats, stats);
   }

@@ -45,7 +45,7 @@ export class BpfMap {
   readonly perCpu: boolean;
   readonly ncpus: number;
   private batchWorks = true;
-  /** the first batch's buffers, kept between reads: a fresh pair each tick would be megabytes */
+  /** the batch buffers (every batch's in turn), the batch token and count, kept between reads: a fresh pair each tick would be megabytes */
   private scratch: { keys: Buffer; values: Buffer; token: Buffer; count: number[] } | null = null;
 
   constructor(ptr: Pointer, ncpus: number) {
@@ -87,7 +87,7 @@ export class BpfMap {
     // (copies: forEachEntry's buffers serve every batch in turn)
     this.forEachEntry((keys, keyAt, values, valueAt) => {
       out.push({ key: Buffer.from(keys.subarray(keyAt, keyAt + this.keySize)), value: Buffer.from(values.subarray(valueAt, valueAt + this.valueStride)) });
-    });
+    }, () => (out.length = 0));
     return out;
   }
 
@@ -95,18 +95,20 @@ export class BpfMap {
    * Every entry, as entries() reads them, handed to `each` as offsets into the batch's buffers
    * (a key at keys[keyAt], its value of valueStride bytes at values[valueAt]): a reader that
    * decodes in place makes no view per entry, each tick, for each of thousands of cgroups. The
-   * buffers are valid only during the call.
+   * buffers are valid only during the call. Where batches are refused after some entries were
+   * handed out, the map is read again by key from the start, after `restart` (the caller drops
+   * what it took so far); without one, that refusal is thrown.
    */
-  forEachEntry(each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void): void {
+  forEachEntry(each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void, restart?: () => void): void {
     if (this.batchWorks) {
       let handed = 0;
       try {
         this.eachBatched(each, () => handed++);
         return;
       } catch (err) {
-        // (a batch refused after entries were handed out is not read again by key: they would count twice)
-        if (handed > 0 || !(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP')) throw err;
+        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP') || (handed > 0 && !restart)) throw err;
         this.batchWorks = false; // old kernel or map type without batch ops
+        if (handed > 0) restart!();
       }
     }
     this.eachByKey(each);

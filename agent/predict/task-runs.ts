@@ -269,7 +269,9 @@ export class TaskRuns {
       if (e.slot !== turn && !e.due) continue;
       // one that used CPU this tick (wants said so) is looked at on its next quiet tick instead:
       // beside 1000 busy cgroups a hundred reads of their process lists a tick were a tenth of
-      // the agent's tick; one busy at every tick is never read, and holds a process anyway
+      // the agent's tick. One busy at every tick is never read, and taken to hold a process: a
+      // process that exits and another that starts there within one tick is not seen as a run
+      // (a read on its turn could have fallen in that gap)
       e.due = e.busyOn === this.calls;
       if (e.due || this.opts.alive(e.workload)) continue;
       this.existing.delete(id);

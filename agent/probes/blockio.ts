@@ -101,11 +101,12 @@ export function readBlockioStats(map: BpfMap): Map<string, { key: BlkKey; stats:
   const out = new Map<string, { key: BlkKey; stats: BlkStats }>();
   const slot = map.valueStride / map.ncpus;
   map.forEachEntry((keys, keyAt, values, valueAt) => {
-    const k: BlkKey = { cg: internedCgKey(keys, keyAt).key, dev: keys.readUInt32LE(keyAt + 16) };
+    const cg = internedCgKey(keys, keyAt);
+    const k: BlkKey = { cg: cg.key, dev: keys.readUInt32LE(keyAt + 16) };
     const s = emptyBlkStats();
     for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) addBlkStats(s, values, at);
-    out.set(blkKeyString(k), { key: k, stats: s });
-  });
+    out.set(`${cg.id}:${devString(k.dev)}`, { key: k, stats: s }); // (blkKeyString, from the interned id)
+  }, () => out.clear());
   return out;
 }
 

@@ -11,11 +11,16 @@ export interface KeyAndId {
   id: string;
 }
 
-/** Keys read so far, by cgid then cpuCgid: the same pair is the same object every tick. */
-const interned = new Map<number, Map<number, KeyAndId>>();
-let internedCount = 0;
-/** More distinct keys than this start the table afresh (ids of removed cgroups never come back). */
-const INTERNED_MAX = 1 << 16;
+/**
+ * Keys read lately, by cgid then cpuCgid: the same pair is the same object every tick. Two
+ * generations: once the fresh one holds INTERNED_PER_GENERATION keys it becomes the older one,
+ * and a key found only there moves back; a key not read for two generations (a removed cgroup's:
+ * their ids never come back) is dropped with the older one.
+ */
+let fresh = new Map<number, Map<number, KeyAndId>>();
+let older = new Map<number, Map<number, KeyAndId>>();
+let freshCount = 0;
+const INTERNED_PER_GENERATION = 1 << 15;
 const EXACT_HIGH_WORD = 1 << 21; // a u64 below 2^53 is exact as a number
 
 /**
@@ -30,19 +35,22 @@ export function internedCgKey(b: Buffer, off: number): KeyAndId {
     return { key, id: keyString(key) };
   }
   const cgid = b.readUInt32LE(off) + hiA * 0x1_0000_0000, cpuCgid = b.readUInt32LE(off + 8) + hiB * 0x1_0000_0000;
-  let byCpu = interned.get(cgid);
-  const had = byCpu?.get(cpuCgid);
+  const had = fresh.get(cgid)?.get(cpuCgid);
   if (had) return had;
-  if (internedCount >= INTERNED_MAX) {
-    interned.clear();
-    internedCount = 0;
-    byCpu = undefined;
+  let made = older.get(cgid)?.get(cpuCgid);
+  if (!made) {
+    const key: CgroupKey = { cgid: BigInt(cgid), cpuCgid: BigInt(cpuCgid) };
+    made = { key, id: keyString(key) };
   }
-  if (!byCpu) interned.set(cgid, (byCpu = new Map()));
-  const key: CgroupKey = { cgid: BigInt(cgid), cpuCgid: BigInt(cpuCgid) };
-  const made = { key, id: keyString(key) };
+  if (freshCount >= INTERNED_PER_GENERATION) {
+    older = fresh;
+    fresh = new Map();
+    freshCount = 0;
+  }
+  let byCpu = fresh.get(cgid);
+  if (!byCpu) fresh.set(cgid, (byCpu = new Map()));
   byCpu.set(cpuCgid, made);
-  internedCount++;
+  freshCount++;
   return made;
 }
 

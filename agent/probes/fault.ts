@@ -47,7 +47,7 @@ export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats
   const slot = map.valueStride / map.ncpus;
   map.forEachEntry((keys, keyAt, values, valueAt) => {
     const k = internedCgKey(keys, keyAt);
-    // (counts that stay small: added as they are read, they stay small integers, no numbers allocated)
+    // (added as read: counts that stay small, faults and kills, stay small integers, no numbers allocated)
     const s = emptyFaultStats();
     for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) {
       s.minor += u64(values, at);
@@ -58,7 +58,7 @@ export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats
       s.oomKills += u64(values, at + 40);
     }
     out.set(k.id, { key: k.key, stats: s });
-  });
+  }, () => out.clear());
   return out;
 }
 

@@ -70,7 +70,7 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
   const tail = RUNQ_SLOTS * 2;
   let words = NO_WORDS, wordsOf: Buffer | null = null;
   map.forEachEntry((keys, keyAt, values, valueAt) => {
-    if (values !== wordsOf) words = wordsOver((wordsOf = values));
+    if (values !== wordsOf || words.buffer !== values.buffer) words = wordsOver((wordsOf = values));
     const k = internedCgKey(keys, keyAt);
     const first = valueAt / 4;
     // Summed over CPUs in locals, then stored once: a sum kept in an object's field or a
@@ -102,6 +102,10 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
       }
     }
     stats.set(k.id, { key: k.key, stats: s });
+  }, () => {
+    stats.clear();
+    lent.fill(undefined);
+    lentSince.fill(-1);
   });
   for (let cpu = 0; cpu < ncpus; cpu++) {
     const since = (BigInt(lentHi[cpu]!) << 32n) | BigInt(lentLo[cpu]!);

@@ -102,7 +102,7 @@ export function readSockStats(map: BpfMap): Map<string, { key: CgroupKey; stats:
       s.closed += u64(values, at + 32);
     }
     out.set(k.id, { key: k.key, stats: s });
-  });
+  }, () => out.clear());
   return out;
 }
 

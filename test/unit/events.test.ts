@@ -163,3 +163,23 @@ test('a stats buffer is read as little-endian words in place, or from a copy whe
   }
   t.is(wordsOver(at(0)).buffer, backing.buffer, 'aligned: a view, no copy');
 });
+
+test('keys not read for two generations are dropped from the interned keys; one read meanwhile is kept', (t) => {
+  const at = (cgid: number, cpuCgid: number): Buffer => {
+    const b = Buffer.alloc(CG_KEY_SIZE);
+    b.writeBigUInt64LE(BigInt(cgid), 0);
+    b.writeBigUInt64LE(BigInt(cpuCgid), 8);
+    return b;
+  };
+  const gone = internedCgKey(at(900_001, 1), 0);
+  const kept = internedCgKey(at(900_002, 1), 0);
+  // two generations' worth of other keys (1 << 15 each), the kept one read now and then
+  for (let i = 0; i < 2 * (1 << 15) + 10; i++) {
+    internedCgKey(at(1_000_000 + i, 2), 0);
+    if (i % 1000 === 0) t.is(internedCgKey(at(900_002, 1), 0), kept);
+  }
+  t.is(internedCgKey(at(900_002, 1), 0), kept, 'read within each generation: the same object');
+  const again = internedCgKey(at(900_001, 1), 0);
+  t.not(again, gone, 'not read for two generations: made anew');
+  t.deepEqual(again, gone, 'with the same figures');
+});
