@@ -46,13 +46,6 @@ export interface AgentOptions {
   log?: (msg: string) => void;
 }
 
-interface Totals {
-  workload: Workload;
-  stats: SchedStats;
-  /** stats is this object's own sum (else a reading's per-key figures, never written) */
-  own: boolean;
-}
-
 const QUANTILES = [0.5, 0.9, 0.99];
 
 /** The tighter of a workload's cgroup limit (its own, an ancestor's or its CPU set's) and what the host leaves it, and which one that is. */
@@ -70,11 +63,11 @@ function addStats(into: SchedStats, s: SchedStats): void {
   into.nivcsw += s.nivcsw;
 }
 
-const emptyStats = (slots: number): SchedStats =>
-  ({ runqSlots: new Array(slots).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
+const emptySchedStats = (): SchedStats =>
+  ({ runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
-const NO_SCHED: SchedStats = Object.freeze({ ...emptyStats(RUNQ_SLOTS), runqSlots: Object.freeze(new Array<number>(RUNQ_SLOTS).fill(0)) as number[] });
+const NO_SCHED: SchedStats = Object.freeze({ ...emptySchedStats(), runqSlots: Object.freeze(new Array<number>(RUNQ_SLOTS).fill(0)) as number[] });
 
 /** A workload's run-queue waits this tick, per slot: one scratch array, read at once (the tick allocated one per workload). */
 const tickSlots: number[] = new Array<number>(RUNQ_SLOTS).fill(0);
@@ -107,7 +100,7 @@ type RateProbe = 'sched' | 'fault' | 'io' | 'net';
 interface Snapshot {
   /** when each probe's stats were read (monotonic ms; NaN: not read, the probe off, or before the first) */
   readMs: Record<RateProbe, number>;
-  sched: Map<string, Totals>;
+  sched: Map<string, { workload: Workload; stats: SchedStats }>;
   /** the probes' counters per cgroup key, as read (not their events), and the index's walks then: to name them again after a walk (see named) */
   reading: ProbeReading | null;
   generation: number;
@@ -559,7 +552,7 @@ export class Agent {
         io: r.blockio ? Number(r.blockio.atNs) / 1e6 : Number.NaN,
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
-      sched: this.totals(r.sched.stats),
+      sched: sumByWorkload(r.sched.stats.values(), resolve, emptySchedStats, addStats),
       // (set by named, once: a reading named again keeps none)
       reading: null,
       generation: this.index.generation,
@@ -612,23 +605,6 @@ export class Agent {
       out.ringDrops += p.ringDrops;
       out.statsDrops += p.statsDrops;
       out.missedRuns += p.missedRuns;
-    }
-    return out;
-  }
-
-  /** Sums the kernel's per-key figures into per-workload totals. */
-  private totals(stats: Map<string, { key: CgroupKey; stats: SchedStats }>): Map<string, Totals> {
-    const out = new Map<string, Totals>();
-    for (const { key, stats: s } of stats.values()) {
-      const workload = this.index.resolve(key);
-      const t = out.get(workload.id);
-      // (a workload's one key's figures are its totals, read only: a sum is made at its second)
-      if (!t) out.set(workload.id, { workload, stats: s, own: false });
-      else {
-        if (!t.own) t.stats = { ...t.stats, runqSlots: [...t.stats.runqSlots] };
-        t.own = true;
-        addStats(t.stats, s);
-      }
     }
     return out;
   }

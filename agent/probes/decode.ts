@@ -21,7 +21,6 @@ let fresh = new Map<number, Map<number, KeyAndId>>();
 let older = new Map<number, Map<number, KeyAndId>>();
 let freshCount = 0;
 const INTERNED_PER_GENERATION = 1 << 15;
-const EXACT_HIGH_WORD = 1 << 21; // a u64 below 2^53 is exact as a number
 
 /**
  * struct hr_cg_key at `off`, with its string, made once per distinct pair: a reader of
@@ -29,12 +28,12 @@ const EXACT_HIGH_WORD = 1 << 21; // a u64 below 2^53 is exact as a number
  * agent's largest allocation beside 1000 cgroups). Handed out shared: read only.
  */
 export function internedCgKey(b: Buffer, off: number): KeyAndId {
-  const hiA = b.readUInt32LE(off + 4), hiB = b.readUInt32LE(off + 12);
-  if (hiA >= EXACT_HIGH_WORD || hiB >= EXACT_HIGH_WORD) {
+  // (a u64 of 2^53 or more reads as a number that large, rounded: taken as BigInts instead)
+  const cgid = u64(b, off), cpuCgid = u64(b, off + 8);
+  if (cgid > Number.MAX_SAFE_INTEGER || cpuCgid > Number.MAX_SAFE_INTEGER) {
     const key = cgKeyAt(b, off);
     return { key, id: keyString(key) };
   }
-  const cgid = b.readUInt32LE(off) + hiA * 0x1_0000_0000, cpuCgid = b.readUInt32LE(off + 8) + hiB * 0x1_0000_0000;
   const had = fresh.get(cgid)?.get(cpuCgid);
   if (had) return had;
   let made = older.get(cgid)?.get(cpuCgid);
@@ -85,6 +84,17 @@ export function wordsOver(b: Buffer): Uint32Array {
   const out = new Uint32Array(b.length >>> 2);
   for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
   return out;
+}
+
+/**
+ * One u64 field of a per-CPU map value summed over its CPUs: the field `at` bytes into the
+ * value's first CPU share, each further one `slot` bytes on (a struct of counters reads as one
+ * call per field).
+ */
+export function u64OverCpus(b: Buffer, at: number, slot: number, ncpus: number): number {
+  let sum = 0;
+  for (let cpu = 0; cpu < ncpus; cpu++, at += slot) sum += u64(b, at);
+  return sum;
 }
 
 /** The cgroup pair as one map key ("cgid:cpuCgid"). */

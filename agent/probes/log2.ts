@@ -1,8 +1,12 @@
 // Figures from log2 histograms: slot i counts values in [2^i, 2^(i+1)) microseconds (slot 0
 // from 0), the last slot is unbounded. Percentiles interpolate linearly inside a slot.
 
+/** Where slot i starts and ends (us); apart, for callers that take one per slot, thousands a tick. */
+const slotLowUs = (i: number): number => (i === 0 ? 0 : 2 ** i);
+const slotHighUs = (i: number): number => 2 ** (i + 1);
+
 export function slotBoundsUs(i: number): [number, number] {
-  return [i === 0 ? 0 : 2 ** i, 2 ** (i + 1)];
+  return [slotLowUs(i), slotHighUs(i)];
 }
 
 /** `now - before` per slot (never below 0): into `out` where given (a scratch array its caller
@@ -25,10 +29,10 @@ export function percentileMs(slots: number[], q: number): number | null {
     const n = slots[i]!;
     if (n === 0) continue;
     if (seen + n >= rank) {
-      const lo = i === 0 ? 0 : 2 ** i, hi = 2 ** (i + 1); // (slotBoundsUs, without its pair)
+      const lo = slotLowUs(i), hi = slotHighUs(i);
       return (lo + ((hi - lo) * (rank - seen)) / n) / 1000;
     }
     seen += n;
   }
-  return 2 ** slots.length / 1000;
+  return slotHighUs(slots.length - 1) / 1000;
 }

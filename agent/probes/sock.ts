@@ -2,7 +2,7 @@
 // retransmits) and its load-time settings. Layouts follow bpf/events.h field by field.
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
-import { cgKeyIn, commIn, internedCgKey, u64 } from './decode.js';
+import { cgKeyIn, commIn, internedCgKey, u64OverCpus } from './decode.js';
 
 export const SOCK_CONFIG_SIZE = 8; // struct hr_sock_config
 export const TCP_STATS_SIZE = 40; // struct hr_tcp_stats
@@ -90,17 +90,17 @@ export function emptyTcpStats(): TcpStats {
 /** Reads the whole stats map (one batched read), summing each key's per-CPU values. */
 export function readSockStats(map: BpfMap): Map<string, { key: CgroupKey; stats: TcpStats }> {
   const out = new Map<string, { key: CgroupKey; stats: TcpStats }>();
-  const slot = map.valueStride / map.ncpus;
+  const ncpus = map.ncpus, slot = map.valueStride / ncpus;
   map.forEachEntry((keys, keyAt, values, valueAt) => {
     const k = internedCgKey(keys, keyAt);
-    const s = emptyTcpStats();
-    for (let cpu = 0, at = valueAt; cpu < map.ncpus; cpu++, at += slot) {
-      s.txBytes += u64(values, at);
-      s.rxBytes += u64(values, at + 8);
-      s.retransmits += u64(values, at + 16);
-      s.opened += u64(values, at + 24);
-      s.closed += u64(values, at + 32);
-    }
+    // (one call per field, no closure: made for every key, each tick)
+    const s: TcpStats = {
+      txBytes: u64OverCpus(values, valueAt, slot, ncpus),
+      rxBytes: u64OverCpus(values, valueAt + 8, slot, ncpus),
+      retransmits: u64OverCpus(values, valueAt + 16, slot, ncpus),
+      opened: u64OverCpus(values, valueAt + 24, slot, ncpus),
+      closed: u64OverCpus(values, valueAt + 32, slot, ncpus),
+    };
     out.set(k.id, { key: k.key, stats: s });
   }, () => out.clear());
   return out;
