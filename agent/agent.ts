@@ -146,6 +146,11 @@ export class Agent {
   private selectedKnownAt = -1;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
+  /**
+   * The snapshot before the last (and its reading), which nothing holds any more: the next
+   * reading and sums overwrite its objects rather than make their own (null: none, or taken).
+   */
+  private spare: Snapshot | null = null;
   private previous: Snapshot = {
     readMs: { sched: Number.NaN, fault: Number.NaN, io: Number.NaN, net: Number.NaN }, sched: new Map(), reading: null, generation: -1, fault: new Map(), io: new Map(), net: new Map(),
   };
@@ -260,9 +265,11 @@ export class Agent {
     // probes -> workloads
     // New cgroups are also found when an unknown id shows up (WorkloadIndex, rate-limited).
     if (this.ticks % 10 === 0) this.index.refresh();
-    const reading = this.source.read();
+    const spare = this.spare;
+    this.spare = null;
+    const reading = this.source.read(spare?.reading);
     const before = this.previous;
-    const { now, events, named: was } = this.named(reading, before);
+    const { now, events, named: was } = this.named(reading, before, spare);
     // Rates are over the time between a probe's two readings, not between the ticks' starts:
     // what runs before a reading (the index's refresh every 10th tick, the rings drained before
     // it, a busy host's preemption) moves it later in one tick than in the next.
@@ -339,7 +346,10 @@ export class Agent {
       }
       reports.push(report);
     }
+    // Reports hold the figures of this reading (runq.slots), the one before's are no longer read:
+    // they are overwritten by the next tick's.
     this.previous = now;
+    this.spare = before;
 
     // nothing kept of the cgroups that went: one made again at the same path has its own limits
     const departed = this.index.takeDeparted();
@@ -523,10 +533,10 @@ export class Agent {
    * cgroup, the last reading's ids named again), all are taken again; lookups are rate-limited,
    * so the second pass walks no more.
    */
-  private named(r: ProbeReading, before: Snapshot): { now: Snapshot; events: KernelEvent[]; named: Snapshot } {
+  private named(r: ProbeReading, before: Snapshot, spare: Snapshot | null = null): { now: Snapshot; events: KernelEvent[]; named: Snapshot } {
     for (let pass = 0; ; pass++) {
       const generation = this.index.generation;
-      const now = this.sums(r);
+      const now = this.sums(r, spare);
       const events = this.events(r);
       // The last reading named again where the index walked since: a cgroup it could not name
       // (newer than the walk) and named now, or a departed one whose kept name expired, is taken
@@ -542,8 +552,8 @@ export class Agent {
     }
   }
 
-  /** Each probe's per-key counters summed into per-workload ones. */
-  private sums(r: ProbeReading): Snapshot {
+  /** Each probe's per-key counters summed into per-workload ones (`reuse`: a snapshot nothing holds, its entries taken again). */
+  private sums(r: ProbeReading, reuse: Snapshot | null = null): Snapshot {
     const resolve = (k: CgroupKey): Workload => this.index.resolve(k);
     return {
       readMs: {
@@ -552,11 +562,11 @@ export class Agent {
         io: r.blockio ? Number(r.blockio.atNs) / 1e6 : Number.NaN,
         net: r.sock ? Number(r.sock.atNs) / 1e6 : Number.NaN,
       },
-      sched: sumByWorkload(r.sched.stats.values(), resolve, emptySchedStats, addStats),
+      sched: sumByWorkload(r.sched.stats.values(), resolve, emptySchedStats, addStats, reuse?.sched),
       // (set by named, once: a reading named again keeps none)
       reading: null,
       generation: this.index.generation,
-      fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault) : new Map(),
+      fault: r.fault ? sumByWorkload(r.fault.stats.values(), resolve, emptyFaultStats, addFault, reuse?.fault) : new Map(),
       io: r.blockio ? ioByWorkload(r.blockio.stats.values(), resolve) : new Map(),
       net: r.sock ? sumByWorkload(r.sock.stats.values(), resolve, emptyTcpStats, addTcp) : new Map(),
     };

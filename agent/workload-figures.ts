@@ -18,12 +18,14 @@ export const delta = (now: number, before: number | undefined): number =>
 /**
  * Sums per-key values into per-workload ones. A workload with one key (most) has that key's
  * values as its sum, shared, not a copy: read only; a sum of its own is made at a second key.
+ * `reuse`: sums nothing holds any more, whose entries are taken again (not their sums).
  */
 export function sumByWorkload<K, S>(
   entries: Iterable<{ key: K; stats: S }>,
   resolve: (key: K) => Workload,
   empty: () => S,
   add: (into: S, s: S) => void,
+  reuse?: Map<string, { workload: Workload; stats: S }>,
 ): Map<string, { workload: Workload; stats: S }> {
   const out = new Map<string, { workload: Workload; stats: S }>();
   let own: Set<string> | undefined; // (workloads with a sum of their own)
@@ -31,7 +33,12 @@ export function sumByWorkload<K, S>(
     const workload = resolve(key);
     const t = out.get(workload.id);
     if (!t) {
-      out.set(workload.id, { workload, stats });
+      const e = reuse?.get(workload.id);
+      if (e) {
+        e.workload = workload;
+        e.stats = stats;
+      }
+      out.set(workload.id, e ?? { workload, stats });
       continue;
     }
     if (!own?.has(workload.id)) {

@@ -75,11 +75,12 @@ export class FaultSource extends ProbeSource {
     keepNewest(this.pending, this.keep);
   }
 
-  read(): FaultReading {
+  /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readFaultStats). */
+  read(reuse?: FaultReading): FaultReading {
     this.drain();
     const oomKills = this.pending;
     this.pending = [];
-    const stats = readFaultStats(this.obj.map('fault_stats'));
+    const stats = readFaultStats(this.obj.map('fault_stats'), reuse?.stats);
     return { stats, atNs: process.hrtime.bigint(), oomKills, ...this.health() };
   }
 

@@ -41,12 +41,27 @@ export function encodeFaultConfig(cfg: { readV1Cpu: boolean }): Uint8Array {
 
 export const emptyFaultStats = (): FaultStats => ({ minor: 0, major: 0, reclaimCount: 0, reclaimNs: 0, reclaimedPages: 0, oomKills: 0 });
 
-/** Reads the whole stats map (one batched read), summing each key's per-CPU slots. */
-export function readFaultStats(map: BpfMap): Map<string, { key: CgroupKey; stats: FaultStats }> {
+/**
+ * Reads the whole stats map (one batched read), summing each key's per-CPU slots. `reuse`: a
+ * reading its caller holds no longer (none of its objects): a key it has is given its entry again.
+ */
+export function readFaultStats(map: BpfMap, reuse?: Map<string, { key: CgroupKey; stats: FaultStats }>): Map<string, { key: CgroupKey; stats: FaultStats }> {
   const out = new Map<string, { key: CgroupKey; stats: FaultStats }>();
   const ncpus = map.ncpus, slot = map.valueStride / ncpus;
   map.forEachEntry((keys, keyAt, values, valueAt) => {
     const k = internedCgKey(keys, keyAt);
+    const had = reuse?.get(k.id);
+    if (had) {
+      const s = had.stats;
+      s.minor = u64OverCpus(values, valueAt, slot, ncpus);
+      s.major = u64OverCpus(values, valueAt + 8, slot, ncpus);
+      s.reclaimCount = u64OverCpus(values, valueAt + 16, slot, ncpus);
+      s.reclaimNs = u64OverCpus(values, valueAt + 24, slot, ncpus);
+      s.reclaimedPages = u64OverCpus(values, valueAt + 32, slot, ncpus);
+      s.oomKills = u64OverCpus(values, valueAt + 40, slot, ncpus);
+      out.set(k.id, had);
+      return;
+    }
     // (one call per field, no closure: made for every key, each tick)
     const s: FaultStats = {
       minor: u64OverCpus(values, valueAt, slot, ncpus),

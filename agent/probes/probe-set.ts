@@ -134,10 +134,16 @@ export class ProbeSet {
     return out;
   }
 
-  read(): ProbeReading {
+  /**
+   * Each probe's reading. `reuse`: a reading the caller holds nothing of any longer (its maps, its
+   * entries, their figures and arrays): the objects of keys read again are overwritten in place,
+   * not made anew (a tick's reading lives a tick, long enough to be promoted and collected by
+   * the old generation's marking).
+   */
+  read(reuse?: ProbeReading | null): ProbeReading {
     return {
-      sched: this.sched.read(),
-      fault: this.fault?.read() ?? null,
+      sched: this.sched.read(reuse?.sched),
+      fault: this.fault?.read(reuse?.fault ?? undefined) ?? null,
       blockio: this.blockio?.read() ?? null,
       sock: this.sock?.read() ?? null,
     };

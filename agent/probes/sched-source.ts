@@ -52,7 +52,8 @@ export class SchedSource extends ProbeSource {
     keepNewest(this.pending, this.keep);
   }
 
-  read(): SchedReading {
+  /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readSchedStats). */
+  read(reuse?: SchedReading): SchedReading {
     this.drain();
     const slowWakeups = this.pending;
     this.pending = [];
@@ -67,7 +68,7 @@ export class SchedSource extends ProbeSource {
       this.obj.map('sched_since').update(Buffer.alloc(4), since);
       this.started = true;
     }
-    const { stats } = readSchedStats(this.obj.map('sched_stats'), atNs);
+    const { stats } = readSchedStats(this.obj.map('sched_stats'), atNs, reuse?.stats);
     return { stats, atNs, slowWakeups, ...this.health() };
   }
 }

@@ -54,9 +54,10 @@ export interface SchedStatsReading {
  * switch during the read moves no whole stint to the next reading (sched.bpf.c, end_running):
  * each slot reads between its total at `atNs` and when it was copied (but for a copy torn by a
  * switch-out within nanoseconds of it, which misses that stint until the next reading).
- * `atNs`: now, taken before the read.
+ * `atNs`: now, taken before the read. `reuse`: the stats of a reading its caller holds no longer
+ * (none of its objects): a key it has is given its entry again, overwritten, not a new one.
  */
-export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint()): SchedStatsReading {
+export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint(), reuse?: SchedStatsReading['stats']): SchedStatsReading {
   const stats = new Map<string, { key: CgroupKey; stats: SchedStats }>();
   // per CPU, the slot lent its slice: the latest switch-in before the read began (a task switched
   // in later is not lent; a mark older than the latest can only be stale). Marks are compared as
@@ -73,9 +74,10 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
     if (values !== wordsOf || words.buffer !== values.buffer) words = wordsOver((wordsOf = values));
     const k = internedCgKey(keys, keyAt);
     const first = valueAt / 4;
+    const had = reuse?.get(k.id);
     // Summed over CPUs in locals, then stored once: a sum kept in an object's field or a
     // growing array allocates a number at each add (twice the bytes of the figures themselves).
-    const runqSlots = new Array<number>(RUNQ_SLOTS);
+    const runqSlots = had ? had.stats.runqSlots : new Array<number>(RUNQ_SLOTS);
     for (let i = 0; i < RUNQ_SLOTS; i++) {
       let n = 0;
       for (let cpu = 0, at = first + 2 * i; cpu < ncpus; cpu++, at += slotWords) n += words[at]! + words[at + 1]! * 0x1_0000_0000;
@@ -89,7 +91,15 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
       nvcsw += words[at + 6]! + words[at + 7]! * 0x1_0000_0000;
       nivcsw += words[at + 8]! + words[at + 9]! * 0x1_0000_0000;
     }
-    const s: SchedStats = { runqSlots, runqCount, runqSumNs, oncpuNs, nvcsw, nivcsw };
+    let s: SchedStats;
+    if (had) {
+      s = had.stats;
+      s.runqCount = runqCount;
+      s.runqSumNs = runqSumNs;
+      s.oncpuNs = oncpuNs;
+      s.nvcsw = nvcsw;
+      s.nivcsw = nivcsw;
+    } else s = { runqSlots, runqCount, runqSumNs, oncpuNs, nvcsw, nivcsw };
     for (let cpu = 0, at = first + tail + 10; cpu < ncpus; cpu++, at += slotWords) {
       const lo = words[at]!, hi = words[at + 1]!;
       if (!lo && !hi) continue; // (most slots have no task on their CPU)
@@ -101,7 +111,7 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
         lentHi[cpu] = hi;
       }
     }
-    stats.set(k.id, { key: k.key, stats: s });
+    stats.set(k.id, had ?? { key: k.key, stats: s });
   }, () => {
     stats.clear();
     lent.fill(undefined);

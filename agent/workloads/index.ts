@@ -85,7 +85,12 @@ export class WorkloadIndex {
         else this.departed.set(`${hierarchy}:${path}`, { hierarchy, path });
       }
     }
-    this.cache.clear();
+    // A workload is what its path says (its id, CPU directory, container): kept while its
+    // directory is there (rebuilt at every walk, a thousand lived ten ticks each)
+    for (const [id, w] of this.cache) {
+      const tree = w.hierarchy === 'v2' ? this.v2 : this.v1cpu;
+      if (!tree?.byPath.has(w.path)) this.cache.delete(id);
+    }
     this.lastRefresh = performance.now();
     this.walks++;
   }

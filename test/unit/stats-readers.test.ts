@@ -2,6 +2,7 @@
 // pair of buffers, two CPUs each; every field summed over CPUs, each key under its own id.
 import test from 'ava';
 import { batchedMapDouble, u64s } from '../helpers/batched-map.js';
+import type { BpfMap } from '../../agent/kernel/index.js';
 import { CG_KEY_SIZE, RUNQ_SLOTS, SCHED_STATS_SIZE, keyString, readSchedStats } from '../../agent/probes/sched.js';
 import { FAULT_STATS_SIZE, readFaultStats } from '../../agent/probes/fault.js';
 import { TCP_STATS_SIZE, readSockStats } from '../../agent/probes/sock.js';
@@ -77,4 +78,37 @@ test('sched stats: run-queue slots and counters summed over CPUs, for keys of bo
   t.deepEqual([third.runqCount, third.runqSumNs, third.nvcsw, third.nivcsw], [6, 6 * BIG, 6, 8]);
   t.is(third.oncpuNs, 6000 + 2_000_000, 'committed on both CPUs, lent 2 ms on cpu 1');
   t.is(stats.get(id(2, 0))!.stats.oncpuNs, 4000);
+});
+
+test('sched and fault stats read over a reading handed back: the keys read again keep their objects, overwritten; a new key has its own; a key gone is not in the new reading', (t) => {
+  const atNs = 10n ** 15n;
+  const schedValue = (n: number, since: bigint): Buffer => u64s(...Array.from({ length: RUNQ_SLOTS }, (_, i) => (i === 2 ? n : 0)), n, n, 1000 * n, n, n, since);
+  const schedMap = (ns: number[], mul: number, runningKey = -1): BpfMap => batchedMapDouble({
+    keySize: CG_KEY_SIZE, valueSize: SCHED_STATS_SIZE, ncpus: 2, batch: 2, entries: ns.map((n) => ({
+      key: cgKey(n, 0), perCpu: [schedValue(n * mul, 0n), schedValue(n * mul, n === runningKey ? atNs - 1000n : 0n)],
+    })),
+  });
+  const first = readSchedStats(schedMap([1, 2, 3], 1), atNs);
+  const kept = first.stats.get(id(2, 0))!;
+  const slots = kept.stats.runqSlots;
+  const second = readSchedStats(schedMap([2, 3, 4], 10, 2), atNs, first.stats);
+  t.deepEqual([...second.stats.keys()], [id(2, 0), id(3, 0), id(4, 0)]);
+  t.is(second.stats.get(id(2, 0)), kept, 'the entry taken again');
+  t.is(kept.stats.runqSlots, slots, 'its slots array overwritten in place');
+  t.deepEqual([slots[2], kept.stats.runqCount, kept.stats.oncpuNs, kept.stats.nivcsw], [40, 40, 40_000 + 1000, 40], 'new figures, and lent its running slice');
+  t.is(second.stats.get(id(4, 0))!.stats.runqSlots[2], 80);
+  t.not(second.stats.get(id(4, 0))!.stats.runqSlots, first.stats.get(id(1, 0))!.stats.runqSlots, 'a new key has arrays of its own');
+
+  const faultMap = (ns: number[], mul: number): BpfMap => batchedMapDouble({
+    keySize: CG_KEY_SIZE, valueSize: FAULT_STATS_SIZE, ncpus: 2, batch: 2, entries: ns.map((n) => ({
+      key: cgKey(n, 5), perCpu: [u64s(n * mul, n, 0, 0, 0, 0), u64s(n * mul, 0, 0, 0, 0, 1)],
+    })),
+  });
+  const faults = readFaultStats(faultMap([1, 2], 1));
+  const entry = faults.get(id(1, 5))!;
+  const again = readFaultStats(faultMap([1, 3], 100), faults);
+  t.deepEqual([...again.keys()], [id(1, 5), id(3, 5)]);
+  t.is(again.get(id(1, 5)), entry);
+  t.deepEqual(entry.stats, { minor: 200, major: 1, reclaimCount: 0, reclaimNs: 0, reclaimedPages: 0, oomKills: 1 });
+  t.deepEqual(again.get(id(3, 5))!.stats, { minor: 600, major: 3, reclaimCount: 0, reclaimNs: 0, reclaimedPages: 0, oomKills: 1 });
 });

@@ -19,6 +19,21 @@ test('fault counters: one key is its workload\'s sum as is; two keys of one work
   t.deepEqual([...sums.keys()], ['v2:/a', 'v2:/c']);
 });
 
+test('fault counters summed over sums handed back: a workload there again keeps its entry, with this reading\'s figures; one with two keys sums afresh', (t) => {
+  const byKey = new Map<string, string>([['ka', '/a'], ['kb', '/a'], ['kc', '/c'], ['kd', '/d']]);
+  const resolve = (k: string): Workload => workload(byKey.get(k)!);
+  const first = sumByWorkload([{ key: 'ka', stats: fault(1) }, { key: 'kb', stats: fault(2) }, { key: 'kc', stats: fault(3) }], resolve, emptyFaultStats, addFault);
+  const entryA = first.get('v2:/a')!, entryC = first.get('v2:/c')!;
+  const c = fault(30), d = fault(40);
+  const again = sumByWorkload([{ key: 'kc', stats: c }, { key: 'ka', stats: fault(10) }, { key: 'kb', stats: fault(20) }, { key: 'kd', stats: d }], resolve, emptyFaultStats, addFault, first);
+  t.deepEqual([...again.keys()], ['v2:/c', 'v2:/a', 'v2:/d']);
+  t.is(again.get('v2:/c'), entryC, 'the entry taken again');
+  t.is(entryC.stats, c, 'holding this reading\'s figures (one key: shared)');
+  t.is(again.get('v2:/a'), entryA);
+  t.is(entryA.stats.minor, 30, 'two keys: summed afresh, nothing of the last sum kept');
+  t.is(again.get('v2:/d')!.stats, d);
+});
+
 test('block I/O: two keys of one workload on one device are added, per device; the keys\' figures unchanged', (t) => {
   const blk = (readBytes: number): BlkStats => ({ ...emptyBlkStats(), readBytes });
   const x = blk(100), y = blk(50), z = blk(7);

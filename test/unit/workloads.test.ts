@@ -191,6 +191,25 @@ test('index: the ids of the cgroups a selector keeps, in both hierarchies, new o
   t.deepEqual(index.idsOf(() => false), []);
 });
 
+test('index: a workload is kept across walks while its directory is there; one made again after it went is named afresh', (t) => {
+  const { root } = fakeTree(t);
+  mkdirSync(join(root, 'a'));
+  mkdirSync(join(root, 'b'));
+  const index = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 60_000, goneKeepMs: 0 });
+  index.refresh();
+  const a = index.resolve({ cgid: ino(join(root, 'a')), cpuCgid: 0n });
+  const b = index.findByPath('v2', '/b')!;
+  rmSync(join(root, 'b'), { recursive: true });
+  index.refresh();
+  t.is(index.resolve({ cgid: ino(join(root, 'a')), cpuCgid: 0n }), a, 'the same object, not one built at each walk');
+  t.is(index.findByPath('v2', '/b'), undefined);
+  mkdirSync(join(root, 'b'));
+  index.refresh();
+  const again = index.findByPath('v2', '/b')!;
+  t.not(again, b, 'dropped when its directory went');
+  t.deepEqual(again, b);
+});
+
 // ---- real cgroups (root) ----
 
 function testCgroup(t: ExecutionContext, name: string): TestCgroup {
