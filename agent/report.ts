@@ -7,7 +7,8 @@ import type { RunEvent, RunStatus } from './predict/task-runs.js';
 
 export interface RunqueueFigures {
   /** cumulative counts per log2 bucket: slot i holds waits in [2^i, 2^(i+1)) microseconds (the
-   *  reading's own array, shared: read only) */
+   *  reading's own array, shared: read only, and overwritten by the tick after next: copy it to
+   *  keep it longer) */
   slots: readonly number[];
   /** cumulative number of waits and their total, in seconds */
   count: number;
