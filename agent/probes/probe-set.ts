@@ -5,7 +5,8 @@
 import { BpfObject, RunTimeStats } from '../kernel/index.js';
 import type { ProbeKnobs } from './knobs.js';
 import type { ProbeCounters } from './overhead.js';
-import { probeOfProgram } from './probe-source.js';
+import { probeOfProgram, type ProbeSource } from './probe-source.js';
+import { nextDrainMs } from './drain-period.js';
 import { SchedSource, type SchedReading, type SchedSourceOptions } from './sched-source.js';
 import { FaultSource, type FaultReading, type FaultSourceOptions } from './fault-source.js';
 import { BlockioSource, type BlockioReading, type BlockioSourceOptions } from './blockio-source.js';
@@ -14,8 +15,9 @@ import { SockSource, type SockReading, type SockSourceOptions } from './sock-sou
 export interface ProbeSetOptions {
   objectPath: string;
   verifierLogPath: string;
-  /** how often every ring is drained (ms), by one timer; default 50 (each wakeup costs the
-   *  agent two context switches; 256 KiB rings absorb 5 MB/s of events between drains) */
+  /** the shortest period between two drains of every ring (ms), by one timer; default 50 (256 KiB
+   *  rings absorb 5 MB/s of events between drains). Quiet rings are drained less often, down to
+   *  every DRAIN_CEILING_MS (drain-period.ts: each wakeup costs the agent CPU) */
   drainIntervalMs?: number;
   sched: SchedSourceOptions;
   /** null: that probe is off */
@@ -52,13 +54,14 @@ export class ProbeSet {
   readonly sock: SockSource | null = null;
   private stats: RunTimeStats | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
   /** why run-time statistics are unavailable, when they are */
   readonly costUnavailable: string | null = null;
 
   private constructor(obj: BpfObject, opts: ProbeSetOptions) {
     this.obj = obj;
     // Each source that opens is closed if a later one fails.
-    const opened: Tunable[] = [];
+    const opened: ProbeSource[] = [];
     // One timer drains every ring (the sources run none of their own): fewer wakeups.
     const own = { drainIntervalMs: 0 };
     try {
@@ -71,15 +74,32 @@ export class ProbeSet {
       for (const s of opened) s.close();
       throw err;
     }
-    this.timer = setInterval(() => {
-      for (const s of opened) s.drain();
-    }, opts.drainIntervalMs ?? 50);
-    this.timer.unref();
+    const floorMs = opts.drainIntervalMs ?? 50;
+    // (a chain of timeouts, not an interval: each period follows what the last drain found)
+    const drainAll = (periodMs: number): void => {
+      let fill = 0;
+      try {
+        for (const s of opened) {
+          fill = Math.max(fill, s.ringFill());
+          s.drain();
+        }
+      } finally {
+        this.schedule(drainAll, nextDrainMs(periodMs, fill, floorMs));
+      }
+    };
+    this.schedule(drainAll, floorMs);
     try {
       this.stats = new RunTimeStats();
     } catch (err) {
       this.costUnavailable = (err as Error).message;
     }
+  }
+
+  /** The next drain, `periodMs` from now (none once closed). */
+  private schedule(drainAll: (periodMs: number) => void, periodMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => drainAll(periodMs), periodMs);
+    this.timer.unref();
   }
 
   static open(opts: ProbeSetOptions): ProbeSet {
@@ -151,7 +171,8 @@ export class ProbeSet {
 
   /** Safe to call twice. */
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     try {
       for (const s of Object.values(this.tunables)) s.close();

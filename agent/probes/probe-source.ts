@@ -82,6 +82,11 @@ export abstract class ProbeSource {
   /** Bounds what onRecord kept (keepNewest); older events are counted only. */
   protected abstract trim(): void;
 
+  /** The share of the ring written and not yet read (0..1). */
+  ringFill(): number {
+    return this.ring.pending() / this.ring.size;
+  }
+
   drain(): void {
     this.eventsRead += this.ring.drain((d, offsets, lengths, n) => {
       for (let i = 0; i < n; i++) this.onRecord(d, offsets[i], lengths[i]);
