@@ -56,7 +56,7 @@ export class WorkloadIndex {
   private readonly goneKeepMs: number;
   private readonly v2: Tree | null;
   private readonly v1cpu: Tree | null;
-  /** built on first use, dropped at each refresh (cpu.max may have appeared meanwhile) */
+  /** built on first use, kept while its directory is there; its CPU directory looked at again at each refresh (cpu.max may have come or gone meanwhile) */
   private cache = new Map<string, Workload>();
   private lastRefresh = -Infinity;
   /** ids no walk could find since they were first seen, by tree root and id: when (see UNRESOLVABLE_KEEP_MS) */
@@ -85,11 +85,17 @@ export class WorkloadIndex {
         else this.departed.set(`${hierarchy}:${path}`, { hierarchy, path });
       }
     }
-    // A workload is what its path says (its id, CPU directory, container): kept while its
-    // directory is there (rebuilt at every walk, a thousand lived ten ticks each)
+    // A workload is what its path says (its id, container) and where its cpu controller is:
+    // kept while its directory is there (rebuilt at every walk, a thousand lived ten ticks
+    // each), made again where the controller came or went (a parent's subtree_control, or one
+    // built while its directory was gone and made again since: a restarted unit)
     for (const [id, w] of this.cache) {
       const tree = w.hierarchy === 'v2' ? this.v2 : this.v1cpu;
       if (!tree?.byPath.has(w.path)) this.cache.delete(id);
+      else if (w.hierarchy === 'v2') {
+        const cpuDir = this.cpuDir('v2', w.path);
+        if (cpuDir !== w.cpuDir) this.cache.set(id, { ...w, cpuDir });
+      }
     }
     this.lastRefresh = performance.now();
     this.walks++;

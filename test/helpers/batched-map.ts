@@ -10,15 +10,21 @@ export interface DoubleEntry {
   perCpu: Buffer[];
 }
 
-export function batchedMapDouble(opts: { keySize: number; valueSize: number; ncpus: number; batch: number; entries: DoubleEntry[] }): BpfMap {
+export function batchedMapDouble(opts: {
+  keySize: number; valueSize: number; ncpus: number; batch: number; entries: DoubleEntry[];
+  /** after this many entries, once, the read starts over (the caller's restart first), as after a batch the kernel refused mid-read */
+  restartAfter?: number;
+}): BpfMap {
   const { keySize, ncpus, batch, entries } = opts;
+  let restartAfter = opts.restartAfter;
   const slot = Math.ceil(opts.valueSize / 8) * 8;
   const valueStride = slot * ncpus;
   const keys = Buffer.alloc(keySize * batch);
   const values = Buffer.alloc(valueStride * batch);
   return {
     ncpus, keySize, valueSize: opts.valueSize, valueStride,
-    forEachEntry: (each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void) => {
+    forEachEntry: (each: (keys: Buffer, keyAt: number, values: Buffer, valueAt: number) => void, restart?: () => void) => {
+      let handed = 0;
       for (let from = 0; from < entries.length; from += batch) {
         keys.fill(0xee); // (what a batch left behind is not the next one's)
         values.fill(0xee);
@@ -27,7 +33,16 @@ export function batchedMapDouble(opts: { keySize: number; valueSize: number; ncp
           e.key.copy(keys, i * keySize);
           e.perCpu.forEach((v, cpu) => v.copy(values, i * valueStride + cpu * slot));
         });
-        for (let i = 0; i < part.length; i++) each(keys, i * keySize, values, i * valueStride);
+        for (let i = 0; i < part.length; i++) {
+          if (restartAfter !== undefined && handed === restartAfter) {
+            restartAfter = undefined;
+            restart?.();
+            from = -batch; // (the loop's step takes it to 0)
+            break;
+          }
+          each(keys, i * keySize, values, i * valueStride);
+          handed++;
+        }
       }
     },
   } as unknown as BpfMap;

@@ -97,7 +97,19 @@ test('sched and fault stats read over a reading handed back: the keys read again
   t.is(kept.stats.runqSlots, slots, 'its slots array overwritten in place');
   t.deepEqual([slots[2], kept.stats.runqCount, kept.stats.oncpuNs, kept.stats.nivcsw], [40, 40, 40_000 + 1000, 40], 'new figures, and lent its running slice');
   t.is(second.stats.get(id(4, 0))!.stats.runqSlots[2], 80);
-  t.not(second.stats.get(id(4, 0))!.stats.runqSlots, first.stats.get(id(1, 0))!.stats.runqSlots, 'a new key has arrays of its own');
+  const fresh = second.stats.get(id(4, 0))!.stats.runqSlots;
+  t.false([...second.stats.values()].some((e) => e.stats !== second.stats.get(id(4, 0))!.stats && e.stats.runqSlots === fresh), 'a new key has arrays of its own');
+  t.is(first.stats.get(id(1, 0))!.stats.runqSlots[2], 2, 'a key not read again keeps its figures (its entry is not in the new reading)');
+
+  // a batch refused mid-read: the read starts over, every figure set (not added) again, lent once
+  const third = readSchedStats(batchedMapDouble({
+    keySize: CG_KEY_SIZE, valueSize: SCHED_STATS_SIZE, ncpus: 2, batch: 2, restartAfter: 3, entries: [2, 3, 4].map((n) => ({
+      key: cgKey(n, 0), perCpu: [schedValue(n * 10, 0n), schedValue(n * 10, n === 2 ? atNs - 1000n : 0n)],
+    })),
+  }), atNs, second.stats);
+  t.deepEqual([...third.stats.keys()], [id(2, 0), id(3, 0), id(4, 0)]);
+  t.is(third.stats.get(id(2, 0)), kept);
+  t.deepEqual([slots[2], kept.stats.runqCount, kept.stats.oncpuNs], [40, 40, 40_000 + 1000]);
 
   const faultMap = (ns: number[], mul: number): BpfMap => batchedMapDouble({
     keySize: CG_KEY_SIZE, valueSize: FAULT_STATS_SIZE, ncpus: 2, batch: 2, entries: ns.map((n) => ({

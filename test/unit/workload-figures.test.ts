@@ -24,13 +24,14 @@ test('fault counters summed over sums handed back: a workload there again keeps 
   const resolve = (k: string): Workload => workload(byKey.get(k)!);
   const first = sumByWorkload([{ key: 'ka', stats: fault(1) }, { key: 'kb', stats: fault(2) }, { key: 'kc', stats: fault(3) }], resolve, emptyFaultStats, addFault);
   const entryA = first.get('v2:/a')!, entryC = first.get('v2:/c')!;
-  const c = fault(30), d = fault(40);
-  const again = sumByWorkload([{ key: 'kc', stats: c }, { key: 'ka', stats: fault(10) }, { key: 'kb', stats: fault(20) }, { key: 'kd', stats: d }], resolve, emptyFaultStats, addFault, first);
+  const c = fault(30), d = fault(40), a1 = fault(10), a2 = fault(20);
+  const again = sumByWorkload([{ key: 'kc', stats: c }, { key: 'ka', stats: a1 }, { key: 'kb', stats: a2 }, { key: 'kd', stats: d }], resolve, emptyFaultStats, addFault, first);
   t.deepEqual([...again.keys()], ['v2:/c', 'v2:/a', 'v2:/d']);
   t.is(again.get('v2:/c'), entryC, 'the entry taken again');
   t.is(entryC.stats, c, 'holding this reading\'s figures (one key: shared)');
   t.is(again.get('v2:/a'), entryA);
   t.is(entryA.stats.minor, 30, 'two keys: summed afresh, nothing of the last sum kept');
+  t.deepEqual([a1.minor, a2.minor], [10, 20], 'the keys\' own figures are not summed into');
   t.is(again.get('v2:/d')!.stats, d);
 });
 

@@ -210,6 +210,23 @@ test('index: a workload is kept across walks while its directory is there; one m
   t.deepEqual(again, b);
 });
 
+test('index: a kept workload\'s CPU directory follows its cpu.max at each walk (the controller turned on, or off, under it)', (t) => {
+  const { root } = fakeTree(t);
+  const dir = join(root, 'svc');
+  mkdirSync(dir);
+  const index = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 60_000 });
+  index.refresh();
+  const id = { cgid: ino(dir), cpuCgid: 0n };
+  t.is(index.resolve(id).cpuDir, null);
+  writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+  index.refresh();
+  t.is(index.resolve(id).cpuDir, dir);
+  t.is(index.findByPath('v2', '/svc')!.cpuDir, dir);
+  rmSync(join(dir, 'cpu.max'));
+  index.refresh();
+  t.is(index.resolve(id).cpuDir, null);
+});
+
 // ---- real cgroups (root) ----
 
 function testCgroup(t: ExecutionContext, name: string): TestCgroup {
