@@ -2,7 +2,7 @@
 // Each stage reads only what the stage before it produced.
 import { join } from 'node:path';
 import { ProbeSet, type ProbeReading } from './probes/probe-set.js';
-import { RUNQ_SLOTS, type SchedStats } from './probes/sched.js';
+import { emptySchedStats, RUNQ_SLOTS, type SchedStats } from './probes/sched.js';
 import { emptyFaultStats, type FaultStats } from './probes/fault.js';
 import { emptyTcpStats, type TcpStats } from './probes/sock.js';
 import {
@@ -62,9 +62,6 @@ function addStats(into: SchedStats, s: SchedStats): void {
   into.nvcsw += s.nvcsw;
   into.nivcsw += s.nivcsw;
 }
-
-const emptySchedStats = (): SchedStats =>
-  ({ runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
 
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
 const NO_SCHED: SchedStats = Object.freeze({ ...emptySchedStats(), runqSlots: Object.freeze(new Array<number>(RUNQ_SLOTS).fill(0)) as number[] });

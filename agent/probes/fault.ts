@@ -51,27 +51,15 @@ export function readFaultStats(map: BpfMap, reuse?: Map<string, { key: CgroupKey
   map.forEachEntry((keys, keyAt, values, valueAt) => {
     const k = internedCgKey(keys, keyAt);
     const had = reuse?.get(k.id);
-    if (had) {
-      const s = had.stats;
-      s.minor = u64OverCpus(values, valueAt, slot, ncpus);
-      s.major = u64OverCpus(values, valueAt + 8, slot, ncpus);
-      s.reclaimCount = u64OverCpus(values, valueAt + 16, slot, ncpus);
-      s.reclaimNs = u64OverCpus(values, valueAt + 24, slot, ncpus);
-      s.reclaimedPages = u64OverCpus(values, valueAt + 32, slot, ncpus);
-      s.oomKills = u64OverCpus(values, valueAt + 40, slot, ncpus);
-      out.set(k.id, had);
-      return;
-    }
     // (one call per field, no closure: made for every key, each tick)
-    const s: FaultStats = {
-      minor: u64OverCpus(values, valueAt, slot, ncpus),
-      major: u64OverCpus(values, valueAt + 8, slot, ncpus),
-      reclaimCount: u64OverCpus(values, valueAt + 16, slot, ncpus),
-      reclaimNs: u64OverCpus(values, valueAt + 24, slot, ncpus),
-      reclaimedPages: u64OverCpus(values, valueAt + 32, slot, ncpus),
-      oomKills: u64OverCpus(values, valueAt + 40, slot, ncpus),
-    };
-    out.set(k.id, { key: k.key, stats: s });
+    const s = had ? had.stats : emptyFaultStats();
+    s.minor = u64OverCpus(values, valueAt, slot, ncpus);
+    s.major = u64OverCpus(values, valueAt + 8, slot, ncpus);
+    s.reclaimCount = u64OverCpus(values, valueAt + 16, slot, ncpus);
+    s.reclaimNs = u64OverCpus(values, valueAt + 24, slot, ncpus);
+    s.reclaimedPages = u64OverCpus(values, valueAt + 32, slot, ncpus);
+    s.oomKills = u64OverCpus(values, valueAt + 40, slot, ncpus);
+    out.set(k.id, had ?? { key: k.key, stats: s });
   }, () => out.clear());
   return out;
 }

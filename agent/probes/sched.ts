@@ -23,6 +23,9 @@ export interface SchedStats {
   nivcsw: number;
 }
 
+export const emptySchedStats = (): SchedStats =>
+  ({ runqSlots: new Array(RUNQ_SLOTS).fill(0), runqCount: 0, runqSumNs: 0, oncpuNs: 0, nvcsw: 0, nivcsw: 0 });
+
 export interface SlowWakeup {
   pid: number;
   tsNs: bigint;
@@ -77,7 +80,8 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
     const had = reuse?.get(k.id);
     // Summed over CPUs in locals, then stored once: a sum kept in an object's field or a
     // growing array allocates a number at each add (twice the bytes of the figures themselves).
-    const runqSlots = had ? had.stats.runqSlots : new Array<number>(RUNQ_SLOTS);
+    const s = had ? had.stats : emptySchedStats();
+    const runqSlots = s.runqSlots;
     for (let i = 0; i < RUNQ_SLOTS; i++) {
       let n = 0;
       for (let cpu = 0, at = first + 2 * i; cpu < ncpus; cpu++, at += slotWords) n += words[at]! + words[at + 1]! * 0x1_0000_0000;
@@ -91,15 +95,11 @@ export function readSchedStats(map: BpfMap, atNs: bigint = process.hrtime.bigint
       nvcsw += words[at + 6]! + words[at + 7]! * 0x1_0000_0000;
       nivcsw += words[at + 8]! + words[at + 9]! * 0x1_0000_0000;
     }
-    let s: SchedStats;
-    if (had) {
-      s = had.stats;
-      s.runqCount = runqCount;
-      s.runqSumNs = runqSumNs;
-      s.oncpuNs = oncpuNs;
-      s.nvcsw = nvcsw;
-      s.nivcsw = nivcsw;
-    } else s = { runqSlots, runqCount, runqSumNs, oncpuNs, nvcsw, nivcsw };
+    s.runqCount = runqCount;
+    s.runqSumNs = runqSumNs;
+    s.oncpuNs = oncpuNs;
+    s.nvcsw = nvcsw;
+    s.nivcsw = nivcsw;
     for (let cpu = 0, at = first + tail + 10; cpu < ncpus; cpu++, at += slotWords) {
       const lo = words[at]!, hi = words[at + 1]!;
       if (!lo && !hi) continue; // (most slots have no task on their CPU)
