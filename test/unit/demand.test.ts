@@ -4,7 +4,7 @@ import test from 'ava';
 import { DemandForecasts, REACHED_SHARE, type DemandForecast } from '../../agent/predict/demand.js';
 import { rng } from '../helpers/rng.js';
 import { shownProbability } from '../../agent/predict/stats.js';
-import { PAGED_FILLS_MIB, pagedFillMib, REAL_FILL_MIB } from '../helpers/real-fills.js';
+import { CI_FILL_MIB, PAGED_FILLS_MIB, pagedFillMib, REAL_FILL_MIB } from '../helpers/real-fills.js';
 import { ACTIVE_FLOOR, activityOf } from '../../agent/workload-figures.js';
 import type { WorkloadReport } from '../../agent/report.js';
 
@@ -346,6 +346,33 @@ test('a real fill read in whole pages, ties and all, is not counted down once it
   }
 });
 
+test('a CI run\'s fill, whose settling fit never agreed, is not counted down from 119 MiB, its P(contention) low, at the kernel test\'s horizons (5 s, 60 s; engine-peak, horizon-peak)', (t) => {
+  // It reached 119 MiB still climbing 0.6 MiB/s, its rises shrinking but jittery: the climb's
+  // flag held on its net rises, and the settling fit never agreed. horizon-peak (the default
+  // for workloads outside the policy) read the 5 s peak's p90 at the 144 MiB limit from the
+  // excesses its first seconds left (30 MiB over a reference that lagged a 10 MiB/s climb), and
+  // the cold 60 s peak followed the damped trend's path and the climb's straight line: the
+  // kernel test counted down on 38 of its last 64 ticks; this replay (gaps filled in), on 4
+  // (engine-peak too, on the trend's path: its cold 60 s head). Now a climb whose rate has fallen
+  // 6-fold from its fastest is no steady climb (DampedTrend.faded): its path and line are not
+  // followed, and horizon-peak forgets its excesses
+  const MiB = 2 ** 20;
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    const counted: number[] = [];
+    const likely: number[] = [];
+    for (const [s, v] of CI_FILL_MIB.entries()) {
+      const f = d.observe('w', 'memory_bytes', v * MiB, s * 1000, { limit: 144 * MiB, ceiling: 144 * MiB });
+      if (v < 119) continue;
+      if (f.timeToSaturationMs !== null) counted.push(s);
+      if (Math.max(...f.windows.map((w) => w.pContention!)) > 0.1) likely.push(s);
+    }
+    t.log(`${model}: from 119 MiB, a countdown at [${counted.join(' ')}], P(contention) over 0.1 at [${likely.join(' ')}]`);
+    t.deepEqual(counted, [], model);
+    t.deepEqual(likely, [], model);
+  }
+});
+
 test('fills read in pages, a little quicker or slower than the recorded ones, are not counted down once near where they settle, nor given a chance of reaching the limit, for four minutes (engine-peak, horizon-peak)', (t) => {
   // the kernel test's fill at tau 7 to 10 s on 4 to 6 MiB of its own, under a 144 MiB limit. A
   // CI run failed on it (engine-peak): the climb's line ended at a second tie while its flag held
@@ -355,10 +382,11 @@ test('fills read in pages, a little quicker or slower than the recorded ones, ar
   // in the fill's windows were the lowest) led the mix at 138 MiB. horizon-peak: after the fill
   // its cold longer horizons read the base's spread, which held the fill. Before, of the 4,505
   // ticks from 119 MiB in the 21 fills: engine-peak counted down on 403 (P over 0.1 on 403, at
-  // most 0.21), horizon-peak on 359 (P over 0.1 on 745, up to 0.93). Left: while the fill still
-  // slows (20-50 s), the excesses horizon-peak learnt while it climbed fast hold its 5 s peak's
-  // p90 at up to 150 MiB, P over 0.1 on 386 ticks (held under the settling path, a leak whose
-  // rate swings lost its P in its slow spells: 138 ticks under 0.1 in 40 leaks' last minutes, 0 before)
+  // most 0.21), horizon-peak on 359 (P over 0.1 on 745, up to 0.93). While the fill still
+  // slowed (20-50 s), the excesses horizon-peak learnt while it climbed fast held its 5 s peak's
+  // p90 at up to 150 MiB, P over 0.1 on 386 ticks; since they go once the climb's rate fades
+  // 6-fold (DampedTrend.faded), on 8: the first one or two ticks from 119 MiB of the quickest
+  // fills (tau 7 to 8.5 s on 5 or 6 MiB: 0.8 to 0.9 over 60 s, before their rate has faded)
   const MiB = 2 ** 20;
   for (const model of ['engine-peak', 'horizon-peak'] as const) {
     let counted = 0;
@@ -377,8 +405,6 @@ test('fills read in pages, a little quicker or slower than the recorded ones, ar
           ticks++;
           if (f.timeToSaturationMs !== null) at.push(s);
           const p = Math.max(...f.windows.map((w) => w.pContention!));
-          // (horizon-peak, while the fill still slows: left, see below)
-          if (model === 'horizon-peak' && s < 60) continue;
           if (p > 0.1) likely++;
           highest = Math.max(highest, p);
         }
@@ -386,9 +412,9 @@ test('fills read in pages, a little quicker or slower than the recorded ones, ar
         if (at.length > 0) fills.push(`tau ${tau} on ${base} MiB: ${at.join(' ')}`);
       }
     }
-    t.log(`${model}: of ${ticks} ticks from 119 MiB, a countdown on ${counted}${fills.length > 0 ? ` (${fills.join('; ')})` : ''}; P(contention) over 0.1 on ${likely}, at most ${highest.toFixed(2)}${model === 'horizon-peak' ? ' (from 60 s)' : ''}`);
+    t.log(`${model}: of ${ticks} ticks from 119 MiB, a countdown on ${counted}${fills.length > 0 ? ` (${fills.join('; ')})` : ''}; P(contention) over 0.1 on ${likely}, at most ${highest.toFixed(2)}`);
     t.is(counted, 0, model);
-    t.is(likely, 0, model);
+    t.true(likely <= (model === 'horizon-peak' ? 8 : 0), `${model}: ${likely}`);
   }
 });
 

@@ -30,7 +30,7 @@ import { QuantileLearner } from '../../agent/predict/models/learner.js';
 import { LearnerPool, PooledLearner } from '../../agent/predict/models/learner-pool.js';
 import { QuantileGbm } from '../../agent/predict/models/quantile-gbm.js';
 import { rng } from '../helpers/rng.js';
-import { PAGED_FILLS_MIB, pagedFillMib, REAL_FILL_MIB } from '../helpers/real-fills.js';
+import { CI_FILL_MIB, PAGED_FILLS_MIB, pagedFillMib, REAL_FILL_MIB } from '../helpers/real-fills.js';
 
 const SEC = 1000;
 const NEW_MODELS = FORECAST_MODELS.filter((m) => m !== 'ewma' && m !== 'decaying-histogram');
@@ -1034,6 +1034,34 @@ test('damped trend: a climb read as settling whose run ends has settled (it clim
   t.false(d.climbing, 'three rises');
   d.update(129);
   t.true(d.climbing, 'four rises in a row: a climb again');
+});
+
+test('damped trend: a climb whose rate falls 6-fold has faded (a fill, read to the byte or in pages), a leak never does (noisy, swinging +-70%, slow after noise)', (t) => {
+  // faded: no floor under a peak forecast off a settling line, and neither model follows its path
+  const fadedAt = (values: readonly number[]): number => {
+    const d = new DampedTrend();
+    for (const [i, v] of values.entries()) {
+      d.update(v);
+      if (d.faded) return i;
+    }
+    return -1;
+  };
+  const fill = (tau: number, n: number): number[] => Array.from({ length: n }, (_, s) => 5 + 120 * (1 - Math.exp(-(s + 0.5) / tau)));
+  const at = [fadedAt(fill(8, 60)), fadedAt(REAL_FILL_MIB), ...PAGED_FILLS_MIB.map(fadedAt), fadedAt(CI_FILL_MIB)];
+  t.log(`fills faded at ${at.join(', ')} s (tau 8 s; one read to the byte; three in pages)`);
+  // (a fill tau 8 s reaches 5 MiB from where it settles at 26 s)
+  t.true(at.every((s) => s >= 10 && s <= 25), `${at}`);
+  const leaks: [string, (s: number, r: () => number) => number][] = [
+    ['1 MiB/s +-2 MiB', (s, r) => 100 + s + 2 * (2 * r() - 1)],
+    ['2 MiB/s +-70% over 90 s', (s) => 100 + 2 * s - (2 * 0.7 * 90 / (2 * Math.PI)) * (Math.cos((2 * Math.PI * s) / 90) - 1)],
+    ['0.2 MiB/s after +-20 MiB of noise', (s, r) => (s < 400 ? 300 + (r() - 0.5) * 40 : 300 + 0.2 * (s - 400))],
+  ];
+  for (const [name, leak] of leaks) {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = rng(seed);
+      t.is(fadedAt(Array.from({ length: 600 }, (_, s) => leak(s, r))), -1, `${name}, seed ${seed}`);
+    }
+  }
 });
 
 test('damped trend: climbing starts with four rises in a row or five net rises in eight, and lasts through a dip', (t) => {

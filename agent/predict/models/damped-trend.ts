@@ -62,6 +62,16 @@ const SETTLE_SPREAD = 0.02;
 const SETTLE_SE = 8;
 const SETTLE_FACTOR = 4;
 
+/**
+ * Steps a climb's rate is read over (its rise over them, divided), and how many times that rate
+ * must fall from its fastest in the climb for the climb to have faded (DampedTrend.faded). Over 8
+ * steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak whose rate swings
+ * +-70% 3.4 to 0.6 MiB/s (5.7-fold): neither fades. A fill settling with tau 8 s fades 6-fold in
+ * about 15 s, whether or not its settling fit agrees (a real fill's jittery rises may never).
+ */
+const FADE_SPAN = 8;
+const FADE_FOLD = 6;
+
 export class DampedTrend {
   private level = Number.NaN;
   private trend = 0;
@@ -99,6 +109,12 @@ export class DampedTrend {
   private shrink = 1;
   /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
+  /** the newest FADE_SPAN + 1 values (a ring; a hole starts it afresh), the climb's fastest rate over FADE_SPAN steps, whether it faded, and whether at the newest sample */
+  private readonly recent = new Float64Array(FADE_SPAN + 1);
+  private recentCount = 0;
+  private fastest = Number.NaN;
+  private fade = false;
+  private fadedNow = false;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
@@ -148,7 +164,38 @@ export class DampedTrend {
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
+    this.noteFade(x, steps);
     this.fitShrink();
+  }
+
+  /**
+   * Follows the climb's rate over the last FADE_SPAN steps: the climb has faded once it falls
+   * FADE_FOLD times under its fastest steady rate (climbRate) since the climb began (and fades
+   * again at each further FADE_FOLD). A climb's flag holds on its net rises long after a fill's rises have shrunk, and
+   * its settling fit may never agree on jittery readings: a CI run's fill, 119 MiB and climbing
+   * 0.6 MiB/s, read the 60 s peak's p90 at its 144 MiB limit on the damped trend's path and the
+   * climb's straight line, and was counted down to it.
+   */
+  private noteFade(x: number, steps: number): void {
+    this.fadedNow = false;
+    if (steps > 1) this.recentCount = 0;
+    this.recent[this.recentCount % (FADE_SPAN + 1)] = x;
+    this.recentCount++;
+    if (!this.climb) {
+      this.fastest = Number.NaN;
+      this.fade = false;
+      return;
+    }
+    if (this.recentCount <= FADE_SPAN) return;
+    const rate = (x - this.recent[this.recentCount % (FADE_SPAN + 1)]!) / FADE_SPAN;
+    // (the fastest is the steady line's rate, the median of its rises: a rise out of noise into
+    // a slow leak, or a climb flag raised by chance, read 0.2 MiB/s as faded)
+    if (this.rate > this.fastest || (Number.isNaN(this.fastest) && this.rate > 0)) this.fastest = this.rate;
+    else if (rate * FADE_FOLD <= this.fastest) {
+      this.fastest = rate;
+      this.fade = true;
+      this.fadedNow = true;
+    }
   }
 
   /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
@@ -295,6 +342,16 @@ export class DampedTrend {
     return this.settledNow;
   }
 
+  /** The climb under way has faded (its rate FADE_FOLD times under its fastest): it is no steady climb, and no floor (floorPeak) unless read as settling. */
+  get faded(): boolean {
+    return this.fade;
+  }
+
+  /** The climb faded (again) at the newest sample. */
+  get fadedJustNow(): boolean {
+    return this.fadedNow;
+  }
+
   /** Where the rises shrink step by step (SETTLE_FITS): the climb settles, it is not a leak. */
   get settling(): boolean {
     return this.shrink < 1;
@@ -302,9 +359,12 @@ export class DampedTrend {
 
   /**
    * A peak forecast `steps` ahead (its p50 and p90) moved up to the climb's line (climbFloor);
-   * no room above the line where the climb settles. Unchanged off a climb.
+   * no room above the line where the climb settles. Unchanged off a climb, or on one that faded
+   * and is not read as settling.
    */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
+    // (a climb read as settling keeps its bent line, which ends where it settles)
+    if (this.fade && !this.settling) return { p50, p90 };
     return climbFloor(this.climbLine(steps), this.climbLine(0), p50, p90, this.settling ? 0 : CLIMB_ROOM);
   }
 

@@ -758,8 +758,9 @@ class Head {
       p90 = Math.max(p90, p50);
       // a peak: the trend's path too when it climbs above the last span while the values climb (a
       // workload filling its memory from its first second is warned of before the span has seen
-      // it; a noisy steady one's wandering slope is not followed)
-      if (this.kind === 'peak' && !skip[C.trend] && s.climbing && this.p90[C.trend]! > p90) {
+      // it; a noisy steady one's wandering slope is not followed, nor a climb that has faded:
+      // the damped path runs on at its rate, 31 MiB over 60 s for a fill 5 MiB from where it settles)
+      if (this.kind === 'peak' && !skip[C.trend] && s.climbing && !s.faded && this.p90[C.trend]! > p90) {
         p50 = Math.max(p50, this.p50[C.trend]!);
         p90 = this.p90[C.trend]!;
         this.weights[leader] = 0;

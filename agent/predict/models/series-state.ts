@@ -124,6 +124,11 @@ export class SeriesState {
     return this.holt.climbing;
   }
 
+  /** The climb under way has faded (DampedTrend.faded): its path is not followed. */
+  get faded(): boolean {
+    return this.holt.faded;
+  }
+
   /** A peak forecast `steps` slots ahead moved up to a steady climb's line (DampedTrend.floorPeak). */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     return this.holt.floorPeak(steps, p50, p90);
