@@ -161,7 +161,7 @@ while True:
   t.log(said);
   // (every reading on one line, for a replay: test/helpers/real-fills.ts)
   t.log(`readings (MiB): ${seen.map((m) => (m.value / MiB).toFixed(2)).join(' ')}`);
-  const longest = `${seen[0]!.windows[seen[0]!.windows.length - 1]!.horizonMs / 1000} s`;
+  const longest = seen.length > 0 ? `${seen[0]!.windows[seen[0]!.windows.length - 1]!.horizonMs / 1000} s` : 'longest';
   t.log(seen.map((m, i) => `${i}: ${(m.value / MiB).toFixed(2)} MiB, ${longest} peak p50 ${(m.windows[m.windows.length - 1]!.p50 / MiB).toFixed(0)} p90 ${(m.windows[m.windows.length - 1]!.p90 / MiB).toFixed(0)}, ttl ${m.timeToSaturationMs === null ? '-' : `${m.timeToSaturationMs / 1000} s`}`).join('\n'));
   t.is(late.length, 0, said);
 });

@@ -1036,32 +1036,59 @@ test('damped trend: a climb read as settling whose run ends has settled (it clim
   t.true(d.climbing, 'four rises in a row: a climb again');
 });
 
-test('damped trend: a climb whose rate falls 6-fold has faded (a fill, read to the byte or in pages), a leak never does (noisy, swinging +-70%, slow after noise)', (t) => {
+test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24 steps before has faded (a fill, read to the byte or in pages); a leak does not (noisy, swinging +-70%, slow after noise, a sawtooth), or no longer once a fast start is out of the look-back', (t) => {
   // faded: no floor under a peak forecast off a settling line, and neither model follows its path
-  const fadedAt = (values: readonly number[]): number => {
-    const d = new DampedTrend();
+  const run = (values: readonly number[]): { faded: number[]; fadedNow: number[]; trend: DampedTrend } => {
+    const trend = new DampedTrend();
+    const faded: number[] = [];
+    const fadedNow: number[] = [];
     for (const [i, v] of values.entries()) {
-      d.update(v);
-      if (d.faded) return i;
+      trend.update(v);
+      if (trend.faded) faded.push(i);
+      if (trend.fadedJustNow) fadedNow.push(i);
     }
-    return -1;
+    return { faded, fadedNow, trend };
   };
   const fill = (tau: number, n: number): number[] => Array.from({ length: n }, (_, s) => 5 + 120 * (1 - Math.exp(-(s + 0.5) / tau)));
-  const at = [fadedAt(fill(8, 60)), fadedAt(REAL_FILL_MIB), ...PAGED_FILLS_MIB.map(fadedAt), fadedAt(CI_FILL_MIB)];
-  t.log(`fills faded at ${at.join(', ')} s (tau 8 s; one read to the byte; three in pages)`);
-  // (a fill tau 8 s reaches 5 MiB from where it settles at 26 s)
+  const fills = [fill(8, 60), REAL_FILL_MIB, ...PAGED_FILLS_MIB, CI_FILL_MIB].map(run);
+  const at = fills.map((f) => f.faded[0] ?? -1);
+  t.log(`fills faded from ${at.join(', ')} s (tau 8 s; one read to the byte; three in pages)`);
+  // (a fill with tau 8 s is 5 MiB from where it settles at 26 s)
   t.true(at.every((s) => s >= 10 && s <= 25), `${at}`);
+  // the event once where it fades (each time it fades again after a spell not faded)
+  for (const f of fills) t.is(f.fadedNow.length, f.faded.filter((s, i) => i === 0 || f.faded[i - 1] !== s - 1).length);
+  // on the faded fill, no floor where it is not read as settling: a forecast is left as given
+  const ci = new DampedTrend();
+  let unfloored = 0;
+  for (const v of CI_FILL_MIB.slice(0, 40)) {
+    ci.update(v);
+    if (ci.faded && !ci.settling) {
+      unfloored++;
+      t.deepEqual(ci.floorPeak(60, v, v + 1), { p50: v, p90: v + 1 });
+    }
+  }
+  t.true(unfloored > 0, 'the CI run\'s fill faded, not read as settling, on some ticks');
   const leaks: [string, (s: number, r: () => number) => number][] = [
     ['1 MiB/s +-2 MiB', (s, r) => 100 + s + 2 * (2 * r() - 1)],
     ['2 MiB/s +-70% over 90 s', (s) => 100 + 2 * s - (2 * 0.7 * 90 / (2 * Math.PI)) * (Math.cos((2 * Math.PI * s) / 90) - 1)],
     ['0.2 MiB/s after +-20 MiB of noise', (s, r) => (s < 400 ? 300 + (r() - 0.5) * 40 : 300 + 0.2 * (s - 400))],
+    // (8 rises of 1.5, a drop of 8, a rise of 1: a GC's sawtooth that leaks 0.5 MiB/s)
+    ['a sawtooth every 10 s', (s) => 100 + 5 * Math.floor(s / 10) + (s % 10 < 9 ? 1.5 * (s % 10) : 4)],
   ];
   for (const [name, leak] of leaks) {
     for (let seed = 1; seed <= 5; seed++) {
       const r = rng(seed);
-      t.is(fadedAt(Array.from({ length: 600 }, (_, s) => leak(s, r))), -1, `${name}, seed ${seed}`);
+      t.deepEqual(run(Array.from({ length: 600 }, (_, s) => leak(s, r))).faded, [], `${name}, seed ${seed}`);
     }
   }
+  // 10 MiB/s for 15 s, then a steady 1.5 MiB/s: faded while the fast start's rises are in the
+  // look-back (the line's 8 rises, 24 steps back), then followed again, its line a floor under a
+  // peak forecast
+  const start = run(Array.from({ length: 300 }, (_, s) => (s < 15 ? 10 * s : 150 + 1.5 * (s - 15))));
+  t.log(`a leak after a fast start: faded at ${start.faded.join(' ')}`);
+  t.true(start.faded.length > 0 && start.faded.every((s) => s < 15 + 8 + 24), `${start.faded}`);
+  t.false(start.trend.faded);
+  t.true(start.trend.floorPeak(10, 500, 501).p50 > 500, 'its line floors a forecast again');
 });
 
 test('damped trend: climbing starts with four rises in a row or five net rises in eight, and lasts through a dip', (t) => {

@@ -63,14 +63,21 @@ const SETTLE_SE = 8;
 const SETTLE_FACTOR = 4;
 
 /**
- * Steps a climb's rate is read over (its rise over them, divided), and how many times that rate
- * must fall from its fastest in the climb for the climb to have faded (DampedTrend.faded). Over 8
- * steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak whose rate swings
- * +-70% 3.4 to 0.6 MiB/s (5.7-fold): neither fades. A fill settling with tau 8 s fades 6-fold in
- * about 15 s, whether or not its settling fit agrees (a real fill's jittery rises may never).
+ * A climb has faded (DampedTrend.faded) where its rise over the last FADE_SPAN steps, divided,
+ * is FADE_FOLD times under its highest steady rate (the median of the line's last 8 rises:
+ * climbRate) FADE_BACK to FADE_BACK_MOST steps before, with no fall among those FADE_SPAN steps
+ * (a drop is no fade: a sawtooth's GC). Looked at again at each sample: a leak after a fast
+ * start fades for a while and is followed again once the start's rises are out of the
+ * look-back. Over 8 steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak
+ * whose rate swings +-70% over 90 s at most 3.6 times under its rate 8-24 s before: neither
+ * fades. A fill settling with tau 8 s falls 6-fold in about 14 s: read in pages, or to the byte,
+ * it fades 20-24 s in, whether or not its settling fit agrees (a real fill's jittery rises may
+ * never).
  */
 const FADE_SPAN = 8;
 const FADE_FOLD = 6;
+const FADE_BACK = 8;
+const FADE_BACK_MOST = 24;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -109,10 +116,10 @@ export class DampedTrend {
   private shrink = 1;
   /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
-  /** the newest FADE_SPAN + 1 values (a ring; a hole starts it afresh), the climb's fastest rate over FADE_SPAN steps, whether it faded, and whether at the newest sample */
-  private readonly recent = new Float64Array(FADE_SPAN + 1);
-  private recentCount = 0;
-  private fastest = Number.NaN;
+  /** the newest FADE_BACK_MOST + 1 values and climbRates (rings at fadeCount; a hole starts them afresh), whether the climb has faded, and whether it did at the newest sample */
+  private readonly fadeValues = new Float64Array(FADE_BACK_MOST + 1);
+  private readonly fadeRates = new Float64Array(FADE_BACK_MOST + 1);
+  private fadeCount = 0;
   private fade = false;
   private fadedNow = false;
 
@@ -157,6 +164,7 @@ export class DampedTrend {
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
       this.level = x;
+      this.noteFade(x, steps);
       return;
     }
     const prev = this.level;
@@ -169,33 +177,32 @@ export class DampedTrend {
   }
 
   /**
-   * Follows the climb's rate over the last FADE_SPAN steps: the climb has faded once it falls
-   * FADE_FOLD times under its fastest steady rate (climbRate) since the climb began (and fades
-   * again at each further FADE_FOLD). A climb's flag holds on its net rises long after a fill's rises have shrunk, and
-   * its settling fit may never agree on jittery readings: a CI run's fill, 119 MiB and climbing
-   * 0.6 MiB/s, read the 60 s peak's p90 at its 144 MiB limit on the damped trend's path and the
-   * climb's straight line, and was counted down to it.
+   * Whether the climb has faded (FADE_SPAN, FADE_FOLD, FADE_BACK): a climb's flag holds on its
+   * net rises long after a fill's rises have shrunk, and its settling fit may never agree on
+   * jittery readings: a CI run's fill, 119 MiB and climbing 0.6 MiB/s, read the 60 s peak's p90
+   * at its 144 MiB limit on the damped trend's path and the climb's straight line, and was
+   * counted down to it.
    */
   private noteFade(x: number, steps: number): void {
-    this.fadedNow = false;
-    if (steps > 1) this.recentCount = 0;
-    this.recent[this.recentCount % (FADE_SPAN + 1)] = x;
-    this.recentCount++;
-    if (!this.climb) {
-      this.fastest = Number.NaN;
-      this.fade = false;
-      return;
+    const ring = FADE_BACK_MOST + 1;
+    if (steps > 1) this.fadeCount = 0;
+    const n = this.fadeCount;
+    this.fadeValues[n % ring] = x;
+    this.fadeRates[n % ring] = this.rate;
+    this.fadeCount++;
+    const was = this.fade;
+    this.fade = false;
+    if (this.climb && this.fallMask === 0 && n >= FADE_BACK) {
+      const rate = (x - this.fadeValues[(n - FADE_SPAN) % ring]!) / FADE_SPAN;
+      // (the steady rate then: NaN off a line, where no comparison holds)
+      let then = Number.NaN;
+      for (let k = FADE_BACK; k <= Math.min(n, FADE_BACK_MOST); k++) {
+        const r = this.fadeRates[(n - k) % ring]!;
+        if (r > then || Number.isNaN(then)) then = r;
+      }
+      this.fade = then > 0 && rate * FADE_FOLD <= then;
     }
-    if (this.recentCount <= FADE_SPAN) return;
-    const rate = (x - this.recent[this.recentCount % (FADE_SPAN + 1)]!) / FADE_SPAN;
-    // (the fastest is the steady line's rate, the median of its rises: a rise out of noise into
-    // a slow leak, or a climb flag raised by chance, read 0.2 MiB/s as faded)
-    if (this.rate > this.fastest || (Number.isNaN(this.fastest) && this.rate > 0)) this.fastest = this.rate;
-    else if (rate * FADE_FOLD <= this.fastest) {
-      this.fastest = rate;
-      this.fade = true;
-      this.fadedNow = true;
-    }
+    this.fadedNow = this.fade && !was;
   }
 
   /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
@@ -342,12 +349,12 @@ export class DampedTrend {
     return this.settledNow;
   }
 
-  /** The climb under way has faded (its rate FADE_FOLD times under its fastest): it is no steady climb, and no floor (floorPeak) unless read as settling. */
+  /** The climb has faded (its rate FADE_FOLD times under its steady rate of a little before: FADE_BACK): it is no steady climb, and no floor (floorPeak) unless read as settling. */
   get faded(): boolean {
     return this.fade;
   }
 
-  /** The climb faded (again) at the newest sample. */
+  /** The climb faded at the newest sample (it had not at the one before). */
   get fadedJustNow(): boolean {
     return this.fadedNow;
   }
