@@ -69,8 +69,8 @@ const SETTLE_FACTOR = 4;
  * (a drop is no fade: a sawtooth's GC). Looked at again at each sample: a leak after a fast
  * start fades for a while and is followed again once the start's rises are out of the
  * look-back. Over 8 steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak
- * whose rate swings +-70% over 90 s at most 3.6 times under its rate 8-24 s before: neither
- * fades. A fill settling with tau 8 s falls 6-fold in about 14 s: read in pages, or to the byte,
+ * whose rate swings +-70% over 90 s about 4 times under its rate 8-24 s before: neither fades
+ * (a leak whose rate swings more, in bursts, fades once: noteFade). A fill settling with tau 8 s falls 6-fold in about 14 s: read in pages, or to the byte,
  * it fades 20-24 s in, whether or not its settling fit agrees (a real fill's jittery rises may
  * never).
  */
@@ -116,12 +116,17 @@ export class DampedTrend {
   private shrink = 1;
   /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
-  /** the newest FADE_BACK_MOST + 1 values and climbRates (rings at fadeCount; a hole starts them afresh), whether the climb has faded, and whether it did at the newest sample */
+  /** the newest FADE_BACK_MOST + 1 samples' values, climbRates and steps (rings at fadeCount) */
   private readonly fadeValues = new Float64Array(FADE_BACK_MOST + 1);
   private readonly fadeRates = new Float64Array(FADE_BACK_MOST + 1);
+  private readonly fadeSteps = new Float64Array(FADE_BACK_MOST + 1);
   private fadeCount = 0;
+  /** the climb has faded (now; at the newest sample for the first time in this climb), the rate it had then, and whether it has since sped up (a leak: noteFade) */
   private fade = false;
   private fadedNow = false;
+  private fadeArmed = true;
+  private fadeRate = Number.NaN;
+  private fadeLeak = false;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
@@ -181,28 +186,47 @@ export class DampedTrend {
    * net rises long after a fill's rises have shrunk, and its settling fit may never agree on
    * jittery readings: a CI run's fill, 119 MiB and climbing 0.6 MiB/s, read the 60 s peak's p90
    * at its 144 MiB limit on the damped trend's path and the climb's straight line, and was
-   * counted down to it.
+   * counted down to it. Looked back by steps, across holes (restarted at one, a fill with a
+   * missed tick read as not faded until it settled). A climb whose rate, after it faded, goes
+   * back over twice what it was then is a leak whose rate swings (bursts, then slow spells): it
+   * does not fade again until the climb ends (faded in each slow spell, such a leak lost the
+   * floor under its peak forecasts and horizon-peak what it learnt of its climb, every cycle).
    */
   private noteFade(x: number, steps: number): void {
     const ring = FADE_BACK_MOST + 1;
-    if (steps > 1) this.fadeCount = 0;
     const n = this.fadeCount;
     this.fadeValues[n % ring] = x;
     this.fadeRates[n % ring] = this.rate;
+    this.fadeSteps[n % ring] = this.step;
     this.fadeCount++;
-    const was = this.fade;
+    this.fadedNow = false;
     this.fade = false;
-    if (this.climb && this.fallMask === 0 && n >= FADE_BACK) {
-      const rate = (x - this.fadeValues[(n - FADE_SPAN) % ring]!) / FADE_SPAN;
-      // (the steady rate then: NaN off a line, where no comparison holds)
-      let then = Number.NaN;
-      for (let k = FADE_BACK; k <= Math.min(n, FADE_BACK_MOST); k++) {
-        const r = this.fadeRates[(n - k) % ring]!;
-        if (r > then || Number.isNaN(then)) then = r;
-      }
-      this.fade = then > 0 && rate * FADE_FOLD <= then;
+    if (!this.climb) {
+      this.fadeArmed = true;
+      this.fadeLeak = false;
+      return;
     }
-    this.fadedNow = this.fade && !was;
+    // (the newest sample FADE_SPAN steps back or more, and the highest steady rate, NaN off a
+    // line, among those FADE_BACK to FADE_BACK_MOST steps back)
+    let rate = Number.NaN;
+    let then = Number.NaN;
+    for (let k = 1; k <= Math.min(n, ring - 1); k++) {
+      const i = (n - k) % ring;
+      const back = this.step - this.fadeSteps[i]!;
+      if (back > FADE_BACK_MOST) break;
+      if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - this.fadeValues[i]!) / back;
+      const r = this.fadeRates[i]!;
+      if (back >= FADE_BACK && (r > then || Number.isNaN(then))) then = r;
+    }
+    if (!(rate >= 0)) return;
+    if (!this.fadeArmed && rate > 2 * this.fadeRate) this.fadeLeak = true;
+    // (a fall among the last FADE_SPAN steps is a drop, not a fade: a sawtooth's GC)
+    this.fade = !this.fadeLeak && this.fallMask === 0 && then > 0 && rate * FADE_FOLD <= then;
+    if (this.fade && this.fadeArmed) {
+      this.fadeArmed = false;
+      this.fadedNow = true;
+      this.fadeRate = rate;
+    }
   }
 
   /** Sets shrink and nextRise from the run's newest rises (SHRINK_FIT, SETTLE_FITS); off a line, none. */
@@ -354,7 +378,7 @@ export class DampedTrend {
     return this.fade;
   }
 
-  /** The climb faded at the newest sample (it had not at the one before). */
+  /** The climb faded at the newest sample, for the first time since it began. */
   get fadedJustNow(): boolean {
     return this.fadedNow;
   }

@@ -185,9 +185,10 @@ export class HorizonPeakForecaster implements Forecaster {
     if (this.diffs) this.noteDiff(x);
     if (this.trend.climbing) this.lastClimb = slot;
     // a climb read as settling whose rises have stopped is over (DampedTrend.settled), and one
-    // whose rate has faded is a slower one (DampedTrend.faded): its excesses go now (they
-    // measured a reference that lagged the climb at its rate then), and the base's spread, which
-    // its cold horizons read, is learnt afresh. (A fill whose settling fit never agreed, 119 MiB
+    // whose rate has faded is a slower one (DampedTrend.fadedJustNow, once a climb): its
+    // excesses go now (they measured a reference that lagged the climb at its rate then), its
+    // windows still pending are not learnt, and the base's spread, which its cold horizons
+    // read, is learnt afresh. (A fill whose settling fit never agreed, 119 MiB
     // and rising 0.6 MiB/s, kept its 5 s peak's p90 at its 144 MiB limit from the 30 MiB
     // excesses of its first seconds: counted down on 38 of its last 64 ticks in a CI run)
     const settled = this.trend.settled || (this.coldTrend && this.trend.fadedJustNow);
