@@ -1094,6 +1094,17 @@ test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24
       t.deepEqual(run(Array.from({ length: 600 }, (_, s) => leak(s, r))).faded, [], `${name}, seed ${seed}`);
     }
   }
+  // one reading 20 MiB up in the fill's creep (a review: on the rise over 8 steps it marked the
+  // climb a leak, never faded again): faded again once the drop after it is 8 samples behind
+  // (later in its creep the climb's flag drops first)
+  for (const at of [24, 26, 30]) {
+    const spiked = run(CI_FILL_MIB.map((v, i) => (i === at ? v + 20 : v)));
+    t.true(spiked.faded.includes(at + 9), `a spike at ${at} s: faded at ${spiked.faded.join(' ')}`);
+  }
+  // a leak after a quick fill (tau 3 s, then 0.5 MiB/s from 30 s; in pages: the climb's flag
+  // drops between them) is not judged against the fill's rates: it never fades
+  const after = run(Array.from({ length: 300 }, (_, s) => Math.floor((s < 30 ? 5 + 60 * (1 - Math.exp(-s / 3)) : 65 + 0.5 * (s - 30)) * 4) / 4));
+  t.deepEqual(after.faded.filter((s) => s >= 30), [], `${after.faded}`);
   // a leak in bursts (3 MiB/s for 10 s, then 0.3 MiB/s for 20 s; 5 for 5, then 0.5 for 25): its
   // first slow spell fades, once; sped up again, it is a leak, not faded again until its climb
   // ends (fading in each slow spell, horizon-peak forgot what it learnt of the climb every

@@ -65,19 +65,21 @@ const SETTLE_FACTOR = 4;
 /**
  * A climb has faded (DampedTrend.faded) where its rise over the last FADE_SPAN steps, divided,
  * is FADE_FOLD times under its highest steady rate (the median of the line's last 8 rises:
- * climbRate) FADE_BACK to FADE_BACK_MOST steps before, with no fall among those FADE_SPAN steps
- * (a drop is no fade: a sawtooth's GC). Looked at again at each sample: a leak after a fast
+ * climbRate) FADE_BACK to FADE_BACK_MOST steps before, in this climb, with no fall among the last
+ * FADE_SPAN samples (a drop is no fade: a sawtooth's GC). Looked at again at each sample: a leak after a fast
  * start fades for a while and is followed again once the start's rises are out of the
  * look-back. Over 8 steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak
  * whose rate swings +-70% over 90 s about 4 times under its rate 8-24 s before: neither fades
- * (a leak whose rate swings more, in bursts, fades once: noteFade). A fill settling with tau 8 s falls 6-fold in about 14 s: read in pages, or to the byte,
- * it fades 20-24 s in, whether or not its settling fit agrees (a real fill's jittery rises may
- * never).
+ * (a leak whose rate swings more, in bursts, fades once: noteFade). A fill settling with tau
+ * 8 s falls 6-fold in about 14 s: read in pages, or to the byte, it fades 20-24 s in, whether or
+ * not its settling fit agrees (a real fill's jittery rises may never).
  */
 const FADE_SPAN = 8;
 const FADE_FOLD = 6;
 const FADE_BACK = 8;
 const FADE_BACK_MOST = 24;
+/** A faded climb whose steady rate goes back over FADE_LEAK times its rate at the fade is a leak in bursts (noteFade). */
+const FADE_LEAK = 2;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -127,6 +129,8 @@ export class DampedTrend {
   private fadeArmed = true;
   private fadeRate = Number.NaN;
   private fadeLeak = false;
+  /** the step the climb's flag was last seen down at: the look-back reads no rate of an earlier climb */
+  private fadeFrom = 0;
 
   /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
@@ -187,10 +191,12 @@ export class DampedTrend {
    * jittery readings: a CI run's fill, 119 MiB and climbing 0.6 MiB/s, read the 60 s peak's p90
    * at its 144 MiB limit on the damped trend's path and the climb's straight line, and was
    * counted down to it. Looked back by steps, across holes (restarted at one, a fill with a
-   * missed tick read as not faded until it settled). A climb whose rate, after it faded, goes
-   * back over twice what it was then is a leak whose rate swings (bursts, then slow spells): it
-   * does not fade again until the climb ends (faded in each slow spell, such a leak lost the
-   * floor under its peak forecasts and horizon-peak what it learnt of its climb, every cycle).
+   * missed tick read as not faded until it settled). A climb whose steady rate, after it faded,
+   * goes back over FADE_LEAK times its rate then is a leak whose rate swings (bursts, then slow
+   * spells): it does not fade again until the climb ends (faded in each slow spell, such a leak
+   * lost the floor under its peak forecasts and horizon-peak what it learnt of its climb, every
+   * cycle). So a second, larger fill within the same climb (its flag held between the two) is
+   * read as a leak too, and followed on its trend's path.
    */
   private noteFade(x: number, steps: number): void {
     const ring = FADE_BACK_MOST + 1;
@@ -204,6 +210,7 @@ export class DampedTrend {
     if (!this.climb) {
       this.fadeArmed = true;
       this.fadeLeak = false;
+      this.fadeFrom = this.step;
       return;
     }
     // (the newest sample FADE_SPAN steps back or more, and the highest steady rate, NaN off a
@@ -216,10 +223,12 @@ export class DampedTrend {
       if (back > FADE_BACK_MOST) break;
       if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - this.fadeValues[i]!) / back;
       const r = this.fadeRates[i]!;
-      if (back >= FADE_BACK && (r > then || Number.isNaN(then))) then = r;
+      if (back >= FADE_BACK && this.fadeSteps[i]! >= this.fadeFrom && (r > then || Number.isNaN(then))) then = r;
     }
     if (!(rate >= 0)) return;
-    if (!this.fadeArmed && rate > 2 * this.fadeRate) this.fadeLeak = true;
+    // (the line's rate, the median of its rises: one reading 20 MiB up in a fill's creep marked
+    // it a leak on the rise over 8 steps)
+    if (!this.fadeArmed && this.rate > FADE_LEAK * this.fadeRate) this.fadeLeak = true;
     // (a fall among the last FADE_SPAN steps is a drop, not a fade: a sawtooth's GC)
     this.fade = !this.fadeLeak && this.fallMask === 0 && then > 0 && rate * FADE_FOLD <= then;
     if (this.fade && this.fadeArmed) {
