@@ -354,8 +354,9 @@ test('a CI run\'s fill, whose settling fit never agreed, is not counted down fro
   // the cold 60 s peak followed the damped trend's path and the climb's straight line: the
   // kernel test counted down on 38 of its last 64 ticks; this replay (gaps filled in), on 4
   // (engine-peak too, on the trend's path: its cold 60 s head). Now a climb whose rate has fallen
-  // 6-fold from its steady rate of 8-24 s before is no steady climb (DampedTrend.faded): its path and line are not
-  // followed, and horizon-peak forgets its excesses
+  // 6-fold from its steady rate of 8-24 s before is no steady climb (DampedTrend.faded): its
+  // path and line are not followed, and horizon-peak forgets its excesses. (It fades at 23 s,
+  // two ticks before 119 MiB, on readings 19-24 that the log had lost and were filled in)
   const MiB = 2 ** 20;
   for (const model of ['engine-peak', 'horizon-peak'] as const) {
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });

@@ -65,10 +65,10 @@ const SETTLE_FACTOR = 4;
 /**
  * A climb has faded (DampedTrend.faded) where its rise over the last FADE_SPAN steps, divided,
  * is FADE_FOLD times under its highest steady rate (the median of the line's last 8 rises:
- * climbRate) FADE_BACK to FADE_BACK_MOST steps before, in this climb, with no fall among the last
- * FADE_SPAN samples (a drop is no fade: a sawtooth's GC). Looked at again at each sample: a leak after a fast
- * start fades for a while and is followed again once the start's rises are out of the
- * look-back. Over 8 steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak
+ * climbRate) FADE_BACK to FADE_BACK_MOST steps before, in this climb, with no fall among the
+ * last FADE_SPAN samples (a drop is no fade: a sawtooth's GC). Looked at again at each sample:
+ * a leak after a fast start fades for a while and is followed again once the start's rises are
+ * out of the look-back. Over 8 steps a 1 MiB/s leak with +-2 MiB of noise reads 1 +- 0.2 MiB/s, a leak
  * whose rate swings +-70% over 90 s about 4 times under its rate 8-24 s before: neither fades
  * (a leak whose rate swings more, in bursts, fades once: noteFade). A fill settling with tau
  * 8 s falls 6-fold in about 14 s: read in pages, or to the byte, it fades 20-24 s in, whether or
@@ -123,7 +123,7 @@ export class DampedTrend {
   private readonly fadeRates = new Float64Array(FADE_BACK_MOST + 1);
   private readonly fadeSteps = new Float64Array(FADE_BACK_MOST + 1);
   private fadeCount = 0;
-  /** the climb has faded (now; at the newest sample for the first time in this climb), the rate it had then, and whether it has since sped up (a leak: noteFade) */
+  /** faded now; at the newest sample, first in this climb; armed for that; the rate at the fade; sped up since (a leak: noteFade) */
   private fade = false;
   private fadedNow = false;
   private fadeArmed = true;
@@ -173,7 +173,7 @@ export class DampedTrend {
     this.lastValue = x;
     if (Number.isNaN(this.level)) {
       this.level = x;
-      this.noteFade(x, steps);
+      this.noteFade(x);
       return;
     }
     const prev = this.level;
@@ -181,7 +181,7 @@ export class DampedTrend {
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
-    this.noteFade(x, steps);
+    this.noteFade(x);
     this.fitShrink();
   }
 
@@ -198,7 +198,7 @@ export class DampedTrend {
    * cycle). So a second, larger fill within the same climb (its flag held between the two) is
    * read as a leak too, and followed on its trend's path.
    */
-  private noteFade(x: number, steps: number): void {
+  private noteFade(x: number): void {
     const ring = FADE_BACK_MOST + 1;
     const n = this.fadeCount;
     this.fadeValues[n % ring] = x;
@@ -229,7 +229,7 @@ export class DampedTrend {
     // (the line's rate, the median of its rises: one reading 20 MiB up in a fill's creep marked
     // it a leak on the rise over 8 steps)
     if (!this.fadeArmed && this.rate > FADE_LEAK * this.fadeRate) this.fadeLeak = true;
-    // (a fall among the last FADE_SPAN steps is a drop, not a fade: a sawtooth's GC)
+    // (a fall among the last FADE_SPAN samples is a drop, not a fade: a sawtooth's GC)
     this.fade = !this.fadeLeak && this.fallMask === 0 && then > 0 && rate * FADE_FOLD <= then;
     if (this.fade && this.fadeArmed) {
       this.fadeArmed = false;
@@ -382,7 +382,10 @@ export class DampedTrend {
     return this.settledNow;
   }
 
-  /** The climb has faded (its rate FADE_FOLD times under its steady rate of a little before: FADE_BACK): it is no steady climb, and no floor (floorPeak) unless read as settling. */
+  /**
+   * The climb has faded (its rate FADE_FOLD times under its steady rate of a little before:
+   * FADE_BACK): it is no steady climb, and no floor (floorPeak) unless read as settling.
+   */
   get faded(): boolean {
     return this.fade;
   }

@@ -188,9 +188,9 @@ export class HorizonPeakForecaster implements Forecaster {
     // whose rate has faded is a slower one (DampedTrend.fadedJustNow, once a climb): its
     // excesses go now (they measured a reference that lagged the climb at its rate then), its
     // windows still pending are not learnt, and the base's spread, which its cold horizons
-    // read, is learnt afresh. (A fill whose settling fit never agreed, 119 MiB
-    // and rising 0.6 MiB/s, kept its 5 s peak's p90 at its 144 MiB limit from the 30 MiB
-    // excesses of its first seconds: counted down on 38 of its last 64 ticks in a CI run)
+    // read, is learnt afresh. (A fill whose settling fit never agreed, 119 MiB and rising
+    // 0.6 MiB/s, kept its 5 s peak's p90 at its 144 MiB limit from the 30 MiB excesses of its
+    // first seconds: counted down on 38 of its last 64 ticks in a CI run)
     const settled = this.trend.settled || (this.coldTrend && this.trend.fadedJustNow);
     if (settled) {
       this.settledAt = slot;
