@@ -1039,7 +1039,7 @@ test('damped trend: a climb read as settling whose run ends has settled (it clim
 test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24 steps before has faded (a fill, read to the byte or in pages); a leak does not (noisy, swinging +-70%, slow after noise, a sawtooth), or no longer once a fast start is out of the look-back', (t) => {
   // faded: no floor under a peak forecast off a settling line, and neither model follows its path
   const run = (values: readonly number[]): { faded: number[]; fadedNow: number[]; trend: DampedTrend } => {
-    const trend = new DampedTrend();
+    const trend = new DampedTrend(undefined, undefined, undefined, true);
     const faded: number[] = [];
     const fadedNow: number[] = [];
     for (const [i, v] of values.entries()) {
@@ -1058,7 +1058,7 @@ test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24
   // the event once, where it first fades
   for (const f of fills) t.deepEqual(f.fadedNow, f.faded.slice(0, 1));
   // on the faded fill, no floor where it is not read as settling: a forecast is left as given
-  const ci = new DampedTrend();
+  const ci = new DampedTrend(undefined, undefined, undefined, true);
   let unfloored = 0;
   for (const v of CI_FILL_MIB.slice(0, 40)) {
     ci.update(v);
@@ -1072,7 +1072,7 @@ test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24
   // (restarted at the hole, it read as not faded from there until 41 s)
   const fadedCi = run(CI_FILL_MIB).faded;
   for (const drop of [23, 26, 28, 30, 33]) {
-    const holed = new DampedTrend();
+    const holed = new DampedTrend(undefined, undefined, undefined, true);
     const faded: number[] = [];
     for (const [i, v] of CI_FILL_MIB.entries()) {
       if (i === drop) continue;

@@ -118,10 +118,10 @@ export class DampedTrend {
   private shrink = 1;
   /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
-  /** the newest FADE_BACK_MOST + 1 samples' values, climbRates and steps (rings at fadeCount) */
-  private readonly fadeValues = new Float64Array(FADE_BACK_MOST + 1);
-  private readonly fadeRates = new Float64Array(FADE_BACK_MOST + 1);
-  private readonly fadeSteps = new Float64Array(FADE_BACK_MOST + 1);
+  /** the newest FADE_BACK_MOST + 1 samples' values, climbRates and steps (rings at fadeCount; null where `fades` is off) */
+  private readonly fadeValues: Float64Array | null;
+  private readonly fadeRates: Float64Array | null;
+  private readonly fadeSteps: Float64Array | null;
   private fadeCount = 0;
   /** faded now; at the newest sample, first in this climb; armed for that; the rate at the fade; sped up since (a leak: noteFade) */
   private fade = false;
@@ -132,8 +132,16 @@ export class DampedTrend {
   /** the step the climb's flag was last seen down at: the look-back reads no rate of an earlier climb */
   private fadeFrom = 0;
 
-  /** `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none, Holt's plain trend) */
-  constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI) {}
+  /**
+   * `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none,
+   * Holt's plain trend); `fades`: whether it follows the climb's fade (faded, fadedJustNow: off,
+   * neither is ever set, and no look-back is kept: a demand pair's own trend reads neither)
+   */
+  constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI, fades = false) {
+    this.fadeValues = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
+    this.fadeRates = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
+    this.fadeSteps = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
+  }
 
   /** Folds in a sample `steps` grid steps after the previous one (the first sets the level). */
   update(x: number, steps = 1): void {
@@ -199,11 +207,15 @@ export class DampedTrend {
    * read as a leak too, and followed on its trend's path.
    */
   private noteFade(x: number): void {
+    const values = this.fadeValues;
+    const rates = this.fadeRates;
+    const steps = this.fadeSteps;
+    if (!values || !rates || !steps) return;
     const ring = FADE_BACK_MOST + 1;
     const n = this.fadeCount;
-    this.fadeValues[n % ring] = x;
-    this.fadeRates[n % ring] = this.rate;
-    this.fadeSteps[n % ring] = this.step;
+    values[n % ring] = x;
+    rates[n % ring] = this.rate;
+    steps[n % ring] = this.step;
     this.fadeCount++;
     this.fadedNow = false;
     this.fade = false;
@@ -219,11 +231,11 @@ export class DampedTrend {
     let then = Number.NaN;
     for (let k = 1; k <= Math.min(n, ring - 1); k++) {
       const i = (n - k) % ring;
-      const back = this.step - this.fadeSteps[i]!;
+      const back = this.step - steps[i]!;
       if (back > FADE_BACK_MOST) break;
-      if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - this.fadeValues[i]!) / back;
-      const r = this.fadeRates[i]!;
-      if (back >= FADE_BACK && this.fadeSteps[i]! >= this.fadeFrom && (r > then || Number.isNaN(then))) then = r;
+      if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - values[i]!) / back;
+      const r = rates[i]!;
+      if (back >= FADE_BACK && steps[i]! >= this.fadeFrom && (r > then || Number.isNaN(then))) then = r;
     }
     if (!(rate >= 0)) return;
     // (the line's rate, the median of its rises: one reading 20 MiB up in a fill's creep marked

@@ -117,7 +117,8 @@ export class HorizonPeakForecaster implements Forecaster {
   private basePeriod: number | undefined;
   private readonly coldTrend: boolean;
   private readonly climbs: 'forget' | 'skip';
-  private readonly trend = new DampedTrend(undefined, COLD_BETA);
+  /** (its fade followed with coldTrend only, where it is read) */
+  private readonly trend: DampedTrend;
   /** with coldTrend: the newest COLD_DIFFS steps |x - x before|, a ring, for the cold cap (coldCap) */
   private readonly diffs: Float64Array | undefined;
   private readonly sortedDiffs: Float64Array | undefined;
@@ -138,6 +139,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const window = (this.window = opts.window ?? 256);
     this.minErrors = Math.max(1, opts.minErrors ?? 20);
     this.coldTrend = opts.coldTrend ?? false;
+    this.trend = new DampedTrend(undefined, COLD_BETA, undefined, this.coldTrend);
     this.climbs = opts.climbs ?? 'forget';
     this.diffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.sortedDiffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;

@@ -38,7 +38,7 @@ export class SeriesState {
   /** EWMA (alpha 0.3 per sample) and its spread, above and below */
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
-  private readonly holt = new DampedTrend();
+  private readonly holt = new DampedTrend(undefined, undefined, undefined, true);
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
   private levelSum = 0;
   private levelWeight = 0;
