@@ -157,7 +157,8 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   t.regex(metrics, /headroom_workload_cpu_seconds_total\{/);
   // The agent reads its own write the next tick (it keeps limit files 5-10 s, and forgets a
   // directory's when it writes there): the batch's limit, 'max' before, shows in the report as
-  // one of the throttles printed, within 3 s of the first.
+  // one of the throttles printed, within 4.5 s of the first (under the 5 s a kept file lives at
+  // least; 3 s was 3 ticks on two CPUs shared with six hogs and services).
   const reportedLimit = async (): Promise<number | null> => {
     const page = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
     const line = page.split('\n').find((l) => l.startsWith('headroom_workload_cpu_limit_cores{') && l.includes(`path="${s.batch.path}"`) && l.includes('source="cgroup"'));
@@ -166,7 +167,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   const printed = (): number[] => decisions(agent.stdout()).filter((d) => d.action === 'throttle' && d.cpuCores !== null).map((d) => d.cpuCores!);
   let seen: number | null = null;
   try {
-    await waitFor(async () => (seen = await reportedLimit()) !== null && printed().some((c) => Math.abs(c - seen!) < 1e-6), 'the throttled limit in the report', 3000);
+    await waitFor(async () => (seen = await reportedLimit()) !== null && printed().some((c) => Math.abs(c - seen!) < 1e-6), 'the throttled limit in the report', 4500);
   } catch (err) {
     t.log(`reported ${seen}, throttles printed ${printed().join(', ')}`);
     throw err;

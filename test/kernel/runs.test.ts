@@ -298,10 +298,13 @@ profiles:
       return line === undefined ? undefined : Number(line.split(' ').pop());
     };
     let metrics = '';
-    // (its task is read half a second in; its forecast is in the tick after)
-    while (Date.now() - startedAt < 4000) {
+    // (its task is read half a second in; its forecast is in the tick after.) Until it shows, or
+    // the climb has begun (a loaded host may take longer than 4 s: what matters is that it
+    // comes before the climb, which the memory read with it says)
+    while (Date.now() - startedAt < 10_000) {
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       if (mine(metrics, 'headroom_demand_forecast_confidence', 'resource="memory_bytes"', 'model="task-profile"') !== undefined) break;
+      if ((mine(metrics, 'headroom_workload_memory_bytes') ?? 0) >= 100 * MiB) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const seenAfterMs = Date.now() - startedAt;
