@@ -1,7 +1,8 @@
 // A CPU profile of the running agent, for whoever looks for where its time goes. Loaded into
 // the agent's Node with --import (see README, make bench): it starts the inspector's sampling
 // profiler HR_PROFILE_AFTER seconds in (default 20) and writes HR_PROFILE_OUT (a .cpuprofile,
-// for Chrome's DevTools or any reader of that format) HR_PROFILE_SECONDS later (default 30).
+// for Chrome's DevTools or any reader of that format) HR_PROFILE_SECONDS later (default 30),
+// sampling every HR_PROFILE_INTERVAL_US microseconds (default 1000).
 //
 // Why not `node --cpu-prof`: its profiler starts with the process, and its sampling signal
 // interrupts the verifier's bpf() calls while the programs load (EWOULDBLOCK); started once they
@@ -28,7 +29,7 @@ if (out) {
     void (async () => {
       try {
         await post('Profiler.enable');
-        await post('Profiler.setSamplingInterval', { interval: 1000 });
+        await post('Profiler.setSamplingInterval', { interval: seconds('HR_PROFILE_INTERVAL_US', 1000) });
         await post('Profiler.start');
         say(`sampling for ${span} s`);
         setTimeout(() => {
