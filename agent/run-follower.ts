@@ -76,7 +76,9 @@ export class RunFollower {
    */
   follow(reports: WorkloadReport[], nowMs: number, horizonsMs: readonly number[]): RunEvent[] {
     const inputs: RunTickInput[] = [];
-    for (const r of reports) {
+    // (by index: see EachOf in workload-figures.ts)
+    for (let i = 0; i < reports.length; i++) {
+      const r = reports[i]!;
       if (!this.runs.wants(r.workload, r.cpu.cores)) continue;
       // the demand forecasts read the usage of the workloads they picked; a run's is read here
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
@@ -89,7 +91,8 @@ export class RunFollower {
       });
     }
     const events = this.runs.observe(inputs, nowMs);
-    for (const r of reports) {
+    for (let i = 0; i < reports.length; i++) {
+      const r = reports[i]!;
       const status = this.runs.statusOf(r.workload.id, nowMs, horizonsMs);
       if (!status) continue;
       r.run = status;
