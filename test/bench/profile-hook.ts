@@ -29,7 +29,7 @@ if (out) {
     void (async () => {
       try {
         await post('Profiler.enable');
-        await post('Profiler.setSamplingInterval', { interval: seconds('HR_PROFILE_INTERVAL_US', 1000) });
+        await post('Profiler.setSamplingInterval', { interval: Math.max(1, Math.round(seconds('HR_PROFILE_INTERVAL_US', 1000))) });
         await post('Profiler.start');
         say(`sampling for ${span} s`);
         setTimeout(() => {

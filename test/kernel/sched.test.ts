@@ -59,7 +59,7 @@ kernelTest('sched: CPU time and run-queue latency attributed to the right test c
   t.is(l.hierarchy, light.v2 ? 'v2' : 'v1-cpu');
   // Two CPUs, four hogs: nearly both CPUs go to the hogs, split about 1:3 by weight. (The mean
   // of the last four ticks: in any one second the scheduler may split them unevenly, and
-  // runqlat loads its programs in the first.)
+  // runqlat loading its programs, in the second tick, takes a share from them there.)
   const mean = (path: string): number => all.slice(1).reduce((s, d) => s + (d.workloads[path]?.cpu.cores ?? 0), 0) / (all.length - 1);
   const lightCores = mean(light.path), heavyCores = mean(heavy.path);
   const total = lightCores + heavyCores;

@@ -314,9 +314,10 @@ testIf(can, why, 'sock: knobs sample the byte counts (estimates stay close) and 
   t.log(`sampled 1/16: client tx estimate ${c.txBytes} B vs iperf3 ${run.end.sentBytes} B (${(err * 100).toFixed(1)}%); server cgroup ${v ? JSON.stringify(v) : 'absent'}`);
   // iperf3 writes 128 KiB at a time: some 25k writes in 2 s here, ~1/16 of them counted; the
   // binomial error of the estimate is sqrt(15 / writes), about 2.5% (one sigma), so 12% is about
-  // five sigma. Five sigma of this run's writes where fewer went (a slow host's 2 s)
+  // five sigma. Five sigma of this run's writes where fewer went (a slow host's 2 s), up to 25%
+  // (6,000 writes: fewer say little of the estimate)
   const writes = Math.max(1, run.end.sentBytes / (128 * 1024));
-  const bound = Math.max(0.12, 5 * Math.sqrt(15 / writes));
+  const bound = Math.min(0.25, Math.max(0.12, 5 * Math.sqrt(15 / writes)));
   t.true(Math.abs(err) < bound, `estimate within ${(bound * 100).toFixed(0)}% (${(err * 100).toFixed(1)}%, ${writes.toFixed(0)} writes)`);
   t.true(c.txBytes % 16 === 0, 'every counted write weighs 16');
   t.deepEqual([c.opened, c.closed], [2, 2], `opens and closes are not sampled (the probe's runs the kernel skipped: ${r.missedRuns})`);
