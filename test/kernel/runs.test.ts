@@ -191,7 +191,7 @@ kernelTest('runs: on a terminal the table keeps the lines a tick printed under e
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, 'version: 1\n');
   // `script` gives the agent a terminal (its stdout a pty), so the table clears the screen each frame
-  const quoted = [headroomBin, 'run', '--policy', policy, '--table', '--events', '--no-prometheus', '--state-dir', join(dir, 'state'), '--duration', '8']
+  const quoted = [headroomBin, 'run', '--policy', policy, '--table', '--events', '--no-prometheus', '--state-dir', join(dir, 'state'), '--duration', '12']
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const agent = start('script', ['-qfec', quoted, '/dev/null'], { timeoutMs: 60_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
@@ -199,7 +199,9 @@ kernelTest('runs: on a terminal the table keeps the lines a tick printed under e
   const cg = new TestCgroup('tty-job');
   t.teardown(() => cg.remove());
   // (3 s: the agent must see it and read its task before it exits; a CI run saw a 1 s job only
-  // in its last 0.5 s, its process gone before it was read, and no start was said)
+  // in its last 0.5 s, its process gone before it was read, and no start was said. The agent
+  // runs 12 s: its start then falls near frame 3, with room for the frames after it however
+  // slowly the job starts)
   await startIn(cg, 'timeout', ['3', 'sh', '-c', 'while :; do :; done'], 10_000).done;
   await cg.remove();
   const out = (await agent.done).stdout;
@@ -219,7 +221,7 @@ kernelTest('runs: --events leaves out the agent\'s own metrics scrapes, and prin
   const port = await freePort();
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, `version: 1\nexport:\n  prometheus: { enabled: true, listen: "127.0.0.1:${port}" }\n`);
-  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state'), '--duration', '8'], { timeoutMs: 60_000 });
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state'), '--duration', '12'], { timeoutMs: 60_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stderr().includes('running in'), 'the agent to start', 20_000);
   // a server of the test's own, on loopback, and a new connection for each scrape and each visit
