@@ -80,6 +80,8 @@ const FADE_BACK = 8;
 const FADE_BACK_MOST = 24;
 /** A faded climb whose steady rate goes back over FADE_LEAK times its rate at the fade is a leak in bursts (noteFade). */
 const FADE_LEAK = 2;
+/** What the fade's look-back keeps of a sample: its value, the climb's rate then, its step. */
+const FADE_FIELDS = 3;
 
 export class DampedTrend {
   private level = Number.NaN;
@@ -118,10 +120,8 @@ export class DampedTrend {
   private shrink = 1;
   /** where the climb settles: the next step's rise, as the fit has it */
   private nextRise = Number.NaN;
-  /** the newest FADE_BACK_MOST + 1 samples' values, climbRates and steps (rings at fadeCount; null where `fades` is off) */
-  private readonly fadeValues: Float64Array | null;
-  private readonly fadeRates: Float64Array | null;
-  private readonly fadeSteps: Float64Array | null;
+  /** the newest FADE_BACK_MOST + 1 samples' value, climbRate and step, FADE_FIELDS a sample (a ring at fadeCount; null where `fades` is off) */
+  private readonly fadeRing: Float64Array | null;
   private fadeCount = 0;
   /** faded now; at the newest sample, first in this climb; armed for that; the rate at the fade; sped up since (a leak: noteFade) */
   private fade = false;
@@ -138,9 +138,7 @@ export class DampedTrend {
    * neither is ever set, and no look-back is kept: a demand pair's own trend reads neither)
    */
   constructor(private readonly alpha = ALPHA, private readonly beta = BETA, private readonly phi = PHI, fades = false) {
-    this.fadeValues = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
-    this.fadeRates = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
-    this.fadeSteps = fades ? new Float64Array(FADE_BACK_MOST + 1) : null;
+    this.fadeRing = fades ? new Float64Array((FADE_BACK_MOST + 1) * FADE_FIELDS) : null;
   }
 
   /** Folds in a sample `steps` grid steps after the previous one (the first sets the level). */
@@ -207,15 +205,14 @@ export class DampedTrend {
    * read as a leak too, and followed on its trend's path.
    */
   private noteFade(x: number): void {
-    const values = this.fadeValues;
-    const rates = this.fadeRates;
-    const steps = this.fadeSteps;
-    if (!values || !rates || !steps) return;
+    const past = this.fadeRing;
+    if (!past) return;
     const ring = FADE_BACK_MOST + 1;
     const n = this.fadeCount;
-    values[n % ring] = x;
-    rates[n % ring] = this.rate;
-    steps[n % ring] = this.step;
+    const at = (n % ring) * FADE_FIELDS;
+    past[at] = x;
+    past[at + 1] = this.rate;
+    past[at + 2] = this.step;
     this.fadeCount++;
     this.fadedNow = false;
     this.fade = false;
@@ -230,12 +227,13 @@ export class DampedTrend {
     let rate = Number.NaN;
     let then = Number.NaN;
     for (let k = 1; k <= Math.min(n, ring - 1); k++) {
-      const i = (n - k) % ring;
-      const back = this.step - steps[i]!;
+      const i = ((n - k) % ring) * FADE_FIELDS;
+      const step = past[i + 2]!;
+      const back = this.step - step;
       if (back > FADE_BACK_MOST) break;
-      if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - values[i]!) / back;
-      const r = rates[i]!;
-      if (back >= FADE_BACK && steps[i]! >= this.fadeFrom && (r > then || Number.isNaN(then))) then = r;
+      if (back >= FADE_SPAN && Number.isNaN(rate)) rate = (x - past[i]!) / back;
+      const r = past[i + 1]!;
+      if (back >= FADE_BACK && step >= this.fadeFrom && (r > then || Number.isNaN(then))) then = r;
     }
     if (!(rate >= 0)) return;
     // (the line's rate, the median of its rises: one reading 20 MiB up in a fill's creep marked
