@@ -7,7 +7,9 @@
 // HR_BENCH_RECORDS (400000, fits the 16 MiB ring), HR_BENCH_LIVE_SECONDS (1),
 // HR_BENCH_DRAIN_MS (25, the agent's drain period), HR_BENCH_STRESS_SECONDS (5),
 // HR_BENCH_IDLE_SECONDS (10), HR_BENCH_CGROUPS (1000), HR_BENCH_MANY_SECONDS (90: the agent's
-// window beside them, and idle in that section), HR_BENCH_NET_SECONDS (3),
+// window beside them, and idle in that section), HR_BENCH_MANY_STARTS (3: agent starts beside
+// them, the CPU verdict on their median), HR_BENCH_MANY_CPU_SECONDS (45: the window of the starts
+// after the first), HR_BENCH_NET_SECONDS (3),
 // HR_BENCH_FORECAST_PAIRS (10000), HR_BENCH_FORECAST_OLD_PAIRS (1000; 0 skips the old pairs),
 // HR_BENCH_FORECAST_OLD_WARM (1300), HR_BENCH_DEMAND_WORKLOADS (2000 workloads x 5 resources
 // through the agent's demand forecasts, in this thread and over worker threads; 0 skips them),
@@ -27,7 +29,7 @@ import { projectRoot } from '../helpers/proc.js';
 import { installCleanup, stopAll } from './children.js';
 import { benchDrain, benchLive, floodObject, ringdrainBin, type DrainResult, type LiveResult } from './ring.js';
 import { benchFootprint, benchOverhead, daemonCommand, headroomBin, type FootprintResult, type OverheadResult } from './overhead.js';
-import { fmt, fmtX, mega, progress, table } from './stats.js';
+import { fmt, fmtX, mega, progress, summarize, table, type Summary } from './stats.js';
 import { manyCgroups } from './cgroups.js';
 import { TEST_ROOT_NAME } from '../helpers/cgroups.js';
 import { benchSock, formatSock } from './sock.js';
@@ -56,6 +58,11 @@ const cfg = {
   // (its heap grows for minutes beside them: 10 s read a peak of 155-170 MB where 100 s read 254
   // with V8's default young generation)
   manySeconds: num('HR_BENCH_MANY_SECONDS', 90),
+  // The CPU beside them from this many agent starts, the verdict on their median: one window's
+  // figure varies 1.7-2.4% of one CPU between starts of the same build (the goal is 2%). The
+  // first start's window is manySeconds (its peak RSS); the others' manyCpuSeconds.
+  manyStarts: Math.max(1, Math.round(num('HR_BENCH_MANY_STARTS', 3))),
+  manyCpuSeconds: num('HR_BENCH_MANY_CPU_SECONDS', 45),
   netSeconds: num('HR_BENCH_NET_SECONDS', 3),
   forecastPairs: num('HR_BENCH_FORECAST_PAIRS', 10_000),
   forecastOldPairs: numOrOff('HR_BENCH_FORECAST_OLD_PAIRS', 1000),
@@ -76,7 +83,11 @@ interface Report {
   live?: LiveResult;
   overhead?: OverheadResult;
   footprint?: FootprintResult;
-  many?: { cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult; busy: BusyTickRun[] };
+  many?: {
+    cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult;
+    /** the CPU % of one CPU of each agent start beside them (the first is footprint's) and their summary */
+    cpuStarts: Summary; cpuStartSeconds: number; busy: BusyTickRun[];
+  };
   sock?: Awaited<ReturnType<typeof benchSock>>;
   blockio?: Awaited<ReturnType<typeof benchBlockio>>;
   forecast?: Awaited<ReturnType<typeof benchForecast>>;
@@ -169,8 +180,11 @@ function printOverhead(o: OverheadResult): string {
 }
 
 function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undefined): string {
-  const f = m.footprint;
-  const cpuOk = f.cpuPercent < 2, rssOk = f.peakRssMb < 150;
+  const f = m.footprint, cpu = m.cpuStarts;
+  const cpuOk = cpu.median < 2, rssOk = f.peakRssMb < 150;
+  const starts = cpu.samples.length;
+  // a median under the goal with a start over it (or over with one under) is said: that is noise
+  const straddles = cpu.min < 2 && cpu.max >= 2;
   return [
     `${f.agent} beside ${m.cgroups} cgroups under headroom-test, each with a worker that wakes every second (all of them ${fmt(m.workersCpuPercent, 1)}% of one CPU), ${fmt(f.windowSeconds, 1)} s window${idle ? ` (the idle host's ${fmt(idle.windowSeconds, 1)} s)` : ''}`,
     table([
@@ -179,7 +193,10 @@ function printMany(m: NonNullable<Report['many']>, idle: FootprintResult | undef
       [`${m.cgroups} cgroups`, fmt(f.rssMb.median, 1), fmt(f.peakRssMb, 1), fmt(f.cpuPercent, 2), `${f.startupMs} ms`],
       ...(idle ? [['ratio', fmtX(f.rssMb.median / idle.rssMb.median), fmtX(f.peakRssMb / idle.peakRssMb), fmtX(f.cpuPercent / idle.cpuPercent), '']] : []),
     ]),
-    `goal: under 2% of one CPU and 150 MB RSS  ->  CPU ${cpuOk ? 'met' : 'NOT met'}, RSS ${rssOk ? 'met' : 'NOT met'}`,
+    starts > 1
+      ? `CPU % of one CPU beside them, ${starts} agent starts (the first one above, the others' windows ${fmt(m.cpuStartSeconds, 0)} s): ${cpu.samples.map((x) => fmt(x, 2)).join(', ')}; median ${fmt(cpu.median, 2)}, range ${fmt(cpu.min, 2)}-${fmt(cpu.max, 2)}`
+      : `CPU beside them from one agent start (HR_BENCH_MANY_STARTS 1): a single window varies about +-0.3% of one CPU between starts`,
+    `goal: under 2% of one CPU and 150 MB RSS  ->  CPU ${cpuOk ? 'met' : 'NOT met'} (${starts > 1 ? `median of ${starts} starts` : 'one start'}${straddles ? ', the starts on both sides of 2%' : ''}), RSS ${rssOk ? 'met' : 'NOT met'}`,
     ...(m.busy.length ? [printBusy(m.busy, m.cgroups)] : []),
   ].join('\n');
 }
@@ -244,6 +261,12 @@ async function main(): Promise<number> {
     const many = await manyCgroups(cfg.manyCgroups);
     try {
       const footprint = await benchFootprint(cfg.manySeconds, daemonCommand(), 5, `beside ${many.count} cgroups`);
+      const cpu = [footprint.cpuPercent];
+      for (let i = 2; i <= cfg.manyStarts; i++) {
+        const again = await benchFootprint(cfg.manyCpuSeconds, daemonCommand(), 5, `beside ${many.count} cgroups, start ${i} of ${cfg.manyStarts}`);
+        cpu.push(again.cpuPercent);
+      }
+      progress(`the agent's CPU beside ${many.count} cgroups, ${cpu.length} starts: ${cpu.map((x) => fmt(x, 2)).join(', ')}% of one CPU`);
       // then every one of them forecast: in the agent's thread, and over the demand workers
       const busy: BusyTickRun[] = [];
       for (const workers of cfg.busySeconds > 0 ? [0, cfg.demandWorkers] : []) {
@@ -260,7 +283,7 @@ async function main(): Promise<number> {
           progress(`busy tick with demand_workers ${workers} failed: ${(err as Error).message}`);
         }
       }
-      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, idle, footprint, busy };
+      return { cgroups: many.count, workersCpuPercent: many.workersCpuPercent, idle, footprint, cpuStarts: summarize(cpu), cpuStartSeconds: cfg.manyCpuSeconds, busy };
     } finally {
       await many.release();
     }
