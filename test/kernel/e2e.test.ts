@@ -90,18 +90,32 @@ async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
       throw err;
     }
   };
-  // (a tick that straddles a change is left out: the first of each phase)
-  await ticks(6, 'five ticks of the critical workload alone');
+  // (the ticks that straddle a change are left out: the first of each phase, and the first two
+  // after top starts, as it loads its programs. One CI run read 3.30 ms alone, twice its usual,
+  // and 6.69 beside the hogs: so a reading alone that the hogs do not double is taken again
+  // after them, and the lower of the two kept: alone is the quiet host, a disturbance only lifts it)
+  const fmtTicks = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
+  await ticks(9, 'seven ticks of the critical workload alone');
   const n = p99s().length;
-  const alone = median(p99s().slice(1));
+  const aloneTicks = p99s().slice(2);
+  let alone = median(aloneTicks);
   const hogs = startHogs(t, s, 4);
   await ticks(n + 6, 'five ticks of it beside four hogs');
-  const beside = median(p99s().slice(n + 1));
+  const besideTicks = p99s().slice(n + 1);
+  const beside = median(besideTicks);
   hogs.child.kill('SIGKILL');
   s.batch.killTasks();
+  await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
+  t.log(`run-queue p99 of each tick (ms), alone: ${fmtTicks(aloneTicks)}; beside four hogs: ${fmtTicks(besideTicks)}`);
+  if (!(beside >= 2 * alone)) {
+    const m = p99s().length;
+    await ticks(m + 8, 'seven more ticks of the critical workload alone');
+    const againTicks = p99s().slice(m + 1);
+    t.log(`alone again, after the hogs: ${fmtTicks(againTicks)}`);
+    alone = Math.min(alone, median(againTicks));
+  }
   top.child.kill('SIGTERM');
   await top.done;
-  await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
   const objective = Math.max(2, Math.round(Math.sqrt(alone * beside) * 100) / 100);
   t.log(`critical workload's run-queue p99: ${alone.toFixed(2)} ms alone, ${beside.toFixed(2)} ms beside four hogs; objective ${objective.toFixed(2)} ms`);
   // (twice apart leaves the objective 1.4x from each; seen to work here beside a CPU-bound
