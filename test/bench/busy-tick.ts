@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
+import { parseExposition, samplesOf } from '../helpers/prometheus.js';
 import { errorSummary, start, undoOnExit, type Child } from './children.js';
 import { headroomBin, procStatus } from './overhead.js';
 import { max, median, progress, quantile, sleep } from './stats.js';
@@ -38,11 +39,6 @@ export function busyPolicy(match: string, workloads: number, workers: number): s
     throw new Error('policies/default.yaml no longer has forecast.demand_workloads, forecast.demand_workers and an empty workloads list where the bench expects them');
   }
   return out;
-}
-
-function gauge(text: string, name: string): number | null {
-  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm'));
-  return m ? Number(m[1]) : null;
 }
 
 /**
@@ -80,9 +76,10 @@ export async function busyTick(opts: { match: string; workloads: number; workers
       });
       if (!res.ok) throw new Error(`the agent's endpoint answered ${res.status} ${res.statusText}`);
       const text = await res.text();
-      const tick = gauge(text, 'headroom_tick_duration_seconds');
-      if (tick !== null) ticksMs.push(tick * 1000);
-      pairs = text.match(/^headroom_demand_forecast_confidence\{/gm)?.length ?? 0;
+      const samples = parseExposition(text);
+      const tick = samplesOf(samples, 'headroom_tick_duration_seconds')[0]?.value;
+      if (tick !== undefined) ticksMs.push(tick * 1000);
+      pairs = samplesOf(samples, 'headroom_demand_forecast_confidence').length;
     }
     const rssMb = procStatus(agent.pid, 'VmRSS') / 1024;
     if (ticksMs.length === 0) throw new Error('no headroom_tick_duration_seconds on the agent\'s endpoint');

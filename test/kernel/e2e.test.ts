@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { metricValue } from '../helpers/prometheus.js';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { attributesOf, logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
@@ -176,7 +177,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   // six hogs and services, and a kept entry read some ticks before the write could expire
   // within any span of seconds (this one lives about 7 ticks: kept, it shows within two about
   // twice in seven)
-  const ticksOf = (page: string): number => Number(/^headroom_ticks_total(?:\{[^}]*\})? (\S+)$/m.exec(page)?.[1]);
+  const ticksOf = (page: string): number => metricValue(page, 'headroom_ticks_total') ?? Number.NaN;
   const fromTick = ticksOf(metrics);
   t.true(Number.isFinite(fromTick), 'headroom_ticks_total on the page');
   const printed = (): number[] => decisions(agent.stdout()).filter((d) => d.action === 'throttle' && d.cpuCores !== null).map((d) => d.cpuCores!);
@@ -184,8 +185,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   let atTick = Number.NaN;
   const reported = async (): Promise<boolean> => {
     const page = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-    const line = page.split('\n').find((l) => l.startsWith('headroom_workload_cpu_limit_cores{') && l.includes(`path="${s.batch.path}"`) && l.includes('source="cgroup"'));
-    seen = line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+    seen = metricValue(page, 'headroom_workload_cpu_limit_cores', { path: s.batch.path, source: 'cgroup' }) ?? null;
     atTick = ticksOf(page);
     return seen !== null && printed().some((c) => Math.abs(c - seen!) < 1e-6);
   };

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
+import { metricValue } from '../helpers/prometheus.js';
 import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { freePort, headroom, jsonLines, sleep, startIn, waitFor, type Running } from '../helpers/proc.js';
@@ -79,8 +80,8 @@ async function quietCost(t: ExecutionContext, dir: string): Promise<number> {
       const page = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).catch((e: Error) => {
         throw new Error(`the quiet agent's page: ${e.message}; its stderr:\n${agent.stderr()}`);
       });
-      const m = /^headroom_overhead_cpu_ratio\{[^}]*source="total"[^}]*\} (\S+)$/m.exec(page);
-      if (m) readings.push(Number(m[1]));
+      const total = metricValue(page, 'headroom_overhead_cpu_ratio', { source: 'total' });
+      if (total !== undefined) readings.push(total);
       await sleep(2000);
     }
     if (readings.length === 0) throw new Error(`no headroom_overhead_cpu_ratio{source="total"} on the page in 10 s; stderr:\n${agent.stderr()}`);

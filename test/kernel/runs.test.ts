@@ -11,6 +11,7 @@ import { get } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { metricValue } from '../helpers/prometheus.js';
 import { kernelTest, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { memoryControllerWhy, MemoryTestCgroup } from '../helpers/memory-cgroup.js';
@@ -100,20 +101,19 @@ profiles:
   if (cpuOnly) t.false('memPeakBytes' in f.peak, JSON.stringify(f.peak));
 
   const task = start1.signature!.slice(0, 16);
-  const series = (name: string, ...labels: string[]): string | undefined =>
-    metrics.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
-  const duration = series('headroom_task_run_expected_duration_seconds', `task="${task}"`, 'stat="mean"', `path="${c2}"`);
-  t.truthy(duration, 'the expected duration is exported for the second run');
-  t.is(Number(duration!.split(' ').pop()), f.durationMs.mean / 1000);
-  t.truthy(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="cpu_cores"', 'stat="mean"'));
-  if (cpuOnly) t.is(series('headroom_task_run_expected_peak', `task="${task}"`, 'resource="memory_peak_bytes"'), undefined);
-  t.truthy(series('headroom_task_run_elapsed_seconds', `task="${task}"`));
+  const value = (name: string, labels: Record<string, string>): number | undefined => metricValue(metrics, name, labels);
+  const duration = value('headroom_task_run_expected_duration_seconds', { task, stat: 'mean', path: c2 });
+  t.not(duration, undefined, 'the expected duration is exported for the second run');
+  t.is(duration, f.durationMs.mean / 1000);
+  t.not(value('headroom_task_run_expected_peak', { task, resource: 'cpu_cores', stat: 'mean' }), undefined);
+  if (cpuOnly) t.is(value('headroom_task_run_expected_peak', { task, resource: 'memory_peak_bytes' }), undefined);
+  t.not(value('headroom_task_run_elapsed_seconds', { task }), undefined);
   // what the first run needed from this point of the run on: one busy CPU, before any history
-  const ahead = series('headroom_task_run_expected_demand', `task="${task}"`, 'resource="cpu_cores"', 'horizon_seconds="5"');
-  t.truthy(ahead);
-  t.true(Math.abs(Number(ahead!.split(' ').pop()) - f.peak.cpuCores.p90) < 0.35, ahead);
+  const ahead = value('headroom_task_run_expected_demand', { task, resource: 'cpu_cores', horizon_seconds: '5' });
+  t.not(ahead, undefined);
+  t.true(Math.abs(ahead! - f.peak.cpuCores.p90) < 0.35, `${ahead} cores expected 5 s ahead, the profile's p90 peak ${f.peak.cpuCores.p90}`);
   // the first run at least (another cgroup the host made meanwhile may be a run too)
-  t.true(Number(series('headroom_task_runs_total', 'outcome="recorded"')?.split(' ').pop()) >= 1);
+  t.true((value('headroom_task_runs_total', { outcome: 'recorded' }) ?? 0) >= 1);
 
   // pushed as log records too: the starts with something to say (the second's forecast) and the recorded ends
   const runRecords = () => logRecordsOf(requests).filter((r) => r.eventName === 'headroom.task_run').map(attributesOf).filter((a) => a['headroom.workload.path'] === c1 || a['headroom.workload.path'] === c2);
@@ -295,17 +295,15 @@ profiles:
     const job = cg.startIn('/usr/bin/python3', ['-c', LATE_PEAK], 30_000);
     t.teardown(() => { job.child.kill('SIGKILL'); });
     const startedAt = Date.now();
-    const mine = (metrics: string, name: string, ...labels: string[]): number | undefined => {
-      const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`path="${cg.path}"`) && labels.every((x) => l.includes(x)));
-      return line === undefined ? undefined : Number(line.split(' ').pop());
-    };
+    const mine = (metrics: string, name: string, labels: Record<string, string> = {}): number | undefined =>
+      metricValue(metrics, name, { path: cg.path, ...labels });
     let metrics = '';
     // (its task is read half a second in; its forecast is in the tick after.) Until it shows, or
     // the climb has begun (a loaded host may take longer than 4 s: what matters is that it
     // comes before the climb, which the memory read with it says)
     while (Date.now() - startedAt < 10_000) {
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (mine(metrics, 'headroom_demand_forecast_confidence', 'resource="memory_bytes"', 'model="task-profile"') !== undefined) break;
+      if (mine(metrics, 'headroom_demand_forecast_confidence', { resource: 'memory_bytes', model: 'task-profile' }) !== undefined) break;
       if ((mine(metrics, 'headroom_workload_memory_bytes') ?? 0) >= 100 * MiB) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -313,14 +311,14 @@ profiles:
     job.child.kill('SIGKILL');
     t.log(metrics.split('\n').filter((l) => l.includes(`path="${cg.path}"`) && l.includes('demand')).join('\n'));
     const memoryNow = mine(metrics, 'headroom_workload_memory_bytes');
-    const countdown = mine(metrics, 'headroom_demand_time_to_saturation_seconds', 'resource="memory_bytes"');
-    t.truthy(mine(metrics, 'headroom_demand_forecast_confidence', 'resource="memory_bytes"', 'model="task-profile"'), `no forecast from its profile ${seenAfterMs} ms into the run`);
+    const countdown = mine(metrics, 'headroom_demand_time_to_saturation_seconds', { resource: 'memory_bytes' });
+    t.truthy(mine(metrics, 'headroom_demand_forecast_confidence', { resource: 'memory_bytes', model: 'task-profile' }), `no forecast from its profile ${seenAfterMs} ms into the run`);
     t.true(memoryNow !== undefined && memoryNow < 100 * MiB, `its memory has not climbed yet: ${memoryNow}`);
     // (the climb is 5 s into the task, and its cgroup's limit kills it within a tick of it: a
     // tick may not read it, so the time too)
     t.true(seenAfterMs < 5000, `its forecast ${seenAfterMs} ms into the run: before the climb, 5 s in`);
     // the climb is 5 s into the run: foreseen before it, no further off than that
     t.true(countdown !== undefined && countdown > 0 && countdown <= 5, `time to saturation ${countdown} s, ${seenAfterMs} ms into the run`);
-    t.true(mine(metrics, 'headroom_demand_contention_probability', 'resource="memory_bytes"', 'horizon_seconds="60"')! > 0.9);
+    t.true(mine(metrics, 'headroom_demand_contention_probability', { resource: 'memory_bytes', horizon_seconds: '60' })! > 0.9);
     await cg.remove();
   });

@@ -18,6 +18,7 @@ import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
+import { metricValue, parseExposition, samplesOf, type Sample } from '../helpers/prometheus.js';
 import { ReportMeter } from '../../exporters/agent-meter.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { takesGzip } from '../../exporters/prometheus.js';
@@ -72,27 +73,6 @@ function decision(w: Workload, action: Decision['action'], cpuCores: number | nu
 
 // ---- the text exposition ----
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({ name: m[1], labels, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
-  }
-  return out;
-}
-
-const samplesOf = (all: Sample[], name: string, labels: Record<string, string> = {}): Sample[] =>
-  all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-
 function valueOf(t: ExecutionContext, all: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const found = samplesOf(all, name, labels);
   t.true(found.length <= 1, `one sample of ${name} ${JSON.stringify(labels)}`);
@@ -133,6 +113,21 @@ function tryConnect(host: string, port: number): Promise<string> {
 }
 
 // ---- tests ----
+
+test('the tests\' page reader (helpers/prometheus.ts): a sample by its exact name and labels, none where the page has none', (t) => {
+  const page = [
+    '# HELP headroom_ticks_total ticks', '# TYPE headroom_ticks_total counter',
+    'headroom_ticks_total_created 1700000000', 'headroom_ticks_total 3',
+    'm{a="10",b="x"} 5', 'm{a="1",b="x,y=\\"z\\""} 2', 'h_bucket{le="+Inf"} 7', '',
+  ].join('\n');
+  t.is(metricValue(page, 'headroom_ticks_total'), 3);
+  t.is(metricValue(page, 'm', { a: '1' }), 2);
+  t.is(metricValue(page, 'm', { b: 'x' }), 5, 'the first of several');
+  t.is(metricValue(page, 'h_bucket', { le: '+Inf' }), 7);
+  t.is(metricValue(page, 'm', { a: '2' }), undefined);
+  t.is(metricValue(page, 'headroom_ticks'), undefined);
+  t.deepEqual(parseExposition(page).map((x) => x.name), ['headroom_ticks_total_created', 'headroom_ticks_total', 'm', 'm', 'h_bucket']);
+});
 
 test('log2 boundaries are 2^(i+1) microseconds in seconds, one fewer than the slots', (t) => {
   const b = log2BoundariesSeconds(SLOTS);
