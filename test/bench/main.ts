@@ -266,7 +266,7 @@ async function main(): Promise<number> {
         const again = await benchFootprint(cfg.manyCpuSeconds, daemonCommand(), 5, `beside ${many.count} cgroups, start ${i} of ${cfg.manyStarts}`);
         cpu.push(again.cpuPercent);
       }
-      progress(`the agent's CPU beside ${many.count} cgroups, ${cpu.length} starts: ${cpu.map((x) => fmt(x, 2)).join(', ')}% of one CPU`);
+      progress(`the agent's CPU beside ${many.count} cgroups, ${cpu.length} start${cpu.length === 1 ? '' : 's'}: ${cpu.map((x) => fmt(x, 2)).join(', ')}% of one CPU`);
       // then every one of them forecast: in the agent's thread, and over the demand workers
       const busy: BusyTickRun[] = [];
       for (const workers of cfg.busySeconds > 0 ? [0, cfg.demandWorkers] : []) {
