@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, projectRoot } from '../helpers/proc.js';
-import { parseExposition, samplesOf } from '../helpers/prometheus.js';
+import { metricValue, samplesNamed } from '../helpers/prometheus.js';
 import { errorSummary, start, undoOnExit, type Child } from './children.js';
 import { headroomBin, procStatus } from './overhead.js';
 import { max, median, progress, quantile, sleep } from './stats.js';
@@ -76,10 +76,9 @@ export async function busyTick(opts: { match: string; workloads: number; workers
       });
       if (!res.ok) throw new Error(`the agent's endpoint answered ${res.status} ${res.statusText}`);
       const text = await res.text();
-      const samples = parseExposition(text);
-      const tick = samplesOf(samples, 'headroom_tick_duration_seconds')[0]?.value;
+      const tick = metricValue(text, 'headroom_tick_duration_seconds');
       if (tick !== undefined) ticksMs.push(tick * 1000);
-      pairs = samplesOf(samples, 'headroom_demand_forecast_confidence').length;
+      pairs = samplesNamed(text, 'headroom_demand_forecast_confidence').length;
     }
     const rssMb = procStatus(agent.pid, 'VmRSS') / 1024;
     if (ticksMs.length === 0) throw new Error('no headroom_tick_duration_seconds on the agent\'s endpoint');

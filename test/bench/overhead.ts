@@ -146,6 +146,8 @@ export interface FootprintResult {
   peakRssMb: number;
   /** utime+stime over the window / wall time, percent of one CPU */
   cpuPercent: number;
+  /** the same over the window's first `cpuAtSeconds` (benchFootprint's argument), where asked */
+  cpuPercentAt?: number;
   threads: number;
   reports: number;
 }
@@ -186,6 +188,7 @@ export async function benchFootprint(
   agent: { cmd: string; args: string[]; label: string; ready?: (l: string) => boolean } = agentCommand(),
   warmupSeconds = 5,
   where = 'idle host',
+  cpuAtSeconds?: number,
 ): Promise<FootprintResult> {
   progress(`footprint: starting the agent (${agent.label}), ${where}, ${windowSeconds}s window`);
   const hz = clockTicks();
@@ -202,10 +205,12 @@ export async function benchFootprint(
     const ticks0 = procStatTicks(c.pid);
     const w0 = process.hrtime.bigint();
     const rss: number[] = [];
+    let cpuPercentAt: number | undefined;
     for (let i = 0; i < windowSeconds; i++) {
       await sleep(1000);
       if (c.proc.exitCode !== null) throw new Error(`the agent exited during the window: ${errorSummary(c.stderr())}`);
       rss.push(procStatus(c.pid, 'VmRSS') / 1024);
+      if (i + 1 === cpuAtSeconds) cpuPercentAt = ((procStatTicks(c.pid) - ticks0) / hz / (Number(process.hrtime.bigint() - w0) / 1e9)) * 100;
     }
     const ticks1 = procStatTicks(c.pid);
     const wall = Number(process.hrtime.bigint() - w0) / 1e9;
@@ -216,6 +221,7 @@ export async function benchFootprint(
       rssMb: summarize(rss),
       peakRssMb: procStatus(c.pid, 'VmHWM') / 1024,
       cpuPercent: ((ticks1 - ticks0) / hz / wall) * 100,
+      ...(cpuPercentAt !== undefined ? { cpuPercentAt } : {}),
       threads: procStatus(c.pid, 'Threads'),
       reports,
     };

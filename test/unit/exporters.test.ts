@@ -18,7 +18,7 @@ import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { PrometheusEndpoint, decisionRecord, formatDecision, log2BoundariesSeconds } from '../../exporters/index.js';
-import { metricValue, parseExposition, samplesOf, type Sample } from '../helpers/prometheus.js';
+import { metricValue, parseExposition, samplesNamed, samplesOf, type Sample } from '../helpers/prometheus.js';
 import { ReportMeter } from '../../exporters/agent-meter.js';
 import { MonotoneCounters } from '../../exporters/monotone.js';
 import { takesGzip } from '../../exporters/prometheus.js';
@@ -122,11 +122,15 @@ test('the tests\' page reader (helpers/prometheus.ts): a sample by its exact nam
   ].join('\n');
   t.is(metricValue(page, 'headroom_ticks_total'), 3);
   t.is(metricValue(page, 'm', { a: '1' }), 2);
-  t.is(metricValue(page, 'm', { b: 'x' }), 5, 'the first of several');
+  t.is(metricValue(page, 'm'), 5, 'the first of several');
+  t.is(metricValue(page, 'm', { b: 'x' }), 5, 'an exact value, not a prefix of one');
+  t.is(metricValue(page, 'm', { b: 'x,y=\\"z\\"' }), 2, 'label values as written, escapes kept');
   t.is(metricValue(page, 'h_bucket', { le: '+Inf' }), 7);
   t.is(metricValue(page, 'm', { a: '2' }), undefined);
   t.is(metricValue(page, 'headroom_ticks'), undefined);
+  t.is(metricValue('m 4', 'm'), 4, 'the first line, no newline after it');
   t.deepEqual(parseExposition(page).map((x) => x.name), ['headroom_ticks_total_created', 'headroom_ticks_total', 'm', 'm', 'h_bucket']);
+  t.deepEqual(samplesNamed(page, 'm').map((x) => x.value), [5, 2]);
 });
 
 test('log2 boundaries are 2^(i+1) microseconds in seconds, one fewer than the slots', (t) => {
