@@ -86,7 +86,7 @@ interface Report {
   footprint?: FootprintResult;
   many?: {
     cgroups: number; workersCpuPercent: number; idle: FootprintResult; footprint: FootprintResult;
-    /** the CPU % of one CPU of each agent start beside them (the first is footprint's) and their summary */
+    /** the CPU % of one CPU of each agent start beside them over its first cpuStartSeconds (the first start is footprint's), summarised */
     cpuStarts: Summary; cpuStartSeconds: number; busy: BusyTickRun[];
   };
   sock?: Awaited<ReturnType<typeof benchSock>>;
