@@ -277,14 +277,19 @@ export class Agent {
     const rateMs = { sched: over('sched'), fault: over('fault'), io: over('io'), net: over('net') };
     // (added map by map: spreading them made an array of every id, four times, each tick)
     // (forEach and an index, not for-of: see EachOf in workload-figures.ts)
+    // (the ids in the order first seen, the set to see them once)
     const ids = new Set<string>();
-    for (const m of [now.sched, now.fault, now.io, now.net]) m.forEach((_, id) => ids.add(id));
+    const order: string[] = [];
+    const take = (_: unknown, id: string): void => {
+      if (ids.has(id)) return;
+      ids.add(id);
+      order.push(id);
+    };
+    for (const m of [now.sched, now.fault, now.io, now.net]) m.forEach(take);
     // the policy's workloads none of whose tasks has run since the probes started (a process
     // asleep on its memory) are reported too: they were missing from every report
     const quiet = this.quietSelected(ids);
-    quiet.forEach((_, id) => ids.add(id));
-    const order: string[] = [];
-    ids.forEach((id) => order.push(id));
+    quiet.forEach(take);
 
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];

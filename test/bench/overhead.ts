@@ -204,15 +204,16 @@ export async function benchFootprint(
     // bin/headroom execs node, so the pid is the node process itself (a stand-in must exec too)
     const ticks0 = procStatTicks(c.pid);
     const w0 = process.hrtime.bigint();
+    const cpuSoFar = (): number => ((procStatTicks(c.pid) - ticks0) / hz / (Number(process.hrtime.bigint() - w0) / 1e9)) * 100;
     const rss: number[] = [];
     let cpuPercentAt: number | undefined;
     for (let i = 0; i < windowSeconds; i++) {
       await sleep(1000);
       if (c.proc.exitCode !== null) throw new Error(`the agent exited during the window: ${errorSummary(c.stderr())}`);
       rss.push(procStatus(c.pid, 'VmRSS') / 1024);
-      if (i + 1 === cpuAtSeconds) cpuPercentAt = ((procStatTicks(c.pid) - ticks0) / hz / (Number(process.hrtime.bigint() - w0) / 1e9)) * 100;
+      if (i + 1 === cpuAtSeconds) cpuPercentAt = cpuSoFar();
     }
-    const ticks1 = procStatTicks(c.pid);
+    const cpuPercent = cpuSoFar();
     const wall = Number(process.hrtime.bigint() - w0) / 1e9;
     return {
       agent: agent.label,
@@ -220,7 +221,7 @@ export async function benchFootprint(
       startupMs,
       rssMb: summarize(rss),
       peakRssMb: procStatus(c.pid, 'VmHWM') / 1024,
-      cpuPercent: ((ticks1 - ticks0) / hz / wall) * 100,
+      cpuPercent,
       ...(cpuPercentAt !== undefined ? { cpuPercentAt } : {}),
       threads: procStatus(c.pid, 'Threads'),
       reports,
