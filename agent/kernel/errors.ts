@@ -19,6 +19,9 @@ const explanations: Record<string, string> = {
   ENOTSUP: 'not supported by this kernel',
   EOPNOTSUPP: 'not supported by this kernel',
   ESRCH: 'no such process or kernel object',
+  // (the same number: the name os.constants lists last is the one shown)
+  EAGAIN: 'interrupted or busy, try again',
+  EWOULDBLOCK: 'interrupted or busy, try again',
 };
 
 export class BpfError extends Error {

@@ -15,11 +15,27 @@ export class VerifierError extends BpfError {
   readonly logPath: string;
 
   constructor(program: string, errnoValue: number, logPath: string) {
-    super(`loading BPF program '${program}'`, errnoValue, `verifier log written to ${logPath}`);
+    super(`loading BPF program '${program}'`, errnoValue, loadFailureDetail(errnoValue, logPath));
     this.name = 'VerifierError';
     this.program = program;
     this.logPath = logPath;
   }
+}
+
+/** EAGAIN (EWOULDBLOCK): the verifier stops when a signal is pending for the loading thread. */
+const EAGAIN = 11;
+
+/**
+ * What to do about a refused load. An EAGAIN is no verdict on the program: the verifier was
+ * interrupted by a signal each time libbpf tried (a sampling profiler's timer, e.g. `node
+ * --cpu-prof`, fires every millisecond), and its log stops where it was cut.
+ */
+export function loadFailureDetail(errnoValue: number, logPath: string): string {
+  if (errnoValue !== EAGAIN) return `verifier log written to ${logPath}`;
+  return (
+    'the verifier was interrupted by a signal on every try (not a verdict on the program): run without a sampling ' +
+    `profiler or timer signals while the programs load (a profile started after loading is fine); partial log in ${logPath}`
+  );
 }
 
 export interface OpenOptions {
