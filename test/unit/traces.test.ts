@@ -410,7 +410,8 @@ test('jsonl: header step, any order, merged samples, a truncated last line skipp
     '{"t":4000,"workload":"/a","resource":"cpu_cores","value":4}',
     '{"t":1000,"workload":"/a","resource":"cpu_cores","value":1}',
     '{"t":2000,"workload":"/a","resource":"cpu_cores","value":2}',
-    '{"t":2500,"workload":"/a","resource":"cpu_cores","value":3}',
+    // (nearer 2000 than 3000: merged into its cell, whose centre is the samples' phase, here 0)
+    '{"t":2400,"workload":"/a","resource":"cpu_cores","value":3}',
     '{"t":1000,"workload":"/b","resource":"mem_bytes","value":100}',
     '{"t":5000,"workload":"/a","resou',
   ];
@@ -1085,4 +1086,24 @@ real('all shared traces: the harness reproduces BASELINES.md', (t) => {
         `${key}: ${row.nPL50.toFixed(3)} ${row.nPL90.toFixed(3)} ${(row.under90 * 100).toFixed(1)}% vs ${pl50} ${pl90} ${(under! * 100).toFixed(1)}%`);
     }
   }
+});
+
+test('headroom JSONL: a recorder ticking on whole seconds with a few ms of jitter gets a cell per sample (cut at the multiples, half of them merged and left holes)', (t) => {
+  const lines: string[] = [];
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 300; i++) {
+    const jitter = i % 2 === 0 ? -5 : 5;
+    lines.push(JSON.stringify({ t: t0 + 1000 * i + jitter, workload: 'w', resource: 'cpu_cores', value: 1 + (i % 7) / 10 }));
+  }
+  const s = one(readTraces(write('jitter.jsonl', lines.join('\n') + '\n')), 'w', 'cpu_cores');
+  t.is(s.stepSeconds, 1);
+  t.is(s.values.length, 300);
+  t.is(observedCount(s.values), 300);
+  t.is(s.stats.merged, 0);
+  t.true(same(s.values.subarray(0, 8), [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1]));
+  // the same samples at 500 ms past each second, and a header's grid: alike
+  const shifted = lines.map((l) => JSON.stringify({ ...JSON.parse(l), t: JSON.parse(l).t + 500 }));
+  const h = one(readTraces(write('jitter-header.jsonl', [JSON.stringify({ format: 'headroom-trace', version: 1, stepMs: 1000 }), ...shifted].join('\n') + '\n')), 'w', 'cpu_cores');
+  t.is(observedCount(h.values), 300);
+  t.is(h.stats.merged, 0);
 });

@@ -94,6 +94,26 @@ function roundStep(ms: number): number {
   return Math.max(1, Math.round(ms / scale) * scale);
 }
 
+/**
+ * Where in its step a series' samples fall (ms after a multiple of the step): the circular mean
+ * of their times modulo the step. The grid's cells are centred there, so a recorder ticking on
+ * whole seconds with a few ms of jitter puts each sample in its own cell; cut at the multiples,
+ * half of them fell into the cell before and left a hole beside a merged pair (a peak over any
+ * window holding a hole is not scored).
+ */
+export function samplePhase(times: number[], step: number): number {
+  let x = 0;
+  let y = 0;
+  for (const t of times) {
+    const a = (2 * Math.PI * (((t % step) + step) % step)) / step;
+    x += Math.cos(a);
+    y += Math.sin(a);
+  }
+  if (x === 0 && y === 0) return 0;
+  const a = Math.atan2(y, x);
+  return ((a < 0 ? a + 2 * Math.PI : a) * step) / (2 * Math.PI);
+}
+
 function medianSpacing(times: number[]): number {
   const sorted = times.slice().sort((a, b) => a - b);
   const gaps: number[] = [];
@@ -207,10 +227,13 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   for (const e of samples.values()) {
     const step = stepMs ?? roundStep(medianSpacing(e.t));
     const grid = new GridAccumulator();
-    e.t.forEach((t, i) => grid.add(Math.floor(t / step), e.v[i]!, e.line[i]!));
+    // (cell k holds the times within half a step of k steps + phase)
+    const phase = samplePhase(e.t, step);
+    e.t.forEach((t, i) => grid.add(Math.floor((t - phase) / step + 0.5), e.v[i]!, e.line[i]!));
     const limit = limits[e.resource] ?? sampleLimit(e, path, opts.onWarning);
     out.push({
       name: e.workload, dataset: 'headroom', resource: e.resource, stepSeconds: step / 1000, stepFrom,
+      // (the cell's start, as before: its samples' phase within it, under a step, moves nothing a forecast reads)
       startSeconds: (grid.firstStep * step) / 1000, values: grid.build(`${path}: ${e.workload} ${e.resource} (steps of ${step} ms)`), stats: grid.stats,
       ...(typeof limit === 'number' && Number.isFinite(limit) ? { limit } : {}),
     });
