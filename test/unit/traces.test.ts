@@ -508,6 +508,9 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
     // one time far from the others (a zero, seconds where ms belong): said with its line, before any memory is asked for
     ['far', [head, ok(1), ok(2), '{"t":0,"workload":"/a","resource":"cpu_cores","value":1}', JSON.stringify({ t: 2e13, workload: '/a', resource: 'cpu_cores', value: 1 })],
       /bad-far\.jsonl: \/a cpu_cores \(steps of 1000 ms\): its times span 20,000,000,001 steps \(step 0 at line 4 to step 20000000000 at line 5\), over the 10,000,000 a series may/],
+    // under that cap, but a dozen values and one far away: its replay would walk 9.9 million empty steps (gigabytes for 25 such series)
+    ['sparse', [head, ok(1), ok(2), ok(3), JSON.stringify({ t: 9.9e9, workload: '/a', resource: 'cpu_cores', value: 1 })],
+      /bad-sparse\.jsonl: \/a cpu_cores \(steps of 1000 ms\): its 4 values span 9,900,000 steps \(step 1 at line 2 to step 9900000 at line 5\), fewer than one in 1,000 of them holding one; a time far from the others\?/],
   ];
   for (const [name, lines, message] of cases) {
     t.throws(() => readTraces(write(`strict/bad-${name}.jsonl`, lines.join('\n'))), { message }, name);
