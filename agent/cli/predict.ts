@@ -61,7 +61,10 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 export function renderTable(t: DatasetTable): string {
   const head = `### ${t.group}${t.resource !== undefined ? ` ${t.resource}` : ''} - ${describeTarget(t.target, t.stepSeconds)}  (${t.series} series, ${t.points} scored points)`;
   // (an empty table says nothing of why)
-  if (t.points === 0) return `${head}\n\nnothing scored: each series here is too short for this target after its warm-up (a longer trace, or a shorter --warmup), or reads 0 throughout (a loss over its mean cannot be taken)`;
+  if (t.points === 0) {
+    const holes = t.target.kind === 'peak' ? `, or holds a step without a value in every window of ${t.target.steps} steps (a peak is scored only over a window whose every step is observed)` : '';
+    return `${head}\n\nnothing scored: each series here is too short for this target after its warm-up (a longer trace, or a shorter --warmup)${holes}, or reads 0 throughout (a loss over its mean cannot be taken)`;
+  }
   // under p99: of the models that give a p99 (the engine, forecaster:<model>), as the agent exports it
   const p99 = t.rows.some((r) => !Number.isNaN(r.under99));
   // P(above the level): of the models that give a probability, as the agent's contention probability
@@ -362,6 +365,13 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   // (a point is scored when its target lies within the series: a shorter warm-up helps only
   // where one of at least 1 leaves more points than the target's steps)
   const shorterWarmup = warm > 1 && observed - 1 > shortest.steps ? ', a shorter --warmup' : '';
+  if (observed - warm > shortest.steps && shortest.kind === 'peak') {
+    // (enough points, yet none scored: each window of the peak holds a hole)
+    const empty = s.values.length - observed;
+    return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, but ${empty} of its ${s.values.length} steps ` +
+      `hold no value and every window of ${shortest.steps} steps (${shortest.name}) holds one of them${samplesApart(s)}: a peak is scored only over a window whose every step is observed; ` +
+      `a point target (--targets), or a grid matching the samples (--step-ms, where the trace has no header)`;
+  }
   return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, too few for the nearest target, ` +
     `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
 }
@@ -390,10 +400,15 @@ function parseModels(s: string | undefined, halfLifeSeconds: number | undefined)
 }
 
 /** Every --limit names a resource the series read have (a typo would silently score the warm-up's maximum instead). */
-function checkLimitsKnown(limits: Record<string, number>, series: readonly Series[]): void {
+function checkLimitsKnown(limits: Record<string, number>, series: readonly Series[], resources: 'reference' | 'all' | string[]): void {
   const have = new Set(series.map((s) => s.resource));
+  // (the trace may hold it, left out by --resources: its default keeps the reference resources only)
+  const others =
+    resources === 'all' ? '' :
+      resources === 'reference' ? ' (the default --resources keeps a public trace\'s reference resources and a recording\'s active series: --resources all, or a list naming it, scores others the trace holds)' :
+        ' (as --resources names them: name it there too, if the trace holds it)';
   for (const r of Object.keys(limits)) {
-    if (!have.has(r)) throw new UsageError(`--limit ${r}: no series of that resource here; these are: ${[...have].sort().join(', ')}`);
+    if (!have.has(r)) throw new UsageError(`--limit ${r}: no series of that resource here; these are: ${[...have].sort().join(', ')}${others}`);
   }
 }
 
@@ -423,7 +438,7 @@ async function handler(a: PredictArgs): Promise<void> {
     const readMs = performance.now() - readStart;
     if (series.length === 0) throw new Error(`${a.trace}: no trace series found (Bitbrains, Google, Alibaba or headroom JSON Lines)`);
     checkTargetsFit(targets, series, a['step-ms']);
-    checkLimitsKnown(limits, series);
+    checkLimitsKnown(limits, series, resources);
     if (Object.keys(limits).length > 0 && !specs.some((s) => s.id === ENGINE.id)) {
       // (every model's warnings are scored in the peak tables; the per-series table is the engine's)
       warn('--limit: the per-series table of saturation warnings is the engine\'s, and --models leaves it out (the peak targets\' tables score each model\'s warnings against the level)');

@@ -104,6 +104,18 @@ function coarseTrace(dir: string): string {
   return p;
 }
 
+/** A recorded trace, one sample a second but every 50th missing, beside an idle I/O series (0 throughout: not scored by default). */
+function holesTrace(dir: string): string {
+  const lines = ['{"format":"headroom-trace","version":1,"stepMs":1000}'];
+  for (let i = 0; i < 1000; i++) {
+    if (i % 50 !== 49) lines.push(JSON.stringify({ t: i * 1000, workload: '/w', resource: 'cpu_cores', value: 1 + (i % 3) }));
+    lines.push(JSON.stringify({ t: i * 1000, workload: '/w', resource: 'io_ops_per_s', value: 0 }));
+  }
+  const p = join(dir, 'holes.jsonl');
+  writeFileSync(p, lines.join('\n'));
+  return p;
+}
+
 const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> = [
   ['no models', () => ['--trace', trace, '--models', ''], 2, /--models: none given; some of last, /],
   ['a model twice', () => ['--trace', trace, '--models', 'engine,last,engine'], 2, /--models: engine given twice/],
@@ -123,6 +135,10 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 2, /its header says stepMs 1000; --step-ms is for traces without one/],
   ['nothing to score: the warm-up holds it all', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read; every series lies within the warm-up of 100000 observed points; the longest, \S+cpu-phases\.jsonl, has 1471; a shorter --warmup, or a longer trace$/m],
   ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h39', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+coarse\.jsonl has 39 observed points after a warm-up of 1, too few for the nearest target, h39, 39 steps \(195 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
+  ['nothing to score: every window of the peak holds a step without a value', (d) => ['--trace', holesTrace(d), '--targets', 'h60smax'], 1,
+    /nothing to score: 1 series read; \S+holes\.jsonl has 860 observed points after a warm-up of 120, but 19 of its 999 steps hold no value and every window of 60 steps \(h60smax\) holds one of them: a peak is scored only over a window whose every step is observed; a point target \(--targets\), or a grid matching the samples/],
+  ['a --limit of a resource the default --resources leaves out', (d) => ['--trace', holesTrace(d), '--limit', 'io_ops_per_s=5'], 2,
+    /--limit io_ops_per_s: no series of that resource here; these are: cpu_cores \(the default --resources keeps a public trace's reference resources and a recording's active series: --resources all, or a list naming it, scores others the trace holds\)/],
   ['nothing to score: a shorter warm-up would do', (d) => ['--trace', coarseTrace(d), '--targets', 'h30', '--warmup', '20'], 1, /has 20 observed points after a warm-up of 20, too few for the nearest target, h30, 30 steps \(150 min\) ahead: a nearer target \(--targets\), a shorter --warmup, or a longer trace$/m],
 ];
 
