@@ -449,7 +449,9 @@ test('jsonl: a sample\'s limit is its series\' saturation level (the lowest, sai
   const head = '{"format":"headroom-trace","version":1,"stepMs":1000}';
   const at = (i: number, workload: string, resource: string, limit?: number): string => JSON.stringify({ t: i * 1000, workload, resource, value: i, ...(limit ? { limit } : {}) });
   const lines = [head, at(1, '/a', 'memory_bytes', 256), at(2, '/a', 'memory_bytes'), at(3, '/a', 'memory_bytes', 256), at(1, '/b', 'cpu_cores', 2), at(2, '/b', 'cpu_cores', 1.5), at(1, '/c', 'cpu_cores'),
-    at(1, '/d', 'memory_bytes', 256 * 2 ** 20), at(2, '/d', 'memory_bytes', 512 * 2 ** 20)];
+    at(1, '/d', 'memory_bytes', 256 * 2 ** 20), at(2, '/d', 'memory_bytes', 512 * 2 ** 20),
+    // (in time order, whatever the file's: 3, then 1, then 2)
+    at(3, '/e', 'cpu_cores', 2), at(1, '/e', 'cpu_cores', 3), at(2, '/e', 'cpu_cores', 1)];
   const said: string[] = [];
   const path = write('lim/run.jsonl', lines.join('\n'));
   const all = readTraces(path, { resources: 'all', onWarning: (m) => said.push(m) });
@@ -458,9 +460,11 @@ test('jsonl: a sample\'s limit is its series\' saturation level (the lowest, sai
   t.is(one(all, '/c', 'cpu_cores').limit, undefined);
   // (bytes in binary units: it read 268435456 to 536870912)
   t.deepEqual(said, [
-    `${path}: /b cpu_cores: its limit changed during the trace (1.5 to 2); saturation is scored against the lowest`,
-    `${path}: /d memory_bytes: its limit changed during the trace (256.0MiB to 512.0MiB); saturation is scored against the lowest`,
+    `${path}: /b cpu_cores: its limit changed during the trace (from 2 to 1.5); saturation is scored against the lowest`,
+    `${path}: /d memory_bytes: its limit changed during the trace (from 256.0MiB to 512.0MiB); saturation is scored against the lowest`,
+    `${path}: /e cpu_cores: its limit changed during the trace (from 3 to 2, 1 at its lowest); saturation is scored against the lowest`,
   ]);
+  t.is(one(all, '/e', 'cpu_cores').limit, 1);
   // the header's level for a resource is every workload's
   const withHeader = write('lim/header.jsonl', [head.replace('}', ',"limits":{"cpu_cores":4}}'), ...lines.slice(1)].join('\n'));
   const all2 = readTraces(withHeader, { resources: 'all' });

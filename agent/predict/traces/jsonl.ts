@@ -159,7 +159,7 @@ export interface ReadJsonlOptions {
 export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let stepMs = opts.stepMs;
   let stepFrom: Series['stepFrom'] = opts.stepMs !== undefined ? 'option' : 'inferred';
-  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[]; lowest: number; highest: number }>();
+  const samples = new Map<string, { workload: string; resource: string; t: number[]; v: number[]; line: number[]; lowest: number; highest: number; first: Timed; last: Timed }>();
   const resourcesSeen = new Set<string>();
   let first = true;
   let limits: Record<string, number> = {};
@@ -204,7 +204,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     let entry = samples.get(key);
     // (names escaped here: the warnings below print them)
     if (!entry) {
-      samples.set(key, (entry = { workload: printableName(s.workload), resource: printableName(s.resource), t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0 }));
+      samples.set(key, (entry = { workload: printableName(s.workload), resource: printableName(s.resource), t: [], v: [], line: [], lowest: Number.POSITIVE_INFINITY, highest: 0, first: { t: Number.POSITIVE_INFINITY, v: 0 }, last: { t: Number.NEGATIVE_INFINITY, v: 0 } }));
       if (!resourcesSeen.has(s.resource)) {
         resourcesSeen.add(s.resource);
         const typo = typoWarning(path, lineNo, s.resource);
@@ -214,6 +214,9 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     if (s.limit !== undefined) {
       entry.lowest = Math.min(entry.lowest, s.limit);
       entry.highest = Math.max(entry.highest, s.limit);
+      // (the earliest and the latest in time, not in the file's order: a warning says how it changed)
+      if (s.t < entry.first.t) entry.first = { t: s.t, v: s.limit };
+      if (s.t >= entry.last.t) entry.last = { t: s.t, v: s.limit };
     }
     entry.t.push(s.t);
     entry.v.push(s.value);
@@ -260,14 +263,21 @@ function markOomKills(series: Series[]): void {
 const OOM_KILLS = 'oom_kills_per_s';
 const MEMORY = 'memory_bytes';
 
+/** A value at a time (ms). */
+interface Timed {
+  t: number;
+  v: number;
+}
+
 /** A series' limit from its samples: the one they give, or the lowest (said) when it changed; undefined for none. */
-function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number }, path: string, onWarning?: (message: string) => void): number | undefined {
+function sampleLimit(e: { workload: string; resource: string; lowest: number; highest: number; first: Timed; last: Timed }, path: string, onWarning?: (message: string) => void): number | undefined {
   if (e.lowest === Number.POSITIVE_INFINITY) return undefined;
   if (e.highest !== e.lowest) {
     // (in exact bytes where the binary units would read the two alike)
     const bytes = isByteResource(e.resource) && humanBytes(e.lowest) !== humanBytes(e.highest);
     const level = (v: number): string => (bytes ? humanBytes(v) : String(v));
-    onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (${level(e.lowest)} to ${level(e.highest)}); saturation is scored against the lowest`);
+    const low = e.lowest !== e.first.v && e.lowest !== e.last.v ? `, ${level(e.lowest)} at its lowest` : '';
+    onWarning?.(`${path}: ${e.workload} ${e.resource}: its limit changed during the trace (from ${level(e.first.v)} to ${level(e.last.v)}${low}); saturation is scored against the lowest`);
   }
   return e.lowest;
 }
