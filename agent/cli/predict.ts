@@ -238,9 +238,11 @@ export function reportJson(report: BacktestReport, meta: { trace: string; warmup
 export function progressBar(p: BacktestProgress, elapsedMs: number, width = 24): string {
   const share = p.totalPoints > 0 ? Math.min(1, p.points / p.totalPoints) : 1;
   const filled = Math.round(share * width);
-  const left = share >= 0.02 && elapsedMs >= 1000 ? ` ${formatSeconds((elapsedMs * (1 - share)) / share / 1000)} left,` : '';
+  const left = share >= 0.02 && elapsedMs >= 1000 ? `, ${formatSeconds((elapsedMs * (1 - share)) / share / 1000)} left` : '';
+  // (a recording by its file: two recordings may each hold a workload of one name)
+  const where = p.last.dataset === 'headroom' && p.last.source !== undefined ? printableName(p.last.source) : p.last.dataset;
   return `headroom predict [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)}% ${p.points}/${p.totalPoints} points, ` +
-    `${p.seriesDone}/${p.seriesTotal} series,${left} (${p.last.dataset} ${p.last.name} ${p.last.resource})`;
+    `${p.seriesDone}/${p.seriesTotal} series${left} (${where} ${p.last.name} ${p.last.resource})`;
 }
 
 const formatSeconds = (s: number): string => (s >= 90 ? `${Math.round(s / 60)} min` : `${Math.ceil(s)} s`);
@@ -359,7 +361,8 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   if (observed <= warm) {
     const warmup = `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''}`;
     const whose = series.length > 1 ? `every series lies within ${warmup}; the longest, ${name}, has ${observed}` : `${name} lies within ${warmup}: it has ${observed}`;
-    return `${whose}; a shorter --warmup, or a longer trace`;
+    // (no shorter one at a warm-up of 1)
+    return `${whose}; ${warm > 1 ? 'a shorter --warmup, or ' : ''}a longer trace`;
   }
   const shortest = targetsFor(targets, s.stepSeconds).map((t) => resolveTarget(t, s.stepSeconds)).sort((x, y) => x.steps - y.steps)[0]!;
   // (a point is scored when its target lies within the series: a shorter warm-up helps only
@@ -505,7 +508,7 @@ const predict: CommandModule<object, PredictArgs> = {
       .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', { requiresArg: true,
         type: 'number',
-        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of its observed points)`,
+        describe: `observed points per series before scoring starts (default ${DEFAULT_WARMUP} on grids of 60 s or more, as BASELINES.md; on finer ones, the points of the first ${AGENT_WARMUP_SECONDS} s, at most a quarter of its observed points but at least 10)`,
       })
       .option('step-ms', { requiresArg: true, type: 'number', describe: 'grid step for JSON Lines traces without a header (default: inferred; where a header has its own stepMs, it stands: in a folder, said; a file alone whose header differs is an error)' })
       .option('half-life', { requiresArg: true, type: 'number', describe: 'half-life in seconds for forecaster:<model>s only (the baselines and "8 engine" keep their own; default: the agent\'s, 60, on a recording\'s grid; a day on grids of 60 s or more; forecaster:engine reads it only as its seasonal profile\'s memory and its confidence\'s fade)' })

@@ -1024,9 +1024,12 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
 test('the progress bar: share, points, series, time left from the pace so far', (t) => {
   const last = { dataset: 'google', name: '113/159', resource: 'avg_cpu' } as unknown as Series;
   const at = (points: number, seriesDone: number) => ({ points, totalPoints: 1000, seriesDone, seriesTotal: 4, last });
-  t.is(progressBar(at(250, 1), 10_000, 8), 'headroom predict [##------] 25% 250/1000 points, 1/4 series, 30 s left, (google 113/159 avg_cpu)');
-  t.is(progressBar(at(10, 0), 10_000, 8), 'headroom predict [--------] 1% 10/1000 points, 0/4 series, (google 113/159 avg_cpu)', 'too early to say');
-  t.regex(progressBar(at(100, 0), 60_000, 8), / 9 min left,/);
+  t.is(progressBar(at(250, 1), 10_000, 8), 'headroom predict [##------] 25% 250/1000 points, 1/4 series, 30 s left (google 113/159 avg_cpu)');
+  t.is(progressBar(at(10, 0), 10_000, 8), 'headroom predict [--------] 1% 10/1000 points, 0/4 series (google 113/159 avg_cpu)', 'too early to say');
+  t.regex(progressBar(at(100, 0), 60_000, 8), / 9 min left \(/);
+  // a recording's series by its file (two may hold a workload of one name)
+  const rec = { dataset: 'headroom', name: '/w', resource: 'cpu_cores', source: 'b/run.jsonl' } as unknown as Series;
+  t.is(progressBar({ points: 10, totalPoints: 1000, seriesDone: 0, seriesTotal: 2, last: rec }, 10_000, 8), 'headroom predict [--------] 1% 10/1000 points, 0/2 series (b/run.jsonl /w cpu_cores)');
 });
 
 // ---- real public traces ----
