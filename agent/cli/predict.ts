@@ -164,7 +164,8 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
   ]);
   return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
     markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
-    '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon); ' +
+    '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon; 0 for a crossing not warned of, and the median is over every crossing: ' +
+    'under half of them warned reads 0 s); ' +
     `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.` +
     // (its loss tables say "0 scored points": the crossings it saw were warned of or not all the same)
     (rows.some((r) => r.points === 0)

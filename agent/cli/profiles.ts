@@ -101,6 +101,9 @@ function open(dir: string): { store: ProfileStore } | { outcome: ProfilesOutcome
   if (!existsSync(dir)) {
     return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile store at ${dir} (${NO_STORE_WHY})\n` } };
   }
+  if (!statSync(dir).isDirectory()) {
+    return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: ${dir} is not a folder (a profile store is a folder of <signature>.json files): a wrong --dir?\n` } };
+  }
   try {
     return { store: new ProfileStore({ dir, readOnly: true }) };
   } catch (err) {
@@ -183,7 +186,9 @@ function lookUp(dir: string, prefix: string): { signature: string; profile: Prof
   }
   if (matches.length === 0) return { outcome: { exitCode: EXIT_NOT_FOUND, stdout: '', stderr: `headroom: no profile matches '${prefix}' in ${dir}\n` } };
   const profile = store.get(matches[0]!);
-  return { signature: matches[0]!, profile, problems: problemLines(store.problems) };
+  // (its own file's problem only: another profile's is list's to say, not repeated at every show)
+  const own = profileFile(dir, matches[0]!);
+  return { signature: matches[0]!, profile, problems: problemLines(store.problems.filter((p) => resolve(p.file) === resolve(own))) };
 }
 
 export function profilesShow(dir: string, prefix: string, json = false): ProfilesOutcome {

@@ -701,6 +701,10 @@ test('cli: delete removes a profile\'s name on something not a file, which list 
   t.regex(kept.stderr, /could not delete .*8{64}\.json: EISDIR/);
   t.true(statSync(folder).isDirectory());
   t.is(profilesShow(dir, 'aaaa').exitCode, 0, 'the good profile is untouched');
+  t.is(profilesShow(dir, 'aaaa').stderr, '', 'another profile\'s problem is list\'s to say, not repeated at every show');
+  const folderShown = profilesShow(dir, '8888');
+  t.is(folderShown.exitCode, 1);
+  t.regex(folderShown.stderr, /corrupt profile .*8{64}\.json: not a regular file/, 'its own problem is the answer');
   t.like(profilesDelete(dir, '9999'), { exitCode: 1 });
   // a link to nothing: listed as not a file (it was not seen at all), and deleted
   const dangling = join(dir, `${'6'.repeat(64)}.json`);
@@ -787,4 +791,13 @@ test('cli: list and show print the store', (t) => {
   const cpuOnly = profilesShow(dir, 'cd').stdout;
   t.regex(cpuOnly, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+-\s+-\s+1000B\/s/);
   t.regex(cpuOnly, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED: memory is not measured where the memory controller does not see the run's cgroup\)\n$/);
+});
+
+test('cli: a --dir that is a file is said to be one, not a raw ENOTDIR', (t) => {
+  const file = join(scratch(t), 'not-a-store');
+  writeFileSync(file, 'x');
+  for (const out of [profilesList(file), profilesShow(file, 'aaaa'), profilesList(file, true)]) {
+    t.is(out.exitCode, 1);
+    t.is(out.stderr, `headroom: ${file} is not a folder (a profile store is a folder of <signature>.json files): a wrong --dir?\n`);
+  }
 });
