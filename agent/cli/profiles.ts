@@ -242,7 +242,10 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   })]);
   const body = table(['PROGRESS', 'FROM', ...columns.map(([head]) => head)], rows);
   const unmeasured = columns.filter(([, r]) => !f.curve[r]);
-  const why = unmeasured.some(([, r]) => r.startsWith('mem')) ? ': memory is not measured where the memory controller does not see the run\'s cgroup' : '';
+  // (the reason is memory's only: said of memory, not of the list)
+  const mem = unmeasured.filter(([, r]) => r.startsWith('mem'));
+  const memWhy = 'memory is not measured where the memory controller does not see the run\'s cgroup';
+  const why = mem.length === 0 ? '' : mem.length === unmeasured.length ? `: ${memWhy}` : `; ${memWhy}`;
   const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
   return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
 }

@@ -791,6 +791,10 @@ test('cli: list and show print the store', (t) => {
   const cpuOnly = profilesShow(dir, 'cd').stdout;
   t.regex(cpuOnly, /\n0-5%\s+0ms\s+0\.05 \(0\.05\)\s+-\s+-\s+1000B\/s/);
   t.regex(cpuOnly, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED: memory is not measured where the memory controller does not see the run's cgroup\)\n$/);
+  // memory and network unmeasured: memory's reason is said as memory's, not as the list's
+  const noNetSig = 'ce' + 'e'.repeat(62);
+  store.record({ ...withoutMemory(run(noNetSig)), samples: withoutMemory(run(noNetSig)).samples.map(({ netBytesPerSec: _, ...rest }) => rest) });
+  t.regex(profilesShow(dir, 'ce').stdout, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED, NET; memory is not measured where the memory controller does not see the run's cgroup\)\n$/);
 });
 
 test('cli: a --dir that is a file is said to be one, not a raw ENOTDIR', (t) => {
