@@ -1,6 +1,7 @@
 // Option values more than one command reads, parsed and checked once so the commands accept
 // the same spellings and say the same thing about a bad one.
 import { BYTE_UNITS } from '../byte-units.js';
+import { MAX_DEMAND } from '../predict/traces/lines.js';
 import { durationText, MAX_HORIZON_TICKS, MAX_TIMER_MS } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
 
@@ -113,6 +114,8 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
       const units = /bytes/.test(resource) ? ' (bytes, or with a unit: B, KiB, MiB, GiB, TiB)' : LEVEL.exec(text)?.[2] !== undefined ? ' (a unit is for a resource in bytes only)' : '';
       throw error(`--limit ${resource}: a saturation level must be a number above 0${units}, got ${text}`);
     }
+    // (as a trace's values are: above this, a unit slip)
+    if (level > MAX_DEMAND) throw error(`--limit ${resource}: a saturation level above ${MAX_DEMAND} (no demand reads that: a unit slip?), got ${text}`);
     if (Object.hasOwn(out, resource)) throw error(`--limit ${resource}: given twice`);
     out[resource] = level;
   }

@@ -278,7 +278,8 @@ export interface ContentionScore {
  */
 export interface SaturationScore {
   level: number;
-  levelFrom: 'limit' | 'warm-up max';
+  /** --limit: the option's; limit: the trace's (its header's, or its samples'); warm-up max: for want of either */
+  levelFrom: '--limit' | 'limit' | 'warm-up max';
   crossings: number;
   /** lead time of each crossing, seconds (0: missed) */
   leadsSeconds: number[];
@@ -430,7 +431,8 @@ function* replaySeries(
     actuals: [] as number[],
   }));
   // saturation: the level, from a limit or from the warm-up's highest value
-  const given = opts.limits?.[series.resource] ?? series.limit;
+  const option = opts.limits?.[series.resource];
+  const given = option ?? series.limit;
   let warmMax = Number.NEGATIVE_INFINITY;
   let trackers: Array<SaturationTracker[] | undefined> | undefined;
   let level = Number.NaN;
@@ -463,7 +465,7 @@ function* replaySeries(
     }
     if (trackers === undefined) {
       level = given ?? warmMax;
-      levelFrom = given !== undefined ? 'limit' : 'warm-up max';
+      levelFrom = option !== undefined ? '--limit' : given !== undefined ? 'limit' : 'warm-up max';
       trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, levelFrom, tg.steps, series.stepSeconds)) : undefined));
       firstScored = t;
     }

@@ -108,7 +108,7 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   const peak2: Target = { name: 'm2', kind: 'peak', steps: 2 };
   const r = backtestSeries(series(y), [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
   const sat = r.targets.m2!.saturation![0]!;
-  t.deepEqual([sat.level, sat.levelFrom], [5, 'limit']);
+  t.deepEqual([sat.level, sat.levelFrom], [5, '--limit']);
   // rises through 5 at 4 (warned from 3: 1 step) and at 10 (warned from 8, at most 2 steps: 2)
   t.is(sat.crossings, 2);
   t.deepEqual(sat.leadsSeconds, [1, 2]);
@@ -117,6 +117,11 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   // without a limit: the warm-up's highest value (1), so the first rise at 4 still crosses
   const r2 = backtestSeries(series(y), [scripted('w', p90)], [peak2], { warmup: 2 });
   t.deepEqual([r2.targets.m2!.saturation![0]!.level, r2.targets.m2!.saturation![0]!.levelFrom], [1, 'warm-up max']);
+  // the trace's own limit (its header's or its samples'): said apart from --limit's, which rules over it
+  const r3 = backtestSeries({ ...series(y), limit: 4 }, [scripted('w', p90)], [peak2], { warmup: 2 });
+  t.deepEqual([r3.targets.m2!.saturation![0]!.level, r3.targets.m2!.saturation![0]!.levelFrom], [4, 'limit']);
+  const r4 = backtestSeries({ ...series(y), limit: 4 }, [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
+  t.deepEqual([r4.targets.m2!.saturation![0]!.level, r4.targets.m2!.saturation![0]!.levelFrom], [5, '--limit']);
   // a point target has no saturation score
   t.is(backtestSeries(series(y), [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).targets.h1!.saturation, undefined);
   // a lead is never more than the horizon, and a break in the warnings restarts it
@@ -224,7 +229,7 @@ test('contention probability by hand: Brier score against the level, and its ski
   const r = backtestSeries(series(y), [prob, scripted('q', [])], [TARGETS.h1], { warmup: 2, limits: { cpu_cores: 5 } });
   const h1 = r.targets.h1!;
   // outcomes at origins 2..8: y[3..9] > 5 = 1 0 1 1 0 0 0
-  t.deepEqual(h1.contention, { level: 5, levelFrom: 'limit', above: 3 / 7 });
+  t.deepEqual(h1.contention, { level: 5, levelFrom: '--limit', above: 3 / 7 });
   const brier = (0.25 + 0.25 + 0 + 0.64 + 0 + 0 + 0.01) / 7;
   t.true(Math.abs(h1.scores[0]!.brier - brier) < 1e-12);
   t.true(Number.isNaN(h1.scores[1]!.brier), 'a model with no probability has no Brier score');

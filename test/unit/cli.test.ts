@@ -129,6 +129,7 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['a negative --limit', () => ['--trace', trace, '--limit', 'cpu_cores=-1'], 2, /--limit cpu_cores: a saturation level must be a number above 0/],
   ['a --limit with nothing after it', () => ['--trace', trace, '--limit', ''], 2, /--limit expects RESOURCE=LEVEL \(e.g. cpu_cores=2\), got nothing/],
   ['a --limit level that is not a number', () => ['--trace', trace, '--limit', 'cpu_cores=two'], 2, /--limit cpu_cores: a saturation level must be a number above 0, got two/],
+  ['a --limit beyond any demand', () => ['--trace', trace, '--limit', 'memory_bytes=1e300'], 2, /--limit memory_bytes: a saturation level above 1000000000000000 \(no demand reads that: a unit slip\?\), got 1e300/],
   ['a --limit given twice', () => ['--trace', trace, '--limit', 'cpu_cores=1', '--limit', 'cpu_cores=2'], 2, /--limit cpu_cores: given twice/],
   ['a --limit named like an Object property', () => ['--trace', trace, '--limit', '__proto__=2'], 2, /--limit __proto__: no series of that resource here/],
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 2, /no series of "memory_bytes"; its resources: cpu_cores, /],

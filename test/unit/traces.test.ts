@@ -946,7 +946,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const warmLevel = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max'], { encoding: 'utf8' });
   t.regex(warmLevel.stdout, /\| \S+ \(warm-up max\) \|[\s\S]*A level read "warm-up max" is the highest value of the series' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL/);
   const given = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
-  t.regex(given.stdout, /\| 1\.8 \(limit\) \|/);
+  t.regex(given.stdout, /\| 1\.8 \(--limit\) \|/);
   t.notRegex(given.stdout, /warm-up max/);
   // --progress off a terminal: a line per tenth of the points replayed and per finished series
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
@@ -971,7 +971,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.is(doc.series[0]!.warmup, 100, 'each series says the warm-up it was scored after');
   // the contention probability's level and how often it was passed, and the engine's Brier score (a baseline gives none: null)
   const h60smax = doc.series[0]!.targets.h60smax!;
-  t.deepEqual([h60smax.contention?.level, h60smax.contention?.levelFrom], [1.8, 'limit']);
+  t.deepEqual([h60smax.contention?.level, h60smax.contention?.levelFrom], [1.8, '--limit']);
   t.true(h60smax.contention!.above > 0 && h60smax.contention!.above < 1);
   t.true((h60smax.scores.engine!.brier ?? -1) >= 0 && h60smax.scores.engine!.brier! <= 1);
   t.is(h60smax.scores.ewma!.brier, null);
@@ -981,7 +981,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   // the sine (period 63 steps) rises through 1.8 once a period: about 4 crossings after the warm-up
   t.is(doc.saturation.length, 1);
   const sat = doc.saturation[0]!;
-  t.deepEqual([sat.target, sat.score.level, sat.score.levelFrom], ['h60smax', 1.8, 'limit']);
+  t.deepEqual([sat.target, sat.score.level, sat.score.levelFrom], ['h60smax', 1.8, '--limit']);
   t.true(sat.score.crossings >= 3 && sat.score.crossings <= 5, `crossings ${sat.score.crossings}`);
   t.is(sat.score.leadsSeconds.length, sat.score.crossings);
   const bad = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'nope'], { encoding: 'utf8' });
