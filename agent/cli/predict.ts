@@ -51,6 +51,11 @@ function duration(seconds: number): string {
 /** "h12max (1 h): max(y[t+1..t+12])" */
 function describeTarget(target: Target, stepSeconds: number): string {
   const h = target.steps;
+  if (Number.isNaN(stepSeconds)) {
+    // the table's series are on different grids: a target in seconds is a different number of steps on each
+    const ahead = target.seconds !== undefined ? duration(target.seconds) : `${h} steps`;
+    return `${target.name} (${ahead} ahead on each series' own grid; their grids differ): ${target.kind === 'point' ? 'the value then' : 'the peak up to then'}`;
+  }
   const what = target.kind === 'point' ? `y[t+${h}]` : `max(y[t+1..t+${h}])`;
   return `${target.name} (${duration(h * stepSeconds)}): ${what}`;
 }

@@ -686,7 +686,8 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
       const resolved = resolveTarget(target, Number.isNaN(stepSeconds) ? 1 : stepSeconds);
       // variance of a mean of per-series rates, each over points / steps trials of p = 0.1
       let inverseTrials = 0;
-      for (const r of usable) inverseTrials += 1 / Math.max(1, r.points / resolved.steps);
+      // (each series' own steps: a table may mix grids, where a target in seconds is a different number of steps on each)
+      for (const r of usable) inverseTrials += 1 / Math.max(1, r.points / r.steps);
       const underNoise = usable.length > 0 ? (1.96 * Math.sqrt(0.1 * 0.9 * inverseTrials)) / usable.length : Number.NaN;
       tables.push({ dataset: members[0]!.dataset, group, ...(resource !== undefined ? { resource } : {}), target: resolved, stepSeconds, series: usable.length, points, rows, bestSingle, underNoise, hindsightNPL90: usable.length > 0 ? hindsightNPL90 : Number.NaN });
     }

@@ -1117,3 +1117,25 @@ test('headroom JSONL: a recorder ticking on whole seconds with a few ms of jitte
   t.is(observedCount(h.values), 300);
   t.is(h.stats.merged, 0);
 });
+
+test('headroom predict: a table mixing grids (one workload each second, one every 5 s) says so, and its calibrated band counts each series\' own steps', (t) => {
+  const lines: string[] = [];
+  for (let i = 0; i < 1500; i++) lines.push(JSON.stringify({ t: i * 1000, workload: 'a', resource: 'cpu_cores', value: 1 + (i % 7) / 10 }));
+  for (let i = 0; i < 300; i++) lines.push(JSON.stringify({ t: i * 5000, workload: 'b', resource: 'cpu_cores', value: 1 + (i % 5) / 10 }));
+  const path = write('mixgrid/run.jsonl', lines.join('\n') + '\n');
+  const cli = resolve(root, 'dist/agent/cli/predict.js');
+  const out = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,ewma', '--no-pool', '--json'], { encoding: 'utf8' });
+  t.is(out.status, 0, out.stderr);
+  const doc = JSON.parse(out.stdout) as {
+    tables: Array<{ target: string; underNoise: number }>;
+    series: Array<{ name: string; targets: Record<string, { points: number; steps: number }> }>;
+  };
+  const h60s = doc.tables.find((x) => x.target === 'h60s')!;
+  const [a, b] = ['a', 'b'].map((n) => doc.series.find((s) => s.name === n)!.targets.h60s!);
+  t.deepEqual([a!.steps, b!.steps], [60, 12]);
+  const expected = (1.96 * Math.sqrt(0.09 * (1 / Math.max(1, a!.points / 60) + 1 / Math.max(1, b!.points / 12)))) / 2;
+  t.true(Math.abs(h60s.underNoise - expected) < 1e-12, `${h60s.underNoise} against ${expected}`);
+  const table = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,ewma', '--no-pool'], { encoding: 'utf8' });
+  t.regex(table.stdout, /- h60s \(1 min ahead on each series' own grid; their grids differ\): the value then {2}\(2 series/);
+  t.regex(table.stdout, /- h60smax \(1 min ahead on each series' own grid; their grids differ\): the peak up to then {2}\(2 series/);
+});
