@@ -101,7 +101,7 @@ function roundStep(ms: number): number {
  * half of them fell into the cell before and left a hole beside a merged pair (a peak over any
  * window holding a hole is not scored).
  */
-export function samplePhase(times: number[], step: number): number {
+function samplePhase(times: number[], step: number): number {
   let x = 0;
   let y = 0;
   for (const t of times) {
