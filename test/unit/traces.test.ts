@@ -527,6 +527,17 @@ test('jsonl: a bad line is an error naming the file, line and field; a cut-short
   // (of no series: counted in each, a cut line read as 'N left out: not a number...' for N series)
   t.is(a!.stats.dropped, 0);
   t.deepEqual(warnings, [`${path}:5: the last line is cut short (not JSON); skipped`]);
+  // a whole last line that is not JSON (a NaN, a stray brace) is no cut write: an error like any other line's
+  t.throws(() => readTraces(write('strict/nan-last.jsonl', [head, ok(1), ok(2), '{"t":3000,"workload":"/a","resource":"cpu_cores","value":NaN}', ''].join('\n'))),
+    { message: /nan-last\.jsonl:4: not JSON \(Unexpected token 'N'/ });
+  t.throws(() => readTraces(write('strict/brace-last.jsonl', [head, ok(1), '{"t":2000,"workload":"/a","resource":"cpu_cores","value":2}}'].join('\n'))),
+    { message: /brace-last\.jsonl:3: not JSON \(Unexpected non-whitespace character after JSON/ });
+  // cut inside a number, a literal or after a key: still a cut write
+  for (const cut of ['{"t":3000,"workload":"/a","resource":"cpu_cores","value":12', '{"t":3000,"workload":"/a","resource":"cpu_cores","value":tr', '{"t":3000,"workload":"/a","resource":"cpu_cores","value":']) {
+    const said: string[] = [];
+    t.notThrows(() => readTraces(write('strict/cut-number.jsonl', [head, ok(1), ok(2), cut].join('\n')), { onWarning: (m) => said.push(m) }), cut);
+    t.regex(said.join('\n'), /cut-number\.jsonl:4: the last line is cut short \(not JSON\); skipped/);
+  }
   // --step-ms is for traces without a header: against one, an error rather than a silent regrid
   t.throws(() => readTraces(path, { stepMs: 5000 }), { message: /its header says stepMs 1000; --step-ms is for traces without one/ });
   t.notThrows(() => readTraces(path, { stepMs: 1000 }));

@@ -114,6 +114,17 @@ function samplePhase(times: number[], step: number): number {
   return ((a < 0 ? a + 2 * Math.PI : a) * step) / (2 * Math.PI);
 }
 
+/**
+ * Whether JSON.parse failed only for want of the rest of the line (its input ended inside a
+ * value: a write cut short), not at a character it could not read (a NaN, a stray brace): a
+ * last line of the second kind is an error like any other, not a killed recorder's.
+ */
+function endsEarly(line: string, err: Error): boolean {
+  if (/Unexpected end of JSON input/.test(err.message)) return true;
+  const at = /at position (\d+)/.exec(err.message);
+  return at !== null && Number(at[1]) >= line.trimEnd().length;
+}
+
 function medianSpacing(times: number[]): number {
   const sorted = times.slice().sort((a, b) => a - b);
   const gaps: number[] = [];
@@ -164,8 +175,8 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
   let first = true;
   let limits: Record<string, number> = {};
   let lineNo = 0;
-  // a line that is not JSON is an error unless it is the last one (a recorder killed mid-line)
-  let unparsed: { line: number; why: string } | undefined;
+  // a line that is not JSON is an error unless it is the last one and cut short (a recorder killed mid-line)
+  let unparsed: { line: number; why: string; cut: boolean } | undefined;
   for (const line of readLines(path, opts.onWarning)) {
     lineNo++;
     if (line.trim() === '') continue;
@@ -174,7 +185,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     try {
       o = JSON.parse(line);
     } catch (err) {
-      unparsed = { line: lineNo, why: (err as Error).message };
+      unparsed = { line: lineNo, why: (err as Error).message, cut: endsEarly(line, err as Error) };
       continue;
     }
     const isHeader = (o as Partial<TraceHeader> | null)?.format === TRACE_FORMAT;
@@ -222,6 +233,7 @@ export function readJsonl(path: string, opts: ReadJsonlOptions = {}): Series[] {
     entry.v.push(s.value);
     entry.line.push(lineNo);
   }
+  if (unparsed && !unparsed.cut) throw new Error(`${path}:${unparsed.line}: not JSON (${unparsed.why})`);
   if (unparsed) {
     opts.onWarning?.(`${path}:${unparsed.line}: the last line is cut short (not JSON); skipped`);
   }
