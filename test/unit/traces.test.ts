@@ -1150,3 +1150,18 @@ test('headroom predict: a table mixing grids (one workload each second, one ever
   t.regex(table.stdout, /- h60s \(1 min ahead on each series' own grid; their grids differ\): the value then {2}\(2 series/);
   t.regex(table.stdout, /- h60smax \(1 min ahead on each series' own grid; their grids differ\): the peak up to then {2}\(2 series/);
 });
+
+test('a dense series with one time far ahead (an Alibaba row dated decades on) is an error naming that row, not millions of empty steps replayed', (t) => {
+  // 7,000 5-minute rows, then one at 1.9e9 s: 6.3 million steps, dense enough for the sparse rule (one in ~900 held)
+  const rows: string[] = [];
+  for (let i = 0; i < 7000; i++) rows.push(`m_9,${i * 300},${10 + (i % 5)},50,,,1.0,2.0,5`);
+  rows.push('m_9,1900000000,12,50,,,1.0,2.0,5');
+  const path = write('alibaba-far/machine_usage.csv', `${rows.join('\n')}\n`);
+  t.throws(() => readTraces(path), { message: /machine_usage\.csv.*m_9.*: 100% of its 6,333,334 steps lie in one gap, from step 6999 to step 6333333; its far side begins or ends at step 6333333 at line 7001: a time far from the others\?/ });
+  // and where the far one comes first (a recording with one sample from 23 days before the rest), named at its start
+  const base = 1_700_000_000_000;
+  const lines = [JSON.stringify({ t: base - 2e9, workload: '/a', resource: 'cpu_cores', value: 1 })];
+  for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ t: base + i * 1000, workload: '/a', resource: 'cpu_cores', value: 2 }));
+  t.throws(() => readTraces(write('far-first/run.jsonl', [JSON.stringify({ format: 'headroom-trace', version: 1, stepMs: 1000 }), ...lines].join('\n'))),
+    { message: /run\.jsonl: \/a cpu_cores \(steps of 1000 ms\): 100% of its 2,003,000 steps lie in one gap, from step 1698000000 to step 1700000000; its far side begins or ends at step 1698000000 at line 2: a time far from the others\?/ });
+});

@@ -124,6 +124,8 @@ export function gridTooLong(what: string, steps: number, first: string, last: st
  */
 export const SPARSE_SPAN_STEPS = 1_000_000;
 export const SPARSE_SHARE_DIVISOR = 1000;
+/** ...nor have this share of its span in one gap between two values (one row dated years ahead of a dense week). */
+export const FAR_GAP_SHARE = 0.9;
 
 /**
  * Collects (grid step, value) pairs in any order and averages those sharing a step.
@@ -180,6 +182,22 @@ export class GridAccumulator {
         `${what}: its ${this.sums.size.toLocaleString('en')} values span ${span.toLocaleString('en')} steps (${at(this.lo, this.loLine)} to ${at(this.hi, this.hiLine)}), ` +
           `fewer than one in ${SPARSE_SHARE_DIVISOR.toLocaleString('en')} of them holding one; a time far from the others?`,
       );
+    }
+    if (span > SPARSE_SPAN_STEPS) {
+      // (rare: a series this long; its steps sorted once to find its widest gap)
+      const steps = [...this.sums.keys()].sort((a, b) => a - b);
+      let gapAt = 0;
+      for (let i = 1; i < steps.length; i++) if (steps[i]! - steps[i - 1]! > steps[gapAt + 1]! - steps[gapAt]!) gapAt = i - 1;
+      const from = steps[gapAt]!;
+      const to = steps[gapAt + 1]!;
+      if (to - from > FAR_GAP_SHARE * span) {
+        // the far side is the one holding fewer values: named by its line where it is one end's
+        const far = gapAt + 1 <= steps.length - gapAt - 1 ? at(this.lo, this.loLine) : at(this.hi, this.hiLine);
+        throw new Error(
+          `${what}: ${Math.round(((to - from) / span) * 100)}% of its ${span.toLocaleString('en')} steps lie in one gap, from step ${from} to step ${to}; ` +
+            `its far side begins or ends at ${far}: a time far from the others?`,
+        );
+      }
     }
     const values = new Float64Array(this.hi - this.lo + 1).fill(Number.NaN);
     for (const [step, sum] of this.sums) values[step - this.lo] = sum / this.counts.get(step)!;
