@@ -347,21 +347,22 @@ function isEmpty(node: unknown): boolean {
  * one-word keys are followed: in a broken document anything else is likely debris of the error.
  */
 function pathAtOffset(node: unknown, offset: number): Path | null {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const start = startOf(pair.key);
-      const end = endOf(pair.value) ?? endOf(pair.key);
-      if (start === undefined || end === undefined || offset < start || offset > end) continue;
-      const key = keyText(pair.key);
-      if (!isScalar(pair.key) || !/^[A-Za-z0-9_.-]+$/.test(key)) return null;
-      return [key, ...(pathAtOffset(pair.value, offset) ?? [])];
-    }
-  } else if (isSeq(node)) {
-    for (const [i, item] of node.items.entries()) {
-      const start = startOf(item);
-      const end = endOf(item);
-      if (start !== undefined && end !== undefined && start <= offset && offset <= end) {
-        return [i, ...(pathAtOffset(item, offset) ?? [])];
+  // An entry's end is where the next one starts (its trailing newline included): an offset there
+  // is the next entry's (a duplicate key was named by the one before it), and the end itself
+  // only where no entry starts at it (an error at the document's end).
+  for (const inclusive of [false, true]) {
+    const within = (start: number | undefined, end: number | undefined): boolean =>
+      start !== undefined && end !== undefined && start <= offset && (offset < end || (inclusive && offset === end));
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!within(startOf(pair.key), endOf(pair.value) ?? endOf(pair.key))) continue;
+        const key = keyText(pair.key);
+        if (!isScalar(pair.key) || !/^[A-Za-z0-9_.-]+$/.test(key)) return null;
+        return [key, ...(pathAtOffset(pair.value, offset) ?? [])];
+      }
+    } else if (isSeq(node)) {
+      for (const [i, item] of node.items.entries()) {
+        if (within(startOf(item), endOf(item))) return [i, ...(pathAtOffset(item, offset) ?? [])];
       }
     }
   }

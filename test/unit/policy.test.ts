@@ -106,6 +106,16 @@ const broken: BrokenCase[] = [
     line: 3, column: 1, field: 'mode', message: 'Map keys must be unique',
   },
   {
+    title: 'YAML duplicate key after another key: named as itself, not as the key before it (it read "tick")',
+    yaml: 'version: 1\nmode: observe\ntick: 1s\nmode: enforce\n',
+    line: 4, column: 1, field: 'mode', message: 'Map keys must be unique',
+  },
+  {
+    title: 'YAML duplicate block after a nested one: named as itself (it read "rules.protect_latency.horizon")',
+    yaml: 'version: 1\nrules:\n  protect_latency:\n    horizon: 5s\nrules:\n  protect_latency: {}\n',
+    line: 5, column: 1, field: 'rules', message: 'Map keys must be unique',
+  },
+  {
     title: 'missing version',
     yaml: '# no version\nmode: observe\n',
     line: 2, column: 1, field: 'version', message: 'missing required key "version"',
