@@ -715,6 +715,58 @@ function checkWorkloads(
       }
     }
   });
+  checkMatchOverlaps(workloads, report);
+}
+
+/** A workload's name for a message: its name, else its place in the list. */
+const workloadLabel = (w: Record<string, unknown>, i: number): string => (typeof w.name === 'string' ? `"${w.name}"` : `workloads[${i}]`);
+
+/**
+ * Matches that cannot work as written. A cgroup goes to the first workload whose glob matches it,
+ * so a glob an earlier one repeats (or an earlier "/**") never gets a cgroup. A throttled glob
+ * that matches a cgroup above a critical workload's caps that workload too (cpu.max bounds the
+ * whole subtree): the agent would throttle what it protects. And the root cgroup has no CPU
+ * limit to set (no cpu.max in cgroup v2, a refused quota in v1).
+ */
+function checkMatchOverlaps(workloads: unknown[], report: (path: Path, at: 'key' | 'value', message: string) => void): void {
+  const seen: Array<{ i: number; w: Record<string, unknown>; match: string }> = [];
+  workloads.forEach((w, i) => {
+    if (!isRecord(w) || typeof w.match !== 'string' || w.match === '' || globNeverMatches(w.match)) return;
+    const earlier = seen.find((e) => e.match === w.match || e.match === '/**' || e.match === '**');
+    if (earlier) {
+      const how = earlier.match === w.match ? 'matches the same cgroups' : `matches every cgroup ('${earlier.match}')`;
+      report(['workloads', i, 'match'], 'value', `${workloadLabel(earlier.w, earlier.i)} ${how} and comes first: this workload would never get a cgroup`);
+    }
+    seen.push({ i, w, match: w.match });
+  });
+  const critical = seen.filter((e) => e.w.class === 'critical');
+  for (const e of seen) {
+    if (e.w.class !== 'best-effort' || !isRecord(e.w.cpu) || e.w.cpu.throttle === undefined) continue;
+    if (e.match === '/') {
+      report(['workloads', e.i, 'match'], 'value', 'the root cgroup cannot be throttled (it has no CPU limit: no cpu.max in cgroup v2, a quota refused in v1)');
+      continue;
+    }
+    for (const c of critical) {
+      const above = ancestorsOf(c.match).find((a) => matchesGlob(e.match, a));
+      if (above === undefined) continue;
+      report(['workloads', e.i, 'match'], 'value',
+        `matches ${above}, above critical workload ${workloadLabel(c.w, c.i)} ('${c.match}'): a CPU limit there caps it too, and the agent would throttle the workload it protects`);
+      break;
+    }
+  }
+}
+
+/** The cgroups above a glob's own, as paths (its wildcard segments kept as written): '/a/x?/b' -> '/', '/a', '/a/x?'. */
+function ancestorsOf(glob: string): string[] {
+  if (!glob.startsWith('/')) return [];
+  const segments = glob.split('/').slice(1);
+  const out = ['/'];
+  for (let k = 1; k < segments.length; k++) {
+    // ('**' stands for any depth: nothing above it is known)
+    if (segments[k - 1] === '**') break;
+    out.push(`/${segments.slice(0, k).join('/')}`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -300,6 +300,44 @@ const broken: BrokenCase[] = [
     line: 7, column: 7, field: 'workloads[0].cpu.throttle', message: 'only a best-effort workload may be throttled (this one is critical)',
   },
   {
+    title: 'a throttled best-effort glob above a critical workload (its CPU limit would cap the workload it protects)',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - { name: web, match: /apps/web, class: critical, objectives: { runqueue_p99: 5ms } }',
+      '  - name: apps',
+      '    match: /ap*',
+      '    class: best-effort',
+      '    cpu: { throttle: { min_cores: 0.25, max_cores: 4, step_cores: 1 } }',
+      '',
+    ].join('\n'),
+    line: 5, column: 12, field: 'workloads[1].match',
+    message: 'matches /apps, above critical workload "web" (\'/apps/web\'): a CPU limit there caps it too, and the agent would throttle the workload it protects',
+  },
+  {
+    title: 'a throttled root cgroup (it has no CPU limit to set)',
+    yaml: [
+      'version: 1',
+      'workloads:',
+      '  - name: everything',
+      '    match: /',
+      '    class: best-effort',
+      '    cpu: { throttle: { min_cores: 0.25, max_cores: 4, step_cores: 1 } }',
+      '',
+    ].join('\n'),
+    line: 4, column: 12, field: 'workloads[0].match', message: 'the root cgroup cannot be throttled',
+  },
+  {
+    title: 'a glob an earlier workload repeats (the first match wins: it never gets a cgroup)',
+    yaml: ['version: 1', 'workloads:', '  - { name: web, match: /svc/*, class: normal }', '  - { name: batch, match: /svc/*, class: normal }', ''].join('\n'),
+    line: 4, column: 27, field: 'workloads[1].match', message: '"web" matches the same cgroups and comes first: this workload would never get a cgroup',
+  },
+  {
+    title: 'any glob after an earlier "/**" (it matches every cgroup first)',
+    yaml: ['version: 1', 'workloads:', '  - { name: all, match: /**, class: normal }', '  - { name: ab, match: /a/b, class: normal }', ''].join('\n'),
+    line: 4, column: 24, field: 'workloads[1].match', message: '"all" matches every cgroup (\'/**\') and comes first',
+  },
+  {
     title: 'objectives on a best-effort workload',
     yaml: [
       'version: 1',
