@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadPolicy, PolicyError, type PolicyProblem } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
 import { isMain, runAlone } from './alone.js';
+import { shownUrl } from './options.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 3;
@@ -54,7 +55,7 @@ export function summarize(policy: Policy): string {
     const verb = policy.mode === 'enforce' ? 'may throttle' : 'would throttle (recommend only, writes nothing)';
     acts = `${verb} CPU of ${throttles.join(', ')} to protect ${protectedOnes.join(', ')}`;
   }
-  const otlp = policy.export.otlp.endpoint !== null ? `; \`run\` pushes OTLP to ${policy.export.otlp.endpoint} every ${policy.export.otlp.intervalMs / 1000} s` : '';
+  const otlp = policy.export.otlp.endpoint !== null ? `; \`run\` pushes OTLP to ${shownUrl(policy.export.otlp.endpoint)} every ${policy.export.otlp.intervalMs / 1000} s` : '';
   return `mode ${policy.mode}; ${listed}; ${acts}${otlp}`;
 }
 

@@ -15,7 +15,7 @@ import { RunTelling } from './run-telling.js';
 import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
-import { checkDuration, checkInterval } from './options.js';
+import { checkDuration, checkInterval, shownUrl } from './options.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
@@ -152,7 +152,7 @@ const run: CommandModule<object, RunArgs> = {
         },
         beforeStart: async (agent) => {
           const url = endpoint ? (await endpoint.start()).url : null;
-          const pushed = (push ? `; metrics pushed to ${push.url} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${logPush.url}` : '');
+          const pushed = (push ? `; metrics pushed to ${shownUrl(push.url)} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${shownUrl(logPush.url)}` : '');
           const profiles = agent.recordsRuns ? `; task profiles in ${policy.profiles.dir}` : '';
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}${profiles}`);
         },

@@ -459,6 +459,11 @@ test('export.otlp: the push\'s URL and period, read as given, and said by policy
   t.deepEqual(p.export.otlp, { endpoint: 'https://collector.internal:4318/v1/metrics', intervalMs: 120_000 });
   t.regex(summarize(p), /; `run` pushes OTLP to https:\/\/collector\.internal:4318\/v1\/metrics every 120 s$/);
   t.notRegex(summarize(loadPolicy(defaultFile)), /OTLP/);
+  // a password in the URL is not printed (a summary pasted into a ticket); the user name and the rest are
+  const secret = parsePolicy(text.replace('https://', 'https://svc:s3cret@'), 'otlp.yaml');
+  t.is(secret.export.otlp.endpoint, 'https://svc:s3cret@collector.internal:4318/v1/metrics', 'used as given');
+  t.regex(summarize(secret), /; `run` pushes OTLP to https:\/\/svc:\*\*\*@collector\.internal:4318\/v1\/metrics every 120 s$/);
+  t.notRegex(summarize(secret), /s3cret/);
 });
 
 test('horizons on whole ticks: a tick the default horizons fall between, or a command\'s --interval, moves each to the nearest whole tick, at least one, and says so', (t) => {
