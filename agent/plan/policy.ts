@@ -10,6 +10,7 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  visit,
   type Document,
   type Node as YamlNode,
 } from 'yaml';
@@ -78,7 +79,10 @@ export function parsePolicy(text: string, file: string): Policy {
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw new PolicyError([where.problem([], 'value', (err as Error).message)]);
+    // (an alias's error, at the alias: "Unresolved alias ...: nope" names its anchor, else the first alias)
+    const message = (err as Error).message;
+    const offset = aliasOffset(doc, /: ([^:\s]+)$/.exec(message)?.[1]);
+    throw new PolicyError([offset !== undefined ? where.problemAtOffset(offset, message) : where.problem([], 'value', message)]);
   }
 
   const problems = schemaProblems(raw, where);
@@ -88,6 +92,20 @@ export function parsePolicy(text: string, file: string): Policy {
     throw new PolicyError(problems);
   }
   return toPolicy(raw as RawPolicy, file, where);
+}
+
+/** Where the first alias naming `anchor` (or, without one, the first alias at all) starts; undefined where none. */
+function aliasOffset(doc: Document, anchor: string | undefined): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (anchor !== undefined && node.source !== anchor) return undefined;
+      found = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  if (found === undefined && anchor !== undefined) return aliasOffset(doc, undefined);
+  return found;
 }
 
 // ---------------------------------------------------------------------------------------------

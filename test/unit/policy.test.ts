@@ -116,6 +116,16 @@ const broken: BrokenCase[] = [
     line: 5, column: 1, field: 'rules', message: 'Map keys must be unique',
   },
   {
+    title: 'an alias to an anchor never set: at the alias (it read line 1, no field)',
+    yaml: 'version: 1\nworkloads:\n  - name: a\n    match: /a\n    class: best-effort\n    cpu: { throttle: *nope }\n',
+    line: 6, column: 22, field: 'workloads[0].cpu.throttle', message: 'Unresolved alias (the anchor must be set before the alias): nope',
+  },
+  {
+    title: 'an alias bomb (each alias doubling the last): refused at the first alias',
+    yaml: ['version: 1', 'x0: &a0 [1, 1]', ...Array.from({ length: 12 }, (_, i) => `x${i + 1}: &a${i + 1} [*a${i}, *a${i}]`), ''].join('\n'),
+    line: 3, column: 10, field: 'x1[0]', message: 'Excessive alias count indicates a resource exhaustion attack',
+  },
+  {
     title: 'missing version',
     yaml: '# no version\nmode: observe\n',
     line: 2, column: 1, field: 'version', message: 'missing required key "version"',
