@@ -71,7 +71,10 @@ export function parsePolicy(text: string, file: string): Policy {
 
   // One error can cascade into several at the same place; the first says it best.
   const syntax = doc.errors
-    .map((e) => where.problemAtOffset(e.pos[0], e.message))
+    // (the parser's advice is for a programmer: a policy is one document)
+    .map((e) => (e.code === 'MULTIPLE_DOCS'
+      ? { ...where.problemAtOffset(e.pos[0], 'a policy is one YAML document; a second one starts here (a "---" inside the file?)'), field: '' }
+      : where.problemAtOffset(e.pos[0], e.message)))
     .filter((p, i, all) => all.findIndex((q) => q.line === p.line && q.column === p.column) === i);
   if (syntax.length > 0) throw new PolicyError(syntax);
 
@@ -471,6 +474,12 @@ function schemaProblem(e: ErrorObject, where: Locator): PolicyProblem {
     case 'minLength':
     case 'minProperties':
       return where.problem(path, 'value', 'must not be empty');
+    case 'minItems':
+    case 'maxItems': {
+      const n = Number(params.limit);
+      const got = Array.isArray(e.data) ? ` (got ${e.data.length === 0 ? 'none' : e.data.length})` : '';
+      return where.problem(path, 'value', `must list ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${n === 1 && e.keyword === 'minItems' ? 'one' : n}${got}`);
+    }
     default:
       return where.problem(path, 'value', e.message ?? `fails ${e.keyword}`);
   }

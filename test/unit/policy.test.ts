@@ -126,6 +126,21 @@ const broken: BrokenCase[] = [
     line: 3, column: 10, field: 'x1[0]', message: 'Excessive alias count indicates a resource exhaustion attack',
   },
   {
+    title: 'two YAML documents in one file: said as such, not as the parser\'s advice to a programmer, and of no field',
+    yaml: 'version: 1\nmode: observe\n---\nmode: enforce\n',
+    line: 3, column: 1, field: '', message: 'a policy is one YAML document; a second one starts here (a "---" inside the file?)',
+  },
+  {
+    title: 'an empty list where one item is needed, in words (it read "must NOT have fewer than 1 items")',
+    yaml: 'version: 1\nprofiles:\n  match: []\n',
+    line: 3, column: 10, field: 'profiles.match', message: 'must list at least one (got none)',
+  },
+  {
+    title: 'too many horizons, in words (it read "must NOT have more than 6 items")',
+    yaml: 'version: 1\nforecast:\n  horizons: [1s, 2s, 3s, 4s, 5s, 6s, 7s]\n',
+    line: 3, column: 13, field: 'forecast.horizons', message: 'must list at most 6 (got 7)',
+  },
+  {
     title: 'missing version',
     yaml: '# no version\nmode: observe\n',
     line: 2, column: 1, field: 'version', message: 'missing required key "version"',
