@@ -47,11 +47,44 @@ export function formatProblem(p: PolicyProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
+/**
+ * A policy's bytes as text, or a PolicyError at the first byte that is not UTF-8 (they were
+ * replaced by U+FFFD, and a mangled value passed or was shown as "obs\uFFFD\uFFFDerve").
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+      throw new PolicyError([{ file, line: 1, column: 1, field: '', message: 'UTF-16 text: a policy is UTF-8' }]);
+    }
+    const lo = firstBadUtf8(bytes);
+    if (lo < 0) throw new PolicyError([{ file, line: 0, column: 0, field: '', message: 'not UTF-8 text: a policy is UTF-8' }]);
+    const before = bytes.subarray(0, lo).toString('utf8');
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    throw new PolicyError([{ file, line, column, field: '', message: `not UTF-8 text (byte 0x${bytes[lo]!.toString(16).padStart(2, '0')} at byte ${lo}): a policy is UTF-8` }]);
+  }
+}
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence (lead and continuation bytes only), or -1. */
+function firstBadUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
 export function loadPolicy(file: string): Policy {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = utf8Text(readFileSync(file), file);
   } catch (err) {
+    if (err instanceof PolicyError) throw err;
     const e = err as NodeJS.ErrnoException;
     const why =
       e.code === 'ENOENT' ? 'no such file'
@@ -265,6 +298,11 @@ function globNeverMatches(glob: string): string | null {
   }
   if (glob.includes('//')) return `never matches: cgroup paths have no empty segment ("//")`;
   if (glob.length > 1 && glob.endsWith('/')) return `never matches: cgroup paths do not end with "/"`;
+  // (the kernel's paths are canonical: no "." or ".." segment, whatever the shell makes of them)
+  const dots = glob.split('/').find((s) => s === '.' || s === '..');
+  if (dots !== undefined) return `never matches: cgroup paths have no "${dots}" segment (write the path it stands for)`;
+  if (/[\u0000-\u001f\u007f]/.test(glob)) return `never matches: a control character (a newline?) in ${JSON.stringify(glob)}`;
+  if (glob !== glob.trim()) return `a space at its ${/^\s/.test(glob) ? 'start' : 'end'} (${JSON.stringify(glob)}): a typo, most likely (a cgroup whose name ${/^\s/.test(glob) ? 'starts' : 'ends'} with a space is not one to match)`;
   return null;
 }
 

@@ -141,6 +141,21 @@ const broken: BrokenCase[] = [
     line: 3, column: 13, field: 'forecast.horizons', message: 'must list at most 6 (got 7)',
   },
   {
+    title: 'a glob with a ".." segment (the kernel\'s paths have none)',
+    yaml: 'version: 1\nworkloads:\n  - { name: a, match: "/a/../b", class: normal }\n',
+    line: 3, column: 23, field: 'workloads[0].match', message: 'never matches: cgroup paths have no ".." segment (write the path it stands for)',
+  },
+  {
+    title: 'a glob ending in a space',
+    yaml: 'version: 1\nworkloads:\n  - { name: a, match: "/system.slice/*.service ", class: normal }\n',
+    line: 3, column: 23, field: 'workloads[0].match', message: 'a space at its end ("/system.slice/*.service "): a typo, most likely',
+  },
+  {
+    title: 'a glob holding a newline',
+    yaml: 'version: 1\nworkloads:\n  - { name: a, match: "/a\\n", class: normal }\n',
+    line: 3, column: 23, field: 'workloads[0].match', message: 'never matches: a control character (a newline?) in "/a\\n"',
+  },
+  {
     title: 'missing version',
     yaml: '# no version\nmode: observe\n',
     line: 2, column: 1, field: 'version', message: 'missing required key "version"',
@@ -610,4 +625,18 @@ test('policy check: invalid file exits 3, problems on stderr or as JSON', (t) =>
   t.notRegex(run.stderr, /\n\s+at /);
   const ok = spawnSync(process.execPath, [cliFile, 'policy', 'check', defaultFile], { encoding: 'utf8' });
   t.is(ok.status, 0, ok.stderr);
+});
+
+test('policy check: bytes that are not UTF-8 are said where they are (they were replaced silently and a mangled value passed); UTF-16 is named; a BOM is fine', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, Buffer.concat([Buffer.from('version: 1\nprofiles:\n  env_keys: ["A'), Buffer.from([0xff]), Buffer.from('"]\n')]));
+  t.throws(() => loadPolicy(bad), { message: new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3:16: not UTF-8 text \\(byte 0xff at byte 36\\): a policy is UTF-8$`) });
+  const u16 = join(dir, 'u16.yaml');
+  writeFileSync(u16, Buffer.from('\ufeffversion: 1\n', 'utf16le'));
+  t.throws(() => loadPolicy(u16), { message: /u16\.yaml:1:1: UTF-16 text: a policy is UTF-8$/ });
+  const bom = join(dir, 'bom.yaml');
+  writeFileSync(bom, '\ufeffversion: 1\nmode: observe # café\n');
+  t.is(loadPolicy(bom).mode, 'observe');
 });
