@@ -107,7 +107,7 @@ export function parsePolicy(text: string, file: string): Policy {
     // (the parser's advice is for a programmer: a policy is one document)
     .map((e) => (e.code === 'MULTIPLE_DOCS'
       ? { ...where.problemAtOffset(e.pos[0], 'a policy is one YAML document; a second one starts here (a "---" inside the file?)'), field: '' }
-      : where.problemAtOffset(e.pos[0], e.message)))
+      : where.problemAtOffset(e.pos[0], /Maximum call stack size exceeded/.test(e.message) ? 'nested too deeply to read' : e.message)))
     .filter((p, i, all) => all.findIndex((q) => q.line === p.line && q.column === p.column) === i);
   if (syntax.length > 0) throw new PolicyError(syntax);
 
@@ -313,11 +313,15 @@ type Path = (string | number)[];
 
 /** `workloads[1].cpu.throttle.min_cores` */
 function fieldOf(path: Path): string {
-  return path.reduce<string>(
+  const field = path.reduce<string>(
     (s, seg) => (typeof seg === 'number' ? `${s}[${seg}]` : s ? `${s}.${seg}` : seg),
     '',
   );
+  // (a path hundreds of levels deep is a document built to break the parser: its ends say enough)
+  return field.length > MAX_FIELD_CHARS ? `${field.slice(0, MAX_FIELD_CHARS / 2)}...${field.slice(-MAX_FIELD_CHARS / 4)}` : field;
 }
+
+const MAX_FIELD_CHARS = 160;
 
 /** Finds the line and column of a key or value, by its path in the data. */
 class Locator {

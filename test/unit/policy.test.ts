@@ -640,3 +640,11 @@ test('policy check: bytes that are not UTF-8 are said where they are (they were 
   writeFileSync(bom, '\ufeffversion: 1\nmode: observe # café\n');
   t.is(loadPolicy(bom).mode, 'observe');
 });
+
+test('policy check: a document nested past what the parser can read says so, with a field of bounded length (it said "Maximum call stack size exceeded" under 2.4 KB of [0])', (t) => {
+  const err = t.throws(() => parsePolicy(`version: 1\nx: ${'['.repeat(1000)}${']'.repeat(1000)}\n`, 'deep.yaml'), { instanceOf: PolicyError })!;
+  const p = (err as PolicyError).problems[0]!;
+  t.is(p.message, 'nested too deeply to read');
+  t.is(p.line, 2);
+  t.true(p.field.startsWith('x[0][0]') && p.field.includes('...') && p.field.length <= 163, p.field);
+});
