@@ -36,9 +36,15 @@ export interface PolicyProblem {
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
   constructor(readonly problems: PolicyProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    // (a file of thousands of bad entries: the first ones say what is wrong; every one is in `problems`, and in check --json)
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
+    if (problems.length > MAX_PROBLEMS_SHOWN) shown.push(`... and ${problems.length - MAX_PROBLEMS_SHOWN} more (policy check --json lists every one)`);
+    super(shown.join('\n'));
   }
 }
+
+/** Problems a PolicyError's message lists, in line order; the rest are counted. */
+export const MAX_PROBLEMS_SHOWN = 100;
 
 /** `file:line:column: field: message`; the field is left out for the whole document, the place
  * too for a file that could not be read. */

@@ -648,3 +648,18 @@ test('policy check: a document nested past what the parser can read says so, wit
   t.is(p.line, 2);
   t.true(p.field.startsWith('x[0][0]') && p.field.includes('...') && p.field.length <= 163, p.field);
 });
+
+test('policy check: a file of many bad entries lists the first 100 and counts the rest; --json has every one', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'many.yaml');
+  writeFileSync(file, ['version: 1', 'workloads:', ...Array.from({ length: 150 }, (_, i) => `  - { name: w${i}, match: /w${i}, class: wrong }`), ''].join('\n'));
+  const text = checkPolicyFile(file);
+  t.is(text.exitCode, 3);
+  const lines = text.stderr.trimEnd().split('\n');
+  t.is(lines.length, 102);
+  t.regex(lines[99]!, /:102:\d+: workloads\[99\]\.class: must be one of/);
+  t.is(lines[100], '... and 50 more (policy check --json lists every one)');
+  t.is(lines[101], `150 problems in ${file}`);
+  t.is((JSON.parse(checkPolicyFile(file, true).stdout) as { problems: unknown[] }).problems.length, 150);
+});
