@@ -105,7 +105,9 @@ export function loadPolicy(file: string): Policy {
 export function parsePolicy(text: string, file: string): Policy {
   const lineCounter = new LineCounter();
   // prettyErrors off: we place errors ourselves and want one-line messages.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // (logLevel error: the library's warnings went to stderr as a Node warning, beside --json's output; a stringified
+  // complex key is then an unknown key, said as such)
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const where = new Locator(doc, lineCounter, file, text.trimEnd().length);
 
   // One error can cascade into several at the same place; the first says it best.

@@ -663,3 +663,14 @@ test('policy check: a file of many bad entries lists the first 100 and counts th
   t.is(lines[101], `150 problems in ${file}`);
   t.is((JSON.parse(checkPolicyFile(file, true).stdout) as { problems: unknown[] }).problems.length, 150);
 });
+
+test('policy check --json: a complex key is an unknown key, with no Node warning on stderr beside the JSON', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'complex.yaml');
+  writeFileSync(file, 'version: 1\n? [a, b]\n: 1\n');
+  const run = spawnSync(process.execPath, [cliFile, 'policy', 'check', file, '--json'], { encoding: 'utf8' });
+  t.is(run.status, 3);
+  t.is(run.stderr, '');
+  t.regex((JSON.parse(run.stdout) as { problems: PolicyProblem[] }).problems[0]!.message, /^unknown key "\[ a, b \]"/);
+});
