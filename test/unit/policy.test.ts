@@ -427,6 +427,16 @@ const broken: BrokenCase[] = [
     line: 4, column: 13, field: 'export.prometheus.listen', message: 'must be host:port',
   },
   {
+    title: 'listen on an IPv4 address out of range (it passed, to fail only when run binds it)',
+    yaml: 'version: 1\nexport:\n  prometheus:\n    listen: "256.256.256.256:80"\n',
+    line: 4, column: 13, field: 'export.prometheus.listen', message: 'not an IPv4 address: "256.256.256.256" (four numbers 0..255',
+  },
+  {
+    title: 'listen on a host name that is not one',
+    yaml: 'version: 1\nexport:\n  prometheus:\n    listen: "-:80"\n',
+    line: 4, column: 13, field: 'export.prometheus.listen', message: 'not a host name: "-"',
+  },
+  {
     title: 'listen port out of range',
     yaml: 'version: 1\nexport:\n  prometheus:\n    listen: "127.0.0.1:0"\n',
     line: 4, column: 13, field: 'export.prometheus.listen', message: 'port must be 1..65535 (got 0)',
