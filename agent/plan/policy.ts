@@ -261,13 +261,13 @@ export function parseListen(text: string): { host: string; port: number } | stri
   if (port < 1 || port > 65535) return `port must be 1..65535 (got ${m[2]})`;
   const host = m[1]!;
   // (said here, not when run binds it: four numbers are an IPv4 address, each up to 255; a name is
-  // labels of letters, digits and inner hyphens)
+  // labels of letters, digits and inner hyphens, and underscores, which /etc/hosts and containers' names hold)
   if (!text.startsWith('[')) {
     if (/^[0-9.]+$/.test(host)) {
       const parts = host.split('.');
       if (parts.length !== 4 || parts.some((p) => p === '' || Number(p) > 255)) return `not an IPv4 address: ${JSON.stringify(host)} (four numbers 0..255, e.g. "127.0.0.1")`;
-    } else if (host.length > 253 || host.split('.').some((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))) {
-      return `not a host name: ${JSON.stringify(host)} (labels of letters, digits and inner hyphens, dot-separated)`;
+    } else if (host.length > 253 || host.split('.').some((l) => !/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l))) {
+      return `not a host name: ${JSON.stringify(host)} (labels of letters, digits, "_" and inner hyphens, dot-separated)`;
     }
   }
   return { host, port };

@@ -11,6 +11,7 @@ import {
   horizonsOnTicks,
   loadPolicy,
   matchesGlob,
+  parseListen,
   parseDuration,
   parsePolicy,
   parseSize,
@@ -555,6 +556,14 @@ test('IPv6 listen addresses are written in brackets', (t) => {
   t.deepEqual(p.export.prometheus, { enabled: true, host: '::1', port: 9100 });
   const [problem] = problemsOf('version: 1\nexport:\n  prometheus:\n    listen: "::1:9100"\n');
   t.true(problem!.message.includes('in brackets'));
+});
+
+test('listen host names as hosts files and containers write them pass: a dotted name, a single label, an underscore', (t) => {
+  for (const host of ['localhost', 'metrics.internal.example', 'my_host', 'node-1']) {
+    t.like(parsePolicy(`version: 1\nexport:\n  prometheus:\n    listen: "${host}:9464"\n`, 'host.yaml').export.prometheus, { host, port: 9464 }, host);
+  }
+  t.deepEqual(parseListen('0.0.0.0:1'), { host: '0.0.0.0', port: 1 });
+  t.regex(String(parseListen('1.2.3:80')), /not an IPv4 address: "1\.2\.3"/);
 });
 
 test('durations and sizes', (t) => {
