@@ -250,7 +250,7 @@ export function parsePercent(text: string): number {
 
 /** "127.0.0.1:9464", "[::1]:9464", "localhost:9464" -> host and port; a string says what is wrong. */
 export function parseListen(text: string): { host: string; port: number } | string {
-  const m = /^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$/.exec(text) ?? /^([A-Za-z0-9.-]+):([0-9]+)$/.exec(text);
+  const m = /^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$/.exec(text) ?? /^([A-Za-z0-9._-]+):([0-9]+)$/.exec(text);
   if (!m) {
     if (/^[0-9A-Fa-f:]*::?[0-9A-Fa-f:]*$/.test(text) && text.split(':').length > 2) {
       return `an IPv6 host is written in brackets, e.g. "[::1]:9464" (got ${JSON.stringify(text)})`;
