@@ -44,7 +44,7 @@ export class PolicyError extends Error {
 }
 
 /** Problems a PolicyError's message lists, in line order; the rest are counted. */
-export const MAX_PROBLEMS_SHOWN = 100;
+const MAX_PROBLEMS_SHOWN = 100;
 
 /** `file:line:column: field: message`; the field is left out for the whole document, the place
  * too for a file that could not be read. */

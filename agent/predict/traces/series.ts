@@ -122,10 +122,10 @@ export function gridTooLong(what: string, steps: number, first: string, last: st
  * a 23 KB trace of 25 workloads, each with one time far from its dozen others, took 62 s and
  * 9.3 GB before it said it had nothing to score.
  */
-export const SPARSE_SPAN_STEPS = 1_000_000;
-export const SPARSE_SHARE_DIVISOR = 1000;
+const SPARSE_SPAN_STEPS = 1_000_000;
+const SPARSE_SHARE_DIVISOR = 1000;
 /** ...nor have this share of its span in one gap between two values (one row dated years ahead of a dense week). */
-export const FAR_GAP_SHARE = 0.9;
+const FAR_GAP_SHARE = 0.9;
 
 /**
  * Collects (grid step, value) pairs in any order and averages those sharing a step.
