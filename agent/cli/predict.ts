@@ -374,14 +374,15 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
   // (a point is scored when its target lies within the series: a shorter warm-up helps only
   // where one of at least 1 leaves more points than the target's steps)
   const shorterWarmup = warm > 1 && observed - 1 > shortest.steps ? ', a shorter --warmup' : '';
+  const has = `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}`;
   if (observed - warm > shortest.steps && shortest.kind === 'peak') {
     // (enough points, yet none scored: each window of the peak holds a hole)
     const empty = s.values.length - observed;
-    return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, but ${empty} of its ${s.values.length} steps ` +
+    return `${has}, but ${empty} of its ${s.values.length} steps ` +
       `hold no value and every window of ${shortest.steps} steps (${shortest.name}) holds one of them${samplesApart(s)}: a peak is scored only over a window whose every step is observed; ` +
       `a point target (--targets), or a grid matching the samples (--step-ms, where the trace has no header)`;
   }
-  return `${series.length > 1 ? `the longest after its warm-up, ${name},` : name} has ${observed - warm} observed points after a warm-up of ${warm}, too few for the nearest target, ` +
+  return `${has}, too few for the nearest target, ` +
     `${shortest.name}, ${shortest.steps} step${shortest.steps === 1 ? '' : 's'} (${duration(shortest.steps * s.stepSeconds)}) ahead: a nearer target (--targets)${shorterWarmup}, or a longer trace`;
 }
 

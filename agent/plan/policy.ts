@@ -112,10 +112,8 @@ export function parsePolicy(text: string, file: string): Policy {
 
   // One error can cascade into several at the same place; the first says it best.
   const syntax = doc.errors
-    // (the parser's advice is for a programmer: a policy is one document)
-    .map((e) => (e.code === 'MULTIPLE_DOCS'
-      ? { ...where.problemAtOffset(e.pos[0], 'a policy is one YAML document; a second one starts here (a "---" inside the file?)'), field: '' }
-      : where.problemAtOffset(e.pos[0], /Maximum call stack size exceeded/.test(e.message) ? 'nested too deeply to read' : e.message)))
+    // (a second document is of no field: the file's)
+    .map((e) => ({ ...where.problemAtOffset(e.pos[0], syntaxMessage(e)), ...(e.code === 'MULTIPLE_DOCS' ? { field: '' } : {}) }))
     .filter((p, i, all) => all.findIndex((q) => q.line === p.line && q.column === p.column) === i);
   if (syntax.length > 0) throw new PolicyError(syntax);
 
@@ -136,6 +134,13 @@ export function parsePolicy(text: string, file: string): Policy {
     throw new PolicyError(problems);
   }
   return toPolicy(raw as RawPolicy, file, where);
+}
+
+/** A YAML syntax error as a policy's author reads it: the parser's advice and its stack's limit are for a programmer. */
+function syntaxMessage(e: { code: string; message: string }): string {
+  if (e.code === 'MULTIPLE_DOCS') return 'a policy is one YAML document; a second one starts here (a "---" inside the file?)';
+  if (/Maximum call stack size exceeded/.test(e.message)) return 'nested too deeply to read';
+  return e.message;
 }
 
 /** Where the first alias naming `anchor` (or, without one, the first alias at all) starts; undefined where none. */

@@ -23,6 +23,8 @@ import { observedCount } from '../../agent/predict/traces/series.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHARED = process.env.HEADROOM_TRACES ?? resolve(root, '../shared/traces');
 const node = process.execPath;
+/** The predict command, run as its own process. */
+const cli = resolve(root, 'dist/agent/cli/predict.js');
 
 const tmp = mkdtempSync(join(tmpdir(), 'headroom-traces-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
@@ -248,7 +250,6 @@ test('--step-ms on a trace whose format or header fixes its grid is said not to 
   t.deepEqual(both.map((x) => `${basename(x.source!)} ${x.stepSeconds}`).sort(), ['with.jsonl 1', 'without.jsonl 5']);
   t.true(heard.some((m) => /with\.jsonl: its header says stepMs 1000; --step-ms \(5000\) is for traces without one: not used for it/.test(m)), heard.join('\n'));
   t.throws(() => readTraces(join(tmp, 'stepms-folder', 'with.jsonl'), { stepMs: 5000 }), { message: /its header says stepMs 1000; --step-ms is for traces without one/ }, 'a file given alone: still an error');
-  const cli = resolve(root, 'dist/agent/cli/predict.js');
   for (const v of ['0.5', '1e-300']) {
     const out = spawnSync(node, [cli, 'predict', '--trace', csv, '--step-ms', v], { encoding: 'utf8' });
     t.is(out.status, 2, v);
@@ -857,7 +858,6 @@ test('headroom predict: two recordings of one name in two folders are two tables
   write('same/a/t.jsonl', rec(300));
   const b = write('same/b/t.jsonl', rec(200));
   write('same/c.jsonl', rec(100));
-  const cli = resolve(root, 'dist/agent/cli/predict.js');
   const folder = resolve(b, '../..');
   const run = (...args: string[]) => spawnSync(node, [cli, 'predict', '--trace', folder, '--no-pool', ...args], { encoding: 'utf8' });
   const out = run('--models', 'last', '--targets', 'h1', '--by', 'dataset');
@@ -940,7 +940,6 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   const lines = ['{"format":"headroom-trace","version":1,"stepMs":5000}'];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ t: i * 5000, workload: '/w', resource: 'cpu_cores', value: 1 + Math.sin(i / 10) }));
   const path = write('cli/rec.jsonl', lines.join('\n'));
-  const cli = resolve(root, 'dist/agent/cli/predict.js');
   const text = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,win12', '--targets', 'h1,h12max'], { encoding: 'utf8' });
   t.is(text.status, 0, text.stderr);
   // a recorded trace is tabulated under its file name, a table per resource; on a 5 s grid the warm-up is 120 s (24 points)
@@ -1134,7 +1133,6 @@ test('headroom predict: a table mixing grids (one workload each second, one ever
   for (let i = 0; i < 1500; i++) lines.push(JSON.stringify({ t: i * 1000, workload: 'a', resource: 'cpu_cores', value: 1 + (i % 7) / 10 }));
   for (let i = 0; i < 300; i++) lines.push(JSON.stringify({ t: i * 5000, workload: 'b', resource: 'cpu_cores', value: 1 + (i % 5) / 10 }));
   const path = write('mixgrid/run.jsonl', lines.join('\n') + '\n');
-  const cli = resolve(root, 'dist/agent/cli/predict.js');
   const out = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last,ewma', '--no-pool', '--json'], { encoding: 'utf8' });
   t.is(out.status, 0, out.stderr);
   const doc = JSON.parse(out.stdout) as {
