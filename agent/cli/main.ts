@@ -13,6 +13,20 @@ import { checkDecimalNumbers, checkNoRepeats } from './options.js';
 /** The commands' names (the first word of each module's command string), and policy's group. */
 const COMMANDS = [...[run, top, record, predict, profiles].map((c) => String(c.command).split(' ')[0]!), 'policy'];
 
+/** Each command's subcommands (null: none). */
+const SUBCOMMANDS: Readonly<Record<string, readonly string[] | null>> = {
+  ...Object.fromEntries(COMMANDS.map((c) => [c, null])), profiles: ['list', 'show', 'delete'], policy: ['check'],
+};
+
+/** The command given, and its subcommand where it has them and one was given: `policy check`. */
+function givenCommand(): string | undefined {
+  const args = hideBin(process.argv);
+  const at = args.findIndex((a) => COMMANDS.includes(a));
+  if (at < 0) return undefined;
+  const sub = args.slice(at + 1).find((a) => SUBCOMMANDS[args[at]!]?.includes(a));
+  return sub === undefined ? args[at] : `${args[at]} ${sub}`;
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('headroom')
   .usage('$0 <command> [options]\n\neBPF observability and actuation agent: sees a shortage coming, makes room, explains every move.')
@@ -30,7 +44,5 @@ await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version()
   // (the help of the command given, where one was: an option's value may come before it)
-  .fail(usageFailure(() => hideBin(process.argv).find((a) => COMMANDS.includes(a)), {
-    ...Object.fromEntries(COMMANDS.map((c) => [c, null])), profiles: ['list', 'show', 'delete'], policy: ['check'],
-  }))
+  .fail(usageFailure(givenCommand, SUBCOMMANDS))
   .parseAsync();

@@ -67,6 +67,16 @@ export function intervalTooShortFor(policy: Policy, intervalSeconds: number): st
     `at most ${MAX_HORIZON_TICKS} (a longer --interval, at least ${shortestMs / 1000}, or shorter forecast.horizons)`;
 }
 
+/**
+ * Each option given as an empty string (`--policy ""`, a variable that was never set) is refused,
+ * saying what it wants: an empty path reads as the current folder, or as no file at all.
+ */
+export function checkPaths(argv: Record<string, unknown>, wants: Readonly<Record<string, string>>): void {
+  for (const [name, what] of Object.entries(wants)) {
+    if (argv[name] === '') throw new Error(`--${name} needs a path: ${what}`);
+  }
+}
+
 /** `--duration` in seconds: 0 (no limit) or more, a number. */
 export function checkDuration(seconds: number): void {
   if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error('--duration must be zero or more seconds (0: until SIGINT/SIGTERM)');

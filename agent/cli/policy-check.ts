@@ -71,7 +71,11 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'policy YAML file' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {ok, problems} as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print {ok, problems} as JSON' })
+      .check((a) => {
+        if (a.file === '') throw new Error('the policy file needs a path (it was given as an empty string)');
+        return true;
+      }),
   handler: (args) => {
     const out = checkPolicyFile(args.file, args.json);
     process.stdout.write(out.stdout);

@@ -12,7 +12,7 @@ import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/bas
 import { POINT_MODELS } from '../predict/forecaster.js';
 import { humanBytes, isByteResource } from '../byte-units.js';
 import { wholeUnits } from '../predict/stats.js';
-import { commaList, parseLimitSpecs } from './options.js';
+import { checkPaths, commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
 import { allZero, printableName, readTraces, sampleGaps, TraceOptionError, type Series } from '../predict/traces/index.js';
 
@@ -531,7 +531,7 @@ const predict: CommandModule<object, PredictArgs> = {
         describe: 'the engines of a dataset\'s series of one resource share a learner pool, as an agent\'s workloads do; the series are then replayed together, in time order, all held in memory (--no-pool: one series at a time, and the engine without its two candidates that learn from the pool: faster, and its scores differ, even for a lone series)',
       })
       .check((x) => {
-        if (x.trace === '') throw new Error('--trace needs a path: a trace file, or a folder of them');
+        checkPaths(x, { trace: 'a trace file, or a folder of them' });
         if (x.warmup !== undefined && !(Number.isInteger(x.warmup) && x.warmup >= 1)) throw new Error('--warmup must be a whole number of points, at least 1');
         // (a grid finer than a millisecond is no recording's: 1e-300 read every value out of range, and blamed the trace)
         if (x['step-ms'] !== undefined && !(x['step-ms'] >= 1)) throw new Error('--step-ms must be a number of milliseconds, at least 1');

@@ -14,6 +14,7 @@ import { humanBytes } from '../byte-units.js';
 import { loadPolicy } from '../plan/policy.js';
 import { fail } from './fail.js';
 import { isMain, runAlone } from './alone.js';
+import { checkPaths } from './options.js';
 import {
   BINS, DEFAULT_PROFILE_DIR, forecastFromProfile, profileFile, ProfileStore, removeProfileFile, RESOURCES, type Profile, type ProfileEntry, type Resource,
   type StoreProblem,
@@ -304,10 +305,8 @@ const withDir = <T>(y: Argv<T>) =>
     .option('policy', { type: 'string', describe: 'policy YAML whose profiles.dir to read' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
     .check((a) => {
-      if (a.dir === '') throw new Error('--dir needs a path: the profile store directory');
-      if (a.policy === '') throw new Error('--policy needs a path: a policy YAML file');
-      // (given without one it read ./profiles, and said "no profiles" there)
-      if (a['state-dir'] === '') throw new Error('--state-dir needs a path: the state dir of a run');
+      // (a --state-dir given as '' read ./profiles, and said "no profiles" there)
+      checkPaths(a, { dir: 'the profile store directory', policy: 'a policy YAML file', 'state-dir': 'the state dir of a run' });
       return true;
     });
 

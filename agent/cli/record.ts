@@ -13,7 +13,7 @@ import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
-import { checkDuration, checkInterval, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
+import { checkDuration, checkInterval, checkPaths, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
 
 interface RecordArgs {
   out: string;
@@ -163,7 +163,7 @@ const record: CommandModule<object, RecordArgs> = {
       .check((a) => {
         checkInterval('interval', a.interval);
         checkDuration(a.duration);
-        if (a.out === '') throw new Error('--out needs a path: the trace file to write');
+        checkPaths(a, { out: 'the trace file to write', policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
         // (predict reads .gz traces, but this writes plain lines: the name would lie)
         if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
         const limits = parseLimits(a.limit);

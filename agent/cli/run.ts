@@ -15,7 +15,7 @@ import { RunTelling } from './run-telling.js';
 import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
-import { checkDuration, checkInterval, shownUrl } from './options.js';
+import { checkDuration, checkInterval, checkPaths, shownUrl } from './options.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
@@ -67,6 +67,7 @@ const run: CommandModule<object, RunArgs> = {
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .option('overhead-window', { type: 'number', default: 5, hidden: true, describe: 'seconds the overhead governor measures over' })
       .check((a) => {
+        checkPaths(a, { policy: 'a policy YAML file', 'state-dir': 'the folder of the journal and logs', 'profiles-dir': 'the profile store directory', 'bpf-object': 'the compiled BPF object' });
         checkDuration(a.duration);
         if (a.listen !== undefined) listenOption(a.listen);
         const otlp = a['otlp-endpoint'];

@@ -1,7 +1,7 @@
 // `headroom top`: what each workload is doing with the CPU right now; observes only.
 import type { CommandModule } from 'yargs';
 import { isRingSize, loadPolicy, MAX_SLOW_EVENT_MS } from '../plan/policy.js';
-import { checkInterval, intervalTooShortFor } from './options.js';
+import { checkInterval, checkPaths, intervalTooShortFor } from './options.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable, reportJson, SORT_KEYS, sortProbe, type SortKey } from './table.js';
 import { runSession } from './session.js';
@@ -41,6 +41,7 @@ const top: CommandModule<object, TopArgs> = {
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'where the verifier log is written' })
       .option('bpf-object', { type: 'string', default: defaultObjectPath, hidden: true })
       .check((a) => {
+        checkPaths(a, { policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
         checkInterval('interval', a.interval);
         if (!(Number.isInteger(a.count) && a.count >= 0)) throw new Error('--count must be a whole number of refreshes, 0 or more (0: until Ctrl-C)');
         const wakeup = a['slow-wakeup-ms'];

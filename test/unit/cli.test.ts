@@ -192,6 +192,14 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['record: an --interval of Infinity', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', 'Infinity'], /--interval expects a decimal number, got 'Infinity'/],
   ['run: a blank --duration', ['run', '--duration', ' '], /--duration expects a decimal number, got ' '/],
   ['top: an --interval of 1e999 (Infinity by exponent)', ['top', '--interval', '1e999', '--once'], /--interval expects a decimal number, got '1e999'/],
+  ['run: an empty --policy', ['run', '--policy', ''], /^headroom: --policy needs a path: a policy YAML file$/],
+  ['run: an empty --state-dir', ['run', '--state-dir='], /--state-dir needs a path: the folder of the journal and logs/],
+  ['run: an empty --profiles-dir', ['run', '--profiles-dir', ''], /--profiles-dir needs a path: the profile store directory/],
+  ['top: an empty --policy', ['top', '--once', '--policy', ''], /--policy needs a path: a policy YAML file/],
+  ['record: an empty --state-dir', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--state-dir', ''], /--state-dir needs a path/],
+  ['profiles: an empty --dir', ['profiles', 'list', '--dir', ''], /--dir needs a path: the profile store directory/],
+  ['policy check: an empty file name', ['policy', 'check', ''], /the policy file needs a path \(it was given as an empty string\)/],
+  ['policy check: no file', ['policy', 'check', '--json'], /Not enough non-option arguments/],
   ['record: a --limit for a series --resources leaves out', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--resources', 'cpu_cores', '--limit', 'memory_bytes=256MiB'], /--limit memory_bytes: not among --resources \(cpu_cores\); add it there, or leave the limit out/],
 ];
 
@@ -201,7 +209,9 @@ for (const [what, args, message] of usageCases) {
     t.is(r.code, 2, r.stderr);
     const lines = r.stderr.split('\n').filter(Boolean);
     t.regex(lines[0]!, message);
-    t.deepEqual(lines.slice(1), [`Run 'headroom ${args[0]} --help' for usage.`]);
+    // (a group's subcommand names its own help: `policy check --help`)
+    const command = args[0] === 'profiles' || args[0] === 'policy' ? args.slice(0, 2).join(' ') : args[0];
+    t.deepEqual(lines.slice(1), [`Run 'headroom ${command} --help' for usage.`]);
     t.is(r.stdout, '');
   });
 }
