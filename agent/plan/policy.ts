@@ -825,9 +825,11 @@ function checkMatchOverlaps(workloads: unknown[], report: (path: Path, at: 'key'
   const seen: Array<{ i: number; w: Record<string, unknown>; match: string }> = [];
   workloads.forEach((w, i) => {
     if (!isRecord(w) || typeof w.match !== 'string' || w.match === '' || globNeverMatches(w.match)) return;
-    const earlier = seen.find((e) => e.match === w.match || e.match === '/**' || e.match === '**');
+    const earlier = seen.find((e) => globCovers(e.match, w.match as string));
     if (earlier) {
-      const how = earlier.match === w.match ? 'matches the same cgroups' : `matches every cgroup ('${earlier.match}')`;
+      const how = earlier.match === w.match ? 'matches the same cgroups'
+        : earlier.match === '/**' || earlier.match === '**' ? `matches every cgroup ('${earlier.match}')`
+        : `matches every cgroup this one does ('${earlier.match}')`;
       report(['workloads', i, 'match'], 'value', `${workloadLabel(earlier.w, earlier.i)} ${how} and comes first: this workload would never get a cgroup`);
     }
     seen.push({ i, w, match: w.match });
@@ -847,6 +849,33 @@ function checkMatchOverlaps(workloads: unknown[], report: (path: Path, at: 'key'
       break;
     }
   }
+}
+
+/**
+ * Does every path `inner` matches also match `outer`? Only where that can be told segment by
+ * segment, so a yes is certain and a no may be wrong (a later glob it misses is not refused):
+ * each of inner's segments is outer's, or outer's is "*" and inner's holds no "**", or inner's is
+ * plain text outer's matches; an outer "/**" at its end (or "**" alone) takes whatever follows.
+ */
+export function globCovers(outer: string, inner: string): boolean {
+  if (outer === inner || outer === '**' || outer === '/**') return true;
+  if (!outer.startsWith('/') || !inner.startsWith('/')) return false;
+  const o = outer.split('/').slice(1);
+  const n = inner.split('/').slice(1);
+  const openEnd = o[o.length - 1] === '**';
+  const fixed = openEnd ? o.slice(0, -1) : o;
+  // (a "**" anywhere else in outer: spans of unknown depth, not compared)
+  if (fixed.some((seg) => seg.includes('**'))) return false;
+  if (openEnd ? n.length < fixed.length : n.length !== fixed.length) return false;
+  return fixed.every((seg, k) => segmentCovers(seg, n[k]!));
+}
+
+const plainSegment = (seg: string): boolean => !/[*?]/.test(seg);
+
+function segmentCovers(outer: string, inner: string): boolean {
+  if (outer === inner) return true;
+  if (outer === '*') return !inner.includes('**');
+  return plainSegment(inner) && matchesGlob(outer, inner);
 }
 
 /** The cgroups above a glob's own, as paths (its wildcard segments kept as written): '/a/x?/b' -> '/', '/a', '/a/x?'. */

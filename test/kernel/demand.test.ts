@@ -195,9 +195,10 @@ time.sleep(60)
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policy = join(dir, 'policy.yaml');
   // and a workload whose match names nothing (a typo): said once, not silently ignored
-  // (the match takes in the test cgroups' parent too, which holds no process: not a workload)
+  // (the match takes in the test cgroups' parent too, which holds no process: not a workload;
+  // the typo comes first, as the sleeper's glob covers it and the first match wins)
   const parent = dirname(cg.path);
-  writeFileSync(policy, `version: 1\nworkloads:\n  - name: sleeper\n    match: "${parent}/**"\n    class: normal\n  - name: ghost\n    match: "${cg.path}-typo/**"\n    class: normal\n`);
+  writeFileSync(policy, `version: 1\nworkloads:\n  - name: ghost\n    match: "${cg.path}-typo/**"\n    class: normal\n  - name: sleeper\n    match: "${parent}/**"\n    class: normal\n`);
   const agent = headroom(['top', '--json', '--interval', '1', '--count', '4', '--policy', policy, '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 40_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   const ran = await agent.done;
@@ -215,7 +216,7 @@ time.sleep(60)
   t.true(m!.windows[0]!.p50 >= 90 * MiB && m!.windows[0]!.p90 <= 256 * MiB, JSON.stringify(m!.windows[0]));
   t.is(m!.timeToSaturationMs, null, 'asleep at 96 of 256 MiB: no saturation');
   const said = ran.stderr.split('\n').filter((l) => l.includes('ghost'));
-  t.deepEqual(said, [`headroom: policy workload 'ghost' (${policy}:6): its match "${cg.path}-typo/**" names no cgroup on this host (yet): it is reported once one appears`]);
+  t.deepEqual(said, [`headroom: policy workload 'ghost' (${policy}:3): its match "${cg.path}-typo/**" names no cgroup on this host (yet): it is reported once one appears`]);
 });
 
 // A kill ends the run that climbed to it (a walkthrough: after an OOM kill, the emptied cgroup kept

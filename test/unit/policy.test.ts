@@ -10,6 +10,7 @@ import { busyPolicy } from '../bench/busy-tick.js';
 import {
   horizonsOnTicks,
   loadPolicy,
+  globCovers,
   matchesGlob,
   parseListen,
   parseDuration,
@@ -379,6 +380,16 @@ const broken: BrokenCase[] = [
     line: 4, column: 24, field: 'workloads[1].match', message: '"all" matches every cgroup (\'/**\') and comes first',
   },
   {
+    title: 'a cgroup named after a broader glob that comes first (it takes every cgroup the later one would)',
+    yaml: ['version: 1', 'workloads:', '  - { name: apps, match: /apps/*, class: normal }', '  - { name: web, match: /apps/web, class: critical }', ''].join('\n'),
+    line: 4, column: 25, field: 'workloads[1].match', message: '"apps" matches every cgroup this one does (\'/apps/*\') and comes first: this workload would never get a cgroup',
+  },
+  {
+    title: 'a glob inside an earlier subtree glob',
+    yaml: ['version: 1', 'workloads:', '  - { name: k8s, match: /kubepods/**, class: normal }', '  - { name: pods, match: /kubepods/burstable/pod*, class: normal }', ''].join('\n'),
+    line: 4, column: 26, field: 'workloads[1].match', message: '"k8s" matches every cgroup this one does (\'/kubepods/**\') and comes first',
+  },
+  {
     title: 'objectives on a best-effort workload',
     yaml: [
       'version: 1',
@@ -607,6 +618,26 @@ const globs: [glob: string, path: string, matches: boolean][] = [
 test('matchesGlob', (t) => {
   for (const [glob, path, expected] of globs) {
     t.is(matchesGlob(glob, path), expected, `${glob} vs ${path}`);
+  }
+});
+
+test('globCovers: yes only where every path the inner glob matches is the outer\'s too (each yes checked on paths)', (t) => {
+  const cases: Array<[string, string, boolean]> = [
+    ['/apps/*', '/apps/web', true], ['/apps/*', '/apps/we?', true], ['/apps/*', '/apps/*', true],
+    ['/apps/**', '/apps', true], ['/apps/**', '/apps/web/x*', true], ['/*/**', '/a/b', true], ['**', '/x', true],
+    ['/apps/w*', '/apps/web', true], ['/apps/w*', '/apps/w*x', false], // (a yes there would be right, but is not told)
+    ['/apps/*', '/apps/**', false], ['/apps/*', '/apps/web/x', false], ['/apps/*', '/apps', false], ['/*', '/**', false],
+    ['/apps/?', '/apps/*', false], ['/apps/web', '/apps/*', false], ['/a/**/b', '/a/x/b', false], ['/apps/**', '/ap*/x', false],
+    ['/apps/*', '/apps/a**b', false],
+  ];
+  for (const [outer, inner, expected] of cases) t.is(globCovers(outer, inner), expected, `${outer} covers ${inner}`);
+  // every yes, tried on paths the inner glob matches (wildcards filled in several ways)
+  const fills = ['x', 'web-1', ''];
+  for (const [outer, inner, expected] of cases.filter((c) => c[2])) {
+    for (const f of fills) {
+      const path = inner.replace(/\/\*\*$/, f === '' ? '' : `/${f}/${f}`).replace(/\*|\?/g, (w) => (w === '?' ? 'q' : f));
+      if (path !== '' && matchesGlob(inner, path)) t.true(matchesGlob(outer, path), `${outer} on ${path} (from ${inner}), expected ${expected}`);
+    }
   }
 });
 
