@@ -169,6 +169,8 @@ export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) &&
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The longest slow-wakeup or slow-I/O threshold, a choice: a wait longer than an hour is no latency to be told of (and unbounded, `--slow-wakeup-ms 1e30` overflowed the probes' 64-bit nanoseconds). */
 export const MAX_SLOW_EVENT_MS = 3_600_000;
+/** The longest rules.protect_latency.cooldown. */
+const MAX_COOLDOWN_MS = 3_600_000;
 /**
  * The farthest forecast horizon, in ticks: the demand engine holds this many ticks of history,
  * and a horizon's pending forecasts and window take memory in proportion to it, per workload and
@@ -536,7 +538,12 @@ function schemaProblem(e: ErrorObject, where: Locator): PolicyProblem {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return where.problem(path, 'value', `must be ${String(params.comparison)} ${String(params.limit)} (got ${got})`);
+    {
+      const words: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'more than', '<': 'less than' };
+      const cores = path.at(-1) === 'min_cores' || path.at(-1) === 'max_cores' || path.at(-1) === 'step_cores';
+      const why = cores && e.keyword === 'maximum' ? ', more cores than a Linux host can have' : '';
+      return where.problem(path, 'value', `must be ${words[String(params.comparison)] ?? String(params.comparison)} ${String(params.limit)} (got ${got}${why})`);
+    }
     case 'minLength':
     case 'minProperties':
       return where.problem(path, 'value', 'must not be empty');
@@ -666,6 +673,8 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     [['export', 'otlp', 'interval'], MAX_TIMER_MS, '596h (about 24.8 days, what a timer holds)'],
     [['probes', 'sched', 'slow_wakeup'], MAX_SLOW_EVENT_MS, '1h'],
     [['probes', 'blockio', 'slow_io'], MAX_SLOW_EVENT_MS, '1h'],
+    // (a throttle is given back one step per cooldown: a day's would hold a workload throttled for days)
+    [['rules', 'protect_latency', 'cooldown'], MAX_COOLDOWN_MS, '1h (a throttle is given back one step per cooldown)'],
   ];
   for (const [path, maxMs, said] of longest) {
     const v = get(...path);
@@ -694,8 +703,13 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
   }
   const ruleHorizon = get('rules', 'protect_latency', 'horizon');
   if (typeof ruleHorizon === 'string' && DURATION.test(ruleHorizon) && parseDuration(ruleHorizon) > 0) {
-    const off = offTicks(ruleHorizon, parseDuration(ruleHorizon), tickMs, tick);
-    if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
+    const ms = parseDuration(ruleHorizon);
+    if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
+      report(['rules', 'protect_latency', 'horizon'], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}), as the forecast horizons; got "${ruleHorizon}"`);
+    } else {
+      const off = offTicks(ruleHorizon, ms, tickMs, tick);
+      if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
+    }
   }
 
   for (const probe of ['sched', 'fault', 'blockio', 'sock']) {

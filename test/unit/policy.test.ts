@@ -260,7 +260,7 @@ const broken: BrokenCase[] = [
   {
     title: 'demand workloads: none',
     yaml: 'version: 1\nforecast:\n  demand_workloads: 0\n',
-    line: 3, column: 21, field: 'forecast.demand_workloads', message: 'must be >= 1 (got 0)',
+    line: 3, column: 21, field: 'forecast.demand_workloads', message: 'must be at least 1 (got 0)',
   },
   {
     title: 'ring size not a power of two',
@@ -270,7 +270,7 @@ const broken: BrokenCase[] = [
   {
     title: 'risk threshold above 1',
     yaml: 'version: 1\nrules:\n  protect_latency:\n    risk_threshold: 1.5\n    release_below: 0.1\n',
-    line: 4, column: 21, field: 'rules.protect_latency.risk_threshold', message: 'must be <= 1 (got 1.5)',
+    line: 4, column: 21, field: 'rules.protect_latency.risk_threshold', message: 'must be at most 1 (got 1.5)',
   },
   {
     title: 'release_below equal to risk_threshold',
@@ -294,7 +294,22 @@ const broken: BrokenCase[] = [
       '      throttle: { min_cores: -1, max_cores: 2, step_cores: 0.5 }',
       '',
     ].join('\n'),
-    line: 7, column: 30, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be > 0 (got -1)',
+    line: 7, column: 30, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be more than 0 (got -1)',
+  },
+  {
+    title: 'max_cores past any host (1e9: a typo, and a quota past what the kernel takes)',
+    yaml: ['version: 1', 'workloads:', '  - name: batch', '    match: /batch', '    class: best-effort', '    cpu: { throttle: { min_cores: 0.25, max_cores: 1e9, step_cores: 1 } }', ''].join('\n'),
+    line: 6, column: 52, field: 'workloads[0].cpu.throttle.max_cores', message: 'must be at most 8192 (got 1000000000, more cores than a Linux host can have)',
+  },
+  {
+    title: 'a cooldown of days (a throttle is given back one step per cooldown)',
+    yaml: ['version: 1', 'rules:', '  protect_latency:', '    cooldown: 48h', ''].join('\n'),
+    line: 4, column: 15, field: 'rules.protect_latency.cooldown', message: 'must be at most 1h (a throttle is given back one step per cooldown); got "48h"',
+  },
+  {
+    title: 'a rule horizon past the longest a forecast looks ahead',
+    yaml: ['version: 1', 'rules:', '  protect_latency:', '    horizon: 2h', ''].join('\n'),
+    line: 4, column: 14, field: 'rules.protect_latency.horizon', message: 'must be at most 4096 ticks ahead (4096s at a tick of 1s), as the forecast horizons; got "2h"',
   },
   {
     title: 'min_cores above max_cores',
