@@ -10,6 +10,7 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  stringify,
   visit,
   type Document,
   type Node as YamlNode,
@@ -406,7 +407,8 @@ class Locator {
         break;
       }
       node = next;
-      const valueStart = isEmpty(next) ? undefined : startOf(next);
+      // (an empty list item has no text, but a place: just after its dash)
+      const valueStart = isEmpty(next) ? (key ? undefined : startOf(next)) : startOf(next);
       best = at === 'key' && key ? startOf(key) : (valueStart ?? startOf(key) ?? best);
     }
     if (best === undefined) return { line: 1, column: 1 };
@@ -415,8 +417,11 @@ class Locator {
   }
 }
 
+/** A key as the document's JS object names it (a null key is "", a list or map its flow text), which the problems' paths come from. */
 function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
+  if (isScalar(key)) return key.value === null ? '' : String(key.value);
+  if (isMap(key) || isSeq(key)) return stringify(key, { collectionStyle: 'flow' }).trim();
+  return String(key);
 }
 
 function startOf(node: unknown): number | undefined {
@@ -504,7 +509,7 @@ function schemaProblem(e: ErrorObject, where: Locator): PolicyProblem {
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
       const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
-      return where.problem([...path, name], 'key', `unknown key "${name}"${suggest(name, allowed)}`);
+      return where.problem([...path, name], 'key', `unknown key ${name === '' ? '"" (an empty or null key)' : `"${name}"`}${suggest(name, allowed)}`);
     }
     case 'required': {
       const name = String(params.missingProperty);

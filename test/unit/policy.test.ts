@@ -312,6 +312,21 @@ const broken: BrokenCase[] = [
     line: 4, column: 14, field: 'rules.protect_latency.horizon', message: 'must be at most 4096 ticks ahead (4096s at a tick of 1s), as the forecast horizons; got "2h"',
   },
   {
+    title: 'an empty list item: placed at its own dash, not at the list\'s first item',
+    yaml: ['version: 1', 'forecast:', '  horizons:', '    - 5s', '    -', ''].join('\n'),
+    line: 5, column: 6, field: 'forecast.horizons[1]', message: 'a duration is a string with a unit',
+  },
+  {
+    title: 'a null key: placed at its line (it was 1:1), said to be empty',
+    yaml: ['version: 1', '~: 3', ''].join('\n'),
+    line: 2, column: 1, field: '', message: 'unknown key "" (an empty or null key)',
+  },
+  {
+    title: 'a list as a key: placed at its line (it was 1:1)',
+    yaml: ['version: 1', '? [a, b]', ': 1', ''].join('\n'),
+    line: 2, column: 3, field: '[ a, b ]', message: 'unknown key "[ a, b ]"',
+  },
+  {
     title: 'min_cores above max_cores',
     yaml: [
       'version: 1',
