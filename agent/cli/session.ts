@@ -57,6 +57,9 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     } catch (err) {
       fail(err);
     }
+    // (what is still queued for a pipe whose reader is slower: process.exit dropped it, and
+    // `top --once --json | jq` read a document cut at 64 KiB, the pipe's buffer, with exit 0)
+    await stdoutFlushed(opts.log ?? ((m) => void process.stderr.write(`headroom: ${m}\n`)));
     process.exit(code !== 0 ? code : (after ?? 0));
   };
   process.once('uncaughtException', (err) => {
@@ -89,4 +92,27 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     timer = setTimeout(() => void loop(), next);
   };
   timer = setTimeout(() => void loop(), opts.intervalMs);
+}
+
+/** How long a stop waits for stdout's reader to take what is queued for it. */
+const FLUSH_WAIT_MS = 10_000;
+
+/**
+ * Resolves once every write queued on stdout has reached it (a write's callback comes after the
+ * ones before it), or it failed (its reader gone), or after FLUSH_WAIT_MS, said on stderr: a
+ * reader that takes nothing more must not keep a stopping agent from exiting.
+ */
+export function stdoutFlushed(log: (message: string) => void, waitMs = FLUSH_WAIT_MS): Promise<void> {
+  const out = process.stdout;
+  if (out.writableLength === 0 || out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log(`stdout's reader took nothing more for ${waitMs / 1000} s: the last ${out.writableLength} bytes of output are lost`);
+      resolve();
+    }, waitMs);
+    out.write('', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

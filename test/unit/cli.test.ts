@@ -429,3 +429,35 @@ test('an unknown command: the usage line, exit 2', async (t) => {
   t.is(r.code, 2);
   t.regex(r.stderr, /^headroom: unknown command "frobnicate"; expected one of run, top, record, predict, profiles, policy\nRun 'headroom --help' for usage/);
 });
+
+// (a walkthrough: `top --once --json | (sleep 1; wc -c)` read 65536 bytes of a 103 KB document, exit
+// 0: the stop's process.exit dropped what the pipe had not yet taken)
+test('a stop waits for stdout\'s slow reader to take every byte queued for it, and gives up after its bound, saying so', async (t) => {
+  const session = join(ROOT, 'dist/agent/cli/session.js');
+  const script = (waitMs: number): string => `import(${JSON.stringify(session)}).then(async (m) => {
+    process.stdout.write('x'.repeat(300000) + '\\n');
+    await m.stdoutFlushed((s) => process.stderr.write(s + '\\n'), ${waitMs});
+    process.exit(0);
+  })`;
+  const { spawn } = await import('node:child_process');
+  const read = (waitMs: number, readAfterMs: number): Promise<{ bytes: number; stderr: string; code: number | null }> =>
+    new Promise((done) => {
+      const child = spawn(process.execPath, ['-e', script(waitMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let bytes = 0;
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stdout.pause();
+      setTimeout(() => {
+        child.stdout.on('data', (d: Buffer) => { bytes += d.length; });
+        child.stdout.resume();
+      }, readAfterMs);
+      child.on('close', (code) => done({ bytes, stderr, code }));
+    });
+  const slow = await read(10_000, 500);
+  t.is(slow.bytes, 300001, 'every byte, though the reader started half a second late');
+  t.is(slow.stderr, '');
+  t.is(slow.code, 0);
+  const stuck = await read(200, 1500);
+  t.true(stuck.bytes < 300001, `a reader that takes nothing for longer than the bound: exit without the rest (got ${stuck.bytes})`);
+  t.regex(stuck.stderr, /^stdout's reader took nothing more for 0.2 s: the last \d+ bytes of output are lost\n$/);
+});
