@@ -461,3 +461,29 @@ test('a stop waits for stdout\'s slow reader to take every byte queued for it, a
   t.true(stuck.bytes < 300001, `a reader that takes nothing for longer than the bound: exit without the rest (got ${stuck.bytes})`);
   t.regex(stuck.stderr, /^stdout's reader took nothing more for 0.2 s: the last \d+ bytes of output are lost\n$/);
 });
+
+// (a walkthrough: `kill -USR1` on a recording root agent opened Node's inspector on 127.0.0.1:9229,
+// with no password: any local user could run code as root through it)
+test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', async (t) => {
+  const { execFileSync, spawn } = await import('node:child_process');
+  // (predict reading a trace from a FIFO no one writes yet: a command alive for as long as wanted, without root)
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-usr1-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'trace.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(join(ROOT, 'bin/headroom'), ['predict', '--trace', fifo], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const closed = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  await new Promise((r) => setTimeout(r, 1500));
+  // (the shell script execs node: the pid is node's)
+  t.true(child.kill('SIGUSR1'), 'the signal was sent');
+  await new Promise((r) => setTimeout(r, 700));
+  t.is(child.exitCode, null, 'still running after SIGUSR1');
+  t.notRegex(stderr, /Debugger listening/);
+  // (a writer that opens and closes: the end of the trace, and of the command)
+  writeFileSync(fifo, '');
+  await closed;
+  t.notRegex(stderr, /Debugger listening|inspector/i);
+});
