@@ -14,7 +14,8 @@ import { humanBytes, isByteResource } from '../byte-units.js';
 import { wholeUnits } from '../predict/stats.js';
 import { checkPaths, commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
-import { allZero, printableName, readTraces, sampleGaps, TraceOptionError, type Series } from '../predict/traces/index.js';
+import { printableName } from '../printable.js';
+import { allZero, readTraces, sampleGaps, TraceOptionError, type Series } from '../predict/traces/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;

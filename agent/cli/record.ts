@@ -14,6 +14,7 @@ import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.j
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
+import { printableName } from '../printable.js';
 
 interface RecordArgs {
   out: string;
@@ -122,7 +123,7 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
     const id = /^[a-z0-9-]+:(\/.*)$/.exec(match!);
     // (a path starts with '/', which a leading '*' does not match: '*jobs/*' matched nothing)
     const leading = !id && /^\*[^*/]/.test(match!) ? `; a '*' stops at '/', and a cgroup path starts with one: '*${match}' matches at any depth` : '';
-    const some = seen.length > 0 ? `; seen: ${seen.slice(0, MAX_SEEN).map((p) => `'${p}'`).join(', ')}${seen.length > MAX_SEEN ? ', ...' : ''}` : '';
+    const some = seen.length > 0 ? `; seen: ${seen.slice(0, MAX_SEEN).map((p) => `'${printableName(p)}'`).join(', ')}${seen.length > MAX_SEEN ? ', ...' : ''}` : '';
     return `no workload's cgroup matched --match '${match}' ${over} (a cgroup is seen once a task in it runs)` +
       (id ? `; --match takes a cgroup path, such as '${id[1]}', not a trace's workload id` : '') + leading + some;
   }

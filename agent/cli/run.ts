@@ -16,6 +16,7 @@ import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths, shownUrl } from './options.js';
+import { printableName } from '../printable.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 
 interface RunArgs {
@@ -118,8 +119,10 @@ const run: CommandModule<object, RunArgs> = {
       const framed = table && process.stdout.isTTY;
       const underFrames = new FramedLines();
       const say = (line: string, inFrame: boolean): void => {
-        if (framed && inFrame) underFrames.add(line);
-        else process.stdout.write(`${line}\n`);
+        // (a line names cgroups and processes, anyone's to name: their control characters escaped)
+        const shown = a.json ? line : printableName(line);
+        if (framed && inFrame) underFrames.add(shown);
+        else process.stdout.write(`${shown}\n`);
       };
       // the agent's own metrics scrapes are no workload's news: a TCP event with the endpoint at
       // either end (isListenEnd) is not printed (a walkthrough: a tcp_close line at every scrape

@@ -1,6 +1,7 @@
 // The live table `headroom top` and `headroom run` print: one row per workload.
 import type { LatencyFigures, TickReport, WorkloadReport } from '../report.js';
 import { durationText } from '../plan/policy.js';
+import { printableName } from '../printable.js';
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
@@ -118,7 +119,8 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   // the run-queue forecast of a workload with a run-queue objective, and its chance of passing it
   const header = ['WORKLOAD', 'HIER', ...shown.map((c) => c.header), 'RUNQ_FC_P99_MS', 'P(RUNQ>OBJ)', 'THROTTLE'];
   const lines = rows.map((w) => [
-    w.workload.path + (w.workload.containerId ? ` [${w.workload.containerId.slice(0, 12)}]` : ''),
+    // (a cgroup's name is anyone's who may make one: a terminal escape in it cleared the screen)
+    printableName(w.workload.path) + (w.workload.containerId ? ` [${printableName(w.workload.containerId.slice(0, 12))}]` : ''),
     w.workload.hierarchy,
     ...shown.map((c) => c.show(w)),
     num(w.forecast?.quantiles['0.99']),

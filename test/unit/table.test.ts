@@ -76,3 +76,11 @@ test('table: `run` shows a workload\'s task run, elapsed and what its past runs 
   t.true(renderTable(report([asleep])).includes('/jobs/e'));
   t.false(renderTable(report([service])).split('\n')[1]!.includes('RUN '), 'no run followed: no column');
 });
+
+// (a walkthrough: a cgroup named `x\e[2J\e[31mFAKE\e[0m` cleared the operator's screen from top's table)
+test('table: a cgroup name\'s control characters are escaped, so a name cannot clear or paint the terminal', (t) => {
+  const evil = workload('/sre_\x1b[2J\x1b[31mFAKE\x1b[0m\nnext', { cpu: { seconds: 1, cores: 0.5 } });
+  const text = renderTable(report([evil]), { all: true });
+  t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text), 'no control character but the lines\' newlines');
+  t.true(text.includes('/sre_\\u001b[2J\\u001b[31mFAKE\\u001b[0m\\nnext'), text);
+});

@@ -7,9 +7,10 @@ import { isBitbrains, readBitbrains } from './bitbrains.js';
 import { isGoogle, readGoogle } from './google.js';
 import { isJsonl, readJsonl } from './jsonl.js';
 import { firstLine, ioReason, startsBlank } from './lines.js';
-import { isActive, mostlyMerged, observedCount, printableName, REFERENCE_RESOURCES, sampleGaps, TraceOptionError, type Dataset, type Series } from './series.js';
+import { printableName } from '../../printable.js';
+import { isActive, mostlyMerged, observedCount, REFERENCE_RESOURCES, sampleGaps, TraceOptionError, type Dataset, type Series } from './series.js';
 
-export { REFERENCE_RESOURCES, observedCount, printableName, sampleGaps, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
+export { REFERENCE_RESOURCES, observedCount, sampleGaps, TraceOptionError, type Dataset, type Series, type SeriesStats } from './series.js';
 export { formatSample, TRACE_FORMAT, type TraceHeader, type TraceSample } from './jsonl.js';
 export { readAlibaba, readBitbrains, readGoogle, readJsonl };
 

@@ -25,7 +25,8 @@
 // with a positive stepMs and numeric limits, is an error naming the file, line and field.
 import { humanBytes, isByteResource } from '../../byte-units.js';
 import { demandRangeProblem, MAX_DEMAND, readLines, shownValue } from './lines.js';
-import { GridAccumulator, printableName, TraceOptionError, type Series } from './series.js';
+import { printableName } from '../../printable.js';
+import { GridAccumulator, TraceOptionError, type Series } from './series.js';
 import { nearMiss } from '../../near-miss.js';
 
 export const TRACE_FORMAT = 'headroom-trace';
