@@ -134,6 +134,32 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
 export const MAX_SEEN = 3;
 
 /** Creates or replaces the trace file. */
+/** How often a FIFO given as --out is tried for a reader. */
+const FIFO_POLL_MS = 100;
+
+/**
+ * --out, when it is a FIFO: opened once a reader has it open, waited for here, before the probes
+ * load, with the event loop free (opened plainly, with no reader, the open blocked the process
+ * for good, the probes loaded, deaf to SIGINT and to --duration). undefined: not a FIFO.
+ */
+async function openFifoOut(path: string, log: (m: string) => void): Promise<number | undefined> {
+  if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return undefined;
+  let said = false;
+  for (;;) {
+    try {
+      // (non-blocking, it fails at once with ENXIO while no reader has the FIFO open)
+      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      // a reader has it: this open returns at once, and its writes wait for the reader as a pipe's do
+      return openOut(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
+    }
+    if (!said) log(`--out ${path} is a FIFO no one reads yet: waiting for its reader (Ctrl-C to stop)`);
+    said = true;
+    await new Promise((r) => setTimeout(r, FIFO_POLL_MS));
+  }
+}
+
 function openOut(path: string): number {
   try {
     return openSync(path, 'w');
@@ -183,12 +209,16 @@ const record: CommandModule<object, RecordArgs> = {
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
-      // the file is created (or an older one replaced) at the first sample, not before
-      let fd = -1;
+      const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
+      // the file is created (or an older one replaced) at the first sample, not before; a FIFO is
+      // opened before the probes load, once it has a reader
+      let fd = (await openFifoOut(a.out, log)) ?? -1;
+      let headerWritten = false;
       const write = (lines: string): void => {
         let text = lines;
-        if (fd < 0) {
-          fd = openOut(a.out);
+        if (fd < 0) fd = openOut(a.out);
+        if (!headerWritten) {
+          headerWritten = true;
           text = `${JSON.stringify(header)}\n${lines}`;
         }
         try {
@@ -209,7 +239,7 @@ const record: CommandModule<object, RecordArgs> = {
       await runSession({
         policy, mode: 'observe', objectPath: a['bpf-object'], stateDir: a['state-dir'],
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
-        log: (m) => process.stderr.write(`headroom: ${m}\n`),
+        log,
         onReport: (r) => {
           ticks++;
           if (!matched) matched = r.workloads.some((w) => !a.match || matchesGlob(a.match, w.workload.path));

@@ -487,3 +487,23 @@ test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', a
   await closed;
   t.notRegex(stderr, /Debugger listening|inspector/i);
 });
+
+// (a walkthrough: `record --out FIFO` with no reader blocked in open() for good, its probes loaded,
+// deaf to SIGINT, SIGTERM and --duration; only SIGKILL ended it)
+test('record --out a FIFO no one reads: says it waits for a reader, before loading anything, and a SIGINT ends it at once', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-fifo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'trace.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const r = headroom(['record', '--out', fifo, '--duration', '1'], { timeoutMs: 20_000 });
+  const deadline = Date.now() + 10_000;
+  while (!r.stderr().includes('waiting for its reader') && Date.now() < deadline) await new Promise((w) => setTimeout(w, 50));
+  t.regex(r.stderr(), /--out .*trace\.jsonl is a FIFO no one reads yet: waiting for its reader \(Ctrl-C to stop\)/);
+  const sentAt = Date.now();
+  r.child.kill('SIGINT');
+  const done = await r.done;
+  t.true(Date.now() - sentAt < 3000, 'gone within 3 s of the SIGINT');
+  t.true(done.signal === 'SIGINT' || done.code === 130, `ended by the SIGINT (code ${done.code}, signal ${done.signal})`);
+  t.notRegex(done.stderr, /loaded|probes/i, 'nothing loaded while waiting');
+});
