@@ -2,6 +2,7 @@
 // `run` journals its writes in its state dir, and at its start puts back the originals a killed
 // agent's journal names: a second agent on the same dir would undo the first one's live writes.
 // Two agents on one profile store overwrite each other's files from stale copies and lose runs.
+// Two recorders on one file interleave their lines (lockFile: a lock beside the file).
 //
 // The file names its holder: pid, start time (/proc/<pid>/stat), boot and pid namespace. A lock
 // from an earlier boot, or whose process is gone or whose pid now names another process, is
@@ -9,8 +10,8 @@
 // namespace cannot be judged from here and is held. The file appears whole (written aside, then
 // linked into place), so no reader takes a half-written lock for a stale one. Locks go at any
 // exit Node sees, the last taken first, with the folders made for them where left empty.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -72,9 +73,9 @@ export function lockHolder(dir: string): LockHolder | null {
 
 export class DirLockedError extends Error {
   override readonly name = 'DirLockedError';
-  constructor(readonly dir: string, readonly holder: LockHolder, what: string, foreign: boolean) {
+  constructor(readonly dir: string, readonly holder: LockHolder, what: string, foreign: boolean, lockPath = join(dir, LOCK_FILE)) {
     super(foreign
-      ? `${dir} is in use by a headroom agent in another pid namespace (a container; pid ${holder.pid} there): ${what}; if none runs, remove ${join(dir, LOCK_FILE)}`
+      ? `${dir} is in use by a headroom agent in another pid namespace (a container; pid ${holder.pid} there): ${what}; if none runs, remove ${lockPath}`
       : `${dir} is in use by another headroom agent (pid ${holder.pid}): ${what}`);
   }
 }
@@ -113,10 +114,27 @@ function releaseAll(): void {
 export function lockDir(dirGiven: string, why: string, log: (msg: string) => void = () => {}): void {
   const dir = resolve(dirGiven);
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, LOCK_FILE);
+  takeLock(dir, join(dir, LOCK_FILE), created, dir, why, log);
+}
+
+/**
+ * Takes the file `file` (a recording's output) for this process until it exits: a lock file
+ * beside it, `<file>.lock`, as git's index.lock. Throws DirLockedError naming the file when a
+ * live process holds it. A file is known by its real path: two names of one file share a lock.
+ */
+export function lockFile(file: string, why: string, log: (msg: string) => void = () => {}): void {
+  const dir = realpathSync(dirname(resolve(file)));
+  let name = basename(file);
+  try { name = basename(realpathSync(file)); } catch { /* not there yet: its own name */ }
+  takeLock(dir, join(dir, `${name}.lock`), undefined, file, why, log);
+}
+
+/** The lock at `path` (in `dir`), taken for this process; `created`: the topmost folder made for it. */
+function takeLock(dir: string, path: string, created: string | undefined, what: string, why: string, log: (msg: string) => void): void {
   const self = me();
+  const name = basename(path);
   // written aside, then linked into place: the lock is never seen half-written
-  const aside = join(dir, `.${LOCK_FILE}.${process.pid}`);
+  const aside = join(dir, `.${name}.${process.pid}`);
   const fd = openSync(aside, 'w', 0o600);
   try {
     writeSync(fd, `${JSON.stringify(self)}\n`);
@@ -135,10 +153,10 @@ export function lockDir(dirGiven: string, why: string, log: (msg: string) => voi
       }
       const holder = readLock(path, self);
       if (holder?.pid === self.pid && holder.start === self.start) return; // ours already
-      if (holder && live(holder, self)) throw new DirLockedError(dir, holder, why, holder.pidns !== self.pidns);
+      if (holder && live(holder, self)) throw new DirLockedError(what, holder, why, holder.pidns !== self.pidns, path);
       // stale (or garbled: a lock is never written in place): moved aside, then looked at
       // again, in case another agent took it over meanwhile
-      const stale = join(dir, `.${LOCK_FILE}.stale.${process.pid}`);
+      const stale = join(dir, `.${name}.stale.${process.pid}`);
       try {
         renameSync(path, stale);
       } catch (err) {
@@ -150,7 +168,7 @@ export function lockDir(dirGiven: string, why: string, log: (msg: string) => voi
         // another agent's lock, taken between our look and the move: put back, and refused
         try { linkSync(stale, path); } catch { /* it took another meanwhile */ }
         unlinkSync(stale);
-        throw new DirLockedError(dir, moved, why, moved.pidns !== self.pidns);
+        throw new DirLockedError(what, moved, why, moved.pidns !== self.pidns, path);
       }
       unlinkSync(stale);
       log(`${path}: left by an agent that is gone${moved ? ` (pid ${moved.pid})` : ''}; taken over`);

@@ -15,6 +15,7 @@ import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
 import { printableName } from '../printable.js';
+import { DirLockedError, lockFile } from '../dir-lock.js';
 
 interface RecordArgs {
   out: string;
@@ -134,6 +135,24 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
 export const MAX_SEEN = 3;
 
 /** Creates or replaces the trace file. */
+/**
+ * One recorder per file: two on one --out interleaved their lines mid-line, both said they had
+ * recorded, and predict refused the file. A lock beside it (lockFile) until the exit; none for a
+ * FIFO or a device (no file to hold, nor a folder of ours beside it), nor where its folder takes
+ * no new file (the file itself writable): recorded as before.
+ */
+function lockOut(out: string, log: (m: string) => void): void {
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st && !st.isFile()) return;
+  try {
+    lockFile(out, 'another headroom record writes it: stop that one, or give this one another --out', log);
+  } catch (err) {
+    if (err instanceof DirLockedError) throw new Error(`--out ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+  }
+}
+
 /** How often a FIFO given as --out is tried for a reader. */
 const FIFO_POLL_MS = 100;
 
@@ -210,6 +229,7 @@ const record: CommandModule<object, RecordArgs> = {
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
+      lockOut(a.out, log);
       // the file is created (or an older one replaced) at the first sample, not before; a FIFO is
       // opened before the probes load, once it has a reader
       let fd = (await openFifoOut(a.out, log)) ?? -1;

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirLockedError, LOCK_FILE, lockDir, lockHolder, openTo, processStart } from '../../agent/dir-lock.js';
+import { DirLockedError, LOCK_FILE, lockDir, lockFile, lockHolder, openTo, processStart } from '../../agent/dir-lock.js';
 
 const lockModule = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../agent/dir-lock.js');
 
@@ -17,8 +17,8 @@ function scratch(t: { teardown: (fn: () => void) => void }): string {
 }
 
 /** Another process that takes `dir` and holds it until killed; resolves once it holds it. */
-async function holder(t: { teardown: (fn: () => void) => void }, dir: string): Promise<ReturnType<typeof spawn>> {
-  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockDir(${JSON.stringify(dir)}, 'test'); console.log('held'); setInterval(() => {}, 1000); });`;
+async function holder(t: { teardown: (fn: () => void) => void }, dir: string, how: 'lockDir' | 'lockFile' = 'lockDir'): Promise<ReturnType<typeof spawn>> {
+  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.${how}(${JSON.stringify(dir)}, 'test'); console.log('held'); setInterval(() => {}, 1000); });`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { child.kill('SIGKILL'); });
   await new Promise<void>((res, rej) => {
@@ -103,4 +103,29 @@ test('two locks, one inside the other\'s folder (a state dir and its profile sto
   const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
   await new Promise((r) => child.on('exit', r));
   t.false(existsSync(dir));
+});
+
+// (a walkthrough: two `record --out same.jsonl` both said they had recorded, their lines interleaved mid-line)
+test('a file held by a live process is refused, by any of its names; the lock beside it goes at the exit, a dead holder\'s is taken over', async (t) => {
+  const dir = scratch(t);
+  const file = join(dir, 'trace.jsonl');
+  const child = await holder(t, file, 'lockFile');
+  t.true(existsSync(`${file}.lock`), 'the lock beside the file, as git\'s index.lock');
+  const err = t.throws(() => lockFile(file, 'one recorder per file'), { instanceOf: DirLockedError });
+  t.is(err.message, `${file} is in use by another headroom agent (pid ${child.pid}): one recorder per file`);
+  // the file made meanwhile, and named through a link: the same lock
+  writeFileSync(file, '');
+  const { symlinkSync } = await import('node:fs');
+  symlinkSync(file, join(dir, 'link.jsonl'));
+  t.throws(() => lockFile(join(dir, 'link.jsonl'), 'one recorder per file'), { instanceOf: DirLockedError });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const said: string[] = [];
+  lockFile(file, 'one recorder per file', (m) => said.push(m));
+  t.regex(said.join('\n'), /trace\.jsonl\.lock: left by an agent that is gone \(pid \d+\); taken over/);
+  // a process that takes one and exits leaves nothing beside the file
+  const other = join(dir, 'other.jsonl');
+  const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockFile(${JSON.stringify(other)}, 'test'); })`;
+  await new Promise((r) => spawn(process.execPath, ['-e', code], { stdio: 'inherit' }).on('exit', r));
+  t.deepEqual(readdirSync(dir).filter((n) => n.startsWith('other')), []);
 });
