@@ -8,7 +8,7 @@ import record from './record.js';
 import predict from './predict.js';
 import profiles from './profiles.js';
 import { usageFailure } from './fail.js';
-import { checkDecimalNumbers, checkNoRepeats } from './options.js';
+import { checkDecimalNumbers, checkNoRepeats, checkValuesGiven } from './options.js';
 
 /** The commands' names (the first word of each module's command string), and policy's group. */
 const COMMANDS = [...[run, top, record, predict, profiles].map((c) => String(c.command).split(' ')[0]!), 'policy'];
@@ -40,6 +40,7 @@ await yargs(hideBin(process.argv))
   .strict()
   .check(checkNoRepeats, true)
   .check((_argv, options) => checkDecimalNumbers(hideBin(process.argv), options as { number?: string[] }), true)
+  .check((_argv, options) => checkValuesGiven(hideBin(process.argv), options as Parameters<typeof checkValuesGiven>[1]), true)
   .help()
   .alias('h', 'help')
   .version()

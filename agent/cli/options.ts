@@ -45,6 +45,28 @@ export function checkDecimalNumbers(raw: readonly string[], options: { number?: 
   return true;
 }
 
+/**
+ * A check for every command: an option that takes a value is given one. yargs reads `--match`
+ * at the end of the line, or before another option, as '' (record then kept every cgroup) and a
+ * number or a choice as absent (`top --count` ran for ever, `--sort` sorted by CPU), said nowhere.
+ * `raw` is the command line after the program's name; `-` alone is a value.
+ */
+export function checkValuesGiven(raw: readonly string[], options: { string?: readonly string[]; number?: readonly string[]; choices?: Record<string, unknown>; boolean?: readonly string[]; alias?: Record<string, readonly string[]> }): true {
+  const takesValue = new Set([...(options.string ?? []), ...(options.number ?? []), ...Object.keys(options.choices ?? {})]);
+  for (const b of options.boolean ?? []) takesValue.delete(b);
+  for (const name of [...takesValue]) for (const other of options.alias?.[name] ?? []) takesValue.add(other);
+  for (let i = 0; i < raw.length; i++) {
+    const arg = raw[i]!;
+    if (arg === '--') break;
+    const m = /^--([^=]+)$/.exec(arg);
+    if (!m || !takesValue.has(m[1]!)) continue;
+    const next = raw[i + 1];
+    // (a negative number is a value: --offset -1)
+    if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-[\d.]/.test(next))) throw new Error(`--${m[1]} needs a value`);
+  }
+  return true;
+}
+
 /** `--name` in seconds between ticks: above 0, and within what a timer holds (a longer one fires at once, and the loop spins). */
 export function checkInterval(name: string, seconds: number): void {
   if (!(seconds > 0)) throw new Error(`--${name} must be a positive number of seconds`);

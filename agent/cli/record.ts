@@ -209,6 +209,7 @@ const record: CommandModule<object, RecordArgs> = {
       .check((a) => {
         checkInterval('interval', a.interval);
         checkDuration(a.duration);
+        if (a.match === '') throw new Error('--match needs a glob over cgroup paths, e.g. \'/system.slice/*\' (an empty one kept every cgroup)');
         checkPaths(a, { out: 'the trace file to write', policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
         // (predict reads .gz traces, but this writes plain lines: the name would lie)
         if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);

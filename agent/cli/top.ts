@@ -44,6 +44,8 @@ const top: CommandModule<object, TopArgs> = {
         checkPaths(a, { policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
         checkInterval('interval', a.interval);
         if (!(Number.isInteger(a.count) && a.count >= 0)) throw new Error('--count must be a whole number of refreshes, 0 or more (0: until Ctrl-C)');
+        // (--once won in silence: `--once --count 3` printed one)
+        if (a.once && process.argv.some((x) => x === '--count' || x.startsWith('--count='))) throw new Error('--once is --count 1: give one of them');
         const wakeup = a['slow-wakeup-ms'];
         // (0: every run-queue wait is an event, as the ring's flood test asks)
         if (wakeup !== undefined && !(wakeup >= 0 && wakeup <= MAX_SLOW_EVENT_MS)) throw new Error(`--slow-wakeup-ms must be a number of milliseconds from 0 (every wait) to ${MAX_SLOW_EVENT_MS}`);

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headroom } from '../helpers/proc.js';
 import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
-import { parseLimitSpecs } from '../../agent/cli/options.js';
+import { checkValuesGiven, parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
 import { FramedLines, isListenEnd } from '../../agent/cli/run-output.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
@@ -192,6 +192,12 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['record: an --interval of Infinity', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--interval', 'Infinity'], /--interval expects a decimal number, got 'Infinity'/],
   ['run: a blank --duration', ['run', '--duration', ' '], /--duration expects a decimal number, got ' '/],
   ['top: an --interval of 1e999 (Infinity by exponent)', ['top', '--interval', '1e999', '--once'], /--interval expects a decimal number, got '1e999'/],
+  ['record: --match with no value (it kept every cgroup)', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--match', '--duration', '1'], /^headroom: --match needs a value$/],
+  ['record: an empty --match', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--match='], /--match needs a glob over cgroup paths/],
+  ['top: --count with no value (it ran for ever)', ['top', '--count'], /^headroom: --count needs a value$/],
+  ['top: --sort with no value', ['top', '--once', '--sort'], /^headroom: --sort needs a value$/],
+  ['profiles: an alias with no value', ['profiles', 'list', '--profiles-dir'], /^headroom: --profiles-dir needs a value$/],
+  ['top: --once beside --count (--once won in silence)', ['top', '--once', '--count', '3'], /^headroom: --once is --count 1: give one of them$/],
   ['run: an empty --policy', ['run', '--policy', ''], /^headroom: --policy needs a path: a policy YAML file$/],
   ['run: an empty --state-dir', ['run', '--state-dir='], /--state-dir needs a path: the folder of the journal and logs/],
   ['run: an empty --profiles-dir', ['run', '--profiles-dir', ''], /--profiles-dir needs a path: the profile store directory/],
@@ -506,4 +512,14 @@ test('record --out a FIFO no one reads: says it waits for a reader, before loadi
   t.true(Date.now() - sentAt < 3000, 'gone within 3 s of the SIGINT');
   t.true(done.signal === 'SIGINT' || done.code === 130, `ended by the SIGINT (code ${done.code}, signal ${done.signal})`);
   t.notRegex(done.stderr, /loaded|probes/i, 'nothing loaded while waiting');
+});
+
+test('checkValuesGiven: a negative number and "-" are values; a flag after the option, or none, is no value; booleans and -- are left alone', (t) => {
+  const options = { string: ['out', 'match'], number: ['offset'], boolean: ['json'], choices: { sort: ['cpu'] }, alias: { out: ['o'] } };
+  t.true(checkValuesGiven(['--offset', '-1', '--out', '-', '--json', '--sort', 'cpu'], options));
+  t.true(checkValuesGiven(['--offset', '-.5', '--match=', '--', '--out'], options), 'after --, nothing is an option');
+  t.throws(() => checkValuesGiven(['--match', '--json'], options), { message: '--match needs a value' });
+  t.throws(() => checkValuesGiven(['--json', '--offset'], options), { message: '--offset needs a value' });
+  t.throws(() => checkValuesGiven(['--sort', '-x'], options), { message: '--sort needs a value' });
+  t.throws(() => checkValuesGiven(['--o'], options), { message: '--o needs a value' });
 });
