@@ -28,11 +28,23 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   // stopped by Ctrl-C, only by SIGKILL. (Handlers run only between callbacks: by then `agent` is set,
   // or Agent.start threw and the caller is failing.)
   let agent: Agent | undefined;
+  let stopping = false;
+  let stopSaid = false;
   const onSignal = (): void => {
-    if (agent) void stop(0);
+    if (!agent) return;
+    // Heard for as long as the process lives, not once: a second signal while stopping (a second
+    // Ctrl-C while the final push waits, or `timeout`'s signal reaching the whole process group)
+    // took the default action, exit 130 mid-stop, with the writes not undone and the lock left.
+    // The stop is bounded (the final push waits at most 3 s); SIGKILL is for one that is not.
+    if (stopping) {
+      if (!stopSaid) opts.log?.('stopping already: undoing what it changed, then the last push (SIGKILL to stop at once, leaving its writes to the next start\'s journal)');
+      stopSaid = true;
+      return;
+    }
+    void stop(0);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') onSignal();
@@ -42,7 +54,6 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   opts.beforeLoad?.();
   agent = Agent.start(opts);
   const running = agent;
-  let stopping = false;
   let timer: NodeJS.Timeout | null = null;
 
   const stop = async (code: number): Promise<void> => {
