@@ -17,6 +17,7 @@ import type { RunEvent } from '../agent/predict/task-runs.js';
 import { MAX_EXPORT_MS } from './otlp.js';
 import { RUN_RESOURCE } from './report-metrics.js';
 import { badOtlpUrl } from './otlp-url.js';
+import { shownUrl } from '../agent/plan/http-url.js';
 import { ExportWatch, httpStatus, type ExportOutcome } from './otlp-watch.js';
 
 export interface OtlpLogPushOptions {
@@ -75,7 +76,7 @@ export class OtlpLogPush {
     this.retryWaitMs = this.retryMs;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of log records to ${this.url}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log);
+    this.watch = new ExportWatch(`OTLP export of log records to ${shownUrl(this.url)}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
@@ -125,9 +126,9 @@ export class OtlpLogPush {
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
       if (this.guessed && NO_LOGS_HERE.includes(status)) {
         this.stopped = true;
-        this.log(`OTLP export of log records to ${this.url}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions and events are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
+        this.log(`OTLP export of log records to ${shownUrl(this.url)}: HTTP ${status}, it takes no logs (that URL was worked out from the metrics one); decisions and events are no longer pushed: set OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_LOGS_EXPORTER=none`);
       } else {
-        this.log(`OTLP export of log records to ${this.url}: HTTP ${status}, ${records(batch.length)} refused; not sent again`);
+        this.log(`OTLP export of log records to ${shownUrl(this.url)}: HTTP ${status}, ${records(batch.length)} refused; not sent again`);
       }
       return true;
     }
@@ -135,7 +136,7 @@ export class OtlpLogPush {
     this.retryLater();
     if (batch.length > MAX_HELD && !this.saidDropped) {
       this.saidDropped = true;
-      this.log(`OTLP export of log records to ${this.url}: more than ${MAX_HELD} waiting; the oldest are dropped`);
+      this.log(`OTLP export of log records to ${shownUrl(this.url)}: more than ${MAX_HELD} waiting; the oldest are dropped`);
     }
     return false;
   }
@@ -260,7 +261,7 @@ export class OtlpLogPush {
     clearTimeout(this.retry);
     this.retry = undefined;
     await this.watch.stop(this.provider.shutdown(), 'the last log records');
-    if (this.held.length > 0) this.log(`OTLP export of log records to ${this.url}: ${records(this.held.length)} not sent`);
+    if (this.held.length > 0) this.log(`OTLP export of log records to ${shownUrl(this.url)}: ${records(this.held.length)} not sent`);
   }
 }
 

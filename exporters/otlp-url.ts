@@ -1,7 +1,7 @@
 // Where OTLP metrics and log records (decisions, events) go, read and checked without loading the
 // OpenTelemetry SDK (`run` checks them before anything loads): --otlp-endpoint, else the policy's
 // export.otlp.endpoint, else the OpenTelemetry SDK's standard environment variables.
-import { badHttpUrl } from '../agent/plan/http-url.js';
+import { badHttpUrl, shownUrl } from '../agent/plan/http-url.js';
 
 /** The exporters an OTEL_*_EXPORTER variable names (a comma-separated list; case-insensitive, as the specification reads them). */
 const exporterList = (value: string | undefined): string[] => (value ?? '').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e !== '');
@@ -101,6 +101,6 @@ export function otlpChoice(
   const url = flags.endpoint ?? policy.endpoint ?? undefined;
   const wanted = otlpWanted(url, env);
   const problem = wanted ? otlpEnvProblem(env, url, fromPolicy ? `the policy ${policyFile} (export.otlp.endpoint)` : '--otlp-endpoint') : undefined;
-  const said = problem !== undefined && fromPolicy ? `${problem} (the policy ${policyFile} pushes to ${url}: export.otlp.endpoint)` : problem;
+  const said = problem !== undefined && fromPolicy ? `${problem} (the policy ${policyFile} pushes to ${shownUrl(url!)}: export.otlp.endpoint)` : problem;
   return { wanted, url, intervalS: flags.intervalS ?? policy.intervalMs / 1000, ...(said !== undefined ? { problem: said } : {}) };
 }

@@ -11,6 +11,7 @@ import type { TickReport } from '../agent/report.js';
 import { ReportMeter } from './agent-meter.js';
 import { otlpMetricsJson } from './otlp-json.js';
 import { badOtlpUrl, otlpEndpointFromEnv } from './otlp-url.js';
+import { shownUrl } from '../agent/plan/http-url.js';
 import { ExportWatch, type ExportOutcome } from './otlp-watch.js';
 
 export interface OtlpPushOptions {
@@ -35,7 +36,7 @@ export class OtlpPush {
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP endpoint ${bad}`);
     if (!(opts.intervalMs > 0)) throw new RangeError(`OTLP push interval must be above 0 ms, got ${opts.intervalMs}`);
-    this.watch = new ExportWatch(`OTLP export to ${this.url}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log);
+    this.watch = new ExportWatch(`OTLP export to ${shownUrl(this.url)}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log);
     const timeoutMs = Math.min(opts.intervalMs, MAX_EXPORT_MS);
     // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
     // setting here would override): thousands of workloads make tens of MB of JSON a push

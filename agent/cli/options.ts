@@ -153,19 +153,3 @@ export function parseLimitSpecs(items: readonly string[] | undefined, error: (me
   }
   return out;
 }
-
-/**
- * A URL as a message shows it: a password in it (http://user:secret@host/...) replaced by ***, so
- * a summary or a start-up line pasted into a ticket does not carry it. One that does not parse is
- * shown as given (it was refused before it is shown).
- */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadPolicy, PolicyError, type PolicyProblem } from '../plan/policy.js';
 import type { Policy } from '../plan/types.js';
 import { isMain, runAlone } from './alone.js';
-import { shownUrl } from './options.js';
+import { shownUrl } from '../plan/http-url.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 3;

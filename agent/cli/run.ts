@@ -15,7 +15,8 @@ import { RunTelling } from './run-telling.js';
 import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
-import { checkDuration, checkInterval, checkPaths, shownUrl } from './options.js';
+import { checkDuration, checkInterval, checkPaths } from './options.js';
+import { shownUrl } from '../plan/http-url.js';
 import { printableName } from '../printable.js';
 import { badOtlpUrl, otlpChoice, otlpLogsEndpoint } from '../../exporters/otlp-url.js';
 

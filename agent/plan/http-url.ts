@@ -9,5 +9,23 @@ export function badHttpUrl(url: string): string | undefined {
   } catch {
     return `not a URL: ${url}`;
   }
-  return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${url}`;
+  return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${shownUrl(url)}`;
+}
+
+/**
+ * A URL as a message shows it: a password in it (http://user:secret@host/...) and the query's
+ * values (?token=..., where some collectors take a key) replaced by ***, so a summary, a start-up
+ * line or a failed push's line pasted into a ticket does not carry them. One that does not parse
+ * is shown as given (it was refused before it is shown).
+ */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '' && u.search === '') return url;
+    if (u.password !== '') u.password = '***';
+    if (u.search !== '') u.search = u.search.slice(1).split('&').map((kv) => (kv.includes('=') ? `${kv.slice(0, kv.indexOf('='))}=***` : kv)).join('&');
+    return u.toString();
+  } catch {
+    return url;
+  }
 }

@@ -14,6 +14,7 @@ import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { shownUrl } from '../../agent/plan/http-url.js';
 import type { Decision } from '../../agent/plan/types.js';
 import type { AgentHealth, TickReport, WorkloadReport } from '../../agent/report.js';
 import type { Workload } from '../../agent/workloads/types.js';
@@ -750,6 +751,22 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
   t.regex(sent, /"name":"headroom_ticks_total"/);
   t.regex(sent, /"key":"service.name","value":\{"stringValue":"headroom"\}/);
   t.regex(sent, /"asDouble":7\b/);
+});
+
+// (a walkthrough: the start-up line hid the password, but every failed push's line printed it)
+test('OTLP push: a failed push\'s line hides the URL\'s password and query values, as the start-up line does', async (t) => {
+  const { url } = await startCollector(t, () => true);
+  const secretUrl = url.replace('http://', 'http://user:secret@') + '?token=abc&plain';
+  const logs: string[] = [];
+  const push = new OtlpPush({ url: secretUrl, intervalMs: 400, log: (m) => logs.push(m) });
+  t.teardown(() => push.shutdown());
+  push.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 7, cores: 1 } })]));
+  await waitFor(() => logs.length > 0, 'a failed push to be said', 10_000);
+  t.notRegex(logs.join('\n'), /secret|abc/);
+  t.true(logs[0]!.startsWith(`OTLP export to ${url.replace('http://', 'http://user:***@')}?token=***&plain failed`), logs[0]);
+  t.is(shownUrl('http://collector:4318/v1/metrics'), 'http://collector:4318/v1/metrics');
+  t.is(shownUrl('https://u:p@c/v1/metrics?api-key=k1&x=2'), 'https://u:***@c/v1/metrics?api-key=***&x=***');
+  t.is(shownUrl('not a url'), 'not a url');
 });
 
 test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends the JSON plain; gzip, or a value the exporter ignores, gzipped', async (t) => {
