@@ -106,6 +106,7 @@ const run: CommandModule<object, RunArgs> = {
       const prom = policy.export.prometheus;
       const listen = a.listen ? listenOption(a.listen) : { host: prom.host, port: prom.port };
       const endpoint = a.prometheus && prom.enabled ? new PrometheusEndpoint(listen) : null;
+      if (a.listen !== undefined && endpoint === null) log(`--listen ignored: no Prometheus endpoint is served (${!a.prometheus ? '--no-prometheus' : `${a.policy} turns it off: export.prometheus.enabled: false`})`);
       const push = otlp.wanted ? new OtlpPush({ url: otlp.url, intervalMs: otlp.intervalS * 1000, log }) : null;
       const logs = push ? otlpLogsEndpoint(push.url) : undefined;
       if (logs?.url === undefined && logs?.why) log(logs.why);

@@ -285,6 +285,10 @@ test('run: --otlp-interval with nothing pushed over OTLP is said, not silently i
     `headroom: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: headroom pushes OTLP metrics over HTTP as JSON only (http/json) (the policy ${pushing} pushes to http://127.0.0.1:9/v1/metrics: export.otlp.endpoint)`,
     "Run 'headroom run --help' for usage.",
   ]);
+  // --listen with no endpoint served is said too (it was ignored in silence)
+  const listen = await runWith(plain, ['--listen', '127.0.0.1:19468']);
+  t.is(listen.code, 1, listen.stderr);
+  t.is(listen.stderr.split('\n')[0], 'headroom: --listen ignored: no Prometheus endpoint is served (--no-prometheus)');
 });
 
 test('run --events: a connection end is the metrics endpoint\'s by its port and address; a remote end only at this host\'s addresses', (t) => {
