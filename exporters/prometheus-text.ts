@@ -5,7 +5,8 @@
 // regular expressions and trims the page family by family, about 0.5 s of the agent's thread a
 // scrape plus the garbage. A unit test holds the two outputs equal, byte for byte. Where they
 // differ, on what the agent never exports: a metric of its own named target_info (dropped here;
-// the serializer merges it into the resource's family), a string given as a point's value.
+// the serializer merges it into the resource's family), a string given as a point's value; and
+// on a page of no metric, whose comment line ends here with its newline.
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
 import { DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { TextPieces } from './text-pieces.js';
@@ -21,7 +22,9 @@ export function prometheusText(resourceMetrics: ResourceMetrics): Buffer[] {
       if (writeMetric(out, name, family, metric, withMetadata)) withMetadata = false;
     }
   }
-  if (out.length === before) out.add('# no registered metrics');
+  // (with its line's end: the serializer's had none, and a strict parser, promtool's, refused the
+  // page an agent serves in its first second)
+  if (out.length === before) out.add('# no registered metrics\n');
   return out.done();
 }
 

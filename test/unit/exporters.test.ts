@@ -196,6 +196,10 @@ test('before the first report only target_info is served, naming the service, it
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   t.is(samplesOf(samples, 'target_info', { service_name: 'headroom', service_version: version, host_name: hostname() }).length, 1);
   t.false(/^headroom_/m.test(text));
+  // every line ended, the last too (promtool refused the page: "unexpected end of input stream")
+  t.true(text.endsWith('\n'), JSON.stringify(text.slice(-40)));
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (promtool.error === undefined) t.is(promtool.status, 0, promtool.stderr);
 });
 
 test('OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service and add attributes, as in any OpenTelemetry SDK', async (t) => {
@@ -426,11 +430,12 @@ test('the page is written as the OpenTelemetry Prometheus exporter writes it, by
   // what the agent never makes, written the same way too: no metrics, a name to sanitize, a
   // type conflict, values of every kind, a histogram bounded by +Inf, a metric without points
   const metrics = oddMetrics();
-  const same = (rm: ResourceMetrics, what: string) =>
-    t.is(Buffer.concat(prometheusText(rm)).toString('utf8'), new PrometheusSerializer(undefined, false, undefined, false, true).serialize(rm), what);
+  // (a page of no metric differs only there: its comment's line ends, where the serializer's did not)
+  const same = (rm: ResourceMetrics, what: string, lineEnd = '') =>
+    t.is(Buffer.concat(prometheusText(rm)).toString('utf8'), new PrometheusSerializer(undefined, false, undefined, false, true).serialize(rm) + lineEnd, what);
   const resource = resourceFromAttributes({ 'service.name': 'x"y' });
-  same({ resource, scopeMetrics: [] }, 'no metrics');
-  same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics');
+  same({ resource, scopeMetrics: [] }, 'no metrics', '\n');
+  same({ resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 'a' }, metrics: [] }] }, 'no resource attributes, no metrics', '\n');
   same({ resource, scopeMetrics: [{ scope: { name: 'a' }, metrics: metrics.slice(0, 5) }, { scope: { name: 'b' }, metrics: metrics.slice(5) }] }, 'odd metrics over two scopes');
   // lines longer than a piece, and many short ones, in characters of one to four bytes
   const long = 'é'.repeat(40_000) + '😀'.repeat(20_000) + '"\\';
