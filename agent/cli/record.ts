@@ -102,16 +102,31 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
  * fails to start or records nothing leaves an older trace of that name as it was. A missing
  * folder or no permission is one clear line, not an errno dump.
  */
-function checkWritable(path: string): void {
+function checkWritable(path: string, policyFile: string): void {
   const dir = dirname(path);
   if (!existsSync(dir)) throw new Error(`--out ${path}: no such folder ${dir}`);
-  const st = statSync(path, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    // (a name too long, a parent that is a file: said as --out's, not as a raw stat error)
+    throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
+  }
+  // (`--out p.yaml --policy p.yaml` replaced the policy it had just read with a trace)
+  if (st && st.isFile() && sameFile(path, policyFile)) throw new Error(`--out ${path}: is the policy file this recording reads (--policy); give another --out`);
   if (st?.isDirectory()) throw new Error(`--out ${path}: is a folder`);
   try {
     accessSync(st ? path : dir, constants.W_OK);
   } catch (err) {
     throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
   }
+}
+
+/** Whether two paths name one file (its device and inode). */
+function sameFile(a: string, b: string): boolean {
+  const sa = statSync(a, { throwIfNoEntry: false });
+  const sb = statSync(b, { throwIfNoEntry: false });
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 /** Why a recording of `ticks` ticks holds no sample: stopped before the first, no workload (matching `match`) seen, or none of the resources asked. */
@@ -225,7 +240,7 @@ const record: CommandModule<object, RecordArgs> = {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
       const tooShort = intervalTooShortFor(policy, a.interval);
       if (tooShort !== undefined) usageFailure(() => 'record')(tooShort, undefined);
-      checkWritable(a.out);
+      checkWritable(a.out, a.policy);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };

@@ -4,6 +4,7 @@ import { preflight } from '../kernel/index.js';
 import type { TickReport } from '../report.js';
 import type { Decision } from '../plan/types.js';
 import { fail } from './fail.js';
+import { ioReason } from '../predict/traces/lines.js';
 
 export interface SessionOptions extends AgentOptions {
   intervalMs: number;
@@ -47,8 +48,16 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') onSignal();
-    else fail(err);
+    if (err.code === 'EPIPE') {
+      onSignal();
+      return;
+    }
+    // (`top > /dev/full` said only "ENOSPC: no space left on device, write"; and exiting at once
+    // would leave an enforcing agent's writes to the next start's journal: stopped as for a signal)
+    const failed = new Error(`cannot write its output to stdout (${ioReason(err)})`, { cause: err });
+    if (!agent) fail(failed);
+    process.stderr.write(`headroom: ${failed.message}\n`);
+    if (!stopping) void stop(1);
   });
   preflight(opts.log);
   opts.beforeLoad?.();

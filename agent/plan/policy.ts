@@ -572,8 +572,13 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  if (typeof v !== 'string') return String(v);
+  // (a file that is no policy at all, /etc/passwd, was quoted whole in its one problem)
+  return v.length > MAX_GOT_CHARS ? `${JSON.stringify(v.slice(0, MAX_GOT_CHARS))}... (${v.length} characters)` : JSON.stringify(v);
 }
+
+/** A value quoted in a problem is cut after this many characters. */
+const MAX_GOT_CHARS = 60;
 
 function article(type: string): string {
   const names: Record<string, string> = { object: 'a map', array: 'a list', integer: 'an integer' };

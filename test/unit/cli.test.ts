@@ -93,6 +93,23 @@ test('record into a folder that does not exist: one line, exit 1, before anythin
   t.regex(r.stderr, /^headroom: --out \/nonexistent-headroom\/trace\.jsonl: no such folder \/nonexistent-headroom\n$/);
 });
 
+test('record --out the policy it reads, or a name too long: one line naming --out, exit 1, the policy untouched', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'p.yaml');
+  writeFileSync(policy, 'version: 1\n');
+  // (it replaced the policy it had just read with a trace)
+  const same = await headroom(['record', '--out', policy, '--policy', policy, '--duration', '1'], { timeoutMs: 20_000 }).done;
+  t.is(same.code, 1, same.stderr);
+  t.is(same.stderr, `headroom: --out ${policy}: is the policy file this recording reads (--policy); give another --out\n`);
+  t.is(readFileSync(policy, 'utf8'), 'version: 1\n');
+  // (a raw "ENAMETOOLONG: name too long, stat '...'" with no --out)
+  const long = join(dir, `${'a'.repeat(300)}.jsonl`);
+  const r = await headroom(['record', '--out', long, '--duration', '1'], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 1, r.stderr);
+  t.is(r.stderr, `headroom: --out ${long}: cannot write it (ENAMETOOLONG: name too long)\n`);
+});
+
 const trace = join(ROOT, 'test/fixtures/traces/cpu-phases.jsonl');
 
 /** A recorded trace on a 5-minute grid, 40 steps of one series. */

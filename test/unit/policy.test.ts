@@ -327,6 +327,11 @@ const broken: BrokenCase[] = [
     line: 2, column: 3, field: '[ a, b ]', message: 'unknown key "[ a, b ]"',
   },
   {
+    title: 'a file that is no policy at all (/etc/passwd): the value quoted by its first 60 characters, not whole',
+    yaml: `root:x:0:0:root:/root:/bin/bash\n${'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n'.repeat(20)}`,
+    line: 1, column: 1, field: '', message: `must be a map (got "root:x:0:0:root:/root:/bin/bash daemon:x:1:1:daemon:/usr/sbi"... (991 characters))`,
+  },
+  {
     title: 'min_cores above max_cores',
     yaml: [
       'version: 1',
