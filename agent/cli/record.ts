@@ -11,7 +11,7 @@ import { detectCgroupLayout } from '../workloads/layout.js';
 import type { Workload } from '../workloads/types.js';
 import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
-import { runSession } from './session.js';
+import { OutputClosed, runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
 import { printableName } from '../printable.js';
@@ -250,6 +250,7 @@ const record: CommandModule<object, RecordArgs> = {
       // opened before the probes load, once it has a reader
       let fd = (await openFifoOut(a.out, log)) ?? -1;
       let headerWritten = false;
+      let readerGone = false;
       const write = (lines: string): void => {
         let text = lines;
         if (fd < 0) fd = openOut(a.out);
@@ -260,6 +261,12 @@ const record: CommandModule<object, RecordArgs> = {
         try {
           writeSync(fd, text);
         } catch (err) {
+          // (`--out /dev/stdout | head`: its reader gone, the recording ends as at a signal, exit 0,
+          // as `top --json | head` does; it failed, exit 1)
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+            readerGone = true;
+            throw new OutputClosed(`--out ${a.out}: its reader went away`);
+          }
           throw new Error(`--out ${a.out}: cannot write it (${ioReason(err)})`);
         }
       };
@@ -300,7 +307,7 @@ const record: CommandModule<object, RecordArgs> = {
             closeSync(fd);
           }
           if (samples > 0) {
-            process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}\n`);
+            process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}${readerGone ? ' (until its reader went away)' : ''}\n`);
             return 0;
           }
           // an empty recording is no trace: say why, and fail (an older trace of that name stays)

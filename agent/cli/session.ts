@@ -22,6 +22,11 @@ export interface SessionOptions extends AgentOptions {
   afterStop?: () => void | number | Promise<void | number>;
 }
 
+/** Thrown by onReport when its output's reader went away (EPIPE): the session stops as for a signal, exit 0. */
+export class OutputClosed extends Error {
+  override readonly name = 'OutputClosed';
+}
+
 export async function runSession(opts: SessionOptions): Promise<void> {
   // The signal handlers first: a SIGINT or SIGTERM while the probes load (a second or so, synchronous)
   // is heard once they have loaded, and the stop is as clean as any (it killed the process, 130
@@ -101,6 +106,8 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     try {
       await opts.onReport(running.tick());
     } catch (err) {
+      // (the output's reader went away: the end of the session, as a signal is)
+      if (err instanceof OutputClosed) return stop(0);
       running.stop();
       fail(err);
     }

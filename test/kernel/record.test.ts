@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { kernelTest, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.js';
-import { headroom, sleep, startIn, waitFor } from '../helpers/proc.js';
+import { headroom, headroomBin, sleep, startIn, waitFor } from '../helpers/proc.js';
 import { readTraces } from '../../agent/predict/traces/index.js';
 
 /** A folder for the test's traces, removed after it. */
@@ -113,6 +113,22 @@ kernelTest('top: a closed pipe (top --json | head) stops it cleanly, exit 0 (it 
   const done = await top.done;
   t.is(done.code, 0, done.stderr);
   t.notRegex(done.stderr, /EPIPE/);
+});
+
+// (a walkthrough: `record --out /dev/stdout | head -3` failed, "cannot write it (EPIPE)", exit 1)
+kernelTest('record: --out a pipe whose reader goes away (record --out /dev/stdout | head) stops cleanly, exit 0, saying how much it recorded', async (t) => {
+  const { spawn } = await import('node:child_process');
+  // (through a shell: /dev/stdout must be a pipe, and a child's stdout here is a socket)
+  const sh = spawn('bash', ['-c', `"${headroomBin}" record --out /dev/stdout --interval 0.3 --duration 30 --state-dir /tmp/headroom-test-state | head -3 > /dev/null; echo "rc=\${PIPESTATUS[0]}"`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { sh.kill('SIGKILL'); });
+  let out = '';
+  let err = '';
+  sh.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  sh.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  await new Promise((r) => sh.on('close', r));
+  t.is(out.trim(), 'rc=0', err);
+  t.regex(err, /headroom: recorded \d+ samples to \/dev\/stdout \(until its reader went away\)\n$/);
+  t.notRegex(err, /EPIPE/);
 });
 
 kernelTest('record: a write that fails (/dev/full) is one line naming --out, exit 1; a device that takes it (/dev/null) records', async (t) => {
