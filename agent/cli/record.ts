@@ -224,6 +224,8 @@ const record: CommandModule<object, RecordArgs> = {
       .check((a) => {
         checkInterval('interval', a.interval);
         checkDuration(a.duration);
+        // (the first sample comes one --interval in: `--interval 5 --duration 2` ran 6 s for it)
+        if (a.duration > 0 && a.duration < a.interval) throw new Error(`--duration ${a.duration} is shorter than --interval ${a.interval}: the first sample is taken one interval after the start`);
         if (a.match === '') throw new Error('--match needs a glob over cgroup paths, e.g. \'/system.slice/*\' (an empty one kept every cgroup)');
         checkPaths(a, { out: 'the trace file to write', policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
         // (predict reads .gz traces, but this writes plain lines: the name would lie)

@@ -23,6 +23,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ['an empty --resources', ['--resources', ''], /--resources: none given/],
   ['an --interval past what a timer holds (it would fire every millisecond)', ['--interval', '1e9'], /--interval must be at most 2147483 seconds/],
   ['a --duration that is not a number', ['--duration', 'abc'], /--duration must be zero or more seconds/],
+  ['a --duration shorter than --interval (it ran a whole interval for its first sample)', ['--duration', '2', '--interval', '5'], /--duration 2 is shorter than --interval 5: the first sample is taken one interval after the start/],
   ['--out given twice', ['--out', '/tmp/other.jsonl'], /--out given more than once: it takes one value/],
 ];
 
