@@ -364,7 +364,9 @@ function whyNothingScored(series: readonly Series[], targets: Target[] | 'auto',
     if (!best || observed - warm > best.observed - best.warm) best = { s, observed, warm };
   }
   const { s, observed, warm } = best!;
-  const name = printableName(s.source ?? s.name);
+  // (a series by its name, and its file where it has one: the file alone named none of a recording's series)
+  const named = `${printableName(s.name)} ${printableName(s.resource)}`;
+  const name = s.source !== undefined && s.source !== s.name ? `${named} (${printableName(s.source)})` : named;
   if (observed <= warm) {
     const warmup = `the warm-up of ${warm} observed points${given === undefined ? ' (the default)' : ''}`;
     const whose = series.length > 1 ? `every series lies within ${warmup}; the longest, ${name}, has ${observed}` : `${name} lies within ${warmup}: it has ${observed}`;

@@ -152,16 +152,16 @@ const predictCases: Array<[string, (dir: string) => string[], number, RegExp]> =
   ['a --limit named like an Object property', () => ['--trace', trace, '--limit', '__proto__=2'], 2, /--limit __proto__: no series of that resource here/],
   ['an unknown --resources name', () => ['--trace', trace, '--resources', 'memory_bytes'], 2, /no series of "memory_bytes"; its resources: cpu_cores, /],
   ['--step-ms against the header', () => ['--trace', trace, '--step-ms', '5000'], 2, /its header says stepMs 1000; --step-ms is for traces without one/],
-  ['nothing to score: the warm-up holds it all', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read; every series lies within the warm-up of 100000 observed points; the longest, \S+cpu-phases\.jsonl, has 1471; a shorter --warmup, or a longer trace$/m],
-  ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h39', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+coarse\.jsonl has 39 observed points after a warm-up of 1, too few for the nearest target, h39, 39 steps \(195 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
+  ['nothing to score: the warm-up holds it all', () => ['--trace', trace, '--warmup', '100000'], 1, /nothing to score: 3 series read; every series lies within the warm-up of 100000 observed points; the longest, \S+ \S+ \(\S+cpu-phases\.jsonl\), has 1471; a shorter --warmup, or a longer trace$/m],
+  ['nothing to score: the target reaches past the trace', (d) => ['--trace', coarseTrace(d), '--targets', 'h39', '--warmup', '1'], 1, /nothing to score: 1 series read; \S+ cpu_cores \(\S+coarse\.jsonl\) has 39 observed points after a warm-up of 1, too few for the nearest target, h39, 39 steps \(195 min\) ahead: a nearer target \(--targets\), or a longer trace$/m],
   ['nothing to score: every window of the peak holds a step without a value', (d) => ['--trace', holesTrace(d), '--targets', 'h60smax'], 1,
-    /nothing to score: 1 series read; \S+holes\.jsonl has 860 observed points after a warm-up of 120, but 19 of its 999 steps hold no value and every window of 60 steps \(h60smax\) holds one of them: a peak is scored only over a window whose every step is observed; a point target \(--targets\), or a grid matching the samples/],
+    /nothing to score: 1 series read; \/w cpu_cores \(\S+holes\.jsonl\) has 860 observed points after a warm-up of 120, but 19 of its 999 steps hold no value and every window of 60 steps \(h60smax\) holds one of them: a peak is scored only over a window whose every step is observed; a point target \(--targets\), or a grid matching the samples/],
   ['a --limit of a resource the default --resources leaves out', (d) => ['--trace', holesTrace(d), '--limit', 'io_ops_per_s=5'], 2,
     /--limit io_ops_per_s: no series of that resource here; these are: cpu_cores \(the default --resources keeps a public trace's reference resources and a recording's active series: --resources all, or a list naming it, scores others the trace holds\)/],
   ['nothing to score: one point within a warm-up of 1, the shortest there is', (d) => {
     writeFileSync(join(d, 'one.jsonl'), '{"t":1000,"workload":"/w","resource":"cpu_cores","value":1}\n');
     return ['--trace', join(d, 'one.jsonl'), '--warmup', '1'];
-  }, 1, /one\.jsonl lies within the warm-up of 1 observed points: it has 1; a longer trace$/m],
+  }, 1, /\/w cpu_cores \(\S+one\.jsonl\) lies within the warm-up of 1 observed points: it has 1; a longer trace$/m],
   ['nothing to score: a shorter warm-up would do', (d) => ['--trace', coarseTrace(d), '--targets', 'h30', '--warmup', '20'], 1, /has 20 observed points after a warm-up of 20, too few for the nearest target, h30, 30 steps \(150 min\) ahead: a nearer target \(--targets\), a shorter --warmup, or a longer trace$/m],
 ];
 
