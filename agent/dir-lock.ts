@@ -123,10 +123,15 @@ export function lockDir(dirGiven: string, why: string, log: (msg: string) => voi
  * live process holds it. A file is known by its real path: two names of one file share a lock.
  */
 export function lockFile(file: string, why: string, log: (msg: string) => void = () => {}): void {
-  const dir = realpathSync(dirname(resolve(file)));
-  let name = basename(file);
-  try { name = basename(realpathSync(file)); } catch { /* not there yet: its own name */ }
-  takeLock(dir, join(dir, `${name}.lock`), undefined, file, why, log);
+  // (a link's lock is its target's, in the target's folder: the folder of the name and the name
+  // of the target paired two files' locks, and /dev/stdout's went into /dev)
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    real = join(realpathSync(dirname(resolve(file))), basename(file)); // not there yet
+  }
+  takeLock(dirname(real), `${real}.lock`, undefined, file, why, log);
 }
 
 /** The lock at `path` (in `dir`), taken for this process; `created`: the topmost folder made for it. */

@@ -62,7 +62,7 @@ export function checkValuesGiven(raw: readonly string[], options: { string?: rea
     if (!m || !takesValue.has(m[1]!)) continue;
     const next = raw[i + 1];
     // (a negative number is a value: --offset -1)
-    if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-[\d.]/.test(next))) throw new Error(`--${m[1]} needs a value`);
+    if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-[\d.]/.test(next))) throw new Error(`--${m[1]} needs a value${next === undefined || next.startsWith('--') ? '' : ` (one starting with '-' is given as --${m[1]}=${next})`}`);
   }
   return true;
 }

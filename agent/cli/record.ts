@@ -149,7 +149,6 @@ export function emptyWhy(ticks: number, matched: boolean, match: string | undefi
 /** Workload paths an empty recording's message names (emptyWhy; it is given one more, to say whether there were others). */
 export const MAX_SEEN = 3;
 
-/** Creates or replaces the trace file. */
 /**
  * One recorder per file: two on one --out interleaved their lines mid-line, both said they had
  * recorded, and predict refused the file. A lock beside it (lockFile) until the exit; none for a
@@ -164,7 +163,8 @@ function lockOut(out: string, log: (m: string) => void): void {
   } catch (err) {
     if (err instanceof DirLockedError) throw new Error(`--out ${err.message}`);
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    // (a name near the longest a folder takes leaves no room for the lock's own names)
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ENAMETOOLONG') throw err;
   }
 }
 
@@ -176,24 +176,32 @@ const FIFO_POLL_MS = 100;
  * load, with the event loop free (opened plainly, with no reader, the open blocked the process
  * for good, the probes loaded, deaf to SIGINT and to --duration). undefined: not a FIFO.
  */
-async function openFifoOut(path: string, log: (m: string) => void): Promise<number | undefined> {
+async function openFifoOut(path: string, log: (m: string) => void, waitMs: number): Promise<number | undefined> {
   if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return undefined;
+  const until = waitMs > 0 ? Date.now() + waitMs : Number.POSITIVE_INFINITY;
   let said = false;
   for (;;) {
+    let probe = -1;
     try {
       // (non-blocking, it fails at once with ENXIO while no reader has the FIFO open)
-      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-      // a reader has it: this open returns at once, and its writes wait for the reader as a pipe's do
+      probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      // a reader has it: this open returns at once, and its writes wait for the reader as a
+      // pipe's do. (The probe stays open until then: closed first, the FIFO had no writer for a
+      // moment, and a waiting reader could read its end and go, leaving this open to block.)
       return openOut(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
+    } finally {
+      if (probe >= 0) closeSync(probe);
     }
+    if (Date.now() >= until) throw new Error(`--out ${path}: a FIFO no one read within --duration (${waitMs / 1000} s); nothing recorded`);
     if (!said) log(`--out ${path} is a FIFO no one reads yet: waiting for its reader (Ctrl-C to stop)`);
     said = true;
     await new Promise((r) => setTimeout(r, FIFO_POLL_MS));
   }
 }
 
+/** Creates or replaces the trace file. */
 function openOut(path: string): number {
   try {
     return openSync(path, 'w');
@@ -250,7 +258,7 @@ const record: CommandModule<object, RecordArgs> = {
       lockOut(a.out, log);
       // the file is created (or an older one replaced) at the first sample, not before; a FIFO is
       // opened before the probes load, once it has a reader
-      let fd = (await openFifoOut(a.out, log)) ?? -1;
+      let fd = (await openFifoOut(a.out, log, a.duration * 1000)) ?? -1;
       let headerWritten = false;
       let readerGone = false;
       const write = (lines: string): void => {
@@ -313,7 +321,8 @@ const record: CommandModule<object, RecordArgs> = {
             return 0;
           }
           // an empty recording is no trace: say why, and fail (an older trace of that name stays)
-          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval, seen)}; ${a.out} not written\n`);
+          const why = readerGone ? 'its reader went away before the first sample' : emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval, seen);
+          process.stderr.write(`${progress ? '\n' : ''}headroom: nothing recorded: ${why}; ${a.out} not written\n`);
           return 1;
         },
       });

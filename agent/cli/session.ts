@@ -36,6 +36,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   let agent: Agent | undefined;
   let stopping = false;
   let stopSaid = false;
+  let outputFailed = false;
   const onSignal = (): void => {
     if (!agent) return;
     // Heard for as long as the process lives, not once: a second signal while stopping (a second
@@ -43,7 +44,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     // took the default action, exit 130 mid-stop, with the writes not undone and the lock left.
     // The stop is bounded (the final push waits at most 3 s); SIGKILL is for one that is not.
     if (stopping) {
-      if (!stopSaid) opts.log?.('stopping already: undoing what it changed, then the last push (SIGKILL to stop at once, leaving its writes to the next start\'s journal)');
+      if (!stopSaid) opts.log?.('stopping already: it ends once what it changed is undone and its output flushed (SIGKILL to stop at once, leaving any writes to the next start\'s journal)');
       stopSaid = true;
       return;
     }
@@ -54,7 +55,8 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
-      onSignal();
+      // (while stopping, a reader gone during the last flush: nothing more to say)
+      if (!stopping) onSignal();
       return;
     }
     // (`top > /dev/full` said only "ENOSPC: no space left on device, write"; and exiting at once
@@ -62,6 +64,8 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     const failed = new Error(`cannot write its output to stdout (${ioReason(err)})`, { cause: err });
     if (!agent) fail(failed);
     process.stderr.write(`headroom: ${failed.message}\n`);
+    // (during a stop too: its exit code says so)
+    outputFailed = true;
     if (!stopping) void stop(1);
   });
   preflight(opts.log);
@@ -85,7 +89,7 @@ export async function runSession(opts: SessionOptions): Promise<void> {
     // (what is still queued for a pipe whose reader is slower: process.exit dropped it, and
     // `top --once --json | jq` read a document cut at 64 KiB, the pipe's buffer, with exit 0)
     await stdoutFlushed(opts.log ?? ((m) => void process.stderr.write(`headroom: ${m}\n`)));
-    process.exit(code !== 0 ? code : (after ?? 0));
+    process.exit(code !== 0 ? code : outputFailed ? 1 : (after ?? 0));
   };
   process.once('uncaughtException', (err) => {
     try { running.stop(); } catch { /* already reporting an error */ }

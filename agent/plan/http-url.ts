@@ -7,7 +7,7 @@ export function badHttpUrl(url: string): string | undefined {
   try {
     u = new URL(url);
   } catch {
-    return `not a URL: ${url}`;
+    return `not a URL: ${shownUrl(url)}`;
   }
   return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `must be an http:// or https:// URL, got ${shownUrl(url)}`;
 }
@@ -19,13 +19,19 @@ export function badHttpUrl(url: string): string | undefined {
  * is shown as given (it was refused before it is shown).
  */
 export function shownUrl(url: string): string {
+  let u: URL;
   try {
-    const u = new URL(url);
-    if (u.password === '' && u.search === '') return url;
-    if (u.password !== '') u.password = '***';
-    if (u.search !== '') u.search = u.search.slice(1).split('&').map((kv) => (kv.includes('=') ? `${kv.slice(0, kv.indexOf('='))}=***` : kv)).join('&');
-    return u.toString();
+    u = new URL(url);
   } catch {
-    return url;
+    // (one that does not parse, a port out of range, is shown by pattern: its user part and all
+    // after a '?' or '#' hidden)
+    return url.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?#]).*$/s, '$1***');
   }
+  if (u.password === '' && u.username === '' && u.search === '' && u.hash === '') return url;
+  // (a user with no password is likely a token: https://TOKEN@host)
+  if (u.password !== '') u.password = '***';
+  else if (u.username !== '') u.username = '***';
+  if (u.search !== '') u.search = u.search.slice(1).split('&').map((kv) => (kv.includes('=') ? `${kv.slice(0, kv.indexOf('='))}=***` : '***')).join('&');
+  if (u.hash !== '') u.hash = '***';
+  return u.toString();
 }

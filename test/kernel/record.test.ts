@@ -117,7 +117,7 @@ kernelTest('top: a closed pipe (top --json | head) stops it cleanly, exit 0 (it 
 
 // (a walkthrough: `record --out /dev/stdout | head -3` failed, "cannot write it (EPIPE)", exit 1)
 kernelTest('record: --out a pipe whose reader goes away (record --out /dev/stdout | head) stops cleanly, exit 0, saying how much it recorded', async (t) => {
-  const { spawn } = await import('node:child_process');
+  const { spawn, spawnSync } = await import('node:child_process');
   // (through a shell: /dev/stdout must be a pipe, and a child's stdout here is a socket)
   const sh = spawn('bash', ['-c', `"${headroomBin}" record --out /dev/stdout --interval 0.3 --duration 30 --state-dir /tmp/headroom-test-state | head -3 > /dev/null; echo "rc=\${PIPESTATUS[0]}"`], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { sh.kill('SIGKILL'); });
@@ -129,6 +129,10 @@ kernelTest('record: --out a pipe whose reader goes away (record --out /dev/stdou
   t.is(out.trim(), 'rc=0', err);
   t.regex(err, /headroom: recorded \d+ samples to \/dev\/stdout \(until its reader went away\)\n$/);
   t.notRegex(err, /EPIPE/);
+  // a reader gone before the first sample: nothing recorded, and why (it blamed the workloads)
+  const gone = spawnSync('bash', ['-c', `"${headroomBin}" record --out /dev/stdout --interval 0.3 --duration 30 --state-dir /tmp/headroom-test-state | true; echo "rc=\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30_000 });
+  t.is(gone.stdout.trim(), 'rc=1', gone.stderr);
+  t.regex(gone.stderr, /headroom: nothing recorded: its reader went away before the first sample; \/dev\/stdout not written\n$/);
 });
 
 kernelTest('record: a write that fails (/dev/full) is one line naming --out, exit 1; a device that takes it (/dev/null) records', async (t) => {

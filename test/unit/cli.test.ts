@@ -493,27 +493,24 @@ test('a stop waits for stdout\'s slow reader to take every byte queued for it, a
 // (a walkthrough: `kill -USR1` on a recording root agent opened Node's inspector on 127.0.0.1:9229,
 // with no password: any local user could run code as root through it)
 test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', async (t) => {
-  const { execFileSync, spawn } = await import('node:child_process');
-  // (predict reading a trace from a FIFO no one writes yet: a command alive for as long as wanted, without root)
+  const { execFileSync } = await import('node:child_process');
+  // (record waiting for a FIFO's reader: a command alive, its event loop free, with nothing loaded)
   const dir = mkdtempSync(join(tmpdir(), 'headroom-usr1-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const fifo = join(dir, 'trace.jsonl');
   execFileSync('mkfifo', [fifo]);
-  const child = spawn(join(ROOT, 'bin/headroom'), ['predict', '--trace', fifo], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const closed = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-  await new Promise((r) => setTimeout(r, 1500));
+  const r = headroom(['record', '--out', fifo], { timeoutMs: 20_000 });
+  t.teardown(() => r.child.kill('SIGKILL'));
+  const deadline = Date.now() + 10_000;
+  while (!r.stderr().includes('waiting for its reader') && Date.now() < deadline) await new Promise((w) => setTimeout(w, 50));
   // (the shell script execs node: the pid is node's)
-  t.true(child.kill('SIGUSR1'), 'the signal was sent');
-  await new Promise((r) => setTimeout(r, 700));
-  t.is(child.exitCode, null, 'still running after SIGUSR1');
-  t.notRegex(stderr, /Debugger listening/);
-  // (a writer that opens and closes: the end of the trace, and of the command)
-  writeFileSync(fifo, '');
-  await closed;
-  t.notRegex(stderr, /Debugger listening|inspector/i);
+  t.true(r.child.kill('SIGUSR1'), 'the signal was sent');
+  await new Promise((w) => setTimeout(w, 700));
+  t.is(r.child.exitCode, null, 'still running after SIGUSR1');
+  t.notRegex(r.stderr(), /Debugger listening/);
+  r.child.kill('SIGINT');
+  const done = await r.done;
+  t.notRegex(done.stderr, /Debugger listening|inspector/i);
 });
 
 // (a walkthrough: `record --out FIFO` with no reader blocked in open() for good, its probes loaded,
@@ -536,12 +533,25 @@ test('record --out a FIFO no one reads: says it waits for a reader, before loadi
   t.notRegex(done.stderr, /loaded|probes/i, 'nothing loaded while waiting');
 });
 
+test('record --out a FIFO no one reads within --duration: says so and fails, exit 1 (the wait was deaf to --duration)', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-fifo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'trace.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const started = Date.now();
+  const r = await headroom(['record', '--out', fifo, '--duration', '1'], { timeoutMs: 20_000 }).done;
+  t.is(r.code, 1, r.stderr);
+  t.true(Date.now() - started < 10_000);
+  t.regex(r.stderr, /headroom: --out \S+trace\.jsonl: a FIFO no one read within --duration \(1 s\); nothing recorded\n$/);
+});
+
 test('checkValuesGiven: a negative number and "-" are values; a flag after the option, or none, is no value; booleans and -- are left alone', (t) => {
   const options = { string: ['out', 'match'], number: ['offset'], boolean: ['json'], choices: { sort: ['cpu'] }, alias: { out: ['o'] } };
   t.true(checkValuesGiven(['--offset', '-1', '--out', '-', '--json', '--sort', 'cpu'], options));
   t.true(checkValuesGiven(['--offset', '-.5', '--match=', '--', '--out'], options), 'after --, nothing is an option');
   t.throws(() => checkValuesGiven(['--match', '--json'], options), { message: '--match needs a value' });
   t.throws(() => checkValuesGiven(['--json', '--offset'], options), { message: '--offset needs a value' });
-  t.throws(() => checkValuesGiven(['--sort', '-x'], options), { message: '--sort needs a value' });
+  t.throws(() => checkValuesGiven(['--sort', '-x'], options), { message: "--sort needs a value (one starting with '-' is given as --sort=-x)" });
   t.throws(() => checkValuesGiven(['--o'], options), { message: '--o needs a value' });
 });

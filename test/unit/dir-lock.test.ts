@@ -118,6 +118,12 @@ test('a file held by a live process is refused, by any of its names; the lock be
   const { symlinkSync } = await import('node:fs');
   symlinkSync(file, join(dir, 'link.jsonl'));
   t.throws(() => lockFile(join(dir, 'link.jsonl'), 'one recorder per file'), { instanceOf: DirLockedError });
+  // ...from another folder too (the link's folder and the target's name made another lock)
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'elsewhere'));
+  symlinkSync(file, join(dir, 'elsewhere', 'other-name.jsonl'));
+  t.throws(() => lockFile(join(dir, 'elsewhere', 'other-name.jsonl'), 'one recorder per file'), { instanceOf: DirLockedError });
+  t.deepEqual(readdirSync(join(dir, 'elsewhere')), ['other-name.jsonl'], 'no lock put beside the link');
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
   const said: string[] = [];
