@@ -490,19 +490,30 @@ test('a stop waits for stdout\'s slow reader to take every byte queued for it, a
   t.regex(stuck.stderr, /^stdout's reader took nothing more for 0.2 s: the last \d+ bytes of output are lost\n$/);
 });
 
-// (a walkthrough: `kill -USR1` on a recording root agent opened Node's inspector on 127.0.0.1:9229,
-// with no password: any local user could run code as root through it)
-test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', async (t) => {
+/** A FIFO in a folder of its own, removed after the test. */
+async function fifoFor(t: { teardown: (fn: () => void) => void }, prefix: string): Promise<string> {
   const { execFileSync } = await import('node:child_process');
-  // (record waiting for a FIFO's reader: a command alive, its event loop free, with nothing loaded)
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-usr1-'));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const fifo = join(dir, 'trace.jsonl');
   execFileSync('mkfifo', [fifo]);
-  const r = headroom(['record', '--out', fifo], { timeoutMs: 20_000 });
-  t.teardown(() => r.child.kill('SIGKILL'));
+  return fifo;
+}
+
+/** Waits (10 s at most) until a record on a FIFO says it waits for the FIFO's reader. */
+async function untilWaitingForReader(r: { stderr: () => string }): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!r.stderr().includes('waiting for its reader') && Date.now() < deadline) await new Promise((w) => setTimeout(w, 50));
+}
+
+// (a walkthrough: `kill -USR1` on a recording root agent opened Node's inspector on 127.0.0.1:9229,
+// with no password: any local user could run code as root through it)
+test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', async (t) => {
+  // (record waiting for a FIFO's reader: a command alive, its event loop free, with nothing loaded)
+  const fifo = await fifoFor(t, 'headroom-usr1-');
+  const r = headroom(['record', '--out', fifo], { timeoutMs: 20_000 });
+  t.teardown(() => r.child.kill('SIGKILL'));
+  await untilWaitingForReader(r);
   // (the shell script execs node: the pid is node's)
   t.true(r.child.kill('SIGUSR1'), 'the signal was sent');
   await new Promise((w) => setTimeout(w, 700));
@@ -516,14 +527,10 @@ test('SIGUSR1 opens no debugger: the process says nothing of one and goes on', a
 // (a walkthrough: `record --out FIFO` with no reader blocked in open() for good, its probes loaded,
 // deaf to SIGINT, SIGTERM and --duration; only SIGKILL ended it)
 test('record --out a FIFO no one reads: says it waits for a reader, before loading anything, and a SIGINT ends it at once', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-fifo-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const fifo = join(dir, 'trace.jsonl');
-  execFileSync('mkfifo', [fifo]);
-  const r = headroom(['record', '--out', fifo, '--duration', '1'], { timeoutMs: 20_000 });
-  const deadline = Date.now() + 10_000;
-  while (!r.stderr().includes('waiting for its reader') && Date.now() < deadline) await new Promise((w) => setTimeout(w, 50));
+  const fifo = await fifoFor(t, 'headroom-fifo-');
+  const r = headroom(['record', '--out', fifo, '--duration', '30'], { timeoutMs: 20_000 });
+  t.teardown(() => r.child.kill('SIGKILL'));
+  await untilWaitingForReader(r);
   t.regex(r.stderr(), /--out .*trace\.jsonl is a FIFO no one reads yet: waiting for its reader \(Ctrl-C to stop\)/);
   const sentAt = Date.now();
   r.child.kill('SIGINT');
@@ -534,11 +541,7 @@ test('record --out a FIFO no one reads: says it waits for a reader, before loadi
 });
 
 test('record --out a FIFO no one reads within --duration: says so and fails, exit 1 (the wait was deaf to --duration)', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-fifo-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const fifo = join(dir, 'trace.jsonl');
-  execFileSync('mkfifo', [fifo]);
+  const fifo = await fifoFor(t, 'headroom-fifo-');
   const started = Date.now();
   const r = await headroom(['record', '--out', fifo, '--duration', '1'], { timeoutMs: 20_000 }).done;
   t.is(r.code, 1, r.stderr);
