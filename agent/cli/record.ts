@@ -1,6 +1,6 @@
 // `headroom record`: writes the per-workload series the agent sees to a JSON Lines trace that
 // `headroom predict --trace` replays (format in agent/predict/traces/jsonl.ts). Observes only.
-import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, matchesGlob } from '../plan/policy.js';
@@ -100,9 +100,9 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
  * Whether `path` can be written (its folder exists, and it or the folder is writable), checked
  * before anything loads; the file itself is opened only at the first sample, so a recording that
  * fails to start or records nothing leaves an older trace of that name as it was. A missing
- * folder or no permission is one clear line, not an errno dump.
+ * folder or no permission is one clear line, not an errno dump. Returns what it found there, if anything.
  */
-function checkWritable(path: string, policyFile: string): void {
+function checkWritable(path: string, policyFile: string): Stats | undefined {
   const dir = dirname(path);
   if (!existsSync(dir)) throw new Error(`--out ${path}: no such folder ${dir}`);
   let st;
@@ -113,20 +113,15 @@ function checkWritable(path: string, policyFile: string): void {
     throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
   }
   // (`--out p.yaml --policy p.yaml` replaced the policy it had just read with a trace)
-  if (st && st.isFile() && sameFile(path, policyFile)) throw new Error(`--out ${path}: is the policy file this recording reads (--policy); give another --out`);
+  const policy = st?.isFile() ? statSync(policyFile, { throwIfNoEntry: false }) : undefined;
+  if (policy && policy.dev === st!.dev && policy.ino === st!.ino) throw new Error(`--out ${path}: is the policy file this recording reads (--policy); give another --out`);
   if (st?.isDirectory()) throw new Error(`--out ${path}: is a folder`);
   try {
     accessSync(st ? path : dir, constants.W_OK);
   } catch (err) {
     throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
   }
-}
-
-/** Whether two paths name one file (its device and inode). */
-function sameFile(a: string, b: string): boolean {
-  const sa = statSync(a, { throwIfNoEntry: false });
-  const sb = statSync(b, { throwIfNoEntry: false });
-  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+  return st;
 }
 
 /** Why a recording of `ticks` ticks holds no sample: stopped before the first, no workload (matching `match`) seen, or none of the resources asked. */
@@ -155,8 +150,7 @@ export const MAX_SEEN = 3;
  * FIFO or a device (no file to hold, nor a folder of ours beside it), nor where its folder takes
  * no new file (the file itself writable): recorded as before.
  */
-function lockOut(out: string, log: (m: string) => void): void {
-  const st = statSync(out, { throwIfNoEntry: false });
+function lockOut(out: string, st: Stats | undefined, log: (m: string) => void): void {
   if (st && !st.isFile()) return;
   try {
     lockFile(out, 'another headroom record writes it: stop that one, or give this one another --out', log);
@@ -174,10 +168,9 @@ const FIFO_POLL_MS = 100;
 /**
  * --out, when it is a FIFO: opened once a reader has it open, waited for here, before the probes
  * load, with the event loop free (opened plainly, with no reader, the open blocked the process
- * for good, the probes loaded, deaf to SIGINT and to --duration). undefined: not a FIFO.
+ * for good, the probes loaded, deaf to SIGINT and to --duration).
  */
-async function openFifoOut(path: string, log: (m: string) => void, waitMs: number): Promise<number | undefined> {
-  if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return undefined;
+async function openFifoOut(path: string, log: (m: string) => void, waitMs: number): Promise<number> {
   const until = waitMs > 0 ? Date.now() + waitMs : Number.POSITIVE_INFINITY;
   let said = false;
   for (;;) {
@@ -188,7 +181,7 @@ async function openFifoOut(path: string, log: (m: string) => void, waitMs: numbe
       // a reader has it: this open returns at once, and its writes wait for the reader as a
       // pipe's do. (The probe stays open until then: closed first, the FIFO had no writer for a
       // moment, and a waiting reader could read its end and go, leaving this open to block.)
-      return openOut(path);
+      return openSync(path, 'w');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
     } finally {
@@ -250,15 +243,15 @@ const record: CommandModule<object, RecordArgs> = {
       const policy = { ...loadPolicy(a.policy), tickMs: a.interval * 1000 };
       const tooShort = intervalTooShortFor(policy, a.interval);
       if (tooShort !== undefined) usageFailure(() => 'record')(tooShort, undefined);
-      checkWritable(a.out, a.policy);
+      const outStat = checkWritable(a.out, a.policy);
       const limits = parseLimits(a.limit);
       const resources = parseRecordResources(a.resources);
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
-      lockOut(a.out, log);
+      lockOut(a.out, outStat, log);
       // the file is created (or an older one replaced) at the first sample, not before; a FIFO is
       // opened before the probes load, once it has a reader
-      let fd = (await openFifoOut(a.out, log, a.duration * 1000)) ?? -1;
+      let fd = outStat?.isFIFO() ? await openFifoOut(a.out, log, a.duration * 1000) : -1;
       let headerWritten = false;
       let readerGone = false;
       const write = (lines: string): void => {

@@ -15,8 +15,8 @@ export function badHttpUrl(url: string): string | undefined {
 /**
  * A URL as a message shows it: a password in it (http://user:secret@host/...) and the query's
  * values (?token=..., where some collectors take a key) replaced by ***, so a summary, a start-up
- * line or a failed push's line pasted into a ticket does not carry them. One that does not parse
- * is shown as given (it was refused before it is shown).
+ * line or a failed push's line pasted into a ticket does not carry them, nor a user alone (a token)
+ * or the fragment. One that does not parse is redacted by pattern.
  */
 export function shownUrl(url: string): string {
   let u: URL;

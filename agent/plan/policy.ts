@@ -187,6 +187,14 @@ const toMicros = (ms: number): number => Math.round(ms * 1000) / 1000;
 /** A horizon of `ms` in whole ticks of `tickMs` (at least one): what the forecasters count in. */
 const onTicks = (ms: number, tickMs: number): number => toMicros(Math.max(1, wholeUnits(ms, tickMs).n) * tickMs);
 
+/** Why a horizon cannot be forecast at this tick (too many ticks ahead, or not a whole number of them), or undefined. */
+function horizonProblem(text: string, ms: number, tickMs: number, tick: unknown, alike: string): string | undefined {
+  if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
+    return `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${String(tick)})${alike}; got "${text}"`;
+  }
+  return offTicks(text, ms, tickMs, tick);
+}
+
 /** Why the horizon `written` (`ms`) is not a whole number of the policy's ticks (the forecasters would round it), or undefined. */
 function offTicks(written: string, ms: number, tickMs: number, tick: unknown): string | undefined {
   if (!(tickMs > 0) || wholeUnits(ms, tickMs).whole) return undefined;
@@ -708,23 +716,16 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
       if (twin === undefined) first.set(ms, i);
       else report(['forecast', 'horizons', i], 'value', `"${h}" is the same horizon as forecast.horizons[${twin}] ("${String(horizons[twin])}"): each horizon once`);
       if (ms === 0) report(['forecast', 'horizons', i], 'value', 'must be more than 0');
-      else if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
-        report(['forecast', 'horizons', i], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}); got "${h}"`);
-      } else {
-        const off = offTicks(h, ms, tickMs, tick);
+      else {
+        const off = horizonProblem(h, ms, tickMs, tick, '');
         if (off) report(['forecast', 'horizons', i], 'value', off);
       }
     });
   }
   const ruleHorizon = get('rules', 'protect_latency', 'horizon');
   if (typeof ruleHorizon === 'string' && DURATION.test(ruleHorizon) && parseDuration(ruleHorizon) > 0) {
-    const ms = parseDuration(ruleHorizon);
-    if (tickMs > 0 && ms > MAX_HORIZON_TICKS * tickMs) {
-      report(['rules', 'protect_latency', 'horizon'], 'value', `must be at most ${MAX_HORIZON_TICKS} ticks ahead (${durationText(MAX_HORIZON_TICKS * tickMs)} at a tick of ${tick}), as the forecast horizons; got "${ruleHorizon}"`);
-    } else {
-      const off = offTicks(ruleHorizon, ms, tickMs, tick);
-      if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
-    }
+    const off = horizonProblem(ruleHorizon, parseDuration(ruleHorizon), tickMs, tick, ', as the forecast horizons');
+    if (off) report(['rules', 'protect_latency', 'horizon'], 'value', off);
   }
 
   for (const probe of ['sched', 'fault', 'blockio', 'sock']) {
