@@ -12,6 +12,7 @@ import type { Workload } from '../workloads/types.js';
 import { readMemoryBytes } from '../workloads/usage.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { OutputClosed, runSession } from './session.js';
+import { DRAIN_WAIT_MS, MAX_QUEUED_BYTES, PipeFailed, PipeOut } from './pipe-out.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths, commaList, intervalTooShortFor, parseLimitSpecs } from './options.js';
 import { printableName } from '../printable.js';
@@ -174,18 +175,12 @@ async function openFifoOut(path: string, log: (m: string) => void, waitMs: numbe
   const until = waitMs > 0 ? Date.now() + waitMs : Number.POSITIVE_INFINITY;
   let said = false;
   for (;;) {
-    let probe = -1;
     try {
-      // (non-blocking, it fails at once with ENXIO while no reader has the FIFO open)
-      probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-      // a reader has it: this open returns at once, and its writes wait for the reader as a
-      // pipe's do. (The probe stays open until then: closed first, the FIFO had no writer for a
-      // moment, and a waiting reader could read its end and go, leaving this open to block.)
-      return openSync(path, 'w');
+      // (non-blocking, it fails at once with ENXIO while no reader has the FIFO open; once one
+      // has, it is the fd written to, without blocking: pipe-out.ts)
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw new Error(`--out ${path}: cannot write it (${ioReason(err)})`);
-    } finally {
-      if (probe >= 0) closeSync(probe);
     }
     if (Date.now() >= until) throw new Error(`--out ${path}: a FIFO no one read within --duration (${waitMs / 1000} s); nothing recorded`);
     if (!said) log(`--out ${path} is a FIFO no one reads yet: waiting for its reader (Ctrl-C to stop)`);
@@ -249,27 +244,37 @@ const record: CommandModule<object, RecordArgs> = {
       const header = { format: TRACE_FORMAT, version: 1, stepMs: policy.tickMs, ...(limits ? { limits } : {}) };
       const log = (m: string): void => void process.stderr.write(`headroom: ${m}\n`);
       lockOut(a.out, outStat, log);
-      // the file is created (or an older one replaced) at the first sample, not before; a FIFO is
-      // opened before the probes load, once it has a reader
-      let fd = outStat?.isFIFO() ? await openFifoOut(a.out, log, a.duration * 1000) : -1;
+      // the file is created (or an older one replaced) at the first sample, not before; a FIFO or
+      // pipe is opened before the probes load, once it has a reader, and written without blocking
+      // (pipe-out.ts)
+      const pipe = outStat?.isFIFO() ? new PipeOut(await openFifoOut(a.out, log, a.duration * 1000)) : undefined;
+      let fd = -1;
       let headerWritten = false;
       let readerGone = false;
+      let lost = false;
+      const readerWent = (): OutputClosed => {
+        readerGone = true;
+        return new OutputClosed(`--out ${a.out}: its reader went away`);
+      };
       const write = (lines: string): void => {
         let text = lines;
-        if (fd < 0) fd = openOut(a.out);
+        if (pipe) {
+          if (pipe.queued > MAX_QUEUED_BYTES) throw new Error(`--out ${a.out}: its reader took nothing more while ${(pipe.queued / 2 ** 20).toFixed(0)} MiB waited for it (is it stopped?); recording stopped, those bytes lost`);
+        } else if (fd < 0) {
+          fd = openOut(a.out);
+        }
         if (!headerWritten) {
           headerWritten = true;
           text = `${JSON.stringify(header)}\n${lines}`;
         }
         try {
-          writeSync(fd, text);
+          if (pipe) pipe.write(text);
+          else writeSync(fd, text);
         } catch (err) {
+          if (err instanceof PipeFailed) throw err.readerGone ? readerWent() : new Error(`--out ${a.out}: cannot write it (${err.reason})`);
           // (`--out /dev/stdout | head`: its reader gone, the recording ends as at a signal, exit 0,
-          // as `top --json | head` does; it failed, exit 1)
-          if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
-            readerGone = true;
-            throw new OutputClosed(`--out ${a.out}: its reader went away`);
-          }
+          // as `top --json | head` does; it failed, exit 1. A pipe says so above, a socket here)
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') throw readerWent();
           throw new Error(`--out ${a.out}: cannot write it (${ioReason(err)})`);
         }
       };
@@ -299,7 +304,18 @@ const record: CommandModule<object, RecordArgs> = {
             process.stderr.write(`\rrecording ${a.out}: ${secs}${a.duration ? `/${a.duration}` : ''} s, ${samples} samples`);
           }
         },
-        afterStop: () => {
+        afterStop: async () => {
+          if (pipe) {
+            // (what the reader has not taken yet: waited for, a while)
+            const left = await pipe.close();
+            if (pipe.failure?.readerGone) readerGone = true;
+            else if (pipe.failure) process.stderr.write(`${progress ? '\n' : ''}headroom: --out ${a.out}: cannot write it (${pipe.failure.reason})\n`);
+            // (a reader gone, `| head`, took what it wanted; one that stopped reading leaves a trace cut short: exit 1)
+            if (left > 0 && !pipe.failure) {
+              process.stderr.write(`${progress ? '\n' : ''}headroom: --out ${a.out}: its reader took nothing more for ${DRAIN_WAIT_MS / 1000} s: the last ${left} bytes of the trace are lost\n`);
+              lost = true;
+            }
+          }
           if (fd >= 0) {
             try {
               fsyncSync(fd);
@@ -310,8 +326,8 @@ const record: CommandModule<object, RecordArgs> = {
             closeSync(fd);
           }
           if (samples > 0) {
-            process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}${readerGone ? ' (until its reader went away)' : ''}\n`);
-            return 0;
+            process.stderr.write(`${progress ? '\n' : ''}headroom: recorded ${samples} samples to ${a.out}${readerGone ? ' (until its reader went away)' : lost ? ', the last of them lost' : ''}\n`);
+            return lost ? 1 : 0;
           }
           // an empty recording is no trace: say why, and fail (an older trace of that name stays)
           const why = readerGone ? 'its reader went away before the first sample' : emptyWhy(ticks, matched, a.match, resources !== undefined, a.interval, seen);

@@ -135,6 +135,30 @@ kernelTest('record: --out a pipe whose reader goes away (record --out /dev/stdou
   t.regex(gone.stderr, /headroom: nothing recorded: its reader went away before the first sample; \/dev\/stdout not written\n$/);
 });
 
+// (a walkthrough: `record --out /dev/stdout | less`, left unscrolled: once the pipe was full the
+// recorder blocked in write() for good, deaf to Ctrl-C, SIGTERM and --duration; only SIGKILL ended it)
+kernelTest('record: --out a FIFO whose reader stopped reading: a SIGINT still stops it, within the drain wait, saying what was lost, exit 1', async (t) => {
+  const { execFileSync, spawn } = await import('node:child_process');
+  const fifo = join(tempDir(t), 'stalled.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  // a reader that never reads, its pipe one page (F_SETPIPE_SZ): the first samples fill it
+  const reader = spawn('python3', ['-c', 'import os,fcntl,sys,time\nfd=os.open(sys.argv[1], os.O_RDONLY|os.O_NONBLOCK)\nfcntl.fcntl(fd, 1031, 4096)\nprint("ready", flush=True)\ntime.sleep(90)', fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { reader.kill('SIGKILL'); });
+  await new Promise<void>((r) => reader.stdout!.once('data', () => r()));
+  const rec = headroom(['record', '--out', fifo, '--interval', '0.2', '--duration', '60', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { rec.child.kill('SIGKILL'); });
+  await sleep(4000);
+  t.is(rec.child.exitCode, null, rec.stderr());
+  const sentAt = Date.now();
+  rec.child.kill('SIGINT');
+  const done = await rec.done;
+  const took = Date.now() - sentAt;
+  t.true(took < 20_000, `stopped ${took} ms after the SIGINT`);
+  t.is(done.code, 1, done.stderr);
+  t.regex(done.stderr, /headroom: --out \S+stalled\.jsonl: its reader took nothing more for 10 s: the last \d+ bytes of the trace are lost\n/);
+  t.regex(done.stderr, /headroom: recorded \d+ samples to \S+stalled\.jsonl, the last of them lost\n$/);
+});
+
 kernelTest('record: a write that fails (/dev/full) is one line naming --out, exit 1; a device that takes it (/dev/null) records', async (t) => {
   // (every workload: some sample comes in the first tick)
   const args = ['--duration', '1.5', '--interval', '0.5', '--state-dir', '/tmp/headroom-test-state'];
