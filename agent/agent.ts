@@ -24,7 +24,7 @@ import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { horizonsOnTicks, matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
-import { Actuator } from './actuate/index.js';
+import { Actuator, readCpuLimit, type RestoreReport } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, variantsFor } from './probes/overhead.js';
 import { filterKey } from './probes/knobs.js';
@@ -154,6 +154,7 @@ export class Agent {
   private lastTickMs = 0;
   private ticks = 0;
   private stopped = false;
+  private restoredAtStop: RestoreReport | undefined;
   private readonly log: (msg: string) => void;
 
   private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
@@ -248,6 +249,16 @@ export class Agent {
   }
 
   /** Whether task runs are recorded (asked for, and their profile store opened). */
+  /** What the stop put back (enforce: its journal's originals), once stopped. */
+  get restoreReport(): RestoreReport | undefined {
+    return this.restoredAtStop;
+  }
+
+  /** The journal of its writes (enforce mode). */
+  get journalPath(): string {
+    return this.actuator.journalPath;
+  }
+
   get recordsRuns(): boolean {
     return this.runs !== null;
   }
@@ -348,7 +359,8 @@ export class Agent {
         });
       }
       if (selector?.class === 'best-effort' && selector.cpu?.throttle && workload.cpuDir) {
-        donors.push({ workload, selector, bounds: selector.cpu.throttle, usedCores: cores });
+        const dir = workload.cpuDir;
+        donors.push({ workload, selector, bounds: selector.cpu.throttle, usedCores: cores, ownLimitCores: () => ownCpuLimit(dir) });
       }
       reports.push(report);
     }
@@ -399,7 +411,7 @@ export class Agent {
     this.stopped = true;
     const released = this.planner.releaseAll(Date.now());
     try {
-      this.actuator.restoreAll();
+      this.restoredAtStop = this.actuator.restoreAll();
     } finally {
       try {
         this.source.close();
@@ -690,4 +702,13 @@ export function selectorOf(selectors: WorkloadSelector[], w: Pick<Workload, 'pat
   // (a loop, not find(): asked of every workload, more than once a tick)
   for (const s of selectors) if (matchesGlob(s.match, w.path)) return s;
   return undefined;
+}
+
+/** A cgroup's own CPU limit in cores (null: none, or unreadable: a cgroup just gone is not written either). */
+function ownCpuLimit(dir: string): number | null {
+  try {
+    return readCpuLimit(dir).cores;
+  } catch {
+    return null;
+  }
 }

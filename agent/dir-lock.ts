@@ -190,9 +190,19 @@ function takeLock(dir: string, path: string, created: string | undefined, what: 
  * exports and acts on (a hand-made profile of 1e300 cores was exported as the next run's peak).
  */
 export function openTo(dir: string): string | undefined {
-  const st = statSync(dir);
+  const open = openToOthers(dir);
+  if (open === undefined) return undefined;
+  return open.owner ? `${open.what}: whoever owns it sets the forecasts; chown it, or give another --profiles-dir` : `${open.what}: whoever can write there sets the forecasts; chmod go-w it`;
+}
+
+/**
+ * Whether a file or folder is open to others: owned by another user (`owner`), or writable by its
+ * group or everyone; `what` says which, e.g. "writable by everyone (mode 777)".
+ */
+export function openToOthers(path: string): { what: string; owner: boolean } | undefined {
+  const st = statSync(path);
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not this agent's (${uid}): whoever owns it sets the forecasts; chown it, or give another --profiles-dir`;
-  if ((st.mode & 0o022) !== 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}): whoever can write there sets the forecasts; chmod go-w it`;
+  if (uid !== undefined && st.uid !== uid) return { what: `owned by uid ${st.uid}, not this agent's (${uid})`, owner: true };
+  if ((st.mode & 0o022) !== 0) return { what: `writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`, owner: false };
   return undefined;
 }

@@ -1,11 +1,11 @@
 // Applies the planner's CPU decisions to cgroups. In 'enforce' every write is journaled (and
 // fsynced) before it is made and read back after; in 'observe' and 'recommend' nothing is
 // written and the change that would have been made is returned, marked dryRun.
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, statfsSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
 import type { Action, Decision, Mode } from '../plan/types.js';
 import type { Workload } from '../workloads/types.js';
-import { cpuLimitWrites, quotaUsFor, readCgroupFile, readCpuLimit, writeCgroupFile } from './cpu-writer.js';
+import { cpuLimitWrites, quotaUsFor, readCgroupFile, readCpuLimit, V1_QUOTA, V1_SHARES, V2_MAX, V2_WEIGHT, writeCgroupFile } from './cpu-writer.js';
 import { ActuateError, RefusedError } from './errors.js';
 import { DEFAULT_JOURNAL_PATH, Journal } from './journal.js';
 
@@ -15,6 +15,8 @@ export interface ActuatorOptions {
   journalPath?: string;
   /** the policy's selection: a workload it rejects is never written */
   allow: (w: Workload) => boolean;
+  /** whether a folder is a cgroup's, for a restore (default onCgroupFs: a test on plain files in v2's format says yes) */
+  cgroupFs?: (dir: string) => boolean;
 }
 
 export interface FileChange {
@@ -43,45 +45,83 @@ export interface RestoreReport {
   restored: { dir: string; file: string; value: string }[];
   /** the cgroup (or its file) no longer exists: nothing to restore */
   vanished: { dir: string; file: string; original: string }[];
+  /** someone else wrote the file since the agent did (it holds none of the agent's values): left as it is */
+  changed: { dir: string; file: string; original: string; current: string }[];
   failed: { dir: string; file: string; original: string; error: string }[];
   /** the journal was emptied (only when nothing failed) */
   cleared: boolean;
-  /** one line a person reads per file restored, vanished or failed */
+  /** one line a person reads per file restored, vanished, changed or failed */
   messages: string[];
 }
 
 function emptyReport(): RestoreReport {
-  return { restored: [], vanished: [], failed: [], cleared: false, messages: [] };
+  return { restored: [], vanished: [], changed: [], failed: [], cleared: false, messages: [] };
 }
 
 function describe(report: RestoreReport): string[] {
   return [
     ...report.restored.map((r) => `restored ${join(r.dir, r.file)} to "${r.value}"`),
     ...report.vanished.map((v) => `cgroup file ${join(v.dir, v.file)} is gone: original "${v.original}" not restored`),
+    ...report.changed.map((c) => `${join(c.dir, c.file)} was written by someone else since headroom wrote it (now "${c.current}"): left as it is, not put back to "${c.original}"`),
     ...report.failed.map((f) => `could not restore ${join(f.dir, f.file)} to "${f.original}": ${f.error}`),
   ];
 }
 
-/** Puts back every original in the journal, newest first; clears the journal when all are back. */
-function restoreFromJournal(journal: Journal): RestoreReport {
+/** The files the actuator writes: a journal entry naming another was not written by it. */
+const CPU_FILES: ReadonlySet<string> = new Set([V1_QUOTA, V2_MAX, V1_SHARES, V2_WEIGHT]);
+/** statfs(2) types of cgroup v1 and v2 mounts. */
+const CGROUP_FS_TYPES: readonly number[] = [0x27e0eb, 0x63677270];
+
+/** Whether `dir` lies on a cgroup filesystem (v1 or v2). */
+export function onCgroupFs(dir: string): boolean {
+  try {
+    return CGROUP_FS_TYPES.includes(statfsSync(dir).type);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Puts back every original in the journal, newest first; clears the journal when all are back.
+ * Refuses, before writing anything, a journal others could write or one naming a file the
+ * actuator never writes: a restore writes as root wherever the journal says.
+ */
+function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean): RestoreReport {
+  const distrust = journal.trustProblem();
+  if (distrust !== undefined) throw new ActuateError('restoring from', journal.path, undefined, `${distrust}; nothing restored`);
+  const originals = journal.originals();
+  const foreign = originals.find((o) => !CPU_FILES.has(o.file) || !isAbsolute(o.dir) || normalize(o.dir) !== o.dir || (existsSync(o.dir) && !cgroupFs(o.dir)));
+  if (foreign) {
+    throw new ActuateError('restoring from', journal.path, undefined,
+      `entry ${foreign.seq} names ${foreign.dir}/${foreign.file}, not a cgroup CPU file headroom writes: not a journal of its own; nothing restored (look at it, then move it aside)`);
+  }
   const report = emptyReport();
   // Reverse order of first touch: the order in which a step-by-step undo would leave each file
   // at its original. A second pass retries what failed, for v1's parent/child quota checks.
-  let pending = journal.originals().reverse();
+  let pending = originals.reverse();
   for (let pass = 0; pass < 2 && pending.length > 0; pass++) {
     const failed: typeof pending = [];
     report.failed = [];
     for (const o of pending) {
+      const vanished = (): void => void report.vanished.push({ dir: o.dir, file: o.file, original: o.original });
       if (!existsSync(o.dir)) {
-        report.vanished.push({ dir: o.dir, file: o.file, original: o.original });
+        vanished();
         continue;
       }
       try {
-        writeCgroupFile(o.dir, o.file, o.original);
+        // Only a file that still holds a value of the agent's is put back: one written since by its
+        // owner, or a cgroup removed and made again at the path, holds theirs (put back blindly,
+        // an owner's 60000 written mid-run became the journal's -1)
+        const current = readCgroupFile(o.dir, o.file);
+        if (current !== o.original && !journal.writtenTo(o.dir, o.file).has(current)) {
+          report.changed.push({ dir: o.dir, file: o.file, original: o.original, current });
+          continue;
+        }
+        if (current !== o.original) writeCgroupFile(o.dir, o.file, o.original);
         report.restored.push({ dir: o.dir, file: o.file, value: o.original });
       } catch (err) {
         if (err instanceof ActuateError && err.code === 'ENOENT') {
-          report.vanished.push({ dir: o.dir, file: o.file, original: o.original });
+          vanished();
         } else {
           failed.push(o);
           report.failed.push({ dir: o.dir, file: o.file, original: o.original, error: (err as Error).message });
@@ -102,6 +142,7 @@ export class Actuator {
   readonly mode: Mode;
   readonly journalPath: string;
   private readonly allow: (w: Workload) => boolean;
+  private readonly cgroupFs: (dir: string) => boolean;
   /** only enforce keeps a journal: a dry run creates no file at all */
   private readonly journal: Journal | null;
 
@@ -109,6 +150,7 @@ export class Actuator {
     this.mode = opts.mode;
     this.journalPath = opts.journalPath ?? DEFAULT_JOURNAL_PATH;
     this.allow = opts.allow;
+    this.cgroupFs = opts.cgroupFs ?? onCgroupFs;
     this.journal = opts.mode === 'enforce' ? new Journal(this.journalPath) : null;
   }
 
@@ -146,7 +188,7 @@ export class Actuator {
   /** Undoes every change this journal records (this run's and any unreconciled one's), then clears it. */
   restoreAll(): RestoreReport {
     if (this.journal === null) return emptyReport();
-    return restoreFromJournal(this.journal);
+    return restoreFromJournal(this.journal, this.cgroupFs);
   }
 
   /**
@@ -156,7 +198,7 @@ export class Actuator {
   static reconcile(journalPath: string = DEFAULT_JOURNAL_PATH): RestoreReport {
     const journal = new Journal(journalPath);
     if (!journal.exists()) return emptyReport();
-    return restoreFromJournal(journal);
+    return restoreFromJournal(journal, onCgroupFs);
   }
 
   private checkAllowed(w: Workload): string {
@@ -185,6 +227,10 @@ export class Actuator {
    */
   private originalsOf(dir: string): { file: string; value: string }[] {
     if (this.journal === null) return [];
-    return this.journal.originals().filter((o) => o.dir === dir).map((o) => ({ file: o.file, value: o.original }));
+    const journal = this.journal;
+    // (a file written by someone else since the agent last did is theirs: left as it is)
+    return journal.originals()
+      .filter((o) => o.dir === dir && journal.writtenTo(dir, o.file).has(readCgroupFile(dir, o.file)))
+      .map((o) => ({ file: o.file, value: o.original }));
   }
 }

@@ -6,6 +6,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { ActuateError } from './errors.js';
+import { openToOthers } from '../dir-lock.js';
 
 export const DEFAULT_JOURNAL_PATH = '/var/lib/headroom/journal.jsonl';
 
@@ -38,6 +39,25 @@ function isEntry(x: unknown): x is JournalEntry {
     && typeof e.value === 'string';
 }
 
+/**
+ * Writes all of `b` at the end of the file, or none of it: a write(2) on a nearly full disk takes
+ * part of a line and fails only on the next call. Taken as whole (writeSync's count unread), the
+ * cgroup was written with its original held by a torn line, which the next start drops: a throttle
+ * never undone. A failure cuts the file back to where it was, and throws.
+ */
+function appendWhole(fd: number, b: Buffer): void {
+  const size = fstatSync(fd).size;
+  let done = 0;
+  try {
+    while (done < b.length) done += writeSync(fd, b, done, b.length - done);
+  } catch (err) {
+    if (done > 0) {
+      try { ftruncateSync(fd, size); } catch { /* the torn tail is cut at the next append (repairTornTail) */ }
+    }
+    throw err;
+  }
+}
+
 function fsyncPath(path: string, flags: string): void {
   let fd: number | undefined;
   try {
@@ -58,6 +78,20 @@ export class Journal {
 
   exists(): boolean {
     return existsSync(this.path);
+  }
+
+  /**
+   * Why the journal cannot be trusted, or undefined: it or its folder open to others. A restore
+   * writes, as root, what the journal says into the files it names; a journal someone else could
+   * write would let them choose (a hand-made one put a line of theirs into a root-owned file).
+   */
+  trustProblem(): string | undefined {
+    for (const path of [dirname(this.path), this.path]) {
+      if (!existsSync(path)) continue;
+      const open = openToOthers(path);
+      if (open) return `${path === this.path ? 'journal' : 'its folder'} ${path} is ${open.what}: whoever can write there would choose what the agent writes as root; ${open.owner ? 'chown' : 'chmod go-w'} it, or give another --state-dir`;
+    }
+    return undefined;
   }
 
   /** Every entry, in file order. A torn last line (crash mid-append) is ignored: its write never happened. */
@@ -88,14 +122,28 @@ export class Journal {
     return out;
   }
 
-  /** One per file, the first recorded original, in the order the files were first touched. */
+  /**
+   * One per file, in the order the files were first touched: what it held before the agent
+   * wrote it. That is the first entry's original, unless someone else wrote the file in between
+   * (an entry's original not a value the agent had written): then the last such value, theirs.
+   */
   originals(): Original[] {
-    const seen = new Map<string, Original>();
+    const seen = new Map<string, Original & { ours: Set<string> }>();
     for (const e of this.entries()) {
       const key = `${e.dir}\0${e.file}`;
-      if (!seen.has(key)) seen.set(key, { dir: e.dir, file: e.file, original: e.original, seq: e.seq, decisionId: e.decisionId });
+      const o = seen.get(key);
+      if (!o) seen.set(key, { dir: e.dir, file: e.file, original: e.original, seq: e.seq, decisionId: e.decisionId, ours: new Set([e.value]) });
+      else {
+        if (!o.ours.has(e.original)) o.original = e.original;
+        o.ours.add(e.value);
+      }
     }
-    return [...seen.values()].sort((a, b) => a.seq - b.seq);
+    return [...seen.values()].sort((a, b) => a.seq - b.seq).map(({ ours: _, ...o }) => o);
+  }
+
+  /** Every value the journal says was written to `dir/file` (a restore puts back only a file that still holds one of them). */
+  writtenTo(dir: string, file: string): Set<string> {
+    return new Set(this.entries().filter((e) => e.dir === dir && e.file === file).map((e) => e.value));
   }
 
   originalOf(dir: string, file: string): string | undefined {
@@ -127,7 +175,7 @@ export class Journal {
     let fd: number | undefined;
     try {
       fd = openSync(this.path, 'a', 0o600);
-      writeSync(fd, JSON.stringify(entry) + '\n');
+      appendWhole(fd, Buffer.from(JSON.stringify(entry) + '\n'));
       fsyncSync(fd);
     } catch (err) {
       throw new ActuateError('appending to journal', this.path, err);

@@ -4,11 +4,12 @@ import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
-import { reconcile } from '../actuate/index.js';
+import { reconcile, type RestoreReport } from '../actuate/index.js';
 import { DirLockedError, lockDir } from '../dir-lock.js';
 import { ioReason } from '../predict/traces/lines.js';
 import type { Decision } from '../plan/types.js';
 import type { KernelEvent, TickReport } from '../report.js';
+import type { Agent } from '../agent.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { RunTelling } from './run-telling.js';
@@ -113,6 +114,7 @@ const run: CommandModule<object, RunArgs> = {
       const logPush = logs?.url !== undefined ? new OtlpLogPush({ url: logs.url, guessed: logs.from === 'the metrics URL', log }) : null;
       const table = a.table ?? (process.stdout.isTTY && !a.json);
       let lastReport: TickReport | undefined;
+      let agent: Agent | undefined;
       const runTelling = new RunTelling();
       // On a terminal each table frame clears the screen: the lines a tick prints (decisions,
       // events, runs) go under its frame, all of them, and the newest 12 stay under
@@ -156,7 +158,8 @@ const run: CommandModule<object, RunArgs> = {
           }
           reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log);
         },
-        beforeStart: async (agent) => {
+        beforeStart: async (started) => {
+          agent = started;
           const url = endpoint ? (await endpoint.start()).url : null;
           const pushed = (push ? `; metrics pushed to ${shownUrl(push.url)} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${shownUrl(logPush.url)}` : '');
           const profiles = agent.recordsRuns ? `; task profiles in ${policy.profiles.dir}` : '';
@@ -203,7 +206,11 @@ const run: CommandModule<object, RunArgs> = {
         afterStop: async () => {
           await Promise.all([endpoint?.shutdown(), push?.shutdown(), logPush?.shutdown()]);
           // (observe and recommend write nothing: "undone" there read as though they had)
-          log(mode === 'enforce' ? 'stopped; every change made was undone' : `stopped (${mode} mode: no change of its own to undo)`);
+          if (mode !== 'enforce' || !agent) {
+            log(`stopped (${mode} mode: no change of its own to undo)`);
+            return;
+          }
+          return saidStopped(agent.restoreReport, agent.journalPath, log);
         },
       });
     } catch (err) {
@@ -211,5 +218,31 @@ const run: CommandModule<object, RunArgs> = {
     }
   },
 };
+
+/**
+ * The stop's last line in enforce mode, after what the stop put back: every change undone, or
+ * what was left (written by someone else since) or could not be put back (exit 1: the journal
+ * keeps it, and the next start tries again). It said "every change made was undone", exit 0,
+ * whatever the restore had found.
+ */
+export function saidStopped(report: RestoreReport | undefined, journalPath: string, log: (m: string) => void): number {
+  if (!report) {
+    log('stopped');
+    return 0;
+  }
+  report.messages.forEach(log);
+  const { restored, vanished, changed, failed } = report;
+  if (failed.length > 0) {
+    log(`stopped; ${failed.length} of its changes could not be undone: ${journalPath} keeps their originals, and the next start puts them back`);
+    return 1;
+  }
+  const left = [
+    changed.length > 0 ? `${changed.length} written by someone else since, left as they are` : '',
+    vanished.length > 0 ? `${vanished.length} in cgroups that are gone` : '',
+  ].filter((x) => x !== '').join(', ');
+  if (restored.length === 0 && left === '') log('stopped; it changed nothing');
+  else log(`stopped; every change made was undone${left ? ` (but ${left})` : ''}`);
+  return 0;
+}
 
 export default run;

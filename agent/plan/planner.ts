@@ -28,12 +28,16 @@ export interface DonorInput {
   bounds: CpuThrottleBounds;
   /** cores it used over the last tick */
   usedCores: number;
+  /** its cgroup's own CPU limit, in cores (null: none), read only when a first throttle is weighed */
+  ownLimitCores?: () => number | null;
 }
 
 interface Hold {
   workload: Workload;
   cores: number;
   lastStepMs: number;
+  /** the most a step may give back: the bounds' max, or its own limit before the first throttle where lower */
+  ceiling: number;
 }
 
 const fmt = (n: number): string => n.toFixed(2);
@@ -87,17 +91,22 @@ export class Planner {
 
   private throttle(nowMs: number, donor: DonorInput, hold: Hold | undefined, worst: RiskInput): Decision | null {
     const { minCores, maxCores, stepCores } = donor.bounds;
+    // A limit its owner set is never raised, by a step down or a step back: the releases of a
+    // donor capped at 1 core climbed 0.25 -> 0.75 -> 1.25 -> 1.75 cores on a max_cores of 2
+    const ceiling = hold?.ceiling ?? Math.min(maxCores, donor.ownLimitCores?.() ?? Number.POSITIVE_INFINITY);
     // First step starts from what the donor really uses, so it bites at once.
-    const from = hold?.cores ?? Math.min(maxCores, Math.ceil(donor.usedCores / stepCores) * stepCores);
+    const from = hold?.cores ?? Math.min(ceiling, Math.ceil(donor.usedCores / stepCores) * stepCores);
     const to = Math.max(minCores, from - stepCores);
     if (hold && to >= hold.cores) return null; // already at the floor
     if (!hold && donor.usedCores <= to) return null; // it uses less than the step would allow
-    this.holds.set(donor.workload.id, { workload: donor.workload, cores: to, lastStepMs: nowMs });
+    if (!hold && to >= ceiling) return null; // its own limit is at the floor already
+    this.holds.set(donor.workload.id, { workload: donor.workload, cores: to, lastStepMs: nowMs, ceiling });
     const reason =
       `P(run-queue p99 of ${worst.selector.name} > ${fmt(worst.objectiveMs)} ms within ${this.rule.horizonMs / 1000} s) = ` +
       `${fmt(worst.pContention)} > ${fmt(this.rule.riskThreshold)} (forecast p99 ${fmt(worst.forecastP99Ms)} ms, ` +
       `observed ${worst.observedP99Ms === null ? 'n/a' : `${fmt(worst.observedP99Ms)} ms`}): throttle ${donor.selector.name} ` +
-      `CPU one step ${hold ? fmt(from) : `${fmt(donor.usedCores)} used`} -> ${fmt(to)} cores (bounds ${fmt(minCores)}..${fmt(maxCores)})`;
+      `CPU one step ${hold ? fmt(from) : `${fmt(donor.usedCores)} used`} -> ${fmt(to)} cores (bounds ${fmt(minCores)}..${fmt(maxCores)}` +
+      `${ceiling < maxCores ? `, its own limit ${fmt(ceiling)}` : ''})`;
     return this.decision(nowMs, 'throttle', donor.workload, to, reason);
   }
 
@@ -106,7 +115,7 @@ export class Planner {
     const why = worst
       ? `P(run-queue p99 of ${worst.selector.name} > ${fmt(worst.objectiveMs)} ms) = ${fmt(worst.pContention)} < ${fmt(this.rule.releaseBelow)}`
       : 'no critical workload at risk';
-    if (next >= donor.bounds.maxCores) {
+    if (next >= hold.ceiling) {
       this.holds.delete(donor.workload.id);
       return this.decision(nowMs, 'restore', donor.workload, null, `${why}: ${donor.selector.name} CPU back to its original setting`);
     }

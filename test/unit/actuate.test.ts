@@ -2,7 +2,8 @@
 // (kernelTest: root, under headroom-test only), ending with stress-ng held to 0.5 cores.
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Actuator, ActuateError, readCpuLimit, reconcile, RefusedError } from '../../agent/actuate/index.js';
@@ -157,6 +158,79 @@ test('journal: a corrupt line in the middle is an error, not silently dropped', 
   t.regex(err!.message, /line 1/);
 });
 
+// (a walkthrough: a journal on a nearly full disk took 4096 of an entry's 4213 bytes, and the
+// write went ahead; the next start dropped the torn line, and the throttle was never undone)
+kernelTest('journal: an append the disk takes only part of fails whole, the file cut back to before it', (t) => {
+  const mnt = tempDir(t);
+  // two pages of tmpfs: an entry of three pages is taken in part, then ENOSPC
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'headroom-test-journal', mnt]);
+  t.teardown(() => { execFileSync('umount', [mnt]); });
+  const path = join(mnt, 'journal.jsonl');
+  const j = new Journal(path);
+  j.append({ decisionId: 'a', dir: '/cg/x', file: 'cpu.max', original: 'max 100000', value: '50000 100000' });
+  const before = readFileSync(path, 'utf8');
+  const err = t.throws(() => j.append({ decisionId: 'b', dir: `/cg/${'y'.repeat(10_000)}`, file: 'cpu.max', original: 'max 100000', value: '40000 100000' }), { instanceOf: ActuateError });
+  t.is(err!.code, 'ENOSPC', err!.message);
+  t.is(readFileSync(path, 'utf8'), before, 'nothing of the failed entry left');
+  t.is(new Journal(path).entries().length, 1);
+});
+
+test('journal: one a restore cannot trust is refused before anything is written (its folder or itself open to others, another owner)', (t) => {
+  const dir = join(tempDir(t), 'state');
+  const path = join(dir, 'journal.jsonl');
+  const j = new Journal(path);
+  j.append({ decisionId: 'a', dir: '/sys/fs/cgroup/cpu/headroom-test/x', file: 'cpu.cfs_quota_us', original: '-1', value: '50000' });
+  t.is(j.trustProblem(), undefined);
+  chmodSync(dir, 0o777);
+  t.regex(j.trustProblem()!, /^its folder \S+state is writable by everyone \(mode 777\): whoever can write there would choose what the agent writes as root; chmod go-w it, or give another --state-dir$/);
+  const err = t.throws(() => reconcile(path), { instanceOf: ActuateError });
+  t.regex(err!.message, /^restoring from \S+journal\.jsonl: its folder .* is writable by everyone .*; nothing restored$/);
+  chmodSync(dir, 0o700);
+  chownSync(path, 65534, 65534);
+  t.regex(j.trustProblem()!, /^journal \S+journal\.jsonl is owned by uid 65534, not this agent's \(0\): .*; chown it, or give another --state-dir$/);
+  chownSync(path, 0, 0);
+  chmodSync(path, 0o620);
+  t.regex(j.trustProblem()!, /^journal \S+ is writable by its group \(mode 620\)/);
+});
+
+// (a walkthrough: a journal written by hand, in a state dir another user could write, put its
+// line into a root-owned file at the next start, even in observe mode)
+test('journal: an entry naming a file the actuator never writes, or a folder that is no cgroup\'s, refuses the whole restore, writing nothing', (t) => {
+  const dir = tempDir(t);
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'root\n');
+  for (const [entryDir, file, why] of [
+    [dir, 'victim', /entry 2 names \S+victim, not a cgroup CPU file headroom writes/],
+    [dir, 'cpu.max', /entry 2 names \S+cpu\.max, not a cgroup CPU file headroom writes/],
+    ['/sys/fs/cgroup/cpu/../../../etc', 'cpu.max', /entry 2 names \/sys\/fs\/cgroup\/cpu\/\.\.\/\.\.\/\.\.\/etc\/cpu\.max,/],
+    ['relative/dir', 'cpu.max', /entry 2 names relative\/dir\/cpu\.max/],
+  ] as const) {
+    writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+    const path = join(dir, 'j', 'journal.jsonl');
+    rmSync(join(dir, 'j'), { recursive: true, force: true });
+    const j = new Journal(path);
+    j.append({ decisionId: 'a', dir: '/sys/fs/cgroup/cpu/headroom-test/gone', file: 'cpu.cfs_quota_us', original: '-1', value: '50000' });
+    j.append({ decisionId: 'b', dir: entryDir, file, original: 'owned', value: '1' });
+    const err = t.throws(() => reconcile(path), { instanceOf: ActuateError }, `${entryDir} ${file}`);
+    t.regex(err!.message, why);
+    t.regex(err!.message, /nothing restored \(look at it, then move it aside\)$/);
+    t.is(readFileSync(victim, 'utf8'), 'root\n');
+    t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), 'max 100000\n');
+    t.is(new Journal(path).entries().length, 2, 'the journal kept');
+  }
+});
+
+test('journal: originals are what the file held before the agent wrote it, an owner\'s write between two of the agent\'s included', (t) => {
+  const j = new Journal(join(tempDir(t), 'journal.jsonl'));
+  j.append({ decisionId: 'a', dir: '/cg/x', file: 'cpu.max', original: 'max 100000', value: '50000 100000' });
+  j.append({ decisionId: 'b', dir: '/cg/x', file: 'cpu.max', original: '50000 100000', value: '25000 100000' });
+  t.is(j.originals()[0]!.original, 'max 100000');
+  // the owner wrote 60000 since; the agent's next step journals it as that entry's original
+  j.append({ decisionId: 'c', dir: '/cg/x', file: 'cpu.max', original: '60000 100000', value: '35000 100000' });
+  t.deepEqual(j.originals().map((o) => [o.original, o.seq]), [['60000 100000', 1]]);
+  t.deepEqual([...j.writtenTo('/cg/x', 'cpu.max')], ['50000 100000', '25000 100000', '35000 100000']);
+});
+
 // ---- actuator on a cgroup v2 file layout (this hybrid host has no v2 cpu controller) ----
 
 test('v2 layout: enforce writes cpu.max with the period kept, restoreAll puts "max" back', (t) => {
@@ -165,7 +239,8 @@ test('v2 layout: enforce writes cpu.max with the period kept, restoreAll puts "m
   writeFileSync(join(dir, 'cpu.max'), 'max 50000\n');
   writeFileSync(join(dir, 'cpu.weight'), '100\n');
   const w = workloadOf({ path: '/fixture', dir, v2: true });
-  const a = new Actuator({ mode: 'enforce', journalPath: join(dir, 'j', 'journal.jsonl'), allow: allowAll });
+  // (plain files, not a cgroup filesystem: a restore is told this folder is a cgroup's)
+  const a = new Actuator({ mode: 'enforce', journalPath: join(dir, 'j', 'journal.jsonl'), allow: allowAll, cgroupFs: () => true });
   const change = a.apply(decision(w, 'throttle', 1.5));
   t.deepEqual(change?.writes, [{ file: 'cpu.max', from: 'max 50000', to: '75000 50000' }]);
   t.is(readCpuLimit(dir).cores, 1.5);
@@ -213,7 +288,7 @@ for (const mode of ['observe', 'recommend'] as Mode[]) {
     t.deepEqual(change!.writes, [{ file: limitFile(cg), from: before[limitFile(cg)]!, to: quotaText(cg, 50000) }]);
     t.deepEqual(snapshot(cg), before);
     t.false(existsSync(journalPath));
-    t.deepEqual(a.restoreAll(), { restored: [], vanished: [], failed: [], cleared: false, messages: [] });
+    t.deepEqual(a.restoreAll(), { restored: [], vanished: [], changed: [], failed: [], cleared: false, messages: [] });
     t.deepEqual(snapshot(cg), before);
   });
 }
@@ -303,7 +378,7 @@ kernelTest('reconcile restores what a SIGKILLed agent changed and reports a cgro
   t.is(readFileSync(journalPath, 'utf8'), '');
   // Nothing left: a second reconcile does nothing; no journal at all, likewise.
   t.deepEqual(reconcile(journalPath).restored, []);
-  t.deepEqual(reconcile(join(tempDir(t), 'none.jsonl')), { restored: [], vanished: [], failed: [], cleared: false, messages: [] });
+  t.deepEqual(reconcile(join(tempDir(t), 'none.jsonl')), { restored: [], vanished: [], changed: [], failed: [], cleared: false, messages: [] });
 });
 
 kernelTest('refuses a workload outside the policy selection, or without a cpu cgroup, writing nothing', (t) => {
@@ -386,4 +461,36 @@ kernelTest('stress-ng --cpu 2 in a cgroup held to 0.5 cores is throttled and get
   // Two busy workers would use ~2 cores unthrottled; held to 0.5 they get about half a core.
   t.true(cpuS / wallS < 0.65, `used ${(cpuS / wallS).toFixed(2)} cores`);
   t.true(cpuS / wallS > 0.3, `used only ${(cpuS / wallS).toFixed(2)} cores`);
+});
+
+// (a walkthrough: an owner's limit written while the agent held a throttle, and a cgroup removed
+// and made again at the path, were overwritten by the journal's original at the stop)
+kernelTest('restore puts back only a file that still holds one of the agent\'s values: an owner\'s write since is left, and said', (t) => {
+  const cg = cgroup(t, 'actuate-owner-wrote');
+  const original = cg.read(limitFile(cg));
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  t.teardown(() => { a.restoreAll(); });
+  a.apply(decision(workloadOf(cg), 'throttle', 0.5));
+  writeCgroupFile(cg.dir, limitFile(cg), quotaText(cg, 60000));
+  // a restore decision mid-run leaves it too
+  t.is(a.apply(decision(workloadOf(cg), 'restore', null)), null);
+  t.is(cg.read(limitFile(cg)), quotaText(cg, 60000));
+  const report = a.restoreAll();
+  t.deepEqual(report.restored, []);
+  t.deepEqual(report.changed, [{ dir: cg.dir, file: limitFile(cg), original, current: quotaText(cg, 60000) }]);
+  t.true(report.cleared);
+  t.regex(report.messages[0]!, /was written by someone else since headroom wrote it \(now "[^"]+"\): left as it is, not put back to "[^"]+"$/);
+  t.is(cg.read(limitFile(cg)), quotaText(cg, 60000));
+});
+
+kernelTest('restore after an owner\'s write between two of the agent\'s: the owner\'s value comes back, not the first original', (t) => {
+  const cg = cgroup(t, 'actuate-owner-between');
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  t.teardown(() => { a.restoreAll(); });
+  a.apply(decision(workloadOf(cg), 'throttle', 0.5));
+  writeCgroupFile(cg.dir, limitFile(cg), quotaText(cg, 60000));
+  a.apply(decision(workloadOf(cg), 'throttle', 0.3));
+  const report = a.restoreAll();
+  t.deepEqual(report.restored, [{ dir: cg.dir, file: limitFile(cg), value: quotaText(cg, 60000) }]);
+  t.is(cg.read(limitFile(cg)), quotaText(cg, 60000));
 });

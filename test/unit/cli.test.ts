@@ -9,6 +9,7 @@ import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { checkValuesGiven, parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
 import { FramedLines, isListenEnd } from '../../agent/cli/run-output.js';
+import { saidStopped } from '../../agent/cli/run.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -557,4 +558,28 @@ test('checkValuesGiven: a negative number and "-" are values; a flag after the o
   t.throws(() => checkValuesGiven(['--json', '--offset'], options), { message: '--offset needs a value' });
   t.throws(() => checkValuesGiven(['--sort', '-x'], options), { message: "--sort needs a value (one starting with '-' is given as --sort=-x)" });
   t.throws(() => checkValuesGiven(['--o'], options), { message: '--o needs a value' });
+});
+
+// (a walkthrough: a child cgroup's original could not be put back (its parent's quota now under
+// it: EINVAL), and the stop said "every change made was undone", exit 0)
+test('saidStopped: what the stop put back, left or could not put back, and the exit that goes with it', (t) => {
+  const said = (report: Parameters<typeof saidStopped>[0]): [number, string[]] => {
+    const lines: string[] = [];
+    const code = saidStopped(report, '/var/lib/headroom/journal.jsonl', (m) => lines.push(m));
+    return [code, lines];
+  };
+  const empty = { restored: [], vanished: [], changed: [], failed: [], cleared: true, messages: [] };
+  t.deepEqual(said(empty), [0, ['stopped; it changed nothing']]);
+  const restored = { dir: '/cg/a', file: 'cpu.max', value: 'max 100000' };
+  t.deepEqual(said({ ...empty, restored: [restored], messages: ['restored /cg/a/cpu.max to "max 100000"'] }),
+    [0, ['restored /cg/a/cpu.max to "max 100000"', 'stopped; every change made was undone']]);
+  const changed = { dir: '/cg/b', file: 'cpu.max', original: 'max 100000', current: '60000 100000' };
+  const vanished = { dir: '/cg/c', file: 'cpu.max', original: 'max 100000' };
+  t.is(said({ ...empty, restored: [restored], changed: [changed], vanished: [vanished] })[1].at(-1),
+    'stopped; every change made was undone (but 1 written by someone else since, left as they are, 1 in cgroups that are gone)');
+  const failed = { dir: '/cg/d', file: 'cpu.cfs_quota_us', original: '150000', error: 'writing "150000" to /cg/d/cpu.cfs_quota_us: EINVAL: invalid argument' };
+  const [code, lines] = said({ ...empty, cleared: false, restored: [restored], failed: [failed], messages: ['could not restore /cg/d/cpu.cfs_quota_us to "150000": ...'] });
+  t.is(code, 1);
+  t.deepEqual(lines, ['could not restore /cg/d/cpu.cfs_quota_us to "150000": ...',
+    'stopped; 1 of its changes could not be undone: /var/lib/headroom/journal.jsonl keeps their originals, and the next start puts them back']);
 });

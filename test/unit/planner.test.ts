@@ -55,6 +55,27 @@ test('hysteresis: holds between the two thresholds, releases below, restores at 
   t.deepEqual(p.decide(15000, [risk(0.1)], [donor(1)]), [], 'nothing held, nothing to release');
 });
 
+// (a walkthrough: a donor its owner capped at 1 core was released 0.25 -> 0.75 -> 1.25 -> 1.75
+// cores, max_cores being 2: the agent lifted the owner's cap)
+test('a donor with a limit of its own: throttled from under it, released up to it and no further, then given back', (t) => {
+  const p = new Planner(policy);
+  let reads = 0;
+  const capped = (used: number): DonorInput => ({ ...donor(used), ownLimitCores: () => { reads++; return 1; } });
+  const d1 = p.decide(0, [risk(0.9)], [capped(1)]);
+  t.is(d1[0]!.cpuCores, 0.5, 'from its own 1 core, not from max_cores');
+  t.regex(d1[0]!.reason, /-> 0\.50 cores \(bounds 0\.25\.\.2\.00, its own limit 1\.00\)$/);
+  t.is(p.decide(3000, [risk(0.9)], [capped(0.5)])[0]!.cpuCores, 0.25);
+  t.is(reads, 1, 'its limit read once, at the first throttle (after it, the limit is the agent\'s own)');
+  t.is(p.decide(6000, [risk(0.1)], [capped(0.25)])[0]!.cpuCores, 0.75);
+  const back = p.decide(9000, [risk(0.1)], [capped(0.75)]);
+  t.is(back[0]!.action, 'restore', 'a step to 1.25 would pass its own limit: given back instead');
+  t.is(back[0]!.cpuCores, null);
+  // a limit already at or under the floor: nothing to take
+  const q = new Planner(policy);
+  t.deepEqual(q.decide(0, [risk(0.9)], [{ ...donor(0.2), ownLimitCores: () => 0.2 }]), []);
+  t.deepEqual(q.decide(0, [risk(0.9)], [{ ...donor(0.5), ownLimitCores: () => 0.25 }]), [], 'a throttle to 0.25 would not lower its own 0.25');
+});
+
 test('no throttle when the donor already uses less than a step would allow', (t) => {
   const p = new Planner(policy);
   t.deepEqual(p.decide(0, [risk(0.9)], [donor(0.1)]), []);
