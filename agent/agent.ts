@@ -431,7 +431,9 @@ export class Agent {
     try {
       this.actuator.apply(d);
     } catch (err) {
-      this.log(`decision ${d.id} (${d.action} ${d.workload.id}) not applied: ${(err as Error).message}`);
+      d.notApplied = (err as Error).message;
+      this.planner.notApplied(d);
+      this.log(`decision ${d.id} (${d.action} ${d.workload.id}) not applied: ${d.notApplied}`);
     } finally {
       // the limit it wrote (or half wrote) is read afresh next tick, here and below
       if (d.workload.cpuDir !== null) this.limitCache.forget(d.workload.cpuDir);

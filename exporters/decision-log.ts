@@ -13,7 +13,8 @@ function target(d: Decision): string {
 
 /** "[recommend] throttle v1-cpu:/a/b cpu to 1.50 cores: <reason>" */
 export function formatDecision(d: Decision, mode: Mode): string {
-  return `[${mode}] ${d.action} ${d.workload.id} ${d.resource} to ${target(d)}: ${d.reason}`;
+  const failed = d.notApplied === undefined ? '' : ` (NOT APPLIED: ${d.notApplied})`;
+  return `[${mode}] ${d.action} ${d.workload.id} ${d.resource} to ${target(d)}${failed}: ${d.reason}`;
 }
 
 export interface DecisionRecord {
@@ -37,6 +38,8 @@ export interface DecisionRecord {
     runtime?: string;
   };
   reason: string;
+  /** enforce: why its write failed (absent when it was applied, or in a dry run) */
+  notApplied?: string;
 }
 
 /** A JSON-able record of one decision; fields a workload lacks are left out, not null. */
@@ -61,6 +64,7 @@ export function decisionRecord(d: Decision, mode: Mode): DecisionRecord {
       ...(w.runtime ? { runtime: w.runtime } : {}),
     },
     reason: d.reason,
+    ...(d.notApplied === undefined ? {} : { notApplied: d.notApplied }),
   };
 }
 

@@ -163,7 +163,7 @@ export class OtlpLogPush {
   emit(d: Decision, mode: Mode): void {
     const r = decisionRecord(d, mode);
     const w = r.workload;
-    this.record('headroom.decision', d.atMs, 'INFO', formatDecision(d, mode), {
+    this.record('headroom.decision', d.atMs, r.notApplied === undefined ? 'INFO' : 'WARN', formatDecision(d, mode), {
       'headroom.decision.id': r.id,
       'headroom.mode': r.mode,
       'headroom.rule': r.rule,
@@ -171,6 +171,7 @@ export class OtlpLogPush {
       'headroom.resource': r.resource,
       ...(r.cpuCores !== null ? { 'headroom.cpu_cores': r.cpuCores } : {}),
       'headroom.reason': r.reason,
+      ...(r.notApplied !== undefined ? { 'headroom.decision.not_applied': r.notApplied } : {}),
       ...workloadAttributes(w),
       'headroom.workload.hierarchy': w.hierarchy,
       ...(w.containerId ? { 'container.id': w.containerId } : {}),

@@ -7,7 +7,7 @@ import type { Action, Decision, Mode } from '../plan/types.js';
 import type { Workload } from '../workloads/types.js';
 import { cpuLimitWrites, quotaUsFor, readCgroupFile, readCpuLimit, V1_QUOTA, V1_SHARES, V2_MAX, V2_WEIGHT, writeCgroupFile } from './cpu-writer.js';
 import { ActuateError, RefusedError } from './errors.js';
-import { DEFAULT_JOURNAL_PATH, Journal } from './journal.js';
+import { DEFAULT_JOURNAL_PATH, Journal, type Original } from './journal.js';
 
 export interface ActuatorOptions {
   mode: Mode;
@@ -89,7 +89,14 @@ export function onCgroupFs(dir: string): boolean {
 function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean): RestoreReport {
   const distrust = journal.trustProblem();
   if (distrust !== undefined) throw new ActuateError('restoring from', journal.path, undefined, `${distrust}; nothing restored`);
-  const originals = journal.originals();
+  let originals: Original[];
+  try {
+    originals = journal.originals();
+  } catch (err) {
+    // (a line that is no entry: which files it named is unknown, so nothing is put back)
+    if (err instanceof ActuateError && err.code === undefined) throw new ActuateError('restoring from', journal.path, undefined, `${err.message.replace(/^reading journal \S+: /, '')}; nothing restored: look at it, put back by hand what it lists, then move it aside`);
+    throw err;
+  }
   const foreign = originals.find((o) => !CPU_FILES.has(o.file) || !isAbsolute(o.dir) || normalize(o.dir) !== o.dir || (existsSync(o.dir) && !cgroupFs(o.dir)));
   if (foreign) {
     throw new ActuateError('restoring from', journal.path, undefined,
@@ -130,11 +137,19 @@ function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean
     }
     pending = failed;
   }
+  let notCleared: string | undefined;
   if (report.failed.length === 0) {
-    journal.clear();
-    report.cleared = true;
+    try {
+      journal.clear();
+      report.cleared = true;
+    } catch (err) {
+      // (an immutable or read-only journal: what it lists is back in place, and said; the next
+      // start finds the files at their originals and writes nothing)
+      notCleared = `${(err as Error).message}: the originals above are back in place, but the journal still lists them`;
+    }
   }
   report.messages = describe(report);
+  if (notCleared !== undefined) report.messages.push(notCleared);
   return report;
 }
 

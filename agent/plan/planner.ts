@@ -41,11 +41,15 @@ interface Hold {
 }
 
 const fmt = (n: number): string => n.toFixed(2);
+/** Cores used, to more places where two would show it equal to the throttle's target ("0.50 used -> 0.50 cores" for 0.504). */
+const usedText = (used: number, to: number): string => (fmt(used) === fmt(to) ? used.toFixed(3) : fmt(used));
 
 export class Planner {
   private readonly rule: Policy['rules']['protectLatency'];
   /** the ledger: throttles this planner holds, by workload id */
   private readonly holds = new Map<string, Hold>();
+  /** the last decide()'s decisions, by id: the hold each replaced (undefined: none), for notApplied */
+  private heldBefore = new Map<string, { id: string; hold: Hold | undefined }>();
 
   constructor(policy: Policy) {
     this.rule = policy.rules.protectLatency;
@@ -67,17 +71,31 @@ export class Planner {
     // A held workload that vanished (cgroup removed): nothing left to release.
     for (const id of [...this.holds.keys()]) if (!present.has(id)) this.holds.delete(id);
 
+    this.heldBefore = new Map();
     for (const donor of donors) {
       const hold = this.holds.get(donor.workload.id);
       if (hold && nowMs - hold.lastStepMs < this.rule.cooldownMs) continue;
-      if (worst && risk > this.rule.riskThreshold) {
-        const d = this.throttle(nowMs, donor, hold, worst);
-        if (d) decisions.push(d);
-      } else if (hold && risk < this.rule.releaseBelow) {
-        decisions.push(this.release(nowMs, donor, hold, worst));
+      let d: Decision | null = null;
+      if (worst && risk > this.rule.riskThreshold) d = this.throttle(nowMs, donor, hold, worst);
+      else if (hold && risk < this.rule.releaseBelow) d = this.release(nowMs, donor, hold, worst);
+      if (d) {
+        decisions.push(d);
+        this.heldBefore.set(d.id, { id: donor.workload.id, hold });
       }
     }
     return decisions;
+  }
+
+  /**
+   * A decision of the last decide() whose write failed: the ledger goes back to what it held
+   * before it, so the next tick decides from what the cgroup has. (It kept the throttle it could
+   * not write: never tried again, and exported as held.)
+   */
+  notApplied(d: Decision): void {
+    const before = this.heldBefore.get(d.id);
+    if (!before) return;
+    if (before.hold) this.holds.set(before.id, before.hold);
+    else this.holds.delete(before.id);
   }
 
   /** The decisions that give back everything held (used when the agent stops). */
@@ -105,7 +123,7 @@ export class Planner {
       `P(run-queue p99 of ${worst.selector.name} > ${fmt(worst.objectiveMs)} ms within ${this.rule.horizonMs / 1000} s) = ` +
       `${fmt(worst.pContention)} > ${fmt(this.rule.riskThreshold)} (forecast p99 ${fmt(worst.forecastP99Ms)} ms, ` +
       `observed ${worst.observedP99Ms === null ? 'n/a' : `${fmt(worst.observedP99Ms)} ms`}): throttle ${donor.selector.name} ` +
-      `CPU one step ${hold ? fmt(from) : `${fmt(donor.usedCores)} used`} -> ${fmt(to)} cores (bounds ${fmt(minCores)}..${fmt(maxCores)}` +
+      `CPU one step ${hold ? fmt(from) : `${usedText(donor.usedCores, to)} used`} -> ${fmt(to)} cores (bounds ${fmt(minCores)}..${fmt(maxCores)}` +
       `${ceiling < maxCores ? `, its own limit ${fmt(ceiling)}` : ''})`;
     return this.decision(nowMs, 'throttle', donor.workload, to, reason);
   }

@@ -96,4 +96,6 @@ export interface Decision {
   /** cores allowed after the decision; null = unlimited (the original setting) */
   cpuCores: number | null;
   reason: string;
+  /** enforce: why its write failed (nothing else: it was applied, or it is a dry run) */
+  notApplied?: string;
 }

@@ -214,7 +214,12 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
   }
   const t = run.task;
   const task = t
-    ? { exe: t.exe, args: [...(t.args ?? [])].slice(0, 64), ...(t.inputs ? { inputs: [...t.inputs].slice(0, 64) } : {}), ...(t.env ? { env: { ...t.env } } : {}) }
+    ? {
+      exe: t.exe,
+      args: (t.args ?? []).slice(0, MAX_LABEL_ITEMS).map(labelText),
+      ...(t.inputs ? { inputs: t.inputs.slice(0, MAX_LABEL_ITEMS) } : {}),
+      ...(t.env ? { env: Object.fromEntries(Object.entries(t.env).map(([k, v]) => [k, v === null ? null : labelText(v)])) } : {}),
+    }
     : prev?.task;
   return {
     format: PROFILE_FORMAT,
@@ -325,6 +330,17 @@ const MAX_STORED_FIGURE = 1e15;
 const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Arguments and inputs a task label keeps (mergeRun). */
 const MAX_LABEL_ITEMS = 64;
+/**
+ * Characters a label keeps of one argument or environment value (the signature was taken over
+ * all of it). `bash -c '<a 40 KB script>'` made a profile of 41 KB: over a small store's whole
+ * budget, it evicted every other profile and still did not fit.
+ */
+const MAX_LABEL_CHARS = 1024;
+
+/** An argument or value as a label keeps it: cut past MAX_LABEL_CHARS, saying how much. */
+function labelText(v: string): string {
+  return v.length <= MAX_LABEL_CHARS ? v : `${v.slice(0, MAX_LABEL_CHARS)}... (${v.length - MAX_LABEL_CHARS} more characters)`;
+}
 /**
  * No profile file is larger: its curves take a few KB, its label at most the arguments a
  * command line can hold (2 MiB on Linux). A larger file is not read: a 100 MB one was read whole
@@ -673,6 +689,11 @@ export class ProfileStore {
     const usedAtMs = this.nextUse();
     const text = `${JSON.stringify(profile)}\n`;
     const bytes = Buffer.byteLength(text);
+    if (bytes > this.maxBytes) {
+      // (making room for it would evict every other profile, and it would still not fit)
+      this.report({ kind: 'write-failed', file: this.fileOf(run.signature), message: `its profile takes ${bytes} bytes, more than the store's whole budget (${this.maxBytes}): not saved, and no other profile evicted for it` });
+      return { profile, saved: false, evicted: [] };
+    }
     let evicted: string[] = [];
     try {
       // task labels hold command lines: the store is root's alone (0700 folder, 0600 files)

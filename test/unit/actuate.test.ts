@@ -251,6 +251,30 @@ test('v2 layout: enforce writes cpu.max with the period kept, restoreAll puts "m
   t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), 'max 50000');
 });
 
+test('a journal that cannot be emptied after a restore (immutable): what was put back is said, and so is the journal left', (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+  const w = workloadOf({ path: '/fixture', dir, v2: true });
+  const journalPath = join(dir, 'j', 'journal.jsonl');
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, cgroupFs: () => true });
+  a.apply(decision(w, 'throttle', 0.5));
+  execFileSync('chattr', ['+i', journalPath]);
+  t.teardown(() => { execFileSync('chattr', ['-i', journalPath]); });
+  const report = a.restoreAll();
+  t.false(report.cleared);
+  t.deepEqual(report.failed, []);
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), 'max 100000');
+  t.is(report.messages[0], `restored ${join(dir, 'cpu.max')} to "max 100000"`);
+  t.regex(report.messages[1]!, /^clearing journal \S+journal\.jsonl: EPERM: operation not permitted: the originals above are back in place, but the journal still lists them$/);
+});
+
+test('a journal with a line that is no entry: nothing restored, and what to do said', (t) => {
+  const path = join(tempDir(t), 'journal.jsonl');
+  writeFileSync(path, 'garbage\n');
+  const err = t.throws(() => reconcile(path), { instanceOf: ActuateError });
+  t.regex(err!.message, /^restoring from \S+journal\.jsonl: line 1 is not a journal entry: garbage; nothing restored: look at it, put back by hand what it lists, then move it aside$/);
+});
+
 // ---- actuator on real cgroups ----
 
 kernelTest('enforce writes the quota, reads it back, and journals the original first', (t) => {

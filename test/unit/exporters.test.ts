@@ -1100,6 +1100,11 @@ test('decision log: one human line, and a JSON record', (t) => {
     reason: 'P(p99 > 5 ms) = 0.9 > 0.5',
   });
   t.is(decisionRecord({ ...d, cpuCores: null }, 'observe').cpuCores, null);
+  // a write that failed says so, in both (it was shown as done)
+  const failed = { ...d, notApplied: 'appending to journal /s/journal.jsonl: ENOSPC: no space left on device' };
+  t.is(formatDecision(failed, 'enforce'), '[enforce] throttle v1-cpu:/a/b cpu to 1.50 cores (NOT APPLIED: appending to journal /s/journal.jsonl: ENOSPC: no space left on device): P(p99 > 5 ms) = 0.9 > 0.5');
+  t.is(decisionRecord(failed, 'enforce').notApplied, failed.notApplied);
+  t.false('notApplied' in decisionRecord(d, 'enforce'));
 });
 
 // ---- a real Prometheus server scrapes the endpoint ----

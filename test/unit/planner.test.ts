@@ -76,6 +76,27 @@ test('a donor with a limit of its own: throttled from under it, released up to i
   t.deepEqual(q.decide(0, [risk(0.9)], [{ ...donor(0.5), ownLimitCores: () => 0.25 }]), [], 'a throttle to 0.25 would not lower its own 0.25');
 });
 
+// (a walkthrough: a throttle whose write failed, ENOSPC on the journal, was held in the ledger:
+// never tried again, and exported as held)
+test('a decision whose write failed: the ledger goes back to what it held before it, and the next tick decides again', (t) => {
+  const p = new Planner(policy);
+  const [first] = p.decide(0, [risk(0.9)], [donor(2)]);
+  t.is(p.heldCores('v1-cpu:/batch'), 1.5);
+  p.notApplied(first!);
+  t.is(p.heldCores('v1-cpu:/batch'), null);
+  const [again] = p.decide(1000, [risk(0.9)], [donor(2)]);
+  t.is(again!.cpuCores, 1.5, 'tried again at once: nothing held, so no cool-down');
+  // a later step that fails: back to the step before, its cool-down from then
+  const [next] = p.decide(4000, [risk(0.9)], [donor(1.5)]);
+  t.is(next!.cpuCores, 1.0);
+  p.notApplied(next!);
+  t.is(p.heldCores('v1-cpu:/batch'), 1.5);
+  // a decision of an earlier tick changes nothing (this tick, in the cool-down of the step at 1 s, decides nothing)
+  t.deepEqual(p.decide(3500, [risk(0.9)], [donor(1.5)]), []);
+  p.notApplied(first!);
+  t.is(p.heldCores('v1-cpu:/batch'), 1.5);
+});
+
 test('no throttle when the donor already uses less than a step would allow', (t) => {
   const p = new Planner(policy);
   t.deepEqual(p.decide(0, [risk(0.9)], [donor(0.1)]), []);

@@ -545,6 +545,34 @@ test('store: the byte budget evicts the least recently used profile', (t) => {
   t.true(again.has(sigs[0]!));
 });
 
+// (a walkthrough: one task with a 40 KB argument, `bash -c '<script>'`, evicted all seven profiles
+// of a 16 KiB store and still left it at 41 KB)
+test('store: a long argument is cut in the label; a profile over the whole budget is not saved, and evicts nothing', (t) => {
+  const dir = scratch(t);
+  let clock = 1_000_000;
+  const { store, problems } = storeAt(dir, { maxBytes: 16 * 1024, now: () => (clock += 1000) });
+  for (const c of '012') store.record(run(c.repeat(64)));
+  const three = store.bytes;
+  const script = `echo ${'x'.repeat(40_000)}`;
+  const long = { ...run(SIG_A), task: { exe: '/bin/bash', args: ['-c', script], env: { LANG: 'C', GONE: null } } };
+  const out = store.record(long);
+  t.true(out.saved);
+  t.deepEqual(out.evicted, []);
+  const arg = out.profile.task!.args[1]!;
+  t.is(arg, `${script.slice(0, 1024)}... (${script.length - 1024} more characters)`);
+  t.deepEqual(out.profile.task!.env, { LANG: 'C', GONE: null });
+  t.true(store.bytes < three + 4096, `${store.bytes} bytes`);
+  // sixty-four arguments of 1 KiB each: over 16 KiB even cut; the others stay, and it is said
+  const huge = { ...run(SIG_B), task: { exe: '/bin/tool', args: Array.from({ length: 64 }, (_, i) => `${i}`.repeat(2000)) } };
+  const before = filesIn(dir);
+  const refused = store.record(huge);
+  t.false(refused.saved);
+  t.deepEqual(refused.evicted, []);
+  t.deepEqual(filesIn(dir), before);
+  t.true(store.bytes <= store.maxBytes);
+  t.regex(problems.at(-1)!.message, /^its profile takes \d+ bytes, more than the store's whole budget \(16384\): not saved, and no other profile evicted for it$/);
+});
+
 test('store: a write cut short before its rename leaves the old profile, and the leftover is cleaned', (t) => {
   const dir = scratch(t);
   const { store } = storeAt(dir);
