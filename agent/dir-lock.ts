@@ -2,7 +2,9 @@
 // `run` journals its writes in its state dir, and at its start puts back the originals a killed
 // agent's journal names: a second agent on the same dir would undo the first one's live writes.
 // Two agents on one profile store overwrite each other's files from stale copies and lose runs.
-// Two recorders on one file interleave their lines (lockFile: a lock beside the file).
+// Two recorders on one file interleave their lines (lockFile: a lock beside the file). Two
+// enforcing agents on one cgroup each journal the other's value as the original, and the last to
+// stop leaves the other's throttle for good (lockName: a lock in a folder of locks).
 //
 // The file names its holder: pid, start time (/proc/<pid>/stat), boot and pid namespace. A lock
 // from an earlier boot, or whose process is gone or whose pid now names another process, is
@@ -12,6 +14,7 @@
 // exit Node sees, the last taken first, with the folders made for them where left empty.
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -132,6 +135,37 @@ export function lockFile(file: string, why: string, log: (msg: string) => void =
     real = join(realpathSync(dirname(resolve(file))), basename(file)); // not there yet
   }
   takeLock(dirname(real), `${real}.lock`, undefined, file, why, log);
+}
+
+/**
+ * Takes `name` (a cgroup's folder: nothing of ours can be put in it) for this process until it
+ * exits: a lock file in the folder `locks` (created, mode 0700) named by a hash of `name`.
+ * Throws DirLockedError naming `name` when a live process holds it.
+ */
+export function lockName(name: string, locks: string, why: string, log: (msg: string) => void = () => {}): void {
+  const path = nameLockPath(name, locks);
+  const created = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  takeLock(dirname(path), path, created, name, why, log);
+}
+
+/** Where lockName keeps the lock for `name` in `locks`. */
+export function nameLockPath(name: string, locks: string): string {
+  return join(resolve(locks), `${createHash('sha256').update(name).digest('hex').slice(0, 32)}.lock`);
+}
+
+/**
+ * Removes the lock lockName took for `name` in `locks` when its holder is gone (an agent killed
+ * with SIGKILL), then `locks` and the folder above it where that leaves them empty. A live
+ * holder's lock stays.
+ */
+export function dropStaleName(name: string, locks: string): void {
+  const path = nameLockPath(name, locks);
+  const dir = dirname(path);
+  const self = me();
+  const holder = readLock(path, self);
+  if (holder === null || live(holder, self)) return;
+  try { unlinkSync(path); } catch { return; }
+  try { rmdirSync(dir); rmdirSync(dirname(dir)); } catch { /* not empty: others' locks */ }
 }
 
 /** The lock at `path` (in `dir`), taken for this process; `created`: the topmost folder made for it. */

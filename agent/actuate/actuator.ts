@@ -7,6 +7,7 @@ import type { Action, Decision, Mode } from '../plan/types.js';
 import type { Workload } from '../workloads/types.js';
 import { cpuLimitWrites, quotaUsFor, readCgroupFile, readCpuLimit, V1_QUOTA, V1_SHARES, V2_MAX, V2_WEIGHT, writeCgroupFile } from './cpu-writer.js';
 import { ActuateError, RefusedError } from './errors.js';
+import { DirLockedError, dropStaleName, lockName } from '../dir-lock.js';
 import { DEFAULT_JOURNAL_PATH, Journal, type Original } from './journal.js';
 
 export interface ActuatorOptions {
@@ -17,7 +18,16 @@ export interface ActuatorOptions {
   allow: (w: Workload) => boolean;
   /** whether a folder is a cgroup's, for a restore (default onCgroupFs: a test on plain files in v2's format says yes) */
   cgroupFs?: (dir: string) => boolean;
+  /** where enforce claims each cgroup before its first write there, host-wide (default DEFAULT_CLAIMS_DIR) */
+  claimsDir?: string;
 }
+
+/**
+ * Enforcing agents claim each cgroup they write here: one per cgroup, whatever their state dirs.
+ * Two on one cgroup each journaled the other's throttle as its original, and the last to stop
+ * put that back: a throttle for good. (/run: the claims go with the boot, as the cgroups do.)
+ */
+export const DEFAULT_CLAIMS_DIR = '/run/headroom/cgroups';
 
 export interface FileChange {
   file: string;
@@ -86,7 +96,7 @@ export function onCgroupFs(dir: string): boolean {
  * Refuses, before writing anything, a journal others could write or one naming a file the
  * actuator never writes: a restore writes as root wherever the journal says.
  */
-function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean): RestoreReport {
+function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean, claimsDir: string): RestoreReport {
   const distrust = journal.trustProblem();
   if (distrust !== undefined) throw new ActuateError('restoring from', journal.path, undefined, `${distrust}; nothing restored`);
   let originals: Original[];
@@ -137,6 +147,8 @@ function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean
     }
     pending = failed;
   }
+  // the claims a killed agent left on these cgroups go with its journal
+  for (const dir of new Set(originals.map((o) => o.dir))) dropStaleName(dir, claimsDir);
   let notCleared: string | undefined;
   if (report.failed.length === 0) {
     try {
@@ -158,6 +170,9 @@ export class Actuator {
   readonly journalPath: string;
   private readonly allow: (w: Workload) => boolean;
   private readonly cgroupFs: (dir: string) => boolean;
+  private readonly claimsDir: string;
+  /** the cgroups this actuator has claimed (claimed once, held until the process exits) */
+  private readonly claimed = new Set<string>();
   /** only enforce keeps a journal: a dry run creates no file at all */
   private readonly journal: Journal | null;
 
@@ -166,6 +181,7 @@ export class Actuator {
     this.journalPath = opts.journalPath ?? DEFAULT_JOURNAL_PATH;
     this.allow = opts.allow;
     this.cgroupFs = opts.cgroupFs ?? onCgroupFs;
+    this.claimsDir = opts.claimsDir ?? DEFAULT_CLAIMS_DIR;
     this.journal = opts.mode === 'enforce' ? new Journal(this.journalPath) : null;
   }
 
@@ -189,6 +205,7 @@ export class Actuator {
       const quotaUs = quotaUsFor(decision.cpuCores, periodUs);
       return { ...base, dryRun: true, coresAfter: quotaUs === null ? null : quotaUs / periodUs, verified: false };
     }
+    this.claim(dir);
     for (const c of changes) {
       this.journal.append({ decisionId: decision.id, dir, file: c.file, original: c.from, value: c.to });
       writeCgroupFile(dir, c.file, c.to);
@@ -203,7 +220,7 @@ export class Actuator {
   /** Undoes every change this journal records (this run's and any unreconciled one's), then clears it. */
   restoreAll(): RestoreReport {
     if (this.journal === null) return emptyReport();
-    return restoreFromJournal(this.journal, this.cgroupFs);
+    return restoreFromJournal(this.journal, this.cgroupFs, this.claimsDir);
   }
 
   /**
@@ -213,7 +230,19 @@ export class Actuator {
   static reconcile(journalPath: string = DEFAULT_JOURNAL_PATH): RestoreReport {
     const journal = new Journal(journalPath);
     if (!journal.exists()) return emptyReport();
-    return restoreFromJournal(journal, onCgroupFs);
+    return restoreFromJournal(journal, onCgroupFs, DEFAULT_CLAIMS_DIR);
+  }
+
+  /** Claims `dir` for this process before its first write there; RefusedError when another agent has. */
+  private claim(dir: string): void {
+    if (this.claimed.has(dir)) return;
+    try {
+      lockName(dir, this.claimsDir, 'two agents writing one cgroup leave it throttled when they stop; keep it out of one of their policies');
+    } catch (err) {
+      if (err instanceof DirLockedError) throw new RefusedError(`cgroup ${err.message}`);
+      throw new RefusedError(`cgroup ${dir}: cannot claim it in ${this.claimsDir} (${(err as Error).message}): not written, as another agent might write it too`);
+    }
+    this.claimed.add(dir);
   }
 
   private checkAllowed(w: Workload): string {

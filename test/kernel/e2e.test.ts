@@ -3,7 +3,7 @@
 // file), releases it when the hogs stop and restores the original on exit; in recommend mode
 // the same decisions are exported (to Prometheus, and pushed over OTLP) and nothing changes;
 // after kill -9 a restart restores.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -13,6 +13,8 @@ import { TestCgroup } from '../helpers/cgroups.js';
 import { attributesOf, logRecordsOf, startCollector, type OtlpAttribute } from '../helpers/otlp-collector.js';
 import { freePort, headroom, jsonLines, startIn, waitFor, sleep, type Running } from '../helpers/proc.js';
 import { median } from '../bench/stats.js';
+import { DEFAULT_CLAIMS_DIR } from '../../agent/actuate/actuator.js';
+import { nameLockPath } from '../../agent/dir-lock.js';
 
 
 interface Setup {
@@ -301,4 +303,6 @@ kernelTest('kill -9 while holding a throttle: the next start restores the origin
   // (the journal's restore above is the previous run's undone; observe itself changes nothing)
   t.regex(again.stderr, /headroom: stopped \(observe mode: no change of its own to undo\)\n/);
   t.is(readFileSync(s.limitFile, 'utf8'), s.original, 'original back after restart');
+  // and the killed agent's claim on the cgroup went with its journal
+  t.false(existsSync(nameLockPath(s.batch.dir, DEFAULT_CLAIMS_DIR)), 'no claim left');
 });

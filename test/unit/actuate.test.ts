@@ -12,6 +12,8 @@ import {
   weightToShares, weightWritesFor, writeCgroupFile,
 } from '../../agent/actuate/cpu-writer.js';
 import { Journal } from '../../agent/actuate/journal.js';
+import { DEFAULT_CLAIMS_DIR } from '../../agent/actuate/actuator.js';
+import { nameLockPath } from '../../agent/dir-lock.js';
 import type { Action, Decision, Mode } from '../../agent/plan/types.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { TestCgroup } from '../helpers/cgroups.js';
@@ -275,6 +277,46 @@ test('a journal with a line that is no entry: nothing restored, and what to do s
   t.regex(err!.message, /^restoring from \S+journal\.jsonl: line 1 is not a journal entry: garbage; nothing restored: look at it, put back by hand what it lists, then move it aside$/);
 });
 
+// (a walkthrough: two enforcing agents, each with its own state dir, on one cgroup: the second
+// journaled the first's throttle as the original, and put it back when it stopped, for good)
+test('enforce claims a cgroup before writing it: a second agent (another process) is refused, until the first is gone', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+  const w = workloadOf({ path: '/fixture', dir, v2: true });
+  const claimsDir = join(tempDir(t), 'claims');
+  const moduleUrl = new URL('../../agent/actuate/index.js', import.meta.url).href;
+  const script = `
+    import { Actuator } from ${JSON.stringify(moduleUrl)};
+    const { journalPath, claimsDir, w } = JSON.parse(process.env.HR_ARGS);
+    const a = new Actuator({ mode: 'enforce', journalPath, claimsDir, allow: () => true });
+    a.apply({ id: 'first', atMs: Date.now(), rule: 'test', action: 'throttle', workload: w, resource: 'cpu', cpuCores: 0.5, reason: 'first agent' });
+    process.stdout.write('applied\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, HR_ARGS: JSON.stringify({ journalPath: join(dir, 'first.jsonl'), claimsDir, w }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('applied')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`first agent exited (${code}) before applying: ${stderr}`)));
+  });
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000');
+  const journalPath = join(dir, 'second.jsonl');
+  const second = new Actuator({ mode: 'enforce', journalPath, claimsDir, allow: allowAll, cgroupFs: () => true });
+  const err = t.throws(() => second.apply(decision(w, 'throttle', 0.3)), { instanceOf: RefusedError });
+  t.is(err!.message, `cgroup ${dir} is in use by another headroom agent (pid ${child.pid}): two agents writing one cgroup leave it throttled when they stop; keep it out of one of their policies`);
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000', 'not written');
+  t.false(existsSync(journalPath), 'nothing journaled');
+  // the first one killed: its claim is stale, and taken over
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  t.truthy(second.apply(decision(w, 'throttle', 0.3)));
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '30000 100000');
+});
+
 // ---- actuator on real cgroups ----
 
 kernelTest('enforce writes the quota, reads it back, and journals the original first', (t) => {
@@ -400,6 +442,9 @@ kernelTest('reconcile restores what a SIGKILLed agent changed and reports a cgro
   t.regex(report.messages[1]!, /is gone/);
   t.is(cg.read(limitFile(cg)), original);
   t.is(readFileSync(journalPath, 'utf8'), '');
+  // the killed agent's claims on its cgroups went with its journal
+  t.false(existsSync(nameLockPath(cg.dir, DEFAULT_CLAIMS_DIR)));
+  t.false(existsSync(nameLockPath(gone.dir, DEFAULT_CLAIMS_DIR)));
   // Nothing left: a second reconcile does nothing; no journal at all, likewise.
   t.deepEqual(reconcile(journalPath).restored, []);
   t.deepEqual(reconcile(join(tempDir(t), 'none.jsonl')), { restored: [], vanished: [], changed: [], failed: [], cleared: false, messages: [] });

@@ -2,11 +2,11 @@
 // the lock goes with the process that took it.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirLockedError, LOCK_FILE, lockDir, lockFile, lockHolder, openTo, processStart } from '../../agent/dir-lock.js';
+import { DirLockedError, dropStaleName, LOCK_FILE, lockDir, lockFile, lockHolder, lockName, nameLockPath, openTo, processStart } from '../../agent/dir-lock.js';
 
 const lockModule = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../agent/dir-lock.js');
 
@@ -134,4 +134,30 @@ test('a file held by a live process is refused, by any of its names; the lock be
   const code = `import(${JSON.stringify(lockModule)}).then((m) => { m.lockFile(${JSON.stringify(other)}, 'test'); })`;
   await new Promise((r) => spawn(process.execPath, ['-e', code], { stdio: 'inherit' }).on('exit', r));
   t.deepEqual(readdirSync(dir).filter((n) => n.startsWith('other')), []);
+});
+
+test('lockName: a lock per name in a folder of locks; dropStaleName removes a dead holder\'s, with the folders it leaves empty, and keeps a live one', async (t) => {
+  const base = scratch(t);
+  const locks = join(base, 'run', 'cgroups');
+  const name = '/sys/fs/cgroup/cpu/headroom-test/x';
+  lockName(name, locks, 'test');
+  const path = nameLockPath(name, locks);
+  t.true(existsSync(path));
+  t.is(dirname(path), locks);
+  dropStaleName(name, locks);
+  t.true(existsSync(path), 'this process holds it: kept');
+  // a holder that is gone: its pid's start no longer matches
+  const other = '/sys/fs/cgroup/cpu/headroom-test/y';
+  const stale = nameLockPath(other, locks);
+  const mine = JSON.parse(readFileSync(path, 'utf8')) as { start: number };
+  writeFileSync(stale, `${JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), start: mine.start + 1 })}\n`);
+  dropStaleName(other, locks);
+  t.false(existsSync(stale));
+  t.true(existsSync(locks), 'the folder holds a live lock still');
+  // alone in its folders: they go with it
+  const lone = join(base, 'lone', 'cgroups');
+  mkdirSync(lone, { recursive: true });
+  writeFileSync(nameLockPath(other, lone), `${JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), start: mine.start + 1 })}\n`);
+  dropStaleName(other, lone);
+  t.false(existsSync(join(base, 'lone')));
 });
