@@ -12,7 +12,7 @@
 // namespace cannot be judged from here and is held. The file appears whole (written aside, then
 // linked into place), so no reader takes a half-written lock for a stale one. Locks go at any
 // exit Node sees, the last taken first, with the folders made for them where left empty.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -110,13 +110,39 @@ function releaseAll(): void {
 }
 
 /**
+ * Makes `dir` and the folders above it that are missing (mode 0700); returns the topmost made.
+ * Its errors name the real cause: Node's recursive mkdir says ENOENT on a read-only filesystem,
+ * and EEXIST for a file where the folder should be ("a state dir that is a file: EEXIST").
+ */
+function makeDirs(dir: string): string | undefined {
+  const notDir = (path: string): Error => Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', errno: -20 });
+  let st;
+  try { st = statSync(dir); } catch { /* missing */ }
+  if (st) {
+    if (!st.isDirectory()) throw notDir(dir);
+    return undefined;
+  }
+  try {
+    return mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EEXIST') throw err;
+    // the topmost missing folder, made alone, says why (EROFS, ENOTDIR, EACCES)
+    let top = dir;
+    while (dirname(top) !== top && !existsSync(dirname(top))) top = dirname(top);
+    mkdirSync(top, { mode: 0o700 });
+    throw err;
+  }
+}
+
+/**
  * Takes `dir` (created, mode 0700, when missing; removed at the exit if still empty) for this
  * process until it exits. Throws DirLockedError, its message ending in `why`, when a live
  * process holds it; a stale lock is taken over and said through `log`.
  */
 export function lockDir(dirGiven: string, why: string, log: (msg: string) => void = () => {}): void {
   const dir = resolve(dirGiven);
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const created = makeDirs(dir);
   takeLock(dir, join(dir, LOCK_FILE), created, dir, why, log);
 }
 
@@ -144,7 +170,7 @@ export function lockFile(file: string, why: string, log: (msg: string) => void =
  */
 export function lockName(name: string, locks: string, why: string, log: (msg: string) => void = () => {}): void {
   const path = nameLockPath(name, locks);
-  const created = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const created = makeDirs(dirname(path));
   takeLock(dirname(path), path, created, name, why, log);
 }
 

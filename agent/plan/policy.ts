@@ -559,7 +559,8 @@ function schemaProblem(e: ErrorObject, where: Locator): PolicyProblem {
     {
       const words: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'more than', '<': 'less than' };
       const cores = path.at(-1) === 'min_cores' || path.at(-1) === 'max_cores' || path.at(-1) === 'step_cores';
-      const why = cores && e.keyword === 'maximum' ? ', more cores than a Linux host can have' : '';
+      const why = cores && e.keyword === 'maximum' ? ', more cores than a Linux host can have'
+        : cores && e.keyword === 'minimum' ? ': the kernel takes no CPU quota under 1 ms a 100 ms period' : '';
       return where.problem(path, 'value', `must be ${words[String(params.comparison)] ?? String(params.comparison)} ${String(params.limit)} (got ${got}${why})`);
     }
     case 'minLength':

@@ -1,7 +1,7 @@
 // One agent per directory: a live holder refuses a second, a dead one's lock is taken over, and
 // the lock goes with the process that took it.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -160,4 +160,19 @@ test('lockName: a lock per name in a folder of locks; dropStaleName removes a de
   writeFileSync(nameLockPath(other, lone), `${JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), start: mine.start + 1 })}\n`);
   dropStaleName(other, lone);
   t.false(existsSync(join(base, 'lone')));
+});
+
+// (a walkthrough: a state dir that is a file said EEXIST, one on a read-only filesystem ENOENT)
+test('lockDir: the folder\'s real problem is said: a file where it should be (ENOTDIR), a read-only filesystem (EROFS)', (t) => {
+  const base = scratch(t);
+  const file = join(base, 'afile');
+  writeFileSync(file, 'x');
+  t.throws(() => lockDir(file, 'test'), { code: 'ENOTDIR' });
+  t.throws(() => lockDir(join(file, 'sub'), 'test'), { code: 'ENOTDIR' });
+  if (process.getuid?.() !== 0) return;
+  const ro = join(base, 'ro');
+  mkdirSync(ro);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'headroom-test-ro', ro]);
+  t.teardown(() => { execFileSync('umount', [ro]); });
+  t.throws(() => lockDir(join(ro, 'a', 'b'), 'test'), { code: 'EROFS' });
 });

@@ -294,7 +294,13 @@ const broken: BrokenCase[] = [
       '      throttle: { min_cores: -1, max_cores: 2, step_cores: 0.5 }',
       '',
     ].join('\n'),
-    line: 7, column: 30, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be more than 0 (got -1)',
+    line: 7, column: 30, field: 'workloads[0].cpu.throttle.min_cores', message: 'must be at least 0.01 (got -1: the kernel takes no CPU quota under 1 ms a 100 ms period)',
+  },
+  {
+    // (a walkthrough: 0.0001 cores passed, and was raised to the kernel's 1 ms quota in silence; a step of 1e-9 stepped nowhere)
+    title: 'a step under the kernel\'s smallest quota',
+    yaml: ['version: 1', 'workloads:', '  - name: batch', '    match: /batch', '    class: best-effort', '    cpu: { throttle: { min_cores: 0.25, max_cores: 2, step_cores: 1e-9 } }', ''].join('\n'),
+    line: 6, column: 67, field: 'workloads[0].cpu.throttle.step_cores', message: 'must be at least 0.01 (got 1e-9: the kernel takes no CPU quota under 1 ms a 100 ms period)',
   },
   {
     title: 'max_cores past any host (1e9: a typo, and a quota past what the kernel takes)',
