@@ -3,6 +3,7 @@
 // then the engine against the best reference baseline (issue 6's bar) and, per resource, its
 // saturation warnings (lead time and false alarms).
 // Mounted by main.ts (`.command(predict)`); runnable on its own too, like policy-check.ts.
+import { isatty } from 'node:tty';
 import type { Argv, CommandModule } from 'yargs';
 import {
   AGENT_WARMUP_SECONDS, ALL_TARGETS, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable, targetsFor, warmupOf,
@@ -16,6 +17,7 @@ import { checkPaths, commaList, parseLimitSpecs } from './options.js';
 import { isMain, runAlone } from './alone.js';
 import { printableName } from '../printable.js';
 import { allZero, readTraces, sampleGaps, TraceOptionError, type Series } from '../predict/traces/index.js';
+import { STDIN_PATH } from '../predict/traces/lines.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -114,8 +116,11 @@ function saturationCells(s: SaturationSummary | undefined): string[] {
   return [`${s.warnedInTime}/${s.crossings}`, duration(s.medianLeadSeconds), rate];
 }
 
-/** Rows of cells as an aligned Markdown table (first column left-aligned). */
-function markdown(header: string[], rows: string[][]): string {
+/** Rows of cells as an aligned Markdown table (first column left-aligned); a cell's '|' escaped (a workload named a|b split its row). */
+export function markdown(headerGiven: string[], rowsGiven: string[][]): string {
+  const cell = (c: string): string => c.replace(/\|/g, '\\|');
+  const header = headerGiven.map(cell);
+  const rows = rowsGiven.map((r) => r.map(cell));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
@@ -444,7 +449,9 @@ async function handler(a: PredictArgs): Promise<void> {
     const warnRead = (m: string): void => {
       if (++readWarnings <= MAX_READ_WARNINGS || a['all-warnings']) warn(m);
     };
-    const series = readTraces(a.trace, { resources, stepMs: a['step-ms'], onWarning: warnRead });
+    // '-': the trace piped in (`zcat t.jsonl.gz | headroom predict --trace -`)
+    if (a.trace === '-' && isatty(0)) throw new UsageError('--trace -: reads a trace from stdin, and stdin is a terminal: pipe one in, or name a file');
+    const series = readTraces(a.trace === '-' ? STDIN_PATH : a.trace, { resources, stepMs: a['step-ms'], onWarning: warnRead });
     if (readWarnings > MAX_READ_WARNINGS && !a['all-warnings']) {
       warn(`${readWarnings - MAX_READ_WARNINGS} more from reading ${a.trace} not shown (--all-warnings shows every one)`);
     }
@@ -501,7 +508,7 @@ const predict: CommandModule<object, PredictArgs> = {
   describe: 'replay a trace (headroom JSON Lines, or Bitbrains / Google / Alibaba public traces) through the forecasters and score them',
   builder: (y: Argv) =>
     y
-      .option('trace', { requiresArg: true, type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file)' })
+      .option('trace', { requiresArg: true, type: 'string', demandOption: true, describe: 'trace file, or a folder of them (format detected per file); - reads one from stdin' })
       .option('models', { requiresArg: true,
         type: 'string',
         describe: `comma-separated: ${DEFAULT_MODELS.map((b) => b.id).join(', ')}, or forecaster:<model> with <model> one of ` +

@@ -19,6 +19,7 @@ import {
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { shownValue } from './traces/lines.js';
+import { printableName } from '../printable.js';
 import { Z90 } from './stats.js';
 
 export const DEFAULT_PROFILE_DIR = '/var/lib/headroom/profiles';
@@ -373,7 +374,8 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   try {
     x = JSON.parse(text);
   } catch (err) {
-    throw new Error(`not JSON: ${(err as Error).message}`);
+    // (V8's message quotes the text, control characters and all: a "garbage\n" split the log line)
+    throw new Error(`not JSON: ${printableName((err as Error).message)}`);
   }
   const p = x as Partial<Profile> | null;
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -394,7 +396,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   if (!weight(p.weight)) throw new Error('bad weight');
   const d = p.durationMs;
   const figure = (v: unknown, most = MAX_STORED_FIGURE): boolean => num(v) && v >= 0 && v <= most;
-  if (!d || ![d.mean, d.min, d.max, d.last].every((v) => figure(v)) || !figure(d.var, MAX_STORED_FIGURE ** 2)) throw new Error('bad duration statistics');
+  if (!d || typeof d !== 'object') throw new Error('bad duration statistics (durationMs missing)');
+  const badDuration = (['mean', 'min', 'max', 'last', 'var'] as const).find((k) => !figure(d[k], k === 'var' ? MAX_STORED_FIGURE ** 2 : MAX_STORED_FIGURE));
+  if (badDuration !== undefined) throw new Error(`bad duration statistics (durationMs.${badDuration}: ${shownValue(d[badDuration])})`);
   // (rounding in a decayed mean scales with the largest duration in it, not the smallest)
   const within = (v: number): boolean => v >= d.min - SLACK * d.max && v <= d.max * (1 + SLACK);
   if (!(d.min <= d.max) || !within(d.mean) || !within(d.last)) throw new Error('bad duration statistics (mean or last outside min..max)');

@@ -13,7 +13,7 @@ import {
 } from '../../agent/predict/backtest.js';
 import { ENGINE, modelsByName, SINGLE_BASELINES } from '../../agent/predict/baselines.js';
 import { createForecaster } from '../../agent/predict/forecaster.js';
-import { renderSaturation } from '../../agent/cli/predict.js';
+import { markdown, renderSaturation } from '../../agent/cli/predict.js';
 import { readTraces, type Series } from '../../agent/predict/traces/index.js';
 import { testIf } from '../helpers/host.js';
 import { rng } from '../helpers/rng.js';
@@ -414,4 +414,10 @@ testIf(shared, `public traces in ${SHARED}`, 'engine on one real series per data
       t.true(ours.nPL90 <= 1.1 * best, `${name} ${target}: ${ours.nPL90} vs ${best}`);
     }
   }
+});
+
+// (a walkthrough: a workload named with a '|' split its row of predict's table into one cell more)
+test('markdown: a cell\'s | is escaped, the columns still aligned', (t) => {
+  const out = markdown(['series', 'n'], [['/a|b', '1'], ['/c', '22']]);
+  t.is(out, ['| series |  n |', '|--------|---:|', '| /a\\|b  |  1 |', '| /c     | 22 |'].join('\n'));
 });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { headroom } from '../helpers/proc.js';
+import { headroom, headroomBin } from '../helpers/proc.js';
 import { unknownCommandMessage, usageMessage } from '../../agent/cli/fail.js';
 import { checkValuesGiven, parseLimitSpecs } from '../../agent/cli/options.js';
 import { emptyWhy, parseLimits, samplesOf } from '../../agent/cli/record.js';
@@ -582,4 +582,20 @@ test('saidStopped: what the stop put back, left or could not put back, and the e
   t.is(code, 1);
   t.deepEqual(lines, ['could not restore /cg/d/cpu.cfs_quota_us to "150000": ...',
     'stopped; 1 of its changes could not be undone: /var/lib/headroom/journal.jsonl keeps their originals, and the next start puts them back']);
+});
+
+// (a walkthrough: `--trace -` was "-: no such trace file or folder")
+test('predict --trace - reads the trace piped in', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { gunzipSync } = await import('node:zlib');
+  const input = gunzipSync(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/traces/cpu-steady.jsonl.gz')));
+  const r = spawnSync(headroomBin, ['predict', '--trace', '-', '--json', '--targets', 'h5s'], { input, encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { tables: Array<{ group: string; points: number }> };
+  t.true(doc.tables.some((x) => x.group === 'headroom stdin' && x.points > 0), r.stdout.slice(0, 300));
+  // through a pipe too (a socket above, as spawn gives; it read EAGAIN once Node had made stdin non-blocking)
+  const fixture = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/traces/cpu-steady.jsonl.gz');
+  const piped = spawnSync('bash', ['-c', `zcat '${fixture}' | '${headroomBin}' predict --trace - --json --targets h5s`], { encoding: 'utf8', timeout: 60_000 });
+  t.is(piped.status, 0, piped.stderr);
+  t.deepEqual((JSON.parse(piped.stdout) as { tables: unknown }).tables, doc.tables);
 });

@@ -282,8 +282,11 @@ test('curve: a resource a run did not measure is left out, not taken for 0', (t)
     const bad = { ...both, curve: { ...both.curve, cpuCores: { ...both.curve.cpuCores!, peak } } };
     t.throws(() => parseProfile(JSON.stringify(bad)), { message: 'bad peak for cpuCores' }, JSON.stringify(peak));
   }
-  t.throws(() => parseProfile(JSON.stringify({ ...both, durationMs: { ...both.durationMs, mean: 1e300 } })), { message: 'bad duration statistics' });
+  t.throws(() => parseProfile(JSON.stringify({ ...both, durationMs: { ...both.durationMs, mean: 1e300 } })), { message: 'bad duration statistics (durationMs.mean: 1e+300)' });
+  t.throws(() => parseProfile(JSON.stringify({ ...both, durationMs: { ...both.durationMs, var: 'x' } })), { message: 'bad duration statistics (durationMs.var: "x")' });
   t.throws(() => parseProfile('[1,2,3]'), { message: 'not an object' });
+  // V8's message quotes the text: its control characters escaped, so a log line stays one line
+  t.throws(() => parseProfile('garbage\n\u001b[2J'), { message: /^not JSON: [^\n\u001b]*\\n\\u001b/ });
 });
 
 // ---- the store ----

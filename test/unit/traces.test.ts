@@ -29,7 +29,12 @@ const cli = resolve(root, 'dist/agent/cli/predict.js');
 const tmp = mkdtempSync(join(tmpdir(), 'headroom-traces-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Writes a trace file; a CSV ends its last row with a line end, as every public trace does (writeRaw: as given). */
 function write(rel: string, text: string): string {
+  return writeRaw(rel, rel.endsWith('.csv') && text !== '' && !text.endsWith('\n') ? `${text}\n` : text);
+}
+
+function writeRaw(rel: string, text: string): string {
   const p = join(tmp, rel);
   mkdirSync(dirname(p), { recursive: true });
   writeFileSync(p, text);
@@ -364,6 +369,18 @@ test('a pipe is read once, whole (its format was told from a first read, and its
   t.is(viaPipe.values.length, 5000);
 });
 
+// (a walkthrough: a Bitbrains file cut mid-number read 57 for 57,146 KB of memory, and said nothing)
+test('public readers: a last line with no line end is read, and said (the file may be cut short)', (t) => {
+  const said: string[] = [];
+  const t0 = 1372629804;
+  const text = [BB_HEADER, bbRow(t0, 100), bbRow(t0 + 300, 200)].join('\n');
+  const whole = readTraces(writeRaw('unterminated/bb/7.csv', `${text}\n`), { onWarning: (m) => said.push(m) });
+  t.deepEqual(said, []);
+  const cut = readTraces(writeRaw('unterminated/bb2/7.csv', text.slice(0, -3)), { onWarning: (m) => said.push(m) });
+  t.is(one(cut, '7', 'cpu_mhz').values.length, one(whole, '7', 'cpu_mhz').values.length, 'the row is read');
+  t.is(said.filter((m) => /bb2\/7\.csv: its last line has no line end \(the file cut short\?\): read as it is; check its last row$/.test(m)).length, 1, said.join('\n'));
+});
+
 test('deep JSON in a recording is an error naming its line (it overflowed the stack, said without a file)', (t) => {
   const j = write('deep/r.jsonl', ['{"format":"headroom-trace","version":1,"stepMs":1000}', `{"t":${'['.repeat(20000)}${']'.repeat(20000)},"workload":"/a","resource":"cpu_cores","value":1}`].join('\n'));
   t.throws(() => readTraces(j), { message: /deep\/r\.jsonl:2: field "t": expected a time in ms, got an array/ });
@@ -574,7 +591,9 @@ test('jsonl: a gzipped recording reads as the plain one, in a folder too; a corr
   t.true(same(a.values, [...b.values]) && a.values.length === 3000);
   t.is(b.source, packed);
   const bad = write('gz/bad.jsonl.gz', 'not gzip at all');
-  t.throws(() => readTraces(bad), { message: /bad\.jsonl\.gz: not a readable gzip file/ });
+  t.throws(() => readTraces(bad), { message: /bad\.jsonl\.gz: not a gzip file, though named \.gz \(it does not start as one\)$/ });
+  // (one byte: its "stream ended early" read as an empty trace)
+  t.throws(() => readTraces(write('gz/one.jsonl.gz', 'x')), { message: /one\.jsonl\.gz: not a gzip file, though named \.gz/ });
   // gzipped and named otherwise: told by its first bytes (it read as an unknown format)
   const renamed = join(tmp, 'gz/renamed.trace');
   writeFileSync(renamed, gzipSync(readFileSync(plain)));

@@ -61,7 +61,7 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
   const skipped = new SkippedRows();
   const drops: CounterDrops[] = COUNTER_COLUMNS.map(() => ({ resets: 0, glitches: 0 }));
   let lineNo = 0;
-  for (const line of readLines(path, onWarning)) {
+  for (const line of readLines(path, onWarning, { warnUnterminated: true })) {
     lineNo++;
     if (line === '') continue;
     const f = line.split(',');

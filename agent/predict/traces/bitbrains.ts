@@ -66,7 +66,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
   const skipped = new SkippedRows();
   let lineNo = 0;
   let read: (readonly [string, number])[] | undefined; // each column's header name and place, from the header or the first row
-  for (const line of readLines(path, onWarning)) {
+  for (const line of readLines(path, onWarning, { warnUnterminated: true })) {
     lineNo++;
     if (line.trim() === '') continue;
     const fields = line.split(SEPARATOR);

@@ -33,7 +33,7 @@ export function isGoogle(line: string): boolean {
  * large is missing from its series; `onWarning` is told where, once. Quoted fields may hold commas.
  */
 export function readGoogle(path: string, onWarning?: (message: string) => void): Series[] {
-  const lines = readLines(path, onWarning);
+  const lines = readLines(path, onWarning, { warnUnterminated: true });
   const header = lines.next();
   if (header.done || !isGoogle(header.value)) throw new Error(`${path}: not a Google instance_usage CSV (no header with time, avg_cpu_usage)`);
   const names = headerNames(header.value);
