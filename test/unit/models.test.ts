@@ -1329,6 +1329,48 @@ test('engine: p90 under-prediction lands in 7%..13% on stationary heavy-tailed n
   }
 });
 
+// (a walkthrough of predict: the engine's P(above a level) scored worse than a constant; on a
+// series switching between phases its P read 0.9-1 where the level was passed 55% of the time)
+test('engine: a value\'s spread below the p50 is calibrated on its own: on a series switching between two phases the p10 is passed downwards near 10%, and P(above a level under the p50) follows', (t) => {
+  const r = rng(7);
+  // phases of 20-80 s at 0.2 or 1.0 cores, with a little noise
+  const values: number[] = [];
+  while (values.length < 6000) {
+    const level = values.length === 0 || values.at(-1)! > 0.6 ? 0.2 : 1.0;
+    const len = 20 + Math.floor(r() * 60);
+    for (let i = 0; i < len; i++) values.push(level + 0.05 * r());
+  }
+  const steps = 30;
+  const score = (calibration: 'offset' | 'none'): { below10: number; highP: number; highPObserved: number } => {
+    const e = new ForecastEngine({ halfLifeMs: 600 * SEC, calibration });
+    let below10 = 0;
+    let n = 0;
+    let highP = 0;
+    let highAbove = 0;
+    for (let i = 0; i < values.length; i++) {
+      e.update(values[i]!, i * SEC);
+      if (i < 1000 || i + steps >= values.length) continue;
+      const fc = e.point(steps * SEC);
+      const actual = values[i + steps]!;
+      if (actual < fc.quantile(0.1)) below10++;
+      // a level between the phases: P(above it) when the engine is nearly sure
+      if (fc.exceedance(0.6) >= 0.9) {
+        highP++;
+        if (actual > 0.6) highAbove++;
+      }
+      n++;
+    }
+    return { below10: below10 / n, highP, highPObserved: highP > 0 ? highAbove / highP : Number.NaN };
+  };
+  const calibrated = score('offset');
+  const not = score('none');
+  t.log(`p10 passed downwards: ${(100 * calibrated.below10).toFixed(1)}% (uncalibrated ${(100 * not.below10).toFixed(1)}%); ` +
+    `P >= 0.9 said ${calibrated.highP} times, above the level ${(100 * calibrated.highPObserved).toFixed(0)}% of them (uncalibrated ${not.highP}, ${(100 * not.highPObserved).toFixed(0)}%)`);
+  t.true(calibrated.below10 >= 0.06 && calibrated.below10 <= 0.16, `${(100 * calibrated.below10).toFixed(1)}%`);
+  t.true(not.below10 > 0.2, `uncalibrated, the p10 is passed far more often: ${(100 * not.below10).toFixed(1)}%`);
+  t.true(calibrated.highP < not.highP / 2, 'near-certain far less often');
+});
+
 test('engine-peak: on a level with random spikes the 60 s peak\'s p90 misses about 10% (an offset leaking towards 0: 12.5% on the first)', (t) => {
   // The mix under-covers these peaks by a lasting amount: the offset must hold it, not leak it away.
   // (A 60 s peak's misses come in runs: 4,000 scored seconds are about 70 independent windows, and

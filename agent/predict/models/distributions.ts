@@ -91,18 +91,22 @@ class SplitTailForecast implements Forecast {
     private readonly sd: number,
     private readonly upperSd: number,
     readonly confidence: number,
+    /** the spread below the centre (default: the body's) */
+    private readonly lowerSd = sd,
   ) {
     this.mean = Math.max(0, centre);
     this.p90 = centre + sd * Z90;
   }
   quantile(q: number): number {
     checkQuantile(q);
+    if (q < 0.5) return clampedNormalQuantile(this.centre, this.lowerSd, q);
     if (q <= 0.9) return clampedNormalQuantile(this.centre, this.sd, q);
     return Math.max(0, splitTailAbove(this.p90, this.upperSd, q));
   }
   exceedance(x: number): number {
     checkThreshold(x);
     if (x < 0) return 1;
+    if (x < this.centre) return this.lowerSd > 0 ? normalUpperTail((x - this.centre) / this.lowerSd) : 1;
     if (x < this.p90) return this.sd > 0 ? normalUpperTail((x - this.centre) / this.sd) : 1;
     return normalUpperTail(Z90 + (x - this.p90) / this.upperSd);
   }
@@ -117,11 +121,11 @@ export function splitTailAbove(p90: number, upperSd: number, q: number): number 
  * A normal through (centre, sd) whose tail above the p90 has a spread of its own (as
  * normalForecast's when equal). With no body spread (sd 0), the centre up to the p90 and the tail above.
  */
-export function splitTailForecast(centre: number, sd: number, upperSd: number, confidence: number): Forecast {
-  if (!(sd > 0) && !(upperSd > 0)) return pointForecast(centre, confidence);
-  if (!(sd > 0)) return new SplitTailForecast(centre, 0, upperSd, confidence);
-  if (!(upperSd > 0) || upperSd === sd) return new NormalForecast(centre, sd, confidence);
-  return new SplitTailForecast(centre, sd, upperSd, confidence);
+export function splitTailForecast(centre: number, sd: number, upperSd: number, confidence: number, lowerSd = sd): Forecast {
+  if (!(sd > 0) && !(upperSd > 0) && !(lowerSd > 0)) return pointForecast(centre, confidence);
+  if (!(sd > 0)) return new SplitTailForecast(centre, 0, upperSd, confidence, lowerSd);
+  if ((!(upperSd > 0) || upperSd === sd) && lowerSd === sd) return new NormalForecast(centre, sd, confidence);
+  return new SplitTailForecast(centre, sd, upperSd > 0 ? upperSd : sd, confidence, lowerSd);
 }
 
 /**

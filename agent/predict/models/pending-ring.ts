@@ -26,6 +26,8 @@ export class PendingRing {
   /** per row: the final p90, and p99 (what the tail is calibrated on), the combination's p50 */
   final!: Float64Array;
   p99!: Float64Array;
+  /** per row: the p10 (what the spread below the p50 is calibrated on) */
+  p10!: Float64Array;
   comb50!: Float64Array;
   /** per row: the p90 before the offset (what sets the offset's unit) */
   beforeOffset!: Float64Array;
@@ -74,8 +76,8 @@ export class PendingRing {
 
   /** The arrays now, to copy from at a growth (named one by one: a field missed here would not be copied). */
   private arrays(): Pick<PendingRing, 'rows' | 'slot' | 'p90' | 'mix' | 'features' | (typeof ROW_FIELDS)[number]> {
-    const { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted } = this;
-    return { rows, slot, p90, mix, features, final, p99, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted };
+    const { rows, slot, p90, mix, features, final, p99, p10, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted } = this;
+    return { rows, slot, p90, mix, features, final, p99, p10, comb50, beforeOffset, base, seasonalMedian, scale, spread, conformal, trend, missCounted };
   }
 
   /** `rows` rows, holding the forecasts still pending at `slot`. */
@@ -112,4 +114,4 @@ export class PendingRing {
 }
 
 /** The fields with one number per row (each copied at a growth). */
-export const ROW_FIELDS = ['final', 'p99', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend', 'missCounted'] as const;
+export const ROW_FIELDS = ['final', 'p99', 'p10', 'comb50', 'beforeOffset', 'base', 'seasonalMedian', 'scale', 'spread', 'conformal', 'trend', 'missCounted'] as const;
