@@ -24,11 +24,14 @@ import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
 import { horizonsOnTicks, matchesGlob } from './plan/policy.js';
 import type { Decision, Mode, Policy, WorkloadSelector } from './plan/types.js';
-import { Actuator, readCpuLimit, type RestoreReport } from './actuate/index.js';
+import { Actuator, readCpuLimit, RefusedError, type RestoreReport } from './actuate/index.js';
 import type { AgentHealth, KernelEvent, OverheadEvent, TickReport, WorkloadReport } from './report.js';
 import { OverheadGovernor, variantsFor } from './probes/overhead.js';
 import { filterKey } from './probes/knobs.js';
 import { RunFollower } from './run-follower.js';
+
+/** How long a workload whose write was refused (another agent's claim) is left before it is decided on again. */
+const REFUSED_HOLD_OFF_MS = 60_000;
 
 export interface AgentOptions {
   policy: Policy;
@@ -432,7 +435,8 @@ export class Agent {
       this.actuator.apply(d);
     } catch (err) {
       d.notApplied = (err as Error).message;
-      this.planner.notApplied(d);
+      // (a refusal lasts: another agent's claim on the cgroup; a failed write is tried again next tick)
+      this.planner.notApplied(d, err instanceof RefusedError ? REFUSED_HOLD_OFF_MS : 0);
       this.log(`decision ${d.id} (${d.action} ${d.workload.id}) not applied: ${d.notApplied}`);
     } finally {
       // the limit it wrote (or half wrote) is read afresh next tick, here and below

@@ -168,10 +168,42 @@ export function lockFile(file: string, why: string, log: (msg: string) => void =
  * exits: a lock file in the folder `locks` (created, mode 0700) named by a hash of `name`.
  * Throws DirLockedError naming `name` when a live process holds it.
  */
-export function lockName(name: string, locks: string, why: string, log: (msg: string) => void = () => {}): void {
+export function lockName(name: string, locks: string, why: string, log: (msg: string) => void = () => {}, opts: NameLockOptions = {}): void {
   const path = nameLockPath(name, locks);
   const created = makeDirs(dirname(path));
-  takeLock(dirname(path), path, created, name, why, log);
+  // a lock whose holder is gone, but which its holder's work still needs (a journal listing the
+  // cgroup): kept, and the taking refused
+  if (opts.keepStale) {
+    const self = me();
+    const held = readLock(path, self);
+    if (held && !live(held, self)) {
+      const keep = opts.keepStale(readRaw(path));
+      if (keep !== undefined) throw new StaleHeldError(keep);
+    }
+  }
+  takeLock(dirname(path), path, created, name, why, log, opts.note);
+}
+
+export interface NameLockOptions {
+  /** more to write into the lock, beside who holds it (e.g. the holder's journal) */
+  note?: Readonly<Record<string, string>>;
+  /** a stale lock's content (its note too): a reason to keep it, refusing this taking, or undefined to take it over */
+  keepStale?: (held: Record<string, unknown>) => string | undefined;
+}
+
+/** lockName refused a stale lock that its gone holder's work still needs (NameLockOptions.keepStale). */
+export class StaleHeldError extends Error {
+  override readonly name = 'StaleHeldError';
+}
+
+/** A lock file's JSON as an object ({} when unreadable). */
+function readRaw(path: string): Record<string, unknown> {
+  try {
+    const x = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Where lockName keeps the lock for `name` in `locks`. */
@@ -195,14 +227,14 @@ export function dropStaleName(name: string, locks: string): void {
 }
 
 /** The lock at `path` (in `dir`), taken for this process; `created`: the topmost folder made for it. */
-function takeLock(dir: string, path: string, created: string | undefined, what: string, why: string, log: (msg: string) => void): void {
+function takeLock(dir: string, path: string, created: string | undefined, what: string, why: string, log: (msg: string) => void, note: Readonly<Record<string, string>> = {}): void {
   const self = me();
   const name = basename(path);
   // written aside, then linked into place: the lock is never seen half-written
   const aside = join(dir, `.${name}.${process.pid}`);
   const fd = openSync(aside, 'w', 0o600);
   try {
-    writeSync(fd, `${JSON.stringify(self)}\n`);
+    writeSync(fd, `${JSON.stringify({ ...note, ...self })}\n`);
   } finally {
     closeSync(fd);
   }

@@ -2,13 +2,13 @@
 // fsynced) before it is made and read back after; in 'observe' and 'recommend' nothing is
 // written and the change that would have been made is returned, marked dryRun.
 import { existsSync, statfsSync } from 'node:fs';
-import { isAbsolute, join, normalize } from 'node:path';
+import { isAbsolute, join, normalize, resolve } from 'node:path';
 import type { Action, Decision, Mode } from '../plan/types.js';
 import type { Workload } from '../workloads/types.js';
 import { cpuLimitWrites, quotaUsFor, readCgroupFile, readCpuLimit, V1_QUOTA, V1_SHARES, V2_MAX, V2_WEIGHT, writeCgroupFile } from './cpu-writer.js';
 import { ActuateError, RefusedError } from './errors.js';
-import { DirLockedError, dropStaleName, lockName } from '../dir-lock.js';
-import { DEFAULT_JOURNAL_PATH, Journal, type Original } from './journal.js';
+import { DirLockedError, dropStaleName, lockName, StaleHeldError } from '../dir-lock.js';
+import { DEFAULT_JOURNAL_PATH, fileKey, Journal, type Original } from './journal.js';
 
 export interface ActuatorOptions {
   mode: Mode;
@@ -112,6 +112,7 @@ function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean
     throw new ActuateError('restoring from', journal.path, undefined,
       `entry ${foreign.seq} names ${foreign.dir}/${foreign.file}, not a cgroup CPU file headroom writes: not a journal of its own; nothing restored (look at it, then move it aside)`);
   }
+  const written = journal.written();
   const report = emptyReport();
   // Reverse order of first touch: the order in which a step-by-step undo would leave each file
   // at its original. A second pass retries what failed, for v1's parent/child quota checks.
@@ -130,7 +131,7 @@ function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean
         // owner, or a cgroup removed and made again at the path, holds theirs (put back blindly,
         // an owner's 60000 written mid-run became the journal's -1)
         const current = readCgroupFile(o.dir, o.file);
-        if (current !== o.original && !journal.writtenTo(o.dir, o.file).has(current)) {
+        if (current !== o.original && !written.get(fileKey(o.dir, o.file))?.has(current)) {
           report.changed.push({ dir: o.dir, file: o.file, original: o.original, current });
           continue;
         }
@@ -211,6 +212,9 @@ export class Actuator {
       writeCgroupFile(dir, c.file, c.to);
       const back = readCgroupFile(dir, c.file);
       if (back !== c.to) {
+        // (written, but read back as the kernel keeps it: journaled as the agent's, so the restore
+        // knows it for its own and does not leave it as someone else's)
+        this.journal.append({ decisionId: decision.id, dir, file: c.file, original: c.to, value: back });
         throw new ActuateError('verifying', join(dir, c.file), undefined, `wrote "${c.to}", read back "${back}"`);
       }
     }
@@ -236,10 +240,21 @@ export class Actuator {
   /** Claims `dir` for this process before its first write there; RefusedError when another agent has. */
   private claim(dir: string): void {
     if (this.claimed.has(dir)) return;
+    const journal = resolve(this.journalPath);
     try {
-      lockName(dir, this.claimsDir, 'two agents writing one cgroup leave it throttled when they stop; keep it out of one of their policies');
+      lockName(dir, this.claimsDir, 'two agents writing one cgroup leave it throttled when they stop; keep it out of one of their policies', undefined, {
+        note: { journal },
+        // (an agent killed while it held the cgroup: its journal still holds the original, and
+        // taken over, this one journaled that agent's throttle as the original, the other's next
+        // start saw a value not its own and left it: throttled for good)
+        keepStale: (held) => {
+          const theirs = held.journal;
+          if (typeof theirs !== 'string' || theirs === journal || !journalLists(theirs, dir)) return undefined;
+          return `cgroup ${dir} was written by an agent that is gone, and its journal ${theirs} still lists it: not written until that journal's next start puts the original back`;
+        },
+      });
     } catch (err) {
-      if (err instanceof DirLockedError) throw new RefusedError(`cgroup ${err.message}`);
+      if (err instanceof DirLockedError || err instanceof StaleHeldError) throw new RefusedError(err instanceof DirLockedError ? `cgroup ${err.message}` : err.message);
       throw new RefusedError(`cgroup ${dir}: cannot claim it in ${this.claimsDir} (${(err as Error).message}): not written, as another agent might write it too`);
     }
     this.claimed.add(dir);
@@ -276,5 +291,14 @@ export class Actuator {
     return journal.originals()
       .filter((o) => o.dir === dir && journal.writtenTo(dir, o.file).has(readCgroupFile(dir, o.file)))
       .map((o) => ({ file: o.file, value: o.original }));
+  }
+}
+
+/** Whether the journal at `path` lists a write to `dir` (one it cannot read is taken to: it may). */
+function journalLists(path: string, dir: string): boolean {
+  try {
+    return new Journal(path).entries().some((e) => e.dir === dir);
+  } catch {
+    return true;
   }
 }

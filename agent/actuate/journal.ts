@@ -22,6 +22,9 @@ export interface JournalEntry {
   value: string;
 }
 
+/** A file's key in the journal's maps. */
+export const fileKey = (dir: string, file: string): string => `${dir}\0${file}`;
+
 /** The first value recorded for one file: what it held before the agent first touched it. */
 export interface Original {
   dir: string;
@@ -130,7 +133,7 @@ export class Journal {
   originals(): Original[] {
     const seen = new Map<string, Original & { ours: Set<string> }>();
     for (const e of this.entries()) {
-      const key = `${e.dir}\0${e.file}`;
+      const key = fileKey(e.dir, e.file);
       const o = seen.get(key);
       if (!o) seen.set(key, { dir: e.dir, file: e.file, original: e.original, seq: e.seq, decisionId: e.decisionId, ours: new Set([e.value]) });
       else {
@@ -143,7 +146,19 @@ export class Journal {
 
   /** Every value the journal says was written to `dir/file` (a restore puts back only a file that still holds one of them). */
   writtenTo(dir: string, file: string): Set<string> {
-    return new Set(this.entries().filter((e) => e.dir === dir && e.file === file).map((e) => e.value));
+    return this.written().get(fileKey(dir, file)) ?? new Set();
+  }
+
+  /** The values written, per file (fileKey), from one read of the journal: a restore of many files reads it once, not once a file. */
+  written(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const e of this.entries()) {
+      const key = fileKey(e.dir, e.file);
+      let values = out.get(key);
+      if (!values) out.set(key, (values = new Set()));
+      values.add(e.value);
+    }
+    return out;
   }
 
   originalOf(dir: string, file: string): string | undefined {
@@ -160,7 +175,13 @@ export class Journal {
         throw new ActuateError('creating journal directory', parent, err);
       }
     }
-    if (!this.repaired) this.repairTornTail();
+    if (!this.repaired) {
+      // (checked before the first write, not only at the restore: a journal the restore would
+      // refuse left the throttles written before it for good)
+      const distrust = this.trustProblem();
+      if (distrust !== undefined) throw new ActuateError('appending to', this.path, undefined, `${distrust}; nothing written`);
+      this.repairTornTail();
+    }
     if (this.nextSeq === null) this.nextSeq = this.entries().reduce((m, x) => Math.max(m, x.seq), 0) + 1;
     const entry: JournalEntry = {
       seq: this.nextSeq,

@@ -312,7 +312,7 @@ const record: CommandModule<object, RecordArgs> = {
             else if (pipe.failure) process.stderr.write(`${progress ? '\n' : ''}headroom: --out ${a.out}: cannot write it (${pipe.failure.reason})\n`);
             // (a reader gone, `| head`, took what it wanted; one that stopped reading leaves a trace cut short: exit 1)
             if (left > 0 && !pipe.failure) {
-              process.stderr.write(`${progress ? '\n' : ''}headroom: --out ${a.out}: its reader took nothing more for ${DRAIN_WAIT_MS / 1000} s: the last ${left} bytes of the trace are lost\n`);
+              process.stderr.write(`${progress ? '\n' : ''}headroom: --out ${a.out}: its reader did not take the last ${left} bytes of the trace within ${DRAIN_WAIT_MS / 1000} s of the stop: they are lost\n`);
               lost = true;
             }
           }

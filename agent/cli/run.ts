@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPolicy, parseListen } from '../plan/policy.js';
 import type { Mode } from '../plan/types.js';
-import { reconcile, type RestoreReport } from '../actuate/index.js';
+import { journalTrustProblem, reconcile, type RestoreReport } from '../actuate/index.js';
 import { DirLockedError, lockDir } from '../dir-lock.js';
 import { ioReason } from '../predict/traces/lines.js';
 import type { Decision } from '../plan/types.js';
@@ -156,7 +156,12 @@ const run: CommandModule<object, RunArgs> = {
             if (mode === 'enforce') throw new Error(`${why}: enforce mode journals its writes there, to undo them after a crash; give --state-dir`);
             log(`${why}; ${mode} mode goes on (it writes nothing there)`);
           }
-          reconcile(join(a['state-dir'], 'journal.jsonl')).messages.forEach(log);
+          const journal = join(a['state-dir'], 'journal.jsonl');
+          // (an enforcing agent whose journal the stop would refuse to restore from throttled, and
+          // its throttles outlived it: refused before anything is loaded)
+          const distrust = mode === 'enforce' ? journalTrustProblem(journal) : undefined;
+          if (distrust !== undefined) throw new Error(`${distrust}: enforce mode would journal its writes there`);
+          reconcile(journal).messages.forEach(log);
         },
         beforeStart: async (started) => {
           agent = started;

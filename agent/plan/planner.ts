@@ -50,6 +50,8 @@ export class Planner {
   private readonly holds = new Map<string, Hold>();
   /** the last decide()'s decisions, by id: the hold each replaced (undefined: none), for notApplied */
   private heldBefore = new Map<string, { id: string; hold: Hold | undefined }>();
+  /** workloads not decided on until then (ms), after a refused write (notApplied's holdOffMs) */
+  private readonly heldOff = new Map<string, number>();
 
   constructor(policy: Policy) {
     this.rule = policy.rules.protectLatency;
@@ -72,7 +74,9 @@ export class Planner {
     for (const id of [...this.holds.keys()]) if (!present.has(id)) this.holds.delete(id);
 
     this.heldBefore = new Map();
+    for (const [id, until] of this.heldOff) if (until <= nowMs || !present.has(id)) this.heldOff.delete(id);
     for (const donor of donors) {
+      if (this.heldOff.has(donor.workload.id)) continue;
       const hold = this.holds.get(donor.workload.id);
       if (hold && nowMs - hold.lastStepMs < this.rule.cooldownMs) continue;
       let d: Decision | null = null;
@@ -91,11 +95,13 @@ export class Planner {
    * before it, so the next tick decides from what the cgroup has. (It kept the throttle it could
    * not write: never tried again, and exported as held.)
    */
-  notApplied(d: Decision): void {
+  notApplied(d: Decision, holdOffMs = 0): void {
     const before = this.heldBefore.get(d.id);
     if (!before) return;
     if (before.hold) this.holds.set(before.id, before.hold);
     else this.holds.delete(before.id);
+    // (a refusal that lasts, another agent's claim: decided again at every tick, said every tick)
+    if (holdOffMs > 0) this.heldOff.set(before.id, d.atMs + holdOffMs);
   }
 
   /** The decisions that give back everything held (used when the agent stops). */

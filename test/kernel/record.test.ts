@@ -141,13 +141,27 @@ kernelTest('record: --out a FIFO whose reader stopped reading: a SIGINT still st
   const { execFileSync, spawn } = await import('node:child_process');
   const fifo = join(tempDir(t), 'stalled.jsonl');
   execFileSync('mkfifo', [fifo]);
-  // a reader that never reads, its pipe one page (F_SETPIPE_SZ): the first samples fill it
-  const reader = spawn('python3', ['-c', 'import os,fcntl,sys,time\nfd=os.open(sys.argv[1], os.O_RDONLY|os.O_NONBLOCK)\nfcntl.fcntl(fd, 1031, 4096)\nprint("ready", flush=True)\ntime.sleep(90)', fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // a reader that never reads, its pipe one page (F_SETPIPE_SZ), saying once the first lines are in it (FIONREAD)
+  const script = [
+    'import os, fcntl, sys, time, termios, struct',
+    'fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)',
+    'fcntl.fcntl(fd, 1031, 4096)',
+    'print("ready", flush=True)',
+    'while struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\\0\\0\\0\\0"))[0] == 0: time.sleep(0.05)',
+    'print("written", flush=True)',
+    'time.sleep(120)',
+  ].join('\n');
+  const reader = spawn('python3', ['-c', script, fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { reader.kill('SIGKILL'); });
-  await new Promise<void>((r) => reader.stdout!.once('data', () => r()));
-  const rec = headroom(['record', '--out', fifo, '--interval', '0.2', '--duration', '60', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  let said = '';
+  reader.stdout!.on('data', (d: Buffer) => { said += d.toString(); });
+  await waitFor(() => said.includes('ready'), 'the reader to open the FIFO');
+  const rec = headroom(['record', '--out', fifo, '--interval', '0.2', '--duration', '90', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 120_000 });
   t.teardown(() => { rec.child.kill('SIGKILL'); });
-  await sleep(4000);
+  // (the probes may take seconds to load on a busy host: the first lines written are what counts;
+  // ten ticks later the page is full and lines wait: an atomic write of a tick's lines fits no more)
+  await waitFor(() => said.includes('written'), 'the first lines in the pipe', 60_000);
+  await sleep(2000);
   t.is(rec.child.exitCode, null, rec.stderr());
   const sentAt = Date.now();
   rec.child.kill('SIGINT');
@@ -155,7 +169,7 @@ kernelTest('record: --out a FIFO whose reader stopped reading: a SIGINT still st
   const took = Date.now() - sentAt;
   t.true(took < 20_000, `stopped ${took} ms after the SIGINT`);
   t.is(done.code, 1, done.stderr);
-  t.regex(done.stderr, /headroom: --out \S+stalled\.jsonl: its reader took nothing more for 10 s: the last \d+ bytes of the trace are lost\n/);
+  t.regex(done.stderr, /headroom: --out \S+stalled\.jsonl: its reader did not take the last \d+ bytes of the trace within 10 s of the stop: they are lost\n/);
   t.regex(done.stderr, /headroom: recorded \d+ samples to \S+stalled\.jsonl, the last of them lost\n$/);
 });
 

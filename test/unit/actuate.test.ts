@@ -17,9 +17,13 @@ import { nameLockPath } from '../../agent/dir-lock.js';
 import type { Action, Decision, Mode } from '../../agent/plan/types.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { TestCgroup } from '../helpers/cgroups.js';
-import { kernelTest } from '../helpers/host.js';
+import { isRoot, kernelTest, testIf } from '../helpers/host.js';
 
 // ---- helpers ----
+
+/** Where this file's in-process actuators claim their cgroups (the host's /run/headroom stays untouched). */
+const testClaims = mkdtempSync(join(tmpdir(), 'headroom-claims-'));
+process.once('exit', () => rmSync(testClaims, { recursive: true, force: true }));
 
 function tempDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-actuate-'));
@@ -165,7 +169,7 @@ test('journal: a corrupt line in the middle is an error, not silently dropped', 
 kernelTest('journal: an append the disk takes only part of fails whole, the file cut back to before it', (t) => {
   const mnt = tempDir(t);
   // two pages of tmpfs: an entry of three pages is taken in part, then ENOSPC
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'headroom-test-journal', mnt]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k,mode=0700', 'headroom-test-journal', mnt]);
   t.teardown(() => { execFileSync('umount', [mnt]); });
   const path = join(mnt, 'journal.jsonl');
   const j = new Journal(path);
@@ -177,7 +181,7 @@ kernelTest('journal: an append the disk takes only part of fails whole, the file
   t.is(new Journal(path).entries().length, 1);
 });
 
-test('journal: one a restore cannot trust is refused before anything is written (its folder or itself open to others, another owner)', (t) => {
+testIf(isRoot, 'root', 'journal: one a restore cannot trust is refused before anything is written (its folder or itself open to others, another owner)', (t) => {
   const dir = join(tempDir(t), 'state');
   const path = join(dir, 'journal.jsonl');
   const j = new Journal(path);
@@ -193,6 +197,11 @@ test('journal: one a restore cannot trust is refused before anything is written 
   chownSync(path, 0, 0);
   chmodSync(path, 0o620);
   t.regex(j.trustProblem()!, /^journal \S+ is writable by its group \(mode 620\)/);
+  // and before the first write too: a journal the restore would refuse kept its throttles for good
+  const before = readFileSync(path, 'utf8');
+  const appendErr = t.throws(() => new Journal(path).append({ decisionId: 'b', dir: '/cg/x', file: 'cpu.max', original: 'max 100000', value: '50000 100000' }), { instanceOf: ActuateError });
+  t.regex(appendErr!.message, /^appending to \S+journal\.jsonl: journal \S+ is writable by its group \(mode 620\).*; nothing written$/);
+  t.is(readFileSync(path, 'utf8'), before);
 });
 
 // (a walkthrough: a journal written by hand, in a state dir another user could write, put its
@@ -242,7 +251,7 @@ test('v2 layout: enforce writes cpu.max with the period kept, restoreAll puts "m
   writeFileSync(join(dir, 'cpu.weight'), '100\n');
   const w = workloadOf({ path: '/fixture', dir, v2: true });
   // (plain files, not a cgroup filesystem: a restore is told this folder is a cgroup's)
-  const a = new Actuator({ mode: 'enforce', journalPath: join(dir, 'j', 'journal.jsonl'), allow: allowAll, cgroupFs: () => true });
+  const a = new Actuator({ mode: 'enforce', journalPath: join(dir, 'j', 'journal.jsonl'), allow: allowAll, cgroupFs: () => true, claimsDir: testClaims });
   const change = a.apply(decision(w, 'throttle', 1.5));
   t.deepEqual(change?.writes, [{ file: 'cpu.max', from: 'max 50000', to: '75000 50000' }]);
   t.is(readCpuLimit(dir).cores, 1.5);
@@ -253,14 +262,20 @@ test('v2 layout: enforce writes cpu.max with the period kept, restoreAll puts "m
   t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), 'max 50000');
 });
 
-test('a journal that cannot be emptied after a restore (immutable): what was put back is said, and so is the journal left', (t) => {
+testIf(isRoot, 'root', 'a journal that cannot be emptied after a restore (immutable): what was put back is said, and so is the journal left', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
   const w = workloadOf({ path: '/fixture', dir, v2: true });
   const journalPath = join(dir, 'j', 'journal.jsonl');
-  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, cgroupFs: () => true });
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, claimsDir: testClaims, cgroupFs: () => true });
   a.apply(decision(w, 'throttle', 0.5));
-  execFileSync('chattr', ['+i', journalPath]);
+  try {
+    execFileSync('chattr', ['+i', journalPath], { stdio: 'ignore' });
+  } catch {
+    // (a filesystem without the immutable flag: tmpfs, overlay on older kernels)
+    t.log(`chattr +i is refused on ${tmpdir()}'s filesystem: nothing to check here`);
+    return;
+  }
   t.teardown(() => { execFileSync('chattr', ['-i', journalPath]); });
   const report = a.restoreAll();
   t.false(report.cleared);
@@ -310,11 +325,21 @@ test('enforce claims a cgroup before writing it: a second agent (another process
   t.is(err!.message, `cgroup ${dir} is in use by another headroom agent (pid ${child.pid}): two agents writing one cgroup leave it throttled when they stop; keep it out of one of their policies`);
   t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000', 'not written');
   t.false(existsSync(journalPath), 'nothing journaled');
-  // the first one killed: its claim is stale, and taken over
+  // the first one killed: its claim is stale, but its journal still lists the cgroup, so it is
+  // kept (taken over, the second journaled the first's throttle as the original: throttled for good)
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
+  const kept = t.throws(() => second.apply(decision(w, 'throttle', 0.3)), { instanceOf: RefusedError });
+  t.is(kept!.message, `cgroup ${dir} was written by an agent that is gone, and its journal ${join(dir, 'first.jsonl')} still lists it: not written until that journal's next start puts the original back`);
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000');
+  // that journal's next start puts the original back, and the claim goes with it: then it is taken
+  const restart = new Actuator({ mode: 'enforce', journalPath: join(dir, 'first.jsonl'), claimsDir, allow: allowAll, cgroupFs: () => true });
+  t.true(restart.restoreAll().cleared);
+  t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), 'max 100000');
   t.truthy(second.apply(decision(w, 'throttle', 0.3)));
   t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '30000 100000');
+  const change = second.restoreAll();
+  t.deepEqual(change.restored.map((r) => r.value), ['max 100000'], 'the true original');
 });
 
 // ---- actuator on real cgroups ----
@@ -322,7 +347,7 @@ test('enforce claims a cgroup before writing it: a second agent (another process
 kernelTest('enforce writes the quota, reads it back, and journals the original first', (t) => {
   const cg = cgroup(t, 'actuate-enforce');
   const journalPath = join(tempDir(t), 'journal.jsonl');
-  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, claimsDir: testClaims });
   t.teardown(() => { a.restoreAll(); });
   const before = cg.read(limitFile(cg));
   const change = a.apply(decision(workloadOf(cg), 'throttle', 0.5));
@@ -346,7 +371,7 @@ for (const mode of ['observe', 'recommend'] as Mode[]) {
     const cg = cgroup(t, `actuate-${mode}`);
     const journalPath = join(tempDir(t), 'journal.jsonl');
     const before = snapshot(cg);
-    const a = new Actuator({ mode, journalPath, allow: allowAll });
+    const a = new Actuator({ mode, journalPath, allow: allowAll, claimsDir: testClaims });
     const change = a.apply(decision(workloadOf(cg), 'throttle', 0.5));
     t.true(change!.dryRun);
     t.false(change!.verified);
@@ -365,7 +390,7 @@ kernelTest('restoreAll puts back an owner limit after several steps on two cgrou
   // The "owner's" own limit, 1.5 cores, set before the agent acts (our cgroup: ours to write).
   writeCgroupFile(owned.dir, limitFile(owned), quotaText(owned, 150000));
   const journalPath = join(tempDir(t), 'journal.jsonl');
-  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, claimsDir: testClaims });
   a.apply(decision(workloadOf(owned), 'throttle', 0.5));
   a.apply(decision(workloadOf(other), 'throttle', 1));
   a.apply(decision(workloadOf(owned), 'throttle', 0.25));
@@ -385,7 +410,7 @@ kernelTest('a restore decision, or a release to null cores, puts back the origin
   const cg = cgroup(t, 'actuate-restore-decision');
   const cg2 = cgroup(t, 'actuate-restore-decision-2');
   writeCgroupFile(cg.dir, limitFile(cg), quotaText(cg, 120000));
-  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll, claimsDir: testClaims });
   t.teardown(() => { a.restoreAll(); });
   a.apply(decision(workloadOf(cg), 'throttle', 0.4));
   a.apply(decision(workloadOf(cg2), 'throttle', 0.3));
@@ -455,7 +480,7 @@ kernelTest('refuses a workload outside the policy selection, or without a cpu cg
   const journalPath = join(tempDir(t), 'journal.jsonl');
   const before = snapshot(cg);
   const w = workloadOf(cg);
-  const a = new Actuator({ mode: 'enforce', journalPath, allow: (x) => x.id !== w.id });
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: (x) => x.id !== w.id, claimsDir: testClaims });
   const err = t.throws(() => a.apply(decision(w, 'throttle', 0.5)), { instanceOf: RefusedError });
   t.true(err!.message.includes(w.id));
   t.throws(() => a.apply(decision({ ...w, id: 'v1-cpu:/elsewhere', cpuDir: null }, 'throttle', 0.5)), { instanceOf: RefusedError });
@@ -467,7 +492,7 @@ kernelTest('the journal holds the attempt before the write: a write the kernel r
   const cg = cgroup(t, 'actuate-wal');
   const journalPath = join(tempDir(t), 'journal.jsonl');
   const before = cg.read(limitFile(cg));
-  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath, allow: allowAll, claimsDir: testClaims });
   // A billion cores: a quota above the kernel's maximum bandwidth, refused with EINVAL.
   const err = t.throws(() => a.apply(decision(workloadOf(cg), 'throttle', 1e9)), { instanceOf: ActuateError });
   t.is(err!.code, 'EINVAL');
@@ -504,7 +529,7 @@ function cpuStat(cg: TestCgroup): Record<string, number> {
 
 kernelTest('stress-ng --cpu 2 in a cgroup held to 0.5 cores is throttled and gets about 0.5 cores', async (t) => {
   const cg = cgroup(t, 'actuate-stress');
-  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll, claimsDir: testClaims });
   t.teardown(() => { a.restoreAll(); });
   a.apply(decision(workloadOf(cg), 'throttle', 0.5));
   // The shell joins the cgroup before starting stress-ng, so every worker is born inside it.
@@ -537,7 +562,7 @@ kernelTest('stress-ng --cpu 2 in a cgroup held to 0.5 cores is throttled and get
 kernelTest('restore puts back only a file that still holds one of the agent\'s values: an owner\'s write since is left, and said', (t) => {
   const cg = cgroup(t, 'actuate-owner-wrote');
   const original = cg.read(limitFile(cg));
-  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll, claimsDir: testClaims });
   t.teardown(() => { a.restoreAll(); });
   a.apply(decision(workloadOf(cg), 'throttle', 0.5));
   writeCgroupFile(cg.dir, limitFile(cg), quotaText(cg, 60000));
@@ -554,7 +579,7 @@ kernelTest('restore puts back only a file that still holds one of the agent\'s v
 
 kernelTest('restore after an owner\'s write between two of the agent\'s: the owner\'s value comes back, not the first original', (t) => {
   const cg = cgroup(t, 'actuate-owner-between');
-  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll });
+  const a = new Actuator({ mode: 'enforce', journalPath: join(tempDir(t), 'journal.jsonl'), allow: allowAll, claimsDir: testClaims });
   t.teardown(() => { a.restoreAll(); });
   a.apply(decision(workloadOf(cg), 'throttle', 0.5));
   writeCgroupFile(cg.dir, limitFile(cg), quotaText(cg, 60000));

@@ -91,6 +91,13 @@ test('a decision whose write failed: the ledger goes back to what it held before
   t.is(next!.cpuCores, 1.0);
   p.notApplied(next!);
   t.is(p.heldCores('v1-cpu:/batch'), 1.5);
+  // a refusal that lasts (another agent's claim) holds the workload off for a while: not decided, and said, every tick
+  const q = new Planner(policy);
+  const [refused] = q.decide(0, [risk(0.9)], [donor(2)]);
+  q.notApplied(refused!, 60_000);
+  t.deepEqual(q.decide(1000, [risk(0.9)], [donor(2)]), []);
+  t.deepEqual(q.decide(59_000, [risk(0.9)], [donor(2)]), []);
+  t.is(q.decide(60_000, [risk(0.9)], [donor(2)])[0]!.cpuCores, 1.5, 'decided again once the hold-off is over');
   // a decision of an earlier tick changes nothing (this tick, in the cool-down of the step at 1 s, decides nothing)
   t.deepEqual(p.decide(3500, [risk(0.9)], [donor(1.5)]), []);
   p.notApplied(first!);
