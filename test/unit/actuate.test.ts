@@ -126,6 +126,32 @@ test('weight writes: v1 cpu.shares, v2 cpu.weight; out of range throws', (t) => 
   t.throws(() => weightWritesFor('v1', 10001), { instanceOf: RangeError });
 });
 
+/**
+ * Another process standing for an agent: an enforcing Actuator (claims in `claimsDir`, else the
+ * host's) throttles each workload to `cores`, then waits to be killed; resolves once it has.
+ */
+async function agentProcess(t: ExecutionContext, args: { journalPath: string; claimsDir?: string; workloads: Workload[]; cores: number }): Promise<ReturnType<typeof spawn>> {
+  const moduleUrl = new URL('../../agent/actuate/index.js', import.meta.url).href;
+  const script = `
+    import { Actuator } from ${JSON.stringify(moduleUrl)};
+    const { journalPath, claimsDir, workloads, cores } = JSON.parse(process.env.HR_ARGS);
+    const a = new Actuator({ mode: 'enforce', journalPath, claimsDir, allow: () => true });
+    for (const w of workloads) {
+      a.apply({ id: 'agent-' + w.path, atMs: Date.now(), rule: 'test', action: 'throttle', workload: w, resource: 'cpu', cpuCores: cores, reason: 'another agent' });
+    }
+    process.stdout.write('applied\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, HR_ARGS: JSON.stringify(args) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('applied')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`the other agent exited (${code}) before applying: ${stderr}`)));
+  });
+  return child;
+}
+
 // ---- journal ----
 
 test('journal: creates its directory 0700, keeps the first original per file, continues seq', (t) => {
@@ -299,25 +325,7 @@ test('enforce claims a cgroup before writing it: a second agent (another process
   writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
   const w = workloadOf({ path: '/fixture', dir, v2: true });
   const claimsDir = join(tempDir(t), 'claims');
-  const moduleUrl = new URL('../../agent/actuate/index.js', import.meta.url).href;
-  const script = `
-    import { Actuator } from ${JSON.stringify(moduleUrl)};
-    const { journalPath, claimsDir, w } = JSON.parse(process.env.HR_ARGS);
-    const a = new Actuator({ mode: 'enforce', journalPath, claimsDir, allow: () => true });
-    a.apply({ id: 'first', atMs: Date.now(), rule: 'test', action: 'throttle', workload: w, resource: 'cpu', cpuCores: 0.5, reason: 'first agent' });
-    process.stdout.write('applied\\n');
-    setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, HR_ARGS: JSON.stringify({ journalPath: join(dir, 'first.jsonl'), claimsDir, w }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('applied')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`first agent exited (${code}) before applying: ${stderr}`)));
-  });
+  const child = await agentProcess(t, { journalPath: join(dir, 'first.jsonl'), claimsDir, workloads: [w], cores: 0.5 });
   t.is(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000');
   const journalPath = join(dir, 'second.jsonl');
   const second = new Actuator({ mode: 'enforce', journalPath, claimsDir, allow: allowAll, cgroupFs: () => true });
@@ -431,28 +439,7 @@ kernelTest('reconcile restores what a SIGKILLed agent changed and reports a cgro
   const original = cg.read(limitFile(cg));
   const journalPath = join(tempDir(t), 'journal.jsonl');
   // A real agent process: applies two decisions, says so, then waits to be killed.
-  const moduleUrl = new URL('../../agent/actuate/index.js', import.meta.url).href;
-  const script = `
-    import { Actuator } from ${JSON.stringify(moduleUrl)};
-    const { journalPath, workloads } = JSON.parse(process.env.HR_ARGS);
-    const a = new Actuator({ mode: 'enforce', journalPath, allow: () => true });
-    for (const w of workloads) {
-      a.apply({ id: 'crash-' + w.path, atMs: Date.now(), rule: 'test', action: 'throttle', workload: w,
-        resource: 'cpu', cpuCores: 0.3, reason: 'crash test' });
-    }
-    process.stdout.write('applied\\n');
-    setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, HR_ARGS: JSON.stringify({ journalPath, workloads: [workloadOf(cg), workloadOf(gone)] }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('applied')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`agent exited (${code}) before applying: ${stderr}`)));
-  });
+  const child = await agentProcess(t, { journalPath, workloads: [workloadOf(cg), workloadOf(gone)], cores: 0.3 });
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   t.is(cg.read(limitFile(cg)), quotaText(cg, 30000));
