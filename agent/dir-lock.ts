@@ -222,7 +222,17 @@ export function dropStaleName(name: string, locks: string): void {
   const self = me();
   const holder = readLock(path, self);
   if (holder === null || live(holder, self)) return;
-  try { unlinkSync(path); } catch { return; }
+  // moved aside, then read again, as takeLock does: another agent may have taken it over between
+  // the look and the removal, and its live lock would go
+  const aside = join(dir, `.${basename(path)}.drop.${process.pid}`);
+  try { renameSync(path, aside); } catch { return; }
+  const moved = readLock(aside, self);
+  if (moved && live(moved, self)) {
+    try { linkSync(aside, path); } catch { /* taken again meanwhile */ }
+    unlinkSync(aside);
+    return;
+  }
+  unlinkSync(aside);
   try { rmdirSync(dir); rmdirSync(dirname(dir)); } catch { /* not empty: others' locks */ }
 }
 
