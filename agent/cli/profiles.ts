@@ -177,10 +177,11 @@ function lookUp(dir: string, prefix: string): { signature: string; profile: Prof
   const opened = open(dir);
   if ('outcome' in opened) return opened;
   const { store } = opened;
-  let matches = store.find(prefix);
   // a profile's name on something not a file (a folder, a link to a device): reported as the
-  // store opened and out of its index, but `list` names it, and `delete` is how it goes
-  if (matches.length === 0) matches = store.find(prefix, 'not-files');
+  // store opened and out of its index, but `list` names it, and `delete` is how it goes. Both
+  // count for an ambiguous prefix: `delete ff` removed the profile ff00... though `list` showed
+  // ffff... (a folder) too.
+  const matches = [...new Set([...store.find(prefix), ...store.find(prefix, 'not-files')])];
   if (matches.length > 1) {
     const some = matches.slice(0, 5).map(shortId).join(', ');
     return { outcome: { exitCode: EXIT_USAGE, stdout: '', stderr: `headroom: '${prefix}' matches ${matches.length} profiles (${some}${matches.length > 5 ? ', ...' : ''}): give more digits\n` } };

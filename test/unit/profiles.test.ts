@@ -743,6 +743,12 @@ test('cli: delete removes a profile\'s name on something not a file, which list 
   t.regex(profilesList(dir).stderr, /corrupt profile .*6{64}\.json: not a regular file/);
   t.is(profilesDelete(dir, '666').exitCode, 0);
   t.throws(() => lstatSync(dangling), { code: 'ENOENT' });
+  // a prefix both a profile and a name on something not a file match is ambiguous (it deleted the profile)
+  store.record(run('8a'.repeat(32)));
+  const ambiguous = profilesDelete(dir, '8');
+  t.is(ambiguous.exitCode, 2, ambiguous.stderr);
+  t.regex(ambiguous.stderr, /'8' matches 2 profiles .*: give more digits/);
+  t.true(statSync(join(dir, `${'8a'.repeat(32)}.json`)).isFile(), 'nothing deleted');
   // show prints each word of the command as a shell reads it (one argument or two, an empty one)
   const spaced = 'ad' + 'e'.repeat(62);
   store.record({ ...run(spaced), task: { exe: '/opt/my app/tool', args: ['a b', '', 'plain'] } });
