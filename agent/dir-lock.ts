@@ -127,11 +127,12 @@ function makeDirs(dir: string): string | undefined {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'EEXIST') throw err;
-    // the topmost missing folder, made alone, says why (EROFS, ENOTDIR, EACCES)
+    // the topmost missing folder, made alone, says why (EROFS, ENOTDIR, EACCES); made, the
+    // failure was a race (a folder removed meanwhile): tried once more
     let top = dir;
     while (dirname(top) !== top && !existsSync(dirname(top))) top = dirname(top);
     mkdirSync(top, { mode: 0o700 });
-    throw err;
+    return mkdirSync(dir, { recursive: true, mode: 0o700 }) ?? top;
   }
 }
 
