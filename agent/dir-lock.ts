@@ -51,13 +51,47 @@ function me(): LockHolder {
 
 /** What a lock file says, when it says it whole (a lock written before boot and pidns were: those read as ours). */
 function readLock(path: string, self: LockHolder): LockHolder | null {
+  return holderOf(readRaw(path), self);
+}
+
+/** The holder a lock's JSON names, or null (none, or garbled). */
+function holderOf(raw: Record<string, unknown>, self: LockHolder): LockHolder | null {
+  const held = raw as Partial<LockHolder>;
+  if (typeof held.pid !== 'number' || typeof held.start !== 'number') return null;
+  return { pid: held.pid, start: held.start, boot: held.boot ?? self.boot, pidns: held.pidns ?? self.pidns };
+}
+
+/** A lock file's JSON as an object ({} when missing or unreadable). */
+function readRaw(path: string): Record<string, unknown> {
   try {
-    const held = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof held.pid !== 'number' || typeof held.start !== 'number') return null;
-    return { pid: held.pid, start: held.start, boot: held.boot ?? self.boot, pidns: held.pidns ?? self.pidns };
+    const x = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
   } catch {
-    return null; // none, or garbled
+    return {};
   }
+}
+
+/**
+ * Removes the lock at `path` whose holder was judged gone (or garbled: a lock is never written in
+ * place): moved aside, then read again, in case another process took it over meanwhile, which is
+ * then put back ('live'). 'missing': none was there any more.
+ */
+function removeStale(path: string, self: LockHolder): { kind: 'removed'; was: LockHolder | null } | { kind: 'live'; holder: LockHolder } | { kind: 'missing' } {
+  const aside = join(dirname(path), `.${basename(path)}.stale.${process.pid}`);
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw err;
+  }
+  const moved = readLock(aside, self);
+  if (moved && live(moved, self)) {
+    try { linkSync(aside, path); } catch { /* taken again meanwhile */ }
+    unlinkSync(aside);
+    return { kind: 'live', holder: moved };
+  }
+  unlinkSync(aside);
+  return { kind: 'removed', was: moved };
 }
 
 /** Whether the holder a lock names still holds it, as far as this process can tell. */
@@ -176,9 +210,10 @@ export function lockName(name: string, locks: string, why: string, log: (msg: st
   // cgroup): kept, and the taking refused
   if (opts.keepStale) {
     const self = me();
-    const held = readLock(path, self);
+    const raw = readRaw(path);
+    const held = holderOf(raw, self);
     if (held && !live(held, self)) {
-      const keep = opts.keepStale(readRaw(path));
+      const keep = opts.keepStale(raw);
       if (keep !== undefined) throw new StaleHeldError(keep);
     }
   }
@@ -197,16 +232,6 @@ export class StaleHeldError extends Error {
   override readonly name = 'StaleHeldError';
 }
 
-/** A lock file's JSON as an object ({} when unreadable). */
-function readRaw(path: string): Record<string, unknown> {
-  try {
-    const x = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 /** Where lockName keeps the lock for `name` in `locks`. */
 export function nameLockPath(name: string, locks: string): string {
   return join(resolve(locks), `${createHash('sha256').update(name).digest('hex').slice(0, 32)}.lock`);
@@ -223,17 +248,12 @@ export function dropStaleName(name: string, locks: string): void {
   const self = me();
   const holder = readLock(path, self);
   if (holder === null || live(holder, self)) return;
-  // moved aside, then read again, as takeLock does: another agent may have taken it over between
-  // the look and the removal, and its live lock would go
-  const aside = join(dir, `.${basename(path)}.drop.${process.pid}`);
-  try { renameSync(path, aside); } catch { return; }
-  const moved = readLock(aside, self);
-  if (moved && live(moved, self)) {
-    try { linkSync(aside, path); } catch { /* taken again meanwhile */ }
-    unlinkSync(aside);
-    return;
+  // (as takeLock does: another agent may have taken it over between the look and the removal)
+  try {
+    if (removeStale(path, self).kind !== 'removed') return;
+  } catch {
+    return; // best effort: a lock that cannot be moved is taken over when needed
   }
-  unlinkSync(aside);
   try { rmdirSync(dir); rmdirSync(dirname(dir)); } catch { /* not empty: others' locks */ }
 }
 
@@ -262,24 +282,11 @@ function takeLock(dir: string, path: string, created: string | undefined, what: 
       const holder = readLock(path, self);
       if (holder?.pid === self.pid && holder.start === self.start) return; // ours already
       if (holder && live(holder, self)) throw new DirLockedError(what, holder, why, holder.pidns !== self.pidns, path);
-      // stale (or garbled: a lock is never written in place): moved aside, then looked at
-      // again, in case another agent took it over meanwhile
-      const stale = join(dir, `.${name}.stale.${process.pid}`);
-      try {
-        renameSync(path, stale);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // taken away meanwhile: try again
-        throw err;
-      }
-      const moved = readLock(stale, self);
-      if (moved && live(moved, self)) {
-        // another agent's lock, taken between our look and the move: put back, and refused
-        try { linkSync(stale, path); } catch { /* it took another meanwhile */ }
-        unlinkSync(stale);
-        throw new DirLockedError(what, moved, why, moved.pidns !== self.pidns, path);
-      }
-      unlinkSync(stale);
-      log(`${path}: left by an agent that is gone${moved ? ` (pid ${moved.pid})` : ''}; taken over`);
+      // stale: removed, unless another agent took it over meanwhile (then refused)
+      const removed = removeStale(path, self);
+      if (removed.kind === 'missing') continue; // taken away meanwhile: try again
+      if (removed.kind === 'live') throw new DirLockedError(what, removed.holder, why, removed.holder.pidns !== self.pidns, path);
+      log(`${path}: left by an agent that is gone${removed.was ? ` (pid ${removed.was.pid})` : ''}; taken over`);
     }
     throw new Error(`${path}: could not be taken (other agents starting at the same moment?)`);
   } finally {

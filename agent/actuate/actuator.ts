@@ -131,7 +131,7 @@ function restoreFromJournal(journal: Journal, cgroupFs: (dir: string) => boolean
         // owner, or a cgroup removed and made again at the path, holds theirs (put back blindly,
         // an owner's 60000 written mid-run became the journal's -1)
         const current = readCgroupFile(o.dir, o.file);
-        if (current !== o.original && !written.get(fileKey(o.dir, o.file))?.has(current)) {
+        if (!stillOurs(o, current, written)) {
           report.changed.push({ dir: o.dir, file: o.file, original: o.original, current });
           continue;
         }
@@ -254,7 +254,8 @@ export class Actuator {
         },
       });
     } catch (err) {
-      if (err instanceof DirLockedError || err instanceof StaleHeldError) throw new RefusedError(err instanceof DirLockedError ? `cgroup ${err.message}` : err.message);
+      if (err instanceof DirLockedError) throw new RefusedError(`cgroup ${err.message}`);
+      if (err instanceof StaleHeldError) throw new RefusedError(err.message);
       throw new RefusedError(`cgroup ${dir}: cannot claim it in ${this.claimsDir} (${(err as Error).message}): not written, as another agent might write it too`);
     }
     this.claimed.add(dir);
@@ -280,18 +281,27 @@ export class Actuator {
   }
 
   /**
-   * Back to the original setting: the first value journaled for each file of this cgroup. A file
-   * never journaled was never changed, so it already holds its original (an owner's own limit
-   * stays as the owner set it). A dry run keeps no journal and so has nothing to restore.
+   * Back to the original setting: each journaled file of this cgroup's original (Journal.originals),
+   * where the file still holds one of the agent's values (stillOurs). A file never journaled was
+   * never changed, so it already holds its original (an owner's own limit stays as the owner set
+   * it). A dry run keeps no journal and so has nothing to restore.
    */
   private originalsOf(dir: string): { file: string; value: string }[] {
     if (this.journal === null) return [];
-    const journal = this.journal;
-    // (a file written by someone else since the agent last did is theirs: left as it is)
-    return journal.originals()
-      .filter((o) => o.dir === dir && journal.writtenTo(dir, o.file).has(readCgroupFile(dir, o.file)))
+    const written = this.journal.written();
+    return this.journal.originals()
+      .filter((o) => o.dir === dir && stillOurs(o, readCgroupFile(dir, o.file), written))
       .map((o) => ({ file: o.file, value: o.original }));
   }
+}
+
+/**
+ * Whether a file's `current` value is still the agent's to put back: its original, or a value the
+ * journal says the agent wrote (`written`, Journal.written). Anything else is an owner's write
+ * since, or a cgroup made again at the path: left as it is.
+ */
+function stillOurs(o: Original, current: string, written: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  return current === o.original || written.get(fileKey(o.dir, o.file))?.has(current) === true;
 }
 
 /** Whether the journal at `path` lists a write to `dir` (one it cannot read is taken to: it may). */

@@ -144,12 +144,7 @@ export class Journal {
     return [...seen.values()].sort((a, b) => a.seq - b.seq).map(({ ours: _, ...o }) => o);
   }
 
-  /** Every value the journal says was written to `dir/file` (a restore puts back only a file that still holds one of them). */
-  writtenTo(dir: string, file: string): Set<string> {
-    return this.written().get(fileKey(dir, file)) ?? new Set();
-  }
-
-  /** The values written, per file (fileKey), from one read of the journal: a restore of many files reads it once, not once a file. */
+  /** The values written, per file (fileKey), from one read of the journal: a restore puts back only a file that still holds one of them. */
   written(): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
     for (const e of this.entries()) {

@@ -11,7 +11,7 @@ import {
   cgroupVersion, cpuWeightWrites, limitWritesFor, MIN_QUOTA_US, parseCpuMax, readCpuWeight, sharesToWeight,
   weightToShares, weightWritesFor, writeCgroupFile,
 } from '../../agent/actuate/cpu-writer.js';
-import { Journal } from '../../agent/actuate/journal.js';
+import { fileKey, Journal } from '../../agent/actuate/journal.js';
 import { DEFAULT_CLAIMS_DIR } from '../../agent/actuate/actuator.js';
 import { nameLockPath } from '../../agent/dir-lock.js';
 import type { Action, Decision, Mode } from '../../agent/plan/types.js';
@@ -265,7 +265,7 @@ test('journal: originals are what the file held before the agent wrote it, an ow
   // the owner wrote 60000 since; the agent's next step journals it as that entry's original
   j.append({ decisionId: 'c', dir: '/cg/x', file: 'cpu.max', original: '60000 100000', value: '35000 100000' });
   t.deepEqual(j.originals().map((o) => [o.original, o.seq]), [['60000 100000', 1]]);
-  t.deepEqual([...j.writtenTo('/cg/x', 'cpu.max')], ['50000 100000', '25000 100000', '35000 100000']);
+  t.deepEqual([...j.written().get(fileKey('/cg/x', 'cpu.max'))!], ['50000 100000', '25000 100000', '35000 100000']);
 });
 
 // ---- actuator on a cgroup v2 file layout (this hybrid host has no v2 cpu controller) ----

@@ -376,7 +376,7 @@ class Head {
 
   /** the final p10 at the newest slot, as the forecast reads it (not clamped at 0: a miss is a value under it) */
   get final10(): number {
-    return this.final50 - ((this.final90 - this.final50) / Z90) * this.lowerFactor * Z90;
+    return this.final50 - (this.final90 - this.final50) * this.lowerFactor;
   }
 
   /**
