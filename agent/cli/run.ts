@@ -44,6 +44,9 @@ function listenOption(s: string): { host: string; port: number } {
   return parsed;
 }
 
+/** Rows a frame's table keeps on a terminal however many lines are said under it (the status, the header, a note, five workloads). */
+const FRAME_MIN_ROWS = 8;
+
 const run: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run the agent with a policy: observe, forecast, decide and (enforce mode) act',
@@ -193,7 +196,9 @@ const run: CommandModule<object, RunArgs> = {
           }
           if (framed) {
             const under = underFrames.take();
-            process.stdout.write(`\x1b[H\x1b[2J${renderTable(r)}\n${under.length > 0 ? `\n${under.join('\n')}\n` : ''}`);
+            // (the lines said under the frame take rows from the table: a frame taller than the terminal scrolled)
+            const fit = { width: process.stdout.columns, height: process.stdout.rows > 0 ? Math.max(FRAME_MIN_ROWS, process.stdout.rows - (under.length > 0 ? under.length + 1 : 0)) : undefined };
+            process.stdout.write(`\x1b[H\x1b[2J${renderTable(r, fit)}\n${under.length > 0 ? `\n${under.join('\n')}\n` : ''}`);
           }
         },
         onStop: (released) => {

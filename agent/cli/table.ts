@@ -111,8 +111,37 @@ function runText(w: WorkloadReport): string {
   return run.expected ? `${elapsed}/${(run.expected.durationMs.mean / 1000).toFixed(1)}s` : elapsed;
 }
 
-export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } = {}): string {
-  const rows = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu')).slice(0, opts.limit ?? 40);
+/** Where the table is drawn: a terminal's columns and rows (absent: not a terminal, nothing is cut). */
+export interface TableFit {
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Headers of the columns given up first when the table is wider than the terminal: the
+ * traffic's detail before the CPU and memory an SRE opened `top` for (a wrapped row put every
+ * figure under the wrong header). The sort column and WORKLOAD are never given up.
+ */
+const GIVE_UP_ORDER = ['RETRANS/S', 'TCP_RX_B/S', 'TCP_TX_B/S', 'IO_WR_B/S', 'IO_RD_B/S', 'MAJFLT/S', 'SWITCH/S', 'RUNQ_P50_MS', 'MINFLT/S', 'IO_P99_MS', 'HIER', 'RUN', 'RUNQ_FC_P99_MS', 'P(RUNQ>OBJ)', 'THROTTLE', 'SAT_IN', 'MEM', 'RUNQ_P99_MS', 'CPU'];
+/** The WORKLOAD column is cut (in the middle) no narrower than this before a column is given up. */
+const MIN_WORKLOAD_WIDTH = 24;
+/** Lines of a frame that are not rows: the status, the header, the note of what was left out. */
+const FRAME_LINES = 3;
+
+/** `text` cut to `width` characters, its middle replaced by '~' (a cgroup path's both ends say most). */
+export function cutMiddle(text: string, width: number): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return text.slice(0, Math.max(0, width));
+  const keep = width - 1;
+  const head = Math.ceil(keep / 2);
+  return `${text.slice(0, head)}~${text.slice(text.length - (keep - head))}`;
+}
+
+export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } & TableFit = {}): string {
+  const active = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu'));
+  // (a frame taller than the terminal scrolled its status and header away at every tick)
+  const fitRows = opts.height !== undefined && opts.height > 0 ? Math.max(1, opts.height - FRAME_LINES) : Number.POSITIVE_INFINITY;
+  const rows = active.slice(0, Math.min(opts.limit ?? 40, fitRows));
   // A probe that is not running (the policy turned it off) has no column; nor task runs where none is followed (top).
   const shown = Object.values(COLUMNS).filter((c) => c.probe === undefined || r.health.probes[c.probe] !== undefined);
   if (rows.some((w) => w.run !== undefined)) shown.push({ header: 'RUN', show: runText, value: () => 0 });
@@ -127,12 +156,40 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
     num(w.forecast?.pContention),
     w.throttleCores == null ? '-' : `${num(w.throttleCores)}c`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cols: string[]): string => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const kept = fitColumns(header, widths, opts.width, opts.sort === undefined || opts.sort === 'path' ? undefined : COLUMNS[opts.sort].header);
+  const fmt = (cols: string[]): string => kept.map((i) => (i === 0 ? cutMiddle(cols[i]!, widths[i]!).padEnd(widths[i]!) : cols[i]!.padStart(widths[i]!))).join('  ');
   const h = r.health;
   const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(3))}s  workloads ${r.workloads.length}  ` +
     `events ${h.eventsRead}  ring drops ${h.ringDrops}${h.missedRuns ? `  missed runs ${h.missedRuns}` : ''}  tick ${(h.lastTickSeconds * 1000).toFixed(1)}ms`;
-  return [status, fmt(header), ...lines.map(fmt)].join('\n');
+  const left: string[] = [];
+  const hidden = header.filter((_, i) => !kept.includes(i));
+  // (the rows first: on a narrow terminal the note is cut, and the column names can go)
+  if (active.length > rows.length) left.push(`${active.length - rows.length} more workload${active.length - rows.length === 1 ? '' : 's'} not shown`);
+  if (hidden.length > 0) left.push(`${hidden.length} column${hidden.length === 1 ? '' : 's'} hidden to fit ${opts.width} columns: ${hidden.join(' ')}`);
+  const out = [status, fmt(header), ...lines.map(fmt)];
+  if (left.length > 0) out.push(`(${left.join('; ')})`);
+  // (the status and the note are cut too: a wrapped line is a line more than the frame has)
+  return (opts.width !== undefined && opts.width > 0 ? out.map((l) => l.slice(0, opts.width)) : out).join('\n');
+}
+
+/**
+ * The indices of the columns shown in `width` characters: all of them when they fit (or no width
+ * is given); otherwise WORKLOAD is cut down to MIN_WORKLOAD_WIDTH, then columns are given up in
+ * GIVE_UP_ORDER (never `keep`), then WORKLOAD is cut further. Sets widths[0] to WORKLOAD's width.
+ */
+function fitColumns(header: readonly string[], widths: number[], width: number | undefined, keep: string | undefined): number[] {
+  const kept = header.map((_, i) => i);
+  if (width === undefined || !(width > 0)) return kept;
+  const total = (): number => kept.reduce((sum, i) => sum + (i === 0 ? 0 : widths[i]! + 2), 0);
+  const floor = Math.min(widths[0]!, Math.max(MIN_WORKLOAD_WIDTH, header[0]!.length));
+  for (const name of GIVE_UP_ORDER) {
+    if (floor + total() <= width) break;
+    const i = header.indexOf(name);
+    if (i > 0 && name !== keep && kept.includes(i)) kept.splice(kept.indexOf(i), 1);
+  }
+  widths[0] = Math.max(header[0]!.length, Math.min(widths[0]!, width - total()));
+  return kept;
 }
 
 /** `top --json`: one document, workloads keyed by cgroup path (hierarchy-prefixed on a clash). */

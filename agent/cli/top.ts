@@ -81,7 +81,7 @@ const top: CommandModule<object, TopArgs> = {
         log: (m) => process.stderr.write(`headroom: ${m}\n`),
         onReport: (r) => {
           if (a.json) process.stdout.write(`${JSON.stringify(reportJson(r))}\n`);
-          else process.stdout.write(`${live ? '\x1b[H\x1b[2J' : ''}${renderTable(r, { sort: a.sort, all: a.all })}\n${live ? '' : '\n'}`);
+          else process.stdout.write(`${live ? '\x1b[H\x1b[2J' : ''}${renderTable(r, { sort: a.sort, all: a.all, ...(live ? { width: process.stdout.columns, height: process.stdout.rows } : {}) })}\n${live ? '' : '\n'}`);
         },
       });
     } catch (err) {

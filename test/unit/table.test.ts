@@ -84,3 +84,32 @@ test('table: a cgroup name\'s control characters are escaped, so a name cannot c
   t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text), 'no control character but the lines\' newlines');
   t.true(text.includes('/sre_\\u001b[2J\\u001b[31mFAKE\\u001b[0m\\nnext'), text);
 });
+
+test('table: on a terminal, every line fits its width (columns given up traffic first, the path cut in its middle) and the frame its height; said in a note', (t) => {
+  const probes = { fault: {}, blockio: {}, sock: {} } as unknown as TickReport['health']['probes'];
+  const long = '/system.slice/docker-0123456789abcdef0123456789abcdef.scope/very/deep/workload';
+  const busy = Array.from({ length: 30 }, (_, i) => workload(`${long}/${i}`, { cpu: { seconds: 1, cores: 1 + i / 100 }, usage: { memoryBytes: (i + 1) * MiB } as WorkloadReport['usage'] }));
+  const r = { ...report(busy), health: { ...report([]).health, probes } } as TickReport;
+  const full = renderTable(r).split('\n');
+  t.true(full[1]!.includes('RETRANS/S') && full[2]!.includes(`${long}/29`), 'not on a terminal: nothing is cut');
+  t.true(full[1]!.length > 120);
+  for (const width of [60, 80, 120]) {
+    const lines = renderTable(r, { width, height: 24, sort: 'mem' }).split('\n');
+    t.true(lines.every((l) => l.length <= width), `${width}: ${lines.find((l) => l.length > width)}`);
+    t.is(lines.length, 24, 'status, header, 21 rows, the note: the height of the terminal');
+    const header = lines[1]!.split(/\s+/);
+    t.deepEqual(header.slice(0, 1), ['WORKLOAD']);
+    t.true(header.includes('CPU') && header.includes('MEM'), `${width}: ${lines[1]}`);
+    t.false(header.includes('RETRANS/S'), 'the traffic\'s detail goes first');
+    t.regex(lines.at(-1)!, /^\(9 more workloads not shown; \d+ columns? hidden/);
+    if (width >= 120) t.regex(lines.at(-1)!, /hidden to fit 120 columns: RUNQ_P50_MS SWITCH\/S /, 'the names of those hidden, as far as the width allows');
+    // the sort column stays, the rows are sorted by it, and the path keeps both its ends
+    const row = lines[2]!;
+    t.regex(row, /^\/system\.slice.*~.*\/workload\/29 /, row);
+    t.true(row.includes('30.0M'), row);
+  }
+  // a column given up late (the sort column) is kept however narrow
+  const narrow = renderTable(r, { width: 40, sort: 'p99' }).split('\n');
+  t.true(narrow[1]!.split(/\s+/).includes('RUNQ_P99_MS'), narrow[1]);
+  t.true(narrow.every((l) => l.length <= 40));
+});
