@@ -44,9 +44,9 @@ export class RunFollower {
     const runs = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log,
       follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
-      taskOf: (w) => {
+      taskOf: (w, signal) => {
         const dir = workloadDir(layout, w);
-        return dir ? reader.of(dir) : Promise.resolve(null);
+        return dir ? reader.of(dir, signal) : Promise.resolve(null);
       },
       alive: (w) => cgroupPopulated(layout, w),
       oomKills: (w) => readOomKills(layout, w),

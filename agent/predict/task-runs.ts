@@ -115,7 +115,7 @@ export interface TaskRunsOptions {
    * the task the workload's cgroup runs, and when its process started (null: the tick it was
    * first seen); null when the cgroup is empty or its process is gone
    */
-  taskOf: (w: Workload) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
+  taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
   /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them but by RunTickInput.oomKilled */
@@ -412,11 +412,18 @@ export class TaskRuns {
       this.log(`run of ${workload.id}: task not read: ${run.readError}`);
     };
     let timer: NodeJS.Timeout | undefined;
+    // (the read is stopped at its deadline too, not only its answer given up: a walk of many big
+    // folders ran on to its end at every run)
+    const stop = new AbortController();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`task read took over ${TASK_READ_DEADLINE_MS / 1000} s`)), TASK_READ_DEADLINE_MS);
+      timer = setTimeout(() => {
+        const err = new Error(`task read took over ${TASK_READ_DEADLINE_MS / 1000} s`);
+        stop.abort(err);
+        reject(err);
+      }, TASK_READ_DEADLINE_MS);
       timer.unref();
     });
-    Promise.race([this.opts.taskOf(workload), deadline])
+    Promise.race([this.opts.taskOf(workload, stop.signal), deadline])
       .then(settle)
       .catch(fail)
       .finally(() => clearTimeout(timer));

@@ -18,21 +18,29 @@ const TASK_SETTLE_MS = 500;
 /** Clock ticks per second of /proc/<pid>/stat's times: USER_HZ, 100 on every Linux ABI. */
 const USER_HZ = 100;
 
-/** Binaries hashed so far, by device, inode, size and mtime: each is read once, not per run. */
+/** Binaries hashed so far, by device, inode, size, mtime and ctime: each is read once, not per run (the least recently used forgotten first). */
 const HASHES_KEPT = 256;
 
 export class TaskReader {
   private readonly hashes = new Map<string, Promise<{ sha256: string; bytes: number }>>();
 
-  /** `settleMs`: how old the oldest process must be before it is read (default TASK_SETTLE_MS) */
-  constructor(private readonly opts: { envKeys: readonly string[]; proc?: string; settleMs?: number } = { envKeys: [] }) {}
+  /**
+   * `settleMs`: how old the oldest process must be before it is read (default TASK_SETTLE_MS);
+   * `hashFile`: how a binary is hashed when not remembered (default signature.ts's hashFile)
+   */
+  constructor(private readonly opts: {
+    envKeys: readonly string[]; proc?: string; settleMs?: number;
+    hashFile?: (path: string, signal?: AbortSignal) => Promise<{ sha256: string; bytes: number }>;
+  } = { envKeys: [] }) {}
 
   /**
    * The task of the cgroup at `dir`: its oldest process (the one that started the run; the
    * others are its children). null when the cgroup is empty or gone, or the process exited
-   * before it could be read. Throws SignatureError for a process whose executable cannot be read.
+   * before it could be read, or while it was (its inputs, read through /proc/<pid>/root, would
+   * have read as missing). Throws SignatureError for a process whose executable cannot be read,
+   * or once `signal` is aborted.
    */
-  async of(dir: string): Promise<CgroupTask | null> {
+  async of(dir: string, signal?: AbortSignal): Promise<CgroupTask | null> {
     let oldest = await this.oldest(dir);
     if (oldest === null) return null;
     // A process younger than settleMs may still be a launcher about to exec the task: read at
@@ -74,8 +82,13 @@ export class TaskReader {
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
-        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
+        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p, sig) => this.hash(p, sig), ...(started !== null ? { startedAtMs: started } : {}), writing,
+        ...(signal ? { signal } : {}),
       });
+      // (a process that exited while it was read, or whose pid was reused since, had its inputs
+      // read as missing or as another's: 2.5 s of `bash -c 'sleep 2.5' ... data.bin` was signed
+      // with `missing` for its inputs and recorded so; a review)
+      if ((await startTime(join(proc, 'stat'))) !== oldest.start) return null;
       return { pid, signature, startedAtMs: started };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null; // exited meanwhile
@@ -103,16 +116,21 @@ export class TaskReader {
     return best && { ...best, pids };
   }
 
-  private hash(path: string): Promise<{ sha256: string; bytes: number }> {
+  private hash(path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
     return stat(path).then((st) => {
-      const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      // (the ctime too: a binary rewritten in place at its size, its mtime put back (cp -p, a
+      // build with SOURCE_DATE_EPOCH), kept its old hash, and so its old binary's profile)
+      const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
       let h = this.hashes.get(key);
-      if (!h) {
-        h = hashFile(path);
+      if (h) {
+        // least recently used goes first: a binary run every minute is not hashed again after 256 others
+        this.hashes.delete(key);
+      } else {
+        h = (this.opts.hashFile ?? hashFile)(path, signal);
         h.catch(() => this.hashes.delete(key));
         if (this.hashes.size >= HASHES_KEPT) this.hashes.delete(this.hashes.keys().next().value!);
-        this.hashes.set(key, h);
       }
+      this.hashes.set(key, h);
       return h;
     });
   }

@@ -1,7 +1,7 @@
 // Task signatures (what makes two runs "the same task") and the profile store (curves merged
 // across runs, persisted atomically, bounded, corrupt files quarantined), then the CLI on top.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
@@ -13,6 +13,7 @@ import {
   BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
+import { TaskReader } from '../../agent/workloads/task.js';
 import { isRoot, testIf } from '../helpers/host.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -158,6 +159,92 @@ test('signature: a directory walk is bounded; an unknown program is a clear erro
   const e = await t.throwsAsync(taskSignature({ ...spec, exe: 'no-such-tool' }), { instanceOf: SignatureError });
   t.regex(e!.message, /no-such-tool: not found in PATH/);
   await t.throwsAsync(taskSignature({ ...spec, exe: './input.csv' }), { instanceOf: SignatureError, message: /not an executable/ });
+});
+
+test('signature: the arguments\' folders are walked within one budget over all of them, and a read stops once aborted', async (t) => {
+  const { dir, spec } = taskDir(t);
+  for (const d of ['a', 'b', 'c']) {
+    mkdirSync(join(dir, d));
+    for (let i = 0; i < 5; i++) writeFileSync(join(dir, d, `f${i}`), 'z'.repeat(10));
+  }
+  const all = await taskSignature({ ...spec, args: ['a', 'b', 'c'] });
+  t.deepEqual(all.parts.inputs.map((i) => i.kind === 'dir' && [i.entries, i.truncated]), [[5, false], [5, false], [5, false]]);
+  const bounded = await taskSignature({ ...spec, args: ['a', 'b', 'c'], maxTotalEntries: 8 });
+  t.deepEqual(bounded.parts.inputs.map((i) => i.kind === 'dir' && [i.entries, i.truncated]), [[5, false], [3, true], [0, true]]);
+  t.is((await taskSignature({ ...spec, args: ['a', 'b', 'c'], maxTotalEntries: 8 })).id, bounded.id, 'the same arguments are bounded the same way');
+  const stop = new AbortController();
+  stop.abort(new Error('task read took over 30 s'));
+  await t.throwsAsync(taskSignature({ ...spec, args: ['a'], signal: stop.signal }), { instanceOf: SignatureError, message: /task read stopped: task read took over 30 s/ });
+});
+
+test('signature: a key=value argument\'s value is an input (dd if=), dd\'s of= an output', async (t) => {
+  const { dir, spec } = taskDir(t);
+  writeFileSync(join(dir, 'img.bin'), Buffer.alloc(1000));
+  const task = { ...spec, args: ['if=img.bin', 'of=copy.bin', 'bs=4k'] };
+  const before = await taskSignature(task);
+  t.deepEqual(before.parts.inputs, [{ arg: 0, name: 'img.bin', kind: 'file', bytes: 1000 }]);
+  writeFileSync(join(dir, 'img.bin'), Buffer.alloc(5000));
+  t.not((await taskSignature(task)).id, before.id, 'an input of another size is another task');
+  writeFileSync(join(dir, 'img.bin'), Buffer.alloc(1000));
+  writeFileSync(join(dir, 'copy.bin'), Buffer.alloc(1000));
+  t.is((await taskSignature(task)).id, before.id, 'the output there after a run changes nothing');
+});
+
+test('task: a process that exits while it is read is no task (its inputs, read through /proc, would all be missing)', async (t) => {
+  const { dir } = taskDir(t);
+  writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096));
+  const child = spawn('/bin/sh', ['-c', 'sleep 30', 'x', 'data.bin', './shards'], { cwd: dir, stdio: 'ignore' });
+  t.teardown(() => child.kill('SIGKILL'));
+  const cgroup = join(dir, 'cgroup');
+  mkdirSync(cgroup);
+  writeFileSync(join(cgroup, 'cgroup.procs'), `${child.pid}\n`);
+  await new Promise((r) => setTimeout(r, 100));
+  const alive = await new TaskReader({ envKeys: [], settleMs: 0 }).of(cgroup);
+  t.deepEqual(alive?.signature.parts.inputs.map((i) => [i.name, i.kind]), [['data.bin', 'file'], ['./shards', 'dir']], 'read while it lives: its inputs');
+  // the binary's hash is the moment it dies: the inputs are read after
+  const reader = new TaskReader({
+    envKeys: [], settleMs: 0,
+    hashFile: async () => {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+      return { sha256: '0'.repeat(64), bytes: 1 };
+    },
+  });
+  t.is(await reader.of(cgroup), null);
+});
+
+test('task: a binary rewritten in place at its size, its mtime put back (cp -p), is hashed again, not taken from memory', async (t) => {
+  const dir = scratch(t);
+  const tool = join(dir, 'tool');
+  // (bytes after an ELF's end are not run: changing them changes the binary's hash only)
+  writeFileSync(tool, Buffer.concat([readFileSync('/bin/sleep'), Buffer.alloc(64, 1)]));
+  chmodSync(tool, 0o755);
+  const cgroup = join(dir, 'cgroup');
+  mkdirSync(cgroup);
+  const reader = new TaskReader({ envKeys: [], settleMs: 0 });
+  const signOnce = async (): Promise<string> => {
+    const child = spawn(tool, ['30'], { stdio: 'ignore' });
+    t.teardown(() => child.kill('SIGKILL'));
+    writeFileSync(join(cgroup, 'cgroup.procs'), `${child.pid}\n`);
+    await new Promise((r) => setTimeout(r, 100));
+    const task = await reader.of(cgroup);
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+    return task!.signature.parts.exeSha256;
+  };
+  const first = await signOnce();
+  // (touch -r keeps the nanoseconds, as cp -p does)
+  spawnSync('touch', ['-r', tool, join(dir, 'ref')]);
+  const bytes = readFileSync(tool);
+  bytes.fill(2, bytes.length - 64);
+  writeFileSync(tool, bytes);
+  spawnSync('touch', ['-r', join(dir, 'ref'), tool]);
+  t.is(statSync(tool, { bigint: true }).mtimeNs, statSync(join(dir, 'ref'), { bigint: true }).mtimeNs);
+  const second = await signOnce();
+  t.not(second, first);
+  t.is(second, spawnSync('sha256sum', [tool], { encoding: 'utf8' }).stdout.split(' ')[0]);
 });
 
 // ---- curves ----
