@@ -13,7 +13,7 @@ import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { TaskReader } from './workloads/task.js';
-import { readMemoryBytes, readOomKills, readUsage } from './workloads/usage.js';
+import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -84,6 +84,7 @@ export class RunFollower {
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
+        memoryHighWaterBytes: memoryBytes === null ? null : readMemoryHighWaterBytes(this.layout, r.workload),
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,

@@ -23,6 +23,12 @@ export interface RunTickInput {
   cpuCores: number;
   /** null: not measured this tick (no memory cgroup; the I/O or socket probe off) */
   memoryBytes: number | null;
+  /**
+   * the most memory its cgroup held since it was made (RunFollower: memory.peak, v1
+   * max_usage_in_bytes); null or absent: unknown. Where it rose since the last tick, the rise
+   * is that tick's peak
+   */
+  memoryHighWaterBytes?: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
   /** an OOM kill in the workload since the last tick, as the fault probe counted it (false: none, or the probe off) */
@@ -164,6 +170,8 @@ interface Run {
   stride: number;
   bucket?: RunSample;
   bucketCount: number;
+  /** its cgroup's memory high water at the last tick (RunTickInput.memoryHighWaterBytes) */
+  highWater?: number;
 }
 
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
@@ -305,8 +313,18 @@ export class TaskRuns {
       // memory was read after it had gone
       if (!alive && !(x.cpuCores > 0)) continue;
       if (!alive) run.endedBusy = true;
+      // the tick's memory peak: the cgroup's high water where it rose since the last tick (on its
+      // first tick, where the cgroup is this run's alone). Read at ticks, a 160 MiB spike
+      // between two of them was not in the run's peak (64 MiB; a review)
+      const memBytes = alive ? (x.memoryBytes ?? undefined) : undefined;
+      let memPeakBytes: number | undefined;
+      const hw = alive ? x.memoryHighWaterBytes : undefined;
+      if (hw != null) {
+        if (run.highWater !== undefined ? hw > run.highWater : !run.reused) memPeakBytes = Math.max(hw, memBytes ?? 0);
+        run.highWater = hw;
+      }
       this.sample(run, {
-        atMs: nowMs, cpuCores: x.cpuCores, memBytes: alive ? (x.memoryBytes ?? undefined) : undefined,
+        atMs: nowMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
         ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }

@@ -97,6 +97,19 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
 }
 
 /**
+ * The highest memory the cgroup held since it was made (v2 memory.peak, kernel 5.19+; v1
+ * memory.max_usage_in_bytes): null when unknown. A spike between two ticks is in it, and not in
+ * any tick's read of the memory in use.
+ */
+export function readMemoryHighWaterBytes(layout: CgroupLayout, w: Workload): number | null {
+  if (w.path === '/') return null;
+  if (w.hierarchy === 'v2') {
+    return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/memory.peak`) : null;
+  }
+  return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/memory.max_usage_in_bytes`) : null;
+}
+
+/**
  * OOM kills the kernel counted in a workload's memory cgroup (v2 memory.events, v1
  * memory.oom_control: `oom_kill N`); null without one, or on a kernel that does not count them.
  */

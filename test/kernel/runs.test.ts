@@ -4,8 +4,9 @@
 // CPU from the first), exported to Prometheus, and recorded in turn; `headroom profiles list`
 // shows the task with its two runs. Both runs' start and end also reach an OpenTelemetry collector
 // as log records (the push set in the policy's export.otlp). Their cgroups have the cpu controller
-// only, so their memory is not measured (and not said to be 0); a third job holding 64 MiB runs in
-// a cgroup the memory controller sees too, and its profile has its memory.
+// only, so their memory is not measured (and not said to be 0); a third job holding 64 MiB, then
+// 160 MiB for a tenth of a second, runs in a cgroup the memory controller sees too, and its
+// profile has its peak.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, createServer } from 'node:net';
@@ -69,7 +70,9 @@ profiles:
   const mem = withMemory ? new MemoryTestCgroup('run-mem') : undefined;
   if (mem) {
     t.teardown(() => mem.remove());
-    const vm = mem.startIn('stress-ng', ['--vm', '1', '--vm-bytes', '64M', '--vm-keep', '--timeout', '3s', '--quiet'], 30_000);
+    // 64 MiB held for 3 s, then a 160 MiB buffer for a tenth of a second (dd's), between two
+    // ticks as a rule: only the cgroup's high water has it
+    const vm = mem.startIn('sh', ['-c', 'stress-ng --vm 1 --vm-bytes 64M --vm-keep --timeout 3s --quiet && dd if=/dev/zero of=/dev/null bs=160M count=1 2>/dev/null && sleep 1.5'], 30_000);
     await vm.done;
     await mem.remove();
     await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mem.path), 'the end of the run with memory', 10_000);
@@ -136,12 +139,12 @@ profiles:
   if (cpuOnly) t.is(ours!.peakMemBytes, null);
   t.regex(ours!.exe, /stress-ng$/);
   if (mem) {
-    // 64 MiB held by its worker, and stress-ng's own pages (its page cache too, as the cgroup counts it)
+    // dd's 160 MiB buffer (64 MiB held by stress-ng's worker before it), and their own pages (their page cache too, as the cgroup counts it)
     const memEnd = lines().find((l) => l.kind === 'run-end' && l.workload.path === mem.path)!;
     t.true(memEnd.recorded, JSON.stringify(memEnd));
     const memRun = entries.find((e) => e.signature === memEnd.signature);
     t.log(`the run with memory: ${JSON.stringify(memRun)}`);
-    t.true(memRun !== undefined && memRun.peakMemBytes! >= 60 * 2 ** 20 && memRun.peakMemBytes! < 1024 * 2 ** 20, JSON.stringify(memRun));
+    t.true(memRun !== undefined && memRun.peakMemBytes! >= 150 * 2 ** 20 && memRun.peakMemBytes! < 1024 * 2 ** 20, JSON.stringify(memRun));
   }
 });
 

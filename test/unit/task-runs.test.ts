@@ -580,3 +580,46 @@ test('run says by default: a start with a forecast, an end recorded, and the end
   t.false(telling.says(end('c', false)), 'another workload\'s start does not count');
   t.true(telling.says(end('a', false)));
 });
+
+test('task runs: a memory spike between two ticks, in its cgroup\'s high water, is the run\'s peak (a cgroup that ran before: from its first rise)', async (t) => {
+  const w = world(t);
+  const recorded: FinishedRun[] = [];
+  const record = w.store.record.bind(w.store);
+  w.store.record = (r) => { recorded.push(r); return record(r); };
+  const MiB = 2 ** 20;
+  const job = '/jobs/h-1';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('7'));
+  // 64 MiB in use at every tick; between the 3rd and 4th, a spike to 160 MiB the ticks never read
+  const highWater = [64, 64, 64, 160, 160, 160];
+  for (const hw of highWater) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 * MiB, memoryHighWaterBytes: hw * MiB } });
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({});
+  await w.tick({});
+  t.is(recorded.length, 1);
+  const peaks = recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB);
+  t.deepEqual(peaks, [64, 64, 64, 160, 64, 64], 'the spike in the tick it came in, not after');
+  t.is(w.store.forecastRun(sig('7').id)!.peak.memPeakBytes!.mean, 160 * MiB);
+  t.is(w.store.forecastRun(sig('7').id)!.peak.memSustainedBytes!.mean, 64 * MiB, 'what it held at the ticks stays its sustained memory');
+  // the cgroup fills again: its high water is the last run's spike, not this one's
+  w.alive.add(`v1-cpu:${job}`);
+  for (let i = 0; i < 16 && !w.events.some((e) => e.kind === 'run-start' && e.workload.path === job && e !== w.events.find((f) => f.kind === 'run-start')); i++) {
+    await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 * MiB, memoryHighWaterBytes: 160 * MiB } });
+  }
+  for (let i = 0; i < 5; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 64 * MiB, memoryHighWaterBytes: 160 * MiB } });
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({});
+  await w.tick({});
+  t.is(recorded.length, 2, 'a second run in the same cgroup');
+  t.true(recorded[1]!.samples.every((s) => (s.memPeakBytes ?? s.memBytes) === 64 * MiB), JSON.stringify(recorded[1]!.samples));
+  recorded.length = 0;
+  // no high water (a kernel without memory.peak): the ticks' reads, as before
+  const plain = '/jobs/h-2';
+  w.alive.add(`v1-cpu:${plain}`);
+  w.tasks.set(`v1-cpu:${plain}`, sig('8'));
+  for (let i = 0; i < 6; i++) await w.tick({ [plain]: { cpuCores: 1, memoryBytes: 64 * MiB, memoryHighWaterBytes: null } });
+  w.alive.delete(`v1-cpu:${plain}`);
+  await w.tick({});
+  await w.tick({});
+  t.deepEqual(recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB), [64, 64, 64, 64, 64, 64]);
+});
