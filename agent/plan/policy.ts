@@ -171,6 +171,8 @@ export const isRingSize = (bytes: number): boolean => Number.isInteger(bytes) &&
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The longest slow-wakeup or slow-I/O threshold, a choice: a wait longer than an hour is no latency to be told of (and unbounded, `--slow-wakeup-ms 1e30` overflowed the probes' 64-bit nanoseconds). */
 export const MAX_SLOW_EVENT_MS = 3_600_000;
+/** The longest forecast half-life, and profiles.min_run. */
+const MAX_HALF_LIFE_MS = 720 * 3_600_000;
 /** The longest rules.protect_latency.cooldown. */
 const MAX_COOLDOWN_MS = 3_600_000;
 /**
@@ -699,6 +701,11 @@ function checkMeaning(raw: unknown, where: Locator, problems: PolicyProblem[]): 
     [['probes', 'blockio', 'slow_io'], MAX_SLOW_EVENT_MS, '1h'],
     // (a throttle is given back one step per cooldown: a day's would hold a workload throttled for days)
     [['rules', 'protect_latency', 'cooldown'], MAX_COOLDOWN_MS, '1h (a throttle is given back one step per cooldown)'],
+    // (a half-life of years forgets nothing: the forecast keeps the first days' figures; one of a
+    // 400-digit number of hours is Infinity, and the forecast never moved from its first value)
+    [['forecast', 'half_life'], MAX_HALF_LIFE_MS, '720h (30 days)'],
+    [['forecast', 'demand_half_life'], MAX_HALF_LIFE_MS, '720h (30 days)'],
+    [['profiles', 'min_run'], MAX_HALF_LIFE_MS, '720h (30 days; no run would be recorded)'],
   ];
   for (const [path, maxMs, said] of longest) {
     const v = get(...path);

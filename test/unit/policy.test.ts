@@ -218,6 +218,16 @@ const broken: BrokenCase[] = [
     line: 2, column: 7, field: 'tick', message: 'must be at most 596h (about 24.8 days, what a timer holds); got "1000h"',
   },
   {
+    title: 'a forecast half-life of years (one of a 400-digit number of hours was Infinity: the forecast never moved)',
+    yaml: `version: 1\nforecast:\n  half_life: 30s\n  demand_half_life: ${'9'.repeat(400)}h\n`,
+    line: 4, column: 21, field: 'forecast.demand_half_life', message: `must be at most 720h (30 days); got "${'9'.repeat(400)}h"`,
+  },
+  {
+    title: 'a min_run past a month: no run would be recorded',
+    yaml: 'version: 1\nprofiles:\n  min_run: 1000h\n',
+    line: 3, column: 12, field: 'profiles.min_run', message: 'must be at most 720h (30 days; no run would be recorded); got "1000h"',
+  },
+  {
     title: 'a slow-wakeup threshold over an hour',
     yaml: 'version: 1\nprobes:\n  sched:\n    slow_wakeup: 2h\n',
     line: 4, column: 18, field: 'probes.sched.slow_wakeup', message: 'must be at most 1h; got "2h"',
