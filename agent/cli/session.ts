@@ -52,6 +52,9 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // (the hangup of the terminal or SSH session it was started from: it killed the agent, 129,
+  // its writes left to the next start's journal and its lock behind)
+  process.on('SIGHUP', onSignal);
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {

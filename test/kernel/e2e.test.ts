@@ -218,9 +218,10 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   // Throttle again, then stop the agent: the original comes back.
   startHogs(t, s, 4);
   await waitFor(() => cores(s) !== null, 'a second throttle', 40_000);
-  // ...twice, as `timeout` does to a process group or a second Ctrl-C: the second, heard while
-  // stopping, took the default action (killed mid-stop, the throttle left for the journal)
-  agent.child.kill('SIGTERM');
+  // ...by a hangup (an SSH session closed: it killed the agent, 129, the throttle left for the
+  // journal), then a SIGTERM, as `timeout` sends to a process group or a second Ctrl-C: the
+  // second, heard while stopping, took the default action too (killed mid-stop)
+  agent.child.kill('SIGHUP');
   await new Promise((r) => setTimeout(r, 5));
   agent.child.kill('SIGTERM');
   const end = await agent.done;
