@@ -31,6 +31,8 @@ export function sumByWorkload<K, S>(
   let own: Set<string> | undefined; // (workloads with a sum of their own)
   entries.forEach(({ key, stats }) => {
     const workload = resolve(key);
+    // (a cgroup gone for good: its counters stay in the maps until their LRU needs the room)
+    if (workload.departed) return;
     const t = out.get(workload.id);
     if (!t) {
       const e = reuse?.get(workload.id);

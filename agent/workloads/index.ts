@@ -36,6 +36,12 @@ interface Tree {
   gone: Map<bigint, { path: string; atMs: number }>;
   /** workloads by inode, as resolve named them since the last walk */
   named: Map<bigint, Workload>;
+  /**
+   * ids gone longer than `gone` keeps them, or never found by a walk for as long (the oldest
+   * forgotten beyond RETIRED_KEPT): resolved as departed workloads. Named `?<id>` and reported,
+   * each was a series for good: the probes' maps keep a cgroup's key until their LRU needs it
+   */
+  retired: Set<bigint>;
 }
 
 /** How long a removed cgroup's path is remembered, by default. */
@@ -47,6 +53,8 @@ const GONE_KEEP_MS = 120_000;
  */
 const UNRESOLVABLE_KEEP_MS = 60_000;
 const UNRESOLVABLE_KEPT = 65_536;
+/** Ids of cgroups gone for good remembered at most (Tree.retired; cgroup ids are not reused). */
+const RETIRED_KEPT = 65_536;
 /** Departed cgroups kept for takeDeparted at most (one who never takes them leaks nothing). */
 const DEPARTED_KEEP = 65_536;
 
@@ -59,8 +67,8 @@ export class WorkloadIndex {
   /** built on first use, kept while its directory is there; its CPU directory looked at again at each refresh (cpu.max may have come or gone meanwhile) */
   private cache = new Map<string, Workload>();
   private lastRefresh = -Infinity;
-  /** ids no walk could find since they were first seen, by tree root and id: when (see UNRESOLVABLE_KEEP_MS) */
-  private readonly unresolvable = new Map<string, number>();
+  /** ids no walk could find since they were first seen, by tree root and id: when last walked for (see UNRESOLVABLE_KEEP_MS), and first */
+  private readonly unresolvable = new Map<string, { since: number; first: number }>();
   /** walks so far: what `list` and `idsOf` say changes only when this does */
   private walks = 0;
   /** cgroups whose directory went (removed, or removed and made again) since the last takeDeparted, by id */
@@ -131,9 +139,10 @@ export class WorkloadIndex {
   private named(tree: Tree, hierarchy: Hierarchy, ino: bigint): Workload {
     const had = tree.named.get(ino);
     if (had) return had;
+    if (tree.retired.has(ino)) return departed(hierarchy, ino);
     const path = this.lookup(tree, ino);
     // (one not named is not kept: a later lookup may walk and find it)
-    if (path === undefined) return unknown(hierarchy, ino);
+    if (path === undefined) return tree.retired.has(ino) ? departed(hierarchy, ino) : unknown(hierarchy, ino);
     const w = this.workload(hierarchy, path);
     tree.named.set(ino, w);
     return w;
@@ -185,14 +194,19 @@ export class WorkloadIndex {
     if (path !== undefined) return path;
     const now = performance.now();
     const key = `${tree.root}:${ino}`;
-    const since = this.unresolvable.get(key);
-    if ((since !== undefined && now - since < UNRESOLVABLE_KEEP_MS) || now - this.lastRefresh < this.lazyRefreshMs) return undefined;
+    const had = this.unresolvable.get(key);
+    if ((had !== undefined && now - had.since < UNRESOLVABLE_KEEP_MS) || now - this.lastRefresh < this.lazyRefreshMs) return undefined;
     this.refresh();
     const found = tree.byIno.get(ino);
     if (found === undefined) {
       this.unresolvable.delete(key); // (re-added last: the oldest go first)
-      this.unresolvable.set(key, now);
+      const first = had?.first ?? now;
+      // not found by the walks for as long as a removed cgroup's name is kept: gone for good
+      if (now - first >= this.goneKeepMs) retire(tree, ino);
+      else this.unresolvable.set(key, { since: now, first });
       if (this.unresolvable.size > UNRESOLVABLE_KEPT) this.unresolvable.delete(this.unresolvable.keys().next().value!);
+    } else {
+      this.unresolvable.delete(key);
     }
     return found;
   }
@@ -217,12 +231,21 @@ export class WorkloadIndex {
 }
 
 function emptyTree(root: string): Tree {
-  return { root, byIno: new Map(), byPath: new Map(), rootIno: null, gone: new Map(), named: new Map() };
+  return { root, byIno: new Map(), byPath: new Map(), rootIno: null, gone: new Map(), named: new Map(), retired: new Set() };
 }
 
 function unknown(hierarchy: Hierarchy, ino: bigint): Workload {
   const path = `?${ino}`;
   return { id: `${hierarchy}:${path}`, path, hierarchy, cpuDir: null };
+}
+
+function departed(hierarchy: Hierarchy, ino: bigint): Workload {
+  return { ...unknown(hierarchy, ino), departed: true };
+}
+
+function retire(tree: Tree, ino: bigint): void {
+  tree.retired.add(ino);
+  if (tree.retired.size > RETIRED_KEPT) tree.retired.delete(tree.retired.values().next().value!);
 }
 
 function normalise(path: string): string {
@@ -268,7 +291,15 @@ function walk(tree: Tree, goneKeepMs: number): string[] {
     tree.gone.set(ino, { path, atMs: now });
     departed.push(path);
   }
-  for (const [ino, g] of tree.gone) if (byIno.has(ino) || now - g.atMs > goneKeepMs) tree.gone.delete(ino);
+  for (const [ino, g] of tree.gone) {
+    if (byIno.has(ino)) tree.gone.delete(ino);
+    else if (now - g.atMs > goneKeepMs) {
+      tree.gone.delete(ino);
+      retire(tree, ino);
+    }
+  }
+  // (an id made again: not where cgroup ids come from a 64-bit counter, but a walk is the truth)
+  if (tree.retired.size > 0) for (const ino of byIno.keys()) tree.retired.delete(ino);
   tree.byIno = byIno;
   tree.named.clear();
   tree.byPath = byPath;

@@ -13,6 +13,12 @@ export interface Workload {
   podUid?: string;
   /** docker | containerd | cri-o | podman | systemd | kubepods, when recognised from the path */
   runtime?: string;
+  /**
+   * the id of a cgroup gone longer than the index keeps its name, or one no walk ever found (a
+   * cgroup made and removed between two): its counters, left in the probes' maps, are no
+   * workload's any more (path `?<id>`)
+   */
+  departed?: true;
 }
 
 /** The pair of ids the kernel side reports for a task (bpf/events.h struct hr_cg_key). */

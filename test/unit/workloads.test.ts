@@ -6,6 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseContainerInfo, type ContainerInfo } from '../../agent/workloads/container.js';
 import { WorkloadIndex } from '../../agent/workloads/index.js';
+import { sumByWorkload } from '../../agent/workload-figures.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
@@ -208,6 +209,32 @@ test('index: a workload is kept across walks while its directory is there; one m
   const again = index.findByPath('v2', '/b')!;
   t.not(again, b, 'dropped when its directory went');
   t.deepEqual(again, b);
+});
+
+test('index: a cgroup gone longer than its name is kept, or one no walk found for as long, is a departed id: not a `?<id>` workload for good', async (t) => {
+  const { root } = fakeTree(t);
+  mkdirSync(join(root, 'job'));
+  const index = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 0, goneKeepMs: 50 });
+  index.refresh();
+  const job = { cgid: ino(join(root, 'job')), cpuCgid: 0n };
+  t.like(index.resolve(job), { path: '/job' });
+  rmSync(join(root, 'job'), { recursive: true });
+  index.refresh();
+  t.like(index.resolve(job), { path: '/job' }, 'its name kept a while, for the events still to come about it');
+  t.false(index.resolve(job).departed === true);
+  // an id no walk ever found (a cgroup made and removed between two walks)
+  const never = { cgid: 987_654_321n, cpuCgid: 0n };
+  t.like(index.resolve(never), { path: '?987654321' });
+  t.false(index.resolve(never).departed === true, 'first: perhaps a cgroup newer than the walk');
+  await new Promise((r) => setTimeout(r, 80));
+  index.refresh();
+  t.like(index.resolve(job), { path: `?${job.cgid}`, departed: true });
+  // (walked for again once UNRESOLVABLE_KEEP_MS has passed; here, the first walk after goneKeepMs)
+  const fresh = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 0, goneKeepMs: 0 });
+  t.like(fresh.resolve(never), { path: '?987654321', departed: true }, 'not found by a walk for goneKeepMs: gone for good');
+  // their counters are no workload's
+  const sums = sumByWorkload([{ key: job, stats: 1 }, { key: { cgid: ino(root), cpuCgid: 0n }, stats: 2 }], (k) => index.resolve(k), () => 0, () => {});
+  t.deepEqual([...sums.values()].map((e) => e.workload.path), ['/']);
 });
 
 test('index: a kept workload\'s CPU directory follows its cpu.max at each walk (the controller turned on, or off, under it)', (t) => {
