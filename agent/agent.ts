@@ -109,6 +109,12 @@ interface Snapshot {
   net: Map<string, { workload: Workload; stats: TcpStats }>;
 }
 
+/**
+ * A workload busy (over ACTIVE_FLOOR) within this long is forecast still, however quiet this
+ * tick: its memory and demand series stay, and its forecasts learn from its quiet ticks too.
+ */
+const DEMAND_HOLD_MS = 600_000;
+
 export class Agent {
   readonly policy: Policy;
   readonly mode: Mode;
@@ -126,6 +132,8 @@ export class Agent {
   private hostCpus = 0;
   /** with the fault probe off: each forecast workload's memory cgroup OOM-kill count at the last tick (oomKilled; only those forecast then) */
   private oomCounts = new Map<string, number>();
+  /** when each workload was last busy (over ACTIVE_FLOOR): its demand is forecast for DEMAND_HOLD_MS after */
+  private readonly lastBusyMs = new Map<string, number>();
   /** the forecast workloads whose runs ended (their cgroups emptied): forecast afresh */
   private readonly runEnds = new RunEnds((w) => cgroupEmptied(this.layout, w));
   /** the limit files of the workloads' cgroups, their ancestors and CPU sets (read again within 10 s, and after the agent's own writes) */
@@ -470,7 +478,12 @@ export class Agent {
       const r = reports[i]!;
       const selected = selectorOf(this.policy.workloads, r.workload) !== undefined;
       const busy = activityOf(r);
-      if (!(selected || busy > ACTIVE_FLOOR || this.runs?.forecastsDemand(r.workload.id))) continue;
+      // (busy a while ago is busy still: a job that works half a second in three, its memory
+      // held between, had its memory and demand series in 37 scrapes of 86 and its forecasts
+      // learnt from its busy ticks alone, the quiet ones holes; a walkthrough)
+      if (busy > ACTIVE_FLOOR) this.lastBusyMs.set(r.workload.id, nowMs);
+      const held = nowMs - (this.lastBusyMs.get(r.workload.id) ?? Number.NEGATIVE_INFINITY) < DEMAND_HOLD_MS;
+      if (!(selected || held || this.runs?.forecastsDemand(r.workload.id))) continue;
       chosen[i] = selected ? 1 : 0;
       rank[i] = busy;
       candidates.push(i);
@@ -520,7 +533,10 @@ export class Agent {
     this.oomCounts = oomCounts;
     const forecasts = this.demand.observeAll(inputs, nowMs);
     for (let i = 0; i < forecasts.length; i++) owners[i]!.demand![inputs[i]!.resource] = forecasts[i]!;
-    if (this.ticks % 60 === 0) this.demand.sweep(nowMs);
+    if (this.ticks % 60 === 0) {
+      this.demand.sweep(nowMs);
+      for (const [id, at] of this.lastBusyMs) if (nowMs - at >= DEMAND_HOLD_MS) this.lastBusyMs.delete(id);
+    }
   }
 
   /**

@@ -383,3 +383,28 @@ kernelTest('demand: block I/O operations a second are forecast per workload (fio
   t.true(p90 >= 0.8 * median && p90 < 5 * median, `5 s p90 ${p90} against ${median} seen; every tick's value: ${seen.map((d) => d.value.toFixed(0)).join(' ')}`);
   t.is(late[late.length - 1]!.limit, null, 'no IOPS limit is known');
 });
+
+// A job busy for 0.4 s in every 3 s (its cgroup not the policy's): forecast only in the ticks it
+// was busy, its memory and demand series came and went with its CPU (37 scrapes of 86 had them),
+// and its forecasts learnt from its busy ticks alone.
+kernelTest('demand: a job busy in one tick of three keeps its demand forecast between its bursts, its quiet ticks learnt too', async (t) => {
+  const cg = new TestCgroup('demand-bursty');
+  t.teardown(() => cg.remove());
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '16', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const job = startIn(cg, 'sh', ['-c', 'while :; do timeout 0.4 sh -c "while :; do :; done"; sleep 2.6; done'], 40_000);
+  t.teardown(() => { job.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Doc);
+  const cpu = docs.map((d) => d.workloads[cg.path]?.demand?.cpu_cores);
+  t.log(cpu.map((d) => (d === undefined ? '-' : d.value.toFixed(2))).join(' '));
+  const first = cpu.findIndex((d) => d !== undefined);
+  t.true(first >= 0, 'forecast once busy');
+  const after = cpu.slice(first);
+  t.true(after.length >= 8, `${after.length} ticks after its first burst`);
+  t.deepEqual(after.flatMap((d, i) => (d === undefined ? [first + i] : [])), [], 'ticks with no demand forecast after its first burst');
+  t.true(after.filter((d) => d!.value < 0.05).length >= 3, 'its quiet ticks are forecast (and learnt) too');
+  t.true(after.every((_, i) => docs[first + i]!.workloads[cg.path]!.usage !== null), 'its usage (memory) read at every tick');
+});
