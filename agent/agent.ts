@@ -46,6 +46,11 @@ export interface AgentOptions {
   recordRuns?: boolean;
   /** the cgroup index's settings (defaults: WorkloadIndex's) */
   index?: WorkloadIndexOptions;
+  /**
+   * every cgroup with processes of its own is reported, with its usage (memory), quiet or not
+   * (`top --all`); otherwise those the probes heard from and the policy's
+   */
+  reportAll?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -167,9 +172,11 @@ export class Agent {
   private stopped = false;
   private restoredAtStop: RestoreReport | undefined;
   private readonly log: (msg: string) => void;
+  private readonly reportAll: boolean;
 
   private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
     this.log = opts.log ?? (() => {});
+    this.reportAll = opts.reportAll === true;
     // (a command's --interval may leave a horizon between ticks: it is forecast on whole ticks, and said)
     const { policy, notes } = horizonsOnTicks(opts.policy);
     for (const n of notes) this.log(n);
@@ -385,6 +392,7 @@ export class Agent {
     if (departed.all) this.limitCache.forget();
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
     this.forecastDemand(reports, nowMs);
+    if (this.reportAll) this.readUsageOfRest(reports);
     const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)
@@ -678,11 +686,12 @@ export class Agent {
    * cgroup (a task in the v1 root cpu cgroup is named by its cgroup2 path instead: rare).
    */
   private quietSelected(seen: Set<string>): Map<string, Workload> {
-    if (this.policy.workloads.length === 0) return new Map();
+    if (this.policy.workloads.length === 0 && !this.reportAll) return new Map();
     if (this.index.generation !== this.selectedKnownAt) {
       this.selectedKnownAt = this.index.generation;
       const byPath = new Map<string, Workload>();
-      for (const w of this.index.matching((path) => selectorOf(this.policy.workloads, { path }) !== undefined)) {
+      const keep = this.reportAll ? () => true : (path: string) => selectorOf(this.policy.workloads, { path }) !== undefined;
+      for (const w of this.index.matching(keep)) {
         if (!hasOwnProcesses(this.layout, w)) continue;
         const had = byPath.get(w.path);
         if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
@@ -693,6 +702,18 @@ export class Agent {
     const out = new Map<string, Workload>();
     for (const [id, w] of this.selectedKnown) if (!seen.has(`v2:${w.path}`) && !seen.has(`v1-cpu:${w.path}`)) out.set(id, w);
     return out;
+  }
+
+  /**
+   * The usage (memory in use, limits) of the reports the demand forecasts did not read it for
+   * (reportAll): a process asleep on its memory is what `top --all --sort mem` is asked to find.
+   */
+  private readUsageOfRest(reports: WorkloadReport[]): void {
+    const hostCores = this.hostCpuCount();
+    for (let i = 0; i < reports.length; i++) {
+      const r = reports[i]!;
+      if (r.usage === undefined) r.usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
+    }
   }
 
   /**

@@ -7,7 +7,7 @@ import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.
 import { headroom, startIn, waitFor } from '../helpers/proc.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { cpus } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -407,4 +407,24 @@ kernelTest('demand: a job busy in one tick of three keeps its demand forecast be
   t.deepEqual(after.flatMap((d, i) => (d === undefined ? [first + i] : [])), [], 'ticks with no demand forecast after its first burst');
   t.true(after.filter((d) => d!.value < 0.05).length >= 3, 'its quiet ticks are forecast (and learnt) too');
   t.true(after.every((_, i) => docs[first + i]!.workloads[cg.path]!.usage !== null), 'its usage (memory) read at every tick');
+});
+
+// A process asleep on its memory since before the agent started: no probe hears of it, so it was
+// in no report, not even `top --all`'s, whose help says idle workloads are included.
+register('top --all: a cgroup asleep on its memory is reported, with its memory; without --all it is not', async (t) => {
+  const cg = new MemoryTestCgroup('demand-asleep');
+  t.teardown(() => cg.remove());
+  const holder = cg.startIn('/usr/bin/python3', ['-c', 'import time\nb = bytearray(48 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\ntime.sleep(60)'], 90_000);
+  t.teardown(() => { holder.child.kill('SIGKILL'); });
+  await waitFor(() => Number(readFileSync(join(cg.memDir, cg.v2 ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8')) > 40 * MiB, 'the 48 MiB held', 20_000);
+  const run = async (all: boolean): Promise<Doc> => {
+    const r = await headroom(['top', '--json', '--interval', '1', '--count', '2', ...(all ? ['--all'] : []), '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 }).done;
+    t.is(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Doc;
+  };
+  const withAll = await run(true);
+  const asleep = withAll.workloads[cg.path];
+  t.truthy(asleep, Object.keys(withAll.workloads).join(' '));
+  t.true(asleep!.usage!.memoryBytes! >= 40 * MiB, JSON.stringify(asleep!.usage));
+  t.false(cg.path in (await run(false)).workloads, 'without --all: what the probes heard from and the policy\'s');
 });
