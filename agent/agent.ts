@@ -51,6 +51,8 @@ export interface AgentOptions {
    * (`top --all`); otherwise those the probes heard from and the policy's
    */
   reportAll?: boolean;
+  /** the overhead governor's switches said through `log` too (default); `run` prints them itself, from the reports */
+  logOverhead?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -173,10 +175,12 @@ export class Agent {
   private restoredAtStop: RestoreReport | undefined;
   private readonly log: (msg: string) => void;
   private readonly reportAll: boolean;
+  private readonly logOverhead: boolean;
 
   private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
     this.log = opts.log ?? (() => {});
     this.reportAll = opts.reportAll === true;
+    this.logOverhead = opts.logOverhead !== false;
     // (a command's --interval may leave a horizon between ticks: it is forecast on whole ticks, and said)
     const { policy, notes } = horizonsOnTicks(opts.policy);
     for (const n of notes) this.log(n);
@@ -214,7 +218,7 @@ export class Agent {
       const probe = this.source.tunables[c.probe];
       if (c.knobs.filter) probe.setFilter(this.selectedIds);
       probe.setKnobs(c.knobs);
-      this.log(`overhead: ${c.reason}`);
+      if (this.logOverhead) this.log(`overhead: ${c.reason}`);
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
     if (reselected) {

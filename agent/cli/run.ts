@@ -145,7 +145,7 @@ const run: CommandModule<object, RunArgs> = {
 
       await runSession({
         policy, mode, objectPath: a['bpf-object'], stateDir: a['state-dir'], log, overheadWindowMs: a['overhead-window'] * 1000,
-        recordRuns: true,
+        recordRuns: true, logOverhead: false,
         intervalMs: policy.tickMs, count: 0, durationMs: a.duration * 1000,
         // One agent per state dir, then a journal left by a killed agent: the originals put back
         // before anything else (on a dir another agent holds, they would be that agent's live writes)
