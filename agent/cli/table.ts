@@ -195,8 +195,12 @@ function fitColumns(header: readonly string[], widths: number[], width: number |
 /** `top --json`: one document, workloads keyed by cgroup path (hierarchy-prefixed on a clash). */
 export function reportJson(r: TickReport): object {
   const workloads: Record<string, object> = {};
+  // a path both hierarchies hold: the v2 cgroup keyed by it, the v1 cpu one by its id (as the
+  // README says), whichever the probes' maps gave first
+  const paths = new Map<string, number>();
+  for (const w of r.workloads) paths.set(w.workload.path, (paths.get(w.workload.path) ?? 0) + 1);
   for (const w of r.workloads) {
-    const key = w.workload.path in workloads ? w.workload.id : w.workload.path;
+    const key = paths.get(w.workload.path)! > 1 && w.workload.hierarchy !== 'v2' ? w.workload.id : w.workload.path;
     workloads[key] = {
       id: w.workload.id,
       hierarchy: w.workload.hierarchy,

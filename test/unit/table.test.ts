@@ -1,6 +1,6 @@
 // The live table top and run print: what each column shows for a workload, and which rows it keeps.
 import test from 'ava';
-import { renderTable } from '../../agent/cli/table.js';
+import { renderTable, reportJson } from '../../agent/cli/table.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const MiB = 1024 * 1024;
@@ -112,4 +112,13 @@ test('table: on a terminal, every line fits its width (columns given up traffic 
   const narrow = renderTable(r, { width: 40, sort: 'p99' }).split('\n');
   t.true(narrow[1]!.split(/\s+/).includes('RUNQ_P99_MS'), narrow[1]);
   t.true(narrow.every((l) => l.length <= 40));
+});
+
+test('top --json: a path both hierarchies hold keys the v2 cgroup by it and the v1 cpu one by its id, whichever came first', (t) => {
+  const v2 = workload('/shared');
+  const v1 = { ...workload('/shared'), workload: { id: 'v1-cpu:/shared', path: '/shared', hierarchy: 'v1-cpu', cpuDir: null } } as WorkloadReport;
+  for (const order of [[v1, v2], [v2, v1]]) {
+    const doc = reportJson(report(order)) as { workloads: Record<string, { id: string }> };
+    t.deepEqual(Object.fromEntries(Object.entries(doc.workloads).map(([k, w]) => [k, w.id])), { '/shared': 'v2:/shared', 'v1-cpu:/shared': 'v1-cpu:/shared' });
+  }
 });
