@@ -76,7 +76,7 @@ export class OtlpLogPush {
     this.retryWaitMs = this.retryMs;
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
-    this.watch = new ExportWatch(`OTLP export of log records to ${shownUrl(this.url)}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log);
+    this.watch = new ExportWatch(`OTLP export of log records to ${shownUrl(this.url)}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log, MAX_EXPORT_MS);
     const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),

@@ -18,13 +18,13 @@ export interface ExportOutcome {
 export class ExportWatch {
   private failing = false;
 
-  /** `what`: the export as a line names it ("OTLP export to URL"); `retry`: when it is tried again */
-  constructor(private readonly what: string, private readonly retry: string, private readonly log: (message: string) => void) {}
+  /** `what`: the export as a line names it ("OTLP export to URL"); `retry`: when it is tried again; `timeoutMs`: how long an export waits for its answer */
+  constructor(private readonly what: string, private readonly retry: string, private readonly log: (message: string) => void, private readonly timeoutMs?: number) {}
 
   /** One export's outcome. */
   seen(result: ExportOutcome): void {
     const failed = result.code !== 0;
-    if (failed && !this.failing) this.log(`${this.what} failed (${describe(result.error)}); ${this.retry}`);
+    if (failed && !this.failing) this.log(`${this.what} failed (${describe(result.error, this.timeoutMs)}); ${this.retry}`);
     else if (!failed && this.failing) this.log(`${this.what} works again`);
     this.failing = failed;
   }
@@ -51,10 +51,18 @@ export function httpStatus(error: Error | undefined): number | undefined {
 /** The error's code, or its cause's (the system's ECONNREFUSED comes wrapped). */
 const errorCode = (error: Error | undefined): unknown => (error as { code?: unknown } | undefined)?.code ?? (error?.cause as { code?: unknown } | undefined)?.code;
 
-/** An export error as a user reads it: the system's code (ECONNREFUSED), the collector's HTTP status, else its message. */
-function describe(error: Error | undefined): string {
+/**
+ * An export error as a user reads it: the system's code (ECONNREFUSED), the collector's HTTP
+ * status, else its message; the library's two that name no cause (a 429 said "Export failed
+ * with retryable status", a slow collector "Request timed out") in words that do.
+ */
+export function describe(error: Error | undefined, timeoutMs?: number): string {
   if (!error) return 'no reason given';
   const code = errorCode(error);
   if (typeof code === 'number') return `HTTP ${code}${error.message ? `: ${error.message}` : ''}`;
-  return typeof code === 'string' ? code : error.message;
+  if (typeof code === 'string') return code;
+  // (the library keeps no status for these: its retries end on any of the four)
+  if (error.message === 'Export failed with retryable status') return 'the collector answered HTTP 429, 502, 503 or 504 (busy or unavailable: try later) to every try';
+  if (error.message === 'Request timed out') return `no answer within ${timeoutMs !== undefined ? `${timeoutMs / 1000} s` : 'the export\'s timeout'}: the collector may have taken it, and be slow to say so`;
+  return error.message;
 }

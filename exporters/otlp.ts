@@ -36,8 +36,8 @@ export class OtlpPush {
     const bad = badOtlpUrl(this.url);
     if (bad !== undefined) throw new Error(`OTLP endpoint ${bad}`);
     if (!(opts.intervalMs > 0)) throw new RangeError(`OTLP push interval must be above 0 ms, got ${opts.intervalMs}`);
-    this.watch = new ExportWatch(`OTLP export to ${shownUrl(this.url)}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log);
     const timeoutMs = Math.min(opts.intervalMs, MAX_EXPORT_MS);
+    this.watch = new ExportWatch(`OTLP export to ${shownUrl(this.url)}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log, timeoutMs);
     // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
     // setting here would override): thousands of workloads make tens of MB of JSON a push
     const compression = compressionFromEnv() ? {} : { compression: CompressionAlgorithm.GZIP };

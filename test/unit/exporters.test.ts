@@ -1176,3 +1176,25 @@ testIf(existsSync(PROMETHEUS), `the Prometheus server (${PROMETHEUS})`, 'a real 
   const buckets = await promQuery(base, `${RUNQ_METRIC}_bucket{workload="${w.id}"}`);
   t.is(buckets.length, SLOTS);
 });
+
+test('OTLP push: a collector that answers 429 to every try, or answers too late, is said in words that name the cause', async (t) => {
+  // (the library's own words: "Export failed with retryable status", "Request timed out")
+  for (const [mode, said] of [['busy', /failed \(the collector answered HTTP 429, 502, 503 or 504 \(busy or unavailable: try later\) to every try\); retrying every 0\.4 s$/], ['slow', /failed \(no answer within 0\.4 s: the collector may have taken it, and be slow to say so\); retrying every 0\.4 s$/]] as const) {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (mode === 'busy') res.writeHead(429, { 'Retry-After': '5' }).end();
+        else setTimeout(() => res.writeHead(200).end(), 1500).unref();
+      });
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    t.teardown(() => { server.closeAllConnections(); server.close(); });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`;
+    const logs: string[] = [];
+    const push = new OtlpPush({ url, intervalMs: 400, log: (m) => logs.push(m) });
+    push.update(tick(1, [workloadReport(workload('/a'), { cpu: { seconds: 7, cores: 1 } })]));
+    await waitFor(() => logs.length > 0, `a failed push (${mode}) to be said`, 10_000);
+    await push.shutdown();
+    t.regex(logs[0]!, said, mode);
+  }
+});
