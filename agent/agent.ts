@@ -175,6 +175,8 @@ export class Agent {
   private restoredAtStop: RestoreReport | undefined;
   private readonly log: (msg: string) => void;
   private readonly reportAll: boolean;
+  /** whether ids never found by a walk were said (WorkloadIndex.neverFound) */
+  private saidNeverFound = false;
   private readonly logOverhead: boolean;
 
   private constructor(opts: AgentOptions, source: ProbeSet, index: WorkloadIndex, actuator: Actuator) {
@@ -397,6 +399,11 @@ export class Agent {
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
     this.forecastDemand(reports, nowMs);
     if (this.reportAll) this.readUsageOfRest(reports);
+    if (this.index.neverFound > 0 && !this.saidNeverFound) {
+      // (once: where the agent cannot see the probes' cgroups, a cgroup namespace, every workload goes this way)
+      this.saidNeverFound = true;
+      this.log('cgroup ids the probes reported that no walk of the cgroup trees found for as long as a removed cgroup\'s name is kept (made and removed between two walks, or outside the cgroup trees this agent sees) are left out of the reports; said once');
+    }
     const runs = this.runs ? this.runs.follow(reports, nowMs, this.policy.forecast.horizonsMs) : [];
 
     // plan -> actuate (observe decides nothing; recommend decides and writes nothing)

@@ -101,7 +101,7 @@ export function checkPaths(argv: Record<string, unknown>, wants: Readonly<Record
 
 /** `--duration` in seconds: 0 (no limit) or more, a number. */
 export function checkDuration(seconds: number): void {
-  if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error('--duration must be zero or more seconds (0: until SIGINT/SIGTERM)');
+  if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error('--duration must be zero or more seconds (0: until SIGINT, SIGTERM or SIGHUP)');
 }
 
 /** `a, b,,c` -> ['a', 'b', 'c']: a comma-separated option's names, trimmed, empty ones dropped. */

@@ -61,3 +61,21 @@ export class FramedLines {
     return under;
   }
 }
+
+/** Rows a frame's table keeps on a terminal however many lines are said under it (the status, the header, a note, the last line, four workloads). */
+export const FRAME_MIN_ROWS = 8;
+
+/**
+ * The lines said under a frame, as many as the terminal has room for beside FRAME_MIN_ROWS of
+ * table (the newest; the others counted in a line of their own), each cut to its width: a line
+ * wrapped, or more than the room, scrolled the table's status and header away.
+ */
+export function fitUnder(lines: readonly string[], columns: number | undefined, rows: number | undefined): string[] {
+  let out = [...lines];
+  if (rows !== undefined && rows > 0) {
+    // (the empty line between the table and them is one row too)
+    const room = Math.max(1, rows - FRAME_MIN_ROWS - 1);
+    if (out.length > room) out = [`(${out.length - room + 1} earlier lines not shown: --no-table prints every one)`, ...out.slice(out.length - room + 1)];
+  }
+  return columns !== undefined && columns > 1 ? out.map((l) => (l.length > columns ? `${l.slice(0, columns - 1)}~` : l)) : out;
+}

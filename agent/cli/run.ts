@@ -13,7 +13,7 @@ import type { Agent } from '../agent.js';
 import { defaultObjectPath, defaultPolicyPath, defaultStateDir } from './paths.js';
 import { renderTable } from './table.js';
 import { RunTelling } from './run-telling.js';
-import { FramedLines, isListenEnd, localAddresses } from './run-output.js';
+import { fitUnder, FRAME_MIN_ROWS, FramedLines, isListenEnd, localAddresses } from './run-output.js';
 import { runSession } from './session.js';
 import { fail, usageFailure } from './fail.js';
 import { checkDuration, checkInterval, checkPaths } from './options.js';
@@ -44,9 +44,6 @@ function listenOption(s: string): { host: string; port: number } {
   return parsed;
 }
 
-/** Rows a frame's table keeps on a terminal however many lines are said under it (the status, the header, a note, five workloads). */
-const FRAME_MIN_ROWS = 8;
-
 const run: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run the agent with a policy: observe, forecast, decide and (enforce mode) act',
@@ -57,7 +54,7 @@ const run: CommandModule<object, RunArgs> = {
       .option('state-dir', { type: 'string', default: defaultStateDir, describe: 'journal of writes, verifier logs, and task profiles unless the policy or --profiles-dir puts them elsewhere; one agent per state dir' })
       .option('listen', { type: 'string', describe: "Prometheus endpoint HOST:PORT (overrides the policy's)" })
       .option('prometheus', { type: 'boolean', default: true, describe: 'serve the Prometheus endpoint (--no-prometheus to disable)' })
-      .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until SIGINT/SIGTERM)' })
+      .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until SIGINT, SIGTERM or SIGHUP)' })
       .option('json', { type: 'boolean', default: false, describe: 'print decisions and events as JSON lines instead of text' })
       .option('events', {
         type: 'boolean', default: false,
@@ -195,7 +192,7 @@ const run: CommandModule<object, RunArgs> = {
             if (telling) logPush?.emitRun(e);
           }
           if (framed) {
-            const under = underFrames.take();
+            const under = fitUnder(underFrames.take(), process.stdout.columns, process.stdout.rows);
             // (the lines said under the frame take rows from the table: a frame taller than the terminal scrolled)
             const fit = { width: process.stdout.columns, height: process.stdout.rows > 0 ? Math.max(FRAME_MIN_ROWS, process.stdout.rows - (under.length > 0 ? under.length + 1 : 0)) : undefined };
             process.stdout.write(`\x1b[H\x1b[2J${renderTable(r, fit)}\n${under.length > 0 ? `\n${under.join('\n')}\n` : ''}`);

@@ -28,7 +28,7 @@ export class OutputClosed extends Error {
 }
 
 export async function runSession(opts: SessionOptions): Promise<void> {
-  // The signal handlers first: a SIGINT or SIGTERM while the probes load (a second or so, synchronous)
+  // The signal handlers first: a SIGINT, SIGTERM or SIGHUP while the probes load (a second or so, synchronous)
   // is heard once they have loaded, and the stop is as clean as any (it killed the process, 130
   // or 143, with nothing said and a recording's reason lost). The price: a load that hangs is not
   // stopped by Ctrl-C, only by SIGKILL. (Handlers run only between callbacks: by then `agent` is set,
@@ -53,11 +53,19 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // (the hangup of the terminal or SSH session it was started from: it killed the agent, 129,
-  // its writes left to the next start's journal and its lock behind)
-  process.on('SIGHUP', onSignal);
+  // its writes left to the next start's journal and its lock behind). Its terminal is gone: a
+  // write there fails with EIO from now on, and is no failure of the agent's
+  let hungUp = false;
+  process.on('SIGHUP', () => {
+    hungUp = true;
+    onSignal();
+  });
+  // (stderr is where a failure is said: once it fails too there is nowhere to say it, and an
+  // unheard 'error' event would end the stop half way as an uncaught exception)
+  process.stderr.on('error', () => {});
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
+    if (err.code === 'EPIPE' || (hungUp && err.code === 'EIO')) {
       // (while stopping, a reader gone during the last flush: nothing more to say)
       if (!stopping) onSignal();
       return;

@@ -125,8 +125,12 @@ export interface TableFit {
 const GIVE_UP_ORDER = ['RETRANS/S', 'TCP_RX_B/S', 'TCP_TX_B/S', 'IO_WR_B/S', 'IO_RD_B/S', 'MAJFLT/S', 'SWITCH/S', 'RUNQ_P50_MS', 'MINFLT/S', 'IO_P99_MS', 'HIER', 'RUN', 'RUNQ_FC_P99_MS', 'P(RUNQ>OBJ)', 'THROTTLE', 'SAT_IN', 'MEM', 'RUNQ_P99_MS', 'CPU'];
 /** The WORKLOAD column is cut (in the middle) no narrower than this before a column is given up. */
 const MIN_WORKLOAD_WIDTH = 24;
-/** Lines of a frame that are not rows: the status, the header, the note of what was left out. */
-const FRAME_LINES = 3;
+/**
+ * Lines of a frame that are not rows: the status, the header, the note of what was left out, and
+ * the terminal's last line, which the line feed after the frame leaves empty (a frame as tall as
+ * the terminal scrolled its status away at every tick: a review).
+ */
+const FRAME_LINES = 4;
 
 /** `text` cut to `width` characters, its middle replaced by '~' (a cgroup path's both ends say most). */
 export function cutMiddle(text: string, width: number): string {
@@ -157,7 +161,8 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
     w.throttleCores == null ? '-' : `${num(w.throttleCores)}c`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const kept = fitColumns(header, widths, opts.width, opts.sort === undefined || opts.sort === 'path' ? undefined : COLUMNS[opts.sort].header);
+  const sort = opts.sort ?? 'cpu';
+  const kept = fitColumns(header, widths, opts.width, sort === 'path' ? undefined : COLUMNS[sort].header);
   const fmt = (cols: string[]): string => kept.map((i) => (i === 0 ? cutMiddle(cols[i]!, widths[i]!).padEnd(widths[i]!) : cols[i]!.padStart(widths[i]!))).join('  ');
   const h = r.health;
   const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(3))}s  workloads ${r.workloads.length}  ` +

@@ -71,6 +71,8 @@ export class WorkloadIndex {
   private readonly unresolvable = new Map<string, { since: number; first: number }>();
   /** walks so far: what `list` and `idsOf` say changes only when this does */
   private walks = 0;
+  /** ids the probes reported that no walk found for goneKeepMs, retired since the start (their figures left out) */
+  neverFound = 0;
   /** cgroups whose directory went (removed, or removed and made again) since the last takeDeparted, by id */
   private departed = new Map<string, { hierarchy: Hierarchy; path: string }>();
   /** more went than departed holds (no one took them): takeDeparted says so */
@@ -202,7 +204,10 @@ export class WorkloadIndex {
       this.unresolvable.delete(key); // (re-added last: the oldest go first)
       const first = had?.first ?? now;
       // not found by the walks for as long as a removed cgroup's name is kept: gone for good
-      if (now - first >= this.goneKeepMs) retire(tree, ino);
+      if (now - first >= this.goneKeepMs) {
+        retire(tree, ino);
+        this.neverFound++;
+      }
       else this.unresolvable.set(key, { since: now, first });
       if (this.unresolvable.size > UNRESOLVABLE_KEPT) this.unresolvable.delete(this.unresolvable.keys().next().value!);
     } else {

@@ -30,7 +30,7 @@ export class TaskReader {
    */
   constructor(private readonly opts: {
     envKeys: readonly string[]; proc?: string; settleMs?: number;
-    hashFile?: (path: string, signal?: AbortSignal) => Promise<{ sha256: string; bytes: number }>;
+    hashFile?: (path: string) => Promise<{ sha256: string; bytes: number }>;
   } = { envKeys: [] }) {}
 
   /**
@@ -82,13 +82,16 @@ export class TaskReader {
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
-        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p, sig) => this.hash(p, sig), ...(started !== null ? { startedAtMs: started } : {}), writing,
+        // (the hash is shared by every run of the binary read meanwhile: not stopped by this one's deadline)
+        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
         ...(signal ? { signal } : {}),
       });
       // (a process that exited while it was read, or whose pid was reused since, had its inputs
       // read as missing or as another's: 2.5 s of `bash -c 'sleep 2.5' ... data.bin` was signed
       // with `missing` for its inputs and recorded so; a review)
-      if ((await startTime(join(proc, 'stat'))) !== oldest.start) return null;
+      // (a zombie keeps its stat and start, not its root: exited all the same)
+      const now = await procStat(join(proc, 'stat'));
+      if (now === null || now.start !== oldest.start || now.state === 'Z' || now.state === 'X') return null;
       return { pid, signature, startedAtMs: started };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null; // exited meanwhile
@@ -116,7 +119,7 @@ export class TaskReader {
     return best && { ...best, pids };
   }
 
-  private hash(path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  private hash(path: string): Promise<{ sha256: string; bytes: number }> {
     return stat(path).then((st) => {
       // (the ctime too: a binary rewritten in place at its size, its mtime put back (cp -p, a
       // build with SOURCE_DATE_EPOCH), kept its old hash, and so its old binary's profile)
@@ -126,7 +129,7 @@ export class TaskReader {
         // least recently used goes first: a binary run every minute is not hashed again after 256 others
         this.hashes.delete(key);
       } else {
-        h = (this.opts.hashFile ?? hashFile)(path, signal);
+        h = (this.opts.hashFile ?? hashFile)(path);
         h.catch(() => this.hashes.delete(key));
         if (this.hashes.size >= HASHES_KEPT) this.hashes.delete(this.hashes.keys().next().value!);
       }
@@ -198,11 +201,16 @@ async function openForWriting(pids: readonly number[], proc: string): Promise<st
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); the comm field may hold spaces and parentheses. */
 async function startTime(statPath: string): Promise<number | null> {
+  return (await procStat(statPath))?.start ?? null;
+}
+
+/** A process's state (field 3: R, S, Z...) and start time (field 22, clock ticks), per /proc/<pid>/stat; null when gone. */
+async function procStat(statPath: string): Promise<{ state: string; start: number } | null> {
   try {
     const text = await readFile(statPath, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const v = Number(fields[19]); // field 22, counted from field 3 (state)
-    return Number.isFinite(v) ? v : null;
+    return Number.isFinite(v) ? { state: fields[0]!, start: v } : null;
   } catch {
     return null;
   }

@@ -193,7 +193,8 @@ test('signature: a key=value argument\'s value is an input (dd if=), dd\'s of= a
 test('task: a process that exits while it is read is no task (its inputs, read through /proc, would all be missing)', async (t) => {
   const { dir } = taskDir(t);
   writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096));
-  const child = spawn('/bin/sh', ['-c', 'sleep 30', 'x', 'data.bin', './shards'], { cwd: dir, stdio: 'ignore' });
+  // (`; :`: a bash as /bin/sh would exec a lone sleep, its argv then sleep's)
+  const child = spawn('/bin/sh', ['-c', 'sleep 30; :', 'x', 'data.bin', './shards'], { cwd: dir, stdio: 'ignore' });
   t.teardown(() => child.kill('SIGKILL'));
   const cgroup = join(dir, 'cgroup');
   mkdirSync(cgroup);

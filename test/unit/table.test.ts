@@ -1,6 +1,7 @@
 // The live table top and run print: what each column shows for a workload, and which rows it keeps.
 import test from 'ava';
 import { renderTable, reportJson } from '../../agent/cli/table.js';
+import { fitUnder } from '../../agent/cli/run-output.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const MiB = 1024 * 1024;
@@ -96,18 +97,20 @@ test('table: on a terminal, every line fits its width (columns given up traffic 
   for (const width of [60, 80, 120]) {
     const lines = renderTable(r, { width, height: 24, sort: 'mem' }).split('\n');
     t.true(lines.every((l) => l.length <= width), `${width}: ${lines.find((l) => l.length > width)}`);
-    t.is(lines.length, 24, 'status, header, 21 rows, the note: the height of the terminal');
+    t.is(lines.length, 23, 'status, header, 20 rows, the note, and the last line left for the line feed after the frame');
     const header = lines[1]!.split(/\s+/);
     t.deepEqual(header.slice(0, 1), ['WORKLOAD']);
     t.true(header.includes('CPU') && header.includes('MEM'), `${width}: ${lines[1]}`);
     t.false(header.includes('RETRANS/S'), 'the traffic\'s detail goes first');
-    t.regex(lines.at(-1)!, /^\(9 more workloads not shown; \d+ columns? hidden/);
+    t.regex(lines.at(-1)!, /^\(10 more workloads not shown; \d+ columns? hidden/);
     if (width >= 120) t.regex(lines.at(-1)!, /hidden to fit 120 columns: RUNQ_P50_MS SWITCH\/S /, 'the names of those hidden, as far as the width allows');
     // the sort column stays, the rows are sorted by it, and the path keeps both its ends
     const row = lines[2]!;
     t.regex(row, /^\/system\.slice.*~.*\/workload\/29 /, row);
     t.true(row.includes('30.0M'), row);
   }
+  // run's table, sorted by CPU, keeps its CPU column however narrow
+  t.true(renderTable(r, { width: 30 }).split('\n')[1]!.split(/\s+/).includes('CPU'));
   // a column given up late (the sort column) is kept however narrow
   const narrow = renderTable(r, { width: 40, sort: 'p99' }).split('\n');
   t.true(narrow[1]!.split(/\s+/).includes('RUNQ_P99_MS'), narrow[1]);
@@ -121,4 +124,14 @@ test('top --json: a path both hierarchies hold keys the v2 cgroup by it and the 
     const doc = reportJson(report(order)) as { workloads: Record<string, { id: string }> };
     t.deepEqual(Object.fromEntries(Object.entries(doc.workloads).map(([k, w]) => [k, w.id])), { '/shared': 'v2:/shared', 'v1-cpu:/shared': 'v1-cpu:/shared' });
   }
+});
+
+test('run: the lines said under a frame are cut to the terminal\'s width, and only the newest that leave room for the table are shown', (t) => {
+  const lines = Array.from({ length: 30 }, (_, i) => `12:00:${String(i).padStart(2, '0')} decision ${'x'.repeat(100)} ${i}`);
+  const fitted = fitUnder(lines, 80, 24);
+  t.is(fitted.length, 24 - 8 - 1, 'room for the table\'s 8 rows and the empty line between');
+  t.regex(fitted[0]!, /^\(16 earlier lines not shown: --no-table prints every one\)$/);
+  t.regex(fitted.at(-1)!, /^12:00:29 decision x+~$/, 'the newest last');
+  t.true(fitted.every((l) => l.length <= 80));
+  t.deepEqual(fitUnder(lines.slice(0, 3), undefined, undefined), lines.slice(0, 3), 'no terminal: as said');
 });
