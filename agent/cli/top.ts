@@ -31,7 +31,7 @@ const top: CommandModule<object, TopArgs> = {
       .option('count', { type: 'number', default: 0, describe: 'exit after this many refreshes (0 = until Ctrl-C)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document per refresh, workloads keyed by cgroup path' })
       .option('sort', { choices: SORT_KEYS, default: 'cpu' as SortKey, describe: 'table order: a column, largest first (saturation: soonest first), or path' })
-      .option('all', { type: 'boolean', default: false, describe: 'include idle workloads, every cgroup with processes of its own (asleep on its memory too), with its memory' })
+      .option('all', { type: 'boolean', default: false, describe: 'include idle workloads, every cgroup with processes of its own (asleep on its memory too), with its memory (read from every such cgroup at every tick: thousands of cgroups cost thousands of file reads a tick)' })
       .option('slow-wakeup-ms', { type: 'number', describe: 'ring event for run-queue waits at or above this (default: policy)' })
       .option('ring-size', { type: 'number', describe: 'ring buffer bytes, a power of two >= 4096 (default: policy)' })
       .option('policy', {
