@@ -40,7 +40,7 @@ export class OtlpPush {
     this.watch = new ExportWatch(`OTLP export to ${shownUrl(this.url)}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log, timeoutMs);
     // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
     // setting here would override): thousands of workloads make tens of MB of JSON a push
-    const compression = compressionFromEnv() ? {} : { compression: CompressionAlgorithm.GZIP };
+    const compression = compressionFromEnv('METRICS') ? {} : { compression: CompressionAlgorithm.GZIP };
     const exporter = jsonExporter({ url: this.url, timeoutMillis: timeoutMs, ...compression });
     const watched = watchResults(exporter, (result) => this.watch.seen(result));
     this.meter = new ReportMeter((producer) =>
@@ -72,11 +72,12 @@ function jsonExporter(config: OTLPExporterNodeConfigBase & OTLPMetricExporterOpt
 const EXPORTER_KIND = 'otlp_http_metric_exporter';
 
 /**
- * Whether the standard environment chooses the push's compression: as the exporter reads it,
- * 'none' or 'gzip' (trimmed, this case); it ignores anything else, and so does this.
+ * Whether the standard environment chooses a push's compression (the metrics' or the logs'): as
+ * the exporter reads it, 'none' or 'gzip' (trimmed, this case); it ignores anything else, and so
+ * does this.
  */
-function compressionFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => ['none', 'gzip'].includes((env[k] ?? '').trim()));
+export function compressionFromEnv(signal: 'METRICS' | 'LOGS', env: NodeJS.ProcessEnv = process.env): boolean {
+  return [`OTEL_EXPORTER_OTLP_${signal}_COMPRESSION`, 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => ['none', 'gzip'].includes((env[k] ?? '').trim()));
 }
 
 /** The exporter, each export's outcome handed to `seen`. */

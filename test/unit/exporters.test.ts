@@ -936,6 +936,7 @@ test('OTLP decisions: each one a log record, its line the body and its fields at
   t.deepEqual(logs, [`OTLP export of log records to ${url} failed (HTTP 500: Internal Server Error); they are held and sent again after 10 s (then less often while it fails), or with the next one`, `OTLP export of log records to ${url} works again`]);
   t.is(requests[0]!.path, '/v1/logs');
   t.is(requests[0]!.type, 'application/json');
+  t.true(requests.every((r) => r.encoding === 'gzip'), 'gzipped, as the metrics, the environment choosing nothing');
   const bodies = requests.map((r) => JSON.parse(r.body) as OtlpLogsBody);
   t.true(bodies[0]!.resourceLogs[0]!.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'headroom'));
   const records = logRecordsOf(requests);
