@@ -2,7 +2,7 @@
 // endpoint: the same series (ReportMetricProducer and the agent's health) about the same
 // resource. The push runs on its own timer, never in the tick, so a collector that cannot be
 // reached costs a line on stderr: said once, until an export works again.
-import { PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporterBase, type OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base/node-http';
@@ -80,11 +80,26 @@ export function compressionFromEnv(signal: 'METRICS' | 'LOGS', env: NodeJS.Proce
   return [`OTEL_EXPORTER_OTLP_${signal}_COMPRESSION`, 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => ['none', 'gzip'].includes((env[k] ?? '').trim()));
 }
 
+/**
+ * One ScopeMetrics per scope: the agent's health (the SDK's instruments) and the workloads' series
+ * (ReportMetricProducer) are both scope 'headroom', and were pushed as two ScopeMetrics of it.
+ */
+function mergeScopes(rm: ResourceMetrics): ResourceMetrics {
+  const byScope = new Map<string, ScopeMetrics>();
+  for (const sm of rm.scopeMetrics) {
+    const key = JSON.stringify([sm.scope.name, sm.scope.version ?? '', sm.scope.schemaUrl ?? '']);
+    const had = byScope.get(key);
+    if (had) had.metrics.push(...sm.metrics);
+    else byScope.set(key, { scope: sm.scope, metrics: [...sm.metrics] });
+  }
+  return byScope.size === rm.scopeMetrics.length ? rm : { resource: rm.resource, scopeMetrics: [...byScope.values()] };
+}
+
 /** The exporter, each export's outcome handed to `seen`. */
 function watchResults(inner: PushMetricExporter, seen: (result: ExportOutcome) => void): PushMetricExporter {
   return {
     export: (metrics: ResourceMetrics, done) =>
-      inner.export(metrics, (result) => {
+      inner.export(mergeScopes(metrics), (result) => {
         seen(result);
         done(result);
       }),

@@ -756,6 +756,10 @@ test('OTLP push: the same series as the scrape, POSTed as JSON; a collector that
   t.regex(sent, /"name":"headroom_ticks_total"/);
   t.regex(sent, /"key":"service.name","value":\{"stringValue":"headroom"\}/);
   t.regex(sent, /"asDouble":7\b/);
+  // one ScopeMetrics for scope 'headroom': the agent's health and the workloads' series together
+  const scopes = (JSON.parse(bodies[0]!.body) as { resourceMetrics: { scopeMetrics: { scope: { name: string }; metrics: { name: string }[] }[] }[] }).resourceMetrics[0]!.scopeMetrics;
+  t.deepEqual(scopes.map((s) => s.scope.name), ['headroom']);
+  t.true(['headroom_ticks_total', 'headroom_workload_cpu_seconds_total'].every((n) => scopes[0]!.metrics.some((m) => m.name === n)));
 });
 
 // (a walkthrough: the start-up line hid the password, but every failed push's line printed it)
