@@ -32,6 +32,23 @@ export function usageMessage(msg: string): string {
   return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`;
 }
 
+/** What each command's positional argument is, for a command given without it. */
+const POSITIONALS: Readonly<Record<string, string>> = {
+  'profiles show': 'the profile to show: its signature, or a prefix only it has (`headroom profiles list` lists them)',
+  'profiles delete': 'the profile to delete: its signature, or a prefix only it has (`headroom profiles list` lists them)',
+  'policy check': 'the policy file to check (a YAML file)',
+};
+
+/**
+ * yargs' "Not enough non-option arguments: got 0, need at least 1" as the argument that is
+ * missing (`profiles show` without an id named nothing it wanted); undefined for another message.
+ */
+export function missingPositionalMessage(msg: string, command: string | undefined): string | undefined {
+  if (!/^Not enough non-option arguments: got \d+, need at least \d+$/.test(msg) || command === undefined) return undefined;
+  const what = POSITIONALS[command];
+  return what === undefined ? undefined : `${command} needs ${what}`;
+}
+
 /**
  * An unknown command or subcommand as such. Where a word is not a command, yargs reports every
  * option after it as unknown too, the word among them: `profiles lst --dir d` read "Unknown
@@ -65,7 +82,8 @@ export function usageFailure(command: () => string | undefined, commands?: Reado
     if (!msg && err) fail(err);
     const c = command();
     const unknownCommand = msg && commands ? unknownCommandMessage(msg, hideBin(process.argv), commands) : undefined;
-    process.stderr.write(`headroom: ${unknownCommand ?? (msg ? usageMessage(msg) : err?.message)}\nRun '${c !== undefined ? `headroom ${c} --help` : 'headroom --help'}' for usage.\n`);
+    const said = unknownCommand ?? (msg ? missingPositionalMessage(msg, c) ?? usageMessage(msg) : err?.message);
+    process.stderr.write(`headroom: ${said}\nRun '${c !== undefined ? `headroom ${c} --help` : 'headroom --help'}' for usage.\n`);
     process.exit(ExitCode.USAGE);
   };
 }

@@ -224,7 +224,9 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ['record: an empty --state-dir', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--state-dir', ''], /--state-dir needs a path/],
   ['profiles: an empty --dir', ['profiles', 'list', '--dir', ''], /--dir needs a path: the profile store directory/],
   ['policy check: an empty file name', ['policy', 'check', ''], /the policy file needs a path \(it was given as an empty string\)/],
-  ['policy check: no file', ['policy', 'check', '--json'], /Not enough non-option arguments/],
+  ['policy check: no file', ['policy', 'check', '--json'], /^headroom: policy check needs the policy file to check \(a YAML file\)$/],
+  ['profiles show: no id (it said "Not enough non-option arguments")', ['profiles', 'show'], /^headroom: profiles show needs the profile to show: its signature, or a prefix only it has \(`headroom profiles list` lists them\)$/],
+  ['profiles delete: no id', ['profiles', 'delete', '--dir', '/tmp/headroom-cli-never'], /^headroom: profiles delete needs the profile to delete: /],
   ['record: a --limit for a series --resources leaves out', ['record', '--out', '/tmp/headroom-cli-never.jsonl', '--resources', 'cpu_cores', '--limit', 'memory_bytes=256MiB'], /--limit memory_bytes: not among --resources \(cpu_cores\); add it there, or leave the limit out/],
 ];
 
