@@ -6,7 +6,7 @@
 import { isatty } from 'node:tty';
 import type { Argv, CommandModule } from 'yargs';
 import {
-  AGENT_WARMUP_SECONDS, ALL_TARGETS, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationTable, TARGET_RATIO, targetTable, targetsFor, warmupOf,
+  AGENT_WARMUP_SECONDS, ALL_TARGETS, MAX_TARGET_STEPS, resolveTarget, targetByName, type BacktestProgress, DEFAULT_WARMUP, MAX_FALSE_ALARM_RATE, MIN_LEAD_SECONDS, runBacktest, saturationLeftOut, saturationTable, TARGET_RATIO, targetTable, targetsFor, warmupOf,
   UNDER_BAND, type BacktestReport, type DatasetTable, type ModelSpec, type SaturationRow, type SaturationSummary, type TableRow, type Target, type TargetRow,
 } from '../predict/backtest.js';
 import { DEFAULT_MODELS, ENGINE, engineSpec, modelsByName } from '../predict/baselines.js';
@@ -157,8 +157,10 @@ export function formatLevel(resource: string, v: number): string {
 }
 
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
-export function renderSaturation(rows: readonly SaturationRow[], label: string): string {
-  if (rows.length === 0) return '';
+export function renderSaturation(rows: readonly SaturationRow[], label: string, leftOut = 0): string {
+  // (a series too short for a peak target, with no crossing to count, has no row: said, not dropped in silence)
+  const left = leftOut > 0 ? `${leftOut} series' peak target${leftOut === 1 ? ' is' : 's are'} not in this table: too short for ${leftOut === 1 ? 'it' : 'them'} after the warm-up, and no crossing seen.` : '';
+  if (rows.length === 0) return left === '' ? '' : `### ${label}: saturation warnings\n\n${left}`;
   // a name two files share (Bitbrains' 2013-7/1.csv and 2013-8/1.csv: VM 1 of each month) is told apart by its file
   const seriesOf = (r: SaturationRow): string => `${r.group} ${r.name} ${r.resource}`;
   const seen = new Map<string, number>();
@@ -185,7 +187,8 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string):
     // (a steady series passes its warm-up's own highest value often: every warning there is a "false alarm" of a level nobody set)
     (rows.some((r) => r.score.levelFrom === 'warm-up max')
       ? ' A level read "warm-up max" is the highest value of the series\' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL (a steady series passes its warm-up\'s highest value often).'
-      : '');
+      : '') +
+    (left === '' ? '' : ` ${left}`);
 }
 
 /** What `predict` prints: a table per resource (or per dataset, `by`), then the engine against the bars (per dataset). */
@@ -202,7 +205,7 @@ export function renderReport(report: BacktestReport, specs: readonly ModelSpec[]
   const judged = specs.find((s) => s.id === ENGINE.id);
   if (judged) {
     parts.push(renderTargetTable(targetTable(report, judged.id), judged.label));
-    parts.push(renderSaturation(saturationTable(report, specs, judged.id), judged.label));
+    parts.push(renderSaturation(saturationTable(report, specs, judged.id), judged.label, saturationLeftOut(report, specs, judged.id)));
   }
   return `${parts.filter((p) => p !== '').join('\n\n')}\n`;
 }

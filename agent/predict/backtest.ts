@@ -900,6 +900,15 @@ export interface SaturationRow {
   falseAlarmRate: number;
 }
 
+/** Series (resource) and peak target pairs saturationTable leaves out: too short for the target after the warm-up, and no crossing seen. */
+export function saturationLeftOut(report: BacktestReport, specs: readonly ModelSpec[], id: string): number {
+  const i = specs.findIndex((s) => s.id === id);
+  if (i < 0) return 0;
+  let n = 0;
+  for (const r of report.series) for (const t of Object.values(r.targets)) if (t.saturation?.[i] && t.points === 0 && t.saturation[i]!.crossings === 0) n++;
+  return n;
+}
+
 /** Per series (resource) and peak target: the saturation warnings of model `id` (where it scored points or saw a crossing). */
 export function saturationTable(report: BacktestReport, specs: readonly ModelSpec[], id: string): SaturationRow[] {
   const i = specs.findIndex((s) => s.id === id);

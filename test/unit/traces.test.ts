@@ -1182,3 +1182,18 @@ test('a dense series with one time far ahead (an Alibaba row dated decades on) i
   t.throws(() => readTraces(write('far-first/run.jsonl', [JSON.stringify({ format: 'headroom-trace', version: 1, stepMs: 1000 }), ...lines].join('\n'))),
     { message: /run\.jsonl: \/a cpu_cores \(steps of 1000 ms\): 100% of its 2,003,000 steps lie in one gap, from step 1698000000 to step 1700000000; its far side begins or ends at step 1698000000 at line 2: a time far from the others\?/ });
 });
+
+test('headroom predict: a series too short for a peak target, with no crossing to count, is said under the saturation table (it dropped out of it in silence)', (t) => {
+  const lines: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    lines.push(JSON.stringify({ t: i * 1000, workload: 'long', resource: 'cpu_cores', value: 0.5 + 0.3 * Math.sin(i / 7) }));
+    if (i < 40) lines.push(JSON.stringify({ t: i * 1000, workload: 'short', resource: 'cpu_cores', value: 0.2 }));
+  }
+  const path = write('short/run.jsonl', lines.join('\n') + '\n');
+  const out = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h60smax', '--no-pool'], { encoding: 'utf8' });
+  t.is(out.status, 0, out.stderr);
+  const saturation = out.stdout.slice(out.stdout.indexOf(': saturation warnings'));
+  t.regex(saturation, /\| headroom run\.jsonl long cpu_cores +\| h60smax \|/);
+  t.notRegex(saturation, /\| headroom run\.jsonl short cpu_cores/);
+  t.regex(saturation, /1 series' peak target is not in this table: too short for it after the warm-up, and no crossing seen\./);
+});
