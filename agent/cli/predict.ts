@@ -157,10 +157,13 @@ export function formatLevel(resource: string, v: number): string {
 }
 
 /** Saturation warnings per resource (see SaturationScore in backtest.ts for the definitions). */
-export function renderSaturation(rows: readonly SaturationRow[], label: string, leftOut = 0): string {
+export function renderSaturation(rows: readonly SaturationRow[], label: string, leftOut = { targets: 0, series: 0 }): string {
   // (a series too short for a peak target, with no crossing to count, has no row: said, not dropped in silence)
-  const left = leftOut > 0 ? `${leftOut} series' peak target${leftOut === 1 ? ' is' : 's are'} not in this table: too short for ${leftOut === 1 ? 'it' : 'them'} after the warm-up, and no crossing seen.` : '';
-  if (rows.length === 0) return left === '' ? '' : `### ${label}: saturation warnings\n\n${left}`;
+  const left = leftOut.targets > 0
+    ? `${leftOut.targets === 1 ? 'A peak target' : `${leftOut.targets} peak targets`} of ${leftOut.series === 1 ? 'one series' : `${leftOut.series} series`} ${leftOut.targets === 1 ? 'is' : 'are'} not in this table: ` +
+      'no point scored (too short after the warm-up, or a step without a value in every window) and no crossing seen.'
+    : '';
+  if (rows.length === 0) return left === '' ? '' : `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n${left}`;
   // a name two files share (Bitbrains' 2013-7/1.csv and 2013-8/1.csv: VM 1 of each month) is told apart by its file
   const seriesOf = (r: SaturationRow): string => `${r.group} ${r.name} ${r.resource}`;
   const seen = new Map<string, number>();

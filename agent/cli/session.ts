@@ -65,7 +65,8 @@ export async function runSession(opts: SessionOptions): Promise<void> {
   process.stderr.on('error', () => {});
   // `top --json | head`: a closed pipe stops the session as a signal does (it failed: "write EPIPE", exit 1)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || (hungUp && err.code === 'EIO')) {
+    // (EIO on a terminal: it is gone, whether or not its SIGHUP has been heard yet)
+    if (err.code === 'EPIPE' || (err.code === 'EIO' && (hungUp || process.stdout.isTTY))) {
       // (while stopping, a reader gone during the last flush: nothing more to say)
       if (!stopping) onSignal();
       return;

@@ -900,13 +900,22 @@ export interface SaturationRow {
   falseAlarmRate: number;
 }
 
-/** Series (resource) and peak target pairs saturationTable leaves out: too short for the target after the warm-up, and no crossing seen. */
-export function saturationLeftOut(report: BacktestReport, specs: readonly ModelSpec[], id: string): number {
+/**
+ * The peak targets saturationTable leaves out, and of how many series: no point scored (too short
+ * after the warm-up, the warm-up itself, or a hole in every window) and no crossing seen.
+ */
+export function saturationLeftOut(report: BacktestReport, specs: readonly ModelSpec[], id: string): { targets: number; series: number } {
   const i = specs.findIndex((s) => s.id === id);
-  if (i < 0) return 0;
-  let n = 0;
-  for (const r of report.series) for (const t of Object.values(r.targets)) if (t.saturation?.[i] && t.points === 0 && t.saturation[i]!.crossings === 0) n++;
-  return n;
+  if (i < 0) return { targets: 0, series: 0 };
+  let targets = 0;
+  let series = 0;
+  for (const r of report.series) {
+    // (a series whose every point fell in its warm-up has no saturation scores at all)
+    const left = Object.values(r.targets).filter((t) => t.kind === 'peak' && t.points === 0 && (t.saturation?.[i]?.crossings ?? 0) === 0).length;
+    targets += left;
+    if (left > 0) series++;
+  }
+  return { targets, series };
 }
 
 /** Per series (resource) and peak target: the saturation warnings of model `id` (where it scored points or saw a crossing). */

@@ -782,6 +782,25 @@ test('OTLP push: a failed push\'s line hides the URL\'s password and query value
   t.is(shownUrl('https://c/v1/metrics?abc123#frag'), 'https://c/v1/metrics?***#***');
 });
 
+test('OTLP log records: OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=none (or the general one) sends them plain; the metrics\' variable leaves them gzipped', async (t) => {
+  for (const [name, encoding] of [['OTEL_EXPORTER_OTLP_LOGS_COMPRESSION', ''], ['OTEL_EXPORTER_OTLP_COMPRESSION', ''], ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'gzip']] as const) {
+    const { url: metricsUrl, requests } = await startCollector(t);
+    const saved = process.env[name];
+    process.env[name] = 'none';
+    let out: OtlpLogPush;
+    try {
+      out = new OtlpLogPush({ url: metricsUrl.replace(/metrics$/, 'logs'), log: (m) => t.fail(m), delayMs: 50 });
+    } finally {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    }
+    out.emitOverhead({ atMs: Date.now(), probe: 'faults', from: 'full', to: 'sampled', reason: 'a test' });
+    await waitFor(() => requests.length > 0, `the record to arrive (${name})`, 10_000);
+    await out.shutdown();
+    t.is(requests[0]!.encoding, encoding, name);
+  }
+});
+
 test('OTLP push: OTEL_EXPORTER_OTLP_COMPRESSION=none (or the metrics one) sends the JSON plain; gzip, or a value the exporter ignores, gzipped', async (t) => {
   for (const [name, value, encoding] of [
     ['OTEL_EXPORTER_OTLP_COMPRESSION', 'none', ''], ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', ' none ', ''],

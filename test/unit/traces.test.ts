@@ -1195,5 +1195,10 @@ test('headroom predict: a series too short for a peak target, with no crossing t
   const saturation = out.stdout.slice(out.stdout.indexOf(': saturation warnings'));
   t.regex(saturation, /\| headroom run\.jsonl long cpu_cores +\| h60smax \|/);
   t.notRegex(saturation, /\| headroom run\.jsonl short cpu_cores/);
-  t.regex(saturation, /1 series' peak target is not in this table: too short for it after the warm-up, and no crossing seen\./);
+  t.regex(saturation, /A peak target of one series is not in this table: no point scored \(too short after the warm-up, or a step without a value in every window\) and no crossing seen\./);
+  // a series of 8 points, all in its warm-up (it has no saturation scores at all), and two peak targets
+  lines.push(...Array.from({ length: 8 }, (_, i) => JSON.stringify({ t: i * 1000, workload: 'tiny', resource: 'cpu_cores', value: 0.1 })));
+  const both = spawnSync(node, [cli, 'predict', '--trace', write('short/more.jsonl', lines.join('\n') + '\n'), '--targets', 'h5smax,h60smax', '--no-pool'], { encoding: 'utf8' });
+  t.is(both.status, 0, both.stderr);
+  t.regex(both.stdout, /3 peak targets of 2 series are not in this table: /);
 });
