@@ -228,8 +228,10 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
       }
       judged = true;
       t.is(filled.pid, hog.child.pid!, `the hog's CPU's entry holds the hog: ${tries.join('; ')}`);
-      // (running since before the attach: from when counting started, the first reading's time)
-      t.is(filled.since, r0.atNs, 'from when counting started');
+      // (running since before the attach: from when counting started, the first reading's time; or
+      // from a later pick of the hog without a switch, where the scheduler restarted its stint and
+      // sched_switch does not fire (prev is next): 3.16 ms after it, once in a CI run)
+      t.true(filled.since >= r0.atNs && filled.since <= r1.atNs, `from when counting started (${r0.atNs}), or a later pick before the second reading (${r1.atNs}): ${filled.since}`);
       t.true(counted > 0.005, `its running slice lent: ${tries.join('; ')}`);
     } finally {
       source.close();
