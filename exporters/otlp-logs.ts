@@ -14,8 +14,7 @@ import { agentResource } from './agent-meter.js';
 import { decisionRecord, formatDecision, formatKernelEvent, formatOverhead, formatRunEvent } from './decision-log.js';
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
 import type { RunEvent } from '../agent/predict/task-runs.js';
-import { compressionFromEnv, MAX_EXPORT_MS } from './otlp.js';
-import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import { gzipUnlessEnvChooses, MAX_EXPORT_MS } from './otlp.js';
 import { RUN_RESOURCE } from './report-metrics.js';
 import { badOtlpUrl } from './otlp-url.js';
 import { shownUrl } from '../agent/plan/http-url.js';
@@ -79,8 +78,7 @@ export class OtlpLogPush {
     if (bad !== undefined) throw new Error(`OTLP logs endpoint ${bad}`);
     this.watch = new ExportWatch(`OTLP export of log records to ${shownUrl(this.url)}`, `they are held and sent again after ${this.retryMs / 1000} s (then less often while it fails), or with the next one`, opts.log, MAX_EXPORT_MS);
     // gzip unless the environment chooses, as the metrics' push (a burst of decisions and events is JSON that packs tenfold)
-    const compression = compressionFromEnv('LOGS') ? {} : { compression: CompressionAlgorithm.GZIP };
-    const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS, ...compression }));
+    const inner = (this.inner = new OTLPLogExporter({ url: this.url, timeoutMillis: MAX_EXPORT_MS, ...gzipUnlessEnvChooses('LOGS') }));
     const exporter: LogRecordExporter = {
       export: (logs, done) => this.send(logs, done),
       // (what a failed export held is tried once more at the stop)

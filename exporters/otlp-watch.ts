@@ -56,7 +56,7 @@ const errorCode = (error: Error | undefined): unknown => (error as { code?: unkn
  * status, else its message; the library's two that name no cause (a 429 said "Export failed
  * with retryable status", a slow collector "Request timed out") in words that do.
  */
-export function describe(error: Error | undefined, timeoutMs?: number): string {
+function describe(error: Error | undefined, timeoutMs?: number): string {
   if (!error) return 'no reason given';
   const code = errorCode(error);
   if (typeof code === 'number') return `HTTP ${code}${error.message ? `: ${error.message}` : ''}`;

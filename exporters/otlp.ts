@@ -40,7 +40,7 @@ export class OtlpPush {
     this.watch = new ExportWatch(`OTLP export to ${shownUrl(this.url)}`, `retrying every ${opts.intervalMs / 1000} s`, opts.log, timeoutMs);
     // gzip unless the environment chooses (OTEL_EXPORTER_OTLP_[METRICS_]COMPRESSION, which a
     // setting here would override): thousands of workloads make tens of MB of JSON a push
-    const compression = compressionFromEnv('METRICS') ? {} : { compression: CompressionAlgorithm.GZIP };
+    const compression = gzipUnlessEnvChooses('METRICS');
     const exporter = jsonExporter({ url: this.url, timeoutMillis: timeoutMs, ...compression });
     const watched = watchResults(exporter, (result) => this.watch.seen(result));
     this.meter = new ReportMeter((producer) =>
@@ -76,8 +76,13 @@ const EXPORTER_KIND = 'otlp_http_metric_exporter';
  * the exporter reads it, 'none' or 'gzip' (trimmed, this case); it ignores anything else, and so
  * does this.
  */
-export function compressionFromEnv(signal: 'METRICS' | 'LOGS', env: NodeJS.ProcessEnv = process.env): boolean {
+function compressionFromEnv(signal: 'METRICS' | 'LOGS', env: NodeJS.ProcessEnv = process.env): boolean {
   return [`OTEL_EXPORTER_OTLP_${signal}_COMPRESSION`, 'OTEL_EXPORTER_OTLP_COMPRESSION'].some((k) => ['none', 'gzip'].includes((env[k] ?? '').trim()));
+}
+
+/** An exporter's compression option: gzip, unless the environment chooses (a setting here would override it). */
+export function gzipUnlessEnvChooses(signal: 'METRICS' | 'LOGS'): { compression?: CompressionAlgorithm } {
+  return compressionFromEnv(signal) ? {} : { compression: CompressionAlgorithm.GZIP };
 }
 
 /**

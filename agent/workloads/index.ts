@@ -141,10 +141,15 @@ export class WorkloadIndex {
   private named(tree: Tree, hierarchy: Hierarchy, ino: bigint): Workload {
     const had = tree.named.get(ino);
     if (had) return had;
-    if (tree.retired.has(ino)) return departed(hierarchy, ino);
-    const path = this.lookup(tree, ino);
-    // (one not named is not kept: a later lookup may walk and find it)
-    if (path === undefined) return tree.retired.has(ino) ? departed(hierarchy, ino) : unknown(hierarchy, ino);
+    const path = tree.retired.has(ino) ? undefined : this.lookup(tree, ino);
+    if (path === undefined) {
+      // (a departed id is kept until the next walk, as a named one: the sums resolve its stale
+      // keys at every tick; one not named is not kept: a later lookup may walk and find it)
+      if (!tree.retired.has(ino)) return unknown(hierarchy, ino);
+      const gone = departed(hierarchy, ino);
+      tree.named.set(ino, gone);
+      return gone;
+    }
     const w = this.workload(hierarchy, path);
     tree.named.set(ino, w);
     return w;

@@ -89,11 +89,7 @@ export function coresFromCpuMax(text: string | null): number | null {
 
 /** Memory in use alone (one file read, for workloads followed every tick): null when unknown. */
 export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | null {
-  if (w.path === '/') return null;
-  if (w.hierarchy === 'v2') {
-    return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/memory.current`) : null;
-  }
-  return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/memory.usage_in_bytes`) : null;
+  return readMemoryFile(layout, w, 'memory.current', 'memory.usage_in_bytes');
 }
 
 /**
@@ -102,11 +98,14 @@ export function readMemoryBytes(layout: CgroupLayout, w: Workload): number | nul
  * any tick's read of the memory in use.
  */
 export function readMemoryHighWaterBytes(layout: CgroupLayout, w: Workload): number | null {
+  return readMemoryFile(layout, w, 'memory.peak', 'memory.max_usage_in_bytes');
+}
+
+/** A number from the workload's memory cgroup: the v2 file on cgroup2, the v1 one in the v1 memory hierarchy; null for the root or when unknown. */
+function readMemoryFile(layout: CgroupLayout, w: Workload, v2File: string, v1File: string): number | null {
   if (w.path === '/') return null;
-  if (w.hierarchy === 'v2') {
-    return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/memory.peak`) : null;
-  }
-  return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/memory.max_usage_in_bytes`) : null;
+  if (w.hierarchy === 'v2') return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/${v2File}`) : null;
+  return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/${v1File}`) : null;
 }
 
 /**
