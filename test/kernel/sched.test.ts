@@ -525,7 +525,7 @@ kernelTest('sched: a switch to idle the kernel did not report (an idle CPU\'s en
  * hierarchy, where that is mounted apart from cpu). Null where there is no such accounting.
  */
 async function againstKernelAccounting(t: ExecutionContext, name: string, command: string, ready: (pids: number) => boolean):
-  Promise<{ windows: Array<{ counted: number; kernel: number }>; whole: { counted: number; kernel: number }; shown: string } | null> {
+  Promise<{ windows: Array<{ counted: number; kernel: number; stealMs: number }>; whole: { counted: number; kernel: number; stealMs: number }; shown: string } | null> {
   const cg = new TestCgroup(name);
   t.teardown(() => cg.remove());
   const layout = detectCgroupLayout();
@@ -561,18 +561,19 @@ async function againstKernelAccounting(t: ExecutionContext, name: string, comman
   source.read(); // counting starts
   await sleep(1100);
   const steal0 = stealTicks();
-  let last = { counted: counted(source.read()), kernel: usageMs() };
+  let last = { counted: counted(source.read()), kernel: usageMs(), steal: steal0 };
   const first = last;
-  const windows: Array<{ counted: number; kernel: number }> = [];
+  const windows: Array<{ counted: number; kernel: number; stealMs: number }> = [];
+  // (a steal tick is 10 ms of one CPU, USER_HZ 100; all CPUs' are summed there)
   for (let i = 0; i < 8; i++) {
     await sleep(500);
-    const now = { counted: counted(source.read()), kernel: usageMs() };
-    windows.push({ counted: now.counted - last.counted, kernel: now.kernel - last.kernel });
+    const now = { counted: counted(source.read()), kernel: usageMs(), steal: stealTicks() };
+    windows.push({ counted: now.counted - last.counted, kernel: now.kernel - last.kernel, stealMs: (now.steal - last.steal) * 10 });
     last = now;
   }
   const shown = windows.map((w) => `${w.counted.toFixed(0)}/${w.kernel.toFixed(0)}`).join(' ');
-  const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel };
-  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}; steal ${stealTicks() - steal0} ticks`);
+  const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel, stealMs: (last.steal - first.steal) * 10 };
+  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}; steal ${whole.stealMs / 10} ticks`);
   return { windows, whole, shown };
 }
 
@@ -589,8 +590,10 @@ kernelTest('sched: a workload\'s on-CPU time agrees with its cgroup\'s own CPU a
   }
   const { windows, whole, shown } = got;
   t.true(whole.kernel > 2000, `the workers ran ${whole.kernel.toFixed(0)} ms`);
-  t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + TICKS_MS, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)}`);
-  t.true(windows.every((w) => Math.abs(w.counted - w.kernel) < 0.05 * w.kernel + TICKS_MS), `ms counted/the kernel's per window: ${shown}`);
+  // (the host's steal while the workers ran is on the probe's clock and not in the kernel's figure:
+  // 121 ticks in one CI run, 6822 ms counted of the kernel's 5683)
+  t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + TICKS_MS + whole.stealMs, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)} (steal ${whole.stealMs} ms)`);
+  t.true(windows.every((w) => Math.abs(w.counted - w.kernel) < 0.05 * w.kernel + TICKS_MS + w.stealMs), `ms counted/the kernel's per window: ${shown}`);
 });
 
 kernelTest('sched: a thread that execs on its CPU (its pid changes there) is counted whole, against the cgroup\'s own accounting', async (t) => {
@@ -605,5 +608,7 @@ kernelTest('sched: a thread that execs on its CPU (its pid changes there) is cou
   }
   const { whole } = got;
   t.true(whole.kernel > 1000, `the loops ran ${whole.kernel.toFixed(0)} ms`);
-  t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + TICKS_MS, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)}`);
+  // (the host's steal while the workers ran is on the probe's clock and not in the kernel's figure:
+  // 121 ticks in one CI run, 6822 ms counted of the kernel's 5683)
+  t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + TICKS_MS + whole.stealMs, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)} (steal ${whole.stealMs} ms)`);
 });
