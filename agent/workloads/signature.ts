@@ -32,7 +32,7 @@
 // `outputs` names more of them.
 import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsc } from 'node:fs';
-import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, join, resolve } from 'node:path';
 
 /** Bumped whenever what goes into the hash changes, so old profiles are not matched by accident. */
@@ -95,7 +95,9 @@ export interface TaskSpec {
   /**
    * a running process's view: `exe` is then its path as the process sees it (a label, not
    * looked up), `exeFile` the file hashed (its /proc/<pid>/exe), and `root` the directory its
-   * paths are found under (its /proc/<pid>/root: a container's files, not the host's)
+   * paths are found under (its /proc/<pid>/root: a container's files, not the host's); with a
+   * root, `cwd` and `writing` are paths as the process sees them, and symlinks met on the way
+   * are followed as the process would (an absolute one from its root: resolveInRoot)
    */
   exeFile?: string;
   root?: string;
@@ -230,7 +232,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     let part: InputPart | undefined;
     for (const name of names) {
       if (name === '' || outputs.has(resolve(cwd, name))) continue;
-      part = await describePath(i, name, spec.root ? join(spec.root, resolve(cwd, name)) : resolve(cwd, name), bounds);
+      part = await describePath(i, name, spec.root ? await resolveInRoot(spec.root, name.startsWith('/') ? name : `${cwd}/${name}`) : resolve(cwd, name), bounds);
       if (part) break;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.
@@ -239,6 +241,47 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     if (part) out.push(part);
   }
   return out;
+}
+
+/** Symlinks followed in one path at most, as the kernel's MAXSYMLINKS: past it, ELOOP. */
+const MAX_SYMLINKS = 40;
+
+/**
+ * Where `path` (absolute, as a process whose root is `root` sees it) is found from here: its
+ * symlinks followed within that root, as the kernel follows them for the process, and never
+ * out of it (`..` at its root stays there). Through /proc/<pid>/root the host's rules would
+ * follow an absolute symlink (a container's /etc/alternatives, a chroot's /data link) to the
+ * host's file of that name: another size, or missing (a review). A path whose walk fails (a
+ * component missing, a loop) is returned as far as it got, joined with the rest: it then
+ * reads as missing.
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const done: string[] = [];
+  // (not normalised first: `link/..` is the parent of where the link points, as for the kernel)
+  const left = path.split('/').reverse();
+  let links = 0;
+  while (left.length > 0) {
+    const part = left.pop()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    done.push(part);
+    const here = join(root, ...done);
+    let target: string;
+    try {
+      if (!(await lstat(here)).isSymbolicLink()) continue;
+      target = await readlink(here);
+    } catch {
+      return join(here, ...left.reverse());
+    }
+    if (++links > MAX_SYMLINKS) return join(here, ...left.reverse());
+    done.pop();
+    if (target.startsWith('/')) done.length = 0;
+    left.push(...target.split('/').reverse());
+  }
+  return join(root, ...done);
 }
 
 /** An argument `key=value` (not an option): its value may name an input. */

@@ -60,10 +60,11 @@ export class TaskReader {
     const pid = oldest.pid;
     const proc = join(this.opts.proc ?? '/proc', String(pid));
     try {
-      const [exe, cmdline, cwd, environ] = await Promise.all([
+      const [exe, cmdline, cwdHere, rootHere, environ] = await Promise.all([
         readlink(join(proc, 'exe')),
         readFile(join(proc, 'cmdline')),
         readlink(join(proc, 'cwd')),
+        readlink(join(proc, 'root')),
         this.opts.envKeys.length > 0 ? readFile(join(proc, 'environ')) : Promise.resolve(Buffer.alloc(0)),
       ]);
       const argv = splitNul(cmdline);
@@ -75,15 +76,22 @@ export class TaskReader {
       // the binary is hashed through /proc/<pid>/exe and the inputs found under
       // /proc/<pid>/root: a container's own files, and a binary deleted since it started;
       // what changed since it started is its output (signature.ts)
-      const writing = await openForWriting(oldest.pids, this.opts.proc ?? '/proc');
+      // /proc's links read as paths from our root: a chroot's cwd as /srv/jail/work, where the
+      // process sees /work (joined under its root it was /srv/jail/srv/jail/work: every relative
+      // input missing; a review). A container's, in a mount namespace of its own, are its own.
+      const cwd = withinRoot(cwdHere, rootHere);
+      const writing = (await openForWriting(oldest.pids, this.opts.proc ?? '/proc')).map((p) => withinRoot(p, rootHere) ?? p);
       const signature = await taskSignature({
-        exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'), root: join(proc, 'root'),
+        exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'),
+        // (a cwd outside its root, a chroot without a chdir, is the host's: its inputs are found as
+        // the host sees them, right for the relative ones)
+        ...(cwd !== null ? { root: join(proc, 'root'), cwd } : { cwd: cwdHere }),
         // (the name it was called by: a multi-call binary, xz as unxz, does another job under
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
         // (the hash is shared by every run of the binary read meanwhile: not stopped by this one's deadline)
-        args: argv.slice(1), cwd, env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
+        args: argv.slice(1), env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
         ...(signal ? { signal } : {}),
       });
       // (a process that exited while it was read, or whose pid was reused since, had its inputs
@@ -197,6 +205,13 @@ async function openForWriting(pids: readonly number[], proc: string): Promise<st
     }
   }
   return [...out];
+}
+
+/** `path` (as read from /proc here) as a process whose root reads as `root` sees it; null when outside that root. */
+function withinRoot(path: string, root: string): string | null {
+  if (root === '/') return path;
+  if (path === root) return '/';
+  return path.startsWith(`${root}/`) ? path.slice(root.length) : null;
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks); the comm field may hold spaces and parentheses. */

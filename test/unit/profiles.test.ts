@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { profilesDelete, profilesList, profilesShow } from '../../agent/cli/prof
 import {
   BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
-import { SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
+import { resolveInRoot, SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { TaskReader } from '../../agent/workloads/task.js';
 import { isRoot, testIf } from '../helpers/host.js';
 
@@ -213,6 +213,45 @@ test('task: a process that exits while it is read is no task (its inputs, read t
     },
   });
   t.is(await reader.of(cgroup), null);
+});
+
+testIf(isRoot, 'root (to chroot)', 'task: a chrooted process\'s inputs are found as it sees them: its cwd within its root, absolute symlinks from its root, `..` stopping there', async (t) => {
+  const jail = join(scratch(t), 'jail');
+  mkdirSync(join(jail, 'work/sub'), { recursive: true });
+  mkdirSync(join(jail, 'data'));
+  writeFileSync(join(jail, 'work/data.bin'), Buffer.alloc(1000));
+  writeFileSync(join(jail, 'data/real.bin'), Buffer.alloc(3000));
+  writeFileSync(join(jail, 'work/kept.log'), Buffer.alloc(500));
+  // (the host's /data/real.bin, where the host's rules would follow these, is not there)
+  symlinkSync('/data/real.bin', join(jail, 'work/link.bin'));
+  symlinkSync('../../..', join(jail, 'work/sub/up'));
+  // perl chroots itself once loaded (the jail needs no binaries) and holds kept.log open to
+  // append, unwritten (its mtime is old: an output by being held open only)
+  const script = 'chroot($ENV{J}) or die; chdir($ENV{W}) or die; open(F, ">>", "kept.log") or die; sleep 30';
+  const child = spawn('perl', ['-e', script, 'data.bin', 'link.bin', 'sub/up/data/real.bin', 'kept.log'], { env: { ...process.env, J: jail, W: '/work' }, stdio: 'ignore' });
+  t.teardown(() => child.kill('SIGKILL'));
+  const cgroup = join(jail, '..', 'cgroup');
+  mkdirSync(cgroup);
+  writeFileSync(join(cgroup, 'cgroup.procs'), `${child.pid}\n`);
+  const fd = (): string[] => { try { return readdirSync(`/proc/${child.pid}/fd`).map((f) => readlinkSync(`/proc/${child.pid}/fd/${f}`)); } catch { return []; } };
+  for (let i = 0; i < 100 && !fd().some((f) => f.endsWith('kept.log')); i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(readlinkSync(`/proc/${child.pid}/cwd`), join(jail, 'work'), 'the cwd reads from here as the host path');
+  const task = await new TaskReader({ envKeys: [], settleMs: 0 }).of(cgroup);
+  t.deepEqual(task?.signature.parts.inputs.map((i) => [i.arg, i.name, i.kind, i.kind === 'file' ? i.bytes : -1]), [
+    [2, 'data.bin', 'file', 1000], [3, 'link.bin', 'file', 3000], [4, 'sub/up/data/real.bin', 'file', 3000],
+  ]);
+});
+
+test('resolveInRoot: a symlink loop or a missing component ends the walk (the input then reads as missing)', async (t) => {
+  const root = scratch(t);
+  symlinkSync('b', join(root, 'a'));
+  symlinkSync('/a', join(root, 'b'));
+  mkdirSync(join(root, 'd'));
+  writeFileSync(join(root, 'd/f'), 'x');
+  symlinkSync('d/../d/./f', join(root, 'rel'));
+  t.is(await resolveInRoot(root, '/a/x'), join(root, 'a', 'x'), 'a loop: walked 40 links, then given up');
+  t.is(await resolveInRoot(root, '/none/f'), join(root, 'none/f'));
+  t.is(await resolveInRoot(root, '/../../rel'), join(root, 'd/f'));
 });
 
 test('task: a binary rewritten in place at its size, its mtime put back (cp -p), is hashed again, not taken from memory', async (t) => {
