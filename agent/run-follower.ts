@@ -21,8 +21,12 @@ export class RunFollower {
   /**
    * Task runs over the policy's profile store; the cgroups there now are not runs. A store
    * that cannot be opened turns task runs off (said once, null): it does not stop the agent.
+   * `cwdAtExec`: where a process was when it exec'd (the sched probe's), its relative arguments' base.
    */
-  static open(cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void): RunFollower | null {
+  static open(
+    cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void,
+    cwdAtExec?: (pid: number, startTicks: number) => string | null,
+  ): RunFollower | null {
     let store: ProfileStore;
     try {
       // looked at before the lock is written there (a folder open to others is not written to)
@@ -38,7 +42,7 @@ export class RunFollower {
       return null;
     }
     const layout = index.layout;
-    const reader = new TaskReader({ envKeys: cfg.envKeys });
+    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(cwdAtExec ? { cwdAtExec } : {}) });
     // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
     const hostCpus = availableParallelism();
     const runs = new TaskRuns({

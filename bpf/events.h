@@ -55,6 +55,21 @@ struct hr_oncpu {
 	__u64 cset;     /* its css_set's address when noted: another one means it moved cgroup while running */
 };
 
+/* Per process (BPF_MAP_TYPE_LRU_HASH "sched_exec_cwd", keyed by its tgid, __u32): its working
+ * directory when it last exec'd, as the names from that directory up to its root (each
+ * NUL-terminated, the cwd's own first; none for its root). Its relative arguments name files
+ * from there: read from /proc half a second later, the cwd of a program that chdirs at once
+ * (make -C, a daemon) had lost them. */
+#define HR_CWD_NAMES 512   /* bytes of names kept; a longer path is not whole */
+#define HR_CWD_NAME_MAX 256 /* one name and its NUL (NAME_MAX + 1): room past HR_CWD_NAMES */
+#define HR_CWD_WHOLE 1     /* flags: the walk reached the process's root */
+struct hr_exec_cwd {
+	__u64 start_boottime; /* the process's start (task_struct.start_boottime, ns): /proc/<pid>/stat's start, in ns */
+	__u32 len;            /* bytes of names */
+	__u32 flags;          /* HR_CWD_WHOLE, or 0: the path was too long or too deep */
+	char names[HR_CWD_NAMES + HR_CWD_NAME_MAX];
+};
+
 /* Load-time settings of sched.bpf.c (read-only global "sched_cfg", set before load). */
 struct hr_sched_config {
 	__u64 slow_wakeup_ns; /* emit an event for waits at or above this; 0 = every wait */

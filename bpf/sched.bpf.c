@@ -88,6 +88,26 @@ struct {
 	__type(value, __u64);
 } sched_since SEC(".maps");
 
+/* Per process: its cwd when it last exec'd (events.h, struct hr_exec_cwd). LRU: the agent reads
+ * a task's half a second after its start; an exec a millisecond on a busy host leaves it 2 s. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u32);
+	__type(value, struct hr_exec_cwd);
+} sched_exec_cwd SEC(".maps");
+
+/* hr_exec_cwd is too big for the BPF stack: built here, then copied into sched_exec_cwd */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hr_exec_cwd);
+} sched_exec_scratch SEC(".maps");
+
+/* Steps walked up from a cwd (names and mount crossings together), at most. */
+#define HR_CWD_DEPTH 48
+
 static const struct hr_sched_stats zero_stats;
 
 /* When counting started (sched_since); 0 before. */
@@ -448,6 +468,76 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	}
 	if (cur->counted && delay >= sched_cfg.slow_wakeup_ns)
 		emit_slow_wakeup(next, &cur->key, now, delay);
+	return 0;
+}
+
+/* One step of the walk up from a cwd (bpf_loop: the verifier sees one step, not 48 unrolled). */
+struct cwd_walk {
+	struct hr_exec_cwd *c;
+	struct dentry *d, *root_d;
+	struct vfsmount *vm, *root_m;
+	__u32 off;
+	__u32 flags;
+};
+
+static long cwd_step(__u64 i, void *arg)
+{
+	struct cwd_walk *w = arg;
+	/* (locals: a CO-RE read through w's own fields would relocate against struct cwd_walk) */
+	struct dentry *d = w->d;
+	struct vfsmount *vm = w->vm;
+	struct mount *m, *parent;
+	long n;
+
+	if (d == w->root_d && vm == w->root_m) {
+		w->flags = HR_CWD_WHOLE;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(vm, mnt_root)) {
+		/* (a vfsmount is a struct mount's member: its offset as this kernel lays it out) */
+		m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+		parent = BPF_CORE_READ(m, mnt_parent);
+		/* the root of its mount namespace: a root of its own above it is not reachable */
+		if (parent == m || !parent) {
+			w->flags = HR_CWD_WHOLE;
+			return 1;
+		}
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (w->off >= HR_CWD_NAMES)
+		return 1;
+	n = bpf_probe_read_kernel_str(&w->c->names[w->off & (HR_CWD_NAMES - 1)], HR_CWD_NAME_MAX,
+				      BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	w->d = BPF_CORE_READ(d, d_parent);
+	return 0;
+}
+
+/* A process's cwd as it execs, as names up to its own root (a chroot's, a container's), crossing
+ * mounts as d_path does. Rare (one per exec), so fields are read with probe reads throughout. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(hr_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0, tgid = BPF_CORE_READ(p, tgid);
+	struct fs_struct *fs = BPF_CORE_READ(p, fs);
+	struct cwd_walk w = {};
+
+	w.c = bpf_map_lookup_elem(&sched_exec_scratch, &zero);
+	if (!w.c || !fs)
+		return 0;
+	w.d = BPF_CORE_READ(fs, pwd.dentry);
+	w.vm = BPF_CORE_READ(fs, pwd.mnt);
+	w.root_d = BPF_CORE_READ(fs, root.dentry);
+	w.root_m = BPF_CORE_READ(fs, root.mnt);
+	bpf_loop(HR_CWD_DEPTH, cwd_step, &w, 0);
+	w.c->start_boottime = BPF_CORE_READ(p, start_boottime);
+	w.c->len = w.off < HR_CWD_NAMES ? w.off : HR_CWD_NAMES;
+	w.c->flags = w.off <= HR_CWD_NAMES ? w.flags : 0;
+	bpf_map_update_elem(&sched_exec_cwd, &tgid, w.c, BPF_ANY);
 	return 0;
 }
 

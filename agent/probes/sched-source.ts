@@ -2,7 +2,7 @@
 // drains the slow-wakeup ring on a timer (records are submitted without wakeups),
 // and reads the stats map once per tick.
 import type { BpfObject } from '../kernel/index.js';
-import { decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
+import { decodeExecCwd, decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
 import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
@@ -50,6 +50,23 @@ export class SchedSource extends ProbeSource {
 
   protected trim(): void {
     keepNewest(this.pending, this.keep);
+  }
+
+  /**
+   * Where process `pid` was (its cwd, as it sees it) when it exec'd, or null when not known: it
+   * exec'd before the probe attached, another process had its pid (`startTicks`, its start in
+   * /proc/<pid>/stat, tells), or its path was too long. One map lookup: a task's, not per event.
+   */
+  cwdAtExec(pid: number, startTicks: number): string | null {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(pid);
+    let v: Buffer | null;
+    try {
+      v = this.obj.map('sched_exec_cwd').lookup(key);
+    } catch {
+      return null; // the object closed meanwhile (the agent stopping while a task is read)
+    }
+    return v ? decodeExecCwd(v, startTicks) : null;
   }
 
   /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readSchedStats). */

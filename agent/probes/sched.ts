@@ -10,6 +10,8 @@ export const SCHED_STATS_SIZE = (RUNQ_SLOTS + 6) * 8; // struct hr_sched_stats
 export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
 export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
 export const ONCPU_SIZE = 48; // struct hr_oncpu
+export const EXEC_CWD_NAMES = 512; // HR_CWD_NAMES
+export const EXEC_CWD_SIZE = 16 + EXEC_CWD_NAMES + 256; // struct hr_exec_cwd
 export const EV_SLOW_WAKEUP = 1;
 export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
 
@@ -134,4 +136,22 @@ export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWak
     delayNs: Number(d.getBigUint64(off + 32, true)),
     comm: commIn(d, off + 40),
   };
+}
+
+/** /proc/<pid>/stat's clock ticks per second (USER_HZ): its start is start_boottime in these. */
+const NS_PER_TICK = 10_000_000n;
+
+/**
+ * A process's cwd when it exec'd, as it sees it (from its root), from a struct hr_exec_cwd; null
+ * when that is of another process (its start, in /proc/<pid>/stat's clock ticks, is not
+ * `startTicks`: the pid was reused) or was not read whole (too long or too deep).
+ */
+export function decodeExecCwd(v: Buffer, startTicks: number): string | null {
+  if (v.length < EXEC_CWD_SIZE) return null;
+  if (v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
+  const len = v.readUInt32LE(8);
+  if ((v.readUInt32LE(12) & 1) === 0 || len > EXEC_CWD_NAMES) return null;
+  // (the cwd's own name first, then its parents'; each ends in a NUL)
+  const names = len === 0 ? [] : v.subarray(16, 16 + len - 1).toString('utf8').split('\0');
+  return `/${names.reverse().join('/')}`;
 }

@@ -26,11 +26,14 @@ export class TaskReader {
 
   /**
    * `settleMs`: how old the oldest process must be before it is read (default TASK_SETTLE_MS);
-   * `hashFile`: how a binary is hashed when not remembered (default signature.ts's hashFile)
+   * `hashFile`: how a binary is hashed when not remembered (default signature.ts's hashFile);
+   * `cwdAtExec`: where a process was (its cwd, as it sees it) when it exec'd, where known (the
+   * sched probe's, by its pid and its start in clock ticks: pid reuse), else null
    */
   constructor(private readonly opts: {
     envKeys: readonly string[]; proc?: string; settleMs?: number;
     hashFile?: (path: string) => Promise<{ sha256: string; bytes: number }>;
+    cwdAtExec?: (pid: number, startTicks: number) => string | null;
   } = { envKeys: [] }) {}
 
   /**
@@ -79,7 +82,10 @@ export class TaskReader {
       // /proc's links read as paths from our root: a chroot's cwd as /srv/jail/work, where the
       // process sees /work (joined under its root it was /srv/jail/srv/jail/work: every relative
       // input missing; a review). A container's, in a mount namespace of its own, are its own.
-      const cwd = withinRoot(cwdHere, rootHere);
+      // Its arguments name files from where it was when it exec'd: by now (half a second on), a
+      // program that chdirs at once (make -C, git -C, a daemon) is elsewhere, and its relative
+      // inputs were not found there (a review). Its cwd now where that is not known.
+      const cwd = this.opts.cwdAtExec?.(pid, oldest.start) ?? withinRoot(cwdHere, rootHere);
       const writing = (await openForWriting(oldest.pids, this.opts.proc ?? '/proc')).map((p) => withinRoot(p, rootHere) ?? p);
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'),

@@ -1,10 +1,11 @@
 // The sched probe on the real kernel: two stress-ng CPU hogs in two test cgroups (v1 cpu
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cpus } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { quantileSlot } from '../helpers/histogram.js';
 import type { ExecutionContext } from 'ava';
 import { kernelTest } from '../helpers/host.js';
@@ -14,6 +15,7 @@ import { SchedSource, type SchedReading } from '../../agent/probes/sched-source.
 import { CG_KEY_SIZE, RUNQ_SLOTS } from '../../agent/probes/sched.js';
 import { PerfEventSet, PERF_COUNT_SW_PAGE_FAULTS, PERF_TYPE_SOFTWARE, parseCpuList } from '../../agent/kernel/perf.js';
 import { detectCgroupLayout } from '../../agent/workloads/layout.js';
+import { TaskReader } from '../../agent/workloads/task.js';
 
 interface TopDoc {
   intervalMs: number;
@@ -611,4 +613,58 @@ kernelTest('sched: a thread that execs on its CPU (its pid changes there) is cou
   // (the host's steal while the workers ran is on the probe's clock and not in the kernel's figure:
   // 121 ticks in one CI run, 6822 ms counted of the kernel's 5683)
   t.true(Math.abs(whole.counted - whole.kernel) < 0.03 * whole.kernel + TICKS_MS + whole.stealMs, `in all ${whole.counted.toFixed(0)} ms counted of the kernel's ${whole.kernel.toFixed(0)} (steal ${whole.stealMs} ms)`);
+});
+
+/** A process's start in /proc/<pid>/stat (field 22, clock ticks since boot). */
+function startTicks(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
+const readlinkOr = (path: string): string | null => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+};
+
+kernelTest('sched: a process\'s cwd when it exec\'d, as it sees it (a chroot\'s from its root): a task that chdirs at once is signed with the input its relative argument names', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-exec-cwd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096));
+  const before = spawn('sleep', ['30'], { cwd: dir, stdio: 'ignore' });
+  t.teardown(() => before.kill('SIGKILL'));
+  await waitFor(() => readlinkOr(`/proc/${before.pid}/exe`) === '/usr/bin/sleep', 'the sleep exec\'d before the probe');
+  const { obj, source } = openSched('sched-exec-cwd');
+  t.teardown(() => { source.close(); obj.close(); });
+
+  // perl chdirs to / at once: by the time a task is read (half a second on), its cwd is /
+  const mover = spawn('perl', ['-e', 'chdir($ENV{D}) or die; sleep 30', 'data.bin'], { cwd: dir, env: { ...process.env, D: '/' }, stdio: 'ignore' });
+  t.teardown(() => mover.kill('SIGKILL'));
+  await waitFor(() => readlinkOr(`/proc/${mover.pid}/cwd`) === '/', 'perl in /');
+  t.is(source.cwdAtExec(mover.pid!, startTicks(mover.pid!)), dir);
+  t.is(source.cwdAtExec(mover.pid!, startTicks(mover.pid!) + 1), null, 'another start: another process that had the pid');
+  t.is(source.cwdAtExec(before.pid!, startTicks(before.pid!)), null, 'exec\'d before the probe attached: not known');
+
+  const cgroup = join(dir, 'cgroup');
+  mkdirSync(cgroup);
+  writeFileSync(join(cgroup, 'cgroup.procs'), `${mover.pid}\n`);
+  const inputs = async (cwdAtExec?: (pid: number, start: number) => string | null): Promise<unknown> =>
+    (await new TaskReader({ envKeys: [], settleMs: 0, ...(cwdAtExec ? { cwdAtExec } : {}) }).of(cgroup))?.signature.parts.inputs.map((i) => [i.arg, i.name, i.kind]);
+  t.deepEqual(await inputs((pid, start) => source.cwdAtExec(pid, start)), [[2, 'data.bin', 'file']]);
+  t.deepEqual(await inputs(), [], 'read from its cwd now: no data.bin in /');
+
+  // a chroot in a mount namespace of its own (its binaries bound in there, gone with it): the
+  // path stops at its root; /proc reads the host's path
+  const jail = join(dir, 'jail');
+  mkdirSync(join(jail, 'work'), { recursive: true });
+  const binds = 'for d in usr bin lib lib64; do if [ -L /$d ]; then ln -s "$(readlink /$d)" "$J/$d"; elif [ -d /$d ]; then mkdir "$J/$d" && mount --bind /$d "$J/$d"; fi; done';
+  const boxed = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', `${binds}; exec chroot "$J" /usr/bin/bash -c 'cd /work && exec /usr/bin/sleep 30'`], { env: { ...process.env, J: jail }, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => boxed.kill('SIGKILL'));
+  let err = '';
+  boxed.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  await waitFor(() => readlinkOr(`/proc/${boxed.pid}/cwd`) === join(jail, 'work') && readlinkOr(`/proc/${boxed.pid}/exe`)?.endsWith('sleep') === true, `the chrooted sleep (${err})`);
+  t.is(source.cwdAtExec(boxed.pid!, startTicks(boxed.pid!)), '/work');
+  t.is(source.cwdAtExec(process.pid, startTicks(process.pid)), null, 'this process exec\'d before the probe attached');
 });
