@@ -1,7 +1,7 @@
 // Decisions, the overhead governor's switches, kernel events and task runs, as a person reads them (one
 // line each) and as a machine reads them (--json lines).
 import type { Decision, Mode } from '../agent/plan/types.js';
-import type { Hierarchy } from '../agent/workloads/types.js';
+import type { Hierarchy, Workload } from '../agent/workloads/types.js';
 import { basename } from 'node:path';
 import type { KernelEvent, OverheadEvent } from '../agent/report.js';
 import type { BeyondForecast, RunEvent, RunStart } from '../agent/predict/task-runs.js';
@@ -42,6 +42,18 @@ export interface DecisionRecord {
   notApplied?: string;
 }
 
+/** A workload as the JSON records name it: not the index's own fields (its cpu directory). */
+function workloadRecord(w: Workload): DecisionRecord['workload'] {
+  return {
+    id: w.id,
+    path: w.path,
+    hierarchy: w.hierarchy,
+    ...(w.containerId ? { containerId: w.containerId } : {}),
+    ...(w.podUid ? { podUid: w.podUid } : {}),
+    ...(w.runtime ? { runtime: w.runtime } : {}),
+  };
+}
+
 /** A JSON-able record of one decision; fields a workload lacks are left out, not null. */
 export function decisionRecord(d: Decision, mode: Mode): DecisionRecord {
   const w = d.workload;
@@ -55,14 +67,7 @@ export function decisionRecord(d: Decision, mode: Mode): DecisionRecord {
     action: d.action,
     resource: d.resource,
     cpuCores: d.cpuCores,
-    workload: {
-      id: w.id,
-      path: w.path,
-      hierarchy: w.hierarchy,
-      ...(w.containerId ? { containerId: w.containerId } : {}),
-      ...(w.podUid ? { podUid: w.podUid } : {}),
-      ...(w.runtime ? { runtime: w.runtime } : {}),
-    },
+    workload: workloadRecord(w),
     reason: d.reason,
     ...(d.notApplied === undefined ? {} : { notApplied: d.notApplied }),
   };
@@ -139,7 +144,7 @@ function lessTrusted(f: NonNullable<RunStart['forecast']>): string {
 }
 
 export function runEventRecord(e: RunEvent): object {
-  const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: e.workload, signature: e.signature };
+  const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: workloadRecord(e.workload), signature: e.signature };
   if (e.kind === 'run-end') {
     return {
       ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),

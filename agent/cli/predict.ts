@@ -527,7 +527,7 @@ const predict: CommandModule<object, PredictArgs> = {
           'hN (the value N steps ahead: h1, h12), hNmax (the peak over the next N: h12max), or a horizon in time, ' +
           's, m, h or d (h5s, h60s, h15m, h1h, h1d; h60smax, h15mmax: the peak over it)',
       })
-      .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the warm-up\'s highest value)' })
+      .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the workload\'s recorded limit (the lowest), else the warm-up\'s highest value)' })
       .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', { requiresArg: true,
         type: 'number',
