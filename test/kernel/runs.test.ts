@@ -77,6 +77,15 @@ profiles:
     await mem.remove();
     await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mem.path), 'the end of the run with memory', 10_000);
   }
+  // a task that changes directory at once (make -C, a daemon): its relative input is found from
+  // where it exec'd (the sched probe's), not from / where it is when read half a second on
+  const mover = new TestCgroup('run-chdir');
+  t.teardown(() => mover.remove());
+  writeFileSync(join(dir, 'input.bin'), Buffer.alloc(12345));
+  const moved = startIn(mover, 'sh', ['-c', 'cd "$1" && exec env D=/ perl -e \'chdir($ENV{D}) or die; sleep 2\' input.bin', 'sh', dir], 30_000);
+  await moved.done;
+  await mover.remove();
+  await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mover.path), 'the end of the run that changed directory', 10_000);
   const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
   const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
   const end1 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c1)!;
@@ -132,12 +141,15 @@ profiles:
 
   const list = await headroom(['profiles', 'list', '--dir', join(dir, 'profiles'), '--json']).done;
   t.is(list.code, 0, list.stderr);
-  const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number; peakMemBytes: number | null }[];
+  const entries = JSON.parse(list.stdout) as { signature: string; exe: string; runs: number; peakCpuCores: number; peakMemBytes: number | null; inputs: string[] | null }[];
   const ours = entries.find((e) => e.signature === start1.signature);
   t.truthy(ours, JSON.stringify(entries));
   t.like(ours, { runs: 2 });
   if (cpuOnly) t.is(ours!.peakMemBytes, null);
   t.regex(ours!.exe, /stress-ng$/);
+  const moverEnd = lines().find((l) => l.kind === 'run-end' && l.workload.path === mover.path)!;
+  t.true(moverEnd.recorded, JSON.stringify(moverEnd));
+  t.deepEqual(entries.find((e) => e.signature === moverEnd.signature)?.inputs, ['input.bin: file, 12345 bytes']);
   if (mem) {
     // dd's 160 MiB buffer (64 MiB held by stress-ng's worker before it), and their own pages (their page cache too, as the cgroup counts it)
     const memEnd = lines().find((l) => l.kind === 'run-end' && l.workload.path === mem.path)!;
