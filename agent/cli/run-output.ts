@@ -1,5 +1,6 @@
 // What `headroom run` prints beside its decisions: the lines kept under the live table's frames
 // on a terminal, and which TCP events are the agent's own metrics scrapes (not printed).
+import { displayWidth, headWithin } from './display-width.js';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -77,5 +78,5 @@ export function fitUnder(lines: readonly string[], columns: number | undefined, 
     const room = Math.max(1, rows - FRAME_MIN_ROWS - 1);
     if (out.length > room) out = [`(${out.length - room + 1} earlier lines not shown: --no-table prints every one)`, ...out.slice(out.length - room + 1)];
   }
-  return columns !== undefined && columns > 1 ? out.map((l) => (l.length > columns ? `${l.slice(0, columns - 1)}~` : l)) : out;
+  return columns !== undefined && columns > 1 ? out.map((l) => (displayWidth(l) > columns ? `${headWithin(l, columns - 1)}~` : l)) : out;
 }

@@ -1,4 +1,5 @@
 // The live table `headroom top` and `headroom run` print: one row per workload.
+import { displayWidth, headWithin, padEndTo, tailWithin } from './display-width.js';
 import type { LatencyFigures, TickReport, WorkloadReport } from '../report.js';
 import { durationText } from '../plan/policy.js';
 import { printableName } from '../printable.js';
@@ -132,13 +133,13 @@ const MIN_WORKLOAD_WIDTH = 24;
  */
 const FRAME_LINES = 4;
 
-/** `text` cut to `width` characters, its middle replaced by '~' (a cgroup path's both ends say most). */
+/** `text` cut to `width` columns, its middle replaced by '~' (a cgroup path's both ends say most). */
 export function cutMiddle(text: string, width: number): string {
-  if (text.length <= width) return text;
-  if (width <= 1) return text.slice(0, Math.max(0, width));
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return headWithin(text, Math.max(0, width));
   const keep = width - 1;
-  const head = Math.ceil(keep / 2);
-  return `${text.slice(0, head)}~${text.slice(text.length - (keep - head))}`;
+  const head = headWithin(text, Math.ceil(keep / 2));
+  return `${head}~${tailWithin(text, keep - displayWidth(head))}`;
 }
 
 export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } & TableFit = {}): string {
@@ -160,10 +161,10 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
     num(w.forecast?.pContention),
     w.throttleCores == null ? '-' : `${num(w.throttleCores)}c`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (i === 0 ? displayWidth(l[i]!) : l[i]!.length))));
   const sort = opts.sort ?? 'cpu';
   const kept = fitColumns(header, widths, opts.width, sort === 'path' ? undefined : COLUMNS[sort].header);
-  const fmt = (cols: string[]): string => kept.map((i) => (i === 0 ? cutMiddle(cols[i]!, widths[i]!).padEnd(widths[i]!) : cols[i]!.padStart(widths[i]!))).join('  ');
+  const fmt = (cols: string[]): string => kept.map((i) => (i === 0 ? padEndTo(cutMiddle(cols[i]!, widths[i]!), widths[i]!) : cols[i]!.padStart(widths[i]!))).join('  ');
   const h = r.health;
   const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(3))}s  workloads ${r.workloads.length}  ` +
     `events ${h.eventsRead}  ring drops ${h.ringDrops}${h.missedRuns ? `  missed runs ${h.missedRuns}` : ''}  tick ${(h.lastTickSeconds * 1000).toFixed(1)}ms`;
@@ -175,7 +176,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   const out = [status, fmt(header), ...lines.map(fmt)];
   if (left.length > 0) out.push(`(${left.join('; ')})`);
   // (the status and the note are cut too: a wrapped line is a line more than the frame has)
-  return (opts.width !== undefined && opts.width > 0 ? out.map((l) => l.slice(0, opts.width)) : out).join('\n');
+  return (opts.width !== undefined && opts.width > 0 ? out.map((l) => headWithin(l, opts.width!)) : out).join('\n');
 }
 
 /**

@@ -2,6 +2,7 @@
 import test from 'ava';
 import { renderTable, reportJson } from '../../agent/cli/table.js';
 import { fitUnder } from '../../agent/cli/run-output.js';
+import { displayWidth } from '../../agent/cli/display-width.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
 
 const MiB = 1024 * 1024;
@@ -117,6 +118,23 @@ test('table: on a terminal, every line fits its width (columns given up traffic 
   t.true(narrow.every((l) => l.length <= 40));
 });
 
+test('table: a path of wide characters (CJK, emoji) is cut and padded by the columns it takes, not its UTF-16 units', (t) => {
+  const names = ['/サービス/データベース/レプリカ/東京/一番目のワーカー', '/jobs/🚀🚀🚀-launch-🚀🚀/nightly-batch-e\u0301te\u0301', '/plain/ascii/path/that/is/long/enough/to/cut'];
+  const rows = names.map((p, i) => workload(p, { cpu: { seconds: 1, cores: 1 - i / 10 } }));
+  for (const width of [40, 60, 80]) {
+    const lines = renderTable(report(rows), { width }).split('\n');
+    t.true(lines.every((l) => displayWidth(l) <= width), `${width}: ${lines.find((l) => displayWidth(l) > width)}`);
+    t.false(lines.some((l) => l.includes('\ufffd') || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(l)), 'no surrogate pair cut in half');
+    // the columns after the path line up with the header's: every row ends at the header's last column
+    const ends = lines.slice(1, 5).map((l) => displayWidth(l.trimEnd()));
+    t.is(new Set(ends).size, 1, `${width}: rows end at one column: ${ends.join(' ')}\n${lines.join('\n')}`);
+  }
+  t.is(displayWidth('東京'), 4);
+  t.is(displayWidth('e\u0301'), 1, 'a combining mark takes no column');
+  t.is(displayWidth('🚀a'), 3);
+  t.is(displayWidth('/plain'), 6);
+});
+
 test('top --json: a path both hierarchies hold keys the v2 cgroup by it and the v1 cpu one by its id, whichever came first', (t) => {
   const v2 = workload('/shared');
   const v1 = { ...workload('/shared'), workload: { id: 'v1-cpu:/shared', path: '/shared', hierarchy: 'v1-cpu', cpuDir: null } } as WorkloadReport;
@@ -134,4 +152,6 @@ test('run: the lines said under a frame are cut to the terminal\'s width, and on
   t.regex(fitted.at(-1)!, /^12:00:29 decision x+~$/, 'the newest last');
   t.true(fitted.every((l) => l.length <= 80));
   t.deepEqual(fitUnder(lines.slice(0, 3), undefined, undefined), lines.slice(0, 3), 'no terminal: as said');
+  const [wide] = fitUnder([`[run] /ジョブ/${'東京'.repeat(40)} started`], 80, 24);
+  t.true(displayWidth(wide!) <= 80 && wide!.endsWith('~'), wide);
 });
