@@ -254,6 +254,36 @@ test('resolveInRoot: a symlink loop or a missing component ends the walk (the in
   t.is(await resolveInRoot(root, '/../../rel'), join(root, 'd/f'));
 });
 
+test('task: a zombie (exited, its stat kept until its parent reaps it) is no task, read through a /proc of its own', async (t) => {
+  const proc = scratch(t);
+  const work = join(proc, 'work');
+  mkdirSync(work);
+  writeFileSync(join(work, 'data.bin'), Buffer.alloc(100));
+  // (written an hour ago, before its start 500 s ago: an input, not its output)
+  utimesSync(join(work, 'data.bin'), Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
+  writeFileSync(join(proc, 'uptime'), '1000.00 1900.00\n');
+  const pidDir = join(proc, '4242');
+  mkdirSync(pidDir);
+  symlinkSync('/bin/sleep', join(pidDir, 'exe'));
+  symlinkSync(work, join(pidDir, 'cwd'));
+  symlinkSync('/', join(pidDir, 'root'));
+  writeFileSync(join(pidDir, 'cmdline'), 'sleep\0data.bin\0');
+  // (fields 3 to 52 of a stat line, its start (field 22) at 50000 ticks)
+  const stat = (state: string): string => `4242 (sle ep) ${state} ${Array.from({ length: 49 }, (_, i) => (i === 19 ? '50000' : '0')).join(' ')}\n`;
+  const cgroup = join(proc, 'cgroup');
+  mkdirSync(cgroup);
+  writeFileSync(join(cgroup, 'cgroup.procs'), '4242\n');
+  const reader = new TaskReader({ envKeys: [], settleMs: 0, proc });
+  writeFileSync(join(pidDir, 'stat'), stat('S'));
+  const alive = await reader.of(cgroup);
+  t.deepEqual(alive?.signature.parts.inputs.map((i) => [i.name, i.kind]), [['data.bin', 'file']], 'asleep: its task');
+  t.is(alive?.signature.parts.exeName, 'sleep');
+  for (const state of ['Z', 'X']) {
+    writeFileSync(join(pidDir, 'stat'), stat(state));
+    t.is(await reader.of(cgroup), null, `state ${state}`);
+  }
+});
+
 test('task: a binary rewritten in place at its size, its mtime put back (cp -p), is hashed again, not taken from memory', async (t) => {
   const dir = scratch(t);
   const tool = join(dir, 'tool');

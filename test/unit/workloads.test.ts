@@ -232,6 +232,9 @@ test('index: a cgroup gone longer than its name is kept, or one no walk found fo
   // (walked for again once UNRESOLVABLE_KEEP_MS has passed; here, the first walk after goneKeepMs)
   const fresh = new WorkloadIndex({ kind: 'v2', unifiedRoot: root, cpuV1Root: null }, { lazyRefreshMs: 0, goneKeepMs: 0 });
   t.like(fresh.resolve(never), { path: '?987654321', departed: true }, 'not found by a walk for goneKeepMs: gone for good');
+  // (the agent says once that such ids are left out: counted here; a removed cgroup is not one)
+  t.is(fresh.neverFound, 1);
+  t.is(index.neverFound, 0, 'a cgroup a walk found, then removed, is gone, not never found');
   // their counters are no workload's
   const sums = sumByWorkload([{ key: job, stats: 1 }, { key: { cgid: ino(root), cpuCgid: 0n }, stats: 2 }], (k) => index.resolve(k), () => 0, () => {});
   t.deepEqual([...sums.values()].map((e) => e.workload.path), ['/']);
