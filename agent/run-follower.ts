@@ -25,7 +25,7 @@ export class RunFollower {
    */
   static open(
     cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void,
-    cwdAtExec?: (pid: number, startTicks: number) => string | null,
+    cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null,
   ): RunFollower | null {
     let store: ProfileStore;
     try {

@@ -65,8 +65,11 @@ struct hr_oncpu {
 #define HR_CWD_WHOLE 1     /* flags: the walk reached the process's root */
 struct hr_exec_cwd {
 	__u64 start_boottime; /* the process's start (task_struct.start_boottime, ns): /proc/<pid>/stat's start, in ns */
+	__u64 root_ino;       /* its root then (inode, and the kernel's dev_t of its filesystem): */
+	__u32 root_dev;       /* a process that chroots after its exec has its path from another root */
 	__u32 len;            /* bytes of names */
-	__u32 flags;          /* HR_CWD_WHOLE, or 0: the path was too long or too deep */
+	__u32 flags;          /* HR_CWD_WHOLE, or 0: the path too long or too deep, its cwd removed, or outside its root */
+	__u32 pad;
 	char names[HR_CWD_NAMES + HR_CWD_NAME_MAX];
 };
 

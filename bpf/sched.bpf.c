@@ -497,11 +497,10 @@ static long cwd_step(__u64 i, void *arg)
 		/* (a vfsmount is a struct mount's member: its offset as this kernel lays it out) */
 		m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
 		parent = BPF_CORE_READ(m, mnt_parent);
-		/* the root of its mount namespace: a root of its own above it is not reachable */
-		if (parent == m || !parent) {
-			w->flags = HR_CWD_WHOLE;
+		/* the top of its mount namespace without meeting its root: its cwd is outside its
+		 * root (a chroot without a chdir), or on a mount taken out of the tree; not whole */
+		if (parent == m || !parent)
 			return 1;
-		}
 		w->d = BPF_CORE_READ(m, mnt_mountpoint);
 		w->vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
 		return 0;
@@ -525,6 +524,8 @@ int BPF_PROG(hr_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	__u32 zero = 0, tgid = BPF_CORE_READ(p, tgid);
 	struct fs_struct *fs = BPF_CORE_READ(p, fs);
 	struct cwd_walk w = {};
+	/* (locals for CO-RE reads: see cwd_step) */
+	struct dentry *pwd, *root;
 
 	w.c = bpf_map_lookup_elem(&sched_exec_scratch, &zero);
 	if (!w.c || !fs)
@@ -533,8 +534,15 @@ int BPF_PROG(hr_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	w.vm = BPF_CORE_READ(fs, pwd.mnt);
 	w.root_d = BPF_CORE_READ(fs, root.dentry);
 	w.root_m = BPF_CORE_READ(fs, root.mnt);
-	bpf_loop(HR_CWD_DEPTH, cwd_step, &w, 0);
+	/* a removed cwd (d_unlinked: unhashed, not a root) keeps its old names: not whole, as
+	 * /proc says "(deleted)" (a folder made again by that name is another) */
+	pwd = w.d;
+	root = w.root_d;
+	if (BPF_CORE_READ(pwd, d_hash.pprev) || pwd == BPF_CORE_READ(pwd, d_parent))
+		bpf_loop(HR_CWD_DEPTH, cwd_step, &w, 0);
 	w.c->start_boottime = BPF_CORE_READ(p, start_boottime);
+	w.c->root_ino = BPF_CORE_READ(root, d_inode, i_ino);
+	w.c->root_dev = BPF_CORE_READ(root, d_sb, s_dev);
 	w.c->len = w.off < HR_CWD_NAMES ? w.off : HR_CWD_NAMES;
 	w.c->flags = w.off <= HR_CWD_NAMES ? w.flags : 0;
 	bpf_map_update_elem(&sched_exec_cwd, &tgid, w.c, BPF_ANY);

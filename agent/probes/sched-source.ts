@@ -1,6 +1,7 @@
 // The sched probe as a running source over a loaded, attached object: its load-time settings,
 // drains the slow-wakeup ring on a timer (records are submitted without wakeups),
 // and reads the stats map once per tick.
+import { cpus } from 'node:os';
 import type { BpfObject } from '../kernel/index.js';
 import { decodeExecCwd, decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
@@ -21,6 +22,15 @@ export interface SchedReading extends ProbeLosses {
   slowWakeups: SlowWakeup[];
 }
 
+/**
+ * Processes whose cwd at exec is kept (sched_exec_cwd, 800 bytes each): 2,048, and more on a
+ * host of many CPUs, where each CPU holds up to 128 of an LRU map's free entries for itself
+ * (kernels before 6.16 evicted the newest entries of a map nearly empty from about 16 CPUs on).
+ */
+export function execCwdEntries(cpuCount: number): number {
+  return Math.max(2048, 160 * cpuCount);
+}
+
 export class SchedSource extends ProbeSource {
   private pending: SlowWakeup[] = [];
   /** counting has started (at the first reading: sched_since) */
@@ -30,7 +40,7 @@ export class SchedSource extends ProbeSource {
   static settings(opts: SchedSourceOptions): ProbeSettings {
     return {
       rodata: { sched_cfg: encodeSchedConfig({ slowWakeupNs: opts.slowWakeupMs * 1e6, readV1Cpu: opts.readV1Cpu }) },
-      maxEntries: { sched_events: opts.ringBytes },
+      maxEntries: { sched_events: opts.ringBytes, sched_exec_cwd: execCwdEntries(cpus().length) },
     };
   }
 
@@ -55,9 +65,10 @@ export class SchedSource extends ProbeSource {
   /**
    * Where process `pid` was (its cwd, as it sees it) when it exec'd, or null when not known: it
    * exec'd before the probe attached, another process had its pid (`startTicks`, its start in
-   * /proc/<pid>/stat, tells), or its path was too long. One map lookup: a task's, not per event.
+   * /proc/<pid>/stat, tells), its root is not `root` (stat of /proc/<pid>/root) now, or its path
+   * was not read whole (decodeExecCwd). One map lookup: a task's, not per event.
    */
-  cwdAtExec(pid: number, startTicks: number): string | null {
+  cwdAtExec(pid: number, startTicks: number, root: { ino: bigint; dev: bigint }): string | null {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(pid);
     let v: Buffer | null;
@@ -66,7 +77,7 @@ export class SchedSource extends ProbeSource {
     } catch {
       return null; // the object closed meanwhile (the agent stopping while a task is read)
     }
-    return v ? decodeExecCwd(v, startTicks) : null;
+    return v ? decodeExecCwd(v, startTicks, root) : null;
   }
 
   /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readSchedStats). */

@@ -11,7 +11,7 @@ export const SCHED_CONFIG_SIZE = 16; // struct hr_sched_config
 export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
 export const ONCPU_SIZE = 48; // struct hr_oncpu
 export const EXEC_CWD_NAMES = 512; // HR_CWD_NAMES
-export const EXEC_CWD_SIZE = 16 + EXEC_CWD_NAMES + 256; // struct hr_exec_cwd
+export const EXEC_CWD_SIZE = 32 + EXEC_CWD_NAMES + 256; // struct hr_exec_cwd
 export const EV_SLOW_WAKEUP = 1;
 export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
 
@@ -141,17 +141,27 @@ export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWak
 /** /proc/<pid>/stat's clock ticks per second (USER_HZ): its start is start_boottime in these. */
 const NS_PER_TICK = 10_000_000n;
 
+/** A filesystem's device as stat() gives it (glibc's makedev), from the kernel's dev_t (MKDEV: major << 20 | minor). */
+export function userDev(kernelDev: number): bigint {
+  const major = BigInt(kernelDev >>> 20);
+  const minor = BigInt(kernelDev & 0xfffff);
+  return ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn);
+}
+
 /**
- * A process's cwd when it exec'd, as it sees it (from its root), from a struct hr_exec_cwd; null
- * when that is of another process (its start, in /proc/<pid>/stat's clock ticks, is not
- * `startTicks`: the pid was reused) or was not read whole (too long or too deep).
+ * A process's cwd when it exec'd, as it saw it from its root then, from a struct hr_exec_cwd;
+ * null when that is another process's (its start, in /proc/<pid>/stat's clock ticks, is not
+ * `startTicks`: the pid was reused), when its root is not `root` now (its inode and device, as
+ * stat gives them: a process that chroots after its exec), or when it was not read whole (too
+ * long or too deep, removed, or outside its root).
  */
-export function decodeExecCwd(v: Buffer, startTicks: number): string | null {
+export function decodeExecCwd(v: Buffer, startTicks: number, root: { ino: bigint; dev: bigint }): string | null {
   if (v.length < EXEC_CWD_SIZE) return null;
   if (v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
-  const len = v.readUInt32LE(8);
-  if ((v.readUInt32LE(12) & 1) === 0 || len > EXEC_CWD_NAMES) return null;
+  if (v.readBigUInt64LE(8) !== root.ino || userDev(v.readUInt32LE(16)) !== root.dev) return null;
+  const len = v.readUInt32LE(20);
+  if ((v.readUInt32LE(24) & 1) === 0 || len > EXEC_CWD_NAMES) return null;
   // (the cwd's own name first, then its parents'; each ends in a NUL)
-  const names = len === 0 ? [] : v.subarray(16, 16 + len - 1).toString('utf8').split('\0');
+  const names = len === 0 ? [] : v.subarray(32, 32 + len - 1).toString('utf8').split('\0');
   return `/${names.reverse().join('/')}`;
 }

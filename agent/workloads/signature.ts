@@ -66,6 +66,12 @@ export interface TaskSpec {
   envKeys?: readonly string[];
   /** directory relative paths are resolved against; default: this process's cwd */
   cwd?: string;
+  /**
+   * a second directory a relative path is looked for from, where it is not found from `cwd`: a
+   * running process's cwd now, `cwd` being where it exec'd (`make -C sub -f rules.mk` names
+   * `sub` from where it started, `rules.mk` from `sub`)
+   */
+  alsoFrom?: string;
   /** paths (as named in args, resolved against cwd) that are outputs: hashed as text only */
   outputs?: readonly string[];
   /** flags whose value is an output; default DEFAULT_OUTPUT_FLAGS */
@@ -232,7 +238,12 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     let part: InputPart | undefined;
     for (const name of names) {
       if (name === '' || outputs.has(resolve(cwd, name))) continue;
-      part = await describePath(i, name, spec.root ? await resolveInRoot(spec.root, name.startsWith('/') ? name : `${cwd}/${name}`) : resolve(cwd, name), bounds);
+      // (a relative name not found from cwd is looked for from alsoFrom: see TaskSpec)
+      for (const from of name.startsWith('/') || spec.alsoFrom === undefined ? [cwd] : [cwd, spec.alsoFrom]) {
+        const path = spec.root ? await resolveInRoot(spec.root, from, name, spec.signal) : resolve(from, name);
+        if (path !== null) part = await describePath(i, name, path, bounds);
+        if (part) break;
+      }
       if (part) break;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.
@@ -247,20 +258,23 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
 const MAX_SYMLINKS = 40;
 
 /**
- * Where `path` (absolute, as a process whose root is `root` sees it) is found from here: its
- * symlinks followed within that root, as the kernel follows them for the process, and never
- * out of it (`..` at its root stays there). Through /proc/<pid>/root the host's rules would
- * follow an absolute symlink (a container's /etc/alternatives, a chroot's /data link) to the
- * host's file of that name: another size, or missing (a review). A path whose walk fails (a
- * component missing, a loop) is returned as far as it got, joined with the rest: it then
- * reads as missing.
+ * Where `name` (absolute, or relative to `base`, as a process whose root is `root` sees them) is
+ * found from here, or null where the process would not find it: its symlinks followed within
+ * that root, as the kernel follows them for the process, and never out of it (`..` at its root
+ * stays there). Through /proc/<pid>/root the host's rules would follow an absolute symlink (a
+ * container's /etc/alternatives, a chroot's /data link) to the host's file of that name:
+ * another size, or missing (a review). `base` is a directory's own path (the kernel's, as a
+ * cwd reads: no symlink in it), taken as it is; a component that is missing, or not a folder
+ * where more follows (`file/`, `file/..`), or more than MAX_SYMLINKS links, ends the walk with
+ * null, as ENOENT, ENOTDIR or ELOOP would.
  */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
-  const done: string[] = [];
+export async function resolveInRoot(root: string, base: string, name: string, signal?: AbortSignal): Promise<string | null> {
+  const done: string[] = name.startsWith('/') ? [] : base.split('/').filter((p) => p !== '');
   // (not normalised first: `link/..` is the parent of where the link points, as for the kernel)
-  const left = path.split('/').reverse();
+  const left = name.split('/').reverse();
   let links = 0;
   while (left.length > 0) {
+    stopIfAborted(signal);
     const part = left.pop()!;
     if (part === '' || part === '.') continue;
     if (part === '..') {
@@ -271,12 +285,16 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
     const here = join(root, ...done);
     let target: string;
     try {
-      if (!(await lstat(here)).isSymbolicLink()) continue;
+      const st = await lstat(here);
+      if (!st.isSymbolicLink()) {
+        if (!st.isDirectory() && left.length > 0) return null;
+        continue;
+      }
       target = await readlink(here);
     } catch {
-      return join(here, ...left.reverse());
+      return null;
     }
-    if (++links > MAX_SYMLINKS) return join(here, ...left.reverse());
+    if (++links > MAX_SYMLINKS) return null;
     done.pop();
     if (target.startsWith('/')) done.length = 0;
     left.push(...target.split('/').reverse());

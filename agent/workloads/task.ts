@@ -28,12 +28,13 @@ export class TaskReader {
    * `settleMs`: how old the oldest process must be before it is read (default TASK_SETTLE_MS);
    * `hashFile`: how a binary is hashed when not remembered (default signature.ts's hashFile);
    * `cwdAtExec`: where a process was (its cwd, as it sees it) when it exec'd, where known (the
-   * sched probe's, by its pid and its start in clock ticks: pid reuse), else null
+   * sched probe's, by its pid, its start in clock ticks (pid reuse) and its root now (stat of
+   * /proc/<pid>/root: its root then must be the same)), else null
    */
   constructor(private readonly opts: {
     envKeys: readonly string[]; proc?: string; settleMs?: number;
     hashFile?: (path: string) => Promise<{ sha256: string; bytes: number }>;
-    cwdAtExec?: (pid: number, startTicks: number) => string | null;
+    cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null;
   } = { envKeys: [] }) {}
 
   /**
@@ -63,11 +64,12 @@ export class TaskReader {
     const pid = oldest.pid;
     const proc = join(this.opts.proc ?? '/proc', String(pid));
     try {
-      const [exe, cmdline, cwdHere, rootHere, environ] = await Promise.all([
+      const [exe, cmdline, cwdHere, rootHere, rootStat, environ] = await Promise.all([
         readlink(join(proc, 'exe')),
         readFile(join(proc, 'cmdline')),
         readlink(join(proc, 'cwd')),
         readlink(join(proc, 'root')),
+        stat(join(proc, 'root'), { bigint: true }),
         this.opts.envKeys.length > 0 ? readFile(join(proc, 'environ')) : Promise.resolve(Buffer.alloc(0)),
       ]);
       const argv = splitNul(cmdline);
@@ -82,22 +84,31 @@ export class TaskReader {
       // /proc's links read as paths from our root: a chroot's cwd as /srv/jail/work, where the
       // process sees /work (joined under its root it was /srv/jail/srv/jail/work: every relative
       // input missing; a review). A container's, in a mount namespace of its own, are its own.
+      // null: a cwd outside its root (a chroot without a chdir), the host's
+      const cwdNow = withinRoot(cwdHere, rootHere);
       // Its arguments name files from where it was when it exec'd: by now (half a second on), a
       // program that chdirs at once (make -C, git -C, a daemon) is elsewhere, and its relative
-      // inputs were not found there (a review). Its cwd now where that is not known.
-      const cwd = this.opts.cwdAtExec?.(pid, oldest.start) ?? withinRoot(cwdHere, rootHere);
-      const writing = (await openForWriting(oldest.pids, this.opts.proc ?? '/proc')).map((p) => withinRoot(p, rootHere) ?? p);
+      // inputs were not found there (a review); those not found there are looked for from its
+      // cwd now (what `make -C sub` reads is named from sub). Not known (it exec'd before the
+      // probe attached, or from another root): its cwd now alone.
+      const atExec = cwdNow === null ? null : this.opts.cwdAtExec?.(pid, oldest.start, { ino: rootStat.ino, dev: rootStat.dev }) ?? null;
+      const writing = await openForWriting(oldest.pids, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
         exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'),
-        // (a cwd outside its root, a chroot without a chdir, is the host's: its inputs are found as
-        // the host sees them, right for the relative ones)
-        ...(cwd !== null ? { root: join(proc, 'root'), cwd } : { cwd: cwdHere }),
+        // (a cwd outside its root is the host's: its inputs are found as the host sees them,
+        // right for the relative ones)
+        ...(cwdNow === null
+          ? { cwd: cwdHere, writing }
+          : {
+            root: join(proc, 'root'), cwd: atExec ?? cwdNow, ...(atExec !== null && atExec !== cwdNow ? { alsoFrom: cwdNow } : {}),
+            writing: writing.map((p) => withinRoot(p, rootHere) ?? p),
+          }),
         // (the name it was called by: a multi-call binary, xz as unxz, does another job under
         // another name; but not a title a process gave itself in its argv, "nginx: master
         // process ...", which may change from run to run)
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
         // (the hash is shared by every run of the binary read meanwhile: not stopped by this one's deadline)
-        args: argv.slice(1), env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}), writing,
+        args: argv.slice(1), env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}),
         ...(signal ? { signal } : {}),
       });
       // (a process that exited while it was read, or whose pid was reused since, had its inputs

@@ -1,7 +1,7 @@
 // The sched probe on the real kernel: two stress-ng CPU hogs in two test cgroups (v1 cpu
 // hierarchy on hybrid hosts: the unified hierarchy does not see them), attributed by the agent,
 // and its run-queue histogram compared with libbpf-tools runqlat over the same seconds.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -629,42 +629,84 @@ const readlinkOr = (path: string): string | null => {
   }
 };
 
-kernelTest('sched: a process\'s cwd when it exec\'d, as it sees it (a chroot\'s from its root): a task that chdirs at once is signed with the input its relative argument names', async (t) => {
+/** A process's root now (stat of /proc/<pid>/root): what its cwd at exec is checked against. */
+function rootOf(pid: number): { ino: bigint; dev: bigint } {
+  const st = statSync(`/proc/${pid}/root`, { bigint: true });
+  return { ino: st.ino, dev: st.dev };
+}
+
+kernelTest('sched: a process\'s cwd when it exec\'d, as it sees it (a chroot\'s from its root): a task that chdirs at once is signed with the inputs its relative arguments name', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-exec-cwd-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096));
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'sub/rules.mk'), Buffer.alloc(15));
   const before = spawn('sleep', ['30'], { cwd: dir, stdio: 'ignore' });
   t.teardown(() => before.kill('SIGKILL'));
   await waitFor(() => readlinkOr(`/proc/${before.pid}/exe`) === '/usr/bin/sleep', 'the sleep exec\'d before the probe');
   const { obj, source } = openSched('sched-exec-cwd');
   t.teardown(() => { source.close(); obj.close(); });
+  const atExec = (pid: number): string | null => source.cwdAtExec(pid, startTicks(pid), rootOf(pid));
+  const perl = (script: string, args: string[], env: Record<string, string> = {}, cwd = dir): ReturnType<typeof spawn> => {
+    const p = spawn('perl', ['-e', script, ...args], { cwd, env: { ...process.env, ...env }, stdio: 'ignore' });
+    t.teardown(() => p.kill('SIGKILL'));
+    return p;
+  };
 
-  // perl chdirs to / at once: by the time a task is read (half a second on), its cwd is /
-  const mover = spawn('perl', ['-e', 'chdir($ENV{D}) or die; sleep 30', 'data.bin'], { cwd: dir, env: { ...process.env, D: '/' }, stdio: 'ignore' });
-  t.teardown(() => mover.kill('SIGKILL'));
-  await waitFor(() => readlinkOr(`/proc/${mover.pid}/cwd`) === '/', 'perl in /');
-  t.is(source.cwdAtExec(mover.pid!, startTicks(mover.pid!)), dir);
-  t.is(source.cwdAtExec(mover.pid!, startTicks(mover.pid!) + 1), null, 'another start: another process that had the pid');
-  t.is(source.cwdAtExec(before.pid!, startTicks(before.pid!)), null, 'exec\'d before the probe attached: not known');
+  // perl chdirs to sub at once, as `make -C sub` does: by the time a task is read (half a second
+  // on), its cwd is sub. It names sub from where it started, rules.mk from sub.
+  const mover = perl('chdir($ENV{D}) or die; sleep 30', ['data.bin', 'sub', 'rules.mk'], { D: 'sub' });
+  await waitFor(() => readlinkOr(`/proc/${mover.pid}/cwd`) === join(dir, 'sub'), 'perl in sub');
+  t.is(atExec(mover.pid!), dir);
+  t.is(source.cwdAtExec(mover.pid!, startTicks(mover.pid!) + 1, rootOf(mover.pid!)), null, 'another start: another process that had the pid');
+  t.is(atExec(before.pid!), null, 'exec\'d before the probe attached: not known');
+  t.is(atExec(process.pid), null, 'nor this process');
 
   const cgroup = join(dir, 'cgroup');
   mkdirSync(cgroup);
-  writeFileSync(join(cgroup, 'cgroup.procs'), `${mover.pid}\n`);
-  const inputs = async (cwdAtExec?: (pid: number, start: number) => string | null): Promise<unknown> =>
-    (await new TaskReader({ envKeys: [], settleMs: 0, ...(cwdAtExec ? { cwdAtExec } : {}) }).of(cgroup))?.signature.parts.inputs.map((i) => [i.arg, i.name, i.kind]);
-  t.deepEqual(await inputs((pid, start) => source.cwdAtExec(pid, start)), [[2, 'data.bin', 'file']]);
-  t.deepEqual(await inputs(), [], 'read from its cwd now: no data.bin in /');
+  const inputsOf = async (pid: number, withProbe: boolean): Promise<unknown> => {
+    writeFileSync(join(cgroup, 'cgroup.procs'), `${pid}\n`);
+    const reader = new TaskReader({ envKeys: [], settleMs: 0, ...(withProbe ? { cwdAtExec: (p: number, start: number, root: { ino: bigint; dev: bigint }) => source.cwdAtExec(p, start, root) } : {}) });
+    return (await reader.of(cgroup))?.signature.parts.inputs.map((i) => [i.arg, i.name, i.kind]);
+  };
+  t.deepEqual(await inputsOf(mover.pid!, true), [[2, 'data.bin', 'file'], [3, 'sub', 'dir'], [4, 'rules.mk', 'file']]);
+  t.deepEqual(await inputsOf(mover.pid!, false), [[4, 'rules.mk', 'file']], 'from its cwd now only: data.bin and sub are not in sub');
 
-  // a chroot in a mount namespace of its own (its binaries bound in there, gone with it): the
-  // path stops at its root; /proc reads the host's path
+  // a cwd removed since: not whole (a folder made again by that name is another)
+  mkdirSync(join(dir, 'gone'));
+  const orphan = perl('sleep 30', [], {}, join(dir, 'gone'));
+  await waitFor(() => readlinkOr(`/proc/${orphan.pid}/exe`) === '/usr/bin/perl', 'perl in gone');
+  t.is(atExec(orphan.pid!), join(dir, 'gone'));
+  const deleted = spawn('sh', ['-c', 'rmdir "$PWD" && exec sleep 30'], { cwd: join(dir, 'gone'), stdio: 'ignore' });
+  t.teardown(() => deleted.kill('SIGKILL'));
+  await waitFor(() => readlinkOr(`/proc/${deleted.pid}/exe`) === '/usr/bin/sleep', 'the sleep in a removed folder');
+  t.is(atExec(deleted.pid!), null, 'its cwd removed before its exec');
+
+  // perl chroots itself after its exec (a daemon dropping into its jail): its cwd at exec was
+  // from another root, so not taken; the inputs found from its cwd now, within its root
   const jail = join(dir, 'jail');
   mkdirSync(join(jail, 'work'), { recursive: true });
-  const binds = 'for d in usr bin lib lib64; do if [ -L /$d ]; then ln -s "$(readlink /$d)" "$J/$d"; elif [ -d /$d ]; then mkdir "$J/$d" && mount --bind /$d "$J/$d"; fi; done';
-  const boxed = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', `${binds}; exec chroot "$J" /usr/bin/bash -c 'cd /work && exec /usr/bin/sleep 30'`], { env: { ...process.env, J: jail }, stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => boxed.kill('SIGKILL'));
-  let err = '';
-  boxed.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  await waitFor(() => readlinkOr(`/proc/${boxed.pid}/cwd`) === join(jail, 'work') && readlinkOr(`/proc/${boxed.pid}/exe`)?.endsWith('sleep') === true, `the chrooted sleep (${err})`);
-  t.is(source.cwdAtExec(boxed.pid!, startTicks(boxed.pid!)), '/work');
-  t.is(source.cwdAtExec(process.pid, startTicks(process.pid)), null, 'this process exec\'d before the probe attached');
+  writeFileSync(join(jail, 'work/in.bin'), Buffer.alloc(1000));
+  const selfJailed = perl('chroot($ENV{J}) or die; chdir($ENV{W}) or die; sleep 30', ['in.bin'], { J: jail, W: '/work' });
+  await waitFor(() => readlinkOr(`/proc/${selfJailed.pid}/root`) === jail, 'perl in its jail');
+  t.is(atExec(selfJailed.pid!), null, 'from the root it had at its exec: not this one');
+  t.deepEqual(await inputsOf(selfJailed.pid!, true), [[2, 'in.bin', 'file']]);
+  // in a mount namespace of its own, the jail holds the host's binaries (bound there, gone with it)
+  const binds = 'for d in usr bin lib lib64; do if [ -L /$d ]; then ln -sfn "$(readlink /$d)" "$J/$d"; elif [ -d /$d ]; then mkdir -p "$J/$d" && mount --bind /$d "$J/$d"; fi; done';
+  const jailed = async (then: string, what: string): Promise<number> => {
+    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', `${binds}; ${then}`], { cwd: dir, env: { ...process.env, J: jail }, stdio: ['ignore', 'ignore', 'pipe'] });
+    t.teardown(() => p.kill('SIGKILL'));
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    await waitFor(() => readlinkOr(`/proc/${p.pid}/root`) === jail && readlinkOr(`/proc/${p.pid}/exe`)?.endsWith('sleep') === true, `${what} (${err})`);
+    return p.pid!;
+  };
+  // a chroot and its cwd within it: the path stops at its root; /proc reads the host's path
+  const boxed = await jailed('exec chroot "$J" /usr/bin/bash -c \'cd /work && exec /usr/bin/sleep 30\'', 'the chrooted sleep');
+  t.is(readlinkOr(`/proc/${boxed}/cwd`), join(jail, 'work'));
+  t.is(atExec(boxed), '/work');
+  // a chroot without a chdir: its cwd outside its root, not whole
+  const outside = await jailed('exec perl -e \'chroot($ENV{J}) or die; exec("/usr/bin/sleep", "30") or die\'', 'the sleep chrooted without a chdir');
+  t.is(readlinkOr(`/proc/${outside}/cwd`), dir);
+  t.is(atExec(outside), null, 'its cwd outside its root');
 });

@@ -3,7 +3,7 @@ import test from 'ava';
 import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   CG_KEY_SIZE, ONCPU_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP, EXEC_CWD_NAMES, EXEC_CWD_SIZE,
-  decodeExecCwd, decodeSlowWakeup, encodeSchedConfig, keyString, readSchedStats,
+  decodeExecCwd, decodeSlowWakeup, userDev, encodeSchedConfig, keyString, readSchedStats,
 } from '../../agent/probes/sched.js';
 import type { BpfMap } from '../../agent/kernel/index.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
@@ -31,6 +31,8 @@ const cLayout = (): Record<string, number> => cLayoutOf(`
   P("oncpu.task", offsetof(struct hr_oncpu, task));
   P("oncpu.cset", offsetof(struct hr_oncpu, cset));
   P("cwd", sizeof(struct hr_exec_cwd));
+  P("cwd.root_ino", offsetof(struct hr_exec_cwd, root_ino));
+  P("cwd.root_dev", offsetof(struct hr_exec_cwd, root_dev));
   P("cwd.len", offsetof(struct hr_exec_cwd, len));
   P("cwd.flags", offsetof(struct hr_exec_cwd, flags));
   P("cwd.names", offsetof(struct hr_exec_cwd, names));
@@ -52,26 +54,35 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.is(c['stats.running_since'], RUNQ_SLOTS * 8 + 40);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
   t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key'], c['oncpu.task'], c['oncpu.cset']], [ONCPU_SIZE, 8, 16, 32, 40]);
-  t.deepEqual([c.cwd, c['cwd.len'], c['cwd.flags'], c['cwd.names'], c.cwd_names, c.cwd_whole], [EXEC_CWD_SIZE, 8, 12, 16, EXEC_CWD_NAMES, 1]);
+  t.deepEqual([c.cwd, c['cwd.root_ino'], c['cwd.root_dev'], c['cwd.len'], c['cwd.flags'], c['cwd.names'], c.cwd_names, c.cwd_whole], [EXEC_CWD_SIZE, 8, 16, 20, 24, 32, EXEC_CWD_NAMES, 1]);
 });
 
-test('exec cwd decodes its names from the cwd up into a path; another process\'s start, or a path not read whole, is none', (t) => {
-  const entry = (names: string[], startNs: bigint, flags = 1): Buffer => {
+test('exec cwd decodes its names from the cwd up into a path; another process\'s start or root, or a path not read whole, is none', (t) => {
+  const root = { ino: 2n, dev: 0x801n };
+  const entry = (names: string[], startNs: bigint, flags = 1, at = { ino: 2n, kernelDev: (8 << 20) | 1 }): Buffer => {
     const b = Buffer.alloc(EXEC_CWD_SIZE);
     b.writeBigUInt64LE(startNs, 0);
+    b.writeBigUInt64LE(at.ino, 8);
+    b.writeUInt32LE(at.kernelDev, 16);
     const text = Buffer.from(names.map((n) => `${n}\0`).join(''), 'utf8');
-    text.copy(b, 16);
-    b.writeUInt32LE(text.length, 8);
-    b.writeUInt32LE(flags, 12);
+    text.copy(b, 32);
+    b.writeUInt32LE(text.length, 20);
+    b.writeUInt32LE(flags, 24);
     return b;
   };
   // (a start of 123.456789 s since boot is tick 12345 in /proc/<pid>/stat: 10 ms ticks, rounded down)
-  t.is(decodeExecCwd(entry(['work', 'jail', 'tmp'], 123_456_789_000n), 12345), '/tmp/jail/work');
-  t.is(decodeExecCwd(entry(['données'], 123_456_789_000n), 12345), '/données');
-  t.is(decodeExecCwd(entry([], 5_000_000_000n), 500), '/', 'its root');
-  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n), 12346), null, 'another process with that pid');
-  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n, 0), 12345), null, 'too deep or too long');
-  t.is(decodeExecCwd(Buffer.alloc(16), 0), null, 'short');
+  t.is(decodeExecCwd(entry(['work', 'jail', 'tmp'], 123_456_789_000n), 12345, root), '/tmp/jail/work');
+  t.is(decodeExecCwd(entry(['données'], 123_456_789_000n), 12345, root), '/données');
+  t.is(decodeExecCwd(entry([], 5_000_000_000n), 500, root), '/', 'its root');
+  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n), 12346, root), null, 'another process with that pid');
+  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n, 0), 12345, root), null, 'too deep or too long, removed, or outside its root');
+  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n, 1, { ino: 5_000_123n, kernelDev: (8 << 20) | 1 }), 12345, root), null, 'another root since (it chrooted after its exec)');
+  t.is(decodeExecCwd(entry(['work'], 123_456_789_000n, 1, { ino: 2n, kernelDev: (8 << 20) | 2 }), 12345, root), null, 'the root of another filesystem');
+  t.is(decodeExecCwd(Buffer.alloc(16), 0, root), null, 'short');
+  // the kernel's dev_t (major << 20 | minor) as stat gives it (glibc's makedev), small and large
+  t.is(userDev((8 << 20) | 1), 0x801n);
+  t.is(userDev((259 << 20) | 0x12345), (0x12345n & 0xffn) | (259n << 8n) | ((0x12345n & ~0xffn) << 12n));
+  t.is(userDev(0), 0n);
 });
 
 test('slow wakeup decodes field by field; other records are refused', (t) => {

@@ -242,16 +242,24 @@ testIf(isRoot, 'root (to chroot)', 'task: a chrooted process\'s inputs are found
   ]);
 });
 
-test('resolveInRoot: a symlink loop or a missing component ends the walk (the input then reads as missing)', async (t) => {
+test('resolveInRoot: a symlink loop, a missing component or a file where a folder is wanted ends the walk (the input then reads as missing), never out of the root', async (t) => {
   const root = scratch(t);
   symlinkSync('b', join(root, 'a'));
   symlinkSync('/a', join(root, 'b'));
   mkdirSync(join(root, 'd'));
   writeFileSync(join(root, 'd/f'), 'x');
   symlinkSync('d/../d/./f', join(root, 'rel'));
-  t.is(await resolveInRoot(root, '/a/x'), join(root, 'a', 'x'), 'a loop: walked 40 links, then given up');
-  t.is(await resolveInRoot(root, '/none/f'), join(root, 'none/f'));
-  t.is(await resolveInRoot(root, '/../../rel'), join(root, 'd/f'));
+  t.is(await resolveInRoot(root, '/', '/a/x'), null, 'a loop: 40 links followed, then ELOOP');
+  t.is(await resolveInRoot(root, '/', '/none/f'), null);
+  t.is(await resolveInRoot(root, '/', '/../../rel'), join(root, 'd/f'));
+  t.is(await resolveInRoot(root, '/d', 'f'), join(root, 'd/f'), 'relative to a base');
+  t.is(await resolveInRoot(root, '/d', '../rel'), join(root, 'd/f'));
+  // (a review: a missing component then `..`, normalised, climbed out of the root to the host's /etc)
+  t.is(await resolveInRoot(root, '/', '/d/nope/../../../../../etc/hostname'), null);
+  t.is(await resolveInRoot(root, '/', '/nope/../d/f'), null, 'ENOENT, as for the kernel');
+  t.is(await resolveInRoot(root, '/', '/d/f/'), null, 'a file with a trailing slash: ENOTDIR');
+  t.is(await resolveInRoot(root, '/', '/d/f/..'), null);
+  t.is(await resolveInRoot(root, '/', '/d/'), join(root, 'd'));
 });
 
 test('task: a zombie (exited, its stat kept until its parent reaps it) is no task, read through a /proc of its own', async (t) => {
