@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Shaped like sched.bpf.c to the loader (same config global and ring), but with a program the
+/* Shaped like sched.bpf.c to the loader (same config global, ring and sized maps), but with a program the
  * verifier must refuse (it reads past a map value): tests the rejection path end to end. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -12,6 +12,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
 } sched_events SEC(".maps");
+
+/* (sized at load as sched.bpf.c's is) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct hr_exec_cwd);
+} sched_exec_cwd SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
