@@ -1,62 +1,49 @@
 // Text as a terminal lays it out: columns, not UTF-16 units. A cgroup path is anyone's who may
 // make one, and a CJK or emoji name counted by .length overflowed the table's width (each of its
-// characters takes two columns); a surrogate pair cut in half printed as U+FFFD.
+// characters takes two columns); a surrogate pair cut in half printed as U+FFFD. Widths are
+// string-width's (Unicode's East Asian Width, emoji presentation, VS16, ZWJ sequences), taken a
+// grapheme cluster at a time, so a cut never splits a character from its marks.
+import stringWidth from 'string-width';
 
-/** Code points a terminal gives two columns: East Asian wide and fullwidth, and emoji (as wcwidth, in short). */
-const WIDE: ReadonlyArray<readonly [number, number]> = [
-  [0x1100, 0x115f], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf], [0x4e00, 0x9fff],
-  [0xa000, 0xa4cf], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe30, 0xfe4f], [0xff00, 0xff60],
-  [0xffe0, 0xffe6], [0x1f300, 0x1f64f], [0x1f680, 0x1f6ff], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
-];
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
-/** Code points that take no column of their own: combining marks, format characters (ZWJ), variation selectors. */
-const ZERO = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+/** (what the tables print has its control characters escaped: printable.ts; counted as they are) */
+const OPTIONS = { countAnsiEscapeCodes: true } as const;
 
-/** Columns one code point takes. */
-function columnsOf(ch: string): number {
-  const cp = ch.codePointAt(0)!;
-  if (cp < 0x300) return 1;
-  if (ZERO.test(ch)) return 0;
-  for (const [lo, hi] of WIDE) if (cp >= lo && cp <= hi) return 2;
-  return 1;
-}
+/** ASCII that prints: one column a character (nearly every cgroup path, every number). */
+const PLAIN = /^[\x20-\x7e]*$/;
 
 /** Columns `text` takes on a terminal. */
 export function displayWidth(text: string): number {
-  // (ASCII, nearly every path: its length)
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
-  let n = 0;
-  for (const ch of text) n += columnsOf(ch);
-  return n;
+  return PLAIN.test(text) ? text.length : stringWidth(text, OPTIONS);
 }
 
-/** The longest start of `text` within `width` columns (whole code points; its combining marks kept with it). */
+/** The grapheme clusters of `text`, each with its columns. */
+function clusters(text: string): { text: string; width: number }[] {
+  return Array.from(graphemes.segment(text), (s) => ({ text: s.segment, width: stringWidth(s.segment, OPTIONS) }));
+}
+
+/** The longest start of `text` within `width` columns (whole grapheme clusters). */
 export function headWithin(text: string, width: number): string {
+  if (PLAIN.test(text)) return text.slice(0, Math.max(0, width));
   let n = 0;
-  let end = 0;
-  for (const ch of text) {
-    const w = columnsOf(ch);
-    if (n + w > width) break;
-    n += w;
-    end += ch.length;
+  let out = '';
+  for (const c of clusters(text)) {
+    if (n + c.width > width) break;
+    n += c.width;
+    out += c.text;
   }
-  return text.slice(0, end);
+  return out;
 }
 
-/** The longest end of `text` within `width` columns (whole code points). */
+/** The longest end of `text` within `width` columns (whole grapheme clusters). */
 export function tailWithin(text: string, width: number): string {
-  const chars = [...text];
+  if (PLAIN.test(text)) return width > 0 ? text.slice(Math.max(0, text.length - width)) : '';
+  const all = clusters(text);
   let n = 0;
-  let start = chars.length;
-  while (start > 0) {
-    const w = columnsOf(chars[start - 1]!);
-    if (n + w > width) break;
-    n += w;
-    start--;
-  }
-  // (a combining mark left at the head of the tail has lost its base: left out)
-  while (start < chars.length && columnsOf(chars[start]!) === 0) start++;
-  return chars.slice(start).join('');
+  let start = all.length;
+  while (start > 0 && n + all[start - 1]!.width <= width) n += all[--start]!.width;
+  return all.slice(start).map((c) => c.text).join('');
 }
 
 /** `text` padded with spaces to `width` columns. */

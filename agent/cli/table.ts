@@ -180,7 +180,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
 }
 
 /**
- * The indices of the columns shown in `width` characters: all of them when they fit (or no width
+ * The indices of the columns shown in `width` terminal columns: all of them when they fit (or no width
  * is given); otherwise WORKLOAD is cut down to MIN_WORKLOAD_WIDTH, then columns are given up in
  * GIVE_UP_ORDER (never `keep`), then WORKLOAD is cut further. Sets widths[0] to WORKLOAD's width.
  */

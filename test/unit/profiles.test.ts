@@ -276,8 +276,8 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
   symlinkSync(work, join(pidDir, 'cwd'));
   symlinkSync('/', join(pidDir, 'root'));
   writeFileSync(join(pidDir, 'cmdline'), 'sleep\0data.bin\0');
-  // (fields 3 to 52 of a stat line, its start (field 22) at 50000 ticks)
-  const stat = (state: string): string => `4242 (sle ep) ${state} ${Array.from({ length: 49 }, (_, i) => (i === 19 ? '50000' : '0')).join(' ')}\n`;
+  // (fields 3 to 52 of a stat line: its state, then fields 4 to 52, its start (field 22) at 50000 ticks)
+  const stat = (state: string): string => `4242 (sle ep) ${state} ${Array.from({ length: 49 }, (_, i) => (i === 18 ? '50000' : '0')).join(' ')}\n`;
   const cgroup = join(proc, 'cgroup');
   mkdirSync(cgroup);
   writeFileSync(join(cgroup, 'cgroup.procs'), '4242\n');
@@ -286,6 +286,7 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
   const alive = await reader.of(cgroup);
   t.deepEqual(alive?.signature.parts.inputs.map((i) => [i.name, i.kind]), [['data.bin', 'file']], 'asleep: its task');
   t.is(alive?.signature.parts.exeName, 'sleep');
+  t.is(alive?.startedAtMs != null && Math.round((Date.now() - alive.startedAtMs) / 1000), 500, 'its start read from field 22: 500 s ago');
   for (const state of ['Z', 'X']) {
     writeFileSync(join(pidDir, 'stat'), stat(state));
     t.is(await reader.of(cgroup), null, `state ${state}`);

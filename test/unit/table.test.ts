@@ -1,6 +1,6 @@
 // The live table top and run print: what each column shows for a workload, and which rows it keeps.
 import test from 'ava';
-import { renderTable, reportJson } from '../../agent/cli/table.js';
+import { cutMiddle, renderTable, reportJson } from '../../agent/cli/table.js';
 import { fitUnder } from '../../agent/cli/run-output.js';
 import { displayWidth } from '../../agent/cli/display-width.js';
 import type { TickReport, WorkloadReport } from '../../agent/report.js';
@@ -119,7 +119,7 @@ test('table: on a terminal, every line fits its width (columns given up traffic 
 });
 
 test('table: a path of wide characters (CJK, emoji) is cut and padded by the columns it takes, not its UTF-16 units', (t) => {
-  const names = ['/サービス/データベース/レプリカ/東京/一番目のワーカー', '/jobs/🚀🚀🚀-launch-🚀🚀/nightly-batch-e\u0301te\u0301', '/plain/ascii/path/that/is/long/enough/to/cut'];
+  const names = ['/サービス/データベース/レプリカ/東京/一番目のワーカー', '/jobs/🚀✅⚡-launch-❤️🟢/nightly-batch-e\u0301te\u0301', '/plain/ascii/path/that/is/long/enough/to/cut'];
   const rows = names.map((p, i) => workload(p, { cpu: { seconds: 1, cores: 1 - i / 10 } }));
   for (const width of [40, 60, 80]) {
     const lines = renderTable(report(rows), { width }).split('\n');
@@ -128,11 +128,24 @@ test('table: a path of wide characters (CJK, emoji) is cut and padded by the col
     // the columns after the path line up with the header's: every row ends at the header's last column
     const ends = lines.slice(1, 5).map((l) => displayWidth(l.trimEnd()));
     t.is(new Set(ends).size, 1, `${width}: rows end at one column: ${ends.join(' ')}\n${lines.join('\n')}`);
+    // each path keeps both its ends around the cut
+    for (const [i, head, tail] of [[2, '/サ', 'カー'], [3, '/jobs/', 'te\u0301'], [4, '/plain/', '/cut']] as const) {
+      const path = lines[i]!.split('  ')[0]!;
+      t.true(path.startsWith(head) && path.includes('~') && path.trimEnd().endsWith(tail), `${width}: ${path}`);
+    }
   }
   t.is(displayWidth('東京'), 4);
   t.is(displayWidth('e\u0301'), 1, 'a combining mark takes no column');
   t.is(displayWidth('🚀a'), 3);
+  t.is(displayWidth('✅⚡'), 4);
+  t.is(displayWidth('❤️'), 2, 'a heart with its emoji presentation selector');
   t.is(displayWidth('/plain'), 6);
+  t.is(cutMiddle('/東京/abc', 6), '/東~bc');
+  t.is(cutMiddle('/東京/abc', 5), '/~abc');
+  t.is(cutMiddle('東京', 3), '~京', 'no half of a wide character: the head has no room for one');
+  t.is(cutMiddle('abc', 2), 'a~');
+  t.is(cutMiddle('ae\u0301bcd', 3), 'a~d', 'a mark kept with its base: cut with it');
+  t.is(cutMiddle('abcde\u0301', 4), 'ab~e\u0301', 'the tail keeps a mark with its base');
 });
 
 test('top --json: a path both hierarchies hold keys the v2 cgroup by it and the v1 cpu one by its id, whichever came first', (t) => {

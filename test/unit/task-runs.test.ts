@@ -181,7 +181,7 @@ test('task runs: a new cgroup is a run; it is recorded when it goes, and the nex
   t.is(start.signature, 'a'.repeat(64));
   // run --json prints the command line, not the inputs and environment values its profile keeps
   t.deepEqual((runEventRecord(start) as unknown as { task: object }).task, { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] });
-  // (the workload as the README's schema has it: not the index's cpu directory)
+  // (the workload as decisions name it, DecisionRecord['workload']: not the index's cpu directory)
   t.deepEqual(Object.keys((runEventRecord(start) as unknown as { workload: object }).workload).sort(), ['hierarchy', 'id', 'path']);
   t.is(start.forecast, null, 'a task never seen finish has no forecast');
   t.is(w.runs.statusOf('v1-cpu:/system.slice/sshd.service', w.now()), undefined);
