@@ -12,6 +12,7 @@ import type { WorkloadReport } from './report.js';
 import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
+import { EarlierRuns } from './workloads/earlier-runs.js';
 import { TaskReader } from './workloads/task.js';
 import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
@@ -42,11 +43,13 @@ export class RunFollower {
       return null;
     }
     const layout = index.layout;
-    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(cwdAtExec ? { cwdAtExec } : {}) });
+    // (what a command's runs wrote is no input of its next: each run's span, by its command line)
+    const earlier = new EarlierRuns();
+    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(cwdAtExec ? { cwdAtExec } : {}), earlierRuns: (key) => earlier.of(key) });
     // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
     const hostCpus = availableParallelism();
     const runs = new TaskRuns({
-      store, minRunMs: cfg.minRunMs, log,
+      store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span),
       follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
       taskOf: (w, signal) => {
         const dir = workloadDir(layout, w);

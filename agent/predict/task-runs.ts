@@ -122,6 +122,8 @@ export interface TaskRunsOptions {
    * first seen); null when the cgroup is empty or its process is gone
    */
   taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
+  /** told each ended run's span, by its task's command line (TaskSignature.commandKey): EarlierRuns.note */
+  earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
   /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them but by RunTickInput.oomKilled */
@@ -172,6 +174,8 @@ interface Run {
   bucketCount: number;
   /** its cgroup's memory high water at the last tick (RunTickInput.memoryHighWaterBytes) */
   highWater?: number;
+  /** its task's command line (TaskSignature.commandKey): its span is noted under it at its end */
+  commandKey?: string;
 }
 
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
@@ -401,6 +405,7 @@ export class TaskRuns {
       }
       const { id, parts } = task.signature;
       run.signature = id;
+      run.commandKey = task.signature.commandKey;
       // the process's own start time, when it is before the tick that saw the cgroup
       if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
       // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
@@ -468,6 +473,8 @@ export class TaskRuns {
   }
 
   private finish(run: Run): RunEnd {
+    // (its span, recorded or not: what it wrote is no input of its command's next run)
+    if (run.commandKey !== undefined) this.opts.earlierRun?.(run.commandKey, { startMs: run.startMs, endMs: run.endedAtMs! });
     const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
     let durationMs = Math.round(endMs - run.startMs);
     // begun and gone within one tick, its start not read: in a cgroup first seen that tick it

@@ -83,6 +83,12 @@ export interface TaskSpec {
    * folders made since are left out of its totals
    */
   startedAtMs?: number;
+  /**
+   * the spans (ms since the epoch) of the earlier runs of this command line (TaskSignature's
+   * commandKey): a file changed, or a folder made, within one is an earlier run's output, signed
+   * as though not there (EarlierRuns)
+   */
+  earlierRuns?: (commandKey: string) => readonly { startMs: number; endMs: number }[];
   /** absolute paths (as the task sees them) its processes hold open for writing: outputs, as above */
   writing?: readonly string[];
   /** most directory entries counted under one argument; default 10000 */
@@ -133,6 +139,8 @@ export interface TaskSignature {
   /** hex SHA-256 of the canonical form of `parts` (exePath left out) */
   id: string;
   parts: SignatureParts;
+  /** hex SHA-256 of the same, its inputs left out: the command line (commandKeyOf), whose earlier runs' outputs are no inputs */
+  commandKey: string;
 }
 
 export class SignatureError extends Error {
@@ -145,15 +153,19 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   const args = [...(spec.args ?? [])];
   const exePath = spec.exeFile ? spec.exe : await resolveExecutable(spec.exe, cwd, env.PATH ?? process.env.PATH ?? '');
   const { sha256, bytes } = await (spec.hash ?? hashFile)(spec.exeFile ?? exePath, spec.signal);
-  const inputs = await describeInputs(args, cwd, spec);
-
   const chosen: Record<string, string | null> = {};
   for (const key of [...new Set(spec.envKeys ?? [])].sort()) chosen[key] = env[key] ?? null;
+  const command = { version: SIGNATURE_VERSION, exePath, exeName: basename(spec.argv0 ?? spec.exe), exeSha256: sha256, exeBytes: bytes, args, env: chosen };
+  const commandKey = commandKeyOf(command);
+  const inputs = await describeInputs(args, cwd, spec, spec.earlierRuns?.(commandKey) ?? []);
+  const parts: SignatureParts = { ...command, inputs };
+  return { id: signatureOf(parts), parts, commandKey };
+}
 
-  const parts: SignatureParts = {
-    version: SIGNATURE_VERSION, exePath, exeName: basename(spec.argv0 ?? spec.exe), exeSha256: sha256, exeBytes: bytes, args, inputs, env: chosen,
-  };
-  return { id: signatureOf(parts), parts };
+/** The hash of a command line (a signature's parts but its inputs): its runs' outputs are known by it (TaskSpec.earlierRuns). */
+export function commandKeyOf(parts: Omit<SignatureParts, 'inputs'>): string {
+  const canonical = JSON.stringify(['command', parts.version, parts.exeName, parts.exeSha256, parts.exeBytes, parts.args, Object.keys(parts.env).sort().map((k) => [k, parts.env[k]])]);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** The hash of `parts` alone: recomputable from a stored signature's parts. */
@@ -218,12 +230,13 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sh
 }
 
 /** The inputs the arguments name, in argument order, at most one per argument. */
-async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec): Promise<InputPart[]> {
+async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec, earlier: readonly { startMs: number; endMs: number }[]): Promise<InputPart[]> {
   const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
   const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
   const bounds = {
     entries: spec.maxDirEntries ?? 10_000, depth: spec.maxDirDepth ?? 8, left: { entries: spec.maxTotalEntries ?? 20_000 }, signal: spec.signal,
     writtenSinceMs: spec.startedAtMs !== undefined ? spec.startedAtMs + START_SLACK_MS : Number.POSITIVE_INFINITY,
+    earlier: earlier.map((w) => ({ startMs: w.startMs + START_SLACK_MS, endMs: w.endMs })),
     writing: new Set((spec.writing ?? []).map((p) => (spec.root ? join(spec.root, resolve('/', p)) : resolve('/', p)))),
   };
   const out: InputPart[] = [];
@@ -315,12 +328,18 @@ interface WalkBounds {
   signal: AbortSignal | undefined;
   /** a file changed, or a folder made, at or after this (ms since the epoch) is the task's output: not an input */
   writtenSinceMs: number;
+  /** the spans of the command line's earlier runs (TaskSpec.earlierRuns), START_SLACK_MS in: what changed within one is theirs */
+  earlier: readonly { startMs: number; endMs: number }[];
   /** files the task holds open for writing (as found here: under its root) */
   writing: ReadonlySet<string>;
 }
 
 /** Whether a file is the task's output (see WalkBounds). */
-const written = (path: string, mtimeMs: number, bounds: WalkBounds): boolean => mtimeMs >= bounds.writtenSinceMs || bounds.writing.has(path);
+/** Whether a change at `atMs` is the task's: since it started, or while an earlier run of its command line ran. */
+const byTask = (atMs: number, bounds: WalkBounds): boolean =>
+  atMs >= bounds.writtenSinceMs || bounds.earlier.some((w) => atMs >= w.startMs && atMs <= w.endMs);
+
+const written = (path: string, mtimeMs: number, bounds: WalkBounds): boolean => byTask(mtimeMs, bounds) || bounds.writing.has(path);
 
 async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | undefined> {
   let st;
@@ -367,7 +386,7 @@ async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: num
       }
       // (a folder is made since the start by its birth time, where the filesystem keeps one: its
       // mtime moves whenever an entry is added, and a folder there before would come and go)
-      if (st.isDirectory() ? st.birthtimeMs > 0 && st.birthtimeMs >= bounds.writtenSinceMs : written(p, st.mtimeMs, bounds)) continue;
+      if (st.isDirectory() ? st.birthtimeMs > 0 && byTask(st.birthtimeMs, bounds) : written(p, st.mtimeMs, bounds)) continue;
       entries++;
       bounds.left.entries--;
       if (st.isFile()) bytes += st.size;

@@ -35,6 +35,8 @@ export class TaskReader {
     envKeys: readonly string[]; proc?: string; settleMs?: number;
     hashFile?: (path: string) => Promise<{ sha256: string; bytes: number }>;
     cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null;
+    /** the spans of a command line's earlier runs: what they wrote is no input (TaskSpec.earlierRuns) */
+    earlierRuns?: (commandKey: string) => readonly { startMs: number; endMs: number }[];
   } = { envKeys: [] }) {}
 
   /**
@@ -109,7 +111,7 @@ export class TaskReader {
         ...(argv[0] && /^[^\s:]+$/.test(argv[0]) ? { argv0: argv[0] } : {}),
         // (the hash is shared by every run of the binary read meanwhile: not stopped by this one's deadline)
         args: argv.slice(1), env, envKeys: this.opts.envKeys, hash: (p) => this.hash(p), ...(started !== null ? { startedAtMs: started } : {}),
-        ...(signal ? { signal } : {}),
+        ...(signal ? { signal } : {}), ...(this.opts.earlierRuns ? { earlierRuns: this.opts.earlierRuns } : {}),
       });
       // (a process that exited while it was read, or whose pid was reused since, had its inputs
       // read as missing or as another's: 2.5 s of `bash -c 'sleep 2.5' ... data.bin` was signed

@@ -86,6 +86,24 @@ profiles:
   await moved.done;
   await mover.remove();
   await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mover.path), 'the end of the run that changed directory', 10_000);
+  // a job that writes its output, named in its arguments, late in each run (after its task is
+  // read): the next run finds it there, and must not sign it as an input (every run had a
+  // signature of its own, none forecast: a walkthrough)
+  writeFileSync(join(dir, 'in.bin'), Buffer.alloc(3000));
+  const writer = 'import sys, time, os; time.sleep(1.2); open(sys.argv[2], "wb").write(os.urandom(1000 + int.from_bytes(os.urandom(2), "big")))';
+  const writers: TestCgroup[] = [];
+  for (const n of [1, 2]) {
+    const cg = new TestCgroup(`run-writer-${n}`);
+    writers.push(cg);
+    t.teardown(() => cg.remove());
+    const job = startIn(cg, 'sh', ['-c', 'cd "$1" && exec python3 -c "$2" in.bin out.bin', 'sh', dir, writer], 30_000);
+    await job.done;
+    await cg.remove();
+    await waitFor(() => of(cg, 'run-end') !== undefined, `the end of the writer's run ${n}`, 10_000);
+  }
+  const [writer1, writer2] = writers.map((cg) => of(cg, 'run-start')!);
+  t.is(writer2!.signature, writer1!.signature, 'the first run\'s out.bin is its output, not the second\'s input');
+  t.truthy(writer2!.forecast, 'the second run is forecast');
   const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
   const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
   const end1 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c1)!;

@@ -293,6 +293,36 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
   }
 });
 
+test('signature: what an earlier run of the command line wrote (in its span) is no input of the next: the same signature as before it was there', async (t) => {
+  const { dir, spec } = taskDir(t);
+  const now = Date.now();
+  const at = (p: string, ms: number): void => utimesSync(p, ms / 1000, ms / 1000);
+  writeFileSync(join(dir, 'in.csv'), 'x'.repeat(300));
+  at(join(dir, 'in.csv'), now - 3_600_000);
+  const task = { ...spec, args: ['in.csv', 'out.csv', 'shards'], startedAtMs: now };
+  const first = await taskSignature(task);
+  t.deepEqual(first.parts.inputs.map((i) => i.name), ['in.csv', 'shards']);
+  // the first run (ten minutes ago, for two minutes) wrote out.csv and a log in shards
+  const span = { startMs: now - 600_000, endMs: now - 480_000 };
+  writeFileSync(join(dir, 'out.csv'), 'y'.repeat(5000));
+  at(join(dir, 'out.csv'), now - 500_000);
+  writeFileSync(join(dir, 'shards/build.log'), 'z'.repeat(777));
+  at(join(dir, 'shards/build.log'), now - 490_000);
+  const asked: string[] = [];
+  const second = await taskSignature({ ...task, earlierRuns: (key) => { asked.push(key); return [span]; } });
+  t.deepEqual(asked, [first.commandKey], 'asked by its command line');
+  t.is(second.id, first.id, 'its outputs signed as though not there');
+  t.is(second.commandKey, first.commandKey);
+  const unknown = await taskSignature(task);
+  t.not(unknown.id, first.id, 'without the earlier run known: a signature of its own (out.csv, 5000 bytes; the log in shards)');
+  t.deepEqual(unknown.parts.inputs.find((i) => i.name === 'out.csv'), { arg: 1, name: 'out.csv', kind: 'file', bytes: 5000 });
+  // in.csv changed between the runs, by someone else: an input of another size, another task
+  writeFileSync(join(dir, 'in.csv'), 'x'.repeat(900));
+  at(join(dir, 'in.csv'), now - 300_000);
+  t.not((await taskSignature({ ...task, earlierRuns: () => [span] })).id, first.id);
+  t.not((await taskSignature({ ...task, args: ['in.csv', 'other.csv', 'shards'], earlierRuns: () => [span] })).commandKey, first.commandKey, 'another command line');
+});
+
 test('task: a binary rewritten in place at its size, its mtime put back (cp -p), is hashed again, not taken from memory', async (t) => {
   const dir = scratch(t);
   const tool = join(dir, 'tool');

@@ -34,12 +34,14 @@ const workload = (path: string): Workload => ({ id: `v1-cpu:${path}`, path, hier
 const sig = (c: string): TaskSignature => ({
   id: c.repeat(64),
   parts: { version: 1, exePath: '/usr/bin/stress-ng', exeName: 'stress-ng', exeSha256: 'f'.repeat(64), exeBytes: 1, args: ['--cpu', '1'], inputs: [], env: {} },
+  commandKey: `command-${c}`,
 });
 
 /** A world of cgroups that come and go, each running one task, and an agent ticking over them. */
 function world(t: { teardown: (fn: () => void) => void }, opts: {
   minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void; follows?: (w: Workload) => boolean;
   ceiling?: { cpuCores: number | null; memoryBytes: number | null };
+  earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
 } = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
@@ -51,6 +53,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
     alive: (w) => alive.has(w.id),
     oomKills: (w) => ooms.get(w.id) ?? 0,
     ...(opts.ceiling ? { ceilingOf: () => opts.ceiling! } : {}),
+    ...(opts.earlierRun ? { earlierRun: opts.earlierRun } : {}),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
   let now = 1_000_000;
   const events: RunEvent[] = [];
@@ -113,7 +116,8 @@ test('task runs: a resource\'s own confidence is said only where it prints lower
 });
 
 test('task runs: a task that exits within a tick ends half way through that tick, whose CPU is its last (every end was a tick late)', async (t) => {
-  const w = world(t);
+  const spans: unknown[] = [];
+  const w = world(t, { earlierRun: (key, span) => spans.push([key, span]) });
   const recorded: FinishedRun[] = [];
   const record = w.store.record.bind(w.store);
   w.store.record = (r) => { recorded.push(r); return record(r); };
@@ -135,6 +139,8 @@ test('task runs: a task that exits within a tick ends half way through that tick
   t.false('memBytes' in last && last.memBytes !== undefined, JSON.stringify(last));
   t.is(recorded[0]!.samples.length, 6);
   t.true(recorded[0]!.samples.slice(0, -1).every((x) => x.memBytes === 64 << 20));
+  // its span, to the tick that found it gone, under its command line: what it wrote is no input of the next run
+  t.deepEqual(spans, [['command-e', { startMs: 1_001_000, endMs: 1_006_000 }]]);
 });
 
 test('task runs: only the cgroups the policy\'s profiles.match names are followed (a host\'s transient units stay out of the store)', async (t) => {
