@@ -13,6 +13,7 @@ import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { EarlierRuns } from './workloads/earlier-runs.js';
+import type { ProcessEnd } from './probes/sched.js';
 import { TaskReader } from './workloads/task.js';
 import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
@@ -22,11 +23,15 @@ export class RunFollower {
   /**
    * Task runs over the policy's profile store; the cgroups there now are not runs. A store
    * that cannot be opened turns task runs off (said once, null): it does not stop the agent.
-   * `cwdAtExec`: where a process was when it exec'd (the sched probe's), its relative arguments' base.
+   * `probe`: what the sched probe saw of a task's process: where it was when it exec'd (its
+   * relative arguments' base), and how it ended (a killed or failed run is not learned).
    */
   static open(
     cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void,
-    cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null,
+    probe: {
+      cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null;
+      endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
+    } = {},
   ): RunFollower | null {
     let store: ProfileStore;
     try {
@@ -45,11 +50,11 @@ export class RunFollower {
     const layout = index.layout;
     // (what a command's runs wrote is no input of its next: each run's span, by its command line)
     const earlier = new EarlierRuns();
-    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(cwdAtExec ? { cwdAtExec } : {}), earlierRuns: (key) => earlier.of(key) });
+    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(probe.cwdAtExec ? { cwdAtExec: probe.cwdAtExec } : {}), earlierRuns: (key) => earlier.of(key) });
     // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
     const hostCpus = availableParallelism();
     const runs = new TaskRuns({
-      store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span),
+      store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span), ...(probe.endOf ? { endOf: probe.endOf } : {}),
       follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
       taskOf: (w, signal) => {
         const dir = workloadDir(layout, w);

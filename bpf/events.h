@@ -73,6 +73,15 @@ struct hr_exec_cwd {
 	char names[HR_CWD_NAMES + HR_CWD_NAME_MAX];
 };
 
+/* Per process (BPF_MAP_TYPE_LRU_HASH "sched_exit", keyed by its tgid, __u32): how it ended, as
+ * its last thread exits. A run whose task was killed (a timeout, a cancel, kill -9) or failed
+ * is not its task's usual run: its duration and demand are not learned. */
+struct hr_exit {
+	__u64 start_boottime; /* the process's start, as in hr_exec_cwd: another process with its pid is not it */
+	__s32 exit_code;      /* as wait(2) has it: the signal in the low 7 bits, else the status in bits 8-15 */
+	__u32 pad;
+};
+
 /* Load-time settings of sched.bpf.c (read-only global "sched_cfg", set before load). */
 struct hr_sched_config {
 	__u64 slow_wakeup_ns; /* emit an event for waits at or above this; 0 = every wait */

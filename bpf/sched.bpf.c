@@ -97,6 +97,14 @@ struct {
 	__type(value, struct hr_exec_cwd);
 } sched_exec_cwd SEC(".maps");
 
+/* Per process: how it ended (events.h, struct hr_exit); read at its run's end. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u32);
+	__type(value, struct hr_exit);
+} sched_exit SEC(".maps");
+
 /* hr_exec_cwd is too big for the BPF stack: built here, then copied into sched_exec_cwd */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -546,6 +554,22 @@ int BPF_PROG(hr_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 	w.c->len = w.off < HR_CWD_NAMES ? w.off : HR_CWD_NAMES;
 	w.c->flags = w.off <= HR_CWD_NAMES ? w.flags : 0;
 	bpf_map_update_elem(&sched_exec_cwd, &tgid, w.c, BPF_ANY);
+	return 0;
+}
+
+/* A process's end, at its last thread's exit (its thread group's live count down to 0). Rare
+ * (one per exit), so fields are read with probe reads. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(hr_sched_exit, struct task_struct *p)
+{
+	struct hr_exit e = {};
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	e.start_boottime = BPF_CORE_READ(p, start_boottime);
+	e.exit_code = BPF_CORE_READ(p, exit_code);
+	bpf_map_update_elem(&sched_exit, &tgid, &e, BPF_ANY);
 	return 0;
 }
 

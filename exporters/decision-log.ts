@@ -148,7 +148,8 @@ export function runEventRecord(e: RunEvent): object {
   if (e.kind === 'run-end') {
     return {
       ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
-      ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
+      ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}),
+      ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
     };
   }
   const f = e.forecast;

@@ -10,6 +10,8 @@
 // run ended, is a new run when it is next busy (a timer's service at the same path). The root is
 // never a run. A run whose task could not be read (it exited first, the read timed out) is
 // followed but not recorded.
+import { constants as osConstants } from 'node:os';
+import type { ProcessEnd } from '../probes/sched.js';
 import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
@@ -80,6 +82,10 @@ export interface RunEnd {
   runs?: number;
   /** an OOM kill cut it short (the fault probe counted one on its ticks, or its memory cgroup while it ran) */
   oomKilled?: boolean;
+  /** its task's process was killed by this signal (SIGKILL, SIGTERM...): not learned */
+  killedBy?: string;
+  /** its task's process exited with this status (absent: not known); not 0: a failed run, not learned */
+  exitStatus?: number;
   /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
   beyondForecast?: BeyondForecast[];
 }
@@ -121,7 +127,9 @@ export interface TaskRunsOptions {
    * the task the workload's cgroup runs, and when its process started (null: the tick it was
    * first seen); null when the cgroup is empty or its process is gone
    */
-  taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null } | null>;
+  taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null; pid?: number; startTicks?: number } | null>;
+  /** how a task's process ended (the sched probe's), by its pid and start in clock ticks; null: not known */
+  endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
   /** told each ended run's span, by its task's command line (TaskSignature.commandKey): EarlierRuns.note */
   earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
@@ -176,6 +184,8 @@ interface Run {
   highWater?: number;
   /** its task's command line (TaskSignature.commandKey): its span is noted under it at its end */
   commandKey?: string;
+  /** its task's process: how it ended is asked at the run's end (TaskRunsOptions.endOf) */
+  process?: { pid: number; startTicks: number };
 }
 
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
@@ -396,7 +406,7 @@ export class TaskRuns {
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
-    const settle = (task: { signature: TaskSignature; startedAtMs?: number | null } | null): void => {
+    const settle = (task: { signature: TaskSignature; startedAtMs?: number | null; pid?: number; startTicks?: number } | null): void => {
       if (run.signature !== undefined) return; // given up on already
       if (!task) {
         run.signature = null;
@@ -406,6 +416,7 @@ export class TaskRuns {
       const { id, parts } = task.signature;
       run.signature = id;
       run.commandKey = task.signature.commandKey;
+      if (task.pid !== undefined && task.startTicks !== undefined) run.process = { pid: task.pid, startTicks: task.startTicks };
       // the process's own start time, when it is before the tick that saw the cgroup
       if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
       // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
@@ -482,9 +493,13 @@ export class TaskRuns {
     const unread = durationMs === 0 && run.endedAtMs === run.startMs;
     const within = unread && !Number.isNaN(run.seenAfterMs);
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
+    // how its task's process ended: killed by a signal, or its exit status (where the probe saw it)
+    const ended = run.process ? this.opts.endOf?.(run.process.pid, run.process.startTicks) ?? null : null;
+    const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
     const end = {
       kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,
       ...(within ? { durationAtMost: true } : unread ? { durationUnknown: true } : {}),
+      ...(killedBy !== undefined ? { killedBy } : ended && 'status' in ended ? { exitStatus: ended.status } : {}),
     };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
     // has: the time to the kill and the limit; a walkthrough found such runs recorded)
@@ -496,6 +511,10 @@ export class TaskRuns {
       const why = run.signature ? '' : ` (its task not read: ${run.readError ?? 'its read did not settle'})`;
       return { ...end, recorded: false, oomKilled: true, reason: `OOM-killed${why}: a run cut short is not learned as the task's` };
     }
+    // (a timeout's SIGTERM, a cancel, kill -9, or a failure: the task's usual run it is not; a
+    // killed 30 s job was learned as a 3 s one, and its next run forecast so: a walkthrough)
+    if (killedBy !== undefined) return { ...end, recorded: false, reason: `killed by ${killedBy}: a run cut short is not learned as the task's` };
+    if (ended && 'status' in ended && ended.status !== 0) return { ...end, recorded: false, reason: `exited with status ${ended.status}: a failed run is not learned as the task's` };
     if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
@@ -608,4 +627,10 @@ function label(exe: string, args: readonly string[]): TaskLabel {
 /** The root and cgroups the index could not name are not runs. */
 function isRunCandidate(w: Workload): boolean {
   return w.path !== '/' && !w.path.startsWith('?');
+}
+
+/** A signal's name (SIGKILL), or its number where it has none here. */
+function signalName(n: number): string {
+  const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? `signal ${n}`;
 }

@@ -3,7 +3,7 @@
 // and reads the stats map once per tick.
 import { cpus } from 'node:os';
 import type { BpfObject } from '../kernel/index.js';
-import { decodeExecCwd, decodeSlowWakeup, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
+import { decodeExecCwd, decodeExit, decodeSlowWakeup, type ProcessEnd, encodeSchedConfig, readSchedStats, type SchedStats, type SlowWakeup } from './sched.js';
 import type { CgroupKey } from '../workloads/types.js';
 import { keepNewest, openProbe, ProbeSource, type ProbeSettings, type ProbeSourceOptions, type ProbeLosses } from './probe-source.js';
 
@@ -40,7 +40,7 @@ export class SchedSource extends ProbeSource {
   static settings(opts: SchedSourceOptions): ProbeSettings {
     return {
       rodata: { sched_cfg: encodeSchedConfig({ slowWakeupNs: opts.slowWakeupMs * 1e6, readV1Cpu: opts.readV1Cpu }) },
-      maxEntries: { sched_events: opts.ringBytes, sched_exec_cwd: execCwdEntries(cpus().length) },
+      maxEntries: { sched_events: opts.ringBytes, sched_exec_cwd: execCwdEntries(cpus().length), sched_exit: 4 * execCwdEntries(cpus().length) },
     };
   }
 
@@ -78,6 +78,23 @@ export class SchedSource extends ProbeSource {
       return null; // the object closed meanwhile (the agent stopping while a task is read)
     }
     return v ? decodeExecCwd(v, startTicks, root) : null;
+  }
+
+  /**
+   * How process `pid` ended (killed by a signal, or its exit status), or null when not known: it
+   * lives, it ended before the probe attached or long enough ago to be forgotten, or another
+   * process had its pid (`startTicks`). One map lookup: a run's, at its end.
+   */
+  endOf(pid: number, startTicks: number): ProcessEnd | null {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(pid);
+    let v: Buffer | null;
+    try {
+      v = this.obj.map('sched_exit').lookup(key);
+    } catch {
+      return null; // the object closed meanwhile
+    }
+    return v ? decodeExit(v, startTicks) : null;
   }
 
   /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readSchedStats). */

@@ -10,6 +10,8 @@ export interface CgroupTask {
   signature: TaskSignature;
   /** when the process started (ms since the epoch, to about 10 ms), null when not read */
   startedAtMs: number | null;
+  /** its start in /proc/<pid>/stat (clock ticks since boot): with its pid, which process it is */
+  startTicks: number;
 }
 
 /** A task is read once its oldest process is this old (ms): a launcher (a shim, `env`, a wrapper) has exec'd the task by then. */
@@ -119,7 +121,7 @@ export class TaskReader {
       // (a zombie keeps its stat and start, not its root: exited all the same)
       const now = await procStat(join(proc, 'stat'));
       if (now === null || now.start !== oldest.start || now.state === 'Z' || now.state === 'X') return null;
-      return { pid, signature, startedAtMs: started };
+      return { pid, signature, startedAtMs: started, startTicks: oldest.start };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null; // exited meanwhile
       throw err;

@@ -24,7 +24,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 interface RunLine {
   type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; signature: string | null;
-  durationMs?: number; recorded?: boolean; runs?: number; reason?: string;
+  durationMs?: number; recorded?: boolean; runs?: number; reason?: string; killedBy?: string; exitStatus?: number;
   task?: { exe: string; args: string[] };
   forecast?: { runs: number; durationMs: { mean: number; p90: number }; peak: { cpuCores: { mean: number; p90: number } } } | null;
 }
@@ -104,6 +104,17 @@ profiles:
   const [writer1, writer2] = writers.map((cg) => of(cg, 'run-start')!);
   t.is(writer2!.signature, writer1!.signature, 'the first run\'s out.bin is its output, not the second\'s input');
   t.truthy(writer2!.forecast, 'the second run is forecast');
+  // a job killed (a timeout, a cancel): not its task's usual run, not learned, and said so
+  const victim = new TestCgroup('run-killed');
+  t.teardown(() => victim.remove());
+  const doomed = startIn(victim, 'sleep', ['30'], 30_000);
+  await waitFor(() => of(victim, 'run-start') !== undefined, 'the start of the run to be killed', 10_000);
+  doomed.child.kill('SIGKILL');
+  await doomed.done;
+  await victim.remove();
+  await waitFor(() => of(victim, 'run-end') !== undefined, 'the end of the killed run', 10_000);
+  t.like(of(victim, 'run-end'), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
+  t.true(of(writers[1]!, 'run-end')?.exitStatus === 0, JSON.stringify(of(writers[1]!, 'run-end')));
   const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
   const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
   const end1 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c1)!;

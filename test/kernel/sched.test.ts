@@ -710,3 +710,33 @@ kernelTest('sched: a process\'s cwd when it exec\'d, as it sees it (a chroot\'s 
   t.is(readlinkOr(`/proc/${outside}/cwd`), dir);
   t.is(atExec(outside), null, 'its cwd outside its root');
 });
+
+kernelTest('sched: how a process ended, at its last thread\'s exit: killed by a signal, or its exit status; a thread that ends while it lives says nothing', async (t) => {
+  const { obj, source } = openSched('sched-exit');
+  t.teardown(() => { source.close(); obj.close(); });
+  const ended = async (cmd: string, args: string[], kill?: NodeJS.Signals): Promise<ReturnType<typeof source.endOf>> => {
+    const p = spawn(cmd, args, { stdio: 'ignore' });
+    t.teardown(() => p.kill('SIGKILL'));
+    await waitFor(() => readlinkOr(`/proc/${p.pid}/exe`)?.endsWith(cmd) === true, `${cmd} running`);
+    const start = startTicks(p.pid!);
+    if (kill) p.kill(kill);
+    await new Promise((r) => p.once('exit', r));
+    return source.endOf(p.pid!, start);
+  };
+  t.deepEqual(await ended('sleep', ['30'], 'SIGKILL'), { signal: 9 });
+  t.deepEqual(await ended('sleep', ['30'], 'SIGTERM'), { signal: 15 });
+  t.deepEqual(await ended('perl', ['-e', 'sleep 0.3; exit 3']), { status: 3 });
+  t.deepEqual(await ended('perl', ['-e', 'sleep 0.3; exit 0']), { status: 0 });
+  // a thread of a process that lives on ends: not the process's end
+  const threaded = spawn('python3', ['-c', 'import threading, time; t = threading.Thread(target=lambda: None); t.start(); t.join(); print("joined", flush=True); time.sleep(30)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => threaded.kill('SIGKILL'));
+  let said = '';
+  threaded.stdout.on('data', (c: Buffer) => { said += c.toString(); });
+  await waitFor(() => said.includes('joined'), 'the thread joined');
+  const start = startTicks(threaded.pid!);
+  t.is(source.endOf(threaded.pid!, start), null, 'its thread ended, the process lives');
+  threaded.kill('SIGKILL');
+  await new Promise((r) => threaded.once('exit', r));
+  t.deepEqual(source.endOf(threaded.pid!, start), { signal: 9 });
+  t.is(source.endOf(process.pid, startTicks(process.pid)), null, 'alive: not ended');
+});

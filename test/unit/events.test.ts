@@ -3,7 +3,7 @@ import test from 'ava';
 import { cLayout as cLayoutOf } from '../helpers/c-layout.js';
 import {
   CG_KEY_SIZE, ONCPU_SIZE, RUNQ_SLOTS, SCHED_CONFIG_SIZE, SCHED_STATS_SIZE, SLOW_WAKEUP_SIZE, EV_SLOW_WAKEUP, EXEC_CWD_NAMES, EXEC_CWD_SIZE,
-  decodeExecCwd, decodeSlowWakeup, userDev, encodeSchedConfig, keyString, readSchedStats,
+  decodeExecCwd, decodeExit, decodeSlowWakeup, userDev, EXIT_SIZE, encodeSchedConfig, keyString, readSchedStats,
 } from '../../agent/probes/sched.js';
 import type { BpfMap } from '../../agent/kernel/index.js';
 import { percentileMs, subtractSlots } from '../../agent/probes/log2.js';
@@ -38,6 +38,8 @@ const cLayout = (): Record<string, number> => cLayoutOf(`
   P("cwd.names", offsetof(struct hr_exec_cwd, names));
   P("cwd_names", HR_CWD_NAMES);
   P("cwd_whole", HR_CWD_WHOLE);
+  P("exit", sizeof(struct hr_exit));
+  P("exit.exit_code", offsetof(struct hr_exit, exit_code));
 `);
 
 test('struct sizes and offsets match bpf/events.h', (t) => {
@@ -54,6 +56,7 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.is(c['stats.running_since'], RUNQ_SLOTS * 8 + 40);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
   t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key'], c['oncpu.task'], c['oncpu.cset']], [ONCPU_SIZE, 8, 16, 32, 40]);
+  t.deepEqual([c.exit, c['exit.exit_code']], [EXIT_SIZE, 8]);
   t.deepEqual([c.cwd, c['cwd.root_ino'], c['cwd.root_dev'], c['cwd.len'], c['cwd.flags'], c['cwd.names'], c.cwd_names, c.cwd_whole], [EXEC_CWD_SIZE, 8, 16, 20, 24, 32, EXEC_CWD_NAMES, 1]);
 });
 
@@ -83,6 +86,21 @@ test('exec cwd decodes its names from the cwd up into a path; another process\'s
   t.is(userDev((8 << 20) | 1), 0x801n);
   t.is(userDev((259 << 20) | 0x12345), (0x12345n & 0xffn) | (259n << 8n) | ((0x12345n & ~0xffn) << 12n));
   t.is(userDev(0), 0n);
+});
+
+test('a process\'s end decodes as wait(2) has it: killed by a signal, or its exit status; another process\'s start is none', (t) => {
+  const entry = (code: number, startNs = 123_456_789_000n): Buffer => {
+    const b = Buffer.alloc(EXIT_SIZE);
+    b.writeBigUInt64LE(startNs, 0);
+    b.writeInt32LE(code, 8);
+    return b;
+  };
+  t.deepEqual(decodeExit(entry(9), 12345), { signal: 9 });
+  t.deepEqual(decodeExit(entry(9 | 0x80), 12345), { signal: 9 }, 'with its core dumped');
+  t.deepEqual(decodeExit(entry(3 << 8), 12345), { status: 3 });
+  t.deepEqual(decodeExit(entry(0), 12345), { status: 0 });
+  t.is(decodeExit(entry(0), 12346), null, 'another process with that pid');
+  t.is(decodeExit(Buffer.alloc(8), 0), null, 'short');
 });
 
 test('slow wakeup decodes field by field; other records are refused', (t) => {

@@ -2,6 +2,7 @@
 // merged into the task's profile when it ends, and the next run of the same task is forecast as
 // it starts. The store is the real one (in a temporary folder); the task reader reads the real
 // /proc of a child process listed in a stand-in cgroup.procs file.
+import type { ProcessEnd } from '../../agent/probes/sched.js';
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   minRunMs?: number; maxSamples?: number; maxBytes?: number; log?: (m: string) => void; follows?: (w: Workload) => boolean;
   ceiling?: { cpuCores: number | null; memoryBytes: number | null };
   earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
+  endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
 } = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
@@ -49,11 +51,12 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   const ooms = new Map<string, number>();
   const runs = new TaskRuns({
     store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples, log: opts.log, follows: opts.follows,
-    taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s } : null; },
+    taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s, pid: 4000 + s.id.charCodeAt(0), startTicks: 777 } : null; },
     alive: (w) => alive.has(w.id),
     oomKills: (w) => ooms.get(w.id) ?? 0,
     ...(opts.ceiling ? { ceilingOf: () => opts.ceiling! } : {}),
     ...(opts.earlierRun ? { earlierRun: opts.earlierRun } : {}),
+    ...(opts.endOf ? { endOf: opts.endOf } : {}),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
   let now = 1_000_000;
   const events: RunEvent[] = [];
@@ -68,6 +71,31 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   };
   return { store, alive, tasks, ooms, runs, tick, events, now: () => now };
 }
+
+test('task runs: a run whose task was killed by a signal, or exited failing, is said so and not learned; one that exited 0 is', async (t) => {
+  const ends = new Map<number, ProcessEnd>([[4000 + 'a'.charCodeAt(0), { signal: 9 }], [4000 + 'b'.charCodeAt(0), { status: 3 }], [4000 + 'c'.charCodeAt(0), { status: 0 }]]);
+  const asked: number[][] = [];
+  const w = world(t, { endOf: (pid, start) => { asked.push([pid, start]); return ends.get(pid) ?? null; } });
+  const jobs = { a: '/jobs/killed', b: '/jobs/failed', c: '/jobs/fine' };
+  for (const [c, job] of Object.entries(jobs)) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig(c));
+  }
+  const busy = Object.fromEntries(Object.values(jobs).map((j) => [j, { cpuCores: 1 }]));
+  for (let i = 0; i < 4; i++) await w.tick(busy);
+  for (const job of Object.values(jobs)) w.alive.delete(`v1-cpu:${job}`);
+  await w.tick(busy);
+  const end = (job: string): RunEnd => w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
+  t.like(end(jobs.a), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
+  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: a failed run is not learned as the task\'s' });
+  t.like(end(jobs.c), { recorded: true, exitStatus: 0 });
+  t.is(w.store.forecastRun(sig('a').id), undefined);
+  t.is(w.store.forecastRun(sig('b').id), undefined);
+  t.truthy(w.store.forecastRun(sig('c').id));
+  t.true(asked.every(([, start]) => start === 777), 'asked by its pid and its start');
+  t.like(runEventRecord(end(jobs.a)), { killedBy: 'SIGKILL', recorded: false });
+  t.like(runEventRecord(end(jobs.b)), { exitStatus: 3 });
+});
 
 test('task runs: what a run did not measure (no memory cgroup, the I/O probe off) is forecast as not known, not as 0', async (t) => {
   const w = world(t);
