@@ -14,7 +14,7 @@ import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { EarlierRuns } from './workloads/earlier-runs.js';
 import type { ProcessEnd } from './probes/sched.js';
-import { TaskReader } from './workloads/task.js';
+import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
 import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
 export class RunFollower {
@@ -55,6 +55,10 @@ export class RunFollower {
     const hostCpus = availableParallelism();
     const runs = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span), ...(probe.endOf ? { endOf: probe.endOf } : {}),
+      oldestStartTicks: (w) => {
+        const dir = workloadDir(layout, w);
+        return dir ? oldestStartTicksSync(dir) : null;
+      },
       follows: (w) => cfg.match.some((g) => matchesGlob(g, w.path)),
       taskOf: (w, signal) => {
         const dir = workloadDir(layout, w);

@@ -78,6 +78,7 @@ struct hr_exec_cwd {
  * is not its task's usual run: its duration and demand are not learned. */
 struct hr_exit {
 	__u64 start_boottime; /* the process's start, as in hr_exec_cwd: another process with its pid is not it */
+	__u64 exit_boottime;  /* its end, on the same clock (bpf_ktime_get_boot_ns): a process started after it is a restart */
 	__s32 exit_code;      /* as wait(2) has it: the signal in the low 7 bits, else the status in bits 8-15 */
 	__u32 pad;
 };

@@ -568,6 +568,7 @@ int BPF_PROG(hr_sched_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	e.start_boottime = BPF_CORE_READ(p, start_boottime);
+	e.exit_boottime = bpf_ktime_get_boot_ns();
 	e.exit_code = BPF_CORE_READ(p, exit_code);
 	bpf_map_update_elem(&sched_exit, &tgid, &e, BPF_ANY);
 	return 0;

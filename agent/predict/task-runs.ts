@@ -130,6 +130,8 @@ export interface TaskRunsOptions {
   taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null; pid?: number; startTicks?: number } | null>;
   /** how a task's process ended (the sched probe's), by its pid and start in clock ticks; null: not known */
   endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
+  /** the start (clock ticks since boot) of the oldest process in the workload's cgroup now; null: none. Asked where a run's task has ended while its cgroup lives on */
+  oldestStartTicks?: (w: Workload) => number | null;
   /** told each ended run's span, by its task's command line (TaskSignature.commandKey): EarlierRuns.note */
   earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
@@ -310,7 +312,8 @@ export class TaskRuns {
       // after was seen only at its exit, as over "within a tick" (`sleep 4`: a walkthrough)
       const firstSight = !this.seen.has(id);
       if (firstSight) rememberNewest(this.seen, id, RAN_BEFORE_KEPT);
-      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
+      const restarted = this.restarted(x.workload, nowMs);
+      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
       const run = this.runs.get(id);
@@ -393,6 +396,27 @@ export class TaskRuns {
     if (!run || run.endedAtMs !== undefined || !run.forecast) return undefined;
     const last = [...run.samples.slice(-RECENT_SAMPLES), ...(run.bucket ? [run.bucket] : [])];
     return { forecast: run.forecast, elapsedMs: nowMs - run.startMs, recent: last.map((s) => ({ ...s, atMs: s.atMs - run.startMs })) };
+  }
+
+  /**
+   * Whether the workload's run ended with its task's process while its cgroup went on: a process
+   * there now started after that one ended (a crash loop, a restart within a tick: systemd's
+   * 100 ms RestartSec). That run is ended now, and the caller begins the next. A process its task
+   * left behind (a launcher's child) started before it ended: the same run. Four 3.5 s runs with
+   * 0.3 s between them were one 15 s run, recorded so (a walkthrough).
+   */
+  private restarted(w: Workload, nowMs: number): boolean {
+    const run = this.runs.get(w.id);
+    if (!run || run.endedAtMs !== undefined || run.signature === undefined || !run.process) return false;
+    const ended = this.opts.endOf?.(run.process.pid, run.process.startTicks);
+    if (!ended) return false;
+    const oldest = this.opts.oldestStartTicks?.(w);
+    if (oldest == null || oldest < ended.endTicks) return false;
+    run.endedAtMs = nowMs;
+    this.runs.delete(w.id);
+    rememberNewest(this.ranBefore, w.id, RAN_BEFORE_KEPT);
+    this.pending.push(this.finish(run));
+    return true;
   }
 
   private begin(workload: Workload, nowMs: number, firstSight: boolean): void {

@@ -12,7 +12,7 @@ export const SLOW_WAKEUP_SIZE = 56; // struct hr_slow_wakeup
 export const ONCPU_SIZE = 48; // struct hr_oncpu
 export const EXEC_CWD_NAMES = 512; // HR_CWD_NAMES
 export const EXEC_CWD_SIZE = 32 + EXEC_CWD_NAMES + 256; // struct hr_exec_cwd
-export const EXIT_SIZE = 16; // struct hr_exit
+export const EXIT_SIZE = 24; // struct hr_exit
 export const EV_SLOW_WAKEUP = 1;
 export const DROP_RING_FULL = 0, DROP_STATS_FULL = 1;
 
@@ -167,13 +167,14 @@ export function decodeExecCwd(v: Buffer, startTicks: number, root: { ino: bigint
   return `/${names.reverse().join('/')}`;
 }
 
-/** How a process ended: the signal that killed it, or the status it exited with. */
-export type ProcessEnd = { signal: number } | { status: number };
+/** How a process ended: the signal that killed it, or the status it exited with; and when (clock ticks since boot, as /proc/<pid>/stat's starts). */
+export type ProcessEnd = ({ signal: number } | { status: number }) & { endTicks: number };
 
 /** A process's end from a struct hr_exit; null when that is another process's (its start, in clock ticks, is not `startTicks`). */
 export function decodeExit(v: Buffer, startTicks: number): ProcessEnd | null {
   if (v.length < EXIT_SIZE || v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
-  const code = v.readInt32LE(8);
+  const endTicks = Number(v.readBigUInt64LE(8) / NS_PER_TICK);
+  const code = v.readInt32LE(16);
   // (wait(2)'s encoding: WIFSIGNALED when the low 7 bits hold a signal)
-  return (code & 0x7f) !== 0 ? { signal: code & 0x7f } : { status: (code >> 8) & 0xff };
+  return (code & 0x7f) !== 0 ? { signal: code & 0x7f, endTicks } : { status: (code >> 8) & 0xff, endTicks };
 }

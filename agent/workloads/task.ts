@@ -1,6 +1,7 @@
 // The task a cgroup runs, as a signature (signature.ts): its oldest process's executable,
 // arguments, working directory and chosen environment, read from /proc while it lives. Used
 // by the task runs (agent/predict/task-runs.ts) to key a run's profile.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile, taskSignature, type TaskSignature } from './signature.js';
@@ -257,4 +258,30 @@ function splitNul(buf: Buffer): string[] {
   const parts = text.split('\0');
   if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   return parts;
+}
+
+/**
+ * The start (clock ticks since boot) of the oldest process in the cgroup at `dir`, read at once
+ * (a run's tick asks it where its task has ended: TaskRunsOptions.oldestStartTicks); null when
+ * it holds none, or is gone.
+ */
+export function oldestStartTicksSync(dir: string, proc = '/proc'): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+  } catch {
+    return null;
+  }
+  let oldest: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!(Number(line) > 0)) continue;
+    try {
+      const stat = readFileSync(join(proc, line, 'stat'), 'utf8');
+      const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      if (Number.isFinite(v) && (oldest === null || v < oldest)) oldest = v;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return oldest;
 }

@@ -115,6 +115,20 @@ profiles:
   await waitFor(() => of(victim, 'run-end') !== undefined, 'the end of the killed run', 10_000);
   t.like(of(victim, 'run-end'), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
   t.true(of(writers[1]!, 'run-end')?.exitStatus === 0, JSON.stringify(of(writers[1]!, 'run-end')));
+  // a crash loop: a supervisor outside the cgroup (systemd's RestartSec=100ms) starts the job
+  // again 0.2 s after each exit, within a tick: three runs, not one (a walkthrough: four 3.5 s
+  // runs were one of 15 s, recorded so)
+  const looped = new TestCgroup('run-loop');
+  t.teardown(() => looped.remove());
+  for (let i = 0; i < 3; i++) {
+    await startIn(looped, 'sleep', ['1.6'], 30_000).done;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await looped.remove();
+  await waitFor(() => lines().filter((l) => l.kind === 'run-end' && l.workload.path === looped.path).length >= 3, 'the ends of the three runs in one cgroup', 10_000);
+  const loopEnds = lines().filter((l) => l.kind === 'run-end' && l.workload.path === looped.path);
+  t.is(loopEnds.length, 3, JSON.stringify(loopEnds));
+  t.true(loopEnds.every((l) => l.recorded === true && l.durationMs! >= 1000 && l.durationMs! <= 2700), JSON.stringify(loopEnds));
   const [c1, c2] = [1, 2].map((n) => `/headroom-test/run-job-${n}`);
   const start1 = lines().find((l) => l.kind === 'run-start' && l.workload.path === c1)!;
   const end1 = lines().find((l) => l.kind === 'run-end' && l.workload.path === c1)!;

@@ -39,6 +39,7 @@ const cLayout = (): Record<string, number> => cLayoutOf(`
   P("cwd_names", HR_CWD_NAMES);
   P("cwd_whole", HR_CWD_WHOLE);
   P("exit", sizeof(struct hr_exit));
+  P("exit.exit_boottime", offsetof(struct hr_exit, exit_boottime));
   P("exit.exit_code", offsetof(struct hr_exit, exit_code));
 `);
 
@@ -56,7 +57,7 @@ test('struct sizes and offsets match bpf/events.h', (t) => {
   t.is(c['stats.running_since'], RUNQ_SLOTS * 8 + 40);
   t.is(c.ev_slow, EV_SLOW_WAKEUP);
   t.deepEqual([c.oncpu, c['oncpu.pid'], c['oncpu.key'], c['oncpu.task'], c['oncpu.cset']], [ONCPU_SIZE, 8, 16, 32, 40]);
-  t.deepEqual([c.exit, c['exit.exit_code']], [EXIT_SIZE, 8]);
+  t.deepEqual([c.exit, c['exit.exit_boottime'], c['exit.exit_code']], [EXIT_SIZE, 8, 16]);
   t.deepEqual([c.cwd, c['cwd.root_ino'], c['cwd.root_dev'], c['cwd.len'], c['cwd.flags'], c['cwd.names'], c.cwd_names, c.cwd_whole], [EXEC_CWD_SIZE, 8, 16, 20, 24, 32, EXEC_CWD_NAMES, 1]);
 });
 
@@ -92,13 +93,14 @@ test('a process\'s end decodes as wait(2) has it: killed by a signal, or its exi
   const entry = (code: number, startNs = 123_456_789_000n): Buffer => {
     const b = Buffer.alloc(EXIT_SIZE);
     b.writeBigUInt64LE(startNs, 0);
-    b.writeInt32LE(code, 8);
+    b.writeBigUInt64LE(200_004_999_999n, 8);
+    b.writeInt32LE(code, 16);
     return b;
   };
-  t.deepEqual(decodeExit(entry(9), 12345), { signal: 9 });
-  t.deepEqual(decodeExit(entry(9 | 0x80), 12345), { signal: 9 }, 'with its core dumped');
-  t.deepEqual(decodeExit(entry(3 << 8), 12345), { status: 3 });
-  t.deepEqual(decodeExit(entry(0), 12345), { status: 0 });
+  t.deepEqual(decodeExit(entry(9), 12345), { signal: 9, endTicks: 20000 });
+  t.deepEqual(decodeExit(entry(9 | 0x80), 12345), { signal: 9, endTicks: 20000 }, 'with its core dumped');
+  t.deepEqual(decodeExit(entry(3 << 8), 12345), { status: 3, endTicks: 20000 });
+  t.deepEqual(decodeExit(entry(0), 12345), { status: 0, endTicks: 20000 });
   t.is(decodeExit(entry(0), 12346), null, 'another process with that pid');
   t.is(decodeExit(Buffer.alloc(8), 0), null, 'short');
 });

@@ -44,6 +44,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   ceiling?: { cpuCores: number | null; memoryBytes: number | null };
   earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
   endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
+  oldestStartTicks?: (w: Workload) => number | null;
 } = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
@@ -57,6 +58,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
     ...(opts.ceiling ? { ceilingOf: () => opts.ceiling! } : {}),
     ...(opts.earlierRun ? { earlierRun: opts.earlierRun } : {}),
     ...(opts.endOf ? { endOf: opts.endOf } : {}),
+    ...(opts.oldestStartTicks ? { oldestStartTicks: opts.oldestStartTicks } : {}),
   }, [workload('/'), workload('/system.slice/sshd.service')]);
   let now = 1_000_000;
   const events: RunEvent[] = [];
@@ -73,7 +75,7 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
 }
 
 test('task runs: a run whose task was killed by a signal, or exited failing, is said so and not learned; one that exited 0 is', async (t) => {
-  const ends = new Map<number, ProcessEnd>([[4000 + 'a'.charCodeAt(0), { signal: 9 }], [4000 + 'b'.charCodeAt(0), { status: 3 }], [4000 + 'c'.charCodeAt(0), { status: 0 }]]);
+  const ends = new Map<number, ProcessEnd>([[4000 + 'a'.charCodeAt(0), { signal: 9, endTicks: 0 }], [4000 + 'b'.charCodeAt(0), { status: 3, endTicks: 0 }], [4000 + 'c'.charCodeAt(0), { status: 0, endTicks: 0 }]]);
   const asked: number[][] = [];
   const w = world(t, { endOf: (pid, start) => { asked.push([pid, start]); return ends.get(pid) ?? null; } });
   const jobs = { a: '/jobs/killed', b: '/jobs/failed', c: '/jobs/fine' };
@@ -95,6 +97,34 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   t.true(asked.every(([, start]) => start === 777), 'asked by its pid and its start');
   t.like(runEventRecord(end(jobs.a)), { killedBy: 'SIGKILL', recorded: false });
   t.like(runEventRecord(end(jobs.b)), { exitStatus: 3 });
+});
+
+test('task runs: a task that ended while its cgroup went on, another process started there since (a restart within a tick), is two runs; a child it left behind is the same run', async (t) => {
+  let end: ProcessEnd | null = null;
+  let oldest = 700;
+  const w = world(t, { endOf: () => end, oldestStartTicks: () => oldest });
+  const job = '/jobs/crashy';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('d'));
+  for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1 } });
+  // its task exited (at tick 900), a child it forked before (started at 800) lives on: the same run
+  end = { status: 0, endTicks: 900 };
+  oldest = 800;
+  await w.tick({ [job]: { cpuCores: 1 } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start'], 'one run still');
+  // the child gone, a new process (started at 950, after the end) in its place: the next run
+  oldest = 950;
+  await w.tick({ [job]: { cpuCores: 1 } });
+  end = null;
+  for (let i = 0; i < 3; i++) await w.tick({ [job]: { cpuCores: 1 } });
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({ [job]: { cpuCores: 1 } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end', 'run-start', 'run-end']);
+  const ends = w.events.filter((e) => e.kind === 'run-end') as RunEnd[];
+  t.like(ends[0], { recorded: true, durationMs: 4500 }, 'from its first tick to half way to the tick that found it restarted');
+  t.like(ends[1], { recorded: true });
+  t.true(ends[1]!.durationMs <= 4500, `the second run from its own start: ${ends[1]!.durationMs} ms`);
+  t.is(w.store.forecastRun(sig('d').id)!.runs, 2);
 });
 
 test('task runs: what a run did not measure (no memory cgroup, the I/O probe off) is forecast as not known, not as 0', async (t) => {
