@@ -567,7 +567,9 @@ int BPF_PROG(hr_sched_exit, struct task_struct *p)
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	e.start_boottime = BPF_CORE_READ(p, start_boottime);
+	/* the process's start (its leader's, as /proc/<pid>/stat says): its last thread to exit is
+	 * seldom its leader (exit_group's caller goes first; a Go, Java or Node process's threads) */
+	e.start_boottime = BPF_CORE_READ(p, group_leader, start_boottime);
 	e.exit_boottime = bpf_ktime_get_boot_ns();
 	e.exit_code = BPF_CORE_READ(p, exit_code);
 	bpf_map_update_elem(&sched_exit, &tgid, &e, BPF_ANY);

@@ -19,6 +19,9 @@ import type { RunPosition } from './demand-from-run.js';
 import { sliceOf, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 import { rememberNewest } from '../bounded.js';
 
+/** How far a process's end (the boot clock, through /proc/uptime) may stray from the ticks' wall clock (ms). */
+const CLOCK_SLACK_MS = 50;
+
 /** One tick's figures for one workload, as the tick has them. */
 export interface RunTickInput {
   workload: Workload;
@@ -188,6 +191,8 @@ interface Run {
   commandKey?: string;
   /** its task's process: how it ended is asked at the run's end (TaskRunsOptions.endOf) */
   process?: { pid: number; startTicks: number };
+  /** its task's process ended and its cgroup went on with processes it left: no restart is looked for */
+  leftBehind?: boolean;
 }
 
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
@@ -312,7 +317,7 @@ export class TaskRuns {
       // after was seen only at its exit, as over "within a tick" (`sleep 4`: a walkthrough)
       const firstSight = !this.seen.has(id);
       if (firstSight) rememberNewest(this.seen, id, RAN_BEFORE_KEPT);
-      const restarted = this.restarted(x.workload, nowMs);
+      const restarted = this.restarted(x, nowMs);
       if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
@@ -405,16 +410,25 @@ export class TaskRuns {
    * left behind (a launcher's child) started before it ended: the same run. Four 3.5 s runs with
    * 0.3 s between them were one 15 s run, recorded so (a walkthrough).
    */
-  private restarted(w: Workload, nowMs: number): boolean {
-    const run = this.runs.get(w.id);
-    if (!run || run.endedAtMs !== undefined || run.signature === undefined || !run.process) return false;
+  private restarted(x: RunTickInput, nowMs: number): boolean {
+    const run = this.runs.get(x.workload.id);
+    if (!run || run.endedAtMs !== undefined || run.signature === undefined || !run.process || run.leftBehind) return false;
     const ended = this.opts.endOf?.(run.process.pid, run.process.startTicks);
     if (!ended) return false;
-    const oldest = this.opts.oldestStartTicks?.(w);
-    if (oldest == null || oldest < ended.endTicks) return false;
+    const oldest = this.opts.oldestStartTicks?.(x.workload);
+    if (oldest == null) return false;
+    // (started within the 10 ms tick of the end, or before: forked by it, `cmd & exit`)
+    if (oldest <= ended.endTicks) {
+      // its cgroup goes on with what the task left: the same run to its end, not asked again
+      // (a read of every process's start a tick, for the rest of a forking service's run)
+      run.leftBehind = true;
+      return false;
+    }
+    // (an OOM kill this tick counted: the run that ended's, not the next's)
+    if (x.oomKilled) run.oomKillSeen = true;
     run.endedAtMs = nowMs;
-    this.runs.delete(w.id);
-    rememberNewest(this.ranBefore, w.id, RAN_BEFORE_KEPT);
+    this.runs.delete(x.workload.id);
+    rememberNewest(this.ranBefore, x.workload.id, RAN_BEFORE_KEPT);
     this.pending.push(this.finish(run));
     return true;
   }
@@ -508,17 +522,23 @@ export class TaskRuns {
   }
 
   private finish(run: Run): RunEnd {
-    // (its span, recorded or not: what it wrote is no input of its command's next run)
-    if (run.commandKey !== undefined) this.opts.earlierRun?.(run.commandKey, { startMs: run.startMs, endMs: run.endedAtMs! });
-    const endMs = (run.lastAliveMs + run.endedAtMs!) / 2;
+    // how its task's process ended: killed by a signal, or its exit status (where the probe saw it)
+    const ended = run.process ? this.opts.endOf?.(run.process.pid, run.process.startTicks) ?? null : null;
+    // It ended between its last tick alive and the one that found it gone: where its task's
+    // process ended then, at that moment (its cgroup emptied with it, or was restarted), else
+    // half way. A task that ended before its cgroup's last tick alive left processes behind.
+    const exitMs = ended?.endMs !== undefined && ended.endMs >= run.lastAliveMs - CLOCK_SLACK_MS && ended.endMs <= run.endedAtMs! + CLOCK_SLACK_MS
+      ? Math.min(Math.max(ended.endMs, run.lastAliveMs), run.endedAtMs!) : undefined;
+    const endMs = exitMs ?? (run.lastAliveMs + run.endedAtMs!) / 2;
+    // (its span, recorded or not: what it wrote is no input of its command's next run; to its
+    // task's end where known: an input the next step writes just after is not taken for its)
+    if (run.commandKey !== undefined) this.opts.earlierRun?.(run.commandKey, { startMs: run.startMs, endMs: exitMs ?? run.endedAtMs! });
     let durationMs = Math.round(endMs - run.startMs);
     // begun and gone within one tick, its start not read: in a cgroup first seen that tick it
     // lasted at most the tick (not 0); in one seen before, its start is not known
     const unread = durationMs === 0 && run.endedAtMs === run.startMs;
     const within = unread && !Number.isNaN(run.seenAfterMs);
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
-    // how its task's process ended: killed by a signal, or its exit status (where the probe saw it)
-    const ended = run.process ? this.opts.endOf?.(run.process.pid, run.process.startTicks) ?? null : null;
     const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
     const end = {
       kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,

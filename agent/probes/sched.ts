@@ -1,5 +1,6 @@
 // Decodes sched.bpf.c: its per-CPU stats map, its ring events and its load-time settings.
 // Layouts follow bpf/events.h field by field.
+import { readFileSync } from 'node:fs';
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
 import { cgKeyIn, commIn, internedCgKey, keyString, NO_WORDS, wordsOver } from './decode.js';
@@ -168,13 +169,26 @@ export function decodeExecCwd(v: Buffer, startTicks: number, root: { ino: bigint
 }
 
 /** How a process ended: the signal that killed it, or the status it exited with; and when (clock ticks since boot, as /proc/<pid>/stat's starts). */
-export type ProcessEnd = ({ signal: number } | { status: number }) & { endTicks: number };
+export type ProcessEnd = ({ signal: number } | { status: number }) & { endTicks: number; endMs?: number };
 
 /** A process's end from a struct hr_exit; null when that is another process's (its start, in clock ticks, is not `startTicks`). */
 export function decodeExit(v: Buffer, startTicks: number): ProcessEnd | null {
   if (v.length < EXIT_SIZE || v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
   const endTicks = Number(v.readBigUInt64LE(8) / NS_PER_TICK);
+  // (and ms since the epoch, where the boot's is known: Date.now() less /proc/uptime, to 10 ms)
+  const boot = bootEpochMs();
+  const endMs = boot === null ? {} : { endMs: Math.round(boot + Number(v.readBigUInt64LE(8) / 1_000_000n)) };
   const code = v.readInt32LE(16);
   // (wait(2)'s encoding: WIFSIGNALED when the low 7 bits hold a signal)
-  return (code & 0x7f) !== 0 ? { signal: code & 0x7f, endTicks } : { status: (code >> 8) & 0xff, endTicks };
+  return (code & 0x7f) !== 0 ? { signal: code & 0x7f, endTicks, ...endMs } : { status: (code >> 8) & 0xff, endTicks, ...endMs };
+}
+
+/** When the host booted, ms since the epoch (now less /proc/uptime: CLOCK_BOOTTIME's, suspend included); null where unreadable. */
+function bootEpochMs(): number | null {
+  try {
+    const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Number.isFinite(up) ? Date.now() - up * 1000 : null;
+  } catch {
+    return null;
+  }
 }

@@ -156,15 +156,19 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   const chosen: Record<string, string | null> = {};
   for (const key of [...new Set(spec.envKeys ?? [])].sort()) chosen[key] = env[key] ?? null;
   const command = { version: SIGNATURE_VERSION, exePath, exeName: basename(spec.argv0 ?? spec.exe), exeSha256: sha256, exeBytes: bytes, args, env: chosen };
-  const commandKey = commandKeyOf(command);
+  const commandKey = commandKeyOf(command, cwd);
   const inputs = await describeInputs(args, cwd, spec, spec.earlierRuns?.(commandKey) ?? []);
   const parts: SignatureParts = { ...command, inputs };
   return { id: signatureOf(parts), parts, commandKey };
 }
 
-/** The hash of a command line (a signature's parts but its inputs): its runs' outputs are known by it (TaskSpec.earlierRuns). */
-export function commandKeyOf(parts: Omit<SignatureParts, 'inputs'>): string {
-  const canonical = JSON.stringify(['command', parts.version, parts.exeName, parts.exeSha256, parts.exeBytes, parts.args, Object.keys(parts.env).sort().map((k) => [k, parts.env[k]])]);
+/**
+ * The hash of a command line (a signature's parts but its inputs) and where it ran (`cwd`: the
+ * same line in two folders writes two sets of outputs): its runs' outputs are known by it
+ * (TaskSpec.earlierRuns).
+ */
+export function commandKeyOf(parts: Omit<SignatureParts, 'inputs'>, cwd: string): string {
+  const canonical = JSON.stringify(['command', parts.version, parts.exeName, parts.exeSha256, parts.exeBytes, parts.args, Object.keys(parts.env).sort().map((k) => [k, parts.env[k]]), cwd]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -243,6 +247,8 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (i > 0 && outputFlags.has(args[i - 1]!)) continue;
+    // (bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
+    if (arg.startsWith('\u0000')) continue;
     // `--opt=value` and `key=value` (dd's if=, make's VAR=): the value may be the path (the
     // whole argument is tried first: a file can have `=` in its name)
     const eq = arg.startsWith('-') || KEY_VALUE.test(arg) ? arg.indexOf('=') : -1;

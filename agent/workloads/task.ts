@@ -77,7 +77,7 @@ export class TaskReader {
         stat(join(proc, 'root'), { bigint: true }),
         this.opts.envKeys.length > 0 ? readFile(join(proc, 'environ')) : Promise.resolve(Buffer.alloc(0)),
       ]);
-      const argv = splitNul(cmdline);
+      const argv = argvOf(cmdline);
       const env: Record<string, string> = {};
       for (const kv of splitNul(environ)) {
         const eq = kv.indexOf('=');
@@ -251,6 +251,57 @@ async function procStat(statPath: string): Promise<{ state: string; start: numbe
   } catch {
     return null;
   }
+}
+
+/**
+ * A process's arguments (its cmdline, NUL-separated bytes) as strings. One whose bytes are not
+ * UTF-8 (a latin1 file name) is NOT_UTF8 and its bytes, the valid runs as text and each other
+ * byte as \xNN: decoded as UTF-8, two names that differ in such a byte read the same (each
+ * byte U+FFFD) and were one task, the second forecast from the first (a walkthrough). A NUL
+ * cannot be in an argument, so the form is no other argument's.
+ */
+export function argvOf(buf: Buffer): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 0; i <= buf.length; i++) {
+    if (i < buf.length && buf[i] !== 0) continue;
+    if (i === buf.length && from === i) break;
+    out.push(argOf(buf.subarray(from, i)));
+    from = i + 1;
+  }
+  return out;
+}
+
+/** The marker that starts an argument whose bytes are not UTF-8 (argvOf); such an argument names no input the agent looks up. */
+export const NOT_UTF8 = '\u0000';
+
+function argOf(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  if (Buffer.byteLength(text) === bytes.length && Buffer.from(text, 'utf8').equals(bytes)) return text;
+  let out = NOT_UTF8;
+  for (let i = 0; i < bytes.length;) {
+    const n = utf8Length(bytes, i);
+    if (n > 0) {
+      out += bytes.toString('utf8', i, i + n);
+      i += n;
+    } else {
+      out += `\\x${bytes[i]!.toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Bytes of the well-formed UTF-8 sequence at `i` (no overlong form, no surrogate, at most U+10FFFF), or 0. */
+function utf8Length(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n === 0 || i + n > b.length) return 0;
+  for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return 0;
+  const c1 = b[i + 1]!;
+  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return 0;
+  return n;
 }
 
 function splitNul(buf: Buffer): string[] {

@@ -13,7 +13,7 @@ import {
   BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { resolveInRoot, SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
-import { TaskReader } from '../../agent/workloads/task.js';
+import { argvOf, NOT_UTF8, TaskReader } from '../../agent/workloads/task.js';
 import { isRoot, testIf } from '../helpers/host.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -321,6 +321,23 @@ test('signature: what an earlier run of the command line wrote (in its span) is 
   at(join(dir, 'in.csv'), now - 300_000);
   t.not((await taskSignature({ ...task, earlierRuns: () => [span] })).id, first.id);
   t.not((await taskSignature({ ...task, args: ['in.csv', 'other.csv', 'shards'], earlierRuns: () => [span] })).commandKey, first.commandKey, 'another command line');
+});
+
+test('task: arguments whose bytes are not UTF-8 (latin1 file names) are kept apart by their bytes, marked, and not looked up', async (t) => {
+  const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+  t.deepEqual(argvOf(bytes('perl\0-e\0sleep 30\0données\0')), ['perl', '-e', 'sleep 30', 'données'], 'UTF-8: as it is');
+  t.deepEqual(argvOf(bytes('a\0\0b')), ['a', '', 'b'], 'an empty argument; no NUL at the end (a title set by the process)');
+  const ff = argvOf(bytes('tail\0nu/x', [0xff], '\0'));
+  const fe = argvOf(bytes('tail\0nu/x', [0xfe], '\0'));
+  t.deepEqual(ff, ['tail', `${NOT_UTF8}nu/x\\xff`]);
+  t.not(ff[1], fe[1], 'two names that differ in a byte are two arguments (both read nu/x\ufffd before)');
+  t.deepEqual(argvOf(bytes('é', [0xc3], 'z', [0xed, 0xa0, 0x80], '€\0')), [`${NOT_UTF8}é\\xc3z\\xed\\xa0\\x80€`], 'a cut sequence and a surrogate are bytes; the valid runs text');
+  // signed: not looked up (no U+FFFD path sized or said missing), and apart
+  const { spec } = taskDir(t);
+  const a = await taskSignature({ ...spec, args: ff.slice(1) });
+  const b = await taskSignature({ ...spec, args: fe.slice(1) });
+  t.deepEqual(a.parts.inputs, []);
+  t.not(a.id, b.id);
 });
 
 test('task: a binary rewritten in place at its size, its mtime put back (cp -p), is hashed again, not taken from memory', async (t) => {
