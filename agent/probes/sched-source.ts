@@ -69,14 +69,7 @@ export class SchedSource extends ProbeSource {
    * was not read whole (decodeExecCwd). One map lookup: a task's, not per event.
    */
   cwdAtExec(pid: number, startTicks: number, root: { ino: bigint; dev: bigint }): string | null {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(pid);
-    let v: Buffer | null;
-    try {
-      v = this.obj.map('sched_exec_cwd').lookup(key);
-    } catch {
-      return null; // the object closed meanwhile (the agent stopping while a task is read)
-    }
+    const v = this.byPid('sched_exec_cwd', pid);
     return v ? decodeExecCwd(v, startTicks, root) : null;
   }
 
@@ -86,15 +79,19 @@ export class SchedSource extends ProbeSource {
    * process had its pid (`startTicks`). One map lookup: a run's, at its end.
    */
   endOf(pid: number, startTicks: number): ProcessEnd | null {
+    const v = this.byPid('sched_exit', pid);
+    return v ? decodeExit(v, startTicks) : null;
+  }
+
+  /** A per-process map's entry for `pid` (its tgid), or null: none, or the object closed meanwhile (the agent stopping while a task is read). */
+  private byPid(map: 'sched_exec_cwd' | 'sched_exit', pid: number): Buffer | null {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(pid);
-    let v: Buffer | null;
     try {
-      v = this.obj.map('sched_exit').lookup(key);
+      return this.obj.map(map).lookup(key);
     } catch {
-      return null; // the object closed meanwhile
+      return null;
     }
-    return v ? decodeExit(v, startTicks) : null;
   }
 
   /** `reuse`: a reading its caller holds no longer: its entries are overwritten (readSchedStats). */
