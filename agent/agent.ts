@@ -202,9 +202,7 @@ export class Agent {
       [p, variantsFor({ canFilter, sampledAtSource: p === 'fault', exactForSelected: p === 'sched' && objectives })]));
     this.governor = source.costUnavailable ? null : new OverheadGovernor({ budget: policy.probes.overheadBudget, probes, windowMs: opts.overheadWindowMs });
     if (source.costUnavailable) this.log(`overhead control off: ${source.costUnavailable}`);
-    this.runs = opts.recordRuns && policy.profiles.enabled ? RunFollower.open(policy.profiles, index, this.log, {
-      cwdAtExec: (pid, start, root) => source.sched.cwdAtExec(pid, start, root), endOf: (pid, start) => source.sched.endOf(pid, start),
-    }) : null;
+    this.runs = opts.recordRuns && policy.profiles.enabled ? RunFollower.open(policy.profiles, index, this.log, source.sched) : null;
     // last: its worker threads (if any) start only once nothing else here can fail
     const demandOpts = { model: fc.demandModel, halfLifeMs: fc.demandHalfLifeMs, horizonsMs: fc.horizonsMs, stepMs: policy.tickMs };
     // a worker lost (dead or stuck) is said, and the forecasts go on in new workers (at most 3 times an hour), then in this thread

@@ -13,7 +13,7 @@ import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
 import { EarlierRuns } from './workloads/earlier-runs.js';
-import type { ProcessEnd } from './probes/sched.js';
+import type { SchedSource } from './probes/sched-source.js';
 import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
 import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
@@ -28,10 +28,7 @@ export class RunFollower {
    */
   static open(
     cfg: Policy['profiles'], index: WorkloadIndex, log: (msg: string) => void,
-    probe: {
-      cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null;
-      endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
-    } = {},
+    probe?: Pick<SchedSource, 'cwdAtExec' | 'endOf'>,
   ): RunFollower | null {
     let store: ProfileStore;
     try {
@@ -50,11 +47,14 @@ export class RunFollower {
     const layout = index.layout;
     // (what a command's runs wrote is no input of its next: each run's span, by its command line)
     const earlier = new EarlierRuns();
-    const reader = new TaskReader({ envKeys: cfg.envKeys, ...(probe.cwdAtExec ? { cwdAtExec: probe.cwdAtExec } : {}), earlierRuns: (key) => earlier.of(key) });
+    const reader = new TaskReader({
+      envKeys: cfg.envKeys, earlierRuns: (key) => earlier.of(key),
+      ...(probe ? { cwdAtExec: (pid: number, start: number, root: { ino: bigint; dev: bigint }) => probe.cwdAtExec(pid, start, root) } : {}),
+    });
     // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
     const hostCpus = availableParallelism();
     const runs = new TaskRuns({
-      store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span), ...(probe.endOf ? { endOf: probe.endOf } : {}),
+      store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span), ...(probe ? { endOf: (pid: number, start: number) => probe.endOf(pid, start) } : {}),
       oldestStartTicks: (w) => {
         const dir = workloadDir(layout, w);
         return dir ? oldestStartTicksSync(dir) : null;

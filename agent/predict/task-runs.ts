@@ -12,12 +12,21 @@
 // followed but not recorded.
 import { constants as osConstants } from 'node:os';
 import type { ProcessEnd } from '../probes/sched.js';
+import type { RunWindow } from '../workloads/earlier-runs.js';
 import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import type { RunPosition } from './demand-from-run.js';
 import { sliceOf, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 import { rememberNewest } from '../bounded.js';
+
+/** The task a run's cgroup runs, as read: its signature, its process's start (ms since the epoch; null: not read), pid and start ticks (which process it is). */
+export interface RunTask {
+  signature: TaskSignature;
+  startedAtMs?: number | null;
+  pid?: number;
+  startTicks?: number;
+}
 
 /** How far a process's end (the boot clock, through /proc/uptime) may stray from the ticks' wall clock (ms). */
 const CLOCK_SLACK_MS = 50;
@@ -130,13 +139,13 @@ export interface TaskRunsOptions {
    * the task the workload's cgroup runs, and when its process started (null: the tick it was
    * first seen); null when the cgroup is empty or its process is gone
    */
-  taskOf: (w: Workload, signal: AbortSignal) => Promise<{ signature: TaskSignature; startedAtMs?: number | null; pid?: number; startTicks?: number } | null>;
+  taskOf: (w: Workload, signal: AbortSignal) => Promise<RunTask | null>;
   /** how a task's process ended (the sched probe's), by its pid and start in clock ticks; null: not known */
   endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
   /** the start (clock ticks since boot) of the oldest process in the workload's cgroup now; null: none. Asked where a run's task has ended while its cgroup lives on */
   oldestStartTicks?: (w: Workload) => number | null;
   /** told each ended run's span, by its task's command line (TaskSignature.commandKey): EarlierRuns.note */
-  earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
+  earlierRun?: (commandKey: string, span: RunWindow) => void;
   /** false once the workload's cgroup is gone or empty: its run has ended (asked of every run, every tick) */
   alive: (w: Workload) => boolean;
   /** the OOM kills counted in a workload's memory cgroup so far (null: none there); without it, runs are not checked for them but by RunTickInput.oomKilled */
@@ -429,7 +438,7 @@ export class TaskRuns {
     run.endedAtMs = nowMs;
     this.runs.delete(x.workload.id);
     rememberNewest(this.ranBefore, x.workload.id, RAN_BEFORE_KEPT);
-    this.pending.push(this.finish(run));
+    this.pending.push(this.finish(run, ended));
     return true;
   }
 
@@ -444,7 +453,7 @@ export class TaskRuns {
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
-    const settle = (task: { signature: TaskSignature; startedAtMs?: number | null; pid?: number; startTicks?: number } | null): void => {
+    const settle = (task: RunTask | null): void => {
       if (run.signature !== undefined) return; // given up on already
       if (!task) {
         run.signature = null;
@@ -521,9 +530,10 @@ export class TaskRuns {
     run.stride *= 2;
   }
 
-  private finish(run: Run): RunEnd {
+  /** `known`: how its task's process ended, where the caller has asked already (restarted). */
+  private finish(run: Run, known?: ProcessEnd): RunEnd {
     // how its task's process ended: killed by a signal, or its exit status (where the probe saw it)
-    const ended = run.process ? this.opts.endOf?.(run.process.pid, run.process.startTicks) ?? null : null;
+    const ended = known ?? (run.process ? this.opts.endOf?.(run.process.pid, run.process.startTicks) ?? null : null);
     // It ended between its last tick alive and the one that found it gone: where its task's
     // process ended then, at that moment (its cgroup emptied with it, or was restarted), else
     // half way. A task that ended before its cgroup's last tick alive left processes behind.

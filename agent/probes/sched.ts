@@ -1,6 +1,6 @@
 // Decodes sched.bpf.c: its per-CPU stats map, its ring events and its load-time settings.
 // Layouts follow bpf/events.h field by field.
-import { readFileSync } from 'node:fs';
+import { bootEpochMs } from '../boot-clock.js';
 import type { BpfMap } from '../kernel/index.js';
 import type { CgroupKey } from '../workloads/types.js';
 import { cgKeyIn, commIn, internedCgKey, keyString, NO_WORDS, wordsOver } from './decode.js';
@@ -143,6 +143,11 @@ export function decodeSlowWakeup(d: DataView, off: number, len: number): SlowWak
 /** /proc/<pid>/stat's clock ticks per second (USER_HZ): its start is start_boottime in these. */
 const NS_PER_TICK = 10_000_000n;
 
+/** Whether a per-process entry (its start_boottime first, in ns) is of the process that started at `startTicks` (/proc/<pid>/stat's clock ticks): not another that had its pid. */
+function sameProcess(v: Buffer, startTicks: number): boolean {
+  return v.readBigUInt64LE(0) / NS_PER_TICK === BigInt(startTicks);
+}
+
 /** A filesystem's device as stat() gives it (glibc's makedev), from the kernel's dev_t (MKDEV: major << 20 | minor). */
 export function userDev(kernelDev: number): bigint {
   const major = BigInt(kernelDev >>> 20);
@@ -158,8 +163,7 @@ export function userDev(kernelDev: number): bigint {
  * long or too deep, removed, or outside its root).
  */
 export function decodeExecCwd(v: Buffer, startTicks: number, root: { ino: bigint; dev: bigint }): string | null {
-  if (v.length < EXEC_CWD_SIZE) return null;
-  if (v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
+  if (v.length < EXEC_CWD_SIZE || !sameProcess(v, startTicks)) return null;
   if (v.readBigUInt64LE(8) !== root.ino || userDev(v.readUInt32LE(16)) !== root.dev) return null;
   const len = v.readUInt32LE(20);
   if ((v.readUInt32LE(24) & 1) === 0 || len > EXEC_CWD_NAMES) return null;
@@ -173,7 +177,7 @@ export type ProcessEnd = ({ signal: number } | { status: number }) & { endTicks:
 
 /** A process's end from a struct hr_exit; null when that is another process's (its start, in clock ticks, is not `startTicks`). */
 export function decodeExit(v: Buffer, startTicks: number): ProcessEnd | null {
-  if (v.length < EXIT_SIZE || v.readBigUInt64LE(0) / NS_PER_TICK !== BigInt(startTicks)) return null;
+  if (v.length < EXIT_SIZE || !sameProcess(v, startTicks)) return null;
   const endTicks = Number(v.readBigUInt64LE(8) / NS_PER_TICK);
   // (and ms since the epoch, where the boot's is known: Date.now() less /proc/uptime, to 10 ms)
   const boot = bootEpochMs();
@@ -181,14 +185,4 @@ export function decodeExit(v: Buffer, startTicks: number): ProcessEnd | null {
   const code = v.readInt32LE(16);
   // (wait(2)'s encoding: WIFSIGNALED when the low 7 bits hold a signal)
   return (code & 0x7f) !== 0 ? { signal: code & 0x7f, endTicks, ...endMs } : { status: (code >> 8) & 0xff, endTicks, ...endMs };
-}
-
-/** When the host booted, ms since the epoch (now less /proc/uptime: CLOCK_BOOTTIME's, suspend included); null where unreadable. */
-function bootEpochMs(): number | null {
-  try {
-    const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-    return Number.isFinite(up) ? Date.now() - up * 1000 : null;
-  } catch {
-    return null;
-  }
 }

@@ -30,10 +30,14 @@
 // Outputs: an argument after `-o`/`--output` (or `--output=`) is hashed as text only, since
 // the file it names appears after the first run and would otherwise split one task in two;
 // `outputs` names more of them.
+import type { RunWindow } from './earlier-runs.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsc } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, join, resolve } from 'node:path';
+
+/** The marker that starts an argument whose bytes are not UTF-8 (task.ts, argvOf): such an argument names no input looked up. */
+export const NOT_UTF8 = '\u0000';
 
 /** Bumped whenever what goes into the hash changes, so old profiles are not matched by accident. */
 export const SIGNATURE_VERSION = 1;
@@ -88,7 +92,7 @@ export interface TaskSpec {
    * commandKey): a file changed, or a folder made, within one is an earlier run's output, signed
    * as though not there (EarlierRuns)
    */
-  earlierRuns?: (commandKey: string) => readonly { startMs: number; endMs: number }[];
+  earlierRuns?: (commandKey: string) => readonly RunWindow[];
   /** absolute paths (as the task sees them) its processes hold open for writing: outputs, as above */
   writing?: readonly string[];
   /** most directory entries counted under one argument; default 10000 */
@@ -168,23 +172,21 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
  * (TaskSpec.earlierRuns).
  */
 export function commandKeyOf(parts: Omit<SignatureParts, 'inputs'>, cwd: string): string {
-  const canonical = JSON.stringify(['command', parts.version, parts.exeName, parts.exeSha256, parts.exeBytes, parts.args, Object.keys(parts.env).sort().map((k) => [k, parts.env[k]]), cwd]);
+  const canonical = JSON.stringify(['command', ...commandFields(parts), cwd]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** The hash of `parts` alone: recomputable from a stored signature's parts. */
 export function signatureOf(parts: SignatureParts): string {
   // A fixed field order and JSON quoting make the encoding unambiguous ("a b" vs "a","b").
-  const canonical = JSON.stringify([
-    parts.version,
-    parts.exeName,
-    parts.exeSha256,
-    parts.exeBytes,
-    parts.args,
-    parts.inputs.map((i) => [i.arg, i.name, ...inputFacts(i)]),
-    Object.keys(parts.env).sort().map((k) => [k, parts.env[k]]),
-  ]);
+  const [version, exeName, exeSha256, exeBytes, args, env] = commandFields(parts);
+  const canonical = JSON.stringify([version, exeName, exeSha256, exeBytes, args, parts.inputs.map((i) => [i.arg, i.name, ...inputFacts(i)]), env]);
   return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** A command line's fields as the hashes take them, in their order: version, name, binary, its size, arguments, chosen environment (sorted). */
+function commandFields(parts: Omit<SignatureParts, 'inputs'>): [number, string, string, number, string[], Array<[string, string | null]>] {
+  return [parts.version, parts.exeName, parts.exeSha256, parts.exeBytes, parts.args, Object.keys(parts.env).sort().map((k) => [k, parts.env[k]!])];
 }
 
 function inputFacts(i: InputPart): Array<string | number | boolean> {
@@ -234,7 +236,7 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sh
 }
 
 /** The inputs the arguments name, in argument order, at most one per argument. */
-async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec, earlier: readonly { startMs: number; endMs: number }[]): Promise<InputPart[]> {
+async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec, earlier: readonly RunWindow[]): Promise<InputPart[]> {
   const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
   const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
   const bounds = {
@@ -248,7 +250,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     const arg = args[i]!;
     if (i > 0 && outputFlags.has(args[i - 1]!)) continue;
     // (bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
-    if (arg.startsWith('\u0000')) continue;
+    if (arg.startsWith(NOT_UTF8)) continue;
     // `--opt=value` and `key=value` (dd's if=, make's VAR=): the value may be the path (the
     // whole argument is tried first: a file can have `=` in its name)
     const eq = arg.startsWith('-') || KEY_VALUE.test(arg) ? arg.indexOf('=') : -1;
@@ -335,7 +337,7 @@ interface WalkBounds {
   /** a file changed, or a folder made, at or after this (ms since the epoch) is the task's output: not an input */
   writtenSinceMs: number;
   /** the spans of the command line's earlier runs (TaskSpec.earlierRuns), START_SLACK_MS in: what changed within one is theirs */
-  earlier: readonly { startMs: number; endMs: number }[];
+  earlier: readonly RunWindow[];
   /** files the task holds open for writing (as found here: under its root) */
   writing: ReadonlySet<string>;
 }

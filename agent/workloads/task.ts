@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashFile, taskSignature, type TaskSignature } from './signature.js';
+import { bootEpochMs } from '../boot-clock.js';
+import { hashFile, NOT_UTF8, taskSignature, type TaskSignature } from './signature.js';
+import type { RunWindow } from './earlier-runs.js';
 
 export interface CgroupTask {
   pid: number;
@@ -39,7 +41,7 @@ export class TaskReader {
     hashFile?: (path: string) => Promise<{ sha256: string; bytes: number }>;
     cwdAtExec?: (pid: number, startTicks: number, root: { ino: bigint; dev: bigint }) => string | null;
     /** the spans of a command line's earlier runs: what they wrote is no input (TaskSpec.earlierRuns) */
-    earlierRuns?: (commandKey: string) => readonly { startMs: number; endMs: number }[];
+    earlierRuns?: (commandKey: string) => readonly RunWindow[];
   } = { envKeys: [] }) {}
 
   /**
@@ -55,7 +57,7 @@ export class TaskReader {
     // A process younger than settleMs may still be a launcher about to exec the task: read at
     // once, `python3 job.py` under pyenv was signed 1 run in 5 as `bash pyenv-exec python3
     // job.py`, the shim, its own profile never forecast (this session's walk)
-    let started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
+    let started = startedAtMs(oldest.start, this.opts.proc ?? '/proc');
     const age = started === null ? Number.POSITIVE_INFINITY : Date.now() - started;
     const settleMs = this.opts.settleMs ?? TASK_SETTLE_MS;
     if (age < settleMs) {
@@ -64,7 +66,7 @@ export class TaskReader {
       oldest = await this.oldest(dir);
       if (oldest === null) return null;
       // (another oldest process meanwhile: its own start)
-      if (oldest.start !== before) started = await startedAtMs(oldest.start, this.opts.proc ?? '/proc');
+      if (oldest.start !== before) started = startedAtMs(oldest.start, this.opts.proc ?? '/proc');
     }
     const pid = oldest.pid;
     const proc = join(this.opts.proc ?? '/proc', String(pid));
@@ -169,30 +171,10 @@ export class TaskReader {
   }
 }
 
-/**
- * When the host booted (ms since the epoch: now less the uptime), per /proc. Worked out at
- * each read, it moves by up to 20 ms from one to the next (uptime's 10 ms steps, the moment
- * between the two reads), and an input written just before a start fell either side of it: the
- * one kept moves only when the clock did (a step of NTP, a VM restored), by BOOT_STEP_MS or more.
- */
-const bootMs = new Map<string, number>();
-const BOOT_STEP_MS = 250;
-
 /** A start time in clock ticks since boot, as ms since the epoch. */
-async function startedAtMs(ticks: number, proc: string): Promise<number | null> {
-  let now: number;
-  let uptime: number;
-  try {
-    now = Date.now();
-    uptime = Number((await readFile(join(proc, 'uptime'), 'utf8')).split(' ')[0]);
-  } catch {
-    return null;
-  }
-  if (!Number.isFinite(uptime)) return null;
-  let boot = bootMs.get(proc);
-  const read = now - uptime * 1000;
-  if (boot === undefined || Math.abs(read - boot) >= BOOT_STEP_MS) bootMs.set(proc, (boot = read));
-  return Math.round(boot + (ticks / USER_HZ) * 1000);
+function startedAtMs(ticks: number, proc: string): number | null {
+  const boot = bootEpochMs(proc);
+  return boot === null ? null : Math.round(boot + (ticks / USER_HZ) * 1000);
 }
 
 /** Processes and open files looked at for outputs, at most (a task is a handful of each). */
@@ -244,13 +226,17 @@ async function startTime(statPath: string): Promise<number | null> {
 /** A process's state (field 3: R, S, Z...) and start time (field 22, clock ticks), per /proc/<pid>/stat; null when gone. */
 async function procStat(statPath: string): Promise<{ state: string; start: number } | null> {
   try {
-    const text = await readFile(statPath, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const v = Number(fields[19]); // field 22, counted from field 3 (state)
-    return Number.isFinite(v) ? { state: fields[0]!, start: v } : null;
+    return statOf(await readFile(statPath, 'utf8'));
   } catch {
     return null;
   }
+}
+
+/** State (field 3) and start (field 22) of a /proc/<pid>/stat line; the comm field may hold spaces and parentheses. */
+function statOf(text: string): { state: string; start: number } | null {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const v = Number(fields[19]); // field 22, counted from field 3 (state)
+  return Number.isFinite(v) ? { state: fields[0]!, start: v } : null;
 }
 
 /**
@@ -272,12 +258,11 @@ export function argvOf(buf: Buffer): string[] {
   return out;
 }
 
-/** The marker that starts an argument whose bytes are not UTF-8 (argvOf); such an argument names no input the agent looks up. */
-export const NOT_UTF8 = '\u0000';
+export { NOT_UTF8 };
 
 function argOf(bytes: Buffer): string {
   const text = bytes.toString('utf8');
-  if (Buffer.byteLength(text) === bytes.length && Buffer.from(text, 'utf8').equals(bytes)) return text;
+  if (Buffer.from(text, 'utf8').equals(bytes)) return text;
   let out = NOT_UTF8;
   for (let i = 0; i < bytes.length;) {
     const n = utf8Length(bytes, i);
@@ -327,9 +312,8 @@ export function oldestStartTicksSync(dir: string, proc = '/proc'): number | null
   for (const line of text.split('\n')) {
     if (!(Number(line) > 0)) continue;
     try {
-      const stat = readFileSync(join(proc, line, 'stat'), 'utf8');
-      const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-      if (Number.isFinite(v) && (oldest === null || v < oldest)) oldest = v;
+      const v = statOf(readFileSync(join(proc, line, 'stat'), 'utf8'))?.start;
+      if (v !== undefined && (oldest === null || v < oldest)) oldest = v;
     } catch {
       // exited meanwhile
     }
