@@ -15,7 +15,7 @@ import { cgroupPopulated } from './workloads/liveness.js';
 import { EarlierRuns } from './workloads/earlier-runs.js';
 import type { SchedSource } from './probes/sched-source.js';
 import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
-import { readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
+import { readInactiveFileBytes, readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -101,6 +101,7 @@ export class RunFollower {
       inputs.push({
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
         memoryHighWaterBytes: memoryBytes === null ? null : readMemoryHighWaterBytes(this.layout, r.workload),
+        memoryInactiveFileBytes: memoryBytes === null ? null : readInactiveFileBytes(this.layout, r.workload),
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,

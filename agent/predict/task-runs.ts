@@ -43,6 +43,11 @@ export interface RunTickInput {
    * is that tick's peak
    */
   memoryHighWaterBytes?: number | null;
+  /**
+   * of memoryBytes, the page cache on the inactive file list (reclaimed first); a run's memory
+   * is what it holds less this, its working set. Null or absent: unknown (none taken off)
+   */
+  memoryInactiveFileBytes?: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
   /** an OOM kill in the workload since the last tick, as the fault probe counted it (false: none, or the probe off) */
@@ -344,14 +349,20 @@ export class TaskRuns {
       // memory was read after it had gone
       if (!alive && !(x.cpuCores > 0)) continue;
       if (!alive) run.endedBusy = true;
+      // its working set: what it holds less its inactive page cache. Counted whole, a job that
+      // read a 300 MB file had a 309 MiB peak, and its next start warned that it may not fit a
+      // 100 MiB limit, which it then fitted (a walkthrough)
+      const reclaimable = (alive ? x.memoryInactiveFileBytes : null) ?? 0;
+      const memBytes = alive && x.memoryBytes !== null ? Math.max(0, x.memoryBytes - reclaimable) : undefined;
       // the tick's memory peak: the cgroup's high water where it rose since the last tick (on its
       // first tick, where the cgroup is this run's alone). Read at ticks, a 160 MiB spike
-      // between two of them was not in the run's peak (64 MiB; a review)
-      const memBytes = alive ? (x.memoryBytes ?? undefined) : undefined;
+      // between two of them was not in the run's peak (64 MiB; a review). The high water counts
+      // the page cache of its time, not known: the inactive cache now is taken off it (a cache
+      // dropped since leaves it high, the safe side)
       let memPeakBytes: number | undefined;
       const hw = alive ? x.memoryHighWaterBytes : undefined;
       if (hw != null) {
-        if (run.highWater !== undefined ? hw > run.highWater : !run.reused) memPeakBytes = Math.max(hw, memBytes ?? 0);
+        if (run.highWater !== undefined ? hw > run.highWater : !run.reused) memPeakBytes = Math.max(hw - reclaimable, memBytes ?? 0);
         run.highWater = hw;
       }
       this.sample(run, {

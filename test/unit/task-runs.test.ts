@@ -699,3 +699,42 @@ test('task runs: a memory spike between two ticks, in its cgroup\'s high water, 
   await w.tick({});
   t.deepEqual(recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB), [64, 64, 64, 64, 64, 64]);
 });
+
+test('task runs: a run\'s memory is its working set, its inactive page cache taken off what it holds and off its high water (a job reading a 300 MB file needs 9 MiB, not 309)', async (t) => {
+  const w = world(t, { ceiling: { cpuCores: null, memoryBytes: 100 * 2 ** 20 } });
+  const recorded: FinishedRun[] = [];
+  const record = w.store.record.bind(w.store);
+  w.store.record = (r) => { recorded.push(r); return record(r); };
+  const MiB = 2 ** 20;
+  const job = '/jobs/cache-1';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('9'));
+  // it reads the file through: the page cache grows on the inactive list; its own 9 MiB stays
+  const cache = [0, 100, 200, 300, 300, 300];
+  for (const c of cache) {
+    await w.tick({ [job]: { cpuCores: 1, memoryBytes: (9 + c) * MiB, memoryHighWaterBytes: (9 + c) * MiB, memoryInactiveFileBytes: c * MiB } });
+  }
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({});
+  await w.tick({});
+  t.is(recorded.length, 1);
+  t.true(recorded[0]!.samples.every((s) => s.memBytes === 9 * MiB && (s.memPeakBytes ?? 9 * MiB) === 9 * MiB), JSON.stringify(recorded[0]!.samples));
+  // its next run: the forecast fits the 100 MiB limit, so nothing warns that it may not
+  w.alive.add(`v1-cpu:${job}`);
+  for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 9 * MiB, memoryHighWaterBytes: 309 * MiB, memoryInactiveFileBytes: 0 } });
+  const start = w.events.filter((e): e is RunStart => e.kind === 'run-start').at(-1)!;
+  t.is(start.forecast!.peak.memPeakBytes!.mean, 9 * MiB);
+  t.false('memoryCeilingBytes' in start, JSON.stringify(start));
+  // a spike of its own between two ticks, above the cache it holds: in its peak, less the cache
+  const spiky = '/jobs/cache-2';
+  w.alive.add(`v1-cpu:${spiky}`);
+  w.tasks.set(`v1-cpu:${spiky}`, sig('a'));
+  recorded.length = 0;
+  for (const [hw, c] of [[50, 40], [50, 40], [210, 40], [210, 40]] as const) {
+    await w.tick({ [spiky]: { cpuCores: 1, memoryBytes: 50 * MiB, memoryHighWaterBytes: hw * MiB, memoryInactiveFileBytes: c * MiB } });
+  }
+  w.alive.delete(`v1-cpu:${spiky}`);
+  await w.tick({});
+  await w.tick({});
+  t.deepEqual(recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB), [10, 10, 170, 10]);
+});
