@@ -111,7 +111,9 @@ export function formatRunEvent(e: RunEvent): string {
   if (e.kind === 'run-end') {
     const took = e.durationAtMost ? `within a tick (at most ${seconds(e.durationMs)})` : e.durationUnknown ? 'after a time not known (its start not seen)' : `after ${seconds(e.durationMs)}`;
     const beyond = e.beyondForecast ? `; beyond its forecast: ${e.beyondForecast.map(beyondText).join(', ')}` : '';
-    return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${beyond}`;
+    // (a nonzero status learned: the task's usual end, said so as not to read as a failure)
+    const usual = e.recorded && e.exitStatus ? `, exited with status ${e.exitStatus} as its task's runs do` : '';
+    return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded${usual} (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${beyond}`;
   }
   const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;
   const f = e.forecast;

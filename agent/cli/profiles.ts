@@ -225,6 +225,8 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
       : []),
     `runs        ${profile.runs} (decayed weight ${profile.weight.toFixed(2)}), first ${when(profile.createdAtMs)}, last ${when(profile.lastRunAtMs)}`,
     `duration    mean ${humanDuration(d.mean)}, p90 ${humanDuration(f.durationMs.p90)}, min ${humanDuration(d.min)}, max ${humanDuration(d.max)}, last ${humanDuration(d.last)}`,
+    // (a nonzero status learned as its usual end: said, as it is not a failure here)
+    ...(profile.exitStatus !== undefined ? [`exit status ${profile.exitStatus} (its last run's: learned as its usual end, not a failure)`] : []),
     `confidence  ${f.confidence.toFixed(2)}${lessTrusted}`,
     '',
     `demand over the run (${BINS} slices of progress; mean, p90 in brackets, across runs)`,

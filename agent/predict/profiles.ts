@@ -76,6 +76,8 @@ export interface FinishedRun {
   samples: readonly RunSample[];
   /** what to show for the signature in `headroom profiles` */
   task?: TaskLabel;
+  /** its task's process's exit status, where not 0 (a status the task ends with as a rule: grep's 1, rsync's 24) */
+  exitStatus?: number;
 }
 
 /** BINS values per resource measured (see RunSample) */
@@ -162,6 +164,11 @@ export interface Profile {
   durationMs: Moments & { min: number; max: number; last: number };
   /** per resource some run measured: the curve's moments across the runs that did */
   curve: Partial<Record<Resource, CurveMoments>>;
+  /**
+   * the status its last recorded run exited with, where not 0: its task's usual end (grep's 1
+   * when nothing matches), so a run ending so is learned at once (TaskRuns); absent: 0 or not known
+   */
+  exitStatus?: number;
 }
 
 export interface CurveMoments {
@@ -237,6 +244,7 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       last: run.durationMs,
     },
     curve,
+    ...(run.exitStatus ? { exitStatus: run.exitStatus } : {}),
   };
 }
 
@@ -419,6 +427,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   if (p.task !== undefined && (typeof p.task?.exe !== 'string' || !strings(p.task.args) || (p.task.inputs !== undefined && !strings(p.task.inputs)) || !envOk(p.task.env))) {
     throw new Error('bad task label');
   }
+  if (p.exitStatus !== undefined && !(Number.isInteger(p.exitStatus) && p.exitStatus >= 1 && p.exitStatus <= 255)) throw new Error(`bad exit status ${shownValue(p.exitStatus)}`);
   return p as Profile;
 }
 

@@ -17,8 +17,8 @@ import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import type { RunPosition } from './demand-from-run.js';
-import { sliceOf, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
-import { rememberNewest } from '../bounded.js';
+import { sliceOf, type FinishedRun, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
+import { rememberNewest, trimOldest } from '../bounded.js';
 
 /** The task a run's cgroup runs, as read: its signature, its process's start (ms since the epoch; null: not read), pid and start ticks (which process it is). */
 export interface RunTask {
@@ -101,7 +101,7 @@ export interface RunEnd {
   oomKilled?: boolean;
   /** its task's process was killed by this signal (SIGKILL, SIGTERM...): not learned */
   killedBy?: string;
-  /** its task's process exited with this status (absent: not known); not 0: a failed run, not learned */
+  /** its task's process exited with this status (absent: not known); not 0: a failure, or its usual end (learned where its last run ended so too) */
   exitStatus?: number;
   /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
   beyondForecast?: BeyondForecast[];
@@ -139,7 +139,7 @@ export const AHEAD_RESOURCES = ['cpuCores', 'memPeakBytes', 'ioBytesPerSec', 'ne
 export type RunAhead = { horizonMs: number } & Record<(typeof AHEAD_RESOURCES)[number], number | null>;
 
 export interface TaskRunsOptions {
-  store: Pick<ProfileStore, 'forecastRun' | 'record'>;
+  store: Pick<ProfileStore, 'forecastRun' | 'record' | 'get'>;
   /**
    * the task the workload's cgroup runs, and when its process started (null: the tick it was
    * first seen); null when the cgroup is empty or its process is gone
@@ -245,6 +245,8 @@ const BEYOND_FLOOR: Record<BeyondForecast['what'], number> = { duration_ms: 1000
 const RECENT_SAMPLES = 8;
 /** Cgroups remembered as having had a run (Run.reused) or as seen (TaskRuns.seen); one forgotten reads as new. */
 const RAN_BEFORE_KEPT = 4096;
+/** Runs held back for their nonzero status (TaskRuns.held), by task: the oldest dropped beyond (each up to maxSamples samples) */
+const HELD_KEPT = 64;
 
 export class TaskRuns {
   private readonly runs = new Map<string, Run>();
@@ -261,6 +263,8 @@ export class TaskRuns {
   /** cgroups handed in before (see wants), the oldest forgotten beyond RAN_BEFORE_KEPT */
   private readonly seen = new Set<string>();
   private readonly pending: RunEvent[] = [];
+  /** by task signature: its last run, which exited with a nonzero status not its profile's; learned if its next run ends so too */
+  private readonly held = new Map<string, FinishedRun>();
   private readonly minRunMs: number;
   private readonly maxSamples: number;
   private readonly maxRuns: number;
@@ -541,6 +545,22 @@ export class TaskRuns {
     run.stride *= 2;
   }
 
+  /** A run held back for its status, learned now its task's next run ended so too (a failure to save it is logged). */
+  private recordHeld(run: FinishedRun): void {
+    try {
+      const out = this.opts.store.record(run);
+      if (out.evicted.length > 0) this.logEvicted(out.evicted);
+    } catch (err) {
+      this.log(`a held run of ${run.signature.slice(0, 8)}: not recorded: ${(err as Error).message}`);
+    }
+  }
+
+  /** (said: a task's profile gone without a word was a forecast lost without a reason) */
+  private logEvicted(evicted: readonly string[]): void {
+    const n = evicted.length;
+    this.log(`profiles: ${n === 1 ? 'the least recently used profile' : `the ${n} least recently used profiles`} evicted to keep within profiles.max_size: ${evicted.map((s) => s.slice(0, 8)).join(', ')}`);
+  }
+
   /** `known`: how its task's process ended, where the caller has asked already (restarted). */
   private finish(run: Run, known?: ProcessEnd): RunEnd {
     // how its task's process ended: killed by a signal, or its exit status (where the probe saw it)
@@ -579,21 +599,33 @@ export class TaskRuns {
     // (a timeout's SIGTERM, a cancel, kill -9, or a failure: the task's usual run it is not; a
     // killed 30 s job was learned as a 3 s one, and its next run forecast so: a walkthrough)
     if (killedBy !== undefined) return { ...end, recorded: false, reason: `killed by ${killedBy}: a run cut short is not learned as the task's` };
-    if (ended && 'status' in ended && ended.status !== 0) return { ...end, recorded: false, reason: `exited with status ${ended.status}: a failed run is not learned as the task's` };
-    if (!run.signature) return { ...end, recorded: false, reason: `task not read: ${run.readError ?? 'its read did not settle'}` };
-    if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `shorter than min_run (${this.minRunMs} ms)` };
+    const status = ended && 'status' in ended && ended.status !== 0 ? ended.status : undefined;
+    const failed = status === undefined ? '' : `exited with status ${status}: `;
+    if (!run.signature) return { ...end, recorded: false, reason: `${failed}task not read: ${run.readError ?? 'its read did not settle'}` };
+    if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `${failed}shorter than min_run (${this.minRunMs} ms)` };
     // samples were taken at ticks (the CPU of the tick ending then): times from the run's start
     const samples = [...run.samples, ...(run.bucket ? [run.bucket] : [])]
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
       .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
-    if (samples.length === 0) return { ...end, recorded: false, reason: 'no sample while it ran' };
-    try {
-      const out = this.opts.store.record({ signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task });
-      // (said: a task's profile gone without a word was a forecast lost without a reason)
-      if (out.evicted.length > 0) {
-        const n = out.evicted.length;
-        this.log(`profiles: ${n === 1 ? 'the least recently used profile' : `the ${n} least recently used profiles`} evicted to keep within profiles.max_size: ${out.evicted.map((s) => s.slice(0, 8)).join(', ')}`);
+    if (samples.length === 0) return { ...end, recorded: false, reason: `${failed}no sample while it ran` };
+    const finished: FinishedRun = { signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task, ...(status !== undefined ? { exitStatus: status } : {}) };
+    // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
+    // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
+    // (a review). Learned where its profile's last run ended so, or its last run, held back,
+    // did: that one is learned with it. Else held back, and said so.
+    const held = this.held.get(run.signature);
+    this.held.delete(run.signature);
+    if (status !== undefined && this.opts.store.get(run.signature)?.exitStatus !== status) {
+      if (held?.exitStatus !== status) {
+        this.held.set(run.signature, finished);
+        trimOldest(this.held, HELD_KEPT);
+        return { ...end, recorded: false, reason: `${failed}held back, learned with its task's next run if that ends so too (its usual end, as grep's 1), else not (a failure)` };
       }
+      this.recordHeld(held);
+    }
+    try {
+      const out = this.opts.store.record(finished);
+      if (out.evicted.length > 0) this.logEvicted(out.evicted);
       const beyond = beyondForecast(run.forecast, durationMs, samples);
       return {
         ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }),

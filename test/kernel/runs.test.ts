@@ -120,6 +120,19 @@ profiles:
   await waitFor(() => of(victim, 'run-end') !== undefined, 'the end of the killed run', 10_000);
   t.like(of(victim, 'run-end'), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
   t.true(of(writers[1]!, 'run-end')?.exitStatus === 0, JSON.stringify(of(writers[1]!, 'run-end')));
+  // a job that ends with status 1 as a rule (grep finding nothing): its first run held back,
+  // learned with its second (every such run went unlearned: a review)
+  const usual: TestCgroup[] = [];
+  for (const n of [1, 2]) {
+    const cg = new TestCgroup(`run-status-${n}`);
+    usual.push(cg);
+    t.teardown(() => cg.remove());
+    t.is((await startIn(cg, 'perl', ['-e', 'sleep 1.3; exit 1'], 30_000).done).code, 1);
+    await cg.remove();
+    await waitFor(() => of(cg, 'run-end') !== undefined, `the end of the run ending 1, ${n}`, 10_000);
+  }
+  t.like(of(usual[0]!, 'run-end'), { recorded: false, exitStatus: 1 });
+  t.like(of(usual[1]!, 'run-end'), { recorded: true, exitStatus: 1, runs: 2 });
   // a crash loop: a supervisor outside the cgroup (systemd's RestartSec=100ms) starts the job
   // again 0.2 s after each exit, within a tick: three runs, not one (a walkthrough: four 3.5 s
   // runs were one of 15 s, recorded so)

@@ -1022,7 +1022,11 @@ test('cli: list and show print the store', (t) => {
   // (a value a workload chose is quoted where it holds a newline or a separator: it reaches root's terminal)
   t.regex(cli('show', 'ab', '--dir', dir).stdout, /\ncommand     \/usr\/bin\/tool --x in\.dat\ninputs      in\.dat: file, 1234 bytes\nenvironment JOBMODE=x, OTHER unset, NOTE="a\\nb, c"\n/);
   t.like(json.find((p) => p.signature === abSig), { inputs: ['in.dat: file, 1234 bytes'], env: { JOBMODE: 'x', OTHER: null, NOTE: 'a\nb, c' } });
-  t.notRegex(profilesShow(dir, 'AAAA').stdout, /\ninputs|\nenvironment/, 'none shown where none were kept');
+  t.notRegex(profilesShow(dir, 'AAAA').stdout, /\ninputs|\nenvironment|\nexit status/, 'none shown where none were kept');
+  // a task whose runs end with a nonzero status as a rule (TaskRuns learns it): said
+  store.record({ ...run(abSig, { endedAtMs: 1_600_000_001_000 }), exitStatus: 1 });
+  t.regex(profilesShow(dir, 'ab').stdout, /\nexit status 1 \(its last run's: learned as its usual end, not a failure\)\nconfidence/);
+  t.is((JSON.parse(profilesShow(dir, 'ab', true).stdout) as { profile: { exitStatus?: number } }).profile.exitStatus, 1);
 
   // A corrupt file is reported on stderr, the rest still listed, nothing moved.
   writeFileSync(join(dir, `${abSig}.json`), 'garbage');

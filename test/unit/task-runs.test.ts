@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
+import { parseProfile, ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
 import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
 import { TaskReader } from '../../agent/workloads/task.js';
 import { matchesGlob } from '../../agent/plan/policy.js';
@@ -89,7 +89,7 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   await w.tick(busy);
   const end = (job: string): RunEnd => w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
   t.like(end(jobs.a), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
-  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: a failed run is not learned as the task\'s' });
+  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: held back, learned with its task\'s next run if that ends so too (its usual end, as grep\'s 1), else not (a failure)' });
   t.like(end(jobs.c), { recorded: true, exitStatus: 0 });
   t.is(w.store.forecastRun(sig('a').id), undefined);
   t.is(w.store.forecastRun(sig('b').id), undefined);
@@ -97,6 +97,44 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   t.true(asked.every(([, start]) => start === 777), 'asked by its pid and its start');
   t.like(runEventRecord(end(jobs.a)), { killedBy: 'SIGKILL', recorded: false });
   t.like(runEventRecord(end(jobs.b)), { exitStatus: 3 });
+});
+
+test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'s 1, rsync\'s 24) is learned: the run held back with the next that ends so, then each at once; a failure once in a while is not', async (t) => {
+  const pid = 4000 + 'b'.charCodeAt(0);
+  let status = 0;
+  const w = world(t, { endOf: (p) => (p === pid ? { status, endTicks: 0 } : null) });
+  let n = 0;
+  /** one run of task b in a cgroup of its own, ending with `s` */
+  const runOnce = async (s: number): Promise<RunEnd> => {
+    const job = `/jobs/grep-${++n}`;
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('b'));
+    for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1 } });
+    status = s;
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({ [job]: { cpuCores: 1 } });
+    return w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
+  };
+  const runs = (): number => w.store.get(sig('b').id)?.runs ?? 0;
+  t.like(await runOnce(1), { recorded: false, exitStatus: 1 });
+  t.is(runs(), 0, 'one run ending 1: held back');
+  t.like(await runOnce(1), { recorded: true, exitStatus: 1, runs: 2 });
+  t.is(w.store.get(sig('b').id)!.exitStatus, 1, 'its usual end, kept in its profile');
+  t.regex(formatRunEvent(w.events.filter((e) => e.kind === 'run-end').at(-1)!), /: recorded, exited with status 1 as its task's runs do \(2 runs behind its profile\)$/);
+  t.like(await runOnce(1), { recorded: true, runs: 3 }, 'learned at once now');
+  t.is(new ProfileStore({ dir: w.store.dir }).get(sig('b').id)!.exitStatus, 1, 'kept on disk: a restarted agent learns it at once too');
+  // another status once: held, and dropped when the next run ends otherwise
+  t.like(await runOnce(2), { recorded: false, exitStatus: 2 });
+  t.like(await runOnce(1), { recorded: true, runs: 4 });
+  t.like(await runOnce(0), { recorded: true, exitStatus: 0, runs: 5 });
+  t.is(w.store.get(sig('b').id)!.exitStatus, undefined, 'its last run ended 0');
+  t.like(await runOnce(1), { recorded: false }, 'held back again: its last learned run ended 0');
+  t.like(await runOnce(2), { recorded: false }, 'not learned with a held run of another status');
+  t.like(await runOnce(0), { recorded: true, runs: 6 }, 'the held run dropped, not learned with it');
+  // a bad status in a file is refused (0 is never written: its absence)
+  t.throws(() => parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 0 })), { message: 'bad exit status 0' });
+  t.throws(() => parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 1.5 })), { message: 'bad exit status 1.5' });
+  t.is(parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 24 })).exitStatus, 24);
 });
 
 test('task runs: a task that ended while its cgroup went on, another process started there since (a restart within a tick), is two runs, the first to its exit; a child it left behind is the same run', async (t) => {
