@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { DirLockedError, lockDir, openTo } from './dir-lock.js';
 import { matchesGlob } from './plan/policy.js';
 import { applyRunProfile, trustedForDemand } from './predict/demand-from-run.js';
-import { ProfileStore } from './predict/profiles.js';
+import { envKeysChangedNote, ProfileStore } from './predict/profiles.js';
 import { TaskRuns, type RunEvent, type RunTickInput } from './predict/task-runs.js';
 import type { WorkloadReport } from './report.js';
 import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
@@ -44,6 +44,9 @@ export class RunFollower {
       log(`profiles: ${err instanceof DirLockedError ? '' : `${cfg.dir}: `}${(err as Error).message}; task runs off`);
       return null;
     }
+    // (read through once: a profile kept in memory is a forecast ready, later)
+    const changed = envKeysChangedNote(store.list(), cfg.envKeys);
+    if (changed !== null) log(`profiles: ${changed}`);
     const layout = index.layout;
     // (what a command's runs wrote is no input of its next: each run's span, by its command line)
     const earlier = new EarlierRuns();

@@ -167,7 +167,9 @@ const run: CommandModule<object, RunArgs> = {
           agent = started;
           const url = endpoint ? (await endpoint.start()).url : null;
           const pushed = (push ? `; metrics pushed to ${shownUrl(push.url)} every ${otlp.intervalS} s` : '') + (logPush ? `; decisions and events to ${shownUrl(logPush.url)}` : '');
-          const profiles = agent.recordsRuns ? `; task profiles in ${policy.profiles.dir}` : '';
+          // (the environment in its tasks' signatures: a profile is found by it)
+          const keys = policy.profiles.envKeys;
+          const profiles = agent.recordsRuns ? `; task profiles in ${policy.profiles.dir}${keys.length > 0 ? ` (signed with environment ${[...keys].sort().join(', ')})` : ''}` : '';
           log(`running in ${mode} mode with ${a.policy}; programs: ${agent.programs.join(', ')}${url ? `; metrics at ${url}` : ''}${pushed}${profiles}`);
         },
         onReport: (r) => {

@@ -431,6 +431,31 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   return p as Profile;
 }
 
+/**
+ * What to say where the profiles were learned with other environment keys than the policy's
+ * `profiles.env_keys` now: a task's signature holds its chosen environment, so each of them is
+ * signed anew, and not forecast until it has run again. Changed without a word, every profile
+ * was orphaned (a walkthrough). Null when all agree (profiles recorded before labels kept their
+ * environment are not counted).
+ */
+export function envKeysChangedNote(entries: readonly ProfileEntry[], envKeys: readonly string[]): string | null {
+  const now = [...new Set(envKeys)].sort().join(', ');
+  const others = new Map<string, number>();
+  let known = 0;
+  for (const e of entries) {
+    const env = e.profile.task?.env;
+    if (env === undefined) continue;
+    known++;
+    const keys = Object.keys(env).sort().join(', ');
+    if (keys !== now) others.set(keys, (others.get(keys) ?? 0) + 1);
+  }
+  if (others.size === 0) return null;
+  const n = [...others.values()].reduce((a, b) => a + b, 0);
+  const shown = (keys: string): string => (keys === '' ? 'none' : `[${keys}]`);
+  const sets = [...others].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, c]) => `${shown(k)} (${c})`).join(', ');
+  return `${n} of ${known} task profiles were learned with other profiles.env_keys (${sets}${others.size > 3 ? ', ...' : ''}) than this policy's ${shown(now)}: their tasks are signed anew, and forecast once they have run again`;
+}
+
 // ---- the store ----
 
 export interface StoreProblem {

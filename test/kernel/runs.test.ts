@@ -13,6 +13,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metricValue } from '../helpers/prometheus.js';
+import { ProfileStore } from '../../agent/predict/profiles.js';
 import { kernelTest, testIf } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { memoryControllerWhy, MemoryTestCgroup } from '../helpers/memory-cgroup.js';
@@ -255,6 +256,19 @@ kernelTest('runs: one agent per state dir (a second would put back the first\'s 
   const enforcing = await headroom(['run', '--policy', policy, '--mode', 'enforce', '--no-prometheus', '--no-table', '--state-dir', unmakeable, '--duration', '1'], { timeoutMs: 30_000 }).done;
   t.is(enforcing.code, 1, enforcing.stderr);
   t.true(enforcing.stderr.includes('enforce mode journals its writes there, to undo them after a crash; give --state-dir'), enforcing.stderr);
+
+  // a policy whose profiles.env_keys changed: every profile learned without them is orphaned
+  // (its tasks signed anew), and that is said at the start, with the keys now signed
+  const seeded = join(dir, 'seeded');
+  new ProfileStore({ dir: seeded }).record({
+    signature: 'e'.repeat(64), durationMs: 3000, samples: [{ atMs: 0, cpuCores: 1 }], task: { exe: '/usr/bin/make', args: [], env: {} },
+  });
+  const withKeys = join(dir, 'with-keys.yaml');
+  writeFileSync(withKeys, 'version: 1\nprofiles:\n  env_keys: [JOBMODE, CC]\n');
+  const keyed = await headroom(['run', '--policy', withKeys, '--no-prometheus', '--no-table', '--state-dir', join(dir, 'keyed'), '--profiles-dir', seeded, '--duration', '1'], { timeoutMs: 30_000 }).done;
+  t.is(keyed.code, 0, keyed.stderr);
+  t.true(keyed.stderr.includes('profiles: 1 of 1 task profiles were learned with other profiles.env_keys (none (1)) than this policy\'s [CC, JOBMODE]: their tasks are signed anew, and forecast once they have run again'), keyed.stderr);
+  t.true(keyed.stderr.includes(`task profiles in ${seeded} (signed with environment CC, JOBMODE)`), keyed.stderr);
 
   first.child.kill('SIGINT');
   t.is((await first.done).code, 0, first.stderr());

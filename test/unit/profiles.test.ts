@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profilesDelete, profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
-  BINS, binRun, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
+  BINS, binRun, envKeysChangedNote, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type Profile, type ProfileEntry, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { resolveInRoot, SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { argvOf, NOT_UTF8, TaskReader } from '../../agent/workloads/task.js';
@@ -1058,4 +1058,15 @@ test('cli: a --dir that is a file is said to be one, not a raw ENOTDIR', (t) => 
     t.is(out.exitCode, 1);
     t.is(out.stderr, `headroom: ${file} is not a folder (a profile store is a folder of <signature>.json files): a wrong --dir?\n`);
   }
+});
+
+test('envKeysChangedNote: profiles learned with other env_keys than the policy\'s are counted and said; all agreeing (or labels without an environment) say nothing', (t) => {
+  const entry = (sig: string, env?: Record<string, string | null>): ProfileEntry => ({
+    profile: { signature: sig, ...(env ? { task: { exe: '/bin/x', args: [], env } } : {}) } as Profile, file: '', bytes: 1, usedAtMs: 0,
+  });
+  const entries = [entry('a', { B: 'x', A: null }), entry('b', { A: '1', B: '2' }), entry('c', {}), entry('d')];
+  t.is(envKeysChangedNote(entries.slice(0, 2), ['B', 'A', 'A']), null, 'the same keys, in any order');
+  t.is(envKeysChangedNote([entry('d')], []), null, 'a label without an environment is not counted');
+  t.is(envKeysChangedNote(entries, ['A', 'B']), '1 of 3 task profiles were learned with other profiles.env_keys (none (1)) than this policy\'s [A, B]: their tasks are signed anew, and forecast once they have run again');
+  t.is(envKeysChangedNote(entries, []), '2 of 3 task profiles were learned with other profiles.env_keys ([A, B] (2)) than this policy\'s none: their tasks are signed anew, and forecast once they have run again');
 });
