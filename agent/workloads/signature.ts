@@ -35,6 +35,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsc } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, join, resolve } from 'node:path';
+import { scriptCommands, shellScriptIndex } from './shell-words.js';
 
 /** The marker that starts an argument whose bytes are not UTF-8 (task.ts, argvOf): such an argument names no input looked up. */
 export const NOT_UTF8 = '\u0000';
@@ -161,7 +162,7 @@ export async function taskSignature(spec: TaskSpec): Promise<TaskSignature> {
   for (const key of [...new Set(spec.envKeys ?? [])].sort()) chosen[key] = env[key] ?? null;
   const command = { version: SIGNATURE_VERSION, exePath, exeName: basename(spec.argv0 ?? spec.exe), exeSha256: sha256, exeBytes: bytes, args, env: chosen };
   const commandKey = commandKeyOf(command, cwd);
-  const inputs = await describeInputs(args, cwd, spec, spec.earlierRuns?.(commandKey) ?? []);
+  const inputs = await describeInputs(args, cwd, spec, command.exeName, spec.earlierRuns?.(commandKey) ?? []);
   const parts: SignatureParts = { ...command, inputs };
   return { id: signatureOf(parts), parts, commandKey };
 }
@@ -235,8 +236,13 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sh
   return { sha256: h.digest('hex'), bytes };
 }
 
-/** The inputs the arguments name, in argument order, at most one per argument. */
-async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec, earlier: readonly RunWindow[]): Promise<InputPart[]> {
+/**
+ * The inputs the arguments name, in argument order, at most one per argument; a shell's `-c`
+ * script (`sh -c 'tar -C /srv/data -czf - . | gzip > out.tgz'`) is read for the words that
+ * name them (shell-words.ts), each one under the script's argument, and the script itself is
+ * not looked up as a path.
+ */
+async function describeInputs(args: readonly string[], cwd: string, spec: TaskSpec, exeName: string, earlier: readonly RunWindow[]): Promise<InputPart[]> {
   const outputFlags = new Set(spec.outputFlags ?? DEFAULT_OUTPUT_FLAGS);
   const outputs = new Set((spec.outputs ?? []).map((p) => resolve(cwd, p)));
   const bounds = {
@@ -245,33 +251,66 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     earlier: earlier.map((w) => ({ startMs: w.startMs + START_SLACK_MS, endMs: w.endMs })),
     writing: new Set((spec.writing ?? []).map((p) => (spec.root ? join(spec.root, resolve('/', p)) : resolve('/', p)))),
   };
-  const out: InputPart[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (i > 0 && outputFlags.has(args[i - 1]!)) continue;
-    // (bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
-    if (arg.startsWith(NOT_UTF8)) continue;
+  /**
+   * what one word names, as argument `i`; `prev`: the word before it in its command (an output
+   * flag's value is none); `within`: the folder a `-C dir` before it named, where a relative name
+   * is looked for first
+   */
+  const inputOf = async (i: number, arg: string | null, prev: string | null | undefined, within?: string): Promise<InputPart | undefined> => {
+    // (a word the shell expands, or bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
+    if (arg === null || arg.startsWith(NOT_UTF8)) return undefined;
+    if (typeof prev === 'string' && outputFlags.has(prev)) return undefined;
     // `--opt=value` and `key=value` (dd's if=, make's VAR=): the value may be the path (the
     // whole argument is tried first: a file can have `=` in its name)
     const eq = arg.startsWith('-') || KEY_VALUE.test(arg) ? arg.indexOf('=') : -1;
-    if (eq > 0 && (outputFlags.has(arg.slice(0, eq)) || OUTPUT_KEYS.has(arg.slice(0, eq)))) continue;
+    if (eq > 0 && (outputFlags.has(arg.slice(0, eq)) || OUTPUT_KEYS.has(arg.slice(0, eq)))) return undefined;
     const names = eq > 0 ? [arg, arg.slice(eq + 1)] : [arg];
-    let part: InputPart | undefined;
     for (const name of names) {
       if (name === '' || outputs.has(resolve(cwd, name))) continue;
       // (a relative name not found from cwd is looked for from alsoFrom: see TaskSpec)
-      for (const from of name.startsWith('/') || spec.alsoFrom === undefined ? [cwd] : [cwd, spec.alsoFrom]) {
+      const froms = name.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])];
+      for (const from of froms) {
         const path = spec.root ? await resolveInRoot(spec.root, from, name, spec.signal) : resolve(from, name);
-        if (path !== null) part = await describePath(i, name, path, bounds);
-        if (part) break;
+        const part = path !== null ? await describePath(i, name, path, bounds) : undefined;
+        if (part) return part;
       }
-      if (part) break;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.
     const last = names[names.length - 1]!;
-    if (!part && last.includes('/') && !outputs.has(resolve(cwd, last))) part = { arg: i, name: last, kind: 'missing' };
-    if (part) out.push(part);
+    return last.includes('/') && !outputs.has(resolve(cwd, last)) ? { arg: i, name: last, kind: 'missing' } : undefined;
+  };
+  const out: InputPart[] = [];
+  /**
+   * One command's words, each as argument `at(w)`. After `-C dir` (`--directory`), relative names
+   * are looked for from that folder first, as tar, make and git look for them: `tar -C data -czf
+   * out.tgz .` was sized from where it was launched, not from `data` (a walkthrough).
+   */
+  const describeWords = async (words: ReadonlyArray<string | null>, at: (w: number) => number): Promise<void> => {
+    let within: string | undefined;
+    for (let w = 0; w < words.length; w++) {
+      const word = words[w]!;
+      const part = await inputOf(at(w), word, words[w - 1], within);
+      if (part) out.push(part);
+      const prev = words[w - 1];
+      const named = typeof prev === 'string' && DIRECTORY_FLAGS.has(prev) ? word : word?.startsWith('--directory=') ? word.slice(12) : undefined;
+      if (named != null && part?.kind === 'dir') within = resolve(within ?? cwd, named);
+    }
+  };
+  const script = shellScriptIndex(exeName, args);
+  if (script < 0 || args[script]!.startsWith(NOT_UTF8)) {
+    await describeWords(args, (w) => w);
+    return out;
   }
+  // (the shell's own arguments, then its script's commands, each one's words under the script's index)
+  await describeWords(args.slice(0, script), (w) => w);
+  for (const command of scriptCommands(args[script]!)) {
+    await describeWords(command.args, () => script);
+    for (const file of command.redirectedIn) {
+      const part = await inputOf(script, file, undefined);
+      if (part) out.push(part);
+    }
+  }
+  await describeWords(args.slice(script + 1), (w) => script + 1 + w);
   return out;
 }
 
@@ -325,6 +364,8 @@ export async function resolveInRoot(root: string, base: string, name: string, si
 
 /** An argument `key=value` (not an option): its value may name an input. */
 const KEY_VALUE = /^[A-Za-z_][\w.-]*=/;
+/** Flags whose value is the folder a program's later relative names are found from (tar, make, git). */
+const DIRECTORY_FLAGS: ReadonlySet<string> = new Set(['-C', '--directory']);
 /** Keys of `key=value` arguments whose value is an output: dd's of=. */
 const OUTPUT_KEYS: ReadonlySet<string> = new Set(['of']);
 
