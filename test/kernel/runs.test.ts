@@ -220,6 +220,8 @@ profiles:
     const memRun = entries.find((e) => e.signature === memEnd.signature);
     t.log(`the run with memory: ${JSON.stringify(memRun)}`);
     t.true(memRun !== undefined && memRun.peakMemBytes! >= 150 * 2 ** 20 && memRun.peakMemBytes! < 256 * 2 ** 20, JSON.stringify(memRun));
+    // its inputs, from its sh -c script's words and the shell's own arguments (the script itself was a missing file)
+    t.deepEqual(memRun!.inputs, ['/dev/zero: not a file or folder', `${join(dir, 'big.bin')}: file, ${256 * 2 ** 20} bytes`]);
   }
 });
 
