@@ -12,7 +12,7 @@ import type { WorkloadReport } from './report.js';
 import type { CgroupLayout, WorkloadIndex } from './workloads/index.js';
 import { workloadDir } from './workloads/layout.js';
 import { cgroupPopulated } from './workloads/liveness.js';
-import { EarlierRuns } from './workloads/earlier-runs.js';
+import { EarlierRuns, type RunWindow } from './workloads/earlier-runs.js';
 import type { SchedSource } from './probes/sched-source.js';
 import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
 import { readInactiveFileBytes, readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
@@ -44,19 +44,20 @@ export class RunFollower {
       log(`profiles: ${err instanceof DirLockedError ? '' : `${cfg.dir}: `}${(err as Error).message}; task runs off`);
       return null;
     }
-    // (read through once: a profile kept in memory is a forecast ready, later)
-    const changed = envKeysChangedNote(store.list(), cfg.envKeys);
+    // (from the store's read of every profile at its open: none read again)
+    const changed = envKeysChangedNote(store.envKeySets, cfg.envKeys);
     if (changed !== null) log(`profiles: ${changed}`);
     const layout = index.layout;
     // (what a command's runs wrote is no input of its next: each run's span, by its command line)
     const earlier = new EarlierRuns();
     const reader = new TaskReader({
-      envKeys: cfg.envKeys, earlierRuns: (key) => earlier.of(key),
+      // (and those of its runs going on: runs is made below, and read from only once it is)
+      envKeys: cfg.envKeys, earlierRuns: (key): RunWindow[] => [...earlier.of(key), ...runs.ongoing(key)],
       ...(probe ? { cwdAtExec: (pid: number, start: number, root: { ino: bigint; dev: bigint }) => probe.cwdAtExec(pid, start, root) } : {}),
     });
     // (0 where a sandbox hides them: no ceiling then, not a ceiling of 0)
     const hostCpus = availableParallelism();
-    const runs = new TaskRuns({
+    const runs: TaskRuns = new TaskRuns({
       store, minRunMs: cfg.minRunMs, log, earlierRun: (key, span) => earlier.note(key, span), ...(probe ? { endOf: (pid: number, start: number) => probe.endOf(pid, start) } : {}),
       oldestStartTicks: (w) => {
         const dir = workloadDir(layout, w);
@@ -104,7 +105,8 @@ export class RunFollower {
       inputs.push({
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
         memoryHighWaterBytes: memoryBytes === null ? null : readMemoryHighWaterBytes(this.layout, r.workload),
-        memoryInactiveFileBytes: memoryBytes === null ? null : readInactiveFileBytes(this.layout, r.workload),
+        // (memory.stat, made by the kernel at each read, read once: the usage's where read)
+        memoryInactiveFileBytes: memoryBytes === null ? null : r.usage ? r.usage.memoryInactiveFileBytes : readInactiveFileBytes(this.layout, r.workload),
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,

@@ -112,7 +112,8 @@ export function formatRunEvent(e: RunEvent): string {
     const took = e.durationAtMost ? `within a tick (at most ${seconds(e.durationMs)})` : e.durationUnknown ? 'after a time not known (its start not seen)' : `after ${seconds(e.durationMs)}`;
     const beyond = e.beyondForecast ? `; beyond its forecast: ${e.beyondForecast.map(beyondText).join(', ')}` : '';
     // (a nonzero status learned: the task's usual end, said so as not to read as a failure)
-    const usual = e.recorded && e.exitStatus ? `, exited with status ${e.exitStatus} as its task's runs do` : '';
+    const withHeld = e.learnedWith ? `, with the ${e.learnedWith} run${e.learnedWith === 1 ? '' : 's'} before it held back` : '';
+    const usual = e.recorded && e.exitStatus ? `, exited with status ${e.exitStatus} as its task's runs do${withHeld}` : '';
     return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded${usual} (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${beyond}`;
   }
   const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;
@@ -151,7 +152,7 @@ export function runEventRecord(e: RunEvent): object {
     return {
       ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
       ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}),
-      ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
+      ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.learnedWith ? { learnedWith: e.learnedWith } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
     };
   }
   const f = e.forecast;

@@ -98,8 +98,12 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
   if (!tracks(run, name, sliceAt, p99Near)) return false;
 
   const now = sliceAt(run.elapsedMs);
-  // the value now beyond what its past runs had here: the series' risk stands too
-  const beyond = d.value > p99Near(now);
+  // the value now beyond what its past runs had here: the series' risk stands too (memory: the
+  // run's working set, as its profile has it, not its usage with the page cache: a job holding
+  // a read file's cache was beyond its past runs at every tick, and their foresight lost; a review)
+  const last = run.recent[run.recent.length - 1];
+  const valueNow = name.startsWith('mem') && last?.memBytes !== undefined ? last.memBytes : d.value;
+  const beyond = valueNow > p99Near(now);
   const cut = (x: number): number => shownDemand(d.resource, d.ceiling === null ? x : Math.min(d.ceiling, x));
   const reached = d.limit === null ? null : d.limit * REACHED_SHARE;
   const exceeds = (k: number, level: number): number => {

@@ -76,7 +76,7 @@ export interface FinishedRun {
   samples: readonly RunSample[];
   /** what to show for the signature in `headroom profiles` */
   task?: TaskLabel;
-  /** its task's process's exit status, where not 0 (a status the task ends with as a rule: grep's 1, rsync's 24) */
+  /** its task's process's exit status (absent: not known); not 0: one the task ends with as a rule (grep's 1, rsync's 24) */
   exitStatus?: number;
 }
 
@@ -244,7 +244,8 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       last: run.durationMs,
     },
     curve,
-    ...(run.exitStatus ? { exitStatus: run.exitStatus } : {}),
+    // (its last run's status where known; one not known leaves the last known)
+    ...(run.exitStatus !== undefined ? (run.exitStatus !== 0 ? { exitStatus: run.exitStatus } : {}) : prev?.exitStatus !== undefined ? { exitStatus: prev.exitStatus } : {}),
   };
 }
 
@@ -433,27 +434,20 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
 
 /**
  * What to say where the profiles were learned with other environment keys than the policy's
- * `profiles.env_keys` now: a task's signature holds its chosen environment, so each of them is
- * signed anew, and not forecast until it has run again. Changed without a word, every profile
- * was orphaned (a walkthrough). Null when all agree (profiles recorded before labels kept their
- * environment are not counted).
+ * `profiles.env_keys` now (ProfileStore.envKeySets): a task's signature holds its chosen
+ * environment, so each of them is signed anew, and not forecast until it has run again. Changed
+ * without a word, every profile was orphaned (a walkthrough). Null when all agree.
  */
-export function envKeysChangedNote(entries: readonly ProfileEntry[], envKeys: readonly string[]): string | null {
+export function envKeysChangedNote(keySets: ReadonlyMap<string, number>, envKeys: readonly string[]): string | null {
   const now = [...new Set(envKeys)].sort().join(', ');
-  const others = new Map<string, number>();
-  let known = 0;
-  for (const e of entries) {
-    const env = e.profile.task?.env;
-    if (env === undefined) continue;
-    known++;
-    const keys = Object.keys(env).sort().join(', ');
-    if (keys !== now) others.set(keys, (others.get(keys) ?? 0) + 1);
-  }
-  if (others.size === 0) return null;
-  const n = [...others.values()].reduce((a, b) => a + b, 0);
-  const shown = (keys: string): string => (keys === '' ? 'none' : `[${keys}]`);
-  const sets = [...others].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, c]) => `${shown(k)} (${c})`).join(', ');
-  return `${n} of ${known} task profiles were learned with other profiles.env_keys (${sets}${others.size > 3 ? ', ...' : ''}) than this policy's ${shown(now)}: their tasks are signed anew, and forecast once they have run again`;
+  const others = [...keySets].filter(([k]) => k !== now).sort((a, b) => b[1] - a[1]);
+  if (others.length === 0) return null;
+  const n = others.reduce((a, [, c]) => a + c, 0);
+  const known = [...keySets.values()].reduce((a, c) => a + c, 0);
+  const shown = (keys: string): string => (keys === '' ? 'none' : keys);
+  const sets = others.slice(0, 3).map(([k, c]) => `${c} with ${shown(k)}`).join(', ') + (others.length > 3 ? ', ...' : '');
+  return `${n} of the ${known} task profiles that keep their environment were learned with other profiles.env_keys than this policy's (${shown(now)}): ${sets}. ` +
+    'Their tasks are signed anew and forecast once they have run again; the old profiles stay until evicted (profiles.max_size) or removed (headroom profiles delete)';
 }
 
 // ---- the store ----
@@ -578,8 +572,22 @@ export class ProfileStore {
     this.existed = this.scan();
     // every file read once at the start: a corrupt one is quarantined now, not when its task
     // next runs (until then it was warned of at every look and counted against the budget)
-    if (!this.readOnly) for (const sig of [...this.index.keys()]) this.read(sig);
+    if (!this.readOnly) {
+      for (const sig of [...this.index.keys()]) {
+        const env = this.read(sig)?.task?.env;
+        if (env === undefined) continue;
+        const keys = Object.keys(env).sort().join(', ');
+        this.envKeySets.set(keys, (this.envKeySets.get(keys) ?? 0) + 1);
+      }
+    }
   }
+
+  /**
+   * The environment keys the profiles read at the open were signed with (sorted, joined by ", ";
+   * '' for none), and how many profiles each; profiles whose label keeps no environment are not
+   * counted. Empty for a read-only store.
+   */
+  readonly envKeySets = new Map<string, number>();
 
   /** Bytes of the profile files (quarantine and temp files not counted). */
   get bytes(): number {

@@ -101,8 +101,10 @@ export interface RunEnd {
   oomKilled?: boolean;
   /** its task's process was killed by this signal (SIGKILL, SIGTERM...): not learned */
   killedBy?: string;
-  /** its task's process exited with this status (absent: not known); not 0: a failure, or its usual end (learned where its last run ended so too) */
+  /** its task's process exited with this status (absent: not known); not 0: a failure, or its usual end (see TaskRuns.finish) */
   exitStatus?: number;
+  /** the runs of its task held back for the same status, learned with it (USUAL_STATUS_RUNS in a row) */
+  learnedWith?: number;
   /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
   beyondForecast?: BeyondForecast[];
 }
@@ -209,6 +211,18 @@ interface Run {
   leftBehind?: boolean;
 }
 
+/** A held run with at most HELD_SAMPLES samples, neighbours merged in pairs (as a long run's are). */
+function thinned(run: FinishedRun): FinishedRun {
+  let samples = run.samples;
+  while (samples.length > HELD_SAMPLES) {
+    const merged: RunSample[] = [];
+    for (let i = 0; i + 1 < samples.length; i += 2) merged.push(merge(samples[i]!, samples[i + 1]!, 1));
+    if (samples.length % 2 === 1) merged.push(samples[samples.length - 1]!);
+    samples = merged;
+  }
+  return samples === run.samples ? run : { ...run, samples };
+}
+
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
 function merge(a: RunSample, b: RunSample, n: number): RunSample {
   const mean = (x: number | undefined, y: number | undefined): number | undefined =>
@@ -245,8 +259,14 @@ const BEYOND_FLOOR: Record<BeyondForecast['what'], number> = { duration_ms: 1000
 const RECENT_SAMPLES = 8;
 /** Cgroups remembered as having had a run (Run.reused) or as seen (TaskRuns.seen); one forgotten reads as new. */
 const RAN_BEFORE_KEPT = 4096;
-/** Runs held back for their nonzero status (TaskRuns.held), by task: the oldest dropped beyond (each up to maxSamples samples) */
+/** Tasks whose runs are held back for their nonzero status (TaskRuns.held): the oldest dropped beyond */
 const HELD_KEPT = 64;
+/** Runs in a row of a task ending with one nonzero status that make it the task's usual end (TaskRuns.finish) */
+const USUAL_STATUS_RUNS = 3;
+/** A run held back longer than this is dropped: not "in a row" with one today */
+const HELD_FOR_MS = 7 * 24 * 3600 * 1000;
+/** Samples a held run keeps (thinned: BINS slices are all its profile keeps of it) */
+const HELD_SAMPLES = 64;
 
 export class TaskRuns {
   private readonly runs = new Map<string, Run>();
@@ -263,8 +283,8 @@ export class TaskRuns {
   /** cgroups handed in before (see wants), the oldest forgotten beyond RAN_BEFORE_KEPT */
   private readonly seen = new Set<string>();
   private readonly pending: RunEvent[] = [];
-  /** by task signature: its last run, which exited with a nonzero status not its profile's; learned if its next run ends so too */
-  private readonly held = new Map<string, FinishedRun>();
+  /** by task signature: its last runs, in a row, that exited with one nonzero status not its profile's (TaskRuns.finish) */
+  private readonly held = new Map<string, FinishedRun[]>();
   private readonly minRunMs: number;
   private readonly maxSamples: number;
   private readonly maxRuns: number;
@@ -361,8 +381,10 @@ export class TaskRuns {
       // the tick's memory peak: the cgroup's high water where it rose since the last tick (on its
       // first tick, where the cgroup is this run's alone). Read at ticks, a 160 MiB spike
       // between two of them was not in the run's peak (64 MiB; a review). The high water counts
-      // the page cache of its time, not known: the inactive cache now is taken off it (a cache
-      // dropped since leaves it high, the safe side)
+      // the page cache of its time, not known: the inactive cache now is taken off it. A cache
+      // dropped since leaves it high; one grown since, within the tick, can hide a spike freed
+      // before it (the ticks' working sets still hold what lasted a tick). Taking the last
+      // tick's cache instead put a file read within one tick whole into the peak
       let memPeakBytes: number | undefined;
       const hw = alive ? x.memoryHighWaterBytes : undefined;
       if (hw != null) {
@@ -370,7 +392,9 @@ export class TaskRuns {
         run.highWater = hw;
       }
       this.sample(run, {
-        atMs: nowMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
+        // (half way through the tick: its CPU, I/O and network are means over it, its memory
+        // peak the most within it; placed at its end, a run's curve came half a tick late)
+        atMs: Number.isFinite(this.lastTickMs) && this.lastTickMs < nowMs ? (this.lastTickMs + nowMs) / 2 : nowMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
         ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }
@@ -390,6 +414,19 @@ export class TaskRuns {
     }
     this.lastTickMs = nowMs;
     return this.pending.splice(0);
+  }
+
+  /**
+   * The spans so far of the runs of a command line going on now (its task read, not ended): what
+   * they have written is their output, not an input of another run of it read meanwhile. Noted
+   * only at their end, two runs of one command at once signed each other's partial outputs.
+   */
+  ongoing(commandKey: string): RunWindow[] {
+    const out: RunWindow[] = [];
+    for (const run of this.runs.values()) {
+      if (run.commandKey === commandKey && run.endedAtMs === undefined) out.push({ startMs: run.startMs, endMs: Number.POSITIVE_INFINITY });
+    }
+    return out;
   }
 
   /** The run a workload is on, with what its task's profile expects; undefined when none. */
@@ -608,20 +645,28 @@ export class TaskRuns {
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
       .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
     if (samples.length === 0) return { ...end, recorded: false, reason: `${failed}no sample while it ran` };
-    const finished: FinishedRun = { signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task, ...(status !== undefined ? { exitStatus: status } : {}) };
+    const exitStatus = ended && 'status' in ended ? ended.status : undefined;
+    const finished: FinishedRun = { signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task, ...(exitStatus !== undefined ? { exitStatus } : {}) };
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
-    // (a review). Learned where its profile's last run ended so, or its last run, held back,
-    // did: that one is learned with it. Else held back, and said so.
-    const held = this.held.get(run.signature);
+    // (a review). Learned where its profile's last run ended so; else where USUAL_STATUS_RUNS
+    // runs in a row of its task ended so, one after another (runs at once, shards failing
+    // together, are not "in a row"): those held back are learned with it. Two were too few: a
+    // job failing the same way twice (missing credentials) became its task's usual run (a
+    // review). A run of another status, or of 0, drops those held.
+    const held = (this.held.get(run.signature) ?? []).filter((h) => h.exitStatus === status && h.endedAtMs! >= endMs - HELD_FOR_MS);
     this.held.delete(run.signature);
+    let learnedWith: FinishedRun[] = [];
     if (status !== undefined && this.opts.store.get(run.signature)?.exitStatus !== status) {
-      if (held?.exitStatus !== status) {
-        this.held.set(run.signature, finished);
+      const inRow = held.length > 0 && held[held.length - 1]!.endedAtMs! > run.startMs ? held : [...held, thinned(finished)];
+      if (inRow.length < USUAL_STATUS_RUNS) {
+        this.held.set(run.signature, inRow);
         trimOldest(this.held, HELD_KEPT);
-        return { ...end, recorded: false, reason: `${failed}held back, learned with its task's next run if that ends so too (its usual end, as grep's 1), else not (a failure)` };
+        const why = inRow === held ? 'it ran at once with the last run held back, so it does not count' : `${inRow.length} of ${USUAL_STATUS_RUNS} in a row`;
+        return { ...end, recorded: false, reason: `${failed}held back (${why}): learned if ${USUAL_STATUS_RUNS} runs of its task in a row end so (its usual end, as grep's 1), else not (a failure)` };
       }
-      this.recordHeld(held);
+      learnedWith = held;
+      for (const h of held) this.recordHeld(h);
     }
     try {
       const out = this.opts.store.record(finished);
@@ -629,6 +674,7 @@ export class TaskRuns {
       const beyond = beyondForecast(run.forecast, durationMs, samples);
       return {
         ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }),
+        ...(learnedWith.length > 0 ? { learnedWith: learnedWith.length } : {}),
         ...(beyond.length > 0 ? { beyondForecast: beyond } : {}),
       };
     } catch (err) {

@@ -34,6 +34,7 @@ import type { RunWindow } from './earlier-runs.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsc } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { scriptCommands, shellScriptIndex } from './shell-words.js';
 
@@ -96,6 +97,11 @@ export interface TaskSpec {
   earlierRuns?: (commandKey: string) => readonly RunWindow[];
   /** absolute paths (as the task sees them) its processes hold open for writing: outputs, as above */
   writing?: readonly string[];
+  /**
+   * the files its processes hold open for reading alone: an input its name no longer finds
+   * (deleted, or renamed into another folder, since the task started) is sized through it
+   */
+  reading?: readonly OpenForReading[];
   /** most directory entries counted under one argument; default 10000 */
   maxDirEntries?: number;
   /**
@@ -118,6 +124,14 @@ export interface TaskSpec {
    */
   exeFile?: string;
   root?: string;
+}
+
+/** A file a task's process holds open for reading. */
+export interface OpenForReading {
+  /** its path as the task sees it (as it was when opened, for one deleted since) */
+  path: string;
+  /** a link that reaches the open file, deleted or not: /proc/<pid>/fd/<n> */
+  file: string;
 }
 
 export type InputPart =
@@ -252,11 +266,37 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     writing: new Set((spec.writing ?? []).map((p) => (spec.root ? join(spec.root, resolve('/', p)) : resolve('/', p)))),
   };
   /**
+   * An input its name no longer finds, that the task holds open (deleted since it started, or
+   * renamed: into another folder, by its own name alone, where one open file has it): sized
+   * through the open file. A job that moved or removed its input in its first half second was
+   * signed with it missing: a run on 100 B and one on 100 MB were one task (a walkthrough).
+   */
+  const heldOpen = async (i: number, name: string, froms: readonly string[]): Promise<InputPart | undefined> => {
+    if (!spec.reading || spec.reading.length === 0) return undefined;
+    const paths = new Set(froms.map((f) => resolve(f, name)));
+    let open = spec.reading.find((r) => paths.has(r.path));
+    if (!open) {
+      const own = basename(name);
+      const same = own === '' || own === '.' || own === '..' ? [] : spec.reading.filter((r) => basename(r.path) === own);
+      if (same.length === 1) open = same[0];
+    }
+    if (!open) return undefined;
+    try {
+      const st = await stat(open.file);
+      // (one changed since the task started is its output, as on disk: describePath)
+      return st.isFile() && st.mtimeMs < bounds.writtenSinceMs ? { arg: i, name, kind: 'file', bytes: st.size } : undefined;
+    } catch {
+      return undefined; // closed meanwhile
+    }
+  };
+  /**
    * what one word names, as argument `i`; `prev`: the word before it in its command (an output
    * flag's value is none); `within`: the folder a `-C dir` before it named, where a relative name
-   * is looked for first
+   * is looked for first; `dir`: where its command runs, as a script's `cd`s left it
+   * (ScriptCommand.dir: undefined, where the task started; null, not known: relative names are
+   * not looked up)
    */
-  const inputOf = async (i: number, arg: string | null, prev: string | null | undefined, within?: string): Promise<InputPart | undefined> => {
+  const inputOf = async (i: number, arg: string | null, prev: string | null | undefined, within?: string, dir?: string | null): Promise<InputPart | undefined> => {
     // (a word the shell expands, or bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
     if (arg === null || arg.startsWith(NOT_UTF8)) return undefined;
     if (typeof prev === 'string' && outputFlags.has(prev)) return undefined;
@@ -267,13 +307,18 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     const names = eq > 0 ? [arg, arg.slice(eq + 1)] : [arg];
     for (const name of names) {
       if (name === '' || outputs.has(resolve(cwd, name))) continue;
-      // (a relative name not found from cwd is looked for from alsoFrom: see TaskSpec)
-      const froms = name.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])];
+      // (a relative name not found from cwd is looked for from alsoFrom: see TaskSpec; after a
+      // script's cd, from there alone)
+      if (dir === null && !name.startsWith('/')) return undefined;
+      const here = dir == null ? [cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])] : [resolve(cwd, dir)];
+      const froms = name.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...here];
       for (const from of froms) {
         const path = spec.root ? await resolveInRoot(spec.root, from, name, spec.signal) : resolve(from, name);
         const part = path !== null ? await describePath(i, name, path, bounds) : undefined;
         if (part) return part;
       }
+      const held = await heldOpen(i, name, froms);
+      if (held) return held;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.
     const last = names[names.length - 1]!;
@@ -281,37 +326,122 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   };
   const out: InputPart[] = [];
   /**
-   * One command's words, each as argument `at(w)`. After `-C dir` (`--directory`), relative names
-   * are looked for from that folder first, as tar, make and git look for them: `tar -C data -czf
-   * out.tgz .` was sized from where it was launched, not from `data` (a walkthrough).
+   * One command's words, each as argument `at(w)`, as its program takes them (operandRoles): its
+   * outputs left out, and after `-C dir` relative names looked for from that folder first (tar,
+   * make, git: `tar -C data -czf out.tgz .` was sized from where it was launched, not from
+   * `data`; a walkthrough).
    */
-  const describeWords = async (words: ReadonlyArray<string | null>, at: (w: number) => number): Promise<void> => {
+  const describeWords = async (command: string | null, words: ReadonlyArray<string | null>, at: (w: number) => number, dir?: string | null): Promise<void> => {
+    const roles = operandRoles(command, words);
     let within: string | undefined;
     for (let w = 0; w < words.length; w++) {
       const word = words[w]!;
-      const part = await inputOf(at(w), word, words[w - 1], within);
+      const role = roles[w];
+      if (role === 'out' || role === 'none') continue;
+      if (role === 'within') {
+        const part = await inputOf(at(w), word, undefined, within, dir);
+        if (part) out.push(part);
+        if (part?.kind === 'dir') within = resolve(within ?? resolve(cwd, dir ?? '.'), part.name);
+        // (a folder not known, `-C "$dir"`, or not there: the relative names after it name nothing known)
+        else dir = null;
+        continue;
+      }
+      const part = await inputOf(at(w), word, words[w - 1], role === 'from-start' ? undefined : within, dir);
       if (part) out.push(part);
-      const prev = words[w - 1];
-      const named = typeof prev === 'string' && DIRECTORY_FLAGS.has(prev) ? word : word?.startsWith('--directory=') ? word.slice(12) : undefined;
-      if (named != null && part?.kind === 'dir') within = resolve(within ?? cwd, named);
     }
   };
   const script = shellScriptIndex(exeName, args);
   if (script < 0 || args[script]!.startsWith(NOT_UTF8)) {
-    await describeWords(args, (w) => w);
+    await describeWords(exeName, args, (w) => w);
     return out;
   }
   // (the shell's own arguments, then its script's commands, each one's words under the script's index)
-  await describeWords(args.slice(0, script), (w) => w);
+  await describeWords(null, args.slice(0, script), (w) => w);
   for (const command of scriptCommands(args[script]!)) {
-    await describeWords(command.args, () => script);
+    await describeWords(command.name === null ? null : basename(command.name), command.args, () => script, command.dir);
     for (const file of command.redirectedIn) {
-      const part = await inputOf(script, file, undefined);
+      const part = await inputOf(script, file, undefined, undefined, command.dir);
       if (part) out.push(part);
     }
   }
-  await describeWords(args.slice(script + 1), (w) => script + 1 + w);
+  await describeWords(null, args.slice(script + 1), (w) => script + 1 + w);
   return out;
+}
+
+/**
+ * How a program takes a word of its command line: an input (undefined), an output, no file at
+ * all, the folder its later relative names are found from (`-C dir`), or an input found from
+ * where it started whatever `-C` said (tar's archive). What one program writes, its operands
+ * tell: sized as inputs, `tee -a job.log` (gone by the read, its log older than the slack) or
+ * `cp`'s, `rsync`'s or `tar -x`'s destination (files made with old mtimes) gave each run a
+ * signature of its own (a review).
+ */
+export function operandRoles(command: string | null, words: ReadonlyArray<string | null>): Array<'out' | 'none' | 'within' | 'from-start' | undefined> {
+  const roles = new Array<'out' | 'none' | 'within' | 'from-start' | undefined>(words.length).fill(undefined);
+  const name = command === null ? '' : basename(command);
+  const isOption = (w: string | null): boolean => w !== null && w.startsWith('-') && w !== '-';
+  const operands = words.map((w, i) => i).filter((i) => !isOption(words[i]!));
+  /** the word after option `flag` (or its `--flag=value` form) has `role` */
+  const valueOf = (flags: readonly string[], role: 'out' | 'within' | 'from-start'): void => {
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      if (w === null) continue;
+      if (flags.includes(w) && i + 1 < words.length) {
+        roles[i + 1] = role;
+        const at = operands.indexOf(i + 1);
+        if (at >= 0) operands.splice(at, 1);
+      } else if (flags.some((f) => f.startsWith('--') && w.startsWith(`${f}=`))) roles[i] = role;
+    }
+  };
+  switch (name) {
+    case 'tee':
+      for (const i of operands) roles[i] = 'out';
+      break;
+    case 'cp': case 'mv': case 'install': case 'ln': case 'rsync': case 'scp':
+      valueOf(['-t', '--target-directory'], 'out');
+      if (!words.some((w) => w === '-t' || w?.startsWith('--target-directory')) && operands.length >= 2) roles[operands[operands.length - 1]!] = 'out';
+      break;
+    // (what these name they make, remove or print: not read; a cd's folder is where the next commands run, sized where they name it)
+    case 'touch': case 'rm': case 'rmdir': case 'mkdir': case 'truncate': case 'chmod': case 'chown': case 'chgrp': case 'mktemp': case 'shred':
+    case 'cd': case 'pushd': case 'popd': case 'echo': case 'printf':
+      for (let i = 0; i < words.length; i++) roles[i] = 'none';
+      break;
+    case 'tar': case 'bsdtar': {
+      // its mode from its option clusters (`-czf`, `--create`) or an old-style first word (`czf`)
+      const first = words[0];
+      const clusters = words.filter((w, i): w is string => w !== null && (/^-[A-Za-z]+$/.test(w) || (i === 0 && /^[A-Za-z]+$/.test(w))));
+      const letters = clusters.join('');
+      const writes = /[cru]/.test(letters) || words.some((w) => w === '--create' || w === '--append' || w === '--update');
+      const extracts = /x/.test(letters) || words.some((w) => w === '--extract' || w === '--get');
+      // the archive: the word after the cluster that ends in f (or -f, --file)
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        if (w === null || i + 1 >= words.length) continue;
+        const cluster = /^-[A-Za-z]*f$/.test(w) || (i === 0 && w === first && /^[A-Za-z]*f[A-Za-z]*$/.test(w) && !w.startsWith('-'));
+        if (cluster || w === '--file') roles[i + 1] = writes ? 'out' : 'from-start';
+      }
+      for (let i = 0; i < words.length; i++) if (words[i]?.startsWith('--file=')) roles[i] = writes ? 'out' : 'from-start';
+      valueOf(['-C', '--directory'], extracts ? 'out' : 'within');
+      // (what it extracts names members, not files here)
+      if (extracts) for (let i = 0; i < words.length; i++) if (roles[i] === undefined && !isOption(words[i]!)) roles[i] = 'none';
+      break;
+    }
+    case 'make': case 'gmake': case 'git': case 'ninja': case 'patch':
+      valueOf(['-C', '--directory'], 'within');
+      break;
+    case 'unzip':
+      valueOf(['-d'], 'out');
+      break;
+    case 'wget':
+      valueOf(['-O', '--output-document', '-P', '--directory-prefix', '-o', '--output-file'], 'out');
+      break;
+    case 'curl':
+      valueOf(['--output-dir'], 'out');
+      break;
+    default:
+      break;
+  }
+  return roles;
 }
 
 /** Symlinks followed in one path at most, as the kernel's MAXSYMLINKS: past it, ELOOP. */
@@ -364,8 +494,6 @@ export async function resolveInRoot(root: string, base: string, name: string, si
 
 /** An argument `key=value` (not an option): its value may name an input. */
 const KEY_VALUE = /^[A-Za-z_][\w.-]*=/;
-/** Flags whose value is the folder a program's later relative names are found from (tar, make, git). */
-const DIRECTORY_FLAGS: ReadonlySet<string> = new Set(['-C', '--directory']);
 /** Keys of `key=value` arguments whose value is an output: dd's of=. */
 const OUTPUT_KEYS: ReadonlySet<string> = new Set(['of']);
 
@@ -383,12 +511,18 @@ interface WalkBounds {
   writing: ReadonlySet<string>;
 }
 
-/** Whether a file is the task's output (see WalkBounds). */
 /** Whether a change at `atMs` is the task's: since it started, or while an earlier run of its command line ran. */
 const byTask = (atMs: number, bounds: WalkBounds): boolean =>
   atMs >= bounds.writtenSinceMs || bounds.earlier.some((w) => atMs >= w.startMs && atMs <= w.endMs);
 
-const written = (path: string, mtimeMs: number, bounds: WalkBounds): boolean => byTask(mtimeMs, bounds) || bounds.writing.has(path);
+/**
+ * Whether a file is the task's output: written (its mtime) or changed (its ctime) since it
+ * started or within an earlier run's span, or held open for writing. A copy or an extraction
+ * that keeps the source's mtime (`cp -p`, `rsync -a`, `tar -x`) cannot set back the ctime: its
+ * files, made while the task ran, read as there before it with the mtime alone (a review).
+ */
+const written = (path: string, st: Stats, bounds: WalkBounds): boolean =>
+  byTask(st.mtimeMs, bounds) || byTask(st.ctimeMs, bounds) || bounds.writing.has(path);
 
 async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | undefined> {
   let st;
@@ -397,7 +531,7 @@ async function describePath(arg: number, name: string, path: string, bounds: Wal
   } catch {
     return undefined;
   }
-  if (st.isFile()) return written(path, st.mtimeMs, bounds) ? undefined : { arg, name, kind: 'file', bytes: st.size };
+  if (st.isFile()) return written(path, st, bounds) ? undefined : { arg, name, kind: 'file', bytes: st.size };
   if (st.isDirectory()) return { arg, name, kind: 'dir', ...(await dirTotals(path, bounds)) };
   return { arg, name, kind: 'other' }; // a device or fifo: its size says nothing
 }
@@ -435,7 +569,7 @@ async function dirTotals(root: string, bounds: WalkBounds): Promise<{ bytes: num
       }
       // (a folder is made since the start by its birth time, where the filesystem keeps one: its
       // mtime moves whenever an entry is added, and a folder there before would come and go)
-      if (st.isDirectory() ? st.birthtimeMs > 0 && byTask(st.birthtimeMs, bounds) : written(p, st.mtimeMs, bounds)) continue;
+      if (st.isDirectory() ? st.birthtimeMs > 0 && byTask(st.birthtimeMs, bounds) : written(p, st, bounds)) continue;
       entries++;
       bounds.left.entries--;
       if (st.isFile()) bytes += st.size;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootEpochMs } from '../boot-clock.js';
-import { hashFile, NOT_UTF8, taskSignature, type TaskSignature } from './signature.js';
+import { hashFile, NOT_UTF8, taskSignature, type OpenForReading, type TaskSignature } from './signature.js';
 import type { RunWindow } from './earlier-runs.js';
 
 export interface CgroupTask {
@@ -99,16 +99,17 @@ export class TaskReader {
       // cwd now (what `make -C sub` reads is named from sub). Not known (it exec'd before the
       // probe attached, or from another root): its cwd now alone.
       const atExec = cwdNow === null ? null : this.opts.cwdAtExec?.(pid, oldest.start, { ino: rootStat.ino, dev: rootStat.dev }) ?? null;
-      const writing = await openForWriting(oldest.pids, this.opts.proc ?? '/proc');
+      const { writing, reading } = await openFiles(oldest.pids, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
-        exe: exe.replace(/ \(deleted\)$/, ''), exeFile: join(proc, 'exe'),
+        exe: exe.endsWith(DELETED) ? exe.slice(0, -DELETED.length) : exe, exeFile: join(proc, 'exe'),
         // (a cwd outside its root is the host's: its inputs are found as the host sees them,
         // right for the relative ones)
         ...(cwdNow === null
-          ? { cwd: cwdHere, writing }
+          ? { cwd: cwdHere, writing, reading }
           : {
             root: join(proc, 'root'), cwd: atExec ?? cwdNow, ...(atExec !== null && atExec !== cwdNow ? { alsoFrom: cwdNow } : {}),
             writing: writing.map((p) => withinRoot(p, rootHere) ?? p),
+            reading: reading.flatMap((r) => { const path = withinRoot(r.path, rootHere); return path === null ? [] : [{ ...r, path }]; }),
           }),
         // (the name it was called by: a multi-call binary, xz as unxz, does another job under
         // another name; but not a title a process gave itself in its argv, "nginx: master
@@ -177,17 +178,22 @@ function startedAtMs(ticks: number, proc: string): number | null {
   return boot === null ? null : Math.round(boot + (ticks / USER_HZ) * 1000);
 }
 
+/** How /proc names the target of a link to a file deleted since it was opened. */
+const DELETED = ' (deleted)';
 /** Processes and open files looked at for outputs, at most (a task is a handful of each). */
 const MAX_PIDS_LOOKED_AT = 64;
 const MAX_FDS_LOOKED_AT = 1024;
 
 /**
- * The files the cgroup's processes hold open for writing (O_WRONLY or O_RDWR), as they see
- * them: the task's outputs, whenever they were last written (signature.ts). Sockets, pipes and
- * anonymous files are not paths; a file deleted since it was opened is no argument's.
+ * The files the cgroup's processes hold open: for writing (O_WRONLY or O_RDWR), the task's
+ * outputs whenever they were last written (signature.ts); for reading alone, with the link to
+ * the open file (`/proc/<pid>/fd/<n>`), so that an input deleted or renamed since the start is
+ * still sized through it (a file deleted since it was opened reads as its old path). Paths as
+ * read from /proc here. Sockets, pipes and anonymous files are not paths.
  */
-async function openForWriting(pids: readonly number[], proc: string): Promise<string[]> {
-  const out = new Set<string>();
+async function openFiles(pids: readonly number[], proc: string): Promise<{ writing: string[]; reading: OpenForReading[] }> {
+  const writing = new Set<string>();
+  const reading = new Map<string, OpenForReading>();
   for (const pid of pids.slice(0, MAX_PIDS_LOOKED_AT)) {
     const dir = join(proc, String(pid));
     let fds: string[];
@@ -198,17 +204,23 @@ async function openForWriting(pids: readonly number[], proc: string): Promise<st
     }
     for (const fd of fds.slice(0, MAX_FDS_LOOKED_AT)) {
       try {
-        const target = await readlink(join(dir, 'fd', fd));
-        if (!target.startsWith('/') || target.endsWith(' (deleted)')) continue;
+        const link = await readlink(join(dir, 'fd', fd));
+        if (!link.startsWith('/')) continue;
+        const deleted = link.endsWith(DELETED);
+        const target = deleted ? link.slice(0, -DELETED.length) : link;
         const flags = /^flags:\s+([0-7]+)$/m.exec(await readFile(join(dir, 'fdinfo', fd), 'utf8'));
-        // (the access mode: 1 write only, 2 read and write)
-        if (flags && (parseInt(flags[1]!, 8) & 3) !== 0) out.add(target);
+        if (!flags) continue;
+        // (the access mode: 0 read only, 1 write only, 2 read and write; a file deleted since it
+        // was written is no argument's output)
+        if ((parseInt(flags[1]!, 8) & 3) !== 0) {
+          if (!deleted) writing.add(target);
+        } else if (!reading.has(target)) reading.set(target, { path: target, file: join(dir, 'fd', fd) });
       } catch {
         // closed meanwhile
       }
     }
   }
-  return [...out];
+  return { writing: [...writing], reading: [...reading.values()] };
 }
 
 /** `path` (as read from /proc here) as a process whose root reads as `root` sees it; null when outside that root. */

@@ -107,6 +107,11 @@ test("a value above what its past runs had here, near the limit: the series' ris
   t.deepEqual(d.windows.map((w) => w.pContention), [0.8, 0.9]);
   t.is(d.timeToSaturationMs, 3000);
   t.true(d.windows.every((w) => w.p90 >= 123 * MiB), "the series' quantiles, where higher (a walkthrough: the profile's 205 MiB beside its 256 MiB)");
+  // its usage at 300 MiB, 200 MiB of it page cache: its working set (the run's samples) is where
+  // its past runs were, so the profile's stands (the usage was beyond them at every tick)
+  const cached = series('memory_bytes', 300 * MiB, 512 * MiB, [[5000, 300 * MiB, 310 * MiB, 0.01], [60_000, 300 * MiB, 310 * MiB, 0.02]], null);
+  t.true(applyRunProfile(cached, at(flat, 5000, mem(100, 100, 100, 100, 100))));
+  t.deepEqual(cached.windows.map((w) => w.pContention), [0, 0], "the profile's chance alone, not the series' beside it");
 });
 
 test("runs that disagree on a resource (one of three at twice the CPU) are not trusted for it, however alike their durations", (t) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profilesDelete, profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
-  BINS, binRun, envKeysChangedNote, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type Profile, type ProfileEntry, type RunSample, type StoreProblem,
+  BINS, binRun, envKeysChangedNote, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { resolveInRoot, SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { argvOf, NOT_UTF8, TaskReader } from '../../agent/workloads/task.js';
@@ -137,19 +137,26 @@ test('signature: what changed since the task started is its output: signed as th
   }
   t.deepEqual(ids, [atStart.id, atStart.id, atStart.id], 'the same task read as its outputs grow');
   t.not((await taskSignature({ ...task, startedAtMs: undefined })).id, atStart.id, 'without its start, a grown log reads as another input');
-  // an input older than the start keeps its size; a folder written into is an output
+  // an input rewritten before a later run's start is that run's: another size, another task
   writeFileSync(join(dir, 'input.csv'), 'a,b\n1,2\n3,4\n');
-  utimesSync(join(dir, 'input.csv'), before, before);
-  t.not((await taskSignature(task)).id, atStart.id, 'an input of another size, older than the start, is another task');
-  const withInput = await taskSignature(task);
+  await sleep(10);
+  const later = { ...task, startedAtMs: Date.now() };
+  await sleep(START_SLACK_MS + 50);
+  const withInput = await taskSignature(later);
+  t.like(withInput.parts.inputs[0], { name: 'input.csv', kind: 'file', bytes: 12 });
+  t.not(withInput.id, atStart.id);
   // in an input folder, what the task writes is left out: a file, a folder it makes
   writeFileSync(join(dir, 'shards/deep/new'), 'z');
   mkdirSync(join(dir, 'shards/made'));
   writeFileSync(join(dir, 'shards/made/out'), 'z'.repeat(10));
-  t.is((await taskSignature(task)).id, withInput.id, 'a folder the task writes into keeps what was there');
-  t.like(withInput.parts.inputs[2], { name: 'shards', kind: 'dir', bytes: 150, entries: 3 });
+  t.is((await taskSignature(later)).id, withInput.id, 'a folder the task writes into keeps what was there');
+  t.like(withInput.parts.inputs.find((i) => i.name === 'shards'), { kind: 'dir', bytes: 150, entries: 3 });
   // a file the task holds open for writing is its output, however old its mtime (opened, not yet written)
-  t.is((await taskSignature({ ...task, writing: [join(dir, 'input.csv')] })).parts.inputs[0]!.name, './logs/run.log');
+  t.false((await taskSignature({ ...later, writing: [join(dir, 'input.csv')] })).parts.inputs.some((i) => i.name === 'input.csv'));
+  // one rewritten since the start with its old mtime put back (cp -p, rsync -a, tar -x): its ctime says so
+  writeFileSync(join(dir, 'input.csv'), 'a,b\n');
+  utimesSync(join(dir, 'input.csv'), before, before);
+  t.false((await taskSignature(later)).parts.inputs.some((i) => i.name === 'input.csv'), 'its mtime an hour old, its ctime now');
 });
 
 test('signature: a directory walk is bounded; an unknown program is a clear error', async (t) => {
@@ -267,9 +274,10 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
   const work = join(proc, 'work');
   mkdirSync(work);
   writeFileSync(join(work, 'data.bin'), Buffer.alloc(100));
-  // (written an hour ago, before its start 500 s ago: an input, not its output)
-  utimesSync(join(work, 'data.bin'), Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
-  writeFileSync(join(proc, 'uptime'), '1000.00 1900.00\n');
+  // (written before its start, at 500 s after a boot 500 s ago, now: an input, not its output;
+  // its ctime, which no test can set back, is before it)
+  await new Promise((r) => setTimeout(r, 50));
+  writeFileSync(join(proc, 'uptime'), '500.00 900.00\n');
   const pidDir = join(proc, '4242');
   mkdirSync(pidDir);
   symlinkSync('/bin/sleep', join(pidDir, 'exe'));
@@ -286,7 +294,7 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
   const alive = await reader.of(cgroup);
   t.deepEqual(alive?.signature.parts.inputs.map((i) => [i.name, i.kind]), [['data.bin', 'file']], 'asleep: its task');
   t.is(alive?.signature.parts.exeName, 'sleep');
-  t.is(alive?.startedAtMs != null && Math.round((Date.now() - alive.startedAtMs) / 1000), 500, 'its start read from field 22: 500 s ago');
+  t.is(alive?.startedAtMs != null && Math.round((Date.now() - alive.startedAtMs) / 1000), 0, 'its start read from field 22: 500 s after its boot, now');
   for (const state of ['Z', 'X']) {
     writeFileSync(join(pidDir, 'stat'), stat(state));
     t.is(await reader.of(cgroup), null, `state ${state}`);
@@ -295,7 +303,9 @@ test('task: a zombie (exited, its stat kept until its parent reaps it) is no tas
 
 test('signature: what an earlier run of the command line wrote (in its span) is no input of the next: the same signature as before it was there', async (t) => {
   const { dir, spec } = taskDir(t);
-  const now = Date.now();
+  // (its start a minute ahead: the files made here now, their ctimes, are before it, as the
+  // inputs and an earlier run's outputs are before a run; their mtimes are set as told)
+  const now = Date.now() + 60_000;
   const at = (p: string, ms: number): void => utimesSync(p, ms / 1000, ms / 1000);
   writeFileSync(join(dir, 'in.csv'), 'x'.repeat(300));
   at(join(dir, 'in.csv'), now - 3_600_000);
@@ -1060,13 +1070,19 @@ test('cli: a --dir that is a file is said to be one, not a raw ENOTDIR', (t) => 
   }
 });
 
-test('envKeysChangedNote: profiles learned with other env_keys than the policy\'s are counted and said; all agreeing (or labels without an environment) say nothing', (t) => {
-  const entry = (sig: string, env?: Record<string, string | null>): ProfileEntry => ({
-    profile: { signature: sig, ...(env ? { task: { exe: '/bin/x', args: [], env } } : {}) } as Profile, file: '', bytes: 1, usedAtMs: 0,
-  });
-  const entries = [entry('a', { B: 'x', A: null }), entry('b', { A: '1', B: '2' }), entry('c', {}), entry('d')];
-  t.is(envKeysChangedNote(entries.slice(0, 2), ['B', 'A', 'A']), null, 'the same keys, in any order');
-  t.is(envKeysChangedNote([entry('d')], []), null, 'a label without an environment is not counted');
-  t.is(envKeysChangedNote(entries, ['A', 'B']), '1 of 3 task profiles were learned with other profiles.env_keys (none (1)) than this policy\'s [A, B]: their tasks are signed anew, and forecast once they have run again');
-  t.is(envKeysChangedNote(entries, []), '2 of 3 task profiles were learned with other profiles.env_keys ([A, B] (2)) than this policy\'s none: their tasks are signed anew, and forecast once they have run again');
+test('envKeysChangedNote: profiles learned with other env_keys than the policy\'s are counted from the store\'s open and said; all agreeing (or labels without an environment) say nothing', (t) => {
+  const dir = scratch(t);
+  const { store } = storeAt(dir);
+  const labelled = (c: string, env?: Record<string, string | null>): FinishedRun => ({ ...run(c.repeat(64)), task: { exe: '/bin/x', args: [], ...(env ? { env } : {}) } });
+  store.record(labelled('a', { B: 'x', A: null }));
+  store.record(labelled('b', { A: '1', B: '2' }));
+  store.record(labelled('c', {}));
+  store.record(labelled('d'));
+  const opened = new ProfileStore({ dir });
+  t.deepEqual([...opened.envKeySets].sort(), [['', 1], ['A, B', 2]]);
+  t.is(envKeysChangedNote(new Map([['A, B', 2]]), ['B', 'A', 'A']), null, 'the same keys, in any order');
+  t.is(envKeysChangedNote(new Map(), []), null, 'no label with an environment: not counted');
+  t.is(envKeysChangedNote(opened.envKeySets, ['A', 'B']), '1 of the 3 task profiles that keep their environment were learned with other profiles.env_keys than this policy\'s (A, B): 1 with none. Their tasks are signed anew and forecast once they have run again; the old profiles stay until evicted (profiles.max_size) or removed (headroom profiles delete)');
+  t.regex(envKeysChangedNote(opened.envKeySets, [])!, /^2 of the 3 task profiles .* than this policy's \(none\): 2 with A, B\. /);
+  t.deepEqual([...new ProfileStore({ dir, readOnly: true }).envKeySets], [], 'a reader reads nothing at the open');
 });

@@ -1,90 +1,151 @@
 // The words of a shell's -c script that may name inputs (agent/workloads/shell-words.ts), and a
-// `sh -c` task's signature built from them.
+// `sh -c` task's signature built from them (agent/workloads/signature.ts).
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scriptCommands, shellScriptIndex } from '../../agent/workloads/shell-words.js';
-import { taskSignature } from '../../agent/workloads/signature.js';
+import { scriptCommands, shellScriptIndex, type ScriptCommand } from '../../agent/workloads/shell-words.js';
+import { operandRoles, taskSignature } from '../../agent/workloads/signature.js';
+
+const cmd = (name: string | null, args: Array<string | null>, more: Partial<ScriptCommand> = {}): ScriptCommand => ({ name, args, redirectedIn: [], dir: undefined, ...more });
+
+function scratch(t: { teardown: (f: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-shell-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 test('shellScriptIndex: the -c script after the options, for shells only', (t) => {
   t.is(shellScriptIndex('sh', ['-c', 'echo', 'name']), 1);
   t.is(shellScriptIndex('bash', ['-euxc', 'make all']), 1);
   t.is(shellScriptIndex('bash', ['-e', '-o', 'pipefail', '-c', 'x']), 4, "an option's value is no script");
+  t.is(shellScriptIndex('bash', ['-eo', 'pipefail', '-c', 'x']), 3, 'the o of a cluster takes the next argument');
+  t.is(shellScriptIndex('bash', ['-euo', 'pipefail', '-O', 'extglob', '-c', 'x']), 5);
   t.is(shellScriptIndex('bash', ['--norc', '-c', 'x']), 2);
   t.is(shellScriptIndex('dash', ['-c', '--', 'x']), 2, 'the script after --');
   t.is(shellScriptIndex('sh', ['script.sh', '-c']), -1, 'a script file, not -c');
   t.is(shellScriptIndex('sh', ['-e', 'script.sh']), -1);
+  t.is(shellScriptIndex('sh', ['-c']), -1, 'no script');
   t.is(shellScriptIndex('python3', ['-c', 'print(1)']), -1, 'not a shell');
   t.is(shellScriptIndex('busybox', ['sh', '-c', 'x']), 2);
   t.is(shellScriptIndex('busybox', ['tar', '-c', 'x']), -1);
 });
 
-test('scriptCommands: quotes undone, expansions kept unread, redirections told apart, names and reserved words left out', (t) => {
-  // (gzip has no word but its name, and its output: no command to read)
+test('scriptCommands: names and words, quotes undone, expansions kept unread, redirections told apart, reserved words left out', (t) => {
   t.deepEqual(scriptCommands('tar -C /srv/data -czf - . | gzip > /backup/out.tgz'), [
-    { args: ['-C', '/srv/data', '-czf', '-', '.'], redirectedIn: [] },
+    cmd('tar', ['-C', '/srv/data', '-czf', '-', '.']),
+    cmd('gzip', []),
   ]);
   t.deepEqual(scriptCommands(`FOO=1 python3 'my file.py' "in put.csv" a\\ b <data.txt 2>err.log >>out.log`), [
-    { args: ['my file.py', 'in put.csv', 'a b'], redirectedIn: ['data.txt'] },
+    cmd('python3', ['my file.py', 'in put.csv', 'a b'], { redirectedIn: ['data.txt'] }),
   ]);
-  t.deepEqual(scriptCommands('cat "$1" > /dev/null && sort -o $OUT $(ls) `pwd` ~/x *.csv in.txt'), [
-    { args: [null], redirectedIn: [] },
-    { args: ['-o', null, null, null, null, null, 'in.txt'], redirectedIn: [] },
+  t.deepEqual(scriptCommands('cat "$1" > /dev/null && sort -o $OUT $(ls) `pwd` ~/x *.csv data/{a,b}.csv <(sort a.csv) in.txt'), [
+    cmd('cat', [null]),
+    cmd('sort', ['-o', null, null, null, null, null, null, null, 'in.txt']),
   ]);
   t.deepEqual(scriptCommands('set -e\nif test -f a.txt; then wc -l b.txt; fi # c.txt\nexec ./run.sh d.txt'), [
-    { args: ['-e'], redirectedIn: [] },
-    { args: ['-f', 'a.txt'], redirectedIn: [] },
-    { args: ['-l', 'b.txt'], redirectedIn: [] },
-    { args: ['d.txt'], redirectedIn: [] },
+    cmd('set', ['-e']),
+    cmd('test', ['-f', 'a.txt']),
+    cmd('wc', ['-l', 'b.txt']),
+    cmd('./run.sh', ['d.txt']),
   ]);
-  t.deepEqual(scriptCommands('cat <<EOF\n/etc/passwd\nEOF'), [], 'a here-document ends the reading');
-  t.deepEqual(scriptCommands('cmd x.txt &> all.log; cmd2 2>&1 y.txt < z.txt'), [
-    { args: ['x.txt'], redirectedIn: [] },
-    { args: ['y.txt'], redirectedIn: ['z.txt'] },
+  t.deepEqual(scriptCommands('X=$(date) ./run.sh in.csv'), [cmd('./run.sh', ['in.csv'])], 'an assignment with an expansion is no command name');
+  t.deepEqual(scriptCommands('cmd x.txt &> all.log; cmd2 2>&1 y.txt < z.txt; exec 3<w.txt 4>v.txt'), [
+    cmd('cmd', ['x.txt']),
+    cmd('cmd2', ['y.txt'], { redirectedIn: ['z.txt'] }),
+    cmd(null, [], { redirectedIn: ['w.txt'] }),
   ]);
-  t.deepEqual(scriptCommands('"unterminated quote'), [], 'a broken script reads as what it has');
-  t.is(scriptCommands(Array.from({ length: 1000 }, (_, i) => `f${i}`).join(' '))[0]!.args.length, 255, 'bounded: 256 words');
+  t.deepEqual(scriptCommands('"unterminated quote'), [cmd('unterminated quote', [])], 'a broken script reads as what it has');
+  t.deepEqual(scriptCommands('echo "a\\\nb"'), [cmd('echo', ['ab'])], 'a backslash-newline in double quotes is removed');
+  t.is(scriptCommands(Array.from({ length: 1000 }, (_, i) => `f${i}`).join(' '))[0]!.args.length, 255, 'bounded: 256 words, its name one of them');
 });
 
-test('signature: a shell -c task is known by the inputs its script names; the script is no missing file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-shell-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+test('scriptCommands: here-documents and here-strings are text; case patterns and arithmetic are no words', (t) => {
+  t.deepEqual(scriptCommands('cat > /tmp/cfg <<EOF\n/etc/passwd\nEOF\ntar -czf - /srv/data'), [
+    cmd('cat', []),
+    cmd('tar', ['-czf', '-', '/srv/data']),
+  ]);
+  t.deepEqual(scriptCommands("cat <<-'END' | wc\n\t/etc/shadow\n\tEND\nls x.txt"), [cmd('cat', []), cmd('wc', []), cmd('ls', ['x.txt'])]);
+  t.deepEqual(scriptCommands('grep x <<< "/etc/passwd" y.txt'), [cmd('grep', ['x', 'y.txt'])]);
+  // (a later pattern reads as a command's name, and names are not looked up)
+  t.deepEqual(scriptCommands('case "$1" in build) make;; test) ./t.sh t.txt;; esac'), [cmd('make', []), cmd('test', []), cmd('./t.sh', ['t.txt'])]);
+  t.deepEqual(scriptCommands('((x <<= 1)); ls y.txt'), [cmd('ls', ['y.txt'])]);
+});
+
+test('scriptCommands: cd moves where the next commands run; one not known (expanded, -, bare) makes it unknown; a subshell\'s ends with it', (t) => {
+  const dirs = (script: string): Array<[string | null, string | null | undefined]> => scriptCommands(script).map((c) => [c.name, c.dir]);
+  t.deepEqual(dirs('cd /srv/data && tar -czf - . | gzip'), [['cd', undefined], ['tar', '/srv/data'], ['gzip', '/srv/data']]);
+  t.deepEqual(dirs('cd sub; cd deeper; ls'), [['cd', undefined], ['cd', 'sub'], ['ls', 'sub/deeper']]);
+  t.deepEqual(dirs('cd "$DIR"; ls; cd /abs; ls'), [['cd', undefined], ['ls', null], ['cd', null], ['ls', '/abs']]);
+  t.deepEqual(dirs('cd -; ls'), [['cd', undefined], ['ls', null]]);
+  t.deepEqual(dirs('(cd sub && make) && ls'), [['cd', undefined], ['make', 'sub'], ['ls', undefined]]);
+});
+
+test('operandRoles: outputs by program (tee, cp, rsync, tar by its mode), no files (rm, touch), -C for the programs that take it', (t) => {
+  t.deepEqual(operandRoles('tee', ['-a', 'job.log', 'b.log']), [undefined, 'out', 'out']);
+  t.deepEqual(operandRoles('cp', ['-p', 'a', 'b', 'dest/']), [undefined, undefined, undefined, 'out']);
+  t.deepEqual(operandRoles('cp', ['-t', 'dest', 'a']), [undefined, 'out', undefined]);
+  t.deepEqual(operandRoles('rsync', ['-a', '-C', 'src/', 'dst/']), [undefined, undefined, undefined, 'out'], "rsync's -C is a flag");
+  t.deepEqual(operandRoles('rm', ['-f', 'x']), ['none', 'none']);
+  t.deepEqual(operandRoles('tar', ['-C', 'data', '-czf', 'out.tgz', '.']), [undefined, 'within', undefined, 'out', undefined]);
+  t.deepEqual(operandRoles('tar', ['-xzf', 'in.tgz', '-C', 'out', 'member']), [undefined, 'from-start', undefined, 'out', 'none']);
+  t.deepEqual(operandRoles('tar', ['czf', 'out.tgz', 'dir']), [undefined, 'out', undefined], 'old style');
+  t.deepEqual(operandRoles('tar', ['--create', '--file=out.tar', 'dir']), [undefined, 'out', undefined]);
+  t.deepEqual(operandRoles('make', ['-C', 'sub', '-f', 'rules.mk']), [undefined, 'within', undefined, undefined]);
+  t.deepEqual(operandRoles('grep', ['-C', '3', 'x', 'f']), [undefined, undefined, undefined, undefined], "grep's -C is no folder");
+  t.deepEqual(operandRoles('wget', ['-O', 'page.html', 'http://x']), [undefined, 'out', undefined]);
+});
+
+test('signature: a shell -c task is known by the inputs its script names, from where its cd left it; its outputs are not inputs', async (t) => {
+  const dir = scratch(t);
   mkdirSync(join(dir, 'data'));
+  mkdirSync(join(dir, 'home'));
   writeFileSync(join(dir, 'data/a.bin'), Buffer.alloc(50));
   writeFileSync(join(dir, 'in.txt'), 'x');
-  const script = `tar -C ${dir}/data -czf - . | gzip > ${dir}/out.tgz; sort < in.txt`;
-  const spec = { exe: '/bin/sh', argv0: 'sh', args: ['-c', script], cwd: dir };
+  writeFileSync(join(dir, 'job.log'), 'old log');
+  // (cron's cwd is the user's home, which changes between runs: `.` after the cd is the data)
+  const script = `cd ${dir}/data && tar -czf - . | gzip > ${dir}/out.tgz; sort < ../in.txt | tee -a ../job.log`;
+  const spec = { exe: '/bin/sh', argv0: 'sh', args: ['-c', script], cwd: join(dir, 'home') };
   const a = await taskSignature(spec);
-  // (`.` after tar's -C is its folder, not the launch folder)
   t.deepEqual(a.parts.inputs, [
-    { arg: 1, name: `${dir}/data`, kind: 'dir', bytes: 50, entries: 1, truncated: false },
     { arg: 1, name: '.', kind: 'dir', bytes: 50, entries: 1, truncated: false },
-    { arg: 1, name: 'in.txt', kind: 'file', bytes: 1 },
+    { arg: 1, name: '../in.txt', kind: 'file', bytes: 1 },
   ]);
-  // a 50-byte and a 150-byte input: two tasks (one before)
-  writeFileSync(join(dir, 'data/a.bin'), Buffer.alloc(150));
-  t.not((await taskSignature(spec)).id, a.id);
-  // the output named after > is not an input: written, the signature stays
-  const before = (await taskSignature(spec)).id;
+  writeFileSync(join(dir, 'home/.bash_history'), 'ls\n');
+  writeFileSync(join(dir, 'job.log'), 'a longer log, written by tee');
   writeFileSync(join(dir, 'out.tgz'), Buffer.alloc(999));
-  t.is((await taskSignature(spec)).id, before);
+  t.is((await taskSignature(spec)).id, a.id, 'its home, its log and its output changed: the same task');
+  writeFileSync(join(dir, 'data/a.bin'), Buffer.alloc(150));
+  t.not((await taskSignature(spec)).id, a.id, 'a 50-byte and a 150-byte input: two tasks');
+  // a folder not known: relative names after it are not looked up, absolute ones are
+  const unknown = await taskSignature({ ...spec, args: ['-c', `cd "$1" && wc -l in.txt ${dir}/in.txt`, 'sh', dir] });
+  t.deepEqual(unknown.parts.inputs.map((p) => p.name), [`${dir}/in.txt`, dir]);
 });
 
-test('signature: after -C dir (tar, make, git), relative names are found from that folder', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-shell-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+test('signature: after -C dir (tar, make, git), relative names are found from that folder; tar\'s archive from where it started', async (t) => {
+  const dir = scratch(t);
   mkdirSync(join(dir, 'data'));
   writeFileSync(join(dir, 'data/a.bin'), Buffer.alloc(70));
-  writeFileSync(join(dir, 'launch-only.txt'), Buffer.alloc(5));
+  writeFileSync(join(dir, 'in.tgz'), Buffer.alloc(9));
   // (called as tar: its arguments as they are, no script)
-  const spec = { exe: '/bin/sh', argv0: 'tar', args: ['-C', 'data', '-cf', '/dev/null', '.', 'a.bin', 'launch-only.txt'], cwd: dir };
+  const spec = { exe: '/bin/sh', argv0: 'tar', args: ['-C', 'data', '-cf', '/dev/null', '.', 'a.bin'], cwd: dir };
   t.deepEqual((await taskSignature(spec)).parts.inputs, [
     { arg: 1, name: 'data', kind: 'dir', bytes: 70, entries: 1, truncated: false },
-    { arg: 3, name: '/dev/null', kind: 'other' },
     { arg: 4, name: '.', kind: 'dir', bytes: 70, entries: 1, truncated: false },
     { arg: 5, name: 'a.bin', kind: 'file', bytes: 70 },
-    { arg: 6, name: 'launch-only.txt', kind: 'file', bytes: 5 },
   ]);
-  t.deepEqual((await taskSignature({ ...spec, args: ['--directory=data', '.'] })).parts.inputs.map((p) => [p.name, p.kind === 'dir' ? p.bytes : -1]), [['data', 70], ['.', 70]]);
+  t.deepEqual((await taskSignature({ ...spec, args: ['--directory=data', '-c', '.'] })).parts.inputs.map((p) => [p.name, p.kind === 'dir' ? p.bytes : -1]), [['data', 70], ['.', 70]]);
+  // extracting: the archive is read from where tar started, the folder it extracts into is its output
+  t.deepEqual((await taskSignature({ ...spec, args: ['-C', 'data', '-xzf', 'in.tgz'] })).parts.inputs, [{ arg: 3, name: 'in.tgz', kind: 'file', bytes: 9 }]);
+});
+
+test('signature: a file copied in with its old mtime (cp -p, rsync -a, tar -x) while the task ran is its output: its ctime says so', async (t) => {
+  const dir = scratch(t);
+  mkdirSync(join(dir, 'dst'));
+  writeFileSync(join(dir, 'dst/old.bin'), Buffer.alloc(10));
+  const startedAtMs = Date.now() - 60_000;
+  const long = new Date(Date.now() - 3_600_000);
+  utimesSync(join(dir, 'dst/old.bin'), long, long); // as cp -p leaves it: its ctime now
+  const spec = { exe: '/bin/sh', argv0: 'ls', args: ['dst'], cwd: dir, startedAtMs };
+  t.deepEqual((await taskSignature(spec)).parts.inputs, [{ arg: 0, name: 'dst', kind: 'dir', bytes: 0, entries: 0, truncated: false }]);
 });

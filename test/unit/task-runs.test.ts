@@ -5,14 +5,14 @@
 import type { ProcessEnd } from '../../agent/probes/sched.js';
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseProfile, ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
 import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
 import { TaskReader } from '../../agent/workloads/task.js';
 import { matchesGlob } from '../../agent/plan/policy.js';
-import type { TaskSignature } from '../../agent/workloads/signature.js';
+import { taskSignature, type TaskSignature } from '../../agent/workloads/signature.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { formatRunEvent, runEventRecord } from '../../exporters/decision-log.js';
 import { RunTelling } from '../../agent/cli/run-telling.js';
@@ -89,7 +89,7 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   await w.tick(busy);
   const end = (job: string): RunEnd => w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
   t.like(end(jobs.a), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
-  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: held back, learned with its task\'s next run if that ends so too (its usual end, as grep\'s 1), else not (a failure)' });
+  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
   t.like(end(jobs.c), { recorded: true, exitStatus: 0 });
   t.is(w.store.forecastRun(sig('a').id), undefined);
   t.is(w.store.forecastRun(sig('b').id), undefined);
@@ -99,13 +99,13 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   t.like(runEventRecord(end(jobs.b)), { exitStatus: 3 });
 });
 
-test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'s 1, rsync\'s 24) is learned: the run held back with the next that ends so, then each at once; a failure once in a while is not', async (t) => {
+test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'s 1, rsync\'s 24) is learned: three runs in a row held back and learned together, then each at once; a failure once or twice is not', async (t) => {
   const pid = 4000 + 'b'.charCodeAt(0);
-  let status = 0;
-  const w = world(t, { endOf: (p) => (p === pid ? { status, endTicks: 0 } : null) });
+  let status: number | null = 0;
+  const w = world(t, { endOf: (p) => (p === pid && status !== null ? { status, endTicks: 0 } : null) });
   let n = 0;
-  /** one run of task b in a cgroup of its own, ending with `s` */
-  const runOnce = async (s: number): Promise<RunEnd> => {
+  /** one run of task b in a cgroup of its own, ending with `s` (null: its end not seen) */
+  const runOnce = async (s: number | null): Promise<RunEnd> => {
     const job = `/jobs/grep-${++n}`;
     w.alive.add(`v1-cpu:${job}`);
     w.tasks.set(`v1-cpu:${job}`, sig('b'));
@@ -116,27 +116,68 @@ test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'
     return w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
   };
   const runs = (): number => w.store.get(sig('b').id)?.runs ?? 0;
+  t.like(await runOnce(1), { recorded: false, exitStatus: 1, reason: 'exited with status 1: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
   t.like(await runOnce(1), { recorded: false, exitStatus: 1 });
-  t.is(runs(), 0, 'one run ending 1: held back');
-  t.like(await runOnce(1), { recorded: true, exitStatus: 1, runs: 2 });
+  t.is(runs(), 0, 'twice: held back (a job failing the same way twice is not yet its usual run)');
+  const third = await runOnce(1);
+  t.like(third, { recorded: true, exitStatus: 1, runs: 3, learnedWith: 2 });
+  t.regex(formatRunEvent(third), /: recorded, exited with status 1 as its task's runs do, with the 2 runs before it held back \(3 runs behind its profile\)$/);
   t.is(w.store.get(sig('b').id)!.exitStatus, 1, 'its usual end, kept in its profile');
-  t.regex(formatRunEvent(w.events.filter((e) => e.kind === 'run-end').at(-1)!), /: recorded, exited with status 1 as its task's runs do \(2 runs behind its profile\)$/);
-  t.like(await runOnce(1), { recorded: true, runs: 3 }, 'learned at once now');
+  t.like(await runOnce(1), { recorded: true, runs: 4 }, 'learned at once now');
   t.is(new ProfileStore({ dir: w.store.dir }).get(sig('b').id)!.exitStatus, 1, 'kept on disk: a restarted agent learns it at once too');
-  // another status once: held, and dropped when the next run ends otherwise
+  t.like(await runOnce(null), { recorded: true, runs: 5 }, 'its end not seen: learned, as before');
+  t.is(w.store.get(sig('b').id)!.exitStatus, 1, 'a status not known leaves the last one known');
+  // another status: held, and dropped when a run ends otherwise
   t.like(await runOnce(2), { recorded: false, exitStatus: 2 });
-  t.like(await runOnce(1), { recorded: true, runs: 4 });
-  t.like(await runOnce(0), { recorded: true, exitStatus: 0, runs: 5 });
+  t.like(await runOnce(1), { recorded: true, runs: 6 });
+  t.like(await runOnce(0), { recorded: true, exitStatus: 0, runs: 7 });
   t.is(w.store.get(sig('b').id)!.exitStatus, undefined, 'its last run ended 0');
-  t.like(await runOnce(1), { recorded: false }, 'held back again: its last learned run ended 0');
-  t.like(await runOnce(2), { recorded: false }, 'not learned with a held run of another status');
-  t.like(await runOnce(0), { recorded: true, runs: 6 }, 'the held run dropped, not learned with it');
+  t.like(await runOnce(1), { recorded: false });
+  t.like(await runOnce(1), { recorded: false });
+  t.like(await runOnce(2), { recorded: false }, 'not in a row with the two ending 1');
+  t.like(await runOnce(1), { recorded: false }, 'those two dropped: one in a row again');
+  t.like(await runOnce(0), { recorded: true, runs: 8 }, 'a run ending 0 drops those held');
+  t.like(await runOnce(1), { recorded: false });
+  t.like(await runOnce(1), { recorded: false });
+  t.like(await runOnce(1), { recorded: true, runs: 11, learnedWith: 2 });
   // a bad status in a file is refused (0 is never written: its absence)
   t.throws(() => parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 0 })), { message: 'bad exit status 0' });
   t.throws(() => parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 1.5 })), { message: 'bad exit status 1.5' });
   t.is(parseProfile(JSON.stringify({ ...w.store.get(sig('b').id)!, exitStatus: 24 })).exitStatus, 24);
 });
 
+test('task runs: runs of a task at once that end with one nonzero status (shards failing together) are not in a row; a held run keeps few samples', async (t) => {
+  const pids = new Map<number, number>();
+  const w = world(t, { endOf: (p) => (pids.has(p) ? { status: pids.get(p)!, endTicks: 0 } : null) });
+  const held: FinishedRun[] = [];
+  const record = w.store.record.bind(w.store);
+  w.store.record = (r) => { held.push(r); return record(r); };
+  const shards = ['/jobs/shard-1', '/jobs/shard-2', '/jobs/shard-3'];
+  for (const job of shards) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('f'));
+  }
+  pids.set(4000 + 'f'.charCodeAt(0), 1);
+  // 200 ticks: more samples than a held run keeps
+  for (let i = 0; i < 200; i++) await w.tick(Object.fromEntries(shards.map((j) => [j, { cpuCores: 1 }])));
+  for (const job of shards) w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({});
+  const ends = w.events.filter((e): e is RunEnd => e.kind === 'run-end');
+  t.is(ends.length, 3);
+  t.true(ends.every((e) => !e.recorded), JSON.stringify(ends.map((e) => e.reason)));
+  t.is(ends.filter((e) => /ran at once with the last run held back/.test(e.reason!)).length, 2);
+  // two more runs, one after another: with the first shard's, three in a row
+  for (const n of [4, 5]) {
+    const job = `/jobs/shard-${n}`;
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('f'));
+    for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1 } });
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+  }
+  t.like(w.events.filter((e): e is RunEnd => e.kind === 'run-end').at(-1), { recorded: true, learnedWith: 2, runs: 3 });
+  t.true(held[0]!.samples.length <= 64, `the first shard's run, held: ${held[0]!.samples.length} samples`);
+});
 test('task runs: a task that ended while its cgroup went on, another process started there since (a restart within a tick), is two runs, the first to its exit; a child it left behind is the same run', async (t) => {
   const ends = new Map<number, ProcessEnd>();
   const oldest = new Map<string, number>();
@@ -677,6 +718,32 @@ test('task reader: a file the task holds open for writing is its output, not an 
   t.deepEqual(read.signature.parts.inputs, [{ arg: 2, name: log, kind: 'missing' }], 'the log, open for writing, is not sized');
 });
 
+test('task reader: an input the task deleted, or moved into another folder, since it started is sized through the file it holds open', async (t) => {
+  const dir = scratch(t);
+  const [gone, moved, elsewhere] = [join(dir, 'gone.bin'), join(dir, 'moved.bin'), join(dir, 'work')];
+  writeFileSync(gone, Buffer.alloc(1234));
+  writeFileSync(moved, Buffer.alloc(4321));
+  mkdirSync(elsewhere);
+  const old = new Date(Date.now() - 3_600_000);
+  for (const f of [gone, moved]) utimesSync(f, old, old);
+  // a shell that opens both, removes the one and moves the other away, and waits
+  const task = spawn('/bin/sh', ['-c', 'exec 3<"$0" 4<"$1"; rm "$0"; mv "$1" "$2"/; touch "$2"/ready; sleep 30', gone, moved, elsewhere], { stdio: 'ignore' });
+  t.teardown(() => task.kill('SIGKILL'));
+  for (let i = 0; i < 100 && !existsSync(join(elsewhere, 'ready')); i++) await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(join(dir, 'cgroup.procs'), `${task.pid!}\n`);
+  const read = (await new TaskReader({ envKeys: [] }).of(dir))!;
+  const inputs = read.signature.parts.inputs;
+  t.deepEqual(inputs.slice(0, 2), [
+    { arg: 2, name: gone, kind: 'file', bytes: 1234 },
+    { arg: 3, name: moved, kind: 'file', bytes: 4321 },
+  ], JSON.stringify(inputs));
+  // (without the open files: missing, as before)
+  t.deepEqual((await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: read.signature.parts.args, cwd: dir })).parts.inputs.slice(0, 2), [
+    { arg: 2, name: gone, kind: 'missing' },
+    { arg: 3, name: moved, kind: 'missing' },
+  ]);
+});
+
 test('run says by default: a start with a forecast, an end recorded, and the end of every run whose start it said (recorded or not, with why)', (t) => {
   const w = (id: string) => ({ id, path: `/${id}`, hierarchy: 'v2', cpuDir: `/sys/fs/cgroup/${id}` }) as Workload;
   const forecast = { runs: 2 } as RunStart['forecast'];
@@ -775,4 +842,21 @@ test('task runs: a run\'s memory is its working set, its inactive page cache tak
   await w.tick({});
   await w.tick({});
   t.deepEqual(recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB), [10, 10, 170, 10]);
+});
+
+test('task runs: the runs of a command line going on now are its spans so far (their outputs are no input of another run of it read meanwhile); none once ended', async (t) => {
+  const w = world(t);
+  const job = '/jobs/conv-1';
+  w.alive.add(`v1-cpu:${job}`);
+  w.tasks.set(`v1-cpu:${job}`, sig('c'));
+  t.deepEqual(w.runs.ongoing('command-c'), [], 'nothing before its task is read');
+  for (let i = 0; i < 3; i++) await w.tick({ [job]: { cpuCores: 1 } });
+  const spans = w.runs.ongoing('command-c');
+  t.is(spans.length, 1);
+  t.is(spans[0]!.endMs, Number.POSITIVE_INFINITY);
+  t.true(spans[0]!.startMs <= w.now() - 2000, JSON.stringify(spans));
+  t.deepEqual(w.runs.ongoing('command-d'), [], 'another command line');
+  w.alive.delete(`v1-cpu:${job}`);
+  await w.tick({});
+  t.deepEqual(w.runs.ongoing('command-c'), [], 'ended: its span is an earlier run\'s now');
 });
