@@ -12,10 +12,17 @@ import { checkNoRepeats } from './options.js';
 export const isMain = (moduleUrl: string): boolean =>
   process.argv[1] !== undefined && moduleUrl === pathToFileURL(realpathSync(process.argv[1])).href;
 
-/** Parses the process's arguments for `command` alone; `name` is the command whose help bad usage names. */
-export async function runAlone(command: CommandModule<any, any>, name: string): Promise<void> {
-  await yargs(hideBin(process.argv)).scriptName('headroom').command(command).demandCommand(1).strict()
+/**
+ * Parses the process's arguments for `command` alone; `name` is the command whose help bad usage
+ * names, with the subcommand given after it (`profiles show`: its missing id is named, not
+ * yargs' "Not enough non-option arguments").
+ */
+export async function runAlone(command: CommandModule<any, any>, name: string, subcommands: readonly string[] = []): Promise<void> {
+  const args = hideBin(process.argv);
+  const at = args.indexOf(name);
+  const sub = at < 0 ? undefined : args.slice(at + 1).find((a) => subcommands.includes(a));
+  await yargs(args).scriptName('headroom').command(command).demandCommand(1).strict()
     .check(checkNoRepeats, true).help()
-    .fail(usageFailure(() => name))
+    .fail(usageFailure(() => (sub === undefined ? name : `${name} ${sub}`), subcommands.length > 0 ? { [name]: subcommands } : undefined))
     .parseAsync();
 }

@@ -96,4 +96,4 @@ export const policyCommand: CommandModule = {
 
 // Runnable on its own too (`node dist/agent/cli/policy-check.js policy check FILE`): the tests
 // use it without depending on every command main.ts loads.
-if (isMain(import.meta.url)) await runAlone(policyCommand, 'policy');
+if (isMain(import.meta.url)) await runAlone(policyCommand, 'policy', ['check']);

@@ -350,4 +350,4 @@ const profiles: CommandModule = {
 
 export default profiles;
 
-if (isMain(import.meta.url)) await runAlone(profiles, 'profiles');
+if (isMain(import.meta.url)) await runAlone(profiles, 'profiles', ['list', 'show', 'delete']);
