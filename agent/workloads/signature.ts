@@ -275,9 +275,11 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     if (!spec.reading || spec.reading.length === 0) return undefined;
     const paths = new Set(froms.map((f) => resolve(f, name)));
     let open = spec.reading.find((r) => paths.has(r.path));
-    if (!open) {
-      const own = basename(name);
-      const same = own === '' || own === '.' || own === '..' ? [] : spec.reading.filter((r) => basename(r.path) === own);
+    // (by its name alone only for one that reads as a file's, with a folder or an extension: a
+    // plain word, a grep pattern, is no file the task opened)
+    const own = basename(name);
+    if (!open && (name.includes('/') || /.\../.test(own)) && own !== '..') {
+      const same = spec.reading.filter((r) => basename(r.path) === own);
       if (same.length === 1) open = same[0];
     }
     if (!open) return undefined;

@@ -149,3 +149,20 @@ test('signature: a file copied in with its old mtime (cp -p, rsync -a, tar -x) w
   const spec = { exe: '/bin/sh', argv0: 'ls', args: ['dst'], cwd: dir, startedAtMs };
   t.deepEqual((await taskSignature(spec)).parts.inputs, [{ arg: 0, name: 'dst', kind: 'dir', bytes: 0, entries: 0, truncated: false }]);
 });
+
+test('signature: an input no longer there is sized through a file the task holds open, by its path or, for a file\'s name, by its name alone where one open file has it', async (t) => {
+  const dir = scratch(t);
+  writeFileSync(join(dir, 'open-a'), Buffer.alloc(11));
+  writeFileSync(join(dir, 'open-b'), Buffer.alloc(22));
+  writeFileSync(join(dir, 'open-c'), Buffer.alloc(33));
+  const reading = [
+    { path: join(dir, 'gone.csv'), file: join(dir, 'open-a') },
+    { path: '/elsewhere/moved.csv', file: join(dir, 'open-b') },
+    { path: '/etc/app/pattern', file: join(dir, 'open-c') },
+  ];
+  const s = await taskSignature({ exe: '/bin/sh', argv0: 'grep', args: ['pattern', 'gone.csv', 'moved.csv', 'never.csv'], cwd: dir, reading });
+  t.deepEqual(s.parts.inputs, [
+    { arg: 1, name: 'gone.csv', kind: 'file', bytes: 11 },
+    { arg: 2, name: 'moved.csv', kind: 'file', bytes: 22 },
+  ], 'a plain word (a pattern) is no file the task opened, whatever it has open of that name');
+});
