@@ -15,7 +15,7 @@ import { cgroupPopulated } from './workloads/liveness.js';
 import { EarlierRuns, type RunWindow } from './workloads/earlier-runs.js';
 import type { SchedSource } from './probes/sched-source.js';
 import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
-import { readInactiveFileBytes, readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
+import { readFileCacheBytes, readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -106,7 +106,7 @@ export class RunFollower {
         workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
         memoryHighWaterBytes: memoryBytes === null ? null : readMemoryHighWaterBytes(this.layout, r.workload),
         // (memory.stat, made by the kernel at each read, read once: the usage's where read)
-        memoryInactiveFileBytes: memoryBytes === null ? null : r.usage ? r.usage.memoryInactiveFileBytes : readInactiveFileBytes(this.layout, r.workload),
+        memoryFileBytes: memoryBytes === null ? null : r.usage ? r.usage.memoryFileBytes : readFileCacheBytes(this.layout, r.workload),
         // (null where the probe is not read this tick: off, failed, or shed by the overhead governor)
         ioBytesPerSec: r.io ? r.io.readBytesPerSecond + r.io.writeBytesPerSecond : null,
         netBytesPerSec: r.net ? r.net.txBytesPerSecond + r.net.rxBytesPerSecond : null,

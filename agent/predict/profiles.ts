@@ -446,7 +446,7 @@ export function envKeysChangedNote(keySets: ReadonlyMap<string, number>, envKeys
   const known = [...keySets.values()].reduce((a, c) => a + c, 0);
   const shown = (keys: string): string => (keys === '' ? 'none' : keys);
   const sets = others.slice(0, 3).map(([k, c]) => `${c} with ${shown(k)}`).join(', ') + (others.length > 3 ? ', ...' : '');
-  return `${n} of the ${known} task profiles that keep their environment were learned with other profiles.env_keys than this policy's (${shown(now)}): ${sets}. ` +
+  return `${n} of the ${known} task profiles whose keys are recorded were learned with other profiles.env_keys than this policy's (${shown(now)}): ${sets}. ` +
     'Their tasks are signed anew and forecast once they have run again; the old profiles stay until evicted (profiles.max_size) or removed (headroom profiles delete)';
 }
 

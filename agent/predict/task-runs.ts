@@ -44,10 +44,10 @@ export interface RunTickInput {
    */
   memoryHighWaterBytes?: number | null;
   /**
-   * of memoryBytes, the page cache on the inactive file list (reclaimed first); a run's memory
-   * is what it holds less this, its working set. Null or absent: unknown (none taken off)
+   * of memoryBytes, the page cache (active and inactive file lists); a run's memory is what it
+   * holds less this. Null or absent: unknown (none taken off)
    */
-  memoryInactiveFileBytes?: number | null;
+  memoryFileBytes?: number | null;
   ioBytesPerSec: number | null;
   netBytesPerSec: number | null;
   /** an OOM kill in the workload since the last tick, as the fault probe counted it (false: none, or the probe off) */
@@ -373,15 +373,17 @@ export class TaskRuns {
       // memory was read after it had gone
       if (!alive && !(x.cpuCores > 0)) continue;
       if (!alive) run.endedBusy = true;
-      // its working set: what it holds less its inactive page cache. Counted whole, a job that
-      // read a 300 MB file had a 309 MiB peak, and its next start warned that it may not fit a
-      // 100 MiB limit, which it then fitted (a walkthrough)
-      const reclaimable = (alive ? x.memoryInactiveFileBytes : null) ?? 0;
+      // what it needs: what it holds less its page cache, which the kernel reclaims under the
+      // cgroup's limit before it kills. Counted whole, a job that read a 300 MB file had a 309 MiB
+      // peak, and its next start warned that it may not fit a 100 MiB limit, which it then fitted;
+      // less the inactive list alone (kubelet's working set), a file read twice, all of it on the
+      // active list, did the same (walkthroughs)
+      const reclaimable = (alive ? x.memoryFileBytes : null) ?? 0;
       const memBytes = alive && x.memoryBytes !== null ? Math.max(0, x.memoryBytes - reclaimable) : undefined;
       // the tick's memory peak: the cgroup's high water where it rose since the last tick (on its
       // first tick, where the cgroup is this run's alone). Read at ticks, a 160 MiB spike
       // between two of them was not in the run's peak (64 MiB; a review). The high water counts
-      // the page cache of its time, not known: the inactive cache now is taken off it. A cache
+      // the page cache of its time, not known: the cache now is taken off it. A cache
       // dropped since leaves it high; one grown since, within the tick, can hide a spike freed
       // before it (the ticks' working sets still hold what lasted a tick). Taking the last
       // tick's cache instead put a file read within one tick whole into the peak
@@ -742,6 +744,7 @@ function describeInput(i: InputPart): string {
   switch (i.kind) {
     case 'file': return `${name}: file, ${i.bytes} bytes`;
     case 'dir': return `${name}: folder, ${i.bytes} bytes in ${i.entries}${i.truncated ? '+' : ''} entries`;
+    case 'glob': return `${name}: matches, ${i.bytes} bytes in ${i.entries}${i.truncated ? '+' : ''} entries`;
     case 'missing': return `${name}: missing`;
     default: return `${name}: not a file or folder`;
   }

@@ -9,11 +9,18 @@
 // writes); here-documents are skipped; `cd` moves where the next commands' relative words are
 // (to a folder not known where it is expanded); `case` patterns are no words.
 
+/**
+ * Marks a word that is a glob the shell expands in its folder (`*.log`, `data/part-?`), and no
+ * other expansion: its matches are sized together (signature.ts), since `cd /data && tar -cf -
+ * *` is how a cron job names its inputs (a walkthrough).
+ */
+export const GLOB = '\u0001';
+
 /** One simple command of a script. */
 export interface ScriptCommand {
   /** its name (null: one the shell expands) */
   name: string | null;
-  /** its words after its name, in order; null: one the shell expands (kept in its place: `-o $out` still reads as an output flag and its value) */
+  /** its words after its name, in order; null: one the shell expands (kept in its place: `-o $out` still reads as an output flag and its value); GLOB-marked: a glob */
   args: Array<string | null>;
   /** `< file` targets */
   redirectedIn: string[];
@@ -81,6 +88,8 @@ export function scriptCommands(script: string): ScriptCommand[] {
   let word = '';
   let inWord = false;
   let expands = false;
+  /** an unquoted glob character in it (`*`, `?`, `[`) */
+  let globbed = false;
   /** what the next word is: a command's word, the target of `<`, one not looked at (`>`, `<&`), or a here-document's delimiter */
   let next: 'word' | 'in' | 'skip' | 'heredoc' = 'word';
   /** here-documents whose bodies start at the next line: their delimiters */
@@ -113,12 +122,13 @@ export function scriptCommands(script: string): ScriptCommand[] {
           atName = false;
           current.name = expands ? null : word;
         }
-      } else current.args.push(expands ? null : word);
+      } else current.args.push(expands ? null : globbed ? `${GLOB}${word}` : word);
     }
     next = 'word';
     word = '';
     inWord = false;
     expands = false;
+    globbed = false;
   };
   /** the index after the `(...)`, `{...}` or backquoted part whose opening is at `at` (nesting counted, quotes not) */
   const skipGroup = (at: number): number => {
@@ -247,9 +257,10 @@ export function scriptCommands(script: string): ScriptCommand[] {
       continue;
     }
     inWord = true;
-    // (globs, braces and `~` are the shell's to expand: the word as typed names nothing; a `{`
-    // alone is the shell's group)
-    if (c === '*' || c === '?' || c === '[' || (c === '~' && word === '') || (c === '{' && !/[\s;]/.test(script[i + 1] ?? ' '))) expands = true;
+    // (braces and `~` are the shell's to expand: the word as typed names nothing; a `{` alone is
+    // the shell's group; globs are matched where the word is looked up)
+    if ((c === '~' && word === '') || (c === '{' && !/[\s;]/.test(script[i + 1] ?? ' '))) expands = true;
+    if (c === '*' || c === '?' || c === '[') globbed = true;
     word += c;
   }
   endWord();

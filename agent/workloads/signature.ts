@@ -36,7 +36,7 @@ import { createReadStream, constants as fsc } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
-import { scriptCommands, shellScriptIndex } from './shell-words.js';
+import { GLOB, scriptCommands, shellScriptIndex } from './shell-words.js';
 
 /** The marker that starts an argument whose bytes are not UTF-8 (task.ts, argvOf): such an argument names no input looked up. */
 export const NOT_UTF8 = '\u0000';
@@ -52,6 +52,9 @@ export const SIGNATURE_VERSION = 1;
  * agent read it, was signed with that 1 MiB once in 7 runs (a walkthrough).
  */
 export const START_SLACK_MS = 30;
+
+/** A file renamed this long before a task's start read from /proc may be its (the start is within 10 ms). */
+const RENAME_SLACK_MS = 20;
 
 /** Flags whose next argument (or `=` value) names an output, not an input. */
 export const DEFAULT_OUTPUT_FLAGS: readonly string[] = ['-o', '--output', '--out', '--outfile', '--output-file'];
@@ -132,11 +135,15 @@ export interface OpenForReading {
   path: string;
   /** a link that reaches the open file, deleted or not: /proc/<pid>/fd/<n> */
   file: string;
+  /** deleted since it was opened (`path` is its name then) */
+  deleted?: boolean;
 }
 
 export type InputPart =
   | { arg: number; name: string; kind: 'file'; bytes: number }
   | { arg: number; name: string; kind: 'dir'; bytes: number; entries: number; truncated: boolean }
+  /** a shell script's glob (`*.log`): what it matches, together (entries: the matches and what is in those that are folders) */
+  | { arg: number; name: string; kind: 'glob'; bytes: number; entries: number; truncated: boolean }
   | { arg: number; name: string; kind: 'other' }
   | { arg: number; name: string; kind: 'missing' };
 
@@ -208,6 +215,7 @@ function inputFacts(i: InputPart): Array<string | number | boolean> {
   switch (i.kind) {
     case 'file': return ['file', i.bytes];
     case 'dir': return ['dir', i.bytes, i.entries, i.truncated];
+    case 'glob': return ['glob', i.bytes, i.entries, i.truncated];
     default: return [i.kind];
   }
 }
@@ -278,10 +286,14 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     // (by its name alone only for one that reads as a file's, with a folder or an extension: a
     // plain word, a grep pattern, is no file the task opened)
     const own = basename(name);
-    if (!open && (name.includes('/') || /.\../.test(own)) && own !== '..') {
+    const fileLike = (name.includes('/') || /.\../.test(own)) && own !== '..';
+    if (!open && fileLike) {
       const same = spec.reading.filter((r) => basename(r.path) === own);
       if (same.length === 1) open = same[0];
     }
+    // renamed to another name (`mv in in.work`, a spool's `mv in done/in.$date`): the one file
+    // it holds open that was there before it started and renamed since (its ctime)
+    if (!open && fileLike) open = (await renamedSinceStart()) ?? undefined;
     if (!open) return undefined;
     try {
       const st = await stat(open.file);
@@ -290,6 +302,70 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     } catch {
       return undefined; // closed meanwhile
     }
+  };
+  /**
+   * A script's glob, matched as its shell would in the folder its command runs in: the total
+   * size and count of its matches (a glob in a folder's part of it, not looked up). No match is
+   * 0 entries: the shell passes the pattern on, and the task finds nothing.
+   */
+  const describeGlob = async (i: number, pattern: string, within: string | undefined, dir: string | null | undefined): Promise<InputPart | undefined> => {
+    const slash = pattern.lastIndexOf('/');
+    const folder = slash < 0 ? '.' : slash === 0 ? '/' : pattern.slice(0, slash);
+    const match = globRegex(pattern.slice(slash + 1));
+    if (/[*?[]/.test(folder) || match === null || (dir === null && !pattern.startsWith('/'))) return undefined;
+    const here = dir == null ? [cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])] : [resolve(cwd, dir)];
+    for (const from of pattern.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...here]) {
+      const base = spec.root ? await resolveInRoot(spec.root, from, folder, spec.signal) : resolve(from, folder);
+      let names: string[];
+      try {
+        names = base === null ? [] : (await readdir(base)).sort();
+      } catch {
+        continue;
+      }
+      if (base === null) continue;
+      let bytes = 0;
+      let entries = 0;
+      let truncated = false;
+      for (const n of names.filter((x) => match.test(x))) {
+        stopIfAborted(spec.signal);
+        if (bounds.left.entries <= 0) {
+          truncated = true;
+          break;
+        }
+        const part = await describePath(i, n, join(base, n), bounds);
+        if (!part || (part.kind !== 'file' && part.kind !== 'dir')) continue;
+        bytes += part.bytes;
+        entries++;
+        bounds.left.entries--;
+        if (part.kind === 'dir') {
+          entries += part.entries;
+          truncated ||= part.truncated;
+        }
+      }
+      return { arg: i, name: pattern, kind: 'glob', bytes, entries, truncated };
+    }
+    return undefined;
+  };
+  let renamed: Promise<OpenForReading | null> | undefined;
+  /** The one file held open for reading whose content is older than the start and whose name changed since (null: none, or more than one). */
+  const renamedSinceStart = (): Promise<OpenForReading | null> => {
+    renamed ??= (async () => {
+      if (spec.startedAtMs === undefined) return null;
+      const found: OpenForReading[] = [];
+      // (not one deleted, found by its old name; nor one named as an argument is, found by its name)
+      const named = new Set(args.map((a) => basename(a)));
+      for (const r of (spec.reading ?? []).filter((x) => !x.deleted && !named.has(basename(x.path)))) {
+        try {
+          const st = await stat(r.file);
+          // (a start read from /proc is within 10 ms: RENAME_SLACK_MS before it counts)
+          if (st.isFile() && st.mtimeMs < spec.startedAtMs && st.ctimeMs >= spec.startedAtMs - RENAME_SLACK_MS) found.push(r);
+        } catch {
+          // closed meanwhile
+        }
+      }
+      return found.length === 1 ? found[0]! : null;
+    })();
+    return renamed;
   };
   /**
    * what one word names, as argument `i`; `prev`: the word before it in its command (an output
@@ -301,6 +377,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   const inputOf = async (i: number, arg: string | null, prev: string | null | undefined, within?: string, dir?: string | null): Promise<InputPart | undefined> => {
     // (a word the shell expands, or bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
     if (arg === null || arg.startsWith(NOT_UTF8)) return undefined;
+    if (arg.startsWith(GLOB)) return describeGlob(i, arg.slice(GLOB.length), within, dir);
     if (typeof prev === 'string' && outputFlags.has(prev)) return undefined;
     // `--opt=value` and `key=value` (dd's if=, make's VAR=): the value may be the path (the
     // whole argument is tried first: a file can have `=` in its name)
@@ -359,6 +436,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   }
   // (the shell's own arguments, then its script's commands, each one's words under the script's index)
   await describeWords(null, args.slice(0, script), (w) => w);
+  const before = out.length;
   for (const command of scriptCommands(args[script]!)) {
     await describeWords(command.name === null ? null : basename(command.name), command.args, () => script, command.dir);
     for (const file of command.redirectedIn) {
@@ -366,6 +444,13 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
       if (part) out.push(part);
     }
   }
+  // (a file the script names twice, `cat big; cat big`, is one input)
+  const seen = new Set<string>();
+  const scriptParts = out.splice(before).filter((p) => {
+    const key = JSON.stringify([p.name, ...inputFacts(p)]);
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+  out.push(...scriptParts);
   await describeWords(null, args.slice(script + 1), (w) => script + 1 + w);
   return out;
 }
@@ -444,6 +529,34 @@ export function operandRoles(command: string | null, words: ReadonlyArray<string
       break;
   }
   return roles;
+}
+
+/**
+ * A shell glob of one name (`*`, `?`, `[...]`, `[!...]`) as a regular expression; a name starting
+ * with a dot is matched only by a pattern that does. Null for a pattern it cannot read.
+ */
+export function globRegex(pattern: string): RegExp | null {
+  let re = pattern.startsWith('.') ? '' : '(?!\\.)';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      const body = pattern.slice(i + 1, end).replace(/^[!^]/, '^').replace(/\\/g, '\\\\');
+      re += `[${body}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  try {
+    return new RegExp(`^${re}$`, 's');
+  } catch {
+    return null;
+  }
 }
 
 /** Symlinks followed in one path at most, as the kernel's MAXSYMLINKS: past it, ELOOP. */

@@ -214,7 +214,7 @@ async function openFiles(pids: readonly number[], proc: string): Promise<{ writi
         // was written is no argument's output)
         if ((parseInt(flags[1]!, 8) & 3) !== 0) {
           if (!deleted) writing.add(target);
-        } else if (!reading.has(target)) reading.set(target, { path: target, file: join(dir, 'fd', fd) });
+        } else if (!reading.has(target)) reading.set(target, { path: target, file: join(dir, 'fd', fd), ...(deleted ? { deleted } : {}) });
       } catch {
         // closed meanwhile
       }

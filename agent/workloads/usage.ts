@@ -39,8 +39,6 @@ export interface WorkloadUsage {
    * memory.stat): reclaimable, so the host's MemAvailable counts it too; null when unreadable
    */
   memoryFileBytes: number | null;
-  /** of memoryFileBytes, the inactive list's (inactive_file): reclaimed first; memoryBytes less it is the working set (as kubelet's); null when unreadable */
-  memoryInactiveFileBytes: number | null;
   /** null: no limit */
   memoryLimitBytes: number | null;
   /** null: no CPU limit (quota or a CPU set smaller than the host) */
@@ -58,7 +56,7 @@ export interface WorkloadUsage {
 }
 
 const NO_USAGE: WorkloadUsage = {
-  memoryBytes: null, memoryFileBytes: null, memoryInactiveFileBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null,
+  memoryBytes: null, memoryFileBytes: null, memoryLimitBytes: null, cpuLimitCores: null, memoryLimitSource: null, cpuLimitSource: null,
   memoryCeilingBytes: null, cpuCeilingCores: null,
 };
 
@@ -104,16 +102,16 @@ export function readMemoryHighWaterBytes(layout: CgroupLayout, w: Workload): num
 }
 
 /**
- * The page cache on its inactive file list alone (WorkloadUsage.memoryInactiveFileBytes), for
- * workloads whose usage is not read: a job that read a 300 MB file held 300 MB of it, and
- * needed 9 MiB. Null when unknown.
+ * The page cache on its file lists alone (WorkloadUsage.memoryFileBytes), for workloads whose
+ * usage is not read: a job that read a 300 MB file held 300 MB of it, and needed 9 MiB. Null
+ * when unknown.
  */
-export function readInactiveFileBytes(layout: CgroupLayout, w: Workload): number | null {
+export function readFileCacheBytes(layout: CgroupLayout, w: Workload): number | null {
   if (w.path === '/') return null;
   const v2 = w.hierarchy === 'v2';
   const root = v2 ? layout.unifiedRoot : layout.memoryV1Root;
   if (!root) return null;
-  return pageCacheOf(readText(`${under(root, w.path)}/memory.stat`), !v2).memoryInactiveFileBytes;
+  return fileLruBytes(readText(`${under(root, w.path)}/memory.stat`), !v2);
 }
 
 /** A number from the workload's memory cgroup: the v2 file on cgroup2, the v1 one in the v1 memory hierarchy; null for the root or when unknown. */
@@ -142,15 +140,10 @@ export function readOomKills(layout: CgroupLayout, w: Workload): number | null {
 
 /** active_file + inactive_file from a memory.stat (v1: its hierarchical total_ fields, as usage_in_bytes counts the subtree); null when absent. */
 export function fileLruBytes(stat: string | null, v1: boolean): number | null {
-  return pageCacheOf(stat, v1).memoryFileBytes;
-}
-
-/** The page cache a memory.stat says (fileLruBytes), and its inactive list's part (inactive_file, v1 total_inactive_file); nulls where absent. */
-function pageCacheOf(stat: string | null, v1: boolean): Pick<WorkloadUsage, 'memoryFileBytes' | 'memoryInactiveFileBytes'> {
-  if (stat === null) return { memoryFileBytes: null, memoryInactiveFileBytes: null };
+  if (stat === null) return null;
   const active = statField(stat, v1 ? 'total_active_file' : 'active_file');
   const inactive = statField(stat, v1 ? 'total_inactive_file' : 'inactive_file');
-  return { memoryFileBytes: active === null || inactive === null ? null : active + inactive, memoryInactiveFileBytes: inactive };
+  return active === null || inactive === null ? null : active + inactive;
 }
 
 /**
@@ -194,7 +187,6 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
   let memoryFileBytes: number | null = null;
-  let memoryInactiveFileBytes: number | null = null;
   let cpu: Limit | null = null;
   let memory: Limit | null = null;
   // the limits as set, whoever else uses them: the ceilings
@@ -215,7 +207,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   if (w.hierarchy === 'v2') {
     if (!layout.unifiedRoot) return NO_USAGE;
     const dir = under(layout.unifiedRoot, w.path);
-    if (memoryBytes !== null) ({ memoryFileBytes, memoryInactiveFileBytes } = pageCacheOf(readText(`${dir}/memory.stat`), false));
+    if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${dir}/memory.stat`), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot, w.path)) {
       const l = limitsAt(at, () => ({ cpu: coresFromCpuMax(readText(`${at}/cpu.max`)), memory: readNumber(`${at}/memory.max`) }));
       cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
@@ -246,7 +238,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       }
     }
     if (layout.memoryV1Root) {
-      if (memoryBytes !== null) ({ memoryFileBytes, memoryInactiveFileBytes } = pageCacheOf(readText(`${under(layout.memoryV1Root, w.path)}/memory.stat`), true));
+      if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${under(layout.memoryV1Root, w.path)}/memory.stat`), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
         const l = limitsAt(memoryKey(at), () => {
           const limit = readNumber(`${at}/memory.limit_in_bytes`);
@@ -264,7 +256,7 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
     }
   }
   return {
-    memoryBytes, memoryFileBytes, memoryInactiveFileBytes,
+    memoryBytes, memoryFileBytes,
     memoryLimitBytes: memory?.value ?? null, memoryLimitSource: memory?.source ?? null,
     cpuLimitCores: cpu?.value ?? null, cpuLimitSource: cpu?.source ?? null,
     memoryCeilingBytes: memoryCap?.value ?? null, cpuCeilingCores: cpuCap?.value ?? null,

@@ -50,7 +50,7 @@ function syntheticReport(workloads: number, tick: number): TickReport {
       switches: { voluntary: 100 + tick * i, involuntary: 7 + tick, perSecond: 10 },
       memory: { minorFaults: 5 * tick, majorFaults: 1, minorPerSecond: 0, majorPerSecond: 0, reclaimStalls: 0, reclaimSeconds: 0, reclaimedPages: 0, reclaimMsPerSecond: 0, oomKills: 0, oomKillsPerSecond: 0 },
       net: { txBytes: 1000 * tick, rxBytes: 2000 * tick, retransmits: 0, opened: 1, closed: 0, txBytesPerSecond: 0, rxBytesPerSecond: 0, retransmitsPerSecond: 0 },
-      usage: { memoryBytes: 1e8 + i, memoryFileBytes: 1e6, memoryInactiveFileBytes: 5e5, memoryLimitBytes: 1e9, cpuLimitCores: 2, memoryLimitSource: 'cgroup', cpuLimitSource: 'cgroup', memoryCeilingBytes: 1e9, cpuCeilingCores: 2 },
+      usage: { memoryBytes: 1e8 + i, memoryFileBytes: 1e6, memoryLimitBytes: 1e9, cpuLimitCores: 2, memoryLimitSource: 'cgroup', cpuLimitSource: 'cgroup', memoryCeilingBytes: 1e9, cpuCeilingCores: 2 },
       demand: Object.fromEntries(RESOURCES.map((r) => [r, demand(r, i)])),
     });
   }

@@ -71,14 +71,14 @@ profiles:
   const mem = withMemory ? new MemoryTestCgroup('run-mem') : undefined;
   if (mem) {
     t.teardown(() => mem.remove());
-    // a 256 MiB file read through first (its page cache, charged to the job, stays on the
-    // inactive list: reclaimable, not what the job needs), then 64 MiB held for 3 s, then a
+    // a 256 MiB file read through twice first (its page cache, charged to the job, on the
+    // active list once read twice: reclaimable, not what the job needs), then 64 MiB held for 3 s, then a
     // 160 MiB buffer for a tenth of a second (dd's), between two ticks as a rule: only the
     // cgroup's high water has it. (The file written past the page cache, so the job's read
     // brings it in, charged to its cgroup.)
     const big = join(dir, 'big.bin');
     await start('dd', ['if=/dev/zero', `of=${big}`, 'bs=1M', 'count=256', 'oflag=direct', 'status=none'], { timeoutMs: 60_000 }).done;
-    const vm = mem.startIn('sh', ['-c', 'cat "$1" > /dev/null && stress-ng --vm 1 --vm-bytes 64M --vm-keep --timeout 3s --quiet && dd if=/dev/zero of=/dev/null bs=160M count=1 2>/dev/null && sleep 1.5', 'sh', big], 30_000);
+    const vm = mem.startIn('sh', ['-c', 'cat "$1" > /dev/null && cat "$1" > /dev/null && stress-ng --vm 1 --vm-bytes 64M --vm-keep --timeout 3s --quiet && dd if=/dev/zero of=/dev/null bs=160M count=1 2>/dev/null && sleep 1.5', 'sh', big], 30_000);
     await vm.done;
     await mem.remove();
     await waitFor(() => lines().some((l) => l.kind === 'run-end' && l.workload.path === mem.path), 'the end of the run with memory', 10_000);
@@ -270,7 +270,7 @@ kernelTest('runs: one agent per state dir (a second would put back the first\'s 
   writeFileSync(withKeys, 'version: 1\nprofiles:\n  env_keys: [JOBMODE, CC]\n');
   const keyed = await headroom(['run', '--policy', withKeys, '--no-prometheus', '--no-table', '--state-dir', join(dir, 'keyed'), '--profiles-dir', seeded, '--duration', '1'], { timeoutMs: 30_000 }).done;
   t.is(keyed.code, 0, keyed.stderr);
-  t.true(keyed.stderr.includes('profiles: 1 of the 1 task profiles that keep their environment were learned with other profiles.env_keys than this policy\'s (CC, JOBMODE): 1 with none. Their tasks are signed anew'), keyed.stderr);
+  t.true(keyed.stderr.includes('profiles: 1 of the 1 task profiles whose keys are recorded were learned with other profiles.env_keys than this policy\'s (CC, JOBMODE): 1 with none. Their tasks are signed anew'), keyed.stderr);
   t.true(keyed.stderr.includes(`task profiles in ${seeded} (signed with environment CC, JOBMODE)`), keyed.stderr);
 
   first.child.kill('SIGINT');

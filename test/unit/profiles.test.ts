@@ -1083,7 +1083,7 @@ test('envKeysChangedNote: profiles learned with other env_keys than the policy\'
   t.deepEqual([...opened.envKeySets].sort(), [['', 1], ['A, B', 2]]);
   t.is(envKeysChangedNote(new Map([['A, B', 2]]), ['B', 'A', 'A']), null, 'the same keys, in any order');
   t.is(envKeysChangedNote(new Map(), []), null, 'no label with an environment: not counted');
-  t.is(envKeysChangedNote(opened.envKeySets, ['A', 'B']), '1 of the 3 task profiles that keep their environment were learned with other profiles.env_keys than this policy\'s (A, B): 1 with none. Their tasks are signed anew and forecast once they have run again; the old profiles stay until evicted (profiles.max_size) or removed (headroom profiles delete)');
+  t.is(envKeysChangedNote(opened.envKeySets, ['A', 'B']), '1 of the 3 task profiles whose keys are recorded were learned with other profiles.env_keys than this policy\'s (A, B): 1 with none. Their tasks are signed anew and forecast once they have run again; the old profiles stay until evicted (profiles.max_size) or removed (headroom profiles delete)');
   t.regex(envKeysChangedNote(opened.envKeySets, [])!, /^2 of the 3 task profiles .* than this policy's \(none\): 2 with A, B\. /);
   t.deepEqual([...new ProfileStore({ dir, readOnly: true }).envKeySets], [], 'a reader reads nothing at the open');
 });

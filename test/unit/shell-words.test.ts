@@ -4,8 +4,8 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scriptCommands, shellScriptIndex, type ScriptCommand } from '../../agent/workloads/shell-words.js';
-import { operandRoles, taskSignature } from '../../agent/workloads/signature.js';
+import { GLOB, scriptCommands, shellScriptIndex, type ScriptCommand } from '../../agent/workloads/shell-words.js';
+import { globRegex, operandRoles, taskSignature } from '../../agent/workloads/signature.js';
 
 const cmd = (name: string | null, args: Array<string | null>, more: Partial<ScriptCommand> = {}): ScriptCommand => ({ name, args, redirectedIn: [], dir: undefined, ...more });
 
@@ -39,10 +39,10 @@ test('scriptCommands: names and words, quotes undone, expansions kept unread, re
   t.deepEqual(scriptCommands(`FOO=1 python3 'my file.py' "in put.csv" a\\ b <data.txt 2>err.log >>out.log`), [
     cmd('python3', ['my file.py', 'in put.csv', 'a b'], { redirectedIn: ['data.txt'] }),
   ]);
-  t.deepEqual(scriptCommands('cat "$1" > /dev/null && sort -o $OUT $(ls) `pwd` ~/x *.csv data/{a,b}.csv <(sort a.csv) in.txt'), [
+  t.deepEqual(scriptCommands('cat "$1" > /dev/null && sort -o $OUT $(ls) `pwd` ~/x *.csv data/{a,b}.csv <(sort a.csv) "*.txt" in.txt'), [
     cmd('cat', [null]),
-    cmd('sort', ['-o', null, null, null, null, null, null, null, 'in.txt']),
-  ]);
+    cmd('sort', ['-o', null, null, null, null, `${GLOB}*.csv`, null, null, '*.txt', 'in.txt']),
+  ], 'a glob marked as one, a quoted one a plain word');
   t.deepEqual(scriptCommands('set -e\nif test -f a.txt; then wc -l b.txt; fi # c.txt\nexec ./run.sh d.txt'), [
     cmd('set', ['-e']),
     cmd('test', ['-f', 'a.txt']),
@@ -165,4 +165,44 @@ test('signature: an input no longer there is sized through a file the task holds
     { arg: 1, name: 'gone.csv', kind: 'file', bytes: 11 },
     { arg: 2, name: 'moved.csv', kind: 'file', bytes: 22 },
   ], 'a plain word (a pattern) is no file the task opened, whatever it has open of that name');
+});
+
+test('globRegex: a shell glob of one name; dot files only for a pattern starting with a dot', (t) => {
+  const m = (p: string, n: string): boolean => globRegex(p)!.test(n);
+  t.true(m('*.log', 'a.log'));
+  t.false(m('*.log', '.hidden.log'));
+  t.true(m('.*.log', '.hidden.log'));
+  t.true(m('part-?', 'part-1'));
+  t.false(m('part-?', 'part-10'));
+  t.true(m('[ab]*', 'b1'));
+  t.false(m('[!ab]*', 'b1'));
+  t.true(m('a+b(1).csv', 'a+b(1).csv'), 'regex characters are plain');
+  t.false(m('a.csv', 'abcsv'));
+  t.true(m('[x', '[x'), 'an unclosed bracket is plain');
+});
+
+test('signature: a script\'s glob is sized by its matches, in the folder its cd left it: a 50 MB and a 150 MB blob are two tasks', async (t) => {
+  const dir = scratch(t);
+  mkdirSync(join(dir, 'w'));
+  mkdirSync(join(dir, 'w/sub'));
+  writeFileSync(join(dir, 'w/a.log'), Buffer.alloc(50));
+  writeFileSync(join(dir, 'w/b.log'), Buffer.alloc(5));
+  writeFileSync(join(dir, 'w/sub/c'), Buffer.alloc(7));
+  writeFileSync(join(dir, 'w/.hidden'), Buffer.alloc(1000));
+  const spec = { exe: '/bin/sh', argv0: 'sh', args: ['-c', `cd ${dir}/w && tar -cf - * | gzip | wc -c; gzip -k *.log; ls nothing-*`], cwd: dir };
+  const a = await taskSignature(spec);
+  t.deepEqual(a.parts.inputs, [
+    { arg: 1, name: '*', kind: 'glob', bytes: 62, entries: 4, truncated: false },
+    { arg: 1, name: '*.log', kind: 'glob', bytes: 55, entries: 2, truncated: false },
+    { arg: 1, name: 'nothing-*', kind: 'glob', bytes: 0, entries: 0, truncated: false },
+  ]);
+  writeFileSync(join(dir, 'w/a.log'), Buffer.alloc(150));
+  t.not((await taskSignature(spec)).id, a.id);
+});
+
+test('signature: a file a script names twice is one input', async (t) => {
+  const dir = scratch(t);
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(9));
+  const s = await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: ['-c', 'cat big.bin > /dev/null; cat big.bin | wc -c'], cwd: dir });
+  t.deepEqual(s.parts.inputs, [{ arg: 1, name: 'big.bin', kind: 'file', bytes: 9 }]);
 });

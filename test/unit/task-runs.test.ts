@@ -720,22 +720,25 @@ test('task reader: a file the task holds open for writing is its output, not an 
 
 test('task reader: an input the task deleted, or moved into another folder, since it started is sized through the file it holds open', async (t) => {
   const dir = scratch(t);
-  const [gone, moved, elsewhere] = [join(dir, 'gone.bin'), join(dir, 'moved.bin'), join(dir, 'work')];
+  const [gone, moved, elsewhere, renamed] = [join(dir, 'gone.bin'), join(dir, 'moved.bin'), join(dir, 'work'), join(dir, 'spool.bin')];
   writeFileSync(gone, Buffer.alloc(1234));
   writeFileSync(moved, Buffer.alloc(4321));
+  writeFileSync(renamed, Buffer.alloc(777));
   mkdirSync(elsewhere);
   const old = new Date(Date.now() - 3_600_000);
-  for (const f of [gone, moved]) utimesSync(f, old, old);
-  // a shell that opens both, removes the one and moves the other away, and waits
-  const task = spawn('/bin/sh', ['-c', 'exec 3<"$0" 4<"$1"; rm "$0"; mv "$1" "$2"/; touch "$2"/ready; sleep 30', gone, moved, elsewhere], { stdio: 'ignore' });
+  for (const f of [gone, moved, renamed]) utimesSync(f, old, old);
+  await new Promise((r) => setTimeout(r, 50)); // (their ctimes before the task's start)
+  // a shell that opens them, removes the one, moves the next away and renames the last, and waits
+  const task = spawn('/bin/sh', ['-c', 'exec 3<"$0" 4<"$1" 5<"$3"; rm "$0"; mv "$1" "$2"/; mv "$3" "$3.work"; touch "$2"/ready; sleep 30', gone, moved, elsewhere, renamed], { stdio: 'ignore' });
   t.teardown(() => task.kill('SIGKILL'));
   for (let i = 0; i < 100 && !existsSync(join(elsewhere, 'ready')); i++) await new Promise((r) => setTimeout(r, 20));
   writeFileSync(join(dir, 'cgroup.procs'), `${task.pid!}\n`);
   const read = (await new TaskReader({ envKeys: [] }).of(dir))!;
   const inputs = read.signature.parts.inputs;
-  t.deepEqual(inputs.slice(0, 2), [
+  t.deepEqual(inputs.filter((i) => i.kind === 'file'), [
     { arg: 2, name: gone, kind: 'file', bytes: 1234 },
     { arg: 3, name: moved, kind: 'file', bytes: 4321 },
+    { arg: 5, name: renamed, kind: 'file', bytes: 777 },
   ], JSON.stringify(inputs));
   // (without the open files: missing, as before)
   t.deepEqual((await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: read.signature.parts.args, cwd: dir })).parts.inputs.slice(0, 2), [
@@ -805,7 +808,7 @@ test('task runs: a memory spike between two ticks, in its cgroup\'s high water, 
   t.deepEqual(recorded[0]!.samples.map((s) => (s.memPeakBytes ?? s.memBytes)! / MiB), [64, 64, 64, 64, 64, 64]);
 });
 
-test('task runs: a run\'s memory is its working set, its inactive page cache taken off what it holds and off its high water (a job reading a 300 MB file needs 9 MiB, not 309)', async (t) => {
+test('task runs: a run\'s memory is what it needs, its page cache taken off what it holds and off its high water (a job reading a 300 MB file needs 9 MiB, not 309)', async (t) => {
   const w = world(t, { ceiling: { cpuCores: null, memoryBytes: 100 * 2 ** 20 } });
   const recorded: FinishedRun[] = [];
   const record = w.store.record.bind(w.store);
@@ -814,10 +817,10 @@ test('task runs: a run\'s memory is its working set, its inactive page cache tak
   const job = '/jobs/cache-1';
   w.alive.add(`v1-cpu:${job}`);
   w.tasks.set(`v1-cpu:${job}`, sig('9'));
-  // it reads the file through: the page cache grows on the inactive list; its own 9 MiB stays
+  // it reads the file through: its page cache grows; its own 9 MiB stays
   const cache = [0, 100, 200, 300, 300, 300];
   for (const c of cache) {
-    await w.tick({ [job]: { cpuCores: 1, memoryBytes: (9 + c) * MiB, memoryHighWaterBytes: (9 + c) * MiB, memoryInactiveFileBytes: c * MiB } });
+    await w.tick({ [job]: { cpuCores: 1, memoryBytes: (9 + c) * MiB, memoryHighWaterBytes: (9 + c) * MiB, memoryFileBytes: c * MiB } });
   }
   w.alive.delete(`v1-cpu:${job}`);
   await w.tick({});
@@ -826,7 +829,7 @@ test('task runs: a run\'s memory is its working set, its inactive page cache tak
   t.true(recorded[0]!.samples.every((s) => s.memBytes === 9 * MiB && (s.memPeakBytes ?? 9 * MiB) === 9 * MiB), JSON.stringify(recorded[0]!.samples));
   // its next run: the forecast fits the 100 MiB limit, so nothing warns that it may not
   w.alive.add(`v1-cpu:${job}`);
-  for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 9 * MiB, memoryHighWaterBytes: 309 * MiB, memoryInactiveFileBytes: 0 } });
+  for (let i = 0; i < 4; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: 9 * MiB, memoryHighWaterBytes: 309 * MiB, memoryFileBytes: 0 } });
   const start = w.events.filter((e): e is RunStart => e.kind === 'run-start').at(-1)!;
   t.is(start.forecast!.peak.memPeakBytes!.mean, 9 * MiB);
   t.false('memoryCeilingBytes' in start, JSON.stringify(start));
@@ -836,7 +839,7 @@ test('task runs: a run\'s memory is its working set, its inactive page cache tak
   w.tasks.set(`v1-cpu:${spiky}`, sig('a'));
   recorded.length = 0;
   for (const [hw, c] of [[50, 40], [50, 40], [210, 40], [210, 40]] as const) {
-    await w.tick({ [spiky]: { cpuCores: 1, memoryBytes: 50 * MiB, memoryHighWaterBytes: hw * MiB, memoryInactiveFileBytes: c * MiB } });
+    await w.tick({ [spiky]: { cpuCores: 1, memoryBytes: 50 * MiB, memoryHighWaterBytes: hw * MiB, memoryFileBytes: c * MiB } });
   }
   w.alive.delete(`v1-cpu:${spiky}`);
   await w.tick({});

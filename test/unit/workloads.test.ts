@@ -10,7 +10,7 @@ import { sumByWorkload } from '../../agent/workload-figures.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readHostMemoryAvailable, readInactiveFileBytes, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -668,17 +668,17 @@ test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and
   put('app/memory.stat', v2);
   const layout = { kind: 'v2', unifiedRoot: root, cpuV1Root: null } as const;
   const w = { id: 'v2:/app', path: '/app', hierarchy: 'v2', cpuDir: join(root, 'app') } as const;
-  t.like(readUsage(layout, w), { memoryBytes: 9000, memoryFileBytes: 7000, memoryInactiveFileBytes: 4000 });
-  t.is(readInactiveFileBytes(layout, w), 4000, 'alone, for a run whose usage is not read');
-  // v1: the subtree's total_inactive_file; none without memory.stat
+  t.like(readUsage(layout, w), { memoryBytes: 9000, memoryFileBytes: 7000 });
+  t.is(readFileCacheBytes(layout, w), 7000, 'alone, for a run whose usage is not read');
+  // v1: the subtree's totals; none without memory.stat
   const v1Tree = fakeTree(t, 'stat-v1');
   v1Tree.put('app/memory.usage_in_bytes', '9000');
   v1Tree.put('app/memory.stat', v1);
   const v1Layout: CgroupLayout = { kind: 'hybrid', unifiedRoot: null, cpuV1Root: null, memoryV1Root: v1Tree.root };
   const v1w = { id: 'v1-cpu:/app', path: '/app', hierarchy: 'v1-cpu', cpuDir: null } as const;
-  t.is(readInactiveFileBytes(v1Layout, v1w), 4000);
-  t.like(readUsage(v1Layout, v1w), { memoryBytes: 9000, memoryFileBytes: 9000, memoryInactiveFileBytes: 4000 });
-  t.is(readInactiveFileBytes(v1Layout, { ...v1w, path: '/none' }), null);
+  t.is(readFileCacheBytes(v1Layout, v1w), 9000);
+  t.like(readUsage(v1Layout, v1w), { memoryBytes: 9000, memoryFileBytes: 9000 });
+  t.is(readFileCacheBytes(v1Layout, { ...v1w, path: '/none' }), null);
 });
 
 kernelTest('usage: a workload\'s page cache is read from its memory cgroup, and the host\'s room counts it once', async (t) => {
