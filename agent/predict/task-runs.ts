@@ -265,6 +265,8 @@ const HELD_KEPT = 64;
 const USUAL_STATUS_RUNS = 3;
 /** A run held back longer than this is dropped: not "in a row" with one today */
 const HELD_FOR_MS = 7 * 24 * 3600 * 1000;
+/** How long a held run may seem to end after the next run began and still be before it (TaskRuns.finish) */
+const HELD_OVERLAP_MS = 1000;
 /** Samples a held run keeps (thinned: BINS slices are all its profile keeps of it) */
 const HELD_SAMPLES = 64;
 
@@ -419,14 +421,16 @@ export class TaskRuns {
   }
 
   /**
-   * The spans so far of the runs of a command line going on now (its task read, not ended): what
-   * they have written is their output, not an input of another run of it read meanwhile. Noted
-   * only at their end, two runs of one command at once signed each other's partial outputs.
+   * The spans to `nowMs` of the runs of a command line going on (their task read, not ended, nor
+   * gone from a cgroup it left processes in): what they have written is their output, not an
+   * input of another run of it read now. Noted only at their end, two runs of one command at
+   * once signed each other's partial outputs. (To now, not open-ended: a span kept open by
+   * processes left behind hid every later change to the command's inputs; a review.)
    */
-  ongoing(commandKey: string): RunWindow[] {
+  ongoing(commandKey: string, nowMs = Date.now()): RunWindow[] {
     const out: RunWindow[] = [];
     for (const run of this.runs.values()) {
-      if (run.commandKey === commandKey && run.endedAtMs === undefined) out.push({ startMs: run.startMs, endMs: Number.POSITIVE_INFINITY });
+      if (run.commandKey === commandKey && run.endedAtMs === undefined && !run.leftBehind) out.push({ startMs: run.startMs, endMs: nowMs });
     }
     return out;
   }
@@ -660,7 +664,9 @@ export class TaskRuns {
     this.held.delete(run.signature);
     let learnedWith: FinishedRun[] = [];
     if (status !== undefined && this.opts.store.get(run.signature)?.exitStatus !== status) {
-      const inRow = held.length > 0 && held[held.length - 1]!.endedAtMs! > run.startMs ? held : [...held, thinned(finished)];
+      // (at once: the last held ended clearly after this one began; an end placed half way
+      // between two ticks, and a start read to 10 ms, are not that clear)
+      const inRow = held.length > 0 && held[held.length - 1]!.endedAtMs! > run.startMs + HELD_OVERLAP_MS ? held : [...held, thinned(finished)];
       if (inRow.length < USUAL_STATUS_RUNS) {
         this.held.set(run.signature, inRow);
         trimOldest(this.held, HELD_KEPT);

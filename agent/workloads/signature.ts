@@ -35,7 +35,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsc } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, delimiter, join, resolve } from 'node:path';
+import { basename, delimiter, extname, join, resolve } from 'node:path';
 import { GLOB, scriptCommands, shellScriptIndex } from './shell-words.js';
 
 /** The marker that starts an argument whose bytes are not UTF-8 (task.ts, argvOf): such an argument names no input looked up. */
@@ -81,6 +81,11 @@ export interface TaskSpec {
    * `sub` from where it started, `rules.mk` from `sub`)
    */
   alsoFrom?: string;
+  /**
+   * `cwd` is where the task is now, read after its start, not where it exec'd (the sched probe did
+   * not see its exec): a shell script's `cd` may have been done already
+   */
+  cwdIsNow?: boolean;
   /** paths (as named in args, resolved against cwd) that are outputs: hashed as text only */
   outputs?: readonly string[];
   /** flags whose value is an output; default DEFAULT_OUTPUT_FLAGS */
@@ -129,12 +134,19 @@ export interface TaskSpec {
   root?: string;
 }
 
-/** A file a task's process holds open for reading. */
+/**
+ * A regular file a task's process holds open for reading, and its stat when it was found open
+ * (the fd's number may be another file's by the time a folder walk is done: a review).
+ */
 export interface OpenForReading {
   /** its path as the task sees it (as it was when opened, for one deleted since) */
   path: string;
-  /** a link that reaches the open file, deleted or not: /proc/<pid>/fd/<n> */
-  file: string;
+  bytes: number;
+  mtimeMs: number;
+  /** changed: renamed, linked, chowned */
+  ctimeMs: number;
+  /** 0 where the filesystem keeps none */
+  birthtimeMs: number;
   /** deleted since it was opened (`path` is its name then) */
   deleted?: boolean;
 }
@@ -274,6 +286,16 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     writing: new Set((spec.writing ?? []).map((p) => (spec.root ? join(spec.root, resolve('/', p)) : resolve('/', p)))),
   };
   /**
+   * Where a command's relative names are looked for (its ScriptCommand.dir undefined: where the
+   * task started, then alsoFrom; a script's cd: there, and, where `cwd` is the task's cwd now,
+   * not at its exec, `cwd` too, as the cd may have been done: looked for under it again, `cd
+   * data && tar -cf - .` lost its input)
+   */
+  const hereOf = (dir: string | null | undefined): string[] => {
+    if (dir == null) return [cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])];
+    return spec.cwdIsNow && !dir.startsWith('/') ? [resolve(cwd, dir), cwd] : [resolve(cwd, dir)];
+  };
+  /**
    * An input its name no longer finds, that the task holds open (deleted since it started, or
    * renamed: into another folder, by its own name alone, where one open file has it): sized
    * through the open file. A job that moved or removed its input in its first half second was
@@ -292,16 +314,19 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
       if (same.length === 1) open = same[0];
     }
     // renamed to another name (`mv in in.work`, a spool's `mv in done/in.$date`): the one file
-    // it holds open that was there before it started and renamed since (its ctime)
-    if (!open && fileLike) open = (await renamedSinceStart()) ?? undefined;
-    if (!open) return undefined;
-    try {
-      const st = await stat(open.file);
-      // (one changed since the task started is its output, as on disk: describePath)
-      return st.isFile() && st.mtimeMs < bounds.writtenSinceMs ? { arg: i, name, kind: 'file', bytes: st.size } : undefined;
-    } catch {
-      return undefined; // closed meanwhile
+    // it holds open that was there before it started and renamed since (its ctime), for a path
+    // (not `0.5`, `torch.distributed.run`, `db.example.com`) whose name it keeps or extends, or
+    // whose extension it keeps; each such file for one name only
+    if (!open && name.includes('/') && !claimed) {
+      const r = renamedSinceStart();
+      if (r !== null && (basename(r.path).startsWith(own) || (extname(own) !== '' && extname(r.path) === extname(own)))) {
+        open = r;
+        claimed = true;
+      }
     }
+    if (!open) return undefined;
+    // (one written or made since the task started is its output, as on disk: describePath)
+    return written('', open, bounds) ? undefined : { arg: i, name, kind: 'file', bytes: open.bytes };
   };
   /**
    * A script's glob, matched as its shell would in the folder its command runs in: the total
@@ -311,10 +336,9 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   const describeGlob = async (i: number, pattern: string, within: string | undefined, dir: string | null | undefined): Promise<InputPart | undefined> => {
     const slash = pattern.lastIndexOf('/');
     const folder = slash < 0 ? '.' : slash === 0 ? '/' : pattern.slice(0, slash);
-    const match = globRegex(pattern.slice(slash + 1));
-    if (/[*?[]/.test(folder) || match === null || (dir === null && !pattern.startsWith('/'))) return undefined;
-    const here = dir == null ? [cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])] : [resolve(cwd, dir)];
-    for (const from of pattern.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...here]) {
+    const last = pattern.slice(slash + 1);
+    if (/[*?[]/.test(folder) || (dir === null && !pattern.startsWith('/'))) return undefined;
+    for (const from of pattern.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...hereOf(dir)]) {
       const base = spec.root ? await resolveInRoot(spec.root, from, folder, spec.signal) : resolve(from, folder);
       let names: string[];
       try {
@@ -326,8 +350,9 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
       let bytes = 0;
       let entries = 0;
       let truncated = false;
-      for (const n of names.filter((x) => match.test(x))) {
+      for (const n of names) {
         stopIfAborted(spec.signal);
+        if (!globMatch(last, n)) continue;
         if (bounds.left.entries <= 0) {
           truncated = true;
           break;
@@ -346,26 +371,19 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     }
     return undefined;
   };
-  let renamed: Promise<OpenForReading | null> | undefined;
+  /** the file renamedSinceStart found has been taken for a name */
+  let claimed = false;
   /** The one file held open for reading whose content is older than the start and whose name changed since (null: none, or more than one). */
-  const renamedSinceStart = (): Promise<OpenForReading | null> => {
-    renamed ??= (async () => {
-      if (spec.startedAtMs === undefined) return null;
-      const found: OpenForReading[] = [];
-      // (not one deleted, found by its old name; nor one named as an argument is, found by its name)
-      const named = new Set(args.map((a) => basename(a)));
-      for (const r of (spec.reading ?? []).filter((x) => !x.deleted && !named.has(basename(x.path)))) {
-        try {
-          const st = await stat(r.file);
-          // (a start read from /proc is within 10 ms: RENAME_SLACK_MS before it counts)
-          if (st.isFile() && st.mtimeMs < spec.startedAtMs && st.ctimeMs >= spec.startedAtMs - RENAME_SLACK_MS) found.push(r);
-        } catch {
-          // closed meanwhile
-        }
-      }
-      return found.length === 1 ? found[0]! : null;
-    })();
-    return renamed;
+  const renamedSinceStart = (): OpenForReading | null => {
+    if (spec.startedAtMs === undefined) return null;
+    const found: OpenForReading[] = [];
+    // (not one deleted, found by its old name; nor one named as an argument is, found by its name)
+    const named = new Set(args.map((a) => basename(a)));
+    for (const r of (spec.reading ?? []).filter((x) => !x.deleted && !named.has(basename(x.path)))) {
+      // (a start read from /proc is within 10 ms: RENAME_SLACK_MS before it counts)
+      if (r.mtimeMs < spec.startedAtMs && r.ctimeMs >= spec.startedAtMs - RENAME_SLACK_MS) found.push(r);
+    }
+    return found.length === 1 ? found[0]! : null;
   };
   /**
    * what one word names, as argument `i`; `prev`: the word before it in its command (an output
@@ -377,7 +395,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   const inputOf = async (i: number, arg: string | null, prev: string | null | undefined, within?: string, dir?: string | null): Promise<InputPart | undefined> => {
     // (a word the shell expands, or bytes that are not UTF-8, marked by a NUL (task.ts, argvOf): not a path this can look up)
     if (arg === null || arg.startsWith(NOT_UTF8)) return undefined;
-    if (arg.startsWith(GLOB)) return describeGlob(i, arg.slice(GLOB.length), within, dir);
+    if (arg.startsWith(GLOB)) return globsSized ? describeGlob(i, arg.slice(GLOB.length), within, dir) : undefined;
     if (typeof prev === 'string' && outputFlags.has(prev)) return undefined;
     // `--opt=value` and `key=value` (dd's if=, make's VAR=): the value may be the path (the
     // whole argument is tried first: a file can have `=` in its name)
@@ -389,14 +407,16 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
       // (a relative name not found from cwd is looked for from alsoFrom: see TaskSpec; after a
       // script's cd, from there alone)
       if (dir === null && !name.startsWith('/')) return undefined;
-      const here = dir == null ? [cwd, ...(spec.alsoFrom !== undefined ? [spec.alsoFrom] : [])] : [resolve(cwd, dir)];
-      const froms = name.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...here];
+      const froms = name.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...hereOf(dir)];
+      let output = false;
       for (const from of froms) {
         const path = spec.root ? await resolveInRoot(spec.root, from, name, spec.signal) : resolve(from, name);
         const part = path !== null ? await describePath(i, name, path, bounds) : undefined;
         if (part) return part;
+        output ||= part === null;
       }
-      const held = await heldOpen(i, name, froms);
+      // (an output found is signed as though not there, not looked for among the open files)
+      const held = output ? undefined : await heldOpen(i, name, froms);
       if (held) return held;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.
@@ -404,6 +424,8 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     return last.includes('/') && !outputs.has(resolve(cwd, last)) ? { arg: i, name: last, kind: 'missing' } : undefined;
   };
   const out: InputPart[] = [];
+  /** whether a script's globs are sized (not where the script consumes files: see below) */
+  let globsSized = true;
   /**
    * One command's words, each as argument `at(w)`, as its program takes them (operandRoles): its
    * outputs left out, and after `-C dir` relative names looked for from that folder first (tar,
@@ -437,7 +459,11 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   // (the shell's own arguments, then its script's commands, each one's words under the script's index)
   await describeWords(null, args.slice(0, script), (w) => w);
   const before = out.length;
-  for (const command of scriptCommands(args[script]!)) {
+  const commands = scriptCommands(args[script]!);
+  // (a script that removes, moves or compresses files in place consumes what its globs match:
+  // how many are left half a second in varies from run to run, so its globs are not sized)
+  globsSized = !commands.some((c) => c.name !== null && consumes(basename(c.name), c.args));
+  for (const command of commands) {
     await describeWords(command.name === null ? null : basename(command.name), command.args, () => script, command.dir);
     for (const file of command.redirectedIn) {
       const part = await inputOf(script, file, undefined, undefined, command.dir);
@@ -455,6 +481,51 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   return out;
 }
 
+/** Options that take the next word as their value, by program (an operand it is not). */
+const VALUE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  rsync: ['--exclude', '--include', '--exclude-from', '--include-from', '--files-from', '-e', '--rsh', '--link-dest', '--compare-dest', '--copy-dest',
+    '--partial-dir', '-T', '--temp-dir', '--backup-dir', '--log-file', '--chmod', '--chown', '--suffix', '-f', '--filter', '--max-size', '--min-size',
+    '--bwlimit', '--timeout', '--port', '--password-file', '--rsync-path', '-B', '--block-size'],
+  cp: ['-S', '--suffix', '-t', '--target-directory'],
+  mv: ['-S', '--suffix', '-t', '--target-directory'],
+  ln: ['-S', '--suffix', '-t', '--target-directory'],
+  install: ['-S', '--suffix', '-m', '--mode', '-o', '--owner', '-g', '--group', '-t', '--target-directory'],
+  scp: ['-P', '-i', '-o', '-F', '-c', '-l', '-S', '-J'],
+};
+
+/** Commands that run another (the word after their own options and leading words): its words are that command's. */
+const WRAPPERS: Readonly<Record<string, { values: readonly string[]; leading: number; assignments?: boolean }>> = {
+  timeout: { values: ['-s', '--signal', '-k', '--kill-after'], leading: 1 },
+  nice: { values: ['-n', '--adjustment'], leading: 0 },
+  ionice: { values: ['-c', '--class', '-n', '--classdata', '-p', '--pid'], leading: 0 },
+  nohup: { values: [], leading: 0 },
+  time: { values: ['-f', '--format', '-o', '--output'], leading: 0 },
+  stdbuf: { values: ['-i', '-o', '-e'], leading: 0 },
+  env: { values: ['-u', '--unset', '-C', '--chdir', '-S', '--split-string'], leading: 0, assignments: true },
+  sudo: { values: ['-u', '--user', '-g', '--group', '-C', '--close-from', '-D', '--chdir', '-h', '--host', '-p', '--prompt', '-r', '--role', '-t', '--type', '-U', '--other-user'], leading: 0 },
+  taskset: { values: [], leading: 1 },
+  chrt: { values: [], leading: 1 },
+  xargs: { values: ['-I', '-n', '--max-args', '-P', '--max-procs', '-L', '--max-lines', '-s', '--max-chars', '-d', '--delimiter', '-E', '-a', '--arg-file'], leading: 0 },
+};
+
+/** Programs that remove or move the files they are given (a glob's matches go as they run). */
+const CONSUMERS: ReadonlySet<string> = new Set(['rm', 'mv', 'unlink', 'shred']);
+/** Compressors that replace the files they are given, unless kept (`-k`) or written to stdout (`-c`); in a pipe, given none, they replace nothing. */
+const COMPRESSORS: ReadonlySet<string> = new Set(['gzip', 'gunzip', 'bzip2', 'bunzip2', 'xz', 'unxz', 'lzma', 'pigz', 'lz4']);
+
+/** Whether a command removes, moves or replaces the files it names (`gzip *.log`, `tar --remove-files`, `find -delete` too). */
+function consumes(name: string, args: ReadonlyArray<string | null>): boolean {
+  if (CONSUMERS.has(name)) return true;
+  if (COMPRESSORS.has(name)) {
+    const kept = args.some((a) => a !== null && (a === '--keep' || a === '--stdout' || a === '--to-stdout' || /^-[A-Za-z0-9]*[kc]/.test(a)));
+    return !kept && args.some((a) => a === null || !a.startsWith('-'));
+  }
+  if (name === 'zstd' || name === 'unzstd') return args.includes('--rm');
+  if (name === 'tar' || name === 'bsdtar') return args.includes('--remove-files');
+  if (name === 'find') return args.includes('-delete');
+  return false;
+}
+
 /**
  * How a program takes a word of its command line: an input (undefined), an output, no file at
  * all, the folder its later relative names are found from (`-C dir`), or an input found from
@@ -467,7 +538,35 @@ export function operandRoles(command: string | null, words: ReadonlyArray<string
   const roles = new Array<'out' | 'none' | 'within' | 'from-start' | undefined>(words.length).fill(undefined);
   const name = command === null ? '' : basename(command);
   const isOption = (w: string | null): boolean => w !== null && w.startsWith('-') && w !== '-';
-  const operands = words.map((w, i) => i).filter((i) => !isOption(words[i]!));
+  // a wrapper (`timeout 5m cp ...`, `xargs cp -t dst`): the command it runs takes the words after its own
+  const wrapper = WRAPPERS[name];
+  if (wrapper) {
+    let k = 0;
+    for (let left = wrapper.leading; k < words.length; k++) {
+      const w = words[k];
+      if (w === null) break;
+      if (isOption(w)) {
+        if (wrapper.values.includes(w)) k++;
+        continue;
+      }
+      if (wrapper.assignments && KEY_VALUE.test(w)) continue;
+      if (left-- > 0) continue;
+      break;
+    }
+    for (let i = 0; i < Math.min(k + 1, words.length); i++) roles[i] = 'none';
+    if (k < words.length) roles.splice(k + 1, words.length - k - 1, ...operandRoles(words[k] ?? null, words.slice(k + 1)));
+    return roles;
+  }
+  // (an option's value is no operand: `rsync -a src/ dst/ --exclude .git`)
+  const valued = new Set(VALUE_OPTIONS[name] ?? []);
+  const operands: number[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (isOption(words[i]!)) {
+      if (valued.has(words[i]!)) i++;
+      continue;
+    }
+    operands.push(i);
+  }
   /** the word after option `flag` (or its `--flag=value` form) has `role` */
   const valueOf = (flags: readonly string[], role: 'out' | 'within' | 'from-start'): void => {
     for (let i = 0; i < words.length; i++) {
@@ -484,10 +583,15 @@ export function operandRoles(command: string | null, words: ReadonlyArray<string
     case 'tee':
       for (const i of operands) roles[i] = 'out';
       break;
-    case 'cp': case 'mv': case 'install': case 'ln': case 'rsync': case 'scp':
-      valueOf(['-t', '--target-directory'], 'out');
-      if (!words.some((w) => w === '-t' || w?.startsWith('--target-directory')) && operands.length >= 2) roles[operands[operands.length - 1]!] = 'out';
+    case 'cp': case 'mv': case 'install': case 'ln': case 'rsync': case 'scp': {
+      // (-t, or a cluster ending in it, `-vt dst`: the folder they go to)
+      const target = words.findIndex((w) => w !== null && (/^-[A-Za-z]*t$/.test(w) || w === '--target-directory' || w.startsWith('--target-directory=')));
+      if (target >= 0 && name !== 'rsync' && name !== 'scp') {
+        const at = words[target]!.includes('=') ? target : target + 1;
+        if (at < words.length) roles[at] = 'out';
+      } else if (operands.length >= 2) roles[operands[operands.length - 1]!] = 'out';
       break;
+    }
     // (what these name they make, remove or print: not read; a cd's folder is where the next commands run, sized where they name it)
     case 'touch': case 'rm': case 'rmdir': case 'mkdir': case 'truncate': case 'chmod': case 'chown': case 'chgrp': case 'mktemp': case 'shred':
     case 'cd': case 'pushd': case 'popd': case 'echo': case 'printf':
@@ -531,32 +635,69 @@ export function operandRoles(command: string | null, words: ReadonlyArray<string
   return roles;
 }
 
+type GlobToken = { t: '*' } | { t: '?' } | { t: 'lit'; c: string } | { t: 'set'; negate: boolean; has: (c: string) => boolean };
+
 /**
- * A shell glob of one name (`*`, `?`, `[...]`, `[!...]`) as a regular expression; a name starting
- * with a dot is matched only by a pattern that does. Null for a pattern it cannot read.
+ * Whether a name matches a shell glob of one name (`*`, `?`, `[...]`, `[!...]`, ranges in
+ * brackets; an unclosed `[` is plain); a name starting with a dot only where the pattern does.
+ * In time linear in the name per star (a regular expression of `*_*_*_*.csv` backtracked without
+ * bound over a long name: a review).
  */
-export function globRegex(pattern: string): RegExp | null {
-  let re = pattern.startsWith('.') ? '' : '(?!\\.)';
+export function globMatch(pattern: string, name: string): boolean {
+  if (name.startsWith('.') && !pattern.startsWith('.')) return false;
+  const toks = globTokens(pattern);
+  let p = 0;
+  let n = 0;
+  let starP = -1;
+  let starN = 0;
+  const one = (tok: GlobToken, c: string): boolean =>
+    tok.t === '?' || (tok.t === 'lit' && tok.c === c) || (tok.t === 'set' && tok.has(c) !== tok.negate);
+  while (n < name.length) {
+    const tok = toks[p];
+    if (tok !== undefined && tok.t !== '*' && one(tok, name[n]!)) {
+      p++;
+      n++;
+    } else if (tok !== undefined && tok.t === '*') {
+      starP = p++;
+      starN = n;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      n = ++starN;
+    } else return false;
+  }
+  while (toks[p]?.t === '*') p++;
+  return p === toks.length;
+}
+
+function globTokens(pattern: string): GlobToken[] {
+  const toks: GlobToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
+    if (c === '*') {
+      if (toks[toks.length - 1]?.t !== '*') toks.push({ t: '*' });
+    } else if (c === '?') toks.push({ t: '?' });
     else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
+      const negate = pattern[i + 1] === '!' || pattern[i + 1] === '^';
+      const from = i + 1 + (negate ? 1 : 0);
+      // (a `]` first in the brackets is one of the set)
+      const end = pattern.indexOf(']', from + 1);
       if (end < 0) {
-        re += '\\[';
+        toks.push({ t: 'lit', c });
         continue;
       }
-      const body = pattern.slice(i + 1, end).replace(/^[!^]/, '^').replace(/\\/g, '\\\\');
-      re += `[${body}]`;
+      const body = pattern.slice(from, end);
+      const ranges: Array<[string, string]> = [];
+      for (let k = 0; k < body.length; k++) {
+        if (body[k + 1] === '-' && k + 2 < body.length) {
+          ranges.push([body[k]!, body[k + 2]!]);
+          k += 2;
+        } else ranges.push([body[k]!, body[k]!]);
+      }
+      toks.push({ t: 'set', negate, has: (x) => ranges.some(([a, b]) => x >= a && x <= b) });
       i = end;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+    } else toks.push({ t: 'lit', c });
   }
-  try {
-    return new RegExp(`^${re}$`, 's');
-  } catch {
-    return null;
-  }
+  return toks;
 }
 
 /** Symlinks followed in one path at most, as the kernel's MAXSYMLINKS: past it, ELOOP. */
@@ -631,22 +772,25 @@ const byTask = (atMs: number, bounds: WalkBounds): boolean =>
   atMs >= bounds.writtenSinceMs || bounds.earlier.some((w) => atMs >= w.startMs && atMs <= w.endMs);
 
 /**
- * Whether a file is the task's output: written (its mtime) or changed (its ctime) since it
- * started or within an earlier run's span, or held open for writing. A copy or an extraction
- * that keeps the source's mtime (`cp -p`, `rsync -a`, `tar -x`) cannot set back the ctime: its
- * files, made while the task ran, read as there before it with the mtime alone (a review).
+ * Whether a file is the task's output: written (its mtime) or made (its birth time, where the
+ * filesystem keeps one) since it started or within an earlier run's span, or held open for
+ * writing. A copy or an extraction that keeps the source's mtime (`cp -p`, `rsync -a`, `tar -x`)
+ * cannot set back the birth time: its files, made while the task ran, read as there before it
+ * with the mtime alone (a review). Not the ctime: a hard link, a chown or an atime reset changes
+ * it, and a task that links or chowns its inputs lost them one by one (a review).
  */
-const written = (path: string, st: Stats, bounds: WalkBounds): boolean =>
-  byTask(st.mtimeMs, bounds) || byTask(st.ctimeMs, bounds) || bounds.writing.has(path);
+const written = (path: string, st: Pick<Stats, 'mtimeMs' | 'birthtimeMs'>, bounds: WalkBounds): boolean =>
+  byTask(st.mtimeMs, bounds) || (st.birthtimeMs > 0 && byTask(st.birthtimeMs, bounds)) || bounds.writing.has(path);
 
-async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | undefined> {
+/** What `path` is as an input; undefined where nothing is there, null for the task's output (written). */
+async function describePath(arg: number, name: string, path: string, bounds: WalkBounds): Promise<InputPart | null | undefined> {
   let st;
   try {
     st = await stat(path); // follows a symlink: the input is what it points at
   } catch {
     return undefined;
   }
-  if (st.isFile()) return written(path, st, bounds) ? undefined : { arg, name, kind: 'file', bytes: st.size };
+  if (st.isFile()) return written(path, st, bounds) ? null : { arg, name, kind: 'file', bytes: st.size };
   if (st.isDirectory()) return { arg, name, kind: 'dir', ...(await dirTotals(path, bounds)) };
   return { arg, name, kind: 'other' }; // a device or fifo: its size says nothing
 }

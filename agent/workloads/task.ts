@@ -105,9 +105,9 @@ export class TaskReader {
         // (a cwd outside its root is the host's: its inputs are found as the host sees them,
         // right for the relative ones)
         ...(cwdNow === null
-          ? { cwd: cwdHere, writing, reading }
+          ? { cwd: cwdHere, cwdIsNow: true, writing, reading }
           : {
-            root: join(proc, 'root'), cwd: atExec ?? cwdNow, ...(atExec !== null && atExec !== cwdNow ? { alsoFrom: cwdNow } : {}),
+            root: join(proc, 'root'), cwd: atExec ?? cwdNow, ...(atExec === null ? { cwdIsNow: true } : atExec !== cwdNow ? { alsoFrom: cwdNow } : {}),
             writing: writing.map((p) => withinRoot(p, rootHere) ?? p),
             reading: reading.flatMap((r) => { const path = withinRoot(r.path, rootHere); return path === null ? [] : [{ ...r, path }]; }),
           }),
@@ -214,7 +214,11 @@ async function openFiles(pids: readonly number[], proc: string): Promise<{ writi
         // was written is no argument's output)
         if ((parseInt(flags[1]!, 8) & 3) !== 0) {
           if (!deleted) writing.add(target);
-        } else if (!reading.has(target)) reading.set(target, { path: target, file: join(dir, 'fd', fd), ...(deleted ? { deleted } : {}) });
+        } else if (!reading.has(target)) {
+          // (stat'ed now, through the fd: its number may be another file's later)
+          const st = await stat(join(dir, 'fd', fd));
+          if (st.isFile()) reading.set(target, { path: target, bytes: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, birthtimeMs: st.birthtimeMs, ...(deleted ? { deleted } : {}) });
+        }
       } catch {
         // closed meanwhile
       }

@@ -1,11 +1,11 @@
 // The words of a shell's -c script that may name inputs (agent/workloads/shell-words.ts), and a
 // `sh -c` task's signature built from them (agent/workloads/signature.ts).
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GLOB, scriptCommands, shellScriptIndex, type ScriptCommand } from '../../agent/workloads/shell-words.js';
-import { globRegex, operandRoles, taskSignature } from '../../agent/workloads/signature.js';
+import { globMatch, operandRoles, taskSignature, type OpenForReading } from '../../agent/workloads/signature.js';
 
 const cmd = (name: string | null, args: Array<string | null>, more: Partial<ScriptCommand> = {}): ScriptCommand => ({ name, args, redirectedIn: [], dir: undefined, ...more });
 
@@ -139,27 +139,22 @@ test('signature: after -C dir (tar, make, git), relative names are found from th
   t.deepEqual((await taskSignature({ ...spec, args: ['-C', 'data', '-xzf', 'in.tgz'] })).parts.inputs, [{ arg: 3, name: 'in.tgz', kind: 'file', bytes: 9 }]);
 });
 
-test('signature: a file copied in with its old mtime (cp -p, rsync -a, tar -x) while the task ran is its output: its ctime says so', async (t) => {
+test('signature: a file copied in with its old mtime (cp -p, rsync -a, tar -x) while the task ran is its output: its birth time says so', async (t) => {
   const dir = scratch(t);
   mkdirSync(join(dir, 'dst'));
   writeFileSync(join(dir, 'dst/old.bin'), Buffer.alloc(10));
   const startedAtMs = Date.now() - 60_000;
   const long = new Date(Date.now() - 3_600_000);
-  utimesSync(join(dir, 'dst/old.bin'), long, long); // as cp -p leaves it: its ctime now
+  utimesSync(join(dir, 'dst/old.bin'), long, long); // as cp -p leaves it: its birth time now
   const spec = { exe: '/bin/sh', argv0: 'ls', args: ['dst'], cwd: dir, startedAtMs };
   t.deepEqual((await taskSignature(spec)).parts.inputs, [{ arg: 0, name: 'dst', kind: 'dir', bytes: 0, entries: 0, truncated: false }]);
 });
 
 test('signature: an input no longer there is sized through a file the task holds open, by its path or, for a file\'s name, by its name alone where one open file has it', async (t) => {
   const dir = scratch(t);
-  writeFileSync(join(dir, 'open-a'), Buffer.alloc(11));
-  writeFileSync(join(dir, 'open-b'), Buffer.alloc(22));
-  writeFileSync(join(dir, 'open-c'), Buffer.alloc(33));
-  const reading = [
-    { path: join(dir, 'gone.csv'), file: join(dir, 'open-a') },
-    { path: '/elsewhere/moved.csv', file: join(dir, 'open-b') },
-    { path: '/etc/app/pattern', file: join(dir, 'open-c') },
-  ];
+  const old = Date.now() - 3_600_000;
+  const open = (path: string, bytes: number): OpenForReading => ({ path, bytes, mtimeMs: old, ctimeMs: old, birthtimeMs: old });
+  const reading = [open(join(dir, 'gone.csv'), 11), open('/elsewhere/moved.csv', 22), open('/etc/app/pattern', 33)];
   const s = await taskSignature({ exe: '/bin/sh', argv0: 'grep', args: ['pattern', 'gone.csv', 'moved.csv', 'never.csv'], cwd: dir, reading });
   t.deepEqual(s.parts.inputs, [
     { arg: 1, name: 'gone.csv', kind: 'file', bytes: 11 },
@@ -167,8 +162,8 @@ test('signature: an input no longer there is sized through a file the task holds
   ], 'a plain word (a pattern) is no file the task opened, whatever it has open of that name');
 });
 
-test('globRegex: a shell glob of one name; dot files only for a pattern starting with a dot', (t) => {
-  const m = (p: string, n: string): boolean => globRegex(p)!.test(n);
+test('globMatch: a shell glob of one name; dot files only for a pattern starting with a dot; no backtracking without bound', (t) => {
+  const m = globMatch;
   t.true(m('*.log', 'a.log'));
   t.false(m('*.log', '.hidden.log'));
   t.true(m('.*.log', '.hidden.log'));
@@ -179,6 +174,13 @@ test('globRegex: a shell glob of one name; dot files only for a pattern starting
   t.true(m('a+b(1).csv', 'a+b(1).csv'), 'regex characters are plain');
   t.false(m('a.csv', 'abcsv'));
   t.true(m('[x', '[x'), 'an unclosed bracket is plain');
+  t.true(m('[]a]', ']'), 'a ] first in the brackets is one of the set');
+  t.true(m('[a-c]?', 'b9'));
+  t.false(m('[a-c]?', 'd9'));
+  t.true(m('*', ''), 'a star matches nothing too');
+  const long = 'a_'.repeat(120);
+  t.false(m('*_*_*_*_*_*_*_*.csv', long), 'a long name against many stars: at once');
+  t.true(m('*_*_*.csv', `${long}.csv`));
 });
 
 test('signature: a script\'s glob is sized by its matches, in the folder its cd left it: a 50 MB and a 150 MB blob are two tasks', async (t) => {
@@ -189,7 +191,7 @@ test('signature: a script\'s glob is sized by its matches, in the folder its cd 
   writeFileSync(join(dir, 'w/b.log'), Buffer.alloc(5));
   writeFileSync(join(dir, 'w/sub/c'), Buffer.alloc(7));
   writeFileSync(join(dir, 'w/.hidden'), Buffer.alloc(1000));
-  const spec = { exe: '/bin/sh', argv0: 'sh', args: ['-c', `cd ${dir}/w && tar -cf - * | gzip | wc -c; gzip -k *.log; ls nothing-*`], cwd: dir };
+  const spec = { exe: '/bin/sh', argv0: 'sh', args: ['-c', `cd ${dir}/w && tar -cf - * | gzip | wc -c; wc -c *.log; ls nothing-*`], cwd: dir };
   const a = await taskSignature(spec);
   t.deepEqual(a.parts.inputs, [
     { arg: 1, name: '*', kind: 'glob', bytes: 62, entries: 4, truncated: false },
@@ -205,4 +207,40 @@ test('signature: a file a script names twice is one input', async (t) => {
   writeFileSync(join(dir, 'big.bin'), Buffer.alloc(9));
   const s = await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: ['-c', 'cat big.bin > /dev/null; cat big.bin | wc -c'], cwd: dir });
   t.deepEqual(s.parts.inputs, [{ arg: 1, name: 'big.bin', kind: 'file', bytes: 9 }]);
+});
+
+test('signature (review mends): a linked input stays an input (its birth time, not its ctime); an output open for reading is not brought back; a consuming script\'s globs are not sized; a cd done before the read is found', async (t) => {
+  const dir = scratch(t);
+  writeFileSync(join(dir, 'in.bin'), Buffer.alloc(40));
+  await new Promise((r) => setTimeout(r, 50));
+  const startedAtMs = Date.now();
+  await new Promise((r) => setTimeout(r, 60));
+  // the task hard-links its input (`cp -al`, `rsync --link-dest`): its ctime moves, its birth time does not
+  linkSync(join(dir, 'in.bin'), join(dir, 'snapshot.bin'));
+  const linked = await taskSignature({ exe: '/bin/sh', argv0: 'cat', args: ['in.bin'], cwd: dir, startedAtMs });
+  t.deepEqual(linked.parts.inputs, [{ arg: 0, name: 'in.bin', kind: 'file', bytes: 40 }]);
+  // an output it also holds open for reading (`zcat all.gz | ... > all.new && mv all.new all.gz`) stays out
+  writeFileSync(join(dir, 'all.gz'), Buffer.alloc(99));
+  const now = Date.now();
+  const reading = [{ path: join(dir, 'all.gz'), bytes: 99, mtimeMs: now, ctimeMs: now, birthtimeMs: now }];
+  const out = await taskSignature({ exe: '/bin/sh', argv0: 'zcat', args: ['all.gz'], cwd: dir, startedAtMs, reading });
+  t.deepEqual(out.parts.inputs, []);
+  // a script that compresses what its glob matches: how many are left when read varies, so none is sized
+  mkdirSync(join(dir, 'logs'));
+  writeFileSync(join(dir, 'logs/a.log'), 'x');
+  const consuming = await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: ['-c', 'cd logs && gzip *.log'], cwd: dir });
+  t.deepEqual(consuming.parts.inputs, []);
+  // its cwd read after the script's cd (the probe did not see its exec): `.` is still the data
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data/d.bin'), Buffer.alloc(8));
+  const after = await taskSignature({ exe: '/bin/sh', argv0: 'sh', args: ['-c', 'cd data && tar -cf - . | wc -c'], cwd: join(dir, 'data'), cwdIsNow: true });
+  t.deepEqual(after.parts.inputs, [{ arg: 1, name: '.', kind: 'dir', bytes: 8, entries: 1, truncated: false }]);
+});
+
+test('operandRoles (review mends): option values are no operands; -t in a cluster; wrappers run the command they name', (t) => {
+  t.deepEqual(operandRoles('rsync', ['-a', 'src/', 'dst/', '--exclude', '.git']), [undefined, undefined, 'out', undefined, undefined]);
+  t.deepEqual(operandRoles('cp', ['-vt', 'dst', 'a', 'b']), [undefined, 'out', undefined, undefined]);
+  t.deepEqual(operandRoles('timeout', ['-s', 'KILL', '5m', 'cp', 'a', 'b']), ['none', 'none', 'none', 'none', undefined, 'out']);
+  t.deepEqual(operandRoles('xargs', ['-n', '1', 'cp', '-t', 'dst']), ['none', 'none', 'none', undefined, 'out']);
+  t.deepEqual(operandRoles('env', ['A=1', 'tee', 'log']), ['none', 'none', 'out']);
 });
