@@ -99,8 +99,9 @@ export function applyRunProfile(d: DemandForecast, run: RunPosition): boolean {
 
   const now = sliceAt(run.elapsedMs);
   // the value now beyond what its past runs had here: the series' risk stands too (memory: the
-  // run's working set, as its profile has it, not its usage with the page cache: a job holding
-  // a read file's cache was beyond its past runs at every tick, and their foresight lost; a review)
+  // run's own, its page cache left out, as its profile has it, not its usage with the cache: a
+  // job holding a read file's cache was beyond its past runs at every tick, and their foresight
+  // lost; a review)
   const last = run.recent[run.recent.length - 1];
   const valueNow = name.startsWith('mem') && last?.memBytes !== undefined ? last.memBytes : d.value;
   const beyond = valueNow > p99Near(now);

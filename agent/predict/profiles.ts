@@ -165,8 +165,9 @@ export interface Profile {
   /** per resource some run measured: the curve's moments across the runs that did */
   curve: Partial<Record<Resource, CurveMoments>>;
   /**
-   * the status its last recorded run exited with, where not 0: its task's usual end (grep's 1
-   * when nothing matches), so a run ending so is learned at once (TaskRuns); absent: 0 or not known
+   * the status its last recorded run whose end was seen exited with, where not 0: its task's usual
+   * end (grep's 1 when nothing matches), so a run ending so is learned at once (TaskRuns);
+   * absent: 0, or never seen
    */
   exitStatus?: number;
 }

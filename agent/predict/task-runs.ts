@@ -387,7 +387,7 @@ export class TaskRuns {
       // between two of them was not in the run's peak (64 MiB; a review). The high water counts
       // the page cache of its time, not known: the cache now is taken off it. A cache
       // dropped since leaves it high; one grown since, within the tick, can hide a spike freed
-      // before it (the ticks' working sets still hold what lasted a tick). Taking the last
+      // before it (the ticks' own figures still hold what lasted a tick). Taking the last
       // tick's cache instead put a file read within one tick whole into the peak
       let memPeakBytes: number | undefined;
       const hw = alive ? x.memoryHighWaterBytes : undefined;

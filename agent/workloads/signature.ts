@@ -340,13 +340,13 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
     if (/[*?[]/.test(folder) || (dir === null && !pattern.startsWith('/'))) return undefined;
     for (const from of pattern.startsWith('/') ? [cwd] : [...(within !== undefined ? [within] : []), ...hereOf(dir)]) {
       const base = spec.root ? await resolveInRoot(spec.root, from, folder, spec.signal) : resolve(from, folder);
+      if (base === null) continue;
       let names: string[];
       try {
-        names = base === null ? [] : (await readdir(base)).sort();
+        names = (await readdir(base)).sort();
       } catch {
-        continue;
+        continue; // not there from here
       }
-      if (base === null) continue;
       let bytes = 0;
       let entries = 0;
       let truncated = false;
