@@ -433,6 +433,9 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   return p as Profile;
 }
 
+/** Environment keys as one set's name (ProfileStore.envKeySets): sorted, once each, joined by ", ". */
+const keySetOf = (keys: readonly string[]): string => [...new Set(keys)].sort().join(', ');
+
 /**
  * What to say where the profiles were learned with other environment keys than the policy's
  * `profiles.env_keys` now (ProfileStore.envKeySets): a task's signature holds its chosen
@@ -440,7 +443,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
  * without a word, every profile was orphaned (a walkthrough). Null when all agree.
  */
 export function envKeysChangedNote(keySets: ReadonlyMap<string, number>, envKeys: readonly string[]): string | null {
-  const now = [...new Set(envKeys)].sort().join(', ');
+  const now = keySetOf(envKeys);
   const others = [...keySets].filter(([k]) => k !== now).sort((a, b) => b[1] - a[1]);
   if (others.length === 0) return null;
   const n = others.reduce((a, [, c]) => a + c, 0);
@@ -577,7 +580,7 @@ export class ProfileStore {
       for (const sig of [...this.index.keys()]) {
         const env = this.read(sig)?.task?.env;
         if (env === undefined) continue;
-        const keys = Object.keys(env).sort().join(', ');
+        const keys = keySetOf(Object.keys(env));
         this.envKeySets.set(keys, (this.envKeySets.get(keys) ?? 0) + 1);
       }
     }

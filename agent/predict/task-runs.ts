@@ -214,13 +214,16 @@ interface Run {
 /** A held run with at most HELD_SAMPLES samples, neighbours merged in pairs (as a long run's are). */
 function thinned(run: FinishedRun): FinishedRun {
   let samples = run.samples;
-  while (samples.length > HELD_SAMPLES) {
-    const merged: RunSample[] = [];
-    for (let i = 0; i + 1 < samples.length; i += 2) merged.push(merge(samples[i]!, samples[i + 1]!, 1));
-    if (samples.length % 2 === 1) merged.push(samples[samples.length - 1]!);
-    samples = merged;
-  }
+  while (samples.length > HELD_SAMPLES) samples = halved(samples);
   return samples === run.samples ? run : { ...run, samples };
+}
+
+/** Samples with each two neighbours merged into one (an odd last one kept as it is). */
+function halved(samples: readonly RunSample[]): RunSample[] {
+  const merged: RunSample[] = [];
+  for (let i = 0; i + 1 < samples.length; i += 2) merged.push(merge(samples[i]!, samples[i + 1]!, 1));
+  if (samples.length % 2 === 1) merged.push(samples[samples.length - 1]!);
+  return merged;
 }
 
 /** `a` (the mean of `n` samples) and `b` as one sample: means (time too), the highest memory peak. */
@@ -581,10 +584,7 @@ export class TaskRuns {
     run.bucket = undefined;
     run.bucketCount = 0;
     if (run.samples.length < this.maxSamples) return;
-    const merged: RunSample[] = [];
-    for (let i = 0; i + 1 < run.samples.length; i += 2) merged.push(merge(run.samples[i]!, run.samples[i + 1]!, 1));
-    if (run.samples.length % 2 === 1) merged.push(run.samples[run.samples.length - 1]!);
-    run.samples = merged;
+    run.samples = halved(run.samples);
     run.stride *= 2;
   }
 

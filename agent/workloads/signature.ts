@@ -301,7 +301,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
    * through the open file. A job that moved or removed its input in its first half second was
    * signed with it missing: a run on 100 B and one on 100 MB were one task (a walkthrough).
    */
-  const heldOpen = async (i: number, name: string, froms: readonly string[]): Promise<InputPart | undefined> => {
+  const heldOpen = (i: number, name: string, froms: readonly string[]): InputPart | undefined => {
     if (!spec.reading || spec.reading.length === 0) return undefined;
     const paths = new Set(froms.map((f) => resolve(f, name)));
     let open = spec.reading.find((r) => paths.has(r.path));
@@ -416,7 +416,7 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
         output ||= part === null;
       }
       // (an output found is signed as though not there, not looked for among the open files)
-      const held = output ? undefined : await heldOpen(i, name, froms);
+      const held = output ? undefined : heldOpen(i, name, froms);
       if (held) return held;
     }
     // Only something that reads as a path counts as missing: plain words are not inputs.

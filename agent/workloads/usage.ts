@@ -107,18 +107,22 @@ export function readMemoryHighWaterBytes(layout: CgroupLayout, w: Workload): num
  * when unknown.
  */
 export function readFileCacheBytes(layout: CgroupLayout, w: Workload): number | null {
+  const m = memoryCgroupOf(layout, w);
+  return m ? fileLruBytes(readText(`${m.dir}/memory.stat`), !m.v2) : null;
+}
+
+/** The workload's memory cgroup directory (the unified one on cgroup2, the v1 memory one on hybrid hosts); null for the root or where there is none. */
+function memoryCgroupOf(layout: CgroupLayout, w: Workload): { dir: string; v2: boolean } | null {
   if (w.path === '/') return null;
   const v2 = w.hierarchy === 'v2';
   const root = v2 ? layout.unifiedRoot : layout.memoryV1Root;
-  if (!root) return null;
-  return fileLruBytes(readText(`${under(root, w.path)}/memory.stat`), !v2);
+  return root ? { dir: under(root, w.path), v2 } : null;
 }
 
 /** A number from the workload's memory cgroup: the v2 file on cgroup2, the v1 one in the v1 memory hierarchy; null for the root or when unknown. */
 function readMemoryFile(layout: CgroupLayout, w: Workload, v2File: string, v1File: string): number | null {
-  if (w.path === '/') return null;
-  if (w.hierarchy === 'v2') return layout.unifiedRoot ? readNumber(`${under(layout.unifiedRoot, w.path)}/${v2File}`) : null;
-  return layout.memoryV1Root ? readNumber(`${under(layout.memoryV1Root, w.path)}/${v1File}`) : null;
+  const m = memoryCgroupOf(layout, w);
+  return m ? readNumber(`${m.dir}/${m.v2 ? v2File : v1File}`) : null;
 }
 
 /**
@@ -126,13 +130,10 @@ function readMemoryFile(layout: CgroupLayout, w: Workload, v2File: string, v1Fil
  * memory.oom_control: `oom_kill N`); null without one, or on a kernel that does not count them.
  */
 export function readOomKills(layout: CgroupLayout, w: Workload): number | null {
-  if (w.path === '/') return null;
-  const file = w.hierarchy === 'v2'
-    ? layout.unifiedRoot && `${under(layout.unifiedRoot, w.path)}/memory.events`
-    : layout.memoryV1Root && `${under(layout.memoryV1Root, w.path)}/memory.oom_control`;
-  if (!file) return null;
+  const m = memoryCgroupOf(layout, w);
+  if (!m) return null;
   try {
-    return statField(readFileSync(file, 'utf8'), 'oom_kill');
+    return statField(readFileSync(`${m.dir}/${m.v2 ? 'memory.events' : 'memory.oom_control'}`, 'utf8'), 'oom_kill');
   } catch {
     return null;
   }
