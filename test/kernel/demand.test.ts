@@ -24,7 +24,7 @@ for i in range(200):
     m = mmap.mmap(-1, 8 << 20)
     for off in range(0, 8 << 20, 4096): m[off] = 1
     chunks.append(m)
-    time.sleep(0.5)
+    time.sleep(1.0)
 `;
 
 const why = memoryControllerWhy();

@@ -60,7 +60,7 @@ workloads:
   // a few hundred times a second. Measured here (top, one-second ticks): run-queue p99 about
   // 1 ms alone, 6-8 ms beside four CPU hogs; the 2 ms objective lies between the two
   // (objectiveFor() moves it where a slow or busy host lifts both).
-  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '320s', '--quiet'], 330_000);
+  const svc = startIn(crit, 'stress-ng', ['--cpu', '2', '--cpu-load', '40', '--cpu-load-slice', '2', '--timeout', '400s', '--quiet'], 410_000);
   t.teardown(() => svc.child.kill('SIGKILL'));
   return { dir, policy, port, crit, batch, limitFile, original: readFileSync(limitFile, 'utf8') };
 }
@@ -82,12 +82,14 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
  * Alone is the median of 7 ticks, beside the median of 5; the tick that straddles a change is
  * left out, and the first two after top starts, as it loads its programs. A disturbance only
  * lifts a reading: where the hogs do not double it, alone is read again and the lowest median
- * kept, then the hogs once more and their latest median taken, then alone a third time. (One CI
- * run read 3.30 ms alone against 6.69 beside the hogs; another read 4.38 then 4.20 alone, its
- * host busy for the half minute, against 6.67: with one reading again it failed.)
+ * kept, then the hogs once more and their latest median taken, and so on for up to CALIBRATE_MS.
+ * (One CI run read 3.30 ms alone against 6.69 beside the hogs; another read 4.38 then 4.20 alone,
+ * its host busy for the half minute, against 6.67: with one reading again it failed.)
  */
+const CALIBRATE_MS = 120_000;
+
 async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
-  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: 110_000 });
+  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: CALIBRATE_MS + 60_000 });
   t.teardown(() => top.child.kill('SIGKILL'));
   const p99s = (): number[] => jsonLines<{ workloads: Record<string, { runq: { p99Ms: number | null } }> }>(top.stdout())
     .map((d) => d.workloads[s.crit.path]?.runq.p99Ms ?? null)
@@ -114,12 +116,14 @@ async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
     await waitFor(() => s.batch.pids().length === 0, 'the hogs gone');
     return m;
   };
+  const until = Date.now() + CALIBRATE_MS;
   let alone = await phase(2, 7, 'alone');
   let beside = await hogsPhase();
   const apart = (): boolean => beside >= 2 * alone;
-  if (!apart()) alone = Math.min(alone, await phase(1, 7, 'alone again, after the hogs'));
-  if (!apart()) beside = await hogsPhase();
-  if (!apart()) alone = Math.min(alone, await phase(1, 7, 'alone a third time'));
+  while (!apart() && Date.now() < until) {
+    alone = Math.min(alone, await phase(1, 7, 'alone again, after the hogs'));
+    if (!apart()) beside = await hogsPhase();
+  }
   top.child.kill('SIGTERM');
   await top.done;
   const objective = Math.max(2, Math.round(Math.sqrt(alone * beside) * 100) / 100);
@@ -146,7 +150,7 @@ kernelTest('enforce: throttles best-effort CPU under risk, releases when the hog
   // (calibrating, then up to 40 s for a throttle, 60 s for its release and 40 s for another:
   // more than the suite's 120 s between results when the host is slow, and the logs of a
   // failure must come out)
-  t.timeout(280_000, 'the enforce loop');
+  t.timeout(360_000, 'the enforce loop');
   const s = await setup(t, 'enforce', 'e2e');
   const objective = await objectiveFor(t, s);
   const written = readFileSync(s.policy, 'utf8');

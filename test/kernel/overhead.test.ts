@@ -2,7 +2,7 @@
 // hottest event) in a test cgroup pushes the agent over a small budget; the governor switches
 // the fault probe to a sampled variant (exported as an event with its reason), the probe's
 // measured cost drops, and when the storm ends it switches back.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -37,12 +37,24 @@ function programCosts(): string {
 }
 
 /** ns per event and share of one CPU over `ms`. */
-async function measure(ms: number): Promise<{ nsPerEvent: number; cpuShare: number; perSecond: number }> {
+/** The host's page faults so far, as the kernel counts them (/proc/vmstat pgfault). */
+const hostFaults = (): number => Number(/^pgfault (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? NaN);
+
+/**
+ * The fault program's cost over `ms`: per run, as a share of a CPU, its runs a second, and its
+ * ns per page fault the host took (what sampling cuts, whatever the storm's rate then).
+ */
+async function measure(ms: number): Promise<{ nsPerEvent: number; cpuShare: number; perSecond: number; nsPerFault: number; faultsPerSecond: number }> {
   const a = faultProgramCost();
+  const faults0 = hostFaults();
   await sleep(ms);
   const b = faultProgramCost();
+  const faults = hostFaults() - faults0;
   const count = b.count - a.count;
-  return { nsPerEvent: count ? (b.ns - a.ns) / count : 0, cpuShare: (b.ns - a.ns) / (ms * 1e6), perSecond: (count * 1000) / ms };
+  return {
+    nsPerEvent: count ? (b.ns - a.ns) / count : 0, cpuShare: (b.ns - a.ns) / (ms * 1e6), perSecond: (count * 1000) / ms,
+    nsPerFault: faults > 0 ? (b.ns - a.ns) / faults : NaN, faultsPerSecond: (faults * 1000) / ms,
+  };
 }
 
 /**
@@ -138,14 +150,16 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
   t.true(first.reason.includes(`over budget ${budgetText}; fault is the hottest probe`), first.reason);
   await sleep(500);
   const sampled = await measure(1500);
-  t.log(`fault probe while full: ${full.perSecond.toFixed(0)} program runs/s, ${full.nsPerEvent.toFixed(0)} ns each, ${(full.cpuShare * 100).toFixed(2)}% of a CPU`);
-  t.log(`after the switch:       ${sampled.perSecond.toFixed(0)} program runs/s, ${sampled.nsPerEvent.toFixed(0)} ns each, ${(sampled.cpuShare * 100).toFixed(2)}% of a CPU`);
+  const shown = (m: typeof full): string => `${m.perSecond.toFixed(0)} program runs/s, ${m.nsPerEvent.toFixed(0)} ns each, ${(m.cpuShare * 100).toFixed(2)}% of a CPU; ${m.faultsPerSecond.toFixed(0)} host faults/s, ${m.nsPerFault.toFixed(1)} ns of BPF per fault`;
+  t.log(`fault probe while full: ${shown(full)}`);
+  t.log(`after the switch:       ${shown(sampled)}`);
   // (tens of thousands of faults a second: 50k+ on a quiet VM, 42k seen on a busy one, 17.7k
   // while another build ran beside it; an idle host makes hundreds)
   t.true(full.perSecond > 5_000, `the storm reached the fault probe: ${full.perSecond.toFixed(0)} runs/s`);
-  // Sampled in perf (period 8): the program runs for 1 fault in 8, so its CPU share falls by
-  // about 8x; asserting only 2x leaves room for a storm that varies between the two windows.
-  t.true(sampled.cpuShare < 0.5 * full.cpuShare, `BPF cost should drop (${(full.cpuShare * 100).toFixed(2)}% -> ${(sampled.cpuShare * 100).toFixed(2)}% of a CPU)`);
+  // Sampled in perf (period 8): the program runs for 1 fault in 8, so its cost per fault falls
+  // by about 8x (4-5x seen: a run costs more); asserting 2x leaves room for the noise. Per fault
+  // the host took, not per second: the storm's rate varies between the two windows (53k-143k/s).
+  t.true(sampled.nsPerFault < 0.5 * full.nsPerFault, `BPF cost per fault should drop (${full.nsPerFault.toFixed(1)} -> ${sampled.nsPerFault.toFixed(1)} ns; ${(full.cpuShare * 100).toFixed(2)}% -> ${(sampled.cpuShare * 100).toFixed(2)}% of a CPU)`);
 
   storm.child.kill('SIGKILL');
   await waitFor(() => lines().some((l) => l.probe === 'fault' && l.to === 'full'), 'the fault probe back at full when the storm is over', 30_000);

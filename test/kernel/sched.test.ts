@@ -26,6 +26,17 @@ interface TopDoc {
 const docs = (stdout: string): TopDoc[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TopDoc);
 
 /** runqlat's histogram: [lo, hi] usecs -> count. */
+/**
+ * The host's steal time (a VM's CPU taken by its host), in ms, of one CPU or of all together:
+ * on the probe's clock, and not in the kernel's own CPU counts (schedstat, cpuacct, utime). A
+ * steal tick is 10 ms of one CPU (USER_HZ 100).
+ */
+function stealMs(cpu?: number): number {
+  const name = cpu === undefined ? 'cpu' : `cpu${cpu}`;
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.trim().split(/\s+/)[8]) * 10 : 0;
+}
+
 function parseRunqlat(text: string): { lo: number; count: number }[] {
   const rows: { lo: number; count: number }[] = [];
   for (const m of text.matchAll(/^\s*(\d+)\s*->\s*(\d+)\s*:\s*(\d+)/gm)) rows.push({ lo: Number(m[1]), count: Number(m[3]) });
@@ -153,14 +164,17 @@ kernelTest('sched: a hog on its CPU since before the attach is credited its time
   // (the stat line after the command's closing parenthesis: utime and stime are its 12th and 13th fields, in 1/100 s)
   const stat = readFileSync(`/proc/${hog.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const r0 = source.read();
+  const steal0 = stealMs();
   const cpuAtFirst = (Number(stat[11]) + Number(stat[12])) / 100;
   const done = await hog.done;
   t.is(done.code, 0, done.stderr);
   const r1 = source.read();
+  // (the host's steal on any CPU, the hog not pinned: on the probe's clock, not in its own)
+  const steal = (stealMs() - steal0) / 1e3;
   const own = Number(done.stdout.trim()) - cpuAtFirst;
   const counted = (oncpuMs(r1, cg) - oncpuMs(r0, cg)) / 1e3;
-  t.log(`hog's own CPU from the first reading to its exit: ${own.toFixed(2)} s; counted ${counted.toFixed(2)} s`);
-  t.true(Math.abs(counted - own) <= 0.05 * own + 0.05, `counted ${counted.toFixed(2)} s of the hog's ${own.toFixed(2)} s`);
+  t.log(`hog's own CPU from the first reading to its exit: ${own.toFixed(2)} s; counted ${counted.toFixed(2)} s; the host's steal ${steal.toFixed(2)} s`);
+  t.true(counted - own <= 0.05 * own + 0.05 + steal && own - counted <= 0.05 * own + 0.05, `counted ${counted.toFixed(2)} s of the hog's ${own.toFixed(2)} s (steal ${steal.toFixed(2)} s)`);
 });
 
 /** The last CPU this process may run on (Cpus_allowed_list: a cpuset container's may not start at 0). */
@@ -293,7 +307,7 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   source.read(); // counting starts
   await sleep(1100);
   let prev = source.read();
-  const first = { counted: counted(prev), own: own() };
+  const first = { counted: counted(prev), own: own(), steal: stealMs(cpu) };
   // (a window may count up to its end reading's own length past its end: a slot copied after a
   // switch-out holds the stint up to it)
   const windows: Array<{ counted: number; wall: number; readMs: number }> = [];
@@ -304,14 +318,16 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
     windows.push({ counted: counted(r) - counted(prev), wall: Number(r.atNs - prev.atNs) / 1e6, readMs });
     prev = r;
   }
-  const whole = { counted: counted(prev) - first.counted, own: own() - first.own };
+  const whole = { counted: counted(prev) - first.counted, own: own() - first.own, steal: stealMs(cpu) - first.steal };
   t.true(hogs.every((h) => h.child.exitCode === null), 'the hogs ran throughout');
   // One CPU's hogs cannot run longer than a window; other tasks there may take some of it. (A
   // stint is a few ms: with the running task read from a second map after the stats, 9 to 14 of
   // 500 such windows read 0.61 then 1.39 of their length, a stint lost then found.)
   const over = windows.filter((w) => w.counted > w.wall * 1.05 + 0.5 + w.readMs);
-  t.log(`${windows.length} windows; ${whole.counted.toFixed(0)} ms counted, ${whole.own.toFixed(0)} ms their own; over their length: ${over.length}`);
-  t.true(Math.abs(whole.counted - whole.own) < 0.03 * whole.own + 10, `${whole.counted.toFixed(0)} ms counted of their ${whole.own.toFixed(0)} ms`);
+  t.log(`${windows.length} windows; ${whole.counted.toFixed(0)} ms counted, ${whole.own.toFixed(0)} ms their own; over their length: ${over.length}; their CPU's steal ${whole.steal} ms`);
+  // (the CPU's steal may be counted above their own: one CI run's host stole 3.9% of a CPU)
+  const gap = whole.counted - whole.own;
+  t.true(gap < 0.03 * whole.own + 10 + whole.steal && -gap < 0.03 * whole.own + 10, `${whole.counted.toFixed(0)} ms counted of their ${whole.own.toFixed(0)} ms (steal ${whole.steal} ms)`);
   t.true(whole.own > 2000, `the hogs ran ${whole.own.toFixed(0)} ms`);
   t.deepEqual(over.map((w) => `${w.counted.toFixed(1)}/${w.wall.toFixed(1)}`), [], 'ms counted/length of the windows over their length');
 });
@@ -333,10 +349,14 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
   source.read(); // counting starts
   await sleep(600);
   let last = { r: source.read(), own: own() };
+  let moveMs = 0;
   const windows: Array<{ from: number; to: number; own: number; moved: boolean }> = [];
   for (let i = 0; i < 8; i++) {
     // (moved right after the reading that opens the fourth window)
-    if (i === 3) writeFileSync(join(to.dir, 'cgroup.procs'), `${hog.child.pid}\n`);
+    if (i === 3) {
+      writeFileSync(join(to.dir, 'cgroup.procs'), `${hog.child.pid}\n`);
+      moveMs = Number(process.hrtime.bigint() - last.r.atNs) / 1e6;
+    }
     await sleep(200);
     const now = { r: source.read(), own: own() };
     windows.push({
@@ -348,14 +368,16 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
   t.deepEqual(from.pids(), [], 'the hog left');
   t.true(hog.child.exitCode === null, 'the hog ran throughout');
   const shown = windows.map((w) => `${w.from.toFixed(0)}/${w.to.toFixed(0)}/${w.own.toFixed(0)}`).join(' ');
-  t.log(`ms in the cgroup it left / the one it joined / the hog's own, per 200 ms window (moved at the fourth): ${shown}`);
+  t.log(`ms in the cgroup it left / the one it joined / the hog's own, per 200 ms window (moved at the fourth, ${moveMs.toFixed(1)} ms after its opening reading): ${shown}`);
   const near = (a: number, b: number): boolean => Math.abs(a - b) <= 0.05 * b + 12;
   const before = windows.filter((w) => !w.moved), after = windows.filter((w) => w.moved);
   t.true(before.every((w) => near(w.from, w.own) && w.to < 2), `before the move: ${shown}`);
   // (before, the whole stint went to the cgroup it left, lent its running slice until the hog's
   // next switch-out: it read 0.6 to 0.9 cores with no task in it.) The move's own window holds
-  // the few ms between its opening reading and the move.
-  t.true(near(after[0]!.from + after[0]!.to, after[0]!.own) && after[0]!.to > 0.7 * after[0]!.own, `the move's window: ${shown}`);
+  // the few ms between its opening reading and the move's end (the write may wait tens of ms for
+  // an RCU grace period on a busy host: then that long).
+  const moved = after[0]!;
+  t.true(near(moved.from + moved.to, moved.own) && moved.to > Math.min(0.7 * moved.own, moved.own - moveMs - 12), `the move's window: ${shown} (moved ${moveMs.toFixed(1)} ms after its opening reading)`);
   t.true(after.slice(1).every((w) => w.from < 2 && near(w.to, w.own)), `from the move: ${shown}`);
 });
 
@@ -558,24 +580,21 @@ async function againstKernelAccounting(t: ExecutionContext, name: string, comman
   const { obj, source } = openSched(name);
   t.teardown(() => { source.close(); obj.close(); });
   const counted = (r: SchedReading): number => oncpuMs(r, cg);
-  // steal time (a VM's CPU taken by its host) is on the probe's clock, not in the kernel's figure
-  const stealTicks = (): number => Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8]);
   source.read(); // counting starts
   await sleep(1100);
-  const steal0 = stealTicks();
+  const steal0 = stealMs();
   let last = { counted: counted(source.read()), kernel: usageMs(), steal: steal0 };
   const first = last;
   const windows: Array<{ counted: number; kernel: number; stealMs: number }> = [];
-  // (a steal tick is 10 ms of one CPU, USER_HZ 100; all CPUs' are summed there)
   for (let i = 0; i < 8; i++) {
     await sleep(500);
-    const now = { counted: counted(source.read()), kernel: usageMs(), steal: stealTicks() };
-    windows.push({ counted: now.counted - last.counted, kernel: now.kernel - last.kernel, stealMs: (now.steal - last.steal) * 10 });
+    const now = { counted: counted(source.read()), kernel: usageMs(), steal: stealMs() };
+    windows.push({ counted: now.counted - last.counted, kernel: now.kernel - last.kernel, stealMs: now.steal - last.steal });
     last = now;
   }
   const shown = windows.map((w) => `${w.counted.toFixed(0)}/${w.kernel.toFixed(0)}`).join(' ');
-  const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel, stealMs: (last.steal - first.steal) * 10 };
-  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}; steal ${whole.stealMs / 10} ticks`);
+  const whole = { counted: last.counted - first.counted, kernel: last.kernel - first.kernel, stealMs: last.steal - first.steal };
+  t.log(`ms counted/the kernel's per 500 ms window: ${shown}; in all ${whole.counted.toFixed(0)}/${whole.kernel.toFixed(0)}; steal ${whole.stealMs} ms`);
   return { windows, whole, shown };
 }
 
