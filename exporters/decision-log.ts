@@ -152,7 +152,7 @@ export function runEventRecord(e: RunEvent): object {
     return {
       ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
       ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}),
-      ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.learnedWith ? { learnedWith: e.learnedWith } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
+      ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.learnedWith ? { learnedWith: e.learnedWith } : {}), ...(e.heldBack ? { heldBack: true } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
     };
   }
   const f = e.forecast;

@@ -238,6 +238,7 @@ export class OtlpLogPush {
       if (e.killedBy !== undefined) attributes['headroom.run.killed_by'] = e.killedBy;
       if (e.exitStatus !== undefined) attributes['headroom.run.exit_status'] = e.exitStatus;
       if (e.learnedWith) attributes['headroom.run.learned_with'] = e.learnedWith;
+      if (e.heldBack) attributes['headroom.run.held_back'] = true;
       // (the measure, beside the forecast's p90 it came out above)
       for (const b of e.beyondForecast ?? []) {
         const [name, unit] = b.what === 'duration_ms' ? ['duration_seconds', 1000] : [b.what, 1];

@@ -64,7 +64,7 @@ export class ReportMetricProducer implements MetricProducer {
   private readonly firstSeen = new Map<string, HrTime>();
   /** headroom_decisions_total, by its label set */
   private readonly decisions = new Map<string, DecisionSeries>();
-  /** headroom_task_runs_total, by outcome (recorded / not_recorded), from the first tick */
+  /** headroom_task_runs_total, by outcome (recorded / held / not_recorded), from the first tick */
   private readonly runsEnded = new Map<string, number>();
   private runsSince: HrTime | null = null;
   /** the workloads' cumulative figures as exported: never lower than at the last scrape */
@@ -85,13 +85,15 @@ export class ReportMetricProducer implements MetricProducer {
       this.decisions.set(key, series);
     }
 
-    // (both outcomes from the first tick, at 0: a counter that appears only at its first run's end
+    // (every outcome from the first tick, at 0: a counter that appears only at its first run's end
     // hides that run from increase() and rate())
-    if (this.runsSince === null) for (const outcome of ['recorded', 'not_recorded']) this.runsEnded.set(outcome, 0);
+    if (this.runsSince === null) for (const outcome of ['recorded', 'held', 'not_recorded']) this.runsEnded.set(outcome, 0);
     this.runsSince ??= at;
     for (const e of report.runs ?? []) {
       if (e.kind !== 'run-end') continue;
-      const outcome = e.recorded ? 'recorded' : 'not_recorded';
+      // (a held run counts once, as held: the run it is later learned with counts as recorded,
+      // its learned_with in the run's log record)
+      const outcome = e.recorded ? 'recorded' : e.heldBack ? 'held' : 'not_recorded';
       this.runsEnded.set(outcome, (this.runsEnded.get(outcome) ?? 0) + 1);
     }
 
@@ -259,7 +261,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpu_cores in cores, memory_* in bytes, *_bytes_per_s in bytes/s) and stat', '', runPeak),
       gauge('headroom_task_run_expected_demand', 'Highest p90 demand its task\'s past runs had from this point of the run to the horizon, by resource and horizon', '', runAhead),
       gauge('headroom_probe_variant', 'The variant each probe runs as now (full, sampled-1/8, sampled-1/64, selected-only...: the overhead governor switches them), value 1', '', variants),
-      counter('headroom_task_runs_total', 'Runs that ended, by outcome (recorded into their task\'s profile or not)', '',
+      counter('headroom_task_runs_total', 'Runs that ended, by outcome: recorded into their task\'s profile; held (back for a nonzero exit status, learned with a later run if its task\'s runs in a row end so); not_recorded', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];
     this.monotone.sweep();

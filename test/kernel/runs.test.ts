@@ -132,9 +132,15 @@ profiles:
     await cg.remove();
     await waitFor(() => of(cg, 'run-end') !== undefined, `the end of the run ending 1, ${n}`, 10_000);
   }
-  t.like(of(usual[0]!, 'run-end'), { recorded: false, exitStatus: 1 });
-  t.like(of(usual[1]!, 'run-end'), { recorded: false, exitStatus: 1 });
+  t.like(of(usual[0]!, 'run-end'), { recorded: false, heldBack: true, exitStatus: 1 });
+  t.like(of(usual[1]!, 'run-end'), { recorded: false, heldBack: true, exitStatus: 1 });
   t.like(of(usual[2]!, 'run-end'), { recorded: true, exitStatus: 1, runs: 3, learnedWith: 2 });
+  t.false('heldBack' in of(usual[2]!, 'run-end')!);
+  // the two held back counted as held, not as runs not recorded (the page is rendered at a tick)
+  const heldCount = async (): Promise<number | undefined> => metricValue(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), 'headroom_task_runs_total', { outcome: 'held' });
+  let held: number | undefined;
+  await waitFor(async () => (held = await heldCount()) === 2, 'the held runs counted', 5_000).catch(() => undefined);
+  t.is(held, 2, 'headroom_task_runs_total{outcome="held"}');
   // a crash loop: a supervisor outside the cgroup (systemd's RestartSec=100ms) starts the job
   // again 0.2 s after each exit, within a tick: three runs, not one (a walkthrough: four 3.5 s
   // runs were one of 15 s, recorded so)
@@ -349,6 +355,7 @@ def hold(mib):
     return m
 a = hold(40)
 time.sleep(5)
+print('climb', flush=True)
 b = hold(120)
 time.sleep(2)
 `;
@@ -395,7 +402,11 @@ profiles:
     // (its task is read half a second in; its forecast is in the tick after.) Until it shows, or
     // the climb has begun (a loaded host may take longer than 4 s: what matters is that it
     // comes before the climb, which the memory read with it says)
+    // (whether the job had said it climbs before the page was asked for: its own clock, not the
+    // test's, which a slow start of python on a loaded host puts seconds behind)
+    let climbedBefore = false;
     while (Date.now() - startedAt < 10_000) {
+      climbedBefore = job.stdout().includes('climb');
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       if (mine(metrics, 'headroom_demand_forecast_confidence', { resource: 'memory_bytes', model: 'task-profile' }) !== undefined) break;
       if ((mine(metrics, 'headroom_workload_memory_bytes') ?? 0) >= 100 * MiB) break;
@@ -409,8 +420,8 @@ profiles:
     t.truthy(mine(metrics, 'headroom_demand_forecast_confidence', { resource: 'memory_bytes', model: 'task-profile' }), `no forecast from its profile ${seenAfterMs} ms into the run`);
     t.true(memoryNow !== undefined && memoryNow < 100 * MiB, `its memory has not climbed yet: ${memoryNow}`);
     // (the climb is 5 s into the task, and its cgroup's limit kills it within a tick of it: a
-    // tick may not read it, so the time too)
-    t.true(seenAfterMs < 5000, `its forecast ${seenAfterMs} ms into the run: before the climb, 5 s in`);
+    // tick may not read it, so the job's word too)
+    t.false(climbedBefore, `its forecast ${seenAfterMs} ms into the run: before the climb, which the job had begun`);
     // the climb is 5 s into the run: foreseen before it, no further off than that
     t.true(countdown !== undefined && countdown > 0 && countdown <= 5, `time to saturation ${countdown} s, ${seenAfterMs} ms into the run`);
     t.true(mine(metrics, 'headroom_demand_contention_probability', { resource: 'memory_bytes', horizon_seconds: '60' })! > 0.9);

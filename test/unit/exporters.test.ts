@@ -550,19 +550,27 @@ test('the page is gzipped for a client that takes gzip (as Prometheus does), and
   t.true(takesGzip('gzip;q=0.001'));
 });
 
-test('task runs ended: both outcomes exported at 0 from the first report, so the first run\'s end is an increase', async (t) => {
+test('task runs ended: every outcome exported at 0 from the first report, so the first run\'s end is an increase; a held run counts as held', async (t) => {
   const { ep, url } = await endpoint(t);
   const reports = [workloadReport(workload('/headroom-test/jobs'))];
   ep.update(tick(1, reports));
   let { samples } = await scrape(url);
-  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'recorded' }), 0);
-  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'not_recorded' }), 0);
+  for (const outcome of ['recorded', 'held', 'not_recorded']) t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome }), 0, outcome);
+  const ends = (...es: object[]): NonNullable<TickReport['runs']> => es.map((e) => ({ kind: 'run-end', ...e }) as NonNullable<TickReport['runs']>[number]);
   const second = tick(2, reports);
-  second.runs = [{ kind: 'run-end', recorded: true } as NonNullable<TickReport['runs']>[number]];
+  second.runs = ends({ recorded: true }, { recorded: false, heldBack: true }, { recorded: false, heldBack: true }, { recorded: false });
   ep.update(second);
   ({ samples } = await scrape(url));
   t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'recorded' }), 1);
-  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'not_recorded' }), 0);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'held' }), 2);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'not_recorded' }), 1);
+  // the third in a row is learned with the two held: it counts as recorded, the held not again
+  const third = tick(3, reports);
+  third.runs = ends({ recorded: true, learnedWith: 2 });
+  ep.update(third);
+  ({ samples } = await scrape(url));
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'recorded' }), 2);
+  t.is(valueOf(t, samples, 'headroom_task_runs_total', { outcome: 'held' }), 2);
 });
 
 test('decisions are counted once each, across reports', async (t) => {

@@ -89,14 +89,14 @@ test('task runs: a run whose task was killed by a signal, or exited failing, is 
   await w.tick(busy);
   const end = (job: string): RunEnd => w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
   t.like(end(jobs.a), { recorded: false, killedBy: 'SIGKILL', reason: 'killed by SIGKILL: a run cut short is not learned as the task\'s' });
-  t.like(end(jobs.b), { recorded: false, exitStatus: 3, reason: 'exited with status 3: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
+  t.like(end(jobs.b), { recorded: false, heldBack: true, exitStatus: 3, reason: 'exited with status 3: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
   t.like(end(jobs.c), { recorded: true, exitStatus: 0 });
   t.is(w.store.forecastRun(sig('a').id), undefined);
   t.is(w.store.forecastRun(sig('b').id), undefined);
   t.truthy(w.store.forecastRun(sig('c').id));
   t.true(asked.every(([, start]) => start === 777), 'asked by its pid and its start');
   t.like(runEventRecord(end(jobs.a)), { killedBy: 'SIGKILL', recorded: false });
-  t.like(runEventRecord(end(jobs.b)), { exitStatus: 3 });
+  t.like(runEventRecord(end(jobs.b)), { exitStatus: 3, heldBack: true });
 });
 
 test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'s 1, rsync\'s 24) is learned: three runs in a row held back and learned together, then each at once; a failure once or twice is not', async (t) => {
@@ -116,7 +116,7 @@ test('task runs: a nonzero status that a task\'s runs end with as a rule (grep\'
     return w.events.find((e) => e.kind === 'run-end' && e.workload.path === job) as RunEnd;
   };
   const runs = (): number => w.store.get(sig('b').id)?.runs ?? 0;
-  t.like(await runOnce(1), { recorded: false, exitStatus: 1, reason: 'exited with status 1: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
+  t.like(await runOnce(1), { recorded: false, heldBack: true, exitStatus: 1, reason: 'exited with status 1: held back (1 of 3 in a row): learned if 3 runs of its task in a row end so (its usual end, as grep\'s 1), else not (a failure)' });
   t.like(await runOnce(1), { recorded: false, exitStatus: 1 });
   t.is(runs(), 0, 'twice: held back (a job failing the same way twice is not yet its usual run)');
   const third = await runOnce(1);
