@@ -5,7 +5,9 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GLOB, scriptCommands, shellScriptIndex, type ScriptCommand } from '../../agent/workloads/shell-words.js';
-import { globMatch, operandRoles, taskSignature, type OpenForReading } from '../../agent/workloads/signature.js';
+import { taskSignature, type OpenForReading } from '../../agent/workloads/signature.js';
+import { operandRoles } from '../../agent/workloads/operand-roles.js';
+import { globMatch } from '../../agent/workloads/glob-match.js';
 
 const cmd = (name: string | null, args: Array<string | null>, more: Partial<ScriptCommand> = {}): ScriptCommand => ({ name, args, redirectedIn: [], dir: undefined, ...more });
 
