@@ -97,7 +97,12 @@ export function renderTable(t: DatasetTable): string {
     String(r.best),
     ...(saturation ? saturationCells(r.saturation) : []),
   ]);
-  return [head, '', markdown(header, rows)].join('\n');
+  // (the warnings pool the series with a limit only: said where that is fewer than the table's)
+  const pooled = Math.max(0, ...t.rows.map((r) => r.saturation?.series ?? 0));
+  const limited = saturation && pooled < t.series
+    ? `\n\nwarned, median lead, false alarms: over the ${pooled === 1 ? 'one series' : `${pooled} series`} of ${t.series} with a limit (the trace's, or --limit); the others are in the saturation table at their warm-up's highest value, not judged`
+    : '';
+  return [head, '', markdown(header, rows)].join('\n') + limited;
 }
 
 /** "0.031 (+0.42)": the Brier score and its skill against the series' own share above the level ("-": no probability given; no skill shown when the level was always or never passed). */
@@ -176,7 +181,8 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string, 
     `${r.warnedInTime}/${r.score.crossings}`,
     duration(r.medianLeadSeconds),
     `${r.score.falseAlarms}/${r.score.quietOrigins}`,
-    Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE ? '' : ' (over)'}`,
+    // (a level nobody set is not judged against the bar)
+    Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE || r.score.levelFrom === 'warm-up max' ? '' : ' (over)'}`,
   ]);
   return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
     markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
@@ -189,7 +195,8 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string, 
       : '') +
     // (a steady series passes its warm-up's own highest value often: every warning there is a "false alarm" of a level nobody set)
     (rows.some((r) => r.score.levelFrom === 'warm-up max')
-      ? ' A level read "warm-up max" is the highest value of the series\' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL (a steady series passes its warm-up\'s highest value often).'
+      ? ' A level read "warm-up max" is the highest value of the series\' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL (a steady series passes its warm-up\'s highest value often). ' +
+        'Such a series is not judged against the bar (no "(over)"), nor pooled in the loss tables\' warnings.'
       : '') +
     (left === '' ? '' : ` ${left}`);
 }

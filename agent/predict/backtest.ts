@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import type { Forecast, Forecaster } from './forecaster.js';
 import { observedCount, type Dataset, type Series } from './traces/series.js';
 import { KillGate } from './kill-gate.js';
+import { REACHED_SHARE } from './demand.js';
 
 /** `point`: the value `steps` ahead; `peak`: the max over the next `steps` (all must be observed). */
 export type TargetKind = 'point' | 'peak';
@@ -265,6 +266,10 @@ export interface ContentionScore {
  * - L: the limit given for the resource (`--limit`, or the recorded trace's header or samples),
  *   else the highest value of the warm-up (the question then is "will it go above anything seen
  *   so far");
+ * - "above L" for a limit is within 1% of it or above (REACHED_SHARE), as the agent's contention
+ *   probability and time to saturation read it: usage cannot pass a CPU quota or a capacity, so a
+ *   workload held at its quota crossed nothing, and every warning of it was a false alarm;
+ *   above a warm-up's highest value is strictly above;
  * - a warning at origin t: the model's p90 of the peak over (t, t + H] is above L;
  * - a crossing: a scored step c whose value is above L, or at which L was reached unseen (an OOM
  *   kill: Series.reachedSteps), while at the previous observed value neither held (a rise
@@ -366,7 +371,10 @@ class SaturationTracker {
   private runStart = -1;
   private runEnd = -2;
 
-  constructor(level: number, levelFrom: SaturationScore['levelFrom'], private readonly steps: number, private readonly stepSeconds: number) {
+  constructor(
+    level: number, levelFrom: SaturationScore['levelFrom'], private readonly above: (v: number) => boolean,
+    private readonly steps: number, private readonly stepSeconds: number,
+  ) {
     this.score = { level, levelFrom, crossings: 0, leadsSeconds: [], warnings: 0, falseAlarms: 0, quietOrigins: 0 };
   }
 
@@ -379,14 +387,14 @@ class SaturationTracker {
 
   /** The forecast at origin t (every observed one after the warm-up); `actual` NaN when not scored. */
   origin(t: number, p90: number, actual: number): void {
-    const warn = p90 > this.score.level;
+    const warn = this.above(p90);
     if (warn) {
       if (this.runEnd !== t - 1) this.runStart = t;
       this.runEnd = t;
     }
     if (Number.isNaN(actual)) return;
     if (warn) this.score.warnings++;
-    if (actual <= this.score.level) {
+    if (!this.above(actual)) {
       this.score.quietOrigins++;
       if (warn) this.score.falseAlarms++;
     }
@@ -437,6 +445,9 @@ function* replaySeries(
   let trackers: Array<SaturationTracker[] | undefined> | undefined;
   let level = Number.NaN;
   let levelFrom: SaturationScore['levelFrom'] = 'warm-up max';
+  // above the level (see SaturationScore): a limit is reached within 1% of it
+  let threshold = Number.NaN;
+  const above = (v: number): boolean => (levelFrom === 'warm-up max' ? v > level : v >= threshold);
   const forecasts: QuantilePair[] = new Array(m);
   // the steps at which the level was reached though no value shows it (an OOM kill), and how
   // many of them up to each step: a window holding one is not quiet
@@ -466,7 +477,8 @@ function* replaySeries(
     if (trackers === undefined) {
       level = given ?? warmMax;
       levelFrom = option !== undefined ? '--limit' : given !== undefined ? 'limit' : 'warm-up max';
-      trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, levelFrom, tg.steps, series.stepSeconds)) : undefined));
+      threshold = level * REACHED_SHARE;
+      trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, levelFrom, above, tg.steps, series.stepSeconds)) : undefined));
       firstScored = t;
     }
     for (let j = 0; j < targets.length; j++) {
@@ -477,7 +489,7 @@ function* replaySeries(
       for (let i = 0; i < m; i++) forecasts[i] = models[i]!.predict(targets[j]!);
       if (sat) {
         // a rise through the level at t (or a kill at it), judged on the warnings made up to t - 1
-        const reached = v > level || reachedAt[t] === 1;
+        const reached = above(v) || reachedAt[t] === 1;
         if (t > firstScored && reached && !previousReached) for (const tr of sat) tr.crossing(t);
         // (a window (t, t + h] with a kill in it reached the level, whatever its values read)
         const satActual = reachedIn(t + 1, t + targets[j]!.steps + 1) ? Number.POSITIVE_INFINITY : actual;
@@ -487,13 +499,13 @@ function* replaySeries(
       const a = acc[j]!;
       a.points++;
       a.actuals.push(actual);
-      const above = actual > level ? 1 : 0;
-      a.above += above;
+      const isAbove = above(actual) ? 1 : 0;
+      a.above += isAbove;
       for (let i = 0; i < m; i++) {
         const f = forecasts[i]!;
         if (f.exceedance) {
           a.withP[i]!++;
-          a.brier[i]! += (f.exceedance(level) - above) ** 2;
+          a.brier[i]! += (f.exceedance(levelFrom === 'warm-up max' ? level : threshold) - isAbove) ** 2;
         }
         a.pl50[i]! += pinball(actual, f.p50, 0.5);
         a.pl90[i]! += pinball(actual, f.p90, 0.9);
@@ -505,7 +517,7 @@ function* replaySeries(
         }
       }
     }
-    if (trackers !== undefined) previousReached = v > level || reachedAt[t] === 1;
+    if (trackers !== undefined) previousReached = above(v) || reachedAt[t] === 1;
   }
   const meanAbs = observed > 0 ? sumAbs / observed : Number.NaN;
   const result: SeriesResult = {
@@ -568,6 +580,8 @@ export interface TableRow {
 }
 
 export interface SaturationSummary {
+  /** the series pooled: those whose level is a limit (the trace's, or --limit), not their warm-up's highest value */
+  series: number;
   crossings: number;
   /** crossings warned at least MIN_LEAD_SECONDS ahead */
   warnedInTime: number;
@@ -587,6 +601,7 @@ function summarizeSaturation(scores: readonly SaturationScore[]): SaturationSumm
     quietOrigins += x.quietOrigins;
   }
   return {
+    series: scores.length,
     crossings: leads.length,
     warnedInTime: leads.filter((l) => l >= MIN_LEAD_SECONDS).length,
     medianLeadSeconds: leads.length > 0 ? leads[(leads.length - 1) >> 1]! : Number.NaN,
@@ -670,8 +685,11 @@ export function summarize(results: readonly SeriesResult[], specs: readonly Mode
         row.brierSkill = reference > 0 ? 1 - (row.brier * points) / reference : Number.NaN;
       }
       if (target.kind === 'peak') {
+        // (pooled over the series with a limit only: a level read off a series' warm-up is one
+        // nobody set, which a steady series passes often; mixed in, a recording's real memory
+        // limit was drowned by its CPU and run-queue series' "false alarms": a walkthrough)
         rows.forEach((row, i) => {
-          const scores = usable.map((r) => r.saturation?.[i]).filter((x): x is SaturationScore => x !== undefined);
+          const scores = usable.map((r) => r.saturation?.[i]).filter((x): x is SaturationScore => x !== undefined && x.levelFrom !== 'warm-up max');
           if (scores.length > 0) row.saturation = summarizeSaturation(scores);
         });
       }

@@ -122,6 +122,16 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   t.deepEqual([r3.targets.m2!.saturation![0]!.level, r3.targets.m2!.saturation![0]!.levelFrom], [4, 'limit']);
   const r4 = backtestSeries({ ...series(y), limit: 4 }, [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
   t.deepEqual([r4.targets.m2!.saturation![0]!.level, r4.targets.m2!.saturation![0]!.levelFrom], [5, '--limit']);
+  // a limit is reached within 1% of it (usage cannot pass a CPU quota: one held at 4.97 of 5 is
+  // saturated, and the warnings before it were no false alarms), as the agent reads it; a
+  // warm-up's highest value only by a value above it
+  const held = y.map((v) => Math.min(v, 4.97));
+  const atQuota = backtestSeries(series(held), [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } }).targets.m2!.saturation![0]!;
+  t.deepEqual([atQuota.crossings, atQuota.leadsSeconds, atQuota.falseAlarms, atQuota.quietOrigins], [2, [1, 2], 1, 5]);
+  const below = backtestSeries(series(y.map((v) => Math.min(v, 4.9))), [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } }).targets.m2!.saturation![0]!;
+  t.deepEqual([below.crossings, below.falseAlarms], [0, 5], '2% under the limit: not reached');
+  const warm = backtestSeries(series([1, 1, 0.995, 0.995, 0.995, 0.995]), [scripted('w', [0, 0, 9, 9, 9, 9])], [peak2], { warmup: 2 }).targets.m2!.saturation![0]!;
+  t.deepEqual([warm.levelFrom, warm.crossings], ['warm-up max', 0]);
   // a point target has no saturation score
   t.is(backtestSeries(series(y), [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).targets.h1!.saturation, undefined);
   // a lead is never more than the horizon, and a break in the warnings restarts it
@@ -131,9 +141,15 @@ test('saturation by hand: crossings, lead times and false alarms', (t) => {
   // in the tables: each model's warnings summed over the table's series (the leads pooled)
   const report = runBacktest([series(y), series(y, { name: 't' })], [scripted('w', p90)], [peak2], { warmup: 2, limits: { cpu_cores: 5 } });
   for (const table of [...report.tables, ...report.resourceTables]) {
-    t.deepEqual(table.rows[0]!.saturation, { crossings: 4, warnedInTime: 0, medianLeadSeconds: 1, falseAlarms: 2, quietOrigins: 10 });
+    t.deepEqual(table.rows[0]!.saturation, { series: 2, crossings: 4, warnedInTime: 0, medianLeadSeconds: 1, falseAlarms: 2, quietOrigins: 10 });
   }
   t.is(runBacktest([series(y)], [scripted('w', p90)], [TARGETS.h1], { warmup: 2 }).tables[0]!.rows[0]!.saturation, undefined, 'a point target has none');
+  // a series whose level is its warm-up's highest value (no limit in it) is not pooled: a level
+  // nobody set, which a steady series passes often; the one with a limit is
+  const mixed = runBacktest([series(y, { limit: 5 }), series(y, { name: 't' })], [scripted('w', p90)], [peak2], { warmup: 2 });
+  t.deepEqual(mixed.series.map((r) => r.targets.m2!.saturation![0]!.levelFrom), ['limit', 'warm-up max']);
+  t.like(mixed.tables[0]!.rows[0]!.saturation, { series: 1, crossings: 2 });
+  t.is(runBacktest([series(y, { name: 't' })], [scripted('w', p90)], [peak2], { warmup: 2 }).tables[0]!.rows[0]!.saturation, undefined, 'none with a limit: no warnings pooled');
   // a row per series and peak target with something to judge it on (a crossing or a quiet origin):
   // none for a target longer than a series that never crosses
   const tooLong: Target = { name: 'm20', kind: 'peak', steps: 20 };

@@ -88,6 +88,9 @@ test('bitbrains: `;\\t` rows on a drifting clock keep their grid step; gaps stay
   const disk = one(all, '42', 'disk_write_kbps');
   t.true(Number.isNaN(disk.values[10]!));
   t.is(disk.values[11], 1);
+  // the VM's capacities are its limits (saturation levels): provisioned MHz and KB, 100 for a
+  // percentage; disk and network have none
+  t.deepEqual(['cpu_mhz', 'cpu_pct', 'mem_kb', 'disk_write_kbps', 'net_rx_kbps'].map((r) => one(all, '42', r).limit), [5200, 100, 4e6, undefined, undefined]);
 });
 
 test('bitbrains: timestamps that really are milliseconds are read as such', (t) => {
@@ -106,8 +109,9 @@ const GOOGLE_HEADER = 'time,unique_id,collection_id,instance_index,priority,sche
   'p70_cpu_usage,p80_cpu_usage,p90_cpu_usage,p91_cpu_usage,p92_cpu_usage,p93_cpu_usage,p94_cpu_usage,p95_cpu_usage,p96_cpu_usage,' +
   'p97_cpu_usage,p98_cpu_usage,p99_cpu_usage,memory_limit,cpu_limit,abstract_usage,abstract_limit';
 
-function googleRow(seconds: number, cpu: number, mem: number, instance = 159): string {
+function googleRow(seconds: number, cpu: number, mem: number, instance = 159, limits: [number, number] = [0, 0]): string {
   const cols = new Array<string | number>(40).fill(0);
+  [cols[36], cols[37]] = limits;
   cols[0] = seconds * 1e6;
   cols[1] = `113-${instance}`;
   cols[2] = 113;
@@ -132,6 +136,10 @@ test('google: windows binned by ceil(end / 300 s), short windows averaged in, ga
   t.true(same(cpu.values, [1, 3, 5, NaN, NaN, NaN, NaN, 6, 7]));
   t.deepEqual(cpu.stats, { rows: 6, merged: 1, dropped: 0 });
   t.true(same(one(all, '113/159', 'avg_mem').values, [10, 10, 10, NaN, NaN, NaN, NaN, 10, 12]));
+  t.is(cpu.limit, undefined, 'limits of 0: none given');
+  // the instance's limits (memory_limit, cpu_limit columns) are its series' saturation levels
+  const limited = readTraces(write('google/113/160-1.csv', [GOOGLE_HEADER, googleRow(300, 1, 10, 160, [20, 4]), googleRow(600, 5, 10, 160, [20, 4])].join('\n')), { resources: 'all' });
+  t.deepEqual(limited.map((s) => [s.resource, s.limit]), [['avg_cpu', 4], ['avg_mem', 20], ['max_cpu', 4], ['max_mem', 20]]);
   // the reference set keeps avg cpu and memory only
   t.deepEqual(readTraces(path).map((s) => s.resource), ['avg_cpu', 'avg_mem']);
 });
@@ -158,6 +166,8 @@ test('alibaba: per-machine floor(t / 300 s) means; net counters differenced; abn
   t.is(detectFormat(path), 'alibaba');
   const all = readTraces(path, { resources: 'all' });
   t.true(same(one(all, 'm_1', 'cpu_pct').values, [20, 40, NaN, NaN, NaN, 50]));
+  // percentages saturate at 100; the net counters' increments have no limit
+  t.deepEqual(['cpu_pct', 'mem_pct', 'disk_io_pct', 'net_in'].map((r) => one(all, 'm_1', r).limit), [100, 100, 100, undefined]);
   t.true(same(one(all, 'm_1', 'mem_pct').values, [50, 52, NaN, NaN, NaN, 52]));
   t.true(same(one(all, 'm_2', 'cpu_pct').values, [85]));
   t.is(one(all, 'm_1', 'cpu_pct').stats.merged, 2);
@@ -273,8 +283,13 @@ test('bitbrains: columns are found by the header\'s names (one added or missing 
   // one missing: an error naming the file's header line and the column
   const missing = rows.map((r) => r.split(';\t').filter((_, i) => i !== 3).join(';\t'));
   t.throws(() => readTraces(write('cols/missing/7.csv', missing.join('\n'))), { message: /cols\/missing\/7\.csv:1: no column "CPU usage \[MHZ\]" in the header \(it has "Timestamp \[ms\]", "CPU cores"/ });
-  // a file without a header is read in the dataset's order
-  t.true(same(one(readTraces(write('cols/none/7.csv', rows.slice(1).join('\n'))), '7', 'cpu_mhz').values, [100, 200, 300]));
+  // a file without a header is read in the dataset's order, its capacities too
+  const none = one(readTraces(write('cols/none/7.csv', rows.slice(1).join('\n'))), '7', 'cpu_mhz');
+  t.true(same(none.values, [100, 200, 300]));
+  t.is(none.limit, 5200);
+  // a header without a capacity column: no limit (not an error, not another column's value)
+  const noCapacity = rows.map((r) => r.split(';\t').filter((_, i) => i !== 2).join(';\t'));
+  t.is(one(readTraces(write('cols/nocap/7.csv', noCapacity.join('\n'))), '7', 'cpu_mhz').limit, undefined);
 });
 
 test('bitbrains: one row whose time jumped ahead is left out alone, by its own line (the rows after it were all left out, and blamed)', (t) => {
@@ -974,9 +989,14 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   // a saturation level read off the warm-up (no limit in the trace) is said to be one, with the way to give the real one
   const warmLevel = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max'], { encoding: 'utf8' });
   t.regex(warmLevel.stdout, /\| \S+ \(warm-up max\) \|[\s\S]*A level read "warm-up max" is the highest value of the series' warm-up, for want of a limit in the trace: give the real one with --limit RESOURCE=LEVEL/);
+  // not judged against the bar (a level nobody set), nor pooled in the loss table's warnings
+  t.notRegex(warmLevel.stdout, /% \(over\) \|/);
+  t.regex(warmLevel.stdout, /\(warm-up max\) \|[^\n]*\| +\d+\.\d% \|\n/, 'its false-alarm rate (48.8%, above the bar) unmarked');
+  t.notRegex(warmLevel.stdout, /false alarms \|\n/, 'no warnings columns in the loss table');
   const given = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
   t.regex(given.stdout, /\| 1\.8 \(--limit\) \|/);
   t.notRegex(given.stdout, /warm-up max/);
+  t.regex(given.stdout, /\| false alarms \|\n/, 'the loss table pools the warnings of a series with a limit');
   // --progress off a terminal: a line per tenth of the points replayed and per finished series
   const prog = spawnSync(node, [cli, 'predict', '--trace', path, '--models', 'last', '--targets', 'h1', '--progress'], { encoding: 'utf8' });
   t.is(prog.status, 0, prog.stderr);

@@ -131,6 +131,8 @@ export function readAlibaba(path: string, onWarning?: (message: string) => void)
       out.push({
         name, dataset: 'alibaba', resource, stepSeconds: ALIBABA_STEP_SECONDS,
         startSeconds: g.firstStep * ALIBABA_STEP_SECONDS, values: g.build(`${path}: machine ${name} ${resource}`), stats: g.stats,
+        // (a machine's percentages saturate at 100: the level its saturation warnings are judged at)
+        ...(PERCENT_COLUMNS.some(([r]) => r === resource) ? { limit: 100 } : {}),
       });
     });
   }

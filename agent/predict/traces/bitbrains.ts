@@ -10,7 +10,7 @@ import { gridTooLong, MAX_GRID_STEPS, mostlyMerged, type Series } from './series
 
 export const BITBRAINS_STEP_SECONDS = 300;
 
-/** resource name -> column index, and the column's header (0 is the timestamp; capacity columns are left out) */
+/** resource name -> column index, and the column's header (0 is the timestamp; the capacity columns are read as limits) */
 const COLUMNS: ReadonlyArray<[string, number, string]> = [
   ['cpu_mhz', 3, 'CPU usage [MHZ]'],
   ['cpu_pct', 4, 'CPU usage [%]'],
@@ -20,6 +20,23 @@ const COLUMNS: ReadonlyArray<[string, number, string]> = [
   ['net_rx_kbps', 9, 'Network received throughput [KB/s]'],
   ['net_tx_kbps', 10, 'Network transmitted throughput [KB/s]'],
 ];
+
+/**
+ * The capacity a resource saturates at: a capacity column (the VM's provisioned CPU and memory,
+ * constant per VM), or 100 for a percentage. Disk and network have none.
+ */
+const CAPACITY_COLUMNS: ReadonlyArray<[string, number, string]> = [
+  ['cpu_mhz', 2, 'CPU capacity provisioned [MHZ]'],
+  ['mem_kb', 5, 'Memory capacity provisioned [KB]'],
+];
+const PERCENT_RESOURCES: ReadonlySet<string> = new Set(['cpu_pct']);
+
+/** Where each capacity column is: by the header's names (-1 where it has none), else the dataset's order. */
+function capacityColumnsOf(header: string[] | undefined): number[] {
+  if (!header) return CAPACITY_COLUMNS.map(([, c]) => c);
+  const names = header.map((h) => h.trim().toLowerCase());
+  return CAPACITY_COLUMNS.map(([, , name]) => names.indexOf(name.toLowerCase()));
+}
 
 /**
  * Where each resource's column is: by the header's names when the file has one (a file with a
@@ -66,6 +83,8 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
   const skipped = new SkippedRows();
   let lineNo = 0;
   let read: (readonly [string, number])[] | undefined; // each column's header name and place, from the header or the first row
+  let capacityCols: number[] = [];
+  const capacity = CAPACITY_COLUMNS.map(() => Number.NaN); // the highest of each capacity column
   for (const line of readLines(path, onWarning, { warnUnterminated: true })) {
     lineNo++;
     if (line.trim() === '') continue;
@@ -75,6 +94,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
       const header = /^Timestamp/i.test(fields[0]!.trim());
       const at = columnsOf(path, header ? fields : undefined, lineNo);
       read = COLUMNS.map(([, , name], k) => [name, at[k]!] as const);
+      capacityCols = capacityColumnsOf(header ? fields : undefined);
       if (header) continue;
     }
     let t = parseNumber(fields[0]);
@@ -112,6 +132,10 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     times.push(t);
     lines.push(lineNo);
     read.forEach(([, c], k) => cols[k]!.push(demandValue(fields[c])));
+    capacityCols.forEach((c, k) => {
+      const v = c < 0 ? Number.NaN : demandValue(fields[c]);
+      if (v > 0 && !(v <= capacity[k]!)) capacity[k] = v;
+    });
     const problem = firstFieldProblem(fields, read);
     if (problem) skipped.add(lineNo, problem);
   }
@@ -140,9 +164,12 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
       counts[i]!++;
     });
     for (let i = 0; i < length; i++) if (counts[i]! > 1) values[i]! /= counts[i]!;
+    const c = CAPACITY_COLUMNS.findIndex(([r]) => r === resource);
+    const limit = c >= 0 ? capacity[c]! : PERCENT_RESOURCES.has(resource) ? 100 : Number.NaN;
     return {
       name, dataset: 'bitbrains' as const, resource, stepSeconds: step, startSeconds, values,
       stats: { rows: kept, merged, dropped: bad },
+      ...(Number.isFinite(limit) ? { limit } : {}),
     };
   });
 }

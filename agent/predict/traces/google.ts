@@ -17,6 +17,9 @@ const COLUMNS: ReadonlyArray<[string, string]> = [
   ['max_mem', 'max_memory_usage'],
 ];
 
+/** Each resource's limit column (the instance's, constant while it runs): CPU in GCU, memory normalised as its usage. */
+const LIMIT_COLUMNS: Readonly<Record<string, string>> = { avg_cpu: 'cpu_limit', max_cpu: 'cpu_limit', avg_mem: 'memory_limit', max_mem: 'memory_limit' };
+
 /** A header's column names (quoted or not, spaces after the commas or not). */
 const headerNames = (line: string): string[] => splitCsv(line).map((c) => c.trim());
 
@@ -42,9 +45,12 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
   const jobCol = at('collection_id');
   const instCol = at('instance_index');
   const valueCols = COLUMNS.map(([, col]) => at(col));
+  const limitCols = COLUMNS.map(([resource]) => at(LIMIT_COLUMNS[resource]!));
   // (the value columns the header has, by their names there)
   const read = COLUMNS.map(([, col], k) => [col, valueCols[k]!] as const).filter(([, c]) => c >= 0);
   const instances = new Map<string, GridAccumulator[]>();
+  // each instance's highest limit per resource (none where the column is missing, empty or 0)
+  const limits = new Map<string, number[]>();
   const skipped = new SkippedRows();
   let lineNo = 1;
   for (const line of lines) {
@@ -58,7 +64,15 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
     }
     const key = `${f[jobCol] ?? ''}/${f[instCol] ?? ''}`;
     let grids = instances.get(key);
-    if (!grids) instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
+    if (!grids) {
+      instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
+      limits.set(key, COLUMNS.map(() => Number.NaN));
+    }
+    const highest = limits.get(key)!;
+    limitCols.forEach((c, k) => {
+      const v = c < 0 ? Number.NaN : demandValue(f[c]);
+      if (v > 0 && !(v <= highest[k]!)) highest[k] = v;
+    });
     const step = Math.ceil(t / US_PER_STEP);
     valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : demandValue(f[c]), lineNo));
     const problem = firstFieldProblem(f, read);
@@ -74,6 +88,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
       out.push({
         name: instances.size === 1 ? single : key, dataset: 'google', resource, stepSeconds: GOOGLE_STEP_SECONDS,
         startSeconds: g.firstStep * GOOGLE_STEP_SECONDS, values: g.build(`${path}: instance ${key} ${resource}`), stats,
+        ...(Number.isFinite(limits.get(key)![k]) ? { limit: limits.get(key)![k]! } : {}),
       });
     });
   }
