@@ -80,8 +80,13 @@ function problemLines(problems: StoreProblem[]): string {
   return problems.map((p) => `headroom: ${what[p.kind] ?? p.kind} ${p.file}: ${p.message}\n`).join('');
 }
 
-/** 0, or 1 where a profile could not be read (listed without it: a listing that looks complete is not). */
-const listExit = (problems: StoreProblem[]): number => (problems.some((p) => p.kind === 'unreadable') ? EXIT_NOT_FOUND : EXIT_OK);
+/**
+ * 0, or 1 where a profile file could not be read, did not parse, or is a newer headroom's: the
+ * listing is without it, and one that looks complete is not (a script read exit 0 over two
+ * corrupt files: a walkthrough).
+ */
+const listExit = (problems: StoreProblem[]): number =>
+  (problems.some((p) => p.kind === 'unreadable' || p.kind === 'corrupt' || p.kind === 'newer-format') ? EXIT_NOT_FOUND : EXIT_OK);
 
 // ---- the commands, without touching the process ----
 

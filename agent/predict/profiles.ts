@@ -904,7 +904,7 @@ export class ProfileStore {
     this.unreadable.delete(signature);
     if (this.readOnly) {
       if (why === NOT_A_REGULAR_FILE) this.notFiles.add(signature);
-      this.report({ kind: 'corrupt', file, message: `${why} (left in place: read-only)` });
+      this.report({ kind: 'corrupt', file, message: `${why} (left in place: this reader changes nothing; the agent moves it to quarantine/ as it starts, or \`headroom profiles delete\` removes it)` });
       return;
     }
     const qdir = join(this.dir, QUARANTINE);
