@@ -261,7 +261,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_task_run_expected_peak', 'Peak demand of the run its task\'s past runs predict, by resource (cpu_cores in cores, memory_* in bytes, *_bytes_per_s in bytes/s) and stat', '', runPeak),
       gauge('headroom_task_run_expected_demand', 'Highest p90 demand its task\'s past runs had from this point of the run to the horizon, by resource and horizon', '', runAhead),
       gauge('headroom_probe_variant', 'The variant each probe runs as now (full, sampled-1/8, sampled-1/64, selected-only...: the overhead governor switches them), value 1', '', variants),
-      counter('headroom_task_runs_total', 'Runs that ended, by outcome: recorded into their task\'s profile; held (back for a nonzero exit status, learned with a later run if its task\'s runs in a row end so); not_recorded', '',
+      counter('headroom_task_runs_total', 'Runs that ended, by outcome: recorded into their task\'s profile; held (back for a nonzero exit status: a failure, or the first of its task\'s usual ends, learned with a later run if its task\'s runs in a row end so; counted here once, learned or dropped later); not_recorded', '',
         [...this.runsEnded].map(([outcome, value]) => ({ startTime: this.runsSince ?? end, endTime: end, attributes: { outcome }, value }))),
     ];
     this.monotone.sweep();

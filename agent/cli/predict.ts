@@ -97,11 +97,14 @@ export function renderTable(t: DatasetTable): string {
     String(r.best),
     ...(saturation ? saturationCells(r.saturation) : []),
   ]);
-  // (the warnings pool the series with a limit only: said where that is fewer than the table's)
+  // (the warnings pool the series with a limit only: said where that is fewer than the table's,
+  // and where none has one, as the columns are then not there)
   const pooled = Math.max(0, ...t.rows.map((r) => r.saturation?.series ?? 0));
-  const limited = saturation && pooled < t.series
-    ? `\n\nwarned, median lead, false alarms: over the ${pooled === 1 ? 'one series' : `${pooled} series`} of ${t.series} with a limit (the trace's, or --limit); the others are in the saturation table at their warm-up's highest value, not judged`
-    : '';
+  const limited = t.target.kind !== 'peak' || pooled >= t.series
+    ? ''
+    : pooled === 0
+      ? '\n\nno saturation warnings pooled: no series here has a limit (the trace\'s, or --limit RESOURCE=LEVEL); a level read off a series\' warm-up is not judged'
+      : `\n\nwarned, median lead, false alarms: over the ${pooled === 1 ? 'one series' : `${pooled} series`} of ${t.series} with a limit (the trace's, or --limit); the others' levels, their warm-ups' highest values, are not judged`;
   return [head, '', markdown(header, rows)].join('\n') + limited;
 }
 
@@ -168,7 +171,7 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string, 
     ? `${leftOut.targets === 1 ? 'A peak target' : `${leftOut.targets} peak targets`} of ${leftOut.series === 1 ? 'one series' : `${leftOut.series} series`} ${leftOut.targets === 1 ? 'is' : 'are'} not in this table: ` +
       'no point scored (too short after the warm-up, or a step without a value in every window) and no crossing seen.'
     : '';
-  if (rows.length === 0) return left === '' ? '' : `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n${left}`;
+  if (rows.length === 0) return left === '' ? '' : `### ${label}: saturation warnings (p90 of the next horizon's peak above the level; a limit's: within 1% of it or above)\n\n${left}`;
   // a name two files share (Bitbrains' 2013-7/1.csv and 2013-8/1.csv: VM 1 of each month) is told apart by its file
   const seriesOf = (r: SaturationRow): string => `${r.group} ${r.name} ${r.resource}`;
   const seen = new Map<string, number>();
@@ -184,11 +187,12 @@ export function renderSaturation(rows: readonly SaturationRow[], label: string, 
     // (a level nobody set is not judged against the bar)
     Number.isNaN(r.falseAlarmRate) ? '-' : `${pct(r.falseAlarmRate)}${r.falseAlarmRate <= MAX_FALSE_ALARM_RATE || r.score.levelFrom === 'warm-up max' ? '' : ' (over)'}`,
   ]);
-  return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level)\n\n` +
+  return `### ${label}: saturation warnings (p90 of the next horizon's peak above the level; a limit's: within 1% of it or above)\n\n` +
     markdown(['series', 'target', 'level', 'crossings', warnedHeader(rows[0]!.stepSeconds), 'median lead', 'false alarms', 'false-alarm rate'], cells) +
     '\n\ncrossing = a rise through the level; lead = unbroken warnings before it (at most one horizon; 0 for a crossing not warned of, and the median is over every crossing: ' +
     'under half of them warned reads 0 s); ' +
-    `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}.` +
+    `false-alarm rate = warnings on quiet origins / quiet origins (no value above the level in the next horizon), bar <= ${pct(MAX_FALSE_ALARM_RATE)}. ` +
+    'Above a limit is within 1% of it or above, as the agent\'s contention probability reads it (usage held at a CPU quota reaches it); above a warm-up\'s highest value is above it.' +
     // (its loss tables say "0 scored points": the crossings it saw were warned of or not all the same)
     (rows.some((r) => r.points === 0)
       ? ' A target marked * scored no points for the series (too short for it after the warm-up): its crossings, and the warnings before them, are counted all the same; no origin had a whole horizon ahead to be quiet.'
@@ -534,7 +538,7 @@ const predict: CommandModule<object, PredictArgs> = {
           'hN (the value N steps ahead: h1, h12), hNmax (the peak over the next N: h12max), or a horizon in time, ' +
           's, m, h or d (h5s, h60s, h15m, h1h, h1d; h60smax, h15mmax: the peak over it)',
       })
-      .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the workload\'s recorded limit (the lowest), else the warm-up\'s highest value)' })
+      .option('limit', { requiresArg: true, type: 'string', array: true, describe: 'RESOURCE=LEVEL: saturation level for the warnings, repeatable or comma-separated (a number; bytes may take a binary unit: memory_bytes=256MiB; default: the trace header\'s limit, else the workload\'s recorded limit (the lowest), else a public trace\'s capacity or limit columns (100 for a percentage), else the warm-up\'s highest value)' })
       .option('resources', { requiresArg: true, type: 'string', default: 'reference', describe: "'reference' (those BASELINES.md scores; of recorded traces, the series above zero at least a tenth of the time), 'all', or comma-separated names" })
       .option('warmup', { requiresArg: true,
         type: 'number',

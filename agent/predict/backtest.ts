@@ -243,8 +243,9 @@ export interface ModelScore {
   /** share of scored points with actual > p99; NaN for a model that gives no p99 */
   under99: number;
   /**
-   * Brier score of P(actual > level) (ContentionScore's level): mean of (P - outcome)^2, outcome
-   * 1 when the actual was above the level. NaN for a model that gives no probability
+   * Brier score of P(actual above the level) (ContentionScore's level; a limit's is within 1% of
+   * it, as SaturationScore says): mean of (P - outcome)^2, outcome 1 when the actual was above
+   * it. NaN for a model that gives no probability
    */
   brier: number;
 }
@@ -257,7 +258,7 @@ export interface ModelScore {
 export interface ContentionScore {
   level: number;
   levelFrom: SaturationScore['levelFrom'];
-  /** share of scored points whose actual was above the level */
+  /** share of scored points whose actual was above the level (a limit: within 1% of it or above) */
   above: number;
 }
 
@@ -283,7 +284,7 @@ export interface ContentionScore {
  */
 export interface SaturationScore {
   level: number;
-  /** --limit: the option's; limit: the trace's (its header's, or its samples'); warm-up max: for want of either */
+  /** --limit: the option's; limit: the trace's (its header's, its samples', or a public trace's capacity or limit columns); warm-up max: for want of either */
   levelFrom: '--limit' | 'limit' | 'warm-up max';
   crossings: number;
   /** lead time of each crossing, seconds (0: missed) */

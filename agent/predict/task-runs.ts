@@ -105,7 +105,11 @@ export interface RunEnd {
   exitStatus?: number;
   /** the runs of its task held back for the same status, learned with it (USUAL_STATUS_RUNS in a row) */
   learnedWith?: number;
-  /** not recorded yet: held back for its nonzero status, learned with a later run if its task's runs in a row end so */
+  /**
+   * not recorded yet: held back for its nonzero status, learned with a later run if its task's
+   * runs in a row end so (a failure, or the first of its usual ends); absent for a run at once
+   * with one held, which is dropped
+   */
   heldBack?: true;
   /** what came out above its start's forecast (p90): duration, CPU, memory peak; absent with no forecast or none above */
   beyondForecast?: BeyondForecast[];
@@ -673,7 +677,7 @@ export class TaskRuns {
         this.held.set(run.signature, inRow);
         trimOldest(this.held, HELD_KEPT);
         const why = inRow === held ? 'it ran at once with the last run held back, so it does not count' : `${inRow.length} of ${USUAL_STATUS_RUNS} in a row`;
-        return { ...end, recorded: false, heldBack: true, reason: `${failed}held back (${why}): learned if ${USUAL_STATUS_RUNS} runs of its task in a row end so (its usual end, as grep's 1), else not (a failure)` };
+        return { ...end, recorded: false, ...(inRow === held ? {} : { heldBack: true as const }), reason: `${failed}held back (${why}): learned if ${USUAL_STATUS_RUNS} runs of its task in a row end so (its usual end, as grep's 1), else not (a failure)` };
       }
       learnedWith = held;
       for (const h of held) this.recordHeld(h);

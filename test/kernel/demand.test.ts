@@ -15,8 +15,9 @@ interface Demand { value: number; limit: number | null; limitSource: 'cgroup' | 
 interface Doc { atMs: number; workloads: Record<string, { memory?: { oomKillsPerSecond: number } | null; usage: { memoryBytes: number | null; memoryLimitBytes: number | null; cpuLimitCores: number | null } | null; demand: Record<string, Demand> | null }> }
 
 const MiB = 1024 * 1024;
-// 8 MiB every 500 ms from a small start: the 192 MiB limit is reached in about 12 s, enough
-// ticks for a trend to show and a 5 s lead to be measurable.
+// 8 MiB a second from a small start: 90% of the 192 MiB limit is reached in about 22 s, enough
+// ticks for a trend to show and a 5 s lead to be measurable (at 16 MiB/s the lead was 6 ticks in
+// every CI run, one from the bound: a stalled tick on a busy host would fail it).
 const GROW = `
 import mmap, time
 chunks = []

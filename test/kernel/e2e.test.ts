@@ -89,7 +89,7 @@ function startHogs(t: ExecutionContext, s: Setup, n: number): Running {
 const CALIBRATE_MS = 120_000;
 
 async function objectiveFor(t: ExecutionContext, s: Setup): Promise<number> {
-  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: CALIBRATE_MS + 60_000 });
+  const top = headroom(['top', '--json', '--interval', '1', '--policy', s.policy, '--state-dir', join(s.dir, 'calibrate')], { timeoutMs: CALIBRATE_MS + 100_000 });
   t.teardown(() => top.child.kill('SIGKILL'));
   const p99s = (): number[] => jsonLines<{ workloads: Record<string, { runq: { p99Ms: number | null } }> }>(top.stdout())
     .map((d) => d.workloads[s.crit.path]?.runq.p99Ms ?? null)

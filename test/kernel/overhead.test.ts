@@ -36,7 +36,6 @@ function programCosts(): string {
   return loadedPrograms().filter((p) => p.name?.startsWith('hr_') && (p.run_cnt ?? 0) > 0).map((p) => `${p.name} ${Math.round(p.run_time_ns! / p.run_cnt!)} ns a run (${p.run_cnt} runs)`).join('\n');
 }
 
-/** ns per event and share of one CPU over `ms`. */
 /** The host's page faults so far, as the kernel counts them (/proc/vmstat pgfault). */
 const hostFaults = (): number => Number(/^pgfault (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? NaN);
 

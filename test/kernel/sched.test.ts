@@ -25,7 +25,6 @@ interface TopDoc {
 
 const docs = (stdout: string): TopDoc[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TopDoc);
 
-/** runqlat's histogram: [lo, hi] usecs -> count. */
 /**
  * The host's steal time (a VM's CPU taken by its host), in ms, of one CPU or of all together:
  * on the probe's clock, and not in the kernel's own CPU counts (schedstat, cpuacct, utime). A
@@ -37,6 +36,7 @@ function stealMs(cpu?: number): number {
   return line ? Number(line.trim().split(/\s+/)[8]) * 10 : 0;
 }
 
+/** runqlat's histogram: [lo, hi] usecs -> count. */
 function parseRunqlat(text: string): { lo: number; count: number }[] {
   const rows: { lo: number; count: number }[] = [];
   for (const m of text.matchAll(/^\s*(\d+)\s*->\s*(\d+)\s*:\s*(\d+)/gm)) rows.push({ lo: Number(m[1]), count: Number(m[3]) });

@@ -166,6 +166,8 @@ test('task runs: runs of a task at once that end with one nonzero status (shards
   t.is(ends.length, 3);
   t.true(ends.every((e) => !e.recorded), JSON.stringify(ends.map((e) => e.reason)));
   t.is(ends.filter((e) => /ran at once with the last run held back/.test(e.reason!)).length, 2);
+  // only the one kept is held (the others are dropped: never learned, so counted as not recorded)
+  t.deepEqual(ends.map((e) => e.heldBack === true).sort(), [false, false, true]);
   // two more runs, one after another: with the first shard's, three in a row
   for (const n of [4, 5]) {
     const job = `/jobs/shard-${n}`;

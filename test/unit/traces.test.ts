@@ -140,6 +140,9 @@ test('google: windows binned by ceil(end / 300 s), short windows averaged in, ga
   // the instance's limits (memory_limit, cpu_limit columns) are its series' saturation levels
   const limited = readTraces(write('google/113/160-1.csv', [GOOGLE_HEADER, googleRow(300, 1, 10, 160, [20, 4]), googleRow(600, 5, 10, 160, [20, 4])].join('\n')), { resources: 'all' });
   t.deepEqual(limited.map((s) => [s.resource, s.limit]), [['avg_cpu', 4], ['avg_mem', 20], ['max_cpu', 4], ['max_mem', 20]]);
+  // a limit that changed: the lowest, as a recording's
+  const lowered = readTraces(write('google/113/161-1.csv', [GOOGLE_HEADER, googleRow(300, 1, 10, 161, [20, 4]), googleRow(600, 5, 10, 161, [16, 3])].join('\n')));
+  t.deepEqual(lowered.map((s) => s.limit), [3, 16]);
   // the reference set keeps avg cpu and memory only
   t.deepEqual(readTraces(path).map((s) => s.resource), ['avg_cpu', 'avg_mem']);
 });
@@ -295,10 +298,12 @@ test('bitbrains: columns are found by the header\'s names (one added or missing 
 test('bitbrains: one row whose time jumped ahead is left out alone, by its own line (the rows after it were all left out, and blamed)', (t) => {
   const t0 = 1372629804;
   const rows = [BB_HEADER];
-  for (let i = 0; i < 20; i++) rows.push(bbRow(i === 8 ? t0 + 300 * i + 864_000 : t0 + 300 * i, i));
+  // (the row that jumped ahead says another capacity too: left out with it)
+  for (let i = 0; i < 20; i++) rows.push(i === 8 ? bbRow(t0 + 300 * i + 864_000, i).replace(';\t5200;', ';\t100;') : bbRow(t0 + 300 * i, i));
   const said: string[] = [];
   const cpu = one(readTraces(write('jump/7.csv', rows.join('\n')), { onWarning: (m) => said.push(m) }), '7', 'cpu_mhz');
   t.true(same(cpu.values, [0, 1, 2, 3, 4, 5, 6, 7, NaN, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]));
+  t.is(cpu.limit, 5200);
   t.deepEqual(said.length, 1);
   t.regex(said[0]!, /7\.csv: a row left out or read in part: line 10: Timestamp 1373496204 s is ahead of the rows around it/);
 });
@@ -993,6 +998,7 @@ test('headroom predict: table and --json on a recorded trace; usage errors exit 
   t.notRegex(warmLevel.stdout, /% \(over\) \|/);
   t.regex(warmLevel.stdout, /\(warm-up max\) \|[^\n]*\| +\d+\.\d% \|\n/, 'its false-alarm rate (48.8%, above the bar) unmarked');
   t.notRegex(warmLevel.stdout, /false alarms \|\n/, 'no warnings columns in the loss table');
+  t.regex(warmLevel.stdout, /\n\nno saturation warnings pooled: no series here has a limit/);
   const given = spawnSync(node, [cli, 'predict', '--trace', path, '--targets', 'h12max', '--limit', 'cpu_cores=1.8'], { encoding: 'utf8' });
   t.regex(given.stdout, /\| 1\.8 \(--limit\) \|/);
   t.notRegex(given.stdout, /warm-up max/);

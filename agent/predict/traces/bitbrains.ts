@@ -84,7 +84,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
   let lineNo = 0;
   let read: (readonly [string, number])[] | undefined; // each column's header name and place, from the header or the first row
   let capacityCols: number[] = [];
-  const capacity = CAPACITY_COLUMNS.map(() => Number.NaN); // the highest of each capacity column
+  const caps = CAPACITY_COLUMNS.map(() => [] as number[]); // each kept row's capacities
   for (const line of readLines(path, onWarning, { warnUnterminated: true })) {
     lineNo++;
     if (line.trim() === '') continue;
@@ -113,7 +113,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
         dropped++;
         skipped.drop(lines[n - 1]!, `Timestamp ${times[n - 1]} s is ahead of the rows around it (${times[n - 2]} s before it, ${t} s after)`);
         if (index[n - 1] === index[n - 2]) merged--;
-        for (const a of [index, times, lines, ...cols]) a.pop();
+        for (const a of [index, times, lines, ...cols, ...caps]) a.pop();
       } else {
         dropped++;
         skipped.drop(lineNo, `Timestamp ${t} s is before the previous row's (${times[n - 1]} s)`);
@@ -132,10 +132,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     times.push(t);
     lines.push(lineNo);
     read.forEach(([, c], k) => cols[k]!.push(demandValue(fields[c])));
-    capacityCols.forEach((c, k) => {
-      const v = c < 0 ? Number.NaN : demandValue(fields[c]);
-      if (v > 0 && !(v <= capacity[k]!)) capacity[k] = v;
-    });
+    capacityCols.forEach((c, k) => caps[k]!.push(c < 0 ? Number.NaN : demandValue(fields[c])));
     const problem = firstFieldProblem(fields, read);
     if (problem) skipped.add(lineNo, problem);
   }
@@ -146,6 +143,8 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
     onWarning?.(`${path}: ${merged} of ${rows} rows came within ${step / 2} s of the row before and were averaged into its step: its rows are about ${gaps[gaps.length >> 1]} s apart, where Bitbrains' are ${step} s`);
   }
   const name = basename(path).replace(/(\.csv)?(\.gz)?$/i, '');
+  // (the lowest a capacity was, of the rows kept, as a recording's lowest limit: constant per VM)
+  const capacity = caps.map((vs) => vs.reduce((low, v) => (v > 0 && !(v >= low) ? v : low), Number.NaN));
   const length = rows > 0 ? index[rows - 1]! + 1 : 0;
   if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);
   return COLUMNS.map(([resource], k) => {

@@ -49,7 +49,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
   // (the value columns the header has, by their names there)
   const read = COLUMNS.map(([, col], k) => [col, valueCols[k]!] as const).filter(([, c]) => c >= 0);
   const instances = new Map<string, GridAccumulator[]>();
-  // each instance's highest limit per resource (none where the column is missing, empty or 0)
+  // each instance's lowest limit per resource, as a recording's (none where the column is missing, empty or 0)
   const limits = new Map<string, number[]>();
   const skipped = new SkippedRows();
   let lineNo = 1;
@@ -68,10 +68,10 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
       instances.set(key, (grids = COLUMNS.map(() => new GridAccumulator())));
       limits.set(key, COLUMNS.map(() => Number.NaN));
     }
-    const highest = limits.get(key)!;
+    const lowest = limits.get(key)!;
     limitCols.forEach((c, k) => {
       const v = c < 0 ? Number.NaN : demandValue(f[c]);
-      if (v > 0 && !(v <= highest[k]!)) highest[k] = v;
+      if (v > 0 && !(v >= lowest[k]!)) lowest[k] = v;
     });
     const step = Math.ceil(t / US_PER_STEP);
     valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : demandValue(f[c]), lineNo));
