@@ -453,6 +453,8 @@ function parseResources(s: string): 'reference' | 'all' | string[] {
 }
 
 async function handler(a: PredictArgs): Promise<void> {
+  // (a trace piped in is read through /dev/stdin: its lines are said as stdin's, not that path's)
+  const named = (m: string): string => (a.trace === '-' ? m.split(`${STDIN_PATH}:`).join('stdin:') : m);
   try {
     const targets = parseTargets(a.targets);
     const limits = parseLimitSpecs(a.limit, (m) => new UsageError(m));
@@ -461,7 +463,7 @@ async function handler(a: PredictArgs): Promise<void> {
     // --no-pool: the engine without the learner pool, and so a series at a time
     if (!a.pool) specs = specs.map((s) => (s.id === ENGINE.id ? engineSpec({ pooled: false }) : s));
     const readStart = performance.now();
-    const warn = (m: string): boolean => process.stderr.write(`headroom: warning: ${m}\n`);
+    const warn = (m: string): boolean => process.stderr.write(`headroom: warning: ${named(m)}\n`);
     let readWarnings = 0;
     const warnRead = (m: string): void => {
       if (++readWarnings <= MAX_READ_WARNINGS || a['all-warnings']) warn(m);
@@ -515,7 +517,7 @@ async function handler(a: PredictArgs): Promise<void> {
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof TraceOptionError;
     // (as yargs' own usage errors end: the option checks here come after its parse)
-    process.stderr.write(`headroom: ${err instanceof Error ? err.message : String(err)}\n${usage ? "Run 'headroom predict --help' for usage.\n" : ''}`);
+    process.stderr.write(`headroom: ${named(err instanceof Error ? err.message : String(err))}\n${usage ? "Run 'headroom predict --help' for usage.\n" : ''}`);
     process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

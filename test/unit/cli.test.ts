@@ -600,4 +600,9 @@ test('predict --trace - reads the trace piped in', async (t) => {
   const piped = spawnSync('bash', ['-c', `zcat '${fixture}' | '${headroomBin}' predict --trace - --json --targets h5s`], { encoding: 'utf8', timeout: 60_000 });
   t.is(piped.status, 0, piped.stderr);
   t.deepEqual((JSON.parse(piped.stdout) as { tables: unknown }).tables, doc.tables);
+  // a bad line piped in is said as stdin's, by its line (not /dev/stdin's, a path nobody gave)
+  const bad = spawnSync(headroomBin, ['predict', '--trace', '-', '--targets', 'h5s'], { input: `${input.toString('utf8').split('\n').slice(0, 5).join('\n')}\n{"t":"x"}\n`, encoding: 'utf8', timeout: 60_000 });
+  t.is(bad.status, 1);
+  t.regex(bad.stderr, /^headroom: stdin:6: field "t"/m);
+  t.notRegex(bad.stderr, /dev\/stdin/);
 });
