@@ -446,9 +446,10 @@ function* replaySeries(
   let trackers: Array<SaturationTracker[] | undefined> | undefined;
   let level = Number.NaN;
   let levelFrom: SaturationScore['levelFrom'] = 'warm-up max';
-  // above the level (see SaturationScore): a limit is reached within 1% of it
+  // above the level (see SaturationScore): a limit is reached within 1% of it, a warm-up's
+  // highest value only by a value above it
   let threshold = Number.NaN;
-  const above = (v: number): boolean => (levelFrom === 'warm-up max' ? v > level : v >= threshold);
+  const above = (v: number): boolean => (levelFrom === 'warm-up max' ? v > threshold : v >= threshold);
   const forecasts: QuantilePair[] = new Array(m);
   // the steps at which the level was reached though no value shows it (an OOM kill), and how
   // many of them up to each step: a window holding one is not quiet
@@ -478,7 +479,7 @@ function* replaySeries(
     if (trackers === undefined) {
       level = given ?? warmMax;
       levelFrom = option !== undefined ? '--limit' : given !== undefined ? 'limit' : 'warm-up max';
-      threshold = level * REACHED_SHARE;
+      threshold = levelFrom === 'warm-up max' ? level : level * REACHED_SHARE;
       trackers = targets.map((tg) => (tg.kind === 'peak' ? specs.map(() => new SaturationTracker(level, levelFrom, above, tg.steps, series.stepSeconds)) : undefined));
       firstScored = t;
     }
@@ -506,7 +507,7 @@ function* replaySeries(
         const f = forecasts[i]!;
         if (f.exceedance) {
           a.withP[i]!++;
-          a.brier[i]! += (f.exceedance(levelFrom === 'warm-up max' ? level : threshold) - isAbove) ** 2;
+          a.brier[i]! += (f.exceedance(threshold) - isAbove) ** 2;
         }
         a.pl50[i]! += pinball(actual, f.p50, 0.5);
         a.pl90[i]! += pinball(actual, f.p90, 0.9);

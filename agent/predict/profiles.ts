@@ -230,6 +230,8 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       ...(t.env ? { env: Object.fromEntries(Object.entries(t.env).map(([k, v]) => [k, v === null ? null : labelText(v)])) } : {}),
     }
     : prev?.task;
+  // (its last run's status where known, a status of 0 kept as none; one not known leaves the last known)
+  const exitStatus = run.exitStatus ?? prev?.exitStatus;
   return {
     format: PROFILE_FORMAT,
     signature: run.signature,
@@ -245,8 +247,7 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       last: run.durationMs,
     },
     curve,
-    // (its last run's status where known; one not known leaves the last known)
-    ...(run.exitStatus !== undefined ? (run.exitStatus !== 0 ? { exitStatus: run.exitStatus } : {}) : prev?.exitStatus !== undefined ? { exitStatus: prev.exitStatus } : {}),
+    ...(exitStatus ? { exitStatus } : {}),
   };
 }
 

@@ -359,6 +359,9 @@ export class TaskRuns {
     // Liveness is asked of busy runs too: the CPU a tick reads was used over the interval it
     // closes, so a task that used CPU this tick may have exited within it. Taking any CPU for
     // "alive now" put every end a tick late (a 5.1 s job recorded as 6.6 s; 3 s ones as 4.3 s).
+    // (a tick's sample is placed half way through it: its CPU, I/O and network are means over it,
+    // its memory peak the most within it; placed at its end, a run's curve came half a tick late)
+    const sampleAtMs = Number.isFinite(this.lastTickMs) && this.lastTickMs < nowMs ? (this.lastTickMs + nowMs) / 2 : nowMs;
     for (const x of inputs) {
       const id = x.workload.id;
       // a run starts when the cgroup is busy, or when it is first seen holding a process: a task
@@ -405,9 +408,7 @@ export class TaskRuns {
         run.highWater = hw;
       }
       this.sample(run, {
-        // (half way through the tick: its CPU, I/O and network are means over it, its memory
-        // peak the most within it; placed at its end, a run's curve came half a tick late)
-        atMs: Number.isFinite(this.lastTickMs) && this.lastTickMs < nowMs ? (this.lastTickMs + nowMs) / 2 : nowMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
+        atMs: sampleAtMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
         ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }
@@ -630,10 +631,11 @@ export class TaskRuns {
     const within = unread && !Number.isNaN(run.seenAfterMs);
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
     const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
+    const exitStatus = ended && 'status' in ended ? ended.status : undefined;
     const end = {
       kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,
       ...(within ? { durationAtMost: true } : unread ? { durationUnknown: true } : {}),
-      ...(killedBy !== undefined ? { killedBy } : ended && 'status' in ended ? { exitStatus: ended.status } : {}),
+      ...(killedBy !== undefined ? { killedBy } : exitStatus !== undefined ? { exitStatus } : {}),
     };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
     // has: the time to the kill and the limit; a walkthrough found such runs recorded)
@@ -648,7 +650,7 @@ export class TaskRuns {
     // (a timeout's SIGTERM, a cancel, kill -9, or a failure: the task's usual run it is not; a
     // killed 30 s job was learned as a 3 s one, and its next run forecast so: a walkthrough)
     if (killedBy !== undefined) return { ...end, recorded: false, reason: `killed by ${killedBy}: a run cut short is not learned as the task's` };
-    const status = ended && 'status' in ended && ended.status !== 0 ? ended.status : undefined;
+    const status = exitStatus !== 0 ? exitStatus : undefined;
     const failed = status === undefined ? '' : `exited with status ${status}: `;
     if (!run.signature) return { ...end, recorded: false, reason: `${failed}task not read: ${run.readError ?? 'its read did not settle'}` };
     if (durationMs < this.minRunMs) return { ...end, recorded: false, reason: `${failed}shorter than min_run (${this.minRunMs} ms)` };
@@ -657,7 +659,6 @@ export class TaskRuns {
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
       .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
     if (samples.length === 0) return { ...end, recorded: false, reason: `${failed}no sample while it ran` };
-    const exitStatus = ended && 'status' in ended ? ended.status : undefined;
     const finished: FinishedRun = { signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task, ...(exitStatus !== undefined ? { exitStatus } : {}) };
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
@@ -668,18 +669,19 @@ export class TaskRuns {
     // review). A run of another status, or of 0, drops those held.
     const held = (this.held.get(run.signature) ?? []).filter((h) => h.exitStatus === status && h.endedAtMs! >= endMs - HELD_FOR_MS);
     this.held.delete(run.signature);
-    let learnedWith: FinishedRun[] = [];
+    let learnedWith = 0;
     if (status !== undefined && this.opts.store.get(run.signature)?.exitStatus !== status) {
       // (at once: the last held ended clearly after this one began; an end placed half way
       // between two ticks, and a start read to 10 ms, are not that clear)
-      const inRow = held.length > 0 && held[held.length - 1]!.endedAtMs! > run.startMs + HELD_OVERLAP_MS ? held : [...held, thinned(finished)];
+      const atOnce = held.length > 0 && held[held.length - 1]!.endedAtMs! > run.startMs + HELD_OVERLAP_MS;
+      const inRow = atOnce ? held : [...held, thinned(finished)];
       if (inRow.length < USUAL_STATUS_RUNS) {
         this.held.set(run.signature, inRow);
         trimOldest(this.held, HELD_KEPT);
-        const why = inRow === held ? 'it ran at once with the last run held back, so it does not count' : `${inRow.length} of ${USUAL_STATUS_RUNS} in a row`;
-        return { ...end, recorded: false, ...(inRow === held ? {} : { heldBack: true as const }), reason: `${failed}held back (${why}): learned if ${USUAL_STATUS_RUNS} runs of its task in a row end so (its usual end, as grep's 1), else not (a failure)` };
+        const why = atOnce ? 'it ran at once with the last run held back, so it does not count' : `${inRow.length} of ${USUAL_STATUS_RUNS} in a row`;
+        return { ...end, recorded: false, ...(atOnce ? {} : { heldBack: true as const }), reason: `${failed}held back (${why}): learned if ${USUAL_STATUS_RUNS} runs of its task in a row end so (its usual end, as grep's 1), else not (a failure)` };
       }
-      learnedWith = held;
+      learnedWith = held.length;
       for (const h of held) this.recordHeld(h);
     }
     try {
@@ -688,7 +690,7 @@ export class TaskRuns {
       const beyond = beyondForecast(run.forecast, durationMs, samples);
       return {
         ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }),
-        ...(learnedWith.length > 0 ? { learnedWith: learnedWith.length } : {}),
+        ...(learnedWith > 0 ? { learnedWith } : {}),
         ...(beyond.length > 0 ? { beyondForecast: beyond } : {}),
       };
     } catch (err) {

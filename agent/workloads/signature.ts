@@ -476,7 +476,9 @@ async function describeInputs(args: readonly string[], cwd: string, spec: TaskSp
   const seen = new Set<string>();
   const scriptParts = out.splice(before).filter((p) => {
     const key = JSON.stringify([p.name, ...inputFacts(p)]);
-    return !seen.has(key) && seen.add(key) !== undefined;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
   out.push(...scriptParts);
   await describeWords(null, args.slice(script + 1), (w) => script + 1 + w);

@@ -101,7 +101,7 @@ export class TaskReader {
       const atExec = cwdNow === null ? null : this.opts.cwdAtExec?.(pid, oldest.start, { ino: rootStat.ino, dev: rootStat.dev }) ?? null;
       const { writing, reading } = await openFiles(oldest.pids, this.opts.proc ?? '/proc');
       const signature = await taskSignature({
-        exe: exe.endsWith(DELETED) ? exe.slice(0, -DELETED.length) : exe, exeFile: join(proc, 'exe'),
+        exe: withoutDeleted(exe), exeFile: join(proc, 'exe'),
         // (a cwd outside its root is the host's: its inputs are found as the host sees them,
         // right for the relative ones)
         ...(cwdNow === null
@@ -180,6 +180,9 @@ function startedAtMs(ticks: number, proc: string): number | null {
 
 /** How /proc names the target of a link to a file deleted since it was opened. */
 const DELETED = ' (deleted)';
+
+/** A /proc link's path without the kernel's ` (deleted)` mark. */
+const withoutDeleted = (link: string): string => (link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link);
 /** Processes and open files looked at for outputs, at most (a task is a handful of each). */
 const MAX_PIDS_LOOKED_AT = 64;
 const MAX_FDS_LOOKED_AT = 1024;
@@ -207,7 +210,7 @@ async function openFiles(pids: readonly number[], proc: string): Promise<{ writi
         const link = await readlink(join(dir, 'fd', fd));
         if (!link.startsWith('/')) continue;
         const deleted = link.endsWith(DELETED);
-        const target = deleted ? link.slice(0, -DELETED.length) : link;
+        const target = withoutDeleted(link);
         const flags = /^flags:\s+([0-7]+)$/m.exec(await readFile(join(dir, 'fdinfo', fd), 'utf8'));
         if (!flags) continue;
         // (the access mode: 0 read only, 1 write only, 2 read and write; a file deleted since it

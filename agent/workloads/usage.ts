@@ -102,8 +102,8 @@ export function readMemoryHighWaterBytes(layout: CgroupLayout, w: Workload): num
 }
 
 /**
- * The page cache on its file lists alone (WorkloadUsage.memoryFileBytes), for workloads whose
- * usage is not read: a job that read a 300 MB file held 300 MB of it, and needed 9 MiB. Null
+ * The page cache on its file lists alone (WorkloadUsage.memoryFileBytes; for workloads whose
+ * usage is not read, alone): a job that read a 300 MB file held 300 MB of it, and needed 9 MiB. Null
  * when unknown.
  */
 export function readFileCacheBytes(layout: CgroupLayout, w: Workload): number | null {
@@ -187,7 +187,7 @@ export function memoryLeftByHost(usage: Pick<WorkloadUsage, 'memoryBytes' | 'mem
 export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().length, limits?: LimitCache, rates?: CpuRates): WorkloadUsage {
   if (w.path === '/') return NO_USAGE; // the host: its own page
   const memoryBytes = readMemoryBytes(layout, w);
-  let memoryFileBytes: number | null = null;
+  const memoryFileBytes = memoryBytes === null ? null : readFileCacheBytes(layout, w);
   let cpu: Limit | null = null;
   let memory: Limit | null = null;
   // the limits as set, whoever else uses them: the ceilings
@@ -208,7 +208,6 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
   if (w.hierarchy === 'v2') {
     if (!layout.unifiedRoot) return NO_USAGE;
     const dir = under(layout.unifiedRoot, w.path);
-    if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${dir}/memory.stat`), false);
     for (const [at, source] of withAncestors(layout.unifiedRoot, w.path)) {
       const l = limitsAt(at, () => ({ cpu: coresFromCpuMax(readText(`${at}/cpu.max`)), memory: readNumber(`${at}/memory.max`) }));
       cpu = tightest(cpu, cpuRoom(l.cpu, at, source, v2CpuSeconds, dir), source);
@@ -239,7 +238,6 @@ export function readUsage(layout: CgroupLayout, w: Workload, hostCpus = cpus().l
       }
     }
     if (layout.memoryV1Root) {
-      if (memoryBytes !== null) memoryFileBytes = fileLruBytes(readText(`${under(layout.memoryV1Root, w.path)}/memory.stat`), true);
       for (const [at, source] of withAncestors(layout.memoryV1Root, w.path)) {
         const l = limitsAt(memoryKey(at), () => {
           const limit = readNumber(`${at}/memory.limit_in_bytes`);

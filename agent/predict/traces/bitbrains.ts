@@ -5,7 +5,7 @@
 // advances by round(dt / 300) from one row to the next: the row spacing, not the wall clock,
 // says how many steps passed.
 import { basename } from 'node:path';
-import { demandValue, fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows } from './lines.js';
+import { demandValue, fieldProblem, firstFieldProblem, lowerLimit, parseNumber, readLines, SkippedRows } from './lines.js';
 import { gridTooLong, MAX_GRID_STEPS, mostlyMerged, type Series } from './series.js';
 
 export const BITBRAINS_STEP_SECONDS = 300;
@@ -144,7 +144,7 @@ export function readBitbrains(path: string, onWarning?: (message: string) => voi
   }
   const name = basename(path).replace(/(\.csv)?(\.gz)?$/i, '');
   // (the lowest a capacity was, of the rows kept, as a recording's lowest limit: constant per VM)
-  const capacity = caps.map((vs) => vs.reduce((low, v) => (v > 0 && !(v >= low) ? v : low), Number.NaN));
+  const capacity = caps.map((vs) => vs.reduce(lowerLimit, Number.NaN));
   const length = rows > 0 ? index[rows - 1]! + 1 : 0;
   if (length > MAX_GRID_STEPS) throw gridTooLong(path, length, `${startSeconds} s`, `${startSeconds + (length - 1) * step} s`);
   return COLUMNS.map(([resource], k) => {

@@ -3,7 +3,7 @@
 // window belongs to grid step ceil(time / 300 s); the short windows written around an instance
 // move land in the same step and are averaged in (BASELINES.md). Days-long gaps stay NaN.
 import { basename, dirname } from 'node:path';
-import { demandValue, fieldProblem, firstFieldProblem, parseNumber, readLines, SkippedRows, splitCsv } from './lines.js';
+import { demandValue, fieldProblem, firstFieldProblem, lowerLimit, parseNumber, readLines, SkippedRows, splitCsv } from './lines.js';
 import { GridAccumulator, type Series } from './series.js';
 
 export const GOOGLE_STEP_SECONDS = 300;
@@ -70,8 +70,7 @@ export function readGoogle(path: string, onWarning?: (message: string) => void):
     }
     const lowest = limits.get(key)!;
     limitCols.forEach((c, k) => {
-      const v = c < 0 ? Number.NaN : demandValue(f[c]);
-      if (v > 0 && !(v >= lowest[k]!)) lowest[k] = v;
+      lowest[k] = lowerLimit(lowest[k]!, c < 0 ? Number.NaN : demandValue(f[c]));
     });
     const step = Math.ceil(t / US_PER_STEP);
     valueCols.forEach((c, k) => grids!.at(k)!.add(step, c < 0 ? Number.NaN : demandValue(f[c]), lineNo));

@@ -279,6 +279,12 @@ export function demandRangeProblem(name: string, v: number): string | undefined 
   return undefined;
 }
 
+/**
+ * The lower of a series' lowest limit so far (NaN: none yet) and a limit read (a level above 0;
+ * 0, missing or not a number: none given), as a recording's limit is its lowest.
+ */
+export const lowerLimit = (lowest: number, v: number): number => (v > 0 && !(v >= lowest) ? v : lowest);
+
 /** A CSV field as a demand: NaN when it is not a number, or is below 0 or above MAX_DEMAND (firstFieldProblem says why). */
 export function demandValue(field: string | undefined): number {
   const v = parseNumber(field);
