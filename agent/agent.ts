@@ -18,7 +18,7 @@ import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { shownProbability } from './predict/stats.js';
-import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
+import { CpuRates, cpuLeftByHost, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -344,6 +344,7 @@ export class Agent {
           slots: sched.runqSlots,
           count: sched.runqCount,
           sumSeconds: sched.runqSumNs / 1e9,
+          waitPerSecond: delta(sched.runqSumNs, schedWas?.runqSumNs) / 1e6 / rateMs.sched,
           p50Ms: percentileMs(tickSlots, 0.5),
           p99Ms: percentileMs(tickSlots, 0.99),
         },
@@ -511,7 +512,8 @@ export class Agent {
     const picked = candidates.slice(0, this.policy.forecast.demandWorkloads).map((i) => ({ r: reports[i]!, selected: chosen[i] === 1 }));
     // What a workload may use is the tighter of its own limit and what the host leaves it: the
     // host's CPUs less what everything else used in the tick (from /proc/stat, so it holds
-    // when a probe is filtered), and the memory it holds plus the host's MemAvailable, less its
+    // when a probe is filtered; all of them where the host is full but the workload hardly
+    // waited to run: cpuLeftByHost), and the memory it holds plus the host's MemAvailable, less its
     // own page cache (MemAvailable counts that already).
     const hostCores = this.hostCpuCount();
     const hostMemory = totalmem();
@@ -531,7 +533,7 @@ export class Agent {
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
-      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, Math.max(0, hostCores - Math.max(0, busyCores - r.cpu.cores)));
+      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, r.runq.waitPerSecond, hostCores, busyCores));
       // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
       // host, let it read at most (as set: not what the others leave it, which moves every tick)
       const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);

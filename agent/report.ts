@@ -13,6 +13,8 @@ export interface RunqueueFigures {
   /** cumulative number of waits and their total, in seconds */
   count: number;
   sumSeconds: number;
+  /** seconds its tasks waited in the run queue, all together, per second of the last tick */
+  waitPerSecond: number;
   /** percentiles over the last tick, null when nothing waited */
   p50Ms: number | null;
   p99Ms: number | null;

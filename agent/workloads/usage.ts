@@ -180,6 +180,34 @@ export function memoryLeftByHost(usage: Pick<WorkloadUsage, 'memoryBytes' | 'mem
 }
 
 /**
+ * A workload waits for CPU, held back by the others, when it spent at least this share of its
+ * runnable time in the run queue over the tick. On a full 2-CPU host, four hogs of equal weight
+ * and a 26%-duty workload beside them waited 43-70% of it; with the hogs at the lowest weight,
+ * that workload waited 0-19% (0.00-0.06 s a second) and got all it asked for.
+ */
+export const HELD_WAIT_SHARE = 0.25;
+
+/** The host is full for a workload when what it leaves beyond the workload's use is under this share of that use, or under HOST_FULL_CORES. */
+const HOST_FULL_SHARE = 0.1;
+const HOST_FULL_CORES = 0.05;
+
+/**
+ * What the host leaves a workload's CPU, in cores: its CPUs less what everything else used
+ * (`busyCores` counts the workload's own `cores`). Where that leaves it little beyond its own use
+ * (the host full), but the workload hardly waited to run (`waitPerSecond`: seconds its tasks sat
+ * in the run queue a second; HELD_WAIT_SHARE), the others did not hold it back: it wins the CPU
+ * it asks for (a higher weight, or its wakeups preempting batch work), and the host leaves it all
+ * its CPUs. Else, on a full host, every workload read the limit it sat at, P(contention) near 1
+ * and a countdown of 0 s, the one that never waited as much as the hogs that did.
+ */
+export function cpuLeftByHost(cores: number, waitPerSecond: number, hostCores: number, busyCores: number): number {
+  const left = Math.max(0, hostCores - Math.max(0, busyCores - cores));
+  const full = left - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores);
+  const waited = waitPerSecond > 0 && waitPerSecond >= HELD_WAIT_SHARE * (waitPerSecond + cores);
+  return full && !waited ? hostCores : left;
+}
+
+/**
  * What a workload holds and may hold. `limits` keeps the limit files of its cgroup and its
  * ancestors, and its CPU set, a while (an ancestor's usage is read each time, and only where
  * it has a memory limit); without it every file is read.

@@ -311,6 +311,51 @@ kernelTest('demand: a CPU hog that exits leaves its empty cgroup with no countdo
   }
 });
 
+// A full host: hogs at the lowest CPU weight, twice as many as CPUs, and beside them a workload
+// of a quarter core at the default weight. What the host leaves each is its CPUs less the
+// others' use, nothing beyond what each uses; but the quarter-core one hardly waits to run (it
+// wins the CPU it asks for), so the others' use does not bind it: before, it read the limit it
+// sat at, P(contention) 0.9-1 and a countdown of 0 s every few ticks, as the hogs held back
+// (waiting most of their time) still do.
+kernelTest('demand: on a full host, the others\' use binds a workload\'s CPU only where it waits to run', async (t) => {
+  const hostCpus = cpus().length;
+  const hogs = Array.from({ length: 2 * hostCpus }, (_, i) => new TestCgroup(`demand-full-hog${i}`));
+  const flat = new TestCgroup('demand-full-flat');
+  for (const cg of [...hogs, flat]) t.teardown(() => cg.remove());
+  for (const cg of hogs) writeFileSync(join(cg.dir, cg.v2 ? 'cpu.weight' : 'cpu.shares'), cg.v2 ? '1' : '2');
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '18', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  const running = [...hogs.map((cg) => startIn(cg, 'stress-ng', ['--cpu', '1', '--cpu-method', 'loop', '--timeout', '30s', '--quiet'], 40_000)),
+    startIn(flat, 'stress-ng', ['--cpu', '1', '--cpu-load', '25', '--cpu-method', 'loop', '--timeout', '30s', '--quiet'], 40_000)];
+  for (const r of running) t.teardown(() => { r.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  type Seen = { cores: number; wait: number; d: Demand };
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { workloads: Record<string, { cpu: { cores: number }; runq: { waitPerSecond: number }; demand: Record<string, Demand> | null }> });
+  const seen = (cg: TestCgroup): Seen[] => docs.map((d) => d.workloads[cg.path]).filter((w) => w?.demand?.cpu_cores !== undefined && w.cpu.cores > 0.1)
+    .map((w) => ({ cores: w.cpu.cores, wait: w.runq.waitPerSecond, d: w.demand!.cpu_cores! })).slice(2); // (the first ticks: the hogs still starting)
+  const said = (s: Seen): string => `${s.cores.toFixed(2)} cores, waited ${s.wait.toFixed(2)} s/s, limit ${s.d.limit?.toFixed(2)} (${s.d.limitSource}), P(5 s) ${s.d.windows[0]!.pContention?.toFixed(2)}, countdown ${s.d.timeToSaturationMs}`;
+  const mine = seen(flat);
+  t.log(`quarter core: ${mine.map(said).join('\n  ')}`);
+  const held = hogs.flatMap(seen);
+  t.log(`hogs: ${held.slice(0, 8).map(said).join('\n  ')}`);
+  t.true(mine.length >= 10, `forecasts of the quarter-core workload: ${mine.length}`);
+  // it hardly waited (a quarter of its runnable time or more would be held back)...
+  const free = mine.filter((s) => s.wait < 0.25 * (s.wait + s.cores));
+  t.true(free.length >= 0.8 * mine.length, `ticks it waited under a quarter of its runnable time: ${free.length} of ${mine.length}`);
+  // ...and on those, the host leaves it all its CPUs: no contention, no countdown
+  for (const s of free) {
+    t.is(s.d.limitSource, 'host', said(s));
+    t.is(s.d.limit, hostCpus, said(s));
+    t.is(s.d.timeToSaturationMs, null, said(s));
+    t.true(s.d.windows[0]!.pContention! < 0.05, said(s));
+  }
+  // the hogs waited most of their time: the others' use binds them, at what they use
+  const bound = held.filter((s) => s.d.limitSource === 'host' && s.d.limit! < s.cores + Math.max(0.05, 0.1 * s.cores) + 0.05);
+  t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use: ${bound.length} of ${held.length}`);
+});
+
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
 // new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
 kernelTest('demand: a cgroup removed and made again at its path has its new CPU quota read within seconds, not the old one kept', async (t) => {

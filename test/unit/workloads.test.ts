@@ -10,7 +10,7 @@ import { sumByWorkload } from '../../agent/workload-figures.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, CpuRates, cpuLeftByHost, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -641,6 +641,30 @@ test('usage: the host\'s available memory from /proc/meminfo (null when unreadab
   t.is(readHostMemoryAvailable(join(dir, 'missing')), null);
   const live = readHostMemoryAvailable();
   t.true(live !== null && live > 0, `this host: ${live}`);
+});
+
+test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a full host only where it waits to run', (t) => {
+  // a host with room: its CPUs less the others' use, waiting or not (a climb is warned of before the host fills)
+  t.is(cpuLeftByHost(0.5, 0, 2, 1.5), 1);
+  t.is(cpuLeftByHost(0.5, 0.4, 2, 1.5), 1);
+  // full (4 hogs and it on 2 CPUs), the figures of a walkthrough's ticks: hogs of its weight held
+  // it back (it waited 0.28 s a second beside 0.24 s on CPU), the lowest-weight hogs did not (0.04 s)
+  t.is(cpuLeftByHost(0.24, 0.28, 2, 2), 0.24);
+  t.is(cpuLeftByHost(0.26, 0.04, 2, 2), 2, 'not held back: all the host\'s CPUs');
+  // a hog at the lowest weight waits most of its time: held back
+  t.is(cpuLeftByHost(0.25, 0.75, 2, 2), 0.25);
+  // the edges: a quarter of its runnable time waited is held; a little less is not
+  t.is(cpuLeftByHost(0.75, 0.25, 2, 2), 0.75);
+  t.is(cpuLeftByHost(0.75, 0.24, 2, 2), 2);
+  // full is under a tenth of its use left beyond it, or under 0.05 cores
+  t.is(cpuLeftByHost(1, 0, 2, 1.91), 2, '0.09 cores left beyond 1 core in use: full');
+  t.is(cpuLeftByHost(1, 0, 2, 1.9), 1.1, 'a tenth left: room');
+  t.is(cpuLeftByHost(0.125, 0, 2, 1.96875), 2, '0.03 cores left: full');
+  t.is(cpuLeftByHost(0.125, 0, 2, 1.9375), 0.1875, '0.06 cores left: room');
+  // idle on a full host: not held back (it read P(contention) 1 at a limit of 0 cores)
+  t.is(cpuLeftByHost(0, 0, 2, 2), 2);
+  // the host's count a little off its own sum (/proc/stat against the probe): never below 0
+  t.is(cpuLeftByHost(0.5, 0.5, 2, 2.7), 0);
 });
 
 test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and counted once in what the host leaves', (t) => {
