@@ -142,6 +142,9 @@ export function cutMiddle(text: string, width: number): string {
   return `${head}~${tailWithin(text, keep - displayWidth(head))}`;
 }
 
+/** Under this many ticks, the table says its forecasts stand on few samples. */
+const SETTLED_TICKS = 5;
+
 export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: number; all?: boolean } & TableFit = {}): string {
   const active = (opts.all ? r.workloads : activeWorkloads(r)).slice().sort(sorter(opts.sort ?? 'cpu'));
   // (a frame taller than the terminal scrolled its status and header away at every tick)
@@ -173,6 +176,11 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   // (the rows first: on a narrow terminal the note is cut, and the column names can go)
   if (active.length > rows.length) left.push(`${active.length - rows.length} more workload${active.length - rows.length === 1 ? '' : 's'} not shown`);
   if (hidden.length > 0) left.push(`${hidden.length} column${hidden.length === 1 ? '' : 's'} hidden to fit ${opts.width} columns: ${hidden.join(' ')}`);
+  // (top --once showed a forecast of one tick's sample as any other: its p99 the value, a
+  // countdown from one reading)
+  if (h.ticks < SETTLED_TICKS && rows.some((w) => w.demand !== undefined || w.forecast !== undefined)) {
+    left.push(`forecasts stand on ${h.ticks} tick${h.ticks === 1 ? '' : 's'} so far: they settle over the first ${SETTLED_TICKS} and more`);
+  }
   const out = [status, fmt(header), ...lines.map(fmt)];
   if (left.length > 0) out.push(`(${left.join('; ')})`);
   // (the status and the note are cut too: a wrapped line is a line more than the frame has)

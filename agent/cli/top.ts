@@ -27,7 +27,7 @@ const top: CommandModule<object, TopArgs> = {
   builder: (y) =>
     y
       .option('interval', { type: 'number', default: 1, describe: 'seconds between refreshes' })
-      .option('once', { type: 'boolean', default: false, describe: 'print one refresh (after one interval) and exit' })
+      .option('once', { type: 'boolean', default: false, describe: 'print one refresh (after one interval) and exit (its forecasts stand on that one tick: the table says so)' })
       .option('count', { type: 'number', default: 0, describe: 'exit after this many refreshes (0 = until Ctrl-C)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document per refresh, workloads keyed by cgroup path' })
       .option('sort', { choices: SORT_KEYS, default: 'cpu' as SortKey, describe: 'table order: a column, largest first (saturation: soonest first), or path' })

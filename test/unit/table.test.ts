@@ -17,10 +17,10 @@ function workload(path: string, extra: Partial<WorkloadReport> = {}): WorkloadRe
   } as WorkloadReport;
 }
 
-function report(workloads: WorkloadReport[]): TickReport {
+function report(workloads: WorkloadReport[], ticks = 60): TickReport {
   return {
     atMs: 0, intervalMs: 1000, mode: 'observe', workloads, decisions: [], events: [], overheadChanges: [],
-    health: { ticks: 1, eventsRead: 0, ringDrops: 0, statsDrops: 0, missedRuns: 0, lastTickSeconds: 0.001, demandWorkerLosses: 0, probes: {}, overhead: null },
+    health: { ticks, eventsRead: 0, ringDrops: 0, statsDrops: 0, missedRuns: 0, lastTickSeconds: 0.001, demandWorkerLosses: 0, probes: {}, overhead: null },
   } as unknown as TickReport;
 }
 
@@ -48,6 +48,11 @@ test('table: memory in use and the soonest saturation, by resource; a quiet work
   t.deepEqual(rows[0]!.split(/\s+/).slice(0, 6), ['/filling', 'v2', '0.10', '200.0M', '45s', 'mem'], 'the soonest: memory, in 45 s');
   t.deepEqual(rows[1]!.split(/\s+/).slice(0, 5), ['/asleep', 'v2', '0.00', '96.0M', '-']);
   t.is(renderTable(report([filling, asleep, idle]), { all: true }).split('\n').length, 5, '--all keeps the idle one');
+  // in its first ticks (top --once: one), the table says its forecasts stand on few samples
+  t.is(renderTable(report([filling], 1)).split('\n').at(-1), '(forecasts stand on 1 tick so far: they settle over the first 5 and more)');
+  t.regex(renderTable(report([filling], 4)), /forecasts stand on 4 ticks so far/);
+  t.notRegex(renderTable(report([filling], 5)), /forecasts stand on/);
+  t.notRegex(renderTable(report([idle], 1), { all: true }), /forecasts stand on/, 'no forecast shown, none said');
 });
 
 test('table: `run` shows a workload\'s task run, elapsed and what its past runs took; top, following none, has no such column', (t) => {
