@@ -14,6 +14,7 @@ import { DampedTrend } from './models/damped-trend.js';
 import { createForecaster, type Forecaster, type ForecastModel } from './forecaster.js';
 import { LearnerPool } from './models/learner-pool.js';
 import { KillGate } from './kill-gate.js';
+import { StartupGate } from './startup-gate.js';
 import { shownProbability } from './stats.js';
 import type { FromTask } from './demand-from-run.js';
 
@@ -150,6 +151,8 @@ interface Pair {
   trend: DampedTrend;
   /** whether a kill (DemandInput.oomKilled) has emptied the workload */
   kills: KillGate;
+  /** whether its first samples were a start-up climb, now levelled off (StartupGate) */
+  startup: StartupGate;
 }
 
 /** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
@@ -190,15 +193,18 @@ export class DemandForecasts {
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    if (!p || p.model !== model || p.kills.emptied(value, oomKilled) || emptied) {
+    // (a start-up looked for afresh only with a new run: not where the model changed, nor after one)
+    let startupSpent = p !== undefined && p.model !== model;
+    if (!p || startupSpent || p.kills.emptied(value, oomKilled) || emptied || (startupSpent = p.startup.levelled(value))) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
       // So does a run that ended (its last process left), and a kill that emptied the workload: the climb that led to it taught the peak models
       // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
       // countdown and P 0.5 over the empty cgroup for two minutes. A run that starts again is
-      // followed as it climbs from its first second (the cold heads' climb floor).
+      // followed as it climbs from its first second (the cold heads' climb floor). And a
+      // start-up climb that levelled off (StartupGate): read as a trend, it held a countdown.
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills: new KillGate(value) };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills: new KillGate(value), startup: new StartupGate(startupSpent) };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,

@@ -680,6 +680,32 @@ test('an OOM kill starts the memory forecast afresh: the emptied cgroup has no c
   }
 });
 
+test('a start-up climb that levelled off starts the memory forecast afresh: no countdown, no contention after it (engine-peak, horizon-peak)', (t) => {
+  // 5, 40, 80 MiB in the first 3 s (an interpreter loading), then flat about 82 MiB under a
+  // 256 MiB limit: read as a trend, its countdown was 25-55 s and P(60 s) up to 1 on ticks 1-8
+  // (a walkthrough: 56 s at 4 s and 9 s in). A leak from its first second, one tick paused, is
+  // warned as before.
+  const MiB = 1024 * 1024;
+  const limit = 256 * MiB;
+  const bounds = { limit, limitSource: 'cgroup' as const, ceiling: limit };
+  const startup = [5 * MiB, 40 * MiB, 80 * MiB, ...Array.from({ length: 60 }, (_, i) => 82 * MiB + (((i * 7919) % 13) - 6) * 20_000)];
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const d = new DemandForecasts({ ...opts, model, halfLifeMs: 300_000, stepMs: 1000 });
+    startup.forEach((v, s) => {
+      const f = d.observe('w', 'memory_bytes', v, 1e12 + s * 1000, bounds);
+      if (s < 5) return; // (levelled off at 4 s: the second tick in a row that did not rise)
+      t.is(f.timeToSaturationMs, null, `${model}: a countdown ${s} s in, ${(v / MiB).toFixed(1)} MiB`);
+      for (const w of f.windows) t.true(w.pContention! < 0.05, `${model}: P ${w.pContention} over ${w.horizonMs} ms, ${s} s in`);
+    });
+    // 8 MiB a second from 5 MiB, the fourth second read twice: warned 5 s ahead or more
+    const leak = new DemandForecasts({ ...opts, model, halfLifeMs: 300_000, stepMs: 1000 });
+    const values = Array.from({ length: 40 }, (_, i) => (5 + 8 * (i < 4 ? i : i - 1)) * MiB);
+    const warnedAt = values.findIndex((v, s) => leak.observe('w', 'memory_bytes', v, 1e12 + s * 1000, bounds).timeToSaturationMs !== null);
+    const fullAt = values.findIndex((v) => v >= 0.99 * limit);
+    t.true(warnedAt >= 0 && fullAt - warnedAt >= 5, `${model}: the leak warned at ${warnedAt} s, full at ${fullAt} s`);
+  }
+});
+
 test('a run that ended (its cgroup emptied) starts its forecasts afresh: no countdown or contention over an empty cgroup', (t) => {
   // a CPU hog at 1 core for 45 s, against the 0.44 cores the host left it, then gone: kept, its
   // 5 s peak read p50 1.00, P(contention) 1 and a countdown for 3 ticks, and p50 above 0.9 for 6
