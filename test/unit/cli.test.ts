@@ -89,10 +89,14 @@ test('record writes a workload\'s CPU and memory limits (as set, the tightest of
   ]);
 });
 
-test('record into a folder that does not exist: one line, exit 1, before anything is loaded', async (t) => {
+test('record into a folder that does not exist, predict of a trace that does not: one line and the help\'s name, exit 2 (usage), before anything is loaded', async (t) => {
   const r = await headroom(['record', '--out', '/nonexistent-headroom/trace.jsonl', '--duration', '1'], { timeoutMs: 20_000 }).done;
-  t.is(r.code, 1, r.stderr);
-  t.regex(r.stderr, /^headroom: --out \/nonexistent-headroom\/trace\.jsonl: no such folder \/nonexistent-headroom\n$/);
+  t.is(r.code, 2, r.stderr);
+  t.is(r.stderr, "headroom: --out /nonexistent-headroom/trace.jsonl: no such folder /nonexistent-headroom\nRun 'headroom record --help' for usage.\n");
+  // (an unexpected failure's 1, before: a typo in the path is the command's)
+  const p = await headroom(['predict', '--trace', '/nonexistent-headroom/trace.jsonl'], { timeoutMs: 20_000 }).done;
+  t.is(p.code, 2, p.stderr);
+  t.is(p.stderr, "headroom: /nonexistent-headroom/trace.jsonl: no such trace file or folder\nRun 'headroom predict --help' for usage.\n");
 });
 
 test('record --out the policy it reads, or a name too long: one line naming --out, exit 1, the policy untouched', async (t) => {

@@ -207,7 +207,9 @@ export function readTraces(path: string, opts: ReadTracesOptions = {}): Series[]
     isDir = statSync(path).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: no such trace file or folder` : cannotRead(path, err));
+    // (a path that names nothing is a typo in the command: exit 2, as a bad option)
+    if (code === 'ENOENT') throw new TraceOptionError(`${path}: no such trace file or folder`);
+    throw new Error(cannotRead(path, err));
   }
   const unnamed: string[] = [];
   const files = isDir ? listFiles(path, (m) => opts.onWarning?.(m), new Set(), unnamed) : [path];
