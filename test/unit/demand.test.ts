@@ -706,6 +706,38 @@ test('a start-up climb that levelled off starts the memory forecast afresh: no c
   }
 });
 
+test('horizon-peak: a climb that stopped on a level forgets its excesses at once: no countdown or contention over the flat memory, none come back as its windows resolve', (t) => {
+  // 50 MiB for 30 s, then 5 MiB/s to 150 MiB (or 2 MiB/s to 220 MiB), then flat (a process's
+  // memory reads the same value tick after tick once it stops), under a 256 MiB limit. Kept until
+  // a window with no climb in it resolved, the climb's excesses held P(60 s) 1 and an 18 s
+  // countdown for 40 s over 220 MiB, and lifted the 60 s peak's p90 of 150 MiB back to 248 MiB
+  // from 30 s to 60 s after the stop (a walkthrough: P 0.4 and a 44 s countdown 51 s after it)
+  const MiB = 2 ** 20;
+  const limit = 256 * MiB;
+  for (const [rate, top] of [[5, 150], [2, 220]] as const) {
+    const d = new DemandForecasts({ ...opts, model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000 });
+    const values: number[] = Array<number>(30).fill(50 * MiB);
+    for (let v = 50 + rate; v <= top; v += rate) values.push(v * MiB + ((values.length * 7919) % 13 - 6) * 10_000);
+    const stop = values.length;
+    for (let i = 0; i < 150; i++) values.push(top * MiB);
+    let warnedInClimb = false;
+    values.forEach((v, s) => {
+      const f = d.observe('w', 'memory_bytes', v, 1e12 + s * 1000, { limit, limitSource: 'cgroup', ceiling: limit });
+      if (s < stop) {
+        warnedInClimb ||= f.timeToSaturationMs !== null;
+        return;
+      }
+      if (s < stop + 5) return; // (the climb's flag drops within its window's net rises)
+      const at = `${rate} MiB/s to ${top} MiB, ${s - stop} s after the stop`;
+      t.is(f.timeToSaturationMs, null, at);
+      // (the 60 s peak's p90 comes down over the next seconds: 166 MiB 5 s after a stop at 150)
+      const over = s < stop + 10 ? 20 : 10;
+      for (const w of f.windows) t.true(w.pContention! < 0.05 && w.p90 <= (top + over) * MiB, `${at}: ${w.horizonMs} ms P ${w.pContention}, p90 ${(w.p90 / MiB).toFixed(1)} MiB`);
+    });
+    t.true(warnedInClimb, `${rate} MiB/s: warned of while it climbed`);
+  }
+});
+
 test('a run that ended (its cgroup emptied) starts its forecasts afresh: no countdown or contention over an empty cgroup', (t) => {
   // a CPU hog at 1 core for 45 s, against the 0.44 cores the host left it, then gone: kept, its
   // 5 s peak read p50 1.00, P(contention) 1 and a countdown for 3 ticks, and p50 above 0.9 for 6

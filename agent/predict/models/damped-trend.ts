@@ -96,6 +96,8 @@ export class DampedTrend {
   private forgave = false;
   /** the newest sample ended a run read as settling at the sample before (settled) */
   private settledNow = false;
+  /** the newest sample dropped the climb's flag with no fall in the window: it stopped flat (stopped) */
+  private stoppedNow = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
   private fallMask = 0;
@@ -167,7 +169,9 @@ export class DampedTrend {
         this.climb = false;
       }
       const net = bitCount(this.riseMask) - bitCount(this.fallMask);
+      const was = this.climb;
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
+      this.stoppedNow = was && !this.climb && bitCount(this.fallMask) <= 1;
     }
     if (!Number.isNaN(this.lastValue)) this.step += Math.max(1, steps);
     if (x > this.lastValue) {
@@ -390,6 +394,15 @@ export class DampedTrend {
   /** The newest sample ended a run read as settling at the sample before: the climb has settled. */
   get settled(): boolean {
     return this.settledNow;
+  }
+
+  /**
+   * The newest sample dropped the climb's flag, with no fall among the last CLIMB_WINDOW samples:
+   * the climb stopped on a level (its last samples the same value, or rises too few to keep it),
+   * not in a noisy leak's dips, whose falls drop the flag as well.
+   */
+  get stopped(): boolean {
+    return this.stoppedNow;
   }
 
   /**
