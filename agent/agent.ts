@@ -18,7 +18,7 @@ import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { shownProbability } from './predict/stats.js';
-import { CpuRates, cpuLeftByHost, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
+import { CpuRates, cpuLeftByHost, LimitCache, memoryLeftByHost, RecentWaits, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -141,6 +141,8 @@ export class Agent {
   private oomCounts = new Map<string, number>();
   /** when each workload was last busy (over ACTIVE_FLOOR): its demand is forecast for DEMAND_HOLD_MS after */
   private readonly lastBusyMs = new Map<string, number>();
+  /** each forecast workload's run-queue wait, smoothed: whether the others hold its CPU back (cpuLeftByHost) */
+  private readonly waits = new RecentWaits();
   /** the forecast workloads whose runs ended (their cgroups emptied): forecast afresh */
   private readonly runEnds = new RunEnds((w) => cgroupEmptied(this.layout, w));
   /** the limit files of the workloads' cgroups, their ancestors and CPU sets (read again within 10 s, and after the agent's own writes) */
@@ -533,7 +535,7 @@ export class Agent {
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
-      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, r.runq.waitPerSecond, hostCores, busyCores));
+      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs), hostCores, busyCores));
       // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
       // host, let it read at most (as set: not what the others leave it, which moves every tick)
       const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
@@ -557,6 +559,7 @@ export class Agent {
     if (this.ticks % 60 === 0) {
       this.demand.sweep(nowMs);
       for (const [id, at] of this.lastBusyMs) if (nowMs - at >= DEMAND_HOLD_MS) this.lastBusyMs.delete(id);
+      this.waits.sweep(nowMs - DEMAND_HOLD_MS);
     }
   }
 

@@ -10,7 +10,7 @@ import { sumByWorkload } from '../../agent/workload-figures.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { coresFromCpuMax, CpuRates, cpuLeftByHost, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, CpuRates, cpuLeftByHost, cpusetCores, RecentWaits, waitedToRun, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -644,27 +644,52 @@ test('usage: the host\'s available memory from /proc/meminfo (null when unreadab
 });
 
 test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a full host only where it waits to run', (t) => {
-  // a host with room: its CPUs less the others' use, waiting or not (a climb is warned of before the host fills)
-  t.is(cpuLeftByHost(0.5, 0, 2, 1.5), 1);
-  t.is(cpuLeftByHost(0.5, 0.4, 2, 1.5), 1);
-  // full (4 hogs and it on 2 CPUs), the figures of a walkthrough's ticks: hogs of its weight held
-  // it back (it waited 0.28 s a second beside 0.24 s on CPU), the lowest-weight hogs did not (0.04 s)
-  t.is(cpuLeftByHost(0.24, 0.28, 2, 2), 0.24);
-  t.is(cpuLeftByHost(0.26, 0.04, 2, 2), 2, 'not held back: all the host\'s CPUs');
-  // a hog at the lowest weight waits most of its time: held back
-  t.is(cpuLeftByHost(0.25, 0.75, 2, 2), 0.25);
-  // the edges: a quarter of its runnable time waited is held; a little less is not
-  t.is(cpuLeftByHost(0.75, 0.25, 2, 2), 0.75);
-  t.is(cpuLeftByHost(0.75, 0.24, 2, 2), 2);
+  // waited to run: a quarter of its runnable time or more, and 0.05 s a second or more (the
+  // figures of a walkthrough's ticks: hogs of its weight held a quarter-core workload back, 0.28
+  // s a second beside 0.24 s on CPU; the lowest-weight hogs did not, 0.04 s)
+  t.true(waitedToRun(0.28, 0.24));
+  t.false(waitedToRun(0.04, 0.26));
+  t.true(waitedToRun(0.75, 0.25), 'a hog at the lowest weight');
+  t.true(waitedToRun(0.25, 0.75), 'a quarter');
+  t.false(waitedToRun(0.24, 0.75), 'a little less');
+  // asleep most of the tick: 2 ms of CPU a wakeup every 100 ms, 3 ms waited a wakeup
+  t.false(waitedToRun(0.03, 0.02), 'its wakeups\' latency is not the others holding it back');
+  t.true(waitedToRun(0.05, 0.02), 'at the floor');
+  t.false(waitedToRun(0, 0), 'idle');
+  // a host with room: its CPUs less the others' use, waited or not (a climb is warned of before the host fills)
+  t.is(cpuLeftByHost(0.5, false, 2, 1.5), 1);
+  t.is(cpuLeftByHost(0.5, true, 2, 1.5), 1);
+  // full (4 hogs and it on 2 CPUs): held back at its use where it waited, all the host's CPUs where not
+  t.is(cpuLeftByHost(0.24, true, 2, 2), 0.24);
+  t.is(cpuLeftByHost(0.26, false, 2, 2), 2, 'not held back: all the host\'s CPUs');
   // full is under a tenth of its use left beyond it, or under 0.05 cores
-  t.is(cpuLeftByHost(1, 0, 2, 1.91), 2, '0.09 cores left beyond 1 core in use: full');
-  t.is(cpuLeftByHost(1, 0, 2, 1.9), 1.1, 'a tenth left: room');
-  t.is(cpuLeftByHost(0.125, 0, 2, 1.96875), 2, '0.03 cores left: full');
-  t.is(cpuLeftByHost(0.125, 0, 2, 1.9375), 0.1875, '0.06 cores left: room');
+  t.is(cpuLeftByHost(1, false, 2, 1.91), 2, '0.09 cores left beyond 1 core in use: full');
+  t.is(cpuLeftByHost(1, false, 2, 1.9), 1.1, 'a tenth left: room');
+  t.is(cpuLeftByHost(0.125, false, 2, 1.96875), 2, '0.03 cores left: full');
+  t.is(cpuLeftByHost(0.125, false, 2, 1.9375), 0.1875, '0.06 cores left: room');
   // idle on a full host: not held back (it read P(contention) 1 at a limit of 0 cores)
-  t.is(cpuLeftByHost(0, 0, 2, 2), 2);
+  t.is(cpuLeftByHost(0, false, 2, 2), 2);
   // the host's count a little off its own sum (/proc/stat against the probe): never below 0
-  t.is(cpuLeftByHost(0.5, 0.5, 2, 2.7), 0);
+  t.is(cpuLeftByHost(0.5, true, 2, 2.7), 0);
+});
+
+test('usage: a workload\'s wait to run is read over its last few ticks: a sampled probe\'s one long wait does not flip it, a lasting change does', (t) => {
+  const waits = new RecentWaits();
+  // a starved hog (0.4 cores, 0.6 s waited a second), its waits counted 1 in 64: most ticks none, some 64 times one
+  const sampled = [0, 0, 2.5, 0, 0, 0, 1.9, 0, 0, 0, 0, 2.2, 0, 0];
+  t.true(waits.waited('hog', 0.6, 0.4, 0));
+  const free = sampled.filter((w, i) => !waits.waited('hog', w, 0.4, (i + 1) * 1000)).length;
+  t.true(free <= 2, `read as free on ${free} of ${sampled.length} ticks (each tick alone: ${sampled.filter((w) => !waitedToRun(w, 0.4)).length})`);
+  // a service that stops waiting (the hogs beside it lowered) is free within a few ticks
+  t.true(waits.waited('svc', 0.3, 0.24, 0));
+  const freeAt = [1, 2, 3, 4, 5, 6, 7, 8].find((s) => !waits.waited('svc', 0.01, 0.26, s * 1000));
+  t.true(freeAt !== undefined && freeAt <= 6, `free from tick ${freeAt}`);
+  // figures are kept per workload, and forgotten once not seen since the sweep's time
+  t.false(waits.waited('other', 0.01, 0.26, 0));
+  waits.sweep(5000);
+  t.true(waits.waited('hog', 0.6, 0.4, 20_000), 'the hog, seen at 14 s, kept');
+  // (kept, its free past would outweigh this tick: 0.07 s waited against 0.33 cores)
+  t.true(waits.waited('other', 0.3, 0.6, 20_000), 'the other, last seen at 0 s, forgotten: taken afresh');
 });
 
 test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and counted once in what the host leaves', (t) => {
