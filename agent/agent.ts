@@ -18,7 +18,7 @@ import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { shownProbability } from './predict/stats.js';
-import { CpuRates, cpuLeftByHost, LimitCache, memoryLeftByHost, RecentWaits, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
+import { CpuRates, cpuLeftByHost, hostFull, LimitCache, memoryLeftByHost, RecentWaits, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -535,11 +535,14 @@ export class Agent {
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
-      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs), hostCores, busyCores));
+      const waited = this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs);
+      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores));
+      // held at what the others leave it now: its contention certain while the host stays full (DemandBounds.held)
+      const held = cpu.source === 'host' && waited && hostFull(r.cpu.cores, hostCores, busyCores);
       // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
       // host, let it read at most (as set: not what the others leave it, which moves every tick)
       const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
-      add(r, selected, 'cpu_cores', r.cpu.cores, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling });
+      add(r, selected, 'cpu_cores', r.cpu.cores, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling, held });
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
@@ -554,12 +557,12 @@ export class Agent {
       if (r.net) add(r, selected, 'net_bytes_per_s', r.net.txBytesPerSecond + r.net.rxBytesPerSecond);
     }
     this.oomCounts = oomCounts;
+    this.waits.keepOnly(nowMs);
     const forecasts = this.demand.observeAll(inputs, nowMs);
     for (let i = 0; i < forecasts.length; i++) owners[i]!.demand![inputs[i]!.resource] = forecasts[i]!;
     if (this.ticks % 60 === 0) {
       this.demand.sweep(nowMs);
       for (const [id, at] of this.lastBusyMs) if (nowMs - at >= DEMAND_HOLD_MS) this.lastBusyMs.delete(id);
-      this.waits.sweep(nowMs - DEMAND_HOLD_MS);
     }
   }
 

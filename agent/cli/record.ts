@@ -224,9 +224,9 @@ const record: CommandModule<object, RecordArgs> = {
         if (a.duration > 0 && a.duration < a.interval) throw new Error(`--duration ${a.duration} is shorter than --interval ${a.interval}: the first sample is taken one interval after the start`);
         if (a.match === '') throw new Error('--match needs a glob over cgroup paths, e.g. \'/system.slice/*\' (an empty one kept every cgroup)');
         checkPaths(a, { out: 'the trace file to write', policy: 'a policy YAML file', 'state-dir': 'where the verifier log is written', 'bpf-object': 'the compiled BPF object' });
-        // (predict reads .gz traces, but this writes plain lines: the name would lie)
         // (a folder that is not there is a typo in the command, as a bad option is: exit 2)
         if (!existsSync(dirname(a.out))) throw new Error(`--out ${a.out}: no such folder ${dirname(a.out)}`);
+        // (predict reads .gz traces, but this writes plain lines: the name would lie)
         if (isGzip(a.out)) throw new Error(`--out ${a.out}: record writes plain JSON Lines; name it .jsonl (gzip it afterwards if you like: predict reads both)`);
         const limits = parseLimits(a.limit);
         const resources = parseRecordResources(a.resources);

@@ -179,7 +179,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   // (top --once showed a forecast of one tick's sample as any other: its p99 the value, a
   // countdown from one reading)
   if (h.ticks < SETTLED_TICKS && rows.some((w) => w.demand !== undefined || w.forecast !== undefined)) {
-    left.push(`forecasts stand on ${h.ticks} tick${h.ticks === 1 ? '' : 's'} so far: they settle over the first ${SETTLED_TICKS} and more`);
+    left.push(`forecasts stand on ${h.ticks} tick${h.ticks === 1 ? '' : 's'} so far: read them after ${SETTLED_TICKS} or more`);
   }
   const out = [status, fmt(header), ...lines.map(fmt)];
   if (left.length > 0) out.push(`(${left.join('; ')})`);

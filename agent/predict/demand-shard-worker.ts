@@ -5,7 +5,7 @@
 import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { DemandForecasts as DemandForecastsType } from './demand.js';
-import { EMPTIED, HAS_CEILING, HAS_LIMIT, NO_SATURATION, OOM_KILLED, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
+import { EMPTIED, HAS_CEILING, HAS_LIMIT, HELD, NO_SATURATION, OOM_KILLED, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 const { port, signal, options } = workerData as ShardWorkerData;
 
@@ -30,7 +30,7 @@ function observe(demand: DemandForecastsType, req: Extract<ShardRequest, { kind:
   const out = new Float64Array(req.slots.length * width);
   for (let k = 0; k < req.slots.length; k++) {
     const flags = req.flags[k]!;
-    const bounds = { limit: flags & HAS_LIMIT ? req.limits[k]! : null, ceiling: flags & HAS_CEILING ? req.ceilings[k]! : null };
+    const bounds = { limit: flags & HAS_LIMIT ? req.limits[k]! : null, ceiling: flags & HAS_CEILING ? req.ceilings[k]! : null, held: (flags & HELD) !== 0 };
     const f = demand.observe(String(req.slots[k]), SHARD_RESOURCES[req.resources[k]!]!, req.values[k]!, req.atMs, bounds, (flags & SELECTED) !== 0, (flags & OOM_KILLED) !== 0, (flags & EMPTIED) !== 0);
     let o = k * width;
     for (const w of f.windows) {

@@ -21,7 +21,7 @@
 import { existsSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { DEFAULT_FORGET_AFTER_MS, DemandForecasts, demandForecast, pairKey, type DemandForecast, type DemandInput, type DemandOptions, type DemandResource } from './demand.js';
-import { EMPTIED, HAS_CEILING, HAS_LIMIT, NO_SATURATION, OOM_KILLED, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
+import { EMPTIED, HAS_CEILING, HAS_LIMIT, HELD, NO_SATURATION, OOM_KILLED, SELECTED, SHARD_RESOURCES, wireLength, type ShardReply, type ShardRequest, type ShardWorkerData } from './demand-wire.js';
 
 export interface ShardOptions extends DemandOptions {
   /** worker threads (at most one per resource are used) */
@@ -235,7 +235,7 @@ export class ShardedDemandForecasts {
         req.values[k] = x.value;
         req.limits[k] = limit ?? 0;
         req.ceilings[k] = ceiling ?? 0;
-        req.flags[k] = (x.selected ? SELECTED : 0) | (limit === null ? 0 : HAS_LIMIT) | (ceiling === null ? 0 : HAS_CEILING) | (x.oomKilled ? OOM_KILLED : 0) | (x.emptied ? EMPTIED : 0);
+        req.flags[k] = (x.selected ? SELECTED : 0) | (limit === null ? 0 : HAS_LIMIT) | (ceiling === null ? 0 : HAS_CEILING) | (x.oomKilled ? OOM_KILLED : 0) | (x.emptied ? EMPTIED : 0) | (x.bounds?.held ? HELD : 0);
       }
       shard.ask(req, [req.slots.buffer, req.resources.buffer, req.values.buffer, req.limits.buffer, req.ceilings.buffer, req.flags.buffer]);
     }

@@ -13,6 +13,7 @@ export const HAS_LIMIT = 2;
 export const HAS_CEILING = 4;
 export const OOM_KILLED = 8;
 export const EMPTIED = 16;
+export const HELD = 32;
 
 /** Numbers a forecast travels as: per window p50, p90, p99 and P(contention); then the time to saturation (NO_SATURATION: none) and the confidence. */
 export const wireLength = (windows: number): number => 4 * windows + 2;

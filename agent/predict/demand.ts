@@ -52,6 +52,13 @@ export interface DemandBounds {
    * CPUs or memory): no quantile goes above it. Absent or null: unbounded
    */
   ceiling?: number | null;
+  /**
+   * it is held at the limit now (a full host's CPU, the workload waiting to run: cpuLeftByHost),
+   * and a peak window's P(contention) is 1: it stays so while the host is full. Its limit is its
+   * use that tick, which moves with the others', and a starved hog's P read 0.06, 0.84, 0.21,
+   * 0.09 on ticks in a row, crossing 0.5 on 15 of 40 (a walkthrough), its countdown 0 throughout
+   */
+  held?: boolean;
 }
 
 export interface DemandForecast {
@@ -67,6 +74,8 @@ export interface DemandForecast {
   limitSource: LimitSource | null;
   /** the most the measure can read (DemandBounds.ceiling): the windows' quantiles stop there; null: unbounded */
   ceiling: number | null;
+  /** present where it is held at the limit now (DemandBounds.held): a full host's CPU, the workload waiting to run */
+  held?: true;
   windows: DemandWindow[];
   /** ms until the forecast p90 first reaches the limit (within 1%, as pContention): between now
    *  (the value) and the horizons' p90s (the demand's, before the ceiling cuts them), linearly,
@@ -193,18 +202,25 @@ export class DemandForecasts {
     const key = pairKey(workload, resource);
     const model = this.modelFor(selected);
     let p = this.pairs.get(key);
-    // (a start-up looked for afresh only with a new run: not where the model changed, nor after one)
-    let startupSpent = p !== undefined && p.model !== model;
-    if (!p || startupSpent || p.kills.emptied(value, oomKilled) || emptied || (startupSpent = p.startup.levelled(value))) {
+    // why the pair starts afresh here, if it does
+    const afresh = !p ? 'new' : p.model !== model ? 'model' : p.kills.emptied(value, oomKilled) ? 'killed' : emptied ? 'ended' : p.startup.levelled(value) ? 'start-up' : null;
+    if (!p || afresh !== null) {
       // a workload the policy starts (or stops) selecting changes model: a fresh forecaster.
       // So does a run that ended (its last process left), and a kill that emptied the workload: the climb that led to it taught the peak models
       // excesses (and the trend a line) that an emptied cgroup no longer has; kept, they held a
       // countdown and P 0.5 over the empty cgroup for two minutes. A run that starts again is
       // followed as it climbs from its first second (the cold heads' climb floor). And a
       // start-up climb that levelled off (StartupGate): read as a trend, it held a countdown.
+      // A new pair, or a new run (after a kill that emptied it, or its end), is looked at for
+      // a start-up from this sample; not one whose model changed, nor one started afresh from a
+      // start-up. A kill's gate stays armed across a start-up's restart (the kill may be counted
+      // a tick before its memory is freed).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills: new KillGate(value), startup: new StartupGate(startupSpent) };
+      const startup = new StartupGate(afresh === 'model' || afresh === 'start-up');
+      startup.levelled(value);
+      const kills = afresh === 'start-up' ? p!.kills : new KillGate(value);
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -241,7 +257,7 @@ export class DemandForecasts {
       demandP90.push(p90);
       return {
         horizonMs: h, p50: atMost(f.quantile(0.5)), p90: atMost(p90), p99: atMost(f.quantile(0.99)),
-        pContention: limit === null ? null : shownProbability(f.exceedance(reached)),
+        pContention: limit === null ? null : bounds.held && peaks ? 1 : shownProbability(f.exceedance(reached)),
       };
     });
     if (peaks) holdPeaksUp(windows, demandP90);
@@ -288,10 +304,12 @@ export const pairKey = (workload: string, resource: DemandResource): string => `
 /** A forecast as returned, its limit, limit source and ceiling read off the bounds as observe() takes them. */
 export function demandForecast(resource: DemandResource, model: ForecastModel, value: number, bounds: DemandBounds, windows: DemandWindow[], timeToSaturationMs: number | null, confidence: number): DemandForecast {
   const limit = bounds.limit ?? null;
-  return {
+  const f: DemandForecast = {
     resource, model, windowsOf: windowsOf(model), value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling: bounds.ceiling ?? null,
     windows, timeToSaturationMs, confidence,
   };
+  if (bounds.held && limit !== null) f.held = true;
+  return f;
 }
 
 /**

@@ -3,7 +3,8 @@
 // emptied cgroup kept them, and showed a countdown and P(contention) 0.5 for two minutes. A kill
 // that leaves the workload full (one worker of many, a cgroup thrashing at its limit) changes
 // nothing: started afresh at each such kill, its warning came and went. One gate serves the
-// agent (DemandForecasts) and the replays of `headroom predict`, so both restart at the same step.
+// agent (DemandForecasts) and the replays of `headroom predict`, so both restart at the same step
+// after a kill (the agent's other restarts, at a run's end or a start-up's level, are its own).
 
 /** Samples after a kill within which a fall to half of what the workload held counts (the kill may be counted a tick before its memory is freed). */
 export const KILL_WAIT = 5;

@@ -6,7 +6,7 @@
 // second) is no start-up, and is followed as before; so is one that only pauses a tick.
 
 /** Samples from a pair's first within which a start-up climb is looked for. */
-export const STARTUP_SAMPLES = 10;
+export const START_UP_LOOK = 10;
 /** A step rises when it passes the highest value so far by this share of the climb's mean rise, or more. */
 const RISE_SHARE = 0.1;
 /** Steps in a row that do not rise level the climb off. */
@@ -25,7 +25,7 @@ export class StartupGate {
   /** `spent`: look for no start-up (a pair started afresh once already) */
   constructor(private spent = false) {}
 
-  /** Feeds one sample; true when it levels off a start-up climb (the pair is to start afresh from it). Once true, or past STARTUP_SAMPLES, never again. */
+  /** Feeds one sample; true when it levels off a start-up climb (the pair is to start afresh from it). Once true, or past START_UP_LOOK, never again. */
   levelled(value: number): boolean {
     if (this.spent) return false;
     if (++this.samples === 1) {
@@ -41,7 +41,7 @@ export class StartupGate {
       this.spent = true;
       return this.rises > 0 && this.highest - this.first >= BUILT_SHARE * this.highest;
     }
-    if (this.samples >= STARTUP_SAMPLES) this.spent = true;
+    if (this.samples >= START_UP_LOOK) this.spent = true;
     return false;
   }
 }

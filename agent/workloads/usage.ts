@@ -200,9 +200,15 @@ export function waitedToRun(waitPerSecond: number, cores: number): boolean {
   return waitPerSecond >= HELD_WAIT_FLOOR && waitPerSecond >= HELD_WAIT_SHARE * (waitPerSecond + cores);
 }
 
-/** The host is full for a workload when what it leaves beyond the workload's use is under this share of that use, or under HOST_FULL_CORES. */
+/**
+ * The host is full for a workload when what it leaves beyond the workload's use is under this
+ * share of that use, or under HOST_FULL_CORES, or under HOST_FULL_PER_CPU of the host's CPUs
+ * (/proc/stat counts in 10 ms ticks per CPU: a large host's idle reads a few hundredths of a core
+ * off from tick to tick).
+ */
 const HOST_FULL_SHARE = 0.1;
 const HOST_FULL_CORES = 0.05;
+const HOST_FULL_PER_CPU = 0.01;
 
 /**
  * What the host leaves a workload's CPU, in cores: its CPUs less what everything else used
@@ -214,27 +220,41 @@ const HOST_FULL_CORES = 0.05;
  * much as the hogs that did.
  */
 export function cpuLeftByHost(cores: number, waited: boolean, hostCores: number, busyCores: number): number {
-  const left = Math.max(0, hostCores - Math.max(0, busyCores - cores));
-  const full = left - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores);
-  return full && !waited ? hostCores : left;
+  const left = othersLeave(cores, hostCores, busyCores);
+  return !waited && hostFull(cores, hostCores, busyCores) ? hostCores : left;
+}
+
+/** The host's CPUs less what everything but the workload used (`busyCores` counts its own `cores`). */
+const othersLeave = (cores: number, hostCores: number, busyCores: number): number => Math.max(0, hostCores - Math.max(0, busyCores - cores));
+
+/** Whether the host leaves a workload little beyond its own use (HOST_FULL_SHARE, HOST_FULL_CORES): full, for it. */
+export function hostFull(cores: number, hostCores: number, busyCores: number): boolean {
+  return othersLeave(cores, hostCores, busyCores) - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores, HOST_FULL_PER_CPU * hostCores);
 }
 
 /** Samples over which a workload's run-queue wait halves its weight in RecentWaits. */
 const WAIT_HALF_LIFE = 3;
 const WAIT_ALPHA = 1 - 0.5 ** (1 / WAIT_HALF_LIFE);
+/** A tick with less CPU and run-queue wait than this (a second) is idle: nothing waited to run. */
+const IDLE_FLOOR = 0.005;
 
 /**
- * Each workload's run-queue wait and CPU a second, smoothed over its last few ticks, and whether
- * it waited to run (waitedToRun) on them. A tick's wait is noisy: a long wait is counted whole in
- * the tick it ends (a one-task hog read 1.5 s a second), and a sampled probe counts one wait in
- * 8 or 64 eight or 64 times (hogs starved all along read as free on 6-13 of 29 ticks at 1 in 64:
- * a walkthrough).
+ * Each workload's run-queue wait and CPU a second, smoothed over the ticks in a row it is seen
+ * in, and whether it waited to run (waitedToRun) on them. A tick's wait is noisy: a long wait is
+ * counted whole in the tick it ends (a one-task hog read 1.5 s a second), and a sampled probe
+ * counts one wait in 64 as 64 waits (hogs starved all along read as free on 6-13 of 29 ticks at
+ * 1 in 64: a walkthrough). An idle tick starts it afresh: a hog that waited, then exited, was
+ * still read as waiting 11 ticks on, held at the 0 cores the others left its empty cgroup.
  */
 export class RecentWaits {
   private readonly byId = new Map<string, { wait: number; cores: number; atMs: number }>();
 
   /** Folds in a tick's figures; true when the workload waited to run, on its smoothed figures. */
   waited(id: string, waitPerSecond: number, cores: number, atMs: number): boolean {
+    if (!(waitPerSecond + cores >= IDLE_FLOOR)) { // (idle, or not a number)
+      this.byId.delete(id);
+      return false;
+    }
     let w = this.byId.get(id);
     if (w === undefined) this.byId.set(id, (w = { wait: waitPerSecond, cores, atMs }));
     else {
@@ -245,9 +265,9 @@ export class RecentWaits {
     return waitedToRun(w.wait, w.cores);
   }
 
-  /** Forgets the workloads not seen since `beforeMs`. */
-  sweep(beforeMs: number): void {
-    for (const [id, w] of this.byId) if (w.atMs < beforeMs) this.byId.delete(id);
+  /** Forgets the workloads not seen at `atMs`: one back after ticks away starts afresh, not from what it did then. */
+  keepOnly(atMs: number): void {
+    for (const [id, w] of this.byId) if (w.atMs !== atMs) this.byId.delete(id);
   }
 }
 

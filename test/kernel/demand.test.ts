@@ -312,17 +312,22 @@ kernelTest('demand: a CPU hog that exits leaves its empty cgroup with no countdo
 });
 
 // A full host: hogs at the lowest CPU weight, twice as many as CPUs, and beside them a workload
-// of a quarter core at the default weight. What the host leaves each is its CPUs less the
+// of a quarter core at a high weight. What the host leaves each is its CPUs less the
 // others' use, nothing beyond what each uses; but the quarter-core one hardly waits to run (it
 // wins the CPU it asks for), so the others' use does not bind it: before, it read the limit it
 // sat at, P(contention) 0.9-1 and a countdown of 0 s every few ticks, as the hogs held back
 // (waiting most of their time) still do. (The waits are read over a few ticks: RecentWaits.)
-kernelTest('demand: on a full host, the others\' use binds a workload\'s CPU only where it waits to run', async (t) => {
+// (up to 8 CPUs: more hogs would crowd the quarter-core workload out of the 50 busiest forecast)
+const fullHostFits = cpus().length <= 8;
+const registerFull = fullHostFits ? kernelTest : (title: string, fn: Parameters<typeof kernelTest>[1]) => testIf(false, 'at most 8 CPUs (2 hogs a CPU fill the host)', title, fn);
+registerFull('demand: on a full host, the others\' use binds a workload\'s CPU only where it waits to run', async (t) => {
   const hostCpus = cpus().length;
   const hogs = Array.from({ length: 2 * hostCpus }, (_, i) => new TestCgroup(`demand-full-hog${i}`));
   const flat = new TestCgroup('demand-full-flat');
   for (const cg of [...hogs, flat]) t.teardown(() => cg.remove());
   for (const cg of hogs) writeFileSync(join(cg.dir, cg.v2 ? 'cpu.weight' : 'cpu.shares'), cg.v2 ? '1' : '2');
+  // ten times the default weight: on a busy CI host it wins against the host's own cgroups too
+  writeFileSync(join(flat.dir, flat.v2 ? 'cpu.weight' : 'cpu.shares'), flat.v2 ? '1000' : '10240');
   const agent = headroom(['top', '--json', '--interval', '1', '--count', '18', '--state-dir', '/tmp/headroom-test-state'], { timeoutMs: 60_000 });
   t.teardown(() => { agent.child.kill('SIGKILL'); });
   await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
@@ -350,9 +355,10 @@ kernelTest('demand: on a full host, the others\' use binds a workload\'s CPU onl
     t.is(s.d.timeToSaturationMs, null, said(s));
     t.true(s.d.windows[0]!.pContention! < 0.05, said(s));
   }
-  // the hogs waited most of their time: the others' use binds them, at what they use
-  const bound = held.filter((s) => s.d.limitSource === 'host' && s.d.limit! < s.cores + Math.max(0.05, 0.1 * s.cores) + 0.05);
-  t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use: ${bound.length} of ${held.length}`);
+  // the hogs waited most of their time: the others' use binds them, at what they use, their
+  // contention certain while it lasts (its P flapped about 0.5 when forecast: DemandBounds.held)
+  const bound = held.filter((s) => s.d.limitSource === 'host' && s.d.limit! < s.cores + Math.max(0.05, 0.1 * s.cores) + 0.05 && s.d.windows.every((w) => w.pContention === 1));
+  t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use, P(contention) 1: ${bound.length} of ${held.length}`);
 });
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a

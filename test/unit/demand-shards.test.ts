@@ -10,7 +10,7 @@ import { rng } from '../helpers/rng.js';
 const RESOURCES: DemandResource[] = ['cpu_cores', 'memory_bytes', 'io_bytes_per_s', 'io_ops_per_s', 'net_bytes_per_s'];
 const opts = { model: 'auto' as const, halfLifeMs: 60_000, horizonsMs: [60_000, 5_000], stepMs: 1000, forgetAfterMs: 30_000 };
 
-/** A tick's inputs: 6 workloads (2 selected); w5 quiet from 100 s to 200 s, w6 from 150 s; an OOM kill in w0 and w3 every 97 s; w4's run ends every 89 s. */
+/** A tick's inputs: 6 workloads (2 selected); w5 quiet from 100 s to 200 s, w6 from 150 s; an OOM kill in w0 and w3 every 97 s; w4's run ends every 89 s; w3's CPU held at its limit 5 ticks in 10. */
 function inputsAt(i: number, next: () => number): DemandInput[] {
   const out: DemandInput[] = [];
   for (let w = 0; w < 7; w++) {
@@ -18,7 +18,8 @@ function inputsAt(i: number, next: () => number): DemandInput[] {
     for (const resource of RESOURCES) {
       const wave = 1 + Math.sin(i / 20 + w) + 0.2 * next() + (next() < 0.02 ? 3 : 0);
       const value = resource === 'memory_bytes' ? 1e8 * wave + 1e6 * i : wave + i * w * 0.001;
-      const bounds = resource === 'cpu_cores' ? { limit: 2, limitSource: 'host' as const, ceiling: 2 } : resource === 'memory_bytes' ? { limit: 4e8 } : undefined;
+      // (w3's CPU held at the host's limit half the time: DemandBounds.held crosses to the workers too)
+      const bounds = resource === 'cpu_cores' ? { limit: 2, limitSource: 'host' as const, ceiling: 2, held: w === 3 && i % 10 < 5 } : resource === 'memory_bytes' ? { limit: 4e8 } : undefined;
       out.push({ workload: `w${w}`, resource, value, bounds, selected: w < 2, oomKilled: resource === 'memory_bytes' && w % 3 === 0 && i % 97 === 96, emptied: w === 4 && i % 89 === 88 });
     }
   }

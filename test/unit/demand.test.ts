@@ -688,8 +688,9 @@ test('a start-up climb that levelled off starts the memory forecast afresh: no c
   const MiB = 1024 * 1024;
   const limit = 256 * MiB;
   const bounds = { limit, limitSource: 'cgroup' as const, ceiling: limit };
-  const startup = [5 * MiB, 40 * MiB, 80 * MiB, ...Array.from({ length: 60 }, (_, i) => 82 * MiB + (((i * 7919) % 13) - 6) * 20_000)];
-  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+  // (from 5 MiB, or from 45 MiB at the second sample: the climb seen from the pair's first sample)
+  for (const second of [40, 45]) for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const startup = [5 * MiB, second * MiB, 80 * MiB, ...Array.from({ length: 60 }, (_, i) => 82 * MiB + (((i * 7919) % 13) - 6) * 20_000)];
     const d = new DemandForecasts({ ...opts, model, halfLifeMs: 300_000, stepMs: 1000 });
     startup.forEach((v, s) => {
       const f = d.observe('w', 'memory_bytes', v, 1e12 + s * 1000, bounds);
@@ -735,6 +736,30 @@ test('horizon-peak: a climb that stopped on a level forgets its excesses at once
       for (const w of f.windows) t.true(w.pContention! < 0.05 && w.p90 <= (top + over) * MiB, `${at}: ${w.horizonMs} ms P ${w.pContention}, p90 ${(w.p90 / MiB).toFixed(1)} MiB`);
     });
     t.true(warnedInClimb, `${rate} MiB/s: warned of while it climbed`);
+  }
+});
+
+test('a workload held at the host\'s CPU limit now (the host full, it waiting to run): every peak window\'s P(contention) is 1; a value window\'s is forecast', (t) => {
+  // a starved hog: 0.4-0.5 cores, its limit its own use that tick (what the others leave it).
+  // Forecast alone, its P flapped about 0.5 (0.06, 0.84, 0.21, 0.09 in a walkthrough)
+  const r = rng(11);
+  for (const model of ['engine-peak', 'horizon-peak', 'engine'] as const) {
+    const held = new DemandForecasts({ ...opts, model, stepMs: 1000 });
+    const alone = new DemandForecasts({ ...opts, model, stepMs: 1000 });
+    const ps: number[] = [];
+    for (let s = 0; s < 60; s++) {
+      const use = 0.4 + 0.1 * r();
+      const bounds = { limit: use, limitSource: 'host' as const, ceiling: 2 };
+      const f = held.observe('hog', 'cpu_cores', use, 1e12 + s * 1000, { ...bounds, held: true });
+      const g = alone.observe('hog', 'cpu_cores', use, 1e12 + s * 1000, bounds);
+      ps.push(g.windows[0]!.pContention!);
+      // the same forecast but for P (and its countdown: 0, there already)
+      t.deepEqual(f.windows.map((w) => [w.p50, w.p90, w.p99]), g.windows.map((w) => [w.p50, w.p90, w.p99]));
+      t.is(f.timeToSaturationMs, 0);
+      if (model === 'engine') t.deepEqual(f.windows.map((w) => w.pContention), g.windows.map((w) => w.pContention), 'a value window: as forecast');
+      else t.deepEqual(f.windows.map((w) => w.pContention), [1, 1], model);
+    }
+    if (model !== 'engine') t.true(Math.min(...ps) < 0.5, `${model}: alone, P as low as ${Math.min(...ps)}`);
   }
 });
 

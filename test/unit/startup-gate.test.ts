@@ -1,6 +1,6 @@
 // A start-up climb that levels off starts a workload's forecast afresh; a climb that goes on does not.
 import test from 'ava';
-import { STARTUP_SAMPLES, StartupGate } from '../../agent/predict/startup-gate.js';
+import { START_UP_LOOK, StartupGate } from '../../agent/predict/startup-gate.js';
 
 /** The samples (0-based) at which the gate says a start-up levelled off. */
 function levelledAt(values: readonly number[], spent = false): number[] {
@@ -28,9 +28,9 @@ test('no start-up: a climb that goes on (a pause of one tick in it too), a stead
   // flat from the start, and noisy around 0.2 cores
   t.deepEqual(levelledAt([50, 50, 50, 50]), []);
   t.deepEqual(levelledAt([0.2, 0.25, 0.22, 0.21, 0.24, 0.2]), [], 'the rise built under half the level');
-  // a climb that levels off only after STARTUP_SAMPLES samples is no start-up
-  const long = [...Array.from({ length: STARTUP_SAMPLES }, (_, i) => 10 * (i + 1)), 100, 100, 100];
+  // a climb that levels off only after START_UP_LOOK samples is no start-up
+  const long = [...Array.from({ length: START_UP_LOOK }, (_, i) => 10 * (i + 1)), 100, 100, 100];
   t.deepEqual(levelledAt(long), []);
-  const short = [...Array.from({ length: STARTUP_SAMPLES - 2 }, (_, i) => 10 * (i + 1)), 80, 80];
-  t.deepEqual(levelledAt(short), [STARTUP_SAMPLES - 1], 'levelled at the last sample looked at');
+  const short = [...Array.from({ length: START_UP_LOOK - 2 }, (_, i) => 10 * (i + 1)), 80, 80];
+  t.deepEqual(levelledAt(short), [START_UP_LOOK - 1], 'levelled at the last sample looked at');
 });

@@ -49,7 +49,7 @@ test('table: memory in use and the soonest saturation, by resource; a quiet work
   t.deepEqual(rows[1]!.split(/\s+/).slice(0, 5), ['/asleep', 'v2', '0.00', '96.0M', '-']);
   t.is(renderTable(report([filling, asleep, idle]), { all: true }).split('\n').length, 5, '--all keeps the idle one');
   // in its first ticks (top --once: one), the table says its forecasts stand on few samples
-  t.is(renderTable(report([filling], 1)).split('\n').at(-1), '(forecasts stand on 1 tick so far: they settle over the first 5 and more)');
+  t.is(renderTable(report([filling], 1)).split('\n').at(-1), '(forecasts stand on 1 tick so far: read them after 5 or more)');
   t.regex(renderTable(report([filling], 4)), /forecasts stand on 4 ticks so far/);
   t.notRegex(renderTable(report([filling], 5)), /forecasts stand on/);
   t.notRegex(renderTable(report([idle], 1), { all: true }), /forecasts stand on/, 'no forecast shown, none said');

@@ -667,6 +667,9 @@ test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a
   t.is(cpuLeftByHost(1, false, 2, 1.9), 1.1, 'a tenth left: room');
   t.is(cpuLeftByHost(0.125, false, 2, 1.96875), 2, '0.03 cores left: full');
   t.is(cpuLeftByHost(0.125, false, 2, 1.9375), 0.1875, '0.06 cores left: room');
+  // or under a hundredth of the host's CPUs (a large host's idle reads a few hundredths of a core off)
+  t.is(cpuLeftByHost(1, false, 64, 63.5), 64, '0.5 cores left beyond its use on 64 CPUs: full');
+  t.is(cpuLeftByHost(1, false, 64, 63), 2, '1 core left: room');
   // idle on a full host: not held back (it read P(contention) 1 at a limit of 0 cores)
   t.is(cpuLeftByHost(0, false, 2, 2), 2);
   // the host's count a little off its own sum (/proc/stat against the probe): never below 0
@@ -684,12 +687,20 @@ test('usage: a workload\'s wait to run is read over its last few ticks: a sample
   t.true(waits.waited('svc', 0.3, 0.24, 0));
   const freeAt = [1, 2, 3, 4, 5, 6, 7, 8].find((s) => !waits.waited('svc', 0.01, 0.26, s * 1000));
   t.true(freeAt !== undefined && freeAt <= 6, `free from tick ${freeAt}`);
-  // figures are kept per workload, and forgotten once not seen since the sweep's time
+  // a hog that waited, then exited (an idle tick): not waiting from that tick on (it read so 11
+  // ticks on, held at the 0 cores the host left its empty cgroup), nor when a new run starts
+  t.true(waits.waited('gone', 0.6, 0.4, 0));
+  t.false(waits.waited('gone', 0, 0, 1000));
+  t.false(waits.waited('gone', 0.01, 0.3, 2000), 'a new run that hardly waits: taken afresh');
+  t.false(waits.waited('nan', Number.NaN, 0.4, 0), 'not a number: nothing waited');
+  t.true(waits.waited('nan', 0.6, 0.4, 1000), 'and nothing kept of it');
+  // figures are kept while a workload is seen at every tick: one missed (out of the forecast set) starts afresh
   t.false(waits.waited('other', 0.01, 0.26, 0));
-  waits.sweep(5000);
-  t.true(waits.waited('hog', 0.6, 0.4, 20_000), 'the hog, seen at 14 s, kept');
-  // (kept, its free past would outweigh this tick: 0.07 s waited against 0.33 cores)
-  t.true(waits.waited('other', 0.3, 0.6, 20_000), 'the other, last seen at 0 s, forgotten: taken afresh');
+  waits.keepOnly(0);
+  t.false(waits.waited('other', 0.3, 0.6, 1000), 'seen at the tick before: its free past outweighs this tick (0.07 s waited against 0.33 cores)');
+  waits.keepOnly(1000);
+  waits.keepOnly(2000);
+  t.true(waits.waited('other', 0.3, 0.6, 3000), 'not seen at 2 s: taken afresh');
 });
 
 test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and counted once in what the host leaves', (t) => {

@@ -96,7 +96,7 @@ export class DampedTrend {
   private forgave = false;
   /** the newest sample ended a run read as settling at the sample before (settled) */
   private settledNow = false;
-  /** the newest sample dropped the climb's flag with no fall in the window: it stopped flat (stopped) */
+  /** the newest sample dropped the climb's flag with at most one fall in the window: it stopped on a level (stopped) */
   private stoppedNow = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
@@ -397,9 +397,10 @@ export class DampedTrend {
   }
 
   /**
-   * The newest sample dropped the climb's flag, with no fall among the last CLIMB_WINDOW samples:
-   * the climb stopped on a level (its last samples the same value, or rises too few to keep it),
-   * not in a noisy leak's dips, whose falls drop the flag as well.
+   * The newest sample dropped the climb's flag, with at most one fall among the last CLIMB_WINDOW
+   * samples (the step onto the level may be one): the climb stopped on a level (its last samples
+   * the same value, or rises too few to keep it), not in a noisy leak's dips, whose falls drop
+   * the flag as well.
    */
   get stopped(): boolean {
     return this.stoppedNow;

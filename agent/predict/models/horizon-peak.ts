@@ -197,7 +197,8 @@ export class HorizonPeakForecaster implements Forecaster {
     // window with no climb in it resolved, a 2 MiB/s climb to 220 MiB under a 256 MiB limit,
     // then flat, read P(its 60 s peak reaching the limit) 1 and an 18 s countdown for 40 s of
     // flat memory, and a countdown for 65 s
-    const settled = this.trend.settled || (this.coldTrend && (this.trend.fadedJustNow || this.trend.stopped));
+    // (not where climbs recur: the base's season holds them, and its spread is not learnt afresh each cycle)
+    const settled = this.trend.settled || (this.coldTrend && (this.trend.fadedJustNow || (this.trend.stopped && !this.climbsRecur)));
     if (settled) {
       this.settledAt = slot;
       if (restartsSpread(this.base)) this.base.restartSpread();
