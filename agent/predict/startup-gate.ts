@@ -22,7 +22,7 @@ export class StartupGate {
   private rises = 0;
   private still = 0;
 
-  /** `spent`: look for no start-up (a pair started afresh once already) */
+  /** `spent`: look for no start-up (a pair whose model changed, or one started afresh from a start-up) */
   constructor(private spent = false) {}
 
   /** Feeds one sample; true when it levels off a start-up climb (the pair is to start afresh from it). Once true, or past START_UP_LOOK, never again. */

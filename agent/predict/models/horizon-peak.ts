@@ -39,8 +39,9 @@ export interface HorizonPeakOptions {
    * The excesses of windows that saw a climb (DampedTrend.climbing at their origin or in them):
    * 'forget' (default): learnt while the climb lasts, forgotten once a window with no climb in it
    * resolves, or at once where the climb was read as settling and its rises stopped, or (with
-   * coldTrend) where it faded or stopped on a level (its windows still pending then are not learnt); 'skip': never learnt (the engine's peak candidate: its
-   * trend candidate and climb floor follow climbs). Either way, where the base has a season the
+   * coldTrend) where it faded or stopped on a level (its windows still pending then are not
+   * learnt); 'skip': never learnt (the engine's peak candidate: its trend candidate and climb
+   * floor follow climbs). Either way, where the base has a season the
    * climbs are part of it, and kept (climbsRecur). A climb's excesses measure a reference that
    * lagged it: kept for the 256 forecasts after it, a cache that filled towards 125 MiB and then
    * sat flat read a peak p90 at its 144 MiB limit, P(contention) up to 0.64 and a countdown on 193
@@ -193,11 +194,10 @@ export class HorizonPeakForecaster implements Forecaster {
     // read, is learnt afresh. (A fill whose settling fit never agreed, 119 MiB and rising
     // 0.6 MiB/s, kept its 5 s peak's p90 at its 144 MiB limit from the 30 MiB excesses of its
     // first seconds: counted down on 38 of its last 64 ticks in a CI run)
-    // So do the excesses of a climb that stopped on a level (DampedTrend.stopped): kept until a
-    // window with no climb in it resolved, a 2 MiB/s climb to 220 MiB under a 256 MiB limit,
-    // then flat, read P(its 60 s peak reaching the limit) 1 and an 18 s countdown for 40 s of
-    // flat memory, and a countdown for 65 s
-    // (not where climbs recur: the base's season holds them, and its spread is not learnt afresh each cycle)
+    // So do the excesses of a climb that stopped on a level (DampedTrend.stopped), unless climbs
+    // recur (the base's season holds them): kept until a window with no climb in it resolved, a
+    // 2 MiB/s climb to 220 MiB under a 256 MiB limit, then flat, read P(its 60 s peak reaching
+    // the limit) 1 and an 18 s countdown for 40 s of flat memory.
     const settled = this.trend.settled || (this.coldTrend && (this.trend.fadedJustNow || (this.trend.stopped && !this.climbsRecur)));
     if (settled) {
       this.settledAt = slot;
