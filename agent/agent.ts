@@ -19,7 +19,7 @@ import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResour
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { shownProbability } from './predict/stats.js';
 import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
-import { cpuLeftByHost, hostFull, RecentWaits } from './workloads/cpu-left.js';
+import { cpuLeftByHost, RecentWaits } from './workloads/cpu-left.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
 import { Planner, type DonorInput, type RiskInput } from './plan/planner.js';
@@ -537,9 +537,10 @@ export class Agent {
       r.usage = usage;
       r.demand = {};
       const waited = this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs);
-      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores));
+      const host = cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores);
+      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, host.cores);
       // held at what the others leave it now: its contention certain while the host stays full (DemandBounds.held)
-      const held = cpu.source === 'host' && waited && hostFull(r.cpu.cores, hostCores, busyCores);
+      const held = cpu.source === 'host' && host.held;
       // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
       // host, let it read at most (as set: not what the others leave it, which moves every tick)
       const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);

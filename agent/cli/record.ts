@@ -98,14 +98,13 @@ export function parseLimits(specs: readonly string[] | undefined): Record<string
 }
 
 /**
- * Whether `path` can be written (its folder exists, and it or the folder is writable), checked
- * before anything loads; the file itself is opened only at the first sample, so a recording that
+ * Whether `path` can be written (it or its folder is writable; that the folder exists is checked
+ * with the options), checked before anything loads; the file itself is opened only at the first sample, so a recording that
  * fails to start or records nothing leaves an older trace of that name as it was. A missing
  * folder or no permission is one clear line, not an errno dump. Returns what it found there, if anything.
  */
 function checkWritable(path: string, policyFile: string): Stats | undefined {
   const dir = dirname(path);
-  if (!existsSync(dir)) throw new Error(`--out ${path}: no such folder ${dir}`);
   let st;
   try {
     st = statSync(path, { throwIfNoEntry: false });

@@ -217,8 +217,7 @@ export class DemandForecasts {
       // a tick before its memory is freed).
       // (only the engine's models learn from a pool: no empty pool for the others)
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
-      const startup = new StartupGate(afresh === 'model' || afresh === 'start-up');
-      startup.levelled(value);
+      const startup = new StartupGate(value, afresh === 'model' || afresh === 'start-up');
       const kills = afresh === 'start-up' ? p!.kills : new KillGate(value);
       p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup };
       this.pairs.set(key, p);

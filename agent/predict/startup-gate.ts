@@ -22,8 +22,10 @@ export class StartupGate {
   private rises = 0;
   private still = 0;
 
-  /** `spent`: look for no start-up (a pair whose model changed, or one started afresh from a start-up) */
-  constructor(private spent = false) {}
+  /** `first`: the pair's first sample (as KillGate takes it); `spent`: look for no start-up (a pair whose model changed, or one started afresh from a start-up) */
+  constructor(first: number, private spent = false) {
+    this.levelled(first);
+  }
 
   /** Feeds one sample; true when it levels off a start-up climb (the pair is to start afresh from it). Once true, or past START_UP_LOOK, never again. */
   levelled(value: number): boolean {

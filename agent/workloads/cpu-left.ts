@@ -35,24 +35,18 @@ const HOST_FULL_PER_CPU = 0.01;
 
 /**
  * What the host leaves a workload's CPU, in cores: its CPUs less what everything else used
- * (`busyCores` counts the workload's own `cores`). Where that leaves it little beyond its own use
- * (the host full), but the workload has not `waited` to run (waitedToRun), the others did not
- * hold it back: it wins the CPU it asks for (a higher weight, or its wakeups preempting batch
- * work), and the host leaves it all its CPUs. Else, on a full host, every workload read the
- * limit it sat at, P(contention) near 1 and a countdown of 0 s, the one that never waited as
- * much as the hogs that did.
+ * (`busyCores` counts the workload's own `cores`); and whether it is `held` there, the host full
+ * for it (little left beyond its own use) and the workload having `waited` to run (waitedToRun).
+ * Where the host is full but the workload has not waited, the others did not hold it back: it
+ * wins the CPU it asks for (a higher weight, or its wakeups preempting batch work), and the host
+ * leaves it all its CPUs. Else, on a full host, every workload read the limit it sat at,
+ * P(contention) near 1 and a countdown of 0 s, the one that never waited as much as the hogs that did.
  */
-export function cpuLeftByHost(cores: number, waited: boolean, hostCores: number, busyCores: number): number {
-  const left = othersLeave(cores, hostCores, busyCores);
-  return !waited && hostFull(cores, hostCores, busyCores) ? hostCores : left;
-}
-
-/** The host's CPUs less what everything but the workload used (`busyCores` counts its own `cores`). */
-const othersLeave = (cores: number, hostCores: number, busyCores: number): number => Math.max(0, hostCores - Math.max(0, busyCores - cores));
-
-/** Whether the host leaves a workload little beyond its own use (HOST_FULL_SHARE, HOST_FULL_CORES, HOST_FULL_PER_CPU): full, for it. */
-export function hostFull(cores: number, hostCores: number, busyCores: number): boolean {
-  return othersLeave(cores, hostCores, busyCores) - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores, HOST_FULL_PER_CPU * hostCores);
+export function cpuLeftByHost(cores: number, waited: boolean, hostCores: number, busyCores: number): { cores: number; held: boolean } {
+  const left = Math.max(0, hostCores - Math.max(0, busyCores - cores));
+  const full = left - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores, HOST_FULL_PER_CPU * hostCores);
+  if (!full) return { cores: left, held: false };
+  return waited ? { cores: left, held: true } : { cores: hostCores, held: false };
 }
 
 /** Samples over which a workload's run-queue wait halves its weight in RecentWaits. */

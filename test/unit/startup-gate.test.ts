@@ -4,8 +4,8 @@ import { START_UP_LOOK, StartupGate } from '../../agent/predict/startup-gate.js'
 
 /** The samples (0-based) at which the gate says a start-up levelled off. */
 function levelledAt(values: readonly number[], spent = false): number[] {
-  const gate = new StartupGate(spent);
-  return values.flatMap((v, i) => (gate.levelled(v) ? [i] : []));
+  const gate = new StartupGate(values[0]!, spent);
+  return values.slice(1).flatMap((v, i) => (gate.levelled(v) ? [i + 1] : []));
 }
 
 test('a start-up climb is levelled off at the second step in a row that does not rise', (t) => {

@@ -658,23 +658,23 @@ test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a
   t.true(waitedToRun(0.05, 0.02), 'at the floor');
   t.false(waitedToRun(0, 0), 'idle');
   // a host with room: its CPUs less the others' use, waited or not (a climb is warned of before the host fills)
-  t.is(cpuLeftByHost(0.5, false, 2, 1.5), 1);
-  t.is(cpuLeftByHost(0.5, true, 2, 1.5), 1);
+  t.is(cpuLeftByHost(0.5, false, 2, 1.5).cores, 1);
+  t.is(cpuLeftByHost(0.5, true, 2, 1.5).cores, 1);
   // full (4 hogs and it on 2 CPUs): held back at its use where it waited, all the host's CPUs where not
-  t.is(cpuLeftByHost(0.24, true, 2, 2), 0.24);
-  t.is(cpuLeftByHost(0.26, false, 2, 2), 2, 'not held back: all the host\'s CPUs');
+  t.is(cpuLeftByHost(0.24, true, 2, 2).cores, 0.24);
+  t.is(cpuLeftByHost(0.26, false, 2, 2).cores, 2, 'not held back: all the host\'s CPUs');
   // full is under a tenth of its use left beyond it, or under 0.05 cores
-  t.is(cpuLeftByHost(1, false, 2, 1.91), 2, '0.09 cores left beyond 1 core in use: full');
-  t.is(cpuLeftByHost(1, false, 2, 1.9), 1.1, 'a tenth left: room');
-  t.is(cpuLeftByHost(0.125, false, 2, 1.96875), 2, '0.03 cores left: full');
-  t.is(cpuLeftByHost(0.125, false, 2, 1.9375), 0.1875, '0.06 cores left: room');
+  t.is(cpuLeftByHost(1, false, 2, 1.91).cores, 2, '0.09 cores left beyond 1 core in use: full');
+  t.is(cpuLeftByHost(1, false, 2, 1.9).cores, 1.1, 'a tenth left: room');
+  t.is(cpuLeftByHost(0.125, false, 2, 1.96875).cores, 2, '0.03 cores left: full');
+  t.is(cpuLeftByHost(0.125, false, 2, 1.9375).cores, 0.1875, '0.06 cores left: room');
   // or under a hundredth of the host's CPUs (a large host's idle reads a few hundredths of a core off)
-  t.is(cpuLeftByHost(1, false, 64, 63.5), 64, '0.5 cores left beyond its use on 64 CPUs: full');
-  t.is(cpuLeftByHost(1, false, 64, 63), 2, '1 core left: room');
+  t.is(cpuLeftByHost(1, false, 64, 63.5).cores, 64, '0.5 cores left beyond its use on 64 CPUs: full');
+  t.is(cpuLeftByHost(1, false, 64, 63).cores, 2, '1 core left: room');
   // idle on a full host: not held back (it read P(contention) 1 at a limit of 0 cores)
-  t.is(cpuLeftByHost(0, false, 2, 2), 2);
+  t.is(cpuLeftByHost(0, false, 2, 2).cores, 2);
   // the host's count a little off its own sum (/proc/stat against the probe): never below 0
-  t.is(cpuLeftByHost(0.5, true, 2, 2.7), 0);
+  t.is(cpuLeftByHost(0.5, true, 2, 2.7).cores, 0);
 });
 
 test('usage: a workload\'s wait to run is read over its last few ticks: a sampled probe\'s one long wait does not flip it, a lasting change does', (t) => {
