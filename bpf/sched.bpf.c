@@ -23,12 +23,20 @@ const volatile struct hr_sched_config sched_cfg = {
 	.read_v1_cpu = 0,
 };
 
-/* per task: when it became runnable (0 = not waiting); freed with the task */
+/* Per task, while it waits to run: since when, and what its wait weighs. The weight is the
+ * sampling's when the wait began: read at its end, a switch to 1 in 64 weighed the waits then in
+ * flight (every one stamped) 64 times each. Only this program reads it, so it is not in events.h. */
+struct enqueued {
+	__u64 since;  /* 0 = not waiting */
+	__u64 weight; /* 2^sample_shift at the stamp */
+};
+
+/* freed with the task */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
+	__type(value, struct enqueued);
 } sched_enqueued SEC(".maps");
 
 /* per CPU: the task running there, since when, and its workload key (events.h) */
@@ -193,13 +201,15 @@ static __always_inline void stop_lending(const struct hr_cg_key *key)
 
 static __always_inline void mark_enqueued(struct task_struct *t, __u64 now, __u32 sample_shift)
 {
-	__u64 *ts;
+	struct enqueued *e;
 
 	if (!t->pid || !hr_sampled(sample_shift))
 		return;
-	ts = bpf_task_storage_get(&sched_enqueued, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (ts)
-		*ts = now;
+	e = bpf_task_storage_get(&sched_enqueued, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (e) {
+		e->since = now;
+		e->weight = 1ULL << (sample_shift & 31);
+	}
 }
 
 static __always_inline void emit_slow_wakeup(struct task_struct *t, const struct hr_cg_key *key, __u64 now, __u64 delay)
@@ -396,7 +406,8 @@ int BPF_PROG(hr_sched_idle, unsigned int state, unsigned int cpu_id)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns(), *enq, delay;
+	__u64 now = bpf_ktime_get_ns(), delay, weight;
+	struct enqueued *enq;
 	__u32 zero = 0, prev_pid = prev->pid, next_pid = next->pid;
 	struct hr_sched_stats *s;
 	struct hr_cg_key key;
@@ -458,13 +469,13 @@ int BPF_PROG(hr_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (s)
 		s->running_since = now;
 	enq = bpf_task_storage_get(&sched_enqueued, next, 0, 0);
-	if (!enq || !*enq)
+	if (!enq || !enq->since)
 		return 0;
-	delay = now > *enq ? now - *enq : 0;
-	*enq = 0;
+	delay = now > enq->since ? now - enq->since : 0;
+	weight = enq->weight;
+	enq->since = 0;
 
 	if (s) {
-		__u64 weight = 1ULL << (k.sample_shift & 31);
 		__u64 slot = hr_log2(delay / 1000);
 
 		if (slot >= HR_RUNQ_SLOTS)

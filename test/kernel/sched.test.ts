@@ -332,6 +332,49 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
   t.deepEqual(over.map((w) => `${w.counted.toFixed(1)}/${w.wall.toFixed(1)}`), [], 'ms counted/length of the windows over their length');
 });
 
+kernelTest('sched: a wait in flight when the sampling changes weighs what it was stamped with (not 2^16 for each wait begun unsampled)', async (t) => {
+  const cpu = lastAllowedCpu();
+  if (cpu === null) {
+    t.pass('one CPU: the reader would share the hogs\' CPU');
+    return;
+  }
+  const cg = new TestCgroup('sched-resample');
+  t.teardown(() => cg.remove());
+  // eight on one CPU: at any moment seven wait in its run queue
+  const hogs = Array.from({ length: 8 }, () => startIn(cg, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000));
+  t.teardown(() => hogs.forEach((h) => h.child.kill('SIGKILL')));
+  await waitFor(() => cg.pids().length >= 8, 'the hogs in their cgroup');
+  const { obj, source } = openSched('sched-resample');
+  t.teardown(() => { source.close(); obj.close(); });
+  const waits = (r: SchedReading): { count: number; sumMs: number } => {
+    const ino = cg.id();
+    let count = 0, sumNs = 0;
+    for (const { key, stats } of r.stats.values()) {
+      if ((cg.v2 ? key.cgid : key.cpuCgid) !== ino) continue;
+      count += stats.runqCount;
+      sumNs += stats.runqSumNs;
+    }
+    return { count, sumMs: sumNs / 1e6 };
+  };
+  source.setKnobs({ sampleShift: 0, filter: false });
+  source.read(); // counting starts
+  await sleep(500);
+  const before = waits(source.read());
+  // Every wait in flight now was stamped at weight 1; from here a wait is stamped 1 time in
+  // 65536 (about 70 begin in the 300 ms below: a stamp there is a 1 in 900 chance), at 65536.
+  source.setKnobs({ sampleShift: 16, filter: false });
+  await sleep(300);
+  const after = waits(source.read());
+  const count = after.count - before.count, sumMs = after.sumMs - before.sumMs;
+  t.log(`waits counted after the switch to 1 in 65536: ${count} (${sumMs.toFixed(1)} ms); before it, ${before.count} (${before.sumMs.toFixed(0)} ms) in 0.5 s`);
+  t.true(hogs.every((h) => h.child.exitCode === null), 'the hogs ran throughout');
+  t.true(before.count > 50, `all waits were counted before the switch (${before.count})`);
+  // The seven waits in flight end within a few slices, at weight 1 each; read at the end's
+  // weight (the old way), they counted 7 x 65536. Two stamps after the switch would be 2 x 65536.
+  t.true(count >= 1, 'the waits in flight at the switch still count');
+  t.true(count < 3 * 65536, `${count} waits counted after the switch: the waits in flight weighed 65536 each`);
+});
+
 kernelTest('sched: a hog moved to another cgroup while running is counted there from the move; the cgroup it left reads no CPU', async (t) => {
   const cpu = lastAllowedCpu();
   if (cpu === null) {
