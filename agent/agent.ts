@@ -74,6 +74,10 @@ function addStats(into: SchedStats, s: SchedStats): void {
   into.nivcsw += s.nivcsw;
 }
 
+/** Per probe: whether it counts only the policy's workloads (the governor's filter). */
+interface FilteredProbes { sched: boolean; fault: boolean; blockio: boolean; sock: boolean }
+const NONE_FILTERED: FilteredProbes = Object.freeze({ sched: false, fault: false, blockio: false, sock: false });
+
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
 const NO_SCHED: SchedStats = Object.freeze({ ...emptySchedStats(), runqSlots: Object.freeze(new Array<number>(RUNQ_SLOTS).fill(0)) as number[] });
 
@@ -332,13 +336,18 @@ export class Agent {
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];
     const donors: DonorInput[] = [];
+    // A probe the governor keeps to the policy's workloads counts nothing of the others: their
+    // figures from it are unknown (null or absent), not 0, and are not forecast.
+    const filtered = this.filteredProbes();
     for (let i = 0; i < order.length; i++) {
       const id = order[i]!;
       const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
+      const selector = selectorOf(this.policy.workloads, workload);
+      const unseen = selector === undefined ? filtered : NONE_FILTERED;
       const sched = now.sched.get(id)?.stats ?? NO_SCHED;
       const schedWas = was.sched.get(id)?.stats;
       subtractSlots(sched.runqSlots, schedWas?.runqSlots, tickSlots);
-      const cores = delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
+      const cores = unseen.sched ? null : delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
       const switches = delta(sched.nvcsw, schedWas?.nvcsw) + delta(sched.nivcsw, schedWas?.nivcsw);
       const report: WorkloadReport = {
         workload,
@@ -347,29 +356,28 @@ export class Agent {
           slots: sched.runqSlots,
           count: sched.runqCount,
           sumSeconds: sched.runqSumNs / 1e9,
-          waitPerSecond: delta(sched.runqSumNs, schedWas?.runqSumNs) / 1e6 / rateMs.sched,
+          waitPerSecond: unseen.sched ? null : delta(sched.runqSumNs, schedWas?.runqSumNs) / 1e6 / rateMs.sched,
           p50Ms: percentileMs(tickSlots, 0.5),
           p99Ms: percentileMs(tickSlots, 0.99),
         },
-        switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: (switches * 1000) / rateMs.sched },
+        switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: unseen.sched ? null : (switches * 1000) / rateMs.sched },
       };
       // Most workloads of a large host fault, do I/O or talk TCP rarely: they share one zero
       // figure (read-only) instead of allocating their own each tick.
-      if (reading.fault) {
+      if (reading.fault && !unseen.fault) {
         const f = now.fault.get(id)?.stats;
         report.memory = f ? memoryFigures(f, was.fault.get(id)?.stats, rateMs.fault) : ZERO.memory;
       }
-      if (reading.blockio) {
+      if (reading.blockio && !unseen.blockio) {
         const io = now.io.get(id)?.stats;
         report.io = io ? ioFigures(io, was.io.get(id)?.stats, rateMs.io) : ZERO.io;
       }
-      if (reading.sock) {
+      if (reading.sock && !unseen.sock) {
         const n = now.net.get(id)?.stats;
         report.net = n ? netFigures(n, was.net.get(id)?.stats, rateMs.net) : ZERO.net;
       }
 
       // predict (only where the policy states an objective)
-      const selector = selectorOf(this.policy.workloads, workload);
       const objectiveMs = selector?.class === 'critical' ? selector.objectives?.runqueueP99Ms : undefined;
       if (selector && objectiveMs !== undefined) {
         const f = this.forecasterFor(id);
@@ -388,7 +396,7 @@ export class Agent {
       }
       if (selector?.class === 'best-effort' && selector.cpu?.throttle && workload.cpuDir) {
         const dir = workload.cpuDir;
-        donors.push({ workload, selector, bounds: selector.cpu.throttle, usedCores: cores, ownLimitCores: () => ownCpuLimit(dir) });
+        donors.push({ workload, selector, bounds: selector.cpu.throttle, usedCores: cores ?? 0, ownLimitCores: () => ownCpuLimit(dir) });
       }
       reports.push(report);
     }
@@ -527,7 +535,8 @@ export class Agent {
     const owners: WorkloadReport[] = [];
     const oomCounts = new Map<string, number>();
     // a run that ended: its forecasts start afresh (DemandInput.emptied; run-ends.ts)
-    const ended = this.runEnds.tick(picked.map(({ r }) => ({ workload: r.workload, cores: r.cpu.cores })));
+    // (one whose CPU the probe does not count is looked at as one that left the set)
+    const ended = this.runEnds.tick(picked.flatMap(({ r }) => (r.cpu.cores === null ? [] : [{ workload: r.workload, cores: r.cpu.cores }])));
     const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, oomKilled?: boolean): void => {
       inputs.push({ workload: r.workload.id, resource, value, bounds, selected, oomKilled, emptied: ended.has(r.workload.id) });
       owners.push(r);
@@ -536,15 +545,17 @@ export class Agent {
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
-      const waited = this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs);
-      const host = cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores);
-      const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, host.cores);
-      // held at what the others leave it now: its contention certain while the host stays full (DemandBounds.held)
-      const held = cpu.source === 'host' && host.held;
-      // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
-      // host, let it read at most (as set: not what the others leave it, which moves every tick)
-      const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
-      add(r, selected, 'cpu_cores', r.cpu.cores, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling, held });
+      if (r.cpu.cores !== null && r.runq.waitPerSecond !== null) {
+        const waited = this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs);
+        const host = cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores);
+        const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, host.cores);
+        // held at what the others leave it now: its contention certain while the host stays full (DemandBounds.held)
+        const held = cpu.source === 'host' && host.held;
+        // the ceilings: what its cgroup's and its ancestors' quotas, CPU set or memory limits, and the
+        // host, let it read at most (as set: not what the others leave it, which moves every tick)
+        const cpuCeiling = Math.min(usage.cpuCeilingCores ?? hostCores, hostCores);
+        add(r, selected, 'cpu_cores', r.cpu.cores, { limit: cpu.limit, limitSource: cpu.source, ceiling: cpuCeiling, held });
+      }
       if (usage.memoryBytes !== null) {
         const mem = tighter(usage.memoryLimitBytes, usage.memoryLimitSource, memoryLeftByHost(usage, memAvailable));
         const memCeiling = Math.min(usage.memoryCeilingBytes ?? hostMemory, hostMemory);
@@ -599,7 +610,7 @@ export class Agent {
     this.hostCpu = now;
     if (now && before && now.total > before.total) return (hostCores * (now.busy - before.busy)) / (now.total - before.total);
     let sum = 0;
-    for (const r of reports) sum += r.cpu.cores;
+    for (const r of reports) sum += r.cpu.cores ?? 0;
     return sum;
   }
 
@@ -748,6 +759,13 @@ export class Agent {
       const where = s.source ? ` (${s.source.file}:${s.source.line})` : '';
       this.log(`policy workload '${s.name}'${where}: its match "${s.match}" names no cgroup on this host (yet): it is reported once one appears`);
     }
+  }
+
+  /** Which probes the overhead governor now keeps to the policy's workloads (filter knob on). */
+  private filteredProbes(): FilteredProbes {
+    const on = (p: string): boolean => this.governor?.variant(p)?.knobs.filter === true;
+    if (!this.governor) return NONE_FILTERED;
+    return { sched: on('sched'), fault: on('fault'), blockio: on('blockio'), sock: on('sock') };
   }
 
   /** The selected cgroups' keys again, when the index has walked the trees since the last time; whether they changed. */

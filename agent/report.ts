@@ -14,7 +14,7 @@ export interface RunqueueFigures {
   count: number;
   sumSeconds: number;
   /** seconds its tasks waited in the run queue, all together, per second of the last tick */
-  waitPerSecond: number;
+  waitPerSecond: number | null;
   /** percentiles over the last tick, null when nothing waited */
   p50Ms: number | null;
   p99Ms: number | null;
@@ -89,9 +89,10 @@ export interface NetFigures {
 
 export interface WorkloadReport {
   workload: Workload;
-  cpu: { seconds: number; cores: number };
+  cpu: { seconds: number; cores: number | null };
   runq: RunqueueFigures;
-  switches: { voluntary: number; involuntary: number; perSecond: number };
+  /** (null figures: the sched probe, kept to the policy's workloads by the overhead governor, counts none of this one's) */
+  switches: { voluntary: number; involuntary: number; perSecond: number | null };
   /** present when the probe is loaded */
   memory?: MemoryFigures;
   io?: IoFigures;

@@ -182,7 +182,7 @@ export function netFigures(now: TcpStats, before: TcpStats | undefined, interval
  * otherwise asleep ranked under the floor and had no forecast at all.
  */
 export function activityOf(r: WorkloadReport): number {
-  return r.cpu.cores + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
+  return (r.cpu.cores ?? 0) + (r.io?.opsPerSecond ?? 0) / 1000 + ((r.net?.txBytesPerSecond ?? 0) + (r.net?.rxBytesPerSecond ?? 0)) / 1e8 +
     (r.memory?.minorPerSecond ?? 0) / 1e4;
 }
 

@@ -159,9 +159,13 @@ export class ReportMetricProducer implements MetricProducer {
         return point(log2Histogram(this.monotone.counts(key, slots), this.monotone.value(`${key}\0sum`, sumSeconds)), extra);
       };
 
-      cpu.push(total('cpu', w.cpu.seconds));
-      switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));
-      runq.push(buckets('runq', w.runq.slots, w.runq.sumSeconds));
+      // (none while the sched probe, kept to the policy's workloads, counts nothing of this one: a
+      // series frozen then would read as a workload that ran nothing)
+      if (w.cpu.cores !== null) {
+        cpu.push(total('cpu', w.cpu.seconds));
+        switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));
+        runq.push(buckets('runq', w.runq.slots, w.runq.sumSeconds));
+      }
       if (w.forecast) {
         for (const [q, ms] of Object.entries(w.forecast.quantiles)) forecast.push(point(ms / 1000, { forecast_quantile: q }));
         contention.push(point(w.forecast.pContention, { resource: 'cpu', metric: 'runqueue_p99' }));

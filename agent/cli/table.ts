@@ -57,7 +57,7 @@ function saturationText(w: WorkloadReport): string {
 }
 
 const COLUMN_LIST = {
-  cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores },
+  cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores ?? -1 },
   // memory in use and the soonest saturation: the workloads the demand forecasts cover (the
   // policy's, then the busiest); a memory filling towards its limit showed nowhere in the table
   mem: { header: 'MEM', show: (w: WorkloadReport) => bytes(w.usage?.memoryBytes), value: (w: WorkloadReport) => w.usage?.memoryBytes ?? -1 },
@@ -68,7 +68,7 @@ const COLUMN_LIST = {
   },
   p50: { header: 'RUNQ_P50_MS', show: (w: WorkloadReport) => num(w.runq.p50Ms, 3), value: (w: WorkloadReport) => w.runq.p50Ms ?? -1 },
   p99: { header: 'RUNQ_P99_MS', show: (w: WorkloadReport) => num(w.runq.p99Ms, 3), value: (w: WorkloadReport) => w.runq.p99Ms ?? -1 },
-  switches: { header: 'SWITCH/S', show: (w: WorkloadReport) => num(w.switches.perSecond, 0), value: (w: WorkloadReport) => w.switches.perSecond },
+  switches: { header: 'SWITCH/S', show: (w: WorkloadReport) => num(w.switches.perSecond, 0), value: (w: WorkloadReport) => w.switches.perSecond ?? -1 },
   minflt: { header: 'MINFLT/S', show: (w: WorkloadReport) => num(w.memory?.minorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.minorPerSecond ?? -1, probe: 'fault' },
   majflt: { header: 'MAJFLT/S', show: (w: WorkloadReport) => num(w.memory?.majorPerSecond, 0), value: (w: WorkloadReport) => w.memory?.majorPerSecond ?? -1, probe: 'fault' },
   'io-p99': { header: 'IO_P99_MS', show: (w: WorkloadReport) => num(w.io?.latency.p99Ms, 3), value: (w: WorkloadReport) => w.io?.latency.p99Ms ?? -1, probe: 'blockio' },
@@ -97,7 +97,7 @@ function sorter(key: SortKey): (a: WorkloadReport, b: WorkloadReport) => number 
 /** Workloads that did something this tick (or hold a forecast, a demand forecast or a throttle, or are on a task run). */
 export function activeWorkloads(r: TickReport): WorkloadReport[] {
   // (a run asleep on its memory between two busy spells left the table and came back: a walkthrough)
-  return r.workloads.filter((w) => w.cpu.cores > 0.0005 || w.switches.perSecond > 0 || w.forecast || w.demand || w.throttleCores != null || w.run ||
+  return r.workloads.filter((w) => (w.cpu.cores ?? 0) > 0.0005 || (w.switches.perSecond ?? 0) > 0 || w.forecast || w.demand || w.throttleCores != null || w.run ||
     (w.memory?.minorPerSecond ?? 0) > 0 || (w.io?.opsPerSecond ?? 0) > 0 || (w.net?.txBytesPerSecond ?? 0) + (w.net?.rxBytesPerSecond ?? 0) > 0);
 }
 

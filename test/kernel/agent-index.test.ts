@@ -46,8 +46,9 @@ kernelTest("agent: a departed cgroup's CPU, faults and writes are never counted 
       if ((path.startsWith('/headroom-test/idx-job-') || path.startsWith('?')) && (w.io?.writeBytesPerSecond ?? 0) > 0) {
         ioTicks.set(path, [...(ioTicks.get(path) ?? []), n]);
       }
-      if (!path.startsWith('/headroom-test/idx-') || !(w.cpu.cores > 0.005)) continue;
-      total.set(path, (total.get(path) ?? 0) + (w.cpu.cores * r.intervalMs) / 1000);
+      const cores = w.cpu.cores ?? 0;
+      if (!path.startsWith('/headroom-test/idx-') || !(cores > 0.005)) continue;
+      total.set(path, (total.get(path) ?? 0) + (cores * r.intervalMs) / 1000);
       busyTicks.set(path, [...(busyTicks.get(path) ?? []), n]);
     }
   };

@@ -180,7 +180,7 @@ kernelTest('overhead: a page-fault storm over budget switches the fault probe to
 
 interface TopDoc {
   health: { probes: Record<string, { variant: string }> };
-  workloads: Record<string, { cpu: { cores: number }; runq: { count: number } }>;
+  workloads: Record<string, { cpu: { cores: number | null }; runq: { count: number; waitPerSecond: number | null }; switches: { perSecond: number | null }; demand?: Record<string, unknown> }>;
 }
 
 kernelTest('overhead: a policy workload whose cgroup appears after the sched probe is kept to the selected ones is counted', async (t) => {
@@ -217,9 +217,16 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
   const seen = (): TopDoc | undefined => docs().slice(from).find((d) => filtered(d) && (d.workloads[late!.path]?.cpu.cores ?? 0) > 0.2);
   await waitFor(() => seen() !== undefined, 'the late workload counted while the probe is filtered', 25_000);
   const d = seen()!;
-  t.log(`late workload: ${d.workloads[late.path].cpu.cores.toFixed(2)} cores, ${d.workloads[late.path].runq.count} run-queue waits, sched ${d.health.probes.sched.variant}`);
-  // the filter is on: the busy neighbour's CPU time is no longer counted
-  t.true((d.workloads[busy.path]?.cpu.cores ?? 0) < 0.05, `the unselected neighbour is filtered out: ${d.workloads[busy.path]?.cpu.cores}`);
+  t.log(`late workload: ${d.workloads[late.path].cpu.cores!.toFixed(2)} cores, ${d.workloads[late.path].runq.count} run-queue waits, sched ${d.health.probes.sched.variant}`);
+  // The filter is on: the busy neighbour's CPU is no longer counted, and it says so. It read
+  // 0 cores (a workload that ran nothing), and its CPU demand was forecast from those zeros.
+  const neighbour = d.workloads[busy.path];
+  t.truthy(neighbour, 'the unselected neighbour is still reported');
+  t.log(`unselected neighbour: ${JSON.stringify({ cpu: neighbour?.cpu, wait: neighbour?.runq.waitPerSecond, switches: neighbour?.switches.perSecond, demand: Object.keys(neighbour?.demand ?? {}) })}`);
+  t.is(neighbour?.cpu.cores, null, 'its CPU unknown, not 0');
+  t.is(neighbour?.runq.waitPerSecond, null, 'its wait unknown');
+  t.is(neighbour?.switches.perSecond, null, 'its switches unknown');
+  t.false('cpu_cores' in (neighbour?.demand ?? {}), 'no CPU demand forecast from what the probe did not count');
   agent.child.kill('SIGTERM');
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);

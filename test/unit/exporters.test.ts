@@ -619,6 +619,25 @@ test("a workload that leaves the reports leaves the endpoint: all of its series"
   t.is(valueOf(t, again.samples, `${RUNQ_METRIC}_count`, { workload: goes.id }), 11);
 });
 
+test('a workload the sched probe does not count (kept to the policy\'s workloads) has no CPU, switch or run-queue series while so; its counters go on after', async (t) => {
+  const { ep, url } = await endpoint(t);
+  const w = workload('/headroom-test/unselected');
+  ep.update(tick(1, [workloadReport(w)]));
+  t.is(valueOf(t, (await scrape(url)).samples, 'headroom_workload_cpu_seconds_total', { workload: w.id }), 12.5);
+  const unseen = workloadReport(w, {
+    cpu: { seconds: 12.5, cores: null },
+    runq: { ...workloadReport(w).runq, waitPerSecond: null },
+    switches: { voluntary: 100, involuntary: 7, perSecond: null },
+  });
+  ep.update(tick(2, [unseen]));
+  const during = await scrape(url);
+  for (const name of ['headroom_workload_cpu_seconds_total', 'headroom_workload_context_switches_total', `${RUNQ_METRIC}_count`]) {
+    t.is(samplesOf(during.samples, name, { workload: w.id }).length, 0, `${name}: no series frozen at what was counted before`);
+  }
+  ep.update(tick(3, [workloadReport(w, { cpu: { seconds: 13.5, cores: 1 } })]));
+  t.is(valueOf(t, (await scrape(url)).samples, 'headroom_workload_cpu_seconds_total', { workload: w.id }), 13.5);
+});
+
 test('a probe\'s variant: only the one it runs as now (the SDK\'s gauge kept every variant it had seen)', async (t) => {
   const { ep, url } = await endpoint(t);
   const probe = (variant: string, missedRuns = 0) => ({ eventsRead: 1, ringDrops: 0, statsDrops: 0, missedRuns, variant });

@@ -55,6 +55,20 @@ test('table: memory in use and the soonest saturation, by resource; a quiet work
   t.notRegex(renderTable(report([idle], 1), { all: true }), /forecasts stand on/, 'no forecast shown, none said');
 });
 
+test('table: a workload whose CPU the sched probe does not count (kept to the policy\'s) shows - for its CPU and switches, sorted under those that used none; --json says null', (t) => {
+  const unseen = workload('/unselected', { cpu: { seconds: 3, cores: null }, switches: { voluntary: 5, involuntary: 1, perSecond: null } });
+  const idle = workload('/idle');
+  const text = renderTable(report([unseen, idle]), { all: true, sort: 'cpu' });
+  const rows = text.split('\n').slice(2);
+  const header = text.split('\n')[1]!.split(/\s+/);
+  t.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['/idle', '/unselected']);
+  const cells = rows[1]!.split(/\s+/);
+  t.is(cells[header.indexOf('CPU')], '-');
+  t.is(cells[header.indexOf('SWITCH/S')], '-');
+  const json = reportJson(report([unseen])) as unknown as { workloads: Record<string, { cpu: { cores: number | null } }> };
+  t.is(json.workloads['/unselected']?.cpu.cores, null);
+});
+
 test('table: `run` shows a workload\'s task run, elapsed and what its past runs took; top, following none, has no such column', (t) => {
   const run = (elapsedMs: number, meanMs: number | null) => ({
     signature: 'a'.repeat(64), startedAtMs: 0, elapsedMs,
