@@ -132,6 +132,7 @@ export class ReportMetricProducer implements MetricProducer {
     const saturation: DataPoint<number>[] = [];
     const demandConfidence: DataPoint<number>[] = [];
     const demandLimit: DataPoint<number>[] = [];
+    const demandHeld: DataPoint<number>[] = [];
     const memoryBytes: DataPoint<number>[] = [];
     const memoryLimit: DataPoint<number>[] = [];
     const cpuLimit: DataPoint<number>[] = [];
@@ -221,6 +222,8 @@ export class ReportMetricProducer implements MetricProducer {
         // (a forecast its run's task profile gave says so: a P that jumps as a known task starts is explained)
         demandConfidence.push(point(d.confidence, { resource: d.resource, model: d.fromTask ? TASK_PROFILE_MODEL : d.model }));
         if (d.limit !== null) demandLimit.push(point(d.limit, { resource: d.resource, source: d.limitSource ?? 'cgroup' }));
+        // (why headroom_demand_limit{source="host"} moves between the host's CPUs and the workload's own use)
+        if (d.resource === 'cpu_cores' && d.limit !== null) demandHeld.push(point(d.held ? 1 : 0, { resource: d.resource }));
       }
     }
     // the overhead governor's current variant only: one series per probe
@@ -258,6 +261,7 @@ export class ReportMetricProducer implements MetricProducer {
       gauge('headroom_demand_forecast', 'Forecast demand by resource (cpu_cores in cores, memory_bytes in bytes, *_bytes_per_s in bytes/s, io_ops_per_s in block I/Os a second), horizon and quantile; window: peak (of the peak within the horizon, the default models) or value (of the value at its end)', '', demandQ),
       gauge('headroom_demand_contention_probability', 'Probability that demand reaches what the workload may use (headroom_demand_limit, its source as there; within 1% of it or above) within the horizon (window: peak) or at its end (window: value)', '', demandP),
       gauge('headroom_demand_limit', 'What the workload may use: the tighter of its cgroup limit and what the host leaves it (cores, bytes; on a full host, all its CPUs where it hardly waits to run: its run-queue wait under a quarter of its runnable time or 0.05 s a second); source: cgroup, parent, cpuset, host', '', demandLimit),
+      gauge('headroom_demand_held', 'Whether the workload\'s CPU is held at what the others leave it (1): the host is full and it waits to run (its run-queue wait a quarter of its runnable time and 0.05 s a second or more), so headroom_demand_limit is its own use and its contention certain; 0: not held', '', demandHeld),
       gauge('headroom_demand_time_to_saturation_seconds', 'Time until the forecast p90 demand reaches the limit, within 1% (0: there already); absent when not foreseen', 'seconds', saturation),
       gauge('headroom_demand_forecast_confidence', 'Confidence of the demand forecast: history behind it, lowered by its recent relative error (0..1); model: the forecaster behind it (demand_model, or the one auto chose), or task-profile where its run\'s task profile gave it (then how far the task\'s runs agree)', '', demandConfidence),
       gauge('headroom_task_run_elapsed_seconds', 'Time since the workload\'s run (a cgroup that appeared while the agent ran) started', 'seconds', runElapsed),

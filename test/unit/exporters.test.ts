@@ -329,6 +329,13 @@ test('demand: quantiles per horizon and window, contention with its limit source
   t.is(valueOf(t, samples, 'headroom_demand_forecast', { workload: w.id, resource: 'net_bytes_per_s', horizon_seconds: '5', window: 'value', forecast_quantile: '0.5' }), 10);
   t.is(samplesOf(samples, 'headroom_demand_contention_probability', { resource: 'net_bytes_per_s' }).length, 0);
   t.is(samplesOf(samples, 'headroom_demand_time_to_saturation_seconds', { resource: 'net_bytes_per_s' }).length, 0);
+  // held: CPU only, 0 where not held, 1 where it is (the limit its own use, its contention certain)
+  t.is(valueOf(t, samples, 'headroom_demand_held', { workload: w.id, resource: 'cpu_cores' }), 0);
+  t.is(samplesOf(samples, 'headroom_demand_held', { resource: 'memory_bytes' }).length, 0);
+  const cpu = { resource: 'cpu_cores' as const, model: 'engine-peak' as const, windowsOf: 'peak' as const, value: 0.5, limit: 0.5, limitSource: 'host' as const, ceiling: 2,
+    windows: [window(5000, 0.5, 1)], timeToSaturationMs: 0, confidence: 0.8, held: true as const };
+  ep.update(tick(2, [workloadReport(w, { demand: { cpu_cores: cpu } })]));
+  t.is(valueOf(t, (await scrape(url)).samples, 'headroom_demand_held', { workload: w.id, resource: 'cpu_cores' }), 1);
 });
 
 const PROMTOOL = '/usr/bin/promtool';
