@@ -99,13 +99,11 @@ export class RunFollower {
     // (by index: see EachOf in workload-figures.ts)
     for (let i = 0; i < reports.length; i++) {
       const r = reports[i]!;
-      // (a run's cgroup outside a filtered sched probe reads no CPU, as before: its CPU unknown, 0 here)
-      const cpuCores = r.cpu.cores ?? 0;
-      if (!this.runs.wants(r.workload, cpuCores)) continue;
+      if (!this.runs.wants(r.workload, r.cpu.cores)) continue;
       // the demand forecasts read the usage of the workloads they picked; a run's is read here
       const memoryBytes = r.usage ? r.usage.memoryBytes : readMemoryBytes(this.layout, r.workload);
       inputs.push({
-        workload: r.workload, cpuCores, memoryBytes,
+        workload: r.workload, cpuCores: r.cpu.cores, memoryBytes,
         memoryHighWaterBytes: memoryBytes === null ? null : readMemoryHighWaterBytes(this.layout, r.workload),
         // (memory.stat, made by the kernel at each read, read once: the usage's where read)
         memoryFileBytes: memoryBytes === null ? null : r.usage ? r.usage.memoryFileBytes : readFileCacheBytes(this.layout, r.workload),

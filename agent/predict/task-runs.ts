@@ -34,7 +34,8 @@ const CLOCK_SLACK_MS = 50;
 /** One tick's figures for one workload, as the tick has them. */
 export interface RunTickInput {
   workload: Workload;
-  cpuCores: number;
+  /** null: not counted this tick (the sched probe kept to the policy's workloads): left out of the run's curve, not taken for 0 */
+  cpuCores: number | null;
   /** null: not measured this tick (no memory cgroup; the I/O or socket probe off) */
   memoryBytes: number | null;
   /**
@@ -320,15 +321,15 @@ export class TaskRuns {
    * is busy again (its stale counters read 0 CPU), and then that is its next run: a timer's
    * service, started again at the same path.
    */
-  wants(workload: Workload, cpuCores: number): boolean {
+  wants(workload: Workload, cpuCores: number | null): boolean {
     if (this.runs.has(workload.id)) return true;
     const there = this.existing.get(workload.id);
     if (there) {
       // (busy on the tick the next observe folds in: see observe)
-      if (cpuCores > 0) there.busyOn = this.calls + 1;
+      if ((cpuCores ?? 0) > 0) there.busyOn = this.calls + 1;
       return false;
     }
-    if (!(cpuCores > 0 || !this.seen.has(workload.id))) return false;
+    if (!((cpuCores ?? 0) > 0 || !this.seen.has(workload.id))) return false;
     if (this.follows(workload)) return true;
     // (one not followed is taken as seen: not matched again at every tick while it idles)
     rememberNewest(this.seen, workload.id, RAN_BEFORE_KEPT);
@@ -370,7 +371,7 @@ export class TaskRuns {
       const firstSight = !this.seen.has(id);
       if (firstSight) rememberNewest(this.seen, id, RAN_BEFORE_KEPT);
       const restarted = this.restarted(x, nowMs);
-      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || x.cpuCores > 0 || (firstSight && this.opts.alive(x.workload)))) {
+      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || (x.cpuCores ?? 0) > 0 || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
       const run = this.runs.get(id);
@@ -385,7 +386,7 @@ export class TaskRuns {
       else run.endedAtMs = nowMs;
       // a tick that found it gone but read its CPU holds its last CPU, I/O and network; its
       // memory was read after it had gone
-      if (!alive && !(x.cpuCores > 0)) continue;
+      if (!alive && !((x.cpuCores ?? 0) > 0)) continue;
       if (!alive) run.endedBusy = true;
       // what it needs: what it holds less its page cache, which the kernel reclaims under the
       // cgroup's limit before it kills. Counted whole, a job that read a 300 MB file had a 309 MiB
@@ -408,7 +409,7 @@ export class TaskRuns {
         run.highWater = hw;
       }
       this.sample(run, {
-        atMs: sampleAtMs, cpuCores: x.cpuCores, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
+        atMs: sampleAtMs, cpuCores: x.cpuCores ?? undefined, memBytes, ...(memPeakBytes !== undefined && memBytes !== undefined ? { memPeakBytes } : {}),
         ioBytesPerSec: x.ioBytesPerSec ?? undefined, netBytesPerSec: x.netBytesPerSec ?? undefined,
       });
     }

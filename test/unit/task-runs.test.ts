@@ -253,6 +253,25 @@ test('task runs: what a run did not measure (no memory cgroup, the I/O probe off
   }
 });
 
+test('task runs: a tick whose CPU was not counted (the sched probe kept to the policy\'s workloads) leaves the run\'s CPU out there, not 0', async (t) => {
+  const w = world(t);
+  // 1 core throughout; every other tick not counted (null), as the agent hands it in now (it read 0)
+  for (const job of ['/jobs/c-1', '/jobs/c-2']) {
+    w.alive.add(`v1-cpu:${job}`);
+    w.tasks.set(`v1-cpu:${job}`, sig('c'));
+    for (let i = 0; i < 8; i++) await w.tick({ [job]: { cpuCores: job.endsWith('1') && i % 2 === 1 ? null : 1 } });
+    if (job.endsWith('2')) {
+      const status = w.runs.statusOf(`v1-cpu:${job}`, w.now(), [2000, 4000])!;
+      t.deepEqual(status.expected!.ahead.map((a) => a.cpuCores), [1, 1], 'the first run\'s curve: 1 core wherever counted');
+      t.is(status.expected!.peak.cpuCores?.mean, 1);
+    }
+    w.alive.delete(`v1-cpu:${job}`);
+    await w.tick({});
+    await w.tick({});
+  }
+  t.is(w.events.filter((e) => e.kind === 'run-end' && e.recorded).length, 2);
+});
+
 test('task runs: a resource\'s own confidence is said only where it prints lower than the run\'s', (t) => {
   const peak = { cpuCores: { mean: 1, p90: 1 }, memPeakBytes: { mean: 2 ** 20, p90: 2 ** 20 } };
   const start = (confidence: number, memory: number): RunEvent => ({
