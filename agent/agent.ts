@@ -357,6 +357,7 @@ export class Agent {
           count: sched.runqCount,
           sumSeconds: sched.runqSumNs / 1e9,
           waitPerSecond: unseen.sched ? null : delta(sched.runqSumNs, schedWas?.runqSumNs) / 1e6 / rateMs.sched,
+          waitsPerSecond: unseen.sched ? null : (delta(sched.runqCount, schedWas?.runqCount) * 1000) / rateMs.sched,
           p50Ms: percentileMs(tickSlots, 0.5),
           p99Ms: percentileMs(tickSlots, 0.99),
         },
@@ -545,8 +546,9 @@ export class Agent {
       const usage = readUsage(this.layout, r.workload, hostCores, this.limitCache, this.cpuRates);
       r.usage = usage;
       r.demand = {};
-      if (r.cpu.cores !== null && r.runq.waitPerSecond !== null) {
-        const waited = this.waits.waited(r.workload.id, r.runq.waitPerSecond, r.cpu.cores, nowMs);
+      if (r.cpu.cores !== null && r.runq.waitPerSecond !== null && r.runq.waitsPerSecond !== null && r.switches.perSecond !== null) {
+        const tick = { waitPerSecond: r.runq.waitPerSecond, waitsPerSecond: r.runq.waitsPerSecond, switchesPerSecond: r.switches.perSecond, cores: r.cpu.cores };
+        const waited = this.waits.waited(r.workload.id, tick, nowMs);
         const host = cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores);
         const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, host.cores);
         // held at what the others leave it now: its contention certain while the host stays full (DemandBounds.held)

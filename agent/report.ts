@@ -15,6 +15,8 @@ export interface RunqueueFigures {
   sumSeconds: number;
   /** seconds its tasks waited in the run queue, all together, per second of the last tick */
   waitPerSecond: number | null;
+  /** waits that ended, per second of the last tick (under sampling, each counted one weighs 2^n, as in count) */
+  waitsPerSecond: number | null;
   /** percentiles over the last tick, null when nothing waited */
   p50Ms: number | null;
   p99Ms: number | null;

@@ -221,7 +221,7 @@ export function reportJson(r: TickReport): object {
       containerId: w.workload.containerId ?? null,
       podUid: w.workload.podUid ?? null,
       cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds },
-      runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, waitPerSecond: w.runq.waitPerSecond, slotsUs: w.runq.slots },
+      runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, waitPerSecond: w.runq.waitPerSecond, waitsPerSecond: w.runq.waitsPerSecond, slotsUs: w.runq.slots },
       switches: w.switches,
       memory: w.memory ?? null,
       io: w.io ? { ...w.io, latency: jsonLatency(w.io.latency), devices: mapValues(w.io.devices, (d) => ({ ...d, latency: jsonLatency(d.latency) })) } : null,

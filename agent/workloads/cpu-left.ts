@@ -55,31 +55,51 @@ const WAIT_ALPHA = 1 - 0.5 ** (1 / WAIT_HALF_LIFE);
 /** A tick with less CPU and run-queue wait than this (a second) is idle: nothing waited to run. */
 const IDLE_FLOOR = 0.005;
 
+/** A workload's tick, as RecentWaits reads it (all a second). */
+export interface TickWaits {
+  /** seconds its tasks waited to run (under sampling, each wait counted weighs 2^n) */
+  waitPerSecond: number;
+  /** waits that ended (counted as waitPerSecond is) */
+  waitsPerSecond: number;
+  /** its tasks' context switches (exact, sampled or not: each switch-out is a wait to come) */
+  switchesPerSecond: number;
+  cores: number;
+}
+
 /**
  * Each workload's run-queue wait and CPU a second, smoothed over the ticks in a row it is seen
  * in, and whether it waited to run (waitedToRun) on them. A tick's wait is noisy: a long wait is
  * counted whole in the tick it ends (a one-task hog read 1.5 s a second), and a sampled probe
  * counts one wait in 64 as 64 waits (hogs starved all along read as free on 6-13 of 29 ticks at
- * 1 in 64: a walkthrough). An idle tick starts it afresh: a hog that waited, then exited, was
- * still read as waiting 11 ticks on, held at the 0 cores the others left its empty cgroup.
+ * 1 in 64: a walkthrough). So the wait a second is read as the waits' mean length (the sampled
+ * ones say it well) times how many there were (its switches, counted whole): at 1 in 8, a
+ * workload waking 4 times a second, each wait 8 ms, read 0 or 0.064 s a second from tick to
+ * tick, 0.03 s on the whole, and was held back on 4 of 15 ticks. An idle tick starts it afresh:
+ * a hog that waited, then exited, was still read as waiting 11 ticks on, held at the 0 cores the
+ * others left its empty cgroup.
  */
 export class RecentWaits {
-  private readonly byId = new Map<string, { wait: number; cores: number; atMs: number }>();
+  private readonly byId = new Map<string, { wait: number; waits: number; switches: number; cores: number; atMs: number }>();
 
   /** Folds in a tick's figures; true when the workload waited to run, on its smoothed figures. */
-  waited(id: string, waitPerSecond: number, cores: number, atMs: number): boolean {
-    if (!(waitPerSecond + cores >= IDLE_FLOOR)) { // (idle, or not a number)
+  waited(id: string, tick: TickWaits, atMs: number): boolean {
+    const { waitPerSecond, waitsPerSecond, switchesPerSecond, cores } = tick;
+    if (!(waitPerSecond + cores >= IDLE_FLOOR) || !(waitsPerSecond >= 0 && switchesPerSecond >= 0)) { // (idle, or not a number)
       this.byId.delete(id);
       return false;
     }
     let w = this.byId.get(id);
-    if (w === undefined) this.byId.set(id, (w = { wait: waitPerSecond, cores, atMs }));
+    if (w === undefined) this.byId.set(id, (w = { wait: waitPerSecond, waits: waitsPerSecond, switches: switchesPerSecond, cores, atMs }));
     else {
       w.wait += WAIT_ALPHA * (waitPerSecond - w.wait);
+      w.waits += WAIT_ALPHA * (waitsPerSecond - w.waits);
+      w.switches += WAIT_ALPHA * (switchesPerSecond - w.switches);
       w.cores += WAIT_ALPHA * (cores - w.cores);
       w.atMs = atMs;
     }
-    return waitedToRun(w.wait, w.cores);
+    // (no wait counted yet, or no switch: the waits as counted)
+    const wait = w.waits > 0 && w.switches > 0 ? (w.wait / w.waits) * w.switches : w.wait;
+    return waitedToRun(wait, w.cores);
   }
 
   /** Forgets the workloads not seen at `atMs`: one back after ticks away starts afresh, not from what it did then. */

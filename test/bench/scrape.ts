@@ -46,7 +46,7 @@ function syntheticReport(workloads: number, tick: number): TickReport {
     out.push({
       workload: { id: `v1-cpu:${path}`, path, hierarchy: 'v1-cpu', cpuDir: `/sys/fs/cgroup/cpu${path}` },
       cpu: { seconds: 12.5 + tick + i / 1000, cores: 0.5 },
-      runq: { slots, count: slots.reduce((a, b) => a + b, 0), sumSeconds: 0.25 + tick / 100, waitPerSecond: 0, p50Ms: 0.003, p99Ms: 0.02 },
+      runq: { slots, count: slots.reduce((a, b) => a + b, 0), sumSeconds: 0.25 + tick / 100, waitPerSecond: 0, waitsPerSecond: 0, p50Ms: 0.003, p99Ms: 0.02 },
       switches: { voluntary: 100 + tick * i, involuntary: 7 + tick, perSecond: 10 },
       memory: { minorFaults: 5 * tick, majorFaults: 1, minorPerSecond: 0, majorPerSecond: 0, reclaimStalls: 0, reclaimSeconds: 0, reclaimedPages: 0, reclaimMsPerSecond: 0, oomKills: 0, oomKillsPerSecond: 0 },
       net: { txBytes: 1000 * tick, rxBytes: 2000 * tick, retransmits: 0, opened: 1, closed: 0, txBytesPerSecond: 0, rxBytesPerSecond: 0, retransmitsPerSecond: 0 },

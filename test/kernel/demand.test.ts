@@ -361,6 +361,51 @@ registerFull('demand: on a full host, the others\' use binds a workload\'s CPU o
   t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use, P(contention) 1: ${bound.length} of ${held.length}`);
 });
 
+// A full host (a hog a CPU, at the default weight) and beside it a workload that wakes every
+// 500 ms for 10 ms of CPU. Its bursts wait a few ms for a CPU at each wakeup and preemption: half
+// its runnable time (a quarter or more would hold it back), but about 0.02 s a second. Under
+// 0.05 s a second holds nothing back: before that floor, such a workload (a walkthrough's, every
+// 100 ms for 2 ms: 0.03 s a second) read its use as its limit, P up to 1 and a 0 s countdown on
+// 32 of 40 ticks (here, without the floor: 15 of 15).
+registerFull('demand: on a full host, a workload that waits most of its little runnable time, but under 0.05 s a second, is not held back', async (t) => {
+  const hostCpus = cpus().length;
+  const hogs = Array.from({ length: hostCpus }, (_, i) => new TestCgroup(`demand-floor-hog${i}`));
+  const sleepy = new TestCgroup('demand-floor-sleepy');
+  for (const cg of [...hogs, sleepy]) t.teardown(() => cg.remove());
+  // A budget the agent alone exceeds: the sched probe is sampled from its first window on (1 in
+  // 8, then 1 in 64), as this small host's governor often does anyway. A tick then reads 0 or
+  // 64 times one wait (0.256 s a second): the wait is read as the sampled waits' mean length
+  // times the switches, counted whole (RecentWaits).
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-demand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, ['version: 1', 'probes:', '  fault:', '    enabled: false', '  blockio:', '    enabled: false', '  sock:', '    enabled: false',
+    '  overhead_budget: 0.1%', 'export:', '  prometheus:', '    enabled: false', ''].join('\n'));
+  const agent = headroom(['top', '--json', '--interval', '1', '--count', '18', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 60_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  await waitFor(() => agent.stdout().includes('\n'), 'the first report', 20_000);
+  // (10 ms of its own CPU, not of the clock: it gets them however long it waits)
+  const loop = 'import time\nwhile True:\n  t = time.process_time()\n  while time.process_time() - t < 0.01: pass\n  time.sleep(0.5)\n';
+  const running = [...hogs.map((cg) => startIn(cg, 'stress-ng', ['--cpu', '1', '--cpu-method', 'loop', '--timeout', '30s', '--quiet'], 40_000)),
+    startIn(sleepy, 'timeout', ['30', '/usr/bin/python3', '-c', loop], 40_000)];
+  for (const r of running) t.teardown(() => { r.child.kill('SIGKILL'); });
+  const ran = await agent.done;
+  t.is(ran.code, 0, ran.stderr);
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { health: { probes: Record<string, { variant: string }> }; workloads: Record<string, { cpu: { cores: number }; runq: { waitPerSecond: number; waitsPerSecond: number }; switches: { perSecond: number }; demand: Record<string, Demand> | null }> });
+  t.log(`sched probe: ${docs.map((d) => d.health.probes.sched?.variant).join(' ')}`);
+  const mine = docs.map((d) => d.workloads[sleepy.path]).filter((w) => w?.demand?.cpu_cores !== undefined && w.cpu.cores > 0.005)
+    .map((w) => ({ cores: w.cpu.cores, wait: w.runq.waitPerSecond, waits: w.runq.waitsPerSecond, switches: w.switches.perSecond, d: w.demand!.cpu_cores! })).slice(2);
+  const said = (s: (typeof mine)[number]): string => `${s.cores.toFixed(3)} cores, waited ${s.wait.toFixed(3)} s/s (${((100 * s.wait) / (s.wait + s.cores)).toFixed(0)}% of its runnable time; ${s.waits.toFixed(0)} waits, ${s.switches.toFixed(0)} switches a second), limit ${s.d.limit?.toFixed(2)} (${s.d.limitSource}), P(5 s) ${s.d.windows[0]!.pContention?.toFixed(2)}, countdown ${s.d.timeToSaturationMs}`;
+  t.log(`wakes every 500 ms: ${mine.map(said).join('\n  ')}`);
+  t.true(mine.length >= 10, `forecasts of the sleepy workload: ${mine.length}`);
+  // (it did wait most of its runnable time on some ticks: the floor, not the share, frees it there)
+  const mostly = mine.filter((s) => s.wait >= 0.25 * (s.wait + s.cores));
+  t.log(`ticks it waited a quarter of its runnable time or more: ${mostly.length} of ${mine.length}`);
+  const free = mine.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus && s.d.timeToSaturationMs === null && s.d.windows[0]!.pContention! < 0.05);
+  t.true(free.length >= 0.8 * mine.length, `ticks left all the host's CPUs, no countdown, no contention: ${free.length} of ${mine.length}`);
+  t.true(docs.slice(-8).every((d) => d.health.probes.sched?.variant.startsWith('sampled')), 'the sched probe sampled in the last ticks');
+});
+
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
 // new id, and the index's walk that meets it tells the agent to drop what it kept of the old one.
 kernelTest('demand: a cgroup removed and made again at its path has its new CPU quota read within seconds, not the old one kept', async (t) => {

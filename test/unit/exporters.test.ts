@@ -55,7 +55,7 @@ function workloadReport(w: Workload, extra: Partial<WorkloadReport> = {}): Workl
   return {
     workload: w,
     cpu: { seconds: 12.5, cores: 0.5 },
-    runq: { slots: slots({ 0: 3, 1: 5, 4: 2, 31: 1 }), count: 11, sumSeconds: 0.25, waitPerSecond: 0.05, p50Ms: 0.003, p99Ms: 0.02 },
+    runq: { slots: slots({ 0: 3, 1: 5, 4: 2, 31: 1 }), count: 11, sumSeconds: 0.25, waitPerSecond: 0.05, waitsPerSecond: 4, p50Ms: 0.003, p99Ms: 0.02 },
     switches: { voluntary: 100, involuntary: 7, perSecond: 10 },
     ...extra,
   };
@@ -666,7 +666,7 @@ test('a workload\'s counters never go back: a drop of its sum (a cgroup\'s entri
   const { ep, url } = await endpoint(t);
   const w = workload('/a');
   const at = (ticks: number, seconds: number, runq: Record<number, number>): TickReport =>
-    tick(ticks, [workloadReport(w, { cpu: { seconds, cores: 1 }, runq: { slots: slots(runq), count: 0, sumSeconds: seconds / 10, waitPerSecond: 0.1, p50Ms: null, p99Ms: null } })]);
+    tick(ticks, [workloadReport(w, { cpu: { seconds, cores: 1 }, runq: { slots: slots(runq), count: 0, sumSeconds: seconds / 10, waitPerSecond: 0.1, waitsPerSecond: 1, p50Ms: null, p99Ms: null } })]);
   const read = async () => {
     const { samples } = await scrape(url);
     return {

@@ -11,7 +11,7 @@ import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../a
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
 import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
-import { cpuLeftByHost, RecentWaits, waitedToRun } from '../../agent/workloads/cpu-left.js';
+import { cpuLeftByHost, RecentWaits, waitedToRun, type TickWaits } from '../../agent/workloads/cpu-left.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
 import { start, waitFor } from '../helpers/proc.js';
@@ -679,29 +679,40 @@ test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a
 
 test('usage: a workload\'s wait to run is read over its last few ticks: a sampled probe\'s one long wait does not flip it, a lasting change does', (t) => {
   const waits = new RecentWaits();
+  // unsampled: as many waits as switches (each switch-out a wait to come), the wait as counted
+  const tick = (wait: number, cores: number, n = 20): TickWaits => ({ waitPerSecond: wait, waitsPerSecond: n, switchesPerSecond: n, cores });
   // a starved hog (0.4 cores, 0.6 s waited a second), its waits counted 1 in 64: most ticks none, some 64 times one
   const sampled = [0, 0, 2.5, 0, 0, 0, 1.9, 0, 0, 0, 0, 2.2, 0, 0];
-  t.true(waits.waited('hog', 0.6, 0.4, 0));
-  const free = sampled.filter((w, i) => !waits.waited('hog', w, 0.4, (i + 1) * 1000)).length;
-  t.true(free <= 2, `read as free on ${free} of ${sampled.length} ticks (each tick alone: ${sampled.filter((w) => !waitedToRun(w, 0.4)).length})`);
+  t.true(waits.waited('hog', tick(0.6, 0.4), 0));
+  const free = sampled.filter((w, i) => !waits.waited('hog', { waitPerSecond: w, waitsPerSecond: w > 0 ? 64 : 0, switchesPerSecond: 20, cores: 0.4 }, (i + 1) * 1000)).length;
+  t.true(free === 0, `read as free on ${free} of ${sampled.length} ticks (each tick alone: ${sampled.filter((w) => !waitedToRun(w, 0.4)).length})`);
+  // a workload waking 4 times a second, 10 ms of CPU and 8 ms waited each time (0.032 s a second:
+  // under the floor), its waits counted 1 in 8: a tick reads 0 or 0.064 s (held back on 4 of 15
+  // ticks read so, on the waits as counted: a kernel test)
+  const lumpy = [0.064, 0.064, 0, 0.128, 0, 0, 0.064, 0.064, 0, 0, 0.128, 0, 0.064, 0, 0];
+  const held = lumpy.filter((w, i) => waits.waited('sleepy', { waitPerSecond: w, waitsPerSecond: (w / 0.008), switchesPerSecond: 4, cores: 0.04 }, i * 1000)).length;
+  t.is(held, 0, 'held back on no tick');
   // a service that stops waiting (the hogs beside it lowered) is free within a few ticks
-  t.true(waits.waited('svc', 0.3, 0.24, 0));
-  const freeAt = [1, 2, 3, 4, 5, 6, 7, 8].find((s) => !waits.waited('svc', 0.01, 0.26, s * 1000));
+  t.true(waits.waited('svc', tick(0.3, 0.24), 0));
+  const freeAt = [1, 2, 3, 4, 5, 6, 7, 8].find((s) => !waits.waited('svc', tick(0.01, 0.26), s * 1000));
   t.true(freeAt !== undefined && freeAt <= 6, `free from tick ${freeAt}`);
   // a hog that waited, then exited (an idle tick): not waiting from that tick on (it read so 11
   // ticks on, held at the 0 cores the host left its empty cgroup), nor when a new run starts
-  t.true(waits.waited('gone', 0.6, 0.4, 0));
-  t.false(waits.waited('gone', 0, 0, 1000));
-  t.false(waits.waited('gone', 0.01, 0.3, 2000), 'a new run that hardly waits: taken afresh');
-  t.false(waits.waited('nan', Number.NaN, 0.4, 0), 'not a number: nothing waited');
-  t.true(waits.waited('nan', 0.6, 0.4, 1000), 'and nothing kept of it');
+  t.true(waits.waited('gone', tick(0.6, 0.4), 0));
+  t.false(waits.waited('gone', tick(0, 0, 0), 1000));
+  t.false(waits.waited('gone', tick(0.01, 0.3), 2000), 'a new run that hardly waits: taken afresh');
+  t.false(waits.waited('nan', tick(Number.NaN, 0.4), 0), 'not a number: nothing waited');
+  t.false(waits.waited('nan', tick(0.6, 0.4, Number.NaN), 500), 'nor a count that is not');
+  t.true(waits.waited('nan', tick(0.6, 0.4), 1000), 'and nothing kept of it');
+  // no switch counted (a hog alone on its CPU until the one preemption that ended its wait): the waits as counted
+  t.true(waits.waited('alone', { waitPerSecond: 0.5, waitsPerSecond: 1, switchesPerSecond: 0, cores: 0.5 }, 0));
   // figures are kept while a workload is seen at every tick: one missed (out of the forecast set) starts afresh
-  t.false(waits.waited('other', 0.01, 0.26, 0));
+  t.false(waits.waited('other', tick(0.01, 0.26), 0));
   waits.keepOnly(0);
-  t.false(waits.waited('other', 0.3, 0.6, 1000), 'seen at the tick before: its free past outweighs this tick (0.07 s waited against 0.33 cores)');
+  t.false(waits.waited('other', tick(0.3, 0.6), 1000), 'seen at the tick before: its free past outweighs this tick (0.07 s waited against 0.33 cores)');
   waits.keepOnly(1000);
   waits.keepOnly(2000);
-  t.true(waits.waited('other', 0.3, 0.6, 3000), 'not seen at 2 s: taken afresh');
+  t.true(waits.waited('other', tick(0.3, 0.6), 3000), 'not seen at 2 s: taken afresh');
 });
 
 test('usage: page cache from memory.stat (v1: the subtree\'s total_ fields), and counted once in what the host leaves', (t) => {
