@@ -161,6 +161,9 @@ export class Agent {
    * enter it. It enters at the next walk of the trees (at most 10 ticks after it appears).
    */
   private selectedIds = new Set<bigint>();
+  /** the workload ids of selectedIds, and of the ids last written to a probe's filter: the workloads a filtered probe counts */
+  private selectedWorkloads = new Set<string>();
+  private filterWorkloads = new Set<string>();
   /** the index's generation selectedIds was taken at */
   private selectedAt = -1;
   /** the policy's workloads the index knows, by id, and the generation they were taken at (quietSelected) */
@@ -225,14 +228,14 @@ export class Agent {
     const changes = this.governor.observe(nowMs, this.source.counters(), (cpu.user + cpu.system) * 1000);
     for (const c of changes) {
       const probe = this.source.tunables[c.probe];
-      if (c.knobs.filter) probe.setFilter(this.selectedIds);
+      if (c.knobs.filter) this.setFilter(probe);
       probe.setKnobs(c.knobs);
       if (this.logOverhead) this.log(`overhead: ${c.reason}`);
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
     if (reselected) {
       for (const [name, probe] of Object.entries(this.source.tunables)) {
-        if (this.governor.variant(name)?.knobs.filter) probe.setFilter(this.selectedIds);
+        if (this.governor.variant(name)?.knobs.filter) this.setFilter(probe);
       }
     }
     return changes.map(({ atMs, probe, from, to, reason }) => ({ atMs, probe, from, to, reason }));
@@ -337,13 +340,14 @@ export class Agent {
     const risks: RiskInput[] = [];
     const donors: DonorInput[] = [];
     // A probe the governor keeps to the policy's workloads counts nothing of the others: their
-    // figures from it are unknown (null or absent), not 0, and are not forecast.
+    // figures from it are unknown (null or absent), not 0, and are not forecast. (Those in its
+    // filter: a selected cgroup made since is out of it until the next walk of the trees.)
     const filtered = this.filteredProbes();
     for (let i = 0; i < order.length; i++) {
       const id = order[i]!;
       const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
       const selector = selectorOf(this.policy.workloads, workload);
-      const unseen = selector === undefined ? filtered : NONE_FILTERED;
+      const unseen = this.filterWorkloads.has(id) ? NONE_FILTERED : filtered;
       const sched = now.sched.get(id)?.stats ?? NO_SCHED;
       const schedWas = was.sched.get(id)?.stats;
       subtractSlots(sched.runqSlots, schedWas?.runqSlots, tickSlots);
@@ -410,7 +414,7 @@ export class Agent {
     const departed = this.index.takeDeparted();
     if (departed.all) this.limitCache.forget();
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
-    this.forecastDemand(reports, nowMs);
+    this.forecastDemand(reports, nowMs, intervalMs);
     if (this.reportAll) this.readUsageOfRest(reports);
     if (this.index.neverFound > 0 && !this.saidNeverFound) {
       // (once: where the agent cannot see the probes' cgroups, a cgroup namespace, every workload goes this way)
@@ -498,7 +502,7 @@ export class Agent {
    * CPU against the workload's quota (or the host's CPUs), memory against its limit, I/O bytes/s
    * and operations/s, network bytes/s (no limit known: quantiles and saturation-free).
    */
-  private forecastDemand(reports: WorkloadReport[], nowMs: number): void {
+  private forecastDemand(reports: WorkloadReport[], nowMs: number, intervalMs: number): void {
     // each workload's rank computed once: the policy's first, then by activity of any kind; one
     // on a task run its profile knows is forecast however idle (that may know of a peak to come)
     // (ranks in typed arrays: an object per workload, each tick, beside 1000 of them, was a
@@ -531,13 +535,16 @@ export class Agent {
     const hostMemory = totalmem();
     const busyCores = this.hostBusyCores(hostCores, reports);
     const memAvailable = picked.length > 0 ? readHostMemoryAvailable() : null;
+    // what one run-queue wait the sched probe counted weighs (2^n at 1 in 2^n)
+    const waitWeight = 2 ** (this.governor?.variant('sched')?.knobs.sampleShift ?? 0);
     // the tick's samples first, then their forecasts at once (over worker threads when the policy says so)
     const inputs: DemandInput[] = [];
     const owners: WorkloadReport[] = [];
     const oomCounts = new Map<string, number>();
     // a run that ended: its forecasts start afresh (DemandInput.emptied; run-ends.ts)
-    // (one whose CPU the probe does not count is looked at as one that left the set)
-    const ended = this.runEnds.tick(picked.flatMap(({ r }) => (r.cpu.cores === null ? [] : [{ workload: r.workload, cores: r.cpu.cores }])));
+    // (one whose CPU the probe does not count is watched as an idle one: its cgroup's emptying is
+    // read from the cgroup, and its memory, still forecast, starts afresh when it empties)
+    const ended = this.runEnds.tick(picked.map(({ r }) => ({ workload: r.workload, cores: r.cpu.cores ?? 0 })));
     const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, oomKilled?: boolean): void => {
       inputs.push({ workload: r.workload.id, resource, value, bounds, selected, oomKilled, emptied: ended.has(r.workload.id) });
       owners.push(r);
@@ -547,7 +554,9 @@ export class Agent {
       r.usage = usage;
       r.demand = {};
       if (r.cpu.cores !== null && r.runq.waitPerSecond !== null && r.runq.waitsPerSecond !== null && r.switches.perSecond !== null) {
-        const tick = { waitPerSecond: r.runq.waitPerSecond, waitsPerSecond: r.runq.waitsPerSecond, switchesPerSecond: r.switches.perSecond, cores: r.cpu.cores };
+        // (the waits counted in the tick, each as one: a tick's worth of them, over what one weighs)
+        const waitsSampled = (r.runq.waitsPerSecond * intervalMs) / 1000 / waitWeight;
+        const tick = { waitPerSecond: r.runq.waitPerSecond, waitsPerSecond: r.runq.waitsPerSecond, switchesPerSecond: r.switches.perSecond, cores: r.cpu.cores, waitsSampled };
         const waited = this.waits.waited(r.workload.id, tick, nowMs);
         const host = cpuLeftByHost(r.cpu.cores, waited, hostCores, busyCores);
         const cpu = tighter(usage.cpuLimitCores, usage.cpuLimitSource, host.cores);
@@ -763,6 +772,12 @@ export class Agent {
     }
   }
 
+  /** Keeps a probe to the policy's workloads the index knows now (every filtered probe holds the same set). */
+  private setFilter(probe: { setFilter(keys: Iterable<bigint>): void }): void {
+    probe.setFilter(this.selectedIds);
+    this.filterWorkloads = this.selectedWorkloads;
+  }
+
   /** Which probes the overhead governor now keeps to the policy's workloads (filter knob on). */
   private filteredProbes(): FilteredProbes {
     const on = (p: string): boolean => this.governor?.variant(p)?.knobs.filter === true;
@@ -778,6 +793,7 @@ export class Agent {
     const keys = new Set(selected.map((c) => filterKey(c.hierarchy, c.id)));
     const changed = keys.size !== this.selectedIds.size || [...keys].some((k) => !this.selectedIds.has(k));
     this.selectedIds = keys;
+    this.selectedWorkloads = new Set(selected.map((c) => c.workload));
     return changed;
   }
 }

@@ -237,6 +237,11 @@ int BPF_PROG(hr_sched_wakeup, struct task_struct *p)
 {
 	struct hr_probe_knobs k = hr_knobs(&sched_knobs);
 
+	/* A wakeup of a task still running (woken between saying it will sleep and sleeping) is
+	 * no wait: stamped, the stamp outlived its next sleep wherever the wakeup after that was
+	 * not sampled, and its next switch-in counted that sleep as a wait, 2^n times. */
+	if (p->on_cpu)
+		return 0;
 	mark_enqueued(p, bpf_ktime_get_ns(), k.sample_shift);
 	return 0;
 }

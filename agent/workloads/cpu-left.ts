@@ -64,7 +64,16 @@ export interface TickWaits {
   /** its tasks' context switches (exact, sampled or not: each switch-out is a wait to come) */
   switchesPerSecond: number;
   cores: number;
+  /** waits the probe counted in the tick, each as one (under sampling, 1 in 2^n of them) */
+  waitsSampled: number;
 }
+
+/**
+ * The waits' mean length is read as if PRIOR_WAITS more of length 0 had been counted: at 1 in 64
+ * a workload's waits are counted a few a minute, and one long one made the mean (at 6 waits a
+ * second, a wait of 8.5 ms read 0.051 s a second against a floor of 0.05).
+ */
+const PRIOR_WAITS = 2;
 
 /**
  * Each workload's run-queue wait and CPU a second, smoothed over the ticks in a row it is seen
@@ -79,26 +88,28 @@ export interface TickWaits {
  * others left its empty cgroup.
  */
 export class RecentWaits {
-  private readonly byId = new Map<string, { wait: number; waits: number; switches: number; cores: number; atMs: number }>();
+  private readonly byId = new Map<string, { wait: number; waits: number; switches: number; cores: number; sampled: number; atMs: number }>();
 
   /** Folds in a tick's figures; true when the workload waited to run, on its smoothed figures. */
   waited(id: string, tick: TickWaits, atMs: number): boolean {
-    const { waitPerSecond, waitsPerSecond, switchesPerSecond, cores } = tick;
-    if (!(waitPerSecond + cores >= IDLE_FLOOR) || !(waitsPerSecond >= 0 && switchesPerSecond >= 0)) { // (idle, or not a number)
+    const { waitPerSecond, waitsPerSecond, switchesPerSecond, cores, waitsSampled } = tick;
+    if (!(waitPerSecond + cores >= IDLE_FLOOR) || !(waitsPerSecond >= 0 && switchesPerSecond >= 0 && waitsSampled >= 0)) { // (idle, or not a number)
       this.byId.delete(id);
       return false;
     }
     let w = this.byId.get(id);
-    if (w === undefined) this.byId.set(id, (w = { wait: waitPerSecond, waits: waitsPerSecond, switches: switchesPerSecond, cores, atMs }));
+    if (w === undefined) this.byId.set(id, (w = { wait: waitPerSecond, waits: waitsPerSecond, switches: switchesPerSecond, cores, sampled: waitsSampled, atMs }));
     else {
       w.wait += WAIT_ALPHA * (waitPerSecond - w.wait);
       w.waits += WAIT_ALPHA * (waitsPerSecond - w.waits);
       w.switches += WAIT_ALPHA * (switchesPerSecond - w.switches);
       w.cores += WAIT_ALPHA * (cores - w.cores);
+      // (a count that fades as the means do: the waits they stand on)
+      w.sampled = w.sampled * (1 - WAIT_ALPHA) + waitsSampled;
       w.atMs = atMs;
     }
     // (no wait counted yet, or no switch: the waits as counted)
-    const wait = w.waits > 0 && w.switches > 0 ? (w.wait / w.waits) * w.switches : w.wait;
+    const wait = w.waits > 0 && w.switches > 0 ? (w.wait / w.waits) * w.switches * (w.sampled / (w.sampled + PRIOR_WAITS)) : w.wait;
     return waitedToRun(wait, w.cores);
   }
 

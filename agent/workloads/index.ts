@@ -177,10 +177,10 @@ export class WorkloadIndex {
    * inode: what a probe's key holds; each hierarchy numbers its own). Unlike the ids the probes
    * have seen, these include cgroups none of whose tasks has run yet.
    */
-  idsOf(keep: (path: string) => boolean): { hierarchy: Hierarchy; id: bigint }[] {
-    const out: { hierarchy: Hierarchy; id: bigint }[] = [];
+  idsOf(keep: (path: string) => boolean): { hierarchy: Hierarchy; id: bigint; workload: string }[] {
+    const out: { hierarchy: Hierarchy; id: bigint; workload: string }[] = [];
     for (const [hierarchy, tree] of [['v2', this.v2], ['v1-cpu', this.v1cpu]] as const) {
-      if (tree) for (const [path, id] of tree.byPath) if (keep(path)) out.push({ hierarchy, id });
+      if (tree) for (const [path, id] of tree.byPath) if (keep(path)) out.push({ hierarchy, id, workload: `${hierarchy}:${path}` });
     }
     return out;
   }

@@ -403,7 +403,9 @@ registerFull('demand: on a full host, a workload that waits most of its little r
   t.log(`ticks it waited a quarter of its runnable time or more: ${mostly.length} of ${mine.length}`);
   const free = mine.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus && s.d.timeToSaturationMs === null && s.d.windows[0]!.pContention! < 0.05);
   t.true(free.length >= 0.8 * mine.length, `ticks left all the host's CPUs, no countdown, no contention: ${free.length} of ${mine.length}`);
-  t.true(docs.slice(-8).every((d) => d.health.probes.sched?.variant.startsWith('sampled')), 'the sched probe sampled in the last ticks');
+  // (sampled on most ticks: the governor may step it back where its cost falls under 5% of the budget)
+  const sampledTicks = docs.filter((d) => d.health.probes.sched?.variant.startsWith('sampled')).length;
+  t.true(sampledTicks >= docs.length / 2, `the sched probe sampled on ${sampledTicks} of ${docs.length} ticks`);
 });
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a

@@ -1,6 +1,7 @@
 // agent/workloads: container ids from paths, the layout from mount tables, the index on a fake
 // tree (any user), then on real cgroups under headroom-test (kernelTest: root).
 import test, { type ExecutionContext } from 'ava';
+import { rng } from '../helpers/rng.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -182,7 +183,7 @@ test('index: the ids of the cgroups a selector keeps, in both hierarchies, new o
   index.refresh();
   const web = (path: string): boolean => path.startsWith('/web/');
   // each id with its hierarchy: the two number their directories apart
-  t.deepEqual(index.idsOf(web), [{ hierarchy: 'v2', id: ino(join(uni, 'web', 'a')) }, { hierarchy: 'v1-cpu', id: ino(join(cpu, 'web', 'b')) }]);
+  t.deepEqual(index.idsOf(web), [{ hierarchy: 'v2', id: ino(join(uni, 'web', 'a')), workload: 'v2:/web/a' }, { hierarchy: 'v1-cpu', id: ino(join(cpu, 'web', 'b')), workload: 'v1-cpu:/web/b' }]);
   const before = index.generation;
   // a cgroup made after the walk is known after the next one
   mkdirSync(join(cpu, 'web', 'c'));
@@ -680,18 +681,29 @@ test('usage: what the host leaves a workload\'s CPU: the others\' use binds on a
 test('usage: a workload\'s wait to run is read over its last few ticks: a sampled probe\'s one long wait does not flip it, a lasting change does', (t) => {
   const waits = new RecentWaits();
   // unsampled: as many waits as switches (each switch-out a wait to come), the wait as counted
-  const tick = (wait: number, cores: number, n = 20): TickWaits => ({ waitPerSecond: wait, waitsPerSecond: n, switchesPerSecond: n, cores });
+  const tick = (wait: number, cores: number, n = 20): TickWaits => ({ waitPerSecond: wait, waitsPerSecond: n, switchesPerSecond: n, cores, waitsSampled: n });
   // a starved hog (0.4 cores, 0.6 s waited a second), its waits counted 1 in 64: most ticks none, some 64 times one
   const sampled = [0, 0, 2.5, 0, 0, 0, 1.9, 0, 0, 0, 0, 2.2, 0, 0];
   t.true(waits.waited('hog', tick(0.6, 0.4), 0));
-  const free = sampled.filter((w, i) => !waits.waited('hog', { waitPerSecond: w, waitsPerSecond: w > 0 ? 64 : 0, switchesPerSecond: 20, cores: 0.4 }, (i + 1) * 1000)).length;
+  const free = sampled.filter((w, i) => !waits.waited('hog', { waitPerSecond: w, waitsPerSecond: w > 0 ? 64 : 0, switchesPerSecond: 20, cores: 0.4, waitsSampled: w > 0 ? 1 : 0 }, (i + 1) * 1000)).length;
   t.true(free === 0, `read as free on ${free} of ${sampled.length} ticks (each tick alone: ${sampled.filter((w) => !waitedToRun(w, 0.4)).length})`);
   // a workload waking 4 times a second, 10 ms of CPU and 8 ms waited each time (0.032 s a second:
   // under the floor), its waits counted 1 in 8: a tick reads 0 or 0.064 s (held back on 4 of 15
   // ticks read so, on the waits as counted: a kernel test)
   const lumpy = [0.064, 0.064, 0, 0.128, 0, 0, 0.064, 0.064, 0, 0, 0.128, 0, 0.064, 0, 0];
-  const held = lumpy.filter((w, i) => waits.waited('sleepy', { waitPerSecond: w, waitsPerSecond: (w / 0.008), switchesPerSecond: 4, cores: 0.04 }, i * 1000)).length;
+  const held = lumpy.filter((w, i) => waits.waited('sleepy', { waitPerSecond: w, waitsPerSecond: w / 0.008, switchesPerSecond: 4, cores: 0.04, waitsSampled: w / 0.008 / 8 }, i * 1000)).length;
   t.is(held, 0, 'held back on no tick');
+  // the same at 1 in 64, 6 waits a second of 5 ms on average (0.03 s a second), their lengths
+  // spread as a queue's are (exponential): taken as the mean, the last counted one alone held it
+  // back whenever it passed 8.3 ms (a fifth of them)
+  const r = rng(5);
+  let heldTicks = 0;
+  for (let i = 0; i < 600; i++) {
+    let n = 0, sum = 0;
+    for (let k = 0; k < 6; k++) if (r() < 1 / 64) { n++; sum += -0.005 * Math.log(1 - r()); }
+    if (waits.waited('queue', { waitPerSecond: 64 * sum, waitsPerSecond: 64 * n, switchesPerSecond: 6, cores: 0.04, waitsSampled: n }, i * 1000)) heldTicks++;
+  }
+  t.true(heldTicks <= 6, `held back on ${heldTicks} of 600 ticks`);
   // a service that stops waiting (the hogs beside it lowered) is free within a few ticks
   t.true(waits.waited('svc', tick(0.3, 0.24), 0));
   const freeAt = [1, 2, 3, 4, 5, 6, 7, 8].find((s) => !waits.waited('svc', tick(0.01, 0.26), s * 1000));
@@ -705,7 +717,7 @@ test('usage: a workload\'s wait to run is read over its last few ticks: a sample
   t.false(waits.waited('nan', tick(0.6, 0.4, Number.NaN), 500), 'nor a count that is not');
   t.true(waits.waited('nan', tick(0.6, 0.4), 1000), 'and nothing kept of it');
   // no switch counted (a hog alone on its CPU until the one preemption that ended its wait): the waits as counted
-  t.true(waits.waited('alone', { waitPerSecond: 0.5, waitsPerSecond: 1, switchesPerSecond: 0, cores: 0.5 }, 0));
+  t.true(waits.waited('alone', { waitPerSecond: 0.5, waitsPerSecond: 1, switchesPerSecond: 0, cores: 0.5, waitsSampled: 1 }, 0));
   // figures are kept while a workload is seen at every tick: one missed (out of the forecast set) starts afresh
   t.false(waits.waited('other', tick(0.01, 0.26), 0));
   waits.keepOnly(0);
