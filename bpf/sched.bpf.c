@@ -291,7 +291,7 @@ static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struc
  * not a proxy-execution donor): at the CPU's ticks (a nohz_full CPU's remote tick too, each
  * second), at any enqueue, dequeue or wakeup on its run queue, and when the kernel moves the task
  * to another cpu cgroup (sched_move_task); run on that CPU or on another holding its run-queue
- * lock, so never beside hr_sched_switch for that CPU. Three jobs:
+ * lock, so never beside hr_sched_switch for that CPU. Four jobs:
  * - A task moved to another cgroup while running (its css_set is not the one it was switched in
  *   with): its stint so far is committed to the cgroup it left, and it runs on for the new one.
  *   Before, the whole stint went to the old cgroup, which was lent the running slice meanwhile
@@ -315,7 +315,9 @@ static __always_inline void mark_running(struct hr_oncpu *cur, struct task_struc
  *   the fair class has no such measure (only set_next_entity restarts it): it is noted from
  *   now, which leaves the named task at most that wait. A task moved to another cgroup within
  *   the unreported stint has it all counted in the cgroup it joined. A missed switch to the
- *   idle task is hr_sched_idle's. */
+ *   idle task is hr_sched_idle's.
+ * - A task switched in while the filter kept its workload out, once the filter is off: counted
+ *   from then (see the first branch). */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 {
@@ -334,8 +336,13 @@ int BPF_PROG(hr_sched_runtime, struct task_struct *p, __u64 runtime)
 	if (!cur)
 		return 0;
 	if (cur->since && cur->task == (__u64)p) {
-		if (cur->cset == (__u64)p->cgroups)
+		if (cur->cset == (__u64)p->cgroups) {
+			/* switched in while a filter kept it out, and the filter is off now: counted from
+			 * here, not from its next switch-in (a lone hog on its CPU read no CPU meanwhile) */
+			if (!cur->counted && !hr_knobs(&sched_knobs).filter)
+				mark_running(cur, p, bpf_ktime_get_ns(), cpu);
 			return 0;
+		}
 		/* moved while running: the stint so far is the cgroup's it left */
 		now = bpf_ktime_get_ns();
 		s = cur->counted ? stats_on(&cur->key, cpu) : NULL;

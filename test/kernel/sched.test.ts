@@ -375,6 +375,58 @@ kernelTest('sched: a wait in flight when the sampling changes weighs what it was
   t.true(count < 3 * 65536, `${count} waits counted after the switch: the waits in flight weighed 65536 each`);
 });
 
+kernelTest('sched: a hog switched in while a filter kept its workload out is counted once the filter is off, before its next switch', async (t) => {
+  const cpu = lastAllowedCpu();
+  if (cpu === null) {
+    t.pass('one CPU: the reader would share the hog\'s CPU');
+    return;
+  }
+  const cg = new TestCgroup('sched-unfilter');
+  t.teardown(() => cg.remove());
+  const { obj, source } = openSched('sched-unfilter');
+  t.teardown(() => { source.close(); obj.close(); });
+  const filtered = { sampleShift: 0, filter: true };
+  source.setFilter([]); // (no workload passes)
+  source.setKnobs(filtered);
+  source.read(); // counting starts
+  const hog = await lonePinnedHog(t, cg, cpu);
+  // its switches so far, as the kernel counts them (one thread)
+  const switches = (): number => {
+    const status = readFileSync(`/proc/${hog.child.pid}/status`, 'utf8');
+    return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1]);
+  };
+  // Each try: the filter on until the hog is switched in again (so its CPU's entry says "not
+  // counted"), then off, and 30 ms with no switch of the hog. Before, it read 0 until its next
+  // switch-in; now from its CPU's next scheduler tick.
+  const tries: string[] = [];
+  let judged = false;
+  for (let attempt = 0; attempt < 30 && !judged; attempt++) {
+    source.setKnobs(filtered);
+    const before = switches();
+    const deadline = Date.now() + 3000;
+    while (switches() === before && Date.now() < deadline) await sleep(5);
+    if (switches() === before) continue;
+    const s0 = switches();
+    source.setKnobs({ sampleShift: 0, filter: false });
+    const r0 = source.read();
+    const o0 = hog.ownMs();
+    await sleep(30);
+    const r1 = source.read();
+    const o1 = hog.ownMs();
+    const counted = oncpuMs(r1, cg) - oncpuMs(r0, cg);
+    if (switches() !== s0) {
+      tries.push(`switched (${counted.toFixed(1)}/${(o1 - o0).toFixed(1)} ms)`);
+      continue;
+    }
+    judged = true;
+    tries.push(`${counted.toFixed(1)} ms counted of its ${(o1 - o0).toFixed(1)} ms`);
+    // (from the CPU's next tick after the switch-off: 4-10 ms in; its own time lags by a tick too)
+    t.true(counted >= 12, `counted once the filter is off: ${tries.join('; ')}`);
+  }
+  t.log(tries.join('; '));
+  t.true(judged, `a 30 ms window with no switch of the hog: ${tries.join('; ')}`);
+});
+
 kernelTest('sched: a hog moved to another cgroup while running is counted there from the move; the cgroup it left reads no CPU', async (t) => {
   const cpu = lastAllowedCpu();
   if (cpu === null) {
