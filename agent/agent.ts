@@ -74,6 +74,11 @@ function addStats(into: SchedStats, s: SchedStats): void {
   into.nivcsw += s.nivcsw;
 }
 
+/** Said with a switch to a probe kept to the policy's workloads: what the others lose meanwhile. */
+function filteredNote(probe: string): string {
+  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are not followed' : ''}`;
+}
+
 /** Per probe: whether it counts only the policy's workloads (the governor's filter). */
 interface FilteredProbes { sched: boolean; fault: boolean; blockio: boolean; sock: boolean }
 const NONE_FILTERED: FilteredProbes = Object.freeze({ sched: false, fault: false, blockio: false, sock: false });
@@ -230,7 +235,7 @@ export class Agent {
       const probe = this.source.tunables[c.probe];
       if (c.knobs.filter) this.setFilter(probe);
       probe.setKnobs(c.knobs);
-      if (this.logOverhead) this.log(`overhead: ${c.reason}`);
+      if (this.logOverhead) this.log(`overhead: ${c.reason}${c.knobs.filter ? filteredNote(c.probe) : ''}`);
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
     if (reselected) {
@@ -362,8 +367,8 @@ export class Agent {
           sumSeconds: sched.runqSumNs / 1e9,
           waitPerSecond: unseen.sched ? null : delta(sched.runqSumNs, schedWas?.runqSumNs) / 1e6 / rateMs.sched,
           waitsPerSecond: unseen.sched ? null : (delta(sched.runqCount, schedWas?.runqCount) * 1000) / rateMs.sched,
-          p50Ms: percentileMs(tickSlots, 0.5),
-          p99Ms: percentileMs(tickSlots, 0.99),
+          p50Ms: unseen.sched ? null : percentileMs(tickSlots, 0.5),
+          p99Ms: unseen.sched ? null : percentileMs(tickSlots, 0.99),
         },
         switches: { voluntary: sched.nvcsw, involuntary: sched.nivcsw, perSecond: unseen.sched ? null : (switches * 1000) / rateMs.sched },
       };

@@ -170,7 +170,9 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   const fmt = (cols: string[]): string => kept.map((i) => (i === 0 ? padEndTo(cutMiddle(cols[i]!, widths[i]!), widths[i]!) : cols[i]!.padStart(widths[i]!))).join('  ');
   const h = r.health;
   const status = `mode ${r.mode}  interval ${Number((r.intervalMs / 1000).toFixed(3))}s  workloads ${r.workloads.length}  ` +
-    `events ${h.eventsRead}  ring drops ${h.ringDrops}${h.missedRuns ? `  missed runs ${h.missedRuns}` : ''}  tick ${(h.lastTickSeconds * 1000).toFixed(1)}ms`;
+    `events ${h.eventsRead}  ring drops ${h.ringDrops}${h.missedRuns ? `  missed runs ${h.missedRuns}` : ''}  tick ${(h.lastTickSeconds * 1000).toFixed(1)}ms` +
+    // (the probes the overhead governor runs cheaper: their figures are estimates, or only the policy's workloads')
+    reducedProbes(h);
   const left: string[] = [];
   const hidden = header.filter((_, i) => !kept.includes(i));
   // (the rows first: on a narrow terminal the note is cut, and the column names can go)
@@ -178,6 +180,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   if (hidden.length > 0) left.push(`${hidden.length} column${hidden.length === 1 ? '' : 's'} hidden to fit ${opts.width} columns: ${hidden.join(' ')}`);
   // (top --once showed a forecast of one tick's sample as any other: its p99 the value, a
   // countdown from one reading)
+  if (rows.some((w) => w.cpu.cores === null)) left.push('- under CPU: the sched probe counts only the policy\'s workloads now, to keep within its overhead budget');
   if (h.ticks < SETTLED_TICKS && rows.some((w) => w.demand !== undefined || w.forecast !== undefined)) {
     left.push(`forecasts stand on ${h.ticks} tick${h.ticks === 1 ? '' : 's'} so far: read them after ${SETTLED_TICKS} or more`);
   }
@@ -206,6 +209,11 @@ function fitColumns(header: readonly string[], widths: number[], width: number |
   return kept;
 }
 
+/** "  sched selected-only  fault sampled-1/8": the probes not run in full, for the status line. */
+function reducedProbes(h: TickReport['health']): string {
+  return Object.entries(h.probes).filter(([, p]) => p.variant !== 'full').map(([name, p]) => `  ${name} ${p.variant}`).join('');
+}
+
 /** `top --json`: one document, workloads keyed by cgroup path (hierarchy-prefixed on a clash). */
 export function reportJson(r: TickReport): object {
   const workloads: Record<string, object> = {};
@@ -220,9 +228,16 @@ export function reportJson(r: TickReport): object {
       hierarchy: w.workload.hierarchy,
       containerId: w.workload.containerId ?? null,
       podUid: w.workload.podUid ?? null,
-      cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds },
-      runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, waitPerSecond: w.runq.waitPerSecond, waitsPerSecond: w.runq.waitsPerSecond, slotsUs: w.runq.slots },
-      switches: w.switches,
+      // (its counts so far too, where the sched probe does not count it now: frozen, they read as a workload gone idle)
+      ...(w.cpu.cores === null ? {
+        cpu: { cores: null, seconds: null },
+        runq: { p50Ms: null, p99Ms: null, count: null, sumSeconds: null, waitPerSecond: null, waitsPerSecond: null, slotsUs: null },
+        switches: { voluntary: null, involuntary: null, perSecond: null },
+      } : {
+        cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds },
+        runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, waitPerSecond: w.runq.waitPerSecond, waitsPerSecond: w.runq.waitsPerSecond, slotsUs: w.runq.slots },
+        switches: w.switches,
+      }),
       memory: w.memory ?? null,
       io: w.io ? { ...w.io, latency: jsonLatency(w.io.latency), devices: mapValues(w.io.devices, (d) => ({ ...d, latency: jsonLatency(d.latency) })) } : null,
       net: w.net ?? null,

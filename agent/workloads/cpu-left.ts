@@ -83,9 +83,9 @@ const PRIOR_WAITS = 2;
  * 1 in 64: a walkthrough). So the wait a second is read as the waits' mean length (the sampled
  * ones say it well) times how many there were (its switches, counted whole): at 1 in 8, a
  * workload that waited about 6 times a second, some 6 ms each (0.036 s a second), read 0 or
- * 0.064 s a second from tick to tick and was held back on 4 of 15 ticks. An idle tick starts it afresh:
- * a hog that waited, then exited, was still read as waiting 11 ticks on, held at the 0 cores the
- * others left its empty cgroup.
+ * 0.064 s a second from tick to tick and was held back on 4 of 15 ticks. An idle tick starts
+ * it afresh: a hog that waited, then exited, was still read as waiting 11 ticks on, held at the
+ * 0 cores the others left its empty cgroup.
  */
 export class RecentWaits {
   private readonly byId = new Map<string, { wait: number; waits: number; switches: number; cores: number; sampled: number; atMs: number }>();

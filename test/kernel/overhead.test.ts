@@ -227,6 +227,8 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
   t.is(neighbour?.runq.waitPerSecond, null, 'its wait unknown');
   t.is(neighbour?.switches.perSecond, null, 'its switches unknown');
   t.false('cpu_cores' in (neighbour?.demand ?? {}), 'no CPU demand forecast from what the probe did not count');
+  // and the switch's line says what the others lose meanwhile
+  t.regex(agent.stdout() + agent.stderr(), /overhead: .*selected-only.*other workloads' figures from it are not known .*task runs in their cgroups are not followed/);
   agent.child.kill('SIGTERM');
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);

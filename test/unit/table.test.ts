@@ -59,14 +59,24 @@ test('table: a workload whose CPU the sched probe does not count (kept to the po
   const unseen = workload('/unselected', { cpu: { seconds: 3, cores: null }, switches: { voluntary: 5, involuntary: 1, perSecond: null } });
   const idle = workload('/idle');
   const text = renderTable(report([unseen, idle]), { all: true, sort: 'cpu' });
-  const rows = text.split('\n').slice(2);
+  const rows = text.split('\n').slice(2, -1); // (the last: the note)
   const header = text.split('\n')[1]!.split(/\s+/);
   t.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['/idle', '/unselected']);
   const cells = rows[1]!.split(/\s+/);
   t.is(cells[header.indexOf('CPU')], '-');
   t.is(cells[header.indexOf('SWITCH/S')], '-');
-  const json = reportJson(report([unseen])) as unknown as { workloads: Record<string, { cpu: { cores: number | null } }> };
-  t.is(json.workloads['/unselected']?.cpu.cores, null);
+  // the table says why, and which probes the governor runs cheaper
+  t.regex(text.split('\n').at(-1)!, /- under CPU: the sched probe counts only the policy's workloads now/);
+  const reduced = report([unseen, idle]);
+  reduced.health.probes = { sched: { variant: 'selected-only' }, fault: { variant: 'full' }, blockio: { variant: 'sampled-1/8' } } as unknown as TickReport['health']['probes'];
+  t.regex(renderTable(reduced, { all: true }).split('\n')[0]!, /tick \S+ms  sched selected-only  blockio sampled-1\/8$/);
+  t.notRegex(renderTable(report([idle]), { all: true }), /under CPU/);
+  // --json: null, its counts so far too (frozen, they read as a workload gone idle)
+  const json = reportJson(report([unseen])) as unknown as { workloads: Record<string, { cpu: { cores: number | null; seconds: number | null }; runq: { count: number | null }; switches: { voluntary: number | null } }> };
+  const u = json.workloads['/unselected']!;
+  t.deepEqual([u.cpu.cores, u.cpu.seconds, u.runq.count, u.switches.voluntary], [null, null, null, null]);
+  const counted = reportJson(report([idle])) as unknown as typeof json;
+  t.deepEqual(counted.workloads['/idle']!.cpu, { cores: 0, seconds: 0 });
 });
 
 test('table: `run` shows a workload\'s task run, elapsed and what its past runs took; top, following none, has no such column', (t) => {
