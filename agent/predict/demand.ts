@@ -53,10 +53,10 @@ export interface DemandBounds {
    */
   ceiling?: number | null;
   /**
-   * it is held at the limit now (a full host's CPU, the workload waiting to run: cpuLeftByHost),
-   * and a peak window's P(contention) is 1: it stays so while the host is full. Its limit is its
-   * use that tick, which moves with the others', and a starved hog's P read 0.06, 0.84, 0.21,
-   * 0.09 on ticks in a row, crossing 0.5 on 15 of 40 (a walkthrough), its countdown 0 throughout
+   * it is held at the limit now (a full host's CPU, the workload waiting to run: cpuLeftByHost):
+   * a peak window's P(contention) is 1, and its countdown 0: it stays so while the host is full.
+   * Its limit is its use that tick, which moves with the others', and a starved hog's P read
+   * 0.06, 0.84, 0.21, 0.09 on ticks in a row, crossing 0.5 on 15 of 40 (a walkthrough)
    */
   held?: boolean;
 }
@@ -303,11 +303,14 @@ export const pairKey = (workload: string, resource: DemandResource): string => `
 /** A forecast as returned, its limit, limit source and ceiling read off the bounds as observe() takes them. */
 export function demandForecast(resource: DemandResource, model: ForecastModel, value: number, bounds: DemandBounds, windows: DemandWindow[], timeToSaturationMs: number | null, confidence: number): DemandForecast {
   const limit = bounds.limit ?? null;
+  const held = bounds.held === true && limit !== null;
   const f: DemandForecast = {
     resource, model, windowsOf: windowsOf(model), value, limit, limitSource: limit === null ? null : bounds.limitSource ?? 'cgroup', ceiling: bounds.ceiling ?? null,
-    windows, timeToSaturationMs, confidence,
+    // held: at its limit now, "there already" (its p90 a little under the use it is held at read
+    // a countdown of 0.3-2.2 s, or none, beside P 1: a CI run's starved hogs)
+    windows, timeToSaturationMs: held ? 0 : timeToSaturationMs, confidence,
   };
-  if (bounds.held && limit !== null) f.held = true;
+  if (held) f.held = true;
   return f;
 }
 

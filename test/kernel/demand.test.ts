@@ -357,8 +357,9 @@ registerFull('demand: on a full host, the others\' use binds a workload\'s CPU o
   }
   // the hogs waited most of their time: the others' use binds them, at what they use, their
   // contention certain while it lasts (its P flapped about 0.5 when forecast: DemandBounds.held)
-  const bound = held.filter((s) => s.d.limitSource === 'host' && s.d.limit! < s.cores + Math.max(0.05, 0.1 * s.cores) + 0.05 && s.d.windows.every((w) => w.pContention === 1));
-  t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use, P(contention) 1: ${bound.length} of ${held.length}`);
+  const bound = held.filter((s) => s.d.limitSource === 'host' && s.d.limit! < s.cores + Math.max(0.05, 0.1 * s.cores) + 0.05 && s.d.windows.every((w) => w.pContention === 1) &&
+    s.d.timeToSaturationMs === 0);
+  t.true(held.length >= 10 && bound.length >= 0.7 * held.length, `hog ticks held at what they use, P(contention) 1, countdown 0: ${bound.length} of ${held.length}`);
 });
 
 // A full host (a hog a CPU, at the default weight) and beside it a workload that wakes every

@@ -760,6 +760,11 @@ test('a workload held at the host\'s CPU limit now (the host full, it waiting to
       else t.deepEqual(f.windows.map((w) => w.pContention), [1, 1], model);
     }
     if (model !== 'engine') t.true(Math.min(...ps) < 0.5, `${model}: alone, P as low as ${Math.min(...ps)}`);
+    // held at a limit a little over its use this tick (the host's count a hair off the probe's):
+    // there already all the same, its countdown 0 (it read 0.3-2.2 s, or none, in a CI run)
+    const f = held.observe('hog', 'cpu_cores', 0.45, 1e12 + 60_000, { limit: 0.6, limitSource: 'host', ceiling: 2, held: true });
+    t.is(f.timeToSaturationMs, 0, model);
+    t.is(alone.observe('hog', 'cpu_cores', 0.45, 1e12 + 60_000, { limit: 0.6, limitSource: 'host', ceiling: 2 }).held, undefined);
   }
 });
 
