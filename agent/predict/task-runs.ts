@@ -371,7 +371,9 @@ export class TaskRuns {
       const firstSight = !this.seen.has(id);
       if (firstSight) rememberNewest(this.seen, id, RAN_BEFORE_KEPT);
       const restarted = this.restarted(x, nowMs);
-      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || (x.cpuCores ?? 0) > 0 || (firstSight && this.opts.alive(x.workload)))) {
+      // (a CPU not counted, null, says nothing of a start or an end)
+      const busy = (x.cpuCores ?? 0) > 0;
+      if (!this.runs.has(id) && !this.existing.has(id) && this.follows(x.workload) && (restarted || busy || (firstSight && this.opts.alive(x.workload)))) {
         this.begin(x.workload, nowMs, firstSight);
       }
       const run = this.runs.get(id);
@@ -386,7 +388,7 @@ export class TaskRuns {
       else run.endedAtMs = nowMs;
       // a tick that found it gone but read its CPU holds its last CPU, I/O and network; its
       // memory was read after it had gone
-      if (!alive && !((x.cpuCores ?? 0) > 0)) continue;
+      if (!alive && !busy) continue;
       if (!alive) run.endedBusy = true;
       // what it needs: what it holds less its page cache, which the kernel reclaims under the
       // cgroup's limit before it kills. Counted whole, a job that read a 300 MB file had a 309 MiB

@@ -183,6 +183,13 @@ function lastAllowedCpu(): number | null {
   return cpus.length >= 2 ? cpus[cpus.length - 1]! : null;
 }
 
+/** The CPU to pin busy loops to (lastAllowedCpu); on a host of one CPU, null, the test passed as not judged, saying `why`. */
+function cpuToPin(t: ExecutionContext, why: string): number | null {
+  const cpu = lastAllowedCpu();
+  if (cpu === null) t.pass(`one CPU: ${why}`);
+  return cpu;
+}
+
 /** `n` busy loops pinned to `cpu` in `cg` (killed after the test). */
 function pinnedHogs(t: ExecutionContext, cg: TestCgroup, cpu: number, n: number): ReturnType<typeof startIn>[] {
   const hogs = Array.from({ length: n }, () => startIn(cg, 'taskset', ['-c', String(cpu), '/usr/bin/python3', '-c', 'while True: pass'], 60_000));
@@ -295,11 +302,8 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
 });
 
 kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts more than its length (a switch during a reading moves no whole stint to the next)', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: the reader would share the hogs\' CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'the reader would share the hogs\' CPU');
+  if (cpu === null) return;
   const cg = new TestCgroup('sched-share');
   t.teardown(() => cg.remove());
   // two on one CPU: each is switched out every few ms, often while a reading is under way
@@ -338,11 +342,8 @@ kernelTest('sched: two hogs sharing one CPU, read every 10 ms: no window counts 
 });
 
 kernelTest('sched: a wait in flight when the sampling changes weighs what it was stamped with (not 2^16 for each wait begun unsampled)', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: the reader would share the hogs\' CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'the reader would share the hogs\' CPU');
+  if (cpu === null) return;
   const cg = new TestCgroup('sched-resample');
   t.teardown(() => cg.remove());
   // eight on one CPU: at any moment seven wait in its run queue
@@ -380,11 +381,8 @@ kernelTest('sched: a wait in flight when the sampling changes weighs what it was
 });
 
 kernelTest('sched: a hog switched in while a filter kept its workload out is counted once the filter is off, before its next switch', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: the reader would share the hog\'s CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'the reader would share the hog\'s CPU');
+  if (cpu === null) return;
   const cg = new TestCgroup('sched-unfilter');
   t.teardown(() => cg.remove());
   const { obj, source } = openSched('sched-unfilter');
@@ -435,11 +433,8 @@ kernelTest('sched: a hog switched in while a filter kept its workload out is cou
 });
 
 kernelTest('sched: a hog moved to another cgroup while running is counted there from the move; the cgroup it left reads no CPU', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: the reader would share the hog\'s CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'the reader would share the hog\'s CPU');
+  if (cpu === null) return;
   const from = new TestCgroup('sched-move-from');
   const to = new TestCgroup('sched-move-to');
   t.teardown(async () => { await from.remove(); await to.remove(); });
@@ -538,11 +533,8 @@ function forgeUnseenSwitch(obj: ReturnType<typeof openSched>['obj'], cpu: number
 }
 
 kernelTest('sched: a switch the kernel did not report (the CPU\'s entry names another workload\'s task): the running hog is counted from its next tick, the workload named is not lent the CPU', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: the reader would share the hog\'s CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'the reader would share the hog\'s CPU');
+  if (cpu === null) return;
   const cg = new TestCgroup('sched-unseen');
   const decoy = new TestCgroup('sched-unseen-decoy'); // (no task: only its key)
   t.teardown(async () => { await cg.remove(); await decoy.remove(); });
@@ -598,11 +590,8 @@ kernelTest('sched: a switch the kernel did not report (the CPU\'s entry names an
 });
 
 kernelTest('sched: a switch to idle the kernel did not report (an idle CPU\'s entry names a task): the task\'s stint ends when the CPU next enters its idle loop, not at its next switch', async (t) => {
-  const cpu = lastAllowedCpu();
-  if (cpu === null) {
-    t.pass('one CPU: this process would share the CPU');
-    return;
-  }
+  const cpu = cpuToPin(t, 'this process would share the CPU');
+  if (cpu === null) return;
   const decoy = new TestCgroup('sched-unseen-idle'); // (no task: only its key)
   t.teardown(() => decoy.remove());
   const { obj, source } = openSched('sched-unseen-idle');
