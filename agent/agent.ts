@@ -76,11 +76,17 @@ function addStats(into: SchedStats, s: SchedStats): void {
 
 /** Said with a switch to a probe kept to the policy's workloads: what the others lose meanwhile. */
 function filteredNote(probe: string): string {
-  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are not followed' : ''}`;
+  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are followed without their CPU: a new cgroup from the next walk of the cgroup trees (every 10 ticks), one that ran before only once counted again' : ''}`;
 }
 
 /** Per probe: whether it counts only the policy's workloads (the governor's filter). */
 interface FilteredProbes { sched: boolean; fault: boolean; blockio: boolean; sock: boolean }
+/** Whether the probes named a workload's path this tick (as the v1 cpu cgroup or the cgroup2 one). */
+function namedByProbes(seen: Set<string>, w: Workload): boolean {
+  return seen.has(`v2:${w.path}`) || seen.has(`v1-cpu:${w.path}`);
+}
+
+const NO_WORKLOADS: ReadonlyMap<string, Workload> = new Map();
 const NONE_FILTERED: FilteredProbes = Object.freeze({ sched: false, fault: false, blockio: false, sock: false });
 
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
@@ -174,6 +180,9 @@ export class Agent {
   /** the policy's workloads the index knows, by id, and the generation they were taken at (quietSelected) */
   private selectedKnown = new Map<string, Workload>();
   private selectedKnownAt = -1;
+  /** cgroups a task run may start in or is on, that the index found while the sched probe was filtered, and the generation they were taken at (quietRuns) */
+  private runCgroups: Workload[] = [];
+  private runCgroupsAt = -1;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
   /**
@@ -340,17 +349,20 @@ export class Agent {
     // asleep on its memory) are reported too: they were missing from every report
     const quiet = this.quietSelected(ids);
     quiet.forEach(take);
-
-    const reports: WorkloadReport[] = [];
-    const risks: RiskInput[] = [];
-    const donors: DonorInput[] = [];
     // A probe the governor keeps to the policy's workloads counts nothing of the others: their
     // figures from it are unknown (null or absent), not 0, and are not forecast. (Those in its
     // filter: a selected cgroup made since is out of it until the next walk of the trees.)
     const filtered = this.filteredProbes();
+    // ...and a job's cgroup made meanwhile would reach no report: its run reported all the same
+    const quietRuns = this.quietRuns(ids, filtered.sched);
+    quietRuns.forEach(take);
+
+    const reports: WorkloadReport[] = [];
+    const risks: RiskInput[] = [];
+    const donors: DonorInput[] = [];
     for (let i = 0; i < order.length; i++) {
       const id = order[i]!;
-      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id)!;
+      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id) ?? quietRuns.get(id)!;
       const selector = selectorOf(this.policy.workloads, workload);
       const unseen = this.filterWorkloads.has(id) ? NONE_FILTERED : filtered;
       const sched = now.sched.get(id)?.stats ?? NO_SCHED;
@@ -728,28 +740,61 @@ export class Agent {
 
   /**
    * The policy's workloads the index knows that no probe has seen (not among `seen`), by id;
-   * retaken after each walk of the trees. Only cgroups with processes of their own: a parent
-   * (`/system.slice` under `/system.slice/**`) holds none, and its memory is its children's. A
-   * path in both trees is taken once, as the probes would name it on a hybrid host: its v1 cpu
-   * cgroup (a task in the v1 root cpu cgroup is named by its cgroup2 path instead: rare).
+   * retaken after each walk of the trees. Only cgroups with processes of their own
+   * (withOwnProcesses): a parent's memory is its children's.
    */
   private quietSelected(seen: Set<string>): Map<string, Workload> {
     if (this.policy.workloads.length === 0 && !this.reportAll) return new Map();
     if (this.index.generation !== this.selectedKnownAt) {
       this.selectedKnownAt = this.index.generation;
-      const byPath = new Map<string, Workload>();
       const keep = this.reportAll ? () => true : (path: string) => selectorOf(this.policy.workloads, { path }) !== undefined;
-      for (const w of this.index.matching(keep)) {
-        if (!hasOwnProcesses(this.layout, w)) continue;
-        const had = byPath.get(w.path);
-        if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
-      }
-      this.selectedKnown = new Map([...byPath.values()].map((w) => [w.id, w]));
+      this.selectedKnown = new Map(this.withOwnProcesses(keep).map((w) => [w.id, w]));
       if (!this.saidUnmatched) this.sayUnmatched();
     }
     const out = new Map<string, Workload>();
-    for (const [id, w] of this.selectedKnown) if (!seen.has(`v2:${w.path}`) && !seen.has(`v1-cpu:${w.path}`)) out.set(id, w);
+    for (const [id, w] of this.selectedKnown) if (!namedByProbes(seen, w)) out.set(id, w);
     return out;
+  }
+
+  /**
+   * While the sched probe counts only the policy's workloads, the cgroups the index finds that a
+   * task run may start in (TaskRuns.awaits: followed, made since the agent started, never handed
+   * in), with processes of their own, and those on a run, that no probe named this tick, by id:
+   * a job's new cgroup is otherwise in no report, and its run never seen. Found at the walks of
+   * the trees (every 10 ticks): a job over within one is missed. (A cgroup that ran before
+   * starts its next run only once its CPU is counted: TaskRuns.wants.)
+   */
+  private quietRuns(seen: Set<string>, schedFiltered: boolean): ReadonlyMap<string, Workload> {
+    const runs = this.runs;
+    if (!runs || (!schedFiltered && this.runCgroups.length === 0)) return NO_WORKLOADS;
+    if (schedFiltered && this.index.generation !== this.runCgroupsAt) {
+      this.runCgroupsAt = this.index.generation;
+      const known = new Set(this.runCgroups.map((w) => w.id));
+      const found = this.withOwnProcesses(() => true, (w) => !known.has(w.id) && runs.awaits(w));
+      this.runCgroups = this.runCgroups.concat(found);
+    }
+    // (kept while awaited, the filter lifted or not: a run begun here goes on being sampled)
+    this.runCgroups = this.runCgroups.filter((w) => runs.awaits(w));
+    if (this.runCgroups.length === 0) return NO_WORKLOADS;
+    const out = new Map<string, Workload>();
+    for (const w of this.runCgroups) if (!namedByProbes(seen, w)) out.set(w.id, w);
+    return out;
+  }
+
+  /**
+   * The index's cgroups whose paths `keep` takes (and that `take` takes) holding processes of
+   * their own: a parent (`/system.slice` under `/system.slice/**`) holds none. A path in both
+   * trees is taken once, as the probes would name it on a hybrid host: its v1 cpu cgroup (a task
+   * in the v1 root cpu cgroup is named by its cgroup2 path instead: rare).
+   */
+  private withOwnProcesses(keep: (path: string) => boolean, take: (w: Workload) => boolean = () => true): Workload[] {
+    const byPath = new Map<string, Workload>();
+    for (const w of this.index.matching(keep)) {
+      if (!take(w) || !hasOwnProcesses(this.layout, w)) continue;
+      const had = byPath.get(w.path);
+      if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
+    }
+    return [...byPath.values()];
   }
 
   /**

@@ -16,6 +16,7 @@ import { EarlierRuns, type RunWindow } from './workloads/earlier-runs.js';
 import type { SchedSource } from './probes/sched-source.js';
 import { oldestStartTicksSync, TaskReader } from './workloads/task.js';
 import { readFileCacheBytes, readMemoryBytes, readMemoryHighWaterBytes, readOomKills, readUsage } from './workloads/usage.js';
+import type { Workload } from './workloads/types.js';
 
 export class RunFollower {
   private constructor(private readonly runs: TaskRuns, private readonly layout: CgroupLayout) {}
@@ -78,6 +79,11 @@ export class RunFollower {
       },
     }, index.list());
     return new RunFollower(runs, layout);
+  }
+
+  /** Whether a workload no probe counted this tick should be reported all the same (TaskRuns.awaits). */
+  awaits(workload: Workload): boolean {
+    return this.runs.awaits(workload);
   }
 
   /**

@@ -336,6 +336,17 @@ export class TaskRuns {
     return false;
   }
 
+  /**
+   * Whether a workload no probe counted this tick should be handed in all the same: it is on a
+   * run, or a run may start in it (followed, not there at the start, never handed in). While the
+   * sched probe counts only the policy's workloads, a job's new cgroup reaches no report from it.
+   */
+  awaits(workload: Workload): boolean {
+    const run = this.runs.get(workload.id);
+    if (run) return run.endedAtMs === undefined;
+    return !this.existing.has(workload.id) && !this.seen.has(workload.id) && this.follows(workload);
+  }
+
   /** Whether a cgroup's runs are followed: not the root nor an unnamed one, and as the options say. */
   private follows(w: Workload): boolean {
     return isRunCandidate(w) && (this.opts.follows?.(w) ?? true);

@@ -228,7 +228,55 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
   t.is(neighbour?.switches.perSecond, null, 'its switches unknown');
   t.false('cpu_cores' in (neighbour?.demand ?? {}), 'no CPU demand forecast from what the probe did not count');
   // and the switch's line says what the others lose meanwhile
-  t.regex(agent.stdout() + agent.stderr(), /overhead: .*selected-only.*other workloads' figures from it are not known .*task runs in their cgroups are not followed/);
+  t.regex(agent.stdout() + agent.stderr(), /overhead: .*selected-only.*other workloads' figures from it are not known .*task runs in their cgroups are followed without their CPU/);
+  agent.child.kill('SIGTERM');
+  const done = await agent.done;
+  t.is(done.code, 0, done.stderr);
+});
+
+interface RunLine { type: 'run'; kind: 'run-start' | 'run-end'; workload: { path: string }; durationMs?: number; recorded?: boolean; task?: { exe: string } }
+
+kernelTest('overhead: a job in a cgroup made while the sched probe is kept to the selected workloads is followed as a task run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
+  const busy = new TestCgroup('overhead-runs-busy');
+  let job: TestCgroup | undefined;
+  t.teardown(async () => { await busy.remove(); await job?.remove(); rmSync(dir, { recursive: true, force: true }); });
+  // As above: a budget the agent alone exceeds, the sched probe the hottest (a neighbour switching
+  // context 100,000 times a second), a run-queue objective: sched goes to selected-only at once.
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, [
+    'version: 1',
+    'probes:', '  fault:', '    enabled: false', '  blockio:', '    enabled: false', '  sock:', '    enabled: false',
+    '  overhead_budget: 0.1%',
+    'export:', '  prometheus:', '    enabled: false',
+    'profiles:', `  dir: ${join(dir, 'profiles')}`, '  min_run: 1s',
+    'workloads:',
+    '  - name: critical', '    match: "/headroom-test/overhead-runs-critical*"', '    class: critical', '    objectives:', '      runqueue_p99: 5ms',
+    '',
+  ].join('\n'));
+  const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '70s', '--quiet'], 80_000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 100_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const filtered = (): boolean => jsonLines<OverheadLine>(agent.stdout()).some((l) => l.type === 'overhead' && l.probe === 'sched' && l.to.startsWith('selected-only'));
+  await waitFor(filtered, 'the sched probe kept to the selected workloads', 30_000);
+
+  // A job the policy does not select starts in a new cgroup: no probe counts any of its events.
+  // It is found at the next walk of the cgroup trees (every 10 ticks), so it runs for longer.
+  job = new TestCgroup('overhead-runs-job');
+  const work = startIn(job, 'stress-ng', ['--cpu', '1', '--timeout', '13s', '--quiet'], 30_000);
+  t.teardown(() => { work.child.kill('SIGKILL'); });
+  const runs = (): RunLine[] => jsonLines<RunLine>(agent.stdout()).filter((l) => l.type === 'run' && l.workload.path === job!.path);
+  await waitFor(() => runs().some((l) => l.kind === 'run-start'), 'the job\'s run to start while the probe is filtered', 16_000);
+  t.true(filtered() && !jsonLines<OverheadLine>(agent.stdout()).some((l) => l.type === 'overhead' && l.probe === 'sched' && l.to === 'full'), 'still filtered');
+  await work.done;
+  await job.remove();
+  await waitFor(() => runs().some((l) => l.kind === 'run-end'), 'the job\'s run to end', 10_000);
+  const end = runs().find((l) => l.kind === 'run-end')!;
+  t.log(`job run: ${JSON.stringify(runs().map((l) => ({ kind: l.kind, exe: l.task?.exe, durationMs: l.durationMs, recorded: l.recorded })))}`);
+  // from its process's start (read with its task), not from the walk that found its cgroup
+  t.true(end.durationMs! >= 11_000 && end.durationMs! <= 15_000, `13 s job, ${end.durationMs} ms`);
+  t.true(end.recorded, 'recorded into its task\'s profile');
   agent.child.kill('SIGTERM');
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);

@@ -884,3 +884,29 @@ test('task runs: the runs of a command line going on now are its spans so far (t
   await w.tick({});
   t.deepEqual(w.runs.ongoing('command-c'), [], 'ended: its span is an earlier run\'s now');
 });
+
+test('task runs: awaits says which cgroups no probe counted are handed in all the same (a job\'s new cgroup while the sched probe is filtered), and its run is followed with no CPU counted', async (t) => {
+  const w = world(t, { follows: (x) => !x.path.startsWith('/user.slice') });
+  const job = '/batch/job-1';
+  const id = `v1-cpu:${job}`;
+  // there at the start, not followed, or the root: never
+  t.false(w.runs.awaits(workload('/system.slice/sshd.service')));
+  t.false(w.runs.awaits(workload('/user.slice/session-1.scope')));
+  t.false(w.runs.awaits(workload('/')));
+  // a new, followed cgroup: awaited until handed in
+  t.true(w.runs.awaits(workload(job)));
+  w.alive.add(id);
+  w.tasks.set(id, sig('j'));
+  // handed in with no CPU counted on any tick: its first sight, holding a process, starts the run
+  for (let i = 0; i < 3; i++) await w.tick({ [job]: { cpuCores: null } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start']);
+  t.true(w.runs.awaits(workload(job)), 'on a run');
+  w.alive.delete(id);
+  await w.tick({ [job]: { cpuCores: null } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end']);
+  // (from its first tick to half way between its last tick alive and the tick that found it gone)
+  const end = w.events[1]!;
+  t.is(end.kind === 'run-end' ? end.durationMs : undefined, 2500);
+  // ended, and seen: no longer awaited (its next run waits for its CPU: wants)
+  t.false(w.runs.awaits(workload(job)));
+});
