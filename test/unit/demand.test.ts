@@ -479,6 +479,28 @@ test('a leak whose rate swings keeps its countdown through a GC\'s dip after a s
   t.true(first >= 0 && first <= 300, `${first}`);
 });
 
+test('a climb in steps towards the host\'s share (a worker added every 10 s) is counted down on every tick from its fourth step, new or after a flat stretch (horizon-peak, engine-peak)', (t) => {
+  // As a live ramp beside a 1-core hog on 2 CPUs: +0.12 cores every 10 s, over 2 ticks, from
+  // 0.25 towards its 0.99 share, +-0.01 of noise. The climb's flag dropped on each step's level:
+  // its countdown came and went (horizon-peak, a new workload: none on 46-49; engine-peak after
+  // 150 s flat: none until the sixth step)
+  for (const model of ['horizon-peak', 'engine-peak'] as const) {
+    for (const flat of [10, 150]) {
+      const r = rng(11);
+      const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+      const missed: number[] = [];
+      let v = 0.25;
+      for (let i = 0; i < flat + 70; i++) {
+        const k = i - flat;
+        if (k >= 0 && k % 10 < 2) v = Math.min(0.99, v + 0.06);
+        const f = d.observe('w', 'cpu_cores', v + (r() - 0.5) * 0.02, i * 1000, { limit: 0.99, limitSource: 'host', ceiling: 2 });
+        if (k >= 30 && v < 0.96 && f.timeToSaturationMs === null) missed.push(k);
+      }
+      t.deepEqual(missed, [], `${model} after ${flat} s flat: no countdown ${missed.length} ticks from the fourth step (s ${missed.join(' ')})`);
+    }
+  }
+});
+
 test('horizon-peak: a ramp that comes back every cycle keeps its excesses (the base\'s season): its 5 s peak is covered as before', (t) => {
   // 2 MiB/s for 40 s, held 10 s, dropped, flat 60 s, every 110 s, with a little noise: its
   // climbs' excesses forgotten at each flat stretch, the 5 s peak's p90 was passed 13.7% of the

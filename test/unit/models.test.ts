@@ -11,6 +11,7 @@ import { CalibratedForecaster } from '../../agent/predict/models/calibrated.js';
 import { HoltForecaster, HoltWintersForecaster } from '../../agent/predict/models/holt-winters.js';
 import { HorizonPeakForecaster } from '../../agent/predict/models/horizon-peak.js';
 import { DampedTrend } from '../../agent/predict/models/damped-trend.js';
+import { StairClimb } from '../../agent/predict/models/stair-climb.js';
 import { detectSeason } from '../../agent/predict/models/season.js';
 import { SeasonalProfileForecaster } from '../../agent/predict/models/seasonal-profile.js';
 import { SelectorForecaster } from '../../agent/predict/models/selector.js';
@@ -1767,4 +1768,39 @@ test('seasonal profile on a shared history: the same forecasts as on its own cop
   shared.update(5, 401 * SEC);
   t.is(history.get(400), 1e9, 'the shared history is left as its owner wrote it');
   t.true(Number.isNaN(history.get(401)));
+});
+
+test('stair climb: a climb in steps (a worker added every 10 s) is read with its rate; one step, a steady climb that stops on a level, or noise are not', (t) => {
+  const r = rng(7);
+  /** the samples at which a rate was read, and the rates */
+  const read = (values: number[]): { at: number[]; rates: number[] } => {
+    const s = new StairClimb();
+    const at: number[] = [], rates: number[] = [];
+    values.forEach((v, i) => {
+      s.update(v);
+      if (!Number.isNaN(s.rate)) { at.push(i); rates.push(s.rate); }
+    });
+    return { at, rates };
+  };
+  const noisy = (v: number): number => v + (r() - 0.5) * 0.02;
+  // +0.12 every 10 samples, over 2 of them, from 0.25
+  const stairs: number[] = [];
+  for (let i = 0, v = 0.25; i < 70; i++) {
+    if (i >= 10 && i % 10 < 2) v += 0.06;
+    stairs.push(noisy(v));
+  }
+  const s = read(stairs);
+  t.log(`staircase read from sample ${s.at[0]}, on ${s.at.length} of ${70 - s.at[0]!}; rates ${Math.min(...s.rates).toFixed(4)}..${Math.max(...s.rates).toFixed(4)} (0.012 a step)`);
+  // from its third step (the spans must see two steps and a rise span to span) to the end
+  t.true(s.at[0]! <= 32, `${s.at[0]}`);
+  t.is(s.at.length, 70 - s.at[0]!);
+  t.true(s.rates.every((x) => x > 0.008 && x < 0.017), s.rates.join(' '));
+  // one step, then flat
+  t.deepEqual(read(Array.from({ length: 80 }, (_, i) => noisy(i < 30 ? 0.25 : 0.6))).at, []);
+  // a steady climb (0.02 a sample) that stops on a level: rising spans, but no two steps
+  t.deepEqual(read(Array.from({ length: 80 }, (_, i) => noisy(0.25 + 0.02 * Math.min(i, 40)))).at, []);
+  // a noisy steady workload (0.8 +- 0.3, a spike to 1.3 one sample in 20)
+  const steady = read(Array.from({ length: 5000 }, (_, i) => (i % 20 === 7 ? 1.3 : 0.8 + (r() - 0.5) * 0.6)));
+  t.log(`noisy steady: read as climbing in steps on ${steady.at.length} of 5000 samples`);
+  t.is(steady.at.length, 0);
 });

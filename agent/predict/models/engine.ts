@@ -50,8 +50,8 @@
 // or, while the values climb
 // (DampedTrend.climbing), the trend's path where that is higher (memory filling from a
 // workload's first second). Cold or not, a peak whose values rose at each of the last 8 steps
-// is not forecast under the climb's line (Head.floorAtClimb): the mix hears of a climb only as
-// its windows close.
+// is not forecast under the climb's line (Head.floorAtClimb), nor one whose values climb in steps
+// under the steps' line (StairClimb): the mix hears of a climb only as its windows close.
 // Calibration (adaptive conformal inference on an offset): after every resolved forecast an
 // offset added to the p90 moves up by 0.9 x gain when the actual exceeded the final p90 and down
 // by 0.1 x gain when it did not, so the share above the p90 settles near 10% whatever the mix

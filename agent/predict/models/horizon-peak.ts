@@ -17,7 +17,8 @@ import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
-import { DampedTrend } from './damped-trend.js';
+import { climbFloor, DampedTrend } from './damped-trend.js';
+import { StairClimb } from './stair-climb.js';
 import { quantileSorted } from './vpa-histogram.js';
 
 export interface HorizonPeakOptions {
@@ -31,7 +32,7 @@ export interface HorizonPeakOptions {
    * until then, the reference also follows a damped linear trend of the values (Holt's, as the
    * engine's cold peak heads do): a workload filling its memory from its first second is seen
    * climbing before any of its peaks has resolved; and at any time a steady climb's line
-   * (DampedTrend.climbLine) is a floor to the p90 (default false: the engine's own peak
+   * (DampedTrend.climbLine), or a climb in steps' (StairClimb), is a floor to the p90 (default false: the engine's own peak
    * candidate keeps the base's reference; createForecaster's 'horizon-peak' sets it)
    */
   coldTrend?: boolean;
@@ -120,6 +121,8 @@ export class HorizonPeakForecaster implements Forecaster {
   private readonly climbs: 'forget' | 'skip';
   /** (its fade followed with coldTrend only, where it is read) */
   private readonly trend: DampedTrend;
+  /** with coldTrend: a climb in steps, which the trend's climb gate drops on each level */
+  private readonly stairs: StairClimb | undefined;
   /** with coldTrend: the newest COLD_DIFFS steps |x - x before|, a ring, for the cold cap (coldCap) */
   private readonly diffs: Float64Array | undefined;
   private readonly sortedDiffs: Float64Array | undefined;
@@ -142,6 +145,7 @@ export class HorizonPeakForecaster implements Forecaster {
     this.coldTrend = opts.coldTrend ?? false;
     this.trend = new DampedTrend(undefined, COLD_BETA, undefined, this.coldTrend);
     this.climbs = opts.climbs ?? 'forget';
+    this.stairs = this.coldTrend ? new StairClimb() : undefined;
     this.diffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.sortedDiffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.horizons = new HorizonTable((steps) => ({
@@ -186,6 +190,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const x = Math.max(0, value);
     this.trend.update(x, skipped + 1);
     if (this.diffs) this.noteDiff(x);
+    this.stairs?.update(x, skipped + 1);
     if (this.trend.climbing) this.lastClimb = slot;
     // a climb read as settling whose rises have stopped is over (DampedTrend.settled), and one
     // whose rate has faded is a slower one (DampedTrend.fadedJustNow, once a climb): its
@@ -290,21 +295,26 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /**
    * With coldTrend, a forecast on a steady climb moved up to the climb's line at the horizon
-   * (climbFloor: its p50 on it, its p90 near above); as it is off a climb, or where not under it.
+   * (climbFloor: its p50 on it, its p90 near above), or on a climb in steps to its line
+   * (StairClimb); as it is off a climb, or where not under it.
    */
   private onClimb(h: HorizonState, fc: Forecast): Forecast {
-    const line = this.coldTrend ? this.trend.climbLine(h.steps) : Number.NaN;
-    // (off a climb the line is NaN: no quantile read, as most forecasts are off one)
-    if (Number.isNaN(line)) return fc;
+    // (off a climb both are NaN: no quantile read, as most forecasts are off one)
+    if (!this.coldTrend || (Number.isNaN(this.trend.climbLine(h.steps)) && Number.isNaN(this.stairs!.rate))) return fc;
     const p50 = fc.quantile(0.5);
     const p90 = fc.quantile(0.9);
-    const moved = this.trend.floorPeak(h.steps, p50, p90);
+    const moved = this.pairOnClimb(h, p50, p90);
     return moved.p50 === p50 && moved.p90 === p90 ? fc : forecastThrough(fc, moved.p50, moved.p90);
   }
 
   /** quantilePair's p50 and p90 moved as onClimb moves a forecast. */
   private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
-    return this.coldTrend ? this.trend.floorPeak(h.steps, p50, p90) : { p50, p90 };
+    if (!this.coldTrend) return { p50, p90 };
+    const moved = this.trend.floorPeak(h.steps, p50, p90);
+    const stairs = this.stairs!;
+    // (a climb in steps: the trend's climb gate drops on each step's level, and the peaks' excesses
+    // learnt in a step go when it stops on its level)
+    return Number.isNaN(stairs.rate) ? moved : climbFloor(stairs.line(h.steps), stairs.line(0), moved.p50, moved.p90);
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */
@@ -364,7 +374,7 @@ export class HorizonPeakForecaster implements Forecaster {
    */
   private coldCap(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
     const noise = this.noiseSd();
-    if (Number.isNaN(noise) || this.trend.climbing || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
+    if (Number.isNaN(noise) || this.trend.climbing || !Number.isNaN(this.stairs?.rate ?? Number.NaN) || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
     const longer = h.coldSpan?.max ?? Number.NaN;
     const span = Number.isNaN(longer) ? h.recentMax.max : Math.max(h.recentMax.max, longer);
     const width = Math.max(Z90 * noise, 0.01 * span);

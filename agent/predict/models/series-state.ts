@@ -6,7 +6,8 @@ import { SortedWindow } from './sorted-window.js';
 import { SlotHistory } from './slot-history.js';
 import { StepClock } from './step-clock.js';
 import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
-import { DampedTrend } from './damped-trend.js';
+import { climbFloor, DampedTrend } from './damped-trend.js';
+import { StairClimb } from './stair-climb.js';
 import { EwSpread } from './ew-spread.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
@@ -39,6 +40,8 @@ export class SeriesState {
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
   private readonly holt = new DampedTrend(undefined, undefined, undefined, true);
+  /** a climb in steps, which the trend's climb gate drops on each step's level (floorPeak) */
+  private readonly stairs = new StairClimb();
   /** exponentially weighted mean of |y| over about LONG_POINTS points: the series' level */
   private levelSum = 0;
   private levelWeight = 0;
@@ -91,6 +94,7 @@ export class SeriesState {
     }
     this.ew.update(x);
     this.holt.update(x, steps);
+    this.stairs.update(x, steps);
     if (this.holt.settled) this.settledSlot = slot;
     const fade = Math.pow(2, -1 / LONG_POINTS);
     this.levelSum = this.levelSum * fade + x;
@@ -129,9 +133,11 @@ export class SeriesState {
     return this.holt.faded;
   }
 
-  /** A peak forecast `steps` slots ahead moved up to a steady climb's line (DampedTrend.floorPeak). */
+  /** A peak forecast `steps` slots ahead moved up to a steady climb's line (DampedTrend.floorPeak), or a climb in steps' (StairClimb). */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
-    return this.holt.floorPeak(steps, p50, p90);
+    const moved = this.holt.floorPeak(steps, p50, p90);
+    const stairs = this.stairs;
+    return Number.isNaN(stairs.rate) ? moved : climbFloor(stairs.line(steps), stairs.line(0), moved.p50, moved.p90);
   }
 
   /** Where a steady climb's line reaches `steps` slots ahead if it goes on that long; NaN off one (DampedTrend.climbReach). */
