@@ -76,7 +76,7 @@ function addStats(into: SchedStats, s: SchedStats): void {
 
 /** Said with a switch to a probe kept to the policy's workloads: what the others lose meanwhile. */
 function filteredNote(probe: string): string {
-  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are followed without their CPU: a new cgroup from the next walk of the cgroup trees (every 10 ticks), one that ran before only once counted again' : ''}`;
+  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are followed without their CPU: a new cgroup (or one made again at its path) from the next walk of the cgroup trees (every 10 ticks), one that stays, emptied and busy again, only once counted again' : ''}`;
 }
 
 /** Per probe: whether it counts only the policy's workloads (the governor's filter). */
@@ -183,6 +183,8 @@ export class Agent {
   /** cgroups a task run may start in or is on, that the index found while the sched probe was filtered, and the generation they were taken at (quietRuns) */
   private runCgroups: Workload[] = [];
   private runCgroupsAt = -1;
+  /** whether the sched probe was filtered at the last tick (quietRuns) */
+  private runCgroupsFiltered = false;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
   private saidUnmatched = false;
   /**
@@ -431,6 +433,12 @@ export class Agent {
     const departed = this.index.takeDeparted();
     if (departed.all) this.limitCache.forget();
     else for (const c of departed.cgroups) this.limitCache.forgetCgroup(this.layout, c.hierarchy, c.path);
+    // (one made again at the same path, a timer's service, is a new cgroup to the task runs: seen
+    // at the next walk while the sched probe is filtered, quietRuns)
+    if (this.runs && !departed.all && departed.cgroups.length > 0) {
+      this.runs.forget(departed.cgroups.map((c) => `${c.hierarchy}:${c.path}`));
+      this.runCgroupsAt = -1;
+    }
     this.forecastDemand(reports, nowMs, intervalMs);
     if (this.reportAll) this.readUsageOfRest(reports);
     if (this.index.neverFound > 0 && !this.saidNeverFound) {
@@ -758,20 +766,36 @@ export class Agent {
 
   /**
    * While the sched probe counts only the policy's workloads, the cgroups the index finds that a
-   * task run may start in (TaskRuns.awaits: followed, made since the agent started, never handed
-   * in), with processes of their own, and those on a run, that no probe named this tick, by id:
-   * a job's new cgroup is otherwise in no report, and its run never seen. Found at the walks of
-   * the trees (every 10 ticks): a job over within one is missed. (A cgroup that ran before
-   * starts its next run only once its CPU is counted: TaskRuns.wants.)
+   * task run may start in (TaskRuns.awaits: followed, never handed in since they were made), with
+   * processes of their own, and those on a run, that no probe named this tick, by id: a job's new
+   * cgroup is otherwise in no report, and its run never seen. Found at the walks of the trees
+   * (every 10 ticks, and at the tick the filter comes on): a job over within one is missed. Each
+   * path is taken once, by the id the probes would name it by on a hybrid host (its v1 cpu
+   * cgroup where there is one; its cgroup2 twin is never handed in, and would read as new).
    */
   private quietRuns(seen: Set<string>, schedFiltered: boolean): ReadonlyMap<string, Workload> {
     const runs = this.runs;
+    // (the filter just on: runs going on are taken at once, not at the next walk)
+    const rescan = schedFiltered && (this.index.generation !== this.runCgroupsAt || !this.runCgroupsFiltered);
+    this.runCgroupsFiltered = schedFiltered;
     if (!runs || (!schedFiltered && this.runCgroups.length === 0)) return NO_WORKLOADS;
-    if (schedFiltered && this.index.generation !== this.runCgroupsAt) {
+    if (rescan) {
       this.runCgroupsAt = this.index.generation;
-      const known = new Set(this.runCgroups.map((w) => w.id));
-      const found = this.withOwnProcesses(() => true, (w) => !known.has(w.id) && runs.awaits(w));
-      this.runCgroups = this.runCgroups.concat(found);
+      const known = new Set(this.runCgroups.map((w) => w.path));
+      // by id first (a host's thousands of cgroups: no Workload built, no file read for those
+      // the runs know), then the new ones' processes read
+      const named = new Map<string, string>();
+      for (const c of this.index.idsOf((path) => !known.has(path))) {
+        const path = c.workload.slice(c.hierarchy.length + 1);
+        if (c.hierarchy === 'v1-cpu' || !named.has(path)) named.set(path, c.workload);
+      }
+      const wanted = new Set<string>();
+      named.forEach((id, path) => { if (runs.unknown(id)) wanted.add(path); });
+      if (wanted.size > 0) {
+        for (const w of this.index.matching((path) => wanted.has(path))) {
+          if (named.get(w.path) === w.id && runs.awaits(w) && hasOwnProcesses(this.layout, w)) this.runCgroups.push(w);
+        }
+      }
     }
     // (kept while awaited, the filter lifted or not: a run begun here goes on being sampled)
     this.runCgroups = this.runCgroups.filter((w) => runs.awaits(w));
@@ -782,15 +806,15 @@ export class Agent {
   }
 
   /**
-   * The index's cgroups whose paths `keep` takes (and that `take` takes) holding processes of
-   * their own: a parent (`/system.slice` under `/system.slice/**`) holds none. A path in both
-   * trees is taken once, as the probes would name it on a hybrid host: its v1 cpu cgroup (a task
-   * in the v1 root cpu cgroup is named by its cgroup2 path instead: rare).
+   * The index's cgroups whose paths `keep` takes holding processes of their own: a parent
+   * (`/system.slice` under `/system.slice/**`) holds none. A path in both trees is taken once, as
+   * the probes would name it on a hybrid host: its v1 cpu cgroup (a task in the v1 root cpu
+   * cgroup is named by its cgroup2 path instead: rare).
    */
-  private withOwnProcesses(keep: (path: string) => boolean, take: (w: Workload) => boolean = () => true): Workload[] {
+  private withOwnProcesses(keep: (path: string) => boolean): Workload[] {
     const byPath = new Map<string, Workload>();
     for (const w of this.index.matching(keep)) {
-      if (!take(w) || !hasOwnProcesses(this.layout, w)) continue;
+      if (!hasOwnProcesses(this.layout, w)) continue;
       const had = byPath.get(w.path);
       if (!had || w.hierarchy === 'v1-cpu') byPath.set(w.path, w);
     }

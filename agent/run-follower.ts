@@ -86,6 +86,16 @@ export class RunFollower {
     return this.runs.awaits(workload);
   }
 
+  /** What its id alone says of TaskRuns.awaits (TaskRuns.unknown). */
+  unknown(workloadId: string): boolean {
+    return this.runs.unknown(workloadId);
+  }
+
+  /** Cgroups whose directory went, by workload id (TaskRuns.forget). */
+  forget(workloadIds: Iterable<string>): void {
+    this.runs.forget(workloadIds);
+  }
+
   /**
    * Whether a workload is on a run whose task's profile is trusted for a resource its demand
    * forecast has: that forecast is made, busy or not (a task asleep before its peak).

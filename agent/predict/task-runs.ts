@@ -338,13 +338,33 @@ export class TaskRuns {
 
   /**
    * Whether a workload no probe counted this tick should be handed in all the same: it is on a
-   * run, or a run may start in it (followed, not there at the start, never handed in). While the
+   * run, or a run may start in it (followed, neither there at the start nor handed in since its
+   * cgroup was made: forget). While the
    * sched probe counts only the policy's workloads, a job's new cgroup reaches no report from it.
    */
   awaits(workload: Workload): boolean {
     const run = this.runs.get(workload.id);
     if (run) return run.endedAtMs === undefined;
-    return !this.existing.has(workload.id) && !this.seen.has(workload.id) && this.follows(workload);
+    return this.unknown(workload.id) && this.follows(workload);
+  }
+
+  /** What its id alone says of awaits: on a run, or neither there at the start nor handed in since its cgroup was made. */
+  unknown(id: string): boolean {
+    return this.runs.has(id) || (!this.existing.has(id) && !this.seen.has(id));
+  }
+
+  /**
+   * Forgets cgroups whose directory went (removed, or removed and made again): made again at the
+   * same path (a timer's service), one is a new cgroup, a run from its first sight holding a
+   * process, its memory's high water and OOM kills its own (not a run before's). A run on one
+   * ends as its liveness says.
+   */
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.existing.delete(id);
+      this.seen.delete(id);
+      this.ranBefore.delete(id);
+    }
   }
 
   /** Whether a cgroup's runs are followed: not the root nor an unnamed one, and as the options say. */
@@ -535,6 +555,7 @@ export class TaskRuns {
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
+    const backMs = Math.max(60_000, Number.isFinite(this.lastTickMs) ? 11 * (nowMs - this.lastTickMs) : 0);
     const settle = (task: RunTask | null): void => {
       if (run.signature !== undefined) return; // given up on already
       if (!task) {
@@ -546,8 +567,10 @@ export class TaskRuns {
       run.signature = id;
       run.commandKey = task.signature.commandKey;
       if (task.pid !== undefined && task.startTicks !== undefined) run.process = { pid: task.pid, startTicks: task.startTicks };
-      // the process's own start time, when it is before the tick that saw the cgroup
-      if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < 60_000) run.startMs = task.startedAtMs;
+      // the process's own start time, when it is before the tick that saw the cgroup (by up to a
+      // minute, or 11 ticks: a walk of the trees finds a job's cgroup within 10 while the sched
+      // probe is filtered, quietRuns)
+      if (task.startedAtMs != null && task.startedAtMs < run.startMs && run.startMs - task.startedAtMs < backMs) run.startMs = task.startedAtMs;
       // named as called where that is not the binary's name (unxz runs /usr/bin/xz): two tasks
       // that differ only by it would otherwise read the same
       const exe = basename(parts.exePath) === parts.exeName ? parts.exePath : `${parts.exePath} (as ${parts.exeName})`;

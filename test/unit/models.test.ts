@@ -1795,6 +1795,12 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   t.true(s.at[0]! <= 32, `${s.at[0]}`);
   t.is(s.at.length, 70 - s.at[0]!);
   t.true(s.rates.every((x) => x > 0.008 && x < 0.017), s.rates.join(' '));
+  // a staircase that stops: read as climbing for a few samples after its last step (the spans
+  // still rise), not for its whole level
+  const stopped = read(stairs.slice(0, 52).concat(Array.from({ length: 40 }, () => noisy(0.85))));
+  const lastRead = stopped.at[stopped.at.length - 1]!;
+  t.log(`a staircase whose last step ends at sample 51: still read at ${lastRead - 51} samples after it`);
+  t.true(lastRead - 51 <= 16, `${lastRead - 51}`);
   // one step, then flat
   t.deepEqual(read(Array.from({ length: 80 }, (_, i) => noisy(i < 30 ? 0.25 : 0.6))).at, []);
   // a steady climb (0.02 a sample) that stops on a level: rising spans, but no two steps
@@ -1803,4 +1809,21 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   const steady = read(Array.from({ length: 5000 }, (_, i) => (i % 20 === 7 ? 1.3 : 0.8 + (r() - 0.5) * 0.6)));
   t.log(`noisy steady: read as climbing in steps on ${steady.at.length} of 5000 samples`);
   t.is(steady.at.length, 0);
+  // square waves (their spans' means may rise, and their rises come as steps; but they fall),
+  // exact or with a little noise, and a series mostly 0 with bursts (an I/O one's: no noise)
+  for (const period of [8, 10, 12, 16]) {
+    for (const jitter of [0, 0.02]) {
+      const wave = read(Array.from({ length: 400 }, (_, i) => (i % period < period / 2 ? 1 : 0) + (jitter ? (r() - 0.5) * jitter : 0)));
+      t.deepEqual(wave.at, [], `square wave, period ${period}, jitter ${jitter}`);
+    }
+  }
+  t.deepEqual(read(Array.from({ length: 400 }, (_, i) => (i % 13 < 2 || i % 29 === 5 ? 5e7 * (1 + (i % 3)) : 0))).at, [], 'bursts over 0');
+  // a gap (slots with no sample) starts the spans again: 24 samples after it before a rate
+  const g = new StairClimb();
+  const after: number[] = [];
+  stairs.forEach((v, i) => {
+    g.update(v, i === 40 ? 3 : 1);
+    if (i >= 40 && !Number.isNaN(g.rate)) after.push(i);
+  });
+  t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
 });

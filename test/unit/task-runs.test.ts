@@ -910,3 +910,24 @@ test('task runs: awaits says which cgroups no probe counted are handed in all th
   // ended, and seen: no longer awaited (its next run waits for its CPU: wants)
   t.false(w.runs.awaits(workload(job)));
 });
+
+test('task runs: a cgroup whose directory went and was made again at the same path (a timer\'s service) is a new cgroup: awaited, and a run from its first sight holding a process, with no CPU counted', async (t) => {
+  const w = world(t);
+  const job = '/timers/backup.service';
+  const id = `v1-cpu:${job}`;
+  w.alive.add(id);
+  w.tasks.set(id, sig('b'));
+  for (let i = 0; i < 3; i++) await w.tick({ [job]: { cpuCores: 0.5 } });
+  w.alive.delete(id);
+  await w.tick({ [job]: { cpuCores: 0 } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end']);
+  // seen: its next run would wait for its CPU to be counted
+  t.false(w.runs.awaits(workload(job)));
+  // the walk finds it removed and made again
+  w.runs.forget([id]);
+  t.true(w.runs.unknown(id));
+  t.true(w.runs.awaits(workload(job)));
+  w.alive.add(id);
+  for (let i = 0; i < 2; i++) await w.tick({ [job]: { cpuCores: null } });
+  t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end', 'run-start']);
+});

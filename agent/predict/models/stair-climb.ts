@@ -7,7 +7,8 @@
 // span's mean is above the one before by more than the noise could make it, and the rises came
 // as two steps or more (jumps over the noise, with a level of LEVEL samples or more between): a
 // climb that stops on a level also leaves three spans rising for a while (one step, or a steady
-// climb whose rises are its own median step, no jumps), and was read as going on.
+// climb whose rises are its own median step, no jumps), and was read as going on; nor where the
+// values fell by a jump's size (a square wave's rises also come as steps, and its spans may rise).
 // Its rate: the rise from the oldest span's mean to the newest's, a step each.
 
 /** Samples in each of the three spans compared. */
@@ -18,6 +19,8 @@ const STAIR_Z = 3;
 const LEVEL = 3;
 /** Steps between values whose median is read as the noise: the newest 16 (a step's few rises do not move it). */
 const NOISE_DIFFS = 16;
+/** The noise is read as at least this share of the newest span's mean (a series held exactly between its steps has none). */
+const NOISE_FLOOR = 0.002;
 
 export class StairClimb {
   private readonly values = new Float64Array(3 * THIRD);
@@ -46,7 +49,7 @@ export class StairClimb {
     a /= THIRD; b /= THIRD; c /= THIRD;
     // (most samples: not rising span to span, and nothing more to read)
     if (!(b > a && c > b)) return;
-    const noise = this.noiseSd();
+    const noise = Math.max(this.noiseSd(), NOISE_FLOOR * c);
     // (a difference of two means of THIRD noisy samples has sd noise * sqrt(2 / THIRD))
     const margin = STAIR_Z * noise * Math.sqrt(2 / THIRD);
     if (b - a > margin && c - b > margin && this.steps(STAIR_Z * Math.SQRT2 * noise) >= 2) this.rise = (c - a) / (2 * THIRD);
@@ -65,14 +68,20 @@ export class StairClimb {
     return (this.diffs[(NOISE_DIFFS >> 1) - 1]! + this.diffs[NOISE_DIFFS >> 1]!) / 2 / (0.6745 * Math.SQRT2);
   }
 
-  /** Rises over `jump` from the value before, counted as one step while fewer than LEVEL samples lie between. */
+  /**
+   * Rises over `jump` from the value before, counted as one step while fewer than LEVEL samples
+   * lie between; 0 where the values fell by as much (a square wave's, a burst's end: a staircase
+   * holds each step).
+   */
   private steps(jump: number): number {
     const n = this.values.length;
     let steps = 0;
     let quiet = LEVEL;
     for (let i = 1; i < n; i++) {
       const j = this.count + i;
-      if (this.values[j % n]! - this.values[(j - 1) % n]! > jump) {
+      const d = this.values[j % n]! - this.values[(j - 1) % n]!;
+      if (d < -jump) return 0;
+      if (d > jump) {
         if (quiet >= LEVEL) steps++;
         quiet = 0;
       } else quiet++;
