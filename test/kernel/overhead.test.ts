@@ -183,24 +183,33 @@ interface TopDoc {
   workloads: Record<string, { cpu: { cores: number | null }; runq: { count: number; waitPerSecond: number | null }; switches: { perSecond: number | null }; demand?: Record<string, unknown> }>;
 }
 
-kernelTest('overhead: a policy workload whose cgroup appears after the sched probe is kept to the selected ones is counted', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
-  const busy = new TestCgroup('overhead-busy');
-  let late: TestCgroup | undefined;
-  t.teardown(async () => { await busy.remove(); await late?.remove(); rmSync(dir, { recursive: true, force: true }); });
-  // A budget the agent alone exceeds, and only the sched probe, made the hottest by a neighbour
-  // switching context 100,000 times a second: with a run-queue objective its one cheaper variant
-  // keeps it to the policy's workloads, so it switches there at the first check.
+/**
+ * A policy (written into `dir`) under a budget the agent alone exceeds, with only the sched probe,
+ * which a neighbour switching context 100,000 times a second makes the hottest: with a run-queue
+ * objective for the workload `name` (cgroups matching `match`) its one cheaper variant keeps it
+ * to the policy's workloads, so it switches there at the first check. `extra`: more lines.
+ */
+function selectedOnlyPolicy(dir: string, name: string, match: string, extra: string[] = []): string {
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, [
     'version: 1',
     'probes:', '  fault:', '    enabled: false', '  blockio:', '    enabled: false', '  sock:', '    enabled: false',
     '  overhead_budget: 0.1%',
     'export:', '  prometheus:', '    enabled: false',
+    ...extra,
     'workloads:',
-    '  - name: late', '    match: "/headroom-test/overhead-late*"', '    class: critical', '    objectives:', '      runqueue_p99: 5ms',
+    `  - name: ${name}`, `    match: "${match}"`, '    class: critical', '    objectives:', '      runqueue_p99: 5ms',
     '',
   ].join('\n'));
+  return policy;
+}
+
+kernelTest('overhead: a policy workload whose cgroup appears after the sched probe is kept to the selected ones is counted', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
+  const busy = new TestCgroup('overhead-busy');
+  let late: TestCgroup | undefined;
+  t.teardown(async () => { await busy.remove(); await late?.remove(); rmSync(dir, { recursive: true, force: true }); });
+  const policy = selectedOnlyPolicy(dir, 'late', '/headroom-test/overhead-late*');
   const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '60s', '--quiet'], 70_000);
   t.teardown(() => { hog.child.kill('SIGKILL'); });
   const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
@@ -242,19 +251,7 @@ kernelTest('overhead: a job in a cgroup made while the sched probe is kept to th
   const busy = new TestCgroup('overhead-runs-busy');
   let job: TestCgroup | undefined;
   t.teardown(async () => { await busy.remove(); await job?.remove(); rmSync(dir, { recursive: true, force: true }); });
-  // As above: a budget the agent alone exceeds, the sched probe the hottest (a neighbour switching
-  // context 100,000 times a second), a run-queue objective: sched goes to selected-only at once.
-  const policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, [
-    'version: 1',
-    'probes:', '  fault:', '    enabled: false', '  blockio:', '    enabled: false', '  sock:', '    enabled: false',
-    '  overhead_budget: 0.1%',
-    'export:', '  prometheus:', '    enabled: false',
-    'profiles:', `  dir: ${join(dir, 'profiles')}`, '  min_run: 1s',
-    'workloads:',
-    '  - name: critical', '    match: "/headroom-test/overhead-runs-critical*"', '    class: critical', '    objectives:', '      runqueue_p99: 5ms',
-    '',
-  ].join('\n'));
+  const policy = selectedOnlyPolicy(dir, 'critical', '/headroom-test/overhead-runs-critical*', ['profiles:', `  dir: ${join(dir, 'profiles')}`, '  min_run: 1s']);
   const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '90s', '--quiet'], 100_000);
   t.teardown(() => { hog.child.kill('SIGKILL'); });
   const agent = headroom(['run', '--policy', policy, '--json', '--events', '--no-table', '--state-dir', join(dir, 'state')], { timeoutMs: 120_000 });
