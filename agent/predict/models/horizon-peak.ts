@@ -17,7 +17,7 @@ import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
 import { SlidingMax } from './sliding-max.js';
-import { climbFloor, DampedTrend } from './damped-trend.js';
+import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { quantileSorted } from './vpa-histogram.js';
 
@@ -311,10 +311,9 @@ export class HorizonPeakForecaster implements Forecaster {
   private pairOnClimb(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
     if (!this.coldTrend) return { p50, p90 };
     const moved = this.trend.floorPeak(h.steps, p50, p90);
-    const stairs = this.stairs!;
     // (a climb in steps: the trend's climb gate drops on each step's level, and the peaks' excesses
     // learnt in a step go when it stops on its level)
-    return Number.isNaN(stairs.rate) ? moved : climbFloor(stairs.line(h.steps), stairs.line(0), moved.p50, moved.p90);
+    return this.stairs!.floorPeak(h.steps, moved.p50, moved.p90);
   }
 
   /** The p50 and p90 of the peak, as forecast() would give them, read from the live window (no copy). */

@@ -6,7 +6,7 @@ import { SortedWindow } from './sorted-window.js';
 import { SlotHistory } from './slot-history.js';
 import { StepClock } from './step-clock.js';
 import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
-import { climbFloor, DampedTrend } from './damped-trend.js';
+import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { EwSpread } from './ew-spread.js';
 
@@ -136,8 +136,7 @@ export class SeriesState {
   /** A peak forecast `steps` slots ahead moved up to a steady climb's line (DampedTrend.floorPeak), or a climb in steps' (StairClimb). */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     const moved = this.holt.floorPeak(steps, p50, p90);
-    const stairs = this.stairs;
-    return Number.isNaN(stairs.rate) ? moved : climbFloor(stairs.line(steps), stairs.line(0), moved.p50, moved.p90);
+    return this.stairs.floorPeak(steps, moved.p50, moved.p90);
   }
 
   /** Where a steady climb's line reaches `steps` slots ahead if it goes on that long; NaN off one (DampedTrend.climbReach). */

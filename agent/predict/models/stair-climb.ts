@@ -10,6 +10,7 @@
 // climb whose rises are its own median step, no jumps), and was read as going on; nor where the
 // values fell by a jump's size (a square wave's rises also come as steps, and its spans may rise).
 // Its rate: the rise from the oldest span's mean to the newest's, a step each.
+import { climbFloor } from './damped-trend.js';
 
 /** Samples in each of the three spans compared. */
 const THIRD = 8;
@@ -101,5 +102,13 @@ export class StairClimb {
    */
   line(steps: number): number {
     return this.last + this.rise * Math.min(steps, this.values.length);
+  }
+
+  /**
+   * A peak forecast `steps` ahead (its p50 and p90) moved up to the line (climbFloor), as a steady
+   * climb's is (DampedTrend.floorPeak); unchanged off a climb in steps.
+   */
+  floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
+    return Number.isNaN(this.rise) ? { p50, p90 } : climbFloor(this.line(steps), this.line(0), p50, p90);
   }
 }
