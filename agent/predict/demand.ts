@@ -363,7 +363,7 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
       if (Number.isFinite(onLine)) return Math.round(onLine * stepMs);
       if (trend.settling) return null;
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
-      return trend.climbing && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
+      return trend.climbing && !trend.recoiled && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
     }
     t0 = horizonsMs[i]!;
     v0 = p90;

@@ -26,6 +26,20 @@ const CLIMB_NET_START = 5;
 const CLIMB_NET_KEEP = 3;
 const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
 /**
+ * A climb's path is not followed (DampedTrend.recoiled) where the values fell, within the last
+ * RECOIL_SPAN samples, by RECOIL_SHARE or more of their rise over the last CLIMB_WINDOW (the
+ * largest fall from a high to a later low): a square wave's on-edge is a step, not a climb, and
+ * it falls back a few seconds later. A 0.6-core worker 5 s on, 5 s off, its edges caught
+ * halfway, 1.15 cores left it by the host: its rises in a row tripped the climb's gate, the trend's
+ * slope was the edge's, and the cold peaks read the 60 s peak at the host's 2 cores
+ * (horizon-peak counted it down on 31 of 200 ticks, engine-peak on 5). A leak's GC dips are
+ * small beside its rise over 8 steps; a climb after a larger burst is followed once it has risen
+ * twice the burst's fall, or the burst is 24 samples back. The flag itself is as before: what the
+ * peaks learn of a climb's windows does not change.
+ */
+const RECOIL_SPAN = 24;
+const RECOIL_SHARE = 0.5;
+/**
  * Rises in a row before a climb's straight line is drawn (climbLine). A lone tie among them keeps
  * the run (the climb's gate above still counts only rises): a slow creep read in whole pages
  * repeats a value now and then, and a real fill's last minute (0.25 MiB steps, a tie every few
@@ -102,6 +116,12 @@ export class DampedTrend {
   private riseMask = 0;
   private fallMask = 0;
   private climb = false;
+  /** the newest RECOIL_SPAN values, a ring at `count` (recoiled) */
+  private readonly recent = new Float64Array(RECOIL_SPAN);
+  private count = 0;
+  /** recoiled as of `count` (read when asked: only cold forecasts ask), and the count it was read at */
+  private recoil = false;
+  private recoilAt = -1;
   /** the last LINE_RUN rises while the values rise at every step (climbLine), and a scratch copy to sort */
   private readonly lastRises = new Float64Array(LINE_RUN);
   private readonly sortedRises = new Float64Array(LINE_RUN);
@@ -148,6 +168,8 @@ export class DampedTrend {
     // (a rise after a lone tie is read over both steps, as over a hole: a creep read in pages
     // rises every other step, and its rate is half its rises)
     const span = Math.max(1, steps) + (this.tied ? 1 : 0);
+    this.recent[this.count % RECOIL_SPAN] = x;
+    this.count++;
     // the climb: against the previous sample (a hole between them counts as one step)
     if (!Number.isNaN(this.lastValue)) {
       this.rises = x > this.lastValue ? this.rises + 1 : 0;
@@ -193,6 +215,21 @@ export class DampedTrend {
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
     this.noteFade(x);
     this.fitShrink();
+  }
+
+  /** Whether the newest RECOIL_SPAN values fell by RECOIL_SHARE of their rise to `x` over the last CLIMB_WINDOW steps. */
+  private fellBack(x: number): boolean {
+    const n = Math.min(this.count, RECOIL_SPAN);
+    let low = x;
+    let high = Number.NEGATIVE_INFINITY;
+    let fall = 0;
+    for (let k = n; k >= 1; k--) {
+      const v = this.recent[(this.count - k) % RECOIL_SPAN]!;
+      if (k <= CLIMB_WINDOW + 1 && v < low) low = v;
+      if (v > high) high = v;
+      else if (high - v > fall) fall = high - v;
+    }
+    return fall >= RECOIL_SHARE * (x - low);
   }
 
   /**
@@ -350,6 +387,18 @@ export class DampedTrend {
   /** A rising slope while the values climb (see CLIMB_RUN): a path worth following before anything else is known. */
   get climbing(): boolean {
     return this.trend > 0 && this.climb;
+  }
+
+  /**
+   * The climb under way fell back by half its rise or more within the last RECOIL_SPAN samples (a
+   * square wave's edge): its path is not followed, though it is a climb to what the peaks learn.
+   */
+  get recoiled(): boolean {
+    if (this.recoilAt !== this.count) {
+      this.recoilAt = this.count;
+      this.recoil = this.climb && this.fellBack(this.lastValue);
+    }
+    return this.recoil;
   }
 
   /**

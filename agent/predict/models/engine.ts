@@ -796,7 +796,7 @@ class Head {
       // workload filling its memory from its first second is warned of before the span has seen
       // it; a noisy steady one's wandering slope is not followed, nor a climb that has faded:
       // the damped path runs on at its rate, 31 MiB over 60 s for a fill 5 MiB from where it settles)
-      if (this.kind === 'peak' && !skip[C.trend] && s.climbing && !s.faded && this.p90[C.trend]! > p90) {
+      if (this.kind === 'peak' && !skip[C.trend] && s.climbing && !s.faded && !s.recoiled && this.p90[C.trend]! > p90) {
         p50 = Math.max(p50, this.p50[C.trend]!);
         p90 = this.p90[C.trend]!;
         this.weights[leader] = 0;

@@ -93,6 +93,8 @@ interface HorizonState {
    */
   fresh: SortedWindow | undefined;
   freshFrom: number;
+  /** the reference the old excesses were moved to at freshFrom (moveExcesses; NaN: not moved): the references made before it that resolve after it are measured from it */
+  movedTo: number;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
   /** the first slot recentMax was given (a horizon first asked late has seen less than its span) */
@@ -155,6 +157,7 @@ export class HorizonPeakForecaster implements Forecaster {
       excess: new SortedWindow(window),
       fresh: undefined,
       freshFrom: 0,
+      movedTo: Number.NaN,
       recentMax: new SlidingMax(steps),
       spanFrom: Number.NaN,
       coldSpan: this.coldTrend ? new SlidingMax(COLD_SPANS * steps) : undefined,
@@ -179,9 +182,9 @@ export class HorizonPeakForecaster implements Forecaster {
     if (period !== this.basePeriod) {
       if (this.basePeriod !== undefined) {
         for (const h of this.horizons.values()) {
-          if (h.excess.size === 0) continue;
-          h.fresh = new SortedWindow(this.window);
           h.freshFrom = slot;
+          this.moveExcesses(h, this.basePeriod, period);
+          if (h.excess.size > 0) h.fresh = new SortedWindow(this.window);
         }
       }
       this.basePeriod = period;
@@ -217,10 +220,37 @@ export class HorizonPeakForecaster implements Forecaster {
         const origin = h.pending.oldestSlot;
         const reference = h.pending.shift();
         // the window (origin, origin + h] must end here and have no hole
-        if (origin + h.steps === slot && this.lastHole <= origin) this.resolve(h, peak - reference, origin);
+        // (a reference made before the season changed, where the old excesses were moved: from where they were moved to)
+        const from = origin < h.freshFrom && !Number.isNaN(h.movedTo) ? h.movedTo : reference;
+        if (origin + h.steps === slot && this.lastHole <= origin) this.resolve(h, peak - from, origin);
       }
       h.pending.push(slot, this.reference(h));
     }
+  }
+
+  /**
+   * Where the horizon spans a season, old or new, the old excesses are moved by the reference's
+   * change as the base takes up (or drops) its season, until the fresh ones take over: the peak
+   * they measured stands where it was: by the new reference less the mean of the references
+   * still pending. Those, as they resolve, are measured from the new reference. Over a whole season the reference does not hang on where
+   * the workload is in it; over a shorter horizon it does, and the old excesses stand as they
+   * are. A 0.6-core square wave (5 s on, 5 s off) read its 60 s peak's p90 at 1.2 cores for the
+   * 80 s after its season was found, the excesses of a reference at its mean added to one at its
+   * peak: counted down to the 1.15 cores the host left it on 22 of those ticks.
+   */
+  private moveExcesses(h: HorizonState, was: number | undefined, now: number | undefined): void {
+    h.movedTo = Number.NaN;
+    if (h.steps < Math.max(was ?? 0, now ?? 0) || Number.isNaN(h.horizonMs)) return;
+    const to = this.reference(h);
+    // (from the references of the last h slots, made at every point of a season: one alone
+    // wobbles with where it was made)
+    const shift = to - h.pending.mean;
+    if (!Number.isFinite(shift)) return;
+    h.movedTo = to;
+    if (h.excess.size === 0) return;
+    const moved = new SortedWindow(this.window);
+    for (let i = 0; i < h.excess.size; i++) moved.push(h.excess.get(i) - shift);
+    h.excess = moved;
   }
 
   /** A realised excess of the reference made at slot `origin`, as `climbs` has it: learnt, or not; the climb's forgotten. */
@@ -354,7 +384,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const reference = this.reference(h);
     // (nor on a faded climb: its damped path ran on at its rate for h, a fill 5 MiB from where
     // it settles, rising 0.9 MiB/s, 31 MiB over 60 s, to its limit)
-    if (!this.coldTrend || !this.trend.climbing || this.trend.faded) return reference;
+    if (!this.coldTrend || !this.trend.climbing || this.trend.faded || this.trend.recoiled) return reference;
     return Math.max(reference, this.trend.at(h.steps));
   }
 
@@ -373,7 +403,7 @@ export class HorizonPeakForecaster implements Forecaster {
    */
   private coldCap(h: HorizonState, p50: number, p90: number): { p50: number; p90: number } {
     const noise = this.noiseSd();
-    if (Number.isNaN(noise) || this.trend.climbing || !Number.isNaN(this.stairs?.rate ?? Number.NaN) || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
+    if (Number.isNaN(noise) || (this.trend.climbing && !this.trend.recoiled) || !Number.isNaN(this.stairs?.rate ?? Number.NaN) || !(this.clock.slot - h.spanFrom + 1 >= h.steps)) return { p50, p90 };
     const longer = h.coldSpan?.max ?? Number.NaN;
     const span = Number.isNaN(longer) ? h.recentMax.max : Math.max(h.recentMax.max, longer);
     const width = Math.max(Z90 * noise, 0.01 * span);

@@ -76,6 +76,13 @@ export class PendingValues {
     this.n++;
   }
 
+  /** The mean of the values held (NaN when none). */
+  get mean(): number {
+    let sum = 0;
+    for (let i = 0; i < this.n; i++) sum += this.values[(this.head + i) % this.slots.length]!;
+    return this.n > 0 ? sum / this.n : Number.NaN;
+  }
+
   /** Whether the oldest pair was made at or before `slot`. */
   hasUpTo(slot: number): boolean {
     return this.n > 0 && this.slots[this.head]! <= slot;

@@ -128,6 +128,11 @@ export class SeriesState {
     return this.holt.climbing;
   }
 
+  /** The climb under way fell back (DampedTrend.recoiled): its path is not followed. */
+  get recoiled(): boolean {
+    return this.holt.recoiled;
+  }
+
   /** The climb under way has faded (DampedTrend.faded): its path is not followed. */
   get faded(): boolean {
     return this.holt.faded;
