@@ -113,6 +113,16 @@ export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
  */
 export const REACHED_SHARE = 0.99;
 
+/**
+ * Samples a pair holds (since it started, or started afresh) before it is counted down to its
+ * limit, unless it is there already: a climb's gate's four rises (DampedTrend's CLIMB_RUN). On
+ * two or three samples the peaks' spread is that of one or two steps: a job's first tick caught
+ * part way into its start (0.3 cores, then 0.6) read a 2 s countdown to the 1.15 cores the host
+ * left it at its second tick, on 20 of 20 starts (horizon-peak), and a start over two ticks
+ * (0.1, 0.4, 0.6) on its second to fourth. Their P(contention) stands as forecast.
+ */
+export const COUNTDOWN_SAMPLES = 5;
+
 export interface DemandOptions {
   model: DemandModel;
   halfLifeMs: number;
@@ -162,6 +172,8 @@ interface Pair {
   kills: KillGate;
   /** whether its first samples were a start-up climb, now levelled off (StartupGate) */
   startup: StartupGate;
+  /** samples since it started (afresh): its countdown waits for COUNTDOWN_SAMPLES */
+  samples: number;
 }
 
 /** A pair not updated for this long is forgotten unless told otherwise (DemandOptions.forgetAfterMs). */
@@ -219,7 +231,7 @@ export class DemandForecasts {
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
       const startup = new StartupGate(value, afresh === 'model' || afresh === 'start-up');
       const kills = afresh === 'start-up' ? p!.kills : new KillGate(value);
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup, samples: 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,
@@ -239,6 +251,7 @@ export class DemandForecasts {
     const stepMs = this.opts.stepMs ?? 1000;
     p.trend.update(value, Math.round((atMs - p.lastMs) / stepMs));
     p.lastMs = atMs;
+    p.samples++;
 
     let history = 0;
     // Quantiles stop at the ceiling: a 2-CPU host's workload cannot use 7 cores, whatever a
@@ -261,7 +274,7 @@ export class DemandForecasts {
     });
     if (peaks) holdPeaksUp(windows, demandP90);
     p.pending.push({ dueMs: atMs + this.horizonsMs[0]!, p50: windows[0]!.p50, peak: Number.NEGATIVE_INFINITY });
-    const tts = limit === null ? null : saturation(value, this.horizonsMs, demandP90, reached, p.trend, stepMs);
+    const tts = limit === null || (p.samples < COUNTDOWN_SAMPLES && value < reached) ? null : saturation(value, this.horizonsMs, demandP90, reached, p.trend, stepMs);
     return demandForecast(resource, model, value, bounds, windows, tts, history / (1 + 4 * p.relError));
   }
 

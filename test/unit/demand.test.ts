@@ -527,6 +527,29 @@ test('a square wave well under what the host leaves it (a worker 5 s on, 5 s off
   }
 });
 
+test('a new workload is not counted down on its first few samples (a first tick caught part way into its start), unless at its limit already; a fast climb is from its fifth (horizon-peak, engine-peak)', (t) => {
+  // 0.6 cores, the host leaving 1.15: the first tick part way (0.3), or a start over two ticks
+  // (0.1, 0.4). Before: horizon-peak counted both down at their second tick on 20 of 20 starts,
+  // the one over two ticks on its third and fourth too
+  for (const model of ['horizon-peak', 'engine-peak'] as const) {
+    for (const start of [[0.3], [0.1, 0.4]]) {
+      let ticks = 0;
+      for (let seed = 1; seed <= 20; seed++) {
+        const r = rng(seed);
+        const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+        for (let i = 0; i < 20; i++) {
+          const v = (start[i] ?? 0.6) + (r() - 0.5) * 0.02;
+          if (d.observe('w', 'cpu_cores', v, i * 1000, { limit: 1.15, limitSource: 'host', ceiling: 2 }).timeToSaturationMs !== null) ticks++;
+        }
+      }
+      t.is(ticks, 0, `${model}, starting ${start.join(', ')}: ${ticks} ticks counted down`);
+    }
+    // at its limit at once: 0 from its first sample
+    const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    t.is(d.observe('w', 'cpu_cores', 1.2, 0, { limit: 1.15, limitSource: 'host', ceiling: 2 }).timeToSaturationMs, 0);
+  }
+});
+
 test('horizon-peak: a ramp that comes back every cycle keeps its excesses (the base\'s season): its 5 s peak is covered as before', (t) => {
   // 2 MiB/s for 40 s, held 10 s, dropped, flat 60 s, every 110 s, with a little noise: its
   // climbs' excesses forgotten at each flat stretch, the 5 s peak's p90 was passed 13.7% of the
