@@ -31,8 +31,9 @@ const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
  * largest fall from a high to a later low): a square wave's on-edge is a step, not a climb, and
  * it falls back a few seconds later. A 0.6-core worker 5 s on, 5 s off, its edges caught
  * halfway, 1.15 cores left it by the host: its rises in a row tripped the climb's gate, the trend's
- * slope was the edge's, and the cold peaks read the 60 s peak at the host's 2 cores
- * (horizon-peak counted it down on 31 of 200 ticks, engine-peak on 5). A leak's GC dips are
+ * slope was the edge's, and the cold peaks read the 60 s peak at the host's 2 cores (20 runs
+ * of 200 s: engine-peak counted down on 51 ticks, now 0; horizon-peak, with its season's
+ * excesses: HorizonPeakForecaster.moveExcesses, on 113, now 1). A leak's GC dips are
  * small beside its rise over 8 steps; a climb after a larger burst is followed once it has risen
  * twice the burst's fall, or the burst is 24 samples back. The flag itself is as before: what the
  * peaks learn of a climb's windows does not change.

@@ -95,6 +95,8 @@ interface HorizonState {
   freshFrom: number;
   /** the reference the old excesses were moved to at freshFrom (moveExcesses; NaN: not moved): the references made before it that resolve after it are measured from it */
   movedTo: number;
+  /** the excesses were cleared at freshFrom (moveExcesses): those of references made before it are not learnt */
+  dropped: boolean;
   /** the max of the last `steps` slots */
   recentMax: SlidingMax;
   /** the first slot recentMax was given (a horizon first asked late has seen less than its span) */
@@ -158,6 +160,7 @@ export class HorizonPeakForecaster implements Forecaster {
       fresh: undefined,
       freshFrom: 0,
       movedTo: Number.NaN,
+      dropped: false,
       recentMax: new SlidingMax(steps),
       spanFrom: Number.NaN,
       coldSpan: this.coldTrend ? new SlidingMax(COLD_SPANS * steps) : undefined,
@@ -175,7 +178,8 @@ export class HorizonPeakForecaster implements Forecaster {
     // excesses measured from the old one are replaced by those measured from the new one, once
     // minErrors of them are known. Cleared at once, the forecast fell back on the base's spread,
     // as wide as everything its profile holds: a leak that ended a period-3 noise read a 120 s
-    // peak p90 of 2.2 GiB for 556 MiB to come, P(contention) 0.5 at 40 s from the limit
+    // peak p90 of 2.2 GiB for 556 MiB to come, P(contention) 0.5 at 40 s from the limit. Until
+    // then they stand in, moved to the new reference where the horizon spans a season (moveExcesses)
     const period = seasonOf(this.base);
     const skipped = this.clock.advance(atMs) - 1;
     const slot = this.clock.slot;
@@ -222,25 +226,39 @@ export class HorizonPeakForecaster implements Forecaster {
         // the window (origin, origin + h] must end here and have no hole
         // (a reference made before the season changed, where the old excesses were moved: from where they were moved to)
         const from = origin < h.freshFrom && !Number.isNaN(h.movedTo) ? h.movedTo : reference;
-        if (origin + h.steps === slot && this.lastHole <= origin) this.resolve(h, peak - from, origin);
+        if (origin + h.steps === slot && this.lastHole <= origin && !(h.dropped && origin < h.freshFrom)) this.resolve(h, peak - from, origin);
       }
       h.pending.push(slot, this.reference(h));
     }
   }
 
   /**
-   * Where the horizon spans a season, old or new, the old excesses are moved by the reference's
-   * change as the base takes up (or drops) its season, until the fresh ones take over: the peak
-   * they measured stands where it was: by the new reference less the mean of the references
-   * still pending. Those, as they resolve, are measured from the new reference. Over a whole season the reference does not hang on where
-   * the workload is in it; over a shorter horizon it does, and the old excesses stand as they
-   * are. A 0.6-core square wave (5 s on, 5 s off) read its 60 s peak's p90 at 1.2 cores for the
-   * 80 s after its season was found, the excesses of a reference at its mean added to one at its
-   * peak: counted down to the 1.15 cores the host left it on 22 of those ticks.
+   * Where the horizon spans a season, old or new, the old excesses are moved as the base takes up
+   * (or drops) its season, so that the peaks they measured stand where they were: by the new
+   * reference less the mean of the references still pending (made over the last h slots). Those
+   * pending are measured from the new reference as they resolve. The fresh excesses take over as
+   * before. Over a whole season the reference does not hang on where in it the workload is; over
+   * a shorter horizon it does, and no one move fits: with coldTrend the old excesses are dropped,
+   * and those still pending with them, and its forecasts are cold (coldCap: the last spans' peak
+   * and the noise) until minErrors fresh ones are known; without, they stand as they are. (A
+   * 0.5-0.7 core wave's 5 s peak read 0.98 for the 25 s after its season was found, beside the
+   * 1.19 cores the host left it: counted down on 7 of them, a walkthrough.) A 0.6-core square wave, 5 s
+   * on and 5 s off, read its 60 s peak's p90 at 1.2 cores for the 80 s after its season was found
+   * (the excesses over a reference at its mean, added to one at its peak), and was counted down
+   * to the 1.15 cores the host left it on 22 of those ticks.
    */
   private moveExcesses(h: HorizonState, was: number | undefined, now: number | undefined): void {
     h.movedTo = Number.NaN;
-    if (h.steps < Math.max(was ?? 0, now ?? 0) || Number.isNaN(h.horizonMs)) return;
+    h.dropped = false;
+    if (h.steps < Math.max(was ?? 0, now ?? 0)) {
+      if (this.coldTrend) {
+        h.excess.clear();
+        h.climbRun = 0;
+        h.dropped = true;
+      }
+      return;
+    }
+    if (Number.isNaN(h.horizonMs)) return;
     const to = this.reference(h);
     // (from the references of the last h slots, made at every point of a season: one alone
     // wobbles with where it was made)
