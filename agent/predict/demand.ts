@@ -114,8 +114,9 @@ export const AUTO_OTHERS: ForecastModel = 'horizon-peak';
 export const REACHED_SHARE = 0.99;
 
 /**
- * Samples a pair holds (since it started, or started afresh) before it is counted down to its
- * limit, unless it is there already: a climb's gate's four rises (DampedTrend's CLIMB_RUN). On
+ * Samples a pair holds (since it started, or started afresh: not for a change of model, a
+ * workload the policy starts selecting) before its series is counted down to its limit, unless
+ * it is there already (a task profile's countdown stands): a climb's gate's four rises (DampedTrend's CLIMB_RUN). On
  * two or three samples the peaks' spread is that of one or two steps: a job's first tick caught
  * part way into its start (0.3 cores, then 0.6) read a 2 s countdown to the 1.15 cores the host
  * left it at its second tick, on 20 of 20 starts (horizon-peak), and a start over two ticks
@@ -231,7 +232,7 @@ export class DemandForecasts {
       const learnerPool = model === 'engine' || model === 'engine-peak' ? this.poolFor(resource) : undefined;
       const startup = new StartupGate(value, afresh === 'model' || afresh === 'start-up');
       const kills = afresh === 'start-up' ? p!.kills : new KillGate(value);
-      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup, samples: 0 };
+      p = { model, windowsOf: windowsOf(model), forecaster: createForecaster(model, { halfLifeMs: this.opts.halfLifeMs, stepMs: this.opts.stepMs, learnerPool }), lastMs: atMs, pending: [], relError: 0, trend: new DampedTrend(undefined, undefined, 1), kills, startup, samples: afresh === 'model' ? p!.samples : 0 };
       this.pairs.set(key, p);
     }
     // How far off were the first horizon's medians that come due now? Against the value then,

@@ -555,6 +555,11 @@ test('a new workload is not counted down on its first few samples (a first tick 
     // at its limit at once: 0 from its first sample
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
     t.is(d.observe('w', 'cpu_cores', 1.2, 0, { limit: 1.15, limitSource: 'host', ceiling: 2 }).timeToSaturationMs, 0);
+    // a fill of 16 MiB/s from 10 MiB towards 192: counted down from its fifth sample (as before)
+    const MiB = 1024 * 1024;
+    const fill = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    const ttl = Array.from({ length: 6 }, (_, s) => fill.observe('w', 'memory_bytes', (10 + 16 * s) * MiB, s * 1000, { limit: 192 * MiB, ceiling: 192 * MiB }).timeToSaturationMs);
+    t.deepEqual(ttl.map((x) => x !== null), [false, false, false, false, true, true], `${model}: ${ttl.join(' ')}`);
   }
 });
 

@@ -33,13 +33,17 @@ const WINDOW_MASK = (1 << CLIMB_WINDOW) - 1;
  * halfway, 1.15 cores left it by the host: its rises in a row tripped the climb's gate, the trend's
  * slope was the edge's, and the cold peaks read the 60 s peak at the host's 2 cores (20 runs
  * of 200 s: engine-peak counted down on 51 ticks, now 0; horizon-peak, with its season's
- * excesses: HorizonPeakForecaster.moveExcesses, on 113, now 1). A leak's GC dips are
- * small beside its rise over 8 steps; a climb after a larger burst is followed once it has risen
- * twice the burst's fall, or the burst is 24 samples back. The flag itself is as before: what the
- * peaks learn of a climb's windows does not change.
+ * excesses: HorizonPeakForecaster.moveExcesses, on 113, now 0). Unless the troughs rise: the
+ * lowest of the newer half of those samples above the older half's by RECOIL_TROUGHS of the
+ * rise. A wave comes back to the same low; a leak's GC sawtooth (8 rises of 1.5 MiB, a drop of
+ * 8) falls by more than half its rise over 8 steps, but its lows climb with it. A climb after a
+ * larger burst is followed once its rise over the last 8 samples is twice the burst's fall, or
+ * the burst is 24 samples back. The flag itself is as before: what the peaks learn of a climb's
+ * windows does not change.
  */
 const RECOIL_SPAN = 24;
 const RECOIL_SHARE = 0.5;
+const RECOIL_TROUGHS = 0.25;
 /**
  * Rises in a row before a climb's straight line is drawn (climbLine). A lone tie among them keeps
  * the run (the climb's gate above still counts only rises): a slow creep read in whole pages
@@ -224,13 +228,19 @@ export class DampedTrend {
     let low = x;
     let high = Number.NEGATIVE_INFINITY;
     let fall = 0;
+    // (the lowest of the older half and of the newer)
+    let lowOld = Number.POSITIVE_INFINITY;
+    let lowNew = Number.POSITIVE_INFINITY;
     for (let k = n; k >= 1; k--) {
       const v = this.recent[(this.count - k) % RECOIL_SPAN]!;
       if (k <= CLIMB_WINDOW + 1 && v < low) low = v;
+      if (k > n / 2) lowOld = Math.min(lowOld, v);
+      else lowNew = Math.min(lowNew, v);
       if (v > high) high = v;
       else if (high - v > fall) fall = high - v;
     }
-    return fall >= RECOIL_SHARE * (x - low);
+    const rise = x - low;
+    return fall >= RECOIL_SHARE * rise && !(lowNew > lowOld + RECOIL_TROUGHS * rise);
   }
 
   /**

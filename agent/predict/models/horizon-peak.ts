@@ -188,7 +188,8 @@ export class HorizonPeakForecaster implements Forecaster {
         for (const h of this.horizons.values()) {
           h.freshFrom = slot;
           this.moveExcesses(h, this.basePeriod, period);
-          if (h.excess.size > 0) h.fresh = new SortedWindow(this.window);
+          // (none where there is nothing to replace: a fresh window of an earlier season would take over)
+          h.fresh = h.excess.size > 0 ? new SortedWindow(this.window) : undefined;
         }
       }
       this.basePeriod = period;
@@ -239,13 +240,14 @@ export class HorizonPeakForecaster implements Forecaster {
    * pending are measured from the new reference as they resolve. The fresh excesses take over as
    * before. Over a whole season the reference does not hang on where in it the workload is; over
    * a shorter horizon it does, and no one move fits: with coldTrend the old excesses are dropped,
-   * and those still pending with them, and its forecasts are cold (coldCap: the last spans' peak
-   * and the noise) until minErrors fresh ones are known; without, they stand as they are. (A
+   * and those still pending with them, and its forecasts are cold (the base's spread, held to the
+   * last spans' peak where it is much wider: coldCap) until minErrors fresh ones are known;
+   * without, they stand as they are. (A
    * 0.5-0.7 core wave's 5 s peak read 0.98 for the 25 s after its season was found, beside the
    * 1.19 cores the host left it: counted down on 7 of them, a walkthrough.) A 0.6-core square wave, 5 s
-   * on and 5 s off, read its 60 s peak's p90 at 1.2 cores for the 80 s after its season was found
-   * (the excesses over a reference at its mean, added to one at its peak), and was counted down
-   * to the 1.15 cores the host left it on 22 of those ticks.
+   * on and 5 s off, read its 60 s peak's p90 at 0.90-0.92 cores (the 90th percentile of 140
+   * ticks; at most 0.90-2.80) for a peak of 0.61, the excesses over a reference at its mean added
+   * to one at its peak (now 0.62-0.64: models.test.ts).
    */
   private moveExcesses(h: HorizonState, was: number | undefined, now: number | undefined): void {
     h.movedTo = Number.NaN;
