@@ -179,7 +179,8 @@ export class HorizonPeakForecaster implements Forecaster {
     // minErrors of them are known. Cleared at once, the forecast fell back on the base's spread,
     // as wide as everything its profile holds: a leak that ended a period-3 noise read a 120 s
     // peak p90 of 2.2 GiB for 556 MiB to come, P(contention) 0.5 at 40 s from the limit. Until
-    // then they stand in, moved to the new reference where the horizon spans a season (moveExcesses)
+    // then they stand in, moved to the new reference where the horizon spans a season, or are
+    // dropped where it does not (moveExcesses)
     const period = seasonOf(this.base);
     const skipped = this.clock.advance(atMs) - 1;
     const slot = this.clock.slot;
@@ -238,16 +239,16 @@ export class HorizonPeakForecaster implements Forecaster {
    * (or drops) its season, so that the peaks they measured stand where they were: by the new
    * reference less the mean of the references still pending (made over the last h slots). Those
    * pending are measured from the new reference as they resolve. The fresh excesses take over as
-   * before. Over a whole season the reference does not hang on where in it the workload is; over
-   * a shorter horizon it does, and no one move fits: with coldTrend the old excesses are dropped,
+   * before. A 0.6-core square wave, 5 s on and 5 s off, read its 60 s peak's p90 at 0.90-0.92
+   * cores (the 90th percentile of 140 ticks; at most 0.90-2.80) for a peak of 0.61, the excesses
+   * over a reference at its mean added to one at its peak (now 0.62-0.64: models.test.ts).
+   * Over a whole season the reference does not hang on where in it the workload is; over a
+   * shorter horizon it does, and no one move fits: with coldTrend the old excesses are dropped,
    * and those still pending with them, and its forecasts are cold (the base's spread, held to the
    * last spans' peak where it is much wider: coldCap) until minErrors fresh ones are known;
-   * without, they stand as they are. (A
-   * 0.5-0.7 core wave's 5 s peak read 0.98 for the 25 s after its season was found, beside the
-   * 1.19 cores the host left it: counted down on 7 of them, a walkthrough.) A 0.6-core square wave, 5 s
-   * on and 5 s off, read its 60 s peak's p90 at 0.90-0.92 cores (the 90th percentile of 140
-   * ticks; at most 0.90-2.80) for a peak of 0.61, the excesses over a reference at its mean added
-   * to one at its peak (now 0.62-0.64: models.test.ts).
+   * without, they stand as they are. (A wave of 0.5 and 0.7 cores in turn read its 5 s peak at
+   * 0.98 for the 25 s after its season was found, beside the 1.19 cores the host left it:
+   * counted down on 7 of them, a walkthrough.)
    */
   private moveExcesses(h: HorizonState, was: number | undefined, now: number | undefined): void {
     h.movedTo = Number.NaN;
