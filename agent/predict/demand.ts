@@ -116,8 +116,8 @@ export const REACHED_SHARE = 0.99;
 /**
  * Samples a pair holds (since it started, or started afresh: not for a change of model, a
  * workload the policy starts selecting) before its series is counted down to its limit, unless
- * it is there already (a task profile's countdown stands): a climb's gate's four rises (DampedTrend's CLIMB_RUN). On
- * two or three samples the peaks' spread is that of one or two steps: a job's first tick caught
+ * it is there already (a task profile's countdown stands): a climb's gate's four rises
+ * (DampedTrend's CLIMB_RUN). On two or three samples the peaks' spread is that of one or two steps: a job's first tick caught
  * part way into its start (0.3 cores, then 0.6) read a 2 s countdown to the 1.15 cores the host
  * left it at its second tick, on 20 of 20 starts (horizon-peak), and a start over two ticks
  * (0.1, 0.4, 0.6) on its second to fourth. Their P(contention) stands as forecast.

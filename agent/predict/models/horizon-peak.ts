@@ -261,7 +261,7 @@ export class HorizonPeakForecaster implements Forecaster {
       }
       return;
     }
-    if (Number.isNaN(h.horizonMs)) return;
+    // (a horizon's state is made when it is first asked, its horizonMs set then: reference() can read it)
     const to = this.reference(h);
     // (from the references of the last h slots, made at every point of a season: one alone
     // wobbles with where it was made)
