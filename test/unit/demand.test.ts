@@ -823,6 +823,42 @@ test('horizon-peak: a climb that stopped on a level forgets its excesses at once
   }
 });
 
+test('horizon-peak: a climb that stopped on a noisy level (memory jittering about it) forgets its excesses once flat for 8 s off the climb: no countdown or contention from 20 s after the stop', (t) => {
+  // 100 MiB for 60 s, then 2 MiB/s for 120 s (or 4 MiB/s for 60 s) to 340 MiB, then flat, each
+  // reading +-0.2 to +-1 MiB off, under a 512 MiB limit. Noise drops the climb's flag with falls
+  // (no clean stop), and raises it again now and then: no 120 s window went without a climb in
+  // it, and the climb's excesses stood. Before: its 120 s peak read the limit, P(contention) up
+  // to 1 and a countdown of 72-103 s on every run to the end, 240 s after the stop
+  const MiB = 2 ** 20;
+  const limit = 512 * MiB;
+  for (const [rate, climbFor, noise] of [[2, 120, 0.2], [4, 60, 0.5], [2, 120, 1]] as const) {
+    let latest = -1;
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = rng(seed);
+      const d = new DemandForecasts({ model: 'horizon-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });
+      const stop = 60 + climbFor;
+      const top = 100 + rate * climbFor;
+      let warnedInClimb = false;
+      for (let s = 0; s < stop + 240; s++) {
+        const v = (100 + Math.max(0, Math.min(s - 60, climbFor)) * rate + noise * (2 * r() - 1)) * MiB;
+        const f = d.observe('w', 'memory_bytes', v, 1e12 + s * 1000, { limit, limitSource: 'cgroup', ceiling: limit });
+        if (s < stop) {
+          warnedInClimb ||= f.timeToSaturationMs !== null;
+          continue;
+        }
+        if (f.timeToSaturationMs !== null) latest = Math.max(latest, s - stop);
+        // (its flag drops some 5 s after the stop, and the level is judged 8 s later)
+        if (s < stop + 20) continue;
+        const at = `${rate} MiB/s to ${top} MiB +-${noise}, seed ${seed}, ${s - stop} s after the stop`;
+        t.is(f.timeToSaturationMs, null, at);
+        for (const w of f.windows) t.true(w.pContention! < 0.05 && w.p90 <= (top + 15) * MiB, `${at}: ${w.horizonMs} ms P ${w.pContention}, p90 ${(w.p90 / MiB).toFixed(1)} MiB`);
+      }
+      t.true(warnedInClimb, `${rate} MiB/s, seed ${seed}: warned of while it climbed`);
+    }
+    t.log(`${rate} MiB/s for ${climbFor} s +-${noise} MiB: the last countdown ${latest} s after the stop (10 runs)`);
+  }
+});
+
 test('a workload held at the host\'s CPU limit now (the host full, it waiting to run): every peak window\'s P(contention) is 1; a value window\'s is forecast', (t) => {
   // a starved hog: 0.4-0.5 cores, its limit its own use that tick (what the others leave it).
   // Forecast alone, its P flapped about 0.5 (0.06, 0.84, 0.21, 0.09 in a walkthrough)

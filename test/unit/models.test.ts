@@ -1129,6 +1129,45 @@ test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24
   t.true(start.trend.floorPeak(10, 500, 501).p50 > 500, 'its line floors a forecast again');
 });
 
+test('damped trend: a climb that stops on a noisy level is read as stopped once, 8 steps after its flag drops; leaks (noisy, swinging, a sawtooth), a noisy ramp and noise alone never are', (t) => {
+  const stops = (values: readonly number[]): number[] => {
+    const trend = new DampedTrend(undefined, undefined, undefined, true);
+    const at: number[] = [];
+    for (const [i, v] of values.entries()) {
+      trend.update(v);
+      if (trend.stopped) at.push(i);
+    }
+    return at;
+  };
+  // 2 MiB/s for 120 s to 340 MiB, then flat: its noise (+-0.2 or +-1 MiB) drops the flag with falls
+  for (const noise of [0.2, 1]) {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = rng(seed);
+      const at = stops(Array.from({ length: 400 }, (_, s) => 100 + 2 * Math.max(0, Math.min(s - 60, 120)) + noise * (2 * r() - 1)));
+      t.is(at.length, 1, `+-${noise}, seed ${seed}: ${at}`);
+      // (the flag drops within 8 samples of the stop; 8 steps later, the verdict)
+      t.true(at[0]! > 180 && at[0]! <= 180 + 8 + 8 + 2, `+-${noise}, seed ${seed}: stopped at ${at[0]}`);
+    }
+  }
+  // a clean stop (the same value after it) reads stopped as its flag drops, as before
+  const clean = stops(Array.from({ length: 300 }, (_, s) => 100 + 2 * Math.max(0, Math.min(s - 60, 120))));
+  t.true(clean.length === 1 && clean[0]! <= 180 + 8, `${clean}`);
+  const climbs: [string, (s: number, r: () => number) => number][] = [
+    ['1 MiB/s +-2 MiB', (s, r) => 100 + s + 2 * (2 * r() - 1)],
+    ['1 MiB/s +-0.5 MiB', (s, r) => 100 + s + 0.5 * (2 * r() - 1)],
+    ['2 MiB/s +-70% over 90 s, +-1 MiB', (s, r) => 100 + 2 * s - (2 * 0.7 * 90 / (2 * Math.PI)) * (Math.cos((2 * Math.PI * s) / 90) - 1) + (2 * r() - 1)],
+    ['a sawtooth every 10 s', (s) => 100 + 5 * Math.floor(s / 10) + (s % 10 < 9 ? 1.5 * (s % 10) : 4)],
+    ['0.012 cores/s +-0.05', (s, r) => 0.2 + 0.012 * s + 0.05 * (2 * r() - 1)],
+    ['noise alone, +-1', (_, r) => 100 + (2 * r() - 1)],
+  ];
+  for (const [name, climb] of climbs) {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = rng(seed);
+      t.deepEqual(stops(Array.from({ length: 600 }, (_, s) => climb(s, r))), [], `${name}, seed ${seed}`);
+    }
+  }
+});
+
 test('damped trend: climbing starts with four rises in a row or five net rises in eight, and lasts through a dip', (t) => {
   const climbs = (values: number[]): boolean[] => {
     const d = new DampedTrend();

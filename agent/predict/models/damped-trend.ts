@@ -97,6 +97,23 @@ const FADE_SPAN = 8;
 const FADE_FOLD = 6;
 const FADE_BACK = 8;
 const FADE_BACK_MOST = 24;
+/**
+ * A climb whose flag dropped with falls among its last samples (noise about a level, or a noisy
+ * leak's dips) has stopped on a level too (DampedTrend.stopped) where, LEVEL_LOOK steps or more
+ * later, the mean of the newest LEVEL_MEAN values is above their mean at the drop by less than
+ * the climb's highest steady rate (climbRate) over those steps, FADE_FOLD times under: a fade
+ * with falls, judged once. A climb that never drew a straight line (noise's four rises) is not
+ * judged. A 2 MiB/s fill that stopped at 340 MiB (+-0.1 MiB) under a 512 MiB limit was never
+ * read as stopped: its noise re-raised the climb's flag now and then, no 120 s window went
+ * without one, and horizon-peak kept the fill's excesses: its 120 s peak read the limit,
+ * P(contention) up to 1 and a countdown of 72-103 s for the 4 minutes it was flat. A 1 MiB/s
+ * leak with +-2 MiB of noise rises 8 MiB over those steps, where the bar is 1.3. The verdict
+ * waits for a sample off a climb (noise may raise the flag for a sample or two), no longer than
+ * LEVEL_GIVE_UP steps.
+ */
+const LEVEL_LOOK = 8;
+const LEVEL_MEAN = 4;
+const LEVEL_GIVE_UP = 24;
 /** A faded climb whose steady rate goes back over FADE_LEAK times its rate at the fade is a leak in bursts (noteFade). */
 const FADE_LEAK = 2;
 /** What the fade's look-back keeps of a sample: its value, the climb's rate then, its step. */
@@ -115,12 +132,18 @@ export class DampedTrend {
   private forgave = false;
   /** the newest sample ended a run read as settling at the sample before (settled) */
   private settledNow = false;
-  /** the newest sample dropped the climb's flag with at most one fall in the window: it stopped on a level (stopped) */
+  /** the climb stopped on a level at the newest sample (stopped) */
   private stoppedNow = false;
   /** over the last CLIMB_WINDOW samples, one bit each (the newest lowest): above the one before, below it */
   private riseMask = 0;
   private fallMask = 0;
   private climb = false;
+  /** the highest steady rate (climbRate) since the climb's flag last rose; NaN where it had no straight line */
+  private climbTopRate = Number.NaN;
+  /** a drop with falls, awaiting its verdict (stopped): steps since (-1: none), the newest values' mean then, the climb's top rate */
+  private levelWait = -1;
+  private levelFrom = Number.NaN;
+  private levelRate = Number.NaN;
   /** the newest RECOIL_SPAN values, a ring at `count` (recoiled) */
   private readonly recent = new Float64Array(RECOIL_SPAN);
   private count = 0;
@@ -199,6 +222,7 @@ export class DampedTrend {
       const was = this.climb;
       this.climb = this.climb ? net >= CLIMB_NET_KEEP : this.rises >= CLIMB_RUN || net >= CLIMB_NET_START;
       this.stoppedNow = was && !this.climb && bitCount(this.fallMask) <= 1;
+      this.noteLevel(x, was, Math.max(1, steps));
     }
     if (!Number.isNaN(this.lastValue)) this.step += Math.max(1, steps);
     if (x > this.lastValue) {
@@ -220,6 +244,47 @@ export class DampedTrend {
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
     this.noteFade(x);
     this.fitShrink();
+  }
+
+  /**
+   * A climb whose flag dropped with falls in the window: stopped on a level, or not, once
+   * LEVEL_LOOK steps have passed off a climb (LEVEL_LOOK). Sets stoppedNow at the verdict.
+   */
+  private noteLevel(x: number, was: boolean, steps: number): void {
+    if (!was && this.climb) this.climbTopRate = Number.NaN;
+    // (the steady rate as of the sample before: `rate` is taken after)
+    if (was && this.rate > 0 && !(this.rate <= this.climbTopRate)) this.climbTopRate = this.rate;
+    if (was && !this.climb) {
+      // (a climb with no straight line, noise's four rises, is not judged)
+      if (this.stoppedNow || this.settledNow || !(this.climbTopRate > 0)) {
+        if (this.stoppedNow || this.settledNow) this.levelWait = -1;
+        return;
+      }
+      // (a second drop while one waits, noise raising the flag: the wait goes on, at the larger rate)
+      if (this.levelWait < 0) {
+        this.levelWait = 0;
+        this.levelFrom = this.recentMean(LEVEL_MEAN);
+        this.levelRate = this.climbTopRate;
+      } else if (this.climbTopRate > this.levelRate) this.levelRate = this.climbTopRate;
+      return;
+    }
+    if (this.levelWait < 0) return;
+    this.levelWait += steps;
+    if (this.levelWait < LEVEL_LOOK || this.climb) {
+      if (this.levelWait >= LEVEL_GIVE_UP) this.levelWait = -1;
+      return;
+    }
+    const rise = this.recentMean(LEVEL_MEAN) - this.levelFrom;
+    this.stoppedNow = rise * FADE_FOLD < this.levelRate * this.levelWait;
+    this.levelWait = -1;
+  }
+
+  /** The mean of the newest `n` values (fewer where fewer were seen). */
+  private recentMean(n: number): number {
+    const k = Math.min(n, this.count, RECOIL_SPAN);
+    let sum = 0;
+    for (let i = 1; i <= k; i++) sum += this.recent[(this.count - i) % RECOIL_SPAN]!;
+    return sum / k;
   }
 
   /** Whether the newest RECOIL_SPAN values fell by RECOIL_SHARE of their rise to `x` over the last CLIMB_WINDOW steps. */
@@ -457,10 +522,11 @@ export class DampedTrend {
   }
 
   /**
-   * The newest sample dropped the climb's flag, with at most one fall among the last CLIMB_WINDOW
-   * samples (the step onto the level may be one): the climb stopped on a level (its last samples
-   * the same value, or rises too few to keep it), not in a noisy leak's dips, whose falls drop
-   * the flag as well.
+   * The climb stopped on a level at the newest sample: it dropped the climb's flag with at most
+   * one fall among the last CLIMB_WINDOW samples (the step onto the level may be one: its last
+   * samples the same value, or rises too few to keep it), or, where the drop came with falls
+   * (noise about the level, or a noisy leak's dips, which drop the flag as well), the values have
+   * since risen at a fraction of the climb's rate (LEVEL_LOOK).
    */
   get stopped(): boolean {
     return this.stoppedNow;
