@@ -1129,7 +1129,7 @@ test('damped trend: a climb whose rate falls 6-fold from its steady rate of 8-24
   t.true(start.trend.floorPeak(10, 500, 501).p50 > 500, 'its line floors a forecast again');
 });
 
-test('damped trend: a climb that stops on a noisy level is read as stopped once, 8 steps after its flag drops; leaks (noisy, swinging, a sawtooth), a noisy ramp and noise alone never are', (t) => {
+test('damped trend: a climb that stops on a noisy level is read as stopped once, 8 steps or more after its flag drops; leaks (noisy, swinging, sawtooths, one that slows to half), a noisy ramp and noise alone never are', (t) => {
   const stops = (values: readonly number[]): number[] => {
     const trend = new DampedTrend(undefined, undefined, undefined, true);
     const at: number[] = [];
@@ -1157,6 +1157,9 @@ test('damped trend: a climb that stops on a noisy level is read as stopped once,
     ['1 MiB/s +-0.5 MiB', (s, r) => 100 + s + 0.5 * (2 * r() - 1)],
     ['2 MiB/s +-70% over 90 s, +-1 MiB', (s, r) => 100 + 2 * s - (2 * 0.7 * 90 / (2 * Math.PI)) * (Math.cos((2 * Math.PI * s) / 90) - 1) + (2 * r() - 1)],
     ['a sawtooth every 10 s', (s) => 100 + 5 * Math.floor(s / 10) + (s % 10 < 9 ? 1.5 * (s % 10) : 4)],
+    // (these draw lines and drop their flags with falls: judged, and not stopped)
+    ['a sawtooth every 20 s (rises of 1.5, a drop of 10), +-1 MiB', (s, r) => 100 + 10 * Math.floor(s / 20) + (s % 20 < 19 ? 1.5 * (s % 20) : 10) + (2 * r() - 1)],
+    ['2 MiB/s, then 1 MiB/s from 60 s, +-1 MiB', (s, r) => (s < 60 ? 2 * s : 120 + (s - 60)) + (2 * r() - 1)],
     ['0.012 cores/s +-0.05', (s, r) => 0.2 + 0.012 * s + 0.05 * (2 * r() - 1)],
     ['noise alone, +-1', (_, r) => 100 + (2 * r() - 1)],
   ];

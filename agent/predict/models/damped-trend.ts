@@ -101,19 +101,23 @@ const FADE_BACK_MOST = 24;
  * A climb whose flag dropped with falls among its last samples (noise about a level, or a noisy
  * leak's dips) has stopped on a level too (DampedTrend.stopped) where, LEVEL_LOOK steps or more
  * later, the mean of the newest LEVEL_MEAN values is above their mean at the drop by less than
- * the climb's highest steady rate (climbRate) over those steps, FADE_FOLD times under: a fade
- * with falls, judged once. A climb that never drew a straight line (noise's four rises) is not
- * judged. A 2 MiB/s fill that stopped at 340 MiB (+-0.1 MiB) under a 512 MiB limit was never
- * read as stopped: its noise re-raised the climb's flag now and then, no 120 s window went
- * without one, and horizon-peak kept the fill's excesses: its 120 s peak read the limit,
- * P(contention) up to 1 and a countdown of 72-103 s for the 4 minutes it was flat. A 1 MiB/s
- * leak with +-2 MiB of noise rises 8 MiB over those steps, where the bar is 1.3. The verdict
- * waits for a sample off a climb (noise may raise the flag for a sample or two), no longer than
- * LEVEL_GIVE_UP steps.
+ * the climb's highest steady rate (climbRate) of the FADE_BACK_MOST steps before the drop, over
+ * those steps, FADE_FOLD times under: a fade with falls, judged once (only with `fades`, whose
+ * look-back holds the rates). A climb that drew no straight line there (noise's four rises, a
+ * fast start long before) is not judged; nor a wait with a hole in it, or a fall in it over 1/LEVEL_DROP of the climb's rise
+ * over LEVEL_LOOK (a leak's GC). A 2 MiB/s fill that stopped at 340 MiB (+-0.2 MiB) under a
+ * 512 MiB limit was never read as stopped: its noise re-raised the climb's flag now and then,
+ * no 120 s window went without one, and horizon-peak kept the fill's excesses: its 120 s peak
+ * read the limit, P(contention) up to 1 and a countdown of 72-103 s for the 4 minutes it was
+ * flat. A leak that goes on rises at its own rate, six times the bar's. The verdict waits for
+ * a sample off a climb (noise may raise the flag for a sample or two), no longer than
+ * LEVEL_GIVE_UP steps. A climb whose rate falls 6-fold and goes on is read as stopped here as
+ * it fades (faded): either way a slower climb, whose excesses were the fast one's.
  */
 const LEVEL_LOOK = 8;
 const LEVEL_MEAN = 4;
 const LEVEL_GIVE_UP = 24;
+const LEVEL_DROP = 2;
 /** A faded climb whose steady rate goes back over FADE_LEAK times its rate at the fade is a leak in bursts (noteFade). */
 const FADE_LEAK = 2;
 /** What the fade's look-back keeps of a sample: its value, the climb's rate then, its step. */
@@ -138,12 +142,12 @@ export class DampedTrend {
   private riseMask = 0;
   private fallMask = 0;
   private climb = false;
-  /** the highest steady rate (climbRate) since the climb's flag last rose; NaN where it had no straight line */
-  private climbTopRate = Number.NaN;
   /** a drop with falls, awaiting its verdict (stopped): steps since (-1: none), the newest values' mean then, the climb's top rate */
   private levelWait = -1;
   private levelFrom = Number.NaN;
   private levelRate = Number.NaN;
+  /** the step of the last noisy stop: a line drawn before it is not judged again */
+  private levelDone = Number.NEGATIVE_INFINITY;
   /** the newest RECOIL_SPAN values, a ring at `count` (recoiled) */
   private readonly recent = new Float64Array(RECOIL_SPAN);
   private count = 0;
@@ -248,35 +252,62 @@ export class DampedTrend {
 
   /**
    * A climb whose flag dropped with falls in the window: stopped on a level, or not, once
-   * LEVEL_LOOK steps have passed off a climb (LEVEL_LOOK). Sets stoppedNow at the verdict.
+   * LEVEL_LOOK steps have passed off a climb. Sets stoppedNow at the verdict.
    */
   private noteLevel(x: number, was: boolean, steps: number): void {
-    if (!was && this.climb) this.climbTopRate = Number.NaN;
-    // (the steady rate as of the sample before: `rate` is taken after)
-    if (was && this.rate > 0 && !(this.rate <= this.climbTopRate)) this.climbTopRate = this.rate;
-    if (was && !this.climb) {
-      // (a climb with no straight line, noise's four rises, is not judged)
-      if (this.stoppedNow || this.settledNow || !(this.climbTopRate > 0)) {
-        if (this.stoppedNow || this.settledNow) this.levelWait = -1;
-        return;
-      }
-      // (a second drop while one waits, noise raising the flag: the wait goes on, at the larger rate)
-      if (this.levelWait < 0) {
-        this.levelWait = 0;
-        this.levelFrom = this.recentMean(LEVEL_MEAN);
-        this.levelRate = this.climbTopRate;
-      } else if (this.climbTopRate > this.levelRate) this.levelRate = this.climbTopRate;
+    // (a settled climb is over: nothing waits. The settling drops the flag before `was` is read)
+    if (this.settledNow) {
+      this.levelWait = -1;
       return;
     }
-    if (this.levelWait < 0) return;
-    this.levelWait += steps;
+    if (this.levelWait >= 0) {
+      // (a hole while it waits: its means would stand fewer steps apart than counted; no verdict)
+      if (steps > 1) {
+        this.levelWait = -1;
+        return;
+      }
+      this.levelWait += steps;
+      // (a drop, a GC's, while it waits is no level: its 4 values' mean would fall with it)
+      const fall = this.lastValue - x;
+      if (fall * LEVEL_DROP > this.levelRate * LEVEL_LOOK) this.levelWait = -1;
+    }
+    if (was && !this.climb) {
+      if (this.stoppedNow) {
+        this.levelWait = -1;
+        return;
+      }
+      // (a climb with no straight line lately, noise's four rises, is not judged; a second drop
+      // of one lets the wait go on. One that drew its line again is judged from its own drop)
+      const top = this.recentTopRate(this.levelDone);
+      if (!(top > 0)) return;
+      this.levelWait = 0;
+      this.levelFrom = this.recentMean(LEVEL_MEAN);
+      this.levelRate = top;
+      return;
+    }
     if (this.levelWait < LEVEL_LOOK || this.climb) {
       if (this.levelWait >= LEVEL_GIVE_UP) this.levelWait = -1;
       return;
     }
     const rise = this.recentMean(LEVEL_MEAN) - this.levelFrom;
     this.stoppedNow = rise * FADE_FOLD < this.levelRate * this.levelWait;
+    if (this.stoppedNow) this.levelDone = this.step;
     this.levelWait = -1;
+  }
+
+  /** The highest steady rate (climbRate) of the samples FADE_BACK_MOST steps back or fewer, and after step `after`; NaN off a line, or with no look-back kept (`fades` off). */
+  private recentTopRate(after: number): number {
+    const past = this.fadeRing;
+    if (!past) return Number.NaN;
+    const ring = FADE_BACK_MOST + 1;
+    let top = Number.NaN;
+    for (let k = 1; k <= Math.min(this.fadeCount, ring); k++) {
+      const i = ((this.fadeCount - k) % ring) * FADE_FIELDS;
+      if (this.step - past[i + 2]! > FADE_BACK_MOST || past[i + 2]! <= after) break;
+      const r = past[i + 1]!;
+      if (r > 0 && !(r <= top)) top = r;
+    }
+    return top;
   }
 
   /** The mean of the newest `n` values (fewer where fewer were seen). */
