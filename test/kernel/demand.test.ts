@@ -6,6 +6,7 @@ import { kernelTest, testIf } from '../helpers/host.js';
 import { MemoryTestCgroup, memoryControllerWhy } from '../helpers/memory-cgroup.js';
 import { headroom, startIn, waitFor } from '../helpers/proc.js';
 import { TestCgroup } from '../helpers/cgroups.js';
+import type { OverheadFigures } from '../../agent/report.js';
 import { cpus } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -392,7 +393,7 @@ registerFull('demand: on a full host, a workload that waits most of its little r
   for (const r of running) t.teardown(() => { r.child.kill('SIGKILL'); });
   const ran = await agent.done;
   t.is(ran.code, 0, ran.stderr);
-  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { health: { probes: Record<string, { variant: string }> }; workloads: Record<string, { cpu: { cores: number }; runq: { waitPerSecond: number; waitsPerSecond: number }; switches: { perSecond: number }; demand: Record<string, Demand> | null }> });
+  const docs = ran.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { health: { probes: Record<string, { variant: string }>; overhead: OverheadFigures | null }; workloads: Record<string, { cpu: { cores: number }; runq: { waitPerSecond: number; waitsPerSecond: number }; switches: { perSecond: number }; demand: Record<string, Demand> | null }> });
   t.log(`sched probe: ${docs.map((d) => d.health.probes.sched?.variant).join(' ')}`);
   const mine = docs.map((d) => d.workloads[sleepy.path]).filter((w) => w?.demand?.cpu_cores !== undefined && w.cpu.cores > 0.005)
     .map((w) => ({ cores: w.cpu.cores, wait: w.runq.waitPerSecond, waits: w.runq.waitsPerSecond, switches: w.switches.perSecond, d: w.demand!.cpu_cores! })).slice(2);
@@ -404,9 +405,19 @@ registerFull('demand: on a full host, a workload that waits most of its little r
   t.log(`ticks it waited a quarter of its runnable time or more: ${mostly.length} of ${mine.length}`);
   const free = mine.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus && s.d.timeToSaturationMs === null && s.d.windows[0]!.pContention! < 0.05);
   t.true(free.length >= 0.8 * mine.length, `ticks left all the host's CPUs, no countdown, no contention: ${free.length} of ${mine.length}`);
-  // (sampled on most ticks: the governor may step it back where its cost falls under 5% of the budget)
+  // The budget sets the governor on the sched probe: sampled wherever its rule steps it down. A
+  // probe costing under a quarter of the excess over the budget is left whole (where the agent's
+  // own CPU is most of the excess, its cost about 23% of it: "full" on all 18 ticks of a CI run,
+  // on 5 of the 12 with figures here), and the floor is then judged on the full probe. Every
+  // tick whose probe is whole once the governor has figures is so by that rule.
   const sampledTicks = docs.filter((d) => d.health.probes.sched?.variant.startsWith('sampled')).length;
-  t.true(sampledTicks >= docs.length / 2, `the sched probe sampled on ${sampledTicks} of ${docs.length} ticks`);
+  const judged = docs.filter((d) => d.health.overhead !== null);
+  const byRule = (o: OverheadFigures): boolean => (o.probes.sched?.fraction ?? 0) < Math.max(0.1 * o.budget, 0.25 * (o.total - o.budget));
+  const unexplained = judged.filter((d) => !d.health.probes.sched?.variant.startsWith('sampled') && !byRule(d.health.overhead!));
+  const said2 = (o: OverheadFigures): string => `sched ${(o.probes.sched?.fraction ?? 0).toFixed(5)}, agent ${o.agent.toFixed(5)}, total ${o.total.toFixed(5)} of one CPU`;
+  t.log(`the sched probe sampled on ${sampledTicks} of ${docs.length} ticks (${judged.length} with the governor's figures${judged.length > 0 ? `; the last: ${said2(judged.at(-1)!.health.overhead!)}` : ''})`);
+  t.true(judged.length >= docs.length / 2, `the governor's figures on ${judged.length} of ${docs.length} ticks`);
+  t.is(unexplained.length, 0, `whole where its rule would step it down: ${unexplained.map((d) => said2(d.health.overhead!)).join('; ')}`);
 });
 
 // The agent keeps limit files 5-10 s; a cgroup removed and made again at the same path gets a
