@@ -103,16 +103,17 @@ const FADE_BACK_MOST = 24;
  * later, the mean of the newest LEVEL_MEAN values is above their mean at the drop by less than
  * the climb's highest steady rate (climbRate) of the FADE_BACK_MOST steps before the drop, over
  * those steps, FADE_FOLD times under: a fade with falls, judged once (only with `fades`, whose
- * look-back holds the rates). A climb that drew no straight line there (noise's four rises, a
- * fast start long before) is not judged; nor a wait with a hole in it, or a fall in it over 1/LEVEL_DROP of the climb's rise
- * over LEVEL_LOOK (a leak's GC). A 2 MiB/s fill that stopped at 340 MiB (+-0.2 MiB) under a
- * 512 MiB limit was never read as stopped: its noise re-raised the climb's flag now and then,
- * no 120 s window went without one, and horizon-peak kept the fill's excesses: its 120 s peak
- * read the limit, P(contention) up to 1 and a countdown of 72-103 s for the 4 minutes it was
- * flat. A leak that goes on rises at its own rate, six times the bar's. The verdict waits for
- * a sample off a climb (noise may raise the flag for a sample or two), no longer than
- * LEVEL_GIVE_UP steps. A climb whose rate falls 6-fold and goes on is read as stopped here as
- * it fades (faded): either way a slower climb, whose excesses were the fast one's.
+ * look-back holds the rates). Not judged: a climb that drew no straight line there (noise's
+ * four rises, a fast start long before), a wait with a hole in it, or one with a fall in it
+ * over 1/LEVEL_DROP of the climb's rise over LEVEL_LOOK (a leak's GC). A 2 MiB/s fill that
+ * stopped at 340 MiB (+-0.2 MiB) under a 512 MiB limit was never read as stopped: its noise
+ * re-raised the climb's flag now and then, no 120 s window went without one, and horizon-peak
+ * kept the fill's excesses: its 120 s peak read the limit, P(contention) up to 1 and a
+ * countdown of 72-103 s for the 4 minutes it was flat. A leak that goes on rises at its own
+ * rate, six times the bar's. The verdict waits for a sample off a climb (noise may raise the
+ * flag for a sample or two), no longer than LEVEL_GIVE_UP steps. A climb whose rate falls
+ * 6-fold and goes on is read as stopped here as it fades (faded): either way a slower climb,
+ * whose excesses were the fast one's.
  */
 const LEVEL_LOOK = 8;
 const LEVEL_MEAN = 4;
@@ -142,7 +143,7 @@ export class DampedTrend {
   private riseMask = 0;
   private fallMask = 0;
   private climb = false;
-  /** a drop with falls, awaiting its verdict (stopped): steps since (-1: none), the newest values' mean then, the climb's top rate */
+  /** a drop with falls awaiting its verdict (stopped): steps since (-1: none), the newest values' mean then, the top rate */
   private levelWait = -1;
   private levelFrom = Number.NaN;
   private levelRate = Number.NaN;
@@ -295,7 +296,10 @@ export class DampedTrend {
     this.levelWait = -1;
   }
 
-  /** The highest steady rate (climbRate) of the samples FADE_BACK_MOST steps back or fewer, and after step `after`; NaN off a line, or with no look-back kept (`fades` off). */
+  /**
+   * The highest steady rate (climbRate) of the samples FADE_BACK_MOST steps back or fewer, and
+   * after step `after`; NaN off a line, or with no look-back kept (`fades` off).
+   */
   private recentTopRate(after: number): number {
     const past = this.fadeRing;
     if (!past) return Number.NaN;

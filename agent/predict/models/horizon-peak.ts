@@ -212,8 +212,9 @@ export class HorizonPeakForecaster implements Forecaster {
     // recur (the base's season holds them): kept until a window with no climb in it resolved, a
     // 2 MiB/s climb to 220 MiB under a 256 MiB limit, then flat, read P(its 60 s peak reaching
     // the limit) 1 and an 18 s countdown for 40 s of flat memory. A level with noise about it is
-    // read as stopped a little later (8 steps or more after the climb's flag drops): its noise raised
-    // the flag now and then, so no 120 s window went without a climb, and nothing was forgotten.
+    // read as stopped a little later (8 steps or more after the climb's flag drops): its noise
+    // raised the flag now and then, so no 120 s window went without a climb, and nothing was
+    // forgotten.
     const settled = this.trend.settled || (this.coldTrend && (this.trend.fadedJustNow || (this.trend.stopped && !this.climbsRecur)));
     if (settled) {
       this.settledAt = slot;
