@@ -97,9 +97,10 @@ export interface DemandForecast {
  * AUTO_OTHERS for the rest). Both forecast the peak over each window: the engine's peak heads,
  * and for the others the direct peak forecaster. That one costs more than calibrated:holt
  * (`make bench`, asked three targets a tick where the agent asks two: 4 us median and 13-14 us
- * mean a pair, 41-59 KB once its season is found, against 3.3, 5.6 and 28-46), but
+ * mean a pair, 41-59 KB once its season is found, before its p90's calibration added about 15%,
+ * 4% and 4 KB; against 3.3, 5.6 and 28-46), but
  * calibrated:holt read as a peak missed it 42-57% of the time on the recorded traces,
- * horizon-peak 16-27%.
+ * horizon-peak 10-17% (its 60 s peak; 16-27% before its p90 was calibrated on its own misses).
  */
 export type DemandModel = ForecastModel | 'auto';
 export const AUTO_SELECTED: ForecastModel = 'engine-peak';

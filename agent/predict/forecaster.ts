@@ -99,7 +99,7 @@ export function createForecaster(model: ForecastModel, opts: ForecasterOptions):
   }
   switch (model) {
     case 'horizon-peak':
-      return new HorizonPeakForecaster(new SeasonalProfileForecaster({ ...opts, startAtMedian: true }), { ...opts, coldTrend: true });
+      return new HorizonPeakForecaster(new SeasonalProfileForecaster({ ...opts, startAtMedian: true }), { ...opts, coldTrend: true, calibrate: true });
     case 'engine':
       return new EngineForecaster(opts);
     case 'engine-peak':
