@@ -100,7 +100,7 @@ export interface DemandForecast {
  * mean a pair, 41-59 KB once its season is found, before its p90's calibration added about 15%,
  * 4% and 4 KB; against 3.3, 5.6 and 28-46), but
  * calibrated:holt read as a peak missed it 42-57% of the time on the recorded traces,
- * horizon-peak 10-17% (its 60 s peak; 16-27% before its p90 was calibrated on its own misses).
+ * horizon-peak 10-18% (its 60 s peak; 16-27% before its p90 was calibrated on its own misses).
  */
 export type DemandModel = ForecastModel | 'auto';
 export const AUTO_SELECTED: ForecastModel = 'engine-peak';
