@@ -107,8 +107,9 @@ const MAX_OFFSET_UNITS = 3;
  * this many units. Bursts of 1.6 cores from 0.3 for 3 s once a minute, under a 2-core limit they
  * never reach, read a 60 s peak p90 at the limit (the offset's steps on a peak that takes one
  * value, missed by a hair as the reference wobbles): counted down on 1,734 of 8,400 ticks (5
- * seeds), 442 before the offset; now 1,070. At 0 units about 450, but cpu-phases' 60 s peaks
- * were missed 22% of the time. (A cap in the excesses' own spread, p90 - p50: no fewer.)
+ * seeds), 442 before the offset; now 1,070 (834 on 5 other seeds, 442 before). At 0 units about
+ * 450, but cpu-phases' 60 s peaks were missed 22% of the time. (A cap in the excesses' own
+ * spread, p90 - p50: no fewer.)
  */
 const PEAK_CAP_UNITS = 0.5;
 /** A horizon's calibration rows where it does not calibrate: none (shared, never written). */
@@ -367,7 +368,6 @@ export class HorizonPeakForecaster implements Forecaster {
     const reference = this.reference(h);
     const p50 = Math.max(0, reference + h.excess.quantile(0.5));
     const before90 = Math.max(0, reference + h.excess.quantile(0.9));
-    // (a negative offset keeps the p90 above the p50, so the forecast's tail can be stretched to it)
     // (a negative offset keeps the p90 above the p50, so the forecast's tail can be stretched to it)
     const p90 = Math.max(p50 + 0.01 * (before90 - p50), before90 + this.offsetNow(h, reference));
     // (raised no higher than the highest excess the window holds, plus PEAK_CAP_UNITS units)
