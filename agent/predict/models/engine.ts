@@ -96,6 +96,7 @@ import { normalForecast, splitTailAbove, splitTailForecast } from './distributio
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
+import { EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
@@ -193,8 +194,6 @@ const MIN_LOG_TAIL = Math.log(0.5);
 const CONFORMAL_WINDOW = 576;
 const CONFORMAL_SCALE_HALF_LIFE = 12;
 const CONFORMAL_MIN_ERRORS = 20;
-/** The share of outcomes above the p90 the calibration aims at: a miss steps up by 1 - this, a hit down by this. */
-const MISS_AIM = 0.1;
 /** Half-life, in resolved forecasts, of the typical error that sets the offset's step, and of the offset itself. */
 const ERROR_SCALE_HALF_LIFE = 100;
 /**
@@ -203,14 +202,6 @@ const ERROR_SCALE_HALF_LIFE = 100;
  * rate are worth about 1/h of their count: those memories last at least this many horizons.
  */
 const MEMORY_HORIZONS = 8;
-/**
- * A head's calibration step is the engine's over steps^this (see Head): an h-step target's misses
- * come in runs. A value h steps ahead is known only h steps later, and the h forecasts made
- * meanwhile mostly miss together: at the full step one burst lifted the offset h times over (the
- * recorded 60 s value targets 4-12% worse). Over sqrt(h) they were 1-2% better still, but missed
- * 13-14% of the time.
- */
-const GAIN_POWER = 0.25;
 /**
  * The offset's leak half-life is at least this share of the forecasts a head has resolved. At
  * 1 and 2, Google's short series kept their first misses and covered too much (7-8%, 6-7%).
@@ -228,23 +219,6 @@ const LEAK_AGE_SHARE = 0.5;
  * covered too much (6.8%).
  */
 const LEAK_MEAN_SHARE = 0.5;
-/**
- * Misses counted before their windows close, at most this many a slot, the oldest first (the rest
- * as their windows close or at a later slot). A spike passes every pending window's p90 at once:
- * all counted at once, they lifted the offset by h steps in a slot, and a young head's by as much
- * at every spike: from a noisy steady start (0.8 +- 0.3 cores, a spike to 1.3 one tick in 20) the
- * 60 s peak's path crossed a 2-core limit in 543 ticks of 18,000, against 367 counted at the
- * close (396 at 4 a slot, 420 at 8). At 1 or 2 a slot a phased workload's 60 s peaks still missed
- * 14-15% of the time.
- */
-const EARLY_MISSES_PER_SLOT = 4;
-/**
- * The offset's unit is at least this share of the level. A near-constant series (Google's
- * job-382 memory, errors about 1e-4 of its mean) otherwise calibrates on noise: its p90 sat on
- * the value and its 12-step under-rates read 15-18%. A miss then moves the p90 by at least
- * gain x 0.003, about a ten-thousandth of the level: nothing a user sees.
- */
-const OFFSET_UNIT_FLOOR = 0.003;
 /** The band factor stays within [1/4, 4]. */
 const MAX_LOG_FACTOR = Math.log(4);
 /** Points averaged for the level the shifted candidate compares. */

@@ -19,6 +19,7 @@ import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedFore
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
+import { EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
@@ -69,20 +70,13 @@ export interface HorizonPeakOptions {
 }
 
 
-/** The share of peaks above the p90 the offset aims at: a miss steps it up by 1 - this, a hit down by this. */
-const MISS_AIM = 0.1;
 /**
- * The offset's step, in units, over steps^GAIN_POWER: an h-step window's misses come in runs (as
- * the engine's, models/engine.ts). Twice the engine's 0.03, where the recorded 60 s peaks were
- * missed 10.6-17.5% of the time (now 9.7-17.6%: cpu-phases' 14.9 -> 13.3%, cpu-steady's 13.3 ->
- * 10.4%, memory-growth's 15.2 -> 14.2%); at 0.1 within a point of these, losses up to 4% higher.
+ * The offset's step, in units, over steps^GAIN_POWER (miss-offset.ts: an h-step window's misses
+ * come in runs). Twice the engine's 0.03, where the recorded 60 s peaks were missed 10.6-17.5%
+ * of the time (now 9.7-17.6%: cpu-phases' 14.9 -> 13.3%, cpu-steady's 13.3 -> 10.4%,
+ * memory-growth's 15.2 -> 14.2%); at 0.1 within a point of these, losses up to 4% higher.
  */
 const CALIBRATION_GAIN = 0.06;
-const GAIN_POWER = 0.25;
-/** Misses counted before their windows close, at most this many a slot (a spike passes every pending p90 at once; the engine's EARLY_MISSES_PER_SLOT). */
-const EARLY_MISSES_PER_SLOT = 4;
-/** The offset's unit is at least this share of the reference (a constant series' p90 has no error). */
-const UNIT_FLOOR = 0.003;
 /** Half-life of the offset's unit, in resolved forecasts: at least this many horizons (their windows overlap), and at least 100. */
 const UNIT_HORIZONS = 8;
 /**
@@ -375,10 +369,10 @@ export class HorizonPeakForecaster implements Forecaster {
     return { p50, p90: p90 > cap ? Math.max(before90, cap) : p90, before90 };
   }
 
-  /** The offset on the p90 in levels: its units times the unit, at least UNIT_FLOOR of the reference. */
+  /** The offset on the p90 in levels: its units times the unit, at least OFFSET_UNIT_FLOOR of the reference. */
   private offsetNow(h: HorizonState, reference: number): number {
     if (h.offsetUnits === 0) return 0;
-    return h.offsetUnits * Math.max(this.unitOf(h), UNIT_FLOOR * Math.abs(reference));
+    return h.offsetUnits * Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference));
   }
 
   /** The offset's unit: the recent mean |peak - the p90 before the offset| (0 before the first). */
@@ -463,8 +457,10 @@ export class HorizonPeakForecaster implements Forecaster {
         h.climbRun = 0;
         h.dropped = true;
         // (nor do they count an early miss: their p90s, pending, are not learnt)
-        h.rows.fill(Number.NaN, 0, Math.min(h.rows.length, h.steps + 1));
-        h.lowestFinal = Number.POSITIVE_INFINITY;
+        if (this.calibrates) {
+          h.rows.fill(Number.NaN, 0, h.steps + 1);
+          h.lowestFinal = Number.POSITIVE_INFINITY;
+        }
       }
       return;
     }
