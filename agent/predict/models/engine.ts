@@ -96,7 +96,7 @@ import { normalForecast, splitTailAbove, splitTailForecast } from './distributio
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
-import { EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
+import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
@@ -324,6 +324,18 @@ class Head {
   private meanAtClimb = 0;
   private settledFrom = Number.NaN;
   private settledTo = Number.NaN;
+  /**
+   * The calibration (offsetUnits, offsetMean, finalErrSum, finalErrWeight) at each of the last
+   * CLIMB_BACK slots (NaN: not yet), then as it stood CLIMB_BACK slots before the climb under way
+   * was read as one, and the value then (NaN: none; kept over its flag's drops until it ends, or
+   * a climb read CLIMB_EPISODE_GAP slots after the last is a new one): see endClimb
+   */
+  private readonly calibrationBack: Float64Array;
+  private lastClimbSlot = Number.NEGATIVE_INFINITY;
+  private climbEndedAt = Number.NEGATIVE_INFINITY;
+  /** forecasts made in [quietFrom, quietTo) teach the calibration nothing: those pending where a climb ended (endClimb) */
+  private quietFrom = Number.NaN;
+  private quietTo = Number.NaN;
   /** exponentially weighted mean |actual - final p90|: the offset's unit */
   private finalErrSum = 0;
   private finalErrWeight = 0;
@@ -393,7 +405,7 @@ class Head {
     // the fixed-size arrays below share one buffer (slab.ts); its size is their lengths' sum
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 6 * K + SEASONS + 1);
+    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 6 * K + SEASONS + 1 + (CLIMB_BACK + 1) * BACK_FIELDS + 1);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -425,6 +437,7 @@ class Head {
     this.pooledSeasonal = engine.skip[C['pooled-seasonal']] ? undefined : engine.learnerPool?.learner(`seasonal:${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.pending = new PendingRing(steps, K, E, this.learner || this.pooled ? F : 0);
     this.learnRow = slab.take(F);
+    this.calibrationBack = slab.take((CLIMB_BACK + 1) * BACK_FIELDS + 1).fill(Number.NaN);
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
     if (slab.left !== 0) throw new Error(`engine head: its slab was sized ${slab.left} numbers too large`);
   }
@@ -534,6 +547,66 @@ class Head {
       this.unitsAtClimb = this.offsetUnits;
       this.meanAtClimb = this.offsetMean;
     }
+    if (this.engine.calibration === 'offset') this.endClimb(s, slot);
+  }
+
+  /**
+   * Where a climb ends (settled, faded or stopped on a level: SeriesState.endedSlot) that rose
+   * CLIMB_RISE_UNITS of the offset's units or more, what the head learnt of its own errors over
+   * the climb goes back to where it stood CLIMB_BACK slots before it was read as one: the offset
+   * (where it is higher now) and its unit, the conformal scale, and the errors the conformal and
+   * trend candidates learnt since. Its forecasts still pending teach the calibration nothing
+   * (learn; their early misses are marked counted). All of these measured a mix that lagged the
+   * climb, not the level it stopped at. Kept, a 4 MiB/s climb to 340 MiB held its 60 s peak's p90
+   * 100 MiB over the level (the offset in units of the climb's errors), then the trend candidate,
+   * which led the mix, 120-170 MiB over it (its errors of the climb, in a scale of the climb's
+   * errors): a countdown to its 512 MiB limit up to 71 s after the stop and P(contention) 0.25,
+   * and for the value 60 s ahead ('engine') 87-110 s and 0.27. Not where climbs recur: the engine
+   * holds a season, or a climb starts within a horizon of the last one's end (a staircase of
+   * fills a minute apart was counted down 16 s later at each of its steps). Nor a series'
+   * start-up climb (followClimb's).
+   */
+  private endClimb(s: SeriesState, slot: number): void {
+    const back = this.calibrationBack;
+    const b = BACK_FIELDS * (slot % CLIMB_BACK);
+    const held = BACK_FIELDS * CLIMB_BACK;
+    if (s.climbing && this.lastClimbSlot < slot - 1 && (Number.isNaN(back[held]!) || slot - this.lastClimbSlot > CLIMB_EPISODE_GAP) && slot - this.climbEndedAt > this.steps) {
+      for (let i = 0; i < BACK_FIELDS; i++) back[held + i] = back[b + i]!;
+      back[held + BACK_FIELDS] = s.history.get(slot - CLIMB_BACK);
+    }
+    if (s.climbing) this.lastClimbSlot = slot;
+    if (s.endedSlot === slot && !Number.isNaN(back[held]!) && this.engine.season === 0) {
+      // (a unit of 0 / 0 where no error was known then: any rise is more than was known. An end
+      // the climb did not rise enough for keeps what it would go back to, for a later end of it)
+      const unitThen = back[held + 2]! / back[held + 3]!;
+      if (Number.isNaN(unitThen) || s.last - back[held + BACK_FIELDS]! >= CLIMB_RISE_UNITS * unitThen) {
+        this.offsetUnits = Math.min(this.offsetUnits, back[held]!);
+        this.offsetMean = Math.min(this.offsetMean, back[held + 1]!);
+        this.finalErrSum = back[held + 2]!;
+        this.finalErrWeight = back[held + 3]!;
+        this.errScaleSum = back[held + 4]!;
+        this.errScaleWeight = back[held + 5]!;
+        this.conformal.forgetSince(back[held + 6]!);
+        this.trend.forgetSince(back[held + 7]!);
+        this.quietFrom = slot - this.steps;
+        this.quietTo = slot;
+        const ring = this.pending;
+        for (let o = Math.max(0, slot - this.steps); o < slot; o++) {
+          const q = ring.rowOf(o);
+          if (q >= 0) ring.missCounted[q] = 1;
+        }
+        back[held] = Number.NaN;
+        this.climbEndedAt = slot;
+      }
+    }
+    back[b] = this.offsetUnits;
+    back[b + 1] = this.offsetMean;
+    back[b + 2] = this.finalErrSum;
+    back[b + 3] = this.finalErrWeight;
+    back[b + 4] = this.errScaleSum;
+    back[b + 5] = this.errScaleWeight;
+    back[b + 6] = this.conformal.learnt;
+    back[b + 7] = this.trend.learnt;
   }
 
   private learn(r: number, actual: number, origin: number): void {
@@ -594,7 +667,9 @@ class Head {
       const step = (LOWER_GAIN / Math.pow(this.steps, GAIN_POWER)) * ((actual < f10 ? 1 : 0) - 0.1);
       this.logLower = Math.min(MAX_LOG_LOWER, Math.max(MIN_LOG_LOWER, this.logLower + step));
     }
-    // calibration: up after a miss, down a little after a hit (a tie is neither)
+    // calibration: up after a miss, down a little after a hit (a tie is neither); not from a
+    // forecast pending where a climb ended (endClimb)
+    if (origin >= this.quietFrom && origin < this.quietTo) return;
     const f = ring.final[r]!;
     const miss = actual > f ? 1 : 0;
     const mode = this.engine.calibration;
@@ -972,6 +1047,16 @@ class Head {
  * Held so, both stay within a few times the climb (public ratios unchanged, recorded within 1%).
  */
 const MAX_SPREADS = 10;
+/**
+ * A climb's calibration is taken back where it ends only if it rose this many of the offset's
+ * units (as they stood before it) or more (Head.endClimb): on the recorded CPU series, whose noise
+ * is read as a climb now and then, taken back at every end their 60 s peaks were missed up to
+ * 14% of the time (cpu-phases 12.9 -> 13.8%, memory-growth 12.2 -> 13.9%); at 5 units
+ * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
+ */
+const CLIMB_RISE_UNITS = 10;
+/** Numbers kept a slot for Head.endClimb: the offset's units and mean, its unit's sum and weight, the conformal scale's, and the errors the conformal and trend candidates learnt */
+const BACK_FIELDS = 8;
 /** How much quicker than its line a steady climb's peak may go in the trend candidate's p90 (Head.forecastNow). */
 const CLIMB_QUICKEN = 1.5;
 
@@ -983,10 +1068,20 @@ class Projection {
   /** normalised errors: single precision (a ten-millionth of a scale is noise), half the memory: 2 per head */
   private readonly errors = new SortedWindow(CONFORMAL_WINDOW, 'single');
   private readonly out = { p50: 0, p90: 0 };
+  /** errors learnt so far */
+  learnt = 0;
+
+  /** Forgets the errors learnt since `learnt` was `then`. */
+  forgetSince(then: number): void {
+    if (this.learnt > then) this.errors.dropNewest(Math.min(this.errors.size, this.learnt - then));
+    this.learnt = then;
+  }
 
   /** The target resolved for a forecast projected at `projected` (NaN: none): its error over that forecast's scale. */
   learn(projected: number, actual: number, spread: number): void {
-    if (!Number.isNaN(projected) && spread > 0) this.errors.push(Math.max(-MAX_SPREADS, Math.min(MAX_SPREADS, (actual - projected) / spread)));
+    if (Number.isNaN(projected) || !(spread > 0)) return;
+    this.errors.push(Math.max(-MAX_SPREADS, Math.min(MAX_SPREADS, (actual - projected) / spread)));
+    this.learnt++;
   }
 
   /** The p50 and p90 of a projection (the projection and NaN before 20 errors). */

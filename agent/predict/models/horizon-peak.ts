@@ -19,7 +19,7 @@ import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedFore
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
-import { EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
+import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
@@ -79,13 +79,6 @@ export interface HorizonPeakOptions {
 const CALIBRATION_GAIN = 0.06;
 /** Half-life of the offset's unit, in resolved forecasts: at least this many horizons (their windows overlap), and at least 100. */
 const UNIT_HORIZONS = 8;
-/**
- * Slots back a climb's calibration is taken back to (forgetClimb): its flag rises after four
- * rises in a row (DampedTrend), and the misses of those are the climb's too.
- */
-const CLIMB_BACK = 8;
-/** Slots off a climb after which a climb read again is a new one (DampedTrend's noisy level is given up as long after a drop). */
-const CLIMB_EPISODE_GAP = 24;
 /**
  * The offset stays within these (in units): where the p90 is held (at the cap, or a little above
  * its p50), misses or hits would otherwise move it on and on without moving the forecast, a debt

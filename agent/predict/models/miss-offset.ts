@@ -31,3 +31,11 @@ export const EARLY_MISSES_PER_SLOT = 4;
  * gain x 0.003, about a ten-thousandth of the level: nothing a user sees.
  */
 export const OFFSET_UNIT_FLOOR = 0.003;
+/**
+ * Slots back a climb's calibration is taken back to where the climb ends (settled, faded or
+ * stopped on a level): its flag rises after four rises in a row (DampedTrend), and the misses of
+ * those are the climb's too.
+ */
+export const CLIMB_BACK = 8;
+/** Slots off a climb after which a climb read again is a new one (DampedTrend's noisy level is given up as long after a drop). */
+export const CLIMB_EPISODE_GAP = 24;

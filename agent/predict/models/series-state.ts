@@ -36,6 +36,8 @@ export class SeriesState {
   lastHole = Number.NEGATIVE_INFINITY;
   /** newest slot at which a climb read as settling ended (DampedTrend.settled) */
   settledSlot = Number.NEGATIVE_INFINITY;
+  /** newest slot at which a climb ended: settled, faded or stopped on a level (DampedTrend) */
+  endedSlot = Number.NEGATIVE_INFINITY;
   /** EWMA (alpha 0.3 per sample) and its spread, above and below */
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
@@ -96,6 +98,7 @@ export class SeriesState {
     this.holt.update(x, steps);
     this.stairs.update(x, steps);
     if (this.holt.settled) this.settledSlot = slot;
+    if (this.holt.settled || this.holt.fadedJustNow || this.holt.stopped) this.endedSlot = slot;
     const fade = Math.pow(2, -1 / LONG_POINTS);
     this.levelSum = this.levelSum * fade + x;
     this.levelWeight = this.levelWeight * fade + 1;
