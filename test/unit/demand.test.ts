@@ -873,7 +873,9 @@ test('engine-peak and engine: a climb that stopped on a level, clean or noisy, i
       let latest = -1;
       let highest = 0;
       let warnedInClimb = 0;
-      for (let seed = 1; seed <= 10; seed++) {
+      // (with no noise every seed is the same run)
+      const runs = noise === 0 ? 1 : 10;
+      for (let seed = 1; seed <= runs; seed++) {
         const r = rng(seed);
         const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000, 120_000] });
         const stop = 60 + climbFor;
@@ -892,9 +894,10 @@ test('engine-peak and engine: a climb that stopped on a level, clean or noisy, i
           }
         }
       }
-      t.log(`${model}, ${rate} MiB/s for ${climbFor} s +-${noise} MiB: counted down at the climb's last second on ${warnedInClimb} of 10 runs; the last countdown ${latest} s after the stop, P from 20 s at most ${highest.toFixed(3)}`);
-      // (the peak is counted down while it climbs; the value 60 s ahead of the 60 s climb is not)
-      if (model === 'engine-peak') t.is(warnedInClimb, 10);
+      t.log(`${model}, ${rate} MiB/s for ${climbFor} s +-${noise} MiB: counted down at the climb's last second on ${warnedInClimb} of ${runs} runs; the last countdown ${latest} s after the stop, P from 20 s at most ${highest.toFixed(3)}`);
+      // (warned of while it climbed: the peak always; the value 60 s ahead not of the shorter
+      // climb, which the mix has not learnt by its end: a value has no climb floor)
+      if (model === 'engine-peak' || climbFor === 120) t.is(warnedInClimb, runs, `${model}, ${rate} MiB/s for ${climbFor} s +-${noise}: warned of at the climb's last second`);
     }
   }
 });

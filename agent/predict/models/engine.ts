@@ -325,10 +325,11 @@ class Head {
   private settledFrom = Number.NaN;
   private settledTo = Number.NaN;
   /**
-   * The calibration (offsetUnits, offsetMean, finalErrSum, finalErrWeight) at each of the last
-   * CLIMB_BACK slots (NaN: not yet), then as it stood CLIMB_BACK slots before the climb under way
-   * was read as one, and the value then (NaN: none; kept over its flag's drops until it ends, or
-   * a climb read CLIMB_EPISODE_GAP slots after the last is a new one): see endClimb
+   * What endClimb takes back (BACK_FIELDS a slot: offsetUnits, offsetMean, finalErrSum,
+   * finalErrWeight, errScaleSum, errScaleWeight, the errors the conformal and trend candidates
+   * learnt so far, and the value) at each of the last CLIMB_BACK slots (NaN: not yet); then as it
+   * stood CLIMB_BACK slots before the climb under way was read as one (NaN: none; kept over its
+   * flag's drops until it ends, or a climb read CLIMB_EPISODE_GAP slots after the last is a new one)
    */
   private readonly calibrationBack: Float64Array;
   private lastClimbSlot = Number.NEGATIVE_INFINITY;
@@ -405,7 +406,7 @@ class Head {
     // the fixed-size arrays below share one buffer (slab.ts); its size is their lengths' sum
     const E = engine.mixes.length;
     const F = FEATURE_COUNT;
-    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 6 * K + SEASONS + 1 + (CLIMB_BACK + 1) * BACK_FIELDS + 1);
+    const slab = new Float64Slab(2 * E + 2 * F + memories.length * K + 6 * K + SEASONS + 1 + (CLIMB_BACK + 1) * BACK_FIELDS);
     this.lossSets = memories.map(() => slab.take(K));
     this.lossFades = memories.map((m) => Math.pow(2, -1 / (halfLife * m)));
     this.mixSet = engine.mixes.map((m) => memories.indexOf(m.memory ?? 1));
@@ -437,7 +438,7 @@ class Head {
     this.pooledSeasonal = engine.skip[C['pooled-seasonal']] ? undefined : engine.learnerPool?.learner(`seasonal:${kind}:${steps}@${stepMs}`, this.featureCount, 0.9, pooledDefaults(stepMs));
     this.pending = new PendingRing(steps, K, E, this.learner || this.pooled ? F : 0);
     this.learnRow = slab.take(F);
-    this.calibrationBack = slab.take((CLIMB_BACK + 1) * BACK_FIELDS + 1).fill(Number.NaN);
+    this.calibrationBack = slab.take((CLIMB_BACK + 1) * BACK_FIELDS).fill(Number.NaN);
     this.windowMax = kind === 'peak' ? new SlotHistory(historySteps) : undefined;
     if (slab.left !== 0) throw new Error(`engine head: its slab was sized ${slab.left} numbers too large`);
   }
@@ -555,16 +556,20 @@ class Head {
    * CLIMB_RISE_UNITS of the offset's units or more, what the head learnt of its own errors over
    * the climb goes back to where it stood CLIMB_BACK slots before it was read as one: the offset
    * (where it is higher now) and its unit, the conformal scale, and the errors the conformal and
-   * trend candidates learnt since. Its forecasts still pending teach the calibration nothing
-   * (learn; their early misses are marked counted). All of these measured a mix that lagged the
-   * climb, not the level it stopped at. Kept, a 4 MiB/s climb to 340 MiB held its 60 s peak's p90
+   * trend candidates learnt since. Its forecasts still pending (made up to the end, the level's
+   * first slots too: their p90s carry the climb's offset) teach the calibration nothing (learn;
+   * their early misses are marked counted), but the candidates still learn from them: skipped
+   * there too, a staircase of fills a minute apart was first counted down 16 s later, and the recorded
+   * memory-growth's 5 s value lost 1%. All of these measured a mix that lagged the climb, not the
+   * level it stopped at. Kept, a 4 MiB/s climb to 340 MiB held its 60 s peak's p90
    * 100 MiB over the level (the offset in units of the climb's errors), then the trend candidate,
    * which led the mix, 120-170 MiB over it (its errors of the climb, in a scale of the climb's
    * errors): a countdown to its 512 MiB limit up to 71 s after the stop and P(contention) 0.25,
    * and for the value 60 s ahead ('engine') 87-110 s and 0.27. Not where climbs recur: the engine
    * holds a season, or a climb starts within a horizon of the last one's end (a staircase of
-   * fills a minute apart was counted down 16 s later at each of its steps). Nor a series'
-   * start-up climb (followClimb's).
+   * fills a minute apart was first counted down 15 s later). A series' start-up
+   * climb that settles is followClimb's too (which also leaves its forecasts unlearnt); one that
+   * stops or fades is taken back here alone.
    */
   private endClimb(s: SeriesState, slot: number): void {
     const back = this.calibrationBack;
@@ -572,14 +577,16 @@ class Head {
     const held = BACK_FIELDS * CLIMB_BACK;
     if (s.climbing && this.lastClimbSlot < slot - 1 && (Number.isNaN(back[held]!) || slot - this.lastClimbSlot > CLIMB_EPISODE_GAP) && slot - this.climbEndedAt > this.steps) {
       for (let i = 0; i < BACK_FIELDS; i++) back[held + i] = back[b + i]!;
-      back[held + BACK_FIELDS] = s.history.get(slot - CLIMB_BACK);
     }
     if (s.climbing) this.lastClimbSlot = slot;
     if (s.endedSlot === slot && !Number.isNaN(back[held]!) && this.engine.season === 0) {
-      // (a unit of 0 / 0 where no error was known then: any rise is more than was known. An end
-      // the climb did not rise enough for keeps what it would go back to, for a later end of it)
-      const unitThen = back[held + 2]! / back[held + 3]!;
-      if (Number.isNaN(unitThen) || s.last - back[held + BACK_FIELDS]! >= CLIMB_RISE_UNITS * unitThen) {
+      // (the unit then at least OFFSET_UNIT_FLOOR of the value then, as offsetNow reads it, and
+      // that alone before any error was known. An end the climb did not rise enough for keeps
+      // what it would go back to, for a later end of the same climb)
+      const then = back[held + 8]!;
+      const unitThen = Math.max(OFFSET_UNIT_FLOOR * Math.abs(then), back[held + 3]! > 0 ? back[held + 2]! / back[held + 3]! : 0);
+      const rise = s.last - then;
+      if (rise > 0 && rise >= CLIMB_RISE_UNITS * unitThen) {
         this.offsetUnits = Math.min(this.offsetUnits, back[held]!);
         this.offsetMean = Math.min(this.offsetMean, back[held + 1]!);
         this.finalErrSum = back[held + 2]!;
@@ -597,16 +604,26 @@ class Head {
         }
         back[held] = Number.NaN;
         this.climbEndedAt = slot;
+        // (the ring's slots of the climb are its too: a climb read within CLIMB_BACK slots would go back to them)
+        for (let k = 0; k < CLIMB_BACK; k++) this.noteBack(s, BACK_FIELDS * k);
+        return;
       }
     }
-    back[b] = this.offsetUnits;
-    back[b + 1] = this.offsetMean;
-    back[b + 2] = this.finalErrSum;
-    back[b + 3] = this.finalErrWeight;
-    back[b + 4] = this.errScaleSum;
-    back[b + 5] = this.errScaleWeight;
-    back[b + 6] = this.conformal.learnt;
-    back[b + 7] = this.trend.learnt;
+    this.noteBack(s, b);
+  }
+
+  /** What endClimb would take back, as it stands now, into the ring at `at`. */
+  private noteBack(s: SeriesState, at: number): void {
+    const back = this.calibrationBack;
+    back[at] = this.offsetUnits;
+    back[at + 1] = this.offsetMean;
+    back[at + 2] = this.finalErrSum;
+    back[at + 3] = this.finalErrWeight;
+    back[at + 4] = this.errScaleSum;
+    back[at + 5] = this.errScaleWeight;
+    back[at + 6] = this.conformal.learnt;
+    back[at + 7] = this.trend.learnt;
+    back[at + 8] = s.last;
   }
 
   private learn(r: number, actual: number, origin: number): void {
@@ -1055,8 +1072,8 @@ const MAX_SPREADS = 10;
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
-/** Numbers kept a slot for Head.endClimb: the offset's units and mean, its unit's sum and weight, the conformal scale's, and the errors the conformal and trend candidates learnt */
-const BACK_FIELDS = 8;
+/** Numbers kept a slot for Head.endClimb (Head.calibrationBack) */
+const BACK_FIELDS = 9;
 /** How much quicker than its line a steady climb's peak may go in the trend candidate's p90 (Head.forecastNow). */
 const CLIMB_QUICKEN = 1.5;
 
