@@ -902,6 +902,33 @@ test('engine-peak and engine: a climb that stopped on a level, clean or noisy, i
   }
 });
 
+test('engine-peak: bursts under their limit in which a season is found by chance are counted down less once the peak candidate moves its excesses with the season (still too often: see the README)', (t) => {
+  // 0.3-0.4 cores with bursts of 1.6 for 3 s at random once a minute, under a 2-core limit they
+  // never reach, 5 seeds of 1,800 s. A season (130 s on seed 1) is found in some: the peak
+  // candidate's reference is raised to the season's usual peak over the horizon (1.6) while its
+  // excesses, measured over a reference without one, stood as they were (p50 2.76 cores; the mix
+  // followed it). Counted down on 1,750 ticks (578, 621, 20, 155, 376); moved with the season,
+  // 1,201 (578, 374, 20, 179, 50)
+  const per: number[] = [];
+  for (let seed = 1; seed <= 5; seed++) {
+    const r = rng(seed);
+    const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    let left = 0;
+    let counted = 0;
+    for (let i = 0; i < 1800; i++) {
+      if (left === 0 && r() < 1 / 60) left = 3;
+      const v = left > 0 ? 1.6 : 0.3 + 0.1 * r();
+      if (left > 0) left--;
+      const f = d.observe('w', 'cpu_cores', v, 1e12 + i * 1000, { limit: 2, limitSource: 'cgroup', ceiling: 2 });
+      if (i >= 120 && f.timeToSaturationMs !== null) counted++;
+    }
+    per.push(counted);
+  }
+  const all = per.reduce((a, b) => a + b, 0);
+  t.log(`counted down on ${all} of 8400 ticks (${per.join(', ')})`);
+  t.true(all <= 1400, `${all}`);
+});
+
 test('a workload held at the host\'s CPU limit now (the host full, it waiting to run): every peak window\'s P(contention) is 1; a value window\'s is forecast', (t) => {
   // a starved hog: 0.4-0.5 cores, its limit its own use that tick (what the others leave it).
   // Forecast alone, its P flapped about 0.5 (0.06, 0.84, 0.21, 0.09 in a walkthrough)
