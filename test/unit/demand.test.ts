@@ -906,9 +906,10 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   // 0.3-0.4 cores with bursts of 1.6 for 3 s at random once a minute, under a 2-core limit they
   // never reach, 5 seeds of 1,800 s. A season (130 s on seed 1) is found in some: the peak
   // candidate's reference is raised to the season's usual peak over the horizon (1.6) while its
-  // excesses, measured over a reference without one, stood as they were (p50 2.76 cores; the mix
-  // followed it). Counted down on 1,750 ticks (578, 621, 20, 155, 376); moved with the season,
-  // 1,201 (578, 374, 20, 179, 50)
+  // excesses, measured over a reference without one, stood as they were (p50 2.76 cores on seed
+  // 1; the mix followed it). Counted down on 1,750 ticks (578, 621, 20, 155, 376); moved with the
+  // season, 1,201 (578, 374, 20, 179, 50): the move fits the phase the season was found at, and
+  // helps seeds 2 and 5 most
   const per: number[] = [];
   for (let seed = 1; seed <= 5; seed++) {
     const r = rng(seed);
@@ -927,6 +928,7 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   const all = per.reduce((a, b) => a + b, 0);
   t.log(`counted down on ${all} of 8400 ticks (${per.join(', ')})`);
   t.true(all <= 1400, `${all}`);
+  t.true(per[1]! <= 450 && per[4]! <= 150, `seeds 2 and 5: ${per[1]}, ${per[4]}`);
 });
 
 test('a workload held at the host\'s CPU limit now (the host full, it waiting to run): every peak window\'s P(contention) is 1; a value window\'s is forecast', (t) => {

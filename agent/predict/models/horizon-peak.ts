@@ -252,8 +252,8 @@ export class HorizonPeakForecaster implements Forecaster {
     // minErrors of them are known. Cleared at once, the forecast fell back on the base's spread,
     // as wide as everything its profile holds: a leak that ended a period-3 noise read a 120 s
     // peak p90 of 2.2 GiB for 556 MiB to come, P(contention) 0.5 at 40 s from the limit. Until
-    // then they stand in, moved to the new reference where the horizon spans a season, or are
-    // dropped where it does not (moveExcesses)
+    // then they stand in, moved to the new reference where the horizon spans a season, or where
+    // it does not, dropped with coldTrend and moved without (moveExcesses)
     const period = seasonOf(this.base);
     const skipped = this.clock.advance(atMs) - 1;
     const slot = this.clock.slot;
@@ -444,8 +444,9 @@ export class HorizonPeakForecaster implements Forecaster {
    * season were added to one raised to the season's usual peak: bursts of 1.6 cores from 0.3,
    * 3 s at random once a minute, in which a season of 130 s was found, read a 60 s peak of p50
    * 2.76 cores (the mix followed it: counted down to a 2-core limit on 1,750 of 8,400 ticks over
-   * 5 seeds, now 1,201; its p50 still reads 2.2 there for a while, as the reference moves on with
-   * the phase). Recorded traces' engine geo-mean 0.6322 -> 0.6311 (io-bursts' 60 s peak 0.4830 ->
+   * 5 seeds, now 1,201: 621 -> 374 and 376 -> 50 on two of them, 155 -> 179 on one, the one
+   * above unchanged at 578, its p50 reading 2.2 for a while as the reference moves on with the
+   * phase). Recorded traces' engine geo-mean 0.6322 -> 0.6311 (io-bursts' 60 s peak 0.4830 ->
    * 0.4774), public 0.8263 -> 0.8262.
    */
   private moveExcesses(h: HorizonState, was: number | undefined, now: number | undefined): void {
@@ -464,8 +465,9 @@ export class HorizonPeakForecaster implements Forecaster {
     }
     // (a horizon's state is made when it is first asked, its horizonMs set then: reference() can read it)
     const to = this.reference(h);
-    // (from the references of the last h slots, made at every point of a season: one alone
-    // wobbles with where it was made)
+    // (from the references of the last h slots, made at every point of a season where the
+    // horizon spans one: one alone wobbles with where it was made. Over a shorter horizon the
+    // move fits the phase the season was found at, and fresh excesses take over as they come)
     const shift = to - h.pending.mean;
     if (!Number.isFinite(shift)) return;
     h.movedTo = to;
