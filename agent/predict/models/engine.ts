@@ -334,7 +334,7 @@ class Head {
   private readonly calibrationBack: Float64Array;
   private lastClimbSlot = Number.NEGATIVE_INFINITY;
   private climbEndedAt = Number.NEGATIVE_INFINITY;
-  /** forecasts made in [quietFrom, quietTo) teach the calibration nothing: those pending where a climb ended (endClimb) */
+  /** forecasts made in [quietFrom, quietTo) teach the offset and its unit nothing: those pending where a climb ended (endClimb) */
   private quietFrom = Number.NaN;
   private quietTo = Number.NaN;
   /** exponentially weighted mean |actual - final p90|: the offset's unit */
@@ -555,21 +555,21 @@ class Head {
    * Where a climb ends (settled, faded or stopped on a level: SeriesState.endedSlot) that rose
    * CLIMB_RISE_UNITS of the offset's units or more, what the head learnt of its own errors over
    * the climb goes back to where it stood CLIMB_BACK slots before it was read as one: the offset
-   * (where it is higher now) and its unit, the conformal scale, and the errors the conformal and
-   * trend candidates learnt since. Its forecasts still pending (made up to the end, the level's
-   * first slots too: their p90s carry the climb's offset) teach the calibration nothing (learn;
-   * their early misses are marked counted), but the candidates still learn from them: skipped
-   * there too, a staircase of fills a minute apart was first counted down 16 s later, and the recorded
-   * memory-growth's 5 s value lost 1%. All of these measured a mix that lagged the climb, not the
-   * level it stopped at. Kept, a 4 MiB/s climb to 340 MiB held its 60 s peak's p90
-   * 100 MiB over the level (the offset in units of the climb's errors), then the trend candidate,
-   * which led the mix, 120-170 MiB over it (its errors of the climb, in a scale of the climb's
-   * errors): a countdown to its 512 MiB limit up to 71 s after the stop and P(contention) 0.25,
-   * and for the value 60 s ahead ('engine') 87-110 s and 0.27. Not where climbs recur: the engine
-   * holds a season, or a climb starts within a horizon of the last one's end (a staircase of
-   * fills a minute apart was first counted down 15 s later). A series' start-up
-   * climb that settles is followClimb's too (which also leaves its forecasts unlearnt); one that
-   * stops or fades is taken back here alone.
+   * (unless it is lower now) and its unit, the conformal scale, and the errors the conformal and
+   * trend candidates learnt since. All of these measured a mix that lagged the climb, not the
+   * level it stopped at. Its forecasts still pending (made up to the end, the level's first slots
+   * too: their p90s carry the climb's offset) teach the offset and its unit nothing (learn; their
+   * early misses are marked counted), but the candidates, the tail and the spread below the p50
+   * still learn from them: with the candidates' errors skipped there too, a staircase of fills a
+   * minute apart was first counted down 16 s later, and the recorded memory-growth's 5 s value
+   * lost 1%. Kept, a 4 MiB/s climb to 340 MiB held its 60 s peak's p90 100 MiB over the level (the
+   * offset in units of the climb's errors), then the trend candidate, which led the mix, 120-170
+   * MiB over it (its errors of the climb, in a scale of the climb's errors): a countdown to its
+   * 512 MiB limit up to 71 s after the stop and P(contention) 0.25, and for the value 60 s ahead
+   * ('engine') 87-110 s and 0.27. Not where climbs recur: the engine holds a season, or a climb
+   * starts within a horizon of the last one's end (a staircase of fills a minute apart was first
+   * counted down 15 s later). A series' start-up climb that settles is followClimb's too (which
+   * also leaves its forecasts unlearnt); one that stops or fades is taken back here alone.
    */
   private endClimb(s: SeriesState, slot: number): void {
     const back = this.calibrationBack;
@@ -684,8 +684,8 @@ class Head {
       const step = (LOWER_GAIN / Math.pow(this.steps, GAIN_POWER)) * ((actual < f10 ? 1 : 0) - 0.1);
       this.logLower = Math.min(MAX_LOG_LOWER, Math.max(MIN_LOG_LOWER, this.logLower + step));
     }
-    // calibration: up after a miss, down a little after a hit (a tie is neither); not from a
-    // forecast pending where a climb ended (endClimb)
+    // calibration: up after a miss, down a little after a hit (a tie is neither); the offset and
+    // its unit learn nothing from a forecast pending where a climb ended (endClimb)
     if (origin >= this.quietFrom && origin < this.quietTo) return;
     const f = ring.final[r]!;
     const miss = actual > f ? 1 : 0;
@@ -1068,7 +1068,7 @@ const MAX_SPREADS = 10;
  * A climb's calibration is taken back where it ends only if it rose this many of the offset's
  * units (as they stood before it) or more (Head.endClimb): on the recorded CPU series, whose noise
  * is read as a climb now and then, taken back at every end their 60 s peaks were missed up to
- * 14% of the time (cpu-phases 12.9 -> 13.8%, memory-growth 12.2 -> 13.9%); at 5 units
+ * 14% of the time (cpu-phases 12.9 -> 13.8%, memory-growth 12.2 -> 13.4%); at 5 units
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
