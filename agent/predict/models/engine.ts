@@ -575,26 +575,20 @@ class Head {
     const back = this.calibrationBack;
     const b = BACK_FIELDS * (slot % CLIMB_BACK);
     const held = BACK_FIELDS * CLIMB_BACK;
-    if (s.climbing && this.lastClimbSlot < slot - 1 && (Number.isNaN(back[held]!) || slot - this.lastClimbSlot > CLIMB_EPISODE_GAP) && slot - this.climbEndedAt > this.steps) {
+    if (s.climbing && this.lastClimbSlot < slot - 1 && (Number.isNaN(back[held + BACK.units]!) || slot - this.lastClimbSlot > CLIMB_EPISODE_GAP) && slot - this.climbEndedAt > this.steps) {
       for (let i = 0; i < BACK_FIELDS; i++) back[held + i] = back[b + i]!;
     }
     if (s.climbing) this.lastClimbSlot = slot;
-    if (s.endedSlot === slot && !Number.isNaN(back[held]!) && this.engine.season === 0) {
+    if (s.endedSlot === slot && !Number.isNaN(back[held + BACK.units]!) && this.engine.season === 0) {
       // (the unit then at least OFFSET_UNIT_FLOOR of the value then, as offsetNow reads it, and
       // that alone before any error was known. An end the climb did not rise enough for keeps
       // what it would go back to, for a later end of the same climb)
-      const then = back[held + 8]!;
-      const unitThen = Math.max(OFFSET_UNIT_FLOOR * Math.abs(then), back[held + 3]! > 0 ? back[held + 2]! / back[held + 3]! : 0);
+      const then = back[held + BACK.value]!;
+      const weight = back[held + BACK.errWeight]!;
+      const unitThen = Math.max(OFFSET_UNIT_FLOOR * Math.abs(then), weight > 0 ? back[held + BACK.errSum]! / weight : 0);
       const rise = s.last - then;
       if (rise > 0 && rise >= CLIMB_RISE_UNITS * unitThen) {
-        this.offsetUnits = Math.min(this.offsetUnits, back[held]!);
-        this.offsetMean = Math.min(this.offsetMean, back[held + 1]!);
-        this.finalErrSum = back[held + 2]!;
-        this.finalErrWeight = back[held + 3]!;
-        this.errScaleSum = back[held + 4]!;
-        this.errScaleWeight = back[held + 5]!;
-        this.conformal.forgetSince(back[held + 6]!);
-        this.trend.forgetSince(back[held + 7]!);
+        this.takeBack(held);
         this.quietFrom = slot - this.steps;
         this.quietTo = slot;
         const ring = this.pending;
@@ -602,7 +596,7 @@ class Head {
           const q = ring.rowOf(o);
           if (q >= 0) ring.missCounted[q] = 1;
         }
-        back[held] = Number.NaN;
+        back[held + BACK.units] = Number.NaN;
         this.climbEndedAt = slot;
         // (the ring's slots of the climb are its too: a climb read within CLIMB_BACK slots would go back to them)
         for (let k = 0; k < CLIMB_BACK; k++) this.noteBack(s, BACK_FIELDS * k);
@@ -615,15 +609,28 @@ class Head {
   /** What endClimb would take back, as it stands now, into the ring at `at`. */
   private noteBack(s: SeriesState, at: number): void {
     const back = this.calibrationBack;
-    back[at] = this.offsetUnits;
-    back[at + 1] = this.offsetMean;
-    back[at + 2] = this.finalErrSum;
-    back[at + 3] = this.finalErrWeight;
-    back[at + 4] = this.errScaleSum;
-    back[at + 5] = this.errScaleWeight;
-    back[at + 6] = this.conformal.learnt;
-    back[at + 7] = this.trend.learnt;
-    back[at + 8] = s.last;
+    back[at + BACK.units] = this.offsetUnits;
+    back[at + BACK.mean] = this.offsetMean;
+    back[at + BACK.errSum] = this.finalErrSum;
+    back[at + BACK.errWeight] = this.finalErrWeight;
+    back[at + BACK.scaleSum] = this.errScaleSum;
+    back[at + BACK.scaleWeight] = this.errScaleWeight;
+    back[at + BACK.conformal] = this.conformal.learnt;
+    back[at + BACK.trend] = this.trend.learnt;
+    back[at + BACK.value] = s.last;
+  }
+
+  /** Goes back to what noteBack kept at `at` (the offset and its mean only where they are higher now). */
+  private takeBack(at: number): void {
+    const back = this.calibrationBack;
+    this.offsetUnits = Math.min(this.offsetUnits, back[at + BACK.units]!);
+    this.offsetMean = Math.min(this.offsetMean, back[at + BACK.mean]!);
+    this.finalErrSum = back[at + BACK.errSum]!;
+    this.finalErrWeight = back[at + BACK.errWeight]!;
+    this.errScaleSum = back[at + BACK.scaleSum]!;
+    this.errScaleWeight = back[at + BACK.scaleWeight]!;
+    this.conformal.forgetSince(back[at + BACK.conformal]!);
+    this.trend.forgetSince(back[at + BACK.trend]!);
   }
 
   private learn(r: number, actual: number, origin: number): void {
@@ -1072,7 +1079,9 @@ const MAX_SPREADS = 10;
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
-/** Numbers kept a slot for Head.endClimb (Head.calibrationBack) */
+/** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */
+const BACK = { units: 0, mean: 1, errSum: 2, errWeight: 3, scaleSum: 4, scaleWeight: 5, conformal: 6, trend: 7, value: 8 } as const;
+/** Numbers kept a slot for Head.endClimb */
 const BACK_FIELDS = 9;
 /** How much quicker than its line a steady climb's peak may go in the trend candidate's p90 (Head.forecastNow). */
 const CLIMB_QUICKEN = 1.5;
