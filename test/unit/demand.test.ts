@@ -931,6 +931,49 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   t.true(per[1]! <= 450 && per[4]! <= 150, `seeds 2 and 5: ${per[1]}, ${per[4]}`);
 });
 
+test('engine-peak: bursts that come back to one height under their limit are held near it, not counted down; bursts that come higher are warned of as before', (t) => {
+  // the bursts of the test above: after a season found by chance was dropped again, the mix's
+  // p50 read 1.8 cores over bursts of 1.6 and the offset +0.3-0.5 (p90 2.1 over a 2-core limit).
+  // Counted down on 1,201 of 8,400 ticks (578, 374, 20, 179, 50); held within half an offset
+  // unit of the plateau, 359 (132, 151, 17, 31, 28)
+  const run = (seed: number, highFrom: number): { before: number; over: number; warned: number } => {
+    const r = rng(seed);
+    const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    let left = 0;
+    let before = 0;
+    let over = 0;
+    let warned = 0;
+    let counting = false;
+    for (let i = 0; i < 1800; i++) {
+      if (left === 0 && r() < 1 / 60) {
+        left = 3;
+        // a burst over the limit, and whether the countdown ran as it began
+        if (i >= highFrom) {
+          over++;
+          if (counting) warned++;
+        }
+      }
+      const v = left > 0 ? (i >= highFrom ? 2.2 : 1.6) : 0.3 + 0.1 * r();
+      if (left > 0) left--;
+      const f = d.observe('w', 'cpu_cores', v, 1e12 + i * 1000, { limit: 2, limitSource: 'cgroup', ceiling: 2 });
+      counting = f.timeToSaturationMs !== null;
+      if (i >= 120 && i < highFrom && counting) before++;
+    }
+    return { before, over, warned };
+  };
+  const held = [1, 2, 3, 4, 5].map((seed) => run(seed, 1800).before);
+  const all = held.reduce((a, b) => a + b, 0);
+  t.log(`one height: counted down on ${all} of 8400 ticks (${held.join(', ')})`);
+  t.true(all <= 600 && held[0]! <= 250, `${all}; seed 1 ${held[0]}`);
+  // 1.6 for 900 s, then bursts of 2.2 over the limit: as many warned at their start as before the
+  // cap (48 of 58; the cap lifts at the first of them, a new high)
+  const higher = [1, 2, 3, 4, 5].map((seed) => run(seed, 900));
+  const over = higher.reduce((a, b) => a + b.over, 0);
+  const warned = higher.reduce((a, b) => a + b.warned, 0);
+  t.log(`higher: ${warned} of ${over} bursts over the limit warned at their start`);
+  t.true(over >= 50 && warned >= 45, `${warned} of ${over}`);
+});
+
 test('a workload held at the host\'s CPU limit now (the host full, it waiting to run): every peak window\'s P(contention) is 1; a value window\'s is forecast', (t) => {
   // a starved hog: 0.4-0.5 cores, its limit its own use that tick (what the others leave it).
   // Forecast alone, its P flapped about 0.5 (0.06, 0.84, 0.21, 0.09 in a walkthrough)

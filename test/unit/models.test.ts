@@ -23,6 +23,7 @@ import { PendingValues } from '../../agent/predict/models/horizon-table.js';
 import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } from '../../agent/predict/models/robust-pool.js';
 import { rankCdf, rankQuantile, SortedBag, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
+import { SeriesState } from '../../agent/predict/models/series-state.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
@@ -2026,4 +2027,51 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
     if (i >= 40 && !Number.isNaN(g.rate)) after.push(i);
   });
   t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
+});
+
+test('SeriesState.plateauTop: bursts that come back to one height read as a plateau once none has passed them for 300 slots; a new high, a higher level seen before, a noisy or idle series and bursts of varied height do not', (t) => {
+  const at = (i: number): number => 1e12 + i * 1000;
+  // 0.3-0.4 with bursts of 1.6 for 3 s every 50 s
+  const bursts = (s: SeriesState, from: number, to: number, height: (i: number) => number, r: () => number): void => {
+    for (let i = from; i < to; i++) s.update(i % 50 < 3 ? height(i) : 0.3 + 0.1 * r(), at(i));
+  };
+  const r = rng(3);
+  const one = new SeriesState({ stepMs: 1000 });
+  bursts(one, 0, 299, () => 1.6, r);
+  t.is(one.plateauTop, Number.POSITIVE_INFINITY, 'the first burst is a new high: not yet 300 slots quiet');
+  bursts(one, 299, 600, () => 1.6, r);
+  t.is(one.plateauTop, 1.6);
+  // a burst a little higher is a new high: lifted at once, and held off while it is remembered
+  // (gone from the 288-point window, it is still the record)
+  one.update(1.7, at(600));
+  t.is(one.plateauTop, Number.POSITIVE_INFINITY);
+  bursts(one, 601, 1300, () => 1.6, r);
+  t.is(one.plateauTop, Number.POSITIVE_INFINITY);
+  // bursts of 1.65 a while later: a plateau again once 300 slots pass without a new high, as the
+  // record (1.7) is within the spread of their height
+  bursts(one, 1300, 1900, () => 1.65, r);
+  t.is(one.plateauTop, 1.65);
+
+  // a phase that reached 3.0 before: bursts of 1.6 after it are no plateau while it is remembered
+  const phases = new SeriesState({ stepMs: 1000 });
+  bursts(phases, 0, 300, () => 3, r);
+  bursts(phases, 300, 1300, () => 1.6, r);
+  t.is(phases.plateauTop, Number.POSITIVE_INFINITY);
+  // ...and are one once it is forgotten (4,096 slots)
+  bursts(phases, 1300, 4700, () => 1.6, r);
+  t.is(phases.plateauTop, 1.6);
+
+  // bursts whose heights vary (1.2-2.0): none
+  const varied = new SeriesState({ stepMs: 1000 });
+  bursts(varied, 0, 1300, () => 1.2 + 0.8 * r(), r);
+  t.is(varied.plateauTop, Number.POSITIVE_INFINITY);
+  // a noisy steady series, and an idle one (0 throughout): none
+  const noisy = new SeriesState({ stepMs: 1000 });
+  const idle = new SeriesState({ stepMs: 1000 });
+  for (let i = 0; i < 1300; i++) {
+    noisy.update(1 + 0.1 * r(), at(i));
+    idle.update(0, at(i));
+  }
+  t.is(noisy.plateauTop, Number.POSITIVE_INFINITY);
+  t.is(idle.plateauTop, Number.POSITIVE_INFINITY);
 });

@@ -739,7 +739,12 @@ class Head {
    */
   private offsetNow(s: SeriesState): number {
     if (this.finalErrWeight === 0) return 0;
-    return this.offsetUnits * Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.finalErrSum / this.finalErrWeight);
+    return this.offsetUnits * this.unitNow(s);
+  }
+
+  /** The offset's unit: the recent error of the final p90, at least OFFSET_UNIT_FLOOR of the value. */
+  private unitNow(s: SeriesState): number {
+    return Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : 0);
   }
 
   /** The candidates' and the final quantiles now, into ring row `w` as far as they are written here. */
@@ -959,7 +964,25 @@ class Head {
     this.final50 = Math.max(0, c50);
     this.beforeOffset90 = c50 + (c90 - c50) * Math.exp(this.logFactor);
     this.final90 = Math.max(this.final50, this.beforeOffset90 + this.offset);
+    this.capAtPlateau(s);
     this.floorAtClimb(s);
+  }
+
+  /**
+   * A peak whose values keep coming back to one height (SeriesState.plateauTop) is held within
+   * PLATEAU_CAP_UNITS of it. Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is
+   * 1.6 in most windows, so its p90 a hair under missed often and the offset climbed; added to a
+   * mix that moved over 1.6 it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400
+   * (now 359). A new high lifts the cap at once, and a steady climb's line still floors the peak
+   * (floorAtClimb comes after).
+   */
+  private capAtPlateau(s: SeriesState): void {
+    if (this.kind !== 'peak') return;
+    const top = s.plateauTop;
+    if (top === Number.POSITIVE_INFINITY) return;
+    const cap = top + PLATEAU_CAP_UNITS * this.unitNow(s);
+    this.final50 = Math.min(this.final50, cap);
+    this.final90 = Math.min(this.final90, cap);
   }
 
   /**
@@ -1079,6 +1102,8 @@ const MAX_SPREADS = 10;
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
+/** Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau; at 1 the bursts were counted down on 906 ticks). */
+const PLATEAU_CAP_UNITS = 0.5;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */
 const BACK = { units: 0, mean: 1, errSum: 2, errWeight: 3, scaleSum: 4, scaleWeight: 5, conformal: 6, trend: 7, value: 8 } as const;
 /** Numbers kept a slot for Head.endClimb */

@@ -14,6 +14,23 @@ import { EwSpread } from './ew-spread.js';
 export const SHORT_POINTS = 12;
 /** Points in the long window (and the VPA half-life): a day at 5-minute steps. */
 export const LONG_POINTS = 288;
+/**
+ * Slots without a new high before the long window's top is read as a plateau (plateauTop). At 240
+ * or fewer, memory-growth's minor faults, a plateau that was passed, had their 60 s peak under its
+ * p90 8.5% -> 11.1% of the time; at 600, random bursts of one height were counted down on 706
+ * ticks of 8,400 (359 at 300).
+ */
+const PLATEAU_QUIET_SLOTS = 300;
+/** The quantile from which the long window's top must be of one height (plateauTop): its top 3%. */
+const PLATEAU_TOP = 0.97;
+/** How far under the top that quantile may lie, as a share of the median's distance below it (plateauTop). */
+const PLATEAU_SPREAD = 0.05;
+/**
+ * Slots a record high is remembered for (plateauTop): a level the series stood above before is no
+ * plateau's top. Without it, mixed-net's transmit rate, a phase at 7.6 MB/s after one at 22.5 and
+ * before another, was held at its phase's rate (60 s peak loss 1.02 -> 1.38 of the baseline's).
+ */
+const RECORD_SLOTS = 4096;
 /** The EWMA of the reference baseline 3. */
 const EWMA_ALPHA = 0.3;
 /** Half-life, in points, of the spread that scales the learned model's volatility features. */
@@ -38,6 +55,11 @@ export class SeriesState {
   settledSlot = Number.NEGATIVE_INFINITY;
   /** newest slot at which a climb ended: settled, faded or stopped on a level (DampedTrend) */
   endedSlot = Number.NEGATIVE_INFINITY;
+  /** newest slot at which a value passed every value the long window held before it (a new high) */
+  highSlot = Number.NEGATIVE_INFINITY;
+  /** the highest value of about the last RECORD_SLOTS slots, and the newest slot it was reached at (plateauTop) */
+  private record = Number.NEGATIVE_INFINITY;
+  private recordSlot = Number.NEGATIVE_INFINITY;
   /** EWMA (alpha 0.3 per sample) and its spread, above and below */
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
@@ -108,7 +130,16 @@ export class SeriesState {
     this.lastMs = atMs;
     this.history.set(slot, x);
     this.short.push(x);
+    if (this.long.size === 0 || x > this.long.max) this.highSlot = slot;
     this.long.push(x);
+    if (x >= this.record) {
+      this.record = x;
+      this.recordSlot = slot;
+    } else if (slot - this.recordSlot > RECORD_SLOTS) {
+      // (forgotten: the long window's top stands in, as of now)
+      this.record = this.long.max;
+      this.recordSlot = slot;
+    }
     if (this.vpa) this.vpa.add(x);
     else {
       this.vpaWarm!.add(x);
@@ -174,6 +205,21 @@ export class SeriesState {
 
   get fastDiff(): number {
     return this.fastWeight > 0 ? this.fastSum / this.fastWeight : 0;
+  }
+
+  /**
+   * The top of the long window where the values keep coming back to one height, none has passed
+   * it for PLATEAU_QUIET_SLOTS and none stood higher within RECORD_SLOTS: bursts that reach the
+   * same level each time (a job held by its own thread count). +infinity otherwise. One height:
+   * the window's top 3% lie within PLATEAU_SPREAD of the way from its median up to its max, which
+   * stands above the median (a series at one level, or idle, has no plateau to be held to).
+   */
+  get plateauTop(): number {
+    if (this.samples < LONG_POINTS || this.clock.slot - this.highSlot < PLATEAU_QUIET_SLOTS) return Number.POSITIVE_INFINITY;
+    const top = this.long.max;
+    const rise = top - this.long.linearQuantile(0.5);
+    const near = PLATEAU_SPREAD * rise;
+    return rise > 0 && top - this.long.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record ? top : Number.POSITIVE_INFINITY;
   }
 
   /** p50 and p90 of the VPA-style histogram (a provisional one until LONG_POINTS samples). */
