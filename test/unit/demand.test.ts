@@ -931,12 +931,13 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   t.true(per[1]! <= 450 && per[4]! <= 150, `seeds 2 and 5: ${per[1]}, ${per[4]}`);
 });
 
-test('engine-peak: bursts that come back to one height under their limit are held near it, not counted down; bursts that come higher are warned of as before', (t) => {
+test('engine-peak: bursts that come back to one height under their limit are held near it and counted down far less often, their height jittering or not; bursts that come higher are warned of as before', (t) => {
   // the bursts of the test above: after a season found by chance was dropped again, the mix's
   // p50 read 1.8 cores over bursts of 1.6 and the offset +0.3-0.5 (p90 2.1 over a 2-core limit).
-  // Counted down on 1,201 of 8,400 ticks (578, 374, 20, 179, 50); held within half an offset
-  // unit of the plateau, 359 (132, 151, 17, 31, 28)
-  const run = (seed: number, highFrom: number): { before: number; over: number; warned: number } => {
+  // The runs here (the base drawn at every tick) were counted down on 1,341 of 8,400 ticks (195,
+  // 264, 549, 18, 315) and 1,146 with the height jittering (27, 641, 402, 35, 41); held at the
+  // plateau (the p90 a quarter of an offset unit above), 417 (140, 102, 128, 17, 30) and 170
+  const run = (seed: number, highFrom: number, jitter: number): { before: number; over: number; warned: number } => {
     const r = rng(seed);
     const d = new DemandForecasts({ model: 'engine-peak', halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
     let left = 0;
@@ -953,7 +954,8 @@ test('engine-peak: bursts that come back to one height under their limit are hel
           if (counting) warned++;
         }
       }
-      const v = left > 0 ? (i >= highFrom ? 2.2 : 1.6) : 0.3 + 0.1 * r();
+      const base = 0.3 + 0.1 * r();
+      const v = left > 0 ? (i >= highFrom ? 2.2 : 1.6) + jitter * (base - 0.35) : base;
       if (left > 0) left--;
       const f = d.observe('w', 'cpu_cores', v, 1e12 + i * 1000, { limit: 2, limitSource: 'cgroup', ceiling: 2 });
       counting = f.timeToSaturationMs !== null;
@@ -961,13 +963,17 @@ test('engine-peak: bursts that come back to one height under their limit are hel
     }
     return { before, over, warned };
   };
-  const held = [1, 2, 3, 4, 5].map((seed) => run(seed, 1800).before);
-  const all = held.reduce((a, b) => a + b, 0);
-  t.log(`one height: counted down on ${all} of 8400 ticks (${held.join(', ')})`);
-  t.true(all <= 600 && held[0]! <= 250, `${all}; seed 1 ${held[0]}`);
-  // 1.6 for 900 s, then bursts of 2.2 over the limit: as many warned at their start as before the
-  // cap (48 of 58; the cap lifts at the first of them, a new high)
-  const higher = [1, 2, 3, 4, 5].map((seed) => run(seed, 900));
+  const seeds = [1, 2, 3, 4, 5];
+  for (const jitter of [0, 0.2]) {
+    // (jitter 0.2: each burst's value 1.59-1.61, as a CPU reading of a held job jitters)
+    const held = seeds.map((seed) => run(seed, 1800, jitter).before);
+    const all = held.reduce((a, b) => a + b, 0);
+    t.log(`one height, jitter ${jitter}: counted down on ${all} of 8400 ticks (${held.join(', ')})`);
+    t.true(all <= 550 && held[2]! <= 200, `jitter ${jitter}: ${all}; seed 3 ${held[2]}`);
+  }
+  // 1.6 for 900 s, then bursts of 2.2 over the limit: warned at their start about as often as
+  // before the cap (55 of 60; 56 before): the cap lifts at the first of them, a new high
+  const higher = seeds.map((seed) => run(seed, 900, 0));
   const over = higher.reduce((a, b) => a + b.over, 0);
   const warned = higher.reduce((a, b) => a + b.warned, 0);
   t.log(`higher: ${warned} of ${over} bursts over the limit warned at their start`);

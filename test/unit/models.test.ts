@@ -24,6 +24,7 @@ import { identityOrder, leaveOutWild, sortedOrder, weightedMedian, WILD_BANDS } 
 import { rankCdf, rankQuantile, SortedBag, SortedWindow } from '../../agent/predict/models/sorted-window.js';
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { SeriesState } from '../../agent/predict/models/series-state.js';
+import { BlockMax } from '../../agent/predict/models/sliding-max.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
@@ -2029,7 +2030,7 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
 });
 
-test('SeriesState.plateauTop: bursts that come back to one height read as a plateau once none has passed them for 300 slots; a new high, a higher level seen before, a noisy or idle series and bursts of varied height do not', (t) => {
+test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples; a new high, a higher level seen before, a creep, a noisy or idle series and bursts of varied height do not', (t) => {
   const at = (i: number): number => 1e12 + i * 1000;
   // 0.3-0.4 with bursts of 1.6 for 3 s every 50 s
   const bursts = (s: SeriesState, from: number, to: number, height: (i: number) => number, r: () => number): void => {
@@ -2052,26 +2053,58 @@ test('SeriesState.plateauTop: bursts that come back to one height read as a plat
   bursts(one, 1300, 1900, () => 1.65, r);
   t.is(one.plateauTop, 1.65);
 
+  // a creep over the top (bursts that each end a little higher, by 0.002, less than 5% of the
+  // rise): a new high on most bursts, so never quiet
+  const creep = new SeriesState({ stepMs: 1000 });
+  bursts(creep, 0, 600, () => 1.6, r);
+  t.is(creep.plateauTop, 1.6);
+  bursts(creep, 600, 1300, (i) => 1.6 + 0.002 * Math.floor((i - 600) / 50) + 0.0001 * (i % 50), r);
+  t.is(creep.plateauTop, Number.POSITIVE_INFINITY);
+
   // a phase that reached 3.0 before: bursts of 1.6 after it are no plateau while it is remembered
   const phases = new SeriesState({ stepMs: 1000 });
   bursts(phases, 0, 300, () => 3, r);
   bursts(phases, 300, 1300, () => 1.6, r);
   t.is(phases.plateauTop, Number.POSITIVE_INFINITY);
-  // ...and are one once it is forgotten (4,096 slots)
-  bursts(phases, 1300, 4700, () => 1.6, r);
+  // ...and are one once it is forgotten (16 blocks of 256 slots and the newest: 4,097 to 4,352 slots after it)
+  bursts(phases, 1300, 4300, () => 1.6, r);
+  t.is(phases.plateauTop, Number.POSITIVE_INFINITY);
+  bursts(phases, 4300, 4700, () => 1.6, r);
   t.is(phases.plateauTop, 1.6);
 
+  // bursts whose height jitters (1.59-1.61): one (a value must pass the top by 5% of its rise to be a new high)
+  const jittered = new SeriesState({ stepMs: 1000 });
+  bursts(jittered, 0, 1300, () => 1.59 + 0.02 * r(), r);
+  t.true(jittered.plateauTop > 1.6 && jittered.plateauTop <= 1.61, `${jittered.plateauTop}`);
   // bursts whose heights vary (1.2-2.0): none
   const varied = new SeriesState({ stepMs: 1000 });
   bursts(varied, 0, 1300, () => 1.2 + 0.8 * r(), r);
   t.is(varied.plateauTop, Number.POSITIVE_INFINITY);
-  // a noisy steady series, and an idle one (0 throughout): none
+  // a noisy steady series (a sum of three uniform draws about 1), and an idle one (0 throughout): none
   const noisy = new SeriesState({ stepMs: 1000 });
   const idle = new SeriesState({ stepMs: 1000 });
   for (let i = 0; i < 1300; i++) {
-    noisy.update(1 + 0.1 * r(), at(i));
+    noisy.update(1 + 0.1 * (r() + r() + r() - 1.5), at(i));
     idle.update(0, at(i));
   }
   t.is(noisy.plateauTop, Number.POSITIVE_INFINITY);
   t.is(idle.plateauTop, Number.POSITIVE_INFINITY);
+});
+
+test('BlockMax: the max over the last blocks of slots, whole blocks kept, skipped blocks and long gaps emptied', (t) => {
+  const m = new BlockMax(2, 10); // slots back 20 at least, 30 at most
+  t.is(m.max, Number.NEGATIVE_INFINITY);
+  m.push(5, 7);
+  m.push(12, 3);
+  t.is(m.max, 7);
+  m.push(29, 1); // block 2: blocks 0-2 kept
+  t.is(m.max, 7);
+  m.push(30, 2); // block 3: block 0 (the 7) gone
+  t.is(m.max, 3);
+  m.push(55, 1); // block 5, block 4 skipped: blocks 3-5 kept (the 2), the 3 and the 1 gone
+  t.is(m.max, 2);
+  m.push(60, 0.8); // block 6: the 2 gone
+  t.is(m.max, 1);
+  m.push(1000, 0.5); // a gap longer than the window
+  t.is(m.max, 0.5);
 });

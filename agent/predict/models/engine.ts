@@ -100,7 +100,7 @@ import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_
 import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
-import { SeriesState } from './series-state.js';
+import { PLATEAU_QUIET_SAMPLES, SeriesState } from './series-state.js';
 import { PendingRing } from './pending-ring.js';
 import { Float64Slab } from './slab.js';
 import { SlotHistory } from './slot-history.js';
@@ -884,6 +884,7 @@ class Head {
       this.final50 = Math.max(0, p50);
       this.beforeOffset90 = p90;
       this.final90 = Math.max(this.final50, p90 + this.offset);
+      this.capAtPlateau(s);
       this.floorAtClimb(s);
       return;
     }
@@ -969,20 +970,22 @@ class Head {
   }
 
   /**
-   * A peak whose values keep coming back to one height (SeriesState.plateauTop) is held within
-   * PLATEAU_CAP_UNITS of it. Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is
-   * 1.6 in most windows, so its p90 a hair under missed often and the offset climbed; added to a
-   * mix that moved over 1.6 it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400
-   * (now 359). A new high lifts the cap at once, and a steady climb's line still floors the peak
-   * (floorAtClimb comes after).
+   * A peak whose values keep coming back to one height (SeriesState.plateauTop) over a horizon no
+   * longer than the quiet that height was read from: its p50 held at that height at most, its p90
+   * PLATEAU_CAP_UNITS above (the band, and with it the tail and P(contention), keeps a width).
+   * Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is 1.6 in most windows, so
+   * a p90 a hair under it missed often and the offset climbed; added to a mix that moved over 1.6
+   * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 311). A new high
+   * lifts the cap at once, and a steady climb's line still floors the peak (floorAtClimb comes
+   * after). So bursts held just under a limit are counted down only where PLATEAU_CAP_UNITS above
+   * their height reaches 99% of it (REACHED_SHARE).
    */
   private capAtPlateau(s: SeriesState): void {
-    if (this.kind !== 'peak') return;
+    if (this.kind !== 'peak' || this.steps > PLATEAU_QUIET_SAMPLES) return;
     const top = s.plateauTop;
     if (top === Number.POSITIVE_INFINITY) return;
-    const cap = top + PLATEAU_CAP_UNITS * this.unitNow(s);
-    this.final50 = Math.min(this.final50, cap);
-    this.final90 = Math.min(this.final90, cap);
+    this.final50 = Math.min(this.final50, top);
+    this.final90 = Math.max(this.final50, Math.min(this.final90, top + PLATEAU_CAP_UNITS * this.unitNow(s)));
   }
 
   /**
@@ -1102,8 +1105,13 @@ const MAX_SPREADS = 10;
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
-/** Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau; at 1 the bursts were counted down on 906 ticks). */
-const PLATEAU_CAP_UNITS = 0.5;
+/**
+ * Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau). Bursts of
+ * 1.6 cores under a 2-core limit read a unit of about 0.8 cores: at 0.5 units their p90 stood at
+ * the limit, and one run of five was counted down on 451 ticks (128 at 0.25; memory-growth's minor
+ * faults' 60 s peak over its p90 8.5% -> 9.8% of the time).
+ */
+const PLATEAU_CAP_UNITS = 0.25;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */
 const BACK = { units: 0, mean: 1, errSum: 2, errWeight: 3, scaleSum: 4, scaleWeight: 5, conformal: 6, trend: 7, value: 8 } as const;
 /** Numbers kept a slot for Head.endClimb */

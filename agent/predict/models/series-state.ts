@@ -9,28 +9,45 @@ import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { EwSpread } from './ew-spread.js';
+import { BlockMax } from './sliding-max.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
 export const SHORT_POINTS = 12;
 /** Points in the long window (and the VPA half-life): a day at 5-minute steps. */
 export const LONG_POINTS = 288;
 /**
- * Slots without a new high before the long window's top is read as a plateau (plateauTop). At 240
- * or fewer, memory-growth's minor faults, a plateau that was passed, had their 60 s peak under its
- * p90 8.5% -> 11.1% of the time; at 600, random bursts of one height were counted down on 706
- * ticks of 8,400 (359 at 300).
+ * Samples without a new high before the long window's top is read as a plateau (plateauTop). At
+ * 240, memory-growth's minor faults, a plateau that was passed, had their 60 s peak over its p90
+ * 8.5% -> 10.8% of the time (9.8% at 300); at 600, random bursts of one height were counted down
+ * on 658 ticks of 8,400 (311 at 300).
  */
-const PLATEAU_QUIET_SLOTS = 300;
-/** The quantile from which the long window's top must be of one height (plateauTop): its top 3%. */
-const PLATEAU_TOP = 0.97;
-/** How far under the top that quantile may lie, as a share of the median's distance below it (plateauTop). */
+export const PLATEAU_QUIET_SAMPLES = 300;
+/**
+ * The quantile from which the long window's top must be of one height (plateauTop): its top 2%,
+ * about 6 of its 288 values (at 3%, bursts of 3 s once a minute on average were read as one less
+ * often: the demand test's runs were counted down on 611 ticks of 8,400, 417 now).
+ */
+const PLATEAU_TOP = 0.98;
+/**
+ * How far under the top that quantile may lie, as a share of the median's distance below it
+ * (plateauTop); a value must pass the top by as much to be a new high (a burst's height jitters).
+ */
 const PLATEAU_SPREAD = 0.05;
 /**
- * Slots a record high is remembered for (plateauTop): a level the series stood above before is no
- * plateau's top. Without it, mixed-net's transmit rate, a phase at 7.6 MB/s after one at 22.5 and
- * before another, was held at its phase's rate (60 s peak loss 1.02 -> 1.38 of the baseline's).
+ * Values that pass the long window's top by less than that, within PLATEAU_QUIET_SAMPLES, that
+ * still leave it quiet (plateauTop): a jittering height passes it now and then (bursts of 1.59-1.61
+ * held as a plateau on 98.9% of the ticks it could be at 3, 100% at 5), a creep (a leak in a slow
+ * spell) on most samples. Without this, such a leak was held at its top and not counted down.
  */
-const RECORD_SLOTS = 4096;
+const PLATEAU_NUDGES = 5;
+/**
+ * Blocks of RECORD_BLOCK_SLOTS slots over which the highest value is remembered (plateauTop): a
+ * level the series stood above within about 4,096 slots is no plateau's top. Without it,
+ * mixed-net's transmit rate, a phase at 7.6 MB/s after one at 22.5 and before another, was held
+ * at its phase's rate (60 s peak loss 1.02 -> 1.38 of the best baseline's).
+ */
+const RECORD_BLOCKS = 16;
+const RECORD_BLOCK_SLOTS = 256;
 /** The EWMA of the reference baseline 3. */
 const EWMA_ALPHA = 0.3;
 /** Half-life, in points, of the spread that scales the learned model's volatility features. */
@@ -55,11 +72,13 @@ export class SeriesState {
   settledSlot = Number.NEGATIVE_INFINITY;
   /** newest slot at which a climb ended: settled, faded or stopped on a level (DampedTrend) */
   endedSlot = Number.NEGATIVE_INFINITY;
-  /** newest slot at which a value passed every value the long window held before it (a new high) */
-  highSlot = Number.NEGATIVE_INFINITY;
-  /** the highest value of about the last RECORD_SLOTS slots, and the newest slot it was reached at (plateauTop) */
-  private record = Number.NEGATIVE_INFINITY;
-  private recordSlot = Number.NEGATIVE_INFINITY;
+  /** `samples` when a value last passed the long window's top by PLATEAU_SPREAD of its rise (a new high; plateauTop) */
+  private highAt = 0;
+  /** `samples` at the last PLATEAU_NUDGES + 1 values that passed the long window's top by less (a ring; plateauTop) */
+  private readonly nudges = new Float64Array(PLATEAU_NUDGES + 1).fill(Number.NEGATIVE_INFINITY);
+  private nudgeAt = 0;
+  /** the highest value of about the last RECORD_BLOCKS * RECORD_BLOCK_SLOTS slots (plateauTop) */
+  private readonly record = new BlockMax(RECORD_BLOCKS, RECORD_BLOCK_SLOTS);
   /** EWMA (alpha 0.3 per sample) and its spread, above and below */
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
@@ -130,16 +149,13 @@ export class SeriesState {
     this.lastMs = atMs;
     this.history.set(slot, x);
     this.short.push(x);
-    if (this.long.size === 0 || x > this.long.max) this.highSlot = slot;
-    this.long.push(x);
-    if (x >= this.record) {
-      this.record = x;
-      this.recordSlot = slot;
-    } else if (slot - this.recordSlot > RECORD_SLOTS) {
-      // (forgotten: the long window's top stands in, as of now)
-      this.record = this.long.max;
-      this.recordSlot = slot;
+    if (this.long.size === 0 || x > this.long.max + PLATEAU_SPREAD * (this.long.max - this.long.linearQuantile(0.5))) this.highAt = this.samples;
+    else if (x > this.long.max) {
+      this.nudges[this.nudgeAt] = this.samples;
+      this.nudgeAt = (this.nudgeAt + 1) % this.nudges.length;
     }
+    this.long.push(x);
+    this.record.push(slot, x);
     if (this.vpa) this.vpa.add(x);
     else {
       this.vpaWarm!.add(x);
@@ -208,18 +224,22 @@ export class SeriesState {
   }
 
   /**
-   * The top of the long window where the values keep coming back to one height, none has passed
-   * it for PLATEAU_QUIET_SLOTS and none stood higher within RECORD_SLOTS: bursts that reach the
-   * same level each time (a job held by its own thread count). +infinity otherwise. One height:
-   * the window's top 3% lie within PLATEAU_SPREAD of the way from its median up to its max, which
-   * stands above the median (a series at one level, or idle, has no plateau to be held to).
+   * The top of the long window where the values keep coming back to one height (bursts that reach
+   * the same level each time: a job held by its own thread count), none has passed it for
+   * PLATEAU_QUIET_SAMPLES, and none stood higher within the record's blocks; +infinity otherwise.
+   * One height: the window's top 2% (about 6 of its 288 values: rarer bursts are never one) lie
+   * within PLATEAU_SPREAD of the way from its median up to its max, which stands above the median
+   * (a series at one level, or idle, has no plateau to be held to). Noise spread evenly under a
+   * hard top sits at the edge of this (its top 2% about 4% of the way down).
    */
   get plateauTop(): number {
-    if (this.samples < LONG_POINTS || this.clock.slot - this.highSlot < PLATEAU_QUIET_SLOTS) return Number.POSITIVE_INFINITY;
+    // (the ring's oldest entry, at nudgeAt: more nudges than PLATEAU_NUDGES within the quiet is a creep, not a jitter)
+    const quiet = Math.min(this.samples - this.highAt, this.samples - this.nudges[this.nudgeAt]!);
+    if (this.samples < LONG_POINTS || quiet < PLATEAU_QUIET_SAMPLES) return Number.POSITIVE_INFINITY;
     const top = this.long.max;
     const rise = top - this.long.linearQuantile(0.5);
     const near = PLATEAU_SPREAD * rise;
-    return rise > 0 && top - this.long.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record ? top : Number.POSITIVE_INFINITY;
+    return rise > 0 && top - this.long.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record.max ? top : Number.POSITIVE_INFINITY;
   }
 
   /** p50 and p90 of the VPA-style histogram (a provisional one until LONG_POINTS samples). */

@@ -35,3 +35,38 @@ export class SlidingMax {
     return this.slots.length > 0 ? this.slots[0]! : Number.NaN;
   }
 }
+
+/**
+ * The max over about the last `blocks * blockSlots` slots, kept per block of `blockSlots`: a
+ * fixed `blocks + 1` numbers and O(1) a push, where an exact deque over thousands of slots would
+ * hold one entry a slot on a falling series. The window is whole blocks: it reaches back
+ * `blocks * blockSlots` slots at least and `(blocks + 1) * blockSlots` at most.
+ */
+export class BlockMax {
+  private readonly maxima: Float64Array;
+  private block = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly blocks: number,
+    readonly blockSlots: number,
+  ) {
+    this.maxima = new Float64Array(blocks + 1).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  push(slot: number, x: number): void {
+    const n = this.maxima.length;
+    const block = Math.floor(slot / this.blockSlots);
+    // blocks skipped since the last push (or all of them, after a long gap) hold nothing
+    for (let b = Math.max(this.block + 1, block - n + 1); b <= block; b++) this.maxima[((b % n) + n) % n] = Number.NEGATIVE_INFINITY;
+    this.block = Math.max(this.block, block);
+    const at = ((block % n) + n) % n;
+    if (x > this.maxima[at]!) this.maxima[at] = x;
+  }
+
+  /** -infinity before the first push. */
+  get max(): number {
+    let m = Number.NEGATIVE_INFINITY;
+    for (const v of this.maxima) if (v > m) m = v;
+    return m;
+  }
+}
