@@ -2030,7 +2030,7 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
 });
 
-test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples; a new high, a higher level seen before, a creep, a noisy or idle series and bursts of varied height do not', (t) => {
+test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples; a new high, a higher level seen before, a creep, a climbing base, a bell-shaped noisy or idle series and bursts of varied height do not', (t) => {
   const at = (i: number): number => 1e12 + i * 1000;
   // 0.3-0.4 with bursts of 1.6 for 3 s every 50 s
   const bursts = (s: SeriesState, from: number, to: number, height: (i: number) => number, r: () => number): void => {
@@ -2039,7 +2039,7 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   const r = rng(3);
   const one = new SeriesState({ stepMs: 1000 });
   bursts(one, 0, 299, () => 1.6, r);
-  t.is(one.plateauTop, Number.POSITIVE_INFINITY, 'the first burst is a new high: not yet 300 slots quiet');
+  t.is(one.plateauTop, Number.POSITIVE_INFINITY, 'the first burst is a new high: not yet 300 samples quiet');
   bursts(one, 299, 600, () => 1.6, r);
   t.is(one.plateauTop, 1.6);
   // a burst a little higher is a new high: lifted at once, and held off while it is remembered
@@ -2048,18 +2048,41 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   t.is(one.plateauTop, Number.POSITIVE_INFINITY);
   bursts(one, 601, 1300, () => 1.6, r);
   t.is(one.plateauTop, Number.POSITIVE_INFINITY);
-  // bursts of 1.65 a while later: a plateau again once 300 slots pass without a new high, as the
-  // record (1.7) is within the spread of their height
-  bursts(one, 1300, 1900, () => 1.65, r);
+  // bursts of 1.65 a while later: each passes the top by less than 5% of the rise (a nudge, not a
+  // new high), and the record (1.7) is within that spread of their height: a plateau from the first
+  bursts(one, 1300, 1310, () => 1.65, r);
+  t.is(one.plateauTop, 1.65);
+  bursts(one, 1310, 1900, () => 1.65, r);
   t.is(one.plateauTop, 1.65);
 
+  // the bounds, pinned: 5 nudges within 300 samples leave a plateau, a 6th does not, and 300
+  // samples after the first of those 6 it is one again
+  const pin = new SeriesState({ stepMs: 1000 });
+  bursts(pin, 0, 600, () => 1.6, r);
+  for (let k = 0; k < 5; k++) pin.update(1.601 + 0.001 * k, at(600 + k));
+  t.true(Math.abs(pin.plateauTop - 1.605) < 1e-12, `${pin.plateauTop}`);
+  pin.update(1.606, at(605));
+  t.is(pin.plateauTop, Number.POSITIVE_INFINITY);
+  bursts(pin, 606, 900, () => 1.6, r);
+  t.is(pin.plateauTop, Number.POSITIVE_INFINITY, '299 samples after the first');
+  bursts(pin, 900, 901, () => 1.6, r);
+  // (the nudges have left the 288-value window by then: its top is 1.6, the record 1.606 within the spread)
+  t.is(pin.plateauTop, 1.6, '300 samples after the first');
+
   // a creep over the top (bursts that each end a little higher, by 0.002, less than 5% of the
-  // rise): a new high on most bursts, so never quiet
+  // rise): nudges, three a burst, more than 5 within any 300 samples, so never quiet
   const creep = new SeriesState({ stepMs: 1000 });
   bursts(creep, 0, 600, () => 1.6, r);
   t.is(creep.plateauTop, 1.6);
   bursts(creep, 600, 1300, (i) => 1.6 + 0.002 * Math.floor((i - 600) / 50) + 0.0001 * (i % 50), r);
   t.is(creep.plateauTop, Number.POSITIVE_INFINITY);
+
+  // a base that climbs under the bursts (0.002 a sample, its median up by more than 10% of the
+  // top's height over it within 300 samples): a leak coming up to them, no plateau
+  const leak = new SeriesState({ stepMs: 1000 });
+  bursts(leak, 0, 600, () => 1.6, r);
+  for (let i = 600; i < 900; i++) leak.update(i % 50 < 3 ? 1.6 : 0.3 + 0.002 * (i - 600) + 0.1 * r(), at(i));
+  t.is(leak.plateauTop, Number.POSITIVE_INFINITY);
 
   // a phase that reached 3.0 before: bursts of 1.6 after it are no plateau while it is remembered
   const phases = new SeriesState({ stepMs: 1000 });
@@ -2080,7 +2103,8 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   const varied = new SeriesState({ stepMs: 1000 });
   bursts(varied, 0, 1300, () => 1.2 + 0.8 * r(), r);
   t.is(varied.plateauTop, Number.POSITIVE_INFINITY);
-  // a noisy steady series (a sum of three uniform draws about 1), and an idle one (0 throughout): none
+  // a bell-shaped noisy series (a sum of three uniform draws about 1), and an idle one (0
+  // throughout): none (noise spread evenly under a hard top mostly reads as one: see Plateau.top)
   const noisy = new SeriesState({ stepMs: 1000 });
   const idle = new SeriesState({ stepMs: 1000 });
   for (let i = 0; i < 1300; i++) {

@@ -100,7 +100,8 @@ import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_
 import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
-import { PLATEAU_QUIET_SAMPLES, SeriesState } from './series-state.js';
+import { SeriesState } from './series-state.js';
+import { PLATEAU_QUIET_SAMPLES } from './plateau.js';
 import { PendingRing } from './pending-ring.js';
 import { Float64Slab } from './slab.js';
 import { SlotHistory } from './slot-history.js';
@@ -742,7 +743,7 @@ class Head {
     return this.offsetUnits * this.unitNow(s);
   }
 
-  /** The offset's unit: the recent error of the final p90, at least OFFSET_UNIT_FLOOR of the value. */
+  /** The offset's unit: the recent error of the p90 before the offset, at least OFFSET_UNIT_FLOOR of the value. */
   private unitNow(s: SeriesState): number {
     return Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : 0);
   }
@@ -977,8 +978,8 @@ class Head {
    * a p90 a hair under it missed often and the offset climbed; added to a mix that moved over 1.6
    * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 311). A new high
    * lifts the cap at once, and a steady climb's line still floors the peak (floorAtClimb comes
-   * after). So bursts held just under a limit are counted down only where PLATEAU_CAP_UNITS above
-   * their height reaches 99% of it (REACHED_SHARE).
+   * after). So over such horizons, off a climb, bursts held just under a limit are counted down
+   * only where PLATEAU_CAP_UNITS above their height reaches 99% of it (REACHED_SHARE).
    */
   private capAtPlateau(s: SeriesState): void {
     if (this.kind !== 'peak' || this.steps > PLATEAU_QUIET_SAMPLES) return;
@@ -1108,8 +1109,8 @@ const CLIMB_RISE_UNITS = 10;
 /**
  * Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau). Bursts of
  * 1.6 cores under a 2-core limit read a unit of about 0.8 cores: at 0.5 units their p90 stood at
- * the limit, and one run of five was counted down on 451 ticks (128 at 0.25; memory-growth's minor
- * faults' 60 s peak over its p90 8.5% -> 9.8% of the time).
+ * the limit, and one run of five was counted down on 451 ticks (128 at 0.25); the recorded tables
+ * hardly differ (geo-mean 0.6269 against 0.6261).
  */
 const PLATEAU_CAP_UNITS = 0.25;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */

@@ -24,6 +24,8 @@ import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { quantileSorted } from './vpa-histogram.js';
+import { Plateau, PLATEAU_QUIET_SAMPLES } from './plateau.js';
+import { LONG_POINTS } from './series-state.js';
 
 export interface HorizonPeakOptions {
   /** sampling step; learned from the first gaps when absent */
@@ -99,6 +101,13 @@ const MAX_OFFSET_UNITS = 3;
  * spread, p90 - p50: no fewer.)
  */
 const PEAK_CAP_UNITS = 0.5;
+/**
+ * With calibrate: units of the offset above a plateau's top (Plateau) that a peak's p90 may reach,
+ * over horizons of PLATEAU_QUIET_SAMPLES steps or fewer (warmPair). Random bursts of 1.6 cores
+ * under a 2-core limit (five 30-minute runs) were counted down on 834 ticks of 8,400; 183 at 0.25
+ * (and at 0.1), 325 at 0.5.
+ */
+const PLATEAU_CAP_UNITS = 0.25;
 /** A horizon's calibration rows where it does not calibrate: none (shared, never written). */
 const NO_ROWS = new Float64Array(0);
 
@@ -190,6 +199,9 @@ export class HorizonPeakForecaster implements Forecaster {
   private readonly trend: DampedTrend;
   /** with coldTrend: a climb in steps, which the trend's climb gate drops on each level */
   private readonly stairs: StairClimb | undefined;
+  /** with calibrate: the last LONG_POINTS values, and a height they keep coming back to (warmPair) */
+  private readonly recent: SortedWindow | undefined;
+  private readonly plateau: Plateau | undefined;
   /** with coldTrend: the newest COLD_DIFFS steps |x - x before|, a ring, for the cold cap (coldCap) */
   private readonly diffs: Float64Array | undefined;
   private readonly sortedDiffs: Float64Array | undefined;
@@ -214,6 +226,9 @@ export class HorizonPeakForecaster implements Forecaster {
     this.climbs = opts.climbs ?? 'forget';
     const calibrates = (this.calibrates = opts.calibrate ?? false);
     this.stairs = this.coldTrend ? new StairClimb() : undefined;
+    // (single precision: a plateau is read to a few digits, and a pair keeps 288 of them)
+    this.recent = calibrates ? new SortedWindow(LONG_POINTS, 'single') : undefined;
+    this.plateau = this.recent ? new Plateau(this.recent) : undefined;
     this.diffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.sortedDiffs = this.coldTrend ? new Float64Array(COLD_DIFFS) : undefined;
     this.horizons = new HorizonTable((steps) => ({
@@ -270,6 +285,12 @@ export class HorizonPeakForecaster implements Forecaster {
     }
     if (skipped > 0) this.lastHole = slot - 1;
     const x = Math.max(0, value);
+    if (this.plateau) {
+      // (as the single-precision window keeps it: a height that rounds down would pass its own top)
+      const kept = Math.fround(x);
+      this.plateau.note(slot, kept);
+      this.recent!.push(kept);
+    }
     this.trend.update(x, skipped + 1);
     if (this.diffs) this.noteDiff(x);
     this.stairs?.update(x, skipped + 1);
@@ -359,7 +380,18 @@ export class HorizonPeakForecaster implements Forecaster {
     const p90 = Math.max(p50 + 0.01 * (before90 - p50), before90 + this.offsetNow(h, reference));
     // (raised no higher than the highest excess the window holds, plus PEAK_CAP_UNITS units)
     const cap = reference + h.excess.max + PEAK_CAP_UNITS * this.unitOf(h);
-    return { p50, p90: p90 > cap ? Math.max(before90, cap) : p90, before90 };
+    const held = p90 > cap ? Math.max(before90, cap) : p90;
+    // (a height the values keep coming back to holds the p50 at it at most, the p90 a little above:
+    // bursts of one height under their limit were counted down, as the offset learnt on their misses)
+    const top = this.plateauTop(h);
+    if (top === Number.POSITIVE_INFINITY) return { p50, p90: held, before90 };
+    const p50At = Math.min(p50, top);
+    return { p50: p50At, p90: Math.max(p50At, Math.min(held, top + PLATEAU_CAP_UNITS * this.unitOf(h))), before90 };
+  }
+
+  /** The plateau's top (Plateau.top) over a horizon no longer than the quiet it was read from; +infinity otherwise. */
+  private plateauTop(h: HorizonState): number {
+    return this.plateau && h.steps <= PLATEAU_QUIET_SAMPLES ? this.plateau.top : Number.POSITIVE_INFINITY;
   }
 
   /** The offset on the p90 in levels: its units times the unit, at least OFFSET_UNIT_FLOOR of the reference. */
@@ -575,7 +607,11 @@ export class HorizonPeakForecaster implements Forecaster {
       return this.onClimb(h, capped.p90 === p90 ? shifted : forecastThrough(shifted, capped.p50, capped.p90));
     }
     const fc = errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
-    if (h.offsetUnits === 0) return this.onClimb(h, fc);
+    if (h.offsetUnits === 0) {
+      // (as it is unless a plateau holds it: warmPair's p90 with no offset is the window's, read otherwise)
+      const top = this.plateauTop(h);
+      if (top === Number.POSITIVE_INFINITY || (fc.quantile(0.5) <= top && fc.quantile(0.9) <= top + PLATEAU_CAP_UNITS * this.unitOf(h))) return this.onClimb(h, fc);
+    }
     // the offset moves the p90: the distribution stretched about its p50 to it, or where the
     // excesses have no spread from their p50 to their p90 (a sparse series' are mostly one value),
     // a normal tail above the p50 through it (a stretch of nothing would drop the offset)

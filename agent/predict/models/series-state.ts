@@ -9,45 +9,12 @@ import { VpaHistogram, WarmVpa } from './vpa-histogram.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { EwSpread } from './ew-spread.js';
-import { BlockMax } from './sliding-max.js';
+import { Plateau } from './plateau.js';
 
 /** Points in the short window: the last hour at 5-minute steps. */
 export const SHORT_POINTS = 12;
 /** Points in the long window (and the VPA half-life): a day at 5-minute steps. */
 export const LONG_POINTS = 288;
-/**
- * Samples without a new high before the long window's top is read as a plateau (plateauTop). At
- * 240, memory-growth's minor faults, a plateau that was passed, had their 60 s peak over its p90
- * 8.5% -> 10.8% of the time (9.8% at 300); at 600, random bursts of one height were counted down
- * on 658 ticks of 8,400 (311 at 300).
- */
-export const PLATEAU_QUIET_SAMPLES = 300;
-/**
- * The quantile from which the long window's top must be of one height (plateauTop): its top 2%,
- * about 6 of its 288 values (at 3%, bursts of 3 s once a minute on average were read as one less
- * often: the demand test's runs were counted down on 611 ticks of 8,400, 417 now).
- */
-const PLATEAU_TOP = 0.98;
-/**
- * How far under the top that quantile may lie, as a share of the median's distance below it
- * (plateauTop); a value must pass the top by as much to be a new high (a burst's height jitters).
- */
-const PLATEAU_SPREAD = 0.05;
-/**
- * Values that pass the long window's top by less than that, within PLATEAU_QUIET_SAMPLES, that
- * still leave it quiet (plateauTop): a jittering height passes it now and then (bursts of 1.59-1.61
- * held as a plateau on 98.9% of the ticks it could be at 3, 100% at 5), a creep (a leak in a slow
- * spell) on most samples. Without this, such a leak was held at its top and not counted down.
- */
-const PLATEAU_NUDGES = 5;
-/**
- * Blocks of RECORD_BLOCK_SLOTS slots over which the highest value is remembered (plateauTop): a
- * level the series stood above within about 4,096 slots is no plateau's top. Without it,
- * mixed-net's transmit rate, a phase at 7.6 MB/s after one at 22.5 and before another, was held
- * at its phase's rate (60 s peak loss 1.02 -> 1.38 of the best baseline's).
- */
-const RECORD_BLOCKS = 16;
-const RECORD_BLOCK_SLOTS = 256;
 /** The EWMA of the reference baseline 3. */
 const EWMA_ALPHA = 0.3;
 /** Half-life, in points, of the spread that scales the learned model's volatility features. */
@@ -72,13 +39,6 @@ export class SeriesState {
   settledSlot = Number.NEGATIVE_INFINITY;
   /** newest slot at which a climb ended: settled, faded or stopped on a level (DampedTrend) */
   endedSlot = Number.NEGATIVE_INFINITY;
-  /** `samples` when a value last passed the long window's top by PLATEAU_SPREAD of its rise (a new high; plateauTop) */
-  private highAt = 0;
-  /** `samples` at the last PLATEAU_NUDGES + 1 values that passed the long window's top by less (a ring; plateauTop) */
-  private readonly nudges = new Float64Array(PLATEAU_NUDGES + 1).fill(Number.NEGATIVE_INFINITY);
-  private nudgeAt = 0;
-  /** the highest value of about the last RECORD_BLOCKS * RECORD_BLOCK_SLOTS slots (plateauTop) */
-  private readonly record = new BlockMax(RECORD_BLOCKS, RECORD_BLOCK_SLOTS);
   /** EWMA (alpha 0.3 per sample) and its spread, above and below */
   private readonly ew = new EwSpread(EWMA_ALPHA);
   /** Holt's damped trend: level and slope per slot */
@@ -97,6 +57,8 @@ export class SeriesState {
   private fastWeight = 0;
   readonly short = new SortedWindow(SHORT_POINTS);
   readonly long = new SortedWindow(LONG_POINTS);
+  /** a height the long window's values keep coming back to (plateauTop) */
+  private readonly plateau = new Plateau(this.long);
   private vpa: VpaHistogram | undefined;
   /** the histogram's first LONG_POINTS samples, until it is built from them */
   private vpaWarm: WarmVpa | undefined = new WarmVpa(LONG_POINTS, LONG_POINTS);
@@ -149,13 +111,8 @@ export class SeriesState {
     this.lastMs = atMs;
     this.history.set(slot, x);
     this.short.push(x);
-    if (this.long.size === 0 || x > this.long.max + PLATEAU_SPREAD * (this.long.max - this.long.linearQuantile(0.5))) this.highAt = this.samples;
-    else if (x > this.long.max) {
-      this.nudges[this.nudgeAt] = this.samples;
-      this.nudgeAt = (this.nudgeAt + 1) % this.nudges.length;
-    }
+    this.plateau.note(slot, x);
     this.long.push(x);
-    this.record.push(slot, x);
     if (this.vpa) this.vpa.add(x);
     else {
       this.vpaWarm!.add(x);
@@ -223,23 +180,9 @@ export class SeriesState {
     return this.fastWeight > 0 ? this.fastSum / this.fastWeight : 0;
   }
 
-  /**
-   * The top of the long window where the values keep coming back to one height (bursts that reach
-   * the same level each time: a job held by its own thread count), none has passed it for
-   * PLATEAU_QUIET_SAMPLES, and none stood higher within the record's blocks; +infinity otherwise.
-   * One height: the window's top 2% (about 6 of its 288 values: rarer bursts are never one) lie
-   * within PLATEAU_SPREAD of the way from its median up to its max, which stands above the median
-   * (a series at one level, or idle, has no plateau to be held to). Noise spread evenly under a
-   * hard top sits at the edge of this (its top 2% about 4% of the way down).
-   */
+  /** The long window's plateau top (Plateau.top): +infinity where there is none. */
   get plateauTop(): number {
-    // (the ring's oldest entry, at nudgeAt: more nudges than PLATEAU_NUDGES within the quiet is a creep, not a jitter)
-    const quiet = Math.min(this.samples - this.highAt, this.samples - this.nudges[this.nudgeAt]!);
-    if (this.samples < LONG_POINTS || quiet < PLATEAU_QUIET_SAMPLES) return Number.POSITIVE_INFINITY;
-    const top = this.long.max;
-    const rise = top - this.long.linearQuantile(0.5);
-    const near = PLATEAU_SPREAD * rise;
-    return rise > 0 && top - this.long.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record.max ? top : Number.POSITIVE_INFINITY;
+    return this.plateau.top;
   }
 
   /** p50 and p90 of the VPA-style histogram (a provisional one until LONG_POINTS samples). */

@@ -40,7 +40,8 @@ export class SlidingMax {
  * The max over about the last `blocks * blockSlots` slots, kept per block of `blockSlots`: a
  * fixed `blocks + 1` numbers and O(1) a push, where an exact deque over thousands of slots would
  * hold one entry a slot on a falling series. The window is whole blocks: it reaches back
- * `blocks * blockSlots` slots at least and `(blocks + 1) * blockSlots` at most.
+ * `blocks * blockSlots` slots at least and `(blocks + 1) * blockSlots` at most. Slots never go
+ * back (a push for a slot a window or more older than the newest is ignored).
  */
 export class BlockMax {
   private readonly maxima: Float64Array;
@@ -56,6 +57,7 @@ export class BlockMax {
   push(slot: number, x: number): void {
     const n = this.maxima.length;
     const block = Math.floor(slot / this.blockSlots);
+    if (block <= this.block - n) return;
     // blocks skipped since the last push (or all of them, after a long gap) hold nothing
     for (let b = Math.max(this.block + 1, block - n + 1); b <= block; b++) this.maxima[((b % n) + n) % n] = Number.NEGATIVE_INFINITY;
     this.block = Math.max(this.block, block);

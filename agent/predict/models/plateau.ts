@@ -1,0 +1,121 @@
+// A plateau a series' values keep coming back to: bursts that reach the same height each time (a
+// job held by its own thread count), read from a window of its recent values. A peak forecast is
+// held there (engine.ts capAtPlateau, horizon-peak.ts warmPair): its p50 at the height at most,
+// its p90 a little above, where a p90 learnt on the bursts' misses had climbed past it.
+import { BlockMax } from './sliding-max.js';
+import type { SortedWindow } from './sorted-window.js';
+
+/**
+ * Samples without a new high before the window's top is read as a plateau. At 240 the engine did
+ * a little better (recorded geo-mean 0.6243, random bursts of one height counted down on 263 ticks
+ * of 8,400), but memory-growth's 60 s peak was over its p90 more often (12.3% -> 12.4%, the bar
+ * 13%); at 600, the bursts 658 (311 at 300).
+ */
+export const PLATEAU_QUIET_SAMPLES = 300;
+/**
+ * The quantile from which the window's top must be of one height: its top 2% (the 98th
+ * percentile lies between the 7th and 6th highest of 288 values: 3 bursts of 3 s) (at 3%, bursts of 3 s once a minute on average were read as one less often: the engine's
+ * demand test's runs were counted down on 611 ticks of 8,400, 417 now).
+ */
+const PLATEAU_TOP = 0.98;
+/**
+ * How far under the top that quantile may lie, as a share of the median's distance below it; a
+ * value must pass the top by as much to be a new high (a burst's height jitters).
+ */
+const PLATEAU_SPREAD = 0.05;
+/**
+ * Values that pass the window's top by less than that, within PLATEAU_QUIET_SAMPLES, that still
+ * leave it quiet: a jittering height passes it now and then (bursts of 1.59-1.61 held as a plateau
+ * on 98.9% of the ticks they could be at 3, 100% at 5), a creep (a leak in a slow spell) on most
+ * samples. Without this, such a leak was held at its top and not counted down.
+ */
+const PLATEAU_NUDGES = 5;
+/**
+ * Blocks of RECORD_BLOCK_SLOTS slots over which the highest value is remembered: a level the
+ * series stood above within about 4,096 slots is no plateau's top. Without it, mixed-net's
+ * transmit rate, a phase at 7.6 MB/s after one at 22.5 and before another, was held at its
+ * phase's rate (the engine's 60 s peak loss 1.02 -> 1.38 of the best baseline's).
+ */
+const RECORD_BLOCKS = 16;
+const RECORD_BLOCK_SLOTS = 256;
+/**
+ * How far the window's median may have risen over about PLATEAU_QUIET_SAMPLES, as a share of the
+ * top's height above it: a base that climbs under bursts of one height is a leak coming up to
+ * them, not a plateau. Held there, bursts of 1.6 cores over a base climbing 0.002 cores a second
+ * to a 2-core limit were counted down 182-186 s before it crossed, where 510-671 s unheld (and
+ * now). At 0.2, memory-growth's minor faults were held at a level they passed (the engine's 60 s
+ * peak over its p90 8.5% -> 9.8% of the time).
+ */
+const PLATEAU_BASE_RISE = 0.1;
+/** Medians kept, one every PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS samples, to tell how far the median rose */
+const MEDIAN_MARKS = 10;
+
+export class Plateau {
+  private samples = 0;
+  /** `samples` when a value last passed the window's top by PLATEAU_SPREAD of its rise (a new high) */
+  private highAt = 0;
+  /** `samples` at the last PLATEAU_NUDGES + 1 values that passed the window's top by less (a ring) */
+  private readonly nudges = new Float64Array(PLATEAU_NUDGES + 1).fill(Number.NEGATIVE_INFINITY);
+  private nudgeAt = 0;
+  /** the highest value of about the last RECORD_BLOCKS * RECORD_BLOCK_SLOTS slots */
+  private readonly record = new BlockMax(RECORD_BLOCKS, RECORD_BLOCK_SLOTS);
+  /** the window's median every PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS samples, a ring (the oldest at markAt) */
+  private readonly medians = new Float64Array(MEDIAN_MARKS).fill(Number.NaN);
+  private markAt = 0;
+  /** top as read at sample topAt (each head, each horizon reads it once a sample) */
+  private topValue = Number.POSITIVE_INFINITY;
+  private topAt = -1;
+
+  /** `window`: the values read, which its owner pushes each one into after `note`. */
+  constructor(private readonly window: SortedWindow) {}
+
+  /** Notes the value of `slot` (slots never go back), before the window takes it, as the window keeps it (rounded to single precision where it is). */
+  note(slot: number, x: number): void {
+    this.samples++;
+    const w = this.window;
+    if (w.size === 0) this.highAt = this.samples;
+    else if (x > w.max) {
+      if (x > w.max + PLATEAU_SPREAD * (w.max - w.linearQuantile(0.5))) this.highAt = this.samples;
+      else {
+        this.nudges[this.nudgeAt] = this.samples;
+        this.nudgeAt = (this.nudgeAt + 1) % this.nudges.length;
+      }
+    }
+    this.record.push(slot, x);
+    if (this.samples % (PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS) === 0) {
+      this.medians[this.markAt] = w.linearQuantile(0.5);
+      this.markAt = (this.markAt + 1) % MEDIAN_MARKS;
+    }
+  }
+
+  /**
+   * The top of the window where the values keep coming back to one height, none has passed it for
+   * PLATEAU_QUIET_SAMPLES, and none stood higher within the record's blocks; +infinity otherwise
+   * (and until the window is full). One height: the window's top 2% (rarer bursts are never one)
+   * lie within PLATEAU_SPREAD of the way from its median up to its max, which stands above the
+   * median (a series at one level, or idle, has no plateau to be held to). Noise spread evenly
+   * under a hard top mostly reads as one (its top 2% lie about 4% of the way down, and it passes
+   * its max rarely): its peak over a horizon is at that top, so holding it there costs little.
+   */
+  get top(): number {
+    if (this.topAt !== this.samples) {
+      this.topValue = this.readTop();
+      this.topAt = this.samples;
+    }
+    return this.topValue;
+  }
+
+  private readTop(): number {
+    const w = this.window;
+    // (the ring's oldest entry, at nudgeAt: more nudges than PLATEAU_NUDGES within the quiet is a creep, not a jitter)
+    const quiet = Math.min(this.samples - this.highAt, this.samples - this.nudges[this.nudgeAt]!);
+    if (w.size < w.capacity || quiet < PLATEAU_QUIET_SAMPLES) return Number.POSITIVE_INFINITY;
+    const top = w.max;
+    const median = w.linearQuantile(0.5);
+    const rise = top - median;
+    const near = PLATEAU_SPREAD * rise;
+    // (the median about PLATEAU_QUIET_SAMPLES ago: the oldest mark; NaN compares false)
+    const climbed = median - this.medians[this.markAt]! > PLATEAU_BASE_RISE * rise;
+    return rise > 0 && !climbed && top - w.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record.max ? top : Number.POSITIVE_INFINITY;
+  }
+}
