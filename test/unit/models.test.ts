@@ -829,6 +829,32 @@ test('horizon-peak: its forecast and its quantilePair agree, offset and all, whe
   t.true(raised > 1000, `p90 above the p50 on ${raised} of 4000 steps`);
 });
 
+test('horizon-peak: its forecast and its quantilePair agree where a plateau holds its peaks (bursts of one height), and it does hold them', (t) => {
+  // 0.3-0.4 with bursts of 1.6 for 3 s at random about once a minute: a plateau at 1.6 holds the
+  // 5 s and 60 s peaks' p50 at 1.6 at most and their p90 a little above (warmPair); forecast()
+  // must read the same pair, offset or none
+  const r = rng(8);
+  const f = createForecaster('horizon-peak', { halfLifeMs: 60 * SEC, stepMs: SEC }) as HorizonPeakForecaster;
+  let held = 0;
+  let left = 0;
+  for (let i = 0; i < 1500; i++) {
+    if (left === 0 && r() < 1 / 60) left = 3;
+    f.update(left > 0 ? 1.6 : 0.3 + 0.1 * r(), i * SEC);
+    if (left > 0) left--;
+    for (const h of [5, 60]) {
+      const fc = f.forecast(h * SEC);
+      const pair = f.quantilePair(h * SEC);
+      if (Math.abs(fc.quantile(0.9) - pair.p90) > 1e-9 || Math.abs(fc.quantile(0.5) - pair.p50) > 1e-9) {
+        t.fail(`at ${i} s, ${h} s: forecast p50 ${fc.quantile(0.5)} p90 ${fc.quantile(0.9)}, quantilePair ${pair.p50} ${pair.p90}`);
+        return;
+      }
+      // (held: at the plateau as the single-precision window keeps it, a hair over 1.6)
+      if (h === 60 && i >= 600 && pair.p50 === Math.fround(1.6)) held++;
+    }
+  }
+  t.true(held > 200, `the 60 s peak's p50 held at the plateau on ${held} of 900 steps`);
+});
+
 test('horizon-peak: the peak forecast never sits below the value forecast', (t) => {
   const noise = gaussian(rng(15));
   const values = Array.from({ length: 1000 }, () => 40 + 5 * noise());
@@ -2130,5 +2156,7 @@ test('BlockMax: the max over the last blocks of slots, whole blocks kept, skippe
   m.push(60, 0.8); // block 6: the 2 gone
   t.is(m.max, 1);
   m.push(1000, 0.5); // a gap longer than the window
+  t.is(m.max, 0.5);
+  m.push(5, 99); // a slot a window or more older than the newest: ignored
   t.is(m.max, 0.5);
 });

@@ -1110,7 +1110,7 @@ const CLIMB_RISE_UNITS = 10;
  * Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau). Bursts of
  * 1.6 cores under a 2-core limit read a unit of about 0.8 cores: at 0.5 units their p90 stood at
  * the limit, and one run of five was counted down on 451 ticks (128 at 0.25); the recorded tables
- * hardly differ (geo-mean 0.6269 against 0.6261).
+ * hardly differ (geo-mean 0.6269 at 0.5, 0.6261 at 0.25).
  */
 const PLATEAU_CAP_UNITS = 0.25;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */

@@ -12,7 +12,8 @@
 // behave as they did. A climb's excesses do not outlive it (HorizonPeakOptions.climbs).
 // Those rolling excesses are of overlapping windows, though: 256 of 60 s windows hold about four
 // independent peaks, and their p90 was passed 16-27% of the time on the recorded traces. So the
-// p90 may also carry an offset moved by its own misses, as the engine's (calibrate).
+// p90 may also carry an offset moved by its own misses, as the engine's (calibrate), and a peak
+// whose values keep coming back to one height is held there (plateau.ts; with calibrate too).
 import type { Forecast, Forecaster } from '../forecaster.js';
 import { checkHorizon, EMPTY_FORECAST, Z90 } from '../stats.js';
 import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedForecast, splitTailForecast } from './distributions.js';
@@ -66,7 +67,8 @@ export interface HorizonPeakOptions {
    * An offset on the p90 moved by its own misses (see calibrate; default false: the engine
    * calibrates its mix, this among its candidates, on the mix's misses: calibrated here too, its
    * recorded 60 s peaks' losses rose 1-10% and cpu-phases' were missed 13.2% of the time;
-   * createForecaster's 'horizon-peak' sets it)
+   * createForecaster's 'horizon-peak' sets it). Also holds a warm peak at a plateau (Plateau:
+   * the engine holds its own mix at one)
    */
   calibrate?: boolean;
 }
@@ -96,16 +98,17 @@ const MAX_OFFSET_UNITS = 3;
  * this many units. Bursts of 1.6 cores from 0.3 for 3 s once a minute, under a 2-core limit they
  * never reach, read a 60 s peak p90 at the limit (the offset's steps on a peak that takes one
  * value, missed by a hair as the reference wobbles): counted down on 1,734 of 8,400 ticks (5
- * seeds), 442 before the offset; now 1,070 (834 on 5 other seeds, 442 before). At 0 units about
+ * seeds), 442 before the offset; now 1,070 (834 on 5 other seeds, 442 before; 183 on those with
+ * the plateau, PLATEAU_CAP_UNITS). At 0 units about
  * 450, but cpu-phases' 60 s peaks were missed 22% of the time. (A cap in the excesses' own
  * spread, p90 - p50: no fewer.)
  */
 const PEAK_CAP_UNITS = 0.5;
 /**
- * With calibrate: units of the offset above a plateau's top (Plateau) that a peak's p90 may reach,
- * over horizons of PLATEAU_QUIET_SAMPLES steps or fewer (warmPair). Random bursts of 1.6 cores
- * under a 2-core limit (five 30-minute runs) were counted down on 834 ticks of 8,400; 183 at 0.25
- * (and at 0.1), 325 at 0.5.
+ * With calibrate: units of the offset above a plateau's top (Plateau) that a warm peak's p90 may
+ * reach, over horizons of PLATEAU_QUIET_SAMPLES steps or fewer (warmPair; a cold horizon, with no
+ * offset, is not held). Random bursts of 1.6 cores under a 2-core limit (five 30-minute runs)
+ * were counted down on 834 ticks of 8,400; 183 at 0.25 (and at 0.1), 325 at 0.5.
  */
 const PLATEAU_CAP_UNITS = 0.25;
 /** A horizon's calibration rows where it does not calibrate: none (shared, never written). */
@@ -386,7 +389,8 @@ export class HorizonPeakForecaster implements Forecaster {
     const top = this.plateauTop(h);
     if (top === Number.POSITIVE_INFINITY) return { p50, p90: held, before90 };
     const p50At = Math.min(p50, top);
-    return { p50: p50At, p90: Math.max(p50At, Math.min(held, top + PLATEAU_CAP_UNITS * this.unitOf(h))), before90 };
+    const margin = PLATEAU_CAP_UNITS * Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference));
+    return { p50: p50At, p90: Math.max(p50At, Math.min(held, top + margin)), before90 };
   }
 
   /** The plateau's top (Plateau.top) over a horizon no longer than the quiet it was read from; +infinity otherwise. */
@@ -607,17 +611,15 @@ export class HorizonPeakForecaster implements Forecaster {
       return this.onClimb(h, capped.p90 === p90 ? shifted : forecastThrough(shifted, capped.p50, capped.p90));
     }
     const fc = errorForecast(this.reference(h), h.excess.snapshot(), h.excess.mean, this.base.forecast(horizonMs).confidence);
-    if (h.offsetUnits === 0) {
-      // (as it is unless a plateau holds it: warmPair's p90 with no offset is the window's, read otherwise)
-      const top = this.plateauTop(h);
-      if (top === Number.POSITIVE_INFINITY || (fc.quantile(0.5) <= top && fc.quantile(0.9) <= top + PLATEAU_CAP_UNITS * this.unitOf(h))) return this.onClimb(h, fc);
-    }
-    // the offset moves the p90: the distribution stretched about its p50 to it, or where the
-    // excesses have no spread from their p50 to their p90 (a sparse series' are mostly one value),
-    // a normal tail above the p50 through it (a stretch of nothing would drop the offset)
+    if (h.offsetUnits === 0 && this.plateauTop(h) === Number.POSITIVE_INFINITY) return this.onClimb(h, fc);
+    // the offset (or a plateau) moves the p90: the distribution stretched about its p50 to it, or
+    // where the excesses have no spread from their p50 to their p90 (a sparse series' are mostly
+    // one value), a normal tail above the p50 through it (a stretch of nothing would drop the offset)
     const warm = this.warmPair(h);
     const a50 = fc.quantile(0.5);
     const a90 = fc.quantile(0.9);
+    // (with no offset, warmPair reads the window's p50 and p90 as fc does: a plateau that holds neither leaves fc as it is)
+    if (h.offsetUnits === 0 && warm.p50 === a50 && warm.p90 === a90) return this.onClimb(h, fc);
     if (a90 > a50 || !(warm.p90 > warm.p50)) return this.onClimb(h, forecastThrough(fc, warm.p50, warm.p90));
     const sd = (warm.p90 - warm.p50) / Z90;
     return this.onClimb(h, splitTailForecast(warm.p50, sd, sd, fc.confidence, 0));

@@ -41,14 +41,18 @@ const RECORD_BLOCK_SLOTS = 256;
 /**
  * How far the window's median may have risen over about PLATEAU_QUIET_SAMPLES, as a share of the
  * top's height above it: a base that climbs under bursts of one height is a leak coming up to
- * them, not a plateau. Held there, bursts of 1.6 cores over a base climbing 0.002 cores a second
- * to a 2-core limit were counted down 182-186 s before it crossed, where 510-671 s unheld (and
- * now). At 0.2, memory-growth's minor faults were held at a level they passed (the engine's 60 s
- * peak over its p90 8.5% -> 9.8% of the time).
+ * them, not a plateau. Bursts of 1.6 cores over a base climbing 0.002 cores a second to a 2-core
+ * limit (the demand test's seeds 1 and 4): counted down 182-183 s before the base crossed where
+ * held at the plateau until it passed it, 510-596 s now (510-615 s with no plateau at all; the
+ * engine's seed 1 845 s, counted down before the climb began). At 0.2, memory-growth's minor
+ * faults were held at a level they passed (the engine's 60 s peak over its p90 8.5% -> 9.8% of
+ * the time).
  */
 const PLATEAU_BASE_RISE = 0.1;
-/** Medians kept, one every PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS samples, to tell how far the median rose */
+/** Medians kept, one every MARK_EVERY samples: the oldest is 270-299 samples old, to tell how far the median rose */
 const MEDIAN_MARKS = 10;
+/** (an integer: PLATEAU_QUIET_SAMPLES a multiple of MEDIAN_MARKS, or no mark would ever be taken) */
+const MARK_EVERY = PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS;
 
 export class Plateau {
   private samples = 0;
@@ -82,7 +86,7 @@ export class Plateau {
       }
     }
     this.record.push(slot, x);
-    if (this.samples % (PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS) === 0) {
+    if (this.samples % MARK_EVERY === 0) {
       this.medians[this.markAt] = w.linearQuantile(0.5);
       this.markAt = (this.markAt + 1) % MEDIAN_MARKS;
     }
