@@ -973,7 +973,8 @@ class Head {
   /**
    * A peak whose values keep coming back to one height (SeriesState.plateauTop) over a horizon no
    * longer than the quiet that height was read from: its p50 held at that height at most, its p90
-   * PLATEAU_CAP_UNITS above (the band, and with it the tail and P(contention), keeps a width).
+   * at most PLATEAU_CAP_UNITS above (the band, and with it the tail and P(contention), keeps a
+   * width).
    * Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is 1.6 in most windows, so
    * a p90 a hair under it missed often and the offset climbed; added to a mix that moved over 1.6
    * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 311). A new high

@@ -14,8 +14,9 @@ import type { SortedWindow } from './sorted-window.js';
 export const PLATEAU_QUIET_SAMPLES = 300;
 /**
  * The quantile from which the window's top must be of one height: its top 2% (the 98th
- * percentile lies between the 7th and 6th highest of 288 values: 3 bursts of 3 s) (at 3%, bursts of 3 s once a minute on average were read as one less often: the engine's
- * demand test's runs were counted down on 611 ticks of 8,400, 417 now).
+ * percentile lies between the 7th and 6th highest of 288 values: 3 bursts of 3 s). At 3%, bursts
+ * of 3 s once a minute on average were read as one less often: the engine's demand test's runs
+ * were counted down on 611 ticks of 8,400, 417 now.
  */
 const PLATEAU_TOP = 0.98;
 /**
@@ -63,7 +64,7 @@ export class Plateau {
   private nudgeAt = 0;
   /** the highest value of about the last RECORD_BLOCKS * RECORD_BLOCK_SLOTS slots */
   private readonly record = new BlockMax(RECORD_BLOCKS, RECORD_BLOCK_SLOTS);
-  /** the window's median every PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS samples, a ring (the oldest at markAt) */
+  /** the window's median every MARK_EVERY samples, a ring (the oldest at markAt) */
   private readonly medians = new Float64Array(MEDIAN_MARKS).fill(Number.NaN);
   private markAt = 0;
   /** top as read at sample topAt (each head, each horizon reads it once a sample) */
