@@ -101,7 +101,7 @@ import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
 import { SeriesState } from './series-state.js';
-import { PLATEAU_QUIET_SAMPLES } from './plateau.js';
+import { heldP90, PLATEAU_QUIET_SAMPLES } from './plateau.js';
 import { PendingRing } from './pending-ring.js';
 import { Float64Slab } from './slab.js';
 import { SlotHistory } from './slot-history.js';
@@ -973,21 +973,21 @@ class Head {
   /**
    * A peak whose values keep coming back to one height (SeriesState.plateauTop) over a horizon no
    * longer than the quiet that height was read from: its p50 held at that height at most, its p90
-   * at most PLATEAU_CAP_UNITS above (the band, and with it the tail and P(contention), keeps a
+   * at most a little above (heldP90; the band, and with it the tail and P(contention), keeps a
    * width).
    * Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is 1.6 in most windows, so
    * a p90 a hair under it missed often and the offset climbed; added to a mix that moved over 1.6
    * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 311). A new high
    * lifts the cap at once, and a steady climb's line still floors the peak (floorAtClimb comes
    * after). So over such horizons, off a climb, bursts held just under a limit are counted down
-   * only where PLATEAU_CAP_UNITS above their height reaches 99% of it (REACHED_SHARE).
+   * only where heldP90's margin above their height reaches 99% of it (REACHED_SHARE).
    */
   private capAtPlateau(s: SeriesState): void {
     if (this.kind !== 'peak' || this.steps > PLATEAU_QUIET_SAMPLES) return;
     const top = s.plateauTop;
     if (top === Number.POSITIVE_INFINITY) return;
     this.final50 = Math.min(this.final50, top);
-    this.final90 = Math.max(this.final50, Math.min(this.final90, top + PLATEAU_CAP_UNITS * this.unitNow(s)));
+    this.final90 = heldP90(top, this.unitNow(s), this.final50, this.final90);
   }
 
   /**
@@ -1107,13 +1107,6 @@ const MAX_SPREADS = 10;
  * memory-growth's 13.1%; at 10 and 20 within 0.4 points of not taken back at all.
  */
 const CLIMB_RISE_UNITS = 10;
-/**
- * Units of the offset above a plateau's top that a peak's p90 may reach (capAtPlateau). Bursts of
- * 1.6 cores under a 2-core limit read a unit of about 0.8 cores: at 0.5 units their p90 stood at
- * the limit, and one run of five was counted down on 451 ticks (128 at 0.25); the recorded tables
- * hardly differ (geo-mean 0.6269 at 0.5, 0.6261 at 0.25).
- */
-const PLATEAU_CAP_UNITS = 0.25;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */
 const BACK = { units: 0, mean: 1, errSum: 2, errWeight: 3, scaleSum: 4, scaleWeight: 5, conformal: 6, trend: 7, value: 8 } as const;
 /** Numbers kept a slot for Head.endClimb */

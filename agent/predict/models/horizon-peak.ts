@@ -25,7 +25,7 @@ import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
 import { quantileSorted } from './vpa-histogram.js';
-import { Plateau, PLATEAU_QUIET_SAMPLES } from './plateau.js';
+import { heldP90, Plateau, PLATEAU_QUIET_SAMPLES } from './plateau.js';
 import { LONG_POINTS } from './series-state.js';
 
 export interface HorizonPeakOptions {
@@ -99,18 +99,11 @@ const MAX_OFFSET_UNITS = 3;
  * never reach, read a 60 s peak p90 at the limit (the offset's steps on a peak that takes one
  * value, missed by a hair as the reference wobbles): counted down on 1,734 of 8,400 ticks (5
  * seeds), 442 before the offset; now 1,070 (834 on 5 other seeds, 442 before; 183 on those with
- * the plateau, PLATEAU_CAP_UNITS). At 0 units about
+ * the plateau, warmPair). At 0 units about
  * 450, but cpu-phases' 60 s peaks were missed 22% of the time. (A cap in the excesses' own
  * spread, p90 - p50: no fewer.)
  */
 const PEAK_CAP_UNITS = 0.5;
-/**
- * With calibrate: units of the offset above a plateau's top (Plateau) that a warm peak's p90 may
- * reach, over horizons of PLATEAU_QUIET_SAMPLES steps or fewer (warmPair; a cold horizon, with no
- * offset, is not held). Random bursts of 1.6 cores under a 2-core limit (five 30-minute runs)
- * were counted down on 834 ticks of 8,400; 183 at 0.25 (and at 0.1), 325 at 0.5.
- */
-const PLATEAU_CAP_UNITS = 0.25;
 /** A horizon's calibration rows where it does not calibrate: none (shared, never written). */
 const NO_ROWS = new Float64Array(0);
 
@@ -389,8 +382,8 @@ export class HorizonPeakForecaster implements Forecaster {
     const top = this.plateauTop(h);
     if (top === Number.POSITIVE_INFINITY) return { p50, p90: held, before90 };
     const p50At = Math.min(p50, top);
-    const margin = PLATEAU_CAP_UNITS * Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference));
-    return { p50: p50At, p90: Math.max(p50At, Math.min(held, top + margin)), before90 };
+    // (a warm horizon's only: a cold one, with no offset, is not held)
+    return { p50: p50At, p90: heldP90(top, Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference)), p50At, held), before90 };
   }
 
   /** The plateau's top (Plateau.top) over a horizon no longer than the quiet it was read from; +infinity otherwise. */

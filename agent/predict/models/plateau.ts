@@ -55,6 +55,21 @@ const MEDIAN_MARKS = 10;
 /** (an integer: PLATEAU_QUIET_SAMPLES a multiple of MEDIAN_MARKS, or no mark would ever be taken) */
 const MARK_EVERY = PLATEAU_QUIET_SAMPLES / MEDIAN_MARKS;
 
+/**
+ * Units of a peak's offset above a plateau's top that its p90 may reach (heldP90; the engine's
+ * capAtPlateau, horizon-peak's warmPair). Bursts of 1.6 cores under a 2-core limit read a unit of
+ * about 0.8 cores: at 0.5 units the engine's p90 stood at the limit, and one run of five was
+ * counted down on 451 ticks (128 at 0.25), its recorded tables hardly different (geo-mean 0.6269
+ * at 0.5, 0.6261 at 0.25); horizon-peak's bursts (five 30-minute runs) 834 ticks of 8,400 with no
+ * plateau, 183 at 0.25 (and at 0.1), 325 at 0.5.
+ */
+const PLATEAU_CAP_UNITS = 0.25;
+
+/** A peak's p90 held at a plateau's `top`, its p50 already at `top` at most: at most PLATEAU_CAP_UNITS `unit`s above, never under the p50. */
+export function heldP90(top: number, unit: number, p50: number, p90: number): number {
+  return Math.max(p50, Math.min(p90, top + PLATEAU_CAP_UNITS * unit));
+}
+
 export class Plateau {
   private samples = 0;
   /** `samples` when a value last passed the window's top by PLATEAU_SPREAD of its rise (a new high) */
