@@ -25,6 +25,7 @@ import { rankCdf, rankQuantile, SortedBag, SortedWindow } from '../../agent/pred
 import { StepClock } from '../../agent/predict/models/step-clock.js';
 import { SeriesState } from '../../agent/predict/models/series-state.js';
 import { BlockMax } from '../../agent/predict/models/sliding-max.js';
+import { ERROR_UNIT_FIELDS, ErrorUnit, RECENT_ERROR_CAP } from '../../agent/predict/models/miss-offset.js';
 import { LastValueForecaster, MeanSigmaForecaster, WindowPeakForecaster } from '../../agent/predict/models/window-baselines.js';
 import { EwmaForecaster } from '../../agent/predict/ewma.js';
 import { ENGINE_CANDIDATES, ForecastEngine, type EngineCandidate } from '../../agent/predict/models/engine.js';
@@ -1876,6 +1877,61 @@ test('engine: nothing resolves before a horizon has passed (no forecast "made" b
     t.is(e.inspect('point', 5 * SEC)!.offset, 0, `value head, step ${i}`);
     t.is(e.inspect('peak', 10 * SEC)!.offset, 0, `peak head, step ${i}`);
   }
+});
+
+test('engine: a burst of errors at a series\' start does not set the offset\'s unit for the rest of it (at most RECENT_ERROR_CAP times the recent error)', (t) => {
+  // Context switches as the steady recording has them: 3,000-5,500/s for 40 s from 40 s, then
+  // 18-32 for 14 minutes. The 60 s value's unit, a long mean, remembered the burst (140-1,400
+  // where the errors were about 5), and the offset on it held the p90 at 76-96 on average
+  // over 400-900 s (seeds 1-5); capped at 8 recent errors, 42-53.
+  for (const seed of [1, 4]) {
+    const r = rng(seed);
+    const e = new ForecastEngine({ halfLifeMs: 86_400 * SEC, stepMs: SEC });
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < 900; i++) {
+      e.update(i >= 40 && i < 80 ? 3000 + 2500 * r() : 18 + 14 * r(), i * SEC);
+      const p90 = e.point(60 * SEC).quantile(0.9);
+      if (i >= 400) {
+        sum += p90;
+        n++;
+      }
+    }
+    const mean = sum / n;
+    t.log(`seed ${seed}: the 60 s value's p90 over 400-900 s, ${mean.toFixed(1)} on average (calm at 18-32)`);
+    t.true(mean >= 30 && mean < 65, `seed ${seed}: ${mean}`);
+  }
+});
+
+test('ErrorUnit: a winsorised long mean of the errors, at most RECENT_ERROR_CAP times the recent one, saved and restored whole', (t) => {
+  const u = new ErrorUnit(Math.pow(2, -1 / 1000));
+  t.false(u.known);
+  t.is(u.value, 0);
+  u.add(10);
+  t.true(u.known);
+  t.is(u.value, 10);
+  // winsorised at three units: 1,000 counts as 30
+  u.add(1000);
+  t.true(Math.abs(u.value - 20) < 0.1, `${u.value}`);
+  // a burst, then calm: the long mean keeps the burst, the unit follows the calm
+  const v = new ErrorUnit(Math.pow(2, -1 / 100_000));
+  for (let i = 0; i < 20; i++) v.add(1000);
+  for (let i = 0; i < 800; i++) v.add(1);
+  t.true(v.value <= RECENT_ERROR_CAP * 1.01, `${v.value}`);
+  t.true(v.value >= RECENT_ERROR_CAP * 0.99, `capped, not the calm's own: ${v.value}`);
+  // (a long mean of calm errors is its own unit: the cap does not bind)
+  const w = new ErrorUnit(Math.pow(2, -1 / 100));
+  for (let i = 0; i < 300; i++) w.add(i % 2 === 0 ? 2 : 4);
+  t.true(Math.abs(w.value - 3) < 0.05, `${w.value}`);
+  const saved = new Float64Array(ERROR_UNIT_FIELDS + 2);
+  v.save(saved, 2);
+  t.is(ErrorUnit.valueIn(saved, 2), v.value);
+  const back = new ErrorUnit(Math.pow(2, -1 / 100_000));
+  back.restore(saved, 2);
+  t.is(back.value, v.value);
+  back.add(1);
+  v.add(1);
+  t.is(back.value, v.value, 'the same state, not only the same value');
 });
 
 test('engine: the offset steps by at least a small share of the level (a near-constant series does not calibrate on noise)', (t) => {

@@ -96,7 +96,7 @@ import { normalForecast, splitTailAbove, splitTailForecast } from './distributio
 import { FEATURE_COUNT, fillFeatures, type SeasonalValues } from './features.js';
 import { HistoryWeight } from './history-weight.js';
 import { HorizonPeakForecaster, type SeasonalPeakSource } from './horizon-peak.js';
-import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
+import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, ERROR_UNIT_FIELDS, ErrorUnit, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { clampFeature, QuantileLearner, type LearnerOptions } from './learner.js';
 import type { LearnerPool, PooledLearnerOptions } from './learner-pool.js';
 import { SeasonalProfileForecaster } from './seasonal-profile.js';
@@ -326,9 +326,9 @@ class Head {
   private settledFrom = Number.NaN;
   private settledTo = Number.NaN;
   /**
-   * What endClimb takes back (BACK_FIELDS a slot: offsetUnits, offsetMean, finalErrSum,
-   * finalErrWeight, errScaleSum, errScaleWeight, the errors the conformal and trend candidates
-   * learnt so far, and the value) at each of the last CLIMB_BACK slots (NaN: not yet); then as it
+   * What endClimb takes back (BACK_FIELDS a slot: offsetUnits, offsetMean, errScaleSum,
+   * errScaleWeight, the errors the conformal and trend candidates learnt so far, the value, and
+   * the offset's unit) at each of the last CLIMB_BACK slots (NaN: not yet); then as it
    * stood CLIMB_BACK slots before the climb under way was read as one (NaN: none; kept over its
    * flag's drops until it ends, or a climb read CLIMB_EPISODE_GAP slots after the last is a new one)
    */
@@ -339,8 +339,8 @@ class Head {
   private quietFrom = Number.NaN;
   private quietTo = Number.NaN;
   /** exponentially weighted mean |actual - final p90|: the offset's unit */
-  private finalErrSum = 0;
-  private finalErrWeight = 0;
+  /** the offset's unit: the final p90's recent error before the offset */
+  private readonly errUnit: ErrorUnit;
   private readonly seasonal: SeasonalValues = { sorted: new SortedBag(SEASONS + 1), sum: 0, first: Number.NaN, second: Number.NaN };
   resolved = 0;
   /** the p90 before the offset, at the newest slot */
@@ -422,6 +422,7 @@ class Head {
     this.calibrationFade = Math.pow(2, -1 / Math.max(ERROR_SCALE_HALF_LIFE, MEMORY_HORIZONS * steps));
     this.offsetFade = this.calibrationFade;
     this.offsetMeanFade = Math.pow(this.offsetFade, 1 / LEAK_MEAN_SHARE);
+    this.errUnit = new ErrorUnit(this.calibrationFade);
     this.mixP90 = slab.take(E);
     this.mixLosses = slab.take(E);
     this.phaseView = slab.take(K);
@@ -585,8 +586,7 @@ class Head {
       // that alone before any error was known. An end the climb did not rise enough for keeps
       // what it would go back to, for a later end of the same climb)
       const then = back[held + BACK.value]!;
-      const weight = back[held + BACK.errWeight]!;
-      const unitThen = Math.max(OFFSET_UNIT_FLOOR * Math.abs(then), weight > 0 ? back[held + BACK.errSum]! / weight : 0);
+      const unitThen = Math.max(OFFSET_UNIT_FLOOR * Math.abs(then), ErrorUnit.valueIn(back, held + BACK.unit));
       const rise = s.last - then;
       if (rise > 0 && rise >= CLIMB_RISE_UNITS * unitThen) {
         this.takeBack(held);
@@ -612,8 +612,7 @@ class Head {
     const back = this.calibrationBack;
     back[at + BACK.units] = this.offsetUnits;
     back[at + BACK.mean] = this.offsetMean;
-    back[at + BACK.errSum] = this.finalErrSum;
-    back[at + BACK.errWeight] = this.finalErrWeight;
+    this.errUnit.save(back, at + BACK.unit);
     back[at + BACK.scaleSum] = this.errScaleSum;
     back[at + BACK.scaleWeight] = this.errScaleWeight;
     back[at + BACK.conformal] = this.conformal.learnt;
@@ -626,8 +625,7 @@ class Head {
     const back = this.calibrationBack;
     this.offsetUnits = Math.min(this.offsetUnits, back[at + BACK.units]!);
     this.offsetMean = Math.min(this.offsetMean, back[at + BACK.mean]!);
-    this.finalErrSum = back[at + BACK.errSum]!;
-    this.finalErrWeight = back[at + BACK.errWeight]!;
+    this.errUnit.restore(back, at + BACK.unit);
     this.errScaleSum = back[at + BACK.scaleSum]!;
     this.errScaleWeight = back[at + BACK.scaleWeight]!;
     this.conformal.forgetSince(back[at + BACK.conformal]!);
@@ -702,16 +700,11 @@ class Head {
       this.logFactor = Math.max(-MAX_LOG_FACTOR, Math.min(MAX_LOG_FACTOR, this.logFactor + this.engine.calibrationGain * (miss - MISS_AIM)));
     }
     // the offset's step scales with how far off the final p90 typically is at this target, so it
-    // moves as fast on a short, jumpy recording as on a month of calm 5-minute data
-    const errFade = this.calibrationFade;
+    // moves as fast on a short, jumpy recording as on a month of calm 5-minute data (ErrorUnit)
     // (the error of the p90 before the offset: measured after it, a raised offset widened its
     // own step, and on a bursty series climbed to six times the series' mean)
     const err = Math.abs(actual - ring.beforeOffset[r]!);
-    const unit = this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : err;
-    // winsorised at three units: one spike must not set the step for the next hundred (but not
-    // at a unit of 0: a series starting at exactly 0 would keep a unit of 0 for ever)
-    this.finalErrSum = this.finalErrSum * errFade + (unit > 0 ? Math.min(err, 3 * unit) : err);
-    this.finalErrWeight = this.finalErrWeight * errFade + 1;
+    this.errUnit.add(err);
     // leaky: the offset forgets its departures from its running mean (half-life
     // ERROR_SCALE_HALF_LIFE resolved forecasts, or more for a long horizon), so a burst of misses
     // made while the candidates were still learning does not keep the p90 high once they have
@@ -739,13 +732,13 @@ class Head {
    * public traces within 0.003.
    */
   private offsetNow(s: SeriesState): number {
-    if (this.finalErrWeight === 0) return 0;
+    if (!this.errUnit.known) return 0;
     return this.offsetUnits * this.unitNow(s);
   }
 
   /** The offset's unit: the recent error of the p90 before the offset, at least OFFSET_UNIT_FLOOR of the value. */
   private unitNow(s: SeriesState): number {
-    return Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.finalErrWeight > 0 ? this.finalErrSum / this.finalErrWeight : 0);
+    return Math.max(OFFSET_UNIT_FLOOR * Math.abs(s.last), this.errUnit.value);
   }
 
   /** The candidates' and the final quantiles now, into ring row `w` as far as they are written here. */
@@ -1108,9 +1101,9 @@ const MAX_SPREADS = 10;
  */
 const CLIMB_RISE_UNITS = 10;
 /** Where each number Head.endClimb may take back stands in a slot of Head.calibrationBack (noteBack, takeBack) */
-const BACK = { units: 0, mean: 1, errSum: 2, errWeight: 3, scaleSum: 4, scaleWeight: 5, conformal: 6, trend: 7, value: 8 } as const;
-/** Numbers kept a slot for Head.endClimb */
-const BACK_FIELDS = 9;
+const BACK = { units: 0, mean: 1, scaleSum: 2, scaleWeight: 3, conformal: 4, trend: 5, value: 6, unit: 7 } as const;
+/** Numbers kept a slot for Head.endClimb (the unit's ERROR_UNIT_FIELDS last) */
+const BACK_FIELDS = 7 + ERROR_UNIT_FIELDS;
 /** How much quicker than its line a steady climb's peak may go in the trend candidate's p90 (Head.forecastNow). */
 const CLIMB_QUICKEN = 1.5;
 

@@ -20,7 +20,7 @@ import { errorForecast, forecastThrough, medianAndP90Of, quantileOf, shiftedFore
 import { HorizonTable, PendingValues } from './horizon-table.js';
 import { SortedWindow } from './sorted-window.js';
 import { StepClock } from './step-clock.js';
-import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
+import { CLIMB_BACK, CLIMB_EPISODE_GAP, EARLY_MISSES_PER_SLOT, ERROR_UNIT_FIELDS, ErrorUnit, GAIN_POWER, MISS_AIM, OFFSET_UNIT_FLOOR } from './miss-offset.js';
 import { SlidingMax } from './sliding-max.js';
 import { DampedTrend } from './damped-trend.js';
 import { StairClimb } from './stair-climb.js';
@@ -106,6 +106,10 @@ const MAX_OFFSET_UNITS = 3;
 const PEAK_CAP_UNITS = 0.5;
 /** A horizon's calibration rows where it does not calibrate: none (shared, never written). */
 const NO_ROWS = new Float64Array(0);
+/** A horizon's unit where it is not calibrated: never added to, 0 */
+const UNCALIBRATED = new ErrorUnit(1);
+/** Numbers the calibration's ring keeps a slot: offsetUnits and the unit */
+const CLIMB_BACK_FIELDS = 1 + ERROR_UNIT_FIELDS;
 
 /** Points of the base model's path looked at for its highest centre. */
 const PATH_POINTS = 8;
@@ -160,21 +164,18 @@ interface HorizonState {
    * The calibration's rows (see calibrate), one array (at 10,000 pairs, each typed array's own
    * overhead counts): per forecast made, at slot % (steps + 1), its p90 once warm (NaN: cold, or
    * its miss counted already); then that p90 before the offset (NaN: cold), steps + 1 further on;
-   * then a ring of (offsetUnits, errSum, errWeight) at each of the last CLIMB_BACK slots
+   * then a ring of (offsetUnits, the unit's ERROR_UNIT_FIELDS) at each of the last CLIMB_BACK
+   * slots; then the unit as it stood at unitsAtClimb's slot
    */
   rows: Float64Array;
   /** the lowest of the pending finals (a value under it passes none) */
   lowestFinal: number;
   /** the offset on the p90, in units (offsetNow) */
   offsetUnits: number;
-  /** the unit: a fading mean of |peak - the p90 before the offset|, its sum and weight */
-  errSum: number;
-  errWeight: number;
-  unitFade: number;
-  /** those from CLIMB_BACK slots before the climb under way was read as one (NaN: none under way) */
+  /** the unit: |peak - the p90 before the offset| (UNCALIBRATED where rows are not kept) */
+  unit: ErrorUnit;
+  /** offsetUnits from CLIMB_BACK slots before the climb under way was read as one (NaN: none under way; the unit then in rows) */
   unitsAtClimb: number;
-  errSumAtClimb: number;
-  errWeightAtClimb: number;
 }
 
 export class HorizonPeakForecaster implements Forecaster {
@@ -242,15 +243,12 @@ export class HorizonPeakForecaster implements Forecaster {
       climbRun: 0,
       refSlot: -1,
       ref: 0,
-      rows: calibrates ? new Float64Array(2 * (steps + 1) + 3 * CLIMB_BACK).fill(Number.NaN, 0, 2 * (steps + 1)) : NO_ROWS,
+      rows: calibrates ? new Float64Array(2 * (steps + 1) + CLIMB_BACK_FIELDS * CLIMB_BACK + ERROR_UNIT_FIELDS).fill(Number.NaN, 0, 2 * (steps + 1)) : NO_ROWS,
       lowestFinal: Number.POSITIVE_INFINITY,
       offsetUnits: 0,
-      errSum: 0,
-      errWeight: 0,
-      unitFade: Math.pow(2, -1 / Math.max(100, UNIT_HORIZONS * steps)),
+      // (calibrate runs only where rows are kept: the shared one is never added to)
+      unit: calibrates ? new ErrorUnit(Math.pow(2, -1 / Math.max(100, UNIT_HORIZONS * steps))) : UNCALIBRATED,
       unitsAtClimb: Number.NaN,
-      errSumAtClimb: 0,
-      errWeightAtClimb: 0,
     }));
   }
 
@@ -356,15 +354,14 @@ export class HorizonPeakForecaster implements Forecaster {
    * (kept over the flag's drops and rises until the climb ends, or a new climb starts).
    */
   private noteCalibration(h: HorizonState, slot: number, climbStarts: boolean, newClimb: boolean): void {
-    const b = 2 * (h.steps + 1) + 3 * (slot % CLIMB_BACK);
+    const ring = 2 * (h.steps + 1);
+    const b = ring + CLIMB_BACK_FIELDS * (slot % CLIMB_BACK);
     if (climbStarts && (Number.isNaN(h.unitsAtClimb) || newClimb)) {
       h.unitsAtClimb = h.rows[b]!;
-      h.errSumAtClimb = h.rows[b + 1]!;
-      h.errWeightAtClimb = h.rows[b + 2]!;
+      h.rows.copyWithin(ring + CLIMB_BACK_FIELDS * CLIMB_BACK, b + 1, b + CLIMB_BACK_FIELDS);
     }
     h.rows[b] = h.offsetUnits;
-    h.rows[b + 1] = h.errSum;
-    h.rows[b + 2] = h.errWeight;
+    h.unit.save(h.rows, b + 1);
   }
 
   /** The warm forecast's p50 and p90 (excesses known), and that p90 before the offset. */
@@ -399,7 +396,7 @@ export class HorizonPeakForecaster implements Forecaster {
 
   /** The offset's unit: the recent mean |peak - the p90 before the offset| (0 before the first). */
   private unitOf(h: HorizonState): number {
-    return h.errWeight > 0 ? h.errSum / h.errWeight : 0;
+    return h.unit.value;
   }
 
   /**
@@ -439,11 +436,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const before = h.rows[n + at]!;
     if (Number.isNaN(before)) return; // (made cold)
     const err = Math.abs(peak - before);
-    const unit = h.errWeight > 0 ? h.errSum / h.errWeight : err;
-    // winsorised at three units: one spike must not set the step for the next hundred (but not
-    // at a unit of 0: a series starting at exactly 0 would keep a unit of 0 for ever)
-    h.errSum = h.errSum * h.unitFade + (unit > 0 ? Math.min(err, 3 * unit) : err);
-    h.errWeight = h.errWeight * h.unitFade + 1;
+    h.unit.add(err);
     // (a miss counted early left its final NaN)
     const f = h.rows[at]!;
     if (!Number.isNaN(f) && peak !== f) h.offsetUnits = Math.min(MAX_OFFSET_UNITS, Math.max(MIN_OFFSET_UNITS, h.offsetUnits + this.gainOf(h) * ((peak > f ? 1 : 0) - MISS_AIM)));
@@ -555,8 +548,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (!Number.isNaN(endedAt) && this.calibrates) {
       if (!Number.isNaN(h.unitsAtClimb)) {
         h.offsetUnits = Math.min(h.offsetUnits, h.unitsAtClimb);
-        h.errSum = h.errSumAtClimb;
-        h.errWeight = h.errWeightAtClimb;
+        h.unit.restore(h.rows, 2 * (h.steps + 1) + CLIMB_BACK_FIELDS * CLIMB_BACK);
         h.unitsAtClimb = Number.NaN;
       }
       // (those made up to its last climbing slot: resolve skips them, made before settledAt)
