@@ -338,8 +338,7 @@ class Head {
   /** forecasts made in [quietFrom, quietTo) teach the offset and its unit nothing: those pending where a climb ended (endClimb) */
   private quietFrom = Number.NaN;
   private quietTo = Number.NaN;
-  /** exponentially weighted mean |actual - final p90|: the offset's unit */
-  /** the offset's unit: the final p90's recent error before the offset */
+  /** the offset's unit: |actual - the final p90 before the offset| (ErrorUnit) */
   private readonly errUnit: ErrorUnit;
   private readonly seasonal: SeasonalValues = { sorted: new SortedBag(SEASONS + 1), sum: 0, first: Number.NaN, second: Number.NaN };
   resolved = 0;

@@ -108,6 +108,8 @@ const PEAK_CAP_UNITS = 0.5;
 const NO_ROWS = new Float64Array(0);
 /** A horizon's unit where it is not calibrated: never added to, 0 */
 const UNCALIBRATED = new ErrorUnit(1);
+// (an add to it would throw)
+Object.freeze(UNCALIBRATED);
 /** Numbers the calibration's ring keeps a slot: offsetUnits and the unit */
 const CLIMB_BACK_FIELDS = 1 + ERROR_UNIT_FIELDS;
 
@@ -172,7 +174,7 @@ interface HorizonState {
   lowestFinal: number;
   /** the offset on the p90, in units (offsetNow) */
   offsetUnits: number;
-  /** the unit: |peak - the p90 before the offset| (UNCALIBRATED where rows are not kept) */
+  /** the offset's unit, also PEAK_CAP_UNITS' and heldP90's: |peak - the p90 before the offset| (UNCALIBRATED where rows are not kept) */
   unit: ErrorUnit;
   /** offsetUnits from CLIMB_BACK slots before the climb under way was read as one (NaN: none under way; the unit then in rows) */
   unitsAtClimb: number;
@@ -372,7 +374,7 @@ export class HorizonPeakForecaster implements Forecaster {
     // (a negative offset keeps the p90 above the p50, so the forecast's tail can be stretched to it)
     const p90 = Math.max(p50 + 0.01 * (before90 - p50), before90 + this.offsetNow(h, reference));
     // (raised no higher than the highest excess the window holds, plus PEAK_CAP_UNITS units)
-    const cap = reference + h.excess.max + PEAK_CAP_UNITS * this.unitOf(h);
+    const cap = reference + h.excess.max + PEAK_CAP_UNITS * h.unit.value;
     const held = p90 > cap ? Math.max(before90, cap) : p90;
     // (a height the values keep coming back to holds the p50 at it at most, the p90 a little above:
     // bursts of one height under their limit were counted down, as the offset learnt on their misses)
@@ -380,7 +382,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (top === Number.POSITIVE_INFINITY) return { p50, p90: held, before90 };
     const p50At = Math.min(p50, top);
     // (a warm horizon's only: a cold one, with no offset, is not held)
-    return { p50: p50At, p90: heldP90(top, Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference)), p50At, held), before90 };
+    return { p50: p50At, p90: heldP90(top, Math.max(h.unit.value, OFFSET_UNIT_FLOOR * Math.abs(reference)), p50At, held), before90 };
   }
 
   /** The plateau's top (Plateau.top) over a horizon no longer than the quiet it was read from; +infinity otherwise. */
@@ -391,12 +393,7 @@ export class HorizonPeakForecaster implements Forecaster {
   /** The offset on the p90 in levels: its units times the unit, at least OFFSET_UNIT_FLOOR of the reference. */
   private offsetNow(h: HorizonState, reference: number): number {
     if (h.offsetUnits === 0) return 0;
-    return h.offsetUnits * Math.max(this.unitOf(h), OFFSET_UNIT_FLOOR * Math.abs(reference));
-  }
-
-  /** The offset's unit: the recent mean |peak - the p90 before the offset| (0 before the first). */
-  private unitOf(h: HorizonState): number {
-    return h.unit.value;
+    return h.offsetUnits * Math.max(h.unit.value, OFFSET_UNIT_FLOOR * Math.abs(reference));
   }
 
   /**

@@ -40,19 +40,19 @@ export const CLIMB_BACK = 8;
 /** Slots off a climb after which a climb read again is a new one (DampedTrend's noisy level is given up as long after a drop). */
 export const CLIMB_EPISODE_GAP = 24;
 /**
- * The offset's unit is at most this many times the p90's mean error over the last
- * RECENT_ERROR_HALF_LIFE resolved forecasts. Its long mean otherwise remembers a burst of errors
- * for as long as the head's calibration does. The steady recording's context switches burst to
- * 5,500/s for 40 s at its start, then sat at 20-30. The 60 s head's unit stayed at 140-1,400
- * for the rest of the run where its errors were about 10, and its offset swung between -30 and
- * +250 switches. Its 60 s value lost 0.087 of the mean against 0.013 for the EWMA; capped, the
- * steady table's 60 s value went 1.228 -> 1.192 and its 60 s peak 0.998 -> 0.982 of the best
- * baseline's loss, nothing else moved by more than 0.001, and the public tables not at all
- * (a cap of 5: 1.171, but memory-growth's 60 s value 0.878 -> 0.882; 3: an under-rate bar lost).
+ * The offset's unit is at most this many times the p90's recent mean error (half-life
+ * RECENT_ERROR_HALF_LIFE resolved forecasts): its long mean otherwise remembers a burst of
+ * errors as long as the calibration does. A 40 s burst of context switches at the steady
+ * recording's start (5,500/s, then 20-30) held the 60 s value's unit at 140-1,400 for 14
+ * minutes, its errors about 5-10. (A cap of 5 or 3 gained more there, but lost elsewhere: an
+ * under-rate bar at 3.)
  */
 export const RECENT_ERROR_CAP = 8;
-/** Resolved forecasts: the half-life of the recent mean error RECENT_ERROR_CAP applies to. */
-export const RECENT_ERROR_HALF_LIFE = 50;
+/**
+ * Resolved forecasts: the half-life of the recent mean error RECENT_ERROR_CAP applies to, whatever
+ * the horizon (at a 60 s head's 60 steps the steady table's 60 s value gained half as much).
+ */
+const RECENT_ERROR_HALF_LIFE = 50;
 const RECENT_FADE = Math.pow(2, -1 / RECENT_ERROR_HALF_LIFE);
 
 /** Numbers an ErrorUnit saves (save, restore, valueIn). */
@@ -60,7 +60,7 @@ export const ERROR_UNIT_FIELDS = 4;
 
 /**
  * The unit an offset is counted in: the p90's mean error before the offset, faded, winsorised at
- * three units (one spike must not set the step for the next hundred), and capped at
+ * three of those means (one spike must not set the step for the next hundred), and no more than
  * RECENT_ERROR_CAP times the recent mean error.
  */
 export class ErrorUnit {
@@ -69,7 +69,7 @@ export class ErrorUnit {
   private recentSum = 0;
   private recentWeight = 0;
 
-  /** fade: the long mean's per resolved forecast */
+  /** fade: the long mean's fade per resolved forecast */
   constructor(private readonly fade: number) {}
 
   /** whether an error has been added */
@@ -83,15 +83,16 @@ export class ErrorUnit {
   }
 
   add(err: number): void {
-    const unit = this.known ? this.value : err;
-    // (not winsorised at a unit of 0: a series starting at exactly 0 would keep a unit of 0 for ever)
-    const e = unit > 0 ? Math.min(err, 3 * unit) : err;
+    // (winsorised at the long mean, not the capped unit: after a flat stretch the recent mean is
+    // near 0, and a spike would be cut to almost nothing; not at a mean of 0: a series starting
+    // at exactly 0 would keep a unit of 0 for ever)
+    const mean = this.known ? this.sum / this.weight : err;
+    const e = mean > 0 ? Math.min(err, 3 * mean) : err;
     this.sum = this.sum * this.fade + e;
     this.weight = this.weight * this.fade + 1;
     this.recentSum = this.recentSum * RECENT_FADE + e;
     this.recentWeight = this.recentWeight * RECENT_FADE + 1;
   }
-
   /** Its state into `into` from `at` (ERROR_UNIT_FIELDS numbers). */
   save(into: Float64Array, at: number): void {
     into[at] = this.sum;
