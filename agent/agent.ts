@@ -13,12 +13,12 @@ import { WorkloadIndex, type WorkloadIndexOptions } from './workloads/index.js';
 import { cgroupEmptied, hasOwnProcesses } from './workloads/liveness.js';
 import { RunEnds } from './run-ends.js';
 import { detectCgroupLayout } from './workloads/layout.js';
-import type { CgroupKey, Workload } from './workloads/types.js';
+import type { CgroupKey, Hierarchy, Workload } from './workloads/types.js';
 import { createForecaster, type Forecaster } from './predict/index.js';
 import { DemandForecasts, type DemandBounds, type DemandInput, type DemandResource, type LimitSource } from './predict/demand.js';
 import { ShardedDemandForecasts } from './predict/demand-shards.js';
 import { shownProbability } from './predict/stats.js';
-import { CpuRates, LimitCache, memoryLeftByHost, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
+import { CpuRates, LimitCache, memoryLeftByHost, readCgroupCpu, readHostCpuTimes, readHostMemoryAvailable, readOomKills, readUsage } from './workloads/usage.js';
 import { cpuLeftByHost, RecentWaits } from './workloads/cpu-left.js';
 import type { CgroupLayout } from './workloads/layout.js';
 import { cpus, totalmem } from 'node:os';
@@ -76,7 +76,7 @@ function addStats(into: SchedStats, s: SchedStats): void {
 
 /** Said with a switch to a probe kept to the policy's workloads: what the others lose meanwhile. */
 function filteredNote(probe: string): string {
-  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ', and task runs in their cgroups are followed without their CPU: a new cgroup (or one made again at its path) from the next walk of the cgroup trees (every 10 ticks), one that stays, emptied and busy again, only once counted again' : ''}`;
+  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ' (their CPU is read from their cgroups\' CPU time where it can be: a cgroup with no child cgroup, on a cgroup v2 host or with a cpuacct cgroup at its v1 cpu path), and task runs in their cgroups are followed without their CPU where it cannot: a new cgroup (or one made again at its path) from the next walk of the cgroup trees (every 10 ticks), one that stays, emptied and busy again, only once counted again' : ''}`;
 }
 
 /** Per probe: whether it counts only the policy's workloads (the governor's filter). */
@@ -87,6 +87,8 @@ function namedByProbes(seen: Set<string>, w: Workload): boolean {
 }
 
 const NO_WORKLOADS: ReadonlyMap<string, Workload> = new Map();
+/** countedOutside's answer where the sched probe counts every workload (shared, never written) */
+const NOT_COUNTED: { cores: ReadonlyMap<string, number>; busy: ReadonlyMap<string, Workload> } = Object.freeze({ cores: new Map(), busy: NO_WORKLOADS });
 const NONE_FILTERED: FilteredProbes = Object.freeze({ sched: false, fault: false, blockio: false, sock: false });
 
 /** The sched figures of a workload the probe saw nothing of (shared, never written). */
@@ -183,6 +185,9 @@ export class Agent {
   /** cgroups a task run may start in or is on, that the index found while the sched probe was filtered, and the generation they were taken at (quietRuns) */
   private runCgroups: Workload[] = [];
   private runCgroupsAt = -1;
+  /** cgroups whose CPU time readCgroupCpu reads and that have no child cgroup, by id, and the generation they were taken at (countedOutside) */
+  private counterLeaves = new Map<string, Workload>();
+  private counterLeavesAt = -1;
   /** whether the sched probe was filtered at the last tick (quietRuns) */
   private runCgroupsFiltered = false;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
@@ -358,23 +363,27 @@ export class Agent {
     // ...and a job's cgroup made meanwhile would reach no report: its run reported all the same
     const quietRuns = this.quietRuns(ids, filtered.sched);
     quietRuns.forEach(take);
+    // ...and the others' CPU is read from their cgroups' counters: a busy one started since is reported
+    const outside = filtered.sched ? this.countedOutside(ids) : NOT_COUNTED;
+    outside.busy.forEach(take);
 
     const reports: WorkloadReport[] = [];
     const risks: RiskInput[] = [];
     const donors: DonorInput[] = [];
     for (let i = 0; i < order.length; i++) {
       const id = order[i]!;
-      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id) ?? quietRuns.get(id)!;
+      const workload = (now.sched.get(id) ?? now.fault.get(id) ?? now.io.get(id) ?? now.net.get(id))?.workload ?? quiet.get(id) ?? quietRuns.get(id) ?? outside.busy.get(id)!;
       const selector = selectorOf(this.policy.workloads, workload);
       const unseen = this.filterWorkloads.has(id) ? NONE_FILTERED : filtered;
       const sched = now.sched.get(id)?.stats ?? NO_SCHED;
       const schedWas = was.sched.get(id)?.stats;
       subtractSlots(sched.runqSlots, schedWas?.runqSlots, tickSlots);
-      const cores = unseen.sched ? null : delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
+      const counted = unseen.sched ? outside.cores.get(id) : undefined;
+      const cores = unseen.sched ? counted ?? null : delta(sched.oncpuNs, schedWas?.oncpuNs) / 1e6 / rateMs.sched;
       const switches = delta(sched.nvcsw, schedWas?.nvcsw) + delta(sched.nivcsw, schedWas?.nivcsw);
       const report: WorkloadReport = {
         workload,
-        cpu: { seconds: sched.oncpuNs / 1e9, cores },
+        cpu: counted === undefined ? { seconds: sched.oncpuNs / 1e9, cores } : { seconds: sched.oncpuNs / 1e9, cores, counter: true },
         runq: {
           slots: sched.runqSlots,
           count: sched.runqCount,
@@ -803,6 +812,46 @@ export class Agent {
     const out = new Map<string, Workload>();
     for (const w of this.runCgroups) if (!namedByProbes(seen, w)) out.set(w.id, w);
     return out;
+  }
+
+  /**
+   * While the sched probe counts only the policy's workloads, the others' CPU from their cgroups'
+   * CPU time (readCgroupCpu), by id: each cgroup the index knows outside the filter with no child
+   * cgroup (the counter counts a subtree, the probe a cgroup's own tasks), read at every tick.
+   * Those busy that no probe named this tick (`busy`) are reported too: one started since the
+   * filter came on was in no report. Found at the walks of the trees (every 10 ticks).
+   */
+  private countedOutside(seen: Set<string>): { cores: ReadonlyMap<string, number>; busy: ReadonlyMap<string, Workload> } {
+    if (this.index.generation !== this.counterLeavesAt) {
+      this.counterLeavesAt = this.index.generation;
+      this.counterLeaves = this.leavesCounted();
+    }
+    const cores = new Map<string, number>();
+    const busy = new Map<string, Workload>();
+    for (const [id, w] of this.counterLeaves) {
+      if (this.filterWorkloads.has(id)) continue;
+      const c = readCgroupCpu(this.layout, w);
+      // (one unreadable, a v1 cpu cgroup with no cpuacct one at its path, is not tried again until the next walk)
+      if (c === null) {
+        this.counterLeaves.delete(id);
+        continue;
+      }
+      const rate = this.cpuRates.rate(c.dir, c.seconds);
+      if (rate === null) continue;
+      cores.set(id, rate);
+      if (rate > 0 && !namedByProbes(seen, w)) busy.set(id, w);
+    }
+    return { cores, busy };
+  }
+
+  /** The cgroups with no child cgroup in the tree readCgroupCpu reads (cgroup2 on a v2 host, else the v1 cpu one), by id. */
+  private leavesCounted(): Map<string, Workload> {
+    const hierarchy: Hierarchy | null = this.layout.kind === 'v2' ? 'v2' : this.layout.cpuacctV1Root ? 'v1-cpu' : null;
+    if (hierarchy === null) return new Map();
+    const paths = this.index.idsOf(() => true).filter((c) => c.hierarchy === hierarchy).map((c) => c.workload.slice(hierarchy.length + 1));
+    const parents = new Set(paths.map((p) => p.slice(0, p.lastIndexOf('/')) || '/'));
+    const leaves = new Set(paths.filter((p) => p !== '/' && !parents.has(p)));
+    return new Map(this.index.matching((p) => leaves.has(p)).filter((w) => w.hierarchy === hierarchy).map((w) => [w.id, w]));
   }
 
   /**

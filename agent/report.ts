@@ -91,7 +91,12 @@ export interface NetFigures {
 
 export interface WorkloadReport {
   workload: Workload;
-  cpu: { seconds: number; cores: number | null };
+  /**
+   * seconds: on CPU since the sched probe started (frozen while it does not count this one);
+   * cores: over the tick, null where unknown; counter: cores read from its cgroup's CPU time, the
+   * sched probe kept to the policy's workloads by the overhead governor (no run-queue or switch figures)
+   */
+  cpu: { seconds: number; cores: number | null; counter?: true };
   runq: RunqueueFigures;
   /** (null figures: the sched probe, kept to the policy's workloads by the overhead governor, counts none of this one's) */
   switches: { voluntary: number; involuntary: number; perSecond: number | null };

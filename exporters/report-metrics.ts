@@ -161,8 +161,9 @@ export class ReportMetricProducer implements MetricProducer {
       };
 
       // (none while the sched probe, kept to the policy's workloads, counts nothing of this one: a
-      // series frozen then would read as a workload that ran nothing)
-      if (w.cpu.cores !== null) {
+      // series frozen then would read as a workload that ran nothing; nor its cores read from its
+      // cgroup's CPU time meanwhile, a counter of another start)
+      if (w.cpu.cores !== null && !w.cpu.counter) {
         cpu.push(total('cpu', w.cpu.seconds));
         switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));
         runq.push(buckets('runq', w.runq.slots, w.runq.sumSeconds));

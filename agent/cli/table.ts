@@ -57,7 +57,8 @@ function saturationText(w: WorkloadReport): string {
 }
 
 const COLUMN_LIST = {
-  cpu: { header: 'CPU', show: (w: WorkloadReport) => num(w.cpu.cores), value: (w: WorkloadReport) => w.cpu.cores ?? -1 },
+  // (*: read from the cgroup's CPU time, the sched probe kept to the policy's workloads)
+  cpu: { header: 'CPU', show: (w: WorkloadReport) => (w.cpu.counter ? `${num(w.cpu.cores)}*` : num(w.cpu.cores)), value: (w: WorkloadReport) => w.cpu.cores ?? -1 },
   // memory in use and the soonest saturation: the workloads the demand forecasts cover (the
   // policy's, then the busiest); a memory filling towards its limit showed nowhere in the table
   mem: { header: 'MEM', show: (w: WorkloadReport) => bytes(w.usage?.memoryBytes), value: (w: WorkloadReport) => w.usage?.memoryBytes ?? -1 },
@@ -181,6 +182,7 @@ export function renderTable(r: TickReport, opts: { sort?: SortKey; limit?: numbe
   // (top --once showed a forecast of one tick's sample as any other: its p99 the value, a
   // countdown from one reading)
   if (rows.some((w) => w.cpu.cores === null)) left.push('- under CPU: the sched probe counts only the policy\'s workloads now, to keep within its overhead budget');
+  if (rows.some((w) => w.cpu.counter)) left.push('* under CPU: read from the cgroup\'s CPU time, while the sched probe counts only the policy\'s workloads');
   if (h.ticks < SETTLED_TICKS && rows.some((w) => w.demand !== undefined || w.forecast !== undefined)) {
     left.push(`forecasts stand on ${h.ticks} tick${h.ticks === 1 ? '' : 's'} so far: read them after ${SETTLED_TICKS} or more`);
   }
@@ -228,13 +230,14 @@ export function reportJson(r: TickReport): object {
       hierarchy: w.workload.hierarchy,
       containerId: w.workload.containerId ?? null,
       podUid: w.workload.podUid ?? null,
-      // (its counts so far too, where the sched probe does not count it now: frozen, they read as a workload gone idle)
-      ...(w.cpu.cores === null ? {
-        cpu: { cores: null, seconds: null },
+      // (its counts so far too, where the sched probe does not count it now: frozen, they read as a
+      // workload gone idle; its cores then from its cgroup's CPU time where that could be read)
+      ...(w.cpu.cores === null || w.cpu.counter ? {
+        cpu: { cores: w.cpu.cores, seconds: null, source: w.cpu.cores === null ? null : 'cgroup' },
         runq: { p50Ms: null, p99Ms: null, count: null, sumSeconds: null, waitPerSecond: null, waitsPerSecond: null, slotsUs: null },
         switches: { voluntary: null, involuntary: null, perSecond: null },
       } : {
-        cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds },
+        cpu: { cores: w.cpu.cores, seconds: w.cpu.seconds, source: 'probe' },
         runq: { p50Ms: w.runq.p50Ms, p99Ms: w.runq.p99Ms, count: w.runq.count, sumSeconds: w.runq.sumSeconds, waitPerSecond: w.runq.waitPerSecond, waitsPerSecond: w.runq.waitsPerSecond, slotsUs: w.runq.slots },
         switches: w.switches,
       }),

@@ -366,6 +366,31 @@ function v1CpuSeconds(dir: string): number | null {
   return ns === null ? null : ns / 1e9;
 }
 
+/**
+ * The cumulative CPU time (seconds) of a workload's cgroup, and the directory that counts it (a
+ * CpuRates key), read where it counts the tasks the probes would name the workload by: cpu.stat's
+ * usage_usec on a cgroup v2 host; on a v1 or hybrid one the cpuacct cgroup of its v1 cpu path
+ * (the cpu cgroup itself where the two are mounted together, as systemd mounts them). Null for a
+ * cgroup2 path on a hybrid host (its tasks' CPU is counted under their v1 cpu cgroup, which may
+ * be another path), the root (the host), or an unreadable counter. The counter counts the
+ * subtree: the caller asks only for cgroups with no child cgroup.
+ */
+export function readCgroupCpu(layout: CgroupLayout, w: Workload): { dir: string; seconds: number } | null {
+  if (cleanPath(w.path) === '/') return null;
+  let dir: string;
+  let seconds: number | null;
+  if (w.hierarchy === 'v2') {
+    if (layout.kind !== 'v2' || !layout.unifiedRoot) return null;
+    dir = under(layout.unifiedRoot, w.path);
+    seconds = v2CpuSeconds(dir);
+  } else {
+    if (!layout.cpuacctV1Root) return null;
+    dir = under(layout.cpuacctV1Root, w.path);
+    seconds = v1CpuSeconds(dir);
+  }
+  return seconds === null ? null : { dir, seconds };
+}
+
 /** Readings of one counter closer than this give the rate of the last interval again (two workloads under one ancestor in a tick). */
 const CPU_RATE_MIN_MS = 500;
 /** A reading older than this starts over (the counter's cgroup may have been remade). */

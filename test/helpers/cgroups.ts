@@ -15,14 +15,27 @@ function cpuHierarchyRoot(): { root: string; v2: boolean } {
   throw new Error('no cgroup hierarchy with the cpu controller found under /sys/fs/cgroup');
 }
 
+/**
+ * The v1 cpuacct hierarchy where it is mounted apart from the cpu one, else null (mounted with it,
+ * as systemd mounts them, a cpu cgroup counts its own CPU time).
+ */
+function separateCpuacctRoot(): string | null {
+  const { root, v2 } = cpuHierarchyRoot();
+  if (v2 || existsSync(join(root, 'cpuacct.usage'))) return null;
+  return existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage') ? '/sys/fs/cgroup/cpuacct' : null;
+}
+
 export class TestCgroup {
   /** path relative to the hierarchy root, e.g. "/headroom-test/batch" */
   readonly path: string;
   /** absolute directory */
   readonly dir: string;
   readonly v2: boolean;
+  /** its twin at the same path in a cpuacct hierarchy mounted apart (opts.cpuacct), its tasks in both */
+  readonly cpuacctDir: string | null = null;
 
-  constructor(name: string) {
+  /** opts.cpuacct: where cpuacct is mounted apart from cpu, a cpuacct cgroup at the same path too (its CPU time counted, as systemd lays them out) */
+  constructor(name: string, opts: { cpuacct?: boolean } = {}) {
     const { root, v2 } = cpuHierarchyRoot();
     this.v2 = v2;
     const base = join(root, TEST_ROOT_NAME);
@@ -35,10 +48,22 @@ export class TestCgroup {
     this.path = `/${TEST_ROOT_NAME}/${name}`;
     this.dir = join(base, name);
     if (!existsSync(this.dir)) mkdirSync(this.dir);
+    const acct = opts.cpuacct ? separateCpuacctRoot() : null;
+    if (acct) {
+      const acctBase = join(acct, TEST_ROOT_NAME);
+      if (!existsSync(acctBase)) mkdirSync(acctBase);
+      this.cpuacctDir = join(acctBase, name);
+      if (!existsSync(this.cpuacctDir)) mkdirSync(this.cpuacctDir);
+    }
+  }
+
+  /** The cgroup.procs files a task joins it by (its cpuacct twin's too). */
+  procsFiles(): string[] {
+    return [join(this.dir, 'cgroup.procs'), ...(this.cpuacctDir ? [join(this.cpuacctDir, 'cgroup.procs')] : [])];
   }
 
   addPid(pid: number): void {
-    writeFileSync(join(this.dir, 'cgroup.procs'), `${pid}\n`);
+    for (const f of this.procsFiles()) writeFileSync(f, `${pid}\n`);
   }
 
   /** Its kernel id (directory inode): a probe's workload key holds it, as cgid or as cpu_cgid. */
@@ -76,7 +101,14 @@ export class TestCgroup {
       this.killTasks();
       try { rmdirSync(this.dir); } catch { Atomics.wait(pause, 0, 0, 50); }
     }
-    return !existsSync(this.dir);
+    // (its tasks are gone with the cpu cgroup's: the twin empties with them)
+    for (let i = 0; i < 50 && this.cpuacctDir && existsSync(this.cpuacctDir); i++) {
+      try { rmdirSync(this.cpuacctDir); } catch { Atomics.wait(pause, 0, 0, 50); }
+    }
+    if (this.cpuacctDir) {
+      try { rmdirSync(join(this.cpuacctDir, '..')); } catch { /* another test's twin is still in it, or gone */ }
+    }
+    return !existsSync(this.dir) && !(this.cpuacctDir && existsSync(this.cpuacctDir));
   }
 
   /** SIGKILL to every task inside now (one gone meanwhile, or the cgroup itself, is no error). */

@@ -62,7 +62,8 @@ export function workloadDir(): string {
  * in the test process's scratch folder. */
 export function startIn(cg: TestCgroup, cmd: string, args: string[], timeoutMs = 60_000): Running {
   const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return start('sh', ['-c', `echo $$ > '${cg.dir}/cgroup.procs' && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
+  const join = cg.procsFiles().map((f) => `echo $$ > '${f}'`).join(' && ');
+  return start('sh', ['-c', `${join} && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
 }
 
 /** Waits until `pred` holds, polling; throws with `what` after `timeoutMs`. */

@@ -636,12 +636,16 @@ test('a workload the sched probe does not count (kept to the policy\'s workloads
     runq: { ...workloadReport(w).runq, waitPerSecond: null },
     switches: { voluntary: 100, involuntary: 7, perSecond: null },
   });
-  ep.update(tick(2, [unseen]));
-  const during = await scrape(url);
-  for (const name of ['headroom_workload_cpu_seconds_total', 'headroom_workload_context_switches_total', `${RUNQ_METRIC}_count`]) {
-    t.is(samplesOf(during.samples, name, { workload: w.id }).length, 0, `${name}: no series frozen at what was counted before`);
+  // (its cores read from its cgroup's CPU time meanwhile: the probe's seconds are frozen still)
+  const counted = workloadReport(w, { ...unseen, cpu: { seconds: 12.5, cores: 0.7, counter: true } });
+  for (const [i, r] of [unseen, counted].entries()) {
+    ep.update(tick(2 + i, [r]));
+    const during = await scrape(url);
+    for (const name of ['headroom_workload_cpu_seconds_total', 'headroom_workload_context_switches_total', `${RUNQ_METRIC}_count`]) {
+      t.is(samplesOf(during.samples, name, { workload: w.id }).length, 0, `${name}: no series frozen at what was counted before${i ? ' (cores from the cgroup)' : ''}`);
+    }
   }
-  ep.update(tick(3, [workloadReport(w, { cpu: { seconds: 13.5, cores: 1 } })]));
+  ep.update(tick(4, [workloadReport(w, { cpu: { seconds: 13.5, cores: 1 } })]));
   t.is(valueOf(t, (await scrape(url)).samples, 'headroom_workload_cpu_seconds_total', { workload: w.id }), 13.5);
 });
 

@@ -75,8 +75,31 @@ test('table: a workload whose CPU the sched probe does not count (kept to the po
   const json = reportJson(report([unseen])) as unknown as { workloads: Record<string, { cpu: { cores: number | null; seconds: number | null }; runq: { count: number | null }; switches: { voluntary: number | null } }> };
   const u = json.workloads['/unselected']!;
   t.deepEqual([u.cpu.cores, u.cpu.seconds, u.runq.count, u.switches.voluntary], [null, null, null, null]);
+  t.deepEqual(u.cpu, { cores: null, seconds: null, source: null });
   const counted = reportJson(report([idle])) as unknown as typeof json;
-  t.deepEqual(counted.workloads['/idle']!.cpu, { cores: 0, seconds: 0 });
+  t.deepEqual(counted.workloads['/idle']!.cpu, { cores: 0, seconds: 0, source: 'probe' });
+});
+
+test('table: a workload whose CPU is read from its cgroup\'s CPU time while the sched probe does not count it shows it marked *, its switches -, and is a row; --json says where it came from', (t) => {
+  const outside = workload('/outside', {
+    cpu: { seconds: 3, cores: 0.8, counter: true },
+    switches: { voluntary: 5, involuntary: 1, perSecond: null },
+  });
+  const idle = workload('/idle');
+  const text = renderTable(report([outside, idle]));
+  const lines = text.split('\n');
+  const header = lines[1]!.split(/\s+/);
+  const rows = lines.slice(2, -1);
+  t.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['/outside'], 'busy: a row without --all');
+  const cells = rows[0]!.split(/\s+/);
+  t.is(cells[header.indexOf('CPU')], '0.80*');
+  t.is(cells[header.indexOf('SWITCH/S')], '-');
+  t.regex(lines.at(-1)!, /\* under CPU: read from the cgroup's CPU time, while the sched probe counts only the policy's workloads/);
+  t.notRegex(lines.at(-1)!, /- under CPU/, 'its CPU is known');
+  const json = reportJson(report([outside])) as unknown as { workloads: Record<string, { cpu: unknown; runq: { count: number | null }; switches: { voluntary: number | null; perSecond: number | null } }> };
+  const o = json.workloads['/outside']!;
+  t.deepEqual(o.cpu, { cores: 0.8, seconds: null, source: 'cgroup' }, 'not the probe\'s frozen seconds');
+  t.deepEqual([o.runq.count, o.switches.voluntary, o.switches.perSecond], [null, null, null]);
 });
 
 test('table: `run` shows a workload\'s task run, elapsed and what its past runs took; top, following none, has no such column', (t) => {

@@ -11,7 +11,7 @@ import { sumByWorkload } from '../../agent/workload-figures.js';
 import { detectCgroupLayout, layoutFromMounts, type CgroupLayout } from '../../agent/workloads/layout.js';
 import type { Workload } from '../../agent/workloads/types.js';
 import { cgroupPopulated } from '../../agent/workloads/liveness.js';
-import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
+import { coresFromCpuMax, CpuRates, cpusetCores, fileLruBytes, LimitCache, memoryLeftByHost, readCgroupCpu, readFileCacheBytes, readHostMemoryAvailable, readUsage } from '../../agent/workloads/usage.js';
 import { cpuLeftByHost, RecentWaits, waitedToRun, type TickWaits } from '../../agent/workloads/cpu-left.js';
 import { TestCgroup, UnifiedTestCgroup } from '../helpers/cgroups.js';
 import { kernelTest } from '../helpers/host.js';
@@ -571,6 +571,23 @@ test('usage: the limit cache\'s entries live between 5 and 10 s each, spread so 
   const by7500 = readAgainBy(7500);
   t.true(by7500 > 700 && by7500 < 1300, `about half by 7.5 s: ${by7500}`);
   t.is(readAgainBy(10_000), 2000, 'all by 10 s');
+});
+
+test('usage: a cgroup\'s own CPU time where it counts the tasks the probes name it by: cpu.stat on a v2 host, the cpuacct cgroup of its v1 cpu path; none for a cgroup2 path on a hybrid host, the root, or no counter', (t) => {
+  const { root, put } = fakeTree(t, 'cputime');
+  put('uni/app/cpu.stat', 'usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n');
+  put('acct/app/cpuacct.usage', '7000000000\n');
+  const v2w = { id: 'v2:/app', path: '/app', hierarchy: 'v2', cpuDir: null } as const;
+  const v1w = { id: 'v1-cpu:/app', path: '/app', hierarchy: 'v1-cpu', cpuDir: join(root, 'cpu/app') } as const;
+  const v2 = { kind: 'v2', unifiedRoot: join(root, 'uni'), cpuV1Root: null } as const;
+  t.deepEqual(readCgroupCpu(v2, v2w), { dir: join(root, 'uni/app'), seconds: 2.5 });
+  const hybrid = { kind: 'hybrid', unifiedRoot: join(root, 'uni'), cpuV1Root: join(root, 'cpu'), cpuacctV1Root: join(root, 'acct') } as const;
+  t.deepEqual(readCgroupCpu(hybrid, v1w), { dir: join(root, 'acct/app'), seconds: 7 });
+  t.is(readCgroupCpu(hybrid, v2w), null, 'a cgroup2 path on a hybrid host: its tasks\' CPU is counted under their v1 cpu cgroup');
+  t.is(readCgroupCpu({ ...hybrid, cpuacctV1Root: null }, v1w), null, 'no cpuacct hierarchy');
+  t.is(readCgroupCpu(hybrid, { ...v1w, id: 'v1-cpu:/other', path: '/other' }), null, 'no cpuacct cgroup at its path');
+  put('uni/cpu.stat', 'usage_usec 9000000\n');
+  t.is(readCgroupCpu(v2, { ...v2w, id: 'v2:/', path: '/' }), null, 'the root: the host');
 });
 
 test('usage: an ancestor\'s CPU quota leaves the workload what its other cgroups do not use, once two readings give rates', (t) => {
