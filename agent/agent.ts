@@ -76,17 +76,20 @@ function addStats(into: SchedStats, s: SchedStats): void {
 
 /** Said with a switch to a probe kept to the policy's workloads: what the others lose meanwhile. */
 function filteredNote(probe: string): string {
-  return `; meanwhile the other workloads' figures from it are not known (null, "-" in the table, no series) nor forecast${probe === 'sched' ? ' (their CPU is read from their cgroups\' CPU time where it can be: a cgroup with no child cgroup, on a cgroup v2 host or with a cpuacct cgroup at its v1 cpu path), and task runs in their cgroups are followed without their CPU where it cannot: a new cgroup (or one made again at its path) from the next walk of the cgroup trees (every 10 ticks), one that stays, emptied and busy again, only once counted again' : ''}`;
+  return `; meanwhile the other workloads' figures from it are unknown (null, "-" in the table, no series) and not forecast${probe === 'sched' ? ', but for the CPU of a cgroup with no child cgroup whose CPU time can be read (cpu.stat, or cpuacct.usage at its v1 cpu path; "*" in the table); task runs in the others are followed without their CPU; a new cgroup is found at the next walk of the cgroup trees (every 10 ticks)' : ''}`;
 }
 
 /** Per probe: whether it counts only the policy's workloads (the governor's filter). */
 interface FilteredProbes { sched: boolean; fault: boolean; blockio: boolean; sock: boolean }
 /** Whether the probes named a workload's path this tick (as the v1 cpu cgroup or the cgroup2 one). */
-function namedByProbes(seen: Set<string>, w: Workload): boolean {
+function namedByProbes(seen: ReadonlySet<string>, w: Workload): boolean {
   return seen.has(`v2:${w.path}`) || seen.has(`v1-cpu:${w.path}`);
 }
 
 const NO_WORKLOADS: ReadonlyMap<string, Workload> = new Map();
+const NOTHING_SEEN: ReadonlySet<string> = new Set();
+/** Readings in a row at 0 after which a leaf's CPU time is read at the walks of the trees alone (countedOutside). */
+const COUNTER_IDLE_READINGS = 3;
 /** countedOutside's answer where the sched probe counts every workload (shared, never written) */
 const NOT_COUNTED: { cores: ReadonlyMap<string, number>; busy: ReadonlyMap<string, Workload> } = Object.freeze({ cores: new Map(), busy: NO_WORKLOADS });
 const NONE_FILTERED: FilteredProbes = Object.freeze({ sched: false, fault: false, blockio: false, sock: false });
@@ -185,9 +188,15 @@ export class Agent {
   /** cgroups a task run may start in or is on, that the index found while the sched probe was filtered, and the generation they were taken at (quietRuns) */
   private runCgroups: Workload[] = [];
   private runCgroupsAt = -1;
-  /** cgroups whose CPU time readCgroupCpu reads and that have no child cgroup, by id, and the generation they were taken at (countedOutside) */
-  private counterLeaves = new Map<string, Workload>();
+  /**
+   * cgroups whose CPU time readCgroupCpu reads and that have no child cgroup, by id, with how many
+   * readings in a row found them idle, and the generation they were taken at (countedOutside)
+   */
+  private counterLeaves = new Map<string, { workload: Workload; idle: number }>();
   private counterLeavesAt = -1;
+  /** countedOutside's answer, cleared and filled again at each tick the sched probe is filtered */
+  private readonly countedCores = new Map<string, number>();
+  private readonly countedBusy = new Map<string, Workload>();
   /** whether the sched probe was filtered at the last tick (quietRuns) */
   private runCgroupsFiltered = false;
   /** whether the policy's workloads that match no cgroup have been said (once, at the first walk) */
@@ -252,6 +261,8 @@ export class Agent {
       if (c.knobs.filter) this.setFilter(probe);
       probe.setKnobs(c.knobs);
       if (this.logOverhead) this.log(`overhead: ${c.reason}${c.knobs.filter ? filteredNote(c.probe) : ''}`);
+      // (the others' CPU time read once now: a rate needs two readings, and the next tick has the second)
+      if (c.probe === 'sched' && c.knobs.filter) this.countedOutside(NOTHING_SEEN);
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
     if (reselected) {
@@ -576,7 +587,7 @@ export class Agent {
     const owners: WorkloadReport[] = [];
     const oomCounts = new Map<string, number>();
     // a run that ended: its forecasts start afresh (DemandInput.emptied; run-ends.ts)
-    // (one whose CPU the probe does not count is watched as an idle one: its cgroup's emptying is
+    // (one whose CPU neither the probe nor its cgroup's CPU time gives is watched as an idle one: its cgroup's emptying is
     // read from the cgroup, and its memory, still forecast, starts afresh when it empties)
     const ended = this.runEnds.tick(picked.map(({ r }) => ({ workload: r.workload, cores: r.cpu.cores ?? 0 })));
     const add = (r: WorkloadReport, selected: boolean, resource: DemandResource, value: number, bounds?: DemandBounds, oomKilled?: boolean): void => {
@@ -821,37 +832,54 @@ export class Agent {
    * Those busy that no probe named this tick (`busy`) are reported too: one started since the
    * filter came on was in no report. Found at the walks of the trees (every 10 ticks).
    */
-  private countedOutside(seen: Set<string>): { cores: ReadonlyMap<string, number>; busy: ReadonlyMap<string, Workload> } {
+  private countedOutside(seen: ReadonlySet<string>): { cores: ReadonlyMap<string, number>; busy: ReadonlyMap<string, Workload> } {
     if (this.index.generation !== this.counterLeavesAt) {
       this.counterLeavesAt = this.index.generation;
       this.counterLeaves = this.leavesCounted();
     }
-    const cores = new Map<string, number>();
-    const busy = new Map<string, Workload>();
-    for (const [id, w] of this.counterLeaves) {
-      if (this.filterWorkloads.has(id)) continue;
-      const c = readCgroupCpu(this.layout, w);
+    const cores = this.countedCores;
+    const busy = this.countedBusy;
+    cores.clear();
+    busy.clear();
+    // (a rate over up to a walk's ticks: an idle one is read at the walks alone)
+    const maxAgeMs = 12 * this.policy.tickMs;
+    for (const [id, leaf] of this.counterLeaves) {
+      // (one idle at COUNTER_IDLE_READINGS readings in a row is read again once at the next walk,
+      // when the leaves are taken again: a host's thousand idle services cost a thousand reads a tick)
+      if (leaf.idle >= COUNTER_IDLE_READINGS || this.filterWorkloads.has(id)) continue;
+      const c = readCgroupCpu(this.layout, leaf.workload);
       // (one unreadable, a v1 cpu cgroup with no cpuacct one at its path, is not tried again until the next walk)
       if (c === null) {
         this.counterLeaves.delete(id);
         continue;
       }
-      const rate = this.cpuRates.rate(c.dir, c.seconds);
+      const rate = this.cpuRates.rate(c.dir, c.seconds, maxAgeMs);
       if (rate === null) continue;
       cores.set(id, rate);
-      if (rate > 0 && !namedByProbes(seen, w)) busy.set(id, w);
+      leaf.idle = rate > 0 ? 0 : leaf.idle + 1;
+      if (rate > 0 && !namedByProbes(seen, leaf.workload)) busy.set(id, leaf.workload);
     }
     return { cores, busy };
   }
 
-  /** The cgroups with no child cgroup in the tree readCgroupCpu reads (cgroup2 on a v2 host, else the v1 cpu one), by id. */
-  private leavesCounted(): Map<string, Workload> {
+  /**
+   * The cgroups with no child cgroup in the tree readCgroupCpu reads (cgroup2 on a v2 host, else
+   * the v1 cpu one), by id. (Where cpuacct is mounted apart, a leaf of the cpu tree whose cpuacct
+   * twin has children counts theirs too: systemd makes the two alike.)
+   */
+  private leavesCounted(): Map<string, { workload: Workload; idle: number }> {
     const hierarchy: Hierarchy | null = this.layout.kind === 'v2' ? 'v2' : this.layout.cpuacctV1Root ? 'v1-cpu' : null;
-    if (hierarchy === null) return new Map();
+    const out = new Map<string, { workload: Workload; idle: number }>();
+    if (hierarchy === null) return out;
     const paths = this.index.idsOf(() => true).filter((c) => c.hierarchy === hierarchy).map((c) => c.workload.slice(hierarchy.length + 1));
     const parents = new Set(paths.map((p) => p.slice(0, p.lastIndexOf('/')) || '/'));
     const leaves = new Set(paths.filter((p) => p !== '/' && !parents.has(p)));
-    return new Map(this.index.matching((p) => leaves.has(p)).filter((w) => w.hierarchy === hierarchy).map((w) => [w.id, w]));
+    // (one idle before is read once at this walk: busy, it is read at every tick again)
+    const before = this.counterLeaves;
+    for (const w of this.index.matching((p) => leaves.has(p))) {
+      if (w.hierarchy === hierarchy) out.set(w.id, { workload: w, idle: Math.min(before.get(w.id)?.idle ?? 0, COUNTER_IDLE_READINGS - 1) });
+    }
+    return out;
   }
 
   /**

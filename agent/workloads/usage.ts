@@ -406,14 +406,22 @@ export class CpuRates {
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
-  rate(dir: string, seconds: number | null): number | null {
+  /** maxAgeMs: a reading older than this starts over (at least CPU_RATE_MAX_MS: a tick as long would never give a rate) */
+  rate(dir: string, seconds: number | null, maxAgeMs = CPU_RATE_MAX_MS): number | null {
     if (seconds === null) return null;
     const now = this.nowMs();
     const last = this.byDir.get(dir);
     if (last && now - last.atMs < CPU_RATE_MIN_MS) return last.cores;
-    const cores = last && now - last.atMs <= CPU_RATE_MAX_MS && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
-    if (!last) makeRoom(this.byDir, (e) => now - e.atMs > CPU_RATE_MAX_MS);
-    this.byDir.set(dir, { seconds, atMs: now, cores });
+    const cores = last && now - last.atMs <= Math.max(CPU_RATE_MAX_MS, maxAgeMs) && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
+    if (last) {
+      // (in place: read for every busy cgroup at every tick while the sched probe is filtered)
+      last.seconds = seconds;
+      last.atMs = now;
+      last.cores = cores;
+    } else {
+      makeRoom(this.byDir, (e) => now - e.atMs > CPU_RATE_MAX_MS);
+      this.byDir.set(dir, { seconds, atMs: now, cores });
+    }
     return cores;
   }
 }

@@ -34,7 +34,7 @@ export class TestCgroup {
   /** its twin at the same path in a cpuacct hierarchy mounted apart (opts.cpuacct), its tasks in both */
   readonly cpuacctDir: string | null = null;
 
-  /** opts.cpuacct: where cpuacct is mounted apart from cpu, a cpuacct cgroup at the same path too (its CPU time counted, as systemd lays them out) */
+  /** opts.cpuacct: where cpuacct is mounted apart from cpu, a cpuacct cgroup at the same path too, its tasks in both (its CPU time counted, as where the two are mounted together) */
   constructor(name: string, opts: { cpuacct?: boolean } = {}) {
     const { root, v2 } = cpuHierarchyRoot();
     this.v2 = v2;
@@ -51,10 +51,35 @@ export class TestCgroup {
     const acct = opts.cpuacct ? separateCpuacctRoot() : null;
     if (acct) {
       const acctBase = join(acct, TEST_ROOT_NAME);
-      if (!existsSync(acctBase)) mkdirSync(acctBase);
-      this.cpuacctDir = join(acctBase, name);
-      if (!existsSync(this.cpuacctDir)) mkdirSync(this.cpuacctDir);
+      try {
+        if (!existsSync(acctBase)) mkdirSync(acctBase);
+        this.cpuacctDir = join(acctBase, name);
+        if (!existsSync(this.cpuacctDir)) mkdirSync(this.cpuacctDir);
+      } catch (err) {
+        // (no object to remove it by: the cpu cgroup made above would be left)
+        try { rmdirSync(this.dir); } catch { /* in use: left for the caller's error */ }
+        throw err;
+      }
     }
+  }
+
+  /**
+   * The file counting its CPU time as the agent reads it: cpu.stat on a cgroup v2 host,
+   * cpuacct.usage in its cpuacct twin or, where cpu and cpuacct are mounted together, in itself;
+   * null where there is none.
+   */
+  cpuTimeFile(): string | null {
+    if (this.v2) return join(this.dir, 'cpu.stat');
+    for (const dir of [this.cpuacctDir, this.dir]) if (dir && existsSync(join(dir, 'cpuacct.usage'))) return join(dir, 'cpuacct.usage');
+    return null;
+  }
+
+  /** Its CPU time so far (seconds), from cpuTimeFile. */
+  cpuTimeSeconds(): number {
+    const file = this.cpuTimeFile();
+    if (file === null) throw new Error(`${this.path}: no CPU time counter`);
+    const text = readFileSync(file, 'utf8');
+    return this.v2 ? Number(/^usage_usec (\d+)$/m.exec(text)![1]) / 1e6 : Number(text) / 1e9;
   }
 
   /** The cgroup.procs files a task joins it by (its cpuacct twin's too). */
