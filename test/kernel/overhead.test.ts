@@ -204,19 +204,31 @@ function selectedOnlyPolicy(dir: string, name: string, match: string, extra: str
   return policy;
 }
 
+/** TopDoc's test: the sched probe kept to the policy's workloads */
+const schedFiltered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
+
+/**
+ * `top --json` under `policy`, beside a neighbour in `busy` switching context as fast as it can
+ * for `hogSeconds`, once the sched probe is kept to the selected workloads (both killed at teardown).
+ */
+async function topWithSchedFiltered(t: ExecutionContext, busy: TestCgroup, policy: string, stateDir: string, hogSeconds: number): Promise<{ agent: Running; docs: () => TopDoc[] }> {
+  const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', `${hogSeconds}s`, '--quiet'], (hogSeconds + 10) * 1000);
+  t.teardown(() => { hog.child.kill('SIGKILL'); });
+  const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', stateDir], { timeoutMs: 90_000 });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const docs = (): TopDoc[] => jsonLines<TopDoc>(agent.stdout());
+  await waitFor(() => docs().some(schedFiltered), 'the sched probe kept to the selected workloads', 30_000);
+  return { agent, docs };
+}
+
 kernelTest('overhead: a policy workload whose cgroup appears after the sched probe is kept to the selected ones is counted', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
   const busy = new TestCgroup('overhead-busy');
   let late: TestCgroup | undefined;
   t.teardown(async () => { await busy.remove(); await late?.remove(); rmSync(dir, { recursive: true, force: true }); });
   const policy = selectedOnlyPolicy(dir, 'late', '/headroom-test/overhead-late*');
-  const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '60s', '--quiet'], 70_000);
-  t.teardown(() => { hog.child.kill('SIGKILL'); });
-  const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
-  t.teardown(() => { agent.child.kill('SIGKILL'); });
-  const docs = (): TopDoc[] => jsonLines<TopDoc>(agent.stdout());
-  const filtered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
-  await waitFor(() => docs().some(filtered), 'the sched probe kept to the selected workloads', 30_000);
+  const { agent, docs } = await topWithSchedFiltered(t, busy, policy, join(dir, 'state'), 60);
+  const filtered = schedFiltered;
 
   // Now the policy's workload starts, in a cgroup the probe's filter has never heard of.
   late = new TestCgroup('overhead-late-1');
@@ -251,23 +263,17 @@ kernelTest('overhead: while the sched probe is kept to the selected workloads, t
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
   // (where cpuacct is mounted apart from cpu, as here, each with a cpuacct cgroup at its path too)
   const busy = new TestCgroup('overhead-counted-busy', { cpuacct: true });
+  let outside: TestCgroup | undefined;
+  t.teardown(async () => { await busy.remove(); await outside?.remove(); rmSync(dir, { recursive: true, force: true }); });
   if (busy.cpuTimeFile() === null) {
     // (a v1 cpu hierarchy and no cpuacct one at all: nothing counts a cgroup's CPU time)
     t.log('no cgroup CPU time counter on this host: nothing to read');
     t.pass();
-    await busy.remove();
     return;
   }
-  let outside: TestCgroup | undefined;
-  t.teardown(async () => { await busy.remove(); await outside?.remove(); rmSync(dir, { recursive: true, force: true }); });
   const policy = selectedOnlyPolicy(dir, 'critical', '/headroom-test/overhead-counted-critical*');
-  const hog = startIn(busy, 'stress-ng', ['--switch', '1', '--timeout', '80s', '--quiet'], 90_000);
-  t.teardown(() => { hog.child.kill('SIGKILL'); });
-  const agent = headroom(['top', '--json', '--interval', '1', '--policy', policy, '--state-dir', join(dir, 'state')], { timeoutMs: 90_000 });
-  t.teardown(() => { agent.child.kill('SIGKILL'); });
-  const docs = (): TopDoc[] => jsonLines<TopDoc>(agent.stdout());
-  const filtered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
-  await waitFor(() => docs().some(filtered), 'the sched probe kept to the selected workloads', 30_000);
+  const { agent, docs } = await topWithSchedFiltered(t, busy, policy, join(dir, 'state'), 80);
+  const filtered = schedFiltered;
 
   // A job the policy does not name starts in a new cgroup: no probe counts any of its events.
   outside = new TestCgroup('overhead-counted-job', { cpuacct: true });
