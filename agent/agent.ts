@@ -261,8 +261,12 @@ export class Agent {
       if (c.knobs.filter) this.setFilter(probe);
       probe.setKnobs(c.knobs);
       if (this.logOverhead) this.log(`overhead: ${c.reason}${c.knobs.filter ? filteredNote(c.probe) : ''}`);
-      // (the others' CPU time read once now: a rate needs two readings, and the next tick has the second)
-      if (c.probe === 'sched' && c.knobs.filter) this.countedOutside(NOTHING_SEEN);
+      // (the others' CPU time read once now, all of it: a rate needs two readings, and the next
+      // tick has the second; the idle ones of a filter before read again)
+      if (c.probe === 'sched' && c.knobs.filter) {
+        this.counterLeavesAt = -1;
+        this.countedOutside(NOTHING_SEEN);
+      }
     }
     // A probe kept to the policy's workloads follows them as their cgroups come and go.
     if (reselected) {
@@ -828,7 +832,8 @@ export class Agent {
   /**
    * While the sched probe counts only the policy's workloads, the others' CPU from their cgroups'
    * CPU time (readCgroupCpu), by id: each cgroup the index knows outside the filter with no child
-   * cgroup (the counter counts a subtree, the probe a cgroup's own tasks), read at every tick.
+   * cgroup (the counter counts a subtree, the probe a cgroup's own tasks), read at every tick; one
+   * at 0 for COUNTER_IDLE_READINGS readings in a row reads 0 until the next walk reads it again.
    * Those busy that no probe named this tick (`busy`) are reported too: one started since the
    * filter came on was in no report. Found at the walks of the trees (every 10 ticks).
    */
@@ -841,12 +846,17 @@ export class Agent {
     const busy = this.countedBusy;
     cores.clear();
     busy.clear();
-    // (a rate over up to a walk's ticks: an idle one is read at the walks alone)
+    // (a walk's 10 ticks and a margin: an idle one is read at the walks alone)
     const maxAgeMs = 12 * this.policy.tickMs;
     for (const [id, leaf] of this.counterLeaves) {
+      if (this.filterWorkloads.has(id)) continue;
       // (one idle at COUNTER_IDLE_READINGS readings in a row is read again once at the next walk,
-      // when the leaves are taken again: a host's thousand idle services cost a thousand reads a tick)
-      if (leaf.idle >= COUNTER_IDLE_READINGS || this.filterWorkloads.has(id)) continue;
+      // when the leaves are taken again: a host's thousand idle services cost a thousand reads a
+      // tick. Its 0 meanwhile, not unknown: a row of `top --all` went 0, -, -, ..., 0)
+      if (leaf.idle >= COUNTER_IDLE_READINGS) {
+        cores.set(id, 0);
+        continue;
+      }
       const c = readCgroupCpu(this.layout, leaf.workload);
       // (one unreadable, a v1 cpu cgroup with no cpuacct one at its path, is not tried again until the next walk)
       if (c === null) {

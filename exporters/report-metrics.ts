@@ -161,8 +161,8 @@ export class ReportMetricProducer implements MetricProducer {
       };
 
       // (none while the sched probe, kept to the policy's workloads, counts nothing of this one: a
-      // series frozen then would read as a workload that ran nothing; nor its cores read from its
-      // cgroup's CPU time meanwhile, a counter of another start)
+      // series frozen then would read as a workload that ran nothing; nor while its cores come from
+      // its cgroup's CPU time: its seconds, the probe's, are frozen then)
       if (w.cpu.cores !== null && !w.cpu.counter) {
         cpu.push(total('cpu', w.cpu.seconds));
         switches.push(total('switches', w.switches.voluntary, { kind: 'voluntary' }), total('switches', w.switches.involuntary, { kind: 'involuntary' }));

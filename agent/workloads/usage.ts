@@ -393,7 +393,7 @@ export function readCgroupCpu(layout: CgroupLayout, w: Workload): { dir: string;
 
 /** Readings of one counter closer than this give the rate of the last interval again (two workloads under one ancestor in a tick). */
 const CPU_RATE_MIN_MS = 500;
-/** A reading older than this starts over (the counter's cgroup may have been remade). */
+/** A reading older than this starts over, by default (the counter's cgroup may have been remade). */
 const CPU_RATE_MAX_MS = 60_000;
 
 /**
@@ -406,7 +406,7 @@ export class CpuRates {
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
-  /** maxAgeMs: a reading older than this starts over (at least CPU_RATE_MAX_MS: a tick as long would never give a rate) */
+  /** maxAgeMs: a reading older than this starts over; never less than CPU_RATE_MAX_MS (a caller that reads once a walk passes a walk's length, or a long --interval would give no rate) */
   rate(dir: string, seconds: number | null, maxAgeMs = CPU_RATE_MAX_MS): number | null {
     if (seconds === null) return null;
     const now = this.nowMs();

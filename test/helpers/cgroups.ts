@@ -47,7 +47,8 @@ export class TestCgroup {
     }
     this.path = `/${TEST_ROOT_NAME}/${name}`;
     this.dir = join(base, name);
-    if (!existsSync(this.dir)) mkdirSync(this.dir);
+    const made = !existsSync(this.dir);
+    if (made) mkdirSync(this.dir);
     const acct = opts.cpuacct ? separateCpuacctRoot() : null;
     if (acct) {
       const acctBase = join(acct, TEST_ROOT_NAME);
@@ -57,7 +58,9 @@ export class TestCgroup {
         if (!existsSync(this.cpuacctDir)) mkdirSync(this.cpuacctDir);
       } catch (err) {
         // (no object to remove it by: the cpu cgroup made above would be left)
-        try { rmdirSync(this.dir); } catch { /* in use: left for the caller's error */ }
+        if (made) {
+          try { rmdirSync(this.dir); } catch { /* in use: left for the caller's error */ }
+        }
         throw err;
       }
     }
@@ -109,16 +112,16 @@ export class TestCgroup {
     return readFileSync(join(this.dir, file), 'utf8').trim();
   }
 
-  /** Kills what still runs inside, then removes the cgroup (and the test root when empty). */
+  /** Kills what still runs inside, then removes the cgroup and its cpuacct twin (and the test roots when empty). */
   async remove(): Promise<void> {
     this.removeNow();
     removeTestRootIfEmpty();
   }
 
   /**
-   * Kills what still runs inside and removes the cgroup, trying again for up to 2.5 s while its
-   * tasks leave, synchronously (a bench's way out cannot wait); the test root is left as it is.
-   * False when the cgroup is still there.
+   * Kills what still runs inside and removes the cgroup and its cpuacct twin (and the twin's test
+   * root when empty), trying again for up to 2.5 s each while its tasks leave, synchronously (a
+   * bench's way out cannot wait); the cpu test root is left as it is. False when either is still there.
    */
   removeNow(): boolean {
     const pause = new Int32Array(new SharedArrayBuffer(4));

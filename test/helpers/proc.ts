@@ -62,8 +62,8 @@ export function workloadDir(): string {
  * in the test process's scratch folder. */
 export function startIn(cg: TestCgroup, cmd: string, args: string[], timeoutMs = 60_000): Running {
   const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const join = cg.procsFiles().map((f) => `echo $$ > '${f}'`).join(' && ');
-  return start('sh', ['-c', `${join} && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
+  const enter = cg.procsFiles().map((f) => `echo $$ > '${f}'`).join(' && ');
+  return start('sh', ['-c', `${enter} && exec ${quoted}`], { timeoutMs, cwd: workloadDir() });
 }
 
 /** Waits until `pred` holds, polling; throws with `what` after `timeoutMs`. */

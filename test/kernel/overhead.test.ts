@@ -204,7 +204,7 @@ function selectedOnlyPolicy(dir: string, name: string, match: string, extra: str
   return policy;
 }
 
-/** TopDoc's test: the sched probe kept to the policy's workloads */
+/** Whether a `top --json` document shows the sched probe kept to the policy's workloads */
 const schedFiltered = (d: TopDoc): boolean => d.health.probes.sched?.variant === 'selected-only';
 
 /**
@@ -228,22 +228,21 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
   t.teardown(async () => { await busy.remove(); await late?.remove(); rmSync(dir, { recursive: true, force: true }); });
   const policy = selectedOnlyPolicy(dir, 'late', '/headroom-test/overhead-late*');
   const { agent, docs } = await topWithSchedFiltered(t, busy, policy, join(dir, 'state'), 60);
-  const filtered = schedFiltered;
 
   // Now the policy's workload starts, in a cgroup the probe's filter has never heard of.
   late = new TestCgroup('overhead-late-1');
   const work = startIn(late, 'stress-ng', ['--cpu', '1', '--timeout', '40s', '--quiet'], 50_000);
   t.teardown(() => { work.child.kill('SIGKILL'); });
   const from = docs().length;
-  const seen = (): TopDoc | undefined => docs().slice(from).find((d) => filtered(d) && (d.workloads[late!.path]?.cpu.cores ?? 0) > 0.2);
+  const seen = (): TopDoc | undefined => docs().slice(from).find((d) => schedFiltered(d) && (d.workloads[late!.path]?.cpu.cores ?? 0) > 0.2);
   await waitFor(() => seen() !== undefined, 'the late workload counted while the probe is filtered', 25_000);
   const d = seen()!;
   t.log(`late workload: ${d.workloads[late.path].cpu.cores!.toFixed(2)} cores, ${d.workloads[late.path].runq.count} run-queue waits, sched ${d.health.probes.sched.variant}`);
   // The filter is on: the busy neighbour's CPU is no longer counted by the probe, and it says so.
   // It read 0 cores (a workload that ran nothing), and its CPU demand was forecast from those
   // zeros. (Its CPU time is read from its cgroup where it can be: on a cgroup v2 host, or where
-  // cpu and cpuacct are mounted together; next test. Here cpuacct is mounted apart and the
-  // neighbour has no cpuacct cgroup.)
+  // cpu and cpuacct are mounted together; next test. Where cpuacct is mounted apart, as on the CI
+  // host, the neighbour here has no cpuacct cgroup.)
   const neighbour = d.workloads[busy.path];
   t.truthy(neighbour, 'the unselected neighbour is still reported');
   t.log(`unselected neighbour: ${JSON.stringify({ cpu: neighbour?.cpu, wait: neighbour?.runq.waitPerSecond, switches: neighbour?.switches.perSecond, demand: Object.keys(neighbour?.demand ?? {}) })}`);
@@ -261,7 +260,7 @@ kernelTest('overhead: a policy workload whose cgroup appears after the sched pro
 
 kernelTest('overhead: while the sched probe is kept to the selected workloads, the others\' CPU is read from their cgroups\' CPU time, a busy one started since included', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-test-overhead-'));
-  // (where cpuacct is mounted apart from cpu, as here, each with a cpuacct cgroup at its path too)
+  // (where cpuacct is mounted apart from cpu, each with a cpuacct cgroup at its path too)
   const busy = new TestCgroup('overhead-counted-busy', { cpuacct: true });
   let outside: TestCgroup | undefined;
   t.teardown(async () => { await busy.remove(); await outside?.remove(); rmSync(dir, { recursive: true, force: true }); });
@@ -273,7 +272,6 @@ kernelTest('overhead: while the sched probe is kept to the selected workloads, t
   }
   const policy = selectedOnlyPolicy(dir, 'critical', '/headroom-test/overhead-counted-critical*');
   const { agent, docs } = await topWithSchedFiltered(t, busy, policy, join(dir, 'state'), 80);
-  const filtered = schedFiltered;
 
   // A job the policy does not name starts in a new cgroup: no probe counts any of its events.
   outside = new TestCgroup('overhead-counted-job', { cpuacct: true });
@@ -281,7 +279,7 @@ kernelTest('overhead: while the sched probe is kept to the selected workloads, t
   t.teardown(() => { work.child.kill('SIGKILL'); });
   const from = docs().length;
   // (found at the next walk of the cgroup trees, every 10 ticks; a rate from the second reading)
-  const counted = (): TopDoc[] => docs().slice(from).filter((d) => filtered(d) && (d.workloads[outside!.path]?.cpu.cores ?? 0) > 0);
+  const counted = (): TopDoc[] => docs().slice(from).filter((d) => schedFiltered(d) && (d.workloads[outside!.path]?.cpu.cores ?? 0) > 0);
   await waitFor(() => counted().length >= 4, 'the job\'s CPU read while the probe is filtered', 25_000);
   // its cgroup's CPU time, as the test reads it over the same seconds (the peer: the counter itself)
   const n0 = counted().length;

@@ -1882,7 +1882,7 @@ test('engine: nothing resolves before a horizon has passed (no forecast "made" b
 test('engine: a burst of errors at a series\' start does not set the offset\'s unit for the rest of it (at most RECENT_ERROR_CAP times the recent error)', (t) => {
   // Context switches as the steady recording has them: 3,000-5,500/s for 40 s from 40 s, then
   // 18-32 for 14 minutes. The 60 s value's unit, a long mean, remembered the burst (140-1,400
-  // where the errors were about 5), and the offset on it held the p90 at 76-96 on average
+  // where the errors were about 5-10), and the offset on it held the p90 at 76-96 on average
   // over 400-900 s (seeds 1-5); capped at 8 recent errors, 42-53. (Two seeds: the highest
   // without the cap, 4, and one of the lowest with it, 1.) The p90 of the calm itself is 30.6.
   for (const seed of [1, 4]) {
@@ -1911,7 +1911,7 @@ test('ErrorUnit: a winsorised long mean of the errors, at most RECENT_ERROR_CAP 
   u.add(10);
   t.true(u.known);
   t.is(u.value, 10);
-  // winsorised at three units: 1,000 counts as 30
+  // winsorised at three long means: 1,000 counts as 30
   u.add(1000);
   t.true(Math.abs(u.value - 20) < 0.1, `${u.value}`);
   // a burst, then calm: the long mean keeps the burst, the unit follows the calm

@@ -175,7 +175,7 @@ interface HorizonState {
   /** the offset on the p90, in units (offsetNow) */
   offsetUnits: number;
   /** the offset's unit, also PEAK_CAP_UNITS' and heldP90's: |peak - the p90 before the offset| (UNCALIBRATED where rows are not kept) */
-  unit: ErrorUnit;
+  readonly unit: ErrorUnit;
   /** offsetUnits from CLIMB_BACK slots before the climb under way was read as one (NaN: none under way; the unit then in rows) */
   unitsAtClimb: number;
 }
