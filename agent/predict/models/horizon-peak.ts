@@ -112,6 +112,8 @@ const UNCALIBRATED = new ErrorUnit(1);
 Object.freeze(UNCALIBRATED);
 /** Numbers the calibration's ring keeps a slot: offsetUnits and the unit */
 const CLIMB_BACK_FIELDS = 1 + ERROR_UNIT_FIELDS;
+/** Where a horizon's rows keep the unit as it stood at unitsAtClimb's slot (after the finals and the climb ring). */
+const unitAtClimbIn = (h: { steps: number }): number => 2 * (h.steps + 1) + CLIMB_BACK_FIELDS * CLIMB_BACK;
 
 /** Points of the base model's path looked at for its highest centre. */
 const PATH_POINTS = 8;
@@ -360,7 +362,7 @@ export class HorizonPeakForecaster implements Forecaster {
     const b = ring + CLIMB_BACK_FIELDS * (slot % CLIMB_BACK);
     if (climbStarts && (Number.isNaN(h.unitsAtClimb) || newClimb)) {
       h.unitsAtClimb = h.rows[b]!;
-      h.rows.copyWithin(ring + CLIMB_BACK_FIELDS * CLIMB_BACK, b + 1, b + CLIMB_BACK_FIELDS);
+      h.rows.copyWithin(unitAtClimbIn(h), b + 1, b + CLIMB_BACK_FIELDS);
     }
     h.rows[b] = h.offsetUnits;
     h.unit.save(h.rows, b + 1);
@@ -382,7 +384,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (top === Number.POSITIVE_INFINITY) return { p50, p90: held, before90 };
     const p50At = Math.min(p50, top);
     // (a warm horizon's only: a cold one, with no offset, is not held)
-    return { p50: p50At, p90: heldP90(top, Math.max(h.unit.value, OFFSET_UNIT_FLOOR * Math.abs(reference)), p50At, held), before90 };
+    return { p50: p50At, p90: heldP90(top, this.unitAt(h, reference), p50At, held), before90 };
   }
 
   /** The plateau's top (Plateau.top) over a horizon no longer than the quiet it was read from; +infinity otherwise. */
@@ -393,7 +395,12 @@ export class HorizonPeakForecaster implements Forecaster {
   /** The offset on the p90 in levels: its units times the unit, at least OFFSET_UNIT_FLOOR of the reference. */
   private offsetNow(h: HorizonState, reference: number): number {
     if (h.offsetUnits === 0) return 0;
-    return h.offsetUnits * Math.max(h.unit.value, OFFSET_UNIT_FLOOR * Math.abs(reference));
+    return h.offsetUnits * this.unitAt(h, reference);
+  }
+
+  /** The offset's unit at this reference: at least OFFSET_UNIT_FLOOR of it. */
+  private unitAt(h: HorizonState, reference: number): number {
+    return Math.max(h.unit.value, OFFSET_UNIT_FLOOR * Math.abs(reference));
   }
 
   /**
@@ -545,7 +552,7 @@ export class HorizonPeakForecaster implements Forecaster {
     if (!Number.isNaN(endedAt) && this.calibrates) {
       if (!Number.isNaN(h.unitsAtClimb)) {
         h.offsetUnits = Math.min(h.offsetUnits, h.unitsAtClimb);
-        h.unit.restore(h.rows, 2 * (h.steps + 1) + CLIMB_BACK_FIELDS * CLIMB_BACK);
+        h.unit.restore(h.rows, unitAtClimbIn(h));
         h.unitsAtClimb = Number.NaN;
       }
       // (those made up to its last climbing slot: resolve skips them, made before settledAt)
