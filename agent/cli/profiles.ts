@@ -47,6 +47,8 @@ const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).rep
 const shortId = (sig: string): string => sig.slice(0, 12);
 /** what a table shows for a resource no run of the task measured */
 const NOT_MEASURED = '-';
+/** after a slice's figures where no run of the task was seen (each found late) */
+const UNSEEN_MARK = '*';
 
 /** Columns two spaces apart: text (`left`) left-aligned, numbers right-aligned. */
 function table(header: string[], rows: string[][], left: readonly number[] = [0]): string {
@@ -241,7 +243,9 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
     humanDuration(b * f.binMs),
     ...columns.map(([, r, fmt]) => {
       const c = f.curve[r];
-      return c ? `${fmt(c.mean[b]!)} (${fmt(c.p90[b]!)})` : NOT_MEASURED;
+      // (a column with marks keeps its figures aligned: a space where a slice has none)
+      const mark = c?.unseen ? (b < c.unseen ? UNSEEN_MARK : ' ') : '';
+      return c ? `${fmt(c.mean[b]!)} (${fmt(c.p90[b]!)})${mark}` : NOT_MEASURED;
     }),
   ]);
   // each run's own peak (its highest slice), across the runs: the most any slice's p90 reads
@@ -255,7 +259,9 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const mem = unmeasured.filter(([, r]) => r.startsWith('mem'));
   const memWhy = 'memory is not measured where the memory controller does not see the run\'s cgroup';
   const why = mem.length === 0 ? '' : mem.length === unmeasured.length ? `: ${memWhy}` : `; ${memWhy}`;
-  const foot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
+  const unmeasuredFoot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
+  const unseen = columns.some(([, r]) => (f.curve[r]?.unseen ?? 0) > 0);
+  const foot = `${unmeasuredFoot}${unseen ? `${UNSEEN_MARK}: no run was seen there (each found late): the first slice seen, repeated\n` : ''}`;
   return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
 }
 

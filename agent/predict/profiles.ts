@@ -78,6 +78,19 @@ export interface FinishedRun {
   task?: TaskLabel;
   /** its task's process's exit status (absent: not known); not 0: one the task ends with as a rule (grep's 1, rsync's 24) */
   exitStatus?: number;
+  /**
+   * how long it ran before a tick could see it (ms from its start; absent: 0): its cgroup was
+   * found late (a walk of the trees finds a job's within 10 ticks while the sched probe is
+   * filtered) and its start read from its process's. The slices wholly within it have no sample:
+   * they are left as the profile has them (unseenSlices)
+   */
+  unseenMs?: number;
+}
+
+/** The slices at a run's start that no sample could fall in: wholly within its first `unseenMs` (at most all but the last). */
+export function unseenSlices(durationMs: number, unseenMs: number | undefined): number {
+  if (!(unseenMs! > 0) || !(durationMs > 0)) return 0;
+  return Math.min(BINS - 1, Math.floor((unseenMs! / durationMs) * BINS));
 }
 
 /** BINS values per resource measured (see RunSample) */
@@ -178,6 +191,12 @@ export interface CurveMoments {
   /** decayed count of the runs behind these moments; absent (profiles written before it): the profile's weight */
   weight?: number;
   /**
+   * per slice, the decayed count of the runs that saw it, where a run found late did not see
+   * some (FinishedRun.unseenMs); absent: each slice's is the curve's weight. A slice of weight 0
+   * no run saw: its moments are the nearest seen slice's of the run that made the curve
+   */
+  sliceWeight?: number[];
+  /**
    * each run's own peak (its highest slice), merged as the slices are: runs that peak alike at
    * different moments agree on it, where the slices' spread says they do not. Absent in
    * profiles written before it (then the highest slice's moments stand in)
@@ -196,6 +215,8 @@ function merge(m: number, v: number, olderWeight: number, x: number): Moments {
 /** The profile with one more run in it (a new object; `prev` is left as it was). */
 export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: number, nowMs: number): Profile {
   const binned = binRun(run.samples, run.durationMs);
+  // (never past its first sample's slice: what a sample saw is learned)
+  const unseen = Math.min(unseenSlices(run.durationMs, run.unseenMs), ...run.samples.map((s) => Math.floor((s.atMs / run.durationMs) * BINS)));
   const at = run.endedAtMs ?? nowMs;
   const older = prev ? prev.weight * decay : 0;
   const d = merge(prev?.durationMs.mean ?? 0, prev?.durationMs.var ?? 0, older, run.durationMs);
@@ -211,15 +232,35 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       continue;
     }
     const olderR = weightBefore * decay;
+    // (slices a late-found run never saw keep what earlier runs had there, fading as the
+    // curve's weight does; filled from its first seen slice, they taught the task a start it
+    // did not have: a memory ramp found 10 s late began at the 10 s value)
+    const weightOf = (b: number): number => before?.sliceWeight?.[b] ?? weightBefore;
     const mean: number[] = [];
     const vars: number[] = [];
+    const weights: number[] = [];
+    let runPeak = 0;
     for (let b = 0; b < BINS; b++) {
-      const m = merge(before?.mean[b] ?? 0, before?.var[b] ?? 0, olderR, x[b]!);
+      const olderB = weightOf(b) * decay;
+      if (b < unseen) {
+        // (the run's own peak takes the slice as the profile has it: an early spike stays its peak)
+        if (before && olderB > 0) runPeak = Math.max(runPeak, before.mean[b]!);
+        mean.push(before ? before.mean[b]! : x[b]!);
+        vars.push(before ? before.var[b]! : 0);
+        weights.push(before ? olderB : 0);
+        continue;
+      }
+      const m = merge(before?.mean[b] ?? 0, before?.var[b] ?? 0, olderB, x[b]!);
       mean.push(m.mean);
       vars.push(m.var);
+      weights.push(olderB + 1);
+      runPeak = Math.max(runPeak, x[b]!);
     }
     const peakBefore = before ? before.peak ?? highestSlice(before) : { mean: 0, var: 0 };
-    curve[r] = { mean, var: vars, weight: olderR + 1, peak: merge(peakBefore.mean, peakBefore.var, olderR, Math.max(...x)) };
+    const weight = olderR + 1;
+    // (kept only where a slice's differs: a profile of runs seen whole is written as before)
+    const uneven = weights.some((w) => Math.abs(w - weight) > SLACK * weight);
+    curve[r] = { mean, var: vars, weight, ...(uneven ? { sliceWeight: weights } : {}), peak: merge(peakBefore.mean, peakBefore.var, olderR, runPeak) };
   }
   const t = run.task;
   const task = t
@@ -282,8 +323,12 @@ export interface RunForecast {
   durationMs: { mean: number; p90: number };
   /** length of one slice at the mean duration */
   binMs: number;
-  /** per slice: mean and p90 across runs (normal approximation of the spread), for each resource measured */
-  curve: Partial<Record<Resource, { mean: number[]; p90: number[] }>>;
+  /**
+   * per slice: mean and p90 across runs (normal approximation of the spread), for each resource
+   * measured; `unseen`: its first slices no run was seen in (each found late), which repeat the
+   * first slice seen (absent: none)
+   */
+  curve: Partial<Record<Resource, { mean: number[]; p90: number[]; unseen?: number }>>;
   /** highest slice of each curve */
   peak: Partial<Record<Resource, { mean: number; p90: number }>>;
   /** each run's own peak, across the runs (CurveMoments.peak): its mean and p90 */
@@ -311,7 +356,8 @@ export function forecastFromProfile(p: Profile): RunForecast {
     // both peaked at 70.4MiB had a slice of their climb at p90 86.3MiB, and the next run's peak at
     // p90 91.1MiB (stress-ng --vm-bytes 64M)
     const own = m.peak ? p90(m.peak.mean, m.peak.var) : Number.POSITIVE_INFINITY;
-    const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => Math.max(x, Math.min(own, p90(x, m.var[b]!)))) };
+    const unseen = m.sliceWeight ? m.sliceWeight.findIndex((w) => w > 0) : 0;
+    const c = { mean: m.mean.slice(), p90: m.mean.map((x, b) => Math.max(x, Math.min(own, p90(x, m.var[b]!)))), ...(unseen > 0 ? { unseen } : {}) };
     curve[r] = c;
     peak[r] = { mean: Math.max(...c.mean), p90: Math.max(...c.p90) };
     // (written before runs' own peaks: the highest slice's mean and p90 stand in, as peak has them)
@@ -421,6 +467,8 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
     if (c === undefined) continue;
     if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !weight(c.weight))) throw new Error(`bad curve for ${r}`);
     if (c.peak !== undefined && !(c.peak && figure(c.peak.mean) && figure(c.peak.var, MAX_STORED_FIGURE ** 2))) throw new Error(`bad peak for ${r}`);
+    // (no slice is seen by more runs than measured the resource: at most the curve's weight)
+    if (c.sliceWeight !== undefined && !bins(c.sliceWeight, (c.weight ?? p.weight!) * (1 + SLACK))) throw new Error(`bad slice weights for ${r}`);
     // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];

@@ -92,6 +92,8 @@ export interface RunEnd {
   durationAtMost?: boolean;
   /** true: how long it ran is not known (durationMs 0): it began and went within one tick of a cgroup seen before, its start not read */
   durationUnknown?: boolean;
+  /** its first ms no tick saw (FinishedRun.unseenMs: its cgroup found late); absent: none */
+  unseenMs?: number;
   /** merged into the profile and saved */
   recorded: boolean;
   /** why not, when not */
@@ -204,6 +206,8 @@ interface Run {
   reused: boolean;
   /** the tick before the one that first saw its cgroup, where it began then (NaN: none, or a cgroup seen before): it began after it */
   seenAfterMs: number;
+  /** the tick before the one that began it (NaN: none): a start read before it was not seen by a tick (FinishedRun.unseenMs) */
+  tickBeforeMs: number;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
   stride: number;
   bucket?: RunSample;
@@ -551,7 +555,7 @@ export class TaskRuns {
     }
     const run: Run = {
       workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
-      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: firstSight ? this.lastTickMs : Number.NaN, ticks: 0,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: firstSight ? this.lastTickMs : Number.NaN, tickBeforeMs: this.lastTickMs, ticks: 0,
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
@@ -669,9 +673,13 @@ export class TaskRuns {
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
     const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
     const exitStatus = ended && 'status' in ended ? ended.status : undefined;
+    // (begun before the tick ahead of the one that found it: its cgroup was found late, and no
+    // sample holds its start; one begun within that tick was seen as soon as a tick could)
+    const unseenMs = Number.isFinite(run.tickBeforeMs) ? Math.min(durationMs, Math.max(0, Math.round(run.tickBeforeMs - run.startMs))) : 0;
     const end = {
       kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,
       ...(within ? { durationAtMost: true } : unread ? { durationUnknown: true } : {}),
+      ...(unseenMs > 0 ? { unseenMs } : {}),
       ...(killedBy !== undefined ? { killedBy } : exitStatus !== undefined ? { exitStatus } : {}),
     };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
@@ -696,7 +704,10 @@ export class TaskRuns {
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
       .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
     if (samples.length === 0) return { ...end, recorded: false, reason: `${failed}no sample while it ran` };
-    const finished: FinishedRun = { signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task, ...(exitStatus !== undefined ? { exitStatus } : {}) };
+    const finished: FinishedRun = {
+      signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task,
+      ...(exitStatus !== undefined ? { exitStatus } : {}), ...(unseenMs > 0 ? { unseenMs } : {}),
+    };
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
     // (a review). Learned where its profile's last run ended so; else where USUAL_STATUS_RUNS

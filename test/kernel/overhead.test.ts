@@ -12,6 +12,7 @@ import { kernelTest } from '../helpers/host.js';
 import { TestCgroup } from '../helpers/cgroups.js';
 import { freePort, headroom, jsonLines, sleep, startIn, waitFor, type Running } from '../helpers/proc.js';
 import { attributesOf, logRecordsOf, startCollector } from '../helpers/otlp-collector.js';
+import { forecastFromProfile, parseProfile, unseenSlices } from '../../agent/predict/profiles.js';
 
 interface OverheadLine { type: 'overhead'; probe: string; from: string; to: string; reason: string }
 
@@ -307,7 +308,10 @@ kernelTest('overhead: while the sched probe is kept to the selected workloads, t
   t.is(done.code, 0, done.stderr);
 });
 
-interface RunLine { type: 'run'; kind: 'run-start' | 'run-end'; workload: { id: string; path: string }; durationMs?: number; recorded?: boolean; task?: { exe: string } }
+interface RunLine {
+  type: 'run'; kind: 'run-start' | 'run-end'; atMs: number; workload: { id: string; path: string }; signature: string | null;
+  durationMs?: number; recorded?: boolean; unseenMs?: number; task?: { exe: string };
+}
 
 kernelTest('overhead: a job in a cgroup made while the sched probe is kept to the selected workloads is followed as a task run', async (t) => {
   t.timeout(120_000);
@@ -326,7 +330,9 @@ kernelTest('overhead: a job in a cgroup made while the sched probe is kept to th
   // A job the policy does not select starts in a new cgroup: no probe counts any of its events.
   // It is found at the next walk of the cgroup trees (every 10 ticks), so it runs for longer: 25
   // s, over two walks after the one that found it (where a cgroup2 twin was taken as a second run).
-  job = new TestCgroup('overhead-runs-job');
+  // (a cpuacct twin, as systemd lays them out on a hybrid host: its CPU read from its cgroup's counter)
+  job = new TestCgroup('overhead-runs-job', { cpuacct: true });
+  const jobStartMs = Date.now();
   const work = startIn(job, 'stress-ng', ['--cpu', '1', '--timeout', '25s', '--quiet'], 40_000);
   t.teardown(() => { work.child.kill('SIGKILL'); });
   // On a hybrid host, its process in a cgroup2 directory at the same path too (as systemd makes
@@ -356,6 +362,23 @@ kernelTest('overhead: a job in a cgroup made while the sched probe is kept to th
   // from its process's start (read with its task), not from the walk that found its cgroup
   t.true(end.durationMs! >= 23_000 && end.durationMs! <= 27_000, `25 s job, ${end.durationMs} ms`);
   t.true(end.recorded, 'recorded into its task\'s profile');
+  // Its first seconds, before the tick ahead of the walk that found it, no tick saw: said, and
+  // its profile's first slices (its task's first run) marked as seen by no run. (A walk just
+  // after it began finds it with nothing unseen.)
+  const start = runs().find((l) => l.kind === 'run-start')!;
+  const foundAfterMs = start.atMs - jobStartMs;
+  t.log(`found ${foundAfterMs} ms after it began (its start said then); unseen: ${end.unseenMs ?? 0} ms`);
+  t.true((end.unseenMs ?? 0) <= foundAfterMs, 'no more unseen than the time before its start was said');
+  const profile = parseProfile(readFileSync(join(dir, 'profiles', `${end.signature}.json`), 'utf8'));
+  // (its CPU is counted on no tick here without a cpuacct twin: each resource its run measured)
+  const measured = Object.entries(forecastFromProfile(profile).curve);
+  t.true(measured.length > 0, 'some resource measured');
+  for (const [resource, curve] of measured) {
+    const unseen = curve.unseen ?? 0;
+    t.log(`${resource}: ${unseen} of its profile's slices seen by no run; its first seen ${curve.mean[unseen]!.toFixed(2)}`);
+    t.is(unseen, unseenSlices(end.durationMs!, end.unseenMs), `${resource}: its profile's unseen slices, those wholly before the tick ahead of the one that found it`);
+    if (unseen > 0) t.deepEqual(profile.curve[resource as keyof typeof profile.curve]!.sliceWeight!.slice(0, unseen), new Array(unseen).fill(0));
+  }
   agent.child.kill('SIGTERM');
   const done = await agent.done;
   t.is(done.code, 0, done.stderr);

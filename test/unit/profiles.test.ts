@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profilesDelete, profilesList, profilesShow } from '../../agent/cli/profiles.js';
 import {
-  BINS, binRun, envKeysChangedNote, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, type FinishedRun, type RunSample, type StoreProblem,
+  BINS, binRun, envKeysChangedNote, forecastFromProfile, mergeRun, parseProfile, ProfileStore, RESOURCES, unseenSlices, type FinishedRun, type RunSample, type StoreProblem,
 } from '../../agent/predict/profiles.js';
 import { resolveInRoot, SignatureError, signatureOf, START_SLACK_MS, taskSignature, type TaskSpec } from '../../agent/workloads/signature.js';
 import { argvOf, NOT_UTF8, TaskReader } from '../../agent/workloads/task.js';
@@ -511,6 +511,63 @@ test('curve: a resource a run did not measure is left out, not taken for 0', (t)
   t.throws(() => parseProfile('[1,2,3]'), { message: 'not an object' });
   // V8's message quotes the text: its control characters escaped, so a log line stays one line
   t.throws(() => parseProfile('garbage\n\u001b[2J'), { message: /^not JSON: [^\n\u001b]*\\n\\u001b/ });
+});
+
+test('curve: the slices a late-found run never saw keep what earlier runs had there; its own peak there is the profile\'s', (t) => {
+  // a job whose memory climbs 0 -> 190 MiB over 10 s, its CPU 4 cores for its first second then 1
+  const mib = 2 ** 20;
+  const ramp = (from: number, unseenMs?: number): FinishedRun => ({
+    signature: SIG_A, durationMs: 10_000, endedAtMs: 1_700_000_000_000, ...(unseenMs !== undefined ? { unseenMs } : {}),
+    samples: Array.from({ length: 20 }, (_, i) => ({ atMs: (i + 0.5) * 500, cpuCores: i < 2 ? 4 : 1, memBytes: i * 10 * mib }))
+      .filter((s) => s.atMs >= from),
+  });
+  t.is(unseenSlices(10_000, undefined), 0);
+  t.is(unseenSlices(10_000, 2_400), 4);
+  t.is(unseenSlices(10_000, 60_000), BINS - 1, 'the last slice is always the run\'s own');
+  const whole = mergeRun(undefined, ramp(0), 0.5, 0);
+  // found 4 s late: its first sample at 4.25 s (190 MiB's ramp at 80 MiB), no spike seen
+  const late = ramp(4_000, 3_500);
+  const merged = mergeRun(whole, late, 0.5, 0);
+  const mem = merged.curve.memSustainedBytes!;
+  const unseen = unseenSlices(late.durationMs, late.unseenMs); // 7 slices: 0-3.5 s
+  t.is(unseen, 7);
+  for (let b = 0; b < unseen; b++) t.is(mem.mean[b], whole.curve.memSustainedBytes!.mean[b], `slice ${b} kept`);
+  // (before: filled from its first slice seen, 80 MiB, they moved a third of the way up to it)
+  t.is(mem.mean[0], 0);
+  // the slices it saw merge as before: the same ramp, so the same means
+  for (let b = unseen + 1; b < BINS; b++) t.true(Math.abs(mem.mean[b]! - whole.curve.memSustainedBytes!.mean[b]!) < 1e-6, `slice ${b}`);
+  t.deepEqual(mem.sliceWeight, Array.from({ length: BINS }, (_, b) => (b < unseen ? 0.5 : 1.5)));
+  t.is(mem.weight, 1.5);
+  // the early 4 cores stay the runs' peak (the late run's own seen CPU was 1 throughout)
+  const peak = forecastFromProfile(merged).runPeak.cpuCores!;
+  t.is(peak.mean, 4);
+  t.is(forecastFromProfile(merged).curve.cpuCores!.mean[0], 4);
+  // a run seen whole is written as before: no slice weights; nor one said unseen where its samples were
+  t.false('sliceWeight' in mergeRun(whole, ramp(0), 0.5, 0).curve.memSustainedBytes!);
+  t.false('sliceWeight' in mergeRun(whole, { ...ramp(0), unseenMs: 3_500 }, 0.5, 0).curve.memSustainedBytes!);
+
+  // a task's first run found late: its unseen slices repeat its first slice seen, weighing
+  // nothing, and the next run seen whole sets them alone
+  const first = mergeRun(undefined, late, 0.5, 0);
+  const f = forecastFromProfile(first);
+  t.is(f.curve.memSustainedBytes!.unseen, unseen);
+  t.is(first.curve.memSustainedBytes!.mean[0], first.curve.memSustainedBytes!.mean[unseen]);
+  const then = mergeRun(first, ramp(0), 0.5, 0);
+  for (let b = 0; b < unseen; b++) t.is(then.curve.memSustainedBytes!.mean[b], whole.curve.memSustainedBytes!.mean[b], `slice ${b} is the whole run's`);
+  t.is(forecastFromProfile(then).curve.memSustainedBytes!.unseen, undefined);
+  t.deepEqual(then.curve.memSustainedBytes!.var.slice(0, unseen), new Array(unseen).fill(0), 'no spread from a slice no run saw');
+
+  // stored and read back; a slice weight above the curve's, or below 0, is a bad file
+  t.deepEqual(parseProfile(JSON.stringify(merged)).curve.memSustainedBytes!.sliceWeight, mem.sliceWeight);
+  const heavy = structuredClone(merged);
+  heavy.curve.memSustainedBytes!.sliceWeight![3] = 2;
+  t.throws(() => parseProfile(JSON.stringify(heavy)), { message: 'bad slice weights for memSustainedBytes' });
+  const short = structuredClone(merged);
+  short.curve.memSustainedBytes!.sliceWeight = [1];
+  t.throws(() => parseProfile(JSON.stringify(short)), { message: 'bad slice weights for memSustainedBytes' });
+  const negative = structuredClone(merged);
+  negative.curve.memSustainedBytes!.sliceWeight![0] = -0.5;
+  t.throws(() => parseProfile(JSON.stringify(negative)), { message: 'bad slice weights for memSustainedBytes' });
 });
 
 // ---- the store ----
@@ -1061,6 +1118,15 @@ test('cli: list and show print the store', (t) => {
   const noNetSig = 'ce' + 'e'.repeat(62);
   store.record({ ...withoutMemory(run(noNetSig)), samples: withoutMemory(run(noNetSig)).samples.map(({ netBytesPerSec: _, ...rest }) => rest) });
   t.regex(profilesShow(dir, 'ce').stdout, /\n-: not measured in any run \(MEM_PEAK, MEM_SUSTAINED, NET; memory is not measured where the memory controller does not see the run's cgroup\)\n$/);
+  // a task whose one run was found late: the slices no run saw are marked, and said
+  const lateSig = 'cf' + 'e'.repeat(62);
+  store.record({ ...run(lateSig), unseenMs: 1_600, samples: run(lateSig).samples.filter((x) => x.atMs >= 1_600) });
+  const late = profilesShow(dir, 'cf').stdout;
+  t.regex(late, /\n0-5%\s+0ms\s+[^\n]*\)\*\s/, 'its first slice marked');
+  t.regex(late, /\n10-15%\s+1\.00s\s+\S+ \(\S+\)\*/, 'its third slice, 1-1.5 s, marked');
+  t.regex(late, /\n15-20%\s+[^*\n]+\n/, 'the fourth slice, its own, not');
+  t.regex(late, /\n\*: no run was seen there \(each found late\): the first slice seen, repeated\n$/);
+  t.is((JSON.parse(profilesShow(dir, 'cf', true).stdout) as { forecast: { curve: { cpuCores: { unseen: number } } } }).forecast.curve.cpuCores.unseen, 3);
 });
 
 test('cli: a --dir that is a file is said to be one, not a raw ENOTDIR', (t) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseProfile, ProfileStore, type FinishedRun } from '../../agent/predict/profiles.js';
+import { BINS, parseProfile, ProfileStore, unseenSlices, type FinishedRun } from '../../agent/predict/profiles.js';
 import { TaskRuns, type RunEnd, type RunEvent, type RunStart, type RunTickInput } from '../../agent/predict/task-runs.js';
 import { TaskReader } from '../../agent/workloads/task.js';
 import { matchesGlob } from '../../agent/plan/policy.js';
@@ -45,6 +45,8 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   earlierRun?: (commandKey: string, span: { startMs: number; endMs: number }) => void;
   endOf?: (pid: number, startTicks: number) => ProcessEnd | null;
   oldestStartTicks?: (w: Workload) => number | null;
+  /** its task's process's start (ms), by workload id (absent: not read) */
+  startedAt?: Map<string, number>;
 } = {}) {
   const store = new ProfileStore({ dir: join(scratch(t), 'profiles'), maxBytes: opts.maxBytes });
   const alive = new Set<string>();
@@ -52,7 +54,10 @@ function world(t: { teardown: (fn: () => void) => void }, opts: {
   const ooms = new Map<string, number>();
   const runs = new TaskRuns({
     store, minRunMs: opts.minRunMs, maxSamples: opts.maxSamples, log: opts.log, follows: opts.follows,
-    taskOf: async (w) => { const s = tasks.get(w.id); return s ? { signature: s, pid: 4000 + s.id.charCodeAt(0), startTicks: 777 } : null; },
+    taskOf: async (w) => {
+      const s = tasks.get(w.id);
+      return s ? { signature: s, pid: 4000 + s.id.charCodeAt(0), startTicks: 777, startedAtMs: opts.startedAt?.get(w.id) ?? null } : null;
+    },
     alive: (w) => alive.has(w.id),
     oomKills: (w) => ooms.get(w.id) ?? 0,
     ...(opts.ceiling ? { ceilingOf: () => opts.ceiling! } : {}),
@@ -930,4 +935,37 @@ test('task runs: a cgroup whose directory went and was made again at the same pa
   w.alive.add(id);
   for (let i = 0; i < 2; i++) await w.tick({ [job]: { cpuCores: null } });
   t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end', 'run-start']);
+});
+
+test('task runs: a run whose cgroup was found late (its process began 5 ticks before) leaves its profile\'s start as it was, and says so', async (t) => {
+  const startedAt = new Map<string, number>();
+  const w = world(t, { startedAt });
+  const mib = 2 ** 20;
+  // its memory climbs 10 MiB a second from 0, the same every run
+  const runJob = async (job: string, lateTicks: number): Promise<RunEnd> => {
+    const id = `v1-cpu:${job}`;
+    w.alive.add(id);
+    w.tasks.set(id, sig('d'));
+    // (the tick that first sees it is at now + 1 s; its process began lateTicks before that)
+    startedAt.set(id, w.now() + 1000 - lateTicks * 1000 - 200);
+    for (let i = lateTicks; i < 10; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: (i + 1) * 10 * mib } });
+    w.alive.delete(id);
+    await w.tick({ [job]: { cpuCores: 0 } });
+    return w.events.filter((e): e is RunEnd => e.kind === 'run-end' && e.workload.id === id)[0]!;
+  };
+  const first = await runJob('/jobs/d-1', 0);
+  t.like(first, { recorded: true, runs: 1 }, first.reason);
+  t.false('unseenMs' in first, 'begun within the tick that saw it: seen from its start');
+  const before = w.store.get(sig('d').id)!.curve.memSustainedBytes!;
+  const late = await runJob('/jobs/d-2', 5);
+  // begun 5.2 s before the tick that saw it: the 4.2 s to the tick before that no tick could see
+  t.like(late, { recorded: true, runs: 2, unseenMs: 4200 });
+  t.regex(formatRunEvent(late), /recorded \(2 runs behind its profile\); its first 4\.2 s not seen \(its cgroup found late\): its profile's start left as it was$/);
+  t.like(runEventRecord(late), { unseenMs: 4200 });
+  const after = w.store.get(sig('d').id)!.curve.memSustainedBytes!;
+  const unseen = unseenSlices(late.durationMs, late.unseenMs);
+  t.true(unseen >= 7, `${unseen} slices unseen of ${late.durationMs} ms`);
+  // (filled from its first sample, 60 MiB, the profile's first slices rose towards it)
+  for (let b = 0; b < unseen; b++) t.is(after.mean[b], before.mean[b], `slice ${b}`);
+  t.true(after.mean[BINS - 1]! > 90 * mib, 'the slices it saw are learned');
 });
