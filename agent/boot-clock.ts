@@ -11,6 +11,8 @@ import { join } from 'node:path';
  */
 const bootMs = new Map<string, number>();
 const BOOT_STEP_MS = 250;
+/** How far a process's start read through the boot clock may stray from the wall clock: the kept boot time's drift, and the 10 ms steps of the uptime and of a start. */
+export const START_CLOCK_SLACK_MS = BOOT_STEP_MS + 20;
 
 /** When the host booted, ms since the epoch, per `proc`'s uptime; null where unreadable. */
 export function bootEpochMs(proc = '/proc'): number | null {

@@ -114,8 +114,9 @@ export function formatRunEvent(e: RunEvent): string {
     // (a nonzero status learned: the task's usual end, said so as not to read as a failure)
     const withHeld = e.learnedWith ? `, with the ${e.learnedWith} run${e.learnedWith === 1 ? '' : 's'} before it held back` : '';
     const usual = e.recorded && e.exitStatus ? `, exited with status ${e.exitStatus} as its task's runs do${withHeld}` : '';
-    // (its profile's slices then are left as they were: said, as its curve there is not this run's)
-    const unseen = e.recorded && e.unseenMs ? `; its first ${seconds(e.unseenMs)} not seen (its cgroup found late): its profile's start left as it was` : '';
+    // (its curve's first slices were not learned: said, as its profile there is not this run's)
+    const why = e.unseenBecause === 'found-late' ? 'its cgroup found late' : 'begun before a tick counted it';
+    const unseen = e.unseenMs ? `; its first ${seconds(e.unseenMs)} not seen (${why}): left out of its profile` : '';
     return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded${usual} (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${unseen}${beyond}`;
   }
   const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;
@@ -152,7 +153,7 @@ export function runEventRecord(e: RunEvent): object {
   const base = { type: 'run', kind: e.kind, at: new Date(e.atMs).toISOString(), atMs: e.atMs, workload: workloadRecord(e.workload), signature: e.signature };
   if (e.kind === 'run-end') {
     return {
-      ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), ...(e.unseenMs ? { unseenMs: e.unseenMs } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
+      ...base, durationMs: e.durationUnknown ? null : e.durationMs, ...(e.durationAtMost ? { durationAtMost: true } : {}), ...(e.unseenMs ? { unseenMs: e.unseenMs, unseenBecause: e.unseenBecause } : {}), recorded: e.recorded, ...(e.runs !== undefined ? { runs: e.runs } : {}),
       ...(e.reason ? { reason: e.reason } : {}), ...(e.oomKilled ? { oomKilled: true } : {}),
       ...(e.killedBy !== undefined ? { killedBy: e.killedBy } : {}), ...(e.exitStatus !== undefined ? { exitStatus: e.exitStatus } : {}), ...(e.learnedWith ? { learnedWith: e.learnedWith } : {}), ...(e.heldBack ? { heldBack: true } : {}), ...(e.beyondForecast ? { beyondForecast: e.beyondForecast } : {}),
     };

@@ -231,7 +231,10 @@ export class OtlpLogPush {
     } else {
       if (!e.durationUnknown) attributes['headroom.run.duration_seconds'] = e.durationMs / 1000;
       if (e.durationAtMost) attributes['headroom.run.duration_at_most'] = true;
-      if (e.unseenMs) attributes['headroom.run.unseen_seconds'] = e.unseenMs / 1000;
+      if (e.unseenMs) {
+        attributes['headroom.run.unseen_seconds'] = e.unseenMs / 1000;
+        if (e.unseenBecause) attributes['headroom.run.unseen_because'] = e.unseenBecause;
+      }
       attributes['headroom.run.recorded'] = e.recorded;
       if (e.runs !== undefined) attributes['headroom.run.profile_runs'] = e.runs;
       if (e.reason) attributes['headroom.reason'] = e.reason;

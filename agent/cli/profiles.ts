@@ -251,7 +251,7 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   // each run's own peak (its highest slice), across the runs: the most any slice's p90 reads
   rows.push(['run peak', '', ...columns.map(([, r, fmt]) => {
     const p = f.runPeak[r];
-    return p ? `${fmt(p.mean)} (${fmt(p.p90)})` : NOT_MEASURED;
+    return p ? `${fmt(p.mean)} (${fmt(p.p90)})${f.curve[r]?.unseen ? ' ' : ''}` : NOT_MEASURED;
   })]);
   const body = table(['PROGRESS', 'FROM', ...columns.map(([head]) => head)], rows);
   const unmeasured = columns.filter(([, r]) => !f.curve[r]);

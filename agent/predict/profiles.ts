@@ -28,6 +28,8 @@ export const DEFAULT_HALF_LIFE_RUNS = 4;
 export const PROFILE_FORMAT = 1;
 /** slices of run progress: 20 gives 5% steps, fine enough to place a peak, small on disk */
 export const BINS = 20;
+/** A curve's slice weights are written only while one differs from the curve's by this share of it (mergeRun). */
+const SLICE_WEIGHT_KEPT = 1e-3;
 export const RESOURCES = ['cpuCores', 'memPeakBytes', 'memSustainedBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const;
 export type Resource = (typeof RESOURCES)[number];
 export const QUARANTINE = 'quarantine';
@@ -102,6 +104,11 @@ export type Curve = Partial<Record<Resource, number[]>>;
  * have gaps); a resource no sample carries is absent.
  */
 export function binRun(samples: readonly RunSample[], durationMs: number): Curve {
+  return binSlices(samples, durationMs).curve;
+}
+
+/** binRun's curve, and per resource the slice of its first sample carrying it. */
+function binSlices(samples: readonly RunSample[], durationMs: number): { curve: Curve; firstSlice: Partial<Record<Resource, number>> } {
   if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`run duration must be positive, got ${durationMs}`);
   if (samples.length === 0) throw new RangeError('a run needs at least one sample');
   const sums = RESOURCES.map(() => new Array<number>(BINS).fill(0));
@@ -126,12 +133,15 @@ export function binRun(samples: readonly RunSample[], durationMs: number): Curve
     add(net, s.netBytesPerSec);
   }
   const curve: Curve = {};
+  const firstSlice: Partial<Record<Resource, number>> = {};
   RESOURCES.forEach((r, i) => {
     const n = counts[i]!;
-    if (n.every((c) => c === 0)) return;
+    const first = n.findIndex((c) => c > 0);
+    if (first < 0) return;
+    firstSlice[r] = first;
     curve[r] = fillGaps(sums[i]!.map((x, b) => (n[b]! > 0 && i !== memPeak ? x / n[b]! : x)), n);
   });
-  return curve;
+  return { curve, firstSlice };
 }
 
 function measured(x: number | undefined): x is number {
@@ -214,9 +224,8 @@ function merge(m: number, v: number, olderWeight: number, x: number): Moments {
 
 /** The profile with one more run in it (a new object; `prev` is left as it was). */
 export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: number, nowMs: number): Profile {
-  const binned = binRun(run.samples, run.durationMs);
-  // (never past its first sample's slice: what a sample saw is learned)
-  const unseen = Math.min(unseenSlices(run.durationMs, run.unseenMs), ...run.samples.map((s) => Math.floor((s.atMs / run.durationMs) * BINS)));
+  const { curve: binned, firstSlice } = binSlices(run.samples, run.durationMs);
+  const unseenSpan = unseenSlices(run.durationMs, run.unseenMs);
   const at = run.endedAtMs ?? nowMs;
   const older = prev ? prev.weight * decay : 0;
   const d = merge(prev?.durationMs.mean ?? 0, prev?.durationMs.var ?? 0, older, run.durationMs);
@@ -234,7 +243,9 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
     const olderR = weightBefore * decay;
     // (slices a late-found run never saw keep what earlier runs had there, fading as the
     // curve's weight does; filled from its first seen slice, they taught the task a start it
-    // did not have: a memory ramp found 10 s late began at the 10 s value)
+    // did not have: a memory ramp found 10 s late began at the 10 s value. Never past its first
+    // sample of the resource: what a sample saw is learned)
+    const unseen = Math.min(unseenSpan, firstSlice[r]!);
     const weightOf = (b: number): number => before?.sliceWeight?.[b] ?? weightBefore;
     const mean: number[] = [];
     const vars: number[] = [];
@@ -256,10 +267,18 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       weights.push(olderB + 1);
       runPeak = Math.max(runPeak, x[b]!);
     }
+    // (the first slices no run saw repeat the first one seen, its spread too: a task found late
+    // on every run follows its runs there, as a run's own gaps are filled)
+    const seen = weights.findIndex((w) => w > 0);
+    for (let b = 0; b < seen; b++) {
+      mean[b] = mean[seen]!;
+      vars[b] = vars[seen]!;
+    }
     const peakBefore = before ? before.peak ?? highestSlice(before) : { mean: 0, var: 0 };
     const weight = olderR + 1;
-    // (kept only where a slice's differs: a profile of runs seen whole is written as before)
-    const uneven = weights.some((w) => Math.abs(w - weight) > SLACK * weight);
+    // (kept only where a slice's differs by SLICE_WEIGHT_KEPT of the curve's: a profile of runs
+    // seen whole is written as before, and one late run's 20 weights go after 30 or so runs)
+    const uneven = weights.some((w) => Math.abs(w - weight) > SLICE_WEIGHT_KEPT * weight);
     curve[r] = { mean, var: vars, weight, ...(uneven ? { sliceWeight: weights } : {}), peak: merge(peakBefore.mean, peakBefore.var, olderR, runPeak) };
   }
   const t = run.task;
@@ -467,8 +486,7 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
     if (c === undefined) continue;
     if (!c || !bins(c.mean) || !bins(c.var, MAX_STORED_FIGURE ** 2) || (c.weight !== undefined && !weight(c.weight))) throw new Error(`bad curve for ${r}`);
     if (c.peak !== undefined && !(c.peak && figure(c.peak.mean) && figure(c.peak.var, MAX_STORED_FIGURE ** 2))) throw new Error(`bad peak for ${r}`);
-    // (no slice is seen by more runs than measured the resource: at most the curve's weight)
-    if (c.sliceWeight !== undefined && !bins(c.sliceWeight, (c.weight ?? p.weight!) * (1 + SLACK))) throw new Error(`bad slice weights for ${r}`);
+    if (c.sliceWeight !== undefined && !sliceWeightsOk(c.sliceWeight, c.weight ?? p.weight!)) throw new Error(`bad slice weights for ${r}`);
     // written before unmeasured resources were told from 0 (no weights): memory at 0 throughout
     // was not measured (a cgroup in use holds some)
     if (c.weight === undefined && r.startsWith('mem') && c.mean.every((m) => m === 0)) delete p.curve[r];
@@ -480,6 +498,17 @@ export function parseProfile(text: string, expectedSignature?: string): Profile 
   }
   if (p.exitStatus !== undefined && !(Number.isInteger(p.exitStatus) && p.exitStatus >= 1 && p.exitStatus <= 255)) throw new Error(`bad exit status ${shownValue(p.exitStatus)}`);
   return p as Profile;
+}
+
+/**
+ * Slice weights as mergeRun writes them: BINS, none above the curve's weight, none above the
+ * next slice's (a run leaves out only its first slices), the last the curve's (every run sees its
+ * last slice).
+ */
+function sliceWeightsOk(w: unknown, weight: number): boolean {
+  if (!Array.isArray(w) || w.length !== BINS || !w.every((e) => typeof e === 'number' && Number.isFinite(e) && e >= 0)) return false;
+  const top = weight * (1 + SLACK);
+  return w.every((e, b) => e <= top && (b === BINS - 1 || e <= w[b + 1]! * (1 + SLACK))) && w[BINS - 1]! >= weight * (1 - SLACK);
 }
 
 /** Environment keys as one set's name (ProfileStore.envKeySets): sorted, once each, joined by ", ". */

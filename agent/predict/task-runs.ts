@@ -17,8 +17,9 @@ import { basename } from 'node:path';
 import type { Workload } from '../workloads/types.js';
 import type { InputPart, TaskSignature } from '../workloads/signature.js';
 import type { RunPosition } from './demand-from-run.js';
-import { sliceOf, type FinishedRun, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
+import { sliceOf, unseenSlices, type FinishedRun, type ProfileStore, type RunForecast, type RunSample, type TaskLabel } from './profiles.js';
 import { rememberNewest, trimOldest } from '../bounded.js';
+import { START_CLOCK_SLACK_MS } from '../boot-clock.js';
 
 /** The task a run's cgroup runs, as read: its signature, its process's start (ms since the epoch; null: not read), pid and start ticks (which process it is). */
 export interface RunTask {
@@ -92,8 +93,13 @@ export interface RunEnd {
   durationAtMost?: boolean;
   /** true: how long it ran is not known (durationMs 0): it began and went within one tick of a cgroup seen before, its start not read */
   durationUnknown?: boolean;
-  /** its first ms no tick saw (FinishedRun.unseenMs: its cgroup found late); absent: none */
+  /**
+   * recorded runs only: its first ms no tick saw (FinishedRun.unseenMs), where that left a slice
+   * of its curve out of its task's profile; absent: none
+   */
   unseenMs?: number;
+  /** why: its cgroup was new and found late (a walk of the trees), or it began before a tick counted it (a cgroup seen before) */
+  unseenBecause?: 'found-late' | 'not-counted';
   /** merged into the profile and saved */
   recorded: boolean;
   /** why not, when not */
@@ -673,13 +679,9 @@ export class TaskRuns {
     if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
     const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
     const exitStatus = ended && 'status' in ended ? ended.status : undefined;
-    // (begun before the tick ahead of the one that found it: its cgroup was found late, and no
-    // sample holds its start; one begun within that tick was seen as soon as a tick could)
-    const unseenMs = Number.isFinite(run.tickBeforeMs) ? Math.min(durationMs, Math.max(0, Math.round(run.tickBeforeMs - run.startMs))) : 0;
     const end = {
       kind: 'run-end' as const, atMs: run.endedAtMs!, workload: run.workload, signature: run.signature ?? null, durationMs,
       ...(within ? { durationAtMost: true } : unread ? { durationUnknown: true } : {}),
-      ...(unseenMs > 0 ? { unseenMs } : {}),
       ...(killedBy !== undefined ? { killedBy } : exitStatus !== undefined ? { exitStatus } : {}),
     };
     // (a run the OOM killer cut short taught its task's profile a duration and a peak it never
@@ -704,10 +706,18 @@ export class TaskRuns {
       .filter((s) => s.atMs <= (run.endedBusy ? run.endedAtMs! : run.lastAliveMs))
       .map((s) => ({ ...s, atMs: Math.max(0, Math.min(durationMs, s.atMs - run.startMs)) }));
     if (samples.length === 0) return { ...end, recorded: false, reason: `${failed}no sample while it ran` };
+    // Begun before the tick ahead of the one that began its run: no sample holds its start (its
+    // cgroup found late; or seen before, and busy only since). One begun within that tick was seen
+    // as soon as a tick could, give or take its start's clock (START_CLOCK_SLACK_MS).
+    const unseenRaw = Number.isFinite(run.tickBeforeMs) ? Math.min(durationMs, Math.round(run.tickBeforeMs - run.startMs)) : 0;
+    const unseenMs = unseenRaw > START_CLOCK_SLACK_MS ? unseenRaw : 0;
     const finished: FinishedRun = {
       signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task,
       ...(exitStatus !== undefined ? { exitStatus } : {}), ...(unseenMs > 0 ? { unseenMs } : {}),
     };
+    // (said with its end where a slice of its curve was left out: its first sample comes after)
+    const unseen = unseenSlices(durationMs, unseenMs) > 0 && unseenSlices(durationMs, samples[0]!.atMs) > 0
+      ? { unseenMs, unseenBecause: Number.isFinite(run.seenAfterMs) ? 'found-late' as const : 'not-counted' as const } : {};
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
     // (a review). Learned where its profile's last run ended so; else where USUAL_STATUS_RUNS
@@ -737,7 +747,7 @@ export class TaskRuns {
       if (out.evicted.length > 0) this.logEvicted(out.evicted);
       const beyond = beyondForecast(run.forecast, durationMs, samples);
       return {
-        ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? {} : { reason: 'profile not saved (see the log)' }),
+        ...end, recorded: out.saved, runs: out.profile.runs, ...(out.saved ? unseen : { reason: 'profile not saved (see the log)' }),
         ...(learnedWith > 0 ? { learnedWith } : {}),
         ...(beyond.length > 0 ? { beyondForecast: beyond } : {}),
       };
@@ -782,7 +792,7 @@ function heldUnder(f: RunForecast | null, cpuCeiling: number | null): RunForecas
   const at = (v: number): number => Math.min(v, cpuCeiling);
   return {
     ...f,
-    curve: { ...f.curve, cpuCores: { mean: c.mean.map(at), p90: c.p90.map(at) } },
+    curve: { ...f.curve, cpuCores: { ...c, mean: c.mean.map(at), p90: c.p90.map(at) } },
     peak: { ...f.peak, cpuCores: { mean: at(p.mean), p90: at(p.p90) } },
   };
 }

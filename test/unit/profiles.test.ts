@@ -532,7 +532,7 @@ test('curve: the slices a late-found run never saw keep what earlier runs had th
   const unseen = unseenSlices(late.durationMs, late.unseenMs); // 7 slices: 0-3.5 s
   t.is(unseen, 7);
   for (let b = 0; b < unseen; b++) t.is(mem.mean[b], whole.curve.memSustainedBytes!.mean[b], `slice ${b} kept`);
-  // (before: filled from its first slice seen, 80 MiB, they moved a third of the way up to it)
+  // (before: filled from its first slice seen, 80 MiB, they moved two thirds of the way up to it)
   t.is(mem.mean[0], 0);
   // the slices it saw merge as before: the same ramp, so the same means
   for (let b = unseen + 1; b < BINS; b++) t.true(Math.abs(mem.mean[b]! - whole.curve.memSustainedBytes!.mean[b]!) < 1e-6, `slice ${b}`);
@@ -556,6 +556,14 @@ test('curve: the slices a late-found run never saw keep what earlier runs had th
   for (let b = 0; b < unseen; b++) t.is(then.curve.memSustainedBytes!.mean[b], whole.curve.memSustainedBytes!.mean[b], `slice ${b} is the whole run's`);
   t.is(forecastFromProfile(then).curve.memSustainedBytes!.unseen, undefined);
   t.deepEqual(then.curve.memSustainedBytes!.var.slice(0, unseen), new Array(unseen).fill(0), 'no spread from a slice no run saw');
+  // found later still on the next run too: the first slices no run saw repeat the first one
+  // seen, not the first run's fill (which stood above it, at that run's first sample)
+  const later = mergeRun(first, ramp(2_000, 1_500), 0.5, 0);
+  const lm = later.curve.memSustainedBytes!;
+  t.deepEqual(lm.sliceWeight, [0, 0, 0, 1, 1, 1, 1, ...new Array<number>(BINS - 7).fill(1.5)]);
+  t.is(forecastFromProfile(later).curve.memSustainedBytes!.unseen, 3);
+  for (let b = 0; b < 3; b++) t.is(lm.mean[b], lm.mean[3], `slice ${b} repeats slice 3`);
+  t.true(lm.mean[0]! < first.curve.memSustainedBytes!.mean[0]!, 'below the first run\'s fill');
 
   // stored and read back; a slice weight above the curve's, or below 0, is a bad file
   t.deepEqual(parseProfile(JSON.stringify(merged)).curve.memSustainedBytes!.sliceWeight, mem.sliceWeight);
@@ -568,6 +576,13 @@ test('curve: the slices a late-found run never saw keep what earlier runs had th
   const negative = structuredClone(merged);
   negative.curve.memSustainedBytes!.sliceWeight![0] = -0.5;
   t.throws(() => parseProfile(JSON.stringify(negative)), { message: 'bad slice weights for memSustainedBytes' });
+  // (a run leaves out only its first slices, and sees its last)
+  const dip = structuredClone(merged);
+  dip.curve.memSustainedBytes!.sliceWeight![10] = 0;
+  t.throws(() => parseProfile(JSON.stringify(dip)), { message: 'bad slice weights for memSustainedBytes' });
+  const lastLight = structuredClone(merged);
+  lastLight.curve.memSustainedBytes!.sliceWeight![BINS - 1] = 1;
+  t.throws(() => parseProfile(JSON.stringify(lastLight)), { message: 'bad slice weights for memSustainedBytes' });
 });
 
 // ---- the store ----

@@ -937,35 +937,50 @@ test('task runs: a cgroup whose directory went and was made again at the same pa
   t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end', 'run-start']);
 });
 
-test('task runs: a run whose cgroup was found late (its process began 5 ticks before) leaves its profile\'s start as it was, and says so', async (t) => {
+test('task runs: a run whose cgroup was found late (its process began 5 ticks before) leaves its curve\'s unseen start out of its profile, and says so; one begun before a tick counted it too; a start within a tick\'s clock slack does not', async (t) => {
   const startedAt = new Map<string, number>();
   const w = world(t, { startedAt });
   const mib = 2 ** 20;
+  // (a tick before: the first tick has none before it, and nothing is unseen there)
+  await w.tick({});
   // its memory climbs 10 MiB a second from 0, the same every run
-  const runJob = async (job: string, lateTicks: number): Promise<RunEnd> => {
+  const runJob = async (job: string, beganMs: number, idleTicks = 0): Promise<RunEnd> => {
     const id = `v1-cpu:${job}`;
     w.alive.add(id);
     w.tasks.set(id, sig('d'));
-    // (the tick that first sees it is at now + 1 s; its process began lateTicks before that)
-    startedAt.set(id, w.now() + 1000 - lateTicks * 1000 - 200);
-    for (let i = lateTicks; i < 10; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: (i + 1) * 10 * mib } });
+    // (the first tick handing it in is at now + 1 s; its process began beganMs before that)
+    startedAt.set(id, w.now() + 1000 - beganMs);
+    // (handed in idle first: a cgroup seen before, its run begun at its first busy tick)
+    for (let i = 0; i < idleTicks; i++) await w.tick({ [job]: { cpuCores: 0 } });
+    for (let i = Math.floor(beganMs / 1000); i < 10; i++) await w.tick({ [job]: { cpuCores: 1, memoryBytes: (i + 1) * 10 * mib } });
     w.alive.delete(id);
     await w.tick({ [job]: { cpuCores: 0 } });
-    return w.events.filter((e): e is RunEnd => e.kind === 'run-end' && e.workload.id === id)[0]!;
+    return w.events.filter((e): e is RunEnd => e.kind === 'run-end' && e.workload.id === id).at(-1)!;
   };
-  const first = await runJob('/jobs/d-1', 0);
+  const first = await runJob('/jobs/d-1', 200);
   t.like(first, { recorded: true, runs: 1 }, first.reason);
-  t.false('unseenMs' in first, 'begun within the tick that saw it: seen from its start');
+  t.false('unseenMs' in first, 'begun within the tick ahead of the one that saw it: seen from its start');
   const before = w.store.get(sig('d').id)!.curve.memSustainedBytes!;
-  const late = await runJob('/jobs/d-2', 5);
+  t.false('sliceWeight' in before);
+  const late = await runJob('/jobs/d-2', 5200);
   // begun 5.2 s before the tick that saw it: the 4.2 s to the tick before that no tick could see
-  t.like(late, { recorded: true, runs: 2, unseenMs: 4200 });
-  t.regex(formatRunEvent(late), /recorded \(2 runs behind its profile\); its first 4\.2 s not seen \(its cgroup found late\): its profile's start left as it was$/);
-  t.like(runEventRecord(late), { unseenMs: 4200 });
+  t.like(late, { recorded: true, runs: 2, unseenMs: 4200, unseenBecause: 'found-late' });
+  t.regex(formatRunEvent(late), /recorded \(2 runs behind its profile\); its first 4\.2 s not seen \(its cgroup found late\): left out of its profile$/);
+  t.like(runEventRecord(late), { unseenMs: 4200, unseenBecause: 'found-late' });
   const after = w.store.get(sig('d').id)!.curve.memSustainedBytes!;
   const unseen = unseenSlices(late.durationMs, late.unseenMs);
   t.true(unseen >= 7, `${unseen} slices unseen of ${late.durationMs} ms`);
   // (filled from its first sample, 60 MiB, the profile's first slices rose towards it)
   for (let b = 0; b < unseen; b++) t.is(after.mean[b], before.mean[b], `slice ${b}`);
   t.true(after.mean[BINS - 1]! > 90 * mib, 'the slices it saw are learned');
+  // a start read 0.2 s before the tick ahead of the one that saw it: within the start clock's
+  // slack (the kept boot time drifts up to 250 ms), a run seen on time
+  const jitter = await runJob('/jobs/d-3', 1200);
+  t.like(jitter, { recorded: true, runs: 3 });
+  t.false('unseenMs' in jitter, 'within the clock\'s slack');
+  // a cgroup seen before, idle 3 ticks, its process begun then: not seen as a run until busy
+  const idle = await runJob('/jobs/d-1', 3200, 3);
+  // (begun 3.2 s before its first idle tick, busy from the fourth: 5.2 s to the tick ahead of that)
+  t.like(idle, { recorded: true, runs: 4, unseenMs: 5200, unseenBecause: 'not-counted' });
+  t.regex(formatRunEvent(idle), /; its first 5\.2 s not seen \(begun before a tick counted it\): left out of its profile;/);
 });
