@@ -402,7 +402,8 @@ const CPU_RATE_MAX_MS = 60_000;
  * reading, after a gap, or when the counter went backwards.
  */
 export class CpuRates {
-  private readonly byDir = new Map<string, { seconds: number; atMs: number; cores: number | null }>();
+  /** per directory: its last reading, the rate it gave, and how old a reading it takes a rate from (its caller's) */
+  private readonly byDir = new Map<string, { seconds: number; atMs: number; cores: number | null; maxAgeMs: number }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
@@ -412,15 +413,18 @@ export class CpuRates {
     const now = this.nowMs();
     const last = this.byDir.get(dir);
     if (last && now - last.atMs < CPU_RATE_MIN_MS) return last.cores;
-    const cores = last && now - last.atMs <= Math.max(CPU_RATE_MAX_MS, maxAgeMs) && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
+    const oldest = Math.max(CPU_RATE_MAX_MS, maxAgeMs);
+    const cores = last && now - last.atMs <= oldest && seconds >= last.seconds ? (seconds - last.seconds) / ((now - last.atMs) / 1000) : null;
     if (last) {
       // (in place: read for every busy cgroup at every tick while the sched probe is filtered)
       last.seconds = seconds;
       last.atMs = now;
       last.cores = cores;
+      last.maxAgeMs = oldest;
     } else {
-      makeRoom(this.byDir, (e) => now - e.atMs > CPU_RATE_MAX_MS);
-      this.byDir.set(dir, { seconds, atMs: now, cores });
+      // (stale by its own caller's age: one read once a walk, at a long --interval, kept its rate)
+      makeRoom(this.byDir, (e) => now - e.atMs > e.maxAgeMs);
+      this.byDir.set(dir, { seconds, atMs: now, cores, maxAgeMs: oldest });
     }
     return cores;
   }

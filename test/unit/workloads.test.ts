@@ -643,6 +643,20 @@ test('usage: CPU rates start over after a gap or a counter that went back', (t) 
   t.is(rates.rate('/b', null), null, 'unreadable');
 });
 
+test('usage: CPU rates, their table full, drop readings stale by their own caller\'s age, not a reading a longer age still takes', (t) => {
+  let now = 0;
+  const rates = new CpuRates(() => now);
+  // a cgroup read once a walk at a long --interval: its readings taken up to 5 minutes apart
+  t.is(rates.rate('/walked', 10, 300_000), null);
+  // the table fills (65,536 directories) with readings a minute and more old by the time the next comes
+  for (let i = 0; i < 65_535; i++) rates.rate(`/d${i}`, 1);
+  now = 120_000;
+  rates.rate('/new', 1);
+  // (the walked one, 2 minutes old, is within its 5: kept, and its rate given)
+  t.is(rates.rate('/walked', 130, 300_000), 1, 'kept: (130 - 10) s over 120 s');
+  t.is(rates.rate('/d0', 2), null, 'a minute-old reading made room: read afresh');
+});
+
 test('usage: a CPU set counts its CPUs; one as large as the host is no limit', (t) => {
   t.is(cpusetCores('0'), 1);
   t.is(cpusetCores('0-3,8,10-11', 64), 7);
