@@ -115,8 +115,9 @@ export function formatRunEvent(e: RunEvent): string {
     const withHeld = e.learnedWith ? `, with the ${e.learnedWith} run${e.learnedWith === 1 ? '' : 's'} before it held back` : '';
     const usual = e.recorded && e.exitStatus ? `, exited with status ${e.exitStatus} as its task's runs do${withHeld}` : '';
     // (its curve's first slices were not learned: said, as its profile there is not this run's)
-    const why = e.unseenBecause === 'found-late' ? 'its cgroup found late' : 'begun before a tick counted it';
-    const unseen = e.unseenMs ? `; its first ${seconds(e.unseenMs)} not seen (${why}): left out of its profile` : '';
+    const unseen = e.unseenMs
+      ? `; its first ${seconds(e.unseenMs)} not seen (${e.unseenBecause === 'found-late' ? 'its cgroup found late' : 'begun before its cgroup was seen busy'}): left out of its profile`
+      : '';
     return `[run] ${e.workload.id} ended ${took}${task}: ${e.recorded ? `recorded${usual} (${e.runs} run${e.runs === 1 ? '' : 's'} behind its profile)` : `not recorded: ${e.reason}`}${unseen}${beyond}`;
   }
   const started = `[run] ${e.workload.id} started: ${taskLabel(e)}${task}`;

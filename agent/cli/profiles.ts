@@ -47,7 +47,7 @@ const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).rep
 const shortId = (sig: string): string => sig.slice(0, 12);
 /** what a table shows for a resource no run of the task measured */
 const NOT_MEASURED = '-';
-/** after a slice's figures where no run of the task was seen (each found late) */
+/** after a slice's figures where no run of the task was seen (each begun before a tick saw it) */
 const UNSEEN_MARK = '*';
 
 /** Columns two spaces apart: text (`left`) left-aligned, numbers right-aligned. */
@@ -261,7 +261,7 @@ export function profilesShow(dir: string, prefix: string, json = false): Profile
   const why = mem.length === 0 ? '' : mem.length === unmeasured.length ? `: ${memWhy}` : `; ${memWhy}`;
   const unmeasuredFoot = unmeasured.length > 0 ? `${NOT_MEASURED}: not measured in any run (${unmeasured.map(([head]) => head).join(', ')}${why})\n` : '';
   const unseen = columns.some(([, r]) => (f.curve[r]?.unseen ?? 0) > 0);
-  const foot = `${unmeasuredFoot}${unseen ? `${UNSEEN_MARK}: no run was seen there (each found late): the first slice seen, repeated\n` : ''}`;
+  const foot = `${unmeasuredFoot}${unseen ? `${UNSEEN_MARK}: no run was seen there (each begun before a tick saw it): the first slice seen, repeated\n` : ''}`;
   return { exitCode: EXIT_OK, stdout: `${head.join('\n')}\n${body}\n${foot}`, stderr };
 }
 

@@ -29,6 +29,8 @@ export const PROFILE_FORMAT = 1;
 /** slices of run progress: 20 gives 5% steps, fine enough to place a peak, small on disk */
 export const BINS = 20;
 /** A curve's slice weights are written only while one differs from the curve's by this share of it (mergeRun). */
+/** A run's unseen slice counts towards its own peak (as the profile has it) while the slice's weight is at least this share of the curve's (mergeRun). */
+const PEAK_FROM_UNSEEN = 0.5;
 const SLICE_WEIGHT_KEPT = 1e-3;
 export const RESOURCES = ['cpuCores', 'memPeakBytes', 'memSustainedBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const;
 export type Resource = (typeof RESOURCES)[number];
@@ -83,8 +85,9 @@ export interface FinishedRun {
   /**
    * how long it ran before a tick could see it (ms from its start; absent: 0): its cgroup was
    * found late (a walk of the trees finds a job's within 10 ticks while the sched probe is
-   * filtered) and its start read from its process's. The slices wholly within it have no sample:
-   * they are left as the profile has them (unseenSlices)
+   * filtered), or seen before and busy only since, and its start read from its process's. The
+   * slices wholly within it, up to its first sample of each resource, are left as the profile
+   * has them (unseenSlices)
    */
   unseenMs?: number;
 }
@@ -203,7 +206,7 @@ export interface CurveMoments {
   /**
    * per slice, the decayed count of the runs that saw it, where a run found late did not see
    * some (FinishedRun.unseenMs); absent: each slice's is the curve's weight. A slice of weight 0
-   * no run saw: its moments are the nearest seen slice's of the run that made the curve
+   * no run saw: its moments repeat the first slice of weight above 0 (mergeRun)
    */
   sliceWeight?: number[];
   /**
@@ -241,10 +244,10 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
       continue;
     }
     const olderR = weightBefore * decay;
-    // (slices a late-found run never saw keep what earlier runs had there, fading as the
-    // curve's weight does; filled from its first seen slice, they taught the task a start it
-    // did not have: a memory ramp found 10 s late began at the 10 s value. Never past its first
-    // sample of the resource: what a sample saw is learned)
+    // (slices a late-found run never saw keep what earlier runs had there, their weight fading as
+    // the curve's does; filled from its first seen slice, they taught the task a start it did not
+    // have: a memory ramp found 10 s late began at the 10 s value. Never past its first sample of
+    // the resource: what a sample saw is learned)
     const unseen = Math.min(unseenSpan, firstSlice[r]!);
     const weightOf = (b: number): number => before?.sliceWeight?.[b] ?? weightBefore;
     const mean: number[] = [];
@@ -254,8 +257,10 @@ export function mergeRun(prev: Profile | undefined, run: FinishedRun, decay: num
     for (let b = 0; b < BINS; b++) {
       const olderB = weightOf(b) * decay;
       if (b < unseen) {
-        // (the run's own peak takes the slice as the profile has it: an early spike stays its peak)
-        if (before && olderB > 0) runPeak = Math.max(runPeak, before.mean[b]!);
+        // (the run's own peak takes the slice as the profile has it, while that stands on half the
+        // curve's weight or more: an early spike stays its peak, but one seen only long ago, on
+        // runs since found late every time, would never come down)
+        if (before && olderB >= PEAK_FROM_UNSEEN * olderR) runPeak = Math.max(runPeak, before.mean[b]!);
         mean.push(before ? before.mean[b]! : x[b]!);
         vars.push(before ? before.var[b]! : 0);
         weights.push(before ? olderB : 0);
@@ -344,7 +349,7 @@ export interface RunForecast {
   binMs: number;
   /**
    * per slice: mean and p90 across runs (normal approximation of the spread), for each resource
-   * measured; `unseen`: its first slices no run was seen in (each found late), which repeat the
+   * measured; `unseen`: its first slices no run was seen in (each begun before a tick saw it), which repeat the
    * first slice seen (absent: none)
    */
   curve: Partial<Record<Resource, { mean: number[]; p90: number[]; unseen?: number }>>;

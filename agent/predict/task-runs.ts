@@ -95,11 +95,12 @@ export interface RunEnd {
   durationUnknown?: boolean;
   /**
    * recorded runs only: its first ms no tick saw (FinishedRun.unseenMs), where that left a slice
-   * of its curve out of its task's profile; absent: none
+   * of its curve out of its task's profile; absent: none (runs held back and learned with this
+   * one leave theirs out alike, unsaid)
    */
   unseenMs?: number;
-  /** why: its cgroup was new and found late (a walk of the trees), or it began before a tick counted it (a cgroup seen before) */
-  unseenBecause?: 'found-late' | 'not-counted';
+  /** why: its cgroup was new and found late (a walk of the trees), or seen before and its task begun before it was seen busy */
+  unseenBecause?: 'found-late' | 'before-busy';
   /** merged into the profile and saved */
   recorded: boolean;
   /** why not, when not */
@@ -715,9 +716,10 @@ export class TaskRuns {
       signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task,
       ...(exitStatus !== undefined ? { exitStatus } : {}), ...(unseenMs > 0 ? { unseenMs } : {}),
     };
-    // (said with its end where a slice of its curve was left out: its first sample comes after)
+    // (said with its end where a slice of its curve was left out; the first sample, taken at the
+    // middle of the tick that began the run, comes after the span: checked all the same)
     const unseen = unseenSlices(durationMs, unseenMs) > 0 && unseenSlices(durationMs, samples[0]!.atMs) > 0
-      ? { unseenMs, unseenBecause: Number.isFinite(run.seenAfterMs) ? 'found-late' as const : 'not-counted' as const } : {};
+      ? { unseenMs, unseenBecause: Number.isFinite(run.seenAfterMs) ? 'found-late' as const : 'before-busy' as const } : {};
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
     // (a review). Learned where its profile's last run ended so; else where USUAL_STATUS_RUNS

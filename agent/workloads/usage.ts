@@ -420,7 +420,8 @@ export class CpuRates {
       last.seconds = seconds;
       last.atMs = now;
       last.cores = cores;
-      last.maxAgeMs = oldest;
+      // (the longest any caller takes: another's default 60 s must not shorten a walked one's)
+      last.maxAgeMs = Math.max(last.maxAgeMs, oldest);
     } else {
       // (stale by its own caller's age: one read once a walk, at a long --interval, kept its rate)
       makeRoom(this.byDir, (e) => now - e.atMs > e.maxAgeMs);

@@ -565,6 +565,15 @@ test('curve: the slices a late-found run never saw keep what earlier runs had th
   for (let b = 0; b < 3; b++) t.is(lm.mean[b], lm.mean[3], `slice ${b} repeats slice 3`);
   t.true(lm.mean[0]! < first.curve.memSustainedBytes!.mean[0]!, 'below the first run\'s fill');
 
+  // an early spike seen only long ago: runs found late every time since bring the peak down
+  // (each took the profile's 4 cores there as its own peak while that slice stood on half the
+  // curve's weight; for ever, it would never have come down)
+  let since = merged;
+  for (let i = 0; i < 10; i++) since = mergeRun(since, late, 0.5, 0);
+  const spikeGone = forecastFromProfile(since).runPeak.cpuCores!.mean;
+  t.true(spikeGone < 1.5, `run peak after 10 late runs: ${spikeGone} cores`);
+  t.is(since.curve.cpuCores!.mean[0], 4, 'the slice itself is left as it was');
+
   // stored and read back; a slice weight above the curve's, or below 0, is a bad file
   t.deepEqual(parseProfile(JSON.stringify(merged)).curve.memSustainedBytes!.sliceWeight, mem.sliceWeight);
   const heavy = structuredClone(merged);
@@ -1140,7 +1149,7 @@ test('cli: list and show print the store', (t) => {
   t.regex(late, /\n0-5%\s+0ms\s+[^\n]*\)\*\s/, 'its first slice marked');
   t.regex(late, /\n10-15%\s+1\.00s\s+\S+ \(\S+\)\*/, 'its third slice, 1-1.5 s, marked');
   t.regex(late, /\n15-20%\s+[^*\n]+\n/, 'the fourth slice, its own, not');
-  t.regex(late, /\n\*: no run was seen there \(each found late\): the first slice seen, repeated\n$/);
+  t.regex(late, /\n\*: no run was seen there \(each begun before a tick saw it\): the first slice seen, repeated\n$/);
   t.is((JSON.parse(profilesShow(dir, 'cf', true).stdout) as { forecast: { curve: { cpuCores: { unseen: number } } } }).forecast.curve.cpuCores.unseen, 3);
 });
 

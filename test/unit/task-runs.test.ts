@@ -937,7 +937,7 @@ test('task runs: a cgroup whose directory went and was made again at the same pa
   t.deepEqual(w.events.map((e) => e.kind), ['run-start', 'run-end', 'run-start']);
 });
 
-test('task runs: a run whose cgroup was found late (its process began 5 ticks before) leaves its curve\'s unseen start out of its profile, and says so; one begun before a tick counted it too; a start within a tick\'s clock slack does not', async (t) => {
+test('task runs: a run whose cgroup was found late (its process began 5 ticks before) leaves its curve\'s unseen start out of its profile, and says so; one begun before its cgroup (seen before) was seen busy too; a start within a tick\'s clock slack does not', async (t) => {
   const startedAt = new Map<string, number>();
   const w = world(t, { startedAt });
   const mib = 2 ** 20;
@@ -981,6 +981,6 @@ test('task runs: a run whose cgroup was found late (its process began 5 ticks be
   // a cgroup seen before, idle 3 ticks, its process begun then: not seen as a run until busy
   const idle = await runJob('/jobs/d-1', 3200, 3);
   // (begun 3.2 s before its first idle tick, busy from the fourth: 5.2 s to the tick ahead of that)
-  t.like(idle, { recorded: true, runs: 4, unseenMs: 5200, unseenBecause: 'not-counted' });
-  t.regex(formatRunEvent(idle), /; its first 5\.2 s not seen \(begun before a tick counted it\): left out of its profile;/);
+  t.like(idle, { recorded: true, runs: 4, unseenMs: 5200, unseenBecause: 'before-busy' });
+  t.regex(formatRunEvent(idle), /; its first 5\.2 s not seen \(begun before its cgroup was seen busy\): left out of its profile;/);
 });
