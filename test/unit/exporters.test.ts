@@ -1054,7 +1054,11 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const confidenceOf = { cpuCores: 0.71, memPeakBytes: 0.5, memSustainedBytes: 0.5, ioBytesPerSec: 0.71, netBytesPerSec: 0.71 };
   const forecast = { signature, runs: 3, confidence: 0.71, confidenceOf, durationMs: { mean: 4000, p90: 4300 }, binMs: 200, curve: {} as never, peak, runPeak: peak };
   out.emitRun({ kind: 'run-start', atMs, workload: w, signature, task: { exe: '/usr/bin/stress-ng', args: ['--cpu', '1'] }, forecast });
-  out.emitRun({ kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4, beyondForecast: [{ what: 'memory_peak_bytes', actual: 30 * 2 ** 20, p90: 12 * 2 ** 20 }] });
+  // (its cgroup found late: its first 1.2 s seen by no tick, left out of its profile)
+  out.emitRun({
+    kind: 'run-end', atMs: atMs + 4100, workload: w, signature, durationMs: 4100, recorded: true, runs: 4, unseenMs: 1200, unseenBecause: 'found-late',
+    beyondForecast: [{ what: 'memory_peak_bytes', actual: 30 * 2 ** 20, p90: 12 * 2 ** 20 }],
+  });
   out.emitRun({ kind: 'run-end', atMs: atMs + 5000, workload: w, signature: null, durationMs: 900, recorded: false, reason: 'its task could not be read' });
   // a task whose past runs' memory was not measured (a cgroup the memory controller does not see)
   const { memPeakBytes: _p, memSustainedBytes: _s, ...cpuOnly } = peak;
@@ -1065,7 +1069,7 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   const records = logRecordsOf(requests);
   t.deepEqual(records.map((r) => [r.eventName, r.severityText, r.body.stringValue, r.timeUnixNano]), [
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, 12 MiB (3 runs, confidence 0.71, memory 0.50)', String(atMs * 1e6)],
-    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile); beyond its forecast: memory peak 30 MiB (p90 12 MiB)', String((atMs + 4100) * 1e6)],
+    ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 4.1 s (task abababab): recorded (4 runs behind its profile); its first 1.2 s not seen (its cgroup found late): left out of its profile; beyond its forecast: memory peak 30 MiB (p90 12 MiB)', String((atMs + 4100) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b ended after 0.9 s: not recorded: its task could not be read', String((atMs + 5000) * 1e6)],
     ['headroom.task_run', 'INFO', '[run] v1-cpu:/jobs/b started: stress-ng --cpu 1 (task abababab): expected 4.0 s (p90 4.3 s), peak 1.00 cores, memory not measured (3 runs, confidence 0.71)', String((atMs + 6000) * 1e6)],
   ]);
@@ -1085,7 +1089,9 @@ test('OTLP log records: a task run\'s start with its forecast and its end with i
   t.like(end, {
     'headroom.run.kind': 'end', 'headroom.task.signature': signature, 'headroom.run.duration_seconds': 4.1, 'headroom.run.recorded': true, 'headroom.run.profile_runs': 4,
     'headroom.run.beyond_forecast.memory_peak_bytes': 30 * 2 ** 20, 'headroom.run.beyond_forecast.memory_peak_bytes_p90': 12 * 2 ** 20,
+    'headroom.run.unseen_seconds': 1.2, 'headroom.run.unseen_because': 'found-late',
   });
+  t.false('headroom.run.unseen_seconds' in unread!, 'none where its whole run was seen');
   t.like(unread, { 'headroom.run.kind': 'end', 'headroom.run.recorded': false, 'headroom.reason': 'its task could not be read' });
   t.false('headroom.task.signature' in unread!, 'no signature when the task could not be read');
   t.like(noMemory, { 'headroom.run.expected_peak_p90.cpu_cores': 1 });
