@@ -29,9 +29,9 @@ export const PROFILE_FORMAT = 1;
 /** slices of run progress: 20 gives 5% steps, fine enough to place a peak, small on disk */
 export const BINS = 20;
 /** A curve's slice weights are written only while one differs from the curve's by this share of it (mergeRun). */
+const SLICE_WEIGHT_KEPT = 1e-3;
 /** A run's unseen slice counts towards its own peak (as the profile has it) while the slice's weight is at least this share of the curve's (mergeRun). */
 const PEAK_FROM_UNSEEN = 0.5;
-const SLICE_WEIGHT_KEPT = 1e-3;
 export const RESOURCES = ['cpuCores', 'memPeakBytes', 'memSustainedBytes', 'ioBytesPerSec', 'netBytesPerSec'] as const;
 export type Resource = (typeof RESOURCES)[number];
 export const QUARANTINE = 'quarantine';
@@ -349,8 +349,8 @@ export interface RunForecast {
   binMs: number;
   /**
    * per slice: mean and p90 across runs (normal approximation of the spread), for each resource
-   * measured; `unseen`: its first slices no run was seen in (each begun before a tick saw it), which repeat the
-   * first slice seen (absent: none)
+   * measured; `unseen`: its first slices no run was seen in (each begun before a tick saw it),
+   * which repeat the first slice seen (absent: none)
    */
   curve: Partial<Record<Resource, { mean: number[]; p90: number[]; unseen?: number }>>;
   /** highest slice of each curve */

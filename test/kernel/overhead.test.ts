@@ -376,8 +376,7 @@ async function followedLateJob(t: ExecutionContext, cpuacct: boolean): Promise<v
   t.true(end.durationMs! >= 23_000 && end.durationMs! <= 27_000, `25 s job, ${end.durationMs} ms`);
   t.true(end.recorded, 'recorded into its task\'s profile');
   // Its first seconds, before the tick ahead of the walk that found it, no tick saw: said, and
-  // its profile's first slices (its task's first run) marked as seen by no run. (A walk just
-  // after it began finds it with nothing unseen.)
+  // its profile's first slices (its task's first run) marked as seen by no run
   const start = runs().find((l) => l.kind === 'run-start')!;
   const foundAfterMs = start.atMs - jobStartMs;
   t.log(`found ${foundAfterMs} ms after it began (its start said then); unseen: ${end.unseenMs ?? 0} ms (${end.unseenBecause ?? '-'})`);
