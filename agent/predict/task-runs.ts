@@ -211,8 +211,8 @@ interface Run {
   ticks: number;
   /** the cgroup was a run before, or there at the start: a kill its first tick counts may be the last run's */
   reused: boolean;
-  /** the tick before the one that first saw its cgroup, where it began then (NaN: none, or a cgroup seen before): it began after it */
-  seenAfterMs: number;
+  /** its run began at the tick that first saw its cgroup (then it began after tickBeforeMs) */
+  firstSight: boolean;
   /** the tick before the one that began it (NaN: none): a start read before it was not seen by a tick (FinishedRun.unseenMs) */
   tickBeforeMs: number;
   /** ticks merged into one kept sample (doubles each time the samples are thinned) */
@@ -562,7 +562,7 @@ export class TaskRuns {
     }
     const run: Run = {
       workload, startMs: nowMs, lastAliveMs: nowMs, samples: [], signature: undefined, forecast: null, stride: 1, bucketCount: 0,
-      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, seenAfterMs: firstSight ? this.lastTickMs : Number.NaN, tickBeforeMs: this.lastTickMs, ticks: 0,
+      oomKillsAtStart: this.opts.oomKills?.(workload) ?? null, oomKillSeen: false, firstSight, tickBeforeMs: this.lastTickMs, ticks: 0,
       reused: this.ranBefore.has(workload.id),
     };
     this.runs.set(workload.id, run);
@@ -676,8 +676,8 @@ export class TaskRuns {
     // begun and gone within one tick, its start not read: in a cgroup first seen that tick it
     // lasted at most the tick (not 0); in one seen before, its start is not known
     const unread = durationMs === 0 && run.endedAtMs === run.startMs;
-    const within = unread && !Number.isNaN(run.seenAfterMs);
-    if (within) durationMs = Math.round(run.endedAtMs! - run.seenAfterMs);
+    const within = unread && run.firstSight && !Number.isNaN(run.tickBeforeMs);
+    if (within) durationMs = Math.round(run.endedAtMs! - run.tickBeforeMs);
     const killedBy = ended && 'signal' in ended ? signalName(ended.signal) : undefined;
     const exitStatus = ended && 'status' in ended ? ended.status : undefined;
     const end = {
@@ -716,10 +716,9 @@ export class TaskRuns {
       signature: run.signature, durationMs, endedAtMs: Math.round(endMs), samples, task: run.task,
       ...(exitStatus !== undefined ? { exitStatus } : {}), ...(unseenMs > 0 ? { unseenMs } : {}),
     };
-    // (said with its end where a slice of its curve was left out; the first sample, taken at the
-    // middle of the tick that began the run, comes after the span: checked all the same)
-    const unseen = unseenSlices(durationMs, unseenMs) > 0 && unseenSlices(durationMs, samples[0]!.atMs) > 0
-      ? { unseenMs, unseenBecause: Number.isFinite(run.seenAfterMs) ? 'found-late' as const : 'before-busy' as const } : {};
+    // (said with its end where a slice of its curve was left out: its first sample, at the middle
+    // of the tick that began the run, comes after the span)
+    const unseen = unseenSlices(durationMs, unseenMs) > 0 ? { unseenMs, unseenBecause: run.firstSight ? 'found-late' as const : 'before-busy' as const } : {};
     // A nonzero status is a failure, or the task's usual end (grep's 1 when nothing matched,
     // diff's 1, rsync's 24): every such run went unlearned, and such tasks were never forecast
     // (a review). Learned where its profile's last run ended so; else where USUAL_STATUS_RUNS
