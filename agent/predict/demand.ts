@@ -373,10 +373,12 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
       // cache settling 7% under its limit read 135-350 s at a straight line's rate, and within
       // 120 s on the p90's path, on 227 ticks of its settling; a leak whose rate swings 19 times
       // over, read as settling in its troughs, loses its countdown on 1-7 of its last 60 ticks
-      // in four cases, its P as before)
+      // in four cases, its P as before). Nor has a climb under where the last ones stopped, at
+      // about one height under the limit (DampedTrend.topsHeight: a collector's sawtooth, 20 to
+      // 200 MiB at 3 MiB/s under 256, was counted down on a third of its ticks)
       const onLine = trend.climbStepsTo(limit);
       if (Number.isFinite(onLine)) return Math.round(onLine * stepMs);
-      if (trend.settling) return null;
+      if (trend.settling || limit > trend.topsHeight) return null;
       const path = Math.round(t0 + ((limit - v0) / (p90 - v0)) * (horizonsMs[i]! - t0));
       return trend.climbing && !trend.recoiled && trend.slope > 0 ? Math.min(path, crossing(trend.slope)) : path;
     }

@@ -7,6 +7,9 @@ import { shownProbability } from '../../agent/predict/stats.js';
 import { CI_FILL_MIB, PAGED_FILLS_MIB, pagedFillMib, REAL_FILL_MIB } from '../helpers/real-fills.js';
 import { ACTIVE_FLOOR, activityOf } from '../../agent/workload-figures.js';
 import type { WorkloadReport } from '../../agent/report.js';
+import { readTraces } from '../../agent/predict/traces/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const opts = { model: 'calibrated:holt' as const, halfLifeMs: 30_000, horizonsMs: [5_000, 60_000] };
 
@@ -1242,4 +1245,76 @@ test('a workload leaking memory while asleep on CPU is active enough to have its
   t.true(activityOf(report(0.002, 512)) > ACTIVE_FLOOR, 'a 2 MiB/s leak');
   t.true(activityOf(report(0.002, 30)) < ACTIVE_FLOOR, 'a daemon faulting a page now and then');
   t.true(activityOf(report(0.02, 0)) > ACTIVE_FLOOR, '2% of a core');
+});
+
+test('a collector\'s sawtooth under its limit is not counted down once three climbs fell back from about one height, nor the recorded memory-growth workload after its first climbs; a leak under a collector is counted down as before, a climb past the tops as it passes them (engine-peak, horizon-peak)', (t) => {
+  // Each climb's straight line, read 60 s ahead, ran on past where the climbs stopped: a heap
+  // from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on 800 and 858 of the
+  // ticks from its fifth minute (engine-peak, horizon-peak), P(contention) 0.48 and 0.46 on
+  // average; the recorded workload (climbs to 205-246 MiB under 256) on 574 and 691 of 1,189
+  const MiB = 2 ** 20;
+  const r = rng(7);
+  const sawtooth = (top: number, secs: number): number[] => {
+    const values: number[] = [];
+    let v = 20;
+    for (let s = 0; s < secs; s++) {
+      values.push(v + 0.5 * r());
+      v += 3 * (0.8 + 0.4 * r());
+      if (v > top - 3 + 6 * r()) v = 20;
+    }
+    return values;
+  };
+  const recorded = readTraces(join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'test/fixtures/traces/memory-growth.jsonl.gz'), { resources: ['memory_bytes'] })[0]!;
+  const recordedMiB = [...recorded.values].map((v) => v / MiB);
+  t.false(recordedMiB.some(Number.isNaN), 'the recording: a value each second');
+  // a leak under a collector: climbs of 60 MiB at 3 MiB/s, drops of 50 (or 56: +4 a cycle)
+  const leak = (drop: number): number[] => {
+    const values: number[] = [];
+    for (let x = 100; ;) {
+      for (let k = 0; k < 20; k++) values.push((x += 3 * (0.9 + 0.2 * r())));
+      if (x >= 520) return values;
+      values.push((x -= drop));
+    }
+  };
+  // 10 minutes of a sawtooth to 200 MiB, then a climb that runs on at 3 MiB/s to the limit
+  const runaway = sawtooth(200, 600);
+  for (let x = 20; x < 270; x += 3 * (0.8 + 0.4 * r())) runaway.push(x);
+  const replay = (model: 'engine-peak' | 'horizon-peak', values: number[], limitMiB: number): { counted: boolean[]; p: number[]; crossing: number } => {
+    const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
+    const counted: boolean[] = [];
+    const p: number[] = [];
+    let crossing = -1;
+    for (const [s, v] of values.entries()) {
+      const f = d.observe('w', 'memory_bytes', v * MiB, s * 1000, { limit: limitMiB * MiB, ceiling: limitMiB * MiB });
+      counted.push(f.timeToSaturationMs !== null);
+      p.push(Math.max(...f.windows.map((w) => w.pContention!)));
+      if (crossing < 0 && v >= limitMiB * REACHED_SHARE) crossing = s;
+    }
+    return { counted, p, crossing };
+  };
+  const count = (xs: boolean[]): number => xs.filter(Boolean).length;
+  // (counted down without a break for this many seconds before the crossing)
+  const unbroken = (counted: boolean[], crossing: number): number => {
+    let n = 0;
+    for (let s = crossing - 1; s >= 0 && counted[s]; s--) n++;
+    return n;
+  };
+  for (const model of ['engine-peak', 'horizon-peak'] as const) {
+    const saw = replay(model, sawtooth(240, 1800), 256);
+    const late = count(saw.counted.slice(300));
+    const meanP = saw.p.slice(600).reduce((a, b) => a + b, 0) / 1200;
+    const rec = replay(model, recordedMiB, 256);
+    const recLate = count(rec.counted.slice(300));
+    const leaks = [50, 56].map((drop) => replay(model, leak(drop), 512));
+    const past = replay(model, runaway, 256);
+    const passedTops = runaway.findIndex((v, s) => s >= 600 && v > 206);
+    t.log(`${model}: a sawtooth to 240 MiB counted down on ${count(saw.counted)} of 1,800 ticks, ${late} from its fifth minute, P(contention) ${meanP.toFixed(2)} on average from its tenth; the recording on ${count(rec.counted)} of ${recordedMiB.length}, ${recLate} from its fifth minute; leaks under a collector counted down without a break ${leaks.map((l) => unbroken(l.counted, l.crossing)).join(' and ')} s before their crossings; a climb past the tops from ${past.crossing - passedTops} s before its crossing, without a break ${unbroken(past.counted, past.crossing)} s`);
+    t.true(late <= 15, `${late}`);
+    t.true(meanP <= 0.1, `${meanP}`);
+    t.true(recLate <= 40, `${recLate}`);
+    for (const l of leaks) t.true(unbroken(l.counted, l.crossing) >= 50, `${unbroken(l.counted, l.crossing)}`);
+    // (warned once it passes where the climbs stopped: about 17 s of the 60 s to go)
+    t.true(passedTops > 600 && unbroken(past.counted, past.crossing) >= past.crossing - passedTops - 2, `${unbroken(past.counted, past.crossing)} of ${past.crossing - passedTops}`);
+    t.true(unbroken(past.counted, past.crossing) >= 10, `${unbroken(past.counted, past.crossing)}`);
+  }
 });

@@ -2219,3 +2219,56 @@ test('BlockMax: the max over the last blocks of slots, whole blocks kept, skippe
   m.push(5, 99); // a slot a window or more older than the newest: ignored
   t.is(m.max, 0.5);
 });
+
+test('damped trend: three climbs that fell back from about one height hold the next one\'s line under it (a collector\'s sawtooth); one past it, tops and troughs that creep up (a leak under a collector), tops far apart and noise hold none', (t) => {
+  // climbs at `rate` a step from `low` to `top` (each cycle's top from `tops`), then a drop to its low
+  const feed = (d: DampedTrend, cycles: Array<{ low: number; top: number }>, rate = 3): void => {
+    for (const { low, top } of cycles) {
+      for (let x = low; x < top; x += rate) d.update(x);
+      d.update(top);
+    }
+  };
+  const saw = new DampedTrend();
+  feed(saw, [{ low: 20, top: 198 }, { low: 20, top: 203 }]);
+  // (the second top is read once the values fall back: two tops are not enough)
+  saw.update(20);
+  t.is(saw.topsHeight, Number.POSITIVE_INFINITY, 'two climbs that fell back');
+  feed(saw, [{ low: 20, top: 200 }]);
+  saw.update(20);
+  t.is(saw.topsHeight, 203, 'the highest of three tops within a quarter of their rise');
+  // the next climb at 3 a step, 26 steps in: its line as before (followed as far as it has
+  // run), its reach 60 steps on stops at the tops; it never reaches a 256 limit, and reaches 150
+  // as before
+  for (let x = 23; x <= 100; x += 3) saw.update(x);
+  t.true(saw.climbRate > 0);
+  t.true(Math.abs(saw.climbLine(60) - (saw.last + 26 * saw.climbRate)) < 1e-9, `${saw.climbLine(60)}`);
+  t.is(saw.climbReach(60), 203);
+  t.is(saw.climbStepsTo(256), Number.POSITIVE_INFINITY);
+  t.true(Math.abs(saw.climbStepsTo(150) - (150 - saw.last) / saw.climbRate) < 1e-9);
+  // 46 steps in: its line stops at the tops, and a peak under it is moved up to them, not past
+  for (let x = 103; x <= 160; x += 3) saw.update(x);
+  t.is(saw.climbLine(60), 203);
+  t.is(saw.floorPeak(60, 170, 180).p50, 203);
+  // a climb past the tops is new: followed on its line
+  for (let x = 163; x <= 206; x += 3) saw.update(x);
+  t.is(saw.topsHeight, Number.POSITIVE_INFINITY);
+  t.true(saw.climbLine(20) > 250, `${saw.climbLine(20)}`);
+  t.true(Number.isFinite(saw.climbStepsTo(256)));
+
+  // a leak under a collector: climbs of 60, drops of 50 (tops and troughs up 10 a cycle)
+  const leak = new DampedTrend();
+  feed(leak, Array.from({ length: 8 }, (_, k) => ({ low: 100 + 10 * k, top: 160 + 10 * k })));
+  leak.update(220);
+  for (let x = 220; x <= 250; x += 3) leak.update(x);
+  t.is(leak.topsHeight, Number.POSITIVE_INFINITY, 'a leak under a collector');
+  // tops far apart: 100, 200, 150 from 20
+  const apart = new DampedTrend();
+  feed(apart, [{ low: 20, top: 100 }, { low: 20, top: 200 }, { low: 20, top: 150 }]);
+  apart.update(20);
+  t.is(apart.topsHeight, Number.POSITIVE_INFINITY, 'tops far apart');
+  // noise: up and down, four rises now and then, never a line: no climb counts
+  const r = rng(4);
+  const noise = new DampedTrend();
+  for (let i = 0; i < 2000; i++) noise.update(100 + 10 * r());
+  t.is(noise.topsHeight, Number.POSITIVE_INFINITY, 'noise');
+});

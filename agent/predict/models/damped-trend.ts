@@ -1,6 +1,7 @@
 // Holt's damped linear trend on a series' samples: a level and a slope, each smoothed, the slope
 // damped per step. The engine's series state projects it (the trend candidate, the features), and
 // the direct peak forecaster's cold start follows it.
+import { ClimbTops } from './climb-tops.js';
 
 /** Level and slope smoothing (the defaults: the series state's), damping per step. */
 const ALPHA = 0.4;
@@ -186,6 +187,8 @@ export class DampedTrend {
   private fadeLeak = false;
   /** the step the climb's flag was last seen down at: the look-back reads no rate of an earlier climb */
   private fadeFrom = 0;
+  /** where the last climbs stopped (climbLine goes no higher while they agree) */
+  private readonly tops = new ClimbTops();
 
   /**
    * `alpha`, `beta`: the level's and the slope's smoothing; `phi`: the damping per step (1: none,
@@ -247,6 +250,7 @@ export class DampedTrend {
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
+    this.tops.note(x, this.climb, !Number.isNaN(this.rate));
     this.noteFade(x);
     this.fitShrink();
   }
@@ -522,10 +526,11 @@ export class DampedTrend {
    * limit 12 s ahead), and is followed no further ahead than the climb has run: a fill settling
    * exponentially overshoots its asymptote by at most 14% on it (e^-2), where over a whole 120 s
    * horizon a cache filling towards 300 MiB read 889 MiB. Where the climb settles (its rises
-   * shrink step by step: SETTLE_FITS) the line bends with them, towards where it settles.
+   * shrink step by step: SETTLE_FITS) the line bends with them, towards where it settles. Where the
+   * last climbs fell back from about one height (topsHeight), it goes no higher.
    */
   climbLine(steps: number): number {
-    return this.lastValue + this.pathOver(Math.min(steps, this.run));
+    return Math.min(this.lastValue + this.pathOver(Math.min(steps, this.run)), this.topsHeight);
   }
 
   /**
@@ -533,16 +538,27 @@ export class DampedTrend {
    * one (climbLine, followed no further than the climb has run, is a floor; this, a bound above).
    */
   climbReach(steps: number): number {
-    return this.lastValue + this.pathOver(steps);
+    return Math.min(this.lastValue + this.pathOver(steps), this.topsHeight);
+  }
+
+  /**
+   * Where the last climbs stopped, about one height each time (ClimbTops: three or more that fell
+   * back), while the newest value is under it: a climb's line goes no higher; +infinity otherwise.
+   */
+  get topsHeight(): number {
+    return this.tops.heightAbove(this.lastValue);
   }
 
   /**
    * Steps until a steady climb's line, followed on, reaches `level` (0 at or above it already):
-   * Infinity where the climb settles short of it, NaN off a climb.
+   * Infinity where the climb settles short of it or `level` is above where the last climbs
+   * stopped (topsHeight), NaN off a climb.
    */
   climbStepsTo(level: number): number {
     const gap = level - this.lastValue;
     if (!(gap > 0)) return Number.isNaN(this.climbRate) ? Number.NaN : 0;
+    // (climbs that stop under it: followed, this one does not reach it either)
+    if (level > this.topsHeight) return Number.isNaN(this.climbRate) ? Number.NaN : Number.POSITIVE_INFINITY;
     const r = this.shrink;
     if (!(r < 1)) return gap / this.climbRate;
     // next * (1 - r^n) / (1 - r) = gap
