@@ -373,9 +373,9 @@ function saturation(value: number, horizonsMs: readonly number[], p90s: readonly
       // cache settling 7% under its limit read 135-350 s at a straight line's rate, and within
       // 120 s on the p90's path, on 227 ticks of its settling; a leak whose rate swings 19 times
       // over, read as settling in its troughs, loses its countdown on 1-7 of its last 60 ticks
-      // in four cases, its P as before). Nor has a climb under where the last ones stopped, at
-      // about one height under the limit (DampedTrend.topsHeight: a collector's sawtooth, 20 to
-      // 200 MiB at 3 MiB/s under 256, was counted down on a third of its ticks)
+      // in four cases, its P as before). Nor have values under where the last climbs stopped, at
+      // about one height under the limit, lately (DampedTrend.topsHeight: a collector's sawtooth,
+      // 20 to 240 MiB at 3 MiB/s under 256, was counted down on over half of its ticks)
       const onLine = trend.climbStepsTo(limit);
       if (Number.isFinite(onLine)) return Math.round(onLine * stepMs);
       if (trend.settling || limit > trend.topsHeight) return null;

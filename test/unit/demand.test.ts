@@ -1247,11 +1247,12 @@ test('a workload leaking memory while asleep on CPU is active enough to have its
   t.true(activityOf(report(0.02, 0)) > ACTIVE_FLOOR, '2% of a core');
 });
 
-test('a collector\'s sawtooth under its limit is not counted down once three climbs fell back from about one height, nor the recorded memory-growth workload after its first climbs; a leak under a collector is counted down as before, a climb past the tops as it passes them (engine-peak, horizon-peak)', (t) => {
+test('a collector\'s sawtooth under its limit is not counted down once three climbs fell back from about one height, nor the recorded memory-growth workload after its first climbs; a leak under a collector, or one long after the sawtooth, is counted down as before, a climb past the tops as it passes them (engine-peak, horizon-peak)', (t) => {
   // Each climb's straight line, read 60 s ahead, ran on past where the climbs stopped: a heap
-  // from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on 800 and 858 of the
-  // ticks from its fifth minute (engine-peak, horizon-peak), P(contention) 0.48 and 0.46 on
-  // average; the recorded workload (climbs to 205-246 MiB under 256) on 574 and 691 of 1,189
+  // from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on 790 and 808 of the
+  // 1,500 ticks from its fifth minute (engine-peak, horizon-peak), P(contention) 0.47 and 0.50
+  // on average from its tenth; the recorded workload (climbs to 205-246 MiB under 256) on 584
+  // and 692 of 1,189
   const MiB = 2 ** 20;
   const r = rng(7);
   const sawtooth = (top: number, secs: number): number[] => {
@@ -1279,6 +1280,10 @@ test('a collector\'s sawtooth under its limit is not counted down once three cli
   // 10 minutes of a sawtooth to 200 MiB, then a climb that runs on at 3 MiB/s to the limit
   const runaway = sawtooth(200, 600);
   for (let x = 20; x < 270; x += 3 * (0.8 + 0.4 * r())) runaway.push(x);
+  // 10 minutes of a sawtooth to 240 MiB, 10 flat at 100, then a leak at 3 MiB/s to the limit
+  const later = sawtooth(240, 600);
+  for (let s = 0; s < 600; s++) later.push(100 + 0.5 * r());
+  for (let x = 100; x < 270; x += 3 * (0.8 + 0.4 * r())) later.push(x);
   const replay = (model: 'engine-peak' | 'horizon-peak', values: number[], limitMiB: number): { counted: boolean[]; p: number[]; crossing: number } => {
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
     const counted: boolean[] = [];
@@ -1308,13 +1313,17 @@ test('a collector\'s sawtooth under its limit is not counted down once three cli
     const leaks = [50, 56].map((drop) => replay(model, leak(drop), 512));
     const past = replay(model, runaway, 256);
     const passedTops = runaway.findIndex((v, s) => s >= 600 && v > 206);
-    t.log(`${model}: a sawtooth to 240 MiB counted down on ${count(saw.counted)} of 1,800 ticks, ${late} from its fifth minute, P(contention) ${meanP.toFixed(2)} on average from its tenth; the recording on ${count(rec.counted)} of ${recordedMiB.length}, ${recLate} from its fifth minute; leaks under a collector counted down without a break ${leaks.map((l) => unbroken(l.counted, l.crossing)).join(' and ')} s before their crossings; a climb past the tops from ${past.crossing - passedTops} s before its crossing, without a break ${unbroken(past.counted, past.crossing)} s`);
+    const afterSaw = replay(model, later, 256);
+    t.log(`${model}: a sawtooth to 240 MiB counted down on ${count(saw.counted)} of 1,800 ticks, ${late} from its fifth minute, P(contention) ${meanP.toFixed(2)} on average from its tenth; the recording on ${count(rec.counted)} of ${recordedMiB.length}, ${recLate} from its fifth minute; leaks under a collector counted down without a break ${leaks.map((l) => unbroken(l.counted, l.crossing)).join(' and ')} s before their crossings; a climb past the tops from ${past.crossing - passedTops} s before its crossing, without a break ${unbroken(past.counted, past.crossing)} s; a leak 10 minutes after the sawtooth without a break ${unbroken(afterSaw.counted, afterSaw.crossing)} s`);
     t.true(late <= 15, `${late}`);
-    t.true(meanP <= 0.1, `${meanP}`);
+    t.true(meanP <= 0.15, `${meanP}`);
     t.true(recLate <= 40, `${recLate}`);
     for (const l of leaks) t.true(unbroken(l.counted, l.crossing) >= 50, `${unbroken(l.counted, l.crossing)}`);
     // (warned once it passes where the climbs stopped: about 17 s of the 60 s to go)
     t.true(passedTops > 600 && unbroken(past.counted, past.crossing) >= past.crossing - passedTops - 2, `${unbroken(past.counted, past.crossing)} of ${past.crossing - passedTops}`);
     t.true(unbroken(past.counted, past.crossing) >= 10, `${unbroken(past.counted, past.crossing)}`);
+    // (the tops hold three of the sawtooth's cycles after its last climb fell back, no longer:
+    // as long as with no tops at all, 28 and 29 s)
+    t.true(unbroken(afterSaw.counted, afterSaw.crossing) >= 25, `${unbroken(afterSaw.counted, afterSaw.crossing)}`);
   }
 });

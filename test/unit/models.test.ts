@@ -2220,12 +2220,14 @@ test('BlockMax: the max over the last blocks of slots, whole blocks kept, skippe
   t.is(m.max, 0.5);
 });
 
-test('damped trend: three climbs that fell back from about one height hold the next one\'s line under it (a collector\'s sawtooth); one past it, tops and troughs that creep up (a leak under a collector), tops far apart and noise hold none', (t) => {
-  // climbs at `rate` a step from `low` to `top` (each cycle's top from `tops`), then a drop to its low
-  const feed = (d: DampedTrend, cycles: Array<{ low: number; top: number }>, rate = 3): void => {
-    for (const { low, top } of cycles) {
+test('damped trend: three climbs that fell back from about one height, lately, hold the next one\'s line under it (a collector\'s sawtooth); one past it, a leak under a collector, a heap that grows each period, tops far apart, a base that jumped up, a sawtooth long over and noise hold none', (t) => {
+  // climbs at `rate` a step from `low` to `top`, then a drop to the next cycle's low (over the
+  // samples `drop` lists first)
+  const feed = (d: DampedTrend, cycles: Array<{ low: number; top: number; drop?: number[] }>, rate = 3): void => {
+    for (const { low, top, drop = [] } of cycles) {
       for (let x = low; x < top; x += rate) d.update(x);
       d.update(top);
+      for (const x of drop) d.update(x);
     }
   };
   const saw = new DampedTrend();
@@ -2249,23 +2251,51 @@ test('damped trend: three climbs that fell back from about one height hold the n
   for (let x = 103; x <= 160; x += 3) saw.update(x);
   t.is(saw.climbLine(60), 203);
   t.is(saw.floorPeak(60, 170, 180).p50, 203);
-  // a climb past the tops is new: followed on its line
+  // a climb past the tops is new: followed on its line, through a dip back under them
   for (let x = 163; x <= 206; x += 3) saw.update(x);
   t.is(saw.topsHeight, Number.POSITIVE_INFINITY);
   t.true(saw.climbLine(20) > 250, `${saw.climbLine(20)}`);
   t.true(Number.isFinite(saw.climbStepsTo(256)));
+  saw.update(202);
+  t.is(saw.topsHeight, Number.POSITIVE_INFINITY, 'a dip under the tops, in a climb that passed them');
 
-  // a leak under a collector: climbs of 60, drops of 50 (tops and troughs up 10 a cycle)
+  // what would be held but for what the tops and troughs say, read while under the last top:
+  // a leak under a collector (troughs up 6 a cycle, tops up 10 and down 2 by turns: within a
+  // quarter of the rise over three, not up at each); a heap that grows each period from the same
+  // trough (tops 150, 166, 182, 198: up at each of four); a base that jumped up (the sawtooth's
+  // drop stops at 100)
   const leak = new DampedTrend();
-  feed(leak, Array.from({ length: 8 }, (_, k) => ({ low: 100 + 10 * k, top: 160 + 10 * k })));
-  leak.update(220);
-  for (let x = 220; x <= 250; x += 3) leak.update(x);
+  feed(leak, [160, 170, 168, 178, 176, 186].map((top, k) => ({ low: 100 + 6 * k, top })));
+  for (let x = 136; x <= 170; x += 3) leak.update(x);
+  t.true(leak.last < 186 && leak.climbRate > 0);
   t.is(leak.topsHeight, Number.POSITIVE_INFINITY, 'a leak under a collector');
+  const grows = new DampedTrend();
+  feed(grows, [{ low: 20, top: 150 }, { low: 20, top: 166 }, { low: 20, top: 182 }, { low: 20, top: 198 }]);
+  for (let x = 20; x <= 140; x += 3) grows.update(x);
+  t.is(grows.topsHeight, Number.POSITIVE_INFINITY, 'a heap that grows each period');
+  const jumped = new DampedTrend();
+  feed(jumped, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }, { low: 20, top: 201 }]);
+  jumped.update(100);
+  for (let x = 103; x <= 160; x += 3) jumped.update(x);
+  t.is(jumped.topsHeight, Number.POSITIVE_INFINITY, 'a base that jumped up');
+  // a sawtooth long over: flat for ten of its cycles, then a climb
+  const over = new DampedTrend();
+  feed(over, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }]);
+  for (let i = 0; i < 600; i++) over.update(20 + 0.1 * (i % 2));
+  for (let x = 20; x <= 100; x += 3) over.update(x);
+  t.is(over.topsHeight, Number.POSITIVE_INFINITY, 'a sawtooth long over');
   // tops far apart: 100, 200, 150 from 20
   const apart = new DampedTrend();
   feed(apart, [{ low: 20, top: 100 }, { low: 20, top: 200 }, { low: 20, top: 150 }]);
   apart.update(20);
   t.is(apart.topsHeight, Number.POSITIVE_INFINITY, 'tops far apart');
+  // drops read over two samples (the climb's flag outlives the first): the troughs are the
+  // drops' bottoms, wherever the drops were caught, so tops a little apart still hold (read at
+  // the first sample past half the rise, 60 and 100, the troughs crept with the tops)
+  const caught = new DampedTrend();
+  feed(caught, [{ low: 20, top: 195, drop: [60] }, { low: 20, top: 200, drop: [100] }, { low: 20, top: 205, drop: [140] }]);
+  caught.update(20);
+  t.is(caught.topsHeight, 205, 'drops over two samples');
   // noise: up and down, four rises now and then, never a line: no climb counts
   const r = rng(4);
   const noise = new DampedTrend();

@@ -2,9 +2,9 @@
 // and is collected (a JVM's, a cache flushed on a timer) climbs at a steady rate to about one
 // height, drops, and climbs again; each climb's straight line (DampedTrend.climbLine) says
 // nothing of where the last ones stopped, and read 60 s ahead it ran on past them to the limit.
-// A sawtooth from 20 to 200 MiB at 3 MiB/s under a 256 MiB limit was counted down on about a
-// third of its ticks for as long as it ran (engine-peak and horizon-peak alike), one to 150 MiB
-// at 2 MiB/s on a tenth. Where the last climbs stopped at about one height, a climb under it is
+// A sawtooth from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on more than
+// half of its ticks for as long as it ran (engine-peak and horizon-peak alike: the demand unit
+// test). Where the last climbs stopped at about one height, and lately, a climb under it is
 // followed up to it, no further (DampedTrend: climbLine, climbStepsTo); one that passes it is
 // followed as before.
 
@@ -18,38 +18,56 @@ const TOPS_READ = 3;
  */
 const TOPS_SPREAD = 0.25;
 /**
- * Tops and troughs that both rose over the newest TOPS_READ climbs by more than this share of
- * their rise are a leak under a collector's sawtooth (what the collector frees does not come
- * back up; what it cannot free lifts both): no height holds it.
+ * A leak, which no height holds: tops and troughs that both rose over the newest TOPS_READ
+ * climbs by more than this share of their rise (a leak under a collector: what it frees does
+ * not come back up, what it cannot free lifts both), or tops that rose by more at each of the
+ * newest TOPS_RISING (a heap or a cache that grows each period, from the same trough). Over
+ * three, the recorded memory-growth workload's tops (205, 230, 245 MiB from 5: they stop where
+ * they will) read as growing, and its limit was counted down on 53 more ticks.
  */
 const LEAK_CREEP = 0.05;
+const TOPS_RISING = 4;
 /** A climb has fallen back once the values drop this share of its rise below its top. */
 const FALL_SHARE = 0.5;
+/**
+ * The height holds this many of the newest climbs' longest cycles (fall back to fall back) after
+ * the last fell back, no longer: a sawtooth that ended an hour ago says nothing of a leak now.
+ * At twice their mean, the recorded workload's cycles (43-164 s) outran it.
+ */
+const STALE_CYCLES = 3;
+/** Climbs kept: enough for each rule above. */
+const KEPT = Math.max(TOPS_READ, TOPS_RISING);
 
 export class ClimbTops {
-  /** the newest climbs that fell back: top, the lowest value before the climb, rings at `kept` */
-  private readonly tops = new Float64Array(TOPS_READ);
-  private readonly lows = new Float64Array(TOPS_READ);
+  /** the newest climbs that fell back: top, the lowest value before the climb, the step it fell back at; rings at `kept` */
+  private readonly tops = new Float64Array(KEPT);
+  private readonly lows = new Float64Array(KEPT);
+  private readonly fellAt = new Float64Array(KEPT);
   private kept = 0;
-  /** the lowest value since the last climb fell back (a climb's rise is from it) */
+  /** the lowest value since the last climb fell back, that climb's drop included (a climb's rise is from it) */
   private low = Number.POSITIVE_INFINITY;
   /** the climb under way: its highest value (NaN: none), and whether it drew a straight line */
   private high = Number.NaN;
   private lined = false;
-  /** the height the newest tops agree on (+infinity: none) */
+  /** the height the newest tops agree on (+infinity: none), until which step it holds, and from how low (the highest of their troughs, plus TOPS_SPREAD of their rise) */
   private held = Number.POSITIVE_INFINITY;
+  private heldUntil = Number.NEGATIVE_INFINITY;
+  private heldFrom = Number.NEGATIVE_INFINITY;
+  private step = 0;
 
   /**
-   * The newest value; whether the values climb now (DampedTrend.climbing's flag), and whether they
-   * climb on a straight line (DampedTrend.climbRate): a climb counts only where it drew one (four
-   * rises of noise are no climb).
+   * The newest value at `step` (steps since the first, holes counted); whether the values climb
+   * now (DampedTrend.climbing's flag), and whether on a straight line (DampedTrend.climbRate): a
+   * climb counts only where it drew one (four rises of noise are no climb).
    */
-  note(x: number, climbing: boolean, onLine: boolean): void {
+  note(x: number, step: number, climbing: boolean, onLine: boolean): void {
+    if (!Number.isFinite(x)) return;
+    this.step = step;
+    // (a drop read over several samples: the climb's flag outlives its first, and the trough is
+    // the lowest of them, not the one past half the rise)
+    if (x < this.low) this.low = x;
     if (Number.isNaN(this.high)) {
-      if (!climbing) {
-        if (x < this.low) this.low = x;
-        return;
-      }
+      if (!climbing) return;
       this.high = x;
       this.lined = false;
     }
@@ -59,34 +77,54 @@ export class ClimbTops {
     if (!(rise > 0) || this.high - x < FALL_SHARE * rise) return;
     // fallen back: a top, where it climbed on a line
     if (this.lined) {
-      this.tops[this.kept % TOPS_READ] = this.high;
-      this.lows[this.kept % TOPS_READ] = this.low;
+      const at = this.kept % KEPT;
+      this.tops[at] = this.high;
+      this.lows[at] = this.low;
+      this.fellAt[at] = step;
       this.kept++;
-      this.held = this.readHeight();
+      this.readHeight();
     }
     this.high = Number.NaN;
     this.low = x;
   }
 
-  /** Where the newest climbs stopped, where they agree and `x` is not above it (a climb past it is new); +infinity otherwise. */
+  /**
+   * Where the newest climbs stopped, where they agree, lately, from about the troughs they
+   * climbed from (a base that jumped up is something else), and neither `x` nor the climb under
+   * way has passed it (a climb past it is new until it falls back); +infinity otherwise.
+   */
   heightAbove(x: number): number {
-    return x <= this.held ? this.held : Number.POSITIVE_INFINITY;
+    const top = Number.isNaN(this.high) ? x : Math.max(x, this.high);
+    return top <= this.held && this.step <= this.heldUntil && this.low <= this.heldFrom ? this.held : Number.POSITIVE_INFINITY;
   }
 
-  private readHeight(): number {
-    if (this.kept < TOPS_READ) return Number.POSITIVE_INFINITY;
+  private readHeight(): void {
+    this.held = Number.POSITIVE_INFINITY;
+    if (this.kept < TOPS_READ) return;
+    // (ring slots of the newest `n` climbs, k = 0 the oldest of them)
+    const at = (n: number, k: number): number => (this.kept - n + k) % KEPT;
     let lowest = Number.POSITIVE_INFINITY;
     let highest = Number.NEGATIVE_INFINITY;
+    let trough = Number.NEGATIVE_INFINITY;
     let rise = 0;
-    for (let i = 0; i < TOPS_READ; i++) {
+    let cycle = 0;
+    for (let k = 0; k < TOPS_READ; k++) {
+      const i = at(TOPS_READ, k);
       lowest = Math.min(lowest, this.tops[i]!);
       highest = Math.max(highest, this.tops[i]!);
+      trough = Math.max(trough, this.lows[i]!);
       rise += (this.tops[i]! - this.lows[i]!) / TOPS_READ;
+      if (k > 0) cycle = Math.max(cycle, this.fellAt[i]! - this.fellAt[at(TOPS_READ, k - 1)]!);
     }
-    const newest = (this.kept - 1) % TOPS_READ;
-    const oldest = this.kept % TOPS_READ;
     const creep = LEAK_CREEP * rise;
-    const leak = this.tops[newest]! - this.tops[oldest]! > creep && this.lows[newest]! - this.lows[oldest]! > creep;
-    return highest - lowest <= TOPS_SPREAD * rise && !leak ? highest : Number.POSITIVE_INFINITY;
+    const oldest = at(TOPS_READ, 0);
+    const newest = at(TOPS_READ, TOPS_READ - 1);
+    const creeps = this.tops[newest]! - this.tops[oldest]! > creep && this.lows[newest]! - this.lows[oldest]! > creep;
+    let stepsUp = this.kept >= TOPS_RISING;
+    for (let k = 1; k < TOPS_RISING && stepsUp; k++) stepsUp = this.tops[at(TOPS_RISING, k)]! - this.tops[at(TOPS_RISING, k - 1)]! > creep;
+    if (highest - lowest > TOPS_SPREAD * rise || creeps || stepsUp) return;
+    this.held = highest;
+    this.heldFrom = trough + TOPS_SPREAD * rise;
+    this.heldUntil = this.fellAt[newest]! + STALE_CYCLES * cycle;
   }
 }

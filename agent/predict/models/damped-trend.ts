@@ -250,7 +250,7 @@ export class DampedTrend {
     this.level = this.alpha * x + (1 - this.alpha) * (prev + this.phi * this.trend * n);
     this.trend = this.beta * ((this.level - prev) / n) + (1 - this.beta) * this.phi * this.trend;
     this.rate = this.run >= LINE_RUN && this.trend > 0 ? this.medianRise() : Number.NaN;
-    this.tops.note(x, this.climb, !Number.isNaN(this.rate));
+    this.tops.note(x, this.step, this.climb, !Number.isNaN(this.rate));
     this.noteFade(x);
     this.fitShrink();
   }
@@ -542,8 +542,9 @@ export class DampedTrend {
   }
 
   /**
-   * Where the last climbs stopped, about one height each time (ClimbTops: three or more that fell
-   * back), while the newest value is under it: a climb's line goes no higher; +infinity otherwise.
+   * Where the last climbs stopped, about one height each time (ClimbTops: the last three that
+   * fell back, lately), while the values are under it: a climb's line goes no higher; +infinity
+   * otherwise.
    */
   get topsHeight(): number {
     return this.tops.heightAbove(this.lastValue);
