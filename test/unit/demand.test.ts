@@ -1249,10 +1249,10 @@ test('a workload leaking memory while asleep on CPU is active enough to have its
 
 test('a collector\'s sawtooth under its limit is not counted down once three climbs fell back from about one height, nor the recorded memory-growth workload after its first climbs; a leak under a collector, or one long after the sawtooth, is counted down as before, a climb past the tops as it passes them (engine-peak, horizon-peak)', (t) => {
   // Each climb's straight line, read 60 s ahead, ran on past where the climbs stopped: a heap
-  // from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on 790 and 808 of the
-  // 1,500 ticks from its fifth minute (engine-peak, horizon-peak), P(contention) 0.47 and 0.50
+  // from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on 818 and 961 of the
+  // 1,500 ticks from its fifth minute (engine-peak, horizon-peak), P(contention) 0.48 and 0.49
   // on average from its tenth; the recorded workload (climbs to 205-246 MiB under 256) on 584
-  // and 692 of 1,189
+  // and 692 of 1,189. The leaks below were counted down as they are now
   const MiB = 2 ** 20;
   const r = rng(7);
   const sawtooth = (top: number, secs: number): number[] => {
@@ -1280,10 +1280,10 @@ test('a collector\'s sawtooth under its limit is not counted down once three cli
   // 10 minutes of a sawtooth to 200 MiB, then a climb that runs on at 3 MiB/s to the limit
   const runaway = sawtooth(200, 600);
   for (let x = 20; x < 270; x += 3 * (0.8 + 0.4 * r())) runaway.push(x);
-  // 10 minutes of a sawtooth to 240 MiB, 10 flat at 100, then a leak at 3 MiB/s to the limit
+  // 10 minutes of a sawtooth to 240 MiB, 10 flat at its trough, then a leak at 3 MiB/s from there
   const later = sawtooth(240, 600);
-  for (let s = 0; s < 600; s++) later.push(100 + 0.5 * r());
-  for (let x = 100; x < 270; x += 3 * (0.8 + 0.4 * r())) later.push(x);
+  for (let s = 0; s < 600; s++) later.push(20 + 0.5 * r());
+  for (let x = 20; x < 270; x += 3 * (0.8 + 0.4 * r())) later.push(x);
   const replay = (model: 'engine-peak' | 'horizon-peak', values: number[], limitMiB: number): { counted: boolean[]; p: number[]; crossing: number } => {
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
     const counted: boolean[] = [];
@@ -1319,11 +1319,12 @@ test('a collector\'s sawtooth under its limit is not counted down once three cli
     t.true(meanP <= 0.15, `${meanP}`);
     t.true(recLate <= 40, `${recLate}`);
     for (const l of leaks) t.true(unbroken(l.counted, l.crossing) >= 50, `${unbroken(l.counted, l.crossing)}`);
-    // (warned once it passes where the climbs stopped: about 17 s of the 60 s to go)
-    t.true(passedTops > 600 && unbroken(past.counted, past.crossing) >= past.crossing - passedTops - 2, `${unbroken(past.counted, past.crossing)} of ${past.crossing - passedTops}`);
+    // (warned once it passes where the climbs stopped, not before: about 17 s of the 60 s to go)
+    const pastFor = unbroken(past.counted, past.crossing);
+    t.true(passedTops > 600 && pastFor >= past.crossing - passedTops - 2 && pastFor <= past.crossing - passedTops + 5, `${pastFor} of ${past.crossing - passedTops}`);
     t.true(unbroken(past.counted, past.crossing) >= 10, `${unbroken(past.counted, past.crossing)}`);
     // (the tops hold three of the sawtooth's cycles after its last climb fell back, no longer:
-    // as long as with no tops at all, 28 and 29 s)
-    t.true(unbroken(afterSaw.counted, afterSaw.crossing) >= 25, `${unbroken(afterSaw.counted, afterSaw.crossing)}`);
+    // as long as with no tops at all, 43 and 45 s)
+    t.true(unbroken(afterSaw.counted, afterSaw.crossing) >= 40, `${unbroken(afterSaw.counted, afterSaw.crossing)}`);
   }
 });

@@ -2250,7 +2250,8 @@ test('damped trend: three climbs that fell back from about one height, lately, h
   // 46 steps in: its line stops at the tops, and a peak under it is moved up to them, not past
   for (let x = 103; x <= 160; x += 3) saw.update(x);
   t.is(saw.climbLine(60), 203);
-  t.is(saw.floorPeak(60, 170, 180).p50, 203);
+  t.deepEqual(saw.floorPeak(60, 170, 180), { p50: 203, p90: 203 }, 'no room past the tops');
+  t.deepEqual(saw.floorPeak(60, 170, 230), { p50: 203, p90: 230 }, 'a p90 above them kept');
   // a climb past the tops is new: followed on its line, through a dip back under them
   for (let x = 163; x <= 206; x += 3) saw.update(x);
   t.is(saw.topsHeight, Number.POSITIVE_INFINITY);
@@ -2278,6 +2279,23 @@ test('damped trend: three climbs that fell back from about one height, lately, h
   jumped.update(100);
   for (let x = 103; x <= 160; x += 3) jumped.update(x);
   t.is(jumped.topsHeight, Number.POSITIVE_INFINITY, 'a base that jumped up');
+  // a base that stepped up from the trough (a bulk load), then a slow climb from there
+  const stepped = new DampedTrend();
+  feed(stepped, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }]);
+  stepped.update(20);
+  t.is(stepped.topsHeight, 203);
+  stepped.update(110);
+  t.is(stepped.topsHeight, Number.POSITIVE_INFINITY, 'stepped up, off a climb');
+  for (let x = 120; x <= 170; x += 2) stepped.update(x);
+  t.true(stepped.climbRate > 0);
+  t.is(stepped.topsHeight, Number.POSITIVE_INFINITY, 'a climb from a base that stepped up');
+  // a climb that sat at its top for longer than it climbed (a heap levelled off overnight), then
+  // fell back: no tooth of the sawtooth, and the height, long over, does not hold for its cycle
+  const sat = new DampedTrend();
+  feed(sat, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }, { low: 20, top: 201 }]);
+  for (let i = 0; i < 600; i++) sat.update(201 + 0.1 * (i % 2));
+  for (let x = 20; x <= 100; x += 3) sat.update(x);
+  t.is(sat.topsHeight, Number.POSITIVE_INFINITY, 'a top that sat');
   // a sawtooth long over: flat for ten of its cycles, then a climb
   const over = new DampedTrend();
   feed(over, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }]);

@@ -4,31 +4,41 @@
 // nothing of where the last ones stopped, and read 60 s ahead it ran on past them to the limit.
 // A sawtooth from 20 to 240 MiB at 3 MiB/s under a 256 MiB limit was counted down on more than
 // half of its ticks for as long as it ran (engine-peak and horizon-peak alike: the demand unit
-// test). Where the last climbs stopped at about one height, and lately, a climb under it is
-// followed up to it, no further (DampedTrend: climbLine, climbStepsTo); one that passes it is
-// followed as before.
+// test). Where the last climbs stopped at about one height, and lately, a climb from about
+// their troughs is followed up to it, no further (DampedTrend: climbLine, climbStepsTo); one
+// that passes it is followed as before.
 
 /** Climbs that fell back, read: the newest this many must agree on a height. */
 const TOPS_READ = 3;
 /**
  * The newest TOPS_READ tops agree where they lie within this share of their climbs' mean rise.
- * The recorded memory-growth workload's climbs stop 205-246 MiB up from 6 (its tops within 0.18
- * of their rise of each other; at 0.1 its 256 MiB limit was counted down on 648 of 1,489 ticks,
- * at 0.25 on 179, 162 of those before its third climb fell back).
+ * The recorded memory-growth workload's climbs stop 205-246 MiB up from 5-6 (its tops within
+ * 0.18 of their rise of each other; at 0.1 its 256 MiB limit was counted down on 648 of 1,489
+ * ticks, at 0.25 on 179, 162 of those before its third climb fell back).
  */
 const TOPS_SPREAD = 0.25;
 /**
- * A leak, which no height holds: tops and troughs that both rose over the newest TOPS_READ
- * climbs by more than this share of their rise (a leak under a collector: what it frees does
- * not come back up, what it cannot free lifts both), or tops that rose by more at each of the
- * newest TOPS_RISING (a heap or a cache that grows each period, from the same trough). Over
- * three, the recorded memory-growth workload's tops (205, 230, 245 MiB from 5: they stop where
- * they will) read as growing, and its limit was counted down on 53 more ticks.
+ * A leak under a collector, which no height holds: tops and troughs that both rose over the
+ * newest TOPS_READ climbs by more than this share of their rise (what the collector frees does
+ * not come back up, what it cannot free lifts both). Troughs that rise under tops that do not
+ * (a collection triggered at a fixed height) are held: the tops, not the troughs, near the limit.
  */
 const LEAK_CREEP = 0.05;
+/**
+ * A heap or a cache that grows each period from the same trough, which no height holds either:
+ * tops that rose by more than LEAK_CREEP of their rise at each of the newest this many climbs.
+ * At 3, the recorded memory-growth workload's tops (205, 230, 245 MiB: they stop where they
+ * will) read as growing, and its limit was counted down on 53 more ticks.
+ */
 const TOPS_RISING = 4;
 /** A climb has fallen back once the values drop this share of its rise below its top. */
 const FALL_SHARE = 0.5;
+/**
+ * A climb that sat at its top longer than it took to climb there, before it fell back, is no
+ * tooth of a sawtooth (a heap that levelled off overnight, collected in the morning): not kept,
+ * or its cycle would hold the height for a day (STALE_CYCLES).
+ */
+const SAT_SHARE = 1;
 /**
  * The height holds this many of the newest climbs' longest cycles (fall back to fall back) after
  * the last fell back, no longer: a sawtooth that ended an hour ago says nothing of a leak now.
@@ -46,9 +56,15 @@ export class ClimbTops {
   private kept = 0;
   /** the lowest value since the last climb fell back, that climb's drop included (a climb's rise is from it) */
   private low = Number.POSITIVE_INFINITY;
-  /** the climb under way: its highest value (NaN: none), and whether it drew a straight line */
+  /**
+   * the climb under way: its highest value (NaN: none), whether it drew a straight line, the
+   * value it was first read climbing at, the step of that and of its highest value
+   */
   private high = Number.NaN;
   private lined = false;
+  private from = Number.NaN;
+  private fromAt = 0;
+  private highAt = 0;
   /** the height the newest tops agree on (+infinity: none), until which step it holds, and from how low (the highest of their troughs, plus TOPS_SPREAD of their rise) */
   private held = Number.POSITIVE_INFINITY;
   private heldUntil = Number.NEGATIVE_INFINITY;
@@ -70,13 +86,19 @@ export class ClimbTops {
       if (!climbing) return;
       this.high = x;
       this.lined = false;
+      this.from = x;
+      this.fromAt = step;
+      this.highAt = step;
     }
-    if (x > this.high) this.high = x;
+    if (x > this.high) {
+      this.high = x;
+      this.highAt = step;
+    }
     this.lined ||= onLine;
     const rise = this.high - this.low;
     if (!(rise > 0) || this.high - x < FALL_SHARE * rise) return;
-    // fallen back: a top, where it climbed on a line
-    if (this.lined) {
+    // fallen back: a top, where it climbed on a line and did not sit there long
+    if (this.lined && step - this.highAt <= SAT_SHARE * (this.highAt - this.fromAt)) {
       const at = this.kept % KEPT;
       this.tops[at] = this.high;
       this.lows[at] = this.low;
@@ -89,13 +111,16 @@ export class ClimbTops {
   }
 
   /**
-   * Where the newest climbs stopped, where they agree, lately, from about the troughs they
-   * climbed from (a base that jumped up is something else), and neither `x` nor the climb under
-   * way has passed it (a climb past it is new until it falls back); +infinity otherwise.
+   * Where the newest climbs stopped, where they agree, lately, for values from about the
+   * troughs they climbed from (the climb under way, from where it was first read climbing; off
+   * a climb, `x`: a base that stepped up is something else), while neither `x` nor the climb
+   * under way has passed it (a climb past it is new until it falls back); +infinity otherwise.
    */
-  heightAbove(x: number): number {
-    const top = Number.isNaN(this.high) ? x : Math.max(x, this.high);
-    return top <= this.held && this.step <= this.heldUntil && this.low <= this.heldFrom ? this.held : Number.POSITIVE_INFINITY;
+  heightFor(x: number): number {
+    const climbing = !Number.isNaN(this.high);
+    const top = climbing ? Math.max(x, this.high) : x;
+    const from = climbing ? this.from : x;
+    return top <= this.held && from <= this.heldFrom && this.step <= this.heldUntil ? this.held : Number.POSITIVE_INFINITY;
   }
 
   private readHeight(): void {
@@ -120,9 +145,9 @@ export class ClimbTops {
     const oldest = at(TOPS_READ, 0);
     const newest = at(TOPS_READ, TOPS_READ - 1);
     const creeps = this.tops[newest]! - this.tops[oldest]! > creep && this.lows[newest]! - this.lows[oldest]! > creep;
-    let stepsUp = this.kept >= TOPS_RISING;
-    for (let k = 1; k < TOPS_RISING && stepsUp; k++) stepsUp = this.tops[at(TOPS_RISING, k)]! - this.tops[at(TOPS_RISING, k - 1)]! > creep;
-    if (highest - lowest > TOPS_SPREAD * rise || creeps || stepsUp) return;
+    let grows = this.kept >= TOPS_RISING;
+    for (let k = 1; k < TOPS_RISING && grows; k++) grows = this.tops[at(TOPS_RISING, k)]! - this.tops[at(TOPS_RISING, k - 1)]! > creep;
+    if (highest - lowest > TOPS_SPREAD * rise || creeps || grows) return;
     this.held = highest;
     this.heldFrom = trough + TOPS_SPREAD * rise;
     this.heldUntil = this.fellAt[newest]! + STALE_CYCLES * cycle;

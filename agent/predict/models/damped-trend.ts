@@ -547,7 +547,7 @@ export class DampedTrend {
    * otherwise.
    */
   get topsHeight(): number {
-    return this.tops.heightAbove(this.lastValue);
+    return this.tops.heightFor(this.lastValue);
   }
 
   /**
@@ -604,13 +604,16 @@ export class DampedTrend {
 
   /**
    * A peak forecast `steps` ahead (its p50 and p90) moved up to the climb's line (climbFloor);
-   * no room above the line where the climb settles. Unchanged off a climb, or on one that faded
-   * and is not read as settling.
+   * no room above the line where the climb settles or the line stops at the tops (topsHeight).
+   * Unchanged off a climb, or on one that faded and is not read as settling.
    */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     // (a climb read as settling keeps its bent line, which ends where it settles)
     if (this.fade && !this.settling) return { p50, p90 };
-    return climbFloor(this.climbLine(steps), this.climbLine(0), p50, p90, this.settling ? 0 : CLIMB_ROOM);
+    // (nor room above the tops where the line stops at them: a p90 moved a quarter of the rise
+    // past them stood over the limit the climbs stop under)
+    const line = this.climbLine(steps);
+    return climbFloor(line, this.climbLine(0), p50, p90, this.settling || line >= this.topsHeight ? 0 : CLIMB_ROOM);
   }
 
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
