@@ -2251,9 +2251,12 @@ test('damped trend: three climbs that fell back from about one height, lately, h
   for (let x = 103; x <= 160; x += 3) saw.update(x);
   t.is(saw.climbLine(60), 203);
   t.deepEqual(saw.floorPeak(60, 170, 180), { p50: 203, p90: 203 }, 'no room past the tops');
-  t.deepEqual(saw.floorPeak(60, 170, 230), { p50: 203, p90: 230 }, 'a p90 above them kept');
+  // a step before the line reaches the tops: room up to them, not past (at 199 for 12 steps
+  // ahead, a quarter of its rise of 36 put the p90 at 208)
+  saw.update(163);
+  t.is(saw.floorPeak(12, 150, 160).p90, 203, 'no room past the tops, short of them');
   // a climb past the tops is new: followed on its line, through a dip back under them
-  for (let x = 163; x <= 206; x += 3) saw.update(x);
+  for (let x = 166; x <= 206; x += 3) saw.update(x);
   t.is(saw.topsHeight, Number.POSITIVE_INFINITY);
   t.true(saw.climbLine(20) > 250, `${saw.climbLine(20)}`);
   t.true(Number.isFinite(saw.climbStepsTo(256)));
@@ -2279,13 +2282,13 @@ test('damped trend: three climbs that fell back from about one height, lately, h
   jumped.update(100);
   for (let x = 103; x <= 160; x += 3) jumped.update(x);
   t.is(jumped.topsHeight, Number.POSITIVE_INFINITY, 'a base that jumped up');
-  // a base that stepped up from the trough (a bulk load), then a slow climb from there
+  // a base that stepped up from a flat trough (a bulk load), then a slow climb from there
   const stepped = new DampedTrend();
   feed(stepped, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }]);
-  stepped.update(20);
+  for (let i = 0; i < 5; i++) stepped.update(20);
   t.is(stepped.topsHeight, 203);
   stepped.update(110);
-  t.is(stepped.topsHeight, Number.POSITIVE_INFINITY, 'stepped up, off a climb');
+  t.is(stepped.topsHeight, Number.POSITIVE_INFINITY, 'stepped up');
   for (let x = 120; x <= 170; x += 2) stepped.update(x);
   t.true(stepped.climbRate > 0);
   t.is(stepped.topsHeight, Number.POSITIVE_INFINITY, 'a climb from a base that stepped up');
@@ -2296,6 +2299,18 @@ test('damped trend: three climbs that fell back from about one height, lately, h
   for (let i = 0; i < 600; i++) sat.update(201 + 0.1 * (i % 2));
   for (let x = 20; x <= 100; x += 3) sat.update(x);
   t.is(sat.topsHeight, Number.POSITIVE_INFINITY, 'a top that sat');
+  // ...nor the next tooth's (the sawtooth is learnt afresh: one tooth, not its cycle over the night)
+  feed(sat, [{ low: 103, top: 199 }]);
+  for (let x = 20; x <= 100; x += 3) sat.update(x);
+  t.is(sat.topsHeight, Number.POSITIVE_INFINITY, 'the tooth after a top that sat');
+  // a fast climb that sits a little (12 steps up, 10 at the top) is a tooth
+  const quick = new DampedTrend();
+  for (let k = 0; k < 3; k++) {
+    for (let x = 20; x < 200; x += 15) quick.update(x);
+    for (let i = 0; i < 10; i++) quick.update(200 + 0.1 * (i % 2));
+  }
+  quick.update(20);
+  t.is(quick.topsHeight, 200.1, 'a quick tooth that sat a little');
   // a sawtooth long over: flat for ten of its cycles, then a climb
   const over = new DampedTrend();
   feed(over, [{ low: 20, top: 198 }, { low: 20, top: 203 }, { low: 20, top: 200 }]);

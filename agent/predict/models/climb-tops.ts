@@ -13,8 +13,10 @@ const TOPS_READ = 3;
 /**
  * The newest TOPS_READ tops agree where they lie within this share of their climbs' mean rise.
  * The recorded memory-growth workload's climbs stop 205-246 MiB up from 5-6 (its tops within
- * 0.18 of their rise of each other; at 0.1 its 256 MiB limit was counted down on 648 of 1,489
- * ticks, at 0.25 on 179, 162 of those before its third climb fell back).
+ * 0.18 of their rise of each other; when first built, at 0.1 its 256 MiB limit was counted down
+ * on 648 of 1,489 ticks, at 0.25 on 179, 162 of those before its third climb fell back). Also
+ * how far above their troughs a climb may begin and be held (heldFrom), and the largest rise in
+ * one sample that is still a climb's (heldJump; a step up is a new base).
  */
 const TOPS_SPREAD = 0.25;
 /**
@@ -26,17 +28,18 @@ const TOPS_SPREAD = 0.25;
 const LEAK_CREEP = 0.05;
 /**
  * A heap or a cache that grows each period from the same trough, which no height holds either:
- * tops that rose by more than LEAK_CREEP of their rise at each of the newest this many climbs.
- * At 3, the recorded memory-growth workload's tops (205, 230, 245 MiB: they stop where they
- * will) read as growing, and its limit was counted down on 53 more ticks.
+ * each of the newest this many tops above the one before by more than LEAK_CREEP of their rise
+ * (three rises). Over three tops, the recorded memory-growth workload's (205, 230, 245 MiB: they
+ * stop where they will) read as growing, and its limit was counted down on 53 more ticks.
  */
 const TOPS_RISING = 4;
 /** A climb has fallen back once the values drop this share of its rise below its top. */
 const FALL_SHARE = 0.5;
 /**
- * A climb that sat at its top longer than it took to climb there, before it fell back, is no
- * tooth of a sawtooth (a heap that levelled off overnight, collected in the morning): not kept,
- * or its cycle would hold the height for a day (STALE_CYCLES).
+ * A climb that sat at its top longer than it took to climb there from its trough, before it fell
+ * back, is no tooth of a sawtooth (a heap that levelled off overnight, collected in the morning):
+ * the climbs kept are forgotten, and the height with them (kept, its cycle held the height for a
+ * day: STALE_CYCLES; skipped alone, the next tooth's cycle spanned the night).
  */
 const SAT_SHARE = 1;
 /**
@@ -54,21 +57,24 @@ export class ClimbTops {
   private readonly lows = new Float64Array(KEPT);
   private readonly fellAt = new Float64Array(KEPT);
   private kept = 0;
-  /** the lowest value since the last climb fell back, that climb's drop included (a climb's rise is from it) */
+  /** the lowest value since the last climb fell back, that climb's drop included (a climb's rise is from it), and its step */
   private low = Number.POSITIVE_INFINITY;
+  private lowAt = 0;
+  /** the value before the newest */
+  private last = Number.NaN;
   /**
    * the climb under way: its highest value (NaN: none), whether it drew a straight line, the
-   * value it was first read climbing at, the step of that and of its highest value
+   * value it was first read climbing at (or stepped up to since), the step of its highest value
    */
   private high = Number.NaN;
   private lined = false;
   private from = Number.NaN;
-  private fromAt = 0;
   private highAt = 0;
   /** the height the newest tops agree on (+infinity: none), until which step it holds, and from how low (the highest of their troughs, plus TOPS_SPREAD of their rise) */
   private held = Number.POSITIVE_INFINITY;
   private heldUntil = Number.NEGATIVE_INFINITY;
   private heldFrom = Number.NEGATIVE_INFINITY;
+  private heldJump = Number.POSITIVE_INFINITY;
   private step = 0;
 
   /**
@@ -79,17 +85,24 @@ export class ClimbTops {
   note(x: number, step: number, climbing: boolean, onLine: boolean): void {
     if (!Number.isFinite(x)) return;
     this.step = step;
-    // (a drop read over several samples: the climb's flag outlives its first, and the trough is
-    // the lowest of them, not the one past half the rise)
-    if (x < this.low) this.low = x;
+    const jumped = x - this.last > this.heldJump;
+    this.last = x;
     if (Number.isNaN(this.high)) {
+      // (a drop read over several samples: the climb's flag outlives its first, and the trough
+      // is the lowest of them, not the one past half the rise. Within a climb, a value under its
+      // trough is its fall)
+      if (x < this.low) {
+        this.low = x;
+        this.lowAt = step;
+      }
       if (!climbing) return;
       this.high = x;
       this.lined = false;
       this.from = x;
-      this.fromAt = step;
       this.highAt = step;
     }
+    // (a step up within the climb, as large as a quarter of the teeth's rise: read from its top)
+    if (jumped) this.from = x;
     if (x > this.high) {
       this.high = x;
       this.highAt = step;
@@ -97,8 +110,11 @@ export class ClimbTops {
     this.lined ||= onLine;
     const rise = this.high - this.low;
     if (!(rise > 0) || this.high - x < FALL_SHARE * rise) return;
-    // fallen back: a top, where it climbed on a line and did not sit there long
-    if (this.lined && step - this.highAt <= SAT_SHARE * (this.highAt - this.fromAt)) {
+    // fallen back: a top, where it climbed on a line; one that sat there long ends the sawtooth
+    if (this.lined && step - this.highAt > SAT_SHARE * (this.highAt - this.lowAt)) {
+      this.kept = 0;
+      this.readHeight();
+    } else if (this.lined) {
       const at = this.kept % KEPT;
       this.tops[at] = this.high;
       this.lows[at] = this.low;
@@ -108,13 +124,15 @@ export class ClimbTops {
     }
     this.high = Number.NaN;
     this.low = x;
+    this.lowAt = step;
   }
 
   /**
    * Where the newest climbs stopped, where they agree, lately, for values from about the
-   * troughs they climbed from (the climb under way, from where it was first read climbing; off
-   * a climb, `x`: a base that stepped up is something else), while neither `x` nor the climb
-   * under way has passed it (a climb past it is new until it falls back); +infinity otherwise.
+   * troughs they climbed from (the climb under way, from where it was first read climbing or
+   * the top of a step up since; off a climb, `x`: a base that stepped up is something else),
+   * while neither `x` nor the climb under way has passed it (a climb past it is new until it
+   * falls back); +infinity otherwise.
    */
   heightFor(x: number): number {
     const climbing = !Number.isNaN(this.high);
@@ -125,6 +143,7 @@ export class ClimbTops {
 
   private readHeight(): void {
     this.held = Number.POSITIVE_INFINITY;
+    this.heldJump = Number.POSITIVE_INFINITY;
     if (this.kept < TOPS_READ) return;
     // (ring slots of the newest `n` climbs, k = 0 the oldest of them)
     const at = (n: number, k: number): number => (this.kept - n + k) % KEPT;
@@ -150,6 +169,7 @@ export class ClimbTops {
     if (highest - lowest > TOPS_SPREAD * rise || creeps || grows) return;
     this.held = highest;
     this.heldFrom = trough + TOPS_SPREAD * rise;
+    this.heldJump = TOPS_SPREAD * rise;
     this.heldUntil = this.fellAt[newest]! + STALE_CYCLES * cycle;
   }
 }

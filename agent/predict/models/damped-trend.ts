@@ -543,8 +543,8 @@ export class DampedTrend {
 
   /**
    * Where the last climbs stopped, about one height each time (ClimbTops: the last three that
-   * fell back, lately), while the values are under it: a climb's line goes no higher; +infinity
-   * otherwise.
+   * fell back, lately), while the values are under it and climb from about their troughs (or,
+   * off a climb, are near them): a climb's line goes no higher; +infinity otherwise.
    */
   get topsHeight(): number {
     return this.tops.heightFor(this.lastValue);
@@ -610,10 +610,13 @@ export class DampedTrend {
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     // (a climb read as settling keeps its bent line, which ends where it settles)
     if (this.fade && !this.settling) return { p50, p90 };
-    // (nor room above the tops where the line stops at them: a p90 moved a quarter of the rise
-    // past them stood over the limit the climbs stop under)
+    // (nor room past the tops: a p90 moved a quarter of the rise past them stood over the limit
+    // the climbs stop under)
     const line = this.climbLine(steps);
-    return climbFloor(line, this.climbLine(0), p50, p90, this.settling || line >= this.topsHeight ? 0 : CLIMB_ROOM);
+    const from = this.climbLine(0);
+    const rise = line - from;
+    const room = this.settling ? 0 : rise > 0 ? Math.min(CLIMB_ROOM, Math.max(0, (this.topsHeight - line) / rise)) : CLIMB_ROOM;
+    return climbFloor(line, from, p50, p90, room);
   }
 
   /** A steady climb's rate per step: the median of the last LINE_RUN rises (climbLine); NaN off one. Taken once a sample. */
