@@ -57,7 +57,7 @@ export class ClimbTops {
   private readonly lows = new Float64Array(KEPT);
   private readonly fellAt = new Float64Array(KEPT);
   private kept = 0;
-  /** the lowest value since the last climb fell back, that climb's drop included (a climb's rise is from it), and its step */
+  /** the lowest value since the last climb fell back, off a climb (that climb's drop included: a climb's rise is from it), and its step */
   private low = Number.POSITIVE_INFINITY;
   private lowAt = 0;
   /** the value before the newest */

@@ -604,8 +604,8 @@ export class DampedTrend {
 
   /**
    * A peak forecast `steps` ahead (its p50 and p90) moved up to the climb's line (climbFloor);
-   * no room above the line where the climb settles or the line stops at the tops (topsHeight).
-   * Unchanged off a climb, or on one that faded and is not read as settling.
+   * no room above the line where the climb settles, nor past where the last climbs stopped
+   * (topsHeight). Unchanged off a climb, or on one that faded and is not read as settling.
    */
   floorPeak(steps: number, p50: number, p90: number): { p50: number; p90: number } {
     // (a climb read as settling keeps its bent line, which ends where it settles)
