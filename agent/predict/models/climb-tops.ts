@@ -60,7 +60,7 @@ export class ClimbTops {
   /** the lowest value since the last climb fell back, off a climb (that climb's drop included: a climb's rise is from it), and its step */
   private low = Number.POSITIVE_INFINITY;
   private lowAt = 0;
-  /** the value before the newest */
+  /** the newest value (at the next note, the one before it: a rise in one sample is read against it) */
   private last = Number.NaN;
   /**
    * the climb under way: its highest value (NaN: none), whether it drew a straight line, the
@@ -130,11 +130,12 @@ export class ClimbTops {
   /**
    * Where the newest climbs stopped, where they agree, lately, for values from about the
    * troughs they climbed from (the climb under way, from where it was first read climbing or
-   * the top of a step up since; off a climb, `x`: a base that stepped up is something else),
-   * while neither `x` nor the climb under way has passed it (a climb past it is new until it
-   * falls back); +infinity otherwise.
+   * the top of a step up since; off a climb, the newest value: a base that stepped up is
+   * something else), while neither the newest value nor the climb under way has passed it (a
+   * climb past it is new until it falls back); +infinity otherwise.
    */
-  heightFor(x: number): number {
+  get height(): number {
+    const x = this.last;
     const climbing = !Number.isNaN(this.high);
     const top = climbing ? Math.max(x, this.high) : x;
     const from = climbing ? this.from : x;

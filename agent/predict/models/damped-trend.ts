@@ -547,7 +547,7 @@ export class DampedTrend {
    * off a climb, are near them): a climb's line goes no higher; +infinity otherwise.
    */
   get topsHeight(): number {
-    return this.tops.heightFor(this.lastValue);
+    return this.tops.height;
   }
 
   /**
