@@ -33,6 +33,11 @@ const HOST_FULL_SHARE = 0.1;
 const HOST_FULL_CORES = 0.05;
 const HOST_FULL_PER_CPU = 0.01;
 
+/** Whether a host that leaves a workload `left` cores, of which it uses `cores`, is full for it (HOST_FULL_SHARE, HOST_FULL_CORES, HOST_FULL_PER_CPU). */
+export function hostFullFor(left: number, cores: number, hostCores: number): boolean {
+  return left - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores, HOST_FULL_PER_CPU * hostCores);
+}
+
 /**
  * What the host leaves a workload's CPU, in cores: its CPUs less what everything else used
  * (`busyCores` counts the workload's own `cores`); and whether it is `held` there, the host full
@@ -44,8 +49,7 @@ const HOST_FULL_PER_CPU = 0.01;
  */
 export function cpuLeftByHost(cores: number, waited: boolean, hostCores: number, busyCores: number): { cores: number; held: boolean } {
   const left = Math.max(0, hostCores - Math.max(0, busyCores - cores));
-  const full = left - cores < Math.max(HOST_FULL_CORES, HOST_FULL_SHARE * cores, HOST_FULL_PER_CPU * hostCores);
-  if (!full) return { cores: left, held: false };
+  if (!hostFullFor(left, cores, hostCores)) return { cores: left, held: false };
   return waited ? { cores: left, held: true } : { cores: hostCores, held: false };
 }
 
