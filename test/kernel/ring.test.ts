@@ -54,7 +54,8 @@ kernelTest('ring reader: every record once, in order, across wrap-arounds, no dr
 kernelTest('ring flooded beyond its size: drops counted and reported, the agent keeps running', async (t) => {
   // Every run-queue wait becomes an event into a one-page ring while stress-ng switches tasks
   // tens of thousands of times a second: the ring overflows between drains.
-  const load = start('stress-ng', ['--switch', '1', '--timeout', '8s', '--quiet'], { timeoutMs: 15_000 });
+  // (it outlasts the agent's start and two ticks however slow the start: killed when done)
+  const load = start('stress-ng', ['--switch', '1', '--timeout', '30s', '--quiet'], { timeoutMs: 40_000 });
   t.teardown(() => load.child.kill('SIGKILL'));
   await sleep(500);
   const r = await headroom(['top', '--json', '--count', '2', '--interval', '1', '--slow-wakeup-ms', '0', '--ring-size', '4096',
