@@ -912,7 +912,9 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   // excesses, measured over a reference without one, stood as they were (p50 2.76 cores on seed
   // 1; the mix followed it). Counted down on 1,750 ticks (578, 621, 20, 155, 376); moved with the
   // season, 1,201 (578, 374, 20, 179, 50): the move fits the phase the season was found at, and
-  // helps seeds 2 and 5 most
+  // helps seeds 2 and 5 most. Since then (the plateaus) 311 (111, 151, 15, 8, 26); with a burst
+  // back at its old height after a stretch without one no new high (Plateau.note), 185 (111, 25,
+  // 15, 8, 26)
   const per: number[] = [];
   for (let seed = 1; seed <= 5; seed++) {
     const r = rng(seed);
@@ -930,8 +932,8 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   }
   const all = per.reduce((a, b) => a + b, 0);
   t.log(`counted down on ${all} of 8400 ticks (${per.join(', ')})`);
-  t.true(all <= 1400, `${all}`);
-  t.true(per[1]! <= 450 && per[4]! <= 150, `seeds 2 and 5: ${per[1]}, ${per[4]}`);
+  t.true(all <= 250, `${all}`);
+  t.true(per[1]! <= 60 && per[4]! <= 150, `seeds 2 and 5: ${per[1]}, ${per[4]}`);
 });
 
 test('engine-peak and horizon-peak: bursts that come back to one height under their limit are held near it and counted down far less often, their height jittering or not; bursts that come higher are warned of as before', (t) => {
@@ -943,6 +945,9 @@ test('engine-peak and horizon-peak: bursts that come back to one height under th
   //   jittering, 1,146 (27, 641, 402, 35, 41) -> 170 (6, 90, 28, 19, 27)
   // - horizon-peak: 850 (23, 41, 536, 12, 238) -> 15 (1, 2, 3, 3, 6); jittering, 1,608 (35, 923,
   //   589, 7, 54) -> 156 (4, 141, 6, 1, 4)
+  // and, a burst back at its old height after a stretch without one no new high (Plateau.note):
+  // engine-peak 285 (8, 102, 128, 17, 30), jittering 167 (3, 90, 28, 19, 27); horizon-peak 14
+  // (0, 2, 3, 3, 6), jittering 152 (0, 141, 6, 1, 4)
   const run = (model: 'engine-peak' | 'horizon-peak', seed: number, highFrom: number, jitter: number): { before: number; over: number; warned: number } => {
     const r = rng(seed);
     const d = new DemandForecasts({ model, halfLifeMs: 60_000, stepMs: 1000, horizonsMs: [5_000, 60_000] });
@@ -973,7 +978,7 @@ test('engine-peak and horizon-peak: bursts that come back to one height under th
   // (jitter 0.2: each burst's value 1.59-1.61, as a CPU reading of a held job jitters); the bounds
   // in all and on the seed that was counted down most before
   const bounds = [
-    ['engine-peak', 0, 550, 3, 200],
+    ['engine-peak', 0, 350, 1, 40],
     ['engine-peak', 0.2, 300, 2, 150],
     ['horizon-peak', 0, 80, 3, 40],
     ['horizon-peak', 0.2, 300, 2, 200],
@@ -985,7 +990,8 @@ test('engine-peak and horizon-peak: bursts that come back to one height under th
     t.true(all <= most && held[seed - 1]! <= atMost, `${model}, jitter ${jitter}: ${all}; seed ${seed} ${held[seed - 1]}`);
   }
   // 1.6 for 900 s, then bursts of 2.2 over the limit: warned at their start about as often as
-  // before the cap (engine-peak 55 of 60, 56 before; horizon-peak 54, 55 before): the cap lifts
+  // before the cap (engine-peak 54 of 60, 56 before, 55 before a burst back at an old height was
+  // no new high; horizon-peak 54, 55 before): the cap lifts
   // at the first of them, a new high
   for (const model of ['engine-peak', 'horizon-peak'] as const) {
     const higher = seeds.map((seed) => run(model, seed, 900, 0));

@@ -2115,7 +2115,7 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
 });
 
-test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples; a new high, a higher level seen before, a creep, a climbing base, a bell-shaped noisy or idle series and bursts of varied height do not', (t) => {
+test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples (or, back after a stretch without them, once the window holds three); a new high, a higher level seen before, a creep, a climbing base, a bell-shaped noisy or idle series and bursts of varied height do not', (t) => {
   const at = (i: number): number => 1e12 + i * 1000;
   // 0.3-0.4 with bursts of 1.6 for 3 s every 50 s
   const bursts = (s: SeriesState, from: number, to: number, height: (i: number) => number, r: () => number): void => {
@@ -2139,6 +2139,18 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   t.is(one.plateauTop, 1.65);
   bursts(one, 1310, 1900, () => 1.65, r);
   t.is(one.plateauTop, 1.65);
+
+  // a stretch with no burst in the window (its top the base's, under the record: none), then
+  // bursts back at 1.6: no new high (the record holds it), so a plateau as soon as the window
+  // holds enough of them (its top 2%, 6 of 288 values and a little more: three bursts of 3), not
+  // 300 samples after the first
+  const gap = new SeriesState({ stepMs: 1000 });
+  bursts(gap, 0, 600, () => 1.6, r);
+  t.is(gap.plateauTop, 1.6);
+  for (let i = 600; i < 1000; i++) gap.update(0.3 + 0.1 * r(), at(i));
+  t.is(gap.plateauTop, Number.POSITIVE_INFINITY, 'no burst in the window');
+  bursts(gap, 1000, 1110, () => 1.6, r);
+  t.is(gap.plateauTop, 1.6, 'three bursts back');
 
   // the bounds, pinned: 5 nudges within 300 samples leave a plateau, a 6th does not, and 300
   // samples after the first of those 6 it is one again
