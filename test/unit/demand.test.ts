@@ -913,7 +913,7 @@ test('engine-peak: bursts under their limit in which a season is found by chance
   // 1; the mix followed it). Counted down on 1,750 ticks (578, 621, 20, 155, 376); moved with the
   // season, 1,201 (578, 374, 20, 179, 50): the move fits the phase the season was found at, and
   // helps seeds 2 and 5 most. Since then (the plateaus) 311 (111, 151, 15, 8, 26); with a burst
-  // back at its old height after a stretch without one no new high (Plateau.note), 185 (111, 25,
+  // back at its held height after a stretch without one no new high (Plateau.note), 185 (111, 25,
   // 15, 8, 26)
   const per: number[] = [];
   for (let seed = 1; seed <= 5; seed++) {
@@ -945,7 +945,7 @@ test('engine-peak and horizon-peak: bursts that come back to one height under th
   //   jittering, 1,146 (27, 641, 402, 35, 41) -> 170 (6, 90, 28, 19, 27)
   // - horizon-peak: 850 (23, 41, 536, 12, 238) -> 15 (1, 2, 3, 3, 6); jittering, 1,608 (35, 923,
   //   589, 7, 54) -> 156 (4, 141, 6, 1, 4)
-  // and, a burst back at its old height after a stretch without one no new high (Plateau.note):
+  // and, a burst back at its held height after a stretch without one no new high (Plateau.note):
   // engine-peak 285 (8, 102, 128, 17, 30), jittering 167 (3, 90, 28, 19, 27); horizon-peak 14
   // (0, 2, 3, 3, 6), jittering 152 (0, 141, 6, 1, 4)
   const run = (model: 'engine-peak' | 'horizon-peak', seed: number, highFrom: number, jitter: number): { before: number; over: number; warned: number } => {
@@ -990,7 +990,7 @@ test('engine-peak and horizon-peak: bursts that come back to one height under th
     t.true(all <= most && held[seed - 1]! <= atMost, `${model}, jitter ${jitter}: ${all}; seed ${seed} ${held[seed - 1]}`);
   }
   // 1.6 for 900 s, then bursts of 2.2 over the limit: warned at their start about as often as
-  // before the cap (engine-peak 54 of 60, 56 before, 55 before a burst back at an old height was
+  // before the cap (engine-peak 54 of 60, 56 before, 55 before a burst back at a held height was
   // no new high; horizon-peak 54, 55 before): the cap lifts
   // at the first of them, a new high
   for (const model of ['engine-peak', 'horizon-peak'] as const) {

@@ -2115,7 +2115,7 @@ test('stair climb: a climb in steps (a worker added every 10 s) is read with its
   t.true(after.length > 0 && after[0]! >= 40 + 23, `read again from ${after[0]}`);
 });
 
-test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples (or, back after a stretch without them, once the window holds three); a new high, a higher level seen before, a creep, a climbing base, a bell-shaped noisy or idle series and bursts of varied height do not', (t) => {
+test('SeriesState.plateauTop: bursts that come back to one height, jittering or not, read as a plateau once none has passed them for 300 samples (or, back at a height held before after a stretch without them, once the window holds three); a new high, a higher level seen before, a creep, a climbing base, a bell-shaped noisy or idle series and bursts of varied height do not', (t) => {
   const at = (i: number): number => 1e12 + i * 1000;
   // 0.3-0.4 with bursts of 1.6 for 3 s every 50 s
   const bursts = (s: SeriesState, from: number, to: number, height: (i: number) => number, r: () => number): void => {
@@ -2151,6 +2151,25 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   t.is(gap.plateauTop, Number.POSITIVE_INFINITY, 'no burst in the window');
   bursts(gap, 1000, 1110, () => 1.6, r);
   t.is(gap.plateauTop, 1.6, 'three bursts back');
+  // ...but only to a height held as a plateau, and only bursts: after the same gap, bursts back a
+  // little higher (by more than 5% of the rise) are a new high; a level back at the held height
+  // (a restart whose memory reloads straight to it) is one once it has stayed up 5 samples; and
+  // bursts at the height of a lone spike, never held, are a new high
+  const higher = new SeriesState({ stepMs: 1000 });
+  const level = new SeriesState({ stepMs: 1000 });
+  const spike = new SeriesState({ stepMs: 1000 });
+  for (const s of [higher, level]) {
+    bursts(s, 0, 600, () => 1.6, r);
+    t.is(s.plateauTop, 1.6);
+    for (let i = 600; i < 1000; i++) s.update(0.3 + 0.1 * r(), at(i));
+  }
+  bursts(higher, 1000, 1110, () => 1.7, r);
+  t.is(higher.plateauTop, Number.POSITIVE_INFINITY, 'bursts back higher');
+  for (let i = 1000; i < 1110; i++) level.update(1.6, at(i));
+  t.is(level.plateauTop, Number.POSITIVE_INFINITY, 'a level back');
+  for (let i = 0; i < 1000; i++) spike.update(i === 100 ? 1.6 : 0.3 + 0.1 * r(), at(i));
+  bursts(spike, 1000, 1110, () => 1.6, r);
+  t.is(spike.plateauTop, Number.POSITIVE_INFINITY, 'bursts at a lone spike\'s height');
 
   // the bounds, pinned: 5 nudges within 300 samples leave a plateau, a 6th does not, and 300
   // samples after the first of those 6 it is one again

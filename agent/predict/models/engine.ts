@@ -969,7 +969,7 @@ class Head {
    * width).
    * Bursts of 1.6 cores at random under a 2-core limit: the peak's p50 is 1.6 in most windows, so
    * a p90 a hair under it missed often and the offset climbed; added to a mix that moved over 1.6
-   * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 311). A new high
+   * it read 2.1, and the bursts were counted down on 1,201 ticks of 8,400 (now 185). A new high
    * lifts the cap at once, and a steady climb's line still floors the peak (floorAtClimb comes
    * after). So over such horizons, off a climb, bursts held just under a limit are counted down
    * only where heldP90's margin above their height reaches 99% of it (REACHED_SHARE).

@@ -9,28 +9,40 @@ import type { SortedWindow } from './sorted-window.js';
  * Samples without a new high before the window's top is read as a plateau. At 240 the engine did
  * a little better (recorded geo-mean 0.6243, random bursts of one height counted down on 263 ticks
  * of 8,400), but memory-growth's 60 s peak was over its p90 more often (12.3% -> 12.4%, the bar
- * 13%); at 600, the bursts 658 (311 at 300).
+ * 13%); at 600, the bursts 658 (311 at 300, 185 since a burst back at a held height is no new
+ * high).
  */
 export const PLATEAU_QUIET_SAMPLES = 300;
 /**
  * The quantile from which the window's top must be of one height: its top 2% (the 98th
  * percentile lies between the 7th and 6th highest of 288 values: 3 bursts of 3 s). At 3%, bursts
  * of 3 s once a minute on average were read as one less often: the engine's demand test's runs
- * were counted down on 611 ticks of 8,400, 417 now.
+ * were counted down on 611 ticks of 8,400, 417 then (285 now).
  */
 const PLATEAU_TOP = 0.98;
 /**
  * How far under the top that quantile may lie, as a share of the median's distance below it; a
- * value must pass the top, and the record, by as much to be a new high (a burst's height jitters).
+ * value must pass the top by as much to be a new high (a burst's height jitters), and pass a
+ * height held as a plateau within the record's blocks by as much too (a burst back at it).
  */
 const PLATEAU_SPREAD = 0.05;
 /**
- * Values that pass the window's top by less than that, within PLATEAU_QUIET_SAMPLES, that still
+ * Values that pass the window's top but are no new high, within PLATEAU_QUIET_SAMPLES, that still
  * leave it quiet: a jittering height passes it now and then (bursts of 1.59-1.61 held as a plateau
  * on 98.9% of the ticks they could be at 3, 100% at 5), a creep (a leak in a slow spell) on most
- * samples. Without this, such a leak was held at its top and not counted down.
+ * samples. Without this, such a leak was held at its top and not counted down. (A burst back at a
+ * held height after a stretch without one is one too.)
  */
 const PLATEAU_NUDGES = 5;
+/**
+ * Samples a value back at a held height (one the window's top was under) must stay up, over half
+ * way from that top, to be a level come back rather than a burst: then a new high from where it
+ * came back, as before there was a held height. A burst of 3 s is down by its fourth sample; a
+ * level needs 7 samples at the height before the window's top 2% can read it. (A workload
+ * restarted under a plateau it had, its memory reloaded straight back to it and creeping on past
+ * its limit, was otherwise held there and warned 20-56 s later: a review.)
+ */
+const RETURN_SAMPLES = 5;
 /**
  * Blocks of RECORD_BLOCK_SLOTS slots over which the highest value is remembered: a level the
  * series stood above within about 4,096 slots is no plateau's top. Without it, mixed-net's
@@ -72,7 +84,7 @@ export function heldP90(top: number, unit: number, p50: number, p90: number): nu
 
 export class Plateau {
   private samples = 0;
-  /** `samples` when a value last passed the window's top and the record by PLATEAU_SPREAD of its rise (a new high) */
+  /** `samples` when a value last passed the window's top, and any height held within the record, by PLATEAU_SPREAD of its rise (a new high) */
   private highAt = 0;
   /** `samples` at the last PLATEAU_NUDGES + 1 values that passed the window's top, but not as a new high (a ring) */
   private readonly nudges = new Float64Array(PLATEAU_NUDGES + 1).fill(Number.NEGATIVE_INFINITY);
@@ -82,6 +94,11 @@ export class Plateau {
   /** the window's median every MARK_EVERY samples, a ring (the oldest at markAt) */
   private readonly medians = new Float64Array(MEDIAN_MARKS).fill(Number.NaN);
   private markAt = 0;
+  /** the last height read as a plateau (a top that held, at any sample): one a burst may come back to */
+  private held = Number.NEGATIVE_INFINITY;
+  /** `samples` when a value came back to the held height from under the window's top (-1: none pending), and the line it must stay over (RETURN_SAMPLES) */
+  private returnAt = -1;
+  private returnLine = Number.NaN;
   /** top as read at sample topAt (each head, each horizon reads it once a sample) */
   private topValue = Number.POSITIVE_INFINITY;
   private topAt = -1;
@@ -91,18 +108,35 @@ export class Plateau {
 
   /** Notes the value of `slot` (slots never go back), before the window takes it, as the window keeps it (rounded to single precision where it is). */
   note(slot: number, x: number): void {
+    // (the top of the window as the last sample left it: read here whether or not its owner read it)
+    const before = this.top;
+    if (before !== Number.POSITIVE_INFINITY) this.held = before;
     this.samples++;
     const w = this.window;
+    if (this.returnAt >= 0) {
+      // (down again: a burst back; still up: a level back, a new high from its return)
+      if (!(x >= this.returnLine)) this.returnAt = -1;
+      else if (this.samples - this.returnAt >= RETURN_SAMPLES) {
+        this.highAt = this.returnAt;
+        this.returnAt = -1;
+      }
+    }
     if (w.size === 0) this.highAt = this.samples;
     else if (x > w.max) {
-      // A new high passes the record too: a burst back at a height reached within the record's
-      // blocks is none, however long the window went without one. Bursts of 3 s about once a
-      // minute leave a 288-value window without one now and then: the first back read as a new
-      // high, and the plateau was off for 300 samples after it (the demand test's second seed
-      // counted down on 151 ticks of 1,680; 25 now).
-      const high = Math.max(w.max, this.record.max);
-      if (x > high + PLATEAU_SPREAD * (high - w.linearQuantile(0.5))) this.highAt = this.samples;
+      // A burst back at a height held as a plateau (while the record still reaches it) is no new
+      // high, however long the window went without one. Bursts of 3 s about once a minute leave a
+      // 288-value window without one now and then: the first back read as a new high, and the
+      // plateau was off for 300 samples after it (the demand test's second seed counted down on
+      // 151 ticks of 1,680; 25 now). A level back there is one after all (RETURN_SAMPLES).
+      const median = w.linearQuantile(0.5);
+      const back = Math.min(this.held, this.record.max);
+      const high = Math.max(w.max, back);
+      if (x > high + PLATEAU_SPREAD * (high - median)) this.highAt = this.samples;
       else {
+        if (x > w.max + PLATEAU_SPREAD * (w.max - median)) {
+          this.returnAt = this.samples;
+          this.returnLine = (w.max + x) / 2;
+        }
         this.nudges[this.nudgeAt] = this.samples;
         this.nudgeAt = (this.nudgeAt + 1) % this.nudges.length;
       }
