@@ -352,17 +352,18 @@ registerFull('demand: on a full host, the others\' use binds a workload\'s CPU o
   const held = hogs.flatMap(seen);
   t.log(`hogs: ${held.slice(0, 8).map(said).join('\n  ')}`);
   t.true(mine.length >= 10, `forecasts of the quarter-core workload: ${mine.length}`);
-  // The rule is judged where the host was full: a tick it left room beyond a workload's use
+  // The rule is judged where the host was full (had no room beyond the workload's use, as
+  // cpuLeftByHost reads it): a tick it left room beyond a workload's use
   // (CI's host left 0.07-0.31 cores idle beside the hogs on 5 ticks in a row) reads what it
   // leaves, the rule not in play
-  const full = mine.filter((s) => !hostHadRoom(s, hostCpus));
-  t.log(`the host full for it on ${full.length} of ${mine.length} ticks`);
-  t.true(full.length >= 12, `ticks the host was full for the quarter-core workload: ${full.length} of ${mine.length}`);
+  const fullTicks = mine.filter((s) => !hostHadRoom(s, hostCpus));
+  t.log(`the host full for it on ${fullTicks.length} of ${mine.length} ticks`);
+  t.true(fullTicks.length >= 12, `ticks the host was full for the quarter-core workload: ${fullTicks.length} of ${mine.length}`);
   // it hardly waited (read over its last few ticks: a quarter of its runnable time or more, and
   // 0.05 s a second, would be held back), and the host leaves it all its CPUs: no contention, no
   // countdown (on the old rule: none of its ticks)
-  const free = full.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus);
-  t.true(free.length >= 0.8 * full.length, `full ticks left all the host's CPUs: ${free.length} of ${full.length}`);
+  const free = fullTicks.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus);
+  t.true(free.length >= 0.8 * fullTicks.length, `full ticks left all the host's CPUs: ${free.length} of ${fullTicks.length}`);
   for (const s of free) {
     t.is(s.d.timeToSaturationMs, null, said(s));
     t.true(s.d.windows[0]!.pContention! < 0.05, said(s));
@@ -380,7 +381,7 @@ registerFull('demand: on a full host, the others\' use binds a workload\'s CPU o
 // its runnable time (a quarter or more would hold it back), but about 0.02 s a second. Under
 // 0.05 s a second holds nothing back: before that floor, such a workload (a walkthrough's, every
 // 100 ms for 2 ms: 0.03 s a second) read its use as its limit, P up to 1 and a 0 s countdown on
-// 32 of 40 ticks (here, without the floor: 15 of 15).
+// 32 of 40 ticks (here, without the floor: 15 of 15, in a run of 18 ticks).
 registerFull('demand: on a full host, a workload that waits most of its little runnable time, but under 0.05 s a second, is not held back', async (t) => {
   const hostCpus = cpus().length;
   const hogs = Array.from({ length: hostCpus }, (_, i) => new TestCgroup(`demand-floor-hog${i}`));
@@ -416,16 +417,16 @@ registerFull('demand: on a full host, a workload that waits most of its little r
   const mostly = mine.filter((s) => s.wait >= 0.25 * (s.wait + s.cores));
   t.log(`ticks it waited a quarter of its runnable time or more: ${mostly.length} of ${mine.length}`);
   // (judged where the host was full for it, as above)
-  const full = mine.filter((s) => !hostHadRoom(s, hostCpus));
-  t.log(`the host full for it on ${full.length} of ${mine.length} ticks`);
-  t.true(full.length >= 12, `ticks the host was full for the sleepy workload: ${full.length} of ${mine.length}`);
-  const free = full.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus && s.d.timeToSaturationMs === null && s.d.windows[0]!.pContention! < 0.05);
-  t.true(free.length >= 0.8 * full.length, `full ticks left all the host's CPUs, no countdown, no contention: ${free.length} of ${full.length}`);
+  const fullTicks = mine.filter((s) => !hostHadRoom(s, hostCpus));
+  t.log(`the host full for it on ${fullTicks.length} of ${mine.length} ticks`);
+  t.true(fullTicks.length >= 12, `ticks the host was full for the sleepy workload: ${fullTicks.length} of ${mine.length}`);
+  const free = fullTicks.filter((s) => s.d.limitSource === 'host' && s.d.limit === hostCpus && s.d.timeToSaturationMs === null && s.d.windows[0]!.pContention! < 0.05);
+  t.true(free.length >= 0.8 * fullTicks.length, `full ticks left all the host's CPUs, no countdown, no contention: ${free.length} of ${fullTicks.length}`);
   // The budget sets the governor on the sched probe: sampled wherever its rule steps it down. A
   // probe costing under a quarter of the excess over the budget is left whole (where the agent's
   // own CPU is most of the excess, its cost about 23% of it: "full" on all 18 ticks of a CI run,
-  // on 5 of the 12 with figures here), and the floor is then judged on the full probe. Every
-  // tick whose probe is whole once the governor has figures is so by that rule.
+  // on 5 of the 12 with figures here, in runs of 18 ticks), and the floor is then judged on the
+  // full probe. Every tick whose probe is whole once the governor has figures is so by that rule.
   const sampledTicks = docs.filter((d) => d.health.probes.sched?.variant.startsWith('sampled')).length;
   const judged = docs.filter((d) => d.health.overhead !== null);
   const byRule = (o: OverheadFigures): boolean => (o.probes.sched?.fraction ?? 0) < Math.max(0.1 * o.budget, 0.25 * (o.total - o.budget));

@@ -376,7 +376,8 @@ async function followedLateJob(t: ExecutionContext, cpuacct: boolean): Promise<v
   t.log(`job run${twin ? ' (a cgroup2 twin beside it)' : ''}: ${JSON.stringify(runs().map((l) => ({ kind: l.kind, id: l.workload.id, exe: l.task?.exe, durationMs: l.durationMs, recorded: l.recorded })))}`);
   t.deepEqual(runs().map((l) => l.kind), ['run-start', 'run-end'], 'one run');
   // from its process's start (read with its task), not from the walk that found its cgroup
-  // (no longer than its span seen here and half a tick, where its exit is read between two ticks)
+  // (no longer than its span seen here and a second: half a tick, where its exit is read between
+  // two ticks, and the boot clock's slack on its start, START_CLOCK_SLACK_MS)
   t.true(end.durationMs! >= 23_000 && end.durationMs! <= jobEndMs - jobStartMs + 1000, `25 s job, ${end.durationMs} ms (${jobEndMs - jobStartMs} ms from its spawn to its exit seen here)`);
   t.true(end.recorded, 'recorded into its task\'s profile');
   // Its first seconds, before the tick ahead of the walk that found it, no tick saw: said, and

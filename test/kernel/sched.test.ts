@@ -36,9 +36,9 @@ function stealMs(cpu?: number): number {
   return line ? Number(line.trim().split(/\s+/)[8]) * 10 : 0;
 }
 
-/** What a window's steal (seconds, from stealMs) may add to a probe's count: itself and, where any, one of /proc/stat's 10 ms ticks. */
-function stolen(steal: number): number {
-  return steal > 0 ? steal + 0.01 : 0;
+/** What a window's steal (ms, from stealMs) may add to a probe's count: itself and, where any, one of /proc/stat's 10 ms ticks. */
+function stolenMs(steal: number): number {
+  return steal > 0 ? steal + 10 : 0;
 }
 
 /** runqlat's histogram: [lo, hi] usecs -> count. */
@@ -304,7 +304,7 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
   t.true(windows.reduce((a, w) => a + w.own, 0) > 1, `the hog ran: ${shown}`);
   // (the CPU's steal may be counted above its own, the probe's clock running while the host
   // holds the CPU, in the 10 ms ticks /proc/stat counts it in; never below)
-  const off = windows.filter((w) => w.counted - w.own > 0.05 * w.own + 0.012 + w.slack + stolen(w.steal) || w.own - w.counted > 0.05 * w.own + 0.012 + w.slack).length;
+  const off = windows.filter((w) => w.counted - w.own > 0.05 * w.own + 0.012 + w.slack + stolenMs(1e3 * w.steal) / 1e3 || w.own - w.counted > 0.05 * w.own + 0.012 + w.slack).length;
   t.is(off, 0, `ms counted/own per window: ${shown}`);
 });
 
@@ -474,7 +474,7 @@ kernelTest('sched: a hog moved to another cgroup while running is counted there 
   const shown = windows.map((w) => `${w.from.toFixed(0)}/${w.to.toFixed(0)}/${w.own.toFixed(0)}${w.steal > 0 ? ` (steal ${w.steal})` : ''}`).join(' ');
   t.log(`ms in the cgroup it left / the one it joined / the hog's own, per 200 ms window (moved at the fourth, ${moveMs.toFixed(1)} ms after its opening reading): ${shown}`);
   // (counted over its own by at most the CPU's steal, as above)
-  const near = (a: number, b: number, steal: number): boolean => a - b <= 0.05 * b + 12 + 1e3 * stolen(steal / 1e3) && b - a <= 0.05 * b + 12;
+  const near = (a: number, b: number, steal: number): boolean => a - b <= 0.05 * b + 12 + stolenMs(steal) && b - a <= 0.05 * b + 12;
   const before = windows.filter((w) => !w.moved), after = windows.filter((w) => w.moved);
   t.true(before.every((w) => near(w.from, w.own, w.steal) && w.to < 2), `before the move: ${shown}`);
   // (before, the whole stint went to the cgroup it left, lent its running slice until the hog's
@@ -587,8 +587,8 @@ kernelTest('sched: a switch the kernel did not report (the CPU\'s entry names an
   t.true(hog.child.exitCode === null, 'the hog ran throughout');
   const shown = windows.map((w) => `${w.hog.toFixed(0)}/${w.decoy.toFixed(0)}/${w.own.toFixed(0)}${w.steal > 0 ? ` (steal ${w.steal})` : ''}`).join(' ');
   const soonShown = `${soon.hog.toFixed(1)}/${soon.decoy.toFixed(1)}/${soon.own.toFixed(1)}${soon.steal > 0 ? ` (steal ${soon.steal})` : ''}`;
-  // (the hog counted over its own by at most its CPU's steal: stolen)
-  const near = (counted: number, ownMs: number, tol: number, steal: number): boolean => counted - ownMs <= 0.05 * ownMs + tol + 1e3 * stolen(steal / 1e3) && ownMs - counted <= 0.05 * ownMs + tol;
+  // (the hog counted over its own by at most its CPU's steal: stolenMs)
+  const near = (counted: number, ownMs: number, tol: number, steal: number): boolean => counted - ownMs <= 0.05 * ownMs + tol + stolenMs(steal) && ownMs - counted <= 0.05 * ownMs + tol;
   t.log(`ms counted for the hog / the decoy / the hog's own: ${soonShown} up to 30 ms after the entry was written; per 200 ms window after: ${shown}; the decoy in all ${decoyAll.toFixed(1)} ms`);
   // (before: the hog's ticks found its CPU's entry naming another task and left it; the hog read
   // nothing until its CPU's next switch, which the lone hog may not see for a second, and the

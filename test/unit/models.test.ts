@@ -2170,6 +2170,14 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   for (let i = 0; i < 1000; i++) spike.update(i === 100 ? 1.6 : 0.3 + 0.1 * r(), at(i));
   bursts(spike, 1000, 1110, () => 1.6, r);
   t.is(spike.plateauTop, Number.POSITIVE_INFINITY, 'bursts at a lone spike\'s height');
+  // a height held long ago, gone from the record (4,097-4,352 slots), stands for nothing: bursts
+  // back at a lone spike's height under it are a new high (not the record's highest, the spike)
+  const aged = new SeriesState({ stepMs: 1000 });
+  bursts(aged, 0, 600, () => 2, r);
+  t.is(aged.plateauTop, 2);
+  for (let i = 600; i < 5000; i++) aged.update(i === 4000 ? 1.6 : 0.3 + 0.1 * r(), at(i));
+  bursts(aged, 5000, 5110, () => 1.6, r);
+  t.is(aged.plateauTop, Number.POSITIVE_INFINITY, 'bursts at a spike\'s height, the held height forgotten');
 
   // the bounds, pinned: 5 nudges within 300 samples leave a plateau, a 6th does not, and 300
   // samples after the first of those 6 it is one again

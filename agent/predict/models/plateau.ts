@@ -22,8 +22,8 @@ export const PLATEAU_QUIET_SAMPLES = 300;
 const PLATEAU_TOP = 0.98;
 /**
  * How far under the top that quantile may lie, as a share of the median's distance below it; a
- * value must pass the top by as much to be a new high (a burst's height jitters), and pass a
- * height held as a plateau within the record's blocks by as much too (a burst back at it).
+ * value must pass the top by as much to be a new high (a burst's height jitters), and not lie
+ * within as much of a height held as a plateau that the record still reaches (a burst back at it).
  */
 const PLATEAU_SPREAD = 0.05;
 /**
@@ -35,12 +35,13 @@ const PLATEAU_SPREAD = 0.05;
  */
 const PLATEAU_NUDGES = 5;
 /**
- * Samples a value back at a held height (one the window's top was under) must stay up, over half
- * way from that top, to be a level come back rather than a burst: then a new high from where it
- * came back, as before there was a held height. A burst of 3 s is down by its fourth sample; a
- * level needs 7 samples at the height before the window's top 2% can read it. (A workload
- * restarted under a plateau it had, its memory reloaded straight back to it and creeping on past
- * its limit, was otherwise held there and warned 20-56 s later: a review.)
+ * Samples after a value came back to a held height (from a window whose top was under it) that
+ * it must stay up through, over half way from that top, to be a level come back rather than a
+ * burst: then a new high from where it came back, as before there was a held height. A burst of
+ * 3 s is down by its fourth sample; a level needs 7 samples at the height before the window's top
+ * 2% can read it. (A workload restarted under a plateau it had, its memory reloaded straight back
+ * to it and creeping on past its limit, was otherwise held there and warned 16-56 s later: a
+ * review.)
  */
 const RETURN_SAMPLES = 5;
 /**
@@ -84,7 +85,7 @@ export function heldP90(top: number, unit: number, p50: number, p90: number): nu
 
 export class Plateau {
   private samples = 0;
-  /** `samples` when a value last passed the window's top, and any height held within the record, by PLATEAU_SPREAD of its rise (a new high) */
+  /** `samples` when a value last passed the window's top by PLATEAU_SPREAD of its rise, other than back at the held height (a new high); or when a level came back there (RETURN_SAMPLES) */
   private highAt = 0;
   /** `samples` at the last PLATEAU_NUDGES + 1 values that passed the window's top, but not as a new high (a ring) */
   private readonly nudges = new Float64Array(PLATEAU_NUDGES + 1).fill(Number.NEGATIVE_INFINITY);
@@ -94,9 +95,9 @@ export class Plateau {
   /** the window's median every MARK_EVERY samples, a ring (the oldest at markAt) */
   private readonly medians = new Float64Array(MEDIAN_MARKS).fill(Number.NaN);
   private markAt = 0;
-  /** the last height read as a plateau (a top that held, at any sample): one a burst may come back to */
+  /** the last height read as a plateau (a top that held, at any sample): one a burst may come back to while the record reaches it */
   private held = Number.NEGATIVE_INFINITY;
-  /** `samples` when a value came back to the held height from under the window's top (-1: none pending), and the line it must stay over (RETURN_SAMPLES) */
+  /** `samples` when a value came back to the held height, past the window's top by more than PLATEAU_SPREAD of its rise (-1: none pending), and the line it must stay over (RETURN_SAMPLES) */
   private returnAt = -1;
   private returnLine = Number.NaN;
   /** top as read at sample topAt (each head, each horizon reads it once a sample) */
@@ -117,23 +118,27 @@ export class Plateau {
       // (down again: a burst back; still up: a level back, a new high from its return)
       if (!(x >= this.returnLine)) this.returnAt = -1;
       else if (this.samples - this.returnAt >= RETURN_SAMPLES) {
-        this.highAt = this.returnAt;
+        this.highAt = Math.max(this.highAt, this.returnAt);
         this.returnAt = -1;
       }
     }
     if (w.size === 0) this.highAt = this.samples;
     else if (x > w.max) {
-      // A burst back at a height held as a plateau (while the record still reaches it) is no new
-      // high, however long the window went without one. Bursts of 3 s about once a minute leave a
-      // 288-value window without one now and then: the first back read as a new high, and the
-      // plateau was off for 300 samples after it (the demand test's second seed counted down on
-      // 151 ticks of 1,680; 25 now). A level back there is one after all (RETURN_SAMPLES).
+      // A burst back at a height held as a plateau (while the record still reaches it: after
+      // that, a lone spike could stand for it) is no new high, however long the window went
+      // without one. Bursts of 3 s about once a minute leave a 288-value window without one now
+      // and then: the first back read as a new high, and the plateau was off for 300 samples
+      // after it (the demand test's second seed counted down on 151 ticks of 1,680; 25 now). A
+      // level back there is one after all (RETURN_SAMPLES).
       const median = w.linearQuantile(0.5);
-      const back = Math.min(this.held, this.record.max);
-      const high = Math.max(w.max, back);
-      if (x > high + PLATEAU_SPREAD * (high - median)) this.highAt = this.samples;
-      else {
-        if (x > w.max + PLATEAU_SPREAD * (w.max - median)) {
+      const back = this.held <= this.record.max ? this.held : Number.NEGATIVE_INFINITY;
+      const past = x > w.max + PLATEAU_SPREAD * (w.max - median);
+      const backAtHeld = back > w.max && Math.abs(x - back) <= PLATEAU_SPREAD * (back - median);
+      if (past && !backAtHeld) {
+        this.highAt = this.samples;
+        this.returnAt = -1;
+      } else {
+        if (past) {
           this.returnAt = this.samples;
           this.returnLine = (w.max + x) / 2;
         }
