@@ -288,23 +288,23 @@ kernelTest('sched: a hog holding its CPU from before the attach is lent its runn
     const before = own();
     const seconds = mine(source.read()).seconds;
     const after = own();
-    return { seconds, own: (before + after) / 2, slack: (after - before) / 2, steal: stealMs(cpu ?? undefined) / 1e3 };
+    return { seconds, own: (before + after) / 2, slack: (after - before) / 2, steal: stealMs(cpu ?? undefined) };
   };
   let last = bracket();
-  const windows: Array<{ counted: number; own: number; slack: number; steal: number }> = [];
+  const windows: Array<{ counted: number; own: number; slack: number; steal: number }> = []; // (steal in ms, the rest in s)
   for (let i = 0; i < 15; i++) {
     await sleep(100);
     const now = bracket();
     windows.push({ counted: now.seconds - last.seconds, own: now.own - last.own, slack: now.slack + last.slack, steal: now.steal - last.steal });
     last = now;
   }
-  const shown = windows.map((w) => `${(w.counted * 1e3).toFixed(0)}/${(w.own * 1e3).toFixed(0)}${w.slack > 0.0005 ? `+-${(w.slack * 1e3).toFixed(1)}` : ''}${w.steal > 0 ? ` (steal ${(w.steal * 1e3).toFixed(0)})` : ''}`).join(' ');
+  const shown = windows.map((w) => `${(w.counted * 1e3).toFixed(0)}/${(w.own * 1e3).toFixed(0)}${w.slack > 0.0005 ? `+-${(w.slack * 1e3).toFixed(1)}` : ''}${w.steal > 0 ? ` (steal ${w.steal})` : ''}`).join(' ');
   t.log(`ms counted/own per 100 ms window: ${shown}`);
 
   t.true(windows.reduce((a, w) => a + w.own, 0) > 1, `the hog ran: ${shown}`);
   // (the CPU's steal may be counted above its own, the probe's clock running while the host
   // holds the CPU, in the 10 ms ticks /proc/stat counts it in; never below)
-  const off = windows.filter((w) => w.counted - w.own > 0.05 * w.own + 0.012 + w.slack + stolenMs(1e3 * w.steal) / 1e3 || w.own - w.counted > 0.05 * w.own + 0.012 + w.slack).length;
+  const off = windows.filter((w) => w.counted - w.own > 0.05 * w.own + 0.012 + w.slack + stolenMs(w.steal) / 1e3 || w.own - w.counted > 0.05 * w.own + 0.012 + w.slack).length;
   t.is(off, 0, `ms counted/own per window: ${shown}`);
 });
 

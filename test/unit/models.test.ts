@@ -2141,9 +2141,9 @@ test('SeriesState.plateauTop: bursts that come back to one height, jittering or 
   t.is(one.plateauTop, 1.65);
 
   // a stretch with no burst in the window (its top the base's, under the record: none), then
-  // bursts back at 1.6: no new high (the record holds it), so a plateau as soon as the window
-  // holds enough of them (its top 2%, 6 of 288 values and a little more: three bursts of 3), not
-  // 300 samples after the first
+  // bursts back at 1.6: no new high (the height held, which the record still reaches), so a
+  // plateau as soon as the window holds enough of them (its top 2%, 6 of 288 values and a little
+  // more: three bursts of 3), not 300 samples after the first
   const gap = new SeriesState({ stepMs: 1000 });
   bursts(gap, 0, 600, () => 1.6, r);
   t.is(gap.plateauTop, 1.6);

@@ -83,6 +83,11 @@ export function heldP90(top: number, unit: number, p50: number, p90: number): nu
   return Math.max(p50, Math.min(p90, top + PLATEAU_CAP_UNITS * unit));
 }
 
+/** How near a height a value is of it (PLATEAU_SPREAD of the height's rise over the window's median). */
+function near(height: number, median: number): number {
+  return PLATEAU_SPREAD * (height - median);
+}
+
 export class Plateau {
   private samples = 0;
   /** `samples` when a value last passed the window's top by PLATEAU_SPREAD of its rise, other than back at the held height (a new high); or when a level came back there (RETURN_SAMPLES) */
@@ -132,8 +137,8 @@ export class Plateau {
       // level back there is one after all (RETURN_SAMPLES).
       const median = w.linearQuantile(0.5);
       const back = this.held <= this.record.max ? this.held : Number.NEGATIVE_INFINITY;
-      const past = x > w.max + PLATEAU_SPREAD * (w.max - median);
-      const backAtHeld = back > w.max && Math.abs(x - back) <= PLATEAU_SPREAD * (back - median);
+      const past = x > w.max + near(w.max, median);
+      const backAtHeld = back > w.max && Math.abs(x - back) <= near(back, median);
       if (past && !backAtHeld) {
         this.highAt = this.samples;
         this.returnAt = -1;
@@ -178,9 +183,9 @@ export class Plateau {
     const top = w.max;
     const median = w.linearQuantile(0.5);
     const rise = top - median;
-    const near = PLATEAU_SPREAD * rise;
+    const within = near(top, median);
     // (the median about PLATEAU_QUIET_SAMPLES ago: the oldest mark; NaN compares false)
     const climbed = median - this.medians[this.markAt]! > PLATEAU_BASE_RISE * rise;
-    return rise > 0 && !climbed && top - w.linearQuantile(PLATEAU_TOP) <= near && top + near >= this.record.max ? top : Number.POSITIVE_INFINITY;
+    return rise > 0 && !climbed && top - w.linearQuantile(PLATEAU_TOP) <= within && top + within >= this.record.max ? top : Number.POSITIVE_INFINITY;
   }
 }
